@@ -1,0 +1,204 @@
+#include "app/gateway_process.hpp"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <cstdio>
+#include <functional>
+#include <memory>
+#include <thread>
+#include <vector>
+
+#include "admin/admin_server.hpp"
+#include "app/quickstart_config.hpp"
+#include "config/loader.hpp"
+#include "observe/log.hpp"
+#include "observe/metrics.hpp"
+#include "proxy/snapshot.hpp"
+#include "proxy/worker.hpp"
+
+namespace sluice::app {
+
+namespace asio = boost::asio;
+using observe::Level;
+
+namespace {
+
+config::LoadResult load(const std::optional<std::string>& path, bool strict_secrets) {
+  config::LoadOptions options;
+  options.strictSecrets = strict_secrets;
+  if (path) return config::load_path(*path, options);
+  return config::load_sources({{std::string(kQuickstartLabel), std::string(kQuickstartConfig)}}, options);
+}
+
+void log_diagnostics(const config::Diagnostics& diags) {
+  for (const auto& d : diags.items()) {
+    observe::log(d.severity == config::Severity::Error ? Level::Error : Level::Warning, "config problem",
+                 {{"problem", d.format()}});
+  }
+}
+
+// Loads and compiles; returns nullptr (after logging why) when the config has errors.
+std::shared_ptr<const proxy::Snapshot> load_snapshot(const std::optional<std::string>& path, std::uint64_t generation) {
+  auto loaded = load(path, /*strict_secrets=*/false);
+  if (!loaded.diagnostics.has_errors()) {
+    auto snapshot = proxy::Snapshot::build(std::move(loaded.config), loaded.diagnostics, generation);
+    log_diagnostics(loaded.diagnostics);
+    return loaded.diagnostics.has_errors() ? nullptr : snapshot;
+  }
+  log_diagnostics(loaded.diagnostics);
+  return nullptr;
+}
+
+int open_access_log(const config::AccessLog& settings) {
+  if (!settings.enabled) return -1;
+  if (settings.path == "-" || settings.path.empty()) return STDOUT_FILENO;
+  const int fd = ::open(settings.path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+  if (fd < 0) {
+    observe::log(Level::Error, "cannot open access log", {{"path", settings.path}, {"error", std::strerror(errno)}});
+  }
+  return fd;
+}
+
+}  // namespace
+
+int serve(const ServeOptions& options) {
+  std::uint64_t generation = 1;
+  auto snapshot = load_snapshot(options.config_path, generation);
+  if (!snapshot) {
+    observe::log(Level::Error, "configuration has errors; not starting",
+                 {{"config", options.config_path.value_or(std::string(kQuickstartLabel))}});
+    return 1;
+  }
+  const auto& gateway = snapshot->gateway();
+  unsigned worker_count = options.workers.value_or(gateway.workers);
+  if (worker_count == 0) worker_count = std::max(1u, std::thread::hardware_concurrency());
+
+  const int log_fd = open_access_log(gateway.accessLog);
+  if (gateway.accessLog.enabled && log_fd < 0) return 1;
+
+  std::vector<std::unique_ptr<proxy::Worker>> workers;
+  std::vector<std::uint16_t> ports(gateway.listeners.size(), 0);
+  for (unsigned i = 0; i < worker_count; ++i) {
+    workers.push_back(std::make_unique<proxy::Worker>(i, snapshot, log_fd));
+    std::string error;
+    if (!workers.back()->bind(gateway.listeners, ports, &error)) {
+      observe::log(Level::Error, "cannot start", {{"error", error}});
+      return 1;
+    }
+  }
+
+  std::atomic<bool> draining{false};
+  admin::AdminServer admin_server(admin::AdminHandlers{
+      .metrics =
+          [&workers] {
+            std::vector<const observe::MetricsShard*> shards;
+            for (const auto& w : workers) shards.push_back(&w->metrics_shard());
+            return observe::render_prometheus(shards);
+          },
+      .ready = [&draining] { return !draining.load(); },
+  });
+  if (gateway.admin.enabled) {
+    std::string error;
+    if (!admin_server.bind(gateway.admin, &error)) {
+      observe::log(Level::Error, "cannot start", {{"error", error}});
+      return 1;
+    }
+  }
+
+  for (auto& w : workers) w->start();
+  if (gateway.admin.enabled) admin_server.start();
+  for (std::size_t i = 0; i < gateway.listeners.size(); ++i) {
+    observe::log(Level::Info, "listening",
+                 {{"listener", gateway.listeners[i].name},
+                  {"address", gateway.listeners[i].address},
+                  {"port", std::to_string(ports[i])},
+                  {"workers", std::to_string(worker_count)}});
+  }
+  if (gateway.admin.enabled) {
+    observe::log(Level::Info, "admin listening",
+                 {{"address", gateway.admin.address}, {"port", std::to_string(admin_server.port())}});
+  }
+
+  asio::io_context main_io(1);
+  asio::signal_set stop_signals(main_io, SIGTERM, SIGINT);
+  asio::signal_set reload_signal(main_io, SIGHUP);
+  asio::steady_timer drain_timer(main_io);
+  std::signal(SIGPIPE, SIG_IGN);
+
+  std::function<void()> wait_reload = [&] {
+    reload_signal.async_wait([&](const boost::system::error_code& ec, int) {
+      if (ec) return;
+      if (!options.config_path) {
+        observe::log(Level::Info, "reload ignored: serving the embedded quick-start config");
+      } else if (auto next = load_snapshot(options.config_path, ++generation)) {
+        if (next->gateway().listeners.size() != gateway.listeners.size())
+          observe::log(Level::Warning, "listener changes take effect only after a restart");
+        for (auto& w : workers) w->set_snapshot(next);
+        observe::log(Level::Info, "configuration reloaded", {{"generation", std::to_string(generation)}});
+      } else {
+        observe::log(Level::Error, "reload rejected; keeping the running configuration");
+      }
+      wait_reload();
+    });
+  };
+  wait_reload();
+
+  const auto drain_deadline_ms = gateway.limits.drainTimeout;
+  std::chrono::steady_clock::time_point drain_deadline;
+  std::function<void()> poll_drain = [&] {
+    std::int64_t open = 0;
+    for (const auto& w : workers) open += w->open_connections();
+    if (open == 0 || std::chrono::steady_clock::now() >= drain_deadline) {
+      if (open > 0) observe::log(Level::Warning, "drain deadline reached; closing", {{"open_connections", std::to_string(open)}});
+      reload_signal.cancel();
+      stop_signals.cancel();
+      return;
+    }
+    drain_timer.expires_after(std::chrono::milliseconds(20));
+    drain_timer.async_wait([&](const boost::system::error_code& ec) {
+      if (!ec) poll_drain();
+    });
+  };
+  stop_signals.async_wait([&](const boost::system::error_code& ec, int signal) {
+    if (ec) return;
+    observe::log(Level::Info, "draining", {{"signal", std::to_string(signal)},
+                                           {"deadline_ms", std::to_string(drain_deadline_ms.count())}});
+    draining = true;
+    drain_deadline = std::chrono::steady_clock::now() + drain_deadline_ms;
+    for (auto& w : workers) w->drain();
+    poll_drain();
+  });
+
+  main_io.run();
+  for (auto& w : workers) w->stop();
+  for (auto& w : workers) w->join();
+  workers.clear();  // flushes access logs
+  admin_server.stop();
+  observe::log(Level::Info, "stopped");
+  return 0;
+}
+
+int validate(const std::string& config_path) {
+  auto loaded = load(config_path, /*strict_secrets=*/true);
+  std::size_t resources = 0;
+  if (!loaded.diagnostics.has_errors()) {
+    const auto& cfg = loaded.config;
+    resources = (cfg.gateway ? 1 : 0) + cfg.secrets.size() + cfg.backends.size() + cfg.routes.size();
+    proxy::Snapshot::build(std::move(loaded.config), loaded.diagnostics, 0);
+  }
+  for (const auto& d : loaded.diagnostics.items()) std::fprintf(stderr, "%s\n", d.format().c_str());
+  const auto errors = loaded.diagnostics.error_count();
+  if (errors > 0) {
+    std::fprintf(stderr, "%s: %zu error%s\n", config_path.c_str(), errors, errors == 1 ? "" : "s");
+    return 1;
+  }
+  std::printf("%s: OK (%zu resources)\n", config_path.c_str(), resources);
+  return 0;
+}
+
+}  // namespace sluice::app

@@ -1,0 +1,38 @@
+// sluice: the AI gateway binary. `sluice serve [-c PATH]`, `sluice validate -c PATH`,
+// `sluice version`.
+#include <CLI/CLI.hpp>
+#include <cstdio>
+
+#include "app/gateway_process.hpp"
+
+int main(int argc, char** argv) {
+  CLI::App app{"Sluice: an AI gateway in front of LLM providers"};
+  app.require_subcommand(1);
+
+  sluice::app::ServeOptions serve_options;
+  std::string serve_config;
+  unsigned workers = 0;
+  auto* serve = app.add_subcommand("serve", "Run the gateway (the embedded quick-start config without -c)");
+  serve->add_option("-c,--config", serve_config, "YAML file or directory of YAML files");
+  serve->add_option("-w,--workers", workers, "Worker threads (default: Gateway spec.workers, else one per core)");
+
+  std::string validate_config;
+  auto* validate = app.add_subcommand("validate", "Check a configuration and print every problem");
+  validate->add_option("-c,--config", validate_config, "YAML file or directory of YAML files")->required();
+
+  auto* version = app.add_subcommand("version", "Print the version");
+
+  CLI11_PARSE(app, argc, argv);
+
+  if (*serve) {
+    if (!serve_config.empty()) serve_options.config_path = serve_config;
+    if (workers > 0) serve_options.workers = workers;
+    return sluice::app::serve(serve_options);
+  }
+  if (*validate) return sluice::app::validate(validate_config);
+  if (*version) {
+    std::printf("sluice %s\n", SLUICE_VERSION);
+    return 0;
+  }
+  return 2;
+}

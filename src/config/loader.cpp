@@ -1,0 +1,786 @@
+#include "config/loader.hpp"
+
+#include <re2/re2.h>
+#include <yaml-cpp/yaml.h>
+
+#include <algorithm>
+#include <boost/beast/core/detail/base64.hpp>
+#include <filesystem>
+#include <fstream>
+#include <cstring>
+#include <sstream>
+
+#include "config/yaml_reader.hpp"
+
+namespace sluice::config {
+
+namespace {
+
+namespace fs = std::filesystem;
+
+constexpr std::string_view kSluiceApi = "sluice.dev/v1alpha1";
+constexpr std::string_view kGatewayApiV1 = "gateway.networking.k8s.io/v1";
+constexpr std::string_view kGatewayApiV1beta1 = "gateway.networking.k8s.io/v1beta1";
+
+std::string join(const std::vector<std::string>& items) {
+  std::string out;
+  for (const auto& item : items) out += (out.empty() ? "" : ", ") + item;
+  return out;
+}
+
+bool valid_header_name(std::string_view name) {
+  if (name.empty()) return false;
+  return std::all_of(name.begin(), name.end(), [](char c) {
+    return std::isalnum(static_cast<unsigned char>(c)) || std::string_view("!#$%&'*+-.^_`|~").find(c) != std::string_view::npos;
+  });
+}
+
+// ------------------------------------------------------------------ shared small decoders
+
+std::optional<std::uint16_t> decode_port(YamlMap& m, std::string_view key, Need need) {
+  auto port = m.integer(key, 0, 65535, need);
+  if (!port) return std::nullopt;
+  return static_cast<std::uint16_t>(*port);
+}
+
+BackendTls decode_tls(YAML::Node node, const std::string& path, const DecodeContext& ctx) {
+  BackendTls tls;
+  YamlMap m(node, path, ctx);
+  if (!m.present()) return tls;
+  if (auto mode = m.enumeration<TlsMode>(
+          "mode", {{"Auto", TlsMode::Auto}, {"Enabled", TlsMode::Enabled}, {"Disabled", TlsMode::Disabled}}))
+    tls.mode = *mode;
+  if (auto sni = m.str("sni")) tls.sni = *sni;
+  if (auto skip = m.boolean("insecureSkipVerify")) tls.insecureSkipVerify = *skip;
+  YamlMap ca(m.take("caCertificateRef"), m.field("caCertificateRef"), ctx);
+  if (ca.present()) {
+    SecretKeyRef ref;
+    if (auto name = ca.str("name", Need::Required)) ref.name = *name;
+    ref.key = ca.str("key").value_or("ca.crt");
+    tls.caCertificate = ref;
+  }
+  if (tls.mode == TlsMode::Disabled && (tls.caCertificate || !tls.sni.empty() || tls.insecureSkipVerify)) {
+    ctx.warning(node, path, "sni, caCertificateRef and insecureSkipVerify have no effect with mode: Disabled");
+  }
+  return tls;
+}
+
+BackendTimeouts decode_backend_timeouts(YAML::Node node, const std::string& path, const DecodeContext& ctx) {
+  BackendTimeouts t;
+  YamlMap m(node, path, ctx);
+  if (auto v = m.duration("connect")) t.connect = *v;
+  if (auto v = m.duration("firstByte")) t.firstByte = *v;
+  if (auto v = m.duration("streamIdle")) t.streamIdle = *v;
+  if (auto v = m.duration("poolIdle")) t.poolIdle = *v;
+  return t;
+}
+
+// ------------------------------------------------------------------ Gateway
+
+void decode_gateway(YamlMap& spec, Gateway& gw) {
+  const auto& ctx = spec.ctx();
+  auto& s = gw.spec;
+  auto listeners = spec.take("listeners");
+  if (listeners.IsDefined() && is_sequence(listeners, spec.field("listeners"), ctx)) {
+    s.listeners.clear();
+    for (std::size_t i = 0; i < listeners.size(); ++i) {
+      YamlMap l(listeners[i], spec.field("listeners") + "[" + std::to_string(i) + "]", ctx, Need::Required);
+      Listener listener;
+      listener.name = l.str("name").value_or("listener" + std::to_string(i));
+      listener.address = l.str("address").value_or("0.0.0.0");
+      if (auto port = decode_port(l, "port", Need::Required)) listener.port = *port;
+      s.listeners.push_back(listener);
+    }
+    if (s.listeners.empty()) ctx.error(listeners, spec.field("listeners"), "needs at least one listener");
+  }
+  YamlMap admin(spec.take("admin"), spec.field("admin"), ctx);
+  if (auto a = admin.str("address")) s.admin.address = *a;
+  if (auto p = decode_port(admin, "port", Need::Optional)) s.admin.port = *p;
+  if (auto e = admin.boolean("enabled")) s.admin.enabled = *e;
+
+  YamlMap limits(spec.take("limits"), spec.field("limits"), ctx);
+  if (auto v = limits.bytes("maxRequestHeaderBytes")) s.limits.maxRequestHeaderBytes = *v;
+  if (auto v = limits.bytes("maxRequestBodyBytes")) s.limits.maxRequestBodyBytes = *v;
+  if (auto v = limits.duration("requestHeaderTimeout")) s.limits.requestHeaderTimeout = *v;
+  if (auto v = limits.duration("idleTimeout")) s.limits.idleTimeout = *v;
+  if (auto v = limits.duration("drainTimeout")) s.limits.drainTimeout = *v;
+
+  YamlMap log(spec.take("accessLog"), spec.field("accessLog"), ctx);
+  if (auto v = log.boolean("enabled")) s.accessLog.enabled = *v;
+  if (auto v = log.str("path")) s.accessLog.path = *v;
+
+  if (auto w = spec.integer("workers", 0, 256)) s.workers = static_cast<unsigned>(*w);
+
+  // Two listeners on one port, or the admin port reused, cannot both bind.
+  for (std::size_t i = 0; i < s.listeners.size(); ++i) {
+    for (std::size_t j = i + 1; j < s.listeners.size(); ++j) {
+      if (s.listeners[i].port == s.listeners[j].port && s.listeners[i].port != 0)
+        ctx.error(listeners, spec.field("listeners") + "[" + std::to_string(j) + "].port",
+                  "port " + std::to_string(s.listeners[j].port) + " is already used by listener \"" +
+                      s.listeners[i].name + "\"");
+    }
+    if (s.admin.enabled && s.admin.port == s.listeners[i].port && s.admin.port != 0)
+      ctx.error(spec.node(), spec.field("admin.port"),
+                "port " + std::to_string(s.admin.port) + " is already used by listener \"" + s.listeners[i].name + "\"");
+  }
+}
+
+// ------------------------------------------------------------------ Secret
+
+void decode_secret(YamlMap& doc, Secret& secret) {
+  const auto& ctx = doc.ctx();
+  doc.ignore("type");
+  doc.ignore("immutable");
+  YamlMap string_data(doc.take("stringData"), "stringData", ctx);
+  if (string_data.present()) {
+    for (const auto& entry : string_data.node()) {
+      const auto key = entry.first.as<std::string>("");
+      string_data.ignore(key);
+      if (!entry.second.IsScalar()) {
+        ctx.error(entry.second, "stringData." + key, "expected a string");
+        continue;
+      }
+      SecretValue value;
+      std::string missing;
+      if (auto expanded = expand_env(entry.second.Scalar(), &missing)) {
+        value.value = std::move(*expanded);
+      } else {
+        value.problem = "environment variable " + missing + " is not set (Secret/" + secret.origin.name +
+                        " stringData." + key + ")";
+      }
+      secret.data[key] = std::move(value);
+    }
+  }
+  YamlMap data(doc.take("data"), "data", ctx);
+  if (data.present()) {
+    namespace b64 = boost::beast::detail::base64;
+    for (const auto& entry : data.node()) {
+      const auto key = entry.first.as<std::string>("");
+      data.ignore(key);
+      if (!entry.second.IsScalar()) {
+        ctx.error(entry.second, "data." + key, "expected a base64 string");
+        continue;
+      }
+      std::string encoded;
+      for (char c : entry.second.Scalar())
+        if (!std::isspace(static_cast<unsigned char>(c))) encoded += c;
+      std::string decoded(b64::decoded_size(encoded.size()), '\0');
+      const auto [written, read] = b64::decode(decoded.data(), encoded.data(), encoded.size());
+      if (read != encoded.size()) {
+        ctx.error(entry.second, "data." + key, "is not valid base64");
+        continue;
+      }
+      decoded.resize(written);
+      secret.data[key] = SecretValue{std::move(decoded), {}};
+    }
+  }
+}
+
+// ------------------------------------------------------------------ Backend
+
+AuthToken decode_auth_token(YAML::Node node, const std::string& path, const DecodeContext& ctx) {
+  AuthToken token;
+  YamlMap m(node, path, ctx);
+  if (!m.present()) return token;
+  auto kind = m.enumeration<AuthKind>(
+      "kind", {{"Inline", AuthKind::Inline}, {"SecretRef", AuthKind::SecretRef}, {"Passthrough", AuthKind::Passthrough}},
+      Need::Required);
+  if (!kind) {
+    m.ignore("inline");
+    m.ignore("secretRef");
+    return token;
+  }
+  token.kind = *kind;
+  switch (*kind) {
+    case AuthKind::Inline:
+      if (auto v = m.str("inline", Need::Required)) token.inlineValue = *v;
+      m.ignore("secretRef");
+      break;
+    case AuthKind::SecretRef: {
+      YamlMap ref(m.take("secretRef"), m.field("secretRef"), ctx, Need::Required);
+      if (auto name = ref.str("name", Need::Required)) token.secretRef.name = *name;
+      token.secretRef.key = ref.str("key").value_or("apiKey");
+      m.ignore("inline");
+      break;
+    }
+    case AuthKind::Passthrough:
+    case AuthKind::None:
+      m.ignore("inline");
+      m.ignore("secretRef");
+      break;
+  }
+  return token;
+}
+
+void decode_llm(YamlMap& llm, LlmProvider& p) {
+  const auto& ctx = llm.ctx();
+  static const std::vector<std::pair<std::string, ProviderKind>> kProviders = {
+      {"openai", ProviderKind::OpenAI}, {"ollama", ProviderKind::Ollama}};
+  static const std::vector<std::string> kLater = {"anthropic", "gemini", "vertexai", "azureopenai", "bedrock"};
+
+  std::vector<std::string> found;
+  for (const auto& [name, kind] : kProviders) {
+    if (!llm.has(name)) continue;
+    found.push_back(name);
+    p.kind = kind;
+    YamlMap provider(llm.take(name), llm.field(name), ctx);
+    if (provider.has("authToken")) {
+      p.authToken = decode_auth_token(provider.take("authToken"), provider.field("authToken"), ctx);
+    } else if (kind == ProviderKind::OpenAI) {
+      provider.require("authToken", "{kind: Inline | SecretRef | Passthrough}");
+    }
+    p.model = provider.str("model");
+  }
+  for (const auto& name : kLater) {
+    if (llm.has(name)) {
+      llm.take(name);
+      ctx.error(llm.node()[name], llm.field(name),
+                "provider \"" + name + "\" is not supported by this version of Sluice; supported: openai, ollama");
+      found.push_back(name);
+    }
+  }
+  if (found.empty()) {
+    ctx.error(llm.node(), llm.path(), "needs one provider: openai or ollama");
+  } else if (found.size() > 1) {
+    ctx.error(llm.node(), llm.path(), "names several providers (" + join(found) + "); choose one");
+  }
+
+  p.host = llm.str("host");
+  if (p.host && p.host->empty()) ctx.error(llm.node()["host"], llm.field("host"), "must not be empty");
+  if (auto port = decode_port(llm, "port", Need::Optional)) {
+    if (*port == 0) ctx.error(llm.node()["port"], llm.field("port"), "must be between 1 and 65535");
+    p.port = *port;
+  }
+  YamlMap path(llm.take("path"), llm.field("path"), ctx);
+  if (path.present()) {
+    p.path.full = path.str("full");
+    p.path.prefix = path.str("prefix");
+    if (p.path.full && p.path.prefix)
+      ctx.error(path.node(), llm.field("path"), "set either full or prefix, not both");
+    if (!p.path.full && !p.path.prefix)
+      ctx.error(path.node(), llm.field("path"), "needs full (exact upstream path) or prefix (prepended to the API path)");
+    for (const auto* v : {&p.path.full, &p.path.prefix}) {
+      if (*v && (v->value().empty() || v->value().front() != '/'))
+        ctx.error(path.node(), llm.field(v == &p.path.full ? "path.full" : "path.prefix"),
+                  "must start with \"/\", found \"" + v->value() + "\"");
+    }
+    if (p.path.prefix && p.path.prefix->size() > 1 && p.path.prefix->back() == '/') p.path.prefix->pop_back();
+  }
+  YamlMap header(llm.take("authHeader"), llm.field("authHeader"), ctx);
+  if (header.present()) {
+    AuthHeader h;
+    if (auto name = header.str("headerName")) {
+      if (!valid_header_name(*name))
+        ctx.error(header.node()["headerName"], header.field("headerName"), "\"" + *name + "\" is not a valid header name");
+      h.headerName = *name;
+      h.prefix = "";  // a custom header carries the bare key unless a prefix is given
+    }
+    if (auto prefix = header.str("prefix")) h.prefix = *prefix;
+    p.authHeader = h;
+  }
+  p.tls = decode_tls(llm.take("tls"), llm.field("tls"), ctx);
+}
+
+void decode_backend(YamlMap& spec, Backend& b) {
+  const auto& ctx = spec.ctx();
+  auto type = spec.enumeration<BackendType>("type", {{"AI", BackendType::AI}, {"Static", BackendType::Static}}, Need::Required);
+  if (type) b.type = *type;
+  b.timeouts = decode_backend_timeouts(spec.take("timeouts"), spec.field("timeouts"), ctx);
+
+  if (type == BackendType::AI) {
+    YamlMap ai(spec.take("ai"), spec.field("ai"), ctx, Need::Required);
+    if (ai.present()) {
+      if (ai.has("priorityGroups")) {
+        ai.take("priorityGroups");
+        ctx.error(ai.node()["priorityGroups"], ai.field("priorityGroups"),
+                  "priority groups are not supported by this version of Sluice; use ai.llm");
+      }
+      YamlMap llm(ai.take("llm"), ai.field("llm"), ctx, Need::Required);
+      if (llm.present()) decode_llm(llm, b.llm);
+    }
+    if (spec.has("static")) {
+      spec.take("static");
+      ctx.error(spec.node()["static"], spec.field("static"), "only allowed with type: Static");
+    }
+  } else if (type == BackendType::Static) {
+    YamlMap st(spec.take("static"), spec.field("static"), ctx, Need::Required);
+    auto hosts = st.take("hosts");
+    if (st.present()) {
+      if (!hosts.IsDefined()) {
+        st.require("hosts", "a list of {host, port}");
+      } else if (is_sequence(hosts, st.field("hosts"), ctx)) {
+        for (std::size_t i = 0; i < hosts.size(); ++i) {
+          YamlMap h(hosts[i], st.field("hosts") + "[" + std::to_string(i) + "]", ctx, Need::Required);
+          StaticHost sh;
+          if (auto host = h.str("host", Need::Required)) sh.host = *host;
+          if (auto port = decode_port(h, "port", Need::Required)) sh.port = *port;
+          if (h.present()) b.hosts.push_back(sh);
+        }
+        if (hosts.size() == 0) ctx.error(hosts, st.field("hosts"), "needs at least one host");
+      }
+    }
+    b.staticTls = decode_tls(st.take("tls"), st.field("tls"), ctx);
+    if (spec.has("ai")) {
+      spec.take("ai");
+      ctx.error(spec.node()["ai"], spec.field("ai"), "only allowed with type: AI");
+    }
+  } else {
+    spec.ignore("ai");
+    spec.ignore("static");
+  }
+}
+
+// ------------------------------------------------------------------ HTTPRoute
+
+void check_regex(const std::string& pattern, const YAML::Node& at, const std::string& field, const DecodeContext& ctx) {
+  RE2::Options options;
+  options.set_log_errors(false);
+  RE2 re(pattern, options);
+  if (!re.ok()) ctx.error(at, field, "invalid regular expression \"" + pattern + "\": " + re.error());
+}
+
+std::vector<ValueMatch> decode_value_matches(YAML::Node node, const std::string& path, const DecodeContext& ctx) {
+  std::vector<ValueMatch> out;
+  if (!node.IsDefined() || !is_sequence(node, path, ctx)) return out;
+  for (std::size_t i = 0; i < node.size(); ++i) {
+    const auto item_path = path + "[" + std::to_string(i) + "]";
+    YamlMap m(node[i], item_path, ctx, Need::Required);
+    ValueMatch v;
+    if (auto t = m.enumeration<ValueMatchType>(
+            "type", {{"Exact", ValueMatchType::Exact}, {"RegularExpression", ValueMatchType::RegularExpression}}))
+      v.type = *t;
+    if (auto name = m.str("name", Need::Required)) v.name = *name;
+    if (auto value = m.str("value", Need::Required)) v.value = *value;
+    if (v.type == ValueMatchType::RegularExpression) check_regex(v.value, node[i], item_path + ".value", ctx);
+    out.push_back(v);
+  }
+  return out;
+}
+
+HeaderModifier decode_header_modifier(YAML::Node node, const std::string& path, const DecodeContext& ctx) {
+  HeaderModifier mod;
+  YamlMap m(node, path, ctx, Need::Required);
+  auto pairs = [&](std::string_view key, std::vector<std::pair<std::string, std::string>>& out) {
+    auto list = m.take(key);
+    if (!list.IsDefined() || !is_sequence(list, m.field(key), ctx)) return;
+    for (std::size_t i = 0; i < list.size(); ++i) {
+      const auto item_path = m.field(key) + "[" + std::to_string(i) + "]";
+      YamlMap h(list[i], item_path, ctx, Need::Required);
+      auto name = h.str("name", Need::Required);
+      auto value = h.str("value", Need::Required);
+      if (name && !valid_header_name(*name))
+        ctx.error(list[i], item_path + ".name", "\"" + *name + "\" is not a valid header name");
+      if (name && value) out.emplace_back(*name, *value);
+    }
+  };
+  pairs("set", mod.set);
+  pairs("add", mod.add);
+  auto remove = m.take("remove");
+  if (remove.IsDefined() && is_sequence(remove, m.field("remove"), ctx)) {
+    for (std::size_t i = 0; i < remove.size(); ++i) {
+      if (auto name = scalar_string(remove[i], m.field("remove") + "[" + std::to_string(i) + "]", ctx))
+        mod.remove.push_back(*name);
+    }
+  }
+  return mod;
+}
+
+RouteFilter decode_filter(YAML::Node node, const std::string& path, const DecodeContext& ctx) {
+  RouteFilter f;
+  YamlMap m(node, path, ctx, Need::Required);
+  auto type = m.enumeration<FilterType>("type",
+                                        {{"URLRewrite", FilterType::URLRewrite},
+                                         {"RequestHeaderModifier", FilterType::RequestHeaderModifier},
+                                         {"ResponseHeaderModifier", FilterType::ResponseHeaderModifier}},
+                                        Need::Required);
+  if (!type) {
+    for (auto k : {"urlRewrite", "requestHeaderModifier", "responseHeaderModifier", "requestRedirect",
+                   "requestMirror", "extensionRef"})
+      m.ignore(k);
+    return f;
+  }
+  f.type = *type;
+  switch (*type) {
+    case FilterType::URLRewrite: {
+      YamlMap rw(m.take("urlRewrite"), m.field("urlRewrite"), ctx, Need::Required);
+      f.urlRewrite.hostname = rw.str("hostname");
+      YamlMap p(rw.take("path"), rw.field("path"), ctx);
+      if (p.present()) {
+        auto t = p.enumeration<RewritePathType>("type",
+                                                {{"ReplaceFullPath", RewritePathType::ReplaceFullPath},
+                                                 {"ReplacePrefixMatch", RewritePathType::ReplacePrefixMatch}},
+                                                Need::Required);
+        f.urlRewrite.pathType = t;
+        if (t == RewritePathType::ReplaceFullPath) {
+          if (auto v = p.str("replaceFullPath", Need::Required)) f.urlRewrite.pathValue = *v;
+          p.ignore("replacePrefixMatch");
+        } else if (t == RewritePathType::ReplacePrefixMatch) {
+          if (auto v = p.str("replacePrefixMatch", Need::Required)) f.urlRewrite.pathValue = *v;
+          p.ignore("replaceFullPath");
+        }
+        if (t && (f.urlRewrite.pathValue.empty() || f.urlRewrite.pathValue.front() != '/'))
+          ctx.error(p.node(), p.field(t == RewritePathType::ReplaceFullPath ? "replaceFullPath" : "replacePrefixMatch"),
+                    "must start with \"/\"");
+      }
+      break;
+    }
+    case FilterType::RequestHeaderModifier:
+      f.headerModifier = decode_header_modifier(m.take("requestHeaderModifier"), m.field("requestHeaderModifier"), ctx);
+      break;
+    case FilterType::ResponseHeaderModifier:
+      f.headerModifier = decode_header_modifier(m.take("responseHeaderModifier"), m.field("responseHeaderModifier"), ctx);
+      break;
+  }
+  return f;
+}
+
+void decode_route(YamlMap& spec, HttpRoute& route) {
+  const auto& ctx = spec.ctx();
+  spec.ignore("parentRefs");
+  auto hostnames = spec.take("hostnames");
+  if (hostnames.IsDefined() && is_sequence(hostnames, spec.field("hostnames"), ctx)) {
+    for (std::size_t i = 0; i < hostnames.size(); ++i) {
+      if (auto h = scalar_string(hostnames[i], spec.field("hostnames") + "[" + std::to_string(i) + "]", ctx)) {
+        std::string lower = *h;
+        std::transform(lower.begin(), lower.end(), lower.begin(), [](unsigned char c) { return std::tolower(c); });
+        route.hostnames.push_back(lower);
+      }
+    }
+  }
+  auto rules = spec.take("rules");
+  if (!rules.IsDefined()) {
+    spec.require("rules", "a list of rules");
+    return;
+  }
+  if (!is_sequence(rules, spec.field("rules"), ctx)) return;
+  for (std::size_t r = 0; r < rules.size(); ++r) {
+    const auto rule_path = spec.field("rules") + "[" + std::to_string(r) + "]";
+    YamlMap rm(rules[r], rule_path, ctx, Need::Required);
+    RouteRule rule;
+    rule.name = rm.str("name").value_or("rule" + std::to_string(r));
+
+    auto matches = rm.take("matches");
+    if (matches.IsDefined() && is_sequence(matches, rm.field("matches"), ctx)) {
+      for (std::size_t i = 0; i < matches.size(); ++i) {
+        const auto match_path = rm.field("matches") + "[" + std::to_string(i) + "]";
+        YamlMap mm(matches[i], match_path, ctx, Need::Required);
+        RouteMatch match;
+        YamlMap pm(mm.take("path"), mm.field("path"), ctx);
+        if (pm.present()) {
+          if (auto t = pm.enumeration<PathMatchType>("type",
+                                                     {{"Exact", PathMatchType::Exact},
+                                                      {"PathPrefix", PathMatchType::PathPrefix},
+                                                      {"RegularExpression", PathMatchType::RegularExpression}}))
+            match.path.type = *t;
+          if (auto v = pm.str("value")) match.path.value = *v;
+          if (match.path.type == PathMatchType::RegularExpression) {
+            check_regex(match.path.value, pm.node(), pm.field("value"), ctx);
+          } else if (match.path.value.empty() || match.path.value.front() != '/') {
+            ctx.error(pm.node(), pm.field("value"), "must start with \"/\", found \"" + match.path.value + "\"");
+          }
+          if (match.path.type == PathMatchType::PathPrefix && match.path.value.size() > 1 &&
+              match.path.value.back() == '/')
+            match.path.value.pop_back();
+        }
+        if (auto method = mm.str("method")) {
+          static const std::vector<std::string> kMethods = {"GET", "HEAD", "POST", "PUT", "DELETE",
+                                                            "CONNECT", "OPTIONS", "TRACE", "PATCH"};
+          if (std::find(kMethods.begin(), kMethods.end(), *method) == kMethods.end())
+            ctx.error(mm.node()["method"], mm.field("method"),
+                      "unknown method \"" + *method + "\"; expected one of " + join(kMethods));
+          match.method = *method;
+        }
+        match.headers = decode_value_matches(mm.take("headers"), mm.field("headers"), ctx);
+        match.queryParams = decode_value_matches(mm.take("queryParams"), mm.field("queryParams"), ctx);
+        rule.matches.push_back(std::move(match));
+      }
+    }
+    if (rule.matches.empty()) rule.matches.push_back(RouteMatch{});
+
+    auto filters = rm.take("filters");
+    if (filters.IsDefined() && is_sequence(filters, rm.field("filters"), ctx)) {
+      for (std::size_t i = 0; i < filters.size(); ++i) {
+        const auto filter_path = rm.field("filters") + "[" + std::to_string(i) + "]";
+        auto filter = decode_filter(filters[i], filter_path, ctx);
+        if (filter.type == FilterType::URLRewrite && filter.urlRewrite.pathType == RewritePathType::ReplacePrefixMatch) {
+          for (const auto& match : rule.matches) {
+            if (match.path.type != PathMatchType::PathPrefix) {
+              ctx.error(filters[i], filter_path + ".urlRewrite.path",
+                        "ReplacePrefixMatch needs every match of the rule to be a PathPrefix match");
+              break;
+            }
+          }
+        }
+        rule.filters.push_back(std::move(filter));
+      }
+    }
+
+    auto refs = rm.take("backendRefs");
+    if (!refs.IsDefined()) {
+      rm.require("backendRefs", "at least one {kind: Backend, name}");
+    } else if (is_sequence(refs, rm.field("backendRefs"), ctx)) {
+      for (std::size_t i = 0; i < refs.size(); ++i) {
+        const auto ref_path = rm.field("backendRefs") + "[" + std::to_string(i) + "]";
+        YamlMap bm(refs[i], ref_path, ctx, Need::Required);
+        BackendRef ref;
+        const auto group = bm.str("group").value_or("sluice.dev");
+        const auto kind = bm.str("kind").value_or("Backend");
+        if (kind != "Backend" || group != "sluice.dev")
+          ctx.error(refs[i], ref_path, "refers to " + (group.empty() ? std::string("core") : group) + " " + kind +
+                                           "; Sluice routes to sluice.dev Backends (group: sluice.dev, kind: Backend)");
+        if (auto name = bm.str("name", Need::Required)) ref.name = *name;
+        if (auto w = bm.integer("weight", 0, 1'000'000)) ref.weight = static_cast<unsigned>(*w);
+        bm.ignore("namespace");
+        bm.ignore("port");
+        rule.backendRefs.push_back(ref);
+      }
+      if (rule.backendRefs.empty()) ctx.error(refs, rm.field("backendRefs"), "needs at least one backend");
+    }
+    YamlMap timeouts(rm.take("timeouts"), rm.field("timeouts"), ctx);
+    rule.timeouts.request = timeouts.duration("request");
+    rule.timeouts.backendRequest = timeouts.duration("backendRequest");
+    route.rules.push_back(std::move(rule));
+  }
+  // Rule names must be unique within a route: metrics and logs are labelled with them.
+  for (std::size_t i = 0; i < route.rules.size(); ++i)
+    for (std::size_t j = i + 1; j < route.rules.size(); ++j)
+      if (route.rules[i].name == route.rules[j].name)
+        ctx.error(rules[j], spec.field("rules") + "[" + std::to_string(j) + "].name",
+                  "duplicate rule name \"" + route.rules[j].name + "\"");
+}
+
+// ------------------------------------------------------------------ documents
+
+struct Loader {
+  const LoadOptions& options;
+  LoadResult result;
+
+  void load_document(const YAML::Node& doc, const std::string& file) {
+    if (!doc.IsDefined() || doc.IsNull()) return;
+    DecodeContext file_ctx{result.diagnostics, file, ""};
+    if (!doc.IsMap()) {
+      file_ctx.error(doc, "", "a document must be a mapping with apiVersion, kind, metadata");
+      return;
+    }
+    const auto api = doc["apiVersion"].as<std::string>("");
+    const auto kind = doc["kind"].as<std::string>("");
+    const auto name = doc["metadata"]["name"].as<std::string>("");
+    DecodeContext ctx{result.diagnostics, file, (kind.empty() ? "<no kind>" : kind) + "/" + (name.empty() ? "<no name>" : name)};
+    YamlMap top(doc, "", ctx);
+    top.take("apiVersion");
+    top.take("kind");
+    top.ignore("status");
+    {
+      YamlMap meta(top.take("metadata"), "metadata", ctx, Need::Required);
+      meta.str("name", Need::Required);
+      for (auto k : {"namespace", "labels", "annotations", "uid", "resourceVersion", "generation", "creationTimestamp"})
+        meta.ignore(k);
+    }
+    Origin origin{file, doc.Mark().line + 1, kind, name};
+
+    auto expect_api = [&](std::initializer_list<std::string_view> apis) {
+      for (auto a : apis)
+        if (api == a) return true;
+      std::string expected;
+      for (auto a : apis) expected += (expected.empty() ? "" : " or ") + std::string(a);
+      ctx.error(doc["apiVersion"], "apiVersion", "expected " + expected + " for kind " + kind + ", found \"" + api + "\"");
+      return false;
+    };
+
+    if (kind == "Gateway") {
+      top.ignore("spec");
+      if (!expect_api({kSluiceApi})) return;
+      if (result.config.gateway) {
+        ctx.error(doc, "", "a second Gateway; Sluice serves one Gateway (the first is " +
+                               result.config.gateway->origin.id() + " in " + result.config.gateway->origin.file + ")");
+        return;
+      }
+      Gateway gw{origin, {}};
+      YamlMap spec(top.take("spec"), "spec", ctx);
+      decode_gateway(spec, gw);
+      result.config.gateway = std::move(gw);
+    } else if (kind == "Secret") {
+      if (!expect_api({"v1"})) {
+        top.ignore("stringData");
+        top.ignore("data");
+        top.ignore("type");
+        return;
+      }
+      Secret secret{origin, {}};
+      decode_secret(top, secret);
+      add_unique(result.config.secrets, std::move(secret), doc, ctx);
+    } else if (kind == "Backend") {
+      top.ignore("spec");
+      if (!expect_api({kSluiceApi})) return;
+      Backend backend;
+      backend.origin = origin;
+      YamlMap spec(top.take("spec"), "spec", ctx, Need::Required);
+      if (spec.present()) decode_backend(spec, backend);
+      add_unique(result.config.backends, std::move(backend), doc, ctx);
+    } else if (kind == "HTTPRoute") {
+      top.ignore("spec");
+      if (!expect_api({kGatewayApiV1, kGatewayApiV1beta1})) return;
+      for (const auto& existing : result.config.routes) {
+        if (existing.origin.name == name) {
+          ctx.error(doc, "metadata.name", "duplicate HTTPRoute name (first defined in " + existing.origin.file + ":" +
+                                              std::to_string(existing.origin.line) + ")");
+          return;
+        }
+      }
+      HttpRoute route;
+      route.origin = origin;
+      YamlMap spec(top.take("spec"), "spec", ctx, Need::Required);
+      if (spec.present()) decode_route(spec, route);
+      result.config.routes.push_back(std::move(route));
+    } else {
+      for (auto k : {"spec", "data", "stringData", "type"}) top.ignore(k);
+      if (kind.empty()) {
+        ctx.error(doc, "kind", "is required (one of Gateway, HTTPRoute, Backend, Secret)");
+      } else if (kind == "TrafficPolicy") {
+        ctx.error(doc, "kind", "TrafficPolicy is not supported by this version of Sluice yet");
+      } else {
+        ctx.error(doc["kind"], "kind", "unknown kind \"" + kind + "\"; expected one of Gateway, HTTPRoute, Backend, Secret");
+      }
+    }
+  }
+
+  template <typename T>
+  void add_unique(std::map<std::string, T>& into, T item, const YAML::Node& doc, const DecodeContext& ctx) {
+    const auto name = item.origin.name;
+    if (name.empty()) return;
+    auto [it, inserted] = into.emplace(name, std::move(item));
+    if (!inserted)
+      ctx.error(doc, "metadata.name", "duplicate " + it->second.origin.kind + " name (first defined in " +
+                                          it->second.origin.file + ":" + std::to_string(it->second.origin.line) + ")");
+  }
+
+  void load_text(const std::string& text, const std::string& file) {
+    result.config.sources.push_back(file);
+    std::vector<YAML::Node> docs;
+    try {
+      docs = YAML::LoadAll(text);
+    } catch (const YAML::Exception& e) {
+      result.diagnostics.add(Diagnostic{Severity::Error, file, e.mark.line >= 0 ? e.mark.line + 1 : 0, "", "",
+                                        "YAML syntax error: " + e.msg});
+      return;
+    }
+    for (const auto& doc : docs) load_document(doc, file);
+  }
+
+  // ---------------------------------------------------------------- cross-references
+  void secret_problem(const Backend& b, const std::string& field, const std::string& message) {
+    result.diagnostics.add(Diagnostic{options.strictSecrets ? Severity::Error : Severity::Warning, b.origin.file,
+                                      b.origin.line, b.origin.id(), field, message});
+  }
+
+  void check_secret_ref(const Backend& b, const SecretKeyRef& ref, const std::string& field) {
+    const auto it = result.config.secrets.find(ref.name);
+    if (it == result.config.secrets.end()) {
+      std::vector<std::string> names;
+      for (const auto& [n, _] : result.config.secrets) names.push_back(n);
+      secret_problem(b, field + ".name",
+                     "Secret \"" + ref.name + "\" not found" +
+                         (names.empty() ? std::string("; no Secrets are defined") : "; defined Secrets: " + join(names)));
+      return;
+    }
+    const auto key = it->second.data.find(ref.key);
+    if (key == it->second.data.end()) {
+      std::vector<std::string> keys;
+      for (const auto& [k, _] : it->second.data) keys.push_back(k);
+      secret_problem(b, field + ".key",
+                     "Secret \"" + ref.name + "\" has no key \"" + ref.key + "\"" +
+                         (keys.empty() ? std::string("") : "; its keys: " + join(keys)));
+    } else if (!key->second.problem.empty()) {
+      secret_problem(b, field, key->second.problem);
+    }
+  }
+
+  void check_references() {
+    for (const auto& [name, b] : result.config.backends) {
+      if (b.type != BackendType::AI) {
+        if (b.staticTls.caCertificate) check_secret_ref(b, *b.staticTls.caCertificate, "spec.static.tls.caCertificateRef");
+        continue;
+      }
+      const std::string provider = b.llm.kind == ProviderKind::OpenAI ? "openai" : "ollama";
+      if (b.llm.authToken.kind == AuthKind::SecretRef)
+        check_secret_ref(b, b.llm.authToken.secretRef, "spec.ai.llm." + provider + ".authToken.secretRef");
+      if (b.llm.tls.caCertificate) check_secret_ref(b, *b.llm.tls.caCertificate, "spec.ai.llm.tls.caCertificateRef");
+    }
+    for (const auto& route : result.config.routes) {
+      for (std::size_t r = 0; r < route.rules.size(); ++r) {
+        const auto& rule = route.rules[r];
+        for (std::size_t i = 0; i < rule.backendRefs.size(); ++i) {
+          const auto& ref = rule.backendRefs[i];
+          if (ref.name.empty() || result.config.backends.contains(ref.name)) continue;
+          std::vector<std::string> names;
+          for (const auto& [n, _] : result.config.backends) names.push_back(n);
+          result.diagnostics.add(Diagnostic{
+              Severity::Error, route.origin.file, route.origin.line, route.origin.id(),
+              "spec.rules[" + std::to_string(r) + "].backendRefs[" + std::to_string(i) + "].name",
+              "Backend \"" + ref.name + "\" not found" +
+                  (names.empty() ? std::string("; no Backends are defined") : "; defined Backends: " + join(names))});
+        }
+        unsigned total_weight = 0;
+        for (const auto& ref : rule.backendRefs) total_weight += ref.weight;
+        if (!rule.backendRefs.empty() && total_weight == 0)
+          result.diagnostics.add(Diagnostic{Severity::Error, route.origin.file, route.origin.line, route.origin.id(),
+                                            "spec.rules[" + std::to_string(r) + "].backendRefs",
+                                            "every backendRef has weight 0; at least one needs a positive weight"});
+      }
+    }
+  }
+};
+
+std::optional<std::string> read_file(const fs::path& path, std::string* error) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) {
+    *error = "cannot read file: " + std::string(std::strerror(errno));
+    return std::nullopt;
+  }
+  std::ostringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+}  // namespace
+
+LoadResult load_sources(const std::vector<Source>& sources, const LoadOptions& options) {
+  Loader loader{options, {}};
+  for (const auto& source : sources) loader.load_text(source.text, source.label);
+  loader.check_references();
+  return std::move(loader.result);
+}
+
+LoadResult load_path(const std::string& path, const LoadOptions& options) {
+  std::vector<Source> sources;
+  Diagnostics read_errors;
+  std::error_code ec;
+  const fs::path root(path);
+  std::vector<fs::path> files;
+  if (fs::is_directory(root, ec)) {
+    for (const auto& entry : fs::directory_iterator(root, ec)) {
+      const auto ext = entry.path().extension();
+      if (entry.is_regular_file() && (ext == ".yaml" || ext == ".yml")) files.push_back(entry.path());
+    }
+    std::sort(files.begin(), files.end());
+    if (files.empty())
+      read_errors.add(Diagnostic{Severity::Error, path, 0, "", "", "directory holds no *.yaml or *.yml files"});
+  } else if (fs::exists(root, ec)) {
+    files.push_back(root);
+  } else {
+    read_errors.add(Diagnostic{Severity::Error, path, 0, "", "", "no such file or directory"});
+  }
+  for (const auto& file : files) {
+    std::string error;
+    if (auto text = read_file(file, &error)) {
+      sources.push_back(Source{file.string(), std::move(*text)});
+    } else {
+      read_errors.add(Diagnostic{Severity::Error, file.string(), 0, "", "", error});
+    }
+  }
+  auto result = load_sources(sources, options);
+  for (const auto& d : read_errors.items()) result.diagnostics.add(d);
+  return result;
+}
+
+}  // namespace sluice::config

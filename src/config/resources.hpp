@@ -1,0 +1,227 @@
+// The configuration resources as decoded from YAML: plain, immutable-after-load value types that
+// mirror the user-facing documents (Gateway, HTTPRoute, Backend, Secret). Defaults live here, in
+// one place, and docs/configuration.md repeats them. No behaviour beyond small helpers.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace sluice::config {
+
+using Duration = std::chrono::milliseconds;
+
+// Where a resource came from, for messages.
+struct Origin {
+  std::string file;
+  int line = 0;
+  std::string kind;
+  std::string name;
+  std::string id() const { return kind + "/" + name; }
+};
+
+// ---------------------------------------------------------------- Gateway (sluice.dev/v1alpha1)
+struct Listener {
+  std::string name = "http";
+  std::string address = "0.0.0.0";
+  std::uint16_t port = 8080;
+};
+
+struct AdminListener {
+  std::string address = "127.0.0.1";
+  std::uint16_t port = 9901;
+  bool enabled = true;
+};
+
+struct Limits {
+  std::size_t maxRequestHeaderBytes = 32 * 1024;       // -> 431
+  std::size_t maxRequestBodyBytes = 32 * 1024 * 1024;  // -> 413
+  Duration requestHeaderTimeout{10'000};               // -> 408
+  Duration idleTimeout{60'000};                        // keep-alive idle client connection -> close
+  Duration drainTimeout{30'000};                       // SIGTERM: in-flight requests get this long
+};
+
+struct AccessLog {
+  bool enabled = true;
+  std::string path = "-";  // "-" is stdout
+};
+
+struct GatewaySpec {
+  std::vector<Listener> listeners{Listener{}};
+  AdminListener admin;
+  Limits limits;
+  AccessLog accessLog;
+  unsigned workers = 0;  // 0: one per core
+};
+
+struct Gateway {
+  Origin origin;
+  GatewaySpec spec;
+};
+
+// ---------------------------------------------------------------- Secret (v1)
+struct SecretValue {
+  std::string value;
+  std::string problem;  // non-empty when the value could not be resolved (e.g. unset ${ENV})
+};
+
+struct Secret {
+  Origin origin;
+  std::map<std::string, SecretValue> data;  // stringData and decoded data, merged
+};
+
+// ---------------------------------------------------------------- Backend (sluice.dev/v1alpha1)
+enum class TlsMode { Auto, Enabled, Disabled };
+
+struct SecretKeyRef {
+  std::string name;
+  std::string key;
+};
+
+struct BackendTls {
+  TlsMode mode = TlsMode::Auto;
+  std::string sni;                             // default: the backend host
+  std::optional<SecretKeyRef> caCertificate;   // Secret key (default "ca.crt") holding PEM CA(s)
+  bool insecureSkipVerify = false;
+};
+
+enum class AuthKind { Inline, SecretRef, Passthrough, None };
+
+struct AuthToken {
+  AuthKind kind = AuthKind::None;
+  std::string inlineValue;
+  SecretKeyRef secretRef;  // key defaults to "apiKey"
+};
+
+struct AuthHeader {
+  std::string headerName = "Authorization";
+  std::string prefix = "Bearer ";
+};
+
+struct UpstreamPath {
+  std::optional<std::string> full;    // exact upstream path
+  std::optional<std::string> prefix;  // prefix + the API suffix ("/chat/completions")
+};
+
+enum class ProviderKind { OpenAI, Ollama };
+
+struct LlmProvider {
+  ProviderKind kind = ProviderKind::OpenAI;
+  AuthToken authToken;
+  std::optional<std::string> model;
+  std::optional<std::string> host;
+  std::optional<std::uint16_t> port;
+  UpstreamPath path;
+  std::optional<AuthHeader> authHeader;
+  BackendTls tls;
+};
+
+struct StaticHost {
+  std::string host;
+  std::uint16_t port = 80;
+};
+
+struct BackendTimeouts {
+  Duration connect{5'000};
+  Duration firstByte{300'000};   // LLMs can think for minutes before the first byte
+  Duration streamIdle{300'000};  // longest silence between two body reads
+  Duration poolIdle{60'000};     // pooled idle upstream connection lifetime
+};
+
+enum class BackendType { AI, Static };
+
+struct Backend {
+  Origin origin;
+  BackendType type = BackendType::AI;
+  LlmProvider llm;                 // type AI
+  std::vector<StaticHost> hosts;   // type Static
+  BackendTls staticTls;            // type Static
+  BackendTimeouts timeouts;
+};
+
+// ---------------------------------------------------------------- HTTPRoute (gateway.networking.k8s.io/v1)
+enum class PathMatchType { Exact, PathPrefix, RegularExpression };
+enum class ValueMatchType { Exact, RegularExpression };
+
+struct PathMatch {
+  PathMatchType type = PathMatchType::PathPrefix;
+  std::string value = "/";
+};
+
+struct ValueMatch {
+  ValueMatchType type = ValueMatchType::Exact;
+  std::string name;
+  std::string value;
+};
+
+struct RouteMatch {
+  PathMatch path;
+  std::optional<std::string> method;
+  std::vector<ValueMatch> headers;
+  std::vector<ValueMatch> queryParams;
+};
+
+enum class RewritePathType { ReplaceFullPath, ReplacePrefixMatch };
+
+struct UrlRewrite {
+  std::optional<std::string> hostname;
+  std::optional<RewritePathType> pathType;
+  std::string pathValue;
+};
+
+struct HeaderModifier {
+  std::vector<std::pair<std::string, std::string>> set;
+  std::vector<std::pair<std::string, std::string>> add;
+  std::vector<std::string> remove;
+};
+
+enum class FilterType { URLRewrite, RequestHeaderModifier, ResponseHeaderModifier };
+
+struct RouteFilter {
+  FilterType type = FilterType::URLRewrite;
+  UrlRewrite urlRewrite;
+  HeaderModifier headerModifier;
+};
+
+struct BackendRef {
+  std::string name;
+  unsigned weight = 1;
+};
+
+struct RouteTimeouts {
+  std::optional<Duration> request;         // whole exchange deadline
+  std::optional<Duration> backendRequest;  // one upstream attempt, headers included
+};
+
+struct RouteRule {
+  std::string name;  // defaults to "rule<i>"
+  std::vector<RouteMatch> matches;
+  std::vector<RouteFilter> filters;
+  std::vector<BackendRef> backendRefs;
+  RouteTimeouts timeouts;
+};
+
+struct HttpRoute {
+  Origin origin;
+  std::vector<std::string> hostnames;
+  std::vector<RouteRule> rules;
+};
+
+// ---------------------------------------------------------------- everything, as loaded
+struct Config {
+  std::vector<std::string> sources;  // files read
+  std::optional<Gateway> gateway;
+  std::map<std::string, Secret> secrets;
+  std::map<std::string, Backend> backends;
+  std::vector<HttpRoute> routes;  // in load order (file order), which breaks precedence ties
+
+  const GatewaySpec& gatewaySpec() const {
+    static const GatewaySpec kDefault;
+    return gateway ? gateway->spec : kDefault;
+  }
+};
+
+}  // namespace sluice::config

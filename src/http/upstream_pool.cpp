@@ -1,0 +1,132 @@
+#include "http/upstream_pool.hpp"
+
+#include <sys/socket.h>
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/ssl/host_name_verification.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <cerrno>
+
+namespace sluice::http {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+using tcp = asio::ip::tcp;
+
+namespace {
+constexpr auto use_nothrow = asio::as_tuple(asio::use_awaitable);
+
+std::string tls_error_text(const boost::system::error_code& ec) {
+  std::string text = ec.message();
+  if (ec.category() == asio::error::get_ssl_category()) {
+    const auto reason = ERR_reason_error_string(static_cast<unsigned long>(ec.value()));
+    if (reason != nullptr) text = reason;
+  }
+  return text;
+}
+}  // namespace
+
+bool UpstreamConnection::still_usable() {
+  auto& socket = lowest().socket();
+  if (!socket.is_open()) return false;
+  char byte;
+  const auto n = ::recv(socket.native_handle(), &byte, 1, MSG_PEEK | MSG_DONTWAIT);
+  if (n == 0) return false;                                   // orderly close by the peer
+  if (n > 0) return false;                                    // unsolicited bytes: protocol state unknown
+  return errno == EAGAIN || errno == EWOULDBLOCK;             // nothing to read: alive
+}
+
+std::unique_ptr<UpstreamConnection> UpstreamPool::take(const UpstreamEndpoint& endpoint) {
+  const auto it = idle_.find(endpoint.pool_key);
+  if (it == idle_.end()) return nullptr;
+  auto& list = it->second;
+  const auto now = std::chrono::steady_clock::now();
+  while (!list.empty()) {
+    auto connection = std::move(list.back());
+    list.pop_back();
+    if (now < connection->idle_deadline && connection->still_usable()) return connection;
+  }
+  return nullptr;
+}
+
+void UpstreamPool::give_back(const UpstreamEndpoint& endpoint, std::unique_ptr<UpstreamConnection> connection,
+                             std::chrono::milliseconds idle_limit) {
+  auto& list = idle_[endpoint.pool_key];
+  if (list.size() >= kMaxIdlePerEndpoint) return;  // closes it
+  connection->idle_deadline = std::chrono::steady_clock::now() + idle_limit;
+  connection->buffer.clear();
+  list.push_back(std::move(connection));
+}
+
+void UpstreamPool::sweep() {
+  const auto now = std::chrono::steady_clock::now();
+  for (auto it = idle_.begin(); it != idle_.end();) {
+    auto& list = it->second;
+    std::erase_if(list, [&](const auto& c) { return now >= c->idle_deadline; });
+    it = list.empty() ? idle_.erase(it) : std::next(it);
+  }
+}
+
+std::size_t UpstreamPool::idle_count() const {
+  std::size_t n = 0;
+  for (const auto& [_, list] : idle_) n += list.size();
+  return n;
+}
+
+asio::awaitable<ConnectResult> UpstreamPool::connect(const UpstreamEndpoint& endpoint,
+                                                     std::chrono::milliseconds timeout) {
+  ConnectResult result;
+  tcp::resolver resolver(executor_);
+  auto [rec, results] = co_await resolver.async_resolve(endpoint.host, std::to_string(endpoint.port), use_nothrow);
+  if (rec) {
+    result.failure = ConnectFailure::Resolve;
+    result.error = "cannot resolve " + endpoint.host + ": " + rec.message();
+    co_return result;
+  }
+  beast::tcp_stream stream(executor_);
+  stream.expires_after(timeout);
+  auto [cec, ep] = co_await stream.async_connect(results, use_nothrow);
+  if (cec) {
+    if (cec == beast::error::timeout) {
+      result.failure = ConnectFailure::Timeout;
+      result.error = "connect to " + endpoint.display + " timed out after " + std::to_string(timeout.count()) + " ms";
+    } else {
+      result.failure = cec == asio::error::connection_refused ? ConnectFailure::Refused : ConnectFailure::Other;
+      result.error = "connect to " + endpoint.display + " failed: " + cec.message();
+    }
+    co_return result;
+  }
+  boost::system::error_code ignored;
+  stream.socket().set_option(tcp::no_delay(true), ignored);
+
+  auto connection = std::make_unique<UpstreamConnection>();
+  if (!endpoint.tls) {
+    stream.expires_never();
+    connection->plain.emplace(std::move(stream));
+    result.connection = std::move(connection);
+    co_return result;
+  }
+  if (!endpoint.tls_context) {
+    result.failure = ConnectFailure::Tls;
+    result.error = "no TLS context for " + endpoint.display;
+    co_return result;
+  }
+  connection->tls.emplace(std::move(stream), *endpoint.tls_context);
+  auto& tls = *connection->tls;
+  if (!endpoint.sni.empty()) SSL_set_tlsext_host_name(tls.native_handle(), endpoint.sni.c_str());
+  if (!endpoint.verify_name.empty()) {
+    tls.set_verify_mode(asio::ssl::verify_peer);
+    tls.set_verify_callback(asio::ssl::host_name_verification(endpoint.verify_name));
+  }
+  auto [hec] = co_await tls.async_handshake(asio::ssl::stream_base::client, use_nothrow);
+  if (hec) {
+    result.failure = hec == beast::error::timeout ? ConnectFailure::Timeout : ConnectFailure::Tls;
+    result.error = "TLS handshake with " + endpoint.display + " failed: " + tls_error_text(hec);
+    co_return result;
+  }
+  beast::get_lowest_layer(tls).expires_never();
+  result.connection = std::move(connection);
+  co_return result;
+}
+
+}  // namespace sluice::http

@@ -1,0 +1,63 @@
+// Upstream connections and their keep-alive pool. One UpstreamPool per worker, used only from
+// that worker's thread: no locks. A pooled connection is checked for a peer close (a
+// non-blocking peek) before reuse and dropped after `idle_limit` unused.
+#pragma once
+
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/ssl.hpp>
+#include <chrono>
+#include <memory>
+#include <optional>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "http/upstream_endpoint.hpp"
+
+namespace sluice::http {
+
+struct UpstreamConnection {
+  std::optional<boost::beast::tcp_stream> plain;
+  std::optional<boost::beast::ssl_stream<boost::beast::tcp_stream>> tls;
+  boost::beast::flat_buffer buffer;
+  std::chrono::steady_clock::time_point idle_deadline;  // pooled: dropped after this
+  std::uint64_t uses = 0;
+
+  boost::beast::tcp_stream& lowest() { return tls ? boost::beast::get_lowest_layer(*tls) : *plain; }
+  // False when the peer has closed (or sent unexpected bytes) while the connection sat idle.
+  bool still_usable();
+};
+
+enum class ConnectFailure { None, Resolve, Refused, Timeout, Tls, Other };
+
+struct ConnectResult {
+  std::unique_ptr<UpstreamConnection> connection;
+  ConnectFailure failure = ConnectFailure::None;
+  std::string error;  // human-readable, never contains credentials
+};
+
+class UpstreamPool {
+ public:
+  explicit UpstreamPool(boost::asio::any_io_executor executor) : executor_(std::move(executor)) {}
+
+  // An idle, live connection to `endpoint`, or nullptr.
+  std::unique_ptr<UpstreamConnection> take(const UpstreamEndpoint& endpoint);
+  // Returns a connection whose last exchange completed cleanly; kept at most `idle_limit`.
+  void give_back(const UpstreamEndpoint& endpoint, std::unique_ptr<UpstreamConnection> connection,
+                 std::chrono::milliseconds idle_limit);
+  // Opens a new connection (TCP, then TLS when the endpoint wants it).
+  boost::asio::awaitable<ConnectResult> connect(const UpstreamEndpoint& endpoint, std::chrono::milliseconds timeout);
+  // Drops idle connections past their deadline.
+  void sweep();
+  void clear() { idle_.clear(); }
+  std::size_t idle_count() const;
+
+ private:
+  static constexpr std::size_t kMaxIdlePerEndpoint = 256;
+  boost::asio::any_io_executor executor_;
+  std::unordered_map<std::string, std::vector<std::unique_ptr<UpstreamConnection>>> idle_;
+};
+
+}  // namespace sluice::http

@@ -1,0 +1,88 @@
+#include "observe/access_log.hpp"
+
+#include <fmt/chrono.h>
+#include <fmt/format.h>
+#include <unistd.h>
+
+#include <cerrno>
+
+namespace sluice::observe {
+
+namespace {
+constexpr std::size_t kFlushThreshold = 32 * 1024;
+}
+
+void append_json_escaped(std::string_view s, std::string& out) {
+  for (char c : s) {
+    switch (c) {
+      case '"':
+        out += "\\\"";
+        break;
+      case '\\':
+        out += "\\\\";
+        break;
+      case '\n':
+        out += "\\n";
+        break;
+      case '\r':
+        out += "\\r";
+        break;
+      case '\t':
+        out += "\\t";
+        break;
+      default:
+        if (static_cast<unsigned char>(c) < 0x20) {
+          out += fmt::format("\\u{:04x}", static_cast<unsigned>(static_cast<unsigned char>(c)));
+        } else {
+          out += c;
+        }
+    }
+  }
+}
+
+void format_access_log(const AccessLogEntry& e, std::string& out) {
+  auto field = [&out](std::string_view name, std::string_view value) {
+    out += ",\"";
+    out += name;
+    out += "\":\"";
+    append_json_escaped(value, out);
+    out += '"';
+  };
+  const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(e.start.time_since_epoch()).count() % 1000;
+  out += fmt::format("{{\"time\":\"{:%Y-%m-%dT%H:%M:%S}.{:03d}Z\"", fmt::gmtime(std::chrono::system_clock::to_time_t(e.start)), ms);
+  field("client", e.client);
+  field("method", e.method);
+  field("path", e.path);
+  field("route", e.route);
+  field("backend", e.backend);
+  field("upstream", e.upstream);
+  field("upstream_path", e.upstream_path);
+  field("path_source", e.path_source);
+  field("model", e.model);
+  out += fmt::format(",\"stream\":{},\"status\":{},\"bytes_received\":{},\"bytes_sent\":{},\"duration_ms\":{:.3f}",
+                     e.stream, e.status, e.bytes_received, e.bytes_sent, e.duration_ms);
+  if (e.upstream_first_byte_ms >= 0) out += fmt::format(",\"upstream_first_byte_ms\":{:.3f}", e.upstream_first_byte_ms);
+  if (!e.error.empty()) field("error", e.error);
+  out += "}\n";
+}
+
+void AccessLogBuffer::write(const AccessLogEntry& entry) {
+  if (fd_ < 0) return;
+  format_access_log(entry, buffer_);
+  if (buffer_.size() >= kFlushThreshold) flush();
+}
+
+void AccessLogBuffer::flush() {
+  std::size_t done = 0;
+  while (done < buffer_.size()) {
+    const auto n = ::write(fd_, buffer_.data() + done, buffer_.size() - done);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      break;  // the log is best-effort: never stall the worker on a broken log file
+    }
+    done += static_cast<std::size_t>(n);
+  }
+  buffer_.clear();
+}
+
+}  // namespace sluice::observe

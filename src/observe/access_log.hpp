@@ -1,0 +1,58 @@
+// Access log: one JSON object per line per request. Each worker formats into its own buffer
+// and hands whole lines to the file descriptor with write(2) when the buffer fills or its
+// flush timer fires (every 100 ms), so logging costs no lock and few system calls.
+// AccessLogBuffer is single-threaded (its worker's); the fd is shared and only written whole
+// lines at a time.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+namespace sluice::observe {
+
+struct AccessLogEntry {
+  std::chrono::system_clock::time_point start;
+  std::string_view client;        // peer address
+  std::string_view method;
+  std::string_view path;          // client target
+  std::string_view route;         // "route/rule"
+  std::string_view backend;
+  std::string_view upstream;      // "host:port"
+  std::string_view upstream_path; // path (and query) actually sent upstream
+  std::string_view path_source;   // full | prefix | rewrite | default | client
+  std::string_view model;
+  bool stream = false;
+  unsigned status = 0;
+  std::uint64_t bytes_received = 0;
+  std::uint64_t bytes_sent = 0;
+  double duration_ms = 0;
+  double upstream_first_byte_ms = -1;  // -1: no upstream response
+  std::string_view error;         // why the request failed, if it did
+};
+
+// Appends `entry` as one JSON line to `out`.
+void format_access_log(const AccessLogEntry& entry, std::string& out);
+
+// Appends `s` JSON-escaped (no quotes) to `out`.
+void append_json_escaped(std::string_view s, std::string& out);
+
+class AccessLogBuffer {
+ public:
+  explicit AccessLogBuffer(int fd) : fd_(fd) {}
+  ~AccessLogBuffer() { flush(); }
+  AccessLogBuffer(const AccessLogBuffer&) = delete;
+  AccessLogBuffer& operator=(const AccessLogBuffer&) = delete;
+
+  bool enabled() const { return fd_ >= 0; }
+  void write(const AccessLogEntry& entry);
+  void flush();
+  bool empty() const { return buffer_.empty(); }
+
+ private:
+  int fd_;
+  std::string buffer_;
+};
+
+}  // namespace sluice::observe

@@ -1,0 +1,254 @@
+#include "proxy/client_session.hpp"
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/write.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <cstdio>
+
+#include "proxy/exchange.hpp"
+
+#include "http/parse_errors.hpp"
+#include "proxy/worker.hpp"
+
+namespace sluice::proxy {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace bhttp = boost::beast::http;
+using tcp = asio::ip::tcp;
+using Clock = std::chrono::steady_clock;
+
+namespace {
+
+constexpr auto use_nothrow = asio::as_tuple(asio::use_awaitable);
+
+std::optional<std::string_view> header_lookup(const void* ctx, std::string_view name) {
+  const auto& fields = *static_cast<const bhttp::fields*>(ctx);
+  const auto it = fields.find(name);
+  if (it == fields.end()) return std::nullopt;
+  return it->value();
+}
+
+// Host header without port, lower-cased into `out`.
+std::string_view normalized_host(std::string_view host, std::string& out) {
+  if (!host.empty() && host.front() == '[') {
+    const auto close = host.find(']');
+    host = host.substr(0, close == std::string_view::npos ? host.size() : close + 1);
+  } else if (const auto colon = host.rfind(':'); colon != std::string_view::npos) {
+    host = host.substr(0, colon);
+  }
+  out.assign(host);
+  for (auto& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return out;
+}
+
+http::ApiError body_too_large(const config::Limits& limits) {
+  return http::ApiError{413, "invalid_request_error", "request_too_large",
+                        "request body exceeds the limit of " + std::to_string(limits.maxRequestBodyBytes) +
+                            " bytes (Gateway spec.limits.maxRequestBodyBytes)",
+                        {}};
+}
+
+struct ActiveRequest {
+  observe::MetricsShard& metrics;
+  explicit ActiveRequest(observe::MetricsShard& m) : metrics(m) { metrics.active_requests.fetch_add(1, std::memory_order_relaxed); }
+  ~ActiveRequest() { metrics.active_requests.fetch_sub(1, std::memory_order_relaxed); }
+};
+
+void finish_request(Worker& worker, const RequestRecord& record, std::string_view method, std::string_view target,
+                    std::string_view peer, std::chrono::system_clock::time_point wall_start, Clock::time_point start) {
+  const double seconds = std::chrono::duration<double>(Clock::now() - start).count();
+  worker.metrics().record(observe::RequestSample{record.route, record.backend, record.status, seconds,
+                                                 record.bytes_sent, record.upstream_error});
+  auto& log = worker.access_log();
+  if (!log.enabled()) return;
+  observe::AccessLogEntry entry;
+  entry.start = wall_start;
+  entry.client = peer;
+  entry.method = method;
+  entry.path = target;
+  entry.route = record.route;
+  entry.backend = record.backend;
+  entry.upstream = record.upstream;
+  entry.upstream_path = record.upstream_path;
+  entry.path_source = record.path_source;
+  entry.model = record.model;
+  entry.stream = record.stream;
+  entry.status = record.status;
+  entry.bytes_received = record.bytes_received;
+  entry.bytes_sent = record.bytes_sent;
+  entry.duration_ms = seconds * 1000.0;
+  entry.upstream_first_byte_ms = record.upstream_first_byte_ms;
+  entry.error = record.error;
+  log.write(entry);
+}
+
+// One request on an open connection, its headers already read. Returns keep-alive.
+asio::awaitable<bool> handle_request(Worker& worker, const Snapshot& snapshot, beast::tcp_stream& stream,
+                                     beast::flat_buffer& buffer, bhttp::request_parser<bhttp::empty_body>& header_parser,
+                                     std::string_view peer) {
+  ActiveRequest active(worker.metrics());
+  const auto start = Clock::now();
+  const auto wall_start = std::chrono::system_clock::now();
+  const auto& limits = snapshot.gateway().limits;
+  RequestRecord record;
+
+  const auto& head = header_parser.get();
+  const std::string method(head.method_string());
+  const std::string target(head.target());
+  const auto version = head.version();
+  const bool body_pending = !header_parser.is_done();
+  const bool keep_alive = head.keep_alive() && !worker.draining();
+
+  auto finish = [&](bool keep) {
+    finish_request(worker, record, method, target, peer, wall_start, start);
+    return keep;
+  };
+
+  const auto qpos = target.find('?');
+  std::string host_buffer;
+  route::RequestView view;
+  view.method = method;
+  view.host = normalized_host(head[bhttp::field::host], host_buffer);
+  view.path = std::string_view(target).substr(0, qpos);
+  view.query = qpos == std::string::npos ? std::string_view{} : std::string_view(target).substr(qpos + 1);
+  view.header = &header_lookup;
+  view.header_ctx = static_cast<const bhttp::fields*>(&head);
+  auto match = snapshot.routes.match(view);
+  if (!match) {
+    http::ApiError error{404, "invalid_request_error", "route_not_found",
+                         "no route matches " + method + " " + std::string(view.path) +
+                             (view.host.empty() ? std::string() : " (host " + std::string(view.host) + ")"),
+                         {}};
+    auto keep = co_await send_error(stream, error, version, keep_alive && !body_pending, record);
+    co_return finish(keep);
+  }
+  record.route = match->rule->id;
+
+  bhttp::request_parser<bhttp::string_body> parser(std::move(header_parser));
+  parser.body_limit(limits.maxRequestBodyBytes);
+  if (body_pending) {
+    if (beast::iequals(parser.get()[bhttp::field::expect], "100-continue")) {
+      static constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
+      stream.expires_after(limits.requestHeaderTimeout);
+      co_await asio::async_write(stream, asio::buffer(kContinue), use_nothrow);
+    }
+    stream.expires_after(limits.idleTimeout);
+    auto [ec, n] = co_await bhttp::async_read(stream, buffer, parser, use_nothrow);
+    stream.expires_never();
+    if (ec == bhttp::error::body_limit) {
+      const auto error = body_too_large(limits);
+      auto keep = co_await send_error(stream, error, version, false, record);
+      co_return finish(keep);
+    }
+    if (ec) {
+      record.status = 400;
+      record.error = "reading the request body failed: " + ec.message();
+      if (http::is_malformed_message(ec)) {
+        const http::ApiError error{400, "invalid_request_error", "malformed_request", record.error, {}};
+        co_await send_error(stream, error, version, false, record);
+      }
+      co_return finish(false);
+    }
+  }
+  auto request = parser.release();
+  auto keep = co_await run_exchange(worker, snapshot, *match, request, stream, keep_alive, record);
+  co_return finish(keep);
+}
+
+}  // namespace
+
+asio::awaitable<void> accept_loop(Worker& worker, tcp::acceptor& acceptor) {
+  for (;;) {
+    auto [ec, socket] = co_await acceptor.async_accept(use_nothrow);
+    if (ec) {
+      if (!acceptor.is_open() || ec == asio::error::operation_aborted) co_return;
+      // Out of descriptors or a transient error: back off instead of spinning.
+      asio::steady_timer pause(worker.io(), std::chrono::milliseconds(20));
+      co_await pause.async_wait(use_nothrow);
+      continue;
+    }
+    boost::system::error_code ignored;
+    socket.set_option(tcp::no_delay(true), ignored);
+    asio::co_spawn(worker.io(), serve_client(worker, std::move(socket)), [](std::exception_ptr e) {
+      if (!e) return;
+      try {
+        std::rethrow_exception(e);
+      } catch (const std::exception& ex) {
+        std::fprintf(stderr, "{\"level\":\"error\",\"msg\":\"connection failed\",\"error\":\"%s\"}\n", ex.what());
+      }
+    });
+  }
+}
+
+asio::awaitable<void> serve_client(Worker& worker, tcp::socket socket) {
+  boost::system::error_code ec;
+  const auto remote = socket.remote_endpoint(ec);
+  const std::string peer = ec ? std::string() : remote.address().to_string();
+  beast::tcp_stream stream(std::move(socket));
+  beast::flat_buffer buffer;
+  ClientConnection registration{&stream, true};
+  worker.add_connection(&registration);
+  worker.metrics().open_connections.fetch_add(1, std::memory_order_relaxed);
+
+  bool first = true;
+  bool linger = false;  // the client may still be sending a body we refused
+  while (!worker.draining()) {
+    const auto snapshot = worker.snapshot();  // a request keeps the snapshot it started with
+    const auto& limits = snapshot->gateway().limits;
+    registration.idle = true;
+    stream.expires_after(first ? limits.requestHeaderTimeout : limits.idleTimeout);
+    first = false;
+    bhttp::request_parser<bhttp::empty_body> header_parser;
+    header_parser.header_limit(static_cast<std::uint32_t>(std::min<std::size_t>(limits.maxRequestHeaderBytes, UINT32_MAX)));
+    header_parser.body_limit(limits.maxRequestBodyBytes);
+    auto [rec, n] = co_await bhttp::async_read_header(stream, buffer, header_parser, use_nothrow);
+    registration.idle = false;
+    if (rec) {
+      RequestRecord record;
+      std::optional<http::ApiError> error;
+      if (rec == bhttp::error::header_limit) {
+        error = http::ApiError{431, "invalid_request_error", "headers_too_large",
+                               "request headers exceed the limit of " + std::to_string(limits.maxRequestHeaderBytes) +
+                                   " bytes (Gateway spec.limits.maxRequestHeaderBytes)",
+                               {}};
+      } else if (rec == bhttp::error::body_limit) {
+        error = body_too_large(limits);
+      } else if (http::is_malformed_message(rec)) {
+        error = http::ApiError{400, "invalid_request_error", "malformed_request", "malformed HTTP request: " + rec.message(), {}};
+      }
+      if (error) co_await send_error(stream, *error, 11, false, record);
+      linger = rec == bhttp::error::body_limit || rec == bhttp::error::header_limit;
+      break;  // end of stream, timeout (the stream closed itself), reset or drain
+    }
+    stream.expires_never();
+    const bool body_pending = !header_parser.is_done();
+    const bool keep = co_await handle_request(worker, *snapshot, stream, buffer, header_parser, peer);
+    if (!keep) {
+      linger = body_pending;
+      break;
+    }
+    if (buffer.size() == 0) buffer.shrink_to_fit();  // idle connections hold no buffer memory
+  }
+  worker.remove_connection(&registration);
+  worker.metrics().open_connections.fetch_sub(1, std::memory_order_relaxed);
+  stream.socket().shutdown(tcp::socket::shutdown_send, ec);
+  if (linger && stream.socket().is_open()) {
+    // Read and drop what the client still sends for a moment, so closing with unread bytes
+    // does not reset the connection before the client has read our error response.
+    char sink[4096];
+    stream.expires_after(std::chrono::seconds(2));
+    for (std::size_t total = 0; total < 4 * 1024 * 1024;) {
+      auto [lec, ln] = co_await stream.async_read_some(asio::buffer(sink), use_nothrow);
+      if (lec) break;
+      total += ln;
+    }
+  }
+  stream.close();
+}
+
+}  // namespace sluice::proxy

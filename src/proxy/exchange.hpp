@@ -1,0 +1,51 @@
+// The exchange: one routed client request forwarded to its backend and the response relayed
+// back as it arrives (an SSE stream event by event, never buffered whole). Chooses the
+// backend (weighted), applies auth, model override, header filters and the upstream path
+// precedence, reuses pooled upstream connections, and turns every upstream failure into an
+// OpenAI-shaped error (before the first response byte) or an SSE error event (after it).
+// Runs on its worker's thread.
+#pragma once
+
+#include <boost/asio/awaitable.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <chrono>
+#include <string>
+#include <string_view>
+
+#include "http/api_error.hpp"
+#include "proxy/snapshot.hpp"
+#include "proxy/worker.hpp"
+#include "route/route_table.hpp"
+
+namespace sluice::proxy {
+
+// Filled as a request progresses; written to the access log and metrics once at the end.
+struct RequestRecord {
+  std::string_view route;    // CompiledRule::id (owned by the snapshot)
+  std::string_view backend;  // BackendRuntime::name (owned by the snapshot)
+  std::string_view upstream; // endpoint display (owned by the snapshot)
+  std::string upstream_path;
+  std::string_view path_source;
+  std::string model;
+  bool stream = false;
+  unsigned status = 0;
+  std::uint64_t bytes_received = 0;
+  std::uint64_t bytes_sent = 0;
+  double upstream_first_byte_ms = -1;
+  std::string_view upstream_error;  // metrics label: connect, timeout, reset, tls, protocol
+  std::string error;
+};
+
+using ClientRequest = boost::beast::http::request<boost::beast::http::string_body>;
+
+// Returns whether the client connection may serve another request.
+boost::asio::awaitable<bool> run_exchange(Worker& worker, const Snapshot& snapshot,
+                                          const route::RouteMatchResult& match, ClientRequest& request,
+                                          boost::beast::tcp_stream& client, bool keep_alive, RequestRecord& record);
+
+// Writes an OpenAI-shaped error response. Returns whether the connection may be kept.
+boost::asio::awaitable<bool> send_error(boost::beast::tcp_stream& client, const http::ApiError& error,
+                                        unsigned version, bool keep_alive, RequestRecord& record);
+
+}  // namespace sluice::proxy

@@ -1,0 +1,142 @@
+#include "proxy/snapshot.hpp"
+
+#include <algorithm>
+#include <map>
+
+#include "http/tls_client.hpp"
+
+namespace sluice::proxy {
+
+namespace {
+
+struct SecretLookup {
+  const config::Config& config;
+
+  // Returns the value, or nullopt with `reason` naming the Secret and what is wrong.
+  std::optional<std::string> get(const config::SecretKeyRef& ref, std::string* reason) const {
+    const auto it = config.secrets.find(ref.name);
+    if (it == config.secrets.end()) {
+      *reason = "Secret \"" + ref.name + "\" not found";
+      return std::nullopt;
+    }
+    const auto key = it->second.data.find(ref.key);
+    if (key == it->second.data.end()) {
+      *reason = "Secret \"" + ref.name + "\" has no key \"" + ref.key + "\"";
+      return std::nullopt;
+    }
+    if (!key->second.problem.empty()) {
+      *reason = key->second.problem;
+      return std::nullopt;
+    }
+    return key->second.value;
+  }
+};
+
+class TlsContextCache {
+ public:
+  std::shared_ptr<boost::asio::ssl::context> get(const http::TlsClientSettings& s, std::string* error) {
+    const auto key = std::string(s.verify ? "v" : "n") + (s.ca_pem ? *s.ca_pem : std::string("<system>"));
+    if (auto it = cache_.find(key); it != cache_.end()) return it->second;
+    auto ctx = http::make_client_tls_context(s, error);
+    if (ctx) cache_.emplace(key, ctx);
+    return ctx;
+  }
+
+ private:
+  std::map<std::string, std::shared_ptr<boost::asio::ssl::context>> cache_;
+};
+
+UpstreamEndpoint make_endpoint(const std::string& host, std::uint16_t port, const config::BackendTls& tls) {
+  UpstreamEndpoint e;
+  e.host = host;
+  e.port = port;
+  e.tls = tls.mode == config::TlsMode::Enabled || (tls.mode == config::TlsMode::Auto && port == 443);
+  const bool default_port = port == (e.tls ? 443 : 80);
+  const bool v6 = host.find(':') != std::string::npos;
+  const auto bracketed = v6 ? "[" + host + "]" : host;
+  e.host_header = default_port ? bracketed : bracketed + ":" + std::to_string(port);
+  e.display = bracketed + ":" + std::to_string(port);
+  if (e.tls) {
+    e.sni = !tls.sni.empty() ? tls.sni : (http::is_ip_literal(host) ? std::string() : host);
+    e.verify_name = tls.insecureSkipVerify ? std::string() : (!tls.sni.empty() ? tls.sni : host);
+  }
+  e.pool_key = std::string(e.tls ? "https://" : "http://") + e.display + "|" + e.sni + "|" + e.verify_name;
+  return e;
+}
+
+}  // namespace
+
+std::shared_ptr<const Snapshot> Snapshot::build(config::Config config, config::Diagnostics& diags,
+                                                std::uint64_t generation) {
+  auto snap = std::make_shared<Snapshot>();
+  snap->config = std::make_shared<const config::Config>(std::move(config));
+  snap->generation = generation;
+  const auto& cfg = *snap->config;
+  snap->routes = route::RouteTable::build(cfg);
+  SecretLookup secrets{cfg};
+  TlsContextCache tls_cache;
+
+  for (const auto& [name, spec] : cfg.backends) {
+    BackendRuntime b;
+    b.spec = &spec;
+    b.name = name;
+    b.timeouts = spec.timeouts;
+    const auto& tls = spec.type == config::BackendType::AI ? spec.llm.tls : spec.staticTls;
+    const std::string tls_field = spec.type == config::BackendType::AI ? "spec.ai.llm.tls" : "spec.static.tls";
+
+    if (spec.type == config::BackendType::AI) {
+      b.ai = true;
+      b.provider = &provider::traits(spec.llm.kind);
+      b.model = spec.llm.model;
+      b.path = spec.llm.path;
+      const auto host = spec.llm.host.value_or(std::string(b.provider->default_host));
+      const auto port = spec.llm.port.value_or(b.provider->default_port);
+      b.endpoints.push_back(make_endpoint(host, port, tls));
+      b.auth_kind = spec.llm.authToken.kind;
+      b.auth_header = spec.llm.authHeader ? spec.llm.authHeader->headerName : std::string(b.provider->auth_header);
+      const auto prefix = spec.llm.authHeader ? spec.llm.authHeader->prefix : std::string(b.provider->auth_prefix);
+      if (b.auth_kind == config::AuthKind::Inline) {
+        b.auth_value = prefix + spec.llm.authToken.inlineValue;
+      } else if (b.auth_kind == config::AuthKind::SecretRef) {
+        std::string reason;
+        if (auto key = secrets.get(spec.llm.authToken.secretRef, &reason)) {
+          b.auth_value = prefix + *key;
+        } else {
+          b.unavailable_reason = "Backend \"" + name + "\" cannot authenticate: " + reason;
+        }
+      }
+    } else {
+      for (const auto& h : spec.hosts) b.endpoints.push_back(make_endpoint(h.host, h.port, tls));
+    }
+
+    // TLS contexts: one per distinct (verify, CA) pair.
+    const bool needs_tls = std::any_of(b.endpoints.begin(), b.endpoints.end(), [](const auto& e) { return e.tls; });
+    if (needs_tls) {
+      http::TlsClientSettings settings;
+      settings.verify = !tls.insecureSkipVerify;
+      std::string reason;
+      bool ok = true;
+      if (tls.caCertificate && settings.verify) {
+        if (auto pem = secrets.get(*tls.caCertificate, &reason)) {
+          settings.ca_pem = *pem;
+        } else {
+          b.unavailable_reason = "Backend \"" + name + "\" has no CA certificate: " + reason;
+          ok = false;
+        }
+      }
+      if (ok) {
+        std::string error;
+        auto ctx = tls_cache.get(settings, &error);
+        if (!ctx) {
+          diags.add(config::Diagnostic{config::Severity::Error, spec.origin.file, spec.origin.line, spec.origin.id(),
+                                       tls_field + (tls.caCertificate ? ".caCertificateRef" : ""), error});
+        }
+        for (auto& e : b.endpoints) e.tls_context = ctx;
+      }
+    }
+    snap->backends.emplace(name, std::move(b));
+  }
+  return snap;
+}
+
+}  // namespace sluice::proxy

@@ -1,0 +1,58 @@
+// Snapshot: everything one request needs, compiled from a validated Config — the route table,
+// each Backend's upstream endpoints, TLS contexts and resolved credentials. Immutable once
+// built; workers hold it by shared_ptr, so a reload swaps in a new one while requests in
+// flight finish on the snapshot they started with.
+#pragma once
+
+#include <boost/asio/ssl/context.hpp>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "config/diagnostics.hpp"
+#include "config/resources.hpp"
+#include "http/upstream_endpoint.hpp"
+#include "provider/provider.hpp"
+#include "route/route_table.hpp"
+
+namespace sluice::proxy {
+
+using http::UpstreamEndpoint;
+
+struct BackendRuntime {
+  const config::Backend* spec = nullptr;
+  std::string name;
+  bool ai = false;
+  const provider::ProviderTraits* provider = nullptr;  // AI only
+  std::vector<UpstreamEndpoint> endpoints;
+
+  config::AuthKind auth_kind = config::AuthKind::None;
+  std::string auth_header;  // header that carries the key upstream
+  std::string auth_value;   // prefix + key (Inline / SecretRef)
+  // Non-empty when the backend cannot serve (e.g. its Secret is missing): requests get a 500
+  // naming the reason instead of reaching the provider without credentials.
+  std::string unavailable_reason;
+
+  std::optional<std::string> model;
+  config::UpstreamPath path;
+  config::BackendTimeouts timeouts;
+};
+
+struct Snapshot {
+  std::shared_ptr<const config::Config> config;
+  route::RouteTable routes;
+  std::unordered_map<std::string, BackendRuntime> backends;
+  std::uint64_t generation = 0;
+
+  const config::GatewaySpec& gateway() const { return config->gatewaySpec(); }
+
+  // Compiles `config`. Problems that only show when compiling (an unreadable CA certificate)
+  // are added to `diags` as errors; secret problems mark the backend unavailable.
+  static std::shared_ptr<const Snapshot> build(config::Config config, config::Diagnostics& diags,
+                                               std::uint64_t generation);
+};
+
+}  // namespace sluice::proxy

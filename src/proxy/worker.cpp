@@ -1,0 +1,109 @@
+#include "proxy/worker.hpp"
+
+#include <sys/socket.h>
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/post.hpp>
+
+#include "proxy/client_session.hpp"
+
+namespace sluice::proxy {
+
+namespace asio = boost::asio;
+using tcp = asio::ip::tcp;
+
+Worker::Worker(unsigned index, std::shared_ptr<const Snapshot> snapshot, int access_log_fd)
+    : index_(index),
+      work_(asio::make_work_guard(io_)),
+      snapshot_(std::move(snapshot)),
+      pool_(io_.get_executor()),
+      access_log_(access_log_fd),
+      housekeeping_(io_),
+      rng_(std::random_device{}() + index) {}
+
+Worker::~Worker() {
+  stop();
+  join();
+}
+
+bool Worker::bind(const std::vector<config::Listener>& listeners, std::vector<std::uint16_t>& ports,
+                  std::string* error) {
+  ports.resize(listeners.size());
+  for (std::size_t i = 0; i < listeners.size(); ++i) {
+    const auto& l = listeners[i];
+    boost::system::error_code ec;
+    const auto address = asio::ip::make_address(l.address, ec);
+    if (ec) {
+      *error = "listener \"" + l.name + "\": invalid address \"" + l.address + "\"";
+      return false;
+    }
+    const tcp::endpoint endpoint(address, ports[i] != 0 ? ports[i] : l.port);
+    auto acceptor = std::make_unique<tcp::acceptor>(io_);
+    acceptor->open(endpoint.protocol(), ec);
+    if (!ec) acceptor->set_option(asio::socket_base::reuse_address(true), ec);
+    if (!ec) {
+      const int one = 1;
+      if (::setsockopt(acceptor->native_handle(), SOL_SOCKET, SO_REUSEPORT, &one, sizeof one) != 0)
+        ec.assign(errno, boost::system::system_category());
+    }
+    if (!ec) acceptor->bind(endpoint, ec);
+    if (!ec) acceptor->listen(asio::socket_base::max_listen_connections, ec);
+    if (ec) {
+      *error = "listener \"" + l.name + "\": cannot listen on " + l.address + ":" + std::to_string(endpoint.port()) +
+               ": " + ec.message();
+      return false;
+    }
+    ports[i] = acceptor->local_endpoint().port();
+    acceptors_.push_back(std::move(acceptor));
+  }
+  return true;
+}
+
+void Worker::start() {
+  for (auto& acceptor : acceptors_) {
+    asio::co_spawn(io_, accept_loop(*this, *acceptor), asio::detached);
+  }
+  schedule_housekeeping();
+  thread_ = std::thread([this] { io_.run(); });
+}
+
+void Worker::join() {
+  if (thread_.joinable()) thread_.join();
+}
+
+void Worker::stop() {
+  asio::post(io_, [this] { access_log_.flush(); });
+  work_.reset();
+  io_.stop();
+}
+
+void Worker::set_snapshot(std::shared_ptr<const Snapshot> snapshot) {
+  asio::post(io_, [this, snapshot = std::move(snapshot)]() mutable {
+    snapshot_ = std::move(snapshot);
+    pool_.clear();  // endpoints or TLS settings may have changed
+  });
+}
+
+void Worker::drain() {
+  asio::post(io_, [this] {
+    draining_ = true;
+    boost::system::error_code ignored;
+    for (auto& acceptor : acceptors_) acceptor->close(ignored);
+    for (auto* c : connections_) {
+      if (c->idle) c->stream->cancel();
+    }
+  });
+}
+
+void Worker::schedule_housekeeping() {
+  housekeeping_.expires_after(std::chrono::milliseconds(100));
+  housekeeping_.async_wait([this](const boost::system::error_code& ec) {
+    if (ec) return;
+    access_log_.flush();
+    if (++housekeeping_ticks_ % 10 == 0) pool_.sweep();
+    schedule_housekeeping();
+  });
+}
+
+}  // namespace sluice::proxy

@@ -1,0 +1,86 @@
+// Worker: one thread, one io_context, its own SO_REUSEPORT acceptors, its own upstream pool,
+// metrics shard and access-log buffer. Everything a request touches lives on its worker, so
+// the hot path takes no lock. Other threads talk to a worker only by posting to its
+// io_context (set_snapshot, drain) or by reading its atomics and metrics shard.
+#pragma once
+
+#include <atomic>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/beast/core/tcp_stream.hpp>
+#include <memory>
+#include <random>
+#include <string>
+#include <thread>
+#include <unordered_set>
+#include <vector>
+
+#include "http/upstream_pool.hpp"
+#include "observe/access_log.hpp"
+#include "observe/metrics.hpp"
+#include "proxy/snapshot.hpp"
+
+namespace sluice::proxy {
+
+// A client connection as the worker sees it, for draining.
+struct ClientConnection {
+  boost::beast::tcp_stream* stream = nullptr;
+  bool idle = true;  // waiting for the next request's headers
+};
+
+class Worker {
+ public:
+  Worker(unsigned index, std::shared_ptr<const Snapshot> snapshot, int access_log_fd);
+  ~Worker();
+  Worker(const Worker&) = delete;
+  Worker& operator=(const Worker&) = delete;
+
+  // Before start(): binds every listener. A port of 0 binds an ephemeral port and writes the
+  // chosen port back, so later workers share it.
+  bool bind(const std::vector<config::Listener>& listeners, std::vector<std::uint16_t>& ports, std::string* error);
+  void start();
+  void join();
+  void stop();
+
+  // Thread-safe: posted to the worker.
+  void set_snapshot(std::shared_ptr<const Snapshot> snapshot);
+  void drain();
+
+  // Thread-safe reads.
+  const observe::MetricsShard& metrics_shard() const { return metrics_; }
+  std::int64_t open_connections() const { return metrics_.open_connections.load(std::memory_order_relaxed); }
+  std::int64_t active_requests() const { return metrics_.active_requests.load(std::memory_order_relaxed); }
+
+  // Worker-thread only.
+  boost::asio::io_context& io() { return io_; }
+  const std::shared_ptr<const Snapshot>& snapshot() const { return snapshot_; }
+  http::UpstreamPool& pool() { return pool_; }
+  observe::MetricsShard& metrics() { return metrics_; }
+  observe::AccessLogBuffer& access_log() { return access_log_; }
+  std::minstd_rand& rng() { return rng_; }
+  bool draining() const { return draining_; }
+  unsigned index() const { return index_; }
+  void add_connection(ClientConnection* c) { connections_.insert(c); }
+  void remove_connection(ClientConnection* c) { connections_.erase(c); }
+
+ private:
+  void schedule_housekeeping();
+
+  unsigned index_;
+  boost::asio::io_context io_{1};
+  boost::asio::executor_work_guard<boost::asio::io_context::executor_type> work_;
+  std::vector<std::unique_ptr<boost::asio::ip::tcp::acceptor>> acceptors_;
+  std::shared_ptr<const Snapshot> snapshot_;
+  http::UpstreamPool pool_;
+  observe::MetricsShard metrics_;
+  observe::AccessLogBuffer access_log_;
+  boost::asio::steady_timer housekeeping_;
+  std::minstd_rand rng_;
+  std::unordered_set<ClientConnection*> connections_;
+  bool draining_ = false;
+  unsigned housekeeping_ticks_ = 0;
+  std::thread thread_;
+};
+
+}  // namespace sluice::proxy

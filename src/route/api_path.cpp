@@ -1,0 +1,112 @@
+#include "route/api_path.hpp"
+
+#include <array>
+
+namespace sluice::route {
+
+namespace {
+
+bool ends_with_segment(std::string_view path, std::string_view suffix) {
+  if (path.size() < suffix.size() || path.substr(path.size() - suffix.size()) != suffix) return false;
+  return path.size() == suffix.size() || path[path.size() - suffix.size() - 1] == '/' || suffix.front() == '/';
+}
+
+std::string_view strip_trailing_slash(std::string_view path) {
+  while (path.size() > 1 && path.back() == '/') path.remove_suffix(1);
+  return path;
+}
+
+constexpr std::array<std::string_view, 14> kApiFamilies = {
+    "chat",     "completions", "embeddings",  "models",  "audio",        "images",       "files",
+    "batches",  "responses",   "moderations", "rerank",  "uploads",      "fine_tuning",  "vector_stores"};
+
+}  // namespace
+
+ApiKind classify_api(std::string_view path) {
+  path = strip_trailing_slash(path);
+  if (ends_with_segment(path, "/chat/completions")) return ApiKind::ChatCompletions;
+  if (ends_with_segment(path, "/embeddings")) return ApiKind::Embeddings;
+  if (ends_with_segment(path, "/models")) return ApiKind::Models;
+  return ApiKind::Other;
+}
+
+std::string_view api_kind_name(ApiKind kind) {
+  switch (kind) {
+    case ApiKind::ChatCompletions:
+      return "chat.completions";
+    case ApiKind::Embeddings:
+      return "embeddings";
+    case ApiKind::Models:
+      return "models";
+    case ApiKind::Other:
+      break;
+  }
+  return "other";
+}
+
+std::string api_suffix(std::string_view path, std::string_view matched_prefix) {
+  // After the last "/v1" segment.
+  for (std::size_t pos = path.rfind("/v1"); pos != std::string_view::npos;
+       pos = pos == 0 ? std::string_view::npos : path.rfind("/v1", pos - 1)) {
+    const auto end = pos + 3;
+    if (end == path.size()) return "/";
+    if (path[end] == '/') return std::string(path.substr(end));
+  }
+  // From the first known API family segment.
+  std::size_t start = 0;
+  while (start < path.size()) {
+    if (path[start] != '/') break;
+    const auto next = path.find('/', start + 1);
+    const auto segment = path.substr(start + 1, (next == std::string_view::npos ? path.size() : next) - start - 1);
+    for (auto family : kApiFamilies)
+      if (segment == family) return std::string(path.substr(start));
+    if (next == std::string_view::npos) break;
+    start = next;
+  }
+  if (!matched_prefix.empty() && matched_prefix != "/" && path.substr(0, matched_prefix.size()) == matched_prefix) {
+    auto rest = path.substr(matched_prefix.size());
+    return rest.empty() ? std::string("/") : std::string(rest);
+  }
+  return std::string(path);
+}
+
+std::string_view path_source_name(PathSource source) {
+  switch (source) {
+    case PathSource::Full:
+      return "full";
+    case PathSource::Prefix:
+      return "prefix";
+    case PathSource::Rewrite:
+      return "rewrite";
+    case PathSource::Default:
+      return "default";
+    case PathSource::Client:
+      break;
+  }
+  return "client";
+}
+
+UpstreamPath resolve_upstream_path(const UpstreamPathInput& in) {
+  if (in.backend_full) return {std::string(*in.backend_full), PathSource::Full};
+  // The suffix comes from the path the route produced, so a rewrite's result is respected.
+  const auto effective = in.rewritten ? *in.rewritten : in.client_path;
+  if (in.backend_prefix) {
+    const auto prefix = *in.backend_prefix == "/" ? std::string_view{} : *in.backend_prefix;
+    return {std::string(prefix) + api_suffix(effective, in.rewritten ? std::string_view{} : in.matched_prefix),
+            PathSource::Prefix};
+  }
+  if (in.rewritten) return {std::string(*in.rewritten), PathSource::Rewrite};
+  if (in.provider_base) {
+    return {std::string(*in.provider_base) + api_suffix(in.client_path, in.matched_prefix), PathSource::Default};
+  }
+  return {std::string(in.client_path), PathSource::Client};
+}
+
+std::string with_query(std::string path, std::string_view query) {
+  if (query.empty()) return path;
+  path += path.find('?') == std::string::npos ? '?' : '&';
+  path += query;
+  return path;
+}
+
+}  // namespace sluice::route
