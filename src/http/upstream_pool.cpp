@@ -44,7 +44,11 @@ std::unique_ptr<UpstreamConnection> UpstreamPool::take(const UpstreamEndpoint& e
   while (!list.empty()) {
     auto connection = std::move(list.back());
     list.pop_back();
-    if (now < connection->idle_deadline && connection->still_usable()) return connection;
+    if (now >= connection->idle_deadline) continue;
+    // A connection pooled moments ago is trusted without a system call: if the peer closed it
+    // in between, the exchange sees the failure before any response byte and retries once on
+    // a fresh connection.
+    if (now - connection->idle_since < kTrustedIdle || connection->still_usable()) return connection;
   }
   return nullptr;
 }
@@ -53,7 +57,8 @@ void UpstreamPool::give_back(const UpstreamEndpoint& endpoint, std::unique_ptr<U
                              std::chrono::milliseconds idle_limit) {
   auto& list = idle_[endpoint.pool_key];
   if (list.size() >= kMaxIdlePerEndpoint) return;  // closes it
-  connection->idle_deadline = std::chrono::steady_clock::now() + idle_limit;
+  connection->idle_since = std::chrono::steady_clock::now();
+  connection->idle_deadline = connection->idle_since + idle_limit;
   connection->buffer.clear();
   list.push_back(std::move(connection));
 }
@@ -100,6 +105,7 @@ asio::awaitable<ConnectResult> UpstreamPool::connect(const UpstreamEndpoint& end
   stream.socket().set_option(tcp::no_delay(true), ignored);
 
   auto connection = std::make_unique<UpstreamConnection>();
+  connection->buffer.reserve(kUpstreamReadBytes);  // read whole small responses in one system call
   if (!endpoint.tls) {
     stream.expires_never();
     connection->plain.emplace(std::move(stream));

@@ -22,6 +22,7 @@ struct UpstreamConnection {
   std::optional<boost::beast::tcp_stream> plain;
   std::optional<boost::beast::ssl_stream<boost::beast::tcp_stream>> tls;
   boost::beast::flat_buffer buffer;
+  std::chrono::steady_clock::time_point idle_since;     // when it was last pooled
   std::chrono::steady_clock::time_point idle_deadline;  // pooled: dropped after this
   std::uint64_t uses = 0;
 
@@ -56,6 +57,8 @@ class UpstreamPool {
 
  private:
   static constexpr std::size_t kMaxIdlePerEndpoint = 256;
+  static constexpr std::chrono::milliseconds kTrustedIdle{1000};
+  static constexpr std::size_t kUpstreamReadBytes = 16 * 1024;
   boost::asio::any_io_executor executor_;
   std::unordered_map<std::string, std::vector<std::unique_ptr<UpstreamConnection>>> idle_;
 };

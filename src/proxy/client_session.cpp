@@ -25,6 +25,7 @@ using Clock = std::chrono::steady_clock;
 namespace {
 
 constexpr auto use_nothrow = asio::as_tuple(asio::use_awaitable);
+constexpr std::size_t kClientReadBytes = 4096;
 
 std::optional<std::string_view> header_lookup(const void* ctx, std::string_view name) {
   const auto& fields = *static_cast<const bhttp::fields*>(ctx);
@@ -203,6 +204,7 @@ asio::awaitable<void> serve_client(Worker& worker, tcp::socket socket) {
     registration.idle = true;
     stream.expires_after(first ? limits.requestHeaderTimeout : limits.idleTimeout);
     first = false;
+    if (buffer.capacity() < kClientReadBytes) buffer.reserve(kClientReadBytes);  // headers in one read
     bhttp::request_parser<bhttp::empty_body> header_parser;
     header_parser.header_limit(static_cast<std::uint32_t>(std::min<std::size_t>(limits.maxRequestHeaderBytes, UINT32_MAX)));
     header_parser.body_limit(limits.maxRequestBodyBytes);
@@ -232,7 +234,7 @@ asio::awaitable<void> serve_client(Worker& worker, tcp::socket socket) {
       linger = body_pending;
       break;
     }
-    if (buffer.size() == 0) buffer.shrink_to_fit();  // idle connections hold no buffer memory
+    if (buffer.size() == 0 && buffer.capacity() > kClientReadBytes) buffer.shrink_to_fit();  // after a large request
   }
   worker.remove_connection(&registration);
   worker.metrics().open_connections.fetch_sub(1, std::memory_order_relaxed);

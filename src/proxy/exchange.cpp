@@ -195,16 +195,8 @@ asio::awaitable<RelayOutcome> relay_body(Stream& stream, http::UpstreamConnectio
   std::unique_ptr<char[]> buffer;
   std::string error_event;
 
-  response.body().data = nullptr;
-  response.body().more = true;
-  client.expires_after(kClientWriteTimeout);
-  auto [hec, hn] = co_await bhttp::async_write_header(client, serializer, use_nothrow);
-  if (hec) {
-    out.client_ok = false;
-    out.upstream_clean = false;
-    co_return out;
-  }
-
+  // The header goes out with the first body bytes (one write for a small response). A
+  // streaming upstream sends its headers at once, so an SSE client sees no extra delay.
   while (!serializer.is_done()) {
     if (!parser.is_done()) {
       if (!buffer) buffer = std::make_unique<char[]>(kRelayBufferBytes);
@@ -407,7 +399,12 @@ asio::awaitable<bool> run_exchange(Worker& worker, const Snapshot& snapshot, con
     }
     if (!sent.ec) break;
     const auto failure = classify(sent.ec);
-    if (reused && !sent.got_bytes && failure == Failure::Reset && attempt == 0) continue;
+    // A pooled connection the server closed while idle: the write fails, or the read sees a
+    // clean end of stream with no byte. Replaying is safe then, since nothing was processed.
+    // A reset after the request was sent is not replayed: the provider may have acted on it.
+    const bool stale = reused && attempt == 0 && !sent.got_bytes &&
+                       (!sent.wrote_request || sent.ec == bhttp::error::end_of_stream || sent.ec == asio::error::eof);
+    if (stale) continue;
     record.upstream_error = failure_label(failure);
     if (failure == Failure::Timeout) {
       const auto error = upstream_error(504, "backend " + backend->name + " (" + endpoint.display +
