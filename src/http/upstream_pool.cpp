@@ -14,7 +14,6 @@ namespace beast = boost::beast;
 using tcp = asio::ip::tcp;
 
 namespace {
-constexpr auto use_nothrow = asio::as_tuple(asio::use_awaitable);
 
 std::string tls_error_text(const boost::system::error_code& ec) {
   std::string text = ec.message();
@@ -78,19 +77,19 @@ std::size_t UpstreamPool::idle_count() const {
   return n;
 }
 
-asio::awaitable<ConnectResult> UpstreamPool::connect(const UpstreamEndpoint& endpoint,
+Task<ConnectResult> UpstreamPool::connect(const UpstreamEndpoint& endpoint,
                                                      std::chrono::milliseconds timeout) {
   ConnectResult result;
-  tcp::resolver resolver(executor_);
-  auto [rec, results] = co_await resolver.async_resolve(endpoint.host, std::to_string(endpoint.port), use_nothrow);
+  Resolver resolver(executor_);
+  auto [rec, results] = co_await resolver.async_resolve(endpoint.host, std::to_string(endpoint.port), use_task);
   if (rec) {
     result.failure = ConnectFailure::Resolve;
     result.error = "cannot resolve " + endpoint.host + ": " + rec.message();
     co_return result;
   }
-  beast::tcp_stream stream(executor_);
+  TcpStream stream(executor_);
   stream.expires_after(timeout);
-  auto [cec, ep] = co_await stream.async_connect(results, use_nothrow);
+  auto [cec, ep] = co_await stream.async_connect(results, use_task);
   if (cec) {
     if (cec == beast::error::timeout) {
       result.failure = ConnectFailure::Timeout;
@@ -124,7 +123,7 @@ asio::awaitable<ConnectResult> UpstreamPool::connect(const UpstreamEndpoint& end
     tls.set_verify_mode(asio::ssl::verify_peer);
     tls.set_verify_callback(asio::ssl::host_name_verification(endpoint.verify_name));
   }
-  auto [hec] = co_await tls.async_handshake(asio::ssl::stream_base::client, use_nothrow);
+  auto [hec] = co_await tls.async_handshake(asio::ssl::stream_base::client, use_task);
   if (hec) {
     result.failure = hec == beast::error::timeout ? ConnectFailure::Timeout : ConnectFailure::Tls;
     result.error = "TLS handshake with " + endpoint.display + " failed: " + tls_error_text(hec);

@@ -14,19 +14,20 @@
 #include <unordered_map>
 #include <vector>
 
+#include "http/io.hpp"
 #include "http/upstream_endpoint.hpp"
 
 namespace sluice::http {
 
 struct UpstreamConnection {
-  std::optional<boost::beast::tcp_stream> plain;
-  std::optional<boost::beast::ssl_stream<boost::beast::tcp_stream>> tls;
+  std::optional<TcpStream> plain;
+  std::optional<boost::beast::ssl_stream<TcpStream>> tls;
   boost::beast::flat_buffer buffer;
   std::chrono::steady_clock::time_point idle_since;     // when it was last pooled
   std::chrono::steady_clock::time_point idle_deadline;  // pooled: dropped after this
   std::uint64_t uses = 0;
 
-  boost::beast::tcp_stream& lowest() { return tls ? boost::beast::get_lowest_layer(*tls) : *plain; }
+  TcpStream& lowest() { return tls ? boost::beast::get_lowest_layer(*tls) : *plain; }
   // False when the peer has closed (or sent unexpected bytes) while the connection sat idle.
   bool still_usable();
 };
@@ -41,7 +42,7 @@ struct ConnectResult {
 
 class UpstreamPool {
  public:
-  explicit UpstreamPool(boost::asio::any_io_executor executor) : executor_(std::move(executor)) {}
+  explicit UpstreamPool(Executor executor) : executor_(std::move(executor)) {}
 
   // An idle, live connection to `endpoint`, or nullptr.
   std::unique_ptr<UpstreamConnection> take(const UpstreamEndpoint& endpoint);
@@ -49,7 +50,7 @@ class UpstreamPool {
   void give_back(const UpstreamEndpoint& endpoint, std::unique_ptr<UpstreamConnection> connection,
                  std::chrono::milliseconds idle_limit);
   // Opens a new connection (TCP, then TLS when the endpoint wants it).
-  boost::asio::awaitable<ConnectResult> connect(const UpstreamEndpoint& endpoint, std::chrono::milliseconds timeout);
+  Task<ConnectResult> connect(const UpstreamEndpoint& endpoint, std::chrono::milliseconds timeout);
   // Drops idle connections past their deadline.
   void sweep();
   void clear() { idle_.clear(); }
@@ -59,7 +60,7 @@ class UpstreamPool {
   static constexpr std::size_t kMaxIdlePerEndpoint = 256;
   static constexpr std::chrono::milliseconds kTrustedIdle{1000};
   static constexpr std::size_t kUpstreamReadBytes = 16 * 1024;
-  boost::asio::any_io_executor executor_;
+  Executor executor_;
   std::unordered_map<std::string, std::vector<std::unique_ptr<UpstreamConnection>>> idle_;
 };
 

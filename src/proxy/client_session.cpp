@@ -24,7 +24,6 @@ using Clock = std::chrono::steady_clock;
 
 namespace {
 
-constexpr auto use_nothrow = asio::as_tuple(asio::use_awaitable);
 constexpr std::size_t kClientReadBytes = 4096;
 
 std::optional<std::string_view> header_lookup(const void* ctx, std::string_view name) {
@@ -89,7 +88,7 @@ void finish_request(Worker& worker, const RequestRecord& record, std::string_vie
 }
 
 // One request on an open connection, its headers already read. Returns keep-alive.
-asio::awaitable<bool> handle_request(Worker& worker, const Snapshot& snapshot, beast::tcp_stream& stream,
+http::Task<bool> handle_request(Worker& worker, const Snapshot& snapshot, http::TcpStream& stream,
                                      beast::flat_buffer& buffer, bhttp::request_parser<bhttp::empty_body>& header_parser,
                                      std::string_view peer) {
   ActiveRequest active(worker.metrics());
@@ -136,10 +135,10 @@ asio::awaitable<bool> handle_request(Worker& worker, const Snapshot& snapshot, b
     if (beast::iequals(parser.get()[bhttp::field::expect], "100-continue")) {
       static constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
       stream.expires_after(limits.requestHeaderTimeout);
-      co_await asio::async_write(stream, asio::buffer(kContinue), use_nothrow);
+      co_await asio::async_write(stream, asio::buffer(kContinue), http::use_task);
     }
     stream.expires_after(limits.idleTimeout);
-    auto [ec, n] = co_await bhttp::async_read(stream, buffer, parser, use_nothrow);
+    auto [ec, n] = co_await bhttp::async_read(stream, buffer, parser, http::use_task);
     stream.expires_never();
     if (ec == bhttp::error::body_limit) {
       const auto error = body_too_large(limits);
@@ -163,14 +162,14 @@ asio::awaitable<bool> handle_request(Worker& worker, const Snapshot& snapshot, b
 
 }  // namespace
 
-asio::awaitable<void> accept_loop(Worker& worker, tcp::acceptor& acceptor) {
+http::Task<void> accept_loop(Worker& worker, http::Acceptor& acceptor) {
   for (;;) {
-    auto [ec, socket] = co_await acceptor.async_accept(use_nothrow);
+    auto [ec, socket] = co_await acceptor.async_accept(http::use_task);
     if (ec) {
       if (!acceptor.is_open() || ec == asio::error::operation_aborted) co_return;
       // Out of descriptors or a transient error: back off instead of spinning.
-      asio::steady_timer pause(worker.io(), std::chrono::milliseconds(20));
-      co_await pause.async_wait(use_nothrow);
+      http::Timer pause(worker.io(), std::chrono::milliseconds(20));
+      co_await pause.async_wait(http::use_task);
       continue;
     }
     boost::system::error_code ignored;
@@ -186,11 +185,11 @@ asio::awaitable<void> accept_loop(Worker& worker, tcp::acceptor& acceptor) {
   }
 }
 
-asio::awaitable<void> serve_client(Worker& worker, tcp::socket socket) {
+http::Task<void> serve_client(Worker& worker, http::Socket socket) {
   boost::system::error_code ec;
   const auto remote = socket.remote_endpoint(ec);
   const std::string peer = ec ? std::string() : remote.address().to_string();
-  beast::tcp_stream stream(std::move(socket));
+  http::TcpStream stream(std::move(socket));
   beast::flat_buffer buffer;
   ClientConnection registration{&stream, true};
   worker.add_connection(&registration);
@@ -208,7 +207,7 @@ asio::awaitable<void> serve_client(Worker& worker, tcp::socket socket) {
     bhttp::request_parser<bhttp::empty_body> header_parser;
     header_parser.header_limit(static_cast<std::uint32_t>(std::min<std::size_t>(limits.maxRequestHeaderBytes, UINT32_MAX)));
     header_parser.body_limit(limits.maxRequestBodyBytes);
-    auto [rec, n] = co_await bhttp::async_read_header(stream, buffer, header_parser, use_nothrow);
+    auto [rec, n] = co_await bhttp::async_read_header(stream, buffer, header_parser, http::use_task);
     registration.idle = false;
     if (rec) {
       RequestRecord record;
@@ -238,14 +237,14 @@ asio::awaitable<void> serve_client(Worker& worker, tcp::socket socket) {
   }
   worker.remove_connection(&registration);
   worker.metrics().open_connections.fetch_sub(1, std::memory_order_relaxed);
-  stream.socket().shutdown(tcp::socket::shutdown_send, ec);
+  stream.socket().shutdown(http::Socket::shutdown_send, ec);
   if (linger && stream.socket().is_open()) {
     // Read and drop what the client still sends for a moment, so closing with unread bytes
     // does not reset the connection before the client has read our error response.
     char sink[4096];
     stream.expires_after(std::chrono::seconds(2));
     for (std::size_t total = 0; total < 4 * 1024 * 1024;) {
-      auto [lec, ln] = co_await stream.async_read_some(asio::buffer(sink), use_nothrow);
+      auto [lec, ln] = co_await stream.async_read_some(asio::buffer(sink), http::use_task);
       if (lec) break;
       total += ln;
     }

@@ -4,14 +4,13 @@
 // Runs entirely on its worker's thread.
 #pragma once
 
-#include <boost/asio/awaitable.hpp>
-#include <boost/asio/ip/tcp.hpp>
+#include "http/io.hpp"
 
 namespace sluice::proxy {
 
 class Worker;
 
-boost::asio::awaitable<void> accept_loop(Worker& worker, boost::asio::ip::tcp::acceptor& acceptor);
-boost::asio::awaitable<void> serve_client(Worker& worker, boost::asio::ip::tcp::socket socket);
+http::Task<void> accept_loop(Worker& worker, http::Acceptor& acceptor);
+http::Task<void> serve_client(Worker& worker, http::Socket socket);
 
 }  // namespace sluice::proxy

@@ -3,6 +3,9 @@
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/json.hpp>
+#include <array>
+#include <charconv>
+#include <cstring>
 #include <optional>
 
 #include "http/parse_errors.hpp"
@@ -20,7 +23,6 @@ using std::chrono::milliseconds;
 
 namespace {
 
-constexpr auto use_nothrow = asio::as_tuple(asio::use_awaitable);
 constexpr std::size_t kRelayBufferBytes = 16 * 1024;
 constexpr milliseconds kClientWriteTimeout{60'000};
 
@@ -45,12 +47,6 @@ bool is_hop_by_hop(bhttp::field f) {
 }
 
 bool iequals(std::string_view a, std::string_view b) { return beast::iequals(a, b); }
-
-void apply_header_modifier(bhttp::fields& fields, const config::HeaderModifier& mod) {
-  for (const auto& name : mod.remove) fields.erase(name);
-  for (const auto& [name, value] : mod.set) fields.set(name, value);
-  for (const auto& [name, value] : mod.add) fields.insert(name, value);
-}
 
 struct BodyInfo {
   std::string model;
@@ -152,6 +148,101 @@ Failure classify(const boost::system::error_code& ec) {
 
 using ResponseParser = bhttp::response_parser<bhttp::buffer_body>;
 
+// Names a header filter removes or replaces: the client's (or upstream's) copy is dropped.
+bool filtered_out(std::string_view name, const std::vector<const config::HeaderModifier*>& mods) {
+  for (const auto* mod : mods) {
+    for (const auto& removed : mod->remove)
+      if (iequals(name, removed)) return true;
+    for (const auto& [set, value] : mod->set)
+      if (iequals(name, set)) return true;
+  }
+  return false;
+}
+
+void append_header(std::string& out, std::string_view name, std::string_view value) {
+  out.append(name).append(": ").append(value).append("\r\n");
+}
+
+void append_filter_headers(std::string& out, const std::vector<const config::HeaderModifier*>& mods) {
+  for (const auto* mod : mods) {
+    for (const auto& [name, value] : mod->set) append_header(out, name, value);
+    for (const auto& [name, value] : mod->add) append_header(out, name, value);
+  }
+}
+
+// The upstream request head, serialized directly: client headers minus hop-by-hop ones and
+// replaced credentials, the rule's filters, Host, the backend's credentials, Content-Length.
+std::string build_upstream_head(const ClientRequest& request, std::string_view target, const BackendRuntime& backend,
+                                const route::CompiledRule& rule, std::string_view host, bool replace_auth,
+                                std::size_t body_size) {
+  std::string head;
+  head.reserve(512 + request.base().method_string().size() + target.size());
+  head.append(request.method_string()).append(" ").append(target).append(" HTTP/1.1\r\n");
+  for (const auto& field : request) {
+    if (is_hop_by_hop(field.name())) continue;
+    const std::string_view name = field.name_string();
+    if (replace_auth && (field.name() == bhttp::field::authorization || iequals(name, backend.auth_header))) continue;
+    if (!rule.request_header_filters.empty() && filtered_out(name, rule.request_header_filters)) continue;
+    append_header(head, name, field.value());
+  }
+  append_filter_headers(head, rule.request_header_filters);
+  append_header(head, "Host", host);
+  if (replace_auth && !backend.auth_value.empty()) append_header(head, backend.auth_header, backend.auth_value);
+  const auto method = request.method();
+  if (body_size > 0 || method == bhttp::verb::post || method == bhttp::verb::put || method == bhttp::verb::patch) {
+    char digits[24];
+    const auto [end, ec] = std::to_chars(digits, digits + sizeof digits, body_size);
+    append_header(head, "Content-Length", std::string_view(digits, static_cast<std::size_t>(end - digits)));
+  }
+  head.append("\r\n");
+  return head;
+}
+
+enum class ClientFraming { None, ContentLength, Chunked, UntilClose };
+
+// The client response head: upstream status and headers minus hop-by-hop ones, the rule's
+// response filters, and framing Sluice chooses for the client.
+std::string build_client_head(const bhttp::response_header<>& response, unsigned version, bool keep_alive,
+                              ClientFraming framing, const route::CompiledRule& rule) {
+  std::string head;
+  head.reserve(512);
+  head.append(version == 10 ? "HTTP/1.0 " : "HTTP/1.1 ");
+  char digits[8];
+  const auto [end, ec] = std::to_chars(digits, digits + sizeof digits, response.result_int());
+  head.append(digits, static_cast<std::size_t>(end - digits)).append(" ");
+  const std::string_view reason = response.reason();
+  head.append(reason.empty() ? std::string_view(bhttp::obsolete_reason(response.result())) : reason).append("\r\n");
+  for (const auto& field : response) {
+    switch (field.name()) {
+      case bhttp::field::connection:
+      case bhttp::field::keep_alive:
+      case bhttp::field::proxy_connection:
+      case bhttp::field::te:
+      case bhttp::field::trailer:
+      case bhttp::field::upgrade:
+      case bhttp::field::transfer_encoding:
+        continue;
+      case bhttp::field::content_length:
+        if (framing == ClientFraming::Chunked || framing == ClientFraming::UntilClose) continue;
+        break;
+      default:
+        break;
+    }
+    const std::string_view name = field.name_string();
+    if (!rule.response_header_filters.empty() && filtered_out(name, rule.response_header_filters)) continue;
+    append_header(head, name, field.value());
+  }
+  append_filter_headers(head, rule.response_header_filters);
+  if (!keep_alive || framing == ClientFraming::UntilClose) {
+    head.append("Connection: close\r\n");
+  } else if (version == 10) {
+    head.append("Connection: keep-alive\r\n");
+  }
+  if (framing == ClientFraming::Chunked) head.append("Transfer-Encoding: chunked\r\n");
+  head.append("\r\n");
+  return head;
+}
+
 struct SendOutcome {
   boost::system::error_code ec;
   bool wrote_request = false;
@@ -159,110 +250,114 @@ struct SendOutcome {
 };
 
 template <class Stream>
-asio::awaitable<SendOutcome> send_and_read_header(Stream& stream, http::UpstreamConnection& connection,
-                                                  ClientRequest& upstream_request, ResponseParser& parser,
-                                                  milliseconds timeout) {
+http::Task<SendOutcome> send_and_read_header(Stream& stream, http::UpstreamConnection& connection,
+                                             const std::string& head, const std::string& body, ResponseParser& parser,
+                                             milliseconds timeout) {
   SendOutcome out;
   connection.lowest().expires_after(timeout);
-  auto [wec, written] = co_await bhttp::async_write(stream, upstream_request, use_nothrow);
+  const std::array<asio::const_buffer, 2> request{asio::buffer(head), asio::buffer(body)};
+  auto [wec, written] = co_await asio::async_write(stream, request, http::use_task);
   if (wec) {
     out.ec = wec;
     co_return out;
   }
   out.wrote_request = true;
-  auto [rec, read] = co_await bhttp::async_read_header(stream, connection.buffer, parser, use_nothrow);
+  auto [rec, read] = co_await bhttp::async_read_header(stream, connection.buffer, parser, http::use_task);
   out.got_bytes = read > 0 || parser.got_some();
   out.ec = rec;
   co_return out;
 }
 
 struct RelayOutcome {
-  bool client_ok = true;     // the client got a complete, well-formed response
+  bool head_sent = false;      // false: nothing reached the client, an error response is still possible
+  bool client_ok = true;       // the client got a complete, well-formed response
   bool upstream_clean = true;  // the upstream response was read to its end
   Failure failure = Failure::None;
-  std::string error;
+  boost::system::error_code ec;
 };
 
+// Relays the body as it arrives: each upstream read becomes one client write (the head goes
+// with the first one). SSE streams are re-chunked event by event, never buffered.
 template <class Stream>
-asio::awaitable<RelayOutcome> relay_body(Stream& stream, http::UpstreamConnection& connection, ResponseParser& parser,
-                                         beast::tcp_stream& client, const BackendRuntime& backend,
-                                         std::optional<Clock::time_point> deadline, RequestRecord& record) {
+http::Task<RelayOutcome> relay_body(Stream& stream, http::UpstreamConnection& connection, ResponseParser& parser,
+                                    http::TcpStream& client, const std::string& head, ClientFraming framing, bool sse,
+                                    const BackendRuntime& backend, std::optional<Clock::time_point> deadline,
+                                    RequestRecord& record) {
   RelayOutcome out;
-  auto& response = parser.get();
-  const bool sse = beast::iequals(response[bhttp::field::content_type].substr(0, 17), "text/event-stream");
+  auto& body = parser.get().body();
   http::SseBoundaryTracker boundary;
-  bhttp::response_serializer<bhttp::buffer_body> serializer{response};
   std::unique_ptr<char[]> buffer;
-  std::string error_event;
+  char size_line[24];
+  static constexpr std::string_view kCrlf = "\r\n";
+  static constexpr std::string_view kLastChunk = "0\r\n\r\n";
 
-  // The header goes out with the first body bytes (one write for a small response). A
-  // streaming upstream sends its headers at once, so an SSE client sees no extra delay.
-  while (!serializer.is_done()) {
-    if (!parser.is_done()) {
+  for (;;) {
+    std::size_t got = 0;
+    bool done = framing == ClientFraming::None || parser.is_done();
+    boost::system::error_code ec;
+    if (!done) {
       if (!buffer) buffer = std::make_unique<char[]>(kRelayBufferBytes);
-      response.body().data = buffer.get();
-      response.body().size = kRelayBufferBytes;
+      body.data = buffer.get();
+      body.size = kRelayBufferBytes;
       auto timeout = backend.timeouts.streamIdle;
       if (deadline) timeout = std::min(timeout, std::chrono::duration_cast<milliseconds>(*deadline - Clock::now()));
       connection.lowest().expires_after(std::max(timeout, milliseconds(1)));
-      auto [ec, n] = co_await bhttp::async_read_some(stream, connection.buffer, parser, use_nothrow);
-      if (ec == bhttp::error::need_buffer) ec = {};
-      const auto got = kRelayBufferBytes - response.body().size;
-      if (ec) {
-        out.upstream_clean = false;
-        out.failure = classify(ec);
-        out.error = "upstream " + std::string(failure_label(out.failure)) + " after the response started (backend " +
-                    backend.name + "): " + ec.message();
-        if (!sse || !response.chunked()) {
-          out.client_ok = false;  // no way to signal the error in-band: cut the connection
-          co_return out;
-        }
-        if (got > 0) boundary.feed(std::string_view(buffer.get(), got));
-        error_event = std::string(boundary.separator_needed()) +
-                      http::sse_error_event("upstream connection failed mid-stream (backend " + backend.name + ")",
-                                            "server_error", "upstream_stream_error");
-        // Send what arrived, then the error event, then the end of the chunked body.
-        if (got > 0) {
-          response.body().data = buffer.get();
-          response.body().size = got;
-          response.body().more = true;
-          client.expires_after(kClientWriteTimeout);
-          auto [wec, wn] = co_await bhttp::async_write(client, serializer, use_nothrow);
-          if (wec && wec != bhttp::error::need_buffer) {
-            out.client_ok = false;
-            co_return out;
-          }
-          record.bytes_sent += got;
-        }
-        response.body().data = error_event.data();
-        response.body().size = error_event.size();
-        response.body().more = false;
-      } else {
-        if (got == 0 && !parser.is_done()) continue;  // only framing was read
-        response.body().data = buffer.get();
-        response.body().size = got;
-        response.body().more = !parser.is_done();
-        if (sse) boundary.feed(std::string_view(buffer.get(), got));
-        record.bytes_sent += got;
-        if (got == 0) {
-          response.body().data = nullptr;
-          response.body().more = false;
-        }
+      auto [rec, n] = co_await bhttp::async_read_some(stream, connection.buffer, parser, http::use_task);
+      ec = rec == bhttp::error::need_buffer ? boost::system::error_code{} : rec;
+      got = kRelayBufferBytes - body.size;
+      done = !ec && parser.is_done();
+    }
+    if (ec) {
+      out.upstream_clean = false;
+      out.failure = classify(ec);
+      out.ec = ec;
+      if (!out.head_sent) co_return out;  // the caller answers with an error response instead
+      if (!sse || framing != ClientFraming::Chunked) {
+        out.client_ok = false;  // no way to signal the error in-band: cut the connection
+        co_return out;
       }
-    } else {
-      response.body().data = nullptr;
-      response.body().size = 0;
-      response.body().more = false;
+    }
+    if (got == 0 && !done && !ec) continue;  // only framing was read
+
+    const std::string_view data(buffer ? buffer.get() : nullptr, got);
+    if (sse) boundary.feed(data);
+    std::string error_event;
+    if (ec) {
+      error_event = std::string(boundary.separator_needed()) +
+                    http::sse_error_event("upstream connection failed mid-stream (backend " + backend.name + ")",
+                                          "server_error", "upstream_stream_error");
+    }
+    std::array<asio::const_buffer, 9> out_buffers{};
+    std::size_t count = 0;
+    if (!out.head_sent) out_buffers[count++] = asio::buffer(head);
+    if (framing == ClientFraming::Chunked) {
+      if (got > 0) {
+        const auto [end, tec] = std::to_chars(size_line, size_line + 16, got, 16);
+        std::memcpy(end, "\r\n", 2);
+        out_buffers[count++] = asio::buffer(size_line, static_cast<std::size_t>(end - size_line) + 2);
+        out_buffers[count++] = asio::buffer(data);
+        out_buffers[count++] = asio::buffer(kCrlf);
+      }
+      if (!error_event.empty()) {
+        char hex[16];
+        const auto [hend, hec] = std::to_chars(hex, hex + sizeof hex, error_event.size(), 16);
+        error_event = std::string(hex, hend) + "\r\n" + error_event + "\r\n";
+        out_buffers[count++] = asio::buffer(error_event);
+      }
+      if (done || ec) out_buffers[count++] = asio::buffer(kLastChunk);
+    } else if (got > 0) {
+      out_buffers[count++] = asio::buffer(data);
     }
     client.expires_after(kClientWriteTimeout);
-    auto [wec, wn] = co_await bhttp::async_write(client, serializer, use_nothrow);
-    if (wec == bhttp::error::need_buffer) wec = {};
+    auto [wec, written] = co_await asio::async_write(client, out_buffers, http::use_task);
+    out.head_sent = true;
+    record.bytes_sent += got;
     if (wec) {
       out.client_ok = false;
-      if (!parser.is_done()) out.upstream_clean = false;
+      if (!done) out.upstream_clean = false;
       co_return out;
     }
-    if (!error_event.empty()) break;
+    if (done || ec) break;
   }
   client.expires_never();
   co_return out;
@@ -275,7 +370,7 @@ http::ApiError upstream_error(unsigned status, std::string message) {
 
 }  // namespace
 
-asio::awaitable<bool> send_error(beast::tcp_stream& client, const http::ApiError& error, unsigned version,
+http::Task<bool> send_error(http::TcpStream& client, const http::ApiError& error, unsigned version,
                                  bool keep_alive, RequestRecord& record) {
   bhttp::response<bhttp::string_body> response{static_cast<bhttp::status>(error.status), version};
   response.set(bhttp::field::content_type, "application/json");
@@ -286,13 +381,13 @@ asio::awaitable<bool> send_error(beast::tcp_stream& client, const http::ApiError
   record.bytes_sent += response.body().size();
   if (record.error.empty()) record.error = error.message;
   client.expires_after(kClientWriteTimeout);
-  auto [ec, n] = co_await bhttp::async_write(client, response, use_nothrow);
+  auto [ec, n] = co_await bhttp::async_write(client, response, http::use_task);
   client.expires_never();
   co_return !ec && keep_alive;
 }
 
-asio::awaitable<bool> run_exchange(Worker& worker, const Snapshot& snapshot, const route::RouteMatchResult& match,
-                                   ClientRequest& request, beast::tcp_stream& client, bool keep_alive,
+http::Task<bool> run_exchange(Worker& worker, const Snapshot& snapshot, const route::RouteMatchResult& match,
+                                   ClientRequest& request, http::TcpStream& client, bool keep_alive,
                                    RequestRecord& record) {
   const auto& rule = *match.rule;
   const auto version = request.version();
@@ -340,22 +435,13 @@ asio::awaitable<bool> run_exchange(Worker& worker, const Snapshot& snapshot, con
   record.upstream = endpoint.display;
 
   // The upstream request: client headers minus hop-by-hop ones, filters, host, credentials.
-  ClientRequest upstream{request.method(), record.upstream_path, 11};
-  const bool replace_auth =
-      backend->ai && backend->auth_kind != config::AuthKind::Passthrough;
-  for (const auto& field : request) {
-    if (is_hop_by_hop(field.name())) continue;
-    if (replace_auth && (field.name() == bhttp::field::authorization || iequals(field.name_string(), backend->auth_header)))
-      continue;
-    upstream.insert(field.name_string(), field.value());
-  }
-  for (const auto* mod : rule.request_header_filters) apply_header_modifier(upstream, *mod);
-  upstream.set(bhttp::field::host, match.rewritten_host ? *match.rewritten_host : endpoint.host_header);
-  if (replace_auth && !backend->auth_value.empty()) upstream.set(backend->auth_header, backend->auth_value);
-  upstream.body() = std::move(request.body());
-  upstream.prepare_payload();
-  upstream.keep_alive(true);
-  record.bytes_received = upstream.body().size();
+  const bool replace_auth = backend->ai && backend->auth_kind != config::AuthKind::Passthrough;
+  const std::string& upstream_body = request.body();
+  const std::string upstream_head =
+      build_upstream_head(request, record.upstream_path, *backend, rule,
+                          match.rewritten_host ? std::string_view(*match.rewritten_host) : std::string_view(endpoint.host_header),
+                          replace_auth, upstream_body.size());
+  record.bytes_received = upstream_body.size();
 
   const auto started = Clock::now();
   std::optional<Clock::time_point> deadline;
@@ -393,9 +479,9 @@ asio::awaitable<bool> run_exchange(Worker& worker, const Snapshot& snapshot, con
     // mis-destroy temporaries); results and arguments go through named locals.
     SendOutcome sent;
     if (connection->tls) {
-      sent = co_await send_and_read_header(*connection->tls, *connection, upstream, *parser, timeout);
+      sent = co_await send_and_read_header(*connection->tls, *connection, upstream_head, upstream_body, *parser, timeout);
     } else {
-      sent = co_await send_and_read_header(*connection->plain, *connection, upstream, *parser, timeout);
+      sent = co_await send_and_read_header(*connection->plain, *connection, upstream_head, upstream_body, *parser, timeout);
     }
     if (!sent.ec) break;
     const auto failure = classify(sent.ec);
@@ -418,35 +504,43 @@ asio::awaitable<bool> run_exchange(Worker& worker, const Snapshot& snapshot, con
   }
   record.upstream_first_byte_ms = std::chrono::duration<double, std::milli>(Clock::now() - started).count();
 
-  // Relay: status and headers now, the body as it arrives.
-  auto& response = parser->get();
+  // Relay: the head goes out with the first body bytes, the body as it arrives.
+  const auto& response = parser->get();
   record.status = response.result_int();
   const bool upstream_keep_alive = parser->keep_alive();
-  for (auto it = response.begin(); it != response.end();) {
-    const auto name = it->name();
-    if (name == bhttp::field::connection || name == bhttp::field::keep_alive || name == bhttp::field::proxy_connection ||
-        name == bhttp::field::te || name == bhttp::field::trailer || name == bhttp::field::upgrade) {
-      it = response.erase(it);
+  const bool has_body =
+      request.method() != bhttp::verb::head && record.status >= 200 && record.status != 204 && record.status != 304;
+  ClientFraming framing = ClientFraming::None;
+  if (has_body) {
+    if (response.has_content_length() && !response.chunked()) {
+      framing = ClientFraming::ContentLength;
     } else {
-      ++it;
+      framing = version >= 11 ? ClientFraming::Chunked : ClientFraming::UntilClose;
     }
   }
-  for (const auto* mod : rule.response_header_filters) apply_header_modifier(response, *mod);
-  const bool has_body = request.method() != bhttp::verb::head && record.status >= 200 && record.status != 204 && record.status != 304;
-  if (has_body && !response.chunked() && !response.has_content_length()) response.chunked(true);  // EOF-delimited upstream
-  response.version(version);
-  const bool client_keep = keep_alive && !worker.draining();
-  response.keep_alive(client_keep);
+  const bool client_keep = keep_alive && !worker.draining() && framing != ClientFraming::UntilClose;
+  const bool sse = beast::iequals(std::string_view(response[bhttp::field::content_type]).substr(0, 17), "text/event-stream");
+  const std::string client_head = build_client_head(response, version, client_keep, framing, rule);
 
   RelayOutcome relayed;
   if (connection->tls) {
-    relayed = co_await relay_body(*connection->tls, *connection, *parser, client, *backend, deadline, record);
+    relayed = co_await relay_body(*connection->tls, *connection, *parser, client, client_head, framing, sse, *backend,
+                                  deadline, record);
   } else {
-    relayed = co_await relay_body(*connection->plain, *connection, *parser, client, *backend, deadline, record);
+    relayed = co_await relay_body(*connection->plain, *connection, *parser, client, client_head, framing, sse, *backend,
+                                  deadline, record);
   }
   if (relayed.failure != Failure::None) {
     record.upstream_error = failure_label(relayed.failure);
-    record.error = std::move(relayed.error);
+    if (!relayed.head_sent) {
+      // Nothing reached the client yet: it gets a proper error response.
+      const auto error = upstream_error(relayed.failure == Failure::Timeout ? 504 : 502,
+                                        "backend " + backend->name + " (" + endpoint.display +
+                                            ") failed before its response body arrived: " + relayed.ec.message());
+      co_return co_await send_error(client, error, version, keep_alive, record);
+    }
+    record.error = "upstream " + std::string(failure_label(relayed.failure)) + " after the response started (backend " +
+                   backend->name + "): " + relayed.ec.message();
   } else if (!relayed.client_ok) {
     record.error = "client connection closed during the response";
   }

@@ -40,12 +40,12 @@ struct RequestRecord {
 using ClientRequest = boost::beast::http::request<boost::beast::http::string_body>;
 
 // Returns whether the client connection may serve another request.
-boost::asio::awaitable<bool> run_exchange(Worker& worker, const Snapshot& snapshot,
+http::Task<bool> run_exchange(Worker& worker, const Snapshot& snapshot,
                                           const route::RouteMatchResult& match, ClientRequest& request,
-                                          boost::beast::tcp_stream& client, bool keep_alive, RequestRecord& record);
+                                          http::TcpStream& client, bool keep_alive, RequestRecord& record);
 
 // Writes an OpenAI-shaped error response. Returns whether the connection may be kept.
-boost::asio::awaitable<bool> send_error(boost::beast::tcp_stream& client, const http::ApiError& error,
+http::Task<bool> send_error(http::TcpStream& client, const http::ApiError& error,
                                         unsigned version, bool keep_alive, RequestRecord& record);
 
 }  // namespace sluice::proxy

@@ -39,7 +39,7 @@ bool Worker::bind(const std::vector<config::Listener>& listeners, std::vector<st
       return false;
     }
     const tcp::endpoint endpoint(address, ports[i] != 0 ? ports[i] : l.port);
-    auto acceptor = std::make_unique<tcp::acceptor>(io_);
+    auto acceptor = std::make_unique<http::Acceptor>(io_);
     acceptor->open(endpoint.protocol(), ec);
     if (!ec) acceptor->set_option(asio::socket_base::reuse_address(true), ec);
     if (!ec) {

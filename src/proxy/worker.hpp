@@ -25,7 +25,7 @@ namespace sluice::proxy {
 
 // A client connection as the worker sees it, for draining.
 struct ClientConnection {
-  boost::beast::tcp_stream* stream = nullptr;
+  http::TcpStream* stream = nullptr;
   bool idle = true;  // waiting for the next request's headers
 };
 
@@ -70,12 +70,12 @@ class Worker {
   unsigned index_;
   boost::asio::io_context io_{1};
   boost::asio::executor_work_guard<boost::asio::io_context::executor_type> work_;
-  std::vector<std::unique_ptr<boost::asio::ip::tcp::acceptor>> acceptors_;
+  std::vector<std::unique_ptr<http::Acceptor>> acceptors_;
   std::shared_ptr<const Snapshot> snapshot_;
   http::UpstreamPool pool_;
   observe::MetricsShard metrics_;
   observe::AccessLogBuffer access_log_;
-  boost::asio::steady_timer housekeeping_;
+  http::Timer housekeeping_;
   std::minstd_rand rng_;
   std::unordered_set<ClientConnection*> connections_;
   bool draining_ = false;
