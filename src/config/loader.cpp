@@ -164,9 +164,12 @@ void decode_secret(YamlMap& doc, Secret& secret) {
       std::string encoded;
       for (char c : entry.second.Scalar())
         if (!std::isspace(static_cast<unsigned char>(c))) encoded += c;
+      std::size_t padding = 0;
+      while (padding < 2 && padding < encoded.size() && encoded[encoded.size() - 1 - padding] == '=') ++padding;
+      const auto payload = encoded.size() - padding;
       std::string decoded(b64::decoded_size(encoded.size()), '\0');
       const auto [written, read] = b64::decode(decoded.data(), encoded.data(), encoded.size());
-      if (read != encoded.size()) {
+      if (read != payload || encoded.size() % 4 != 0) {
         ctx.error(entry.second, "data." + key, "is not valid base64");
         continue;
       }

@@ -17,7 +17,7 @@ struct UpstreamEndpoint {
   std::string verify_name;  // name the certificate must carry; empty: verification disabled
   std::shared_ptr<boost::asio::ssl::context> tls_context;
   std::string host_header;  // "host" or "host:port" when the port is not the scheme default
-  std::string pool_key;     // identifies connections that can be shared
+  std::string pool_key;     // identifies connections that can be shared (includes the TLS trust settings)
   std::string display;      // "host:port" for messages
 };
 

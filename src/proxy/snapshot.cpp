@@ -1,6 +1,7 @@
 #include "proxy/snapshot.hpp"
 
 #include <algorithm>
+#include <atomic>
 #include <map>
 
 #include "http/tls_client.hpp"
@@ -32,18 +33,29 @@ struct SecretLookup {
   }
 };
 
+// One context per distinct (verify, CA) pair, each with a process-unique id: connections made
+// with one trust configuration must never be pooled with another's.
 class TlsContextCache {
  public:
-  std::shared_ptr<boost::asio::ssl::context> get(const http::TlsClientSettings& s, std::string* error) {
+  struct Entry {
+    std::shared_ptr<boost::asio::ssl::context> context;
+    std::uint64_t id = 0;
+  };
+
+  Entry get(const http::TlsClientSettings& s, std::string* error) {
+    static std::atomic<std::uint64_t> next_id{1};
     const auto key = std::string(s.verify ? "v" : "n") + (s.ca_pem ? *s.ca_pem : std::string("<system>"));
     if (auto it = cache_.find(key); it != cache_.end()) return it->second;
-    auto ctx = http::make_client_tls_context(s, error);
-    if (ctx) cache_.emplace(key, ctx);
-    return ctx;
+    Entry entry{http::make_client_tls_context(s, error), 0};
+    if (entry.context) {
+      entry.id = next_id.fetch_add(1);
+      cache_.emplace(key, entry);
+    }
+    return entry;
   }
 
  private:
-  std::map<std::string, std::shared_ptr<boost::asio::ssl::context>> cache_;
+  std::map<std::string, Entry> cache_;
 };
 
 UpstreamEndpoint make_endpoint(const std::string& host, std::uint16_t port, const config::BackendTls& tls) {
@@ -126,12 +138,15 @@ std::shared_ptr<const Snapshot> Snapshot::build(config::Config config, config::D
       }
       if (ok) {
         std::string error;
-        auto ctx = tls_cache.get(settings, &error);
+        auto [ctx, ctx_id] = tls_cache.get(settings, &error);
         if (!ctx) {
           diags.add(config::Diagnostic{config::Severity::Error, spec.origin.file, spec.origin.line, spec.origin.id(),
                                        tls_field + (tls.caCertificate ? ".caCertificateRef" : ""), error});
         }
-        for (auto& e : b.endpoints) e.tls_context = ctx;
+        for (auto& e : b.endpoints) {
+          e.tls_context = ctx;
+          e.pool_key += "|ctx" + std::to_string(ctx_id);
+        }
       }
     }
     snap->backends.emplace(name, std::move(b));
