@@ -554,6 +554,8 @@ void decode_route(YamlMap& spec, HttpRoute& route) {
 
 // ------------------------------------------------------------------ documents
 
+std::string scalar_or_empty(const YAML::Node& node) { return node.IsDefined() && node.IsScalar() ? node.Scalar() : std::string(); }
+
 struct Loader {
   const LoadOptions& options;
   LoadResult result;
@@ -565,9 +567,10 @@ struct Loader {
       file_ctx.error(doc, "", "a document must be a mapping with apiVersion, kind, metadata");
       return;
     }
-    const auto api = doc["apiVersion"].as<std::string>("");
-    const auto kind = doc["kind"].as<std::string>("");
-    const auto name = doc["metadata"]["name"].as<std::string>("");
+    const auto api = scalar_or_empty(doc["apiVersion"]);
+    const auto kind = scalar_or_empty(doc["kind"]);
+    const auto meta_node = doc["metadata"];
+    const auto name = meta_node.IsDefined() && meta_node.IsMap() ? scalar_or_empty(meta_node["name"]) : std::string();
     DecodeContext ctx{result.diagnostics, file, (kind.empty() ? "<no kind>" : kind) + "/" + (name.empty() ? "<no name>" : name)};
     YamlMap top(doc, "", ctx);
     top.take("apiVersion");
@@ -667,7 +670,15 @@ struct Loader {
                                         "YAML syntax error: " + e.msg});
       return;
     }
-    for (const auto& doc : docs) load_document(doc, file);
+    for (const auto& doc : docs) {
+      try {
+        load_document(doc, file);
+      } catch (const YAML::Exception& e) {
+        // A shape the decoder did not expect must become a message, never a crash.
+        result.diagnostics.add(Diagnostic{Severity::Error, file, e.mark.line >= 0 ? e.mark.line + 1 : doc.Mark().line + 1,
+                                          "", "", "cannot decode this document: " + e.msg});
+      }
+    }
   }
 
   // ---------------------------------------------------------------- cross-references

@@ -16,6 +16,7 @@ int line_of(const YAML::Node& node) {
 }
 
 const char* type_name(const YAML::Node& node) {
+  if (!node.IsDefined()) return "nothing";
   switch (node.Type()) {
     case YAML::NodeType::Map:
       return "a mapping";
@@ -121,7 +122,7 @@ void DecodeContext::warning(const YAML::Node& at, const std::string& field,
 
 std::optional<std::string> scalar_string(const YAML::Node& node, const std::string& field,
                                          const DecodeContext& ctx) {
-  if (!node.IsScalar()) {
+  if (!node.IsDefined() || !node.IsScalar()) {
     ctx.error(node, field, std::string("expected a string, found ") + type_name(node));
     return std::nullopt;
   }
@@ -135,7 +136,7 @@ std::optional<std::string> scalar_string(const YAML::Node& node, const std::stri
 }
 
 bool is_sequence(const YAML::Node& node, const std::string& field, const DecodeContext& ctx) {
-  if (node.IsSequence()) return true;
+  if (node.IsDefined() && node.IsSequence()) return true;
   ctx.error(node, field, std::string("expected a list, found ") + type_name(node));
   return false;
 }
