@@ -167,9 +167,13 @@ void decode_secret(YamlMap& doc, Secret& secret) {
       std::size_t padding = 0;
       while (padding < 2 && padding < encoded.size() && encoded[encoded.size() - 1 - padding] == '=') ++padding;
       const auto payload = encoded.size() - padding;
+      if (encoded.size() % 4 != 0) {
+        ctx.error(entry.second, "data." + key, "is not valid base64");
+        continue;
+      }
       std::string decoded(b64::decoded_size(encoded.size()), '\0');
       const auto [written, read] = b64::decode(decoded.data(), encoded.data(), encoded.size());
-      if (read != payload || encoded.size() % 4 != 0) {
+      if (read != payload) {
         ctx.error(entry.second, "data." + key, "is not valid base64");
         continue;
       }
@@ -688,6 +692,7 @@ struct Loader {
   }
 
   void check_secret_ref(const Backend& b, const SecretKeyRef& ref, const std::string& field) {
+    if (ref.name.empty()) return;  // already reported as a missing required field
     const auto it = result.config.secrets.find(ref.name);
     if (it == result.config.secrets.end()) {
       std::vector<std::string> names;

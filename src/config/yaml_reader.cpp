@@ -86,6 +86,7 @@ std::optional<Duration> parse_duration(std::string_view text) {
       factor = 3'600'000;
     else
       return std::nullopt;
+    if (number > (std::numeric_limits<std::int64_t>::max() - total_ms) / factor) return std::nullopt;
     total_ms += number * factor;
   }
   return Duration{total_ms};

@@ -36,12 +36,11 @@ RouteTable RouteTable::build(const config::Config& config) {
   RouteTable table;
   std::size_t order = 0;
   for (const auto& route : config.routes) {
-    int host_rank = 2;
-    if (!route.hostnames.empty()) {
-      host_rank = 1;
-      for (const auto& h : route.hostnames)
-        if (h.rfind("*.", 0) != 0) host_rank = 0;
-    }
+    // One entry per hostname, each ranked by its own kind, so a route's wildcard never
+    // borrows the precedence of its exact names.
+    std::vector<std::pair<std::vector<std::string>, int>> host_groups;
+    if (route.hostnames.empty()) host_groups.push_back({{}, 2});
+    for (const auto& h : route.hostnames) host_groups.push_back({{h}, h.rfind("*.", 0) == 0 ? 1 : 0});
     for (const auto& rule : route.rules) {
       auto compiled = std::make_unique<CompiledRule>();
       compiled->route = &route;
@@ -62,13 +61,17 @@ RouteTable RouteTable::build(const config::Config& config) {
       }
       for (const auto& ref : rule.backendRefs) compiled->total_weight += ref.weight;
       for (const auto& m : rule.matches) {
-        Entry e{compiled.get(), &m, route.hostnames, host_rank, nullptr, {}, {}, order++};
+        Entry e{compiled.get(), &m, {}, 2, nullptr, {}, {}, order++};
         if (m.path.type == config::PathMatchType::RegularExpression) e.path_regex = compile(m.path.value);
         for (const auto& h : m.headers)
           e.header_regex.push_back(h.type == config::ValueMatchType::RegularExpression ? compile(h.value) : nullptr);
         for (const auto& q : m.queryParams)
           e.query_regex.push_back(q.type == config::ValueMatchType::RegularExpression ? compile(q.value) : nullptr);
-        table.entries_.push_back(std::move(e));
+        for (const auto& [hostnames, rank] : host_groups) {
+          e.hostnames = hostnames;
+          e.host_rank = rank;
+          table.entries_.push_back(e);
+        }
       }
       table.rules_.push_back(std::move(compiled));
     }

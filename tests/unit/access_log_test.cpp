@@ -1,0 +1,227 @@
+#include "observe/access_log.hpp"
+
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <boost/json.hpp>
+#include <chrono>
+#include <string>
+#include <vector>
+
+namespace sluice::observe {
+namespace {
+
+using namespace std::chrono_literals;
+
+// 2024-03-05T06:07:08.123Z
+const auto kStart = std::chrono::system_clock::time_point(1709618828s + 123ms);
+
+AccessLogEntry sample_entry() {
+  AccessLogEntry e;
+  e.start = kStart;
+  e.client = "127.0.0.1:53412";
+  e.method = "POST";
+  e.path = "/openrouter/chat/completions?x=1";
+  e.route = "llm/chat";
+  e.backend = "openrouter";
+  e.upstream = "openrouter.ai:443";
+  e.upstream_path = "/api/v1/chat/completions?x=1";
+  e.path_source = "prefix";
+  e.model = "gpt-4o-mini";
+  e.stream = true;
+  e.status = 200;
+  e.bytes_received = 321;
+  e.bytes_sent = 4567;
+  e.duration_ms = 12.3456;
+  e.upstream_first_byte_ms = 7.5;
+  return e;
+}
+
+// Formats one entry, checks it is exactly one line, parses it.
+boost::json::object format_and_parse(const AccessLogEntry& e) {
+  std::string out;
+  format_access_log(e, out);
+  EXPECT_FALSE(out.empty());
+  EXPECT_EQ(out.back(), '\n');
+  EXPECT_EQ(out.find('\n'), out.size() - 1) << "one line per entry: " << out;
+  boost::system::error_code ec;
+  auto value = boost::json::parse(out, ec);
+  EXPECT_FALSE(ec) << ec.message() << " in " << out;
+  if (ec || !value.is_object()) return {};
+  return value.as_object();
+}
+
+std::string str(const boost::json::object& o, std::string_view key) {
+  const auto* v = o.if_contains(key);
+  if (v == nullptr || !v->is_string()) return "<missing>";
+  return std::string(v->as_string());
+}
+
+TEST(AccessLogTest, EveryFieldIsPresent) {
+  const auto o = format_and_parse(sample_entry());
+  EXPECT_EQ(str(o, "time"), "2024-03-05T06:07:08.123Z");
+  EXPECT_EQ(str(o, "client"), "127.0.0.1:53412");
+  EXPECT_EQ(str(o, "method"), "POST");
+  EXPECT_EQ(str(o, "path"), "/openrouter/chat/completions?x=1");
+  EXPECT_EQ(str(o, "route"), "llm/chat");
+  EXPECT_EQ(str(o, "backend"), "openrouter");
+  EXPECT_EQ(str(o, "upstream"), "openrouter.ai:443");
+  EXPECT_EQ(str(o, "upstream_path"), "/api/v1/chat/completions?x=1");
+  EXPECT_EQ(str(o, "path_source"), "prefix");
+  EXPECT_EQ(str(o, "model"), "gpt-4o-mini");
+  ASSERT_TRUE(o.contains("stream"));
+  EXPECT_EQ(o.at("stream"), true);
+  EXPECT_EQ(o.at("status").to_number<int>(), 200);
+  EXPECT_EQ(o.at("bytes_received").to_number<std::uint64_t>(), 321u);
+  EXPECT_EQ(o.at("bytes_sent").to_number<std::uint64_t>(), 4567u);
+  EXPECT_DOUBLE_EQ(o.at("duration_ms").to_number<double>(), 12.346);
+  EXPECT_DOUBLE_EQ(o.at("upstream_first_byte_ms").to_number<double>(), 7.5);
+  EXPECT_FALSE(o.contains("error"));
+  EXPECT_EQ(o.size(), 16u);
+}
+
+TEST(AccessLogTest, OptionalFieldsAreOmittedOrPresentAsNeeded) {
+  auto e = sample_entry();
+  e.stream = false;
+  e.upstream_first_byte_ms = -1;
+  e.error = "no route matched";
+  e.status = 404;
+  e.route = "";
+  e.backend = "";
+  const auto o = format_and_parse(e);
+  EXPECT_EQ(o.at("stream"), false);
+  EXPECT_FALSE(o.contains("upstream_first_byte_ms"));
+  EXPECT_EQ(str(o, "error"), "no route matched");
+  EXPECT_EQ(o.at("status").to_number<int>(), 404);
+  EXPECT_EQ(str(o, "route"), "");
+  EXPECT_EQ(str(o, "backend"), "");
+}
+
+TEST(AccessLogTest, ZeroFirstByteIsKept) {
+  auto e = sample_entry();
+  e.upstream_first_byte_ms = 0;
+  const auto o = format_and_parse(e);
+  ASSERT_TRUE(o.contains("upstream_first_byte_ms"));
+  EXPECT_DOUBLE_EQ(o.at("upstream_first_byte_ms").to_number<double>(), 0.0);
+}
+
+TEST(AccessLogTest, DefaultEntryIsValidJson) {
+  const auto o = format_and_parse(AccessLogEntry{});
+  EXPECT_EQ(str(o, "time"), "1970-01-01T00:00:00.000Z");
+  EXPECT_EQ(o.at("status").to_number<int>(), 0);
+}
+
+TEST(AccessLogTest, EscapesStringsSoTheLineStaysValidJson) {
+  auto e = sample_entry();
+  e.path = "/a\"b\\c\nd\re\tf";
+  e.model = std::string_view("ctl\x01\x1f end", 9);
+  e.error = "upstream said \"no\"\n";
+  e.client = "caf\xc3\xa9";  // UTF-8 passes through
+  const auto o = format_and_parse(e);
+  EXPECT_EQ(str(o, "path"), "/a\"b\\c\nd\re\tf");
+  EXPECT_EQ(str(o, "model"), std::string("ctl\x01\x1f end", 9));
+  EXPECT_EQ(str(o, "error"), "upstream said \"no\"\n");
+  EXPECT_EQ(str(o, "client"), "caf\xc3\xa9");
+}
+
+// A request target may carry invalid UTF-8 (e.g. a raw 0xff byte); the line must stay JSON.
+TEST(AccessLogTest, InvalidUtf8StillGivesValidJson) {
+  auto e = sample_entry();
+  e.path = "/v1/\xff\xfe/chat";
+  const auto o = format_and_parse(e);
+  EXPECT_TRUE(o.contains("path"));
+}
+
+TEST(AppendJsonEscapedTest, ExactEscapes) {
+  std::string out = "prefix:";
+  append_json_escaped("a\"b\\c\nd\re\tf\x01g\x1fh", out);
+  EXPECT_EQ(out, "prefix:a\\\"b\\\\c\\nd\\re\\tf\\u0001g\\u001fh");
+}
+
+TEST(AppendJsonEscapedTest, PlainTextIsUnchanged) {
+  std::string out;
+  append_json_escaped("plain /path?q=1 caf\xc3\xa9", out);
+  EXPECT_EQ(out, "plain /path?q=1 caf\xc3\xa9");
+}
+
+TEST(AppendJsonEscapedTest, EmbeddedNulIsEscaped) {
+  std::string out;
+  append_json_escaped(std::string_view("a\0b", 3), out);
+  EXPECT_EQ(out, "a\\u0000b");
+}
+
+TEST(AccessLogTest, AppendsToExistingBuffer) {
+  std::string out;
+  format_access_log(sample_entry(), out);
+  const auto first = out;
+  format_access_log(sample_entry(), out);
+  EXPECT_EQ(out, first + first);
+}
+
+// ------------------------------------------------------------------ AccessLogBuffer
+
+class PipeFixture : public ::testing::Test {
+ protected:
+  void SetUp() override { ASSERT_EQ(::pipe(fds_), 0); }
+  void TearDown() override {
+    if (fds_[0] >= 0) ::close(fds_[0]);
+    if (fds_[1] >= 0) ::close(fds_[1]);
+  }
+  std::string drain() {
+    ::close(fds_[1]);
+    fds_[1] = -1;
+    std::string all;
+    char buf[4096];
+    for (;;) {
+      const auto n = ::read(fds_[0], buf, sizeof buf);
+      if (n <= 0) break;
+      all.append(buf, static_cast<std::size_t>(n));
+    }
+    return all;
+  }
+  int fds_[2] = {-1, -1};
+};
+
+TEST_F(PipeFixture, BufferWritesWholeLinesOnFlush) {
+  {
+    AccessLogBuffer log(fds_[1]);
+    EXPECT_TRUE(log.enabled());
+    EXPECT_TRUE(log.empty());
+    log.write(sample_entry());
+    auto e = sample_entry();
+    e.status = 502;
+    log.write(e);
+    EXPECT_FALSE(log.empty()) << "small writes are buffered";
+    log.flush();
+    EXPECT_TRUE(log.empty());
+  }
+  const auto all = drain();
+  std::vector<std::string> lines;
+  for (std::size_t start = 0; start < all.size();) {
+    const auto nl = all.find('\n', start);
+    ASSERT_NE(nl, std::string::npos) << "every line ends with a newline";
+    lines.push_back(all.substr(start, nl - start));
+    start = nl + 1;
+  }
+  ASSERT_EQ(lines.size(), 2u);
+  EXPECT_EQ(boost::json::parse(lines[0]).as_object().at("status").to_number<int>(), 200);
+  EXPECT_EQ(boost::json::parse(lines[1]).as_object().at("status").to_number<int>(), 502);
+}
+
+TEST_F(PipeFixture, DestructorFlushes) {
+  { AccessLogBuffer(fds_[1]).write(sample_entry()); }
+  const auto all = drain();
+  std::string expected;
+  format_access_log(sample_entry(), expected);
+  EXPECT_EQ(all, expected);
+}
+
+TEST(AccessLogBufferTest, DisabledWithoutFd) {
+  AccessLogBuffer log(-1);
+  EXPECT_FALSE(log.enabled());
+  log.write(sample_entry());
+  EXPECT_TRUE(log.empty());
+}
+
+}  // namespace
+}  // namespace sluice::observe
