@@ -64,6 +64,25 @@ int open_access_log(const config::AccessLog& settings) {
   return fd;
 }
 
+// Gateway fields that a reload cannot apply to a running process.
+std::vector<std::string> restart_only_changes(const config::GatewaySpec& running, const config::GatewaySpec& next) {
+  std::vector<std::string> changed;
+  auto same_listeners = running.listeners.size() == next.listeners.size();
+  for (std::size_t i = 0; same_listeners && i < running.listeners.size(); ++i) {
+    const auto& a = running.listeners[i];
+    const auto& b = next.listeners[i];
+    same_listeners = a.name == b.name && a.address == b.address && a.port == b.port;
+  }
+  if (!same_listeners) changed.push_back("spec.listeners");
+  if (running.admin.address != next.admin.address || running.admin.port != next.admin.port ||
+      running.admin.enabled != next.admin.enabled)
+    changed.push_back("spec.admin");
+  if (running.accessLog.enabled != next.accessLog.enabled || running.accessLog.path != next.accessLog.path)
+    changed.push_back("spec.accessLog");
+  if (running.workers != next.workers) changed.push_back("spec.workers");
+  return changed;
+}
+
 }  // namespace
 
 int serve(const ServeOptions& options) {
@@ -75,6 +94,7 @@ int serve(const ServeOptions& options) {
     return 1;
   }
   const auto& gateway = snapshot->gateway();
+  auto current = snapshot;  // the snapshot the workers serve, swapped by reloads
   unsigned worker_count = options.workers.value_or(gateway.workers);
   if (worker_count == 0) worker_count = std::max(1u, std::thread::hardware_concurrency());
 
@@ -136,8 +156,9 @@ int serve(const ServeOptions& options) {
       if (!options.config_path) {
         observe::log(Level::Info, "reload ignored: serving the embedded quick-start config");
       } else if (auto next = load_snapshot(options.config_path, ++generation)) {
-        if (next->gateway().listeners.size() != gateway.listeners.size())
-          observe::log(Level::Warning, "listener changes take effect only after a restart");
+        for (const auto& field : restart_only_changes(current->gateway(), next->gateway()))
+          observe::log(Level::Warning, "Gateway change takes effect only after a restart", {{"field", field}});
+        current = next;
         for (auto& w : workers) w->set_snapshot(next);
         observe::log(Level::Info, "configuration reloaded", {{"generation", std::to_string(generation)}});
       } else {
@@ -148,7 +169,6 @@ int serve(const ServeOptions& options) {
   };
   wait_reload();
 
-  const auto drain_deadline_ms = gateway.limits.drainTimeout;
   std::chrono::steady_clock::time_point drain_deadline;
   std::function<void()> poll_drain = [&] {
     std::int64_t open = 0;
@@ -166,10 +186,11 @@ int serve(const ServeOptions& options) {
   };
   stop_signals.async_wait([&](const boost::system::error_code& ec, int signal) {
     if (ec) return;
+    const auto drain_timeout = current->gateway().limits.drainTimeout;
     observe::log(Level::Info, "draining", {{"signal", std::to_string(signal)},
-                                           {"deadline_ms", std::to_string(drain_deadline_ms.count())}});
+                                           {"deadline_ms", std::to_string(drain_timeout.count())}});
     draining = true;
-    drain_deadline = std::chrono::steady_clock::now() + drain_deadline_ms;
+    drain_deadline = std::chrono::steady_clock::now() + drain_timeout;
     for (auto& w : workers) w->drain();
     poll_drain();
   });

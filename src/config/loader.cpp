@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <boost/beast/core/detail/base64.hpp>
+#include <boost/beast/core/string.hpp>
 #include <filesystem>
 #include <fstream>
 #include <cstring>
@@ -88,6 +89,11 @@ void decode_gateway(YamlMap& spec, Gateway& gw) {
       Listener listener;
       listener.name = l.str("name").value_or("listener" + std::to_string(i));
       listener.address = l.str("address").value_or("0.0.0.0");
+      if (l.has("tls")) {
+        l.take("tls");
+        ctx.error(l.node()["tls"], l.field("tls"),
+                  "TLS on listeners is not supported by this version of Sluice yet; terminate TLS in front of it");
+      }
       if (auto port = decode_port(l, "port", Need::Required)) listener.port = *port;
       s.listeners.push_back(listener);
     }
@@ -157,6 +163,7 @@ void decode_secret(YamlMap& doc, Secret& secret) {
     for (const auto& entry : data.node()) {
       const auto key = entry.first.as<std::string>("");
       data.ignore(key);
+      if (secret.data.contains(key)) continue;  // stringData wins over data, as in Kubernetes
       if (!entry.second.IsScalar()) {
         ctx.error(entry.second, "data." + key, "expected a base64 string");
         continue;
@@ -279,8 +286,10 @@ void decode_llm(YamlMap& llm, LlmProvider& p) {
     if (auto name = header.str("headerName")) {
       if (!valid_header_name(*name))
         ctx.error(header.node()["headerName"], header.field("headerName"), "\"" + *name + "\" is not a valid header name");
+      // Authorization keeps the Bearer scheme; any other header carries the bare key unless a
+      // prefix is given.
+      if (!boost::beast::iequals(*name, "Authorization")) h.prefix = "";
       h.headerName = *name;
-      h.prefix = "";  // a custom header carries the bare key unless a prefix is given
     }
     if (auto prefix = header.str("prefix")) h.prefix = *prefix;
     p.authHeader = h;
@@ -364,6 +373,14 @@ std::vector<ValueMatch> decode_value_matches(YAML::Node node, const std::string&
   return out;
 }
 
+// Headers Sluice owns on the way upstream: framing and Host (use URLRewrite hostname).
+bool reserved_header(std::string_view name) {
+  for (auto reserved : {"host", "content-length", "transfer-encoding", "connection", "keep-alive", "upgrade", "te",
+                        "trailer", "proxy-connection"})
+    if (boost::beast::iequals(name, reserved)) return true;
+  return false;
+}
+
 HeaderModifier decode_header_modifier(YAML::Node node, const std::string& path, const DecodeContext& ctx) {
   HeaderModifier mod;
   YamlMap m(node, path, ctx, Need::Required);
@@ -377,6 +394,9 @@ HeaderModifier decode_header_modifier(YAML::Node node, const std::string& path, 
       auto value = h.str("value", Need::Required);
       if (name && !valid_header_name(*name))
         ctx.error(list[i], item_path + ".name", "\"" + *name + "\" is not a valid header name");
+      if (name && reserved_header(*name))
+        ctx.error(list[i], item_path + ".name",
+                  "\"" + *name + "\" is managed by Sluice and cannot be modified (for Host, use a URLRewrite hostname)");
       if (name && value) out.emplace_back(*name, *value);
     }
   };
@@ -385,8 +405,12 @@ HeaderModifier decode_header_modifier(YAML::Node node, const std::string& path, 
   auto remove = m.take("remove");
   if (remove.IsDefined() && is_sequence(remove, m.field("remove"), ctx)) {
     for (std::size_t i = 0; i < remove.size(); ++i) {
-      if (auto name = scalar_string(remove[i], m.field("remove") + "[" + std::to_string(i) + "]", ctx))
+      const auto item_path = m.field("remove") + "[" + std::to_string(i) + "]";
+      if (auto name = scalar_string(remove[i], item_path, ctx)) {
+        if (reserved_header(*name))
+          ctx.error(remove[i], item_path, "\"" + *name + "\" is managed by Sluice and cannot be removed");
         mod.remove.push_back(*name);
+      }
     }
   }
   return mod;

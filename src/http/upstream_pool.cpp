@@ -80,15 +80,26 @@ std::size_t UpstreamPool::idle_count() const {
 Task<ConnectResult> UpstreamPool::connect(const UpstreamEndpoint& endpoint,
                                                      std::chrono::milliseconds timeout) {
   ConnectResult result;
-  Resolver resolver(executor_);
-  auto [rec, results] = co_await resolver.async_resolve(endpoint.host, std::to_string(endpoint.port), use_task);
+  // The connect timeout covers name resolution too: a timer cancels a slow lookup. The
+  // resolver is shared with the timer's handler so a late expiry never touches a dead one.
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  auto resolver = std::make_shared<Resolver>(executor_);
+  Timer resolve_timer(executor_);
+  resolve_timer.expires_at(deadline);
+  resolve_timer.async_wait([resolver](const boost::system::error_code& ec) {
+    if (!ec) resolver->cancel();
+  });
+  auto [rec, results] = co_await resolver->async_resolve(endpoint.host, std::to_string(endpoint.port), use_task);
+  resolve_timer.cancel();
   if (rec) {
-    result.failure = ConnectFailure::Resolve;
-    result.error = "cannot resolve " + endpoint.host + ": " + rec.message();
+    const bool timed_out = rec == asio::error::operation_aborted;
+    result.failure = timed_out ? ConnectFailure::Timeout : ConnectFailure::Resolve;
+    result.error = timed_out ? "resolving " + endpoint.host + " timed out after " + std::to_string(timeout.count()) + " ms"
+                             : "cannot resolve " + endpoint.host + ": " + rec.message();
     co_return result;
   }
   TcpStream stream(executor_);
-  stream.expires_after(timeout);
+  stream.expires_at(deadline);
   auto [cec, ep] = co_await stream.async_connect(results, use_task);
   if (cec) {
     if (cec == beast::error::timeout) {

@@ -2,6 +2,8 @@
 
 #include <fmt/chrono.h>
 #include <fmt/format.h>
+#include <limits.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -115,15 +117,35 @@ void AccessLogBuffer::write(const AccessLogEntry& entry) {
   if (buffer_.size() >= kFlushThreshold) flush();
 }
 
+AccessLogBuffer::AccessLogBuffer(int fd) : fd_(fd), atomic_write_bytes_(PIPE_BUF) {
+  struct stat st {};
+  if (fd_ >= 0 && ::fstat(fd_, &st) == 0 && S_ISREG(st.st_mode)) atomic_write_bytes_ = 64 * 1024;
+}
+
 void AccessLogBuffer::flush() {
   std::size_t done = 0;
   while (done < buffer_.size()) {
-    const auto n = ::write(fd_, buffer_.data() + done, buffer_.size() - done);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      break;  // the log is best-effort: never stall the worker on a broken log file
+    // The longest run of whole lines that fits one atomic write (a longer single line alone).
+    std::size_t end = done;
+    for (;;) {
+      const auto nl = buffer_.find('\n', end);
+      if (nl == std::string::npos) {
+        end = buffer_.size();
+        break;
+      }
+      if (nl + 1 - done > atomic_write_bytes_ && end > done) break;
+      end = nl + 1;
+      if (end - done >= atomic_write_bytes_) break;
     }
-    done += static_cast<std::size_t>(n);
+    while (done < end) {
+      const auto n = ::write(fd_, buffer_.data() + done, end - done);
+      if (n < 0) {
+        if (errno == EINTR) continue;
+        buffer_.clear();  // the log is best-effort: never stall the worker on a broken log file
+        return;
+      }
+      done += static_cast<std::size_t>(n);
+    }
   }
   buffer_.clear();
 }

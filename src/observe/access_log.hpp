@@ -1,6 +1,7 @@
 // Access log: one JSON object per line per request. Each worker formats into its own buffer
 // and hands whole lines to the file descriptor with write(2) when the buffer fills or its
-// flush timer fires (every 100 ms), so logging costs no lock and few system calls.
+// flush timer fires (every 100 ms), so logging costs no lock and few system calls. Each write
+// carries whole lines only and is small enough to be atomic, so workers' lines never mix.
 // AccessLogBuffer is single-threaded (its worker's); the fd is shared and only written whole
 // lines at a time.
 #pragma once
@@ -40,7 +41,7 @@ void append_json_escaped(std::string_view s, std::string& out);
 
 class AccessLogBuffer {
  public:
-  explicit AccessLogBuffer(int fd) : fd_(fd) {}
+  explicit AccessLogBuffer(int fd);
   ~AccessLogBuffer() { flush(); }
   AccessLogBuffer(const AccessLogBuffer&) = delete;
   AccessLogBuffer& operator=(const AccessLogBuffer&) = delete;
@@ -52,6 +53,9 @@ class AccessLogBuffer {
 
  private:
   int fd_;
+  // Largest write that stays one piece when several workers share the descriptor: PIPE_BUF for
+  // a pipe or socket (a container's stdout), more for a file opened O_APPEND.
+  std::size_t atomic_write_bytes_;
   std::string buffer_;
 };
 

@@ -7,9 +7,10 @@
 #include <boost/asio/write.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
-#include <cstdio>
 
 #include "proxy/exchange.hpp"
+
+#include "observe/log.hpp"
 
 #include "http/parse_errors.hpp"
 #include "proxy/worker.hpp"
@@ -87,10 +88,51 @@ void finish_request(Worker& worker, const RequestRecord& record, std::string_vie
   log.write(entry);
 }
 
+// Read deadline for a client connection: when it fires, the pending read is cancelled (not
+// the socket closed, as Beast's stream timeouts do), so a 408 can still be written. The state
+// is shared with the timer handler so a late-firing timer never touches a finished connection.
+class ReadDeadline {
+ public:
+  explicit ReadDeadline(http::TcpStream& stream)
+      : state_(std::make_shared<State>(State{&stream, false})), timer_(stream.get_executor()) {}
+  ~ReadDeadline() { state_->stream = nullptr; }
+  ReadDeadline(const ReadDeadline&) = delete;
+  ReadDeadline& operator=(const ReadDeadline&) = delete;
+
+  void arm(std::chrono::milliseconds after) {
+    state_->fired = false;
+    timer_.expires_after(after);
+    timer_.async_wait([state = state_](const boost::system::error_code& ec) {
+      if (ec || state->stream == nullptr) return;
+      state->fired = true;
+      boost::system::error_code ignored;
+      state->stream->socket().cancel(ignored);
+    });
+  }
+  void disarm() { timer_.cancel(); }
+  bool fired() const { return state_->fired; }
+
+ private:
+  struct State {
+    http::TcpStream* stream;
+    bool fired;
+  };
+  std::shared_ptr<State> state_;
+  http::Timer timer_;
+};
+
+// Logs and counts a request refused before routing (bad head, limits, timeouts).
+void finish_refused(Worker& worker, RequestRecord& record, std::string_view peer, std::string_view method,
+                    std::string_view target) {
+  const auto now = Clock::now();
+  finish_request(worker, record, method.empty() ? "-" : method, target.empty() ? "-" : target, peer,
+                 std::chrono::system_clock::now(), now);
+}
+
 // One request on an open connection, its headers already read. Returns keep-alive.
 http::Task<bool> handle_request(Worker& worker, const Snapshot& snapshot, http::TcpStream& stream,
-                                     beast::flat_buffer& buffer, bhttp::request_parser<bhttp::empty_body>& header_parser,
-                                     std::string_view peer) {
+                                beast::flat_buffer& buffer, bhttp::request_parser<bhttp::empty_body>& header_parser,
+                                ReadDeadline& deadline, std::string_view peer) {
   ActiveRequest active(worker.metrics());
   const auto start = Clock::now();
   const auto wall_start = std::chrono::system_clock::now();
@@ -136,21 +178,38 @@ http::Task<bool> handle_request(Worker& worker, const Snapshot& snapshot, http::
       static constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
       stream.expires_after(limits.requestHeaderTimeout);
       co_await asio::async_write(stream, asio::buffer(kContinue), http::use_task);
+      stream.expires_never();
     }
-    stream.expires_after(limits.idleTimeout);
-    auto [ec, n] = co_await bhttp::async_read(stream, buffer, parser, http::use_task);
-    stream.expires_never();
+    // The body may take as long as it needs while it keeps arriving: idleTimeout bounds the
+    // silence between two reads, not the whole upload.
+    boost::system::error_code ec;
+    while (!ec && !parser.is_done()) {
+      deadline.arm(limits.idleTimeout);
+      auto [rec, n] = co_await bhttp::async_read_some(stream, buffer, parser, http::use_task);
+      deadline.disarm();
+      ec = rec;
+    }
     if (ec == bhttp::error::body_limit) {
       const auto error = body_too_large(limits);
       auto keep = co_await send_error(stream, error, version, false, record);
       co_return finish(keep);
     }
+    if (ec && deadline.fired()) {
+      const http::ApiError error{408, "invalid_request_error", "request_timeout",
+                                 "the request body stopped arriving for " + std::to_string(limits.idleTimeout.count()) +
+                                     " ms (Gateway spec.limits.idleTimeout)",
+                                 {}};
+      co_await send_error(stream, error, version, false, record);
+      co_return finish(false);
+    }
     if (ec) {
-      record.status = 400;
-      record.error = "reading the request body failed: " + ec.message();
       if (http::is_malformed_message(ec)) {
-        const http::ApiError error{400, "invalid_request_error", "malformed_request", record.error, {}};
+        const http::ApiError error{400, "invalid_request_error", "malformed_request",
+                                   "reading the request body failed: " + ec.message(), {}};
         co_await send_error(stream, error, version, false, record);
+      } else {
+        record.status = 499;  // the client went away; nothing was sent
+        record.error = "client closed the connection while sending the body: " + ec.message();
       }
       co_return finish(false);
     }
@@ -179,7 +238,7 @@ http::Task<void> accept_loop(Worker& worker, http::Acceptor& acceptor) {
       try {
         std::rethrow_exception(e);
       } catch (const std::exception& ex) {
-        std::fprintf(stderr, "{\"level\":\"error\",\"msg\":\"connection failed\",\"error\":\"%s\"}\n", ex.what());
+        observe::log(observe::Level::Error, "client connection failed", {{"error", ex.what()}});
       }
     });
   }
@@ -191,6 +250,7 @@ http::Task<void> serve_client(Worker& worker, http::Socket socket) {
   const std::string peer = ec ? std::string() : remote.address().to_string();
   http::TcpStream stream(std::move(socket));
   beast::flat_buffer buffer;
+  ReadDeadline deadline(stream);
   ClientConnection registration{&stream, true};
   worker.add_connection(&registration);
   worker.metrics().open_connections.fetch_add(1, std::memory_order_relaxed);
@@ -198,16 +258,17 @@ http::Task<void> serve_client(Worker& worker, http::Socket socket) {
   bool first = true;
   bool linger = false;  // the client may still be sending a body we refused
   while (!worker.draining()) {
-    const auto snapshot = worker.snapshot();  // a request keeps the snapshot it started with
-    const auto& limits = snapshot->gateway().limits;
+    const auto& limits = worker.snapshot()->gateway().limits;
     registration.idle = true;
-    stream.expires_after(first ? limits.requestHeaderTimeout : limits.idleTimeout);
+    const bool first_request = first;
+    deadline.arm(first_request ? limits.requestHeaderTimeout : limits.idleTimeout);
     first = false;
     if (buffer.capacity() < kClientReadBytes) buffer.reserve(kClientReadBytes);  // headers in one read
     bhttp::request_parser<bhttp::empty_body> header_parser;
     header_parser.header_limit(static_cast<std::uint32_t>(std::min<std::size_t>(limits.maxRequestHeaderBytes, UINT32_MAX)));
     header_parser.body_limit(limits.maxRequestBodyBytes);
     auto [rec, n] = co_await bhttp::async_read_header(stream, buffer, header_parser, http::use_task);
+    deadline.disarm();
     registration.idle = false;
     if (rec) {
       RequestRecord record;
@@ -221,14 +282,26 @@ http::Task<void> serve_client(Worker& worker, http::Socket socket) {
         error = body_too_large(limits);
       } else if (http::is_malformed_message(rec)) {
         error = http::ApiError{400, "invalid_request_error", "malformed_request", "malformed HTTP request: " + rec.message(), {}};
+      } else if (deadline.fired() && (buffer.size() > 0 || header_parser.got_some())) {
+        // A request was started but its head did not complete in time; an idle connection
+        // timing out between requests is closed silently.
+        error = http::ApiError{408, "invalid_request_error", "request_timeout",
+                               "request headers did not arrive within the time limit (Gateway spec.limits." +
+                                   std::string(first_request ? "requestHeaderTimeout" : "idleTimeout") + ")",
+                               {}};
       }
-      if (error) co_await send_error(stream, *error, 11, false, record);
+      if (error) {
+        co_await send_error(stream, *error, 11, false, record);
+        const auto& partial = header_parser.get();
+        finish_refused(worker, record, peer, std::string_view(partial.method_string()), std::string_view(partial.target()));
+      }
       linger = rec == bhttp::error::body_limit || rec == bhttp::error::header_limit;
-      break;  // end of stream, timeout (the stream closed itself), reset or drain
+      break;  // end of stream, timeout, reset or drain
     }
-    stream.expires_never();
+    // A request keeps the snapshot current when its head arrived, to its end.
+    const auto snapshot = worker.snapshot();
     const bool body_pending = !header_parser.is_done();
-    const bool keep = co_await handle_request(worker, *snapshot, stream, buffer, header_parser, peer);
+    const bool keep = co_await handle_request(worker, *snapshot, stream, buffer, header_parser, deadline, peer);
     if (!keep) {
       linger = body_pending;
       break;

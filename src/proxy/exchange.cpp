@@ -163,10 +163,15 @@ void append_header(std::string& out, std::string_view name, std::string_view val
   out.append(name).append(": ").append(value).append("\r\n");
 }
 
-void append_filter_headers(std::string& out, const std::vector<const config::HeaderModifier*>& mods) {
+// `owned` names a header Sluice sets itself afterwards (the backend's credential header):
+// a filter cannot add a second copy of it.
+void append_filter_headers(std::string& out, const std::vector<const config::HeaderModifier*>& mods,
+                           std::string_view owned = {}) {
   for (const auto* mod : mods) {
-    for (const auto& [name, value] : mod->set) append_header(out, name, value);
-    for (const auto& [name, value] : mod->add) append_header(out, name, value);
+    for (const auto& [name, value] : mod->set)
+      if (owned.empty() || !iequals(name, owned)) append_header(out, name, value);
+    for (const auto& [name, value] : mod->add)
+      if (owned.empty() || !iequals(name, owned)) append_header(out, name, value);
   }
 }
 
@@ -185,7 +190,9 @@ std::string build_upstream_head(const ClientRequest& request, std::string_view t
     if (!rule.request_header_filters.empty() && filtered_out(name, rule.request_header_filters)) continue;
     append_header(head, name, field.value());
   }
-  append_filter_headers(head, rule.request_header_filters);
+  append_filter_headers(head, rule.request_header_filters,
+                        replace_auth && !backend.auth_value.empty() ? std::string_view(backend.auth_header)
+                                                                    : std::string_view{});
   append_header(head, "Host", host);
   if (replace_auth && !backend.auth_value.empty()) append_header(head, backend.auth_header, backend.auth_value);
   const auto method = request.method();
@@ -444,11 +451,14 @@ http::Task<bool> run_exchange(Worker& worker, const Snapshot& snapshot, const ro
   record.bytes_received = upstream_body.size();
 
   const auto started = Clock::now();
+  // Gateway API: a zero duration disables the timeout.
+  const auto& route_timeouts = rule.rule->timeouts;
   std::optional<Clock::time_point> deadline;
-  if (rule.rule->timeouts.request) deadline = started + *rule.rule->timeouts.request;
+  if (route_timeouts.request && route_timeouts.request->count() > 0) deadline = started + *route_timeouts.request;
   auto first_byte_timeout = backend->timeouts.firstByte;
-  if (rule.rule->timeouts.backendRequest) first_byte_timeout = std::min(first_byte_timeout, *rule.rule->timeouts.backendRequest);
-  if (deadline) first_byte_timeout = std::min(first_byte_timeout, *rule.rule->timeouts.request);
+  if (route_timeouts.backendRequest && route_timeouts.backendRequest->count() > 0)
+    first_byte_timeout = std::min(first_byte_timeout, *route_timeouts.backendRequest);
+  if (deadline) first_byte_timeout = std::min(first_byte_timeout, *route_timeouts.request);
 
   // Connect (or reuse) and send. A pooled connection the peer closed while idle can fail
   // before any response byte; that one attempt is repeated on a fresh connection.

@@ -163,12 +163,28 @@ test('malformed HTTP: 400', async () => {
   assert.match(data, /^HTTP\/1\.1 400 /);
 });
 
-test('incomplete headers: the connection is closed after requestHeaderTimeout', async () => {
+test('incomplete headers: 408 and close after requestHeaderTimeout', async () => {
   const started = Date.now();
-  const { closed } = await rawExchange('GET /v1/models HTTP/1.1\r\nHost: t\r\n', { timeoutMs: 4000 });
+  const { closed, data } = await rawExchange('GET /v1/models HTTP/1.1\r\nHost: t\r\n', { timeoutMs: 4000 });
   assert.equal(closed, true);
   const elapsed = Date.now() - started;
   assert.ok(elapsed >= 900 && elapsed < 3500, `closed after ${elapsed} ms`);
+  assert.match(data, /^HTTP\/1\.1 408 /);
+  assert.match(data, /request_timeout/);
+});
+
+test('an idle connection that never sends a request is closed silently', async () => {
+  const { closed, data } = await rawExchange('', { timeoutMs: 4000 });
+  assert.equal(closed, true);
+  assert.equal(data, '');
+});
+
+test('refused requests are logged and counted too', async () => {
+  await rawExchange(`GET /v1/models HTTP/1.1\r\nHost: t\r\nX-Big: ${'z'.repeat(4000)}\r\n\r\n`);
+  const entry = await sluice.waitForAccessLog((e) => e.status === 431);
+  assert.equal(entry.route, '');
+  const metrics = await (await fetch(sluice.adminUrl + '/metrics')).text();
+  assert.match(metrics, /sluice_requests_total\{route="",backend="",code="431"\} [1-9]/);
 });
 
 test('upstream refused: 502 naming the backend, no secret in the message', async () => {

@@ -33,6 +33,7 @@ using ::testing::HasSubstr;
 using ::testing::IsEmpty;
 using ::testing::Matcher;
 using ::testing::StartsWith;
+using ::testing::IsSupersetOf;
 using ::testing::UnorderedElementsAre;
 
 // ------------------------------------------------------------------ helpers
@@ -795,10 +796,38 @@ TEST(ConfigLoaderValidationTest, UnknownMetadataField) {
 }
 
 TEST(ConfigLoaderValidationTest, UnknownGatewayFields) {
-  const auto r = load(gateway("gw", "  listeners: [{port: 1, tls: {}}]\n  admin: {prot: 1}\n  limits: {maxBody: 1}\n"));
-  EXPECT_THAT(r.diagnostics.items(), UnorderedElementsAre(Err("Gateway/gw", "spec.listeners[0].tls", "unknown field"),
+  const auto r = load(gateway("gw", "  listeners: [{port: 1, proto: h2}]\n  admin: {prot: 1}\n  limits: {maxBody: 1}\n"));
+  EXPECT_THAT(r.diagnostics.items(), UnorderedElementsAre(Err("Gateway/gw", "spec.listeners[0].proto", "unknown field"),
                                                  Err("Gateway/gw", "spec.admin.prot", "unknown field"),
                                                  Err("Gateway/gw", "spec.limits.maxBody", "unknown field")));
+}
+
+TEST(ConfigLoaderValidationTest, ListenerTlsIsNotSupportedYet) {
+  const auto r = load(gateway("gw", "  listeners: [{port: 1, tls: {}}]\n"));
+  EXPECT_THAT(r.diagnostics.items(),
+              ElementsAre(Err("Gateway/gw", "spec.listeners[0].tls",
+                              "TLS on listeners is not supported by this version of Sluice yet; terminate TLS in front of it")));
+}
+
+TEST(ConfigLoaderValidationTest, FiltersCannotTouchHeadersSluiceManages) {
+  const auto r = load(route("r", R"(  rules:
+  - backendRefs: [{name: b}]
+    filters:
+    - type: RequestHeaderModifier
+      requestHeaderModifier: {set: [{name: Host, value: x}], remove: [content-length]}
+)"));
+  EXPECT_THAT(r.diagnostics.items(),
+              IsSupersetOf({Err("HTTPRoute/r", "spec.rules[0].filters[0].requestHeaderModifier.set[0].name",
+                                "\"Host\" is managed by Sluice and cannot be modified (for Host, use a URLRewrite hostname)"),
+                            Err("HTTPRoute/r", "spec.rules[0].filters[0].requestHeaderModifier.remove[0]",
+                                "\"content-length\" is managed by Sluice and cannot be removed")}));
+}
+
+TEST(ConfigLoaderSecretTest, StringDataWinsOverDataForTheSameKey) {
+  const auto r = load("apiVersion: v1\nkind: Secret\nmetadata: {name: s}\nstringData: {apiKey: plain}\n"
+                      "data: {apiKey: ZnJvbWRhdGE=}\n");
+  ASSERT_FALSE(r.diagnostics.has_errors()) << r.diagnostics.format_all();
+  EXPECT_EQ(r.config.secrets.at("s").data.at("apiKey").value, "plain");
 }
 
 TEST(ConfigLoaderValidationTest, WrongTypes) {
