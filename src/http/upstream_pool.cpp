@@ -3,6 +3,7 @@
 #include <sys/socket.h>
 
 #include <boost/asio/as_tuple.hpp>
+#include <boost/asio/connect.hpp>
 #include <boost/asio/ssl/host_name_verification.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <cerrno>
@@ -26,7 +27,7 @@ std::string tls_error_text(const boost::system::error_code& ec) {
 }  // namespace
 
 bool UpstreamConnection::still_usable() {
-  auto& socket = lowest().socket();
+  auto& socket = lowest();
   if (!socket.is_open()) return false;
   char byte;
   const auto n = ::recv(socket.native_handle(), &byte, 1, MSG_PEEK | MSG_DONTWAIT);
@@ -98,11 +99,13 @@ Task<ConnectResult> UpstreamPool::connect(const UpstreamEndpoint& endpoint,
                              : "cannot resolve " + endpoint.host + ": " + rec.message();
     co_return result;
   }
-  TcpStream stream(executor_);
-  stream.expires_at(deadline);
-  auto [cec, ep] = co_await stream.async_connect(results, use_task);
+  auto connection = std::make_unique<UpstreamConnection>(deadlines_);
+  connection->buffer.reserve(kUpstreamReadBytes);  // read whole small responses in one system call
+  connection->plain.emplace(executor_);
+  connection->deadline.expires_at(deadline);
+  auto [cec, ep] = co_await asio::async_connect(*connection->plain, results, use_task);
   if (cec) {
-    if (cec == beast::error::timeout) {
+    if (connection->deadline.expired()) {
       result.failure = ConnectFailure::Timeout;
       result.error = "connect to " + endpoint.display + " timed out after " + std::to_string(timeout.count()) + " ms";
     } else {
@@ -112,13 +115,10 @@ Task<ConnectResult> UpstreamPool::connect(const UpstreamEndpoint& endpoint,
     co_return result;
   }
   boost::system::error_code ignored;
-  stream.socket().set_option(tcp::no_delay(true), ignored);
+  connection->plain->set_option(tcp::no_delay(true), ignored);
 
-  auto connection = std::make_unique<UpstreamConnection>();
-  connection->buffer.reserve(kUpstreamReadBytes);  // read whole small responses in one system call
   if (!endpoint.tls) {
-    stream.expires_never();
-    connection->plain.emplace(std::move(stream));
+    connection->deadline.expires_never();
     result.connection = std::move(connection);
     co_return result;
   }
@@ -127,7 +127,8 @@ Task<ConnectResult> UpstreamPool::connect(const UpstreamEndpoint& endpoint,
     result.error = "no TLS context for " + endpoint.display;
     co_return result;
   }
-  connection->tls.emplace(std::move(stream), *endpoint.tls_context);
+  connection->tls.emplace(std::move(*connection->plain), *endpoint.tls_context);
+  connection->plain.reset();
   auto& tls = *connection->tls;
   if (!endpoint.sni.empty()) SSL_set_tlsext_host_name(tls.native_handle(), endpoint.sni.c_str());
   if (!endpoint.verify_name.empty()) {
@@ -136,11 +137,12 @@ Task<ConnectResult> UpstreamPool::connect(const UpstreamEndpoint& endpoint,
   }
   auto [hec] = co_await tls.async_handshake(asio::ssl::stream_base::client, use_task);
   if (hec) {
-    result.failure = hec == beast::error::timeout ? ConnectFailure::Timeout : ConnectFailure::Tls;
-    result.error = "TLS handshake with " + endpoint.display + " failed: " + tls_error_text(hec);
+    result.failure = connection->deadline.expired() ? ConnectFailure::Timeout : ConnectFailure::Tls;
+    result.error = "TLS handshake with " + endpoint.display +
+                   (connection->deadline.expired() ? " timed out" : " failed: " + tls_error_text(hec));
     co_return result;
   }
-  beast::get_lowest_layer(tls).expires_never();
+  connection->deadline.expires_never();
   result.connection = std::move(connection);
   co_return result;
 }

@@ -14,20 +14,28 @@
 #include <unordered_map>
 #include <vector>
 
+#include "http/deadline.hpp"
 #include "http/io.hpp"
 #include "http/upstream_endpoint.hpp"
 
 namespace sluice::http {
 
 struct UpstreamConnection {
-  std::optional<TcpStream> plain;
-  std::optional<boost::beast::ssl_stream<TcpStream>> tls;
+  explicit UpstreamConnection(DeadlineList& deadlines)
+      : deadline(deadlines, [this] {
+          boost::system::error_code ignored;
+          lowest().cancel(ignored);
+        }) {}
+
+  std::optional<Socket> plain;
+  std::optional<boost::beast::ssl_stream<Socket>> tls;
   boost::beast::flat_buffer buffer;
+  Deadline deadline;  // bounds every operation on this connection; arm before each one
   std::chrono::steady_clock::time_point idle_since;     // when it was last pooled
   std::chrono::steady_clock::time_point idle_deadline;  // pooled: dropped after this
   std::uint64_t uses = 0;
 
-  TcpStream& lowest() { return tls ? boost::beast::get_lowest_layer(*tls) : *plain; }
+  Socket& lowest() { return tls ? boost::beast::get_lowest_layer(*tls) : *plain; }
   // False when the peer has closed (or sent unexpected bytes) while the connection sat idle.
   bool still_usable();
 };
@@ -42,7 +50,7 @@ struct ConnectResult {
 
 class UpstreamPool {
  public:
-  explicit UpstreamPool(Executor executor) : executor_(std::move(executor)) {}
+  UpstreamPool(Executor executor, DeadlineList& deadlines) : executor_(std::move(executor)), deadlines_(deadlines) {}
 
   // An idle, live connection to `endpoint`, or nullptr.
   std::unique_ptr<UpstreamConnection> take(const UpstreamEndpoint& endpoint);
@@ -61,6 +69,7 @@ class UpstreamPool {
   static constexpr std::chrono::milliseconds kTrustedIdle{1000};
   static constexpr std::size_t kUpstreamReadBytes = 16 * 1024;
   Executor executor_;
+  DeadlineList& deadlines_;
   std::unordered_map<std::string, std::vector<std::unique_ptr<UpstreamConnection>>> idle_;
 };
 

@@ -1,5 +1,6 @@
 #include "proxy/client_session.hpp"
 
+#include <array>
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -88,38 +89,18 @@ void finish_request(Worker& worker, const RequestRecord& record, std::string_vie
   log.write(entry);
 }
 
-// Read deadline for a client connection: when it fires, the pending read is cancelled (not
-// the socket closed, as Beast's stream timeouts do), so a 408 can still be written. The state
-// is shared with the timer handler so a late-firing timer never touches a finished connection.
-class ReadDeadline {
- public:
-  explicit ReadDeadline(http::TcpStream& stream)
-      : state_(std::make_shared<State>(State{&stream, false})), timer_(stream.get_executor()) {}
-  ~ReadDeadline() { state_->stream = nullptr; }
-  ReadDeadline(const ReadDeadline&) = delete;
-  ReadDeadline& operator=(const ReadDeadline&) = delete;
-
-  void arm(std::chrono::milliseconds after) {
-    state_->fired = false;
-    timer_.expires_after(after);
-    timer_.async_wait([state = state_](const boost::system::error_code& ec) {
-      if (ec || state->stream == nullptr) return;
-      state->fired = true;
-      boost::system::error_code ignored;
-      state->stream->socket().cancel(ignored);
-    });
+// Reads and drops what the client still sends for a moment, so closing with unread bytes does
+// not reset the connection before the client has read our error response. A coroutine of its
+// own, so its buffer is not part of every connection's frame.
+http::Task<void> drain_before_close(http::Socket& socket, http::Deadline& deadline) {
+  std::array<char, 4096> sink;
+  deadline.expires_after(std::chrono::seconds(2));
+  for (std::size_t total = 0; total < 4 * 1024 * 1024;) {
+    auto [ec, n] = co_await socket.async_read_some(asio::buffer(sink), http::use_task);
+    if (ec) break;
+    total += n;
   }
-  void disarm() { timer_.cancel(); }
-  bool fired() const { return state_->fired; }
-
- private:
-  struct State {
-    http::TcpStream* stream;
-    bool fired;
-  };
-  std::shared_ptr<State> state_;
-  http::Timer timer_;
-};
+}
 
 // Logs and counts a request refused before routing (bad head, limits, timeouts).
 void finish_refused(Worker& worker, RequestRecord& record, std::string_view peer, std::string_view method,
@@ -130,9 +111,11 @@ void finish_refused(Worker& worker, RequestRecord& record, std::string_view peer
 }
 
 // One request on an open connection, its headers already read. Returns keep-alive.
-http::Task<bool> handle_request(Worker& worker, const Snapshot& snapshot, http::TcpStream& stream,
+http::Task<bool> handle_request(Worker& worker, const Snapshot& snapshot, ClientIo& client,
                                 beast::flat_buffer& buffer, bhttp::request_parser<bhttp::empty_body>& header_parser,
-                                ReadDeadline& deadline, std::string_view peer) {
+                                std::string_view peer) {
+  auto& stream = client.socket;
+  auto& deadline = client.deadline;
   ActiveRequest active(worker.metrics());
   const auto start = Clock::now();
   const auto wall_start = std::chrono::system_clock::now();
@@ -166,7 +149,7 @@ http::Task<bool> handle_request(Worker& worker, const Snapshot& snapshot, http::
                          "no route matches " + method + " " + std::string(view.path) +
                              (view.host.empty() ? std::string() : " (host " + std::string(view.host) + ")"),
                          {}};
-    auto keep = co_await send_error(stream, error, version, keep_alive && !body_pending, record);
+    auto keep = co_await send_error(client, error, version, keep_alive && !body_pending, record);
     co_return finish(keep);
   }
   record.route = match->rule->id;
@@ -176,37 +159,37 @@ http::Task<bool> handle_request(Worker& worker, const Snapshot& snapshot, http::
   if (body_pending) {
     if (beast::iequals(parser.get()[bhttp::field::expect], "100-continue")) {
       static constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
-      stream.expires_after(limits.requestHeaderTimeout);
+      deadline.expires_after(limits.requestHeaderTimeout);
       co_await asio::async_write(stream, asio::buffer(kContinue), http::use_task);
-      stream.expires_never();
+      deadline.expires_never();
     }
     // The body may take as long as it needs while it keeps arriving: idleTimeout bounds the
     // silence between two reads, not the whole upload.
     boost::system::error_code ec;
     while (!ec && !parser.is_done()) {
-      deadline.arm(limits.idleTimeout);
+      deadline.expires_after(limits.idleTimeout);
       auto [rec, n] = co_await bhttp::async_read_some(stream, buffer, parser, http::use_task);
-      deadline.disarm();
+      deadline.expires_never();
       ec = rec;
     }
     if (ec == bhttp::error::body_limit) {
       const auto error = body_too_large(limits);
-      auto keep = co_await send_error(stream, error, version, false, record);
+      auto keep = co_await send_error(client, error, version, false, record);
       co_return finish(keep);
     }
-    if (ec && deadline.fired()) {
+    if (ec && deadline.expired()) {
       const http::ApiError error{408, "invalid_request_error", "request_timeout",
                                  "the request body stopped arriving for " + std::to_string(limits.idleTimeout.count()) +
                                      " ms (Gateway spec.limits.idleTimeout)",
                                  {}};
-      co_await send_error(stream, error, version, false, record);
+      co_await send_error(client, error, version, false, record);
       co_return finish(false);
     }
     if (ec) {
       if (http::is_malformed_message(ec)) {
         const http::ApiError error{400, "invalid_request_error", "malformed_request",
                                    "reading the request body failed: " + ec.message(), {}};
-        co_await send_error(stream, error, version, false, record);
+        co_await send_error(client, error, version, false, record);
       } else {
         record.status = 499;  // the client went away; nothing was sent
         record.error = "client closed the connection while sending the body: " + ec.message();
@@ -215,7 +198,7 @@ http::Task<bool> handle_request(Worker& worker, const Snapshot& snapshot, http::
     }
   }
   auto request = parser.release();
-  auto keep = co_await run_exchange(worker, snapshot, *match, request, stream, keep_alive, record);
+  auto keep = co_await run_exchange(worker, snapshot, *match, request, client, keep_alive, record);
   co_return finish(keep);
 }
 
@@ -248,10 +231,13 @@ http::Task<void> serve_client(Worker& worker, http::Socket socket) {
   boost::system::error_code ec;
   const auto remote = socket.remote_endpoint(ec);
   const std::string peer = ec ? std::string() : remote.address().to_string();
-  http::TcpStream stream(std::move(socket));
+  http::Deadline deadline(worker.deadlines(), [&socket] {
+    boost::system::error_code ignored;
+    socket.cancel(ignored);
+  });
+  ClientIo client{socket, deadline};
   beast::flat_buffer buffer;
-  ReadDeadline deadline(stream);
-  ClientConnection registration{&stream, true};
+  ClientConnection registration{&socket, true};
   worker.add_connection(&registration);
   worker.metrics().open_connections.fetch_add(1, std::memory_order_relaxed);
 
@@ -261,14 +247,14 @@ http::Task<void> serve_client(Worker& worker, http::Socket socket) {
     const auto& limits = worker.snapshot()->gateway().limits;
     registration.idle = true;
     const bool first_request = first;
-    deadline.arm(first_request ? limits.requestHeaderTimeout : limits.idleTimeout);
+    deadline.expires_after(first_request ? limits.requestHeaderTimeout : limits.idleTimeout);
     first = false;
     if (buffer.capacity() < kClientReadBytes) buffer.reserve(kClientReadBytes);  // headers in one read
     bhttp::request_parser<bhttp::empty_body> header_parser;
     header_parser.header_limit(static_cast<std::uint32_t>(std::min<std::size_t>(limits.maxRequestHeaderBytes, UINT32_MAX)));
     header_parser.body_limit(limits.maxRequestBodyBytes);
-    auto [rec, n] = co_await bhttp::async_read_header(stream, buffer, header_parser, http::use_task);
-    deadline.disarm();
+    auto [rec, n] = co_await bhttp::async_read_header(socket, buffer, header_parser, http::use_task);
+    deadline.expires_never();
     registration.idle = false;
     if (rec) {
       RequestRecord record;
@@ -282,7 +268,7 @@ http::Task<void> serve_client(Worker& worker, http::Socket socket) {
         error = body_too_large(limits);
       } else if (http::is_malformed_message(rec)) {
         error = http::ApiError{400, "invalid_request_error", "malformed_request", "malformed HTTP request: " + rec.message(), {}};
-      } else if (deadline.fired() && (buffer.size() > 0 || header_parser.got_some())) {
+      } else if (deadline.expired() && (buffer.size() > 0 || header_parser.got_some())) {
         // A request was started but its head did not complete in time; an idle connection
         // timing out between requests is closed silently.
         error = http::ApiError{408, "invalid_request_error", "request_timeout",
@@ -291,7 +277,7 @@ http::Task<void> serve_client(Worker& worker, http::Socket socket) {
                                {}};
       }
       if (error) {
-        co_await send_error(stream, *error, 11, false, record);
+        co_await send_error(client, *error, 11, false, record);
         const auto& partial = header_parser.get();
         finish_refused(worker, record, peer, std::string_view(partial.method_string()), std::string_view(partial.target()));
       }
@@ -301,7 +287,7 @@ http::Task<void> serve_client(Worker& worker, http::Socket socket) {
     // A request keeps the snapshot current when its head arrived, to its end.
     const auto snapshot = worker.snapshot();
     const bool body_pending = !header_parser.is_done();
-    const bool keep = co_await handle_request(worker, *snapshot, stream, buffer, header_parser, deadline, peer);
+    const bool keep = co_await handle_request(worker, *snapshot, client, buffer, header_parser, peer);
     if (!keep) {
       linger = body_pending;
       break;
@@ -310,19 +296,9 @@ http::Task<void> serve_client(Worker& worker, http::Socket socket) {
   }
   worker.remove_connection(&registration);
   worker.metrics().open_connections.fetch_sub(1, std::memory_order_relaxed);
-  stream.socket().shutdown(http::Socket::shutdown_send, ec);
-  if (linger && stream.socket().is_open()) {
-    // Read and drop what the client still sends for a moment, so closing with unread bytes
-    // does not reset the connection before the client has read our error response.
-    char sink[4096];
-    stream.expires_after(std::chrono::seconds(2));
-    for (std::size_t total = 0; total < 4 * 1024 * 1024;) {
-      auto [lec, ln] = co_await stream.async_read_some(asio::buffer(sink), http::use_task);
-      if (lec) break;
-      total += ln;
-    }
-  }
-  stream.close();
+  socket.shutdown(http::Socket::shutdown_send, ec);
+  if (linger && socket.is_open()) co_await drain_before_close(socket, deadline);
+  socket.close(ec);
 }
 
 }  // namespace sluice::proxy

@@ -138,8 +138,9 @@ std::string_view failure_label(Failure f) {
   return "";
 }
 
-Failure classify(const boost::system::error_code& ec) {
-  if (ec == beast::error::timeout) return Failure::Timeout;
+// `timed_out`: the operation's deadline passed (it then fails with operation_aborted).
+Failure classify(const boost::system::error_code& ec, bool timed_out) {
+  if (timed_out) return Failure::Timeout;
   if (http::is_malformed_message(ec))
     return Failure::Protocol;
   if (ec.category() == asio::error::get_ssl_category()) return Failure::Tls;
@@ -261,7 +262,7 @@ http::Task<SendOutcome> send_and_read_header(Stream& stream, http::UpstreamConne
                                              const std::string& head, const std::string& body, ResponseParser& parser,
                                              milliseconds timeout) {
   SendOutcome out;
-  connection.lowest().expires_after(timeout);
+  connection.deadline.expires_after(timeout);
   const std::array<asio::const_buffer, 2> request{asio::buffer(head), asio::buffer(body)};
   auto [wec, written] = co_await asio::async_write(stream, request, http::use_task);
   if (wec) {
@@ -287,7 +288,7 @@ struct RelayOutcome {
 // with the first one). SSE streams are re-chunked event by event, never buffered.
 template <class Stream>
 http::Task<RelayOutcome> relay_body(Stream& stream, http::UpstreamConnection& connection, ResponseParser& parser,
-                                    http::TcpStream& client, const std::string& head, ClientFraming framing, bool sse,
+                                    ClientIo& client, const std::string& head, ClientFraming framing, bool sse,
                                     const BackendRuntime& backend, std::optional<Clock::time_point> deadline,
                                     RequestRecord& record) {
   RelayOutcome out;
@@ -308,7 +309,7 @@ http::Task<RelayOutcome> relay_body(Stream& stream, http::UpstreamConnection& co
       body.size = kRelayBufferBytes;
       auto timeout = backend.timeouts.streamIdle;
       if (deadline) timeout = std::min(timeout, std::chrono::duration_cast<milliseconds>(*deadline - Clock::now()));
-      connection.lowest().expires_after(std::max(timeout, milliseconds(1)));
+      connection.deadline.expires_after(std::max(timeout, milliseconds(1)));
       auto [rec, n] = co_await bhttp::async_read_some(stream, connection.buffer, parser, http::use_task);
       ec = rec == bhttp::error::need_buffer ? boost::system::error_code{} : rec;
       got = kRelayBufferBytes - body.size;
@@ -316,7 +317,7 @@ http::Task<RelayOutcome> relay_body(Stream& stream, http::UpstreamConnection& co
     }
     if (ec) {
       out.upstream_clean = false;
-      out.failure = classify(ec);
+      out.failure = classify(ec, connection.deadline.expired());
       out.ec = ec;
       if (!out.head_sent) co_return out;  // the caller answers with an error response instead
       if (!sse || framing != ClientFraming::Chunked) {
@@ -355,8 +356,8 @@ http::Task<RelayOutcome> relay_body(Stream& stream, http::UpstreamConnection& co
     } else if (got > 0) {
       out_buffers[count++] = asio::buffer(data);
     }
-    client.expires_after(kClientWriteTimeout);
-    auto [wec, written] = co_await asio::async_write(client, out_buffers, http::use_task);
+    client.deadline.expires_after(kClientWriteTimeout);
+    auto [wec, written] = co_await asio::async_write(client.socket, out_buffers, http::use_task);
     out.head_sent = true;
     record.bytes_sent += got;
     if (wec) {
@@ -366,7 +367,8 @@ http::Task<RelayOutcome> relay_body(Stream& stream, http::UpstreamConnection& co
     }
     if (done || ec) break;
   }
-  client.expires_never();
+  client.deadline.expires_never();
+  connection.deadline.expires_never();
   co_return out;
 }
 
@@ -377,7 +379,7 @@ http::ApiError upstream_error(unsigned status, std::string message) {
 
 }  // namespace
 
-http::Task<bool> send_error(http::TcpStream& client, const http::ApiError& error, unsigned version,
+http::Task<bool> send_error(ClientIo& client, const http::ApiError& error, unsigned version,
                                  bool keep_alive, RequestRecord& record) {
   bhttp::response<bhttp::string_body> response{static_cast<bhttp::status>(error.status), version};
   response.set(bhttp::field::content_type, "application/json");
@@ -387,14 +389,14 @@ http::Task<bool> send_error(http::TcpStream& client, const http::ApiError& error
   record.status = error.status;
   record.bytes_sent += response.body().size();
   if (record.error.empty()) record.error = error.message;
-  client.expires_after(kClientWriteTimeout);
-  auto [ec, n] = co_await bhttp::async_write(client, response, http::use_task);
-  client.expires_never();
+  client.deadline.expires_after(kClientWriteTimeout);
+  auto [ec, n] = co_await bhttp::async_write(client.socket, response, http::use_task);
+  client.deadline.expires_never();
   co_return !ec && keep_alive;
 }
 
 http::Task<bool> run_exchange(Worker& worker, const Snapshot& snapshot, const route::RouteMatchResult& match,
-                                   ClientRequest& request, http::TcpStream& client, bool keep_alive,
+                                   ClientRequest& request, ClientIo& client, bool keep_alive,
                                    RequestRecord& record) {
   const auto& rule = *match.rule;
   const auto version = request.version();
@@ -494,7 +496,7 @@ http::Task<bool> run_exchange(Worker& worker, const Snapshot& snapshot, const ro
       sent = co_await send_and_read_header(*connection->plain, *connection, upstream_head, upstream_body, *parser, timeout);
     }
     if (!sent.ec) break;
-    const auto failure = classify(sent.ec);
+    const auto failure = classify(sent.ec, connection->deadline.expired());
     // A pooled connection the server closed while idle: the write fails, or the read sees a
     // clean end of stream with no byte. Replaying is safe then, since nothing was processed.
     // A reset after the request was sent is not replayed: the provider may have acted on it.

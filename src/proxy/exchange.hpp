@@ -14,6 +14,8 @@
 #include <string_view>
 
 #include "http/api_error.hpp"
+#include "http/deadline.hpp"
+#include "http/io.hpp"
 #include "proxy/snapshot.hpp"
 #include "proxy/worker.hpp"
 #include "route/route_table.hpp"
@@ -39,13 +41,19 @@ struct RequestRecord {
 
 using ClientRequest = boost::beast::http::request<boost::beast::http::string_body>;
 
+// The client side of an exchange: its socket and the deadline that bounds each operation.
+struct ClientIo {
+  http::Socket& socket;
+  http::Deadline& deadline;
+};
+
 // Returns whether the client connection may serve another request.
 http::Task<bool> run_exchange(Worker& worker, const Snapshot& snapshot,
                                           const route::RouteMatchResult& match, ClientRequest& request,
-                                          http::TcpStream& client, bool keep_alive, RequestRecord& record);
+                                          ClientIo& client, bool keep_alive, RequestRecord& record);
 
 // Writes an OpenAI-shaped error response. Returns whether the connection may be kept.
-http::Task<bool> send_error(http::TcpStream& client, const http::ApiError& error,
+http::Task<bool> send_error(ClientIo& client, const http::ApiError& error,
                                         unsigned version, bool keep_alive, RequestRecord& record);
 
 }  // namespace sluice::proxy

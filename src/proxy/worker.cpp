@@ -15,16 +15,21 @@ using tcp = asio::ip::tcp;
 
 Worker::Worker(unsigned index, std::shared_ptr<const Snapshot> snapshot, int access_log_fd)
     : index_(index),
-      work_(asio::make_work_guard(io_)),
       snapshot_(std::move(snapshot)),
-      pool_(io_.get_executor()),
       access_log_(access_log_fd),
-      housekeeping_(io_),
-      rng_(std::random_device{}() + index) {}
+      rng_(std::random_device{}() + index),
+      work_(asio::make_work_guard(io_)),
+      pool_(io_.get_executor(), deadlines_),
+      housekeeping_(std::in_place, io_) {}
 
 Worker::~Worker() {
   stop();
   join();
+  // Release what is bound to io_ while everything coroutine frames touch is still alive;
+  // then io_'s destructor destroys the suspended frames.
+  acceptors_.clear();
+  housekeeping_.reset();
+  pool_.clear();
 }
 
 bool Worker::bind(const std::vector<config::Listener>& listeners, std::vector<std::uint16_t>& ports,
@@ -91,17 +96,20 @@ void Worker::drain() {
     boost::system::error_code ignored;
     for (auto& acceptor : acceptors_) acceptor->close(ignored);
     for (auto* c : connections_) {
-      if (c->idle) c->stream->cancel();
+      if (c->idle) c->socket->cancel(ignored);
     }
   });
 }
 
+// Every 50 ms: fire passed I/O deadlines and flush the access log; every second: drop
+// expired pooled upstream connections.
 void Worker::schedule_housekeeping() {
-  housekeeping_.expires_after(std::chrono::milliseconds(100));
-  housekeeping_.async_wait([this](const boost::system::error_code& ec) {
+  housekeeping_->expires_after(std::chrono::milliseconds(50));
+  housekeeping_->async_wait([this](const boost::system::error_code& ec) {
     if (ec) return;
+    deadlines_.fire_expired(std::chrono::steady_clock::now());
     access_log_.flush();
-    if (++housekeeping_ticks_ % 10 == 0) pool_.sweep();
+    if (++housekeeping_ticks_ % 20 == 0) pool_.sweep();
     schedule_housekeeping();
   });
 }

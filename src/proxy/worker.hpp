@@ -8,14 +8,15 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/steady_timer.hpp>
-#include <boost/beast/core/tcp_stream.hpp>
 #include <memory>
+#include <optional>
 #include <random>
 #include <string>
 #include <thread>
 #include <unordered_set>
 #include <vector>
 
+#include "http/deadline.hpp"
 #include "http/upstream_pool.hpp"
 #include "observe/access_log.hpp"
 #include "observe/metrics.hpp"
@@ -25,7 +26,7 @@ namespace sluice::proxy {
 
 // A client connection as the worker sees it, for draining.
 struct ClientConnection {
-  http::TcpStream* stream = nullptr;
+  http::Socket* socket = nullptr;
   bool idle = true;  // waiting for the next request's headers
 };
 
@@ -56,6 +57,7 @@ class Worker {
   boost::asio::io_context& io() { return io_; }
   const std::shared_ptr<const Snapshot>& snapshot() const { return snapshot_; }
   http::UpstreamPool& pool() { return pool_; }
+  http::DeadlineList& deadlines() { return deadlines_; }
   observe::MetricsShard& metrics() { return metrics_; }
   observe::AccessLogBuffer& access_log() { return access_log_; }
   std::minstd_rand& rng() { return rng_; }
@@ -67,19 +69,24 @@ class Worker {
  private:
   void schedule_housekeeping();
 
+  // Declaration order matters for shutdown: everything a client or upstream coroutine may
+  // touch while its frame is destroyed (deadlines, metrics, connection registry) is declared
+  // before io_, whose destruction destroys those frames; ~Worker releases the I/O objects
+  // bound to io_ first.
   unsigned index_;
-  boost::asio::io_context io_{1};
-  boost::asio::executor_work_guard<boost::asio::io_context::executor_type> work_;
-  std::vector<std::unique_ptr<http::Acceptor>> acceptors_;
   std::shared_ptr<const Snapshot> snapshot_;
-  http::UpstreamPool pool_;
+  http::DeadlineList deadlines_;
   observe::MetricsShard metrics_;
   observe::AccessLogBuffer access_log_;
-  http::Timer housekeeping_;
   std::minstd_rand rng_;
   std::unordered_set<ClientConnection*> connections_;
   bool draining_ = false;
   unsigned housekeeping_ticks_ = 0;
+  boost::asio::io_context io_{1};
+  std::optional<boost::asio::executor_work_guard<boost::asio::io_context::executor_type>> work_;
+  std::vector<std::unique_ptr<http::Acceptor>> acceptors_;
+  http::UpstreamPool pool_;
+  std::optional<http::Timer> housekeeping_;
   std::thread thread_;
 };
 
