@@ -1,0 +1,107 @@
+// sluice-mock: a fast, strict mock LLM provider for tests, the quick start and benchmarks.
+// Parses the command line, starts the server, prints one "listening" JSON line on stdout once
+// the sockets listen, and exits 0 on SIGTERM or SIGINT.
+#include <CLI/CLI.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <csignal>
+#include <cstdio>
+#include <exception>
+#include <string>
+
+#include "server.hpp"
+#include "text.hpp"
+
+namespace {
+
+using sluice::mock::ServerConfig;
+
+void print_line(std::FILE* stream, const std::string& line) {
+  std::fputs(line.c_str(), stream);
+  std::fputc('\n', stream);
+  std::fflush(stream);
+}
+
+std::string listening_line(const sluice::mock::Server& server, bool tls) {
+  std::string line = R"({"msg":"listening","address":)";
+  sluice::mock::append_json_string(line, server.address());
+  line.append(R"(,"port":)");
+  sluice::mock::append_number(line, server.port());
+  line.append(R"(,"tls":)").append(tls ? "true" : "false").append("}");
+  return line;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"sluice-mock: a mock LLM provider speaking the OpenAI wire format"};
+  ServerConfig config;
+  int port = config.port;
+  int latency_ms = 0;
+  int ttft_ms = 0;
+  int chunk_delay_ms = 0;
+  std::string tls_cert;
+  std::string tls_key;
+  constexpr int kMaxDelayMs = 3'600'000;
+
+  app.add_option("--address", config.address, "Address to listen on")->capture_default_str();
+  app.add_option("--port", port, "Port to listen on, 0 for an ephemeral one")
+      ->capture_default_str()
+      ->check(CLI::Range(0, 65535));
+  app.add_option("--threads", config.threads, "Serving threads, each with its own acceptor")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 256));
+  auto* cert = app.add_option("--tls-cert", tls_cert, "PEM certificate chain: serve HTTPS only")
+                   ->check(CLI::ExistingFile);
+  auto* key = app.add_option("--tls-key", tls_key, "PEM private key of --tls-cert")
+                  ->check(CLI::ExistingFile);
+  cert->needs(key);
+  key->needs(cert);
+  app.add_option("--latency-ms", latency_ms, "Delay before every response's headers")
+      ->capture_default_str()
+      ->check(CLI::Range(0, kMaxDelayMs));
+  app.add_option("--ttft-ms", ttft_ms, "Streams: delay between the headers and the first event")
+      ->capture_default_str()
+      ->check(CLI::Range(0, kMaxDelayMs));
+  app.add_option("--chunk-delay-ms", chunk_delay_ms, "Streams: delay between events")
+      ->capture_default_str()
+      ->check(CLI::Range(0, kMaxDelayMs));
+  app.add_option("--chunks", config.defaults.chunks, "Content pieces of a chat reply")
+      ->capture_default_str()
+      ->check(CLI::Range(0, 100'000));
+  app.add_option("--status", config.defaults.status, "Status of every response (200 = normal)")
+      ->capture_default_str()
+      ->check(CLI::Range(200, 599));
+  app.add_option("--dims", config.defaults.dims, "Default embedding dimension")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 65'536));
+  app.add_flag("--log-requests", config.log_requests, "Log one JSON line per request to stderr");
+  CLI11_PARSE(app, argc, argv);
+
+  config.port = static_cast<std::uint16_t>(port);
+  config.defaults.latency = std::chrono::milliseconds(latency_ms);
+  config.defaults.ttft = std::chrono::milliseconds(ttft_ms);
+  config.defaults.chunk_delay = std::chrono::milliseconds(chunk_delay_ms);
+  if (!tls_cert.empty()) config.tls = sluice::mock::TlsFiles{tls_cert, tls_key};
+  const bool tls = config.tls.has_value();
+
+  try {
+    // Installed before the server threads exist, so a stop signal is never left unhandled.
+    boost::asio::io_context main_context(1);
+    boost::asio::signal_set stop_signals(main_context, SIGINT, SIGTERM);
+    stop_signals.async_wait([](const boost::system::error_code&, int) {});
+
+    sluice::mock::Server server(std::move(config));
+    server.start();
+    print_line(stdout, listening_line(server, tls));
+    main_context.run();  // returns once a stop signal was handled
+    server.stop();
+  } catch (const std::exception& e) {
+    std::string line = R"({"msg":"error","error":)";
+    sluice::mock::append_json_string(line, e.what());
+    line.push_back('}');
+    print_line(stderr, line);
+    return 1;
+  }
+  return 0;
+}

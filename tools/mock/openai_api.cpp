@@ -1,0 +1,422 @@
+#include "openai_api.hpp"
+
+#include <algorithm>
+#include <atomic>
+#include <bit>
+#include <boost/json/value.hpp>
+#include <chrono>
+#include <cstdint>
+#include <variant>
+
+#include "text.hpp"
+
+namespace sluice::mock::openai {
+namespace {
+
+namespace json = boost::json;
+
+constexpr int kMaxEmbeddingDimensions = 65536;
+
+std::atomic<std::uint64_t> completion_counter{0};
+
+std::int64_t unix_now() {
+  using namespace std::chrono;
+  return duration_cast<seconds>(system_clock::now().time_since_epoch()).count();
+}
+
+FullReply bad_request(std::string_view message, std::string_view param = {}) {
+  return error(400, message, "invalid_request_error", param);
+}
+
+FullReply method_not_allowed(const ApiRequest& request) {
+  std::string message = "Method ";
+  message.append(request.method).append(" is not allowed for ").append(request.path);
+  return error(405, message, "invalid_request_error", {}, "method_not_allowed");
+}
+
+// The body as a JSON object, or the 400 to send instead.
+std::variant<const json::object*, FullReply> body_object(const ApiRequest& request) {
+  if (request.json == nullptr || !request.json->is_object()) {
+    return bad_request("We could not parse the JSON body of your request: expected a JSON object.");
+  }
+  return &request.json->get_object();
+}
+
+// The `model` member as a non-empty string, or the 400 to send instead.
+std::variant<std::string_view, FullReply> required_model(const json::object& body) {
+  const json::value* model = body.if_contains("model");
+  if (model == nullptr) return bad_request("you must provide a model parameter", "model");
+  if (!model->is_string() || model->get_string().empty()) {
+    return bad_request("'model' must be a non-empty string", "model");
+  }
+  return std::string_view(model->get_string());
+}
+
+std::size_t estimate_tokens(std::size_t characters) {
+  return std::max<std::size_t>(1, characters / 4);
+}
+
+// ---- chat completions -----------------------------------------------------------------------
+
+struct ChatRequest {
+  std::string_view model;
+  bool stream = false;
+  bool include_usage = false;
+  std::size_t prompt_tokens = 0;
+};
+
+std::variant<ChatRequest, FullReply> parse_chat(const ApiRequest& request) {
+  const auto object = body_object(request);
+  if (const auto* reply = std::get_if<FullReply>(&object)) return *reply;
+  const json::object& body = *std::get<const json::object*>(object);
+
+  ChatRequest chat;
+  const auto model = required_model(body);
+  if (const auto* reply = std::get_if<FullReply>(&model)) return *reply;
+  chat.model = std::get<std::string_view>(model);
+
+  const json::value* messages = body.if_contains("messages");
+  if (messages == nullptr) return bad_request("you must provide a messages parameter", "messages");
+  if (!messages->is_array() || messages->get_array().empty()) {
+    return bad_request("'messages' must be a non-empty array", "messages");
+  }
+  std::size_t characters = 0;
+  std::size_t index = 0;
+  for (const json::value& message : messages->get_array()) {
+    const json::object* fields = message.if_object();
+    const json::value* role = fields ? fields->if_contains("role") : nullptr;
+    if (role == nullptr || !role->is_string()) {
+      std::string text = "'messages[";
+      append_number(text, index);
+      text.append("]' must be an object with a string 'role'");
+      return bad_request(text, "messages");
+    }
+    if (const json::value* content = fields->if_contains("content");
+        content && content->is_string()) {
+      characters += utf8_length(content->get_string());
+    }
+    ++index;
+  }
+  chat.prompt_tokens = estimate_tokens(characters);
+
+  if (const json::value* stream = body.if_contains("stream")) {
+    if (!stream->is_bool()) return bad_request("'stream' must be a boolean", "stream");
+    chat.stream = stream->get_bool();
+  }
+  if (const json::value* options = body.if_contains("stream_options");
+      options && !options->is_null()) {
+    if (!chat.stream) {
+      return bad_request("The 'stream_options' parameter is only allowed when 'stream' is enabled.",
+                         "stream_options");
+    }
+    const json::object* fields = options->if_object();
+    const json::value* include_usage = fields ? fields->if_contains("include_usage") : nullptr;
+    if (fields == nullptr || (include_usage && !include_usage->is_bool())) {
+      return bad_request("'stream_options' must be an object with a boolean 'include_usage'",
+                         "stream_options");
+    }
+    chat.include_usage = include_usage && include_usage->get_bool();
+  }
+  return chat;
+}
+
+// Piece 0 is "chunk0", piece i > 0 is " chunk<i>"; no JSON escaping is ever needed.
+void append_content_piece(std::string& out, int index) {
+  out.append(index == 0 ? "chunk" : " chunk");
+  append_number(out, index);
+}
+
+void append_usage(std::string& out, std::size_t prompt_tokens, std::size_t completion_tokens) {
+  out.append(R"("usage":{"prompt_tokens":)");
+  append_number(out, prompt_tokens);
+  out.append(R"(,"completion_tokens":)");
+  append_number(out, completion_tokens);
+  out.append(R"(,"total_tokens":)");
+  append_number(out, prompt_tokens + completion_tokens);
+  out.push_back('}');
+}
+
+// Everything before the choices array, shared by the plain and the streamed reply.
+void append_reply_prefix(std::string& out, const ChatRequest& chat, std::string_view object_type) {
+  out.append(R"({"id":"chatcmpl-mock-)");
+  append_number(out, completion_counter.fetch_add(1, std::memory_order_relaxed) + 1);
+  out.append(R"(","object":")").append(object_type).append(R"(","created":)");
+  append_number(out, unix_now());
+  out.append(R"(,"model":)");
+  append_json_string(out, chat.model);
+  out.append(R"(,"choices":[)");
+}
+
+FullReply chat_completion(const ChatRequest& chat, int pieces) {
+  FullReply reply;
+  std::string& out = reply.body;
+  out.reserve(320 + chat.model.size() + static_cast<std::size_t>(pieces) * 8);
+  append_reply_prefix(out, chat, "chat.completion");
+  out.append(R"({"index":0,"message":{"role":"assistant","content":")");
+  for (int i = 0; i < pieces; ++i) append_content_piece(out, i);
+  out.append(R"(","refusal":null},"logprobs":null,"finish_reason":"stop"}],)");
+  append_usage(out, chat.prompt_tokens, static_cast<std::size_t>(pieces));
+  out.push_back('}');
+  return reply;
+}
+
+StreamReply chat_completion_stream(const ChatRequest& chat, int pieces) {
+  std::string prefix = "data: ";
+  append_reply_prefix(prefix, chat, "chat.completion.chunk");
+  const std::string_view suffix = chat.include_usage ? ",\"usage\":null}\n\n" : "}\n\n";
+  const auto choice_event = [&](std::string_view delta, std::string_view finish_reason) {
+    std::string event = prefix;
+    event.append(R"({"index":0,"delta":)").append(delta);
+    event.append(R"(,"logprobs":null,"finish_reason":)").append(finish_reason).append("}]");
+    event.append(suffix);
+    return event;
+  };
+
+  StreamReply reply;
+  reply.events.reserve(static_cast<std::size_t>(pieces) + 4);
+  reply.events.push_back(choice_event(R"({"role":"assistant","content":""})", "null"));
+  for (int i = 0; i < pieces; ++i) {
+    std::string delta = R"({"content":")";
+    append_content_piece(delta, i);
+    delta.append("\"}");
+    reply.events.push_back(choice_event(delta, "null"));
+  }
+  reply.events.push_back(choice_event("{}", R"("stop")"));
+  if (chat.include_usage) {
+    std::string event = prefix;
+    event.append("],");
+    append_usage(event, chat.prompt_tokens, static_cast<std::size_t>(pieces));
+    event.append("}\n\n");
+    reply.events.push_back(std::move(event));
+  }
+  reply.events.emplace_back("data: [DONE]\n\n");
+  return reply;
+}
+
+ApiReply chat_completions(const ApiRequest& request) {
+  if (request.method != "POST") return method_not_allowed(request);
+  auto parsed = parse_chat(request);
+  if (auto* reply = std::get_if<FullReply>(&parsed)) return std::move(*reply);
+  const auto& chat = std::get<ChatRequest>(parsed);
+  if (chat.stream) return chat_completion_stream(chat, request.chunks);
+  return chat_completion(chat, request.chunks);
+}
+
+// ---- embeddings -----------------------------------------------------------------------------
+
+// One thing to embed: a text, or a token array (then `tokens` is set).
+struct EmbeddingInput {
+  static EmbeddingInput of_text(std::string_view text) { return {text, nullptr}; }
+  static EmbeddingInput of_tokens(const json::array& tokens) { return {{}, &tokens}; }
+
+  std::string_view text;
+  const json::array* tokens = nullptr;
+};
+
+bool is_token(const json::value& value) {
+  return (value.is_int64() && value.get_int64() >= 0) || value.is_uint64();
+}
+
+bool is_token_array(const json::value& value) {
+  return value.is_array() && !value.get_array().empty() &&
+         std::ranges::all_of(value.get_array(), is_token);
+}
+
+std::variant<std::vector<EmbeddingInput>, FullReply> parse_embedding_inputs(
+    const json::value* input) {
+  constexpr std::string_view kShape =
+      "'input' must be a string, an array of strings, an array of token ids or an array of "
+      "token id arrays";
+  if (input == nullptr) return bad_request("you must provide an input parameter", "input");
+  if (input->is_string()) return std::vector{EmbeddingInput::of_text(input->get_string())};
+  if (!input->is_array() || input->get_array().empty()) return bad_request(kShape, "input");
+
+  const json::array& items = input->get_array();
+  if (is_token_array(*input)) return std::vector{EmbeddingInput::of_tokens(items)};
+  std::vector<EmbeddingInput> inputs;
+  inputs.reserve(items.size());
+  const bool strings = items.front().is_string();
+  for (const json::value& item : items) {
+    if (strings && item.is_string()) {
+      inputs.push_back(EmbeddingInput::of_text(item.get_string()));
+    } else if (!strings && is_token_array(item)) {
+      inputs.push_back(EmbeddingInput::of_tokens(item.get_array()));
+    } else {
+      return bad_request(kShape, "input");
+    }
+  }
+  return inputs;
+}
+
+// FNV-1a over the input; texts and token arrays hash in different domains.
+std::uint64_t input_hash(const EmbeddingInput& input) {
+  std::uint64_t hash = 14695981039346656037ull;
+  const auto mix = [&hash](unsigned char byte) { hash = (hash ^ byte) * 1099511628211ull; };
+  if (input.tokens == nullptr) {
+    for (const char c : input.text) mix(static_cast<unsigned char>(c));
+    return hash;
+  }
+  mix(0xFF);
+  for (const json::value& token : *input.tokens) {
+    const auto id =
+        token.is_int64() ? static_cast<std::uint64_t>(token.get_int64()) : token.get_uint64();
+    for (int shift = 0; shift < 64; shift += 8) mix(static_cast<unsigned char>(id >> shift));
+  }
+  return hash;
+}
+
+// Deterministic pseudo-random floats in [-1, 1), each exactly representable as a float32.
+std::vector<float> embedding_values(const EmbeddingInput& input, int dimensions) {
+  std::uint64_t state = input_hash(input);
+  std::vector<float> values(static_cast<std::size_t>(dimensions));
+  for (float& value : values) {
+    state += 0x9E3779B97F4A7C15ull;  // splitmix64
+    std::uint64_t z = state;
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+    z ^= z >> 31;
+    constexpr std::int64_t kScale = std::int64_t{1} << 23;
+    value = static_cast<float>(static_cast<std::int64_t>(z >> 40) - kScale) / kScale;
+  }
+  return values;
+}
+
+void append_base64_floats(std::string& out, const std::vector<float>& values) {
+  std::vector<std::byte> bytes;
+  bytes.reserve(values.size() * 4);
+  for (const float value : values) {
+    const auto bits = std::bit_cast<std::uint32_t>(value);
+    for (int shift = 0; shift < 32; shift += 8)
+      bytes.push_back(static_cast<std::byte>(bits >> shift));
+  }
+  out.push_back('"');
+  append_base64(out, bytes);
+  out.push_back('"');
+}
+
+ApiReply embeddings(const ApiRequest& request) {
+  if (request.method != "POST") return method_not_allowed(request);
+  const auto object = body_object(request);
+  if (const auto* reply = std::get_if<FullReply>(&object)) return *reply;
+  const json::object& body = *std::get<const json::object*>(object);
+
+  const auto model = required_model(body);
+  if (const auto* reply = std::get_if<FullReply>(&model)) return *reply;
+
+  auto parsed_inputs = parse_embedding_inputs(body.if_contains("input"));
+  if (auto* reply = std::get_if<FullReply>(&parsed_inputs)) return std::move(*reply);
+  const auto& inputs = std::get<std::vector<EmbeddingInput>>(parsed_inputs);
+
+  int dimensions = request.dims;
+  if (const json::value* requested = body.if_contains("dimensions")) {
+    const auto value = requested->is_int64() ? requested->get_int64() : 0;
+    if (value < 1 || value > kMaxEmbeddingDimensions) {
+      return bad_request("'dimensions' must be an integer between 1 and 65536", "dimensions");
+    }
+    dimensions = static_cast<int>(value);
+  }
+
+  bool base64 = false;
+  if (const json::value* format = body.if_contains("encoding_format")) {
+    if (!format->is_string() ||
+        (format->get_string() != "float" && format->get_string() != "base64")) {
+      return bad_request("'encoding_format' must be \"float\" or \"base64\"", "encoding_format");
+    }
+    base64 = format->get_string() == "base64";
+  }
+
+  FullReply reply;
+  std::string& out = reply.body;
+  out.reserve(128 + inputs.size() * static_cast<std::size_t>(dimensions) * (base64 ? 6 : 12));
+  out.append(R"({"object":"list","data":[)");
+  std::size_t prompt_tokens = 0;
+  for (std::size_t index = 0; index < inputs.size(); ++index) {
+    const EmbeddingInput& input = inputs[index];
+    prompt_tokens += input.tokens ? input.tokens->size() : estimate_tokens(utf8_length(input.text));
+    if (index > 0) out.push_back(',');
+    out.append(R"({"object":"embedding","index":)");
+    append_number(out, index);
+    out.append(R"(,"embedding":)");
+    const std::vector<float> values = embedding_values(input, dimensions);
+    if (base64) {
+      append_base64_floats(out, values);
+    } else {
+      out.push_back('[');
+      for (std::size_t i = 0; i < values.size(); ++i) {
+        if (i > 0) out.push_back(',');
+        append_number(out, values[i]);
+      }
+      out.push_back(']');
+    }
+    out.push_back('}');
+  }
+  out.append(R"(],"model":)");
+  append_json_string(out, std::get<std::string_view>(model));
+  out.append(R"(,"usage":{"prompt_tokens":)");
+  append_number(out, prompt_tokens);
+  out.append(R"(,"total_tokens":)");
+  append_number(out, prompt_tokens);
+  out.append("}}");
+  return reply;
+}
+
+// ---- models ---------------------------------------------------------------------------------
+
+ApiReply models(const ApiRequest& request) {
+  if (request.method != "GET") return method_not_allowed(request);
+  FullReply reply;
+  reply.body =
+      R"({"object":"list","data":[)"
+      R"({"id":"mock-gpt","object":"model","created":1700000000,"owned_by":"sluice-mock"},)"
+      R"({"id":"mock-embed","object":"model","created":1700000000,"owned_by":"sluice-mock"}]})";
+  return reply;
+}
+
+}  // namespace
+
+std::optional<ApiReply> handle(const ApiRequest& request) {
+  if (request.path.ends_with("/chat/completions")) return chat_completions(request);
+  if (request.path.ends_with("/embeddings")) return embeddings(request);
+  if (request.path.ends_with("/models")) return models(request);
+  return std::nullopt;
+}
+
+FullReply error(unsigned status, std::string_view message, std::string_view type,
+                std::string_view param, std::string_view code) {
+  const auto append_or_null = [](std::string& out, std::string_view text) {
+    if (text.empty()) {
+      out.append("null");
+    } else {
+      append_json_string(out, text);
+    }
+  };
+  FullReply reply;
+  reply.status = status;
+  std::string& out = reply.body;
+  out.append(R"({"error":{"message":)");
+  append_json_string(out, message);
+  out.append(R"(,"type":)");
+  append_json_string(out, type);
+  out.append(R"(,"param":)");
+  append_or_null(out, param);
+  out.append(R"(,"code":)");
+  append_or_null(out, code);
+  out.append("}}");
+  return reply;
+}
+
+FullReply injected_error(unsigned status) {
+  std::string message = "Injected error: status ";
+  append_number(message, status);
+  if (status == 429) return error(status, message, "rate_limit_error", {}, "rate_limit_exceeded");
+  if (status >= 500) return error(status, message, "server_error");
+  return error(status, message, "invalid_request_error");
+}
+
+FullReply unknown_url(std::string_view method, std::string_view target) {
+  std::string message = "Unknown request URL: ";
+  message.append(method).append(" ").append(target).append(". Please check the URL for typos.");
+  return error(404, message, "invalid_request_error", {}, "unknown_url");
+}
+
+}  // namespace sluice::mock::openai

@@ -1,0 +1,290 @@
+#include "responder.hpp"
+
+#include <boost/json/monotonic_resource.hpp>
+#include <boost/json/parser.hpp>
+#include <charconv>
+#include <optional>
+#include <utility>
+#include <vector>
+
+#include "openai_api.hpp"
+#include "text.hpp"
+
+namespace sluice::mock {
+namespace {
+
+namespace json = boost::json;
+namespace http = boost::beast::http;
+
+constexpr std::int64_t kMaxDelayMs = 3'600'000;
+constexpr std::int64_t kMaxChunks = 100'000;
+constexpr std::int64_t kMaxDims = 65'536;
+
+// The request headers the responder looks at, found in one pass over the fields.
+struct SeenHeaders {
+  std::string_view host;
+  std::string_view authorization;
+  std::optional<std::string_view> api_key;
+  std::optional<std::string_view> status;
+  std::optional<std::string_view> latency;
+  std::optional<std::string_view> ttft;
+  std::optional<std::string_view> chunk_delay;
+  std::optional<std::string_view> chunks;
+  std::optional<std::string_view> dims;
+  std::optional<std::string_view> reset;
+  std::optional<std::string_view> blackhole;
+  std::optional<std::string_view> retry_after;
+};
+
+struct MockHeaderName {
+  std::string_view name;
+  std::optional<std::string_view> SeenHeaders::*slot;
+};
+
+constexpr std::string_view kMockPrefix = "x-mock-";
+constexpr MockHeaderName kMockHeaders[] = {
+    {"x-mock-status", &SeenHeaders::status},
+    {"x-mock-latency-ms", &SeenHeaders::latency},
+    {"x-mock-ttft-ms", &SeenHeaders::ttft},
+    {"x-mock-chunk-delay-ms", &SeenHeaders::chunk_delay},
+    {"x-mock-chunks", &SeenHeaders::chunks},
+    {"x-mock-dims", &SeenHeaders::dims},
+    {"x-mock-reset", &SeenHeaders::reset},
+    {"x-mock-blackhole", &SeenHeaders::blackhole},
+    {"x-mock-retry-after", &SeenHeaders::retry_after},
+};
+
+// When a header is repeated, its first occurrence counts.
+SeenHeaders scan_headers(const RequestHeader& header) {
+  SeenHeaders seen;
+  bool host_seen = false;
+  bool authorization_seen = false;
+  for (const auto& field : header) {
+    if (field.name() == http::field::host) {
+      if (!std::exchange(host_seen, true)) seen.host = field.value();
+      continue;
+    }
+    if (field.name() == http::field::authorization) {
+      if (!std::exchange(authorization_seen, true)) seen.authorization = field.value();
+      continue;
+    }
+    const std::string_view name = field.name_string();
+    std::optional<std::string_view>* slot = nullptr;
+    if (iequals(name, "api-key")) {
+      slot = &seen.api_key;
+    } else if (name.size() > kMockPrefix.size() &&
+               iequals(name.substr(0, kMockPrefix.size()), kMockPrefix)) {
+      for (const auto& mock : kMockHeaders) {
+        if (iequals(name, mock.name)) slot = &(seen.*mock.slot);
+      }
+    }
+    if (slot && !*slot) *slot = field.value();
+  }
+  return seen;
+}
+
+// Parses x-mock-* header values, remembering the first invalid one.
+class MockHeaderParser {
+ public:
+  // An integer within [min, max], or `fallback` when the header is absent.
+  std::int64_t integer(std::optional<std::string_view> text, std::string_view name,
+                       std::int64_t fallback, std::int64_t min, std::int64_t max) {
+    if (!text) return fallback;
+    std::int64_t value = 0;
+    const char* end = text->data() + text->size();
+    const auto result = std::from_chars(text->data(), end, value);
+    if (result.ec != std::errc{} || result.ptr != end || value < min || value > max) {
+      fail(name, "an integer between " + std::to_string(min) + " and " + std::to_string(max));
+      return fallback;
+    }
+    return value;
+  }
+
+  std::chrono::milliseconds delay(std::optional<std::string_view> text, std::string_view name,
+                                  std::chrono::milliseconds fallback) {
+    return std::chrono::milliseconds(integer(text, name, fallback.count(), 0, kMaxDelayMs));
+  }
+
+  bool flag(std::optional<std::string_view> text, std::string_view name) {
+    if (!text || text->empty() || *text == "0" || iequals(*text, "false")) return false;
+    if (*text == "1" || iequals(*text, "true")) return true;
+    fail(name, "1, 0, true or false");
+    return false;
+  }
+
+  Reset reset(std::optional<std::string_view> text) {
+    if (!text || text->empty()) return Reset::none;
+    if (iequals(*text, "before-headers")) return Reset::before_headers;
+    if (iequals(*text, "mid-stream")) return Reset::mid_stream;
+    fail("x-mock-reset", "before-headers or mid-stream");
+    return Reset::none;
+  }
+
+  const std::string& error() const { return error_; }
+
+ private:
+  void fail(std::string_view name, std::string_view expected) {
+    if (!error_.empty()) return;
+    error_.append("Invalid ").append(name).append(" header: expected ").append(expected);
+  }
+
+  std::string error_;
+};
+
+std::string_view path_of(std::string_view target) {
+  return target.substr(0, target.find('?'));
+}
+
+std::string_view request_model(const json::value& body) {
+  const json::object* object = body.if_object();
+  const json::value* model = object ? object->if_contains("model") : nullptr;
+  return model && model->is_string() ? std::string_view(model->get_string()) : std::string_view{};
+}
+
+std::string build_echo_headers(const RequestHeader& header, const SeenHeaders& seen,
+                               std::uint64_t connection_id, std::string_view model) {
+  std::string out;
+  out.reserve(160 + header.target().size() + seen.host.size() + seen.authorization.size() +
+              (seen.api_key ? seen.api_key->size() : 0) + model.size() * 3);
+  const auto line = [&out](std::string_view name, std::string_view value) {
+    out.append(name).append(": ").append(value).append("\r\n");
+  };
+  line("x-mock-path", header.target());
+  line("x-mock-method", header.method_string());
+  line("x-mock-host", seen.host);
+  line("x-mock-authorization", seen.authorization);
+  if (seen.api_key) line("x-mock-api-key", *seen.api_key);
+  out.append("x-mock-connection-id: ");
+  append_number(out, connection_id);
+  out.append("\r\n");
+  if (!model.empty()) {
+    out.append("x-mock-request-model: ");
+    append_header_value(out, model);
+    out.append("\r\n");
+  }
+  return out;
+}
+
+// {"method","target","headers":{lower-case name: value},"body","body_bytes","body_sha256"}.
+FullReply echo(const Request& request) {
+  std::vector<std::pair<std::string, std::string>> headers;
+  for (const auto& field : request) {
+    std::string name(field.name_string());
+    for (char& c : name) c = (c >= 'A' && c <= 'Z') ? static_cast<char>(c + 32) : c;
+    const auto same_name = [&name](const auto& entry) { return entry.first == name; };
+    if (const auto existing = std::ranges::find_if(headers, same_name); existing != headers.end()) {
+      existing->second.append(", ").append(field.value());
+    } else {
+      headers.emplace_back(std::move(name), std::string(field.value()));
+    }
+  }
+
+  FullReply reply;
+  std::string& out = reply.body;
+  out.reserve(256 + request.body().size());
+  out.append(R"({"method":)");
+  append_json_string(out, request.method_string());
+  out.append(R"(,"target":)");
+  append_json_string(out, request.target());
+  out.append(R"(,"headers":{)");
+  for (std::size_t i = 0; i < headers.size(); ++i) {
+    if (i > 0) out.push_back(',');
+    append_json_string(out, headers[i].first);
+    out.push_back(':');
+    append_json_string(out, headers[i].second);
+  }
+  out.append(R"(},"body":)");
+  append_json_string(out, request.body());
+  out.append(R"(,"body_bytes":)");
+  append_number(out, request.body().size());
+  out.append(R"(,"body_sha256":")").append(sha256_hex(request.body())).append("\"}");
+  return reply;
+}
+
+}  // namespace
+
+ResponsePlan plan_response(const Request& request, const Defaults& defaults,
+                           std::uint64_t connection_id) {
+  // The parsed body lives in `memory` (on the stack unless the body is large); the parser's
+  // own scratch space too.
+  unsigned char body_memory[8192];
+  unsigned char parser_memory[2048];
+  json::monotonic_resource memory(body_memory, sizeof body_memory);
+  json::parse_options options;
+  options.max_depth = 512;
+  json::parser parser(json::storage_ptr(), options, parser_memory, sizeof parser_memory);
+  parser.reset(json::storage_ptr(&memory));
+  boost::system::error_code parse_error;
+  const bool has_body = !request.body().empty();
+  if (has_body) parser.write(request.body(), parse_error);
+  const bool is_json = has_body && !parse_error;
+  const json::value body = is_json ? parser.release() : json::value();
+
+  const SeenHeaders seen = scan_headers(request);
+  ResponsePlan plan;
+  plan.headers = build_echo_headers(request, seen, connection_id, request_model(body));
+
+  MockHeaderParser mock;
+  const auto status = mock.integer(seen.status, "x-mock-status", defaults.status, 200, 599);
+  plan.latency = mock.delay(seen.latency, "x-mock-latency-ms", defaults.latency);
+  plan.ttft = mock.delay(seen.ttft, "x-mock-ttft-ms", defaults.ttft);
+  plan.chunk_delay = mock.delay(seen.chunk_delay, "x-mock-chunk-delay-ms", defaults.chunk_delay);
+  const auto chunks = mock.integer(seen.chunks, "x-mock-chunks", defaults.chunks, 0, kMaxChunks);
+  const auto dims = mock.integer(seen.dims, "x-mock-dims", defaults.dims, 1, kMaxDims);
+  const bool blackhole = mock.flag(seen.blackhole, "x-mock-blackhole");
+  const Reset reset = mock.reset(seen.reset);
+  if (!mock.error().empty()) {
+    plan.reply =
+        openai::error(400, mock.error(), "invalid_request_error", {}, "invalid_mock_header");
+    return plan;
+  }
+
+  if (blackhole) {
+    plan.blackhole = true;
+    return plan;
+  }
+  plan.reset = reset;
+  if (reset == Reset::before_headers) return plan;
+
+  if (status != 200) {
+    plan.reply = openai::injected_error(static_cast<unsigned>(status));
+    const std::string_view retry_after = seen.retry_after.value_or("");
+    if (status == 429 || !retry_after.empty()) {
+      plan.headers.append("retry-after: ").append(retry_after.empty() ? "1" : retry_after);
+      plan.headers.append("\r\n");
+    }
+    return plan;
+  }
+
+  const std::string_view target = request.target();
+  const std::string_view path = path_of(target);
+  if (path.find("/echo") != std::string_view::npos) {
+    plan.reply = echo(request);
+    return plan;
+  }
+  const ApiRequest api{
+      .method = request.method_string(),
+      .target = target,
+      .path = path,
+      .body = request.body(),
+      .json = is_json ? &body : nullptr,
+      .chunks = static_cast<int>(chunks),
+      .dims = static_cast<int>(dims),
+  };
+  if (auto reply = openai::handle(api)) {
+    plan.reply = std::move(*reply);
+  } else {
+    plan.reply = openai::unknown_url(api.method, target);
+  }
+  return plan;
+}
+
+std::string echo_headers(const RequestHeader& header, std::uint64_t connection_id) {
+  return build_echo_headers(header, scan_headers(header), connection_id, {});
+}
+
+FullReply unreadable_request(unsigned status, std::string_view message) {
+  return openai::error(status, message);
+}
+
+}  // namespace sluice::mock

@@ -1,0 +1,55 @@
+// Decides what the mock answers to one request, without doing any I/O: resolves the fault and
+// shaping headers (x-mock-*) over the CLI defaults, serves /echo, dispatches the provider
+// endpoints, and builds the echo headers every response carries. The server executes the plan.
+// Promises: never throws on hostile input; an invalid x-mock-* header yields a 400 plan.
+#pragma once
+
+#include <boost/beast/http/message.hpp>
+#include <boost/beast/http/string_body.hpp>
+#include <chrono>
+#include <cstdint>
+#include <string>
+
+#include "api.hpp"
+
+namespace sluice::mock {
+
+using Request = boost::beast::http::request<boost::beast::http::string_body>;
+using RequestHeader = boost::beast::http::request_header<>;
+
+// Behaviour when a request carries no x-mock-* header (set from the command line).
+struct Defaults {
+  unsigned status = 200;
+  std::chrono::milliseconds latency{0};
+  std::chrono::milliseconds ttft{0};
+  std::chrono::milliseconds chunk_delay{0};
+  int chunks = 4;
+  int dims = 8;
+};
+
+enum class Reset {
+  none,
+  before_headers,  // read the request, answer nothing, reset the connection
+  mid_stream,      // send the headers and the first half of the reply, then reset
+};
+
+struct ResponsePlan {
+  bool blackhole = false;  // read the request and never answer
+  Reset reset = Reset::none;
+  std::chrono::milliseconds latency{0};      // before the response headers
+  std::chrono::milliseconds ttft{0};         // streams: after the headers, before the first event
+  std::chrono::milliseconds chunk_delay{0};  // streams: between events
+  std::string headers;                       // echo headers and extras, as "name: value\r\n" lines
+  ApiReply reply;
+};
+
+ResponsePlan plan_response(const Request& request, const Defaults& defaults,
+                           std::uint64_t connection_id);
+
+// The echo headers for a request whose body could not be read (e.g. too large).
+std::string echo_headers(const RequestHeader& header, std::uint64_t connection_id);
+
+// The error reply for a request the server could not read (malformed, too large).
+FullReply unreadable_request(unsigned status, std::string_view message);
+
+}  // namespace sluice::mock
