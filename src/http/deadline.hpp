@@ -5,6 +5,8 @@
 // other cancellations. Single-threaded: a DeadlineList and its Deadlines belong to one worker.
 #pragma once
 
+#include <time.h>
+
 #include <chrono>
 #include <functional>
 
@@ -12,9 +14,24 @@ namespace sluice::http {
 
 class DeadlineList;
 
+// CLOCK_MONOTONIC_COARSE: a few milliseconds of resolution, far cheaper to read than the
+// precise clock, and precise enough for timeouts checked every 50 ms.
+struct CoarseClock {
+  using duration = std::chrono::nanoseconds;
+  using rep = duration::rep;
+  using period = duration::period;
+  using time_point = std::chrono::time_point<CoarseClock>;
+  static constexpr bool is_steady = true;
+  static time_point now() noexcept {
+    timespec ts{};
+    ::clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+    return time_point(std::chrono::seconds(ts.tv_sec) + std::chrono::nanoseconds(ts.tv_nsec));
+  }
+};
+
 class Deadline {
  public:
-  using Clock = std::chrono::steady_clock;
+  using Clock = CoarseClock;
 
   // `cancel` is called when the deadline passes; it must cancel the owner's pending I/O.
   Deadline(DeadlineList& list, std::function<void()> cancel);

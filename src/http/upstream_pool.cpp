@@ -102,7 +102,9 @@ Task<ConnectResult> UpstreamPool::connect(const UpstreamEndpoint& endpoint,
   auto connection = std::make_unique<UpstreamConnection>(deadlines_);
   connection->buffer.reserve(kUpstreamReadBytes);  // read whole small responses in one system call
   connection->plain.emplace(executor_);
-  connection->deadline.expires_at(deadline);
+  connection->deadline.expires_after(std::max(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                          deadline - std::chrono::steady_clock::now()),
+                                      std::chrono::milliseconds(1)));
   auto [cec, ep] = co_await asio::async_connect(*connection->plain, results, use_task);
   if (cec) {
     if (connection->deadline.expired()) {

@@ -107,7 +107,7 @@ void Worker::schedule_housekeeping() {
   housekeeping_->expires_after(std::chrono::milliseconds(50));
   housekeeping_->async_wait([this](const boost::system::error_code& ec) {
     if (ec) return;
-    deadlines_.fire_expired(std::chrono::steady_clock::now());
+    deadlines_.fire_expired(http::Deadline::Clock::now());
     access_log_.flush();
     if (++housekeeping_ticks_ % 20 == 0) pool_.sweep();
     schedule_housekeeping();

@@ -82,7 +82,9 @@ class Worker {
   std::unordered_set<ClientConnection*> connections_;
   bool draining_ = false;
   unsigned housekeeping_ticks_ = 0;
-  boost::asio::io_context io_{1};
+  // Every I/O object of a worker is used on its thread only, so the reactor's per-descriptor
+  // locking is switched off; the scheduler keeps its lock for posts from other threads.
+  boost::asio::io_context io_{BOOST_ASIO_CONCURRENCY_HINT_UNSAFE_IO};
   std::optional<boost::asio::executor_work_guard<boost::asio::io_context::executor_type>> work_;
   std::vector<std::unique_ptr<http::Acceptor>> acceptors_;
   http::UpstreamPool pool_;
