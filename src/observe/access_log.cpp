@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <ctime>
 
 namespace sluice::observe {
 
@@ -93,8 +94,19 @@ void format_access_log(const AccessLogEntry& e, std::string& out) {
     append_json_escaped(value, out);
     out += '"';
   };
-  const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(e.start.time_since_epoch()).count() % 1000;
-  out += fmt::format("{{\"time\":\"{:%Y-%m-%dT%H:%M:%S}.{:03d}Z\"", fmt::gmtime(std::chrono::system_clock::to_time_t(e.start)), ms);
+  // The date and time to the second are formatted once per second per thread.
+  thread_local std::time_t cached_second = -1;
+  thread_local char cached_text[32];
+  const auto since_epoch = std::chrono::duration_cast<std::chrono::milliseconds>(e.start.time_since_epoch()).count();
+  const std::time_t second = static_cast<std::time_t>(since_epoch / 1000);
+  if (second != cached_second) {
+    const auto end = fmt::format_to_n(cached_text, sizeof cached_text - 1, "{:%Y-%m-%dT%H:%M:%S}", fmt::gmtime(second)).out;
+    *end = '\0';
+    cached_second = second;
+  }
+  out += "{\"time\":\"";
+  out += cached_text;
+  out += fmt::format(".{:03d}Z\"", static_cast<int>(since_epoch % 1000));
   field("client", e.client);
   field("method", e.method);
   field("path", e.path);

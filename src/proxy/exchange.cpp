@@ -23,7 +23,7 @@ using std::chrono::milliseconds;
 
 namespace {
 
-constexpr std::size_t kRelayBufferBytes = 16 * 1024;
+constexpr std::size_t kRelayBufferBytes = Worker::kRelayBufferBytes;
 constexpr milliseconds kClientWriteTimeout{60'000};
 
 bool is_hop_by_hop(bhttp::field f) {
@@ -290,11 +290,16 @@ template <class Stream>
 http::Task<RelayOutcome> relay_body(Stream& stream, http::UpstreamConnection& connection, ResponseParser& parser,
                                     ClientIo& client, const std::string& head, ClientFraming framing, bool sse,
                                     const BackendRuntime& backend, std::optional<Clock::time_point> deadline,
-                                    RequestRecord& record) {
+                                    Worker& worker, RequestRecord& record) {
   RelayOutcome out;
   auto& body = parser.get().body();
   http::SseBoundaryTracker boundary;
   std::unique_ptr<char[]> buffer;
+  struct ReturnBuffer {
+    Worker& worker;
+    std::unique_ptr<char[]>& buffer;
+    ~ReturnBuffer() { worker.give_relay_buffer(std::move(buffer)); }
+  } return_buffer{worker, buffer};
   char size_line[24];
   static constexpr std::string_view kCrlf = "\r\n";
   static constexpr std::string_view kLastChunk = "0\r\n\r\n";
@@ -304,7 +309,7 @@ http::Task<RelayOutcome> relay_body(Stream& stream, http::UpstreamConnection& co
     bool done = framing == ClientFraming::None || parser.is_done();
     boost::system::error_code ec;
     if (!done) {
-      if (!buffer) buffer = std::make_unique<char[]>(kRelayBufferBytes);
+      if (!buffer) buffer = worker.take_relay_buffer();
       body.data = buffer.get();
       body.size = kRelayBufferBytes;
       auto timeout = backend.timeouts.streamIdle;
@@ -537,10 +542,10 @@ http::Task<bool> run_exchange(Worker& worker, const Snapshot& snapshot, const ro
   RelayOutcome relayed;
   if (connection->tls) {
     relayed = co_await relay_body(*connection->tls, *connection, *parser, client, client_head, framing, sse, *backend,
-                                  deadline, record);
+                                  deadline, worker, record);
   } else {
     relayed = co_await relay_body(*connection->plain, *connection, *parser, client, client_head, framing, sse, *backend,
-                                  deadline, record);
+                                  deadline, worker, record);
   }
   if (relayed.failure != Failure::None) {
     record.upstream_error = failure_label(relayed.failure);

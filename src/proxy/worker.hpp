@@ -61,6 +61,17 @@ class Worker {
   observe::MetricsShard& metrics() { return metrics_; }
   observe::AccessLogBuffer& access_log() { return access_log_; }
   std::minstd_rand& rng() { return rng_; }
+  // Relay buffers are recycled per worker instead of allocated per response.
+  std::unique_ptr<char[]> take_relay_buffer() {
+    if (relay_buffers_.empty()) return std::make_unique<char[]>(kRelayBufferBytes);
+    auto buffer = std::move(relay_buffers_.back());
+    relay_buffers_.pop_back();
+    return buffer;
+  }
+  void give_relay_buffer(std::unique_ptr<char[]> buffer) {
+    if (buffer && relay_buffers_.size() < kMaxPooledRelayBuffers) relay_buffers_.push_back(std::move(buffer));
+  }
+  static constexpr std::size_t kRelayBufferBytes = 16 * 1024;
   bool draining() const { return draining_; }
   unsigned index() const { return index_; }
   void add_connection(ClientConnection* c) { connections_.insert(c); }
@@ -80,6 +91,8 @@ class Worker {
   observe::AccessLogBuffer access_log_;
   std::minstd_rand rng_;
   std::unordered_set<ClientConnection*> connections_;
+  static constexpr std::size_t kMaxPooledRelayBuffers = 64;
+  std::vector<std::unique_ptr<char[]>> relay_buffers_;
   bool draining_ = false;
   unsigned housekeeping_ticks_ = 0;
   // Every I/O object of a worker is used on its thread only, so the reactor's per-descriptor
