@@ -484,6 +484,11 @@ struct PrefixRewriteCase {
   const char* expected;
 };
 
+// Readable test names in ctest (which shows the parameter).
+void PrintTo(const PrefixRewriteCase& c, std::ostream* os) {
+  *os << "prefix " << c.prefix << " replacement " << c.replacement << " request " << c.request;
+}
+
 class PrefixRewriteTest : public RouteTableTest, public ::testing::WithParamInterface<PrefixRewriteCase> {};
 
 TEST_P(PrefixRewriteTest, ReplacesTheMatchedPrefix) {
