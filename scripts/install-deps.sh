@@ -1,18 +1,25 @@
 #!/usr/bin/env bash
-# Installs every Debian 12 package Sluice needs to build, test (and, with --bench, benchmark).
+# Installs every Debian 12 package Sluice needs to build, test (and, with --bench, benchmark;
+# with --fuzz, fuzz).
 # Idempotent: packages already present are not touched; apt runs only when something is missing.
 set -euo pipefail
 
 packages=(
   build-essential cmake ninja-build pkg-config
   libboost1.81-dev libboost-json1.81-dev libboost-url1.81-dev
-  libssl-dev libyaml-cpp-dev libre2-dev libspdlog-dev libfmt-dev libcli11-dev
+  libssl-dev zlib1g-dev libyaml-cpp-dev libre2-dev libspdlog-dev libfmt-dev libcli11-dev
   libgtest-dev libgmock-dev
   openssl curl ca-certificates
 )
-if [[ "${1:-}" == "--bench" ]]; then
-  packages+=(nginx-light wrk)
-fi
+for option in "$@"; do
+  case "$option" in
+    --bench) packages+=(nginx-light wrk) ;;
+    # libFuzzer for clang 14 is the compiler-rt runtime that -fsanitize=fuzzer links
+    # (libclang_rt.fuzzer-x86_64.a, in libclang-rt-14-dev, not in libfuzzer-14-dev).
+    --fuzz) packages+=(clang-14 libclang-rt-14-dev) ;;
+    *) echo "install-deps: unknown option $option (expected --bench or --fuzz)" >&2; exit 2 ;;
+  esac
+done
 if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
   packages+=(nodejs npm)
 fi

@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# Builds the libFuzzer targets in fuzz/ with clang (ASan + UBSan) into build-fuzz/ and runs each
+# for the given number of seconds (default 30). Exits non-zero if any target finds a crash, a
+# sanitizer report or a broken invariant; the reproducer is left in build-fuzz/artifacts/.
+# Usage: scripts/fuzz.sh [seconds-per-target]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+seconds="${1:-30}"
+if ! [[ "$seconds" =~ ^[0-9]+$ ]] || [[ "$seconds" -eq 0 ]]; then
+  echo "usage: scripts/fuzz.sh [seconds-per-target]" >&2
+  exit 2
+fi
+
+scripts/install-deps.sh --fuzz
+
+cxx="$(command -v clang++-14 || command -v clang++ || true)"
+if [[ -z "$cxx" ]]; then
+  echo "fuzz: clang++ not found" >&2
+  exit 1
+fi
+
+build=build-fuzz
+cmake -S fuzz -B "$build" -G Ninja -DCMAKE_CXX_COMPILER="$cxx" -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+cmake --build "$build"
+
+status=0
+for target in sse_parser_fuzz aws_eventstream_fuzz; do
+  corpus="$build/corpus/$target"
+  artifacts="$build/artifacts/$target/"
+  mkdir -p "$corpus" "$artifacts"
+  echo "fuzz: running $target for ${seconds}s" >&2
+  if ! "$build/$target" "$corpus" -max_total_time="$seconds" -max_len=4096 -timeout=10 -rss_limit_mb=2048 \
+      -artifact_prefix="$artifacts" -print_final_stats=1 2>"$build/$target.log"; then
+    echo "fuzz: $target FAILED; see $build/$target.log and $artifacts" >&2
+    tail -n 40 "$build/$target.log" >&2
+    status=1
+  else
+    grep -E "^(Done|stat::number_of_executed_units|stat::peak_rss_mb)" "$build/$target.log" | sed "s/^/fuzz: $target: /" >&2 || true
+  fi
+done
+exit "$status"
