@@ -317,6 +317,16 @@ http::Task<RelayOutcome> relay_body(Stream& stream, http::UpstreamConnection& co
       connection.deadline.expires_after(std::max(timeout, milliseconds(1)));
       auto [rec, n] = co_await bhttp::async_read_some(stream, connection.buffer, parser, http::use_task);
       ec = rec == bhttp::error::need_buffer ? boost::system::error_code{} : rec;
+      // async_read_some stops after one chunk; parse whatever else has already arrived so
+      // events received together leave in one write. Nothing waits for more bytes here.
+      while (!ec && !parser.is_done() && body.size > 0 && connection.buffer.size() > 0) {
+        boost::system::error_code pec;
+        const auto used = parser.put(connection.buffer.data(), pec);
+        connection.buffer.consume(used);
+        if (pec == bhttp::error::need_more || pec == bhttp::error::need_buffer) break;
+        if (pec) ec = pec;
+        if (used == 0) break;
+      }
       got = kRelayBufferBytes - body.size;
       done = !ec && parser.is_done();
     }
