@@ -10,6 +10,7 @@
 
 #include "http/parse_errors.hpp"
 #include "http/sse.hpp"
+#include "proxy/request_body.hpp"
 #include "route/api_path.hpp"
 
 namespace sluice::proxy {
@@ -47,54 +48,6 @@ bool is_hop_by_hop(bhttp::field f) {
 }
 
 bool iequals(std::string_view a, std::string_view b) { return beast::iequals(a, b); }
-
-struct BodyInfo {
-  std::string model;
-  bool stream = false;
-};
-
-// Parses a JSON API body once: reads model and stream, applies the model override.
-std::optional<http::ApiError> inspect_json_body(std::string& body, const std::optional<std::string>& model_override,
-                                                BodyInfo& info) {
-  if (body.empty()) {
-    return http::ApiError{400, "invalid_request_error", "invalid_json", "request body is empty; expected a JSON object", {}};
-  }
-  unsigned char scratch[8192];
-  json::monotonic_resource resource(scratch, sizeof scratch);
-  json::stream_parser parser(&resource);
-  boost::system::error_code ec;
-  const auto consumed = parser.write(body.data(), body.size(), ec);
-  if (!ec) parser.finish(ec);
-  if (ec) {
-    const auto pos = std::min(consumed, body.size());
-    std::size_t line = 1, column = 1;
-    for (std::size_t i = 0; i < pos; ++i) {
-      if (body[i] == '\n') {
-        ++line;
-        column = 1;
-      } else {
-        ++column;
-      }
-    }
-    return http::ApiError{400, "invalid_request_error", "invalid_json",
-                          "request body is not valid JSON: " + ec.message() + " at line " + std::to_string(line) +
-                              ", column " + std::to_string(column) + " (byte offset " + std::to_string(pos) + ")",
-                          {}};
-  }
-  auto value = parser.release();
-  auto* object = value.if_object();
-  if (object == nullptr) {
-    return http::ApiError{400, "invalid_request_error", "invalid_json", "request body must be a JSON object", {}};
-  }
-  if (const auto* m = object->if_contains("model"); m != nullptr && m->is_string()) info.model = m->get_string();
-  if (const auto* s = object->if_contains("stream"); s != nullptr && s->is_bool()) info.stream = s->get_bool();
-  if (model_override) {
-    (*object)["model"] = *model_override;
-    info.model = *model_override;
-    body = json::serialize(value);
-  }
-  return std::nullopt;
-}
 
 const BackendRuntime* choose_backend(Worker& worker, const Snapshot& snapshot, const route::CompiledRule& rule) {
   const auto& refs = rule.rule->backendRefs;
