@@ -9,7 +9,6 @@
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
-#include <boost/beast/core/tcp_stream.hpp>
 
 namespace sluice::http {
 
@@ -20,7 +19,6 @@ using Acceptor = boost::asio::basic_socket_acceptor<tcp, Executor>;
 using Resolver = boost::asio::ip::basic_resolver<tcp, Executor>;
 using Timer = boost::asio::basic_waitable_timer<std::chrono::steady_clock,
                                                 boost::asio::wait_traits<std::chrono::steady_clock>, Executor>;
-using TcpStream = boost::beast::basic_stream<tcp, Executor>;
 
 template <typename T>
 using Task = boost::asio::awaitable<T, Executor>;
