@@ -311,3 +311,46 @@ test('metrics count requests by route, backend and status', async () => {
   assert.match(text, /sluice_request_duration_seconds_bucket\{route="llm\/default",backend="default-path",le="\+Inf"\} \d+/);
   assert.match(text, /sluice_requests_total\{route="",backend="",code="404"\} \d+/);
 });
+
+test('an in-cluster style backend on port 80 is reached in plaintext (tls mode Auto)', async (t) => {
+  // Needs to bind port 80 (root, port free): skipped otherwise.
+  const mock80 = await startMock([], { port: 80 }).catch(() => null);
+  if (!mock80) {
+    t.skip('cannot bind 127.0.0.1:80 here');
+    return;
+  }
+  const gateway = await startSluice({
+    config: `apiVersion: sluice.dev/v1alpha1
+kind: Backend
+metadata: {name: vllm}
+spec:
+  type: AI
+  ai:
+    llm:
+      openai: {authToken: {kind: Passthrough}}
+      host: 127.0.0.1
+      port: 80
+---
+apiVersion: gateway.networking.k8s.io/v1
+kind: HTTPRoute
+metadata: {name: local}
+spec:
+  rules:
+  - matches: [{path: {type: PathPrefix, value: /v1}}]
+    backendRefs: [{name: vllm}]
+`,
+  });
+  try {
+    const res = await fetch(gateway.url + '/v1/chat/completions', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: 'Bearer sk-user' },
+      body: chatBody(),
+    });
+    assert.equal(res.status, 200);
+    assert.equal(res.headers.get('x-mock-host'), '127.0.0.1', 'no :80 in Host for the scheme default port');
+    assert.equal(res.headers.get('x-mock-authorization'), 'Bearer sk-user');
+  } finally {
+    await gateway.stop();
+    await mock80.stop();
+  }
+});

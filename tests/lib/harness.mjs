@@ -46,9 +46,9 @@ function exitPromise(proc) {
   });
 }
 
-// Starts sluice-mock on an ephemeral port. `args` are extra CLI flags.
-export async function startMock(args = []) {
-  const proc = spawn(path.join(binDir, 'sluice-mock'), ['--address', '127.0.0.1', '--port', '0', ...args], {
+// Starts sluice-mock (on an ephemeral port unless `port` is given). `args` are extra CLI flags.
+export async function startMock(args = [], { port = 0 } = {}) {
+  const proc = spawn(path.join(binDir, 'sluice-mock'), ['--address', '127.0.0.1', '--port', String(port), ...args], {
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const stdout = [];
