@@ -1,5 +1,7 @@
 #include "config/loader.hpp"
 
+#include "scoped_env.hpp"
+
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
@@ -88,16 +90,7 @@ Matcher<const Diagnostic&> Warn(const std::string& resource, const std::string& 
   return Diag(Severity::Warning, resource, field, message);
 }
 
-class ScopedEnv {
- public:
-  ScopedEnv(const char* name, const char* value) : name_(name) { ::setenv(name, value, 1); }
-  ~ScopedEnv() { ::unsetenv(name_); }
-  ScopedEnv(const ScopedEnv&) = delete;
-  ScopedEnv& operator=(const ScopedEnv&) = delete;
-
- private:
-  const char* name_;
-};
+using sluice::testing::ScopedEnv;
 
 #define EXPECT_NO_DIAGNOSTICS(result) EXPECT_THAT((result).diagnostics.items(), IsEmpty())
 

@@ -1,5 +1,7 @@
 #include "config/yaml_reader.hpp"
 
+#include "scoped_env.hpp"
+
 #include <gtest/gtest.h>
 
 #include <cstdlib>
@@ -10,17 +12,7 @@ namespace {
 
 using namespace std::chrono_literals;
 
-// Sets an environment variable for the lifetime of the object.
-class ScopedEnv {
- public:
-  ScopedEnv(const char* name, const char* value) : name_(name) { ::setenv(name, value, 1); }
-  ~ScopedEnv() { ::unsetenv(name_); }
-  ScopedEnv(const ScopedEnv&) = delete;
-  ScopedEnv& operator=(const ScopedEnv&) = delete;
-
- private:
-  const char* name_;
-};
+using sluice::testing::ScopedEnv;
 
 // ------------------------------------------------------------------ expand_env
 
