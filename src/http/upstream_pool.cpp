@@ -72,12 +72,6 @@ void UpstreamPool::sweep() {
   }
 }
 
-std::size_t UpstreamPool::idle_count() const {
-  std::size_t n = 0;
-  for (const auto& [_, list] : idle_) n += list.size();
-  return n;
-}
-
 Task<ConnectResult> UpstreamPool::connect(const UpstreamEndpoint& endpoint,
                                                      std::chrono::milliseconds timeout) {
   ConnectResult result;

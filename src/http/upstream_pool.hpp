@@ -33,7 +33,6 @@ struct UpstreamConnection {
   Deadline deadline;  // bounds every operation on this connection; arm before each one
   std::chrono::steady_clock::time_point idle_since;     // when it was last pooled
   std::chrono::steady_clock::time_point idle_deadline;  // pooled: dropped after this
-  std::uint64_t uses = 0;
 
   Socket& lowest() { return tls ? boost::beast::get_lowest_layer(*tls) : *plain; }
   // False when the peer has closed (or sent unexpected bytes) while the connection sat idle.
@@ -62,7 +61,6 @@ class UpstreamPool {
   // Drops idle connections past their deadline.
   void sweep();
   void clear() { idle_.clear(); }
-  std::size_t idle_count() const;
 
  private:
   static constexpr std::size_t kMaxIdlePerEndpoint = 256;
