@@ -1,6 +1,7 @@
 // API errors in the client's schema. For OpenAI clients:
 //   {"error":{"message":"...","type":"...","param":null,"code":"..."}}
-// (all four keys present, as the OpenAI spec requires). Pure functions; thread-safe.
+// (all four keys present, as the OpenAI spec requires); for Anthropic clients:
+//   {"type":"error","error":{"type":"...","message":"..."}}. Pure functions; thread-safe.
 #pragma once
 
 #include <optional>
@@ -18,5 +19,12 @@ struct ApiError {
 };
 
 std::string openai_error_body(const ApiError& error);
+
+// Anthropic's schema: {"type":"error","error":{"type":"...","message":"..."}}. The type is the
+// Anthropic one for the status (400 invalid_request_error, 401 authentication_error, 403
+// permission_error, 404 not_found_error, 413 request_too_large, 429 rate_limit_error, 529
+// overloaded_error, 504 timeout_error, other >= 500 api_error).
+std::string anthropic_error_body(const ApiError& error);
+std::string_view anthropic_error_type(unsigned status);
 
 }  // namespace sluice::http

@@ -1,0 +1,162 @@
+#include "translate/common.hpp"
+
+#include <array>
+#include <bit>
+#include <boost/json.hpp>
+#include <chrono>
+#include <cstring>
+#include <random>
+
+namespace sluice::translate {
+
+namespace json = boost::json;
+
+void append_sse_data(std::string& out, std::string_view data) {
+  out.append("data: ").append(data).append("\n\n");
+}
+
+void append_sse_event(std::string& out, std::string_view name, std::string_view data) {
+  out.append("event: ").append(name).append("\ndata: ").append(data).append("\n\n");
+}
+
+void append_openai_error_event(std::string& out, const http::ApiError& error) {
+  append_sse_data(out, http::openai_error_body(error));
+}
+
+void append_anthropic_error_event(std::string& out, const http::ApiError& error) {
+  append_sse_event(out, "error", http::anthropic_error_body(error));
+}
+
+void append_sse_done(std::string& out) { out.append("data: [DONE]\n\n"); }
+
+std::string_view openai_error_type(unsigned status) {
+  switch (status) {
+    case 401:
+      return "authentication_error";
+    case 403:
+      return "permission_error";
+    case 404:
+      return "not_found_error";
+    case 429:
+      return "rate_limit_error";
+    default:
+      return status >= 500 ? "server_error" : "invalid_request_error";
+  }
+}
+
+std::string new_id(std::string_view prefix) {
+  static constexpr std::string_view kAlphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+  thread_local std::mt19937_64 rng{std::random_device{}()};
+  std::string id(prefix);
+  id.reserve(prefix.size() + 24);
+  std::uint64_t bits = 0;
+  for (int i = 0; i < 24; ++i) {
+    if (i % 10 == 0) bits = rng();
+    id.push_back(kAlphabet[bits % kAlphabet.size()]);
+    bits /= kAlphabet.size();
+  }
+  return id;
+}
+
+std::int64_t unix_now() {
+  using namespace std::chrono;
+  return duration_cast<seconds>(system_clock::now().time_since_epoch()).count();
+}
+
+std::optional<DataUri> parse_data_uri(std::string_view uri) {
+  if (uri.substr(0, 5) != "data:") return std::nullopt;
+  const auto comma = uri.find(',');
+  if (comma == std::string_view::npos) return std::nullopt;
+  const auto meta = uri.substr(5, comma - 5);
+  static constexpr std::string_view kBase64 = ";base64";
+  if (meta.size() < kBase64.size() || meta.substr(meta.size() - kBase64.size()) != kBase64) return std::nullopt;
+  auto media_type = meta.substr(0, meta.size() - kBase64.size());
+  if (const auto semi = media_type.find(';'); semi != std::string_view::npos) media_type = media_type.substr(0, semi);
+  return DataUri{media_type, uri.substr(comma + 1)};
+}
+
+namespace {
+constexpr std::string_view kB64 = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+}
+
+std::string base64_encode(std::string_view bytes) {
+  std::string out;
+  out.reserve((bytes.size() + 2) / 3 * 4);
+  std::size_t i = 0;
+  for (; i + 3 <= bytes.size(); i += 3) {
+    const auto n = (std::uint32_t(std::uint8_t(bytes[i])) << 16) | (std::uint32_t(std::uint8_t(bytes[i + 1])) << 8) |
+                   std::uint8_t(bytes[i + 2]);
+    out.push_back(kB64[(n >> 18) & 63]);
+    out.push_back(kB64[(n >> 12) & 63]);
+    out.push_back(kB64[(n >> 6) & 63]);
+    out.push_back(kB64[n & 63]);
+  }
+  if (const auto rest = bytes.size() - i; rest > 0) {
+    std::uint32_t n = std::uint32_t(std::uint8_t(bytes[i])) << 16;
+    if (rest == 2) n |= std::uint32_t(std::uint8_t(bytes[i + 1])) << 8;
+    out.push_back(kB64[(n >> 18) & 63]);
+    out.push_back(kB64[(n >> 12) & 63]);
+    out.push_back(rest == 2 ? kB64[(n >> 6) & 63] : '=');
+    out.push_back('=');
+  }
+  return out;
+}
+
+std::optional<std::string> base64_decode(std::string_view text) {
+  std::array<int, 256> table;
+  table.fill(-1);
+  for (std::size_t i = 0; i < kB64.size(); ++i) table[static_cast<unsigned char>(kB64[i])] = static_cast<int>(i);
+  while (!text.empty() && text.back() == '=') text.remove_suffix(1);
+  std::string out;
+  out.reserve(text.size() * 3 / 4);
+  std::uint32_t acc = 0;
+  int bits = 0;
+  for (const char c : text) {
+    const int v = table[static_cast<unsigned char>(c)];
+    if (v < 0) return std::nullopt;
+    acc = (acc << 6) | static_cast<std::uint32_t>(v);
+    bits += 6;
+    if (bits >= 8) {
+      bits -= 8;
+      out.push_back(static_cast<char>((acc >> bits) & 0xFF));
+    }
+  }
+  return out;
+}
+
+std::string embedding_to_base64(const json::array& values) {
+  std::string bytes;
+  bytes.resize(values.size() * 4);
+  for (std::size_t i = 0; i < values.size(); ++i) {
+    const auto& v = values[i];
+    const float f = v.is_double() ? static_cast<float>(v.get_double())
+                    : v.is_int64() ? static_cast<float>(v.get_int64())
+                    : v.is_uint64() ? static_cast<float>(v.get_uint64())
+                                    : 0.0f;
+    auto bits = std::bit_cast<std::uint32_t>(f);
+    if constexpr (std::endian::native == std::endian::big) bits = __builtin_bswap32(bits);
+    std::memcpy(bytes.data() + i * 4, &bits, 4);
+  }
+  return base64_encode(bytes);
+}
+
+std::string content_text(const json::value& content) {
+  if (content.is_string()) return std::string(content.get_string());
+  std::string text;
+  if (!content.is_array()) return text;
+  bool first = true;
+  for (const auto& part : content.get_array()) {
+    if (!part.is_object()) continue;
+    const auto& obj = part.get_object();
+    const auto* type = obj.if_contains("type");
+    const auto* value = obj.if_contains("text");
+    if (type == nullptr || !type->is_string() || type->get_string() != "text" || value == nullptr || !value->is_string())
+      continue;
+    if (!first) text.push_back('\n');
+    text.append(value->get_string());
+    first = false;
+  }
+  return text;
+}
+
+}  // namespace sluice::translate

@@ -1,0 +1,84 @@
+// Translator: converts one exchange between the client's API schema and the provider's wire
+// format, request, response and stream. One implementation per client x provider pair, one file
+// each (openai_anthropic.cpp, openai_gemini.cpp, openai_bedrock.cpp, anthropic_client.cpp, ...).
+// A translator object serves exactly one request: it is created when the request is routed,
+// keeps the state of the conversion (tool-call ids, stream position, usage) and is destroyed
+// with the exchange. Not thread-safe (it lives on one worker). Never throws: every problem is
+// an http::ApiError the exchange renders in the client's schema.
+//
+// Streaming contract: stream_feed() is given the upstream body bytes in whatever chunking they
+// arrive and appends the client bytes (complete SSE events) converted from them to `out` at once;
+// nothing waits for more input than an incomplete event needs. After the upstream body ended,
+// stream_end() appends the closing events (OpenAI: the usage chunk when asked for, then
+// `data: [DONE]`; Anthropic: message_delta/message_stop). When the upstream fails mid-stream,
+// stream_fail() appends one error event in the client's schema; no event follows it.
+#pragma once
+
+#include <boost/json/object.hpp>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "http/api_error.hpp"
+
+namespace sluice::translate {
+
+// Token counts in OpenAI's sense (prompt includes cached, completion includes reasoning).
+struct Usage {
+  std::uint64_t prompt_tokens = 0;
+  std::uint64_t completion_tokens = 0;
+  std::uint64_t total_tokens = 0;
+  std::uint64_t cached_tokens = 0;
+  std::uint64_t cache_creation_tokens = 0;
+  std::uint64_t reasoning_tokens = 0;
+  bool known = false;  // the upstream reported usage
+};
+
+// What the exchange knows about the request when it creates the translator.
+struct RequestContext {
+  std::string model;          // the model the provider is asked for (Backend override, else the client's)
+  std::string client_model;   // the model the client named (echoed back in responses)
+  bool stream = false;
+  std::uint32_t default_max_tokens = 4096;  // Anthropic-style providers need max_tokens
+  // Provider body conventions (Anthropic on Vertex / Bedrock: no "model" in the body and an
+  // "anthropic_version" body field instead of the header).
+  bool model_in_body = true;
+  std::string anthropic_body_version;  // e.g. "vertex-2023-10-16"; empty: not sent in the body
+};
+
+class Translator {
+ public:
+  virtual ~Translator() = default;
+
+  // The client's request body (already parsed; the translator may move out of it) becomes the
+  // upstream body. A request the provider cannot express gets a 400 naming the field.
+  virtual std::optional<http::ApiError> translate_request(boost::json::object& client_body,
+                                                          std::string& upstream_body) = 0;
+
+  // A complete non-streaming 2xx upstream body becomes the client body. An upstream body that
+  // does not parse gets a 502.
+  virtual std::optional<http::ApiError> translate_response(std::string_view upstream_body,
+                                                           std::string& client_body) = 0;
+
+  // A non-2xx upstream response becomes the client's error: status mapped where the provider's
+  // differs from what the client expects (Anthropic 529 -> 503 for OpenAI clients, Gemini
+  // API_KEY_INVALID -> 401), the provider's message kept. `error_type_header` is the value of
+  // a provider error-type header (Bedrock x-amzn-errortype), empty when absent.
+  virtual http::ApiError translate_error(unsigned status, std::string_view error_type_header,
+                                         std::string_view upstream_body) = 0;
+
+  // Streaming 2xx response, see the contract above. Returns false when the upstream stream is
+  // malformed or reported an error: an error event was appended and the stream is over.
+  virtual bool stream_feed(std::string_view upstream_bytes, std::string& out) = 0;
+  virtual void stream_end(std::string& out) = 0;
+  virtual void stream_fail(const http::ApiError& error, std::string& out) = 0;
+
+  // The client response's content type for a streaming response.
+  virtual std::string_view stream_content_type() const { return "text/event-stream"; }
+
+  // Usage seen so far (complete once the response or the stream ended).
+  virtual Usage usage() const = 0;
+};
+
+}  // namespace sluice::translate
