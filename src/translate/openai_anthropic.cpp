@@ -1,0 +1,879 @@
+#include "translate/openai_anthropic.hpp"
+
+#include <boost/json.hpp>
+#include <cstdint>
+#include <cstdio>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "translate/common.hpp"
+#include "translate/sse_parser.hpp"
+
+namespace sluice::translate {
+
+namespace {
+
+namespace json = boost::json;
+
+constexpr std::string_view kJsonToolName = "json_response";
+
+http::ApiError invalid(std::string param, std::string message) {
+  return http::ApiError{400, "invalid_request_error", "invalid_value", std::move(message),
+                        std::move(param)};
+}
+
+http::ApiError unsupported(std::string param, std::string message) {
+  return http::ApiError{400, "invalid_request_error", "unsupported_parameter", std::move(message),
+                        std::move(param)};
+}
+
+http::ApiError bad_upstream(std::string message) {
+  return http::ApiError{502, "server_error", "upstream_bad_response", std::move(message),
+                        std::nullopt};
+}
+
+std::string field(std::string_view base, std::size_t index) {
+  return std::string(base) + "[" + std::to_string(index) + "]";
+}
+
+std::string_view string_or_empty(const json::value* v) {
+  return v != nullptr && v->is_string() ? std::string_view(v->get_string()) : std::string_view{};
+}
+
+const json::object* object_or_null(const json::value* v) {
+  return v != nullptr && v->is_object() ? &v->get_object() : nullptr;
+}
+
+bool is_null_or_absent(const json::value* v) {
+  return v == nullptr || v->is_null();
+}
+
+// A non-negative integer count from Anthropic usage fields (anything else: nullopt).
+std::optional<std::uint64_t> count(const json::value* v) {
+  if (v == nullptr) return std::nullopt;
+  if (v->is_uint64()) return v->get_uint64();
+  if (v->is_int64())
+    return v->get_int64() >= 0 ? std::optional<std::uint64_t>(v->get_int64()) : std::nullopt;
+  if (v->is_double() && v->get_double() >= 0) return static_cast<std::uint64_t>(v->get_double());
+  return std::nullopt;
+}
+
+// Anthropic validates tool ids against ^[a-zA-Z0-9_-]+$. Ids that do not match are rewritten
+// deterministically: every other byte becomes '_' and an 8-hex FNV-1a hash of the original id is
+// appended (so "a.b" and "a:b" stay distinct). Valid ids are kept unchanged.
+std::string anthropic_tool_id(std::string_view id) {
+  auto valid = [](char c) {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||
+           c == '-';
+  };
+  bool ok = !id.empty();
+  for (const char c : id) ok = ok && valid(c);
+  if (ok) return std::string(id);
+  std::string out;
+  out.reserve(id.size() + 9);
+  for (const char c : id) out.push_back(valid(c) ? c : '_');
+  std::uint32_t hash = 2166136261u;
+  for (const char c : id) {
+    hash ^= static_cast<unsigned char>(c);
+    hash *= 16777619u;
+  }
+  char suffix[10];
+  std::snprintf(suffix, sizeof suffix, "_%08x", hash);
+  out.append(suffix);
+  return out;
+}
+
+std::string_view finish_reason(std::string_view stop_reason) {
+  if (stop_reason == "max_tokens" || stop_reason == "model_context_window_exceeded")
+    return "length";
+  if (stop_reason == "tool_use") return "tool_calls";
+  if (stop_reason == "refusal") return "content_filter";
+  return "stop";  // end_turn, stop_sequence, pause_turn and anything unknown
+}
+
+// Anthropic error type -> (HTTP status for an OpenAI client, static code literal).
+std::pair<unsigned, std::string_view> map_error_type(std::string_view type) {
+  if (type == "invalid_request_error") return {400, "invalid_request_error"};
+  if (type == "authentication_error") return {401, "authentication_error"};
+  if (type == "billing_error") return {402, "billing_error"};
+  if (type == "permission_error") return {403, "permission_error"};
+  if (type == "not_found_error") return {404, "not_found_error"};
+  if (type == "request_too_large") return {413, "request_too_large"};
+  if (type == "rate_limit_error") return {429, "rate_limit_error"};
+  if (type == "timeout_error") return {504, "timeout_error"};
+  if (type == "overloaded_error") return {503, "overloaded_error"};
+  if (type == "api_error") return {500, "api_error"};
+  return {0, "upstream_error"};
+}
+
+// Raw Anthropic usage counters; message_delta values are cumulative, so fields are set, never
+// added.
+struct RawUsage {
+  std::uint64_t input = 0;
+  std::uint64_t output = 0;
+  std::uint64_t cache_read = 0;
+  std::uint64_t cache_creation = 0;
+  std::uint64_t thinking = 0;
+  bool known = false;
+
+  void update(const json::object& usage) {
+    if (auto n = count(usage.if_contains("input_tokens"))) input = *n, known = true;
+    if (auto n = count(usage.if_contains("output_tokens"))) output = *n, known = true;
+    if (auto n = count(usage.if_contains("cache_read_input_tokens"))) cache_read = *n, known = true;
+    if (auto n = count(usage.if_contains("cache_creation_input_tokens")))
+      cache_creation = *n, known = true;
+    if (const auto* details = object_or_null(usage.if_contains("output_tokens_details")))
+      if (auto n = count(details->if_contains("thinking_tokens"))) thinking = *n;
+  }
+
+  Usage to_usage() const {
+    Usage u;
+    u.prompt_tokens = input + cache_read + cache_creation;
+    u.completion_tokens = output;
+    u.total_tokens = u.prompt_tokens + u.completion_tokens;
+    u.cached_tokens = cache_read;
+    u.cache_creation_tokens = cache_creation;
+    u.reasoning_tokens = thinking;
+    u.known = known;
+    return u;
+  }
+};
+
+json::object usage_json(const Usage& u) {
+  return json::object{
+      {"prompt_tokens", u.prompt_tokens},
+      {"completion_tokens", u.completion_tokens},
+      {"total_tokens", u.total_tokens},
+      {"prompt_tokens_details", json::object{{"cached_tokens", u.cached_tokens}}},
+      {"completion_tokens_details", json::object{{"reasoning_tokens", u.reasoning_tokens}}},
+  };
+}
+
+// One Anthropic turn under construction; a user turn keeps tool results ahead of other blocks.
+struct Turn {
+  std::string role;
+  json::array tool_results;
+  json::array blocks;
+};
+
+class OpenAiToAnthropic final : public Translator {
+ public:
+  explicit OpenAiToAnthropic(RequestContext context)
+      : ctx_(std::move(context)), created_(unix_now()) {}
+
+  std::optional<http::ApiError> translate_request(json::object& body,
+                                                  std::string& upstream_body) override;
+  std::optional<http::ApiError> translate_response(std::string_view upstream_body,
+                                                   std::string& client_body) override;
+  http::ApiError translate_error(unsigned status, std::string_view error_type_header,
+                                 std::string_view upstream_body) override;
+  bool stream_feed(std::string_view upstream_bytes, std::string& out) override;
+  void stream_end(std::string& out) override;
+  void stream_fail(const http::ApiError& error, std::string& out) override;
+  Usage usage() const override { return usage_.to_usage(); }
+
+ private:
+  enum class BlockKind { kIgnored, kText, kThinking, kTool, kJson };
+  struct Block {
+    BlockKind kind = BlockKind::kIgnored;
+    std::uint64_t tool_index = 0;
+  };
+
+  std::optional<http::ApiError> convert_messages(const json::array& messages, json::array& system,
+                                                 json::array& out);
+  std::optional<http::ApiError> convert_user_content(const json::value& content, std::size_t i,
+                                                     json::array& out);
+  std::optional<http::ApiError> convert_tools(json::object& body, json::object& upstream);
+
+  // Stream helpers.
+  bool handle_event(const SseEvent& event, std::string& out);
+  void emit(json::object delta, std::string& out, std::string_view finish = {});
+  void fail(const http::ApiError& error, std::string& out);
+  std::string_view model_for_client(std::string_view provider_model) const;
+
+  RequestContext ctx_;
+  std::int64_t created_;
+  bool include_usage_ = false;
+  bool json_mode_ = false;
+  RawUsage usage_;
+
+  SseParser parser_;
+  std::string stream_id_;
+  std::string stream_model_;
+  std::vector<std::pair<std::uint64_t, Block>> blocks_;  // Anthropic block index -> what it became
+  std::uint64_t next_tool_index_ = 0;
+  std::string stop_reason_;
+  bool role_sent_ = false;
+  bool finished_ = false;  // message_stop seen
+  bool closed_ = false;    // an error event was appended or stream_end ran: nothing may follow
+};
+
+// ---------------------------------------------------------------------------------------------
+// Request
+
+std::optional<http::ApiError> OpenAiToAnthropic::convert_user_content(const json::value& content,
+                                                                      std::size_t i,
+                                                                      json::array& out) {
+  if (content.is_null()) return std::nullopt;
+  if (content.is_string()) {
+    if (!content.get_string().empty())
+      out.push_back(json::object{{"type", "text"}, {"text", content.get_string()}});
+    return std::nullopt;
+  }
+  const std::string base = field("messages", i) + ".content";
+  if (!content.is_array())
+    return invalid(base, "content must be a string, an array of content parts or null");
+  const auto& parts = content.get_array();
+  for (std::size_t k = 0; k < parts.size(); ++k) {
+    const auto* part = object_or_null(&parts[k]);
+    if (part == nullptr) return invalid(field(base, k), "content part must be an object");
+    const auto type = string_or_empty(part->if_contains("type"));
+    if (type == "text") {
+      const auto text = string_or_empty(part->if_contains("text"));
+      if (!text.empty()) out.push_back(json::object{{"type", "text"}, {"text", text}});
+    } else if (type == "image_url") {
+      const json::value* image = part->if_contains("image_url");
+      std::string_view url;
+      if (const auto* obj = object_or_null(image))
+        url = string_or_empty(obj->if_contains("url"));
+      else
+        url = string_or_empty(image);
+      if (const auto data = parse_data_uri(url)) {
+        const bool pdf = data->media_type == "application/pdf";
+        out.push_back(json::object{{"type", pdf ? "document" : "image"},
+                                   {"source", json::object{{"type", "base64"},
+                                                           {"media_type", data->media_type},
+                                                           {"data", data->data}}}});
+      } else if (url.starts_with("https://") || url.starts_with("http://")) {
+        out.push_back(json::object{{"type", "image"},
+                                   {"source", json::object{{"type", "url"}, {"url", url}}}});
+      } else {
+        return invalid(field(base, k) + ".image_url.url",
+                       "image_url.url must be an http(s) URL or a base64 data URI for Anthropic");
+      }
+    } else {
+      return unsupported(field(base, k) + ".type", "content part type '" + std::string(type) +
+                                                       "' is not supported by Anthropic");
+    }
+  }
+  return std::nullopt;
+}
+
+std::optional<http::ApiError> OpenAiToAnthropic::convert_messages(const json::array& messages,
+                                                                  json::array& system,
+                                                                  json::array& out) {
+  std::vector<Turn> turns;
+  auto turn_for = [&turns](std::string_view role) -> Turn& {
+    if (turns.empty() || turns.back().role != role)
+      turns.push_back(Turn{std::string(role), {}, {}});
+    return turns.back();
+  };
+
+  for (std::size_t i = 0; i < messages.size(); ++i) {
+    const auto* msg = object_or_null(&messages[i]);
+    if (msg == nullptr) return invalid(field("messages", i), "message must be an object");
+    const auto role = string_or_empty(msg->if_contains("role"));
+    const json::value* content = msg->if_contains("content");
+    static const json::value kNull;
+    const json::value& content_v = content != nullptr ? *content : kNull;
+
+    if (role == "system" || role == "developer") {
+      const auto text = content_text(content_v);
+      if (!text.empty()) system.push_back(json::object{{"type", "text"}, {"text", text}});
+    } else if (role == "user") {
+      json::array blocks;
+      if (auto err = convert_user_content(content_v, i, blocks)) return err;
+      if (blocks.empty()) continue;
+      auto& turn = turn_for("user");
+      for (auto& b : blocks) turn.blocks.push_back(std::move(b));
+    } else if (role == "tool") {
+      const auto id = string_or_empty(msg->if_contains("tool_call_id"));
+      if (id.empty())
+        return invalid(field("messages", i) + ".tool_call_id", "tool message needs a tool_call_id");
+      json::object result{{"type", "tool_result"}, {"tool_use_id", anthropic_tool_id(id)}};
+      if (content_v.is_string()) {
+        if (!content_v.get_string().empty()) result["content"] = content_v.get_string();
+      } else if (content_v.is_array()) {
+        json::array blocks;
+        for (const auto& part : content_v.get_array()) {
+          const auto* p = object_or_null(&part);
+          if (p == nullptr || string_or_empty(p->if_contains("type")) != "text") continue;
+          const auto text = string_or_empty(p->if_contains("text"));
+          if (!text.empty()) blocks.push_back(json::object{{"type", "text"}, {"text", text}});
+        }
+        if (!blocks.empty()) result["content"] = std::move(blocks);
+      } else if (!content_v.is_null()) {
+        return invalid(field("messages", i) + ".content",
+                       "tool message content must be a string or text parts");
+      }
+      turn_for("user").tool_results.push_back(std::move(result));
+    } else if (role == "assistant") {
+      json::array blocks;
+      if (content_v.is_string()) {
+        if (!content_v.get_string().empty())
+          blocks.push_back(json::object{{"type", "text"}, {"text", content_v.get_string()}});
+      } else if (content_v.is_array()) {
+        for (const auto& part : content_v.get_array()) {
+          const auto* p = object_or_null(&part);
+          if (p == nullptr || string_or_empty(p->if_contains("type")) != "text") continue;
+          const auto text = string_or_empty(p->if_contains("text"));
+          if (!text.empty()) blocks.push_back(json::object{{"type", "text"}, {"text", text}});
+        }
+      } else if (!content_v.is_null()) {
+        return invalid(field("messages", i) + ".content",
+                       "assistant content must be a string, text parts or null");
+      }
+      const json::value* calls = msg->if_contains("tool_calls");
+      if (calls != nullptr && !calls->is_null()) {
+        if (!calls->is_array())
+          return invalid(field("messages", i) + ".tool_calls", "tool_calls must be an array");
+        const auto& list = calls->get_array();
+        for (std::size_t j = 0; j < list.size(); ++j) {
+          const std::string base = field(field("messages", i) + ".tool_calls", j);
+          const auto* call = object_or_null(&list[j]);
+          if (call == nullptr) return invalid(base, "tool call must be an object");
+          const auto id = string_or_empty(call->if_contains("id"));
+          if (id.empty()) return invalid(base + ".id", "tool call needs an id");
+          const auto* fn = object_or_null(call->if_contains("function"));
+          const auto name =
+              fn != nullptr ? string_or_empty(fn->if_contains("name")) : std::string_view{};
+          if (name.empty())
+            return invalid(base + ".function.name", "tool call needs a function name");
+          json::value input = json::object{};
+          const json::value* args = fn->if_contains("arguments");
+          if (args != nullptr && args->is_string() && !args->get_string().empty()) {
+            boost::system::error_code ec;
+            input = json::parse(args->get_string(), ec);
+            if (ec || !input.is_object())
+              return invalid(base + ".function.arguments",
+                             "function.arguments must be a JSON object encoded as a string");
+          } else if (args != nullptr && args->is_object()) {
+            input = *args;
+          } else if (args != nullptr && !args->is_null() && !args->is_string()) {
+            return invalid(base + ".function.arguments",
+                           "function.arguments must be a JSON object encoded as a string");
+          }
+          blocks.push_back(json::object{{"type", "tool_use"},
+                                        {"id", anthropic_tool_id(id)},
+                                        {"name", name},
+                                        {"input", std::move(input)}});
+        }
+      }
+      if (blocks.empty()) continue;
+      auto& turn = turn_for("assistant");
+      for (auto& b : blocks) turn.blocks.push_back(std::move(b));
+    } else {
+      return unsupported(field("messages", i) + ".role",
+                         "message role '" + std::string(role) + "' is not supported by Anthropic");
+    }
+  }
+
+  if (turns.empty())
+    return invalid(
+        "messages",
+        "Anthropic needs at least one user or assistant message besides system messages");
+
+  // A final assistant turn is a prefill; Anthropic rejects it when it ends in whitespace.
+  if (turns.back().role == "assistant" && !turns.back().blocks.empty()) {
+    auto& last = turns.back().blocks.back().as_object();
+    if (string_or_empty(last.if_contains("type")) == "text") {
+      std::string text(last["text"].as_string());
+      while (!text.empty() && (text.back() == ' ' || text.back() == '\n' || text.back() == '\t' ||
+                               text.back() == '\r'))
+        text.pop_back();
+      if (text.empty())
+        turns.back().blocks.pop_back();
+      else
+        last["text"] = text;
+      if (turns.back().blocks.empty()) turns.pop_back();
+      if (turns.empty())
+        return invalid(
+            "messages",
+            "Anthropic needs at least one user or assistant message besides system messages");
+    }
+  }
+
+  for (auto& turn : turns) {
+    json::array content = std::move(turn.tool_results);
+    for (auto& b : turn.blocks) content.push_back(std::move(b));
+    out.push_back(json::object{{"role", turn.role}, {"content", std::move(content)}});
+  }
+  return std::nullopt;
+}
+
+std::optional<http::ApiError> OpenAiToAnthropic::convert_tools(json::object& body,
+                                                               json::object& upstream) {
+  json::array tools;
+  if (const json::value* list = body.if_contains("tools"); list != nullptr && !list->is_null()) {
+    if (!list->is_array()) return invalid("tools", "tools must be an array");
+    const auto& arr = list->get_array();
+    for (std::size_t i = 0; i < arr.size(); ++i) {
+      const auto* tool = object_or_null(&arr[i]);
+      if (tool == nullptr) return invalid(field("tools", i), "tool must be an object");
+      const auto type = string_or_empty(tool->if_contains("type"));
+      if (type != "function")
+        return unsupported(field("tools", i) + ".type",
+                           "tool type '" + std::string(type) + "' is not supported by Anthropic");
+      const auto* fn = object_or_null(tool->if_contains("function"));
+      const auto name =
+          fn != nullptr ? string_or_empty(fn->if_contains("name")) : std::string_view{};
+      if (name.empty())
+        return invalid(field("tools", i) + ".function.name", "tool needs a function name");
+      json::object out{{"name", name}};
+      if (const auto desc = string_or_empty(fn->if_contains("description")); !desc.empty())
+        out["description"] = desc;
+      const auto* params = object_or_null(fn->if_contains("parameters"));
+      out["input_schema"] =
+          params != nullptr
+              ? json::value(*params)
+              : json::value(json::object{{"type", "object"}, {"properties", json::object{}}});
+      tools.push_back(std::move(out));
+    }
+  }
+
+  std::optional<json::object> choice;
+  if (const json::value* tc = body.if_contains("tool_choice"); tc != nullptr && !tc->is_null()) {
+    if (tc->is_string()) {
+      const auto s = std::string_view(tc->get_string());
+      if (s == "auto")
+        choice = json::object{{"type", "auto"}};
+      else if (s == "required")
+        choice = json::object{{"type", "any"}};
+      else if (s == "none")
+        choice = json::object{{"type", "none"}};
+      else
+        return invalid("tool_choice",
+                       "tool_choice must be \"none\", \"auto\", \"required\" or a named function");
+    } else if (const auto* obj = object_or_null(tc); obj != nullptr) {
+      const auto* fn = object_or_null(obj->if_contains("function"));
+      const auto name =
+          fn != nullptr ? string_or_empty(fn->if_contains("name")) : std::string_view{};
+      if (string_or_empty(obj->if_contains("type")) != "function" || name.empty())
+        return unsupported("tool_choice",
+                           "only {\"type\":\"function\",\"function\":{\"name\":...}} tool_choice "
+                           "objects are supported by Anthropic");
+      choice = json::object{{"type", "tool"}, {"name", name}};
+    } else {
+      return invalid("tool_choice", "tool_choice must be a string or an object");
+    }
+  }
+
+  if (const json::value* rf = body.if_contains("response_format");
+      rf != nullptr && !rf->is_null()) {
+    const auto* obj = object_or_null(rf);
+    const auto type =
+        obj != nullptr ? string_or_empty(obj->if_contains("type")) : std::string_view{};
+    if (type == "json_object" || type == "json_schema") {
+      json::value schema = json::object{{"type", "object"}};
+      if (type == "json_schema") {
+        const auto* js = object_or_null(obj->if_contains("json_schema"));
+        if (js == nullptr)
+          return invalid("response_format.json_schema",
+                         "json_schema is required for type json_schema");
+        if (const auto* s = object_or_null(js->if_contains("schema"))) schema = *s;
+      }
+      tools.push_back(
+          json::object{{"name", kJsonToolName},
+                       {"description", "Respond with a JSON object by calling this tool."},
+                       {"input_schema", std::move(schema)}});
+      choice = json::object{{"type", "tool"}, {"name", kJsonToolName}};
+      json_mode_ = true;
+    } else if (type != "text") {
+      return invalid("response_format.type",
+                     "response_format.type must be text, json_object or json_schema");
+    }
+  }
+
+  if (tools.empty()) return std::nullopt;  // tool_choice without tools means nothing to Anthropic
+  const json::value* parallel = body.if_contains("parallel_tool_calls");
+  const bool no_parallel = parallel != nullptr && parallel->is_bool() && !parallel->get_bool();
+  if (no_parallel && !choice) choice = json::object{{"type", "auto"}};
+  if (no_parallel && string_or_empty(choice->if_contains("type")) != "none")
+    (*choice)["disable_parallel_tool_use"] = true;
+  upstream["tools"] = std::move(tools);
+  if (choice) upstream["tool_choice"] = std::move(*choice);
+  return std::nullopt;
+}
+
+std::optional<http::ApiError> OpenAiToAnthropic::translate_request(json::object& body,
+                                                                   std::string& upstream_body) {
+  json::object up;
+
+  if (const json::value* n = body.if_contains("n"); !is_null_or_absent(n)) {
+    boost::system::error_code ec;
+    const auto value = n->is_number() ? n->to_number<double>(ec) : 0.0;
+    if (!n->is_number() || ec || value != 1.0)
+      return unsupported("n", "Anthropic supports only n = 1");
+  }
+
+  if (ctx_.model_in_body) {
+    std::string model = ctx_.model;
+    if (model.empty()) model = string_or_empty(body.if_contains("model"));
+    up["model"] = model;
+  }
+  if (!ctx_.anthropic_body_version.empty()) up["anthropic_version"] = ctx_.anthropic_body_version;
+
+  // max_tokens: max_completion_tokens wins, then max_tokens, then the configured default.
+  const json::value* max = body.if_contains("max_completion_tokens");
+  const char* max_name = "max_completion_tokens";
+  if (is_null_or_absent(max)) max = body.if_contains("max_tokens"), max_name = "max_tokens";
+  if (is_null_or_absent(max)) {
+    up["max_tokens"] = ctx_.default_max_tokens;
+  } else {
+    boost::system::error_code ec;
+    const auto value = max->is_number() ? max->to_number<std::uint64_t>(ec) : 0;
+    if (!max->is_number() || ec)
+      return invalid(max_name, std::string(max_name) + " must be a non-negative integer");
+    up["max_tokens"] = value;
+  }
+
+  json::array system;
+  json::array messages;
+  const json::value* msgs = body.if_contains("messages");
+  if (msgs == nullptr || !msgs->is_array()) return invalid("messages", "messages must be an array");
+  if (auto err = convert_messages(msgs->get_array(), system, messages)) return err;
+  if (!system.empty()) up["system"] = std::move(system);
+  up["messages"] = std::move(messages);
+
+  if (auto err = convert_tools(body, up)) return err;
+
+  if (const json::value* stop = body.if_contains("stop"); !is_null_or_absent(stop)) {
+    if (stop->is_string()) {
+      up["stop_sequences"] = json::array{stop->get_string()};
+    } else if (stop->is_array()) {
+      for (const auto& s : stop->get_array())
+        if (!s.is_string()) return invalid("stop", "stop must be a string or an array of strings");
+      up["stop_sequences"] = stop->get_array();
+    } else {
+      return invalid("stop", "stop must be a string or an array of strings");
+    }
+  }
+
+  if (const json::value* t = body.if_contains("temperature"); !is_null_or_absent(t)) {
+    boost::system::error_code ec;
+    const double value = t->is_number() ? t->to_number<double>(ec) : -1.0;
+    if (!t->is_number() || ec || value < 0.0 || value > 1.0)
+      return invalid("temperature", "temperature must be between 0 and 1 for Anthropic");
+    up["temperature"] = *t;
+  }
+  if (const json::value* p = body.if_contains("top_p"); !is_null_or_absent(p)) {
+    if (!p->is_number()) return invalid("top_p", "top_p must be a number");
+    up["top_p"] = *p;
+  }
+  if (const auto user = string_or_empty(body.if_contains("user")); !user.empty())
+    up["metadata"] = json::object{{"user_id", user}};
+
+  const json::value* stream = body.if_contains("stream");
+  if (stream != nullptr && stream->is_bool() && stream->get_bool()) {
+    up["stream"] = true;
+    if (const auto* opts = object_or_null(body.if_contains("stream_options"))) {
+      const json::value* inc = opts->if_contains("include_usage");
+      include_usage_ = inc != nullptr && inc->is_bool() && inc->get_bool();
+    }
+  }
+
+  upstream_body = json::serialize(up);
+  return std::nullopt;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Response
+
+std::string_view OpenAiToAnthropic::model_for_client(std::string_view provider_model) const {
+  if (!ctx_.client_model.empty()) return ctx_.client_model;
+  if (!provider_model.empty()) return provider_model;
+  return ctx_.model;
+}
+
+std::optional<http::ApiError> OpenAiToAnthropic::translate_response(std::string_view upstream_body,
+                                                                    std::string& client_body) {
+  boost::system::error_code ec;
+  const json::value parsed = json::parse(upstream_body, ec);
+  const auto* msg = ec ? nullptr : object_or_null(&parsed);
+  const json::value* content = msg != nullptr ? msg->if_contains("content") : nullptr;
+  if (content == nullptr || !content->is_array())
+    return bad_upstream("Anthropic response is not a message object");
+
+  std::string text;
+  std::string reasoning;
+  json::array tool_calls;
+  for (const auto& item : content->get_array()) {
+    const auto* block = object_or_null(&item);
+    if (block == nullptr) continue;
+    const auto type = string_or_empty(block->if_contains("type"));
+    if (type == "text") {
+      text.append(string_or_empty(block->if_contains("text")));
+    } else if (type == "thinking") {
+      reasoning.append(string_or_empty(block->if_contains("thinking")));
+    } else if (type == "tool_use") {
+      const json::value* input = block->if_contains("input");
+      std::string args =
+          input != nullptr && !input->is_null() ? json::serialize(*input) : std::string("{}");
+      const auto name = string_or_empty(block->if_contains("name"));
+      if (json_mode_ && name == kJsonToolName) {
+        text.append(args);
+        continue;
+      }
+      tool_calls.push_back(
+          json::object{{"id", string_or_empty(block->if_contains("id"))},
+                       {"type", "function"},
+                       {"function", json::object{{"name", name}, {"arguments", std::move(args)}}}});
+    }
+  }
+
+  std::string_view finish = finish_reason(string_or_empty(msg->if_contains("stop_reason")));
+  if (finish == "tool_calls" && tool_calls.empty())
+    finish = "stop";  // the forced json_response tool
+
+  if (const auto* u = object_or_null(msg->if_contains("usage"))) usage_.update(*u);
+
+  json::object message{{"role", "assistant"}};
+  message["content"] =
+      text.empty() && !tool_calls.empty() ? json::value(nullptr) : json::value(text);
+  if (!reasoning.empty()) message["reasoning_content"] = reasoning;
+  message["refusal"] = nullptr;
+  if (!tool_calls.empty()) message["tool_calls"] = std::move(tool_calls);
+
+  std::string id(string_or_empty(msg->if_contains("id")));
+  if (id.empty()) id = new_id("chatcmpl-");
+  json::object out{
+      {"id", id},
+      {"object", "chat.completion"},
+      {"created", created_},
+      {"model", model_for_client(string_or_empty(msg->if_contains("model")))},
+      {"choices", json::array{json::object{{"index", 0},
+                                           {"message", std::move(message)},
+                                           {"logprobs", nullptr},
+                                           {"finish_reason", finish}}}},
+      {"usage", usage_json(usage_.to_usage())},
+  };
+  client_body = json::serialize(out);
+  return std::nullopt;
+}
+
+http::ApiError OpenAiToAnthropic::translate_error(unsigned status, std::string_view,
+                                                  std::string_view upstream_body) {
+  const unsigned mapped = status == 529 ? 503 : status;
+  http::ApiError err{mapped, openai_error_type(mapped), "upstream_error", {}, std::nullopt};
+  boost::system::error_code ec;
+  const json::value parsed = json::parse(upstream_body, ec);
+  const auto* obj = ec ? nullptr : object_or_null(&parsed);
+  const auto* inner = obj != nullptr ? object_or_null(obj->if_contains("error")) : nullptr;
+  const json::value* message = inner != nullptr ? inner->if_contains("message") : nullptr;
+  if (message == nullptr || !message->is_string()) {
+    err.message = "backend returned HTTP " + std::to_string(status);
+    if (!upstream_body.empty()) err.message += ": " + std::string(upstream_body.substr(0, 200));
+    return err;
+  }
+  err.message = message->get_string();
+  err.code = map_error_type(string_or_empty(inner->if_contains("type"))).second;
+  return err;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Stream
+
+void OpenAiToAnthropic::emit(json::object delta, std::string& out, std::string_view finish) {
+  if (stream_id_.empty()) stream_id_ = new_id("chatcmpl-");
+  if (!role_sent_) {
+    json::object with_role{{"role", "assistant"}};
+    for (auto& [k, v] : delta) with_role[k] = std::move(v);
+    delta = std::move(with_role);
+    role_sent_ = true;
+  }
+  json::object chunk{
+      {"id", stream_id_},
+      {"object", "chat.completion.chunk"},
+      {"created", created_},
+      {"model", model_for_client(stream_model_)},
+      {"choices",
+       json::array{json::object{
+           {"index", 0},
+           {"delta", std::move(delta)},
+           {"logprobs", nullptr},
+           {"finish_reason", finish.empty() ? json::value(nullptr) : json::value(finish)}}}},
+  };
+  if (include_usage_) chunk["usage"] = nullptr;
+  append_sse_data(out, json::serialize(chunk));
+}
+
+void OpenAiToAnthropic::fail(const http::ApiError& error, std::string& out) {
+  if (closed_) return;
+  append_openai_error_event(out, error);
+  closed_ = true;
+}
+
+bool OpenAiToAnthropic::handle_event(const SseEvent& event, std::string& out) {
+  boost::system::error_code ec;
+  json::value parsed = json::parse(event.data, ec);
+  const auto* data = ec ? nullptr : object_or_null(&parsed);
+  std::string_view type = event.event;
+  if (type.empty() && data != nullptr) type = string_or_empty(data->if_contains("type"));
+
+  static constexpr std::string_view kKnown[] = {"message_start",
+                                                "content_block_start",
+                                                "content_block_delta",
+                                                "content_block_stop",
+                                                "message_delta",
+                                                "message_stop",
+                                                "error"};
+  bool known = false;
+  for (const auto k : kKnown) known = known || type == k;
+  if (!known) return true;  // ping and unknown event types are ignored
+  if (data == nullptr) {
+    fail(bad_upstream("Anthropic stream event '" + std::string(type) + "' is not a JSON object"),
+         out);
+    return false;
+  }
+  if (finished_) return true;  // nothing is expected after message_stop
+
+  auto block_for = [this](const json::object& d) -> Block* {
+    const auto index = count(d.if_contains("index"));
+    if (!index) return nullptr;
+    for (auto& [i, b] : blocks_)
+      if (i == *index) return &b;
+    return nullptr;
+  };
+
+  if (type == "message_start") {
+    if (const auto* message = object_or_null(data->if_contains("message"))) {
+      if (const auto id = string_or_empty(message->if_contains("id"));
+          !id.empty() && stream_id_.empty())
+        stream_id_ = id;
+      stream_model_ = string_or_empty(message->if_contains("model"));
+      if (const auto* u = object_or_null(message->if_contains("usage"))) usage_.update(*u);
+    }
+    if (!role_sent_) emit(json::object{{"content", ""}}, out);
+  } else if (type == "content_block_start") {
+    const auto index = count(data->if_contains("index"));
+    const auto* cb = object_or_null(data->if_contains("content_block"));
+    if (!index || cb == nullptr) {
+      fail(bad_upstream("Anthropic content_block_start without index or content_block"), out);
+      return false;
+    }
+    Block block;
+    const auto block_type = string_or_empty(cb->if_contains("type"));
+    if (block_type == "text") {
+      block.kind = BlockKind::kText;
+      if (const auto text = string_or_empty(cb->if_contains("text")); !text.empty())
+        emit(json::object{{"content", text}}, out);
+    } else if (block_type == "thinking") {
+      block.kind = BlockKind::kThinking;
+      if (const auto text = string_or_empty(cb->if_contains("thinking")); !text.empty())
+        emit(json::object{{"reasoning_content", text}}, out);
+    } else if (block_type == "tool_use") {
+      const auto name = string_or_empty(cb->if_contains("name"));
+      const auto* input = object_or_null(cb->if_contains("input"));
+      std::string initial =
+          input != nullptr && !input->empty() ? json::serialize(*input) : std::string();
+      if (json_mode_ && name == kJsonToolName) {
+        block.kind = BlockKind::kJson;
+        if (!initial.empty()) emit(json::object{{"content", initial}}, out);
+      } else {
+        block.kind = BlockKind::kTool;
+        block.tool_index = next_tool_index_++;
+        json::object call{{"index", block.tool_index},
+                          {"id", string_or_empty(cb->if_contains("id"))},
+                          {"type", "function"},
+                          {"function", json::object{{"name", name}, {"arguments", initial}}}};
+        emit(json::object{{"tool_calls", json::array{std::move(call)}}}, out);
+      }
+    }
+    blocks_.emplace_back(*index, block);
+  } else if (type == "content_block_delta") {
+    const auto* delta = object_or_null(data->if_contains("delta"));
+    const Block* block = block_for(*data);
+    if (delta == nullptr || block == nullptr)
+      return true;  // a delta for a block we never saw: nothing to say
+    const auto delta_type = string_or_empty(delta->if_contains("type"));
+    if (delta_type == "text_delta" && block->kind == BlockKind::kText) {
+      if (const auto text = string_or_empty(delta->if_contains("text")); !text.empty())
+        emit(json::object{{"content", text}}, out);
+    } else if (delta_type == "thinking_delta" && block->kind == BlockKind::kThinking) {
+      if (const auto text = string_or_empty(delta->if_contains("thinking")); !text.empty())
+        emit(json::object{{"reasoning_content", text}}, out);
+    } else if (delta_type == "input_json_delta") {
+      const auto partial = string_or_empty(delta->if_contains("partial_json"));
+      if (partial.empty()) return true;
+      if (block->kind == BlockKind::kJson) {
+        emit(json::object{{"content", partial}}, out);
+      } else if (block->kind == BlockKind::kTool) {
+        json::object call{{"index", block->tool_index},
+                          {"function", json::object{{"arguments", partial}}}};
+        emit(json::object{{"tool_calls", json::array{std::move(call)}}}, out);
+      }
+    }
+  } else if (type == "message_delta") {
+    if (const auto* delta = object_or_null(data->if_contains("delta")))
+      if (const auto reason = string_or_empty(delta->if_contains("stop_reason")); !reason.empty())
+        stop_reason_ = reason;
+    if (const auto* u = object_or_null(data->if_contains("usage"))) usage_.update(*u);
+  } else if (type == "message_stop") {
+    std::string_view finish = finish_reason(stop_reason_);
+    if (finish == "tool_calls" && next_tool_index_ == 0)
+      finish = "stop";  // only the json_response tool
+    emit(json::object{}, out, finish);
+    finished_ = true;
+  } else if (type == "error") {
+    const auto* inner = object_or_null(data->if_contains("error"));
+    const auto err_type =
+        inner != nullptr ? string_or_empty(inner->if_contains("type")) : std::string_view{};
+    auto [status, code] = map_error_type(err_type);
+    if (status == 0) status = 500;
+    std::string message(inner != nullptr ? string_or_empty(inner->if_contains("message"))
+                                         : std::string_view{});
+    if (message.empty()) message = "Anthropic stream reported an error";
+    fail(http::ApiError{status, openai_error_type(status), code, std::move(message), std::nullopt},
+         out);
+    return false;
+  }
+  return true;
+}
+
+bool OpenAiToAnthropic::stream_feed(std::string_view upstream_bytes, std::string& out) {
+  if (closed_) return false;
+  bool ok = true;
+  const bool parsed = parser_.feed(upstream_bytes, [&](const SseEvent& event) {
+    if (ok && !closed_) ok = handle_event(event, out);
+  });
+  if (!ok) return false;
+  if (!parsed) {
+    fail(bad_upstream("Anthropic stream is malformed: " + std::string(parser_.error())), out);
+    return false;
+  }
+  return true;
+}
+
+void OpenAiToAnthropic::stream_end(std::string& out) {
+  if (closed_) return;
+  if (!finished_) {
+    fail(http::ApiError{502, "server_error", "upstream_stream_truncated",
+                        "the Anthropic stream ended early, before message_stop", std::nullopt},
+         out);
+    return;
+  }
+  if (include_usage_) {
+    json::object chunk{
+        {"id", stream_id_},         {"object", "chat.completion.chunk"},
+        {"created", created_},      {"model", model_for_client(stream_model_)},
+        {"choices", json::array{}}, {"usage", usage_json(usage_.to_usage())},
+    };
+    append_sse_data(out, json::serialize(chunk));
+  }
+  append_sse_done(out);
+  closed_ = true;
+}
+
+void OpenAiToAnthropic::stream_fail(const http::ApiError& error, std::string& out) {
+  fail(error, out);
+}
+
+}  // namespace
+
+std::unique_ptr<Translator> make_openai_to_anthropic(RequestContext context) {
+  return std::make_unique<OpenAiToAnthropic>(std::move(context));
+}
+
+}  // namespace sluice::translate
