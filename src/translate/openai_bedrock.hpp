@@ -1,0 +1,41 @@
+// OpenAI client -> AWS Bedrock. Chat Completions become Converse / ConverseStream bodies (the
+// model id travels in the URL, /model/{id}/converse[-stream], never in the body) and Bedrock's
+// replies (JSON, or the binary application/vnd.amazon.eventstream for streams) become OpenAI
+// chat.completion / chat.completion.chunk SSE. Embeddings become InvokeModel bodies for Amazon
+// Titan ({"inputText"}) and Cohere ({"texts"}) embedding models and come back as an OpenAI
+// embeddings list. SigV4 signing is not done here (the exchange signs the body produced).
+// Each translator serves one request (per-request state), is not thread-safe and never throws:
+// every problem is an http::ApiError.
+#pragma once
+
+#include <memory>
+#include <optional>
+#include <string_view>
+
+#include "http/api_error.hpp"
+#include "translate/translator.hpp"
+
+namespace sluice::translate {
+
+// Body for POST /model/{id}/converse (context.stream false) or /converse-stream (true).
+std::unique_ptr<Translator> make_openai_to_bedrock(RequestContext context);
+
+// Body for POST /model/{id}/invoke. The model family comes from context.model: "titan-embed"
+// (one input per request) or "cohere.embed"; any other model is a 400 naming it.
+std::unique_ptr<Translator> make_openai_embeddings_to_bedrock(RequestContext context);
+
+namespace bedrock_detail {
+
+// Status for a Bedrock exception type ("ThrottlingException", "throttlingException", with or
+// without a ":<namespace>" suffix); nullopt for a type Sluice does not map. `code` receives a
+// static literal naming the type.
+std::optional<unsigned> exception_status(std::string_view type, std::string_view& code);
+
+// A non-2xx Bedrock response (body {"message":...}, type from x-amzn-errortype or "__type") as
+// an OpenAI-shaped ApiError.
+http::ApiError translate_error(unsigned status, std::string_view error_type_header,
+                               std::string_view body);
+
+}  // namespace bedrock_detail
+
+}  // namespace sluice::translate
