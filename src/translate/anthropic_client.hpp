@@ -1,0 +1,34 @@
+// anthropic_client: serves an Anthropic Messages API client (POST /v1/messages: the
+// @anthropic-ai/sdk, Claude Code) from a backend that is not Anthropic. It is an adapter in
+// front of an OpenAI Chat Completions chain: the Anthropic request becomes an OpenAI request,
+// which is either handed to an inner Translator (OpenAI -> Gemini / Bedrock / ...) or, when
+// there is no inner translator, sent as is (OpenAI-compatible backends: OpenAI, Azure, Ollama,
+// vLLM ...). Responses, streams and errors go the other way: OpenAI (produced by the inner
+// translator, or spoken by the upstream itself) -> Anthropic.
+//
+// Promises: one object per request (it keeps the stream state), not thread-safe, never throws.
+// Decisions beyond the common brief (docs/providers.md):
+//   - system: string or text blocks -> ONE system message, blocks joined with "\n".
+//   - tool_result blocks -> `tool` messages placed before the rest of that user turn; text
+//     content joined with "\n"; is_error true -> content prefixed "Error: "; images inside a
+//     tool_result move to the user message that follows the tool messages (OpenAI tool
+//     messages carry text only).
+//   - assistant text blocks are concatenated (no separator); thinking/redacted_thinking dropped.
+//   - top_k, thinking, service_tier, cache_control and other Anthropic-only fields are dropped
+//     (OpenAI has no equivalent); document and server-tool blocks are a 400 naming the field.
+//   - Responses: reasoning_content is not surfaced (no signed thinking block can be produced).
+//   - Streams: a tool-call fragment for an OpenAI tool index whose block was already closed
+//     (interleaved parallel calls) is ignored; `data: [DONE]` ends the stream cleanly even
+//     without a finish_reason; a stream ending with neither -> error event "stream ended early".
+#pragma once
+
+#include <memory>
+
+#include "translate/translator.hpp"
+
+namespace sluice::translate {
+
+// `inner` (may be null) converts the OpenAI Chat Completions exchange to the provider's format.
+std::unique_ptr<Translator> make_anthropic_client(RequestContext context, std::unique_ptr<Translator> inner);
+
+}  // namespace sluice::translate
