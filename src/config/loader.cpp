@@ -226,35 +226,112 @@ AuthToken decode_auth_token(YAML::Node node, const std::string& path, const Deco
   return token;
 }
 
+std::optional<std::uint32_t> decode_max_tokens(YamlMap& m) {
+  if (auto v = m.integer("defaultMaxTokens", 1, 10'000'000)) return static_cast<std::uint32_t>(*v);
+  return std::nullopt;
+}
+
+// The provider's own fields (ai.llm.<provider>.*). Common ones (authToken, model) are read by
+// the caller.
+void decode_provider_fields(YamlMap& provider, LlmProvider& p) {
+  const auto& ctx = provider.ctx();
+  switch (p.kind) {
+    case ProviderKind::Anthropic:
+      if (auto v = provider.str("apiVersion")) p.anthropic.apiVersion = *v;
+      if (auto v = decode_max_tokens(provider)) p.anthropic.defaultMaxTokens = *v;
+      break;
+    case ProviderKind::Gemini:
+      if (auto v = provider.str("apiVersion")) p.gemini.apiVersion = *v;
+      break;
+    case ProviderKind::VertexAI: {
+      auto& v = p.vertexai;
+      if (auto x = provider.str("projectId", Need::Required)) v.projectId = *x;
+      if (auto x = provider.str("location", Need::Required)) v.location = *x;
+      if (auto x = provider.enumeration<VertexPublisher>(
+              "publisher", {{"GOOGLE", VertexPublisher::Google}, {"ANTHROPIC", VertexPublisher::Anthropic}}))
+        v.publisher = *x;
+      if (auto x = provider.str("apiVersion")) v.apiVersion = *x;
+      if (auto x = provider.str("anthropicVersion")) v.anthropicVersion = *x;
+      if (auto x = decode_max_tokens(provider)) v.defaultMaxTokens = *x;
+      for (auto* field : {&v.projectId, &v.location}) {
+        const char* name = field == &v.projectId ? "projectId" : "location";
+        for (char c : *field)
+          if (!std::isalnum(static_cast<unsigned char>(c)) && c != '-' && c != '_') {
+            ctx.error(provider.node()[name], provider.field(name),
+                      "\"" + *field + "\" may only contain letters, digits, '-' and '_'");
+            break;
+          }
+      }
+      break;
+    }
+    case ProviderKind::AzureOpenAI: {
+      auto& a = p.azureopenai;
+      if (auto x = provider.str("apiVersion")) a.apiVersion = *x;
+      if (auto x = provider.str("endpoint")) {
+        std::string_view e = *x;
+        if (e.starts_with("https://")) e.remove_prefix(8);
+        while (!e.empty() && e.back() == '/') e.remove_suffix(1);
+        if (e.empty() || e.find('/') != std::string_view::npos)
+          ctx.error(provider.node()["endpoint"], provider.field("endpoint"),
+                    "expected a host name like my-resource.openai.azure.com, found \"" + *x + "\"");
+        a.endpoint = e;
+      } else if (!provider.has("endpoint")) {
+        provider.require("endpoint", "the resource host, e.g. my-resource.openai.azure.com");
+      }
+      if (auto x = provider.str("deploymentName")) a.deploymentName = *x;
+      if (a.deploymentName.empty() && a.apiVersion != "v1")
+        provider.require("deploymentName", "the deployment to call (or apiVersion: v1 for the /openai/v1/ form)");
+      break;
+    }
+    case ProviderKind::Bedrock: {
+      auto& b = p.bedrock;
+      if (auto x = provider.str("region", Need::Required)) b.region = *x;
+      YamlMap creds(provider.take("credentials"), provider.field("credentials"), ctx);
+      if (creds.present()) {
+        YamlMap ref(creds.take("secretRef"), creds.field("secretRef"), ctx, Need::Required);
+        if (auto name = ref.str("name", Need::Required)) b.credentialsSecret = *name;
+      } else if (p.authToken.kind == AuthKind::None) {
+        provider.require("credentials", "{secretRef: {name: <Secret with accessKeyId, secretAccessKey>}} or an authToken "
+                                        "(a Bedrock API key)");
+      }
+      break;
+    }
+    case ProviderKind::OpenAI:
+    case ProviderKind::Ollama:
+      break;
+  }
+}
+
 void decode_llm(YamlMap& llm, LlmProvider& p) {
   const auto& ctx = llm.ctx();
   static const std::vector<std::pair<std::string, ProviderKind>> kProviders = {
-      {"openai", ProviderKind::OpenAI}, {"ollama", ProviderKind::Ollama}};
-  static const std::vector<std::string> kLater = {"anthropic", "gemini", "vertexai", "azureopenai", "bedrock"};
+      {"openai", ProviderKind::OpenAI},         {"ollama", ProviderKind::Ollama},
+      {"anthropic", ProviderKind::Anthropic},   {"gemini", ProviderKind::Gemini},
+      {"vertexai", ProviderKind::VertexAI},     {"azureopenai", ProviderKind::AzureOpenAI},
+      {"bedrock", ProviderKind::Bedrock}};
 
   std::vector<std::string> found;
   for (const auto& [name, kind] : kProviders) {
     if (!llm.has(name)) continue;
     found.push_back(name);
+    if (found.size() > 1) {
+      llm.take(name);
+      continue;
+    }
     p.kind = kind;
     YamlMap provider(llm.take(name), llm.field(name), ctx);
     if (provider.has("authToken")) {
       p.authToken = decode_auth_token(provider.take("authToken"), provider.field("authToken"), ctx);
-    } else if (kind == ProviderKind::OpenAI) {
+    } else if (kind != ProviderKind::Ollama && kind != ProviderKind::Bedrock) {
       provider.require("authToken", "{kind: Inline | SecretRef | Passthrough}");
     }
     p.model = provider.str("model");
-  }
-  for (const auto& name : kLater) {
-    if (llm.has(name)) {
-      llm.take(name);
-      ctx.error(llm.node()[name], llm.field(name),
-                "provider \"" + name + "\" is not supported by this version of Sluice; supported: openai, ollama");
-      found.push_back(name);
-    }
+    if (p.model && p.model->empty()) ctx.error(provider.node()["model"], provider.field("model"), "must not be empty");
+    decode_provider_fields(provider, p);
   }
   if (found.empty()) {
-    ctx.error(llm.node(), llm.path(), "needs one provider: openai or ollama");
+    ctx.error(llm.node(), llm.path(),
+              "needs one provider: openai, anthropic, gemini, vertexai, azureopenai, bedrock or ollama");
   } else if (found.size() > 1) {
     ctx.error(llm.node(), llm.path(), "names several providers (" + join(found) + "); choose one");
   }
@@ -297,6 +374,42 @@ void decode_llm(YamlMap& llm, LlmProvider& p) {
   p.tls = decode_tls(llm.take("tls"), llm.field("tls"), ctx);
 }
 
+void decode_passthrough(YamlMap& ai, Passthrough& out) {
+  const auto& ctx = ai.ctx();
+  YamlMap pt(ai.take("passthrough"), ai.field("passthrough"), ctx);
+  if (!pt.present()) return;
+  static const std::vector<std::string> kApis = {"audio",     "images",     "files",       "batches",
+                                                 "responses", "models",     "moderations", "completions",
+                                                 "uploads",   "fine_tuning", "vector_stores", "rerank",
+                                                 "realtime",  "*"};
+  auto apis = pt.take("apis");
+  if (apis.IsDefined() && is_sequence(apis, pt.field("apis"), ctx)) {
+    for (std::size_t i = 0; i < apis.size(); ++i) {
+      const auto field = pt.field("apis") + "[" + std::to_string(i) + "]";
+      auto api = scalar_string(apis[i], field, ctx);
+      if (!api) continue;
+      if (std::find(kApis.begin(), kApis.end(), *api) == kApis.end()) {
+        ctx.error(apis[i], field, "unknown API \"" + *api + "\"; expected one of: " + join(kApis));
+        continue;
+      }
+      out.apis.push_back(*api);
+    }
+  }
+  auto paths = pt.take("paths");
+  if (paths.IsDefined() && is_sequence(paths, pt.field("paths"), ctx)) {
+    for (std::size_t i = 0; i < paths.size(); ++i) {
+      const auto field = pt.field("paths") + "[" + std::to_string(i) + "]";
+      auto path = scalar_string(paths[i], field, ctx);
+      if (!path) continue;
+      if (path->empty() || path->front() != '/') {
+        ctx.error(paths[i], field, "must start with \"/\", found \"" + *path + "\"");
+        continue;
+      }
+      out.paths.push_back(*path);
+    }
+  }
+}
+
 void decode_backend(YamlMap& spec, Backend& b) {
   const auto& ctx = spec.ctx();
   auto type = spec.enumeration<BackendType>("type", {{"AI", BackendType::AI}, {"Static", BackendType::Static}}, Need::Required);
@@ -313,6 +426,7 @@ void decode_backend(YamlMap& spec, Backend& b) {
       }
       YamlMap llm(ai.take("llm"), ai.field("llm"), ctx, Need::Required);
       if (llm.present()) decode_llm(llm, b.llm);
+      decode_passthrough(ai, b.passthrough);
     }
     if (spec.has("static")) {
       spec.take("static");
@@ -744,9 +858,14 @@ struct Loader {
         if (b.staticTls.caCertificate) check_secret_ref(b, *b.staticTls.caCertificate, "spec.static.tls.caCertificateRef");
         continue;
       }
-      const std::string provider = b.llm.kind == ProviderKind::OpenAI ? "openai" : "ollama";
+      const std::string provider(provider_key(b.llm.kind));
       if (b.llm.authToken.kind == AuthKind::SecretRef)
         check_secret_ref(b, b.llm.authToken.secretRef, "spec.ai.llm." + provider + ".authToken.secretRef");
+      if (b.llm.kind == ProviderKind::Bedrock && !b.llm.bedrock.credentialsSecret.empty()) {
+        for (const char* key : {"accessKeyId", "secretAccessKey"})
+          check_secret_ref(b, SecretKeyRef{b.llm.bedrock.credentialsSecret, key},
+                           "spec.ai.llm.bedrock.credentials.secretRef");
+      }
       if (b.llm.tls.caCertificate) check_secret_ref(b, *b.llm.tls.caCertificate, "spec.ai.llm.tls.caCertificateRef");
     }
     for (const auto& route : result.config.routes) {

@@ -8,6 +8,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace sluice::config {
@@ -106,12 +107,70 @@ struct UpstreamPath {
   std::optional<std::string> prefix;  // prefix + the API suffix ("/chat/completions")
 };
 
-enum class ProviderKind { OpenAI, Ollama };
+enum class ProviderKind { OpenAI, Ollama, Anthropic, Gemini, VertexAI, AzureOpenAI, Bedrock };
+
+// The config key naming a provider under ai.llm: "openai", "anthropic", ...
+constexpr std::string_view provider_key(ProviderKind kind) {
+  switch (kind) {
+    case ProviderKind::OpenAI:
+      return "openai";
+    case ProviderKind::Ollama:
+      return "ollama";
+    case ProviderKind::Anthropic:
+      return "anthropic";
+    case ProviderKind::Gemini:
+      return "gemini";
+    case ProviderKind::VertexAI:
+      return "vertexai";
+    case ProviderKind::AzureOpenAI:
+      return "azureopenai";
+    case ProviderKind::Bedrock:
+      return "bedrock";
+  }
+  return "openai";
+}
+
+// Provider-specific fields, each read only for its own provider (ai.llm.<provider>.*).
+struct AnthropicOptions {
+  std::string apiVersion = "2023-06-01";  // anthropic-version header
+  std::uint32_t defaultMaxTokens = 4096;  // when the client sets neither max_tokens nor max_completion_tokens
+};
+
+struct GeminiOptions {
+  std::string apiVersion = "v1beta";  // path segment: /v1beta/models/{model}:generateContent
+};
+
+enum class VertexPublisher { Google, Anthropic };
+
+struct VertexAIOptions {
+  std::string projectId;
+  std::string location;
+  VertexPublisher publisher = VertexPublisher::Google;
+  std::string apiVersion = "v1";
+  std::string anthropicVersion = "vertex-2023-10-16";  // body anthropic_version (publisher ANTHROPIC)
+  std::uint32_t defaultMaxTokens = 4096;
+};
+
+struct AzureOpenAIOptions {
+  std::string endpoint;        // my-resource.openai.azure.com
+  std::string deploymentName;  // classic form: /openai/deployments/{deploymentName}/...
+  std::string apiVersion = "2024-10-21";  // "v1": the /openai/v1/ form, no api-version query
+};
+
+struct BedrockOptions {
+  std::string credentialsSecret;  // Secret with accessKeyId, secretAccessKey, sessionToken (optional)
+  std::string region;
+};
 
 struct LlmProvider {
   ProviderKind kind = ProviderKind::OpenAI;
   AuthToken authToken;
   std::optional<std::string> model;
+  AnthropicOptions anthropic;
+  GeminiOptions gemini;
+  VertexAIOptions vertexai;
+  AzureOpenAIOptions azureopenai;
+  BedrockOptions bedrock;
   std::optional<std::string> host;
   std::optional<std::uint16_t> port;
   UpstreamPath path;
@@ -131,12 +190,25 @@ struct BackendTimeouts {
   Duration poolIdle{60'000};     // pooled idle upstream connection lifetime
 };
 
+// API families a Backend accepts beyond chat completions and embeddings (ai.passthrough):
+// requests for them are forwarded unchanged, auth applied, bodies streamed both ways.
+struct Passthrough {
+  std::vector<std::string> apis;   // audio, images, files, batches, responses, models, ...; "*" = all
+  std::vector<std::string> paths;  // extra API paths, e.g. "/v1/rerank" (matched on the API suffix)
+  bool allows_all() const {
+    for (const auto& api : apis)
+      if (api == "*") return true;
+    return false;
+  }
+};
+
 enum class BackendType { AI, Static };
 
 struct Backend {
   Origin origin;
   BackendType type = BackendType::AI;
   LlmProvider llm;                 // type AI
+  Passthrough passthrough;         // type AI
   std::vector<StaticHost> hosts;   // type Static
   BackendTls staticTls;            // type Static
   BackendTimeouts timeouts;

@@ -6,11 +6,12 @@ namespace sluice::provider {
 
 const ProviderTraits kOllama{
     .name = "ollama",
-    .default_host = "localhost",
     .default_port = 11434,
-    .base_path = "/v1",
     .auth_header = "Authorization",
     .auth_prefix = "Bearer ",
+    .format = [](const config::LlmProvider&) { return WireFormat::OpenAI; },
+    .default_host = [](const config::LlmProvider&) { return std::string("localhost"); },
+    .path = [](const config::LlmProvider&, const PathRequest& r) { return openai_style_path("/v1", r); },
 };
 
 }  // namespace sluice::provider

@@ -1,27 +1,74 @@
-// Provider traits: what Sluice knows about each LLM provider's wire endpoint by default
-// (host, port, API base path, how the key is sent). One provider per .cpp file; provider-
-// specific fields stay with their provider. Constant data; thread-safe.
+// Provider traits: what Sluice knows about each LLM provider's wire endpoint — default host and
+// port, how the credential is sent, which wire format its chat and embeddings APIs speak, and
+// the native path of each operation (Gemini puts the model and the action in the path, Bedrock
+// the escaped model id, Azure the deployment and api-version). One provider per .cpp file;
+// provider-specific fields stay with their provider (config::LlmProvider's per-provider
+// structs). Constant data and pure functions; thread-safe.
 #pragma once
 
 #include <cstdint>
+#include <string>
 #include <string_view>
 
 #include "config/resources.hpp"
 
 namespace sluice::provider {
 
+// The wire format a provider's chat and embeddings endpoints speak.
+enum class WireFormat {
+  OpenAI,           // OpenAI, Azure OpenAI, Ollama and every OpenAI-compatible service
+  Anthropic,        // Anthropic Messages
+  Gemini,           // Gemini generateContent (AI Studio) / batchEmbedContents
+  VertexGemini,     // Gemini generateContent on Vertex AI / :predict for embeddings
+  VertexAnthropic,  // Anthropic Messages on Vertex AI (rawPredict, no model in the body)
+  Bedrock,          // Bedrock Converse / InvokeModel, SigV4-signed
+};
+
+// What the exchange asks the upstream to do.
+enum class Operation {
+  Chat,        // chat completions (or Anthropic Messages for Anthropic-format providers)
+  Embeddings,
+  Other,       // passthrough: the client's API suffix, unchanged
+};
+
+struct PathRequest {
+  Operation operation = Operation::Other;
+  std::string_view model;          // effective model (may be empty for Other)
+  bool stream = false;
+  std::string_view client_suffix;  // the client's API suffix ("/audio/speech"), for Other
+};
+
+// The upstream path as base + suffix; the Backend's path.prefix replaces `base`.
+struct NativePath {
+  std::string base;
+  std::string suffix;  // may carry a query ("?alt=sse", "?api-version=...")
+};
+
 struct ProviderTraits {
-  std::string_view name;          // the config key: "openai", "ollama"
-  std::string_view default_host;
+  std::string_view name;  // the config key: "openai", "anthropic", ...
   std::uint16_t default_port;
-  std::string_view base_path;     // prepended to the API suffix: "/v1" + "/chat/completions"
-  std::string_view auth_header;   // default header carrying the key
-  std::string_view auth_prefix;   // default prefix before the key
+  std::string_view auth_header;  // default header carrying the key
+  std::string_view auth_prefix;  // default prefix before the key
+  WireFormat (*format)(const config::LlmProvider&);
+  std::string (*default_host)(const config::LlmProvider&);
+  NativePath (*path)(const config::LlmProvider&, const PathRequest&);
 };
 
 extern const ProviderTraits kOpenAI;
 extern const ProviderTraits kOllama;
+extern const ProviderTraits kAnthropic;
+extern const ProviderTraits kGemini;
+extern const ProviderTraits kVertexAI;
+extern const ProviderTraits kAzureOpenAI;
+extern const ProviderTraits kBedrock;
 
 const ProviderTraits& traits(config::ProviderKind kind);
+
+// The OpenAI-style path for an operation: base + "/chat/completions" | "/embeddings" | the
+// client's suffix. Shared by the OpenAI-format providers.
+NativePath openai_style_path(std::string base, const PathRequest& request);
+
+// Percent-encodes every byte outside A-Z a-z 0-9 - _ . ~ (model ids in paths: ':' and '/').
+std::string escape_path_segment(std::string_view segment);
 
 }  // namespace sluice::provider

@@ -114,12 +114,9 @@ void finish_refused(Worker& worker, RequestRecord& record, std::string_view peer
 http::Task<bool> handle_request(Worker& worker, const Snapshot& snapshot, ClientIo& client,
                                 beast::flat_buffer& buffer, bhttp::request_parser<bhttp::empty_body>& header_parser,
                                 std::string_view peer) {
-  auto& stream = client.socket;
-  auto& deadline = client.deadline;
   ActiveRequest active(worker.metrics());
   const auto start = Clock::now();
   const auto wall_start = std::chrono::system_clock::now();
-  const auto& limits = snapshot.gateway().limits;
   RequestRecord record;
 
   const auto& head = header_parser.get();
@@ -149,56 +146,13 @@ http::Task<bool> handle_request(Worker& worker, const Snapshot& snapshot, Client
                          "no route matches " + method + " " + std::string(view.path) +
                              (view.host.empty() ? std::string() : " (host " + std::string(view.host) + ")"),
                          {}};
-    auto keep = co_await send_error(client, error, version, keep_alive && !body_pending, record);
+    auto keep = co_await send_error(client, error, version, keep_alive && !body_pending, record,
+                                    client_schema_for(view.path));
     co_return finish(keep);
   }
   record.route = match->rule->id;
 
-  bhttp::request_parser<bhttp::string_body> parser(std::move(header_parser));
-  parser.body_limit(limits.maxRequestBodyBytes);
-  if (body_pending) {
-    if (beast::iequals(parser.get()[bhttp::field::expect], "100-continue")) {
-      static constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
-      deadline.expires_after(limits.requestHeaderTimeout);
-      co_await asio::async_write(stream, asio::buffer(kContinue), http::use_task);
-      deadline.expires_never();
-    }
-    // The body may take as long as it needs while it keeps arriving: idleTimeout bounds the
-    // silence between two reads, not the whole upload.
-    boost::system::error_code ec;
-    while (!ec && !parser.is_done()) {
-      deadline.expires_after(limits.idleTimeout);
-      auto [rec, n] = co_await bhttp::async_read_some(stream, buffer, parser, http::use_task);
-      deadline.expires_never();
-      ec = rec;
-    }
-    if (ec == bhttp::error::body_limit) {
-      const auto error = body_too_large(limits);
-      auto keep = co_await send_error(client, error, version, false, record);
-      co_return finish(keep);
-    }
-    if (ec && deadline.expired()) {
-      const http::ApiError error{408, "invalid_request_error", "request_timeout",
-                                 "the request body stopped arriving for " + std::to_string(limits.idleTimeout.count()) +
-                                     " ms (Gateway spec.limits.idleTimeout)",
-                                 {}};
-      co_await send_error(client, error, version, false, record);
-      co_return finish(false);
-    }
-    if (ec) {
-      if (http::is_malformed_message(ec)) {
-        const http::ApiError error{400, "invalid_request_error", "malformed_request",
-                                   "reading the request body failed: " + ec.message(), {}};
-        co_await send_error(client, error, version, false, record);
-      } else {
-        record.status = 499;  // the client went away; nothing was sent
-        record.error = "client closed the connection while sending the body: " + ec.message();
-      }
-      co_return finish(false);
-    }
-  }
-  auto request = parser.release();
-  auto keep = co_await run_exchange(worker, snapshot, *match, request, client, keep_alive, record);
+  auto keep = co_await run_exchange(worker, snapshot, *match, header_parser, buffer, client, keep_alive, record);
   co_return finish(keep);
 }
 

@@ -10,8 +10,11 @@
 
 #include "http/parse_errors.hpp"
 #include "http/sse.hpp"
+#include "provider/aws_sigv4.hpp"
 #include "proxy/request_body.hpp"
 #include "route/api_path.hpp"
+#include "translate/common.hpp"
+#include "translate/select.hpp"
 
 namespace sluice::proxy {
 
@@ -129,30 +132,81 @@ void append_filter_headers(std::string& out, const std::vector<const config::Hea
   }
 }
 
+bool is_credential_header(std::string_view name) {
+  return iequals(name, "authorization") || iequals(name, "x-api-key") || iequals(name, "api-key") ||
+         iequals(name, "x-goog-api-key");
+}
+
+// Headers an OpenAI (or Anthropic) client sends that mean nothing, or something wrong, to a
+// provider speaking another format; the translation sets its own content type.
+bool is_client_format_header(std::string_view name) {
+  return iequals(name, "content-type") || iequals(name, "accept-encoding") || iequals(name, "anthropic-version") ||
+         iequals(name, "anthropic-beta") || iequals(name, "openai-organization") || iequals(name, "openai-project");
+}
+
+// The credential a client sent, for Passthrough auth: the backend's own header (its prefix
+// removed), else Authorization: Bearer, x-api-key, api-key or x-goog-api-key — so an Anthropic
+// SDK 0.x (x-api-key) and 1.x (Bearer) client both reach any provider.
+std::string_view client_credential(const bhttp::request_header<>& head, const BackendRuntime& backend,
+                                   std::string_view prefix) {
+  const auto strip = [](std::string_view v, std::string_view p) {
+    if (!p.empty() && v.size() >= p.size() && iequals(v.substr(0, p.size()), p)) v.remove_prefix(p.size());
+    return v;
+  };
+  if (auto it = head.find(backend.auth_header); it != head.end()) return strip(it->value(), prefix);
+  if (auto it = head.find(bhttp::field::authorization); it != head.end()) return strip(it->value(), "Bearer ");
+  for (const char* name : {"x-api-key", "api-key", "x-goog-api-key"})
+    if (auto it = head.find(name); it != head.end()) return it->value();
+  return {};
+}
+
+enum class BodyFraming { None, Length, Chunked };
+
+struct UpstreamHeadSpec {
+  std::string_view target;
+  std::string_view host;
+  BodyFraming framing = BodyFraming::Length;
+  std::size_t body_size = 0;
+  bool replace_auth = false;     // AI backend: client credentials are replaced
+  std::string auth_value;        // what the backend's auth header carries ("" = none)
+  bool translated = false;       // the body is in another format than the client's
+  std::vector<std::pair<std::string, std::string>> extra;  // signing headers, static headers
+};
+
 // The upstream request head, serialized directly: client headers minus hop-by-hop ones and
-// replaced credentials, the rule's filters, Host, the backend's credentials, Content-Length.
-std::string build_upstream_head(const ClientRequest& request, std::string_view target, const BackendRuntime& backend,
-                                const route::CompiledRule& rule, std::string_view host, bool replace_auth,
-                                std::size_t body_size) {
+// replaced credentials, the rule's filters, Host, the backend's credentials, body framing.
+std::string build_upstream_head(const bhttp::request_header<>& request, const BackendRuntime& backend,
+                                const route::CompiledRule& rule, const UpstreamHeadSpec& spec) {
   std::string head;
-  head.reserve(512 + request.base().method_string().size() + target.size());
-  head.append(request.method_string()).append(" ").append(target).append(" HTTP/1.1\r\n");
+  head.reserve(512 + request.method_string().size() + spec.target.size());
+  head.append(request.method_string()).append(" ").append(spec.target).append(" HTTP/1.1\r\n");
   for (const auto& field : request) {
     if (is_hop_by_hop(field.name())) continue;
     const std::string_view name = field.name_string();
-    if (replace_auth && (field.name() == bhttp::field::authorization || iequals(name, backend.auth_header))) continue;
+    if (spec.replace_auth && (is_credential_header(name) || iequals(name, backend.auth_header))) continue;
+    if (spec.translated && is_client_format_header(name)) continue;
+    bool overridden = false;
+    for (const auto& [extra_name, value] : spec.extra) overridden = overridden || iequals(name, extra_name);
+    if (overridden && (spec.translated || !iequals(name, "anthropic-version"))) continue;
     if (!rule.request_header_filters.empty() && filtered_out(name, rule.request_header_filters)) continue;
     append_header(head, name, field.value());
   }
   append_filter_headers(head, rule.request_header_filters,
-                        replace_auth && !backend.auth_value.empty() ? std::string_view(backend.auth_header)
-                                                                    : std::string_view{});
-  append_header(head, "Host", host);
-  if (replace_auth && !backend.auth_value.empty()) append_header(head, backend.auth_header, backend.auth_value);
-  const auto method = request.method();
-  if (body_size > 0 || method == bhttp::verb::post || method == bhttp::verb::put || method == bhttp::verb::patch) {
+                        spec.replace_auth && !spec.auth_value.empty() ? std::string_view(backend.auth_header)
+                                                                      : std::string_view{});
+  append_header(head, "Host", spec.host);
+  if (spec.replace_auth && !spec.auth_value.empty()) append_header(head, backend.auth_header, spec.auth_value);
+  for (const auto& [name, value] : spec.extra) {
+    // A static header the client set itself (its own anthropic-version) is kept as sent.
+    if (!spec.translated && iequals(name, "anthropic-version") && request.find(name) != request.end()) continue;
+    append_header(head, name, value);
+  }
+  if (spec.translated) append_header(head, "Content-Type", "application/json");
+  if (spec.framing == BodyFraming::Chunked) {
+    append_header(head, "Transfer-Encoding", "chunked");
+  } else if (spec.framing == BodyFraming::Length) {
     char digits[24];
-    const auto [end, ec] = std::to_chars(digits, digits + sizeof digits, body_size);
+    const auto [end, ec] = std::to_chars(digits, digits + sizeof digits, spec.body_size);
     append_header(head, "Content-Length", std::string_view(digits, static_cast<std::size_t>(end - digits)));
   }
   head.append("\r\n");
@@ -208,12 +262,24 @@ struct SendOutcome {
   boost::system::error_code ec;
   bool wrote_request = false;
   bool got_bytes = false;
+  bool body_consumed = false;  // streamed client body bytes were read: the request cannot be replayed
+  std::optional<http::ApiError> client_error;  // the client's body failed (413, 408, 400)
+};
+
+// The client's body still on its socket, for a streamed (passthrough) request.
+struct StreamedBody {
+  ClientIo& client;
+  beast::flat_buffer& buffer;
+  bhttp::request_parser<bhttp::buffer_body>& parser;
+  BodyFraming framing;
+  const config::Limits& limits;
+  Worker& worker;
 };
 
 template <class Stream>
 http::Task<SendOutcome> send_and_read_header(Stream& stream, http::UpstreamConnection& connection,
                                              const std::string& head, const std::string& body, ResponseParser& parser,
-                                             milliseconds timeout) {
+                                             milliseconds timeout, StreamedBody* streamed) {
   SendOutcome out;
   connection.deadline.expires_after(timeout);
   const std::array<asio::const_buffer, 2> request{asio::buffer(head), asio::buffer(body)};
@@ -223,12 +289,76 @@ http::Task<SendOutcome> send_and_read_header(Stream& stream, http::UpstreamConne
     co_return out;
   }
   out.wrote_request = true;
+  if (streamed != nullptr && !streamed->parser.is_done()) {
+    // Pump the client's body to the upstream as it arrives, a buffer at a time.
+    auto buffer = streamed->worker.take_relay_buffer();
+    struct ReturnBuffer {
+      Worker& worker;
+      std::unique_ptr<char[]>& buffer;
+      ~ReturnBuffer() { worker.give_relay_buffer(std::move(buffer)); }
+    } return_buffer{streamed->worker, buffer};
+    auto& body_parser = streamed->parser;
+    char size_line[24];
+    static constexpr std::string_view kCrlf = "\r\n";
+    static constexpr std::string_view kLastChunk = "0\r\n\r\n";
+    while (!body_parser.is_done()) {
+      auto& b = body_parser.get().body();
+      b.data = buffer.get();
+      b.size = Worker::kRelayBufferBytes;
+      streamed->client.deadline.expires_after(streamed->limits.idleTimeout);
+      auto [rec, n] = co_await bhttp::async_read_some(streamed->client.socket, streamed->buffer, body_parser,
+                                                      http::use_task);
+      streamed->client.deadline.expires_never();
+      out.body_consumed = true;
+      if (rec && rec != bhttp::error::need_buffer) {
+        if (rec == bhttp::error::body_limit) {
+          out.client_error = http::ApiError{413, "invalid_request_error", "request_too_large",
+                                            "request body exceeds the limit of " +
+                                                std::to_string(streamed->limits.maxRequestBodyBytes) +
+                                                " bytes (Gateway spec.limits.maxRequestBodyBytes)",
+                                            {}};
+        } else if (streamed->client.deadline.expired()) {
+          out.client_error = http::ApiError{408, "invalid_request_error", "request_timeout",
+                                            "the request body stopped arriving for " +
+                                                std::to_string(streamed->limits.idleTimeout.count()) +
+                                                " ms (Gateway spec.limits.idleTimeout)",
+                                            {}};
+        } else {
+          out.client_error = http::ApiError{400, "invalid_request_error", "malformed_request",
+                                            "reading the request body failed: " + rec.message(), {}};
+        }
+        co_return out;
+      }
+      const std::size_t got = Worker::kRelayBufferBytes - b.size;
+      std::array<asio::const_buffer, 4> pieces{};
+      std::size_t count = 0;
+      if (streamed->framing == BodyFraming::Chunked) {
+        if (got > 0) {
+          const auto [end, tec] = std::to_chars(size_line, size_line + 16, got, 16);
+          std::memcpy(end, "\r\n", 2);
+          pieces[count++] = asio::buffer(size_line, static_cast<std::size_t>(end - size_line) + 2);
+          pieces[count++] = asio::buffer(buffer.get(), got);
+          pieces[count++] = asio::buffer(kCrlf);
+        }
+        if (body_parser.is_done()) pieces[count++] = asio::buffer(kLastChunk);
+      } else if (got > 0) {
+        pieces[count++] = asio::buffer(buffer.get(), got);
+      }
+      if (count == 0) continue;
+      connection.deadline.expires_after(timeout);
+      auto [pec, pn] = co_await asio::async_write(stream, pieces, http::use_task);
+      if (pec) {
+        out.ec = pec;
+        co_return out;
+      }
+    }
+    connection.deadline.expires_after(timeout);
+  }
   auto [rec, read] = co_await bhttp::async_read_header(stream, connection.buffer, parser, http::use_task);
   out.got_bytes = read > 0 || parser.got_some();
   out.ec = rec;
   co_return out;
 }
-
 struct RelayOutcome {
   bool head_sent = false;      // false: nothing reached the client, an error response is still possible
   bool client_ok = true;       // the client got a complete, well-formed response
@@ -243,7 +373,7 @@ template <class Stream>
 http::Task<RelayOutcome> relay_body(Stream& stream, http::UpstreamConnection& connection, ResponseParser& parser,
                                     ClientIo& client, const std::string& head, ClientFraming framing, bool sse,
                                     const BackendRuntime& backend, std::optional<Clock::time_point> deadline,
-                                    Worker& worker, RequestRecord& record) {
+                                    Worker& worker, RequestRecord& record, ClientSchema schema) {
   RelayOutcome out;
   auto& body = parser.get().body();
   http::SseBoundaryTracker boundary;
@@ -299,9 +429,14 @@ http::Task<RelayOutcome> relay_body(Stream& stream, http::UpstreamConnection& co
     if (sse) boundary.feed(data);
     std::string error_event;
     if (ec) {
-      error_event = std::string(boundary.separator_needed()) +
-                    http::sse_error_event("upstream connection failed mid-stream (backend " + backend.name + ")",
-                                          "server_error", "upstream_stream_error");
+      error_event = std::string(boundary.separator_needed());
+      const http::ApiError failure{502, "server_error", "upstream_stream_error",
+                                   "upstream connection failed mid-stream (backend " + backend.name + ")", {}};
+      if (schema == ClientSchema::Anthropic) {
+        translate::append_anthropic_error_event(error_event, failure);
+      } else {
+        translate::append_openai_error_event(error_event, failure);
+      }
     }
     std::array<asio::const_buffer, 9> out_buffers{};
     std::size_t count = 0;
@@ -340,19 +475,294 @@ http::Task<RelayOutcome> relay_body(Stream& stream, http::UpstreamConnection& co
   co_return out;
 }
 
+
+// Reads the rest of an upstream body into `out` (a non-streaming response to translate, or an
+// error body). Fails past `limit` bytes.
+template <class Stream>
+http::Task<boost::system::error_code> read_upstream_body(Stream& stream, http::UpstreamConnection& connection,
+                                                         ResponseParser& parser, const BackendRuntime& backend,
+                                                         std::size_t limit, Worker& worker, std::string& out) {
+  auto buffer = worker.take_relay_buffer();
+  struct ReturnBuffer {
+    Worker& worker;
+    std::unique_ptr<char[]>& buffer;
+    ~ReturnBuffer() { worker.give_relay_buffer(std::move(buffer)); }
+  } return_buffer{worker, buffer};
+  auto& body = parser.get().body();
+  boost::system::error_code ec;
+  while (!parser.is_done()) {
+    body.data = buffer.get();
+    body.size = kRelayBufferBytes;
+    connection.deadline.expires_after(backend.timeouts.streamIdle);
+    auto [rec, n] = co_await bhttp::async_read_some(stream, connection.buffer, parser, http::use_task);
+    out.append(buffer.get(), kRelayBufferBytes - body.size);
+    if (rec && rec != bhttp::error::need_buffer) {
+      ec = rec;
+      break;
+    }
+    if (out.size() > limit) {
+      ec = bhttp::error::body_limit;
+      break;
+    }
+  }
+  connection.deadline.expires_never();
+  co_return ec;
+}
+
+// A complete JSON response (a translated reply), with the rule's response header filters.
+http::Task<bool> send_json(ClientIo& client, unsigned status, std::string body, unsigned version, bool keep_alive,
+                           const route::CompiledRule& rule, RequestRecord& record) {
+  bhttp::response<bhttp::string_body> response{static_cast<bhttp::status>(status), version};
+  response.set(bhttp::field::content_type, "application/json");
+  for (const auto* mod : rule.response_header_filters) {
+    for (const auto& name : mod->remove) response.erase(name);
+    for (const auto& [name, value] : mod->set) response.set(name, value);
+    for (const auto& [name, value] : mod->add) response.insert(name, value);
+  }
+  response.keep_alive(keep_alive);
+  response.body() = std::move(body);
+  response.prepare_payload();
+  record.status = status;
+  record.bytes_sent += response.body().size();
+  client.deadline.expires_after(kClientWriteTimeout);
+  auto [ec, n] = co_await bhttp::async_write(client.socket, response, http::use_task);
+  client.deadline.expires_never();
+  co_return !ec && keep_alive;
+}
+
+// The client head of a translated stream: 200, SSE, chunked (close-delimited for HTTP/1.0).
+std::string translated_stream_head(std::string_view content_type, unsigned version, bool keep_alive,
+                                   const route::CompiledRule& rule) {
+  bhttp::response_header<> fields;
+  fields.result(bhttp::status::ok);
+  fields.set(bhttp::field::content_type, content_type);
+  fields.set(bhttp::field::cache_control, "no-cache");
+  return build_client_head(fields, version, keep_alive, version >= 11 ? ClientFraming::Chunked : ClientFraming::UntilClose,
+                           rule);
+}
+
+// Relays a streaming response through its translator: each upstream read is converted at once
+// and the converted events leave in one write (the head with the first one). An upstream
+// failure ends the stream with an error event in the client's schema.
+template <class Stream>
+http::Task<RelayOutcome> relay_translated(Stream& stream, http::UpstreamConnection& connection, ResponseParser& parser,
+                                          ClientIo& client, const std::string& head, ClientFraming framing,
+                                          translate::Translator& translator, const BackendRuntime& backend,
+                                          std::optional<Clock::time_point> deadline, Worker& worker,
+                                          RequestRecord& record) {
+  RelayOutcome out;
+  auto& body = parser.get().body();
+  auto buffer = worker.take_relay_buffer();
+  struct ReturnBuffer {
+    Worker& worker;
+    std::unique_ptr<char[]>& buffer;
+    ~ReturnBuffer() { worker.give_relay_buffer(std::move(buffer)); }
+  } return_buffer{worker, buffer};
+  std::string converted;
+  char size_line[24];
+  static constexpr std::string_view kCrlf = "\r\n";
+  static constexpr std::string_view kLastChunk = "0\r\n\r\n";
+  bool finished = false;  // the translator ended the stream (error event or normal end)
+  for (;;) {
+    boost::system::error_code ec;
+    bool done = parser.is_done();
+    std::size_t got = 0;
+    if (!done) {
+      body.data = buffer.get();
+      body.size = kRelayBufferBytes;
+      auto timeout = backend.timeouts.streamIdle;
+      if (deadline) timeout = std::min(timeout, std::chrono::duration_cast<milliseconds>(*deadline - Clock::now()));
+      connection.deadline.expires_after(std::max(timeout, milliseconds(1)));
+      auto [rec, n] = co_await bhttp::async_read_some(stream, connection.buffer, parser, http::use_task);
+      ec = rec == bhttp::error::need_buffer ? boost::system::error_code{} : rec;
+      while (!ec && !parser.is_done() && body.size > 0 && connection.buffer.size() > 0) {
+        boost::system::error_code pec;
+        const auto used = parser.put(connection.buffer.data(), pec);
+        connection.buffer.consume(used);
+        if (pec == bhttp::error::need_more || pec == bhttp::error::need_buffer) break;
+        if (pec) ec = pec;
+        if (used == 0) break;
+      }
+      got = kRelayBufferBytes - body.size;
+      done = !ec && parser.is_done();
+    }
+    converted.clear();
+    if (got > 0 && !translator.stream_feed(std::string_view(buffer.get(), got), converted)) finished = true;
+    if (!finished && ec) {
+      out.upstream_clean = false;
+      out.failure = classify(ec, connection.deadline.expired());
+      out.ec = ec;
+      const bool timeout = out.failure == Failure::Timeout;
+      const http::ApiError failure{timeout ? 504u : 502u, "server_error", "upstream_stream_error",
+                                   "upstream " + std::string(failure_label(out.failure)) +
+                                       " mid-stream (backend " + backend.name + "): " + ec.message(),
+                                   {}};
+      translator.stream_fail(failure, converted);
+      finished = true;
+    } else if (!finished && done) {
+      translator.stream_end(converted);
+      finished = true;
+    }
+    if (converted.empty() && !finished) continue;
+    std::array<asio::const_buffer, 5> pieces{};
+    std::size_t count = 0;
+    if (!out.head_sent) pieces[count++] = asio::buffer(head);
+    if (framing == ClientFraming::Chunked) {
+      if (!converted.empty()) {
+        const auto [end, tec] = std::to_chars(size_line, size_line + 16, converted.size(), 16);
+        std::memcpy(end, "\r\n", 2);
+        pieces[count++] = asio::buffer(size_line, static_cast<std::size_t>(end - size_line) + 2);
+        pieces[count++] = asio::buffer(converted);
+        pieces[count++] = asio::buffer(kCrlf);
+      }
+      if (finished) pieces[count++] = asio::buffer(kLastChunk);
+    } else if (!converted.empty()) {
+      pieces[count++] = asio::buffer(converted);
+    }
+    client.deadline.expires_after(kClientWriteTimeout);
+    auto [wec, written] = co_await asio::async_write(client.socket, pieces, http::use_task);
+    out.head_sent = true;
+    record.bytes_sent += converted.size();
+    if (wec) {
+      out.client_ok = false;
+      if (!done) out.upstream_clean = false;
+      co_return out;
+    }
+    if (finished) {
+      if (!done) out.upstream_clean = false;  // the translator stopped early: the rest is unread
+      break;
+    }
+  }
+  client.deadline.expires_never();
+  connection.deadline.expires_never();
+  co_return out;
+}
+
 http::ApiError upstream_error(unsigned status, std::string message) {
   return http::ApiError{status, "server_error", status == 504 ? "upstream_timeout" : "upstream_unavailable",
                         std::move(message), {}};
 }
 
+// Whether a Backend lets a request through unchanged: chat and embeddings always (for
+// OpenAI-format providers), anything else when ai.passthrough lists its API family or path.
+bool passthrough_allows(const config::Passthrough& pt, std::string_view path, std::string_view family) {
+  if (pt.allows_all()) return true;
+  for (const auto& api : pt.apis)
+    if (api == family) return true;
+  const auto suffix = route::api_suffix(path);
+  for (const auto& allowed : pt.paths) {
+    if (path == allowed || (path.starts_with(allowed) && path.size() > allowed.size() && path[allowed.size()] == '/'))
+      return true;
+    if (allowed.starts_with("/v1") && std::string_view(allowed).substr(3) == suffix) return true;
+  }
+  return false;
+}
+
+// GET /v1/models answered from the config: every model the route's backends are pinned to.
+std::string models_from_config(const Snapshot& snapshot, const route::CompiledRule& rule) {
+  json::array data;
+  std::vector<std::string> seen;
+  for (const auto& ref : rule.rule->backendRefs) {
+    const auto it = snapshot.backends.find(ref.name);
+    if (it == snapshot.backends.end() || !it->second.model) continue;
+    const auto& model = *it->second.model;
+    if (std::find(seen.begin(), seen.end(), model) != seen.end()) continue;
+    seen.push_back(model);
+    json::object entry;
+    entry["id"] = model;
+    entry["object"] = "model";
+    entry["created"] = 0;
+    entry["owned_by"] = it->second.provider ? it->second.provider->name : std::string_view("sluice");
+    data.push_back(std::move(entry));
+  }
+  json::object out;
+  out["object"] = "list";
+  out["data"] = std::move(data);
+  return json::serialize(out);
+}
+
+std::string_view translation_name(translate::ClientApi api, provider::WireFormat format) {
+  const bool anthropic_client = api == translate::ClientApi::AnthropicMessages;
+  switch (format) {
+    case provider::WireFormat::OpenAI:
+      return anthropic_client ? "anthropic->openai" : "";
+    case provider::WireFormat::Anthropic:
+      return anthropic_client ? "" : "openai->anthropic";
+    case provider::WireFormat::VertexAnthropic:
+      return anthropic_client ? "anthropic->vertex-anthropic" : "openai->vertex-anthropic";
+    case provider::WireFormat::Gemini:
+      return anthropic_client ? "anthropic->gemini" : "openai->gemini";
+    case provider::WireFormat::VertexGemini:
+      return anthropic_client ? "anthropic->vertex-gemini" : "openai->vertex-gemini";
+    case provider::WireFormat::Bedrock:
+      return anthropic_client ? "anthropic->bedrock" : "openai->bedrock";
+  }
+  return "";
+}
+
+// Reads the whole client body (chat, embeddings, messages: JSON the gateway must parse).
+// Returns the error to answer with, or nullopt; `client_gone` when the client went away.
+// `parser` took over the head parser's message (headers included).
+http::Task<std::optional<http::ApiError>> read_client_body(ClientIo& client, beast::flat_buffer& buffer,
+                                                           bhttp::request_parser<bhttp::string_body>& parser,
+                                                           const config::Limits& limits, std::string& body,
+                                                           bool& client_gone) {
+  client_gone = false;
+  if (parser.is_done()) {
+    body = std::move(parser.get().body());
+    co_return std::nullopt;
+  }
+  parser.body_limit(limits.maxRequestBodyBytes);
+  if (beast::iequals(parser.get()[bhttp::field::expect], "100-continue")) {
+    static constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
+    client.deadline.expires_after(limits.requestHeaderTimeout);
+    co_await asio::async_write(client.socket, asio::buffer(kContinue), http::use_task);
+    client.deadline.expires_never();
+  }
+  // The body may take as long as it needs while it keeps arriving: idleTimeout bounds the
+  // silence between two reads, not the whole upload.
+  boost::system::error_code ec;
+  while (!ec && !parser.is_done()) {
+    client.deadline.expires_after(limits.idleTimeout);
+    auto [rec, n] = co_await bhttp::async_read_some(client.socket, buffer, parser, http::use_task);
+    client.deadline.expires_never();
+    ec = rec;
+  }
+  if (ec == bhttp::error::body_limit) {
+    co_return http::ApiError{413, "invalid_request_error", "request_too_large",
+                             "request body exceeds the limit of " + std::to_string(limits.maxRequestBodyBytes) +
+                                 " bytes (Gateway spec.limits.maxRequestBodyBytes)",
+                             {}};
+  }
+  if (ec && client.deadline.expired()) {
+    co_return http::ApiError{408, "invalid_request_error", "request_timeout",
+                             "the request body stopped arriving for " + std::to_string(limits.idleTimeout.count()) +
+                                 " ms (Gateway spec.limits.idleTimeout)",
+                             {}};
+  }
+  if (ec) {
+    if (http::is_malformed_message(ec))
+      co_return http::ApiError{400, "invalid_request_error", "malformed_request",
+                               "reading the request body failed: " + ec.message(), {}};
+    client_gone = true;
+    co_return std::nullopt;
+  }
+  body = std::move(parser.get().body());
+  co_return std::nullopt;
+}
+
 }  // namespace
 
-http::Task<bool> send_error(ClientIo& client, const http::ApiError& error, unsigned version,
-                                 bool keep_alive, RequestRecord& record) {
+ClientSchema client_schema_for(std::string_view path) {
+  return route::classify_api(path) == route::ApiKind::Messages ? ClientSchema::Anthropic : ClientSchema::OpenAI;
+}
+
+http::Task<bool> send_error(ClientIo& client, const http::ApiError& error, unsigned version, bool keep_alive,
+                            RequestRecord& record, ClientSchema schema) {
   bhttp::response<bhttp::string_body> response{static_cast<bhttp::status>(error.status), version};
   response.set(bhttp::field::content_type, "application/json");
   response.keep_alive(keep_alive);
-  response.body() = http::openai_error_body(error);
+  response.body() = schema == ClientSchema::Anthropic ? http::anthropic_error_body(error) : http::openai_error_body(error);
   response.prepare_payload();
   record.status = error.status;
   record.bytes_sent += response.body().size();
@@ -364,46 +774,153 @@ http::Task<bool> send_error(ClientIo& client, const http::ApiError& error, unsig
 }
 
 http::Task<bool> run_exchange(Worker& worker, const Snapshot& snapshot, const route::RouteMatchResult& match,
-                                   ClientRequest& request, ClientIo& client, bool keep_alive,
-                                   RequestRecord& record) {
+                              RequestHeadParser& head_parser, beast::flat_buffer& client_buffer, ClientIo& client,
+                              bool keep_alive, RequestRecord& record) {
   const auto& rule = *match.rule;
-  const auto version = request.version();
+  // The request head; it moves with the parser that reads the body, so it is reached through
+  // this pointer, updated when that happens.
+  const bhttp::request_header<>* head = &head_parser.get().base();
+  const auto version = head->version();
+  const auto& limits = snapshot.gateway().limits;
+
+  // Split the target; the query is carried to the upstream unchanged.
+  const std::string_view target = head->target();
+  const auto qpos = target.find('?');
+  const auto path = target.substr(0, qpos);
+  const auto query = qpos == std::string_view::npos ? std::string_view{} : target.substr(qpos + 1);
+  const auto api = route::classify_api(path);
+  const auto schema = api == route::ApiKind::Messages ? ClientSchema::Anthropic : ClientSchema::OpenAI;
+
+  // Until the body is read (or streamed), an error response ends the connection: the client
+  // may still be sending it.
+  auto keep_after_error = [&] { return keep_alive && head_parser.is_done(); };
+
   const BackendRuntime* backend = choose_backend(worker, snapshot, rule);
   if (backend == nullptr) {
     const http::ApiError error{500, "server_error", "backend_not_found", "route " + rule.id + " names no known Backend", {}};
-    co_return co_await send_error(client, error, version, keep_alive, record);
+    co_return co_await send_error(client, error, version, keep_after_error(), record, schema);
   }
   record.backend = backend->name;
   if (!backend->unavailable_reason.empty()) {
     const http::ApiError error{500, "server_error", "backend_unavailable", backend->unavailable_reason, {}};
-    co_return co_await send_error(client, error, version, keep_alive, record);
+    co_return co_await send_error(client, error, version, keep_after_error(), record, schema);
   }
 
-  // Split the target; the query is carried to the upstream unchanged.
-  const std::string_view target = request.target();
-  const auto qpos = target.find('?');
-  const auto path = target.substr(0, qpos);
-  const auto query = qpos == std::string_view::npos ? std::string_view{} : target.substr(qpos + 1);
-
-  const auto api = route::classify_api(path);
-  if (backend->ai && (api == route::ApiKind::ChatCompletions || api == route::ApiKind::Embeddings) &&
-      request.method() == bhttp::verb::post) {
-    BodyInfo info;
-    if (auto err = inspect_json_body(request.body(), backend->model, info)) {
-      record.model = std::move(info.model);
-      co_return co_await send_error(client, *err, version, keep_alive, record);
+  // What kind of request this is for the backend.
+  const bool post = head->method() == bhttp::verb::post;
+  const bool json_api = backend->ai && post &&
+                        (api == route::ApiKind::ChatCompletions || api == route::ApiKind::Embeddings ||
+                         api == route::ApiKind::Messages);
+  const auto family = route::api_family(path, match.matched_prefix);
+  if (backend->ai && !json_api) {
+    const bool allowed = passthrough_allows(backend->spec->passthrough, path, family);
+    if (api == route::ApiKind::Models && head->method() == bhttp::verb::get && !allowed) {
+      co_return co_await send_json(client, 200, models_from_config(snapshot, rule), version, keep_after_error(), rule,
+                                   record);
     }
-    record.model = std::move(info.model);
-    record.stream = info.stream;
+    const bool openai_format = backend->format == provider::WireFormat::OpenAI;
+    const bool native_json_api = openai_format && (api == route::ApiKind::ChatCompletions || api == route::ApiKind::Embeddings);
+    if (!allowed && !native_json_api) {
+      const std::string what = family.empty() ? std::string(path) : "the \"" + family + "\" API (" + std::string(path) + ")";
+      const http::ApiError error{404, "invalid_request_error", "api_not_enabled",
+                                 "Backend " + backend->name + " does not pass through " + what + " " +
+                                     std::string(head->method_string()) +
+                                     "; allow it with spec.ai.passthrough.apis: [" +
+                                     (family.empty() ? std::string("...") : family) +
+                                     "] (or spec.ai.passthrough.paths) on Backend/" + backend->name,
+                                 {}};
+      co_return co_await send_error(client, error, version, keep_after_error(), record, schema);
+    }
   }
 
+  // JSON APIs: the body is read whole and parsed once; the rest streams both ways.
+  std::string body;
+  std::optional<bhttp::request_parser<bhttp::string_body>> whole_parser;
+  std::unique_ptr<translate::Translator> translator;
+  std::string effective_model;
+  bool stream = false;
+  provider::Operation operation = provider::Operation::Other;
+  if (json_api) {
+    bool client_gone = false;
+    whole_parser.emplace(std::move(head_parser));
+    head = &whole_parser->get().base();
+    auto read_error = co_await read_client_body(client, client_buffer, *whole_parser, limits, body, client_gone);
+    if (read_error) {
+      co_await send_error(client, *read_error, version, false, record, schema);
+      co_return false;
+    }
+    if (client_gone) {
+      record.status = 499;  // the client went away; nothing was sent
+      record.error = "client closed the connection while sending the body";
+      co_return false;
+    }
+    BodyInfo info;
+    if (auto err = inspect_json_body(body, backend->model, info)) {
+      record.model = std::move(info.model);
+      co_return co_await send_error(client, *err, version, keep_alive, record, schema);
+    }
+    record.model = info.model;
+    record.stream = info.stream;
+    stream = info.stream;
+    effective_model = info.model;
+    operation = api == route::ApiKind::Embeddings ? provider::Operation::Embeddings : provider::Operation::Chat;
+
+    const auto client_api = api == route::ApiKind::Messages     ? translate::ClientApi::AnthropicMessages
+                            : api == route::ApiKind::Embeddings ? translate::ClientApi::OpenAIEmbeddings
+                                                                : translate::ClientApi::OpenAIChat;
+    translate::RequestContext context;
+    context.model = effective_model;
+    context.stream = stream;
+    context.default_max_tokens = backend->default_max_tokens;
+    if (backend->format == provider::WireFormat::VertexAnthropic) {
+      context.model_in_body = false;
+      context.anthropic_body_version = backend->anthropic_body_version;
+    }
+    auto selection = translate::select_translator(client_api, backend->format, context);
+    if (selection.error) co_return co_await send_error(client, *selection.error, version, keep_alive, record, schema);
+    translator = std::move(selection.translator);
+    if (translator) {
+      record.translation = translation_name(client_api, backend->format);
+      if (effective_model.empty()) {
+        const http::ApiError error{400, "invalid_request_error", "missing_model",
+                                   "\"model\" is required: Backend " + backend->name + " (" +
+                                       std::string(backend->provider->name) + ") needs it to address the provider",
+                                   std::string("model")};
+        co_return co_await send_error(client, error, version, keep_alive, record, schema);
+      }
+      boost::system::error_code jec;
+      auto parsed = json::parse(body, jec);
+      if (jec || !parsed.is_object()) {
+        const http::ApiError error{400, "invalid_request_error", "invalid_body", "the request body must be a JSON object",
+                                   {}};
+        co_return co_await send_error(client, error, version, keep_alive, record, schema);
+      }
+      std::string upstream_body;
+      auto terr = translator->translate_request(parsed.as_object(), upstream_body);
+      if (terr) co_return co_await send_error(client, *terr, version, keep_alive, record, schema);
+      body = std::move(upstream_body);
+    }
+  }
+  const bool streamed_body = !json_api && !head_parser.is_done();
+
+  // The upstream path: Backend path.full > path.prefix + API suffix > the route's rewrite >
+  // the provider's native path.
   route::UpstreamPathInput path_input;
   path_input.client_path = path;
   if (match.rewritten_path) path_input.rewritten = *match.rewritten_path;
   path_input.matched_prefix = match.matched_prefix;
   if (backend->path.full) path_input.backend_full = *backend->path.full;
   if (backend->path.prefix) path_input.backend_prefix = *backend->path.prefix;
-  if (backend->ai) path_input.provider_base = backend->provider->base_path;
+  provider::NativePath native;
+  if (backend->ai) {
+    const auto client_suffix = route::api_suffix(path, match.matched_prefix);
+    provider::PathRequest path_request{operation, effective_model, stream, client_suffix};
+    native = backend->provider->path(backend->spec->llm, path_request);
+    path_input.provider_base = native.base;
+    // The provider decides the suffix when it differs from the client's (translations, Azure).
+    if (translator || operation != provider::Operation::Other || native.suffix != client_suffix)
+      path_input.upstream_suffix = native.suffix;
+  }
   auto upstream_path = route::resolve_upstream_path(path_input);
   record.upstream_path = route::with_query(std::move(upstream_path.path), query);
   record.path_source = route::path_source_name(upstream_path.source);
@@ -411,14 +928,69 @@ http::Task<bool> run_exchange(Worker& worker, const Snapshot& snapshot, const ro
   const auto& endpoint = choose_endpoint(worker, *backend);
   record.upstream = endpoint.display;
 
-  // The upstream request: client headers minus hop-by-hop ones, filters, host, credentials.
-  const bool replace_auth = backend->ai && backend->auth_kind != config::AuthKind::Passthrough;
-  const std::string& upstream_body = request.body();
-  const std::string upstream_head =
-      build_upstream_head(request, record.upstream_path, *backend, rule,
-                          match.rewritten_host ? std::string_view(*match.rewritten_host) : std::string_view(endpoint.host_header),
-                          replace_auth, upstream_body.size());
-  record.bytes_received = upstream_body.size();
+  // The upstream request head: client headers minus hop-by-hop ones, filters, host, credentials.
+  UpstreamHeadSpec head_spec;
+  head_spec.target = record.upstream_path;
+  head_spec.host = match.rewritten_host ? std::string_view(*match.rewritten_host) : std::string_view(endpoint.host_header);
+  head_spec.translated = translator != nullptr;
+  head_spec.replace_auth = backend->ai;
+  head_spec.extra = backend->static_headers;
+  if (backend->ai) {
+    if (backend->auth_kind == config::AuthKind::Passthrough) {
+      const auto prefix = backend->spec->llm.authHeader ? std::string_view(backend->spec->llm.authHeader->prefix)
+                                                        : backend->provider->auth_prefix;
+      const auto credential = client_credential(*head, *backend, prefix);
+      if (!credential.empty()) head_spec.auth_value = std::string(prefix) + std::string(credential);
+    } else {
+      head_spec.auth_value = backend->auth_value;
+    }
+  }
+  std::optional<bhttp::request_parser<bhttp::buffer_body>> body_parser;
+  if (streamed_body) {
+    head_spec.framing = head_parser.chunked() ? BodyFraming::Chunked : BodyFraming::Length;
+    head_spec.body_size = head_parser.content_length().value_or(0);
+    body_parser.emplace(std::move(head_parser));
+    head = &body_parser->get().base();
+    body_parser->body_limit(limits.maxRequestBodyBytes);
+    if (beast::iequals(body_parser->get()[bhttp::field::expect], "100-continue")) {
+      static constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
+      client.deadline.expires_after(limits.requestHeaderTimeout);
+      co_await asio::async_write(client.socket, asio::buffer(kContinue), http::use_task);
+      client.deadline.expires_never();
+    }
+  } else {
+    const auto method = head->method();
+    const bool has_body = !body.empty() || method == bhttp::verb::post || method == bhttp::verb::put ||
+                          method == bhttp::verb::patch;
+    head_spec.framing = has_body ? BodyFraming::Length : BodyFraming::None;
+    head_spec.body_size = body.size();
+  }
+  if (backend->sigv4) {
+    // Bedrock: sign exactly what goes on the wire (host, path, query, body).
+    const std::string_view wire = record.upstream_path;
+    const auto q = wire.find('?');
+    provider::SigV4Request to_sign;
+    to_sign.method = head->method_string();
+    to_sign.host = head_spec.host;
+    to_sign.path = wire.substr(0, q);
+    to_sign.query = q == std::string_view::npos ? std::string_view{} : wire.substr(q + 1);
+    to_sign.payload = body;
+    const auto signature =
+        provider::sign_sigv4(to_sign, backend->aws, backend->aws_region, "bedrock", std::chrono::system_clock::now());
+    head_spec.auth_value.clear();
+    for (auto& header : signature.headers()) {
+      if (iequals(header.first, "authorization")) {
+        head_spec.auth_value = header.second;
+      } else {
+        head_spec.extra.push_back(std::move(header));
+      }
+    }
+  }
+  const std::string upstream_head = build_upstream_head(*head, *backend, rule, head_spec);
+  record.bytes_received = streamed_body ? head_spec.body_size : body.size();
+  std::optional<StreamedBody> streamed;
+  if (streamed_body)
+    streamed.emplace(StreamedBody{client, client_buffer, *body_parser, head_spec.framing, limits, worker});
 
   const auto started = Clock::now();
   // Gateway API: a zero duration disables the timeout.
@@ -429,6 +1001,7 @@ http::Task<bool> run_exchange(Worker& worker, const Snapshot& snapshot, const ro
   if (route_timeouts.backendRequest && route_timeouts.backendRequest->count() > 0)
     first_byte_timeout = std::min(first_byte_timeout, *route_timeouts.backendRequest);
   if (deadline) first_byte_timeout = std::min(first_byte_timeout, *route_timeouts.request);
+  auto keep_now = [&] { return keep_alive && (!body_parser || body_parser->is_done()); };
 
   // Connect (or reuse) and send. A pooled connection the peer closed while idle can fail
   // before any response byte; that one attempt is repeated on a fresh connection.
@@ -445,51 +1018,135 @@ http::Task<bool> run_exchange(Worker& worker, const Snapshot& snapshot, const ro
         const bool timeout = connected.failure == http::ConnectFailure::Timeout;
         record.upstream_error = timeout ? "timeout" : (connected.failure == http::ConnectFailure::Tls ? "tls" : "connect");
         const auto error = upstream_error(timeout ? 504 : 502, "backend " + backend->name + " unavailable: " + connected.error);
-        co_return co_await send_error(client, error, version, keep_alive, record);
+        co_return co_await send_error(client, error, version, keep_now(), record, schema);
       }
       connection = std::move(connected.connection);
     }
     parser.emplace();
     parser->body_limit(boost::none);
-    if (request.method() == bhttp::verb::head) parser->skip(true);
+    if (head->method() == bhttp::verb::head) parser->skip(true);
     auto timeout = first_byte_timeout;
     if (deadline) timeout = std::min(timeout, std::chrono::duration_cast<milliseconds>(*deadline - Clock::now()));
     timeout = std::max(timeout, milliseconds(1));
     // Coroutine rule for GCC 12: no co_await inside ?: or on braced temporaries (both
     // mis-destroy temporaries); results and arguments go through named locals.
+    StreamedBody* streamed_ptr = streamed ? &*streamed : nullptr;
     SendOutcome sent;
     if (connection->tls) {
-      sent = co_await send_and_read_header(*connection->tls, *connection, upstream_head, upstream_body, *parser, timeout);
+      sent = co_await send_and_read_header(*connection->tls, *connection, upstream_head, body, *parser, timeout,
+                                           streamed_ptr);
     } else {
-      sent = co_await send_and_read_header(*connection->plain, *connection, upstream_head, upstream_body, *parser, timeout);
+      sent = co_await send_and_read_header(*connection->plain, *connection, upstream_head, body, *parser, timeout,
+                                           streamed_ptr);
+    }
+    if (sent.client_error) {
+      co_await send_error(client, *sent.client_error, version, false, record, schema);
+      co_return false;
     }
     if (!sent.ec) break;
     const auto failure = classify(sent.ec, connection->deadline.expired());
     // A pooled connection the server closed while idle: the write fails, or the read sees a
     // clean end of stream with no byte. Replaying is safe then, since nothing was processed.
     // A reset after the request was sent is not replayed: the provider may have acted on it.
-    const bool stale = reused && attempt == 0 && !sent.got_bytes &&
+    const bool stale = reused && attempt == 0 && !sent.got_bytes && !sent.body_consumed &&
                        (!sent.wrote_request || sent.ec == bhttp::error::end_of_stream || sent.ec == asio::error::eof);
     if (stale) continue;
     record.upstream_error = failure_label(failure);
     if (failure == Failure::Timeout) {
       const auto error = upstream_error(504, "backend " + backend->name + " (" + endpoint.display +
                                                  ") did not respond within " + std::to_string(timeout.count()) + " ms");
-      co_return co_await send_error(client, error, version, keep_alive, record);
+      co_return co_await send_error(client, error, version, keep_now(), record, schema);
     }
     const auto what = failure == Failure::Protocol ? "sent an invalid HTTP response: " + sent.ec.message()
                                                    : "closed the connection before responding: " + sent.ec.message();
     const auto error = upstream_error(502, "backend " + backend->name + " (" + endpoint.display + ") " + what);
-    co_return co_await send_error(client, error, version, keep_alive, record);
+    co_return co_await send_error(client, error, version, keep_now(), record, schema);
   }
   record.upstream_first_byte_ms = std::chrono::duration<double, std::milli>(Clock::now() - started).count();
 
-  // Relay: the head goes out with the first body bytes, the body as it arrives.
   const auto& response = parser->get();
   record.status = response.result_int();
   const bool upstream_keep_alive = parser->keep_alive();
+  const bool client_keep_base = keep_alive && !worker.draining();
+
+  if (translator) {
+    // Translated: errors and complete replies are read whole and converted; streams are
+    // converted event by event.
+    const bool success = record.status >= 200 && record.status < 300;
+    if (!success || !stream) {
+      std::string upstream_body;
+      boost::system::error_code rec;
+      const std::size_t limit = success ? limits.maxRequestBodyBytes * 4 : 1024 * 1024;
+      if (connection->tls) {
+        rec = co_await read_upstream_body(*connection->tls, *connection, *parser, *backend, limit, worker, upstream_body);
+      } else {
+        rec = co_await read_upstream_body(*connection->plain, *connection, *parser, *backend, limit, worker,
+                                          upstream_body);
+      }
+      if (rec) {
+        const auto failure = classify(rec, connection->deadline.expired());
+        record.upstream_error = failure_label(failure);
+        const auto error = upstream_error(failure == Failure::Timeout ? 504 : 502,
+                                          "backend " + backend->name + " (" + endpoint.display +
+                                              ") failed while sending its response: " + rec.message());
+        co_return co_await send_error(client, error, version, client_keep_base, record, schema);
+      }
+      if (upstream_keep_alive && parser->is_done())
+        worker.pool().give_back(endpoint, std::move(connection), backend->timeouts.poolIdle);
+      if (!success) {
+        const auto error_type = response["x-amzn-errortype"];
+        const auto error = translator->translate_error(record.status, error_type, upstream_body);
+        co_return co_await send_error(client, error, version, client_keep_base, record, schema);
+      }
+      std::string client_body;
+      if (auto terr = translator->translate_response(upstream_body, client_body)) {
+        co_return co_await send_error(client, *terr, version, client_keep_base, record, schema);
+      }
+      const auto usage = translator->usage();
+      if (usage.known) {
+        record.prompt_tokens = static_cast<std::int64_t>(usage.prompt_tokens);
+        record.completion_tokens = static_cast<std::int64_t>(usage.completion_tokens);
+      }
+      co_return co_await send_json(client, 200, std::move(client_body), version, client_keep_base, rule, record);
+    }
+    const bool client_keep = client_keep_base && version >= 11;
+    const auto framing = version >= 11 ? ClientFraming::Chunked : ClientFraming::UntilClose;
+    const std::string client_head =
+        translated_stream_head(translator->stream_content_type(), version, client_keep, rule);
+    RelayOutcome relayed;
+    if (connection->tls) {
+      relayed = co_await relay_translated(*connection->tls, *connection, *parser, client, client_head, framing,
+                                          *translator, *backend, deadline, worker, record);
+    } else {
+      relayed = co_await relay_translated(*connection->plain, *connection, *parser, client, client_head, framing,
+                                          *translator, *backend, deadline, worker, record);
+    }
+    const auto usage = translator->usage();
+    if (usage.known) {
+      record.prompt_tokens = static_cast<std::int64_t>(usage.prompt_tokens);
+      record.completion_tokens = static_cast<std::int64_t>(usage.completion_tokens);
+    }
+    if (relayed.failure != Failure::None) {
+      record.upstream_error = failure_label(relayed.failure);
+      if (!relayed.head_sent) {
+        const auto error = upstream_error(relayed.failure == Failure::Timeout ? 504 : 502,
+                                          "backend " + backend->name + " (" + endpoint.display +
+                                              ") failed before its response body arrived: " + relayed.ec.message());
+        co_return co_await send_error(client, error, version, client_keep_base, record, schema);
+      }
+      record.error = "upstream " + std::string(failure_label(relayed.failure)) +
+                     " after the response started (backend " + backend->name + "): " + relayed.ec.message();
+    } else if (!relayed.client_ok) {
+      record.error = "client connection closed during the response";
+    }
+    if (relayed.upstream_clean && upstream_keep_alive && parser->is_done())
+      worker.pool().give_back(endpoint, std::move(connection), backend->timeouts.poolIdle);
+    co_return relayed.client_ok && client_keep;
+  }
+
+  // Relay: the head goes out with the first body bytes, the body as it arrives.
   const bool has_body =
-      request.method() != bhttp::verb::head && record.status >= 200 && record.status != 204 && record.status != 304;
+      head->method() != bhttp::verb::head && record.status >= 200 && record.status != 204 && record.status != 304;
   ClientFraming framing = ClientFraming::None;
   if (has_body) {
     if (response.has_content_length() && !response.chunked()) {
@@ -498,17 +1155,17 @@ http::Task<bool> run_exchange(Worker& worker, const Snapshot& snapshot, const ro
       framing = version >= 11 ? ClientFraming::Chunked : ClientFraming::UntilClose;
     }
   }
-  const bool client_keep = keep_alive && !worker.draining() && framing != ClientFraming::UntilClose;
+  const bool client_keep = client_keep_base && framing != ClientFraming::UntilClose;
   const bool sse = beast::iequals(std::string_view(response[bhttp::field::content_type]).substr(0, 17), "text/event-stream");
   const std::string client_head = build_client_head(response, version, client_keep, framing, rule);
 
   RelayOutcome relayed;
   if (connection->tls) {
     relayed = co_await relay_body(*connection->tls, *connection, *parser, client, client_head, framing, sse, *backend,
-                                  deadline, worker, record);
+                                  deadline, worker, record, schema);
   } else {
     relayed = co_await relay_body(*connection->plain, *connection, *parser, client, client_head, framing, sse, *backend,
-                                  deadline, worker, record);
+                                  deadline, worker, record, schema);
   }
   if (relayed.failure != Failure::None) {
     record.upstream_error = failure_label(relayed.failure);
@@ -517,7 +1174,7 @@ http::Task<bool> run_exchange(Worker& worker, const Snapshot& snapshot, const ro
       const auto error = upstream_error(relayed.failure == Failure::Timeout ? 504 : 502,
                                         "backend " + backend->name + " (" + endpoint.display +
                                             ") failed before its response body arrived: " + relayed.ec.message());
-      co_return co_await send_error(client, error, version, keep_alive, record);
+      co_return co_await send_error(client, error, version, client_keep_base, record, schema);
     }
     record.error = "upstream " + std::string(failure_label(relayed.failure)) + " after the response started (backend " +
                    backend->name + "): " + relayed.ec.message();

@@ -99,9 +99,40 @@ std::shared_ptr<const Snapshot> Snapshot::build(config::Config config, config::D
     if (spec.type == config::BackendType::AI) {
       b.ai = true;
       b.provider = &provider::traits(spec.llm.kind);
+      b.format = b.provider->format(spec.llm);
       b.model = spec.llm.model;
       b.path = spec.llm.path;
-      const auto host = spec.llm.host.value_or(std::string(b.provider->default_host));
+      switch (spec.llm.kind) {
+        case config::ProviderKind::Anthropic:
+          b.static_headers.emplace_back("anthropic-version", spec.llm.anthropic.apiVersion);
+          b.default_max_tokens = spec.llm.anthropic.defaultMaxTokens;
+          break;
+        case config::ProviderKind::VertexAI:
+          b.default_max_tokens = spec.llm.vertexai.defaultMaxTokens;
+          b.anthropic_body_version = spec.llm.vertexai.anthropicVersion;
+          break;
+        case config::ProviderKind::Bedrock:
+          b.aws_region = spec.llm.bedrock.region;
+          if (!spec.llm.bedrock.credentialsSecret.empty()) {
+            b.sigv4 = true;
+            std::string reason;
+            const auto& secret = spec.llm.bedrock.credentialsSecret;
+            auto id = secrets.get({secret, "accessKeyId"}, &reason);
+            auto key = id ? secrets.get({secret, "secretAccessKey"}, &reason) : std::nullopt;
+            if (!id || !key) {
+              b.unavailable_reason = "Backend \"" + name + "\" cannot sign requests: " + reason;
+            } else {
+              b.aws.access_key_id = *id;
+              b.aws.secret_access_key = *key;
+              std::string ignored;
+              if (auto token = secrets.get({secret, "sessionToken"}, &ignored)) b.aws.session_token = *token;
+            }
+          }
+          break;
+        default:
+          break;
+      }
+      const auto host = spec.llm.host.value_or(b.provider->default_host(spec.llm));
       const auto port = spec.llm.port.value_or(b.provider->default_port);
       b.endpoints.push_back(make_endpoint(host, port, tls));
       b.auth_kind = spec.llm.authToken.kind;

@@ -15,6 +15,7 @@
 #include "config/diagnostics.hpp"
 #include "config/resources.hpp"
 #include "http/upstream_endpoint.hpp"
+#include "provider/aws_sigv4.hpp"
 #include "provider/provider.hpp"
 #include "route/route_table.hpp"
 
@@ -27,6 +28,15 @@ struct BackendRuntime {
   std::string name;
   bool ai = false;
   const provider::ProviderTraits* provider = nullptr;  // AI only
+  provider::WireFormat format = provider::WireFormat::OpenAI;
+  // Headers every upstream request of this backend carries (anthropic-version).
+  std::vector<std::pair<std::string, std::string>> static_headers;
+  // Bedrock: requests are SigV4-signed with these instead of carrying auth_value.
+  bool sigv4 = false;
+  provider::AwsCredentials aws;
+  std::string aws_region;
+  std::uint32_t default_max_tokens = 4096;
+  std::string anthropic_body_version;  // Vertex Anthropic: body "anthropic_version"
   std::vector<UpstreamEndpoint> endpoints;
 
   config::AuthKind auth_kind = config::AuthKind::None;

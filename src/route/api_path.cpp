@@ -16,9 +16,10 @@ std::string_view strip_trailing_slash(std::string_view path) {
   return path;
 }
 
-constexpr std::array<std::string_view, 14> kApiFamilies = {
+constexpr std::array<std::string_view, 16> kApiFamilies = {
     "chat",     "completions", "embeddings",  "models",  "audio",        "images",       "files",
-    "batches",  "responses",   "moderations", "rerank",  "uploads",      "fine_tuning",  "vector_stores"};
+    "batches",  "responses",   "moderations", "rerank",  "uploads",      "fine_tuning",  "vector_stores",
+    "messages", "realtime"};
 
 }  // namespace
 
@@ -27,6 +28,7 @@ ApiKind classify_api(std::string_view path) {
   if (ends_with_segment(path, "/chat/completions")) return ApiKind::ChatCompletions;
   if (ends_with_segment(path, "/embeddings")) return ApiKind::Embeddings;
   if (ends_with_segment(path, "/models")) return ApiKind::Models;
+  if (path == "/messages" || ends_with_segment(path, "/v1/messages")) return ApiKind::Messages;
   return ApiKind::Other;
 }
 
@@ -38,6 +40,8 @@ std::string_view api_kind_name(ApiKind kind) {
       return "embeddings";
     case ApiKind::Models:
       return "models";
+    case ApiKind::Messages:
+      return "messages";
     case ApiKind::Other:
       break;
   }
@@ -86,17 +90,26 @@ std::string_view path_source_name(PathSource source) {
   return "client";
 }
 
+std::string api_family(std::string_view path, std::string_view matched_prefix) {
+  const auto suffix = api_suffix(path, matched_prefix);
+  if (suffix.size() < 2 || suffix.front() != '/') return {};
+  const auto end = suffix.find('/', 1);
+  return suffix.substr(1, end == std::string::npos ? std::string::npos : end - 1);
+}
+
 UpstreamPath resolve_upstream_path(const UpstreamPathInput& in) {
   if (in.backend_full) return {std::string(*in.backend_full), PathSource::Full};
   // The suffix comes from the path the route produced, so a rewrite's result is respected.
   const auto effective = in.rewritten ? *in.rewritten : in.client_path;
   if (in.backend_prefix) {
     const auto prefix = *in.backend_prefix == "/" ? std::string_view{} : *in.backend_prefix;
+    if (in.upstream_suffix) return {std::string(prefix) + std::string(*in.upstream_suffix), PathSource::Prefix};
     return {std::string(prefix) + api_suffix(effective, in.rewritten ? std::string_view{} : in.matched_prefix),
             PathSource::Prefix};
   }
   if (in.rewritten) return {std::string(*in.rewritten), PathSource::Rewrite};
   if (in.provider_base) {
+    if (in.upstream_suffix) return {std::string(*in.provider_base) + std::string(*in.upstream_suffix), PathSource::Default};
     return {std::string(*in.provider_base) + api_suffix(in.client_path, in.matched_prefix), PathSource::Default};
   }
   return {std::string(in.client_path), PathSource::Client};

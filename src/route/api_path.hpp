@@ -15,9 +15,10 @@
 
 namespace sluice::route {
 
-enum class ApiKind { ChatCompletions, Embeddings, Models, Other };
+enum class ApiKind { ChatCompletions, Embeddings, Models, Messages, Other };
 
-// Classifies by suffix: ".../chat/completions", ".../embeddings", ".../models" (query excluded).
+// Classifies by suffix: ".../chat/completions", ".../embeddings", ".../models", and Anthropic's
+// ".../v1/messages" or "/messages" (not the Assistants API's /threads/{id}/messages); query excluded.
 ApiKind classify_api(std::string_view path);
 std::string_view api_kind_name(ApiKind kind);
 
@@ -26,9 +27,14 @@ std::string_view api_kind_name(ApiKind kind);
 //   "/llm/embeddings"                     -> "/embeddings"
 // Rule: the text after the last "/v1" segment if there is one; else from the first segment
 // naming a known OpenAI API family (chat, completions, embeddings, models, audio, images,
-// files, batches, responses, moderations, rerank, uploads, fine_tuning, vector_stores);
+// files, batches, responses, moderations, rerank, uploads, fine_tuning, vector_stores,
+// messages, realtime);
 // else the part after `matched_prefix` (the route's PathPrefix), else the whole path.
 std::string api_suffix(std::string_view path, std::string_view matched_prefix = {});
+
+// The API family of a path for passthrough decisions: the first segment of api_suffix()
+// ("/audio/speech" -> "audio", "/files/f1/content" -> "files"); "" when there is none.
+std::string api_family(std::string_view path, std::string_view matched_prefix = {});
 
 enum class PathSource { Full, Prefix, Rewrite, Default, Client };
 std::string_view path_source_name(PathSource source);
@@ -40,6 +46,9 @@ struct UpstreamPathInput {
   std::optional<std::string_view> backend_full;
   std::optional<std::string_view> backend_prefix;
   std::optional<std::string_view> provider_base;  // "/v1" for OpenAI-compatible; none for Static
+  // The upstream API suffix when the provider decides it (translated requests: Gemini's
+  // "/models/{m}:generateContent"); otherwise it is taken from the client's (or rewritten) path.
+  std::optional<std::string_view> upstream_suffix;
 };
 
 struct UpstreamPath {

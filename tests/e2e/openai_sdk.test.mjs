@@ -43,7 +43,7 @@ before(async () => {
   deadPort = await freePort(); // nothing listens there
   const config = [
     aiBackendYaml({ name: 'main', port: mock.port, auth: `{kind: Inline, inline: ${GATEWAY_KEY}}` }),
-    aiBackendYaml({ name: 'passthrough', port: mock.port, auth: '{kind: Passthrough}' }),
+    aiBackendYaml({ name: 'passthrough', port: mock.port, auth: '{kind: Passthrough}', llm: '    passthrough: {apis: [models]}\n' }),
     aiBackendYaml({ name: 'forced', port: mock.port, auth: `{kind: Inline, inline: ${GATEWAY_KEY}}`, model: 'forced-model' }),
     aiBackendYaml({ name: 'dead', port: deadPort, auth: `{kind: Inline, inline: ${GATEWAY_KEY}}` }),
     routeYaml({
@@ -184,10 +184,16 @@ describe('embeddings', () => {
   });
 });
 
-test('models.list passes through to the mock', async () => {
+test('models.list passes through to the mock when the Backend allows the models API', async () => {
   const ids = [];
-  for await (const model of client().models.list()) ids.push(model.id);
+  for await (const model of client('/pt').models.list()) ids.push(model.id);
   assert.deepEqual(ids.sort(), ['mock-embed', 'mock-gpt']);
+});
+
+test('models.list is answered from the config otherwise: the models the route\'s backends serve', async () => {
+  const ids = [];
+  for await (const model of client('/forced').models.list()) ids.push(model.id);
+  assert.deepEqual(ids, ['forced-model']);
 });
 
 test('passthrough auth: the client key reaches the mock unchanged', async () => {

@@ -37,6 +37,7 @@ using ::testing::Matcher;
 using ::testing::StartsWith;
 using ::testing::IsSupersetOf;
 using ::testing::UnorderedElementsAre;
+using ::testing::UnorderedElementsAre;
 
 // ------------------------------------------------------------------ helpers
 
@@ -883,7 +884,7 @@ TEST(ConfigLoaderValidationTest, BackendRequiredFields) {
       ElementsAre(
           Err("Backend/nospec", "spec", "is required"), Err("Backend/notype", "spec.type", "is required"),
           Err("Backend/noai", "spec.ai", "is required"), Err("Backend/nollm", "spec.ai.llm", "is required"),
-          Err("Backend/noprovider", "spec.ai.llm", "needs one provider: openai or ollama"),
+          Err("Backend/noprovider", "spec.ai.llm", "needs one provider: openai, anthropic, gemini, vertexai, azureopenai, bedrock or ollama"),
           Err("Backend/noauth", "spec.ai.llm.openai.authToken", "is required ({kind: Inline | SecretRef | Passthrough})"),
           Err("Backend/nokind", "spec.ai.llm.openai.authToken.kind", "is required"),
           Err("Backend/noinline", "spec.ai.llm.openai.authToken.inline", "is required"),
@@ -1152,16 +1153,114 @@ TEST(ConfigLoaderValidationTest, InvalidRegularExpressions) {
 
 // ================================================================== validation: providers
 
-TEST(ConfigLoaderValidationTest, UnsupportedProviders) {
-  for (const std::string provider : {"anthropic", "gemini", "vertexai", "azureopenai", "bedrock"}) {
-    const auto r = load(backend("b", "  type: AI\n  ai:\n    llm:\n      " + provider +
-                                         ":\n        authToken: {kind: Inline, inline: k}\n"));
-    EXPECT_THAT(r.diagnostics.items(),
-                ElementsAre(Err("Backend/b", "spec.ai.llm." + provider,
-                                "provider \"" + provider +
-                                    "\" is not supported by this version of Sluice; supported: openai, ollama")))
-        << provider;
-  }
+TEST(ConfigLoaderTest, ProviderFieldsAreDecodedPerProvider) {
+  const auto r = load(docs({backend("anthropic", R"(  type: AI
+  ai:
+    llm:
+      anthropic: {authToken: {kind: Inline, inline: k}, model: claude-sonnet-4-5, apiVersion: "2023-01-01", defaultMaxTokens: 1024}
+)"),
+                            backend("gemini", R"(  type: AI
+  ai:
+    llm:
+      gemini: {authToken: {kind: Inline, inline: k}, model: gemini-2.5-flash, apiVersion: v1}
+)"),
+                            backend("vertex", R"(  type: AI
+  ai:
+    llm:
+      vertexai: {authToken: {kind: Inline, inline: t}, model: claude-x, projectId: my-project, location: us-east5, publisher: ANTHROPIC}
+)"),
+                            backend("azure", R"(  type: AI
+  ai:
+    llm:
+      azureopenai: {authToken: {kind: Inline, inline: k}, endpoint: "https://res.openai.azure.com/", deploymentName: gpt-4o, apiVersion: "2024-10-21"}
+)"),
+                            backend("bedrock", R"(  type: AI
+  ai:
+    llm:
+      bedrock: {credentials: {secretRef: {name: aws}}, model: "anthropic.claude-3-5-sonnet-20241022-v2:0", region: us-east-1}
+)"),
+                            secret("aws", "stringData: {accessKeyId: AKID, secretAccessKey: s}\n")}));
+  EXPECT_NO_DIAGNOSTICS(r);
+  const auto& b = r.config.backends;
+  EXPECT_EQ(b.at("anthropic").llm.kind, ProviderKind::Anthropic);
+  EXPECT_EQ(b.at("anthropic").llm.anthropic.apiVersion, "2023-01-01");
+  EXPECT_EQ(b.at("anthropic").llm.anthropic.defaultMaxTokens, 1024u);
+  EXPECT_EQ(b.at("gemini").llm.gemini.apiVersion, "v1");
+  EXPECT_EQ(b.at("vertex").llm.vertexai.projectId, "my-project");
+  EXPECT_EQ(b.at("vertex").llm.vertexai.location, "us-east5");
+  EXPECT_EQ(b.at("vertex").llm.vertexai.publisher, VertexPublisher::Anthropic);
+  EXPECT_EQ(b.at("azure").llm.azureopenai.endpoint, "res.openai.azure.com") << "scheme and trailing slash dropped";
+  EXPECT_EQ(b.at("azure").llm.azureopenai.deploymentName, "gpt-4o");
+  EXPECT_EQ(b.at("bedrock").llm.bedrock.region, "us-east-1");
+  EXPECT_EQ(b.at("bedrock").llm.bedrock.credentialsSecret, "aws");
+  EXPECT_EQ(*b.at("bedrock").llm.model, "anthropic.claude-3-5-sonnet-20241022-v2:0");
+}
+
+TEST(ConfigLoaderValidationTest, ProviderRequiredFields) {
+  const auto r = load(docs({backend("vertex", R"(  type: AI
+  ai: {llm: {vertexai: {authToken: {kind: Inline, inline: t}, publisher: OPENAI}}}
+)"),
+                            backend("azure", R"(  type: AI
+  ai: {llm: {azureopenai: {authToken: {kind: Inline, inline: k}}}}
+)"),
+                            backend("bedrock", R"(  type: AI
+  ai: {llm: {bedrock: {model: m}}}
+)"),
+                            backend("anthropic", R"(  type: AI
+  ai: {llm: {anthropic: {model: m}}}
+)")}));
+  EXPECT_THAT(r.diagnostics.items(),
+              UnorderedElementsAre(
+                  Err("Backend/vertex", "spec.ai.llm.vertexai.projectId", "is required"),
+                  Err("Backend/vertex", "spec.ai.llm.vertexai.location", "is required"),
+                  Err("Backend/vertex", "spec.ai.llm.vertexai.publisher", HasSubstr("GOOGLE, ANTHROPIC")),
+                  Err("Backend/azure", "spec.ai.llm.azureopenai.endpoint", HasSubstr("is required")),
+                  Err("Backend/azure", "spec.ai.llm.azureopenai.deploymentName", HasSubstr("apiVersion: v1")),
+                  Err("Backend/bedrock", "spec.ai.llm.bedrock.region", "is required"),
+                  Err("Backend/bedrock", "spec.ai.llm.bedrock.credentials", HasSubstr("is required")),
+                  Err("Backend/anthropic", "spec.ai.llm.anthropic.authToken", HasSubstr("is required"))));
+}
+
+TEST(ConfigLoaderValidationTest, AzureV1FormNeedsNoDeployment) {
+  const auto r = load(backend("azure", R"(  type: AI
+  ai: {llm: {azureopenai: {authToken: {kind: Inline, inline: k}, endpoint: res.openai.azure.com, apiVersion: v1}}}
+)"));
+  EXPECT_NO_DIAGNOSTICS(r);
+}
+
+TEST(ConfigLoaderValidationTest, BedrockCredentialsSecretNeedsBothKeys) {
+  const auto r = load(docs({backend("bedrock", R"(  type: AI
+  ai: {llm: {bedrock: {credentials: {secretRef: {name: aws}}, region: us-east-1}}}
+)"),
+                            secret("aws", "stringData: {accessKeyId: AKID}\n")}),
+                      LoadOptions{.strictSecrets = true});
+  EXPECT_THAT(r.diagnostics.items(),
+              ElementsAre(Err("Backend/bedrock", "spec.ai.llm.bedrock.credentials.secretRef.key",
+                              "Secret \"aws\" has no key \"secretAccessKey\"; its keys: accessKeyId")));
+}
+
+TEST(ConfigLoaderTest, PassthroughLists) {
+  const auto r = load(backend("b", R"(  type: AI
+  ai:
+    llm: {openai: {authToken: {kind: Passthrough}}}
+    passthrough: {apis: [audio, images, files, batches, responses, models], paths: ["/v1/rerank"]}
+)"));
+  EXPECT_NO_DIAGNOSTICS(r);
+  const auto& pt = r.config.backends.at("b").passthrough;
+  EXPECT_THAT(pt.apis, ElementsAre("audio", "images", "files", "batches", "responses", "models"));
+  EXPECT_THAT(pt.paths, ElementsAre("/v1/rerank"));
+  EXPECT_FALSE(pt.allows_all());
+}
+
+TEST(ConfigLoaderValidationTest, PassthroughRejectsUnknownApisAndRelativePaths) {
+  const auto r = load(backend("b", R"(  type: AI
+  ai:
+    llm: {openai: {authToken: {kind: Passthrough}}}
+    passthrough: {apis: ["*", speech], paths: [rerank]}
+)"));
+  EXPECT_THAT(r.diagnostics.items(),
+              ElementsAre(Err("Backend/b", "spec.ai.passthrough.apis[1]", HasSubstr("unknown API \"speech\"")),
+                          Err("Backend/b", "spec.ai.passthrough.paths[0]", "must start with \"/\", found \"rerank\"")));
 }
 
 TEST(ConfigLoaderValidationTest, SeveralProviders) {
@@ -1488,7 +1587,7 @@ TEST(ConfigLoaderValidationTest, ReportsEveryProblemInOneFile) {
       ElementsAre(
           Err("Gateway/gw", "spec.workers", "must be between 0 and 256, found -5"),
           Err("Gateway/gw", "spec.listeners[1].port", "port 1 is already used by listener \"listener0\""),
-          Err("Backend/b", "spec.ai.llm.anthropic", HasSubstr("not supported")),
+          Err("Backend/b", "spec.ai.llm.anthropic.authToken", HasSubstr("is required")),
           Err("Backend/b", "spec.ai.llm.port", "must be between 0 and 65535, found 123456"),
           Err("Secret/s", "data.k", "is not valid base64"),
           Err("HTTPRoute/r", "spec.rules[0].matches[0].path.value", "must start with \"/\", found \"nope\""),

@@ -90,7 +90,7 @@ TEST_F(SnapshotTest, OpenAiDefaults) {
   EXPECT_TRUE(b.ai);
   ASSERT_NE(b.provider, nullptr);
   EXPECT_EQ(b.provider->name, "openai");
-  EXPECT_EQ(b.provider->base_path, "/v1");
+  EXPECT_EQ(b.format, provider::WireFormat::OpenAI);
   EXPECT_EQ(b.spec, &snap_->config->backends.at("b"));
   ASSERT_EQ(b.endpoints.size(), 1u);
   const auto& e = b.endpoints[0];

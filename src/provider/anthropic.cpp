@@ -1,0 +1,22 @@
+// Anthropic Messages API (api.anthropic.com/v1/messages): the key in x-api-key, the API version
+// in the anthropic-version header (ai.llm.anthropic.apiVersion). OpenAI chat requests are
+// translated by translate/openai_anthropic; Anthropic clients are served natively.
+#include "provider/provider.hpp"
+
+namespace sluice::provider {
+
+const ProviderTraits kAnthropic{
+    .name = "anthropic",
+    .default_port = 443,
+    .auth_header = "x-api-key",
+    .auth_prefix = "",
+    .format = [](const config::LlmProvider&) { return WireFormat::Anthropic; },
+    .default_host = [](const config::LlmProvider&) { return std::string("api.anthropic.com"); },
+    .path =
+        [](const config::LlmProvider&, const PathRequest& r) {
+          if (r.operation == Operation::Chat) return NativePath{"/v1", "/messages"};
+          return NativePath{"/v1", std::string(r.client_suffix)};
+        },
+};
+
+}  // namespace sluice::provider

@@ -1,0 +1,55 @@
+// Google Vertex AI: Gemini (publisher GOOGLE) and Claude (publisher ANTHROPIC) models of one
+// project and location, with an OAuth2 access token as Bearer (from a Secret; minting tokens
+// from a service account is not built yet). Host: {location}-aiplatform.googleapis.com, or
+// aiplatform.googleapis.com for "global". Paths:
+//   /v1/projects/{p}/locations/{l}/publishers/google/models/{m}:generateContent
+//     (:streamGenerateContent?alt=sse, :predict for embeddings)
+//   /v1/projects/{p}/locations/{l}/publishers/anthropic/models/{m}:rawPredict (:streamRawPredict)
+#include "provider/provider.hpp"
+
+namespace sluice::provider {
+
+const ProviderTraits kVertexAI{
+    .name = "vertexai",
+    .default_port = 443,
+    .auth_header = "Authorization",
+    .auth_prefix = "Bearer ",
+    .format =
+        [](const config::LlmProvider& p) {
+          return p.vertexai.publisher == config::VertexPublisher::Anthropic ? WireFormat::VertexAnthropic
+                                                                            : WireFormat::VertexGemini;
+        },
+    .default_host =
+        [](const config::LlmProvider& p) {
+          const auto& location = p.vertexai.location;
+          if (location == "global") return std::string("aiplatform.googleapis.com");
+          if (location == "us" || location == "eu") return "aiplatform." + location + ".rep.googleapis.com";
+          return location + "-aiplatform.googleapis.com";
+        },
+    .path =
+        [](const config::LlmProvider& p, const PathRequest& r) {
+          const auto& v = p.vertexai;
+          NativePath out{"/" + v.apiVersion + "/projects/" + v.projectId + "/locations/" + v.location, {}};
+          const bool anthropic = v.publisher == config::VertexPublisher::Anthropic;
+          const auto model = escape_path_segment(r.model);
+          const std::string models = anthropic ? "/publishers/anthropic/models/" : "/publishers/google/models/";
+          switch (r.operation) {
+            case Operation::Chat:
+              if (anthropic) {
+                out.suffix = models + model + (r.stream ? ":streamRawPredict" : ":rawPredict");
+              } else {
+                out.suffix = models + model + (r.stream ? ":streamGenerateContent?alt=sse" : ":generateContent");
+              }
+              break;
+            case Operation::Embeddings:
+              out.suffix = models + model + ":predict";
+              break;
+            case Operation::Other:
+              out.suffix = std::string(r.client_suffix);
+              break;
+          }
+          return out;
+        },
+};
+
+}  // namespace sluice::provider

@@ -1,0 +1,69 @@
+#include "translate/select.hpp"
+
+#include "translate/anthropic_client.hpp"
+#include "translate/openai_anthropic.hpp"
+#include "translate/openai_bedrock.hpp"
+#include "translate/openai_gemini.hpp"
+
+namespace sluice::translate {
+
+using provider::WireFormat;
+
+namespace {
+
+// OpenAI chat -> the provider's chat format; null for OpenAI-format providers.
+std::unique_ptr<Translator> chat_translator(WireFormat format, const RequestContext& context) {
+  switch (format) {
+    case WireFormat::OpenAI:
+      return nullptr;
+    case WireFormat::Anthropic:
+    case WireFormat::VertexAnthropic:
+      return make_openai_to_anthropic(context);
+    case WireFormat::Gemini:
+    case WireFormat::VertexGemini:
+      return make_openai_to_gemini(context);
+    case WireFormat::Bedrock:
+      return make_openai_to_bedrock(context);
+  }
+  return nullptr;
+}
+
+}  // namespace
+
+Selection select_translator(ClientApi api, WireFormat format, const RequestContext& context) {
+  Selection out;
+  switch (api) {
+    case ClientApi::OpenAIChat:
+      out.translator = chat_translator(format, context);
+      break;
+    case ClientApi::OpenAIEmbeddings:
+      switch (format) {
+        case WireFormat::OpenAI:
+          break;
+        case WireFormat::Gemini:
+          out.translator = make_openai_embeddings_to_gemini(context);
+          break;
+        case WireFormat::VertexGemini:
+          out.translator = make_openai_embeddings_to_vertex(context);
+          break;
+        case WireFormat::Bedrock:
+          out.translator = make_openai_embeddings_to_bedrock(context);
+          break;
+        case WireFormat::Anthropic:
+        case WireFormat::VertexAnthropic:
+          out.error = http::ApiError{400, "invalid_request_error", "unsupported_api",
+                                     "embeddings are not available from Anthropic models; route embeddings to an "
+                                     "OpenAI, Gemini, Vertex AI or Bedrock backend",
+                                     std::string("model")};
+          break;
+      }
+      break;
+    case ClientApi::AnthropicMessages:
+      if (format == WireFormat::Anthropic) break;  // native
+      out.translator = make_anthropic_client(context, chat_translator(format, context));
+      break;
+  }
+  return out;
+}
+
+}  // namespace sluice::translate

@@ -1,0 +1,26 @@
+// Which translation an exchange needs: the client's API (OpenAI chat / embeddings, Anthropic
+// Messages) against the provider's wire format. Native pairs need none; an impossible pair
+// (embeddings on Anthropic) is a clear 400. Anthropic clients on non-Anthropic providers go
+// through the OpenAI form: anthropic_client wraps the OpenAI -> provider translator.
+// Pure function; thread-safe.
+#pragma once
+
+#include <memory>
+#include <optional>
+
+#include "http/api_error.hpp"
+#include "provider/provider.hpp"
+#include "translate/translator.hpp"
+
+namespace sluice::translate {
+
+enum class ClientApi { OpenAIChat, OpenAIEmbeddings, AnthropicMessages };
+
+struct Selection {
+  std::unique_ptr<Translator> translator;  // null: the provider speaks the client's API natively
+  std::optional<http::ApiError> error;     // the pair cannot be served
+};
+
+Selection select_translator(ClientApi api, provider::WireFormat format, const RequestContext& context);
+
+}  // namespace sluice::translate
