@@ -381,7 +381,7 @@ void decode_passthrough(YamlMap& ai, Passthrough& out) {
   static const std::vector<std::string> kApis = {"audio",     "images",     "files",       "batches",
                                                  "responses", "models",     "moderations", "completions",
                                                  "uploads",   "fine_tuning", "vector_stores", "rerank",
-                                                 "realtime",  "*"};
+                                                 "realtime",  "messages",   "*"};
   auto apis = pt.take("apis");
   if (apis.IsDefined() && is_sequence(apis, pt.field("apis"), ctx)) {
     for (std::size_t i = 0; i < apis.size(); ++i) {

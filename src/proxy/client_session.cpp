@@ -86,6 +86,9 @@ void finish_request(Worker& worker, const RequestRecord& record, std::string_vie
   entry.duration_ms = seconds * 1000.0;
   entry.upstream_first_byte_ms = record.upstream_first_byte_ms;
   entry.error = record.error;
+  entry.translation = record.translation;
+  entry.prompt_tokens = record.prompt_tokens;
+  entry.completion_tokens = record.completion_tokens;
   log.write(entry);
 }
 

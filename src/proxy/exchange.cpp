@@ -509,10 +509,35 @@ http::Task<boost::system::error_code> read_upstream_body(Stream& stream, http::U
   co_return ec;
 }
 
-// A complete JSON response (a translated reply), with the rule's response header filters.
+// Upstream response headers that still describe a translated reply: everything but the body's
+// framing, encoding and type (request ids, rate-limit headers, the mock's echo headers).
+void copy_translated_headers(const bhttp::response_header<>& from, bhttp::response_header<>& to) {
+  for (const auto& field : from) {
+    switch (field.name()) {
+      case bhttp::field::content_length:
+      case bhttp::field::content_type:
+      case bhttp::field::content_encoding:
+      case bhttp::field::transfer_encoding:
+      case bhttp::field::connection:
+      case bhttp::field::keep_alive:
+      case bhttp::field::proxy_connection:
+      case bhttp::field::te:
+      case bhttp::field::trailer:
+      case bhttp::field::upgrade:
+        continue;
+      default:
+        to.insert(field.name_string(), field.value());
+    }
+  }
+}
+
+// A complete JSON response (a translated reply or the model list), with the upstream's other
+// headers when there is an upstream and the rule's response header filters.
 http::Task<bool> send_json(ClientIo& client, unsigned status, std::string body, unsigned version, bool keep_alive,
-                           const route::CompiledRule& rule, RequestRecord& record) {
+                           const route::CompiledRule& rule, RequestRecord& record,
+                           const bhttp::response_header<>* upstream = nullptr) {
   bhttp::response<bhttp::string_body> response{static_cast<bhttp::status>(status), version};
+  if (upstream != nullptr) copy_translated_headers(*upstream, response.base());
   response.set(bhttp::field::content_type, "application/json");
   for (const auto* mod : rule.response_header_filters) {
     for (const auto& name : mod->remove) response.erase(name);
@@ -531,9 +556,10 @@ http::Task<bool> send_json(ClientIo& client, unsigned status, std::string body, 
 }
 
 // The client head of a translated stream: 200, SSE, chunked (close-delimited for HTTP/1.0).
-std::string translated_stream_head(std::string_view content_type, unsigned version, bool keep_alive,
-                                   const route::CompiledRule& rule) {
+std::string translated_stream_head(const bhttp::response_header<>& upstream, std::string_view content_type,
+                                   unsigned version, bool keep_alive, const route::CompiledRule& rule) {
   bhttp::response_header<> fields;
+  copy_translated_headers(upstream, fields);
   fields.result(bhttp::status::ok);
   fields.set(bhttp::field::content_type, content_type);
   fields.set(bhttp::field::cache_control, "no-cache");
@@ -758,9 +784,10 @@ ClientSchema client_schema_for(std::string_view path) {
 }
 
 http::Task<bool> send_error(ClientIo& client, const http::ApiError& error, unsigned version, bool keep_alive,
-                            RequestRecord& record, ClientSchema schema) {
+                            RequestRecord& record, ClientSchema schema, std::string_view retry_after) {
   bhttp::response<bhttp::string_body> response{static_cast<bhttp::status>(error.status), version};
   response.set(bhttp::field::content_type, "application/json");
+  if (!retry_after.empty()) response.set(bhttp::field::retry_after, retry_after);
   response.keep_alive(keep_alive);
   response.body() = schema == ClientSchema::Anthropic ? http::anthropic_error_body(error) : http::openai_error_body(error);
   response.prepare_payload();
@@ -977,14 +1004,9 @@ http::Task<bool> run_exchange(Worker& worker, const Snapshot& snapshot, const ro
     to_sign.payload = body;
     const auto signature =
         provider::sign_sigv4(to_sign, backend->aws, backend->aws_region, "bedrock", std::chrono::system_clock::now());
+    // The signature always travels in Authorization, whatever authHeader says.
     head_spec.auth_value.clear();
-    for (auto& header : signature.headers()) {
-      if (iequals(header.first, "authorization")) {
-        head_spec.auth_value = header.second;
-      } else {
-        head_spec.extra.push_back(std::move(header));
-      }
-    }
+    for (auto& header : signature.headers()) head_spec.extra.push_back(std::move(header));
   }
   const std::string upstream_head = build_upstream_head(*head, *backend, rule, head_spec);
   record.bytes_received = streamed_body ? head_spec.body_size : body.size();
@@ -1096,7 +1118,8 @@ http::Task<bool> run_exchange(Worker& worker, const Snapshot& snapshot, const ro
       if (!success) {
         const auto error_type = response["x-amzn-errortype"];
         const auto error = translator->translate_error(record.status, error_type, upstream_body);
-        co_return co_await send_error(client, error, version, client_keep_base, record, schema);
+        const std::string retry_after(response[bhttp::field::retry_after]);
+        co_return co_await send_error(client, error, version, client_keep_base, record, schema, retry_after);
       }
       std::string client_body;
       if (auto terr = translator->translate_response(upstream_body, client_body)) {
@@ -1107,12 +1130,13 @@ http::Task<bool> run_exchange(Worker& worker, const Snapshot& snapshot, const ro
         record.prompt_tokens = static_cast<std::int64_t>(usage.prompt_tokens);
         record.completion_tokens = static_cast<std::int64_t>(usage.completion_tokens);
       }
-      co_return co_await send_json(client, 200, std::move(client_body), version, client_keep_base, rule, record);
+      co_return co_await send_json(client, 200, std::move(client_body), version, client_keep_base, rule, record,
+                                   &response.base());
     }
     const bool client_keep = client_keep_base && version >= 11;
     const auto framing = version >= 11 ? ClientFraming::Chunked : ClientFraming::UntilClose;
     const std::string client_head =
-        translated_stream_head(translator->stream_content_type(), version, client_keep, rule);
+        translated_stream_head(response, translator->stream_content_type(), version, client_keep, rule);
     RelayOutcome relayed;
     if (connection->tls) {
       relayed = co_await relay_translated(*connection->tls, *connection, *parser, client, client_head, framing,

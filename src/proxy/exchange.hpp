@@ -65,7 +65,8 @@ http::Task<bool> run_exchange(Worker& worker, const Snapshot& snapshot, const ro
 
 // Writes an error response in the client's schema. Returns whether the connection may be kept.
 http::Task<bool> send_error(ClientIo& client, const http::ApiError& error, unsigned version, bool keep_alive,
-                            RequestRecord& record, ClientSchema schema = ClientSchema::OpenAI);
+                            RequestRecord& record, ClientSchema schema = ClientSchema::OpenAI,
+                            std::string_view retry_after = {});
 
 // The schema a request path's client speaks (Anthropic for ".../v1/messages").
 ClientSchema client_schema_for(std::string_view path);
