@@ -4,7 +4,9 @@
 // (latency, time to first token, delay between stream events, resets).
 #pragma once
 
+#include <boost/beast/http/fields.hpp>
 #include <boost/json/fwd.hpp>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <variant>
@@ -17,10 +19,25 @@ struct ApiRequest {
   std::string_view method;
   std::string_view target;  // path + query, exactly as received
   std::string_view path;    // target without the query string
+  std::string_view query;   // what follows '?' in the target (empty if none)
   std::string_view body;
   const boost::json::value* json = nullptr;  // the body parsed as JSON, null if it is not JSON
+  const boost::beast::http::fields* headers = nullptr;  // the request headers, if known
   int chunks = 4;  // content pieces of a generated reply (x-mock-chunks, else --chunks)
   int dims = 8;    // embedding dimension unless the body says otherwise (x-mock-dims, else --dims)
+  long cache_read = -1;                // x-mock-cache-read (Anthropic), -1 when absent
+  long thoughts = -1;                  // x-mock-thoughts (Gemini), -1 when absent
+  std::string_view stream_error;       // x-mock-stream-error: error/exception type sent mid-stream
+  std::string_view aws_access_key_id;  // --aws-access-key-id (Bedrock SigV4)
+  std::string_view aws_secret_access_key;  // --aws-secret-access-key
+
+  // The first value of a request header (case-insensitive name), nullopt when absent.
+  std::optional<std::string_view> header(std::string_view name) const {
+    if (headers == nullptr) return std::nullopt;
+    const auto found = headers->find(name);
+    if (found == headers->end()) return std::nullopt;
+    return found->value();
+  }
 };
 
 // A reply written at once, with a Content-Length.
@@ -28,12 +45,14 @@ struct FullReply {
   unsigned status = 200;
   std::string_view content_type = "application/json";  // points to static storage
   std::string body;
+  std::string headers;  // extra response headers, as "name: value\r\n" lines
 };
 
 // A reply streamed with chunked transfer encoding, one HTTP chunk per event.
 struct StreamReply {
   std::string_view content_type = "text/event-stream";  // points to static storage
   std::vector<std::string> events;  // each already framed for the wire, e.g. "data: {...}\n\n"
+  std::string headers;              // extra response headers, as "name: value\r\n" lines
 };
 
 using ApiReply = std::variant<FullReply, StreamReply>;

@@ -34,7 +34,9 @@ std::string listening_line(const sluice::mock::Server& server, bool tls) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  CLI::App app{"sluice-mock: a mock LLM provider speaking the OpenAI wire format"};
+  CLI::App app{
+      "sluice-mock: a mock LLM provider speaking the OpenAI, Azure OpenAI, Anthropic, Gemini, "
+      "Vertex AI and Bedrock wire formats"};
   ServerConfig config;
   int port = config.port;
   int latency_ms = 0;
@@ -75,6 +77,12 @@ int main(int argc, char** argv) {
   app.add_option("--dims", config.defaults.dims, "Default embedding dimension")
       ->capture_default_str()
       ->check(CLI::Range(1, 65'536));
+  app.add_option("--aws-access-key-id", config.defaults.aws_access_key_id,
+                 "Bedrock: the access key id SigV4 signatures must use")
+      ->capture_default_str();
+  app.add_option("--aws-secret-access-key", config.defaults.aws_secret_access_key,
+                 "Bedrock: the secret key SigV4 signatures are verified with")
+      ->capture_default_str();
   app.add_flag("--log-requests", config.log_requests, "Log one JSON line per request to stderr");
   CLI11_PARSE(app, argc, argv);
 

@@ -3,11 +3,13 @@
 #include <algorithm>
 #include <atomic>
 #include <bit>
+#include <boost/json/serialize.hpp>
 #include <boost/json/value.hpp>
 #include <chrono>
 #include <cstdint>
 #include <variant>
 
+#include "provider_common.hpp"
 #include "text.hpp"
 
 namespace sluice::mock::openai {
@@ -63,17 +65,154 @@ struct ChatRequest {
   bool stream = false;
   bool include_usage = false;
   std::size_t prompt_tokens = 0;
+  // The function to call instead of answering with text (see choose_tool), or null.
+  const json::object* tool = nullptr;
 };
 
-std::variant<ChatRequest, FullReply> parse_chat(const ApiRequest& request) {
+// The text of the last message when it is a user message (string content or text parts).
+std::string last_user_text(const json::array& messages) {
+  std::string text;
+  const json::object* last = messages.back().if_object();
+  const json::value* role = last ? last->if_contains("role") : nullptr;
+  if (role == nullptr || !role->is_string() || role->get_string() != "user") return text;
+  const json::value* content = last->if_contains("content");
+  if (content && content->is_string()) return std::string(content->get_string());
+  if (content && content->is_array()) {
+    for (const json::value& part : content->get_array()) {
+      const json::object* fields = part.if_object();
+      const json::value* value = fields ? fields->if_contains("text") : nullptr;
+      if (value && value->is_string()) text.append(value->get_string());
+    }
+  }
+  return text;
+}
+
+// Tool-call history as OpenAI enforces it: the tool_calls of an assistant message are answered
+// by one `tool` message per id right after it, and `tool` messages answer such calls.
+std::optional<FullReply> check_tool_history(const json::array& messages) {
+  std::vector<std::string_view> pending;
+  const auto unanswered = [&pending]() {
+    std::string text =
+        "An assistant message with 'tool_calls' must be followed by tool messages responding to "
+        "each 'tool_call_id'. The following tool_call_ids did not have response messages: ";
+    for (std::size_t i = 0; i < pending.size(); ++i) {
+      if (i > 0) text.append(", ");
+      text.append(pending[i]);
+    }
+    return bad_request(text, "messages");
+  };
+  for (const json::value& message : messages) {
+    const json::object& fields = message.get_object();  // checked by the caller
+    const std::string_view role = fields.at("role").get_string();
+    if (role == "tool") {
+      const json::value* id = fields.if_contains("tool_call_id");
+      const auto found = id && id->is_string()
+                             ? std::ranges::find(pending, std::string_view(id->get_string()))
+                             : pending.end();
+      if (found == pending.end()) {
+        return bad_request(
+            "Invalid parameter: messages with role 'tool' must be a response to a preceeding "
+            "message "
+            "with 'tool_calls'.",
+            "messages");
+      }
+      pending.erase(found);
+      continue;
+    }
+    if (!pending.empty()) return unanswered();
+    const json::value* calls = fields.if_contains("tool_calls");
+    if (role != "assistant" || calls == nullptr || !calls->is_array()) continue;
+    for (const json::value& call : calls->get_array()) {
+      const json::object* call_fields = call.if_object();
+      const json::value* id = call_fields ? call_fields->if_contains("id") : nullptr;
+      if (id == nullptr || !id->is_string()) {
+        return bad_request("Each 'tool_calls' entry needs a string 'id'", "messages");
+      }
+      pending.emplace_back(id->get_string());
+    }
+  }
+  if (!pending.empty()) return unanswered();
+  return std::nullopt;
+}
+
+// Validates `tools` and `tool_choice` and decides whether to call a function: tools are given,
+// tool_choice is not "none", and it is "required" or names a function, or the last user message
+// contains the word "tool".
+std::optional<FullReply> choose_tool(const json::object& body, const json::array& messages,
+                                     ChatRequest& chat) {
+  const json::value* tools = body.if_contains("tools");
+  std::vector<const json::object*> functions;
+  if (tools && !tools->is_null()) {
+    if (!tools->is_array()) return bad_request("'tools' must be an array", "tools");
+    for (const json::value& tool : tools->get_array()) {
+      const json::object* fields = tool.if_object();
+      const json::value* type = fields ? fields->if_contains("type") : nullptr;
+      const json::value* function = fields ? fields->if_contains("function") : nullptr;
+      const json::object* definition = function ? function->if_object() : nullptr;
+      const json::value* name = definition ? definition->if_contains("name") : nullptr;
+      if (type == nullptr || !type->is_string() || type->get_string() != "function" ||
+          name == nullptr || !name->is_string() || name->get_string().empty()) {
+        return bad_request("Each tool must be {\"type\":\"function\",\"function\":{\"name\":…}}",
+                           "tools");
+      }
+      if (const json::value* parameters = definition->if_contains("parameters");
+          parameters && !parameters->is_object()) {
+        return bad_request("'tools[].function.parameters' must be an object", "tools");
+      }
+      functions.push_back(definition);
+    }
+  }
+  std::string_view mode = "auto";
+  std::string_view forced;
+  if (const json::value* choice = body.if_contains("tool_choice"); choice && !choice->is_null()) {
+    const json::object* fields = choice->if_object();
+    const json::value* function = fields ? fields->if_contains("function") : nullptr;
+    const json::object* named = function ? function->if_object() : nullptr;
+    const json::value* name = named ? named->if_contains("name") : nullptr;
+    if (choice->is_string() && (choice->get_string() == "none" || choice->get_string() == "auto" ||
+                                choice->get_string() == "required")) {
+      mode = choice->get_string();
+    } else if (name && name->is_string()) {
+      mode = "function";
+      forced = name->get_string();
+    } else {
+      return bad_request(
+          "'tool_choice' must be \"none\", \"auto\", \"required\" or "
+          "{\"type\":\"function\",\"function\":{\"name\":…}}",
+          "tool_choice");
+    }
+    if (functions.empty() && mode != "none") {
+      return bad_request("'tool_choice' is only allowed when 'tools' are specified.",
+                         "tool_choice");
+    }
+  }
+  if (functions.empty() || mode == "none") return std::nullopt;
+  if (mode == "function") {
+    for (const json::object* function : functions) {
+      if (function->at("name").get_string() == forced) chat.tool = function;
+    }
+    if (chat.tool == nullptr)
+      return bad_request("'tool_choice' names an unknown function", "tool_choice");
+  } else if (mode == "required" || common::mentions_tool(last_user_text(messages))) {
+    chat.tool = functions.front();
+  }
+  return std::nullopt;
+}
+
+std::variant<ChatRequest, FullReply> parse_chat(const ApiRequest& request,
+                                                std::string_view model_override) {
   const auto object = body_object(request);
   if (const auto* reply = std::get_if<FullReply>(&object)) return *reply;
   const json::object& body = *std::get<const json::object*>(object);
 
   ChatRequest chat;
-  const auto model = required_model(body);
-  if (const auto* reply = std::get_if<FullReply>(&model)) return *reply;
-  chat.model = std::get<std::string_view>(model);
+  if (model_override.empty()) {
+    const auto model = required_model(body);
+    if (const auto* reply = std::get_if<FullReply>(&model)) return *reply;
+    chat.model = std::get<std::string_view>(model);
+  } else {
+    chat.model = model_override;
+  }
 
   const json::value* messages = body.if_contains("messages");
   if (messages == nullptr) return bad_request("you must provide a messages parameter", "messages");
@@ -98,6 +237,8 @@ std::variant<ChatRequest, FullReply> parse_chat(const ApiRequest& request) {
     ++index;
   }
   chat.prompt_tokens = estimate_tokens(characters);
+  if (auto reply = check_tool_history(messages->get_array())) return std::move(*reply);
+  if (auto reply = choose_tool(body, messages->get_array(), chat)) return std::move(*reply);
 
   if (const json::value* stream = body.if_contains("stream")) {
     if (!stream->is_bool()) return bad_request("'stream' must be a boolean", "stream");
@@ -160,7 +301,10 @@ FullReply chat_completion(const ChatRequest& chat, int pieces) {
   return reply;
 }
 
-StreamReply chat_completion_stream(const ChatRequest& chat, int pieces) {
+// With a `stream_error` type, the stream ends after the first content piece with
+// data: {"error":{"message","type","param":null,"code":null}} and no [DONE].
+StreamReply chat_completion_stream(const ChatRequest& chat, int pieces,
+                                   std::string_view stream_error) {
   std::string prefix = "data: ";
   append_reply_prefix(prefix, chat, "chat.completion.chunk");
   const std::string_view suffix = chat.include_usage ? ",\"usage\":null}\n\n" : "}\n\n";
@@ -180,6 +324,12 @@ StreamReply chat_completion_stream(const ChatRequest& chat, int pieces) {
     append_content_piece(delta, i);
     delta.append("\"}");
     reply.events.push_back(choice_event(delta, "null"));
+    if (!stream_error.empty()) {
+      std::string event = "data: ";
+      event.append(error(500, "Injected mid-stream error", stream_error).body).append("\n\n");
+      reply.events.push_back(std::move(event));
+      return reply;
+    }
   }
   reply.events.push_back(choice_event("{}", R"("stop")"));
   if (chat.include_usage) {
@@ -193,14 +343,101 @@ StreamReply chat_completion_stream(const ChatRequest& chat, int pieces) {
   return reply;
 }
 
-ApiReply chat_completions(const ApiRequest& request) {
+// A function call: id call_mock<n>, arguments built from the function's parameters schema.
+struct ToolCall {
+  std::string id;
+  std::string name;
+  std::string arguments;  // serialized JSON object
+};
+
+ToolCall make_tool_call(const ChatRequest& chat) {
+  ToolCall call{"call_mock", std::string(chat.tool->at("name").get_string()), {}};
+  append_number(call.id, common::next_id());
+  call.arguments = json::serialize(common::args_for_schema(chat.tool->if_contains("parameters")));
+  return call;
+}
+
+constexpr std::size_t kToolCallTokens = 8;
+
+FullReply tool_call_completion(const ChatRequest& chat) {
+  const ToolCall call = make_tool_call(chat);
+  json::object function{{"name", call.name}, {"arguments", call.arguments}};
+  json::object message{
+      {"role", "assistant"},
+      {"content", nullptr},
+      {"refusal", nullptr},
+      {"tool_calls",
+       json::array{json::object{
+           {"id", call.id}, {"type", "function"}, {"function", std::move(function)}}}}};
+  FullReply reply;
+  std::string& out = reply.body;
+  append_reply_prefix(out, chat, "chat.completion");
+  out.append(R"({"index":0,"message":)").append(json::serialize(message));
+  out.append(R"(,"logprobs":null,"finish_reason":"tool_calls"}],)");
+  append_usage(out, chat.prompt_tokens, kToolCallTokens);
+  out.push_back('}');
+  return reply;
+}
+
+// The call's id, type and name first (with empty arguments), then the arguments in 3 fragments.
+StreamReply tool_call_stream(const ChatRequest& chat, std::string_view stream_error) {
+  const ToolCall call = make_tool_call(chat);
+  std::string prefix = "data: ";
+  append_reply_prefix(prefix, chat, "chat.completion.chunk");
+  const std::string_view suffix = chat.include_usage ? ",\"usage\":null}\n\n" : "}\n\n";
+  const auto choice_event = [&](const json::object& delta, std::string_view finish_reason) {
+    std::string event = prefix;
+    event.append(R"({"index":0,"delta":)").append(json::serialize(delta));
+    event.append(R"(,"logprobs":null,"finish_reason":)").append(finish_reason).append("}]");
+    event.append(suffix);
+    return event;
+  };
+  StreamReply reply;
+  json::object first_call{{"index", 0},
+                          {"id", call.id},
+                          {"type", "function"},
+                          {"function", {{"name", call.name}, {"arguments", ""}}}};
+  reply.events.push_back(choice_event({{"role", "assistant"},
+                                       {"content", nullptr},
+                                       {"tool_calls", json::array{std::move(first_call)}}},
+                                      "null"));
+  for (const std::string& fragment : common::fragments(call.arguments)) {
+    json::object delta_call{{"index", 0}, {"function", {{"arguments", fragment}}}};
+    reply.events.push_back(
+        choice_event({{"tool_calls", json::array{std::move(delta_call)}}}, "null"));
+    if (!stream_error.empty()) {
+      std::string event = "data: ";
+      event.append(error(500, "Injected mid-stream error", stream_error).body).append("\n\n");
+      reply.events.push_back(std::move(event));
+      return reply;
+    }
+  }
+  reply.events.push_back(choice_event({}, R"("tool_calls")"));
+  if (chat.include_usage) {
+    std::string event = prefix;
+    event.append("],");
+    append_usage(event, chat.prompt_tokens, kToolCallTokens);
+    event.append("}\n\n");
+    reply.events.push_back(std::move(event));
+  }
+  reply.events.emplace_back("data: [DONE]\n\n");
+  return reply;
+}
+
+}  // namespace
+
+ApiReply chat_completions(const ApiRequest& request, std::string_view model_override) {
   if (request.method != "POST") return method_not_allowed(request);
-  auto parsed = parse_chat(request);
+  auto parsed = parse_chat(request, model_override);
   if (auto* reply = std::get_if<FullReply>(&parsed)) return std::move(*reply);
   const auto& chat = std::get<ChatRequest>(parsed);
-  if (chat.stream) return chat_completion_stream(chat, request.chunks);
+  if (chat.tool && chat.stream) return tool_call_stream(chat, request.stream_error);
+  if (chat.tool) return tool_call_completion(chat);
+  if (chat.stream) return chat_completion_stream(chat, request.chunks, request.stream_error);
   return chat_completion(chat, request.chunks);
 }
+
+namespace {
 
 // ---- embeddings -----------------------------------------------------------------------------
 
@@ -294,13 +531,31 @@ void append_base64_floats(std::string& out, const std::vector<float>& values) {
   out.push_back('"');
 }
 
-ApiReply embeddings(const ApiRequest& request) {
+void append_float_array(std::string& out, const std::vector<float>& values) {
+  out.push_back('[');
+  for (std::size_t i = 0; i < values.size(); ++i) {
+    if (i > 0) out.push_back(',');
+    append_number(out, values[i]);
+  }
+  out.push_back(']');
+}
+
+}  // namespace
+
+std::string embedding_array(std::string_view text, int dimensions) {
+  std::string out;
+  append_float_array(out, embedding_values(EmbeddingInput::of_text(text), dimensions));
+  return out;
+}
+
+ApiReply embeddings(const ApiRequest& request, std::string_view model_override) {
   if (request.method != "POST") return method_not_allowed(request);
   const auto object = body_object(request);
   if (const auto* reply = std::get_if<FullReply>(&object)) return *reply;
   const json::object& body = *std::get<const json::object*>(object);
 
-  const auto model = required_model(body);
+  std::variant<std::string_view, FullReply> model = model_override;
+  if (model_override.empty()) model = required_model(body);
   if (const auto* reply = std::get_if<FullReply>(&model)) return *reply;
 
   auto parsed_inputs = parse_embedding_inputs(body.if_contains("input"));
@@ -341,12 +596,7 @@ ApiReply embeddings(const ApiRequest& request) {
     if (base64) {
       append_base64_floats(out, values);
     } else {
-      out.push_back('[');
-      for (std::size_t i = 0; i < values.size(); ++i) {
-        if (i > 0) out.push_back(',');
-        append_number(out, values[i]);
-      }
-      out.push_back(']');
+      append_float_array(out, values);
     }
     out.push_back('}');
   }
@@ -359,6 +609,8 @@ ApiReply embeddings(const ApiRequest& request) {
   out.append("}}");
   return reply;
 }
+
+namespace {
 
 // ---- models ---------------------------------------------------------------------------------
 
@@ -375,8 +627,8 @@ ApiReply models(const ApiRequest& request) {
 }  // namespace
 
 std::optional<ApiReply> handle(const ApiRequest& request) {
-  if (request.path.ends_with("/chat/completions")) return chat_completions(request);
-  if (request.path.ends_with("/embeddings")) return embeddings(request);
+  if (request.path.ends_with("/chat/completions")) return chat_completions(request, {});
+  if (request.path.ends_with("/embeddings")) return embeddings(request, {});
   if (request.path.ends_with("/models")) return models(request);
   return std::nullopt;
 }

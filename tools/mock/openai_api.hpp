@@ -5,6 +5,7 @@
 #pragma once
 
 #include <optional>
+#include <string>
 #include <string_view>
 
 #include "api.hpp"
@@ -13,6 +14,15 @@ namespace sluice::mock::openai {
 
 // The reply for an OpenAI endpoint (matched by path suffix), or nullopt if the path is not one.
 std::optional<ApiReply> handle(const ApiRequest& request);
+
+// POST chat/completions and embeddings; a non-empty `model_override` replaces the body's model
+// (which is then optional), as an Azure deployment path does.
+ApiReply chat_completions(const ApiRequest& request, std::string_view model_override);
+ApiReply embeddings(const ApiRequest& request, std::string_view model_override);
+
+// The embedding of `text` as a JSON array of `dimensions` numbers, the values OpenAI embeddings
+// give the same text.
+std::string embedding_array(std::string_view text, int dimensions);
 
 // {"error":{"message":…,"type":…,"param":…,"code":…}}; an empty param or code is written as null.
 FullReply error(unsigned status, std::string_view message,

@@ -1,13 +1,21 @@
 #include "responder.hpp"
 
+#include <algorithm>
 #include <boost/json/monotonic_resource.hpp>
 #include <boost/json/parser.hpp>
 #include <charconv>
+#include <iterator>
 #include <optional>
 #include <utility>
+#include <variant>
 #include <vector>
 
+#include "anthropic_api.hpp"
+#include "azure_api.hpp"
+#include "bedrock_api.hpp"
+#include "gemini_api.hpp"
 #include "openai_api.hpp"
+#include "provider_common.hpp"
 #include "text.hpp"
 
 namespace sluice::mock {
@@ -34,6 +42,9 @@ struct SeenHeaders {
   std::optional<std::string_view> reset;
   std::optional<std::string_view> blackhole;
   std::optional<std::string_view> retry_after;
+  std::optional<std::string_view> stream_error;
+  std::optional<std::string_view> cache_read;
+  std::optional<std::string_view> thoughts;
 };
 
 struct MockHeaderName {
@@ -52,6 +63,9 @@ constexpr MockHeaderName kMockHeaders[] = {
     {"x-mock-reset", &SeenHeaders::reset},
     {"x-mock-blackhole", &SeenHeaders::blackhole},
     {"x-mock-retry-after", &SeenHeaders::retry_after},
+    {"x-mock-stream-error", &SeenHeaders::stream_error},
+    {"x-mock-cache-read", &SeenHeaders::cache_read},
+    {"x-mock-thoughts", &SeenHeaders::thoughts},
 };
 
 // When a header is repeated, its first occurrence counts.
@@ -70,7 +84,7 @@ SeenHeaders scan_headers(const RequestHeader& header) {
     }
     const std::string_view name = field.name_string();
     std::optional<std::string_view>* slot = nullptr;
-    if (iequals(name, "api-key")) {
+    if (iequals(name, "api-key") || iequals(name, "x-api-key") || iequals(name, "x-goog-api-key")) {
       slot = &seen.api_key;
     } else if (name.size() > kMockPrefix.size() &&
                iequals(name.substr(0, kMockPrefix.size()), kMockPrefix)) {
@@ -120,6 +134,17 @@ class MockHeaderParser {
     return Reset::none;
   }
 
+  // An error or exception type name: 1 to 64 of [A-Za-z0-9_.-]; empty when absent.
+  std::string_view type_name(std::optional<std::string_view> text, std::string_view name) {
+    if (!text || text->empty()) return {};
+    const bool ok = text->size() <= 64 && std::ranges::all_of(*text, [](char c) {
+                      return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+                             (c >= '0' && c <= '9') || c == '_' || c == '.' || c == '-';
+                    });
+    if (!ok) fail(name, "an error type name (letters, digits, '_', '.', '-')");
+    return ok ? *text : std::string_view{};
+  }
+
   const std::string& error() const { return error_; }
 
  private:
@@ -135,10 +160,58 @@ std::string_view path_of(std::string_view target) {
   return target.substr(0, target.find('?'));
 }
 
+std::string_view query_of(std::string_view target) {
+  const std::size_t mark = target.find('?');
+  return mark == std::string_view::npos ? std::string_view{} : target.substr(mark + 1);
+}
+
+// The provider formats, tried in this order; OpenAI (suffix matching) comes last.
+struct Format {
+  bool (*matches)(std::string_view path);
+  std::optional<ApiReply> (*handle)(const ApiRequest& request);
+  FullReply (*injected_error)(unsigned status);
+};
+
+FullReply azure_injected_error(unsigned status) {
+  return openai::injected_error(status);
+}
+
+constexpr Format kFormats[] = {
+    {bedrock::matches, bedrock::handle, bedrock::injected_error},
+    {anthropic::matches, anthropic::handle, anthropic::injected_error},
+    {gemini::matches, gemini::handle, gemini::injected_error},
+    {azure::matches, azure::handle, azure_injected_error},
+};
+
+const Format* format_of(std::string_view path) {
+  for (const Format& format : kFormats) {
+    if (format.matches(path)) return &format;
+  }
+  return nullptr;
+}
+
 std::string_view request_model(const json::value& body) {
   const json::object* object = body.if_object();
   const json::value* model = object ? object->if_contains("model") : nullptr;
   return model && model->is_string() ? std::string_view(model->get_string()) : std::string_view{};
+}
+
+// The model (or Azure deployment) named by a provider path, percent-decoded; empty if none:
+// …/models/{m}:{action} (Gemini, Vertex), …/model/{id}/{action} (Bedrock),
+// …/openai/deployments/{d}/… (Azure).
+std::string path_model(std::string_view path) {
+  constexpr std::string_view kMarkers[] = {"/models/", "/model/", "/openai/deployments/"};
+  constexpr char kEnds[] = {':', '/', '/'};
+  for (std::size_t i = 0; i < std::size(kMarkers); ++i) {
+    const std::size_t at = path.rfind(kMarkers[i]);
+    if (at == std::string_view::npos) continue;
+    const std::string_view rest = path.substr(at + kMarkers[i].size());
+    const std::size_t end = rest.find(kEnds[i]);
+    if (end == std::string_view::npos || end == 0) continue;
+    if (i == 0 && rest.find('/') != std::string_view::npos) continue;
+    return common::percent_decode(rest.substr(0, end));
+  }
+  return {};
 }
 
 std::string build_echo_headers(const RequestHeader& header, const SeenHeaders& seen,
@@ -222,7 +295,13 @@ ResponsePlan plan_response(const Request& request, const Defaults& defaults,
 
   const SeenHeaders seen = scan_headers(request);
   ResponsePlan plan;
-  plan.headers = build_echo_headers(request, seen, connection_id, request_model(body));
+  std::string_view model = request_model(body);
+  std::string model_in_path;
+  if (model.empty()) {
+    model_in_path = path_model(path_of(request.target()));
+    model = model_in_path;
+  }
+  plan.headers = build_echo_headers(request, seen, connection_id, model);
 
   MockHeaderParser mock;
   const auto status = mock.integer(seen.status, "x-mock-status", defaults.status, 200, 599);
@@ -231,6 +310,9 @@ ResponsePlan plan_response(const Request& request, const Defaults& defaults,
   plan.chunk_delay = mock.delay(seen.chunk_delay, "x-mock-chunk-delay-ms", defaults.chunk_delay);
   const auto chunks = mock.integer(seen.chunks, "x-mock-chunks", defaults.chunks, 0, kMaxChunks);
   const auto dims = mock.integer(seen.dims, "x-mock-dims", defaults.dims, 1, kMaxDims);
+  const auto cache_read = mock.integer(seen.cache_read, "x-mock-cache-read", -1, 0, 1'000'000'000);
+  const auto thoughts = mock.integer(seen.thoughts, "x-mock-thoughts", -1, 0, 1'000'000'000);
+  const std::string_view stream_error = mock.type_name(seen.stream_error, "x-mock-stream-error");
   const bool blackhole = mock.flag(seen.blackhole, "x-mock-blackhole");
   const Reset reset = mock.reset(seen.reset);
   if (!mock.error().empty()) {
@@ -246,8 +328,13 @@ ResponsePlan plan_response(const Request& request, const Defaults& defaults,
   plan.reset = reset;
   if (reset == Reset::before_headers) return plan;
 
+  const std::string_view target = request.target();
+  const std::string_view path = path_of(target);
+  const Format* format = format_of(path);
   if (status != 200) {
-    plan.reply = openai::injected_error(static_cast<unsigned>(status));
+    plan.reply = format ? format->injected_error(static_cast<unsigned>(status))
+                        : openai::injected_error(static_cast<unsigned>(status));
+    plan.headers.append(std::get<FullReply>(plan.reply).headers);
     const std::string_view retry_after = seen.retry_after.value_or("");
     if (status == 429 || !retry_after.empty()) {
       plan.headers.append("retry-after: ").append(retry_after.empty() ? "1" : retry_after);
@@ -256,8 +343,6 @@ ResponsePlan plan_response(const Request& request, const Defaults& defaults,
     return plan;
   }
 
-  const std::string_view target = request.target();
-  const std::string_view path = path_of(target);
   if (path.find("/echo") != std::string_view::npos) {
     plan.reply = echo(request);
     return plan;
@@ -266,16 +351,21 @@ ResponsePlan plan_response(const Request& request, const Defaults& defaults,
       .method = request.method_string(),
       .target = target,
       .path = path,
+      .query = query_of(target),
       .body = request.body(),
       .json = is_json ? &body : nullptr,
+      .headers = &request.base(),
       .chunks = static_cast<int>(chunks),
       .dims = static_cast<int>(dims),
+      .cache_read = static_cast<long>(cache_read),
+      .thoughts = static_cast<long>(thoughts),
+      .stream_error = stream_error,
+      .aws_access_key_id = defaults.aws_access_key_id,
+      .aws_secret_access_key = defaults.aws_secret_access_key,
   };
-  if (auto reply = openai::handle(api)) {
-    plan.reply = std::move(*reply);
-  } else {
-    plan.reply = openai::unknown_url(api.method, target);
-  }
+  std::optional<ApiReply> reply = format ? format->handle(api) : openai::handle(api);
+  plan.reply = reply ? std::move(*reply) : ApiReply(openai::unknown_url(api.method, target));
+  std::visit([&plan](const auto& r) { plan.headers.append(r.headers); }, plan.reply);
   return plan;
 }
 

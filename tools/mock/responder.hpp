@@ -25,6 +25,8 @@ struct Defaults {
   std::chrono::milliseconds chunk_delay{0};
   int chunks = 4;
   int dims = 8;
+  std::string aws_access_key_id = "AKIDMOCKEXAMPLE";  // Bedrock SigV4 verification
+  std::string aws_secret_access_key = "mock-secret-key";
 };
 
 enum class Reset {

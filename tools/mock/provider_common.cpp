@@ -1,0 +1,203 @@
+#include "provider_common.hpp"
+
+#include <atomic>
+#include <boost/json/serialize.hpp>
+
+#include "text.hpp"
+
+namespace sluice::mock::common {
+
+void fail(std::string message, unsigned status, std::string kind) {
+  throw Invalid{status, std::move(message), std::move(kind)};
+}
+
+std::string piece(int index) {
+  std::string out = index == 0 ? "chunk" : " chunk";
+  append_number(out, index);
+  return out;
+}
+
+std::string reply_text(int pieces) {
+  std::string out;
+  for (int i = 0; i < pieces; ++i) out.append(piece(i));
+  return out;
+}
+
+std::size_t estimate_tokens_of_chars(std::size_t characters) {
+  return characters / 4 > 1 ? characters / 4 : 1;
+}
+
+std::size_t estimate_tokens(std::string_view text) {
+  return estimate_tokens_of_chars(utf8_length(text));
+}
+
+namespace {
+
+std::string lower(std::string_view text) {
+  std::string out(text);
+  for (char& c : out) c = (c >= 'A' && c <= 'Z') ? static_cast<char>(c + 32) : c;
+  return out;
+}
+
+json::value value_of_type(const json::value* property) {
+  const json::object* fields = property ? property->if_object() : nullptr;
+  const json::value* type = fields ? fields->if_contains("type") : nullptr;
+  std::string name;
+  if (type && type->is_string()) {
+    name = lower(type->get_string());
+  } else if (type && type->is_array()) {
+    for (const json::value& item : type->get_array()) {
+      if (item.is_string() && item.get_string() != "null") {
+        name = lower(item.get_string());
+        break;
+      }
+    }
+  }
+  if (name == "number" || name == "integer") return 1;
+  if (name == "boolean") return true;
+  if (name == "object") return json::object();
+  if (name == "array") return json::array();
+  if (name == "null") return nullptr;
+  return "mock";
+}
+
+bool is_letter(char c) {
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
+}
+
+int hex_digit(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+std::atomic<std::uint64_t> id_counter{0};
+
+}  // namespace
+
+json::object args_for_schema(const json::value* schema) {
+  json::object args;
+  const json::object* fields = schema ? schema->if_object() : nullptr;
+  if (fields == nullptr) return args;
+  const json::value* required = fields->if_contains("required");
+  const json::value* properties = fields->if_contains("properties");
+  if (required == nullptr || !required->is_array()) return args;
+  for (const json::value& name : required->get_array()) {
+    if (!name.is_string()) continue;
+    const json::value* property = nullptr;
+    if (properties && properties->is_object()) {
+      property = properties->get_object().if_contains(name.get_string());
+    }
+    args[name.get_string()] = value_of_type(property);
+  }
+  return args;
+}
+
+bool mentions_tool(std::string_view text) {
+  const std::string folded = lower(text);
+  for (std::size_t at = folded.find("tool"); at != std::string::npos;
+       at = folded.find("tool", at + 1)) {
+    std::size_t end = at + 4;
+    if (end < folded.size() && folded[end] == 's') ++end;
+    const bool starts = at == 0 || !is_letter(folded[at - 1]);
+    const bool ends = end == folded.size() || !is_letter(folded[end]);
+    if (starts && ends) return true;
+  }
+  return false;
+}
+
+std::vector<std::string> fragments(std::string_view text) {
+  if (text.size() < 3) {
+    const std::size_t half = text.size() / 2;
+    return {std::string(text.substr(0, half)), std::string(text.substr(half))};
+  }
+  const std::size_t third = text.size() / 3;
+  return {std::string(text.substr(0, third)), std::string(text.substr(third, third)),
+          std::string(text.substr(2 * third))};
+}
+
+std::uint64_t next_id() {
+  return id_counter.fetch_add(1, std::memory_order_relaxed) + 1;
+}
+
+std::string serialize(const json::value& value) {
+  return json::serialize(value);
+}
+
+std::string percent_decode(std::string_view text) {
+  std::string out;
+  out.reserve(text.size());
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    if (text[i] == '%' && i + 2 < text.size()) {
+      const int high = hex_digit(text[i + 1]);
+      const int low = hex_digit(text[i + 2]);
+      if (high >= 0 && low >= 0) {
+        out.push_back(static_cast<char>(high * 16 + low));
+        i += 2;
+        continue;
+      }
+    }
+    out.push_back(text[i]);
+  }
+  return out;
+}
+
+std::optional<std::string_view> query_param(std::string_view query, std::string_view name) {
+  while (!query.empty()) {
+    const std::size_t amp = query.find('&');
+    const std::string_view pair = query.substr(0, amp);
+    const std::size_t eq = pair.find('=');
+    if (pair.substr(0, eq) == name) {
+      return eq == std::string_view::npos ? std::string_view{} : pair.substr(eq + 1);
+    }
+    if (amp == std::string_view::npos) break;
+    query.remove_prefix(amp + 1);
+  }
+  return std::nullopt;
+}
+
+std::optional<std::string_view> bearer_token(const ApiRequest& request) {
+  const auto authorization = request.header("authorization");
+  if (!authorization || authorization->size() <= 7 ||
+      !iequals(authorization->substr(0, 7), "Bearer ")) {
+    return std::nullopt;
+  }
+  std::string_view token = authorization->substr(7);
+  while (!token.empty() && token.front() == ' ') token.remove_prefix(1);
+  if (token.empty()) return std::nullopt;
+  return token;
+}
+
+bool is_integer(const json::value& value) {
+  if (value.is_int64() || value.is_uint64()) return true;
+  if (value.is_double()) {
+    const double number = value.get_double();
+    return number == static_cast<double>(static_cast<std::int64_t>(number));
+  }
+  return false;
+}
+
+bool is_number(const json::value& value) {
+  return value.is_int64() || value.is_uint64() || value.is_double();
+}
+
+std::int64_t to_int(const json::value& value) {
+  if (value.is_int64()) return value.get_int64();
+  if (value.is_uint64()) return static_cast<std::int64_t>(value.get_uint64());
+  if (value.is_double()) return static_cast<std::int64_t>(value.get_double());
+  return 0;
+}
+
+double to_double(const json::value& value) {
+  if (value.is_int64()) return static_cast<double>(value.get_int64());
+  if (value.is_uint64()) return static_cast<double>(value.get_uint64());
+  if (value.is_double()) return value.get_double();
+  return 0;
+}
+
+void add_header(std::string& headers, std::string_view name, std::string_view value) {
+  headers.append(name).append(": ").append(value).append("\r\n");
+}
+
+}  // namespace sluice::mock::common

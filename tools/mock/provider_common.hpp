@@ -1,0 +1,74 @@
+// Helpers shared by the provider wire formats other than OpenAI (Anthropic, Gemini, Bedrock,
+// Azure): the generated reply text, token estimates, tool-call arguments built from a JSON
+// schema, stream fragments, query and path helpers, and the Invalid exception the formats throw
+// internally to reject a request (each format catches it in its handle() and answers with its
+// own error shape, so nothing escapes to the responder).
+#pragma once
+
+#include <boost/json/object.hpp>
+#include <boost/json/value.hpp>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "api.hpp"
+
+namespace sluice::mock::common {
+
+namespace json = boost::json;
+
+// A rejected request: the HTTP status, a message, and a provider-specific kind (Anthropic error
+// type, Google status, AWS exception name); empty kind means the format's default for status.
+struct Invalid {
+  unsigned status = 400;
+  std::string message;
+  std::string kind;
+};
+
+[[noreturn]] void fail(std::string message, unsigned status = 400, std::string kind = {});
+
+// Piece 0 is "chunk0", piece i > 0 is " chunk<i>" (as in the OpenAI format).
+std::string piece(int index);
+// All pieces concatenated: "chunk0 chunk1 chunk2 chunk3" for 4.
+std::string reply_text(int pieces);
+
+// max(1, characters / 4), characters counted as Unicode code points.
+std::size_t estimate_tokens(std::string_view text);
+std::size_t estimate_tokens_of_chars(std::size_t characters);
+
+// Tool-call arguments: every `required` property of `schema` set to a value of its declared
+// type (string "mock", number/integer 1, boolean true, object {}, array [], null null).
+// Type names are compared case-insensitively (Gemini's OpenAPI schemas use "STRING").
+json::object args_for_schema(const json::value* schema);
+
+// True when `text` contains the word "tool" or "tools" (any case, bounded by non-letters).
+bool mentions_tool(std::string_view text);
+
+// `text` cut into 3 non-empty pieces (2 when it has only 2 bytes), for streamed tool input.
+std::vector<std::string> fragments(std::string_view text);
+
+// A process-wide counter for ids (msg_…, toolu_…, responseId, …).
+std::uint64_t next_id();
+
+std::string serialize(const json::value& value);
+
+// Percent-decoding of a path segment or query value ('+' kept as is).
+std::string percent_decode(std::string_view text);
+
+// The raw value of the first `name=` parameter of a query string, nullopt when absent.
+std::optional<std::string_view> query_param(std::string_view query, std::string_view name);
+
+// The token of an `Authorization: Bearer <token>` header, nullopt when absent or empty.
+std::optional<std::string_view> bearer_token(const ApiRequest& request);
+
+bool is_integer(const json::value& value);  // an integral JSON number
+bool is_number(const json::value& value);   // any JSON number
+std::int64_t to_int(const json::value& value);
+double to_double(const json::value& value);
+
+// Appends "name: value\r\n".
+void add_header(std::string& headers, std::string_view name, std::string_view value);
+
+}  // namespace sluice::mock::common
