@@ -34,12 +34,4 @@ std::string_view SseBoundaryTracker::separator_needed() const {
   return last_ == '\n' ? "\n" : "\n\n";
 }
 
-std::string sse_error_event(std::string_view message, std::string_view type, std::string_view code) {
-  ApiError error;
-  error.type = type;
-  error.code = code;
-  error.message = std::string(message);
-  return "data: " + openai_error_body(error) + "\n\n";
-}
-
 }  // namespace sluice::http

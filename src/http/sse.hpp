@@ -1,7 +1,7 @@
 // Server-Sent Events framing helpers for relayed streams. SseBoundaryTracker watches the bytes
 // relayed to a client, without buffering them, to know whether the stream currently sits
-// between two events; sse_error_event() builds the event that ends a failed stream so a client
-// never sees a silent truncation. Plain value types; not thread-safe.
+// between two events, so the error event that ends a failed stream (translate/common.hpp) starts
+// on a boundary and a client never sees a silent truncation. Plain value type; not thread-safe.
 #pragma once
 
 #include <string>
@@ -24,7 +24,5 @@ class SseBoundaryTracker {
   bool empty_ = true;
 };
 
-// "data: {json}\n\n" with an OpenAI-shaped error object, as the OpenAI SDK recognises it.
-std::string sse_error_event(std::string_view message, std::string_view type, std::string_view code);
 
 }  // namespace sluice::http

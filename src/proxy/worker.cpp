@@ -94,7 +94,20 @@ void Worker::drain() {
   asio::post(io_, [this] {
     draining_ = true;
     boost::system::error_code ignored;
-    for (auto& acceptor : acceptors_) acceptor->close(ignored);
+    for (auto& acceptor : acceptors_) {
+      // Connections the kernel completed but nobody accepted yet would be reset by close():
+      // take them and close them gracefully, as an idle keep-alive connection is.
+      acceptor->non_blocking(true, ignored);
+      for (;;) {
+        boost::system::error_code ec;
+        http::Socket pending(io_);
+        acceptor->accept(pending, ec);
+        if (ec) break;
+        pending.shutdown(http::Socket::shutdown_send, ignored);
+        pending.close(ignored);
+      }
+      acceptor->close(ignored);
+    }
     for (auto* c : connections_) {
       if (c->idle) c->socket->cancel(ignored);
     }

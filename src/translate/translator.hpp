@@ -38,7 +38,9 @@ struct Usage {
 // What the exchange knows about the request when it creates the translator.
 struct RequestContext {
   std::string model;          // the model the provider is asked for (Backend override, else the client's)
-  std::string client_model;   // the model the client named (echoed back in responses)
+  // When set, replies name this model instead of the one the provider reports. The exchange
+  // leaves it empty: clients see the model that actually answered.
+  std::string client_model;
   bool stream = false;
   std::uint32_t default_max_tokens = 4096;  // Anthropic-style providers need max_tokens
   // Provider body conventions (Anthropic on Vertex / Bedrock: no "model" in the body and an

@@ -1,4 +1,5 @@
 #include "http/sse.hpp"
+#include "translate/common.hpp"
 
 #include <gtest/gtest.h>
 
@@ -118,7 +119,14 @@ TEST(SseBoundaryTrackerTest, SeparatorCompletesTheEvent) {
   }
 }
 
-// ------------------------------------------------------------------ sse_error_event
+// ------------------------------------------------------------------ the OpenAI error event
+
+// The event relayed streams end with when the upstream fails (translate/common.hpp).
+std::string sse_error_event(std::string_view message, std::string_view type, std::string_view code) {
+  std::string out;
+  translate::append_openai_error_event(out, ApiError{502, type, code, std::string(message), {}});
+  return out;
+}
 
 TEST(SseErrorEventTest, IsOneDataEventWithAnOpenAiError) {
   const auto event = sse_error_event("upstream reset the stream", "server_error", "upstream_reset");

@@ -1,0 +1,206 @@
+#include "proxy/heads.hpp"
+
+#include <charconv>
+
+namespace sluice::proxy {
+
+namespace beast = boost::beast;
+namespace bhttp = boost::beast::http;
+
+namespace {
+
+bool is_hop_by_hop(bhttp::field f) {
+  switch (f) {
+    case bhttp::field::connection:
+    case bhttp::field::keep_alive:
+    case bhttp::field::proxy_connection:
+    case bhttp::field::proxy_authenticate:
+    case bhttp::field::proxy_authorization:
+    case bhttp::field::te:
+    case bhttp::field::trailer:
+    case bhttp::field::transfer_encoding:
+    case bhttp::field::upgrade:
+    case bhttp::field::expect:
+    case bhttp::field::content_length:
+    case bhttp::field::host:
+      return true;
+    default:
+      return false;
+  }
+}
+
+bool iequals(std::string_view a, std::string_view b) { return beast::iequals(a, b); }
+
+// Names a header filter removes or replaces: the client's (or upstream's) copy is dropped.
+bool filtered_out(std::string_view name, const std::vector<const config::HeaderModifier*>& mods) {
+  for (const auto* mod : mods) {
+    for (const auto& removed : mod->remove)
+      if (iequals(name, removed)) return true;
+    for (const auto& [set, value] : mod->set)
+      if (iequals(name, set)) return true;
+  }
+  return false;
+}
+
+void append_header(std::string& out, std::string_view name, std::string_view value) {
+  out.append(name).append(": ").append(value).append("\r\n");
+}
+
+// `owned` names a header Sluice sets itself afterwards (the backend's credential header):
+// a filter cannot add a second copy of it.
+void append_filter_headers(std::string& out, const std::vector<const config::HeaderModifier*>& mods,
+                           std::string_view owned = {}) {
+  for (const auto* mod : mods) {
+    for (const auto& [name, value] : mod->set)
+      if (owned.empty() || !iequals(name, owned)) append_header(out, name, value);
+    for (const auto& [name, value] : mod->add)
+      if (owned.empty() || !iequals(name, owned)) append_header(out, name, value);
+  }
+}
+
+bool is_credential_header(std::string_view name) {
+  return iequals(name, "authorization") || iequals(name, "x-api-key") || iequals(name, "api-key") ||
+         iequals(name, "x-goog-api-key");
+}
+
+// Headers an OpenAI (or Anthropic) client sends that mean nothing, or something wrong, to a
+// provider speaking another format; the translation sets its own content type.
+bool is_client_format_header(std::string_view name) {
+  return iequals(name, "content-type") || iequals(name, "accept-encoding") || iequals(name, "anthropic-version") ||
+         iequals(name, "anthropic-beta") || iequals(name, "openai-organization") || iequals(name, "openai-project");
+}
+
+
+}  // namespace
+
+std::string_view client_credential(const bhttp::request_header<>& head, const BackendRuntime& backend,
+                                   std::string_view prefix) {
+  const auto strip = [](std::string_view v, std::string_view p) {
+    if (!p.empty() && v.size() >= p.size() && iequals(v.substr(0, p.size()), p)) v.remove_prefix(p.size());
+    return v;
+  };
+  if (auto it = head.find(backend.auth_header); it != head.end()) return strip(it->value(), prefix);
+  if (auto it = head.find(bhttp::field::authorization); it != head.end()) return strip(it->value(), "Bearer ");
+  for (const char* name : {"x-api-key", "api-key", "x-goog-api-key"})
+    if (auto it = head.find(name); it != head.end()) return it->value();
+  return {};
+}
+
+// The upstream request head, serialized directly: client headers minus hop-by-hop ones and
+// replaced credentials, the rule's filters, Host, the backend's credentials, body framing.
+std::string build_upstream_head(const bhttp::request_header<>& request, const BackendRuntime& backend,
+                                const route::CompiledRule& rule, const UpstreamHeadSpec& spec) {
+  std::string head;
+  head.reserve(512 + request.method_string().size() + spec.target.size());
+  head.append(request.method_string()).append(" ").append(spec.target).append(" HTTP/1.1\r\n");
+  for (const auto& field : request) {
+    if (is_hop_by_hop(field.name())) continue;
+    const std::string_view name = field.name_string();
+    if (spec.replace_auth && (is_credential_header(name) || iequals(name, backend.auth_header))) continue;
+    if (spec.translated && is_client_format_header(name)) continue;
+    bool overridden = false;
+    for (const auto& [extra_name, value] : spec.extra) overridden = overridden || iequals(name, extra_name);
+    if (overridden && (spec.translated || !iequals(name, "anthropic-version"))) continue;
+    if (!rule.request_header_filters.empty() && filtered_out(name, rule.request_header_filters)) continue;
+    append_header(head, name, field.value());
+  }
+  append_filter_headers(head, rule.request_header_filters,
+                        spec.replace_auth && !spec.auth_value.empty() ? std::string_view(backend.auth_header)
+                                                                      : std::string_view{});
+  append_header(head, "Host", spec.host);
+  if (spec.replace_auth && !spec.auth_value.empty()) append_header(head, backend.auth_header, spec.auth_value);
+  for (const auto& [name, value] : spec.extra) {
+    // A static header the client set itself (its own anthropic-version) is kept as sent.
+    if (!spec.translated && iequals(name, "anthropic-version") && request.find(name) != request.end()) continue;
+    append_header(head, name, value);
+  }
+  if (spec.translated) append_header(head, "Content-Type", "application/json");
+  if (spec.framing == BodyFraming::Chunked) {
+    append_header(head, "Transfer-Encoding", "chunked");
+  } else if (spec.framing == BodyFraming::Length) {
+    char digits[24];
+    const auto [end, ec] = std::to_chars(digits, digits + sizeof digits, spec.body_size);
+    append_header(head, "Content-Length", std::string_view(digits, static_cast<std::size_t>(end - digits)));
+  }
+  head.append("\r\n");
+  return head;
+}
+
+// The client response head: upstream status and headers minus hop-by-hop ones, the rule's
+// response filters, and framing Sluice chooses for the client.
+std::string build_client_head(const bhttp::response_header<>& response, unsigned version, bool keep_alive,
+                              ClientFraming framing, const route::CompiledRule& rule) {
+  std::string head;
+  head.reserve(512);
+  head.append(version == 10 ? "HTTP/1.0 " : "HTTP/1.1 ");
+  char digits[8];
+  const auto [end, ec] = std::to_chars(digits, digits + sizeof digits, response.result_int());
+  head.append(digits, static_cast<std::size_t>(end - digits)).append(" ");
+  const std::string_view reason = response.reason();
+  head.append(reason.empty() ? std::string_view(bhttp::obsolete_reason(response.result())) : reason).append("\r\n");
+  for (const auto& field : response) {
+    switch (field.name()) {
+      case bhttp::field::connection:
+      case bhttp::field::keep_alive:
+      case bhttp::field::proxy_connection:
+      case bhttp::field::te:
+      case bhttp::field::trailer:
+      case bhttp::field::upgrade:
+      case bhttp::field::transfer_encoding:
+        continue;
+      case bhttp::field::content_length:
+        if (framing == ClientFraming::Chunked || framing == ClientFraming::UntilClose) continue;
+        break;
+      default:
+        break;
+    }
+    const std::string_view name = field.name_string();
+    if (!rule.response_header_filters.empty() && filtered_out(name, rule.response_header_filters)) continue;
+    append_header(head, name, field.value());
+  }
+  append_filter_headers(head, rule.response_header_filters);
+  if (!keep_alive || framing == ClientFraming::UntilClose) {
+    head.append("Connection: close\r\n");
+  } else if (version == 10) {
+    head.append("Connection: keep-alive\r\n");
+  }
+  if (framing == ClientFraming::Chunked) head.append("Transfer-Encoding: chunked\r\n");
+  head.append("\r\n");
+  return head;
+}
+
+// Upstream response headers that still describe a translated reply: everything but the body's
+// framing, encoding and type (request ids, rate-limit headers, the mock's echo headers).
+void copy_translated_headers(const bhttp::response_header<>& from, bhttp::response_header<>& to) {
+  for (const auto& field : from) {
+    switch (field.name()) {
+      case bhttp::field::content_length:
+      case bhttp::field::content_type:
+      case bhttp::field::content_encoding:
+      case bhttp::field::transfer_encoding:
+      case bhttp::field::connection:
+      case bhttp::field::keep_alive:
+      case bhttp::field::proxy_connection:
+      case bhttp::field::te:
+      case bhttp::field::trailer:
+      case bhttp::field::upgrade:
+        continue;
+      default:
+        to.insert(field.name_string(), field.value());
+    }
+  }
+}
+
+// The client head of a translated stream: 200, SSE, chunked (close-delimited for HTTP/1.0).
+std::string translated_stream_head(const bhttp::response_header<>& upstream, std::string_view content_type,
+                                   unsigned version, bool keep_alive, const route::CompiledRule& rule) {
+  bhttp::response_header<> fields;
+  copy_translated_headers(upstream, fields);
+  fields.result(bhttp::status::ok);
+  fields.set(bhttp::field::content_type, content_type);
+  fields.set(bhttp::field::cache_control, "no-cache");
+  return build_client_head(fields, version, keep_alive, version >= 11 ? ClientFraming::Chunked : ClientFraming::UntilClose,
+                           rule);
+}
+
+}  // namespace sluice::proxy

@@ -1,0 +1,60 @@
+// Serialized HTTP heads of an exchange: the upstream request head (client headers minus
+// hop-by-hop ones and replaced credentials, the rule's filters, Host, the backend's credentials,
+// static and signing headers, body framing) and the client response head (upstream status and
+// headers, the rule's response filters, framing Sluice chooses). Heads are written straight into
+// one string for a single gather write. Pure functions; thread-safe.
+#pragma once
+
+#include <boost/beast/http.hpp>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "proxy/snapshot.hpp"
+#include "route/route_table.hpp"
+
+namespace sluice::proxy {
+
+// How the upstream request body is framed.
+enum class BodyFraming { None, Length, Chunked };
+
+struct UpstreamHeadSpec {
+  std::string_view target;
+  std::string_view host;
+  BodyFraming framing = BodyFraming::Length;
+  std::size_t body_size = 0;
+  bool replace_auth = false;     // AI backend: client credentials are replaced
+  std::string auth_value;        // what the backend's auth header carries ("" = none)
+  bool translated = false;       // the body is in another format than the client's
+  std::vector<std::pair<std::string, std::string>> extra;  // signing headers, static headers
+};
+
+// The credential a client sent, for Passthrough auth: the backend's own header (its `prefix`
+// removed), else Authorization: Bearer, x-api-key, api-key or x-goog-api-key — so an Anthropic
+// SDK 0.x (x-api-key) and 1.x (Bearer) client both reach any provider.
+std::string_view client_credential(const boost::beast::http::request_header<>& head, const BackendRuntime& backend,
+                                   std::string_view prefix);
+
+// The upstream request head.
+std::string build_upstream_head(const boost::beast::http::request_header<>& request, const BackendRuntime& backend,
+                                const route::CompiledRule& rule, const UpstreamHeadSpec& spec);
+
+enum class ClientFraming { None, ContentLength, Chunked, UntilClose };
+
+// The client response head for a relayed upstream response.
+std::string build_client_head(const boost::beast::http::response_header<>& response, unsigned version,
+                              bool keep_alive, ClientFraming framing, const route::CompiledRule& rule);
+
+// Upstream response headers that still describe a translated reply: everything but the body's
+// framing, encoding and type (request ids, rate-limit headers).
+void copy_translated_headers(const boost::beast::http::response_header<>& from,
+                             boost::beast::http::response_header<>& to);
+
+// The client head of a translated stream: 200, the translator's content type, chunked
+// (close-delimited for HTTP/1.0), the upstream's other headers.
+std::string translated_stream_head(const boost::beast::http::response_header<>& upstream,
+                                   std::string_view content_type, unsigned version, bool keep_alive,
+                                   const route::CompiledRule& rule);
+
+}  // namespace sluice::proxy

@@ -1,0 +1,418 @@
+// The byte-moving half of an exchange, templated on the upstream stream type (plain or TLS):
+// sending the request (the client's body pumped as it arrives when it is streamed), reading the
+// response head, relaying the body as it arrives (raw, or through a translator event by event),
+// and reading a body whole when it must be converted at once. Every operation is bounded by
+// the connection's coarse deadline. Runs on the exchange's worker thread; no shared state.
+#pragma once
+
+#include <boost/asio/write.hpp>
+#include <boost/beast/http.hpp>
+#include <array>
+#include <charconv>
+#include <chrono>
+#include <cstring>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "http/io.hpp"
+#include "http/parse_errors.hpp"
+#include "http/sse.hpp"
+#include "http/upstream_pool.hpp"
+#include "proxy/exchange.hpp"
+#include "proxy/heads.hpp"
+#include "proxy/worker.hpp"
+#include "translate/common.hpp"
+#include "translate/translator.hpp"
+
+namespace sluice::proxy::relay {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace bhttp = boost::beast::http;
+using Clock = std::chrono::steady_clock;
+using std::chrono::milliseconds;
+
+inline constexpr std::size_t kRelayBufferBytes = Worker::kRelayBufferBytes;
+inline constexpr milliseconds kClientWriteTimeout{60'000};
+
+enum class Failure { None, Connect, Timeout, Reset, Tls, Protocol };
+
+inline std::string_view failure_label(Failure f) {
+  switch (f) {
+    case Failure::Connect:
+      return "connect";
+    case Failure::Timeout:
+      return "timeout";
+    case Failure::Reset:
+      return "reset";
+    case Failure::Tls:
+      return "tls";
+    case Failure::Protocol:
+      return "protocol";
+    case Failure::None:
+      break;
+  }
+  return "";
+}
+
+// `timed_out`: the operation's deadline passed (it then fails with operation_aborted).
+inline Failure classify(const boost::system::error_code& ec, bool timed_out) {
+  if (timed_out) return Failure::Timeout;
+  if (http::is_malformed_message(ec))
+    return Failure::Protocol;
+  if (ec.category() == asio::error::get_ssl_category()) return Failure::Tls;
+  return Failure::Reset;
+}
+
+using ResponseParser = bhttp::response_parser<bhttp::buffer_body>;
+
+struct SendOutcome {
+  boost::system::error_code ec;
+  bool wrote_request = false;
+  bool got_bytes = false;
+  bool body_consumed = false;  // streamed client body bytes were read: the request cannot be replayed
+  std::optional<http::ApiError> client_error;  // the client's body failed (413, 408, 400)
+};
+
+// The client's body still on its socket, for a streamed (passthrough) request.
+struct StreamedBody {
+  ClientIo& client;
+  beast::flat_buffer& buffer;
+  bhttp::request_parser<bhttp::buffer_body>& parser;
+  BodyFraming framing;
+  const config::Limits& limits;
+  Worker& worker;
+};
+
+template <class Stream>
+http::Task<SendOutcome> send_and_read_header(Stream& stream, http::UpstreamConnection& connection,
+                                             const std::string& head, const std::string& body, ResponseParser& parser,
+                                             milliseconds timeout, StreamedBody* streamed) {
+  SendOutcome out;
+  connection.deadline.expires_after(timeout);
+  const std::array<asio::const_buffer, 2> request{asio::buffer(head), asio::buffer(body)};
+  auto [wec, written] = co_await asio::async_write(stream, request, http::use_task);
+  if (wec) {
+    out.ec = wec;
+    co_return out;
+  }
+  out.wrote_request = true;
+  if (streamed != nullptr && !streamed->parser.is_done()) {
+    // Pump the client's body to the upstream as it arrives, a buffer at a time.
+    auto buffer = streamed->worker.take_relay_buffer();
+    struct ReturnBuffer {
+      Worker& worker;
+      std::unique_ptr<char[]>& buffer;
+      ~ReturnBuffer() { worker.give_relay_buffer(std::move(buffer)); }
+    } return_buffer{streamed->worker, buffer};
+    auto& body_parser = streamed->parser;
+    char size_line[24];
+    static constexpr std::string_view kCrlf = "\r\n";
+    static constexpr std::string_view kLastChunk = "0\r\n\r\n";
+    while (!body_parser.is_done()) {
+      auto& b = body_parser.get().body();
+      b.data = buffer.get();
+      b.size = Worker::kRelayBufferBytes;
+      streamed->client.deadline.expires_after(streamed->limits.idleTimeout);
+      auto [rec, n] = co_await bhttp::async_read_some(streamed->client.socket, streamed->buffer, body_parser,
+                                                      http::use_task);
+      streamed->client.deadline.expires_never();
+      out.body_consumed = true;
+      if (rec && rec != bhttp::error::need_buffer) {
+        if (rec == bhttp::error::body_limit) {
+          out.client_error = http::ApiError{413, "invalid_request_error", "request_too_large",
+                                            "request body exceeds the limit of " +
+                                                std::to_string(streamed->limits.maxRequestBodyBytes) +
+                                                " bytes (Gateway spec.limits.maxRequestBodyBytes)",
+                                            {}};
+        } else if (streamed->client.deadline.expired()) {
+          out.client_error = http::ApiError{408, "invalid_request_error", "request_timeout",
+                                            "the request body stopped arriving for " +
+                                                std::to_string(streamed->limits.idleTimeout.count()) +
+                                                " ms (Gateway spec.limits.idleTimeout)",
+                                            {}};
+        } else {
+          out.client_error = http::ApiError{400, "invalid_request_error", "malformed_request",
+                                            "reading the request body failed: " + rec.message(), {}};
+        }
+        co_return out;
+      }
+      const std::size_t got = Worker::kRelayBufferBytes - b.size;
+      std::array<asio::const_buffer, 4> pieces{};
+      std::size_t count = 0;
+      if (streamed->framing == BodyFraming::Chunked) {
+        if (got > 0) {
+          const auto [end, tec] = std::to_chars(size_line, size_line + 16, got, 16);
+          std::memcpy(end, "\r\n", 2);
+          pieces[count++] = asio::buffer(size_line, static_cast<std::size_t>(end - size_line) + 2);
+          pieces[count++] = asio::buffer(buffer.get(), got);
+          pieces[count++] = asio::buffer(kCrlf);
+        }
+        if (body_parser.is_done()) pieces[count++] = asio::buffer(kLastChunk);
+      } else if (got > 0) {
+        pieces[count++] = asio::buffer(buffer.get(), got);
+      }
+      if (count == 0) continue;
+      connection.deadline.expires_after(timeout);
+      auto [pec, pn] = co_await asio::async_write(stream, pieces, http::use_task);
+      if (pec) {
+        out.ec = pec;
+        co_return out;
+      }
+    }
+    connection.deadline.expires_after(timeout);
+  }
+  auto [rec, read] = co_await bhttp::async_read_header(stream, connection.buffer, parser, http::use_task);
+  out.got_bytes = read > 0 || parser.got_some();
+  out.ec = rec;
+  co_return out;
+}
+struct RelayOutcome {
+  bool head_sent = false;      // false: nothing reached the client, an error response is still possible
+  bool client_ok = true;       // the client got a complete, well-formed response
+  bool upstream_clean = true;  // the upstream response was read to its end
+  Failure failure = Failure::None;
+  boost::system::error_code ec;
+};
+
+// Relays the body as it arrives: each upstream read becomes one client write (the head goes
+// with the first one). SSE streams are re-chunked event by event, never buffered.
+template <class Stream>
+http::Task<RelayOutcome> relay_body(Stream& stream, http::UpstreamConnection& connection, ResponseParser& parser,
+                                    ClientIo& client, const std::string& head, ClientFraming framing, bool sse,
+                                    const BackendRuntime& backend, std::optional<Clock::time_point> deadline,
+                                    Worker& worker, RequestRecord& record, ClientSchema schema) {
+  RelayOutcome out;
+  auto& body = parser.get().body();
+  http::SseBoundaryTracker boundary;
+  std::unique_ptr<char[]> buffer;
+  struct ReturnBuffer {
+    Worker& worker;
+    std::unique_ptr<char[]>& buffer;
+    ~ReturnBuffer() { worker.give_relay_buffer(std::move(buffer)); }
+  } return_buffer{worker, buffer};
+  char size_line[24];
+  static constexpr std::string_view kCrlf = "\r\n";
+  static constexpr std::string_view kLastChunk = "0\r\n\r\n";
+
+  for (;;) {
+    std::size_t got = 0;
+    bool done = framing == ClientFraming::None || parser.is_done();
+    boost::system::error_code ec;
+    if (!done) {
+      if (!buffer) buffer = worker.take_relay_buffer();
+      body.data = buffer.get();
+      body.size = kRelayBufferBytes;
+      auto timeout = backend.timeouts.streamIdle;
+      if (deadline) timeout = std::min(timeout, std::chrono::duration_cast<milliseconds>(*deadline - Clock::now()));
+      connection.deadline.expires_after(std::max(timeout, milliseconds(1)));
+      auto [rec, n] = co_await bhttp::async_read_some(stream, connection.buffer, parser, http::use_task);
+      ec = rec == bhttp::error::need_buffer ? boost::system::error_code{} : rec;
+      // async_read_some stops after one chunk; parse whatever else has already arrived so
+      // events received together leave in one write. Nothing waits for more bytes here.
+      while (!ec && !parser.is_done() && body.size > 0 && connection.buffer.size() > 0) {
+        boost::system::error_code pec;
+        const auto used = parser.put(connection.buffer.data(), pec);
+        connection.buffer.consume(used);
+        if (pec == bhttp::error::need_more || pec == bhttp::error::need_buffer) break;
+        if (pec) ec = pec;
+        if (used == 0) break;
+      }
+      got = kRelayBufferBytes - body.size;
+      done = !ec && parser.is_done();
+    }
+    if (ec) {
+      out.upstream_clean = false;
+      out.failure = classify(ec, connection.deadline.expired());
+      out.ec = ec;
+      if (!out.head_sent) co_return out;  // the caller answers with an error response instead
+      if (!sse || framing != ClientFraming::Chunked) {
+        out.client_ok = false;  // no way to signal the error in-band: cut the connection
+        co_return out;
+      }
+    }
+    if (got == 0 && !done && !ec) continue;  // only framing was read
+
+    const std::string_view data(buffer ? buffer.get() : nullptr, got);
+    if (sse) boundary.feed(data);
+    std::string error_event;
+    if (ec) {
+      error_event = std::string(boundary.separator_needed());
+      const http::ApiError failure{502, "server_error", "upstream_stream_error",
+                                   "upstream connection failed mid-stream (backend " + backend.name + ")", {}};
+      if (schema == ClientSchema::Anthropic) {
+        translate::append_anthropic_error_event(error_event, failure);
+      } else {
+        translate::append_openai_error_event(error_event, failure);
+      }
+    }
+    std::array<asio::const_buffer, 9> out_buffers{};
+    std::size_t count = 0;
+    if (!out.head_sent) out_buffers[count++] = asio::buffer(head);
+    if (framing == ClientFraming::Chunked) {
+      if (got > 0) {
+        const auto [end, tec] = std::to_chars(size_line, size_line + 16, got, 16);
+        std::memcpy(end, "\r\n", 2);
+        out_buffers[count++] = asio::buffer(size_line, static_cast<std::size_t>(end - size_line) + 2);
+        out_buffers[count++] = asio::buffer(data);
+        out_buffers[count++] = asio::buffer(kCrlf);
+      }
+      if (!error_event.empty()) {
+        char hex[16];
+        const auto [hend, hec] = std::to_chars(hex, hex + sizeof hex, error_event.size(), 16);
+        error_event = std::string(hex, hend) + "\r\n" + error_event + "\r\n";
+        out_buffers[count++] = asio::buffer(error_event);
+      }
+      if (done || ec) out_buffers[count++] = asio::buffer(kLastChunk);
+    } else if (got > 0) {
+      out_buffers[count++] = asio::buffer(data);
+    }
+    client.deadline.expires_after(kClientWriteTimeout);
+    auto [wec, written] = co_await asio::async_write(client.socket, out_buffers, http::use_task);
+    out.head_sent = true;
+    record.bytes_sent += got;
+    if (wec) {
+      out.client_ok = false;
+      if (!done) out.upstream_clean = false;
+      co_return out;
+    }
+    if (done || ec) break;
+  }
+  client.deadline.expires_never();
+  connection.deadline.expires_never();
+  co_return out;
+}
+
+
+// Reads the rest of an upstream body into `out` (a non-streaming response to translate, or an
+// error body). Fails past `limit` bytes.
+template <class Stream>
+http::Task<boost::system::error_code> read_upstream_body(Stream& stream, http::UpstreamConnection& connection,
+                                                         ResponseParser& parser, const BackendRuntime& backend,
+                                                         std::size_t limit, Worker& worker, std::string& out) {
+  auto buffer = worker.take_relay_buffer();
+  struct ReturnBuffer {
+    Worker& worker;
+    std::unique_ptr<char[]>& buffer;
+    ~ReturnBuffer() { worker.give_relay_buffer(std::move(buffer)); }
+  } return_buffer{worker, buffer};
+  auto& body = parser.get().body();
+  boost::system::error_code ec;
+  while (!parser.is_done()) {
+    body.data = buffer.get();
+    body.size = kRelayBufferBytes;
+    connection.deadline.expires_after(backend.timeouts.streamIdle);
+    auto [rec, n] = co_await bhttp::async_read_some(stream, connection.buffer, parser, http::use_task);
+    out.append(buffer.get(), kRelayBufferBytes - body.size);
+    if (rec && rec != bhttp::error::need_buffer) {
+      ec = rec;
+      break;
+    }
+    if (out.size() > limit) {
+      ec = bhttp::error::body_limit;
+      break;
+    }
+  }
+  connection.deadline.expires_never();
+  co_return ec;
+}
+
+// Relays a streaming response through its translator: each upstream read is converted at once
+// and the converted events leave in one write (the head with the first one). An upstream
+// failure ends the stream with an error event in the client's schema.
+template <class Stream>
+http::Task<RelayOutcome> relay_translated(Stream& stream, http::UpstreamConnection& connection, ResponseParser& parser,
+                                          ClientIo& client, const std::string& head, ClientFraming framing,
+                                          translate::Translator& translator, const BackendRuntime& backend,
+                                          std::optional<Clock::time_point> deadline, Worker& worker,
+                                          RequestRecord& record) {
+  RelayOutcome out;
+  auto& body = parser.get().body();
+  auto buffer = worker.take_relay_buffer();
+  struct ReturnBuffer {
+    Worker& worker;
+    std::unique_ptr<char[]>& buffer;
+    ~ReturnBuffer() { worker.give_relay_buffer(std::move(buffer)); }
+  } return_buffer{worker, buffer};
+  std::string converted;
+  char size_line[24];
+  static constexpr std::string_view kCrlf = "\r\n";
+  static constexpr std::string_view kLastChunk = "0\r\n\r\n";
+  bool finished = false;  // the translator ended the stream (error event or normal end)
+  for (;;) {
+    boost::system::error_code ec;
+    bool done = parser.is_done();
+    std::size_t got = 0;
+    if (!done) {
+      body.data = buffer.get();
+      body.size = kRelayBufferBytes;
+      auto timeout = backend.timeouts.streamIdle;
+      if (deadline) timeout = std::min(timeout, std::chrono::duration_cast<milliseconds>(*deadline - Clock::now()));
+      connection.deadline.expires_after(std::max(timeout, milliseconds(1)));
+      auto [rec, n] = co_await bhttp::async_read_some(stream, connection.buffer, parser, http::use_task);
+      ec = rec == bhttp::error::need_buffer ? boost::system::error_code{} : rec;
+      while (!ec && !parser.is_done() && body.size > 0 && connection.buffer.size() > 0) {
+        boost::system::error_code pec;
+        const auto used = parser.put(connection.buffer.data(), pec);
+        connection.buffer.consume(used);
+        if (pec == bhttp::error::need_more || pec == bhttp::error::need_buffer) break;
+        if (pec) ec = pec;
+        if (used == 0) break;
+      }
+      got = kRelayBufferBytes - body.size;
+      done = !ec && parser.is_done();
+    }
+    converted.clear();
+    if (got > 0 && !translator.stream_feed(std::string_view(buffer.get(), got), converted)) finished = true;
+    if (!finished && ec) {
+      out.upstream_clean = false;
+      out.failure = classify(ec, connection.deadline.expired());
+      out.ec = ec;
+      const bool timeout = out.failure == Failure::Timeout;
+      const http::ApiError failure{timeout ? 504u : 502u, "server_error", "upstream_stream_error",
+                                   "upstream " + std::string(failure_label(out.failure)) +
+                                       " mid-stream (backend " + backend.name + "): " + ec.message(),
+                                   {}};
+      translator.stream_fail(failure, converted);
+      finished = true;
+    } else if (!finished && done) {
+      translator.stream_end(converted);
+      finished = true;
+    }
+    if (converted.empty() && !finished) continue;
+    std::array<asio::const_buffer, 5> pieces{};
+    std::size_t count = 0;
+    if (!out.head_sent) pieces[count++] = asio::buffer(head);
+    if (framing == ClientFraming::Chunked) {
+      if (!converted.empty()) {
+        const auto [end, tec] = std::to_chars(size_line, size_line + 16, converted.size(), 16);
+        std::memcpy(end, "\r\n", 2);
+        pieces[count++] = asio::buffer(size_line, static_cast<std::size_t>(end - size_line) + 2);
+        pieces[count++] = asio::buffer(converted);
+        pieces[count++] = asio::buffer(kCrlf);
+      }
+      if (finished) pieces[count++] = asio::buffer(kLastChunk);
+    } else if (!converted.empty()) {
+      pieces[count++] = asio::buffer(converted);
+    }
+    client.deadline.expires_after(kClientWriteTimeout);
+    auto [wec, written] = co_await asio::async_write(client.socket, pieces, http::use_task);
+    out.head_sent = true;
+    record.bytes_sent += converted.size();
+    if (wec) {
+      out.client_ok = false;
+      if (!done) out.upstream_clean = false;
+      co_return out;
+    }
+    if (finished) {
+      if (!done) out.upstream_clean = false;  // the translator stopped early: the rest is unread
+      break;
+    }
+  }
+  client.deadline.expires_never();
+  connection.deadline.expires_never();
+  co_return out;
+}
+
+}  // namespace sluice::proxy::relay
