@@ -33,7 +33,8 @@ done
 cat <<'MSG'
 
 Sluice is running on the embedded quick-start config:
-  gateway  http://127.0.0.1:8080   (routes /v1 to the mock provider on 127.0.0.1:8090)
+  gateway  http://127.0.0.1:8080   (routes /v1 to the mock provider on 127.0.0.1:8090,
+                                    and /claude to the same mock speaking Anthropic)
   admin    http://127.0.0.1:9901   (/healthz /readyz /metrics)
 
 Try it:
@@ -45,6 +46,11 @@ Streaming:
   curl -sN http://127.0.0.1:8080/v1/chat/completions \
     -H 'Content-Type: application/json' \
     -d '{"model":"gpt-4o-mini","stream":true,"messages":[{"role":"user","content":"Hello!"}]}'
+
+The same OpenAI request, translated to Anthropic Messages and back:
+  curl -s http://127.0.0.1:8080/claude/v1/chat/completions \
+    -H 'Content-Type: application/json' \
+    -d '{"model":"claude-sonnet-4-5","messages":[{"role":"user","content":"Hello!"}]}'
 
 Access log lines (JSON) appear below. Ctrl-C stops both processes.
 

@@ -1,6 +1,7 @@
 // The embedded quick-start configuration `sluice serve` uses when no -c is given: a gateway on
-// 127.0.0.1:8080 routing /v1 to the project's mock provider (sluice-mock on 127.0.0.1:8090),
-// so `make run` works without any API key. Constant data.
+// 127.0.0.1:8080 routing /v1 to the project's mock provider (sluice-mock on 127.0.0.1:8090)
+// speaking OpenAI, and /claude to the same mock speaking Anthropic (so translation can be tried
+// too), without any API key. Constant data.
 #pragma once
 
 #include <string_view>
@@ -30,11 +31,26 @@ spec:
       host: 127.0.0.1
       port: 8090
 ---
+apiVersion: sluice.dev/v1alpha1
+kind: Backend
+metadata: {name: mock-anthropic}
+spec:
+  type: AI
+  ai:
+    llm:
+      anthropic:
+        authToken: {kind: Inline, inline: sk-ant-quickstart-not-a-real-key}
+      host: 127.0.0.1
+      port: 8090
+---
 apiVersion: gateway.networking.k8s.io/v1
 kind: HTTPRoute
 metadata: {name: quickstart}
 spec:
   rules:
+  - name: anthropic-translated
+    matches: [{path: {type: PathPrefix, value: /claude}}]
+    backendRefs: [{group: sluice.dev, kind: Backend, name: mock-anthropic}]
   - name: openai-api
     matches: [{path: {type: PathPrefix, value: /v1}}]
     backendRefs: [{group: sluice.dev, kind: Backend, name: mock}]

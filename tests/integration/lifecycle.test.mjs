@@ -186,7 +186,7 @@ test('serve refuses to start on an invalid config, naming the problem', async ()
   );
 });
 
-test('serve with no -c uses the embedded quick start (routes /v1 to a mock on 127.0.0.1:8090)', async (t) => {
+test('serve with no -c uses the embedded quick start (routes /v1 to a mock on 127.0.0.1:8090, /claude translated)', async (t) => {
   // The quick start binds fixed ports (8080, 9901, mock 8090); skip if something holds them.
   const busy = await Promise.all([8080, 9901, 8090].map((port) => new Promise((resolve) => {
     const s = net.connect(port, '127.0.0.1');
@@ -207,6 +207,14 @@ test('serve with no -c uses the embedded quick start (routes /v1 to a mock on 12
         .then((r) => r.status).catch(() => 0);
     }
     assert.equal(status, 200);
+    const translated = await fetch('http://127.0.0.1:8080/claude/v1/chat/completions', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ model: 'claude-sonnet-4-5', messages: [{ role: 'user', content: 'hi' }] }),
+    });
+    assert.equal(translated.status, 200);
+    assert.equal(translated.headers.get('x-mock-path'), '/v1/messages', 'the quick start also translates to Anthropic');
+    assert.equal((await translated.json()).object, 'chat.completion');
   } finally {
     proc.kill('SIGTERM');
     quickMock.kill('SIGTERM');
