@@ -49,6 +49,7 @@ const NATIVE_PATHS = {
   vertex: '/v1/projects/my-project/locations/us-central1/publishers/google/models/gemini-2.5-pro:generateContent',
   'vertex-claude': '/v1/projects/my-project/locations/us-east5/publishers/anthropic/models/claude-sonnet-4-5:rawPredict',
   azure: '/openai/deployments/gpt-4o/chat/completions?api-version=2024-10-21',
+  'azure-v1': '/openai/v1/chat/completions',
   bedrock: '/model/anthropic.claude-3-5-sonnet-20241022-v2%3A0/converse',
 };
 
@@ -59,6 +60,7 @@ const CREDENTIALS = {
   vertex: { apiKey: '', authorization: 'Bearer ya29.mock-access-token' },
   'vertex-claude': { apiKey: '', authorization: 'Bearer ya29.mock-access-token' },
   azure: { apiKey: 'azure-key', authorization: '' },
+  'azure-v1': { apiKey: 'azure-key', authorization: '' },
   bedrock: { apiKey: '', authorization: /^AWS4-HMAC-SHA256 Credential=AKIDMOCKEXAMPLE\/\d{8}\/us-east-1\/bedrock\/aws4_request, SignedHeaders=/ },
 };
 

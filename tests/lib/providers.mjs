@@ -37,6 +37,7 @@ export const BACKENDS = {
   vertex: `vertexai: {authToken: {kind: SecretRef, secretRef: {name: gcp}}, projectId: my-project, location: us-central1}`,
   'vertex-claude': `vertexai: {authToken: {kind: SecretRef, secretRef: {name: gcp}}, projectId: my-project, location: us-east5, publisher: ANTHROPIC}`,
   azure: `azureopenai: {authToken: {kind: Inline, inline: azure-key}, endpoint: res.openai.azure.com, deploymentName: gpt-4o}`,
+  'azure-v1': `azureopenai: {authToken: {kind: Inline, inline: azure-key}, endpoint: res.openai.azure.com, apiVersion: v1}`,
   bedrock: `bedrock: {credentials: {secretRef: {name: aws}}, region: us-east-1}`,
   'bedrock-badkey': `bedrock: {credentials: {secretRef: {name: aws-wrong}}, region: us-east-1}`,
 };
@@ -49,6 +50,7 @@ export const CHAT_MODELS = {
   vertex: 'gemini-2.5-pro',
   'vertex-claude': 'claude-sonnet-4-5',
   azure: 'gpt-4o',
+  'azure-v1': 'gpt-4o',
   bedrock: 'anthropic.claude-3-5-sonnet-20241022-v2:0',
 };
 
