@@ -83,11 +83,12 @@ http::ApiError upstream_error(unsigned status, std::string message) {
 
 // Whether a Backend lets a request through unchanged: chat and embeddings always (for
 // OpenAI-format providers), anything else when ai.passthrough lists its API family or path.
-bool passthrough_allows(const config::Passthrough& pt, std::string_view path, std::string_view family) {
+bool passthrough_allows(const config::Passthrough& pt, std::string_view path, std::string_view matched_prefix,
+                        std::string_view family) {
   if (pt.allows_all()) return true;
   for (const auto& api : pt.apis)
     if (api == family) return true;
-  const auto suffix = route::api_suffix(path);
+  const auto suffix = route::api_suffix(path, matched_prefix);
   for (const auto& allowed : pt.paths) {
     if (path == allowed || (path.starts_with(allowed) && path.size() > allowed.size() && path[allowed.size()] == '/'))
       return true;
@@ -252,7 +253,7 @@ http::Task<bool> run_exchange(Worker& worker, const Snapshot& snapshot, const ro
                          api == route::ApiKind::Messages);
   const auto family = route::api_family(path, match.matched_prefix);
   if (backend->ai && !json_api) {
-    const bool allowed = passthrough_allows(backend->spec->passthrough, path, family);
+    const bool allowed = passthrough_allows(backend->spec->passthrough, path, match.matched_prefix, family);
     if (api == route::ApiKind::Models && head->method() == bhttp::verb::get && !allowed) {
       co_return co_await send_json(client, 200, models_from_config(snapshot, rule), version, keep_after_error(), rule,
                                    record);
@@ -473,6 +474,7 @@ http::Task<bool> run_exchange(Worker& worker, const Snapshot& snapshot, const ro
       sent = co_await send_and_read_header(*connection->plain, *connection, upstream_head, body, *parser, timeout,
                                            streamed_ptr);
     }
+    if (streamed) record.bytes_received = sent.body_bytes;
     if (sent.client_error) {
       co_await send_error(client, *sent.client_error, version, false, record, schema);
       co_return false;
@@ -512,9 +514,10 @@ http::Task<bool> run_exchange(Worker& worker, const Snapshot& snapshot, const ro
       boost::system::error_code rec;
       const std::size_t limit = success ? limits.maxRequestBodyBytes * 4 : 1024 * 1024;
       if (connection->tls) {
-        rec = co_await read_upstream_body(*connection->tls, *connection, *parser, *backend, limit, worker, upstream_body);
+        rec = co_await read_upstream_body(*connection->tls, *connection, *parser, *backend, deadline, limit, worker,
+                                          upstream_body);
       } else {
-        rec = co_await read_upstream_body(*connection->plain, *connection, *parser, *backend, limit, worker,
+        rec = co_await read_upstream_body(*connection->plain, *connection, *parser, *backend, deadline, limit, worker,
                                           upstream_body);
       }
       if (rec) {

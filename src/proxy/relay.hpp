@@ -72,6 +72,7 @@ struct SendOutcome {
   bool wrote_request = false;
   bool got_bytes = false;
   bool body_consumed = false;  // streamed client body bytes were read: the request cannot be replayed
+  std::uint64_t body_bytes = 0;  // streamed client body bytes forwarded
   std::optional<http::ApiError> client_error;  // the client's body failed (413, 408, 400)
 };
 
@@ -139,6 +140,7 @@ http::Task<SendOutcome> send_and_read_header(Stream& stream, http::UpstreamConne
         co_return out;
       }
       const std::size_t got = Worker::kRelayBufferBytes - b.size;
+      out.body_bytes += got;
       std::array<asio::const_buffer, 4> pieces{};
       std::size_t count = 0;
       if (streamed->framing == BodyFraming::Chunked) {
@@ -290,7 +292,8 @@ http::Task<RelayOutcome> relay_body(Stream& stream, http::UpstreamConnection& co
 template <class Stream>
 http::Task<boost::system::error_code> read_upstream_body(Stream& stream, http::UpstreamConnection& connection,
                                                          ResponseParser& parser, const BackendRuntime& backend,
-                                                         std::size_t limit, Worker& worker, std::string& out) {
+                                                         std::optional<Clock::time_point> deadline, std::size_t limit,
+                                                         Worker& worker, std::string& out) {
   auto buffer = worker.take_relay_buffer();
   struct ReturnBuffer {
     Worker& worker;
@@ -302,7 +305,9 @@ http::Task<boost::system::error_code> read_upstream_body(Stream& stream, http::U
   while (!parser.is_done()) {
     body.data = buffer.get();
     body.size = kRelayBufferBytes;
-    connection.deadline.expires_after(backend.timeouts.streamIdle);
+    auto timeout = backend.timeouts.streamIdle;
+    if (deadline) timeout = std::min(timeout, std::chrono::duration_cast<milliseconds>(*deadline - Clock::now()));
+    connection.deadline.expires_after(std::max(timeout, milliseconds(1)));
     auto [rec, n] = co_await bhttp::async_read_some(stream, connection.buffer, parser, http::use_task);
     out.append(buffer.get(), kRelayBufferBytes - body.size);
     if (rec && rec != bhttp::error::need_buffer) {
@@ -369,6 +374,8 @@ http::Task<RelayOutcome> relay_translated(Stream& stream, http::UpstreamConnecti
       out.upstream_clean = false;
       out.failure = classify(ec, connection.deadline.expired());
       out.ec = ec;
+      // Nothing reached the client yet: the caller answers with a proper 502/504 instead.
+      if (!out.head_sent && converted.empty()) co_return out;
       const bool timeout = out.failure == Failure::Timeout;
       const http::ApiError failure{timeout ? 504u : 502u, "server_error", "upstream_stream_error",
                                    "upstream " + std::string(failure_label(out.failure)) +
