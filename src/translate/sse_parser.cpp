@@ -55,6 +55,20 @@ bool SseParser::feed_impl(std::string_view bytes, EventSink sink) {
   return !failed();
 }
 
+namespace {
+
+// The first CR or LF at or after `pos`. std::string_view::find_first_of with a two-character set
+// calls memchr on the set once per input byte; this scans the input once.
+std::size_t find_line_end(std::string_view bytes, std::size_t pos) {
+  const char* data = bytes.data();
+  for (std::size_t i = pos; i < bytes.size(); ++i) {
+    if (data[i] == '\n' || data[i] == '\r') return i;
+  }
+  return std::string_view::npos;
+}
+
+}  // namespace
+
 void SseParser::feed_lines(std::string_view bytes, EventSink sink) {
   std::size_t pos = 0;
   if (after_cr_ && !bytes.empty()) {
@@ -62,7 +76,7 @@ void SseParser::feed_lines(std::string_view bytes, EventSink sink) {
     if (bytes.front() == '\n') pos = 1;
   }
   while (pos < bytes.size() && !failed()) {
-    const std::size_t eol = bytes.find_first_of("\r\n", pos);
+    const std::size_t eol = find_line_end(bytes, pos);
     if (eol == std::string_view::npos) {
       // Unterminated line: keep it for the next chunk (comments are dropped as they stream by).
       const std::string_view tail = bytes.substr(pos);
