@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Installs every Debian 12 package Sluice needs to build, test (and, with --bench, benchmark;
+# Installs every Debian 12 package Sluice needs to build, test (and, with --bench, benchmark:
+# nginx, wrk, Google Benchmark;
 # with --fuzz, fuzz).
 # Idempotent: packages already present are not touched; apt runs only when something is missing.
 set -euo pipefail
@@ -13,7 +14,7 @@ packages=(
 )
 for option in "$@"; do
   case "$option" in
-    --bench) packages+=(nginx-light wrk) ;;
+    --bench) packages+=(nginx-light wrk libbenchmark-dev) ;;
     # libFuzzer for clang 14 is the compiler-rt runtime that -fsanitize=fuzzer links
     # (libclang_rt.fuzzer-x86_64.a, in libclang-rt-14-dev, not in libfuzzer-14-dev).
     --fuzz) packages+=(clang-14 libclang-rt-14-dev) ;;
