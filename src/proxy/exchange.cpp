@@ -52,26 +52,17 @@ const UpstreamEndpoint& choose_endpoint(Worker& worker, const BackendRuntime& ba
   return backend.endpoints[std::uniform_int_distribution<std::size_t>(0, backend.endpoints.size() - 1)(worker.rng())];
 }
 
-// A complete JSON response (a translated reply or the model list), with the upstream's other
-// headers when there is an upstream and the rule's response header filters.
+// A complete JSON response (a translated reply or the model list), head and body in one write.
 http::Task<bool> send_json(ClientIo& client, unsigned status, std::string body, unsigned version, bool keep_alive,
                            const route::CompiledRule& rule, RequestRecord& record,
                            const bhttp::response_header<>* upstream = nullptr) {
-  bhttp::response<bhttp::string_body> response{static_cast<bhttp::status>(status), version};
-  if (upstream != nullptr) copy_translated_headers(*upstream, response.base());
-  response.set(bhttp::field::content_type, "application/json");
-  for (const auto* mod : rule.response_header_filters) {
-    for (const auto& name : mod->remove) response.erase(name);
-    for (const auto& [name, value] : mod->set) response.set(name, value);
-    for (const auto& [name, value] : mod->add) response.insert(name, value);
-  }
-  response.keep_alive(keep_alive);
-  response.body() = std::move(body);
-  response.prepare_payload();
+  const std::string head = build_translated_head(upstream, status, "application/json", body.size(), version,
+                                                 keep_alive, ClientFraming::ContentLength, rule);
   record.status = status;
-  record.bytes_sent += response.body().size();
+  record.bytes_sent += body.size();
+  const std::array<asio::const_buffer, 2> pieces{asio::buffer(head), asio::buffer(body)};
   client.deadline.expires_after(kClientWriteTimeout);
-  auto [ec, n] = co_await bhttp::async_write(client.socket, response, http::use_task);
+  auto [ec, n] = co_await asio::async_write(client.socket, pieces, http::use_task);
   client.deadline.expires_never();
   co_return !ec && keep_alive;
 }
@@ -294,20 +285,33 @@ http::Task<bool> run_exchange(Worker& worker, const Snapshot& snapshot, const ro
       record.error = "client closed the connection while sending the body";
       co_return false;
     }
+    const auto client_api = api == route::ApiKind::Messages     ? translate::ClientApi::AnthropicMessages
+                            : api == route::ApiKind::Embeddings ? translate::ClientApi::OpenAIEmbeddings
+                                                                : translate::ClientApi::OpenAIChat;
+    operation = api == route::ApiKind::Embeddings ? provider::Operation::Embeddings : provider::Operation::Chat;
+    // A translated body is parsed into a document once (in one arena allocation); a native one
+    // is only scanned for model and stream.
+    const bool translating = translate::needs_translation(client_api, backend->format);
+    std::optional<json::monotonic_resource> arena;
+    json::value document;
     BodyInfo info;
-    if (auto err = inspect_json_body(body, backend->model, info)) {
-      record.model = std::move(info.model);
-      co_return co_await send_error(client, *err, version, keep_alive, record, schema);
+    std::optional<http::ApiError> body_error;
+    if (translating) {
+      arena.emplace(body.size() * 2 + 1024);
+      body_error = parse_json_body(body, json::storage_ptr(&*arena), document, info);
+    } else {
+      body_error = inspect_json_body(body, backend->model, info);
     }
+    if (body_error) {
+      record.model = std::move(info.model);
+      co_return co_await send_error(client, *body_error, version, keep_alive, record, schema);
+    }
+    if (translating && backend->model) info.model = *backend->model;
     record.model = info.model;
     record.stream = info.stream;
     stream = info.stream;
     effective_model = info.model;
-    operation = api == route::ApiKind::Embeddings ? provider::Operation::Embeddings : provider::Operation::Chat;
 
-    const auto client_api = api == route::ApiKind::Messages     ? translate::ClientApi::AnthropicMessages
-                            : api == route::ApiKind::Embeddings ? translate::ClientApi::OpenAIEmbeddings
-                                                                : translate::ClientApi::OpenAIChat;
     translate::RequestContext context;
     context.model = effective_model;
     context.stream = stream;
@@ -328,15 +332,8 @@ http::Task<bool> run_exchange(Worker& worker, const Snapshot& snapshot, const ro
                                    std::string("model")};
         co_return co_await send_error(client, error, version, keep_alive, record, schema);
       }
-      boost::system::error_code jec;
-      auto parsed = json::parse(body, jec);
-      if (jec || !parsed.is_object()) {
-        const http::ApiError error{400, "invalid_request_error", "invalid_body", "the request body must be a JSON object",
-                                   {}};
-        co_return co_await send_error(client, error, version, keep_alive, record, schema);
-      }
       std::string upstream_body;
-      auto terr = translator->translate_request(parsed.as_object(), upstream_body);
+      auto terr = translator->translate_request(document.as_object(), upstream_body);
       if (terr) co_return co_await send_error(client, *terr, version, keep_alive, record, schema);
       body = std::move(upstream_body);
     }
@@ -551,7 +548,8 @@ http::Task<bool> run_exchange(Worker& worker, const Snapshot& snapshot, const ro
     const bool client_keep = client_keep_base && version >= 11;
     const auto framing = version >= 11 ? ClientFraming::Chunked : ClientFraming::UntilClose;
     const std::string client_head =
-        translated_stream_head(response, translator->stream_content_type(), version, client_keep, rule);
+        build_translated_head(&response.base(), 200, translator->stream_content_type(), 0, version, client_keep,
+                              framing, rule);
     RelayOutcome relayed;
     if (connection->tls) {
       relayed = co_await relay_translated(*connection->tls, *connection, *parser, client, client_head, framing,

@@ -169,38 +169,55 @@ std::string build_client_head(const bhttp::response_header<>& response, unsigned
   return head;
 }
 
-// Upstream response headers that still describe a translated reply: everything but the body's
-// framing, encoding and type (request ids, rate-limit headers, the mock's echo headers).
-void copy_translated_headers(const bhttp::response_header<>& from, bhttp::response_header<>& to) {
-  for (const auto& field : from) {
-    switch (field.name()) {
-      case bhttp::field::content_length:
-      case bhttp::field::content_type:
-      case bhttp::field::content_encoding:
-      case bhttp::field::transfer_encoding:
-      case bhttp::field::connection:
-      case bhttp::field::keep_alive:
-      case bhttp::field::proxy_connection:
-      case bhttp::field::te:
-      case bhttp::field::trailer:
-      case bhttp::field::upgrade:
-        continue;
-      default:
-        to.insert(field.name_string(), field.value());
+std::string build_translated_head(const bhttp::response_header<>* upstream, unsigned status,
+                                  std::string_view content_type, std::size_t content_length, unsigned version,
+                                  bool keep_alive, ClientFraming framing, const route::CompiledRule& rule) {
+  std::string head;
+  head.reserve(512);
+  head.append(version == 10 ? "HTTP/1.0 " : "HTTP/1.1 ");
+  char digits[24];
+  auto written = std::to_chars(digits, digits + sizeof digits, status);
+  head.append(digits, static_cast<std::size_t>(written.ptr - digits)).append(" ");
+  head.append(bhttp::obsolete_reason(bhttp::int_to_status(status))).append("\r\n");
+  if (upstream != nullptr) {
+    for (const auto& field : *upstream) {
+      switch (field.name()) {
+        case bhttp::field::content_length:
+        case bhttp::field::content_type:
+        case bhttp::field::content_encoding:
+        case bhttp::field::transfer_encoding:
+        case bhttp::field::connection:
+        case bhttp::field::keep_alive:
+        case bhttp::field::proxy_connection:
+        case bhttp::field::te:
+        case bhttp::field::trailer:
+        case bhttp::field::upgrade:
+        case bhttp::field::cache_control:
+          continue;
+        default:
+          break;
+      }
+      const std::string_view name = field.name_string();
+      if (!rule.response_header_filters.empty() && filtered_out(name, rule.response_header_filters)) continue;
+      append_header(head, name, field.value());
     }
   }
-}
-
-// The client head of a translated stream: 200, SSE, chunked (close-delimited for HTTP/1.0).
-std::string translated_stream_head(const bhttp::response_header<>& upstream, std::string_view content_type,
-                                   unsigned version, bool keep_alive, const route::CompiledRule& rule) {
-  bhttp::response_header<> fields;
-  copy_translated_headers(upstream, fields);
-  fields.result(bhttp::status::ok);
-  fields.set(bhttp::field::content_type, content_type);
-  fields.set(bhttp::field::cache_control, "no-cache");
-  return build_client_head(fields, version, keep_alive, version >= 11 ? ClientFraming::Chunked : ClientFraming::UntilClose,
-                           rule);
+  append_header(head, "Content-Type", content_type);
+  if (framing == ClientFraming::ContentLength) {
+    written = std::to_chars(digits, digits + sizeof digits, content_length);
+    append_header(head, "Content-Length", std::string_view(digits, static_cast<std::size_t>(written.ptr - digits)));
+  } else {
+    append_header(head, "Cache-Control", "no-cache");
+  }
+  append_filter_headers(head, rule.response_header_filters);
+  if (!keep_alive || framing == ClientFraming::UntilClose) {
+    head.append("Connection: close\r\n");
+  } else if (version == 10) {
+    head.append("Connection: keep-alive\r\n");
+  }
+  if (framing == ClientFraming::Chunked) head.append("Transfer-Encoding: chunked\r\n");
+  head.append("\r\n");
+  return head;
 }
 
 }  // namespace sluice::proxy

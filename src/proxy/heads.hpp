@@ -46,15 +46,12 @@ enum class ClientFraming { None, ContentLength, Chunked, UntilClose };
 std::string build_client_head(const boost::beast::http::response_header<>& response, unsigned version,
                               bool keep_alive, ClientFraming framing, const route::CompiledRule& rule);
 
-// Upstream response headers that still describe a translated reply: everything but the body's
-// framing, encoding and type (request ids, rate-limit headers).
-void copy_translated_headers(const boost::beast::http::response_header<>& from,
-                             boost::beast::http::response_header<>& to);
-
-// The client head of a translated stream: 200, the translator's content type, chunked
-// (close-delimited for HTTP/1.0), the upstream's other headers.
-std::string translated_stream_head(const boost::beast::http::response_header<>& upstream,
-                                   std::string_view content_type, unsigned version, bool keep_alive,
-                                   const route::CompiledRule& rule);
+// The client head of a response Sluice writes itself (a translated reply or stream, the model
+// list): `status`, the upstream's other headers when there is an upstream (request ids,
+// rate-limit headers; never its framing, type or encoding), `content_type`, Content-Length
+// (ContentLength framing) or Cache-Control: no-cache (streams), the rule's response filters.
+std::string build_translated_head(const boost::beast::http::response_header<>* upstream, unsigned status,
+                                  std::string_view content_type, std::size_t content_length, unsigned version,
+                                  bool keep_alive, ClientFraming framing, const route::CompiledRule& rule);
 
 }  // namespace sluice::proxy

@@ -130,4 +130,22 @@ std::optional<http::ApiError> inspect_json_body(std::string& body, const std::op
   return std::nullopt;
 }
 
+std::optional<http::ApiError> parse_json_body(const std::string& body, json::storage_ptr storage, json::value& document,
+                                              BodyInfo& info) {
+  error_code ec;
+  document = json::parse(body, ec, std::move(storage));
+  if (ec || !document.is_object()) {
+    // Rare path: scan again for the message naming the position.
+    std::string copy = body;
+    if (auto error = inspect_json_body(copy, std::nullopt, info)) return error;
+    return http::ApiError{400, "invalid_request_error", "invalid_json", "request body must be a JSON object", {}};
+  }
+  const auto& object = document.get_object();
+  if (const auto* model = object.if_contains("model"); model != nullptr && model->is_string())
+    info.model = model->get_string();
+  if (const auto* stream = object.if_contains("stream"); stream != nullptr && stream->is_bool())
+    info.stream = stream->get_bool();
+  return std::nullopt;
+}
+
 }  // namespace sluice::proxy

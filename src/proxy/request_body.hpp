@@ -1,9 +1,12 @@
-// Reading an OpenAI API request body once: validates the whole JSON document and extracts
-// the top-level "model" and "stream" without building a document (no allocation beyond the
-// model string). Only a configured model override parses into a DOM, to rewrite it.
+// Reading an API request body once: for bodies forwarded as they are, validates the whole JSON
+// document and extracts the top-level "model" and "stream" without building a document (no
+// allocation beyond the model string; only a configured model override parses into a DOM, to
+// rewrite it); for bodies to translate, parses the document the translator works on.
 // Pure functions; thread-safe.
 #pragma once
 
+#include <boost/json/storage_ptr.hpp>
+#include <boost/json/value.hpp>
 #include <optional>
 #include <string>
 
@@ -20,5 +23,11 @@ struct BodyInfo {
 // returns the 400 error to send, naming the parse position.
 std::optional<http::ApiError> inspect_json_body(std::string& body, const std::optional<std::string>& model_override,
                                                 BodyInfo& info);
+
+// The whole body as a JSON document (in `storage`), for requests that are translated; fills
+// `info` from its top-level "model" (a string) and "stream" (a bool). A body that does not
+// parse gets the same 400 as inspect_json_body, naming the parse position.
+std::optional<http::ApiError> parse_json_body(const std::string& body, boost::json::storage_ptr storage,
+                                              boost::json::value& document, BodyInfo& info);
 
 }  // namespace sluice::proxy

@@ -25,6 +25,10 @@ void append_anthropic_error_event(std::string& out, const http::ApiError& error)
 // `data: [DONE]`
 void append_sse_done(std::string& out);
 
+// Appends `text` as a JSON string literal (quotes included; ", \ and control characters
+// escaped, UTF-8 passed through) — for hot paths that write JSON without building a document.
+void append_json_string(std::string& out, std::string_view text);
+
 // OpenAI error type for an HTTP status (400 invalid_request_error, 401 authentication_error,
 // 403 permission_error, 404 not_found_error, 429 rate_limit_error (OpenAI: "requests"/
 // "tokens"; the SDKs key on the status), >= 500 server_error).

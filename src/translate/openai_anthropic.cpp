@@ -192,6 +192,7 @@ class OpenAiToAnthropic final : public Translator {
   void emit(json::object delta, std::string& out, std::string_view finish = {});
   void fail(const http::ApiError& error, std::string& out);
   std::string_view model_for_client(std::string_view provider_model) const;
+  void emit_text(std::string_view field, std::string_view text, std::string& out);
 
   RequestContext ctx_;
   std::int64_t created_;
@@ -202,6 +203,7 @@ class OpenAiToAnthropic final : public Translator {
   SseParser parser_;
   std::string stream_id_;
   std::string stream_model_;
+  std::string chunk_prefix_;  // "data: {...,"delta":{" of this stream's chunks, built once
   std::vector<std::pair<std::uint64_t, Block>> blocks_;  // Anthropic block index -> what it became
   std::uint64_t next_tool_index_ = 0;
   std::string stop_reason_;
@@ -590,7 +592,10 @@ std::string_view OpenAiToAnthropic::model_for_client(std::string_view provider_m
 std::optional<http::ApiError> OpenAiToAnthropic::translate_response(std::string_view upstream_body,
                                                                     std::string& client_body) {
   boost::system::error_code ec;
-  const json::value parsed = json::parse(upstream_body, ec);
+  // The reply's document lives on the stack unless it is large: nothing of it outlives the call.
+  unsigned char arena[8192];
+  json::monotonic_resource resource(arena, sizeof arena);
+  const json::value parsed = json::parse(upstream_body, ec, &resource);
   const auto* msg = ec ? nullptr : object_or_null(&parsed);
   const json::value* content = msg != nullptr ? msg->if_contains("content") : nullptr;
   if (content == nullptr || !content->is_array())
@@ -699,6 +704,30 @@ void OpenAiToAnthropic::emit(json::object delta, std::string& out, std::string_v
   append_sse_data(out, json::serialize(chunk));
 }
 
+// The chunk nearly every event becomes (one text delta after the first chunk), written directly:
+// no document is built or serialized on the hot path.
+void OpenAiToAnthropic::emit_text(std::string_view field, std::string_view text, std::string& out) {
+  if (!role_sent_) {
+    emit(json::object{{field, text}}, out);
+    return;
+  }
+  if (chunk_prefix_.empty()) {
+    if (stream_id_.empty()) stream_id_ = new_id("chatcmpl-");
+    chunk_prefix_ = "data: {\"id\":";
+    append_json_string(chunk_prefix_, stream_id_);
+    chunk_prefix_ += ",\"object\":\"chat.completion.chunk\",\"created\":" + std::to_string(created_) + ",\"model\":";
+    append_json_string(chunk_prefix_, model_for_client(stream_model_));
+    chunk_prefix_ += ",\"choices\":[{\"index\":0,\"delta\":{";
+  }
+  out += chunk_prefix_;
+  append_json_string(out, field);
+  out += ':';
+  append_json_string(out, text);
+  out += "},\"logprobs\":null,\"finish_reason\":null}]";
+  if (include_usage_) out += ",\"usage\":null";
+  out += "}\n\n";
+}
+
 void OpenAiToAnthropic::fail(const http::ApiError& error, std::string& out) {
   if (closed_) return;
   append_openai_error_event(out, error);
@@ -707,7 +736,10 @@ void OpenAiToAnthropic::fail(const http::ApiError& error, std::string& out) {
 
 bool OpenAiToAnthropic::handle_event(const SseEvent& event, std::string& out) {
   boost::system::error_code ec;
-  json::value parsed = json::parse(event.data, ec);
+  // The event's document lives on the stack unless it is large: nothing of it outlives the call.
+  unsigned char arena[4096];
+  json::monotonic_resource resource(arena, sizeof arena);
+  json::value parsed = json::parse(event.data, ec, &resource);
   const auto* data = ec ? nullptr : object_or_null(&parsed);
   std::string_view type = event.event;
   if (type.empty() && data != nullptr) type = string_or_empty(data->if_contains("type"));
@@ -743,6 +775,7 @@ bool OpenAiToAnthropic::handle_event(const SseEvent& event, std::string& out) {
           !id.empty() && stream_id_.empty())
         stream_id_ = id;
       stream_model_ = string_or_empty(message->if_contains("model"));
+      chunk_prefix_.clear();
       if (const auto* u = object_or_null(message->if_contains("usage"))) usage_.update(*u);
     }
     if (!role_sent_) emit(json::object{{"content", ""}}, out);
@@ -790,15 +823,15 @@ bool OpenAiToAnthropic::handle_event(const SseEvent& event, std::string& out) {
     const auto delta_type = string_or_empty(delta->if_contains("type"));
     if (delta_type == "text_delta" && block->kind == BlockKind::kText) {
       if (const auto text = string_or_empty(delta->if_contains("text")); !text.empty())
-        emit(json::object{{"content", text}}, out);
+        emit_text("content", text, out);
     } else if (delta_type == "thinking_delta" && block->kind == BlockKind::kThinking) {
       if (const auto text = string_or_empty(delta->if_contains("thinking")); !text.empty())
-        emit(json::object{{"reasoning_content", text}}, out);
+        emit_text("reasoning_content", text, out);
     } else if (delta_type == "input_json_delta") {
       const auto partial = string_or_empty(delta->if_contains("partial_json"));
       if (partial.empty()) return true;
       if (block->kind == BlockKind::kJson) {
-        emit(json::object{{"content", partial}}, out);
+        emit_text("content", partial, out);
       } else if (block->kind == BlockKind::kTool) {
         json::object call{{"index", block->tool_index},
                           {"function", json::object{{"arguments", partial}}}};

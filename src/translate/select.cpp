@@ -30,6 +30,17 @@ std::unique_ptr<Translator> chat_translator(WireFormat format, const RequestCont
 
 }  // namespace
 
+bool needs_translation(ClientApi api, WireFormat format) {
+  switch (api) {
+    case ClientApi::OpenAIChat:
+    case ClientApi::OpenAIEmbeddings:
+      return format != WireFormat::OpenAI;
+    case ClientApi::AnthropicMessages:
+      return format != WireFormat::Anthropic;
+  }
+  return false;
+}
+
 Selection select_translator(ClientApi api, WireFormat format, const RequestContext& context) {
   Selection out;
   switch (api) {

@@ -23,4 +23,8 @@ struct Selection {
 
 Selection select_translator(ClientApi api, provider::WireFormat format, const RequestContext& context);
 
+// Whether select_translator would return a translator (or an error) for this pair: known before
+// the body is read, so a body to translate is parsed into a document once.
+bool needs_translation(ClientApi api, provider::WireFormat format);
+
 }  // namespace sluice::translate
