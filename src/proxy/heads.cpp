@@ -71,6 +71,28 @@ bool is_client_format_header(std::string_view name) {
 }
 
 
+void append_status_line(std::string& head, unsigned version, unsigned status, std::string_view reason) {
+  head.append(version == 10 ? "HTTP/1.0 " : "HTTP/1.1 ");
+  char digits[8];
+  const auto written = std::to_chars(digits, digits + sizeof digits, status);
+  head.append(digits, static_cast<std::size_t>(written.ptr - digits)).append(" ");
+  head.append(reason.empty() ? std::string_view(bhttp::obsolete_reason(bhttp::int_to_status(status))) : reason)
+      .append("\r\n");
+}
+
+// The rule's response filters, connection handling and framing, then the blank line.
+void append_client_tail(std::string& head, unsigned version, bool keep_alive, ClientFraming framing,
+                        const route::CompiledRule& rule) {
+  append_filter_headers(head, rule.response_header_filters);
+  if (!keep_alive || framing == ClientFraming::UntilClose) {
+    head.append("Connection: close\r\n");
+  } else if (version == 10) {
+    head.append("Connection: keep-alive\r\n");
+  }
+  if (framing == ClientFraming::Chunked) head.append("Transfer-Encoding: chunked\r\n");
+  head.append("\r\n");
+}
+
 }  // namespace
 
 std::string_view client_credential(const bhttp::request_header<>& head, const BackendRuntime& backend,
@@ -132,12 +154,7 @@ std::string build_client_head(const bhttp::response_header<>& response, unsigned
                               ClientFraming framing, const route::CompiledRule& rule) {
   std::string head;
   head.reserve(512);
-  head.append(version == 10 ? "HTTP/1.0 " : "HTTP/1.1 ");
-  char digits[8];
-  const auto [end, ec] = std::to_chars(digits, digits + sizeof digits, response.result_int());
-  head.append(digits, static_cast<std::size_t>(end - digits)).append(" ");
-  const std::string_view reason = response.reason();
-  head.append(reason.empty() ? std::string_view(bhttp::obsolete_reason(response.result())) : reason).append("\r\n");
+  append_status_line(head, version, response.result_int(), response.reason());
   for (const auto& field : response) {
     switch (field.name()) {
       case bhttp::field::connection:
@@ -158,14 +175,7 @@ std::string build_client_head(const bhttp::response_header<>& response, unsigned
     if (!rule.response_header_filters.empty() && filtered_out(name, rule.response_header_filters)) continue;
     append_header(head, name, field.value());
   }
-  append_filter_headers(head, rule.response_header_filters);
-  if (!keep_alive || framing == ClientFraming::UntilClose) {
-    head.append("Connection: close\r\n");
-  } else if (version == 10) {
-    head.append("Connection: keep-alive\r\n");
-  }
-  if (framing == ClientFraming::Chunked) head.append("Transfer-Encoding: chunked\r\n");
-  head.append("\r\n");
+  append_client_tail(head, version, keep_alive, framing, rule);
   return head;
 }
 
@@ -174,11 +184,7 @@ std::string build_translated_head(const bhttp::response_header<>* upstream, unsi
                                   bool keep_alive, ClientFraming framing, const route::CompiledRule& rule) {
   std::string head;
   head.reserve(512);
-  head.append(version == 10 ? "HTTP/1.0 " : "HTTP/1.1 ");
-  char digits[24];
-  auto written = std::to_chars(digits, digits + sizeof digits, status);
-  head.append(digits, static_cast<std::size_t>(written.ptr - digits)).append(" ");
-  head.append(bhttp::obsolete_reason(bhttp::int_to_status(status))).append("\r\n");
+  append_status_line(head, version, status, {});
   if (upstream != nullptr) {
     for (const auto& field : *upstream) {
       switch (field.name()) {
@@ -204,19 +210,13 @@ std::string build_translated_head(const bhttp::response_header<>* upstream, unsi
   }
   append_header(head, "Content-Type", content_type);
   if (framing == ClientFraming::ContentLength) {
-    written = std::to_chars(digits, digits + sizeof digits, content_length);
+    char digits[24];
+    const auto written = std::to_chars(digits, digits + sizeof digits, content_length);
     append_header(head, "Content-Length", std::string_view(digits, static_cast<std::size_t>(written.ptr - digits)));
   } else {
     append_header(head, "Cache-Control", "no-cache");
   }
-  append_filter_headers(head, rule.response_header_filters);
-  if (!keep_alive || framing == ClientFraming::UntilClose) {
-    head.append("Connection: close\r\n");
-  } else if (version == 10) {
-    head.append("Connection: keep-alive\r\n");
-  }
-  if (framing == ClientFraming::Chunked) head.append("Transfer-Encoding: chunked\r\n");
-  head.append("\r\n");
+  append_client_tail(head, version, keep_alive, framing, rule);
   return head;
 }
 

@@ -26,15 +26,6 @@ http::ApiError bad_request(std::string message, std::string param) {
   return error;
 }
 
-http::ApiError bad_upstream(std::string message) {
-  http::ApiError error;
-  error.status = 502;
-  error.type = "server_error";
-  error.code = "upstream_bad_response";
-  error.message = std::move(message);
-  return error;
-}
-
 const json::string* string_at(const json::object& object, std::string_view key) {
   const auto* value = object.if_contains(key);
   return value != nullptr && value->is_string() ? &value->get_string() : nullptr;
@@ -52,10 +43,6 @@ std::uint64_t count_at(const json::object& object, std::string_view key) {
   if (value->is_int64()) return value->get_int64() > 0 ? static_cast<std::uint64_t>(value->get_int64()) : 0;
   if (value->is_double()) return value->get_double() > 0 ? static_cast<std::uint64_t>(value->get_double()) : 0;
   return 0;
-}
-
-std::string index_path(std::string_view base, std::size_t i) {
-  return std::string(base) + "[" + std::to_string(i) + "]";
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -97,7 +84,7 @@ Error tool_message(const json::object& block, const std::string& path, json::arr
       bool first = true;
       const auto& items = content->get_array();
       for (std::size_t k = 0; k < items.size(); ++k) {
-        const auto item_path = index_path(path + ".content", k);
+        const auto item_path = indexed(path + ".content", k);
         if (!items[k].is_object()) return bad_request(item_path + ": expected a content block", item_path);
         const auto& item = items[k].get_object();
         const auto type = string_or(item, "type");
@@ -134,7 +121,7 @@ Error convert_user(const json::value& content, const std::string& path, json::ar
   bool any_tool_result = false;
   const auto& blocks = content.get_array();
   for (std::size_t j = 0; j < blocks.size(); ++j) {
-    const auto block_path = index_path(path, j);
+    const auto block_path = indexed(path, j);
     if (!blocks[j].is_object()) return bad_request(block_path + ": expected a content block", block_path);
     const auto& block = blocks[j].get_object();
     const auto type = string_or(block, "type");
@@ -171,7 +158,7 @@ Error convert_assistant(const json::value& content, const std::string& path, jso
   json::array tool_calls;
   const auto& blocks = content.get_array();
   for (std::size_t j = 0; j < blocks.size(); ++j) {
-    const auto block_path = index_path(path, j);
+    const auto block_path = indexed(path, j);
     if (!blocks[j].is_object()) return bad_request(block_path + ": expected a content block", block_path);
     const auto& block = blocks[j].get_object();
     const auto type = string_or(block, "type");
@@ -214,7 +201,7 @@ Error convert_tools(const json::object& in, json::object& out) {
   json::array tools;
   const auto& list = tools_value->get_array();
   for (std::size_t i = 0; i < list.size(); ++i) {
-    const auto path = index_path("tools", i);
+    const auto path = indexed("tools", i);
     if (!list[i].is_object()) return bad_request(path + ": expected a tool object", path);
     const auto& tool = list[i].get_object();
     const auto* schema = tool.if_contains("input_schema");
@@ -283,7 +270,7 @@ Error convert_request(const json::object& in, const RequestContext& context, jso
       bool first = true;
       const auto& blocks = system->get_array();
       for (std::size_t j = 0; j < blocks.size(); ++j) {
-        const auto path = index_path("system", j);
+        const auto path = indexed("system", j);
         if (!blocks[j].is_object() || string_or(blocks[j].get_object(), "type") != "text")
           return bad_request(path + ": system blocks must be text blocks", path);
         if (!first) text.push_back('\n');
@@ -298,7 +285,7 @@ Error convert_request(const json::object& in, const RequestContext& context, jso
 
   const auto& list = messages_value->get_array();
   for (std::size_t i = 0; i < list.size(); ++i) {
-    const auto path = index_path("messages", i);
+    const auto path = indexed("messages", i);
     if (!list[i].is_object()) return bad_request(path + ": expected a message object", path);
     const auto& message = list[i].get_object();
     const auto role = string_or(message, "role");

@@ -64,6 +64,51 @@ void append_json_string(std::string& out, std::string_view text) {
   out.push_back('"');
 }
 
+http::ApiError invalid_request(std::string message, std::string param, std::string_view code) {
+  return http::ApiError{400, "invalid_request_error", code, std::move(message), std::move(param)};
+}
+
+http::ApiError bad_upstream(std::string message) {
+  return http::ApiError{502, "server_error", "upstream_bad_response", std::move(message), std::nullopt};
+}
+
+json::object openai_usage(const Usage& u) {
+  return json::object{
+      {"prompt_tokens", u.prompt_tokens},
+      {"completion_tokens", u.completion_tokens},
+      {"total_tokens", u.total_tokens},
+      {"prompt_tokens_details", json::object{{"cached_tokens", u.cached_tokens}}},
+      {"completion_tokens_details", json::object{{"reasoning_tokens", u.reasoning_tokens}}},
+  };
+}
+
+const json::object* object_or_null(const json::value* v) {
+  return v != nullptr && v->is_object() ? &v->get_object() : nullptr;
+}
+
+const json::array* array_or_null(const json::value* v) {
+  return v != nullptr && v->is_array() ? &v->get_array() : nullptr;
+}
+
+std::string_view string_or_empty(const json::value* v) {
+  return v != nullptr && v->is_string() ? std::string_view(v->get_string()) : std::string_view{};
+}
+
+std::uint64_t json_count(const json::value* v) {
+  if (v == nullptr) return 0;
+  if (v->is_uint64()) return v->get_uint64();
+  if (v->is_int64()) return v->get_int64() > 0 ? static_cast<std::uint64_t>(v->get_int64()) : 0;
+  if (v->is_double()) {
+    const double d = v->get_double();
+    return d > 0 && d < 1.8e19 ? static_cast<std::uint64_t>(d) : 0;
+  }
+  return 0;
+}
+
+std::string indexed(std::string_view base, std::size_t index) {
+  return std::string(base) + "[" + std::to_string(index) + "]";
+}
+
 std::string_view openai_error_type(unsigned status) {
   switch (status) {
     case 401:

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <boost/json/array.hpp>
+#include <boost/json/object.hpp>
 #include <boost/json/value.hpp>
 #include <cstdint>
 #include <optional>
@@ -11,6 +12,7 @@
 #include <string_view>
 
 #include "http/api_error.hpp"
+#include "translate/translator.hpp"
 
 namespace sluice::translate {
 
@@ -28,6 +30,28 @@ void append_sse_done(std::string& out);
 // Appends `text` as a JSON string literal (quotes included; ", \ and control characters
 // escaped, UTF-8 passed through) — for hot paths that write JSON without building a document.
 void append_json_string(std::string& out, std::string_view text);
+
+// 400 for a client request the translation cannot carry (invalid_request_error), naming the
+// field in `param`.
+http::ApiError invalid_request(std::string message, std::string param, std::string_view code = "invalid_value");
+
+// 502 for an upstream reply that is not what its provider's format promises
+// (server_error, code upstream_bad_response).
+http::ApiError bad_upstream(std::string message);
+
+// OpenAI's usage object: prompt/completion/total tokens, cached and reasoning details.
+boost::json::object openai_usage(const Usage& usage);
+
+// Checked views of JSON members, for documents from clients and providers: the value when it
+// has the expected kind, else null / empty / 0 (json_count: a non-negative integer, doubles
+// truncated, anything else 0).
+const boost::json::object* object_or_null(const boost::json::value* v);
+const boost::json::array* array_or_null(const boost::json::value* v);
+std::string_view string_or_empty(const boost::json::value* v);
+std::uint64_t json_count(const boost::json::value* v);
+
+// "messages[3]": a field path for error messages.
+std::string indexed(std::string_view base, std::size_t index);
 
 // OpenAI error type for an HTTP status (400 invalid_request_error, 401 authentication_error,
 // 403 permission_error, 404 not_found_error, 429 rate_limit_error (OpenAI: "requests"/

@@ -29,23 +29,6 @@ http::ApiError unsupported(std::string param, std::string message) {
                         std::move(param)};
 }
 
-http::ApiError bad_upstream(std::string message) {
-  return http::ApiError{502, "server_error", "upstream_bad_response", std::move(message),
-                        std::nullopt};
-}
-
-std::string field(std::string_view base, std::size_t index) {
-  return std::string(base) + "[" + std::to_string(index) + "]";
-}
-
-std::string_view string_or_empty(const json::value* v) {
-  return v != nullptr && v->is_string() ? std::string_view(v->get_string()) : std::string_view{};
-}
-
-const json::object* object_or_null(const json::value* v) {
-  return v != nullptr && v->is_object() ? &v->get_object() : nullptr;
-}
-
 bool is_null_or_absent(const json::value* v) {
   return v == nullptr || v->is_null();
 }
@@ -141,16 +124,6 @@ struct RawUsage {
   }
 };
 
-json::object usage_json(const Usage& u) {
-  return json::object{
-      {"prompt_tokens", u.prompt_tokens},
-      {"completion_tokens", u.completion_tokens},
-      {"total_tokens", u.total_tokens},
-      {"prompt_tokens_details", json::object{{"cached_tokens", u.cached_tokens}}},
-      {"completion_tokens_details", json::object{{"reasoning_tokens", u.reasoning_tokens}}},
-  };
-}
-
 // One Anthropic turn under construction; a user turn keeps tool results ahead of other blocks.
 struct Turn {
   std::string role;
@@ -224,13 +197,13 @@ std::optional<http::ApiError> OpenAiToAnthropic::convert_user_content(const json
       out.push_back(json::object{{"type", "text"}, {"text", content.get_string()}});
     return std::nullopt;
   }
-  const std::string base = field("messages", i) + ".content";
+  const std::string base = indexed("messages", i) + ".content";
   if (!content.is_array())
     return invalid(base, "content must be a string, an array of content parts or null");
   const auto& parts = content.get_array();
   for (std::size_t k = 0; k < parts.size(); ++k) {
     const auto* part = object_or_null(&parts[k]);
-    if (part == nullptr) return invalid(field(base, k), "content part must be an object");
+    if (part == nullptr) return invalid(indexed(base, k), "content part must be an object");
     const auto type = string_or_empty(part->if_contains("type"));
     if (type == "text") {
       const auto text = string_or_empty(part->if_contains("text"));
@@ -252,11 +225,11 @@ std::optional<http::ApiError> OpenAiToAnthropic::convert_user_content(const json
         out.push_back(json::object{{"type", "image"},
                                    {"source", json::object{{"type", "url"}, {"url", url}}}});
       } else {
-        return invalid(field(base, k) + ".image_url.url",
+        return invalid(indexed(base, k) + ".image_url.url",
                        "image_url.url must be an http(s) URL or a base64 data URI for Anthropic");
       }
     } else {
-      return unsupported(field(base, k) + ".type", "content part type '" + std::string(type) +
+      return unsupported(indexed(base, k) + ".type", "content part type '" + std::string(type) +
                                                        "' is not supported by Anthropic");
     }
   }
@@ -275,7 +248,7 @@ std::optional<http::ApiError> OpenAiToAnthropic::convert_messages(const json::ar
 
   for (std::size_t i = 0; i < messages.size(); ++i) {
     const auto* msg = object_or_null(&messages[i]);
-    if (msg == nullptr) return invalid(field("messages", i), "message must be an object");
+    if (msg == nullptr) return invalid(indexed("messages", i), "message must be an object");
     const auto role = string_or_empty(msg->if_contains("role"));
     const json::value* content = msg->if_contains("content");
     static const json::value kNull;
@@ -293,7 +266,7 @@ std::optional<http::ApiError> OpenAiToAnthropic::convert_messages(const json::ar
     } else if (role == "tool") {
       const auto id = string_or_empty(msg->if_contains("tool_call_id"));
       if (id.empty())
-        return invalid(field("messages", i) + ".tool_call_id", "tool message needs a tool_call_id");
+        return invalid(indexed("messages", i) + ".tool_call_id", "tool message needs a tool_call_id");
       json::object result{{"type", "tool_result"}, {"tool_use_id", anthropic_tool_id(id)}};
       if (content_v.is_string()) {
         if (!content_v.get_string().empty()) result["content"] = content_v.get_string();
@@ -307,7 +280,7 @@ std::optional<http::ApiError> OpenAiToAnthropic::convert_messages(const json::ar
         }
         if (!blocks.empty()) result["content"] = std::move(blocks);
       } else if (!content_v.is_null()) {
-        return invalid(field("messages", i) + ".content",
+        return invalid(indexed("messages", i) + ".content",
                        "tool message content must be a string or text parts");
       }
       turn_for("user").tool_results.push_back(std::move(result));
@@ -324,16 +297,16 @@ std::optional<http::ApiError> OpenAiToAnthropic::convert_messages(const json::ar
           if (!text.empty()) blocks.push_back(json::object{{"type", "text"}, {"text", text}});
         }
       } else if (!content_v.is_null()) {
-        return invalid(field("messages", i) + ".content",
+        return invalid(indexed("messages", i) + ".content",
                        "assistant content must be a string, text parts or null");
       }
       const json::value* calls = msg->if_contains("tool_calls");
       if (calls != nullptr && !calls->is_null()) {
         if (!calls->is_array())
-          return invalid(field("messages", i) + ".tool_calls", "tool_calls must be an array");
+          return invalid(indexed("messages", i) + ".tool_calls", "tool_calls must be an array");
         const auto& list = calls->get_array();
         for (std::size_t j = 0; j < list.size(); ++j) {
-          const std::string base = field(field("messages", i) + ".tool_calls", j);
+          const std::string base = indexed(indexed("messages", i) + ".tool_calls", j);
           const auto* call = object_or_null(&list[j]);
           if (call == nullptr) return invalid(base, "tool call must be an object");
           const auto id = string_or_empty(call->if_contains("id"));
@@ -367,7 +340,7 @@ std::optional<http::ApiError> OpenAiToAnthropic::convert_messages(const json::ar
       auto& turn = turn_for("assistant");
       for (auto& b : blocks) turn.blocks.push_back(std::move(b));
     } else {
-      return unsupported(field("messages", i) + ".role",
+      return unsupported(indexed("messages", i) + ".role",
                          "message role '" + std::string(role) + "' is not supported by Anthropic");
     }
   }
@@ -413,16 +386,16 @@ std::optional<http::ApiError> OpenAiToAnthropic::convert_tools(json::object& bod
     const auto& arr = list->get_array();
     for (std::size_t i = 0; i < arr.size(); ++i) {
       const auto* tool = object_or_null(&arr[i]);
-      if (tool == nullptr) return invalid(field("tools", i), "tool must be an object");
+      if (tool == nullptr) return invalid(indexed("tools", i), "tool must be an object");
       const auto type = string_or_empty(tool->if_contains("type"));
       if (type != "function")
-        return unsupported(field("tools", i) + ".type",
+        return unsupported(indexed("tools", i) + ".type",
                            "tool type '" + std::string(type) + "' is not supported by Anthropic");
       const auto* fn = object_or_null(tool->if_contains("function"));
       const auto name =
           fn != nullptr ? string_or_empty(fn->if_contains("name")) : std::string_view{};
       if (name.empty())
-        return invalid(field("tools", i) + ".function.name", "tool needs a function name");
+        return invalid(indexed("tools", i) + ".function.name", "tool needs a function name");
       json::object out{{"name", name}};
       if (const auto desc = string_or_empty(fn->if_contains("description")); !desc.empty())
         out["description"] = desc;
@@ -652,7 +625,7 @@ std::optional<http::ApiError> OpenAiToAnthropic::translate_response(std::string_
                                            {"message", std::move(message)},
                                            {"logprobs", nullptr},
                                            {"finish_reason", finish}}}},
-      {"usage", usage_json(usage_.to_usage())},
+      {"usage", openai_usage(usage_.to_usage())},
   };
   client_body = json::serialize(out);
   return std::nullopt;
@@ -891,7 +864,7 @@ void OpenAiToAnthropic::stream_end(std::string& out) {
     json::object chunk{
         {"id", stream_id_},         {"object", "chat.completion.chunk"},
         {"created", created_},      {"model", model_for_client(stream_model_)},
-        {"choices", json::array{}}, {"usage", usage_json(usage_.to_usage())},
+        {"choices", json::array{}}, {"usage", openai_usage(usage_.to_usage())},
     };
     append_sse_data(out, json::serialize(chunk));
   }

@@ -22,32 +22,8 @@ namespace {
 
 constexpr std::string_view kJsonTool = "json_response";
 
-http::ApiError invalid(std::string message, std::string param,
-                       std::string_view code = "invalid_value") {
-  http::ApiError error;
-  error.status = 400;
-  error.type = "invalid_request_error";
-  error.code = code;
-  error.message = std::move(message);
-  error.param = std::move(param);
-  return error;
-}
-
 http::ApiError unsupported(std::string message, std::string param) {
-  return invalid(std::move(message), std::move(param), "unsupported_parameter");
-}
-
-http::ApiError bad_upstream(std::string message) {
-  http::ApiError error;
-  error.status = 502;
-  error.type = "server_error";
-  error.code = "upstream_bad_response";
-  error.message = std::move(message);
-  return error;
-}
-
-std::string idx(std::string_view base, std::size_t i) {
-  return std::string(base) + "[" + std::to_string(i) + "]";
+  return invalid_request(std::move(message), std::move(param), "unsupported_parameter");
 }
 
 bool tool_id_char(char c) {
@@ -76,46 +52,18 @@ std::string bedrock_tool_id(std::string_view id) {
   return out;
 }
 
-std::uint64_t as_count(const json::value* v) {
-  if (v == nullptr) return 0;
-  if (v->is_uint64()) return v->get_uint64();
-  if (v->is_int64()) return v->get_int64() > 0 ? static_cast<std::uint64_t>(v->get_int64()) : 0;
-  if (v->is_double()) return v->get_double() > 0 ? static_cast<std::uint64_t>(v->get_double()) : 0;
-  return 0;
-}
-
-const json::object* as_object(const json::value* v) {
-  return v != nullptr && v->is_object() ? &v->get_object() : nullptr;
-}
-const json::array* as_array(const json::value* v) {
-  return v != nullptr && v->is_array() ? &v->get_array() : nullptr;
-}
-std::string_view as_string(const json::value* v) {
-  return v != nullptr && v->is_string() ? std::string_view(v->get_string()) : std::string_view{};
-}
-
 // Bedrock usage -> OpenAI semantics: prompt includes cache reads and writes.
 Usage parse_usage(const json::object& u) {
   Usage usage;
-  const auto input = as_count(u.if_contains("inputTokens"));
-  usage.cached_tokens = as_count(u.if_contains("cacheReadInputTokens"));
-  usage.cache_creation_tokens = as_count(u.if_contains("cacheWriteInputTokens"));
+  const auto input = json_count(u.if_contains("inputTokens"));
+  usage.cached_tokens = json_count(u.if_contains("cacheReadInputTokens"));
+  usage.cache_creation_tokens = json_count(u.if_contains("cacheWriteInputTokens"));
   usage.prompt_tokens = input + usage.cached_tokens + usage.cache_creation_tokens;
-  usage.completion_tokens = as_count(u.if_contains("outputTokens"));
+  usage.completion_tokens = json_count(u.if_contains("outputTokens"));
   usage.total_tokens = std::max(usage.prompt_tokens + usage.completion_tokens,
-                                as_count(u.if_contains("totalTokens")));
+                                json_count(u.if_contains("totalTokens")));
   usage.known = true;
   return usage;
-}
-
-json::object usage_json(const Usage& u) {
-  json::object out;
-  out["prompt_tokens"] = u.prompt_tokens;
-  out["completion_tokens"] = u.completion_tokens;
-  out["total_tokens"] = u.total_tokens;
-  out["prompt_tokens_details"] = json::object{{"cached_tokens", u.cached_tokens}};
-  out["completion_tokens_details"] = json::object{{"reasoning_tokens", u.reasoning_tokens}};
-  return out;
 }
 
 std::string_view finish_reason(std::string_view stop_reason) {
@@ -138,31 +86,31 @@ std::optional<std::string_view> image_format(std::string_view media_type) {
 std::optional<http::ApiError> user_blocks(const json::value* content, std::size_t i,
                                           json::array& blocks) {
   if (content == nullptr || content->is_null()) return std::nullopt;
-  const auto base = idx("messages", i) + ".content";
+  const auto base = indexed("messages", i) + ".content";
   if (content->is_string()) {
     if (!content->get_string().empty())
       blocks.push_back(json::object{{"text", content->get_string()}});
     return std::nullopt;
   }
-  if (!content->is_array()) return invalid("content must be a string or an array of parts", base);
+  if (!content->is_array()) return invalid_request("content must be a string or an array of parts", base);
   const auto& parts = content->get_array();
   for (std::size_t j = 0; j < parts.size(); ++j) {
-    const auto part_name = idx(base, j);
-    const auto* part = as_object(&parts[j]);
-    if (part == nullptr) return invalid("content parts must be objects", part_name);
-    const auto type = as_string(part->if_contains("type"));
+    const auto part_name = indexed(base, j);
+    const auto* part = object_or_null(&parts[j]);
+    if (part == nullptr) return invalid_request("content parts must be objects", part_name);
+    const auto type = string_or_empty(part->if_contains("type"));
     if (type == "text") {
-      const auto text = as_string(part->if_contains("text"));
+      const auto text = string_or_empty(part->if_contains("text"));
       if (!text.empty()) blocks.push_back(json::object{{"text", text}});
     } else if (type == "image_url") {
       const auto* image = part->if_contains("image_url");
-      std::string_view url = as_string(image);
-      if (const auto* obj = as_object(image)) url = as_string(obj->if_contains("url"));
+      std::string_view url = string_or_empty(image);
+      if (const auto* obj = object_or_null(image)) url = string_or_empty(obj->if_contains("url"));
       const auto param = part_name + ".image_url.url";
       const auto uri = parse_data_uri(url);
       if (!uri) {
         if (url.substr(0, 5) == "data:")
-          return invalid("image data URIs must be base64 (data:<type>;base64,...)", param);
+          return invalid_request("image data URIs must be base64 (data:<type>;base64,...)", param);
         return unsupported(
             "Bedrock needs image bytes: image URLs are not supported (the gateway does not fetch "
             "URLs); "
@@ -208,18 +156,18 @@ class OpenAiToBedrock final : public Translator {
       return turns.back();
     };
 
-    const auto* messages = as_array(body.if_contains("messages"));
-    if (messages == nullptr) return invalid("messages must be an array", "messages");
+    const auto* messages = array_or_null(body.if_contains("messages"));
+    if (messages == nullptr) return invalid_request("messages must be an array", "messages");
     for (std::size_t i = 0; i < messages->size(); ++i) {
-      const auto* message = as_object(&(*messages)[i]);
-      if (message == nullptr) return invalid("messages must be objects", idx("messages", i));
-      const auto role = as_string(message->if_contains("role"));
+      const auto* message = object_or_null(&(*messages)[i]);
+      if (message == nullptr) return invalid_request("messages must be objects", indexed("messages", i));
+      const auto role = string_or_empty(message->if_contains("role"));
       const auto* content = message->if_contains("content");
       if (role == "system" || role == "developer") {
         if (content != nullptr && !content->is_string() && !content->is_array() &&
             !content->is_null())
-          return invalid("content must be a string or an array of text parts",
-                         idx("messages", i) + ".content");
+          return invalid_request("content must be a string or an array of text parts",
+                         indexed("messages", i) + ".content");
         const auto text = content == nullptr ? std::string() : content_text(*content);
         if (!text.empty()) system.push_back(json::object{{"text", text}});
       } else if (role == "user") {
@@ -239,13 +187,13 @@ class OpenAiToBedrock final : public Translator {
           for (auto& b : blocks) turn.blocks.push_back(std::move(b));
         }
       } else if (role == "tool") {
-        const auto id = as_string(message->if_contains("tool_call_id"));
+        const auto id = string_or_empty(message->if_contains("tool_call_id"));
         if (id.empty())
-          return invalid("tool messages need a tool_call_id", idx("messages", i) + ".tool_call_id");
+          return invalid_request("tool messages need a tool_call_id", indexed("messages", i) + ".tool_call_id");
         if (content != nullptr && !content->is_string() && !content->is_array() &&
             !content->is_null())
-          return invalid("content must be a string or an array of text parts",
-                         idx("messages", i) + ".content");
+          return invalid_request("content must be a string or an array of text parts",
+                         indexed("messages", i) + ".content");
         const auto text = content == nullptr ? std::string() : content_text(*content);
         json::array result_content;
         if (!text.empty()) result_content.push_back(json::object{{"text", text}});
@@ -255,7 +203,7 @@ class OpenAiToBedrock final : public Translator {
         tool_blocks = true;
       } else {
         return unsupported("message role '" + std::string(role) + "' is not supported by Bedrock",
-                           idx("messages", i) + ".role");
+                           indexed("messages", i) + ".role");
       }
     }
     json::array bedrock_messages;
@@ -269,7 +217,7 @@ class OpenAiToBedrock final : public Translator {
     if (!system.empty()) out["system"] = std::move(system);
 
     if (const auto* n = body.if_contains("n"); n != nullptr && !n->is_null()) {
-      if (!(n->is_int64() || n->is_uint64()) || as_count(n) != 1)
+      if (!(n->is_int64() || n->is_uint64()) || json_count(n) != 1)
         return unsupported("Bedrock returns one choice per request: n must be 1", "n");
     }
     if (const auto* logprobs = body.if_contains("logprobs");
@@ -286,14 +234,14 @@ class OpenAiToBedrock final : public Translator {
     if (max_field != nullptr) {
       const auto& v = body.at(max_field);
       if (!(v.is_int64() || v.is_uint64()))
-        return invalid(std::string(max_field) + " must be an integer", max_field);
+        return invalid_request(std::string(max_field) + " must be an integer", max_field);
       inference["maxTokens"] = v;
     }
     for (const auto& [from, to] :
          {std::pair{"temperature", "temperature"}, std::pair{"top_p", "topP"}}) {
       const auto* v = body.if_contains(from);
       if (v == nullptr || v->is_null()) continue;
-      if (!v->is_number()) return invalid(std::string(from) + " must be a number", from);
+      if (!v->is_number()) return invalid_request(std::string(from) + " must be a number", from);
       inference[to] = *v;
     }
     if (const auto* stop = body.if_contains("stop"); stop != nullptr && !stop->is_null()) {
@@ -302,10 +250,10 @@ class OpenAiToBedrock final : public Translator {
       } else if (stop->is_array()) {
         for (const auto& s : stop->get_array())
           if (!s.is_string())
-            return invalid("stop must be a string or an array of strings", "stop");
+            return invalid_request("stop must be a string or an array of strings", "stop");
         inference["stopSequences"] = *stop;
       } else {
-        return invalid("stop must be a string or an array of strings", "stop");
+        return invalid_request("stop must be a string or an array of strings", "stop");
       }
     }
     if (!inference.empty()) out["inferenceConfig"] = std::move(inference);
@@ -313,24 +261,24 @@ class OpenAiToBedrock final : public Translator {
     json::array tools;
     if (const auto* client_tools = body.if_contains("tools");
         client_tools != nullptr && !client_tools->is_null()) {
-      if (!client_tools->is_array()) return invalid("tools must be an array", "tools");
+      if (!client_tools->is_array()) return invalid_request("tools must be an array", "tools");
       const auto& list = client_tools->get_array();
       for (std::size_t k = 0; k < list.size(); ++k) {
-        const auto* tool = as_object(&list[k]);
-        if (tool == nullptr) return invalid("tools must be objects", idx("tools", k));
-        if (as_string(tool->if_contains("type")) != "function")
+        const auto* tool = object_or_null(&list[k]);
+        if (tool == nullptr) return invalid_request("tools must be objects", indexed("tools", k));
+        if (string_or_empty(tool->if_contains("type")) != "function")
           return unsupported("only function tools are supported by Bedrock",
-                             idx("tools", k) + ".type");
-        const auto* function = as_object(tool->if_contains("function"));
+                             indexed("tools", k) + ".type");
+        const auto* function = object_or_null(tool->if_contains("function"));
         const auto name =
-            function == nullptr ? std::string_view{} : as_string(function->if_contains("name"));
+            function == nullptr ? std::string_view{} : string_or_empty(function->if_contains("name"));
         if (name.empty())
-          return invalid("tools need function.name", idx("tools", k) + ".function.name");
+          return invalid_request("tools need function.name", indexed("tools", k) + ".function.name");
         json::object spec{{"name", name}};
-        if (const auto description = as_string(function->if_contains("description"));
+        if (const auto description = string_or_empty(function->if_contains("description"));
             !description.empty())
           spec["description"] = description;
-        const auto* parameters = as_object(function->if_contains("parameters"));
+        const auto* parameters = object_or_null(function->if_contains("parameters"));
         spec["inputSchema"] = json::object{
             {"json",
              parameters != nullptr
@@ -352,37 +300,37 @@ class OpenAiToBedrock final : public Translator {
         } else if (s == "none") {
           choice_none = true;
         } else {
-          return invalid("tool_choice must be none, auto, required or a named function",
+          return invalid_request("tool_choice must be none, auto, required or a named function",
                          "tool_choice");
         }
-      } else if (const auto* obj = as_object(tc)) {
-        const auto* function = as_object(obj->if_contains("function"));
+      } else if (const auto* obj = object_or_null(tc)) {
+        const auto* function = object_or_null(obj->if_contains("function"));
         const auto name =
-            function == nullptr ? std::string_view{} : as_string(function->if_contains("name"));
-        if (as_string(obj->if_contains("type")) != "function" || name.empty())
-          return invalid(
+            function == nullptr ? std::string_view{} : string_or_empty(function->if_contains("name"));
+        if (string_or_empty(obj->if_contains("type")) != "function" || name.empty())
+          return invalid_request(
               "tool_choice must name a function: "
               "{\"type\":\"function\",\"function\":{\"name\":...}}",
               "tool_choice");
         choice = json::object{{"tool", json::object{{"name", name}}}};
       } else {
-        return invalid("tool_choice must be a string or an object", "tool_choice");
+        return invalid_request("tool_choice must be a string or an object", "tool_choice");
       }
     }
 
     if (const auto* rf = body.if_contains("response_format"); rf != nullptr && !rf->is_null()) {
-      const auto* format = as_object(rf);
+      const auto* format = object_or_null(rf);
       const auto type =
-          format == nullptr ? std::string_view{} : as_string(format->if_contains("type"));
+          format == nullptr ? std::string_view{} : string_or_empty(format->if_contains("type"));
       if (type == "json_object" || type == "json_schema") {
         json::value schema = json::object{{"type", "object"}};
         std::string description = "Respond with a JSON object.";
         if (type == "json_schema") {
-          const auto* js = as_object(format->if_contains("json_schema"));
+          const auto* js = object_or_null(format->if_contains("json_schema"));
           if (js == nullptr)
-            return invalid("json_schema must be an object", "response_format.json_schema");
-          if (const auto* s = as_object(js->if_contains("schema"))) schema = *s;
-          if (const auto d = as_string(js->if_contains("description")); !d.empty()) description = d;
+            return invalid_request("json_schema must be an object", "response_format.json_schema");
+          if (const auto* s = object_or_null(js->if_contains("schema"))) schema = *s;
+          if (const auto d = string_or_empty(js->if_contains("description")); !d.empty()) description = d;
         }
         tools.push_back(json::object{
             {"toolSpec",
@@ -393,7 +341,7 @@ class OpenAiToBedrock final : public Translator {
         choice_none = false;
         json_mode_ = true;
       } else if (type != "text") {
-        return invalid("response_format.type must be text, json_object or json_schema",
+        return invalid_request("response_format.type must be text, json_object or json_schema",
                        "response_format.type");
       }
     }
@@ -410,7 +358,7 @@ class OpenAiToBedrock final : public Translator {
       }
     }
 
-    if (const auto* options = as_object(body.if_contains("stream_options"))) {
+    if (const auto* options = object_or_null(body.if_contains("stream_options"))) {
       const auto* include = options->if_contains("include_usage");
       include_usage_ = include != nullptr && include->is_bool() && include->get_bool();
     }
@@ -422,10 +370,10 @@ class OpenAiToBedrock final : public Translator {
                                                    std::string& client_body) override {
     boost::system::error_code ec;
     auto parsed = json::parse(upstream_body, ec);
-    const auto* root = ec ? nullptr : as_object(&parsed);
-    const auto* output = root == nullptr ? nullptr : as_object(root->if_contains("output"));
-    const auto* message = output == nullptr ? nullptr : as_object(output->if_contains("message"));
-    const auto* content = message == nullptr ? nullptr : as_array(message->if_contains("content"));
+    const auto* root = ec ? nullptr : object_or_null(&parsed);
+    const auto* output = root == nullptr ? nullptr : object_or_null(root->if_contains("output"));
+    const auto* message = output == nullptr ? nullptr : object_or_null(output->if_contains("message"));
+    const auto* content = message == nullptr ? nullptr : array_or_null(message->if_contains("content"));
     if (content == nullptr)
       return bad_upstream("Bedrock returned a response without output.message.content");
 
@@ -433,12 +381,12 @@ class OpenAiToBedrock final : public Translator {
     std::string reasoning;
     json::array tool_calls;
     for (const auto& block_value : *content) {
-      const auto* block = as_object(&block_value);
+      const auto* block = object_or_null(&block_value);
       if (block == nullptr) continue;
       if (const auto* t = block->if_contains("text"); t != nullptr && t->is_string()) {
         text.append(t->get_string());
-      } else if (const auto* tool = as_object(block->if_contains("toolUse"))) {
-        const auto name = as_string(tool->if_contains("name"));
+      } else if (const auto* tool = object_or_null(block->if_contains("toolUse"))) {
+        const auto name = string_or_empty(tool->if_contains("name"));
         const auto* input = tool->if_contains("input");
         const auto arguments = input == nullptr ? std::string("{}") : json::serialize(*input);
         if (json_mode_ && name == kJsonTool) {
@@ -446,18 +394,18 @@ class OpenAiToBedrock final : public Translator {
           continue;
         }
         tool_calls.push_back(
-            json::object{{"id", as_string(tool->if_contains("toolUseId"))},
+            json::object{{"id", string_or_empty(tool->if_contains("toolUseId"))},
                          {"type", "function"},
                          {"function", json::object{{"name", name}, {"arguments", arguments}}}});
-      } else if (const auto* rc = as_object(block->if_contains("reasoningContent"))) {
-        if (const auto* rt = as_object(rc->if_contains("reasoningText")))
-          reasoning.append(as_string(rt->if_contains("text")));
+      } else if (const auto* rc = object_or_null(block->if_contains("reasoningContent"))) {
+        if (const auto* rt = object_or_null(rc->if_contains("reasoningText")))
+          reasoning.append(string_or_empty(rt->if_contains("text")));
       }
     }
-    const auto stop_reason = as_string(root->if_contains("stopReason"));
+    const auto stop_reason = string_or_empty(root->if_contains("stopReason"));
     auto finish = finish_reason(stop_reason);
     if (finish == "tool_calls" && tool_calls.empty()) finish = "stop";  // json_response only
-    if (const auto* u = as_object(root->if_contains("usage"))) usage_ = parse_usage(*u);
+    if (const auto* u = object_or_null(root->if_contains("usage"))) usage_ = parse_usage(*u);
 
     json::object msg{{"role", "assistant"}};
     msg["content"] = text.empty() && !tool_calls.empty() ? json::value(nullptr) : json::value(text);
@@ -473,7 +421,7 @@ class OpenAiToBedrock final : public Translator {
                           {"created", unix_now()},
                           {"model", model_name()},
                           {"choices", json::array{std::move(choice)}},
-                          {"usage", usage_json(usage_)}};
+                          {"usage", openai_usage(usage_)}};
     client_body = json::serialize(response);
     return std::nullopt;
   }
@@ -509,7 +457,7 @@ class OpenAiToBedrock final : public Translator {
       if (include_usage_) {
         json::object chunk = chunk_header();
         chunk["choices"] = json::array{};
-        chunk["usage"] = usage_json(usage_);
+        chunk["usage"] = openai_usage(usage_);
         append_sse_data(out, json::serialize(chunk));
       }
       append_sse_done(out);
@@ -528,7 +476,7 @@ class OpenAiToBedrock final : public Translator {
 
   std::optional<http::ApiError> assistant_blocks(const json::object& message, std::size_t i,
                                                  json::array& blocks) {
-    const auto base = idx("messages", i);
+    const auto base = indexed("messages", i);
     if (const auto* content = message.if_contains("content");
         content != nullptr && !content->is_null()) {
       if (content->is_string()) {
@@ -536,38 +484,38 @@ class OpenAiToBedrock final : public Translator {
           blocks.push_back(json::object{{"text", content->get_string()}});
       } else if (content->is_array()) {
         for (const auto& part_value : content->get_array()) {
-          const auto* part = as_object(&part_value);
-          if (part == nullptr || as_string(part->if_contains("type")) != "text")
+          const auto* part = object_or_null(&part_value);
+          if (part == nullptr || string_or_empty(part->if_contains("type")) != "text")
             continue;  // refusal parts dropped
-          if (const auto text = as_string(part->if_contains("text")); !text.empty())
+          if (const auto text = string_or_empty(part->if_contains("text")); !text.empty())
             blocks.push_back(json::object{{"text", text}});
         }
       } else {
-        return invalid("content must be a string, an array of parts or null", base + ".content");
+        return invalid_request("content must be a string, an array of parts or null", base + ".content");
       }
     }
     const auto* calls_value = message.if_contains("tool_calls");
     if (calls_value == nullptr || calls_value->is_null()) return std::nullopt;
-    const auto* calls = as_array(calls_value);
-    if (calls == nullptr) return invalid("tool_calls must be an array", base + ".tool_calls");
+    const auto* calls = array_or_null(calls_value);
+    if (calls == nullptr) return invalid_request("tool_calls must be an array", base + ".tool_calls");
     for (std::size_t j = 0; j < calls->size(); ++j) {
-      const auto call_name = idx(base + ".tool_calls", j);
-      const auto* call = as_object(&(*calls)[j]);
-      const auto* function = call == nullptr ? nullptr : as_object(call->if_contains("function"));
+      const auto call_name = indexed(base + ".tool_calls", j);
+      const auto* call = object_or_null(&(*calls)[j]);
+      const auto* function = call == nullptr ? nullptr : object_or_null(call->if_contains("function"));
       if (function == nullptr)
-        return invalid("tool calls need a function object", call_name + ".function");
-      const auto id = as_string(call->if_contains("id"));
-      if (id.empty()) return invalid("tool calls need an id", call_name + ".id");
-      const auto name = as_string(function->if_contains("name"));
+        return invalid_request("tool calls need a function object", call_name + ".function");
+      const auto id = string_or_empty(call->if_contains("id"));
+      if (id.empty()) return invalid_request("tool calls need an id", call_name + ".id");
+      const auto name = string_or_empty(function->if_contains("name"));
       if (name.empty())
-        return invalid("tool calls need function.name", call_name + ".function.name");
-      const auto arguments = as_string(function->if_contains("arguments"));
+        return invalid_request("tool calls need function.name", call_name + ".function.name");
+      const auto arguments = string_or_empty(function->if_contains("arguments"));
       json::value input = json::object{};
       if (!arguments.empty()) {
         boost::system::error_code ec;
         input = json::parse(arguments, ec);
         if (ec)
-          return invalid("function.arguments is not valid JSON", call_name + ".function.arguments");
+          return invalid_request("function.arguments is not valid JSON", call_name + ".function.arguments");
       }
       blocks.push_back(json::object{{"toolUse", json::object{{"toolUseId", bedrock_tool_id(id)},
                                                              {"name", name},
@@ -620,9 +568,9 @@ class OpenAiToBedrock final : public Translator {
       boost::system::error_code ec;
       const auto payload = json::parse(m.payload, ec);
       std::string_view text;
-      if (const auto* obj = ec ? nullptr : as_object(&payload)) {
-        text = as_string(obj->if_contains("message"));
-        if (text.empty()) text = as_string(obj->if_contains("Message"));
+      if (const auto* obj = ec ? nullptr : object_or_null(&payload)) {
+        text = string_or_empty(obj->if_contains("message"));
+        if (text.empty()) text = string_or_empty(obj->if_contains("Message"));
       }
       if (text.empty()) text = m.string_header(":error-message");
       error.message =
@@ -634,20 +582,20 @@ class OpenAiToBedrock final : public Translator {
     const auto event = m.string_header(":event-type");
     boost::system::error_code ec;
     const auto payload = json::parse(m.payload, ec);
-    const auto* obj = ec ? nullptr : as_object(&payload);
+    const auto* obj = ec ? nullptr : object_or_null(&payload);
     if (obj == nullptr) {
       fail(out,
            bad_upstream("Bedrock stream event '" + std::string(event) + "' is not a JSON object"));
       return;
     }
-    const auto block_index = as_count(obj->if_contains("contentBlockIndex"));
+    const auto block_index = json_count(obj->if_contains("contentBlockIndex"));
     if (event == "messageStart") {
       if (!role_sent_) emit(out, json::object{{"content", ""}});
     } else if (event == "contentBlockStart") {
-      const auto* start = as_object(obj->if_contains("start"));
-      const auto* tool = start == nullptr ? nullptr : as_object(start->if_contains("toolUse"));
+      const auto* start = object_or_null(obj->if_contains("start"));
+      const auto* tool = start == nullptr ? nullptr : object_or_null(start->if_contains("toolUse"));
       if (tool == nullptr) return;
-      const auto name = as_string(tool->if_contains("name"));
+      const auto name = string_or_empty(tool->if_contains("name"));
       if (json_mode_ && name == kJsonTool) {
         json_blocks_.insert(block_index);
         return;
@@ -658,16 +606,16 @@ class OpenAiToBedrock final : public Translator {
            json::object{{"tool_calls",
                          json::array{json::object{
                              {"index", tool_index},
-                             {"id", as_string(tool->if_contains("toolUseId"))},
+                             {"id", string_or_empty(tool->if_contains("toolUseId"))},
                              {"type", "function"},
                              {"function", json::object{{"name", name}, {"arguments", ""}}}}}}});
     } else if (event == "contentBlockDelta") {
-      const auto* delta = as_object(obj->if_contains("delta"));
+      const auto* delta = object_or_null(obj->if_contains("delta"));
       if (delta == nullptr) return;
       if (const auto* t = delta->if_contains("text"); t != nullptr && t->is_string()) {
         if (!t->get_string().empty()) emit(out, json::object{{"content", t->get_string()}});
-      } else if (const auto* tool = as_object(delta->if_contains("toolUse"))) {
-        const auto input = as_string(tool->if_contains("input"));
+      } else if (const auto* tool = object_or_null(delta->if_contains("toolUse"))) {
+        const auto input = string_or_empty(tool->if_contains("input"));
         if (input.empty()) return;
         if (json_blocks_.count(block_index) != 0) {
           emit(out, json::object{{"content", input}});
@@ -678,17 +626,17 @@ class OpenAiToBedrock final : public Translator {
                                            {"index", it->second},
                                            {"function", json::object{{"arguments", input}}}}}}});
         }
-      } else if (const auto* rc = as_object(delta->if_contains("reasoningContent"))) {
-        if (const auto text = as_string(rc->if_contains("text")); !text.empty())
+      } else if (const auto* rc = object_or_null(delta->if_contains("reasoningContent"))) {
+        if (const auto text = string_or_empty(rc->if_contains("text")); !text.empty())
           emit(out, json::object{{"reasoning_content", text}});
       }
     } else if (event == "messageStop") {
-      auto finish = finish_reason(as_string(obj->if_contains("stopReason")));
+      auto finish = finish_reason(string_or_empty(obj->if_contains("stopReason")));
       if (finish == "tool_calls" && tool_count_ == 0) finish = "stop";  // json_response only
       emit(out, json::object{}, json::value(finish));
       saw_stop_ = true;
     } else if (event == "metadata") {
-      if (const auto* u = as_object(obj->if_contains("usage"))) usage_ = parse_usage(*u);
+      if (const auto* u = object_or_null(obj->if_contains("usage"))) usage_ = parse_usage(*u);
     }
     // contentBlockStop and unknown events produce nothing.
   }
@@ -757,10 +705,10 @@ http::ApiError translate_error(unsigned status, std::string_view error_type_head
   boost::system::error_code ec;
   const auto parsed = json::parse(body, ec);
   std::string_view message;
-  if (const auto* obj = ec ? nullptr : as_object(&parsed)) {
-    message = as_string(obj->if_contains("message"));
-    if (message.empty()) message = as_string(obj->if_contains("Message"));
-    if (type.empty()) type = as_string(obj->if_contains("__type"));
+  if (const auto* obj = ec ? nullptr : object_or_null(&parsed)) {
+    message = string_or_empty(obj->if_contains("message"));
+    if (message.empty()) message = string_or_empty(obj->if_contains("Message"));
+    if (type.empty()) type = string_or_empty(obj->if_contains("__type"));
   }
   if (!message.empty()) {
     error.message = std::string(message);

@@ -14,26 +14,6 @@ namespace json = boost::json;
 
 namespace {
 
-http::ApiError invalid(std::string message, std::string param,
-                       std::string_view code = "invalid_value") {
-  http::ApiError error;
-  error.status = 400;
-  error.type = "invalid_request_error";
-  error.code = code;
-  error.message = std::move(message);
-  error.param = std::move(param);
-  return error;
-}
-
-http::ApiError bad_upstream(std::string message) {
-  http::ApiError error;
-  error.status = 502;
-  error.type = "server_error";
-  error.code = "upstream_bad_response";
-  error.message = std::move(message);
-  return error;
-}
-
 enum class Family { kTitan, kCohere };
 
 bool is_float_vector(const json::value& v) {
@@ -54,7 +34,7 @@ class OpenAiEmbeddingsToBedrock final : public Translator {
     } else if (context_.model.find("cohere.embed") != std::string::npos) {
       family_ = Family::kCohere;
     } else {
-      return invalid("model '" + context_.model +
+      return invalid_request("model '" + context_.model +
                          "' is not a Bedrock embedding model Sluice can translate to (Amazon Titan "
                          "\"titan-embed\" or Cohere \"cohere.embed\")",
                      "model", "model_not_supported");
@@ -67,13 +47,13 @@ class OpenAiEmbeddingsToBedrock final : public Translator {
     } else if (input != nullptr && input->is_array() && !input->get_array().empty()) {
       for (const auto& item : input->get_array()) {
         if (!item.is_string())
-          return invalid(
+          return invalid_request(
               "Bedrock embeddings take text input only (token-id arrays are not supported)",
               "input", "unsupported_parameter");
         inputs.emplace_back(item.get_string());
       }
     } else {
-      return invalid("input must be a string or a non-empty array of strings", "input");
+      return invalid_request("input must be a string or a non-empty array of strings", "input");
     }
 
     if (const auto* format = body.if_contains("encoding_format");
@@ -83,25 +63,25 @@ class OpenAiEmbeddingsToBedrock final : public Translator {
       if (f == "base64") {
         base64_ = true;
       } else if (f != "float") {
-        return invalid("encoding_format must be float or base64", "encoding_format");
+        return invalid_request("encoding_format must be float or base64", "encoding_format");
       }
     }
     const auto* dimensions = body.if_contains("dimensions");
     if (dimensions != nullptr && dimensions->is_null()) dimensions = nullptr;
     if (dimensions != nullptr && !(dimensions->is_int64() || dimensions->is_uint64()))
-      return invalid("dimensions must be an integer", "dimensions");
+      return invalid_request("dimensions must be an integer", "dimensions");
 
     json::object out;
     if (family_ == Family::kTitan) {
       if (inputs.size() > 1)
-        return invalid("Amazon Titan embeds one input per request; send " +
+        return invalid_request("Amazon Titan embeds one input per request; send " +
                            std::to_string(inputs.size()) + " separate requests",
                        "input", "unsupported_parameter");
       out["inputText"] = inputs.front();
       if (dimensions != nullptr) out["dimensions"] = *dimensions;
     } else {
       if (dimensions != nullptr)
-        return invalid("dimensions is not supported for Cohere embedding models on Bedrock",
+        return invalid_request("dimensions is not supported for Cohere embedding models on Bedrock",
                        "dimensions", "unsupported_parameter");
       json::array texts;
       for (auto& s : inputs) texts.emplace_back(s);

@@ -27,22 +27,6 @@ http::ApiError bad_request(std::string message, std::string param) {
                         std::move(param)};
 }
 
-http::ApiError bad_upstream(std::string message) {
-  return http::ApiError{502, "server_error", "upstream_bad_response", std::move(message),
-                        std::nullopt};
-}
-
-std::uint64_t as_u64(const json::value* v) {
-  if (v == nullptr) return 0;
-  if (v->is_uint64()) return v->get_uint64();
-  if (v->is_int64()) return v->get_int64() > 0 ? static_cast<std::uint64_t>(v->get_int64()) : 0;
-  if (v->is_double()) {
-    const double d = v->get_double();
-    return d > 0 && d < 1.8e19 ? static_cast<std::uint64_t>(d) : 0;
-  }
-  return 0;
-}
-
 std::string_view str_or(const json::object& o, std::string_view key,
                         std::string_view fallback = {}) {
   const auto* v = o.if_contains(key);
@@ -57,24 +41,15 @@ const json::value* present(const json::object& o, std::string_view key) {
 Usage usage_from(const json::object& meta) {
   Usage u;
   u.known = true;
-  u.prompt_tokens = as_u64(meta.if_contains("promptTokenCount")) +
-                    as_u64(meta.if_contains("toolUsePromptTokenCount"));
-  const auto thoughts = as_u64(meta.if_contains("thoughtsTokenCount"));
-  u.completion_tokens = as_u64(meta.if_contains("candidatesTokenCount")) + thoughts;
+  u.prompt_tokens = json_count(meta.if_contains("promptTokenCount")) +
+                    json_count(meta.if_contains("toolUsePromptTokenCount"));
+  const auto thoughts = json_count(meta.if_contains("thoughtsTokenCount"));
+  u.completion_tokens = json_count(meta.if_contains("candidatesTokenCount")) + thoughts;
   u.reasoning_tokens = thoughts;
-  u.cached_tokens = as_u64(meta.if_contains("cachedContentTokenCount"));
+  u.cached_tokens = json_count(meta.if_contains("cachedContentTokenCount"));
   u.total_tokens =
-      std::max(as_u64(meta.if_contains("totalTokenCount")), u.prompt_tokens + u.completion_tokens);
+      std::max(json_count(meta.if_contains("totalTokenCount")), u.prompt_tokens + u.completion_tokens);
   return u;
-}
-
-json::object usage_json(const Usage& u) {
-  return json::object{
-      {"prompt_tokens", u.prompt_tokens},
-      {"completion_tokens", u.completion_tokens},
-      {"total_tokens", u.total_tokens},
-      {"prompt_tokens_details", json::object{{"cached_tokens", u.cached_tokens}}},
-      {"completion_tokens_details", json::object{{"reasoning_tokens", u.reasoning_tokens}}}};
 }
 
 std::string_view map_finish_reason(std::string_view reason, bool had_function_call) {
@@ -464,7 +439,7 @@ std::optional<http::ApiError> OpenAiToGemini::convert_generation_config(const js
   }
   if (const auto* n = present(body, "n")) {
     if (!n->is_int64() && !n->is_uint64()) return bad_request("n must be an integer", "n");
-    if (ctx_.stream && as_u64(n) > 1)
+    if (ctx_.stream && json_count(n) > 1)
       return bad_request("n > 1 is not supported for streaming from Gemini", "n");
     config["candidateCount"] = *n;
   }
@@ -571,7 +546,7 @@ std::optional<http::ApiError> OpenAiToGemini::translate_response(std::string_vie
     return bad_upstream("Gemini returned a response that is not a JSON object");
   const auto& resp = parsed.get_object();
   if (const auto* err = resp.if_contains("error"); err != nullptr && err->is_object()) {
-    const auto code = as_u64(err->get_object().if_contains("code"));
+    const auto code = json_count(err->get_object().if_contains("code"));
     return gemini_error_to_api_error(code >= 400 && code < 600 ? static_cast<unsigned>(code) : 502,
                                      upstream_body);
   }
@@ -651,7 +626,7 @@ std::optional<http::ApiError> OpenAiToGemini::translate_response(std::string_vie
                    {"created", created_},
                    {"model", model_name(resp)},
                    {"choices", std::move(choices)},
-                   {"usage", usage_json(usage_)}};
+                   {"usage", openai_usage(usage_)}};
   client_body = json::serialize(out);
   return std::nullopt;
 }
@@ -681,7 +656,7 @@ void OpenAiToGemini::emit_chunk(std::string& out, json::object delta,
 
 bool OpenAiToGemini::handle_event(const json::object& event, std::string& out) {
   if (const auto* err = event.if_contains("error"); err != nullptr && err->is_object()) {
-    const auto status = as_u64(err->get_object().if_contains("code"));
+    const auto status = json_count(err->get_object().if_contains("code"));
     fail(out, gemini_error_to_api_error(
                   status >= 400 && status < 600 ? static_cast<unsigned>(status) : 500,
                   json::serialize(event)));
@@ -786,7 +761,7 @@ void OpenAiToGemini::stream_end(std::string& out) {
   if (include_usage_) {
     json::object chunk{{"id", stream_id_},         {"object", "chat.completion.chunk"},
                        {"created", created_},      {"model", stream_model_},
-                       {"choices", json::array{}}, {"usage", usage_json(usage_)}};
+                       {"choices", json::array{}}, {"usage", openai_usage(usage_)}};
     append_sse_data(out, json::serialize(chunk));
   }
   append_sse_done(out);

@@ -18,22 +18,6 @@ http::ApiError bad_request(std::string message, std::string param) {
                         std::move(param)};
 }
 
-http::ApiError bad_upstream(std::string message) {
-  return http::ApiError{502, "server_error", "upstream_bad_response", std::move(message),
-                        std::nullopt};
-}
-
-std::uint64_t as_u64(const json::value* v) {
-  if (v == nullptr) return 0;
-  if (v->is_uint64()) return v->get_uint64();
-  if (v->is_int64()) return v->get_int64() > 0 ? static_cast<std::uint64_t>(v->get_int64()) : 0;
-  if (v->is_double()) {
-    const double d = v->get_double();
-    return d > 0 && d < 1.8e19 ? static_cast<std::uint64_t>(d) : 0;
-  }
-  return 0;
-}
-
 bool all_numbers(const json::array& values) {
   for (const auto& v : values)
     if (!v.is_number()) return false;
@@ -71,9 +55,9 @@ class OpenAiEmbeddingsToGoogle final : public Translator {
     }
     std::optional<std::uint64_t> dimensions;
     if (const auto* dim = body.if_contains("dimensions"); dim != nullptr && !dim->is_null()) {
-      if ((!dim->is_int64() && !dim->is_uint64()) || as_u64(dim) == 0)
+      if ((!dim->is_int64() && !dim->is_uint64()) || json_count(dim) == 0)
         return bad_request("dimensions must be a positive integer", "dimensions");
-      dimensions = as_u64(dim);
+      dimensions = json_count(dim);
     }
     input_count_ = inputs.size();
 
@@ -126,7 +110,7 @@ class OpenAiEmbeddingsToGoogle final : public Translator {
         values = embedding->get_object().if_contains("values");
         if (const auto* stats = embedding->get_object().if_contains("statistics");
             stats != nullptr && stats->is_object())
-          tokens += as_u64(stats->get_object().if_contains("token_count"));
+          tokens += json_count(stats->get_object().if_contains("token_count"));
       }
       if (values == nullptr || !values->is_array() || !all_numbers(values->get_array()))
         return bad_upstream("embedding " + std::to_string(index) + " has no numeric values");
