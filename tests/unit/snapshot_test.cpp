@@ -444,3 +444,73 @@ TEST_F(SnapshotTest, StaticTlsSettingsApplyToEveryHost) {
 
 }  // namespace
 }  // namespace sluice::proxy
+
+namespace sluice::proxy {
+namespace {
+
+// ------------------------------------------------------------------ translated providers
+
+TEST_F(SnapshotTest, ProviderDefaultsForTranslatedProviders) {
+  build(backend("claude", R"(  type: AI
+  ai: {llm: {anthropic: {authToken: {kind: Inline, inline: k}, apiVersion: "2023-06-01", defaultMaxTokens: 2048}}}
+)") + backend("gemini", R"(  type: AI
+  ai: {llm: {gemini: {authToken: {kind: Inline, inline: k}}}}
+)") + backend("vertex", R"(  type: AI
+  ai: {llm: {vertexai: {authToken: {kind: Inline, inline: t}, projectId: p, location: europe-west4, publisher: ANTHROPIC}}}
+)") + backend("vertex-global", R"(  type: AI
+  ai: {llm: {vertexai: {authToken: {kind: Inline, inline: t}, projectId: p, location: global}}}
+)") + backend("azure", R"(  type: AI
+  ai: {llm: {azureopenai: {authToken: {kind: Inline, inline: k}, endpoint: res.openai.azure.com, deploymentName: d}}}
+)") + backend("bedrock", R"(  type: AI
+  ai: {llm: {bedrock: {credentials: {secretRef: {name: aws}}, region: eu-west-1}}}
+)") + secret("aws", "stringData: {accessKeyId: AKID, secretAccessKey: SECRET, sessionToken: TOKEN}\n"));
+  EXPECT_TRUE(diags_.items().empty()) << diags_.format_all();
+
+  const auto& claude = get("claude");
+  EXPECT_EQ(claude.format, provider::WireFormat::Anthropic);
+  EXPECT_EQ(endpoint("claude").host, "api.anthropic.com");
+  EXPECT_EQ(claude.auth_header, "x-api-key");
+  EXPECT_EQ(claude.auth_value, "k") << "no Bearer prefix for x-api-key";
+  ASSERT_EQ(claude.static_headers.size(), 1u);
+  EXPECT_EQ(claude.static_headers[0].first, "anthropic-version");
+  EXPECT_EQ(claude.static_headers[0].second, "2023-06-01");
+  EXPECT_EQ(claude.default_max_tokens, 2048u);
+
+  EXPECT_EQ(get("gemini").format, provider::WireFormat::Gemini);
+  EXPECT_EQ(endpoint("gemini").host, "generativelanguage.googleapis.com");
+  EXPECT_EQ(get("gemini").auth_header, "x-goog-api-key");
+
+  EXPECT_EQ(get("vertex").format, provider::WireFormat::VertexAnthropic);
+  EXPECT_EQ(endpoint("vertex").host, "europe-west4-aiplatform.googleapis.com");
+  EXPECT_EQ(get("vertex").auth_value, "Bearer t");
+  EXPECT_EQ(get("vertex").anthropic_body_version, "vertex-2023-10-16");
+  EXPECT_EQ(get("vertex-global").format, provider::WireFormat::VertexGemini);
+  EXPECT_EQ(endpoint("vertex-global").host, "aiplatform.googleapis.com");
+
+  EXPECT_EQ(endpoint("azure").host, "res.openai.azure.com");
+  EXPECT_EQ(get("azure").auth_header, "api-key");
+  EXPECT_EQ(get("azure").auth_value, "k");
+
+  const auto& bedrock = get("bedrock");
+  EXPECT_EQ(bedrock.format, provider::WireFormat::Bedrock);
+  EXPECT_EQ(endpoint("bedrock").host, "bedrock-runtime.eu-west-1.amazonaws.com");
+  EXPECT_TRUE(bedrock.sigv4);
+  EXPECT_EQ(bedrock.aws.access_key_id, "AKID");
+  EXPECT_EQ(bedrock.aws.secret_access_key, "SECRET");
+  EXPECT_EQ(bedrock.aws.session_token, "TOKEN");
+  EXPECT_EQ(bedrock.aws_region, "eu-west-1");
+  EXPECT_TRUE(bedrock.unavailable_reason.empty());
+}
+
+TEST_F(SnapshotTest, BedrockWithoutItsCredentialsSecretIsUnavailableNotUnsigned) {
+  build(backend("bedrock", R"(  type: AI
+  ai: {llm: {bedrock: {credentials: {secretRef: {name: aws}}, region: us-east-1}}}
+)"),
+        /*lenient=*/true);
+  const auto& b = get("bedrock");
+  EXPECT_TRUE(b.sigv4);
+  EXPECT_THAT(b.unavailable_reason, StartsWith("Backend \"bedrock\" cannot sign requests: Secret \"aws\" not found"));
+}
+
+}  // namespace
+}  // namespace sluice::proxy

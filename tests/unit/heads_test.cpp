@@ -1,0 +1,142 @@
+#include "proxy/heads.hpp"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <string>
+
+namespace sluice::proxy {
+namespace {
+
+namespace bhttp = boost::beast::http;
+using ::testing::HasSubstr;
+using ::testing::Not;
+
+bhttp::request_header<> client_head(std::initializer_list<std::pair<const char*, const char*>> fields) {
+  bhttp::request_header<> head;
+  head.method(bhttp::verb::post);
+  head.target("/v1/chat/completions");
+  head.version(11);
+  for (const auto& [name, value] : fields) head.insert(name, value);
+  return head;
+}
+
+BackendRuntime runtime(std::string auth_header) {
+  BackendRuntime b;
+  b.name = "b";
+  b.ai = true;
+  b.auth_header = std::move(auth_header);
+  return b;
+}
+
+TEST(ClientCredential, BackendHeaderThenBearerThenKeyHeaders) {
+  const auto anthropic = runtime("x-api-key");
+  EXPECT_EQ(client_credential(client_head({{"x-api-key", "k0"}}), anthropic, ""), "k0");
+  EXPECT_EQ(client_credential(client_head({{"Authorization", "Bearer k1"}}), anthropic, ""), "k1");
+  const auto openai = runtime("Authorization");
+  EXPECT_EQ(client_credential(client_head({{"Authorization", "Bearer k2"}}), openai, "Bearer "), "k2");
+  EXPECT_EQ(client_credential(client_head({{"x-api-key", "k3"}}), openai, "Bearer "), "k3");
+  EXPECT_EQ(client_credential(client_head({{"api-key", "k4"}}), openai, "Bearer "), "k4");
+  EXPECT_EQ(client_credential(client_head({{"x-goog-api-key", "k5"}}), openai, "Bearer "), "k5");
+  EXPECT_EQ(client_credential(client_head({}), openai, "Bearer "), "");
+}
+
+TEST(BuildUpstreamHead, ReplacesEveryClientCredentialWithTheBackends) {
+  const auto backend = runtime("x-api-key");
+  route::CompiledRule rule;
+  UpstreamHeadSpec spec;
+  spec.target = "/v1/messages";
+  spec.host = "api.anthropic.com";
+  spec.body_size = 12;
+  spec.replace_auth = true;
+  spec.auth_value = "sk-gateway";
+  const auto head = build_upstream_head(
+      client_head({{"Authorization", "Bearer client"}, {"x-api-key", "client"}, {"api-key", "client"},
+                   {"x-goog-api-key", "client"}, {"x-request-id", "r1"}}),
+      backend, rule, spec);
+  EXPECT_THAT(head, HasSubstr("POST /v1/messages HTTP/1.1\r\n"));
+  EXPECT_THAT(head, Not(HasSubstr("client")));
+  EXPECT_THAT(head, HasSubstr("x-api-key: sk-gateway\r\n"));
+  EXPECT_THAT(head, HasSubstr("x-request-id: r1\r\n"));
+  EXPECT_THAT(head, HasSubstr("Host: api.anthropic.com\r\n"));
+  EXPECT_THAT(head, HasSubstr("Content-Length: 12\r\n"));
+}
+
+TEST(BuildUpstreamHead, TranslatedRequestsDropTheClientFormatHeaders) {
+  const auto backend = runtime("x-goog-api-key");
+  route::CompiledRule rule;
+  UpstreamHeadSpec spec;
+  spec.target = "/v1beta/models/g:generateContent";
+  spec.host = "generativelanguage.googleapis.com";
+  spec.replace_auth = true;
+  spec.auth_value = "gk";
+  spec.translated = true;
+  const auto head = build_upstream_head(client_head({{"Content-Type", "application/json; charset=utf-8"},
+                                                     {"Accept-Encoding", "gzip"},
+                                                     {"anthropic-version", "2023-06-01"},
+                                                     {"User-Agent", "sdk"}}),
+                                        backend, rule, spec);
+  EXPECT_THAT(head, Not(HasSubstr("gzip")));
+  EXPECT_THAT(head, Not(HasSubstr("anthropic-version")));
+  EXPECT_THAT(head, Not(HasSubstr("charset")));
+  EXPECT_THAT(head, HasSubstr("Content-Type: application/json\r\n"));
+  EXPECT_THAT(head, HasSubstr("User-Agent: sdk\r\n"));
+  EXPECT_THAT(head, HasSubstr("x-goog-api-key: gk\r\n"));
+}
+
+TEST(BuildUpstreamHead, ANativeClientKeepsItsOwnAnthropicVersion) {
+  auto backend = runtime("x-api-key");
+  route::CompiledRule rule;
+  UpstreamHeadSpec spec;
+  spec.target = "/v1/messages";
+  spec.host = "h";
+  spec.replace_auth = true;
+  spec.auth_value = "k";
+  spec.extra = {{"anthropic-version", "2023-06-01"}};
+  const auto own = build_upstream_head(client_head({{"anthropic-version", "2024-01-01"}}), backend, rule, spec);
+  EXPECT_THAT(own, HasSubstr("anthropic-version: 2024-01-01\r\n"));
+  EXPECT_THAT(own, Not(HasSubstr("2023-06-01")));
+  const auto configured = build_upstream_head(client_head({}), backend, rule, spec);
+  EXPECT_THAT(configured, HasSubstr("anthropic-version: 2023-06-01\r\n"));
+}
+
+TEST(BuildUpstreamHead, StreamedBodiesKeepChunkedFraming) {
+  const auto backend = runtime("Authorization");
+  route::CompiledRule rule;
+  UpstreamHeadSpec spec;
+  spec.target = "/v1/files";
+  spec.host = "h";
+  spec.framing = BodyFraming::Chunked;
+  const auto head = build_upstream_head(client_head({{"Transfer-Encoding", "chunked"}}), backend, rule, spec);
+  EXPECT_THAT(head, HasSubstr("Transfer-Encoding: chunked\r\n"));
+  EXPECT_THAT(head, Not(HasSubstr("Content-Length")));
+}
+
+TEST(BuildTranslatedHead, KeepsUpstreamIdsNotItsFraming) {
+  bhttp::response_header<> upstream;
+  upstream.result(bhttp::status::ok);
+  upstream.set(bhttp::field::content_type, "text/event-stream");
+  upstream.set(bhttp::field::content_length, "999");
+  upstream.set(bhttp::field::content_encoding, "gzip");
+  upstream.set("request-id", "req_1");
+  route::CompiledRule rule;
+  const auto json = build_translated_head(&upstream, 200, "application/json", 42, 11, true,
+                                          ClientFraming::ContentLength, rule);
+  EXPECT_THAT(json, HasSubstr("HTTP/1.1 200 OK\r\n"));
+  EXPECT_THAT(json, HasSubstr("request-id: req_1\r\n"));
+  EXPECT_THAT(json, HasSubstr("Content-Type: application/json\r\n"));
+  EXPECT_THAT(json, HasSubstr("Content-Length: 42\r\n"));
+  EXPECT_THAT(json, Not(HasSubstr("999")));
+  EXPECT_THAT(json, Not(HasSubstr("gzip")));
+  const auto stream = build_translated_head(&upstream, 200, "text/event-stream", 0, 11, true,
+                                            ClientFraming::Chunked, rule);
+  EXPECT_THAT(stream, HasSubstr("Transfer-Encoding: chunked\r\n"));
+  EXPECT_THAT(stream, HasSubstr("Cache-Control: no-cache\r\n"));
+  const auto http10 = build_translated_head(nullptr, 503, "application/json", 2, 10, false,
+                                            ClientFraming::ContentLength, rule);
+  EXPECT_THAT(http10, HasSubstr("HTTP/1.0 503 Service Unavailable\r\n"));
+  EXPECT_THAT(http10, HasSubstr("Connection: close\r\n"));
+}
+
+}  // namespace
+}  // namespace sluice::proxy
