@@ -271,7 +271,8 @@ http::Task<bool> run_exchange(Worker& worker, const Snapshot& snapshot, const ro
   std::string effective_model;
   bool stream = false;
   provider::Operation operation = provider::Operation::Other;
-  if (json_api) {
+  // A SigV4 signature covers the body's hash, so a signed backend gets every body read whole.
+  if (json_api || backend->sigv4) {
     bool client_gone = false;
     whole_parser.emplace(std::move(head_parser));
     head = &whole_parser->get().base();
@@ -285,6 +286,8 @@ http::Task<bool> run_exchange(Worker& worker, const Snapshot& snapshot, const ro
       record.error = "client closed the connection while sending the body";
       co_return false;
     }
+  }
+  if (json_api) {
     const auto client_api = api == route::ApiKind::Messages     ? translate::ClientApi::AnthropicMessages
                             : api == route::ApiKind::Embeddings ? translate::ClientApi::OpenAIEmbeddings
                                                                 : translate::ClientApi::OpenAIChat;
@@ -338,7 +341,7 @@ http::Task<bool> run_exchange(Worker& worker, const Snapshot& snapshot, const ro
       body = std::move(upstream_body);
     }
   }
-  const bool streamed_body = !json_api && !head_parser.is_done();
+  const bool streamed_body = !whole_parser && !head_parser.is_done();
 
   // The upstream path: Backend path.full > path.prefix + API suffix > the route's rewrite >
   // the provider's native path.
