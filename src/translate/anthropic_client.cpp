@@ -378,13 +378,24 @@ http::ApiError stream_error(const json::value& error_value) {
   error.status = 500;
   error.code = "upstream_error";
   std::string_view type;
+  std::string_view code;
   if (error_value.is_object()) {
     const auto& object = error_value.get_object();
     error.message = string_or(object, "message");
     type = string_or(object, "type");
-    if (type.empty()) type = string_or(object, "code");
+    code = string_or(object, "code");
+    if (type.empty()) type = code;
   } else if (error_value.is_string()) {
     error.message = error_value.get_string();
+  }
+  // An inner translator's error event keeps the provider's error kind in `code`: it is more
+  // precise than the OpenAI type (server_error covers 500, 503 and 529 alike).
+  if (code == "overloaded_error" || code == "UNAVAILABLE" || code == "ServiceUnavailableException") {
+    type = "overloaded_error";
+  } else if (code == "rate_limit_error" || code == "RESOURCE_EXHAUSTED" || code == "ThrottlingException") {
+    type = "rate_limit_error";
+  } else if (code == "timeout_error" || code == "DEADLINE_EXCEEDED" || code == "ModelTimeoutException") {
+    error.status = 504;
   }
   if (type == "invalid_request_error") {
     error.status = 400;

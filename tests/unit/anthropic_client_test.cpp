@@ -334,6 +334,33 @@ TEST(AnthropicClientStream, OpenAiErrorEventMidStreamBecomesAnthropicErrorEvent)
   EXPECT_EQ(out.size(), size);
 }
 
+TEST(AnthropicClientStream, ProviderErrorKindInTheCodeKeepsItsAnthropicType) {
+  // What an inner translator emits for a provider's mid-stream error: the OpenAI type says only
+  // server_error; the code names the provider's kind.
+  const struct {
+    const char* code;
+    const char* anthropic_type;
+  } cases[] = {{"overloaded_error", "overloaded_error"},
+               {"UNAVAILABLE", "overloaded_error"},
+               {"ThrottlingException", "rate_limit_error"},
+               {"RESOURCE_EXHAUSTED", "rate_limit_error"},
+               {"DEADLINE_EXCEEDED", "timeout_error"},
+               {"something_else", "api_error"}};
+  for (const auto& c : cases) {
+    auto translator = make_anthropic_client(context(true), nullptr);
+    std::string out;
+    const std::string event = std::string("data: {\"error\":{\"message\":\"busy\",\"type\":\"server_error\",") +
+                              "\"param\":null,\"code\":\"" + c.code + "\"}}\n\n";
+    EXPECT_FALSE(translator->stream_feed(event, out));
+    const auto events = golden::split_sse(out);
+    ASSERT_FALSE(events.empty()) << c.code;
+    EXPECT_EQ(events.back().name, "error");
+    const auto body = boost::json::parse(events.back().data);
+    EXPECT_EQ(body.at("error").at("type"), c.anthropic_type) << c.code;
+    EXPECT_EQ(body.at("error").at("message"), "busy");
+  }
+}
+
 TEST(AnthropicClientStream, FinishWithoutUsageOrDoneEndsAtStreamEnd) {
   const std::string upstream =
       "data: {\"choices\":[{\"index\":0,\"delta\":{\"content\":\"ok\"},\"finish_reason\":null}]}\n\n"
