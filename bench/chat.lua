@@ -2,9 +2,11 @@
 -- done(), prints one machine-readable line:
 --   BENCH {"requests":N,"duration_us":..,"rps":..,"p50_us":..,"p90_us":..,"p99_us":..,"max_us":..,
 --          "errors":{"connect":..,"read":..,"write":..,"status":..,"timeout":..}}
--- Environment: STREAM=1 adds "stream": true (the same body otherwise), BENCH_PATH overrides the path.
+-- Environment: STREAM=1 adds "stream": true (the same body otherwise), BENCH_PATH overrides the path,
+-- BENCH_FORMAT=anthropic sends the same conversation as an Anthropic Messages request instead.
 
 local stream = os.getenv("STREAM") == "1"
+local anthropic = os.getenv("BENCH_FORMAT") == "anthropic"
 local path = os.getenv("BENCH_PATH") or "/v1/chat/completions"
 
 local system_prompt = "You are a meticulous support assistant for Acme Cloud, a hosting provider. "
@@ -25,17 +27,27 @@ local function quote(s)
   return '"' .. s:gsub('\\', '\\\\'):gsub('"', '\\"') .. '"'
 end
 
-local body = '{"model":"gpt-4o-mini","messages":['
-  .. '{"role":"system","content":' .. quote(system_prompt) .. '},'
-  .. '{"role":"user","content":' .. quote(user_prompt) .. '}],'
-  .. '"temperature":0.2,"max_tokens":512,"top_p":1,"user":"bench-client-0042"'
-  .. (stream and ',"stream":true' or '')
-  .. '}'
+local body
+if anthropic then
+  body = '{"model":"claude-sonnet-4-5","system":' .. quote(system_prompt) .. ',"messages":['
+    .. '{"role":"user","content":' .. quote(user_prompt) .. '}],'
+    .. '"temperature":0.2,"max_tokens":512,"top_p":1,"metadata":{"user_id":"bench-client-0042"}'
+    .. (stream and ',"stream":true' or '')
+    .. '}'
+else
+  body = '{"model":"gpt-4o-mini","messages":['
+    .. '{"role":"system","content":' .. quote(system_prompt) .. '},'
+    .. '{"role":"user","content":' .. quote(user_prompt) .. '}],'
+    .. '"temperature":0.2,"max_tokens":512,"top_p":1,"user":"bench-client-0042"'
+    .. (stream and ',"stream":true' or '')
+    .. '}'
+end
 
 wrk.method = "POST"
 wrk.path = path
 wrk.body = body
 wrk.headers["Content-Type"] = "application/json"
+if anthropic then wrk.headers["anthropic-version"] = "2023-06-01" end
 wrk.headers["Accept"] = stream and "text/event-stream" or "application/json"
 wrk.headers["User-Agent"] = "sluice-bench/1 (wrk)"
 
