@@ -410,6 +410,48 @@ void decode_passthrough(YamlMap& ai, Passthrough& out) {
   }
 }
 
+// ai.priorityGroups[].providers[]: each provider is an ai.llm map plus `name` and `weight`.
+void decode_priority_groups(YamlMap& ai, std::vector<PriorityGroup>& groups) {
+  const auto& ctx = ai.ctx();
+  const auto field = ai.field("priorityGroups");
+  auto node = ai.take("priorityGroups");
+  if (!is_sequence(node, field, ctx)) return;
+  if (node.size() == 0) ctx.error(node, field, "needs at least one group");
+  std::vector<std::string> names;
+  for (std::size_t g = 0; g < node.size(); ++g) {
+    const auto group_field = field + "[" + std::to_string(g) + "]";
+    YamlMap group(node[g], group_field, ctx, Need::Required);
+    PriorityGroup out;
+    auto providers = group.take("providers");
+    if (!providers.IsDefined()) {
+      if (group.present()) group.require("providers", "a list of providers, each {name, <provider>: {...}}");
+    } else if (is_sequence(providers, group.field("providers"), ctx)) {
+      if (providers.size() == 0) ctx.error(providers, group.field("providers"), "needs at least one provider");
+      for (std::size_t i = 0; i < providers.size(); ++i) {
+        YamlMap entry(providers[i], group.field("providers") + "[" + std::to_string(i) + "]", ctx, Need::Required);
+        if (!entry.present()) continue;
+        GroupProvider provider;
+        if (auto name = entry.str("name", Need::Required)) {
+          if (std::find(names.begin(), names.end(), *name) != names.end()) {
+            ctx.error(entry.node()["name"], entry.field("name"),
+                      "provider name \"" + *name + "\" is used twice in this Backend; names must be unique across groups");
+          }
+          names.push_back(*name);
+          provider.name = *name;
+        }
+        if (auto weight = entry.integer("weight", 0, 1'000'000)) provider.weight = static_cast<unsigned>(*weight);
+        decode_llm(entry, provider.llm);
+        out.providers.push_back(std::move(provider));
+      }
+      unsigned total = 0;
+      for (const auto& p : out.providers) total += p.weight;
+      if (!out.providers.empty() && total == 0)
+        ctx.error(providers, group.field("providers"), "every provider has weight 0; at least one needs a positive weight");
+    }
+    groups.push_back(std::move(out));
+  }
+}
+
 void decode_backend(YamlMap& spec, Backend& b) {
   const auto& ctx = spec.ctx();
   auto type = spec.enumeration<BackendType>("type", {{"AI", BackendType::AI}, {"Static", BackendType::Static}}, Need::Required);
@@ -420,12 +462,15 @@ void decode_backend(YamlMap& spec, Backend& b) {
     YamlMap ai(spec.take("ai"), spec.field("ai"), ctx, Need::Required);
     if (ai.present()) {
       if (ai.has("priorityGroups")) {
-        ai.take("priorityGroups");
-        ctx.error(ai.node()["priorityGroups"], ai.field("priorityGroups"),
-                  "priority groups are not supported by this version of Sluice; use ai.llm");
+        if (ai.has("llm")) {
+          ai.take("llm");
+          ctx.error(ai.node()["llm"], ai.field("llm"), "set either llm (one provider) or priorityGroups, not both");
+        }
+        decode_priority_groups(ai, b.priorityGroups);
+      } else {
+        YamlMap llm(ai.take("llm"), ai.field("llm"), ctx, Need::Required);
+        if (llm.present()) decode_llm(llm, b.llm);
       }
-      YamlMap llm(ai.take("llm"), ai.field("llm"), ctx, Need::Required);
-      if (llm.present()) decode_llm(llm, b.llm);
       decode_passthrough(ai, b.passthrough);
     }
     if (spec.has("static")) {
@@ -858,15 +903,25 @@ struct Loader {
         if (b.staticTls.caCertificate) check_secret_ref(b, *b.staticTls.caCertificate, "spec.static.tls.caCertificateRef");
         continue;
       }
-      const std::string provider(provider_key(b.llm.kind));
-      if (b.llm.authToken.kind == AuthKind::SecretRef)
-        check_secret_ref(b, b.llm.authToken.secretRef, "spec.ai.llm." + provider + ".authToken.secretRef");
-      if (b.llm.kind == ProviderKind::Bedrock && !b.llm.bedrock.credentialsSecret.empty()) {
-        for (const char* key : {"accessKeyId", "secretAccessKey"})
-          check_secret_ref(b, SecretKeyRef{b.llm.bedrock.credentialsSecret, key},
-                           "spec.ai.llm.bedrock.credentials.secretRef");
+      auto check_provider = [&](const LlmProvider& llm, const std::string& base) {
+        const std::string provider(provider_key(llm.kind));
+        if (llm.authToken.kind == AuthKind::SecretRef)
+          check_secret_ref(b, llm.authToken.secretRef, base + "." + provider + ".authToken.secretRef");
+        if (llm.kind == ProviderKind::Bedrock && !llm.bedrock.credentialsSecret.empty()) {
+          for (const char* key : {"accessKeyId", "secretAccessKey"})
+            check_secret_ref(b, SecretKeyRef{llm.bedrock.credentialsSecret, key},
+                             base + ".bedrock.credentials.secretRef");
+        }
+        if (llm.tls.caCertificate) check_secret_ref(b, *llm.tls.caCertificate, base + ".tls.caCertificateRef");
+      };
+      if (b.priorityGroups.empty()) {
+        check_provider(b.llm, "spec.ai.llm");
+      } else {
+        for (std::size_t g = 0; g < b.priorityGroups.size(); ++g)
+          for (std::size_t i = 0; i < b.priorityGroups[g].providers.size(); ++i)
+            check_provider(b.priorityGroups[g].providers[i].llm, "spec.ai.priorityGroups[" + std::to_string(g) +
+                                                                    "].providers[" + std::to_string(i) + "]");
       }
-      if (b.llm.tls.caCertificate) check_secret_ref(b, *b.llm.tls.caCertificate, "spec.ai.llm.tls.caCertificateRef");
     }
     for (const auto& route : result.config.routes) {
       for (std::size_t r = 0; r < route.rules.size(); ++r) {

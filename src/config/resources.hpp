@@ -202,12 +202,25 @@ struct Passthrough {
   }
 };
 
+// One provider of a priority group (ai.priorityGroups[].providers[]): a name unique within the
+// Backend, a weight within its group, and the same fields as ai.llm.
+struct GroupProvider {
+  std::string name;
+  unsigned weight = 1;
+  LlmProvider llm;
+};
+
+struct PriorityGroup {
+  std::vector<GroupProvider> providers;
+};
+
 enum class BackendType { AI, Static };
 
 struct Backend {
   Origin origin;
   BackendType type = BackendType::AI;
-  LlmProvider llm;                 // type AI
+  LlmProvider llm;                 // type AI, one provider (ai.llm)
+  std::vector<PriorityGroup> priorityGroups;  // type AI, or groups of providers (group 0 first)
   Passthrough passthrough;         // type AI
   std::vector<StaticHost> hosts;   // type Static
   BackendTls staticTls;            // type Static

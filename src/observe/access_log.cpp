@@ -119,6 +119,8 @@ void format_access_log(const AccessLogEntry& e, std::string& out) {
   out += fmt::format(",\"stream\":{},\"status\":{},\"bytes_received\":{},\"bytes_sent\":{},\"duration_ms\":{:.3f}",
                      e.stream, e.status, e.bytes_received, e.bytes_sent, e.duration_ms);
   if (e.upstream_first_byte_ms >= 0) out += fmt::format(",\"upstream_first_byte_ms\":{:.3f}", e.upstream_first_byte_ms);
+  if (!e.provider.empty()) field("provider", e.provider);
+  if (e.attempts > 1) out += fmt::format(",\"attempts\":{}", e.attempts);
   if (!e.translation.empty()) field("translation", e.translation);
   if (e.prompt_tokens >= 0) out += fmt::format(",\"prompt_tokens\":{}", e.prompt_tokens);
   if (e.completion_tokens >= 0) out += fmt::format(",\"completion_tokens\":{}", e.completion_tokens);

@@ -31,6 +31,8 @@ struct AccessLogEntry {
   double duration_ms = 0;
   double upstream_first_byte_ms = -1;  // -1: no upstream response
   std::string_view translation;   // "openai->anthropic", ... empty when the provider speaks the client's API
+  std::string_view provider;      // the AI Backend's provider that answered (or was tried last)
+  unsigned attempts = 0;          // providers tried (0: none, e.g. refused before routing)
   std::int64_t prompt_tokens = -1;      // -1: not known (only translated replies are read for usage)
   std::int64_t completion_tokens = -1;
   std::string_view error;         // why the request failed, if it did

@@ -55,9 +55,9 @@ const UpstreamEndpoint& choose_endpoint(Worker& worker, const BackendRuntime& ba
 // A complete JSON response (a translated reply or the model list), head and body in one write.
 http::Task<bool> send_json(ClientIo& client, unsigned status, std::string body, unsigned version, bool keep_alive,
                            const route::CompiledRule& rule, RequestRecord& record,
-                           const bhttp::response_header<>* upstream = nullptr) {
+                           const bhttp::response_header<>* upstream = nullptr, std::string_view extra_headers = {}) {
   const std::string head = build_translated_head(upstream, status, "application/json", body.size(), version,
-                                                 keep_alive, ClientFraming::ContentLength, rule);
+                                                 keep_alive, ClientFraming::ContentLength, rule, extra_headers);
   record.status = status;
   record.bytes_sent += body.size();
   const std::array<asio::const_buffer, 2> pieces{asio::buffer(head), asio::buffer(body)};
@@ -88,22 +88,28 @@ bool passthrough_allows(const config::Passthrough& pt, std::string_view path, st
   return false;
 }
 
-// GET /v1/models answered from the config: every model the route's backends are pinned to.
+// GET /v1/models answered from the config: every model the route's backends (their providers)
+// are pinned to.
 std::string models_from_config(const Snapshot& snapshot, const route::CompiledRule& rule) {
   json::array data;
-  std::vector<std::string> seen;
+  std::vector<std::string_view> seen;
   for (const auto& ref : rule.rule->backendRefs) {
     const auto it = snapshot.backends.find(ref.name);
-    if (it == snapshot.backends.end() || !it->second.model) continue;
-    const auto& model = *it->second.model;
-    if (std::find(seen.begin(), seen.end(), model) != seen.end()) continue;
-    seen.push_back(model);
-    json::object entry;
-    entry["id"] = model;
-    entry["object"] = "model";
-    entry["created"] = 0;
-    entry["owned_by"] = it->second.provider ? it->second.provider->name : std::string_view("sluice");
-    data.push_back(std::move(entry));
+    if (it == snapshot.backends.end()) continue;
+    for (const auto& group : it->second.groups) {
+      for (const auto& provider : group) {
+        if (!provider.model) continue;
+        const std::string_view model = *provider.model;
+        if (std::find(seen.begin(), seen.end(), model) != seen.end()) continue;
+        seen.push_back(model);
+        json::object entry;
+        entry["id"] = model;
+        entry["object"] = "model";
+        entry["created"] = 0;
+        entry["owned_by"] = provider.provider->name;
+        data.push_back(std::move(entry));
+      }
+    }
   }
   json::object out;
   out["object"] = "list";
@@ -188,10 +194,20 @@ ClientSchema client_schema_for(std::string_view path) {
 }
 
 http::Task<bool> send_error(ClientIo& client, const http::ApiError& error, unsigned version, bool keep_alive,
-                            RequestRecord& record, ClientSchema schema, std::string_view retry_after) {
+                            RequestRecord& record, ClientSchema schema, std::string_view retry_after,
+                            std::string_view extra_headers) {
   bhttp::response<bhttp::string_body> response{static_cast<bhttp::status>(error.status), version};
   response.set(bhttp::field::content_type, "application/json");
   if (!retry_after.empty()) response.set(bhttp::field::retry_after, retry_after);
+  // `extra_headers`: "name: value\r\n" lines (x-sluice-provider, x-sluice-attempts).
+  for (std::string_view rest = extra_headers; !rest.empty();) {
+    const auto end = rest.find("\r\n");
+    const auto line = rest.substr(0, end);
+    if (const auto colon = line.find(": "); colon != std::string_view::npos)
+      response.insert(line.substr(0, colon), line.substr(colon + 2));
+    if (end == std::string_view::npos) break;
+    rest.remove_prefix(end + 2);
+  }
   response.keep_alive(keep_alive);
   response.body() = schema == ClientSchema::Anthropic ? http::anthropic_error_body(error) : http::openai_error_body(error);
   response.prepare_payload();
@@ -204,21 +220,505 @@ http::Task<bool> send_error(ClientIo& client, const http::ApiError& error, unsig
   co_return !ec && keep_alive;
 }
 
+namespace {
+
+// Everything an exchange decided before its first attempt, shared by every attempt.
+struct ExchangeState {
+  Worker& worker;
+  const Snapshot& snapshot;
+  const route::RouteMatchResult& match;
+  const route::CompiledRule& rule;
+  ClientIo& client;
+  beast::flat_buffer& client_buffer;
+  RequestRecord& record;
+  const config::Limits& limits;
+  const BackendRuntime& backend;  // the Backend (an AI Backend's providers are in its groups)
+  const bhttp::request_header<>* head = nullptr;
+  unsigned version = 11;
+  bool keep_alive = false;
+  std::string_view path;
+  std::string_view query;
+  route::ApiKind api = route::ApiKind::Other;
+  ClientSchema schema = ClientSchema::OpenAI;
+  bool json_api = false;
+  translate::ClientApi client_api = translate::ClientApi::OpenAIChat;
+  provider::Operation operation = provider::Operation::Other;
+  // JSON APIs: the client's body as received, and its parsed form when a provider needs one.
+  std::string body;
+  std::optional<json::monotonic_resource> arena;
+  json::value document;
+  bool document_used = false;  // a translator moved parts out of `document`
+  BodyInfo info;
+  // Passthrough bodies still on the client socket.
+  std::optional<bhttp::request_parser<bhttp::buffer_body>>* body_parser = nullptr;
+  BodyFraming streamed_framing = BodyFraming::None;
+  std::uint64_t streamed_size = 0;
+  std::optional<Clock::time_point> deadline;
+  std::chrono::steady_clock::time_point started;
+  // Attempts so far, and the header lines every response carries about them.
+  unsigned attempts = 0;
+  std::string sluice_headers;
+};
+
+struct AttemptResult {
+  bool responded = false;  // a response (or an error) went to the client; `keep` says if the connection stays
+  bool keep = false;
+  std::string failure;     // why the attempt failed, when it did not respond (for the final error)
+  unsigned status = 502;   // the status a final error would carry
+};
+
+// The order providers are tried in: group by group, each group in a weighted random order.
+std::vector<const BackendRuntime*> attempt_plan(Worker& worker, const BackendRuntime& backend) {
+  std::vector<const BackendRuntime*> plan;
+  for (const auto& group : backend.groups) {
+    std::vector<const BackendRuntime*> left;
+    unsigned total = 0;
+    for (const auto& p : group) {
+      if (p.weight == 0) continue;
+      left.push_back(&p);
+      total += p.weight;
+    }
+    while (!left.empty()) {
+      std::size_t chosen = 0;
+      if (left.size() > 1 && total > 0) {
+        auto pick = std::uniform_int_distribution<unsigned>(0, total - 1)(worker.rng());
+        for (std::size_t k = 0; k < left.size(); ++k) {
+          if (pick < left[k]->weight) {
+            chosen = k;
+            break;
+          }
+          pick -= left[k]->weight;
+        }
+      }
+      total -= left[chosen]->weight;
+      plan.push_back(left[chosen]);
+      left.erase(left.begin() + static_cast<std::ptrdiff_t>(chosen));
+    }
+  }
+  return plan;
+}
+
+// Whether an upstream status is worth another provider: 5xx (not 501) and 429.
+bool retryable_status(unsigned status) { return status == 429 || (status >= 500 && status != 501); }
+
+void set_sluice_headers(ExchangeState& st, std::string_view provider) {
+  st.sluice_headers.clear();
+  if (!st.backend.ai) return;
+  st.sluice_headers.append("x-sluice-provider: ").append(provider).append("\r\n");
+  st.sluice_headers.append("x-sluice-attempts: ").append(std::to_string(st.attempts)).append("\r\n");
+}
+
+// One attempt at one provider (or the Static Backend itself). Answers the client unless the
+// attempt failed before any byte reached it and `can_retry` allows another provider to try.
+http::Task<AttemptResult> attempt(ExchangeState& st, const BackendRuntime& target, bool can_retry) {
+  // (can_retry narrows below once streamed body bytes have left: such a request cannot move on.)
+  AttemptResult result;
+  auto& record = st.record;
+  auto& worker = st.worker;
+  auto& client = st.client;
+  const auto& rule = st.rule;
+  const auto& limits = st.limits;
+  const auto& head = *st.head;
+  const auto version = st.version;
+  const auto schema = st.schema;
+  ++st.attempts;
+  set_sluice_headers(st, target.name);
+  record.provider = target.ai ? std::string_view(target.name) : std::string_view{};
+  record.attempts = st.attempts;
+  auto fail = [&](unsigned status, std::string why) {
+    result.status = status;
+    result.failure = std::move(why);
+    return result;
+  };
+
+  // The body this provider gets: the client's, rewritten for a model override, or translated.
+  std::unique_ptr<translate::Translator> translator;
+  std::string translated_body;
+  const std::string* body = &st.body;
+  std::string effective_model = st.info.model;
+  if (st.json_api) {
+    if (target.model) effective_model = *target.model;
+    translate::RequestContext context;
+    context.model = effective_model;
+    context.stream = st.info.stream;
+    context.default_max_tokens = target.default_max_tokens;
+    if (target.format == provider::WireFormat::VertexAnthropic) {
+      context.model_in_body = false;
+      context.anthropic_body_version = target.anthropic_body_version;
+    }
+    auto selection = translate::select_translator(st.client_api, target.format, context);
+    if (selection.error) {
+      result.responded = true;
+      result.keep = co_await send_error(client, *selection.error, version, st.keep_alive, record, schema);
+      co_return result;
+    }
+    translator = std::move(selection.translator);
+    record.translation = translator ? translation_name(st.client_api, target.format) : std::string_view{};
+    record.model = effective_model;
+    if (translator) {
+      if (effective_model.empty()) {
+        const http::ApiError error{400, "invalid_request_error", "missing_model",
+                                   "\"model\" is required: Backend " + st.backend.name + " (" +
+                                       std::string(target.provider->name) + ") needs it to address the provider",
+                                   std::string("model")};
+        result.responded = true;
+        result.keep = co_await send_error(client, error, version, st.keep_alive, record, schema);
+        co_return result;
+      }
+      // The parsed document serves one translator (it may move parts out); a later attempt
+      // parses the client's body again.
+      json::value copy;
+      json::value* document = &st.document;
+      if (st.document_used || !st.document.is_object()) {
+        boost::system::error_code ec;
+        copy = json::parse(st.body, ec);
+        document = &copy;
+      }
+      st.document_used = true;
+      auto terr = translator->translate_request(document->as_object(), translated_body);
+      if (terr) {
+        result.responded = true;
+        result.keep = co_await send_error(client, *terr, version, st.keep_alive, record, schema);
+        co_return result;
+      }
+      body = &translated_body;
+    } else if (target.model && st.document.is_object()) {
+      // A native provider with its own model, on a Backend whose body was parsed: rewrite it.
+      json::object rewritten(st.document.as_object(), json::storage_ptr());
+      rewritten["model"] = *target.model;
+      translated_body = json::serialize(rewritten);
+      body = &translated_body;
+    }
+  }
+
+  // The upstream path: provider path.full > path.prefix + API suffix > the route's rewrite >
+  // the provider's native path.
+  route::UpstreamPathInput path_input;
+  path_input.client_path = st.path;
+  if (st.match.rewritten_path) path_input.rewritten = *st.match.rewritten_path;
+  path_input.matched_prefix = st.match.matched_prefix;
+  if (target.path.full) path_input.backend_full = *target.path.full;
+  if (target.path.prefix) path_input.backend_prefix = *target.path.prefix;
+  provider::NativePath native;
+  if (target.ai) {
+    const auto client_suffix = route::api_suffix(st.path, st.match.matched_prefix);
+    provider::PathRequest path_request{st.operation, effective_model, st.info.stream, client_suffix};
+    native = target.provider->path(*target.llm, path_request);
+    path_input.provider_base = native.base;
+    // The provider decides the suffix when it differs from the client's (translations, Azure).
+    if (translator || st.operation != provider::Operation::Other || native.suffix != client_suffix)
+      path_input.upstream_suffix = native.suffix;
+  }
+  auto upstream_path = route::resolve_upstream_path(path_input);
+  record.upstream_path = route::with_query(std::move(upstream_path.path), st.query);
+  record.path_source = route::path_source_name(upstream_path.source);
+
+  const auto& endpoint = choose_endpoint(worker, target);
+  record.upstream = endpoint.display;
+
+  // The upstream request head: client headers minus hop-by-hop ones, filters, host, credentials.
+  UpstreamHeadSpec head_spec;
+  head_spec.target = record.upstream_path;
+  head_spec.host =
+      st.match.rewritten_host ? std::string_view(*st.match.rewritten_host) : std::string_view(endpoint.host_header);
+  head_spec.translated = translator != nullptr;
+  head_spec.replace_auth = target.ai;
+  head_spec.extra = target.static_headers;
+  if (target.ai) {
+    if (target.auth_kind == config::AuthKind::Passthrough) {
+      const auto prefix =
+          target.llm->authHeader ? std::string_view(target.llm->authHeader->prefix) : target.provider->auth_prefix;
+      const auto credential = client_credential(head, target, prefix);
+      if (!credential.empty()) head_spec.auth_value = std::string(prefix) + std::string(credential);
+    } else {
+      head_spec.auth_value = target.auth_value;
+    }
+  }
+  const bool streamed_body = st.body_parser != nullptr && st.body_parser->has_value();
+  if (streamed_body) {
+    head_spec.framing = st.streamed_framing;
+    head_spec.body_size = st.streamed_size;
+  } else {
+    const auto method = head.method();
+    const bool has_body = !body->empty() || method == bhttp::verb::post || method == bhttp::verb::put ||
+                          method == bhttp::verb::patch;
+    head_spec.framing = has_body ? BodyFraming::Length : BodyFraming::None;
+    head_spec.body_size = body->size();
+  }
+  if (target.sigv4) {
+    // Bedrock: sign exactly what goes on the wire (host, path, query, body).
+    const std::string_view wire = record.upstream_path;
+    const auto q = wire.find('?');
+    provider::SigV4Request to_sign;
+    to_sign.method = head.method_string();
+    to_sign.host = head_spec.host;
+    to_sign.path = wire.substr(0, q);
+    to_sign.query = q == std::string_view::npos ? std::string_view{} : wire.substr(q + 1);
+    to_sign.payload = *body;
+    const auto signature =
+        provider::sign_sigv4(to_sign, target.aws, target.aws_region, "bedrock", std::chrono::system_clock::now());
+    // The signature always travels in Authorization, whatever authHeader says.
+    head_spec.auth_value.clear();
+    for (auto& header : signature.headers()) head_spec.extra.push_back(std::move(header));
+  }
+  const std::string upstream_head = build_upstream_head(head, target, rule, head_spec);
+  record.bytes_received = streamed_body ? head_spec.body_size : st.body.size();
+  std::optional<StreamedBody> streamed;
+  if (streamed_body)
+    streamed.emplace(StreamedBody{client, st.client_buffer, **st.body_parser, head_spec.framing, limits, worker});
+
+  // Gateway API: a zero duration disables the timeout.
+  const auto& route_timeouts = rule.rule->timeouts;
+  const auto& deadline = st.deadline;
+  auto first_byte_timeout = target.timeouts.firstByte;
+  if (route_timeouts.backendRequest && route_timeouts.backendRequest->count() > 0)
+    first_byte_timeout = std::min(first_byte_timeout, *route_timeouts.backendRequest);
+  if (deadline) first_byte_timeout = std::min(first_byte_timeout, *route_timeouts.request);
+  auto keep_now = [&] { return st.keep_alive && (!streamed_body || (*st.body_parser)->is_done()); };
+  const std::string who = target.ai && target.name != st.backend.name
+                              ? "backend " + st.backend.name + " provider " + target.name
+                              : "backend " + st.backend.name;
+
+  // Connect (or reuse) and send. A pooled connection the peer closed while idle can fail
+  // before any response byte; that one attempt is repeated on a fresh connection.
+  std::unique_ptr<http::UpstreamConnection> connection;
+  std::optional<ResponseParser> parser;
+  bool body_consumed = false;  // streamed client body bytes went out: this request cannot move on
+  for (int pass = 0;; ++pass) {
+    connection = pass == 0 ? worker.pool().take(endpoint) : nullptr;
+    const bool reused = connection != nullptr;
+    if (!connection) {
+      auto connect_timeout = target.timeouts.connect;
+      if (deadline)
+        connect_timeout = std::min(connect_timeout, std::chrono::duration_cast<milliseconds>(*deadline - Clock::now()));
+      auto connected = co_await worker.pool().connect(endpoint, std::max(connect_timeout, milliseconds(1)));
+      if (!connected.connection) {
+        const bool timeout = connected.failure == http::ConnectFailure::Timeout;
+        record.upstream_error = timeout ? "timeout" : (connected.failure == http::ConnectFailure::Tls ? "tls" : "connect");
+        std::string why = who + " unavailable: " + connected.error;
+        if (can_retry) co_return fail(timeout ? 504 : 502, std::move(why));
+        const auto error = upstream_error(timeout ? 504 : 502, std::move(why));
+        result.responded = true;
+        result.keep = co_await send_error(client, error, version, keep_now(), record, schema, {}, st.sluice_headers);
+        co_return result;
+      }
+      connection = std::move(connected.connection);
+    }
+    parser.emplace();
+    parser->body_limit(boost::none);
+    if (head.method() == bhttp::verb::head) parser->skip(true);
+    auto timeout = first_byte_timeout;
+    if (deadline) timeout = std::min(timeout, std::chrono::duration_cast<milliseconds>(*deadline - Clock::now()));
+    timeout = std::max(timeout, milliseconds(1));
+    // Coroutine rule for GCC 12: no co_await inside ?: or on braced temporaries (both
+    // mis-destroy temporaries); results and arguments go through named locals.
+    StreamedBody* streamed_ptr = streamed ? &*streamed : nullptr;
+    SendOutcome sent;
+    if (connection->tls) {
+      sent = co_await send_and_read_header(*connection->tls, *connection, upstream_head, *body, *parser, timeout,
+                                           streamed_ptr);
+    } else {
+      sent = co_await send_and_read_header(*connection->plain, *connection, upstream_head, *body, *parser, timeout,
+                                           streamed_ptr);
+    }
+    if (streamed) record.bytes_received = sent.body_bytes;
+    body_consumed = body_consumed || sent.body_consumed;
+    if (sent.client_error) {
+      result.responded = true;
+      co_await send_error(client, *sent.client_error, version, false, record, schema);
+      co_return result;
+    }
+    if (!sent.ec) break;
+    const auto failure = classify(sent.ec, connection->deadline.expired());
+    // A pooled connection the server closed while idle: the write fails, or the read sees a
+    // clean end of stream with no byte. Replaying is safe then, since nothing was processed.
+    // A reset after the request was sent is not replayed here: the provider may have acted on
+    // it; another provider may still be tried (a retry policy's decision).
+    const bool stale = reused && pass == 0 && !sent.got_bytes && !sent.body_consumed &&
+                       (!sent.wrote_request || sent.ec == bhttp::error::end_of_stream || sent.ec == asio::error::eof);
+    if (stale) continue;
+    record.upstream_error = failure_label(failure);
+    std::string why = failure == Failure::Timeout
+                          ? who + " (" + endpoint.display + ") did not respond within " + std::to_string(timeout.count()) + " ms"
+                          : who + " (" + endpoint.display + ") " +
+                                (failure == Failure::Protocol ? "sent an invalid HTTP response: " + sent.ec.message()
+                                                              : "closed the connection before responding: " + sent.ec.message());
+    const unsigned status = failure == Failure::Timeout ? 504 : 502;
+    if (can_retry && !sent.body_consumed) co_return fail(status, std::move(why));
+    const auto error = upstream_error(status, std::move(why));
+    result.responded = true;
+    result.keep = co_await send_error(client, error, version, keep_now(), record, schema, {}, st.sluice_headers);
+    co_return result;
+  }
+  record.upstream_first_byte_ms = std::chrono::duration<double, std::milli>(Clock::now() - st.started).count();
+
+  const auto& response = parser->get();
+  record.status = response.result_int();
+  const bool upstream_keep_alive = parser->keep_alive();
+  const bool client_keep_base = st.keep_alive && !worker.draining();
+  can_retry = can_retry && !body_consumed;
+  if (can_retry && retryable_status(record.status)) {
+    // Another provider will try: this answer is dropped (its connection with it).
+    record.upstream_error = "status";
+    co_return fail(record.status, who + " answered HTTP " + std::to_string(record.status));
+  }
+
+  if (translator) {
+    // Translated: errors and complete replies are read whole and converted; streams are
+    // converted event by event.
+    const bool success = record.status >= 200 && record.status < 300;
+    if (!success || !st.info.stream) {
+      std::string upstream_body;
+      boost::system::error_code rec;
+      const std::size_t limit = success ? limits.maxRequestBodyBytes * 4 : 1024 * 1024;
+      if (connection->tls) {
+        rec = co_await read_upstream_body(*connection->tls, *connection, *parser, target, deadline, limit, worker,
+                                          upstream_body);
+      } else {
+        rec = co_await read_upstream_body(*connection->plain, *connection, *parser, target, deadline, limit, worker,
+                                          upstream_body);
+      }
+      result.responded = true;
+      if (rec) {
+        const auto failure = classify(rec, connection->deadline.expired());
+        record.upstream_error = failure_label(failure);
+        const auto error = upstream_error(failure == Failure::Timeout ? 504 : 502,
+                                          who + " (" + endpoint.display + ") failed while sending its response: " +
+                                              rec.message());
+        result.keep = co_await send_error(client, error, version, client_keep_base, record, schema, {}, st.sluice_headers);
+        co_return result;
+      }
+      if (upstream_keep_alive && parser->is_done())
+        worker.pool().give_back(endpoint, std::move(connection), target.timeouts.poolIdle);
+      if (!success) {
+        const auto error_type = response["x-amzn-errortype"];
+        const auto error = translator->translate_error(record.status, error_type, upstream_body);
+        const std::string retry_after(response[bhttp::field::retry_after]);
+        result.keep =
+            co_await send_error(client, error, version, client_keep_base, record, schema, retry_after, st.sluice_headers);
+        co_return result;
+      }
+      std::string client_body;
+      if (auto terr = translator->translate_response(upstream_body, client_body)) {
+        result.keep = co_await send_error(client, *terr, version, client_keep_base, record, schema, {}, st.sluice_headers);
+        co_return result;
+      }
+      const auto usage = translator->usage();
+      if (usage.known) {
+        record.prompt_tokens = static_cast<std::int64_t>(usage.prompt_tokens);
+        record.completion_tokens = static_cast<std::int64_t>(usage.completion_tokens);
+      }
+      result.keep = co_await send_json(client, 200, std::move(client_body), version, client_keep_base, rule, record,
+                                       &response.base(), st.sluice_headers);
+      co_return result;
+    }
+    const bool client_keep = client_keep_base && version >= 11;
+    const auto framing = version >= 11 ? ClientFraming::Chunked : ClientFraming::UntilClose;
+    const std::string client_head = build_translated_head(&response.base(), 200, translator->stream_content_type(), 0,
+                                                          version, client_keep, framing, rule, st.sluice_headers);
+    RelayOutcome relayed;
+    if (connection->tls) {
+      relayed = co_await relay_translated(*connection->tls, *connection, *parser, client, client_head, framing,
+                                          *translator, target, deadline, worker, record);
+    } else {
+      relayed = co_await relay_translated(*connection->plain, *connection, *parser, client, client_head, framing,
+                                          *translator, target, deadline, worker, record);
+    }
+    const auto usage = translator->usage();
+    if (usage.known) {
+      record.prompt_tokens = static_cast<std::int64_t>(usage.prompt_tokens);
+      record.completion_tokens = static_cast<std::int64_t>(usage.completion_tokens);
+    }
+    if (relayed.failure != Failure::None) {
+      record.upstream_error = failure_label(relayed.failure);
+      if (!relayed.head_sent) {
+        // The stream failed before its first event: nothing reached the client.
+        std::string why = who + " (" + endpoint.display + ") failed before its response body arrived: " +
+                          relayed.ec.message();
+        const unsigned status = relayed.failure == Failure::Timeout ? 504 : 502;
+        if (can_retry) co_return fail(status, std::move(why));
+        const auto error = upstream_error(status, std::move(why));
+        result.responded = true;
+        result.keep = co_await send_error(client, error, version, client_keep_base, record, schema, {}, st.sluice_headers);
+        co_return result;
+      }
+      record.error = "upstream " + std::string(failure_label(relayed.failure)) +
+                     " after the response started (" + who + "): " + relayed.ec.message();
+    } else if (!relayed.client_ok) {
+      record.error = "client connection closed during the response";
+    }
+    if (relayed.upstream_clean && upstream_keep_alive && parser->is_done())
+      worker.pool().give_back(endpoint, std::move(connection), target.timeouts.poolIdle);
+    result.responded = true;
+    result.keep = relayed.client_ok && client_keep;
+    co_return result;
+  }
+
+  // Relay: the head goes out with the first body bytes, the body as it arrives.
+  const bool has_body =
+      head.method() != bhttp::verb::head && record.status >= 200 && record.status != 204 && record.status != 304;
+  ClientFraming framing = ClientFraming::None;
+  if (has_body) {
+    if (response.has_content_length() && !response.chunked()) {
+      framing = ClientFraming::ContentLength;
+    } else {
+      framing = version >= 11 ? ClientFraming::Chunked : ClientFraming::UntilClose;
+    }
+  }
+  const bool client_keep = client_keep_base && framing != ClientFraming::UntilClose;
+  const bool sse = beast::iequals(std::string_view(response[bhttp::field::content_type]).substr(0, 17), "text/event-stream");
+  const std::string client_head = build_client_head(response, version, client_keep, framing, rule, st.sluice_headers);
+
+  RelayOutcome relayed;
+  if (connection->tls) {
+    relayed = co_await relay_body(*connection->tls, *connection, *parser, client, client_head, framing, sse, target,
+                                  deadline, worker, record, schema);
+  } else {
+    relayed = co_await relay_body(*connection->plain, *connection, *parser, client, client_head, framing, sse, target,
+                                  deadline, worker, record, schema);
+  }
+  if (relayed.failure != Failure::None) {
+    record.upstream_error = failure_label(relayed.failure);
+    if (!relayed.head_sent) {
+      // Nothing reached the client yet: another provider, or a proper error response.
+      std::string why = who + " (" + endpoint.display + ") failed before its response body arrived: " +
+                        relayed.ec.message();
+      const unsigned status = relayed.failure == Failure::Timeout ? 504 : 502;
+      if (can_retry) co_return fail(status, std::move(why));
+      const auto error = upstream_error(status, std::move(why));
+      result.responded = true;
+      result.keep = co_await send_error(client, error, version, client_keep_base, record, schema, {}, st.sluice_headers);
+      co_return result;
+    }
+    record.error = "upstream " + std::string(failure_label(relayed.failure)) + " after the response started (" + who +
+                   "): " + relayed.ec.message();
+  } else if (!relayed.client_ok) {
+    record.error = "client connection closed during the response";
+  }
+  if (relayed.upstream_clean && upstream_keep_alive && parser->is_done()) {
+    worker.pool().give_back(endpoint, std::move(connection), target.timeouts.poolIdle);
+  }
+  result.responded = true;
+  result.keep = relayed.client_ok && client_keep;
+  co_return result;
+}
+
+}  // namespace
+
 http::Task<bool> run_exchange(Worker& worker, const Snapshot& snapshot, const route::RouteMatchResult& match,
                               RequestHeadParser& head_parser, beast::flat_buffer& client_buffer, ClientIo& client,
                               bool keep_alive, RequestRecord& record) {
   const auto& rule = *match.rule;
+  const auto& limits = snapshot.gateway().limits;
   // The request head; it moves with the parser that reads the body, so it is reached through
   // this pointer, updated when that happens.
   const bhttp::request_header<>* head = &head_parser.get().base();
   const auto version = head->version();
-  const auto& limits = snapshot.gateway().limits;
 
   // Split the target; the query is carried to the upstream unchanged.
   const std::string_view target = head->target();
   const auto qpos = target.find('?');
   const auto path = target.substr(0, qpos);
-  const auto query = qpos == std::string_view::npos ? std::string_view{} : target.substr(qpos + 1);
   const auto api = route::classify_api(path);
   const auto schema = api == route::ApiKind::Messages ? ClientSchema::Anthropic : ClientSchema::OpenAI;
 
@@ -232,10 +732,30 @@ http::Task<bool> run_exchange(Worker& worker, const Snapshot& snapshot, const ro
     co_return co_await send_error(client, error, version, keep_after_error(), record, schema);
   }
   record.backend = backend->name;
-  if (!backend->unavailable_reason.empty()) {
-    const http::ApiError error{500, "server_error", "backend_unavailable", backend->unavailable_reason, {}};
+
+  // The providers to try, in order, without those that cannot serve (a missing Secret).
+  std::vector<const BackendRuntime*> plan;
+  std::string unavailable;
+  if (backend->ai) {
+    for (const auto* p : attempt_plan(worker, *backend)) {
+      if (p->unavailable_reason.empty()) {
+        plan.push_back(p);
+      } else {
+        unavailable += (unavailable.empty() ? "" : "; ") + p->unavailable_reason;
+      }
+    }
+  } else if (backend->unavailable_reason.empty()) {
+    plan.push_back(backend);
+  } else {
+    unavailable = backend->unavailable_reason;
+  }
+  if (plan.empty()) {
+    const http::ApiError error{500, "server_error", "backend_unavailable",
+                               unavailable.empty() ? "Backend " + backend->name + " has no provider to serve" : unavailable,
+                               {}};
     co_return co_await send_error(client, error, version, keep_after_error(), record, schema);
   }
+  const BackendRuntime& first = *plan.front();
 
   // What kind of request this is for the backend.
   const bool post = head->method() == bhttp::verb::post;
@@ -249,7 +769,7 @@ http::Task<bool> run_exchange(Worker& worker, const Snapshot& snapshot, const ro
       co_return co_await send_json(client, 200, models_from_config(snapshot, rule), version, keep_after_error(), rule,
                                    record);
     }
-    const bool openai_format = backend->format == provider::WireFormat::OpenAI;
+    const bool openai_format = first.format == provider::WireFormat::OpenAI;
     const bool native_json_api = openai_format && (api == route::ApiKind::ChatCompletions || api == route::ApiKind::Embeddings);
     if (!allowed && !native_json_api) {
       const std::string what = family.empty() ? std::string(path) : "the \"" + family + "\" API (" + std::string(path) + ")";
@@ -264,19 +784,26 @@ http::Task<bool> run_exchange(Worker& worker, const Snapshot& snapshot, const ro
     }
   }
 
-  // JSON APIs: the body is read whole and parsed once; the rest streams both ways.
-  std::string body;
+  ExchangeState st{worker, snapshot, match, rule, client, client_buffer, record, limits, *backend};
+  st.head = head;
+  st.version = version;
+  st.keep_alive = keep_alive;
+  st.path = path;
+  st.query = qpos == std::string_view::npos ? std::string_view{} : target.substr(qpos + 1);
+  st.api = api;
+  st.schema = schema;
+  st.json_api = json_api;
+
+  // JSON APIs are read whole and parsed once; so is every body to a SigV4 provider (the
+  // signature covers its hash); the rest streams both ways.
+  bool any_sigv4 = false;
+  for (const auto* p : plan) any_sigv4 = any_sigv4 || p->sigv4;
   std::optional<bhttp::request_parser<bhttp::string_body>> whole_parser;
-  std::unique_ptr<translate::Translator> translator;
-  std::string effective_model;
-  bool stream = false;
-  provider::Operation operation = provider::Operation::Other;
-  // A SigV4 signature covers the body's hash, so a signed backend gets every body read whole.
-  if (json_api || backend->sigv4) {
+  if (json_api || any_sigv4) {
     bool client_gone = false;
     whole_parser.emplace(std::move(head_parser));
-    head = &whole_parser->get().base();
-    auto read_error = co_await read_client_body(client, client_buffer, *whole_parser, limits, body, client_gone);
+    st.head = &whole_parser->get().base();
+    auto read_error = co_await read_client_body(client, client_buffer, *whole_parser, limits, st.body, client_gone);
     if (read_error) {
       co_await send_error(client, *read_error, version, false, record, schema);
       co_return false;
@@ -288,343 +815,64 @@ http::Task<bool> run_exchange(Worker& worker, const Snapshot& snapshot, const ro
     }
   }
   if (json_api) {
-    const auto client_api = api == route::ApiKind::Messages     ? translate::ClientApi::AnthropicMessages
-                            : api == route::ApiKind::Embeddings ? translate::ClientApi::OpenAIEmbeddings
-                                                                : translate::ClientApi::OpenAIChat;
-    operation = api == route::ApiKind::Embeddings ? provider::Operation::Embeddings : provider::Operation::Chat;
-    // A translated body is parsed into a document once (in one arena allocation); a native one
-    // is only scanned for model and stream.
-    const bool translating = translate::needs_translation(client_api, backend->format);
-    std::optional<json::monotonic_resource> arena;
-    json::value document;
-    BodyInfo info;
+    st.client_api = api == route::ApiKind::Messages     ? translate::ClientApi::AnthropicMessages
+                    : api == route::ApiKind::Embeddings ? translate::ClientApi::OpenAIEmbeddings
+                                                        : translate::ClientApi::OpenAIChat;
+    st.operation = api == route::ApiKind::Embeddings ? provider::Operation::Embeddings : provider::Operation::Chat;
+    // One provider speaking the client's API: the body is only scanned (model, stream) and
+    // rewritten for a model override. Otherwise it is parsed once (in one arena allocation)
+    // for the translators and per-provider models.
+    const bool single_native = plan.size() == 1 && !translate::needs_translation(st.client_api, first.format);
     std::optional<http::ApiError> body_error;
-    if (translating) {
-      arena.emplace(body.size() * 2 + 1024);
-      body_error = parse_json_body(body, json::storage_ptr(&*arena), document, info);
+    if (single_native) {
+      body_error = inspect_json_body(st.body, first.model, st.info);
     } else {
-      body_error = inspect_json_body(body, backend->model, info);
+      st.arena.emplace(st.body.size() * 2 + 1024);
+      body_error = parse_json_body(st.body, json::storage_ptr(&*st.arena), st.document, st.info);
     }
     if (body_error) {
-      record.model = std::move(info.model);
+      record.model = std::move(st.info.model);
       co_return co_await send_error(client, *body_error, version, keep_alive, record, schema);
     }
-    if (translating && backend->model) info.model = *backend->model;
-    record.model = info.model;
-    record.stream = info.stream;
-    stream = info.stream;
-    effective_model = info.model;
-
-    translate::RequestContext context;
-    context.model = effective_model;
-    context.stream = stream;
-    context.default_max_tokens = backend->default_max_tokens;
-    if (backend->format == provider::WireFormat::VertexAnthropic) {
-      context.model_in_body = false;
-      context.anthropic_body_version = backend->anthropic_body_version;
-    }
-    auto selection = translate::select_translator(client_api, backend->format, context);
-    if (selection.error) co_return co_await send_error(client, *selection.error, version, keep_alive, record, schema);
-    translator = std::move(selection.translator);
-    if (translator) {
-      record.translation = translation_name(client_api, backend->format);
-      if (effective_model.empty()) {
-        const http::ApiError error{400, "invalid_request_error", "missing_model",
-                                   "\"model\" is required: Backend " + backend->name + " (" +
-                                       std::string(backend->provider->name) + ") needs it to address the provider",
-                                   std::string("model")};
-        co_return co_await send_error(client, error, version, keep_alive, record, schema);
-      }
-      std::string upstream_body;
-      auto terr = translator->translate_request(document.as_object(), upstream_body);
-      if (terr) co_return co_await send_error(client, *terr, version, keep_alive, record, schema);
-      body = std::move(upstream_body);
-    }
-  }
-  const bool streamed_body = !whole_parser && !head_parser.is_done();
-
-  // The upstream path: Backend path.full > path.prefix + API suffix > the route's rewrite >
-  // the provider's native path.
-  route::UpstreamPathInput path_input;
-  path_input.client_path = path;
-  if (match.rewritten_path) path_input.rewritten = *match.rewritten_path;
-  path_input.matched_prefix = match.matched_prefix;
-  if (backend->path.full) path_input.backend_full = *backend->path.full;
-  if (backend->path.prefix) path_input.backend_prefix = *backend->path.prefix;
-  provider::NativePath native;
-  if (backend->ai) {
-    const auto client_suffix = route::api_suffix(path, match.matched_prefix);
-    provider::PathRequest path_request{operation, effective_model, stream, client_suffix};
-    native = backend->provider->path(backend->spec->llm, path_request);
-    path_input.provider_base = native.base;
-    // The provider decides the suffix when it differs from the client's (translations, Azure).
-    if (translator || operation != provider::Operation::Other || native.suffix != client_suffix)
-      path_input.upstream_suffix = native.suffix;
-  }
-  auto upstream_path = route::resolve_upstream_path(path_input);
-  record.upstream_path = route::with_query(std::move(upstream_path.path), query);
-  record.path_source = route::path_source_name(upstream_path.source);
-
-  const auto& endpoint = choose_endpoint(worker, *backend);
-  record.upstream = endpoint.display;
-
-  // The upstream request head: client headers minus hop-by-hop ones, filters, host, credentials.
-  UpstreamHeadSpec head_spec;
-  head_spec.target = record.upstream_path;
-  head_spec.host = match.rewritten_host ? std::string_view(*match.rewritten_host) : std::string_view(endpoint.host_header);
-  head_spec.translated = translator != nullptr;
-  head_spec.replace_auth = backend->ai;
-  head_spec.extra = backend->static_headers;
-  if (backend->ai) {
-    if (backend->auth_kind == config::AuthKind::Passthrough) {
-      const auto prefix = backend->spec->llm.authHeader ? std::string_view(backend->spec->llm.authHeader->prefix)
-                                                        : backend->provider->auth_prefix;
-      const auto credential = client_credential(*head, *backend, prefix);
-      if (!credential.empty()) head_spec.auth_value = std::string(prefix) + std::string(credential);
-    } else {
-      head_spec.auth_value = backend->auth_value;
-    }
+    record.model = st.info.model;
+    record.stream = st.info.stream;
   }
   std::optional<bhttp::request_parser<bhttp::buffer_body>> body_parser;
-  if (streamed_body) {
-    head_spec.framing = head_parser.chunked() ? BodyFraming::Chunked : BodyFraming::Length;
-    head_spec.body_size = head_parser.content_length().value_or(0);
+  if (!whole_parser && !head_parser.is_done()) {
+    st.streamed_framing = head_parser.chunked() ? BodyFraming::Chunked : BodyFraming::Length;
+    st.streamed_size = head_parser.content_length().value_or(0);
     body_parser.emplace(std::move(head_parser));
-    head = &body_parser->get().base();
+    st.head = &body_parser->get().base();
     body_parser->body_limit(limits.maxRequestBodyBytes);
+    st.body_parser = &body_parser;
     if (beast::iequals(body_parser->get()[bhttp::field::expect], "100-continue")) {
       static constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
       client.deadline.expires_after(limits.requestHeaderTimeout);
       co_await asio::async_write(client.socket, asio::buffer(kContinue), http::use_task);
       client.deadline.expires_never();
     }
-  } else {
-    const auto method = head->method();
-    const bool has_body = !body.empty() || method == bhttp::verb::post || method == bhttp::verb::put ||
-                          method == bhttp::verb::patch;
-    head_spec.framing = has_body ? BodyFraming::Length : BodyFraming::None;
-    head_spec.body_size = body.size();
   }
-  if (backend->sigv4) {
-    // Bedrock: sign exactly what goes on the wire (host, path, query, body).
-    const std::string_view wire = record.upstream_path;
-    const auto q = wire.find('?');
-    provider::SigV4Request to_sign;
-    to_sign.method = head->method_string();
-    to_sign.host = head_spec.host;
-    to_sign.path = wire.substr(0, q);
-    to_sign.query = q == std::string_view::npos ? std::string_view{} : wire.substr(q + 1);
-    to_sign.payload = body;
-    const auto signature =
-        provider::sign_sigv4(to_sign, backend->aws, backend->aws_region, "bedrock", std::chrono::system_clock::now());
-    // The signature always travels in Authorization, whatever authHeader says.
-    head_spec.auth_value.clear();
-    for (auto& header : signature.headers()) head_spec.extra.push_back(std::move(header));
-  }
-  const std::string upstream_head = build_upstream_head(*head, *backend, rule, head_spec);
-  record.bytes_received = streamed_body ? head_spec.body_size : body.size();
-  std::optional<StreamedBody> streamed;
-  if (streamed_body)
-    streamed.emplace(StreamedBody{client, client_buffer, *body_parser, head_spec.framing, limits, worker});
 
-  const auto started = Clock::now();
-  // Gateway API: a zero duration disables the timeout.
+  st.started = Clock::now();
   const auto& route_timeouts = rule.rule->timeouts;
-  std::optional<Clock::time_point> deadline;
-  if (route_timeouts.request && route_timeouts.request->count() > 0) deadline = started + *route_timeouts.request;
-  auto first_byte_timeout = backend->timeouts.firstByte;
-  if (route_timeouts.backendRequest && route_timeouts.backendRequest->count() > 0)
-    first_byte_timeout = std::min(first_byte_timeout, *route_timeouts.backendRequest);
-  if (deadline) first_byte_timeout = std::min(first_byte_timeout, *route_timeouts.request);
-  auto keep_now = [&] { return keep_alive && (!body_parser || body_parser->is_done()); };
+  if (route_timeouts.request && route_timeouts.request->count() > 0) st.deadline = st.started + *route_timeouts.request;
 
-  // Connect (or reuse) and send. A pooled connection the peer closed while idle can fail
-  // before any response byte; that one attempt is repeated on a fresh connection.
-  std::unique_ptr<http::UpstreamConnection> connection;
-  std::optional<ResponseParser> parser;
-  for (int attempt = 0;; ++attempt) {
-    connection = attempt == 0 ? worker.pool().take(endpoint) : nullptr;
-    const bool reused = connection != nullptr;
-    if (!connection) {
-      auto connect_timeout = backend->timeouts.connect;
-      if (deadline) connect_timeout = std::min(connect_timeout, std::chrono::duration_cast<milliseconds>(*deadline - Clock::now()));
-      auto connected = co_await worker.pool().connect(endpoint, std::max(connect_timeout, milliseconds(1)));
-      if (!connected.connection) {
-        const bool timeout = connected.failure == http::ConnectFailure::Timeout;
-        record.upstream_error = timeout ? "timeout" : (connected.failure == http::ConnectFailure::Tls ? "tls" : "connect");
-        const auto error = upstream_error(timeout ? 504 : 502, "backend " + backend->name + " unavailable: " + connected.error);
-        co_return co_await send_error(client, error, version, keep_now(), record, schema);
-      }
-      connection = std::move(connected.connection);
-    }
-    parser.emplace();
-    parser->body_limit(boost::none);
-    if (head->method() == bhttp::verb::head) parser->skip(true);
-    auto timeout = first_byte_timeout;
-    if (deadline) timeout = std::min(timeout, std::chrono::duration_cast<milliseconds>(*deadline - Clock::now()));
-    timeout = std::max(timeout, milliseconds(1));
-    // Coroutine rule for GCC 12: no co_await inside ?: or on braced temporaries (both
-    // mis-destroy temporaries); results and arguments go through named locals.
-    StreamedBody* streamed_ptr = streamed ? &*streamed : nullptr;
-    SendOutcome sent;
-    if (connection->tls) {
-      sent = co_await send_and_read_header(*connection->tls, *connection, upstream_head, body, *parser, timeout,
-                                           streamed_ptr);
-    } else {
-      sent = co_await send_and_read_header(*connection->plain, *connection, upstream_head, body, *parser, timeout,
-                                           streamed_ptr);
-    }
-    if (streamed) record.bytes_received = sent.body_bytes;
-    if (sent.client_error) {
-      co_await send_error(client, *sent.client_error, version, false, record, schema);
-      co_return false;
-    }
-    if (!sent.ec) break;
-    const auto failure = classify(sent.ec, connection->deadline.expired());
-    // A pooled connection the server closed while idle: the write fails, or the read sees a
-    // clean end of stream with no byte. Replaying is safe then, since nothing was processed.
-    // A reset after the request was sent is not replayed: the provider may have acted on it.
-    const bool stale = reused && attempt == 0 && !sent.got_bytes && !sent.body_consumed &&
-                       (!sent.wrote_request || sent.ec == bhttp::error::end_of_stream || sent.ec == asio::error::eof);
-    if (stale) continue;
-    record.upstream_error = failure_label(failure);
-    if (failure == Failure::Timeout) {
-      const auto error = upstream_error(504, "backend " + backend->name + " (" + endpoint.display +
-                                                 ") did not respond within " + std::to_string(timeout.count()) + " ms");
-      co_return co_await send_error(client, error, version, keep_now(), record, schema);
-    }
-    const auto what = failure == Failure::Protocol ? "sent an invalid HTTP response: " + sent.ec.message()
-                                                   : "closed the connection before responding: " + sent.ec.message();
-    const auto error = upstream_error(502, "backend " + backend->name + " (" + endpoint.display + ") " + what);
-    co_return co_await send_error(client, error, version, keep_now(), record, schema);
+  // Each provider at most once, group by group: a failure before the first byte reached the
+  // client moves on to the next one; the last one answers whatever happens.
+  std::string failures;
+  unsigned last_status = 502;
+  for (std::size_t i = 0; i < plan.size(); ++i) {
+    const bool more = i + 1 < plan.size() && (!st.deadline || Clock::now() < *st.deadline);
+    auto outcome = co_await attempt(st, *plan[i], more);
+    if (outcome.responded) co_return outcome.keep;
+    failures += (failures.empty() ? "" : "; ") + outcome.failure;
+    last_status = outcome.status;
+    record.error = "failed over: " + failures;
   }
-  record.upstream_first_byte_ms = std::chrono::duration<double, std::milli>(Clock::now() - started).count();
-
-  const auto& response = parser->get();
-  record.status = response.result_int();
-  const bool upstream_keep_alive = parser->keep_alive();
-  const bool client_keep_base = keep_alive && !worker.draining();
-
-  if (translator) {
-    // Translated: errors and complete replies are read whole and converted; streams are
-    // converted event by event.
-    const bool success = record.status >= 200 && record.status < 300;
-    if (!success || !stream) {
-      std::string upstream_body;
-      boost::system::error_code rec;
-      const std::size_t limit = success ? limits.maxRequestBodyBytes * 4 : 1024 * 1024;
-      if (connection->tls) {
-        rec = co_await read_upstream_body(*connection->tls, *connection, *parser, *backend, deadline, limit, worker,
-                                          upstream_body);
-      } else {
-        rec = co_await read_upstream_body(*connection->plain, *connection, *parser, *backend, deadline, limit, worker,
-                                          upstream_body);
-      }
-      if (rec) {
-        const auto failure = classify(rec, connection->deadline.expired());
-        record.upstream_error = failure_label(failure);
-        const auto error = upstream_error(failure == Failure::Timeout ? 504 : 502,
-                                          "backend " + backend->name + " (" + endpoint.display +
-                                              ") failed while sending its response: " + rec.message());
-        co_return co_await send_error(client, error, version, client_keep_base, record, schema);
-      }
-      if (upstream_keep_alive && parser->is_done())
-        worker.pool().give_back(endpoint, std::move(connection), backend->timeouts.poolIdle);
-      if (!success) {
-        const auto error_type = response["x-amzn-errortype"];
-        const auto error = translator->translate_error(record.status, error_type, upstream_body);
-        const std::string retry_after(response[bhttp::field::retry_after]);
-        co_return co_await send_error(client, error, version, client_keep_base, record, schema, retry_after);
-      }
-      std::string client_body;
-      if (auto terr = translator->translate_response(upstream_body, client_body)) {
-        co_return co_await send_error(client, *terr, version, client_keep_base, record, schema);
-      }
-      const auto usage = translator->usage();
-      if (usage.known) {
-        record.prompt_tokens = static_cast<std::int64_t>(usage.prompt_tokens);
-        record.completion_tokens = static_cast<std::int64_t>(usage.completion_tokens);
-      }
-      co_return co_await send_json(client, 200, std::move(client_body), version, client_keep_base, rule, record,
-                                   &response.base());
-    }
-    const bool client_keep = client_keep_base && version >= 11;
-    const auto framing = version >= 11 ? ClientFraming::Chunked : ClientFraming::UntilClose;
-    const std::string client_head =
-        build_translated_head(&response.base(), 200, translator->stream_content_type(), 0, version, client_keep,
-                              framing, rule);
-    RelayOutcome relayed;
-    if (connection->tls) {
-      relayed = co_await relay_translated(*connection->tls, *connection, *parser, client, client_head, framing,
-                                          *translator, *backend, deadline, worker, record);
-    } else {
-      relayed = co_await relay_translated(*connection->plain, *connection, *parser, client, client_head, framing,
-                                          *translator, *backend, deadline, worker, record);
-    }
-    const auto usage = translator->usage();
-    if (usage.known) {
-      record.prompt_tokens = static_cast<std::int64_t>(usage.prompt_tokens);
-      record.completion_tokens = static_cast<std::int64_t>(usage.completion_tokens);
-    }
-    if (relayed.failure != Failure::None) {
-      record.upstream_error = failure_label(relayed.failure);
-      if (!relayed.head_sent) {
-        const auto error = upstream_error(relayed.failure == Failure::Timeout ? 504 : 502,
-                                          "backend " + backend->name + " (" + endpoint.display +
-                                              ") failed before its response body arrived: " + relayed.ec.message());
-        co_return co_await send_error(client, error, version, client_keep_base, record, schema);
-      }
-      record.error = "upstream " + std::string(failure_label(relayed.failure)) +
-                     " after the response started (backend " + backend->name + "): " + relayed.ec.message();
-    } else if (!relayed.client_ok) {
-      record.error = "client connection closed during the response";
-    }
-    if (relayed.upstream_clean && upstream_keep_alive && parser->is_done())
-      worker.pool().give_back(endpoint, std::move(connection), backend->timeouts.poolIdle);
-    co_return relayed.client_ok && client_keep;
-  }
-
-  // Relay: the head goes out with the first body bytes, the body as it arrives.
-  const bool has_body =
-      head->method() != bhttp::verb::head && record.status >= 200 && record.status != 204 && record.status != 304;
-  ClientFraming framing = ClientFraming::None;
-  if (has_body) {
-    if (response.has_content_length() && !response.chunked()) {
-      framing = ClientFraming::ContentLength;
-    } else {
-      framing = version >= 11 ? ClientFraming::Chunked : ClientFraming::UntilClose;
-    }
-  }
-  const bool client_keep = client_keep_base && framing != ClientFraming::UntilClose;
-  const bool sse = beast::iequals(std::string_view(response[bhttp::field::content_type]).substr(0, 17), "text/event-stream");
-  const std::string client_head = build_client_head(response, version, client_keep, framing, rule);
-
-  RelayOutcome relayed;
-  if (connection->tls) {
-    relayed = co_await relay_body(*connection->tls, *connection, *parser, client, client_head, framing, sse, *backend,
-                                  deadline, worker, record, schema);
-  } else {
-    relayed = co_await relay_body(*connection->plain, *connection, *parser, client, client_head, framing, sse, *backend,
-                                  deadline, worker, record, schema);
-  }
-  if (relayed.failure != Failure::None) {
-    record.upstream_error = failure_label(relayed.failure);
-    if (!relayed.head_sent) {
-      // Nothing reached the client yet: it gets a proper error response.
-      const auto error = upstream_error(relayed.failure == Failure::Timeout ? 504 : 502,
-                                        "backend " + backend->name + " (" + endpoint.display +
-                                            ") failed before its response body arrived: " + relayed.ec.message());
-      co_return co_await send_error(client, error, version, client_keep_base, record, schema);
-    }
-    record.error = "upstream " + std::string(failure_label(relayed.failure)) + " after the response started (backend " +
-                   backend->name + "): " + relayed.ec.message();
-  } else if (!relayed.client_ok) {
-    record.error = "client connection closed during the response";
-  }
-  if (relayed.upstream_clean && upstream_keep_alive && parser->is_done()) {
-    worker.pool().give_back(endpoint, std::move(connection), backend->timeouts.poolIdle);
-  }
-  co_return relayed.client_ok && client_keep;
+  // Every provider failed without answering (only reachable when the last one could retry).
+  const auto error = upstream_error(last_status, "every provider of Backend " + backend->name + " failed: " + failures);
+  co_return co_await send_error(client, error, version, keep_alive && (!body_parser || body_parser->is_done()), record,
+                                schema, {}, st.sluice_headers);
 }
 
 }  // namespace sluice::proxy

@@ -41,6 +41,8 @@ struct RequestRecord {
   std::string_view upstream_error;  // metrics label: connect, timeout, reset, tls, protocol
   std::string error;
   std::string_view translation;  // "openai->anthropic", ... empty when none
+  std::string_view provider;     // the provider of an AI Backend that answered (or was tried last)
+  unsigned attempts = 0;         // providers tried
   std::int64_t prompt_tokens = -1;      // -1: not known
   std::int64_t completion_tokens = -1;
 };
@@ -66,7 +68,7 @@ http::Task<bool> run_exchange(Worker& worker, const Snapshot& snapshot, const ro
 // Writes an error response in the client's schema. Returns whether the connection may be kept.
 http::Task<bool> send_error(ClientIo& client, const http::ApiError& error, unsigned version, bool keep_alive,
                             RequestRecord& record, ClientSchema schema = ClientSchema::OpenAI,
-                            std::string_view retry_after = {});
+                            std::string_view retry_after = {}, std::string_view extra_headers = {});
 
 // The schema a request path's client speaks (Anthropic for ".../v1/messages").
 ClientSchema client_schema_for(std::string_view path);

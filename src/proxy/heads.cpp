@@ -82,7 +82,8 @@ void append_status_line(std::string& head, unsigned version, unsigned status, st
 
 // The rule's response filters, connection handling and framing, then the blank line.
 void append_client_tail(std::string& head, unsigned version, bool keep_alive, ClientFraming framing,
-                        const route::CompiledRule& rule) {
+                        const route::CompiledRule& rule, std::string_view extra) {
+  head.append(extra);
   append_filter_headers(head, rule.response_header_filters);
   if (!keep_alive || framing == ClientFraming::UntilClose) {
     head.append("Connection: close\r\n");
@@ -151,7 +152,7 @@ std::string build_upstream_head(const bhttp::request_header<>& request, const Ba
 // The client response head: upstream status and headers minus hop-by-hop ones, the rule's
 // response filters, and framing Sluice chooses for the client.
 std::string build_client_head(const bhttp::response_header<>& response, unsigned version, bool keep_alive,
-                              ClientFraming framing, const route::CompiledRule& rule) {
+                              ClientFraming framing, const route::CompiledRule& rule, std::string_view extra) {
   std::string head;
   head.reserve(512);
   append_status_line(head, version, response.result_int(), response.reason());
@@ -175,13 +176,14 @@ std::string build_client_head(const bhttp::response_header<>& response, unsigned
     if (!rule.response_header_filters.empty() && filtered_out(name, rule.response_header_filters)) continue;
     append_header(head, name, field.value());
   }
-  append_client_tail(head, version, keep_alive, framing, rule);
+  append_client_tail(head, version, keep_alive, framing, rule, extra);
   return head;
 }
 
 std::string build_translated_head(const bhttp::response_header<>* upstream, unsigned status,
                                   std::string_view content_type, std::size_t content_length, unsigned version,
-                                  bool keep_alive, ClientFraming framing, const route::CompiledRule& rule) {
+                                  bool keep_alive, ClientFraming framing, const route::CompiledRule& rule,
+                                  std::string_view extra) {
   std::string head;
   head.reserve(512);
   append_status_line(head, version, status, {});
@@ -216,7 +218,7 @@ std::string build_translated_head(const bhttp::response_header<>* upstream, unsi
   } else {
     append_header(head, "Cache-Control", "no-cache");
   }
-  append_client_tail(head, version, keep_alive, framing, rule);
+  append_client_tail(head, version, keep_alive, framing, rule, extra);
   return head;
 }
 

@@ -43,8 +43,10 @@ std::string build_upstream_head(const boost::beast::http::request_header<>& requ
 enum class ClientFraming { None, ContentLength, Chunked, UntilClose };
 
 // The client response head for a relayed upstream response.
+// `extra`: header lines Sluice adds ("x-sluice-provider: a\r\n..."), written as given.
 std::string build_client_head(const boost::beast::http::response_header<>& response, unsigned version,
-                              bool keep_alive, ClientFraming framing, const route::CompiledRule& rule);
+                              bool keep_alive, ClientFraming framing, const route::CompiledRule& rule,
+                              std::string_view extra = {});
 
 // The client head of a response Sluice writes itself (a translated reply or stream, the model
 // list): `status`, the upstream's other headers when there is an upstream (request ids,
@@ -52,6 +54,7 @@ std::string build_client_head(const boost::beast::http::response_header<>& respo
 // (ContentLength framing) or Cache-Control: no-cache (streams), the rule's response filters.
 std::string build_translated_head(const boost::beast::http::response_header<>* upstream, unsigned status,
                                   std::string_view content_type, std::size_t content_length, unsigned version,
-                                  bool keep_alive, ClientFraming framing, const route::CompiledRule& rule);
+                                  bool keep_alive, ClientFraming framing, const route::CompiledRule& rule,
+                                  std::string_view extra = {});
 
 }  // namespace sluice::proxy

@@ -76,6 +76,102 @@ UpstreamEndpoint make_endpoint(const std::string& host, std::uint16_t port, cons
   return e;
 }
 
+// TLS contexts for a runtime's TLS endpoints: one per distinct (verify, CA) pair.
+void attach_tls(BackendRuntime& b, const config::Backend& spec, const config::BackendTls& tls, const std::string& tls_field,
+                const SecretLookup& secrets, TlsContextCache& tls_cache, config::Diagnostics& diags) {
+  const bool needs_tls = std::any_of(b.endpoints.begin(), b.endpoints.end(), [](const auto& e) { return e.tls; });
+  if (!needs_tls) return;
+  http::TlsClientSettings settings;
+  settings.verify = !tls.insecureSkipVerify;
+  std::string reason;
+  if (tls.caCertificate && settings.verify) {
+    if (auto pem = secrets.get(*tls.caCertificate, &reason)) {
+      settings.ca_pem = *pem;
+    } else {
+      b.unavailable_reason = "Backend \"" + spec.origin.name + "\" has no CA certificate: " + reason;
+      return;
+    }
+  }
+  std::string error;
+  auto [ctx, ctx_id] = tls_cache.get(settings, &error);
+  if (!ctx) {
+    diags.add(config::Diagnostic{config::Severity::Error, spec.origin.file, spec.origin.line, spec.origin.id(),
+                                 tls_field + (tls.caCertificate ? ".caCertificateRef" : ""), error});
+  }
+  for (auto& e : b.endpoints) {
+    e.tls_context = ctx;
+    e.pool_key += "|ctx" + std::to_string(ctx_id);
+  }
+}
+
+// One provider of an AI Backend: endpoint, credentials, wire format and its conventions.
+BackendRuntime compile_provider(const config::Backend& spec, const std::string& name, unsigned weight,
+                                const config::LlmProvider& llm, const std::string& tls_field, const SecretLookup& secrets,
+                                TlsContextCache& tls_cache, config::Diagnostics& diags) {
+  BackendRuntime b;
+  b.spec = &spec;
+  b.name = name;
+  b.ai = true;
+  b.weight = weight;
+  b.llm = &llm;
+  b.timeouts = spec.timeouts;
+  b.provider = &provider::traits(llm.kind);
+  b.format = b.provider->format(llm);
+  b.model = llm.model;
+  b.path = llm.path;
+  const std::string who = name == spec.origin.name ? "Backend \"" + name + "\"" : "Backend \"" + spec.origin.name + "\" provider \"" + name + "\"";
+  switch (llm.kind) {
+    case config::ProviderKind::Anthropic:
+      b.static_headers.emplace_back("anthropic-version", llm.anthropic.apiVersion);
+      b.default_max_tokens = llm.anthropic.defaultMaxTokens;
+      break;
+    case config::ProviderKind::VertexAI:
+      b.default_max_tokens = llm.vertexai.defaultMaxTokens;
+      b.anthropic_body_version = llm.vertexai.anthropicVersion;
+      break;
+    case config::ProviderKind::Bedrock:
+      b.aws_region = llm.bedrock.region;
+      if (!llm.bedrock.credentialsSecret.empty()) {
+        b.sigv4 = true;
+        std::string reason;
+        const auto& secret = llm.bedrock.credentialsSecret;
+        auto id = secrets.get({secret, "accessKeyId"}, &reason);
+        auto key = id ? secrets.get({secret, "secretAccessKey"}, &reason) : std::nullopt;
+        if (!id || !key) {
+          b.unavailable_reason = who + " cannot sign requests: " + reason;
+        } else {
+          b.aws.access_key_id = *id;
+          b.aws.secret_access_key = *key;
+          std::string ignored;
+          if (auto token = secrets.get({secret, "sessionToken"}, &ignored)) b.aws.session_token = *token;
+        }
+      }
+      break;
+    default:
+      break;
+  }
+  const auto host = llm.host.value_or(b.provider->default_host(llm));
+  const auto port = llm.port.value_or(b.provider->default_port);
+  b.endpoints.push_back(make_endpoint(host, port, llm.tls));
+  b.auth_kind = llm.authToken.kind;
+  b.auth_header = llm.authHeader ? llm.authHeader->headerName : std::string(b.provider->auth_header);
+  const auto prefix = llm.authHeader ? llm.authHeader->prefix : std::string(b.provider->auth_prefix);
+  if (b.auth_kind == config::AuthKind::Inline) {
+    b.auth_value = prefix + llm.authToken.inlineValue;
+  } else if (b.auth_kind == config::AuthKind::SecretRef) {
+    std::string reason;
+    if (auto key = secrets.get(llm.authToken.secretRef, &reason)) {
+      b.auth_value = prefix + *key;
+    } else {
+      b.unavailable_reason = who + " cannot authenticate: " + reason;
+    }
+  }
+  const std::string unavailable_before = b.unavailable_reason;
+  attach_tls(b, spec, llm.tls, tls_field, secrets, tls_cache, diags);
+  if (!unavailable_before.empty()) b.unavailable_reason = unavailable_before;
+  return b;
+}
+
 }  // namespace
 
 std::shared_ptr<const Snapshot> Snapshot::build(config::Config config, config::Diagnostics& diags,
@@ -89,98 +185,31 @@ std::shared_ptr<const Snapshot> Snapshot::build(config::Config config, config::D
   TlsContextCache tls_cache;
 
   for (const auto& [name, spec] : cfg.backends) {
-    BackendRuntime b;
-    b.spec = &spec;
-    b.name = name;
-    b.timeouts = spec.timeouts;
-    const auto& tls = spec.type == config::BackendType::AI ? spec.llm.tls : spec.staticTls;
-    const std::string tls_field = spec.type == config::BackendType::AI ? "spec.ai.llm.tls" : "spec.static.tls";
-
+    BackendRuntime backend;
+    backend.spec = &spec;
+    backend.name = name;
+    backend.timeouts = spec.timeouts;
     if (spec.type == config::BackendType::AI) {
-      b.ai = true;
-      b.provider = &provider::traits(spec.llm.kind);
-      b.format = b.provider->format(spec.llm);
-      b.model = spec.llm.model;
-      b.path = spec.llm.path;
-      switch (spec.llm.kind) {
-        case config::ProviderKind::Anthropic:
-          b.static_headers.emplace_back("anthropic-version", spec.llm.anthropic.apiVersion);
-          b.default_max_tokens = spec.llm.anthropic.defaultMaxTokens;
-          break;
-        case config::ProviderKind::VertexAI:
-          b.default_max_tokens = spec.llm.vertexai.defaultMaxTokens;
-          b.anthropic_body_version = spec.llm.vertexai.anthropicVersion;
-          break;
-        case config::ProviderKind::Bedrock:
-          b.aws_region = spec.llm.bedrock.region;
-          if (!spec.llm.bedrock.credentialsSecret.empty()) {
-            b.sigv4 = true;
-            std::string reason;
-            const auto& secret = spec.llm.bedrock.credentialsSecret;
-            auto id = secrets.get({secret, "accessKeyId"}, &reason);
-            auto key = id ? secrets.get({secret, "secretAccessKey"}, &reason) : std::nullopt;
-            if (!id || !key) {
-              b.unavailable_reason = "Backend \"" + name + "\" cannot sign requests: " + reason;
-            } else {
-              b.aws.access_key_id = *id;
-              b.aws.secret_access_key = *key;
-              std::string ignored;
-              if (auto token = secrets.get({secret, "sessionToken"}, &ignored)) b.aws.session_token = *token;
-            }
+      backend.ai = true;
+      if (spec.priorityGroups.empty()) {
+        backend.groups.push_back({compile_provider(spec, name, 1, spec.llm, "spec.ai.llm.tls", secrets, tls_cache, diags)});
+      } else {
+        for (std::size_t g = 0; g < spec.priorityGroups.size(); ++g) {
+          std::vector<BackendRuntime> group;
+          const auto& providers = spec.priorityGroups[g].providers;
+          for (std::size_t i = 0; i < providers.size(); ++i) {
+            const auto field = "spec.ai.priorityGroups[" + std::to_string(g) + "].providers[" + std::to_string(i) + "].tls";
+            group.push_back(compile_provider(spec, providers[i].name, providers[i].weight, providers[i].llm, field, secrets,
+                                             tls_cache, diags));
           }
-          break;
-        default:
-          break;
-      }
-      const auto host = spec.llm.host.value_or(b.provider->default_host(spec.llm));
-      const auto port = spec.llm.port.value_or(b.provider->default_port);
-      b.endpoints.push_back(make_endpoint(host, port, tls));
-      b.auth_kind = spec.llm.authToken.kind;
-      b.auth_header = spec.llm.authHeader ? spec.llm.authHeader->headerName : std::string(b.provider->auth_header);
-      const auto prefix = spec.llm.authHeader ? spec.llm.authHeader->prefix : std::string(b.provider->auth_prefix);
-      if (b.auth_kind == config::AuthKind::Inline) {
-        b.auth_value = prefix + spec.llm.authToken.inlineValue;
-      } else if (b.auth_kind == config::AuthKind::SecretRef) {
-        std::string reason;
-        if (auto key = secrets.get(spec.llm.authToken.secretRef, &reason)) {
-          b.auth_value = prefix + *key;
-        } else {
-          b.unavailable_reason = "Backend \"" + name + "\" cannot authenticate: " + reason;
+          backend.groups.push_back(std::move(group));
         }
       }
     } else {
-      for (const auto& h : spec.hosts) b.endpoints.push_back(make_endpoint(h.host, h.port, tls));
+      for (const auto& h : spec.hosts) backend.endpoints.push_back(make_endpoint(h.host, h.port, spec.staticTls));
+      attach_tls(backend, spec, spec.staticTls, "spec.static.tls", secrets, tls_cache, diags);
     }
-
-    // TLS contexts: one per distinct (verify, CA) pair.
-    const bool needs_tls = std::any_of(b.endpoints.begin(), b.endpoints.end(), [](const auto& e) { return e.tls; });
-    if (needs_tls) {
-      http::TlsClientSettings settings;
-      settings.verify = !tls.insecureSkipVerify;
-      std::string reason;
-      bool ok = true;
-      if (tls.caCertificate && settings.verify) {
-        if (auto pem = secrets.get(*tls.caCertificate, &reason)) {
-          settings.ca_pem = *pem;
-        } else {
-          b.unavailable_reason = "Backend \"" + name + "\" has no CA certificate: " + reason;
-          ok = false;
-        }
-      }
-      if (ok) {
-        std::string error;
-        auto [ctx, ctx_id] = tls_cache.get(settings, &error);
-        if (!ctx) {
-          diags.add(config::Diagnostic{config::Severity::Error, spec.origin.file, spec.origin.line, spec.origin.id(),
-                                       tls_field + (tls.caCertificate ? ".caCertificateRef" : ""), error});
-        }
-        for (auto& e : b.endpoints) {
-          e.tls_context = ctx;
-          e.pool_key += "|ctx" + std::to_string(ctx_id);
-        }
-      }
-    }
-    snap->backends.emplace(name, std::move(b));
+    snap->backends.emplace(name, std::move(backend));
   }
   return snap;
 }

@@ -23,10 +23,17 @@ namespace sluice::proxy {
 
 using http::UpstreamEndpoint;
 
+// A compiled Backend, or one provider of an AI Backend. An AI Backend's own entry holds its
+// providers in `groups` (group 0 first; a Backend with ai.llm has one group of one provider,
+// named after the Backend); each provider entry carries everything an attempt needs. A Static
+// Backend's entry carries its endpoints itself.
 struct BackendRuntime {
   const config::Backend* spec = nullptr;
-  std::string name;
+  std::string name;  // the Backend's name, or the provider's name within its Backend
   bool ai = false;
+  std::vector<std::vector<BackendRuntime>> groups;  // AI Backend entry: its providers by priority
+  unsigned weight = 1;                              // provider: weight within its group
+  const config::LlmProvider* llm = nullptr;         // provider: its configuration
   const provider::ProviderTraits* provider = nullptr;  // AI only
   provider::WireFormat format = provider::WireFormat::OpenAI;
   // Headers every upstream request of this backend carries (anthropic-version).

@@ -1274,17 +1274,66 @@ TEST(ConfigLoaderValidationTest, SeveralProviders) {
               ElementsAre(Err("Backend/b", "spec.ai.llm", "names several providers (openai, ollama); choose one")));
 }
 
-TEST(ConfigLoaderValidationTest, PriorityGroupsNotSupported) {
-  const auto r = load(backend("b", R"(  type: AI
+TEST(ConfigLoaderTest, PriorityGroupsDecodeEachProviderLikeLlm) {
+  const auto r = load(docs({backend("chat", R"(  type: AI
+  ai:
+    priorityGroups:
+    - providers:
+      - name: openai-a
+        openai: {authToken: {kind: Inline, inline: k1}, model: gpt-4o}
+        weight: 3
+      - name: azure-a
+        azureopenai: {authToken: {kind: Inline, inline: k2}, endpoint: a.openai.azure.com, deploymentName: gpt-4o}
+    - providers:
+      - name: claude-fallback
+        anthropic: {authToken: {kind: SecretRef, secretRef: {name: anthropic}}, model: claude-sonnet-4-5}
+        host: 127.0.0.1
+        port: 9000
+)"),
+                            secret("anthropic", "stringData: {apiKey: k3}\n")}));
+  EXPECT_NO_DIAGNOSTICS(r);
+  const auto& groups = r.config.backends.at("chat").priorityGroups;
+  ASSERT_EQ(groups.size(), 2u);
+  ASSERT_EQ(groups[0].providers.size(), 2u);
+  EXPECT_EQ(groups[0].providers[0].name, "openai-a");
+  EXPECT_EQ(groups[0].providers[0].weight, 3u);
+  EXPECT_EQ(*groups[0].providers[0].llm.model, "gpt-4o");
+  EXPECT_EQ(groups[0].providers[1].llm.kind, ProviderKind::AzureOpenAI);
+  EXPECT_EQ(groups[0].providers[1].weight, 1u);
+  EXPECT_EQ(groups[1].providers[0].llm.kind, ProviderKind::Anthropic);
+  EXPECT_EQ(*groups[1].providers[0].llm.port, 9000);
+}
+
+TEST(ConfigLoaderValidationTest, PriorityGroupProblemsNameGroupAndProvider) {
+  const auto r = load(docs({backend("both", R"(  type: AI
+  ai:
+    llm: {openai: {authToken: {kind: Passthrough}}}
+    priorityGroups: [{providers: [{name: a, openai: {authToken: {kind: Passthrough}}}]}]
+)"),
+                            backend("dup", R"(  type: AI
   ai:
     priorityGroups:
     - providers: [{name: a, openai: {authToken: {kind: Passthrough}}}]
-    llm:
-      openai: {authToken: {kind: Passthrough}}
-)"));
-  EXPECT_THAT(r.diagnostics.items(),
-              ElementsAre(Err("Backend/b", "spec.ai.priorityGroups",
-                              "priority groups are not supported by this version of Sluice; use ai.llm")));
+    - providers: [{name: a, openai: {authToken: {kind: Passthrough}}, weight: 0}]
+)"),
+                            backend("bad", R"(  type: AI
+  ai:
+    priorityGroups:
+    - providers: [{openai: {authToken: {kind: SecretRef, secretRef: {name: nope}}}}]
+    - {}
+)")}));
+  EXPECT_THAT(
+      r.diagnostics.items(),
+      UnorderedElementsAre(
+          Err("Backend/both", "spec.ai.llm", "set either llm (one provider) or priorityGroups, not both"),
+          Err("Backend/dup", "spec.ai.priorityGroups[1].providers[0].name",
+              "provider name \"a\" is used twice in this Backend; names must be unique across groups"),
+          Err("Backend/dup", "spec.ai.priorityGroups[1].providers",
+              "every provider has weight 0; at least one needs a positive weight"),
+          Err("Backend/bad", "spec.ai.priorityGroups[0].providers[0].name", "is required"),
+          Err("Backend/bad", "spec.ai.priorityGroups[1].providers", HasSubstr("is required")),
+          Err("Backend/bad", "spec.ai.priorityGroups[0].providers[0].openai.authToken.secretRef.name",
+              HasSubstr("Secret \"nope\" not found"))));
 }
 
 TEST(ConfigLoaderValidationTest, SectionsOfTheOtherBackendType) {

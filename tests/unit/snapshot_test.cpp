@@ -52,7 +52,15 @@ class SnapshotTest : public ::testing::Test {
     ASSERT_NE(snap_, nullptr);
   }
 
+  // A Static Backend's entry, or an AI Backend's (first) provider: where endpoints and
+  // credentials live.
   const BackendRuntime& get(const std::string& name) const {
+    const auto& b = entry(name);
+    if (b.ai && !b.groups.empty() && !b.groups.front().empty()) return b.groups.front().front();
+    return b;
+  }
+
+  const BackendRuntime& entry(const std::string& name) const {
     static const BackendRuntime kNone;
     if (snap_ == nullptr) {
       ADD_FAILURE() << "no snapshot";

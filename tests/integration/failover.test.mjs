@@ -1,0 +1,188 @@
+// Integration: priority groups and failover through the real `sluice`. Providers live on
+// separate sluice-mock instances (one answering 503 to everything, one 429, one slow, a port
+// nobody listens on, a server that resets every connection) next to a healthy mock; each
+// Backend puts a failing provider in group 0 and a healthy one in group 1. A request must come
+// back from the healthy provider, say so in x-sluice-provider / x-sluice-attempts, and never
+// be sent twice to the provider that failed it.
+import test, { after, before, describe } from 'node:test';
+import assert from 'node:assert/strict';
+import net from 'node:net';
+import { freePort, routeYaml, startMock, startSluice } from '../lib/harness.mjs';
+import { parseSse } from '../lib/providers.mjs';
+
+let healthy;
+let sick503;
+let sick429;
+let slow;
+let resetServer;
+let deadPort;
+let sluice;
+const resetConnections = { count: 0 };
+
+function provider(name, kind, port, extra = '') {
+  const auth = kind === 'anthropic' ? '{kind: Inline, inline: sk-ant}' : '{kind: Inline, inline: sk-test}';
+  return `      - name: ${name}
+        ${kind}: {authToken: ${auth}${extra}}
+        host: 127.0.0.1
+        port: ${port}
+`;
+}
+
+function backend(name, groups, spec = '') {
+  return `apiVersion: sluice.dev/v1alpha1
+kind: Backend
+metadata: {name: ${name}}
+spec:
+  type: AI
+${spec}  ai:
+    priorityGroups:
+${groups.map((g) => `    - providers:\n${g.join('')}`).join('')}`;
+}
+
+before(async () => {
+  healthy = await startMock();
+  sick503 = await startMock(['--status', '503', '--log-requests']);
+  sick429 = await startMock(['--status', '429', '--log-requests']);
+  slow = await startMock(['--latency-ms', '3000']);
+  deadPort = await freePort();
+  resetServer = net.createServer((socket) => {
+    resetConnections.count += 1;
+    socket.once('data', () => socket.resetAndDestroy());
+    socket.on('error', () => {});
+  });
+  await new Promise((resolve) => resetServer.listen(0, '127.0.0.1', resolve));
+  const resetPort = resetServer.address().port;
+  const docs = [
+    backend('fo-503', [[provider('sick', 'openai', sick503.port)], [provider('claude', 'anthropic', healthy.port)]]),
+    backend('fo-429', [[provider('limited', 'openai', sick429.port)], [provider('backup', 'openai', healthy.port)]]),
+    backend('fo-refused', [[provider('gone', 'openai', deadPort)], [provider('backup', 'openai', healthy.port)]]),
+    backend('fo-reset', [[provider('resetting', 'openai', resetPort)], [provider('backup', 'openai', healthy.port)]]),
+    backend('fo-timeout', [[provider('slow', 'openai', slow.port)], [provider('backup', 'openai', healthy.port)]],
+      '  timeouts: {firstByte: 300ms}\n'),
+    backend('fo-same-group', [[provider('sick', 'openai', sick503.port), provider('fine', 'openai', healthy.port)]]),
+    backend('all-down', [[provider('sick', 'openai', sick503.port)], [provider('gone', 'openai', deadPort)]]),
+    backend('models', [[provider('m1', 'openai', healthy.port, ', model: model-one')], [provider('m2', 'anthropic', healthy.port, ', model: model-two')]]),
+    `apiVersion: sluice.dev/v1alpha1
+kind: Backend
+metadata: {name: single-sick}
+spec:
+  type: AI
+  ai:
+    llm:
+      openai: {authToken: {kind: Inline, inline: sk-test}}
+      host: 127.0.0.1
+      port: ${sick503.port}
+`,
+    routeYaml({
+      name: 'failover',
+      rules: ['fo-503', 'fo-429', 'fo-refused', 'fo-reset', 'fo-timeout', 'fo-same-group', 'all-down', 'models', 'single-sick']
+        .map((name) => `  - name: ${name}
+    matches: [{path: {type: PathPrefix, value: /${name}/}}]
+    backendRefs: [{name: ${name}}]
+`)
+        .join(''),
+    }),
+  ];
+  sluice = await startSluice({ config: docs.join('---\n') });
+});
+
+after(async () => {
+  await sluice?.stop();
+  for (const m of [healthy, sick503, sick429, slow]) await m?.stop();
+  resetServer?.close();
+});
+
+async function chat(prefix, extra = {}) {
+  const response = await fetch(`${sluice.url}/${prefix}/v1/chat/completions`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ model: 'gpt-4o', messages: [{ role: 'user', content: 'hello' }], ...extra }),
+  });
+  const text = await response.text();
+  return { status: response.status, headers: response.headers, text };
+}
+
+const requestsTo = (mock) => mock.stderr.filter((l) => l.includes('"msg":"request"')).length;
+
+describe('failover to the next priority group before the first byte', () => {
+  for (const [prefix, failing] of [
+    ['fo-503', 'sick'],
+    ['fo-429', 'limited'],
+    ['fo-refused', 'gone'],
+    ['fo-reset', 'resetting'],
+    ['fo-timeout', 'slow'],
+  ]) {
+    test(`${prefix}: non-streaming`, async () => {
+      const res = await chat(prefix);
+      assert.equal(res.status, 200, res.text);
+      assert.notEqual(res.headers.get('x-sluice-provider'), failing);
+      assert.equal(res.headers.get('x-sluice-attempts'), '2');
+      assert.equal(JSON.parse(res.text).object, 'chat.completion');
+    });
+    test(`${prefix}: streaming`, async () => {
+      const res = await chat(prefix, { stream: true });
+      assert.equal(res.status, 200, res.text);
+      assert.equal(res.headers.get('x-sluice-attempts'), '2');
+      const events = parseSse(res.text);
+      assert.equal(events.at(-1).data, '[DONE]', res.text);
+      assert.ok(events.slice(0, -1).every((e) => e.data.object === 'chat.completion.chunk'));
+    });
+  }
+
+  test('the failed provider is never asked twice for one request', async () => {
+    const before503 = requestsTo(sick503);
+    const before429 = requestsTo(sick429);
+    for (let i = 0; i < 5; i++) {
+      assert.equal((await chat('fo-503')).status, 200);
+      assert.equal((await chat('fo-429')).status, 200);
+    }
+    await new Promise((r) => setTimeout(r, 50));
+    assert.equal(requestsTo(sick503) - before503, 5);
+    assert.equal(requestsTo(sick429) - before429, 5);
+  });
+
+  test('failover crosses formats: group 1 speaks Anthropic, the client still gets OpenAI', async () => {
+    const res = await chat('fo-503');
+    assert.equal(res.headers.get('x-sluice-provider'), 'claude');
+    assert.equal(res.headers.get('x-mock-path'), '/v1/messages');
+  });
+
+  test('within a group, a failing provider gives way to its sibling', async () => {
+    for (let i = 0; i < 6; i++) {
+      const res = await chat('fo-same-group');
+      assert.equal(res.status, 200, res.text);
+      assert.equal(res.headers.get('x-sluice-provider'), 'fine');
+    }
+  });
+
+  test('every provider failing: the last one answers, naming the attempts', async () => {
+    const res = await chat('all-down');
+    assert.equal(res.status, 502, res.text);
+    assert.equal(res.headers.get('x-sluice-attempts'), '2');
+    const body = JSON.parse(res.text);
+    assert.ok(body.error.message.includes('gone'), res.text);
+  });
+
+  test('a Backend with a single provider is not retried: its 503 reaches the client', async () => {
+    const before = requestsTo(sick503);
+    const res = await chat('single-sick');
+    assert.equal(res.status, 503);
+    assert.equal(res.headers.get('x-sluice-attempts'), '1');
+    await new Promise((r) => setTimeout(r, 50));
+    assert.equal(requestsTo(sick503) - before, 1);
+  });
+
+  test('the access log names the provider and the attempts', async () => {
+    await chat('fo-refused');
+    const line = await sluice.waitForAccessLog((l) => l.backend === 'fo-refused' && l.attempts === 2);
+    assert.equal(line.provider, 'backup');
+    assert.equal(line.status, 200);
+    assert.match(line.error ?? '', /gone/, 'the failed attempt is named');
+  });
+
+  test('GET /v1/models lists the models of every provider', async () => {
+    const response = await fetch(`${sluice.url}/models/v1/models`);
+    const list = await response.json();
+    assert.deepEqual(list.data.map((m) => m.id), ['model-one', 'model-two']);
+  });
+});
