@@ -410,6 +410,91 @@ void decode_passthrough(YamlMap& ai, Passthrough& out) {
   }
 }
 
+void decode_policy(YamlMap& spec, TrafficPolicy& policy) {
+  const auto& ctx = spec.ctx();
+  auto refs = spec.take("targetRefs");
+  if (!refs.IsDefined()) {
+    spec.require("targetRefs", "a list of {kind: Gateway | HTTPRoute | Backend, name}");
+  } else if (is_sequence(refs, spec.field("targetRefs"), ctx)) {
+    if (refs.size() == 0) ctx.error(refs, spec.field("targetRefs"), "needs at least one target");
+    for (std::size_t i = 0; i < refs.size(); ++i) {
+      YamlMap ref(refs[i], spec.field("targetRefs") + "[" + std::to_string(i) + "]", ctx, Need::Required);
+      if (!ref.present()) continue;
+      PolicyTargetRef target;
+      ref.ignore("group");
+      const auto kind = ref.enumeration<PolicyTargetKind>("kind",
+                                                          {{"Gateway", PolicyTargetKind::Gateway},
+                                                           {"HTTPRoute", PolicyTargetKind::HTTPRoute},
+                                                           {"Backend", PolicyTargetKind::Backend}},
+                                                          Need::Required);
+      if (kind) target.kind = *kind;
+      if (auto name = ref.str("name", Need::Required)) target.name = *name;
+      if (!kind) {
+        ref.ignore("sectionName");
+        continue;  // nothing to attach to
+      }
+      if (auto section = ref.str("sectionName")) {
+        if (target.kind != PolicyTargetKind::HTTPRoute)
+          ctx.error(ref.node()["sectionName"], ref.field("sectionName"), "only an HTTPRoute target names a section (a rule)");
+        target.sectionName = *section;
+      }
+      policy.targetRefs.push_back(std::move(target));
+    }
+  }
+  YamlMap retry(spec.take("retry"), spec.field("retry"), ctx);
+  if (retry.present()) {
+    RetryPolicy r;
+    if (auto v = retry.integer("attempts", 1, 10)) r.attempts = static_cast<unsigned>(*v);
+    auto on = retry.take("retryOn");
+    if (on.IsDefined() && is_sequence(on, retry.field("retryOn"), ctx)) {
+      RetryOn kinds{false, false, false, false, false, {}};
+      static const std::vector<std::string> kKinds = {"connect-failure", "reset", "timeout", "5xx", "429"};
+      for (std::size_t i = 0; i < on.size(); ++i) {
+        const auto field = retry.field("retryOn") + "[" + std::to_string(i) + "]";
+        auto kind = scalar_string(on[i], field, ctx);
+        if (!kind) continue;
+        if (*kind == "connect-failure") kinds.connectFailure = true;
+        else if (*kind == "reset") kinds.reset = true;
+        else if (*kind == "timeout") kinds.timeout = true;
+        else if (*kind == "5xx") kinds.status5xx = true;
+        else if (*kind == "429") kinds.status429 = true;
+        else ctx.error(on[i], field, "unknown retry condition \"" + *kind + "\"; expected one of: " + join(kKinds) +
+                                         " (and statusCodes for specific statuses)");
+      }
+      r.retryOn = kinds;
+    }
+    auto codes = retry.take("statusCodes");
+    if (codes.IsDefined() && is_sequence(codes, retry.field("statusCodes"), ctx)) {
+      if (!r.retryOn) r.retryOn = RetryOn{false, false, false, false, false, {}};
+      for (std::size_t i = 0; i < codes.size(); ++i) {
+        const auto field = retry.field("statusCodes") + "[" + std::to_string(i) + "]";
+        const auto text = codes[i].IsScalar() ? codes[i].Scalar() : std::string();
+        char* end = nullptr;
+        const long code = std::strtol(text.c_str(), &end, 10);
+        if (text.empty() || *end != '\0' || code < 400 || code > 599) {
+          ctx.error(codes[i], field, "expected an HTTP status between 400 and 599, found \"" + text + "\"");
+          continue;
+        }
+        r.retryOn->statusCodes.push_back(static_cast<unsigned>(code));
+      }
+    }
+    r.perTryTimeout = retry.duration("perTryTimeout");
+    r.backoffBaseInterval = retry.duration("backoffBaseInterval");
+    r.backoffMaxInterval = retry.duration("backoffMaxInterval");
+    if (auto v = retry.integer("budgetPercent", 0, 100)) r.budgetPercent = static_cast<unsigned>(*v);
+    if (r.backoffBaseInterval && r.backoffMaxInterval && *r.backoffMaxInterval < *r.backoffBaseInterval)
+      ctx.error(retry.node()["backoffMaxInterval"], retry.field("backoffMaxInterval"),
+                "must not be shorter than backoffBaseInterval");
+    policy.retry = r;
+  }
+  for (const char* section : {"ai", "timeouts", "rateLimit", "auth"}) {
+    if (!spec.has(section)) continue;
+    spec.take(section);
+    ctx.error(spec.node()[section], spec.field(section),
+              "the " + std::string(section) + " section of a TrafficPolicy is not supported by this version of Sluice yet");
+  }
+}
+
 // ai.priorityGroups[].providers[]: each provider is an ai.llm map plus `name` and `weight`.
 void decode_priority_groups(YamlMap& ai, std::vector<PriorityGroup>& groups) {
   const auto& ctx = ai.ctx();
@@ -825,14 +910,21 @@ struct Loader {
       YamlMap spec(top.take("spec"), "spec", ctx, Need::Required);
       if (spec.present()) decode_route(spec, route);
       result.config.routes.push_back(std::move(route));
+    } else if (kind == "TrafficPolicy") {
+      top.ignore("spec");
+      if (!expect_api({kSluiceApi})) return;
+      TrafficPolicy policy;
+      policy.origin = origin;
+      YamlMap spec(top.take("spec"), "spec", ctx, Need::Required);
+      if (spec.present()) decode_policy(spec, policy);
+      add_unique(result.config.policies, std::move(policy), doc, ctx);
     } else {
       for (auto k : {"spec", "data", "stringData", "type"}) top.ignore(k);
       if (kind.empty()) {
-        ctx.error(doc, "kind", "is required (one of Gateway, HTTPRoute, Backend, Secret)");
-      } else if (kind == "TrafficPolicy") {
-        ctx.error(doc, "kind", "TrafficPolicy is not supported by this version of Sluice yet");
+        ctx.error(doc, "kind", "is required (one of Gateway, HTTPRoute, Backend, TrafficPolicy, Secret)");
       } else {
-        ctx.error(doc["kind"], "kind", "unknown kind \"" + kind + "\"; expected one of Gateway, HTTPRoute, Backend, Secret");
+        ctx.error(doc["kind"], "kind",
+                  "unknown kind \"" + kind + "\"; expected one of Gateway, HTTPRoute, Backend, TrafficPolicy, Secret");
       }
     }
   }
@@ -894,6 +986,55 @@ struct Loader {
                          (keys.empty() ? std::string("") : "; its keys: " + join(keys)));
     } else if (!key->second.problem.empty()) {
       secret_problem(b, field, key->second.problem);
+    }
+  }
+
+  // A TrafficPolicy's targets must exist; a section must name a rule of its HTTPRoute.
+  void check_policy_targets() {
+    for (const auto& [name, policy] : result.config.policies) {
+      for (std::size_t i = 0; i < policy.targetRefs.size(); ++i) {
+        const auto& ref = policy.targetRefs[i];
+        const auto field = "spec.targetRefs[" + std::to_string(i) + "]";
+        auto problem = [&](const std::string& f, const std::string& message) {
+          result.diagnostics.add(Diagnostic{Severity::Error, policy.origin.file, policy.origin.line, policy.origin.id(),
+                                            f, message});
+        };
+        if (ref.name.empty()) continue;
+        switch (ref.kind) {
+          case PolicyTargetKind::Gateway:
+            if (!result.config.gateway || result.config.gateway->origin.name != ref.name)
+              problem(field + ".name", "Gateway \"" + ref.name + "\" not found" +
+                                           (result.config.gateway ? "; the Gateway is \"" + result.config.gateway->origin.name + "\""
+                                                                  : std::string("; no Gateway is defined")));
+            break;
+          case PolicyTargetKind::Backend:
+            if (!result.config.backends.contains(ref.name)) {
+              std::vector<std::string> names;
+              for (const auto& [n, _] : result.config.backends) names.push_back(n);
+              problem(field + ".name", "Backend \"" + ref.name + "\" not found" +
+                                           (names.empty() ? std::string("; no Backends are defined") : "; defined Backends: " + join(names)));
+            }
+            break;
+          case PolicyTargetKind::HTTPRoute: {
+            const HttpRoute* route = nullptr;
+            for (const auto& r : result.config.routes)
+              if (r.origin.name == ref.name) route = &r;
+            if (route == nullptr) {
+              std::vector<std::string> names;
+              for (const auto& r : result.config.routes) names.push_back(r.origin.name);
+              problem(field + ".name", "HTTPRoute \"" + ref.name + "\" not found" +
+                                           (names.empty() ? std::string("; no HTTPRoutes are defined") : "; defined HTTPRoutes: " + join(names)));
+            } else if (!ref.sectionName.empty()) {
+              std::vector<std::string> rules;
+              for (const auto& rule : route->rules) rules.push_back(rule.name);
+              if (std::find(rules.begin(), rules.end(), ref.sectionName) == rules.end())
+                problem(field + ".sectionName", "HTTPRoute \"" + ref.name + "\" has no rule \"" + ref.sectionName +
+                                                    "\"; its rules: " + join(rules));
+            }
+            break;
+          }
+        }
+      }
     }
   }
 
@@ -965,6 +1106,7 @@ LoadResult load_sources(const std::vector<Source>& sources, const LoadOptions& o
   Loader loader{options, {}};
   for (const auto& source : sources) loader.load_text(source.text, source.label);
   loader.check_references();
+  loader.check_policy_targets();
   return std::move(loader.result);
 }
 

@@ -295,6 +295,43 @@ struct HttpRoute {
   std::vector<RouteRule> rules;
 };
 
+// ---------------------------------------------------------------- TrafficPolicy (sluice.dev/v1alpha1)
+enum class PolicyTargetKind { Gateway, HTTPRoute, Backend };
+
+struct PolicyTargetRef {
+  PolicyTargetKind kind = PolicyTargetKind::HTTPRoute;
+  std::string name;
+  std::string sectionName;  // HTTPRoute: a rule name (the policy then applies to that rule only)
+};
+
+// What a retry may happen on (retryOn).
+struct RetryOn {
+  bool connectFailure = true;
+  bool reset = true;
+  bool timeout = true;
+  bool status5xx = true;
+  bool status429 = true;
+  std::vector<unsigned> statusCodes;  // retried too, whatever the classes above say
+};
+
+// TrafficPolicy spec.retry. Every field is optional so policies merge per field (Gateway <
+// HTTPRoute < rule < Backend, the more specific winning); unset fields take the defaults in
+// docs/reliability.md.
+struct RetryPolicy {
+  std::optional<unsigned> attempts;         // total attempts, the first included
+  std::optional<RetryOn> retryOn;
+  std::optional<Duration> perTryTimeout;    // first-byte timeout of each attempt
+  std::optional<Duration> backoffBaseInterval;
+  std::optional<Duration> backoffMaxInterval;
+  std::optional<unsigned> budgetPercent;    // retries in flight, at most this % of requests in flight
+};
+
+struct TrafficPolicy {
+  Origin origin;
+  std::vector<PolicyTargetRef> targetRefs;
+  std::optional<RetryPolicy> retry;
+};
+
 // ---------------------------------------------------------------- everything, as loaded
 struct Config {
   std::vector<std::string> sources;  // files read
@@ -302,6 +339,7 @@ struct Config {
   std::map<std::string, Secret> secrets;
   std::map<std::string, Backend> backends;
   std::vector<HttpRoute> routes;  // in load order (file order), which breaks precedence ties
+  std::map<std::string, TrafficPolicy> policies;
 
   const GatewaySpec& gatewaySpec() const {
     static const GatewaySpec kDefault;

@@ -255,6 +255,7 @@ struct ExchangeState {
   std::uint64_t streamed_size = 0;
   std::optional<Clock::time_point> deadline;
   std::chrono::steady_clock::time_point started;
+  policy::EffectiveRetry retry;
   // Attempts so far, and the header lines every response carries about them.
   unsigned attempts = 0;
   std::string sluice_headers;
@@ -297,9 +298,6 @@ std::vector<const BackendRuntime*> attempt_plan(Worker& worker, const BackendRun
   }
   return plan;
 }
-
-// Whether an upstream status is worth another provider: 5xx (not 501) and 429.
-bool retryable_status(unsigned status) { return status == 429 || (status >= 500 && status != 501); }
 
 void set_sluice_headers(ExchangeState& st, std::string_view provider) {
   st.sluice_headers.clear();
@@ -474,6 +472,8 @@ http::Task<AttemptResult> attempt(ExchangeState& st, const BackendRuntime& targe
   if (route_timeouts.backendRequest && route_timeouts.backendRequest->count() > 0)
     first_byte_timeout = std::min(first_byte_timeout, *route_timeouts.backendRequest);
   if (deadline) first_byte_timeout = std::min(first_byte_timeout, *route_timeouts.request);
+  if (st.retry.per_try_timeout && st.retry.per_try_timeout->count() > 0)
+    first_byte_timeout = std::min(first_byte_timeout, *st.retry.per_try_timeout);
   auto keep_now = [&] { return st.keep_alive && (!streamed_body || (*st.body_parser)->is_done()); };
   const std::string who = target.ai && target.name != st.backend.name
                               ? "backend " + st.backend.name + " provider " + target.name
@@ -496,7 +496,8 @@ http::Task<AttemptResult> attempt(ExchangeState& st, const BackendRuntime& targe
         const bool timeout = connected.failure == http::ConnectFailure::Timeout;
         record.upstream_error = timeout ? "timeout" : (connected.failure == http::ConnectFailure::Tls ? "tls" : "connect");
         std::string why = who + " unavailable: " + connected.error;
-        if (can_retry) co_return fail(timeout ? 504 : 502, std::move(why));
+        if (can_retry && (timeout ? st.retry.on.timeout : st.retry.on.connectFailure))
+          co_return fail(timeout ? 504 : 502, std::move(why));
         const auto error = upstream_error(timeout ? 504 : 502, std::move(why));
         result.responded = true;
         result.keep = co_await send_error(client, error, version, keep_now(), record, schema, {}, st.sluice_headers);
@@ -544,7 +545,8 @@ http::Task<AttemptResult> attempt(ExchangeState& st, const BackendRuntime& targe
                                 (failure == Failure::Protocol ? "sent an invalid HTTP response: " + sent.ec.message()
                                                               : "closed the connection before responding: " + sent.ec.message());
     const unsigned status = failure == Failure::Timeout ? 504 : 502;
-    if (can_retry && !sent.body_consumed) co_return fail(status, std::move(why));
+    const bool retry_kind = failure == Failure::Timeout ? st.retry.on.timeout : st.retry.on.reset;
+    if (can_retry && retry_kind && !sent.body_consumed) co_return fail(status, std::move(why));
     const auto error = upstream_error(status, std::move(why));
     result.responded = true;
     result.keep = co_await send_error(client, error, version, keep_now(), record, schema, {}, st.sluice_headers);
@@ -557,7 +559,7 @@ http::Task<AttemptResult> attempt(ExchangeState& st, const BackendRuntime& targe
   const bool upstream_keep_alive = parser->keep_alive();
   const bool client_keep_base = st.keep_alive && !worker.draining();
   can_retry = can_retry && !body_consumed;
-  if (can_retry && retryable_status(record.status)) {
+  if (can_retry && st.retry.retries_on_status(record.status)) {
     // Another provider will try: this answer is dropped (its connection with it).
     record.upstream_error = "status";
     co_return fail(record.status, who + " answered HTTP " + std::to_string(record.status));
@@ -636,7 +638,8 @@ http::Task<AttemptResult> attempt(ExchangeState& st, const BackendRuntime& targe
         std::string why = who + " (" + endpoint.display + ") failed before its response body arrived: " +
                           relayed.ec.message();
         const unsigned status = relayed.failure == Failure::Timeout ? 504 : 502;
-        if (can_retry) co_return fail(status, std::move(why));
+        if (can_retry && (relayed.failure == Failure::Timeout ? st.retry.on.timeout : st.retry.on.reset))
+          co_return fail(status, std::move(why));
         const auto error = upstream_error(status, std::move(why));
         result.responded = true;
         result.keep = co_await send_error(client, error, version, client_keep_base, record, schema, {}, st.sluice_headers);
@@ -684,7 +687,8 @@ http::Task<AttemptResult> attempt(ExchangeState& st, const BackendRuntime& targe
       std::string why = who + " (" + endpoint.display + ") failed before its response body arrived: " +
                         relayed.ec.message();
       const unsigned status = relayed.failure == Failure::Timeout ? 504 : 502;
-      if (can_retry) co_return fail(status, std::move(why));
+      if (can_retry && (relayed.failure == Failure::Timeout ? st.retry.on.timeout : st.retry.on.reset))
+        co_return fail(status, std::move(why));
       const auto error = upstream_error(status, std::move(why));
       result.responded = true;
       result.keep = co_await send_error(client, error, version, client_keep_base, record, schema, {}, st.sluice_headers);
@@ -857,12 +861,47 @@ http::Task<bool> run_exchange(Worker& worker, const Snapshot& snapshot, const ro
   const auto& route_timeouts = rule.rule->timeouts;
   if (route_timeouts.request && route_timeouts.request->count() > 0) st.deadline = st.started + *route_timeouts.request;
 
+  // The retry policy: TrafficPolicy retry sections of the rule and the Backend over the
+  // defaults (every provider once, on every retryable condition, no pause).
+  const auto rule_policy = snapshot.retry.by_rule.find(rule.id);
+  const auto backend_policy = snapshot.retry.by_backend.find(backend->name);
+  st.retry = policy::resolve(rule_policy == snapshot.retry.by_rule.end() ? nullptr : &rule_policy->second,
+                             backend_policy == snapshot.retry.by_backend.end() ? nullptr : &backend_policy->second,
+                             plan.size());
+  if (plan.size() > st.retry.attempts) plan.resize(st.retry.attempts);
+
   // Each provider at most once, group by group: a failure before the first byte reached the
-  // client moves on to the next one; the last one answers whatever happens.
+  // client moves on to the next one (after the policy's backoff, within the retry budget); the
+  // last one answers whatever happens.
   std::string failures;
   unsigned last_status = 502;
+  auto& retries_in_flight = worker.retries_in_flight();
+  auto budget_allows = [&] {
+    const auto active = static_cast<std::uint64_t>(std::max<std::int64_t>(
+        worker.metrics().active_requests.load(std::memory_order_relaxed), 0));
+    const auto allowed = std::max<std::uint64_t>(policy::EffectiveRetry::kMinRetryConcurrency,
+                                                 active * st.retry.budget_percent / 100);
+    return retries_in_flight < allowed;
+  };
   for (std::size_t i = 0; i < plan.size(); ++i) {
-    const bool more = i + 1 < plan.size() && (!st.deadline || Clock::now() < *st.deadline);
+    const bool more = i + 1 < plan.size() && (!st.deadline || Clock::now() < *st.deadline) && budget_allows();
+    if (i > 0) {
+      const auto pause = st.retry.backoff(static_cast<unsigned>(i),
+                                          std::uniform_real_distribution<double>(0.0, 1.0)(worker.rng()));
+      if (pause.count() > 0) {
+        http::Timer timer(worker.io(), pause);
+        co_await timer.async_wait(http::use_task);
+      }
+    }
+    // Counted while it runs, also if the exchange is cut short (drain).
+    struct RetryInFlight {
+      unsigned& count;
+      bool counted;
+      ~RetryInFlight() {
+        if (counted) --count;
+      }
+    } in_flight{retries_in_flight, i > 0};
+    if (in_flight.counted) ++retries_in_flight;
     auto outcome = co_await attempt(st, *plan[i], more);
     if (outcome.responded) co_return outcome.keep;
     failures += (failures.empty() ? "" : "; ") + outcome.failure;

@@ -181,6 +181,7 @@ std::shared_ptr<const Snapshot> Snapshot::build(config::Config config, config::D
   snap->generation = generation;
   const auto& cfg = *snap->config;
   snap->routes = route::RouteTable::build(cfg);
+  snap->retry = policy::attach_retry_policies(cfg);
   SecretLookup secrets{cfg};
   TlsContextCache tls_cache;
 

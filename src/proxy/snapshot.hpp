@@ -16,6 +16,7 @@
 #include "config/resources.hpp"
 #include "http/upstream_endpoint.hpp"
 #include "provider/aws_sigv4.hpp"
+#include "policy/retry.hpp"
 #include "provider/provider.hpp"
 #include "route/route_table.hpp"
 
@@ -62,6 +63,7 @@ struct Snapshot {
   std::shared_ptr<const config::Config> config;
   route::RouteTable routes;
   std::unordered_map<std::string, BackendRuntime> backends;
+  policy::AttachedRetryPolicies retry;  // TrafficPolicy retry sections, by rule id and Backend name
   std::uint64_t generation = 0;
 
   const config::GatewaySpec& gateway() const { return config->gatewaySpec(); }

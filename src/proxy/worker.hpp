@@ -61,6 +61,8 @@ class Worker {
   observe::MetricsShard& metrics() { return metrics_; }
   observe::AccessLogBuffer& access_log() { return access_log_; }
   std::minstd_rand& rng() { return rng_; }
+  // Retries running on this worker now (the retry budget is checked against it).
+  unsigned& retries_in_flight() { return retries_in_flight_; }
   // Relay buffers are recycled per worker instead of allocated per response.
   std::unique_ptr<char[]> take_relay_buffer() {
     if (relay_buffers_.empty()) return std::make_unique<char[]>(kRelayBufferBytes);
@@ -90,6 +92,7 @@ class Worker {
   observe::MetricsShard metrics_;
   observe::AccessLogBuffer access_log_;
   std::minstd_rand rng_;
+  unsigned retries_in_flight_ = 0;
   std::unordered_set<ClientConnection*> connections_;
   static constexpr std::size_t kMaxPooledRelayBuffers = 64;
   std::vector<std::unique_ptr<char[]>> relay_buffers_;

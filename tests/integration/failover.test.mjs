@@ -39,6 +39,17 @@ ${spec}  ai:
 ${groups.map((g) => `    - providers:\n${g.join('')}`).join('')}`;
 }
 
+// A TrafficPolicy on one rule of the route (sectionName).
+function policy(rule, spec) {
+  return `apiVersion: sluice.dev/v1alpha1
+kind: TrafficPolicy
+metadata: {name: ${rule}}
+spec:
+  targetRefs: [{group: gateway.networking.k8s.io, kind: HTTPRoute, name: failover, sectionName: ${rule}}]
+  ${spec}
+`;
+}
+
 before(async () => {
   healthy = await startMock();
   sick503 = await startMock(['--status', '503', '--log-requests']);
@@ -62,6 +73,11 @@ before(async () => {
     backend('fo-same-group', [[provider('sick', 'openai', sick503.port), provider('fine', 'openai', healthy.port)]]),
     backend('all-down', [[provider('sick', 'openai', sick503.port)], [provider('gone', 'openai', deadPort)]]),
     backend('models', [[provider('m1', 'openai', healthy.port, ', model: model-one')], [provider('m2', 'anthropic', healthy.port, ', model: model-two')]]),
+    backend('fo-slow', [[provider('slow', 'openai', slow.port)], [provider('backup', 'openai', healthy.port)]]),
+    policy('no-retry', 'retry: {attempts: 1}'),
+    policy('only-5xx', 'retry: {retryOn: [5xx]}'),
+    policy('backoff', 'retry: {backoffBaseInterval: 200ms, backoffMaxInterval: 1s}'),
+    policy('per-try', 'retry: {perTryTimeout: 200ms}'),
     `apiVersion: sluice.dev/v1alpha1
 kind: Backend
 metadata: {name: single-sick}
@@ -75,10 +91,18 @@ spec:
 `,
     routeYaml({
       name: 'failover',
-      rules: ['fo-503', 'fo-429', 'fo-refused', 'fo-reset', 'fo-timeout', 'fo-same-group', 'all-down', 'models', 'single-sick']
-        .map((name) => `  - name: ${name}
+      rules: [
+        ...['fo-503', 'fo-429', 'fo-refused', 'fo-reset', 'fo-timeout', 'fo-same-group', 'all-down', 'models', 'single-sick'].map(
+          (name) => [name, name],
+        ),
+        ['no-retry', 'fo-503'],
+        ['only-5xx', 'fo-429'],
+        ['backoff', 'fo-refused'],
+        ['per-try', 'fo-slow'],
+      ]
+        .map(([name, backendName]) => `  - name: ${name}
     matches: [{path: {type: PathPrefix, value: /${name}/}}]
-    backendRefs: [{name: ${name}}]
+    backendRefs: [{name: ${backendName}}]
 `)
         .join(''),
     }),
@@ -184,5 +208,40 @@ describe('failover to the next priority group before the first byte', () => {
     const response = await fetch(`${sluice.url}/models/v1/models`);
     const list = await response.json();
     assert.deepEqual(list.data.map((m) => m.id), ['model-one', 'model-two']);
+  });
+});
+
+describe('a TrafficPolicy retry section shapes the failover', () => {
+  test('attempts: 1 turns failover off: the 503 reaches the client, the fallback is never asked', async () => {
+    const before = requestsTo(sick503);
+    const res = await chat('no-retry');
+    assert.equal(res.status, 503);
+    assert.equal(res.headers.get('x-sluice-attempts'), '1');
+    assert.equal(res.headers.get('x-sluice-provider'), 'sick');
+    await new Promise((r) => setTimeout(r, 50));
+    assert.equal(requestsTo(sick503) - before, 1);
+  });
+
+  test('retryOn without 429: a rate-limited answer is not retried', async () => {
+    const res = await chat('only-5xx');
+    assert.equal(res.status, 429);
+    assert.equal(res.headers.get('x-sluice-attempts'), '1');
+  });
+
+  test('backoff: the retry waits at least half the base interval (jitter in the upper half)', async () => {
+    const started = Date.now();
+    const res = await chat('backoff');
+    assert.equal(res.status, 200, res.text);
+    assert.equal(res.headers.get('x-sluice-attempts'), '2');
+    assert.ok(Date.now() - started >= 100, `failover took ${Date.now() - started} ms`);
+  });
+
+  test('perTryTimeout: a slow first provider is given up for the next one', async () => {
+    const started = Date.now();
+    const res = await chat('per-try');
+    assert.equal(res.status, 200, res.text);
+    assert.equal(res.headers.get('x-sluice-provider'), 'backup');
+    assert.equal(res.headers.get('x-sluice-attempts'), '2');
+    assert.ok(Date.now() - started < 2500, 'well before the slow provider would have answered (3 s)');
   });
 });

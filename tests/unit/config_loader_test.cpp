@@ -694,25 +694,80 @@ TEST(ConfigLoaderValidationTest, DocumentMustBeAMapping) {
 TEST(ConfigLoaderValidationTest, MissingKind) {
   const auto r = load("apiVersion: v1\nmetadata: {name: x}\n");
   EXPECT_THAT(r.diagnostics.items(),
-              ElementsAre(Err("<no kind>/x", "kind", "is required (one of Gateway, HTTPRoute, Backend, Secret)")));
+              ElementsAre(Err("<no kind>/x", "kind", "is required (one of Gateway, HTTPRoute, Backend, TrafficPolicy, Secret)")));
 }
 
 TEST(ConfigLoaderValidationTest, UnknownKind) {
   const auto r = load("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x}\ndata: {}\n");
   EXPECT_THAT(r.diagnostics.items(),
               ElementsAre(Err("ConfigMap/x", "kind",
-                              "unknown kind \"ConfigMap\"; expected one of Gateway, HTTPRoute, Backend, Secret")));
+                              "unknown kind \"ConfigMap\"; expected one of Gateway, HTTPRoute, Backend, TrafficPolicy, Secret")));
 }
 
-TEST(ConfigLoaderValidationTest, TrafficPolicyNotSupportedYet) {
-  const auto r = load(R"(apiVersion: sluice.dev/v1alpha1
+TEST(ConfigLoaderTest, TrafficPolicyRetryIsDecoded) {
+  const auto r = load(docs({inline_backend("b"), route("llm", R"(  rules:
+  - name: chat
+    backendRefs: [{name: b}]
+)"),
+                            R"(apiVersion: sluice.dev/v1alpha1
+kind: TrafficPolicy
+metadata: {name: chat-retries}
+spec:
+  targetRefs: [{group: gateway.networking.k8s.io, kind: HTTPRoute, name: llm, sectionName: chat}, {kind: Backend, name: b}]
+  retry:
+    attempts: 3
+    retryOn: [connect-failure, reset, 5xx]
+    statusCodes: [408]
+    perTryTimeout: 30s
+    backoffBaseInterval: 25ms
+    backoffMaxInterval: 1s
+    budgetPercent: 20
+)"}));
+  EXPECT_NO_DIAGNOSTICS(r);
+  const auto& p = r.config.policies.at("chat-retries");
+  ASSERT_EQ(p.targetRefs.size(), 2u);
+  EXPECT_EQ(p.targetRefs[0].kind, PolicyTargetKind::HTTPRoute);
+  EXPECT_EQ(p.targetRefs[0].sectionName, "chat");
+  EXPECT_EQ(p.targetRefs[1].kind, PolicyTargetKind::Backend);
+  ASSERT_TRUE(p.retry);
+  EXPECT_EQ(*p.retry->attempts, 3u);
+  ASSERT_TRUE(p.retry->retryOn);
+  EXPECT_TRUE(p.retry->retryOn->connectFailure);
+  EXPECT_TRUE(p.retry->retryOn->reset);
+  EXPECT_FALSE(p.retry->retryOn->timeout);
+  EXPECT_TRUE(p.retry->retryOn->status5xx);
+  EXPECT_FALSE(p.retry->retryOn->status429);
+  EXPECT_THAT(p.retry->retryOn->statusCodes, ElementsAre(408u));
+  EXPECT_EQ(*p.retry->perTryTimeout, 30s);
+  EXPECT_EQ(*p.retry->backoffBaseInterval, 25ms);
+  EXPECT_EQ(*p.retry->backoffMaxInterval, 1s);
+  EXPECT_EQ(*p.retry->budgetPercent, 20u);
+}
+
+TEST(ConfigLoaderValidationTest, TrafficPolicyTargetsAndFieldsAreChecked) {
+  const auto r = load(docs({inline_backend("b"), route("llm", "  rules:\n  - name: chat\n    backendRefs: [{name: b}]\n"),
+                            R"(apiVersion: sluice.dev/v1alpha1
 kind: TrafficPolicy
 metadata: {name: tp}
 spec:
-  targetRefs: [{kind: Backend, name: b}]
-)");
-  EXPECT_THAT(r.diagnostics.items(),
-              ElementsAre(Err("TrafficPolicy/tp", "kind", "TrafficPolicy is not supported by this version of Sluice yet")));
+  targetRefs:
+  - {kind: Backend, name: nope}
+  - {kind: HTTPRoute, name: llm, sectionName: embeddings}
+  - {kind: Service, name: x}
+  retry: {attempts: 0, retryOn: [gateway-error], backoffBaseInterval: 2s, backoffMaxInterval: 1s}
+  rateLimit: {}
+)"}));
+  EXPECT_THAT(
+      r.diagnostics.items(),
+      UnorderedElementsAre(
+          Err("TrafficPolicy/tp", "spec.targetRefs[2].kind", HasSubstr("Gateway, HTTPRoute, Backend")),
+          Err("TrafficPolicy/tp", "spec.retry.attempts", HasSubstr("must be between 1 and 10")),
+          Err("TrafficPolicy/tp", "spec.retry.retryOn[0]", HasSubstr("unknown retry condition \"gateway-error\"")),
+          Err("TrafficPolicy/tp", "spec.retry.backoffMaxInterval", "must not be shorter than backoffBaseInterval"),
+          Err("TrafficPolicy/tp", "spec.rateLimit", HasSubstr("not supported by this version of Sluice yet")),
+          Err("TrafficPolicy/tp", "spec.targetRefs[0].name", "Backend \"nope\" not found; defined Backends: b"),
+          Err("TrafficPolicy/tp", "spec.targetRefs[1].sectionName",
+              "HTTPRoute \"llm\" has no rule \"embeddings\"; its rules: chat")));
 }
 
 TEST(ConfigLoaderValidationTest, WrongApiVersionForEachKind) {
@@ -1640,7 +1695,7 @@ TEST(ConfigLoaderValidationTest, ReportsEveryProblemInOneFile) {
           Err("Backend/b", "spec.ai.llm.port", "must be between 0 and 65535, found 123456"),
           Err("Secret/s", "data.k", "is not valid base64"),
           Err("HTTPRoute/r", "spec.rules[0].matches[0].path.value", "must start with \"/\", found \"nope\""),
-          Err("TrafficPolicy/tp", "kind", "TrafficPolicy is not supported by this version of Sluice yet"),
+          Err("TrafficPolicy/tp", "spec", "is required"),
           Err("HTTPRoute/r", "spec.rules[0].backendRefs[0].name", "Backend \"missing\" not found; defined Backends: b"),
           Err("HTTPRoute/r", "spec.rules[0].backendRefs",
               "every backendRef has weight 0; at least one needs a positive weight")));
