@@ -557,6 +557,15 @@ void decode_backend(YamlMap& spec, Backend& b) {
         if (llm.present()) decode_llm(llm, b.llm);
       }
       decode_passthrough(ai, b.passthrough);
+      YamlMap outlier(ai.take("outlierDetection"), ai.field("outlierDetection"), ctx);
+      if (outlier.present()) {
+        b.outlierDetection.enabled = true;
+        if (auto v = outlier.integer("consecutiveFailures", 1, 1000))
+          b.outlierDetection.consecutiveFailures = static_cast<unsigned>(*v);
+        if (auto v = outlier.duration("baseEjectionTime")) b.outlierDetection.baseEjectionTime = *v;
+        if (auto v = outlier.integer("maxEjectionPercent", 0, 100))
+          b.outlierDetection.maxEjectionPercent = static_cast<unsigned>(*v);
+      }
     }
     if (spec.has("static")) {
       spec.take("static");

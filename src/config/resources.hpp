@@ -214,6 +214,17 @@ struct PriorityGroup {
   std::vector<GroupProvider> providers;
 };
 
+// Passive outlier detection (ai.outlierDetection): a provider that fails this many times in a
+// row (connect failure, reset, timeout or 5xx) is ejected for baseEjectionTime x the number of
+// its ejections so far; ejected providers are tried only after every other one. At most
+// maxEjectionPercent of a Backend's providers are ejected at once.
+struct OutlierDetection {
+  bool enabled = false;  // on when the section is present
+  unsigned consecutiveFailures = 5;
+  Duration baseEjectionTime{30'000};
+  unsigned maxEjectionPercent = 50;
+};
+
 enum class BackendType { AI, Static };
 
 struct Backend {
@@ -221,6 +232,7 @@ struct Backend {
   BackendType type = BackendType::AI;
   LlmProvider llm;                 // type AI, one provider (ai.llm)
   std::vector<PriorityGroup> priorityGroups;  // type AI, or groups of providers (group 0 first)
+  OutlierDetection outlierDetection;          // type AI
   Passthrough passthrough;         // type AI
   std::vector<StaticHost> hosts;   // type Static
   BackendTls staticTls;            // type Static

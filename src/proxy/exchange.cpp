@@ -9,6 +9,7 @@
 #include <optional>
 
 #include "http/parse_errors.hpp"
+#include "observe/log.hpp"
 #include "proxy/heads.hpp"
 #include "proxy/relay.hpp"
 #include "provider/aws_sigv4.hpp"
@@ -268,9 +269,12 @@ struct AttemptResult {
   unsigned status = 502;   // the status a final error would carry
 };
 
-// The order providers are tried in: group by group, each group in a weighted random order.
+// The order providers are tried in: group by group, each group in a weighted random order;
+// providers ejected by outlier detection come last (tried only when everything else failed).
 std::vector<const BackendRuntime*> attempt_plan(Worker& worker, const BackendRuntime& backend) {
   std::vector<const BackendRuntime*> plan;
+  std::vector<const BackendRuntime*> ejected;
+  const auto now = ProviderHealth::Clock::now();
   for (const auto& group : backend.groups) {
     std::vector<const BackendRuntime*> left;
     unsigned total = 0;
@@ -292,11 +296,40 @@ std::vector<const BackendRuntime*> attempt_plan(Worker& worker, const BackendRun
         }
       }
       total -= left[chosen]->weight;
-      plan.push_back(left[chosen]);
+      const bool out = left[chosen]->health && left[chosen]->health->ejected(now);
+      (out ? ejected : plan).push_back(left[chosen]);
       left.erase(left.begin() + static_cast<std::ptrdiff_t>(chosen));
     }
   }
+  plan.insert(plan.end(), ejected.begin(), ejected.end());
   return plan;
+}
+
+// Outlier detection bookkeeping after an attempt at `provider`.
+void record_health(const BackendRuntime& backend, const BackendRuntime& provider, bool failed) {
+  if (!provider.health || !backend.spec->outlierDetection.enabled) return;
+  if (!failed) {
+    provider.health->record_success();
+    return;
+  }
+  const auto now = ProviderHealth::Clock::now();
+  unsigned providers = 0;
+  unsigned ejected = 0;
+  for (const auto& group : backend.groups) {
+    for (const auto& p : group) {
+      ++providers;
+      if (p.health && p.health->ejected(now)) ++ejected;
+    }
+  }
+  if (provider.health->record_failure(backend.spec->outlierDetection, now, ejected, providers)) {
+    observe::log(observe::Level::Warning, "provider ejected",
+                 {{"backend", backend.name},
+                  {"provider", provider.name},
+                  {"ejections", std::to_string(provider.health->ejections())},
+                  {"for_ms", std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                                provider.health->ejected_until() - now)
+                                                .count())}});
+  }
 }
 
 void set_sluice_headers(ExchangeState& st, std::string_view provider) {
@@ -321,6 +354,8 @@ http::Task<AttemptResult> attempt(ExchangeState& st, const BackendRuntime& targe
   const auto schema = st.schema;
   ++st.attempts;
   set_sluice_headers(st, target.name);
+  record.upstream_error = {};  // this attempt's own outcome (an earlier one is in record.error)
+  record.status = 0;
   record.provider = target.ai ? std::string_view(target.name) : std::string_view{};
   record.attempts = st.attempts;
   auto fail = [&](unsigned status, std::string why) {
@@ -903,6 +938,10 @@ http::Task<bool> run_exchange(Worker& worker, const Snapshot& snapshot, const ro
     } in_flight{retries_in_flight, i > 0};
     if (in_flight.counted) ++retries_in_flight;
     auto outcome = co_await attempt(st, *plan[i], more);
+    if (backend->ai) {
+      const bool failed = !outcome.responded || !record.upstream_error.empty() || record.status >= 500;
+      record_health(*backend, *plan[i], failed);
+    }
     if (outcome.responded) co_return outcome.keep;
     failures += (failures.empty() ? "" : "; ") + outcome.failure;
     last_status = outcome.status;

@@ -115,6 +115,7 @@ BackendRuntime compile_provider(const config::Backend& spec, const std::string& 
   b.weight = weight;
   b.llm = &llm;
   b.timeouts = spec.timeouts;
+  b.health = std::make_shared<ProviderHealth>();
   b.provider = &provider::traits(llm.kind);
   b.format = b.provider->format(llm);
   b.model = llm.model;

@@ -18,6 +18,7 @@
 #include "provider/aws_sigv4.hpp"
 #include "policy/retry.hpp"
 #include "provider/provider.hpp"
+#include "proxy/provider_health.hpp"
 #include "route/route_table.hpp"
 
 namespace sluice::proxy {
@@ -34,6 +35,8 @@ struct BackendRuntime {
   bool ai = false;
   std::vector<std::vector<BackendRuntime>> groups;  // AI Backend entry: its providers by priority
   unsigned weight = 1;                              // provider: weight within its group
+  // Provider: its passive health, shared by every worker (owned by the snapshot).
+  std::shared_ptr<ProviderHealth> health;
   const config::LlmProvider* llm = nullptr;         // provider: its configuration
   const provider::ProviderTraits* provider = nullptr;  // AI only
   provider::WireFormat format = provider::WireFormat::OpenAI;

@@ -14,6 +14,7 @@ let healthy;
 let sick503;
 let sick429;
 let slow;
+let sickEject;
 let resetServer;
 let deadPort;
 let sluice;
@@ -55,6 +56,7 @@ before(async () => {
   sick503 = await startMock(['--status', '503', '--log-requests']);
   sick429 = await startMock(['--status', '429', '--log-requests']);
   slow = await startMock(['--latency-ms', '3000']);
+  sickEject = await startMock(['--status', '503', '--log-requests']);
   deadPort = await freePort();
   resetServer = net.createServer((socket) => {
     resetConnections.count += 1;
@@ -74,6 +76,8 @@ before(async () => {
     backend('all-down', [[provider('sick', 'openai', sick503.port)], [provider('gone', 'openai', deadPort)]]),
     backend('models', [[provider('m1', 'openai', healthy.port, ', model: model-one')], [provider('m2', 'anthropic', healthy.port, ', model: model-two')]]),
     backend('fo-slow', [[provider('slow', 'openai', slow.port)], [provider('backup', 'openai', healthy.port)]]),
+    `${backend('fo-eject', [[provider('flaky', 'openai', sickEject.port)], [provider('backup', 'openai', healthy.port)]])}    outlierDetection: {consecutiveFailures: 2, baseEjectionTime: 400ms, maxEjectionPercent: 50}
+`,
     policy('no-retry', 'retry: {attempts: 1}'),
     policy('only-5xx', 'retry: {retryOn: [5xx]}'),
     policy('backoff', 'retry: {backoffBaseInterval: 200ms, backoffMaxInterval: 1s}'),
@@ -99,6 +103,7 @@ spec:
         ['only-5xx', 'fo-429'],
         ['backoff', 'fo-refused'],
         ['per-try', 'fo-slow'],
+        ['fo-eject', 'fo-eject'],
       ]
         .map(([name, backendName]) => `  - name: ${name}
     matches: [{path: {type: PathPrefix, value: /${name}/}}]
@@ -112,7 +117,7 @@ spec:
 
 after(async () => {
   await sluice?.stop();
-  for (const m of [healthy, sick503, sick429, slow]) await m?.stop();
+  for (const m of [healthy, sick503, sick429, slow, sickEject]) await m?.stop();
   resetServer?.close();
 });
 
@@ -243,5 +248,38 @@ describe('a TrafficPolicy retry section shapes the failover', () => {
     assert.equal(res.headers.get('x-sluice-provider'), 'backup');
     assert.equal(res.headers.get('x-sluice-attempts'), '2');
     assert.ok(Date.now() - started < 2500, 'well before the slow provider would have answered (3 s)');
+  });
+});
+
+describe('outlier detection', () => {
+  test('a provider failing in a row is ejected, skipped, then probed back after its ejection time', async () => {
+    const asked = () => requestsTo(sickEject);
+    const settle = () => new Promise((r) => setTimeout(r, 30));
+    // Two failures in a row: each request still succeeds through the fallback.
+    for (let i = 0; i < 2; i++) {
+      const res = await chat('fo-eject');
+      assert.equal(res.status, 200);
+      assert.equal(res.headers.get('x-sluice-attempts'), '2');
+    }
+    await settle();
+    const afterEjection = asked();
+    assert.equal(afterEjection, 2);
+    // Ejected: the fallback answers at once and the flaky provider is not asked.
+    for (let i = 0; i < 3; i++) {
+      const res = await chat('fo-eject');
+      assert.equal(res.status, 200);
+      assert.equal(res.headers.get('x-sluice-provider'), 'backup');
+      assert.equal(res.headers.get('x-sluice-attempts'), '1');
+    }
+    await settle();
+    assert.equal(asked(), afterEjection, 'an ejected provider gets no traffic');
+    assert.ok(sluice.stderr.some((l) => l.includes('"msg":"provider ejected"') && l.includes('"provider":"flaky"')));
+    // After the ejection time the next request probes it again.
+    await new Promise((r) => setTimeout(r, 450));
+    const probe = await chat('fo-eject');
+    assert.equal(probe.status, 200);
+    assert.equal(probe.headers.get('x-sluice-attempts'), '2', 'the probe went to the flaky provider first');
+    await settle();
+    assert.equal(asked(), afterEjection + 1);
   });
 });

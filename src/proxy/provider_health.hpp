@@ -1,0 +1,43 @@
+// Provider health as every worker sees it: passive outlier detection. Each provider of an AI
+// Backend has one ProviderHealth, shared by all workers through the snapshot; the hot path
+// only reads and bumps atomics (no lock). A provider failing `consecutiveFailures` times in a
+// row is ejected for baseEjectionTime x its ejection count; when that time is over it is back
+// in rotation and its next request is the probe (a success resets the count, a failure ejects
+// it again for longer). A Backend never has more than maxEjectionPercent of its providers
+// ejected (at least one may always be). State lives as long as the snapshot: a reload starts
+// every provider healthy.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+
+#include "config/resources.hpp"
+
+namespace sluice::proxy {
+
+class ProviderHealth {
+ public:
+  using Clock = std::chrono::steady_clock;
+
+  bool ejected(Clock::time_point now) const {
+    return now.time_since_epoch().count() < ejected_until_.load(std::memory_order_relaxed);
+  }
+  Clock::time_point ejected_until() const { return Clock::time_point(Clock::duration(ejected_until_.load())); }
+  unsigned consecutive_failures() const { return failures_.load(std::memory_order_relaxed); }
+  unsigned ejections() const { return ejections_.load(std::memory_order_relaxed); }
+
+  void record_success() { failures_.store(0, std::memory_order_relaxed); }
+  // Returns true when this failure ejected the provider. `ejected_now`: how many providers of
+  // the Backend are ejected at this moment; `providers`: how many it has.
+  bool record_failure(const config::OutlierDetection& policy, Clock::time_point now, unsigned ejected_now,
+                      unsigned providers);
+
+ private:
+  std::atomic<unsigned> failures_{0};
+  std::atomic<unsigned> ejections_{0};
+  std::atomic<Clock::rep> ejected_until_{0};
+};
+
+
+}  // namespace sluice::proxy

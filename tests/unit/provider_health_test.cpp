@@ -1,0 +1,58 @@
+#include "proxy/provider_health.hpp"
+
+#include <gtest/gtest.h>
+
+namespace sluice::proxy {
+namespace {
+
+using namespace std::chrono_literals;
+using Clock = ProviderHealth::Clock;
+
+config::OutlierDetection policy(unsigned failures, config::Duration base, unsigned max_percent = 50) {
+  config::OutlierDetection p;
+  p.enabled = true;
+  p.consecutiveFailures = failures;
+  p.baseEjectionTime = base;
+  p.maxEjectionPercent = max_percent;
+  return p;
+}
+
+TEST(ProviderHealth, EjectedAfterConsecutiveFailuresOnly) {
+  ProviderHealth h;
+  const auto p = policy(3, 1s);
+  const auto now = Clock::now();
+  EXPECT_FALSE(h.record_failure(p, now, 0, 4));
+  EXPECT_FALSE(h.record_failure(p, now, 0, 4));
+  h.record_success();
+  EXPECT_FALSE(h.record_failure(p, now, 0, 4)) << "a success resets the count";
+  EXPECT_FALSE(h.record_failure(p, now, 0, 4));
+  EXPECT_TRUE(h.record_failure(p, now, 0, 4));
+  EXPECT_TRUE(h.ejected(now + 999ms));
+  EXPECT_FALSE(h.ejected(now + 1s));
+  EXPECT_EQ(h.ejections(), 1u);
+}
+
+TEST(ProviderHealth, EachEjectionLastsLonger) {
+  ProviderHealth h;
+  const auto p = policy(1, 100ms);
+  auto now = Clock::now();
+  EXPECT_TRUE(h.record_failure(p, now, 0, 2));
+  EXPECT_FALSE(h.ejected(now + 100ms));
+  now += 100ms;
+  EXPECT_TRUE(h.record_failure(p, now, 0, 2)) << "the probe failed";
+  EXPECT_TRUE(h.ejected(now + 199ms));
+  EXPECT_FALSE(h.ejected(now + 200ms));
+}
+
+TEST(ProviderHealth, MaxEjectionPercentCapsButOneMayAlwaysGo) {
+  ProviderHealth h;
+  const auto now = Clock::now();
+  EXPECT_FALSE(h.record_failure(policy(1, 1s, 50), now, 2, 4)) << "2 of 4 already ejected: the cap is reached";
+  ProviderHealth lone;
+  EXPECT_TRUE(lone.record_failure(policy(1, 1s, 10), now, 0, 2)) << "10% of 2 rounds down, yet one may go";
+  ProviderHealth never;
+  EXPECT_FALSE(never.record_failure(policy(1, 1s, 0), now, 0, 2));
+}
+
+}  // namespace
+}  // namespace sluice::proxy
