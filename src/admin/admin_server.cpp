@@ -45,9 +45,12 @@ asio::awaitable<void> serve(const AdminHandlers& handlers, tcp::socket socket) {
     } else if (path == "/metrics") {
       response.set(bhttp::field::content_type, "text/plain; version=0.0.4; charset=utf-8");
       response.body() = handlers.metrics();
+    } else if (path == "/status" && handlers.status) {
+      response.set(bhttp::field::content_type, "application/json");
+      response.body() = handlers.status();
     } else {
       response.result(bhttp::status::not_found);
-      response.body() = "not found; try /healthz, /readyz, /metrics\n";
+      response.body() = "not found; try /healthz, /readyz, /metrics, /status\n";
     }
     response.prepare_payload();
     auto [wec, wn] = co_await bhttp::async_write(stream, response, use_nothrow);

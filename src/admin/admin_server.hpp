@@ -17,6 +17,7 @@ namespace sluice::admin {
 
 struct AdminHandlers {
   std::function<std::string()> metrics;  // called on the admin thread
+  std::function<std::string()> status;   // /status JSON, called on the admin thread
   std::function<bool()> ready;
 };
 

@@ -19,6 +19,8 @@
 #include "observe/log.hpp"
 #include "observe/metrics.hpp"
 #include "proxy/snapshot.hpp"
+#include "admin/status.hpp"
+#include <mutex>
 #include "proxy/worker.hpp"
 
 namespace sluice::app {
@@ -95,6 +97,7 @@ int serve(const ServeOptions& options) {
   }
   const auto& gateway = snapshot->gateway();
   auto current = snapshot;  // the snapshot the workers serve, swapped by reloads
+  std::mutex current_mutex;  // guards `current` against the admin thread's /status reads
   unsigned worker_count = options.workers.value_or(gateway.workers);
   if (worker_count == 0) worker_count = std::max(1u, std::thread::hardware_concurrency());
 
@@ -119,6 +122,15 @@ int serve(const ServeOptions& options) {
             std::vector<const observe::MetricsShard*> shards;
             for (const auto& w : workers) shards.push_back(&w->metrics_shard());
             return observe::render_prometheus(shards);
+          },
+      .status =
+          [&current, &current_mutex] {
+            std::shared_ptr<const proxy::Snapshot> now;
+            {
+              std::lock_guard lock(current_mutex);
+              now = current;
+            }
+            return admin::render_status(*now);
           },
       .ready = [&draining] { return !draining.load(); },
   });
@@ -158,7 +170,10 @@ int serve(const ServeOptions& options) {
       } else if (auto next = load_snapshot(options.config_path, ++generation)) {
         for (const auto& field : restart_only_changes(current->gateway(), next->gateway()))
           observe::log(Level::Warning, "Gateway change takes effect only after a restart", {{"field", field}});
-        current = next;
+        {
+          std::lock_guard lock(current_mutex);
+          current = next;
+        }
         for (auto& w : workers) w->set_snapshot(next);
         observe::log(Level::Info, "configuration reloaded", {{"generation", std::to_string(generation)}});
       } else {

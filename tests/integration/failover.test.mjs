@@ -78,6 +78,11 @@ before(async () => {
     backend('fo-slow', [[provider('slow', 'openai', slow.port)], [provider('backup', 'openai', healthy.port)]]),
     `${backend('fo-eject', [[provider('flaky', 'openai', sickEject.port)], [provider('backup', 'openai', healthy.port)]])}    outlierDetection: {consecutiveFailures: 2, baseEjectionTime: 400ms, maxEjectionPercent: 50}
 `,
+    `${backend('fo-nosecret', [[`      - name: locked
+        openai: {authToken: {kind: SecretRef, secretRef: {name: missing-secret}}}
+        host: 127.0.0.1
+        port: ${healthy.port}
+`], [provider('backup', 'openai', healthy.port)]])}`,
     policy('no-retry', 'retry: {attempts: 1}'),
     policy('only-5xx', 'retry: {retryOn: [5xx]}'),
     policy('backoff', 'retry: {backoffBaseInterval: 200ms, backoffMaxInterval: 1s}'),
@@ -104,6 +109,7 @@ spec:
         ['backoff', 'fo-refused'],
         ['per-try', 'fo-slow'],
         ['fo-eject', 'fo-eject'],
+        ['fo-nosecret', 'fo-nosecret'],
       ]
         .map(([name, backendName]) => `  - name: ${name}
     matches: [{path: {type: PathPrefix, value: /${name}/}}]
@@ -274,6 +280,16 @@ describe('outlier detection', () => {
     await settle();
     assert.equal(asked(), afterEjection, 'an ejected provider gets no traffic');
     assert.ok(sluice.stderr.some((l) => l.includes('"msg":"provider ejected"') && l.includes('"provider":"flaky"')));
+    // /status shows it.
+    const status = await (await fetch(`${sluice.adminUrl}/status`)).json();
+    const eject = status.backends.find((b) => b.name === 'fo-eject');
+    const flaky = eject.groups[0].providers[0];
+    assert.equal(flaky.name, 'flaky');
+    assert.equal(flaky.health.ejected, true);
+    assert.ok(flaky.health.ejected_for_ms > 0 && flaky.health.ejected_for_ms <= 400);
+    assert.equal(flaky.health.ejections, 1);
+    assert.equal(eject.groups[1].providers[0].health.ejected, false);
+    assert.equal(eject.outlier_detection.consecutive_failures, 2);
     // After the ejection time the next request probes it again.
     await new Promise((r) => setTimeout(r, 450));
     const probe = await chat('fo-eject');
@@ -282,4 +298,29 @@ describe('outlier detection', () => {
     await settle();
     assert.equal(asked(), afterEjection + 1);
   });
+});
+
+test('/status lists every Backend, its groups and providers, without secrets', async () => {
+  const response = await fetch(`${sluice.adminUrl}/status`);
+  assert.equal(response.status, 200);
+  assert.match(response.headers.get('content-type'), /application\/json/);
+  const text = await response.text();
+  assert.ok(!text.includes('sk-test') && !text.includes('sk-ant'), 'no key in /status');
+  const status = JSON.parse(text);
+  const fo = status.backends.find((b) => b.name === 'fo-503');
+  assert.deepEqual(fo.groups.map((g) => g.providers.map((p) => p.name)), [['sick'], ['claude']]);
+  assert.equal(fo.groups[1].providers[0].format, 'anthropic');
+  assert.equal(fo.groups[0].providers[0].available, true);
+  assert.equal(fo.outlier_detection, null);
+});
+
+test('a provider whose Secret is missing is left out with a visible reason; its group fails over', async () => {
+  const res = await chat('fo-nosecret');
+  assert.equal(res.status, 200, res.text);
+  assert.equal(res.headers.get('x-sluice-provider'), 'backup');
+  assert.equal(res.headers.get('x-sluice-attempts'), '1', 'the locked provider is not even tried');
+  const status = await (await fetch(`${sluice.adminUrl}/status`)).json();
+  const locked = status.backends.find((b) => b.name === 'fo-nosecret').groups[0].providers[0];
+  assert.equal(locked.available, false);
+  assert.match(locked.unavailable_reason, /Secret "missing-secret" not found/);
 });

@@ -1,0 +1,16 @@
+// The admin /status document: every Backend of the running configuration with its priority
+// groups and providers, what each provider is (kind, wire format, endpoint, model), whether it
+// can serve (and why not: a missing Secret), and its outlier-detection health (ejected until
+// when, consecutive failures, ejections so far). JSON; secrets never appear. Reads the
+// snapshot's atomics without locking; thread-safe.
+#pragma once
+
+#include <string>
+
+#include "proxy/snapshot.hpp"
+
+namespace sluice::admin {
+
+std::string render_status(const proxy::Snapshot& snapshot);
+
+}  // namespace sluice::admin
