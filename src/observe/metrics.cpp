@@ -67,8 +67,23 @@ void MetricsShard::record(const RequestSample& s) {
   }
 }
 
+void MetricsShard::record_attempt(std::string_view backend, std::string_view provider, std::string_view outcome) {
+  std::lock_guard lock(mutex_);
+  key_.assign(backend).push_back('\0');
+  key_.append(provider).push_back('\0');
+  key_.append(outcome);
+  ++slot<decltype(attempts_), std::uint64_t>(attempts_, key_);
+}
+
+void MetricsShard::record_ejection(std::string_view backend, std::string_view provider) {
+  std::lock_guard lock(mutex_);
+  key_.assign(backend).push_back('\0');
+  key_.append(provider);
+  ++slot<decltype(ejections_), std::uint64_t>(ejections_, key_);
+}
+
 std::string render_prometheus(const std::vector<const MetricsShard*>& shards) {
-  std::map<std::string, std::uint64_t> requests, bytes, errors;
+  std::map<std::string, std::uint64_t> requests, bytes, errors, attempts, ejections;
   std::map<std::string, Histogram> latency;
   std::int64_t connections = 0, active = 0;
   for (const auto* shard : shards) {
@@ -76,6 +91,8 @@ std::string render_prometheus(const std::vector<const MetricsShard*>& shards) {
     for (const auto& [k, v] : shard->requests_) requests[k] += v;
     for (const auto& [k, v] : shard->bytes_) bytes[k] += v;
     for (const auto& [k, v] : shard->upstream_errors_) errors[k] += v;
+    for (const auto& [k, v] : shard->attempts_) attempts[k] += v;
+    for (const auto& [k, v] : shard->ejections_) ejections[k] += v;
     for (const auto& [k, h] : shard->latency_) {
       auto& into = latency[k];
       for (std::size_t i = 0; i < h.buckets.size(); ++i) into.buckets[i] += h.buckets[i];
@@ -121,6 +138,21 @@ std::string render_prometheus(const std::vector<const MetricsShard*>& shards) {
   for (const auto& [k, v] : errors) {
     const auto p = split(k);
     out += fmt::format("sluice_upstream_errors_total{{backend=\"{}\",kind=\"{}\"}} {}\n", escape_label(p[0]), p[1], v);
+  }
+  out += "# HELP sluice_upstream_attempts_total Attempts at the providers of AI Backends, by outcome: success, "
+         "failover (failed, the next provider was tried) or failure (failed, answered the client).\n";
+  out += "# TYPE sluice_upstream_attempts_total counter\n";
+  for (const auto& [k, v] : attempts) {
+    const auto p = split(k);
+    out += fmt::format("sluice_upstream_attempts_total{{backend=\"{}\",provider=\"{}\",outcome=\"{}\"}} {}\n",
+                       escape_label(p[0]), escape_label(p[1]), p[2], v);
+  }
+  out += "# HELP sluice_provider_ejections_total Providers ejected by outlier detection.\n";
+  out += "# TYPE sluice_provider_ejections_total counter\n";
+  for (const auto& [k, v] : ejections) {
+    const auto p = split(k);
+    out += fmt::format("sluice_provider_ejections_total{{backend=\"{}\",provider=\"{}\"}} {}\n", escape_label(p[0]),
+                       escape_label(p[1]), v);
   }
   out += "# HELP sluice_open_connections Client connections currently open.\n";
   out += "# TYPE sluice_open_connections gauge\n";

@@ -36,6 +36,10 @@ struct Histogram {
 class MetricsShard {
  public:
   void record(const RequestSample& sample);
+  // One attempt at a provider of an AI Backend; `outcome` is "success", "failover" (it failed
+  // and the next provider was tried) or "failure" (it failed and answered the client).
+  void record_attempt(std::string_view backend, std::string_view provider, std::string_view outcome);
+  void record_ejection(std::string_view backend, std::string_view provider);
 
   std::atomic<std::int64_t> open_connections{0};
   std::atomic<std::int64_t> active_requests{0};
@@ -52,6 +56,8 @@ class MetricsShard {
   std::unordered_map<std::string, Histogram, Hash, std::equal_to<>> latency_;          // route\0backend
   std::unordered_map<std::string, std::uint64_t, Hash, std::equal_to<>> bytes_;        // route\0backend
   std::unordered_map<std::string, std::uint64_t, Hash, std::equal_to<>> upstream_errors_;  // backend\0kind
+  std::unordered_map<std::string, std::uint64_t, Hash, std::equal_to<>> attempts_;  // backend\0provider\0outcome
+  std::unordered_map<std::string, std::uint64_t, Hash, std::equal_to<>> ejections_;  // backend\0provider
 };
 
 std::string render_prometheus(const std::vector<const MetricsShard*>& shards);

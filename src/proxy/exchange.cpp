@@ -306,7 +306,7 @@ std::vector<const BackendRuntime*> attempt_plan(Worker& worker, const BackendRun
 }
 
 // Outlier detection bookkeeping after an attempt at `provider`.
-void record_health(const BackendRuntime& backend, const BackendRuntime& provider, bool failed) {
+void record_health(Worker& worker, const BackendRuntime& backend, const BackendRuntime& provider, bool failed) {
   if (!provider.health || !backend.spec->outlierDetection.enabled) return;
   if (!failed) {
     provider.health->record_success();
@@ -322,6 +322,7 @@ void record_health(const BackendRuntime& backend, const BackendRuntime& provider
     }
   }
   if (provider.health->record_failure(backend.spec->outlierDetection, now, ejected, providers)) {
+    worker.metrics().record_ejection(backend.name, provider.name);
     observe::log(observe::Level::Warning, "provider ejected",
                  {{"backend", backend.name},
                   {"provider", provider.name},
@@ -940,7 +941,9 @@ http::Task<bool> run_exchange(Worker& worker, const Snapshot& snapshot, const ro
     auto outcome = co_await attempt(st, *plan[i], more);
     if (backend->ai) {
       const bool failed = !outcome.responded || !record.upstream_error.empty() || record.status >= 500;
-      record_health(*backend, *plan[i], failed);
+      record_health(worker, *backend, *plan[i], failed);
+      worker.metrics().record_attempt(backend->name, plan[i]->name,
+                                      !outcome.responded ? "failover" : (failed ? "failure" : "success"));
     }
     if (outcome.responded) co_return outcome.keep;
     failures += (failures.empty() ? "" : "; ") + outcome.failure;

@@ -324,3 +324,16 @@ test('a provider whose Secret is missing is left out with a visible reason; its 
   assert.equal(locked.available, false);
   assert.match(locked.unavailable_reason, /Secret "missing-secret" not found/);
 });
+
+test('metrics count attempts by outcome and ejections, per backend and provider', async () => {
+  await chat('fo-503');
+  const text = await (await fetch(`${sluice.adminUrl}/metrics`)).text();
+  const value = (series) => {
+    const line = text.split('\n').find((l) => l.startsWith(series + ' '));
+    return line ? Number(line.split(' ').at(-1)) : 0;
+  };
+  assert.ok(value('sluice_upstream_attempts_total{backend="fo-503",provider="sick",outcome="failover"}') >= 1, text);
+  assert.ok(value('sluice_upstream_attempts_total{backend="fo-503",provider="claude",outcome="success"}') >= 1);
+  assert.ok(value('sluice_upstream_attempts_total{backend="single-sick",provider="single-sick",outcome="failure"}') >= 1);
+  assert.ok(value('sluice_provider_ejections_total{backend="fo-eject",provider="flaky"}') >= 1, 'the outlier test ejected it');
+});

@@ -101,6 +101,11 @@ TEST(MetricsTest, ExactOutputForOneRequest) {
       "sluice_response_bytes_total{" + labels + "} 42\n"
       "# HELP sluice_upstream_errors_total Upstream failures, by backend and kind.\n"
       "# TYPE sluice_upstream_errors_total counter\n"
+      "# HELP sluice_upstream_attempts_total Attempts at the providers of AI Backends, by outcome: success, "
+      "failover (failed, the next provider was tried) or failure (failed, answered the client).\n"
+      "# TYPE sluice_upstream_attempts_total counter\n"
+      "# HELP sluice_provider_ejections_total Providers ejected by outlier detection.\n"
+      "# TYPE sluice_provider_ejections_total counter\n"
       "# HELP sluice_open_connections Client connections currently open.\n"
       "# TYPE sluice_open_connections gauge\n"
       "sluice_open_connections 0\n"
@@ -229,6 +234,21 @@ TEST(MetricsTest, GaugesCanGoDown) {
   const auto series = parse(render_prometheus({&shard}));
   EXPECT_EQ(value(series, "sluice_open_connections"), "1");
   EXPECT_EQ(value(series, "sluice_active_requests"), "-1");
+}
+
+TEST(MetricsTest, AttemptsAndEjectionsByBackendAndProvider) {
+  MetricsShard a, b;
+  a.record_attempt("chat", "openai-a", "failover");
+  a.record_attempt("chat", "claude", "success");
+  b.record_attempt("chat", "claude", "success");
+  b.record_ejection("chat", "openai-a");
+  const auto text = render_prometheus({&a, &b});
+  EXPECT_NE(text.find("sluice_upstream_attempts_total{backend=\"chat\",provider=\"openai-a\",outcome=\"failover\"} 1\n"),
+            std::string::npos)
+      << text;
+  EXPECT_NE(text.find("sluice_upstream_attempts_total{backend=\"chat\",provider=\"claude\",outcome=\"success\"} 2\n"),
+            std::string::npos);
+  EXPECT_NE(text.find("sluice_provider_ejections_total{backend=\"chat\",provider=\"openai-a\"} 1\n"), std::string::npos);
 }
 
 }  // namespace
