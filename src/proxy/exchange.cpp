@@ -267,6 +267,7 @@ struct AttemptResult {
   bool keep = false;
   std::string failure;     // why the attempt failed, when it did not respond (for the final error)
   unsigned status = 502;   // the status a final error would carry
+  bool retry_same = false; // the provider refused the key, and another key of it can be tried
 };
 
 // The order providers are tried in: group by group, each group in a weighted random order;
@@ -331,6 +332,12 @@ void record_health(Worker& worker, const BackendRuntime& backend, const BackendR
                                                 provider.health->ejected_until() - now)
                                                 .count())}});
   }
+}
+
+KeyRing::Clock::time_point earliest_key_back(const KeyRing& keys) {
+  auto earliest = KeyRing::Clock::time_point::max();
+  for (std::size_t k = 0; k < keys.size(); ++k) earliest = std::min(earliest, keys.benched_until(k));
+  return earliest;
 }
 
 void set_sluice_headers(ExchangeState& st, std::string_view provider) {
@@ -449,9 +456,13 @@ http::Task<AttemptResult> attempt(ExchangeState& st, const BackendRuntime& targe
 
   const auto& endpoint = choose_endpoint(worker, target);
   record.upstream = endpoint.display;
+  const std::string who = target.ai && target.name != st.backend.name
+                              ? "backend " + st.backend.name + " provider " + target.name
+                              : "backend " + st.backend.name;
 
   // The upstream request head: client headers minus hop-by-hop ones, filters, host, credentials.
   UpstreamHeadSpec head_spec;
+  std::optional<std::size_t> key_index;  // which of the provider's keys, when it has several
   head_spec.target = record.upstream_path;
   head_spec.host =
       st.match.rewritten_host ? std::string_view(*st.match.rewritten_host) : std::string_view(endpoint.host_header);
@@ -464,6 +475,23 @@ http::Task<AttemptResult> attempt(ExchangeState& st, const BackendRuntime& targe
           target.llm->authHeader ? std::string_view(target.llm->authHeader->prefix) : target.provider->auth_prefix;
       const auto credential = client_credential(head, target, prefix);
       if (!credential.empty()) head_spec.auth_value = std::string(prefix) + std::string(credential);
+    } else if (target.keys) {
+      // Several keys: the next one not benched.
+      const auto now = KeyRing::Clock::now();
+      key_index = target.keys->pick(now);
+      if (!key_index) {
+        std::string why = who + ": every API key is benched after 401/403/429 answers; the first is back in " +
+                          std::to_string(std::chrono::duration_cast<std::chrono::seconds>(
+                                             earliest_key_back(*target.keys) - now)
+                                             .count()) +
+                          " s";
+        if (can_retry) co_return fail(503, std::move(why));
+        const http::ApiError error{503, "server_error", "all_keys_benched", std::move(why), {}};
+        result.responded = true;
+        result.keep = co_await send_error(client, error, version, st.keep_alive, record, schema, {}, st.sluice_headers);
+        co_return result;
+      }
+      head_spec.auth_value = target.auth_values[*key_index];
     } else {
       head_spec.auth_value = target.auth_value;
     }
@@ -511,9 +539,6 @@ http::Task<AttemptResult> attempt(ExchangeState& st, const BackendRuntime& targe
   if (st.retry.per_try_timeout && st.retry.per_try_timeout->count() > 0)
     first_byte_timeout = std::min(first_byte_timeout, *st.retry.per_try_timeout);
   auto keep_now = [&] { return st.keep_alive && (!streamed_body || (*st.body_parser)->is_done()); };
-  const std::string who = target.ai && target.name != st.backend.name
-                              ? "backend " + st.backend.name + " provider " + target.name
-                              : "backend " + st.backend.name;
 
   // Connect (or reuse) and send. A pooled connection the peer closed while idle can fail
   // before any response byte; that one attempt is repeated on a fresh connection.
@@ -594,6 +619,32 @@ http::Task<AttemptResult> attempt(ExchangeState& st, const BackendRuntime& targe
   record.status = response.result_int();
   const bool upstream_keep_alive = parser->keep_alive();
   const bool client_keep_base = st.keep_alive && !worker.draining();
+  if (key_index && (record.status == 401 || record.status == 403 || record.status == 429)) {
+    // This key is refused or out of quota: benched (401/403 for 5 minutes, 429 for its
+    // Retry-After, else a minute), and the request goes again with the next key.
+    auto bench = std::chrono::seconds(record.status == 429 ? 60 : 300);
+    if (record.status == 429) {
+      const std::string_view retry_after = response[bhttp::field::retry_after];
+      unsigned seconds = 0;
+      if (std::from_chars(retry_after.data(), retry_after.data() + retry_after.size(), seconds).ec == std::errc{} &&
+          seconds > 0)
+        bench = std::chrono::seconds(std::min(seconds, 3600u));
+    }
+    const auto now = KeyRing::Clock::now();
+    target.keys->bench(*key_index, now + bench);
+    observe::log(observe::Level::Warning, "API key benched",
+                 {{"backend", st.backend.name},
+                  {"provider", target.name},
+                  {"key", std::to_string(*key_index + 1)},
+                  {"status", std::to_string(record.status)},
+                  {"for_s", std::to_string(bench.count())}});
+    if (!body_consumed && target.keys->pick(now)) {
+      record.upstream_error = "key";
+      result.retry_same = true;
+      co_return fail(record.status, who + " refused key " + std::to_string(*key_index + 1) + " (HTTP " +
+                                        std::to_string(record.status) + ")");
+    }
+  }
   can_retry = can_retry && !body_consumed;
   if (can_retry && st.retry.retries_on_status(record.status)) {
     // Another provider will try: this answer is dropped (its connection with it).
@@ -912,6 +963,7 @@ http::Task<bool> run_exchange(Worker& worker, const Snapshot& snapshot, const ro
   std::string failures;
   unsigned last_status = 502;
   auto& retries_in_flight = worker.retries_in_flight();
+  std::size_t key_retries = 0;
   auto budget_allows = [&] {
     const auto active = static_cast<std::uint64_t>(std::max<std::int64_t>(
         worker.metrics().active_requests.load(std::memory_order_relaxed), 0));
@@ -939,6 +991,13 @@ http::Task<bool> run_exchange(Worker& worker, const Snapshot& snapshot, const ro
     } in_flight{retries_in_flight, i > 0};
     if (in_flight.counted) ++retries_in_flight;
     auto outcome = co_await attempt(st, *plan[i], more);
+    if (outcome.retry_same && key_retries < plan[i]->auth_values.size()) {
+      // The same provider with its next key: not a provider failure.
+      ++key_retries;
+      failures += (failures.empty() ? "" : "; ") + outcome.failure;
+      --i;
+      continue;
+    }
     if (backend->ai) {
       const bool failed = !outcome.responded || !record.upstream_error.empty() || record.status >= 500;
       record_health(worker, *backend, *plan[i], failed);

@@ -18,4 +18,19 @@ bool ProviderHealth::record_failure(const config::OutlierDetection& policy, Cloc
   return true;
 }
 
+std::optional<std::size_t> KeyRing::pick(Clock::time_point now) {
+  const auto n = benched_until_.size();
+  if (n == 0) return std::nullopt;
+  const auto start = next_.fetch_add(1, std::memory_order_relaxed);
+  for (std::size_t i = 0; i < n; ++i) {
+    const auto key = (start + i) % n;
+    if (!benched(key, now)) return key;
+  }
+  return std::nullopt;
+}
+
+void KeyRing::bench(std::size_t key, Clock::time_point until) {
+  if (key < benched_until_.size()) benched_until_[key].store(until.time_since_epoch().count(), std::memory_order_relaxed);
+}
+
 }  // namespace sluice::proxy

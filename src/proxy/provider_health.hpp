@@ -11,6 +11,8 @@
 #include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <optional>
+#include <vector>
 
 #include "config/resources.hpp"
 
@@ -39,5 +41,29 @@ class ProviderHealth {
   std::atomic<Clock::rep> ejected_until_{0};
 };
 
+
+// The keys of a provider with several (a Secret holding apiKey, apiKey2, ...): requests rotate
+// among them; a key answered with 401/403 (refused) or 429 (quota) is benched for a while and
+// the next one is used. Shared by every worker; atomics only.
+class KeyRing {
+ public:
+  using Clock = std::chrono::steady_clock;
+  explicit KeyRing(std::size_t keys) : benched_until_(keys) {}
+
+  std::size_t size() const { return benched_until_.size(); }
+  // The next key to use, rotating; nullopt when every key is benched.
+  std::optional<std::size_t> pick(Clock::time_point now);
+  void bench(std::size_t key, Clock::time_point until);
+  bool benched(std::size_t key, Clock::time_point now) const {
+    return now.time_since_epoch().count() < benched_until_[key].load(std::memory_order_relaxed);
+  }
+  Clock::time_point benched_until(std::size_t key) const {
+    return Clock::time_point(Clock::duration(benched_until_[key].load(std::memory_order_relaxed)));
+  }
+
+ private:
+  std::atomic<std::size_t> next_{0};
+  std::vector<std::atomic<Clock::rep>> benched_until_;
+};
 
 }  // namespace sluice::proxy

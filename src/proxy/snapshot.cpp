@@ -163,6 +163,19 @@ BackendRuntime compile_provider(const config::Backend& spec, const std::string& 
     std::string reason;
     if (auto key = secrets.get(llm.authToken.secretRef, &reason)) {
       b.auth_value = prefix + *key;
+      // More keys in the same Secret: <key>2, <key>3, ... (apiKey, apiKey2, ...), rotated.
+      std::vector<std::string> more;
+      for (int n = 2;; ++n) {
+        std::string ignored;
+        auto extra = secrets.get({llm.authToken.secretRef.name, llm.authToken.secretRef.key + std::to_string(n)}, &ignored);
+        if (!extra) break;
+        more.push_back(prefix + *extra);
+      }
+      if (!more.empty()) {
+        b.auth_values.push_back(b.auth_value);
+        for (auto& v : more) b.auth_values.push_back(std::move(v));
+        b.keys = std::make_shared<KeyRing>(b.auth_values.size());
+      }
     } else {
       b.unavailable_reason = who + " cannot authenticate: " + reason;
     }

@@ -53,6 +53,10 @@ struct BackendRuntime {
   config::AuthKind auth_kind = config::AuthKind::None;
   std::string auth_header;  // header that carries the key upstream
   std::string auth_value;   // prefix + key (Inline / SecretRef)
+  // SecretRef Secrets holding several keys (apiKey, apiKey2, ...): every prefix + key, in that
+  // order, and their rotation state. Empty for a single key (auth_value).
+  std::vector<std::string> auth_values;
+  std::shared_ptr<KeyRing> keys;
   // Non-empty when the backend cannot serve (e.g. its Secret is missing): requests get a 500
   // naming the reason instead of reaching the provider without credentials.
   std::string unavailable_reason;

@@ -337,3 +337,102 @@ test('metrics count attempts by outcome and ejections, per backend and provider'
   assert.ok(value('sluice_upstream_attempts_total{backend="single-sick",provider="single-sick",outcome="failure"}') >= 1);
   assert.ok(value('sluice_provider_ejections_total{backend="fo-eject",provider="flaky"}') >= 1, 'the outlier test ejected it');
 });
+
+describe('several API keys per provider', () => {
+  let keyMock;
+  let gw;
+  before(async () => {
+    keyMock = await startMock(['--key-status', 'revoked=401', '--key-status', 'spent=429', '--log-requests']);
+    const fallback = await startMock();
+    const config = [
+      `apiVersion: v1
+kind: Secret
+metadata: {name: keys}
+stringData: {apiKey: revoked, apiKey2: spent, apiKey3: good}
+---
+apiVersion: v1
+kind: Secret
+metadata: {name: dead-keys}
+stringData: {apiKey: revoked, apiKey2: spent}
+---
+apiVersion: sluice.dev/v1alpha1
+kind: Backend
+metadata: {name: rotating}
+spec:
+  type: AI
+  ai:
+    llm:
+      openai: {authToken: {kind: SecretRef, secretRef: {name: keys}}}
+      host: 127.0.0.1
+      port: ${keyMock.port}
+---
+apiVersion: sluice.dev/v1alpha1
+kind: Backend
+metadata: {name: exhausted}
+spec:
+  type: AI
+  ai:
+    priorityGroups:
+    - providers:
+      - name: spent-provider
+        openai: {authToken: {kind: SecretRef, secretRef: {name: dead-keys}}}
+        host: 127.0.0.1
+        port: ${keyMock.port}
+    - providers:
+      - name: other
+        openai: {authToken: {kind: Inline, inline: fine}}
+        host: 127.0.0.1
+        port: ${fallback.port}
+`,
+      routeYaml({
+        name: 'keys',
+        rules: `  - matches: [{path: {type: PathPrefix, value: /rotating/}}]
+    backendRefs: [{name: rotating}]
+  - matches: [{path: {type: PathPrefix, value: /exhausted/}}]
+    backendRefs: [{name: exhausted}]
+`,
+      }),
+    ].join('---\n');
+    gw = await startSluice({ config });
+    gw.fallback = fallback;
+  });
+  after(async () => {
+    await gw?.stop();
+    await gw?.fallback?.stop();
+    await keyMock?.stop();
+  });
+
+  const ask = async (prefix) => {
+    const response = await fetch(`${gw.url}/${prefix}/v1/chat/completions`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ model: 'gpt-4o', messages: [{ role: 'user', content: 'hi' }] }),
+    });
+    return { status: response.status, headers: response.headers, body: await response.json() };
+  };
+
+  test('refused and spent keys are benched; requests keep succeeding with the good key', async () => {
+    for (let i = 0; i < 6; i++) {
+      const res = await ask('rotating');
+      assert.equal(res.status, 200, JSON.stringify(res.body));
+      assert.equal(res.headers.get('x-mock-authorization'), 'Bearer good');
+    }
+    await new Promise((r) => setTimeout(r, 50));
+    const refusals = keyMock.stderr.filter((l) => l.includes('"status":401') || l.includes('"status":429')).length;
+    assert.equal(refusals, 2, 'each bad key was tried once, then benched');
+    assert.ok(gw.stderr.some((l) => l.includes('"msg":"API key benched"') && l.includes('"status":"401"')));
+    assert.ok(gw.stderr.some((l) => l.includes('"msg":"API key benched"') && l.includes('"status":"429"')));
+  });
+
+  test('every key benched: the provider is skipped with a clear reason, the next group serves', async () => {
+    const first = await ask('exhausted');
+    assert.equal(first.status, 200, JSON.stringify(first.body));
+    assert.equal(first.headers.get('x-sluice-provider'), 'other');
+    const again = await ask('exhausted');
+    assert.equal(again.status, 200);
+    assert.equal(again.headers.get('x-sluice-provider'), 'other');
+    assert.equal(again.headers.get('x-sluice-attempts'), '2');
+    const line = await gw.waitForAccessLog((l) => l.backend === 'exhausted' && /every API key is benched/.test(l.error ?? ''));
+    assert.match(line.error, /spent-provider/);
+  });
+});

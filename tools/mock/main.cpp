@@ -6,6 +6,7 @@
 #include <boost/asio/signal_set.hpp>
 #include <csignal>
 #include <cstdio>
+#include <cstdlib>
 #include <exception>
 #include <string>
 
@@ -84,7 +85,25 @@ int main(int argc, char** argv) {
                  "Bedrock: the secret key SigV4 signatures are verified with")
       ->capture_default_str();
   app.add_flag("--log-requests", config.log_requests, "Log one JSON line per request to stderr");
+  std::vector<std::string> key_status;
+  app.add_option("--key-status", key_status,
+                 "KEY=STATUS: answer STATUS (in the provider's error shape) to requests carrying this key")
+      ->each([](const std::string& v) {
+        const auto eq = v.find('=');
+        if (eq == std::string::npos || eq == 0) throw CLI::ValidationError("--key-status", "expected KEY=STATUS");
+      });
   CLI11_PARSE(app, argc, argv);
+  for (const auto& v : key_status) {
+    const auto eq = v.find('=');
+    const std::string digits = v.substr(eq + 1);
+    char* end = nullptr;
+    const auto status = std::strtoul(digits.c_str(), &end, 10);
+    if (digits.empty() || *end != '\0' || status < 100 || status > 599) {
+      std::fprintf(stderr, "--key-status %s: the status must be between 100 and 599\n", v.c_str());
+      return 2;
+    }
+    config.defaults.key_status.emplace_back(v.substr(0, eq), static_cast<unsigned>(status));
+  }
 
   config.port = static_cast<std::uint16_t>(port);
   config.defaults.latency = std::chrono::milliseconds(latency_ms);

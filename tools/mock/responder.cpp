@@ -304,7 +304,14 @@ ResponsePlan plan_response(const Request& request, const Defaults& defaults,
   plan.headers = build_echo_headers(request, seen, connection_id, model);
 
   MockHeaderParser mock;
-  const auto status = mock.integer(seen.status, "x-mock-status", defaults.status, 200, 599);
+  auto status = mock.integer(seen.status, "x-mock-status", defaults.status, 200, 599);
+  if (status == 200 && !defaults.key_status.empty()) {
+    std::string_view key = seen.authorization;
+    if (key.substr(0, 7) == "Bearer ") key.remove_prefix(7);
+    if (key.empty() && seen.api_key) key = *seen.api_key;
+    for (const auto& [k, s] : defaults.key_status)
+      if (key == k) status = s;
+  }
   plan.latency = mock.delay(seen.latency, "x-mock-latency-ms", defaults.latency);
   plan.ttft = mock.delay(seen.ttft, "x-mock-ttft-ms", defaults.ttft);
   plan.chunk_delay = mock.delay(seen.chunk_delay, "x-mock-chunk-delay-ms", defaults.chunk_delay);

@@ -9,6 +9,8 @@
 #include <chrono>
 #include <cstdint>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "api.hpp"
 
@@ -27,6 +29,9 @@ struct Defaults {
   int dims = 8;
   std::string aws_access_key_id = "AKIDMOCKEXAMPLE";  // Bedrock SigV4 verification
   std::string aws_secret_access_key = "mock-secret-key";
+  // --key-status KEY=STATUS: a request whose key (Bearer, x-api-key, api-key, x-goog-api-key)
+  // is KEY gets STATUS, in the provider's error shape (key rotation tests).
+  std::vector<std::pair<std::string, unsigned>> key_status;
 };
 
 enum class Reset {
