@@ -465,7 +465,7 @@ void decode_policy(YamlMap& spec, TrafficPolicy& policy) {
     }
     auto codes = retry.take("statusCodes");
     if (codes.IsDefined() && is_sequence(codes, retry.field("statusCodes"), ctx)) {
-      if (!r.retryOn) r.retryOn = RetryOn{false, false, false, false, false, {}};
+      if (!r.retryOn) r.retryOn = RetryOn{};  // statusCodes alone: in addition to the default conditions
       for (std::size_t i = 0; i < codes.size(); ++i) {
         const auto field = retry.field("statusCodes") + "[" + std::to_string(i) + "]";
         const auto text = codes[i].IsScalar() ? codes[i].Scalar() : std::string();

@@ -88,7 +88,7 @@ EffectiveRetry resolve(const config::RetryPolicy* rule, const config::RetryPolic
   out.per_try_timeout = merged.perTryTimeout;
   if (merged.backoffBaseInterval) out.backoff_base = *merged.backoffBaseInterval;
   out.backoff_max = merged.backoffMaxInterval.value_or(config::Duration{1000});
-  if (merged.budgetPercent) out.budget_percent = *merged.budgetPercent;
+  out.budget_percent = merged.budgetPercent;
   return out;
 }
 

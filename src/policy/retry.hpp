@@ -20,7 +20,10 @@ struct EffectiveRetry {
   std::optional<config::Duration> per_try_timeout;
   config::Duration backoff_base{0};       // 0: the next provider is tried at once
   config::Duration backoff_max{0};
-  unsigned budget_percent = 20;           // retries in flight <= this % of requests in flight
+  // Retries in flight <= this % of requests in flight (per worker, at least
+  // kMinRetryConcurrency); nullopt: no budget (the default: moving to another provider does not
+  // hammer the one that failed).
+  std::optional<unsigned> budget_percent;
   static constexpr unsigned kMinRetryConcurrency = 3;  // always allowed, whatever the budget says
 
   bool retries_on_status(unsigned status) const;

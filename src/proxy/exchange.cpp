@@ -965,19 +965,28 @@ http::Task<bool> run_exchange(Worker& worker, const Snapshot& snapshot, const ro
   auto& retries_in_flight = worker.retries_in_flight();
   std::size_t key_retries = 0;
   auto budget_allows = [&] {
+    if (!st.retry.budget_percent) return true;
     const auto active = static_cast<std::uint64_t>(std::max<std::int64_t>(
         worker.metrics().active_requests.load(std::memory_order_relaxed), 0));
     const auto allowed = std::max<std::uint64_t>(policy::EffectiveRetry::kMinRetryConcurrency,
-                                                 active * st.retry.budget_percent / 100);
+                                                 active * *st.retry.budget_percent / 100);
     return retries_in_flight < allowed;
   };
+  bool budget_exhausted = false;
   for (std::size_t i = 0; i < plan.size(); ++i) {
-    const bool more = i + 1 < plan.size() && (!st.deadline || Clock::now() < *st.deadline) && budget_allows();
+    const bool more = i + 1 < plan.size() && (!st.deadline || Clock::now() < *st.deadline);
+    if (i > 0 && !budget_allows()) {
+      // Too many retries in flight on this worker: this request stops here.
+      budget_exhausted = true;
+      break;
+    }
     if (i > 0) {
       const auto pause = st.retry.backoff(static_cast<unsigned>(i),
                                           std::uniform_real_distribution<double>(0.0, 1.0)(worker.rng()));
-      if (pause.count() > 0) {
-        http::Timer timer(worker.io(), pause);
+      auto wait = std::chrono::duration_cast<milliseconds>(pause);
+      if (st.deadline) wait = std::min(wait, std::chrono::duration_cast<milliseconds>(*st.deadline - Clock::now()));
+      if (wait.count() > 0) {
+        http::Timer timer(worker.io(), wait);
         co_await timer.async_wait(http::use_task);
       }
     }
@@ -1004,13 +1013,25 @@ http::Task<bool> run_exchange(Worker& worker, const Snapshot& snapshot, const ro
       worker.metrics().record_attempt(backend->name, plan[i]->name,
                                       !outcome.responded ? "failover" : (failed ? "failure" : "success"));
     }
-    if (outcome.responded) co_return outcome.keep;
+    if (outcome.responded) {
+      if (!failures.empty())
+        record.error = "failed over: " + failures + (record.error.empty() ? std::string() : "; then: " + record.error);
+      co_return outcome.keep;
+    }
     failures += (failures.empty() ? "" : "; ") + outcome.failure;
     last_status = outcome.status;
-    record.error = "failed over: " + failures;
+    record.error.clear();
   }
-  // Every provider failed without answering (only reachable when the last one could retry).
-  const auto error = upstream_error(last_status, "every provider of Backend " + backend->name + " failed: " + failures);
+  record.error = "failed over: " + failures;
+  // Every provider failed without answering: the retry budget stopped the request, or the
+  // deadline passed with providers left.
+  const auto error =
+      budget_exhausted
+          ? http::ApiError{503, "server_error", "retry_budget_exhausted",
+                           "retry budget of Backend " + backend->name + " exhausted (too many retries in flight); " +
+                               "tried: " + failures,
+                           {}}
+          : upstream_error(last_status, "every provider of Backend " + backend->name + " failed: " + failures);
   co_return co_await send_error(client, error, version, keep_alive && (!body_parser || body_parser->is_done()), record,
                                 schema, {}, st.sluice_headers);
 }

@@ -1,11 +1,11 @@
 // Provider health as every worker sees it: passive outlier detection. Each provider of an AI
 // Backend has one ProviderHealth, shared by all workers through the snapshot; the hot path
 // only reads and bumps atomics (no lock). A provider failing `consecutiveFailures` times in a
-// row is ejected for baseEjectionTime x its ejection count; when that time is over it is back
-// in rotation and its next request is the probe (a success resets the count, a failure ejects
-// it again for longer). A Backend never has more than maxEjectionPercent of its providers
-// ejected (at least one may always be). State lives as long as the snapshot: a reload starts
-// every provider healthy.
+// row is ejected for baseEjectionTime x its ejection count (capped at 10x); when that time is
+// over it is back in rotation and its next requests are the probes: a success clears its record
+// (count and multiplier), `consecutiveFailures` more failures eject it again, for longer. A
+// Backend never has more than maxEjectionPercent of its providers ejected (at least one may
+// always be). State lives as long as the snapshot: a reload starts every provider healthy.
 #pragma once
 
 #include <atomic>
@@ -29,7 +29,10 @@ class ProviderHealth {
   unsigned consecutive_failures() const { return failures_.load(std::memory_order_relaxed); }
   unsigned ejections() const { return ejections_.load(std::memory_order_relaxed); }
 
-  void record_success() { failures_.store(0, std::memory_order_relaxed); }
+  void record_success() {
+    failures_.store(0, std::memory_order_relaxed);
+    if (ejections_.load(std::memory_order_relaxed) != 0) ejections_.store(0, std::memory_order_relaxed);
+  }
   // Returns true when this failure ejected the provider. `ejected_now`: how many providers of
   // the Backend are ejected at this moment; `providers`: how many it has.
   bool record_failure(const config::OutlierDetection& policy, Clock::time_point now, unsigned ejected_now,

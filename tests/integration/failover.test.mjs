@@ -436,3 +436,48 @@ spec:
     assert.match(line.error, /spent-provider/);
   });
 });
+
+describe('retry budget', () => {
+  let slowBackup;
+  let storm;
+  let gw;
+  before(async () => {
+    storm = await startMock(['--status', '503']);
+    slowBackup = await startMock(['--latency-ms', '400']);
+    const config = [
+      backend('storm', [[provider('dead', 'openai', storm.port)], [provider('slow-backup', 'openai', slowBackup.port)]]),
+      `apiVersion: sluice.dev/v1alpha1
+kind: TrafficPolicy
+metadata: {name: storm-budget}
+spec:
+  targetRefs: [{kind: Backend, name: storm}]
+  retry: {budgetPercent: 0}
+`,
+      routeYaml({ name: 'storm', rules: '  - backendRefs: [{name: storm}]\n' }),
+    ].join('---\n');
+    gw = await startSluice({ config, workers: 1 });
+  });
+  after(async () => {
+    await gw?.stop();
+    await storm?.stop();
+    await slowBackup?.stop();
+  });
+
+  test('a storm of failures retries at most the minimum concurrency (3) at once; the rest fail fast', async () => {
+    const results = await Promise.all(
+      Array.from({ length: 10 }, async () => {
+        const response = await fetch(`${gw.url}/v1/chat/completions`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({ model: 'gpt-4o', messages: [{ role: 'user', content: 'hi' }] }),
+        });
+        return { status: response.status, body: await response.json() };
+      }),
+    );
+    const served = results.filter((r) => r.status === 200).length;
+    const refused = results.filter((r) => r.status === 503 && r.body.error.code === 'retry_budget_exhausted');
+    assert.ok(served >= 1 && served <= 3, `${served} retried and served`);
+    assert.equal(served + refused.length, 10, JSON.stringify(results.map((r) => r.status)));
+    assert.match(refused[0].body.error.message, /retry budget of Backend storm exhausted/);
+  });
+});

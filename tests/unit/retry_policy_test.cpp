@@ -31,7 +31,7 @@ TEST(RetryPolicyResolve, WithoutAPolicyEveryProviderOnceOnEveryConditionWithoutP
   EXPECT_EQ(r.attempts, 4u);
   EXPECT_TRUE(r.on.connectFailure && r.on.reset && r.on.timeout && r.on.status5xx && r.on.status429);
   EXPECT_EQ(r.backoff(1, 0.9), 0ms);
-  EXPECT_EQ(r.budget_percent, 20u);
+  EXPECT_FALSE(r.budget_percent) << "no retry budget unless a policy sets one";
   EXPECT_EQ(resolve(nullptr, nullptr, 0).attempts, 1u);
 }
 
@@ -123,7 +123,7 @@ spec:
   const auto r = resolve(&attached.by_rule.at("llm/chat"), &attached.by_backend.at("b"), 10);
   EXPECT_EQ(r.attempts, 2u);
   EXPECT_EQ(*r.per_try_timeout, 5s);
-  EXPECT_EQ(r.budget_percent, 10u);
+  EXPECT_EQ(*r.budget_percent, 10u);
 }
 
 }  // namespace

@@ -86,6 +86,9 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   app.add_flag("--log-requests", config.log_requests, "Log one JSON line per request to stderr");
   std::vector<std::string> key_status;
+  std::string outage;
+  app.add_option("--outage", outage,
+                 "PERIOD/DOWN/OFFSET/MODE (ms; MODE 503 or reset): down DOWN ms of every PERIOD ms");
   app.add_option("--key-status", key_status,
                  "KEY=STATUS: answer STATUS (in the provider's error shape) to requests carrying this key")
       ->each([](const std::string& v) {
@@ -93,6 +96,18 @@ int main(int argc, char** argv) {
         if (eq == std::string::npos || eq == 0) throw CLI::ValidationError("--key-status", "expected KEY=STATUS");
       });
   CLI11_PARSE(app, argc, argv);
+  if (!outage.empty()) {
+    unsigned long period = 0, down = 0, offset = 0;
+    char mode[16] = {0};
+    if (std::sscanf(outage.c_str(), "%lu/%lu/%lu/%15s", &period, &down, &offset, mode) != 4 || period == 0 ||
+        down > period || (std::string(mode) != "503" && std::string(mode) != "reset")) {
+      std::fprintf(stderr, "--outage %s: expected PERIOD/DOWN/OFFSET/MODE, DOWN <= PERIOD, MODE 503 or reset\n",
+                   outage.c_str());
+      return 2;
+    }
+    config.defaults.outage = sluice::mock::Defaults::Outage{std::chrono::milliseconds(period), std::chrono::milliseconds(down),
+                                              std::chrono::milliseconds(offset), std::string(mode) == "reset"};
+  }
   for (const auto& v : key_status) {
     const auto eq = v.find('=');
     const std::string digits = v.substr(eq + 1);

@@ -333,7 +333,19 @@ ResponsePlan plan_response(const Request& request, const Defaults& defaults,
     return plan;
   }
   plan.reset = reset;
-  if (reset == Reset::before_headers) return plan;
+  if (defaults.outage && defaults.outage->period.count() > 0) {
+    const auto& o = *defaults.outage;
+    const auto elapsed = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() -
+                                                                               defaults.started) + o.offset;
+    if (elapsed.count() >= 0 && elapsed % o.period < o.down) {
+      if (o.reset) {
+        plan.reset = Reset::before_headers;
+      } else {
+        status = 503;
+      }
+    }
+  }
+  if (plan.reset == Reset::before_headers) return plan;
 
   const std::string_view target = request.target();
   const std::string_view path = path_of(target);

@@ -8,6 +8,7 @@
 #include <boost/beast/http/string_body.hpp>
 #include <chrono>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -32,6 +33,17 @@ struct Defaults {
   // --key-status KEY=STATUS: a request whose key (Bearer, x-api-key, api-key, x-goog-api-key)
   // is KEY gets STATUS, in the provider's error shape (key rotation tests).
   std::vector<std::pair<std::string, unsigned>> key_status;
+  // --outage PERIOD/DOWN/OFFSET/MODE (milliseconds): scheduled outages for chaos tests. Every
+  // PERIOD ms, counted from start + OFFSET, the mock is down for DOWN ms: it answers 503
+  // (MODE 503) or resets each connection before answering (MODE reset).
+  struct Outage {
+    std::chrono::milliseconds period{0};
+    std::chrono::milliseconds down{0};
+    std::chrono::milliseconds offset{0};
+    bool reset = false;
+  };
+  std::optional<Outage> outage;
+  std::chrono::steady_clock::time_point started = std::chrono::steady_clock::now();
 };
 
 enum class Reset {
