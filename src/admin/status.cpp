@@ -47,6 +47,9 @@ json::object provider_status(const proxy::BackendRuntime& p, proxy::ProviderHeal
     if (ejected)
       health["ejected_for_ms"] =
           std::chrono::duration_cast<std::chrono::milliseconds>(p.health->ejected_until() - now).count();
+    if (p.health->held(now))
+      health["held_for_ms"] =
+          std::chrono::duration_cast<std::chrono::milliseconds>(p.health->held_until() - now).count();
     health["consecutive_failures"] = p.health->consecutive_failures();
     health["ejections"] = p.health->ejections();
     out["health"] = std::move(health);

@@ -268,7 +268,11 @@ struct AttemptResult {
   std::string failure;     // why the attempt failed, when it did not respond (for the final error)
   unsigned status = 502;   // the status a final error would carry
   bool retry_same = false; // the provider refused the key, and another key of it can be tried
+  std::chrono::seconds retry_after{0};  // a 429/503 that moved on asked for this pause
 };
+
+// The longest pause a provider's Retry-After can put it in.
+constexpr unsigned kMaxRetryAfterSeconds = 300;
 
 // The order providers are tried in: group by group, each group in a weighted random order;
 // providers ejected by outlier detection come last (tried only when everything else failed).
@@ -297,7 +301,7 @@ std::vector<const BackendRuntime*> attempt_plan(Worker& worker, const BackendRun
         }
       }
       total -= left[chosen]->weight;
-      const bool out = left[chosen]->health && left[chosen]->health->ejected(now);
+      const bool out = left[chosen]->health && left[chosen]->health->resting(now);
       (out ? ejected : plan).push_back(left[chosen]);
       left.erase(left.begin() + static_cast<std::ptrdiff_t>(chosen));
     }
@@ -647,7 +651,14 @@ http::Task<AttemptResult> attempt(ExchangeState& st, const BackendRuntime& targe
   }
   can_retry = can_retry && !body_consumed;
   if (can_retry && st.retry.retries_on_status(record.status)) {
-    // Another provider will try: this answer is dropped (its connection with it).
+    // Another provider will try: this answer is dropped (its connection with it). A pause it
+    // asked for (Retry-After on a 429 or 503) keeps it at the back of the order meanwhile.
+    if (record.status == 429 || record.status == 503) {
+      const std::string_view retry_after = response[bhttp::field::retry_after];
+      unsigned seconds = 0;
+      if (std::from_chars(retry_after.data(), retry_after.data() + retry_after.size(), seconds).ec == std::errc{})
+        result.retry_after = std::chrono::seconds(std::min(seconds, kMaxRetryAfterSeconds));
+    }
     record.upstream_error = "status";
     co_return fail(record.status, who + " answered HTTP " + std::to_string(record.status));
   }
@@ -1006,6 +1017,9 @@ http::Task<bool> run_exchange(Worker& worker, const Snapshot& snapshot, const ro
       failures += (failures.empty() ? "" : "; ") + outcome.failure;
       --i;
       continue;
+    }
+    if (outcome.retry_after.count() > 0 && plan[i]->health) {
+      plan[i]->health->hold(ProviderHealth::Clock::now() + outcome.retry_after);
     }
     if (backend->ai) {
       const bool failed = !outcome.responded || !record.upstream_error.empty() || record.status >= 500;

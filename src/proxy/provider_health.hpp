@@ -25,6 +25,20 @@ class ProviderHealth {
   bool ejected(Clock::time_point now) const {
     return now.time_since_epoch().count() < ejected_until_.load(std::memory_order_relaxed);
   }
+  // The provider asked for a pause (a 429 or 503 with Retry-After): it goes to the back of the
+  // order until then, as an ejected one does, whether outlier detection is on or not.
+  void hold(Clock::time_point until) {
+    auto current = held_until_.load(std::memory_order_relaxed);
+    const auto wanted = until.time_since_epoch().count();
+    while (current < wanted && !held_until_.compare_exchange_weak(current, wanted, std::memory_order_relaxed)) {
+    }
+  }
+  bool held(Clock::time_point now) const {
+    return now.time_since_epoch().count() < held_until_.load(std::memory_order_relaxed);
+  }
+  Clock::time_point held_until() const { return Clock::time_point(Clock::duration(held_until_.load())); }
+  // Ejected or held: tried only after every other provider.
+  bool resting(Clock::time_point now) const { return ejected(now) || held(now); }
   Clock::time_point ejected_until() const { return Clock::time_point(Clock::duration(ejected_until_.load())); }
   unsigned consecutive_failures() const { return failures_.load(std::memory_order_relaxed); }
   unsigned ejections() const { return ejections_.load(std::memory_order_relaxed); }
@@ -42,6 +56,7 @@ class ProviderHealth {
   std::atomic<unsigned> failures_{0};
   std::atomic<unsigned> ejections_{0};
   std::atomic<Clock::rep> ejected_until_{0};
+  std::atomic<Clock::rep> held_until_{0};
 };
 
 

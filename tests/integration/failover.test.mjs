@@ -76,6 +76,7 @@ before(async () => {
     backend('all-down', [[provider('sick', 'openai', sick503.port)], [provider('gone', 'openai', deadPort)]]),
     backend('models', [[provider('m1', 'openai', healthy.port, ', model: model-one')], [provider('m2', 'anthropic', healthy.port, ', model: model-two')]]),
     backend('fo-slow', [[provider('slow', 'openai', slow.port)], [provider('backup', 'openai', healthy.port)]]),
+    backend('fo-ra', [[provider('limited', 'openai', sick429.port)], [provider('backup', 'openai', healthy.port)]]),
     `${backend('fo-eject', [[provider('flaky', 'openai', sickEject.port)], [provider('backup', 'openai', healthy.port)]])}    outlierDetection: {consecutiveFailures: 2, baseEjectionTime: 400ms, maxEjectionPercent: 50}
 `,
     `${backend('fo-nosecret', [[`      - name: locked
@@ -110,6 +111,7 @@ spec:
         ['per-try', 'fo-slow'],
         ['fo-eject', 'fo-eject'],
         ['fo-nosecret', 'fo-nosecret'],
+        ['fo-ra', 'fo-ra'],
       ]
         .map(([name, backendName]) => `  - name: ${name}
     matches: [{path: {type: PathPrefix, value: /${name}/}}]
@@ -127,10 +129,10 @@ after(async () => {
   resetServer?.close();
 });
 
-async function chat(prefix, extra = {}) {
+async function chat(prefix, extra = {}, headers = {}) {
   const response = await fetch(`${sluice.url}/${prefix}/v1/chat/completions`, {
     method: 'POST',
-    headers: { 'content-type': 'application/json' },
+    headers: { 'content-type': 'application/json', ...headers },
     body: JSON.stringify({ model: 'gpt-4o', messages: [{ role: 'user', content: 'hello' }], ...extra }),
   });
   const text = await response.text();
@@ -147,15 +149,17 @@ describe('failover to the next priority group before the first byte', () => {
     ['fo-reset', 'resetting'],
     ['fo-timeout', 'slow'],
   ]) {
+    // The mock's 429 carries Retry-After: 1 by default, which would hold the provider; 0 does not.
+    const headers = prefix === 'fo-429' ? { 'x-mock-retry-after': '0' } : {};
     test(`${prefix}: non-streaming`, async () => {
-      const res = await chat(prefix);
+      const res = await chat(prefix, {}, headers);
       assert.equal(res.status, 200, res.text);
       assert.notEqual(res.headers.get('x-sluice-provider'), failing);
       assert.equal(res.headers.get('x-sluice-attempts'), '2');
       assert.equal(JSON.parse(res.text).object, 'chat.completion');
     });
     test(`${prefix}: streaming`, async () => {
-      const res = await chat(prefix, { stream: true });
+      const res = await chat(prefix, { stream: true }, headers);
       assert.equal(res.status, 200, res.text);
       assert.equal(res.headers.get('x-sluice-attempts'), '2');
       const events = parseSse(res.text);
@@ -169,7 +173,7 @@ describe('failover to the next priority group before the first byte', () => {
     const before429 = requestsTo(sick429);
     for (let i = 0; i < 5; i++) {
       assert.equal((await chat('fo-503')).status, 200);
-      assert.equal((await chat('fo-429')).status, 200);
+      assert.equal((await chat('fo-429', {}, { 'x-mock-retry-after': '0' })).status, 200);
     }
     await new Promise((r) => setTimeout(r, 50));
     assert.equal(requestsTo(sick503) - before503, 5);
@@ -402,10 +406,12 @@ spec:
     await keyMock?.stop();
   });
 
+  // x-mock-retry-after: 0 keeps the mock's 429 from asking for a pause (which would hold the
+  // whole provider, see the Retry-After test): these tests are about the keys.
   const ask = async (prefix) => {
     const response = await fetch(`${gw.url}/${prefix}/v1/chat/completions`, {
       method: 'POST',
-      headers: { 'content-type': 'application/json' },
+      headers: { 'content-type': 'application/json', 'x-mock-retry-after': '0' },
       body: JSON.stringify({ model: 'gpt-4o', messages: [{ role: 'user', content: 'hi' }] }),
     });
     return { status: response.status, headers: response.headers, body: await response.json() };
@@ -480,4 +486,26 @@ spec:
     assert.equal(served + refused.length, 10, JSON.stringify(results.map((r) => r.status)));
     assert.match(refused[0].body.error.message, /retry budget of Backend storm exhausted/);
   });
+});
+
+test('Retry-After on a 429 keeps that provider at the back of the order for that long', async () => {
+  const asked = () => requestsTo(sick429);
+  const settle = () => new Promise((r) => setTimeout(r, 30));
+  const before = asked();
+  const first = await chat('fo-ra', {}, { 'x-mock-retry-after': '1' });
+  assert.equal(first.status, 200);
+  assert.equal(first.headers.get('x-sluice-attempts'), '2');
+  for (let i = 0; i < 3; i++) {
+    const res = await chat('fo-ra');
+    assert.equal(res.headers.get('x-sluice-provider'), 'backup');
+    assert.equal(res.headers.get('x-sluice-attempts'), '1', 'the provider that asked for a pause is not asked');
+  }
+  await settle();
+  assert.equal(asked() - before, 1);
+  const status = await (await fetch(`${sluice.adminUrl}/status`)).json();
+  const limited = status.backends.find((b) => b.name === 'fo-ra').groups[0].providers[0];
+  assert.ok(limited.health.held_for_ms > 0 && limited.health.held_for_ms <= 1000, JSON.stringify(limited.health));
+  await new Promise((r) => setTimeout(r, 1050));
+  const after = await chat('fo-ra');
+  assert.equal(after.headers.get('x-sluice-attempts'), '2', 'after the pause it is tried first again');
 });
