@@ -557,6 +557,10 @@ void decode_backend(YamlMap& spec, Backend& b) {
         if (llm.present()) decode_llm(llm, b.llm);
       }
       decode_passthrough(ai, b.passthrough);
+      YamlMap breaker(ai.take("circuitBreaker"), ai.field("circuitBreaker"), ctx);
+      if (breaker.present()) {
+        if (auto v = breaker.integer("maxRequests", 0, 1'000'000)) b.circuitBreaker.maxRequests = static_cast<unsigned>(*v);
+      }
       YamlMap outlier(ai.take("outlierDetection"), ai.field("outlierDetection"), ctx);
       if (outlier.present()) {
         b.outlierDetection.enabled = true;

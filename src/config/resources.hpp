@@ -225,6 +225,13 @@ struct OutlierDetection {
   unsigned maxEjectionPercent = 50;
 };
 
+// A circuit breaker on concurrent requests (ai.circuitBreaker): a provider with this many
+// requests in flight (all workers together) takes no more; new requests go to the next provider,
+// or get a 503 when there is none. 0: no limit.
+struct CircuitBreaker {
+  unsigned maxRequests = 0;
+};
+
 enum class BackendType { AI, Static };
 
 struct Backend {
@@ -233,6 +240,7 @@ struct Backend {
   LlmProvider llm;                 // type AI, one provider (ai.llm)
   std::vector<PriorityGroup> priorityGroups;  // type AI, or groups of providers (group 0 first)
   OutlierDetection outlierDetection;          // type AI
+  CircuitBreaker circuitBreaker;              // type AI
   Passthrough passthrough;         // type AI
   std::vector<StaticHost> hosts;   // type Static
   BackendTls staticTls;            // type Static

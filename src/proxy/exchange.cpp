@@ -269,6 +269,7 @@ struct AttemptResult {
   unsigned status = 502;   // the status a final error would carry
   bool retry_same = false; // the provider refused the key, and another key of it can be tried
   std::chrono::seconds retry_after{0};  // a 429/503 that moved on asked for this pause
+  bool circuit_open = false;  // the provider was at its circuit-breaker limit: not tried, not a failure
 };
 
 // The longest pause a provider's Retry-After can put it in.
@@ -375,6 +376,30 @@ http::Task<AttemptResult> attempt(ExchangeState& st, const BackendRuntime& targe
     result.failure = std::move(why);
     return result;
   };
+
+  // The circuit breaker: a provider at its limit of requests in flight takes no more.
+  struct InFlight {
+    std::atomic<unsigned>* count = nullptr;
+    ~InFlight() {
+      if (count) count->fetch_sub(1, std::memory_order_relaxed);
+    }
+  } in_flight;
+  if (target.health && st.backend.spec && st.backend.spec->circuitBreaker.maxRequests > 0) {
+    auto& count = target.health->in_flight();
+    const auto limit = st.backend.spec->circuitBreaker.maxRequests;
+    if (count.fetch_add(1, std::memory_order_relaxed) >= limit) {
+      count.fetch_sub(1, std::memory_order_relaxed);
+      std::string why = "backend " + st.backend.name + " provider " + target.name + " has " + std::to_string(limit) +
+                        " requests in flight (spec.ai.circuitBreaker.maxRequests)";
+      result.circuit_open = true;
+      if (can_retry) co_return fail(503, std::move(why));
+      const http::ApiError error{503, "server_error", "circuit_open", std::move(why), {}};
+      result.responded = true;
+      result.keep = co_await send_error(client, error, version, st.keep_alive, record, schema, {}, st.sluice_headers);
+      co_return result;
+    }
+    in_flight.count = &count;
+  }
 
   // The body this provider gets: the client's, rewritten for a model override, or translated.
   std::unique_ptr<translate::Translator> translator;
@@ -1023,7 +1048,7 @@ http::Task<bool> run_exchange(Worker& worker, const Snapshot& snapshot, const ro
     }
     if (backend->ai) {
       const bool failed = !outcome.responded || !record.upstream_error.empty() || record.status >= 500;
-      record_health(worker, *backend, *plan[i], failed);
+      if (!outcome.circuit_open) record_health(worker, *backend, *plan[i], failed);
       worker.metrics().record_attempt(backend->name, plan[i]->name,
                                       !outcome.responded ? "failover" : (failed ? "failure" : "success"));
     }

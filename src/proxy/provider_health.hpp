@@ -37,6 +37,9 @@ class ProviderHealth {
     return now.time_since_epoch().count() < held_until_.load(std::memory_order_relaxed);
   }
   Clock::time_point held_until() const { return Clock::time_point(Clock::duration(held_until_.load())); }
+  // Requests in flight to this provider, all workers together (the circuit breaker).
+  std::atomic<unsigned>& in_flight() { return in_flight_; }
+
   // Ejected or held: tried only after every other provider.
   bool resting(Clock::time_point now) const { return ejected(now) || held(now); }
   Clock::time_point ejected_until() const { return Clock::time_point(Clock::duration(ejected_until_.load())); }
@@ -57,6 +60,7 @@ class ProviderHealth {
   std::atomic<unsigned> ejections_{0};
   std::atomic<Clock::rep> ejected_until_{0};
   std::atomic<Clock::rep> held_until_{0};
+  std::atomic<unsigned> in_flight_{0};
 };
 
 

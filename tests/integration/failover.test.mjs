@@ -509,3 +509,40 @@ test('Retry-After on a 429 keeps that provider at the back of the order for that
   const after = await chat('fo-ra');
   assert.equal(after.headers.get('x-sluice-attempts'), '2', 'after the pause it is tried first again');
 });
+
+describe('circuit breaker', () => {
+  let busy;
+  let gw;
+  before(async () => {
+    busy = await startMock(['--latency-ms', '300']);
+    const config = [
+      `${backend('breaker', [[provider('busy', 'openai', busy.port)], [provider('overflow', 'openai', busy.port)]])}    circuitBreaker: {maxRequests: 2}
+`,
+      routeYaml({ name: 'breaker', rules: '  - backendRefs: [{name: breaker}]\n' }),
+    ].join('---\n');
+    gw = await startSluice({ config, workers: 1 });
+  });
+  after(async () => {
+    await gw?.stop();
+    await busy?.stop();
+  });
+
+  test('a provider at maxRequests in flight takes no more: the rest go to the next provider, then a 503', async () => {
+    const results = await Promise.all(
+      Array.from({ length: 6 }, async () => {
+        const response = await fetch(`${gw.url}/v1/chat/completions`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({ model: 'gpt-4o', messages: [{ role: 'user', content: 'hi' }] }),
+        });
+        return { status: response.status, provider: response.headers.get('x-sluice-provider'), body: await response.json() };
+      }),
+    );
+    const by = (p) => results.filter((r) => r.status === 200 && r.provider === p).length;
+    const open = results.filter((r) => r.status === 503 && r.body.error.code === 'circuit_open');
+    assert.equal(by('busy'), 2, JSON.stringify(results.map((r) => [r.status, r.provider])));
+    assert.equal(by('overflow'), 2);
+    assert.equal(open.length, 2);
+    assert.match(open[0].body.error.message, /maxRequests/);
+  });
+});
