@@ -51,6 +51,7 @@ json::object provider_status(const proxy::BackendRuntime& p, proxy::ProviderHeal
       health["held_for_ms"] =
           std::chrono::duration_cast<std::chrono::milliseconds>(p.health->held_until() - now).count();
     health["consecutive_failures"] = p.health->consecutive_failures();
+    if (p.spec && p.spec->healthCheck.enabled) health["active_check"] = p.health->unhealthy() ? "unhealthy" : "healthy";
     health["ejections"] = p.health->ejections();
     out["health"] = std::move(health);
   }

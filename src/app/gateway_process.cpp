@@ -20,6 +20,7 @@
 #include "observe/metrics.hpp"
 #include "proxy/snapshot.hpp"
 #include "admin/status.hpp"
+#include "proxy/health_checker.hpp"
 #include <mutex>
 #include "proxy/worker.hpp"
 
@@ -143,6 +144,9 @@ int serve(const ServeOptions& options) {
   }
 
   for (auto& w : workers) w->start();
+  // Active health checks of the running configuration (a thread of their own, if any).
+  auto checker = std::make_unique<proxy::HealthChecker>(snapshot);
+  checker->start();
   if (gateway.admin.enabled) admin_server.start();
   for (std::size_t i = 0; i < gateway.listeners.size(); ++i) {
     observe::log(Level::Info, "listening",
@@ -175,6 +179,9 @@ int serve(const ServeOptions& options) {
           current = next;
         }
         for (auto& w : workers) w->set_snapshot(next);
+        checker->stop();
+        checker = std::make_unique<proxy::HealthChecker>(next);
+        checker->start();
         observe::log(Level::Info, "configuration reloaded", {{"generation", std::to_string(generation)}});
       } else {
         observe::log(Level::Error, "reload rejected; keeping the running configuration");

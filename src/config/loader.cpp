@@ -557,6 +557,22 @@ void decode_backend(YamlMap& spec, Backend& b) {
         if (llm.present()) decode_llm(llm, b.llm);
       }
       decode_passthrough(ai, b.passthrough);
+      YamlMap check(ai.take("healthCheck"), ai.field("healthCheck"), ctx);
+      if (check.present()) {
+        auto& hc = b.healthCheck;
+        hc.enabled = true;
+        if (auto v = check.duration("interval")) hc.interval = *v;
+        if (auto v = check.duration("timeout")) hc.timeout = *v;
+        if (auto v = check.str("path")) {
+          if (v->empty() || v->front() != '/')
+            ctx.error(check.node()["path"], check.field("path"), "must start with \"/\", found \"" + *v + "\"");
+          hc.path = *v;
+        }
+        if (auto v = check.integer("unhealthyThreshold", 1, 100)) hc.unhealthyThreshold = static_cast<unsigned>(*v);
+        if (auto v = check.integer("healthyThreshold", 1, 100)) hc.healthyThreshold = static_cast<unsigned>(*v);
+        if (hc.interval.count() <= 0) ctx.error(check.node()["interval"], check.field("interval"), "must be positive");
+        if (hc.timeout.count() <= 0) ctx.error(check.node()["timeout"], check.field("timeout"), "must be positive");
+      }
       YamlMap breaker(ai.take("circuitBreaker"), ai.field("circuitBreaker"), ctx);
       if (breaker.present()) {
         if (auto v = breaker.integer("maxRequests", 0, 1'000'000)) b.circuitBreaker.maxRequests = static_cast<unsigned>(*v);

@@ -225,6 +225,19 @@ struct OutlierDetection {
   unsigned maxEjectionPercent = 50;
 };
 
+// Active health checks (ai.healthCheck): every `interval`, each provider of the Backend gets
+// `GET path` with its credentials; an answer below 500 within `timeout` passes. After
+// `unhealthyThreshold` failed checks in a row the provider is unhealthy (tried only after every
+// other one) until `healthyThreshold` checks in a row pass.
+struct HealthCheck {
+  bool enabled = false;  // on when the section is present
+  Duration interval{10'000};
+  Duration timeout{2'000};
+  std::optional<std::string> path;  // default: the provider's model list (e.g. /v1/models)
+  unsigned unhealthyThreshold = 3;
+  unsigned healthyThreshold = 2;
+};
+
 // A circuit breaker on concurrent requests (ai.circuitBreaker): a provider with this many
 // requests in flight (all workers together) takes no more; new requests go to the next provider,
 // or get a 503 when there is none. 0: no limit.
@@ -241,6 +254,7 @@ struct Backend {
   std::vector<PriorityGroup> priorityGroups;  // type AI, or groups of providers (group 0 first)
   OutlierDetection outlierDetection;          // type AI
   CircuitBreaker circuitBreaker;              // type AI
+  HealthCheck healthCheck;                    // type AI
   Passthrough passthrough;         // type AI
   std::vector<StaticHost> hosts;   // type Static
   BackendTls staticTls;            // type Static

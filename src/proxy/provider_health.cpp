@@ -18,6 +18,18 @@ bool ProviderHealth::record_failure(const config::OutlierDetection& policy, Cloc
   return true;
 }
 
+void ProviderHealth::record_check(bool passed, unsigned unhealthy_threshold, unsigned healthy_threshold) {
+  if (passed) {
+    checks_failed_.store(0, std::memory_order_relaxed);
+    const auto passes = checks_passed_.fetch_add(1, std::memory_order_relaxed) + 1;
+    if (unhealthy() && passes >= healthy_threshold) unhealthy_.store(false, std::memory_order_relaxed);
+  } else {
+    checks_passed_.store(0, std::memory_order_relaxed);
+    const auto failures = checks_failed_.fetch_add(1, std::memory_order_relaxed) + 1;
+    if (!unhealthy() && failures >= unhealthy_threshold) unhealthy_.store(true, std::memory_order_relaxed);
+  }
+}
+
 std::optional<std::size_t> KeyRing::pick(Clock::time_point now) {
   const auto n = benched_until_.size();
   if (n == 0) return std::nullopt;

@@ -40,8 +40,12 @@ class ProviderHealth {
   // Requests in flight to this provider, all workers together (the circuit breaker).
   std::atomic<unsigned>& in_flight() { return in_flight_; }
 
-  // Ejected or held: tried only after every other provider.
-  bool resting(Clock::time_point now) const { return ejected(now) || held(now); }
+  // Active health checks (one checker thread writes, everyone reads).
+  void record_check(bool passed, unsigned unhealthy_threshold, unsigned healthy_threshold);
+  bool unhealthy() const { return unhealthy_.load(std::memory_order_relaxed); }
+
+  // Ejected, held or unhealthy: tried only after every other provider.
+  bool resting(Clock::time_point now) const { return ejected(now) || held(now) || unhealthy(); }
   Clock::time_point ejected_until() const { return Clock::time_point(Clock::duration(ejected_until_.load())); }
   unsigned consecutive_failures() const { return failures_.load(std::memory_order_relaxed); }
   unsigned ejections() const { return ejections_.load(std::memory_order_relaxed); }
@@ -61,6 +65,9 @@ class ProviderHealth {
   std::atomic<Clock::rep> ejected_until_{0};
   std::atomic<Clock::rep> held_until_{0};
   std::atomic<unsigned> in_flight_{0};
+  std::atomic<bool> unhealthy_{false};
+  std::atomic<unsigned> checks_failed_{0};  // in a row
+  std::atomic<unsigned> checks_passed_{0};  // in a row
 };
 
 

@@ -546,3 +546,68 @@ describe('circuit breaker', () => {
     assert.match(open[0].body.error.message, /maxRequests/);
   });
 });
+
+describe('active health checks', () => {
+  let flappy;
+  let flappyPort;
+  let backup;
+  let gw;
+  const waitFor = async (predicate, ms = 3000) => {
+    const end = Date.now() + ms;
+    while (Date.now() < end) {
+      if (await predicate()) return true;
+      await new Promise((r) => setTimeout(r, 25));
+    }
+    return false;
+  };
+  before(async () => {
+    flappy = await startMock(['--status', '503', '--log-requests']);
+    flappyPort = flappy.port;
+    backup = await startMock();
+    const config = [
+      `${backend('hc', [[provider('flappy', 'openai', flappyPort)], [provider('backup', 'openai', backup.port)]])}    healthCheck: {interval: 100ms, timeout: 300ms, unhealthyThreshold: 2, healthyThreshold: 1, path: /v1/models}
+`,
+      routeYaml({ name: 'hc', rules: '  - backendRefs: [{name: hc}]\n' }),
+    ].join('---\n');
+    gw = await startSluice({ config });
+  });
+  after(async () => {
+    await gw?.stop();
+    await flappy?.stop();
+    await backup?.stop();
+  });
+  const ask = async () => {
+    const response = await fetch(`${gw.url}/v1/chat/completions`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ model: 'gpt-4o', messages: [{ role: 'user', content: 'hi' }] }),
+    });
+    await response.text();
+    return { status: response.status, provider: response.headers.get('x-sluice-provider'), attempts: response.headers.get('x-sluice-attempts') };
+  };
+  const flappyState = async () => {
+    const status = await (await fetch(`${gw.adminUrl}/status`)).json();
+    return status.backends.find((b) => b.name === 'hc').groups[0].providers[0].health.active_check;
+  };
+
+  test('failing checks make a provider unhealthy: requests go straight to the next one', async () => {
+    assert.ok(await waitFor(async () => (await flappyState()) === 'unhealthy'), 'flappy became unhealthy');
+    const checks = flappy.stderr.filter((l) => l.includes('"target":"/v1/models"')).length;
+    assert.ok(checks >= 2, `the checks reached the provider (${checks})`);
+    const res = await ask();
+    assert.equal(res.status, 200);
+    assert.equal(res.provider, 'backup');
+    assert.equal(res.attempts, '1');
+    assert.ok(gw.stderr.some((l) => l.includes('"msg":"provider unhealthy"') && l.includes('"provider":"flappy"')));
+  });
+
+  test('passing checks bring it back', async () => {
+    await flappy.stop();
+    flappy = await startMock([], { port: flappyPort });
+    assert.ok(await waitFor(async () => (await flappyState()) === 'healthy'), 'flappy became healthy again');
+    const res = await ask();
+    assert.equal(res.provider, 'flappy');
+    assert.equal(res.attempts, '1');
+    assert.ok(gw.stderr.some((l) => l.includes('"msg":"provider healthy again"')));
+  });
+});
