@@ -169,6 +169,7 @@ describe('failover to the next priority group before the first byte', () => {
   }
 
   test('the failed provider is never asked twice for one request', async () => {
+    await new Promise((r) => setTimeout(r, 60)); // earlier requests' log lines arrive first
     const before503 = requestsTo(sick503);
     const before429 = requestsTo(sick429);
     for (let i = 0; i < 5; i++) {
@@ -203,6 +204,7 @@ describe('failover to the next priority group before the first byte', () => {
   });
 
   test('a Backend with a single provider is not retried: its 503 reaches the client', async () => {
+    await new Promise((r) => setTimeout(r, 60)); // earlier requests' log lines arrive first
     const before = requestsTo(sick503);
     const res = await chat('single-sick');
     assert.equal(res.status, 503);
@@ -228,6 +230,7 @@ describe('failover to the next priority group before the first byte', () => {
 
 describe('a TrafficPolicy retry section shapes the failover', () => {
   test('attempts: 1 turns failover off: the 503 reaches the client, the fallback is never asked', async () => {
+    await new Promise((r) => setTimeout(r, 60)); // earlier requests' log lines arrive first
     const before = requestsTo(sick503);
     const res = await chat('no-retry');
     assert.equal(res.status, 503);
@@ -491,6 +494,7 @@ spec:
 test('Retry-After on a 429 keeps that provider at the back of the order for that long', async () => {
   const asked = () => requestsTo(sick429);
   const settle = () => new Promise((r) => setTimeout(r, 30));
+    await new Promise((r) => setTimeout(r, 60)); // earlier requests' log lines arrive first
   const before = asked();
   const first = await chat('fo-ra', {}, { 'x-mock-retry-after': '1' });
   assert.equal(first.status, 200);
