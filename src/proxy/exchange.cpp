@@ -2,6 +2,7 @@
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/use_awaitable.hpp>
+#include <boost/container/small_vector.hpp>
 #include <boost/json.hpp>
 #include <array>
 #include <charconv>
@@ -275,14 +276,24 @@ struct AttemptResult {
 // The longest pause a provider's Retry-After can put it in.
 constexpr unsigned kMaxRetryAfterSeconds = 300;
 
+// Providers in the order they are tried; inline storage keeps the common case off the heap.
+using AttemptPlan = boost::container::small_vector<const BackendRuntime*, 8>;
+
 // The order providers are tried in: group by group, each group in a weighted random order;
 // providers ejected by outlier detection come last (tried only when everything else failed).
-std::vector<const BackendRuntime*> attempt_plan(Worker& worker, const BackendRuntime& backend) {
-  std::vector<const BackendRuntime*> plan;
-  std::vector<const BackendRuntime*> ejected;
+AttemptPlan attempt_plan(Worker& worker, const BackendRuntime& backend) {
+  AttemptPlan plan;
+  AttemptPlan ejected;
   const auto now = ProviderHealth::Clock::now();
   for (const auto& group : backend.groups) {
-    std::vector<const BackendRuntime*> left;
+    // A single provider (the common case) needs no draw.
+    if (group.size() == 1) {
+      const auto& only = group.front();
+      if (only.weight == 0) continue;
+      (only.health && only.health->resting(now) ? ejected : plan).push_back(&only);
+      continue;
+    }
+    AttemptPlan left;
     unsigned total = 0;
     for (const auto& p : group) {
       if (p.weight == 0) continue;
@@ -348,8 +359,11 @@ KeyRing::Clock::time_point earliest_key_back(const KeyRing& keys) {
 void set_sluice_headers(ExchangeState& st, std::string_view provider) {
   st.sluice_headers.clear();
   if (!st.backend.ai) return;
-  st.sluice_headers.append("x-sluice-provider: ").append(provider).append("\r\n");
-  st.sluice_headers.append("x-sluice-attempts: ").append(std::to_string(st.attempts)).append("\r\n");
+  st.sluice_headers.reserve(48 + provider.size());
+  st.sluice_headers.append("x-sluice-provider: ").append(provider).append("\r\nx-sluice-attempts: ");
+  char digits[12];
+  const auto written = std::to_chars(digits, digits + sizeof digits, st.attempts);
+  st.sluice_headers.append(digits, static_cast<std::size_t>(written.ptr - digits)).append("\r\n");
 }
 
 // One attempt at one provider (or the Static Backend itself). Answers the client unless the
@@ -485,9 +499,11 @@ http::Task<AttemptResult> attempt(ExchangeState& st, const BackendRuntime& targe
 
   const auto& endpoint = choose_endpoint(worker, target);
   record.upstream = endpoint.display;
-  const std::string who = target.ai && target.name != st.backend.name
-                              ? "backend " + st.backend.name + " provider " + target.name
-                              : "backend " + st.backend.name;
+  // Names the upstream in messages; built only when one is needed.
+  const auto who = [&] {
+    return target.ai && target.name != st.backend.name ? "backend " + st.backend.name + " provider " + target.name
+                                                       : "backend " + st.backend.name;
+  };
 
   // The upstream request head: client headers minus hop-by-hop ones, filters, host, credentials.
   UpstreamHeadSpec head_spec;
@@ -509,7 +525,7 @@ http::Task<AttemptResult> attempt(ExchangeState& st, const BackendRuntime& targe
       const auto now = KeyRing::Clock::now();
       key_index = target.keys->pick(now);
       if (!key_index) {
-        std::string why = who + ": every API key is benched after 401/403/429 answers; the first is back in " +
+        std::string why = who() + ": every API key is benched after 401/403/429 answers; the first is back in " +
                           std::to_string(std::chrono::duration_cast<std::chrono::seconds>(
                                              earliest_key_back(*target.keys) - now)
                                              .count()) +
@@ -585,7 +601,7 @@ http::Task<AttemptResult> attempt(ExchangeState& st, const BackendRuntime& targe
       if (!connected.connection) {
         const bool timeout = connected.failure == http::ConnectFailure::Timeout;
         record.upstream_error = timeout ? "timeout" : (connected.failure == http::ConnectFailure::Tls ? "tls" : "connect");
-        std::string why = who + " unavailable: " + connected.error;
+        std::string why = who() + " unavailable: " + connected.error;
         if (can_retry && (timeout ? st.retry.on.timeout : st.retry.on.connectFailure))
           co_return fail(timeout ? 504 : 502, std::move(why));
         const auto error = upstream_error(timeout ? 504 : 502, std::move(why));
@@ -630,8 +646,8 @@ http::Task<AttemptResult> attempt(ExchangeState& st, const BackendRuntime& targe
     if (stale) continue;
     record.upstream_error = failure_label(failure);
     std::string why = failure == Failure::Timeout
-                          ? who + " (" + endpoint.display + ") did not respond within " + std::to_string(timeout.count()) + " ms"
-                          : who + " (" + endpoint.display + ") " +
+                          ? who() + " (" + endpoint.display + ") did not respond within " + std::to_string(timeout.count()) + " ms"
+                          : who() + " (" + endpoint.display + ") " +
                                 (failure == Failure::Protocol ? "sent an invalid HTTP response: " + sent.ec.message()
                                                               : "closed the connection before responding: " + sent.ec.message());
     const unsigned status = failure == Failure::Timeout ? 504 : 502;
@@ -670,7 +686,7 @@ http::Task<AttemptResult> attempt(ExchangeState& st, const BackendRuntime& targe
     if (!body_consumed && target.keys->pick(now)) {
       record.upstream_error = "key";
       result.retry_same = true;
-      co_return fail(record.status, who + " refused key " + std::to_string(*key_index + 1) + " (HTTP " +
+      co_return fail(record.status, who() + " refused key " + std::to_string(*key_index + 1) + " (HTTP " +
                                         std::to_string(record.status) + ")");
     }
   }
@@ -685,7 +701,7 @@ http::Task<AttemptResult> attempt(ExchangeState& st, const BackendRuntime& targe
         result.retry_after = std::chrono::seconds(std::min(seconds, kMaxRetryAfterSeconds));
     }
     record.upstream_error = "status";
-    co_return fail(record.status, who + " answered HTTP " + std::to_string(record.status));
+    co_return fail(record.status, who() + " answered HTTP " + std::to_string(record.status));
   }
 
   if (translator) {
@@ -708,7 +724,7 @@ http::Task<AttemptResult> attempt(ExchangeState& st, const BackendRuntime& targe
         const auto failure = classify(rec, connection->deadline.expired());
         record.upstream_error = failure_label(failure);
         const auto error = upstream_error(failure == Failure::Timeout ? 504 : 502,
-                                          who + " (" + endpoint.display + ") failed while sending its response: " +
+                                          who() + " (" + endpoint.display + ") failed while sending its response: " +
                                               rec.message());
         result.keep = co_await send_error(client, error, version, client_keep_base, record, schema, {}, st.sluice_headers);
         co_return result;
@@ -758,7 +774,7 @@ http::Task<AttemptResult> attempt(ExchangeState& st, const BackendRuntime& targe
       record.upstream_error = failure_label(relayed.failure);
       if (!relayed.head_sent) {
         // The stream failed before its first event: nothing reached the client.
-        std::string why = who + " (" + endpoint.display + ") failed before its response body arrived: " +
+        std::string why = who() + " (" + endpoint.display + ") failed before its response body arrived: " +
                           relayed.ec.message();
         const unsigned status = relayed.failure == Failure::Timeout ? 504 : 502;
         if (can_retry && (relayed.failure == Failure::Timeout ? st.retry.on.timeout : st.retry.on.reset))
@@ -769,7 +785,7 @@ http::Task<AttemptResult> attempt(ExchangeState& st, const BackendRuntime& targe
         co_return result;
       }
       record.error = "upstream " + std::string(failure_label(relayed.failure)) +
-                     " after the response started (" + who + "): " + relayed.ec.message();
+                     " after the response started (" + who() + "): " + relayed.ec.message();
     } else if (!relayed.client_ok) {
       record.error = "client connection closed during the response";
     }
@@ -807,7 +823,7 @@ http::Task<AttemptResult> attempt(ExchangeState& st, const BackendRuntime& targe
     record.upstream_error = failure_label(relayed.failure);
     if (!relayed.head_sent) {
       // Nothing reached the client yet: another provider, or a proper error response.
-      std::string why = who + " (" + endpoint.display + ") failed before its response body arrived: " +
+      std::string why = who() + " (" + endpoint.display + ") failed before its response body arrived: " +
                         relayed.ec.message();
       const unsigned status = relayed.failure == Failure::Timeout ? 504 : 502;
       if (can_retry && (relayed.failure == Failure::Timeout ? st.retry.on.timeout : st.retry.on.reset))
@@ -817,7 +833,7 @@ http::Task<AttemptResult> attempt(ExchangeState& st, const BackendRuntime& targe
       result.keep = co_await send_error(client, error, version, client_keep_base, record, schema, {}, st.sluice_headers);
       co_return result;
     }
-    record.error = "upstream " + std::string(failure_label(relayed.failure)) + " after the response started (" + who +
+    record.error = "upstream " + std::string(failure_label(relayed.failure)) + " after the response started (" + who() +
                    "): " + relayed.ec.message();
   } else if (!relayed.client_ok) {
     record.error = "client connection closed during the response";
@@ -861,7 +877,7 @@ http::Task<bool> run_exchange(Worker& worker, const Snapshot& snapshot, const ro
   record.backend = backend->name;
 
   // The providers to try, in order, without those that cannot serve (a missing Secret).
-  std::vector<const BackendRuntime*> plan;
+  AttemptPlan plan;
   std::string unavailable;
   if (backend->ai) {
     for (const auto* p : attempt_plan(worker, *backend)) {
@@ -986,11 +1002,16 @@ http::Task<bool> run_exchange(Worker& worker, const Snapshot& snapshot, const ro
 
   // The retry policy: TrafficPolicy retry sections of the rule and the Backend over the
   // defaults (every provider once, on every retryable condition, no pause).
-  const auto rule_policy = snapshot.retry.by_rule.find(rule.id);
-  const auto backend_policy = snapshot.retry.by_backend.find(backend->name);
-  st.retry = policy::resolve(rule_policy == snapshot.retry.by_rule.end() ? nullptr : &rule_policy->second,
-                             backend_policy == snapshot.retry.by_backend.end() ? nullptr : &backend_policy->second,
-                             plan.size());
+  const config::RetryPolicy* rule_policy = nullptr;
+  const config::RetryPolicy* backend_policy = nullptr;
+  if (!snapshot.retry.by_rule.empty()) {
+    if (const auto it = snapshot.retry.by_rule.find(rule.id); it != snapshot.retry.by_rule.end()) rule_policy = &it->second;
+  }
+  if (!snapshot.retry.by_backend.empty()) {
+    if (const auto it = snapshot.retry.by_backend.find(backend->name); it != snapshot.retry.by_backend.end())
+      backend_policy = &it->second;
+  }
+  st.retry = policy::resolve(rule_policy, backend_policy, plan.size());
   if (plan.size() > st.retry.attempts) plan.resize(st.retry.attempts);
 
   // Each provider at most once, group by group: a failure before the first byte reached the
