@@ -40,6 +40,18 @@ json::object provider_status(const proxy::BackendRuntime& p, proxy::ProviderHeal
   if (p.model) out["model"] = *p.model;
   out["available"] = p.unavailable_reason.empty();
   if (!p.unavailable_reason.empty()) out["unavailable_reason"] = p.unavailable_reason;
+  if (p.keys) {
+    // Several keys: which are benched and for how long (never the keys themselves).
+    json::array keys;
+    for (std::size_t k = 0; k < p.keys->size(); ++k) {
+      json::object key{{"key", k + 1}, {"benched", p.keys->benched(k, now)}};
+      if (p.keys->benched(k, now))
+        key["benched_for_ms"] =
+            std::chrono::duration_cast<std::chrono::milliseconds>(p.keys->benched_until(k) - now).count();
+      keys.push_back(std::move(key));
+    }
+    out["keys"] = std::move(keys);
+  }
   if (p.health) {
     json::object health;
     const bool ejected = p.health->ejected(now);

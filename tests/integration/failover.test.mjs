@@ -431,6 +431,11 @@ spec:
     assert.equal(refusals, 2, 'each bad key was tried once, then benched');
     assert.ok(gw.stderr.some((l) => l.includes('"msg":"API key benched"') && l.includes('"status":"401"')));
     assert.ok(gw.stderr.some((l) => l.includes('"msg":"API key benched"') && l.includes('"status":"429"')));
+    const status = await (await fetch(`${gw.adminUrl}/status`)).json();
+    const keys = status.backends.find((b) => b.name === 'rotating').groups[0].providers[0].keys;
+    assert.deepEqual(keys.map((k) => k.benched), [true, true, false]);
+    assert.ok(keys[0].benched_for_ms > 0);
+    assert.ok(!JSON.stringify(status).includes('revoked'), 'no key value in /status');
   });
 
   test('every key benched: the provider is skipped with a clear reason, the next group serves', async () => {
@@ -614,4 +619,54 @@ describe('active health checks', () => {
     assert.equal(res.attempts, '1');
     assert.ok(gw.stderr.some((l) => l.includes('"msg":"provider healthy again"')));
   });
+});
+
+test('a Secret that disappears at reload: its provider becomes unavailable with the reason, traffic fails over', async () => {
+  const { readFileSync, writeFileSync } = await import('node:fs');
+  const secretDoc = `apiVersion: v1
+kind: Secret
+metadata: {name: rotating-secret}
+stringData: {apiKey: sk-1}
+`;
+  const rest = [
+    backend('reloaded', [[`      - name: keyed
+        openai: {authToken: {kind: SecretRef, secretRef: {name: rotating-secret}}}
+        host: 127.0.0.1
+        port: ${healthy.port}
+`], [provider('backup', 'openai', healthy.port)]]),
+    routeYaml({ name: 'reloaded', rules: '  - backendRefs: [{name: reloaded}]\n' }),
+  ].join('---\n');
+  const gw = await startSluice({ config: `${secretDoc}---\n${rest}` });
+  try {
+    const ask = async () => {
+      const r = await fetch(`${gw.url}/v1/chat/completions`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ model: 'gpt-4o', messages: [{ role: 'user', content: 'hi' }] }),
+      });
+      await r.text();
+      return { status: r.status, provider: r.headers.get('x-sluice-provider'), auth: r.headers.get('x-mock-authorization') };
+    };
+    const before = await ask();
+    assert.equal(before.provider, 'keyed');
+    assert.equal(before.auth, 'Bearer sk-1');
+    const gatewayDoc = readFileSync(gw.file, 'utf8').split('---')[0];
+    writeFileSync(gw.file, `${gatewayDoc}---\n${rest}`);  // the Secret is gone
+    gw.proc.kill('SIGHUP');
+    let after;
+    for (let i = 0; i < 60; i++) {
+      await new Promise((r) => setTimeout(r, 50));
+      after = await ask();
+      if (after.provider === 'backup') break;
+    }
+    assert.equal(after.status, 200);
+    assert.equal(after.provider, 'backup', 'traffic failed over once the Secret was gone');
+    assert.ok(gw.stderr.some((l) => l.includes('rotating-secret')), 'the reload warned about the missing Secret');
+    const status = await (await fetch(`${gw.adminUrl}/status`)).json();
+    const keyed = status.backends.find((b) => b.name === 'reloaded').groups[0].providers[0];
+    assert.equal(keyed.available, false);
+    assert.match(keyed.unavailable_reason, /Secret "rotating-secret" not found/);
+  } finally {
+    await gw.stop();
+  }
 });
