@@ -704,6 +704,8 @@ http::Task<AttemptResult> attempt(ExchangeState& st, const BackendRuntime& targe
     co_return fail(record.status, who() + " answered HTTP " + std::to_string(record.status));
   }
 
+  RelayOutcome relayed;
+  bool client_keep = false;
   if (translator) {
     // Translated: errors and complete replies are read whole and converted; streams are
     // converted event by event.
@@ -753,11 +755,10 @@ http::Task<AttemptResult> attempt(ExchangeState& st, const BackendRuntime& targe
                                        &response.base(), st.sluice_headers);
       co_return result;
     }
-    const bool client_keep = client_keep_base && version >= 11;
+    client_keep = client_keep_base && version >= 11;
     const auto framing = version >= 11 ? ClientFraming::Chunked : ClientFraming::UntilClose;
     const std::string client_head = build_translated_head(&response.base(), 200, translator->stream_content_type(), 0,
                                                           version, client_keep, framing, rule, st.sluice_headers);
-    RelayOutcome relayed;
     if (connection->tls) {
       relayed = co_await relay_translated(*connection->tls, *connection, *parser, client, client_head, framing,
                                           *translator, target, deadline, worker, record);
@@ -770,55 +771,31 @@ http::Task<AttemptResult> attempt(ExchangeState& st, const BackendRuntime& targe
       record.prompt_tokens = static_cast<std::int64_t>(usage.prompt_tokens);
       record.completion_tokens = static_cast<std::int64_t>(usage.completion_tokens);
     }
-    if (relayed.failure != Failure::None) {
-      record.upstream_error = failure_label(relayed.failure);
-      if (!relayed.head_sent) {
-        // The stream failed before its first event: nothing reached the client.
-        std::string why = who() + " (" + endpoint.display + ") failed before its response body arrived: " +
-                          relayed.ec.message();
-        const unsigned status = relayed.failure == Failure::Timeout ? 504 : 502;
-        if (can_retry && (relayed.failure == Failure::Timeout ? st.retry.on.timeout : st.retry.on.reset))
-          co_return fail(status, std::move(why));
-        const auto error = upstream_error(status, std::move(why));
-        result.responded = true;
-        result.keep = co_await send_error(client, error, version, client_keep_base, record, schema, {}, st.sluice_headers);
-        co_return result;
-      }
-      record.error = "upstream " + std::string(failure_label(relayed.failure)) +
-                     " after the response started (" + who() + "): " + relayed.ec.message();
-    } else if (!relayed.client_ok) {
-      record.error = "client connection closed during the response";
-    }
-    if (relayed.upstream_clean && upstream_keep_alive && parser->is_done())
-      worker.pool().give_back(endpoint, std::move(connection), target.timeouts.poolIdle);
-    result.responded = true;
-    result.keep = relayed.client_ok && client_keep;
-    co_return result;
-  }
-
-  // Relay: the head goes out with the first body bytes, the body as it arrives.
-  const bool has_body =
-      head.method() != bhttp::verb::head && record.status >= 200 && record.status != 204 && record.status != 304;
-  ClientFraming framing = ClientFraming::None;
-  if (has_body) {
-    if (response.has_content_length() && !response.chunked()) {
-      framing = ClientFraming::ContentLength;
-    } else {
-      framing = version >= 11 ? ClientFraming::Chunked : ClientFraming::UntilClose;
-    }
-  }
-  const bool client_keep = client_keep_base && framing != ClientFraming::UntilClose;
-  const bool sse = beast::iequals(std::string_view(response[bhttp::field::content_type]).substr(0, 17), "text/event-stream");
-  const std::string client_head = build_client_head(response, version, client_keep, framing, rule, st.sluice_headers);
-
-  RelayOutcome relayed;
-  if (connection->tls) {
-    relayed = co_await relay_body(*connection->tls, *connection, *parser, client, client_head, framing, sse, target,
-                                  deadline, worker, record, schema);
   } else {
-    relayed = co_await relay_body(*connection->plain, *connection, *parser, client, client_head, framing, sse, target,
-                                  deadline, worker, record, schema);
+    // Relay: the head goes out with the first body bytes, the body as it arrives.
+    const bool has_body =
+        head.method() != bhttp::verb::head && record.status >= 200 && record.status != 204 && record.status != 304;
+    ClientFraming framing = ClientFraming::None;
+    if (has_body) {
+      if (response.has_content_length() && !response.chunked()) {
+        framing = ClientFraming::ContentLength;
+      } else {
+        framing = version >= 11 ? ClientFraming::Chunked : ClientFraming::UntilClose;
+      }
+    }
+    client_keep = client_keep_base && framing != ClientFraming::UntilClose;
+    const bool sse =
+        beast::iequals(std::string_view(response[bhttp::field::content_type]).substr(0, 17), "text/event-stream");
+    const std::string client_head = build_client_head(response, version, client_keep, framing, rule, st.sluice_headers);
+    if (connection->tls) {
+      relayed = co_await relay_body(*connection->tls, *connection, *parser, client, client_head, framing, sse, target,
+                                    deadline, worker, record, schema);
+    } else {
+      relayed = co_await relay_body(*connection->plain, *connection, *parser, client, client_head, framing, sse,
+                                    target, deadline, worker, record, schema);
+    }
   }
+
   if (relayed.failure != Failure::None) {
     record.upstream_error = failure_label(relayed.failure);
     if (!relayed.head_sent) {
