@@ -231,7 +231,7 @@ int validate(const std::string& config_path) {
   std::size_t resources = 0;
   if (!loaded.diagnostics.has_errors()) {
     const auto& cfg = loaded.config;
-    resources = (cfg.gateway ? 1 : 0) + cfg.secrets.size() + cfg.backends.size() + cfg.routes.size();
+    resources = (cfg.gateway ? 1 : 0) + cfg.secrets.size() + cfg.backends.size() + cfg.routes.size() + cfg.policies.size();
     proxy::Snapshot::build(std::move(loaded.config), loaded.diagnostics, 0);
   }
   for (const auto& d : loaded.diagnostics.items()) std::fprintf(stderr, "%s\n", d.format().c_str());
