@@ -585,6 +585,14 @@ void decode_backend(YamlMap& spec, Backend& b) {
         if (auto v = outlier.duration("baseEjectionTime")) b.outlierDetection.baseEjectionTime = *v;
         if (auto v = outlier.integer("maxEjectionPercent", 0, 100))
           b.outlierDetection.maxEjectionPercent = static_cast<unsigned>(*v);
+        if (auto v = outlier.integer("failurePercentage", 1, 100))
+          b.outlierDetection.failurePercentage = static_cast<unsigned>(*v);
+        if (auto v = outlier.integer("minimumRequests", 1, 1'000'000))
+          b.outlierDetection.minimumRequests = static_cast<unsigned>(*v);
+        if (auto v = outlier.duration("interval")) {
+          if (v->count() <= 0) ctx.error(outlier.node()["interval"], outlier.field("interval"), "must be positive");
+          b.outlierDetection.interval = *v;
+        }
       }
     }
     if (spec.has("static")) {

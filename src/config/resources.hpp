@@ -223,6 +223,11 @@ struct OutlierDetection {
   unsigned consecutiveFailures = 5;
   Duration baseEjectionTime{30'000};
   unsigned maxEjectionPercent = 50;
+  // Failure-rate ejection, on when failurePercentage is set: within each `interval`, once a
+  // provider has had `minimumRequests` attempts, this share of failures or more ejects it.
+  std::optional<unsigned> failurePercentage;
+  unsigned minimumRequests = 20;
+  Duration interval{10'000};
 };
 
 // Active health checks (ai.healthCheck): every `interval`, each provider of the Backend gets

@@ -326,7 +326,7 @@ AttemptPlan attempt_plan(Worker& worker, const BackendRuntime& backend) {
 void record_health(Worker& worker, const BackendRuntime& backend, const BackendRuntime& provider, bool failed) {
   if (!provider.health || !backend.spec->outlierDetection.enabled) return;
   if (!failed) {
-    provider.health->record_success();
+    provider.health->record_success(backend.spec->outlierDetection, ProviderHealth::Clock::now());
     return;
   }
   const auto now = ProviderHealth::Clock::now();

@@ -7,7 +7,8 @@ namespace sluice::proxy {
 bool ProviderHealth::record_failure(const config::OutlierDetection& policy, Clock::time_point now,
                                     unsigned ejected_now, unsigned providers) {
   const auto failures = failures_.fetch_add(1, std::memory_order_relaxed) + 1;
-  if (failures < policy.consecutiveFailures || ejected(now)) return false;
+  const bool rate_says_eject = policy.failurePercentage && count_in_window(true, policy, now);
+  if ((failures < policy.consecutiveFailures && !rate_says_eject) || ejected(now)) return false;
   // Within the cap: at least one provider may always be ejected.
   const unsigned cap = std::max(1u, providers * policy.maxEjectionPercent / 100);
   if (ejected_now >= cap || policy.maxEjectionPercent == 0) return false;
@@ -15,7 +16,28 @@ bool ProviderHealth::record_failure(const config::OutlierDetection& policy, Cloc
   const auto until = now + policy.baseEjectionTime * std::min(count, 10u);
   ejected_until_.store(until.time_since_epoch().count(), std::memory_order_relaxed);
   failures_.store(0, std::memory_order_relaxed);
+  window_requests_.store(0, std::memory_order_relaxed);
+  window_failures_.store(0, std::memory_order_relaxed);
+  window_start_.store(now.time_since_epoch().count(), std::memory_order_relaxed);
   return true;
+}
+
+bool ProviderHealth::count_in_window(bool failed, const config::OutlierDetection& policy, Clock::time_point now) {
+  auto start = window_start_.load(std::memory_order_relaxed);
+  const auto now_rep = now.time_since_epoch().count();
+  if (now_rep - start >= std::chrono::duration_cast<Clock::duration>(policy.interval).count()) {
+    // A new window: whoever wins the exchange resets the counters (counts racing with it may
+    // land in either window; the rate is an estimate).
+    if (window_start_.compare_exchange_strong(start, now_rep, std::memory_order_relaxed)) {
+      window_requests_.store(0, std::memory_order_relaxed);
+      window_failures_.store(0, std::memory_order_relaxed);
+    }
+  }
+  const auto requests = window_requests_.fetch_add(1, std::memory_order_relaxed) + 1;
+  const auto failures = failed ? window_failures_.fetch_add(1, std::memory_order_relaxed) + 1
+                               : window_failures_.load(std::memory_order_relaxed);
+  return failed && requests >= policy.minimumRequests &&
+         static_cast<std::uint64_t>(failures) * 100 >= static_cast<std::uint64_t>(*policy.failurePercentage) * requests;
 }
 
 void ProviderHealth::record_check(bool passed, unsigned unhealthy_threshold, unsigned healthy_threshold) {

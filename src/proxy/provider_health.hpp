@@ -1,7 +1,8 @@
 // Provider health as every worker sees it: passive outlier detection. Each provider of an AI
 // Backend has one ProviderHealth, shared by all workers through the snapshot; the hot path
 // only reads and bumps atomics (no lock). A provider failing `consecutiveFailures` times in a
-// row is ejected for baseEjectionTime x its ejection count (capped at 10x); when that time is
+// row (or, with failurePercentage, failing that share of at least minimumRequests attempts
+// within an interval) is ejected for baseEjectionTime x its ejection count (capped at 10x); when that time is
 // over it is back in rotation and its next requests are the probes: a success clears its record
 // (count and multiplier), `consecutiveFailures` more failures eject it again, for longer. A
 // Backend never has more than maxEjectionPercent of its providers ejected (at least one may
@@ -50,9 +51,10 @@ class ProviderHealth {
   unsigned consecutive_failures() const { return failures_.load(std::memory_order_relaxed); }
   unsigned ejections() const { return ejections_.load(std::memory_order_relaxed); }
 
-  void record_success() {
+  void record_success(const config::OutlierDetection& policy, Clock::time_point now) {
     failures_.store(0, std::memory_order_relaxed);
     if (ejections_.load(std::memory_order_relaxed) != 0) ejections_.store(0, std::memory_order_relaxed);
+    if (policy.failurePercentage) count_in_window(false, policy, now);
   }
   // Returns true when this failure ejected the provider. `ejected_now`: how many providers of
   // the Backend are ejected at this moment; `providers`: how many it has.
@@ -64,7 +66,14 @@ class ProviderHealth {
   std::atomic<unsigned> ejections_{0};
   std::atomic<Clock::rep> ejected_until_{0};
   std::atomic<Clock::rep> held_until_{0};
+  // Counts one attempt in the failure-rate window (a new window starts once `interval` passed);
+  // returns whether the window now says eject.
+  bool count_in_window(bool failed, const config::OutlierDetection& policy, Clock::time_point now);
+
   std::atomic<unsigned> in_flight_{0};
+  std::atomic<Clock::rep> window_start_{0};
+  std::atomic<unsigned> window_requests_{0};
+  std::atomic<unsigned> window_failures_{0};
   std::atomic<bool> unhealthy_{false};
   std::atomic<unsigned> checks_failed_{0};  // in a row
   std::atomic<unsigned> checks_passed_{0};  // in a row

@@ -1359,6 +1359,29 @@ TEST(ConfigLoaderTest, PriorityGroupsDecodeEachProviderLikeLlm) {
   EXPECT_EQ(*groups[1].providers[0].llm.port, 9000);
 }
 
+TEST(ConfigLoaderTest, HealthSectionsAreDecoded) {
+  const auto r = load(backend("b", R"(  type: AI
+  ai:
+    llm: {openai: {authToken: {kind: Passthrough}}}
+    outlierDetection: {consecutiveFailures: 3, baseEjectionTime: 10s, maxEjectionPercent: 30, failurePercentage: 40, minimumRequests: 50, interval: 30s}
+    healthCheck: {interval: 5s, timeout: 1s, path: /healthz, unhealthyThreshold: 2, healthyThreshold: 1}
+    circuitBreaker: {maxRequests: 100}
+)"));
+  EXPECT_NO_DIAGNOSTICS(r);
+  const auto& b = r.config.backends.at("b");
+  EXPECT_TRUE(b.outlierDetection.enabled);
+  EXPECT_EQ(b.outlierDetection.consecutiveFailures, 3u);
+  EXPECT_EQ(b.outlierDetection.baseEjectionTime, 10s);
+  EXPECT_EQ(b.outlierDetection.maxEjectionPercent, 30u);
+  EXPECT_EQ(*b.outlierDetection.failurePercentage, 40u);
+  EXPECT_EQ(b.outlierDetection.minimumRequests, 50u);
+  EXPECT_EQ(b.outlierDetection.interval, 30s);
+  EXPECT_TRUE(b.healthCheck.enabled);
+  EXPECT_EQ(b.healthCheck.interval, 5s);
+  EXPECT_EQ(*b.healthCheck.path, "/healthz");
+  EXPECT_EQ(b.circuitBreaker.maxRequests, 100u);
+}
+
 TEST(ConfigLoaderValidationTest, PriorityGroupProblemsNameGroupAndProvider) {
   const auto r = load(docs({backend("both", R"(  type: AI
   ai:

@@ -23,7 +23,7 @@ TEST(ProviderHealth, EjectedAfterConsecutiveFailuresOnly) {
   const auto now = Clock::now();
   EXPECT_FALSE(h.record_failure(p, now, 0, 4));
   EXPECT_FALSE(h.record_failure(p, now, 0, 4));
-  h.record_success();
+  h.record_success(p, now);
   EXPECT_FALSE(h.record_failure(p, now, 0, 4)) << "a success resets the count";
   EXPECT_FALSE(h.record_failure(p, now, 0, 4));
   EXPECT_TRUE(h.record_failure(p, now, 0, 4));
@@ -52,6 +52,45 @@ TEST(ProviderHealth, MaxEjectionPercentCapsButOneMayAlwaysGo) {
   EXPECT_TRUE(lone.record_failure(policy(1, 1s, 10), now, 0, 2)) << "10% of 2 rounds down, yet one may go";
   ProviderHealth never;
   EXPECT_FALSE(never.record_failure(policy(1, 1s, 0), now, 0, 2));
+}
+
+}  // namespace
+}  // namespace sluice::proxy
+
+namespace sluice::proxy {
+namespace {
+
+TEST(ProviderHealth, FailureRateEjectsOnceTheWindowHasEnoughRequests) {
+  auto p = policy(1000, 1s);  // consecutive failures out of the way
+  p.failurePercentage = 50;
+  p.minimumRequests = 10;
+  p.interval = 10s;
+  ProviderHealth h;
+  auto now = Clock::now();
+  // Alternating success and failure: 50% failures, but not enough requests before the 10th.
+  for (int i = 0; i < 4; ++i) {
+    h.record_success(p, now);
+    EXPECT_FALSE(h.record_failure(p, now, 0, 4)) << i;
+  }
+  h.record_success(p, now);
+  EXPECT_TRUE(h.record_failure(p, now, 0, 4)) << "10 requests, 5 failures: 50%";
+  EXPECT_TRUE(h.ejected(now));
+}
+
+TEST(ProviderHealth, FailureRateWindowStartsAgainAfterItsInterval) {
+  auto p = policy(1000, 1s);
+  p.failurePercentage = 50;
+  p.minimumRequests = 4;
+  p.interval = 1s;
+  ProviderHealth h;
+  auto now = Clock::now();
+  for (int i = 0; i < 3; ++i) h.record_success(p, now);
+  EXPECT_FALSE(h.record_failure(p, now, 0, 4)) << "1 of 4: 25%";
+  now += 2s;  // a new window: the old successes no longer dilute the rate
+  EXPECT_FALSE(h.record_failure(p, now, 0, 4)) << "1 request is below the minimum";
+  EXPECT_FALSE(h.record_failure(p, now, 0, 4));
+  h.record_success(p, now);
+  EXPECT_TRUE(h.record_failure(p, now, 0, 4)) << "3 of 4 failed";
 }
 
 }  // namespace
