@@ -143,6 +143,11 @@ int serve(const ServeOptions& options) {
     }
   }
 
+  // Signals are caught before anything is announced: a SIGHUP or SIGTERM sent as soon as the
+  // "listening" line appears must not meet the default action (terminate).
+  asio::io_context main_io(1);
+  asio::signal_set stop_signals(main_io, SIGTERM, SIGINT);
+  asio::signal_set reload_signal(main_io, SIGHUP);
   for (auto& w : workers) w->start();
   // Active health checks of the running configuration (a thread of their own, if any).
   auto checker = std::make_unique<proxy::HealthChecker>(snapshot);
@@ -160,9 +165,6 @@ int serve(const ServeOptions& options) {
                  {{"address", gateway.admin.address}, {"port", std::to_string(admin_server.port())}});
   }
 
-  asio::io_context main_io(1);
-  asio::signal_set stop_signals(main_io, SIGTERM, SIGINT);
-  asio::signal_set reload_signal(main_io, SIGHUP);
   asio::steady_timer drain_timer(main_io);
   std::signal(SIGPIPE, SIG_IGN);
 
