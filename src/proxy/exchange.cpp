@@ -74,6 +74,14 @@ http::ApiError upstream_error(unsigned status, std::string message) {
                         std::move(message), {}};
 }
 
+// The token counts a translator read from the reply, for the access log.
+void record_usage(const translate::Translator& translator, RequestRecord& record) {
+  const auto usage = translator.usage();
+  if (!usage.known) return;
+  record.prompt_tokens = static_cast<std::int64_t>(usage.prompt_tokens);
+  record.completion_tokens = static_cast<std::int64_t>(usage.completion_tokens);
+}
+
 // Whether a Backend lets a request through unchanged: chat and embeddings always (for
 // OpenAI-format providers), anything else when ai.passthrough lists its API family or path.
 bool passthrough_allows(const config::Passthrough& pt, std::string_view path, std::string_view matched_prefix,
@@ -240,7 +248,6 @@ struct ExchangeState {
   bool keep_alive = false;
   std::string_view path;
   std::string_view query;
-  route::ApiKind api = route::ApiKind::Other;
   ClientSchema schema = ClientSchema::OpenAI;
   bool json_api = false;
   translate::ClientApi client_api = translate::ClientApi::OpenAIChat;
@@ -746,11 +753,7 @@ http::Task<AttemptResult> attempt(ExchangeState& st, const BackendRuntime& targe
         result.keep = co_await send_error(client, *terr, version, client_keep_base, record, schema, {}, st.sluice_headers);
         co_return result;
       }
-      const auto usage = translator->usage();
-      if (usage.known) {
-        record.prompt_tokens = static_cast<std::int64_t>(usage.prompt_tokens);
-        record.completion_tokens = static_cast<std::int64_t>(usage.completion_tokens);
-      }
+      record_usage(*translator, record);
       result.keep = co_await send_json(client, 200, std::move(client_body), version, client_keep_base, rule, record,
                                        &response.base(), st.sluice_headers);
       co_return result;
@@ -766,11 +769,7 @@ http::Task<AttemptResult> attempt(ExchangeState& st, const BackendRuntime& targe
       relayed = co_await relay_translated(*connection->plain, *connection, *parser, client, client_head, framing,
                                           *translator, target, deadline, worker, record);
     }
-    const auto usage = translator->usage();
-    if (usage.known) {
-      record.prompt_tokens = static_cast<std::int64_t>(usage.prompt_tokens);
-      record.completion_tokens = static_cast<std::int64_t>(usage.completion_tokens);
-    }
+    record_usage(*translator, record);
   } else {
     // Relay: the head goes out with the first body bytes, the body as it arrives.
     const bool has_body =
@@ -910,7 +909,6 @@ http::Task<bool> run_exchange(Worker& worker, const Snapshot& snapshot, const ro
   st.keep_alive = keep_alive;
   st.path = path;
   st.query = qpos == std::string_view::npos ? std::string_view{} : target.substr(qpos + 1);
-  st.api = api;
   st.schema = schema;
   st.json_api = json_api;
 

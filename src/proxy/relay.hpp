@@ -67,6 +67,39 @@ inline Failure classify(const boost::system::error_code& ec, bool timed_out) {
 
 using ResponseParser = bhttp::response_parser<bhttp::buffer_body>;
 
+// The bound of one upstream body read: the Backend's streamIdle, within the exchange's deadline.
+inline milliseconds body_read_timeout(const BackendRuntime& backend, std::optional<Clock::time_point> deadline) {
+  auto timeout = backend.timeouts.streamIdle;
+  if (deadline) timeout = std::min(timeout, std::chrono::duration_cast<milliseconds>(*deadline - Clock::now()));
+  return std::max(timeout, milliseconds(1));
+}
+
+// After an async_read_some of a response body (`read` is its error): async_read_some stops after
+// one chunk, so whatever else has already arrived is parsed too and events received together
+// leave in one write. Nothing waits for more bytes here. Returns the read's outcome (a full
+// buffer is not an error).
+inline boost::system::error_code parse_already_received(ResponseParser& parser, beast::flat_buffer& received,
+                                                        boost::system::error_code read) {
+  auto ec = read == bhttp::error::need_buffer ? boost::system::error_code{} : read;
+  auto& body = parser.get().body();
+  while (!ec && !parser.is_done() && body.size > 0 && received.size() > 0) {
+    boost::system::error_code pec;
+    const auto used = parser.put(received.data(), pec);
+    received.consume(used);
+    if (pec == bhttp::error::need_more || pec == bhttp::error::need_buffer) break;
+    if (pec) ec = pec;
+    if (used == 0) break;
+  }
+  return ec;
+}
+
+// "<size in hex>\r\n" of an HTTP/1.1 chunk, written into `line`.
+inline std::string_view chunk_size_line(char (&line)[24], std::size_t size) {
+  const auto [end, ec] = std::to_chars(line, line + 16, size, 16);
+  std::memcpy(end, "\r\n", 2);
+  return std::string_view(line, static_cast<std::size_t>(end - line) + 2);
+}
+
 struct SendOutcome {
   boost::system::error_code ec;
   bool wrote_request = false;
@@ -101,12 +134,7 @@ http::Task<SendOutcome> send_and_read_header(Stream& stream, http::UpstreamConne
   out.wrote_request = true;
   if (streamed != nullptr && !streamed->parser.is_done()) {
     // Pump the client's body to the upstream as it arrives, a buffer at a time.
-    auto buffer = streamed->worker.take_relay_buffer();
-    struct ReturnBuffer {
-      Worker& worker;
-      std::unique_ptr<char[]>& buffer;
-      ~ReturnBuffer() { worker.give_relay_buffer(std::move(buffer)); }
-    } return_buffer{streamed->worker, buffer};
+    RelayBuffer buffer(streamed->worker);
     auto& body_parser = streamed->parser;
     char size_line[24];
     static constexpr std::string_view kCrlf = "\r\n";
@@ -145,9 +173,7 @@ http::Task<SendOutcome> send_and_read_header(Stream& stream, http::UpstreamConne
       std::size_t count = 0;
       if (streamed->framing == BodyFraming::Chunked) {
         if (got > 0) {
-          const auto [end, tec] = std::to_chars(size_line, size_line + 16, got, 16);
-          std::memcpy(end, "\r\n", 2);
-          pieces[count++] = asio::buffer(size_line, static_cast<std::size_t>(end - size_line) + 2);
+          pieces[count++] = asio::buffer(chunk_size_line(size_line, got));
           pieces[count++] = asio::buffer(buffer.get(), got);
           pieces[count++] = asio::buffer(kCrlf);
         }
@@ -188,12 +214,7 @@ http::Task<RelayOutcome> relay_body(Stream& stream, http::UpstreamConnection& co
   RelayOutcome out;
   auto& body = parser.get().body();
   http::SseBoundaryTracker boundary;
-  std::unique_ptr<char[]> buffer;
-  struct ReturnBuffer {
-    Worker& worker;
-    std::unique_ptr<char[]>& buffer;
-    ~ReturnBuffer() { worker.give_relay_buffer(std::move(buffer)); }
-  } return_buffer{worker, buffer};
+  RelayBuffer buffer(worker);
   char size_line[24];
   static constexpr std::string_view kCrlf = "\r\n";
   static constexpr std::string_view kLastChunk = "0\r\n\r\n";
@@ -203,24 +224,11 @@ http::Task<RelayOutcome> relay_body(Stream& stream, http::UpstreamConnection& co
     bool done = framing == ClientFraming::None || parser.is_done();
     boost::system::error_code ec;
     if (!done) {
-      if (!buffer) buffer = worker.take_relay_buffer();
       body.data = buffer.get();
       body.size = kRelayBufferBytes;
-      auto timeout = backend.timeouts.streamIdle;
-      if (deadline) timeout = std::min(timeout, std::chrono::duration_cast<milliseconds>(*deadline - Clock::now()));
-      connection.deadline.expires_after(std::max(timeout, milliseconds(1)));
+      connection.deadline.expires_after(body_read_timeout(backend, deadline));
       auto [rec, n] = co_await bhttp::async_read_some(stream, connection.buffer, parser, http::use_task);
-      ec = rec == bhttp::error::need_buffer ? boost::system::error_code{} : rec;
-      // async_read_some stops after one chunk; parse whatever else has already arrived so
-      // events received together leave in one write. Nothing waits for more bytes here.
-      while (!ec && !parser.is_done() && body.size > 0 && connection.buffer.size() > 0) {
-        boost::system::error_code pec;
-        const auto used = parser.put(connection.buffer.data(), pec);
-        connection.buffer.consume(used);
-        if (pec == bhttp::error::need_more || pec == bhttp::error::need_buffer) break;
-        if (pec) ec = pec;
-        if (used == 0) break;
-      }
+      ec = parse_already_received(parser, connection.buffer, rec);
       got = kRelayBufferBytes - body.size;
       done = !ec && parser.is_done();
     }
@@ -236,7 +244,7 @@ http::Task<RelayOutcome> relay_body(Stream& stream, http::UpstreamConnection& co
     }
     if (got == 0 && !done && !ec) continue;  // only framing was read
 
-    const std::string_view data(buffer ? buffer.get() : nullptr, got);
+    const std::string_view data(got > 0 ? buffer.get() : nullptr, got);
     if (sse) boundary.feed(data);
     std::string error_event;
     if (ec) {
@@ -254,16 +262,13 @@ http::Task<RelayOutcome> relay_body(Stream& stream, http::UpstreamConnection& co
     if (!out.head_sent) out_buffers[count++] = asio::buffer(head);
     if (framing == ClientFraming::Chunked) {
       if (got > 0) {
-        const auto [end, tec] = std::to_chars(size_line, size_line + 16, got, 16);
-        std::memcpy(end, "\r\n", 2);
-        out_buffers[count++] = asio::buffer(size_line, static_cast<std::size_t>(end - size_line) + 2);
+        out_buffers[count++] = asio::buffer(chunk_size_line(size_line, got));
         out_buffers[count++] = asio::buffer(data);
         out_buffers[count++] = asio::buffer(kCrlf);
       }
       if (!error_event.empty()) {
-        char hex[16];
-        const auto [hend, hec] = std::to_chars(hex, hex + sizeof hex, error_event.size(), 16);
-        error_event = std::string(hex, hend) + "\r\n" + error_event + "\r\n";
+        char hex[24];
+        error_event = std::string(chunk_size_line(hex, error_event.size())) + error_event + "\r\n";
         out_buffers[count++] = asio::buffer(error_event);
       }
       if (done || ec) out_buffers[count++] = asio::buffer(kLastChunk);
@@ -294,20 +299,13 @@ http::Task<boost::system::error_code> read_upstream_body(Stream& stream, http::U
                                                          ResponseParser& parser, const BackendRuntime& backend,
                                                          std::optional<Clock::time_point> deadline, std::size_t limit,
                                                          Worker& worker, std::string& out) {
-  auto buffer = worker.take_relay_buffer();
-  struct ReturnBuffer {
-    Worker& worker;
-    std::unique_ptr<char[]>& buffer;
-    ~ReturnBuffer() { worker.give_relay_buffer(std::move(buffer)); }
-  } return_buffer{worker, buffer};
+  RelayBuffer buffer(worker);
   auto& body = parser.get().body();
   boost::system::error_code ec;
   while (!parser.is_done()) {
     body.data = buffer.get();
     body.size = kRelayBufferBytes;
-    auto timeout = backend.timeouts.streamIdle;
-    if (deadline) timeout = std::min(timeout, std::chrono::duration_cast<milliseconds>(*deadline - Clock::now()));
-    connection.deadline.expires_after(std::max(timeout, milliseconds(1)));
+    connection.deadline.expires_after(body_read_timeout(backend, deadline));
     auto [rec, n] = co_await bhttp::async_read_some(stream, connection.buffer, parser, http::use_task);
     out.append(buffer.get(), kRelayBufferBytes - body.size);
     if (rec && rec != bhttp::error::need_buffer) {
@@ -334,12 +332,7 @@ http::Task<RelayOutcome> relay_translated(Stream& stream, http::UpstreamConnecti
                                           RequestRecord& record) {
   RelayOutcome out;
   auto& body = parser.get().body();
-  auto buffer = worker.take_relay_buffer();
-  struct ReturnBuffer {
-    Worker& worker;
-    std::unique_ptr<char[]>& buffer;
-    ~ReturnBuffer() { worker.give_relay_buffer(std::move(buffer)); }
-  } return_buffer{worker, buffer};
+  RelayBuffer buffer(worker);
   std::string converted;
   char size_line[24];
   static constexpr std::string_view kCrlf = "\r\n";
@@ -352,19 +345,9 @@ http::Task<RelayOutcome> relay_translated(Stream& stream, http::UpstreamConnecti
     if (!done) {
       body.data = buffer.get();
       body.size = kRelayBufferBytes;
-      auto timeout = backend.timeouts.streamIdle;
-      if (deadline) timeout = std::min(timeout, std::chrono::duration_cast<milliseconds>(*deadline - Clock::now()));
-      connection.deadline.expires_after(std::max(timeout, milliseconds(1)));
+      connection.deadline.expires_after(body_read_timeout(backend, deadline));
       auto [rec, n] = co_await bhttp::async_read_some(stream, connection.buffer, parser, http::use_task);
-      ec = rec == bhttp::error::need_buffer ? boost::system::error_code{} : rec;
-      while (!ec && !parser.is_done() && body.size > 0 && connection.buffer.size() > 0) {
-        boost::system::error_code pec;
-        const auto used = parser.put(connection.buffer.data(), pec);
-        connection.buffer.consume(used);
-        if (pec == bhttp::error::need_more || pec == bhttp::error::need_buffer) break;
-        if (pec) ec = pec;
-        if (used == 0) break;
-      }
+      ec = parse_already_received(parser, connection.buffer, rec);
       got = kRelayBufferBytes - body.size;
       done = !ec && parser.is_done();
     }
@@ -393,9 +376,7 @@ http::Task<RelayOutcome> relay_translated(Stream& stream, http::UpstreamConnecti
     if (!out.head_sent) pieces[count++] = asio::buffer(head);
     if (framing == ClientFraming::Chunked) {
       if (!converted.empty()) {
-        const auto [end, tec] = std::to_chars(size_line, size_line + 16, converted.size(), 16);
-        std::memcpy(end, "\r\n", 2);
-        pieces[count++] = asio::buffer(size_line, static_cast<std::size_t>(end - size_line) + 2);
+        pieces[count++] = asio::buffer(chunk_size_line(size_line, converted.size()));
         pieces[count++] = asio::buffer(converted);
         pieces[count++] = asio::buffer(kCrlf);
       }

@@ -108,4 +108,25 @@ class Worker {
   std::thread thread_;
 };
 
+// A relay buffer on loan from its worker for one response (or one request body), taken the
+// first time it is used and given back when the loan ends (also when the coroutine holding it
+// is destroyed). Single-threaded, like its worker.
+class RelayBuffer {
+ public:
+  explicit RelayBuffer(Worker& worker) : worker_(worker) {}
+  ~RelayBuffer() { worker_.give_relay_buffer(std::move(buffer_)); }
+  RelayBuffer(const RelayBuffer&) = delete;
+  RelayBuffer& operator=(const RelayBuffer&) = delete;
+
+  char* get() {
+    if (!buffer_) buffer_ = worker_.take_relay_buffer();
+    return buffer_.get();
+  }
+  static constexpr std::size_t size() { return Worker::kRelayBufferBytes; }
+
+ private:
+  Worker& worker_;
+  std::unique_ptr<char[]> buffer_;
+};
+
 }  // namespace sluice::proxy
