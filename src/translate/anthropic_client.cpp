@@ -17,13 +17,7 @@ namespace {
 using Error = std::optional<http::ApiError>;
 
 http::ApiError bad_request(std::string message, std::string param) {
-  http::ApiError error;
-  error.status = 400;
-  error.type = "invalid_request_error";
-  error.code = "invalid_request";
-  error.message = std::move(message);
-  error.param = std::move(param);
-  return error;
+  return invalid_request(std::move(message), std::move(param), "invalid_request");
 }
 
 const json::string* string_at(const json::object& object, std::string_view key) {
@@ -31,19 +25,7 @@ const json::string* string_at(const json::object& object, std::string_view key) 
   return value != nullptr && value->is_string() ? &value->get_string() : nullptr;
 }
 
-std::string_view string_or(const json::object& object, std::string_view key, std::string_view fallback = {}) {
-  const auto* value = string_at(object, key);
-  return value != nullptr ? std::string_view(*value) : fallback;
-}
-
-std::uint64_t count_at(const json::object& object, std::string_view key) {
-  const auto* value = object.if_contains(key);
-  if (value == nullptr) return 0;
-  if (value->is_uint64()) return value->get_uint64();
-  if (value->is_int64()) return value->get_int64() > 0 ? static_cast<std::uint64_t>(value->get_int64()) : 0;
-  if (value->is_double()) return value->get_double() > 0 ? static_cast<std::uint64_t>(value->get_double()) : 0;
-  return 0;
-}
+std::uint64_t count_at(const json::object& object, std::string_view key) { return json_count(object.if_contains(key)); }
 
 // ---------------------------------------------------------------------------------------------
 // Request: Anthropic Messages -> OpenAI Chat Completions.

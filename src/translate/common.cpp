@@ -94,6 +94,11 @@ std::string_view string_or_empty(const json::value* v) {
   return v != nullptr && v->is_string() ? std::string_view(v->get_string()) : std::string_view{};
 }
 
+std::string_view string_or(const json::object& object, std::string_view key, std::string_view fallback) {
+  const auto* value = object.if_contains(key);
+  return value != nullptr && value->is_string() ? std::string_view(value->get_string()) : fallback;
+}
+
 std::uint64_t json_count(const json::value* v) {
   if (v == nullptr) return 0;
   if (v->is_uint64()) return v->get_uint64();

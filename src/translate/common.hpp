@@ -49,6 +49,8 @@ const boost::json::object* object_or_null(const boost::json::value* v);
 const boost::json::array* array_or_null(const boost::json::value* v);
 std::string_view string_or_empty(const boost::json::value* v);
 std::uint64_t json_count(const boost::json::value* v);
+// The string member `key` of `object`, or `fallback` when it is absent or not a string.
+std::string_view string_or(const boost::json::object& object, std::string_view key, std::string_view fallback = {});
 
 // "messages[3]": a field path for error messages.
 std::string indexed(std::string_view base, std::size_t index);

@@ -20,13 +20,11 @@ namespace json = boost::json;
 constexpr std::string_view kJsonToolName = "json_response";
 
 http::ApiError invalid(std::string param, std::string message) {
-  return http::ApiError{400, "invalid_request_error", "invalid_value", std::move(message),
-                        std::move(param)};
+  return invalid_request(std::move(message), std::move(param));
 }
 
 http::ApiError unsupported(std::string param, std::string message) {
-  return http::ApiError{400, "invalid_request_error", "unsupported_parameter", std::move(message),
-                        std::move(param)};
+  return invalid_request(std::move(message), std::move(param), "unsupported_parameter");
 }
 
 bool is_null_or_absent(const json::value* v) {

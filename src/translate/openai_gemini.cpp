@@ -23,15 +23,9 @@ namespace {
 constexpr std::string_view kDummyThoughtSignature = "skip_thought_signature_validator";
 
 http::ApiError bad_request(std::string message, std::string param) {
-  return http::ApiError{400, "invalid_request_error", "invalid_request", std::move(message),
-                        std::move(param)};
+  return invalid_request(std::move(message), std::move(param), "invalid_request");
 }
 
-std::string_view str_or(const json::object& o, std::string_view key,
-                        std::string_view fallback = {}) {
-  const auto* v = o.if_contains(key);
-  return v != nullptr && v->is_string() ? std::string_view(v->get_string()) : fallback;
-}
 
 const json::value* present(const json::object& o, std::string_view key) {
   const auto* v = o.if_contains(key);
@@ -207,7 +201,7 @@ class OpenAiToGemini final : public Translator {
 
   std::string model_name(const json::object& response) const {
     if (!ctx_.client_model.empty()) return ctx_.client_model;
-    const auto version = str_or(response, "modelVersion");
+    const auto version = string_or(response, "modelVersion");
     return version.empty() ? ctx_.model : std::string(version);
   }
 
@@ -252,9 +246,9 @@ std::optional<http::ApiError> OpenAiToGemini::convert_user_content(const json::v
     const std::string at = where + "[" + std::to_string(j) + "]";
     if (!items[j].is_object()) return bad_request("content part must be an object", at);
     const auto& part = items[j].get_object();
-    const auto type = str_or(part, "type");
+    const auto type = string_or(part, "type");
     if (type == "text") {
-      const auto text = str_or(part, "text");
+      const auto text = string_or(part, "text");
       if (!text.empty()) parts.push_back(json::object{{"text", text}});
     } else if (type == "image_url" || type == "file") {
       const bool image = type == "image_url";
@@ -263,7 +257,7 @@ std::optional<http::ApiError> OpenAiToGemini::convert_user_content(const json::v
         if (holder->is_string()) {
           url = holder->get_string();
         } else if (holder->is_object()) {
-          url = str_or(holder->get_object(), image ? "url" : "file_data");
+          url = string_or(holder->get_object(), image ? "url" : "file_data");
         }
       }
       const std::string field = at + (image ? ".image_url.url" : ".file.file_data");
@@ -286,8 +280,8 @@ std::optional<http::ApiError> OpenAiToGemini::convert_user_content(const json::v
       const auto* audio = part.if_contains("input_audio");
       if (audio == nullptr || !audio->is_object())
         return bad_request("input_audio must be an object", at + ".input_audio");
-      const auto format = str_or(audio->get_object(), "format", "wav");
-      const auto data = str_or(audio->get_object(), "data");
+      const auto format = string_or(audio->get_object(), "format", "wav");
+      const auto data = string_or(audio->get_object(), "data");
       parts.push_back(
           json::object{{"inlineData", json::object{{"mimeType", "audio/" + std::string(format)},
                                                    {"data", data}}}});
@@ -310,7 +304,7 @@ std::optional<http::ApiError> OpenAiToGemini::convert_messages(const json::array
     const std::string where = "messages[" + std::to_string(i) + "]";
     if (!messages[i].is_object()) return bad_request("message must be an object", where);
     const auto& msg = messages[i].get_object();
-    const auto role = str_or(msg, "role");
+    const auto role = string_or(msg, "role");
     static const json::value kNull;
     const auto* content_ptr = msg.if_contains("content");
     const json::value& content = content_ptr != nullptr ? *content_ptr : kNull;
@@ -337,7 +331,7 @@ std::optional<http::ApiError> OpenAiToGemini::convert_messages(const json::array
               list[j].is_object() ? list[j].get_object().if_contains("function") : nullptr;
           if (fn == nullptr || !fn->is_object())
             return bad_request("tool call must have a function object", at);
-          const auto name = str_or(fn->get_object(), "name");
+          const auto name = string_or(fn->get_object(), "name");
           if (name.empty())
             return bad_request("tool call function name is required", at + ".function.name");
           json::value args = json::object{};
@@ -355,7 +349,7 @@ std::optional<http::ApiError> OpenAiToGemini::convert_messages(const json::array
                                  at + ".function.arguments");
             }
           }
-          const auto id = str_or(list[j].get_object(), "id");
+          const auto id = string_or(list[j].get_object(), "id");
           if (!id.empty()) call_names[std::string(id)] = std::string(name);
           calls.push_back(json::object{
               {"functionCall", json::object{{"name", name}, {"args", std::move(args)}}}});
@@ -364,7 +358,7 @@ std::optional<http::ApiError> OpenAiToGemini::convert_messages(const json::array
       if (auto err = builder.add_model_parts(std::move(text_parts), std::move(calls), i))
         return err;
     } else if (role == "tool") {
-      const auto id = str_or(msg, "tool_call_id");
+      const auto id = string_or(msg, "tool_call_id");
       const auto found = call_names.find(id);
       if (found == call_names.end()) {
         return bad_request("tool_call_id '" + std::string(id) +
@@ -447,7 +441,7 @@ std::optional<http::ApiError> OpenAiToGemini::convert_generation_config(const js
   if (auto e = number("presence_penalty", "presencePenalty")) return e;
   if (auto e = number("frequency_penalty", "frequencyPenalty")) return e;
   if (const auto* rf = present(body, "response_format")) {
-    const auto type = rf->is_object() ? str_or(rf->get_object(), "type") : std::string_view{};
+    const auto type = rf->is_object() ? string_or(rf->get_object(), "type") : std::string_view{};
     if (type == "json_object") {
       config["responseMimeType"] = "application/json";
     } else if (type == "json_schema") {
@@ -473,13 +467,13 @@ std::optional<http::ApiError> OpenAiToGemini::convert_tools(const json::object& 
     const auto& list = tools->get_array();
     for (std::size_t i = 0; i < list.size(); ++i) {
       const std::string at = "tools[" + std::to_string(i) + "]";
-      if (!list[i].is_object() || str_or(list[i].get_object(), "type", "function") != "function")
+      if (!list[i].is_object() || string_or(list[i].get_object(), "type", "function") != "function")
         return bad_request("only function tools are supported for Gemini", at + ".type");
       const auto* fn = list[i].get_object().if_contains("function");
       if (fn == nullptr || !fn->is_object())
         return bad_request("function is required", at + ".function");
       const auto& f = fn->get_object();
-      const auto name = str_or(f, "name");
+      const auto name = string_or(f, "name");
       if (name.empty()) return bad_request("function name is required", at + ".function.name");
       json::object decl{{"name", name}};
       if (const auto* d = present(f, "description")) decl["description"] = *d;
@@ -505,7 +499,7 @@ std::optional<http::ApiError> OpenAiToGemini::convert_tools(const json::object& 
     } else if (choice->is_object()) {
       const auto* fn = choice->get_object().if_contains("function");
       const auto name =
-          fn != nullptr && fn->is_object() ? str_or(fn->get_object(), "name") : std::string_view{};
+          fn != nullptr && fn->is_object() ? string_or(fn->get_object(), "name") : std::string_view{};
       if (name.empty())
         return bad_request("tool_choice.function.name is required", "tool_choice.function.name");
       config["mode"] = "ANY";
@@ -560,7 +554,7 @@ std::optional<http::ApiError> OpenAiToGemini::translate_response(std::string_vie
   if (candidates == nullptr || candidates->get_array().empty()) {
     const auto* feedback = resp.if_contains("promptFeedback");
     if (feedback == nullptr || !feedback->is_object() ||
-        str_or(feedback->get_object(), "blockReason").empty())
+        string_or(feedback->get_object(), "blockReason").empty())
       return bad_upstream("Gemini returned no candidates");
     choices.push_back(json::object{
         {"index", 0},
@@ -586,12 +580,12 @@ std::optional<http::ApiError> OpenAiToGemini::translate_response(std::string_vie
             if (const auto* fc = part.if_contains("functionCall");
                 fc != nullptr && fc->is_object()) {
               const auto& call = fc->get_object();
-              const auto id = str_or(call, "id");
+              const auto id = string_or(call, "id");
               const auto* args = call.if_contains("args");
               tool_calls.push_back(json::object{
                   {"id", id.empty() ? new_id("call_") : std::string(id)},
                   {"type", "function"},
-                  {"function", json::object{{"name", str_or(call, "name")},
+                  {"function", json::object{{"name", string_or(call, "name")},
                                             {"arguments", args != nullptr && args->is_object()
                                                               ? json::serialize(*args)
                                                               : std::string("{}")}}}});
@@ -617,10 +611,10 @@ std::optional<http::ApiError> OpenAiToGemini::translate_response(std::string_vie
           {"index", c},
           {"message", std::move(message)},
           {"logprobs", nullptr},
-          {"finish_reason", map_finish_reason(str_or(cand, "finishReason", "STOP"), had_calls)}});
+          {"finish_reason", map_finish_reason(string_or(cand, "finishReason", "STOP"), had_calls)}});
     }
   }
-  const auto response_id = str_or(resp, "responseId");
+  const auto response_id = string_or(resp, "responseId");
   json::object out{{"id", response_id.empty() ? new_id("chatcmpl-") : std::string(response_id)},
                    {"object", "chat.completion"},
                    {"created", created_},
@@ -664,7 +658,7 @@ bool OpenAiToGemini::handle_event(const json::object& event, std::string& out) {
   }
   if (!started_) {
     started_ = true;
-    const auto id = str_or(event, "responseId");
+    const auto id = string_or(event, "responseId");
     stream_id_ = id.empty() ? new_id("chatcmpl-") : std::string(id);
     stream_model_ = model_name(event);
   }
@@ -675,7 +669,7 @@ bool OpenAiToGemini::handle_event(const json::object& event, std::string& out) {
   if (candidates == nullptr || !candidates->is_array() || candidates->get_array().empty()) {
     const auto* feedback = event.if_contains("promptFeedback");
     if (!finished_ && feedback != nullptr && feedback->is_object() &&
-        !str_or(feedback->get_object(), "blockReason").empty()) {
+        !string_or(feedback->get_object(), "blockReason").empty()) {
       emit_chunk(out, json::object{{"content", nullptr}}, "content_filter");
       finished_ = true;
     }
@@ -693,13 +687,13 @@ bool OpenAiToGemini::handle_event(const json::object& event, std::string& out) {
         const auto& part = p.get_object();
         if (const auto* fc = part.if_contains("functionCall"); fc != nullptr && fc->is_object()) {
           const auto& call = fc->get_object();
-          const auto id = str_or(call, "id");
+          const auto id = string_or(call, "id");
           const auto* args = call.if_contains("args");
           json::object tool{
               {"index", tool_index_++},
               {"id", id.empty() ? new_id("call_") : std::string(id)},
               {"type", "function"},
-              {"function", json::object{{"name", str_or(call, "name")},
+              {"function", json::object{{"name", string_or(call, "name")},
                                         {"arguments", args != nullptr && args->is_object()
                                                           ? json::serialize(*args)
                                                           : std::string("{}")}}}};
@@ -716,7 +710,7 @@ bool OpenAiToGemini::handle_event(const json::object& event, std::string& out) {
       }
     }
   }
-  const auto reason = str_or(cand, "finishReason");
+  const auto reason = string_or(cand, "finishReason");
   if (!reason.empty() && !finished_) {
     finished_ = true;
     emit_chunk(out, json::object{}, map_finish_reason(reason, saw_function_call_));
@@ -799,14 +793,14 @@ http::ApiError gemini_error_to_api_error(unsigned status, std::string_view upstr
     return http::ApiError{status, openai_error_type(status), "upstream_error", std::move(message),
                           std::nullopt};
   }
-  std::string message(str_or(*error, "message"));
+  std::string message(string_or(*error, "message"));
   if (message.empty()) message = "backend returned HTTP " + std::to_string(status);
-  const auto google_status = str_or(*error, "status");
+  const auto google_status = string_or(*error, "status");
   bool key_invalid = message.find("API key not valid") != std::string::npos;
   if (const auto* details = error->if_contains("details");
       details != nullptr && details->is_array()) {
     for (const auto& d : details->get_array())
-      if (d.is_object() && str_or(d.get_object(), "reason") == "API_KEY_INVALID")
+      if (d.is_object() && string_or(d.get_object(), "reason") == "API_KEY_INVALID")
         key_invalid = true;
   }
   unsigned mapped = status;

@@ -14,8 +14,7 @@ namespace json = boost::json;
 namespace {
 
 http::ApiError bad_request(std::string message, std::string param) {
-  return http::ApiError{400, "invalid_request_error", "invalid_request", std::move(message),
-                        std::move(param)};
+  return invalid_request(std::move(message), std::move(param), "invalid_request");
 }
 
 bool all_numbers(const json::array& values) {
