@@ -227,15 +227,6 @@ Turn check_message(const json::value& value, std::size_t index, std::size_t coun
   return turn;
 }
 
-std::string join(const std::vector<std::string>& items) {
-  std::string out;
-  for (const auto& item : items) {
-    if (!out.empty()) out.append(", ");
-    out.append(item);
-  }
-  return out;
-}
-
 void check_pairing(const std::vector<Turn>& turns) {
   for (std::size_t i = 0; i < turns.size(); ++i) {
     const Turn& turn = turns[i];
@@ -250,7 +241,7 @@ void check_pairing(const std::vector<Turn>& turns) {
       if (!missing.empty()) {
         fail(at("messages", i) +
              ": `tool_use` ids were found without `tool_result` blocks immediately after: " +
-             join(missing) +
+             common::join(missing) +
              ". Each `tool_use` block must have a corresponding `tool_result` block in the next "
              "message.");
       }
@@ -266,7 +257,7 @@ void check_pairing(const std::vector<Turn>& turns) {
         fail(
             at("messages", i) +
             ".content.0: unexpected `tool_use_id` found in `tool_result` blocks: " +
-            join(unexpected) +
+            common::join(unexpected) +
             ". Each `tool_result` block must have a corresponding `tool_use` block in the previous "
             "message.");
       }

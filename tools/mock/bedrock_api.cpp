@@ -351,15 +351,6 @@ Turn check_message(const json::value& value, std::size_t index) {
   return turn;
 }
 
-std::string join(const std::vector<std::string>& items) {
-  std::string out;
-  for (const auto& item : items) {
-    if (!out.empty()) out.append(", ");
-    out.append(item);
-  }
-  return out;
-}
-
 void check_pairing(const std::vector<Turn>& turns) {
   for (std::size_t i = 0; i < turns.size(); ++i) {
     const Turn& turn = turns[i];
@@ -371,7 +362,7 @@ void check_pairing(const std::vector<Turn>& turns) {
       }
       if (!missing.empty()) {
         fail("Expected toolResult blocks at " + at("messages", i + 1) +
-             ".content for the following Ids: " + join(missing));
+             ".content for the following Ids: " + common::join(missing));
       }
     }
     if (!turn.tool_results.empty()) {

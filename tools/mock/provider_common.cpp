@@ -200,4 +200,13 @@ void add_header(std::string& headers, std::string_view name, std::string_view va
   headers.append(name).append(": ").append(value).append("\r\n");
 }
 
+std::string join(const std::vector<std::string>& items) {
+  std::string out;
+  for (const auto& item : items) {
+    if (!out.empty()) out.append(", ");
+    out.append(item);
+  }
+  return out;
+}
+
 }  // namespace sluice::mock::common

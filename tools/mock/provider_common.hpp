@@ -54,6 +54,9 @@ std::uint64_t next_id();
 
 std::string serialize(const json::value& value);
 
+// "a, b, c" (for the lists of names in validation messages).
+std::string join(const std::vector<std::string>& items);
+
 // Percent-decoding of a path segment or query value ('+' kept as is).
 std::string percent_decode(std::string_view text);
 
