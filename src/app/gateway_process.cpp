@@ -194,11 +194,23 @@ int serve(const ServeOptions& options) {
   wait_reload();
 
   std::chrono::steady_clock::time_point drain_deadline;
+  bool cut = false;
+  // After the drain deadline, how long cut requests get to answer and log before the exit.
+  static constexpr std::chrono::milliseconds kCutGrace{1000};
   std::function<void()> poll_drain = [&] {
     std::int64_t open = 0;
     for (const auto& w : workers) open += w->open_connections();
-    if (open == 0 || std::chrono::steady_clock::now() >= drain_deadline) {
-      if (open > 0) observe::log(Level::Warning, "drain deadline reached; closing", {{"open_connections", std::to_string(open)}});
+    const auto now = std::chrono::steady_clock::now();
+    if (open > 0 && now >= drain_deadline && !cut) {
+      // Requests still in flight are cut: each ends in-band (an error event in its client's
+      // schema) and writes its access-log line within the grace period.
+      observe::log(Level::Warning, "drain deadline reached; cutting what is in flight",
+                   {{"open_connections", std::to_string(open)}});
+      cut = true;
+      for (auto& w : workers) w->cut();
+    }
+    if (open == 0 || now >= drain_deadline + kCutGrace) {
+      if (open > 0) observe::log(Level::Warning, "closing after the drain deadline", {{"open_connections", std::to_string(open)}});
       reload_signal.cancel();
       stop_signals.cancel();
       return;

@@ -410,6 +410,32 @@ void decode_passthrough(YamlMap& ai, Passthrough& out) {
   }
 }
 
+// ai.forwardClientHeaders: which of the headers Sluice drops when it injects its own credential
+// (they choose the account or project that pays, or carry the client's cookies) still go through.
+void decode_forward_client_headers(YamlMap& ai, std::vector<std::string>& out) {
+  const auto& ctx = ai.ctx();
+  auto names = ai.take("forwardClientHeaders");
+  if (!names.IsDefined() || !is_sequence(names, ai.field("forwardClientHeaders"), ctx)) return;
+  static const std::vector<std::string> kDroppable = {"OpenAI-Organization", "OpenAI-Project", "x-goog-user-project",
+                                                      "Cookie"};
+  for (std::size_t i = 0; i < names.size(); ++i) {
+    const auto field = ai.field("forwardClientHeaders") + "[" + std::to_string(i) + "]";
+    auto name = scalar_string(names[i], field, ctx);
+    if (!name) continue;
+    const auto known = std::find_if(kDroppable.begin(), kDroppable.end(), [&](const std::string& k) {
+      return k.size() == name->size() && std::equal(k.begin(), k.end(), name->begin(), [](char a, char b) {
+               return std::tolower(static_cast<unsigned char>(a)) == std::tolower(static_cast<unsigned char>(b));
+             });
+    });
+    if (known == kDroppable.end()) {
+      ctx.error(names[i], field,
+                "\"" + *name + "\" is not a header Sluice drops; expected one of: " + join(kDroppable));
+      continue;
+    }
+    out.push_back(*known);
+  }
+}
+
 void decode_policy(YamlMap& spec, TrafficPolicy& policy) {
   const auto& ctx = spec.ctx();
   auto refs = spec.take("targetRefs");
@@ -557,6 +583,7 @@ void decode_backend(YamlMap& spec, Backend& b) {
         if (llm.present()) decode_llm(llm, b.llm);
       }
       decode_passthrough(ai, b.passthrough);
+      decode_forward_client_headers(ai, b.forwardClientHeaders);
       YamlMap check(ai.take("healthCheck"), ai.field("healthCheck"), ctx);
       if (check.present()) {
         auto& hc = b.healthCheck;

@@ -261,6 +261,9 @@ struct Backend {
   CircuitBreaker circuitBreaker;              // type AI
   HealthCheck healthCheck;                    // type AI
   Passthrough passthrough;         // type AI
+  // type AI: account-choosing client headers (OpenAI-Organization, OpenAI-Project,
+  // x-goog-user-project) and Cookie, forwarded even though Sluice injects its own credential.
+  std::vector<std::string> forwardClientHeaders;
   std::vector<StaticHost> hosts;   // type Static
   BackendTls staticTls;            // type Static
   BackendTimeouts timeouts;

@@ -64,6 +64,8 @@ class DeadlineList {
  public:
   // Fires every deadline at or before `now`. Safe against deadlines that unlink themselves.
   void fire_expired(Deadline::Clock::time_point now);
+  // Fires every armed deadline now (the drain deadline cutting whatever is still in flight).
+  void fire_all() { fire_expired(Deadline::Clock::time_point::max() - Deadline::Clock::duration(1)); }
   std::size_t size() const { return size_; }
 
  private:

@@ -14,6 +14,7 @@
 #include "observe/log.hpp"
 
 #include "http/parse_errors.hpp"
+#include "http/request_head.hpp"
 #include "proxy/worker.hpp"
 
 namespace sluice::proxy {
@@ -27,6 +28,10 @@ using Clock = std::chrono::steady_clock;
 namespace {
 
 constexpr std::size_t kClientReadBytes = 4096;
+// While a body is read, the connection's buffer holds at most this many bytes not yet parsed:
+// a chunk-size line (with its extensions) or a trailer section that does not fit is refused
+// (400) instead of growing the buffer. Body bytes themselves pass through.
+constexpr std::size_t kClientBodyBufferBytes = 16 * 1024;
 
 std::optional<std::string_view> header_lookup(const void* ctx, std::string_view name) {
   const auto& fields = *static_cast<const bhttp::fields*>(ctx);
@@ -132,6 +137,7 @@ http::Task<bool> handle_request(Worker& worker, const Snapshot& snapshot, Client
   const bool keep_alive = head.keep_alive() && !worker.draining();
 
   auto finish = [&](bool keep) {
+    if (worker.cutting()) record.error = "cut at the drain deadline" + (record.error.empty() ? "" : "; " + record.error);
     finish_request(worker, record, method, target, peer, wall_start, start);
     return keep;
   };
@@ -159,6 +165,41 @@ http::Task<bool> handle_request(Worker& worker, const Snapshot& snapshot, Client
 
   auto keep = co_await run_exchange(worker, snapshot, *match, header_parser, buffer, client, keep_alive, record);
   co_return finish(keep);
+}
+
+struct HeadRead {
+  boost::system::error_code ec;
+  std::optional<http::ApiError> refused;  // the head arrived but breaks the edge's rules
+};
+
+// Reads one request head into `parser` and applies the edge's rules to it while its raw bytes
+// are still in `buffer` (http/request_head.hpp). The buffer's max_size bounds the head.
+http::Task<HeadRead> read_request_head(http::Socket& socket, beast::flat_buffer& buffer,
+                                       bhttp::request_parser<bhttp::empty_body>& parser) {
+  for (;;) {
+    if (buffer.size() > 0) {
+      boost::system::error_code ec;
+      const auto used = parser.put(buffer.data(), ec);
+      if (!ec && parser.is_header_done()) {
+        const std::string_view raw(static_cast<const char*>(buffer.data().data()), used);
+        HeadRead out;
+        out.refused = http::canonicalize_request_head(parser.get().base(), raw);
+        buffer.consume(used);
+        co_return out;
+      }
+      buffer.consume(used);
+      if (ec && ec != bhttp::error::need_more) co_return HeadRead{ec, {}};
+    }
+    const auto room = std::min(kClientReadBytes, buffer.max_size() - buffer.size());
+    if (room == 0) co_return HeadRead{bhttp::error::header_limit, {}};
+    auto [ec, n] = co_await socket.async_read_some(buffer.prepare(room), http::use_task);
+    if (ec) {
+      if (ec == asio::error::eof)
+        ec = parser.got_some() || buffer.size() > 0 ? bhttp::error::partial_message : bhttp::error::end_of_stream;
+      co_return HeadRead{ec, {}};
+    }
+    buffer.commit(n);
+  }
 }
 
 }  // namespace
@@ -208,13 +249,26 @@ http::Task<void> serve_client(Worker& worker, http::Socket socket) {
     const bool first_request = first;
     deadline.expires_after(first_request ? limits.requestHeaderTimeout : limits.idleTimeout);
     first = false;
+    // The head (and what follows it in the same reads) may take the header limit plus one read.
+    buffer.max_size(limits.maxRequestHeaderBytes + kClientReadBytes);
     if (buffer.capacity() < kClientReadBytes) buffer.reserve(kClientReadBytes);  // headers in one read
     bhttp::request_parser<bhttp::empty_body> header_parser;
     header_parser.header_limit(static_cast<std::uint32_t>(std::min<std::size_t>(limits.maxRequestHeaderBytes, UINT32_MAX)));
     header_parser.body_limit(limits.maxRequestBodyBytes);
-    auto [rec, n] = co_await bhttp::async_read_header(socket, buffer, header_parser, http::use_task);
+    auto head_read = co_await read_request_head(socket, buffer, header_parser);
+    const auto rec = head_read.ec;
     deadline.expires_never();
     registration.idle = false;
+    if (head_read.refused) {
+      // The head broke the edge's rules (framing, Host, target): answered, then closed, since
+      // how the rest of the stream is framed cannot be trusted.
+      RequestRecord record;
+      co_await send_error(client, *head_read.refused, 11, false, record);
+      const auto& refused = header_parser.get();
+      finish_refused(worker, record, peer, std::string_view(refused.method_string()), std::string_view(refused.target()));
+      linger = true;
+      break;
+    }
     if (rec) {
       RequestRecord record;
       std::optional<http::ApiError> error;
@@ -245,10 +299,14 @@ http::Task<void> serve_client(Worker& worker, http::Socket socket) {
     }
     // A request keeps the snapshot current when its head arrived, to its end.
     const auto snapshot = worker.snapshot();
-    const bool body_pending = !header_parser.is_done();
+    buffer.max_size(std::max(kClientBodyBufferBytes, buffer.size()));
     const bool keep = co_await handle_request(worker, *snapshot, client, buffer, header_parser, peer);
-    if (!keep) {
-      linger = body_pending;
+    // Closing after a response (the client asked, an error, or a drain that began during it):
+    // the client may already have sent its next request, and closing with unread bytes would
+    // reset the connection and can destroy the response in its receive buffer. The FIN goes
+    // first, then what still arrives is read and dropped for a moment.
+    if (!keep || worker.draining()) {
+      linger = true;
       break;
     }
     if (buffer.size() == 0 && buffer.capacity() > kClientReadBytes) buffer.shrink_to_fit();  // after a large request

@@ -10,6 +10,8 @@
 #include <optional>
 
 #include "http/parse_errors.hpp"
+#include "http/request_head.hpp"
+#include "http/target.hpp"
 #include "observe/log.hpp"
 #include "proxy/heads.hpp"
 #include "proxy/relay.hpp"
@@ -159,7 +161,7 @@ http::Task<std::optional<http::ApiError>> read_client_body(ClientIo& client, bea
     co_return std::nullopt;
   }
   parser.body_limit(limits.maxRequestBodyBytes);
-  if (beast::iequals(parser.get()[bhttp::field::expect], "100-continue")) {
+  if (http::expects_continue(parser.get().base())) {
     static constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
     client.deadline.expires_after(limits.requestHeaderTimeout);
     co_await asio::async_write(client.socket, asio::buffer(kContinue), http::use_task);
@@ -186,6 +188,12 @@ http::Task<std::optional<http::ApiError>> read_client_body(ClientIo& client, bea
                                  " ms (Gateway spec.limits.idleTimeout)",
                              {}};
   }
+  if (ec == bhttp::error::buffer_overflow) {
+    co_return http::ApiError{400, "invalid_request_error", "malformed_request",
+                             "a chunk-size line (with its extensions) or the trailer section of the request body "
+                             "is too large",
+                             {}};
+  }
   if (ec) {
     if (http::is_malformed_message(ec))
       co_return http::ApiError{400, "invalid_request_error", "malformed_request",
@@ -200,7 +208,7 @@ http::Task<std::optional<http::ApiError>> read_client_body(ClientIo& client, bea
 }  // namespace
 
 ClientSchema client_schema_for(std::string_view path) {
-  return route::classify_api(path) == route::ApiKind::Messages ? ClientSchema::Anthropic : ClientSchema::OpenAI;
+  return route::classify_api(http::api_path_of(path)) == route::ApiKind::Messages ? ClientSchema::Anthropic : ClientSchema::OpenAI;
 }
 
 http::Task<bool> send_error(ClientIo& client, const http::ApiError& error, unsigned version, bool keep_alive,
@@ -501,7 +509,10 @@ http::Task<AttemptResult> attempt(ExchangeState& st, const BackendRuntime& targe
       path_input.upstream_suffix = native.suffix;
   }
   auto upstream_path = route::resolve_upstream_path(path_input);
-  record.upstream_path = route::with_query(std::move(upstream_path.path), st.query);
+  // The client's query travels only with passthrough requests: on the JSON APIs the provider's
+  // native URL (Gemini's alt, Azure's api-version) is Sluice's to compose.
+  record.upstream_path = st.json_api ? std::move(upstream_path.path)
+                                     : route::with_query(std::move(upstream_path.path), st.query);
   record.path_source = route::path_source_name(upstream_path.source);
 
   const auto& endpoint = choose_endpoint(worker, target);
@@ -520,6 +531,9 @@ http::Task<AttemptResult> attempt(ExchangeState& st, const BackendRuntime& targe
       st.match.rewritten_host ? std::string_view(*st.match.rewritten_host) : std::string_view(endpoint.host_header);
   head_spec.translated = translator != nullptr;
   head_spec.replace_auth = target.ai;
+  head_spec.injects_credential =
+      target.ai && (target.sigv4 || target.auth_kind == config::AuthKind::Inline ||
+                    target.auth_kind == config::AuthKind::SecretRef);
   head_spec.extra = target.static_headers;
   if (target.ai) {
     if (target.auth_kind == config::AuthKind::Passthrough) {
@@ -834,11 +848,13 @@ http::Task<bool> run_exchange(Worker& worker, const Snapshot& snapshot, const ro
   const bhttp::request_header<>* head = &head_parser.get().base();
   const auto version = head->version();
 
-  // Split the target; the query is carried to the upstream unchanged.
+  // Split the target (canonical since the edge: http/request_head.hpp). The API is named by the
+  // path without ";" parameters; a passthrough request carries the query to the upstream.
   const std::string_view target = head->target();
   const auto qpos = target.find('?');
   const auto path = target.substr(0, qpos);
-  const auto api = route::classify_api(path);
+  const auto api_path = http::api_path_of(path);
+  const auto api = route::classify_api(api_path);
   const auto schema = api == route::ApiKind::Messages ? ClientSchema::Anthropic : ClientSchema::OpenAI;
 
   // Until the body is read (or streamed), an error response ends the connection: the client
@@ -881,15 +897,18 @@ http::Task<bool> run_exchange(Worker& worker, const Snapshot& snapshot, const ro
   const bool json_api = backend->ai && post &&
                         (api == route::ApiKind::ChatCompletions || api == route::ApiKind::Embeddings ||
                          api == route::ApiKind::Messages);
-  const auto family = route::api_family(path, match.matched_prefix);
+  const auto family = route::api_family(api_path, match.matched_prefix);
   if (backend->ai && !json_api) {
-    const bool allowed = passthrough_allows(backend->spec->passthrough, path, match.matched_prefix, family);
+    const bool allowed = passthrough_allows(backend->spec->passthrough, api_path, match.matched_prefix, family);
     if (api == route::ApiKind::Models && head->method() == bhttp::verb::get && !allowed) {
       co_return co_await send_json(client, 200, models_from_config(snapshot, rule), version, keep_after_error(), rule,
                                    record);
     }
     const bool openai_format = first.format == provider::WireFormat::OpenAI;
-    const bool native_json_api = openai_format && (api == route::ApiKind::ChatCompletions || api == route::ApiKind::Embeddings);
+    // Only POST reaches chat and embeddings without an allow-list entry (the JSON path, where
+    // the body is read and a Backend's model override applies).
+    const bool native_json_api =
+        post && openai_format && (api == route::ApiKind::ChatCompletions || api == route::ApiKind::Embeddings);
     if (!allowed && !native_json_api) {
       const std::string what = family.empty() ? std::string(path) : "the \"" + family + "\" API (" + std::string(path) + ")";
       const http::ApiError error{404, "invalid_request_error", "api_not_enabled",
@@ -907,7 +926,7 @@ http::Task<bool> run_exchange(Worker& worker, const Snapshot& snapshot, const ro
   st.head = head;
   st.version = version;
   st.keep_alive = keep_alive;
-  st.path = path;
+  st.path = json_api ? api_path : path;
   st.query = qpos == std::string_view::npos ? std::string_view{} : target.substr(qpos + 1);
   st.schema = schema;
   st.json_api = json_api;
@@ -963,7 +982,7 @@ http::Task<bool> run_exchange(Worker& worker, const Snapshot& snapshot, const ro
     st.head = &body_parser->get().base();
     body_parser->body_limit(limits.maxRequestBodyBytes);
     st.body_parser = &body_parser;
-    if (beast::iequals(body_parser->get()[bhttp::field::expect], "100-continue")) {
+    if (http::expects_continue(body_parser->get().base())) {
       static constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
       client.deadline.expires_after(limits.requestHeaderTimeout);
       co_await asio::async_write(client.socket, asio::buffer(kContinue), http::use_task);

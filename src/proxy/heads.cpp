@@ -1,5 +1,7 @@
 #include "proxy/heads.hpp"
 
+#include <boost/beast/http/rfc7230.hpp>
+#include <boost/container/small_vector.hpp>
 #include <charconv>
 
 namespace sluice::proxy {
@@ -30,6 +32,46 @@ bool is_hop_by_hop(bhttp::field f) {
 }
 
 bool iequals(std::string_view a, std::string_view b) { return beast::iequals(a, b); }
+
+// The field names a message's Connection header lists (RFC 9110 §7.6.1): hop-by-hop for that
+// message, removed when forwarding. "close" and "keep-alive" name no field worth a lookup.
+class ConnectionOptions {
+ public:
+  template <class Fields>
+  explicit ConnectionOptions(const Fields& fields) {
+    for (const auto& field : fields) {
+      if (field.name() != bhttp::field::connection) continue;
+      for (const auto token : bhttp::token_list{field.value()}) {
+        const std::string_view name(token.data(), token.size());
+        if (iequals(name, "close") || iequals(name, "keep-alive")) continue;
+        names_.push_back(name);
+      }
+    }
+  }
+  bool names(std::string_view field) const {
+    for (const auto name : names_)
+      if (iequals(name, field)) return true;
+    return false;
+  }
+  bool empty() const { return names_.empty(); }
+
+ private:
+  boost::container::small_vector<std::string_view, 4> names_;
+};
+
+// Headers that choose which account or project pays, and the client's cookies: not sent along
+// with a credential Sluice injects, unless the Backend lists them (ai.forwardClientHeaders).
+bool is_account_header(std::string_view name) {
+  return iequals(name, "openai-organization") || iequals(name, "openai-project") ||
+         iequals(name, "x-goog-user-project") || iequals(name, "cookie");
+}
+
+bool forwarded_by_backend(std::string_view name, const BackendRuntime& backend) {
+  if (backend.spec == nullptr) return false;
+  for (const auto& allowed : backend.spec->forwardClientHeaders)
+    if (iequals(name, allowed)) return true;
+  return false;
+}
 
 // Names a header filter removes or replaces: the client's (or upstream's) copy is dropped.
 bool filtered_out(std::string_view name, const std::vector<const config::HeaderModifier*>& mods) {
@@ -116,9 +158,12 @@ std::string build_upstream_head(const bhttp::request_header<>& request, const Ba
   std::string head;
   head.reserve(512 + request.method_string().size() + spec.target.size());
   head.append(request.method_string()).append(" ").append(spec.target).append(" HTTP/1.1\r\n");
+  const ConnectionOptions connection_options(request);
   for (const auto& field : request) {
     if (is_hop_by_hop(field.name())) continue;
     const std::string_view name = field.name_string();
+    if (!connection_options.empty() && connection_options.names(name)) continue;
+    if (spec.injects_credential && is_account_header(name) && !forwarded_by_backend(name, backend)) continue;
     if (spec.replace_auth && (is_credential_header(name) || iequals(name, backend.auth_header))) continue;
     if (spec.translated && is_client_format_header(name)) continue;
     bool overridden = false;
@@ -156,6 +201,7 @@ std::string build_client_head(const bhttp::response_header<>& response, unsigned
   std::string head;
   head.reserve(512);
   append_status_line(head, version, response.result_int(), response.reason());
+  const ConnectionOptions connection_options(response);
   for (const auto& field : response) {
     switch (field.name()) {
       case bhttp::field::connection:
@@ -173,6 +219,7 @@ std::string build_client_head(const bhttp::response_header<>& response, unsigned
         break;
     }
     const std::string_view name = field.name_string();
+    if (!connection_options.empty() && connection_options.names(name)) continue;
     if (!rule.response_header_filters.empty() && filtered_out(name, rule.response_header_filters)) continue;
     append_header(head, name, field.value());
   }
@@ -188,6 +235,7 @@ std::string build_translated_head(const bhttp::response_header<>* upstream, unsi
   head.reserve(512);
   append_status_line(head, version, status, {});
   if (upstream != nullptr) {
+    const ConnectionOptions connection_options(*upstream);
     for (const auto& field : *upstream) {
       switch (field.name()) {
         case bhttp::field::content_length:
@@ -206,6 +254,7 @@ std::string build_translated_head(const bhttp::response_header<>* upstream, unsi
           break;
       }
       const std::string_view name = field.name_string();
+      if (!connection_options.empty() && connection_options.names(name)) continue;
       if (!rule.response_header_filters.empty() && filtered_out(name, rule.response_header_filters)) continue;
       append_header(head, name, field.value());
     }

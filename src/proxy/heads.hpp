@@ -27,6 +27,9 @@ struct UpstreamHeadSpec {
   bool replace_auth = false;     // AI backend: client credentials are replaced
   std::string auth_value;        // what the backend's auth header carries ("" = none)
   bool translated = false;       // the body is in another format than the client's
+  // Sluice puts its own credential on the request (a key or a signature): the client's
+  // account-choosing headers and cookies stay behind unless the Backend forwards them.
+  bool injects_credential = false;
   std::vector<std::pair<std::string, std::string>> extra;  // signing headers, static headers
 };
 

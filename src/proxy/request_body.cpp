@@ -1,7 +1,10 @@
 #include "proxy/request_body.hpp"
 
+#include <boost/container/small_vector.hpp>
 #include <boost/json.hpp>
 #include <boost/json/basic_parser_impl.hpp>
+#include <cmath>
+#include <unordered_set>
 
 namespace sluice::proxy {
 
@@ -20,6 +23,7 @@ class BodyScan {
 
   BodyInfo info;
   bool top_level_object = false;
+  std::string duplicate_key;  // the first top-level key seen twice
 
   bool on_document_begin(error_code&) { return true; }
   bool on_document_end(error_code&) { return true; }
@@ -49,6 +53,7 @@ class BodyScan {
     if (depth_ == 1) {
       key_.append(part.data(), part.size());
       field_ = key_ == "model" ? Field::Model : key_ == "stream" ? Field::Stream : Field::None;
+      remember_key();
       key_.clear();
     }
     return true;
@@ -65,7 +70,15 @@ class BodyScan {
   bool on_number_part(json::string_view, error_code&) { return true; }
   bool on_int64(std::int64_t, json::string_view, error_code&) { return value_done(); }
   bool on_uint64(std::uint64_t, json::string_view, error_code&) { return value_done(); }
-  bool on_double(double, json::string_view, error_code&) { return value_done(); }
+  bool on_double(double d, json::string_view, error_code& ec) {
+    // A number beyond double's range would be re-serialised as "Infinity" or "NaN" (not JSON)
+    // by a model override or a translation.
+    if (!std::isfinite(d)) {
+      ec = json::error::exponent_overflow;
+      return false;
+    }
+    return value_done();
+  }
   bool on_bool(bool b, error_code&) {
     if (at_field(Field::Stream)) info.stream = b;
     return value_done();
@@ -82,10 +95,69 @@ class BodyScan {
     return true;
   }
 
+  // Top-level keys so far: a short list (the common case), a set past kListedKeys.
+  static constexpr std::size_t kListedKeys = 32;
+  void remember_key() {
+    if (!duplicate_key.empty()) return;
+    if (seen_set_.empty()) {
+      for (const auto& k : seen_list_) {
+        if (k == key_) {
+          duplicate_key = key_;
+          return;
+        }
+      }
+      if (seen_list_.size() < kListedKeys) {
+        seen_list_.push_back(key_);
+        return;
+      }
+      seen_set_.insert(seen_list_.begin(), seen_list_.end());
+    }
+    if (!seen_set_.insert(key_).second) duplicate_key = key_;
+  }
+
   int depth_ = 0;
   Field field_ = Field::None;
   std::string key_;
+  boost::container::small_vector<std::string, 16> seen_list_;
+  std::unordered_set<std::string> seen_set_;
 };
+
+// Nesting deep enough for real tool schemas (JSON Schema nests quickly), shallow enough to bound
+// the parser's stack.
+json::parse_options body_parse_options() {
+  json::parse_options options;
+  options.max_depth = kMaxJsonDepth;
+  return options;
+}
+
+// What the gateway itself does with the body's fields: "model" goes into logs, metrics and
+// provider URLs, so it must be short and printable, and never a dot-segment.
+std::optional<http::ApiError> check_fields(const BodyInfo& info, const std::string& duplicate_key) {
+  if (!duplicate_key.empty()) {
+    const auto shown = duplicate_key.size() > 64 ? duplicate_key.substr(0, 64) + "..." : duplicate_key;
+    return http::ApiError{400, "invalid_request_error", "duplicate_key",
+                          "request body has the top-level key \"" + shown +
+                              "\" more than once; a JSON object's keys must be unique",
+                          std::nullopt};
+  }
+  const auto& model = info.model;
+  if (model.size() > kMaxModelBytes) {
+    return http::ApiError{400, "invalid_request_error", "invalid_model",
+                          "\"model\" is longer than " + std::to_string(kMaxModelBytes) + " bytes", std::string("model")};
+  }
+  for (const char ch : model) {
+    const auto c = static_cast<unsigned char>(ch);
+    if (c < 0x20 || c == 0x7f) {
+      return http::ApiError{400, "invalid_request_error", "invalid_model", "\"model\" holds a control character",
+                            std::string("model")};
+    }
+  }
+  if (model == "." || model == "..") {
+    return http::ApiError{400, "invalid_request_error", "invalid_model", "\"model\" must name a model, not \"" + model + "\"",
+                          std::string("model")};
+  }
+  return std::nullopt;
+}
 
 http::ApiError invalid_json(const std::string& body, std::size_t consumed, const error_code& ec) {
   const auto pos = std::min(consumed, body.size());
@@ -111,7 +183,7 @@ std::optional<http::ApiError> inspect_json_body(std::string& body, const std::op
   if (body.empty()) {
     return http::ApiError{400, "invalid_request_error", "invalid_json", "request body is empty; expected a JSON object", {}};
   }
-  json::basic_parser<BodyScan> parser{json::parse_options{}};
+  json::basic_parser<BodyScan> parser{body_parse_options()};
   error_code ec;
   const auto consumed = parser.write_some(false, body.data(), body.size(), ec);
   if (!ec && consumed < body.size()) ec = json::error::extra_data;
@@ -120,9 +192,10 @@ std::optional<http::ApiError> inspect_json_body(std::string& body, const std::op
     return http::ApiError{400, "invalid_request_error", "invalid_json", "request body must be a JSON object", {}};
   }
   info = std::move(parser.handler().info);
+  if (auto error = check_fields(info, parser.handler().duplicate_key)) return error;
   if (model_override) {
     // Rare path: rewrite the model through a document; the body was validated above.
-    auto value = json::parse(body);
+    auto value = json::parse(body, {}, body_parse_options());
     value.as_object()["model"] = *model_override;
     info.model = *model_override;
     body = json::serialize(value);
@@ -132,19 +205,28 @@ std::optional<http::ApiError> inspect_json_body(std::string& body, const std::op
 
 std::optional<http::ApiError> parse_json_body(const std::string& body, json::storage_ptr storage, json::value& document,
                                               BodyInfo& info) {
+  // The scan validates the document (duplicate keys included: a DOM keeps only one of them)
+  // and fills `info`; the DOM is built only from a body it accepted.
+  {
+    json::basic_parser<BodyScan> parser{body_parse_options()};
+    error_code ec;
+    const auto consumed = parser.write_some(false, body.data(), body.size(), ec);
+    if (!ec && consumed < body.size()) ec = json::error::extra_data;
+    if (body.empty()) {
+      return http::ApiError{400, "invalid_request_error", "invalid_json", "request body is empty; expected a JSON object", {}};
+    }
+    if (ec) return invalid_json(body, consumed, ec);
+    if (!parser.handler().top_level_object) {
+      return http::ApiError{400, "invalid_request_error", "invalid_json", "request body must be a JSON object", {}};
+    }
+    info = std::move(parser.handler().info);
+    if (auto error = check_fields(info, parser.handler().duplicate_key)) return error;
+  }
   error_code ec;
-  document = json::parse(body, ec, std::move(storage));
+  document = json::parse(body, ec, std::move(storage), body_parse_options());
   if (ec || !document.is_object()) {
-    // Rare path: scan again for the message naming the position.
-    std::string copy = body;
-    if (auto error = inspect_json_body(copy, std::nullopt, info)) return error;
     return http::ApiError{400, "invalid_request_error", "invalid_json", "request body must be a JSON object", {}};
   }
-  const auto& object = document.get_object();
-  if (const auto* model = object.if_contains("model"); model != nullptr && model->is_string())
-    info.model = model->get_string();
-  if (const auto* stream = object.if_contains("stream"); stream != nullptr && stream->is_bool())
-    info.stream = stream->get_bool();
   return std::nullopt;
 }
 

@@ -14,13 +14,21 @@
 
 namespace sluice::proxy {
 
+// Limits of what a body may hold, beyond its size (Gateway maxRequestBodyBytes): nesting
+// depth, and the length of "model" (it reaches logs, metrics and provider URLs).
+inline constexpr std::size_t kMaxJsonDepth = 128;
+inline constexpr std::size_t kMaxModelBytes = 256;
+
 struct BodyInfo {
   std::string model;
   bool stream = false;
 };
 
 // On success fills `info` (and rewrites `body` when `model_override` is set); otherwise
-// returns the 400 error to send, naming the parse position.
+// returns the 400 error to send, naming the parse position. Refused besides invalid JSON: a
+// top-level key given twice (a provider would run one, the logs show another), nesting deeper
+// than kMaxJsonDepth, a "model" longer than kMaxModelBytes, holding a control character, or
+// "." / "..".
 std::optional<http::ApiError> inspect_json_body(std::string& body, const std::optional<std::string>& model_override,
                                                 BodyInfo& info);
 

@@ -114,6 +114,13 @@ void Worker::drain() {
   });
 }
 
+void Worker::cut() {
+  asio::post(io_, [this] {
+    cutting_ = true;
+    deadlines_.fire_all();
+  });
+}
+
 // Every 50 ms: fire passed I/O deadlines and flush the access log; every second: drop
 // expired pooled upstream connections.
 void Worker::schedule_housekeeping() {

@@ -47,6 +47,9 @@ class Worker {
   // Thread-safe: posted to the worker.
   void set_snapshot(std::shared_ptr<const Snapshot> snapshot);
   void drain();
+  // The drain deadline passed: every request still in flight is cut now (its pending I/O
+  // cancelled as by a timeout), so it still answers in-band (an error event) and is logged.
+  void cut();
 
   // Thread-safe reads.
   const observe::MetricsShard& metrics_shard() const { return metrics_; }
@@ -75,6 +78,7 @@ class Worker {
   }
   static constexpr std::size_t kRelayBufferBytes = 16 * 1024;
   bool draining() const { return draining_; }
+  bool cutting() const { return cutting_; }
   unsigned index() const { return index_; }
   void add_connection(ClientConnection* c) { connections_.insert(c); }
   void remove_connection(ClientConnection* c) { connections_.erase(c); }
@@ -97,6 +101,7 @@ class Worker {
   static constexpr std::size_t kMaxPooledRelayBuffers = 64;
   std::vector<std::unique_ptr<char[]>> relay_buffers_;
   bool draining_ = false;
+  bool cutting_ = false;
   unsigned housekeeping_ticks_ = 0;
   // Every I/O object of a worker is used on its thread only, so the reactor's per-descriptor
   // locking is switched off; the scheduler keeps its lock for posts from other threads.

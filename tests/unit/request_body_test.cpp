@@ -103,5 +103,71 @@ TEST(RequestBodyTest, WithoutOverrideTheBodyIsForwardedByteForByte) {
   EXPECT_EQ(body, original);
 }
 
+TEST(RequestBodyTest, DuplicateTopLevelKeyIsRefusedByBothReaders) {
+  const std::string body = R"({"model":"gpt-4o-mini","messages":[],"model":"gpt-4o"})";
+  std::string copy = body;
+  BodyInfo info;
+  const auto scanned = inspect(copy, info);
+  ASSERT_TRUE(scanned);
+  EXPECT_EQ(scanned->status, 400u);
+  EXPECT_EQ(scanned->code, "duplicate_key");
+  EXPECT_NE(scanned->message.find("\"model\""), std::string::npos);
+  boost::json::monotonic_resource arena;
+  boost::json::value document;
+  BodyInfo parsed_info;
+  const auto parsed = parse_json_body(body, boost::json::storage_ptr(&arena), document, parsed_info);
+  ASSERT_TRUE(parsed);
+  EXPECT_EQ(parsed->code, "duplicate_key");
+}
+
+TEST(RequestBodyTest, DuplicateKeysAmongManyAreFound) {
+  std::string body = "{";
+  for (int i = 0; i < 100; ++i) body += "\"k" + std::to_string(i) + "\":1,";
+  body += "\"k57\":2}";
+  BodyInfo info;
+  const auto error = inspect(body, info);
+  ASSERT_TRUE(error);
+  EXPECT_EQ(error->code, "duplicate_key");
+}
+
+TEST(RequestBodyTest, NestedDuplicateKeysAreTheDocumentsBusiness) {
+  std::string body = R"({"model":"m","metadata":{"a":1,"a":2}})";
+  BodyInfo info;
+  EXPECT_EQ(inspect(body, info), std::nullopt);
+}
+
+TEST(RequestBodyTest, DeepToolSchemasAreAccepted) {
+  std::string nested;
+  // 60 levels of object schemas: 120 JSON levels, plus 5 around them.
+  for (int i = 0; i < 60; ++i) nested += R"({"type":"object","properties":{"x":)";
+  nested += "{}";
+  for (int i = 0; i < 60; ++i) nested += "}}";
+  std::string body = R"({"model":"m","tools":[{"type":"function","function":{"name":"f","parameters":)" + nested + "}}]}";
+  BodyInfo info;
+  EXPECT_EQ(inspect(body, info), std::nullopt);
+  boost::json::monotonic_resource arena;
+  boost::json::value document;
+  EXPECT_EQ(parse_json_body(body, boost::json::storage_ptr(&arena), document, info), std::nullopt);
+}
+
+TEST(RequestBodyTest, NestingBeyondTheLimitIsRefused) {
+  std::string body = R"({"model":"m","x":)" + std::string(200, '[') + std::string(200, ']') + "}";
+  BodyInfo info;
+  const auto error = inspect(body, info);
+  ASSERT_TRUE(error);
+  EXPECT_EQ(error->status, 400u);
+}
+
+TEST(RequestBodyTest, ModelMustBeShortPrintableAndNotADotSegment) {
+  for (const std::string& model : {std::string(300, 'm'), std::string("gpt\\r\\nX: y"), std::string("."),
+                                  std::string(".."), std::string("a\\u0000b")}) {
+    std::string body = "{\"model\":\"" + model + "\"}";
+    BodyInfo info;
+    const auto error = inspect(body, info);
+    ASSERT_TRUE(error) << model;
+    EXPECT_EQ(error->code, "invalid_model") << model;
+  }
+}
+
 }  // namespace
 }  // namespace sluice::proxy
