@@ -107,6 +107,7 @@ void decode_gateway(YamlMap& spec, Gateway& gw) {
   YamlMap limits(spec.take("limits"), spec.field("limits"), ctx);
   if (auto v = limits.bytes("maxRequestHeaderBytes")) s.limits.maxRequestHeaderBytes = *v;
   if (auto v = limits.bytes("maxRequestBodyBytes")) s.limits.maxRequestBodyBytes = *v;
+  if (auto v = limits.bytes("maxTranslatedResponseBytes")) s.limits.maxTranslatedResponseBytes = *v;
   if (auto v = limits.duration("requestHeaderTimeout")) s.limits.requestHeaderTimeout = *v;
   if (auto v = limits.duration("idleTimeout")) s.limits.idleTimeout = *v;
   if (auto v = limits.duration("drainTimeout")) s.limits.drainTimeout = *v;

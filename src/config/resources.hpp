@@ -43,6 +43,9 @@ struct Limits {
   Duration requestHeaderTimeout{10'000};               // -> 408
   Duration idleTimeout{60'000};                        // keep-alive idle client connection -> close
   Duration drainTimeout{30'000};                       // SIGTERM: in-flight requests get this long
+
+  // A provider's non-streaming reply read whole to be translated; larger -> 502.
+  std::size_t maxTranslatedResponseBytes = 16 * 1024 * 1024;
 };
 
 struct AccessLog {
@@ -187,7 +190,7 @@ struct BackendTimeouts {
   Duration connect{5'000};
   Duration firstByte{300'000};   // LLMs can think for minutes before the first byte
   Duration streamIdle{300'000};  // longest silence between two body reads
-  Duration poolIdle{60'000};     // pooled idle upstream connection lifetime
+  Duration poolIdle{4'000};      // pooled idle upstream connection lifetime (below the usual 5 s server keep-alive)
 };
 
 // API families a Backend accepts beyond chat completions and embeddings (ai.passthrough):

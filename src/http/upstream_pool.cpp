@@ -6,6 +6,7 @@
 #include <boost/asio/connect.hpp>
 #include <boost/asio/ssl/host_name_verification.hpp>
 #include <boost/asio/use_awaitable.hpp>
+#include <algorithm>
 #include <cerrno>
 
 namespace sluice::http {
@@ -44,23 +45,55 @@ std::unique_ptr<UpstreamConnection> UpstreamPool::take(const UpstreamEndpoint& e
   while (!list.empty()) {
     auto connection = std::move(list.back());
     list.pop_back();
+    // Ends the readiness wait (its handler sees operation_aborted).
+    boost::system::error_code ignored;
+    connection->lowest().cancel(ignored);
     if (now >= connection->idle_deadline) continue;
-    // A connection pooled moments ago is trusted without a system call: if the peer closed it
-    // in between, the exchange sees the failure before any response byte and retries once on
-    // a fresh connection.
-    if (now - connection->idle_since < kTrustedIdle || connection->still_usable()) return connection;
+    // The readiness wait only runs when the event loop does: a close or stray bytes that arrived
+    // since then are caught here, before any byte of a request is written.
+    if (connection->still_usable()) return connection;
   }
   return nullptr;
 }
 
 void UpstreamPool::give_back(const UpstreamEndpoint& endpoint, std::unique_ptr<UpstreamConnection> connection,
                              std::chrono::milliseconds idle_limit) {
+  // Bytes after a complete response are not a response to anything: the connection's protocol
+  // state is unknown, and those bytes must never reach the next client.
+  if (connection->buffer.size() > 0) return;
+  if (connection->tls && SSL_has_pending(connection->tls->native_handle())) return;
   auto& list = idle_[endpoint.pool_key];
   if (list.size() >= kMaxIdlePerEndpoint) return;  // closes it
   connection->idle_since = std::chrono::steady_clock::now();
   connection->idle_deadline = connection->idle_since + idle_limit;
-  connection->buffer.clear();
+  watch(*connection);
   list.push_back(std::move(connection));
+}
+
+void UpstreamPool::watch(UpstreamConnection& connection) {
+  const auto generation = ++next_generation_;
+  connection.pool_generation = generation;
+  connection.lowest().async_wait(
+      Socket::wait_read, [self = std::weak_ptr<UpstreamPool*>(self_), target = &connection,
+                          generation](const boost::system::error_code& ec) {
+        if (ec == asio::error::operation_aborted) return;
+        // Readable while idle (or an error): the peer closed, reset or sent unsolicited bytes.
+        if (const auto pool = self.lock()) (*pool)->drop(target, generation);
+      });
+}
+
+void UpstreamPool::drop(const UpstreamConnection* connection, std::uint64_t generation) {
+  // `connection` is only compared, never dereferenced: it may have been taken and destroyed
+  // after its wait completed. The generation tells a later pooling at the same address apart.
+  for (auto it = idle_.begin(); it != idle_.end(); ++it) {
+    auto& list = it->second;
+    const auto found = std::find_if(list.begin(), list.end(), [&](const auto& c) {
+      return c.get() == connection && c->pool_generation == generation;
+    });
+    if (found == list.end()) continue;
+    list.erase(found);
+    return;
+  }
 }
 
 void UpstreamPool::sweep() {

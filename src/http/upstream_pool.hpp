@@ -1,6 +1,11 @@
 // Upstream connections and their keep-alive pool. One UpstreamPool per worker, used only from
-// that worker's thread: no locks. A pooled connection is checked for a peer close (a
-// non-blocking peek) before reuse and dropped after `idle_limit` unused.
+// that worker's thread: no locks. A connection is pooled only when its read buffer is empty
+// (nothing of a next message was read) and, over TLS, OpenSSL holds no unread record. While
+// pooled it keeps a readiness wait armed on its socket: readiness while idle means the peer
+// closed or sent bytes nobody asked for, and the connection is dropped at once. Before reuse it
+// is checked again with a non-blocking peek (a close the event loop has not seen yet), and it is
+// dropped after `idle_limit` unused. Every connection's read buffer is bounded
+// (kUpstreamBufferLimit): a read that would grow it further fails with buffer_overflow.
 #pragma once
 
 #include <boost/asio/awaitable.hpp>
@@ -8,6 +13,7 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/ssl.hpp>
 #include <chrono>
+#include <cstdint>
 #include <memory>
 #include <optional>
 #include <string>
@@ -20,9 +26,15 @@
 
 namespace sluice::http {
 
+// The most bytes an upstream connection's read buffer may hold: a response head (at most
+// kUpstreamHeaderLimit), a chunk-size line with its extensions, or a trailer section must fit.
+inline constexpr std::size_t kUpstreamHeaderLimit = 64 * 1024;
+inline constexpr std::size_t kUpstreamBufferLimit = 128 * 1024;
+
 struct UpstreamConnection {
   explicit UpstreamConnection(DeadlineList& deadlines)
-      : deadline(deadlines, [this] {
+      : buffer(kUpstreamBufferLimit),
+        deadline(deadlines, [this] {
           boost::system::error_code ignored;
           lowest().cancel(ignored);
         }) {}
@@ -33,6 +45,7 @@ struct UpstreamConnection {
   Deadline deadline;  // bounds every operation on this connection; arm before each one
   std::chrono::steady_clock::time_point idle_since;     // when it was last pooled
   std::chrono::steady_clock::time_point idle_deadline;  // pooled: dropped after this
+  std::uint64_t pool_generation = 0;  // which pooling the armed readiness wait belongs to
 
   Socket& lowest() { return tls ? boost::beast::get_lowest_layer(*tls) : *plain; }
   // False when the peer has closed (or sent unexpected bytes) while the connection sat idle.
@@ -54,6 +67,7 @@ class UpstreamPool {
   // An idle, live connection to `endpoint`, or nullptr.
   std::unique_ptr<UpstreamConnection> take(const UpstreamEndpoint& endpoint);
   // Returns a connection whose last exchange completed cleanly; kept at most `idle_limit`.
+  // Closes it instead when unread bytes remain (in its buffer or in the TLS layer).
   void give_back(const UpstreamEndpoint& endpoint, std::unique_ptr<UpstreamConnection> connection,
                  std::chrono::milliseconds idle_limit);
   // Opens a new connection (TCP, then TLS when the endpoint wants it).
@@ -64,10 +78,17 @@ class UpstreamPool {
 
  private:
   static constexpr std::size_t kMaxIdlePerEndpoint = 256;
-  static constexpr std::chrono::milliseconds kTrustedIdle{1000};
   static constexpr std::size_t kUpstreamReadBytes = 16 * 1024;
+  // Arms the readiness wait of a connection just pooled.
+  void watch(UpstreamConnection& connection);
+  // Drops the pooled connection `connection` if it is still pooled as `generation`.
+  void drop(const UpstreamConnection* connection, std::uint64_t generation);
+
   Executor executor_;
   DeadlineList& deadlines_;
+  std::uint64_t next_generation_ = 0;
+  // Readiness handlers hold a weak reference: one completing after the pool is gone does nothing.
+  std::shared_ptr<UpstreamPool*> self_ = std::make_shared<UpstreamPool*>(this);
   std::unordered_map<std::string, std::vector<std::unique_ptr<UpstreamConnection>>> idle_;
 };
 

@@ -288,6 +288,9 @@ struct AttemptResult {
   bool circuit_open = false;  // the provider was at its circuit-breaker limit: not tried, not a failure
 };
 
+// The largest error body read from a translated provider (to convert it).
+constexpr std::size_t kMaxUpstreamErrorBodyBytes = 1024 * 1024;
+
 // The longest pause a provider's Retry-After can put it in.
 constexpr unsigned kMaxRetryAfterSeconds = 300;
 
@@ -606,8 +609,9 @@ http::Task<AttemptResult> attempt(ExchangeState& st, const BackendRuntime& targe
     first_byte_timeout = std::min(first_byte_timeout, *st.retry.per_try_timeout);
   auto keep_now = [&] { return st.keep_alive && (!streamed_body || (*st.body_parser)->is_done()); };
 
-  // Connect (or reuse) and send. A pooled connection the peer closed while idle can fail
-  // before any response byte; that one attempt is repeated on a fresh connection.
+  // Connect (or reuse) and send. A pooled connection is checked before the request is written
+  // (see http/upstream_pool.hpp); one that still fails before the upstream accepted any byte of
+  // the request is replaced by a fresh connection, once. Any later failure is this provider's.
   std::unique_ptr<http::UpstreamConnection> connection;
   std::optional<ResponseParser> parser;
   bool body_consumed = false;  // streamed client body bytes went out: this request cannot move on
@@ -632,9 +636,8 @@ http::Task<AttemptResult> attempt(ExchangeState& st, const BackendRuntime& targe
       }
       connection = std::move(connected.connection);
     }
-    parser.emplace();
-    parser->body_limit(boost::none);
-    if (head.method() == bhttp::verb::head) parser->skip(true);
+    const bool head_request = head.method() == bhttp::verb::head;
+    fresh_parser(parser, head_request);
     auto timeout = first_byte_timeout;
     if (deadline) timeout = std::min(timeout, std::chrono::duration_cast<milliseconds>(*deadline - Clock::now()));
     timeout = std::max(timeout, milliseconds(1));
@@ -643,11 +646,11 @@ http::Task<AttemptResult> attempt(ExchangeState& st, const BackendRuntime& targe
     StreamedBody* streamed_ptr = streamed ? &*streamed : nullptr;
     SendOutcome sent;
     if (connection->tls) {
-      sent = co_await send_and_read_header(*connection->tls, *connection, upstream_head, *body, *parser, timeout,
-                                           streamed_ptr);
+      sent = co_await send_and_read_header(*connection->tls, *connection, upstream_head, *body, parser, head_request,
+                                           timeout, streamed_ptr);
     } else {
-      sent = co_await send_and_read_header(*connection->plain, *connection, upstream_head, *body, *parser, timeout,
-                                           streamed_ptr);
+      sent = co_await send_and_read_header(*connection->plain, *connection, upstream_head, *body, parser,
+                                           head_request, timeout, streamed_ptr);
     }
     if (streamed) record.bytes_received = sent.body_bytes;
     body_consumed = body_consumed || sent.body_consumed;
@@ -658,19 +661,21 @@ http::Task<AttemptResult> attempt(ExchangeState& st, const BackendRuntime& targe
     }
     if (!sent.ec) break;
     const auto failure = classify(sent.ec, connection->deadline.expired());
-    // A pooled connection the server closed while idle: the write fails, or the read sees a
-    // clean end of stream with no byte. Replaying is safe then, since nothing was processed.
-    // A reset after the request was sent is not replayed here: the provider may have acted on
-    // it; another provider may still be tried (a retry policy's decision).
-    const bool stale = reused && pass == 0 && !sent.got_bytes && !sent.body_consumed &&
-                       (!sent.wrote_request || sent.ec == bhttp::error::end_of_stream || sent.ec == asio::error::eof);
+    // A pooled connection the server closed while idle, seen only when the write failed before
+    // the upstream accepted a byte: replaying is safe, nothing reached it. Once bytes of the
+    // request were accepted, a close or reset is not replayed on this provider (it may have
+    // received and acted on the request); another provider may still be tried (a retry
+    // policy's decision).
+    const bool stale = reused && pass == 0 && sent.bytes_written == 0 && !sent.got_bytes && !sent.body_consumed;
     if (stale) continue;
     record.upstream_error = failure_label(failure);
     std::string why = failure == Failure::Timeout
                           ? who() + " (" + endpoint.display + ") did not respond within " + std::to_string(timeout.count()) + " ms"
                           : who() + " (" + endpoint.display + ") " +
-                                (failure == Failure::Protocol ? "sent an invalid HTTP response: " + sent.ec.message()
-                                                              : "closed the connection before responding: " + sent.ec.message());
+                                (!sent.protocol_error.empty() ? "sent an invalid HTTP response: " + sent.protocol_error
+                                 : failure == Failure::Protocol
+                                     ? "sent an invalid HTTP response: " + sent.ec.message()
+                                     : "closed the connection before responding: " + sent.ec.message());
     const unsigned status = failure == Failure::Timeout ? 504 : 502;
     const bool retry_kind = failure == Failure::Timeout ? st.retry.on.timeout : st.retry.on.reset;
     if (can_retry && retry_kind && !sent.body_consumed) co_return fail(status, std::move(why));
@@ -734,7 +739,7 @@ http::Task<AttemptResult> attempt(ExchangeState& st, const BackendRuntime& targe
     if (!success || !st.info.stream) {
       std::string upstream_body;
       boost::system::error_code rec;
-      const std::size_t limit = success ? limits.maxRequestBodyBytes * 4 : 1024 * 1024;
+      const std::size_t limit = success ? limits.maxTranslatedResponseBytes : kMaxUpstreamErrorBodyBytes;
       if (connection->tls) {
         rec = co_await read_upstream_body(*connection->tls, *connection, *parser, target, deadline, limit, worker,
                                           upstream_body);
@@ -746,9 +751,12 @@ http::Task<AttemptResult> attempt(ExchangeState& st, const BackendRuntime& targe
       if (rec) {
         const auto failure = classify(rec, connection->deadline.expired());
         record.upstream_error = failure_label(failure);
-        const auto error = upstream_error(failure == Failure::Timeout ? 504 : 502,
-                                          who() + " (" + endpoint.display + ") failed while sending its response: " +
-                                              rec.message());
+        std::string why = rec == bhttp::error::body_limit
+                              ? who() + " (" + endpoint.display + ") sent a response larger than " +
+                                    std::to_string(limit) + " bytes" +
+                                    (success ? " (Gateway spec.limits.maxTranslatedResponseBytes)" : "")
+                              : who() + " (" + endpoint.display + ") failed while sending its response: " + rec.message();
+        const auto error = upstream_error(failure == Failure::Timeout ? 504 : 502, std::move(why));
         result.keep = co_await send_error(client, error, version, client_keep_base, record, schema, {}, st.sluice_headers);
         co_return result;
       }

@@ -67,6 +67,18 @@ inline Failure classify(const boost::system::error_code& ec, bool timed_out) {
 
 using ResponseParser = bhttp::response_parser<bhttp::buffer_body>;
 
+// Interim (1xx) responses skipped before a final one; more is a protocol error.
+inline constexpr unsigned kMaxInterimResponses = 16;
+
+// A parser for the next response head on a connection: the head bounded, the body streamed
+// (bounded by the connection's buffer, not by a body limit), no body for a HEAD request.
+inline void fresh_parser(std::optional<ResponseParser>& parser, bool head_request) {
+  parser.emplace();
+  parser->header_limit(static_cast<std::uint32_t>(http::kUpstreamHeaderLimit));
+  parser->body_limit(boost::none);
+  if (head_request) parser->skip(true);
+}
+
 // The bound of one upstream body read: the Backend's streamIdle, within the exchange's deadline.
 inline milliseconds body_read_timeout(const BackendRuntime& backend, std::optional<Clock::time_point> deadline) {
   auto timeout = backend.timeouts.streamIdle;
@@ -102,6 +114,8 @@ inline std::string_view chunk_size_line(char (&line)[24], std::size_t size) {
 
 struct SendOutcome {
   boost::system::error_code ec;
+  std::string protocol_error;     // why a well-formed head was refused (an unexpected 101, too many 1xx)
+  std::size_t bytes_written = 0;  // request bytes the upstream's socket accepted
   bool wrote_request = false;
   bool got_bytes = false;
   bool body_consumed = false;  // streamed client body bytes were read: the request cannot be replayed
@@ -119,14 +133,19 @@ struct StreamedBody {
   Worker& worker;
 };
 
+// Sends the request and reads the head of the final response into `parser`: interim responses
+// (100 Continue, 103 Early Hints, any 1xx but 101) are read and dropped, at most
+// kMaxInterimResponses of them; a 101 nobody asked for is a protocol error.
 template <class Stream>
 http::Task<SendOutcome> send_and_read_header(Stream& stream, http::UpstreamConnection& connection,
-                                             const std::string& head, const std::string& body, ResponseParser& parser,
+                                             const std::string& head, const std::string& body,
+                                             std::optional<ResponseParser>& parser, bool head_request,
                                              milliseconds timeout, StreamedBody* streamed) {
   SendOutcome out;
   connection.deadline.expires_after(timeout);
   const std::array<asio::const_buffer, 2> request{asio::buffer(head), asio::buffer(body)};
   auto [wec, written] = co_await asio::async_write(stream, request, http::use_task);
+  out.bytes_written = written;
   if (wec) {
     out.ec = wec;
     co_return out;
@@ -184,6 +203,7 @@ http::Task<SendOutcome> send_and_read_header(Stream& stream, http::UpstreamConne
       if (count == 0) continue;
       connection.deadline.expires_after(timeout);
       auto [pec, pn] = co_await asio::async_write(stream, pieces, http::use_task);
+      out.bytes_written += pn;
       if (pec) {
         out.ec = pec;
         co_return out;
@@ -191,10 +211,24 @@ http::Task<SendOutcome> send_and_read_header(Stream& stream, http::UpstreamConne
     }
     connection.deadline.expires_after(timeout);
   }
-  auto [rec, read] = co_await bhttp::async_read_header(stream, connection.buffer, parser, http::use_task);
-  out.got_bytes = read > 0 || parser.got_some();
-  out.ec = rec;
-  co_return out;
+  for (unsigned interim = 0;; ++interim) {
+    auto [rec, read] = co_await bhttp::async_read_header(stream, connection.buffer, *parser, http::use_task);
+    out.got_bytes = out.got_bytes || read > 0 || parser->got_some();
+    out.ec = rec;
+    if (rec) co_return out;
+    const unsigned status = parser->get().result_int();
+    if (status >= 200) co_return out;
+    if (status == 101) {
+      out.protocol_error = "it switched protocols (101) without being asked to";
+    } else if (interim >= kMaxInterimResponses) {
+      out.protocol_error = "it sent more than " + std::to_string(kMaxInterimResponses) + " interim (1xx) responses";
+    }
+    if (!out.protocol_error.empty()) {
+      out.ec = bhttp::error::bad_status;
+      co_return out;
+    }
+    fresh_parser(parser, head_request);
+  }
 }
 struct RelayOutcome {
   bool head_sent = false;      // false: nothing reached the client, an error response is still possible

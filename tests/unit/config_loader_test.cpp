@@ -105,6 +105,7 @@ TEST(ConfigLoaderGatewayTest, DecodesEveryField) {
   limits:
     maxRequestHeaderBytes: 64Ki
     maxRequestBodyBytes: 1Mi
+    maxTranslatedResponseBytes: 2Mi
     requestHeaderTimeout: 5s
     idleTimeout: 2m
     drainTimeout: 1m30s
@@ -129,6 +130,7 @@ TEST(ConfigLoaderGatewayTest, DecodesEveryField) {
   EXPECT_FALSE(s.admin.enabled);
   EXPECT_EQ(s.limits.maxRequestHeaderBytes, 64u * 1024);
   EXPECT_EQ(s.limits.maxRequestBodyBytes, 1024u * 1024);
+  EXPECT_EQ(s.limits.maxTranslatedResponseBytes, 2u * 1024 * 1024);
   EXPECT_EQ(s.limits.requestHeaderTimeout, 5s);
   EXPECT_EQ(s.limits.idleTimeout, 2min);
   EXPECT_EQ(s.limits.drainTimeout, 90s);
@@ -147,6 +149,7 @@ void expect_default_gateway_spec(const GatewaySpec& s) {
   EXPECT_TRUE(s.admin.enabled);
   EXPECT_EQ(s.limits.maxRequestHeaderBytes, 32u * 1024);
   EXPECT_EQ(s.limits.maxRequestBodyBytes, 32u * 1024 * 1024);
+  EXPECT_EQ(s.limits.maxTranslatedResponseBytes, 16u * 1024 * 1024);
   EXPECT_EQ(s.limits.requestHeaderTimeout, 10s);
   EXPECT_EQ(s.limits.idleTimeout, 60s);
   EXPECT_EQ(s.limits.drainTimeout, 30s);
@@ -331,7 +334,7 @@ TEST(ConfigLoaderBackendTest, DefaultsForAMinimalOpenAiBackend) {
   EXPECT_EQ(b.timeouts.connect, 5s);
   EXPECT_EQ(b.timeouts.firstByte, 300s);
   EXPECT_EQ(b.timeouts.streamIdle, 300s);
-  EXPECT_EQ(b.timeouts.poolIdle, 60s);
+  EXPECT_EQ(b.timeouts.poolIdle, 4s);
 }
 
 TEST(ConfigLoaderBackendTest, DecodesOllamaWithoutAuthToken) {

@@ -130,7 +130,8 @@ class MockHeaderParser {
     if (!text || text->empty()) return Reset::none;
     if (iequals(*text, "before-headers")) return Reset::before_headers;
     if (iequals(*text, "mid-stream")) return Reset::mid_stream;
-    fail("x-mock-reset", "before-headers or mid-stream");
+    if (iequals(*text, "close-after-request")) return Reset::close_after_request;
+    fail("x-mock-reset", "before-headers, mid-stream or close-after-request");
     return Reset::none;
   }
 
@@ -345,7 +346,7 @@ ResponsePlan plan_response(const Request& request, const Defaults& defaults,
       }
     }
   }
-  if (plan.reset == Reset::before_headers) return plan;
+  if (plan.reset == Reset::before_headers || plan.reset == Reset::close_after_request) return plan;
 
   const std::string_view target = request.target();
   const std::string_view path = path_of(target);

@@ -48,8 +48,9 @@ struct Defaults {
 
 enum class Reset {
   none,
-  before_headers,  // read the request, answer nothing, reset the connection
-  mid_stream,      // send the headers and the first half of the reply, then reset
+  before_headers,       // read the request, answer nothing, reset the connection
+  mid_stream,           // send the headers and the first half of the reply, then reset
+  close_after_request,  // read the request, answer nothing, close the connection (FIN, no RST)
 };
 
 struct ResponsePlan {

@@ -174,6 +174,11 @@ class Connection {
       reset();
       co_return false;
     }
+    if (plan.reset == Reset::close_after_request) {
+      log(request, "closed", started);
+      co_await close();
+      co_return false;
+    }
 
     const bool http10 = request.version() < 11;
     bool keep_alive = request.keep_alive();
