@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# Installs every Debian 12 package Sluice needs to build, test (and, with --bench, benchmark:
-# nginx, wrk, Google Benchmark;
-# with --fuzz, fuzz).
+# Installs every Debian 12 package Sluice needs to build and test (nginx-light included: the
+# smuggling test compares Sluice with Debian's nginx); with --bench, to benchmark (wrk, Google
+# Benchmark); with --fuzz, to fuzz.
 # Idempotent: packages already present are not touched; apt runs only when something is missing.
 set -euo pipefail
 
@@ -11,10 +11,11 @@ packages=(
   libssl-dev zlib1g-dev libyaml-cpp-dev libre2-dev libspdlog-dev libfmt-dev libcli11-dev
   libgtest-dev libgmock-dev
   openssl curl ca-certificates
+  nginx-light
 )
 for option in "$@"; do
   case "$option" in
-    --bench) packages+=(nginx-light wrk libbenchmark-dev) ;;
+    --bench) packages+=(wrk libbenchmark-dev) ;;
     # libFuzzer for clang 14 is the compiler-rt runtime that -fsanitize=fuzzer links
     # (libclang_rt.fuzzer-x86_64.a, in libclang-rt-14-dev, not in libfuzzer-14-dev).
     --fuzz) packages+=(clang-14 libclang-rt-14-dev) ;;
