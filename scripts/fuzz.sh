@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Builds the libFuzzer targets in fuzz/ with clang (ASan + UBSan) into build-fuzz/ and runs each
-# for the given number of seconds (default 30). Exits non-zero if any target finds a crash, a
+# for the given number of seconds (default 30), starting from the seeds in fuzz/corpus/<name>/ (the
+# target's name without _fuzz) when that directory exists. Exits non-zero if any target finds a crash, a
 # sanitizer report or a broken invariant; the reproducer is left in build-fuzz/artifacts/.
 # Usage: scripts/fuzz.sh [seconds-per-target]
 set -euo pipefail
@@ -25,7 +26,7 @@ cmake -S fuzz -B "$build" -G Ninja -DCMAKE_CXX_COMPILER="$cxx" -DCMAKE_BUILD_TYP
 cmake --build "$build"
 
 status=0
-for target in sse_parser_fuzz aws_eventstream_fuzz translator_fuzz request_head_fuzz path_normalize_fuzz; do
+for target in sse_parser_fuzz aws_eventstream_fuzz translator_fuzz request_head_fuzz path_normalize_fuzz request_body_fuzz; do
   corpus="$build/corpus/$target"
   artifacts="$build/artifacts/$target/"
   mkdir -p "$corpus" "$artifacts"
