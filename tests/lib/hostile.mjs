@@ -42,9 +42,9 @@ export const kinds = {
     head: 'GET /v1/models HTTP/1.1\r\nHost: edge.test\r\n',
     piece: (i) => `X-Slow-${i}: 1\r\n`,
   },
-  // A body announced by Content-Length that trickles in.
+  // A body announced by Content-Length (under the default 32 MiB limit) that trickles in.
   slowBody: {
-    head: 'POST /v1/chat/completions HTTP/1.1\r\nHost: edge.test\r\nContent-Type: application/json\r\nContent-Length: 100000000\r\n\r\n{"model":"m","x":"',
+    head: 'POST /v1/chat/completions HTTP/1.1\r\nHost: edge.test\r\nContent-Type: application/json\r\nContent-Length: 30000000\r\n\r\n{"model":"m","x":"',
     piece: () => filler(64),
   },
 };
@@ -53,9 +53,11 @@ export const kinds = {
 // the server answered or closed, or `durationMs` passed. `paceMs` waits between pieces (0: only
 // back-pressure). Resolves to {sent, status, closed, refusedAt, error}: `refusedAt` is the number
 // of bytes written when the first response byte or the close arrived (null if neither did).
-export function hostileConnection(port, kind, { total = 1 * MiB, paceMs = 0, durationMs = 10_000, closeWaitMs = 3000 } = {}) {
+// `onSocket` receives the socket (to cut it from outside).
+export function hostileConnection(port, kind, { total = 1 * MiB, paceMs = 0, durationMs = 10_000, closeWaitMs = 3000, onSocket } = {}) {
   return new Promise((resolve) => {
     const socket = net.connect(port, '127.0.0.1');
+    onSocket?.(socket);
     let sent = 0;
     let response = '';
     let closed = false;
