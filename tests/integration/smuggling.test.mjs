@@ -20,8 +20,9 @@ import { freePort, startSluice, tempDir } from '../lib/harness.mjs';
 import { startCaptureUpstream } from '../lib/capture_upstream.mjs';
 
 const REFUSALS = new Set([400, 413, 431, 501]);
-const QUIET_MS = 350;  // a probe ends this long after the last byte, unless the server closes first
-const PROBE_CAP_MS = 2500;  // the longest a probe may run (the servers time out bodies after 1-2 s)
+const FIRST_BYTE_MS = 1500;  // a probe without any answer ends this long after its bytes were sent
+const QUIET_MS = 400;  // after an answer, a probe ends this long after the last byte received
+const PROBE_CAP_MS = 3000;  // the longest a probe may run (the servers time out bodies after 1-2 s)
 const SETTLE_MS = 120;  // after a probe, the time a proxy's last upstream request has to arrive
 
 const nginxBin = ['/usr/sbin/nginx', '/usr/bin/nginx'].find((p) => existsSync(p)) ??
@@ -105,7 +106,8 @@ const corpus = [
 
 // ---- probing ----------------------------------------------------------------------------------
 // Sends `bytes` on one connection; resolves to {statuses, closed, received} once the server closed
-// the connection, or QUIET_MS passed without a byte, or PROBE_CAP_MS passed.
+// the connection, or FIRST_BYTE_MS passed without an answer, or QUIET_MS passed without a byte
+// after one, or PROBE_CAP_MS passed.
 function probe(port, bytes) {
   return new Promise((resolve) => {
     const socket = net.connect(port, '127.0.0.1');
@@ -122,7 +124,8 @@ function probe(port, bytes) {
     };
     const arm = () => {
       clearTimeout(timer);
-      timer = setTimeout(finish, Math.min(QUIET_MS, Math.max(0, PROBE_CAP_MS - (Date.now() - started))));
+      const wait = chunks.length ? QUIET_MS : FIRST_BYTE_MS;
+      timer = setTimeout(finish, Math.min(wait, Math.max(0, PROBE_CAP_MS - (Date.now() - started))));
     };
     socket.on('connect', () => {
       socket.write(Buffer.from(bytes, 'latin1'));
