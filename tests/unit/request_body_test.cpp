@@ -169,5 +169,16 @@ TEST(RequestBodyTest, ModelMustBeShortPrintableAndNotADotSegment) {
   }
 }
 
+TEST(RequestBodyTest, NumbersBeyondDoubleRangeAreRefused) {
+  // A model override would re-serialise them as Infinity / NaN, which is not JSON.
+  for (const char* number : {"1e400", "-1e400", "0.00e0722296"}) {
+    std::string body = std::string(R"({"model":"m","temperature":)") + number + "}";
+    BodyInfo info;
+    const auto error = inspect(body, info);
+    ASSERT_TRUE(error) << number;
+    EXPECT_EQ(error->code, "invalid_json") << number;
+  }
+}
+
 }  // namespace
 }  // namespace sluice::proxy
