@@ -9,6 +9,7 @@
 #include <cstring>
 #include <optional>
 
+#include "http/body_reader.hpp"
 #include "http/parse_errors.hpp"
 #include "http/request_head.hpp"
 #include "http/target.hpp"
@@ -172,9 +173,8 @@ http::Task<std::optional<http::ApiError>> read_client_body(ClientIo& client, bea
   boost::system::error_code ec;
   while (!ec && !parser.is_done()) {
     client.deadline.expires_after(limits.idleTimeout);
-    auto [rec, n] = co_await bhttp::async_read_some(client.socket, buffer, parser, http::use_task);
+    ec = co_await http::read_body_some(client.socket, buffer, parser);
     client.deadline.expires_never();
-    ec = rec;
   }
   if (ec == bhttp::error::body_limit) {
     co_return http::ApiError{413, "invalid_request_error", "request_too_large",

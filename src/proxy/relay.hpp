@@ -15,6 +15,7 @@
 #include <optional>
 #include <string>
 
+#include "http/body_reader.hpp"
 #include "http/io.hpp"
 #include "http/parse_errors.hpp"
 #include "http/sse.hpp"
@@ -163,8 +164,7 @@ http::Task<SendOutcome> send_and_read_header(Stream& stream, http::UpstreamConne
       b.data = buffer.get();
       b.size = Worker::kRelayBufferBytes;
       streamed->client.deadline.expires_after(streamed->limits.idleTimeout);
-      auto [rec, n] = co_await bhttp::async_read_some(streamed->client.socket, streamed->buffer, body_parser,
-                                                      http::use_task);
+      const auto rec = co_await http::read_body_some(streamed->client.socket, streamed->buffer, body_parser);
       streamed->client.deadline.expires_never();
       out.body_consumed = true;
       if (rec && rec != bhttp::error::need_buffer) {
