@@ -512,10 +512,16 @@ http::Task<AttemptResult> attempt(ExchangeState& st, const BackendRuntime& targe
       path_input.upstream_suffix = native.suffix;
   }
   auto upstream_path = route::resolve_upstream_path(path_input);
-  // The client's query travels only with passthrough requests: on the JSON APIs the provider's
-  // native URL (Gemini's alt, Azure's api-version) is Sluice's to compose.
-  record.upstream_path = st.json_api ? std::move(upstream_path.path)
-                                     : route::with_query(std::move(upstream_path.path), st.query);
+  // The client's query does not travel to a URL Sluice composes for the provider (a
+  // translation, a non-OpenAI format's native path, a provider query such as Azure's
+  // api-version): there `key`, `alt` or `api-version` would be the client's to choose.
+  // Passthrough requests and OpenAI-compatible chat / embeddings paths keep it.
+  const bool composed_url =
+      st.json_api && target.ai &&
+      (translator != nullptr || target.format != provider::WireFormat::OpenAI ||
+       native.suffix.find('?') != std::string::npos);
+  record.upstream_path =
+      composed_url ? std::move(upstream_path.path) : route::with_query(std::move(upstream_path.path), st.query);
   record.path_source = route::path_source_name(upstream_path.source);
 
   const auto& endpoint = choose_endpoint(worker, target);

@@ -118,6 +118,18 @@ spec:
 ---
 apiVersion: sluice.dev/v1alpha1
 kind: Backend
+metadata: {name: azure}
+spec:
+  type: AI
+  ai:
+    llm:
+      azureopenai: {authToken: {kind: Inline, inline: azure-key}, endpoint: res.openai.azure.com, deploymentName: gpt-4o}
+      host: 127.0.0.1
+      port: ${port}
+      tls: {mode: Disabled}
+---
+apiVersion: sluice.dev/v1alpha1
+kind: Backend
 metadata: {name: openai-passthrough-auth}
 spec:
   type: AI
@@ -143,6 +155,8 @@ spec:
   rules:
   - matches: [{path: {type: PathPrefix, value: /fwd}}]
     backendRefs: [{group: sluice.dev, kind: Backend, name: openai-forwarding}]
+  - matches: [{path: {type: PathPrefix, value: /azure}}]
+    backendRefs: [{group: sluice.dev, kind: Backend, name: azure}]
   - matches: [{path: {type: PathPrefix, value: /own}}]
     backendRefs: [{group: sluice.dev, kind: Backend, name: openai-passthrough-auth}]
   - matches: [{path: {type: PathPrefix, value: /v1}}]
@@ -253,10 +267,13 @@ test('a JSON body with a duplicate top-level key is a 400 and never forwarded', 
   assert.equal(received.length, 0);
 });
 
-test('the client query reaches passthrough upstreams but not composed JSON API URLs', async () => {
-  const chat = await receivedDuring(() => raw(gw.port, post('/v1/chat/completions?key=abc&api-version=x', chatBody())));
-  assert.equal(chat.result.status, 200, chat.result.data);
-  assert.equal(chat.received[0].url, '/v1/chat/completions');
+test('the client query reaches passthrough upstreams but not provider URLs Sluice composes', async () => {
+  const azure = await receivedDuring(() => raw(gw.port, post('/azure/v1/chat/completions?key=abc&api-version=x', chatBody())));
+  assert.equal(azure.result.status, 200, azure.result.data);
+  assert.equal(azure.received[0].url, '/openai/deployments/gpt-4o/chat/completions?api-version=2024-10-21');
+  // An OpenAI-compatible chat path is the client's own API path: its query is kept.
+  const chat = await receivedDuring(() => raw(gw.port, post('/v1/chat/completions?trace=1', chatBody())));
+  assert.equal(chat.received[0].url, '/v1/chat/completions?trace=1');
   const files = await receivedDuring(() => raw(gw.port, 'GET /v1/files?limit=2 HTTP/1.1\r\nHost: gw\r\nConnection: close\r\n\r\n'));
   assert.equal(files.received[0].url, '/v1/files?limit=2');
 });
