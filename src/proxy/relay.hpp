@@ -117,7 +117,6 @@ struct SendOutcome {
   boost::system::error_code ec;
   std::string protocol_error;     // why a well-formed head was refused (an unexpected 101, too many 1xx)
   std::size_t bytes_written = 0;  // request bytes the upstream's socket accepted
-  bool wrote_request = false;
   bool got_bytes = false;
   bool body_consumed = false;  // streamed client body bytes were read: the request cannot be replayed
   std::uint64_t body_bytes = 0;  // streamed client body bytes forwarded
@@ -151,7 +150,6 @@ http::Task<SendOutcome> send_and_read_header(Stream& stream, http::UpstreamConne
     out.ec = wec;
     co_return out;
   }
-  out.wrote_request = true;
   if (streamed != nullptr && !streamed->parser.is_done()) {
     // Pump the client's body to the upstream as it arrives, a buffer at a time.
     RelayBuffer buffer(streamed->worker);
