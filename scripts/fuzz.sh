@@ -25,10 +25,13 @@ cmake -S fuzz -B "$build" -G Ninja -DCMAKE_CXX_COMPILER="$cxx" -DCMAKE_BUILD_TYP
 cmake --build "$build"
 
 status=0
-for target in sse_parser_fuzz aws_eventstream_fuzz translator_fuzz; do
+for target in sse_parser_fuzz aws_eventstream_fuzz translator_fuzz config_loader_fuzz; do
   corpus="$build/corpus/$target"
   artifacts="$build/artifacts/$target/"
   mkdir -p "$corpus" "$artifacts"
+  # Checked-in seeds (fuzz/corpus/<target without _fuzz>/), when there are any.
+  seeds="fuzz/corpus/${target%_fuzz}"
+  if [[ -d "$seeds" ]]; then cp -n "$seeds"/* "$corpus"/ 2>/dev/null || true; fi
   echo "fuzz: running $target for ${seconds}s" >&2
   if ! "$build/$target" "$corpus" -max_total_time="$seconds" -max_len=4096 -timeout=10 -rss_limit_mb=2048 \
       -artifact_prefix="$artifacts" -print_final_stats=1 2>"$build/$target.log"; then
