@@ -257,7 +257,7 @@ std::optional<Duration> YamlMap::duration(std::string_view key) {
   auto value = parse_duration(*text);
   if (!value) {
     ctx_.error(take(key), field(key),
-               "expected a duration such as \"500ms\", \"10s\", \"1m30s\", found " + take(key).Scalar());
+               "expected a duration such as \"500ms\", \"10s\", \"1m30s\", found " + shown(take(key)));
   }
   return value;
 }
@@ -268,7 +268,7 @@ std::optional<std::uint64_t> YamlMap::bytes(std::string_view key) {
   auto value = parse_bytes(*text);
   if (!value) {
     ctx_.error(take(key), field(key),
-               "expected a size such as 65536, \"64Ki\" or \"32Mi\", found " + take(key).Scalar());
+               "expected a size such as 65536, \"64Ki\" or \"32Mi\", found " + shown(take(key)));
   }
   return value;
 }
