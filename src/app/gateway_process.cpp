@@ -46,8 +46,8 @@ void log_diagnostics(const config::Diagnostics& diags) {
 }
 
 // Loads and compiles; returns nullptr (after logging why) when the config has errors.
-std::shared_ptr<const proxy::Snapshot> load_snapshot_or_throw(const std::optional<std::string>& path,
-                                                              std::uint64_t generation) {
+std::shared_ptr<const proxy::Snapshot> load_snapshot_or_throw(
+    const std::optional<std::string>& path, std::uint64_t generation) {
   auto loaded = load(path, /*strict_secrets=*/false);
   if (!loaded.diagnostics.has_errors()) {
     auto snapshot = proxy::Snapshot::build(std::move(loaded.config), loaded.diagnostics, generation);
@@ -59,14 +59,17 @@ std::shared_ptr<const proxy::Snapshot> load_snapshot_or_throw(const std::optiona
 }
 
 // Loading never ends the process: whatever escapes the loader is logged as a config problem.
-std::shared_ptr<const proxy::Snapshot> load_snapshot(const std::optional<std::string>& path, std::uint64_t generation) {
+std::shared_ptr<const proxy::Snapshot> load_snapshot(const std::optional<std::string>& path,
+                                                     std::uint64_t generation) {
   const auto label = path.value_or(std::string(kQuickstartLabel));
   try {
     return load_snapshot_or_throw(path, generation);
   } catch (const std::bad_alloc&) {
-    observe::log(Level::Error, "config problem", {{"problem", label + ": error: out of memory while loading"}});
+    observe::log(Level::Error, "config problem",
+                 {{"problem", label + ": error: out of memory while loading"}});
   } catch (const std::exception& e) {
-    observe::log(Level::Error, "config problem", {{"problem", label + ": error: cannot load: " + e.what()}});
+    observe::log(Level::Error, "config problem",
+                 {{"problem", label + ": error: cannot load: " + e.what()}});
   }
   return nullptr;
 }
@@ -94,7 +97,8 @@ std::vector<std::string> restart_only_changes(const config::GatewaySpec& running
   if (running.admin.address != next.admin.address || running.admin.port != next.admin.port ||
       running.admin.enabled != next.admin.enabled)
     changed.push_back("spec.admin");
-  if (running.accessLog.enabled != next.accessLog.enabled || running.accessLog.path != next.accessLog.path ||
+  if (running.accessLog.enabled != next.accessLog.enabled ||
+      running.accessLog.path != next.accessLog.path ||
       running.accessLog.redactQueryParams != next.accessLog.redactQueryParams)
     changed.push_back("spec.accessLog");
   if (running.workers != next.workers) changed.push_back("spec.workers");
@@ -106,7 +110,8 @@ int validate_or_throw(const std::string& config_path) {
   std::size_t resources = 0;
   if (!loaded.diagnostics.has_errors()) {
     const auto& cfg = loaded.config;
-    resources = (cfg.gateway ? 1 : 0) + cfg.secrets.size() + cfg.backends.size() + cfg.routes.size() + cfg.policies.size();
+    resources = (cfg.gateway ? 1 : 0) + cfg.secrets.size() + cfg.backends.size() +
+                cfg.routes.size() + cfg.policies.size();
     proxy::Snapshot::build(std::move(loaded.config), loaded.diagnostics, 0);
   }
   for (const auto& d : loaded.diagnostics.items()) std::fprintf(stderr, "%s\n", d.format().c_str());
@@ -204,7 +209,8 @@ int serve(const ServeOptions& options) {
   for (std::size_t i = 0; i < gateway.listeners.size(); ++i) {
     if (proxy::loopback_address(gateway.listeners[i].address)) continue;
     observe::log(Level::Warning,
-                 "listener is not on loopback and Sluice has no client authentication yet: anyone who can reach "
+                 "listener is not on loopback and Sluice has no client authentication yet: anyone "
+                 "who can reach "
                  "it can spend the configured provider keys",
                  {{"listener", gateway.listeners[i].name},
                   {"address", gateway.listeners[i].address + ":" + std::to_string(ports[i])}});

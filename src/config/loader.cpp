@@ -6,9 +6,9 @@
 #include <algorithm>
 #include <boost/beast/core/detail/base64.hpp>
 #include <boost/beast/core/string.hpp>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
-#include <cstring>
 #include <sstream>
 
 #include "config/yaml_bounds.hpp"
@@ -39,13 +39,16 @@ bool valid_header_name(std::string_view name) {
 
 // A value placed as one segment of an upstream URL path (percent-encoded there) must not be a
 // dot segment, which the upstream would resolve to another path.
-bool dot_segment(std::string_view value) { return value == "." || value == ".."; }
+bool dot_segment(std::string_view value) {
+  return value == "." || value == "..";
+}
 
 // A value placed in an upstream URL unencoded (API versions): a conservative token.
 bool url_token(std::string_view value) {
-  return !value.empty() && !dot_segment(value) && std::all_of(value.begin(), value.end(), [](char c) {
-    return std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' || c == '.';
-  });
+  return !value.empty() && !dot_segment(value) &&
+         std::all_of(value.begin(), value.end(), [](char c) {
+           return std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' || c == '.';
+         });
 }
 
 // ------------------------------------------------------------------ shared small decoders
@@ -126,10 +129,12 @@ void decode_gateway(YamlMap& spec, Gateway& gw) {
   YamlMap log(spec.take("accessLog"), spec.field("accessLog"), ctx);
   if (auto v = log.boolean("enabled")) s.accessLog.enabled = *v;
   if (auto v = log.str("path")) s.accessLog.path = *v;
-  if (auto names = log.take("redactQueryParams"); names.IsDefined() && is_sequence(names, log.field("redactQueryParams"), ctx)) {
+  if (auto names = log.take("redactQueryParams");
+      names.IsDefined() && is_sequence(names, log.field("redactQueryParams"), ctx)) {
     s.accessLog.redactQueryParams.clear();
     for (std::size_t i = 0; i < names.size(); ++i)
-      if (auto name = scalar_string(names[i], log.field("redactQueryParams") + "[" + std::to_string(i) + "]", ctx))
+      if (auto name = scalar_string(
+              names[i], log.field("redactQueryParams") + "[" + std::to_string(i) + "]", ctx))
         s.accessLog.redactQueryParams.push_back(*name);
   }
 
@@ -286,8 +291,9 @@ void decode_provider_fields(YamlMap& provider, LlmProvider& p) {
         const char* name = field == &v.projectId ? "projectId" : "location";
         for (char c : *field)
           if (!std::isalnum(static_cast<unsigned char>(c)) && c != '-' && c != '_') {
-            ctx.error(provider.node()[name], provider.field(name),
-                      shown(provider.node()[name]) + " may only contain letters, digits, '-' and '_'");
+            ctx.error(
+                provider.node()[name], provider.field(name),
+                shown(provider.node()[name]) + " may only contain letters, digits, '-' and '_'");
             break;
           }
       }
@@ -302,7 +308,8 @@ void decode_provider_fields(YamlMap& provider, LlmProvider& p) {
         while (!e.empty() && e.back() == '/') e.remove_suffix(1);
         if (e.empty() || e.find('/') != std::string_view::npos)
           ctx.error(provider.node()["endpoint"], provider.field("endpoint"),
-                    "expected a host name like my-resource.openai.azure.com, found " + shown(provider.node()["endpoint"]));
+                    "expected a host name like my-resource.openai.azure.com, found " +
+                        shown(provider.node()["endpoint"]));
         a.endpoint = e;
       } else if (!provider.has("endpoint")) {
         provider.require("endpoint", "the resource host, e.g. my-resource.openai.azure.com");
@@ -335,27 +342,30 @@ void decode_provider_fields(YamlMap& provider, LlmProvider& p) {
 // Bedrock), the Azure deployment, API versions in the path or query.
 void check_url_values(YamlMap& provider, const LlmProvider& p) {
   const auto& ctx = provider.ctx();
-  const bool model_in_path =
-      p.kind == ProviderKind::Gemini || p.kind == ProviderKind::VertexAI || p.kind == ProviderKind::Bedrock;
+  const bool model_in_path = p.kind == ProviderKind::Gemini || p.kind == ProviderKind::VertexAI ||
+                             p.kind == ProviderKind::Bedrock;
   if (model_in_path && p.model) {
     std::string_view bare = *p.model;
     if (p.kind == ProviderKind::Gemini && bare.starts_with("models/")) bare.remove_prefix(7);
     if (dot_segment(bare))
       ctx.error(provider.node()["model"], provider.field("model"),
-                shown(provider.node()["model"]) + " is a dot segment; " + std::string(provider_key(p.kind)) +
+                shown(provider.node()["model"]) + " is a dot segment; " +
+                    std::string(provider_key(p.kind)) +
                     " puts the model in the URL path, where it would name another path");
   }
   if (p.kind == ProviderKind::AzureOpenAI && dot_segment(p.azureopenai.deploymentName))
     ctx.error(provider.node()["deploymentName"], provider.field("deploymentName"),
-              shown(provider.node()["deploymentName"]) + " is a dot segment, which would name another URL path");
+              shown(provider.node()["deploymentName"]) +
+                  " is a dot segment, which would name another URL path");
   const std::string* version = nullptr;
   if (p.kind == ProviderKind::Gemini) version = &p.gemini.apiVersion;
   if (p.kind == ProviderKind::VertexAI) version = &p.vertexai.apiVersion;
   if (p.kind == ProviderKind::AzureOpenAI) version = &p.azureopenai.apiVersion;
   if (version != nullptr && provider.has("apiVersion") && !url_token(*version))
     ctx.error(provider.node()["apiVersion"], provider.field("apiVersion"),
-              shown(provider.node()["apiVersion"]) + " goes into the upstream URL; it may only contain letters, "
-              "digits, '-', '_' and '.'");
+              shown(provider.node()["apiVersion"]) +
+                  " goes into the upstream URL; it may only contain letters, "
+                  "digits, '-', '_' and '.'");
 }
 
 void decode_llm(YamlMap& llm, LlmProvider& p) {
@@ -410,7 +420,8 @@ void decode_llm(YamlMap& llm, LlmProvider& p) {
     for (const auto* v : {&p.path.full, &p.path.prefix}) {
       if (*v && (v->value().empty() || v->value().front() != '/'))
         ctx.error(path.node(), llm.field(v == &p.path.full ? "path.full" : "path.prefix"),
-                  "must start with \"/\", found " + shown(path.node()[v == &p.path.full ? "full" : "prefix"]));
+                  "must start with \"/\", found " +
+                      shown(path.node()[v == &p.path.full ? "full" : "prefix"]));
     }
     if (p.path.prefix && p.path.prefix->size() > 1 && p.path.prefix->back() == '/') p.path.prefix->pop_back();
   }
@@ -419,7 +430,8 @@ void decode_llm(YamlMap& llm, LlmProvider& p) {
     AuthHeader h;
     if (auto name = header.str("headerName")) {
       if (!valid_header_name(*name))
-        ctx.error(header.node()["headerName"], header.field("headerName"), shown(header.node()["headerName"]) + " is not a valid header name");
+        ctx.error(header.node()["headerName"], header.field("headerName"),
+                  shown(header.node()["headerName"]) + " is not a valid header name");
       // Authorization keeps the Bearer scheme; any other header carries the bare key unless a
       // prefix is given.
       if (!boost::beast::iequals(*name, "Authorization")) h.prefix = "";
@@ -622,7 +634,8 @@ void decode_backend(YamlMap& spec, Backend& b) {
         if (auto v = check.duration("timeout")) hc.timeout = *v;
         if (auto v = check.str("path")) {
           if (v->empty() || v->front() != '/')
-            ctx.error(check.node()["path"], check.field("path"), "must start with \"/\", found " + shown(check.node()["path"]));
+            ctx.error(check.node()["path"], check.field("path"),
+                      "must start with \"/\", found " + shown(check.node()["path"]));
           hc.path = *v;
         }
         if (auto v = check.integer("unhealthyThreshold", 1, 100)) hc.unhealthyThreshold = static_cast<unsigned>(*v);
@@ -731,10 +744,13 @@ HeaderModifier decode_header_modifier(YAML::Node node, const std::string& path, 
       auto name = h.str("name", Need::Required);
       auto value = h.str("value", Need::Required);
       if (name && !valid_header_name(*name))
-        ctx.error(list[i], item_path + ".name", shown(list[i]["name"]) + " is not a valid header name");
+        ctx.error(list[i], item_path + ".name",
+                  shown(list[i]["name"]) + " is not a valid header name");
       if (name && reserved_header(*name))
         ctx.error(list[i], item_path + ".name",
-                  shown(list[i]["name"]) + " is managed by Sluice and cannot be modified (for Host, use a URLRewrite hostname)");
+                  shown(list[i]["name"]) +
+                      " is managed by Sluice and cannot be modified (for Host, use a URLRewrite "
+                      "hostname)");
       if (name && value) out.emplace_back(*name, *value);
     }
   };
@@ -746,7 +762,8 @@ HeaderModifier decode_header_modifier(YAML::Node node, const std::string& path, 
       const auto item_path = m.field("remove") + "[" + std::to_string(i) + "]";
       if (auto name = scalar_string(remove[i], item_path, ctx)) {
         if (reserved_header(*name))
-          ctx.error(remove[i], item_path, shown(remove[i]) + " is managed by Sluice and cannot be removed");
+          ctx.error(remove[i], item_path,
+                    shown(remove[i]) + " is managed by Sluice and cannot be removed");
         else if (!valid_header_name(*name))
           ctx.error(remove[i], item_path, shown(remove[i]) + " is not a valid header name");
         mod.remove.push_back(*name);
@@ -847,7 +864,8 @@ void decode_route(YamlMap& spec, HttpRoute& route) {
           if (match.path.type == PathMatchType::RegularExpression) {
             check_regex(match.path.value, pm.node(), pm.field("value"), ctx);
           } else if (match.path.value.empty() || match.path.value.front() != '/') {
-            ctx.error(pm.node(), pm.field("value"), "must start with \"/\", found " + shown(pm.node()["value"]));
+            ctx.error(pm.node(), pm.field("value"),
+                      "must start with \"/\", found " + shown(pm.node()["value"]));
           }
           if (match.path.type == PathMatchType::PathPrefix && match.path.value.size() > 1 &&
               match.path.value.back() == '/')
@@ -1064,7 +1082,8 @@ struct Loader {
         load_document(doc, file);
       } catch (const YAML::Exception& e) {
         // A shape the decoder did not expect must become a message, never a crash.
-        file_error(file, e.mark.line >= 0 ? e.mark.line + 1 : line, "cannot decode this document: " + e.msg);
+        file_error(file, e.mark.line >= 0 ? e.mark.line + 1 : line,
+                   "cannot decode this document: " + e.msg);
       } catch (const std::bad_alloc&) {
         file_error(file, line, "out of memory while decoding this document");
       } catch (const std::exception& e) {
@@ -1104,16 +1123,20 @@ struct Loader {
 
   // A Secret key used as a credential goes into a request head: it must hold no CR, LF or NUL.
   // The message names the Secret and key, never the value.
-  void check_head_secret(const Backend& b, const std::string& secret, const std::string& key, const std::string& field) {
+  void check_head_secret(const Backend& b, const std::string& secret, const std::string& key,
+                         const std::string& field) {
     const auto it = result.config.secrets.find(secret);
     if (it == result.config.secrets.end()) return;
     const auto value = it->second.data.find(key);
-    if (value == it->second.data.end() || !value->second.problem.empty() || head_safe(value->second.value)) return;
-    result.diagnostics.add(Diagnostic{Severity::Error, b.origin.file, b.origin.line, b.origin.id(), field,
-                                      "Secret \"" + secret + "\" key \"" + key +
-                                          "\" (" + it->second.origin.file + ":" + std::to_string(it->second.origin.line) +
-                                          ") holds a line break (CR or LF) or NUL inside its value (only one "
-                                          "trailing newline is trimmed); it cannot be sent in an HTTP head"});
+    if (value == it->second.data.end() || !value->second.problem.empty() ||
+        head_safe(value->second.value))
+      return;
+    result.diagnostics.add(
+        Diagnostic{Severity::Error, b.origin.file, b.origin.line, b.origin.id(), field,
+                   "Secret \"" + secret + "\" key \"" + key + "\" (" + it->second.origin.file +
+                       ":" + std::to_string(it->second.origin.line) +
+                       ") holds a line break (CR or LF) or NUL inside its value (only one "
+                       "trailing newline is trimmed); it cannot be sent in an HTTP head"});
   }
 
   // A TrafficPolicy's targets must exist; a section must name a rule of its HTTPRoute.
@@ -1193,7 +1216,8 @@ struct Loader {
             check_secret_ref(b, SecretKeyRef{llm.bedrock.credentialsSecret, key},
                              base + ".bedrock.credentials.secretRef");
           for (const char* key : {"accessKeyId", "secretAccessKey", "sessionToken"})
-            check_head_secret(b, llm.bedrock.credentialsSecret, key, base + ".bedrock.credentials.secretRef");
+            check_head_secret(b, llm.bedrock.credentialsSecret, key,
+                              base + ".bedrock.credentials.secretRef");
         }
         if (llm.tls.caCertificate) check_secret_ref(b, *llm.tls.caCertificate, base + ".tls.caCertificateRef");
       };
@@ -1277,8 +1301,9 @@ std::vector<fs::path> list_files(const std::string& path, Diagnostics& errors) {
   const auto status = fs::status(root, ec);
   if (ec || !fs::exists(status)) {
     errors.add(Diagnostic{Severity::Error, path, 0, "", "",
-                          ec && ec != std::errc::no_such_file_or_directory ? "cannot read: " + ec.message()
-                                                                          : "no such file or directory"});
+                          ec && ec != std::errc::no_such_file_or_directory
+                              ? "cannot read: " + ec.message()
+                              : "no such file or directory"});
     return files;
   }
   if (!fs::is_directory(status)) {
@@ -1287,12 +1312,14 @@ std::vector<fs::path> list_files(const std::string& path, Diagnostics& errors) {
   }
   fs::directory_iterator it(root, ec);
   if (ec) {
-    errors.add(Diagnostic{Severity::Error, path, 0, "", "", "cannot read directory: " + ec.message()});
+    errors.add(
+        Diagnostic{Severity::Error, path, 0, "", "", "cannot read directory: " + ec.message()});
     return files;
   }
   for (; it != fs::directory_iterator(); it.increment(ec)) {
     if (ec) {
-      errors.add(Diagnostic{Severity::Error, path, 0, "", "", "cannot read directory: " + ec.message()});
+      errors.add(
+          Diagnostic{Severity::Error, path, 0, "", "", "cannot read directory: " + ec.message()});
       break;
     }
     const auto& entry_path = it->path();
@@ -1305,13 +1332,15 @@ std::vector<fs::path> list_files(const std::string& path, Diagnostics& errors) {
   }
   std::sort(files.begin(), files.end());
   if (files.empty() && !errors.has_errors())
-    errors.add(Diagnostic{Severity::Error, path, 0, "", "", "directory holds no *.yaml or *.yml files"});
+    errors.add(
+        Diagnostic{Severity::Error, path, 0, "", "", "directory holds no *.yaml or *.yml files"});
   return files;
 }
 
 // What to report when loading failed with an exception nothing more specific caught.
 Diagnostic load_failure(const std::string& where, const char* what) {
-  return Diagnostic{Severity::Error, where, 0, "", "", std::string("cannot load the configuration: ") + what};
+  return Diagnostic{
+      Severity::Error, where, 0, "", "", std::string("cannot load the configuration: ") + what};
 }
 
 }  // namespace
@@ -1323,9 +1352,11 @@ LoadResult load_sources(const std::vector<Source>& sources, const LoadOptions& o
     loader.check_references();
     loader.check_policy_targets();
   } catch (const std::bad_alloc&) {
-    loader.result.diagnostics.add(load_failure(sources.empty() ? std::string() : sources.front().label, "out of memory"));
+    loader.result.diagnostics.add(
+        load_failure(sources.empty() ? std::string() : sources.front().label, "out of memory"));
   } catch (const std::exception& e) {
-    loader.result.diagnostics.add(load_failure(sources.empty() ? std::string() : sources.front().label, e.what()));
+    loader.result.diagnostics.add(
+        load_failure(sources.empty() ? std::string() : sources.front().label, e.what()));
   }
   return std::move(loader.result);
 }

@@ -31,7 +31,8 @@ class NodeCounter : public YAML::EventHandler {
   void OnDocumentEnd() override {}
 
   void OnNull(const YAML::Mark& mark, YAML::anchor_t anchor) override { leaf(mark, anchor); }
-  void OnScalar(const YAML::Mark& mark, const std::string&, YAML::anchor_t anchor, const std::string&) override {
+  void OnScalar(const YAML::Mark& mark, const std::string&, YAML::anchor_t anchor,
+                const std::string&) override {
     leaf(mark, anchor);
   }
   void OnAlias(const YAML::Mark& mark, YAML::anchor_t anchor) override {
@@ -43,7 +44,8 @@ class NodeCounter : public YAML::EventHandler {
     open(mark, anchor);
   }
   void OnSequenceEnd() override { close(); }
-  void OnMapStart(const YAML::Mark& mark, const std::string&, YAML::anchor_t anchor, YAML::EmitterStyle::value) override {
+  void OnMapStart(const YAML::Mark& mark, const std::string&, YAML::anchor_t anchor,
+                  YAML::EmitterStyle::value) override {
     open(mark, anchor);
   }
   void OnMapEnd() override { close(); }
@@ -102,7 +104,8 @@ std::optional<YamlBoundsProblem> check_yaml_bounds(std::string_view text, std::s
     while (parser.HandleNextDocument(counter)) {
     }
   } catch (const TooManyNodes& e) {
-    return YamlBoundsProblem{e.line, "a document expands to more than " + std::to_string(max_nodes) +
+    return YamlBoundsProblem{e.line, "a document expands to more than " +
+                                         std::to_string(max_nodes) +
                                          " YAML nodes (aliases expanded); refusing it"};
   }
   return std::nullopt;

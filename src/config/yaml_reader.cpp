@@ -140,7 +140,9 @@ std::string shown(const YAML::Node& node) {
   return out + "\"";
 }
 
-bool head_safe(std::string_view value) { return value.find_first_of(std::string_view("\r\n\0", 3)) == std::string_view::npos; }
+bool head_safe(std::string_view value) {
+  return value.find_first_of(std::string_view("\r\n\0", 3)) == std::string_view::npos;
+}
 
 std::optional<std::string> scalar_string(const YAML::Node& node, const std::string& field,
                                          const DecodeContext& ctx) {
@@ -156,9 +158,10 @@ std::optional<std::string> scalar_string(const YAML::Node& node, const std::stri
   }
   if (!head_safe(*expanded)) {
     const bool from_env = node.Scalar().find("${") != std::string::npos;
-    ctx.error(node, field,
-              std::string(from_env ? "the value of " : "") + shown(node) +
-                  " contains a line break (CR or LF) or NUL, which cannot go into an HTTP head or URL");
+    ctx.error(
+        node, field,
+        std::string(from_env ? "the value of " : "") + shown(node) +
+            " contains a line break (CR or LF) or NUL, which cannot go into an HTTP head or URL");
     return std::nullopt;
   }
   return expanded;
@@ -256,8 +259,9 @@ std::optional<Duration> YamlMap::duration(std::string_view key) {
   if (!text) return std::nullopt;
   auto value = parse_duration(*text);
   if (!value) {
-    ctx_.error(take(key), field(key),
-               "expected a duration such as \"500ms\", \"10s\", \"1m30s\", found " + shown(take(key)));
+    ctx_.error(
+        take(key), field(key),
+        "expected a duration such as \"500ms\", \"10s\", \"1m30s\", found " + shown(take(key)));
   }
   return value;
 }

@@ -93,7 +93,9 @@ namespace {
 bool iequals_ascii(std::string_view a, std::string_view b) {
   if (a.size() != b.size()) return false;
   for (std::size_t i = 0; i < a.size(); ++i)
-    if (std::tolower(static_cast<unsigned char>(a[i])) != std::tolower(static_cast<unsigned char>(b[i]))) return false;
+    if (std::tolower(static_cast<unsigned char>(a[i])) !=
+        std::tolower(static_cast<unsigned char>(b[i])))
+      return false;
   return true;
 }
 
@@ -108,7 +110,8 @@ int hex_value(char c) {
 std::string decode_name(std::string_view name) {
   std::string out;
   for (std::size_t i = 0; i < name.size(); ++i) {
-    if (name[i] == '%' && i + 2 < name.size() && hex_value(name[i + 1]) >= 0 && hex_value(name[i + 2]) >= 0) {
+    if (name[i] == '%' && i + 2 < name.size() && hex_value(name[i + 1]) >= 0 &&
+        hex_value(name[i + 2]) >= 0) {
       out += static_cast<char>(hex_value(name[i + 1]) * 16 + hex_value(name[i + 2]));
       i += 2;
     } else {
@@ -189,9 +192,11 @@ void format_access_log(const AccessLogEntry& e, std::string& out, const AccessLo
   std::string_view path = e.path;
   std::string_view upstream_path = e.upstream_path;
   if (!options.redact_query_params.empty()) {
-    if (path.find('?') != std::string_view::npos) path = path_redacted = redact_query(path, options.redact_query_params);
+    if (path.find('?') != std::string_view::npos)
+      path = path_redacted = redact_query(path, options.redact_query_params);
     if (upstream_path.find('?') != std::string_view::npos)
-      upstream_path = upstream_path_redacted = redact_query(upstream_path, options.redact_query_params);
+      upstream_path = upstream_path_redacted =
+          redact_query(upstream_path, options.redact_query_params);
   }
   auto field = [&out](std::string_view name, std::string_view value) {
     out += ",\"";
@@ -214,9 +219,12 @@ void format_access_log(const AccessLogEntry& e, std::string& out, const AccessLo
   head += cached_text;
   head += fmt::format(".{:03d}Z\"", static_cast<int>(since_epoch % 1000));
   const auto numbers = [&] {
-    std::string n = fmt::format(",\"stream\":{},\"status\":{},\"bytes_received\":{},\"bytes_sent\":{},\"duration_ms\":{:.3f}",
-                                e.stream, e.status, e.bytes_received, e.bytes_sent, e.duration_ms);
-    if (e.upstream_first_byte_ms >= 0) n += fmt::format(",\"upstream_first_byte_ms\":{:.3f}", e.upstream_first_byte_ms);
+    std::string n = fmt::format(
+        ",\"stream\":{},\"status\":{},\"bytes_received\":{},\"bytes_sent\":{},\"duration_ms\":{:."
+        "3f}",
+        e.stream, e.status, e.bytes_received, e.bytes_sent, e.duration_ms);
+    if (e.upstream_first_byte_ms >= 0)
+      n += fmt::format(",\"upstream_first_byte_ms\":{:.3f}", e.upstream_first_byte_ms);
     return n;
   }();
   out += head;
@@ -246,29 +254,37 @@ void format_access_log(const AccessLogEntry& e, std::string& out, const AccessLo
     append_json_escaped(v, s);
     return s;
   };
-  std::vector<TextField> fields = {
-      {"client", escape(e.client)},       {"method", escape(e.method)},
-      {"path", escape(path)},             {"route", escape(e.route)},
-      {"backend", escape(e.backend)},     {"upstream", escape(e.upstream)},
-      {"upstream_path", escape(upstream_path)}, {"path_source", escape(e.path_source)},
-      {"model", escape(e.model)},         {"provider", escape(e.provider), false},
-      {"translation", escape(e.translation), false}, {"error", escape(e.error), false}};
+  std::vector<TextField> fields = {{"client", escape(e.client)},
+                                   {"method", escape(e.method)},
+                                   {"path", escape(path)},
+                                   {"route", escape(e.route)},
+                                   {"backend", escape(e.backend)},
+                                   {"upstream", escape(e.upstream)},
+                                   {"upstream_path", escape(upstream_path)},
+                                   {"path_source", escape(e.path_source)},
+                                   {"model", escape(e.model)},
+                                   {"provider", escape(e.provider), false},
+                                   {"translation", escape(e.translation), false},
+                                   {"error", escape(e.error), false}};
   std::string tail;
   if (e.attempts > 1) tail += fmt::format(",\"attempts\":{}", e.attempts);
   if (e.prompt_tokens >= 0) tail += fmt::format(",\"prompt_tokens\":{}", e.prompt_tokens);
-  if (e.completion_tokens >= 0) tail += fmt::format(",\"completion_tokens\":{}", e.completion_tokens);
+  if (e.completion_tokens >= 0)
+    tail += fmt::format(",\"completion_tokens\":{}", e.completion_tokens);
   auto total = [&] {
     std::size_t n = head.size() + numbers.size() + tail.size() + 2;  // "}\n"
     for (const auto& f : fields)
-      if (f.always || !f.escaped.empty()) n += f.name.size() + 6 + f.escaped.size();  // ,"name":"..."
+      if (f.always || !f.escaped.empty())
+        n += f.name.size() + 6 + f.escaped.size();  // ,"name":"..."
     return n;
   };
   constexpr std::size_t kKeep = 32;  // a cut field keeps at least this much of its text
   for (std::size_t size = total(); size > kMaxAccessLogLineBytes; size = total()) {
-    auto longest = std::max_element(fields.begin(), fields.end(), [](const TextField& a, const TextField& b) {
-      return a.escaped.size() < b.escaped.size();
-    });
-    if (longest->escaped.size() <= kKeep + kTruncatedMarker.size()) break;  // cannot happen: fixed parts are small
+    auto longest = std::max_element(
+        fields.begin(), fields.end(),
+        [](const TextField& a, const TextField& b) { return a.escaped.size() < b.escaped.size(); });
+    if (longest->escaped.size() <= kKeep + kTruncatedMarker.size())
+      break;  // cannot happen: fixed parts are small
     const auto over = size - kMaxAccessLogLineBytes;
     const auto room = longest->escaped.size() > over + kTruncatedMarker.size() + kKeep
                           ? longest->escaped.size() - over - kTruncatedMarker.size()
@@ -291,7 +307,8 @@ void format_access_log(const AccessLogEntry& e, std::string& out, const AccessLo
   if (e.attempts > 1) out += fmt::format(",\"attempts\":{}", e.attempts);
   put(fields[10]);
   if (e.prompt_tokens >= 0) out += fmt::format(",\"prompt_tokens\":{}", e.prompt_tokens);
-  if (e.completion_tokens >= 0) out += fmt::format(",\"completion_tokens\":{}", e.completion_tokens);
+  if (e.completion_tokens >= 0)
+    out += fmt::format(",\"completion_tokens\":{}", e.completion_tokens);
   put(fields[11]);
   out += "}\n";
 }

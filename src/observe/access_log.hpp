@@ -53,7 +53,8 @@ inline constexpr std::size_t kMaxAccessLogLineBytes = 4095;
 inline constexpr std::string_view kTruncatedMarker = "\u2026(truncated)";
 
 // Appends `entry` as one JSON line (at most kMaxAccessLogLineBytes) to `out`.
-void format_access_log(const AccessLogEntry& entry, std::string& out, const AccessLogOptions& options = {});
+void format_access_log(const AccessLogEntry& entry, std::string& out,
+                       const AccessLogOptions& options = {});
 
 // `target` with the value of every query parameter named in `names` replaced by REDACTED.
 std::string redact_query(std::string_view target, const std::vector<std::string>& names);

@@ -1,7 +1,5 @@
 #include "observe/access_log.hpp"
 
-#include "config/resources.hpp"
-
 #include <gtest/gtest.h>
 #include <unistd.h>
 
@@ -9,6 +7,8 @@
 #include <chrono>
 #include <string>
 #include <vector>
+
+#include "config/resources.hpp"
 
 namespace sluice::observe {
 namespace {
@@ -225,12 +225,12 @@ TEST(AccessLogBufferTest, DisabledWithoutFd) {
   EXPECT_TRUE(log.empty());
 }
 
-
 // ------------------------------------------------------------------ credentials and line size
 
 const std::vector<std::string> kRedact = config::AccessLog{}.redactQueryParams;
 
-boost::json::object format_with(const AccessLogEntry& e, const AccessLogOptions& options, std::string* line = nullptr) {
+boost::json::object format_with(const AccessLogEntry& e, const AccessLogOptions& options,
+                                std::string* line = nullptr) {
   std::string out;
   format_access_log(e, out, options);
   EXPECT_EQ(out.find('\n'), out.size() - 1) << "one line per entry: " << out;
@@ -246,17 +246,24 @@ boost::json::object format_with(const AccessLogEntry& e, const AccessLogOptions&
 TEST(AccessLogRedaction, CredentialQueryParametersAreRedactedInBothPaths) {
   auto e = sample_entry();
   e.path = "/gemini/models/x:generateContent?alt=sse&KEY=AIzaSecret&Api-Key=k2&token=t&code=c#frag";
-  e.upstream_path = "/v1beta/models/x?X-Amz-Signature=abc&X-Amz-Credential=AKIA%2F&x=1&sig=s&signature=s2&apikey=a"
-                    "&api_key=b&access_token=c&x-amz-security-token=d&password=p&secret=q";
+  e.upstream_path =
+      "/v1beta/models/"
+      "x?X-Amz-Signature=abc&X-Amz-Credential=AKIA%2F&x=1&sig=s&signature=s2&apikey=a"
+      "&api_key=b&access_token=c&x-amz-security-token=d&password=p&secret=q";
   std::string line;
   const auto o = format_with(e, AccessLogOptions{kRedact}, &line);
-  EXPECT_EQ(str(o, "path"), "/gemini/models/x:generateContent?alt=sse&KEY=REDACTED&Api-Key=REDACTED&token=REDACTED"
-                            "&code=REDACTED#frag");
-  EXPECT_EQ(str(o, "upstream_path"),
-            "/v1beta/models/x?X-Amz-Signature=REDACTED&X-Amz-Credential=REDACTED&x=1&sig=REDACTED&signature=REDACTED"
-            "&apikey=REDACTED&api_key=REDACTED&access_token=REDACTED&x-amz-security-token=REDACTED&password=REDACTED"
-            "&secret=REDACTED");
-  for (const char* secret : {"AIzaSecret", "k2", "AKIA", "abc"}) EXPECT_EQ(line.find(secret), std::string::npos) << secret;
+  EXPECT_EQ(str(o, "path"),
+            "/gemini/models/x:generateContent?alt=sse&KEY=REDACTED&Api-Key=REDACTED&token=REDACTED"
+            "&code=REDACTED#frag");
+  EXPECT_EQ(
+      str(o, "upstream_path"),
+      "/v1beta/models/"
+      "x?X-Amz-Signature=REDACTED&X-Amz-Credential=REDACTED&x=1&sig=REDACTED&signature=REDACTED"
+      "&apikey=REDACTED&api_key=REDACTED&access_token=REDACTED&x-amz-security-token=REDACTED&"
+      "password=REDACTED"
+      "&secret=REDACTED");
+  for (const char* secret : {"AIzaSecret", "k2", "AKIA", "abc"})
+    EXPECT_EQ(line.find(secret), std::string::npos) << secret;
 }
 
 TEST(AccessLogRedaction, PercentEncodedNamesAreRedactedToo) {

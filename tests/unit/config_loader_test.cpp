@@ -1,10 +1,7 @@
-#include "config/loader.hpp"
-#include "config/yaml_bounds.hpp"
-
-#include "scoped_env.hpp"
-
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <cstdlib>
 #include <filesystem>
@@ -15,8 +12,9 @@
 #include <string_view>
 #include <utility>
 
-#include <sys/stat.h>
-#include <unistd.h>
+#include "config/loader.hpp"
+#include "config/yaml_bounds.hpp"
+#include "scoped_env.hpp"
 
 namespace sluice::config {
 
@@ -35,11 +33,10 @@ using ::testing::ElementsAre;
 using ::testing::Field;
 using ::testing::HasSubstr;
 using ::testing::IsEmpty;
+using ::testing::IsSupersetOf;
 using ::testing::Matcher;
 using ::testing::Not;
 using ::testing::StartsWith;
-using ::testing::IsSupersetOf;
-using ::testing::UnorderedElementsAre;
 using ::testing::UnorderedElementsAre;
 
 // ------------------------------------------------------------------ helpers
@@ -1814,47 +1811,61 @@ TEST_F(LoadPathTest, StrictSecretsOptionIsPassedThrough) {
   EXPECT_EQ(strict.diagnostics.items()[0].severity, Severity::Error);
 }
 
-
 // ================================================================== values bound for HTTP heads
 
 std::string secret_backend(const std::string& name, const std::string& secret_name) {
-  return backend(name, "  type: AI\n  ai: {llm: {openai: {authToken: {kind: SecretRef, secretRef: {name: " +
-                           secret_name + "}}}}}\n");
+  return backend(
+      name, "  type: AI\n  ai: {llm: {openai: {authToken: {kind: SecretRef, secretRef: {name: " +
+                secret_name + "}}}}}\n");
 }
 
 TEST(HeadValues, LineBreakInAHeaderModifierValueIsAnError) {
-  const auto r = load(inline_backend("b") + "---\n" +
-                      route("r", "  rules:\n  - backendRefs: [{name: b}]\n    filters:\n    - type: RequestHeaderModifier\n"
-                                 "      requestHeaderModifier: {set: [{name: x-team, value: \"a\\r\\nInjected: 1\"}]}\n"));
-  EXPECT_THAT(r.diagnostics.items(),
-              ElementsAre(Err("HTTPRoute/r", "spec.rules[0].filters[0].requestHeaderModifier.set[0].value",
-                              HasSubstr("line break"))));
+  const auto r = load(
+      inline_backend("b") + "---\n" +
+      route(
+          "r",
+          "  rules:\n  - backendRefs: [{name: b}]\n    filters:\n    - type: "
+          "RequestHeaderModifier\n"
+          "      requestHeaderModifier: {set: [{name: x-team, value: \"a\\r\\nInjected: 1\"}]}\n"));
+  EXPECT_THAT(
+      r.diagnostics.items(),
+      ElementsAre(Err("HTTPRoute/r", "spec.rules[0].filters[0].requestHeaderModifier.set[0].value",
+                      HasSubstr("line break"))));
 }
 
 TEST(HeadValues, NulInAnInlineKeyHostOrModelIsAnError) {
-  const auto r = load(backend("b", "  type: AI\n  ai:\n    llm:\n      host: \"api.example\\0.evil\"\n"
-                                   "      openai: {model: \"gpt\\n4\", authToken: {kind: Inline, inline: \"sk\\r\"}}\n"));
-  EXPECT_THAT(r.diagnostics.items(),
-              UnorderedElementsAre(Err("Backend/b", "spec.ai.llm.host", HasSubstr("NUL")),
-                                   Err("Backend/b", "spec.ai.llm.openai.model", HasSubstr("line break")),
-                                   Err("Backend/b", "spec.ai.llm.openai.authToken.inline", HasSubstr("line break"))));
+  const auto r = load(backend(
+      "b",
+      "  type: AI\n  ai:\n    llm:\n      host: \"api.example\\0.evil\"\n"
+      "      openai: {model: \"gpt\\n4\", authToken: {kind: Inline, inline: \"sk\\r\"}}\n"));
+  EXPECT_THAT(
+      r.diagnostics.items(),
+      UnorderedElementsAre(
+          Err("Backend/b", "spec.ai.llm.host", HasSubstr("NUL")),
+          Err("Backend/b", "spec.ai.llm.openai.model", HasSubstr("line break")),
+          Err("Backend/b", "spec.ai.llm.openai.authToken.inline", HasSubstr("line break"))));
 }
 
 TEST(HeadValues, HeaderNamesMustBeTokens) {
   const auto r = load(inline_backend("b") + "---\n" +
-                      route("r", "  rules:\n  - backendRefs: [{name: b}]\n    filters:\n    - type: ResponseHeaderModifier\n"
-                                 "      responseHeaderModifier: {add: [{name: \"x y\", value: v}], remove: [\"bad:name\"]}\n"));
+                      route("r",
+                            "  rules:\n  - backendRefs: [{name: b}]\n    filters:\n    - type: "
+                            "ResponseHeaderModifier\n"
+                            "      responseHeaderModifier: {add: [{name: \"x y\", value: v}], "
+                            "remove: [\"bad:name\"]}\n"));
   EXPECT_THAT(r.diagnostics.items(),
-              UnorderedElementsAre(Err("HTTPRoute/r", "spec.rules[0].filters[0].responseHeaderModifier.add[0].name",
-                                       HasSubstr("not a valid header name")),
-                                   Err("HTTPRoute/r", "spec.rules[0].filters[0].responseHeaderModifier.remove[0]",
-                                       HasSubstr("not a valid header name"))));
+              UnorderedElementsAre(
+                  Err("HTTPRoute/r", "spec.rules[0].filters[0].responseHeaderModifier.add[0].name",
+                      HasSubstr("not a valid header name")),
+                  Err("HTTPRoute/r", "spec.rules[0].filters[0].responseHeaderModifier.remove[0]",
+                      HasSubstr("not a valid header name"))));
 }
 
 TEST(HeadValues, SecretTrailingNewlineIsTrimmedOnce) {
   // "sk-abc\n" base64-encoded, as `echo sk-abc | base64` leaves it; stringData with CRLF.
-  const auto r = load(secret("k", "data: {apiKey: c2stYWJjCg==}\nstringData: {apiKey2: \"sk-two\\r\\n\"}\n") + "---\n" +
-                      secret_backend("b", "k"));
+  const auto r =
+      load(secret("k", "data: {apiKey: c2stYWJjCg==}\nstringData: {apiKey2: \"sk-two\\r\\n\"}\n") +
+           "---\n" + secret_backend("b", "k"));
   EXPECT_NO_DIAGNOSTICS(r);
   EXPECT_EQ(r.config.secrets.at("k").data.at("apiKey").value, "sk-abc");
   EXPECT_EQ(r.config.secrets.at("k").data.at("apiKey2").value, "sk-two");
@@ -1862,55 +1873,85 @@ TEST(HeadValues, SecretTrailingNewlineIsTrimmedOnce) {
 
 TEST(HeadValues, SecretCredentialWithAnInnerLineBreakIsAnErrorNamingSecretAndKey) {
   // "sk\nX-Evil: 1\n" base64-encoded: one trailing newline is trimmed, the inner one is not.
-  const auto r = load(secret("k", "data: {apiKey: c2sKWC1FdmlsOiAxCg==}\nstringData: {apiKey2: \"a\\n\\n\"}\n") + "---\n" +
-                      secret_backend("b", "k"), LoadOptions{.strictSecrets = false});
+  const auto r = load(
+      secret("k", "data: {apiKey: c2sKWC1FdmlsOiAxCg==}\nstringData: {apiKey2: \"a\\n\\n\"}\n") +
+          "---\n" + secret_backend("b", "k"),
+      LoadOptions{.strictSecrets = false});
   EXPECT_THAT(r.diagnostics.items(),
               UnorderedElementsAre(
                   Err("Backend/b", "spec.ai.llm.openai.authToken.secretRef",
                       AllOf(HasSubstr("Secret \"k\" key \"apiKey\""), Not(HasSubstr("X-Evil")))),
-                  Err("Backend/b", "spec.ai.llm.openai.authToken.secretRef", HasSubstr("Secret \"k\" key \"apiKey2\""))));
+                  Err("Backend/b", "spec.ai.llm.openai.authToken.secretRef",
+                      HasSubstr("Secret \"k\" key \"apiKey2\""))));
 }
 
 TEST(HeadValues, SecretUsedAsACertificateMayHoldLineBreaks) {
-  const auto r = load(secret("ca", "stringData: {ca.crt: \"-----BEGIN CERTIFICATE-----\\nAAAA\\n-----END CERTIFICATE-----\\n\"}\n") +
+  const auto r = load(secret("ca",
+                             "stringData: {ca.crt: \"-----BEGIN CERTIFICATE-----\\nAAAA\\n-----END "
+                             "CERTIFICATE-----\\n\"}\n") +
                       "---\n" +
-                      backend("s", "  type: Static\n  static: {hosts: [{host: a.example, port: 443}], tls: {caCertificateRef: {name: ca}}}\n"));
-  EXPECT_THAT(r.diagnostics.items(), Not(Contains(Field(&Diagnostic::message, HasSubstr("line break")))));
+                      backend("s",
+                              "  type: Static\n  static: {hosts: [{host: a.example, port: 443}], "
+                              "tls: {caCertificateRef: {name: ca}}}\n"));
+  EXPECT_THAT(r.diagnostics.items(),
+              Not(Contains(Field(&Diagnostic::message, HasSubstr("line break")))));
 }
 
 TEST(HeadValues, BedrockCredentialsAreChecked) {
-  const auto r = load(secret("aws", "stringData: {accessKeyId: \"AKIA\\nX\", secretAccessKey: s, sessionToken: \"t\\0\"}\n") +
-                      "---\n" +
-                      backend("b", "  type: AI\n  ai: {llm: {bedrock: {region: us-east-1, credentials: {secretRef: {name: aws}}}}}\n"));
+  const auto r = load(
+      secret(
+          "aws",
+          "stringData: {accessKeyId: \"AKIA\\nX\", secretAccessKey: s, sessionToken: \"t\\0\"}\n") +
+      "---\n" +
+      backend("b",
+              "  type: AI\n  ai: {llm: {bedrock: {region: us-east-1, credentials: {secretRef: "
+              "{name: aws}}}}}\n"));
   EXPECT_THAT(r.diagnostics.items(),
-              UnorderedElementsAre(Err("Backend/b", "spec.ai.llm.bedrock.credentials.secretRef", HasSubstr("\"accessKeyId\"")),
-                                   Err("Backend/b", "spec.ai.llm.bedrock.credentials.secretRef", HasSubstr("\"sessionToken\""))));
+              UnorderedElementsAre(Err("Backend/b", "spec.ai.llm.bedrock.credentials.secretRef",
+                                       HasSubstr("\"accessKeyId\"")),
+                                   Err("Backend/b", "spec.ai.llm.bedrock.credentials.secretRef",
+                                       HasSubstr("\"sessionToken\""))));
 }
 
 TEST(HeadValues, DotSegmentModelsAreRefusedWhereTheModelIsInThePath) {
-  const auto r = load(backend("g", "  type: AI\n  ai: {llm: {gemini: {model: \"models/..\", authToken: {kind: Inline, inline: k}}}}\n") +
-                      "---\n" +
-                      backend("br", "  type: AI\n  ai: {llm: {bedrock: {model: \".\", region: us-east-1, authToken: {kind: Inline, inline: k}}}}\n") +
-                      "---\n" +
-                      backend("o", "  type: AI\n  ai: {llm: {openai: {model: \"..\", authToken: {kind: Inline, inline: k}}}}\n") +
-                      "---\n" +
-                      backend("az", "  type: AI\n  ai: {llm: {azureopenai: {endpoint: r.openai.azure.com, deploymentName: \"..\", "
-                                    "apiVersion: \"2024-10-21&x=1\", authToken: {kind: Inline, inline: k}}}}\n") +
-                      "---\n" +
-                      backend("ok", "  type: AI\n  ai: {llm: {bedrock: {model: \"arn:aws:bedrock:us-east-1:1:inference-profile/us.x\", "
-                                    "region: us-east-1, authToken: {kind: Inline, inline: k}}}}\n"));
-  EXPECT_THAT(r.diagnostics.items(),
-              UnorderedElementsAre(Err("Backend/g", "spec.ai.llm.gemini.model", HasSubstr("dot segment")),
-                                   Err("Backend/br", "spec.ai.llm.bedrock.model", HasSubstr("dot segment")),
-                                   Err("Backend/az", "spec.ai.llm.azureopenai.deploymentName", HasSubstr("dot segment")),
-                                   Err("Backend/az", "spec.ai.llm.azureopenai.apiVersion", HasSubstr("URL"))));
+  const auto r =
+      load(backend("g",
+                   "  type: AI\n  ai: {llm: {gemini: {model: \"models/..\", authToken: {kind: "
+                   "Inline, inline: k}}}}\n") +
+           "---\n" +
+           backend("br",
+                   "  type: AI\n  ai: {llm: {bedrock: {model: \".\", region: us-east-1, authToken: "
+                   "{kind: Inline, inline: k}}}}\n") +
+           "---\n" +
+           backend("o",
+                   "  type: AI\n  ai: {llm: {openai: {model: \"..\", authToken: {kind: Inline, "
+                   "inline: k}}}}\n") +
+           "---\n" +
+           backend("az",
+                   "  type: AI\n  ai: {llm: {azureopenai: {endpoint: r.openai.azure.com, "
+                   "deploymentName: \"..\", "
+                   "apiVersion: \"2024-10-21&x=1\", authToken: {kind: Inline, inline: k}}}}\n") +
+           "---\n" +
+           backend("ok",
+                   "  type: AI\n  ai: {llm: {bedrock: {model: "
+                   "\"arn:aws:bedrock:us-east-1:1:inference-profile/us.x\", "
+                   "region: us-east-1, authToken: {kind: Inline, inline: k}}}}\n"));
+  EXPECT_THAT(
+      r.diagnostics.items(),
+      UnorderedElementsAre(
+          Err("Backend/g", "spec.ai.llm.gemini.model", HasSubstr("dot segment")),
+          Err("Backend/br", "spec.ai.llm.bedrock.model", HasSubstr("dot segment")),
+          Err("Backend/az", "spec.ai.llm.azureopenai.deploymentName", HasSubstr("dot segment")),
+          Err("Backend/az", "spec.ai.llm.azureopenai.apiVersion", HasSubstr("URL"))));
 }
 
 // ================================================================== ${ENV} values are never echoed
 
 TEST(EnvValues, ALineBreakFromAnEnvReferenceIsReportedByTheReference) {
   ScopedEnv env("SLUICE_TEST_LEAKY_KEY", "sk-very-secret\r\nX-Injected: 1");
-  const auto r = load(backend("b", "  type: AI\n  ai: {llm: {openai: {authToken: {kind: Inline, inline: \"${SLUICE_TEST_LEAKY_KEY}\"}}}}\n"));
+  const auto r = load(backend("b",
+                              "  type: AI\n  ai: {llm: {openai: {authToken: {kind: Inline, inline: "
+                              "\"${SLUICE_TEST_LEAKY_KEY}\"}}}}\n"));
   ASSERT_EQ(r.diagnostics.items().size(), 1u);
   EXPECT_THAT(r.diagnostics.items()[0].message,
               AllOf(HasSubstr("${SLUICE_TEST_LEAKY_KEY}"), Not(HasSubstr("sk-very-secret"))));
@@ -1920,13 +1961,16 @@ TEST(EnvValues, MalformedValuesFromEnvQuoteTheReference) {
   ScopedEnv host("SLUICE_TEST_HEADER", "X Secret Header");
   ScopedEnv timeout("SLUICE_TEST_TIMEOUT", "ten-seconds-secret");
   ScopedEnv endpoint("SLUICE_TEST_ENDPOINT", "https://secret.example/path");
-  const auto r = load(backend("b", "  type: AI\n  timeouts: {connect: \"${SLUICE_TEST_TIMEOUT}\"}\n"
-                                   "  ai:\n    llm:\n      authHeader: {headerName: \"${SLUICE_TEST_HEADER}\"}\n"
-                                   "      azureopenai: {endpoint: \"${SLUICE_TEST_ENDPOINT}\", apiVersion: v1, "
-                                   "authToken: {kind: Inline, inline: k}}\n"));
+  const auto r =
+      load(backend("b",
+                   "  type: AI\n  timeouts: {connect: \"${SLUICE_TEST_TIMEOUT}\"}\n"
+                   "  ai:\n    llm:\n      authHeader: {headerName: \"${SLUICE_TEST_HEADER}\"}\n"
+                   "      azureopenai: {endpoint: \"${SLUICE_TEST_ENDPOINT}\", apiVersion: v1, "
+                   "authToken: {kind: Inline, inline: k}}\n"));
   ASSERT_EQ(r.diagnostics.items().size(), 3u);
   for (const auto& d : r.diagnostics.items()) {
-    EXPECT_THAT(d.message, AllOf(HasSubstr("${SLUICE_TEST_"), Not(HasSubstr("secret")), Not(HasSubstr("Secret"))))
+    EXPECT_THAT(d.message, AllOf(HasSubstr("${SLUICE_TEST_"), Not(HasSubstr("secret")),
+                                 Not(HasSubstr("Secret"))))
         << d.format();
   }
 }
@@ -1938,7 +1982,9 @@ namespace hostile {
 // A "billion laughs" document: nine levels, each a list of ten aliases of the level below.
 std::string alias_bomb() {
   std::string text = "apiVersion: sluice.dev/v1alpha1\nkind: Backend\nmetadata: {name: bomb}\n";
-  text += "a0: &a0 [\"lol\", \"lol\", \"lol\", \"lol\", \"lol\", \"lol\", \"lol\", \"lol\", \"lol\", \"lol\"]\n";
+  text +=
+      "a0: &a0 [\"lol\", \"lol\", \"lol\", \"lol\", \"lol\", \"lol\", \"lol\", \"lol\", \"lol\", "
+      "\"lol\"]\n";
   for (int level = 1; level <= 9; ++level) {
     const auto prev = "*a" + std::to_string(level - 1);
     text += "a" + std::to_string(level) + ": &a" + std::to_string(level) + " [";
@@ -1958,14 +2004,16 @@ TEST(LoaderHostileInput, AliasBombIsRefusedQuickly) {
   const auto took = std::chrono::steady_clock::now() - started;
   EXPECT_LT(took, 2s);
   EXPECT_THAT(r.diagnostics.items(),
-              Contains(AllOf(Field(&Diagnostic::severity, Severity::Error), Field(&Diagnostic::file, "test.yaml"),
+              Contains(AllOf(Field(&Diagnostic::severity, Severity::Error),
+                             Field(&Diagnostic::file, "test.yaml"),
                              Field(&Diagnostic::message, HasSubstr("aliases expanded")))));
   EXPECT_TRUE(r.config.backends.empty());
 }
 
 TEST(LoaderHostileInput, ModestAliasesStillLoad) {
-  const auto r = load(backend("b", "  type: Static\n  static:\n    hosts: &h [{host: a.example, port: 80}]\n") +
-                      "---\n" + route("r", "  rules: [{backendRefs: [{name: b}]}]\n"));
+  const auto r = load(
+      backend("b", "  type: Static\n  static:\n    hosts: &h [{host: a.example, port: 80}]\n") +
+      "---\n" + route("r", "  rules: [{backendRefs: [{name: b}]}]\n"));
   EXPECT_NO_DIAGNOSTICS(r);
 }
 
@@ -2010,7 +2058,8 @@ TEST_F(LoadPathTest, UnreadableFileIsADiagnostic) {
   write("secret.yaml", inline_backend("b"));
   std::filesystem::permissions(dir_ / "secret.yaml", std::filesystem::perms::none);
   const auto r = load_path(dir_.string());
-  EXPECT_THAT(r.diagnostics.items(), Contains(Field(&Diagnostic::file, (dir_ / "secret.yaml").string())));
+  EXPECT_THAT(r.diagnostics.items(),
+              Contains(Field(&Diagnostic::file, (dir_ / "secret.yaml").string())));
 }
 
 }  // namespace
