@@ -46,7 +46,8 @@ void log_diagnostics(const config::Diagnostics& diags) {
 }
 
 // Loads and compiles; returns nullptr (after logging why) when the config has errors.
-std::shared_ptr<const proxy::Snapshot> load_snapshot(const std::optional<std::string>& path, std::uint64_t generation) {
+std::shared_ptr<const proxy::Snapshot> load_snapshot_or_throw(
+    const std::optional<std::string>& path, std::uint64_t generation) {
   auto loaded = load(path, /*strict_secrets=*/false);
   if (!loaded.diagnostics.has_errors()) {
     auto snapshot = proxy::Snapshot::build(std::move(loaded.config), loaded.diagnostics, generation);
@@ -54,6 +55,22 @@ std::shared_ptr<const proxy::Snapshot> load_snapshot(const std::optional<std::st
     return loaded.diagnostics.has_errors() ? nullptr : snapshot;
   }
   log_diagnostics(loaded.diagnostics);
+  return nullptr;
+}
+
+// Loading never ends the process: whatever escapes the loader is logged as a config problem.
+std::shared_ptr<const proxy::Snapshot> load_snapshot(const std::optional<std::string>& path,
+                                                     std::uint64_t generation) {
+  const auto label = path.value_or(std::string(kQuickstartLabel));
+  try {
+    return load_snapshot_or_throw(path, generation);
+  } catch (const std::bad_alloc&) {
+    observe::log(Level::Error, "config problem",
+                 {{"problem", label + ": error: out of memory while loading"}});
+  } catch (const std::exception& e) {
+    observe::log(Level::Error, "config problem",
+                 {{"problem", label + ": error: cannot load: " + e.what()}});
+  }
   return nullptr;
 }
 
@@ -80,10 +97,31 @@ std::vector<std::string> restart_only_changes(const config::GatewaySpec& running
   if (running.admin.address != next.admin.address || running.admin.port != next.admin.port ||
       running.admin.enabled != next.admin.enabled)
     changed.push_back("spec.admin");
-  if (running.accessLog.enabled != next.accessLog.enabled || running.accessLog.path != next.accessLog.path)
+  if (running.accessLog.enabled != next.accessLog.enabled ||
+      running.accessLog.path != next.accessLog.path ||
+      running.accessLog.redactQueryParams != next.accessLog.redactQueryParams)
     changed.push_back("spec.accessLog");
   if (running.workers != next.workers) changed.push_back("spec.workers");
   return changed;
+}
+
+int validate_or_throw(const std::string& config_path) {
+  auto loaded = load(config_path, /*strict_secrets=*/true);
+  std::size_t resources = 0;
+  if (!loaded.diagnostics.has_errors()) {
+    const auto& cfg = loaded.config;
+    resources = (cfg.gateway ? 1 : 0) + cfg.secrets.size() + cfg.backends.size() +
+                cfg.routes.size() + cfg.policies.size();
+    proxy::Snapshot::build(std::move(loaded.config), loaded.diagnostics, 0);
+  }
+  for (const auto& d : loaded.diagnostics.items()) std::fprintf(stderr, "%s\n", d.format().c_str());
+  const auto errors = loaded.diagnostics.error_count();
+  if (errors > 0) {
+    std::fprintf(stderr, "%s: %zu error%s\n", config_path.c_str(), errors, errors == 1 ? "" : "s");
+    return 1;
+  }
+  std::printf("%s: OK (%zu resources)\n", config_path.c_str(), resources);
+  return 0;
 }
 
 }  // namespace
@@ -105,6 +143,13 @@ int serve(const ServeOptions& options) {
   const int log_fd = open_access_log(gateway.accessLog);
   if (gateway.accessLog.enabled && log_fd < 0) return 1;
 
+  if (!options.reuse_port) {
+    std::string error;
+    if (!proxy::probe_listeners_free(gateway.listeners, &error)) {
+      observe::log(Level::Error, "cannot start", {{"error", error}});
+      return 1;
+    }
+  }
   std::vector<std::unique_ptr<proxy::Worker>> workers;
   std::vector<std::uint16_t> ports(gateway.listeners.size(), 0);
   for (unsigned i = 0; i < worker_count; ++i) {
@@ -159,6 +204,16 @@ int serve(const ServeOptions& options) {
                   {"address", gateway.listeners[i].address},
                   {"port", std::to_string(ports[i])},
                   {"workers", std::to_string(worker_count)}});
+  }
+  // There is no client authentication yet: say so for every listener others can reach.
+  for (std::size_t i = 0; i < gateway.listeners.size(); ++i) {
+    if (proxy::loopback_address(gateway.listeners[i].address)) continue;
+    observe::log(Level::Warning,
+                 "listener is not on loopback and Sluice has no client authentication yet: anyone "
+                 "who can reach "
+                 "it can spend the configured provider keys",
+                 {{"listener", gateway.listeners[i].name},
+                  {"address", gateway.listeners[i].address + ":" + std::to_string(ports[i])}});
   }
   if (gateway.admin.enabled) {
     observe::log(Level::Info, "admin listening",
@@ -241,21 +296,14 @@ int serve(const ServeOptions& options) {
 }
 
 int validate(const std::string& config_path) {
-  auto loaded = load(config_path, /*strict_secrets=*/true);
-  std::size_t resources = 0;
-  if (!loaded.diagnostics.has_errors()) {
-    const auto& cfg = loaded.config;
-    resources = (cfg.gateway ? 1 : 0) + cfg.secrets.size() + cfg.backends.size() + cfg.routes.size() + cfg.policies.size();
-    proxy::Snapshot::build(std::move(loaded.config), loaded.diagnostics, 0);
+  try {
+    return validate_or_throw(config_path);
+  } catch (const std::bad_alloc&) {
+    std::fprintf(stderr, "%s: error: out of memory while loading\n", config_path.c_str());
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "%s: error: cannot load: %s\n", config_path.c_str(), e.what());
   }
-  for (const auto& d : loaded.diagnostics.items()) std::fprintf(stderr, "%s\n", d.format().c_str());
-  const auto errors = loaded.diagnostics.error_count();
-  if (errors > 0) {
-    std::fprintf(stderr, "%s: %zu error%s\n", config_path.c_str(), errors, errors == 1 ? "" : "s");
-    return 1;
-  }
-  std::printf("%s: OK (%zu resources)\n", config_path.c_str(), resources);
-  return 0;
+  return 1;
 }
 
 }  // namespace sluice::app

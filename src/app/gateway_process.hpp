@@ -13,6 +13,7 @@ namespace sluice::app {
 struct ServeOptions {
   std::optional<std::string> config_path;  // none: the embedded quick start
   std::optional<unsigned> workers;         // overrides Gateway spec.workers
+  bool reuse_port = false;                 // share listener ports already bound by another process
 };
 
 // Returns the process exit code.

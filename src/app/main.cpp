@@ -1,5 +1,5 @@
-// sluice: the AI gateway binary. `sluice serve [-c PATH]`, `sluice validate -c PATH`,
-// `sluice version`.
+// sluice: the AI gateway binary. `sluice serve [-c PATH] [--reuse-port]`, `sluice validate -c
+// PATH`, `sluice version`.
 #include <CLI/CLI.hpp>
 #include <cstdio>
 
@@ -15,6 +15,10 @@ int main(int argc, char** argv) {
   auto* serve = app.add_subcommand("serve", "Run the gateway (the embedded quick-start config without -c)");
   serve->add_option("-c,--config", serve_config, "YAML file or directory of YAML files");
   serve->add_option("-w,--workers", workers, "Worker threads (default: Gateway spec.workers, else one per core)");
+  serve->add_flag(
+      "--reuse-port", serve_options.reuse_port,
+      "Start even when another process serves a listener port, sharing its connections (hand-over "
+      "upgrades); without it an address in use is an error");
 
   std::string validate_config;
   auto* validate = app.add_subcommand("validate", "Check a configuration and print every problem");

@@ -6,11 +6,12 @@
 #include <algorithm>
 #include <boost/beast/core/detail/base64.hpp>
 #include <boost/beast/core/string.hpp>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
-#include <cstring>
 #include <sstream>
 
+#include "config/yaml_bounds.hpp"
 #include "config/yaml_reader.hpp"
 
 namespace sluice::config {
@@ -34,6 +35,20 @@ bool valid_header_name(std::string_view name) {
   return std::all_of(name.begin(), name.end(), [](char c) {
     return std::isalnum(static_cast<unsigned char>(c)) || std::string_view("!#$%&'*+-.^_`|~").find(c) != std::string_view::npos;
   });
+}
+
+// A value placed as one segment of an upstream URL path (percent-encoded there) must not be a
+// dot segment, which the upstream would resolve to another path.
+bool dot_segment(std::string_view value) {
+  return value == "." || value == "..";
+}
+
+// A value placed in an upstream URL unencoded (API versions): a conservative token.
+bool url_token(std::string_view value) {
+  return !value.empty() && !dot_segment(value) &&
+         std::all_of(value.begin(), value.end(), [](char c) {
+           return std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' || c == '.';
+         });
 }
 
 // ------------------------------------------------------------------ shared small decoders
@@ -115,6 +130,14 @@ void decode_gateway(YamlMap& spec, Gateway& gw) {
   YamlMap log(spec.take("accessLog"), spec.field("accessLog"), ctx);
   if (auto v = log.boolean("enabled")) s.accessLog.enabled = *v;
   if (auto v = log.str("path")) s.accessLog.path = *v;
+  if (auto names = log.take("redactQueryParams");
+      names.IsDefined() && is_sequence(names, log.field("redactQueryParams"), ctx)) {
+    s.accessLog.redactQueryParams.clear();
+    for (std::size_t i = 0; i < names.size(); ++i)
+      if (auto name = scalar_string(
+              names[i], log.field("redactQueryParams") + "[" + std::to_string(i) + "]", ctx))
+        s.accessLog.redactQueryParams.push_back(*name);
+  }
 
   if (auto w = spec.integer("workers", 0, 256)) s.workers = static_cast<unsigned>(*w);
 
@@ -134,6 +157,17 @@ void decode_gateway(YamlMap& spec, Gateway& gw) {
 
 // ------------------------------------------------------------------ Secret
 
+// `echo key | base64` and YAML block scalars leave one line break after a key; kubectl users
+// expect it gone. Only one "\n" or "\r\n" is removed; any other CR, LF or NUL stays, and a
+// credential holding one is refused (check_head_secret).
+std::string trim_one_newline(std::string value) {
+  if (value.ends_with("\r\n"))
+    value.resize(value.size() - 2);
+  else if (value.ends_with('\n'))
+    value.pop_back();
+  return value;
+}
+
 void decode_secret(YamlMap& doc, Secret& secret) {
   const auto& ctx = doc.ctx();
   doc.ignore("type");
@@ -150,7 +184,7 @@ void decode_secret(YamlMap& doc, Secret& secret) {
       SecretValue value;
       std::string missing;
       if (auto expanded = expand_env(entry.second.Scalar(), &missing)) {
-        value.value = std::move(*expanded);
+        value.value = trim_one_newline(std::move(*expanded));
       } else {
         value.problem = "environment variable " + missing + " is not set (Secret/" + secret.origin.name +
                         " stringData." + key + ")";
@@ -186,7 +220,7 @@ void decode_secret(YamlMap& doc, Secret& secret) {
         continue;
       }
       decoded.resize(written);
-      secret.data[key] = SecretValue{std::move(decoded), {}};
+      secret.data[key] = SecretValue{trim_one_newline(std::move(decoded)), {}};
     }
   }
 }
@@ -258,8 +292,9 @@ void decode_provider_fields(YamlMap& provider, LlmProvider& p) {
         const char* name = field == &v.projectId ? "projectId" : "location";
         for (char c : *field)
           if (!std::isalnum(static_cast<unsigned char>(c)) && c != '-' && c != '_') {
-            ctx.error(provider.node()[name], provider.field(name),
-                      "\"" + *field + "\" may only contain letters, digits, '-' and '_'");
+            ctx.error(
+                provider.node()[name], provider.field(name),
+                shown(provider.node()[name]) + " may only contain letters, digits, '-' and '_'");
             break;
           }
       }
@@ -274,7 +309,8 @@ void decode_provider_fields(YamlMap& provider, LlmProvider& p) {
         while (!e.empty() && e.back() == '/') e.remove_suffix(1);
         if (e.empty() || e.find('/') != std::string_view::npos)
           ctx.error(provider.node()["endpoint"], provider.field("endpoint"),
-                    "expected a host name like my-resource.openai.azure.com, found \"" + *x + "\"");
+                    "expected a host name like my-resource.openai.azure.com, found " +
+                        shown(provider.node()["endpoint"]));
         a.endpoint = e;
       } else if (!provider.has("endpoint")) {
         provider.require("endpoint", "the resource host, e.g. my-resource.openai.azure.com");
@@ -303,6 +339,36 @@ void decode_provider_fields(YamlMap& provider, LlmProvider& p) {
   }
 }
 
+// Provider fields that go into the upstream URL: model ids in the path (Gemini, Vertex AI,
+// Bedrock), the Azure deployment, API versions in the path or query.
+void check_url_values(YamlMap& provider, const LlmProvider& p) {
+  const auto& ctx = provider.ctx();
+  const bool model_in_path = p.kind == ProviderKind::Gemini || p.kind == ProviderKind::VertexAI ||
+                             p.kind == ProviderKind::Bedrock;
+  if (model_in_path && p.model) {
+    std::string_view bare = *p.model;
+    if (p.kind == ProviderKind::Gemini && bare.starts_with("models/")) bare.remove_prefix(7);
+    if (dot_segment(bare))
+      ctx.error(provider.node()["model"], provider.field("model"),
+                shown(provider.node()["model"]) + " is a dot segment; " +
+                    std::string(provider_key(p.kind)) +
+                    " puts the model in the URL path, where it would name another path");
+  }
+  if (p.kind == ProviderKind::AzureOpenAI && dot_segment(p.azureopenai.deploymentName))
+    ctx.error(provider.node()["deploymentName"], provider.field("deploymentName"),
+              shown(provider.node()["deploymentName"]) +
+                  " is a dot segment, which would name another URL path");
+  const std::string* version = nullptr;
+  if (p.kind == ProviderKind::Gemini) version = &p.gemini.apiVersion;
+  if (p.kind == ProviderKind::VertexAI) version = &p.vertexai.apiVersion;
+  if (p.kind == ProviderKind::AzureOpenAI) version = &p.azureopenai.apiVersion;
+  if (version != nullptr && provider.has("apiVersion") && !url_token(*version))
+    ctx.error(provider.node()["apiVersion"], provider.field("apiVersion"),
+              shown(provider.node()["apiVersion"]) +
+                  " goes into the upstream URL; it may only contain letters, "
+                  "digits, '-', '_' and '.'");
+}
+
 void decode_llm(YamlMap& llm, LlmProvider& p) {
   const auto& ctx = llm.ctx();
   static const std::vector<std::pair<std::string, ProviderKind>> kProviders = {
@@ -329,6 +395,7 @@ void decode_llm(YamlMap& llm, LlmProvider& p) {
     p.model = provider.str("model");
     if (p.model && p.model->empty()) ctx.error(provider.node()["model"], provider.field("model"), "must not be empty");
     decode_provider_fields(provider, p);
+    check_url_values(provider, p);
   }
   if (found.empty()) {
     ctx.error(llm.node(), llm.path(),
@@ -354,7 +421,8 @@ void decode_llm(YamlMap& llm, LlmProvider& p) {
     for (const auto* v : {&p.path.full, &p.path.prefix}) {
       if (*v && (v->value().empty() || v->value().front() != '/'))
         ctx.error(path.node(), llm.field(v == &p.path.full ? "path.full" : "path.prefix"),
-                  "must start with \"/\", found \"" + v->value() + "\"");
+                  "must start with \"/\", found " +
+                      shown(path.node()[v == &p.path.full ? "full" : "prefix"]));
     }
     if (p.path.prefix && p.path.prefix->size() > 1 && p.path.prefix->back() == '/') p.path.prefix->pop_back();
   }
@@ -363,7 +431,8 @@ void decode_llm(YamlMap& llm, LlmProvider& p) {
     AuthHeader h;
     if (auto name = header.str("headerName")) {
       if (!valid_header_name(*name))
-        ctx.error(header.node()["headerName"], header.field("headerName"), "\"" + *name + "\" is not a valid header name");
+        ctx.error(header.node()["headerName"], header.field("headerName"),
+                  shown(header.node()["headerName"]) + " is not a valid header name");
       // Authorization keeps the Bearer scheme; any other header carries the bare key unless a
       // prefix is given.
       if (!boost::beast::iequals(*name, "Authorization")) h.prefix = "";
@@ -403,7 +472,7 @@ void decode_passthrough(YamlMap& ai, Passthrough& out) {
       auto path = scalar_string(paths[i], field, ctx);
       if (!path) continue;
       if (path->empty() || path->front() != '/') {
-        ctx.error(paths[i], field, "must start with \"/\", found \"" + *path + "\"");
+        ctx.error(paths[i], field, "must start with \"/\", found " + shown(paths[i]));
         continue;
       }
       out.paths.push_back(*path);
@@ -593,7 +662,8 @@ void decode_backend(YamlMap& spec, Backend& b) {
         if (auto v = check.duration("timeout")) hc.timeout = *v;
         if (auto v = check.str("path")) {
           if (v->empty() || v->front() != '/')
-            ctx.error(check.node()["path"], check.field("path"), "must start with \"/\", found \"" + *v + "\"");
+            ctx.error(check.node()["path"], check.field("path"),
+                      "must start with \"/\", found " + shown(check.node()["path"]));
           hc.path = *v;
         }
         if (auto v = check.integer("unhealthyThreshold", 1, 100)) hc.unhealthyThreshold = static_cast<unsigned>(*v);
@@ -702,10 +772,13 @@ HeaderModifier decode_header_modifier(YAML::Node node, const std::string& path, 
       auto name = h.str("name", Need::Required);
       auto value = h.str("value", Need::Required);
       if (name && !valid_header_name(*name))
-        ctx.error(list[i], item_path + ".name", "\"" + *name + "\" is not a valid header name");
+        ctx.error(list[i], item_path + ".name",
+                  shown(list[i]["name"]) + " is not a valid header name");
       if (name && reserved_header(*name))
         ctx.error(list[i], item_path + ".name",
-                  "\"" + *name + "\" is managed by Sluice and cannot be modified (for Host, use a URLRewrite hostname)");
+                  shown(list[i]["name"]) +
+                      " is managed by Sluice and cannot be modified (for Host, use a URLRewrite "
+                      "hostname)");
       if (name && value) out.emplace_back(*name, *value);
     }
   };
@@ -717,7 +790,10 @@ HeaderModifier decode_header_modifier(YAML::Node node, const std::string& path, 
       const auto item_path = m.field("remove") + "[" + std::to_string(i) + "]";
       if (auto name = scalar_string(remove[i], item_path, ctx)) {
         if (reserved_header(*name))
-          ctx.error(remove[i], item_path, "\"" + *name + "\" is managed by Sluice and cannot be removed");
+          ctx.error(remove[i], item_path,
+                    shown(remove[i]) + " is managed by Sluice and cannot be removed");
+        else if (!valid_header_name(*name))
+          ctx.error(remove[i], item_path, shown(remove[i]) + " is not a valid header name");
         mod.remove.push_back(*name);
       }
     }
@@ -816,7 +892,8 @@ void decode_route(YamlMap& spec, HttpRoute& route) {
           if (match.path.type == PathMatchType::RegularExpression) {
             check_regex(match.path.value, pm.node(), pm.field("value"), ctx);
           } else if (match.path.value.empty() || match.path.value.front() != '/') {
-            ctx.error(pm.node(), pm.field("value"), "must start with \"/\", found \"" + match.path.value + "\"");
+            ctx.error(pm.node(), pm.field("value"),
+                      "must start with \"/\", found " + shown(pm.node()["value"]));
           }
           if (match.path.type == PathMatchType::PathPrefix && match.path.value.size() > 1 &&
               match.path.value.back() == '/')
@@ -1004,23 +1081,41 @@ struct Loader {
                                           it->second.origin.file + ":" + std::to_string(it->second.origin.line) + ")");
   }
 
+  void file_error(const std::string& file, int line, std::string message) {
+    result.diagnostics.add(Diagnostic{Severity::Error, file, line, "", "", std::move(message)});
+  }
+
   void load_text(const std::string& text, const std::string& file) {
     result.config.sources.push_back(file);
     std::vector<YAML::Node> docs;
     try {
+      if (auto problem = check_yaml_bounds(text)) {
+        file_error(file, problem->line, problem->message);
+        return;
+      }
       docs = YAML::LoadAll(text);
     } catch (const YAML::Exception& e) {
-      result.diagnostics.add(Diagnostic{Severity::Error, file, e.mark.line >= 0 ? e.mark.line + 1 : 0, "", "",
-                                        "YAML syntax error: " + e.msg});
+      file_error(file, e.mark.line >= 0 ? e.mark.line + 1 : 0, "YAML syntax error: " + e.msg);
+      return;
+    } catch (const std::bad_alloc&) {
+      file_error(file, 0, "out of memory while parsing this file");
+      return;
+    } catch (const std::exception& e) {
+      file_error(file, 0, std::string("cannot parse this file: ") + e.what());
       return;
     }
     for (const auto& doc : docs) {
+      const int line = doc.Mark().line >= 0 ? doc.Mark().line + 1 : 0;
       try {
         load_document(doc, file);
       } catch (const YAML::Exception& e) {
         // A shape the decoder did not expect must become a message, never a crash.
-        result.diagnostics.add(Diagnostic{Severity::Error, file, e.mark.line >= 0 ? e.mark.line + 1 : doc.Mark().line + 1,
-                                          "", "", "cannot decode this document: " + e.msg});
+        file_error(file, e.mark.line >= 0 ? e.mark.line + 1 : line,
+                   "cannot decode this document: " + e.msg);
+      } catch (const std::bad_alloc&) {
+        file_error(file, line, "out of memory while decoding this document");
+      } catch (const std::exception& e) {
+        file_error(file, line, std::string("cannot decode this document: ") + e.what());
       }
     }
   }
@@ -1054,9 +1149,29 @@ struct Loader {
     }
   }
 
+  // A Secret key used as a credential goes into a request head: it must hold no CR, LF or NUL.
+  // The message names the Secret and key, never the value.
+  void check_head_secret(const Backend& b, const std::string& secret, const std::string& key,
+                         const std::string& field) {
+    const auto it = result.config.secrets.find(secret);
+    if (it == result.config.secrets.end()) return;
+    const auto value = it->second.data.find(key);
+    if (value == it->second.data.end() || !value->second.problem.empty() ||
+        head_safe(value->second.value))
+      return;
+    result.diagnostics.add(
+        Diagnostic{Severity::Error, b.origin.file, b.origin.line, b.origin.id(), field,
+                   "Secret \"" + secret + "\" key \"" + key + "\" (" + it->second.origin.file +
+                       ":" + std::to_string(it->second.origin.line) +
+                       ") holds a line break (CR or LF) or NUL inside its value (only one "
+                       "trailing newline is trimmed); it cannot be sent in an HTTP head"});
+  }
+
   // A TrafficPolicy's targets must exist; a section must name a rule of its HTTPRoute.
   void check_policy_targets() {
-    for (const auto& [name, policy] : result.config.policies) {
+    // Plain references, not structured bindings: lambdas below capture them (clang 14 cannot).
+    for (const auto& entry : result.config.policies) {
+      const auto& policy = entry.second;
       for (std::size_t i = 0; i < policy.targetRefs.size(); ++i) {
         const auto& ref = policy.targetRefs[i];
         const auto field = "spec.targetRefs[" + std::to_string(i) + "]";
@@ -1104,19 +1219,33 @@ struct Loader {
   }
 
   void check_references() {
-    for (const auto& [name, b] : result.config.backends) {
+    for (const auto& entry : result.config.backends) {
+      const auto& b = entry.second;
       if (b.type != BackendType::AI) {
         if (b.staticTls.caCertificate) check_secret_ref(b, *b.staticTls.caCertificate, "spec.static.tls.caCertificateRef");
         continue;
       }
       auto check_provider = [&](const LlmProvider& llm, const std::string& base) {
         const std::string provider(provider_key(llm.kind));
-        if (llm.authToken.kind == AuthKind::SecretRef)
-          check_secret_ref(b, llm.authToken.secretRef, base + "." + provider + ".authToken.secretRef");
+        if (llm.authToken.kind == AuthKind::SecretRef) {
+          const auto& ref = llm.authToken.secretRef;
+          const auto field = base + "." + provider + ".authToken.secretRef";
+          check_secret_ref(b, ref, field);
+          check_head_secret(b, ref.name, ref.key, field);
+          // Rotated keys (apiKey2, apiKey3, ...) are sent too.
+          const auto secret = result.config.secrets.find(ref.name);
+          for (int n = 2; secret != result.config.secrets.end() &&
+                          secret->second.data.contains(ref.key + std::to_string(n));
+               ++n)
+            check_head_secret(b, ref.name, ref.key + std::to_string(n), field);
+        }
         if (llm.kind == ProviderKind::Bedrock && !llm.bedrock.credentialsSecret.empty()) {
           for (const char* key : {"accessKeyId", "secretAccessKey"})
             check_secret_ref(b, SecretKeyRef{llm.bedrock.credentialsSecret, key},
                              base + ".bedrock.credentials.secretRef");
+          for (const char* key : {"accessKeyId", "secretAccessKey", "sessionToken"})
+            check_head_secret(b, llm.bedrock.credentialsSecret, key,
+                              base + ".bedrock.credentials.secretRef");
         }
         if (llm.tls.caCertificate) check_secret_ref(b, *llm.tls.caCertificate, base + ".tls.caCertificateRef");
       };
@@ -1154,57 +1283,136 @@ struct Loader {
   }
 };
 
+// Reads a regular file of at most kMaxConfigFileBytes; nullopt (and why in `error`) otherwise.
 std::optional<std::string> read_file(const fs::path& path, std::string* error) {
+  std::error_code ec;
+  const auto status = fs::status(path, ec);
+  if (ec) {
+    *error = "cannot read file: " + ec.message();
+    return std::nullopt;
+  }
+  if (!fs::is_regular_file(status)) {
+    *error = "not a regular file; a configuration path names YAML files or a directory of them";
+    return std::nullopt;
+  }
   std::ifstream in(path, std::ios::binary);
   if (!in) {
     *error = "cannot read file: " + std::string(std::strerror(errno));
     return std::nullopt;
   }
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
+  std::string text;
+  char chunk[64 * 1024];
+  while (in.read(chunk, sizeof chunk) || in.gcount() > 0) {
+    text.append(chunk, static_cast<std::size_t>(in.gcount()));
+    if (text.size() > kMaxConfigFileBytes) {
+      *error = "file is larger than the limit of " + std::to_string(kMaxConfigFileBytes) + " bytes";
+      return std::nullopt;
+    }
+  }
+  if (in.bad()) {
+    *error = "cannot read file: " + std::string(std::strerror(errno));
+    return std::nullopt;
+  }
+  return text;
+}
+
+bool yaml_extension(const fs::path& path) {
+  const auto ext = path.extension();
+  return ext == ".yaml" || ext == ".yml";
+}
+
+// The files `path` names, in load order; problems with entries go to `errors`.
+std::vector<fs::path> list_files(const std::string& path, Diagnostics& errors) {
+  std::error_code ec;
+  const fs::path root(path);
+  std::vector<fs::path> files;
+  const auto status = fs::status(root, ec);
+  if (ec || !fs::exists(status)) {
+    errors.add(Diagnostic{Severity::Error, path, 0, "", "",
+                          ec && ec != std::errc::no_such_file_or_directory
+                              ? "cannot read: " + ec.message()
+                              : "no such file or directory"});
+    return files;
+  }
+  if (!fs::is_directory(status)) {
+    files.push_back(root);
+    return files;
+  }
+  fs::directory_iterator it(root, ec);
+  if (ec) {
+    errors.add(
+        Diagnostic{Severity::Error, path, 0, "", "", "cannot read directory: " + ec.message()});
+    return files;
+  }
+  for (; it != fs::directory_iterator(); it.increment(ec)) {
+    if (ec) {
+      errors.add(
+          Diagnostic{Severity::Error, path, 0, "", "", "cannot read directory: " + ec.message()});
+      break;
+    }
+    const auto& entry_path = it->path();
+    if (!yaml_extension(entry_path)) continue;
+    // Subdirectories are not read (documented). Every other *.yaml entry must be a readable
+    // regular file: a symlink loop, a dangling link or a FIFO is reported (read_file says why).
+    std::error_code status_ec;
+    if (fs::is_directory(it->status(status_ec)) && !status_ec) continue;
+    files.push_back(entry_path);
+  }
+  std::sort(files.begin(), files.end());
+  if (files.empty() && !errors.has_errors())
+    errors.add(
+        Diagnostic{Severity::Error, path, 0, "", "", "directory holds no *.yaml or *.yml files"});
+  return files;
+}
+
+// What to report when loading failed with an exception nothing more specific caught.
+Diagnostic load_failure(const std::string& where, const char* what) {
+  return Diagnostic{
+      Severity::Error, where, 0, "", "", std::string("cannot load the configuration: ") + what};
 }
 
 }  // namespace
 
 LoadResult load_sources(const std::vector<Source>& sources, const LoadOptions& options) {
   Loader loader{options, {}};
-  for (const auto& source : sources) loader.load_text(source.text, source.label);
-  loader.check_references();
-  loader.check_policy_targets();
+  try {
+    for (const auto& source : sources) loader.load_text(source.text, source.label);
+    loader.check_references();
+    loader.check_policy_targets();
+  } catch (const std::bad_alloc&) {
+    loader.result.diagnostics.add(
+        load_failure(sources.empty() ? std::string() : sources.front().label, "out of memory"));
+  } catch (const std::exception& e) {
+    loader.result.diagnostics.add(
+        load_failure(sources.empty() ? std::string() : sources.front().label, e.what()));
+  }
   return std::move(loader.result);
 }
 
 LoadResult load_path(const std::string& path, const LoadOptions& options) {
-  std::vector<Source> sources;
-  Diagnostics read_errors;
-  std::error_code ec;
-  const fs::path root(path);
-  std::vector<fs::path> files;
-  if (fs::is_directory(root, ec)) {
-    for (const auto& entry : fs::directory_iterator(root, ec)) {
-      const auto ext = entry.path().extension();
-      if (entry.is_regular_file() && (ext == ".yaml" || ext == ".yml")) files.push_back(entry.path());
+  try {
+    std::vector<Source> sources;
+    Diagnostics read_errors;
+    for (const auto& file : list_files(path, read_errors)) {
+      std::string error;
+      if (auto text = read_file(file, &error)) {
+        sources.push_back(Source{file.string(), std::move(*text)});
+      } else {
+        read_errors.add(Diagnostic{Severity::Error, file.string(), 0, "", "", error});
+      }
     }
-    std::sort(files.begin(), files.end());
-    if (files.empty())
-      read_errors.add(Diagnostic{Severity::Error, path, 0, "", "", "directory holds no *.yaml or *.yml files"});
-  } else if (fs::exists(root, ec)) {
-    files.push_back(root);
-  } else {
-    read_errors.add(Diagnostic{Severity::Error, path, 0, "", "", "no such file or directory"});
+    auto result = load_sources(sources, options);
+    for (const auto& d : read_errors.items()) result.diagnostics.add(d);
+    return result;
+  } catch (const std::bad_alloc&) {
+    LoadResult result;
+    result.diagnostics.add(load_failure(path, "out of memory"));
+    return result;
+  } catch (const std::exception& e) {
+    LoadResult result;
+    result.diagnostics.add(load_failure(path, e.what()));
+    return result;
   }
-  for (const auto& file : files) {
-    std::string error;
-    if (auto text = read_file(file, &error)) {
-      sources.push_back(Source{file.string(), std::move(*text)});
-    } else {
-      read_errors.add(Diagnostic{Severity::Error, file.string(), 0, "", "", error});
-    }
-  }
-  auto result = load_sources(sources, options);
-  for (const auto& d : read_errors.items()) result.diagnostics.add(d);
-  return result;
 }
 
 }  // namespace sluice::config

@@ -51,6 +51,21 @@ struct Limits {
 struct AccessLog {
   bool enabled = true;
   std::string path = "-";  // "-" is stdout
+  // Query parameters whose values are logged as REDACTED (case-insensitive); replaces this list.
+  std::vector<std::string> redactQueryParams{"key",
+                                             "api-key",
+                                             "api_key",
+                                             "apikey",
+                                             "sig",
+                                             "signature",
+                                             "token",
+                                             "access_token",
+                                             "x-amz-signature",
+                                             "x-amz-credential",
+                                             "x-amz-security-token",
+                                             "code",
+                                             "password",
+                                             "secret"};
 };
 
 struct GatewaySpec {

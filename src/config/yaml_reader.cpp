@@ -121,6 +121,29 @@ void DecodeContext::warning(const YAML::Node& at, const std::string& field,
   diags.add(Diagnostic{Severity::Warning, file, line_of(at), resource, field, std::move(message)});
 }
 
+std::string shown(const YAML::Node& node) {
+  std::string out = "\"";
+  for (const char c : node.IsDefined() && node.IsScalar() ? node.Scalar() : std::string()) {
+    const auto u = static_cast<unsigned char>(c);
+    if (c == '"' || c == '\\') {
+      out += '\\';
+      out += c;
+    } else if (u < 0x20 || u == 0x7F) {
+      static constexpr char kHex[] = "0123456789abcdef";
+      out += "\\x";
+      out += kHex[u >> 4];
+      out += kHex[u & 15];
+    } else {
+      out += c;
+    }
+  }
+  return out + "\"";
+}
+
+bool head_safe(std::string_view value) {
+  return value.find_first_of(std::string_view("\r\n\0", 3)) == std::string_view::npos;
+}
+
 std::optional<std::string> scalar_string(const YAML::Node& node, const std::string& field,
                                          const DecodeContext& ctx) {
   if (!node.IsDefined() || !node.IsScalar()) {
@@ -131,6 +154,14 @@ std::optional<std::string> scalar_string(const YAML::Node& node, const std::stri
   auto expanded = expand_env(node.Scalar(), &missing);
   if (!expanded) {
     ctx.error(node, field, "environment variable " + missing + " is not set");
+    return std::nullopt;
+  }
+  if (!head_safe(*expanded)) {
+    const bool from_env = node.Scalar().find("${") != std::string::npos;
+    ctx.error(
+        node, field,
+        std::string(from_env ? "the value of " : "") + shown(node) +
+            " contains a line break (CR or LF) or NUL, which cannot go into an HTTP head or URL");
     return std::nullopt;
   }
   return expanded;
@@ -202,13 +233,13 @@ std::optional<std::int64_t> YamlMap::integer(std::string_view key, std::int64_t 
   std::int64_t value = 0;
   const auto [end, ec] = std::from_chars(text->data(), text->data() + text->size(), value);
   if (ec != std::errc{} || end != text->data() + text->size()) {
-    ctx_.error(take(key), field(key), "expected an integer, found \"" + *text + "\"");
+    ctx_.error(take(key), field(key), "expected an integer, found " + shown(take(key)));
     return std::nullopt;
   }
   if (value < min || value > max) {
     ctx_.error(take(key), field(key),
                "must be between " + std::to_string(min) + " and " + std::to_string(max) +
-                   ", found " + *text);
+                   ", found " + take(key).Scalar());
     return std::nullopt;
   }
   return value;
@@ -219,7 +250,7 @@ std::optional<bool> YamlMap::boolean(std::string_view key) {
   if (!text) return std::nullopt;
   if (*text == "true") return true;
   if (*text == "false") return false;
-  ctx_.error(take(key), field(key), "expected true or false, found \"" + *text + "\"");
+  ctx_.error(take(key), field(key), "expected true or false, found " + shown(take(key)));
   return std::nullopt;
 }
 
@@ -228,8 +259,9 @@ std::optional<Duration> YamlMap::duration(std::string_view key) {
   if (!text) return std::nullopt;
   auto value = parse_duration(*text);
   if (!value) {
-    ctx_.error(take(key), field(key),
-               "expected a duration such as \"500ms\", \"10s\", \"1m30s\", found \"" + *text + "\"");
+    ctx_.error(
+        take(key), field(key),
+        "expected a duration such as \"500ms\", \"10s\", \"1m30s\", found " + shown(take(key)));
   }
   return value;
 }
@@ -240,7 +272,7 @@ std::optional<std::uint64_t> YamlMap::bytes(std::string_view key) {
   auto value = parse_bytes(*text);
   if (!value) {
     ctx_.error(take(key), field(key),
-               "expected a size such as 65536, \"64Ki\" or \"32Mi\", found \"" + *text + "\"");
+               "expected a size such as 65536, \"64Ki\" or \"32Mi\", found " + shown(take(key)));
   }
   return value;
 }

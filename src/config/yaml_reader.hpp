@@ -1,7 +1,8 @@
 // YamlMap: a checked view of one YAML mapping inside a resource. Every typed getter records a
 // precise diagnostic (file, line, resource, field path, expectation) instead of throwing, and
 // every key that no getter asked for is reported as unknown when the view is destroyed, so a
-// misspelt field never passes silently. Strings go through ${ENV_VAR} expansion.
+// misspelt field never passes silently. Strings go through ${ENV_VAR} expansion; messages quote
+// values as written (the ${ENV_VAR} reference, never its value).
 // Not thread-safe; lives for the duration of one decode.
 #pragma once
 
@@ -29,6 +30,14 @@ std::optional<Duration> parse_duration(std::string_view text);
 
 // Parses a byte size: a plain integer or one with a Ki/Mi/Gi (or K/M/G) suffix.
 std::optional<std::uint64_t> parse_bytes(std::string_view text);
+
+// How a diagnostic quotes the value read from `node`: the text as written in the file, in
+// quotes, so a value that came from ${ENV} is shown as the reference and never expanded (it may
+// be a credential). Control characters are escaped.
+std::string shown(const YAML::Node& node);
+
+// True when `value` can be sent in an HTTP head or URL: it holds no CR, LF or NUL.
+bool head_safe(std::string_view value);
 
 // Per-resource decoding context: where messages go and how to label them.
 struct DecodeContext {
@@ -80,7 +89,7 @@ class YamlMap {
       expected += name;
     }
     ctx_.error(node_[std::string(key)], field(key),
-               "unknown value \"" + *text + "\"; expected one of " + expected);
+               "unknown value " + shown(node_[std::string(key)]) + "; expected one of " + expected);
     return std::nullopt;
   }
 
@@ -98,7 +107,8 @@ class YamlMap {
   std::set<std::string, std::less<>> known_;
 };
 
-// A scalar as a string with ${ENV} expanded; records an error on a non-scalar or unset variable.
+// A scalar as a string with ${ENV} expanded; records an error on a non-scalar, an unset variable
+// or a value holding CR, LF or NUL (no configuration string may: they end up in HTTP heads).
 std::optional<std::string> scalar_string(const YAML::Node& node, const std::string& field,
                                          const DecodeContext& ctx);
 

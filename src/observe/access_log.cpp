@@ -6,6 +6,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <cctype>
 #include <cerrno>
 #include <ctime>
 
@@ -86,7 +88,116 @@ void append_json_escaped(std::string_view s, std::string& out) {
   }
 }
 
-void format_access_log(const AccessLogEntry& e, std::string& out) {
+namespace {
+
+bool iequals_ascii(std::string_view a, std::string_view b) {
+  if (a.size() != b.size()) return false;
+  for (std::size_t i = 0; i < a.size(); ++i)
+    if (std::tolower(static_cast<unsigned char>(a[i])) !=
+        std::tolower(static_cast<unsigned char>(b[i])))
+      return false;
+  return true;
+}
+
+int hex_value(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+// A query parameter name as the server reads it: %XX decoded, '+' as space.
+std::string decode_name(std::string_view name) {
+  std::string out;
+  for (std::size_t i = 0; i < name.size(); ++i) {
+    if (name[i] == '%' && i + 2 < name.size() && hex_value(name[i + 1]) >= 0 &&
+        hex_value(name[i + 2]) >= 0) {
+      out += static_cast<char>(hex_value(name[i + 1]) * 16 + hex_value(name[i + 2]));
+      i += 2;
+    } else {
+      out += name[i] == '+' ? ' ' : name[i];
+    }
+  }
+  return out;
+}
+
+// Length of the longest prefix of the escaped text `s` not longer than `max` that ends between
+// two escape sequences or UTF-8 characters.
+std::size_t escaped_cut(std::string_view s, std::size_t max) {
+  std::size_t i = 0;
+  while (i < s.size()) {
+    std::size_t len = 1;
+    const auto b = static_cast<unsigned char>(s[i]);
+    if (s[i] == '\\') {
+      len = i + 1 < s.size() && s[i + 1] == 'u' ? 6 : 2;
+    } else if (b >= 0xF0) {
+      len = 4;
+    } else if (b >= 0xE0) {
+      len = 3;
+    } else if (b >= 0xC0) {
+      len = 2;
+    }
+    if (i + len > max) break;
+    i += len;
+  }
+  return i;
+}
+
+struct TextField {
+  std::string_view name;
+  std::string escaped;
+  bool always = true;  // written even when empty
+};
+
+}  // namespace
+
+std::string redact_query(std::string_view target, const std::vector<std::string>& names) {
+  const auto q = target.find('?');
+  if (q == std::string_view::npos || names.empty()) return std::string(target);
+  std::string out(target.substr(0, q + 1));
+  std::string_view query = target.substr(q + 1);
+  std::string_view fragment;
+  if (const auto hash = query.find('#'); hash != std::string_view::npos) {
+    fragment = query.substr(hash);
+    query = query.substr(0, hash);
+  }
+  bool first = true;
+  while (true) {
+    const auto amp = query.find('&');
+    const auto param = query.substr(0, amp);
+    if (!first) out += '&';
+    first = false;
+    const auto eq = param.find('=');
+    const auto name = decode_name(param.substr(0, eq));
+    bool redact = false;
+    for (const auto& n : names) redact = redact || iequals_ascii(name, n);
+    if (redact && eq != std::string_view::npos) {
+      out.append(param.substr(0, eq + 1));
+      out += "REDACTED";
+    } else {
+      out.append(param);
+    }
+    if (amp == std::string_view::npos) break;
+    query.remove_prefix(amp + 1);
+  }
+  out.append(fragment);
+  return out;
+}
+
+void format_access_log(const AccessLogEntry& e, std::string& out, const AccessLogOptions& options) {
+  const auto line_start = out.size();
+  // Paths with a query may carry credentials: redacted copies; others are used as they are.
+  std::string path_redacted;
+  std::string upstream_path_redacted;
+  std::string_view path = e.path;
+  std::string_view upstream_path = e.upstream_path;
+  if (!options.redact_query_params.empty()) {
+    if (path.find('?') != std::string_view::npos)
+      path = path_redacted = redact_query(path, options.redact_query_params);
+    if (upstream_path.find('?') != std::string_view::npos)
+      upstream_path = upstream_path_redacted =
+          redact_query(upstream_path, options.redact_query_params);
+  }
   auto field = [&out](std::string_view name, std::string_view value) {
     out += ",\"";
     out += name;
@@ -104,21 +215,29 @@ void format_access_log(const AccessLogEntry& e, std::string& out) {
     *end = '\0';
     cached_second = second;
   }
-  out += "{\"time\":\"";
-  out += cached_text;
-  out += fmt::format(".{:03d}Z\"", static_cast<int>(since_epoch % 1000));
+  std::string head = "{\"time\":\"";
+  head += cached_text;
+  head += fmt::format(".{:03d}Z\"", static_cast<int>(since_epoch % 1000));
+  const auto numbers = [&] {
+    std::string n = fmt::format(
+        ",\"stream\":{},\"status\":{},\"bytes_received\":{},\"bytes_sent\":{},\"duration_ms\":{:."
+        "3f}",
+        e.stream, e.status, e.bytes_received, e.bytes_sent, e.duration_ms);
+    if (e.upstream_first_byte_ms >= 0)
+      n += fmt::format(",\"upstream_first_byte_ms\":{:.3f}", e.upstream_first_byte_ms);
+    return n;
+  }();
+  out += head;
   field("client", e.client);
   field("method", e.method);
-  field("path", e.path);
+  field("path", path);
   field("route", e.route);
   field("backend", e.backend);
   field("upstream", e.upstream);
-  field("upstream_path", e.upstream_path);
+  field("upstream_path", upstream_path);
   field("path_source", e.path_source);
   field("model", e.model);
-  out += fmt::format(",\"stream\":{},\"status\":{},\"bytes_received\":{},\"bytes_sent\":{},\"duration_ms\":{:.3f}",
-                     e.stream, e.status, e.bytes_received, e.bytes_sent, e.duration_ms);
-  if (e.upstream_first_byte_ms >= 0) out += fmt::format(",\"upstream_first_byte_ms\":{:.3f}", e.upstream_first_byte_ms);
+  out += numbers;
   if (!e.provider.empty()) field("provider", e.provider);
   if (e.attempts > 1) out += fmt::format(",\"attempts\":{}", e.attempts);
   if (!e.translation.empty()) field("translation", e.translation);
@@ -126,15 +245,82 @@ void format_access_log(const AccessLogEntry& e, std::string& out) {
   if (e.completion_tokens >= 0) out += fmt::format(",\"completion_tokens\":{}", e.completion_tokens);
   if (!e.error.empty()) field("error", e.error);
   out += "}\n";
+  if (out.size() - line_start <= kMaxAccessLogLineBytes) return;
+
+  // Too long for one atomic write: rebuild the line with the longest text fields cut.
+  out.resize(line_start);
+  auto escape = [](std::string_view v) {
+    std::string s;
+    append_json_escaped(v, s);
+    return s;
+  };
+  std::vector<TextField> fields = {{"client", escape(e.client)},
+                                   {"method", escape(e.method)},
+                                   {"path", escape(path)},
+                                   {"route", escape(e.route)},
+                                   {"backend", escape(e.backend)},
+                                   {"upstream", escape(e.upstream)},
+                                   {"upstream_path", escape(upstream_path)},
+                                   {"path_source", escape(e.path_source)},
+                                   {"model", escape(e.model)},
+                                   {"provider", escape(e.provider), false},
+                                   {"translation", escape(e.translation), false},
+                                   {"error", escape(e.error), false}};
+  std::string tail;
+  if (e.attempts > 1) tail += fmt::format(",\"attempts\":{}", e.attempts);
+  if (e.prompt_tokens >= 0) tail += fmt::format(",\"prompt_tokens\":{}", e.prompt_tokens);
+  if (e.completion_tokens >= 0)
+    tail += fmt::format(",\"completion_tokens\":{}", e.completion_tokens);
+  auto total = [&] {
+    std::size_t n = head.size() + numbers.size() + tail.size() + 2;  // "}\n"
+    for (const auto& f : fields)
+      if (f.always || !f.escaped.empty())
+        n += f.name.size() + 6 + f.escaped.size();  // ,"name":"..."
+    return n;
+  };
+  constexpr std::size_t kKeep = 32;  // a cut field keeps at least this much of its text
+  for (std::size_t size = total(); size > kMaxAccessLogLineBytes; size = total()) {
+    auto longest = std::max_element(
+        fields.begin(), fields.end(),
+        [](const TextField& a, const TextField& b) { return a.escaped.size() < b.escaped.size(); });
+    if (longest->escaped.size() <= kKeep + kTruncatedMarker.size())
+      break;  // cannot happen: fixed parts are small
+    const auto over = size - kMaxAccessLogLineBytes;
+    const auto room = longest->escaped.size() > over + kTruncatedMarker.size() + kKeep
+                          ? longest->escaped.size() - over - kTruncatedMarker.size()
+                          : kKeep;
+    longest->escaped.resize(escaped_cut(longest->escaped, room));
+    longest->escaped += kTruncatedMarker;
+  }
+  out += head;
+  auto put = [&](const TextField& f) {
+    if (!f.always && f.escaped.empty()) return;
+    out += ",\"";
+    out += f.name;
+    out += "\":\"";
+    out += f.escaped;
+    out += '"';
+  };
+  for (std::size_t i = 0; i < 9; ++i) put(fields[i]);
+  out += numbers;
+  put(fields[9]);
+  if (e.attempts > 1) out += fmt::format(",\"attempts\":{}", e.attempts);
+  put(fields[10]);
+  if (e.prompt_tokens >= 0) out += fmt::format(",\"prompt_tokens\":{}", e.prompt_tokens);
+  if (e.completion_tokens >= 0)
+    out += fmt::format(",\"completion_tokens\":{}", e.completion_tokens);
+  put(fields[11]);
+  out += "}\n";
 }
 
 void AccessLogBuffer::write(const AccessLogEntry& entry) {
   if (fd_ < 0) return;
-  format_access_log(entry, buffer_);
+  format_access_log(entry, buffer_, options_);
   if (buffer_.size() >= kFlushThreshold) flush();
 }
 
-AccessLogBuffer::AccessLogBuffer(int fd) : fd_(fd), atomic_write_bytes_(PIPE_BUF) {
+AccessLogBuffer::AccessLogBuffer(int fd, AccessLogOptions options)
+    : fd_(fd), atomic_write_bytes_(PIPE_BUF), options_(std::move(options)) {
   struct stat st {};
   if (fd_ >= 0 && ::fstat(fd_, &st) == 0 && S_ISREG(st.st_mode)) atomic_write_bytes_ = 64 * 1024;
 }

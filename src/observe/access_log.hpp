@@ -2,6 +2,7 @@
 // and hands whole lines to the file descriptor with write(2) when the buffer fills or its
 // flush timer fires (every 100 ms), so logging costs no lock and few system calls. Each write
 // carries whole lines only and is small enough to be atomic, so workers' lines never mix.
+// Credentials in query strings are redacted and every line stays below PIPE_BUF.
 // AccessLogBuffer is single-threaded (its worker's); the fd is shared and only written whole
 // lines at a time.
 #pragma once
@@ -10,6 +11,7 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace sluice::observe {
 
@@ -38,15 +40,31 @@ struct AccessLogEntry {
   std::string_view error;         // why the request failed, if it did
 };
 
-// Appends `entry` as one JSON line to `out`.
-void format_access_log(const AccessLogEntry& entry, std::string& out);
+// How lines are written: query parameters whose values are replaced by REDACTED in `path` and
+// `upstream_path` (names compared case-insensitively; the Gateway's spec.accessLog
+// .redactQueryParams, whose default list is in config/resources.hpp).
+struct AccessLogOptions {
+  std::vector<std::string> redact_query_params;
+};
+
+// Longest line written, newline included: one line stays below PIPE_BUF (4096), the size a pipe
+// writes atomically. Longer string fields are cut and end with kTruncatedMarker.
+inline constexpr std::size_t kMaxAccessLogLineBytes = 4095;
+inline constexpr std::string_view kTruncatedMarker = "\u2026(truncated)";
+
+// Appends `entry` as one JSON line (at most kMaxAccessLogLineBytes) to `out`.
+void format_access_log(const AccessLogEntry& entry, std::string& out,
+                       const AccessLogOptions& options = {});
+
+// `target` with the value of every query parameter named in `names` replaced by REDACTED.
+std::string redact_query(std::string_view target, const std::vector<std::string>& names);
 
 // Appends `s` JSON-escaped (no quotes) to `out`.
 void append_json_escaped(std::string_view s, std::string& out);
 
 class AccessLogBuffer {
  public:
-  explicit AccessLogBuffer(int fd);
+  explicit AccessLogBuffer(int fd, AccessLogOptions options = {});
   ~AccessLogBuffer() { flush(); }
   AccessLogBuffer(const AccessLogBuffer&) = delete;
   AccessLogBuffer& operator=(const AccessLogBuffer&) = delete;
@@ -62,6 +80,7 @@ class AccessLogBuffer {
   // a pipe or socket (a container's stdout), more for a file opened O_APPEND.
   std::size_t atomic_write_bytes_;
   std::string buffer_;
+  AccessLogOptions options_;
 };
 
 }  // namespace sluice::observe

@@ -16,7 +16,8 @@ using tcp = asio::ip::tcp;
 Worker::Worker(unsigned index, std::shared_ptr<const Snapshot> snapshot, int access_log_fd)
     : index_(index),
       snapshot_(std::move(snapshot)),
-      access_log_(access_log_fd),
+      access_log_(access_log_fd,
+                  observe::AccessLogOptions{snapshot_->gateway().accessLog.redactQueryParams}),
       rng_(std::random_device{}() + index),
       work_(asio::make_work_guard(io_)),
       pool_(io_.get_executor(), deadlines_),
@@ -61,6 +62,39 @@ bool Worker::bind(const std::vector<config::Listener>& listeners, std::vector<st
     }
     ports[i] = acceptor->local_endpoint().port();
     acceptors_.push_back(std::move(acceptor));
+  }
+  return true;
+}
+
+bool loopback_address(const std::string& address) {
+  boost::system::error_code ec;
+  const auto parsed = asio::ip::make_address(address, ec);
+  return !ec && parsed.is_loopback();
+}
+
+bool probe_listeners_free(const std::vector<config::Listener>& listeners, std::string* error) {
+  asio::io_context io(1);
+  for (const auto& l : listeners) {
+    if (l.port == 0) continue;
+    boost::system::error_code ec;
+    const auto address = asio::ip::make_address(l.address, ec);
+    if (ec) continue;  // Worker::bind reports it
+    tcp::acceptor probe(io);
+    probe.open(address.is_v4() ? tcp::v4() : tcp::v6(), ec);
+    if (!ec) probe.set_option(asio::socket_base::reuse_address(true), ec);
+    if (!ec) probe.bind(tcp::endpoint(address, l.port), ec);
+    if (ec == asio::error::address_in_use) {
+      *error =
+          "listener \"" + l.name + "\": address in use: " + l.address + ":" +
+          std::to_string(l.port) +
+          " is already served by another process (sluice serve --reuse-port shares it on purpose)";
+      return false;
+    }
+    if (ec) {
+      *error = "listener \"" + l.name + "\": cannot listen on " + l.address + ":" +
+               std::to_string(l.port) + ": " + ec.message();
+      return false;
+    }
   }
   return true;
 }

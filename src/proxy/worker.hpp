@@ -113,6 +113,16 @@ class Worker {
   std::thread thread_;
 };
 
+// Whether a listener address is loopback only (127.0.0.0/8, ::1). An address that does not
+// parse is not.
+bool loopback_address(const std::string& address);
+
+// Before the workers bind their SO_REUSEPORT acceptors: fails with an "address in use" `error`
+// naming the listener and address when any other socket already holds one of the listeners'
+// addresses (another `sluice serve` would otherwise silently share its traffic). Each address is
+// bound once without SO_REUSEPORT and released at once. Port 0 (ephemeral) is not probed.
+bool probe_listeners_free(const std::vector<config::Listener>& listeners, std::string* error);
+
 // A relay buffer on loan from its worker for one response (or one request body), taken the
 // first time it is used and given back when the loan ends (also when the coroutine holding it
 // is destroyed). Single-threaded, like its worker.

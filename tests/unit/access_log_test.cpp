@@ -8,6 +8,8 @@
 #include <string>
 #include <vector>
 
+#include "config/resources.hpp"
+
 namespace sluice::observe {
 namespace {
 
@@ -221,6 +223,101 @@ TEST(AccessLogBufferTest, DisabledWithoutFd) {
   EXPECT_FALSE(log.enabled());
   log.write(sample_entry());
   EXPECT_TRUE(log.empty());
+}
+
+// ------------------------------------------------------------------ credentials and line size
+
+const std::vector<std::string> kRedact = config::AccessLog{}.redactQueryParams;
+
+boost::json::object format_with(const AccessLogEntry& e, const AccessLogOptions& options,
+                                std::string* line = nullptr) {
+  std::string out;
+  format_access_log(e, out, options);
+  EXPECT_EQ(out.find('\n'), out.size() - 1) << "one line per entry: " << out;
+  EXPECT_LT(out.size(), 4096u);
+  if (line != nullptr) *line = out;
+  boost::system::error_code ec;
+  auto value = boost::json::parse(out, ec);
+  EXPECT_FALSE(ec) << ec.message() << " in " << out;
+  if (ec || !value.is_object()) return {};
+  return value.as_object();
+}
+
+TEST(AccessLogRedaction, CredentialQueryParametersAreRedactedInBothPaths) {
+  auto e = sample_entry();
+  e.path = "/gemini/models/x:generateContent?alt=sse&KEY=AIzaSecret&Api-Key=k2&token=t&code=c#frag";
+  e.upstream_path =
+      "/v1beta/models/"
+      "x?X-Amz-Signature=abc&X-Amz-Credential=AKIA%2F&x=1&sig=s&signature=s2&apikey=a"
+      "&api_key=b&access_token=c&x-amz-security-token=d&password=p&secret=q";
+  std::string line;
+  const auto o = format_with(e, AccessLogOptions{kRedact}, &line);
+  EXPECT_EQ(str(o, "path"),
+            "/gemini/models/x:generateContent?alt=sse&KEY=REDACTED&Api-Key=REDACTED&token=REDACTED"
+            "&code=REDACTED#frag");
+  EXPECT_EQ(
+      str(o, "upstream_path"),
+      "/v1beta/models/"
+      "x?X-Amz-Signature=REDACTED&X-Amz-Credential=REDACTED&x=1&sig=REDACTED&signature=REDACTED"
+      "&apikey=REDACTED&api_key=REDACTED&access_token=REDACTED&x-amz-security-token=REDACTED&"
+      "password=REDACTED"
+      "&secret=REDACTED");
+  for (const char* secret : {"AIzaSecret", "k2", "AKIA", "abc"})
+    EXPECT_EQ(line.find(secret), std::string::npos) << secret;
+}
+
+TEST(AccessLogRedaction, PercentEncodedNamesAreRedactedToo) {
+  EXPECT_EQ(redact_query("/p?api%2Dkey=s&keep=1", kRedact), "/p?api%2Dkey=REDACTED&keep=1");
+  EXPECT_EQ(redact_query("/p?keyword=1&monkey=2", kRedact), "/p?keyword=1&monkey=2");
+  EXPECT_EQ(redact_query("/p", kRedact), "/p");
+  EXPECT_EQ(redact_query("/p?key", kRedact), "/p?key");
+}
+
+TEST(AccessLogRedaction, TheListIsConfigurable) {
+  auto e = sample_entry();
+  e.path = "/p?key=visible&session=hidden";
+  const auto o = format_with(e, AccessLogOptions{{"SESSION"}});
+  EXPECT_EQ(str(o, "path"), "/p?key=visible&session=REDACTED");
+}
+
+TEST(AccessLogTruncation, LongFieldsAreCutSoTheLineStaysBelowPipeBuf) {
+  auto e = sample_entry();
+  const std::string long_path = "/chat/" + std::string(10'000, 'p');
+  const std::string long_model(3'000, 'm');
+  const std::string long_error(5'000, '"');  // escapes to twice its size
+  const std::string long_upstream = "/up/" + std::string(2'000, 'u') + "\xE2\x82\xAC";
+  e.path = long_path;
+  e.model = long_model;
+  e.error = long_error;
+  e.upstream_path = long_upstream;
+  e.provider = "primary";
+  e.attempts = 2;
+  e.prompt_tokens = 7;
+  std::string line;
+  const auto o = format_with(e, AccessLogOptions{kRedact}, &line);
+  EXPECT_GT(line.size(), 3'000u) << "fields are cut only as much as needed";
+  EXPECT_TRUE(str(o, "path").ends_with("\xE2\x80\xA6(truncated)")) << str(o, "path");
+  EXPECT_TRUE(str(o, "path").starts_with("/chat/ppp"));
+  EXPECT_TRUE(str(o, "error").ends_with("(truncated)"));
+  EXPECT_EQ(str(o, "provider"), "primary");
+  EXPECT_EQ(o.at("attempts").as_int64(), 2);
+  EXPECT_EQ(o.at("prompt_tokens").as_int64(), 7);
+  EXPECT_EQ(o.at("status").as_int64(), 200);
+}
+
+TEST(AccessLogTruncation, ControlCharacterEscapesAreNeverSplit) {
+  auto e = sample_entry();
+  e.path = std::string(8'000, '\x01');  // each byte escapes to \u0001
+  const auto o = format_with(e, AccessLogOptions{});
+  EXPECT_TRUE(str(o, "path").ends_with("(truncated)"));
+}
+
+TEST(AccessLogTruncation, ShortLinesAreUnchanged) {
+  std::string plain;
+  format_access_log(sample_entry(), plain);
+  std::string with_options;
+  format_access_log(sample_entry(), with_options, AccessLogOptions{kRedact});
+  EXPECT_EQ(plain, with_options);
 }
 
 }  // namespace

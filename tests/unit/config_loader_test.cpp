@@ -1,9 +1,7 @@
-#include "config/loader.hpp"
-
-#include "scoped_env.hpp"
-
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <cstdlib>
 #include <filesystem>
@@ -14,7 +12,9 @@
 #include <string_view>
 #include <utility>
 
-#include <unistd.h>
+#include "config/loader.hpp"
+#include "config/yaml_bounds.hpp"
+#include "scoped_env.hpp"
 
 namespace sluice::config {
 
@@ -33,10 +33,10 @@ using ::testing::ElementsAre;
 using ::testing::Field;
 using ::testing::HasSubstr;
 using ::testing::IsEmpty;
-using ::testing::Matcher;
-using ::testing::StartsWith;
 using ::testing::IsSupersetOf;
-using ::testing::UnorderedElementsAre;
+using ::testing::Matcher;
+using ::testing::Not;
+using ::testing::StartsWith;
 using ::testing::UnorderedElementsAre;
 
 // ------------------------------------------------------------------ helpers
@@ -1812,6 +1812,257 @@ TEST_F(LoadPathTest, StrictSecretsOptionIsPassedThrough) {
   const auto strict = load_path(dir_.string());
   ASSERT_EQ(strict.diagnostics.items().size(), 1u);
   EXPECT_EQ(strict.diagnostics.items()[0].severity, Severity::Error);
+}
+
+// ================================================================== values bound for HTTP heads
+
+std::string secret_backend(const std::string& name, const std::string& secret_name) {
+  return backend(
+      name, "  type: AI\n  ai: {llm: {openai: {authToken: {kind: SecretRef, secretRef: {name: " +
+                secret_name + "}}}}}\n");
+}
+
+TEST(HeadValues, LineBreakInAHeaderModifierValueIsAnError) {
+  const auto r = load(
+      inline_backend("b") + "---\n" +
+      route(
+          "r",
+          "  rules:\n  - backendRefs: [{name: b}]\n    filters:\n    - type: "
+          "RequestHeaderModifier\n"
+          "      requestHeaderModifier: {set: [{name: x-team, value: \"a\\r\\nInjected: 1\"}]}\n"));
+  EXPECT_THAT(
+      r.diagnostics.items(),
+      ElementsAre(Err("HTTPRoute/r", "spec.rules[0].filters[0].requestHeaderModifier.set[0].value",
+                      HasSubstr("line break"))));
+}
+
+TEST(HeadValues, NulInAnInlineKeyHostOrModelIsAnError) {
+  const auto r = load(backend(
+      "b",
+      "  type: AI\n  ai:\n    llm:\n      host: \"api.example\\0.evil\"\n"
+      "      openai: {model: \"gpt\\n4\", authToken: {kind: Inline, inline: \"sk\\r\"}}\n"));
+  EXPECT_THAT(
+      r.diagnostics.items(),
+      UnorderedElementsAre(
+          Err("Backend/b", "spec.ai.llm.host", HasSubstr("NUL")),
+          Err("Backend/b", "spec.ai.llm.openai.model", HasSubstr("line break")),
+          Err("Backend/b", "spec.ai.llm.openai.authToken.inline", HasSubstr("line break"))));
+}
+
+TEST(HeadValues, HeaderNamesMustBeTokens) {
+  const auto r = load(inline_backend("b") + "---\n" +
+                      route("r",
+                            "  rules:\n  - backendRefs: [{name: b}]\n    filters:\n    - type: "
+                            "ResponseHeaderModifier\n"
+                            "      responseHeaderModifier: {add: [{name: \"x y\", value: v}], "
+                            "remove: [\"bad:name\"]}\n"));
+  EXPECT_THAT(r.diagnostics.items(),
+              UnorderedElementsAre(
+                  Err("HTTPRoute/r", "spec.rules[0].filters[0].responseHeaderModifier.add[0].name",
+                      HasSubstr("not a valid header name")),
+                  Err("HTTPRoute/r", "spec.rules[0].filters[0].responseHeaderModifier.remove[0]",
+                      HasSubstr("not a valid header name"))));
+}
+
+TEST(HeadValues, SecretTrailingNewlineIsTrimmedOnce) {
+  // "sk-abc\n" base64-encoded, as `echo sk-abc | base64` leaves it; stringData with CRLF.
+  const auto r =
+      load(secret("k", "data: {apiKey: c2stYWJjCg==}\nstringData: {apiKey2: \"sk-two\\r\\n\"}\n") +
+           "---\n" + secret_backend("b", "k"));
+  EXPECT_NO_DIAGNOSTICS(r);
+  EXPECT_EQ(r.config.secrets.at("k").data.at("apiKey").value, "sk-abc");
+  EXPECT_EQ(r.config.secrets.at("k").data.at("apiKey2").value, "sk-two");
+}
+
+TEST(HeadValues, SecretCredentialWithAnInnerLineBreakIsAnErrorNamingSecretAndKey) {
+  // "sk\nX-Evil: 1\n" base64-encoded: one trailing newline is trimmed, the inner one is not.
+  const auto r = load(
+      secret("k", "data: {apiKey: c2sKWC1FdmlsOiAxCg==}\nstringData: {apiKey2: \"a\\n\\n\"}\n") +
+          "---\n" + secret_backend("b", "k"),
+      LoadOptions{.strictSecrets = false});
+  EXPECT_THAT(r.diagnostics.items(),
+              UnorderedElementsAre(
+                  Err("Backend/b", "spec.ai.llm.openai.authToken.secretRef",
+                      AllOf(HasSubstr("Secret \"k\" key \"apiKey\""), Not(HasSubstr("X-Evil")))),
+                  Err("Backend/b", "spec.ai.llm.openai.authToken.secretRef",
+                      HasSubstr("Secret \"k\" key \"apiKey2\""))));
+}
+
+TEST(HeadValues, SecretUsedAsACertificateMayHoldLineBreaks) {
+  const auto r = load(secret("ca",
+                             "stringData: {ca.crt: \"-----BEGIN CERTIFICATE-----\\nAAAA\\n-----END "
+                             "CERTIFICATE-----\\n\"}\n") +
+                      "---\n" +
+                      backend("s",
+                              "  type: Static\n  static: {hosts: [{host: a.example, port: 443}], "
+                              "tls: {caCertificateRef: {name: ca}}}\n"));
+  EXPECT_THAT(r.diagnostics.items(),
+              Not(Contains(Field(&Diagnostic::message, HasSubstr("line break")))));
+}
+
+TEST(HeadValues, BedrockCredentialsAreChecked) {
+  const auto r = load(
+      secret(
+          "aws",
+          "stringData: {accessKeyId: \"AKIA\\nX\", secretAccessKey: s, sessionToken: \"t\\0\"}\n") +
+      "---\n" +
+      backend("b",
+              "  type: AI\n  ai: {llm: {bedrock: {region: us-east-1, credentials: {secretRef: "
+              "{name: aws}}}}}\n"));
+  EXPECT_THAT(r.diagnostics.items(),
+              UnorderedElementsAre(Err("Backend/b", "spec.ai.llm.bedrock.credentials.secretRef",
+                                       HasSubstr("\"accessKeyId\"")),
+                                   Err("Backend/b", "spec.ai.llm.bedrock.credentials.secretRef",
+                                       HasSubstr("\"sessionToken\""))));
+}
+
+TEST(HeadValues, DotSegmentModelsAreRefusedWhereTheModelIsInThePath) {
+  const auto r =
+      load(backend("g",
+                   "  type: AI\n  ai: {llm: {gemini: {model: \"models/..\", authToken: {kind: "
+                   "Inline, inline: k}}}}\n") +
+           "---\n" +
+           backend("br",
+                   "  type: AI\n  ai: {llm: {bedrock: {model: \".\", region: us-east-1, authToken: "
+                   "{kind: Inline, inline: k}}}}\n") +
+           "---\n" +
+           backend("o",
+                   "  type: AI\n  ai: {llm: {openai: {model: \"..\", authToken: {kind: Inline, "
+                   "inline: k}}}}\n") +
+           "---\n" +
+           backend("az",
+                   "  type: AI\n  ai: {llm: {azureopenai: {endpoint: r.openai.azure.com, "
+                   "deploymentName: \"..\", "
+                   "apiVersion: \"2024-10-21&x=1\", authToken: {kind: Inline, inline: k}}}}\n") +
+           "---\n" +
+           backend("ok",
+                   "  type: AI\n  ai: {llm: {bedrock: {model: "
+                   "\"arn:aws:bedrock:us-east-1:1:inference-profile/us.x\", "
+                   "region: us-east-1, authToken: {kind: Inline, inline: k}}}}\n"));
+  EXPECT_THAT(
+      r.diagnostics.items(),
+      UnorderedElementsAre(
+          Err("Backend/g", "spec.ai.llm.gemini.model", HasSubstr("dot segment")),
+          Err("Backend/br", "spec.ai.llm.bedrock.model", HasSubstr("dot segment")),
+          Err("Backend/az", "spec.ai.llm.azureopenai.deploymentName", HasSubstr("dot segment")),
+          Err("Backend/az", "spec.ai.llm.azureopenai.apiVersion", HasSubstr("URL"))));
+}
+
+// ================================================================== ${ENV} values are never echoed
+
+TEST(EnvValues, ALineBreakFromAnEnvReferenceIsReportedByTheReference) {
+  ScopedEnv env("SLUICE_TEST_LEAKY_KEY", "sk-very-secret\r\nX-Injected: 1");
+  const auto r = load(backend("b",
+                              "  type: AI\n  ai: {llm: {openai: {authToken: {kind: Inline, inline: "
+                              "\"${SLUICE_TEST_LEAKY_KEY}\"}}}}\n"));
+  ASSERT_EQ(r.diagnostics.items().size(), 1u);
+  EXPECT_THAT(r.diagnostics.items()[0].message,
+              AllOf(HasSubstr("${SLUICE_TEST_LEAKY_KEY}"), Not(HasSubstr("sk-very-secret"))));
+}
+
+TEST(EnvValues, MalformedValuesFromEnvQuoteTheReference) {
+  ScopedEnv host("SLUICE_TEST_HEADER", "X Secret Header");
+  ScopedEnv timeout("SLUICE_TEST_TIMEOUT", "ten-seconds-secret");
+  ScopedEnv endpoint("SLUICE_TEST_ENDPOINT", "https://secret.example/path");
+  const auto r =
+      load(backend("b",
+                   "  type: AI\n  timeouts: {connect: \"${SLUICE_TEST_TIMEOUT}\"}\n"
+                   "  ai:\n    llm:\n      authHeader: {headerName: \"${SLUICE_TEST_HEADER}\"}\n"
+                   "      azureopenai: {endpoint: \"${SLUICE_TEST_ENDPOINT}\", apiVersion: v1, "
+                   "authToken: {kind: Inline, inline: k}}\n"));
+  ASSERT_EQ(r.diagnostics.items().size(), 3u);
+  for (const auto& d : r.diagnostics.items()) {
+    EXPECT_THAT(d.message, AllOf(HasSubstr("${SLUICE_TEST_"), Not(HasSubstr("secret")),
+                                 Not(HasSubstr("Secret"))))
+        << d.format();
+  }
+}
+
+// ================================================================== hostile input
+
+namespace hostile {
+
+// A "billion laughs" document: nine levels, each a list of ten aliases of the level below.
+std::string alias_bomb() {
+  std::string text = "apiVersion: sluice.dev/v1alpha1\nkind: Backend\nmetadata: {name: bomb}\n";
+  text +=
+      "a0: &a0 [\"lol\", \"lol\", \"lol\", \"lol\", \"lol\", \"lol\", \"lol\", \"lol\", \"lol\", "
+      "\"lol\"]\n";
+  for (int level = 1; level <= 9; ++level) {
+    const auto prev = "*a" + std::to_string(level - 1);
+    text += "a" + std::to_string(level) + ": &a" + std::to_string(level) + " [";
+    for (int i = 0; i < 10; ++i) text += (i ? ", " : "") + prev;
+    text += "]\n";
+  }
+  text += "spec: {type: Static, static: {hosts: *a9}}\n";
+  return text;
+}
+
+}  // namespace hostile
+
+TEST(LoaderHostileInput, AliasBombIsRefusedQuickly) {
+  const auto text = hostile::alias_bomb();
+  const auto started = std::chrono::steady_clock::now();
+  const auto r = load(text);
+  const auto took = std::chrono::steady_clock::now() - started;
+  EXPECT_LT(took, 2s);
+  EXPECT_THAT(r.diagnostics.items(),
+              Contains(AllOf(Field(&Diagnostic::severity, Severity::Error),
+                             Field(&Diagnostic::file, "test.yaml"),
+                             Field(&Diagnostic::message, HasSubstr("aliases expanded")))));
+  EXPECT_TRUE(r.config.backends.empty());
+}
+
+TEST(LoaderHostileInput, ModestAliasesStillLoad) {
+  const auto r = load(
+      backend("b", "  type: Static\n  static:\n    hosts: &h [{host: a.example, port: 80}]\n") +
+      "---\n" + route("r", "  rules: [{backendRefs: [{name: b}]}]\n"));
+  EXPECT_NO_DIAGNOSTICS(r);
+}
+
+TEST(LoaderHostileInput, OversizedFileIsRefused) {
+  std::string text = "# " + std::string(kMaxConfigFileBytes, 'x') + "\n";
+  const auto r = load(text);
+  EXPECT_THAT(r.diagnostics.items(), Contains(Field(&Diagnostic::message, HasSubstr("limit"))));
+}
+
+TEST(LoaderHostileInput, DeepNestingIsADiagnostic) {
+  const auto r = load(std::string(100'000, '[') + std::string(100'000, ']'));
+  EXPECT_TRUE(r.diagnostics.has_errors());
+}
+
+TEST_F(LoadPathTest, SymlinkLoopIsADiagnosticNamingTheFile) {
+  write("good.yaml", inline_backend("b"));
+  std::filesystem::create_symlink(dir_ / "loop.yaml", dir_ / "loop.yaml");
+  const auto r = load_path(dir_.string());
+  EXPECT_THAT(r.diagnostics.items(),
+              Contains(AllOf(Field(&Diagnostic::severity, Severity::Error),
+                             Field(&Diagnostic::file, (dir_ / "loop.yaml").string()))));
+}
+
+TEST_F(LoadPathTest, SymlinkLoopAsThePathIsADiagnostic) {
+  std::filesystem::create_symlink(dir_ / "a.yaml", dir_ / "b.yaml");
+  std::filesystem::create_symlink(dir_ / "b.yaml", dir_ / "a.yaml");
+  const auto r = load_path((dir_ / "a.yaml").string());
+  EXPECT_TRUE(r.diagnostics.has_errors());
+}
+
+TEST_F(LoadPathTest, FifoIsADiagnosticNotAHang) {
+  write("good.yaml", inline_backend("b"));
+  ASSERT_EQ(::mkfifo((dir_ / "pipe.yaml").c_str(), 0600), 0);
+  const auto r = load_path(dir_.string());
+  EXPECT_THAT(r.diagnostics.items(),
+              Contains(AllOf(Field(&Diagnostic::file, (dir_ / "pipe.yaml").string()),
+                             Field(&Diagnostic::message, HasSubstr("not a regular file")))));
+}
+
+TEST_F(LoadPathTest, UnreadableFileIsADiagnostic) {
+  if (::geteuid() == 0) GTEST_SKIP() << "root reads every file";
+  write("secret.yaml", inline_backend("b"));
+  std::filesystem::permissions(dir_ / "secret.yaml", std::filesystem::perms::none);
+  const auto r = load_path(dir_.string());
+  EXPECT_THAT(r.diagnostics.items(),
+              Contains(Field(&Diagnostic::file, (dir_ / "secret.yaml").string())));
 }
 
 }  // namespace
