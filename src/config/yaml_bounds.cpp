@@ -17,13 +17,23 @@ struct TooManyNodes {
   int line;
 };
 
+// Thrown when a document starts where the previous one did: yaml-cpp 0.7 leaves a "," it
+// cannot place in block context (",", "[a],", "- a\n,") unconsumed and would produce empty
+// documents at that position for ever.
+struct NoProgress {
+  int line;
+};
+
 // Counts expanded nodes: each node is 1 plus its children; an alias counts as the whole
 // (expanded) node its anchor names. Counts saturate just above the bound, so no sum overflows.
 class NodeCounter : public YAML::EventHandler {
  public:
   explicit NodeCounter(std::size_t max_nodes) : max_(max_nodes) {}
 
-  void OnDocumentStart(const YAML::Mark&) override {
+  void OnDocumentStart(const YAML::Mark& mark) override {
+    if (started_ && mark.pos == last_start_) throw NoProgress{mark.line >= 0 ? mark.line + 1 : 0};
+    started_ = true;
+    last_start_ = mark.pos;
     anchors_.clear();
     open_.clear();
     total_ = 0;
@@ -86,6 +96,8 @@ class NodeCounter : public YAML::EventHandler {
   }
 
   std::size_t max_;
+  bool started_ = false;
+  int last_start_ = 0;
   std::size_t total_ = 0;
   std::unordered_map<YAML::anchor_t, std::size_t> anchors_;
   std::vector<Open> open_;
@@ -103,6 +115,8 @@ std::optional<YamlBoundsProblem> check_yaml_bounds(std::string_view text, std::s
   try {
     while (parser.HandleNextDocument(counter)) {
     }
+  } catch (const NoProgress& e) {
+    return YamlBoundsProblem{e.line, "YAML syntax error: a \",\" outside a flow collection ([...] or {...})"};
   } catch (const TooManyNodes& e) {
     return YamlBoundsProblem{e.line, "a document expands to more than " +
                                          std::to_string(max_nodes) +

@@ -2026,6 +2026,18 @@ TEST(LoaderHostileInput, OversizedFileIsRefused) {
   EXPECT_THAT(r.diagnostics.items(), Contains(Field(&Diagnostic::message, HasSubstr("limit"))));
 }
 
+// yaml-cpp 0.7 loops for ever on a "," it cannot place in block context (found by
+// config_loader_fuzz): each must be a prompt diagnostic.
+TEST(LoaderHostileInput, StrayCommaIsADiagnosticNotAHang) {
+  for (const char* text : {",", "\n,x\n", "[a],\n", "- a\n,\n", "\"x\",\n", "---\n,\n"}) {
+    const auto started = std::chrono::steady_clock::now();
+    const auto r = load(text);
+    EXPECT_LT(std::chrono::steady_clock::now() - started, 2s) << text;
+    EXPECT_THAT(r.diagnostics.items(), Contains(AllOf(Field(&Diagnostic::severity, Severity::Error),
+                                                      Field(&Diagnostic::message, HasSubstr("\",\""))))) << text;
+  }
+}
+
 TEST(LoaderHostileInput, DeepNestingIsADiagnostic) {
   const auto r = load(std::string(100'000, '[') + std::string(100'000, ']'));
   EXPECT_TRUE(r.diagnostics.has_errors());
