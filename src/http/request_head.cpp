@@ -275,6 +275,8 @@ std::optional<ApiError> canonicalize_request_head(bhttp::request_header<>& head,
   const auto query = qpos == std::string_view::npos ? std::string_view() : target.substr(qpos + 1);
   if (!valid_query(query))
     return bad_request("invalid_target", "the query holds a control, space or non-ASCII byte");
+  // The common case: an origin-form target whose path is already canonical stays as it is.
+  if (authority.empty() && is_plainly_canonical(raw_path)) return std::nullopt;
   std::string canonical;
   if (raw_path.empty()) {
     canonical = "/";

@@ -72,17 +72,21 @@ std::string append_segment(std::string_view segment, std::string& out, bool& dot
 
 }  // namespace
 
+bool is_plainly_canonical(std::string_view path) {
+  if (path.empty() || path.front() != '/') return false;
+  for (std::size_t i = 0; i < path.size(); ++i) {
+    const auto c = static_cast<unsigned char>(path[i]);
+    if (!visible_ascii(c) || c == '%' || c == '\\') return false;
+    if (c == '/' && i + 1 < path.size() && (path[i + 1] == '/' || path[i + 1] == '.')) return false;
+  }
+  return true;
+}
+
 std::string normalize_path(std::string_view path, std::string& out) {
   out.clear();
   if (path.empty() || path.front() != '/') return "the path does not start with \"/\"";
   // The common case, a path already canonical, is copied as it is.
-  bool canonical = true;
-  for (std::size_t i = 0; i < path.size() && canonical; ++i) {
-    const auto c = static_cast<unsigned char>(path[i]);
-    canonical = visible_ascii(c) && c != '%' && c != '\\' &&
-                !(c == '/' && i + 1 < path.size() && (path[i + 1] == '/' || path[i + 1] == '.'));
-  }
-  if (canonical) {
+  if (is_plainly_canonical(path)) {
     out.assign(path);
     return {};
   }

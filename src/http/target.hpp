@@ -20,6 +20,10 @@
 
 namespace sluice::http {
 
+// Whether `path` is already canonical by the quick test (visible ASCII, no "%", "\\", "//" or
+// "/."): such a path normalises to itself. A false answer only means the full rules must run.
+bool is_plainly_canonical(std::string_view path);
+
 // Writes the canonical form of `path` (no query, no fragment) into `out`. Returns an empty
 // string on success, otherwise why the path is refused (for a 400 message).
 std::string normalize_path(std::string_view path, std::string& out);

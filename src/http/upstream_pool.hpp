@@ -1,9 +1,8 @@
 // Upstream connections and their keep-alive pool. One UpstreamPool per worker, used only from
 // that worker's thread: no locks. A connection is pooled only when its read buffer is empty
-// (nothing of a next message was read) and, over TLS, OpenSSL holds no unread record. While
-// pooled it keeps a readiness wait armed on its socket: readiness while idle means the peer
-// closed or sent bytes nobody asked for, and the connection is dropped at once. Before reuse it
-// is checked again with a non-blocking peek (a close the event loop has not seen yet), and it is
+// (nothing of a next message was read) and, over TLS, OpenSSL holds no unread record. Before
+// every reuse it is checked with a non-blocking peek: a close, a reset or bytes nobody asked for
+// that arrived while it sat idle drop it, before any byte of a request is written. It is
 // dropped after `idle_limit` unused. Every connection's read buffer is bounded
 // (kUpstreamBufferLimit): a read that would grow it further fails with buffer_overflow.
 #pragma once
@@ -45,7 +44,6 @@ struct UpstreamConnection {
   Deadline deadline;  // bounds every operation on this connection; arm before each one
   std::chrono::steady_clock::time_point idle_since;     // when it was last pooled
   std::chrono::steady_clock::time_point idle_deadline;  // pooled: dropped after this
-  std::uint64_t pool_generation = 0;  // which pooling the armed readiness wait belongs to
 
   Socket& lowest() { return tls ? boost::beast::get_lowest_layer(*tls) : *plain; }
   // False when the peer has closed (or sent unexpected bytes) while the connection sat idle.
@@ -79,16 +77,9 @@ class UpstreamPool {
  private:
   static constexpr std::size_t kMaxIdlePerEndpoint = 256;
   static constexpr std::size_t kUpstreamReadBytes = 16 * 1024;
-  // Arms the readiness wait of a connection just pooled.
-  void watch(UpstreamConnection& connection);
-  // Drops the pooled connection `connection` if it is still pooled as `generation`.
-  void drop(const UpstreamConnection* connection, std::uint64_t generation);
 
   Executor executor_;
   DeadlineList& deadlines_;
-  std::uint64_t next_generation_ = 0;
-  // Readiness handlers hold a weak reference: one completing after the pool is gone does nothing.
-  std::shared_ptr<UpstreamPool*> self_ = std::make_shared<UpstreamPool*>(this);
   std::unordered_map<std::string, std::vector<std::unique_ptr<UpstreamConnection>>> idle_;
 };
 

@@ -3,7 +3,9 @@
 #include <boost/container/small_vector.hpp>
 #include <boost/json.hpp>
 #include <boost/json/basic_parser_impl.hpp>
+#include <algorithm>
 #include <cmath>
+#include <cstdint>
 #include <unordered_set>
 
 namespace sluice::proxy {
@@ -95,31 +97,37 @@ class BodyScan {
     return true;
   }
 
-  // Top-level keys so far: a short list (the common case), a set past kListedKeys.
+  // Top-level keys so far, as 64-bit hashes (no allocation per key): a short list (the common
+  // case), a set past kListedKeys. Two different keys sharing a hash would be refused as a
+  // duplicate; only the sender of such a body is affected.
   static constexpr std::size_t kListedKeys = 32;
+  static std::uint64_t key_hash(std::string_view key) {
+    std::uint64_t h = 0xcbf29ce484222325ull;  // FNV-1a
+    for (const char c : key) h = (h ^ static_cast<unsigned char>(c)) * 0x100000001b3ull;
+    return h;
+  }
   void remember_key() {
     if (!duplicate_key.empty()) return;
+    const auto hash = key_hash(key_);
     if (seen_set_.empty()) {
-      for (const auto& k : seen_list_) {
-        if (k == key_) {
-          duplicate_key = key_;
-          return;
-        }
+      if (std::find(seen_list_.begin(), seen_list_.end(), hash) != seen_list_.end()) {
+        duplicate_key = key_;
+        return;
       }
       if (seen_list_.size() < kListedKeys) {
-        seen_list_.push_back(key_);
+        seen_list_.push_back(hash);
         return;
       }
       seen_set_.insert(seen_list_.begin(), seen_list_.end());
     }
-    if (!seen_set_.insert(key_).second) duplicate_key = key_;
+    if (!seen_set_.insert(hash).second) duplicate_key = key_;
   }
 
   int depth_ = 0;
   Field field_ = Field::None;
   std::string key_;
-  boost::container::small_vector<std::string, 16> seen_list_;
-  std::unordered_set<std::string> seen_set_;
+  boost::container::small_vector<std::uint64_t, kListedKeys> seen_list_;
+  std::unordered_set<std::uint64_t> seen_set_;
 };
 
 // Nesting deep enough for real tool schemas (JSON Schema nests quickly), shallow enough to bound
