@@ -13,6 +13,7 @@
 #include <string_view>
 
 #include "http/request_head.hpp"
+#include "http/syntax.hpp"
 #include "http/target.hpp"
 
 namespace bhttp = boost::beast::http;

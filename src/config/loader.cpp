@@ -13,6 +13,7 @@
 
 #include "config/yaml_bounds.hpp"
 #include "config/yaml_reader.hpp"
+#include "http/syntax.hpp"
 
 namespace sluice::config {
 
@@ -28,13 +29,6 @@ std::string join(const std::vector<std::string>& items) {
   std::string out;
   for (const auto& item : items) out += (out.empty() ? "" : ", ") + item;
   return out;
-}
-
-bool valid_header_name(std::string_view name) {
-  if (name.empty()) return false;
-  return std::all_of(name.begin(), name.end(), [](char c) {
-    return std::isalnum(static_cast<unsigned char>(c)) || std::string_view("!#$%&'*+-.^_`|~").find(c) != std::string_view::npos;
-  });
 }
 
 // A value placed as one segment of an upstream URL path (percent-encoded there) must not be a
@@ -430,7 +424,7 @@ void decode_llm(YamlMap& llm, LlmProvider& p) {
   if (header.present()) {
     AuthHeader h;
     if (auto name = header.str("headerName")) {
-      if (!valid_header_name(*name))
+      if (!http::valid_field_name(*name))
         ctx.error(header.node()["headerName"], header.field("headerName"),
                   shown(header.node()["headerName"]) + " is not a valid header name");
       // Authorization keeps the Bearer scheme; any other header carries the bare key unless a
@@ -771,7 +765,7 @@ HeaderModifier decode_header_modifier(YAML::Node node, const std::string& path, 
       YamlMap h(list[i], item_path, ctx, Need::Required);
       auto name = h.str("name", Need::Required);
       auto value = h.str("value", Need::Required);
-      if (name && !valid_header_name(*name))
+      if (name && !http::valid_field_name(*name))
         ctx.error(list[i], item_path + ".name",
                   shown(list[i]["name"]) + " is not a valid header name");
       if (name && reserved_header(*name))
@@ -792,7 +786,7 @@ HeaderModifier decode_header_modifier(YAML::Node node, const std::string& path, 
         if (reserved_header(*name))
           ctx.error(remove[i], item_path,
                     shown(remove[i]) + " is managed by Sluice and cannot be removed");
-        else if (!valid_header_name(*name))
+        else if (!http::valid_field_name(*name))
           ctx.error(remove[i], item_path, shown(remove[i]) + " is not a valid header name");
         mod.remove.push_back(*name);
       }

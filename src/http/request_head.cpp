@@ -4,6 +4,7 @@
 #include <boost/beast/http/field.hpp>
 #include <string>
 
+#include "http/syntax.hpp"
 #include "http/target.hpp"
 
 namespace sluice::http {
@@ -15,30 +16,6 @@ namespace {
 
 ApiError bad_request(std::string_view code, std::string message) {
   return ApiError{400, "invalid_request_error", code, std::move(message), {}};
-}
-
-bool is_tchar(unsigned char c) {
-  if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')) return true;
-  switch (c) {
-    case '!':
-    case '#':
-    case '$':
-    case '%':
-    case '&':
-    case '\'':
-    case '*':
-    case '+':
-    case '-':
-    case '.':
-    case '^':
-    case '_':
-    case '`':
-    case '|':
-    case '~':
-      return true;
-    default:
-      return false;
-  }
 }
 
 std::string_view trim_ows(std::string_view s) {
@@ -56,10 +33,8 @@ bool valid_authority(std::string_view authority) {
   if (authority.front() == '[') {
     const auto close = authority.find(']');
     if (close == std::string_view::npos || close == 1) return false;
-    for (const char c : authority.substr(1, close - 1)) {
-      const auto u = static_cast<unsigned char>(c);
-      if (!(std::isxdigit(u) || c == ':' || c == '.')) return false;
-    }
+    for (const char c : authority.substr(1, close - 1))
+      if (!(hex_value(c) >= 0 || c == ':' || c == '.')) return false;
     const auto rest = authority.substr(close + 1);
     if (!rest.empty()) {
       if (rest.front() != ':') return false;
@@ -71,12 +46,11 @@ bool valid_authority(std::string_view authority) {
     port = authority.substr(colon + 1);
     if (host.empty()) return false;
   }
+  // reg-name: unreserved / pct-encoded / sub-delims.
   for (const char c : host) {
-    const auto u = static_cast<unsigned char>(c);
-    const bool ok = std::isalnum(u) || c == '-' || c == '.' || c == '_' || c == '~' || c == '%' ||
-                    c == '!' || c == '$' || c == '&' || c == '\'' || c == '(' || c == ')' ||
-                    c == '*' || c == '+' || c == ',' || c == ';' || c == '=';
-    if (!ok) return false;
+    if (!is_unreserved(static_cast<unsigned char>(c)) &&
+        std::string_view("%!$&'()*+,;=").find(c) == std::string_view::npos)
+      return false;
   }
   if (port.size() > 5) return false;
   for (const char c : port)
@@ -144,21 +118,6 @@ bool has_obs_fold(std::string_view raw) {
 }
 
 }  // namespace
-
-bool valid_field_value(std::string_view value) {
-  for (const char ch : value) {
-    const auto c = static_cast<unsigned char>(ch);
-    if ((c < 0x20 && c != '\t') || c == 0x7f) return false;
-  }
-  return true;
-}
-
-bool valid_field_name(std::string_view name) {
-  if (name.empty()) return false;
-  for (const char c : name)
-    if (!is_tchar(static_cast<unsigned char>(c))) return false;
-  return true;
-}
 
 bool expects_continue(const bhttp::request_header<>& head) {
   return head.version() >= 11 && beast::iequals(head[bhttp::field::expect], "100-continue");

@@ -34,11 +34,4 @@ std::optional<ApiError> canonicalize_request_head(boost::beast::http::request_he
 // (RFC 9110 §10.1.1: never to an HTTP/1.0 client).
 bool expects_continue(const boost::beast::http::request_header<>& head);
 
-// Whether `value` may stand in an HTTP head: no CR, LF, NUL or other control character than
-// HTAB. For values Sluice puts into heads itself (model names, credentials, config).
-bool valid_field_value(std::string_view value);
-
-// Whether `name` is an RFC 9110 token (a valid header field name).
-bool valid_field_name(std::string_view name);
-
 }  // namespace sluice::http

@@ -2,14 +2,16 @@
 
 #include <fmt/chrono.h>
 #include <fmt/format.h>
+#include <boost/beast/core/string.hpp>
 #include <limits.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
-#include <cctype>
 #include <cerrno>
 #include <ctime>
+
+#include "http/syntax.hpp"
 
 namespace sluice::observe {
 
@@ -90,29 +92,13 @@ void append_json_escaped(std::string_view s, std::string& out) {
 
 namespace {
 
-bool iequals_ascii(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (std::size_t i = 0; i < a.size(); ++i)
-    if (std::tolower(static_cast<unsigned char>(a[i])) !=
-        std::tolower(static_cast<unsigned char>(b[i])))
-      return false;
-  return true;
-}
-
-int hex_value(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
-
 // A query parameter name as the server reads it: %XX decoded, '+' as space.
 std::string decode_name(std::string_view name) {
   std::string out;
   for (std::size_t i = 0; i < name.size(); ++i) {
-    if (name[i] == '%' && i + 2 < name.size() && hex_value(name[i + 1]) >= 0 &&
-        hex_value(name[i + 2]) >= 0) {
-      out += static_cast<char>(hex_value(name[i + 1]) * 16 + hex_value(name[i + 2]));
+    if (name[i] == '%' && i + 2 < name.size() && http::hex_value(name[i + 1]) >= 0 &&
+        http::hex_value(name[i + 2]) >= 0) {
+      out += static_cast<char>(http::hex_value(name[i + 1]) * 16 + http::hex_value(name[i + 2]));
       i += 2;
     } else {
       out += name[i] == '+' ? ' ' : name[i];
@@ -170,7 +156,7 @@ std::string redact_query(std::string_view target, const std::vector<std::string>
     const auto eq = param.find('=');
     const auto name = decode_name(param.substr(0, eq));
     bool redact = false;
-    for (const auto& n : names) redact = redact || iequals_ascii(name, n);
+    for (const auto& n : names) redact = redact || boost::beast::iequals(name, n);
     if (redact && eq != std::string_view::npos) {
       out.append(param.substr(0, eq + 1));
       out += "REDACTED";

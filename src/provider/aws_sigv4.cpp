@@ -9,6 +9,8 @@
 #include <cstdio>
 #include <stdexcept>
 
+#include "http/syntax.hpp"
+
 namespace sluice::provider {
 namespace {
 
@@ -38,26 +40,14 @@ Digest hmac_sha256(const unsigned char* key, std::size_t key_len, std::string_vi
   return out;
 }
 
-bool is_unreserved(unsigned char c) {
-  return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '_' ||
-         c == '.' || c == '~';
-}
-
-int hex_value(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
-
 // Decodes %XX escapes; a '%' not followed by two hex digits stays literal. '+' is not a space.
 std::string percent_decode(std::string_view s) {
   std::string out;
   out.reserve(s.size());
   for (std::size_t i = 0; i < s.size(); ++i) {
     if (s[i] == '%' && i + 2 < s.size()) {
-      const int hi = hex_value(s[i + 1]);
-      const int lo = hex_value(s[i + 2]);
+      const int hi = http::hex_value(s[i + 1]);
+      const int lo = http::hex_value(s[i + 2]);
       if (hi >= 0 && lo >= 0) {
         out += static_cast<char>(hi * 16 + lo);
         i += 2;
@@ -176,7 +166,7 @@ std::string aws_uri_encode(std::string_view bytes, bool keep_slash) {
   out.reserve(bytes.size());
   for (const char ch : bytes) {
     const auto c = static_cast<unsigned char>(ch);
-    if (is_unreserved(c) || (keep_slash && c == '/')) {
+    if (http::is_unreserved(c) || (keep_slash && c == '/')) {
       out += ch;
     } else {
       out += '%';

@@ -1,4 +1,5 @@
 #include "http/request_head.hpp"
+#include "http/syntax.hpp"
 
 #include <gtest/gtest.h>
 
