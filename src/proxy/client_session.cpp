@@ -167,6 +167,29 @@ http::Task<bool> handle_request(Worker& worker, const Snapshot& snapshot, Client
   co_return finish(keep);
 }
 
+// The answer to a head that did not arrive whole (`rec`): 431, 413 (Content-Length), 400, or
+// 408 when a request had started (`started_then_timed_out`); none for an idle connection that
+// timed out, ended or was reset.
+std::optional<http::ApiError> failed_head_error(const boost::system::error_code& rec, const config::Limits& limits,
+                                                bool first_request, bool started_then_timed_out) {
+  if (rec == bhttp::error::header_limit) {
+    return http::ApiError{431, "invalid_request_error", "headers_too_large",
+                          "request headers exceed the limit of " + std::to_string(limits.maxRequestHeaderBytes) +
+                              " bytes (Gateway spec.limits.maxRequestHeaderBytes)",
+                          {}};
+  }
+  if (rec == bhttp::error::body_limit) return body_too_large(limits);
+  if (http::is_malformed_message(rec))
+    return http::ApiError{400, "invalid_request_error", "malformed_request", "malformed HTTP request: " + rec.message(), {}};
+  if (started_then_timed_out) {
+    return http::ApiError{408, "invalid_request_error", "request_timeout",
+                          "request headers did not arrive within the time limit (Gateway spec.limits." +
+                              std::string(first_request ? "requestHeaderTimeout" : "idleTimeout") + ")",
+                          {}};
+  }
+  return std::nullopt;
+}
+
 struct HeadRead {
   boost::system::error_code ec;
   std::optional<http::ApiError> refused;  // the head arrived but breaks the edge's rules
@@ -259,43 +282,22 @@ http::Task<void> serve_client(Worker& worker, http::Socket socket) {
     const auto rec = head_read.ec;
     deadline.expires_never();
     registration.idle = false;
-    if (head_read.refused) {
-      // The head broke the edge's rules (framing, Host, target): answered, then closed, since
-      // how the rest of the stream is framed cannot be trusted.
+    if (head_read.refused || rec) {
+      // A head that broke the edge's rules (framing, Host, target) or did not arrive whole is
+      // answered where there is something to answer, then the connection closes: how the rest
+      // of the stream is framed cannot be trusted.
       RequestRecord record;
-      co_await send_error(client, *head_read.refused, 11, false, record);
-      const auto& refused = header_parser.get();
-      finish_refused(worker, record, peer, std::string_view(refused.method_string()), std::string_view(refused.target()));
-      linger = true;
-      break;
-    }
-    if (rec) {
-      RequestRecord record;
-      std::optional<http::ApiError> error;
-      if (rec == bhttp::error::header_limit) {
-        error = http::ApiError{431, "invalid_request_error", "headers_too_large",
-                               "request headers exceed the limit of " + std::to_string(limits.maxRequestHeaderBytes) +
-                                   " bytes (Gateway spec.limits.maxRequestHeaderBytes)",
-                               {}};
-      } else if (rec == bhttp::error::body_limit) {
-        error = body_too_large(limits);
-      } else if (http::is_malformed_message(rec)) {
-        error = http::ApiError{400, "invalid_request_error", "malformed_request", "malformed HTTP request: " + rec.message(), {}};
-      } else if (deadline.expired() && (buffer.size() > 0 || header_parser.got_some())) {
-        // A request was started but its head did not complete in time; an idle connection
-        // timing out between requests is closed silently.
-        error = http::ApiError{408, "invalid_request_error", "request_timeout",
-                               "request headers did not arrive within the time limit (Gateway spec.limits." +
-                                   std::string(first_request ? "requestHeaderTimeout" : "idleTimeout") + ")",
-                               {}};
-      }
+      const bool refused = head_read.refused.has_value();
+      auto error = refused ? std::move(head_read.refused)
+                           : failed_head_error(rec, limits, first_request,
+                                               deadline.expired() && (buffer.size() > 0 || header_parser.got_some()));
       if (error) {
         co_await send_error(client, *error, 11, false, record);
         const auto& partial = header_parser.get();
         finish_refused(worker, record, peer, std::string_view(partial.method_string()), std::string_view(partial.target()));
       }
-      linger = rec == bhttp::error::body_limit || rec == bhttp::error::header_limit;
-      break;  // end of stream, timeout, reset or drain
+      linger = refused || rec == bhttp::error::body_limit || rec == bhttp::error::header_limit;
+      break;  // refused, end of stream, timeout, reset or drain
     }
     // A request keeps the snapshot current when its head arrived, to its end.
     const auto snapshot = worker.snapshot();

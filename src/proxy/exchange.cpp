@@ -149,6 +149,16 @@ std::string_view translation_name(translate::ClientApi api, provider::WireFormat
   return "";
 }
 
+// "100 Continue" just before a body is read, when the client asked for it (HTTP/1.1 only).
+http::Task<void> send_continue_if_expected(ClientIo& client, const bhttp::request_header<>& head,
+                                           const config::Limits& limits) {
+  if (!http::expects_continue(head)) co_return;
+  static constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
+  client.deadline.expires_after(limits.requestHeaderTimeout);
+  co_await asio::async_write(client.socket, asio::buffer(kContinue), http::use_task);
+  client.deadline.expires_never();
+}
+
 // Reads the whole client body (chat, embeddings, messages: JSON the gateway must parse).
 // Returns the error to answer with, or nullopt; `client_gone` when the client went away.
 // `parser` took over the head parser's message (headers included).
@@ -162,12 +172,7 @@ http::Task<std::optional<http::ApiError>> read_client_body(ClientIo& client, bea
     co_return std::nullopt;
   }
   parser.body_limit(limits.maxRequestBodyBytes);
-  if (http::expects_continue(parser.get().base())) {
-    static constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
-    client.deadline.expires_after(limits.requestHeaderTimeout);
-    co_await asio::async_write(client.socket, asio::buffer(kContinue), http::use_task);
-    client.deadline.expires_never();
-  }
+  co_await send_continue_if_expected(client, parser.get().base(), limits);
   // The body may take as long as it needs while it keeps arriving: idleTimeout bounds the
   // silence between two reads, not the whole upload.
   boost::system::error_code ec;
@@ -996,12 +1001,7 @@ http::Task<bool> run_exchange(Worker& worker, const Snapshot& snapshot, const ro
     st.head = &body_parser->get().base();
     body_parser->body_limit(limits.maxRequestBodyBytes);
     st.body_parser = &body_parser;
-    if (http::expects_continue(body_parser->get().base())) {
-      static constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
-      client.deadline.expires_after(limits.requestHeaderTimeout);
-      co_await asio::async_write(client.socket, asio::buffer(kContinue), http::use_task);
-      client.deadline.expires_never();
-    }
+    co_await send_continue_if_expected(client, body_parser->get().base(), limits);
   }
 
   st.started = Clock::now();

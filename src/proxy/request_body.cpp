@@ -186,8 +186,11 @@ http::ApiError invalid_json(const std::string& body, std::size_t consumed, const
 
 }  // namespace
 
-std::optional<http::ApiError> inspect_json_body(std::string& body, const std::optional<std::string>& model_override,
-                                                BodyInfo& info) {
+namespace {
+
+// Validates `body` with the scanner (duplicate top-level keys, nesting, "model") and fills
+// `info`; shared by both readers so they accept exactly the same bodies.
+std::optional<http::ApiError> scan_json_body(const std::string& body, BodyInfo& info) {
   if (body.empty()) {
     return http::ApiError{400, "invalid_request_error", "invalid_json", "request body is empty; expected a JSON object", {}};
   }
@@ -200,7 +203,14 @@ std::optional<http::ApiError> inspect_json_body(std::string& body, const std::op
     return http::ApiError{400, "invalid_request_error", "invalid_json", "request body must be a JSON object", {}};
   }
   info = std::move(parser.handler().info);
-  if (auto error = check_fields(info, parser.handler().duplicate_key)) return error;
+  return check_fields(info, parser.handler().duplicate_key);
+}
+
+}  // namespace
+
+std::optional<http::ApiError> inspect_json_body(std::string& body, const std::optional<std::string>& model_override,
+                                                BodyInfo& info) {
+  if (auto error = scan_json_body(body, info)) return error;
   if (model_override) {
     // Rare path: rewrite the model through a document; the body was validated above.
     auto value = json::parse(body, {}, body_parse_options());
@@ -215,21 +225,7 @@ std::optional<http::ApiError> parse_json_body(const std::string& body, json::sto
                                               BodyInfo& info) {
   // The scan validates the document (duplicate keys included: a DOM keeps only one of them)
   // and fills `info`; the DOM is built only from a body it accepted.
-  {
-    json::basic_parser<BodyScan> parser{body_parse_options()};
-    error_code ec;
-    const auto consumed = parser.write_some(false, body.data(), body.size(), ec);
-    if (!ec && consumed < body.size()) ec = json::error::extra_data;
-    if (body.empty()) {
-      return http::ApiError{400, "invalid_request_error", "invalid_json", "request body is empty; expected a JSON object", {}};
-    }
-    if (ec) return invalid_json(body, consumed, ec);
-    if (!parser.handler().top_level_object) {
-      return http::ApiError{400, "invalid_request_error", "invalid_json", "request body must be a JSON object", {}};
-    }
-    info = std::move(parser.handler().info);
-    if (auto error = check_fields(info, parser.handler().duplicate_key)) return error;
-  }
+  if (auto error = scan_json_body(body, info)) return error;
   error_code ec;
   document = json::parse(body, ec, std::move(storage), body_parse_options());
   if (ec || !document.is_object()) {
