@@ -486,11 +486,8 @@ void decode_forward_client_headers(YamlMap& ai, std::vector<std::string>& out) {
     const auto field = ai.field("forwardClientHeaders") + "[" + std::to_string(i) + "]";
     auto name = scalar_string(names[i], field, ctx);
     if (!name) continue;
-    const auto known = std::find_if(kDroppable.begin(), kDroppable.end(), [&](const std::string& k) {
-      return k.size() == name->size() && std::equal(k.begin(), k.end(), name->begin(), [](char a, char b) {
-               return std::tolower(static_cast<unsigned char>(a)) == std::tolower(static_cast<unsigned char>(b));
-             });
-    });
+    const auto known = std::find_if(kDroppable.begin(), kDroppable.end(),
+                                    [&](const std::string& k) { return boost::beast::iequals(k, *name); });
     if (known == kDroppable.end()) {
       ctx.error(names[i], field,
                 "\"" + *name + "\" is not a header Sluice drops; expected one of: " + join(kDroppable));
