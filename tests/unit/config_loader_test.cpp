@@ -1310,6 +1310,27 @@ TEST(ConfigLoaderTest, PassthroughLists) {
   EXPECT_FALSE(pt.allows_all());
 }
 
+TEST(ConfigLoaderTest, ForwardClientHeadersAreMatchedCaseInsensitively) {
+  const auto r = load(backend("b", R"(  type: AI
+  ai:
+    llm: {openai: {authToken: {kind: Inline, inline: k}}}
+    forwardClientHeaders: [openai-project, COOKIE]
+)"));
+  EXPECT_NO_DIAGNOSTICS(r);
+  EXPECT_THAT(r.config.backends.at("b").forwardClientHeaders, ElementsAre("OpenAI-Project", "Cookie"));
+}
+
+TEST(ConfigLoaderValidationTest, ForwardClientHeadersNameOnlyHeadersSluiceDrops) {
+  const auto r = load(backend("b", R"(  type: AI
+  ai:
+    llm: {openai: {authToken: {kind: Inline, inline: k}}}
+    forwardClientHeaders: [OpenAI-Organization, Authorization]
+)"));
+  EXPECT_THAT(r.diagnostics.items(),
+              ElementsAre(Err("Backend/b", "spec.ai.forwardClientHeaders[1]",
+                              HasSubstr("\"Authorization\" is not a header Sluice drops"))));
+}
+
 TEST(ConfigLoaderValidationTest, PassthroughRejectsUnknownApisAndRelativePaths) {
   const auto r = load(backend("b", R"(  type: AI
   ai:
