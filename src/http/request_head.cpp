@@ -184,7 +184,17 @@ std::optional<ApiError> canonicalize_request_head(bhttp::request_header<>& head,
       return bad_request("invalid_transfer_encoding",
                          "a request must not carry both Transfer-Encoding and Content-Length");
     }
+    // One field only, as nginx requires: a list split across fields, or one with empty
+    // elements, is framed differently by other parsers.
+    if (transfer_encodings > 1) {
+      return bad_request("invalid_transfer_encoding",
+                         "Transfer-Encoding appears more than once");
+    }
     if (auto error = check_transfer_encoding(head)) return error;
+    if (!beast::iequals(trim_ows(head[bhttp::field::transfer_encoding]), "chunked")) {
+      return bad_request("invalid_transfer_encoding",
+                         "Transfer-Encoding must be exactly \"chunked\"");
+    }
   }
   if (expects > 1 ||
       (expects == 1 && !beast::iequals(head[bhttp::field::expect], "100-continue"))) {

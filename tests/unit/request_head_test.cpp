@@ -57,8 +57,23 @@ TEST(RequestHeadTest, TransferEncodingNotEndingInChunkedIsRefused) {
             501u);
   EXPECT_EQ(status_of("POST / HTTP/1.1\r\nHost: gw\r\nTransfer-Encoding: "
                       "gzip\r\nTransfer-Encoding: chunked\r\n\r\n"),
-            501u);
+            400u);
   EXPECT_EQ(status_of("POST / HTTP/1.1\r\nHost: gw\r\nTransfer-Encoding: Chunked\r\n\r\n"), 0u);
+}
+
+// Found by request_head_fuzz: an empty Transfer-Encoding field followed by "chunked" was
+// accepted with two fields left in the head, which another parser may frame differently.
+TEST(RequestHeadTest, TransferEncodingMustBeOneFieldSayingExactlyChunked) {
+  EXPECT_EQ(status_of("POST / HTTP/1.1\r\nHost: gw\r\nTransfer-Encoding:\r\n"
+                      "Transfer-Encoding: chunked\r\n\r\n"),
+            400u);
+  EXPECT_EQ(status_of("POST / HTTP/1.1\r\nHost: gw\r\nTransfer-Encoding: chunked\r\n"
+                      "Transfer-Encoding: chunked\r\n\r\n"),
+            400u);
+  EXPECT_EQ(status_of("POST / HTTP/1.1\r\nHost: gw\r\nTransfer-Encoding: , chunked\r\n\r\n"),
+            400u);
+  EXPECT_EQ(status_of("POST / HTTP/1.1\r\nHost: gw\r\nTransfer-Encoding:  chunked \r\n\r\n"),
+            0u);
 }
 
 TEST(RequestHeadTest, TransferEncodingWithContentLengthIsRefused) {
