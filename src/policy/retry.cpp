@@ -30,49 +30,36 @@ config::RetryPolicy merge(const config::RetryPolicy& general, const config::Retr
   return out;
 }
 
-AttachedRetryPolicies attach_retry_policies(const config::Config& config) {
-  // The policies of each level, in name order (a deterministic merge when several target the
-  // same thing: later names win).
-  config::RetryPolicy gateway;
-  bool any_gateway = false;
-  std::unordered_map<std::string, config::RetryPolicy> route_level;
-  std::unordered_map<std::string, config::RetryPolicy> rule_level;  // "route/rule"
-  AttachedRetryPolicies out;
-  for (const auto& [name, policy] : config.policies) {
-    if (!policy.retry) continue;
-    for (const auto& ref : policy.targetRefs) {
-      switch (ref.kind) {
-        case config::PolicyTargetKind::Gateway:
-          gateway = merge(gateway, *policy.retry);
-          any_gateway = true;
-          break;
-        case config::PolicyTargetKind::HTTPRoute:
-          if (ref.sectionName.empty()) {
-            route_level[ref.name] = merge(route_level[ref.name], *policy.retry);
-          } else {
-            const auto id = ref.name + "/" + ref.sectionName;
-            rule_level[id] = merge(rule_level[id], *policy.retry);
-          }
-          break;
-        case config::PolicyTargetKind::Backend:
-          out.by_backend[ref.name] = merge(out.by_backend[ref.name], *policy.retry);
-          break;
-      }
-    }
+std::optional<config::RetryPolicy> merge_attached(std::span<const config::TrafficPolicy* const> attached) {
+  std::optional<config::RetryPolicy> merged;
+  for (const auto* policy : attached) {
+    if (!policy->retry) continue;
+    merged = merged ? merge(*merged, *policy->retry) : *policy->retry;
   }
-  for (const auto& route : config.routes) {
-    const auto route_it = route_level.find(route.origin.name);
-    for (const auto& rule : route.rules) {
-      const auto id = route.origin.name + "/" + rule.name;
-      const auto rule_it = rule_level.find(id);
-      if (!any_gateway && route_it == route_level.end() && rule_it == rule_level.end()) continue;
-      config::RetryPolicy merged = gateway;
-      if (route_it != route_level.end()) merged = merge(merged, route_it->second);
-      if (rule_it != rule_level.end()) merged = merge(merged, rule_it->second);
-      out.by_rule[id] = merged;
-    }
+  return merged;
+}
+
+namespace {
+
+class RetryStage final : public pipeline::Stage {
+ public:
+  RetryStage(config::RetryPolicy merged, bool backend_level) : merged_(std::move(merged)), backend_level_(backend_level) {}
+  std::string_view name() const override { return "retry"; }
+  pipeline::Phases phases() const override { return pipeline::bit(pipeline::Phase::RequestHead); }
+  http::Task<pipeline::Verdict> on_request_head(pipeline::RequestContext& request) const override {
+    (backend_level_ ? request.retry.backend : request.retry.rule) = &merged_;
+    co_return pipeline::Verdict::proceed();
   }
-  return out;
+
+ private:
+  config::RetryPolicy merged_;
+  bool backend_level_;
+};
+
+}  // namespace
+
+std::shared_ptr<const pipeline::Stage> make_retry_stage(config::RetryPolicy merged, bool backend_level) {
+  return std::make_shared<const RetryStage>(std::move(merged), backend_level);
 }
 
 EffectiveRetry resolve(const config::RetryPolicy* rule, const config::RetryPolicy* backend, std::size_t providers) {

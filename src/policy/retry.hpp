@@ -1,15 +1,17 @@
-// Retry policy: attaching TrafficPolicy `retry` sections to what they target and resolving the
-// policy one request runs under. Policies merge field by field from the general to the specific
+// Retry policy: the TrafficPolicy `retry` section merged for what it is attached to, its stage,
+// and resolving the policy one request runs under. Policies merge field by field from the general to the specific
 // (Gateway < HTTPRoute < rule (sectionName) < Backend): a field set by a more specific policy
 // wins. Unset fields take the defaults below (docs/reliability.md). Pure functions over the
 // immutable config; thread-safe.
 #pragma once
 
 #include <cstddef>
-#include <string>
-#include <unordered_map>
+#include <memory>
+#include <optional>
+#include <span>
 
 #include "config/resources.hpp"
+#include "pipeline/stage.hpp"
 
 namespace sluice::policy {
 
@@ -35,13 +37,13 @@ struct EffectiveRetry {
 // `specific`'s set fields over `general`'s.
 config::RetryPolicy merge(const config::RetryPolicy& general, const config::RetryPolicy& specific);
 
-// The merged policy of the Gateway, the HTTPRoute and the rule, for each rule (by its id
-// "route/rule"), and of each Backend (by name). Rules and Backends without any policy are absent.
-struct AttachedRetryPolicies {
-  std::unordered_map<std::string, config::RetryPolicy> by_rule;
-  std::unordered_map<std::string, config::RetryPolicy> by_backend;
-};
-AttachedRetryPolicies attach_retry_policies(const config::Config& config);
+// The retry sections of `attached` (TrafficPolicies, general to specific) merged; nullopt when
+// none has one.
+std::optional<config::RetryPolicy> merge_attached(std::span<const config::TrafficPolicy* const> attached);
+
+// The stage that selects the merged policy for a request: at a rule's level
+// (pipeline::RetrySelection::rule) or a Backend's.
+std::shared_ptr<const pipeline::Stage> make_retry_stage(config::RetryPolicy merged, bool backend_level);
 
 // The policy a request runs under: `rule` then `backend` (either may be null) over the
 // defaults. Without any policy: every provider of the Backend once (`providers` attempts),

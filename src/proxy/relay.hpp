@@ -35,7 +35,7 @@ using Clock = std::chrono::steady_clock;
 using std::chrono::milliseconds;
 
 inline constexpr std::size_t kRelayBufferBytes = Worker::kRelayBufferBytes;
-inline constexpr milliseconds kClientWriteTimeout{60'000};
+using pipeline::kClientWriteTimeout;
 
 enum class Failure { None, Connect, Timeout, Reset, Tls, Protocol };
 

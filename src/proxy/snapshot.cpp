@@ -1,5 +1,7 @@
 #include "proxy/snapshot.hpp"
 
+#include "policy/registry.hpp"
+
 #include <algorithm>
 #include <atomic>
 #include <map>
@@ -195,7 +197,6 @@ std::shared_ptr<const Snapshot> Snapshot::build(config::Config config, config::D
   snap->generation = generation;
   const auto& cfg = *snap->config;
   snap->routes = route::RouteTable::build(cfg);
-  snap->retry = policy::attach_retry_policies(cfg);
   SecretLookup secrets{cfg};
   TlsContextCache tls_cache;
 
@@ -226,6 +227,7 @@ std::shared_ptr<const Snapshot> Snapshot::build(config::Config config, config::D
     }
     snap->backends.emplace(name, std::move(backend));
   }
+  policy::compile_chains(*snap);
   return snap;
 }
 

@@ -15,8 +15,8 @@
 #include "config/diagnostics.hpp"
 #include "config/resources.hpp"
 #include "http/upstream_endpoint.hpp"
+#include "pipeline/chain.hpp"
 #include "provider/aws_sigv4.hpp"
-#include "policy/retry.hpp"
 #include "provider/provider.hpp"
 #include "proxy/provider_health.hpp"
 #include "route/route_table.hpp"
@@ -64,13 +64,20 @@ struct BackendRuntime {
   std::optional<std::string> model;
   config::UpstreamPath path;
   config::BackendTimeouts timeouts;
+
+  // Backend entry: the stages of TrafficPolicies attached to this Backend. Provider (or Static
+  // Backend): the stages of each attempt at it (model override, credentials, signing).
+  pipeline::Chain chain;
+  pipeline::Chain attempt_chain;
 };
 
 struct Snapshot {
   std::shared_ptr<const config::Config> config;
   route::RouteTable routes;
   std::unordered_map<std::string, BackendRuntime> backends;
-  policy::AttachedRetryPolicies retry;  // TrafficPolicy retry sections, by rule id and Backend name
+  // The stages of each route rule (by CompiledRule::index): TrafficPolicies attached to the
+  // Gateway, the HTTPRoute and the rule, and the rule's own filters.
+  std::vector<pipeline::Chain> rule_chains;
   std::uint64_t generation = 0;
 
   const config::GatewaySpec& gateway() const { return config->gatewaySpec(); }

@@ -78,6 +78,7 @@ class Worker {
   }
   static constexpr std::size_t kRelayBufferBytes = 16 * 1024;
   bool draining() const { return draining_; }
+  const bool& draining_flag() const { return draining_; }
   bool cutting() const { return cutting_; }
   unsigned index() const { return index_; }
   void add_connection(ClientConnection* c) { connections_.insert(c); }

@@ -73,6 +73,7 @@ RouteTable RouteTable::build(const config::Config& config) {
           table.entries_.push_back(e);
         }
       }
+      compiled->index = table.rules_.size();
       table.rules_.push_back(std::move(compiled));
     }
   }

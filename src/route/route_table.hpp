@@ -33,6 +33,7 @@ struct CompiledRule {
   const config::HttpRoute* route = nullptr;
   const config::RouteRule* rule = nullptr;
   std::string id;  // "route/rule", the label in logs and metrics
+  std::size_t index = 0;  // position in RouteTable::rules(): the key of per-rule compiled data
   std::vector<const config::HeaderModifier*> request_header_filters;
   std::vector<const config::HeaderModifier*> response_header_filters;
   const config::UrlRewrite* rewrite = nullptr;

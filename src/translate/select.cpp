@@ -30,6 +30,11 @@ std::unique_ptr<Translator> chat_translator(WireFormat format, const RequestCont
 
 }  // namespace
 
+bool can_serve(ClientApi api, WireFormat format) {
+  return api != ClientApi::OpenAIEmbeddings ||
+         (format != WireFormat::Anthropic && format != WireFormat::VertexAnthropic);
+}
+
 bool needs_translation(ClientApi api, WireFormat format) {
   switch (api) {
     case ClientApi::OpenAIChat:

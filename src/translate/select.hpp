@@ -23,6 +23,10 @@ struct Selection {
 
 Selection select_translator(ClientApi api, provider::WireFormat format, const RequestContext& context);
 
+// Whether a provider of `format` can serve `api` at all (embeddings on Anthropic cannot): the
+// exchange skips providers that cannot, instead of failing the request on them.
+bool can_serve(ClientApi api, provider::WireFormat format);
+
 // Whether select_translator would return a translator (or an error) for this pair: known before
 // the body is read, so a body to translate is parsed into a document once.
 bool needs_translation(ClientApi api, provider::WireFormat format);

@@ -1,3 +1,4 @@
+#include "policy/registry.hpp"
 #include "policy/retry.hpp"
 
 #include <gtest/gtest.h>
@@ -113,14 +114,22 @@ spec:
   retry: {perTryTimeout: 5s}
 )"}});
   ASSERT_FALSE(loaded.diagnostics.has_errors()) << loaded.diagnostics.format_all();
-  const auto attached = attach_retry_policies(loaded.config);
-  ASSERT_TRUE(attached.by_rule.contains("llm/chat"));
-  ASSERT_TRUE(attached.by_rule.contains("llm/other"));
-  EXPECT_EQ(*attached.by_rule.at("llm/chat").attempts, 2u);
-  EXPECT_EQ(*attached.by_rule.at("llm/other").attempts, 3u);
-  EXPECT_EQ(*attached.by_rule.at("llm/other").budgetPercent, 10u) << "from the Gateway";
+  const auto routes = route::RouteTable::build(loaded.config);
+  const auto attached = attach_policies(loaded.config, routes);
+  ASSERT_EQ(routes.rules().size(), 2u);
+  const auto& chat_rule = *routes.rules()[0];
+  const auto& other_rule = *routes.rules()[1];
+  ASSERT_EQ(chat_rule.rule->name, "chat");
+  const auto chat = merge_attached(attached.by_rule[chat_rule.index]);
+  const auto other = merge_attached(attached.by_rule[other_rule.index]);
+  ASSERT_TRUE(chat && other);
+  EXPECT_EQ(*chat->attempts, 2u);
+  EXPECT_EQ(*other->attempts, 3u);
+  EXPECT_EQ(*other->budgetPercent, 10u) << "from the Gateway";
   ASSERT_TRUE(attached.by_backend.contains("b"));
-  const auto r = resolve(&attached.by_rule.at("llm/chat"), &attached.by_backend.at("b"), 10);
+  const auto backend = merge_attached(attached.by_backend.at("b"));
+  ASSERT_TRUE(backend);
+  const auto r = resolve(&*chat, &*backend, 10);
   EXPECT_EQ(r.attempts, 2u);
   EXPECT_EQ(*r.per_try_timeout, 5s);
   EXPECT_EQ(*r.budget_percent, 10u);

@@ -1,0 +1,63 @@
+#include "pipeline/chain.hpp"
+
+namespace sluice::pipeline {
+
+http::Task<Verdict> Stage::on_request_head(RequestContext&) const { co_return Verdict::proceed(); }
+http::Task<Verdict> Stage::on_request_body(RequestContext&) const { co_return Verdict::proceed(); }
+
+void Chain::add(std::shared_ptr<const Stage> stage) {
+  phases_ |= stage->phases();
+  stages_.push_back(std::move(stage));
+}
+
+http::Task<Verdict> Chain::request_head(RequestContext& context) const {
+  for (const auto& stage : stages_) {
+    if ((stage->phases() & bit(Phase::RequestHead)) == 0) continue;
+    auto verdict = co_await stage->on_request_head(context);
+    if (!verdict.proceeds()) co_return verdict;
+  }
+  co_return Verdict::proceed();
+}
+
+http::Task<Verdict> Chain::request_body(RequestContext& context) const {
+  for (const auto& stage : stages_) {
+    if ((stage->phases() & bit(Phase::RequestBody)) == 0) continue;
+    auto verdict = co_await stage->on_request_body(context);
+    if (!verdict.proceeds()) co_return verdict;
+  }
+  co_return Verdict::proceed();
+}
+
+Verdict Chain::attempt(AttemptContext& context) const {
+  for (const auto& stage : stages_) {
+    if ((stage->phases() & bit(Phase::Attempt)) == 0) continue;
+    auto verdict = stage->on_attempt(context);
+    if (!verdict.proceeds()) return verdict;
+  }
+  return Verdict::proceed();
+}
+
+Verdict Chain::upstream_request(AttemptContext& context) const {
+  for (const auto& stage : stages_) {
+    if ((stage->phases() & bit(Phase::UpstreamRequest)) == 0) continue;
+    auto verdict = stage->on_upstream_request(context);
+    if (!verdict.proceeds()) return verdict;
+  }
+  return Verdict::proceed();
+}
+
+Verdict Chain::response_head(ResponseContext& context) const {
+  for (const auto& stage : stages_) {
+    if ((stage->phases() & bit(Phase::ResponseHead)) == 0) continue;
+    auto verdict = stage->on_response_head(context);
+    if (!verdict.proceeds()) return verdict;
+  }
+  return Verdict::proceed();
+}
+
+void Chain::complete(RequestContext& context) const noexcept {
+  for (const auto& stage : stages_)
+    if ((stage->phases() & bit(Phase::Complete)) != 0) stage->on_complete(context);
+}
+
+}  // namespace sluice::pipeline

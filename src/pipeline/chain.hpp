@@ -1,0 +1,36 @@
+// Chain: the stages one request runs through at one level (a route rule, a Backend, a
+// provider), in registration order, with the union of the phases they declare. Compiled once
+// per snapshot (policy/registry.hpp); immutable and shared by every worker. Running a phase
+// calls only the stages that declared it and stops at the first verdict that does not continue.
+// An empty chain costs a branch per phase.
+#pragma once
+
+#include <memory>
+#include <vector>
+
+#include "pipeline/stage.hpp"
+
+namespace sluice::pipeline {
+
+class Chain {
+ public:
+  void add(std::shared_ptr<const Stage> stage);
+
+  bool empty() const { return stages_.empty(); }
+  bool needs(Phase phase) const { return (phases_ & bit(phase)) != 0; }
+  Phases phases() const { return phases_; }
+  const std::vector<std::shared_ptr<const Stage>>& stages() const { return stages_; }
+
+  http::Task<Verdict> request_head(RequestContext& context) const;
+  http::Task<Verdict> request_body(RequestContext& context) const;
+  Verdict attempt(AttemptContext& context) const;
+  Verdict upstream_request(AttemptContext& context) const;
+  Verdict response_head(ResponseContext& context) const;
+  void complete(RequestContext& context) const noexcept;
+
+ private:
+  std::vector<std::shared_ptr<const Stage>> stages_;
+  Phases phases_ = 0;
+};
+
+}  // namespace sluice::pipeline

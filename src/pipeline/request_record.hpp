@@ -1,0 +1,43 @@
+// The per-request record: what one request was, did and cost, filled by the exchange and its
+// stages as the request progresses and read once when it completes (the access log, metrics,
+// later traces). One record per request, owned by the client session's request handler; only
+// that request's coroutine touches it (no synchronisation). String views point into the
+// snapshot the request runs on, which outlives the request.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+namespace sluice::pipeline {
+
+// The schema errors and local answers are written in: OpenAI's, or Anthropic's for
+// /v1/messages clients.
+enum class ClientSchema { OpenAI, Anthropic };
+
+struct RequestRecord {
+  std::string_view route;     // CompiledRule::id (owned by the snapshot)
+  std::string_view backend;   // BackendRuntime::name (owned by the snapshot)
+  std::string_view upstream;  // endpoint display (owned by the snapshot)
+  std::string upstream_path;
+  std::string_view path_source;
+  std::string model;  // the model the client asked for (or the one a provider was pinned to)
+  bool stream = false;
+  unsigned status = 0;
+  std::uint64_t bytes_received = 0;
+  std::uint64_t bytes_sent = 0;
+  double upstream_first_byte_ms = -1;
+  std::string_view upstream_error;  // metrics label: connect, timeout, reset, tls, protocol, status, key
+  std::string error;
+  std::string_view translation;  // "openai->anthropic", ... empty when none
+  std::string_view provider;     // the provider of an AI Backend that answered (or was tried last)
+  unsigned attempts = 0;         // providers tried
+  // Read from the response (every AI response when usage capture runs): -1 / empty when unknown.
+  std::int64_t prompt_tokens = -1;
+  std::int64_t completion_tokens = -1;
+  std::int64_t cached_tokens = -1;
+  std::string finish_reason;   // as the provider said it ("stop", "end_turn", "length", ...)
+  std::string response_model;  // the model the provider says answered
+};
+
+}  // namespace sluice::pipeline

@@ -1,0 +1,97 @@
+#include "pipeline/responder.hpp"
+
+#include <boost/asio/write.hpp>
+#include <array>
+#include <charconv>
+
+namespace sluice::pipeline {
+
+namespace asio = boost::asio;
+namespace bhttp = boost::beast::http;
+
+http::Task<bool> send_error(ClientIo& client, const http::ApiError& error, unsigned version, bool keep_alive,
+                            RequestRecord& record, ClientSchema schema, std::string_view retry_after,
+                            std::string_view extra_headers) {
+  bhttp::response<bhttp::string_body> response{static_cast<bhttp::status>(error.status), version};
+  response.set(bhttp::field::content_type, "application/json");
+  if (!retry_after.empty()) response.set(bhttp::field::retry_after, retry_after);
+  for (std::string_view rest = extra_headers; !rest.empty();) {
+    const auto end = rest.find("\r\n");
+    const auto line = rest.substr(0, end);
+    if (const auto colon = line.find(": "); colon != std::string_view::npos)
+      response.insert(line.substr(0, colon), line.substr(colon + 2));
+    if (end == std::string_view::npos) break;
+    rest.remove_prefix(end + 2);
+  }
+  response.keep_alive(keep_alive);
+  response.body() =
+      schema == ClientSchema::Anthropic ? http::anthropic_error_body(error) : http::openai_error_body(error);
+  response.prepare_payload();
+  record.status = error.status;
+  record.bytes_sent += response.body().size();
+  if (record.error.empty()) record.error = error.message;
+  client.deadline.expires_after(kClientWriteTimeout);
+  auto [ec, n] = co_await bhttp::async_write(client.socket, response, http::use_task);
+  client.deadline.expires_never();
+  co_return !ec && keep_alive;
+}
+
+void Responder::set_attempt(std::string_view provider, unsigned attempts) {
+  sluice_headers_.clear();
+  sluice_headers_.reserve(48 + provider.size());
+  sluice_headers_.append("x-sluice-provider: ").append(provider).append("\r\nx-sluice-attempts: ");
+  char digits[12];
+  const auto written = std::to_chars(digits, digits + sizeof digits, attempts);
+  sluice_headers_.append(digits, static_cast<std::size_t>(written.ptr - digits)).append("\r\n");
+}
+
+http::Task<bool> Responder::error(const http::ApiError& error, std::string_view retry_after) {
+  const bool keep = keep_alive();
+  co_return co_await send_error(client_, error, version_, keep, record_, schema_, retry_after, sluice_headers_);
+}
+
+http::Task<bool> Responder::json(unsigned status, std::string body,
+                                 const bhttp::response_header<>* upstream) {
+  const bool keep = keep_alive();
+  const std::string head = converted_head(upstream, status, "application/json", body.size(), keep,
+                                          proxy::ClientFraming::ContentLength);
+  record_.status = status;
+  record_.bytes_sent += body.size();
+  const std::array<asio::const_buffer, 2> pieces{asio::buffer(head), asio::buffer(body)};
+  client_.deadline.expires_after(kClientWriteTimeout);
+  auto [ec, n] = co_await asio::async_write(client_.socket, pieces, http::use_task);
+  client_.deadline.expires_never();
+  co_return !ec && keep;
+}
+
+http::Task<bool> Responder::local(const LocalResponse& response) {
+  const bool keep = keep_alive();
+  const std::string head = converted_head(nullptr, response.status, response.content_type, response.body.size(),
+                                          keep, proxy::ClientFraming::ContentLength);
+  record_.status = response.status;
+  record_.bytes_sent += response.body.size();
+  const std::array<asio::const_buffer, 2> pieces{asio::buffer(head), asio::buffer(response.body)};
+  client_.deadline.expires_after(kClientWriteTimeout);
+  auto [ec, n] = co_await asio::async_write(client_.socket, pieces, http::use_task);
+  client_.deadline.expires_never();
+  co_return !ec && keep;
+}
+
+http::Task<bool> Responder::verdict(const Verdict& verdict) {
+  if (verdict.kind == Verdict::Kind::Local) co_return co_await local(verdict.local);
+  co_return co_await error(verdict.error, verdict.retry_after);
+}
+
+std::string Responder::relay_head(const bhttp::response_header<>& response, bool keep_alive,
+                                  proxy::ClientFraming framing) const {
+  return proxy::build_client_head(response, version_, keep_alive, framing, rule_, sluice_headers_);
+}
+
+std::string Responder::converted_head(const bhttp::response_header<>* upstream, unsigned status,
+                                      std::string_view content_type, std::size_t content_length, bool keep_alive,
+                                      proxy::ClientFraming framing) const {
+  return proxy::build_translated_head(upstream, status, content_type, content_length, version_, keep_alive, framing,
+                                      rule_, sluice_headers_);
+}
+
+}  // namespace sluice::pipeline

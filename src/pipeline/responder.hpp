@@ -1,0 +1,94 @@
+// Responder: the one writer of answers to the client. Stages return verdicts; the exchange
+// asks the responder to write them (an error in the client's schema, a JSON reply, a local
+// response) or to build the head a relay sends. It decides in one place whether the connection
+// stays open (the client's wish, the worker not draining, the request body read to its end)
+// and which x-sluice-* headers an answer carries (every answer of an AI Backend, once a
+// provider was tried). Per request; lives in the exchange's coroutine frame; not thread-safe.
+#pragma once
+
+#include <boost/beast/http.hpp>
+#include <chrono>
+#include <functional>
+#include <string>
+#include <string_view>
+
+#include "http/api_error.hpp"
+#include "http/deadline.hpp"
+#include "http/io.hpp"
+#include "pipeline/request_record.hpp"
+#include "pipeline/stage.hpp"
+#include "proxy/heads.hpp"
+
+namespace sluice::pipeline {
+
+// The client side of an exchange: its socket and the deadline that bounds each operation.
+struct ClientIo {
+  http::Socket& socket;
+  http::Deadline& deadline;
+};
+
+// How long one write to the client may take.
+inline constexpr std::chrono::milliseconds kClientWriteTimeout{60'000};
+
+// Writes an error response in `schema`. `extra_headers`: "name: value\r\n" lines. Returns
+// whether the connection may be kept (`keep_alive` and the write succeeded).
+http::Task<bool> send_error(ClientIo& client, const http::ApiError& error, unsigned version, bool keep_alive,
+                            RequestRecord& record, ClientSchema schema = ClientSchema::OpenAI,
+                            std::string_view retry_after = {}, std::string_view extra_headers = {});
+
+class Responder {
+ public:
+  // `draining`: the worker's flag, read at each answer (a drain closes connections after their
+  // current answer).
+  Responder(ClientIo& client, const route::CompiledRule& rule, unsigned version, bool keep_alive,
+            const bool& draining, ClientSchema schema, RequestRecord& record)
+      : client_(client), rule_(rule), version_(version), keep_alive_(keep_alive), draining_(draining),
+        schema_(schema), record_(record) {}
+
+  ClientIo& client() { return client_; }
+  unsigned version() const { return version_; }
+  ClientSchema schema() const { return schema_; }
+  RequestRecord& record() { return record_; }
+
+  // Whether the client's request has been read to its end; until it has, an answer closes the
+  // connection (the client may still be sending).
+  void track_request_read(std::function<bool()> request_read) { request_read_ = std::move(request_read); }
+  // Whether the connection may serve another request after an answer written now.
+  bool keep_alive() const { return keep_alive_ && !draining_ && (!request_read_ || request_read_()); }
+  // The answer that follows ends the connection (e.g. a request body that could not be read).
+  void close_after() { keep_alive_ = false; }
+
+  // An AI Backend's provider is being tried (the `attempts`-th try): every later answer names it.
+  void set_attempt(std::string_view provider, unsigned attempts);
+  std::string_view sluice_headers() const { return sluice_headers_; }
+
+  // Each returns whether the connection may serve another request.
+  http::Task<bool> error(const http::ApiError& error, std::string_view retry_after = {});
+  // A complete JSON answer (a translated reply, the model list): head and body in one write;
+  // `upstream` lends its non-framing headers (request ids, rate limits).
+  http::Task<bool> json(unsigned status, std::string body,
+                        const boost::beast::http::response_header<>* upstream = nullptr);
+  http::Task<bool> local(const LocalResponse& response);
+  // What a verdict that stops the request answers.
+  http::Task<bool> verdict(const Verdict& verdict);
+
+  // Heads for the relays: an upstream response relayed as it is, or converted by a translator.
+  std::string relay_head(const boost::beast::http::response_header<>& response, bool keep_alive,
+                         proxy::ClientFraming framing) const;
+  std::string converted_head(const boost::beast::http::response_header<>* upstream, unsigned status,
+                             std::string_view content_type, std::size_t content_length, bool keep_alive,
+                             proxy::ClientFraming framing) const;
+
+ private:
+  ClientIo& client_;
+  const route::CompiledRule& rule_;
+  unsigned version_;
+  bool keep_alive_;
+  const bool& draining_;
+  ClientSchema schema_;
+  RequestRecord& record_;
+  std::function<bool()> request_read_;
+  std::string sluice_headers_;
+};
+
+}  // namespace sluice::pipeline

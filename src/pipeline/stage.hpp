@@ -1,0 +1,202 @@
+// Stages: the unit every policy of the request path is written as. A request runs through the
+// chain of its route rule, of its Backend and, per attempt, of the provider tried. The phases,
+// in order:
+//   RequestHead      the head is known (route, Backend chosen); nothing of the body yet
+//   RequestBody      a JSON API body was read and parsed (model, stream known)
+//   Attempt          one provider is about to be tried: the model it is asked for
+//   UpstreamRequest  the upstream request is final (body bytes, path): headers, credentials,
+//                    signing (signing stages run last)
+//   ResponseHead     the upstream answered with this head
+//   ResponseEvents   (declared by stages that read what the provider answers: the exchange then
+//                    decodes native responses into llm events and usage)
+//   Complete         once per request, whatever happened (answered, failed, client gone, cut at
+//                    the drain deadline)
+// A stage never writes to the client. It returns a Verdict: continue, answer with an error (the
+// responder writes it in the client's schema), answer with a local response (e.g. a cache hit)
+// or, from ResponseHead, try the same provider again (another key). One responder writes every
+// answer (pipeline/responder.hpp).
+//
+// Stages are built once per snapshot (policy/registry.hpp) and shared by every worker: they are
+// immutable and thread-safe; per-request data lives in the contexts below, a stage's own
+// per-request data in RequestContext::state(slot). Each stage declares its phases, so a chain
+// with no body or response-event stage keeps the zero-copy relay.
+#pragma once
+
+#include <boost/beast/http/fields.hpp>
+#include <boost/beast/http/message.hpp>
+#include <boost/container/small_vector.hpp>
+#include <boost/json/monotonic_resource.hpp>
+#include <boost/json/value.hpp>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "config/resources.hpp"
+#include "http/api_error.hpp"
+#include "http/io.hpp"
+#include "pipeline/request_record.hpp"
+#include "proxy/request_body.hpp"
+#include "route/api_path.hpp"
+
+namespace sluice::proxy {
+struct BackendRuntime;
+struct UpstreamHeadSpec;
+class Worker;
+}  // namespace sluice::proxy
+namespace sluice::route {
+struct CompiledRule;
+}
+namespace sluice::translate {
+class Translator;
+}
+
+namespace sluice::pipeline {
+
+enum class Phase : unsigned {
+  RequestHead,
+  RequestBody,
+  Attempt,
+  UpstreamRequest,
+  ResponseHead,
+  ResponseEvents,
+  Complete,
+};
+using Phases = unsigned;
+constexpr Phases bit(Phase phase) { return 1u << static_cast<unsigned>(phase); }
+
+// A complete answer Sluice writes itself instead of asking a provider.
+struct LocalResponse {
+  unsigned status = 200;
+  std::string content_type = "application/json";
+  std::string body;
+};
+
+struct Verdict {
+  enum class Kind { Continue, Error, Local, RetrySameProvider };
+  Kind kind = Kind::Continue;
+  http::ApiError error{};   // Error: what to answer; RetrySameProvider: why (status, message)
+  std::string retry_after;  // Error: a Retry-After value to send
+  LocalResponse local;      // Local
+
+  static Verdict proceed() { return {}; }
+  static Verdict fail(http::ApiError error, std::string retry_after = {}) {
+    Verdict v;
+    v.kind = Kind::Error;
+    v.error = std::move(error);
+    v.retry_after = std::move(retry_after);
+    return v;
+  }
+  static Verdict answer(LocalResponse response) {
+    Verdict v;
+    v.kind = Kind::Local;
+    v.local = std::move(response);
+    return v;
+  }
+  static Verdict retry_same_provider(http::ApiError why) {
+    Verdict v;
+    v.kind = Kind::RetrySameProvider;
+    v.error = std::move(why);
+    return v;
+  }
+  bool proceeds() const { return kind == Kind::Continue; }
+};
+
+// A stage's own per-request data (created by the stage on first use).
+struct StageState {
+  virtual ~StageState() = default;
+};
+
+// The retry policies that apply to this request (set by the retry stages of the rule's and the
+// Backend's chains; the exchange resolves them once the providers to try are known).
+struct RetrySelection {
+  const config::RetryPolicy* rule = nullptr;
+  const config::RetryPolicy* backend = nullptr;
+};
+
+// One client request, for the whole exchange.
+struct RequestContext {
+  RequestContext(proxy::Worker& worker_, const route::CompiledRule& rule_, const proxy::BackendRuntime& backend_,
+                 RequestRecord& record_)
+      : worker(worker_), rule(rule_), backend(backend_), record(record_) {}
+  RequestContext(const RequestContext&) = delete;
+  RequestContext& operator=(const RequestContext&) = delete;
+
+  proxy::Worker& worker;
+  const route::CompiledRule& rule;
+  const proxy::BackendRuntime& backend;  // the Backend chosen for this request
+  RequestRecord& record;
+  // The request head (reached through a pointer: it moves with the parser that reads the body).
+  const boost::beast::http::request_header<>* head = nullptr;
+  route::ApiKind api = route::ApiKind::Other;
+  ClientSchema schema = ClientSchema::OpenAI;
+  std::string_view path;   // the canonical path (the API path, without ';' parameters, for JSON APIs)
+  std::string_view query;  // without '?'
+  bool json_api = false;   // chat, embeddings or messages on an AI Backend: the body is read whole
+  // JSON APIs, from RequestBody on: the body as received, what it says, and its parsed form
+  // when a translation or a stage needs one (`document` is null otherwise).
+  std::string body;
+  proxy::BodyInfo info;
+  std::optional<boost::json::monotonic_resource> arena;
+  boost::json::value document;
+  RetrySelection retry;
+
+  // The per-request state of `stage`, created on first use (a few stages at most keep any: a
+  // linear search).
+  template <class T>
+  T& state(const void* stage) {
+    for (auto& [owner, state] : states_)
+      if (owner == stage) return static_cast<T&>(*state);
+    states_.emplace_back(stage, std::make_unique<T>());
+    return static_cast<T&>(*states_.back().second);
+  }
+
+ private:
+  boost::container::small_vector<std::pair<const void*, std::unique_ptr<StageState>>, 2> states_;
+};
+
+// One attempt at one provider (or a Static Backend).
+struct AttemptContext {
+  RequestContext& request;
+  const proxy::BackendRuntime& provider;
+  // Attempt: the model the provider is asked for (the client's, unless a stage pins another).
+  std::string model;
+  // The provider speaks the client's schema (no translation). Attempt stages that rewrite the
+  // body do so only then; a translation builds the upstream body from `request.document`.
+  bool native = true;
+  // The upstream body: `request.body`, or `rewritten` when a stage or the translation wrote one.
+  const std::string* body = nullptr;
+  std::string rewritten;
+  // UpstreamRequest: the head being built (credential, extra headers, filters) and where it goes.
+  proxy::UpstreamHeadSpec* head = nullptr;
+  std::string_view upstream_target;  // path and query
+  // Which of the provider's keys this attempt uses, when it has several (the credential stage).
+  std::optional<std::size_t> key_index;
+};
+
+// The upstream's answer to an attempt.
+struct ResponseContext {
+  AttemptContext& attempt;
+  const boost::beast::http::response_header<>& head;
+  unsigned status = 0;
+  bool body_sent_upstream = false;  // streamed client bytes left: the request cannot be sent again
+};
+
+class Stage {
+ public:
+  virtual ~Stage() = default;
+  virtual std::string_view name() const = 0;
+  virtual Phases phases() const = 0;
+
+  virtual http::Task<Verdict> on_request_head(RequestContext&) const;
+  virtual http::Task<Verdict> on_request_body(RequestContext&) const;
+  virtual Verdict on_attempt(AttemptContext&) const { return Verdict::proceed(); }
+  virtual Verdict on_upstream_request(AttemptContext&) const { return Verdict::proceed(); }
+  virtual Verdict on_response_head(ResponseContext&) const { return Verdict::proceed(); }
+  // Runs once per request, after the answer was written or the request ended otherwise.
+  // Must not throw.
+  virtual void on_complete(RequestContext&) const noexcept {}
+};
+
+}  // namespace sluice::pipeline

@@ -1,0 +1,51 @@
+#include "policy/model_override.hpp"
+
+#include <boost/json.hpp>
+
+#include "proxy/snapshot.hpp"
+
+namespace sluice::policy {
+
+namespace json = boost::json;
+using pipeline::AttemptContext;
+using pipeline::Phase;
+using pipeline::Verdict;
+
+namespace {
+
+class ModelOverrideStage final : public pipeline::Stage {
+ public:
+  std::string_view name() const override { return "model-override"; }
+  pipeline::Phases phases() const override { return pipeline::bit(Phase::Attempt); }
+
+  Verdict on_attempt(AttemptContext& attempt) const override {
+    const auto& pinned = attempt.provider.model;
+    if (!pinned || !attempt.request.json_api) return Verdict::proceed();
+    attempt.model = *pinned;
+    if (!attempt.native) return Verdict::proceed();  // the translation writes attempt.model
+    auto& request = attempt.request;
+    if (request.document.is_object()) {
+      json::object rewritten(request.document.as_object(), json::storage_ptr());
+      rewritten["model"] = *pinned;
+      attempt.rewritten = json::serialize(rewritten);
+    } else {
+      // The body was only scanned (one native provider): it is valid JSON, parsed here once.
+      boost::system::error_code ec;
+      auto value = json::parse(request.body, ec);
+      if (ec || !value.is_object()) return Verdict::proceed();
+      value.as_object()["model"] = *pinned;
+      attempt.rewritten = json::serialize(value);
+    }
+    attempt.body = &attempt.rewritten;
+    return Verdict::proceed();
+  }
+};
+
+}  // namespace
+
+std::shared_ptr<const pipeline::Stage> make_model_override_stage() {
+  static const auto stage = std::make_shared<const ModelOverrideStage>();
+  return stage;
+}
+
+}  // namespace sluice::policy

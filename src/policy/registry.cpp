@@ -1,0 +1,90 @@
+#include "policy/registry.hpp"
+
+#include <array>
+
+#include "policy/aws_sigv4_signing.hpp"
+#include "policy/credential.hpp"
+#include "policy/model_override.hpp"
+#include "policy/retry.hpp"
+#include "proxy/snapshot.hpp"
+
+namespace sluice::policy {
+
+namespace {
+
+std::shared_ptr<const pipeline::Stage> retry_section(std::span<const config::TrafficPolicy* const> attached,
+                                                     AttachLevel level) {
+  auto merged = merge_attached(attached);
+  if (!merged) return nullptr;
+  return make_retry_stage(std::move(*merged), level == AttachLevel::Backend);
+}
+
+constexpr std::array kPolicySections{
+    PolicySection{"retry", &retry_section},
+};
+
+pipeline::Chain policy_chain(std::span<const config::TrafficPolicy* const> attached, AttachLevel level) {
+  pipeline::Chain chain;
+  if (attached.empty()) return chain;
+  for (const auto& section : kPolicySections)
+    if (auto stage = section.make_stage(attached, level)) chain.add(std::move(stage));
+  return chain;
+}
+
+void compile_provider_chain(proxy::BackendRuntime& provider) {
+  if (!provider.ai) return;
+  if (provider.model) provider.attempt_chain.add(make_model_override_stage());
+  provider.attempt_chain.add(make_credential_stage());
+  if (provider.sigv4) provider.attempt_chain.add(make_aws_sigv4_signing_stage());
+}
+
+}  // namespace
+
+std::span<const PolicySection> policy_sections() { return kPolicySections; }
+
+Attachments attach_policies(const config::Config& config, const route::RouteTable& routes) {
+  Attachments out;
+  out.by_rule.resize(routes.rules().size());
+  // config.policies is ordered by name: within a level, later names are more specific.
+  AttachedPolicies gateway;
+  for (const auto& [name, policy] : config.policies)
+    for (const auto& ref : policy.targetRefs)
+      if (ref.kind == config::PolicyTargetKind::Gateway) gateway.push_back(&policy);
+  for (const auto& rule : routes.rules()) {
+    auto& attached = out.by_rule[rule->index];
+    attached = gateway;
+    const std::string_view route_name = rule->route->origin.name;
+    for (const auto& [name, policy] : config.policies)
+      for (const auto& ref : policy.targetRefs)
+        if (ref.kind == config::PolicyTargetKind::HTTPRoute && ref.name == route_name && ref.sectionName.empty())
+          attached.push_back(&policy);
+    for (const auto& [name, policy] : config.policies)
+      for (const auto& ref : policy.targetRefs)
+        if (ref.kind == config::PolicyTargetKind::HTTPRoute && ref.name == route_name &&
+            !ref.sectionName.empty() && ref.sectionName == rule->rule->name)
+          attached.push_back(&policy);
+  }
+  for (const auto& [name, policy] : config.policies)
+    for (const auto& ref : policy.targetRefs)
+      if (ref.kind == config::PolicyTargetKind::Backend) {
+        const auto backend = config.backends.find(ref.name);
+        if (backend != config.backends.end()) out.by_backend[backend->first].push_back(&policy);
+      }
+  return out;
+}
+
+void compile_chains(proxy::Snapshot& snapshot) {
+  const auto attachments = attach_policies(*snapshot.config, snapshot.routes);
+  snapshot.rule_chains.clear();
+  for (const auto& attached : attachments.by_rule) snapshot.rule_chains.push_back(policy_chain(attached, AttachLevel::Rule));
+  for (auto& [name, backend] : snapshot.backends) {
+    if (const auto it = attachments.by_backend.find(name); it != attachments.by_backend.end())
+      backend.chain = policy_chain(it->second, AttachLevel::Backend);
+    if (backend.ai) {
+      for (auto& group : backend.groups)
+        for (auto& provider : group) compile_provider_chain(provider);
+    }
+  }
+}
+
+}  // namespace sluice::policy

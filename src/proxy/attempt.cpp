@@ -1,0 +1,482 @@
+#include "proxy/attempt.hpp"
+
+#include <boost/json.hpp>
+#include <charconv>
+
+#include "proxy/relay.hpp"
+#include "route/api_path.hpp"
+
+namespace sluice::proxy {
+
+namespace bhttp = boost::beast::http;
+namespace json = boost::json;
+using Clock = std::chrono::steady_clock;
+using std::chrono::milliseconds;
+using namespace relay;
+
+namespace {
+
+// The largest error body read from a translated provider (to convert it).
+constexpr std::size_t kMaxUpstreamErrorBodyBytes = 1024 * 1024;
+
+// The longest pause a provider's Retry-After can put it in.
+constexpr unsigned kMaxRetryAfterSeconds = 300;
+
+http::ApiError upstream_error(unsigned status, std::string message) {
+  return http::ApiError{status, "server_error", status == 504 ? "upstream_timeout" : "upstream_unavailable",
+                        std::move(message), {}};
+}
+
+// The token counts a translator read from the reply, for the access log.
+void record_usage(const translate::Translator& translator, RequestRecord& record) {
+  const auto usage = translator.usage();
+  if (!usage.known) return;
+  record.prompt_tokens = static_cast<std::int64_t>(usage.prompt_tokens);
+  record.completion_tokens = static_cast<std::int64_t>(usage.completion_tokens);
+}
+
+std::string_view translation_name(translate::ClientApi api, provider::WireFormat format) {
+  const bool anthropic_client = api == translate::ClientApi::AnthropicMessages;
+  switch (format) {
+    case provider::WireFormat::OpenAI:
+      return anthropic_client ? "anthropic->openai" : "";
+    case provider::WireFormat::Anthropic:
+      return anthropic_client ? "" : "openai->anthropic";
+    case provider::WireFormat::VertexAnthropic:
+      return anthropic_client ? "anthropic->vertex-anthropic" : "openai->vertex-anthropic";
+    case provider::WireFormat::Gemini:
+      return anthropic_client ? "anthropic->gemini" : "openai->gemini";
+    case provider::WireFormat::VertexGemini:
+      return anthropic_client ? "anthropic->vertex-gemini" : "openai->vertex-gemini";
+    case provider::WireFormat::Bedrock:
+      return anthropic_client ? "anthropic->bedrock" : "openai->bedrock";
+  }
+  return "";
+}
+
+const UpstreamEndpoint& choose_endpoint(Worker& worker, const BackendRuntime& backend) {
+  if (backend.endpoints.size() == 1) return backend.endpoints.front();
+  return backend.endpoints[std::uniform_int_distribution<std::size_t>(0, backend.endpoints.size() - 1)(worker.rng())];
+}
+
+// Whether the retry budget lets one more retry start now (the running try, if itself a retry,
+// is about to end and is not counted).
+bool budget_allows(const ExchangeInputs& exchange) {
+  if (!exchange.retry.budget_percent) return true;
+  auto& worker = exchange.request.worker;
+  const auto active = static_cast<std::uint64_t>(
+      std::max<std::int64_t>(worker.metrics().active_requests.load(std::memory_order_relaxed), 0));
+  const auto allowed = std::max<std::uint64_t>(policy::EffectiveRetry::kMinRetryConcurrency,
+                                               active * *exchange.retry.budget_percent / 100);
+  const unsigned in_flight = worker.retries_in_flight() - (exchange.counted_retry ? 1u : 0u);
+  return in_flight < allowed;
+}
+
+}  // namespace
+
+http::Task<AttemptResult> attempt(ExchangeInputs& exchange, const BackendRuntime& target, bool can_retry) {
+  AttemptResult result;
+  auto& request = exchange.request;
+  auto& responder = exchange.responder;
+  auto& record = request.record;
+  auto& worker = request.worker;
+  const auto& backend = request.backend;
+  const auto& limits = exchange.limits;
+  const auto& head = *request.head;
+  const auto& match = exchange.match;
+  record.upstream_error = {};  // this attempt's own outcome (an earlier one is in record.error)
+  record.status = 0;
+  record.provider = target.ai ? std::string_view(target.name) : std::string_view{};
+  record.attempts = exchange.attempts;
+  if (target.ai) responder.set_attempt(target.name, exchange.attempts);
+  // Another provider may take the request: checked when the decision is made, so the retry
+  // budget is asked before an answer is dropped.
+  bool budget_refused = false;
+  auto may_move_on = [&] {
+    if (!can_retry) return false;
+    if (budget_allows(exchange)) return true;
+    budget_refused = true;
+    return false;
+  };
+  auto fail = [&](unsigned status, std::string why) {
+    result.status = status;
+    result.failure = std::move(why);
+    return result;
+  };
+  auto answer_error = [&](const http::ApiError& error, std::string_view retry_after = {}) -> http::Task<AttemptResult> {
+    if (budget_refused && record.error.empty())
+      record.error = "retry budget of Backend " + backend.name + " exhausted; answered with this attempt's outcome";
+    result.responded = true;
+    result.keep = co_await responder.error(error, retry_after);
+    co_return result;
+  };
+  const auto who = [&] {
+    return target.ai && target.name != backend.name ? "backend " + backend.name + " provider " + target.name
+                                                    : "backend " + backend.name;
+  };
+
+  // The circuit breaker: a provider at its limit of requests in flight takes no more.
+  struct InFlight {
+    std::atomic<unsigned>* count = nullptr;
+    ~InFlight() {
+      if (count) count->fetch_sub(1, std::memory_order_relaxed);
+    }
+  } in_flight;
+  if (target.health && backend.spec && backend.spec->circuitBreaker.maxRequests > 0) {
+    auto& count = target.health->in_flight();
+    const auto limit = backend.spec->circuitBreaker.maxRequests;
+    if (count.fetch_add(1, std::memory_order_relaxed) >= limit) {
+      count.fetch_sub(1, std::memory_order_relaxed);
+      std::string why = "backend " + backend.name + " provider " + target.name + " has " + std::to_string(limit) +
+                        " requests in flight (spec.ai.circuitBreaker.maxRequests)";
+      result.circuit_open = true;
+      if (may_move_on()) co_return fail(503, std::move(why));
+      const http::ApiError error{503, "server_error", "circuit_open", std::move(why), {}};
+      co_return co_await answer_error(error);
+    }
+    in_flight.count = &count;
+  }
+
+  // Attempt stages: the model the provider is asked for, the body it gets.
+  pipeline::AttemptContext context{request, target};
+  context.model = request.info.model;
+  context.native = !request.json_api || !translate::needs_translation(exchange.client_api, target.format);
+  context.body = &request.body;
+  auto stage_failed = [&](const pipeline::Verdict& verdict) -> http::Task<AttemptResult> {
+    // The provider cannot take this request as it is: another one may.
+    if (may_move_on()) {
+      result.request_error = verdict.error;
+      co_return fail(verdict.error.status, who() + ": " + verdict.error.message);
+    }
+    result.responded = true;
+    result.keep = co_await responder.verdict(verdict);
+    co_return result;
+  };
+  if (auto verdict = target.attempt_chain.attempt(context); !verdict.proceeds())
+    co_return co_await stage_failed(verdict);
+
+  // The conversion, when the provider speaks another schema than the client.
+  std::unique_ptr<translate::Translator> translator;
+  json::value document;  // the translator's copy of the client's document (it may move parts out)
+  if (request.json_api) {
+    record.model = context.model;
+    if (!context.native) {
+      translate::RequestContext conversion;
+      conversion.model = context.model;
+      conversion.stream = request.info.stream;
+      conversion.default_max_tokens = target.default_max_tokens;
+      if (target.format == provider::WireFormat::VertexAnthropic) {
+        conversion.model_in_body = false;
+        conversion.anthropic_body_version = target.anthropic_body_version;
+      }
+      auto selection = translate::select_translator(exchange.client_api, target.format, conversion);
+      if (selection.error) {
+        const auto verdict = pipeline::Verdict::fail(*selection.error);
+        co_return co_await stage_failed(verdict);
+      }
+      translator = std::move(selection.translator);
+      record.translation = translation_name(exchange.client_api, target.format);
+      if (context.model.empty()) {
+        const auto verdict = pipeline::Verdict::fail(http::ApiError{
+            400, "invalid_request_error", "missing_model",
+            "\"model\" is required: Backend " + backend.name + " (" + std::string(target.provider->name) +
+                ") needs it to address the provider",
+            std::string("model")});
+        co_return co_await stage_failed(verdict);
+      }
+      document = json::value(request.document, json::storage_ptr());
+      if (auto error = translator->translate_request(document.as_object(), context.rewritten)) {
+        const auto verdict = pipeline::Verdict::fail(*error);
+        co_return co_await stage_failed(verdict);
+      }
+      context.body = &context.rewritten;
+    } else {
+      record.translation = {};
+    }
+  }
+
+  // The upstream path: provider path.full > path.prefix + API suffix > the route's rewrite >
+  // the provider's native path.
+  route::UpstreamPathInput path_input;
+  path_input.client_path = request.path;
+  if (match.rewritten_path) path_input.rewritten = *match.rewritten_path;
+  path_input.matched_prefix = match.matched_prefix;
+  if (target.path.full) path_input.backend_full = *target.path.full;
+  if (target.path.prefix) path_input.backend_prefix = *target.path.prefix;
+  provider::NativePath native;
+  if (target.ai) {
+    const auto client_suffix = route::api_suffix(request.path, match.matched_prefix);
+    provider::PathRequest path_request{exchange.operation, context.model, request.info.stream, client_suffix};
+    native = target.provider->path(*target.llm, path_request);
+    path_input.provider_base = native.base;
+    // The provider decides the suffix when it differs from the client's (translations, Azure).
+    if (translator || exchange.operation != provider::Operation::Other || native.suffix != client_suffix)
+      path_input.upstream_suffix = native.suffix;
+  }
+  auto upstream_path = route::resolve_upstream_path(path_input);
+  // The client's query does not travel to a URL Sluice composes for the provider (a
+  // translation, a non-OpenAI format's native path, a provider query such as Azure's
+  // api-version): there `key`, `alt` or `api-version` would be the client's to choose.
+  // Passthrough requests and OpenAI-compatible chat / embeddings paths keep it.
+  const bool composed_url = request.json_api && target.ai &&
+                            (translator != nullptr || target.format != provider::WireFormat::OpenAI ||
+                             native.suffix.find('?') != std::string::npos);
+  record.upstream_path =
+      composed_url ? std::move(upstream_path.path) : route::with_query(std::move(upstream_path.path), request.query);
+  record.path_source = route::path_source_name(upstream_path.source);
+
+  const auto& endpoint = choose_endpoint(worker, target);
+  record.upstream = endpoint.display;
+
+  // The upstream request head: UpstreamRequest stages add credentials and sign.
+  UpstreamHeadSpec head_spec;
+  head_spec.target = record.upstream_path;
+  head_spec.host =
+      match.rewritten_host ? std::string_view(*match.rewritten_host) : std::string_view(endpoint.host_header);
+  head_spec.translated = translator != nullptr;
+  head_spec.extra = target.static_headers;
+  const bool streamed_body = exchange.streamed_parser != nullptr && exchange.streamed_parser->has_value();
+  if (streamed_body) {
+    head_spec.framing = exchange.streamed_framing;
+    head_spec.body_size = exchange.streamed_size;
+  } else {
+    const auto method = head.method();
+    const bool has_body = !context.body->empty() || method == bhttp::verb::post || method == bhttp::verb::put ||
+                          method == bhttp::verb::patch;
+    head_spec.framing = has_body ? BodyFraming::Length : BodyFraming::None;
+    head_spec.body_size = context.body->size();
+  }
+  context.head = &head_spec;
+  context.upstream_target = record.upstream_path;
+  if (auto verdict = target.attempt_chain.upstream_request(context); !verdict.proceeds())
+    co_return co_await stage_failed(verdict);
+  const std::string upstream_head = build_upstream_head(head, target, request.rule, head_spec);
+  record.bytes_received = streamed_body ? head_spec.body_size : request.body.size();
+  std::optional<StreamedBody> streamed;
+  auto& client = responder.client();
+  if (streamed_body) {
+    streamed.emplace(
+        StreamedBody{client, exchange.client_buffer, **exchange.streamed_parser, head_spec.framing, limits, worker});
+  }
+
+  // Gateway API: a zero duration disables the timeout.
+  const auto& route_timeouts = request.rule.rule->timeouts;
+  const auto& deadline = exchange.deadline;
+  auto first_byte_timeout = target.timeouts.firstByte;
+  if (route_timeouts.backendRequest && route_timeouts.backendRequest->count() > 0)
+    first_byte_timeout = std::min(first_byte_timeout, *route_timeouts.backendRequest);
+  if (deadline) first_byte_timeout = std::min(first_byte_timeout, *route_timeouts.request);
+  if (exchange.retry.per_try_timeout && exchange.retry.per_try_timeout->count() > 0)
+    first_byte_timeout = std::min(first_byte_timeout, *exchange.retry.per_try_timeout);
+
+  // Connect (or reuse) and send. A pooled connection is checked before the request is written
+  // (see http/upstream_pool.hpp); one that still fails before the upstream accepted any byte of
+  // the request is replaced by a fresh connection, once. Any later failure is this provider's.
+  std::unique_ptr<http::UpstreamConnection> connection;
+  std::optional<ResponseParser> parser;
+  bool body_consumed = false;  // streamed client body bytes went out: this request cannot move on
+  for (int pass = 0;; ++pass) {
+    connection = pass == 0 ? worker.pool().take(endpoint) : nullptr;
+    const bool reused = connection != nullptr;
+    if (!connection) {
+      auto connect_timeout = target.timeouts.connect;
+      if (deadline)
+        connect_timeout = std::min(connect_timeout, std::chrono::duration_cast<milliseconds>(*deadline - Clock::now()));
+      auto connected = co_await worker.pool().connect(endpoint, std::max(connect_timeout, milliseconds(1)));
+      if (!connected.connection) {
+        const bool timeout = connected.failure == http::ConnectFailure::Timeout;
+        record.upstream_error = timeout ? "timeout" : (connected.failure == http::ConnectFailure::Tls ? "tls" : "connect");
+        std::string why = who() + " unavailable: " + connected.error;
+        if ((timeout ? exchange.retry.on.timeout : exchange.retry.on.connectFailure) && may_move_on())
+          co_return fail(timeout ? 504 : 502, std::move(why));
+        const auto error = upstream_error(timeout ? 504 : 502, std::move(why));
+        co_return co_await answer_error(error);
+      }
+      connection = std::move(connected.connection);
+    }
+    const bool head_request = head.method() == bhttp::verb::head;
+    fresh_parser(parser, head_request);
+    auto timeout = first_byte_timeout;
+    if (deadline) timeout = std::min(timeout, std::chrono::duration_cast<milliseconds>(*deadline - Clock::now()));
+    timeout = std::max(timeout, milliseconds(1));
+    // Coroutine rule for GCC 12: no co_await inside ?: or on braced temporaries (both
+    // mis-destroy temporaries); results and arguments go through named locals.
+    StreamedBody* streamed_ptr = streamed ? &*streamed : nullptr;
+    SendOutcome sent;
+    if (connection->tls) {
+      sent = co_await send_and_read_header(*connection->tls, *connection, upstream_head, *context.body, parser,
+                                           head_request, timeout, streamed_ptr);
+    } else {
+      sent = co_await send_and_read_header(*connection->plain, *connection, upstream_head, *context.body, parser,
+                                           head_request, timeout, streamed_ptr);
+    }
+    if (streamed) record.bytes_received = sent.body_bytes;
+    body_consumed = body_consumed || sent.body_consumed;
+    if (sent.client_error) {
+      responder.close_after();
+      result.responded = true;
+      co_await responder.error(*sent.client_error);
+      co_return result;
+    }
+    if (!sent.ec) break;
+    const auto failure = classify(sent.ec, connection->deadline.expired());
+    // A pooled connection the server closed while idle, seen only when the write failed before
+    // the upstream accepted a byte: replaying is safe, nothing reached it. Once bytes of the
+    // request were accepted, a close or reset is not replayed on this provider (it may have
+    // received and acted on the request); another provider may still be tried (a retry
+    // policy's decision).
+    const bool stale = reused && pass == 0 && sent.bytes_written == 0 && !sent.got_bytes && !sent.body_consumed;
+    if (stale) continue;
+    record.upstream_error = failure_label(failure);
+    std::string why = failure == Failure::Timeout
+                          ? who() + " (" + endpoint.display + ") did not respond within " + std::to_string(timeout.count()) + " ms"
+                          : who() + " (" + endpoint.display + ") " +
+                                (!sent.protocol_error.empty() ? "sent an invalid HTTP response: " + sent.protocol_error
+                                 : failure == Failure::Protocol
+                                     ? "sent an invalid HTTP response: " + sent.ec.message()
+                                     : "closed the connection before responding: " + sent.ec.message());
+    const unsigned status = failure == Failure::Timeout ? 504 : 502;
+    const bool retry_kind = failure == Failure::Timeout ? exchange.retry.on.timeout : exchange.retry.on.reset;
+    if (retry_kind && !sent.body_consumed && may_move_on()) co_return fail(status, std::move(why));
+    const auto error = upstream_error(status, std::move(why));
+    co_return co_await answer_error(error);
+  }
+  record.upstream_first_byte_ms = std::chrono::duration<double, std::milli>(Clock::now() - exchange.started).count();
+
+  const auto& response = parser->get();
+  record.status = response.result_int();
+  const bool upstream_keep_alive = parser->keep_alive();
+  can_retry = can_retry && !body_consumed;
+
+  // ResponseHead stages (a refused key asks for the same provider with the next key).
+  pipeline::ResponseContext answered{context, response.base(), record.status, body_consumed};
+  if (auto verdict = target.attempt_chain.response_head(answered); !verdict.proceeds()) {
+    if (verdict.kind == pipeline::Verdict::Kind::RetrySameProvider) {
+      result.retry_same = true;
+      co_return fail(verdict.error.status, verdict.error.message);
+    }
+    const auto error = verdict.error;
+    const auto retry_after = verdict.retry_after;
+    co_return co_await answer_error(error, retry_after);
+  }
+  if (exchange.retry.retries_on_status(record.status) && may_move_on()) {
+    // Another provider will try: this answer is dropped (its connection with it). A pause it
+    // asked for (Retry-After on a 429 or 503) keeps it at the back of the order meanwhile.
+    if (record.status == 429 || record.status == 503) {
+      const std::string_view retry_after = response[bhttp::field::retry_after];
+      unsigned seconds = 0;
+      if (std::from_chars(retry_after.data(), retry_after.data() + retry_after.size(), seconds).ec == std::errc{})
+        result.retry_after = std::chrono::seconds(std::min(seconds, kMaxRetryAfterSeconds));
+    }
+    record.upstream_error = "status";
+    co_return fail(record.status, who() + " answered HTTP " + std::to_string(record.status));
+  }
+  if (budget_refused)
+    record.error = "retry budget of Backend " + backend.name + " exhausted; answered with this provider's response";
+
+  RelayOutcome relayed;
+  bool client_keep = false;
+  if (translator) {
+    // Translated: errors and complete replies are read whole and converted; streams are
+    // converted event by event.
+    const bool success = record.status >= 200 && record.status < 300;
+    if (!success || !request.info.stream) {
+      std::string upstream_body;
+      boost::system::error_code rec;
+      const std::size_t limit = success ? limits.maxTranslatedResponseBytes : kMaxUpstreamErrorBodyBytes;
+      if (connection->tls) {
+        rec = co_await read_upstream_body(*connection->tls, *connection, *parser, target, deadline, limit, worker,
+                                          upstream_body);
+      } else {
+        rec = co_await read_upstream_body(*connection->plain, *connection, *parser, target, deadline, limit, worker,
+                                          upstream_body);
+      }
+      if (rec) {
+        const auto failure = classify(rec, connection->deadline.expired());
+        record.upstream_error = failure_label(failure);
+        std::string why = rec == bhttp::error::body_limit
+                              ? who() + " (" + endpoint.display + ") sent a response larger than " +
+                                    std::to_string(limit) + " bytes" +
+                                    (success ? " (Gateway spec.limits.maxTranslatedResponseBytes)" : "")
+                              : who() + " (" + endpoint.display + ") failed while sending its response: " + rec.message();
+        const auto error = upstream_error(failure == Failure::Timeout ? 504 : 502, std::move(why));
+        co_return co_await answer_error(error);
+      }
+      if (upstream_keep_alive && parser->is_done())
+        worker.pool().give_back(endpoint, std::move(connection), target.timeouts.poolIdle);
+      if (!success) {
+        const auto error = translator->translate_error(record.status, response["x-amzn-errortype"], upstream_body);
+        const std::string retry_after(response[bhttp::field::retry_after]);
+        co_return co_await answer_error(error, retry_after);
+      }
+      std::string client_body;
+      if (auto terr = translator->translate_response(upstream_body, client_body))
+        co_return co_await answer_error(*terr);
+      record_usage(*translator, record);
+      result.responded = true;
+      result.keep = co_await responder.json(200, std::move(client_body), &response.base());
+      co_return result;
+    }
+    client_keep = responder.keep_alive() && responder.version() >= 11;
+    const auto framing = responder.version() >= 11 ? ClientFraming::Chunked : ClientFraming::UntilClose;
+    const std::string client_head = responder.converted_head(&response.base(), 200, translator->stream_content_type(),
+                                                             0, client_keep, framing);
+    if (connection->tls) {
+      relayed = co_await relay_translated(*connection->tls, *connection, *parser, client, client_head, framing,
+                                          *translator, target, deadline, worker, record);
+    } else {
+      relayed = co_await relay_translated(*connection->plain, *connection, *parser, client, client_head, framing,
+                                          *translator, target, deadline, worker, record);
+    }
+    record_usage(*translator, record);
+  } else {
+    // Relay: the head goes out with the first body bytes, the body as it arrives.
+    const bool has_body =
+        head.method() != bhttp::verb::head && record.status >= 200 && record.status != 204 && record.status != 304;
+    ClientFraming framing = ClientFraming::None;
+    if (has_body) {
+      if (response.has_content_length() && !response.chunked()) {
+        framing = ClientFraming::ContentLength;
+      } else {
+        framing = responder.version() >= 11 ? ClientFraming::Chunked : ClientFraming::UntilClose;
+      }
+    }
+    client_keep = responder.keep_alive() && framing != ClientFraming::UntilClose;
+    const bool sse =
+        beast::iequals(std::string_view(response[bhttp::field::content_type]).substr(0, 17), "text/event-stream");
+    const std::string client_head = responder.relay_head(response.base(), client_keep, framing);
+    if (connection->tls) {
+      relayed = co_await relay_body(*connection->tls, *connection, *parser, client, client_head, framing, sse, target,
+                                    deadline, worker, record, request.schema);
+    } else {
+      relayed = co_await relay_body(*connection->plain, *connection, *parser, client, client_head, framing, sse,
+                                    target, deadline, worker, record, request.schema);
+    }
+  }
+
+  if (relayed.failure != Failure::None) {
+    record.upstream_error = failure_label(relayed.failure);
+    if (!relayed.head_sent) {
+      // Nothing reached the client yet: another provider, or a proper error response.
+      std::string why = who() + " (" + endpoint.display + ") failed before its response body arrived: " +
+                        relayed.ec.message();
+      const unsigned status = relayed.failure == Failure::Timeout ? 504 : 502;
+      if ((relayed.failure == Failure::Timeout ? exchange.retry.on.timeout : exchange.retry.on.reset) && may_move_on())
+        co_return fail(status, std::move(why));
+      const auto error = upstream_error(status, std::move(why));
+      co_return co_await answer_error(error);
+    }
+    record.error = "upstream " + std::string(failure_label(relayed.failure)) + " after the response started (" + who() +
+                   "): " + relayed.ec.message();
+  } else if (!relayed.client_ok) {
+    record.error = "client connection closed during the response";
+  }
+  if (relayed.upstream_clean && upstream_keep_alive && parser->is_done()) {
+    worker.pool().give_back(endpoint, std::move(connection), target.timeouts.poolIdle);
+  }
+  result.responded = true;
+  result.keep = relayed.client_ok && client_keep;
+  co_return result;
+}
+
+}  // namespace sluice::proxy
