@@ -124,6 +124,7 @@ void decode_gateway(YamlMap& spec, Gateway& gw) {
   YamlMap log(spec.take("accessLog"), spec.field("accessLog"), ctx);
   if (auto v = log.boolean("enabled")) s.accessLog.enabled = *v;
   if (auto v = log.str("path")) s.accessLog.path = *v;
+  if (auto v = log.boolean("captureUsage")) s.accessLog.captureUsage = *v;
   if (auto names = log.take("redactQueryParams");
       names.IsDefined() && is_sequence(names, log.field("redactQueryParams"), ctx)) {
     s.accessLog.redactQueryParams.clear();

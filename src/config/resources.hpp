@@ -50,6 +50,9 @@ struct Limits {
 
 struct AccessLog {
   bool enabled = true;
+  // Read usage, finish reason and the answering model from native OpenAI-format responses too
+  // (streams included): off makes AI chat and embeddings a pure relay.
+  bool captureUsage = true;
   std::string path = "-";  // "-" is stdout
   // Query parameters whose values are logged as REDACTED (case-insensitive); replaces this list.
   std::vector<std::string> redactQueryParams{"key",

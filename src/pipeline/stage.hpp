@@ -54,6 +54,8 @@ class Translator;
 
 namespace sluice::pipeline {
 
+class Chain;
+
 enum class Phase : unsigned {
   RequestHead,
   RequestBody,
@@ -127,6 +129,7 @@ struct RequestContext {
   const route::CompiledRule& rule;
   const proxy::BackendRuntime& backend;  // the Backend chosen for this request
   RequestRecord& record;
+  const Chain* rule_chain = nullptr;  // the stages of the rule (the Backend's are backend.chain)
   // The request head (reached through a pointer: it moves with the parser that reads the body).
   const boost::beast::http::request_header<>* head = nullptr;
   route::ApiKind api = route::ApiKind::Other;
@@ -173,6 +176,9 @@ struct AttemptContext {
   std::string_view upstream_target;  // path and query
   // Which of the provider's keys this attempt uses, when it has several (the credential stage).
   std::optional<std::size_t> key_index;
+  // Response events: Sluice, not the client, asked for the stream's usage chunk; it is removed
+  // from what the client receives.
+  bool drop_usage_chunk = false;
 };
 
 // The upstream's answer to an attempt.

@@ -6,6 +6,7 @@
 #include "policy/credential.hpp"
 #include "policy/model_override.hpp"
 #include "policy/retry.hpp"
+#include "policy/usage_capture.hpp"
 #include "proxy/snapshot.hpp"
 
 namespace sluice::policy {
@@ -76,7 +77,13 @@ Attachments attach_policies(const config::Config& config, const route::RouteTabl
 void compile_chains(proxy::Snapshot& snapshot) {
   const auto attachments = attach_policies(*snapshot.config, snapshot.routes);
   snapshot.rule_chains.clear();
-  for (const auto& attached : attachments.by_rule) snapshot.rule_chains.push_back(policy_chain(attached, AttachLevel::Rule));
+  const auto& access_log = snapshot.gateway().accessLog;
+  const bool capture_usage = access_log.enabled && access_log.captureUsage;
+  for (const auto& attached : attachments.by_rule) {
+    auto chain = policy_chain(attached, AttachLevel::Rule);
+    if (capture_usage) chain.add(make_usage_capture_stage());
+    snapshot.rule_chains.push_back(std::move(chain));
+  }
   for (auto& [name, backend] : snapshot.backends) {
     if (const auto it = attachments.by_backend.find(name); it != attachments.by_backend.end())
       backend.chain = policy_chain(it->second, AttachLevel::Backend);

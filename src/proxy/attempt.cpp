@@ -3,7 +3,10 @@
 #include <boost/json.hpp>
 #include <charconv>
 
+#include "pipeline/chain.hpp"
+#include "pipeline/response_filter.hpp"
 #include "proxy/relay.hpp"
+#include "translate/openai_response_reader.hpp"
 #include "route/api_path.hpp"
 
 namespace sluice::proxy {
@@ -13,6 +16,7 @@ namespace json = boost::json;
 using Clock = std::chrono::steady_clock;
 using std::chrono::milliseconds;
 using namespace relay;
+using pipeline::AttemptContext;
 
 namespace {
 
@@ -71,6 +75,68 @@ bool budget_allows(const ExchangeInputs& exchange) {
   const unsigned in_flight = worker.retries_in_flight() - (exchange.counted_retry ? 1u : 0u);
   return in_flight < allowed;
 }
+
+// The chains an attempt runs, in order: the rule's, the Backend's, the provider's (whose last
+// stage signs).
+std::array<const pipeline::Chain*, 3> attempt_chains(const pipeline::RequestContext& request,
+                                                     const BackendRuntime& target) {
+  return {request.rule_chain, &request.backend.chain, &target.attempt_chain};
+}
+
+pipeline::Verdict run_attempt_stages(AttemptContext& context, const BackendRuntime& target) {
+  for (const auto* chain : attempt_chains(context.request, target)) {
+    if (chain == nullptr || !chain->needs(pipeline::Phase::Attempt)) continue;
+    if (auto verdict = chain->attempt(context); !verdict.proceeds()) return verdict;
+  }
+  return pipeline::Verdict::proceed();
+}
+
+pipeline::Verdict run_upstream_request_stages(AttemptContext& context, const BackendRuntime& target) {
+  for (const auto* chain : attempt_chains(context.request, target)) {
+    if (chain == nullptr || !chain->needs(pipeline::Phase::UpstreamRequest)) continue;
+    if (auto verdict = chain->upstream_request(context); !verdict.proceeds()) return verdict;
+  }
+  return pipeline::Verdict::proceed();
+}
+
+pipeline::Verdict run_response_head_stages(pipeline::ResponseContext& context, const BackendRuntime& target) {
+  for (const auto* chain : attempt_chains(context.attempt.request, target)) {
+    if (chain == nullptr || !chain->needs(pipeline::Phase::ResponseHead)) continue;
+    if (auto verdict = chain->response_head(context); !verdict.proceeds()) return verdict;
+  }
+  return pipeline::Verdict::proceed();
+}
+
+bool wants_response_events(const pipeline::RequestContext& request, const BackendRuntime& target) {
+  for (const auto* chain : attempt_chains(request, target))
+    if (chain != nullptr && chain->needs(pipeline::Phase::ResponseEvents)) return true;
+  return false;
+}
+
+// Reads a native OpenAI-format response for the record as the relay forwards it.
+class NativeResponseReading final : public pipeline::ResponseFilter {
+ public:
+  NativeResponseReading(bool stream, bool drop_usage_chunk, std::size_t max_bytes, RequestRecord& record)
+      : reader_(stream, drop_usage_chunk, max_bytes), record_(record), drops_(stream && drop_usage_chunk) {}
+  void feed(std::string_view in, std::string& out) override { reader_.feed(in, out); }
+  void finish(std::string& out) override {
+    reader_.finish(out);
+    const auto& usage = reader_.usage();
+    if (usage.known) {
+      record_.prompt_tokens = static_cast<std::int64_t>(usage.prompt_tokens);
+      record_.completion_tokens = static_cast<std::int64_t>(usage.completion_tokens);
+      record_.cached_tokens = static_cast<std::int64_t>(usage.cached_tokens);
+    }
+    record_.finish_reason = reader_.finish_reason();
+    record_.response_model = reader_.model();
+  }
+  bool may_change_length() const override { return drops_; }
+
+ private:
+  translate::OpenAiResponseReader reader_;
+  RequestRecord& record_;
+  bool drops_;
+};
 
 }  // namespace
 
@@ -152,7 +218,7 @@ http::Task<AttemptResult> attempt(ExchangeInputs& exchange, const BackendRuntime
     result.keep = co_await responder.verdict(verdict);
     co_return result;
   };
-  if (auto verdict = target.attempt_chain.attempt(context); !verdict.proceeds())
+  if (auto verdict = run_attempt_stages(context, target); !verdict.proceeds())
     co_return co_await stage_failed(verdict);
 
   // The conversion, when the provider speaks another schema than the client.
@@ -248,7 +314,7 @@ http::Task<AttemptResult> attempt(ExchangeInputs& exchange, const BackendRuntime
   }
   context.head = &head_spec;
   context.upstream_target = record.upstream_path;
-  if (auto verdict = target.attempt_chain.upstream_request(context); !verdict.proceeds())
+  if (auto verdict = run_upstream_request_stages(context, target); !verdict.proceeds())
     co_return co_await stage_failed(verdict);
   const std::string upstream_head = build_upstream_head(head, target, request.rule, head_spec);
   record.bytes_received = streamed_body ? head_spec.body_size : request.body.size();
@@ -350,7 +416,7 @@ http::Task<AttemptResult> attempt(ExchangeInputs& exchange, const BackendRuntime
 
   // ResponseHead stages (a refused key asks for the same provider with the next key).
   pipeline::ResponseContext answered{context, response.base(), record.status, body_consumed};
-  if (auto verdict = target.attempt_chain.response_head(answered); !verdict.proceeds()) {
+  if (auto verdict = run_response_head_stages(answered, target); !verdict.proceeds()) {
     if (verdict.kind == pipeline::Verdict::Kind::RetrySameProvider) {
       result.retry_same = true;
       co_return fail(verdict.error.status, verdict.error.message);
@@ -441,16 +507,25 @@ http::Task<AttemptResult> attempt(ExchangeInputs& exchange, const BackendRuntime
         framing = responder.version() >= 11 ? ClientFraming::Chunked : ClientFraming::UntilClose;
       }
     }
-    client_keep = responder.keep_alive() && framing != ClientFraming::UntilClose;
     const bool sse =
         beast::iequals(std::string_view(response[bhttp::field::content_type]).substr(0, 17), "text/event-stream");
+    // Response events: a native OpenAI-format answer is read as it passes.
+    std::optional<NativeResponseReading> reading;
+    if (has_body && record.status >= 200 && record.status < 300 && context.native && target.ai &&
+        target.format == provider::WireFormat::OpenAI && request.json_api && wants_response_events(request, target)) {
+      reading.emplace(sse, context.drop_usage_chunk, limits.maxTranslatedResponseBytes, record);
+      if (reading->may_change_length() && framing == ClientFraming::ContentLength)
+        framing = responder.version() >= 11 ? ClientFraming::Chunked : ClientFraming::UntilClose;
+    }
+    client_keep = responder.keep_alive() && framing != ClientFraming::UntilClose;
     const std::string client_head = responder.relay_head(response.base(), client_keep, framing);
+    pipeline::ResponseFilter* filter = reading ? &*reading : nullptr;
     if (connection->tls) {
       relayed = co_await relay_body(*connection->tls, *connection, *parser, client, client_head, framing, sse, target,
-                                    deadline, worker, record, request.schema);
+                                    deadline, worker, record, request.schema, filter);
     } else {
       relayed = co_await relay_body(*connection->plain, *connection, *parser, client, client_head, framing, sse,
-                                    target, deadline, worker, record, request.schema);
+                                    target, deadline, worker, record, request.schema, filter);
     }
   }
 

@@ -353,6 +353,7 @@ http::Task<bool> run_exchange(Worker& worker, const Snapshot& snapshot, const ro
   request.schema = schema;
   request.query = qpos == std::string_view::npos ? std::string_view{} : target.substr(qpos + 1);
   const auto& rule_chain = snapshot.rule_chains[rule.index];
+  request.rule_chain = &rule_chain;
   CompletePhase complete{request, rule_chain};
 
   // The providers to try, in order, without those that cannot serve (a missing Secret).

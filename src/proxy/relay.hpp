@@ -20,6 +20,7 @@
 #include "http/parse_errors.hpp"
 #include "http/sse.hpp"
 #include "http/upstream_pool.hpp"
+#include "pipeline/response_filter.hpp"
 #include "proxy/exchange.hpp"
 #include "proxy/heads.hpp"
 #include "proxy/worker.hpp"
@@ -242,8 +243,10 @@ template <class Stream>
 http::Task<RelayOutcome> relay_body(Stream& stream, http::UpstreamConnection& connection, ResponseParser& parser,
                                     ClientIo& client, const std::string& head, ClientFraming framing, bool sse,
                                     const BackendRuntime& backend, std::optional<Clock::time_point> deadline,
-                                    Worker& worker, RequestRecord& record, ClientSchema schema) {
+                                    Worker& worker, RequestRecord& record, ClientSchema schema,
+                                    pipeline::ResponseFilter* filter = nullptr) {
   RelayOutcome out;
+  std::string filtered;
   auto& body = parser.get().body();
   http::SseBoundaryTracker boundary;
   RelayBuffer buffer(worker);
@@ -276,7 +279,16 @@ http::Task<RelayOutcome> relay_body(Stream& stream, http::UpstreamConnection& co
     }
     if (got == 0 && !done && !ec) continue;  // only framing was read
 
-    const std::string_view data(got > 0 ? buffer.get() : nullptr, got);
+    std::string_view data(got > 0 ? buffer.get() : nullptr, got);
+    if (filter != nullptr) {
+      // The filter sees every byte read and gives back what the client gets.
+      filtered.clear();
+      if (got > 0) filter->feed(data, filtered);
+      if (done || ec) filter->finish(filtered);
+      data = filtered;
+      got = filtered.size();
+      if (got == 0 && !done && !ec) continue;  // an event is still being completed
+    }
     if (sse) boundary.feed(data);
     std::string error_event;
     if (ec) {

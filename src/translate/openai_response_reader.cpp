@@ -1,0 +1,171 @@
+#include "translate/openai_response_reader.hpp"
+
+#include <boost/json.hpp>
+
+namespace sluice::translate {
+
+namespace json = boost::json;
+
+namespace {
+
+// The end of the first event in `bytes` (the index just past its blank line), or npos.
+// Lines end in LF, CRLF or CR; an event ends at an empty line. `scanned` and `line_start` carry
+// the scan over between calls (bytes already looked at, and where the current line began).
+std::size_t event_end(std::string_view bytes, std::size_t& scanned, std::size_t& line_start) {
+  for (std::size_t i = scanned; i < bytes.size(); ++i) {
+    const char c = bytes[i];
+    if (c != '\n' && c != '\r') continue;
+    if (c == '\r') {
+      if (i + 1 >= bytes.size()) {
+        scanned = i;  // a CR LF may be split: look again when more arrives
+        return std::string_view::npos;
+      }
+      if (bytes[i + 1] == '\n') continue;  // the LF ends the line
+    }
+    std::size_t line_end = i;
+    if (c == '\n' && i > line_start && bytes[i - 1] == '\r') line_end = i - 1;
+    if (line_end == line_start) return i + 1;
+    line_start = i + 1;
+  }
+  scanned = bytes.size();
+  return std::string_view::npos;
+}
+
+// The data of an event (its "data:" lines joined with '\n').
+std::string event_data(std::string_view raw) {
+  std::string data;
+  bool first = true;
+  while (!raw.empty()) {
+    auto end = raw.find_first_of("\r\n");
+    const auto line = raw.substr(0, end);
+    if (line.starts_with("data:")) {
+      auto value = line.substr(5);
+      if (!value.empty() && value.front() == ' ') value.remove_prefix(1);
+      if (!first) data.push_back('\n');
+      data.append(value);
+      first = false;
+    }
+    if (end == std::string_view::npos) break;
+    if (raw[end] == '\r' && end + 1 < raw.size() && raw[end + 1] == '\n') ++end;
+    raw.remove_prefix(end + 1);
+  }
+  return data;
+}
+
+std::uint64_t count(const json::object& usage, std::string_view key) {
+  const auto* value = usage.if_contains(key);
+  if (value == nullptr) return 0;
+  if (value->is_uint64()) return value->as_uint64();
+  if (value->is_int64() && value->as_int64() > 0) return static_cast<std::uint64_t>(value->as_int64());
+  return 0;
+}
+
+}  // namespace
+
+OpenAiResponseReader::OpenAiResponseReader(bool stream, bool drop_usage_chunk, std::size_t max_bytes)
+    : stream_(stream), drop_usage_chunk_(drop_usage_chunk), max_bytes_(max_bytes) {}
+
+void OpenAiResponseReader::feed(std::string_view in, std::string& out) {
+  if (!stream_) {
+    out.append(in);
+    if (stepped_aside_) return;
+    if (held_.size() + in.size() > max_bytes_) {
+      stepped_aside_ = true;
+      held_.clear();
+      held_.shrink_to_fit();
+      return;
+    }
+    held_.append(in);
+    return;
+  }
+  if (stepped_aside_) {
+    out.append(in);
+    return;
+  }
+  held_.append(in);
+  std::size_t consumed = 0;
+  for (;;) {
+    const std::string_view rest = std::string_view(held_).substr(consumed);
+    const auto end = event_end(rest, scanned_, line_start_);
+    if (end == std::string_view::npos) break;
+    read_event(rest.substr(0, end), out);
+    consumed += end;
+    scanned_ = 0;
+    line_start_ = 0;
+  }
+  if (consumed > 0) {
+    held_.erase(0, consumed);
+  }
+  if (held_.size() > max_bytes_) {
+    // One event beyond the bound: pass everything through from here on.
+    stepped_aside_ = true;
+    out.append(held_);
+    held_.clear();
+    held_.shrink_to_fit();
+  }
+}
+
+void OpenAiResponseReader::finish(std::string& out) {
+  if (stream_) {
+    out.append(held_);
+    held_.clear();
+    return;
+  }
+  if (!stepped_aside_ && !held_.empty()) {
+    bool usage_only = false;
+    read_document(held_, false, usage_only);
+  }
+  held_.clear();
+}
+
+void OpenAiResponseReader::read_event(std::string_view raw, std::string& out) {
+  // Only events that can say something are parsed.
+  const bool first = first_event_;
+  first_event_ = false;
+  const bool has_usage = raw.find("\"usage\":{") != std::string_view::npos ||
+                         raw.find("\"usage\": {") != std::string_view::npos;
+  const bool has_finish = raw.find("\"finish_reason\":\"") != std::string_view::npos ||
+                          raw.find("\"finish_reason\": \"") != std::string_view::npos;
+  if (first || has_usage || has_finish) {
+    const auto data = event_data(raw);
+    if (!data.empty() && data != "[DONE]") {
+      bool usage_only = false;
+      read_document(data, true, usage_only);
+      if (usage_only && drop_usage_chunk_) return;
+    }
+  }
+  out.append(raw);
+}
+
+void OpenAiResponseReader::read_document(std::string_view text, bool from_stream, bool& usage_only) {
+  boost::system::error_code ec;
+  const auto value = json::parse(text, ec);
+  if (ec || !value.is_object()) return;
+  const auto& object = value.as_object();
+  if (const auto* model = object.if_contains("model"); model && model->is_string() && model_.empty())
+    model_ = std::string(model->as_string());
+  const auto* choices = object.if_contains("choices");
+  if (choices && choices->is_array()) {
+    for (const auto& choice : choices->as_array()) {
+      if (!choice.is_object()) continue;
+      const auto* reason = choice.as_object().if_contains("finish_reason");
+      if (reason && reason->is_string()) finish_reason_ = std::string(reason->as_string());
+    }
+  }
+  const auto* usage = object.if_contains("usage");
+  if (usage && usage->is_object()) {
+    const auto& u = usage->as_object();
+    usage_.prompt_tokens = count(u, "prompt_tokens");
+    usage_.completion_tokens = count(u, "completion_tokens");
+    usage_.total_tokens = count(u, "total_tokens");
+    if (const auto* details = u.if_contains("prompt_tokens_details"); details && details->is_object())
+      usage_.cached_tokens = count(details->as_object(), "cached_tokens");
+    if (const auto* details = u.if_contains("completion_tokens_details"); details && details->is_object())
+      usage_.reasoning_tokens = count(details->as_object(), "reasoning_tokens");
+    usage_.known = true;
+    // The chunk include_usage adds: usage and no choice.
+    usage_only = from_stream && choices && choices->is_array() && choices->as_array().empty();
+  }
+}
+
+}  // namespace sluice::translate
