@@ -6,7 +6,9 @@
 // over it is back in rotation and its next requests are the probes: a success clears its record
 // (count and multiplier), `consecutiveFailures` more failures eject it again, for longer. A
 // Backend never has more than maxEjectionPercent of its providers ejected (at least one may
-// always be). State lives as long as the snapshot: a reload starts every provider healthy.
+// always be). State is kept by the process's state::RuntimeRegistry under the provider's
+// Backend and provider names: a reload that keeps the provider keeps its ejection, hold,
+// failure counts, in-flight count and active-check verdict; one that removes it drops them.
 #pragma once
 
 #include <atomic>
@@ -82,7 +84,9 @@ class ProviderHealth {
 
 // The keys of a provider with several (a Secret holding apiKey, apiKey2, ...): requests rotate
 // among them; a key answered with 401/403 (refused) or 429 (quota) is benched for a while and
-// the next one is used. Shared by every worker; atomics only.
+// the next one is used. Shared by every worker; atomics only. Kept across reloads like
+// ProviderHealth, unless the reload changes the number of keys: then a new KeyRing starts with
+// none benched.
 class KeyRing {
  public:
   using Clock = std::chrono::steady_clock;

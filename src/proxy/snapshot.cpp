@@ -105,9 +105,12 @@ void attach_tls(BackendRuntime& b, const config::Backend& spec, const config::Ba
 }
 
 // One provider of an AI Backend: endpoint, credentials, wire format and its conventions.
+// Its health and keys come from `registry`, under (Backend name, provider name).
 BackendRuntime compile_provider(const config::Backend& spec, const std::string& name, unsigned weight,
                                 const config::LlmProvider& llm, const std::string& tls_field, const SecretLookup& secrets,
-                                TlsContextCache& tls_cache, config::Diagnostics& diags) {
+                                TlsContextCache& tls_cache, config::Diagnostics& diags,
+                                state::RuntimeRegistry& registry, state::StateClaims& claims) {
+  const state::StateKey identity{spec.origin.name, name};
   BackendRuntime b;
   b.spec = &spec;
   b.name = name;
@@ -115,7 +118,7 @@ BackendRuntime compile_provider(const config::Backend& spec, const std::string& 
   b.weight = weight;
   b.llm = &llm;
   b.timeouts = spec.timeouts;
-  b.health = std::make_shared<ProviderHealth>();
+  b.health = registry.state_for<ProviderHealth>(identity, claims);
   b.provider = &provider::traits(llm.kind);
   b.format = b.provider->format(llm);
   b.model = llm.model;
@@ -174,7 +177,10 @@ BackendRuntime compile_provider(const config::Backend& spec, const std::string& 
       if (!more.empty()) {
         b.auth_values.push_back(b.auth_value);
         for (auto& v : more) b.auth_values.push_back(std::move(v));
-        b.keys = std::make_shared<KeyRing>(b.auth_values.size());
+        const auto count = b.auth_values.size();
+        b.keys = registry.state_for<KeyRing>(
+            identity, claims, [count] { return std::make_shared<KeyRing>(count); },
+            [count](const KeyRing& kept) { return kept.size() == count; });
       }
     } else {
       b.unavailable_reason = who + " cannot authenticate: " + reason;
@@ -190,6 +196,12 @@ BackendRuntime compile_provider(const config::Backend& spec, const std::string& 
 
 std::shared_ptr<const Snapshot> Snapshot::build(config::Config config, config::Diagnostics& diags,
                                                 std::uint64_t generation) {
+  state::RuntimeRegistry fresh;
+  return build(std::move(config), diags, generation, fresh);
+}
+
+std::shared_ptr<const Snapshot> Snapshot::build(config::Config config, config::Diagnostics& diags,
+                                                std::uint64_t generation, state::RuntimeRegistry& registry) {
   auto snap = std::make_shared<Snapshot>();
   snap->config = std::make_shared<const config::Config>(std::move(config));
   snap->generation = generation;
@@ -207,7 +219,8 @@ std::shared_ptr<const Snapshot> Snapshot::build(config::Config config, config::D
     if (spec.type == config::BackendType::AI) {
       backend.ai = true;
       if (spec.priorityGroups.empty()) {
-        backend.groups.push_back({compile_provider(spec, name, 1, spec.llm, "spec.ai.llm.tls", secrets, tls_cache, diags)});
+        backend.groups.push_back({compile_provider(spec, name, 1, spec.llm, "spec.ai.llm.tls", secrets, tls_cache, diags,
+                                                  registry, snap->state_claims)});
       } else {
         for (std::size_t g = 0; g < spec.priorityGroups.size(); ++g) {
           std::vector<BackendRuntime> group;
@@ -215,7 +228,7 @@ std::shared_ptr<const Snapshot> Snapshot::build(config::Config config, config::D
           for (std::size_t i = 0; i < providers.size(); ++i) {
             const auto field = "spec.ai.priorityGroups[" + std::to_string(g) + "].providers[" + std::to_string(i) + "].tls";
             group.push_back(compile_provider(spec, providers[i].name, providers[i].weight, providers[i].llm, field, secrets,
-                                             tls_cache, diags));
+                                             tls_cache, diags, registry, snap->state_claims));
           }
           backend.groups.push_back(std::move(group));
         }
