@@ -1,7 +1,6 @@
 #include "proxy/snapshot.hpp"
 
 #include <algorithm>
-#include <atomic>
 #include <map>
 
 #include "http/tls_client.hpp"
@@ -33,24 +32,27 @@ struct SecretLookup {
   }
 };
 
-// One context per distinct (verify, CA) pair, each with a process-unique id: connections made
-// with one trust configuration must never be pooled with another's.
+// One context per distinct (verify, CA) pair, each with a pool-key suffix naming those trust
+// settings (the verify flag and the SHA-256 of the CA PEM, or the system bundle): connections
+// made with one trust configuration are never pooled with another's. The suffix depends on the
+// settings only, not on the context object, so a reload that keeps them keeps the connections
+// pooled under the previous snapshot's context. Reusing those is safe: each was handshaken and
+// verified under the same settings, and an established connection no longer consults its
+// context (OpenSSL's SSL holds its own reference to the SSL_CTX it was made from, so it stays
+// valid after that snapshot and its context are gone).
 class TlsContextCache {
  public:
   struct Entry {
     std::shared_ptr<boost::asio::ssl::context> context;
-    std::uint64_t id = 0;
+    std::string trust;  // pool-key suffix
   };
 
   Entry get(const http::TlsClientSettings& s, std::string* error) {
-    static std::atomic<std::uint64_t> next_id{1};
-    const auto key = std::string(s.verify ? "v" : "n") + (s.ca_pem ? *s.ca_pem : std::string("<system>"));
-    if (auto it = cache_.find(key); it != cache_.end()) return it->second;
-    Entry entry{http::make_client_tls_context(s, error), 0};
-    if (entry.context) {
-      entry.id = next_id.fetch_add(1);
-      cache_.emplace(key, entry);
-    }
+    const auto trust = std::string(s.verify ? "|verify:" : "|noverify:") +
+                       (s.ca_pem ? "ca-sha256=" + provider::sha256_hex(*s.ca_pem) : std::string("system"));
+    if (auto it = cache_.find(trust); it != cache_.end()) return it->second;
+    Entry entry{http::make_client_tls_context(s, error), trust};
+    if (entry.context) cache_.emplace(trust, entry);
     return entry;
   }
 
@@ -93,14 +95,14 @@ void attach_tls(BackendRuntime& b, const config::Backend& spec, const config::Ba
     }
   }
   std::string error;
-  auto [ctx, ctx_id] = tls_cache.get(settings, &error);
+  auto [ctx, trust] = tls_cache.get(settings, &error);
   if (!ctx) {
     diags.add(config::Diagnostic{config::Severity::Error, spec.origin.file, spec.origin.line, spec.origin.id(),
                                  tls_field + (tls.caCertificate ? ".caCertificateRef" : ""), error});
   }
   for (auto& e : b.endpoints) {
     e.tls_context = ctx;
-    e.pool_key += "|ctx" + std::to_string(ctx_id);
+    e.pool_key += trust;
   }
 }
 
@@ -237,6 +239,10 @@ std::shared_ptr<const Snapshot> Snapshot::build(config::Config config, config::D
       for (const auto& h : spec.hosts) backend.endpoints.push_back(make_endpoint(h.host, h.port, spec.staticTls));
       attach_tls(backend, spec, spec.staticTls, "spec.static.tls", secrets, tls_cache, diags);
     }
+    for (const auto& e : backend.endpoints) snap->pool_keys.insert(e.pool_key);
+    for (const auto& group : backend.groups)
+      for (const auto& p : group)
+        for (const auto& e : p.endpoints) snap->pool_keys.insert(e.pool_key);
     snap->backends.emplace(name, std::move(backend));
   }
   return snap;

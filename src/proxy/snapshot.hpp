@@ -13,6 +13,7 @@
 #include <optional>
 #include <string>
 #include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
 #include "config/diagnostics.hpp"
@@ -80,6 +81,9 @@ struct Snapshot {
   // The runtime state this snapshot took from the registry: once it is installed,
   // registry.retain(state_claims) forgets the state of providers it no longer has.
   state::StateClaims state_claims;
+  // Every endpoint's pool_key: once it is installed, workers keep only pooled upstream
+  // connections under these keys (UpstreamPool::retain).
+  std::unordered_set<std::string> pool_keys;
 
   const config::GatewaySpec& gateway() const { return config->gatewaySpec(); }
 
