@@ -179,10 +179,14 @@ BackendRuntime compile_provider(const config::Backend& spec, const std::string& 
       if (!more.empty()) {
         b.auth_values.push_back(b.auth_value);
         for (auto& v : more) b.auth_values.push_back(std::move(v));
+        // The ring (benched keys, rotation) is kept only while the keys are the same ones.
+        std::string all_keys;
+        for (const auto& v : b.auth_values) all_keys += v + '\n';
         const auto count = b.auth_values.size();
+        const auto fingerprint = provider::sha256_hex(all_keys);
         b.keys = registry.state_for<KeyRing>(
-            identity, claims, [count] { return std::make_shared<KeyRing>(count); },
-            [count](const KeyRing& kept) { return kept.size() == count; });
+            identity, claims, [&] { return std::make_shared<KeyRing>(count, fingerprint); },
+            [&](const KeyRing& kept) { return kept.size() == count && kept.fingerprint() == fingerprint; });
       }
     } else {
       b.unavailable_reason = who + " cannot authenticate: " + reason;

@@ -60,7 +60,8 @@ struct BackendRuntime {
   std::string auth_value;   // prefix + key (Inline / SecretRef)
   // SecretRef Secrets holding several keys (apiKey, apiKey2, ...): every prefix + key, in that
   // order, and their rotation state (kept across reloads by the RuntimeRegistry; a reload that
-  // changes the number of keys starts a new KeyRing). Empty for a single key (auth_value).
+  // changes the keys, their number or a value, starts a new KeyRing). Empty for a single key
+  // (auth_value).
   std::vector<std::string> auth_values;
   std::shared_ptr<KeyRing> keys;
   // Non-empty when the backend cannot serve (e.g. its Secret is missing): requests get a 500

@@ -15,7 +15,7 @@
 // `key`, made on first use. A new kind of per-identity state (a token bucket, a spend counter)
 // is a new type and one more `state_for<T>` call in Snapshot::build; nothing here changes. A kind
 // whose shape depends on the configuration passes `reusable`: when the kept object no longer
-// fits (a KeyRing whose key count changed) it is replaced by a new one made with `make`, and
+// fits (a KeyRing whose keys changed) it is replaced by a new one made with `make`, and
 // the old state is gone (the snapshots still holding it keep it alive until they end).
 //
 // Life cycle. A build records every (key, type) it obtained in a StateClaims, which the
@@ -23,7 +23,7 @@
 // claim: providers removed by the reload, and kinds a provider no longer has. Erasing only drops
 // the registry's reference: snapshots still serving requests keep their shared_ptrs, and the
 // state dies with the last of them. A build that is then rejected may have added entries (or
-// replaced a KeyRing whose count it changed); the next retain() drops what no installed
+// replaced a KeyRing whose keys it changed); the next retain() drops what no installed
 // snapshot claims.
 //
 // Thread-safety and hot path. state_for() and retain() take the registry's mutex; they run

@@ -1,6 +1,6 @@
 // The runtime-state registry on its own, and through Snapshot::build as a reload uses it:
 // provider health and benched keys kept when a reload keeps the provider, dropped when one
-// removes it, a KeyRing recreated when its key count changes; and the pool-keeping rule:
+// removes it, a KeyRing recreated when its keys change (count or value); and the pool-keeping rule:
 // pool keys that survive a reload unchanged, and UpstreamPool::retain dropping only the rest.
 #include "state/runtime_registry.hpp"
 
@@ -187,23 +187,32 @@ TEST_F(ReloadTest, SingleProviderBackendIsKeyedByItsName) {
   EXPECT_TRUE(registry_.holds<ProviderHealth>({"solo", "solo"}));
 }
 
-TEST_F(ReloadTest, BenchedKeysKeptUnlessTheKeyCountChanges) {
+TEST_F(ReloadTest, BenchedKeysKeptWhileTheKeysAreTheSame) {
   const auto now = KeyRing::Clock::now();
   auto first = reload(secret("apiKey: k1, apiKey2: k2") + ai_backend({"p"}));
   auto ring = provider(*first, "p")->keys;
   ASSERT_NE(ring, nullptr);
   ring->bench(0, now + 30s);
 
-  auto same_count = reload(secret("apiKey: k1, apiKey2: k2-rotated") + ai_backend({"p"}));
-  EXPECT_EQ(provider(*same_count, "p")->keys, ring);
-  EXPECT_TRUE(provider(*same_count, "p")->keys->benched(0, now));
+  auto same_keys = reload(secret("apiKey: k1, apiKey2: k2") +
+                          ai_backend({"p"}, "    circuitBreaker: {maxRequests: 5}\n"));
+  EXPECT_EQ(provider(*same_keys, "p")->keys, ring);
+  EXPECT_TRUE(provider(*same_keys, "p")->keys->benched(0, now)) << "same keys: still benched";
+
+  auto rotated = reload(secret("apiKey: k1-replaced, apiKey2: k2") + ai_backend({"p"}));
+  const auto& replaced = provider(*rotated, "p")->keys;
+  ASSERT_NE(replaced, nullptr);
+  EXPECT_NE(replaced, ring) << "a replaced key value: a new ring";
+  EXPECT_FALSE(replaced->benched(0, now))
+      << "the replacement key is not benched for the old one's 401";
+  replaced->bench(1, now + 30s);
 
   auto three = reload(secret("apiKey: k1, apiKey2: k2, apiKey3: k3") + ai_backend({"p"}));
   const auto& recreated = provider(*three, "p")->keys;
   ASSERT_NE(recreated, nullptr);
-  EXPECT_NE(recreated, ring);
+  EXPECT_NE(recreated, replaced);
   EXPECT_EQ(recreated->size(), 3u);
-  EXPECT_FALSE(recreated->benched(0, now)) << "a new ring starts with no key benched";
+  EXPECT_FALSE(recreated->benched(1, now)) << "another key count: a new ring, no key benched";
 
   auto single = reload(secret("apiKey: k1") + ai_backend({"p"}));
   EXPECT_EQ(provider(*single, "p")->keys, nullptr);
