@@ -23,6 +23,7 @@
 #include "proxy/health_checker.hpp"
 #include <mutex>
 #include "proxy/worker.hpp"
+#include "state/runtime_registry.hpp"
 
 namespace sluice::app {
 
@@ -47,10 +48,10 @@ void log_diagnostics(const config::Diagnostics& diags) {
 
 // Loads and compiles; returns nullptr (after logging why) when the config has errors.
 std::shared_ptr<const proxy::Snapshot> load_snapshot_or_throw(
-    const std::optional<std::string>& path, std::uint64_t generation) {
+    const std::optional<std::string>& path, std::uint64_t generation, state::RuntimeRegistry& registry) {
   auto loaded = load(path, /*strict_secrets=*/false);
   if (!loaded.diagnostics.has_errors()) {
-    auto snapshot = proxy::Snapshot::build(std::move(loaded.config), loaded.diagnostics, generation);
+    auto snapshot = proxy::Snapshot::build(std::move(loaded.config), loaded.diagnostics, generation, registry);
     log_diagnostics(loaded.diagnostics);
     return loaded.diagnostics.has_errors() ? nullptr : snapshot;
   }
@@ -60,10 +61,10 @@ std::shared_ptr<const proxy::Snapshot> load_snapshot_or_throw(
 
 // Loading never ends the process: whatever escapes the loader is logged as a config problem.
 std::shared_ptr<const proxy::Snapshot> load_snapshot(const std::optional<std::string>& path,
-                                                     std::uint64_t generation) {
+                                                     std::uint64_t generation, state::RuntimeRegistry& registry) {
   const auto label = path.value_or(std::string(kQuickstartLabel));
   try {
-    return load_snapshot_or_throw(path, generation);
+    return load_snapshot_or_throw(path, generation, registry);
   } catch (const std::bad_alloc&) {
     observe::log(Level::Error, "config problem",
                  {{"problem", label + ": error: out of memory while loading"}});
@@ -128,7 +129,9 @@ int validate_or_throw(const std::string& config_path) {
 
 int serve(const ServeOptions& options) {
   std::uint64_t generation = 1;
-  auto snapshot = load_snapshot(options.config_path, generation);
+  // Provider health and benched keys, by Backend and provider name, kept across reloads.
+  state::RuntimeRegistry runtime_state;
+  auto snapshot = load_snapshot(options.config_path, generation, runtime_state);
   if (!snapshot) {
     observe::log(Level::Error, "configuration has errors; not starting",
                  {{"config", options.config_path.value_or(std::string(kQuickstartLabel))}});
@@ -228,7 +231,7 @@ int serve(const ServeOptions& options) {
       if (ec) return;
       if (!options.config_path) {
         observe::log(Level::Info, "reload ignored: serving the embedded quick-start config");
-      } else if (auto next = load_snapshot(options.config_path, ++generation)) {
+      } else if (auto next = load_snapshot(options.config_path, ++generation, runtime_state)) {
         for (const auto& field : restart_only_changes(current->gateway(), next->gateway()))
           observe::log(Level::Warning, "Gateway change takes effect only after a restart", {{"field", field}});
         {
@@ -236,12 +239,16 @@ int serve(const ServeOptions& options) {
           current = next;
         }
         for (auto& w : workers) w->set_snapshot(next);
+        // The state of providers the new configuration removed is no longer the registry's
+        // (snapshots still serving their requests keep it until they end).
+        runtime_state.retain(next->state_claims);
         checker->stop();
         checker = std::make_unique<proxy::HealthChecker>(next);
         checker->start();
         observe::log(Level::Info, "configuration reloaded", {{"generation", std::to_string(generation)}});
       } else {
         observe::log(Level::Error, "reload rejected; keeping the running configuration");
+        runtime_state.retain(current->state_claims);  // whatever the rejected build added
       }
       wait_reload();
     });

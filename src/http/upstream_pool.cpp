@@ -77,6 +77,10 @@ void UpstreamPool::sweep() {
   }
 }
 
+void UpstreamPool::retain(const std::unordered_set<std::string>& keys) {
+  std::erase_if(idle_, [&](const auto& entry) { return !keys.contains(entry.first); });
+}
+
 Task<ConnectResult> UpstreamPool::connect(const UpstreamEndpoint& endpoint,
                                                      std::chrono::milliseconds timeout) {
   ConnectResult result;

@@ -5,6 +5,11 @@
 // that arrived while it sat idle drop it, before any byte of a request is written. It is
 // dropped after `idle_limit` unused. Every connection's read buffer is bounded
 // (kUpstreamBufferLimit): a read that would grow it further fails with buffer_overflow.
+// Connections are pooled under their endpoint's pool_key, which names everything that shapes a
+// connection (scheme, host, port, SNI, verification name, trust settings): a reload keeps the
+// pool (retain) and drops only keys the new configuration no longer has; a connection given
+// back later under such a key (a request that started before the reload) is dropped by
+// sweep() once its idle limit passes, like any other.
 #pragma once
 
 #include <boost/asio/awaitable.hpp>
@@ -17,6 +22,7 @@
 #include <optional>
 #include <string>
 #include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
 #include "http/deadline.hpp"
@@ -72,7 +78,14 @@ class UpstreamPool {
   Task<ConnectResult> connect(const UpstreamEndpoint& endpoint, std::chrono::milliseconds timeout);
   // Drops idle connections past their deadline.
   void sweep();
+  // Drops every idle connection whose pool key is not in `keys` (after a reload).
+  void retain(const std::unordered_set<std::string>& keys);
   void clear() { idle_.clear(); }
+  // Idle connections pooled under `pool_key` (tests).
+  std::size_t idle_count(const std::string& pool_key) const {
+    const auto it = idle_.find(pool_key);
+    return it == idle_.end() ? 0 : it->second.size();
+  }
 
  private:
   static constexpr std::size_t kMaxIdlePerEndpoint = 256;

@@ -2,7 +2,8 @@
 // every provider of every Backend that has ai.healthCheck (GET path with the provider's
 // credentials, TLS when the provider uses it). Results go to each provider's ProviderHealth,
 // which the workers read without locking. One checker serves one snapshot: a reload stops it and
-// starts a new one. start() and stop() are called from the main thread.
+// starts a new one (a provider the reload keeps keeps its ProviderHealth, so its verdict too).
+// start() and stop() are called from the main thread.
 #pragma once
 
 #include <memory>

@@ -6,13 +6,16 @@
 // over it is back in rotation and its next requests are the probes: a success clears its record
 // (count and multiplier), `consecutiveFailures` more failures eject it again, for longer. A
 // Backend never has more than maxEjectionPercent of its providers ejected (at least one may
-// always be). State lives as long as the snapshot: a reload starts every provider healthy.
+// always be). State is kept by the process's state::RuntimeRegistry under the provider's
+// Backend and provider names: a reload that keeps the provider keeps its ejection, hold,
+// failure counts, in-flight count and active-check verdict; one that removes it drops them.
 #pragma once
 
 #include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <optional>
+#include <string>
 #include <vector>
 
 #include "config/resources.hpp"
@@ -82,13 +85,18 @@ class ProviderHealth {
 
 // The keys of a provider with several (a Secret holding apiKey, apiKey2, ...): requests rotate
 // among them; a key answered with 401/403 (refused) or 429 (quota) is benched for a while and
-// the next one is used. Shared by every worker; atomics only.
+// the next one is used. Shared by every worker; atomics only. Kept across reloads like
+// ProviderHealth, unless the reload changes the keys (their number, or any key's value: a key
+// benched for a 401 and replaced must not stay benched): then a new KeyRing starts with none
+// benched. `fingerprint` (a digest of the key values, never the values) tells them apart.
 class KeyRing {
  public:
   using Clock = std::chrono::steady_clock;
-  explicit KeyRing(std::size_t keys) : benched_until_(keys) {}
+  explicit KeyRing(std::size_t keys, std::string fingerprint = {})
+      : fingerprint_(std::move(fingerprint)), benched_until_(keys) {}
 
   std::size_t size() const { return benched_until_.size(); }
+  const std::string& fingerprint() const { return fingerprint_; }
   // The next key to use, rotating; nullopt when every key is benched.
   std::optional<std::size_t> pick(Clock::time_point now);
   void bench(std::size_t key, Clock::time_point until);
@@ -101,6 +109,7 @@ class KeyRing {
 
  private:
   std::atomic<std::size_t> next_{0};
+  std::string fingerprint_;
   std::vector<std::atomic<Clock::rep>> benched_until_;
 };
 

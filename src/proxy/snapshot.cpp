@@ -3,7 +3,6 @@
 #include "policy/registry.hpp"
 
 #include <algorithm>
-#include <atomic>
 #include <map>
 
 #include "http/tls_client.hpp"
@@ -35,24 +34,27 @@ struct SecretLookup {
   }
 };
 
-// One context per distinct (verify, CA) pair, each with a process-unique id: connections made
-// with one trust configuration must never be pooled with another's.
+// One context per distinct (verify, CA) pair, each with a pool-key suffix naming those trust
+// settings (the verify flag and the SHA-256 of the CA PEM, or the system bundle): connections
+// made with one trust configuration are never pooled with another's. The suffix depends on the
+// settings only, not on the context object, so a reload that keeps them keeps the connections
+// pooled under the previous snapshot's context. Reusing those is safe: each was handshaken and
+// verified under the same settings, and an established connection no longer consults its
+// context (OpenSSL's SSL holds its own reference to the SSL_CTX it was made from, so it stays
+// valid after that snapshot and its context are gone).
 class TlsContextCache {
  public:
   struct Entry {
     std::shared_ptr<boost::asio::ssl::context> context;
-    std::uint64_t id = 0;
+    std::string trust;  // pool-key suffix
   };
 
   Entry get(const http::TlsClientSettings& s, std::string* error) {
-    static std::atomic<std::uint64_t> next_id{1};
-    const auto key = std::string(s.verify ? "v" : "n") + (s.ca_pem ? *s.ca_pem : std::string("<system>"));
-    if (auto it = cache_.find(key); it != cache_.end()) return it->second;
-    Entry entry{http::make_client_tls_context(s, error), 0};
-    if (entry.context) {
-      entry.id = next_id.fetch_add(1);
-      cache_.emplace(key, entry);
-    }
+    const auto trust = std::string(s.verify ? "|verify:" : "|noverify:") +
+                       (s.ca_pem ? "ca-sha256=" + provider::sha256_hex(*s.ca_pem) : std::string("system"));
+    if (auto it = cache_.find(trust); it != cache_.end()) return it->second;
+    Entry entry{http::make_client_tls_context(s, error), trust};
+    if (entry.context) cache_.emplace(trust, entry);
     return entry;
   }
 
@@ -95,21 +97,24 @@ void attach_tls(BackendRuntime& b, const config::Backend& spec, const config::Ba
     }
   }
   std::string error;
-  auto [ctx, ctx_id] = tls_cache.get(settings, &error);
+  auto [ctx, trust] = tls_cache.get(settings, &error);
   if (!ctx) {
     diags.add(config::Diagnostic{config::Severity::Error, spec.origin.file, spec.origin.line, spec.origin.id(),
                                  tls_field + (tls.caCertificate ? ".caCertificateRef" : ""), error});
   }
   for (auto& e : b.endpoints) {
     e.tls_context = ctx;
-    e.pool_key += "|ctx" + std::to_string(ctx_id);
+    e.pool_key += trust;
   }
 }
 
 // One provider of an AI Backend: endpoint, credentials, wire format and its conventions.
+// Its health and keys come from `registry`, under (Backend name, provider name).
 BackendRuntime compile_provider(const config::Backend& spec, const std::string& name, unsigned weight,
                                 const config::LlmProvider& llm, const std::string& tls_field, const SecretLookup& secrets,
-                                TlsContextCache& tls_cache, config::Diagnostics& diags) {
+                                TlsContextCache& tls_cache, config::Diagnostics& diags,
+                                state::RuntimeRegistry& registry, state::StateClaims& claims) {
+  const state::StateKey identity{spec.origin.name, name};
   BackendRuntime b;
   b.spec = &spec;
   b.name = name;
@@ -117,7 +122,7 @@ BackendRuntime compile_provider(const config::Backend& spec, const std::string& 
   b.weight = weight;
   b.llm = &llm;
   b.timeouts = spec.timeouts;
-  b.health = std::make_shared<ProviderHealth>();
+  b.health = registry.state_for<ProviderHealth>(identity, claims);
   b.provider = &provider::traits(llm.kind);
   b.format = b.provider->format(llm);
   b.model = llm.model;
@@ -176,7 +181,14 @@ BackendRuntime compile_provider(const config::Backend& spec, const std::string& 
       if (!more.empty()) {
         b.auth_values.push_back(b.auth_value);
         for (auto& v : more) b.auth_values.push_back(std::move(v));
-        b.keys = std::make_shared<KeyRing>(b.auth_values.size());
+        // The ring (benched keys, rotation) is kept only while the keys are the same ones.
+        std::string all_keys;
+        for (const auto& v : b.auth_values) all_keys += v + '\n';
+        const auto count = b.auth_values.size();
+        const auto fingerprint = provider::sha256_hex(all_keys);
+        b.keys = registry.state_for<KeyRing>(
+            identity, claims, [&] { return std::make_shared<KeyRing>(count, fingerprint); },
+            [&](const KeyRing& kept) { return kept.size() == count && kept.fingerprint() == fingerprint; });
       }
     } else {
       b.unavailable_reason = who + " cannot authenticate: " + reason;
@@ -192,6 +204,12 @@ BackendRuntime compile_provider(const config::Backend& spec, const std::string& 
 
 std::shared_ptr<const Snapshot> Snapshot::build(config::Config config, config::Diagnostics& diags,
                                                 std::uint64_t generation) {
+  state::RuntimeRegistry fresh;
+  return build(std::move(config), diags, generation, fresh);
+}
+
+std::shared_ptr<const Snapshot> Snapshot::build(config::Config config, config::Diagnostics& diags,
+                                                std::uint64_t generation, state::RuntimeRegistry& registry) {
   auto snap = std::make_shared<Snapshot>();
   snap->config = std::make_shared<const config::Config>(std::move(config));
   snap->generation = generation;
@@ -208,7 +226,8 @@ std::shared_ptr<const Snapshot> Snapshot::build(config::Config config, config::D
     if (spec.type == config::BackendType::AI) {
       backend.ai = true;
       if (spec.priorityGroups.empty()) {
-        backend.groups.push_back({compile_provider(spec, name, 1, spec.llm, "spec.ai.llm.tls", secrets, tls_cache, diags)});
+        backend.groups.push_back({compile_provider(spec, name, 1, spec.llm, "spec.ai.llm.tls", secrets, tls_cache, diags,
+                                                  registry, snap->state_claims)});
       } else {
         for (std::size_t g = 0; g < spec.priorityGroups.size(); ++g) {
           std::vector<BackendRuntime> group;
@@ -216,7 +235,7 @@ std::shared_ptr<const Snapshot> Snapshot::build(config::Config config, config::D
           for (std::size_t i = 0; i < providers.size(); ++i) {
             const auto field = "spec.ai.priorityGroups[" + std::to_string(g) + "].providers[" + std::to_string(i) + "].tls";
             group.push_back(compile_provider(spec, providers[i].name, providers[i].weight, providers[i].llm, field, secrets,
-                                             tls_cache, diags));
+                                             tls_cache, diags, registry, snap->state_claims));
           }
           backend.groups.push_back(std::move(group));
         }
@@ -225,6 +244,10 @@ std::shared_ptr<const Snapshot> Snapshot::build(config::Config config, config::D
       for (const auto& h : spec.hosts) backend.endpoints.push_back(make_endpoint(h.host, h.port, spec.staticTls));
       attach_tls(backend, spec, spec.staticTls, "spec.static.tls", secrets, tls_cache, diags);
     }
+    for (const auto& e : backend.endpoints) snap->pool_keys.insert(e.pool_key);
+    for (const auto& group : backend.groups)
+      for (const auto& p : group)
+        for (const auto& e : p.endpoints) snap->pool_keys.insert(e.pool_key);
     snap->backends.emplace(name, std::move(backend));
   }
   policy::compile_chains(*snap);

@@ -1,7 +1,10 @@
 // Snapshot: everything one request needs, compiled from a validated Config — the route table,
 // each Backend's upstream endpoints, TLS contexts and resolved credentials. Immutable once
 // built; workers hold it by shared_ptr, so a reload swaps in a new one while requests in
-// flight finish on the snapshot they started with.
+// flight finish on the snapshot they started with. Runtime state that must survive a reload
+// (provider health, benched keys) is not the snapshot's own: build() takes it from the
+// process's state::RuntimeRegistry, by Backend and provider name, and records what it took in
+// `state_claims`.
 #pragma once
 
 #include <boost/asio/ssl/context.hpp>
@@ -10,6 +13,7 @@
 #include <optional>
 #include <string>
 #include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
 #include "config/diagnostics.hpp"
@@ -20,6 +24,7 @@
 #include "provider/provider.hpp"
 #include "proxy/provider_health.hpp"
 #include "route/route_table.hpp"
+#include "state/runtime_registry.hpp"
 
 namespace sluice::proxy {
 
@@ -35,7 +40,7 @@ struct BackendRuntime {
   bool ai = false;
   std::vector<std::vector<BackendRuntime>> groups;  // AI Backend entry: its providers by priority
   unsigned weight = 1;                              // provider: weight within its group
-  // Provider: its passive health, shared by every worker (owned by the snapshot).
+  // Provider: its health, shared by every worker, kept across reloads by the RuntimeRegistry.
   std::shared_ptr<ProviderHealth> health;
   const config::LlmProvider* llm = nullptr;         // provider: its configuration
   const provider::ProviderTraits* provider = nullptr;  // AI only
@@ -54,7 +59,9 @@ struct BackendRuntime {
   std::string auth_header;  // header that carries the key upstream
   std::string auth_value;   // prefix + key (Inline / SecretRef)
   // SecretRef Secrets holding several keys (apiKey, apiKey2, ...): every prefix + key, in that
-  // order, and their rotation state. Empty for a single key (auth_value).
+  // order, and their rotation state (kept across reloads by the RuntimeRegistry; a reload that
+  // changes the keys, their number or a value, starts a new KeyRing). Empty for a single key
+  // (auth_value).
   std::vector<std::string> auth_values;
   std::shared_ptr<KeyRing> keys;
   // Non-empty when the backend cannot serve (e.g. its Secret is missing): requests get a 500
@@ -79,11 +86,23 @@ struct Snapshot {
   // Gateway, the HTTPRoute and the rule, and the rule's own filters.
   std::vector<pipeline::Chain> rule_chains;
   std::uint64_t generation = 0;
+  // The runtime state this snapshot took from the registry: once it is installed,
+  // registry.retain(state_claims) forgets the state of providers it no longer has.
+  state::StateClaims state_claims;
+  // Every endpoint's pool_key: once it is installed, workers keep only pooled upstream
+  // connections under these keys (UpstreamPool::retain).
+  std::unordered_set<std::string> pool_keys;
 
   const config::GatewaySpec& gateway() const { return config->gatewaySpec(); }
 
   // Compiles `config`. Problems that only show when compiling (an unreadable CA certificate)
-  // are added to `diags` as errors; secret problems mark the backend unavailable.
+  // are added to `diags` as errors; secret problems mark the backend unavailable. Each
+  // provider's ProviderHealth and KeyRing come from `registry` (called only here, never per
+  // request).
+  static std::shared_ptr<const Snapshot> build(config::Config config, config::Diagnostics& diags,
+                                               std::uint64_t generation, state::RuntimeRegistry& registry);
+  // The same with a registry of its own: every provider starts with fresh state (validation,
+  // tests).
   static std::shared_ptr<const Snapshot> build(config::Config config, config::Diagnostics& diags,
                                                std::uint64_t generation);
 };

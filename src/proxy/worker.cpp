@@ -120,7 +120,8 @@ void Worker::stop() {
 void Worker::set_snapshot(std::shared_ptr<const Snapshot> snapshot) {
   asio::post(io_, [this, snapshot = std::move(snapshot)]() mutable {
     snapshot_ = std::move(snapshot);
-    pool_.clear();  // endpoints or TLS settings may have changed
+    // Connections to endpoints the new snapshot still has (same pool key) stay warm.
+    pool_.retain(snapshot_->pool_keys);
   });
 }
 
