@@ -21,19 +21,13 @@
 #include <string_view>
 
 #include "http/api_error.hpp"
+#include "llm/events.hpp"
 
 namespace sluice::translate {
 
-// Token counts in OpenAI's sense (prompt includes cached, completion includes reasoning).
-struct Usage {
-  std::uint64_t prompt_tokens = 0;
-  std::uint64_t completion_tokens = 0;
-  std::uint64_t total_tokens = 0;
-  std::uint64_t cached_tokens = 0;
-  std::uint64_t cache_creation_tokens = 0;
-  std::uint64_t reasoning_tokens = 0;
-  bool known = false;  // the upstream reported usage
-};
+// Token counts in OpenAI's sense (prompt includes cached, completion includes reasoning): the
+// canonical usage of src/llm/events.hpp.
+using Usage = llm::Usage;
 
 // What the exchange knows about the request when it creates the translator.
 struct RequestContext {
