@@ -400,7 +400,7 @@ class AnthropicClient final : public Translator {
   AnthropicClient(RequestContext context, std::unique_ptr<Translator> inner)
       : context_(std::move(context)), inner_(std::move(inner)) {}
 
-  std::optional<http::ApiError> translate_request(json::object& client_body, std::string& upstream_body) override {
+  std::optional<http::ApiError> translate_request(const json::object& client_body, std::string& upstream_body) override {
     json::object openai;
     if (auto error = convert_request(client_body, context_, openai)) return error;
     if (inner_) return inner_->translate_request(openai, upstream_body);

@@ -134,7 +134,7 @@ class OpenAiToAnthropic final : public Translator {
   explicit OpenAiToAnthropic(RequestContext context)
       : ctx_(std::move(context)), created_(unix_now()) {}
 
-  std::optional<http::ApiError> translate_request(json::object& body,
+  std::optional<http::ApiError> translate_request(const json::object& body,
                                                   std::string& upstream_body) override;
   std::optional<http::ApiError> translate_response(std::string_view upstream_body,
                                                    std::string& client_body) override;
@@ -156,7 +156,7 @@ class OpenAiToAnthropic final : public Translator {
                                                  json::array& out);
   std::optional<http::ApiError> convert_user_content(const json::value& content, std::size_t i,
                                                      json::array& out);
-  std::optional<http::ApiError> convert_tools(json::object& body, json::object& upstream);
+  std::optional<http::ApiError> convert_tools(const json::object& body, json::object& upstream);
 
   // Stream helpers.
   bool handle_event(const SseEvent& event, std::string& out);
@@ -376,7 +376,7 @@ std::optional<http::ApiError> OpenAiToAnthropic::convert_messages(const json::ar
   return std::nullopt;
 }
 
-std::optional<http::ApiError> OpenAiToAnthropic::convert_tools(json::object& body,
+std::optional<http::ApiError> OpenAiToAnthropic::convert_tools(const json::object& body,
                                                                json::object& upstream) {
   json::array tools;
   if (const json::value* list = body.if_contains("tools"); list != nullptr && !list->is_null()) {
@@ -470,7 +470,7 @@ std::optional<http::ApiError> OpenAiToAnthropic::convert_tools(json::object& bod
   return std::nullopt;
 }
 
-std::optional<http::ApiError> OpenAiToAnthropic::translate_request(json::object& body,
+std::optional<http::ApiError> OpenAiToAnthropic::translate_request(const json::object& body,
                                                                    std::string& upstream_body) {
   json::object up;
 

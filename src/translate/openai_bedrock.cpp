@@ -139,7 +139,7 @@ class OpenAiToBedrock final : public Translator {
   explicit OpenAiToBedrock(RequestContext context)
       : context_(std::move(context)), stream_id_(new_id("chatcmpl-")), created_(unix_now()) {}
 
-  std::optional<http::ApiError> translate_request(json::object& body,
+  std::optional<http::ApiError> translate_request(const json::object& body,
                                                   std::string& upstream_body) override {
     json::object out;
     json::array system;

@@ -174,7 +174,7 @@ class OpenAiToGemini final : public Translator {
   explicit OpenAiToGemini(RequestContext context)
       : ctx_(std::move(context)), created_(unix_now()) {}
 
-  std::optional<http::ApiError> translate_request(json::object& body,
+  std::optional<http::ApiError> translate_request(const json::object& body,
                                                   std::string& upstream_body) override;
   std::optional<http::ApiError> translate_response(std::string_view upstream_body,
                                                    std::string& client_body) override;
@@ -512,7 +512,7 @@ std::optional<http::ApiError> OpenAiToGemini::convert_tools(const json::object& 
   return std::nullopt;
 }
 
-std::optional<http::ApiError> OpenAiToGemini::translate_request(json::object& body,
+std::optional<http::ApiError> OpenAiToGemini::translate_request(const json::object& body,
                                                                 std::string& upstream_body) {
   if (const auto* so = present(body, "stream_options"); so != nullptr && so->is_object()) {
     const auto* iu = so->get_object().if_contains("include_usage");

@@ -47,9 +47,11 @@ class Translator {
  public:
   virtual ~Translator() = default;
 
-  // The client's request body (already parsed; the translator may move out of it) becomes the
-  // upstream body. A request the provider cannot express gets a 400 naming the field.
-  virtual std::optional<http::ApiError> translate_request(boost::json::object& client_body,
+  // The client's request body (already parsed) becomes the upstream body. The body is read,
+  // never changed: the same parsed document serves every attempt of a request, and translating
+  // it again (a retry on another translator) gives the same upstream body. A request the
+  // provider cannot express gets a 400 naming the field.
+  virtual std::optional<http::ApiError> translate_request(const boost::json::object& client_body,
                                                           std::string& upstream_body) = 0;
 
   // A complete non-streaming 2xx upstream body becomes the client body. An upstream body that
