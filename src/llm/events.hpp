@@ -9,7 +9,7 @@
 // it; a sink that keeps text copies it. Events are plain values, thread-compatible.
 //
 // Order a decoder promises for one reply: MessageStart first (at most once), then any number of
-// TextDelta / ReasoningDelta / ToolCallDelta, then Finish (at most once), Usage whenever the
+// TextDelta / ReasoningDelta / ToolCallDelta, then Finish (at most once per choice), Usage whenever the
 // provider reports counts (cumulative: each Usage replaces the previous one), and End when the
 // provider said its stream is complete (OpenAI `data: [DONE]`, Anthropic message_stop, the end
 // of a complete reply). Error ends the reply: no event follows it.
@@ -46,15 +46,19 @@ enum class FinishReason {
 struct MessageStart {
   std::string_view id;     // the provider's response id; empty when it gave none
   std::string_view model;  // the model the provider says answered; empty when it gave none
+  // The provider opened the message with an event of its own, before any content (Anthropic
+  // message_start, Bedrock messageStart). Encoders that announce a message (OpenAI's first
+  // chunk, role and empty content) do it now; otherwise with the first content.
+  bool opened = false;
 };
 
-// Text of choice / content block `index` (single-choice replies: 0).
+// Text of choice `index` (single-choice replies and streams: 0).
 struct TextDelta {
   std::uint64_t index = 0;
   std::string_view text;
 };
 
-// Reasoning ("thinking") text.
+// Reasoning ("thinking") text of choice `index`.
 struct ReasoningDelta {
   std::uint64_t index = 0;
   std::string_view text;
@@ -69,6 +73,7 @@ struct ToolCallDelta {
   std::string_view id;
   std::string_view name;
   std::string_view arguments;
+  std::uint64_t choice = 0;  // the choice the call belongs to (complete multi-choice replies)
 };
 
 struct UsageEvent {
@@ -78,6 +83,7 @@ struct UsageEvent {
 struct Finish {
   FinishReason reason = FinishReason::Stop;
   std::string_view raw;  // the provider's value, e.g. "end_turn", "MAX_TOKENS"
+  std::uint64_t choice = 0;
 };
 
 // The provider said the reply is complete.

@@ -311,19 +311,6 @@ Error convert_request(const json::object& in, const RequestContext& context, jso
   return std::nullopt;
 }
 
-// Records the usage of the events it forwards.
-class UsageTap final : public llm::EventSink {
- public:
-  UsageTap(llm::EventSink& next, Usage& usage) : next_(next), usage_(usage) {}
-  void on_event(const llm::Event& event) override {
-    if (const auto* u = std::get_if<llm::UsageEvent>(&event)) usage_ = u->usage;
-    next_.on_event(event);
-  }
-
- private:
-  llm::EventSink& next_;
-  Usage& usage_;
-};
 
 // The request is converted to the OpenAI form (and handed to the inner translator, if any);
 // the reply, OpenAI-form by then, is decoded by the OpenAI decoder and encoded by the Anthropic

@@ -16,6 +16,7 @@
 
 #include <string>
 #include <string_view>
+#include <variant>
 
 #include "http/api_error.hpp"
 #include "llm/events.hpp"
@@ -62,6 +63,20 @@ class EncodingSink final : public llm::EventSink {
  private:
   StreamEncoder& encoder_;
   std::string& out_;
+};
+
+// Forwards events and records the latest usage among them (a translator's usage()).
+class UsageTap final : public llm::EventSink {
+ public:
+  UsageTap(llm::EventSink& next, llm::Usage& usage) : next_(next), usage_(usage) {}
+  void on_event(const llm::Event& event) override {
+    if (const auto* u = std::get_if<llm::UsageEvent>(&event)) usage_ = u->usage;
+    next_.on_event(event);
+  }
+
+ private:
+  llm::EventSink& next_;
+  llm::Usage& usage_;
 };
 
 // What an encoder needs to know about the exchange.
