@@ -312,13 +312,34 @@ Error convert_request(const json::object& in, const RequestContext& context, jso
 }
 
 
-// The request is converted to the OpenAI form (and handed to the inner translator, if any);
-// the reply, OpenAI-form by then, is decoded by the OpenAI decoder and encoded by the Anthropic
-// Messages encoder.
+// Errors decoded straight from a provider (not through the OpenAI decoder) take the status an OpenAI error event with the same
+// type and code would have given (the chained path's mapping, e.g. Gemini UNAVAILABLE -> 529
+// overloaded_error), so both paths answer an Anthropic client alike.
+class ChainedErrorStatus final : public llm::EventSink {
+ public:
+  explicit ChainedErrorStatus(llm::EventSink& next) : next_(next) {}
+  void on_event(const llm::Event& event) override {
+    const auto* error = std::get_if<llm::Error>(&event);
+    if (error == nullptr) return next_.on_event(event);
+    const json::object as_openai{{"message", error->error.message}, {"type", error->error.type}, {"code", error->error.code}};
+    next_.on_event(llm::Error{openai_stream_error(as_openai)});
+  }
+
+ private:
+  llm::EventSink& next_;
+};
+
+// The request is converted to the OpenAI form (and handed to the inner translator, if any).
+// The reply is encoded by the Anthropic Messages encoder from the events of a decoder: the
+// provider's own decoder when the inner translator offers one (ProviderCodec), else the OpenAI
+// decoder, reading the upstream's OpenAI-form reply or what the inner translator made of it.
 class AnthropicClient final : public Translator {
  public:
   AnthropicClient(RequestContext context, std::unique_ptr<Translator> inner)
-      : context_(std::move(context)), inner_(std::move(inner)), encoder_(encoder_options(context_)) {}
+      : context_(std::move(context)),
+        inner_(std::move(inner)),
+        codec_(dynamic_cast<const ProviderCodec*>(inner_.get())),
+        encoder_(encoder_options(context_)) {}
 
   std::optional<http::ApiError> translate_request(const json::object& client_body, std::string& upstream_body) override {
     json::object openai;
@@ -329,13 +350,18 @@ class AnthropicClient final : public Translator {
   }
 
   std::optional<http::ApiError> translate_response(std::string_view upstream_body, std::string& client_body) override {
+    AnthropicResponseEncoder encoder(encoder_options(context_));
+    UsageTap tap(encoder, usage_);
+    if (codec_ != nullptr) {
+      if (auto error = codec_->decode_response(upstream_body, tap)) return error;
+      client_body = encoder.body();
+      return std::nullopt;
+    }
     std::string openai;
     if (inner_) {
       if (auto error = inner_->translate_response(upstream_body, openai)) return error;
       upstream_body = openai;
     }
-    AnthropicResponseEncoder encoder(encoder_options(context_));
-    UsageTap tap(encoder, usage_);
     if (auto error = decode_openai_response(upstream_body, tap)) return error;
     client_body = encoder.body();
     return std::nullopt;
@@ -370,7 +396,7 @@ class AnthropicClient final : public Translator {
 
   bool stream_feed(std::string_view upstream_bytes, std::string& out) override {
     if (encoder_.closed()) return !encoder_.failed();
-    if (!inner_) {
+    if (codec_ != nullptr || !inner_) {
       decode(upstream_bytes, out);
       return !encoder_.failed();
     }
@@ -383,7 +409,7 @@ class AnthropicClient final : public Translator {
 
   void stream_end(std::string& out) override {
     if (encoder_.closed()) return;
-    if (inner_) {
+    if (inner_ && codec_ == nullptr) {
       std::string openai;
       inner_->stream_end(openai);
       decode(openai, out);
@@ -391,7 +417,8 @@ class AnthropicClient final : public Translator {
     }
     EncodingSink sink(encoder_, out);
     UsageTap tap(sink, usage_);
-    decoder_.end(tap);
+    ChainedErrorStatus errors(tap);
+    decoder().end(codec_ != nullptr ? static_cast<llm::EventSink&>(errors) : tap);
   }
 
   void stream_fail(const http::ApiError& error, std::string& out) override { encoder_.encode(llm::Error{error}, out); }
@@ -406,17 +433,26 @@ class AnthropicClient final : public Translator {
     return options;
   }
 
-  void decode(std::string_view openai_bytes, std::string& out) {
-    if (openai_bytes.empty()) return;
+  // The provider's decoder, or the OpenAI one; made on first use (after the request).
+  StreamDecoder& decoder() {
+    if (!decoder_)
+      decoder_ = codec_ != nullptr ? codec_->make_stream_decoder() : std::make_unique<OpenAiStreamDecoder>();
+    return *decoder_;
+  }
+
+  void decode(std::string_view bytes, std::string& out) {
+    if (bytes.empty()) return;
     EncodingSink sink(encoder_, out);
     UsageTap tap(sink, usage_);
-    decoder_.feed(openai_bytes, tap);
+    ChainedErrorStatus errors(tap);
+    decoder().feed(bytes, codec_ != nullptr ? static_cast<llm::EventSink&>(errors) : tap);
   }
 
   RequestContext context_;
   std::unique_ptr<Translator> inner_;
+  const ProviderCodec* codec_;  // inner_ as a provider codec, or null
   Usage usage_;
-  OpenAiStreamDecoder decoder_;
+  std::unique_ptr<StreamDecoder> decoder_;
   AnthropicStreamEncoder encoder_;
 };
 

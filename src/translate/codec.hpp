@@ -14,6 +14,8 @@
 // problem becomes an llm::Error event or an http::ApiError).
 #pragma once
 
+#include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <variant>
@@ -77,6 +79,18 @@ class UsageTap final : public llm::EventSink {
  private:
   llm::EventSink& next_;
   llm::Usage& usage_;
+};
+
+// The provider half of an OpenAI-form chat translator (OpenAI -> Anthropic / Gemini / Bedrock),
+// offered to translators for other client schemas: the Anthropic client translator chains the
+// request through the OpenAI form, but decodes the provider's reply with these decoders
+// directly into its own encoder. Valid after the translator translated the request (decoders
+// are configured by it, e.g. JSON mode).
+class ProviderCodec {
+ public:
+  virtual ~ProviderCodec() = default;
+  virtual std::unique_ptr<StreamDecoder> make_stream_decoder() const = 0;
+  virtual std::optional<http::ApiError> decode_response(std::string_view body, llm::EventSink& sink) const = 0;
 };
 
 // What an encoder needs to know about the exchange.

@@ -43,7 +43,7 @@ void AnthropicStreamEncoder::encode(const llm::Event& event, std::string& out) {
   std::visit(Overloaded{
                  [&](const llm::MessageStart& e) { start(e.model, out); },
                  [&](const llm::TextDelta& e) {
-                   if (stop_reason_ || e.text.empty()) return;
+                   if (stop_reason_ || e.text.empty() || e.index != 0) return;
                    start({}, out);
                    if (open_kind_ != Block::kText) {
                      close_block(out);
@@ -56,7 +56,7 @@ void AnthropicStreamEncoder::encode(const llm::Event& event, std::string& out) {
                  },
                  [&](const llm::ReasoningDelta&) {},
                  [&](const llm::ToolCallDelta& e) {
-                   if (stop_reason_) return;
+                   if (stop_reason_ || e.choice != 0) return;
                    start({}, out);
                    on_tool_call(e, out);
                  },
@@ -65,7 +65,7 @@ void AnthropicStreamEncoder::encode(const llm::Event& event, std::string& out) {
                    if (stop_reason_) finish(out);
                  },
                  [&](const llm::Finish& e) {
-                   if (stop_reason_) return;
+                   if (stop_reason_ || e.choice != 0) return;
                    start({}, out);
                    close_block(out);
                    stop_reason_ = llm::anthropic_stop_reason(e.reason);
@@ -164,16 +164,21 @@ void AnthropicStreamEncoder::finish(std::string& out) {
 void AnthropicResponseEncoder::on_event(const llm::Event& event) {
   std::visit(Overloaded{
                  [&](const llm::MessageStart& e) { model_ = e.model; },
-                 [&](const llm::TextDelta& e) { text_.append(e.text); },
+                 [&](const llm::TextDelta& e) {
+                   if (e.index == 0) text_.append(e.text);
+                 },
                  [&](const llm::ReasoningDelta&) {},
                  [&](const llm::ToolCallDelta& e) {
+                   if (e.choice != 0) return;
                    if (calls_.empty() || e.index >= calls_.size()) {
                      calls_.push_back(Call{std::string(e.id), std::string(e.name), {}});
                    }
                    calls_.back().arguments.append(e.arguments);
                  },
                  [&](const llm::UsageEvent& e) { usage_ = e.usage; },
-                 [&](const llm::Finish& e) { reason_ = e.reason; },
+                 [&](const llm::Finish& e) {
+                   if (e.choice == 0) reason_ = e.reason;
+                 },
                  [&](const llm::End&) {},
                  [&](const llm::Error&) {},
              },

@@ -68,8 +68,14 @@ struct Turn {
 
 // The request is converted here; the reply is decoded by the Anthropic decoder and encoded by the
 // OpenAI chat encoder, configured by what the request asked (include_usage, JSON mode).
-class OpenAiToAnthropic final : public Translator {
+class OpenAiToAnthropic final : public Translator, public ProviderCodec {
  public:
+  std::unique_ptr<StreamDecoder> make_stream_decoder() const override {
+    return std::make_unique<AnthropicStreamDecoder>(json_tool());
+  }
+  std::optional<http::ApiError> decode_response(std::string_view body, llm::EventSink& sink) const override {
+    return decode_anthropic_response(body, json_tool(), sink);
+  }
   explicit OpenAiToAnthropic(RequestContext context) : ctx_(std::move(context)) {}
 
   std::optional<http::ApiError> translate_request(const json::object& body,

@@ -114,8 +114,14 @@ std::optional<http::ApiError> user_blocks(const json::value* content, std::size_
 
 // The request is converted here; the reply is decoded by the Bedrock decoder and encoded by the
 // OpenAI chat encoder, configured by what the request asked (include_usage, JSON mode).
-class OpenAiToBedrock final : public Translator {
+class OpenAiToBedrock final : public Translator, public ProviderCodec {
  public:
+  std::unique_ptr<StreamDecoder> make_stream_decoder() const override {
+    return std::make_unique<BedrockStreamDecoder>(json_tool());
+  }
+  std::optional<http::ApiError> decode_response(std::string_view body, llm::EventSink& sink) const override {
+    return decode_bedrock_response(body, json_tool(), sink);
+  }
   explicit OpenAiToBedrock(RequestContext context) : context_(std::move(context)) {}
 
   std::optional<http::ApiError> translate_request(const json::object& body,

@@ -147,8 +147,14 @@ class ContentsBuilder {
 
 // The request is converted here; the reply is decoded by the Gemini decoder and encoded by the
 // OpenAI chat encoder.
-class OpenAiToGemini final : public Translator {
+class OpenAiToGemini final : public Translator, public ProviderCodec {
  public:
+  std::unique_ptr<StreamDecoder> make_stream_decoder() const override {
+    return std::make_unique<GeminiStreamDecoder>();
+  }
+  std::optional<http::ApiError> decode_response(std::string_view body, llm::EventSink& sink) const override {
+    return decode_gemini_response(body, sink);
+  }
   explicit OpenAiToGemini(RequestContext context) : ctx_(std::move(context)) {}
 
   std::optional<http::ApiError> translate_request(const json::object& body,

@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "bedrock_events.hpp"
 #include "golden.hpp"
 #include "stream_harness.hpp"
 #include "translate/aws_eventstream.hpp"
@@ -49,24 +50,7 @@ std::string translate(Translator& t, json::object body) {
   return upstream;
 }
 
-std::string encode_events(const json::array& events) {
-  std::string bytes;
-  for (const auto& ev : events) {
-    const auto& o = ev.as_object();
-    const std::string type(o.at("message_type").as_string());
-    std::vector<EventStreamHeader> headers{EventStreamHeader::string(":message-type", type)};
-    if (type == "event") {
-      headers.push_back(
-          EventStreamHeader::string(":event-type", std::string(o.at("event_type").as_string())));
-    } else {
-      headers.push_back(EventStreamHeader::string(":exception-type",
-                                                  std::string(o.at("exception_type").as_string())));
-    }
-    headers.push_back(EventStreamHeader::string(":content-type", "application/json"));
-    bytes += encode_event_stream_message(headers, json::serialize(o.at("payload")));
-  }
-  return bytes;
-}
+std::string encode_events(const json::array& events) { return golden::bedrock_event_stream(events); }
 
 // Feeds `bytes` in pieces of `chunk` bytes (0: all at once) with the shared harness.
 harness::Run run_stream(Translator& t, std::string_view bytes, std::size_t chunk) {
