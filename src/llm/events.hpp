@@ -6,7 +6,8 @@
 //
 // Ownership: events are views. Every string_view in an event points into the decoder's current
 // input (or its own state) and is valid only during the EventSink::on_event call that receives
-// it; a sink that keeps text copies it. Events are plain values, thread-compatible.
+// it; a sink that keeps text copies it. Text is valid UTF-8 (decoders take it from parsed JSON;
+// encoders copy it into JSON strings as is). Events are plain values, thread-compatible.
 //
 // Order a decoder promises for one reply: MessageStart first (at most once), then any number of
 // TextDelta / ReasoningDelta / ToolCallDelta, then Finish (at most once per choice), Usage whenever the

@@ -10,12 +10,14 @@ namespace json = boost::json;
 
 namespace {
 
-// A non-negative integer count from Anthropic usage fields (anything else: nullopt).
+// A non-negative integer count from Anthropic usage fields (anything else, including doubles
+// beyond the uint64 range, nullopt).
 std::optional<std::uint64_t> count(const json::value* v) {
   if (v == nullptr) return std::nullopt;
   if (v->is_uint64()) return v->get_uint64();
   if (v->is_int64()) return v->get_int64() >= 0 ? std::optional<std::uint64_t>(v->get_int64()) : std::nullopt;
-  if (v->is_double() && v->get_double() >= 0) return static_cast<std::uint64_t>(v->get_double());
+  if (v->is_double() && v->get_double() >= 0 && v->get_double() < 18446744073709551616.0)
+    return static_cast<std::uint64_t>(v->get_double());
   return std::nullopt;
 }
 

@@ -4,14 +4,23 @@
 // the client side of the goldens.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <boost/json.hpp>
+#include <filesystem>
+#include <functional>
+#include <regex>
 #include <string>
 #include <vector>
 
+#include "bedrock_events.hpp"
 #include "event_recorder.hpp"
 #include "golden.hpp"
 #include "stream_harness.hpp"
+#include "translate/decode_anthropic.hpp"
+#include "translate/decode_bedrock.hpp"
+#include "translate/decode_gemini.hpp"
 #include "translate/decode_openai.hpp"
+#include "translate/encode_openai_chat.hpp"
 #include "translate/encode_anthropic_messages.hpp"
 
 namespace sluice::translate {
@@ -135,6 +144,113 @@ TEST(OpenAiDecoder, ErrorCodesFromOpenAiFormTranslatorsKeepTheProviderStatus) {
             429u);
   EXPECT_EQ(openai_stream_error(boost::json::parse(R"({"code":"ModelTimeoutException"})")).status, 504u);
   EXPECT_EQ(openai_stream_error(boost::json::parse(R"("plain")")).message, "plain");
+}
+
+// ---------------------------------------------------------------------------------------------
+// Provider decoders
+
+TEST(AnthropicDecoder, UsageCountsBeyondUint64AreIgnoredNotConverted) {
+  Recorder recorder;
+  AnthropicStreamDecoder decoder;
+  EXPECT_TRUE(decoder.feed(
+      "event: message_start\ndata: {\"type\":\"message_start\",\"message\":{\"id\":\"m\",\"model\":\"c\","
+      "\"usage\":{\"input_tokens\":1e64,\"output_tokens\":2.0}}}\n\n",
+      recorder));
+  EXPECT_EQ(recorder.lines, (Lines{"start m c", "usage 0 2 2 0"}));
+}
+
+// Ids a decoder mints (call_ + 24 alphanumerics) differ from run to run: masked.
+Lines without_minted_ids(Lines lines) {
+  static const std::regex minted("call_[A-Za-z0-9]{24}");
+  for (auto& line : lines) line = std::regex_replace(line, minted, "call_<minted>");
+  return lines;
+}
+
+TEST(ProviderDecoders, GoldenStreamsGiveTheSameEventsInEverySplitAndEndOrErr) {
+  struct Case {
+    std::string file;
+    std::function<Lines(std::string_view, const harness::Split&)> decode;
+  };
+  const std::vector<Case> cases = {
+      {"openai_anthropic/stream/text_then_tool/upstream.sse", decode_stream<AnthropicStreamDecoder>},
+      {"openai_anthropic/stream/truncated/upstream.sse", decode_stream<AnthropicStreamDecoder>},
+      {"openai_gemini/stream/tool_calls/upstream.sse", decode_stream<GeminiStreamDecoder>},
+      {"openai_gemini/stream/error_event/upstream.sse", decode_stream<GeminiStreamDecoder>},
+      {"openai_gemini/stream/prompt_blocked/upstream.sse", decode_stream<GeminiStreamDecoder>},
+  };
+  for (const auto& c : cases) {
+    SCOPED_TRACE(c.file);
+    const auto upstream = golden::read_file(c.file);
+    const auto whole = c.decode(upstream, {"whole", {}});
+    ASSERT_FALSE(whole.empty());
+    EXPECT_EQ(whole.front().rfind("start ", 0), 0u);
+    EXPECT_TRUE(whole.back() == "end" || whole.back().rfind("error ", 0) == 0) << whole.back();
+    for (const auto& split : harness::standard_splits(upstream.size()))
+      EXPECT_EQ(without_minted_ids(c.decode(upstream, split)), without_minted_ids(whole)) << split.name;
+  }
+}
+
+TEST(AnthropicDecoder, TextThenToolGoldenEvents) {
+  const auto lines = decode_stream<AnthropicStreamDecoder>(
+      golden::read_file("openai_anthropic/stream/text_then_tool/upstream.sse"), {"whole", {}});
+  ASSERT_GE(lines.size(), 4u);
+  EXPECT_EQ(lines[0], "start msg_S1 claude-sonnet-4-5-20250929");
+  EXPECT_NE(std::find(lines.begin(), lines.end(), "tool 0 toolu_T1 get_weather "), lines.end());
+  EXPECT_EQ(lines[lines.size() - 2], "finish tool_calls tool_use");
+  EXPECT_EQ(lines.back(), "end");
+}
+
+TEST(GeminiDecoder, FunctionCallsAreWholeWithMintedIdsAndStopBecomesToolCalls) {
+  const auto lines =
+      decode_stream<GeminiStreamDecoder>(golden::read_file("openai_gemini/stream/tool_calls/upstream.sse"), {"whole", {}});
+  std::size_t tools = 0;
+  for (const auto& line : lines) {
+    if (line.rfind("tool ", 0) != 0) continue;
+    ++tools;
+    EXPECT_NE(line.find("{\"city\":"), std::string::npos) << line;
+  }
+  EXPECT_EQ(tools, 2u);
+  EXPECT_NE(std::find(lines.begin(), lines.end(), "finish tool_calls STOP"), lines.end());
+  EXPECT_EQ(lines.back(), "end");
+}
+
+TEST(BedrockDecoder, GoldenEventStreamGivesToolCallsFinishUsageAndEnd) {
+  const auto bytes = golden::bedrock_event_stream(
+      boost::json::parse(golden::read_file("openai_bedrock/stream/text_tool_usage/upstream_events.json")).as_array());
+  const auto whole = decode_stream<BedrockStreamDecoder>(bytes, {"whole", {}});
+  for (const auto& split : harness::standard_splits(bytes.size()))
+    EXPECT_EQ(decode_stream<BedrockStreamDecoder>(bytes, split), whole) << split.name;
+  ASSERT_GE(whole.size(), 5u);
+  EXPECT_EQ(whole.front(), "start  ");
+  EXPECT_NE(std::find(whole.begin(), whole.end(), "tool 1 tooluse_B get_time "), whole.end());
+  EXPECT_EQ(whole.back(), "end");
+  EXPECT_EQ(whole[whole.size() - 2].rfind("usage 24 15 39 4", 0), 0u);
+}
+
+TEST(ProviderDecoders, CompleteGoldenRepliesDecodeWithoutErrorAndEndWithEnd) {
+  struct Case {
+    std::string dir;
+    std::function<std::optional<http::ApiError>(std::string_view, llm::EventSink&)> decode;
+  };
+  const std::vector<Case> cases = {
+      {"openai_anthropic/response", [](std::string_view b, llm::EventSink& s) { return decode_anthropic_response(b, "", s); }},
+      {"openai_gemini/response", [](std::string_view b, llm::EventSink& s) { return decode_gemini_response(b, s); }},
+      {"openai_bedrock/response", [](std::string_view b, llm::EventSink& s) { return decode_bedrock_response(b, "", s); }},
+  };
+  std::size_t n = 0;
+  for (const auto& c : cases) {
+    for (const auto& entry : std::filesystem::directory_iterator(std::filesystem::path(SLUICE_GOLDEN_DIR) / c.dir)) {
+      const auto file = c.dir + "/" + entry.path().filename().string() + "/upstream_response.json";
+      SCOPED_TRACE(file);
+      Recorder recorder;
+      const auto error = c.decode(golden::read_file(file), recorder);
+      ASSERT_FALSE(error) << error->message;
+      EXPECT_EQ(recorder.lines.front().rfind("start", 0), 0u);
+      EXPECT_EQ(recorder.lines.back(), "end");
+      ++n;
+    }
+  }
+  EXPECT_GT(n, 15u);
 }
 
 // ---------------------------------------------------------------------------------------------
