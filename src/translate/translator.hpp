@@ -1,6 +1,8 @@
 // Translator: converts one exchange between the client's API schema and the provider's wire
-// format, request, response and stream. One implementation per client x provider pair, one file
-// each (openai_anthropic.cpp, openai_gemini.cpp, openai_bedrock.cpp, anthropic_client.cpp, ...).
+// format, request, response and stream. The request side is one conversion per client x
+// provider pair (openai_anthropic.cpp, openai_gemini.cpp, openai_bedrock.cpp,
+// anthropic_client.cpp, ...); the response side is the provider format's decoder and the client
+// schema's encoder (codec.hpp), joined by canonical events (src/llm/events.hpp).
 // A translator object serves exactly one request: it is created when the request is routed,
 // keeps the state of the conversion (tool-call ids, stream position, usage) and is destroyed
 // with the exchange. Not thread-safe (it lives on one worker). Never throws: every problem is
