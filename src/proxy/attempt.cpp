@@ -223,7 +223,6 @@ http::Task<AttemptResult> attempt(ExchangeInputs& exchange, const BackendRuntime
 
   // The conversion, when the provider speaks another schema than the client.
   std::unique_ptr<translate::Translator> translator;
-  json::value document;  // the translator's copy of the client's document (it may move parts out)
   if (request.json_api) {
     record.model = context.model;
     if (!context.native) {
@@ -250,8 +249,8 @@ http::Task<AttemptResult> attempt(ExchangeInputs& exchange, const BackendRuntime
             std::string("model")});
         co_return co_await stage_failed(verdict);
       }
-      document = json::value(request.document, json::storage_ptr());
-      if (auto error = translator->translate_request(document.as_object(), context.rewritten)) {
+      // Request translation reads the document only: every attempt converts the same one.
+      if (auto error = translator->translate_request(request.document.as_object(), context.rewritten)) {
         const auto verdict = pipeline::Verdict::fail(*error);
         co_return co_await stage_failed(verdict);
       }

@@ -1,12 +1,14 @@
 #include "translate/anthropic_client.hpp"
 
 #include <algorithm>
+#include <variant>
 #include <boost/json.hpp>
 #include <string>
 #include <utility>
 
 #include "translate/common.hpp"
-#include "translate/sse_parser.hpp"
+#include "translate/decode_openai.hpp"
+#include "translate/encode_anthropic_messages.hpp"
 
 namespace sluice::translate {
 
@@ -25,7 +27,6 @@ const json::string* string_at(const json::object& object, std::string_view key) 
   return value != nullptr && value->is_string() ? &value->get_string() : nullptr;
 }
 
-std::uint64_t count_at(const json::object& object, std::string_view key) { return json_count(object.if_contains(key)); }
 
 // ---------------------------------------------------------------------------------------------
 // Request: Anthropic Messages -> OpenAI Chat Completions.
@@ -310,97 +311,37 @@ Error convert_request(const json::object& in, const RequestContext& context, jso
   return std::nullopt;
 }
 
-// ---------------------------------------------------------------------------------------------
-// Response: OpenAI -> Anthropic.
 
-std::string_view stop_reason(std::string_view finish_reason) {
-  if (finish_reason == "length") return "max_tokens";
-  if (finish_reason == "tool_calls" || finish_reason == "function_call") return "tool_use";
-  if (finish_reason == "content_filter") return "refusal";
-  return "end_turn";
-}
-
-// Sets `usage` from an OpenAI usage object (cumulative: set, never add).
-void read_usage(const json::object& object, Usage& usage) {
-  usage.prompt_tokens = count_at(object, "prompt_tokens");
-  usage.completion_tokens = count_at(object, "completion_tokens");
-  usage.total_tokens = std::max(count_at(object, "total_tokens"), usage.prompt_tokens + usage.completion_tokens);
-  usage.cached_tokens = 0;
-  usage.cache_creation_tokens = 0;
-  usage.reasoning_tokens = 0;
-  if (const auto* details = object.if_contains("prompt_tokens_details"); details != nullptr && details->is_object()) {
-    usage.cached_tokens = count_at(details->get_object(), "cached_tokens");
-    usage.cache_creation_tokens = count_at(details->get_object(), "cache_write_tokens");
+// Errors decoded straight from a provider (not through the OpenAI decoder) take the status an OpenAI error event with the same
+// type and code would have given (the chained path's mapping, e.g. Gemini UNAVAILABLE -> 529
+// overloaded_error), so both paths answer an Anthropic client alike.
+class ChainedErrorStatus final : public llm::EventSink {
+ public:
+  explicit ChainedErrorStatus(llm::EventSink& next) : next_(next) {}
+  void on_event(const llm::Event& event) override {
+    const auto* error = std::get_if<llm::Error>(&event);
+    if (error == nullptr) return next_.on_event(event);
+    const json::object as_openai{{"message", error->error.message}, {"type", error->error.type}, {"code", error->error.code}};
+    next_.on_event(llm::Error{openai_stream_error(as_openai)});
   }
-  if (const auto* details = object.if_contains("completion_tokens_details");
-      details != nullptr && details->is_object())
-    usage.reasoning_tokens = count_at(details->get_object(), "reasoning_tokens");
-  usage.known = true;
-}
 
-json::object anthropic_usage(const Usage& usage) {
-  const auto cached = usage.cached_tokens + usage.cache_creation_tokens;
-  const auto input = usage.prompt_tokens > cached ? usage.prompt_tokens - cached : 0;
-  return json::object{{"input_tokens", input},
-                      {"output_tokens", usage.completion_tokens},
-                      {"cache_read_input_tokens", usage.cached_tokens},
-                      {"cache_creation_input_tokens", usage.cache_creation_tokens}};
-}
+ private:
+  llm::EventSink& next_;
+};
 
-json::object parse_arguments(std::string_view arguments) {
-  boost::system::error_code ec;
-  auto value = json::parse(arguments, ec);
-  if (ec || !value.is_object()) return {};
-  return std::move(value.get_object());
-}
-
-// OpenAI stream error object {"error":{...}} -> ApiError (status guessed from the error type).
-http::ApiError stream_error(const json::value& error_value) {
-  http::ApiError error;
-  error.status = 500;
-  error.code = "upstream_error";
-  std::string_view type;
-  std::string_view code;
-  if (error_value.is_object()) {
-    const auto& object = error_value.get_object();
-    error.message = string_or(object, "message");
-    type = string_or(object, "type");
-    code = string_or(object, "code");
-    if (type.empty()) type = code;
-  } else if (error_value.is_string()) {
-    error.message = error_value.get_string();
-  }
-  // An inner translator's error event keeps the provider's error kind in `code`: it is more
-  // precise than the OpenAI type (server_error covers 500, 503 and 529 alike).
-  if (code == "overloaded_error" || code == "UNAVAILABLE" || code == "ServiceUnavailableException") {
-    type = "overloaded_error";
-  } else if (code == "rate_limit_error" || code == "RESOURCE_EXHAUSTED" || code == "ThrottlingException") {
-    type = "rate_limit_error";
-  } else if (code == "timeout_error" || code == "DEADLINE_EXCEEDED" || code == "ModelTimeoutException") {
-    error.status = 504;
-  }
-  if (type == "invalid_request_error") {
-    error.status = 400;
-  } else if (type == "authentication_error") {
-    error.status = 401;
-  } else if (type == "permission_error") {
-    error.status = 403;
-  } else if (type == "rate_limit_error" || type == "rate_limit_exceeded" || type == "insufficient_quota") {
-    error.status = 429;
-  } else if (type == "overloaded_error") {
-    error.status = 529;
-  }
-  if (error.message.empty()) error.message = "upstream stream error";
-  error.type = openai_error_type(error.status);
-  return error;
-}
-
+// The request is converted to the OpenAI form (and handed to the inner translator, if any).
+// The reply is encoded by the Anthropic Messages encoder from the events of a decoder: the
+// provider's own decoder when the inner translator offers one (ProviderCodec), else the OpenAI
+// decoder, reading the upstream's OpenAI-form reply or what the inner translator made of it.
 class AnthropicClient final : public Translator {
  public:
   AnthropicClient(RequestContext context, std::unique_ptr<Translator> inner)
-      : context_(std::move(context)), inner_(std::move(inner)) {}
+      : context_(std::move(context)),
+        inner_(std::move(inner)),
+        codec_(dynamic_cast<const ProviderCodec*>(inner_.get())),
+        encoder_(encoder_options(context_)) {}
 
-  std::optional<http::ApiError> translate_request(json::object& client_body, std::string& upstream_body) override {
+  std::optional<http::ApiError> translate_request(const json::object& client_body, std::string& upstream_body) override {
     json::object openai;
     if (auto error = convert_request(client_body, context_, openai)) return error;
     if (inner_) return inner_->translate_request(openai, upstream_body);
@@ -409,10 +350,21 @@ class AnthropicClient final : public Translator {
   }
 
   std::optional<http::ApiError> translate_response(std::string_view upstream_body, std::string& client_body) override {
-    if (!inner_) return convert_response(upstream_body, client_body);
+    AnthropicResponseEncoder encoder(encoder_options(context_));
+    UsageTap tap(encoder, usage_);
+    if (codec_ != nullptr) {
+      if (auto error = codec_->decode_response(upstream_body, tap)) return error;
+      client_body = encoder.body();
+      return std::nullopt;
+    }
     std::string openai;
-    if (auto error = inner_->translate_response(upstream_body, openai)) return error;
-    return convert_response(openai, client_body);
+    if (inner_) {
+      if (auto error = inner_->translate_response(upstream_body, openai)) return error;
+      upstream_body = openai;
+    }
+    if (auto error = decode_openai_response(upstream_body, tap)) return error;
+    client_body = encoder.body();
+    return std::nullopt;
   }
 
   http::ApiError translate_error(unsigned status, std::string_view error_type_header,
@@ -443,257 +395,65 @@ class AnthropicClient final : public Translator {
   }
 
   bool stream_feed(std::string_view upstream_bytes, std::string& out) override {
-    if (failed_) return false;
-    if (done_) return true;
-    if (!inner_) {
-      parse_openai(upstream_bytes, out);
-      return !failed_;
+    if (encoder_.closed()) return !encoder_.failed();
+    if (codec_ != nullptr || !inner_) {
+      decode(upstream_bytes, out);
+      return !encoder_.failed();
     }
     std::string openai;
     const bool ok = inner_->stream_feed(upstream_bytes, openai);
-    parse_openai(openai, out);
-    if (!ok && !failed_ && !done_) fail(bad_upstream("upstream stream error"), out);
-    return !failed_;
+    decode(openai, out);
+    if (!ok && !encoder_.closed()) encoder_.encode(llm::Error{bad_upstream("upstream stream error")}, out);
+    return !encoder_.failed();
   }
 
   void stream_end(std::string& out) override {
-    if (failed_ || done_) return;
-    if (inner_) {
+    if (encoder_.closed()) return;
+    if (inner_ && codec_ == nullptr) {
       std::string openai;
       inner_->stream_end(openai);
-      parse_openai(openai, out);
-      if (failed_ || done_) return;
+      decode(openai, out);
+      if (encoder_.closed()) return;
     }
-    parser_.finish();
-    if (finish_reason_) {
-      finish(out);
-    } else {
-      fail(bad_upstream("stream ended early"), out);
-    }
+    EncodingSink sink(encoder_, out);
+    UsageTap tap(sink, usage_);
+    ChainedErrorStatus errors(tap);
+    decoder().end(codec_ != nullptr ? static_cast<llm::EventSink&>(errors) : tap);
   }
 
-  void stream_fail(const http::ApiError& error, std::string& out) override {
-    if (failed_ || done_) return;
-    fail(error, out);
-  }
+  void stream_fail(const http::ApiError& error, std::string& out) override { encoder_.encode(llm::Error{error}, out); }
 
   Usage usage() const override { return usage_; }
 
  private:
-  std::optional<http::ApiError> convert_response(std::string_view openai, std::string& client_body) {
-    boost::system::error_code ec;
-    const auto value = json::parse(openai, ec);
-    if (ec || !value.is_object()) return bad_upstream("backend response is not a JSON object");
-    const auto& body = value.get_object();
-    const auto* choices = body.if_contains("choices");
-    if (choices == nullptr || !choices->is_array() || choices->get_array().empty() ||
-        !choices->get_array()[0].is_object())
-      return bad_upstream("backend response has no choices");
-    const auto& choice = choices->get_array()[0].get_object();
-    const auto* message_value = choice.if_contains("message");
-    if (message_value == nullptr || !message_value->is_object()) return bad_upstream("backend response has no message");
-    const auto& message = message_value->get_object();
-
-    json::array content;
-    std::string text;
-    if (const auto* text_value = message.if_contains("content"); text_value != nullptr) text = content_text(*text_value);
-    if (text.empty()) text = string_or(message, "refusal");
-    if (!text.empty()) content.push_back(json::object{{"type", "text"}, {"text", std::move(text)}});
-    if (const auto* calls = message.if_contains("tool_calls"); calls != nullptr && calls->is_array()) {
-      for (const auto& call_value : calls->get_array()) {
-        if (!call_value.is_object()) continue;
-        const auto& call = call_value.get_object();
-        const auto* function = call.if_contains("function");
-        if (function == nullptr || !function->is_object()) continue;
-        const auto id = string_or(call, "id");
-        content.push_back(json::object{{"type", "tool_use"},
-                                       {"id", id.empty() ? new_id("toolu_") : std::string(id)},
-                                       {"name", string_or(function->get_object(), "name")},
-                                       {"input", parse_arguments(string_or(function->get_object(), "arguments"))}});
-      }
-    }
-    if (const auto* usage = body.if_contains("usage"); usage != nullptr && usage->is_object())
-      read_usage(usage->get_object(), usage_);
-
-    json::object out{{"id", new_id("msg_")},
-                     {"type", "message"},
-                     {"role", "assistant"},
-                     {"model", response_model(body)},
-                     {"content", std::move(content)},
-                     {"stop_reason", stop_reason(string_or(choice, "finish_reason"))},
-                     {"stop_sequence", nullptr},
-                     {"usage", anthropic_usage(usage_)}};
-    client_body = json::serialize(out);
-    return std::nullopt;
+  static EncoderOptions encoder_options(const RequestContext& context) {
+    EncoderOptions options;
+    options.client_model = context.client_model;
+    options.fallback_model = context.model;
+    return options;
   }
 
-  std::string response_model(const json::object& body) const {
-    if (!context_.client_model.empty()) return context_.client_model;
-    if (const auto* model = string_at(body, "model"); model != nullptr && !model->empty()) return std::string(*model);
-    return context_.model;
+  // The provider's decoder, or the OpenAI one; made on first use (after the request).
+  StreamDecoder& decoder() {
+    if (!decoder_)
+      decoder_ = codec_ != nullptr ? codec_->make_stream_decoder() : std::make_unique<OpenAiStreamDecoder>();
+    return *decoder_;
   }
 
-  // --- stream ---------------------------------------------------------------------------------
-
-  void parse_openai(std::string_view bytes, std::string& out) {
+  void decode(std::string_view bytes, std::string& out) {
     if (bytes.empty()) return;
-    parser_.feed(bytes, [&](const SseEvent& event) {
-      if (!failed_ && !done_) on_event(event, out);
-    });
-    if (parser_.failed() && !failed_ && !done_)
-      fail(bad_upstream("malformed upstream stream: " + std::string(parser_.error())), out);
-  }
-
-  void on_event(const SseEvent& event, std::string& out) {
-    if (event.data.empty()) return;
-    if (event.data == "[DONE]") {
-      start(nullptr, out);
-      if (!finish_reason_) finish_reason_ = any_tool_ ? "tool_use" : "end_turn";
-      finish(out);
-      return;
-    }
-    boost::system::error_code ec;
-    const auto value = json::parse(event.data, ec);
-    if (ec || !value.is_object()) return fail(bad_upstream("malformed upstream stream event"), out);
-    const auto& chunk = value.get_object();
-    if (const auto* error = chunk.if_contains("error"); error != nullptr && !error->is_null())
-      return fail(stream_error(*error), out);
-    if (event.event == "error") return fail(stream_error(value), out);
-    start(&chunk, out);
-
-    const json::object* usage = nullptr;
-    if (const auto* usage_value = chunk.if_contains("usage"); usage_value != nullptr && usage_value->is_object()) {
-      usage = &usage_value->get_object();
-      read_usage(*usage, usage_);
-    }
-    if (const auto* choices = chunk.if_contains("choices"); choices != nullptr && choices->is_array()) {
-      for (const auto& choice_value : choices->get_array()) {
-        if (!choice_value.is_object()) continue;
-        const auto& choice = choice_value.get_object();
-        if (count_at(choice, "index") != 0) continue;  // a single-choice conversation
-        if (const auto* delta = choice.if_contains("delta"); delta != nullptr && delta->is_object())
-          on_delta(delta->get_object(), out);
-        if (const auto* reason = string_at(choice, "finish_reason"); reason != nullptr && !finish_reason_) {
-          close_block(out);
-          finish_reason_ = std::string(stop_reason(*reason));
-        }
-      }
-    }
-    if (finish_reason_ && usage != nullptr) finish(out);
-  }
-
-  void on_delta(const json::object& delta, std::string& out) {
-    if (finish_reason_) return;
-    if (const auto* text = string_at(delta, "content"); text != nullptr && !text->empty()) {
-      if (open_kind_ != Block::kText) {
-        close_block(out);
-        open_block(json::object{{"type", "text"}, {"text", ""}}, Block::kText, out);
-      }
-      emit_delta(json::object{{"type", "text_delta"}, {"text", *text}}, out);
-    }
-    const auto* calls = delta.if_contains("tool_calls");
-    if (calls == nullptr || !calls->is_array()) return;
-    const auto& list = calls->get_array();
-    for (std::size_t k = 0; k < list.size(); ++k) {
-      if (!list[k].is_object()) continue;
-      const auto& call = list[k].get_object();
-      const auto tool_index = call.contains("index") ? count_at(call, "index") : k;
-      const auto id = string_or(call, "id");
-      const json::object* function = nullptr;
-      if (const auto* f = call.if_contains("function"); f != nullptr && f->is_object()) function = &f->get_object();
-      const bool is_open_tool = open_kind_ == Block::kTool && tool_index == open_tool_index_ &&
-                                (id.empty() || id == open_tool_id_);
-      if (!is_open_tool) {
-        if (seen_tool_indexes_ > 0 && tool_index < seen_tool_indexes_ && id.empty()) continue;  // closed already
-        close_block(out);
-        open_tool_index_ = tool_index;
-        open_tool_id_ = id.empty() ? new_id("toolu_") : std::string(id);
-        seen_tool_indexes_ = std::max(seen_tool_indexes_, tool_index + 1);
-        any_tool_ = true;
-        open_block(json::object{{"type", "tool_use"},
-                                {"id", open_tool_id_},
-                                {"name", function != nullptr ? string_or(*function, "name") : std::string_view{}},
-                                {"input", json::object{}}},
-                   Block::kTool, out);
-      }
-      if (function == nullptr) continue;
-      if (const auto* arguments = string_at(*function, "arguments"); arguments != nullptr && !arguments->empty())
-        emit_delta(json::object{{"type", "input_json_delta"}, {"partial_json", *arguments}}, out);
-    }
-  }
-
-  enum class Block { kNone, kText, kTool };
-
-  void start(const json::object* chunk, std::string& out) {
-    if (started_) return;
-    started_ = true;
-    json::object empty;
-    json::object message{{"id", new_id("msg_")},
-                         {"type", "message"},
-                         {"role", "assistant"},
-                         {"model", response_model(chunk != nullptr ? *chunk : empty)},
-                         {"content", json::array{}},
-                         {"stop_reason", nullptr},
-                         {"stop_sequence", nullptr},
-                         {"usage", json::object{{"input_tokens", 0}, {"output_tokens", 0}}}};
-    append_sse_event(out, "message_start",
-                     json::serialize(json::object{{"type", "message_start"}, {"message", std::move(message)}}));
-  }
-
-  void open_block(json::object content_block, Block kind, std::string& out) {
-    open_kind_ = kind;
-    append_sse_event(out, "content_block_start",
-                     json::serialize(json::object{{"type", "content_block_start"},
-                                                  {"index", next_block_index_},
-                                                  {"content_block", std::move(content_block)}}));
-  }
-
-  void emit_delta(json::object delta, std::string& out) {
-    append_sse_event(out, "content_block_delta",
-                     json::serialize(json::object{
-                         {"type", "content_block_delta"}, {"index", next_block_index_}, {"delta", std::move(delta)}}));
-  }
-
-  void close_block(std::string& out) {
-    if (open_kind_ == Block::kNone) return;
-    append_sse_event(out, "content_block_stop",
-                     json::serialize(json::object{{"type", "content_block_stop"}, {"index", next_block_index_}}));
-    open_kind_ = Block::kNone;
-    ++next_block_index_;
-  }
-
-  void finish(std::string& out) {
-    if (done_) return;
-    close_block(out);
-    const std::string reason = finish_reason_.value_or("end_turn");
-    append_sse_event(out, "message_delta",
-                     json::serialize(json::object{
-                         {"type", "message_delta"},
-                         {"delta", json::object{{"stop_reason", reason}, {"stop_sequence", nullptr}}},
-                         {"usage", anthropic_usage(usage_)}}));
-    append_sse_event(out, "message_stop", R"({"type":"message_stop"})");
-    done_ = true;
-  }
-
-  void fail(const http::ApiError& error, std::string& out) {
-    append_anthropic_error_event(out, error);
-    failed_ = true;
+    EncodingSink sink(encoder_, out);
+    UsageTap tap(sink, usage_);
+    ChainedErrorStatus errors(tap);
+    decoder().feed(bytes, codec_ != nullptr ? static_cast<llm::EventSink&>(errors) : tap);
   }
 
   RequestContext context_;
   std::unique_ptr<Translator> inner_;
+  const ProviderCodec* codec_;  // inner_ as a provider codec, or null
   Usage usage_;
-  SseParser parser_;
-  bool started_ = false;
-  bool done_ = false;
-  bool failed_ = false;
-  bool any_tool_ = false;
-  std::optional<std::string> finish_reason_;  // the Anthropic stop_reason once the finish chunk came
-  Block open_kind_ = Block::kNone;
-  std::uint64_t next_block_index_ = 0;  // index of the open block, or of the next one
-  std::uint64_t open_tool_index_ = 0;
-  std::uint64_t seen_tool_indexes_ = 0;  // 1 + the highest OpenAI tool index seen
-  std::string open_tool_id_;
+  std::unique_ptr<StreamDecoder> decoder_;
+  AnthropicStreamEncoder encoder_;
 };
 
 }  // namespace

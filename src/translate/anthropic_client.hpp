@@ -3,8 +3,11 @@
 // front of an OpenAI Chat Completions chain: the Anthropic request becomes an OpenAI request,
 // which is either handed to an inner Translator (OpenAI -> Gemini / Bedrock / ...) or, when
 // there is no inner translator, sent as is (OpenAI-compatible backends: OpenAI, Azure, Ollama,
-// vLLM ...). Responses, streams and errors go the other way: OpenAI (produced by the inner
-// translator, or spoken by the upstream itself) -> Anthropic.
+// vLLM ...). Replies are encoded by the Anthropic Messages encoder (encode_anthropic_messages)
+// from canonical events: decoded straight from the provider's format when the inner translator
+// offers its decoder (ProviderCodec: Anthropic on Vertex, Gemini, Bedrock), else decoded from
+// OpenAI (spoken by the upstream itself, or produced by an inner translator without a codec).
+// Errors of non-2xx replies go through the inner translator.
 //
 // Promises: one object per request (it keeps the stream state), not thread-safe, never throws.
 // Decisions beyond the common brief (docs/providers.md):

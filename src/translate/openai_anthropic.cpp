@@ -6,10 +6,12 @@
 #include <string>
 #include <string_view>
 #include <utility>
+#include <variant>
 #include <vector>
 
 #include "translate/common.hpp"
-#include "translate/sse_parser.hpp"
+#include "translate/decode_anthropic.hpp"
+#include "translate/encode_openai_chat.hpp"
 
 namespace sluice::translate {
 
@@ -29,16 +31,6 @@ http::ApiError unsupported(std::string param, std::string message) {
 
 bool is_null_or_absent(const json::value* v) {
   return v == nullptr || v->is_null();
-}
-
-// A non-negative integer count from Anthropic usage fields (anything else: nullopt).
-std::optional<std::uint64_t> count(const json::value* v) {
-  if (v == nullptr) return std::nullopt;
-  if (v->is_uint64()) return v->get_uint64();
-  if (v->is_int64())
-    return v->get_int64() >= 0 ? std::optional<std::uint64_t>(v->get_int64()) : std::nullopt;
-  if (v->is_double() && v->get_double() >= 0) return static_cast<std::uint64_t>(v->get_double());
-  return std::nullopt;
 }
 
 // Anthropic validates tool ids against ^[a-zA-Z0-9_-]+$. Ids that do not match are rewritten
@@ -66,62 +58,6 @@ std::string anthropic_tool_id(std::string_view id) {
   return out;
 }
 
-std::string_view finish_reason(std::string_view stop_reason) {
-  if (stop_reason == "max_tokens" || stop_reason == "model_context_window_exceeded")
-    return "length";
-  if (stop_reason == "tool_use") return "tool_calls";
-  if (stop_reason == "refusal") return "content_filter";
-  return "stop";  // end_turn, stop_sequence, pause_turn and anything unknown
-}
-
-// Anthropic error type -> (HTTP status for an OpenAI client, static code literal).
-std::pair<unsigned, std::string_view> map_error_type(std::string_view type) {
-  if (type == "invalid_request_error") return {400, "invalid_request_error"};
-  if (type == "authentication_error") return {401, "authentication_error"};
-  if (type == "billing_error") return {402, "billing_error"};
-  if (type == "permission_error") return {403, "permission_error"};
-  if (type == "not_found_error") return {404, "not_found_error"};
-  if (type == "request_too_large") return {413, "request_too_large"};
-  if (type == "rate_limit_error") return {429, "rate_limit_error"};
-  if (type == "timeout_error") return {504, "timeout_error"};
-  if (type == "overloaded_error") return {503, "overloaded_error"};
-  if (type == "api_error") return {500, "api_error"};
-  return {0, "upstream_error"};
-}
-
-// Raw Anthropic usage counters; message_delta values are cumulative, so fields are set, never
-// added.
-struct RawUsage {
-  std::uint64_t input = 0;
-  std::uint64_t output = 0;
-  std::uint64_t cache_read = 0;
-  std::uint64_t cache_creation = 0;
-  std::uint64_t thinking = 0;
-  bool known = false;
-
-  void update(const json::object& usage) {
-    if (auto n = count(usage.if_contains("input_tokens"))) input = *n, known = true;
-    if (auto n = count(usage.if_contains("output_tokens"))) output = *n, known = true;
-    if (auto n = count(usage.if_contains("cache_read_input_tokens"))) cache_read = *n, known = true;
-    if (auto n = count(usage.if_contains("cache_creation_input_tokens")))
-      cache_creation = *n, known = true;
-    if (const auto* details = object_or_null(usage.if_contains("output_tokens_details")))
-      if (auto n = count(details->if_contains("thinking_tokens"))) thinking = *n;
-  }
-
-  Usage to_usage() const {
-    Usage u;
-    u.prompt_tokens = input + cache_read + cache_creation;
-    u.completion_tokens = output;
-    u.total_tokens = u.prompt_tokens + u.completion_tokens;
-    u.cached_tokens = cache_read;
-    u.cache_creation_tokens = cache_creation;
-    u.reasoning_tokens = thinking;
-    u.known = known;
-    return u;
-  }
-};
-
 // One Anthropic turn under construction; a user turn keeps tool results ahead of other blocks.
 struct Turn {
   std::string role;
@@ -129,58 +65,81 @@ struct Turn {
   json::array blocks;
 };
 
-class OpenAiToAnthropic final : public Translator {
- public:
-  explicit OpenAiToAnthropic(RequestContext context)
-      : ctx_(std::move(context)), created_(unix_now()) {}
 
-  std::optional<http::ApiError> translate_request(json::object& body,
+// The request is converted here; the reply is decoded by the Anthropic decoder and encoded by the
+// OpenAI chat encoder, configured by what the request asked (include_usage, JSON mode).
+class OpenAiToAnthropic final : public Translator, public ProviderCodec {
+ public:
+  std::unique_ptr<StreamDecoder> make_stream_decoder() const override {
+    return std::make_unique<AnthropicStreamDecoder>(json_tool());
+  }
+  std::optional<http::ApiError> decode_response(std::string_view body, llm::EventSink& sink) const override {
+    return decode_anthropic_response(body, json_tool(), sink);
+  }
+  explicit OpenAiToAnthropic(RequestContext context) : ctx_(std::move(context)) {}
+
+  std::optional<http::ApiError> translate_request(const json::object& body,
                                                   std::string& upstream_body) override;
   std::optional<http::ApiError> translate_response(std::string_view upstream_body,
-                                                   std::string& client_body) override;
+                                                   std::string& client_body) override {
+    OpenAiChatResponseEncoder encoder(encoder_options());
+    UsageTap tap(encoder, usage_);
+    if (auto error = decode_anthropic_response(upstream_body, json_tool(), tap)) return error;
+    client_body = encoder.body();
+    return std::nullopt;
+  }
   http::ApiError translate_error(unsigned status, std::string_view error_type_header,
                                  std::string_view upstream_body) override;
-  bool stream_feed(std::string_view upstream_bytes, std::string& out) override;
-  void stream_end(std::string& out) override;
-  void stream_fail(const http::ApiError& error, std::string& out) override;
-  Usage usage() const override { return usage_.to_usage(); }
+  bool stream_feed(std::string_view upstream_bytes, std::string& out) override {
+    if (ended_ || stream().encoder.failed()) return false;
+    EncodingSink sink(stream_->encoder, out);
+    UsageTap tap(sink, usage_);
+    return stream_->decoder.feed(upstream_bytes, tap) && !stream_->encoder.failed();
+  }
+  void stream_end(std::string& out) override {
+    if (ended_) return;
+    ended_ = true;
+    EncodingSink sink(stream().encoder, out);
+    UsageTap tap(sink, usage_);
+    stream_->decoder.end(tap);
+  }
+  void stream_fail(const http::ApiError& error, std::string& out) override {
+    stream().encoder.encode(llm::Error{error}, out);
+  }
+  Usage usage() const override { return usage_; }
 
  private:
-  enum class BlockKind { kIgnored, kText, kThinking, kTool, kJson };
-  struct Block {
-    BlockKind kind = BlockKind::kIgnored;
-    std::uint64_t tool_index = 0;
+  struct Stream {
+    AnthropicStreamDecoder decoder;
+    OpenAiChatStreamEncoder encoder;
   };
 
   std::optional<http::ApiError> convert_messages(const json::array& messages, json::array& system,
                                                  json::array& out);
   std::optional<http::ApiError> convert_user_content(const json::value& content, std::size_t i,
                                                      json::array& out);
-  std::optional<http::ApiError> convert_tools(json::object& body, json::object& upstream);
+  std::optional<http::ApiError> convert_tools(const json::object& body, json::object& upstream);
 
-  // Stream helpers.
-  bool handle_event(const SseEvent& event, std::string& out);
-  void emit(json::object delta, std::string& out, std::string_view finish = {});
-  void fail(const http::ApiError& error, std::string& out);
-  std::string_view model_for_client(std::string_view provider_model) const;
-  void emit_text(std::string_view field, std::string_view text, std::string& out);
+  std::string json_tool() const { return json_mode_ ? std::string(kJsonToolName) : std::string(); }
+  EncoderOptions encoder_options() const {
+    EncoderOptions options;
+    options.client_model = ctx_.client_model;
+    options.fallback_model = ctx_.model;
+    options.include_usage = include_usage_;
+    return options;
+  }
+  // The stream's two halves, made on first use (after the request set the options).
+  Stream& stream() {
+    if (!stream_) stream_.emplace(Stream{AnthropicStreamDecoder(json_tool()), OpenAiChatStreamEncoder(encoder_options())});
+    return *stream_;
+  }
 
   RequestContext ctx_;
-  std::int64_t created_;
   bool include_usage_ = false;
   bool json_mode_ = false;
-  RawUsage usage_;
-
-  SseParser parser_;
-  std::string stream_id_;
-  std::string stream_model_;
-  std::string chunk_prefix_;  // "data: {...,"delta":{" of this stream's chunks, built once
-  std::vector<std::pair<std::uint64_t, Block>> blocks_;  // Anthropic block index -> what it became
-  std::uint64_t next_tool_index_ = 0;
-  std::string stop_reason_;
-  bool role_sent_ = false;
-  bool finished_ = false;  // message_stop seen
-  bool closed_ = false;    // an error event was appended or stream_end ran: nothing may follow
+  Usage usage_;
+  std::optional<Stream> stream_;
+  bool ended_ = false;  // stream_end ran: nothing more is decoded
 };
 
 // ---------------------------------------------------------------------------------------------
@@ -376,7 +335,7 @@ std::optional<http::ApiError> OpenAiToAnthropic::convert_messages(const json::ar
   return std::nullopt;
 }
 
-std::optional<http::ApiError> OpenAiToAnthropic::convert_tools(json::object& body,
+std::optional<http::ApiError> OpenAiToAnthropic::convert_tools(const json::object& body,
                                                                json::object& upstream) {
   json::array tools;
   if (const json::value* list = body.if_contains("tools"); list != nullptr && !list->is_null()) {
@@ -470,7 +429,7 @@ std::optional<http::ApiError> OpenAiToAnthropic::convert_tools(json::object& bod
   return std::nullopt;
 }
 
-std::optional<http::ApiError> OpenAiToAnthropic::translate_request(json::object& body,
+std::optional<http::ApiError> OpenAiToAnthropic::translate_request(const json::object& body,
                                                                    std::string& upstream_body) {
   json::object up;
 
@@ -551,84 +510,6 @@ std::optional<http::ApiError> OpenAiToAnthropic::translate_request(json::object&
   return std::nullopt;
 }
 
-// ---------------------------------------------------------------------------------------------
-// Response
-
-std::string_view OpenAiToAnthropic::model_for_client(std::string_view provider_model) const {
-  if (!ctx_.client_model.empty()) return ctx_.client_model;
-  if (!provider_model.empty()) return provider_model;
-  return ctx_.model;
-}
-
-std::optional<http::ApiError> OpenAiToAnthropic::translate_response(std::string_view upstream_body,
-                                                                    std::string& client_body) {
-  boost::system::error_code ec;
-  // The reply's document lives on the stack unless it is large: nothing of it outlives the call.
-  unsigned char arena[8192];
-  json::monotonic_resource resource(arena, sizeof arena);
-  const json::value parsed = json::parse(upstream_body, ec, &resource);
-  const auto* msg = ec ? nullptr : object_or_null(&parsed);
-  const json::value* content = msg != nullptr ? msg->if_contains("content") : nullptr;
-  if (content == nullptr || !content->is_array())
-    return bad_upstream("Anthropic response is not a message object");
-
-  std::string text;
-  std::string reasoning;
-  json::array tool_calls;
-  for (const auto& item : content->get_array()) {
-    const auto* block = object_or_null(&item);
-    if (block == nullptr) continue;
-    const auto type = string_or_empty(block->if_contains("type"));
-    if (type == "text") {
-      text.append(string_or_empty(block->if_contains("text")));
-    } else if (type == "thinking") {
-      reasoning.append(string_or_empty(block->if_contains("thinking")));
-    } else if (type == "tool_use") {
-      const json::value* input = block->if_contains("input");
-      std::string args =
-          input != nullptr && !input->is_null() ? json::serialize(*input) : std::string("{}");
-      const auto name = string_or_empty(block->if_contains("name"));
-      if (json_mode_ && name == kJsonToolName) {
-        text.append(args);
-        continue;
-      }
-      tool_calls.push_back(
-          json::object{{"id", string_or_empty(block->if_contains("id"))},
-                       {"type", "function"},
-                       {"function", json::object{{"name", name}, {"arguments", std::move(args)}}}});
-    }
-  }
-
-  std::string_view finish = finish_reason(string_or_empty(msg->if_contains("stop_reason")));
-  if (finish == "tool_calls" && tool_calls.empty())
-    finish = "stop";  // the forced json_response tool
-
-  if (const auto* u = object_or_null(msg->if_contains("usage"))) usage_.update(*u);
-
-  json::object message{{"role", "assistant"}};
-  message["content"] =
-      text.empty() && !tool_calls.empty() ? json::value(nullptr) : json::value(text);
-  if (!reasoning.empty()) message["reasoning_content"] = reasoning;
-  message["refusal"] = nullptr;
-  if (!tool_calls.empty()) message["tool_calls"] = std::move(tool_calls);
-
-  std::string id(string_or_empty(msg->if_contains("id")));
-  if (id.empty()) id = new_id("chatcmpl-");
-  json::object out{
-      {"id", id},
-      {"object", "chat.completion"},
-      {"created", created_},
-      {"model", model_for_client(string_or_empty(msg->if_contains("model")))},
-      {"choices", json::array{json::object{{"index", 0},
-                                           {"message", std::move(message)},
-                                           {"logprobs", nullptr},
-                                           {"finish_reason", finish}}}},
-      {"usage", openai_usage(usage_.to_usage())},
-  };
-  client_body = json::serialize(out);
-  return std::nullopt;
-}
-
 http::ApiError OpenAiToAnthropic::translate_error(unsigned status, std::string_view,
                                                   std::string_view upstream_body) {
   const unsigned mapped = status == 529 ? 503 : status;
@@ -644,234 +525,8 @@ http::ApiError OpenAiToAnthropic::translate_error(unsigned status, std::string_v
     return err;
   }
   err.message = message->get_string();
-  err.code = map_error_type(string_or_empty(inner->if_contains("type"))).second;
+  err.code = anthropic_error_kind(string_or_empty(inner->if_contains("type"))).second;
   return err;
-}
-
-// ---------------------------------------------------------------------------------------------
-// Stream
-
-void OpenAiToAnthropic::emit(json::object delta, std::string& out, std::string_view finish) {
-  if (stream_id_.empty()) stream_id_ = new_id("chatcmpl-");
-  if (!role_sent_) {
-    json::object with_role{{"role", "assistant"}};
-    for (auto& [k, v] : delta) with_role[k] = std::move(v);
-    delta = std::move(with_role);
-    role_sent_ = true;
-  }
-  json::object chunk{
-      {"id", stream_id_},
-      {"object", "chat.completion.chunk"},
-      {"created", created_},
-      {"model", model_for_client(stream_model_)},
-      {"choices",
-       json::array{json::object{
-           {"index", 0},
-           {"delta", std::move(delta)},
-           {"logprobs", nullptr},
-           {"finish_reason", finish.empty() ? json::value(nullptr) : json::value(finish)}}}},
-  };
-  if (include_usage_) chunk["usage"] = nullptr;
-  append_sse_data(out, json::serialize(chunk));
-}
-
-// The chunk nearly every event becomes (one text delta after the first chunk), written directly:
-// no document is built or serialized on the hot path.
-void OpenAiToAnthropic::emit_text(std::string_view field, std::string_view text, std::string& out) {
-  if (!role_sent_) {
-    emit(json::object{{field, text}}, out);
-    return;
-  }
-  if (chunk_prefix_.empty()) {
-    if (stream_id_.empty()) stream_id_ = new_id("chatcmpl-");
-    chunk_prefix_ = "data: {\"id\":";
-    append_json_string(chunk_prefix_, stream_id_);
-    chunk_prefix_ += ",\"object\":\"chat.completion.chunk\",\"created\":" + std::to_string(created_) + ",\"model\":";
-    append_json_string(chunk_prefix_, model_for_client(stream_model_));
-    chunk_prefix_ += ",\"choices\":[{\"index\":0,\"delta\":{";
-  }
-  out += chunk_prefix_;
-  append_json_string(out, field);
-  out += ':';
-  append_json_string(out, text);
-  out += "},\"logprobs\":null,\"finish_reason\":null}]";
-  if (include_usage_) out += ",\"usage\":null";
-  out += "}\n\n";
-}
-
-void OpenAiToAnthropic::fail(const http::ApiError& error, std::string& out) {
-  if (closed_) return;
-  append_openai_error_event(out, error);
-  closed_ = true;
-}
-
-bool OpenAiToAnthropic::handle_event(const SseEvent& event, std::string& out) {
-  boost::system::error_code ec;
-  // The event's document lives on the stack unless it is large: nothing of it outlives the call.
-  unsigned char arena[4096];
-  json::monotonic_resource resource(arena, sizeof arena);
-  json::value parsed = json::parse(event.data, ec, &resource);
-  const auto* data = ec ? nullptr : object_or_null(&parsed);
-  std::string_view type = event.event;
-  if (type.empty() && data != nullptr) type = string_or_empty(data->if_contains("type"));
-
-  static constexpr std::string_view kKnown[] = {"message_start",
-                                                "content_block_start",
-                                                "content_block_delta",
-                                                "content_block_stop",
-                                                "message_delta",
-                                                "message_stop",
-                                                "error"};
-  bool known = false;
-  for (const auto k : kKnown) known = known || type == k;
-  if (!known) return true;  // ping and unknown event types are ignored
-  if (data == nullptr) {
-    fail(bad_upstream("Anthropic stream event '" + std::string(type) + "' is not a JSON object"),
-         out);
-    return false;
-  }
-  if (finished_) return true;  // nothing is expected after message_stop
-
-  auto block_for = [this](const json::object& d) -> Block* {
-    const auto index = count(d.if_contains("index"));
-    if (!index) return nullptr;
-    for (auto& [i, b] : blocks_)
-      if (i == *index) return &b;
-    return nullptr;
-  };
-
-  if (type == "message_start") {
-    if (const auto* message = object_or_null(data->if_contains("message"))) {
-      if (const auto id = string_or_empty(message->if_contains("id"));
-          !id.empty() && stream_id_.empty())
-        stream_id_ = id;
-      stream_model_ = string_or_empty(message->if_contains("model"));
-      chunk_prefix_.clear();
-      if (const auto* u = object_or_null(message->if_contains("usage"))) usage_.update(*u);
-    }
-    if (!role_sent_) emit(json::object{{"content", ""}}, out);
-  } else if (type == "content_block_start") {
-    const auto index = count(data->if_contains("index"));
-    const auto* cb = object_or_null(data->if_contains("content_block"));
-    if (!index || cb == nullptr) {
-      fail(bad_upstream("Anthropic content_block_start without index or content_block"), out);
-      return false;
-    }
-    Block block;
-    const auto block_type = string_or_empty(cb->if_contains("type"));
-    if (block_type == "text") {
-      block.kind = BlockKind::kText;
-      if (const auto text = string_or_empty(cb->if_contains("text")); !text.empty())
-        emit(json::object{{"content", text}}, out);
-    } else if (block_type == "thinking") {
-      block.kind = BlockKind::kThinking;
-      if (const auto text = string_or_empty(cb->if_contains("thinking")); !text.empty())
-        emit(json::object{{"reasoning_content", text}}, out);
-    } else if (block_type == "tool_use") {
-      const auto name = string_or_empty(cb->if_contains("name"));
-      const auto* input = object_or_null(cb->if_contains("input"));
-      std::string initial =
-          input != nullptr && !input->empty() ? json::serialize(*input) : std::string();
-      if (json_mode_ && name == kJsonToolName) {
-        block.kind = BlockKind::kJson;
-        if (!initial.empty()) emit(json::object{{"content", initial}}, out);
-      } else {
-        block.kind = BlockKind::kTool;
-        block.tool_index = next_tool_index_++;
-        json::object call{{"index", block.tool_index},
-                          {"id", string_or_empty(cb->if_contains("id"))},
-                          {"type", "function"},
-                          {"function", json::object{{"name", name}, {"arguments", initial}}}};
-        emit(json::object{{"tool_calls", json::array{std::move(call)}}}, out);
-      }
-    }
-    blocks_.emplace_back(*index, block);
-  } else if (type == "content_block_delta") {
-    const auto* delta = object_or_null(data->if_contains("delta"));
-    const Block* block = block_for(*data);
-    if (delta == nullptr || block == nullptr)
-      return true;  // a delta for a block we never saw: nothing to say
-    const auto delta_type = string_or_empty(delta->if_contains("type"));
-    if (delta_type == "text_delta" && block->kind == BlockKind::kText) {
-      if (const auto text = string_or_empty(delta->if_contains("text")); !text.empty())
-        emit_text("content", text, out);
-    } else if (delta_type == "thinking_delta" && block->kind == BlockKind::kThinking) {
-      if (const auto text = string_or_empty(delta->if_contains("thinking")); !text.empty())
-        emit_text("reasoning_content", text, out);
-    } else if (delta_type == "input_json_delta") {
-      const auto partial = string_or_empty(delta->if_contains("partial_json"));
-      if (partial.empty()) return true;
-      if (block->kind == BlockKind::kJson) {
-        emit_text("content", partial, out);
-      } else if (block->kind == BlockKind::kTool) {
-        json::object call{{"index", block->tool_index},
-                          {"function", json::object{{"arguments", partial}}}};
-        emit(json::object{{"tool_calls", json::array{std::move(call)}}}, out);
-      }
-    }
-  } else if (type == "message_delta") {
-    if (const auto* delta = object_or_null(data->if_contains("delta")))
-      if (const auto reason = string_or_empty(delta->if_contains("stop_reason")); !reason.empty())
-        stop_reason_ = reason;
-    if (const auto* u = object_or_null(data->if_contains("usage"))) usage_.update(*u);
-  } else if (type == "message_stop") {
-    std::string_view finish = finish_reason(stop_reason_);
-    if (finish == "tool_calls" && next_tool_index_ == 0)
-      finish = "stop";  // only the json_response tool
-    emit(json::object{}, out, finish);
-    finished_ = true;
-  } else if (type == "error") {
-    const auto* inner = object_or_null(data->if_contains("error"));
-    const auto err_type =
-        inner != nullptr ? string_or_empty(inner->if_contains("type")) : std::string_view{};
-    auto [status, code] = map_error_type(err_type);
-    if (status == 0) status = 500;
-    std::string message(inner != nullptr ? string_or_empty(inner->if_contains("message"))
-                                         : std::string_view{});
-    if (message.empty()) message = "Anthropic stream reported an error";
-    fail(http::ApiError{status, openai_error_type(status), code, std::move(message), std::nullopt},
-         out);
-    return false;
-  }
-  return true;
-}
-
-bool OpenAiToAnthropic::stream_feed(std::string_view upstream_bytes, std::string& out) {
-  if (closed_) return false;
-  bool ok = true;
-  const bool parsed = parser_.feed(upstream_bytes, [&](const SseEvent& event) {
-    if (ok && !closed_) ok = handle_event(event, out);
-  });
-  if (!ok) return false;
-  if (!parsed) {
-    fail(bad_upstream("Anthropic stream is malformed: " + std::string(parser_.error())), out);
-    return false;
-  }
-  return true;
-}
-
-void OpenAiToAnthropic::stream_end(std::string& out) {
-  if (closed_) return;
-  if (!finished_) {
-    fail(http::ApiError{502, "server_error", "upstream_stream_truncated",
-                        "the Anthropic stream ended early, before message_stop", std::nullopt},
-         out);
-    return;
-  }
-  if (include_usage_) {
-    json::object chunk{
-        {"id", stream_id_},         {"object", "chat.completion.chunk"},
-        {"created", created_},      {"model", model_for_client(stream_model_)},
-        {"choices", json::array{}}, {"usage", openai_usage(usage_.to_usage())},
-    };
-    append_sse_data(out, json::serialize(chunk));
-  }
-  append_sse_done(out);
-  closed_ = true;
-}
-
-void OpenAiToAnthropic::stream_fail(const http::ApiError& error, std::string& out) {
-  fail(error, out);
 }
 
 }  // namespace

@@ -11,7 +11,7 @@
 #include <utility>
 #include <vector>
 
-#include "translate/aws_eventstream.hpp"
+#include "translate/encode_openai_chat.hpp"
 #include "translate/common.hpp"
 
 namespace sluice::translate {
@@ -50,28 +50,6 @@ std::string bedrock_tool_id(std::string_view id) {
   std::snprintf(suffix, sizeof suffix, "_%08x", static_cast<unsigned>(hash));
   out.append(suffix);
   return out;
-}
-
-// Bedrock usage -> OpenAI semantics: prompt includes cache reads and writes.
-Usage parse_usage(const json::object& u) {
-  Usage usage;
-  const auto input = json_count(u.if_contains("inputTokens"));
-  usage.cached_tokens = json_count(u.if_contains("cacheReadInputTokens"));
-  usage.cache_creation_tokens = json_count(u.if_contains("cacheWriteInputTokens"));
-  usage.prompt_tokens = input + usage.cached_tokens + usage.cache_creation_tokens;
-  usage.completion_tokens = json_count(u.if_contains("outputTokens"));
-  usage.total_tokens = std::max(usage.prompt_tokens + usage.completion_tokens,
-                                json_count(u.if_contains("totalTokens")));
-  usage.known = true;
-  return usage;
-}
-
-std::string_view finish_reason(std::string_view stop_reason) {
-  if (stop_reason == "max_tokens") return "length";
-  if (stop_reason == "tool_use") return "tool_calls";
-  if (stop_reason == "guardrail_intervened" || stop_reason == "content_filtered")
-    return "content_filter";
-  return "stop";  // end_turn, stop_sequence and anything unknown
 }
 
 std::optional<std::string_view> image_format(std::string_view media_type) {
@@ -134,12 +112,19 @@ std::optional<http::ApiError> user_blocks(const json::value* content, std::size_
   return std::nullopt;
 }
 
-class OpenAiToBedrock final : public Translator {
+// The request is converted here; the reply is decoded by the Bedrock decoder and encoded by the
+// OpenAI chat encoder, configured by what the request asked (include_usage, JSON mode).
+class OpenAiToBedrock final : public Translator, public ProviderCodec {
  public:
-  explicit OpenAiToBedrock(RequestContext context)
-      : context_(std::move(context)), stream_id_(new_id("chatcmpl-")), created_(unix_now()) {}
+  std::unique_ptr<StreamDecoder> make_stream_decoder() const override {
+    return std::make_unique<BedrockStreamDecoder>(json_tool());
+  }
+  std::optional<http::ApiError> decode_response(std::string_view body, llm::EventSink& sink) const override {
+    return decode_bedrock_response(body, json_tool(), sink);
+  }
+  explicit OpenAiToBedrock(RequestContext context) : context_(std::move(context)) {}
 
-  std::optional<http::ApiError> translate_request(json::object& body,
+  std::optional<http::ApiError> translate_request(const json::object& body,
                                                   std::string& upstream_body) override {
     json::object out;
     json::array system;
@@ -368,61 +353,10 @@ class OpenAiToBedrock final : public Translator {
 
   std::optional<http::ApiError> translate_response(std::string_view upstream_body,
                                                    std::string& client_body) override {
-    boost::system::error_code ec;
-    auto parsed = json::parse(upstream_body, ec);
-    const auto* root = ec ? nullptr : object_or_null(&parsed);
-    const auto* output = root == nullptr ? nullptr : object_or_null(root->if_contains("output"));
-    const auto* message = output == nullptr ? nullptr : object_or_null(output->if_contains("message"));
-    const auto* content = message == nullptr ? nullptr : array_or_null(message->if_contains("content"));
-    if (content == nullptr)
-      return bad_upstream("Bedrock returned a response without output.message.content");
-
-    std::string text;
-    std::string reasoning;
-    json::array tool_calls;
-    for (const auto& block_value : *content) {
-      const auto* block = object_or_null(&block_value);
-      if (block == nullptr) continue;
-      if (const auto* t = block->if_contains("text"); t != nullptr && t->is_string()) {
-        text.append(t->get_string());
-      } else if (const auto* tool = object_or_null(block->if_contains("toolUse"))) {
-        const auto name = string_or_empty(tool->if_contains("name"));
-        const auto* input = tool->if_contains("input");
-        const auto arguments = input == nullptr ? std::string("{}") : json::serialize(*input);
-        if (json_mode_ && name == kJsonTool) {
-          text.append(arguments);
-          continue;
-        }
-        tool_calls.push_back(
-            json::object{{"id", string_or_empty(tool->if_contains("toolUseId"))},
-                         {"type", "function"},
-                         {"function", json::object{{"name", name}, {"arguments", arguments}}}});
-      } else if (const auto* rc = object_or_null(block->if_contains("reasoningContent"))) {
-        if (const auto* rt = object_or_null(rc->if_contains("reasoningText")))
-          reasoning.append(string_or_empty(rt->if_contains("text")));
-      }
-    }
-    const auto stop_reason = string_or_empty(root->if_contains("stopReason"));
-    auto finish = finish_reason(stop_reason);
-    if (finish == "tool_calls" && tool_calls.empty()) finish = "stop";  // json_response only
-    if (const auto* u = object_or_null(root->if_contains("usage"))) usage_ = parse_usage(*u);
-
-    json::object msg{{"role", "assistant"}};
-    msg["content"] = text.empty() && !tool_calls.empty() ? json::value(nullptr) : json::value(text);
-    if (!reasoning.empty()) msg["reasoning_content"] = reasoning;
-    msg["refusal"] = nullptr;
-    if (!tool_calls.empty()) msg["tool_calls"] = std::move(tool_calls);
-    json::object choice{{"index", 0},
-                        {"message", std::move(msg)},
-                        {"logprobs", nullptr},
-                        {"finish_reason", finish}};
-    json::object response{{"id", new_id("chatcmpl-")},
-                          {"object", "chat.completion"},
-                          {"created", unix_now()},
-                          {"model", model_name()},
-                          {"choices", json::array{std::move(choice)}},
-                          {"usage", openai_usage(usage_)}};
-    client_body = json::serialize(response);
+    OpenAiChatResponseEncoder encoder(encoder_options());
+    UsageTap tap(encoder, usage_);
+    if (auto error = decode_bedrock_response(upstream_body, json_tool(), tap)) return error;
+    client_body = encoder.body();
     return std::nullopt;
   }
 
@@ -432,46 +366,44 @@ class OpenAiToBedrock final : public Translator {
   }
 
   bool stream_feed(std::string_view upstream_bytes, std::string& out) override {
-    if (done_) return false;
-    const bool ok =
-        decoder_.feed(upstream_bytes, [&](const EventStreamMessage& m) { on_message(m, out); });
-    if (done_) return false;
-    if (!ok) {
-      fail(out, bad_upstream("malformed Bedrock event stream: " + std::string(decoder_.error())));
-      return false;
-    }
-    return true;
+    if (ended_ || stream().encoder.closed()) return false;
+    EncodingSink sink(stream_->encoder, out);
+    UsageTap tap(sink, usage_);
+    return stream_->decoder.feed(upstream_bytes, tap) && !stream_->encoder.failed();
   }
 
   void stream_end(std::string& out) override {
-    if (done_) return;
-    const auto end = decoder_.finish();
-    if (end == EventStreamDecoder::End::kPartialMessage) {
-      fail(out,
-           bad_upstream("Bedrock stream ended early, in the middle of an event-stream message"));
-    } else if (end == EventStreamDecoder::End::kError) {
-      fail(out, bad_upstream("malformed Bedrock event stream"));
-    } else if (!saw_stop_) {
-      fail(out, bad_upstream("Bedrock stream ended early, before messageStop"));
-    } else {
-      if (include_usage_) {
-        json::object chunk = chunk_header();
-        chunk["choices"] = json::array{};
-        chunk["usage"] = openai_usage(usage_);
-        append_sse_data(out, json::serialize(chunk));
-      }
-      append_sse_done(out);
-      done_ = true;
-    }
+    if (ended_) return;
+    ended_ = true;
+    EncodingSink sink(stream().encoder, out);
+    UsageTap tap(sink, usage_);
+    stream_->decoder.end(tap);
   }
 
-  void stream_fail(const http::ApiError& error, std::string& out) override { fail(out, error); }
+  void stream_fail(const http::ApiError& error, std::string& out) override {
+    stream().encoder.encode(llm::Error{error}, out);
+  }
 
   Usage usage() const override { return usage_; }
 
  private:
-  std::string model_name() const {
-    return context_.client_model.empty() ? context_.model : context_.client_model;
+  struct Stream {
+    BedrockStreamDecoder decoder;
+    OpenAiChatStreamEncoder encoder;
+  };
+
+  std::string json_tool() const { return json_mode_ ? std::string(kJsonTool) : std::string(); }
+  EncoderOptions encoder_options() const {
+    EncoderOptions options;
+    options.client_model = context_.client_model;
+    options.fallback_model = context_.model;
+    options.include_usage = include_usage_;
+    return options;
+  }
+  // The stream's two halves, made on first use (after the request set the options).
+  Stream& stream() {
+    if (!stream_) stream_.emplace(Stream{BedrockStreamDecoder(json_tool()), OpenAiChatStreamEncoder(encoder_options())});
+    return *stream_;
   }
 
   std::optional<http::ApiError> assistant_blocks(const json::object& message, std::size_t i,
@@ -524,204 +456,17 @@ class OpenAiToBedrock final : public Translator {
     return std::nullopt;
   }
 
-  json::object chunk_header() const {
-    return json::object{{"id", stream_id_},
-                        {"object", "chat.completion.chunk"},
-                        {"created", created_},
-                        {"model", model_name()}};
-  }
-
-  void emit(std::string& out, json::object delta, json::value finish = nullptr) {
-    if (!role_sent_) {
-      json::object with_role{{"role", "assistant"}};
-      for (auto& [k, v] : delta) with_role[k] = std::move(v);
-      delta = std::move(with_role);
-      role_sent_ = true;
-    }
-    json::object chunk = chunk_header();
-    chunk["choices"] = json::array{json::object{{"index", 0},
-                                                {"delta", std::move(delta)},
-                                                {"logprobs", nullptr},
-                                                {"finish_reason", std::move(finish)}}};
-    if (include_usage_) chunk["usage"] = nullptr;
-    append_sse_data(out, json::serialize(chunk));
-  }
-
-  void fail(std::string& out, const http::ApiError& error) {
-    if (done_) return;
-    append_openai_error_event(out, error);
-    done_ = true;
-  }
-
-  void on_message(const EventStreamMessage& m, std::string& out) {
-    if (done_) return;
-    const auto message_type = m.string_header(":message-type");
-    if (message_type == "exception" || message_type == "error") {
-      auto type = m.string_header(":exception-type");
-      if (type.empty()) type = m.string_header(":error-code");
-      http::ApiError error;
-      error.code = "upstream_error";
-      error.status = bedrock_detail::exception_status(type, error.code).value_or(502);
-      if (type == "internalServerException" || type == "InternalServerException")
-        error.status = 500;
-      error.type = openai_error_type(error.status);
-      boost::system::error_code ec;
-      const auto payload = json::parse(m.payload, ec);
-      std::string_view text;
-      if (const auto* obj = ec ? nullptr : object_or_null(&payload)) {
-        text = string_or_empty(obj->if_contains("message"));
-        if (text.empty()) text = string_or_empty(obj->if_contains("Message"));
-      }
-      if (text.empty()) text = m.string_header(":error-message");
-      error.message =
-          text.empty() ? "Bedrock stream error " + std::string(type) : std::string(text);
-      fail(out, error);
-      return;
-    }
-    if (message_type != "event") return;
-    const auto event = m.string_header(":event-type");
-    boost::system::error_code ec;
-    const auto payload = json::parse(m.payload, ec);
-    const auto* obj = ec ? nullptr : object_or_null(&payload);
-    if (obj == nullptr) {
-      fail(out,
-           bad_upstream("Bedrock stream event '" + std::string(event) + "' is not a JSON object"));
-      return;
-    }
-    const auto block_index = json_count(obj->if_contains("contentBlockIndex"));
-    if (event == "messageStart") {
-      if (!role_sent_) emit(out, json::object{{"content", ""}});
-    } else if (event == "contentBlockStart") {
-      const auto* start = object_or_null(obj->if_contains("start"));
-      const auto* tool = start == nullptr ? nullptr : object_or_null(start->if_contains("toolUse"));
-      if (tool == nullptr) return;
-      const auto name = string_or_empty(tool->if_contains("name"));
-      if (json_mode_ && name == kJsonTool) {
-        json_blocks_.insert(block_index);
-        return;
-      }
-      const auto tool_index = tool_count_++;
-      tool_index_by_block_[block_index] = tool_index;
-      emit(out,
-           json::object{{"tool_calls",
-                         json::array{json::object{
-                             {"index", tool_index},
-                             {"id", string_or_empty(tool->if_contains("toolUseId"))},
-                             {"type", "function"},
-                             {"function", json::object{{"name", name}, {"arguments", ""}}}}}}});
-    } else if (event == "contentBlockDelta") {
-      const auto* delta = object_or_null(obj->if_contains("delta"));
-      if (delta == nullptr) return;
-      if (const auto* t = delta->if_contains("text"); t != nullptr && t->is_string()) {
-        if (!t->get_string().empty()) emit(out, json::object{{"content", t->get_string()}});
-      } else if (const auto* tool = object_or_null(delta->if_contains("toolUse"))) {
-        const auto input = string_or_empty(tool->if_contains("input"));
-        if (input.empty()) return;
-        if (json_blocks_.count(block_index) != 0) {
-          emit(out, json::object{{"content", input}});
-        } else if (const auto it = tool_index_by_block_.find(block_index);
-                   it != tool_index_by_block_.end()) {
-          emit(out, json::object{
-                        {"tool_calls", json::array{json::object{
-                                           {"index", it->second},
-                                           {"function", json::object{{"arguments", input}}}}}}});
-        }
-      } else if (const auto* rc = object_or_null(delta->if_contains("reasoningContent"))) {
-        if (const auto text = string_or_empty(rc->if_contains("text")); !text.empty())
-          emit(out, json::object{{"reasoning_content", text}});
-      }
-    } else if (event == "messageStop") {
-      auto finish = finish_reason(string_or_empty(obj->if_contains("stopReason")));
-      if (finish == "tool_calls" && tool_count_ == 0) finish = "stop";  // json_response only
-      emit(out, json::object{}, json::value(finish));
-      saw_stop_ = true;
-    } else if (event == "metadata") {
-      if (const auto* u = object_or_null(obj->if_contains("usage"))) usage_ = parse_usage(*u);
-    }
-    // contentBlockStop and unknown events produce nothing.
-  }
-
   RequestContext context_;
-  std::string stream_id_;
-  std::int64_t created_;
   bool json_mode_ = false;
   bool include_usage_ = false;
   Usage usage_;
-
-  EventStreamDecoder decoder_;
-  bool done_ = false;
-  bool role_sent_ = false;
-  bool saw_stop_ = false;
-  std::int64_t tool_count_ = 0;
-  std::map<std::uint64_t, std::int64_t> tool_index_by_block_;
-  std::set<std::uint64_t> json_blocks_;
+  std::optional<Stream> stream_;
+  bool ended_ = false;  // stream_end ran: nothing more is decoded
 };
 
-// Case-insensitive equality for ASCII.
-bool iequals(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (std::size_t i = 0; i < a.size(); ++i)
-    if (std::tolower(static_cast<unsigned char>(a[i])) !=
-        std::tolower(static_cast<unsigned char>(b[i])))
-      return false;
-  return true;
-}
 
 }  // namespace
 
-namespace bedrock_detail {
-
-std::optional<unsigned> exception_status(std::string_view type, std::string_view& code) {
-  if (const auto colon = type.find(':'); colon != std::string_view::npos)
-    type = type.substr(0, colon);
-  if (const auto hash = type.rfind('#'); hash != std::string_view::npos)
-    type = type.substr(hash + 1);
-  while (!type.empty() && type.back() == ' ') type.remove_suffix(1);
-  while (!type.empty() && type.front() == ' ') type.remove_prefix(1);
-  struct Entry {
-    std::string_view name;
-    unsigned status;
-  };
-  static constexpr Entry kMap[] = {
-      {"ThrottlingException", 429},         {"ValidationException", 400},
-      {"AccessDeniedException", 403},       {"ResourceNotFoundException", 404},
-      {"ModelTimeoutException", 504},       {"ServiceUnavailableException", 503},
-      {"UnrecognizedClientException", 401},
-  };
-  for (const auto& entry : kMap) {
-    if (iequals(entry.name, type)) {
-      code = entry.name;
-      return entry.status;
-    }
-  }
-  return std::nullopt;
-}
-
-http::ApiError translate_error(unsigned status, std::string_view error_type_header,
-                               std::string_view body) {
-  http::ApiError error;
-  error.code = "upstream_error";
-  std::string_view type = error_type_header;
-  boost::system::error_code ec;
-  const auto parsed = json::parse(body, ec);
-  std::string_view message;
-  if (const auto* obj = ec ? nullptr : object_or_null(&parsed)) {
-    message = string_or_empty(obj->if_contains("message"));
-    if (message.empty()) message = string_or_empty(obj->if_contains("Message"));
-    if (type.empty()) type = string_or_empty(obj->if_contains("__type"));
-  }
-  if (!message.empty()) {
-    error.message = std::string(message);
-  } else {
-    error.message = "backend returned HTTP " + std::to_string(status);
-    if (!body.empty()) error.message.append(": ").append(body.substr(0, 200));
-  }
-  error.status = exception_status(type, error.code).value_or(status);
-  error.type = openai_error_type(error.status);
-  return error;
-}
-
-}  // namespace bedrock_detail
 
 std::unique_ptr<Translator> make_openai_to_bedrock(RequestContext context) {
   return std::make_unique<OpenAiToBedrock>(std::move(context));

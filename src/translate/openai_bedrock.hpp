@@ -13,6 +13,7 @@
 #include <string_view>
 
 #include "http/api_error.hpp"
+#include "translate/decode_bedrock.hpp"
 #include "translate/translator.hpp"
 
 namespace sluice::translate {
@@ -23,19 +24,5 @@ std::unique_ptr<Translator> make_openai_to_bedrock(RequestContext context);
 // Body for POST /model/{id}/invoke. The model family comes from context.model: "titan-embed"
 // (one input per request) or "cohere.embed"; any other model is a 400 naming it.
 std::unique_ptr<Translator> make_openai_embeddings_to_bedrock(RequestContext context);
-
-namespace bedrock_detail {
-
-// Status for a Bedrock exception type ("ThrottlingException", "throttlingException", with or
-// without a ":<namespace>" suffix); nullopt for a type Sluice does not map. `code` receives a
-// static literal naming the type.
-std::optional<unsigned> exception_status(std::string_view type, std::string_view& code);
-
-// A non-2xx Bedrock response (body {"message":...}, type from x-amzn-errortype or "__type") as
-// an OpenAI-shaped ApiError.
-http::ApiError translate_error(unsigned status, std::string_view error_type_header,
-                               std::string_view body);
-
-}  // namespace bedrock_detail
 
 }  // namespace sluice::translate

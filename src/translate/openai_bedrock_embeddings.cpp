@@ -27,7 +27,7 @@ class OpenAiEmbeddingsToBedrock final : public Translator {
  public:
   explicit OpenAiEmbeddingsToBedrock(RequestContext context) : context_(std::move(context)) {}
 
-  std::optional<http::ApiError> translate_request(json::object& body,
+  std::optional<http::ApiError> translate_request(const json::object& body,
                                                   std::string& upstream_body) override {
     if (context_.model.find("titan-embed") != std::string::npos) {
       family_ = Family::kTitan;

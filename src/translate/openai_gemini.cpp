@@ -10,7 +10,7 @@
 #include <vector>
 
 #include "translate/common.hpp"
-#include "translate/sse_parser.hpp"
+#include "translate/encode_openai_chat.hpp"
 
 namespace sluice::translate {
 
@@ -30,30 +30,6 @@ http::ApiError bad_request(std::string message, std::string param) {
 const json::value* present(const json::object& o, std::string_view key) {
   const auto* v = o.if_contains(key);
   return v == nullptr || v->is_null() ? nullptr : v;
-}
-
-Usage usage_from(const json::object& meta) {
-  Usage u;
-  u.known = true;
-  u.prompt_tokens = json_count(meta.if_contains("promptTokenCount")) +
-                    json_count(meta.if_contains("toolUsePromptTokenCount"));
-  const auto thoughts = json_count(meta.if_contains("thoughtsTokenCount"));
-  u.completion_tokens = json_count(meta.if_contains("candidatesTokenCount")) + thoughts;
-  u.reasoning_tokens = thoughts;
-  u.cached_tokens = json_count(meta.if_contains("cachedContentTokenCount"));
-  u.total_tokens =
-      std::max(json_count(meta.if_contains("totalTokenCount")), u.prompt_tokens + u.completion_tokens);
-  return u;
-}
-
-std::string_view map_finish_reason(std::string_view reason, bool had_function_call) {
-  if (reason == "STOP") return had_function_call ? "tool_calls" : "stop";
-  if (reason == "MAX_TOKENS") return "length";
-  if (reason == "SAFETY" || reason == "RECITATION" || reason == "BLOCKLIST" ||
-      reason == "PROHIBITED_CONTENT" || reason == "SPII" || reason == "LANGUAGE" ||
-      reason.starts_with("IMAGE_"))
-    return "content_filter";
-  return "stop";
 }
 
 std::string lower(std::string_view s) {
@@ -169,29 +145,56 @@ class ContentsBuilder {
 // ---------------------------------------------------------------------------------------------
 // The chat translator.
 
-class OpenAiToGemini final : public Translator {
+// The request is converted here; the reply is decoded by the Gemini decoder and encoded by the
+// OpenAI chat encoder.
+class OpenAiToGemini final : public Translator, public ProviderCodec {
  public:
-  explicit OpenAiToGemini(RequestContext context)
-      : ctx_(std::move(context)), created_(unix_now()) {}
+  std::unique_ptr<StreamDecoder> make_stream_decoder() const override {
+    return std::make_unique<GeminiStreamDecoder>();
+  }
+  std::optional<http::ApiError> decode_response(std::string_view body, llm::EventSink& sink) const override {
+    return decode_gemini_response(body, sink);
+  }
+  explicit OpenAiToGemini(RequestContext context) : ctx_(std::move(context)) {}
 
-  std::optional<http::ApiError> translate_request(json::object& body,
+  std::optional<http::ApiError> translate_request(const json::object& body,
                                                   std::string& upstream_body) override;
   std::optional<http::ApiError> translate_response(std::string_view upstream_body,
-                                                   std::string& client_body) override;
+                                                   std::string& client_body) override {
+    OpenAiChatResponseEncoder encoder(encoder_options());
+    UsageTap tap(encoder, usage_);
+    if (auto error = decode_gemini_response(upstream_body, tap)) return error;
+    client_body = encoder.body();
+    return std::nullopt;
+  }
   http::ApiError translate_error(unsigned status, std::string_view,
                                  std::string_view upstream_body) override {
     return gemini_error_to_api_error(status, upstream_body);
   }
-  bool stream_feed(std::string_view upstream_bytes, std::string& out) override;
-  void stream_end(std::string& out) override;
+  bool stream_feed(std::string_view upstream_bytes, std::string& out) override {
+    if (ended_ || stream().encoder.closed()) return false;
+    EncodingSink sink(stream_->encoder, out);
+    UsageTap tap(sink, usage_);
+    return stream_->decoder.feed(upstream_bytes, tap) && !stream_->encoder.failed();
+  }
+  void stream_end(std::string& out) override {
+    if (ended_) return;
+    ended_ = true;
+    EncodingSink sink(stream().encoder, out);
+    UsageTap tap(sink, usage_);
+    stream_->decoder.end(tap);
+  }
   void stream_fail(const http::ApiError& error, std::string& out) override {
-    if (done_) return;
-    append_openai_error_event(out, error);
-    done_ = true;
+    stream().encoder.encode(llm::Error{error}, out);
   }
   Usage usage() const override { return usage_; }
 
  private:
+  struct Stream {
+    GeminiStreamDecoder decoder;
+    OpenAiChatStreamEncoder encoder;
+  };
+
   std::optional<http::ApiError> convert_messages(const json::array& messages, json::object& out);
   std::optional<http::ApiError> convert_user_content(const json::value& content, std::size_t i,
                                                      json::array& parts);
@@ -199,34 +202,24 @@ class OpenAiToGemini final : public Translator {
                                                           json::object& out);
   std::optional<http::ApiError> convert_tools(const json::object& body, json::object& out);
 
-  std::string model_name(const json::object& response) const {
-    if (!ctx_.client_model.empty()) return ctx_.client_model;
-    const auto version = string_or(response, "modelVersion");
-    return version.empty() ? ctx_.model : std::string(version);
+  EncoderOptions encoder_options() const {
+    EncoderOptions options;
+    options.client_model = ctx_.client_model;
+    options.fallback_model = ctx_.model;
+    options.include_usage = include_usage_;
+    return options;
   }
-
-  // Streaming.
-  bool handle_event(const json::object& event, std::string& out);
-  void emit_chunk(std::string& out, json::object delta, std::string_view finish_reason);
-  void fail(std::string& out, const http::ApiError& error) {
-    append_openai_error_event(out, error);
-    done_ = true;
+  // The stream's two halves, made on first use (after the request set the options).
+  Stream& stream() {
+    if (!stream_) stream_.emplace(Stream{GeminiStreamDecoder(), OpenAiChatStreamEncoder(encoder_options())});
+    return *stream_;
   }
 
   RequestContext ctx_;
-  std::int64_t created_;
   bool include_usage_ = false;
   Usage usage_;
-
-  SseParser parser_;
-  bool started_ = false;
-  std::string stream_id_;
-  std::string stream_model_;
-  bool role_sent_ = false;
-  bool saw_function_call_ = false;
-  bool finished_ = false;
-  bool done_ = false;  // an error event was sent, or stream_end ran
-  std::size_t tool_index_ = 0;
+  std::optional<Stream> stream_;
+  bool ended_ = false;  // stream_end ran: nothing more is decoded
 };
 
 std::optional<http::ApiError> OpenAiToGemini::convert_user_content(const json::value& content,
@@ -512,7 +505,7 @@ std::optional<http::ApiError> OpenAiToGemini::convert_tools(const json::object& 
   return std::nullopt;
 }
 
-std::optional<http::ApiError> OpenAiToGemini::translate_request(json::object& body,
+std::optional<http::ApiError> OpenAiToGemini::translate_request(const json::object& body,
                                                                 std::string& upstream_body) {
   if (const auto* so = present(body, "stream_options"); so != nullptr && so->is_object()) {
     const auto* iu = so->get_object().if_contains("include_usage");
@@ -529,290 +522,7 @@ std::optional<http::ApiError> OpenAiToGemini::translate_request(json::object& bo
   return std::nullopt;
 }
 
-// ---------------------------------------------------------------------------------------------
-// Non-stream response.
-
-std::optional<http::ApiError> OpenAiToGemini::translate_response(std::string_view upstream_body,
-                                                                 std::string& client_body) {
-  boost::system::error_code ec;
-  auto parsed = json::parse(upstream_body, ec);
-  if (ec || !parsed.is_object())
-    return bad_upstream("Gemini returned a response that is not a JSON object");
-  const auto& resp = parsed.get_object();
-  if (const auto* err = resp.if_contains("error"); err != nullptr && err->is_object()) {
-    const auto code = json_count(err->get_object().if_contains("code"));
-    return gemini_error_to_api_error(code >= 400 && code < 600 ? static_cast<unsigned>(code) : 502,
-                                     upstream_body);
-  }
-  if (const auto* meta = resp.if_contains("usageMetadata"); meta != nullptr && meta->is_object())
-    usage_ = usage_from(meta->get_object());
-
-  json::array choices;
-  const auto* candidates = present(resp, "candidates");
-  if (candidates != nullptr && !candidates->is_array())
-    return bad_upstream("Gemini candidates is not an array");
-  if (candidates == nullptr || candidates->get_array().empty()) {
-    const auto* feedback = resp.if_contains("promptFeedback");
-    if (feedback == nullptr || !feedback->is_object() ||
-        string_or(feedback->get_object(), "blockReason").empty())
-      return bad_upstream("Gemini returned no candidates");
-    choices.push_back(json::object{
-        {"index", 0},
-        {"message",
-         json::object{{"role", "assistant"}, {"content", nullptr}, {"refusal", nullptr}}},
-        {"logprobs", nullptr},
-        {"finish_reason", "content_filter"}});
-  } else {
-    const auto& list = candidates->get_array();
-    for (std::size_t c = 0; c < list.size(); ++c) {
-      if (!list[c].is_object()) return bad_upstream("Gemini candidate is not an object");
-      const auto& cand = list[c].get_object();
-      std::string text, reasoning;
-      bool any_text = false;
-      json::array tool_calls;
-      if (const auto* content = cand.if_contains("content");
-          content != nullptr && content->is_object()) {
-        if (const auto* parts = content->get_object().if_contains("parts");
-            parts != nullptr && parts->is_array()) {
-          for (const auto& p : parts->get_array()) {
-            if (!p.is_object()) continue;
-            const auto& part = p.get_object();
-            if (const auto* fc = part.if_contains("functionCall");
-                fc != nullptr && fc->is_object()) {
-              const auto& call = fc->get_object();
-              const auto id = string_or(call, "id");
-              const auto* args = call.if_contains("args");
-              tool_calls.push_back(json::object{
-                  {"id", id.empty() ? new_id("call_") : std::string(id)},
-                  {"type", "function"},
-                  {"function", json::object{{"name", string_or(call, "name")},
-                                            {"arguments", args != nullptr && args->is_object()
-                                                              ? json::serialize(*args)
-                                                              : std::string("{}")}}}});
-            } else if (const auto* t = part.if_contains("text"); t != nullptr && t->is_string()) {
-              const auto* thought = part.if_contains("thought");
-              if (thought != nullptr && thought->is_bool() && thought->get_bool()) {
-                reasoning.append(t->get_string());
-              } else {
-                text.append(t->get_string());
-                any_text = true;
-              }
-            }
-          }
-        }
-      }
-      json::object message{{"role", "assistant"}};
-      message["content"] = any_text ? json::value(json::string(text)) : json::value(nullptr);
-      message["refusal"] = nullptr;
-      if (!reasoning.empty()) message["reasoning_content"] = reasoning;
-      const bool had_calls = !tool_calls.empty();
-      if (had_calls) message["tool_calls"] = std::move(tool_calls);
-      choices.push_back(json::object{
-          {"index", c},
-          {"message", std::move(message)},
-          {"logprobs", nullptr},
-          {"finish_reason", map_finish_reason(string_or(cand, "finishReason", "STOP"), had_calls)}});
-    }
-  }
-  const auto response_id = string_or(resp, "responseId");
-  json::object out{{"id", response_id.empty() ? new_id("chatcmpl-") : std::string(response_id)},
-                   {"object", "chat.completion"},
-                   {"created", created_},
-                   {"model", model_name(resp)},
-                   {"choices", std::move(choices)},
-                   {"usage", openai_usage(usage_)}};
-  client_body = json::serialize(out);
-  return std::nullopt;
-}
-
-// ---------------------------------------------------------------------------------------------
-// Stream.
-
-void OpenAiToGemini::emit_chunk(std::string& out, json::object delta,
-                                std::string_view finish_reason) {
-  json::object d;
-  if (!role_sent_) {
-    d["role"] = "assistant";
-    role_sent_ = true;
-  }
-  for (auto& [k, v] : delta) d[k] = std::move(v);
-  json::object choice{{"index", 0}, {"delta", std::move(d)}, {"logprobs", nullptr}};
-  choice["finish_reason"] =
-      finish_reason.empty() ? json::value(nullptr) : json::value(finish_reason);
-  json::object chunk{{"id", stream_id_},
-                     {"object", "chat.completion.chunk"},
-                     {"created", created_},
-                     {"model", stream_model_},
-                     {"choices", json::array{std::move(choice)}}};
-  if (include_usage_) chunk["usage"] = nullptr;
-  append_sse_data(out, json::serialize(chunk));
-}
-
-bool OpenAiToGemini::handle_event(const json::object& event, std::string& out) {
-  if (const auto* err = event.if_contains("error"); err != nullptr && err->is_object()) {
-    const auto status = json_count(err->get_object().if_contains("code"));
-    fail(out, gemini_error_to_api_error(
-                  status >= 400 && status < 600 ? static_cast<unsigned>(status) : 500,
-                  json::serialize(event)));
-    return false;
-  }
-  if (!started_) {
-    started_ = true;
-    const auto id = string_or(event, "responseId");
-    stream_id_ = id.empty() ? new_id("chatcmpl-") : std::string(id);
-    stream_model_ = model_name(event);
-  }
-  if (const auto* meta = event.if_contains("usageMetadata"); meta != nullptr && meta->is_object())
-    usage_ = usage_from(meta->get_object());
-
-  const auto* candidates = present(event, "candidates");
-  if (candidates == nullptr || !candidates->is_array() || candidates->get_array().empty()) {
-    const auto* feedback = event.if_contains("promptFeedback");
-    if (!finished_ && feedback != nullptr && feedback->is_object() &&
-        !string_or(feedback->get_object(), "blockReason").empty()) {
-      emit_chunk(out, json::object{{"content", nullptr}}, "content_filter");
-      finished_ = true;
-    }
-    return true;
-  }
-  const auto& first = candidates->get_array().front();
-  if (!first.is_object()) return true;
-  const auto& cand = first.get_object();
-  if (const auto* content = cand.if_contains("content");
-      content != nullptr && content->is_object()) {
-    if (const auto* parts = content->get_object().if_contains("parts");
-        parts != nullptr && parts->is_array()) {
-      for (const auto& p : parts->get_array()) {
-        if (!p.is_object()) continue;
-        const auto& part = p.get_object();
-        if (const auto* fc = part.if_contains("functionCall"); fc != nullptr && fc->is_object()) {
-          const auto& call = fc->get_object();
-          const auto id = string_or(call, "id");
-          const auto* args = call.if_contains("args");
-          json::object tool{
-              {"index", tool_index_++},
-              {"id", id.empty() ? new_id("call_") : std::string(id)},
-              {"type", "function"},
-              {"function", json::object{{"name", string_or(call, "name")},
-                                        {"arguments", args != nullptr && args->is_object()
-                                                          ? json::serialize(*args)
-                                                          : std::string("{}")}}}};
-          saw_function_call_ = true;
-          emit_chunk(out, json::object{{"tool_calls", json::array{std::move(tool)}}}, {});
-        } else if (const auto* t = part.if_contains("text"); t != nullptr && t->is_string()) {
-          if (t->get_string().empty()) continue;
-          const auto* thought = part.if_contains("thought");
-          const bool is_thought = thought != nullptr && thought->is_bool() && thought->get_bool();
-          emit_chunk(out,
-                     json::object{{is_thought ? "reasoning_content" : "content", t->get_string()}},
-                     {});
-        }
-      }
-    }
-  }
-  const auto reason = string_or(cand, "finishReason");
-  if (!reason.empty() && !finished_) {
-    finished_ = true;
-    emit_chunk(out, json::object{}, map_finish_reason(reason, saw_function_call_));
-  }
-  return true;
-}
-
-bool OpenAiToGemini::stream_feed(std::string_view upstream_bytes, std::string& out) {
-  if (done_) return false;
-  bool ok = true;
-  const bool parsed = parser_.feed(upstream_bytes, [&](const SseEvent& event) {
-    if (!ok) return;
-    if (event.data.empty() || event.data == "[DONE]") return;
-    boost::system::error_code ec;
-    auto value = json::parse(event.data, ec);
-    if (ec || !value.is_object()) {
-      fail(out, bad_upstream("Gemini stream event is not a JSON object"));
-      ok = false;
-      return;
-    }
-    ok = handle_event(value.get_object(), out);
-  });
-  if (ok && !parsed) {
-    fail(out,
-         bad_upstream(std::string("Gemini stream is malformed: ") + std::string(parser_.error())));
-    ok = false;
-  }
-  return ok;
-}
-
-void OpenAiToGemini::stream_end(std::string& out) {
-  if (done_) return;
-  // An event missing only its closing blank line is still delivered.
-  if (!stream_feed("\n\n", out)) return;
-  done_ = true;
-  if (!finished_) {
-    append_openai_error_event(
-        out, http::ApiError{502, "server_error", "upstream_stream_truncated",
-                            "the Gemini stream ended early, before a finish reason", std::nullopt});
-    return;
-  }
-  if (include_usage_) {
-    json::object chunk{{"id", stream_id_},         {"object", "chat.completion.chunk"},
-                       {"created", created_},      {"model", stream_model_},
-                       {"choices", json::array{}}, {"usage", openai_usage(usage_)}};
-    append_sse_data(out, json::serialize(chunk));
-  }
-  append_sse_done(out);
-}
-
-// ---------------------------------------------------------------------------------------------
-// Errors.
-
-std::string_view google_status_code(std::string_view status) {
-  static constexpr std::string_view kStatuses[] = {
-      "INVALID_ARGUMENT",   "FAILED_PRECONDITION", "OUT_OF_RANGE",      "UNAUTHENTICATED",
-      "PERMISSION_DENIED",  "NOT_FOUND",           "ABORTED",           "ALREADY_EXISTS",
-      "RESOURCE_EXHAUSTED", "CANCELLED",           "DATA_LOSS",         "UNKNOWN",
-      "INTERNAL",           "UNAVAILABLE",         "DEADLINE_EXCEEDED", "UNIMPLEMENTED"};
-  for (const auto s : kStatuses)
-    if (s == status) return s;
-  return "upstream_error";
-}
-
 }  // namespace
-
-http::ApiError gemini_error_to_api_error(unsigned status, std::string_view upstream_body) {
-  boost::system::error_code ec;
-  auto parsed = json::parse(upstream_body, ec);
-  // Some Google endpoints wrap the error in a one-element array.
-  if (!ec && parsed.is_array() && !parsed.get_array().empty()) parsed = parsed.get_array().front();
-  const json::object* error = nullptr;
-  if (!ec && parsed.is_object()) {
-    if (const auto* e = parsed.get_object().if_contains("error"); e != nullptr && e->is_object())
-      error = &e->get_object();
-  }
-  if (error == nullptr) {
-    std::string message = "backend returned HTTP " + std::to_string(status);
-    if (!upstream_body.empty()) message.append(": ").append(upstream_body.substr(0, 200));
-    return http::ApiError{status, openai_error_type(status), "upstream_error", std::move(message),
-                          std::nullopt};
-  }
-  std::string message(string_or(*error, "message"));
-  if (message.empty()) message = "backend returned HTTP " + std::to_string(status);
-  const auto google_status = string_or(*error, "status");
-  bool key_invalid = message.find("API key not valid") != std::string::npos;
-  if (const auto* details = error->if_contains("details");
-      details != nullptr && details->is_array()) {
-    for (const auto& d : details->get_array())
-      if (d.is_object() && string_or(d.get_object(), "reason") == "API_KEY_INVALID")
-        key_invalid = true;
-  }
-  unsigned mapped = status;
-  std::string_view code = google_status_code(google_status);
-  if (key_invalid && (status == 400 || status == 401 || status == 403)) {
-    mapped = 401;
-    code = "invalid_api_key";
-  } else if (google_status == "RESOURCE_EXHAUSTED") {
-    mapped = 429;
-  }
-  return http::ApiError{mapped, openai_error_type(mapped), code, std::move(message), std::nullopt};
-}
 
 std::unique_ptr<Translator> make_openai_to_gemini(RequestContext context) {
   return std::make_unique<OpenAiToGemini>(std::move(context));

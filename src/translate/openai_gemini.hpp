@@ -12,6 +12,7 @@
 #include <string_view>
 
 #include "http/api_error.hpp"
+#include "translate/decode_gemini.hpp"
 #include "translate/translator.hpp"
 
 namespace sluice::translate {
@@ -26,9 +27,5 @@ std::unique_ptr<Translator> make_openai_embeddings_to_gemini(RequestContext cont
 // Embeddings -> Vertex AI :predict
 // ({"instances":[{"content"}],"parameters"?:{"outputDimensionality"}}).
 std::unique_ptr<Translator> make_openai_embeddings_to_vertex(RequestContext context);
-
-// The Gemini / Vertex error body ({"error":{"code","message","status","details"}}) of a non-2xx
-// response as the OpenAI client's error (shared by the chat and embeddings translators).
-http::ApiError gemini_error_to_api_error(unsigned status, std::string_view upstream_body);
 
 }  // namespace sluice::translate

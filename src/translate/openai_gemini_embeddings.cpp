@@ -28,7 +28,7 @@ class OpenAiEmbeddingsToGoogle final : public Translator {
   OpenAiEmbeddingsToGoogle(RequestContext context, bool vertex)
       : ctx_(std::move(context)), vertex_(vertex) {}
 
-  std::optional<http::ApiError> translate_request(json::object& body,
+  std::optional<http::ApiError> translate_request(const json::object& body,
                                                   std::string& upstream_body) override {
     const std::string_view provider = vertex_ ? "Vertex AI" : "Gemini";
     std::vector<std::string> inputs;

@@ -1,6 +1,8 @@
 // Translator: converts one exchange between the client's API schema and the provider's wire
-// format, request, response and stream. One implementation per client x provider pair, one file
-// each (openai_anthropic.cpp, openai_gemini.cpp, openai_bedrock.cpp, anthropic_client.cpp, ...).
+// format, request, response and stream. The request side is one conversion per client x
+// provider pair (openai_anthropic.cpp, openai_gemini.cpp, openai_bedrock.cpp,
+// anthropic_client.cpp, ...); the response side is the provider format's decoder and the client
+// schema's encoder (codec.hpp), joined by canonical events (src/llm/events.hpp).
 // A translator object serves exactly one request: it is created when the request is routed,
 // keeps the state of the conversion (tool-call ids, stream position, usage) and is destroyed
 // with the exchange. Not thread-safe (it lives on one worker). Never throws: every problem is
@@ -21,19 +23,13 @@
 #include <string_view>
 
 #include "http/api_error.hpp"
+#include "llm/events.hpp"
 
 namespace sluice::translate {
 
-// Token counts in OpenAI's sense (prompt includes cached, completion includes reasoning).
-struct Usage {
-  std::uint64_t prompt_tokens = 0;
-  std::uint64_t completion_tokens = 0;
-  std::uint64_t total_tokens = 0;
-  std::uint64_t cached_tokens = 0;
-  std::uint64_t cache_creation_tokens = 0;
-  std::uint64_t reasoning_tokens = 0;
-  bool known = false;  // the upstream reported usage
-};
+// Token counts in OpenAI's sense (prompt includes cached, completion includes reasoning): the
+// canonical usage of src/llm/events.hpp.
+using Usage = llm::Usage;
 
 // What the exchange knows about the request when it creates the translator.
 struct RequestContext {
@@ -53,9 +49,11 @@ class Translator {
  public:
   virtual ~Translator() = default;
 
-  // The client's request body (already parsed; the translator may move out of it) becomes the
-  // upstream body. A request the provider cannot express gets a 400 naming the field.
-  virtual std::optional<http::ApiError> translate_request(boost::json::object& client_body,
+  // The client's request body (already parsed) becomes the upstream body. The body is read,
+  // never changed: the same parsed document serves every attempt of a request, and translating
+  // it again (a retry on another translator) gives the same upstream body. A request the
+  // provider cannot express gets a 400 naming the field.
+  virtual std::optional<http::ApiError> translate_request(const boost::json::object& client_body,
                                                           std::string& upstream_body) = 0;
 
   // A complete non-streaming 2xx upstream body becomes the client body. An upstream body that

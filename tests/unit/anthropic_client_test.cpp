@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "golden.hpp"
+#include "stream_harness.hpp"
 #include "translate/common.hpp"
 
 namespace sluice::translate {
@@ -56,19 +57,12 @@ void expect_request_case(const std::string& name) {
   EXPECT_TRUE(json_equal(read_file(name + "/upstream_request.json"), upstream, {})) << name;
 }
 
-// Feeds `upstream` in pieces of `piece` bytes (0: all at once), then ends the stream.
+// Feeds `upstream` in pieces of `piece` bytes (0: all at once) with the shared harness.
 std::string run_stream(Translator& translator, std::string_view upstream, std::size_t piece, bool* ok_out = nullptr) {
-  std::string out;
-  bool ok = true;
-  if (piece == 0) {
-    ok = translator.stream_feed(upstream, out);
-  } else {
-    for (std::size_t i = 0; i < upstream.size() && ok; i += piece)
-      ok = translator.stream_feed(upstream.substr(i, piece), out);
-  }
-  if (ok) translator.stream_end(out);
-  if (ok_out != nullptr) *ok_out = ok;
-  return out;
+  const auto run = harness::feed(
+      translator, upstream, harness::Split{"", piece == 0 ? std::vector<std::size_t>{} : std::vector<std::size_t>{piece}});
+  if (ok_out != nullptr) *ok_out = run.ok;
+  return run.out;
 }
 
 std::string stream_direct(std::string_view upstream, std::size_t piece, bool* ok = nullptr) {
@@ -286,13 +280,11 @@ TEST(AnthropicClientStream, TextThenToolCallWithSplitArguments) {
   EXPECT_EQ(golden::split_sse(out).back().name, "message_stop");
 }
 
-TEST(AnthropicClientStream, ByteByByteAndOddChunksGiveIdenticalEvents) {
+TEST(AnthropicClientStream, EverySplitGivesTheGoldenEvents) {
   for (const std::string name : {"stream_text_tool", "stream_usage_after_finish", "stream_error"}) {
-    const auto upstream = read_file(name + "/upstream.sse");
-    const auto expected = read_file(name + "/client.sse");
-    for (const std::size_t piece : {0, 1, 3, 7, 64}) {
-      EXPECT_TRUE(sse_equal(expected, stream_direct(upstream, piece))) << name << " piece " << piece;
-    }
+    SCOPED_TRACE(name);
+    harness::expect_stream([] { return make_anthropic_client(context(true), nullptr); },
+                           read_file(name + "/upstream.sse"), read_file(name + "/client.sse"));
   }
 }
 
@@ -502,7 +494,7 @@ class FakeInner final : public Translator {
  public:
   explicit FakeInner(Calls& calls) : calls_(calls) {}
 
-  std::optional<http::ApiError> translate_request(json::object& body, std::string& upstream) override {
+  std::optional<http::ApiError> translate_request(const json::object& body, std::string& upstream) override {
     calls_.requests.push_back(json::serialize(body));
     upstream = "FAKE:" + json::serialize(body);
     return std::nullopt;
@@ -631,6 +623,19 @@ TEST(AnthropicClientChained, InnerStreamErrorBecomesAnthropicErrorEvent) {
   // The OpenAI error type "server_error" gives status 500 -> Anthropic api_error.
   EXPECT_TRUE(json_equal(R"({"type":"error","error":{"type":"api_error","message":"Overloaded"}})",
                          events.back().data));
+}
+
+TEST(AnthropicClientRequest, EveryGoldenRequestIsTranslatedReadOnlyAndIdenticallyOnRetry) {
+  std::size_t cases = 0;
+  for (const std::string dir : {"."}) {
+    for (const auto& file : harness::request_cases(dir)) {
+      SCOPED_TRACE(file);
+      const auto body = parse_object(read_file(file));
+      harness::expect_request_read_only([] { return make_anthropic_client(context(), nullptr); }, body);
+      ++cases;
+    }
+  }
+  EXPECT_GT(cases, 3u);
 }
 
 }  // namespace

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "golden.hpp"
+#include "stream_harness.hpp"
 
 namespace sluice::translate {
 namespace {
@@ -75,42 +76,18 @@ void expect_response(const std::string& name, const std::string& client_request 
                                  client, {"created"}));
 }
 
-struct StreamRun {
-  std::string out;
-  bool feed_ok = true;
-};
-
-// Feeds the upstream stream in pieces of `step` bytes (0: all at once), then stream_end().
-StreamRun run_stream(const std::string& name, std::size_t step, Translator** keep = nullptr,
-                     std::unique_ptr<Translator>* owner = nullptr) {
+std::unique_ptr<Translator> stream_translator(const std::string& name) {
   auto t = make_openai_to_anthropic(context());
   prime(*t, "stream/" + name + "/client_request.json");
-  const std::string upstream = golden::read_file("stream/" + name + "/upstream.sse");
-  StreamRun run;
-  if (step == 0) step = upstream.size();
-  for (std::size_t pos = 0; pos < upstream.size() && run.feed_ok; pos += step)
-    run.feed_ok = t->stream_feed(std::string_view(upstream).substr(pos, step), run.out);
-  t->stream_end(run.out);
-  if (keep != nullptr && owner != nullptr) {
-    *keep = t.get();
-    *owner = std::move(t);
-  }
-  return run;
+  return t;
 }
 
-// stream/<name>: upstream.sse -> client.sse; the same output whole, byte by byte and in 7-byte
-// pieces.
-StreamRun expect_stream(const std::string& name) {
-  const auto whole = run_stream(name, 0);
-  EXPECT_TRUE(golden::sse_equal(golden::read_file("stream/" + name + "/client.sse"), whole.out,
-                                {"created"}));
-  const auto bytes = run_stream(name, 1);
-  const auto odd = run_stream(name, 7);
-  EXPECT_EQ(bytes.out, whole.out) << "byte-by-byte feeding changed the output";
-  EXPECT_EQ(odd.out, whole.out) << "7-byte feeding changed the output";
-  EXPECT_EQ(bytes.feed_ok, whole.feed_ok);
-  EXPECT_EQ(odd.feed_ok, whole.feed_ok);
-  return whole;
+// stream/<name>: upstream.sse -> client.sse, in every split of the shared harness.
+harness::Run expect_stream(const std::string& name) {
+  SCOPED_TRACE(name);
+  const auto expected = golden::read_file("stream/" + name + "/client.sse");
+  return harness::expect_stream([&name] { return stream_translator(name); },
+                                golden::read_file("stream/" + name + "/upstream.sse"), expected, {"created"});
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -309,7 +286,7 @@ TEST(OpenAiAnthropicError, ProviderErrorsMapToOpenAiErrorsWith529As503) {
 
 TEST(OpenAiAnthropicStream, TextThenToolCallToolIndexZeroRoleOnlyOnFirstChunkPingIgnored) {
   const auto run = expect_stream("text_then_tool");
-  EXPECT_TRUE(run.feed_ok);
+  EXPECT_TRUE(run.ok);
   // Role appears exactly once.
   std::size_t roles = 0;
   for (const auto& e : golden::split_sse(run.out))
@@ -318,12 +295,10 @@ TEST(OpenAiAnthropicStream, TextThenToolCallToolIndexZeroRoleOnlyOnFirstChunkPin
 }
 
 TEST(OpenAiAnthropicStream, IncludeUsageGivesNullUsageOnChunksThenUsageChunkWithCumulativeCounts) {
-  Translator* t = nullptr;
-  std::unique_ptr<Translator> owner;
   const auto run = expect_stream("include_usage");
-  EXPECT_TRUE(run.feed_ok);
-  run_stream("include_usage", 0, &t, &owner);
-  ASSERT_NE(t, nullptr);
+  EXPECT_TRUE(run.ok);
+  auto t = stream_translator("include_usage");
+  harness::feed(*t, golden::read_file("stream/include_usage/upstream.sse"), {"whole", {}});
   const auto u = t->usage();
   EXPECT_EQ(u.prompt_tokens, 18u);
   EXPECT_EQ(u.completion_tokens, 20u);
@@ -332,29 +307,29 @@ TEST(OpenAiAnthropicStream, IncludeUsageGivesNullUsageOnChunksThenUsageChunkWith
 
 TEST(OpenAiAnthropicStream, WithoutIncludeUsageNoUsageFieldAndNoUsageChunk) {
   const auto run = expect_stream("no_include_usage");
-  EXPECT_TRUE(run.feed_ok);
+  EXPECT_TRUE(run.ok);
   EXPECT_EQ(run.out.find("usage"), std::string::npos);
 }
 
 TEST(OpenAiAnthropicStream, ErrorEventMidStreamBecomesOpenAiErrorEventAndFeedReturnsFalse) {
   const auto run = expect_stream("error_mid_stream");
-  EXPECT_FALSE(run.feed_ok);
+  EXPECT_FALSE(run.ok);
   EXPECT_EQ(run.out.find("[DONE]"), std::string::npos);
 }
 
 TEST(OpenAiAnthropicStream, StreamEndingWithoutMessageStopEndsWithErrorEvent) {
   const auto run = expect_stream("truncated");
-  EXPECT_TRUE(run.feed_ok);
+  EXPECT_TRUE(run.ok);
   EXPECT_EQ(run.out.find("[DONE]"), std::string::npos);
   EXPECT_EQ(run.out.find("finish_reason\":\"stop"), std::string::npos);
 }
 
 TEST(OpenAiAnthropicStream, ThinkingDeltasBecomeReasoningContentUnknownEventsIgnored) {
-  EXPECT_TRUE(expect_stream("thinking_unknown_events").feed_ok);
+  EXPECT_TRUE(expect_stream("thinking_unknown_events").ok);
 }
 
 TEST(OpenAiAnthropicStream, JsonResponseToolArgumentsStreamAsContentWithFinishStop) {
-  EXPECT_TRUE(expect_stream("json_mode").feed_ok);
+  EXPECT_TRUE(expect_stream("json_mode").ok);
 }
 
 TEST(OpenAiAnthropicStream, StreamFailAppendsOneErrorEventAndNothingAfter) {
@@ -436,6 +411,19 @@ TEST(OpenAiAnthropicStream, GarbageNeverCrashesAndEndsWithDoneOrOneErrorEvent) {
     for (const auto& e : events) errors += e.data.starts_with("{\"error\"");
     EXPECT_LE(errors, 1u) << out;
   }
+}
+
+TEST(OpenAiAnthropicRequest, EveryGoldenRequestIsTranslatedReadOnlyAndIdenticallyOnRetry) {
+  std::size_t cases = 0;
+  for (const std::string dir : {"request", "stream"}) {
+    for (const auto& file : harness::request_cases(dir)) {
+      SCOPED_TRACE(file);
+      const auto body = parse_object(golden::read_file(file));
+      harness::expect_request_read_only([] { return make_openai_to_anthropic(context()); }, body);
+      ++cases;
+    }
+  }
+  EXPECT_GT(cases, 3u);
 }
 
 }  // namespace

@@ -9,7 +9,9 @@
 #include <string>
 #include <vector>
 
+#include "bedrock_events.hpp"
 #include "golden.hpp"
+#include "stream_harness.hpp"
 #include "translate/aws_eventstream.hpp"
 
 namespace sluice::translate {
@@ -48,39 +50,11 @@ std::string translate(Translator& t, json::object body) {
   return upstream;
 }
 
-std::string encode_events(const json::array& events) {
-  std::string bytes;
-  for (const auto& ev : events) {
-    const auto& o = ev.as_object();
-    const std::string type(o.at("message_type").as_string());
-    std::vector<EventStreamHeader> headers{EventStreamHeader::string(":message-type", type)};
-    if (type == "event") {
-      headers.push_back(
-          EventStreamHeader::string(":event-type", std::string(o.at("event_type").as_string())));
-    } else {
-      headers.push_back(EventStreamHeader::string(":exception-type",
-                                                  std::string(o.at("exception_type").as_string())));
-    }
-    headers.push_back(EventStreamHeader::string(":content-type", "application/json"));
-    bytes += encode_event_stream_message(headers, json::serialize(o.at("payload")));
-  }
-  return bytes;
-}
+std::string encode_events(const json::array& events) { return golden::bedrock_event_stream(events); }
 
-struct StreamResult {
-  std::string out;
-  bool ok = true;  // every stream_feed returned true
-};
-
-// Feeds `bytes` in pieces of `chunk` bytes (0: all at once), stopping after a false, then ends the
-// stream (stream_end must add nothing after an error event).
-StreamResult run_stream(Translator& t, std::string_view bytes, std::size_t chunk) {
-  StreamResult r;
-  if (chunk == 0) chunk = bytes.size() + 1;
-  for (std::size_t i = 0; i < bytes.size() && r.ok; i += chunk)
-    r.ok = t.stream_feed(bytes.substr(i, chunk), r.out);
-  t.stream_end(r.out);
-  return r;
+// Feeds `bytes` in pieces of `chunk` bytes (0: all at once) with the shared harness.
+harness::Run run_stream(Translator& t, std::string_view bytes, std::size_t chunk) {
+  return harness::feed(t, bytes, harness::Split{"", chunk == 0 ? std::vector<std::size_t>{} : std::vector<std::size_t>{chunk}});
 }
 
 // Every tool-call id in a chat.completion or chunk stream, in order (the golden comparison
@@ -364,23 +338,20 @@ TEST_P(StreamGolden, EventStreamBecomesOpenAiChunksInAnyChunking) {
   const auto bytes = encode_events(load_array(dir + "/upstream_events.json"));
   const auto expected = read_file(dir + "/client.sse");
   const bool expect_ok = std::string(GetParam()) != "exception_mid_stream";
-  for (const std::size_t chunk :
-       {std::size_t{0}, std::size_t{1}, std::size_t{7}, std::size_t{64}}) {
-    SCOPED_TRACE("chunk size " + std::to_string(chunk));
+  const auto make = [&dir]() -> std::unique_ptr<Translator> {
     auto t = make_openai_to_bedrock(chat_context(true));
     translate(*t, load_object(dir + "/client_request.json"));
-    const auto r = run_stream(*t, bytes, chunk);
-    EXPECT_EQ(r.ok, expect_ok);
-    EXPECT_TRUE(sse_equal(expected, r.out));
-    // One stable id for the whole stream.
-    std::string id;
-    for (const auto& event : golden::split_sse(r.out)) {
-      boost::system::error_code ec;
-      const auto v = json::parse(event.data, ec);
-      if (ec || !v.is_object() || !v.as_object().contains("id")) continue;
-      if (id.empty()) id = std::string(v.at("id").as_string());
-      EXPECT_EQ(id, v.at("id").as_string());
-    }
+    return t;
+  };
+  const auto whole = harness::expect_stream(make, bytes, expected, {"id", "created"}, expect_ok);
+  // One stable id for the whole stream.
+  std::string id;
+  for (const auto& event : golden::split_sse(whole.out)) {
+    boost::system::error_code ec;
+    const auto v = json::parse(event.data, ec);
+    if (ec || !v.is_object() || !v.as_object().contains("id")) continue;
+    if (id.empty()) id = std::string(v.at("id").as_string());
+    EXPECT_EQ(id, v.at("id").as_string());
   }
 }
 
@@ -606,6 +577,19 @@ TEST(OpenAiBedrockEmbeddings, MalformedResponseIs502) {
   const auto error = t->translate_response(R"({"embedding":["x"]})", client);
   ASSERT_TRUE(error.has_value());
   EXPECT_EQ(error->status, 502u);
+}
+
+TEST(OpenAiBedrockRequest, EveryGoldenRequestIsTranslatedReadOnlyAndIdenticallyOnRetry) {
+  std::size_t cases = 0;
+  for (const std::string dir : {"request", "stream"}) {
+    for (const auto& file : harness::request_cases(dir)) {
+      SCOPED_TRACE(file);
+      const auto body = load_object(file);
+      harness::expect_request_read_only([] { return make_openai_to_bedrock(chat_context()); }, body);
+      ++cases;
+    }
+  }
+  EXPECT_GT(cases, 3u);
 }
 
 }  // namespace

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "golden.hpp"
+#include "stream_harness.hpp"
 #include "translate/common.hpp"
 
 namespace sluice::translate {
@@ -234,40 +235,19 @@ TEST(OpenAiGeminiResponse, NoCandidatesAndNoBlockReasonIs502) {
 // ---------------------------------------------------------------------------------------------
 // Streams.
 
-struct StreamRun {
-  std::string out;
-  bool ok = true;
-};
-
-// Feeds the case's upstream stream in pieces of `chunk` bytes (0: in one piece).
-StreamRun run_stream(const std::string& name, std::size_t chunk) {
-  auto body = read_object("stream/" + name + "/client_request.json");
-  auto translator = make_openai_to_gemini(chat_context(true));
-  std::string upstream_request;
-  const auto error = translator->translate_request(body, upstream_request);
-  EXPECT_FALSE(error);
-  const auto upstream = read_file("stream/" + name + "/upstream.sse");
-  if (chunk == 0) chunk = upstream.size();
-  StreamRun run;
-  for (std::size_t pos = 0; pos < upstream.size() && run.ok; pos += chunk)
-    run.ok = translator->stream_feed(std::string_view(upstream).substr(pos, chunk), run.out);
-  if (run.ok) translator->stream_end(run.out);
-  return run;
-}
-
+// stream/<name>: upstream.sse -> client.sse, in every split of the shared harness.
 void expect_stream(const std::string& name, bool feed_ok) {
   SCOPED_TRACE(name);
+  const auto make = [&name]() -> std::unique_ptr<Translator> {
+    auto body = read_object("stream/" + name + "/client_request.json");
+    auto translator = make_openai_to_gemini(chat_context(true));
+    std::string upstream_request;
+    const auto error = translator->translate_request(body, upstream_request);
+    EXPECT_FALSE(error);
+    return translator;
+  };
   const auto expected = read_file("stream/" + name + "/client.sse");
-  const auto whole = run_stream(name, 0);
-  EXPECT_EQ(whole.ok, feed_ok);
-  EXPECT_TRUE(sse_equal(expected, whole.out)) << "fed in one piece";
-  for (const std::size_t chunk : {std::size_t{1}, std::size_t{7}, std::size_t{64}}) {
-    const auto split = run_stream(name, chunk);
-    EXPECT_EQ(split.ok, feed_ok);
-    EXPECT_TRUE(sse_equal(expected, split.out)) << "fed in " << chunk << "-byte pieces";
-    EXPECT_TRUE(sse_equal(whole.out, split.out))
-        << "fed in " << chunk << "-byte pieces differs from one piece";
-  }
+  harness::expect_stream(make, read_file("stream/" + name + "/upstream.sse"), expected, {"id", "created"}, feed_ok);
 }
 
 TEST(OpenAiGeminiStream, RepeatedUsageIsEmittedOnceAtTheEndWhenIncludeUsage) {
@@ -508,6 +488,19 @@ TEST(OpenAiGeminiEmbeddings, ErrorsUseTheGeminiMapping) {
       400, "",
       R"({"error":{"code":400,"message":"API key not valid.","status":"INVALID_ARGUMENT"}})");
   EXPECT_EQ(error.status, 401u);
+}
+
+TEST(OpenAiGeminiRequest, EveryGoldenRequestIsTranslatedReadOnlyAndIdenticallyOnRetry) {
+  std::size_t cases = 0;
+  for (const std::string dir : {"request", "stream"}) {
+    for (const auto& file : harness::request_cases(dir)) {
+      SCOPED_TRACE(file);
+      const auto body = read_object(file);
+      harness::expect_request_read_only([] { return make_openai_to_gemini(chat_context(false)); }, body);
+      ++cases;
+    }
+  }
+  EXPECT_GT(cases, 3u);
 }
 
 }  // namespace

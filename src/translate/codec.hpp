@@ -1,0 +1,103 @@
+// The two halves of a response translation. A provider's reply is decoded into canonical events
+// (src/llm/events.hpp) by the decoder of its wire format; the events are encoded into the
+// client's schema by the encoder of that schema. A Translator for (client schema, provider
+// format) is then one decoder plus one encoder (see anthropic_client.cpp), and a new client
+// schema costs one encoder, a new provider format one decoder.
+//
+//   decoders (decode_<format>.hpp):  upstream stream bytes / complete body -> llm::Event
+//   encoders (encode_<schema>.hpp):  llm::Event -> client SSE events / complete body
+//
+// Streams are never buffered whole: a stream decoder emits the events of each complete
+// upstream event as soon as its bytes arrive, and a stream encoder writes the client bytes of
+// each event at once. A complete-reply encoder collects the events of one reply and renders the
+// body at the end. Each object serves one response: not thread-safe, never throws (every
+// problem becomes an llm::Error event or an http::ApiError).
+#pragma once
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <variant>
+
+#include "http/api_error.hpp"
+#include "llm/events.hpp"
+
+namespace sluice::translate {
+
+// Decodes one provider stream. Events go to the sink passed to each call; string views in them
+// are valid during the sink call only.
+class StreamDecoder {
+ public:
+  virtual ~StreamDecoder() = default;
+  // Decodes `bytes` (any chunking). Returns false once the decoder emitted an llm::Error (the
+  // stream is over: later calls emit nothing and return false).
+  virtual bool feed(std::string_view bytes, llm::EventSink& sink) = 0;
+  // The upstream body ended: emits llm::End when the provider completed its reply, else an
+  // llm::Error saying the stream was cut short. Emits nothing after an Error or an End.
+  virtual void end(llm::EventSink& sink) = 0;
+};
+
+// Encodes canonical events into the client's stream schema.
+class StreamEncoder {
+ public:
+  virtual ~StreamEncoder() = default;
+  // Appends the client bytes (complete SSE events) for `event`. llm::End appends the closing
+  // events; llm::Error appends one error event. Nothing is appended once closed().
+  virtual void encode(const llm::Event& event, std::string& out) = 0;
+  // An error event or the closing events were written: the client stream is complete.
+  virtual bool closed() const = 0;
+};
+
+// Encodes the events of one complete reply into the client's response body.
+class ResponseEncoder : public llm::EventSink {
+ public:
+  // The client body for the events received so far.
+  virtual std::string body() const = 0;
+};
+
+// Forwards decoded events to a stream encoder writing into `out`: the glue between the halves.
+class EncodingSink final : public llm::EventSink {
+ public:
+  EncodingSink(StreamEncoder& encoder, std::string& out) : encoder_(encoder), out_(out) {}
+  void on_event(const llm::Event& event) override { encoder_.encode(event, out_); }
+
+ private:
+  StreamEncoder& encoder_;
+  std::string& out_;
+};
+
+// Forwards events and records the latest usage among them (a translator's usage()).
+class UsageTap final : public llm::EventSink {
+ public:
+  UsageTap(llm::EventSink& next, llm::Usage& usage) : next_(next), usage_(usage) {}
+  void on_event(const llm::Event& event) override {
+    if (const auto* u = std::get_if<llm::UsageEvent>(&event)) usage_ = u->usage;
+    next_.on_event(event);
+  }
+
+ private:
+  llm::EventSink& next_;
+  llm::Usage& usage_;
+};
+
+// The provider half of an OpenAI-form chat translator (OpenAI -> Anthropic / Gemini / Bedrock),
+// offered to translators for other client schemas: the Anthropic client translator chains the
+// request through the OpenAI form, but decodes the provider's reply with these decoders
+// directly into its own encoder. Valid after the translator translated the request (decoders
+// are configured by it, e.g. JSON mode).
+class ProviderCodec {
+ public:
+  virtual ~ProviderCodec() = default;
+  virtual std::unique_ptr<StreamDecoder> make_stream_decoder() const = 0;
+  virtual std::optional<http::ApiError> decode_response(std::string_view body, llm::EventSink& sink) const = 0;
+};
+
+// What an encoder needs to know about the exchange.
+struct EncoderOptions {
+  std::string client_model;    // when set, replies name this model (RequestContext::client_model)
+  std::string fallback_model;  // named when the provider reports none (the model asked for)
+  bool include_usage = false;  // OpenAI stream_options.include_usage
+};
+
+}  // namespace sluice::translate

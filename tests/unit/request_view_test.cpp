@@ -1,0 +1,223 @@
+// llm::RequestView: one view of OpenAI chat, OpenAI embeddings and Anthropic Messages requests.
+// Each schema: fields read, a text rewritten in place, a default set only when missing, tool
+// calls and tool results visible, and the canonical form stable under irrelevant differences.
+#include "llm/request_view.hpp"
+
+#include <gtest/gtest.h>
+
+#include <boost/json.hpp>
+#include <string>
+#include <vector>
+
+namespace sluice::llm {
+namespace {
+
+namespace json = boost::json;
+
+json::object parse(std::string_view text) { return json::parse(text).as_object(); }
+
+const char* kOpenAiChat = R"({
+  "model": "gpt-4o", "stream": true, "temperature": 0.2, "max_completion_tokens": 50, "stop": "END",
+  "messages": [
+    {"role": "system", "content": "be brief"},
+    {"role": "user", "content": [{"type": "text", "text": "call 555-1234"},
+                                 {"type": "image_url", "image_url": {"url": "https://x/y.png"}}]},
+    {"role": "assistant", "content": null,
+     "tool_calls": [{"id": "call_1", "type": "function", "function": {"name": "dial", "arguments": "{\"n\":\"555-1234\"}"}}]},
+    {"role": "tool", "tool_call_id": "call_1", "content": "dialed 555-1234"}
+  ],
+  "tools": [{"type": "function", "function": {"name": "dial", "description": "Dial", "parameters": {"type": "object"}}}]
+})";
+
+const char* kAnthropic = R"({
+  "model": "claude-sonnet-4-5", "max_tokens": 100, "stop_sequences": ["END"],
+  "system": [{"type": "text", "text": "be brief"}, {"type": "text", "text": "be kind"}],
+  "messages": [
+    {"role": "user", "content": "call 555-1234"},
+    {"role": "assistant", "content": [{"type": "text", "text": "dialing"},
+                                      {"type": "tool_use", "id": "toolu_1", "name": "dial", "input": {"n": "555-1234"}}]},
+    {"role": "user", "content": [{"type": "tool_result", "tool_use_id": "toolu_1",
+                                  "content": [{"type": "text", "text": "dialed 555-1234"}]},
+                                 {"type": "text", "text": "thanks"}]}
+  ],
+  "tools": [{"name": "dial", "description": "Dial", "input_schema": {"type": "object"}}]
+})";
+
+std::vector<TextKind> kinds(const RequestView& view) {
+  std::vector<TextKind> out;
+  view.visit_text([&out](const TextSpan& span) { out.push_back(span.kind); });
+  return out;
+}
+
+std::optional<std::string> redact(const TextSpan& span) {
+  std::string text(span.text);
+  const auto at = text.find("555-1234");
+  if (at == std::string::npos) return std::nullopt;
+  text.replace(at, 8, "[phone]");
+  return text;
+}
+
+TEST(RequestViewOpenAiChat, ReadsModelStreamSystemMessagesToolCallsAndTools) {
+  auto body = parse(kOpenAiChat);
+  RequestView view(Schema::OpenAIChat, body);
+  EXPECT_EQ(view.model(), "gpt-4o");
+  EXPECT_TRUE(view.stream());
+  EXPECT_EQ(view.system_text(), "be brief");
+  const auto messages = view.messages();
+  ASSERT_EQ(messages.size(), 4u);
+  EXPECT_EQ(messages[1].text, "call 555-1234");
+  EXPECT_EQ(messages[1].other_parts.size(), 1u);
+  ASSERT_EQ(messages[2].tool_calls.size(), 1u);
+  EXPECT_EQ(messages[2].tool_calls[0].id, "call_1");
+  EXPECT_EQ(messages[2].tool_calls[0].name, "dial");
+  EXPECT_EQ(messages[2].tool_calls[0].arguments, R"({"n":"555-1234"})");
+  EXPECT_EQ(messages[3].role, "tool");
+  EXPECT_EQ(messages[3].tool_call_id, "call_1");
+  EXPECT_EQ(messages[3].text, "dialed 555-1234");
+  const auto tools = view.tools();
+  ASSERT_EQ(tools.size(), 1u);
+  EXPECT_EQ(tools[0].name, "dial");
+  ASSERT_NE(tools[0].parameters, nullptr);
+  EXPECT_EQ(kinds(view), (std::vector<TextKind>{TextKind::System, TextKind::Message, TextKind::ToolCall,
+                                                  TextKind::ToolResult}));
+  ASSERT_NE(view.param(Param::MaxTokens), nullptr);
+  EXPECT_EQ(view.param(Param::MaxTokens)->as_int64(), 50);  // max_completion_tokens
+  EXPECT_EQ(view.param(Param::Stop)->as_string(), "END");
+}
+
+TEST(RequestViewOpenAiChat, RewritesEveryTextSpanInPlaceIncludingToolCallsAndResults) {
+  auto body = parse(kOpenAiChat);
+  RequestView view(Schema::OpenAIChat, body);
+  EXPECT_EQ(view.for_each_text(redact), 3u);
+  const auto& messages = body.at("messages").as_array();
+  EXPECT_EQ(messages[1].at("content").as_array()[0].at("text").as_string(), "call [phone]");
+  EXPECT_EQ(messages[2].at("tool_calls").as_array()[0].at("function").at("arguments").as_string(),
+            R"({"n":"[phone]"})");
+  EXPECT_EQ(messages[3].at("content").as_string(), "dialed [phone]");
+  EXPECT_EQ(messages[1].at("content").as_array()[1].at("type").as_string(), "image_url");
+}
+
+TEST(RequestViewOpenAiChat, SetDefaultFillsOnlyMissingParameters) {
+  auto body = parse(kOpenAiChat);
+  RequestView view(Schema::OpenAIChat, body);
+  EXPECT_FALSE(view.set_default(Param::Temperature, 0.9));
+  EXPECT_EQ(body.at("temperature").as_double(), 0.2);
+  EXPECT_FALSE(view.set_default(Param::MaxTokens, 10));  // max_completion_tokens is set
+  EXPECT_FALSE(body.contains("max_tokens"));
+  EXPECT_TRUE(view.set_default(Param::TopP, 0.5));
+  EXPECT_EQ(body.at("top_p").as_double(), 0.5);
+
+  auto bare = parse(R"({"model":"m","messages":[],"max_tokens":null})");
+  RequestView bare_view(Schema::OpenAIChat, bare);
+  EXPECT_TRUE(bare_view.set_default(Param::MaxTokens, 64));
+  EXPECT_EQ(bare.at("max_tokens").as_int64(), 64);
+  bare_view.set_model("other");
+  EXPECT_EQ(bare.at("model").as_string(), "other");
+}
+
+TEST(RequestViewAnthropic, ReadsSystemBlocksToolUseAndToolResults) {
+  auto body = parse(kAnthropic);
+  RequestView view(Schema::AnthropicMessages, body);
+  EXPECT_EQ(view.model(), "claude-sonnet-4-5");
+  EXPECT_FALSE(view.stream());
+  EXPECT_EQ(view.system_text(), "be brief\nbe kind");
+  const auto messages = view.messages();
+  ASSERT_EQ(messages.size(), 4u);
+  EXPECT_EQ(messages[0].text, "call 555-1234");
+  EXPECT_EQ(messages[1].text, "dialing");
+  ASSERT_EQ(messages[1].tool_calls.size(), 1u);
+  EXPECT_EQ(messages[1].tool_calls[0].id, "toolu_1");
+  EXPECT_EQ(messages[1].tool_calls[0].arguments, R"({"n":"555-1234"})");
+  EXPECT_EQ(messages[2].role, "tool");  // the tool_result, ahead of the rest of its turn
+  EXPECT_EQ(messages[2].tool_call_id, "toolu_1");
+  EXPECT_EQ(messages[2].text, "dialed 555-1234");
+  EXPECT_EQ(messages[3].text, "thanks");
+  EXPECT_EQ(kinds(view), (std::vector<TextKind>{TextKind::System, TextKind::System, TextKind::Message,
+                                                  TextKind::Message, TextKind::ToolCall, TextKind::ToolResult,
+                                                  TextKind::Message}));
+  ASSERT_EQ(view.tools().size(), 1u);
+  EXPECT_EQ(view.tools()[0].name, "dial");
+  EXPECT_EQ(view.param(Param::Stop)->as_array().size(), 1u);
+}
+
+TEST(RequestViewAnthropic, RewritesTextToolInputAndToolResultAndRejectsNonObjectInput) {
+  auto body = parse(kAnthropic);
+  RequestView view(Schema::AnthropicMessages, body);
+  EXPECT_EQ(view.for_each_text(redact), 3u);
+  const auto& messages = body.at("messages").as_array();
+  EXPECT_EQ(messages[0].at("content").as_string(), "call [phone]");
+  EXPECT_EQ(messages[1].at("content").as_array()[1].at("input").at("n").as_string(), "[phone]");
+  EXPECT_EQ(messages[2].at("content").as_array()[0].at("content").as_array()[0].at("text").as_string(),
+            "dialed [phone]");
+
+  const auto before = json::serialize(body);
+  const auto replaced = view.for_each_text([](const TextSpan& span) -> std::optional<std::string> {
+    if (span.kind == TextKind::ToolCall) return std::string("not json");
+    return std::nullopt;
+  });
+  EXPECT_EQ(replaced, 0u);
+  EXPECT_EQ(json::serialize(body), before);
+}
+
+TEST(RequestViewAnthropic, SetDefaultUsesAnthropicNames) {
+  auto body = parse(R"({"model":"m","messages":[]})");
+  RequestView view(Schema::AnthropicMessages, body);
+  EXPECT_TRUE(view.set_default(Param::MaxTokens, 1024));
+  EXPECT_TRUE(view.set_default(Param::Stop, json::array{"x"}));
+  EXPECT_FALSE(view.set_default(Param::MaxTokens, 5));
+  EXPECT_EQ(body.at("max_tokens").as_int64(), 1024);
+  EXPECT_EQ(body.at("stop_sequences").as_array().size(), 1u);
+}
+
+TEST(RequestViewEmbeddings, ReadsAndRewritesInputsAndHasNoSamplingParameters) {
+  auto body = parse(R"({"model":"text-embedding-3-small","input":["a 555-1234","b",[1,2]]})");
+  RequestView view(Schema::OpenAIEmbeddings, body);
+  std::vector<std::string> texts;
+  view.visit_text([&texts](const TextSpan& span) {
+    EXPECT_EQ(span.kind, TextKind::Input);
+    texts.emplace_back(span.text);
+  });
+  EXPECT_EQ(texts, (std::vector<std::string>{"a 555-1234", "b"}));
+  EXPECT_EQ(view.for_each_text(redact), 1u);
+  EXPECT_EQ(body.at("input").as_array()[0].as_string(), "a [phone]");
+  EXPECT_TRUE(view.messages().empty());
+  EXPECT_FALSE(view.set_default(Param::Temperature, 1));
+  EXPECT_EQ(view.param(Param::Temperature), nullptr);
+
+  auto single = parse(R"({"model":"m","input":"one"})");
+  RequestView single_view(Schema::OpenAIEmbeddings, single);
+  EXPECT_EQ(single_view.for_each_text([](const TextSpan&) { return std::optional<std::string>("two"); }), 1u);
+  EXPECT_EQ(single.at("input").as_string(), "two");
+}
+
+TEST(RequestViewCanonicalForm, IgnoresStreamUserAndKeyOrderButSeesEveryAnswerChangingField) {
+  auto a = parse(R"({"model":"m","stream":true,"user":"u1","temperature":1,"stop":"x","seed":3,"n":1,
+                     "messages":[{"role":"user","content":"hi"}]})");
+  auto b = parse(R"({"n":1,"seed":3,"messages":[{"role":"user","content":[{"type":"text","text":"hi"}]}],
+                     "stop":["x"],"temperature":1.0,"model":"m"})");
+  auto c = parse(R"({"model":"m","temperature":1,"stop":"x","seed":4,"n":1,
+                     "messages":[{"role":"user","content":"hi"}]})");
+  auto d = parse(R"({"model":"m","temperature":1,"stop":"x","seed":3,"n":1,
+                     "messages":[{"role":"user","content":[{"type":"text","text":"hi"},
+                                 {"type":"image_url","image_url":{"url":"https://x"}}]}]})");
+  const auto key = [](json::object& body) { return RequestView(Schema::OpenAIChat, body).canonical_form(); };
+  EXPECT_EQ(key(a), key(b));
+  EXPECT_NE(key(a), key(c));  // seed changes the answer
+  EXPECT_NE(key(a), key(d));  // an image does too
+}
+
+TEST(RequestViewRobustness, WrongKindsReadAsAbsent) {
+  auto body = parse(R"({"model":3,"stream":"yes","messages":{"role":"user"},"system":7,"tools":"x"})");
+  for (const auto schema : {Schema::OpenAIChat, Schema::AnthropicMessages, Schema::OpenAIEmbeddings}) {
+    RequestView view(schema, body);
+    EXPECT_EQ(view.model(), "");
+    EXPECT_FALSE(view.stream());
+    EXPECT_TRUE(view.messages().empty());
+    EXPECT_TRUE(view.tools().empty());
+    EXPECT_EQ(view.for_each_text(redact), 0u);
+    EXPECT_FALSE(view.canonical_form().empty());
+  }
+}
+
+}  // namespace
+}  // namespace sluice::llm
