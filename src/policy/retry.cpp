@@ -36,7 +36,7 @@ AttachedRetryPolicies attach_retry_policies(const config::Config& config) {
   config::RetryPolicy gateway;
   bool any_gateway = false;
   std::unordered_map<std::string, config::RetryPolicy> route_level;
-  std::unordered_map<std::string, config::RetryPolicy> rule_level;  // "route/rule"
+  std::unordered_map<std::string, config::RetryPolicy> rule_level;  // by config::rule_id
   AttachedRetryPolicies out;
   for (const auto& [name, policy] : config.policies) {
     if (!policy.retry) continue;
@@ -50,7 +50,7 @@ AttachedRetryPolicies attach_retry_policies(const config::Config& config) {
           if (ref.sectionName.empty()) {
             route_level[ref.name] = merge(route_level[ref.name], *policy.retry);
           } else {
-            const auto id = ref.name + "/" + ref.sectionName;
+            const auto id = config::rule_id(ref.name, ref.sectionName);
             rule_level[id] = merge(rule_level[id], *policy.retry);
           }
           break;
@@ -63,7 +63,7 @@ AttachedRetryPolicies attach_retry_policies(const config::Config& config) {
   for (const auto& route : config.routes) {
     const auto route_it = route_level.find(route.origin.name);
     for (const auto& rule : route.rules) {
-      const auto id = route.origin.name + "/" + rule.name;
+      const auto id = config::rule_id(route.origin.name, rule.name);
       const auto rule_it = rule_level.find(id);
       if (!any_gateway && route_it == route_level.end() && rule_it == rule_level.end()) continue;
       config::RetryPolicy merged = gateway;
