@@ -204,9 +204,9 @@ void decode_secret(YamlMap& doc, Secret& secret) {
   doc.ignore("immutable");
   YamlMap string_data(doc.take("stringData"), "stringData", ctx);
   if (string_data.present()) {
+    string_data.accept_any_key();
     for (const auto& entry : string_data.node()) {
       const auto key = entry.first.as<std::string>("");
-      string_data.ignore(key);
       if (!entry.second.IsScalar()) {
         ctx.error(entry.second, "stringData." + key, "expected a string");
         continue;
@@ -225,9 +225,9 @@ void decode_secret(YamlMap& doc, Secret& secret) {
   YamlMap data(doc.take("data"), "data", ctx);
   if (data.present()) {
     namespace b64 = boost::beast::detail::base64;
+    data.accept_any_key();
     for (const auto& entry : data.node()) {
       const auto key = entry.first.as<std::string>("");
-      data.ignore(key);
       if (secret.data.contains(key)) continue;  // stringData wins over data, as in Kubernetes
       if (!entry.second.IsScalar()) {
         ctx.error(entry.second, "data." + key, "expected a base64 string");
@@ -1019,7 +1019,8 @@ struct Loader {
     const auto meta_node = doc["metadata"];
     const auto name = meta_node.IsDefined() && meta_node.IsMap() ? scalar_or_empty(meta_node["name"]) : std::string();
     DecodeContext ctx{result.diagnostics, file,
-                      (kind.empty() ? "<no kind>" : kind) + "/" + (name.empty() ? "<no name>" : name)};
+                      (kind.empty() ? "<no kind>" : kind) + "/" + (name.empty() ? "<no name>" : name),
+                      options.fields};
     YamlMap top(doc, "", ctx);
     top.take("apiVersion");
     top.take("kind");

@@ -1,12 +1,15 @@
-// Resource, rule and provider names follow Kubernetes' RFC 1123 rules.
+// Resource, rule and provider names follow Kubernetes' RFC 1123 rules, and the loader's field
+// schema (config/schema.hpp) is read off the decoders.
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
 #include <ostream>
+#include <set>
 #include <string>
 #include <vector>
 
 #include "config/loader.hpp"
+#include "config/schema.hpp"
 
 namespace sluice::config {
 
@@ -20,6 +23,7 @@ using ::testing::ElementsAre;
 using ::testing::Field;
 using ::testing::HasSubstr;
 using ::testing::IsEmpty;
+using ::testing::Not;
 
 LoadResult load(const std::string& yaml) { return load_sources({{"names.yaml", yaml}}); }
 
@@ -126,6 +130,24 @@ TEST(ConfigNamesTest, RuleIdsAreUnambiguous) {
   EXPECT_EQ(rule_id("route", "rule0"), "route/rule0");
   const auto r = load(backend("b") + "---\n" + route_with_rule("b/c"));
   EXPECT_TRUE(r.diagnostics.has_errors());
+}
+
+TEST(ConfigSchemaTest, ListsFieldsOfEveryKindFromTheDecoders) {
+  const auto schema = accepted_fields();
+  EXPECT_FALSE(schema.diagnostics.has_errors()) << schema.diagnostics.format_all();
+  const std::set<std::string> fields(schema.fields.begin(), schema.fields.end());
+  EXPECT_EQ(fields.size(), schema.fields.size());
+  for (const char* f : {"Gateway.spec.limits.drainTimeout", "Gateway.spec.listeners[].port", "Secret.stringData",
+                        "Secret.type", "Backend.metadata.name", "Backend.spec.ai.llm.bedrock.credentials.secretRef.name",
+                        "Backend.spec.ai.llm.openai.authToken.secretRef.key", "Backend.spec.ai.healthCheck.path",
+                        "Backend.spec.ai.priorityGroups[].providers[].weight", "Backend.spec.static.hosts[].host",
+                        "HTTPRoute.spec.rules[].filters[].urlRewrite.path.replacePrefixMatch",
+                        "HTTPRoute.spec.rules[].backendRefs[].namespace", "TrafficPolicy.spec.retry.budgetPercent"})
+    EXPECT_TRUE(fields.contains(f)) << f;
+  // Keys of a Secret's data are data, not fields; rejected sections are not listed.
+  EXPECT_THAT(schema.fields, Not(Contains(HasSubstr("stringData."))));
+  EXPECT_THAT(schema.fields, Not(Contains("Gateway.spec.listeners[].tls")));
+  EXPECT_THAT(schema.fields, Not(Contains("TrafficPolicy.spec.rateLimit")));
 }
 
 }  // namespace
