@@ -13,7 +13,9 @@
 
 namespace sluice::config {
 
-[[maybe_unused]] static void PrintTo(const Diagnostic& d, std::ostream* os) { *os << d.format(); }
+[[maybe_unused]] static void PrintTo(const Diagnostic& d, std::ostream* os) {
+  *os << d.format();
+}
 
 namespace {
 
@@ -25,7 +27,9 @@ using ::testing::HasSubstr;
 using ::testing::IsEmpty;
 using ::testing::Not;
 
-LoadResult load(const std::string& yaml) { return load_sources({{"names.yaml", yaml}}); }
+LoadResult load(const std::string& yaml) {
+  return load_sources({{"names.yaml", yaml}});
+}
 
 ::testing::Matcher<const Diagnostic&> Err(const std::string& resource, const std::string& field,
                                           const std::string& message_part) {
@@ -41,18 +45,19 @@ std::string backend(const std::string& name) {
 
 std::string route_with_rule(const std::string& rule) {
   return "apiVersion: gateway.networking.k8s.io/v1\nkind: HTTPRoute\nmetadata: {name: r}\n"
-         "spec: {rules: [{name: \"" + rule + "\", backendRefs: [{name: b}]}]}\n";
+         "spec: {rules: [{name: \"" +
+         rule + "\", backendRefs: [{name: b}]}]}\n";
 }
 
 std::string group_backend(const std::string& provider) {
   return "apiVersion: sluice.dev/v1alpha1\nkind: Backend\nmetadata: {name: g}\nspec:\n  type: AI\n  ai:\n"
-         "    priorityGroups:\n    - providers:\n      - name: \"" + provider +
-         "\"\n        openai: {authToken: {kind: Inline, inline: k}}\n";
+         "    priorityGroups:\n    - providers:\n      - name: \"" +
+         provider + "\"\n        openai: {authToken: {kind: Inline, inline: k}}\n";
 }
 
 TEST(ConfigNamesTest, AcceptsRfc1123SubdomainsAsResourceNames) {
-  const auto longest = std::string(63, 'a') + "." + std::string(63, 'b') + "." + std::string(63, 'c') + "." +
-                       std::string(61, 'd');
+  const auto longest =
+      std::string(63, 'a') + "." + std::string(63, 'b') + "." + std::string(63, 'c') + "." + std::string(61, 'd');
   ASSERT_EQ(longest.size(), 253u);
   for (const auto& name : std::vector<std::string>{"b", "openai", "team-a.chat", "0x", longest}) {
     EXPECT_THAT(load(backend(name)).diagnostics.items(), IsEmpty()) << name;
@@ -61,8 +66,8 @@ TEST(ConfigNamesTest, AcceptsRfc1123SubdomainsAsResourceNames) {
 
 TEST(ConfigNamesTest, RefusesOtherResourceNamesNamingFileResourceAndField) {
   const auto label_too_long = std::string(64, 'a') + ".b";
-  const auto too_long = std::string(63, 'a') + "." + std::string(63, 'b') + "." + std::string(63, 'c') + "." +
-                        std::string(62, 'd');
+  const auto too_long =
+      std::string(63, 'a') + "." + std::string(63, 'b') + "." + std::string(63, 'c') + "." + std::string(62, 'd');
   for (const auto& name :
        std::vector<std::string>{"Team", "a_b", "a/b", "-a", "a-", "a..b", ".a", "a.", "", label_too_long, too_long}) {
     const auto r = load(backend(name));
@@ -137,12 +142,13 @@ TEST(ConfigSchemaTest, ListsFieldsOfEveryKindFromTheDecoders) {
   EXPECT_FALSE(schema.diagnostics.has_errors()) << schema.diagnostics.format_all();
   const std::set<std::string> fields(schema.fields.begin(), schema.fields.end());
   EXPECT_EQ(fields.size(), schema.fields.size());
-  for (const char* f : {"Gateway.spec.limits.drainTimeout", "Gateway.spec.listeners[].port", "Secret.stringData",
-                        "Secret.type", "Backend.metadata.name", "Backend.spec.ai.llm.bedrock.credentials.secretRef.name",
-                        "Backend.spec.ai.llm.openai.authToken.secretRef.key", "Backend.spec.ai.healthCheck.path",
-                        "Backend.spec.ai.priorityGroups[].providers[].weight", "Backend.spec.static.hosts[].host",
-                        "HTTPRoute.spec.rules[].filters[].urlRewrite.path.replacePrefixMatch",
-                        "HTTPRoute.spec.rules[].backendRefs[].namespace", "TrafficPolicy.spec.retry.budgetPercent"})
+  for (const char* f :
+       {"Gateway.spec.limits.drainTimeout", "Gateway.spec.listeners[].port", "Secret.stringData", "Secret.type",
+        "Backend.metadata.name", "Backend.spec.ai.llm.bedrock.credentials.secretRef.name",
+        "Backend.spec.ai.llm.openai.authToken.secretRef.key", "Backend.spec.ai.healthCheck.path",
+        "Backend.spec.ai.priorityGroups[].providers[].weight", "Backend.spec.static.hosts[].host",
+        "HTTPRoute.spec.rules[].filters[].urlRewrite.path.replacePrefixMatch",
+        "HTTPRoute.spec.rules[].backendRefs[].namespace", "TrafficPolicy.spec.retry.budgetPercent"})
     EXPECT_TRUE(fields.contains(f)) << f;
   // Keys of a Secret's data are data, not fields; rejected sections are not listed.
   EXPECT_THAT(schema.fields, Not(Contains(HasSubstr("stringData."))));
