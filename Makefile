@@ -6,7 +6,7 @@ CMAKE_EXTRA ?=
 JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 CTEST = ctest --output-on-failure --timeout 600 -j$(JOBS)
 
-.PHONY: all deps build run test unit node-deps bench asan format format-check clean
+.PHONY: all deps build run test unit node-deps bench asan tsan format format-check clean
 
 all: build
 
@@ -37,6 +37,12 @@ unit: build
 asan:
 	@$(MAKE) test BUILD=build-asan BUILD_TYPE=Debug CMAKE_EXTRA="-DSLUICE_SANITIZE=ON $(CMAKE_EXTRA)"
 
+# ThreadSanitizer build of the whole suite; any report fails (scripts/tsan.sh: how, suppressions,
+# ASLR).
+tsan: node-deps
+	@$(MAKE) build BUILD=build-tsan BUILD_TYPE=RelWithDebInfo CMAKE_EXTRA="-DSLUICE_SANITIZE=thread $(CMAKE_EXTRA)"
+	@JOBS=$(JOBS) scripts/tsan.sh build-tsan
+
 bench: 
 	@BUILD=$(BUILD) bench/run
 
@@ -49,4 +55,4 @@ format-check: deps
 	@scripts/format.sh --check
 
 clean:
-	rm -rf $(BUILD) build-asan
+	rm -rf $(BUILD) build-asan build-tsan
