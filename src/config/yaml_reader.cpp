@@ -122,7 +122,6 @@ void DecodeContext::warning(const YAML::Node& at, const std::string& field,
 }
 
 void DecodeContext::known_field(const std::string& field) const {
-  if (fields == nullptr) return;
   const auto slash = resource.find('/');
   std::string path = resource.substr(0, slash) + ".";
   for (std::size_t i = 0; i < field.size(); ++i) {
@@ -222,7 +221,7 @@ bool YamlMap::has(std::string_view key) const {
 
 void YamlMap::ignore(std::string_view key) {
   known_.insert(std::string(key));
-  ctx_.known_field(field(key));
+  if (ctx_.fields != nullptr) ctx_.known_field(field(key));
 }
 
 void YamlMap::accept_any_key() {
@@ -232,7 +231,7 @@ void YamlMap::accept_any_key() {
 
 YAML::Node YamlMap::take(std::string_view key) {
   known_.insert(std::string(key));
-  ctx_.known_field(field(key));
+  if (ctx_.fields != nullptr) ctx_.known_field(field(key));
   if (!present_) return YAML::Node(YAML::NodeType::Undefined);
   const YAML::Node& const_node = node_;
   return const_node[std::string(key)];

@@ -50,7 +50,7 @@ struct DecodeContext {
 
   void error(const YAML::Node& at, const std::string& field, std::string message) const;
   void warning(const YAML::Node& at, const std::string& field, std::string message) const;
-  void known_field(const std::string& field) const;
+  void known_field(const std::string& field) const;  // adds `field` to `fields` (set)
 };
 
 enum class Need { Optional, Required };
