@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs every Debian 12 package Sluice needs to build and test (nginx-light included: the
-# smuggling test compares Sluice with Debian's nginx); with --bench, to benchmark (wrk, Google
-# Benchmark); with --fuzz, to fuzz.
+# smuggling test compares Sluice with Debian's nginx; clang-format-14 for `make format-check`);
+# with --bench, to benchmark (wrk, Google Benchmark); with --fuzz, to fuzz.
 # Idempotent: packages already present are not touched; apt runs only when something is missing.
 set -euo pipefail
 
@@ -10,6 +10,7 @@ packages=(
   libboost1.81-dev libboost-json1.81-dev libboost-url1.81-dev
   libssl-dev zlib1g-dev libyaml-cpp-dev libre2-dev libspdlog-dev libfmt-dev libcli11-dev
   libgtest-dev libgmock-dev
+  clang-format-14
   openssl curl ca-certificates
   nginx-light
 )

@@ -296,8 +296,9 @@ int serve(const ServeOptions& options) {
   main_io.run();
   for (auto& w : workers) w->stop();
   for (auto& w : workers) w->join();
-  workers.clear();  // flushes access logs
+  // The admin thread renders /metrics from the workers' shards: it stops before they go.
   admin_server.stop();
+  workers.clear();  // flushes access logs
   observe::log(Level::Info, "stopped");
   return 0;
 }

@@ -1,9 +1,10 @@
 // sluice: the AI gateway binary. `sluice serve [-c PATH] [--reuse-port]`, `sluice validate -c
-// PATH`, `sluice version`.
+// PATH`, `sluice fields`, `sluice version`.
 #include <CLI/CLI.hpp>
 #include <cstdio>
 
 #include "app/gateway_process.hpp"
+#include "config/schema.hpp"
 
 int main(int argc, char** argv) {
   CLI::App app{"Sluice: an AI gateway in front of LLM providers"};
@@ -24,6 +25,9 @@ int main(int argc, char** argv) {
   auto* validate = app.add_subcommand("validate", "Check a configuration and print every problem");
   validate->add_option("-c,--config", validate_config, "YAML file or directory of YAML files")->required();
 
+  auto* fields = app.add_subcommand(
+      "fields", "Print every configuration field path the loader accepts, one per line (Kind.path)");
+
   auto* version = app.add_subcommand("version", "Print the version");
 
   CLI11_PARSE(app, argc, argv);
@@ -34,6 +38,15 @@ int main(int argc, char** argv) {
     return sluice::app::serve(serve_options);
   }
   if (*validate) return sluice::app::validate(validate_config);
+  if (*fields) {
+    const auto schema = sluice::config::accepted_fields();
+    if (schema.diagnostics.has_errors()) {
+      std::fputs(schema.diagnostics.format_all().c_str(), stderr);
+      return 1;
+    }
+    for (const auto& field : schema.fields) std::printf("%s\n", field.c_str());
+    return 0;
+  }
   if (*version) {
     std::printf("sluice %s\n", SLUICE_VERSION);
     return 0;

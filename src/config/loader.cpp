@@ -45,6 +45,42 @@ bool url_token(std::string_view value) {
          });
 }
 
+// Kubernetes object names (RFC 1123). A resource's metadata.name is a subdomain: at most 253
+// lowercase letters, digits, '-' and '.', starting and ending with a letter or digit. A rule's
+// name and a priority-group provider's name are labels: the same without '.', at most 63. No
+// name can hold '/', so ids joined as "route/rule" or "Kind/name" are unambiguous.
+bool lower_alnum(char c) { return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9'); }
+
+bool rfc1123_label(std::string_view name) {
+  return !name.empty() && name.size() <= 63 && lower_alnum(name.front()) && lower_alnum(name.back()) &&
+         std::all_of(name.begin(), name.end(), [](char c) { return lower_alnum(c) || c == '-'; });
+}
+
+bool rfc1123_subdomain(std::string_view name) {
+  if (name.empty() || name.size() > 253) return false;
+  while (true) {
+    const auto dot = name.find('.');
+    if (!rfc1123_label(name.substr(0, dot))) return false;
+    if (dot == std::string_view::npos) return true;
+    name.remove_prefix(dot + 1);
+  }
+}
+
+void check_subdomain(const std::string& name, const YAML::Node& at, const std::string& field,
+                     const DecodeContext& ctx) {
+  if (!rfc1123_subdomain(name))
+    ctx.error(at, field,
+              shown(at) + " is not a valid name: at most 253 lowercase letters, digits, '-' and '.', "
+                          "starting and ending with a letter or digit (RFC 1123 subdomain, as in Kubernetes)");
+}
+
+void check_label(const std::string& name, const YAML::Node& at, const std::string& field, const DecodeContext& ctx) {
+  if (!rfc1123_label(name))
+    ctx.error(at, field,
+              shown(at) + " is not a valid name: at most 63 lowercase letters, digits and '-', starting and "
+                          "ending with a letter or digit (RFC 1123 label, as in Kubernetes)");
+}
+
 // ------------------------------------------------------------------ shared small decoders
 
 std::optional<std::uint16_t> decode_port(YamlMap& m, std::string_view key, Need need) {
@@ -169,9 +205,9 @@ void decode_secret(YamlMap& doc, Secret& secret) {
   doc.ignore("immutable");
   YamlMap string_data(doc.take("stringData"), "stringData", ctx);
   if (string_data.present()) {
+    string_data.accept_any_key();
     for (const auto& entry : string_data.node()) {
       const auto key = entry.first.as<std::string>("");
-      string_data.ignore(key);
       if (!entry.second.IsScalar()) {
         ctx.error(entry.second, "stringData." + key, "expected a string");
         continue;
@@ -190,9 +226,9 @@ void decode_secret(YamlMap& doc, Secret& secret) {
   YamlMap data(doc.take("data"), "data", ctx);
   if (data.present()) {
     namespace b64 = boost::beast::detail::base64;
+    data.accept_any_key();
     for (const auto& entry : data.node()) {
       const auto key = entry.first.as<std::string>("");
-      data.ignore(key);
       if (secret.data.contains(key)) continue;  // stringData wins over data, as in Kubernetes
       if (!entry.second.IsScalar()) {
         ctx.error(entry.second, "data." + key, "expected a base64 string");
@@ -605,6 +641,7 @@ void decode_priority_groups(YamlMap& ai, std::vector<PriorityGroup>& groups) {
         if (!entry.present()) continue;
         GroupProvider provider;
         if (auto name = entry.str("name", Need::Required)) {
+          check_label(*name, entry.node()["name"], entry.field("name"), ctx);
           if (std::find(names.begin(), names.end(), *name) != names.end()) {
             ctx.error(entry.node()["name"], entry.field("name"),
                       "provider name \"" + *name + "\" is used twice in this Backend; names must be unique across groups");
@@ -865,7 +902,12 @@ void decode_route(YamlMap& spec, HttpRoute& route) {
     const auto rule_path = spec.field("rules") + "[" + std::to_string(r) + "]";
     YamlMap rm(rules[r], rule_path, ctx, Need::Required);
     RouteRule rule;
-    rule.name = rm.str("name").value_or("rule" + std::to_string(r));
+    if (auto name = rm.str("name")) {
+      check_label(*name, rm.node()["name"], rm.field("name"), ctx);
+      rule.name = *name;
+    } else {
+      rule.name = "rule" + std::to_string(r);
+    }
 
     auto matches = rm.take("matches");
     if (matches.IsDefined() && is_sequence(matches, rm.field("matches"), ctx)) {
@@ -977,14 +1019,17 @@ struct Loader {
     const auto kind = scalar_or_empty(doc["kind"]);
     const auto meta_node = doc["metadata"];
     const auto name = meta_node.IsDefined() && meta_node.IsMap() ? scalar_or_empty(meta_node["name"]) : std::string();
-    DecodeContext ctx{result.diagnostics, file, (kind.empty() ? "<no kind>" : kind) + "/" + (name.empty() ? "<no name>" : name)};
+    DecodeContext ctx{result.diagnostics, file,
+                      (kind.empty() ? "<no kind>" : kind) + "/" + (name.empty() ? "<no name>" : name),
+                      options.fields};
     YamlMap top(doc, "", ctx);
     top.take("apiVersion");
     top.take("kind");
     top.ignore("status");
     {
       YamlMap meta(top.take("metadata"), "metadata", ctx, Need::Required);
-      meta.str("name", Need::Required);
+      if (meta.str("name", Need::Required))
+        check_subdomain(name, meta.node()["name"], meta.field("name"), ctx);
       for (auto k : {"namespace", "labels", "annotations", "uid", "resourceVersion", "generation", "creationTimestamp"})
         meta.ignore(k);
     }

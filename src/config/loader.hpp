@@ -4,6 +4,7 @@
 // Pure function of its inputs and the environment; safe to call from any thread.
 #pragma once
 
+#include <set>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -18,6 +19,9 @@ struct LoadOptions {
   // a Secret) are errors when true (`validate`), warnings when false (`serve`: the gateway
   // starts and requests to that backend fail with a 500 naming the Secret).
   bool strictSecrets = true;
+  // When set, receives every field path the decoder knows for the resources loaded
+  // ("Backend.spec.ai.llm.openai.model", list indices as "[]"); see config/schema.hpp.
+  std::set<std::string>* fields = nullptr;
 };
 
 struct LoadResult {

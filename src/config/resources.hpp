@@ -358,6 +358,15 @@ struct HttpRoute {
   std::vector<RouteRule> rules;
 };
 
+// A rule's id, "route/rule": the label in logs and metrics and the key policies attach by.
+// Unique per rule because the loader accepts only RFC 1123 names (no '/') for both parts.
+inline std::string rule_id(std::string_view route, std::string_view rule) {
+  std::string id;
+  id.reserve(route.size() + 1 + rule.size());
+  id.append(route).append("/").append(rule);
+  return id;
+}
+
 // ---------------------------------------------------------------- TrafficPolicy (sluice.dev/v1alpha1)
 enum class PolicyTargetKind { Gateway, HTTPRoute, Backend };
 

@@ -121,6 +121,23 @@ void DecodeContext::warning(const YAML::Node& at, const std::string& field,
   diags.add(Diagnostic{Severity::Warning, file, line_of(at), resource, field, std::move(message)});
 }
 
+void DecodeContext::known_field(const std::string& field) const {
+  const auto slash = resource.find('/');
+  std::string path = resource.substr(0, slash) + ".";
+  for (std::size_t i = 0; i < field.size(); ++i) {
+    if (field[i] == '[') {
+      const auto close = field.find(']', i);
+      if (close != std::string::npos) {
+        path += "[]";
+        i = close;
+        continue;
+      }
+    }
+    path += field[i];
+  }
+  fields->insert(std::move(path));
+}
+
 std::string shown(const YAML::Node& node) {
   std::string out = "\"";
   for (const char c : node.IsDefined() && node.IsScalar() ? node.Scalar() : std::string()) {
@@ -202,8 +219,19 @@ bool YamlMap::has(std::string_view key) const {
   return child.IsDefined();
 }
 
+void YamlMap::ignore(std::string_view key) {
+  known_.insert(std::string(key));
+  if (ctx_.fields != nullptr) ctx_.known_field(field(key));
+}
+
+void YamlMap::accept_any_key() {
+  if (!present_) return;
+  for (const auto& entry : node_) known_.insert(entry.first.as<std::string>(""));
+}
+
 YAML::Node YamlMap::take(std::string_view key) {
   known_.insert(std::string(key));
+  if (ctx_.fields != nullptr) ctx_.known_field(field(key));
   if (!present_) return YAML::Node(YAML::NodeType::Undefined);
   const YAML::Node& const_node = node_;
   return const_node[std::string(key)];

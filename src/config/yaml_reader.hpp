@@ -44,9 +44,13 @@ struct DecodeContext {
   Diagnostics& diags;
   std::string file;
   std::string resource;  // "Kind/name"
+  // When set, every field a YamlMap of this resource knows (reads or ignores) is added as
+  // "Kind.path", list indices written "[]": the loader's schema (config/schema.hpp).
+  std::set<std::string>* fields = nullptr;
 
   void error(const YAML::Node& at, const std::string& field, std::string message) const;
   void warning(const YAML::Node& at, const std::string& field, std::string message) const;
+  void known_field(const std::string& field) const;  // adds `field` to `fields` (set)
 };
 
 enum class Need { Optional, Required };
@@ -94,7 +98,11 @@ class YamlMap {
   }
 
   // Marks a key as known without reading it (fields accepted for compatibility and ignored).
-  void ignore(std::string_view key) { known_.insert(std::string(key)); }
+  void ignore(std::string_view key);
+
+  // Marks every key present as known: a mapping whose keys are data (a Secret's stringData),
+  // not fields.
+  void accept_any_key();
 
   // Reports a missing key as an error.
   void require(std::string_view key, std::string_view what);

@@ -1,7 +1,7 @@
 // Access log: one JSON object per line per request. Each worker formats into its own buffer
-// and hands whole lines to the file descriptor with write(2) when the buffer fills or its
-// flush timer fires (every 100 ms), so logging costs no lock and few system calls. Each write
-// carries whole lines only and is small enough to be atomic, so workers' lines never mix.
+// and hands whole lines to the file descriptor with write(2) when the buffer fills or at the
+// worker's housekeeping tick (every 50 ms), so logging costs no lock and few system calls. Each
+// write carries whole lines only and is small enough to be atomic, so workers' lines never mix.
 // Credentials in query strings are redacted and every line stays below PIPE_BUF.
 // AccessLogBuffer is single-threaded (its worker's); the fd is shared and only written whole
 // lines at a time.

@@ -45,7 +45,7 @@ RouteTable RouteTable::build(const config::Config& config) {
       auto compiled = std::make_unique<CompiledRule>();
       compiled->route = &route;
       compiled->rule = &rule;
-      compiled->id = route.origin.name + "/" + rule.name;
+      compiled->id = config::rule_id(route.origin.name, rule.name);
       for (const auto& f : rule.filters) {
         switch (f.type) {
           case config::FilterType::URLRewrite:

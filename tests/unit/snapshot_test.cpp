@@ -239,14 +239,14 @@ TEST_F(SnapshotTest, SniOverride) {
 TEST_F(SnapshotTest, PoolKeysShareOnlyIdenticalConnections) {
   build(ai_backend("a", "      host: h.example.com\n") + ai_backend("same", "      host: h.example.com\n") +
         ai_backend("plain", "      host: h.example.com\n      port: 443\n      tls: {mode: Disabled}\n") +
-        ai_backend("other_port", "      host: h.example.com\n      port: 8443\n      tls: {mode: Enabled}\n") +
-        ai_backend("other_sni", "      host: h.example.com\n      tls: {sni: x.example.com}\n"));
+        ai_backend("other-port", "      host: h.example.com\n      port: 8443\n      tls: {mode: Enabled}\n") +
+        ai_backend("other-sni", "      host: h.example.com\n      tls: {sni: x.example.com}\n"));
   const auto& a = endpoint("a").pool_key;
   EXPECT_FALSE(a.empty());
   EXPECT_EQ(endpoint("same").pool_key, a) << "identical endpoints share a pool";
   EXPECT_NE(endpoint("plain").pool_key, a);
-  EXPECT_NE(endpoint("other_port").pool_key, a);
-  EXPECT_NE(endpoint("other_sni").pool_key, a);
+  EXPECT_NE(endpoint("other-port").pool_key, a);
+  EXPECT_NE(endpoint("other-sni").pool_key, a);
 }
 
 TEST_F(SnapshotTest, InsecureSkipVerifyClearsVerifyName) {
