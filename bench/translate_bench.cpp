@@ -83,8 +83,8 @@ const std::string kUser =
 
 // bench/chat.lua's request with "stream": true (and usage asked for, as SDKs often do).
 std::string openai_request(std::string_view model) {
-  return R"({"model":)" + json_string(model) + R"(,"messages":[{"role":"system","content":)" +
-         json_string(kSystem) + R"(},{"role":"user","content":)" + json_string(kUser) +
+  return R"({"model":)" + json_string(model) + R"(,"messages":[{"role":"system","content":)" + json_string(kSystem) +
+         R"(},{"role":"user","content":)" + json_string(kUser) +
          R"(}],"temperature":0.2,"max_tokens":512,"top_p":1,"user":"bench-client-0042","stream":true,)"
          R"("stream_options":{"include_usage":true}})";
 }
@@ -100,34 +100,29 @@ Events anthropic_stream(std::size_t n) {
   auto add = [&](std::string_view name, const std::string& data) {
     e.push_back("event: " + std::string(name) + "\ndata: " + data + "\n\n");
   };
-  add("message_start",
-      R"({"type":"message_start","message":{"id":"msg_01XFDUDYJgAACzvnptvVoYEL","type":"message",)"
-      R"("role":"assistant","model":"claude-sonnet-4-5-20250929","content":[],"stop_reason":null,)"
-      R"("stop_sequence":null,"usage":{"input_tokens":312,"cache_creation_input_tokens":0,)"
-      R"("cache_read_input_tokens":0,"output_tokens":1}}})");
-  add("content_block_start",
-      R"({"type":"content_block_start","index":0,"content_block":{"type":"text","text":""}})");
+  add("message_start", R"({"type":"message_start","message":{"id":"msg_01XFDUDYJgAACzvnptvVoYEL","type":"message",)"
+                       R"("role":"assistant","model":"claude-sonnet-4-5-20250929","content":[],"stop_reason":null,)"
+                       R"("stop_sequence":null,"usage":{"input_tokens":312,"cache_creation_input_tokens":0,)"
+                       R"("cache_read_input_tokens":0,"output_tokens":1}}})");
+  add("content_block_start", R"({"type":"content_block_start","index":0,"content_block":{"type":"text","text":""}})");
   add("ping", R"({"type": "ping"})");
   for (std::size_t i = 0; i < n; ++i) {
-    add("content_block_delta",
-        R"({"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":)" +
-            json_string(piece(i)) + "}}");
+    add("content_block_delta", R"({"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":)" +
+                                   json_string(piece(i)) + "}}");
   }
   add("content_block_stop", R"({"type":"content_block_stop","index":0})");
-  add("message_delta",
-      R"({"type":"message_delta","delta":{"stop_reason":"end_turn","stop_sequence":null},)"
-      R"("usage":{"output_tokens":)" +
-          std::to_string(20 * n) + "}}");
+  add("message_delta", R"({"type":"message_delta","delta":{"stop_reason":"end_turn","stop_sequence":null},)"
+                       R"("usage":{"output_tokens":)" +
+                           std::to_string(20 * n) + "}}");
   add("message_stop", R"({"type":"message_stop"})");
   return e;
 }
 
 Events openai_stream(std::size_t n) {
   Events e;
-  const std::string head =
-      R"(data: {"id":"chatcmpl-B9MBs8CjcvOU2jLn4n570S5qMJKcT","object":"chat.completion.chunk",)"
-      R"("created":1741569952,"model":"gpt-4o-mini-2024-07-18","service_tier":"default",)"
-      R"("system_fingerprint":"fp_06737a9306","choices":)";
+  const std::string head = R"(data: {"id":"chatcmpl-B9MBs8CjcvOU2jLn4n570S5qMJKcT","object":"chat.completion.chunk",)"
+                           R"("created":1741569952,"model":"gpt-4o-mini-2024-07-18","service_tier":"default",)"
+                           R"("system_fingerprint":"fp_06737a9306","choices":)";
   e.push_back(head + R"([{"index":0,"delta":{"role":"assistant","content":"","refusal":null},)"
                      R"("logprobs":null,"finish_reason":null}],"usage":null}
 
@@ -142,8 +137,8 @@ Events openai_stream(std::size_t n) {
               R"([{"index":0,"delta":{},"logprobs":null,"finish_reason":"stop"}],"usage":null}
 
 )");
-  e.push_back(head + R"([],"usage":{"prompt_tokens":312,"completion_tokens":)" +
-              std::to_string(20 * n) + R"(,"total_tokens":)" + std::to_string(312 + 20 * n) +
+  e.push_back(head + R"([],"usage":{"prompt_tokens":312,"completion_tokens":)" + std::to_string(20 * n) +
+              R"(,"total_tokens":)" + std::to_string(312 + 20 * n) +
               R"(,"prompt_tokens_details":{"cached_tokens":0,"audio_tokens":0},)"
               R"("completion_tokens_details":{"reasoning_tokens":0,"audio_tokens":0}}}
 
@@ -157,15 +152,13 @@ Events gemini_stream(std::size_t n) {
   Events e;
   for (std::size_t i = 0; i < n; ++i) {
     const bool last = i + 1 == n;
-    e.push_back(
-        R"(data: {"candidates": [{"content": {"parts": [{"text": )" + json_string(piece(i)) +
-        R"(}],"role": "model"})" + (last ? R"(,"finishReason": "STOP")" : "") +
-        R"(,"index": 0}],"usageMetadata": {"promptTokenCount": 312,"candidatesTokenCount": )" +
-        std::to_string(20 * (i + 1)) + R"(,"totalTokenCount": )" +
-        std::to_string(312 + 20 * (i + 1)) +
-        R"(,"promptTokensDetails": [{"modality": "TEXT","tokenCount": 312}]},)"
-        R"("modelVersion": "gemini-2.5-flash","responseId": "bRbUaPuLBpCv1dkP4rTq-Qs"})"
-        "\r\n\r\n");
+    e.push_back(R"(data: {"candidates": [{"content": {"parts": [{"text": )" + json_string(piece(i)) +
+                R"(}],"role": "model"})" + (last ? R"(,"finishReason": "STOP")" : "") +
+                R"(,"index": 0}],"usageMetadata": {"promptTokenCount": 312,"candidatesTokenCount": )" +
+                std::to_string(20 * (i + 1)) + R"(,"totalTokenCount": )" + std::to_string(312 + 20 * (i + 1)) +
+                R"(,"promptTokensDetails": [{"modality": "TEXT","tokenCount": 312}]},)"
+                R"("modelVersion": "gemini-2.5-flash","responseId": "bRbUaPuLBpCv1dkP4rTq-Qs"})"
+                "\r\n\r\n");
   }
   return e;
 }
@@ -173,8 +166,7 @@ Events gemini_stream(std::size_t n) {
 using Factory = std::function<std::unique_ptr<Translator>()>;
 
 std::int64_t now_ns() {
-  return std::chrono::duration_cast<std::chrono::nanoseconds>(
-             std::chrono::steady_clock::now().time_since_epoch())
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now().time_since_epoch())
       .count();
 }
 
@@ -184,8 +176,8 @@ double percentile(std::vector<std::uint32_t>& sorted, double p) {
   return sorted[std::min(i, sorted.size() - 1)];
 }
 
-void run(benchmark::State& state, const char* label, const Factory& make,
-         const std::string& request, const Events& events) {
+void run(benchmark::State& state, const char* label, const Factory& make, const std::string& request,
+         const Events& events) {
   std::vector<std::uint32_t> samples;
   samples.reserve(std::min<std::size_t>(4'000'000, (events.size() + 1) * 20'000));
   std::int64_t request_total = 0;
@@ -209,8 +201,7 @@ void run(benchmark::State& state, const char* label, const Factory& make,
       const bool ok = translator->stream_feed(event, out);
       const std::int64_t b = now_ns();
       if (!ok) {
-        state.SkipWithError(
-            ("stream_feed refused: " + event.substr(0, 120) + " -> " + out).c_str());
+        state.SkipWithError(("stream_feed refused: " + event.substr(0, 120) + " -> " + out).c_str());
         return;
       }
       if (samples.size() < samples.capacity()) samples.push_back(static_cast<std::uint32_t>(b - a));
@@ -236,8 +227,7 @@ void run(benchmark::State& state, const char* label, const Factory& make,
   state.counters["p90_ns"] = percentile(samples, 0.90);
   state.counters["p99_ns"] = percentile(samples, 0.99);
   state.counters["max_ns"] = samples.empty() ? 0 : samples.back();
-  state.counters["request_ns"] =
-      requests ? static_cast<double>(request_total) / static_cast<double>(requests) : 0;
+  state.counters["request_ns"] = requests ? static_cast<double>(request_total) / static_cast<double>(requests) : 0;
   state.counters["out_bytes"] = static_cast<double>(out_bytes);
   state.SetItemsProcessed(state.iterations() * static_cast<std::int64_t>(events.size() + 1));
 }
@@ -255,10 +245,7 @@ void OpenAIToAnthropic(benchmark::State& state) {
   const auto n = static_cast<std::size_t>(state.range(0));
   run(
       state, "OpenAIToAnthropic",
-      [] {
-        return sluice::translate::make_openai_to_anthropic(
-            context("claude-sonnet-4-5", "gpt-4o-mini"));
-      },
+      [] { return sluice::translate::make_openai_to_anthropic(context("claude-sonnet-4-5", "gpt-4o-mini")); },
       openai_request("gpt-4o-mini"), anthropic_stream(n));
 }
 
@@ -266,10 +253,7 @@ void AnthropicClient(benchmark::State& state) {
   const auto n = static_cast<std::size_t>(state.range(0));
   run(
       state, "AnthropicClient",
-      [] {
-        return sluice::translate::make_anthropic_client(context("gpt-4o-mini", "claude-sonnet-4-5"),
-                                                        nullptr);
-      },
+      [] { return sluice::translate::make_anthropic_client(context("gpt-4o-mini", "claude-sonnet-4-5"), nullptr); },
       anthropic_request(), openai_stream(n));
 }
 
@@ -277,9 +261,7 @@ void OpenAIToGemini(benchmark::State& state) {
   const auto n = static_cast<std::size_t>(state.range(0));
   run(
       state, "OpenAIToGemini",
-      [] {
-        return sluice::translate::make_openai_to_gemini(context("gemini-2.5-flash", "gpt-4o-mini"));
-      },
+      [] { return sluice::translate::make_openai_to_gemini(context("gemini-2.5-flash", "gpt-4o-mini")); },
       openai_request("gpt-4o-mini"), gemini_stream(n));
 }
 

@@ -6,13 +6,13 @@
 // random bytes rarely get past them, so lengths and headers are explored. Mode 2: `rest`
 // describes headers and a payload; the encoded frame must decode back to the same message in
 // any chunking, and flipping any one byte of it must be rejected with an error.
+#include <zlib.h>
+
 #include <cstdint>
 #include <cstdlib>
 #include <string>
 #include <string_view>
 #include <vector>
-
-#include <zlib.h>
 
 #include "fuzz_chunks.hpp"
 #include "translate/aws_eventstream.hpp"
@@ -75,8 +75,8 @@ std::uint32_t read_be32(std::string_view s, std::size_t at) {
 }
 
 void write_crc(std::string& s, std::size_t covered_from, std::size_t at) {
-  const auto crc = static_cast<std::uint32_t>(::crc32(
-      0L, reinterpret_cast<const Bytef*>(s.data() + covered_from), static_cast<uInt>(at - covered_from)));
+  const auto crc = static_cast<std::uint32_t>(
+      ::crc32(0L, reinterpret_cast<const Bytef*>(s.data() + covered_from), static_cast<uInt>(at - covered_from)));
   for (std::size_t i = 0; i < 4; ++i) s[at + i] = static_cast<char>((crc >> (24 - 8 * i)) & 0xFF);
 }
 
@@ -122,15 +122,33 @@ void fuzz_structured(std::string_view in, std::uint64_t seed) {
     std::string name = take_string(in, 1 + take(in) % 16);
     if (name.empty()) name = "n";
     switch (take(in) % 10) {
-      case 0: headers.push_back(EventStreamHeader::boolean(name, true)); break;
-      case 1: headers.push_back(EventStreamHeader::boolean(name, false)); break;
-      case 2: headers.push_back(EventStreamHeader::byte(name, static_cast<std::int8_t>(take_int(in, 1)))); break;
-      case 3: headers.push_back(EventStreamHeader::int16(name, static_cast<std::int16_t>(take_int(in, 2)))); break;
-      case 4: headers.push_back(EventStreamHeader::int32(name, static_cast<std::int32_t>(take_int(in, 4)))); break;
-      case 5: headers.push_back(EventStreamHeader::int64(name, take_int(in, 8))); break;
-      case 6: headers.push_back(EventStreamHeader::binary(name, take_string(in, take(in)))); break;
-      case 7: headers.push_back(EventStreamHeader::string(name, take_string(in, take(in)))); break;
-      case 8: headers.push_back(EventStreamHeader::timestamp(name, take_int(in, 8))); break;
+      case 0:
+        headers.push_back(EventStreamHeader::boolean(name, true));
+        break;
+      case 1:
+        headers.push_back(EventStreamHeader::boolean(name, false));
+        break;
+      case 2:
+        headers.push_back(EventStreamHeader::byte(name, static_cast<std::int8_t>(take_int(in, 1))));
+        break;
+      case 3:
+        headers.push_back(EventStreamHeader::int16(name, static_cast<std::int16_t>(take_int(in, 2))));
+        break;
+      case 4:
+        headers.push_back(EventStreamHeader::int32(name, static_cast<std::int32_t>(take_int(in, 4))));
+        break;
+      case 5:
+        headers.push_back(EventStreamHeader::int64(name, take_int(in, 8)));
+        break;
+      case 6:
+        headers.push_back(EventStreamHeader::binary(name, take_string(in, take(in))));
+        break;
+      case 7:
+        headers.push_back(EventStreamHeader::string(name, take_string(in, take(in))));
+        break;
+      case 8:
+        headers.push_back(EventStreamHeader::timestamp(name, take_int(in, 8)));
+        break;
       default: {
         std::string raw = take_string(in, 16);
         raw.resize(16, '\0');
@@ -163,9 +181,14 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   const std::size_t limit = data[1] < 250 ? 16 + std::size_t{data[1]} * 4 : EventStreamDecoder::kDefaultMaxMessageBytes;
   const std::string_view rest(reinterpret_cast<const char*>(data + 2), size - 2);
   switch (seed % 3) {
-    case 0: fuzz_raw(rest, limit, seed / 3); break;
-    case 1: fuzz_raw(repair_crcs(rest), limit, seed / 3); break;
-    default: fuzz_structured(rest, seed / 3);
+    case 0:
+      fuzz_raw(rest, limit, seed / 3);
+      break;
+    case 1:
+      fuzz_raw(repair_crcs(rest), limit, seed / 3);
+      break;
+    default:
+      fuzz_structured(rest, seed / 3);
   }
   return 0;
 }

@@ -5,8 +5,8 @@
 //   C<index>|<id>|<name>|<arguments>|<choice>   U<prompt>|<completion>|<cached>|<writes>
 //   F<reason 0-4>|<raw>|<choice>   E   X<status>|<message>
 // Text in events is valid UTF-8 (decoders take it from parsed JSON), so fields that are not are
-// made so (bytes of invalid sequences become '?'). Every event goes to the OpenAI chat and Anthropic Messages stream encoders and to both
-// complete-reply encoders. Invariants: no crash or sanitizer report; whole SSE events with JSON
+// made so (bytes of invalid sequences become '?'). Every event goes to the OpenAI chat and Anthropic Messages stream
+// encoders and to both complete-reply encoders. Invariants: no crash or sanitizer report; whole SSE events with JSON
 // data; nothing written once an encoder is closed; complete bodies are JSON objects.
 #include <charconv>
 #include <cstddef>
@@ -30,10 +30,14 @@ std::size_t utf8_sequence(std::string_view s, std::size_t i) {
   std::size_t n = 0;
   std::uint32_t min = 0;
   if (c < 0x80) return 1;
-  if ((c & 0xE0) == 0xC0) n = 2, min = 0x80;
-  else if ((c & 0xF0) == 0xE0) n = 3, min = 0x800;
-  else if ((c & 0xF8) == 0xF0) n = 4, min = 0x10000;
-  else return 0;
+  if ((c & 0xE0) == 0xC0)
+    n = 2, min = 0x80;
+  else if ((c & 0xF0) == 0xE0)
+    n = 3, min = 0x800;
+  else if ((c & 0xF8) == 0xF0)
+    n = 4, min = 0x10000;
+  else
+    return 0;
   if (i + n > s.size()) return 0;
   std::uint32_t cp = c & (0x7F >> n);
   for (std::size_t k = 1; k < n; ++k) {
@@ -77,7 +81,9 @@ std::uint64_t number(const std::vector<std::string_view>& f, std::size_t i) {
   return n % 1000000;
 }
 
-std::string_view text(const std::vector<std::string_view>& f, std::size_t i) { return i < f.size() ? f[i] : ""; }
+std::string_view text(const std::vector<std::string_view>& f, std::size_t i) {
+  return i < f.size() ? f[i] : "";
+}
 
 }  // namespace
 

@@ -35,7 +35,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
 
   boost::json::value document;
   BodyInfo dom;
-  const auto dom_error = sluice::proxy::parse_json_body(body, boost::json::make_shared_resource<boost::json::monotonic_resource>(), document, dom);
+  const auto dom_error = sluice::proxy::parse_json_body(
+      body, boost::json::make_shared_resource<boost::json::monotonic_resource>(), document, dom);
 
   if (scan_error.has_value() != dom_error.has_value()) broken("scanner and parser disagree on acceptance");
   if (scan_error) {

@@ -25,7 +25,9 @@ std::size_t limit_from(std::uint8_t byte) {
   return SseParser::kDefaultMaxEventBytes;
 }
 
-void check_bounded(const SseParser& parser, std::size_t limit) { check(parser.buffered_bytes() <= limit); }
+void check_bounded(const SseParser& parser, std::size_t limit) {
+  check(parser.buffered_bytes() <= limit);
+}
 
 }  // namespace
 

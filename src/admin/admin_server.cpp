@@ -75,7 +75,9 @@ asio::awaitable<void> accept_loop(const AdminHandlers& handlers, tcp::acceptor& 
 
 AdminServer::AdminServer(AdminHandlers handlers) : handlers_(std::move(handlers)) {}
 
-AdminServer::~AdminServer() { stop(); }
+AdminServer::~AdminServer() {
+  stop();
+}
 
 bool AdminServer::bind(const config::AdminListener& listener, std::string* error) {
   boost::system::error_code ec;

@@ -35,7 +35,8 @@ json::object provider_status(const proxy::BackendRuntime& p, proxy::ProviderHeal
   out["format"] = format_name(p.format);
   out["weight"] = p.weight;
   json::array endpoints;
-  for (const auto& e : p.endpoints) endpoints.push_back(json::string(std::string(e.tls ? "https://" : "http://") + e.display));
+  for (const auto& e : p.endpoints)
+    endpoints.push_back(json::string(std::string(e.tls ? "https://" : "http://") + e.display));
   out["endpoints"] = std::move(endpoints);
   if (p.model) out["model"] = *p.model;
   out["available"] = p.unavailable_reason.empty();

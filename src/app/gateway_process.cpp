@@ -10,18 +10,18 @@
 #include <cstdio>
 #include <functional>
 #include <memory>
+#include <mutex>
 #include <thread>
 #include <vector>
 
 #include "admin/admin_server.hpp"
+#include "admin/status.hpp"
 #include "app/quickstart_config.hpp"
 #include "config/loader.hpp"
 #include "observe/log.hpp"
 #include "observe/metrics.hpp"
-#include "proxy/snapshot.hpp"
-#include "admin/status.hpp"
 #include "proxy/health_checker.hpp"
-#include <mutex>
+#include "proxy/snapshot.hpp"
 #include "proxy/worker.hpp"
 #include "state/runtime_registry.hpp"
 
@@ -47,8 +47,9 @@ void log_diagnostics(const config::Diagnostics& diags) {
 }
 
 // Loads and compiles; returns nullptr (after logging why) when the config has errors.
-std::shared_ptr<const proxy::Snapshot> load_snapshot_or_throw(
-    const std::optional<std::string>& path, std::uint64_t generation, state::RuntimeRegistry& registry) {
+std::shared_ptr<const proxy::Snapshot> load_snapshot_or_throw(const std::optional<std::string>& path,
+                                                              std::uint64_t generation,
+                                                              state::RuntimeRegistry& registry) {
   auto loaded = load(path, /*strict_secrets=*/false);
   if (!loaded.diagnostics.has_errors()) {
     auto snapshot = proxy::Snapshot::build(std::move(loaded.config), loaded.diagnostics, generation, registry);
@@ -60,17 +61,15 @@ std::shared_ptr<const proxy::Snapshot> load_snapshot_or_throw(
 }
 
 // Loading never ends the process: whatever escapes the loader is logged as a config problem.
-std::shared_ptr<const proxy::Snapshot> load_snapshot(const std::optional<std::string>& path,
-                                                     std::uint64_t generation, state::RuntimeRegistry& registry) {
+std::shared_ptr<const proxy::Snapshot> load_snapshot(const std::optional<std::string>& path, std::uint64_t generation,
+                                                     state::RuntimeRegistry& registry) {
   const auto label = path.value_or(std::string(kQuickstartLabel));
   try {
     return load_snapshot_or_throw(path, generation, registry);
   } catch (const std::bad_alloc&) {
-    observe::log(Level::Error, "config problem",
-                 {{"problem", label + ": error: out of memory while loading"}});
+    observe::log(Level::Error, "config problem", {{"problem", label + ": error: out of memory while loading"}});
   } catch (const std::exception& e) {
-    observe::log(Level::Error, "config problem",
-                 {{"problem", label + ": error: cannot load: " + e.what()}});
+    observe::log(Level::Error, "config problem", {{"problem", label + ": error: cannot load: " + e.what()}});
   }
   return nullptr;
 }
@@ -98,8 +97,7 @@ std::vector<std::string> restart_only_changes(const config::GatewaySpec& running
   if (running.admin.address != next.admin.address || running.admin.port != next.admin.port ||
       running.admin.enabled != next.admin.enabled)
     changed.push_back("spec.admin");
-  if (running.accessLog.enabled != next.accessLog.enabled ||
-      running.accessLog.path != next.accessLog.path ||
+  if (running.accessLog.enabled != next.accessLog.enabled || running.accessLog.path != next.accessLog.path ||
       running.accessLog.redactQueryParams != next.accessLog.redactQueryParams)
     changed.push_back("spec.accessLog");
   if (running.workers != next.workers) changed.push_back("spec.workers");
@@ -111,8 +109,8 @@ int validate_or_throw(const std::string& config_path) {
   std::size_t resources = 0;
   if (!loaded.diagnostics.has_errors()) {
     const auto& cfg = loaded.config;
-    resources = (cfg.gateway ? 1 : 0) + cfg.secrets.size() + cfg.backends.size() +
-                cfg.routes.size() + cfg.policies.size();
+    resources =
+        (cfg.gateway ? 1 : 0) + cfg.secrets.size() + cfg.backends.size() + cfg.routes.size() + cfg.policies.size();
     proxy::Snapshot::build(std::move(loaded.config), loaded.diagnostics, 0);
   }
   for (const auto& d : loaded.diagnostics.items()) std::fprintf(stderr, "%s\n", d.format().c_str());
@@ -138,7 +136,7 @@ int serve(const ServeOptions& options) {
     return 1;
   }
   const auto& gateway = snapshot->gateway();
-  auto current = snapshot;  // the snapshot the workers serve, swapped by reloads
+  auto current = snapshot;   // the snapshot the workers serve, swapped by reloads
   std::mutex current_mutex;  // guards `current` against the admin thread's /status reads
   unsigned worker_count = options.workers.value_or(gateway.workers);
   if (worker_count == 0) worker_count = std::max(1u, std::thread::hardware_concurrency());
@@ -272,7 +270,8 @@ int serve(const ServeOptions& options) {
       for (auto& w : workers) w->cut();
     }
     if (open == 0 || now >= drain_deadline + kCutGrace) {
-      if (open > 0) observe::log(Level::Warning, "closing after the drain deadline", {{"open_connections", std::to_string(open)}});
+      if (open > 0)
+        observe::log(Level::Warning, "closing after the drain deadline", {{"open_connections", std::to_string(open)}});
       reload_signal.cancel();
       stop_signals.cancel();
       return;
@@ -285,8 +284,8 @@ int serve(const ServeOptions& options) {
   stop_signals.async_wait([&](const boost::system::error_code& ec, int signal) {
     if (ec) return;
     const auto drain_timeout = current->gateway().limits.drainTimeout;
-    observe::log(Level::Info, "draining", {{"signal", std::to_string(signal)},
-                                           {"deadline_ms", std::to_string(drain_timeout.count())}});
+    observe::log(Level::Info, "draining",
+                 {{"signal", std::to_string(signal)}, {"deadline_ms", std::to_string(drain_timeout.count())}});
     draining = true;
     drain_deadline = std::chrono::steady_clock::now() + drain_timeout;
     for (auto& w : workers) w->drain();

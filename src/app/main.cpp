@@ -16,17 +16,16 @@ int main(int argc, char** argv) {
   auto* serve = app.add_subcommand("serve", "Run the gateway (the embedded quick-start config without -c)");
   serve->add_option("-c,--config", serve_config, "YAML file or directory of YAML files");
   serve->add_option("-w,--workers", workers, "Worker threads (default: Gateway spec.workers, else one per core)");
-  serve->add_flag(
-      "--reuse-port", serve_options.reuse_port,
-      "Start even when another process serves a listener port, sharing its connections (hand-over "
-      "upgrades); without it an address in use is an error");
+  serve->add_flag("--reuse-port", serve_options.reuse_port,
+                  "Start even when another process serves a listener port, sharing its connections (hand-over "
+                  "upgrades); without it an address in use is an error");
 
   std::string validate_config;
   auto* validate = app.add_subcommand("validate", "Check a configuration and print every problem");
   validate->add_option("-c,--config", validate_config, "YAML file or directory of YAML files")->required();
 
-  auto* fields = app.add_subcommand(
-      "fields", "Print every configuration field path the loader accepts, one per line (Kind.path)");
+  auto* fields =
+      app.add_subcommand("fields", "Print every configuration field path the loader accepts, one per line (Kind.path)");
 
   auto* version = app.add_subcommand("version", "Print the version");
 

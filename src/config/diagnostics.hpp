@@ -13,10 +13,10 @@ enum class Severity { Error, Warning };
 struct Diagnostic {
   Severity severity = Severity::Error;
   std::string file;
-  int line = 0;           // 1-based; 0 when unknown
-  std::string resource;   // "Backend/openrouter"; empty for file-level problems
-  std::string field;      // "spec.ai.llm.openai.authToken.kind"; empty for resource-level problems
-  std::string message;    // what is wrong and what would be right
+  int line = 0;          // 1-based; 0 when unknown
+  std::string resource;  // "Backend/openrouter"; empty for file-level problems
+  std::string field;     // "spec.ai.llm.openai.authToken.kind"; empty for resource-level problems
+  std::string message;   // what is wrong and what would be right
 
   // "config.yaml:12: error: Backend/openrouter: spec.ai.llm.host: expected a string"
   std::string format() const;

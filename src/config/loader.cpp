@@ -39,17 +39,18 @@ bool dot_segment(std::string_view value) {
 
 // A value placed in an upstream URL unencoded (API versions): a conservative token.
 bool url_token(std::string_view value) {
-  return !value.empty() && !dot_segment(value) &&
-         std::all_of(value.begin(), value.end(), [](char c) {
-           return std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' || c == '.';
-         });
+  return !value.empty() && !dot_segment(value) && std::all_of(value.begin(), value.end(), [](char c) {
+    return std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' || c == '.';
+  });
 }
 
 // Kubernetes object names (RFC 1123). A resource's metadata.name is a subdomain: at most 253
 // lowercase letters, digits, '-' and '.', starting and ending with a letter or digit. A rule's
 // name and a priority-group provider's name are labels: the same without '.', at most 63. No
 // name can hold '/', so ids joined as "route/rule" or "Kind/name" are unambiguous.
-bool lower_alnum(char c) { return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9'); }
+bool lower_alnum(char c) {
+  return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9');
+}
 
 bool rfc1123_label(std::string_view name) {
   return !name.empty() && name.size() <= 63 && lower_alnum(name.front()) && lower_alnum(name.back()) &&
@@ -70,15 +71,17 @@ void check_subdomain(const std::string& name, const YAML::Node& at, const std::s
                      const DecodeContext& ctx) {
   if (!rfc1123_subdomain(name))
     ctx.error(at, field,
-              shown(at) + " is not a valid name: at most 253 lowercase letters, digits, '-' and '.', "
-                          "starting and ending with a letter or digit (RFC 1123 subdomain, as in Kubernetes)");
+              shown(at) +
+                  " is not a valid name: at most 253 lowercase letters, digits, '-' and '.', "
+                  "starting and ending with a letter or digit (RFC 1123 subdomain, as in Kubernetes)");
 }
 
 void check_label(const std::string& name, const YAML::Node& at, const std::string& field, const DecodeContext& ctx) {
   if (!rfc1123_label(name))
     ctx.error(at, field,
-              shown(at) + " is not a valid name: at most 63 lowercase letters, digits and '-', starting and "
-                          "ending with a letter or digit (RFC 1123 label, as in Kubernetes)");
+              shown(at) +
+                  " is not a valid name: at most 63 lowercase letters, digits and '-', starting and "
+                  "ending with a letter or digit (RFC 1123 label, as in Kubernetes)");
 }
 
 // ------------------------------------------------------------------ shared small decoders
@@ -165,8 +168,7 @@ void decode_gateway(YamlMap& spec, Gateway& gw) {
       names.IsDefined() && is_sequence(names, log.field("redactQueryParams"), ctx)) {
     s.accessLog.redactQueryParams.clear();
     for (std::size_t i = 0; i < names.size(); ++i)
-      if (auto name = scalar_string(
-              names[i], log.field("redactQueryParams") + "[" + std::to_string(i) + "]", ctx))
+      if (auto name = scalar_string(names[i], log.field("redactQueryParams") + "[" + std::to_string(i) + "]", ctx))
         s.accessLog.redactQueryParams.push_back(*name);
   }
 
@@ -181,8 +183,9 @@ void decode_gateway(YamlMap& spec, Gateway& gw) {
                       s.listeners[i].name + "\"");
     }
     if (s.admin.enabled && s.admin.port == s.listeners[i].port && s.admin.port != 0)
-      ctx.error(spec.node(), spec.field("admin.port"),
-                "port " + std::to_string(s.admin.port) + " is already used by listener \"" + s.listeners[i].name + "\"");
+      ctx.error(
+          spec.node(), spec.field("admin.port"),
+          "port " + std::to_string(s.admin.port) + " is already used by listener \"" + s.listeners[i].name + "\"");
   }
 }
 
@@ -263,7 +266,8 @@ AuthToken decode_auth_token(YAML::Node node, const std::string& path, const Deco
   YamlMap m(node, path, ctx);
   if (!m.present()) return token;
   auto kind = m.enumeration<AuthKind>(
-      "kind", {{"Inline", AuthKind::Inline}, {"SecretRef", AuthKind::SecretRef}, {"Passthrough", AuthKind::Passthrough}},
+      "kind",
+      {{"Inline", AuthKind::Inline}, {"SecretRef", AuthKind::SecretRef}, {"Passthrough", AuthKind::Passthrough}},
       Need::Required);
   if (!kind) {
     m.ignore("inline");
@@ -323,9 +327,8 @@ void decode_provider_fields(YamlMap& provider, LlmProvider& p) {
         const char* name = field == &v.projectId ? "projectId" : "location";
         for (char c : *field)
           if (!std::isalnum(static_cast<unsigned char>(c)) && c != '-' && c != '_') {
-            ctx.error(
-                provider.node()[name], provider.field(name),
-                shown(provider.node()[name]) + " may only contain letters, digits, '-' and '_'");
+            ctx.error(provider.node()[name], provider.field(name),
+                      shown(provider.node()[name]) + " may only contain letters, digits, '-' and '_'");
             break;
           }
       }
@@ -339,9 +342,9 @@ void decode_provider_fields(YamlMap& provider, LlmProvider& p) {
         if (e.starts_with("https://")) e.remove_prefix(8);
         while (!e.empty() && e.back() == '/') e.remove_suffix(1);
         if (e.empty() || e.find('/') != std::string_view::npos)
-          ctx.error(provider.node()["endpoint"], provider.field("endpoint"),
-                    "expected a host name like my-resource.openai.azure.com, found " +
-                        shown(provider.node()["endpoint"]));
+          ctx.error(
+              provider.node()["endpoint"], provider.field("endpoint"),
+              "expected a host name like my-resource.openai.azure.com, found " + shown(provider.node()["endpoint"]));
         a.endpoint = e;
       } else if (!provider.has("endpoint")) {
         provider.require("endpoint", "the resource host, e.g. my-resource.openai.azure.com");
@@ -359,8 +362,9 @@ void decode_provider_fields(YamlMap& provider, LlmProvider& p) {
         YamlMap ref(creds.take("secretRef"), creds.field("secretRef"), ctx, Need::Required);
         if (auto name = ref.str("name", Need::Required)) b.credentialsSecret = *name;
       } else if (p.authToken.kind == AuthKind::None) {
-        provider.require("credentials", "{secretRef: {name: <Secret with accessKeyId, secretAccessKey>}} or an authToken "
-                                        "(a Bedrock API key)");
+        provider.require("credentials",
+                         "{secretRef: {name: <Secret with accessKeyId, secretAccessKey>}} or an authToken "
+                         "(a Bedrock API key)");
       }
       break;
     }
@@ -374,21 +378,19 @@ void decode_provider_fields(YamlMap& provider, LlmProvider& p) {
 // Bedrock), the Azure deployment, API versions in the path or query.
 void check_url_values(YamlMap& provider, const LlmProvider& p) {
   const auto& ctx = provider.ctx();
-  const bool model_in_path = p.kind == ProviderKind::Gemini || p.kind == ProviderKind::VertexAI ||
-                             p.kind == ProviderKind::Bedrock;
+  const bool model_in_path =
+      p.kind == ProviderKind::Gemini || p.kind == ProviderKind::VertexAI || p.kind == ProviderKind::Bedrock;
   if (model_in_path && p.model) {
     std::string_view bare = *p.model;
     if (p.kind == ProviderKind::Gemini && bare.starts_with("models/")) bare.remove_prefix(7);
     if (dot_segment(bare))
       ctx.error(provider.node()["model"], provider.field("model"),
-                shown(provider.node()["model"]) + " is a dot segment; " +
-                    std::string(provider_key(p.kind)) +
+                shown(provider.node()["model"]) + " is a dot segment; " + std::string(provider_key(p.kind)) +
                     " puts the model in the URL path, where it would name another path");
   }
   if (p.kind == ProviderKind::AzureOpenAI && dot_segment(p.azureopenai.deploymentName))
     ctx.error(provider.node()["deploymentName"], provider.field("deploymentName"),
-              shown(provider.node()["deploymentName"]) +
-                  " is a dot segment, which would name another URL path");
+              shown(provider.node()["deploymentName"]) + " is a dot segment, which would name another URL path");
   const std::string* version = nullptr;
   if (p.kind == ProviderKind::Gemini) version = &p.gemini.apiVersion;
   if (p.kind == ProviderKind::VertexAI) version = &p.vertexai.apiVersion;
@@ -403,9 +405,9 @@ void check_url_values(YamlMap& provider, const LlmProvider& p) {
 void decode_llm(YamlMap& llm, LlmProvider& p) {
   const auto& ctx = llm.ctx();
   static const std::vector<std::pair<std::string, ProviderKind>> kProviders = {
-      {"openai", ProviderKind::OpenAI},         {"ollama", ProviderKind::Ollama},
-      {"anthropic", ProviderKind::Anthropic},   {"gemini", ProviderKind::Gemini},
-      {"vertexai", ProviderKind::VertexAI},     {"azureopenai", ProviderKind::AzureOpenAI},
+      {"openai", ProviderKind::OpenAI},       {"ollama", ProviderKind::Ollama},
+      {"anthropic", ProviderKind::Anthropic}, {"gemini", ProviderKind::Gemini},
+      {"vertexai", ProviderKind::VertexAI},   {"azureopenai", ProviderKind::AzureOpenAI},
       {"bedrock", ProviderKind::Bedrock}};
 
   std::vector<std::string> found;
@@ -445,15 +447,14 @@ void decode_llm(YamlMap& llm, LlmProvider& p) {
   if (path.present()) {
     p.path.full = path.str("full");
     p.path.prefix = path.str("prefix");
-    if (p.path.full && p.path.prefix)
-      ctx.error(path.node(), llm.field("path"), "set either full or prefix, not both");
+    if (p.path.full && p.path.prefix) ctx.error(path.node(), llm.field("path"), "set either full or prefix, not both");
     if (!p.path.full && !p.path.prefix)
-      ctx.error(path.node(), llm.field("path"), "needs full (exact upstream path) or prefix (prepended to the API path)");
+      ctx.error(path.node(), llm.field("path"),
+                "needs full (exact upstream path) or prefix (prepended to the API path)");
     for (const auto* v : {&p.path.full, &p.path.prefix}) {
       if (*v && (v->value().empty() || v->value().front() != '/'))
         ctx.error(path.node(), llm.field(v == &p.path.full ? "path.full" : "path.prefix"),
-                  "must start with \"/\", found " +
-                      shown(path.node()[v == &p.path.full ? "full" : "prefix"]));
+                  "must start with \"/\", found " + shown(path.node()[v == &p.path.full ? "full" : "prefix"]));
     }
     if (p.path.prefix && p.path.prefix->size() > 1 && p.path.prefix->back() == '/') p.path.prefix->pop_back();
   }
@@ -479,10 +480,10 @@ void decode_passthrough(YamlMap& ai, Passthrough& out) {
   const auto& ctx = ai.ctx();
   YamlMap pt(ai.take("passthrough"), ai.field("passthrough"), ctx);
   if (!pt.present()) return;
-  static const std::vector<std::string> kApis = {"audio",     "images",     "files",       "batches",
-                                                 "responses", "models",     "moderations", "completions",
-                                                 "uploads",   "fine_tuning", "vector_stores", "rerank",
-                                                 "realtime",  "messages",   "*"};
+  static const std::vector<std::string> kApis = {
+      "audio",         "images",      "files",       "batches",  "responses",
+      "models",        "moderations", "completions", "uploads",  "fine_tuning",
+      "vector_stores", "rerank",      "realtime",    "messages", "*"};
   auto apis = pt.take("apis");
   if (apis.IsDefined() && is_sequence(apis, pt.field("apis"), ctx)) {
     for (std::size_t i = 0; i < apis.size(); ++i) {
@@ -559,7 +560,8 @@ void decode_policy(YamlMap& spec, TrafficPolicy& policy) {
       }
       if (auto section = ref.str("sectionName")) {
         if (target.kind != PolicyTargetKind::HTTPRoute)
-          ctx.error(ref.node()["sectionName"], ref.field("sectionName"), "only an HTTPRoute target names a section (a rule)");
+          ctx.error(ref.node()["sectionName"], ref.field("sectionName"),
+                    "only an HTTPRoute target names a section (a rule)");
         target.sectionName = *section;
       }
       policy.targetRefs.push_back(std::move(target));
@@ -577,13 +579,20 @@ void decode_policy(YamlMap& spec, TrafficPolicy& policy) {
         const auto field = retry.field("retryOn") + "[" + std::to_string(i) + "]";
         auto kind = scalar_string(on[i], field, ctx);
         if (!kind) continue;
-        if (*kind == "connect-failure") kinds.connectFailure = true;
-        else if (*kind == "reset") kinds.reset = true;
-        else if (*kind == "timeout") kinds.timeout = true;
-        else if (*kind == "5xx") kinds.status5xx = true;
-        else if (*kind == "429") kinds.status429 = true;
-        else ctx.error(on[i], field, "unknown retry condition \"" + *kind + "\"; expected one of: " + join(kKinds) +
-                                         " (and statusCodes for specific statuses)");
+        if (*kind == "connect-failure")
+          kinds.connectFailure = true;
+        else if (*kind == "reset")
+          kinds.reset = true;
+        else if (*kind == "timeout")
+          kinds.timeout = true;
+        else if (*kind == "5xx")
+          kinds.status5xx = true;
+        else if (*kind == "429")
+          kinds.status429 = true;
+        else
+          ctx.error(on[i], field,
+                    "unknown retry condition \"" + *kind + "\"; expected one of: " + join(kKinds) +
+                        " (and statusCodes for specific statuses)");
       }
       r.retryOn = kinds;
     }
@@ -614,8 +623,9 @@ void decode_policy(YamlMap& spec, TrafficPolicy& policy) {
   for (const char* section : {"ai", "timeouts", "rateLimit", "auth"}) {
     if (!spec.has(section)) continue;
     spec.take(section);
-    ctx.error(spec.node()[section], spec.field(section),
-              "the " + std::string(section) + " section of a TrafficPolicy is not supported by this version of Sluice yet");
+    ctx.error(
+        spec.node()[section], spec.field(section),
+        "the " + std::string(section) + " section of a TrafficPolicy is not supported by this version of Sluice yet");
   }
 }
 
@@ -643,8 +653,9 @@ void decode_priority_groups(YamlMap& ai, std::vector<PriorityGroup>& groups) {
         if (auto name = entry.str("name", Need::Required)) {
           check_label(*name, entry.node()["name"], entry.field("name"), ctx);
           if (std::find(names.begin(), names.end(), *name) != names.end()) {
-            ctx.error(entry.node()["name"], entry.field("name"),
-                      "provider name \"" + *name + "\" is used twice in this Backend; names must be unique across groups");
+            ctx.error(
+                entry.node()["name"], entry.field("name"),
+                "provider name \"" + *name + "\" is used twice in this Backend; names must be unique across groups");
           }
           names.push_back(*name);
           provider.name = *name;
@@ -656,7 +667,8 @@ void decode_priority_groups(YamlMap& ai, std::vector<PriorityGroup>& groups) {
       unsigned total = 0;
       for (const auto& p : out.providers) total += p.weight;
       if (!out.providers.empty() && total == 0)
-        ctx.error(providers, group.field("providers"), "every provider has weight 0; at least one needs a positive weight");
+        ctx.error(providers, group.field("providers"),
+                  "every provider has weight 0; at least one needs a positive weight");
     }
     groups.push_back(std::move(out));
   }
@@ -664,7 +676,8 @@ void decode_priority_groups(YamlMap& ai, std::vector<PriorityGroup>& groups) {
 
 void decode_backend(YamlMap& spec, Backend& b) {
   const auto& ctx = spec.ctx();
-  auto type = spec.enumeration<BackendType>("type", {{"AI", BackendType::AI}, {"Static", BackendType::Static}}, Need::Required);
+  auto type =
+      spec.enumeration<BackendType>("type", {{"AI", BackendType::AI}, {"Static", BackendType::Static}}, Need::Required);
   if (type) b.type = *type;
   b.timeouts = decode_backend_timeouts(spec.take("timeouts"), spec.field("timeouts"), ctx);
 
@@ -702,7 +715,8 @@ void decode_backend(YamlMap& spec, Backend& b) {
       }
       YamlMap breaker(ai.take("circuitBreaker"), ai.field("circuitBreaker"), ctx);
       if (breaker.present()) {
-        if (auto v = breaker.integer("maxRequests", 0, 1'000'000)) b.circuitBreaker.maxRequests = static_cast<unsigned>(*v);
+        if (auto v = breaker.integer("maxRequests", 0, 1'000'000))
+          b.circuitBreaker.maxRequests = static_cast<unsigned>(*v);
       }
       YamlMap outlier(ai.take("outlierDetection"), ai.field("outlierDetection"), ctx);
       if (outlier.present()) {
@@ -801,8 +815,7 @@ HeaderModifier decode_header_modifier(YAML::Node node, const std::string& path, 
       auto name = h.str("name", Need::Required);
       auto value = h.str("value", Need::Required);
       if (name && !http::valid_field_name(*name))
-        ctx.error(list[i], item_path + ".name",
-                  shown(list[i]["name"]) + " is not a valid header name");
+        ctx.error(list[i], item_path + ".name", shown(list[i]["name"]) + " is not a valid header name");
       if (name && reserved_header(*name))
         ctx.error(list[i], item_path + ".name",
                   shown(list[i]["name"]) +
@@ -819,8 +832,7 @@ HeaderModifier decode_header_modifier(YAML::Node node, const std::string& path, 
       const auto item_path = m.field("remove") + "[" + std::to_string(i) + "]";
       if (auto name = scalar_string(remove[i], item_path, ctx)) {
         if (reserved_header(*name))
-          ctx.error(remove[i], item_path,
-                    shown(remove[i]) + " is managed by Sluice and cannot be removed");
+          ctx.error(remove[i], item_path, shown(remove[i]) + " is managed by Sluice and cannot be removed");
         else if (!http::valid_field_name(*name))
           ctx.error(remove[i], item_path, shown(remove[i]) + " is not a valid header name");
         mod.remove.push_back(*name);
@@ -839,8 +851,8 @@ RouteFilter decode_filter(YAML::Node node, const std::string& path, const Decode
                                          {"ResponseHeaderModifier", FilterType::ResponseHeaderModifier}},
                                         Need::Required);
   if (!type) {
-    for (auto k : {"urlRewrite", "requestHeaderModifier", "responseHeaderModifier", "requestRedirect",
-                   "requestMirror", "extensionRef"})
+    for (auto k : {"urlRewrite", "requestHeaderModifier", "responseHeaderModifier", "requestRedirect", "requestMirror",
+                   "extensionRef"})
       m.ignore(k);
     return f;
   }
@@ -873,7 +885,8 @@ RouteFilter decode_filter(YAML::Node node, const std::string& path, const Decode
       f.headerModifier = decode_header_modifier(m.take("requestHeaderModifier"), m.field("requestHeaderModifier"), ctx);
       break;
     case FilterType::ResponseHeaderModifier:
-      f.headerModifier = decode_header_modifier(m.take("responseHeaderModifier"), m.field("responseHeaderModifier"), ctx);
+      f.headerModifier =
+          decode_header_modifier(m.take("responseHeaderModifier"), m.field("responseHeaderModifier"), ctx);
       break;
   }
   return f;
@@ -917,24 +930,22 @@ void decode_route(YamlMap& spec, HttpRoute& route) {
         RouteMatch match;
         YamlMap pm(mm.take("path"), mm.field("path"), ctx);
         if (pm.present()) {
-          if (auto t = pm.enumeration<PathMatchType>("type",
-                                                     {{"Exact", PathMatchType::Exact},
-                                                      {"PathPrefix", PathMatchType::PathPrefix},
-                                                      {"RegularExpression", PathMatchType::RegularExpression}}))
+          if (auto t = pm.enumeration<PathMatchType>("type", {{"Exact", PathMatchType::Exact},
+                                                              {"PathPrefix", PathMatchType::PathPrefix},
+                                                              {"RegularExpression", PathMatchType::RegularExpression}}))
             match.path.type = *t;
           if (auto v = pm.str("value")) match.path.value = *v;
           if (match.path.type == PathMatchType::RegularExpression) {
             check_regex(match.path.value, pm.node(), pm.field("value"), ctx);
           } else if (match.path.value.empty() || match.path.value.front() != '/') {
-            ctx.error(pm.node(), pm.field("value"),
-                      "must start with \"/\", found " + shown(pm.node()["value"]));
+            ctx.error(pm.node(), pm.field("value"), "must start with \"/\", found " + shown(pm.node()["value"]));
           }
           if (match.path.type == PathMatchType::PathPrefix && match.path.value.size() > 1 &&
               match.path.value.back() == '/')
             match.path.value.pop_back();
         }
         if (auto method = mm.str("method")) {
-          static const std::vector<std::string> kMethods = {"GET", "HEAD", "POST", "PUT", "DELETE",
+          static const std::vector<std::string> kMethods = {"GET",     "HEAD",    "POST",  "PUT",  "DELETE",
                                                             "CONNECT", "OPTIONS", "TRACE", "PATCH"};
           if (std::find(kMethods.begin(), kMethods.end(), *method) == kMethods.end())
             ctx.error(mm.node()["method"], mm.field("method"),
@@ -953,7 +964,8 @@ void decode_route(YamlMap& spec, HttpRoute& route) {
       for (std::size_t i = 0; i < filters.size(); ++i) {
         const auto filter_path = rm.field("filters") + "[" + std::to_string(i) + "]";
         auto filter = decode_filter(filters[i], filter_path, ctx);
-        if (filter.type == FilterType::URLRewrite && filter.urlRewrite.pathType == RewritePathType::ReplacePrefixMatch) {
+        if (filter.type == FilterType::URLRewrite &&
+            filter.urlRewrite.pathType == RewritePathType::ReplacePrefixMatch) {
           for (const auto& match : rule.matches) {
             if (match.path.type != PathMatchType::PathPrefix) {
               ctx.error(filters[i], filter_path + ".urlRewrite.path",
@@ -977,8 +989,9 @@ void decode_route(YamlMap& spec, HttpRoute& route) {
         const auto group = bm.str("group").value_or("sluice.dev");
         const auto kind = bm.str("kind").value_or("Backend");
         if (kind != "Backend" || group != "sluice.dev")
-          ctx.error(refs[i], ref_path, "refers to " + (group.empty() ? std::string("core") : group) + " " + kind +
-                                           "; Sluice routes to sluice.dev Backends (group: sluice.dev, kind: Backend)");
+          ctx.error(refs[i], ref_path,
+                    "refers to " + (group.empty() ? std::string("core") : group) + " " + kind +
+                        "; Sluice routes to sluice.dev Backends (group: sluice.dev, kind: Backend)");
         if (auto name = bm.str("name", Need::Required)) ref.name = *name;
         if (auto w = bm.integer("weight", 0, 1'000'000)) ref.weight = static_cast<unsigned>(*w);
         bm.ignore("namespace");
@@ -1002,7 +1015,9 @@ void decode_route(YamlMap& spec, HttpRoute& route) {
 
 // ------------------------------------------------------------------ documents
 
-std::string scalar_or_empty(const YAML::Node& node) { return node.IsDefined() && node.IsScalar() ? node.Scalar() : std::string(); }
+std::string scalar_or_empty(const YAML::Node& node) {
+  return node.IsDefined() && node.IsScalar() ? node.Scalar() : std::string();
+}
 
 struct Loader {
   const LoadOptions& options;
@@ -1020,16 +1035,14 @@ struct Loader {
     const auto meta_node = doc["metadata"];
     const auto name = meta_node.IsDefined() && meta_node.IsMap() ? scalar_or_empty(meta_node["name"]) : std::string();
     DecodeContext ctx{result.diagnostics, file,
-                      (kind.empty() ? "<no kind>" : kind) + "/" + (name.empty() ? "<no name>" : name),
-                      options.fields};
+                      (kind.empty() ? "<no kind>" : kind) + "/" + (name.empty() ? "<no name>" : name), options.fields};
     YamlMap top(doc, "", ctx);
     top.take("apiVersion");
     top.take("kind");
     top.ignore("status");
     {
       YamlMap meta(top.take("metadata"), "metadata", ctx, Need::Required);
-      if (meta.str("name", Need::Required))
-        check_subdomain(name, meta.node()["name"], meta.field("name"), ctx);
+      if (meta.str("name", Need::Required)) check_subdomain(name, meta.node()["name"], meta.field("name"), ctx);
       for (auto k : {"namespace", "labels", "annotations", "uid", "resourceVersion", "generation", "creationTimestamp"})
         meta.ignore(k);
     }
@@ -1040,7 +1053,8 @@ struct Loader {
         if (api == a) return true;
       std::string expected;
       for (auto a : apis) expected += (expected.empty() ? "" : " or ") + std::string(a);
-      ctx.error(doc["apiVersion"], "apiVersion", "expected " + expected + " for kind " + kind + ", found \"" + api + "\"");
+      ctx.error(doc["apiVersion"], "apiVersion",
+                "expected " + expected + " for kind " + kind + ", found \"" + api + "\"");
       return false;
     };
 
@@ -1048,8 +1062,9 @@ struct Loader {
       top.ignore("spec");
       if (!expect_api({kSluiceApi})) return;
       if (result.config.gateway) {
-        ctx.error(doc, "", "a second Gateway; Sluice serves one Gateway (the first is " +
-                               result.config.gateway->origin.id() + " in " + result.config.gateway->origin.file + ")");
+        ctx.error(doc, "",
+                  "a second Gateway; Sluice serves one Gateway (the first is " + result.config.gateway->origin.id() +
+                      " in " + result.config.gateway->origin.file + ")");
         return;
       }
       Gateway gw{origin, {}};
@@ -1079,8 +1094,9 @@ struct Loader {
       if (!expect_api({kGatewayApiV1, kGatewayApiV1beta1})) return;
       for (const auto& existing : result.config.routes) {
         if (existing.origin.name == name) {
-          ctx.error(doc, "metadata.name", "duplicate HTTPRoute name (first defined in " + existing.origin.file + ":" +
-                                              std::to_string(existing.origin.line) + ")");
+          ctx.error(doc, "metadata.name",
+                    "duplicate HTTPRoute name (first defined in " + existing.origin.file + ":" +
+                        std::to_string(existing.origin.line) + ")");
           return;
         }
       }
@@ -1114,8 +1130,9 @@ struct Loader {
     if (name.empty()) return;
     auto [it, inserted] = into.emplace(name, std::move(item));
     if (!inserted)
-      ctx.error(doc, "metadata.name", "duplicate " + it->second.origin.kind + " name (first defined in " +
-                                          it->second.origin.file + ":" + std::to_string(it->second.origin.line) + ")");
+      ctx.error(doc, "metadata.name",
+                "duplicate " + it->second.origin.kind + " name (first defined in " + it->second.origin.file + ":" +
+                    std::to_string(it->second.origin.line) + ")");
   }
 
   void file_error(const std::string& file, int line, std::string message) {
@@ -1147,8 +1164,7 @@ struct Loader {
         load_document(doc, file);
       } catch (const YAML::Exception& e) {
         // A shape the decoder did not expect must become a message, never a crash.
-        file_error(file, e.mark.line >= 0 ? e.mark.line + 1 : line,
-                   "cannot decode this document: " + e.msg);
+        file_error(file, e.mark.line >= 0 ? e.mark.line + 1 : line, "cannot decode this document: " + e.msg);
       } catch (const std::bad_alloc&) {
         file_error(file, line, "out of memory while decoding this document");
       } catch (const std::exception& e) {
@@ -1169,9 +1185,10 @@ struct Loader {
     if (it == result.config.secrets.end()) {
       std::vector<std::string> names;
       for (const auto& [n, _] : result.config.secrets) names.push_back(n);
-      secret_problem(b, field + ".name",
-                     "Secret \"" + ref.name + "\" not found" +
-                         (names.empty() ? std::string("; no Secrets are defined") : "; defined Secrets: " + join(names)));
+      secret_problem(
+          b, field + ".name",
+          "Secret \"" + ref.name + "\" not found" +
+              (names.empty() ? std::string("; no Secrets are defined") : "; defined Secrets: " + join(names)));
       return;
     }
     const auto key = it->second.data.find(ref.key);
@@ -1193,15 +1210,12 @@ struct Loader {
     const auto it = result.config.secrets.find(secret);
     if (it == result.config.secrets.end()) return;
     const auto value = it->second.data.find(key);
-    if (value == it->second.data.end() || !value->second.problem.empty() ||
-        head_safe(value->second.value))
-      return;
-    result.diagnostics.add(
-        Diagnostic{Severity::Error, b.origin.file, b.origin.line, b.origin.id(), field,
-                   "Secret \"" + secret + "\" key \"" + key + "\" (" + it->second.origin.file +
-                       ":" + std::to_string(it->second.origin.line) +
-                       ") holds a line break (CR or LF) or NUL inside its value (only one "
-                       "trailing newline is trimmed); it cannot be sent in an HTTP head"});
+    if (value == it->second.data.end() || !value->second.problem.empty() || head_safe(value->second.value)) return;
+    result.diagnostics.add(Diagnostic{Severity::Error, b.origin.file, b.origin.line, b.origin.id(), field,
+                                      "Secret \"" + secret + "\" key \"" + key + "\" (" + it->second.origin.file + ":" +
+                                          std::to_string(it->second.origin.line) +
+                                          ") holds a line break (CR or LF) or NUL inside its value (only one "
+                                          "trailing newline is trimmed); it cannot be sent in an HTTP head"});
   }
 
   // A TrafficPolicy's targets must exist; a section must name a rule of its HTTPRoute.
@@ -1213,23 +1227,25 @@ struct Loader {
         const auto& ref = policy.targetRefs[i];
         const auto field = "spec.targetRefs[" + std::to_string(i) + "]";
         auto problem = [&](const std::string& f, const std::string& message) {
-          result.diagnostics.add(Diagnostic{Severity::Error, policy.origin.file, policy.origin.line, policy.origin.id(),
-                                            f, message});
+          result.diagnostics.add(
+              Diagnostic{Severity::Error, policy.origin.file, policy.origin.line, policy.origin.id(), f, message});
         };
         if (ref.name.empty()) continue;
         switch (ref.kind) {
           case PolicyTargetKind::Gateway:
             if (!result.config.gateway || result.config.gateway->origin.name != ref.name)
-              problem(field + ".name", "Gateway \"" + ref.name + "\" not found" +
-                                           (result.config.gateway ? "; the Gateway is \"" + result.config.gateway->origin.name + "\""
-                                                                  : std::string("; no Gateway is defined")));
+              problem(field + ".name",
+                      "Gateway \"" + ref.name + "\" not found" +
+                          (result.config.gateway ? "; the Gateway is \"" + result.config.gateway->origin.name + "\""
+                                                 : std::string("; no Gateway is defined")));
             break;
           case PolicyTargetKind::Backend:
             if (!result.config.backends.contains(ref.name)) {
               std::vector<std::string> names;
               for (const auto& [n, _] : result.config.backends) names.push_back(n);
               problem(field + ".name", "Backend \"" + ref.name + "\" not found" +
-                                           (names.empty() ? std::string("; no Backends are defined") : "; defined Backends: " + join(names)));
+                                           (names.empty() ? std::string("; no Backends are defined")
+                                                          : "; defined Backends: " + join(names)));
             }
             break;
           case PolicyTargetKind::HTTPRoute: {
@@ -1240,7 +1256,8 @@ struct Loader {
               std::vector<std::string> names;
               for (const auto& r : result.config.routes) names.push_back(r.origin.name);
               problem(field + ".name", "HTTPRoute \"" + ref.name + "\" not found" +
-                                           (names.empty() ? std::string("; no HTTPRoutes are defined") : "; defined HTTPRoutes: " + join(names)));
+                                           (names.empty() ? std::string("; no HTTPRoutes are defined")
+                                                          : "; defined HTTPRoutes: " + join(names)));
             } else if (!ref.sectionName.empty()) {
               std::vector<std::string> rules;
               for (const auto& rule : route->rules) rules.push_back(rule.name);
@@ -1259,7 +1276,8 @@ struct Loader {
     for (const auto& entry : result.config.backends) {
       const auto& b = entry.second;
       if (b.type != BackendType::AI) {
-        if (b.staticTls.caCertificate) check_secret_ref(b, *b.staticTls.caCertificate, "spec.static.tls.caCertificateRef");
+        if (b.staticTls.caCertificate)
+          check_secret_ref(b, *b.staticTls.caCertificate, "spec.static.tls.caCertificateRef");
         continue;
       }
       auto check_provider = [&](const LlmProvider& llm, const std::string& base) {
@@ -1271,9 +1289,8 @@ struct Loader {
           check_head_secret(b, ref.name, ref.key, field);
           // Rotated keys (apiKey2, apiKey3, ...) are sent too.
           const auto secret = result.config.secrets.find(ref.name);
-          for (int n = 2; secret != result.config.secrets.end() &&
-                          secret->second.data.contains(ref.key + std::to_string(n));
-               ++n)
+          for (int n = 2;
+               secret != result.config.secrets.end() && secret->second.data.contains(ref.key + std::to_string(n)); ++n)
             check_head_secret(b, ref.name, ref.key + std::to_string(n), field);
         }
         if (llm.kind == ProviderKind::Bedrock && !llm.bedrock.credentialsSecret.empty()) {
@@ -1281,8 +1298,7 @@ struct Loader {
             check_secret_ref(b, SecretKeyRef{llm.bedrock.credentialsSecret, key},
                              base + ".bedrock.credentials.secretRef");
           for (const char* key : {"accessKeyId", "secretAccessKey", "sessionToken"})
-            check_head_secret(b, llm.bedrock.credentialsSecret, key,
-                              base + ".bedrock.credentials.secretRef");
+            check_head_secret(b, llm.bedrock.credentialsSecret, key, base + ".bedrock.credentials.secretRef");
         }
         if (llm.tls.caCertificate) check_secret_ref(b, *llm.tls.caCertificate, base + ".tls.caCertificateRef");
       };
@@ -1291,8 +1307,8 @@ struct Loader {
       } else {
         for (std::size_t g = 0; g < b.priorityGroups.size(); ++g)
           for (std::size_t i = 0; i < b.priorityGroups[g].providers.size(); ++i)
-            check_provider(b.priorityGroups[g].providers[i].llm, "spec.ai.priorityGroups[" + std::to_string(g) +
-                                                                    "].providers[" + std::to_string(i) + "]");
+            check_provider(b.priorityGroups[g].providers[i].llm,
+                           "spec.ai.priorityGroups[" + std::to_string(g) + "].providers[" + std::to_string(i) + "]");
       }
     }
     for (const auto& route : result.config.routes) {
@@ -1366,9 +1382,8 @@ std::vector<fs::path> list_files(const std::string& path, Diagnostics& errors) {
   const auto status = fs::status(root, ec);
   if (ec || !fs::exists(status)) {
     errors.add(Diagnostic{Severity::Error, path, 0, "", "",
-                          ec && ec != std::errc::no_such_file_or_directory
-                              ? "cannot read: " + ec.message()
-                              : "no such file or directory"});
+                          ec && ec != std::errc::no_such_file_or_directory ? "cannot read: " + ec.message()
+                                                                           : "no such file or directory"});
     return files;
   }
   if (!fs::is_directory(status)) {
@@ -1377,14 +1392,12 @@ std::vector<fs::path> list_files(const std::string& path, Diagnostics& errors) {
   }
   fs::directory_iterator it(root, ec);
   if (ec) {
-    errors.add(
-        Diagnostic{Severity::Error, path, 0, "", "", "cannot read directory: " + ec.message()});
+    errors.add(Diagnostic{Severity::Error, path, 0, "", "", "cannot read directory: " + ec.message()});
     return files;
   }
   for (; it != fs::directory_iterator(); it.increment(ec)) {
     if (ec) {
-      errors.add(
-          Diagnostic{Severity::Error, path, 0, "", "", "cannot read directory: " + ec.message()});
+      errors.add(Diagnostic{Severity::Error, path, 0, "", "", "cannot read directory: " + ec.message()});
       break;
     }
     const auto& entry_path = it->path();
@@ -1397,15 +1410,13 @@ std::vector<fs::path> list_files(const std::string& path, Diagnostics& errors) {
   }
   std::sort(files.begin(), files.end());
   if (files.empty() && !errors.has_errors())
-    errors.add(
-        Diagnostic{Severity::Error, path, 0, "", "", "directory holds no *.yaml or *.yml files"});
+    errors.add(Diagnostic{Severity::Error, path, 0, "", "", "directory holds no *.yaml or *.yml files"});
   return files;
 }
 
 // What to report when loading failed with an exception nothing more specific caught.
 Diagnostic load_failure(const std::string& where, const char* what) {
-  return Diagnostic{
-      Severity::Error, where, 0, "", "", std::string("cannot load the configuration: ") + what};
+  return Diagnostic{Severity::Error, where, 0, "", "", std::string("cannot load the configuration: ") + what};
 }
 
 }  // namespace
@@ -1420,8 +1431,7 @@ LoadResult load_sources(const std::vector<Source>& sources, const LoadOptions& o
     loader.result.diagnostics.add(
         load_failure(sources.empty() ? std::string() : sources.front().label, "out of memory"));
   } catch (const std::exception& e) {
-    loader.result.diagnostics.add(
-        load_failure(sources.empty() ? std::string() : sources.front().label, e.what()));
+    loader.result.diagnostics.add(load_failure(sources.empty() ? std::string() : sources.front().label, e.what()));
   }
   return std::move(loader.result);
 }

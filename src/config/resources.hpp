@@ -105,8 +105,8 @@ struct SecretKeyRef {
 
 struct BackendTls {
   TlsMode mode = TlsMode::Auto;
-  std::string sni;                             // default: the backend host
-  std::optional<SecretKeyRef> caCertificate;   // Secret key (default "ca.crt") holding PEM CA(s)
+  std::string sni;                            // default: the backend host
+  std::optional<SecretKeyRef> caCertificate;  // Secret key (default "ca.crt") holding PEM CA(s)
   bool insecureSkipVerify = false;
 };
 
@@ -173,8 +173,8 @@ struct VertexAIOptions {
 };
 
 struct AzureOpenAIOptions {
-  std::string endpoint;        // my-resource.openai.azure.com
-  std::string deploymentName;  // classic form: /openai/deployments/{deploymentName}/...
+  std::string endpoint;                   // my-resource.openai.azure.com
+  std::string deploymentName;             // classic form: /openai/deployments/{deploymentName}/...
   std::string apiVersion = "2024-10-21";  // "v1": the /openai/v1/ form, no api-version query
 };
 
@@ -276,17 +276,17 @@ enum class BackendType { AI, Static };
 struct Backend {
   Origin origin;
   BackendType type = BackendType::AI;
-  LlmProvider llm;                 // type AI, one provider (ai.llm)
+  LlmProvider llm;                            // type AI, one provider (ai.llm)
   std::vector<PriorityGroup> priorityGroups;  // type AI, or groups of providers (group 0 first)
   OutlierDetection outlierDetection;          // type AI
   CircuitBreaker circuitBreaker;              // type AI
   HealthCheck healthCheck;                    // type AI
-  Passthrough passthrough;         // type AI
+  Passthrough passthrough;                    // type AI
   // type AI: account-choosing client headers (OpenAI-Organization, OpenAI-Project,
   // x-goog-user-project) and Cookie, forwarded even though Sluice injects its own credential.
   std::vector<std::string> forwardClientHeaders;
-  std::vector<StaticHost> hosts;   // type Static
-  BackendTls staticTls;            // type Static
+  std::vector<StaticHost> hosts;  // type Static
+  BackendTls staticTls;           // type Static
   BackendTimeouts timeouts;
 };
 
@@ -390,12 +390,12 @@ struct RetryOn {
 // HTTPRoute < rule < Backend, the more specific winning); unset fields take the defaults in
 // docs/reliability.md.
 struct RetryPolicy {
-  std::optional<unsigned> attempts;         // total attempts, the first included
+  std::optional<unsigned> attempts;  // total attempts, the first included
   std::optional<RetryOn> retryOn;
-  std::optional<Duration> perTryTimeout;    // first-byte timeout of each attempt
+  std::optional<Duration> perTryTimeout;  // first-byte timeout of each attempt
   std::optional<Duration> backoffBaseInterval;
   std::optional<Duration> backoffMaxInterval;
-  std::optional<unsigned> budgetPercent;    // retries in flight, at most this % of requests in flight
+  std::optional<unsigned> budgetPercent;  // retries in flight, at most this % of requests in flight
 };
 
 struct TrafficPolicy {

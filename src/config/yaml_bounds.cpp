@@ -41,8 +41,7 @@ class NodeCounter : public YAML::EventHandler {
   void OnDocumentEnd() override {}
 
   void OnNull(const YAML::Mark& mark, YAML::anchor_t anchor) override { leaf(mark, anchor); }
-  void OnScalar(const YAML::Mark& mark, const std::string&, YAML::anchor_t anchor,
-                const std::string&) override {
+  void OnScalar(const YAML::Mark& mark, const std::string&, YAML::anchor_t anchor, const std::string&) override {
     leaf(mark, anchor);
   }
   void OnAlias(const YAML::Mark& mark, YAML::anchor_t anchor) override {
@@ -118,8 +117,7 @@ std::optional<YamlBoundsProblem> check_yaml_bounds(std::string_view text, std::s
   } catch (const NoProgress& e) {
     return YamlBoundsProblem{e.line, "YAML syntax error: a \",\" outside a flow collection ([...] or {...})"};
   } catch (const TooManyNodes& e) {
-    return YamlBoundsProblem{e.line, "a document expands to more than " +
-                                         std::to_string(max_nodes) +
+    return YamlBoundsProblem{e.line, "a document expands to more than " + std::to_string(max_nodes) +
                                          " YAML nodes (aliases expanded); refusing it"};
   }
   return std::nullopt;

@@ -71,8 +71,7 @@ std::optional<Duration> parse_duration(std::string_view text) {
     if (ec != std::errc{} || end == begin || number < 0) return std::nullopt;
     i = static_cast<std::size_t>(end - text.data());
     std::size_t unit_len = 0;
-    while (i + unit_len < text.size() && std::isalpha(static_cast<unsigned char>(text[i + unit_len])))
-      ++unit_len;
+    while (i + unit_len < text.size() && std::isalpha(static_cast<unsigned char>(text[i + unit_len]))) ++unit_len;
     const auto unit = text.substr(i, unit_len);
     i += unit_len;
     std::int64_t factor = 0;
@@ -116,8 +115,7 @@ void DecodeContext::error(const YAML::Node& at, const std::string& field, std::s
   diags.add(Diagnostic{Severity::Error, file, line_of(at), resource, field, std::move(message)});
 }
 
-void DecodeContext::warning(const YAML::Node& at, const std::string& field,
-                            std::string message) const {
+void DecodeContext::warning(const YAML::Node& at, const std::string& field, std::string message) const {
   diags.add(Diagnostic{Severity::Warning, file, line_of(at), resource, field, std::move(message)});
 }
 
@@ -161,8 +159,7 @@ bool head_safe(std::string_view value) {
   return value.find_first_of(std::string_view("\r\n\0", 3)) == std::string_view::npos;
 }
 
-std::optional<std::string> scalar_string(const YAML::Node& node, const std::string& field,
-                                         const DecodeContext& ctx) {
+std::optional<std::string> scalar_string(const YAML::Node& node, const std::string& field, const DecodeContext& ctx) {
   if (!node.IsDefined() || !node.IsScalar()) {
     ctx.error(node, field, std::string("expected a string, found ") + type_name(node));
     return std::nullopt;
@@ -175,10 +172,9 @@ std::optional<std::string> scalar_string(const YAML::Node& node, const std::stri
   }
   if (!head_safe(*expanded)) {
     const bool from_env = node.Scalar().find("${") != std::string::npos;
-    ctx.error(
-        node, field,
-        std::string(from_env ? "the value of " : "") + shown(node) +
-            " contains a line break (CR or LF) or NUL, which cannot go into an HTTP head or URL");
+    ctx.error(node, field,
+              std::string(from_env ? "the value of " : "") + shown(node) +
+                  " contains a line break (CR or LF) or NUL, which cannot go into an HTTP head or URL");
     return std::nullopt;
   }
   return expanded;
@@ -254,8 +250,7 @@ std::optional<std::string> YamlMap::str(std::string_view key, Need need) {
   return scalar_string(child, field(key), ctx_);
 }
 
-std::optional<std::int64_t> YamlMap::integer(std::string_view key, std::int64_t min,
-                                             std::int64_t max, Need need) {
+std::optional<std::int64_t> YamlMap::integer(std::string_view key, std::int64_t min, std::int64_t max, Need need) {
   auto text = str(key, need);
   if (!text) return std::nullopt;
   std::int64_t value = 0;
@@ -265,9 +260,9 @@ std::optional<std::int64_t> YamlMap::integer(std::string_view key, std::int64_t 
     return std::nullopt;
   }
   if (value < min || value > max) {
-    ctx_.error(take(key), field(key),
-               "must be between " + std::to_string(min) + " and " + std::to_string(max) +
-                   ", found " + take(key).Scalar());
+    ctx_.error(
+        take(key), field(key),
+        "must be between " + std::to_string(min) + " and " + std::to_string(max) + ", found " + take(key).Scalar());
     return std::nullopt;
   }
   return value;
@@ -287,9 +282,8 @@ std::optional<Duration> YamlMap::duration(std::string_view key) {
   if (!text) return std::nullopt;
   auto value = parse_duration(*text);
   if (!value) {
-    ctx_.error(
-        take(key), field(key),
-        "expected a duration such as \"500ms\", \"10s\", \"1m30s\", found " + shown(take(key)));
+    ctx_.error(take(key), field(key),
+               "expected a duration such as \"500ms\", \"10s\", \"1m30s\", found " + shown(take(key)));
   }
   return value;
 }
@@ -299,8 +293,7 @@ std::optional<std::uint64_t> YamlMap::bytes(std::string_view key) {
   if (!text) return std::nullopt;
   auto value = parse_bytes(*text);
   if (!value) {
-    ctx_.error(take(key), field(key),
-               "expected a size such as 65536, \"64Ki\" or \"32Mi\", found " + shown(take(key)));
+    ctx_.error(take(key), field(key), "expected a size such as 65536, \"64Ki\" or \"32Mi\", found " + shown(take(key)));
   }
   return value;
 }

@@ -81,8 +81,7 @@ class YamlMap {
   std::optional<std::uint64_t> bytes(std::string_view key);
 
   template <typename E>
-  std::optional<E> enumeration(std::string_view key,
-                               std::initializer_list<std::pair<std::string_view, E>> values,
+  std::optional<E> enumeration(std::string_view key, std::initializer_list<std::pair<std::string_view, E>> values,
                                Need need = Need::Optional) {
     auto text = str(key, need);
     if (!text) return std::nullopt;
@@ -117,8 +116,7 @@ class YamlMap {
 
 // A scalar as a string with ${ENV} expanded; records an error on a non-scalar, an unset variable
 // or a value holding CR, LF or NUL (no configuration string may: they end up in HTTP heads).
-std::optional<std::string> scalar_string(const YAML::Node& node, const std::string& field,
-                                         const DecodeContext& ctx);
+std::optional<std::string> scalar_string(const YAML::Node& node, const std::string& field, const DecodeContext& ctx);
 
 // Iterates a YAML sequence; reports an error (and yields nothing) when the node is not one.
 bool is_sequence(const YAML::Node& node, const std::string& field, const DecodeContext& ctx);

@@ -81,7 +81,9 @@ inline Deadline::Deadline(DeadlineList& list, std::function<void()> cancel) : li
   list_->link(this);
 }
 
-inline Deadline::~Deadline() { list_->unlink(this); }
+inline Deadline::~Deadline() {
+  list_->unlink(this);
+}
 
 inline void DeadlineList::link(Deadline* d) {
   d->prev_ = nullptr;

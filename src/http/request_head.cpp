@@ -76,15 +76,13 @@ std::optional<ApiError> check_transfer_encoding(const bhttp::request_header<>& h
         const auto name = trim_ows(item.substr(0, item.find(';')));
         for (const char c : name)
           if (!is_tchar(static_cast<unsigned char>(c)))
-            return bad_request(
-                "invalid_transfer_encoding",
-                "Transfer-Encoding holds an invalid coding name; expected \"chunked\"");
+            return bad_request("invalid_transfer_encoding",
+                               "Transfer-Encoding holds an invalid coding name; expected \"chunked\"");
         ++codings;
         const bool chunked = beast::iequals(name, "chunked") && name.size() == item.size();
         if (!chunked) other = true;
         if (chunked && chunked_last)
-          return bad_request("invalid_transfer_encoding",
-                             "Transfer-Encoding names \"chunked\" twice");
+          return bad_request("invalid_transfer_encoding", "Transfer-Encoding names \"chunked\" twice");
         chunked_last = chunked;
       }
       if (comma == std::string_view::npos) break;
@@ -93,9 +91,8 @@ std::optional<ApiError> check_transfer_encoding(const bhttp::request_header<>& h
   }
   if (codings == 0) return bad_request("invalid_transfer_encoding", "Transfer-Encoding is empty");
   if (!chunked_last) {
-    return bad_request(
-        "invalid_transfer_encoding",
-        "Transfer-Encoding does not end in \"chunked\": the request body cannot be framed");
+    return bad_request("invalid_transfer_encoding",
+                       "Transfer-Encoding does not end in \"chunked\": the request body cannot be framed");
   }
   if (other) {
     return ApiError{501,
@@ -110,8 +107,7 @@ std::optional<ApiError> check_transfer_encoding(const bhttp::request_header<>& h
 // obs-fold (a field line continued on the next line) is refused, as Envoy does; Beast would
 // silently join the lines.
 bool has_obs_fold(std::string_view raw) {
-  for (auto pos = raw.find("\r\n"); pos != std::string_view::npos;
-       pos = raw.find("\r\n", pos + 2)) {
+  for (auto pos = raw.find("\r\n"); pos != std::string_view::npos; pos = raw.find("\r\n", pos + 2)) {
     if (pos + 2 < raw.size() && (raw[pos + 2] == ' ' || raw[pos + 2] == '\t')) return true;
   }
   return false;
@@ -123,23 +119,20 @@ bool expects_continue(const bhttp::request_header<>& head) {
   return head.version() >= 11 && beast::iequals(head[bhttp::field::expect], "100-continue");
 }
 
-std::optional<ApiError> canonicalize_request_head(bhttp::request_header<>& head,
-                                                  std::string_view raw) {
+std::optional<ApiError> canonicalize_request_head(bhttp::request_header<>& head, std::string_view raw) {
   const auto version = head.version();
   if (version != 10 && version != 11) {
-    return ApiError{505,
-                    "invalid_request_error",
-                    "http_version_not_supported",
-                    "HTTP/" + std::to_string(version / 10) + "." + std::to_string(version % 10) +
-                        " is not supported; use HTTP/1.1",
-                    {}};
+    return ApiError{
+        505,
+        "invalid_request_error",
+        "http_version_not_supported",
+        "HTTP/" + std::to_string(version / 10) + "." + std::to_string(version % 10) + " is not supported; use HTTP/1.1",
+        {}};
   }
   if (head.method() == bhttp::verb::connect) {
-    return ApiError{
-        405, "invalid_request_error", "method_not_allowed", "CONNECT is not supported", {}};
+    return ApiError{405, "invalid_request_error", "method_not_allowed", "CONNECT is not supported", {}};
   }
-  if (has_obs_fold(raw))
-    return bad_request("malformed_request", "a header field is folded across lines (obs-fold)");
+  if (has_obs_fold(raw)) return bad_request("malformed_request", "a header field is folded across lines (obs-fold)");
 
   // Framing.
   std::size_t content_lengths = 0;
@@ -154,8 +147,7 @@ std::optional<ApiError> canonicalize_request_head(bhttp::request_header<>& head,
         if (value.empty() || value.size() > 19)
           return bad_request("invalid_content_length", "Content-Length is not a number");
         for (const char c : value)
-          if (c < '0' || c > '9')
-            return bad_request("invalid_content_length", "Content-Length is not a number");
+          if (c < '0' || c > '9') return bad_request("invalid_content_length", "Content-Length is not a number");
         break;
       }
       case bhttp::field::transfer_encoding:
@@ -173,12 +165,10 @@ std::optional<ApiError> canonicalize_request_head(bhttp::request_header<>& head,
     if (!valid_field_value(field.value()))
       return bad_request("malformed_request", "a header field value holds a control character");
   }
-  if (content_lengths > 1)
-    return bad_request("invalid_content_length", "Content-Length appears more than once");
+  if (content_lengths > 1) return bad_request("invalid_content_length", "Content-Length appears more than once");
   if (transfer_encodings > 0) {
     if (version == 10) {
-      return bad_request("invalid_transfer_encoding",
-                         "Transfer-Encoding is not allowed in an HTTP/1.0 request");
+      return bad_request("invalid_transfer_encoding", "Transfer-Encoding is not allowed in an HTTP/1.0 request");
     }
     if (content_lengths > 0) {
       return bad_request("invalid_transfer_encoding",
@@ -187,28 +177,21 @@ std::optional<ApiError> canonicalize_request_head(bhttp::request_header<>& head,
     // One field only, as nginx requires: a list split across fields, or one with empty
     // elements, is framed differently by other parsers.
     if (transfer_encodings > 1) {
-      return bad_request("invalid_transfer_encoding",
-                         "Transfer-Encoding appears more than once");
+      return bad_request("invalid_transfer_encoding", "Transfer-Encoding appears more than once");
     }
     if (auto error = check_transfer_encoding(head)) return error;
     if (!beast::iequals(trim_ows(head[bhttp::field::transfer_encoding]), "chunked")) {
-      return bad_request("invalid_transfer_encoding",
-                         "Transfer-Encoding must be exactly \"chunked\"");
+      return bad_request("invalid_transfer_encoding", "Transfer-Encoding must be exactly \"chunked\"");
     }
   }
-  if (expects > 1 ||
-      (expects == 1 && !beast::iequals(head[bhttp::field::expect], "100-continue"))) {
-    return ApiError{417,
-                    "invalid_request_error",
-                    "expectation_failed",
-                    "only \"Expect: 100-continue\" is supported",
-                    {}};
+  if (expects > 1 || (expects == 1 && !beast::iequals(head[bhttp::field::expect], "100-continue"))) {
+    return ApiError{
+        417, "invalid_request_error", "expectation_failed", "only \"Expect: 100-continue\" is supported", {}};
   }
 
   // Host.
   if (hosts > 1) return bad_request("invalid_host", "Host appears more than once");
-  if (hosts == 0 && version == 11)
-    return bad_request("missing_host", "an HTTP/1.1 request must carry a Host header");
+  if (hosts == 0 && version == 11) return bad_request("missing_host", "an HTTP/1.1 request must carry a Host header");
   if (hosts == 1 && !valid_authority(head[bhttp::field::host]))
     return bad_request("invalid_host", "Host is not a valid host[:port]");
 
@@ -220,30 +203,24 @@ std::optional<ApiError> canonicalize_request_head(bhttp::request_header<>& head,
   if (!target.empty() && target.front() != '/') {
     const auto scheme_end = target.find("://");
     const auto scheme = target.substr(0, scheme_end == std::string_view::npos ? 0 : scheme_end);
-    if (scheme_end == std::string_view::npos ||
-        !(beast::iequals(scheme, "http") || beast::iequals(scheme, "https"))) {
-      return bad_request("invalid_target",
-                         target == "*" ? "the asterisk-form target \"*\" is not supported"
-                                       : "the request target must be a path (origin-form) or an "
-                                         "http(s) URL (absolute-form)");
+    if (scheme_end == std::string_view::npos || !(beast::iequals(scheme, "http") || beast::iequals(scheme, "https"))) {
+      return bad_request("invalid_target", target == "*" ? "the asterisk-form target \"*\" is not supported"
+                                                         : "the request target must be a path (origin-form) or an "
+                                                           "http(s) URL (absolute-form)");
     }
     const auto rest = target.substr(scheme_end + 3);
     const auto authority_end = rest.find_first_of("/?");
     authority.assign(rest.substr(0, authority_end));
     if (authority.find('@') != std::string::npos)
-      return bad_request("invalid_target",
-                         "the request target must not carry user information (\"@\")");
+      return bad_request("invalid_target", "the request target must not carry user information (\"@\")");
     if (!valid_authority(authority))
-      return bad_request("invalid_target",
-                         "the request target's authority is not a valid host[:port]");
-    target =
-        authority_end == std::string_view::npos ? std::string_view() : rest.substr(authority_end);
+      return bad_request("invalid_target", "the request target's authority is not a valid host[:port]");
+    target = authority_end == std::string_view::npos ? std::string_view() : rest.substr(authority_end);
   }
   const auto qpos = target.find('?');
   const auto raw_path = target.substr(0, qpos);
   const auto query = qpos == std::string_view::npos ? std::string_view() : target.substr(qpos + 1);
-  if (!valid_query(query))
-    return bad_request("invalid_target", "the query holds a control, space or non-ASCII byte");
+  if (!valid_query(query)) return bad_request("invalid_target", "the query holds a control, space or non-ASCII byte");
   // The common case: an origin-form target whose path is already canonical stays as it is.
   if (authority.empty() && is_plainly_canonical(raw_path)) return std::nullopt;
   std::string canonical;
@@ -253,8 +230,7 @@ std::optional<ApiError> canonicalize_request_head(bhttp::request_header<>& head,
     return bad_request("invalid_path", std::move(why));
   }
   if (qpos != std::string_view::npos) canonical.append("?").append(query);
-  if (!authority.empty())
-    head.set(bhttp::field::host, authority);  // RFC 9112 §3.2.2: the URL's authority wins
+  if (!authority.empty()) head.set(bhttp::field::host, authority);  // RFC 9112 §3.2.2: the URL's authority wins
   if (canonical != head.target()) head.target(canonical);
   return std::nullopt;
 }

@@ -27,7 +27,9 @@ void SseBoundaryTracker::feed(std::string_view bytes) {
   if (found > 0) empty_ = false;
 }
 
-bool SseBoundaryTracker::at_event_boundary() const { return empty_ || (last_ == '\n' && before_last_ == '\n'); }
+bool SseBoundaryTracker::at_event_boundary() const {
+  return empty_ || (last_ == '\n' && before_last_ == '\n');
+}
 
 std::string_view SseBoundaryTracker::separator_needed() const {
   if (at_event_boundary()) return "";

@@ -24,5 +24,4 @@ class SseBoundaryTracker {
   bool empty_ = true;
 };
 
-
 }  // namespace sluice::http

@@ -17,8 +17,8 @@ constexpr int hex_value(char c) {
 
 // RFC 3986 unreserved: ALPHA DIGIT - . _ ~
 constexpr bool is_unreserved(unsigned char c) {
-  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' ||
-         c == '.' || c == '_' || c == '~';
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' || c == '.' ||
+         c == '_' || c == '~';
 }
 
 // RFC 9110 tchar: a character of a token (field names, transfer codings).

@@ -23,8 +23,7 @@ std::string append_segment(std::string_view segment, std::string& out, bool& dot
       const int lo = hex_value(segment[i + 2]);
       if (hi < 0 || lo < 0) return "a \"%\" in the path is not followed by two hex digits";
       const auto byte = static_cast<unsigned char>(hi * 16 + lo);
-      if (byte == '/' || byte == '\\')
-        return "the path holds an encoded \"/\" or \"\\\" (%2F, %5C)";
+      if (byte == '/' || byte == '\\') return "the path holds an encoded \"/\" or \"\\\" (%2F, %5C)";
       if (byte == 0) return "the path holds an encoded NUL (%00)";
       if (is_unreserved(byte)) {
         decoded.push_back(static_cast<char>(byte));
@@ -87,8 +86,7 @@ std::string normalize_path(std::string_view path, std::string& out) {
   bool ends_with_slash = false;
   for (;;) {
     const auto next = path.find('/', pos);
-    const auto segment =
-        path.substr(pos, next == std::string_view::npos ? std::string_view::npos : next - pos);
+    const auto segment = path.substr(pos, next == std::string_view::npos ? std::string_view::npos : next - pos);
     const bool last = next == std::string_view::npos;
     if (!segment.empty()) {
       bool dot_segment = false;

@@ -2,11 +2,11 @@
 
 #include <sys/socket.h>
 
+#include <algorithm>
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/connect.hpp>
 #include <boost/asio/ssl/host_name_verification.hpp>
 #include <boost/asio/use_awaitable.hpp>
-#include <algorithm>
 #include <cerrno>
 
 namespace sluice::http {
@@ -32,9 +32,9 @@ bool UpstreamConnection::still_usable() {
   if (!socket.is_open()) return false;
   char byte;
   const auto n = ::recv(socket.native_handle(), &byte, 1, MSG_PEEK | MSG_DONTWAIT);
-  if (n == 0) return false;                                   // orderly close by the peer
-  if (n > 0) return false;                                    // unsolicited bytes: protocol state unknown
-  return errno == EAGAIN || errno == EWOULDBLOCK;             // nothing to read: alive
+  if (n == 0) return false;                        // orderly close by the peer
+  if (n > 0) return false;                         // unsolicited bytes: protocol state unknown
+  return errno == EAGAIN || errno == EWOULDBLOCK;  // nothing to read: alive
 }
 
 std::unique_ptr<UpstreamConnection> UpstreamPool::take(const UpstreamEndpoint& endpoint) {
@@ -81,8 +81,7 @@ void UpstreamPool::retain(const std::unordered_set<std::string>& keys) {
   std::erase_if(idle_, [&](const auto& entry) { return !keys.contains(entry.first); });
 }
 
-Task<ConnectResult> UpstreamPool::connect(const UpstreamEndpoint& endpoint,
-                                                     std::chrono::milliseconds timeout) {
+Task<ConnectResult> UpstreamPool::connect(const UpstreamEndpoint& endpoint, std::chrono::milliseconds timeout) {
   ConnectResult result;
   // The connect timeout covers name resolution too: a timer cancels a slow lookup. The
   // resolver is shared with the timer's handler so a late expiry never touches a dead one.
@@ -98,16 +97,17 @@ Task<ConnectResult> UpstreamPool::connect(const UpstreamEndpoint& endpoint,
   if (rec) {
     const bool timed_out = rec == asio::error::operation_aborted;
     result.failure = timed_out ? ConnectFailure::Timeout : ConnectFailure::Resolve;
-    result.error = timed_out ? "resolving " + endpoint.host + " timed out after " + std::to_string(timeout.count()) + " ms"
-                             : "cannot resolve " + endpoint.host + ": " + rec.message();
+    result.error = timed_out
+                       ? "resolving " + endpoint.host + " timed out after " + std::to_string(timeout.count()) + " ms"
+                       : "cannot resolve " + endpoint.host + ": " + rec.message();
     co_return result;
   }
   auto connection = std::make_unique<UpstreamConnection>(deadlines_);
   connection->buffer.reserve(kUpstreamReadBytes);  // read whole small responses in one system call
   connection->plain.emplace(executor_);
-  connection->deadline.expires_after(std::max(std::chrono::duration_cast<std::chrono::milliseconds>(
-                                          deadline - std::chrono::steady_clock::now()),
-                                      std::chrono::milliseconds(1)));
+  connection->deadline.expires_after(
+      std::max(std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now()),
+               std::chrono::milliseconds(1)));
   auto [cec, ep] = co_await asio::async_connect(*connection->plain, results, use_task);
   if (cec) {
     if (connection->deadline.expired()) {

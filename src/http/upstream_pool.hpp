@@ -38,8 +38,7 @@ inline constexpr std::size_t kUpstreamBufferLimit = 128 * 1024;
 
 struct UpstreamConnection {
   explicit UpstreamConnection(DeadlineList& deadlines)
-      : buffer(kUpstreamBufferLimit),
-        deadline(deadlines, [this] {
+      : buffer(kUpstreamBufferLimit), deadline(deadlines, [this] {
           boost::system::error_code ignored;
           lowest().cancel(ignored);
         }) {}
@@ -47,8 +46,8 @@ struct UpstreamConnection {
   std::optional<Socket> plain;
   std::optional<boost::beast::ssl_stream<Socket>> tls;
   boost::beast::flat_buffer buffer;
-  Deadline deadline;  // bounds every operation on this connection; arm before each one
-  std::chrono::steady_clock::time_point idle_since;     // when it was last pooled
+  Deadline deadline;                                 // bounds every operation on this connection; arm before each one
+  std::chrono::steady_clock::time_point idle_since;  // when it was last pooled
   std::chrono::steady_clock::time_point idle_deadline;  // pooled: dropped after this
 
   Socket& lowest() { return tls ? boost::beast::get_lowest_layer(*tls) : *plain; }

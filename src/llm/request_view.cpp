@@ -16,8 +16,12 @@ enum class Slot {
   JsonObject,  // the value is a JSON object shown as its serialization: replaced when the text parses as one
 };
 
-const json::object* as_object(const json::value* v) { return v != nullptr && v->is_object() ? &v->get_object() : nullptr; }
-json::object* as_object(json::value* v) { return v != nullptr && v->is_object() ? &v->get_object() : nullptr; }
+const json::object* as_object(const json::value* v) {
+  return v != nullptr && v->is_object() ? &v->get_object() : nullptr;
+}
+json::object* as_object(json::value* v) {
+  return v != nullptr && v->is_object() ? &v->get_object() : nullptr;
+}
 
 std::string_view str(const json::object& o, std::string_view key) {
   const auto* v = o.if_contains(key);
@@ -79,8 +83,8 @@ void walk(Schema schema, json::object& body, F&& f) {
       auto* calls = message->if_contains("tool_calls");
       if (calls == nullptr || !calls->is_array()) continue;
       for (auto& call_value : calls->get_array()) {
-        auto* function = as_object(as_object(&call_value) != nullptr ? as_object(&call_value)->if_contains("function")
-                                                                      : nullptr);
+        auto* function =
+            as_object(as_object(&call_value) != nullptr ? as_object(&call_value)->if_contains("function") : nullptr);
         auto* arguments = function != nullptr ? function->if_contains("arguments") : nullptr;
         if (arguments != nullptr && arguments->is_string())
           f(TextSpan{TextKind::ToolCall, role, i, arguments->get_string()}, *arguments, Slot::String);
@@ -139,9 +143,13 @@ std::string content_text(const json::value* content, std::vector<const json::val
 
 }  // namespace
 
-std::string_view RequestView::model() const { return str(body_, "model"); }
+std::string_view RequestView::model() const {
+  return str(body_, "model");
+}
 
-void RequestView::set_model(std::string_view model) { body_["model"] = model; }
+void RequestView::set_model(std::string_view model) {
+  body_["model"] = model;
+}
 
 bool RequestView::stream() const {
   const auto* v = body_.if_contains("stream");
@@ -184,7 +192,8 @@ std::vector<Message> RequestView::messages() const {
           const auto* call = as_object(&call_value);
           const auto* function = call != nullptr ? as_object(call->if_contains("function")) : nullptr;
           if (function == nullptr) continue;
-          m.tool_calls.push_back(ToolCall{str(*call, "id"), str(*function, "name"), std::string(str(*function, "arguments"))});
+          m.tool_calls.push_back(
+              ToolCall{str(*call, "id"), str(*function, "name"), std::string(str(*function, "arguments"))});
         }
       }
       out.push_back(std::move(m));
@@ -309,9 +318,9 @@ std::vector<ToolSpec> RequestView::tools() const {
 
 std::string RequestView::canonical_form() const {
   static constexpr std::string_view kIgnored[] = {"stream", "stream_options", "user", "metadata"};
-  static constexpr std::string_view kCanonical[] = {"model",  "system",      "messages", "input",
-                                                    "temperature", "top_p", "max_tokens", "max_completion_tokens",
-                                                    "stop", "stop_sequences", "tools"};
+  static constexpr std::string_view kCanonical[] = {
+      "model", "system",         "messages", "input", "temperature", "top_p", "max_tokens", "max_completion_tokens",
+      "stop",  "stop_sequences", "tools"};
   json::object out;
   out["api"] = schema_ == Schema::OpenAIEmbeddings ? "embeddings" : "chat";
   out["model"] = model();
@@ -340,8 +349,10 @@ std::string RequestView::canonical_form() const {
     }
     out["messages"] = std::move(messages);
     json::object params;
-    static constexpr std::pair<Param, std::string_view> kParams[] = {
-        {Param::Temperature, "temperature"}, {Param::TopP, "top_p"}, {Param::MaxTokens, "max_tokens"}, {Param::Stop, "stop"}};
+    static constexpr std::pair<Param, std::string_view> kParams[] = {{Param::Temperature, "temperature"},
+                                                                     {Param::TopP, "top_p"},
+                                                                     {Param::MaxTokens, "max_tokens"},
+                                                                     {Param::Stop, "stop"}};
     for (const auto& [p, name] : kParams) {
       const auto* v = param(p);
       if (v == nullptr) continue;

@@ -37,7 +37,7 @@ enum class TextKind {
 
 struct TextSpan {
   TextKind kind = TextKind::Message;
-  std::string_view role;  // "system", "developer", "user", "assistant", "tool"; empty for Input
+  std::string_view role;    // "system", "developer", "user", "assistant", "tool"; empty for Input
   std::size_t message = 0;  // index in `messages` (or in `input`); 0 for Anthropic `system`
   std::string_view text;
 };

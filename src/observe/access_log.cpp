@@ -2,12 +2,12 @@
 
 #include <fmt/chrono.h>
 #include <fmt/format.h>
-#include <boost/beast/core/string.hpp>
 #include <limits.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <boost/beast/core/string.hpp>
 #include <cerrno>
 #include <ctime>
 
@@ -181,8 +181,7 @@ void format_access_log(const AccessLogEntry& e, std::string& out, const AccessLo
     if (path.find('?') != std::string_view::npos)
       path = path_redacted = redact_query(path, options.redact_query_params);
     if (upstream_path.find('?') != std::string_view::npos)
-      upstream_path = upstream_path_redacted =
-          redact_query(upstream_path, options.redact_query_params);
+      upstream_path = upstream_path_redacted = redact_query(upstream_path, options.redact_query_params);
   }
   auto field = [&out](std::string_view name, std::string_view value) {
     out += ",\"";
@@ -197,7 +196,8 @@ void format_access_log(const AccessLogEntry& e, std::string& out, const AccessLo
   const auto since_epoch = std::chrono::duration_cast<std::chrono::milliseconds>(e.start.time_since_epoch()).count();
   const std::time_t second = static_cast<std::time_t>(since_epoch / 1000);
   if (second != cached_second) {
-    const auto end = fmt::format_to_n(cached_text, sizeof cached_text - 1, "{:%Y-%m-%dT%H:%M:%S}", fmt::gmtime(second)).out;
+    const auto end =
+        fmt::format_to_n(cached_text, sizeof cached_text - 1, "{:%Y-%m-%dT%H:%M:%S}", fmt::gmtime(second)).out;
     *end = '\0';
     cached_second = second;
   }
@@ -209,8 +209,7 @@ void format_access_log(const AccessLogEntry& e, std::string& out, const AccessLo
         ",\"stream\":{},\"status\":{},\"bytes_received\":{},\"bytes_sent\":{},\"duration_ms\":{:."
         "3f}",
         e.stream, e.status, e.bytes_received, e.bytes_sent, e.duration_ms);
-    if (e.upstream_first_byte_ms >= 0)
-      n += fmt::format(",\"upstream_first_byte_ms\":{:.3f}", e.upstream_first_byte_ms);
+    if (e.upstream_first_byte_ms >= 0) n += fmt::format(",\"upstream_first_byte_ms\":{:.3f}", e.upstream_first_byte_ms);
     return n;
   }();
   out += head;
@@ -255,22 +254,19 @@ void format_access_log(const AccessLogEntry& e, std::string& out, const AccessLo
   std::string tail;
   if (e.attempts > 1) tail += fmt::format(",\"attempts\":{}", e.attempts);
   if (e.prompt_tokens >= 0) tail += fmt::format(",\"prompt_tokens\":{}", e.prompt_tokens);
-  if (e.completion_tokens >= 0)
-    tail += fmt::format(",\"completion_tokens\":{}", e.completion_tokens);
+  if (e.completion_tokens >= 0) tail += fmt::format(",\"completion_tokens\":{}", e.completion_tokens);
   auto total = [&] {
     std::size_t n = head.size() + numbers.size() + tail.size() + 2;  // "}\n"
     for (const auto& f : fields)
-      if (f.always || !f.escaped.empty())
-        n += f.name.size() + 6 + f.escaped.size();  // ,"name":"..."
+      if (f.always || !f.escaped.empty()) n += f.name.size() + 6 + f.escaped.size();  // ,"name":"..."
     return n;
   };
   constexpr std::size_t kKeep = 32;  // a cut field keeps at least this much of its text
   for (std::size_t size = total(); size > kMaxAccessLogLineBytes; size = total()) {
-    auto longest = std::max_element(
-        fields.begin(), fields.end(),
-        [](const TextField& a, const TextField& b) { return a.escaped.size() < b.escaped.size(); });
-    if (longest->escaped.size() <= kKeep + kTruncatedMarker.size())
-      break;  // cannot happen: fixed parts are small
+    auto longest = std::max_element(fields.begin(), fields.end(), [](const TextField& a, const TextField& b) {
+      return a.escaped.size() < b.escaped.size();
+    });
+    if (longest->escaped.size() <= kKeep + kTruncatedMarker.size()) break;  // cannot happen: fixed parts are small
     const auto over = size - kMaxAccessLogLineBytes;
     const auto room = longest->escaped.size() > over + kTruncatedMarker.size() + kKeep
                           ? longest->escaped.size() - over - kTruncatedMarker.size()
@@ -293,8 +289,7 @@ void format_access_log(const AccessLogEntry& e, std::string& out, const AccessLo
   if (e.attempts > 1) out += fmt::format(",\"attempts\":{}", e.attempts);
   put(fields[10]);
   if (e.prompt_tokens >= 0) out += fmt::format(",\"prompt_tokens\":{}", e.prompt_tokens);
-  if (e.completion_tokens >= 0)
-    out += fmt::format(",\"completion_tokens\":{}", e.completion_tokens);
+  if (e.completion_tokens >= 0) out += fmt::format(",\"completion_tokens\":{}", e.completion_tokens);
   put(fields[11]);
   out += "}\n";
 }

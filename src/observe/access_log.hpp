@@ -17,14 +17,14 @@ namespace sluice::observe {
 
 struct AccessLogEntry {
   std::chrono::system_clock::time_point start;
-  std::string_view client;        // peer address
+  std::string_view client;  // peer address
   std::string_view method;
-  std::string_view path;          // client target
-  std::string_view route;         // "route/rule"
+  std::string_view path;   // client target
+  std::string_view route;  // "route/rule"
   std::string_view backend;
-  std::string_view upstream;      // "host:port"
-  std::string_view upstream_path; // path (and query) actually sent upstream
-  std::string_view path_source;   // full | prefix | rewrite | default | client
+  std::string_view upstream;       // "host:port"
+  std::string_view upstream_path;  // path (and query) actually sent upstream
+  std::string_view path_source;    // full | prefix | rewrite | default | client
   std::string_view model;
   bool stream = false;
   unsigned status = 0;
@@ -32,12 +32,12 @@ struct AccessLogEntry {
   std::uint64_t bytes_sent = 0;
   double duration_ms = 0;
   double upstream_first_byte_ms = -1;  // -1: no upstream response
-  std::string_view translation;   // "openai->anthropic", ... empty when the provider speaks the client's API
-  std::string_view provider;      // the AI Backend's provider that answered (or was tried last)
-  unsigned attempts = 0;          // providers tried (0: none, e.g. refused before routing)
-  std::int64_t prompt_tokens = -1;      // -1: not known (only translated replies are read for usage)
+  std::string_view translation;        // "openai->anthropic", ... empty when the provider speaks the client's API
+  std::string_view provider;           // the AI Backend's provider that answered (or was tried last)
+  unsigned attempts = 0;               // providers tried (0: none, e.g. refused before routing)
+  std::int64_t prompt_tokens = -1;     // -1: not known (only translated replies are read for usage)
   std::int64_t completion_tokens = -1;
-  std::string_view error;         // why the request failed, if it did
+  std::string_view error;  // why the request failed, if it did
 };
 
 // How lines are written: query parameters whose values are replaced by REDACTED in `path` and
@@ -53,8 +53,7 @@ inline constexpr std::size_t kMaxAccessLogLineBytes = 4095;
 inline constexpr std::string_view kTruncatedMarker = "\u2026(truncated)";
 
 // Appends `entry` as one JSON line (at most kMaxAccessLogLineBytes) to `out`.
-void format_access_log(const AccessLogEntry& entry, std::string& out,
-                       const AccessLogOptions& options = {});
+void format_access_log(const AccessLogEntry& entry, std::string& out, const AccessLogOptions& options = {});
 
 // `target` with the value of every query parameter named in `names` replaced by REDACTED.
 std::string redact_query(std::string_view target, const std::vector<std::string>& names);

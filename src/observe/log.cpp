@@ -15,7 +15,9 @@ void log(Level level, std::string_view message, LogFields fields) {
   const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count() % 1000;
   std::string line = fmt::format("{{\"time\":\"{:%Y-%m-%dT%H:%M:%S}.{:03d}Z\",\"level\":\"{}\",\"msg\":\"",
                                  fmt::gmtime(std::chrono::system_clock::to_time_t(now)), ms,
-                                 level == Level::Info ? "info" : level == Level::Warning ? "warning" : "error");
+                                 level == Level::Info      ? "info"
+                                 : level == Level::Warning ? "warning"
+                                                           : "error");
   append_json_escaped(message, line);
   line += '"';
   for (const auto& [key, value] : fields) {

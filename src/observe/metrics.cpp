@@ -139,8 +139,9 @@ std::string render_prometheus(const std::vector<const MetricsShard*>& shards) {
     const auto p = split(k);
     out += fmt::format("sluice_upstream_errors_total{{backend=\"{}\",kind=\"{}\"}} {}\n", escape_label(p[0]), p[1], v);
   }
-  out += "# HELP sluice_upstream_attempts_total Attempts at the providers of AI Backends, by outcome: success, "
-         "failover (failed, the next provider was tried) or failure (failed, answered the client).\n";
+  out +=
+      "# HELP sluice_upstream_attempts_total Attempts at the providers of AI Backends, by outcome: success, "
+      "failover (failed, the next provider was tried) or failure (failed, answered the client).\n";
   out += "# TYPE sluice_upstream_attempts_total counter\n";
   for (const auto& [k, v] : attempts) {
     const auto p = split(k);

@@ -51,13 +51,13 @@ class MetricsShard {
     std::size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
   };
   mutable std::mutex mutex_;
-  std::string key_;  // reused lookup buffer
-  std::unordered_map<std::string, std::uint64_t, Hash, std::equal_to<>> requests_;      // route\0backend\0code
-  std::unordered_map<std::string, Histogram, Hash, std::equal_to<>> latency_;          // route\0backend
-  std::unordered_map<std::string, std::uint64_t, Hash, std::equal_to<>> bytes_;        // route\0backend
+  std::string key_;                                                                        // reused lookup buffer
+  std::unordered_map<std::string, std::uint64_t, Hash, std::equal_to<>> requests_;         // route\0backend\0code
+  std::unordered_map<std::string, Histogram, Hash, std::equal_to<>> latency_;              // route\0backend
+  std::unordered_map<std::string, std::uint64_t, Hash, std::equal_to<>> bytes_;            // route\0backend
   std::unordered_map<std::string, std::uint64_t, Hash, std::equal_to<>> upstream_errors_;  // backend\0kind
-  std::unordered_map<std::string, std::uint64_t, Hash, std::equal_to<>> attempts_;  // backend\0provider\0outcome
-  std::unordered_map<std::string, std::uint64_t, Hash, std::equal_to<>> ejections_;  // backend\0provider
+  std::unordered_map<std::string, std::uint64_t, Hash, std::equal_to<>> attempts_;         // backend\0provider\0outcome
+  std::unordered_map<std::string, std::uint64_t, Hash, std::equal_to<>> ejections_;        // backend\0provider
 };
 
 std::string render_prometheus(const std::vector<const MetricsShard*>& shards);

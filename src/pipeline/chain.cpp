@@ -2,8 +2,12 @@
 
 namespace sluice::pipeline {
 
-http::Task<Verdict> Stage::on_request_head(RequestContext&) const { co_return Verdict::proceed(); }
-http::Task<Verdict> Stage::on_request_body(RequestContext&) const { co_return Verdict::proceed(); }
+http::Task<Verdict> Stage::on_request_head(RequestContext&) const {
+  co_return Verdict::proceed();
+}
+http::Task<Verdict> Stage::on_request_body(RequestContext&) const {
+  co_return Verdict::proceed();
+}
 
 void Chain::add(std::shared_ptr<const Stage> stage) {
   phases_ |= stage->phases();

@@ -1,7 +1,7 @@
 #include "pipeline/responder.hpp"
 
-#include <boost/asio/write.hpp>
 #include <array>
+#include <boost/asio/write.hpp>
 #include <charconv>
 
 namespace sluice::pipeline {
@@ -50,11 +50,10 @@ http::Task<bool> Responder::error(const http::ApiError& error, std::string_view 
   co_return co_await send_error(client_, error, version_, keep, record_, schema_, retry_after, sluice_headers_);
 }
 
-http::Task<bool> Responder::json(unsigned status, std::string body,
-                                 const bhttp::response_header<>* upstream) {
+http::Task<bool> Responder::json(unsigned status, std::string body, const bhttp::response_header<>* upstream) {
   const bool keep = keep_alive();
-  const std::string head = converted_head(upstream, status, "application/json", body.size(), keep,
-                                          proxy::ClientFraming::ContentLength);
+  const std::string head =
+      converted_head(upstream, status, "application/json", body.size(), keep, proxy::ClientFraming::ContentLength);
   record_.status = status;
   record_.bytes_sent += body.size();
   const std::array<asio::const_buffer, 2> pieces{asio::buffer(head), asio::buffer(body)};
@@ -66,8 +65,8 @@ http::Task<bool> Responder::json(unsigned status, std::string body,
 
 http::Task<bool> Responder::local(const LocalResponse& response) {
   const bool keep = keep_alive();
-  const std::string head = converted_head(nullptr, response.status, response.content_type, response.body.size(),
-                                          keep, proxy::ClientFraming::ContentLength);
+  const std::string head = converted_head(nullptr, response.status, response.content_type, response.body.size(), keep,
+                                          proxy::ClientFraming::ContentLength);
   record_.status = response.status;
   record_.bytes_sent += response.body.size();
   const std::array<asio::const_buffer, 2> pieces{asio::buffer(head), asio::buffer(response.body)};

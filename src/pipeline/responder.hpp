@@ -40,10 +40,15 @@ class Responder {
  public:
   // `draining`: the worker's flag, read at each answer (a drain closes connections after their
   // current answer).
-  Responder(ClientIo& client, const route::CompiledRule& rule, unsigned version, bool keep_alive,
-            const bool& draining, ClientSchema schema, RequestRecord& record)
-      : client_(client), rule_(rule), version_(version), keep_alive_(keep_alive), draining_(draining),
-        schema_(schema), record_(record) {}
+  Responder(ClientIo& client, const route::CompiledRule& rule, unsigned version, bool keep_alive, const bool& draining,
+            ClientSchema schema, RequestRecord& record)
+      : client_(client),
+        rule_(rule),
+        version_(version),
+        keep_alive_(keep_alive),
+        draining_(draining),
+        schema_(schema),
+        record_(record) {}
 
   ClientIo& client() { return client_; }
   unsigned version() const { return version_; }

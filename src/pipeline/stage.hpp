@@ -66,7 +66,9 @@ enum class Phase : unsigned {
   Complete,
 };
 using Phases = unsigned;
-constexpr Phases bit(Phase phase) { return 1u << static_cast<unsigned>(phase); }
+constexpr Phases bit(Phase phase) {
+  return 1u << static_cast<unsigned>(phase);
+}
 
 // A complete answer Sluice writes itself instead of asking a provider.
 struct LocalResponse {

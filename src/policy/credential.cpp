@@ -43,8 +43,8 @@ class CredentialStage final : public pipeline::Stage {
     head.injects_credential = provider.sigv4 || provider.auth_kind == config::AuthKind::Inline ||
                               provider.auth_kind == config::AuthKind::SecretRef;
     if (provider.auth_kind == config::AuthKind::Passthrough) {
-      const auto prefix =
-          provider.llm->authHeader ? std::string_view(provider.llm->authHeader->prefix) : provider.provider->auth_prefix;
+      const auto prefix = provider.llm->authHeader ? std::string_view(provider.llm->authHeader->prefix)
+                                                   : provider.provider->auth_prefix;
       const auto credential = proxy::client_credential(*attempt.request.head, provider, prefix);
       if (!credential.empty()) head.auth_value = std::string(prefix) + std::string(credential);
       return Verdict::proceed();
@@ -59,7 +59,9 @@ class CredentialStage final : public pipeline::Stage {
     if (!attempt.key_index) {
       const auto back_in =
           std::chrono::duration_cast<std::chrono::seconds>(earliest_key_back(*provider.keys) - now).count();
-      return Verdict::fail(http::ApiError{503, "server_error", "all_keys_benched",
+      return Verdict::fail(http::ApiError{503,
+                                          "server_error",
+                                          "all_keys_benched",
                                           who(attempt) +
                                               ": every API key is benched after 401/403/429 answers; the first is "
                                               "back in " +
@@ -93,7 +95,9 @@ class CredentialStage final : public pipeline::Stage {
                   {"for_s", std::to_string(bench.count())}});
     if (response.body_sent_upstream || !provider.keys->pick(now)) return Verdict::proceed();
     attempt.request.record.upstream_error = "key";
-    return Verdict::retry_same_provider(http::ApiError{status, "server_error", "key_refused",
+    return Verdict::retry_same_provider(http::ApiError{status,
+                                                       "server_error",
+                                                       "key_refused",
                                                        who(attempt) + " refused key " +
                                                            std::to_string(*attempt.key_index + 1) + " (HTTP " +
                                                            std::to_string(status) + ")",

@@ -41,7 +41,9 @@ void compile_provider_chain(proxy::BackendRuntime& provider) {
 
 }  // namespace
 
-std::span<const PolicySection> policy_sections() { return kPolicySections; }
+std::span<const PolicySection> policy_sections() {
+  return kPolicySections;
+}
 
 Attachments attach_policies(const config::Config& config, const route::RouteTable& routes) {
   Attachments out;
@@ -61,8 +63,8 @@ Attachments attach_policies(const config::Config& config, const route::RouteTabl
           attached.push_back(&policy);
     for (const auto& [name, policy] : config.policies)
       for (const auto& ref : policy.targetRefs)
-        if (ref.kind == config::PolicyTargetKind::HTTPRoute && ref.name == route_name &&
-            !ref.sectionName.empty() && ref.sectionName == rule->rule->name)
+        if (ref.kind == config::PolicyTargetKind::HTTPRoute && ref.name == route_name && !ref.sectionName.empty() &&
+            ref.sectionName == rule->rule->name)
           attached.push_back(&policy);
   }
   for (const auto& [name, policy] : config.policies)

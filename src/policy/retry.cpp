@@ -14,8 +14,8 @@ bool EffectiveRetry::retries_on_status(unsigned status) const {
 config::Duration EffectiveRetry::backoff(unsigned retry, double unit) const {
   if (backoff_base.count() <= 0 || retry == 0) return config::Duration{0};
   const double exponential = static_cast<double>(backoff_base.count()) * std::pow(2.0, std::min(retry - 1, 20u));
-  const double capped = backoff_max.count() > 0 ? std::min(exponential, static_cast<double>(backoff_max.count()))
-                                                : exponential;
+  const double capped =
+      backoff_max.count() > 0 ? std::min(exponential, static_cast<double>(backoff_max.count())) : exponential;
   return config::Duration{static_cast<long>(capped * (0.5 + 0.5 * std::clamp(unit, 0.0, 1.0)))};
 }
 
@@ -43,7 +43,8 @@ namespace {
 
 class RetryStage final : public pipeline::Stage {
  public:
-  RetryStage(config::RetryPolicy merged, bool backend_level) : merged_(std::move(merged)), backend_level_(backend_level) {}
+  RetryStage(config::RetryPolicy merged, bool backend_level)
+      : merged_(std::move(merged)), backend_level_(backend_level) {}
   std::string_view name() const override { return "retry"; }
   pipeline::Phases phases() const override { return pipeline::bit(pipeline::Phase::RequestHead); }
   http::Task<pipeline::Verdict> on_request_head(pipeline::RequestContext& request) const override {

@@ -17,10 +17,10 @@ namespace sluice::policy {
 
 // The retry behaviour of one request.
 struct EffectiveRetry {
-  unsigned attempts = 1;                  // total attempts, capped by the providers available
-  config::RetryOn on;                     // what a retry may happen on
+  unsigned attempts = 1;  // total attempts, capped by the providers available
+  config::RetryOn on;     // what a retry may happen on
   std::optional<config::Duration> per_try_timeout;
-  config::Duration backoff_base{0};       // 0: the next provider is tried at once
+  config::Duration backoff_base{0};  // 0: the next provider is tried at once
   config::Duration backoff_max{0};
   // Retries in flight <= this % of requests in flight (per worker, at least
   // kMinRetryConcurrency); nullopt: no budget (the default: moving to another provider does not

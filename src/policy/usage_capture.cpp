@@ -25,8 +25,7 @@ class UsageCaptureStage final : public pipeline::Stage {
  public:
   std::string_view name() const override { return "usage-capture"; }
   pipeline::Phases phases() const override {
-    return pipeline::bit(Phase::Attempt) | pipeline::bit(Phase::UpstreamRequest) |
-           pipeline::bit(Phase::ResponseEvents);
+    return pipeline::bit(Phase::Attempt) | pipeline::bit(Phase::UpstreamRequest) | pipeline::bit(Phase::ResponseEvents);
   }
 
   Verdict on_attempt(AttemptContext& attempt) const override {

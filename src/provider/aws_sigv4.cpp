@@ -59,7 +59,9 @@ std::string percent_decode(std::string_view s) {
   return out;
 }
 
-bool is_space(char c) { return c == ' ' || c == '\t'; }
+bool is_space(char c) {
+  return c == ' ' || c == '\t';
+}
 
 // Trims leading/trailing blanks and collapses inner runs of blanks to one space.
 std::string trim_all(std::string_view v) {

@@ -65,9 +65,9 @@ struct CanonicalRequest {
   std::string signed_headers;  // "host;x-amz-date"
 };
 
-SigV4Result sign_sigv4(const SigV4Request& request, const AwsCredentials& credentials,
-                       std::string_view region, std::string_view service,
-                       std::chrono::system_clock::time_point now, const SigV4Options& options = {});
+SigV4Result sign_sigv4(const SigV4Request& request, const AwsCredentials& credentials, std::string_view region,
+                       std::string_view service, std::chrono::system_clock::time_point now,
+                       const SigV4Options& options = {});
 
 // ---- the individual steps, exposed for tests ----
 
@@ -98,14 +98,12 @@ CanonicalRequest canonical_request(const SigV4Request& request, std::string_view
                                    const SigV4Options& options = {});
 
 // "AWS4-HMAC-SHA256\n<amz_date>\n<scope>\n<hex sha256(canonical request)>".
-std::string string_to_sign(std::string_view amz_date, std::string_view scope,
-                           std::string_view canonical_request_text);
+std::string string_to_sign(std::string_view amz_date, std::string_view scope, std::string_view canonical_request_text);
 
 // Hex HMAC-SHA256 of `string_to_sign` under the key derived from the secret
 // ("AWS4"+secret → date → region → service → "aws4_request").
-std::string sigv4_signature(std::string_view secret_access_key, std::string_view amz_date,
-                            std::string_view region, std::string_view service,
-                            std::string_view string_to_sign);
+std::string sigv4_signature(std::string_view secret_access_key, std::string_view amz_date, std::string_view region,
+                            std::string_view service, std::string_view string_to_sign);
 
 // Lower-case hex SHA-256 of `bytes`.
 std::string sha256_hex(std::string_view bytes);

@@ -30,8 +30,8 @@ const ProviderTraits kAzureOpenAI{
           }
           // Model-scoped APIs go to the deployment, resource-scoped ones to /openai.
           const auto suffix = r.client_suffix;
-          const bool scoped = suffix.starts_with("/audio") || suffix.starts_with("/images") ||
-                              suffix.starts_with("/completions");
+          const bool scoped =
+              suffix.starts_with("/audio") || suffix.starts_with("/images") || suffix.starts_with("/completions");
           return NativePath{scoped ? deployment : std::string("/openai"), std::string(suffix) + query};
         },
 };

@@ -26,14 +26,14 @@ enum class WireFormat {
 
 // What the exchange asks the upstream to do.
 enum class Operation {
-  Chat,        // chat completions (or Anthropic Messages for Anthropic-format providers)
+  Chat,  // chat completions (or Anthropic Messages for Anthropic-format providers)
   Embeddings,
-  Other,       // passthrough: the client's API suffix, unchanged
+  Other,  // passthrough: the client's API suffix, unchanged
 };
 
 struct PathRequest {
   Operation operation = Operation::Other;
-  std::string_view model;          // effective model (may be empty for Other)
+  std::string_view model;  // effective model (may be empty for Other)
   bool stream = false;
   std::string_view client_suffix;  // the client's API suffix ("/audio/speech"), for Other
 };

@@ -6,8 +6,8 @@
 #include "pipeline/chain.hpp"
 #include "pipeline/response_filter.hpp"
 #include "proxy/relay.hpp"
-#include "translate/openai_response_reader.hpp"
 #include "route/api_path.hpp"
+#include "translate/openai_response_reader.hpp"
 
 namespace sluice::proxy {
 
@@ -27,8 +27,8 @@ constexpr std::size_t kMaxUpstreamErrorBodyBytes = 1024 * 1024;
 constexpr unsigned kMaxRetryAfterSeconds = 300;
 
 http::ApiError upstream_error(unsigned status, std::string message) {
-  return http::ApiError{status, "server_error", status == 504 ? "upstream_timeout" : "upstream_unavailable",
-                        std::move(message), {}};
+  return http::ApiError{
+      status, "server_error", status == 504 ? "upstream_timeout" : "upstream_unavailable", std::move(message), {}};
 }
 
 // The token counts a translator read from the reply, for the access log.
@@ -218,8 +218,7 @@ http::Task<AttemptResult> attempt(ExchangeInputs& exchange, const BackendRuntime
     result.keep = co_await responder.verdict(verdict);
     co_return result;
   };
-  if (auto verdict = run_attempt_stages(context, target); !verdict.proceeds())
-    co_return co_await stage_failed(verdict);
+  if (auto verdict = run_attempt_stages(context, target); !verdict.proceeds()) co_return co_await stage_failed(verdict);
 
   // The conversion, when the provider speaks another schema than the client.
   std::unique_ptr<translate::Translator> translator;
@@ -242,11 +241,11 @@ http::Task<AttemptResult> attempt(ExchangeInputs& exchange, const BackendRuntime
       translator = std::move(selection.translator);
       record.translation = translation_name(exchange.client_api, target.format);
       if (context.model.empty()) {
-        const auto verdict = pipeline::Verdict::fail(http::ApiError{
-            400, "invalid_request_error", "missing_model",
-            "\"model\" is required: Backend " + backend.name + " (" + std::string(target.provider->name) +
-                ") needs it to address the provider",
-            std::string("model")});
+        const auto verdict = pipeline::Verdict::fail(http::ApiError{400, "invalid_request_error", "missing_model",
+                                                                    "\"model\" is required: Backend " + backend.name +
+                                                                        " (" + std::string(target.provider->name) +
+                                                                        ") needs it to address the provider",
+                                                                    std::string("model")});
         co_return co_await stage_failed(verdict);
       }
       // Request translation reads the document only: every attempt converts the same one.
@@ -350,7 +349,8 @@ http::Task<AttemptResult> attempt(ExchangeInputs& exchange, const BackendRuntime
       auto connected = co_await worker.pool().connect(endpoint, std::max(connect_timeout, milliseconds(1)));
       if (!connected.connection) {
         const bool timeout = connected.failure == http::ConnectFailure::Timeout;
-        record.upstream_error = timeout ? "timeout" : (connected.failure == http::ConnectFailure::Tls ? "tls" : "connect");
+        record.upstream_error =
+            timeout ? "timeout" : (connected.failure == http::ConnectFailure::Tls ? "tls" : "connect");
         std::string why = who() + " unavailable: " + connected.error;
         if ((timeout ? exchange.retry.on.timeout : exchange.retry.on.connectFailure) && may_move_on())
           co_return fail(timeout ? 504 : 502, std::move(why));
@@ -393,13 +393,13 @@ http::Task<AttemptResult> attempt(ExchangeInputs& exchange, const BackendRuntime
     const bool stale = reused && pass == 0 && sent.bytes_written == 0 && !sent.got_bytes && !sent.body_consumed;
     if (stale) continue;
     record.upstream_error = failure_label(failure);
-    std::string why = failure == Failure::Timeout
-                          ? who() + " (" + endpoint.display + ") did not respond within " + std::to_string(timeout.count()) + " ms"
-                          : who() + " (" + endpoint.display + ") " +
-                                (!sent.protocol_error.empty() ? "sent an invalid HTTP response: " + sent.protocol_error
-                                 : failure == Failure::Protocol
-                                     ? "sent an invalid HTTP response: " + sent.ec.message()
-                                     : "closed the connection before responding: " + sent.ec.message());
+    std::string why =
+        failure == Failure::Timeout
+            ? who() + " (" + endpoint.display + ") did not respond within " + std::to_string(timeout.count()) + " ms"
+            : who() + " (" + endpoint.display + ") " +
+                  (!sent.protocol_error.empty()   ? "sent an invalid HTTP response: " + sent.protocol_error
+                   : failure == Failure::Protocol ? "sent an invalid HTTP response: " + sent.ec.message()
+                                                  : "closed the connection before responding: " + sent.ec.message());
     const unsigned status = failure == Failure::Timeout ? 504 : 502;
     const bool retry_kind = failure == Failure::Timeout ? exchange.retry.on.timeout : exchange.retry.on.reset;
     if (retry_kind && !sent.body_consumed && may_move_on()) co_return fail(status, std::move(why));
@@ -459,11 +459,11 @@ http::Task<AttemptResult> attempt(ExchangeInputs& exchange, const BackendRuntime
       if (rec) {
         const auto failure = classify(rec, connection->deadline.expired());
         record.upstream_error = failure_label(failure);
-        std::string why = rec == bhttp::error::body_limit
-                              ? who() + " (" + endpoint.display + ") sent a response larger than " +
-                                    std::to_string(limit) + " bytes" +
-                                    (success ? " (Gateway spec.limits.maxTranslatedResponseBytes)" : "")
-                              : who() + " (" + endpoint.display + ") failed while sending its response: " + rec.message();
+        std::string why =
+            rec == bhttp::error::body_limit
+                ? who() + " (" + endpoint.display + ") sent a response larger than " + std::to_string(limit) +
+                      " bytes" + (success ? " (Gateway spec.limits.maxTranslatedResponseBytes)" : "")
+                : who() + " (" + endpoint.display + ") failed while sending its response: " + rec.message();
         const auto error = upstream_error(failure == Failure::Timeout ? 504 : 502, std::move(why));
         co_return co_await answer_error(error);
       }
@@ -484,8 +484,8 @@ http::Task<AttemptResult> attempt(ExchangeInputs& exchange, const BackendRuntime
     }
     client_keep = responder.keep_alive() && responder.version() >= 11;
     const auto framing = responder.version() >= 11 ? ClientFraming::Chunked : ClientFraming::UntilClose;
-    const std::string client_head = responder.converted_head(&response.base(), 200, translator->stream_content_type(),
-                                                             0, client_keep, framing);
+    const std::string client_head =
+        responder.converted_head(&response.base(), 200, translator->stream_content_type(), 0, client_keep, framing);
     if (connection->tls) {
       relayed = co_await relay_translated(*connection->tls, *connection, *parser, client, client_head, framing,
                                           *translator, target, deadline, worker, record);
@@ -523,8 +523,8 @@ http::Task<AttemptResult> attempt(ExchangeInputs& exchange, const BackendRuntime
       relayed = co_await relay_body(*connection->tls, *connection, *parser, client, client_head, framing, sse, target,
                                     deadline, worker, record, request.schema, filter);
     } else {
-      relayed = co_await relay_body(*connection->plain, *connection, *parser, client, client_head, framing, sse,
-                                    target, deadline, worker, record, request.schema, filter);
+      relayed = co_await relay_body(*connection->plain, *connection, *parser, client, client_head, framing, sse, target,
+                                    deadline, worker, record, request.schema, filter);
     }
   }
 
@@ -532,8 +532,8 @@ http::Task<AttemptResult> attempt(ExchangeInputs& exchange, const BackendRuntime
     record.upstream_error = failure_label(relayed.failure);
     if (!relayed.head_sent) {
       // Nothing reached the client yet: another provider, or a proper error response.
-      std::string why = who() + " (" + endpoint.display + ") failed before its response body arrived: " +
-                        relayed.ec.message();
+      std::string why =
+          who() + " (" + endpoint.display + ") failed before its response body arrived: " + relayed.ec.message();
       const unsigned status = relayed.failure == Failure::Timeout ? 504 : 502;
       if ((relayed.failure == Failure::Timeout ? exchange.retry.on.timeout : exchange.retry.on.reset) && may_move_on())
         co_return fail(status, std::move(why));

@@ -52,8 +52,8 @@ struct ExchangeInputs {
 struct AttemptResult {
   bool responded = false;  // an answer went to the client; `keep` says whether the connection stays
   bool keep = false;
-  std::string failure;     // why the attempt failed, when it did not answer (for the final error)
-  unsigned status = 502;   // the status a final error would carry
+  std::string failure;    // why the attempt failed, when it did not answer (for the final error)
+  unsigned status = 502;  // the status a final error would carry
   // A failure that is the client's request, not the provider (a conversion this provider cannot
   // make): the answer when no other provider takes the request.
   std::optional<http::ApiError> request_error;

@@ -9,12 +9,10 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 
-#include "proxy/exchange.hpp"
-
-#include "observe/log.hpp"
-
 #include "http/parse_errors.hpp"
 #include "http/request_head.hpp"
+#include "observe/log.hpp"
+#include "proxy/exchange.hpp"
 #include "proxy/worker.hpp"
 
 namespace sluice::proxy {
@@ -54,7 +52,9 @@ std::string_view normalized_host(std::string_view host, std::string& out) {
 }
 
 http::ApiError body_too_large(const config::Limits& limits) {
-  return http::ApiError{413, "invalid_request_error", "request_too_large",
+  return http::ApiError{413,
+                        "invalid_request_error",
+                        "request_too_large",
                         "request body exceeds the limit of " + std::to_string(limits.maxRequestBodyBytes) +
                             " bytes (Gateway spec.limits.maxRequestBodyBytes)",
                         {}};
@@ -62,7 +62,9 @@ http::ApiError body_too_large(const config::Limits& limits) {
 
 struct ActiveRequest {
   observe::MetricsShard& metrics;
-  explicit ActiveRequest(observe::MetricsShard& m) : metrics(m) { metrics.active_requests.fetch_add(1, std::memory_order_relaxed); }
+  explicit ActiveRequest(observe::MetricsShard& m) : metrics(m) {
+    metrics.active_requests.fetch_add(1, std::memory_order_relaxed);
+  }
   ~ActiveRequest() { metrics.active_requests.fetch_sub(1, std::memory_order_relaxed); }
 };
 
@@ -121,9 +123,8 @@ void finish_refused(Worker& worker, RequestRecord& record, std::string_view peer
 }
 
 // One request on an open connection, its headers already read. Returns keep-alive.
-http::Task<bool> handle_request(Worker& worker, const Snapshot& snapshot, ClientIo& client,
-                                beast::flat_buffer& buffer, bhttp::request_parser<bhttp::empty_body>& header_parser,
-                                std::string_view peer) {
+http::Task<bool> handle_request(Worker& worker, const Snapshot& snapshot, ClientIo& client, beast::flat_buffer& buffer,
+                                bhttp::request_parser<bhttp::empty_body>& header_parser, std::string_view peer) {
   ActiveRequest active(worker.metrics());
   const auto start = Clock::now();
   const auto wall_start = std::chrono::system_clock::now();
@@ -137,7 +138,8 @@ http::Task<bool> handle_request(Worker& worker, const Snapshot& snapshot, Client
   const bool keep_alive = head.keep_alive() && !worker.draining();
 
   auto finish = [&](bool keep) {
-    if (worker.cutting()) record.error = "cut at the drain deadline" + (record.error.empty() ? "" : "; " + record.error);
+    if (worker.cutting())
+      record.error = "cut at the drain deadline" + (record.error.empty() ? "" : "; " + record.error);
     finish_request(worker, record, method, target, peer, wall_start, start);
     return keep;
   };
@@ -153,12 +155,14 @@ http::Task<bool> handle_request(Worker& worker, const Snapshot& snapshot, Client
   view.header_ctx = static_cast<const bhttp::fields*>(&head);
   auto match = snapshot.routes.match(view);
   if (!match) {
-    http::ApiError error{404, "invalid_request_error", "route_not_found",
+    http::ApiError error{404,
+                         "invalid_request_error",
+                         "route_not_found",
                          "no route matches " + method + " " + std::string(view.path) +
                              (view.host.empty() ? std::string() : " (host " + std::string(view.host) + ")"),
                          {}};
-    auto keep = co_await send_error(client, error, version, keep_alive && !body_pending, record,
-                                    client_schema_for(view.path));
+    auto keep =
+        co_await send_error(client, error, version, keep_alive && !body_pending, record, client_schema_for(view.path));
     co_return finish(keep);
   }
   record.route = match->rule->id;
@@ -173,16 +177,21 @@ http::Task<bool> handle_request(Worker& worker, const Snapshot& snapshot, Client
 std::optional<http::ApiError> failed_head_error(const boost::system::error_code& rec, const config::Limits& limits,
                                                 bool first_request, bool started_then_timed_out) {
   if (rec == bhttp::error::header_limit) {
-    return http::ApiError{431, "invalid_request_error", "headers_too_large",
+    return http::ApiError{431,
+                          "invalid_request_error",
+                          "headers_too_large",
                           "request headers exceed the limit of " + std::to_string(limits.maxRequestHeaderBytes) +
                               " bytes (Gateway spec.limits.maxRequestHeaderBytes)",
                           {}};
   }
   if (rec == bhttp::error::body_limit) return body_too_large(limits);
   if (http::is_malformed_message(rec))
-    return http::ApiError{400, "invalid_request_error", "malformed_request", "malformed HTTP request: " + rec.message(), {}};
+    return http::ApiError{
+        400, "invalid_request_error", "malformed_request", "malformed HTTP request: " + rec.message(), {}};
   if (started_then_timed_out) {
-    return http::ApiError{408, "invalid_request_error", "request_timeout",
+    return http::ApiError{408,
+                          "invalid_request_error",
+                          "request_timeout",
                           "request headers did not arrive within the time limit (Gateway spec.limits." +
                               std::string(first_request ? "requestHeaderTimeout" : "idleTimeout") + ")",
                           {}};
@@ -276,7 +285,8 @@ http::Task<void> serve_client(Worker& worker, http::Socket socket) {
     buffer.max_size(limits.maxRequestHeaderBytes + kClientReadBytes);
     if (buffer.capacity() < kClientReadBytes) buffer.reserve(kClientReadBytes);  // headers in one read
     bhttp::request_parser<bhttp::empty_body> header_parser;
-    header_parser.header_limit(static_cast<std::uint32_t>(std::min<std::size_t>(limits.maxRequestHeaderBytes, UINT32_MAX)));
+    header_parser.header_limit(
+        static_cast<std::uint32_t>(std::min<std::size_t>(limits.maxRequestHeaderBytes, UINT32_MAX)));
     header_parser.body_limit(limits.maxRequestBodyBytes);
     auto head_read = co_await read_request_head(socket, buffer, header_parser);
     const auto rec = head_read.ec;
@@ -294,7 +304,8 @@ http::Task<void> serve_client(Worker& worker, http::Socket socket) {
       if (error) {
         co_await send_error(client, *error, 11, false, record);
         const auto& partial = header_parser.get();
-        finish_refused(worker, record, peer, std::string_view(partial.method_string()), std::string_view(partial.target()));
+        finish_refused(worker, record, peer, std::string_view(partial.method_string()),
+                       std::string_view(partial.target()));
       }
       linger = refused || rec == bhttp::error::body_limit || rec == bhttp::error::header_limit;
       break;  // refused, end of stream, timeout, reset or drain

@@ -119,27 +119,33 @@ http::Task<std::optional<http::ApiError>> read_client_body(ClientIo& client, bea
     client.deadline.expires_never();
   }
   if (ec == bhttp::error::body_limit) {
-    co_return http::ApiError{413, "invalid_request_error", "request_too_large",
+    co_return http::ApiError{413,
+                             "invalid_request_error",
+                             "request_too_large",
                              "request body exceeds the limit of " + std::to_string(limits.maxRequestBodyBytes) +
                                  " bytes (Gateway spec.limits.maxRequestBodyBytes)",
                              {}};
   }
   if (ec && client.deadline.expired()) {
-    co_return http::ApiError{408, "invalid_request_error", "request_timeout",
+    co_return http::ApiError{408,
+                             "invalid_request_error",
+                             "request_timeout",
                              "the request body stopped arriving for " + std::to_string(limits.idleTimeout.count()) +
                                  " ms (Gateway spec.limits.idleTimeout)",
                              {}};
   }
   if (ec == bhttp::error::buffer_overflow) {
-    co_return http::ApiError{400, "invalid_request_error", "malformed_request",
+    co_return http::ApiError{400,
+                             "invalid_request_error",
+                             "malformed_request",
                              "a chunk-size line (with its extensions) or the trailer section of the request body "
                              "is too large",
                              {}};
   }
   if (ec) {
     if (http::is_malformed_message(ec))
-      co_return http::ApiError{400, "invalid_request_error", "malformed_request",
-                               "reading the request body failed: " + ec.message(), {}};
+      co_return http::ApiError{
+          400, "invalid_request_error", "malformed_request", "reading the request body failed: " + ec.message(), {}};
     client_gone = true;
     co_return std::nullopt;
   }
@@ -212,13 +218,14 @@ void record_health(Worker& worker, const BackendRuntime& backend, const BackendR
   }
   if (provider.health->record_failure(backend.spec->outlierDetection, now, ejected, providers)) {
     worker.metrics().record_ejection(backend.name, provider.name);
-    observe::log(observe::Level::Warning, "provider ejected",
-                 {{"backend", backend.name},
-                  {"provider", provider.name},
-                  {"ejections", std::to_string(provider.health->ejections())},
-                  {"for_ms", std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(
-                                                provider.health->ejected_until() - now)
-                                                .count())}});
+    observe::log(
+        observe::Level::Warning, "provider ejected",
+        {{"backend", backend.name},
+         {"provider", provider.name},
+         {"ejections", std::to_string(provider.health->ejections())},
+         {"for_ms",
+          std::to_string(
+              std::chrono::duration_cast<std::chrono::milliseconds>(provider.health->ejected_until() - now).count())}});
   }
 }
 
@@ -301,8 +308,11 @@ http::Task<bool> try_providers(ExchangeInputs& exchange, AttemptPlan& plan) {
   // last one could not take the request).
   record.error = "failed over: " + failures;
   if (last_request_error) co_return co_await exchange.responder.error(*last_request_error);
-  const http::ApiError error{last_status, "server_error", last_status == 504 ? "upstream_timeout" : "upstream_unavailable",
-                             "every provider of Backend " + backend.name + " failed: " + failures, {}};
+  const http::ApiError error{last_status,
+                             "server_error",
+                             last_status == 504 ? "upstream_timeout" : "upstream_unavailable",
+                             "every provider of Backend " + backend.name + " failed: " + failures,
+                             {}};
   co_return co_await exchange.responder.error(error);
 }
 
@@ -341,8 +351,8 @@ http::Task<bool> run_exchange(Worker& worker, const Snapshot& snapshot, const ro
 
   const BackendRuntime* backend = choose_backend(worker, snapshot, rule);
   if (backend == nullptr) {
-    const http::ApiError error{500, "server_error", "backend_not_found", "route " + rule.id + " names no known Backend",
-                               {}};
+    const http::ApiError error{
+        500, "server_error", "backend_not_found", "route " + rule.id + " names no known Backend", {}};
     co_return co_await responder.error(error);
   }
   record.backend = backend->name;
@@ -373,24 +383,28 @@ http::Task<bool> run_exchange(Worker& worker, const Snapshot& snapshot, const ro
     unavailable = backend->unavailable_reason;
   }
   if (plan.empty()) {
-    const http::ApiError error{500, "server_error", "backend_unavailable",
-                               unavailable.empty() ? "Backend " + backend->name + " has no provider to serve" : unavailable,
-                               {}};
+    const http::ApiError error{
+        500,
+        "server_error",
+        "backend_unavailable",
+        unavailable.empty() ? "Backend " + backend->name + " has no provider to serve" : unavailable,
+        {}};
     co_return co_await responder.error(error);
   }
 
   // What kind of request this is for the backend.
   const bool post = head->method() == bhttp::verb::post;
-  request.json_api = backend->ai && post &&
-                     (api == route::ApiKind::ChatCompletions || api == route::ApiKind::Embeddings ||
-                      api == route::ApiKind::Messages);
+  request.json_api =
+      backend->ai && post &&
+      (api == route::ApiKind::ChatCompletions || api == route::ApiKind::Embeddings || api == route::ApiKind::Messages);
   request.path = request.json_api ? api_path : path;
   ExchangeInputs exchange{request, responder, limits, match, client_buffer};
   if (request.json_api) {
     exchange.client_api = api == route::ApiKind::Messages     ? translate::ClientApi::AnthropicMessages
                           : api == route::ApiKind::Embeddings ? translate::ClientApi::OpenAIEmbeddings
                                                               : translate::ClientApi::OpenAIChat;
-    exchange.operation = api == route::ApiKind::Embeddings ? provider::Operation::Embeddings : provider::Operation::Chat;
+    exchange.operation =
+        api == route::ApiKind::Embeddings ? provider::Operation::Embeddings : provider::Operation::Chat;
     // Providers that cannot serve this API at all are skipped, not failed on.
     AttemptPlan able;
     for (const auto* p : plan)
@@ -416,7 +430,9 @@ http::Task<bool> run_exchange(Worker& worker, const Snapshot& snapshot, const ro
       const std::string what =
           family.empty() ? std::string(path) : "the \"" + family + "\" API (" + std::string(path) + ")";
       const http::ApiError error{
-          404, "invalid_request_error", "api_not_enabled",
+          404,
+          "invalid_request_error",
+          "api_not_enabled",
           "Backend " + backend->name + " does not pass through " + what + " " + std::string(head->method_string()) +
               "; allow it with spec.ai.passthrough.apis: [" + (family.empty() ? std::string("...") : family) +
               "] (or spec.ai.passthrough.paths) on Backend/" + backend->name,
@@ -440,7 +456,8 @@ http::Task<bool> run_exchange(Worker& worker, const Snapshot& snapshot, const ro
     bool client_gone = false;
     whole_parser.emplace(std::move(head_parser));
     request.head = &whole_parser->get().base();
-    auto read_error = co_await read_client_body(client, client_buffer, *whole_parser, limits, request.body, client_gone);
+    auto read_error =
+        co_await read_client_body(client, client_buffer, *whole_parser, limits, request.body, client_gone);
     if (read_error) {
       responder.close_after();
       co_await responder.error(*read_error);
@@ -455,17 +472,15 @@ http::Task<bool> run_exchange(Worker& worker, const Snapshot& snapshot, const ro
   if (request.json_api) {
     // One provider speaking the client's API: the body is only scanned (model, stream).
     // Otherwise it is parsed once (in one arena allocation) for the translators and stages.
-    const bool single_native = plan.size() == 1 &&
-                               !translate::needs_translation(exchange.client_api, plan.front()->format) &&
-                               !rule_chain.needs(pipeline::Phase::RequestBody) &&
-                               !backend->chain.needs(pipeline::Phase::RequestBody);
+    const bool single_native =
+        plan.size() == 1 && !translate::needs_translation(exchange.client_api, plan.front()->format) &&
+        !rule_chain.needs(pipeline::Phase::RequestBody) && !backend->chain.needs(pipeline::Phase::RequestBody);
     std::optional<http::ApiError> body_error;
     if (single_native) {
       body_error = inspect_json_body(request.body, std::nullopt, request.info);
     } else {
       request.arena.emplace(request.body.size() * 2 + 1024);
-      body_error =
-          parse_json_body(request.body, json::storage_ptr(&*request.arena), request.document, request.info);
+      body_error = parse_json_body(request.body, json::storage_ptr(&*request.arena), request.document, request.info);
     }
     record.model = request.info.model;
     if (body_error) co_return co_await responder.error(*body_error);

@@ -31,7 +31,9 @@ bool is_hop_by_hop(bhttp::field f) {
   }
 }
 
-bool iequals(std::string_view a, std::string_view b) { return beast::iequals(a, b); }
+bool iequals(std::string_view a, std::string_view b) {
+  return beast::iequals(a, b);
+}
 
 // The field names a message's Connection header lists (RFC 9110 §7.6.1): hop-by-hop for that
 // message, removed when forwarding. "close" and "keep-alive" name no field worth a lookup.
@@ -112,7 +114,6 @@ bool is_client_format_header(std::string_view name) {
          iequals(name, "anthropic-beta") || iequals(name, "openai-organization") || iequals(name, "openai-project");
 }
 
-
 void append_status_line(std::string& head, unsigned version, unsigned status, std::string_view reason) {
   head.append(version == 10 ? "HTTP/1.0 " : "HTTP/1.1 ");
   char digits[8];
@@ -172,9 +173,9 @@ std::string build_upstream_head(const bhttp::request_header<>& request, const Ba
     if (!rule.request_header_filters.empty() && filtered_out(name, rule.request_header_filters)) continue;
     append_header(head, name, field.value());
   }
-  append_filter_headers(head, rule.request_header_filters,
-                        spec.replace_auth && !spec.auth_value.empty() ? std::string_view(backend.auth_header)
-                                                                      : std::string_view{});
+  append_filter_headers(
+      head, rule.request_header_filters,
+      spec.replace_auth && !spec.auth_value.empty() ? std::string_view(backend.auth_header) : std::string_view{});
   append_header(head, "Host", spec.host);
   if (spec.replace_auth && !spec.auth_value.empty()) append_header(head, backend.auth_header, spec.auth_value);
   for (const auto& [name, value] : spec.extra) {

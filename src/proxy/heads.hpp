@@ -24,9 +24,9 @@ struct UpstreamHeadSpec {
   std::string_view host;
   BodyFraming framing = BodyFraming::Length;
   std::size_t body_size = 0;
-  bool replace_auth = false;     // AI backend: client credentials are replaced
-  std::string auth_value;        // what the backend's auth header carries ("" = none)
-  bool translated = false;       // the body is in another format than the client's
+  bool replace_auth = false;  // AI backend: client credentials are replaced
+  std::string auth_value;     // what the backend's auth header carries ("" = none)
+  bool translated = false;    // the body is in another format than the client's
   // Sluice puts its own credential on the request (a key or a signature): the client's
   // account-choosing headers and cookies stay behind unless the Backend forwards them.
   bool injects_credential = false;
@@ -47,9 +47,8 @@ enum class ClientFraming { None, ContentLength, Chunked, UntilClose };
 
 // The client response head for a relayed upstream response.
 // `extra`: header lines Sluice adds ("x-sluice-provider: a\r\n..."), written as given.
-std::string build_client_head(const boost::beast::http::response_header<>& response, unsigned version,
-                              bool keep_alive, ClientFraming framing, const route::CompiledRule& rule,
-                              std::string_view extra = {});
+std::string build_client_head(const boost::beast::http::response_header<>& response, unsigned version, bool keep_alive,
+                              ClientFraming framing, const route::CompiledRule& rule, std::string_view extra = {});
 
 // The client head of a response Sluice writes itself (a translated reply or stream, the model
 // list): `status`, the upstream's other headers when there is an upstream (request ids,

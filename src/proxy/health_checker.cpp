@@ -110,9 +110,10 @@ http::Task<void> check_loop(http::UpstreamPool& pool, const BackendRuntime& back
     const bool was_unhealthy = p.health->unhealthy();
     p.health->record_check(passed, hc.unhealthyThreshold, hc.healthyThreshold);
     if (p.health->unhealthy() != was_unhealthy) {
-      observe::log(was_unhealthy ? observe::Level::Info : observe::Level::Warning,
-                   was_unhealthy ? "provider healthy again" : "provider unhealthy",
-                   {{"backend", backend.name}, {"provider", p.name}, {"check", path}, {"last", passed ? "passed" : why}});
+      observe::log(
+          was_unhealthy ? observe::Level::Info : observe::Level::Warning,
+          was_unhealthy ? "provider healthy again" : "provider unhealthy",
+          {{"backend", backend.name}, {"provider", p.name}, {"check", path}, {"last", passed ? "passed" : why}});
     }
   }
 }
@@ -121,12 +122,13 @@ http::Task<void> check_loop(http::UpstreamPool& pool, const BackendRuntime& back
 
 HealthChecker::HealthChecker(std::shared_ptr<const Snapshot> snapshot) : snapshot_(std::move(snapshot)) {}
 
-HealthChecker::~HealthChecker() { stop(); }
+HealthChecker::~HealthChecker() {
+  stop();
+}
 
 bool HealthChecker::start() {
   bool any = false;
-  for (const auto& [name, b] : snapshot_->backends)
-    any = any || (b.ai && b.spec->healthCheck.enabled);
+  for (const auto& [name, b] : snapshot_->backends) any = any || (b.ai && b.spec->healthCheck.enabled);
   if (!any) return false;
   state_ = std::make_unique<State>();
   auto& st = *state_;

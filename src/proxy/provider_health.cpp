@@ -4,8 +4,8 @@
 
 namespace sluice::proxy {
 
-bool ProviderHealth::record_failure(const config::OutlierDetection& policy, Clock::time_point now,
-                                    unsigned ejected_now, unsigned providers) {
+bool ProviderHealth::record_failure(const config::OutlierDetection& policy, Clock::time_point now, unsigned ejected_now,
+                                    unsigned providers) {
   const auto failures = failures_.fetch_add(1, std::memory_order_relaxed) + 1;
   const bool rate_says_eject = policy.failurePercentage && count_in_window(true, policy, now);
   if ((failures < policy.consecutiveFailures && !rate_says_eject) || ejected(now)) return false;
@@ -64,7 +64,8 @@ std::optional<std::size_t> KeyRing::pick(Clock::time_point now) {
 }
 
 void KeyRing::bench(std::size_t key, Clock::time_point until) {
-  if (key < benched_until_.size()) benched_until_[key].store(until.time_since_epoch().count(), std::memory_order_relaxed);
+  if (key < benched_until_.size())
+    benched_until_[key].store(until.time_since_epoch().count(), std::memory_order_relaxed);
 }
 
 }  // namespace sluice::proxy

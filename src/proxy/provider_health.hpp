@@ -82,7 +82,6 @@ class ProviderHealth {
   std::atomic<unsigned> checks_passed_{0};  // in a row
 };
 
-
 // The keys of a provider with several (a Secret holding apiKey, apiKey2, ...): requests rotate
 // among them; a key answered with 401/403 (refused) or 429 (quota) is benched for a while and
 // the next one is used. Shared by every worker; atomics only. Kept across reloads like

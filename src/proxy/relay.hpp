@@ -5,9 +5,9 @@
 // the connection's coarse deadline. Runs on the exchange's worker thread; no shared state.
 #pragma once
 
+#include <array>
 #include <boost/asio/write.hpp>
 #include <boost/beast/http.hpp>
-#include <array>
 #include <charconv>
 #include <chrono>
 #include <cstring>
@@ -61,8 +61,7 @@ inline std::string_view failure_label(Failure f) {
 // `timed_out`: the operation's deadline passed (it then fails with operation_aborted).
 inline Failure classify(const boost::system::error_code& ec, bool timed_out) {
   if (timed_out) return Failure::Timeout;
-  if (http::is_malformed_message(ec))
-    return Failure::Protocol;
+  if (http::is_malformed_message(ec)) return Failure::Protocol;
   if (ec.category() == asio::error::get_ssl_category()) return Failure::Tls;
   return Failure::Reset;
 }
@@ -119,8 +118,8 @@ struct SendOutcome {
   std::string protocol_error;     // why a well-formed head was refused (an unexpected 101, too many 1xx)
   std::size_t bytes_written = 0;  // request bytes the upstream's socket accepted
   bool got_bytes = false;
-  bool body_consumed = false;  // streamed client body bytes were read: the request cannot be replayed
-  std::uint64_t body_bytes = 0;  // streamed client body bytes forwarded
+  bool body_consumed = false;                  // streamed client body bytes were read: the request cannot be replayed
+  std::uint64_t body_bytes = 0;                // streamed client body bytes forwarded
   std::optional<http::ApiError> client_error;  // the client's body failed (413, 408, 400)
 };
 
@@ -168,20 +167,27 @@ http::Task<SendOutcome> send_and_read_header(Stream& stream, http::UpstreamConne
       out.body_consumed = true;
       if (rec && rec != bhttp::error::need_buffer) {
         if (rec == bhttp::error::body_limit) {
-          out.client_error = http::ApiError{413, "invalid_request_error", "request_too_large",
+          out.client_error = http::ApiError{413,
+                                            "invalid_request_error",
+                                            "request_too_large",
                                             "request body exceeds the limit of " +
                                                 std::to_string(streamed->limits.maxRequestBodyBytes) +
                                                 " bytes (Gateway spec.limits.maxRequestBodyBytes)",
                                             {}};
         } else if (streamed->client.deadline.expired()) {
-          out.client_error = http::ApiError{408, "invalid_request_error", "request_timeout",
+          out.client_error = http::ApiError{408,
+                                            "invalid_request_error",
+                                            "request_timeout",
                                             "the request body stopped arriving for " +
                                                 std::to_string(streamed->limits.idleTimeout.count()) +
                                                 " ms (Gateway spec.limits.idleTimeout)",
                                             {}};
         } else {
-          out.client_error = http::ApiError{400, "invalid_request_error", "malformed_request",
-                                            "reading the request body failed: " + rec.message(), {}};
+          out.client_error = http::ApiError{400,
+                                            "invalid_request_error",
+                                            "malformed_request",
+                                            "reading the request body failed: " + rec.message(),
+                                            {}};
         }
         co_return out;
       }
@@ -293,8 +299,11 @@ http::Task<RelayOutcome> relay_body(Stream& stream, http::UpstreamConnection& co
     std::string error_event;
     if (ec) {
       error_event = std::string(boundary.separator_needed());
-      const http::ApiError failure{502, "server_error", "upstream_stream_error",
-                                   "upstream connection failed mid-stream (backend " + backend.name + ")", {}};
+      const http::ApiError failure{502,
+                                   "server_error",
+                                   "upstream_stream_error",
+                                   "upstream connection failed mid-stream (backend " + backend.name + ")",
+                                   {}};
       if (schema == ClientSchema::Anthropic) {
         translate::append_anthropic_error_event(error_event, failure);
       } else {
@@ -334,7 +343,6 @@ http::Task<RelayOutcome> relay_body(Stream& stream, http::UpstreamConnection& co
   connection.deadline.expires_never();
   co_return out;
 }
-
 
 // Reads the rest of an upstream body into `out` (a non-streaming response to translate, or an
 // error body). Fails past `limit` bytes.
@@ -404,9 +412,11 @@ http::Task<RelayOutcome> relay_translated(Stream& stream, http::UpstreamConnecti
       // Nothing reached the client yet: the caller answers with a proper 502/504 instead.
       if (!out.head_sent && converted.empty()) co_return out;
       const bool timeout = out.failure == Failure::Timeout;
-      const http::ApiError failure{timeout ? 504u : 502u, "server_error", "upstream_stream_error",
-                                   "upstream " + std::string(failure_label(out.failure)) +
-                                       " mid-stream (backend " + backend.name + "): " + ec.message(),
+      const http::ApiError failure{timeout ? 504u : 502u,
+                                   "server_error",
+                                   "upstream_stream_error",
+                                   "upstream " + std::string(failure_label(out.failure)) + " mid-stream (backend " +
+                                       backend.name + "): " + ec.message(),
                                    {}};
       translator.stream_fail(failure, converted);
       finished = true;

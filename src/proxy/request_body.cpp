@@ -1,9 +1,9 @@
 #include "proxy/request_body.hpp"
 
+#include <algorithm>
 #include <boost/container/small_vector.hpp>
 #include <boost/json.hpp>
 #include <boost/json/basic_parser_impl.hpp>
-#include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <unordered_set>
@@ -143,15 +143,16 @@ json::parse_options body_parse_options() {
 std::optional<http::ApiError> check_fields(const BodyInfo& info, const std::string& duplicate_key) {
   if (!duplicate_key.empty()) {
     const auto shown = duplicate_key.size() > 64 ? duplicate_key.substr(0, 64) + "..." : duplicate_key;
-    return http::ApiError{400, "invalid_request_error", "duplicate_key",
-                          "request body has the top-level key \"" + shown +
-                              "\" more than once; a JSON object's keys must be unique",
-                          std::nullopt};
+    return http::ApiError{
+        400, "invalid_request_error", "duplicate_key",
+        "request body has the top-level key \"" + shown + "\" more than once; a JSON object's keys must be unique",
+        std::nullopt};
   }
   const auto& model = info.model;
   if (model.size() > kMaxModelBytes) {
     return http::ApiError{400, "invalid_request_error", "invalid_model",
-                          "\"model\" is longer than " + std::to_string(kMaxModelBytes) + " bytes", std::string("model")};
+                          "\"model\" is longer than " + std::to_string(kMaxModelBytes) + " bytes",
+                          std::string("model")};
   }
   for (const char ch : model) {
     const auto c = static_cast<unsigned char>(ch);
@@ -161,8 +162,8 @@ std::optional<http::ApiError> check_fields(const BodyInfo& info, const std::stri
     }
   }
   if (model == "." || model == "..") {
-    return http::ApiError{400, "invalid_request_error", "invalid_model", "\"model\" must name a model, not \"" + model + "\"",
-                          std::string("model")};
+    return http::ApiError{400, "invalid_request_error", "invalid_model",
+                          "\"model\" must name a model, not \"" + model + "\"", std::string("model")};
   }
   return std::nullopt;
 }
@@ -178,7 +179,9 @@ http::ApiError invalid_json(const std::string& body, std::size_t consumed, const
       ++column;
     }
   }
-  return http::ApiError{400, "invalid_request_error", "invalid_json",
+  return http::ApiError{400,
+                        "invalid_request_error",
+                        "invalid_json",
                         "request body is not valid JSON: " + ec.message() + " at line " + std::to_string(line) +
                             ", column " + std::to_string(column) + " (byte offset " + std::to_string(pos) + ")",
                         {}};
@@ -192,7 +195,8 @@ namespace {
 // `info`; shared by both readers so they accept exactly the same bodies.
 std::optional<http::ApiError> scan_json_body(const std::string& body, BodyInfo& info) {
   if (body.empty()) {
-    return http::ApiError{400, "invalid_request_error", "invalid_json", "request body is empty; expected a JSON object", {}};
+    return http::ApiError{
+        400, "invalid_request_error", "invalid_json", "request body is empty; expected a JSON object", {}};
   }
   json::basic_parser<BodyScan> parser{body_parse_options()};
   error_code ec;

@@ -1,11 +1,10 @@
 #include "proxy/snapshot.hpp"
 
-#include "policy/registry.hpp"
-
 #include <algorithm>
 #include <map>
 
 #include "http/tls_client.hpp"
+#include "policy/registry.hpp"
 
 namespace sluice::proxy {
 
@@ -81,8 +80,9 @@ UpstreamEndpoint make_endpoint(const std::string& host, std::uint16_t port, cons
 }
 
 // TLS contexts for a runtime's TLS endpoints: one per distinct (verify, CA) pair.
-void attach_tls(BackendRuntime& b, const config::Backend& spec, const config::BackendTls& tls, const std::string& tls_field,
-                const SecretLookup& secrets, TlsContextCache& tls_cache, config::Diagnostics& diags) {
+void attach_tls(BackendRuntime& b, const config::Backend& spec, const config::BackendTls& tls,
+                const std::string& tls_field, const SecretLookup& secrets, TlsContextCache& tls_cache,
+                config::Diagnostics& diags) {
   const bool needs_tls = std::any_of(b.endpoints.begin(), b.endpoints.end(), [](const auto& e) { return e.tls; });
   if (!needs_tls) return;
   http::TlsClientSettings settings;
@@ -111,8 +111,8 @@ void attach_tls(BackendRuntime& b, const config::Backend& spec, const config::Ba
 // One provider of an AI Backend: endpoint, credentials, wire format and its conventions.
 // Its health and keys come from `registry`, under (Backend name, provider name).
 BackendRuntime compile_provider(const config::Backend& spec, const std::string& name, unsigned weight,
-                                const config::LlmProvider& llm, const std::string& tls_field, const SecretLookup& secrets,
-                                TlsContextCache& tls_cache, config::Diagnostics& diags,
+                                const config::LlmProvider& llm, const std::string& tls_field,
+                                const SecretLookup& secrets, TlsContextCache& tls_cache, config::Diagnostics& diags,
                                 state::RuntimeRegistry& registry, state::StateClaims& claims) {
   const state::StateKey identity{spec.origin.name, name};
   BackendRuntime b;
@@ -127,7 +127,8 @@ BackendRuntime compile_provider(const config::Backend& spec, const std::string& 
   b.format = b.provider->format(llm);
   b.model = llm.model;
   b.path = llm.path;
-  const std::string who = name == spec.origin.name ? "Backend \"" + name + "\"" : "Backend \"" + spec.origin.name + "\" provider \"" + name + "\"";
+  const std::string who = name == spec.origin.name ? "Backend \"" + name + "\""
+                                                   : "Backend \"" + spec.origin.name + "\" provider \"" + name + "\"";
   switch (llm.kind) {
     case config::ProviderKind::Anthropic:
       b.static_headers.emplace_back("anthropic-version", llm.anthropic.apiVersion);
@@ -174,7 +175,8 @@ BackendRuntime compile_provider(const config::Backend& spec, const std::string& 
       std::vector<std::string> more;
       for (int n = 2;; ++n) {
         std::string ignored;
-        auto extra = secrets.get({llm.authToken.secretRef.name, llm.authToken.secretRef.key + std::to_string(n)}, &ignored);
+        auto extra =
+            secrets.get({llm.authToken.secretRef.name, llm.authToken.secretRef.key + std::to_string(n)}, &ignored);
         if (!extra) break;
         more.push_back(prefix + *extra);
       }
@@ -226,16 +228,17 @@ std::shared_ptr<const Snapshot> Snapshot::build(config::Config config, config::D
     if (spec.type == config::BackendType::AI) {
       backend.ai = true;
       if (spec.priorityGroups.empty()) {
-        backend.groups.push_back({compile_provider(spec, name, 1, spec.llm, "spec.ai.llm.tls", secrets, tls_cache, diags,
-                                                  registry, snap->state_claims)});
+        backend.groups.push_back({compile_provider(spec, name, 1, spec.llm, "spec.ai.llm.tls", secrets, tls_cache,
+                                                   diags, registry, snap->state_claims)});
       } else {
         for (std::size_t g = 0; g < spec.priorityGroups.size(); ++g) {
           std::vector<BackendRuntime> group;
           const auto& providers = spec.priorityGroups[g].providers;
           for (std::size_t i = 0; i < providers.size(); ++i) {
-            const auto field = "spec.ai.priorityGroups[" + std::to_string(g) + "].providers[" + std::to_string(i) + "].tls";
-            group.push_back(compile_provider(spec, providers[i].name, providers[i].weight, providers[i].llm, field, secrets,
-                                             tls_cache, diags, registry, snap->state_claims));
+            const auto field =
+                "spec.ai.priorityGroups[" + std::to_string(g) + "].providers[" + std::to_string(i) + "].tls";
+            group.push_back(compile_provider(spec, providers[i].name, providers[i].weight, providers[i].llm, field,
+                                             secrets, tls_cache, diags, registry, snap->state_claims));
           }
           backend.groups.push_back(std::move(group));
         }

@@ -42,7 +42,7 @@ struct BackendRuntime {
   unsigned weight = 1;                              // provider: weight within its group
   // Provider: its health, shared by every worker, kept across reloads by the RuntimeRegistry.
   std::shared_ptr<ProviderHealth> health;
-  const config::LlmProvider* llm = nullptr;         // provider: its configuration
+  const config::LlmProvider* llm = nullptr;            // provider: its configuration
   const provider::ProviderTraits* provider = nullptr;  // AI only
   provider::WireFormat format = provider::WireFormat::OpenAI;
   // Headers every upstream request of this backend carries (anthropic-version).

@@ -16,8 +16,7 @@ using tcp = asio::ip::tcp;
 Worker::Worker(unsigned index, std::shared_ptr<const Snapshot> snapshot, int access_log_fd)
     : index_(index),
       snapshot_(std::move(snapshot)),
-      access_log_(access_log_fd,
-                  observe::AccessLogOptions{snapshot_->gateway().accessLog.redactQueryParams}),
+      access_log_(access_log_fd, observe::AccessLogOptions{snapshot_->gateway().accessLog.redactQueryParams}),
       rng_(std::random_device{}() + index),
       work_(asio::make_work_guard(io_)),
       pool_(io_.get_executor(), deadlines_),
@@ -84,15 +83,13 @@ bool probe_listeners_free(const std::vector<config::Listener>& listeners, std::s
     if (!ec) probe.set_option(asio::socket_base::reuse_address(true), ec);
     if (!ec) probe.bind(tcp::endpoint(address, l.port), ec);
     if (ec == asio::error::address_in_use) {
-      *error =
-          "listener \"" + l.name + "\": address in use: " + l.address + ":" +
-          std::to_string(l.port) +
-          " is already served by another process (sluice serve --reuse-port shares it on purpose)";
+      *error = "listener \"" + l.name + "\": address in use: " + l.address + ":" + std::to_string(l.port) +
+               " is already served by another process (sluice serve --reuse-port shares it on purpose)";
       return false;
     }
     if (ec) {
-      *error = "listener \"" + l.name + "\": cannot listen on " + l.address + ":" +
-               std::to_string(l.port) + ": " + ec.message();
+      *error = "listener \"" + l.name + "\": cannot listen on " + l.address + ":" + std::to_string(l.port) + ": " +
+               ec.message();
       return false;
     }
   }

@@ -17,9 +17,8 @@ std::string_view strip_trailing_slash(std::string_view path) {
 }
 
 constexpr std::array<std::string_view, 16> kApiFamilies = {
-    "chat",     "completions", "embeddings",  "models",  "audio",        "images",       "files",
-    "batches",  "responses",   "moderations", "rerank",  "uploads",      "fine_tuning",  "vector_stores",
-    "messages", "realtime"};
+    "chat",      "completions", "embeddings", "models",  "audio",       "images",        "files",    "batches",
+    "responses", "moderations", "rerank",     "uploads", "fine_tuning", "vector_stores", "messages", "realtime"};
 
 }  // namespace
 
@@ -109,7 +108,8 @@ UpstreamPath resolve_upstream_path(const UpstreamPathInput& in) {
   }
   if (in.rewritten) return {std::string(*in.rewritten), PathSource::Rewrite};
   if (in.provider_base) {
-    if (in.upstream_suffix) return {std::string(*in.provider_base) + std::string(*in.upstream_suffix), PathSource::Default};
+    if (in.upstream_suffix)
+      return {std::string(*in.provider_base) + std::string(*in.upstream_suffix), PathSource::Default};
     return {std::string(*in.provider_base) + api_suffix(in.client_path, in.matched_prefix), PathSource::Default};
   }
   return {std::string(in.client_path), PathSource::Client};

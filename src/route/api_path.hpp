@@ -40,9 +40,9 @@ enum class PathSource { Full, Prefix, Rewrite, Default, Client };
 std::string_view path_source_name(PathSource source);
 
 struct UpstreamPathInput {
-  std::string_view client_path;                 // path as received (no query)
-  std::optional<std::string_view> rewritten;    // the route's URLRewrite result, if any
-  std::string_view matched_prefix;              // the route's PathPrefix value, if any
+  std::string_view client_path;               // path as received (no query)
+  std::optional<std::string_view> rewritten;  // the route's URLRewrite result, if any
+  std::string_view matched_prefix;            // the route's PathPrefix value, if any
   std::optional<std::string_view> backend_full;
   std::optional<std::string_view> backend_prefix;
   std::optional<std::string_view> provider_base;  // "/v1" for OpenAI-compatible; none for Static

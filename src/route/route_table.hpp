@@ -32,7 +32,7 @@ struct RequestView {
 struct CompiledRule {
   const config::HttpRoute* route = nullptr;
   const config::RouteRule* rule = nullptr;
-  std::string id;  // "route/rule", the label in logs and metrics
+  std::string id;         // "route/rule", the label in logs and metrics
   std::size_t index = 0;  // position in RouteTable::rules(): the key of per-rule compiled data
   std::vector<const config::HeaderModifier*> request_header_filters;
   std::vector<const config::HeaderModifier*> response_header_filters;
@@ -42,7 +42,7 @@ struct CompiledRule {
 
 struct RouteMatchResult {
   const CompiledRule* rule = nullptr;
-  std::string_view matched_prefix;         // PathPrefix value when that kind of match won
+  std::string_view matched_prefix;  // PathPrefix value when that kind of match won
   std::optional<std::string> rewritten_path;
   std::optional<std::string> rewritten_host;
 };

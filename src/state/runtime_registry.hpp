@@ -56,9 +56,7 @@ struct StateKey {
 class StateClaims {
  public:
   void add(const StateKey& key, std::type_index kind) { claims_.emplace(key, kind); }
-  bool contains(const StateKey& key, std::type_index kind) const {
-    return claims_.contains({key, kind});
-  }
+  bool contains(const StateKey& key, std::type_index kind) const { return claims_.contains({key, kind}); }
   std::size_t size() const { return claims_.size(); }
 
  private:
@@ -70,8 +68,7 @@ class RuntimeRegistry {
   // The T kept for `key`, recorded in `claims`. Made with `make()` (a shared_ptr<T>) when there
   // is none yet, or when `reusable(kept)` is false; then the new one replaces the kept one.
   template <class T, class Make, class Reusable>
-  std::shared_ptr<T> state_for(const StateKey& key, StateClaims& claims, Make&& make,
-                               Reusable&& reusable) {
+  std::shared_ptr<T> state_for(const StateKey& key, StateClaims& claims, Make&& make, Reusable&& reusable) {
     const std::type_index kind(typeid(T));
     claims.add(key, kind);
     std::lock_guard lock(mutex_);

@@ -1,10 +1,10 @@
 #include "translate/anthropic_client.hpp"
 
 #include <algorithm>
-#include <variant>
 #include <boost/json.hpp>
 #include <string>
 #include <utility>
+#include <variant>
 
 #include "translate/common.hpp"
 #include "translate/decode_openai.hpp"
@@ -26,7 +26,6 @@ const json::string* string_at(const json::object& object, std::string_view key) 
   const auto* value = object.if_contains(key);
   return value != nullptr && value->is_string() ? &value->get_string() : nullptr;
 }
-
 
 // ---------------------------------------------------------------------------------------------
 // Request: Anthropic Messages -> OpenAI Chat Completions.
@@ -55,8 +54,7 @@ Error image_part(const json::object& block, const std::string& path, json::array
 
 // A tool_result block -> an OpenAI `tool` message (appended to `messages`); image blocks inside
 // it go to `user_parts` (tool messages carry text only).
-Error tool_message(const json::object& block, const std::string& path, json::array& messages,
-                   json::array& user_parts) {
+Error tool_message(const json::object& block, const std::string& path, json::array& messages, json::array& user_parts) {
   const auto* id = string_at(block, "tool_use_id");
   if (id == nullptr) return bad_request(path + ".tool_use_id: Field required", path + ".tool_use_id");
   std::string text;
@@ -118,9 +116,9 @@ Error convert_user(const json::value& content, const std::string& path, json::ar
     } else if (type == "thinking" || type == "redacted_thinking") {
       continue;
     } else {
-      return bad_request(block_path + ".type: content block type '" + std::string(type) +
-                             "' is not supported by this backend",
-                         block_path + ".type");
+      return bad_request(
+          block_path + ".type: content block type '" + std::string(type) + "' is not supported by this backend",
+          block_path + ".type");
     }
   }
   if (!parts.empty()) {
@@ -154,16 +152,16 @@ Error convert_assistant(const json::value& content, const std::string& path, jso
       if (name == nullptr) return bad_request(block_path + ".name: Field required", block_path + ".name");
       const auto* input = block.if_contains("input");
       std::string arguments = input == nullptr || input->is_null() ? "{}" : json::serialize(*input);
-      tool_calls.push_back(json::object{
-          {"id", *id},
-          {"type", "function"},
-          {"function", json::object{{"name", *name}, {"arguments", std::move(arguments)}}}});
+      tool_calls.push_back(
+          json::object{{"id", *id},
+                       {"type", "function"},
+                       {"function", json::object{{"name", *name}, {"arguments", std::move(arguments)}}}});
     } else if (type == "thinking" || type == "redacted_thinking") {
       continue;
     } else {
-      return bad_request(block_path + ".type: content block type '" + std::string(type) +
-                             "' is not supported by this backend",
-                         block_path + ".type");
+      return bad_request(
+          block_path + ".type: content block type '" + std::string(type) + "' is not supported by this backend",
+          block_path + ".type");
     }
   }
   json::object message{{"role", "assistant"}};
@@ -298,7 +296,8 @@ Error convert_request(const json::object& in, const RequestContext& context, jso
   for (const std::string_view key : {"temperature", "top_p"}) {
     const auto* value = in.if_contains(key);
     if (value == nullptr || value->is_null()) continue;
-    if (!value->is_number()) return bad_request(std::string(key) + ": Input should be a valid number", std::string(key));
+    if (!value->is_number())
+      return bad_request(std::string(key) + ": Input should be a valid number", std::string(key));
     out[key] = *value;
   }
   if (const auto* metadata = in.if_contains("metadata"); metadata != nullptr && metadata->is_object()) {
@@ -311,9 +310,8 @@ Error convert_request(const json::object& in, const RequestContext& context, jso
   return std::nullopt;
 }
 
-
-// Errors decoded straight from a provider (not through the OpenAI decoder) take the status an OpenAI error event with the same
-// type and code would have given (the chained path's mapping, e.g. Gemini UNAVAILABLE -> 529
+// Errors decoded straight from a provider (not through the OpenAI decoder) take the status an OpenAI error event with
+// the same type and code would have given (the chained path's mapping, e.g. Gemini UNAVAILABLE -> 529
 // overloaded_error), so both paths answer an Anthropic client alike.
 class ChainedErrorStatus final : public llm::EventSink {
  public:
@@ -321,7 +319,8 @@ class ChainedErrorStatus final : public llm::EventSink {
   void on_event(const llm::Event& event) override {
     const auto* error = std::get_if<llm::Error>(&event);
     if (error == nullptr) return next_.on_event(event);
-    const json::object as_openai{{"message", error->error.message}, {"type", error->error.type}, {"code", error->error.code}};
+    const json::object as_openai{
+        {"message", error->error.message}, {"type", error->error.type}, {"code", error->error.code}};
     next_.on_event(llm::Error{openai_stream_error(as_openai)});
   }
 
@@ -341,7 +340,8 @@ class AnthropicClient final : public Translator {
         codec_(dynamic_cast<const ProviderCodec*>(inner_.get())),
         encoder_(encoder_options(context_)) {}
 
-  std::optional<http::ApiError> translate_request(const json::object& client_body, std::string& upstream_body) override {
+  std::optional<http::ApiError> translate_request(const json::object& client_body,
+                                                  std::string& upstream_body) override {
     json::object openai;
     if (auto error = convert_request(client_body, context_, openai)) return error;
     if (inner_) return inner_->translate_request(openai, upstream_body);

@@ -41,13 +41,19 @@ std::int64_t to_signed(std::uint64_t raw, std::size_t width) {
 
 std::size_t fixed_width(EventStreamHeaderType type) {
   switch (type) {
-    case EventStreamHeaderType::kByte: return 1;
-    case EventStreamHeaderType::kInt16: return 2;
-    case EventStreamHeaderType::kInt32: return 4;
+    case EventStreamHeaderType::kByte:
+      return 1;
+    case EventStreamHeaderType::kInt16:
+      return 2;
+    case EventStreamHeaderType::kInt32:
+      return 4;
     case EventStreamHeaderType::kInt64:
-    case EventStreamHeaderType::kTimestamp: return 8;
-    case EventStreamHeaderType::kUuid: return 16;
-    default: return 0;
+    case EventStreamHeaderType::kTimestamp:
+      return 8;
+    case EventStreamHeaderType::kUuid:
+      return 16;
+    default:
+      return 0;
   }
 }
 
@@ -75,8 +81,11 @@ std::string parse_headers(std::string_view block, std::vector<EventStreamHeader>
     h.number = 0;
     h.bytes.clear();
     switch (h.type) {
-      case EventStreamHeaderType::kBoolTrue: h.number = 1; break;
-      case EventStreamHeaderType::kBoolFalse: break;
+      case EventStreamHeaderType::kBoolTrue:
+        h.number = 1;
+        break;
+      case EventStreamHeaderType::kBoolFalse:
+        break;
       case EventStreamHeaderType::kBytes:
       case EventStreamHeaderType::kString: {
         if (block.size() - p < 2) return "header value length overruns the headers block";
@@ -107,8 +116,8 @@ std::string parse_headers(std::string_view block, std::vector<EventStreamHeader>
 }  // namespace
 
 EventStreamHeader EventStreamHeader::boolean(std::string name, bool value) {
-  return {std::move(name), value ? EventStreamHeaderType::kBoolTrue : EventStreamHeaderType::kBoolFalse,
-          value ? 1 : 0, {}};
+  return {
+      std::move(name), value ? EventStreamHeaderType::kBoolTrue : EventStreamHeaderType::kBoolFalse, value ? 1 : 0, {}};
 }
 EventStreamHeader EventStreamHeader::byte(std::string name, std::int8_t value) {
   return {std::move(name), EventStreamHeaderType::kByte, value, {}};
@@ -258,7 +267,8 @@ std::string encode_event_stream_message(const std::vector<EventStreamHeader>& he
     block.push_back(static_cast<char>(h.type));
     switch (h.type) {
       case EventStreamHeaderType::kBoolTrue:
-      case EventStreamHeaderType::kBoolFalse: break;
+      case EventStreamHeaderType::kBoolFalse:
+        break;
       case EventStreamHeaderType::kBytes:
       case EventStreamHeaderType::kString:
         if (h.bytes.size() > 0xFFFF) throw std::invalid_argument("event-stream header value exceeds 65535 bytes");
@@ -269,7 +279,8 @@ std::string encode_event_stream_message(const std::vector<EventStreamHeader>& he
         if (h.bytes.size() != 16) throw std::invalid_argument("event-stream uuid header must be 16 bytes");
         block.append(h.bytes);
         break;
-      default: write_be(block, static_cast<std::uint64_t>(h.number), fixed_width(h.type));
+      default:
+        write_be(block, static_cast<std::uint64_t>(h.number), fixed_width(h.type));
     }
   }
   const std::size_t total = kEventStreamOverhead + block.size() + payload.size();

@@ -113,15 +113,14 @@ class EventStreamDecoder {
   void fail(std::string message);
 
   std::size_t max_message_bytes_;
-  std::string buffer_;         // the partial message carried over between chunks
-  std::size_t expected_ = 0;   // total length of the buffered message once its prelude is known
+  std::string buffer_;          // the partial message carried over between chunks
+  std::size_t expected_ = 0;    // total length of the buffered message once its prelude is known
   EventStreamMessage message_;  // reused so decoding keeps its allocations
   std::string error_;
 };
 
 // One wire frame. Throws std::invalid_argument when a header name is empty or longer than 255
 // bytes, a string or bytes value is longer than 65535 bytes, or a uuid is not 16 bytes.
-std::string encode_event_stream_message(const std::vector<EventStreamHeader>& headers,
-                                        std::string_view payload);
+std::string encode_event_stream_message(const std::vector<EventStreamHeader>& headers, std::string_view payload);
 
 }  // namespace sluice::translate

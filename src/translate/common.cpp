@@ -27,7 +27,9 @@ void append_anthropic_error_event(std::string& out, const http::ApiError& error)
   append_sse_event(out, "error", http::anthropic_error_body(error));
 }
 
-void append_sse_done(std::string& out) { out.append("data: [DONE]\n\n"); }
+void append_sse_done(std::string& out) {
+  out.append("data: [DONE]\n\n");
+}
 
 void append_json_string(std::string& out, std::string_view text) {
   static constexpr char kHex[] = "0123456789abcdef";
@@ -214,8 +216,8 @@ std::string embedding_to_base64(const json::array& values) {
   bytes.resize(values.size() * 4);
   for (std::size_t i = 0; i < values.size(); ++i) {
     const auto& v = values[i];
-    const float f = v.is_double() ? static_cast<float>(v.get_double())
-                    : v.is_int64() ? static_cast<float>(v.get_int64())
+    const float f = v.is_double()   ? static_cast<float>(v.get_double())
+                    : v.is_int64()  ? static_cast<float>(v.get_int64())
                     : v.is_uint64() ? static_cast<float>(v.get_uint64())
                                     : 0.0f;
     auto bits = std::bit_cast<std::uint32_t>(f);
@@ -235,7 +237,8 @@ std::string content_text(const json::value& content) {
     const auto& obj = part.get_object();
     const auto* type = obj.if_contains("type");
     const auto* value = obj.if_contains("text");
-    if (type == nullptr || !type->is_string() || type->get_string() != "text" || value == nullptr || !value->is_string())
+    if (type == nullptr || !type->is_string() || type->get_string() != "text" || value == nullptr ||
+        !value->is_string())
       continue;
     if (!first) text.push_back('\n');
     text.append(value->get_string());

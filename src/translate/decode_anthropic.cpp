@@ -104,8 +104,12 @@ void AnthropicStreamDecoder::on_event(const SseEvent& event, llm::EventSink& sin
   std::string_view type = event.event;
   if (type.empty() && data != nullptr) type = string_or_empty(data->if_contains("type"));
 
-  static constexpr std::string_view kKnown[] = {"message_start",      "content_block_start", "content_block_delta",
-                                                "content_block_stop", "message_delta",       "message_stop",
+  static constexpr std::string_view kKnown[] = {"message_start",
+                                                "content_block_start",
+                                                "content_block_delta",
+                                                "content_block_stop",
+                                                "message_delta",
+                                                "message_stop",
                                                 "error"};
   bool known = false;
   for (const auto k : kKnown) known = known || type == k;
@@ -191,7 +195,8 @@ void AnthropicStreamDecoder::on_event(const SseEvent& event, llm::EventSink& sin
     }
   } else if (type == "message_delta") {
     if (const auto* delta = object_or_null(data->if_contains("delta")))
-      if (const auto reason = string_or_empty(delta->if_contains("stop_reason")); !reason.empty()) stop_reason_ = reason;
+      if (const auto reason = string_or_empty(delta->if_contains("stop_reason")); !reason.empty())
+        stop_reason_ = reason;
     if (const auto* u = object_or_null(data->if_contains("usage"))) {
       usage_.update(*u);
       sink.on_event(llm::UsageEvent{usage_.to_usage()});
@@ -254,7 +259,8 @@ std::optional<http::ApiError> decode_anthropic_response(std::string_view body, s
   sink.on_event(llm::TextDelta{0, text});
   if (!reasoning.empty()) sink.on_event(llm::ReasoningDelta{0, reasoning});
   for (std::size_t k = 0; k < calls.size(); ++k)
-    sink.on_event(llm::ToolCallDelta{.index = k, .id = calls[k].id, .name = calls[k].name, .arguments = calls[k].arguments});
+    sink.on_event(
+        llm::ToolCallDelta{.index = k, .id = calls[k].id, .name = calls[k].name, .arguments = calls[k].arguments});
   const auto stop_reason = string_or_empty(msg->if_contains("stop_reason"));
   sink.on_event(llm::Finish{.reason = finish_for(stop_reason, !calls.empty()), .raw = stop_reason});
   if (const auto* u = object_or_null(msg->if_contains("usage"))) {

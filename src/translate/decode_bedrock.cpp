@@ -21,7 +21,8 @@ llm::Usage parse_usage(const json::object& u) {
   usage.cache_creation_tokens = json_count(u.if_contains("cacheWriteInputTokens"));
   usage.prompt_tokens = input + usage.cached_tokens + usage.cache_creation_tokens;
   usage.completion_tokens = json_count(u.if_contains("outputTokens"));
-  usage.total_tokens = std::max(usage.prompt_tokens + usage.completion_tokens, json_count(u.if_contains("totalTokens")));
+  usage.total_tokens =
+      std::max(usage.prompt_tokens + usage.completion_tokens, json_count(u.if_contains("totalTokens")));
   usage.known = true;
   return usage;
 }
@@ -29,7 +30,8 @@ llm::Usage parse_usage(const json::object& u) {
 llm::FinishReason finish_from(std::string_view stop_reason, bool any_tool_call) {
   if (stop_reason == "max_tokens") return llm::FinishReason::Length;
   if (stop_reason == "tool_use") return any_tool_call ? llm::FinishReason::ToolCalls : llm::FinishReason::Stop;
-  if (stop_reason == "guardrail_intervened" || stop_reason == "content_filtered") return llm::FinishReason::ContentFilter;
+  if (stop_reason == "guardrail_intervened" || stop_reason == "content_filtered")
+    return llm::FinishReason::ContentFilter;
   if (stop_reason == "end_turn" || stop_reason == "stop_sequence") return llm::FinishReason::Stop;
   return llm::FinishReason::Other;
 }
@@ -38,9 +40,7 @@ llm::FinishReason finish_from(std::string_view stop_reason, bool any_tool_call) 
 bool iequals(std::string_view a, std::string_view b) {
   if (a.size() != b.size()) return false;
   for (std::size_t i = 0; i < a.size(); ++i)
-    if (std::tolower(static_cast<unsigned char>(a[i])) !=
-        std::tolower(static_cast<unsigned char>(b[i])))
-      return false;
+    if (std::tolower(static_cast<unsigned char>(a[i])) != std::tolower(static_cast<unsigned char>(b[i]))) return false;
   return true;
 }
 
@@ -103,7 +103,8 @@ void BedrockStreamDecoder::on_message(const EventStreamMessage& m, llm::EventSin
   boost::system::error_code ec;
   const auto payload = json::parse(m.payload, ec);
   const auto* obj = ec ? nullptr : object_or_null(&payload);
-  if (obj == nullptr) return fail(bad_upstream("Bedrock stream event '" + std::string(event) + "' is not a JSON object"), sink);
+  if (obj == nullptr)
+    return fail(bad_upstream("Bedrock stream event '" + std::string(event) + "' is not a JSON object"), sink);
   const auto block_index = json_count(obj->if_contains("contentBlockIndex"));
   if (event == "messageStart") {
     if (!started_) {
@@ -201,10 +202,8 @@ std::optional<http::ApiError> decode_bedrock_response(std::string_view body, std
 namespace bedrock_detail {
 
 std::optional<unsigned> exception_status(std::string_view type, std::string_view& code) {
-  if (const auto colon = type.find(':'); colon != std::string_view::npos)
-    type = type.substr(0, colon);
-  if (const auto hash = type.rfind('#'); hash != std::string_view::npos)
-    type = type.substr(hash + 1);
+  if (const auto colon = type.find(':'); colon != std::string_view::npos) type = type.substr(0, colon);
+  if (const auto hash = type.rfind('#'); hash != std::string_view::npos) type = type.substr(hash + 1);
   while (!type.empty() && type.back() == ' ') type.remove_suffix(1);
   while (!type.empty() && type.front() == ' ') type.remove_prefix(1);
   struct Entry {
@@ -212,9 +211,8 @@ std::optional<unsigned> exception_status(std::string_view type, std::string_view
     unsigned status;
   };
   static constexpr Entry kMap[] = {
-      {"ThrottlingException", 429},         {"ValidationException", 400},
-      {"AccessDeniedException", 403},       {"ResourceNotFoundException", 404},
-      {"ModelTimeoutException", 504},       {"ServiceUnavailableException", 503},
+      {"ThrottlingException", 429},         {"ValidationException", 400},   {"AccessDeniedException", 403},
+      {"ResourceNotFoundException", 404},   {"ModelTimeoutException", 504}, {"ServiceUnavailableException", 503},
       {"UnrecognizedClientException", 401},
   };
   for (const auto& entry : kMap) {
@@ -226,8 +224,7 @@ std::optional<unsigned> exception_status(std::string_view type, std::string_view
   return std::nullopt;
 }
 
-http::ApiError translate_error(unsigned status, std::string_view error_type_header,
-                               std::string_view body) {
+http::ApiError translate_error(unsigned status, std::string_view error_type_header, std::string_view body) {
   http::ApiError error;
   error.code = "upstream_error";
   std::string_view type = error_type_header;

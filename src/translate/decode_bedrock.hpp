@@ -63,8 +63,7 @@ std::optional<unsigned> exception_status(std::string_view type, std::string_view
 
 // A non-2xx Bedrock response (body {"message":...}, type from x-amzn-errortype or "__type") as
 // an OpenAI-shaped ApiError.
-http::ApiError translate_error(unsigned status, std::string_view error_type_header,
-                               std::string_view body);
+http::ApiError translate_error(unsigned status, std::string_view error_type_header, std::string_view body);
 
 }  // namespace bedrock_detail
 

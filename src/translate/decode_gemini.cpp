@@ -20,7 +20,8 @@ const json::value* present(const json::object& o, std::string_view key) {
 llm::Usage usage_from(const json::object& meta) {
   llm::Usage u;
   u.known = true;
-  u.prompt_tokens = json_count(meta.if_contains("promptTokenCount")) + json_count(meta.if_contains("toolUsePromptTokenCount"));
+  u.prompt_tokens =
+      json_count(meta.if_contains("promptTokenCount")) + json_count(meta.if_contains("toolUsePromptTokenCount"));
   const auto thoughts = json_count(meta.if_contains("thoughtsTokenCount"));
   u.completion_tokens = json_count(meta.if_contains("candidatesTokenCount")) + thoughts;
   u.reasoning_tokens = thoughts;
@@ -80,7 +81,8 @@ bool GeminiStreamDecoder::feed(std::string_view bytes, llm::EventSink& sink) {
     if (ec || !value.is_object()) return fail(bad_upstream("Gemini stream event is not a JSON object"), sink);
     on_response(value.get_object(), sink);
   });
-  if (!parsed && !closed_) fail(bad_upstream(std::string("Gemini stream is malformed: ") + std::string(parser_.error())), sink);
+  if (!parsed && !closed_)
+    fail(bad_upstream(std::string("Gemini stream is malformed: ") + std::string(parser_.error())), sink);
   return !failed_;
 }
 
@@ -223,18 +225,15 @@ http::ApiError gemini_error_to_api_error(unsigned status, std::string_view upstr
   if (error == nullptr) {
     std::string message = "backend returned HTTP " + std::to_string(status);
     if (!upstream_body.empty()) message.append(": ").append(upstream_body.substr(0, 200));
-    return http::ApiError{status, openai_error_type(status), "upstream_error", std::move(message),
-                          std::nullopt};
+    return http::ApiError{status, openai_error_type(status), "upstream_error", std::move(message), std::nullopt};
   }
   std::string message(string_or(*error, "message"));
   if (message.empty()) message = "backend returned HTTP " + std::to_string(status);
   const auto google_status = string_or(*error, "status");
   bool key_invalid = message.find("API key not valid") != std::string::npos;
-  if (const auto* details = error->if_contains("details");
-      details != nullptr && details->is_array()) {
+  if (const auto* details = error->if_contains("details"); details != nullptr && details->is_array()) {
     for (const auto& d : details->get_array())
-      if (d.is_object() && string_or(d.get_object(), "reason") == "API_KEY_INVALID")
-        key_invalid = true;
+      if (d.is_object() && string_or(d.get_object(), "reason") == "API_KEY_INVALID") key_invalid = true;
   }
   unsigned mapped = status;
   std::string_view code = google_status_code(google_status);

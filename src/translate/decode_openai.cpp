@@ -12,7 +12,9 @@ namespace json = boost::json;
 
 namespace {
 
-std::uint64_t count_at(const json::object& object, std::string_view key) { return json_count(object.if_contains(key)); }
+std::uint64_t count_at(const json::object& object, std::string_view key) {
+  return json_count(object.if_contains(key));
+}
 
 const json::string* string_at(const json::object& object, std::string_view key) {
   const auto* value = object.if_contains(key);

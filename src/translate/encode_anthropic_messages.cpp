@@ -110,22 +110,18 @@ void AnthropicStreamEncoder::on_tool_call(const llm::ToolCallDelta& call, std::s
 void AnthropicStreamEncoder::start(std::string_view model, std::string& out) {
   if (started_) return;
   started_ = true;
-  json::object message{{"id", new_id("msg_")},
-                       {"type", "message"},
-                       {"role", "assistant"},
-                       {"model", pick_model(options_, model)},
-                       {"content", json::array{}},
-                       {"stop_reason", nullptr},
-                       {"stop_sequence", nullptr},
-                       {"usage", json::object{{"input_tokens", 0}, {"output_tokens", 0}}}};
+  json::object message{{"id", new_id("msg_")},     {"type", "message"},
+                       {"role", "assistant"},      {"model", pick_model(options_, model)},
+                       {"content", json::array{}}, {"stop_reason", nullptr},
+                       {"stop_sequence", nullptr}, {"usage", json::object{{"input_tokens", 0}, {"output_tokens", 0}}}};
   append_sse_event(out, "message_start",
                    json::serialize(json::object{{"type", "message_start"}, {"message", std::move(message)}}));
 }
 
 void AnthropicStreamEncoder::open_block(std::string_view content_block_json, Block kind, std::string& out) {
   open_kind_ = kind;
-  std::string data = R"({"type":"content_block_start","index":)" + std::to_string(next_block_index_) +
-                     R"(,"content_block":)";
+  std::string data =
+      R"({"type":"content_block_start","index":)" + std::to_string(next_block_index_) + R"(,"content_block":)";
   data.append(content_block_json);
   data += '}';
   append_sse_event(out, "content_block_start", data);
@@ -150,10 +146,11 @@ void AnthropicStreamEncoder::finish(std::string& out) {
   if (done_) return;
   close_block(out);
   const std::string_view reason = stop_reason_.value_or("end_turn");
-  append_sse_event(out, "message_delta",
-                   json::serialize(json::object{{"type", "message_delta"},
-                                                {"delta", json::object{{"stop_reason", reason}, {"stop_sequence", nullptr}}},
-                                                {"usage", anthropic_usage_json(usage_)}}));
+  append_sse_event(
+      out, "message_delta",
+      json::serialize(json::object{{"type", "message_delta"},
+                                   {"delta", json::object{{"stop_reason", reason}, {"stop_sequence", nullptr}}},
+                                   {"usage", anthropic_usage_json(usage_)}}));
   append_sse_event(out, "message_stop", R"({"type":"message_stop"})");
   done_ = true;
 }
@@ -197,14 +194,10 @@ std::string AnthropicResponseEncoder::body() const {
                                    {"name", call.name},
                                    {"input", std::move(input)}});
   }
-  json::object out{{"id", new_id("msg_")},
-                   {"type", "message"},
-                   {"role", "assistant"},
-                   {"model", pick_model(options_, model_)},
-                   {"content", std::move(content)},
-                   {"stop_reason", llm::anthropic_stop_reason(reason_)},
-                   {"stop_sequence", nullptr},
-                   {"usage", anthropic_usage_json(usage_)}};
+  json::object out{{"id", new_id("msg_")},          {"type", "message"},
+                   {"role", "assistant"},           {"model", pick_model(options_, model_)},
+                   {"content", std::move(content)}, {"stop_reason", llm::anthropic_stop_reason(reason_)},
+                   {"stop_sequence", nullptr},      {"usage", anthropic_usage_json(usage_)}};
   return json::serialize(out);
 }
 

@@ -7,8 +7,8 @@
 // stop_reason; message_delta (stop_reason, usage) and message_stop follow once the usage that
 // comes with or after the finish arrived, or at End. A stream that ends without a Finish gets
 // stop_reason tool_use when a tool call was seen, else end_turn. Error -> one `event: error`.
-// Choices: only choice 0 is encoded (a message has one); reasoning is not surfaced (no signed thinking block can be produced); text and tool
-// fragments after the Finish are ignored; a fragment for a tool call whose block was already
+// Choices: only choice 0 is encoded (a message has one); reasoning is not surfaced (no signed thinking block can be
+// produced); text and tool fragments after the Finish are ignored; a fragment for a tool call whose block was already
 // closed (interleaved parallel calls) is ignored; a tool call without an id gets a toolu_ id.
 // Complete reply: one text block (the text, when not empty), one tool_use block per call
 // (arguments parsed; not an object -> {}), stop_reason, usage.

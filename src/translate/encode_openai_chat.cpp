@@ -33,7 +33,9 @@ std::string_view pick_model(const EncoderOptions& options, std::string_view prov
 OpenAiChatStreamEncoder::OpenAiChatStreamEncoder(EncoderOptions options)
     : options_(std::move(options)), created_(unix_now()) {}
 
-std::string_view OpenAiChatStreamEncoder::model() const { return pick_model(options_, model_); }
+std::string_view OpenAiChatStreamEncoder::model() const {
+  return pick_model(options_, model_);
+}
 
 void OpenAiChatStreamEncoder::ensure_id() {
   if (id_.empty()) id_ = new_id("chatcmpl-");
@@ -77,9 +79,8 @@ void OpenAiChatStreamEncoder::encode(const llm::Event& event, std::string& out) 
                    if (options_.include_usage) {
                      ensure_id();
                      json::object chunk{
-                         {"id", id_},         {"object", "chat.completion.chunk"},
-                         {"created", created_}, {"model", model()},
-                         {"choices", json::array{}}, {"usage", openai_usage(usage_)},
+                         {"id", id_},        {"object", "chat.completion.chunk"}, {"created", created_},
+                         {"model", model()}, {"choices", json::array{}},          {"usage", openai_usage(usage_)},
                      };
                      append_sse_data(out, json::serialize(chunk));
                    }
@@ -148,7 +149,9 @@ void OpenAiChatStreamEncoder::emit_text(std::string_view field, std::string_view
 OpenAiChatResponseEncoder::OpenAiChatResponseEncoder(EncoderOptions options)
     : options_(std::move(options)), created_(unix_now()) {}
 
-OpenAiChatResponseEncoder::Choice& OpenAiChatResponseEncoder::choice(std::uint64_t index) { return choices_[index]; }
+OpenAiChatResponseEncoder::Choice& OpenAiChatResponseEncoder::choice(std::uint64_t index) {
+  return choices_[index];
+}
 
 void OpenAiChatResponseEncoder::on_event(const llm::Event& event) {
   std::visit(Overloaded{

@@ -38,8 +38,7 @@ bool is_null_or_absent(const json::value* v) {
 // appended (so "a.b" and "a:b" stay distinct). Valid ids are kept unchanged.
 std::string anthropic_tool_id(std::string_view id) {
   auto valid = [](char c) {
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||
-           c == '-';
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' || c == '-';
   };
   bool ok = !id.empty();
   for (const char c : id) ok = ok && valid(c);
@@ -65,7 +64,6 @@ struct Turn {
   json::array blocks;
 };
 
-
 // The request is converted here; the reply is decoded by the Anthropic decoder and encoded by the
 // OpenAI chat encoder, configured by what the request asked (include_usage, JSON mode).
 class OpenAiToAnthropic final : public Translator, public ProviderCodec {
@@ -78,10 +76,8 @@ class OpenAiToAnthropic final : public Translator, public ProviderCodec {
   }
   explicit OpenAiToAnthropic(RequestContext context) : ctx_(std::move(context)) {}
 
-  std::optional<http::ApiError> translate_request(const json::object& body,
-                                                  std::string& upstream_body) override;
-  std::optional<http::ApiError> translate_response(std::string_view upstream_body,
-                                                   std::string& client_body) override {
+  std::optional<http::ApiError> translate_request(const json::object& body, std::string& upstream_body) override;
+  std::optional<http::ApiError> translate_response(std::string_view upstream_body, std::string& client_body) override {
     OpenAiChatResponseEncoder encoder(encoder_options());
     UsageTap tap(encoder, usage_);
     if (auto error = decode_anthropic_response(upstream_body, json_tool(), tap)) return error;
@@ -114,10 +110,8 @@ class OpenAiToAnthropic final : public Translator, public ProviderCodec {
     OpenAiChatStreamEncoder encoder;
   };
 
-  std::optional<http::ApiError> convert_messages(const json::array& messages, json::array& system,
-                                                 json::array& out);
-  std::optional<http::ApiError> convert_user_content(const json::value& content, std::size_t i,
-                                                     json::array& out);
+  std::optional<http::ApiError> convert_messages(const json::array& messages, json::array& system, json::array& out);
+  std::optional<http::ApiError> convert_user_content(const json::value& content, std::size_t i, json::array& out);
   std::optional<http::ApiError> convert_tools(const json::object& body, json::object& upstream);
 
   std::string json_tool() const { return json_mode_ ? std::string(kJsonToolName) : std::string(); }
@@ -130,7 +124,8 @@ class OpenAiToAnthropic final : public Translator, public ProviderCodec {
   }
   // The stream's two halves, made on first use (after the request set the options).
   Stream& stream() {
-    if (!stream_) stream_.emplace(Stream{AnthropicStreamDecoder(json_tool()), OpenAiChatStreamEncoder(encoder_options())});
+    if (!stream_)
+      stream_.emplace(Stream{AnthropicStreamDecoder(json_tool()), OpenAiChatStreamEncoder(encoder_options())});
     return *stream_;
   }
 
@@ -145,18 +140,15 @@ class OpenAiToAnthropic final : public Translator, public ProviderCodec {
 // ---------------------------------------------------------------------------------------------
 // Request
 
-std::optional<http::ApiError> OpenAiToAnthropic::convert_user_content(const json::value& content,
-                                                                      std::size_t i,
+std::optional<http::ApiError> OpenAiToAnthropic::convert_user_content(const json::value& content, std::size_t i,
                                                                       json::array& out) {
   if (content.is_null()) return std::nullopt;
   if (content.is_string()) {
-    if (!content.get_string().empty())
-      out.push_back(json::object{{"type", "text"}, {"text", content.get_string()}});
+    if (!content.get_string().empty()) out.push_back(json::object{{"type", "text"}, {"text", content.get_string()}});
     return std::nullopt;
   }
   const std::string base = indexed("messages", i) + ".content";
-  if (!content.is_array())
-    return invalid(base, "content must be a string, an array of content parts or null");
+  if (!content.is_array()) return invalid(base, "content must be a string, an array of content parts or null");
   const auto& parts = content.get_array();
   for (std::size_t k = 0; k < parts.size(); ++k) {
     const auto* part = object_or_null(&parts[k]);
@@ -174,32 +166,28 @@ std::optional<http::ApiError> OpenAiToAnthropic::convert_user_content(const json
         url = string_or_empty(image);
       if (const auto data = parse_data_uri(url)) {
         const bool pdf = data->media_type == "application/pdf";
-        out.push_back(json::object{{"type", pdf ? "document" : "image"},
-                                   {"source", json::object{{"type", "base64"},
-                                                           {"media_type", data->media_type},
-                                                           {"data", data->data}}}});
+        out.push_back(json::object{
+            {"type", pdf ? "document" : "image"},
+            {"source", json::object{{"type", "base64"}, {"media_type", data->media_type}, {"data", data->data}}}});
       } else if (url.starts_with("https://") || url.starts_with("http://")) {
-        out.push_back(json::object{{"type", "image"},
-                                   {"source", json::object{{"type", "url"}, {"url", url}}}});
+        out.push_back(json::object{{"type", "image"}, {"source", json::object{{"type", "url"}, {"url", url}}}});
       } else {
         return invalid(indexed(base, k) + ".image_url.url",
                        "image_url.url must be an http(s) URL or a base64 data URI for Anthropic");
       }
     } else {
-      return unsupported(indexed(base, k) + ".type", "content part type '" + std::string(type) +
-                                                       "' is not supported by Anthropic");
+      return unsupported(indexed(base, k) + ".type",
+                         "content part type '" + std::string(type) + "' is not supported by Anthropic");
     }
   }
   return std::nullopt;
 }
 
-std::optional<http::ApiError> OpenAiToAnthropic::convert_messages(const json::array& messages,
-                                                                  json::array& system,
+std::optional<http::ApiError> OpenAiToAnthropic::convert_messages(const json::array& messages, json::array& system,
                                                                   json::array& out) {
   std::vector<Turn> turns;
   auto turn_for = [&turns](std::string_view role) -> Turn& {
-    if (turns.empty() || turns.back().role != role)
-      turns.push_back(Turn{std::string(role), {}, {}});
+    if (turns.empty() || turns.back().role != role) turns.push_back(Turn{std::string(role), {}, {}});
     return turns.back();
   };
 
@@ -222,8 +210,7 @@ std::optional<http::ApiError> OpenAiToAnthropic::convert_messages(const json::ar
       for (auto& b : blocks) turn.blocks.push_back(std::move(b));
     } else if (role == "tool") {
       const auto id = string_or_empty(msg->if_contains("tool_call_id"));
-      if (id.empty())
-        return invalid(indexed("messages", i) + ".tool_call_id", "tool message needs a tool_call_id");
+      if (id.empty()) return invalid(indexed("messages", i) + ".tool_call_id", "tool message needs a tool_call_id");
       json::object result{{"type", "tool_result"}, {"tool_use_id", anthropic_tool_id(id)}};
       if (content_v.is_string()) {
         if (!content_v.get_string().empty()) result["content"] = content_v.get_string();
@@ -237,8 +224,7 @@ std::optional<http::ApiError> OpenAiToAnthropic::convert_messages(const json::ar
         }
         if (!blocks.empty()) result["content"] = std::move(blocks);
       } else if (!content_v.is_null()) {
-        return invalid(indexed("messages", i) + ".content",
-                       "tool message content must be a string or text parts");
+        return invalid(indexed("messages", i) + ".content", "tool message content must be a string or text parts");
       }
       turn_for("user").tool_results.push_back(std::move(result));
     } else if (role == "assistant") {
@@ -254,13 +240,11 @@ std::optional<http::ApiError> OpenAiToAnthropic::convert_messages(const json::ar
           if (!text.empty()) blocks.push_back(json::object{{"type", "text"}, {"text", text}});
         }
       } else if (!content_v.is_null()) {
-        return invalid(indexed("messages", i) + ".content",
-                       "assistant content must be a string, text parts or null");
+        return invalid(indexed("messages", i) + ".content", "assistant content must be a string, text parts or null");
       }
       const json::value* calls = msg->if_contains("tool_calls");
       if (calls != nullptr && !calls->is_null()) {
-        if (!calls->is_array())
-          return invalid(indexed("messages", i) + ".tool_calls", "tool_calls must be an array");
+        if (!calls->is_array()) return invalid(indexed("messages", i) + ".tool_calls", "tool_calls must be an array");
         const auto& list = calls->get_array();
         for (std::size_t j = 0; j < list.size(); ++j) {
           const std::string base = indexed(indexed("messages", i) + ".tool_calls", j);
@@ -269,10 +253,8 @@ std::optional<http::ApiError> OpenAiToAnthropic::convert_messages(const json::ar
           const auto id = string_or_empty(call->if_contains("id"));
           if (id.empty()) return invalid(base + ".id", "tool call needs an id");
           const auto* fn = object_or_null(call->if_contains("function"));
-          const auto name =
-              fn != nullptr ? string_or_empty(fn->if_contains("name")) : std::string_view{};
-          if (name.empty())
-            return invalid(base + ".function.name", "tool call needs a function name");
+          const auto name = fn != nullptr ? string_or_empty(fn->if_contains("name")) : std::string_view{};
+          if (name.empty()) return invalid(base + ".function.name", "tool call needs a function name");
           json::value input = json::object{};
           const json::value* args = fn->if_contains("arguments");
           if (args != nullptr && args->is_string() && !args->get_string().empty()) {
@@ -287,10 +269,8 @@ std::optional<http::ApiError> OpenAiToAnthropic::convert_messages(const json::ar
             return invalid(base + ".function.arguments",
                            "function.arguments must be a JSON object encoded as a string");
           }
-          blocks.push_back(json::object{{"type", "tool_use"},
-                                        {"id", anthropic_tool_id(id)},
-                                        {"name", name},
-                                        {"input", std::move(input)}});
+          blocks.push_back(json::object{
+              {"type", "tool_use"}, {"id", anthropic_tool_id(id)}, {"name", name}, {"input", std::move(input)}});
         }
       }
       if (blocks.empty()) continue;
@@ -303,17 +283,14 @@ std::optional<http::ApiError> OpenAiToAnthropic::convert_messages(const json::ar
   }
 
   if (turns.empty())
-    return invalid(
-        "messages",
-        "Anthropic needs at least one user or assistant message besides system messages");
+    return invalid("messages", "Anthropic needs at least one user or assistant message besides system messages");
 
   // A final assistant turn is a prefill; Anthropic rejects it when it ends in whitespace.
   if (turns.back().role == "assistant" && !turns.back().blocks.empty()) {
     auto& last = turns.back().blocks.back().as_object();
     if (string_or_empty(last.if_contains("type")) == "text") {
       std::string text(last["text"].as_string());
-      while (!text.empty() && (text.back() == ' ' || text.back() == '\n' || text.back() == '\t' ||
-                               text.back() == '\r'))
+      while (!text.empty() && (text.back() == ' ' || text.back() == '\n' || text.back() == '\t' || text.back() == '\r'))
         text.pop_back();
       if (text.empty())
         turns.back().blocks.pop_back();
@@ -321,9 +298,7 @@ std::optional<http::ApiError> OpenAiToAnthropic::convert_messages(const json::ar
         last["text"] = text;
       if (turns.back().blocks.empty()) turns.pop_back();
       if (turns.empty())
-        return invalid(
-            "messages",
-            "Anthropic needs at least one user or assistant message besides system messages");
+        return invalid("messages", "Anthropic needs at least one user or assistant message besides system messages");
     }
   }
 
@@ -335,8 +310,7 @@ std::optional<http::ApiError> OpenAiToAnthropic::convert_messages(const json::ar
   return std::nullopt;
 }
 
-std::optional<http::ApiError> OpenAiToAnthropic::convert_tools(const json::object& body,
-                                                               json::object& upstream) {
+std::optional<http::ApiError> OpenAiToAnthropic::convert_tools(const json::object& body, json::object& upstream) {
   json::array tools;
   if (const json::value* list = body.if_contains("tools"); list != nullptr && !list->is_null()) {
     if (!list->is_array()) return invalid("tools", "tools must be an array");
@@ -349,18 +323,14 @@ std::optional<http::ApiError> OpenAiToAnthropic::convert_tools(const json::objec
         return unsupported(indexed("tools", i) + ".type",
                            "tool type '" + std::string(type) + "' is not supported by Anthropic");
       const auto* fn = object_or_null(tool->if_contains("function"));
-      const auto name =
-          fn != nullptr ? string_or_empty(fn->if_contains("name")) : std::string_view{};
-      if (name.empty())
-        return invalid(indexed("tools", i) + ".function.name", "tool needs a function name");
+      const auto name = fn != nullptr ? string_or_empty(fn->if_contains("name")) : std::string_view{};
+      if (name.empty()) return invalid(indexed("tools", i) + ".function.name", "tool needs a function name");
       json::object out{{"name", name}};
-      if (const auto desc = string_or_empty(fn->if_contains("description")); !desc.empty())
-        out["description"] = desc;
+      if (const auto desc = string_or_empty(fn->if_contains("description")); !desc.empty()) out["description"] = desc;
       const auto* params = object_or_null(fn->if_contains("parameters"));
-      out["input_schema"] =
-          params != nullptr
-              ? json::value(*params)
-              : json::value(json::object{{"type", "object"}, {"properties", json::object{}}});
+      out["input_schema"] = params != nullptr
+                                ? json::value(*params)
+                                : json::value(json::object{{"type", "object"}, {"properties", json::object{}}});
       tools.push_back(std::move(out));
     }
   }
@@ -376,12 +346,10 @@ std::optional<http::ApiError> OpenAiToAnthropic::convert_tools(const json::objec
       else if (s == "none")
         choice = json::object{{"type", "none"}};
       else
-        return invalid("tool_choice",
-                       "tool_choice must be \"none\", \"auto\", \"required\" or a named function");
+        return invalid("tool_choice", "tool_choice must be \"none\", \"auto\", \"required\" or a named function");
     } else if (const auto* obj = object_or_null(tc); obj != nullptr) {
       const auto* fn = object_or_null(obj->if_contains("function"));
-      const auto name =
-          fn != nullptr ? string_or_empty(fn->if_contains("name")) : std::string_view{};
+      const auto name = fn != nullptr ? string_or_empty(fn->if_contains("name")) : std::string_view{};
       if (string_or_empty(obj->if_contains("type")) != "function" || name.empty())
         return unsupported("tool_choice",
                            "only {\"type\":\"function\",\"function\":{\"name\":...}} tool_choice "
@@ -392,29 +360,24 @@ std::optional<http::ApiError> OpenAiToAnthropic::convert_tools(const json::objec
     }
   }
 
-  if (const json::value* rf = body.if_contains("response_format");
-      rf != nullptr && !rf->is_null()) {
+  if (const json::value* rf = body.if_contains("response_format"); rf != nullptr && !rf->is_null()) {
     const auto* obj = object_or_null(rf);
-    const auto type =
-        obj != nullptr ? string_or_empty(obj->if_contains("type")) : std::string_view{};
+    const auto type = obj != nullptr ? string_or_empty(obj->if_contains("type")) : std::string_view{};
     if (type == "json_object" || type == "json_schema") {
       json::value schema = json::object{{"type", "object"}};
       if (type == "json_schema") {
         const auto* js = object_or_null(obj->if_contains("json_schema"));
         if (js == nullptr)
-          return invalid("response_format.json_schema",
-                         "json_schema is required for type json_schema");
+          return invalid("response_format.json_schema", "json_schema is required for type json_schema");
         if (const auto* s = object_or_null(js->if_contains("schema"))) schema = *s;
       }
-      tools.push_back(
-          json::object{{"name", kJsonToolName},
-                       {"description", "Respond with a JSON object by calling this tool."},
-                       {"input_schema", std::move(schema)}});
+      tools.push_back(json::object{{"name", kJsonToolName},
+                                   {"description", "Respond with a JSON object by calling this tool."},
+                                   {"input_schema", std::move(schema)}});
       choice = json::object{{"type", "tool"}, {"name", kJsonToolName}};
       json_mode_ = true;
     } else if (type != "text") {
-      return invalid("response_format.type",
-                     "response_format.type must be text, json_object or json_schema");
+      return invalid("response_format.type", "response_format.type must be text, json_object or json_schema");
     }
   }
 
@@ -436,8 +399,7 @@ std::optional<http::ApiError> OpenAiToAnthropic::translate_request(const json::o
   if (const json::value* n = body.if_contains("n"); !is_null_or_absent(n)) {
     boost::system::error_code ec;
     const auto value = n->is_number() ? n->to_number<double>(ec) : 0.0;
-    if (!n->is_number() || ec || value != 1.0)
-      return unsupported("n", "Anthropic supports only n = 1");
+    if (!n->is_number() || ec || value != 1.0) return unsupported("n", "Anthropic supports only n = 1");
   }
 
   if (ctx_.model_in_body) {
@@ -456,8 +418,7 @@ std::optional<http::ApiError> OpenAiToAnthropic::translate_request(const json::o
   } else {
     boost::system::error_code ec;
     const auto value = max->is_number() ? max->to_number<std::uint64_t>(ec) : 0;
-    if (!max->is_number() || ec)
-      return invalid(max_name, std::string(max_name) + " must be a non-negative integer");
+    if (!max->is_number() || ec) return invalid(max_name, std::string(max_name) + " must be a non-negative integer");
     up["max_tokens"] = value;
   }
 
@@ -510,8 +471,7 @@ std::optional<http::ApiError> OpenAiToAnthropic::translate_request(const json::o
   return std::nullopt;
 }
 
-http::ApiError OpenAiToAnthropic::translate_error(unsigned status, std::string_view,
-                                                  std::string_view upstream_body) {
+http::ApiError OpenAiToAnthropic::translate_error(unsigned status, std::string_view, std::string_view upstream_body) {
   const unsigned mapped = status == 529 ? 503 : status;
   http::ApiError err{mapped, openai_error_type(mapped), "upstream_error", {}, std::nullopt};
   boost::system::error_code ec;

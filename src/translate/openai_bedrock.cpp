@@ -11,8 +11,8 @@
 #include <utility>
 #include <vector>
 
-#include "translate/encode_openai_chat.hpp"
 #include "translate/common.hpp"
+#include "translate/encode_openai_chat.hpp"
 
 namespace sluice::translate {
 
@@ -61,13 +61,11 @@ std::optional<std::string_view> image_format(std::string_view media_type) {
 }
 
 // User content (string / parts / null) -> Converse content blocks.
-std::optional<http::ApiError> user_blocks(const json::value* content, std::size_t i,
-                                          json::array& blocks) {
+std::optional<http::ApiError> user_blocks(const json::value* content, std::size_t i, json::array& blocks) {
   if (content == nullptr || content->is_null()) return std::nullopt;
   const auto base = indexed("messages", i) + ".content";
   if (content->is_string()) {
-    if (!content->get_string().empty())
-      blocks.push_back(json::object{{"text", content->get_string()}});
+    if (!content->get_string().empty()) blocks.push_back(json::object{{"text", content->get_string()}});
     return std::nullopt;
   }
   if (!content->is_array()) return invalid_request("content must be a string or an array of parts", base);
@@ -97,16 +95,14 @@ std::optional<http::ApiError> user_blocks(const json::value* content, std::size_
       }
       const auto format = image_format(uri->media_type);
       if (!format)
-        return unsupported("image type '" + std::string(uri->media_type) +
-                               "' is not supported by Bedrock (png, jpeg, gif or webp)",
-                           param);
+        return unsupported(
+            "image type '" + std::string(uri->media_type) + "' is not supported by Bedrock (png, jpeg, gif or webp)",
+            param);
       blocks.push_back(
-          json::object{{"image", json::object{{"format", *format},
-                                              {"source", json::object{{"bytes", uri->data}}}}}});
+          json::object{{"image", json::object{{"format", *format}, {"source", json::object{{"bytes", uri->data}}}}}});
     } else {
-      return unsupported(
-          "content part type '" + std::string(type) + "' is not supported by Bedrock",
-          part_name + ".type");
+      return unsupported("content part type '" + std::string(type) + "' is not supported by Bedrock",
+                         part_name + ".type");
     }
   }
   return std::nullopt;
@@ -124,8 +120,7 @@ class OpenAiToBedrock final : public Translator, public ProviderCodec {
   }
   explicit OpenAiToBedrock(RequestContext context) : context_(std::move(context)) {}
 
-  std::optional<http::ApiError> translate_request(const json::object& body,
-                                                  std::string& upstream_body) override {
+  std::optional<http::ApiError> translate_request(const json::object& body, std::string& upstream_body) override {
     json::object out;
     json::array system;
     bool tool_blocks = false;
@@ -149,10 +144,9 @@ class OpenAiToBedrock final : public Translator, public ProviderCodec {
       const auto role = string_or_empty(message->if_contains("role"));
       const auto* content = message->if_contains("content");
       if (role == "system" || role == "developer") {
-        if (content != nullptr && !content->is_string() && !content->is_array() &&
-            !content->is_null())
+        if (content != nullptr && !content->is_string() && !content->is_array() && !content->is_null())
           return invalid_request("content must be a string or an array of text parts",
-                         indexed("messages", i) + ".content");
+                                 indexed("messages", i) + ".content");
         const auto text = content == nullptr ? std::string() : content_text(*content);
         if (!text.empty()) system.push_back(json::object{{"text", text}});
       } else if (role == "user") {
@@ -166,8 +160,7 @@ class OpenAiToBedrock final : public Translator, public ProviderCodec {
         json::array blocks;
         if (auto error = assistant_blocks(*message, i, blocks)) return error;
         if (!blocks.empty()) {
-          for (const auto& b : blocks)
-            tool_blocks = tool_blocks || b.get_object().contains("toolUse");
+          for (const auto& b : blocks) tool_blocks = tool_blocks || b.get_object().contains("toolUse");
           auto& turn = turn_for("assistant");
           for (auto& b : blocks) turn.blocks.push_back(std::move(b));
         }
@@ -175,16 +168,14 @@ class OpenAiToBedrock final : public Translator, public ProviderCodec {
         const auto id = string_or_empty(message->if_contains("tool_call_id"));
         if (id.empty())
           return invalid_request("tool messages need a tool_call_id", indexed("messages", i) + ".tool_call_id");
-        if (content != nullptr && !content->is_string() && !content->is_array() &&
-            !content->is_null())
+        if (content != nullptr && !content->is_string() && !content->is_array() && !content->is_null())
           return invalid_request("content must be a string or an array of text parts",
-                         indexed("messages", i) + ".content");
+                                 indexed("messages", i) + ".content");
         const auto text = content == nullptr ? std::string() : content_text(*content);
         json::array result_content;
         if (!text.empty()) result_content.push_back(json::object{{"text", text}});
-        turn_for("user").results.push_back(
-            json::object{{"toolResult", json::object{{"toolUseId", bedrock_tool_id(id)},
-                                                     {"content", std::move(result_content)}}}});
+        turn_for("user").results.push_back(json::object{
+            {"toolResult", json::object{{"toolUseId", bedrock_tool_id(id)}, {"content", std::move(result_content)}}}});
         tool_blocks = true;
       } else {
         return unsupported("message role '" + std::string(role) + "' is not supported by Bedrock",
@@ -195,8 +186,7 @@ class OpenAiToBedrock final : public Translator, public ProviderCodec {
     for (auto& turn : turns) {
       json::array content = std::move(turn.results);
       for (auto& b : turn.blocks) content.push_back(std::move(b));
-      bedrock_messages.push_back(
-          json::object{{"role", turn.role}, {"content", std::move(content)}});
+      bedrock_messages.push_back(json::object{{"role", turn.role}, {"content", std::move(content)}});
     }
     out["messages"] = std::move(bedrock_messages);
     if (!system.empty()) out["system"] = std::move(system);
@@ -222,8 +212,7 @@ class OpenAiToBedrock final : public Translator, public ProviderCodec {
         return invalid_request(std::string(max_field) + " must be an integer", max_field);
       inference["maxTokens"] = v;
     }
-    for (const auto& [from, to] :
-         {std::pair{"temperature", "temperature"}, std::pair{"top_p", "topP"}}) {
+    for (const auto& [from, to] : {std::pair{"temperature", "temperature"}, std::pair{"top_p", "topP"}}) {
       const auto* v = body.if_contains(from);
       if (v == nullptr || v->is_null()) continue;
       if (!v->is_number()) return invalid_request(std::string(from) + " must be a number", from);
@@ -234,8 +223,7 @@ class OpenAiToBedrock final : public Translator, public ProviderCodec {
         inference["stopSequences"] = json::array{*stop};
       } else if (stop->is_array()) {
         for (const auto& s : stop->get_array())
-          if (!s.is_string())
-            return invalid_request("stop must be a string or an array of strings", "stop");
+          if (!s.is_string()) return invalid_request("stop must be a string or an array of strings", "stop");
         inference["stopSequences"] = *stop;
       } else {
         return invalid_request("stop must be a string or an array of strings", "stop");
@@ -244,31 +232,25 @@ class OpenAiToBedrock final : public Translator, public ProviderCodec {
     if (!inference.empty()) out["inferenceConfig"] = std::move(inference);
 
     json::array tools;
-    if (const auto* client_tools = body.if_contains("tools");
-        client_tools != nullptr && !client_tools->is_null()) {
+    if (const auto* client_tools = body.if_contains("tools"); client_tools != nullptr && !client_tools->is_null()) {
       if (!client_tools->is_array()) return invalid_request("tools must be an array", "tools");
       const auto& list = client_tools->get_array();
       for (std::size_t k = 0; k < list.size(); ++k) {
         const auto* tool = object_or_null(&list[k]);
         if (tool == nullptr) return invalid_request("tools must be objects", indexed("tools", k));
         if (string_or_empty(tool->if_contains("type")) != "function")
-          return unsupported("only function tools are supported by Bedrock",
-                             indexed("tools", k) + ".type");
+          return unsupported("only function tools are supported by Bedrock", indexed("tools", k) + ".type");
         const auto* function = object_or_null(tool->if_contains("function"));
-        const auto name =
-            function == nullptr ? std::string_view{} : string_or_empty(function->if_contains("name"));
-        if (name.empty())
-          return invalid_request("tools need function.name", indexed("tools", k) + ".function.name");
+        const auto name = function == nullptr ? std::string_view{} : string_or_empty(function->if_contains("name"));
+        if (name.empty()) return invalid_request("tools need function.name", indexed("tools", k) + ".function.name");
         json::object spec{{"name", name}};
-        if (const auto description = string_or_empty(function->if_contains("description"));
-            !description.empty())
+        if (const auto description = string_or_empty(function->if_contains("description")); !description.empty())
           spec["description"] = description;
         const auto* parameters = object_or_null(function->if_contains("parameters"));
-        spec["inputSchema"] = json::object{
-            {"json",
-             parameters != nullptr
-                 ? json::value(*parameters)
-                 : json::value(json::object{{"type", "object"}, {"properties", json::object{}}})}};
+        spec["inputSchema"] =
+            json::object{{"json", parameters != nullptr
+                                      ? json::value(*parameters)
+                                      : json::value(json::object{{"type", "object"}, {"properties", json::object{}}})}};
         tools.push_back(json::object{{"toolSpec", std::move(spec)}});
       }
     }
@@ -285,13 +267,11 @@ class OpenAiToBedrock final : public Translator, public ProviderCodec {
         } else if (s == "none") {
           choice_none = true;
         } else {
-          return invalid_request("tool_choice must be none, auto, required or a named function",
-                         "tool_choice");
+          return invalid_request("tool_choice must be none, auto, required or a named function", "tool_choice");
         }
       } else if (const auto* obj = object_or_null(tc)) {
         const auto* function = object_or_null(obj->if_contains("function"));
-        const auto name =
-            function == nullptr ? std::string_view{} : string_or_empty(function->if_contains("name"));
+        const auto name = function == nullptr ? std::string_view{} : string_or_empty(function->if_contains("name"));
         if (string_or_empty(obj->if_contains("type")) != "function" || name.empty())
           return invalid_request(
               "tool_choice must name a function: "
@@ -305,29 +285,25 @@ class OpenAiToBedrock final : public Translator, public ProviderCodec {
 
     if (const auto* rf = body.if_contains("response_format"); rf != nullptr && !rf->is_null()) {
       const auto* format = object_or_null(rf);
-      const auto type =
-          format == nullptr ? std::string_view{} : string_or_empty(format->if_contains("type"));
+      const auto type = format == nullptr ? std::string_view{} : string_or_empty(format->if_contains("type"));
       if (type == "json_object" || type == "json_schema") {
         json::value schema = json::object{{"type", "object"}};
         std::string description = "Respond with a JSON object.";
         if (type == "json_schema") {
           const auto* js = object_or_null(format->if_contains("json_schema"));
-          if (js == nullptr)
-            return invalid_request("json_schema must be an object", "response_format.json_schema");
+          if (js == nullptr) return invalid_request("json_schema must be an object", "response_format.json_schema");
           if (const auto* s = object_or_null(js->if_contains("schema"))) schema = *s;
           if (const auto d = string_or_empty(js->if_contains("description")); !d.empty()) description = d;
         }
-        tools.push_back(json::object{
-            {"toolSpec",
-             json::object{{"name", kJsonTool},
-                          {"description", description},
-                          {"inputSchema", json::object{{"json", std::move(schema)}}}}}});
+        tools.push_back(
+            json::object{{"toolSpec", json::object{{"name", kJsonTool},
+                                                   {"description", description},
+                                                   {"inputSchema", json::object{{"json", std::move(schema)}}}}}});
         choice = json::object{{"tool", json::object{{"name", kJsonTool}}}};
         choice_none = false;
         json_mode_ = true;
       } else if (type != "text") {
-        return invalid_request("response_format.type must be text, json_object or json_schema",
-                       "response_format.type");
+        return invalid_request("response_format.type must be text, json_object or json_schema", "response_format.type");
       }
     }
 
@@ -351,8 +327,7 @@ class OpenAiToBedrock final : public Translator, public ProviderCodec {
     return std::nullopt;
   }
 
-  std::optional<http::ApiError> translate_response(std::string_view upstream_body,
-                                                   std::string& client_body) override {
+  std::optional<http::ApiError> translate_response(std::string_view upstream_body, std::string& client_body) override {
     OpenAiChatResponseEncoder encoder(encoder_options());
     UsageTap tap(encoder, usage_);
     if (auto error = decode_bedrock_response(upstream_body, json_tool(), tap)) return error;
@@ -402,18 +377,16 @@ class OpenAiToBedrock final : public Translator, public ProviderCodec {
   }
   // The stream's two halves, made on first use (after the request set the options).
   Stream& stream() {
-    if (!stream_) stream_.emplace(Stream{BedrockStreamDecoder(json_tool()), OpenAiChatStreamEncoder(encoder_options())});
+    if (!stream_)
+      stream_.emplace(Stream{BedrockStreamDecoder(json_tool()), OpenAiChatStreamEncoder(encoder_options())});
     return *stream_;
   }
 
-  std::optional<http::ApiError> assistant_blocks(const json::object& message, std::size_t i,
-                                                 json::array& blocks) {
+  std::optional<http::ApiError> assistant_blocks(const json::object& message, std::size_t i, json::array& blocks) {
     const auto base = indexed("messages", i);
-    if (const auto* content = message.if_contains("content");
-        content != nullptr && !content->is_null()) {
+    if (const auto* content = message.if_contains("content"); content != nullptr && !content->is_null()) {
       if (content->is_string()) {
-        if (!content->get_string().empty())
-          blocks.push_back(json::object{{"text", content->get_string()}});
+        if (!content->get_string().empty()) blocks.push_back(json::object{{"text", content->get_string()}});
       } else if (content->is_array()) {
         for (const auto& part_value : content->get_array()) {
           const auto* part = object_or_null(&part_value);
@@ -434,24 +407,20 @@ class OpenAiToBedrock final : public Translator, public ProviderCodec {
       const auto call_name = indexed(base + ".tool_calls", j);
       const auto* call = object_or_null(&(*calls)[j]);
       const auto* function = call == nullptr ? nullptr : object_or_null(call->if_contains("function"));
-      if (function == nullptr)
-        return invalid_request("tool calls need a function object", call_name + ".function");
+      if (function == nullptr) return invalid_request("tool calls need a function object", call_name + ".function");
       const auto id = string_or_empty(call->if_contains("id"));
       if (id.empty()) return invalid_request("tool calls need an id", call_name + ".id");
       const auto name = string_or_empty(function->if_contains("name"));
-      if (name.empty())
-        return invalid_request("tool calls need function.name", call_name + ".function.name");
+      if (name.empty()) return invalid_request("tool calls need function.name", call_name + ".function.name");
       const auto arguments = string_or_empty(function->if_contains("arguments"));
       json::value input = json::object{};
       if (!arguments.empty()) {
         boost::system::error_code ec;
         input = json::parse(arguments, ec);
-        if (ec)
-          return invalid_request("function.arguments is not valid JSON", call_name + ".function.arguments");
+        if (ec) return invalid_request("function.arguments is not valid JSON", call_name + ".function.arguments");
       }
-      blocks.push_back(json::object{{"toolUse", json::object{{"toolUseId", bedrock_tool_id(id)},
-                                                             {"name", name},
-                                                             {"input", std::move(input)}}}});
+      blocks.push_back(json::object{
+          {"toolUse", json::object{{"toolUseId", bedrock_tool_id(id)}, {"name", name}, {"input", std::move(input)}}}});
     }
     return std::nullopt;
   }
@@ -464,9 +433,7 @@ class OpenAiToBedrock final : public Translator, public ProviderCodec {
   bool ended_ = false;  // stream_end ran: nothing more is decoded
 };
 
-
 }  // namespace
-
 
 std::unique_ptr<Translator> make_openai_to_bedrock(RequestContext context) {
   return std::make_unique<OpenAiToBedrock>(std::move(context));

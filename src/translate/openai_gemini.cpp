@@ -26,7 +26,6 @@ http::ApiError bad_request(std::string message, std::string param) {
   return invalid_request(std::move(message), std::move(param), "invalid_request");
 }
 
-
 const json::value* present(const json::object& o, std::string_view key) {
   const auto* v = o.if_contains(key);
   return v == nullptr || v->is_null() ? nullptr : v;
@@ -44,14 +43,12 @@ std::string_view mime_from_url(std::string_view url) {
   if (end != std::string_view::npos) url = url.substr(0, end);
   const auto slash = url.rfind('/');
   const auto dot = url.rfind('.');
-  if (dot == std::string_view::npos || (slash != std::string_view::npos && dot < slash))
-    return "image/jpeg";
+  if (dot == std::string_view::npos || (slash != std::string_view::npos && dot < slash)) return "image/jpeg";
   const auto ext = lower(url.substr(dot + 1));
   static const std::pair<std::string_view, std::string_view> kTypes[] = {
-      {"png", "image/png"},   {"jpg", "image/jpeg"},      {"jpeg", "image/jpeg"},
-      {"gif", "image/gif"},   {"webp", "image/webp"},     {"heic", "image/heic"},
-      {"heif", "image/heif"}, {"pdf", "application/pdf"}, {"mp3", "audio/mp3"},
-      {"wav", "audio/wav"},   {"mp4", "video/mp4"},       {"txt", "text/plain"}};
+      {"png", "image/png"},   {"jpg", "image/jpeg"},  {"jpeg", "image/jpeg"}, {"gif", "image/gif"},
+      {"webp", "image/webp"}, {"heic", "image/heic"}, {"heif", "image/heif"}, {"pdf", "application/pdf"},
+      {"mp3", "audio/mp3"},   {"wav", "audio/wav"},   {"mp4", "video/mp4"},   {"txt", "text/plain"}};
   for (const auto& [e, type] : kTypes)
     if (ext == e) return type;
   return "image/jpeg";
@@ -75,12 +72,10 @@ class ContentsBuilder {
     responses_.push_back(std::move(part));
     return std::nullopt;
   }
-  std::optional<http::ApiError> add_model_parts(json::array text_parts, json::array calls,
-                                                std::size_t message_index) {
+  std::optional<http::ApiError> add_model_parts(json::array text_parts, json::array calls, std::size_t message_index) {
     if (auto err = switch_to("model", message_index)) return err;
     for (auto& p : text_parts) other_.push_back(std::move(p));
-    for (auto& p : calls)
-      responses_.push_back(std::move(p));  // model turn: functionCalls after the text
+    for (auto& p : calls) responses_.push_back(std::move(p));  // model turn: functionCalls after the text
     return std::nullopt;
   }
   std::optional<http::ApiError> finish(json::array& contents) {
@@ -106,11 +101,10 @@ class ContentsBuilder {
     if (role_ == "user") {
       // Gemini requires one functionResponse per functionCall of the preceding model turn.
       if (responses_.size() != pending_calls_) {
-        return bad_request(
-            "Gemini requires one tool message per tool call of the preceding assistant message: " +
-                std::to_string(pending_calls_) + " tool call(s) answered by " +
-                std::to_string(responses_.size()) + " tool message(s)",
-            "messages[" + std::to_string(message_index) + "]");
+        return bad_request("Gemini requires one tool message per tool call of the preceding assistant message: " +
+                               std::to_string(pending_calls_) + " tool call(s) answered by " +
+                               std::to_string(responses_.size()) + " tool message(s)",
+                           "messages[" + std::to_string(message_index) + "]");
       }
       for (auto& p : responses_) parts.push_back(std::move(p));
       for (auto& p : other_) parts.push_back(std::move(p));
@@ -125,8 +119,7 @@ class ContentsBuilder {
       }
     }
     pending_calls_ = calls;
-    if (parts.empty())
-      parts.push_back(json::object{{"text", " "}});  // Gemini rejects a turn without parts
+    if (parts.empty()) parts.push_back(json::object{{"text", " "}});  // Gemini rejects a turn without parts
     contents_.push_back(json::object{{"role", role_}, {"parts", std::move(parts)}});
     responses_.clear();
     other_.clear();
@@ -157,18 +150,15 @@ class OpenAiToGemini final : public Translator, public ProviderCodec {
   }
   explicit OpenAiToGemini(RequestContext context) : ctx_(std::move(context)) {}
 
-  std::optional<http::ApiError> translate_request(const json::object& body,
-                                                  std::string& upstream_body) override;
-  std::optional<http::ApiError> translate_response(std::string_view upstream_body,
-                                                   std::string& client_body) override {
+  std::optional<http::ApiError> translate_request(const json::object& body, std::string& upstream_body) override;
+  std::optional<http::ApiError> translate_response(std::string_view upstream_body, std::string& client_body) override {
     OpenAiChatResponseEncoder encoder(encoder_options());
     UsageTap tap(encoder, usage_);
     if (auto error = decode_gemini_response(upstream_body, tap)) return error;
     client_body = encoder.body();
     return std::nullopt;
   }
-  http::ApiError translate_error(unsigned status, std::string_view,
-                                 std::string_view upstream_body) override {
+  http::ApiError translate_error(unsigned status, std::string_view, std::string_view upstream_body) override {
     return gemini_error_to_api_error(status, upstream_body);
   }
   bool stream_feed(std::string_view upstream_bytes, std::string& out) override {
@@ -196,10 +186,8 @@ class OpenAiToGemini final : public Translator, public ProviderCodec {
   };
 
   std::optional<http::ApiError> convert_messages(const json::array& messages, json::object& out);
-  std::optional<http::ApiError> convert_user_content(const json::value& content, std::size_t i,
-                                                     json::array& parts);
-  std::optional<http::ApiError> convert_generation_config(const json::object& body,
-                                                          json::object& out);
+  std::optional<http::ApiError> convert_user_content(const json::value& content, std::size_t i, json::array& parts);
+  std::optional<http::ApiError> convert_generation_config(const json::object& body, json::object& out);
   std::optional<http::ApiError> convert_tools(const json::object& body, json::object& out);
 
   EncoderOptions encoder_options() const {
@@ -222,18 +210,15 @@ class OpenAiToGemini final : public Translator, public ProviderCodec {
   bool ended_ = false;  // stream_end ran: nothing more is decoded
 };
 
-std::optional<http::ApiError> OpenAiToGemini::convert_user_content(const json::value& content,
-                                                                   std::size_t i,
+std::optional<http::ApiError> OpenAiToGemini::convert_user_content(const json::value& content, std::size_t i,
                                                                    json::array& parts) {
   if (content.is_null()) return std::nullopt;
   if (content.is_string()) {
-    if (!content.get_string().empty())
-      parts.push_back(json::object{{"text", content.get_string()}});
+    if (!content.get_string().empty()) parts.push_back(json::object{{"text", content.get_string()}});
     return std::nullopt;
   }
   const std::string where = "messages[" + std::to_string(i) + "].content";
-  if (!content.is_array())
-    return bad_request("content must be a string or an array of parts", where);
+  if (!content.is_array()) return bad_request("content must be a string or an array of parts", where);
   const auto& items = content.get_array();
   for (std::size_t j = 0; j < items.size(); ++j) {
     const std::string at = where + "[" + std::to_string(j) + "]";
@@ -255,17 +240,14 @@ std::optional<http::ApiError> OpenAiToGemini::convert_user_content(const json::v
       }
       const std::string field = at + (image ? ".image_url.url" : ".file.file_data");
       if (url.empty()) {
-        return bad_request(
-            image ? "image_url.url is required"
-                  : "Gemini accepts files only as file_data data URIs (file_id is not supported)",
-            field);
+        return bad_request(image ? "image_url.url is required"
+                                 : "Gemini accepts files only as file_data data URIs (file_id is not supported)",
+                           field);
       }
       if (const auto uri = parse_data_uri(url)) {
-        parts.push_back(json::object{
-            {"inlineData", json::object{{"mimeType", uri->media_type}, {"data", uri->data}}}});
+        parts.push_back(json::object{{"inlineData", json::object{{"mimeType", uri->media_type}, {"data", uri->data}}}});
       } else if (is_remote_url(url)) {
-        parts.push_back(json::object{
-            {"fileData", json::object{{"mimeType", mime_from_url(url)}, {"fileUri", url}}}});
+        parts.push_back(json::object{{"fileData", json::object{{"mimeType", mime_from_url(url)}, {"fileUri", url}}}});
       } else {
         return bad_request("expected a base64 data URI or an http(s)/gs URL", field);
       }
@@ -276,19 +258,15 @@ std::optional<http::ApiError> OpenAiToGemini::convert_user_content(const json::v
       const auto format = string_or(audio->get_object(), "format", "wav");
       const auto data = string_or(audio->get_object(), "data");
       parts.push_back(
-          json::object{{"inlineData", json::object{{"mimeType", "audio/" + std::string(format)},
-                                                   {"data", data}}}});
+          json::object{{"inlineData", json::object{{"mimeType", "audio/" + std::string(format)}, {"data", data}}}});
     } else {
-      return bad_request(
-          "content part type '" + std::string(type) + "' is not supported for Gemini",
-          at + ".type");
+      return bad_request("content part type '" + std::string(type) + "' is not supported for Gemini", at + ".type");
     }
   }
   return std::nullopt;
 }
 
-std::optional<http::ApiError> OpenAiToGemini::convert_messages(const json::array& messages,
-                                                               json::object& out) {
+std::optional<http::ApiError> OpenAiToGemini::convert_messages(const json::array& messages, json::object& out) {
   json::array system_parts;
   ContentsBuilder builder;
   std::map<std::string, std::string, std::less<>> call_names;  // tool_call_id -> function name
@@ -315,18 +293,14 @@ std::optional<http::ApiError> OpenAiToGemini::convert_messages(const json::array
       if (!text.empty()) text_parts.push_back(json::object{{"text", std::move(text)}});
       json::array calls;
       if (const auto* tc = present(msg, "tool_calls")) {
-        if (!tc->is_array())
-          return bad_request("tool_calls must be an array", where + ".tool_calls");
+        if (!tc->is_array()) return bad_request("tool_calls must be an array", where + ".tool_calls");
         const auto& list = tc->get_array();
         for (std::size_t j = 0; j < list.size(); ++j) {
           const std::string at = where + ".tool_calls[" + std::to_string(j) + "]";
-          const auto* fn =
-              list[j].is_object() ? list[j].get_object().if_contains("function") : nullptr;
-          if (fn == nullptr || !fn->is_object())
-            return bad_request("tool call must have a function object", at);
+          const auto* fn = list[j].is_object() ? list[j].get_object().if_contains("function") : nullptr;
+          if (fn == nullptr || !fn->is_object()) return bad_request("tool call must have a function object", at);
           const auto name = string_or(fn->get_object(), "name");
-          if (name.empty())
-            return bad_request("tool call function name is required", at + ".function.name");
+          if (name.empty()) return bad_request("tool call function name is required", at + ".function.name");
           json::value args = json::object{};
           if (const auto* a = present(fn->get_object(), "arguments")) {
             if (a->is_object()) {
@@ -335,69 +309,54 @@ std::optional<http::ApiError> OpenAiToGemini::convert_messages(const json::array
               boost::system::error_code ec;
               args = json::parse(a->get_string(), ec);
               if (ec || !args.is_object())
-                return bad_request("tool call arguments must be a JSON object",
-                                   at + ".function.arguments");
+                return bad_request("tool call arguments must be a JSON object", at + ".function.arguments");
             } else if (!a->is_string()) {
-              return bad_request("tool call arguments must be a JSON string",
-                                 at + ".function.arguments");
+              return bad_request("tool call arguments must be a JSON string", at + ".function.arguments");
             }
           }
           const auto id = string_or(list[j].get_object(), "id");
           if (!id.empty()) call_names[std::string(id)] = std::string(name);
-          calls.push_back(json::object{
-              {"functionCall", json::object{{"name", name}, {"args", std::move(args)}}}});
+          calls.push_back(json::object{{"functionCall", json::object{{"name", name}, {"args", std::move(args)}}}});
         }
       }
-      if (auto err = builder.add_model_parts(std::move(text_parts), std::move(calls), i))
-        return err;
+      if (auto err = builder.add_model_parts(std::move(text_parts), std::move(calls), i)) return err;
     } else if (role == "tool") {
       const auto id = string_or(msg, "tool_call_id");
       const auto found = call_names.find(id);
       if (found == call_names.end()) {
-        return bad_request("tool_call_id '" + std::string(id) +
-                               "' does not answer a tool call of an earlier assistant message",
-                           where + ".tool_call_id");
+        return bad_request(
+            "tool_call_id '" + std::string(id) + "' does not answer a tool call of an earlier assistant message",
+            where + ".tool_call_id");
       }
       const auto text = content_text(content);
       json::value output = json::string(text);
       boost::system::error_code ec;
-      if (auto parsed = json::parse(text, ec); !ec && parsed.is_object())
-        output = std::move(parsed);
-      json::object response{{"name", found->second},
-                            {"response", json::object{{"output", std::move(output)}}}};
-      if (auto err =
-              builder.add_tool_response(json::object{{"functionResponse", std::move(response)}}, i))
-        return err;
+      if (auto parsed = json::parse(text, ec); !ec && parsed.is_object()) output = std::move(parsed);
+      json::object response{{"name", found->second}, {"response", json::object{{"output", std::move(output)}}}};
+      if (auto err = builder.add_tool_response(json::object{{"functionResponse", std::move(response)}}, i)) return err;
     } else {
-      return bad_request("role '" + std::string(role) + "' is not supported for Gemini",
-                         where + ".role");
+      return bad_request("role '" + std::string(role) + "' is not supported for Gemini", where + ".role");
     }
   }
 
   json::array contents;
   if (auto err = builder.finish(contents)) return err;
-  if (contents.empty())
-    return bad_request("Gemini needs at least one user or assistant message", "messages");
+  if (contents.empty()) return bad_request("Gemini needs at least one user or assistant message", "messages");
   out["contents"] = std::move(contents);
-  if (!system_parts.empty())
-    out["systemInstruction"] = json::object{{"parts", std::move(system_parts)}};
+  if (!system_parts.empty()) out["systemInstruction"] = json::object{{"parts", std::move(system_parts)}};
   return std::nullopt;
 }
 
-std::optional<http::ApiError> OpenAiToGemini::convert_generation_config(const json::object& body,
-                                                                        json::object& out) {
+std::optional<http::ApiError> OpenAiToGemini::convert_generation_config(const json::object& body, json::object& out) {
   json::object config;
-  const auto number = [&](std::string_view from,
-                          std::string_view to) -> std::optional<http::ApiError> {
+  const auto number = [&](std::string_view from, std::string_view to) -> std::optional<http::ApiError> {
     if (const auto* v = present(body, from)) {
-      if (!v->is_number())
-        return bad_request(std::string(from) + " must be a number", std::string(from));
+      if (!v->is_number()) return bad_request(std::string(from) + " must be a number", std::string(from));
       config[to] = *v;
     }
     return std::nullopt;
   };
-  const auto integer = [&](std::string_view from,
-                           std::string_view to) -> std::optional<http::ApiError> {
+  const auto integer = [&](std::string_view from, std::string_view to) -> std::optional<http::ApiError> {
     if (const auto* v = present(body, from)) {
       if (!v->is_int64() && !v->is_uint64())
         return bad_request(std::string(from) + " must be an integer", std::string(from));
@@ -416,9 +375,8 @@ std::optional<http::ApiError> OpenAiToGemini::convert_generation_config(const js
   if (const auto* stop = present(body, "stop")) {
     if (stop->is_string()) {
       config["stopSequences"] = json::array{stop->get_string()};
-    } else if (stop->is_array() &&
-               std::all_of(stop->get_array().begin(), stop->get_array().end(),
-                           [](const json::value& s) { return s.is_string(); })) {
+    } else if (stop->is_array() && std::all_of(stop->get_array().begin(), stop->get_array().end(),
+                                               [](const json::value& s) { return s.is_string(); })) {
       config["stopSequences"] = *stop;
     } else {
       return bad_request("stop must be a string or an array of strings", "stop");
@@ -426,8 +384,7 @@ std::optional<http::ApiError> OpenAiToGemini::convert_generation_config(const js
   }
   if (const auto* n = present(body, "n")) {
     if (!n->is_int64() && !n->is_uint64()) return bad_request("n must be an integer", "n");
-    if (ctx_.stream && json_count(n) > 1)
-      return bad_request("n > 1 is not supported for streaming from Gemini", "n");
+    if (ctx_.stream && json_count(n) > 1) return bad_request("n > 1 is not supported for streaming from Gemini", "n");
     config["candidateCount"] = *n;
   }
   if (auto e = integer("seed", "seed")) return e;
@@ -440,20 +397,17 @@ std::optional<http::ApiError> OpenAiToGemini::convert_generation_config(const js
     } else if (type == "json_schema") {
       config["responseMimeType"] = "application/json";
       const auto* js = rf->get_object().if_contains("json_schema");
-      const auto* schema =
-          js != nullptr && js->is_object() ? present(js->get_object(), "schema") : nullptr;
+      const auto* schema = js != nullptr && js->is_object() ? present(js->get_object(), "schema") : nullptr;
       if (schema != nullptr) config["responseJsonSchema"] = *schema;
     } else if (type != "text") {
-      return bad_request("response_format type must be text, json_object or json_schema",
-                         "response_format.type");
+      return bad_request("response_format type must be text, json_object or json_schema", "response_format.type");
     }
   }
   if (!config.empty()) out["generationConfig"] = std::move(config);
   return std::nullopt;
 }
 
-std::optional<http::ApiError> OpenAiToGemini::convert_tools(const json::object& body,
-                                                            json::object& out) {
+std::optional<http::ApiError> OpenAiToGemini::convert_tools(const json::object& body, json::object& out) {
   if (const auto* tools = present(body, "tools")) {
     if (!tools->is_array()) return bad_request("tools must be an array", "tools");
     json::array declarations;
@@ -463,8 +417,7 @@ std::optional<http::ApiError> OpenAiToGemini::convert_tools(const json::object& 
       if (!list[i].is_object() || string_or(list[i].get_object(), "type", "function") != "function")
         return bad_request("only function tools are supported for Gemini", at + ".type");
       const auto* fn = list[i].get_object().if_contains("function");
-      if (fn == nullptr || !fn->is_object())
-        return bad_request("function is required", at + ".function");
+      if (fn == nullptr || !fn->is_object()) return bad_request("function is required", at + ".function");
       const auto& f = fn->get_object();
       const auto name = string_or(f, "name");
       if (name.empty()) return bad_request("function name is required", at + ".function.name");
@@ -491,10 +444,8 @@ std::optional<http::ApiError> OpenAiToGemini::convert_tools(const json::object& 
       }
     } else if (choice->is_object()) {
       const auto* fn = choice->get_object().if_contains("function");
-      const auto name =
-          fn != nullptr && fn->is_object() ? string_or(fn->get_object(), "name") : std::string_view{};
-      if (name.empty())
-        return bad_request("tool_choice.function.name is required", "tool_choice.function.name");
+      const auto name = fn != nullptr && fn->is_object() ? string_or(fn->get_object(), "name") : std::string_view{};
+      if (name.empty()) return bad_request("tool_choice.function.name is required", "tool_choice.function.name");
       config["mode"] = "ANY";
       config["allowedFunctionNames"] = json::array{name};
     } else {
@@ -505,15 +456,13 @@ std::optional<http::ApiError> OpenAiToGemini::convert_tools(const json::object& 
   return std::nullopt;
 }
 
-std::optional<http::ApiError> OpenAiToGemini::translate_request(const json::object& body,
-                                                                std::string& upstream_body) {
+std::optional<http::ApiError> OpenAiToGemini::translate_request(const json::object& body, std::string& upstream_body) {
   if (const auto* so = present(body, "stream_options"); so != nullptr && so->is_object()) {
     const auto* iu = so->get_object().if_contains("include_usage");
     include_usage_ = iu != nullptr && iu->is_bool() && iu->get_bool();
   }
   const auto* messages = body.if_contains("messages");
-  if (messages == nullptr || !messages->is_array())
-    return bad_request("messages must be an array", "messages");
+  if (messages == nullptr || !messages->is_array()) return bad_request("messages must be an array", "messages");
   json::object out;
   if (auto err = convert_messages(messages->get_array(), out)) return err;
   if (auto err = convert_tools(body, out)) return err;

@@ -25,11 +25,9 @@ bool all_numbers(const json::array& values) {
 
 class OpenAiEmbeddingsToGoogle final : public Translator {
  public:
-  OpenAiEmbeddingsToGoogle(RequestContext context, bool vertex)
-      : ctx_(std::move(context)), vertex_(vertex) {}
+  OpenAiEmbeddingsToGoogle(RequestContext context, bool vertex) : ctx_(std::move(context)), vertex_(vertex) {}
 
-  std::optional<http::ApiError> translate_request(const json::object& body,
-                                                  std::string& upstream_body) override {
+  std::optional<http::ApiError> translate_request(const json::object& body, std::string& upstream_body) override {
     const std::string_view provider = vertex_ ? "Vertex AI" : "Gemini";
     std::vector<std::string> inputs;
     const auto* input = body.if_contains("input");
@@ -38,9 +36,9 @@ class OpenAiEmbeddingsToGoogle final : public Translator {
     } else if (input != nullptr && input->is_array() && !input->get_array().empty()) {
       for (const auto& item : input->get_array()) {
         if (!item.is_string()) {
-          return bad_request("input: token-id arrays are not supported by " +
-                                 std::string(provider) + " embeddings; send strings",
-                             "input");
+          return bad_request(
+              "input: token-id arrays are not supported by " + std::string(provider) + " embeddings; send strings",
+              "input");
         }
         inputs.emplace_back(item.get_string());
       }
@@ -67,14 +65,12 @@ class OpenAiEmbeddingsToGoogle final : public Translator {
       out["instances"] = std::move(instances);
       if (dimensions) out["parameters"] = json::object{{"outputDimensionality", *dimensions}};
     } else {
-      const std::string model =
-          ctx_.model.starts_with("models/") ? ctx_.model : "models/" + ctx_.model;
+      const std::string model = ctx_.model.starts_with("models/") ? ctx_.model : "models/" + ctx_.model;
       json::array requests;
       for (auto& text : inputs) {
         json::object request{
             {"model", model},
-            {"content",
-             json::object{{"parts", json::array{json::object{{"text", std::move(text)}}}}}}};
+            {"content", json::object{{"parts", json::array{json::object{{"text", std::move(text)}}}}}}};
         if (dimensions) request["outputDimensionality"] = *dimensions;
         requests.push_back(std::move(request));
       }
@@ -84,26 +80,23 @@ class OpenAiEmbeddingsToGoogle final : public Translator {
     return std::nullopt;
   }
 
-  std::optional<http::ApiError> translate_response(std::string_view upstream_body,
-                                                   std::string& client_body) override {
+  std::optional<http::ApiError> translate_response(std::string_view upstream_body, std::string& client_body) override {
     boost::system::error_code ec;
     auto parsed = json::parse(upstream_body, ec);
     if (ec || !parsed.is_object()) return bad_upstream("embedding response is not a JSON object");
     const auto& resp = parsed.get_object();
     const auto* list = resp.if_contains(vertex_ ? "predictions" : "embeddings");
     if (list == nullptr || !list->is_array())
-      return bad_upstream(vertex_ ? "Vertex AI response has no predictions"
-                                  : "Gemini response has no embeddings");
+      return bad_upstream(vertex_ ? "Vertex AI response has no predictions" : "Gemini response has no embeddings");
     if (input_count_ != 0 && list->get_array().size() != input_count_)
-      return bad_upstream("embedding response has " + std::to_string(list->get_array().size()) +
-                          " embeddings for " + std::to_string(input_count_) + " inputs");
+      return bad_upstream("embedding response has " + std::to_string(list->get_array().size()) + " embeddings for " +
+                          std::to_string(input_count_) + " inputs");
     json::array data;
     std::uint64_t tokens = 0;
     std::size_t index = 0;
     for (const auto& item : list->get_array()) {
       const json::value* embedding =
-          item.is_object() ? item.get_object().if_contains(vertex_ ? "embeddings" : "values")
-                           : nullptr;
+          item.is_object() ? item.get_object().if_contains(vertex_ ? "embeddings" : "values") : nullptr;
       const json::value* values = embedding;
       if (vertex_ && embedding != nullptr && embedding->is_object()) {
         values = embedding->get_object().if_contains("values");
@@ -113,11 +106,9 @@ class OpenAiEmbeddingsToGoogle final : public Translator {
       }
       if (values == nullptr || !values->is_array() || !all_numbers(values->get_array()))
         return bad_upstream("embedding " + std::to_string(index) + " has no numeric values");
-      json::value vector = base64_
-                               ? json::value(json::string(embedding_to_base64(values->get_array())))
-                               : json::value(values->get_array());
-      data.push_back(json::object{
-          {"object", "embedding"}, {"index", index}, {"embedding", std::move(vector)}});
+      json::value vector = base64_ ? json::value(json::string(embedding_to_base64(values->get_array())))
+                                   : json::value(values->get_array());
+      data.push_back(json::object{{"object", "embedding"}, {"index", index}, {"embedding", std::move(vector)}});
       ++index;
     }
     usage_.known = vertex_;
@@ -131,15 +122,14 @@ class OpenAiEmbeddingsToGoogle final : public Translator {
     return std::nullopt;
   }
 
-  http::ApiError translate_error(unsigned status, std::string_view,
-                                 std::string_view upstream_body) override {
+  http::ApiError translate_error(unsigned status, std::string_view, std::string_view upstream_body) override {
     return gemini_error_to_api_error(status, upstream_body);
   }
 
   bool stream_feed(std::string_view, std::string& out) override {
-    stream_fail(http::ApiError{400, "invalid_request_error", "invalid_request",
-                               "embeddings cannot be streamed", std::nullopt},
-                out);
+    stream_fail(
+        http::ApiError{400, "invalid_request_error", "invalid_request", "embeddings cannot be streamed", std::nullopt},
+        out);
     return false;
   }
   void stream_end(std::string&) override {}

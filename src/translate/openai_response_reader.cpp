@@ -122,8 +122,8 @@ void OpenAiResponseReader::read_event(std::string_view raw, std::string& out) {
   // Only events that can say something are parsed.
   const bool first = first_event_;
   first_event_ = false;
-  const bool has_usage = raw.find("\"usage\":{") != std::string_view::npos ||
-                         raw.find("\"usage\": {") != std::string_view::npos;
+  const bool has_usage =
+      raw.find("\"usage\":{") != std::string_view::npos || raw.find("\"usage\": {") != std::string_view::npos;
   const bool has_finish = raw.find("\"finish_reason\":\"") != std::string_view::npos ||
                           raw.find("\"finish_reason\": \"") != std::string_view::npos;
   if (first || has_usage || has_finish) {

@@ -18,9 +18,9 @@
 namespace sluice::translate {
 
 struct SseEvent {
-  std::string event;  // the `event:` field; empty means the default type "message"
-  std::string data;   // `data:` lines joined with '\n'
-  std::string id;     // the last event ID: persists across events until another `id:` line
+  std::string event;                   // the `event:` field; empty means the default type "message"
+  std::string data;                    // `data:` lines joined with '\n'
+  std::string id;                      // the last event ID: persists across events until another `id:` line
   std::optional<std::uint64_t> retry;  // a valid `retry:` value given within this event
   bool operator==(const SseEvent&) const = default;
 };
@@ -45,9 +45,8 @@ class SseParser {
   template <class Sink>
   bool feed(std::string_view bytes, Sink&& sink) {
     using SinkType = std::remove_reference_t<Sink>;
-    return feed_impl(bytes, EventSink{&sink, [](void* ctx, const SseEvent& event) {
-                                        (*static_cast<SinkType*>(ctx))(event);
-                                      }});
+    return feed_impl(bytes,
+                     EventSink{&sink, [](void* ctx, const SseEvent& event) { (*static_cast<SinkType*>(ctx))(event); }});
   }
   // Same, appending copies of the completed events to `out`.
   bool feed(std::string_view bytes, std::vector<SseEvent>& out);
@@ -74,14 +73,14 @@ class SseParser {
   bool fits(std::size_t extra_line_bytes);
 
   std::size_t max_event_bytes_;
-  SseEvent pending_;          // event being assembled; its strings keep their capacity
-  bool has_data_ = false;     // a data line was seen (an empty `data:` still dispatches)
-  bool has_fields_ = false;   // any non-comment line since the last dispatch point
-  std::string line_;          // the unterminated line carried over from a previous chunk
-  bool in_line_ = false;      // bytes of an unterminated line were seen (line_ may be empty)
+  SseEvent pending_;               // event being assembled; its strings keep their capacity
+  bool has_data_ = false;          // a data line was seen (an empty `data:` still dispatches)
+  bool has_fields_ = false;        // any non-comment line since the last dispatch point
+  std::string line_;               // the unterminated line carried over from a previous chunk
+  bool in_line_ = false;           // bytes of an unterminated line were seen (line_ may be empty)
   bool skipping_comment_ = false;  // the unterminated line is a comment: its bytes are dropped
-  bool after_cr_ = false;     // the previous chunk ended with CR: a leading LF belongs to it
-  std::size_t bom_matched_ = 0;  // bytes of a leading UTF-8 BOM matched so far
+  bool after_cr_ = false;          // the previous chunk ended with CR: a leading LF belongs to it
+  std::size_t bom_matched_ = 0;    // bytes of a leading UTF-8 BOM matched so far
   bool bom_done_ = false;
   std::optional<std::uint64_t> reconnection_time_;
   std::string error_;

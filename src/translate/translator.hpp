@@ -33,7 +33,7 @@ using Usage = llm::Usage;
 
 // What the exchange knows about the request when it creates the translator.
 struct RequestContext {
-  std::string model;          // the model the provider is asked for (Backend override, else the client's)
+  std::string model;  // the model the provider is asked for (Backend override, else the client's)
   // When set, replies name this model instead of the one the provider reports. The exchange
   // leaves it empty: clients see the model that actually answered.
   std::string client_model;

@@ -229,8 +229,7 @@ TEST(AccessLogBufferTest, DisabledWithoutFd) {
 
 const std::vector<std::string> kRedact = config::AccessLog{}.redactQueryParams;
 
-boost::json::object format_with(const AccessLogEntry& e, const AccessLogOptions& options,
-                                std::string* line = nullptr) {
+boost::json::object format_with(const AccessLogEntry& e, const AccessLogOptions& options, std::string* line = nullptr) {
   std::string out;
   format_access_log(e, out, options);
   EXPECT_EQ(out.find('\n'), out.size() - 1) << "one line per entry: " << out;
@@ -255,13 +254,12 @@ TEST(AccessLogRedaction, CredentialQueryParametersAreRedactedInBothPaths) {
   EXPECT_EQ(str(o, "path"),
             "/gemini/models/x:generateContent?alt=sse&KEY=REDACTED&Api-Key=REDACTED&token=REDACTED"
             "&code=REDACTED#frag");
-  EXPECT_EQ(
-      str(o, "upstream_path"),
-      "/v1beta/models/"
-      "x?X-Amz-Signature=REDACTED&X-Amz-Credential=REDACTED&x=1&sig=REDACTED&signature=REDACTED"
-      "&apikey=REDACTED&api_key=REDACTED&access_token=REDACTED&x-amz-security-token=REDACTED&"
-      "password=REDACTED"
-      "&secret=REDACTED");
+  EXPECT_EQ(str(o, "upstream_path"),
+            "/v1beta/models/"
+            "x?X-Amz-Signature=REDACTED&X-Amz-Credential=REDACTED&x=1&sig=REDACTED&signature=REDACTED"
+            "&apikey=REDACTED&api_key=REDACTED&access_token=REDACTED&x-amz-security-token=REDACTED&"
+            "password=REDACTED"
+            "&secret=REDACTED");
   for (const char* secret : {"AIzaSecret", "k2", "AKIA", "abc"})
     EXPECT_EQ(line.find(secret), std::string::npos) << secret;
 }
@@ -308,7 +306,7 @@ TEST(AccessLogTruncation, LongFieldsAreCutSoTheLineStaysBelowPipeBuf) {
 TEST(AccessLogTruncation, ControlCharacterEscapesAreNeverSplit) {
   auto e = sample_entry();
   const std::string controls(8'000, '\x01');  // each byte escapes to \u0001
-  e.path = controls;                             // (the entry holds views)
+  e.path = controls;                          // (the entry holds views)
   const auto o = format_with(e, AccessLogOptions{});
   EXPECT_TRUE(str(o, "path").ends_with("(truncated)"));
 }

@@ -135,8 +135,9 @@ TEST(AnthropicClientDirect, EveryGoldenProviderStreamGivesTheChainedPathsEventsI
       SCOPED_TRACE(p.dir + "/stream/" + name);
       const std::string base = p.dir + "/stream/" + name;
       const std::string upstream =
-          p.bedrock ? golden::bedrock_event_stream(json::parse(golden::read_file(base + "/upstream_events.json")).as_array())
-                    : golden::read_file(base + "/upstream.sse");
+          p.bedrock
+              ? golden::bedrock_event_stream(json::parse(golden::read_file(base + "/upstream_events.json")).as_array())
+              : golden::read_file(base + "/upstream.sse");
       auto chained = anthropic_client(p, true, true);
       const auto reference = harness::feed(*chained, upstream, {"whole", {}});
       ASSERT_FALSE(reference.out.empty());

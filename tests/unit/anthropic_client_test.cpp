@@ -59,8 +59,9 @@ void expect_request_case(const std::string& name) {
 
 // Feeds `upstream` in pieces of `piece` bytes (0: all at once) with the shared harness.
 std::string run_stream(Translator& translator, std::string_view upstream, std::size_t piece, bool* ok_out = nullptr) {
-  const auto run = harness::feed(
-      translator, upstream, harness::Split{"", piece == 0 ? std::vector<std::size_t>{} : std::vector<std::size_t>{piece}});
+  const auto run =
+      harness::feed(translator, upstream,
+                    harness::Split{"", piece == 0 ? std::vector<std::size_t>{} : std::vector<std::size_t>{piece}});
   if (ok_out != nullptr) *ok_out = run.ok;
   return run.out;
 }
@@ -79,7 +80,9 @@ std::size_t count_events(const std::string& sse, std::string_view name) {
 // ----------------------------------------------------------------------------------------------
 // Requests
 
-TEST(AnthropicClientRequest, SystemStringBecomesOneSystemMessage) { expect_request_case("system_string"); }
+TEST(AnthropicClientRequest, SystemStringBecomesOneSystemMessage) {
+  expect_request_case("system_string");
+}
 
 TEST(AnthropicClientRequest, SystemBlocksJoinedIntoOneSystemMessageAndCacheControlDropped) {
   expect_request_case("system_blocks");
@@ -89,9 +92,13 @@ TEST(AnthropicClientRequest, ToolUseAndToolResultRoundTripWithToolMessagesFirst)
   expect_request_case("tool_round_trip");
 }
 
-TEST(AnthropicClientRequest, ImagesBase64AndUrl) { expect_request_case("images"); }
+TEST(AnthropicClientRequest, ImagesBase64AndUrl) {
+  expect_request_case("images");
+}
 
-TEST(AnthropicClientRequest, NamedToolChoiceAndDisableParallelToolUse) { expect_request_case("tool_choice_named"); }
+TEST(AnthropicClientRequest, NamedToolChoiceAndDisableParallelToolUse) {
+  expect_request_case("tool_choice_named");
+}
 
 TEST(AnthropicClientRequest, StopSequencesZeroTemperatureUserStreamAndDroppedFields) {
   expect_request_case("sampling");
@@ -168,8 +175,8 @@ TEST(AnthropicClientRequest, UnsupportedBlockTypeIs400NamingTheBlock) {
 }
 
 TEST(AnthropicClientRequest, ModelIsTheExchangesEffectiveModel) {
-  const auto body = parse_object(
-      convert(R"({"model":"claude-opus-4","max_tokens":5,"messages":[{"role":"user","content":"x"}]})"));
+  const auto body =
+      parse_object(convert(R"({"model":"claude-opus-4","max_tokens":5,"messages":[{"role":"user","content":"x"}]})"));
   EXPECT_EQ(body.at("model"), json::value("gpt-4o-mini"));
 }
 
@@ -224,15 +231,20 @@ TEST(AnthropicClientResponse, UsageSubtractsCachedTokens) {
 
 TEST(AnthropicClientResponse, FinishReasonMapping) {
   const std::vector<std::pair<std::string, std::string>> cases = {
-      {"\"stop\"", "end_turn"},         {"\"length\"", "max_tokens"},     {"\"tool_calls\"", "tool_use"},
-      {"\"content_filter\"", "refusal"}, {"\"function_call\"", "tool_use"}, {"\"eos\"", "end_turn"},
+      {"\"stop\"", "end_turn"},
+      {"\"length\"", "max_tokens"},
+      {"\"tool_calls\"", "tool_use"},
+      {"\"content_filter\"", "refusal"},
+      {"\"function_call\"", "tool_use"},
+      {"\"eos\"", "end_turn"},
       {"null", "end_turn"},
   };
   for (const auto& [finish, expected] : cases) {
     auto translator = make_anthropic_client(context(), nullptr);
     std::string client;
     const std::string upstream = R"({"id":"x","model":"m","choices":[{"index":0,"message":{"role":"assistant",
-        "content":"a"},"finish_reason":)" + finish + "}]}";
+        "content":"a"},"finish_reason":)" +
+                                 finish + "}]}";
     ASSERT_FALSE(translator->translate_response(upstream, client)) << finish;
     EXPECT_EQ(parse_object(client).at("stop_reason"), json::value(expected)) << finish;
   }
@@ -249,9 +261,9 @@ TEST(AnthropicClientResponse, ModelFallsBackToUpstreamModelWithoutClientModel) {
   const auto body = parse_object(client);
   EXPECT_EQ(body.at("model"), json::value("llama3"));
   EXPECT_TRUE(body.at("content").as_array().empty());
-  EXPECT_TRUE(json_equal(
-      R"({"input_tokens":0,"output_tokens":0,"cache_read_input_tokens":0,"cache_creation_input_tokens":0})",
-      json::serialize(body.at("usage"))));
+  EXPECT_TRUE(
+      json_equal(R"({"input_tokens":0,"output_tokens":0,"cache_read_input_tokens":0,"cache_creation_input_tokens":0})",
+                 json::serialize(body.at("usage"))));
 }
 
 TEST(AnthropicClientResponse, MalformedUpstreamIs502) {
@@ -292,7 +304,8 @@ TEST(AnthropicClientStream, UsageChunkAfterFinishChunkEndsTheMessageOnce) {
   const auto upstream = read_file("stream_usage_after_finish/upstream.sse");
   auto translator = make_anthropic_client(context(true), nullptr);
   // Up to and including the finish chunk: the block is closed but message_delta waits for usage.
-  const auto usage_at = upstream.find(R"(data: {"id":"c2","object":"chat.completion.chunk","created":1,"model":"llama3.1:8b","choices":[],)");
+  const auto usage_at = upstream.find(
+      R"(data: {"id":"c2","object":"chat.completion.chunk","created":1,"model":"llama3.1:8b","choices":[],)");
   ASSERT_NE(usage_at, std::string::npos);
   std::string out;
   ASSERT_TRUE(translator->stream_feed(std::string_view(upstream).substr(0, usage_at), out));
@@ -332,12 +345,9 @@ TEST(AnthropicClientStream, ProviderErrorKindInTheCodeKeepsItsAnthropicType) {
   const struct {
     const char* code;
     const char* anthropic_type;
-  } cases[] = {{"overloaded_error", "overloaded_error"},
-               {"UNAVAILABLE", "overloaded_error"},
-               {"ThrottlingException", "rate_limit_error"},
-               {"RESOURCE_EXHAUSTED", "rate_limit_error"},
-               {"DEADLINE_EXCEEDED", "timeout_error"},
-               {"something_else", "api_error"}};
+  } cases[] = {{"overloaded_error", "overloaded_error"},    {"UNAVAILABLE", "overloaded_error"},
+               {"ThrottlingException", "rate_limit_error"}, {"RESOURCE_EXHAUSTED", "rate_limit_error"},
+               {"DEADLINE_EXCEEDED", "timeout_error"},      {"something_else", "api_error"}};
   for (const auto& c : cases) {
     auto translator = make_anthropic_client(context(true), nullptr);
     std::string out;
@@ -387,8 +397,8 @@ TEST(AnthropicClientStream, DoneWithoutFinishReasonEndsCleanly) {
 }
 
 TEST(AnthropicClientStream, NamedErrorEventAndMalformedDataAreErrors) {
-  for (const std::string& upstream : {std::string("event: error\ndata: {\"message\":\"boom\"}\n\n"),
-                                     std::string("data: {not json\n\n")}) {
+  for (const std::string& upstream :
+       {std::string("event: error\ndata: {\"message\":\"boom\"}\n\n"), std::string("data: {not json\n\n")}) {
     bool ok = true;
     const auto out = stream_direct(upstream, 0, &ok);
     EXPECT_FALSE(ok) << upstream;
@@ -438,10 +448,9 @@ TEST(AnthropicClientStream, ParallelToolCallsGetSeparateBlocks) {
   const auto events = golden::split_sse(out);
   std::vector<std::string> names;
   for (const auto& e : events) names.push_back(e.name);
-  const std::vector<std::string> expected = {"message_start",       "content_block_start", "content_block_delta",
-                                             "content_block_stop",  "content_block_start", "content_block_delta",
-                                             "content_block_delta", "content_block_stop",  "message_delta",
-                                             "message_stop"};
+  const std::vector<std::string> expected = {
+      "message_start",       "content_block_start", "content_block_delta", "content_block_stop", "content_block_start",
+      "content_block_delta", "content_block_delta", "content_block_stop",  "message_delta",      "message_stop"};
   EXPECT_EQ(names, expected);
   EXPECT_TRUE(json_equal(
       R"({"type":"content_block_start","index":1,"content_block":{"type":"tool_use","id":"x","name":"b","input":{}}})",
@@ -456,7 +465,8 @@ TEST(AnthropicClientStream, ParallelToolCallsGetSeparateBlocks) {
 TEST(AnthropicClientError, OpenAiErrorBodyKeepsStatusAndMessage) {
   auto translator = make_anthropic_client(context(), nullptr);
   const auto error = translator->translate_error(
-      429, "", R"({"error":{"message":"Rate limit reached","type":"requests","param":null,"code":"rate_limit_exceeded"}})");
+      429, "",
+      R"({"error":{"message":"Rate limit reached","type":"requests","param":null,"code":"rate_limit_exceeded"}})");
   EXPECT_EQ(error.status, 429u);
   EXPECT_EQ(error.message, "Rate limit reached");
   EXPECT_TRUE(json_equal(R"({"type":"error","error":{"type":"rate_limit_error","message":"Rate limit reached"}})",
@@ -466,9 +476,9 @@ TEST(AnthropicClientError, OpenAiErrorBodyKeepsStatusAndMessage) {
 TEST(AnthropicClientError, OllamaAndVllmShapesAndUnparseableBody) {
   auto translator = make_anthropic_client(context(), nullptr);
   EXPECT_EQ(translator->translate_error(404, "", R"({"error":"model 'x' not found"})").message, "model 'x' not found");
-  EXPECT_EQ(translator->translate_error(400, "", R"({"object":"error","message":"bad","type":"BadRequestError"})")
-                .message,
-            "bad");
+  EXPECT_EQ(
+      translator->translate_error(400, "", R"({"object":"error","message":"bad","type":"BadRequestError"})").message,
+      "bad");
   const auto error = translator->translate_error(502, "", "<html>Bad Gateway</html>");
   EXPECT_EQ(error.status, 502u);
   EXPECT_EQ(error.message, "backend returned HTTP 502: <html>Bad Gateway</html>");
@@ -621,8 +631,8 @@ TEST(AnthropicClientChained, InnerStreamErrorBecomesAnthropicErrorEvent) {
   EXPECT_EQ(events.back().name, "error");
   EXPECT_EQ(count_events(out, "error"), 1u);
   // The OpenAI error type "server_error" gives status 500 -> Anthropic api_error.
-  EXPECT_TRUE(json_equal(R"({"type":"error","error":{"type":"api_error","message":"Overloaded"}})",
-                         events.back().data));
+  EXPECT_TRUE(
+      json_equal(R"({"type":"error","error":{"type":"api_error","message":"Overloaded"}})", events.back().data));
 }
 
 TEST(AnthropicClientRequest, EveryGoldenRequestIsTranslatedReadOnlyAndIdenticallyOnRetry) {

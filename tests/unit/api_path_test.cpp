@@ -114,11 +114,26 @@ TEST(ApiSuffixTest, WholePathOtherwise) {
 class Input {
  public:
   explicit Input(std::string_view client_path) { in_.client_path = client_path; }
-  Input& rewritten(std::string_view v) { in_.rewritten = v; return *this; }
-  Input& matched_prefix(std::string_view v) { in_.matched_prefix = v; return *this; }
-  Input& backend_full(std::string_view v) { in_.backend_full = v; return *this; }
-  Input& backend_prefix(std::string_view v) { in_.backend_prefix = v; return *this; }
-  Input& provider_base(std::string_view v) { in_.provider_base = v; return *this; }
+  Input& rewritten(std::string_view v) {
+    in_.rewritten = v;
+    return *this;
+  }
+  Input& matched_prefix(std::string_view v) {
+    in_.matched_prefix = v;
+    return *this;
+  }
+  Input& backend_full(std::string_view v) {
+    in_.backend_full = v;
+    return *this;
+  }
+  Input& backend_prefix(std::string_view v) {
+    in_.backend_prefix = v;
+    return *this;
+  }
+  Input& provider_base(std::string_view v) {
+    in_.provider_base = v;
+    return *this;
+  }
   UpstreamPath resolve() const { return resolve_upstream_path(in_); }
 
  private:
@@ -235,7 +250,9 @@ TEST(WithQueryTest, AppendsTheClientQuery) {
   EXPECT_EQ(with_query("/v1/models", "a=b&c=d"), "/v1/models?a=b&c=d");
 }
 
-TEST(WithQueryTest, EmptyQueryLeavesThePathAlone) { EXPECT_EQ(with_query("/v1/models", ""), "/v1/models"); }
+TEST(WithQueryTest, EmptyQueryLeavesThePathAlone) {
+  EXPECT_EQ(with_query("/v1/models", ""), "/v1/models");
+}
 
 TEST(WithQueryTest, PathWithAQueryGetsAnAmpersand) {
   EXPECT_EQ(with_query("/deploy/chat?api-version=2024-02-01", "a=b"), "/deploy/chat?api-version=2024-02-01&a=b");

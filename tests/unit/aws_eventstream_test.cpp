@@ -270,16 +270,52 @@ TEST_F(AwsEventStreamCorruption, HeaderOverrunningItsBlock) {
     if (d.ok) continue;
     EXPECT_NE(d.error.find("overruns the headers block"), std::string::npos) << cut << ": " << d.error;
   }
-  expect_error(raw_frame(0, 0, std::string("\x05" "ab", 3), ""), "header name overruns");
-  expect_error(raw_frame(0, 0, std::string("\x01" "a" "\x07\x00", 4), ""), "value length overruns");
-  expect_error(raw_frame(0, 0, std::string("\x01" "a" "\x07\x00\x05xy", 7), ""), "value overruns");
-  expect_error(raw_frame(0, 0, std::string("\x01" "a" "\x04\x00", 4), ""), "value overruns");
-  expect_error(raw_frame(0, 0, std::string("\x01" "a" "\x09" "0123", 7), ""), "value overruns");
+  expect_error(raw_frame(0, 0,
+                         std::string("\x05"
+                                     "ab",
+                                     3),
+                         ""),
+               "header name overruns");
+  expect_error(raw_frame(0, 0,
+                         std::string("\x01"
+                                     "a"
+                                     "\x07\x00",
+                                     4),
+                         ""),
+               "value length overruns");
+  expect_error(raw_frame(0, 0,
+                         std::string("\x01"
+                                     "a"
+                                     "\x07\x00\x05xy",
+                                     7),
+                         ""),
+               "value overruns");
+  expect_error(raw_frame(0, 0,
+                         std::string("\x01"
+                                     "a"
+                                     "\x04\x00",
+                                     4),
+                         ""),
+               "value overruns");
+  expect_error(raw_frame(0, 0,
+                         std::string("\x01"
+                                     "a"
+                                     "\x09"
+                                     "0123",
+                                     7),
+                         ""),
+               "value overruns");
 }
 
 TEST_F(AwsEventStreamCorruption, BadHeaderNameOrType) {
   expect_error(raw_frame(0, 0, std::string("\x00\x07", 2), ""), "empty header name");
-  expect_error(raw_frame(0, 0, std::string("\x01" "a" "\x0A", 3), ""), "unknown header value type 10");
+  expect_error(raw_frame(0, 0,
+                         std::string("\x01"
+                                     "a"
+                                     "\x0A",
+                                     3),
+                         ""),
+               "unknown header value type 10");
 }
 
 TEST(AwsEventStream, EncoderRejectsUnencodableHeaders) {

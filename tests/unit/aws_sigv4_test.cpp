@@ -31,7 +31,9 @@ constexpr std::string_view kSuiteToken =
     "cHNVXAkiY9q6d+xo0rKwT38xVqr7ZD0u0iPPkUL64lIZbqBAz+scqKmlzm8FDrypNC9Yjc8fPOLn9FX9KSYvKTr4rvx3iSIlTJabIQwj2ICCR"
     "/oLxBA==";
 
-system_clock::time_point suite_time() { return sys_days{2015y / August / 30} + 12h + 36min; }
+system_clock::time_point suite_time() {
+  return sys_days{2015y / August / 30} + 12h + 36min;
+}
 
 AwsCredentials suite_credentials(std::string_view token = {}) {
   return {"AKIDEXAMPLE", "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY", std::string(token)};
@@ -63,68 +65,157 @@ std::string suite_headers(std::string_view middle = {}) {
 
 const std::vector<SuiteVector>& suite_vectors() {
   static const std::vector<SuiteVector> v = {
-      {"get-vanilla", "GET", "/", "", {}, "", "",
+      {"get-vanilla",
+       "GET",
+       "/",
+       "",
+       {},
+       "",
+       "",
        "GET\n/\n\n" + suite_headers() + "\nhost;x-amz-date\n" + std::string(kEmptySha),
-       "bb579772317eb040ac9ed261061d46c1f17a8133879d6129b6e1c25292927e63", "host;x-amz-date",
+       "bb579772317eb040ac9ed261061d46c1f17a8133879d6129b6e1c25292927e63",
+       "host;x-amz-date",
        "5fa00fa31553b73ebf1942676e86291e8372ff2a2260956d9b8aae1d763fbf31"},
-      {"get-vanilla-query-order-key-case", "GET", "/", "Param2=value2&Param1=value1", {}, "", "",
+      {"get-vanilla-query-order-key-case",
+       "GET",
+       "/",
+       "Param2=value2&Param1=value1",
+       {},
+       "",
+       "",
        "GET\n/\nParam1=value1&Param2=value2\n" + suite_headers() + "\nhost;x-amz-date\n" + std::string(kEmptySha),
-       "816cd5b414d056048ba4f7c5386d6e0533120fb1fcfa93762cf0fc39e2cf19e0", "host;x-amz-date",
+       "816cd5b414d056048ba4f7c5386d6e0533120fb1fcfa93762cf0fc39e2cf19e0",
+       "host;x-amz-date",
        "b97d918cfa904a5beff61c982a1b6f458b799221646efd99d3219ec94cdf2500"},
-      {"get-vanilla-query-order-key", "GET", "/", "Param1=value2&Param1=Value1", {}, "", "",
+      {"get-vanilla-query-order-key",
+       "GET",
+       "/",
+       "Param1=value2&Param1=Value1",
+       {},
+       "",
+       "",
        "GET\n/\nParam1=Value1&Param1=value2\n" + suite_headers() + "\nhost;x-amz-date\n" + std::string(kEmptySha),
-       "704b4cef673542d84cdff252633f065e8daeba5f168b77116f8b1bcaf3d38f89", "host;x-amz-date",
+       "704b4cef673542d84cdff252633f065e8daeba5f168b77116f8b1bcaf3d38f89",
+       "host;x-amz-date",
        "eedbc4e291e521cf13422ffca22be7d2eb8146eecf653089df300a15b2382bd1"},
-      {"get-vanilla-utf8-query", "GET", "/", "\xE1\x88\xB4=bar", {}, "", "",
+      {"get-vanilla-utf8-query",
+       "GET",
+       "/",
+       "\xE1\x88\xB4=bar",
+       {},
+       "",
+       "",
        "GET\n/\n%E1%88%B4=bar\n" + suite_headers() + "\nhost;x-amz-date\n" + std::string(kEmptySha),
-       "eb30c5bed55734080471a834cc727ae56beb50e5f39d1bff6d0d38cb192a7073", "host;x-amz-date",
+       "eb30c5bed55734080471a834cc727ae56beb50e5f39d1bff6d0d38cb192a7073",
+       "host;x-amz-date",
        "2cdec8eed098649ff3a119c94853b13c643bcf08f8b0a1d91e12c9027818dd04"},
       // get-utf8: the suite publishes the request and the signature (bazel get-utf8.authz); the
       // canonical request is the one quoted alongside that signature elsewhere, and the
       // string-to-sign hash was computed with Python hashlib from that canonical request (it
       // reproduces the published signature, so the chain is consistent).
-      {"get-utf8", "GET", "/\xE1\x88\xB4", "", {}, "", "",
+      {"get-utf8",
+       "GET",
+       "/\xE1\x88\xB4",
+       "",
+       {},
+       "",
+       "",
        "GET\n/%E1%88%B4\n\n" + suite_headers() + "\nhost;x-amz-date\n" + std::string(kEmptySha),
-       "2a0a97d02205e45ce2e994789806b19270cfbbb0921b278ccf58f5249ac42102", "host;x-amz-date",
+       "2a0a97d02205e45ce2e994789806b19270cfbbb0921b278ccf58f5249ac42102",
+       "host;x-amz-date",
        "8318018e0b0f223aa2bbf98705b62bb787dc9c0e678f255a891fd03141be5d85"},
-      {"get-space", "GET", "/example space/", "", {}, "", "",
+      {"get-space",
+       "GET",
+       "/example space/",
+       "",
+       {},
+       "",
+       "",
        "GET\n/example%20space/\n\n" + suite_headers() + "\nhost;x-amz-date\n" + std::string(kEmptySha),
-       "63ee75631ed7234ae61b5f736dfc7754cdccfedbff4b5128a915706ee9390d86", "host;x-amz-date",
+       "63ee75631ed7234ae61b5f736dfc7754cdccfedbff4b5128a915706ee9390d86",
+       "host;x-amz-date",
        "652487583200325589f1fba4c7e578f72c47cb61beeca81406b39ddec1366741"},
-      {"get-slashes", "GET", "//example//", "", {}, "", "",
+      {"get-slashes",
+       "GET",
+       "//example//",
+       "",
+       {},
+       "",
+       "",
        "GET\n/example/\n\n" + suite_headers() + "\nhost;x-amz-date\n" + std::string(kEmptySha),
-       "cb96b4ac96d501f7c5c15bc6d67b3035061cfced4af6585ad927f7e6c985c015", "host;x-amz-date",
+       "cb96b4ac96d501f7c5c15bc6d67b3035061cfced4af6585ad927f7e6c985c015",
+       "host;x-amz-date",
        "9a624bd73a37c9a373b5312afbebe7a714a789de108f0bdfe846570885f57e84"},
-      {"get-relative-relative", "GET", "/example1/example2/../..", "", {}, "", "",
+      {"get-relative-relative",
+       "GET",
+       "/example1/example2/../..",
+       "",
+       {},
+       "",
+       "",
        "GET\n/\n\n" + suite_headers() + "\nhost;x-amz-date\n" + std::string(kEmptySha),
-       "bb579772317eb040ac9ed261061d46c1f17a8133879d6129b6e1c25292927e63", "host;x-amz-date",
+       "bb579772317eb040ac9ed261061d46c1f17a8133879d6129b6e1c25292927e63",
+       "host;x-amz-date",
        "5fa00fa31553b73ebf1942676e86291e8372ff2a2260956d9b8aae1d763fbf31"},
-      {"get-header-value-trim", "GET", "/", "", {{"My-Header1", " value1"}, {"My-Header2", " \"a   b   c\""}}, "", "",
+      {"get-header-value-trim",
+       "GET",
+       "/",
+       "",
+       {{"My-Header1", " value1"}, {"My-Header2", " \"a   b   c\""}},
+       "",
+       "",
        "GET\n/\n\n" + suite_headers("my-header1:value1\nmy-header2:\"a b c\"\n") +
            "\nhost;my-header1;my-header2;x-amz-date\n" + std::string(kEmptySha),
-       "a726db9b0df21c14f559d0a978e563112acb1b9e05476f0a6a1c7d68f28605c7", "host;my-header1;my-header2;x-amz-date",
+       "a726db9b0df21c14f559d0a978e563112acb1b9e05476f0a6a1c7d68f28605c7",
+       "host;my-header1;my-header2;x-amz-date",
        "acc3ed3afb60bb290fc8d2dd0098b9911fcaa05412b367055dee359757a9c736"},
-      {"get-header-key-duplicate", "GET", "/", "",
-       {{"My-Header1", "value2"}, {"My-Header1", "value2"}, {"My-Header1", "value1"}}, "", "",
+      {"get-header-key-duplicate",
+       "GET",
+       "/",
+       "",
+       {{"My-Header1", "value2"}, {"My-Header1", "value2"}, {"My-Header1", "value1"}},
+       "",
+       "",
        "GET\n/\n\n" + suite_headers("my-header1:value2,value2,value1\n") + "\nhost;my-header1;x-amz-date\n" +
            std::string(kEmptySha),
-       "dc7f04a3abfde8d472b0ab1a418b741b7c67174dad1551b4117b15527fbe966c", "host;my-header1;x-amz-date",
+       "dc7f04a3abfde8d472b0ab1a418b741b7c67174dad1551b4117b15527fbe966c",
+       "host;my-header1;x-amz-date",
        "c9d5ea9f3f72853aea855b47ea873832890dbdd183b4468f858259531a5138ea"},
-      {"post-vanilla", "POST", "/", "", {}, "", "",
+      {"post-vanilla",
+       "POST",
+       "/",
+       "",
+       {},
+       "",
+       "",
        "POST\n/\n\n" + suite_headers() + "\nhost;x-amz-date\n" + std::string(kEmptySha),
-       "553f88c9e4d10fc9e109e2aeb65f030801b70c2f6468faca261d401ae622fc87", "host;x-amz-date",
+       "553f88c9e4d10fc9e109e2aeb65f030801b70c2f6468faca261d401ae622fc87",
+       "host;x-amz-date",
        "5da7c1a2acd57cee7505fc6676e4e544621c30862966e37dddb68e92efbe5d6b"},
       // The suite signs content-type but not content-length here (bazel .creq/.sts/.authz).
-      {"post-x-www-form-urlencoded", "POST", "/", "", {{"Content-Type", "application/x-www-form-urlencoded"}},
-       "Param1=value1", "",
+      {"post-x-www-form-urlencoded",
+       "POST",
+       "/",
+       "",
+       {{"Content-Type", "application/x-www-form-urlencoded"}},
+       "Param1=value1",
+       "",
        "POST\n/\n\ncontent-type:application/x-www-form-urlencoded\n" + suite_headers() +
            "\ncontent-type;host;x-amz-date\n9095672bbd1f56dfc5b65f3e153adc8731a4a654192329106275f4c7b24d0b6e",
-       "42a5e5bb34198acb3e84da4f085bb7927f2bc277ca766e6d19c73c2154021281", "content-type;host;x-amz-date",
+       "42a5e5bb34198acb3e84da4f085bb7927f2bc277ca766e6d19c73c2154021281",
+       "content-type;host;x-amz-date",
        "ff11897932ad3f4e8b18135d722051e5ac45fc38421b1da7b9d196a0fe09473a"},
-      {"post-sts-header-before", "POST", "/", "", {}, "", std::string(kSuiteToken),
+      {"post-sts-header-before",
+       "POST",
+       "/",
+       "",
+       {},
+       "",
+       std::string(kSuiteToken),
        "POST\n/\n\n" + suite_headers() + "x-amz-security-token:" + std::string(kSuiteToken) +
            "\n\nhost;x-amz-date;x-amz-security-token\n" + std::string(kEmptySha),
-       "c237e1b440d4c63c32ca95b5b99481081cb7b13c7e40434868e71567c1a882f6", "host;x-amz-date;x-amz-security-token",
+       "c237e1b440d4c63c32ca95b5b99481081cb7b13c7e40434868e71567c1a882f6",
+       "host;x-amz-date;x-amz-security-token",
        "85d96828115b5dc0cfc3bd16ad9e210dd772bbebba041836c64533a82be05ead"},
   };
   return v;
@@ -186,7 +277,9 @@ constexpr std::string_view kBedrockBody =
 constexpr std::string_view kBedrockBodySha = "f5b802cc64a01910fd197a46e9e959f3a5795f7728fa5710fb28f1ec3019f545";
 constexpr std::string_view kBedrockToken = "FwoGZXIvYXdzEXAMPLESESSIONTOKEN//example==";
 
-system_clock::time_point bedrock_time() { return sys_days{2024y / October / 22} + 10h + 15min + 30s; }
+system_clock::time_point bedrock_time() {
+  return sys_days{2024y / October / 22} + 10h + 15min + 30s;
+}
 
 SigV4Request bedrock_request() {
   return {"POST", kBedrockHost, kArnWirePath, "", {{"Content-Type", "application/json"}}, kBedrockBody};
@@ -219,10 +312,10 @@ TEST(AwsSigV4Bedrock, SignsArnPathWithContentSha256) {
   EXPECT_EQ(sha256_hex(kBedrockBody), kBedrockBodySha);
   const auto creq = canonical_request(req, "20241022T101530Z", "", kBedrockBodySha);
   EXPECT_EQ(creq.text, expected_creq);
-  EXPECT_EQ(string_to_sign("20241022T101530Z", credential_scope("20241022T101530Z", "us-east-1", "bedrock"),
-                           expected_creq),
-            "AWS4-HMAC-SHA256\n20241022T101530Z\n20241022/us-east-1/bedrock/aws4_request\n"
-            "262a9edb5d057c4eb14503bb5503db0cb88bf1d9e7ffc932156eefa312925317");
+  EXPECT_EQ(
+      string_to_sign("20241022T101530Z", credential_scope("20241022T101530Z", "us-east-1", "bedrock"), expected_creq),
+      "AWS4-HMAC-SHA256\n20241022T101530Z\n20241022/us-east-1/bedrock/aws4_request\n"
+      "262a9edb5d057c4eb14503bb5503db0cb88bf1d9e7ffc932156eefa312925317");
 
   const auto result = sign_sigv4(req, suite_credentials(), "us-east-1", "bedrock", bedrock_time());
   EXPECT_EQ(result.authorization,
@@ -249,14 +342,19 @@ TEST(AwsSigV4Bedrock, SignsSessionToken) {
             "Signature=0e897985c955a435341618fe0cce77ef617e2b4975a701fcc57f2c4b2fd3b206");
   EXPECT_EQ(result.security_token, kBedrockToken);
   ASSERT_EQ(result.headers().size(), 4u);
-  EXPECT_EQ(result.headers()[3], (std::pair<std::string, std::string>{"X-Amz-Security-Token", std::string(kBedrockToken)}));
+  EXPECT_EQ(result.headers()[3],
+            (std::pair<std::string, std::string>{"X-Amz-Security-Token", std::string(kBedrockToken)}));
 }
 
 // ---- individual rules ----
 
 TEST(AwsSigV4Rules, HeaderNamesLowercasedValuesTrimmedAndCollapsed) {
-  SigV4Request req{"GET", "  example.amazonaws.com ", "/", "",
-                   {{"X-Zeta", "z"}, {"My-Header", "\t lead  and\t trail  \t"}, {"ALPHA", "a   b"}}, ""};
+  SigV4Request req{"GET",
+                   "  example.amazonaws.com ",
+                   "/",
+                   "",
+                   {{"X-Zeta", "z"}, {"My-Header", "\t lead  and\t trail  \t"}, {"ALPHA", "a   b"}},
+                   ""};
   const auto creq = canonical_request(req, kSuiteDate, "", kEmptySha, suite_options());
   EXPECT_EQ(creq.text,
             "GET\n/\n\n"
@@ -272,9 +370,15 @@ TEST(AwsSigV4Rules, HeaderNamesLowercasedValuesTrimmedAndCollapsed) {
 }
 
 TEST(AwsSigV4Rules, SignerOwnedHeadersCannotBeOverridden) {
-  SigV4Request req{"GET", "example.amazonaws.com", "/", "",
-                   {{"Host", "evil.example"}, {"X-Amz-Date", "19990101T000000Z"}, {"Authorization", "x"},
-                    {"X-Amz-Content-Sha256", "UNSIGNED-PAYLOAD"}, {"X-Amz-Security-Token", "t"}},
+  SigV4Request req{"GET",
+                   "example.amazonaws.com",
+                   "/",
+                   "",
+                   {{"Host", "evil.example"},
+                    {"X-Amz-Date", "19990101T000000Z"},
+                    {"Authorization", "x"},
+                    {"X-Amz-Content-Sha256", "UNSIGNED-PAYLOAD"},
+                    {"X-Amz-Security-Token", "t"}},
                    ""};
   // Same result as get-vanilla: the caller's copies are ignored.
   EXPECT_EQ(canonical_request(req, kSuiteDate, "", kEmptySha, suite_options()).text, suite_vectors()[0].creq);

@@ -20,8 +20,8 @@
 #include "translate/decode_bedrock.hpp"
 #include "translate/decode_gemini.hpp"
 #include "translate/decode_openai.hpp"
-#include "translate/encode_openai_chat.hpp"
 #include "translate/encode_anthropic_messages.hpp"
+#include "translate/encode_openai_chat.hpp"
 
 namespace sluice::translate {
 namespace {
@@ -74,7 +74,8 @@ TEST(OpenAiDecoder, StreamGoldenGivesStartTextToolFinishUsageEndInEverySplit) {
 }
 
 TEST(OpenAiDecoder, ErrorEventGivesErrorAndNothingAfter) {
-  const auto lines = decode_every_split<OpenAiStreamDecoder>(golden::read_file("anthropic_client/stream_error/upstream.sse"));
+  const auto lines =
+      decode_every_split<OpenAiStreamDecoder>(golden::read_file("anthropic_client/stream_error/upstream.sse"));
   ASSERT_FALSE(lines.empty());
   EXPECT_EQ(lines.back().rfind("error ", 0), 0u) << lines.back();
 }
@@ -139,7 +140,8 @@ TEST(OpenAiDecoder, CompleteReplyWithoutChoicesIsA502AndNoEvent) {
 }
 
 TEST(OpenAiDecoder, ErrorCodesFromOpenAiFormTranslatorsKeepTheProviderStatus) {
-  EXPECT_EQ(openai_stream_error(boost::json::parse(R"({"type":"server_error","code":"overloaded_error"})")).status, 529u);
+  EXPECT_EQ(openai_stream_error(boost::json::parse(R"({"type":"server_error","code":"overloaded_error"})")).status,
+            529u);
   EXPECT_EQ(openai_stream_error(boost::json::parse(R"({"type":"server_error","code":"RESOURCE_EXHAUSTED"})")).status,
             429u);
   EXPECT_EQ(openai_stream_error(boost::json::parse(R"({"code":"ModelTimeoutException"})")).status, 504u);
@@ -152,10 +154,10 @@ TEST(OpenAiDecoder, ErrorCodesFromOpenAiFormTranslatorsKeepTheProviderStatus) {
 TEST(AnthropicDecoder, UsageCountsBeyondUint64AreIgnoredNotConverted) {
   Recorder recorder;
   AnthropicStreamDecoder decoder;
-  EXPECT_TRUE(decoder.feed(
-      "event: message_start\ndata: {\"type\":\"message_start\",\"message\":{\"id\":\"m\",\"model\":\"c\","
-      "\"usage\":{\"input_tokens\":1e64,\"output_tokens\":2.0}}}\n\n",
-      recorder));
+  EXPECT_TRUE(
+      decoder.feed("event: message_start\ndata: {\"type\":\"message_start\",\"message\":{\"id\":\"m\",\"model\":\"c\","
+                   "\"usage\":{\"input_tokens\":1e64,\"output_tokens\":2.0}}}\n\n",
+                   recorder));
   EXPECT_EQ(recorder.lines, (Lines{"start m c", "usage 0 2 2 0"}));
 }
 
@@ -201,8 +203,8 @@ TEST(AnthropicDecoder, TextThenToolGoldenEvents) {
 }
 
 TEST(GeminiDecoder, FunctionCallsAreWholeWithMintedIdsAndStopBecomesToolCalls) {
-  const auto lines =
-      decode_stream<GeminiStreamDecoder>(golden::read_file("openai_gemini/stream/tool_calls/upstream.sse"), {"whole", {}});
+  const auto lines = decode_stream<GeminiStreamDecoder>(
+      golden::read_file("openai_gemini/stream/tool_calls/upstream.sse"), {"whole", {}});
   std::size_t tools = 0;
   for (const auto& line : lines) {
     if (line.rfind("tool ", 0) != 0) continue;
@@ -233,9 +235,11 @@ TEST(ProviderDecoders, CompleteGoldenRepliesDecodeWithoutErrorAndEndWithEnd) {
     std::function<std::optional<http::ApiError>(std::string_view, llm::EventSink&)> decode;
   };
   const std::vector<Case> cases = {
-      {"openai_anthropic/response", [](std::string_view b, llm::EventSink& s) { return decode_anthropic_response(b, "", s); }},
+      {"openai_anthropic/response",
+       [](std::string_view b, llm::EventSink& s) { return decode_anthropic_response(b, "", s); }},
       {"openai_gemini/response", [](std::string_view b, llm::EventSink& s) { return decode_gemini_response(b, s); }},
-      {"openai_bedrock/response", [](std::string_view b, llm::EventSink& s) { return decode_bedrock_response(b, "", s); }},
+      {"openai_bedrock/response",
+       [](std::string_view b, llm::EventSink& s) { return decode_bedrock_response(b, "", s); }},
   };
   std::size_t n = 0;
   for (const auto& c : cases) {
@@ -268,10 +272,10 @@ TEST(AnthropicEncoder, TextAndToolBlocksAreNumberedAndClosedThenMessageDeltaAfte
   usage.prompt_tokens = 10;
   usage.completion_tokens = 3;
   usage.cached_tokens = 4;
-  const auto out = encode_all(encoder, {llm::MessageStart{"x", "gpt"}, llm::TextDelta{0, "Hi"},
-                                        llm::ToolCallDelta{0, "call_1", "f", ""}, llm::ToolCallDelta{0, "", "", "{}"},
-                                        llm::Finish{llm::FinishReason::ToolCalls, "tool_calls"},
-                                        llm::UsageEvent{usage}, llm::End{}});
+  const auto out = encode_all(
+      encoder, {llm::MessageStart{"x", "gpt"}, llm::TextDelta{0, "Hi"}, llm::ToolCallDelta{0, "call_1", "f", ""},
+                llm::ToolCallDelta{0, "", "", "{}"}, llm::Finish{llm::FinishReason::ToolCalls, "tool_calls"},
+                llm::UsageEvent{usage}, llm::End{}});
   const std::string expected =
       "event: message_start\ndata: {\"type\":\"message_start\",\"message\":{\"id\":\"x\",\"type\":\"message\","
       "\"role\":\"assistant\",\"model\":\"claude-sonnet-4-5\",\"content\":[],\"stop_reason\":null,"
@@ -297,9 +301,9 @@ TEST(AnthropicEncoder, TextAndToolBlocksAreNumberedAndClosedThenMessageDeltaAfte
 
 TEST(AnthropicEncoder, ErrorIsOneErrorEventAndNothingFollows) {
   AnthropicStreamEncoder encoder(anthropic_options());
-  const auto out = encode_all(encoder, {llm::TextDelta{0, "a"},
-                                        llm::Error{http::ApiError{429, "rate_limit_error", "x", "slow down", {}}},
-                                        llm::TextDelta{0, "b"}, llm::End{}});
+  const auto out = encode_all(
+      encoder, {llm::TextDelta{0, "a"}, llm::Error{http::ApiError{429, "rate_limit_error", "x", "slow down", {}}},
+                llm::TextDelta{0, "b"}, llm::End{}});
   const auto events = golden::split_sse(out);
   ASSERT_FALSE(events.empty());
   EXPECT_EQ(events.back().name, "error");
@@ -317,10 +321,10 @@ TEST(AnthropicEncoder, EndWithoutFinishGivesToolUseWhenAToolWasCalled) {
 
 TEST(AnthropicEncoder, CompleteReplyFromEvents) {
   AnthropicResponseEncoder encoder(anthropic_options());
-  for (const llm::Event& event : std::vector<llm::Event>{
-           llm::MessageStart{"x", "gpt"}, llm::TextDelta{0, "Hi "}, llm::TextDelta{0, "there"},
-           llm::ToolCallDelta{0, "call_1", "f", "{\"a\":"}, llm::ToolCallDelta{0, "", "", "1}"},
-           llm::Finish{llm::FinishReason::Length, "length"}, llm::End{}})
+  for (const llm::Event& event :
+       std::vector<llm::Event>{llm::MessageStart{"x", "gpt"}, llm::TextDelta{0, "Hi "}, llm::TextDelta{0, "there"},
+                               llm::ToolCallDelta{0, "call_1", "f", "{\"a\":"}, llm::ToolCallDelta{0, "", "", "1}"},
+                               llm::Finish{llm::FinishReason::Length, "length"}, llm::End{}})
     encoder.on_event(event);
   EXPECT_TRUE(golden::json_equal(
       R"({"id":"<volatile>","type":"message","role":"assistant","model":"claude-sonnet-4-5",

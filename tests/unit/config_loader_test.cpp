@@ -19,7 +19,9 @@
 namespace sluice::config {
 
 // Readable gmock output for diagnostics (internal linkage: every test file may have its own).
-[[maybe_unused]] static void PrintTo(const Diagnostic& d, std::ostream* os) { *os << d.format(); }
+[[maybe_unused]] static void PrintTo(const Diagnostic& d, std::ostream* os) {
+  *os << d.format();
+}
 [[maybe_unused]] static void PrintTo(Severity s, std::ostream* os) {
   *os << (s == Severity::Error ? "error" : "warning");
 }
@@ -231,7 +233,7 @@ TEST(ConfigLoaderSecretTest, UnpaddedBase64IsDecodedOrRejectedButNeverCorrupted)
 TEST(ConfigLoaderSecretTest, LongUnpaddedBase64DoesNotOverflow) {
   std::string encoded;
   for (int i = 0; i < 100; ++i) encoded += "eHh4";  // "xxx" * 100
-  encoded += "eHg";                                  // + "xx", padding dropped: 403 characters
+  encoded += "eHg";                                 // + "xx", padding dropped: 403 characters
   const auto r = load(secret("keys", "data:\n  k: " + encoded + "\n"));
   if (r.diagnostics.items().empty()) {
     EXPECT_EQ(r.config.secrets.at("keys").data.at("k").value, std::string(302, 'x'));
@@ -263,8 +265,7 @@ TEST(ConfigLoaderSecretTest, UnsetEnvIsRecordedAsAProblemOnTheValue) {
 // ================================================================== decoding: Backend
 
 TEST(ConfigLoaderBackendTest, DecodesOpenAiWithEveryField) {
-  const auto r = load(docs({secret("keys", "stringData: {apiKey: sk-1}\n"),
-                            secret("ca", "stringData: {ca.crt: pem}\n"),
+  const auto r = load(docs({secret("keys", "stringData: {apiKey: sk-1}\n"), secret("ca", "stringData: {ca.crt: pem}\n"),
                             backend("openrouter", R"(  type: AI
   ai:
     llm:
@@ -376,8 +377,9 @@ TEST(ConfigLoaderBackendTest, AuthTokenPassthrough) {
 
 TEST(ConfigLoaderBackendTest, AuthTokenSecretRefWithExplicitKey) {
   const auto r = load(docs({secret("keys", "stringData: {token: t}\n"),
-                            backend("b", "  type: AI\n  ai: {llm: {openai: {authToken: {kind: SecretRef, "
-                                         "secretRef: {name: keys, key: token}}}}}\n")}));
+                            backend("b",
+                                    "  type: AI\n  ai: {llm: {openai: {authToken: {kind: SecretRef, "
+                                    "secretRef: {name: keys, key: token}}}}}\n")}));
   EXPECT_NO_DIAGNOSTICS(r);
   EXPECT_EQ(r.config.backends.at("b").llm.authToken.secretRef.name, "keys");
   EXPECT_EQ(r.config.backends.at("b").llm.authToken.secretRef.key, "token");
@@ -617,8 +619,7 @@ TEST(ConfigLoaderRouteTest, PathWithoutTypeIsPathPrefix) {
 }
 
 TEST(ConfigLoaderRouteTest, AcceptsV1beta1AndKeepsFileOrder) {
-  const auto r = load(docs({inline_backend("b"),
-                            route("zeta", "  rules: [{backendRefs: [{name: b}]}]\n"),
+  const auto r = load(docs({inline_backend("b"), route("zeta", "  rules: [{backendRefs: [{name: b}]}]\n"),
                             "apiVersion: gateway.networking.k8s.io/v1beta1\nkind: HTTPRoute\nmetadata: {name: "
                             "alpha}\nspec:\n  rules: [{backendRefs: [{name: b}]}]\n"}));
   EXPECT_NO_DIAGNOSTICS(r);
@@ -697,14 +698,16 @@ TEST(ConfigLoaderValidationTest, DocumentMustBeAMapping) {
 TEST(ConfigLoaderValidationTest, MissingKind) {
   const auto r = load("apiVersion: v1\nmetadata: {name: x}\n");
   EXPECT_THAT(r.diagnostics.items(),
-              ElementsAre(Err("<no kind>/x", "kind", "is required (one of Gateway, HTTPRoute, Backend, TrafficPolicy, Secret)")));
+              ElementsAre(Err("<no kind>/x", "kind",
+                              "is required (one of Gateway, HTTPRoute, Backend, TrafficPolicy, Secret)")));
 }
 
 TEST(ConfigLoaderValidationTest, UnknownKind) {
   const auto r = load("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x}\ndata: {}\n");
   EXPECT_THAT(r.diagnostics.items(),
-              ElementsAre(Err("ConfigMap/x", "kind",
-                              "unknown kind \"ConfigMap\"; expected one of Gateway, HTTPRoute, Backend, TrafficPolicy, Secret")));
+              ElementsAre(Err(
+                  "ConfigMap/x", "kind",
+                  "unknown kind \"ConfigMap\"; expected one of Gateway, HTTPRoute, Backend, TrafficPolicy, Secret")));
 }
 
 TEST(ConfigLoaderTest, TrafficPolicyRetryIsDecoded) {
@@ -748,8 +751,9 @@ spec:
 }
 
 TEST(ConfigLoaderValidationTest, TrafficPolicyTargetsAndFieldsAreChecked) {
-  const auto r = load(docs({inline_backend("b"), route("llm", "  rules:\n  - name: chat\n    backendRefs: [{name: b}]\n"),
-                            R"(apiVersion: sluice.dev/v1alpha1
+  const auto r =
+      load(docs({inline_backend("b"), route("llm", "  rules:\n  - name: chat\n    backendRefs: [{name: b}]\n"),
+                 R"(apiVersion: sluice.dev/v1alpha1
 kind: TrafficPolicy
 metadata: {name: tp}
 spec:
@@ -779,15 +783,15 @@ TEST(ConfigLoaderValidationTest, WrongApiVersionForEachKind) {
     const char* wrong;
     const char* expected;
   };
-  for (const auto& c : {Case{"Backend", "v1", "sluice.dev/v1alpha1"}, Case{"Gateway", "sluice.dev/v1", "sluice.dev/v1alpha1"},
-                        Case{"Secret", "sluice.dev/v1alpha1", "v1"},
-                        Case{"HTTPRoute", "sluice.dev/v1alpha1",
-                             "gateway.networking.k8s.io/v1 or gateway.networking.k8s.io/v1beta1"}}) {
+  for (const auto& c :
+       {Case{"Backend", "v1", "sluice.dev/v1alpha1"}, Case{"Gateway", "sluice.dev/v1", "sluice.dev/v1alpha1"},
+        Case{"Secret", "sluice.dev/v1alpha1", "v1"},
+        Case{"HTTPRoute", "sluice.dev/v1alpha1",
+             "gateway.networking.k8s.io/v1 or gateway.networking.k8s.io/v1beta1"}}) {
     const auto r = load(std::string("apiVersion: ") + c.wrong + "\nkind: " + c.kind + "\nmetadata: {name: x}\n");
-    EXPECT_THAT(r.diagnostics.items(),
-                ElementsAre(Err(std::string(c.kind) + "/x", "apiVersion",
-                                std::string("expected ") + c.expected + " for kind " + c.kind + ", found \"" + c.wrong +
-                                    "\"")))
+    EXPECT_THAT(r.diagnostics.items(), ElementsAre(Err(std::string(c.kind) + "/x", "apiVersion",
+                                                       std::string("expected ") + c.expected + " for kind " + c.kind +
+                                                           ", found \"" + c.wrong + "\"")))
         << c.kind;
   }
 }
@@ -807,7 +811,8 @@ TEST(ConfigLoaderValidationTest, MissingMetadataIsADiagnosticNotAnException) {
 TEST(ConfigLoaderValidationTest, ScalarMetadataIsADiagnosticNotAnException) {
   LoadResult r;
   ASSERT_NO_THROW(r = load("apiVersion: v1\nkind: Secret\nmetadata: s\nstringData: {a: b}\n"));
-  EXPECT_THAT(r.diagnostics.items(), ElementsAre(Err("Secret/<no name>", "metadata", "expected a mapping, found a scalar")));
+  EXPECT_THAT(r.diagnostics.items(),
+              ElementsAre(Err("Secret/<no name>", "metadata", "expected a mapping, found a scalar")));
 }
 
 // ================================================================== validation: unknown fields, types
@@ -826,17 +831,18 @@ TEST(ConfigLoaderValidationTest, UnknownFieldsAtSeveralDepths) {
   - matches: [{path: {type: Exact, vaule: /x}}]
     backendRefs: [{name: b}]
 )")}));
-  EXPECT_THAT(r.diagnostics.items(),
-              ElementsAre(Err("Backend/b", "spec.ai.llm.openai.authToken.extra", "unknown field"),
-                          Err("Backend/b", "spec.ai.llm.openai.modle", "unknown field"),
-                          Err("Backend/b", "spec.ai.llm.hots", "unknown field"),
-                          Err("Backend/b", "spec.tiemouts", "unknown field"),
-                          Err("Backend/b", "extra", "unknown field"),
-                          Err("HTTPRoute/r", "spec.rules[0].matches[0].path.vaule", "unknown field")));
+  EXPECT_THAT(
+      r.diagnostics.items(),
+      ElementsAre(Err("Backend/b", "spec.ai.llm.openai.authToken.extra", "unknown field"),
+                  Err("Backend/b", "spec.ai.llm.openai.modle", "unknown field"),
+                  Err("Backend/b", "spec.ai.llm.hots", "unknown field"),
+                  Err("Backend/b", "spec.tiemouts", "unknown field"), Err("Backend/b", "extra", "unknown field"),
+                  Err("HTTPRoute/r", "spec.rules[0].matches[0].path.vaule", "unknown field")));
 }
 
 TEST(ConfigLoaderValidationTest, UnknownFieldCarriesItsLine) {
-  const auto r = load(backend("b", "  type: AI\n  ai: {llm: {openai: {authToken: {kind: Passthrough}}}}\n  bogus: 1\n"));
+  const auto r =
+      load(backend("b", "  type: AI\n  ai: {llm: {openai: {authToken: {kind: Passthrough}}}}\n  bogus: 1\n"));
   ASSERT_EQ(r.diagnostics.items().size(), 1u) << r.diagnostics.format_all();
   EXPECT_THAT(r.diagnostics.items()[0], Err("Backend/b", "spec.bogus", "unknown field"));
   EXPECT_EQ(r.diagnostics.items()[0].line, 7);
@@ -848,17 +854,19 @@ TEST(ConfigLoaderValidationTest, UnknownMetadataField) {
 }
 
 TEST(ConfigLoaderValidationTest, UnknownGatewayFields) {
-  const auto r = load(gateway("gw", "  listeners: [{port: 1, proto: h2}]\n  admin: {prot: 1}\n  limits: {maxBody: 1}\n"));
+  const auto r =
+      load(gateway("gw", "  listeners: [{port: 1, proto: h2}]\n  admin: {prot: 1}\n  limits: {maxBody: 1}\n"));
   EXPECT_THAT(r.diagnostics.items(), UnorderedElementsAre(Err("Gateway/gw", "spec.listeners[0].proto", "unknown field"),
-                                                 Err("Gateway/gw", "spec.admin.prot", "unknown field"),
-                                                 Err("Gateway/gw", "spec.limits.maxBody", "unknown field")));
+                                                          Err("Gateway/gw", "spec.admin.prot", "unknown field"),
+                                                          Err("Gateway/gw", "spec.limits.maxBody", "unknown field")));
 }
 
 TEST(ConfigLoaderValidationTest, ListenerTlsIsNotSupportedYet) {
   const auto r = load(gateway("gw", "  listeners: [{port: 1, tls: {}}]\n"));
   EXPECT_THAT(r.diagnostics.items(),
-              ElementsAre(Err("Gateway/gw", "spec.listeners[0].tls",
-                              "TLS on listeners is not supported by this version of Sluice yet; terminate TLS in front of it")));
+              ElementsAre(Err(
+                  "Gateway/gw", "spec.listeners[0].tls",
+                  "TLS on listeners is not supported by this version of Sluice yet; terminate TLS in front of it")));
 }
 
 TEST(ConfigLoaderValidationTest, FiltersCannotTouchHeadersSluiceManages) {
@@ -868,23 +876,24 @@ TEST(ConfigLoaderValidationTest, FiltersCannotTouchHeadersSluiceManages) {
     - type: RequestHeaderModifier
       requestHeaderModifier: {set: [{name: Host, value: x}], remove: [content-length]}
 )"));
-  EXPECT_THAT(r.diagnostics.items(),
-              IsSupersetOf({Err("HTTPRoute/r", "spec.rules[0].filters[0].requestHeaderModifier.set[0].name",
-                                "\"Host\" is managed by Sluice and cannot be modified (for Host, use a URLRewrite hostname)"),
-                            Err("HTTPRoute/r", "spec.rules[0].filters[0].requestHeaderModifier.remove[0]",
-                                "\"content-length\" is managed by Sluice and cannot be removed")}));
+  EXPECT_THAT(
+      r.diagnostics.items(),
+      IsSupersetOf({Err("HTTPRoute/r", "spec.rules[0].filters[0].requestHeaderModifier.set[0].name",
+                        "\"Host\" is managed by Sluice and cannot be modified (for Host, use a URLRewrite hostname)"),
+                    Err("HTTPRoute/r", "spec.rules[0].filters[0].requestHeaderModifier.remove[0]",
+                        "\"content-length\" is managed by Sluice and cannot be removed")}));
 }
 
 TEST(ConfigLoaderSecretTest, StringDataWinsOverDataForTheSameKey) {
-  const auto r = load("apiVersion: v1\nkind: Secret\nmetadata: {name: s}\nstringData: {apiKey: plain}\n"
-                      "data: {apiKey: ZnJvbWRhdGE=}\n");
+  const auto r = load(
+      "apiVersion: v1\nkind: Secret\nmetadata: {name: s}\nstringData: {apiKey: plain}\n"
+      "data: {apiKey: ZnJvbWRhdGE=}\n");
   ASSERT_FALSE(r.diagnostics.has_errors()) << r.diagnostics.format_all();
   EXPECT_EQ(r.config.secrets.at("s").data.at("apiKey").value, "plain");
 }
 
 TEST(ConfigLoaderValidationTest, WrongTypes) {
-  const auto r = load(docs({gateway("gw", "  listeners: 8080\n  workers: many\n"),
-                            backend("b", R"(  type: AI
+  const auto r = load(docs({gateway("gw", "  listeners: 8080\n  workers: many\n"), backend("b", R"(  type: AI
   ai:
     llm:
       openai: {authToken: {kind: Passthrough}}
@@ -902,7 +911,8 @@ TEST(ConfigLoaderValidationTest, WrongTypes) {
 }
 
 TEST(ConfigLoaderValidationTest, WrongScalarTypes) {
-  const auto r = load(docs({gateway("gw", "  admin: {enabled: yes}\n  limits: {maxRequestBodyBytes: big, idleTimeout: 5}\n")}));
+  const auto r =
+      load(docs({gateway("gw", "  admin: {enabled: yes}\n  limits: {maxRequestBodyBytes: big, idleTimeout: 5}\n")}));
   EXPECT_THAT(r.diagnostics.items(),
               ElementsAre(Err("Gateway/gw", "spec.admin.enabled", "expected true or false, found \"yes\""),
                           Err("Gateway/gw", "spec.limits.maxRequestBodyBytes",
@@ -926,51 +936,49 @@ TEST(ConfigLoaderValidationTest, UnsetEnvironmentVariableOutsideSecrets) {
 // ================================================================== validation: required fields
 
 TEST(ConfigLoaderValidationTest, BackendRequiredFields) {
-  const auto r = load(docs({"apiVersion: sluice.dev/v1alpha1\nkind: Backend\nmetadata: {name: nospec}\n",
-                            backend("notype", "  ai: {llm: {openai: {authToken: {kind: Passthrough}}}}\n"),
-                            backend("noai", "  type: AI\n"),
-                            backend("nollm", "  type: AI\n  ai: {}\n"),
-                            backend("noprovider", "  type: AI\n  ai: {llm: {host: x}}\n"),
-                            backend("noauth", "  type: AI\n  ai: {llm: {openai: {model: m}}}\n"),
-                            backend("nokind", "  type: AI\n  ai: {llm: {openai: {authToken: {inline: k}}}}\n"),
-                            backend("noinline", "  type: AI\n  ai: {llm: {openai: {authToken: {kind: Inline}}}}\n"),
-                            backend("nostatic", "  type: Static\n"),
-                            backend("nohosts", "  type: Static\n  static: {tls: {mode: Auto}}\n"),
-                            backend("nohostport", "  type: Static\n  static: {hosts: [{host: a}, {port: 80}]}\n")}));
+  const auto r = load(docs(
+      {"apiVersion: sluice.dev/v1alpha1\nkind: Backend\nmetadata: {name: nospec}\n",
+       backend("notype", "  ai: {llm: {openai: {authToken: {kind: Passthrough}}}}\n"), backend("noai", "  type: AI\n"),
+       backend("nollm", "  type: AI\n  ai: {}\n"), backend("noprovider", "  type: AI\n  ai: {llm: {host: x}}\n"),
+       backend("noauth", "  type: AI\n  ai: {llm: {openai: {model: m}}}\n"),
+       backend("nokind", "  type: AI\n  ai: {llm: {openai: {authToken: {inline: k}}}}\n"),
+       backend("noinline", "  type: AI\n  ai: {llm: {openai: {authToken: {kind: Inline}}}}\n"),
+       backend("nostatic", "  type: Static\n"), backend("nohosts", "  type: Static\n  static: {tls: {mode: Auto}}\n"),
+       backend("nohostport", "  type: Static\n  static: {hosts: [{host: a}, {port: 80}]}\n")}));
   EXPECT_THAT(
       r.diagnostics.items(),
-      ElementsAre(
-          Err("Backend/nospec", "spec", "is required"), Err("Backend/notype", "spec.type", "is required"),
-          Err("Backend/noai", "spec.ai", "is required"), Err("Backend/nollm", "spec.ai.llm", "is required"),
-          Err("Backend/noprovider", "spec.ai.llm", "needs one provider: openai, anthropic, gemini, vertexai, azureopenai, bedrock or ollama"),
-          Err("Backend/noauth", "spec.ai.llm.openai.authToken", "is required ({kind: Inline | SecretRef | Passthrough})"),
-          Err("Backend/nokind", "spec.ai.llm.openai.authToken.kind", "is required"),
-          Err("Backend/noinline", "spec.ai.llm.openai.authToken.inline", "is required"),
-          Err("Backend/nostatic", "spec.static", "is required"),
-          Err("Backend/nohosts", "spec.static.hosts", "is required (a list of {host, port})"),
-          Err("Backend/nohostport", "spec.static.hosts[0].port", "is required"),
-          Err("Backend/nohostport", "spec.static.hosts[1].host", "is required")));
+      ElementsAre(Err("Backend/nospec", "spec", "is required"), Err("Backend/notype", "spec.type", "is required"),
+                  Err("Backend/noai", "spec.ai", "is required"), Err("Backend/nollm", "spec.ai.llm", "is required"),
+                  Err("Backend/noprovider", "spec.ai.llm",
+                      "needs one provider: openai, anthropic, gemini, vertexai, azureopenai, bedrock or ollama"),
+                  Err("Backend/noauth", "spec.ai.llm.openai.authToken",
+                      "is required ({kind: Inline | SecretRef | Passthrough})"),
+                  Err("Backend/nokind", "spec.ai.llm.openai.authToken.kind", "is required"),
+                  Err("Backend/noinline", "spec.ai.llm.openai.authToken.inline", "is required"),
+                  Err("Backend/nostatic", "spec.static", "is required"),
+                  Err("Backend/nohosts", "spec.static.hosts", "is required (a list of {host, port})"),
+                  Err("Backend/nohostport", "spec.static.hosts[0].port", "is required"),
+                  Err("Backend/nohostport", "spec.static.hosts[1].host", "is required")));
 }
 
 TEST(ConfigLoaderValidationTest, RouteRequiredFields) {
-  const auto r = load(docs({inline_backend("b"), route("norules", "  hostnames: [a]\n"),
-                            route("norefs", "  rules:\n  - name: x\n"),
-                            route("norefname", "  rules:\n  - backendRefs: [{weight: 1}]\n"),
-                            route("nofiltertype", "  rules:\n  - filters: [{urlRewrite: {}}]\n    backendRefs: [{name: b}]\n"),
-                            route("norewrite", "  rules:\n  - filters: [{type: URLRewrite}]\n    backendRefs: [{name: b}]\n"),
-                            route("noheadername",
-                                  "  rules:\n  - matches: [{headers: [{value: v}]}]\n    backendRefs: [{name: b}]\n"),
-                            route("nomodifier",
-                                  "  rules:\n  - filters: [{type: RequestHeaderModifier}]\n    backendRefs: [{name: b}]\n")}));
+  const auto r = load(docs(
+      {inline_backend("b"), route("norules", "  hostnames: [a]\n"), route("norefs", "  rules:\n  - name: x\n"),
+       route("norefname", "  rules:\n  - backendRefs: [{weight: 1}]\n"),
+       route("nofiltertype", "  rules:\n  - filters: [{urlRewrite: {}}]\n    backendRefs: [{name: b}]\n"),
+       route("norewrite", "  rules:\n  - filters: [{type: URLRewrite}]\n    backendRefs: [{name: b}]\n"),
+       route("noheadername", "  rules:\n  - matches: [{headers: [{value: v}]}]\n    backendRefs: [{name: b}]\n"),
+       route("nomodifier", "  rules:\n  - filters: [{type: RequestHeaderModifier}]\n    backendRefs: [{name: b}]\n")}));
   EXPECT_THAT(
       r.diagnostics.items(),
-      ElementsAre(Err("HTTPRoute/norules", "spec.rules", "is required (a list of rules)"),
-                  Err("HTTPRoute/norefs", "spec.rules[0].backendRefs", "is required (at least one {kind: Backend, name})"),
-                  Err("HTTPRoute/norefname", "spec.rules[0].backendRefs[0].name", "is required"),
-                  Err("HTTPRoute/nofiltertype", "spec.rules[0].filters[0].type", "is required"),
-                  Err("HTTPRoute/norewrite", "spec.rules[0].filters[0].urlRewrite", "is required"),
-                  Err("HTTPRoute/noheadername", "spec.rules[0].matches[0].headers[0].name", "is required"),
-                  Err("HTTPRoute/nomodifier", "spec.rules[0].filters[0].requestHeaderModifier", "is required")));
+      ElementsAre(
+          Err("HTTPRoute/norules", "spec.rules", "is required (a list of rules)"),
+          Err("HTTPRoute/norefs", "spec.rules[0].backendRefs", "is required (at least one {kind: Backend, name})"),
+          Err("HTTPRoute/norefname", "spec.rules[0].backendRefs[0].name", "is required"),
+          Err("HTTPRoute/nofiltertype", "spec.rules[0].filters[0].type", "is required"),
+          Err("HTTPRoute/norewrite", "spec.rules[0].filters[0].urlRewrite", "is required"),
+          Err("HTTPRoute/noheadername", "spec.rules[0].matches[0].headers[0].name", "is required"),
+          Err("HTTPRoute/nomodifier", "spec.rules[0].filters[0].requestHeaderModifier", "is required")));
 }
 
 TEST(ConfigLoaderValidationTest, RewriteWithoutItsPathValue) {
@@ -984,8 +992,9 @@ TEST(ConfigLoaderValidationTest, RewriteWithoutItsPathValue) {
 
 TEST(ConfigLoaderValidationTest, SecretRefWithoutRefOrName) {
   const auto r = load(docs({backend("noref", "  type: AI\n  ai: {llm: {openai: {authToken: {kind: SecretRef}}}}\n"),
-                            backend("norefname", "  type: AI\n  ai: {llm: {openai: {authToken: {kind: SecretRef, "
-                                                 "secretRef: {key: k}}}}}\n")}));
+                            backend("norefname",
+                                    "  type: AI\n  ai: {llm: {openai: {authToken: {kind: SecretRef, "
+                                    "secretRef: {key: k}}}}}\n")}));
   EXPECT_THAT(r.diagnostics.items(),
               AllOf(Contains(Err("Backend/noref", "spec.ai.llm.openai.authToken.secretRef", "is required")),
                     Contains(Err("Backend/norefname", "spec.ai.llm.openai.authToken.secretRef.name", "is required"))));
@@ -993,8 +1002,9 @@ TEST(ConfigLoaderValidationTest, SecretRefWithoutRefOrName) {
 
 // A SecretRef without a name is reported once (as a missing field), not also as 'Secret "" not found'.
 TEST(ConfigLoaderValidationTest, SecretRefWithoutNameIsReportedOnce) {
-  const auto r = load(backend("norefname", "  type: AI\n  ai: {llm: {openai: {authToken: {kind: SecretRef, "
-                                           "secretRef: {key: k}}}}}\n"));
+  const auto r = load(backend("norefname",
+                              "  type: AI\n  ai: {llm: {openai: {authToken: {kind: SecretRef, "
+                              "secretRef: {key: k}}}}}\n"));
   EXPECT_THAT(r.diagnostics.items(),
               ElementsAre(Err("Backend/norefname", "spec.ai.llm.openai.authToken.secretRef.name", "is required")));
 }
@@ -1016,8 +1026,7 @@ TEST(ConfigLoaderValidationTest, EmptyLists) {
 // ================================================================== validation: enumerations, ranges
 
 TEST(ConfigLoaderValidationTest, InvalidEnumerationValues) {
-  const auto r = load(docs({backend("type", "  type: Remote\n"),
-                            backend("tls", R"(  type: AI
+  const auto r = load(docs({backend("type", "  type: Remote\n"), backend("tls", R"(  type: AI
   ai:
     llm:
       openai: {authToken: {kind: Bearer}}
@@ -1034,24 +1043,23 @@ TEST(ConfigLoaderValidationTest, InvalidEnumerationValues) {
       urlRewrite: {path: {type: ReplaceAll}}
     backendRefs: [{name: type}]
 )")}));
-  EXPECT_THAT(
-      r.diagnostics.items(),
-      ElementsAre(
-          Err("Backend/type", "spec.type", "unknown value \"Remote\"; expected one of AI, Static"),
-          Err("Backend/tls", "spec.ai.llm.openai.authToken.kind",
-              "unknown value \"Bearer\"; expected one of Inline, SecretRef, Passthrough"),
-          Err("Backend/tls", "spec.ai.llm.tls.mode", "unknown value \"auto\"; expected one of Auto, Enabled, Disabled"),
-          Err("HTTPRoute/r", "spec.rules[0].matches[0].path.type",
-              "unknown value \"Prefix\"; expected one of Exact, PathPrefix, RegularExpression"),
-          Err("HTTPRoute/r", "spec.rules[0].matches[0].headers[0].type",
-              "unknown value \"Regex\"; expected one of Exact, RegularExpression"),
-          Err("HTTPRoute/r", "spec.rules[0].matches[0].queryParams[0].type",
-              "unknown value \"Contains\"; expected one of Exact, RegularExpression"),
-          Err("HTTPRoute/r", "spec.rules[0].filters[0].type",
-              "unknown value \"RequestRedirect\"; expected one of URLRewrite, RequestHeaderModifier, "
-              "ResponseHeaderModifier"),
-          Err("HTTPRoute/r", "spec.rules[0].filters[1].urlRewrite.path.type",
-              "unknown value \"ReplaceAll\"; expected one of ReplaceFullPath, ReplacePrefixMatch")));
+  EXPECT_THAT(r.diagnostics.items(),
+              ElementsAre(Err("Backend/type", "spec.type", "unknown value \"Remote\"; expected one of AI, Static"),
+                          Err("Backend/tls", "spec.ai.llm.openai.authToken.kind",
+                              "unknown value \"Bearer\"; expected one of Inline, SecretRef, Passthrough"),
+                          Err("Backend/tls", "spec.ai.llm.tls.mode",
+                              "unknown value \"auto\"; expected one of Auto, Enabled, Disabled"),
+                          Err("HTTPRoute/r", "spec.rules[0].matches[0].path.type",
+                              "unknown value \"Prefix\"; expected one of Exact, PathPrefix, RegularExpression"),
+                          Err("HTTPRoute/r", "spec.rules[0].matches[0].headers[0].type",
+                              "unknown value \"Regex\"; expected one of Exact, RegularExpression"),
+                          Err("HTTPRoute/r", "spec.rules[0].matches[0].queryParams[0].type",
+                              "unknown value \"Contains\"; expected one of Exact, RegularExpression"),
+                          Err("HTTPRoute/r", "spec.rules[0].filters[0].type",
+                              "unknown value \"RequestRedirect\"; expected one of URLRewrite, RequestHeaderModifier, "
+                              "ResponseHeaderModifier"),
+                          Err("HTTPRoute/r", "spec.rules[0].filters[1].urlRewrite.path.type",
+                              "unknown value \"ReplaceAll\"; expected one of ReplaceFullPath, ReplacePrefixMatch")));
 }
 
 TEST(ConfigLoaderValidationTest, UnknownMethod) {
@@ -1080,13 +1088,14 @@ TEST(ConfigLoaderValidationTest, PortsOutOfRange) {
       port: 0
 )"),
                             backend("static", "  type: Static\n  static: {hosts: [{host: a, port: 99999}]}\n")}));
-  EXPECT_THAT(r.diagnostics.items(),
-              ElementsAre(Err("Gateway/gw", "spec.listeners[0].port", "must be between 0 and 65535, found 65536"),
-                          Err("Gateway/gw", "spec.admin.port", "must be between 0 and 65535, found -1"),
-                          Err("Gateway/gw", "spec.workers", "must be between 0 and 256, found 1000"),
-                          Err("Backend/big", "spec.ai.llm.port", "must be between 0 and 65535, found 70000"),
-                          Err("Backend/zero", "spec.ai.llm.port", "must be between 1 and 65535"),
-                          Err("Backend/static", "spec.static.hosts[0].port", "must be between 0 and 65535, found 99999")));
+  EXPECT_THAT(
+      r.diagnostics.items(),
+      ElementsAre(Err("Gateway/gw", "spec.listeners[0].port", "must be between 0 and 65535, found 65536"),
+                  Err("Gateway/gw", "spec.admin.port", "must be between 0 and 65535, found -1"),
+                  Err("Gateway/gw", "spec.workers", "must be between 0 and 256, found 1000"),
+                  Err("Backend/big", "spec.ai.llm.port", "must be between 0 and 65535, found 70000"),
+                  Err("Backend/zero", "spec.ai.llm.port", "must be between 1 and 65535"),
+                  Err("Backend/static", "spec.static.hosts[0].port", "must be between 0 and 65535, found 99999")));
 }
 
 TEST(ConfigLoaderValidationTest, EmptyHost) {
@@ -1126,7 +1135,8 @@ TEST(ConfigLoaderValidationTest, BackendPathFullAndPrefixBothSet) {
       openai: {authToken: {kind: Passthrough}}
       path: {full: /v1/chat/completions, prefix: /v1}
 )"));
-  EXPECT_THAT(r.diagnostics.items(), ElementsAre(Err("Backend/b", "spec.ai.llm.path", "set either full or prefix, not both")));
+  EXPECT_THAT(r.diagnostics.items(),
+              ElementsAre(Err("Backend/b", "spec.ai.llm.path", "set either full or prefix, not both")));
 }
 
 TEST(ConfigLoaderValidationTest, BackendPathNeedsFullOrPrefix) {
@@ -1155,13 +1165,13 @@ TEST(ConfigLoaderValidationTest, RoutePathsMustStartWithSlash) {
       urlRewrite: {path: {type: ReplaceFullPath, replaceFullPath: ""}}
     backendRefs: [{name: b}]
 )")}));
-  EXPECT_THAT(r.diagnostics.items(),
-              ElementsAre(Err("HTTPRoute/r", "spec.rules[0].matches[0].path.value", "must start with \"/\", found \"v1/chat\""),
-                          Err("HTTPRoute/r", "spec.rules[0].matches[1].path.value", "must start with \"/\", found \"\""),
-                          Err("HTTPRoute/r", "spec.rules[1].filters[0].urlRewrite.path.replacePrefixMatch",
-                              "must start with \"/\""),
-                          Err("HTTPRoute/r", "spec.rules[2].filters[0].urlRewrite.path.replaceFullPath",
-                              "must start with \"/\"")));
+  EXPECT_THAT(
+      r.diagnostics.items(),
+      ElementsAre(
+          Err("HTTPRoute/r", "spec.rules[0].matches[0].path.value", "must start with \"/\", found \"v1/chat\""),
+          Err("HTTPRoute/r", "spec.rules[0].matches[1].path.value", "must start with \"/\", found \"\""),
+          Err("HTTPRoute/r", "spec.rules[1].filters[0].urlRewrite.path.replacePrefixMatch", "must start with \"/\""),
+          Err("HTTPRoute/r", "spec.rules[2].filters[0].urlRewrite.path.replaceFullPath", "must start with \"/\"")));
 }
 
 TEST(ConfigLoaderValidationTest, ReplacePrefixMatchNeedsPathPrefixMatches) {
@@ -1199,14 +1209,12 @@ TEST(ConfigLoaderValidationTest, InvalidRegularExpressions) {
     - headers: [{type: Exact, name: x-ok, value: "[a-"}]
     backendRefs: [{name: b}]
 )")}));
-  EXPECT_THAT(
-      r.diagnostics.items(),
-      ElementsAre(Err("HTTPRoute/r", "spec.rules[0].matches[0].path.value",
-                      StartsWith("invalid regular expression \"/v1/(chat\": ")),
-                  Err("HTTPRoute/r", "spec.rules[0].matches[1].headers[0].value",
-                      StartsWith("invalid regular expression \"[a-\": ")),
-                  Err("HTTPRoute/r", "spec.rules[0].matches[2].queryParams[0].value",
-                      StartsWith("invalid regular expression \"a**\": "))));
+  EXPECT_THAT(r.diagnostics.items(), ElementsAre(Err("HTTPRoute/r", "spec.rules[0].matches[0].path.value",
+                                                     StartsWith("invalid regular expression \"/v1/(chat\": ")),
+                                                 Err("HTTPRoute/r", "spec.rules[0].matches[1].headers[0].value",
+                                                     StartsWith("invalid regular expression \"[a-\": ")),
+                                                 Err("HTTPRoute/r", "spec.rules[0].matches[2].queryParams[0].value",
+                                                     StartsWith("invalid regular expression \"a**\": "))));
 }
 
 // ================================================================== validation: providers
@@ -1267,16 +1275,16 @@ TEST(ConfigLoaderValidationTest, ProviderRequiredFields) {
                             backend("anthropic", R"(  type: AI
   ai: {llm: {anthropic: {model: m}}}
 )")}));
-  EXPECT_THAT(r.diagnostics.items(),
-              UnorderedElementsAre(
-                  Err("Backend/vertex", "spec.ai.llm.vertexai.projectId", "is required"),
-                  Err("Backend/vertex", "spec.ai.llm.vertexai.location", "is required"),
-                  Err("Backend/vertex", "spec.ai.llm.vertexai.publisher", HasSubstr("GOOGLE, ANTHROPIC")),
-                  Err("Backend/azure", "spec.ai.llm.azureopenai.endpoint", HasSubstr("is required")),
-                  Err("Backend/azure", "spec.ai.llm.azureopenai.deploymentName", HasSubstr("apiVersion: v1")),
-                  Err("Backend/bedrock", "spec.ai.llm.bedrock.region", "is required"),
-                  Err("Backend/bedrock", "spec.ai.llm.bedrock.credentials", HasSubstr("is required")),
-                  Err("Backend/anthropic", "spec.ai.llm.anthropic.authToken", HasSubstr("is required"))));
+  EXPECT_THAT(
+      r.diagnostics.items(),
+      UnorderedElementsAre(Err("Backend/vertex", "spec.ai.llm.vertexai.projectId", "is required"),
+                           Err("Backend/vertex", "spec.ai.llm.vertexai.location", "is required"),
+                           Err("Backend/vertex", "spec.ai.llm.vertexai.publisher", HasSubstr("GOOGLE, ANTHROPIC")),
+                           Err("Backend/azure", "spec.ai.llm.azureopenai.endpoint", HasSubstr("is required")),
+                           Err("Backend/azure", "spec.ai.llm.azureopenai.deploymentName", HasSubstr("apiVersion: v1")),
+                           Err("Backend/bedrock", "spec.ai.llm.bedrock.region", "is required"),
+                           Err("Backend/bedrock", "spec.ai.llm.bedrock.credentials", HasSubstr("is required")),
+                           Err("Backend/anthropic", "spec.ai.llm.anthropic.authToken", HasSubstr("is required"))));
 }
 
 TEST(ConfigLoaderValidationTest, AzureV1FormNeedsNoDeployment) {
@@ -1326,9 +1334,8 @@ TEST(ConfigLoaderValidationTest, ForwardClientHeadersNameOnlyHeadersSluiceDrops)
     llm: {openai: {authToken: {kind: Inline, inline: k}}}
     forwardClientHeaders: [OpenAI-Organization, Authorization]
 )"));
-  EXPECT_THAT(r.diagnostics.items(),
-              ElementsAre(Err("Backend/b", "spec.ai.forwardClientHeaders[1]",
-                              HasSubstr("\"Authorization\" is not a header Sluice drops"))));
+  EXPECT_THAT(r.diagnostics.items(), ElementsAre(Err("Backend/b", "spec.ai.forwardClientHeaders[1]",
+                                                     HasSubstr("\"Authorization\" is not a header Sluice drops"))));
 }
 
 TEST(ConfigLoaderValidationTest, PassthroughRejectsUnknownApisAndRelativePaths) {
@@ -1424,18 +1431,17 @@ TEST(ConfigLoaderValidationTest, PriorityGroupProblemsNameGroupAndProvider) {
     - providers: [{openai: {authToken: {kind: SecretRef, secretRef: {name: nope}}}}]
     - {}
 )")}));
-  EXPECT_THAT(
-      r.diagnostics.items(),
-      UnorderedElementsAre(
-          Err("Backend/both", "spec.ai.llm", "set either llm (one provider) or priorityGroups, not both"),
-          Err("Backend/dup", "spec.ai.priorityGroups[1].providers[0].name",
-              "provider name \"a\" is used twice in this Backend; names must be unique across groups"),
-          Err("Backend/dup", "spec.ai.priorityGroups[1].providers",
-              "every provider has weight 0; at least one needs a positive weight"),
-          Err("Backend/bad", "spec.ai.priorityGroups[0].providers[0].name", "is required"),
-          Err("Backend/bad", "spec.ai.priorityGroups[1].providers", HasSubstr("is required")),
-          Err("Backend/bad", "spec.ai.priorityGroups[0].providers[0].openai.authToken.secretRef.name",
-              HasSubstr("Secret \"nope\" not found"))));
+  EXPECT_THAT(r.diagnostics.items(),
+              UnorderedElementsAre(
+                  Err("Backend/both", "spec.ai.llm", "set either llm (one provider) or priorityGroups, not both"),
+                  Err("Backend/dup", "spec.ai.priorityGroups[1].providers[0].name",
+                      "provider name \"a\" is used twice in this Backend; names must be unique across groups"),
+                  Err("Backend/dup", "spec.ai.priorityGroups[1].providers",
+                      "every provider has weight 0; at least one needs a positive weight"),
+                  Err("Backend/bad", "spec.ai.priorityGroups[0].providers[0].name", "is required"),
+                  Err("Backend/bad", "spec.ai.priorityGroups[1].providers", HasSubstr("is required")),
+                  Err("Backend/bad", "spec.ai.priorityGroups[0].providers[0].openai.authToken.secretRef.name",
+                      HasSubstr("Secret \"nope\" not found"))));
 }
 
 TEST(ConfigLoaderValidationTest, SectionsOfTheOtherBackendType) {
@@ -1541,8 +1547,8 @@ TEST(ConfigLoaderValidationTest, NegativeWeight) {
 // ------------------------------------------------------------------ Secret references
 
 std::string secret_ref_backend(const std::string& name, const std::string& secret_ref) {
-  return backend(name, "  type: AI\n  ai: {llm: {openai: {authToken: {kind: SecretRef, secretRef: " + secret_ref +
-                           "}}}}\n");
+  return backend(name,
+                 "  type: AI\n  ai: {llm: {openai: {authToken: {kind: SecretRef, secretRef: " + secret_ref + "}}}}\n");
 }
 
 class SecretProblemTest : public ::testing::TestWithParam<bool> {
@@ -1552,8 +1558,8 @@ class SecretProblemTest : public ::testing::TestWithParam<bool> {
 };
 
 TEST_P(SecretProblemTest, MissingSecret) {
-  const auto r = load_with(docs({secret("other", "stringData: {apiKey: k}\n"), secret("another", "stringData: {a: b}\n"),
-                                 secret_ref_backend("b", "{name: keys}")}));
+  const auto r = load_with(docs({secret("other", "stringData: {apiKey: k}\n"),
+                                 secret("another", "stringData: {a: b}\n"), secret_ref_backend("b", "{name: keys}")}));
   EXPECT_THAT(r.diagnostics.items(),
               ElementsAre(Diag(severity(), "Backend/b", "spec.ai.llm.openai.authToken.secretRef.name",
                                "Secret \"keys\" not found; defined Secrets: another, other")));
@@ -1562,29 +1568,35 @@ TEST_P(SecretProblemTest, MissingSecret) {
 
 TEST_P(SecretProblemTest, MissingSecretWithNoSecrets) {
   const auto r = load_with(secret_ref_backend("b", "{name: keys}"));
-  EXPECT_THAT(r.diagnostics.items(), ElementsAre(Diag(severity(), "Backend/b", "spec.ai.llm.openai.authToken.secretRef.name",
-                                                      "Secret \"keys\" not found; no Secrets are defined")));
+  EXPECT_THAT(r.diagnostics.items(),
+              ElementsAre(Diag(severity(), "Backend/b", "spec.ai.llm.openai.authToken.secretRef.name",
+                               "Secret \"keys\" not found; no Secrets are defined")));
 }
 
 TEST_P(SecretProblemTest, MissingDefaultKey) {
-  const auto r = load_with(docs({secret("keys", "stringData: {token: t, other: o}\n"), secret_ref_backend("b", "{name: keys}")}));
-  EXPECT_THAT(r.diagnostics.items(), ElementsAre(Diag(severity(), "Backend/b", "spec.ai.llm.openai.authToken.secretRef.key",
-                                                      "Secret \"keys\" has no key \"apiKey\"; its keys: other, token")));
+  const auto r =
+      load_with(docs({secret("keys", "stringData: {token: t, other: o}\n"), secret_ref_backend("b", "{name: keys}")}));
+  EXPECT_THAT(r.diagnostics.items(),
+              ElementsAre(Diag(severity(), "Backend/b", "spec.ai.llm.openai.authToken.secretRef.key",
+                               "Secret \"keys\" has no key \"apiKey\"; its keys: other, token")));
 }
 
 TEST_P(SecretProblemTest, MissingExplicitKey) {
-  const auto r = load_with(docs({secret("keys", "stringData: {apiKey: k}\n"), secret_ref_backend("b", "{name: keys, key: token}")}));
-  EXPECT_THAT(r.diagnostics.items(), ElementsAre(Diag(severity(), "Backend/b", "spec.ai.llm.openai.authToken.secretRef.key",
-                                                      "Secret \"keys\" has no key \"token\"; its keys: apiKey")));
+  const auto r = load_with(
+      docs({secret("keys", "stringData: {apiKey: k}\n"), secret_ref_backend("b", "{name: keys, key: token}")}));
+  EXPECT_THAT(r.diagnostics.items(),
+              ElementsAre(Diag(severity(), "Backend/b", "spec.ai.llm.openai.authToken.secretRef.key",
+                               "Secret \"keys\" has no key \"token\"; its keys: apiKey")));
 }
 
 TEST_P(SecretProblemTest, UnsetEnvInReferencedSecret) {
   ::unsetenv("SLUICE_TEST_UNSET_KEY");
-  const auto r = load_with(
-      docs({secret("keys", "stringData: {apiKey: \"${SLUICE_TEST_UNSET_KEY}\"}\n"), secret_ref_backend("b", "{name: keys}")}));
-  EXPECT_THAT(r.diagnostics.items(),
-              ElementsAre(Diag(severity(), "Backend/b", "spec.ai.llm.openai.authToken.secretRef",
-                               "environment variable SLUICE_TEST_UNSET_KEY is not set (Secret/keys stringData.apiKey)")));
+  const auto r = load_with(docs({secret("keys", "stringData: {apiKey: \"${SLUICE_TEST_UNSET_KEY}\"}\n"),
+                                 secret_ref_backend("b", "{name: keys}")}));
+  EXPECT_THAT(
+      r.diagnostics.items(),
+      ElementsAre(Diag(severity(), "Backend/b", "spec.ai.llm.openai.authToken.secretRef",
+                       "environment variable SLUICE_TEST_UNSET_KEY is not set (Secret/keys stringData.apiKey)")));
 }
 
 TEST_P(SecretProblemTest, MissingCaCertificateSecret) {
@@ -1599,18 +1611,18 @@ TEST_P(SecretProblemTest, MissingCaCertificateSecret) {
     hosts: [{host: a, port: 443}]
     tls: {caCertificateRef: {name: nope}}
 )")}));
-  EXPECT_THAT(r.diagnostics.items(),
-              ElementsAre(Diag(severity(), "Backend/b", "spec.ai.llm.tls.caCertificateRef.key",
-                               "Secret \"ca\" has no key \"ca.crt\"; its keys: bundle"),
-                          Diag(severity(), "Backend/s", "spec.static.tls.caCertificateRef.name",
-                               "Secret \"nope\" not found; defined Secrets: ca")));
+  EXPECT_THAT(r.diagnostics.items(), ElementsAre(Diag(severity(), "Backend/b", "spec.ai.llm.tls.caCertificateRef.key",
+                                                      "Secret \"ca\" has no key \"ca.crt\"; its keys: bundle"),
+                                                 Diag(severity(), "Backend/s", "spec.static.tls.caCertificateRef.name",
+                                                      "Secret \"nope\" not found; defined Secrets: ca")));
 }
 
 TEST_P(SecretProblemTest, OllamaSecretRefFieldPath) {
   const auto r = load_with(
       backend("b", "  type: AI\n  ai: {llm: {ollama: {authToken: {kind: SecretRef, secretRef: {name: keys}}}}}\n"));
-  EXPECT_THAT(r.diagnostics.items(), ElementsAre(Diag(severity(), "Backend/b", "spec.ai.llm.ollama.authToken.secretRef.name",
-                                                      "Secret \"keys\" not found; no Secrets are defined")));
+  EXPECT_THAT(r.diagnostics.items(),
+              ElementsAre(Diag(severity(), "Backend/b", "spec.ai.llm.ollama.authToken.secretRef.name",
+                               "Secret \"keys\" not found; no Secrets are defined")));
 }
 
 INSTANTIATE_TEST_SUITE_P(StrictAndLenient, SecretProblemTest, ::testing::Bool(),
@@ -1647,9 +1659,8 @@ TEST(ConfigLoaderValidationTest, DuplicateBackendName) {
 TEST(ConfigLoaderValidationTest, DuplicateSecretNameAcrossFiles) {
   const auto r = load_sources({{"a.yaml", "\n" + secret("s", "stringData: {k: first}\n")},
                                {"b.yaml", secret("s", "stringData: {k: second}\n")}});
-  EXPECT_THAT(r.diagnostics.items(),
-              ElementsAre(Diag(Severity::Error, "Secret/s", "metadata.name",
-                               "duplicate Secret name (first defined in a.yaml:2)", "b.yaml")));
+  EXPECT_THAT(r.diagnostics.items(), ElementsAre(Diag(Severity::Error, "Secret/s", "metadata.name",
+                                                      "duplicate Secret name (first defined in a.yaml:2)", "b.yaml")));
   EXPECT_EQ(r.config.secrets.at("s").data.at("k").value, "first") << "the first definition is kept";
 }
 
@@ -1657,9 +1668,10 @@ TEST(ConfigLoaderValidationTest, DuplicateHttpRouteName) {
   const std::string rt = route("r", "  rules: [{backendRefs: [{name: b}]}]\n");
   const auto r = load(docs({inline_backend("b"), rt, rt}));
   const int first_line = r.config.routes.empty() ? -1 : r.config.routes[0].origin.line;
-  EXPECT_THAT(r.diagnostics.items(),
-              ElementsAre(Err("HTTPRoute/r", "metadata.name",
-                              "duplicate HTTPRoute name (first defined in test.yaml:" + std::to_string(first_line) + ")")));
+  EXPECT_THAT(
+      r.diagnostics.items(),
+      ElementsAre(Err("HTTPRoute/r", "metadata.name",
+                      "duplicate HTTPRoute name (first defined in test.yaml:" + std::to_string(first_line) + ")")));
   EXPECT_EQ(r.config.routes.size(), 1u);
 }
 
@@ -1675,7 +1687,8 @@ TEST(ConfigLoaderValidationTest, DuplicateRuleNames) {
     backendRefs: [{name: b}]
   - backendRefs: [{name: b}]
 )")}));
-  EXPECT_THAT(r.diagnostics.items(), ElementsAre(Err("HTTPRoute/r", "spec.rules[2].name", "duplicate rule name \"chat\"")));
+  EXPECT_THAT(r.diagnostics.items(),
+              ElementsAre(Err("HTTPRoute/r", "spec.rules[2].name", "duplicate rule name \"chat\"")));
 }
 
 TEST(ConfigLoaderValidationTest, SecondGateway) {
@@ -1720,19 +1733,18 @@ TEST(ConfigLoaderValidationTest, DisabledAdminDoesNotClash) {
 // ================================================================== every problem is reported
 
 TEST(ConfigLoaderValidationTest, ReportsEveryProblemInOneFile) {
-  const auto r = load(docs({gateway("gw", "  workers: -5\n  listeners: [{port: 1}, {port: 1}]\n"),
-                            backend("b", R"(  type: AI
+  const auto r =
+      load(docs({gateway("gw", "  workers: -5\n  listeners: [{port: 1}, {port: 1}]\n"), backend("b", R"(  type: AI
   ai:
     llm:
       anthropic: {}
       port: 123456
 )"),
-                            secret("s", "data: {k: \"%%%\"}\n"),
-                            route("r", R"(  rules:
+                 secret("s", "data: {k: \"%%%\"}\n"), route("r", R"(  rules:
   - matches: [{path: {type: Exact, value: nope}}]
     backendRefs: [{name: missing, weight: 0}]
 )"),
-                            "apiVersion: sluice.dev/v1alpha1\nkind: TrafficPolicy\nmetadata: {name: tp}\n"}));
+                 "apiVersion: sluice.dev/v1alpha1\nkind: TrafficPolicy\nmetadata: {name: tp}\n"}));
   EXPECT_THAT(
       r.diagnostics.items(),
       ElementsAre(
@@ -1761,17 +1773,14 @@ TEST(ConfigLoaderValidationTest, ProblemsInSeveralSourcesAreAllReported) {
 class LoadPathTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    dir_ = std::filesystem::temp_directory_path() /
-           ("sluice-loader-test-" + std::to_string(::getpid()) + "-" +
-            ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    dir_ = std::filesystem::temp_directory_path() / ("sluice-loader-test-" + std::to_string(::getpid()) + "-" +
+                                                     ::testing::UnitTest::GetInstance()->current_test_info()->name());
     std::filesystem::remove_all(dir_);
     std::filesystem::create_directories(dir_);
   }
   void TearDown() override { std::filesystem::remove_all(dir_); }
 
-  void write(const std::string& name, const std::string& text) {
-    std::ofstream(dir_ / name, std::ios::binary) << text;
-  }
+  void write(const std::string& name, const std::string& text) { std::ofstream(dir_ / name, std::ios::binary) << text; }
 
   std::filesystem::path dir_;
 };
@@ -1813,8 +1822,7 @@ TEST_F(LoadPathTest, LoadsASingleFile) {
 TEST_F(LoadPathTest, MissingPath) {
   const auto missing = (dir_ / "nope.yaml").string();
   const auto r = load_path(missing);
-  EXPECT_THAT(r.diagnostics.items(),
-              ElementsAre(Diag(Severity::Error, "", "", "no such file or directory", missing)));
+  EXPECT_THAT(r.diagnostics.items(), ElementsAre(Diag(Severity::Error, "", "", "no such file or directory", missing)));
   EXPECT_TRUE(r.config.sources.empty());
 }
 
@@ -1838,36 +1846,29 @@ TEST_F(LoadPathTest, StrictSecretsOptionIsPassedThrough) {
 // ================================================================== values bound for HTTP heads
 
 std::string secret_backend(const std::string& name, const std::string& secret_name) {
-  return backend(
-      name, "  type: AI\n  ai: {llm: {openai: {authToken: {kind: SecretRef, secretRef: {name: " +
-                secret_name + "}}}}}\n");
+  return backend(name, "  type: AI\n  ai: {llm: {openai: {authToken: {kind: SecretRef, secretRef: {name: " +
+                           secret_name + "}}}}}\n");
 }
 
 TEST(HeadValues, LineBreakInAHeaderModifierValueIsAnError) {
-  const auto r = load(
-      inline_backend("b") + "---\n" +
-      route(
-          "r",
-          "  rules:\n  - backendRefs: [{name: b}]\n    filters:\n    - type: "
-          "RequestHeaderModifier\n"
-          "      requestHeaderModifier: {set: [{name: x-team, value: \"a\\r\\nInjected: 1\"}]}\n"));
-  EXPECT_THAT(
-      r.diagnostics.items(),
-      ElementsAre(Err("HTTPRoute/r", "spec.rules[0].filters[0].requestHeaderModifier.set[0].value",
-                      HasSubstr("line break"))));
+  const auto r = load(inline_backend("b") + "---\n" +
+                      route("r",
+                            "  rules:\n  - backendRefs: [{name: b}]\n    filters:\n    - type: "
+                            "RequestHeaderModifier\n"
+                            "      requestHeaderModifier: {set: [{name: x-team, value: \"a\\r\\nInjected: 1\"}]}\n"));
+  EXPECT_THAT(r.diagnostics.items(),
+              ElementsAre(Err("HTTPRoute/r", "spec.rules[0].filters[0].requestHeaderModifier.set[0].value",
+                              HasSubstr("line break"))));
 }
 
 TEST(HeadValues, NulInAnInlineKeyHostOrModelIsAnError) {
-  const auto r = load(backend(
-      "b",
-      "  type: AI\n  ai:\n    llm:\n      host: \"api.example\\0.evil\"\n"
-      "      openai: {model: \"gpt\\n4\", authToken: {kind: Inline, inline: \"sk\\r\"}}\n"));
-  EXPECT_THAT(
-      r.diagnostics.items(),
-      UnorderedElementsAre(
-          Err("Backend/b", "spec.ai.llm.host", HasSubstr("NUL")),
-          Err("Backend/b", "spec.ai.llm.openai.model", HasSubstr("line break")),
-          Err("Backend/b", "spec.ai.llm.openai.authToken.inline", HasSubstr("line break"))));
+  const auto r = load(backend("b",
+                              "  type: AI\n  ai:\n    llm:\n      host: \"api.example\\0.evil\"\n"
+                              "      openai: {model: \"gpt\\n4\", authToken: {kind: Inline, inline: \"sk\\r\"}}\n"));
+  EXPECT_THAT(r.diagnostics.items(),
+              UnorderedElementsAre(Err("Backend/b", "spec.ai.llm.host", HasSubstr("NUL")),
+                                   Err("Backend/b", "spec.ai.llm.openai.model", HasSubstr("line break")),
+                                   Err("Backend/b", "spec.ai.llm.openai.authToken.inline", HasSubstr("line break"))));
 }
 
 TEST(HeadValues, HeaderNamesMustBeTokens) {
@@ -1878,18 +1879,16 @@ TEST(HeadValues, HeaderNamesMustBeTokens) {
                             "      responseHeaderModifier: {add: [{name: \"x y\", value: v}], "
                             "remove: [\"bad:name\"]}\n"));
   EXPECT_THAT(r.diagnostics.items(),
-              UnorderedElementsAre(
-                  Err("HTTPRoute/r", "spec.rules[0].filters[0].responseHeaderModifier.add[0].name",
-                      HasSubstr("not a valid header name")),
-                  Err("HTTPRoute/r", "spec.rules[0].filters[0].responseHeaderModifier.remove[0]",
-                      HasSubstr("not a valid header name"))));
+              UnorderedElementsAre(Err("HTTPRoute/r", "spec.rules[0].filters[0].responseHeaderModifier.add[0].name",
+                                       HasSubstr("not a valid header name")),
+                                   Err("HTTPRoute/r", "spec.rules[0].filters[0].responseHeaderModifier.remove[0]",
+                                       HasSubstr("not a valid header name"))));
 }
 
 TEST(HeadValues, SecretTrailingNewlineIsTrimmedOnce) {
   // "sk-abc\n" base64-encoded, as `echo sk-abc | base64` leaves it; stringData with CRLF.
-  const auto r =
-      load(secret("k", "data: {apiKey: c2stYWJjCg==}\nstringData: {apiKey2: \"sk-two\\r\\n\"}\n") +
-           "---\n" + secret_backend("b", "k"));
+  const auto r = load(secret("k", "data: {apiKey: c2stYWJjCg==}\nstringData: {apiKey2: \"sk-two\\r\\n\"}\n") + "---\n" +
+                      secret_backend("b", "k"));
   EXPECT_NO_DIAGNOSTICS(r);
   EXPECT_EQ(r.config.secrets.at("k").data.at("apiKey").value, "sk-abc");
   EXPECT_EQ(r.config.secrets.at("k").data.at("apiKey2").value, "sk-two");
@@ -1897,16 +1896,14 @@ TEST(HeadValues, SecretTrailingNewlineIsTrimmedOnce) {
 
 TEST(HeadValues, SecretCredentialWithAnInnerLineBreakIsAnErrorNamingSecretAndKey) {
   // "sk\nX-Evil: 1\n" base64-encoded: one trailing newline is trimmed, the inner one is not.
-  const auto r = load(
-      secret("k", "data: {apiKey: c2sKWC1FdmlsOiAxCg==}\nstringData: {apiKey2: \"a\\n\\n\"}\n") +
-          "---\n" + secret_backend("b", "k"),
-      LoadOptions{.strictSecrets = false});
+  const auto r = load(secret("k", "data: {apiKey: c2sKWC1FdmlsOiAxCg==}\nstringData: {apiKey2: \"a\\n\\n\"}\n") +
+                          "---\n" + secret_backend("b", "k"),
+                      LoadOptions{.strictSecrets = false});
   EXPECT_THAT(r.diagnostics.items(),
-              UnorderedElementsAre(
-                  Err("Backend/b", "spec.ai.llm.openai.authToken.secretRef",
-                      AllOf(HasSubstr("Secret \"k\" key \"apiKey\""), Not(HasSubstr("X-Evil")))),
-                  Err("Backend/b", "spec.ai.llm.openai.authToken.secretRef",
-                      HasSubstr("Secret \"k\" key \"apiKey2\""))));
+              UnorderedElementsAre(Err("Backend/b", "spec.ai.llm.openai.authToken.secretRef",
+                                       AllOf(HasSubstr("Secret \"k\" key \"apiKey\""), Not(HasSubstr("X-Evil")))),
+                                   Err("Backend/b", "spec.ai.llm.openai.authToken.secretRef",
+                                       HasSubstr("Secret \"k\" key \"apiKey2\""))));
 }
 
 TEST(HeadValues, SecretUsedAsACertificateMayHoldLineBreaks) {
@@ -1917,56 +1914,49 @@ TEST(HeadValues, SecretUsedAsACertificateMayHoldLineBreaks) {
                       backend("s",
                               "  type: Static\n  static: {hosts: [{host: a.example, port: 443}], "
                               "tls: {caCertificateRef: {name: ca}}}\n"));
-  EXPECT_THAT(r.diagnostics.items(),
-              Not(Contains(Field(&Diagnostic::message, HasSubstr("line break")))));
+  EXPECT_THAT(r.diagnostics.items(), Not(Contains(Field(&Diagnostic::message, HasSubstr("line break")))));
 }
 
 TEST(HeadValues, BedrockCredentialsAreChecked) {
   const auto r = load(
-      secret(
-          "aws",
-          "stringData: {accessKeyId: \"AKIA\\nX\", secretAccessKey: s, sessionToken: \"t\\0\"}\n") +
-      "---\n" +
+      secret("aws", "stringData: {accessKeyId: \"AKIA\\nX\", secretAccessKey: s, sessionToken: \"t\\0\"}\n") + "---\n" +
       backend("b",
               "  type: AI\n  ai: {llm: {bedrock: {region: us-east-1, credentials: {secretRef: "
               "{name: aws}}}}}\n"));
   EXPECT_THAT(r.diagnostics.items(),
-              UnorderedElementsAre(Err("Backend/b", "spec.ai.llm.bedrock.credentials.secretRef",
-                                       HasSubstr("\"accessKeyId\"")),
-                                   Err("Backend/b", "spec.ai.llm.bedrock.credentials.secretRef",
-                                       HasSubstr("\"sessionToken\""))));
+              UnorderedElementsAre(
+                  Err("Backend/b", "spec.ai.llm.bedrock.credentials.secretRef", HasSubstr("\"accessKeyId\"")),
+                  Err("Backend/b", "spec.ai.llm.bedrock.credentials.secretRef", HasSubstr("\"sessionToken\""))));
 }
 
 TEST(HeadValues, DotSegmentModelsAreRefusedWhereTheModelIsInThePath) {
-  const auto r =
-      load(backend("g",
-                   "  type: AI\n  ai: {llm: {gemini: {model: \"models/..\", authToken: {kind: "
-                   "Inline, inline: k}}}}\n") +
-           "---\n" +
-           backend("br",
-                   "  type: AI\n  ai: {llm: {bedrock: {model: \".\", region: us-east-1, authToken: "
-                   "{kind: Inline, inline: k}}}}\n") +
-           "---\n" +
-           backend("o",
-                   "  type: AI\n  ai: {llm: {openai: {model: \"..\", authToken: {kind: Inline, "
-                   "inline: k}}}}\n") +
-           "---\n" +
-           backend("az",
-                   "  type: AI\n  ai: {llm: {azureopenai: {endpoint: r.openai.azure.com, "
-                   "deploymentName: \"..\", "
-                   "apiVersion: \"2024-10-21&x=1\", authToken: {kind: Inline, inline: k}}}}\n") +
-           "---\n" +
-           backend("ok",
-                   "  type: AI\n  ai: {llm: {bedrock: {model: "
-                   "\"arn:aws:bedrock:us-east-1:1:inference-profile/us.x\", "
-                   "region: us-east-1, authToken: {kind: Inline, inline: k}}}}\n"));
+  const auto r = load(backend("g",
+                              "  type: AI\n  ai: {llm: {gemini: {model: \"models/..\", authToken: {kind: "
+                              "Inline, inline: k}}}}\n") +
+                      "---\n" +
+                      backend("br",
+                              "  type: AI\n  ai: {llm: {bedrock: {model: \".\", region: us-east-1, authToken: "
+                              "{kind: Inline, inline: k}}}}\n") +
+                      "---\n" +
+                      backend("o",
+                              "  type: AI\n  ai: {llm: {openai: {model: \"..\", authToken: {kind: Inline, "
+                              "inline: k}}}}\n") +
+                      "---\n" +
+                      backend("az",
+                              "  type: AI\n  ai: {llm: {azureopenai: {endpoint: r.openai.azure.com, "
+                              "deploymentName: \"..\", "
+                              "apiVersion: \"2024-10-21&x=1\", authToken: {kind: Inline, inline: k}}}}\n") +
+                      "---\n" +
+                      backend("ok",
+                              "  type: AI\n  ai: {llm: {bedrock: {model: "
+                              "\"arn:aws:bedrock:us-east-1:1:inference-profile/us.x\", "
+                              "region: us-east-1, authToken: {kind: Inline, inline: k}}}}\n"));
   EXPECT_THAT(
       r.diagnostics.items(),
-      UnorderedElementsAre(
-          Err("Backend/g", "spec.ai.llm.gemini.model", HasSubstr("dot segment")),
-          Err("Backend/br", "spec.ai.llm.bedrock.model", HasSubstr("dot segment")),
-          Err("Backend/az", "spec.ai.llm.azureopenai.deploymentName", HasSubstr("dot segment")),
-          Err("Backend/az", "spec.ai.llm.azureopenai.apiVersion", HasSubstr("URL"))));
+      UnorderedElementsAre(Err("Backend/g", "spec.ai.llm.gemini.model", HasSubstr("dot segment")),
+                           Err("Backend/br", "spec.ai.llm.bedrock.model", HasSubstr("dot segment")),
+                           Err("Backend/az", "spec.ai.llm.azureopenai.deploymentName", HasSubstr("dot segment")),
+                           Err("Backend/az", "spec.ai.llm.azureopenai.apiVersion", HasSubstr("URL"))));
 }
 
 // ================================================================== ${ENV} values are never echoed
@@ -1985,16 +1975,14 @@ TEST(EnvValues, MalformedValuesFromEnvQuoteTheReference) {
   ScopedEnv host("SLUICE_TEST_HEADER", "X Secret Header");
   ScopedEnv timeout("SLUICE_TEST_TIMEOUT", "ten-seconds-secret");
   ScopedEnv endpoint("SLUICE_TEST_ENDPOINT", "https://secret.example/path");
-  const auto r =
-      load(backend("b",
-                   "  type: AI\n  timeouts: {connect: \"${SLUICE_TEST_TIMEOUT}\"}\n"
-                   "  ai:\n    llm:\n      authHeader: {headerName: \"${SLUICE_TEST_HEADER}\"}\n"
-                   "      azureopenai: {endpoint: \"${SLUICE_TEST_ENDPOINT}\", apiVersion: v1, "
-                   "authToken: {kind: Inline, inline: k}}\n"));
+  const auto r = load(backend("b",
+                              "  type: AI\n  timeouts: {connect: \"${SLUICE_TEST_TIMEOUT}\"}\n"
+                              "  ai:\n    llm:\n      authHeader: {headerName: \"${SLUICE_TEST_HEADER}\"}\n"
+                              "      azureopenai: {endpoint: \"${SLUICE_TEST_ENDPOINT}\", apiVersion: v1, "
+                              "authToken: {kind: Inline, inline: k}}\n"));
   ASSERT_EQ(r.diagnostics.items().size(), 3u);
   for (const auto& d : r.diagnostics.items()) {
-    EXPECT_THAT(d.message, AllOf(HasSubstr("${SLUICE_TEST_"), Not(HasSubstr("secret")),
-                                 Not(HasSubstr("Secret"))))
+    EXPECT_THAT(d.message, AllOf(HasSubstr("${SLUICE_TEST_"), Not(HasSubstr("secret")), Not(HasSubstr("Secret"))))
         << d.format();
   }
 }
@@ -2028,16 +2016,14 @@ TEST(LoaderHostileInput, AliasBombIsRefusedQuickly) {
   const auto took = std::chrono::steady_clock::now() - started;
   EXPECT_LT(took, 2s);
   EXPECT_THAT(r.diagnostics.items(),
-              Contains(AllOf(Field(&Diagnostic::severity, Severity::Error),
-                             Field(&Diagnostic::file, "test.yaml"),
+              Contains(AllOf(Field(&Diagnostic::severity, Severity::Error), Field(&Diagnostic::file, "test.yaml"),
                              Field(&Diagnostic::message, HasSubstr("aliases expanded")))));
   EXPECT_TRUE(r.config.backends.empty());
 }
 
 TEST(LoaderHostileInput, ModestAliasesStillLoad) {
-  const auto r = load(
-      backend("b", "  type: Static\n  static:\n    hosts: &h [{host: a.example, port: 80}]\n") +
-      "---\n" + route("r", "  rules: [{backendRefs: [{name: b}]}]\n"));
+  const auto r = load(backend("b", "  type: Static\n  static:\n    hosts: &h [{host: a.example, port: 80}]\n") +
+                      "---\n" + route("r", "  rules: [{backendRefs: [{name: b}]}]\n"));
   EXPECT_NO_DIAGNOSTICS(r);
 }
 
@@ -2055,7 +2041,8 @@ TEST(LoaderHostileInput, StrayCommaIsADiagnosticNotAHang) {
     const auto r = load(text);
     EXPECT_LT(std::chrono::steady_clock::now() - started, 2s) << text;
     EXPECT_THAT(r.diagnostics.items(), Contains(AllOf(Field(&Diagnostic::severity, Severity::Error),
-                                                      Field(&Diagnostic::message, HasSubstr("\",\""))))) << text;
+                                                      Field(&Diagnostic::message, HasSubstr("\",\"")))))
+        << text;
   }
 }
 
@@ -2068,9 +2055,8 @@ TEST_F(LoadPathTest, SymlinkLoopIsADiagnosticNamingTheFile) {
   write("good.yaml", inline_backend("b"));
   std::filesystem::create_symlink(dir_ / "loop.yaml", dir_ / "loop.yaml");
   const auto r = load_path(dir_.string());
-  EXPECT_THAT(r.diagnostics.items(),
-              Contains(AllOf(Field(&Diagnostic::severity, Severity::Error),
-                             Field(&Diagnostic::file, (dir_ / "loop.yaml").string()))));
+  EXPECT_THAT(r.diagnostics.items(), Contains(AllOf(Field(&Diagnostic::severity, Severity::Error),
+                                                    Field(&Diagnostic::file, (dir_ / "loop.yaml").string()))));
 }
 
 TEST_F(LoadPathTest, SymlinkLoopAsThePathIsADiagnostic) {
@@ -2084,9 +2070,8 @@ TEST_F(LoadPathTest, FifoIsADiagnosticNotAHang) {
   write("good.yaml", inline_backend("b"));
   ASSERT_EQ(::mkfifo((dir_ / "pipe.yaml").c_str(), 0600), 0);
   const auto r = load_path(dir_.string());
-  EXPECT_THAT(r.diagnostics.items(),
-              Contains(AllOf(Field(&Diagnostic::file, (dir_ / "pipe.yaml").string()),
-                             Field(&Diagnostic::message, HasSubstr("not a regular file")))));
+  EXPECT_THAT(r.diagnostics.items(), Contains(AllOf(Field(&Diagnostic::file, (dir_ / "pipe.yaml").string()),
+                                                    Field(&Diagnostic::message, HasSubstr("not a regular file")))));
 }
 
 TEST_F(LoadPathTest, UnreadableFileIsADiagnostic) {
@@ -2094,8 +2079,7 @@ TEST_F(LoadPathTest, UnreadableFileIsADiagnostic) {
   write("secret.yaml", inline_backend("b"));
   std::filesystem::permissions(dir_ / "secret.yaml", std::filesystem::perms::none);
   const auto r = load_path(dir_.string());
-  EXPECT_THAT(r.diagnostics.items(),
-              Contains(Field(&Diagnostic::file, (dir_ / "secret.yaml").string())));
+  EXPECT_THAT(r.diagnostics.items(), Contains(Field(&Diagnostic::file, (dir_ / "secret.yaml").string())));
 }
 
 }  // namespace

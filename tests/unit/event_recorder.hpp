@@ -22,7 +22,8 @@ struct Recorder final : llm::EventSink {
     using std::to_string;
     if (const auto* e = std::get_if<llm::MessageStart>(&event))
       return "start " + std::string(e->id) + " " + std::string(e->model);
-    if (const auto* e = std::get_if<llm::TextDelta>(&event)) return "text " + to_string(e->index) + " " + std::string(e->text);
+    if (const auto* e = std::get_if<llm::TextDelta>(&event))
+      return "text " + to_string(e->index) + " " + std::string(e->text);
     if (const auto* e = std::get_if<llm::ReasoningDelta>(&event))
       return "reasoning " + to_string(e->index) + " " + std::string(e->text);
     if (const auto* e = std::get_if<llm::ToolCallDelta>(&event))

@@ -118,8 +118,8 @@ inline ::testing::AssertionResult sse_equal(std::string_view expected, std::stri
     if (i >= e.size()) return ::testing::AssertionFailure() << "extra event " << i << ": " << a[i].data;
     if (i >= a.size()) return ::testing::AssertionFailure() << "missing event " << i << ": " << e[i].data;
     if (e[i].name != a[i].name)
-      return ::testing::AssertionFailure() << "event " << i << " name: expected '" << e[i].name << "', got '"
-                                           << a[i].name << "'";
+      return ::testing::AssertionFailure()
+             << "event " << i << " name: expected '" << e[i].name << "', got '" << a[i].name << "'";
     boost::system::error_code ec1, ec2;
     auto ej = boost::json::parse(e[i].data, ec1);
     auto aj = boost::json::parse(a[i].data, ec2);
@@ -130,8 +130,8 @@ inline ::testing::AssertionResult sse_equal(std::string_view expected, std::stri
         return ::testing::AssertionFailure() << "event " << i << ":\nexpected: " << boost::json::serialize(ej)
                                              << "\n  actual: " << boost::json::serialize(aj);
     } else if (e[i].data != a[i].data) {
-      return ::testing::AssertionFailure() << "event " << i << ": expected '" << e[i].data << "', got '"
-                                           << a[i].data << "'";
+      return ::testing::AssertionFailure()
+             << "event " << i << ": expected '" << e[i].data << "', got '" << a[i].data << "'";
     }
   }
   return ::testing::AssertionSuccess();

@@ -50,10 +50,12 @@ TEST(BuildUpstreamHead, ReplacesEveryClientCredentialWithTheBackends) {
   spec.body_size = 12;
   spec.replace_auth = true;
   spec.auth_value = "sk-gateway";
-  const auto head = build_upstream_head(
-      client_head({{"Authorization", "Bearer client"}, {"x-api-key", "client"}, {"api-key", "client"},
-                   {"x-goog-api-key", "client"}, {"x-request-id", "r1"}}),
-      backend, rule, spec);
+  const auto head = build_upstream_head(client_head({{"Authorization", "Bearer client"},
+                                                     {"x-api-key", "client"},
+                                                     {"api-key", "client"},
+                                                     {"x-goog-api-key", "client"},
+                                                     {"x-request-id", "r1"}}),
+                                        backend, rule, spec);
   EXPECT_THAT(head, HasSubstr("POST /v1/messages HTTP/1.1\r\n"));
   EXPECT_THAT(head, Not(HasSubstr("client")));
   EXPECT_THAT(head, HasSubstr("x-api-key: sk-gateway\r\n"));
@@ -120,20 +122,20 @@ TEST(BuildTranslatedHead, KeepsUpstreamIdsNotItsFraming) {
   upstream.set(bhttp::field::content_encoding, "gzip");
   upstream.set("request-id", "req_1");
   route::CompiledRule rule;
-  const auto json = build_translated_head(&upstream, 200, "application/json", 42, 11, true,
-                                          ClientFraming::ContentLength, rule);
+  const auto json =
+      build_translated_head(&upstream, 200, "application/json", 42, 11, true, ClientFraming::ContentLength, rule);
   EXPECT_THAT(json, HasSubstr("HTTP/1.1 200 OK\r\n"));
   EXPECT_THAT(json, HasSubstr("request-id: req_1\r\n"));
   EXPECT_THAT(json, HasSubstr("Content-Type: application/json\r\n"));
   EXPECT_THAT(json, HasSubstr("Content-Length: 42\r\n"));
   EXPECT_THAT(json, Not(HasSubstr("999")));
   EXPECT_THAT(json, Not(HasSubstr("gzip")));
-  const auto stream = build_translated_head(&upstream, 200, "text/event-stream", 0, 11, true,
-                                            ClientFraming::Chunked, rule);
+  const auto stream =
+      build_translated_head(&upstream, 200, "text/event-stream", 0, 11, true, ClientFraming::Chunked, rule);
   EXPECT_THAT(stream, HasSubstr("Transfer-Encoding: chunked\r\n"));
   EXPECT_THAT(stream, HasSubstr("Cache-Control: no-cache\r\n"));
-  const auto http10 = build_translated_head(nullptr, 503, "application/json", 2, 10, false,
-                                            ClientFraming::ContentLength, rule);
+  const auto http10 =
+      build_translated_head(nullptr, 503, "application/json", 2, 10, false, ClientFraming::ContentLength, rule);
   EXPECT_THAT(http10, HasSubstr("HTTP/1.0 503 Service Unavailable\r\n"));
   EXPECT_THAT(http10, HasSubstr("Connection: close\r\n"));
 }

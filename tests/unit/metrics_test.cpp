@@ -46,9 +46,9 @@ RequestSample sample(std::string_view route, std::string_view backend, unsigned 
 TEST(HistogramTest, ObserveFillsOneNonCumulativeBucket) {
   Histogram h;
   h.observe(0.001);
-  h.observe(0.005);   // bounds are inclusive
+  h.observe(0.005);  // bounds are inclusive
   h.observe(0.0051);
-  h.observe(1000);    // above every bound: only count and sum
+  h.observe(1000);  // above every bound: only count and sum
   EXPECT_EQ(h.count, 4u);
   EXPECT_DOUBLE_EQ(h.sum, 0.001 + 0.005 + 0.0051 + 1000);
   EXPECT_EQ(h.buckets[0], 2u);
@@ -90,28 +90,34 @@ TEST(MetricsTest, ExactOutputForOneRequest) {
   const char* bounds[] = {"0.005", "0.01", "0.025", "0.05", "0.1", "0.25", "0.5", "1",
                           "2.5",   "5",    "10",    "30",   "60",  "120",  "300"};
   for (std::size_t i = 0; i < std::size(bounds); ++i)
-    expected += "sluice_request_duration_seconds_bucket{" + labels + ",le=\"" + bounds[i] + "\"} " + (i >= 5 ? "1" : "0") +
-                "\n";
-  expected +=
-      "sluice_request_duration_seconds_bucket{" + labels + ",le=\"+Inf\"} 1\n"
-      "sluice_request_duration_seconds_sum{" + labels + "} 0.2\n"
-      "sluice_request_duration_seconds_count{" + labels + "} 1\n"
-      "# HELP sluice_response_bytes_total Response body bytes sent to clients.\n"
-      "# TYPE sluice_response_bytes_total counter\n"
-      "sluice_response_bytes_total{" + labels + "} 42\n"
-      "# HELP sluice_upstream_errors_total Upstream failures, by backend and kind.\n"
-      "# TYPE sluice_upstream_errors_total counter\n"
-      "# HELP sluice_upstream_attempts_total Attempts at the providers of AI Backends, by outcome: success, "
-      "failover (failed, the next provider was tried) or failure (failed, answered the client).\n"
-      "# TYPE sluice_upstream_attempts_total counter\n"
-      "# HELP sluice_provider_ejections_total Providers ejected by outlier detection.\n"
-      "# TYPE sluice_provider_ejections_total counter\n"
-      "# HELP sluice_open_connections Client connections currently open.\n"
-      "# TYPE sluice_open_connections gauge\n"
-      "sluice_open_connections 0\n"
-      "# HELP sluice_active_requests Requests currently in flight.\n"
-      "# TYPE sluice_active_requests gauge\n"
-      "sluice_active_requests 0\n";
+    expected += "sluice_request_duration_seconds_bucket{" + labels + ",le=\"" + bounds[i] + "\"} " +
+                (i >= 5 ? "1" : "0") + "\n";
+  expected += "sluice_request_duration_seconds_bucket{" + labels +
+              ",le=\"+Inf\"} 1\n"
+              "sluice_request_duration_seconds_sum{" +
+              labels +
+              "} 0.2\n"
+              "sluice_request_duration_seconds_count{" +
+              labels +
+              "} 1\n"
+              "# HELP sluice_response_bytes_total Response body bytes sent to clients.\n"
+              "# TYPE sluice_response_bytes_total counter\n"
+              "sluice_response_bytes_total{" +
+              labels +
+              "} 42\n"
+              "# HELP sluice_upstream_errors_total Upstream failures, by backend and kind.\n"
+              "# TYPE sluice_upstream_errors_total counter\n"
+              "# HELP sluice_upstream_attempts_total Attempts at the providers of AI Backends, by outcome: success, "
+              "failover (failed, the next provider was tried) or failure (failed, answered the client).\n"
+              "# TYPE sluice_upstream_attempts_total counter\n"
+              "# HELP sluice_provider_ejections_total Providers ejected by outlier detection.\n"
+              "# TYPE sluice_provider_ejections_total counter\n"
+              "# HELP sluice_open_connections Client connections currently open.\n"
+              "# TYPE sluice_open_connections gauge\n"
+              "sluice_open_connections 0\n"
+              "# HELP sluice_active_requests Requests currently in flight.\n"
+              "# TYPE sluice_active_requests gauge\n"
+              "sluice_active_requests 0\n";
   EXPECT_EQ(render_prometheus({&shard}), expected);
 }
 
@@ -142,9 +148,9 @@ TEST(MetricsTest, HistogramBucketsAreCumulativeAndInfEqualsCount) {
   const auto series = parse(render_prometheus({&shard}));
   const std::string prefix = "sluice_request_duration_seconds_bucket{route=\"r/x\",backend=\"b\",le=\"";
   const std::vector<std::pair<std::string, std::string>> expected = {
-      {"0.005", "1"}, {"0.01", "1"}, {"0.025", "1"}, {"0.05", "1"}, {"0.1", "1"}, {"0.25", "3"}, {"0.5", "3"},
-      {"1", "4"},     {"2.5", "4"},  {"5", "5"},     {"10", "5"},   {"30", "5"},  {"60", "5"},   {"120", "5"},
-      {"300", "5"},   {"+Inf", "6"}};
+      {"0.005", "1"}, {"0.01", "1"}, {"0.025", "1"}, {"0.05", "1"}, {"0.1", "1"}, {"0.25", "3"},
+      {"0.5", "3"},   {"1", "4"},    {"2.5", "4"},   {"5", "5"},    {"10", "5"},  {"30", "5"},
+      {"60", "5"},    {"120", "5"},  {"300", "5"},   {"+Inf", "6"}};
   for (const auto& [le, count] : expected) EXPECT_EQ(value(series, prefix + le + "\"}"), count) << "le=" << le;
   EXPECT_EQ(value(series, "sluice_request_duration_seconds_count{route=\"r/x\",backend=\"b\"}"), "6");
   EXPECT_DOUBLE_EQ(std::stod(value(series, "sluice_request_duration_seconds_sum{route=\"r/x\",backend=\"b\"}")),
@@ -198,7 +204,8 @@ TEST(MetricsTest, SeveralShardsAreMerged) {
   EXPECT_EQ(value(series, "sluice_request_duration_seconds_bucket{" + x + ",le=\"2.5\"}"), "4");
   EXPECT_EQ(value(series, "sluice_request_duration_seconds_bucket{" + x + ",le=\"+Inf\"}"), "4");
   EXPECT_EQ(value(series, "sluice_request_duration_seconds_count{" + x + "}"), "4");
-  EXPECT_DOUBLE_EQ(std::stod(value(series, "sluice_request_duration_seconds_sum{" + x + "}")), 0.003 + 2.0 + 0.003 + 0.04);
+  EXPECT_DOUBLE_EQ(std::stod(value(series, "sluice_request_duration_seconds_sum{" + x + "}")),
+                   0.003 + 2.0 + 0.003 + 0.04);
   EXPECT_EQ(value(series, "sluice_response_bytes_total{" + x + "}"), "26");
   EXPECT_EQ(value(series, "sluice_upstream_errors_total{backend=\"b\",kind=\"reset\"}"), "2");
   EXPECT_EQ(value(series, "sluice_open_connections"), "7");
@@ -243,12 +250,14 @@ TEST(MetricsTest, AttemptsAndEjectionsByBackendAndProvider) {
   b.record_attempt("chat", "claude", "success");
   b.record_ejection("chat", "openai-a");
   const auto text = render_prometheus({&a, &b});
-  EXPECT_NE(text.find("sluice_upstream_attempts_total{backend=\"chat\",provider=\"openai-a\",outcome=\"failover\"} 1\n"),
-            std::string::npos)
+  EXPECT_NE(
+      text.find("sluice_upstream_attempts_total{backend=\"chat\",provider=\"openai-a\",outcome=\"failover\"} 1\n"),
+      std::string::npos)
       << text;
   EXPECT_NE(text.find("sluice_upstream_attempts_total{backend=\"chat\",provider=\"claude\",outcome=\"success\"} 2\n"),
             std::string::npos);
-  EXPECT_NE(text.find("sluice_provider_ejections_total{backend=\"chat\",provider=\"openai-a\"} 1\n"), std::string::npos);
+  EXPECT_NE(text.find("sluice_provider_ejections_total{backend=\"chat\",provider=\"openai-a\"} 1\n"),
+            std::string::npos);
 }
 
 }  // namespace

@@ -59,8 +59,7 @@ void expect_request(const std::string& name, RequestContext c = context()) {
   std::string upstream;
   const auto err = t->translate_request(body, upstream);
   ASSERT_FALSE(err.has_value()) << err->message;
-  EXPECT_TRUE(golden::json_equal(golden::read_file("request/" + name + "/upstream_request.json"),
-                                 upstream, {}));
+  EXPECT_TRUE(golden::json_equal(golden::read_file("request/" + name + "/upstream_request.json"), upstream, {}));
 }
 
 // response/<name>: upstream_response.json -> client_response.json; only "created" is volatile
@@ -69,11 +68,9 @@ void expect_response(const std::string& name, const std::string& client_request 
   auto t = make_openai_to_anthropic(context());
   if (!client_request.empty()) prime(*t, client_request);
   std::string client;
-  const auto err = t->translate_response(
-      golden::read_file("response/" + name + "/upstream_response.json"), client);
+  const auto err = t->translate_response(golden::read_file("response/" + name + "/upstream_response.json"), client);
   ASSERT_FALSE(err.has_value()) << err->message;
-  EXPECT_TRUE(golden::json_equal(golden::read_file("response/" + name + "/client_response.json"),
-                                 client, {"created"}));
+  EXPECT_TRUE(golden::json_equal(golden::read_file("response/" + name + "/client_response.json"), client, {"created"}));
 }
 
 std::unique_ptr<Translator> stream_translator(const std::string& name) {
@@ -109,8 +106,7 @@ TEST(OpenAiAnthropicRequest, ImageDataUriBecomesBase64AndUrlBecomesUrlSourceEmpt
   expect_request("images");
 }
 
-TEST(OpenAiAnthropicRequest,
-     ZeroSamplingKeptStopStringBecomesListUserBecomesMetadataDefaultMaxTokens) {
+TEST(OpenAiAnthropicRequest, ZeroSamplingKeptStopStringBecomesListUserBecomesMetadataDefaultMaxTokens) {
   expect_request("sampling_zero_stop_string");
 }
 
@@ -156,8 +152,7 @@ TEST(OpenAiAnthropicRequest, JsonObjectResponseFormatAddsObjectSchemaTool) {
   expect_request("response_format_json_object");
 }
 
-TEST(OpenAiAnthropicRequest,
-     AssistantNullContentWithToolCallsGivesOnlyToolUseBlocksEmptyArgsAreEmptyObject) {
+TEST(OpenAiAnthropicRequest, AssistantNullContentWithToolCallsGivesOnlyToolUseBlocksEmptyArgsAreEmptyObject) {
   expect_request("assistant_tool_calls_only");
 }
 
@@ -192,8 +187,7 @@ TEST(OpenAiAnthropicRequest, InexpressibleOrMalformedRequestsAreRejectedNamingTh
     ASSERT_TRUE(err->param.has_value()) << name;
     EXPECT_EQ(*err->param, c.at("param").get_string()) << name << ": " << err->message;
     if (const auto* contains = c.if_contains("message_contains")) {
-      EXPECT_NE(err->message.find(contains->get_string().c_str()), std::string::npos)
-          << name << ": " << err->message;
+      EXPECT_NE(err->message.find(contains->get_string().c_str()), std::string::npos) << name << ": " << err->message;
     }
   }
 }
@@ -236,8 +230,8 @@ TEST(OpenAiAnthropicResponse, JsonResponseToolCallBecomesContentWithFinishStop) 
 TEST(OpenAiAnthropicResponse, UsageAccessorReportsOpenAiSemantics) {
   auto t = make_openai_to_anthropic(context());
   std::string client;
-  ASSERT_FALSE(t->translate_response(
-      golden::read_file("response/text_thinking_cache_usage/upstream_response.json"), client));
+  ASSERT_FALSE(
+      t->translate_response(golden::read_file("response/text_thinking_cache_usage/upstream_response.json"), client));
   const auto u = t->usage();
   EXPECT_TRUE(u.known);
   EXPECT_EQ(u.prompt_tokens, 18u);
@@ -271,8 +265,7 @@ TEST(OpenAiAnthropicError, ProviderErrorsMapToOpenAiErrorsWith529As503) {
     const auto& c = item.get_object();
     const std::string name(c.at("name").get_string());
     auto t = make_openai_to_anthropic(context());
-    const auto err =
-        t->translate_error(c.at("status").to_number<unsigned>(), "", c.at("body").get_string());
+    const auto err = t->translate_error(c.at("status").to_number<unsigned>(), "", c.at("body").get_string());
     const auto& e = c.at("expected").get_object();
     EXPECT_EQ(err.status, e.at("status").to_number<unsigned>()) << name;
     EXPECT_EQ(err.type, e.at("type").get_string()) << name;
@@ -289,8 +282,7 @@ TEST(OpenAiAnthropicStream, TextThenToolCallToolIndexZeroRoleOnlyOnFirstChunkPin
   EXPECT_TRUE(run.ok);
   // Role appears exactly once.
   std::size_t roles = 0;
-  for (const auto& e : golden::split_sse(run.out))
-    roles += e.data.find("\"role\"") != std::string::npos;
+  for (const auto& e : golden::split_sse(run.out)) roles += e.data.find("\"role\"") != std::string::npos;
   EXPECT_EQ(roles, 1u);
 }
 
@@ -336,14 +328,12 @@ TEST(OpenAiAnthropicStream, StreamFailAppendsOneErrorEventAndNothingAfter) {
   auto t = make_openai_to_anthropic(context());
   prime(*t, "stream/no_include_usage/client_request.json");
   std::string out;
-  ASSERT_TRUE(t->stream_feed(
-      "event: message_start\ndata: {\"type\":\"message_start\",\"message\":{\"id\":\"msg_1\","
-      "\"model\":\"claude-sonnet-4-5\",\"usage\":{\"input_tokens\":1,\"output_tokens\":1}}}\n\n",
-      out));
+  ASSERT_TRUE(
+      t->stream_feed("event: message_start\ndata: {\"type\":\"message_start\",\"message\":{\"id\":\"msg_1\","
+                     "\"model\":\"claude-sonnet-4-5\",\"usage\":{\"input_tokens\":1,\"output_tokens\":1}}}\n\n",
+                     out));
   out.clear();
-  t->stream_fail(
-      http::ApiError{504, "server_error", "upstream_timeout", "upstream timed out", std::nullopt},
-      out);
+  t->stream_fail(http::ApiError{504, "server_error", "upstream_timeout", "upstream timed out", std::nullopt}, out);
   t->stream_end(out);
   EXPECT_FALSE(t->stream_feed("event: ping\ndata: {\"type\":\"ping\"}\n\n", out));
   const auto events = golden::split_sse(out);

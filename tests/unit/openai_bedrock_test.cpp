@@ -50,11 +50,14 @@ std::string translate(Translator& t, json::object body) {
   return upstream;
 }
 
-std::string encode_events(const json::array& events) { return golden::bedrock_event_stream(events); }
+std::string encode_events(const json::array& events) {
+  return golden::bedrock_event_stream(events);
+}
 
 // Feeds `bytes` in pieces of `chunk` bytes (0: all at once) with the shared harness.
 harness::Run run_stream(Translator& t, std::string_view bytes, std::size_t chunk) {
-  return harness::feed(t, bytes, harness::Split{"", chunk == 0 ? std::vector<std::size_t>{} : std::vector<std::size_t>{chunk}});
+  return harness::feed(t, bytes,
+                       harness::Split{"", chunk == 0 ? std::vector<std::size_t>{} : std::vector<std::size_t>{chunk}});
 }
 
 // Every tool-call id in a chat.completion or chunk stream, in order (the golden comparison
@@ -99,23 +102,20 @@ TEST_P(RequestGolden, ClientRequestBecomesConverseBody) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Cases, RequestGolden,
-                         ::testing::Values("system_hoisting", "tools_roundtrip", "image_data_uri",
-                                           "sampling", "tool_choice_none_history",
-                                           "response_format"));
+                         ::testing::Values("system_hoisting", "tools_roundtrip", "image_data_uri", "sampling",
+                                           "tool_choice_none_history", "response_format"));
 
 TEST(OpenAiBedrockRequest, MaxTokensOmittedWhenClientGaveNone) {
   auto t = make_openai_to_bedrock(chat_context());
-  const auto upstream = translate(
-      *t, json::parse(R"({"model":"m","messages":[{"role":"user","content":"hi"}]})").as_object());
+  const auto upstream =
+      translate(*t, json::parse(R"({"model":"m","messages":[{"role":"user","content":"hi"}]})").as_object());
   EXPECT_TRUE(json_equal(R"({"messages":[{"role":"user","content":[{"text":"hi"}]}]})", upstream));
 }
 
 TEST(OpenAiBedrockRequest, MaxTokensUsedWhenMaxCompletionTokensAbsent) {
   auto t = make_openai_to_bedrock(chat_context());
   const auto upstream = translate(
-      *t, json::parse(
-              R"({"messages":[{"role":"user","content":"hi"}],"max_tokens":0,"temperature":0.0})")
-              .as_object());
+      *t, json::parse(R"({"messages":[{"role":"user","content":"hi"}],"max_tokens":0,"temperature":0.0})").as_object());
   EXPECT_TRUE(json_equal(
       R"({"messages":[{"role":"user","content":[{"text":"hi"}]}],"inferenceConfig":{"maxTokens":0,"temperature":0.0}})",
       upstream));
@@ -132,40 +132,34 @@ TEST(OpenAiBedrockRequest, ToolChoiceNoneWithoutToolHistoryDropsToolConfig) {
 TEST(OpenAiBedrockRequest, ToolChoiceAutoAndNamed) {
   const char* tools = R"("tools":[{"type":"function","function":{"name":"f"}}])";
   auto expected = [](const char* choice) {
-    return std::string(
-               R"({"messages":[{"role":"user","content":[{"text":"hi"}]}],"toolConfig":{"tools":[)"
-               R"({"toolSpec":{"name":"f","inputSchema":{"json":{"type":"object","properties":{}}}}}],)"
-               R"("toolChoice":)") +
+    return std::string(R"({"messages":[{"role":"user","content":[{"text":"hi"}]}],"toolConfig":{"tools":[)"
+                       R"({"toolSpec":{"name":"f","inputSchema":{"json":{"type":"object","properties":{}}}}}],)"
+                       R"("toolChoice":)") +
            choice + "}}";
   };
   auto t1 = make_openai_to_bedrock(chat_context());
-  EXPECT_TRUE(json_equal(
-      expected(R"({"auto":{}})"),
-      translate(*t1, json::parse(std::string(R"({"messages":[{"role":"user","content":"hi"}],)") +
-                                 tools + R"(,"tool_choice":"auto"})")
-                         .as_object())));
+  EXPECT_TRUE(json_equal(expected(R"({"auto":{}})"),
+                         translate(*t1, json::parse(std::string(R"({"messages":[{"role":"user","content":"hi"}],)") +
+                                                    tools + R"(,"tool_choice":"auto"})")
+                                            .as_object())));
   auto t2 = make_openai_to_bedrock(chat_context());
-  EXPECT_TRUE(json_equal(
-      expected(R"({"tool":{"name":"f"}})"),
-      translate(
-          *t2, json::parse(std::string(R"({"messages":[{"role":"user","content":"hi"}],)") + tools +
-                           R"(,"tool_choice":{"type":"function","function":{"name":"f"}}})")
-                   .as_object())));
+  EXPECT_TRUE(
+      json_equal(expected(R"({"tool":{"name":"f"}})"),
+                 translate(*t2, json::parse(std::string(R"({"messages":[{"role":"user","content":"hi"}],)") + tools +
+                                            R"(,"tool_choice":{"type":"function","function":{"name":"f"}}})")
+                                    .as_object())));
 }
 
 TEST(OpenAiBedrockRequest, JsonObjectBecomesForcedJsonResponseTool) {
   auto t = make_openai_to_bedrock(chat_context());
   const auto upstream = translate(
-      *t,
-      json::parse(
-          R"({"messages":[{"role":"user","content":"hi"}],"response_format":{"type":"json_object"}})")
-          .as_object());
-  EXPECT_TRUE(
-      json_equal(R"({"messages":[{"role":"user","content":[{"text":"hi"}]}],"toolConfig":{"tools":[
+      *t, json::parse(R"({"messages":[{"role":"user","content":"hi"}],"response_format":{"type":"json_object"}})")
+              .as_object());
+  EXPECT_TRUE(json_equal(R"({"messages":[{"role":"user","content":[{"text":"hi"}]}],"toolConfig":{"tools":[
       {"toolSpec":{"name":"json_response","description":"Respond with a JSON object.",
                    "inputSchema":{"json":{"type":"object"}}}}],
       "toolChoice":{"tool":{"name":"json_response"}}}})",
-                 upstream));
+                         upstream));
 }
 
 TEST(OpenAiBedrockRequest, ToolResultsGoFirstInAMergedUserTurn) {
@@ -195,12 +189,10 @@ TEST(OpenAiBedrockRequest, ToolIdRewriteIsDeterministicAndKeepsPairsMatched) {
   EXPECT_EQ(a, b);
   const auto& messages = a.at("messages").as_array();
   const auto use_id = messages.at(1).at("content").at(0).at("toolUse").at("toolUseId").as_string();
-  const auto result_id =
-      messages.at(2).at("content").at(0).at("toolResult").at("toolUseId").as_string();
+  const auto result_id = messages.at(2).at("content").at(0).at("toolResult").at("toolUseId").as_string();
   EXPECT_EQ(use_id, result_id);
   EXPECT_EQ(std::string(use_id).rfind("fc_1_x_", 0), 0u) << use_id;
-  for (const char c : use_id)
-    EXPECT_TRUE(std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '-');
+  for (const char c : use_id) EXPECT_TRUE(std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '-');
 }
 
 TEST(OpenAiBedrockRequest, RejectedRequestsNameTheField) {
@@ -216,8 +208,7 @@ TEST(OpenAiBedrockRequest, RejectedRequestsNameTheField) {
     EXPECT_EQ(error->type, "invalid_request_error");
     ASSERT_TRUE(error->param.has_value());
     EXPECT_EQ(*error->param, std::string(o.at("param").as_string()));
-    EXPECT_NE(error->message.find(std::string(o.at("message_contains").as_string())),
-              std::string::npos)
+    EXPECT_NE(error->message.find(std::string(o.at("message_contains").as_string())), std::string::npos)
         << error->message;
   }
 }
@@ -231,11 +222,9 @@ TEST_P(ResponseGolden, ConverseResponseBecomesChatCompletion) {
   auto t = make_openai_to_bedrock(chat_context());
   // json_response is only unwrapped when the client asked for response_format.
   if (std::string(GetParam()) == "json_response")
-    translate(
-        *t,
-        json::parse(
-            R"({"messages":[{"role":"user","content":"hi"}],"response_format":{"type":"json_object"}})")
-            .as_object());
+    translate(*t,
+              json::parse(R"({"messages":[{"role":"user","content":"hi"}],"response_format":{"type":"json_object"}})")
+                  .as_object());
   std::string client;
   const auto error = t->translate_response(read_file(dir + "/upstream_response.json"), client);
   ASSERT_FALSE(error.has_value()) << error->message;
@@ -244,14 +233,12 @@ TEST_P(ResponseGolden, ConverseResponseBecomesChatCompletion) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Cases, ResponseGolden,
-                         ::testing::Values("text_cache_usage", "tool_use", "reasoning",
-                                           "json_response"));
+                         ::testing::Values("text_cache_usage", "tool_use", "reasoning", "json_response"));
 
 TEST(OpenAiBedrockResponse, ToolUseIdsKeptUnchanged) {
   auto t = make_openai_to_bedrock(chat_context());
   std::string client;
-  ASSERT_FALSE(
-      t->translate_response(read_file("response/tool_use/upstream_response.json"), client));
+  ASSERT_FALSE(t->translate_response(read_file("response/tool_use/upstream_response.json"), client));
   std::vector<std::string> ids;
   collect_tool_ids(json::parse(client), ids);
   EXPECT_EQ(ids, (std::vector<std::string>{"tooluse_kZJMlvQmRJ6eAyJE5GIl7Q", "tooluse_2"}));
@@ -260,8 +247,7 @@ TEST(OpenAiBedrockResponse, ToolUseIdsKeptUnchanged) {
 TEST(OpenAiBedrockResponse, UsageWithCacheInOpenAiSemantics) {
   auto t = make_openai_to_bedrock(chat_context());
   std::string client;
-  ASSERT_FALSE(
-      t->translate_response(read_file("response/text_cache_usage/upstream_response.json"), client));
+  ASSERT_FALSE(t->translate_response(read_file("response/text_cache_usage/upstream_response.json"), client));
   const auto u = t->usage();
   EXPECT_TRUE(u.known);
   EXPECT_EQ(u.prompt_tokens, 28u);  // 10 input + 12 cache read + 6 cache write
@@ -288,10 +274,9 @@ TEST(OpenAiBedrockResponse, StopReasonMapping) {
                                     ? R"({"toolUse":{"toolUseId":"t","name":"f","input":{}}})"
                                     : R"({"text":"x"})";
     std::string client;
-    ASSERT_FALSE(t->translate_response(
-        std::string(R"({"output":{"message":{"role":"assistant","content":[)") + content +
-            R"(]}},"stopReason":")" + bedrock + R"("})",
-        client));
+    ASSERT_FALSE(t->translate_response(std::string(R"({"output":{"message":{"role":"assistant","content":[)") +
+                                           content + R"(]}},"stopReason":")" + bedrock + R"("})",
+                                       client));
     EXPECT_EQ(json::parse(client).at("choices").at(0).at("finish_reason").as_string(), openai);
   }
 }
@@ -315,9 +300,9 @@ TEST(OpenAiBedrockErrors, ErrorTypeHeaderMapsStatus) {
     const auto& o = c.as_object();
     SCOPED_TRACE(std::string(o.at("name").as_string()));
     auto t = make_openai_to_bedrock(chat_context());
-    const auto error = t->translate_error(static_cast<unsigned>(o.at("status").as_int64()),
-                                          std::string(o.at("header").as_string()),
-                                          std::string(o.at("body").as_string()));
+    const auto error =
+        t->translate_error(static_cast<unsigned>(o.at("status").as_int64()), std::string(o.at("header").as_string()),
+                           std::string(o.at("body").as_string()));
     EXPECT_EQ(error.status, static_cast<unsigned>(o.at("expected_status").as_int64()));
     EXPECT_TRUE(json_equal(json::serialize(o.at("expected")), http::openai_error_body(error)));
   }
@@ -356,8 +341,8 @@ TEST_P(StreamGolden, EventStreamBecomesOpenAiChunksInAnyChunking) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Cases, StreamGolden,
-                         ::testing::Values("text_tool_usage", "text_no_usage",
-                                           "exception_mid_stream", "json_response"));
+                         ::testing::Values("text_tool_usage", "text_no_usage", "exception_mid_stream",
+                                           "json_response"));
 
 TEST(OpenAiBedrockStream, ByteByByteOutputIdenticalToWholeFeed) {
   const auto bytes = encode_events(load_array("stream/text_tool_usage/upstream_events.json"));
@@ -374,28 +359,25 @@ TEST(OpenAiBedrockStream, ByteByByteOutputIdenticalToWholeFeed) {
 TEST(OpenAiBedrockStream, ToolUseIdsKeptUnchangedInChunks) {
   auto t = make_openai_to_bedrock(chat_context(true));
   translate(*t, load_object("stream/text_tool_usage/client_request.json"));
-  const auto r =
-      run_stream(*t, encode_events(load_array("stream/text_tool_usage/upstream_events.json")), 5);
+  const auto r = run_stream(*t, encode_events(load_array("stream/text_tool_usage/upstream_events.json")), 5);
   EXPECT_EQ(tool_ids_in_sse(r.out), (std::vector<std::string>{"tooluse_A", "tooluse_B"}));
 }
 
 TEST(OpenAiBedrockStream, RoleOnFirstDeltaWhenMessageStartMissing) {
   auto events = load_array("stream/text_no_usage/upstream_events.json");
-  const auto bytes =
-      encode_events(json::array{events[4], events[5], events[7]});  // "Hi", "", messageStop
+  const auto bytes = encode_events(json::array{events[4], events[5], events[7]});  // "Hi", "", messageStop
   auto t = make_openai_to_bedrock(chat_context(true));
   translate(*t, load_object("stream/text_no_usage/client_request.json"));
   const auto r = run_stream(*t, bytes, 0);
   const std::string c =
       R"("id":"<volatile>","object":"chat.completion.chunk","created":"<volatile>","model":"claude-sonnet")";
-  EXPECT_TRUE(sse_equal(
-      "data: {" + c +
-          R"(,"choices":[{"index":0,"delta":{"role":"assistant","content":"Hi"},)"
-          R"("logprobs":null,"finish_reason":null}]})" +
-          "\n\ndata: {" + c +
-          R"(,"choices":[{"index":0,"delta":{},"logprobs":null,"finish_reason":"content_filter"}]})" +
-          "\n\ndata: [DONE]\n\n",
-      r.out));
+  EXPECT_TRUE(sse_equal("data: {" + c +
+                            R"(,"choices":[{"index":0,"delta":{"role":"assistant","content":"Hi"},)"
+                            R"("logprobs":null,"finish_reason":null}]})" +
+                            "\n\ndata: {" + c +
+                            R"(,"choices":[{"index":0,"delta":{},"logprobs":null,"finish_reason":"content_filter"}]})" +
+                            "\n\ndata: [DONE]\n\n",
+                        r.out));
 }
 
 TEST(OpenAiBedrockStream, UsageRecordedFromMetadata) {
@@ -429,8 +411,7 @@ TEST(OpenAiBedrockStream, CorruptedCrcIsA502ErrorEvent) {
     const auto error = json::parse(events_out[1].data);
     EXPECT_EQ(error.at("error").at("type").as_string(), "server_error");
     EXPECT_EQ(error.at("error").at("code").as_string(), "upstream_bad_response");
-    EXPECT_NE(std::string(error.at("error").at("message").as_string())
-                  .find("malformed Bedrock event stream"),
+    EXPECT_NE(std::string(error.at("error").at("message").as_string()).find("malformed Bedrock event stream"),
               std::string::npos);
   }
 }
@@ -445,8 +426,7 @@ TEST(OpenAiBedrockStream, EndWithoutMessageStopIsAnErrorEvent) {
   const auto out = golden::split_sse(r.out);
   ASSERT_EQ(out.size(), 3u) << r.out;
   const auto error = json::parse(out[2].data);
-  EXPECT_NE(std::string(error.at("error").at("message").as_string()).find("ended early"),
-            std::string::npos);
+  EXPECT_NE(std::string(error.at("error").at("message").as_string()).find("ended early"), std::string::npos);
   EXPECT_EQ(r.out.find("[DONE]"), std::string::npos);
 }
 
@@ -485,21 +465,18 @@ RequestContext embed_context(const char* model, const char* client_model) {
   return context;
 }
 
-void check_embeddings(const char* model, const char* family, const char* response_file,
-                      bool base64) {
+void check_embeddings(const char* model, const char* family, const char* response_file, bool base64) {
   auto t = make_openai_embeddings_to_bedrock(embed_context(model, family));
   auto body = load_object(std::string("embeddings/") + family + "_client_request.json");
   if (base64) body["encoding_format"] = "base64";
   EXPECT_TRUE(json_equal(read_file(std::string("embeddings/") + family + "_upstream_request.json"),
                          translate(*t, std::move(body))));
   std::string client;
-  const auto error =
-      t->translate_response(read_file(std::string("embeddings/") + response_file), client);
+  const auto error = t->translate_response(read_file(std::string("embeddings/") + response_file), client);
   ASSERT_FALSE(error.has_value()) << error->message;
-  EXPECT_TRUE(
-      json_equal(read_file(std::string("embeddings/") + family +
-                           (base64 ? "_client_response_base64.json" : "_client_response.json")),
-                 client));
+  EXPECT_TRUE(json_equal(read_file(std::string("embeddings/") + family +
+                                   (base64 ? "_client_response_base64.json" : "_client_response.json")),
+                         client));
 }
 
 TEST(OpenAiBedrockEmbeddings, TitanFloat) {
@@ -515,40 +492,34 @@ TEST(OpenAiBedrockEmbeddings, CohereBase64) {
   check_embeddings("cohere.embed-english-v3", "cohere", "cohere_upstream_response.json", true);
 }
 TEST(OpenAiBedrockEmbeddings, CohereEmbeddingsByTypeForm) {
-  check_embeddings("cohere.embed-multilingual-v3", "cohere", "cohere_upstream_response_typed.json",
-                   false);
+  check_embeddings("cohere.embed-multilingual-v3", "cohere", "cohere_upstream_response_typed.json", false);
 }
 
 TEST(OpenAiBedrockEmbeddings, TitanSingleStringInput) {
   auto t = make_openai_embeddings_to_bedrock(embed_context("amazon.titan-embed-text-v1", "titan"));
-  EXPECT_TRUE(
-      json_equal(R"({"inputText":"hello"})",
-                 translate(*t, json::parse(R"({"model":"titan","input":"hello"})").as_object())));
+  EXPECT_TRUE(json_equal(R"({"inputText":"hello"})",
+                         translate(*t, json::parse(R"({"model":"titan","input":"hello"})").as_object())));
 }
 
 TEST(OpenAiBedrockEmbeddings, TitanWithTwoInputsIs400) {
-  auto t =
-      make_openai_embeddings_to_bedrock(embed_context("amazon.titan-embed-text-v2:0", "titan"));
+  auto t = make_openai_embeddings_to_bedrock(embed_context("amazon.titan-embed-text-v2:0", "titan"));
   auto body = json::parse(R"({"model":"titan","input":["a","b"]})").as_object();
   std::string upstream;
   const auto error = t->translate_request(body, upstream);
   ASSERT_TRUE(error.has_value());
   EXPECT_EQ(error->status, 400u);
   EXPECT_EQ(error->param, std::optional<std::string>("input"));
-  EXPECT_NE(error->message.find("Titan embeds one input per request"), std::string::npos)
-      << error->message;
+  EXPECT_NE(error->message.find("Titan embeds one input per request"), std::string::npos) << error->message;
 }
 
 TEST(OpenAiBedrockEmbeddings, OtherModelIs400NamingIt) {
-  auto t =
-      make_openai_embeddings_to_bedrock(embed_context("meta.llama3-8b-instruct-v1:0", "llama"));
+  auto t = make_openai_embeddings_to_bedrock(embed_context("meta.llama3-8b-instruct-v1:0", "llama"));
   auto body = json::parse(R"({"model":"llama","input":"a"})").as_object();
   std::string upstream;
   const auto error = t->translate_request(body, upstream);
   ASSERT_TRUE(error.has_value());
   EXPECT_EQ(error->status, 400u);
-  EXPECT_NE(error->message.find("meta.llama3-8b-instruct-v1:0"), std::string::npos)
-      << error->message;
+  EXPECT_NE(error->message.find("meta.llama3-8b-instruct-v1:0"), std::string::npos) << error->message;
 }
 
 TEST(OpenAiBedrockEmbeddings, TokenArraysAre400) {
@@ -562,16 +533,14 @@ TEST(OpenAiBedrockEmbeddings, TokenArraysAre400) {
 
 TEST(OpenAiBedrockEmbeddings, ThrottlingHeaderIs429) {
   auto t = make_openai_embeddings_to_bedrock(embed_context("cohere.embed-english-v3", "cohere"));
-  const auto error = t->translate_error(
-      400, "ThrottlingException:http://internal.amazon.com/coral/com.amazon.bedrock/",
-      R"({"message":"slow down"})");
+  const auto error = t->translate_error(400, "ThrottlingException:http://internal.amazon.com/coral/com.amazon.bedrock/",
+                                        R"({"message":"slow down"})");
   EXPECT_EQ(error.status, 429u);
   EXPECT_EQ(error.message, "slow down");
 }
 
 TEST(OpenAiBedrockEmbeddings, MalformedResponseIs502) {
-  auto t =
-      make_openai_embeddings_to_bedrock(embed_context("amazon.titan-embed-text-v2:0", "titan"));
+  auto t = make_openai_embeddings_to_bedrock(embed_context("amazon.titan-embed-text-v2:0", "titan"));
   translate(*t, json::parse(R"({"model":"titan","input":"a"})").as_object());
   std::string client;
   const auto error = t->translate_response(R"({"embedding":["x"]})", client);

@@ -147,8 +147,7 @@ void expect_response(const std::string& name, Translator* translator = nullptr) 
   auto owned = translator == nullptr ? make_openai_to_gemini(chat_context(false)) : nullptr;
   if (translator == nullptr) translator = owned.get();
   std::string client;
-  const auto error = translator->translate_response(
-      read_file("response/" + name + "/upstream_response.json"), client);
+  const auto error = translator->translate_response(read_file("response/" + name + "/upstream_response.json"), client);
   ASSERT_FALSE(error) << error->message;
   EXPECT_TRUE(json_equal(read_file("response/" + name + "/client_response.json"), client));
 }
@@ -189,8 +188,8 @@ TEST(OpenAiGeminiResponse, ThoughtsAreReasoningContentAndCountInCompletionTokens
 TEST(OpenAiGeminiResponse, MintedToolCallIdsStartWithCall) {
   auto translator = make_openai_to_gemini(chat_context(false));
   std::string client;
-  ASSERT_FALSE(translator->translate_response(
-      read_file("response/stop_with_function_call/upstream_response.json"), client));
+  ASSERT_FALSE(
+      translator->translate_response(read_file("response/stop_with_function_call/upstream_response.json"), client));
   const auto value = json::parse(client);
   const auto& calls = value.at("choices").at(0).at("message").at("tool_calls").as_array();
   EXPECT_TRUE(calls.at(0).at("id").as_string().starts_with("call_"));
@@ -226,8 +225,7 @@ TEST(OpenAiGeminiResponse, BodyThatIsNotJsonIs502) {
 TEST(OpenAiGeminiResponse, NoCandidatesAndNoBlockReasonIs502) {
   auto translator = make_openai_to_gemini(chat_context(false));
   std::string client;
-  const auto error =
-      translator->translate_response(R"({"usageMetadata":{"promptTokenCount":1}})", client);
+  const auto error = translator->translate_response(R"({"usageMetadata":{"promptTokenCount":1}})", client);
   ASSERT_TRUE(error);
   EXPECT_EQ(error->status, 502u);
 }
@@ -303,13 +301,12 @@ TEST(OpenAiGeminiStream, WithoutResponseIdOneMintedIdIsUsedForEveryChunk) {
 TEST(OpenAiGeminiStream, StreamFailAppendsOneErrorEvent) {
   auto translator = make_openai_to_gemini(chat_context(true));
   std::string out;
-  translator->stream_fail(
-      http::ApiError{504, "server_error", "upstream_timeout", "timed out", std::nullopt}, out);
+  translator->stream_fail(http::ApiError{504, "server_error", "upstream_timeout", "timed out", std::nullopt}, out);
   const auto events = golden::split_sse(out);
   ASSERT_EQ(events.size(), 1u);
-  EXPECT_TRUE(json_equal(
-      R"({"error":{"message":"timed out","type":"server_error","param":null,"code":"upstream_timeout"}})",
-      events[0].data));
+  EXPECT_TRUE(
+      json_equal(R"({"error":{"message":"timed out","type":"server_error","param":null,"code":"upstream_timeout"}})",
+                 events[0].data));
 }
 
 TEST(OpenAiGeminiRobustness, OddShapesAreErrorsOrAcceptedButNeverThrow) {
@@ -368,9 +365,8 @@ void expect_error(const std::string& name) {
   SCOPED_TRACE(name);
   const auto expected = read_object("errors/" + name + "/expected.json");
   auto translator = make_openai_to_gemini(chat_context(false));
-  const auto error =
-      translator->translate_error(expected.at("upstream_status").to_number<unsigned>(), "",
-                                  read_file("errors/" + name + "/upstream_body.json"));
+  const auto error = translator->translate_error(expected.at("upstream_status").to_number<unsigned>(), "",
+                                                 read_file("errors/" + name + "/upstream_body.json"));
   EXPECT_EQ(error.status, expected.at("status").to_number<unsigned>());
   EXPECT_TRUE(json_equal(json::serialize(expected.at("body")), http::openai_error_body(error)));
 }
@@ -409,8 +405,7 @@ void expect_embeddings(const std::string& name, bool vertex) {
   ASSERT_FALSE(error) << error->message;
   EXPECT_TRUE(json_equal(read_file(dir + "upstream_request.json"), upstream));
   std::string client;
-  const auto response_error =
-      translator->translate_response(read_file(dir + "upstream_response.json"), client);
+  const auto response_error = translator->translate_response(read_file(dir + "upstream_response.json"), client);
   ASSERT_FALSE(response_error) << response_error->message;
   EXPECT_TRUE(json_equal(read_file(dir + "client_response.json"), client));
 }
@@ -426,19 +421,16 @@ void expect_base64_decodes_to_upstream_values(const std::string& name, bool vert
   ASSERT_FALSE(translator->translate_request(body, upstream));
   ASSERT_FALSE(translator->translate_response(read_file(dir + "upstream_response.json"), client));
   const auto response = json::parse(read_file(dir + "upstream_response.json"));
-  const auto& values =
-      vertex ? response.at("predictions").at(0).at("embeddings").at("values").as_array()
-             : response.at("embeddings").at(0).at("values").as_array();
-  const auto decoded =
-      base64_decode(json::parse(client).at("data").at(0).at("embedding").as_string());
+  const auto& values = vertex ? response.at("predictions").at(0).at("embeddings").at("values").as_array()
+                              : response.at("embeddings").at(0).at("values").as_array();
+  const auto decoded = base64_decode(json::parse(client).at("data").at(0).at("embedding").as_string());
   ASSERT_TRUE(decoded);
   ASSERT_EQ(decoded->size(), values.size() * 4);
   for (std::size_t i = 0; i < values.size(); ++i) {
     const auto* p = reinterpret_cast<const unsigned char*>(decoded->data()) + i * 4;
-    const std::uint32_t bits = std::uint32_t(p[0]) | (std::uint32_t(p[1]) << 8) |
-                               (std::uint32_t(p[2]) << 16) | (std::uint32_t(p[3]) << 24);
-    EXPECT_EQ(std::bit_cast<float>(bits), static_cast<float>(values[i].to_number<double>()))
-        << "value " << i;
+    const std::uint32_t bits =
+        std::uint32_t(p[0]) | (std::uint32_t(p[1]) << 8) | (std::uint32_t(p[2]) << 16) | (std::uint32_t(p[3]) << 24);
+    EXPECT_EQ(std::bit_cast<float>(bits), static_cast<float>(values[i].to_number<double>())) << "value " << i;
   }
 }
 
@@ -467,8 +459,7 @@ TEST(OpenAiGeminiEmbeddings, TokenIdInputIs400NamingInputAndProvider) {
       ASSERT_TRUE(error) << input;
       EXPECT_EQ(error->status, 400u);
       EXPECT_EQ(error->param.value_or(""), "input");
-      EXPECT_NE(error->message.find(vertex ? "Vertex AI" : "Gemini"), std::string::npos)
-          << error->message;
+      EXPECT_NE(error->message.find(vertex ? "Vertex AI" : "Gemini"), std::string::npos) << error->message;
     }
   }
 }
@@ -485,8 +476,7 @@ TEST(OpenAiGeminiEmbeddings, StreamingIsAnErrorEvent) {
 TEST(OpenAiGeminiEmbeddings, ErrorsUseTheGeminiMapping) {
   auto translator = make_embeddings(true);
   const auto error = translator->translate_error(
-      400, "",
-      R"({"error":{"code":400,"message":"API key not valid.","status":"INVALID_ARGUMENT"}})");
+      400, "", R"({"error":{"code":400,"message":"API key not valid.","status":"INVALID_ARGUMENT"}})");
   EXPECT_EQ(error.status, 401u);
 }
 

@@ -50,10 +50,12 @@ TEST(ProviderPath, VertexBothPublishers) {
   p.vertexai.projectId = "proj";
   p.vertexai.location = "us-central1";
   const std::string base = "/v1/projects/proj/locations/us-central1/publishers/";
-  EXPECT_EQ(path_of(p, Operation::Chat, "gemini-2.5-pro", false), base + "google/models/gemini-2.5-pro:generateContent");
+  EXPECT_EQ(path_of(p, Operation::Chat, "gemini-2.5-pro", false),
+            base + "google/models/gemini-2.5-pro:generateContent");
   EXPECT_EQ(path_of(p, Operation::Chat, "gemini-2.5-pro", true),
             base + "google/models/gemini-2.5-pro:streamGenerateContent?alt=sse");
-  EXPECT_EQ(path_of(p, Operation::Embeddings, "text-embedding-005", false), base + "google/models/text-embedding-005:predict");
+  EXPECT_EQ(path_of(p, Operation::Embeddings, "text-embedding-005", false),
+            base + "google/models/text-embedding-005:predict");
   p.vertexai.publisher = config::VertexPublisher::Anthropic;
   EXPECT_EQ(path_of(p, Operation::Chat, "claude-sonnet-4-5@20250929", false),
             base + "anthropic/models/claude-sonnet-4-5%4020250929:rawPredict");

@@ -142,7 +142,8 @@ TEST(RequestBodyTest, DeepToolSchemasAreAccepted) {
   for (int i = 0; i < 60; ++i) nested += R"({"type":"object","properties":{"x":)";
   nested += "{}";
   for (int i = 0; i < 60; ++i) nested += "}}";
-  std::string body = R"({"model":"m","tools":[{"type":"function","function":{"name":"f","parameters":)" + nested + "}}]}";
+  std::string body =
+      R"({"model":"m","tools":[{"type":"function","function":{"name":"f","parameters":)" + nested + "}}]}";
   BodyInfo info;
   EXPECT_EQ(inspect(body, info), std::nullopt);
   boost::json::monotonic_resource arena;
@@ -160,7 +161,7 @@ TEST(RequestBodyTest, NestingBeyondTheLimitIsRefused) {
 
 TEST(RequestBodyTest, ModelMustBeShortPrintableAndNotADotSegment) {
   for (const std::string& model : {std::string(300, 'm'), std::string("gpt\\r\\nX: y"), std::string("."),
-                                  std::string(".."), std::string("a\\u0000b")}) {
+                                   std::string(".."), std::string("a\\u0000b")}) {
     std::string body = "{\"model\":\"" + model + "\"}";
     BodyInfo info;
     const auto error = inspect(body, info);

@@ -1,9 +1,10 @@
 #include "http/request_head.hpp"
-#include "http/syntax.hpp"
 
 #include <gtest/gtest.h>
 
 #include <boost/beast/http.hpp>
+
+#include "http/syntax.hpp"
 
 namespace sluice::http {
 namespace {
@@ -25,8 +26,7 @@ Outcome check(std::string raw) {
   Outcome out;
   if (ec || !parser.is_header_done()) return out;
   out.parsed = true;
-  out.refused =
-      canonicalize_request_head(parser.get().base(), std::string_view(raw).substr(0, used));
+  out.refused = canonicalize_request_head(parser.get().base(), std::string_view(raw).substr(0, used));
   out.target = std::string(parser.get().target());
   out.host = std::string(parser.get()[bhttp::field::host]);
   return out;
@@ -39,22 +39,18 @@ unsigned status_of(const std::string& raw) {
 }
 
 TEST(RequestHeadTest, PlainRequestPasses) {
-  const auto out =
-      check("POST /v1/chat/completions HTTP/1.1\r\nHost: gw\r\nContent-Length: 2\r\n\r\n");
+  const auto out = check("POST /v1/chat/completions HTTP/1.1\r\nHost: gw\r\nContent-Length: 2\r\n\r\n");
   ASSERT_TRUE(out.parsed);
   EXPECT_FALSE(out.refused);
   EXPECT_EQ(out.target, "/v1/chat/completions");
 }
 
 TEST(RequestHeadTest, TransferEncodingNotEndingInChunkedIsRefused) {
-  for (const char* te :
-       {"xchunked", "gzip", "chunked, identity", "identity", "chunked;x=1", "chunked, chunked"}) {
-    const auto raw =
-        std::string("POST / HTTP/1.1\r\nHost: gw\r\nTransfer-Encoding: ") + te + "\r\n\r\n";
+  for (const char* te : {"xchunked", "gzip", "chunked, identity", "identity", "chunked;x=1", "chunked, chunked"}) {
+    const auto raw = std::string("POST / HTTP/1.1\r\nHost: gw\r\nTransfer-Encoding: ") + te + "\r\n\r\n";
     EXPECT_EQ(status_of(raw), 400u) << te;
   }
-  EXPECT_EQ(status_of("POST / HTTP/1.1\r\nHost: gw\r\nTransfer-Encoding: gzip, chunked\r\n\r\n"),
-            501u);
+  EXPECT_EQ(status_of("POST / HTTP/1.1\r\nHost: gw\r\nTransfer-Encoding: gzip, chunked\r\n\r\n"), 501u);
   EXPECT_EQ(status_of("POST / HTTP/1.1\r\nHost: gw\r\nTransfer-Encoding: "
                       "gzip\r\nTransfer-Encoding: chunked\r\n\r\n"),
             400u);
@@ -70,21 +66,13 @@ TEST(RequestHeadTest, TransferEncodingMustBeOneFieldSayingExactlyChunked) {
   EXPECT_EQ(status_of("POST / HTTP/1.1\r\nHost: gw\r\nTransfer-Encoding: chunked\r\n"
                       "Transfer-Encoding: chunked\r\n\r\n"),
             400u);
-  EXPECT_EQ(status_of("POST / HTTP/1.1\r\nHost: gw\r\nTransfer-Encoding: , chunked\r\n\r\n"),
-            400u);
-  EXPECT_EQ(status_of("POST / HTTP/1.1\r\nHost: gw\r\nTransfer-Encoding:  chunked \r\n\r\n"),
-            0u);
+  EXPECT_EQ(status_of("POST / HTTP/1.1\r\nHost: gw\r\nTransfer-Encoding: , chunked\r\n\r\n"), 400u);
+  EXPECT_EQ(status_of("POST / HTTP/1.1\r\nHost: gw\r\nTransfer-Encoding:  chunked \r\n\r\n"), 0u);
 }
 
 TEST(RequestHeadTest, TransferEncodingWithContentLengthIsRefused) {
-  EXPECT_EQ(
-      status_of(
-          "POST / HTTP/1.1\r\nHost: gw\r\nTransfer-Encoding: chunked\r\nContent-Length: 4\r\n\r\n"),
-      400u);
-  EXPECT_EQ(
-      status_of(
-          "POST / HTTP/1.1\r\nHost: gw\r\nContent-Length: 4\r\nTransfer-Encoding: chunked\r\n\r\n"),
-      400u);
+  EXPECT_EQ(status_of("POST / HTTP/1.1\r\nHost: gw\r\nTransfer-Encoding: chunked\r\nContent-Length: 4\r\n\r\n"), 400u);
+  EXPECT_EQ(status_of("POST / HTTP/1.1\r\nHost: gw\r\nContent-Length: 4\r\nTransfer-Encoding: chunked\r\n\r\n"), 400u);
   EXPECT_EQ(status_of("POST / HTTP/1.1\r\nHost: gw\r\nTransfer-Encoding: "
                       "xchunked\r\nContent-Length: 4\r\n\r\n"),
             400u);
@@ -95,9 +83,7 @@ TEST(RequestHeadTest, TransferEncodingInHttp10IsRefused) {
 }
 
 TEST(RequestHeadTest, ContentLengthMustBeOneNumber) {
-  EXPECT_EQ(
-      status_of("POST / HTTP/1.1\r\nHost: gw\r\nContent-Length: 4\r\nContent-Length: 4\r\n\r\n"),
-      400u);
+  EXPECT_EQ(status_of("POST / HTTP/1.1\r\nHost: gw\r\nContent-Length: 4\r\nContent-Length: 4\r\n\r\n"), 400u);
   EXPECT_EQ(status_of("POST / HTTP/1.1\r\nHost: gw\r\nContent-Length: 4, 4\r\n\r\n"), 400u);
   EXPECT_EQ(status_of("POST / HTTP/1.1\r\nHost: gw\r\nContent-Length: +4\r\n\r\n"), 400u);
 }
@@ -114,8 +100,7 @@ TEST(RequestHeadTest, HostIsRequiredOnceAndValid) {
 }
 
 TEST(RequestHeadTest, AbsoluteFormBecomesOriginFormWithItsAuthority) {
-  const auto out =
-      check("GET http://api.example.com:8080/v1/models?x=1 HTTP/1.1\r\nHost: other\r\n\r\n");
+  const auto out = check("GET http://api.example.com:8080/v1/models?x=1 HTTP/1.1\r\nHost: other\r\n\r\n");
   ASSERT_TRUE(out.parsed);
   EXPECT_FALSE(out.refused);
   EXPECT_EQ(out.target, "/v1/models?x=1");
@@ -127,21 +112,17 @@ TEST(RequestHeadTest, AbsoluteFormBecomesOriginFormWithItsAuthority) {
 }
 
 TEST(RequestHeadTest, OtherTargetFormsAndConnectAreRefused) {
-  EXPECT_EQ(status_of("CONNECT api.example.com:443 HTTP/1.1\r\nHost: api.example.com:443\r\n\r\n"),
-            405u);
+  EXPECT_EQ(status_of("CONNECT api.example.com:443 HTTP/1.1\r\nHost: api.example.com:443\r\n\r\n"), 405u);
   EXPECT_EQ(status_of("OPTIONS * HTTP/1.1\r\nHost: gw\r\n\r\n"), 400u);
   EXPECT_EQ(status_of("GET api.example.com:443 HTTP/1.1\r\nHost: gw\r\n\r\n"), 400u);
 }
 
 TEST(RequestHeadTest, FragmentInTargetIsRefused) {
-  EXPECT_EQ(
-      status_of("GET /v1/files/file-1/content#/chat/completions HTTP/1.1\r\nHost: gw\r\n\r\n"),
-      400u);
+  EXPECT_EQ(status_of("GET /v1/files/file-1/content#/chat/completions HTTP/1.1\r\nHost: gw\r\n\r\n"), 400u);
 }
 
 TEST(RequestHeadTest, PathIsCanonicalised) {
-  const auto out =
-      check("POST /v1/files/../audio/speech?a=b HTTP/1.1\r\nHost: gw\r\nContent-Length: 0\r\n\r\n");
+  const auto out = check("POST /v1/files/../audio/speech?a=b HTTP/1.1\r\nHost: gw\r\nContent-Length: 0\r\n\r\n");
   ASSERT_TRUE(out.parsed);
   EXPECT_FALSE(out.refused);
   EXPECT_EQ(out.target, "/v1/audio/speech?a=b");
@@ -166,12 +147,8 @@ TEST(RequestHeadTest, OnlyHttp1IsServed) {
 }
 
 TEST(RequestHeadTest, UnknownExpectationIsRefused) {
-  EXPECT_EQ(
-      status_of("POST / HTTP/1.1\r\nHost: gw\r\nExpect: 100-continue\r\nContent-Length: 1\r\n\r\n"),
-      0u);
-  EXPECT_EQ(
-      status_of("POST / HTTP/1.1\r\nHost: gw\r\nExpect: something\r\nContent-Length: 1\r\n\r\n"),
-      417u);
+  EXPECT_EQ(status_of("POST / HTTP/1.1\r\nHost: gw\r\nExpect: 100-continue\r\nContent-Length: 1\r\n\r\n"), 0u);
+  EXPECT_EQ(status_of("POST / HTTP/1.1\r\nHost: gw\r\nExpect: something\r\nContent-Length: 1\r\n\r\n"), 417u);
 }
 
 TEST(RequestHeadTest, ContinueOnlyForHttp11) {

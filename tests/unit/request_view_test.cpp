@@ -14,7 +14,9 @@ namespace {
 
 namespace json = boost::json;
 
-json::object parse(std::string_view text) { return json::parse(text).as_object(); }
+json::object parse(std::string_view text) {
+  return json::parse(text).as_object();
+}
 
 const char* kOpenAiChat = R"({
   "model": "gpt-4o", "stream": true, "temperature": 0.2, "max_completion_tokens": 50, "stop": "END",
@@ -78,8 +80,8 @@ TEST(RequestViewOpenAiChat, ReadsModelStreamSystemMessagesToolCallsAndTools) {
   ASSERT_EQ(tools.size(), 1u);
   EXPECT_EQ(tools[0].name, "dial");
   ASSERT_NE(tools[0].parameters, nullptr);
-  EXPECT_EQ(kinds(view), (std::vector<TextKind>{TextKind::System, TextKind::Message, TextKind::ToolCall,
-                                                  TextKind::ToolResult}));
+  EXPECT_EQ(kinds(view),
+            (std::vector<TextKind>{TextKind::System, TextKind::Message, TextKind::ToolCall, TextKind::ToolResult}));
   ASSERT_NE(view.param(Param::MaxTokens), nullptr);
   EXPECT_EQ(view.param(Param::MaxTokens)->as_int64(), 50);  // max_completion_tokens
   EXPECT_EQ(view.param(Param::Stop)->as_string(), "END");
@@ -132,9 +134,9 @@ TEST(RequestViewAnthropic, ReadsSystemBlocksToolUseAndToolResults) {
   EXPECT_EQ(messages[2].tool_call_id, "toolu_1");
   EXPECT_EQ(messages[2].text, "dialed 555-1234");
   EXPECT_EQ(messages[3].text, "thanks");
-  EXPECT_EQ(kinds(view), (std::vector<TextKind>{TextKind::System, TextKind::System, TextKind::Message,
-                                                  TextKind::Message, TextKind::ToolCall, TextKind::ToolResult,
-                                                  TextKind::Message}));
+  EXPECT_EQ(kinds(view),
+            (std::vector<TextKind>{TextKind::System, TextKind::System, TextKind::Message, TextKind::Message,
+                                   TextKind::ToolCall, TextKind::ToolResult, TextKind::Message}));
   ASSERT_EQ(view.tools().size(), 1u);
   EXPECT_EQ(view.tools()[0].name, "dial");
   EXPECT_EQ(view.param(Param::Stop)->as_array().size(), 1u);

@@ -1,9 +1,8 @@
-#include "policy/registry.hpp"
-#include "policy/retry.hpp"
-
 #include <gtest/gtest.h>
 
 #include "config/loader.hpp"
+#include "policy/registry.hpp"
+#include "policy/retry.hpp"
 
 namespace sluice::policy {
 namespace {

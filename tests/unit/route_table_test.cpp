@@ -125,7 +125,8 @@ TEST_F(RouteTableTest, ExactBeatsPathPrefix) {
 }
 
 TEST_F(RouteTableTest, ExactMatchIsExact) {
-  build(route("r", "  rules:\n  - matches: [{path: {type: Exact, value: /v1/models}}]\n    backendRefs: [{name: b}]\n"));
+  build(
+      route("r", "  rules:\n  - matches: [{path: {type: Exact, value: /v1/models}}]\n    backendRefs: [{name: b}]\n"));
   EXPECT_EQ(winner(get("/v1/models")), "r/rule0");
   EXPECT_EQ(winner(get("/v1/models/")), "<none>");
   EXPECT_EQ(winner(get("/v1/model")), "<none>");
@@ -373,7 +374,8 @@ TEST_F(RouteTableTest, HostnameOnlyRoutesDoNotMatchOtherHosts) {
 }
 
 TEST_F(RouteTableTest, HostnameSpecificityComesBeforePath) {
-  build(route("any", "  rules:\n  - matches: [{path: {type: Exact, value: /v1/models}}]\n    backendRefs: [{name: b}]\n") +
+  build(route("any",
+              "  rules:\n  - matches: [{path: {type: Exact, value: /v1/models}}]\n    backendRefs: [{name: b}]\n") +
         route("host", "  hostnames: [api.example.com]\n  rules:\n  - backendRefs: [{name: b}]\n"));
   EXPECT_EQ(winner(at_host("api.example.com", "/v1/models")), "host/rule0");
   EXPECT_EQ(winner(at_host("other.com", "/v1/models")), "any/rule0");
@@ -410,7 +412,7 @@ TEST_F(RouteTableTest, TiesAreBrokenByRuleOrderWithinARoute) {
 
 TEST_F(RouteTableTest, TiesAcrossFilesFollowSourceOrder) {
   build_sources({{"10.yaml", route("zeta", "  rules:\n  - backendRefs: [{name: b}]\n")},
-         {"20.yaml", route("alpha", "  rules:\n  - backendRefs: [{name: b}]\n")}});
+                 {"20.yaml", route("alpha", "  rules:\n  - backendRefs: [{name: b}]\n")}});
   EXPECT_EQ(winner(post("/")), "zeta/rule0");
 }
 
@@ -493,10 +495,11 @@ class PrefixRewriteTest : public RouteTableTest, public ::testing::WithParamInte
 
 TEST_P(PrefixRewriteTest, ReplacesTheMatchedPrefix) {
   const auto& c = GetParam();
-  build(route("r", std::string("  rules:\n  - matches: [{path: {type: PathPrefix, value: \"") + c.prefix +
-                       "\"}}]\n    filters:\n    - type: URLRewrite\n      urlRewrite: {path: {type: ReplacePrefixMatch, "
-                       "replacePrefixMatch: \"" +
-                       c.replacement + "\"}}\n    backendRefs: [{name: b}]\n"));
+  build(
+      route("r", std::string("  rules:\n  - matches: [{path: {type: PathPrefix, value: \"") + c.prefix +
+                     "\"}}]\n    filters:\n    - type: URLRewrite\n      urlRewrite: {path: {type: ReplacePrefixMatch, "
+                     "replacePrefixMatch: \"" +
+                     c.replacement + "\"}}\n    backendRefs: [{name: b}]\n"));
   const auto m = match(post(c.request));
   ASSERT_TRUE(m.has_value());
   EXPECT_EQ(m->rewritten_path, c.expected);

@@ -33,10 +33,8 @@ TEST(RuntimeRegistry, SameIdentitySameState) {
   auto first = registry.state_for<Counter>(a, claims);
   first->value = 42;
   EXPECT_EQ(registry.state_for<Counter>(a, claims), first);
-  EXPECT_NE(registry.state_for<Counter>(StateKey{"backend", "b"}, claims), first)
-      << "another provider";
-  EXPECT_NE(registry.state_for<Counter>(StateKey{"other", "a"}, claims), first)
-      << "same provider name, other Backend";
+  EXPECT_NE(registry.state_for<Counter>(StateKey{"backend", "b"}, claims), first) << "another provider";
+  EXPECT_NE(registry.state_for<Counter>(StateKey{"other", "a"}, claims), first) << "same provider name, other Backend";
   EXPECT_EQ(registry.size(), 3u);
   EXPECT_EQ(claims.size(), 3u);
   EXPECT_TRUE(registry.holds<Counter>(a));
@@ -56,13 +54,11 @@ TEST(RuntimeRegistry, RetainDropsWhatTheLatestBuildDidNotClaim) {
   registry.retain(second_build);
   EXPECT_TRUE(registry.holds<Counter>(kept));
   EXPECT_FALSE(registry.holds<Counter>(removed));
-  EXPECT_FALSE(registry.holds<ProviderHealth>(kept))
-      << "a kind the provider no longer has is dropped too";
+  EXPECT_FALSE(registry.holds<ProviderHealth>(kept)) << "a kind the provider no longer has is dropped too";
   EXPECT_EQ(registry.size(), 1u);
   removed_state->value = 7;  // a snapshot still holding it keeps it alive
   StateClaims third_build;
-  EXPECT_NE(registry.state_for<Counter>(removed, third_build), removed_state)
-      << "re-added: fresh state";
+  EXPECT_NE(registry.state_for<Counter>(removed, third_build), removed_state) << "re-added: fresh state";
 }
 
 TEST(RuntimeRegistry, ReplacedWhenNoLongerReusable) {
@@ -107,11 +103,9 @@ class ReloadTest : public ::testing::Test {
  protected:
   // A "reload": builds `yaml` against the same registry and installs it (retain).
   std::shared_ptr<const Snapshot> reload(const std::string& yaml) {
-    auto loaded =
-        config::load_sources({{"test.yaml", yaml}}, config::LoadOptions{.strictSecrets = true});
+    auto loaded = config::load_sources({{"test.yaml", yaml}}, config::LoadOptions{.strictSecrets = true});
     EXPECT_FALSE(loaded.diagnostics.has_errors()) << loaded.diagnostics.format_all();
-    auto snap =
-        Snapshot::build(std::move(loaded.config), loaded.diagnostics, ++generation_, registry_);
+    auto snap = Snapshot::build(std::move(loaded.config), loaded.diagnostics, ++generation_, registry_);
     EXPECT_FALSE(loaded.diagnostics.has_errors()) << loaded.diagnostics.format_all();
     registry_.retain(snap->state_claims);
     return snap;
@@ -139,19 +133,16 @@ TEST_F(ReloadTest, HealthKeptWhenTheProviderIsKept) {
   flaky->health->in_flight().fetch_add(3);
 
   // Another provider added, the Backend's policy changed: "flaky" is still (ai, flaky).
-  auto second =
-      reload(secret("apiKey: k") + ai_backend({"flaky", "backup", "extra"},
-                                              "    outlierDetection: {consecutiveFailures: 2}\n"));
+  auto second = reload(secret("apiKey: k") +
+                       ai_backend({"flaky", "backup", "extra"}, "    outlierDetection: {consecutiveFailures: 2}\n"));
   auto* again = provider(*second, "flaky");
   ASSERT_NE(again, nullptr);
   EXPECT_EQ(again->health, flaky->health);
   EXPECT_TRUE(again->health->ejected(now + 1s));
   EXPECT_TRUE(again->health->held(now + 1s));
   EXPECT_EQ(again->health->ejections(), 1u);
-  EXPECT_EQ(again->health->in_flight().load(), 3u)
-      << "requests started on the old snapshot are still counted";
-  EXPECT_FALSE(provider(*second, "backup")->health->resting(now))
-      << "the healthy one stays healthy";
+  EXPECT_EQ(again->health->in_flight().load(), 3u) << "requests started on the old snapshot are still counted";
+  EXPECT_FALSE(provider(*second, "backup")->health->resting(now)) << "the healthy one stays healthy";
   EXPECT_NE(provider(*second, "backup")->health, again->health);
 }
 
@@ -164,21 +155,18 @@ TEST_F(ReloadTest, HealthDroppedWhenTheProviderIsRemoved) {
   auto without = reload(secret("apiKey: k") + ai_backend({"backup"}));
   EXPECT_FALSE(registry_.holds<ProviderHealth>({"ai", "flaky"}));
   EXPECT_TRUE(registry_.holds<ProviderHealth>({"ai", "backup"}));
-  EXPECT_TRUE(old_health->held(ProviderHealth::Clock::now()))
-      << "the old snapshot still owns its state";
+  EXPECT_TRUE(old_health->held(ProviderHealth::Clock::now())) << "the old snapshot still owns its state";
 
   auto back = reload(secret("apiKey: k") + ai_backend({"flaky", "backup"}));
   EXPECT_NE(provider(*back, "flaky")->health, old_health);
-  EXPECT_FALSE(provider(*back, "flaky")->health->resting(ProviderHealth::Clock::now()))
-      << "re-added: healthy";
+  EXPECT_FALSE(provider(*back, "flaky")->health->resting(ProviderHealth::Clock::now())) << "re-added: healthy";
 }
 
 TEST_F(ReloadTest, SingleProviderBackendIsKeyedByItsName) {
-  const auto yaml =
-      secret("apiKey: k") +
-      "---\napiVersion: sluice.dev/v1alpha1\nkind: Backend\nmetadata: {name: solo}\nspec:\n  type: "
-      "AI\n"
-      "  ai: {llm: {openai: {authToken: {kind: SecretRef, secretRef: {name: keys}}}}}\n";
+  const auto yaml = secret("apiKey: k") +
+                    "---\napiVersion: sluice.dev/v1alpha1\nkind: Backend\nmetadata: {name: solo}\nspec:\n  type: "
+                    "AI\n"
+                    "  ai: {llm: {openai: {authToken: {kind: SecretRef, secretRef: {name: keys}}}}}\n";
   auto first = reload(yaml);
   auto second = reload(yaml);
   const auto& a = first->backends.at("solo").groups.at(0).at(0);
@@ -194,8 +182,8 @@ TEST_F(ReloadTest, BenchedKeysKeptWhileTheKeysAreTheSame) {
   ASSERT_NE(ring, nullptr);
   ring->bench(0, now + 30s);
 
-  auto same_keys = reload(secret("apiKey: k1, apiKey2: k2") +
-                          ai_backend({"p"}, "    circuitBreaker: {maxRequests: 5}\n"));
+  auto same_keys =
+      reload(secret("apiKey: k1, apiKey2: k2") + ai_backend({"p"}, "    circuitBreaker: {maxRequests: 5}\n"));
   EXPECT_EQ(provider(*same_keys, "p")->keys, ring);
   EXPECT_TRUE(provider(*same_keys, "p")->keys->benched(0, now)) << "same keys: still benched";
 
@@ -203,8 +191,7 @@ TEST_F(ReloadTest, BenchedKeysKeptWhileTheKeysAreTheSame) {
   const auto& replaced = provider(*rotated, "p")->keys;
   ASSERT_NE(replaced, nullptr);
   EXPECT_NE(replaced, ring) << "a replaced key value: a new ring";
-  EXPECT_FALSE(replaced->benched(0, now))
-      << "the replacement key is not benched for the old one's 401";
+  EXPECT_FALSE(replaced->benched(0, now)) << "the replacement key is not benched for the old one's 401";
   replaced->bench(1, now + 30s);
 
   auto three = reload(secret("apiKey: k1, apiKey2: k2, apiKey3: k3") + ai_backend({"p"}));
@@ -267,14 +254,12 @@ TEST_F(ReloadTest, UnchangedTlsEndpointKeepsItsPoolKeyAcrossBuilds) {
 }
 
 TEST_F(ReloadTest, AnyConnectionSettingChangesThePoolKey) {
-  const auto base =
-      only_endpoint(*reload(tls_backend("{mode: Enabled, caCertificateRef: {name: ca}}"))).pool_key;
+  const auto base = only_endpoint(*reload(tls_backend("{mode: Enabled, caCertificateRef: {name: ca}}"))).pool_key;
   std::string other_ca = kCaPem;
   other_ca.replace(other_ca.find("aPCiuLr1VH7tBT/e"), 16,
                    "aPCiuLr1VH7tBT/f");  // another CA's bytes
   for (const auto& [what, config] : std::vector<std::pair<std::string, std::string>>{
-           {"SNI",
-            tls_backend("{mode: Enabled, caCertificateRef: {name: ca}, sni: api.example.com}")},
+           {"SNI", tls_backend("{mode: Enabled, caCertificateRef: {name: ca}, sni: api.example.com}")},
            {"system CA bundle", tls_backend("{mode: Enabled}")},
            {"verification off", tls_backend("{mode: Enabled, insecureSkipVerify: true}")},
            {"plain TCP", tls_backend("{mode: Disabled}")},

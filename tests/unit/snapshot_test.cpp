@@ -269,16 +269,18 @@ TEST_F(SnapshotTest, ValidCaCertificateFromSecret) {
     pem_lines += "    " + std::string(rest.substr(0, nl)) + "\n";
     rest.remove_prefix(nl == std::string_view::npos ? rest.size() : nl + 1);
   }
-  build(secret("ca", "stringData:\n  ca.crt: |\n" + pem_lines) +
-        ai_backend("b", "      host: internal.example.com\n      tls: {mode: Enabled, caCertificateRef: {name: ca}}\n"));
+  build(
+      secret("ca", "stringData:\n  ca.crt: |\n" + pem_lines) +
+      ai_backend("b", "      host: internal.example.com\n      tls: {mode: Enabled, caCertificateRef: {name: ca}}\n"));
   EXPECT_TRUE(diags_.items().empty()) << diags_.format_all();
   EXPECT_NE(endpoint("b").tls_context, nullptr);
   EXPECT_EQ(get("b").unavailable_reason, "");
 }
 
 TEST_F(SnapshotTest, InvalidCaPemIsAnErrorNamingBackendAndField) {
-  build(secret("ca", "stringData: {ca.crt: not a certificate}\n") +
-        ai_backend("b", "      host: internal.example.com\n      tls: {mode: Enabled, caCertificateRef: {name: ca}}\n"));
+  build(
+      secret("ca", "stringData: {ca.crt: not a certificate}\n") +
+      ai_backend("b", "      host: internal.example.com\n      tls: {mode: Enabled, caCertificateRef: {name: ca}}\n"));
   ASSERT_EQ(diags_.items().size(), 1u) << diags_.format_all();
   const auto& d = diags_.items()[0];
   EXPECT_EQ(d.severity, config::Severity::Error);
@@ -291,8 +293,9 @@ TEST_F(SnapshotTest, InvalidCaPemIsAnErrorNamingBackendAndField) {
 
 TEST_F(SnapshotTest, InvalidCaPemOnAStaticBackend) {
   build(secret("ca", "stringData: {ca.crt: garbage}\n") +
-        backend("svc", "  type: Static\n  static:\n    hosts: [{host: svc.local, port: 443}]\n    tls: "
-                       "{caCertificateRef: {name: ca}}\n"));
+        backend("svc",
+                "  type: Static\n  static:\n    hosts: [{host: svc.local, port: 443}]\n    tls: "
+                "{caCertificateRef: {name: ca}}\n"));
   ASSERT_EQ(diags_.items().size(), 1u) << diags_.format_all();
   EXPECT_EQ(diags_.items()[0].resource, "Backend/svc");
   EXPECT_EQ(diags_.items()[0].field, "spec.static.tls.caCertificateRef");
@@ -300,7 +303,8 @@ TEST_F(SnapshotTest, InvalidCaPemOnAStaticBackend) {
 
 TEST_F(SnapshotTest, CaIsIgnoredWithInsecureSkipVerify) {
   build(secret("ca", "stringData: {ca.crt: garbage}\n") +
-        ai_backend("b", "      host: h.example.com\n      tls: {caCertificateRef: {name: ca}, insecureSkipVerify: true}\n"));
+        ai_backend("b",
+                   "      host: h.example.com\n      tls: {caCertificateRef: {name: ca}, insecureSkipVerify: true}\n"));
   EXPECT_TRUE(diags_.items().empty()) << diags_.format_all();
   EXPECT_NE(endpoint("b").tls_context, nullptr);
 }
@@ -325,8 +329,9 @@ TEST_F(SnapshotTest, InlineKeyWithDefaultHeader) {
 TEST_F(SnapshotTest, SecretRefKey) {
   build(secret("keys", "stringData: {apiKey: sk-secret, other: sk-other}\n") +
         backend("b", "  type: AI\n  ai: {llm: {openai: {authToken: {kind: SecretRef, secretRef: {name: keys}}}}}\n") +
-        backend("c", "  type: AI\n  ai: {llm: {openai: {authToken: {kind: SecretRef, secretRef: {name: keys, key: "
-                     "other}}}}}\n"));
+        backend("c",
+                "  type: AI\n  ai: {llm: {openai: {authToken: {kind: SecretRef, secretRef: {name: keys, key: "
+                "other}}}}}\n"));
   EXPECT_EQ(get("b").auth_kind, config::AuthKind::SecretRef);
   EXPECT_EQ(get("b").auth_header, "Authorization");
   EXPECT_EQ(get("b").auth_value, "Bearer sk-secret");
@@ -393,17 +398,19 @@ TEST_F(SnapshotTest, MissingSecretMakesTheBackendUnavailable) {
 }
 
 TEST_F(SnapshotTest, MissingSecretKeyMakesTheBackendUnavailable) {
-  build(secret("keys", "stringData: {token: t}\n") +
-            backend("b", "  type: AI\n  ai: {llm: {openai: {authToken: {kind: SecretRef, secretRef: {name: keys}}}}}\n"),
-        /*lenient=*/true);
+  build(
+      secret("keys", "stringData: {token: t}\n") +
+          backend("b", "  type: AI\n  ai: {llm: {openai: {authToken: {kind: SecretRef, secretRef: {name: keys}}}}}\n"),
+      /*lenient=*/true);
   EXPECT_EQ(get("b").unavailable_reason, "Backend \"b\" cannot authenticate: Secret \"keys\" has no key \"apiKey\"");
 }
 
 TEST_F(SnapshotTest, UnsetEnvInSecretMakesTheBackendUnavailable) {
   ::unsetenv("SLUICE_SNAPSHOT_UNSET");
-  build(secret("keys", "stringData: {apiKey: \"${SLUICE_SNAPSHOT_UNSET}\"}\n") +
-            backend("b", "  type: AI\n  ai: {llm: {openai: {authToken: {kind: SecretRef, secretRef: {name: keys}}}}}\n"),
-        /*lenient=*/true);
+  build(
+      secret("keys", "stringData: {apiKey: \"${SLUICE_SNAPSHOT_UNSET}\"}\n") +
+          backend("b", "  type: AI\n  ai: {llm: {openai: {authToken: {kind: SecretRef, secretRef: {name: keys}}}}}\n"),
+      /*lenient=*/true);
   EXPECT_EQ(get("b").unavailable_reason,
             "Backend \"b\" cannot authenticate: environment variable SLUICE_SNAPSHOT_UNSET is not set "
             "(Secret/keys stringData.apiKey)");

@@ -21,8 +21,7 @@ Parsed parse_whole(std::string_view stream, std::size_t max = SseParser::kDefaul
   return out;
 }
 
-Parsed parse_in_chunks(std::string_view stream, std::size_t chunk,
-                       std::size_t max = SseParser::kDefaultMaxEventBytes) {
+Parsed parse_in_chunks(std::string_view stream, std::size_t chunk, std::size_t max = SseParser::kDefaultMaxEventBytes) {
   SseParser parser(max);
   Parsed out;
   for (std::size_t i = 0; i < stream.size(); i += chunk) parser.feed(stream.substr(i, chunk), out.events);
@@ -46,8 +45,8 @@ TEST(SseParser, SingleDataEvent) {
 }
 
 TEST(SseParser, AllLineEndingsAreEquivalent) {
-  for (const char* stream : {"event: e\ndata: x\n\n", "event: e\r\ndata: x\r\n\r\n", "event: e\rdata: x\r\r",
-                             "event: e\r\ndata: x\n\r"}) {
+  for (const char* stream :
+       {"event: e\ndata: x\n\n", "event: e\r\ndata: x\r\n\r\n", "event: e\rdata: x\r\r", "event: e\r\ndata: x\n\r"}) {
     const auto p = parse_whole(stream);
     ASSERT_EQ(p.events.size(), 1u) << stream;
     EXPECT_EQ(p.events[0], make("x", "e")) << stream;
@@ -147,9 +146,10 @@ TEST(SseParser, IdPersistsAndIdWithNulIsIgnored) {
 TEST(SseParser, RetryAcceptsOnlyAsciiDigits) {
   SseParser parser;
   std::vector<SseEvent> events;
-  parser.feed("retry: 1500\ndata: a\n\nretry: 12a\ndata: b\n\nretry: -1\ndata: c\n\n"
-              "retry: 99999999999999999999999\ndata: d\n\n",
-              events);
+  parser.feed(
+      "retry: 1500\ndata: a\n\nretry: 12a\ndata: b\n\nretry: -1\ndata: c\n\n"
+      "retry: 99999999999999999999999\ndata: d\n\n",
+      events);
   ASSERT_EQ(events.size(), 4u);
   EXPECT_EQ(events[0].retry, 1500u);
   EXPECT_FALSE(events[1].retry.has_value());
@@ -165,16 +165,25 @@ TEST(SseParser, UnknownFieldsAreIgnored) {
 }
 
 TEST(SseParser, LeadingBomIsIgnoredOnlyAtStreamStart) {
-  const auto p = parse_whole("\xEF\xBB\xBF" "data: a\n\n\xEF\xBB\xBF" "data: b\n\n");
+  const auto p = parse_whole(
+      "\xEF\xBB\xBF"
+      "data: a\n\n\xEF\xBB\xBF"
+      "data: b\n\n");
   ASSERT_EQ(p.events.size(), 1u) << "a later BOM makes the field name unknown";
   EXPECT_EQ(p.events[0].data, "a");
-  const auto split = parse_in_chunks("\xEF\xBB\xBF" "data: a\n\n", 1);
+  const auto split = parse_in_chunks(
+      "\xEF\xBB\xBF"
+      "data: a\n\n",
+      1);
   ASSERT_EQ(split.events.size(), 1u);
   EXPECT_EQ(split.events[0].data, "a");
 }
 
 TEST(SseParser, PartialBomPrefixIsData) {
-  const auto p = parse_in_chunks("\xEF\xBB" "data: a\n\n", 1);
+  const auto p = parse_in_chunks(
+      "\xEF\xBB"
+      "data: a\n\n",
+      1);
   EXPECT_TRUE(p.events.empty()) << "the field name is then \"\\xEF\\xBBdata\"";
   EXPECT_EQ(p.end, SseParser::End::kClean);
 }
@@ -220,7 +229,8 @@ TEST(SseParser, ManyDataLinesCountTowardsTheLimit) {
   for (const std::size_t chunk : {std::size_t{1}, std::size_t{5}, stream.size()}) {
     SseParser parser(100);
     std::vector<SseEvent> events;
-    for (std::size_t i = 0; i < stream.size(); i += chunk) parser.feed(std::string_view(stream).substr(i, chunk), events);
+    for (std::size_t i = 0; i < stream.size(); i += chunk)
+      parser.feed(std::string_view(stream).substr(i, chunk), events);
     EXPECT_TRUE(parser.failed()) << chunk;
     EXPECT_TRUE(events.empty()) << chunk;
     EXPECT_LE(parser.buffered_bytes(), 100u);
@@ -265,7 +275,8 @@ const char* const kAnthropicStream =
     "event: content_block_stop\r\n"
     "data: {\"type\":\"content_block_stop\",\"index\":0}\r\n\r\n"
     "event: message_delta\r\n"
-    "data: {\"type\":\"message_delta\",\"delta\":{\"stop_reason\":\"end_turn\"},\"usage\":{\"output_tokens\":2}}\r\n\r\n"
+    "data: "
+    "{\"type\":\"message_delta\",\"delta\":{\"stop_reason\":\"end_turn\"},\"usage\":{\"output_tokens\":2}}\r\n\r\n"
     "event: message_stop\r\n"
     "data: {\"type\":\"message_stop\"}\r\n\r\n";
 
@@ -280,8 +291,9 @@ TEST(SseParser, OpenAiChunkStreamWithDone) {
 
 TEST(SseParser, AnthropicEventDataPairs) {
   const auto p = parse_whole(kAnthropicStream);
-  const std::vector<std::string> types = {"message_start", "content_block_start", "ping", "content_block_delta",
-                                          "content_block_stop", "message_delta", "message_stop"};
+  const std::vector<std::string> types = {"message_start",       "content_block_start", "ping",
+                                          "content_block_delta", "content_block_stop",  "message_delta",
+                                          "message_stop"};
   ASSERT_EQ(p.events.size(), types.size());
   for (std::size_t i = 0; i < types.size(); ++i) {
     EXPECT_EQ(p.events[i].event, types[i]);

@@ -1,11 +1,12 @@
 #include "http/sse.hpp"
-#include "translate/common.hpp"
 
 #include <gtest/gtest.h>
 
 #include <boost/json.hpp>
 #include <string>
 #include <vector>
+
+#include "translate/common.hpp"
 
 namespace sluice::http {
 namespace {
@@ -146,7 +147,8 @@ TEST(SseErrorEventTest, IsOneDataEventWithAnOpenAiError) {
 }
 
 TEST(SseErrorEventTest, ExactBytes) {
-  EXPECT_EQ(sse_error_event("m", "t", "c"), "data: {\"error\":{\"message\":\"m\",\"type\":\"t\",\"param\":null,\"code\":\"c\"}}\n\n");
+  EXPECT_EQ(sse_error_event("m", "t", "c"),
+            "data: {\"error\":{\"message\":\"m\",\"type\":\"t\",\"param\":null,\"code\":\"c\"}}\n\n");
 }
 
 TEST(SseErrorEventTest, MessageWithNewlinesStaysOnOneLine) {

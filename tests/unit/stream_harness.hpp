@@ -11,9 +11,8 @@
 
 #include <gtest/gtest.h>
 
-#include <boost/json.hpp>
-
 #include <algorithm>
+#include <boost/json.hpp>
 #include <cstdint>
 #include <filesystem>
 #include <functional>

@@ -73,8 +73,7 @@ TEST(TargetTest, BrokenEscapesAndBadBytesAreRefused) {
 TEST(TargetTest, DotSegmentsWithParametersAreRefused) {
   EXPECT_TRUE(refused("/v1/files/..;/audio/speech"));
   EXPECT_TRUE(refused("/v1/files/.;x/audio"));
-  EXPECT_EQ(canonical("/v1/files/file-1/content;/chat/completions"),
-            "/v1/files/file-1/content;/chat/completions");
+  EXPECT_EQ(canonical("/v1/files/file-1/content;/chat/completions"), "/v1/files/file-1/content;/chat/completions");
 }
 
 TEST(TargetTest, ApiPathStopsAtParameters) {

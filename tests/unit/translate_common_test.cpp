@@ -1,10 +1,10 @@
-#include "translate/common.hpp"
-
 #include <gtest/gtest.h>
 
 #include <boost/json.hpp>
 #include <cstring>
 #include <string>
+
+#include "translate/common.hpp"
 
 namespace sluice::translate {
 namespace {
@@ -32,7 +32,7 @@ TEST(AppendJsonString, EmptyAndUnescapedTextCostNothingExtra) {
 
 TEST(Base64, RoundTripsAllPaddingLengths) {
   for (const std::string& s : {std::string(), std::string("a"), std::string("ab"), std::string("abc"),
-                              std::string("abcd"), std::string("\0\xff\x10", 3)}) {
+                               std::string("abcd"), std::string("\0\xff\x10", 3)}) {
     const auto encoded = base64_encode(s);
     EXPECT_EQ(encoded.size() % 4, 0u);
     EXPECT_EQ(base64_decode(encoded), s);
@@ -71,8 +71,10 @@ TEST(ParseDataUri, OnlyBase64DataUris) {
 
 TEST(ContentText, StringsAndTextPartsJoinedByNewline) {
   EXPECT_EQ(content_text(json::value("hi")), "hi");
-  EXPECT_EQ(content_text(json::parse(R"([{"type":"text","text":"a"},{"type":"image_url","image_url":{"url":"x"}},{"type":"text","text":"b"}])")),
-            "a\nb");
+  EXPECT_EQ(
+      content_text(json::parse(
+          R"([{"type":"text","text":"a"},{"type":"image_url","image_url":{"url":"x"}},{"type":"text","text":"b"}])")),
+      "a\nb");
   EXPECT_EQ(content_text(json::value(nullptr)), "");
 }
 

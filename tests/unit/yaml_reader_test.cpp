@@ -1,11 +1,11 @@
 #include "config/yaml_reader.hpp"
 
-#include "scoped_env.hpp"
-
 #include <gtest/gtest.h>
 
 #include <cstdlib>
 #include <string>
+
+#include "scoped_env.hpp"
 
 namespace sluice::config {
 namespace {
@@ -100,7 +100,7 @@ TEST(ParseDurationTest, RejectsNumbersTooLargeToParse) {
 // A duration that does not fit in int64 milliseconds is rejected, never wrapped.
 TEST(ParseDurationTest, RejectsDurationsThatOverflow) {
   EXPECT_EQ(parse_duration("9223372036854775807h"), std::nullopt);
-  EXPECT_EQ(parse_duration("2562047788016h"), std::nullopt);  // just above INT64_MAX ms
+  EXPECT_EQ(parse_duration("2562047788016h"), std::nullopt);            // just above INT64_MAX ms
   EXPECT_EQ(parse_duration("9223372036854775807ms1ms"), std::nullopt);  // overflow in the sum
 }
 

@@ -52,8 +52,7 @@ std::string at(std::string_view prefix, std::size_t index) {
 
 bool valid_tool_id(std::string_view id) {
   return !id.empty() && std::ranges::all_of(id, [](char c) {
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||
-           c == '-';
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' || c == '-';
   });
 }
 
@@ -62,12 +61,10 @@ const json::object& object_at(const json::value& value, const std::string& where
   return value.get_object();
 }
 
-const json::string& string_field(const json::object& object, std::string_view name,
-                                 const std::string& where) {
+const json::string& string_field(const json::object& object, std::string_view name, const std::string& where) {
   const json::value* value = object.if_contains(name);
   if (value == nullptr) fail(where + "." + std::string(name) + ": Field required");
-  if (!value->is_string())
-    fail(where + "." + std::string(name) + ": Input should be a valid string");
+  if (!value->is_string()) fail(where + "." + std::string(name) + ": Input should be a valid string");
   return value->get_string();
 }
 
@@ -82,12 +79,10 @@ void check_image_block(const json::object& block, const std::string& where) {
   if (source == nullptr) fail(where + ".source: Field required");
   const json::object& fields = object_at(*source, where + ".source");
   const json::value* type = fields.if_contains("type");
-  const std::string_view kind =
-      type && type->is_string() ? std::string_view(type->get_string()) : "";
+  const std::string_view kind = type && type->is_string() ? std::string_view(type->get_string()) : "";
   if (kind == "base64") {
     const std::string_view media = string_field(fields, "media_type", where + ".source");
-    if (media != "image/jpeg" && media != "image/png" && media != "image/gif" &&
-        media != "image/webp") {
+    if (media != "image/jpeg" && media != "image/png" && media != "image/gif" && media != "image/webp") {
       fail(where +
            ".source.media_type: Input should be 'image/jpeg', 'image/png', 'image/gif' or "
            "'image/webp'");
@@ -134,13 +129,11 @@ constexpr std::string_view kKnownBlocks =
     "'tool_result', 'server_tool_use', 'web_search_tool_result'";
 
 // Members outside `known` get "<where>.<name>: Extra inputs are not permitted".
-void check_extra(const json::object& object, std::initializer_list<std::string_view> known,
-                 const std::string& where) {
+void check_extra(const json::object& object, std::initializer_list<std::string_view> known, const std::string& where) {
   for (const auto& member : object) {
     const std::string_view key = member.key();
     if (std::ranges::find(known, key) == known.end()) {
-      fail((where.empty() ? std::string() : where + ".") + std::string(key) +
-           ": Extra inputs are not permitted");
+      fail((where.empty() ? std::string() : where + ".") + std::string(key) + ": Extra inputs are not permitted");
     }
   }
 }
@@ -185,19 +178,16 @@ Turn check_message(const json::value& value, std::size_t index, std::size_t coun
     } else if (type == "image") {
       check_image_block(block, here);
     } else if (type == "tool_use") {
-      if (turn.role != "assistant")
-        fail(here + ": tool_use blocks are only allowed in assistant messages");
+      if (turn.role != "assistant") fail(here + ": tool_use blocks are only allowed in assistant messages");
       const std::string_view id = string_field(block, "id", here);
       if (!valid_tool_id(id)) fail(here + ".id: String should match pattern '^[a-zA-Z0-9_-]+$'");
-      if (string_field(block, "name", here).empty())
-        fail(here + ".name: String should have at least 1 character");
+      if (string_field(block, "name", here).empty()) fail(here + ".name: String should have at least 1 character");
       const json::value* input = block.if_contains("input");
       if (input == nullptr) fail(here + ".input: Field required");
       if (!input->is_object()) fail(here + ".input: Input should be a valid dictionary");
       turn.tool_use_ids.emplace_back(id);
     } else if (type == "tool_result") {
-      if (turn.role != "user")
-        fail(here + ": tool_result blocks are only allowed in user messages");
+      if (turn.role != "user") fail(here + ": tool_result blocks are only allowed in user messages");
       const std::string_view id = string_field(block, "tool_use_id", here);
       if (!valid_tool_id(id)) {
         fail(here + ".tool_use_id: String should match pattern '^[a-zA-Z0-9_-]+$'");
@@ -205,14 +195,12 @@ Turn check_message(const json::value& value, std::size_t index, std::size_t coun
       if (const json::value* result = block.if_contains("content")) {
         check_tool_result_content(*result, here + ".content");
       }
-      if (const json::value* is_error = block.if_contains("is_error");
-          is_error && !is_error->is_bool()) {
+      if (const json::value* is_error = block.if_contains("is_error"); is_error && !is_error->is_bool()) {
         fail(here + ".is_error: Input should be a valid boolean");
       }
       turn.tool_result_ids.emplace_back(id);
     } else if (type == "thinking") {
-      if (turn.role != "assistant")
-        fail(here + ": thinking blocks are only allowed in assistant messages");
+      if (turn.role != "assistant") fail(here + ": thinking blocks are only allowed in assistant messages");
       string_field(block, "thinking", here);
       string_field(block, "signature", here);
     } else if (type == "redacted_thinking") {
@@ -220,8 +208,7 @@ Turn check_message(const json::value& value, std::size_t index, std::size_t coun
     } else if (type != "document" && type != "search_result" && type != "server_tool_use" &&
                type != "web_search_tool_result") {
       fail(here + ": Input tag '" + std::string(type) +
-           "' found using 'type' does not match any of the expected tags: " +
-           std::string(kKnownBlocks));
+           "' found using 'type' does not match any of the expected tags: " + std::string(kKnownBlocks));
     }
   }
   return turn;
@@ -233,15 +220,13 @@ void check_pairing(const std::vector<Turn>& turns) {
     if (turn.role == "assistant" && !turn.tool_use_ids.empty()) {
       std::vector<std::string> missing;
       for (const auto& id : turn.tool_use_ids) {
-        const bool answered =
-            i + 1 < turns.size() && std::ranges::find(turns[i + 1].tool_result_ids, id) !=
-                                        turns[i + 1].tool_result_ids.end();
+        const bool answered = i + 1 < turns.size() &&
+                              std::ranges::find(turns[i + 1].tool_result_ids, id) != turns[i + 1].tool_result_ids.end();
         if (!answered) missing.push_back(id);
       }
       if (!missing.empty()) {
         fail(at("messages", i) +
-             ": `tool_use` ids were found without `tool_result` blocks immediately after: " +
-             common::join(missing) +
+             ": `tool_use` ids were found without `tool_result` blocks immediately after: " + common::join(missing) +
              ". Each `tool_use` block must have a corresponding `tool_result` block in the next "
              "message.");
       }
@@ -249,17 +234,14 @@ void check_pairing(const std::vector<Turn>& turns) {
     if (turn.role == "user" && !turn.tool_result_ids.empty()) {
       std::vector<std::string> unexpected;
       for (const auto& id : turn.tool_result_ids) {
-        const bool known = i > 0 && std::ranges::find(turns[i - 1].tool_use_ids, id) !=
-                                        turns[i - 1].tool_use_ids.end();
+        const bool known = i > 0 && std::ranges::find(turns[i - 1].tool_use_ids, id) != turns[i - 1].tool_use_ids.end();
         if (!known) unexpected.push_back(id);
       }
       if (!unexpected.empty()) {
-        fail(
-            at("messages", i) +
-            ".content.0: unexpected `tool_use_id` found in `tool_result` blocks: " +
-            common::join(unexpected) +
-            ". Each `tool_result` block must have a corresponding `tool_use` block in the previous "
-            "message.");
+        fail(at("messages", i) +
+             ".content.0: unexpected `tool_use_id` found in `tool_result` blocks: " + common::join(unexpected) +
+             ". Each `tool_result` block must have a corresponding `tool_use` block in the previous "
+             "message.");
       }
     }
   }
@@ -279,25 +261,20 @@ std::vector<Tool> check_tools(const json::value& value) {
     const std::string where = at("tools", index++);
     const json::object& tool = object_at(item, where);
     const json::value* type = tool.if_contains("type");
-    const bool custom =
-        type == nullptr || type->is_null() || (type->is_string() && type->get_string() == "custom");
+    const bool custom = type == nullptr || type->is_null() || (type->is_string() && type->get_string() == "custom");
     const std::string_view name = string_field(tool, "name", where);
-    const bool name_ok =
-        !name.empty() && name.size() <= 128 && std::ranges::all_of(name, [](char c) {
-          return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-                 c == '_' || c == '-';
-        });
+    const bool name_ok = !name.empty() && name.size() <= 128 && std::ranges::all_of(name, [](char c) {
+      return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' || c == '-';
+    });
     if (!name_ok) fail(where + ".name: String should match pattern '^[a-zA-Z0-9_-]{1,128}$'");
     if (!names.emplace(name).second) fail("tools: Tool names must be unique.");
     Tool entry{std::string(name), nullptr};
     if (custom) {
       const json::value* schema = tool.if_contains("input_schema");
       if (schema == nullptr) fail(where + ".custom.input_schema: Field required");
-      if (!schema->is_object())
-        fail(where + ".custom.input_schema: Input should be a valid dictionary");
+      if (!schema->is_object()) fail(where + ".custom.input_schema: Input should be a valid dictionary");
       const json::value* schema_type = schema->get_object().if_contains("type");
-      if (schema_type == nullptr || !schema_type->is_string() ||
-          schema_type->get_string() != "object") {
+      if (schema_type == nullptr || !schema_type->is_string() || schema_type->get_string() != "object") {
         fail(where + ".custom.input_schema.type: Input should be 'object'");
       }
       entry.schema = schema;
@@ -374,16 +351,14 @@ Parsed parse(const ApiRequest& request, bool vertex, std::string_view path_model
   } else {
     const json::value* model = body.if_contains("model");
     if (model == nullptr) fail("model: Field required");
-    if (!model->is_string() || model->get_string().empty())
-      fail("model: Input should be a non-empty string");
+    if (!model->is_string() || model->get_string().empty()) fail("model: Input should be a non-empty string");
     parsed.model = model->get_string();
   }
 
   const json::value* max_tokens = body.if_contains("max_tokens");
   if (max_tokens == nullptr) fail("max_tokens: Field required");
   if (!common::is_integer(*max_tokens)) fail("max_tokens: Input should be a valid integer");
-  if (common::to_int(*max_tokens) < 1)
-    fail("max_tokens: Input should be greater than or equal to 1");
+  if (common::to_int(*max_tokens) < 1) fail("max_tokens: Input should be greater than or equal to 1");
 
   const json::value* messages = body.if_contains("messages");
   if (messages == nullptr) fail("messages: Field required");
@@ -406,9 +381,8 @@ Parsed parse(const ApiRequest& request, bool vertex, std::string_view path_model
     }
   }
   check_pairing(turns);
-  const bool uses_tools = std::ranges::any_of(turns, [](const Turn& turn) {
-    return !turn.tool_use_ids.empty() || !turn.tool_result_ids.empty();
-  });
+  const bool uses_tools = std::ranges::any_of(
+      turns, [](const Turn& turn) { return !turn.tool_use_ids.empty() || !turn.tool_result_ids.empty(); });
   if (turns.back().role == "user") parsed.last_user_text = turns.back().text;
 
   if (const json::value* system = body.if_contains("system"); system && !system->is_null()) {
@@ -419,8 +393,7 @@ Parsed parse(const ApiRequest& request, bool vertex, std::string_view path_model
       for (const json::value& item : system->get_array()) {
         const std::string where = at("system", index++);
         const json::object& block = object_at(item, where);
-        if (string_field(block, "type", where) != "text")
-          fail(where + ".type: Input should be 'text'");
+        if (string_field(block, "type", where) != "text") fail(where + ".type: Input should be 'text'");
         check_text_block(block, where);
         characters += utf8_length(block.at("text").get_string());
       }
@@ -443,8 +416,7 @@ Parsed parse(const ApiRequest& request, bool vertex, std::string_view path_model
            "' found using 'type' does not match any of the expected tags: 'auto', 'any', 'tool', "
            "'none'");
     }
-    if (const json::value* disable = fields.if_contains("disable_parallel_tool_use");
-        disable && !disable->is_bool()) {
+    if (const json::value* disable = fields.if_contains("disable_parallel_tool_use"); disable && !disable->is_bool()) {
       fail("tool_choice.disable_parallel_tool_use: Input should be a valid boolean");
     }
     if (parsed.tools.empty() && type != "none") {
@@ -453,8 +425,7 @@ Parsed parse(const ApiRequest& request, bool vertex, std::string_view path_model
     parsed.choice = std::string(type);
     if (type == "tool") {
       parsed.forced = std::string(string_field(fields, "name", "tool_choice"));
-      const bool known =
-          std::ranges::any_of(parsed.tools, [&](const Tool& t) { return t.name == parsed.forced; });
+      const bool known = std::ranges::any_of(parsed.tools, [&](const Tool& t) { return t.name == parsed.forced; });
       if (!known) fail("tool_choice.name: Tool '" + parsed.forced + "' not found in tools");
     }
   }
@@ -467,24 +438,20 @@ Parsed parse(const ApiRequest& request, bool vertex, std::string_view path_model
     }
   }
   if (const json::value* stops = body.if_contains("stop_sequences"); stops && !stops->is_null()) {
-    if (!stops->is_array() || !std::ranges::all_of(stops->get_array(), [](const json::value& v) {
-          return v.is_string();
-        })) {
+    if (!stops->is_array() ||
+        !std::ranges::all_of(stops->get_array(), [](const json::value& v) { return v.is_string(); })) {
       fail("stop_sequences: Input should be a valid list of strings");
     }
   }
-  if (const json::value* metadata = body.if_contains("metadata");
-      metadata && !metadata->is_null()) {
+  if (const json::value* metadata = body.if_contains("metadata"); metadata && !metadata->is_null()) {
     object_at(*metadata, "metadata");
   }
-  if (const json::value* thinking = body.if_contains("thinking");
-      thinking && !thinking->is_null()) {
+  if (const json::value* thinking = body.if_contains("thinking"); thinking && !thinking->is_null()) {
     const json::object& fields = object_at(*thinking, "thinking");
     const std::string_view type = string_field(fields, "type", "thinking");
     if (type == "enabled") {
       const json::value* budget = fields.if_contains("budget_tokens");
-      if (budget == nullptr || !common::is_integer(*budget))
-        fail("thinking.enabled.budget_tokens: Field required");
+      if (budget == nullptr || !common::is_integer(*budget)) fail("thinking.enabled.budget_tokens: Field required");
       if (common::to_int(*budget) < 1024) {
         fail("thinking.enabled.budget_tokens: Input should be greater than or equal to 1024");
       }
@@ -512,8 +479,7 @@ const Tool* chosen_tool(const Parsed& parsed) {
       if (tool.name == parsed.forced) return &tool;
     }
   }
-  if (parsed.choice == "any" || common::mentions_tool(parsed.last_user_text))
-    return &parsed.tools.front();
+  if (parsed.choice == "any" || common::mentions_tool(parsed.last_user_text)) return &parsed.tools.front();
   return nullptr;
 }
 
@@ -555,11 +521,9 @@ ApiReply reply(const Parsed& parsed, const ApiRequest& request) {
   if (!parsed.stream) {
     json::array content;
     if (tool) {
-      content.push_back(json::object{
-          {"type", "tool_use"}, {"id", tool_id}, {"name", tool->name}, {"input", input}});
+      content.push_back(json::object{{"type", "tool_use"}, {"id", tool_id}, {"name", tool->name}, {"input", input}});
     } else if (request.chunks > 0) {
-      content.push_back(
-          json::object{{"type", "text"}, {"text", common::reply_text(request.chunks)}});
+      content.push_back(json::object{{"type", "text"}, {"text", common::reply_text(request.chunks)}});
     }
     json::object message{{"id", message_id},
                          {"type", "message"},
@@ -579,23 +543,19 @@ ApiReply reply(const Parsed& parsed, const ApiRequest& request) {
                      {"role", "assistant"},      {"model", parsed.model},
                      {"content", json::array()}, {"stop_reason", nullptr},
                      {"stop_sequence", nullptr}, {"usage", usage(parsed, request, 1)}};
-  stream.events.push_back(
-      event("message_start", {{"type", "message_start"}, {"message", std::move(start)}}));
+  stream.events.push_back(event("message_start", {{"type", "message_start"}, {"message", std::move(start)}}));
   const auto block_start = [&](json::object block) {
     stream.events.push_back(event(
-        "content_block_start",
-        {{"type", "content_block_start"}, {"index", 0}, {"content_block", std::move(block)}}));
+        "content_block_start", {{"type", "content_block_start"}, {"index", 0}, {"content_block", std::move(block)}}));
     stream.events.push_back(event("ping", {{"type", "ping"}}));
   };
   const auto delta = [&](json::object body) {
     stream.events.push_back(
-        event("content_block_delta",
-              {{"type", "content_block_delta"}, {"index", 0}, {"delta", std::move(body)}}));
+        event("content_block_delta", {{"type", "content_block_delta"}, {"index", 0}, {"delta", std::move(body)}}));
   };
   bool has_block = false;
   if (tool) {
-    block_start(
-        {{"type", "tool_use"}, {"id", tool_id}, {"name", tool->name}, {"input", json::object()}});
+    block_start({{"type", "tool_use"}, {"id", tool_id}, {"name", tool->name}, {"input", json::object()}});
     delta({{"type", "input_json_delta"}, {"partial_json", ""}});
     for (auto& fragment : common::fragments(common::serialize(input))) {
       delta({{"type", "input_json_delta"}, {"partial_json", fragment}});
@@ -623,25 +583,22 @@ ApiReply reply(const Parsed& parsed, const ApiRequest& request) {
     }
   }
   if (has_block) {
-    stream.events.push_back(
-        event("content_block_stop", {{"type", "content_block_stop"}, {"index", 0}}));
+    stream.events.push_back(event("content_block_stop", {{"type", "content_block_stop"}, {"index", 0}}));
   }
   json::object final_usage{{"output_tokens", output_tokens}};
   if (request.cache_read >= 0) {
     final_usage["input_tokens"] = parsed.input_tokens;
     final_usage["cache_read_input_tokens"] = request.cache_read;
   }
-  stream.events.push_back(
-      event("message_delta", {{"type", "message_delta"},
-                              {"delta", {{"stop_reason", stop_reason}, {"stop_sequence", nullptr}}},
-                              {"usage", std::move(final_usage)}}));
+  stream.events.push_back(event("message_delta", {{"type", "message_delta"},
+                                                  {"delta", {{"stop_reason", stop_reason}, {"stop_sequence", nullptr}}},
+                                                  {"usage", std::move(final_usage)}}));
   stream.events.push_back(event("message_stop", {{"type", "message_stop"}}));
   return stream;
 }
 
 FullReply from_invalid(const Invalid& invalid) {
-  const std::string_view type =
-      invalid.kind.empty() ? default_type(invalid.status) : std::string_view(invalid.kind);
+  const std::string_view type = invalid.kind.empty() ? default_type(invalid.status) : std::string_view(invalid.kind);
   return error(invalid.status, type, invalid.message);
 }
 
@@ -649,10 +606,9 @@ FullReply from_invalid(const Invalid& invalid) {
 FullReply vertex_unauthenticated() {
   FullReply reply;
   reply.status = 401;
-  reply.body =
-      R"({"error":{"code":401,"message":"Request had invalid authentication credentials. )"
-      R"(Expected OAuth 2 access token, login cookie or other valid authentication credential.",)"
-      R"("status":"UNAUTHENTICATED"}})";
+  reply.body = R"({"error":{"code":401,"message":"Request had invalid authentication credentials. )"
+               R"(Expected OAuth 2 access token, login cookie or other valid authentication credential.",)"
+               R"("status":"UNAUTHENTICATED"}})";
   return reply;
 }
 

@@ -21,10 +21,10 @@ struct ApiRequest {
   std::string_view path;    // target without the query string
   std::string_view query;   // what follows '?' in the target (empty if none)
   std::string_view body;
-  const boost::json::value* json = nullptr;  // the body parsed as JSON, null if it is not JSON
+  const boost::json::value* json = nullptr;             // the body parsed as JSON, null if it is not JSON
   const boost::beast::http::fields* headers = nullptr;  // the request headers, if known
-  int chunks = 4;  // content pieces of a generated reply (x-mock-chunks, else --chunks)
-  int dims = 8;    // embedding dimension unless the body says otherwise (x-mock-dims, else --dims)
+  int chunks = 4;                      // content pieces of a generated reply (x-mock-chunks, else --chunks)
+  int dims = 8;                        // embedding dimension unless the body says otherwise (x-mock-dims, else --dims)
   long cache_read = -1;                // x-mock-cache-read (Anthropic), -1 when absent
   long thoughts = -1;                  // x-mock-thoughts (Gemini), -1 when absent
   std::string_view stream_error;       // x-mock-stream-error: error/exception type sent mid-stream
@@ -51,8 +51,8 @@ struct FullReply {
 // A reply streamed with chunked transfer encoding, one HTTP chunk per event.
 struct StreamReply {
   std::string_view content_type = "text/event-stream";  // points to static storage
-  std::vector<std::string> events;  // each already framed for the wire, e.g. "data: {...}\n\n"
-  std::string headers;              // extra response headers, as "name: value\r\n" lines
+  std::vector<std::string> events;                      // each already framed for the wire, e.g. "data: {...}\n\n"
+  std::string headers;                                  // extra response headers, as "name: value\r\n" lines
 };
 
 using ApiReply = std::variant<FullReply, StreamReply>;

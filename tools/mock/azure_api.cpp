@@ -40,11 +40,10 @@ bool authenticated(const ApiRequest& request) {
 }
 
 FullReply unauthorized() {
-  return azure_error(
-      401, "401",
-      "Access denied due to invalid subscription key or wrong API endpoint. Make sure to "
-      "provide a valid key for an active subscription and use a correct regional API "
-      "endpoint for your resource.");
+  return azure_error(401, "401",
+                     "Access denied due to invalid subscription key or wrong API endpoint. Make sure to "
+                     "provide a valid key for an active subscription and use a correct regional API "
+                     "endpoint for your resource.");
 }
 
 }  // namespace
@@ -70,8 +69,7 @@ std::optional<ApiReply> handle(const ApiRequest& request) {
   const std::string deployment = common::percent_decode(rest.substr(0, slash));
   const std::string_view operation = slash == std::string_view::npos ? "" : rest.substr(slash + 1);
   const auto version = common::query_param(request.query, "api-version");
-  if (deployment.empty() || (operation != "chat/completions" && operation != "embeddings") ||
-      !version) {
+  if (deployment.empty() || (operation != "chat/completions" && operation != "embeddings") || !version) {
     return azure_error(404, "404", "Resource not found");
   }
   if (!authenticated(request)) return unauthorized();

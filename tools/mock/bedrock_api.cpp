@@ -21,13 +21,10 @@ using common::Invalid;
 using translate::EventStreamHeader;
 
 constexpr std::string_view kModel = "/model/";
-constexpr std::string_view kBedrockNamespace =
-    "http://internal.amazon.com/coral/com.amazon.bedrock/";
-constexpr std::string_view kCoralNamespace =
-    "http://internal.amazon.com/coral/com.amazon.coral.service/";
+constexpr std::string_view kBedrockNamespace = "http://internal.amazon.com/coral/com.amazon.bedrock/";
+constexpr std::string_view kCoralNamespace = "http://internal.amazon.com/coral/com.amazon.coral.service/";
 
-FullReply typed_error(unsigned status, std::string_view type, std::string_view message,
-                      std::string_view ns) {
+FullReply typed_error(unsigned status, std::string_view type, std::string_view message, std::string_view ns) {
   FullReply reply;
   reply.status = status;
   reply.body = common::serialize(json::object{{"message", message}});
@@ -70,10 +67,9 @@ constexpr std::string_view kSignatureMismatch =
 std::optional<FullReply> verify_sigv4(const ApiRequest& request, std::string_view authorization) {
   constexpr std::string_view kAlgorithm = "AWS4-HMAC-SHA256 ";
   if (!authorization.starts_with(kAlgorithm)) {
-    return auth_error(
-        "IncompleteSignatureException",
-        "Authorization header requires 'Credential', 'Signature' and 'SignedHeaders' parameters "
-        "with algorithm AWS4-HMAC-SHA256.");
+    return auth_error("IncompleteSignatureException",
+                      "Authorization header requires 'Credential', 'Signature' and 'SignedHeaders' parameters "
+                      "with algorithm AWS4-HMAC-SHA256.");
   }
   std::string_view credential;
   std::string_view signed_headers;
@@ -86,24 +82,20 @@ std::optional<FullReply> verify_sigv4(const ApiRequest& request, std::string_vie
   }
   const std::vector<std::string_view> scope = split(credential, '/');
   if (signed_headers.empty() || signature.empty() || scope.size() != 5) {
-    return auth_error(
-        "IncompleteSignatureException",
-        "Authorization header requires 'Credential', 'Signature' and 'SignedHeaders' parameters.");
+    return auth_error("IncompleteSignatureException",
+                      "Authorization header requires 'Credential', 'Signature' and 'SignedHeaders' parameters.");
   }
   if (scope[0] != request.aws_access_key_id) {
-    return auth_error("UnrecognizedClientException",
-                      "The security token included in the request is invalid.");
+    return auth_error("UnrecognizedClientException", "The security token included in the request is invalid.");
   }
   const auto amz_date = request.header("x-amz-date");
   if (!amz_date || amz_date->size() != 16) {
-    return auth_error(
-        "IncompleteSignatureException",
-        "Authorization header requires existence of either a 'X-Amz-Date' or a 'Date' header.");
+    return auth_error("IncompleteSignatureException",
+                      "Authorization header requires existence of either a 'X-Amz-Date' or a 'Date' header.");
   }
   if (scope[1] != amz_date->substr(0, 8) || scope[3] != "bedrock" || scope[4] != "aws4_request") {
-    return auth_error(
-        "InvalidSignatureException",
-        "Credential should be scoped to a valid date, the service 'bedrock' and 'aws4_request'.");
+    return auth_error("InvalidSignatureException",
+                      "Credential should be scoped to a valid date, the service 'bedrock' and 'aws4_request'.");
   }
 
   provider::SigV4Options options;
@@ -121,9 +113,7 @@ std::optional<FullReply> verify_sigv4(const ApiRequest& request, std::string_vie
       session_token = std::string(request.header(name).value_or(""));
       continue;
     }
-    if (name == "host" || name == "x-amz-date" || name == "x-amz-content-sha256" ||
-        name == "authorization")
-      continue;
+    if (name == "host" || name == "x-amz-date" || name == "x-amz-content-sha256" || name == "authorization") continue;
     std::string value;
     bool present = false;
     if (request.headers) {
@@ -137,16 +127,15 @@ std::optional<FullReply> verify_sigv4(const ApiRequest& request, std::string_vie
     if (!present) return auth_error("InvalidSignatureException", kSignatureMismatch);
     signed_request.headers.emplace_back(std::string(name), std::move(value));
   }
-  options.sign_content_sha256 =
-      signed_headers.find("x-amz-content-sha256") != std::string_view::npos;
+  options.sign_content_sha256 = signed_headers.find("x-amz-content-sha256") != std::string_view::npos;
 
   const std::string payload_hash = provider::sha256_hex(request.body);
   const provider::CanonicalRequest canonical =
       provider::canonical_request(signed_request, *amz_date, session_token, payload_hash, options);
   const std::string scope_text = provider::credential_scope(*amz_date, scope[2], scope[3]);
   const std::string to_sign = provider::string_to_sign(*amz_date, scope_text, canonical.text);
-  const std::string expected = provider::sigv4_signature(request.aws_secret_access_key, *amz_date,
-                                                         scope[2], scope[3], to_sign);
+  const std::string expected =
+      provider::sigv4_signature(request.aws_secret_access_key, *amz_date, scope[2], scope[3], to_sign);
   if (canonical.signed_headers != signed_headers || expected != signature) {
     std::string message(kSignatureMismatch);
     message.append("\n\nThe Canonical String for this request should have been\n'")
@@ -181,8 +170,7 @@ std::string at(std::string_view prefix, std::size_t index) {
   return out;
 }
 
-[[noreturn]] void fail_constraint(std::string_view value, std::string_view where,
-                                  std::string_view constraint) {
+[[noreturn]] void fail_constraint(std::string_view value, std::string_view where, std::string_view constraint) {
   fail("1 validation error detected: Value '" + std::string(value) + "' at '" + std::string(where) +
        "' failed to satisfy constraint: " + std::string(constraint));
 }
@@ -194,13 +182,11 @@ const json::object& object_at(const json::value& value, const std::string& where
 
 bool valid_id(std::string_view id, std::size_t max) {
   return !id.empty() && id.size() <= max && std::ranges::all_of(id, [](char c) {
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||
-           c == '-';
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' || c == '-';
   });
 }
 
-void check_only(const json::object& object, std::initializer_list<std::string_view> known,
-                const std::string& where) {
+void check_only(const json::object& object, std::initializer_list<std::string_view> known, const std::string& where) {
   for (const auto& member : object) {
     const std::string_view key = member.key();
     if (std::ranges::find(known, key) == known.end()) {
@@ -216,8 +202,7 @@ std::string_view block_kind(const json::object& block, const std::string& where)
 }
 
 void check_text(const json::value& text, const std::string& where) {
-  if (!text.is_string())
-    fail("The text field in the ContentBlock object at " + where + " must be a string.");
+  if (!text.is_string()) fail("The text field in the ContentBlock object at " + where + " must be a string.");
   if (text.get_string().empty()) {
     fail("The text field in the ContentBlock object at " + where +
          " is blank. Add text to the text field, and "
@@ -228,18 +213,15 @@ void check_text(const json::value& text, const std::string& where) {
 void check_image(const json::value& value, const std::string& where) {
   const json::object& image = object_at(value, where + ".image");
   const json::value* format = image.if_contains("format");
-  const std::string_view name =
-      format && format->is_string() ? std::string_view(format->get_string()) : "";
+  const std::string_view name = format && format->is_string() ? std::string_view(format->get_string()) : "";
   if (name != "png" && name != "jpeg" && name != "gif" && name != "webp") {
-    fail_constraint(name, where + ".member.image.format",
-                    "Member must satisfy enum value set: [png, jpeg, gif, webp]");
+    fail_constraint(name, where + ".member.image.format", "Member must satisfy enum value set: [png, jpeg, gif, webp]");
   }
   const json::value* source = image.if_contains("source");
   if (source == nullptr) fail("The image source at " + where + " is missing.");
   const json::object& fields = object_at(*source, where + ".image.source");
   const json::value* bytes = fields.if_contains("bytes");
-  if ((bytes == nullptr || !bytes->is_string() || bytes->get_string().empty()) &&
-      !fields.contains("s3Location")) {
+  if ((bytes == nullptr || !bytes->is_string() || bytes->get_string().empty()) && !fields.contains("s3Location")) {
     fail("The image source at " + where + " must contain bytes.");
   }
 }
@@ -256,11 +238,9 @@ Turn check_message(const json::value& value, std::size_t index) {
   const json::object& message = object_at(value, where);
   check_only(message, {"role", "content"}, where);
   const json::value* role = message.if_contains("role");
-  const std::string_view name =
-      role && role->is_string() ? std::string_view(role->get_string()) : "";
+  const std::string_view name = role && role->is_string() ? std::string_view(role->get_string()) : "";
   if (name != "user" && name != "assistant") {
-    fail_constraint(name, where + ".member.role",
-                    "Member must satisfy enum value set: [user, assistant]");
+    fail_constraint(name, where + ".member.role", "Member must satisfy enum value set: [user, assistant]");
   }
   Turn turn;
   turn.role = std::string(name);
@@ -285,8 +265,7 @@ Turn check_message(const json::value& value, std::size_t index) {
     } else if (kind == "image") {
       check_image(data, here);
     } else if (kind == "toolUse") {
-      if (turn.role != "assistant")
-        fail("toolUse blocks are only allowed in assistant messages (" + here + ").");
+      if (turn.role != "assistant") fail("toolUse blocks are only allowed in assistant messages (" + here + ").");
       const json::object& use = object_at(data, here + ".toolUse");
       check_only(use, {"toolUseId", "name", "input", "type"}, here + ".toolUse");
       const json::value* id = use.if_contains("toolUseId");
@@ -305,8 +284,7 @@ Turn check_message(const json::value& value, std::size_t index) {
       }
       turn.tool_uses.emplace_back(id->get_string());
     } else if (kind == "toolResult") {
-      if (turn.role != "user")
-        fail("toolResult blocks are only allowed in user messages (" + here + ").");
+      if (turn.role != "user") fail("toolResult blocks are only allowed in user messages (" + here + ").");
       const json::object& result = object_at(data, here + ".toolResult");
       check_only(result, {"toolUseId", "content", "status", "type"}, here + ".toolResult");
       const json::value* id = result.if_contains("toolUseId");
@@ -329,22 +307,18 @@ Turn check_message(const json::value& value, std::size_t index) {
         } else if (part_kind == "image") {
           check_image(fields.begin()->value(), part_where);
         } else if (part_kind != "json" && part_kind != "document" && part_kind != "video") {
-          fail("Unknown toolResult content type '" + std::string(part_kind) + "' at " + part_where +
-               ".");
+          fail("Unknown toolResult content type '" + std::string(part_kind) + "' at " + part_where + ".");
         }
       }
       if (const json::value* status = result.if_contains("status")) {
-        if (!status->is_string() ||
-            (status->get_string() != "success" && status->get_string() != "error")) {
+        if (!status->is_string() || (status->get_string() != "success" && status->get_string() != "error")) {
           fail_constraint(status->is_string() ? std::string_view(status->get_string()) : "?",
-                          here + ".member.toolResult.status",
-                          "Member must satisfy enum value set: [success, error]");
+                          here + ".member.toolResult.status", "Member must satisfy enum value set: [success, error]");
         }
       }
       turn.tool_results.emplace_back(id->get_string());
-    } else if (kind != "document" && kind != "video" && kind != "guardContent" &&
-               kind != "cachePoint" && kind != "reasoningContent" && kind != "citationsContent" &&
-               kind != "searchResult") {
+    } else if (kind != "document" && kind != "video" && kind != "guardContent" && kind != "cachePoint" &&
+               kind != "reasoningContent" && kind != "citationsContent" && kind != "searchResult") {
       fail("Unknown content block type '" + std::string(kind) + "' at " + here + ".");
     }
   }
@@ -357,8 +331,7 @@ void check_pairing(const std::vector<Turn>& turns) {
     if (!turn.tool_uses.empty() && i + 1 < turns.size()) {
       std::vector<std::string> missing;
       for (const auto& id : turn.tool_uses) {
-        if (std::ranges::find(turns[i + 1].tool_results, id) == turns[i + 1].tool_results.end())
-          missing.push_back(id);
+        if (std::ranges::find(turns[i + 1].tool_results, id) == turns[i + 1].tool_results.end()) missing.push_back(id);
       }
       if (!missing.empty()) {
         fail("Expected toolResult blocks at " + at("messages", i + 1) +
@@ -374,8 +347,8 @@ void check_pairing(const std::vector<Turn>& turns) {
       }
       for (const auto& id : turn.tool_results) {
         if (std::ranges::find(uses, id) == uses.end()) {
-          fail("The toolResult block at " + at("messages", i) + ".content refers to toolUseId " +
-               id + ", which is not a toolUse of the previous turn.");
+          fail("The toolResult block at " + at("messages", i) + ".content refers to toolUseId " + id +
+               ", which is not a toolUse of the previous turn.");
         }
       }
     }
@@ -395,14 +368,12 @@ struct Parsed {
   std::string last_user_text;
 };
 
-void check_number(const json::object& config, std::string_view name, double min, double max,
-                  bool integer) {
+void check_number(const json::object& config, std::string_view name, double min, double max, bool integer) {
   const json::value* value = config.if_contains(name);
   if (value == nullptr || value->is_null()) return;
   const bool ok = integer ? common::is_integer(*value) : common::is_number(*value);
   if (!ok)
-    fail("The value at inferenceConfig." + std::string(name) + " must be a " +
-         (integer ? "integer." : "number."));
+    fail("The value at inferenceConfig." + std::string(name) + " must be a " + (integer ? "integer." : "number."));
   const double number = common::to_double(*value);
   if (number < min || number > max) {
     std::string text;
@@ -422,17 +393,14 @@ Parsed parse_converse(const ApiRequest& request) {
     fail("Malformed input request, please reformat your input and try again.");
   const json::object& body = request.json->get_object();
   check_only(body,
-             {"messages", "system", "inferenceConfig", "toolConfig", "guardrailConfig",
-              "additionalModelRequestFields", "additionalModelResponseFieldPaths",
-              "promptVariables", "requestMetadata", "performanceConfig"},
+             {"messages", "system", "inferenceConfig", "toolConfig", "guardrailConfig", "additionalModelRequestFields",
+              "additionalModelResponseFieldPaths", "promptVariables", "requestMetadata", "performanceConfig"},
              "the request body");
   Parsed parsed;
   const json::value* messages = body.if_contains("messages");
-  if (messages == nullptr || !messages->is_array())
-    fail_constraint("null", "messages", "Member must not be null");
+  if (messages == nullptr || !messages->is_array()) fail_constraint("null", "messages", "Member must not be null");
   const json::array& list = messages->get_array();
-  if (list.empty())
-    fail_constraint("[]", "messages", "Member must have length greater than or equal to 1");
+  if (list.empty()) fail_constraint("[]", "messages", "Member must have length greater than or equal to 1");
   std::vector<Turn> turns;
   std::size_t characters = 0;
   for (std::size_t i = 0; i < list.size(); ++i) {
@@ -472,34 +440,29 @@ Parsed parse_converse(const ApiRequest& request) {
   }
   parsed.input_tokens = common::estimate_tokens_of_chars(characters);
 
-  if (const json::value* config = body.if_contains("inferenceConfig");
-      config && !config->is_null()) {
+  if (const json::value* config = body.if_contains("inferenceConfig"); config && !config->is_null()) {
     const json::object& fields = object_at(*config, "inferenceConfig");
     check_only(fields, {"maxTokens", "temperature", "topP", "stopSequences"}, "inferenceConfig");
     check_number(fields, "maxTokens", 1, 1e9, true);
     check_number(fields, "temperature", 0, 1, false);
     check_number(fields, "topP", 0, 1, false);
-    if (const json::value* stops = fields.if_contains("stopSequences");
-        stops && !stops->is_null()) {
-      if (!stops->is_array() || !std::ranges::all_of(stops->get_array(), [](const json::value& v) {
-            return v.is_string();
-          })) {
+    if (const json::value* stops = fields.if_contains("stopSequences"); stops && !stops->is_null()) {
+      if (!stops->is_array() ||
+          !std::ranges::all_of(stops->get_array(), [](const json::value& v) { return v.is_string(); })) {
         fail("The value at inferenceConfig.stopSequences must be a list of strings.");
       }
     }
   }
 
-  const bool uses_tools = std::ranges::any_of(turns, [](const Turn& turn) {
-    return !turn.tool_uses.empty() || !turn.tool_results.empty();
-  });
+  const bool uses_tools = std::ranges::any_of(
+      turns, [](const Turn& turn) { return !turn.tool_uses.empty() || !turn.tool_results.empty(); });
   const json::value* tool_config = body.if_contains("toolConfig");
   if (tool_config && !tool_config->is_null()) {
     const json::object& fields = object_at(*tool_config, "toolConfig");
     check_only(fields, {"tools", "toolChoice"}, "toolConfig");
     const json::value* tools = fields.if_contains("tools");
     if (tools == nullptr || !tools->is_array() || tools->get_array().empty()) {
-      fail_constraint("[]", "toolConfig.tools",
-                      "Member must have length greater than or equal to 1");
+      fail_constraint("[]", "toolConfig.tools", "Member must have length greater than or equal to 1");
     }
     std::set<std::string> names;
     std::size_t index = 0;
@@ -508,8 +471,7 @@ Parsed parse_converse(const ApiRequest& request) {
       const json::object& tool = object_at(item, where);
       const std::string_view kind = block_kind(tool, where);
       if (kind == "cachePoint" || kind == "systemTool") continue;
-      if (kind != "toolSpec")
-        fail("Unknown tool type '" + std::string(kind) + "' at " + where + ".");
+      if (kind != "toolSpec") fail("Unknown tool type '" + std::string(kind) + "' at " + where + ".");
       const json::object& spec = object_at(tool.begin()->value(), where + ".toolSpec");
       check_only(spec, {"name", "description", "inputSchema", "strict"}, where + ".toolSpec");
       const json::value* name = spec.if_contains("name");
@@ -518,8 +480,7 @@ Parsed parse_converse(const ApiRequest& request) {
                         where + ".member.toolSpec.name",
                         "Member must satisfy regular expression pattern: [a-zA-Z0-9_-]+");
       }
-      if (!names.emplace(name->get_string()).second)
-        fail("The toolConfig field contains duplicate tool names.");
+      if (!names.emplace(name->get_string()).second) fail("The toolConfig field contains duplicate tool names.");
       const json::value* schema = spec.if_contains("inputSchema");
       const json::object* schema_fields = schema ? schema->if_object() : nullptr;
       const json::value* json_schema = schema_fields ? schema_fields->if_contains("json") : nullptr;
@@ -528,8 +489,7 @@ Parsed parse_converse(const ApiRequest& request) {
       }
       parsed.tools.push_back({std::string(name->get_string()), json_schema});
     }
-    if (const json::value* choice = fields.if_contains("toolChoice");
-        choice && !choice->is_null()) {
+    if (const json::value* choice = fields.if_contains("toolChoice"); choice && !choice->is_null()) {
       const json::object& options = object_at(*choice, "toolConfig.toolChoice");
       const std::string_view kind = block_kind(options, "toolConfig.toolChoice");
       if (kind != "auto" && kind != "any" && kind != "tool") {
@@ -543,21 +503,18 @@ Parsed parse_converse(const ApiRequest& request) {
           fail_constraint("null", "toolConfig.toolChoice.tool.name", "Member must not be null");
         parsed.forced = std::string(name->get_string());
         if (!names.contains(parsed.forced)) {
-          fail("The tool " + parsed.forced +
-               " in toolChoice is not one of the tools in toolConfig.");
+          fail("The tool " + parsed.forced + " in toolChoice is not one of the tools in toolConfig.");
         }
       }
     }
     if (parsed.tools.empty() && uses_tools) {
-      fail(
-          "The toolConfig field must be defined when using toolUse and toolResult content blocks.");
+      fail("The toolConfig field must be defined when using toolUse and toolResult content blocks.");
     }
   } else if (uses_tools) {
     fail("The toolConfig field must be defined when using toolUse and toolResult content blocks.");
   }
   check_pairing(turns);
-  if (const json::value* extra = body.if_contains("additionalModelRequestFields");
-      extra && !extra->is_null()) {
+  if (const json::value* extra = body.if_contains("additionalModelRequestFields"); extra && !extra->is_null()) {
     object_at(*extra, "additionalModelRequestFields");
   }
   return parsed;
@@ -570,17 +527,15 @@ const ToolSpec* chosen_tool(const Parsed& parsed) {
       if (tool.name == parsed.forced) return &tool;
     }
   }
-  if (parsed.choice == "any" || common::mentions_tool(parsed.last_user_text))
-    return &parsed.tools.front();
+  if (parsed.choice == "any" || common::mentions_tool(parsed.last_user_text)) return &parsed.tools.front();
   return nullptr;
 }
 
 std::string frame(std::string_view event_type, const json::object& payload) {
-  return translate::encode_event_stream_message(
-      {EventStreamHeader::string(":event-type", std::string(event_type)),
-       EventStreamHeader::string(":content-type", "application/json"),
-       EventStreamHeader::string(":message-type", "event")},
-      common::serialize(payload));
+  return translate::encode_event_stream_message({EventStreamHeader::string(":event-type", std::string(event_type)),
+                                                 EventStreamHeader::string(":content-type", "application/json"),
+                                                 EventStreamHeader::string(":message-type", "event")},
+                                                common::serialize(payload));
 }
 
 std::string exception_frame(std::string_view type) {
@@ -607,16 +562,14 @@ ApiReply converse(const ApiRequest& request, bool stream) {
   if (!stream) {
     json::array content;
     if (tool) {
-      content.push_back(json::object{
-          {"toolUse", {{"toolUseId", tool_id}, {"name", tool->name}, {"input", input}}}});
+      content.push_back(json::object{{"toolUse", {{"toolUseId", tool_id}, {"name", tool->name}, {"input", input}}}});
     } else {
       content.push_back(json::object{{"text", common::reply_text(request.chunks)}});
     }
-    json::object reply{
-        {"output", {{"message", {{"role", "assistant"}, {"content", std::move(content)}}}}},
-        {"stopReason", stop_reason},
-        {"usage", usage},
-        {"metrics", metrics}};
+    json::object reply{{"output", {{"message", {{"role", "assistant"}, {"content", std::move(content)}}}}},
+                       {"stopReason", stop_reason},
+                       {"usage", usage},
+                       {"metrics", metrics}};
     FullReply full;
     full.body = common::serialize(reply);
     return full;
@@ -628,12 +581,10 @@ ApiReply converse(const ApiRequest& request, bool stream) {
   if (tool) {
     reply.events.push_back(
         frame("contentBlockStart",
-              {{"start", {{"toolUse", {{"toolUseId", tool_id}, {"name", tool->name}}}}},
-               {"contentBlockIndex", 0}}));
+              {{"start", {{"toolUse", {{"toolUseId", tool_id}, {"name", tool->name}}}}}, {"contentBlockIndex", 0}}));
     for (auto& fragment : common::fragments(common::serialize(input))) {
       reply.events.push_back(
-          frame("contentBlockDelta",
-                {{"delta", {{"toolUse", {{"input", fragment}}}}}, {"contentBlockIndex", 0}}));
+          frame("contentBlockDelta", {{"delta", {{"toolUse", {{"input", fragment}}}}}, {"contentBlockIndex", 0}}));
       if (!request.stream_error.empty()) {
         reply.events.push_back(exception_frame(request.stream_error));
         return reply;
@@ -641,8 +592,8 @@ ApiReply converse(const ApiRequest& request, bool stream) {
     }
   } else {
     for (int i = 0; i < request.chunks; ++i) {
-      reply.events.push_back(frame("contentBlockDelta", {{"delta", {{"text", common::piece(i)}}},
-                                                         {"contentBlockIndex", 0}}));
+      reply.events.push_back(
+          frame("contentBlockDelta", {{"delta", {{"text", common::piece(i)}}}, {"contentBlockIndex", 0}}));
       if (!request.stream_error.empty()) {
         reply.events.push_back(exception_frame(request.stream_error));
         return reply;
@@ -653,8 +604,7 @@ ApiReply converse(const ApiRequest& request, bool stream) {
     reply.events.push_back(exception_frame(request.stream_error));
     return reply;
   }
-  if (tool || request.chunks > 0)
-    reply.events.push_back(frame("contentBlockStop", {{"contentBlockIndex", 0}}));
+  if (tool || request.chunks > 0) reply.events.push_back(frame("contentBlockStop", {{"contentBlockIndex", 0}}));
   reply.events.push_back(frame("messageStop", {{"stopReason", stop_reason}}));
   reply.events.push_back(frame("metadata", {{"usage", usage}, {"metrics", metrics}}));
   return reply;
@@ -670,8 +620,7 @@ ApiReply invoke(const ApiRequest& request, std::string_view model) {
   const json::object& body = request.json->get_object();
   std::string out;
   if (model.find("titan-embed") != std::string_view::npos) {
-    check_only(body, {"inputText", "dimensions", "normalize", "embeddingTypes"},
-               "the request body");
+    check_only(body, {"inputText", "dimensions", "normalize", "embeddingTypes"}, "the request body");
     const json::value* text = body.if_contains("inputText");
     if (text == nullptr || !text->is_string() || text->get_string().empty()) {
       fail(
@@ -680,27 +629,22 @@ ApiReply invoke(const ApiRequest& request, std::string_view model) {
     }
     int dims = request.dims;
     if (const json::value* requested = body.if_contains("dimensions")) {
-      if (!common::is_integer(*requested) || common::to_int(*requested) < 1 ||
-          common::to_int(*requested) > 65536) {
+      if (!common::is_integer(*requested) || common::to_int(*requested) < 1 || common::to_int(*requested) > 65536) {
         fail(
             "Malformed input request: #/dimensions: expected an integer, please reformat your "
             "input and try again.");
       }
       dims = static_cast<int>(common::to_int(*requested));
     }
-    out = R"({"embedding":)" + openai::embedding_array(text->get_string(), dims) +
-          R"(,"inputTextTokenCount":)";
+    out = R"({"embedding":)" + openai::embedding_array(text->get_string(), dims) + R"(,"inputTextTokenCount":)";
     append_number(out, common::estimate_tokens(text->get_string()));
     out.push_back('}');
   } else if (model.find("cohere.embed") != std::string_view::npos) {
-    check_only(body,
-               {"texts", "images", "input_type", "truncate", "embedding_types", "output_dimension",
-                "max_tokens"},
+    check_only(body, {"texts", "images", "input_type", "truncate", "embedding_types", "output_dimension", "max_tokens"},
                "the request body");
     const json::value* texts = body.if_contains("texts");
     if (texts == nullptr || !texts->is_array() || texts->get_array().empty() ||
-        !std::ranges::all_of(texts->get_array(),
-                             [](const json::value& v) { return v.is_string(); })) {
+        !std::ranges::all_of(texts->get_array(), [](const json::value& v) { return v.is_string(); })) {
       fail(
           "Malformed input request: #/texts: expected a non-empty array of strings, please "
           "reformat your input and "
@@ -709,8 +653,8 @@ ApiReply invoke(const ApiRequest& request, std::string_view model) {
     const json::value* input_type = body.if_contains("input_type");
     const std::string_view type =
         input_type && input_type->is_string() ? std::string_view(input_type->get_string()) : "";
-    if (type != "search_document" && type != "search_query" && type != "classification" &&
-        type != "clustering" && type != "image") {
+    if (type != "search_document" && type != "search_query" && type != "classification" && type != "clustering" &&
+        type != "image") {
       fail(
           "Malformed input request: #/input_type: must be one of search_document, search_query, "
           "classification, "
@@ -725,9 +669,7 @@ ApiReply invoke(const ApiRequest& request, std::string_view model) {
       first = false;
       out.append(openai::embedding_array(text.get_string(), request.dims));
     }
-    out.append(R"(],"response_type":"embeddings_floats","texts":)")
-        .append(common::serialize(*texts))
-        .append("}");
+    out.append(R"(],"response_type":"embeddings_floats","texts":)").append(common::serialize(*texts)).append("}");
   } else {
     fail(
         "The provided model identifier is invalid (sluice-mock's /invoke serves titan-embed and "
@@ -745,8 +687,7 @@ bool matches(std::string_view path) {
   if (at == std::string_view::npos) return false;
   const std::string_view rest = path.substr(at + kModel.size());
   const std::size_t slash = rest.find('/');
-  return slash != std::string_view::npos && slash > 0 &&
-         rest.find('/', slash + 1) == std::string_view::npos;
+  return slash != std::string_view::npos && slash > 0 && rest.find('/', slash + 1) == std::string_view::npos;
 }
 
 std::optional<ApiReply> handle(const ApiRequest& request) {
@@ -756,8 +697,7 @@ std::optional<ApiReply> handle(const ApiRequest& request) {
   const std::string model = common::percent_decode(rest.substr(0, slash));
   const std::string_view action = rest.substr(slash + 1);
   if (action != "converse" && action != "converse-stream" && action != "invoke") {
-    return typed_error(404, "UnknownOperationException", "Unknown operation " + std::string(action),
-                       kCoralNamespace);
+    return typed_error(404, "UnknownOperationException", "Unknown operation " + std::string(action), kCoralNamespace);
   }
   if (request.method != "POST") {
     return typed_error(405, "UnknownOperationException", "Method not allowed", kCoralNamespace);
@@ -767,8 +707,7 @@ std::optional<ApiReply> handle(const ApiRequest& request) {
     if (action == "invoke") return invoke(request, model);
     return converse(request, action == "converse-stream");
   } catch (const Invalid& invalid) {
-    return error(invalid.status, invalid.kind.empty() ? "ValidationException" : invalid.kind,
-                 invalid.message);
+    return error(invalid.status, invalid.kind.empty() ? "ValidationException" : invalid.kind, invalid.message);
   } catch (const std::exception& e) {
     return error(500, "InternalServerException", e.what());
   }

@@ -80,12 +80,10 @@ const json::value* field(const json::object& object, std::string_view camel) {
   return object.if_contains(snake(camel));
 }
 
-void check_known(const json::object& object, std::initializer_list<std::string_view> known,
-                 std::string_view where) {
+void check_known(const json::object& object, std::initializer_list<std::string_view> known, std::string_view where) {
   for (const auto& member : object) {
     const std::string_view name = member.key();
-    const bool ok = std::ranges::any_of(
-        known, [&](std::string_view k) { return name == k || name == snake(k); });
+    const bool ok = std::ranges::any_of(known, [&](std::string_view k) { return name == k || name == snake(k); });
     if (!ok) {
       std::string message = "Invalid JSON payload received. Unknown name \"";
       message.append(name).append("\"");
@@ -108,16 +106,13 @@ std::string indexed(std::string_view prefix, std::size_t index) {
   fail("* GenerateContentRequest." + std::string(where) + ": " + std::string(message) + "\n");
 }
 
-[[noreturn]] void fail_value(std::string_view where, std::string_view type,
-                             const json::value& value) {
-  fail("Invalid value at '" + std::string(where) + "' (" + std::string(type) + "), " +
-       common::serialize(value));
+[[noreturn]] void fail_value(std::string_view where, std::string_view type, const json::value& value) {
+  fail("Invalid value at '" + std::string(where) + "' (" + std::string(type) + "), " + common::serialize(value));
 }
 
 const json::object& object_at(const json::value& value, std::string_view where) {
   if (!value.is_object()) {
-    fail("Invalid value at '" + std::string(where) + "', " + common::serialize(value) +
-         ": expected an object");
+    fail("Invalid value at '" + std::string(where) + "', " + common::serialize(value) + ": expected an object");
   }
   return value.get_object();
 }
@@ -130,28 +125,25 @@ struct Content {
 };
 
 constexpr std::string_view kDataKinds[] = {
-    "text",           "inlineData",         "fileData", "functionCall", "functionResponse",
-    "executableCode", "codeExecutionResult"};
+    "text", "inlineData", "fileData", "functionCall", "functionResponse", "executableCode", "codeExecutionResult"};
 
 void check_part(const json::value& value, const std::string& where, Content& content) {
   const json::object& part = object_at(value, where);
-  check_known(part,
-              {"text", "inlineData", "fileData", "functionCall", "functionResponse",
-               "executableCode", "codeExecutionResult", "thought", "thoughtSignature",
-               "videoMetadata", "mediaResolution", "partMetadata"},
-              where);
+  check_known(
+      part,
+      {"text", "inlineData", "fileData", "functionCall", "functionResponse", "executableCode", "codeExecutionResult",
+       "thought", "thoughtSignature", "videoMetadata", "mediaResolution", "partMetadata"},
+      where);
   std::string_view kind;
   for (const std::string_view candidate : kDataKinds) {
     if (field(part, candidate) == nullptr) continue;
     if (!kind.empty()) {
-      fail("Invalid value at '" + where +
-           "' (oneof), oneof field 'data' is already set. Cannot set '" + std::string(candidate) +
-           "'");
+      fail("Invalid value at '" + where + "' (oneof), oneof field 'data' is already set. Cannot set '" +
+           std::string(candidate) + "'");
     }
     kind = candidate;
   }
-  if (kind.empty())
-    fail_field(where + ".data", "required oneof field 'data' must have one initialized field");
+  if (kind.empty()) fail_field(where + ".data", "required oneof field 'data' must have one initialized field");
   const json::value& data = *field(part, kind);
   const std::string here = where + "." + snake(kind);
   if (kind == "text") {
@@ -165,8 +157,7 @@ void check_part(const json::value& value, const std::string& where, Content& con
     if (mime == nullptr || !mime->is_string() || mime->get_string().empty()) {
       fail_field(here + ".mime_type", "Mime type cannot be empty.");
     }
-    if (bytes == nullptr || !bytes->is_string())
-      fail_field(here + ".data", "data cannot be empty.");
+    if (bytes == nullptr || !bytes->is_string()) fail_field(here + ".data", "data cannot be empty.");
   } else if (kind == "fileData") {
     const json::object& file = object_at(data, here);
     check_known(file, {"mimeType", "fileUri", "displayName"}, here);
@@ -193,15 +184,13 @@ void check_part(const json::value& value, const std::string& where, Content& con
       fail_field(here + ".name", "Name cannot be empty.");
     }
     const json::value* body = field(response, "response");
-    if (body == nullptr || !body->is_object())
-      fail_field(here + ".response", "Response must be a JSON object.");
+    if (body == nullptr || !body->is_object()) fail_field(here + ".response", "Response must be a JSON object.");
     ++content.function_responses;
   }
   if (const json::value* thought = field(part, "thought"); thought && !thought->is_bool()) {
     fail_value(where + ".thought", "TYPE_BOOL", *thought);
   }
-  if (const json::value* signature = field(part, "thoughtSignature");
-      signature && !signature->is_string()) {
+  if (const json::value* signature = field(part, "thoughtSignature"); signature && !signature->is_string()) {
     fail_value(where + ".thought_signature", "TYPE_BYTES", *signature);
   }
 }
@@ -214,16 +203,14 @@ Content check_content(const json::value& value, const std::string& where, bool s
   if (const json::value* role = object.if_contains("role"); role && !system) {
     if (!role->is_string()) fail_value(where + ".role", "TYPE_STRING", *role);
     if (!role->get_string().empty()) content.role = role->get_string();
-    if (content.role != "user" && content.role != "model")
-      fail("Please use a valid role: user, model.");
+    if (content.role != "user" && content.role != "model") fail("Please use a valid role: user, model.");
   }
   const json::value* parts = object.if_contains("parts");
   if (parts == nullptr || !parts->is_array() || parts->get_array().empty()) {
     fail_field(where + ".parts", "contents.parts must not be empty.");
   }
   std::size_t index = 0;
-  for (const json::value& part : parts->get_array())
-    check_part(part, indexed(where + ".parts", index++), content);
+  for (const json::value& part : parts->get_array()) check_part(part, indexed(where + ".parts", index++), content);
   return content;
 }
 
@@ -243,8 +230,7 @@ void check_pairing(const std::vector<Content>& contents) {
             "function call parts of the function call turn.");
       }
     }
-    if (content.function_responses > 0 &&
-        (content.role != "user" || i == 0 || contents[i - 1].function_calls == 0)) {
+    if (content.function_responses > 0 && (content.role != "user" || i == 0 || contents[i - 1].function_calls == 0)) {
       fail(
           "Please ensure that function response turn comes immediately after a function call "
           "turn.");
@@ -318,8 +304,7 @@ void check_generation_config(const json::value& value) {
   for (const auto& member : config) {
     const ConfigField* known = nullptr;
     for (const ConfigField& candidate : kGenerationConfig) {
-      if (member.key() == candidate.name || member.key() == snake(candidate.name))
-        known = &candidate;
+      if (member.key() == candidate.name || member.key() == snake(candidate.name)) known = &candidate;
     }
     if (known == nullptr) {
       fail("Invalid JSON payload received. Unknown name \"" + std::string(member.key()) +
@@ -328,18 +313,15 @@ void check_generation_config(const json::value& value) {
     if (member.value().is_null()) continue;
     check_kind(member.value(), known->kind, "generation_config." + snake(known->name));
   }
-  if (const json::value* temperature = field(config, "temperature");
-      temperature && common::is_number(*temperature)) {
+  if (const json::value* temperature = field(config, "temperature"); temperature && common::is_number(*temperature)) {
     const double t = common::to_double(*temperature);
-    if (t < 0 || t > 2)
-      fail_field("generation_config.temperature", "must be in the range [0.0, 2.0].");
+    if (t < 0 || t > 2) fail_field("generation_config.temperature", "must be in the range [0.0, 2.0].");
   }
   if (const json::value* top_p = field(config, "topP"); top_p && common::is_number(*top_p)) {
     const double p = common::to_double(*top_p);
     if (p < 0 || p > 1) fail_field("generation_config.top_p", "must be in the range [0.0, 1.0].");
   }
-  if (const json::value* thinking = field(config, "thinkingConfig");
-      thinking && thinking->is_object()) {
+  if (const json::value* thinking = field(config, "thinkingConfig"); thinking && thinking->is_object()) {
     check_known(thinking->get_object(), {"includeThoughts", "thinkingBudget", "thinkingLevel"},
                 "generation_config.thinking_config");
   }
@@ -353,11 +335,10 @@ struct Declaration {
 bool valid_function_name(std::string_view name) {
   if (name.empty() || name.size() > 64) return false;
   const char first = name.front();
-  if (!((first >= 'a' && first <= 'z') || (first >= 'A' && first <= 'Z') || first == '_'))
-    return false;
+  if (!((first >= 'a' && first <= 'z') || (first >= 'A' && first <= 'Z') || first == '_')) return false;
   return std::ranges::all_of(name, [](char c) {
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||
-           c == '.' || c == ':' || c == '-';
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' || c == '.' ||
+           c == ':' || c == '-';
   });
 }
 
@@ -369,9 +350,8 @@ std::vector<Declaration> check_tools(const json::value& value) {
     const std::string where = indexed("tools", tool_index++);
     const json::object& tool = object_at(item, where);
     check_known(tool,
-                {"functionDeclarations", "googleSearch", "googleSearchRetrieval", "codeExecution",
-                 "urlContext", "retrieval", "enterpriseWebSearch", "googleMaps", "computerUse",
-                 "fileSearch"},
+                {"functionDeclarations", "googleSearch", "googleSearchRetrieval", "codeExecution", "urlContext",
+                 "retrieval", "enterpriseWebSearch", "googleMaps", "computerUse", "fileSearch"},
                 where);
     const json::value* list = field(tool, "functionDeclarations");
     if (list == nullptr) continue;
@@ -380,27 +360,24 @@ std::vector<Declaration> check_tools(const json::value& value) {
     for (const json::value& entry : list->get_array()) {
       const std::string here = indexed(where + ".function_declarations", index++);
       const json::object& declaration = object_at(entry, here);
-      check_known(declaration,
-                  {"name", "description", "parameters", "parametersJsonSchema", "response",
-                   "responseJsonSchema", "behavior"},
-                  here);
+      check_known(
+          declaration,
+          {"name", "description", "parameters", "parametersJsonSchema", "response", "responseJsonSchema", "behavior"},
+          here);
       const json::value* name = field(declaration, "name");
       if (name == nullptr || !name->is_string() || !valid_function_name(name->get_string())) {
-        fail_field(
-            here + ".name",
-            "Invalid function name. Must start with a letter or an underscore. Must be alphameric "
-            "(a-z, A-Z, 0-9), underscores (_), dots (.), colons (:), or dashes (-), with a maximum "
-            "length of 64.");
+        fail_field(here + ".name",
+                   "Invalid function name. Must start with a letter or an underscore. Must be alphameric "
+                   "(a-z, A-Z, 0-9), underscores (_), dots (.), colons (:), or dashes (-), with a maximum "
+                   "length of 64.");
       }
       const json::value* parameters = field(declaration, "parameters");
       const json::value* json_schema = field(declaration, "parametersJsonSchema");
       if (parameters && json_schema) {
         fail_field(here, "parameters and parameters_json_schema cannot both be set.");
       }
-      if (parameters && !parameters->is_object())
-        fail_value(here + ".parameters", "TYPE_MESSAGE", *parameters);
-      declarations.push_back(
-          {std::string(name->get_string()), json_schema ? json_schema : parameters});
+      if (parameters && !parameters->is_object()) fail_value(here + ".parameters", "TYPE_MESSAGE", *parameters);
+      declarations.push_back({std::string(name->get_string()), json_schema ? json_schema : parameters});
     }
   }
   return declarations;
@@ -420,8 +397,8 @@ Parsed parse(const ApiRequest& request) {
   }
   const json::object& body = request.json->get_object();
   check_known(body,
-              {"contents", "systemInstruction", "generationConfig", "tools", "toolConfig",
-               "safetySettings", "cachedContent", "labels", "model"},
+              {"contents", "systemInstruction", "generationConfig", "tools", "toolConfig", "safetySettings",
+               "cachedContent", "labels", "model"},
               {});
   Parsed parsed;
   const json::value* contents = field(body, "contents");
@@ -448,21 +425,17 @@ Parsed parse(const ApiRequest& request) {
   if (const json::value* tools = field(body, "tools"); tools && !tools->is_null()) {
     parsed.declarations = check_tools(*tools);
   }
-  if (const json::value* tool_config = field(body, "toolConfig");
-      tool_config && !tool_config->is_null()) {
+  if (const json::value* tool_config = field(body, "toolConfig"); tool_config && !tool_config->is_null()) {
     const json::object& fields = object_at(*tool_config, "tool_config");
-    check_known(fields,
-                {"functionCallingConfig", "retrievalConfig", "includeServerSideToolInvocations"},
+    check_known(fields, {"functionCallingConfig", "retrievalConfig", "includeServerSideToolInvocations"},
                 "tool_config");
-    if (const json::value* calling = field(fields, "functionCallingConfig");
-        calling && !calling->is_null()) {
+    if (const json::value* calling = field(fields, "functionCallingConfig"); calling && !calling->is_null()) {
       const json::object& config = object_at(*calling, "tool_config.function_calling_config");
       check_known(config, {"mode", "allowedFunctionNames", "streamFunctionCallArguments"},
                   "tool_config.function_calling_config");
       if (const json::value* mode = field(config, "mode")) {
         const std::string_view name = mode->is_string() ? std::string_view(mode->get_string()) : "";
-        if (name != "AUTO" && name != "ANY" && name != "NONE" && name != "VALIDATED" &&
-            name != "MODE_UNSPECIFIED") {
+        if (name != "AUTO" && name != "ANY" && name != "NONE" && name != "VALIDATED" && name != "MODE_UNSPECIFIED") {
           fail(
               "Invalid value at 'tool_config.function_calling_config.mode' (type.googleapis.com/"
               "google.ai.generativelanguage.v1beta.FunctionCallingConfig.Mode), " +
@@ -470,17 +443,13 @@ Parsed parse(const ApiRequest& request) {
         }
         parsed.mode = std::string(name);
       }
-      if (const json::value* allowed = field(config, "allowedFunctionNames");
-          allowed && !allowed->is_null()) {
-        check_kind(*allowed, Kind::string_array,
-                   "tool_config.function_calling_config.allowed_function_names");
+      if (const json::value* allowed = field(config, "allowedFunctionNames"); allowed && !allowed->is_null()) {
+        check_kind(*allowed, Kind::string_array, "tool_config.function_calling_config.allowed_function_names");
         if (parsed.mode != "ANY" && parsed.mode != "VALIDATED" && !allowed->get_array().empty()) {
-          fail_field(
-              "tool_config.function_calling_config.allowed_function_names",
-              "allowed_function_names should only be set when the mode is ANY or VALIDATED.");
+          fail_field("tool_config.function_calling_config.allowed_function_names",
+                     "allowed_function_names should only be set when the mode is ANY or VALIDATED.");
         }
-        for (const json::value& name : allowed->get_array())
-          parsed.allowed.emplace_back(name.get_string());
+        for (const json::value& name : allowed->get_array()) parsed.allowed.emplace_back(name.get_string());
       }
     }
   }
@@ -511,8 +480,7 @@ struct ReplyContext {
 };
 
 json::object usage(const ReplyContext& context, std::size_t candidates) {
-  json::object out{{"promptTokenCount", context.prompt_tokens},
-                   {"candidatesTokenCount", candidates}};
+  json::object out{{"promptTokenCount", context.prompt_tokens}, {"candidatesTokenCount", candidates}};
   std::size_t total = context.prompt_tokens + candidates;
   if (context.thoughts >= 0) {
     out["thoughtsTokenCount"] = context.thoughts;
@@ -522,8 +490,7 @@ json::object usage(const ReplyContext& context, std::size_t candidates) {
   return out;
 }
 
-json::object response(const ReplyContext& context, json::array parts, bool finished,
-                      std::size_t candidates) {
+json::object response(const ReplyContext& context, json::array parts, bool finished, std::size_t candidates) {
   json::object candidate{{"content", {{"parts", std::move(parts)}, {"role", "model"}}}};
   if (finished) candidate["finishReason"] = "STOP";
   candidate["index"] = 0;
@@ -550,8 +517,7 @@ ApiReply generate(const ApiRequest& request, std::string_view model, bool stream
   const std::size_t candidates = function ? 8 : static_cast<std::size_t>(request.chunks);
   json::object call;
   if (function) {
-    call = {{"functionCall",
-             {{"name", function->name}, {"args", common::args_for_schema(function->schema)}}}};
+    call = {{"functionCall", {{"name", function->name}, {"args", common::args_for_schema(function->schema)}}}};
   }
 
   if (!stream) {
@@ -567,8 +533,7 @@ ApiReply generate(const ApiRequest& request, std::string_view model, bool stream
     return full;
   }
 
-  const bool sse =
-      common::query_param(request.query, "alt") == std::optional<std::string_view>("sse");
+  const bool sse = common::query_param(request.query, "alt") == std::optional<std::string_view>("sse");
   StreamReply reply;
   if (!sse) reply.content_type = "application/json";
   const auto push = [&](const json::object& chunk) {
@@ -576,10 +541,8 @@ ApiReply generate(const ApiRequest& request, std::string_view model, bool stream
   };
   const auto stream_error = [&]() {
     const unsigned code = status_code(request.stream_error);
-    json::object error{{"error",
-                        {{"code", code},
-                         {"message", "Injected mid-stream error"},
-                         {"status", request.stream_error}}}};
+    json::object error{
+        {"error", {{"code", code}, {"message", "Injected mid-stream error"}, {"status", request.stream_error}}}};
     push(error);
   };
   if (request.thoughts >= 0) push(response(context, json::array{thought_part()}, false, 0));
@@ -613,8 +576,7 @@ std::string text_of_parts(const json::value* content, const std::string& where) 
   for (const json::value& part : parts->get_array()) {
     const json::object* fields = part.if_object();
     const json::value* value = fields ? fields->if_contains("text") : nullptr;
-    if (value == nullptr || !value->is_string())
-      fail_field(where + ".parts", "only text parts can be embedded.");
+    if (value == nullptr || !value->is_string()) fail_field(where + ".parts", "only text parts can be embedded.");
     text.append(value->get_string());
   }
   if (text.empty()) fail_field(where, "content must not be empty.");
@@ -657,21 +619,16 @@ ApiReply embed_content(const ApiRequest& request, std::string_view model, bool b
   for (std::size_t i = 0; i < items.size(); ++i) {
     const json::object& item = *items[i];
     const std::string where = batch ? indexed("requests", i) : std::string("content");
-    check_known(item, {"model", "content", "taskType", "title", "outputDimensionality"},
-                batch ? where : "");
+    check_known(item, {"model", "content", "taskType", "title", "outputDimensionality"}, batch ? where : "");
     if (batch) {
       const json::value* name = item.if_contains("model");
       if (name == nullptr || !name->is_string() || name->get_string() != expected) {
-        fail("* BatchEmbedContentsRequest." + where + ".model: the model of each request must be " +
-             expected + "\n");
+        fail("* BatchEmbedContentsRequest." + where + ".model: the model of each request must be " + expected + "\n");
       }
     }
-    const std::string text =
-        text_of_parts(item.if_contains("content"), batch ? where + ".content" : where);
+    const std::string text = text_of_parts(item.if_contains("content"), batch ? where + ".content" : where);
     if (i > 0) out.push_back(',');
-    out.append(R"({"values":)")
-        .append(openai::embedding_array(text, dimensions(item, request, where)))
-        .append("}");
+    out.append(R"({"values":)").append(openai::embedding_array(text, dimensions(item, request, where))).append("}");
   }
   out.append(batch ? "]}" : "}");
   FullReply reply;
@@ -687,12 +644,10 @@ ApiReply predict(const ApiRequest& request) {
     fail("instances must be a non-empty list.");
   }
   int dims = request.dims;
-  if (const json::value* parameters = body.if_contains("parameters");
-      parameters && !parameters->is_null()) {
+  if (const json::value* parameters = body.if_contains("parameters"); parameters && !parameters->is_null()) {
     const json::object& fields = object_at(*parameters, "parameters");
     dims = dimensions(fields, request, "parameters");
-    if (const json::value* truncate = fields.if_contains("autoTruncate");
-        truncate && !truncate->is_bool()) {
+    if (const json::value* truncate = fields.if_contains("autoTruncate"); truncate && !truncate->is_bool()) {
       fail_value("parameters.autoTruncate", "TYPE_BOOL", *truncate);
     }
   }
@@ -749,12 +704,10 @@ std::optional<ApiReply> handle(const ApiRequest& request) {
   const std::size_t colon = rest.rfind(':');
   const std::string model = common::percent_decode(rest.substr(0, colon));
   const std::string_view action = rest.substr(colon + 1);
-  const bool known =
-      action == "generateContent" || action == "streamGenerateContent" ||
-      (vertex ? action == "predict" : (action == "embedContent" || action == "batchEmbedContents"));
+  const bool known = action == "generateContent" || action == "streamGenerateContent" ||
+                     (vertex ? action == "predict" : (action == "embedContent" || action == "batchEmbedContents"));
   if (!known || request.method != "POST") {
-    return error(404, "Method not found or not allowed: " + std::string(request.method) + " :" +
-                          std::string(action));
+    return error(404, "Method not found or not allowed: " + std::string(request.method) + " :" + std::string(action));
   }
 
   const auto key = request.header("x-goog-api-key");
@@ -766,11 +719,10 @@ std::optional<ApiReply> handle(const ApiRequest& request) {
     const bool express = request.path.find("/projects/") == std::string_view::npos;
     const bool keyed = express && api_key && !api_key->empty();
     if ((!token || *token == "invalid") && !keyed) {
-      return error(
-          401,
-          "Request is missing required authentication credential. Expected OAuth 2 access token, "
-          "login cookie or other valid authentication credential.",
-          "UNAUTHENTICATED");
+      return error(401,
+                   "Request is missing required authentication credential. Expected OAuth 2 access token, "
+                   "login cookie or other valid authentication credential.",
+                   "UNAUTHENTICATED");
     }
   } else {
     if (!api_key || api_key->empty()) {
@@ -796,9 +748,7 @@ std::optional<ApiReply> handle(const ApiRequest& request) {
 FullReply error(unsigned status, std::string_view message, std::string_view name) {
   FullReply reply;
   reply.status = status;
-  json::object error{{"code", status},
-                     {"message", message},
-                     {"status", name.empty() ? status_name(status) : name}};
+  json::object error{{"code", status}, {"message", message}, {"status", name.empty() ? status_name(status) : name}};
   reply.body = common::serialize(json::object{{"error", std::move(error)}});
   return reply;
 }

@@ -54,10 +54,9 @@ int main(int argc, char** argv) {
   app.add_option("--threads", config.threads, "Serving threads, each with its own acceptor")
       ->capture_default_str()
       ->check(CLI::Range(1, 256));
-  auto* cert = app.add_option("--tls-cert", tls_cert, "PEM certificate chain: serve HTTPS only")
-                   ->check(CLI::ExistingFile);
-  auto* key = app.add_option("--tls-key", tls_key, "PEM private key of --tls-cert")
-                  ->check(CLI::ExistingFile);
+  auto* cert =
+      app.add_option("--tls-cert", tls_cert, "PEM certificate chain: serve HTTPS only")->check(CLI::ExistingFile);
+  auto* key = app.add_option("--tls-key", tls_key, "PEM private key of --tls-cert")->check(CLI::ExistingFile);
   cert->needs(key);
   key->needs(cert);
   app.add_option("--latency-ms", latency_ms, "Delay before every response's headers")
@@ -105,8 +104,9 @@ int main(int argc, char** argv) {
                    outage.c_str());
       return 2;
     }
-    config.defaults.outage = sluice::mock::Defaults::Outage{std::chrono::milliseconds(period), std::chrono::milliseconds(down),
-                                              std::chrono::milliseconds(offset), std::string(mode) == "reset"};
+    config.defaults.outage =
+        sluice::mock::Defaults::Outage{std::chrono::milliseconds(period), std::chrono::milliseconds(down),
+                                       std::chrono::milliseconds(offset), std::string(mode) == "reset"};
   }
   for (const auto& v : key_status) {
     const auto eq = v.find('=');

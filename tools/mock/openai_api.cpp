@@ -106,9 +106,8 @@ std::optional<FullReply> check_tool_history(const json::array& messages) {
     const std::string_view role = fields.at("role").get_string();
     if (role == "tool") {
       const json::value* id = fields.if_contains("tool_call_id");
-      const auto found = id && id->is_string()
-                             ? std::ranges::find(pending, std::string_view(id->get_string()))
-                             : pending.end();
+      const auto found =
+          id && id->is_string() ? std::ranges::find(pending, std::string_view(id->get_string())) : pending.end();
       if (found == pending.end()) {
         return bad_request(
             "Invalid parameter: messages with role 'tool' must be a response to a preceeding "
@@ -138,8 +137,7 @@ std::optional<FullReply> check_tool_history(const json::array& messages) {
 // Validates `tools` and `tool_choice` and decides whether to call a function: tools are given,
 // tool_choice is not "none", and it is "required" or names a function, or the last user message
 // contains the word "tool".
-std::optional<FullReply> choose_tool(const json::object& body, const json::array& messages,
-                                     ChatRequest& chat) {
+std::optional<FullReply> choose_tool(const json::object& body, const json::array& messages, ChatRequest& chat) {
   const json::value* tools = body.if_contains("tools");
   std::vector<const json::object*> functions;
   if (tools && !tools->is_null()) {
@@ -150,10 +148,9 @@ std::optional<FullReply> choose_tool(const json::object& body, const json::array
       const json::value* function = fields ? fields->if_contains("function") : nullptr;
       const json::object* definition = function ? function->if_object() : nullptr;
       const json::value* name = definition ? definition->if_contains("name") : nullptr;
-      if (type == nullptr || !type->is_string() || type->get_string() != "function" ||
-          name == nullptr || !name->is_string() || name->get_string().empty()) {
-        return bad_request("Each tool must be {\"type\":\"function\",\"function\":{\"name\":…}}",
-                           "tools");
+      if (type == nullptr || !type->is_string() || type->get_string() != "function" || name == nullptr ||
+          !name->is_string() || name->get_string().empty()) {
+        return bad_request("Each tool must be {\"type\":\"function\",\"function\":{\"name\":…}}", "tools");
       }
       if (const json::value* parameters = definition->if_contains("parameters");
           parameters && !parameters->is_object()) {
@@ -169,8 +166,8 @@ std::optional<FullReply> choose_tool(const json::object& body, const json::array
     const json::value* function = fields ? fields->if_contains("function") : nullptr;
     const json::object* named = function ? function->if_object() : nullptr;
     const json::value* name = named ? named->if_contains("name") : nullptr;
-    if (choice->is_string() && (choice->get_string() == "none" || choice->get_string() == "auto" ||
-                                choice->get_string() == "required")) {
+    if (choice->is_string() &&
+        (choice->get_string() == "none" || choice->get_string() == "auto" || choice->get_string() == "required")) {
       mode = choice->get_string();
     } else if (name && name->is_string()) {
       mode = "function";
@@ -182,8 +179,7 @@ std::optional<FullReply> choose_tool(const json::object& body, const json::array
           "tool_choice");
     }
     if (functions.empty() && mode != "none") {
-      return bad_request("'tool_choice' is only allowed when 'tools' are specified.",
-                         "tool_choice");
+      return bad_request("'tool_choice' is only allowed when 'tools' are specified.", "tool_choice");
     }
   }
   if (functions.empty() || mode == "none") return std::nullopt;
@@ -191,16 +187,14 @@ std::optional<FullReply> choose_tool(const json::object& body, const json::array
     for (const json::object* function : functions) {
       if (function->at("name").get_string() == forced) chat.tool = function;
     }
-    if (chat.tool == nullptr)
-      return bad_request("'tool_choice' names an unknown function", "tool_choice");
+    if (chat.tool == nullptr) return bad_request("'tool_choice' names an unknown function", "tool_choice");
   } else if (mode == "required" || common::mentions_tool(last_user_text(messages))) {
     chat.tool = functions.front();
   }
   return std::nullopt;
 }
 
-std::variant<ChatRequest, FullReply> parse_chat(const ApiRequest& request,
-                                                std::string_view model_override) {
+std::variant<ChatRequest, FullReply> parse_chat(const ApiRequest& request, std::string_view model_override) {
   const auto object = body_object(request);
   if (const auto* reply = std::get_if<FullReply>(&object)) return *reply;
   const json::object& body = *std::get<const json::object*>(object);
@@ -230,8 +224,7 @@ std::variant<ChatRequest, FullReply> parse_chat(const ApiRequest& request,
       text.append("]' must be an object with a string 'role'");
       return bad_request(text, "messages");
     }
-    if (const json::value* content = fields->if_contains("content");
-        content && content->is_string()) {
+    if (const json::value* content = fields->if_contains("content"); content && content->is_string()) {
       characters += utf8_length(content->get_string());
     }
     ++index;
@@ -244,17 +237,14 @@ std::variant<ChatRequest, FullReply> parse_chat(const ApiRequest& request,
     if (!stream->is_bool()) return bad_request("'stream' must be a boolean", "stream");
     chat.stream = stream->get_bool();
   }
-  if (const json::value* options = body.if_contains("stream_options");
-      options && !options->is_null()) {
+  if (const json::value* options = body.if_contains("stream_options"); options && !options->is_null()) {
     if (!chat.stream) {
-      return bad_request("The 'stream_options' parameter is only allowed when 'stream' is enabled.",
-                         "stream_options");
+      return bad_request("The 'stream_options' parameter is only allowed when 'stream' is enabled.", "stream_options");
     }
     const json::object* fields = options->if_object();
     const json::value* include_usage = fields ? fields->if_contains("include_usage") : nullptr;
     if (fields == nullptr || (include_usage && !include_usage->is_bool())) {
-      return bad_request("'stream_options' must be an object with a boolean 'include_usage'",
-                         "stream_options");
+      return bad_request("'stream_options' must be an object with a boolean 'include_usage'", "stream_options");
     }
     chat.include_usage = include_usage && include_usage->get_bool();
   }
@@ -303,8 +293,7 @@ FullReply chat_completion(const ChatRequest& chat, int pieces) {
 
 // With a `stream_error` type, the stream ends after the first content piece with
 // data: {"error":{"message","type","param":null,"code":null}} and no [DONE].
-StreamReply chat_completion_stream(const ChatRequest& chat, int pieces,
-                                   std::string_view stream_error) {
+StreamReply chat_completion_stream(const ChatRequest& chat, int pieces, std::string_view stream_error) {
   std::string prefix = "data: ";
   append_reply_prefix(prefix, chat, "chat.completion.chunk");
   const std::string_view suffix = chat.include_usage ? ",\"usage\":null}\n\n" : "}\n\n";
@@ -362,13 +351,11 @@ constexpr std::size_t kToolCallTokens = 8;
 FullReply tool_call_completion(const ChatRequest& chat) {
   const ToolCall call = make_tool_call(chat);
   json::object function{{"name", call.name}, {"arguments", call.arguments}};
-  json::object message{
-      {"role", "assistant"},
-      {"content", nullptr},
-      {"refusal", nullptr},
-      {"tool_calls",
-       json::array{json::object{
-           {"id", call.id}, {"type", "function"}, {"function", std::move(function)}}}}};
+  json::object message{{"role", "assistant"},
+                       {"content", nullptr},
+                       {"refusal", nullptr},
+                       {"tool_calls", json::array{json::object{
+                                          {"id", call.id}, {"type", "function"}, {"function", std::move(function)}}}}};
   FullReply reply;
   std::string& out = reply.body;
   append_reply_prefix(out, chat, "chat.completion");
@@ -393,18 +380,13 @@ StreamReply tool_call_stream(const ChatRequest& chat, std::string_view stream_er
     return event;
   };
   StreamReply reply;
-  json::object first_call{{"index", 0},
-                          {"id", call.id},
-                          {"type", "function"},
-                          {"function", {{"name", call.name}, {"arguments", ""}}}};
-  reply.events.push_back(choice_event({{"role", "assistant"},
-                                       {"content", nullptr},
-                                       {"tool_calls", json::array{std::move(first_call)}}},
-                                      "null"));
+  json::object first_call{
+      {"index", 0}, {"id", call.id}, {"type", "function"}, {"function", {{"name", call.name}, {"arguments", ""}}}};
+  reply.events.push_back(choice_event(
+      {{"role", "assistant"}, {"content", nullptr}, {"tool_calls", json::array{std::move(first_call)}}}, "null"));
   for (const std::string& fragment : common::fragments(call.arguments)) {
     json::object delta_call{{"index", 0}, {"function", {{"arguments", fragment}}}};
-    reply.events.push_back(
-        choice_event({{"tool_calls", json::array{std::move(delta_call)}}}, "null"));
+    reply.events.push_back(choice_event({{"tool_calls", json::array{std::move(delta_call)}}}, "null"));
     if (!stream_error.empty()) {
       std::string event = "data: ";
       event.append(error(500, "Injected mid-stream error", stream_error).body).append("\n\n");
@@ -455,12 +437,10 @@ bool is_token(const json::value& value) {
 }
 
 bool is_token_array(const json::value& value) {
-  return value.is_array() && !value.get_array().empty() &&
-         std::ranges::all_of(value.get_array(), is_token);
+  return value.is_array() && !value.get_array().empty() && std::ranges::all_of(value.get_array(), is_token);
 }
 
-std::variant<std::vector<EmbeddingInput>, FullReply> parse_embedding_inputs(
-    const json::value* input) {
+std::variant<std::vector<EmbeddingInput>, FullReply> parse_embedding_inputs(const json::value* input) {
   constexpr std::string_view kShape =
       "'input' must be a string, an array of strings, an array of token ids or an array of "
       "token id arrays";
@@ -495,8 +475,7 @@ std::uint64_t input_hash(const EmbeddingInput& input) {
   }
   mix(0xFF);
   for (const json::value& token : *input.tokens) {
-    const auto id =
-        token.is_int64() ? static_cast<std::uint64_t>(token.get_int64()) : token.get_uint64();
+    const auto id = token.is_int64() ? static_cast<std::uint64_t>(token.get_int64()) : token.get_uint64();
     for (int shift = 0; shift < 64; shift += 8) mix(static_cast<unsigned char>(id >> shift));
   }
   return hash;
@@ -523,8 +502,7 @@ void append_base64_floats(std::string& out, const std::vector<float>& values) {
   bytes.reserve(values.size() * 4);
   for (const float value : values) {
     const auto bits = std::bit_cast<std::uint32_t>(value);
-    for (int shift = 0; shift < 32; shift += 8)
-      bytes.push_back(static_cast<std::byte>(bits >> shift));
+    for (int shift = 0; shift < 32; shift += 8) bytes.push_back(static_cast<std::byte>(bits >> shift));
   }
   out.push_back('"');
   append_base64(out, bytes);
@@ -573,8 +551,7 @@ ApiReply embeddings(const ApiRequest& request, std::string_view model_override) 
 
   bool base64 = false;
   if (const json::value* format = body.if_contains("encoding_format")) {
-    if (!format->is_string() ||
-        (format->get_string() != "float" && format->get_string() != "base64")) {
+    if (!format->is_string() || (format->get_string() != "float" && format->get_string() != "base64")) {
       return bad_request("'encoding_format' must be \"float\" or \"base64\"", "encoding_format");
     }
     base64 = format->get_string() == "base64";
@@ -617,10 +594,9 @@ namespace {
 ApiReply models(const ApiRequest& request) {
   if (request.method != "GET") return method_not_allowed(request);
   FullReply reply;
-  reply.body =
-      R"({"object":"list","data":[)"
-      R"({"id":"mock-gpt","object":"model","created":1700000000,"owned_by":"sluice-mock"},)"
-      R"({"id":"mock-embed","object":"model","created":1700000000,"owned_by":"sluice-mock"}]})";
+  reply.body = R"({"object":"list","data":[)"
+               R"({"id":"mock-gpt","object":"model","created":1700000000,"owned_by":"sluice-mock"},)"
+               R"({"id":"mock-embed","object":"model","created":1700000000,"owned_by":"sluice-mock"}]})";
   return reply;
 }
 
@@ -633,8 +609,8 @@ std::optional<ApiReply> handle(const ApiRequest& request) {
   return std::nullopt;
 }
 
-FullReply error(unsigned status, std::string_view message, std::string_view type,
-                std::string_view param, std::string_view code) {
+FullReply error(unsigned status, std::string_view message, std::string_view type, std::string_view param,
+                std::string_view code) {
   const auto append_or_null = [](std::string& out, std::string_view text) {
     if (text.empty()) {
       out.append("null");

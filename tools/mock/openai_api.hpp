@@ -25,9 +25,8 @@ ApiReply embeddings(const ApiRequest& request, std::string_view model_override);
 std::string embedding_array(std::string_view text, int dimensions);
 
 // {"error":{"message":…,"type":…,"param":…,"code":…}}; an empty param or code is written as null.
-FullReply error(unsigned status, std::string_view message,
-                std::string_view type = "invalid_request_error", std::string_view param = {},
-                std::string_view code = {});
+FullReply error(unsigned status, std::string_view message, std::string_view type = "invalid_request_error",
+                std::string_view param = {}, std::string_view code = {});
 
 // The error OpenAI would send with `status`: rate_limit_error for 429, server_error for 5xx,
 // invalid_request_error otherwise.

@@ -96,8 +96,7 @@ json::object args_for_schema(const json::value* schema) {
 
 bool mentions_tool(std::string_view text) {
   const std::string folded = lower(text);
-  for (std::size_t at = folded.find("tool"); at != std::string::npos;
-       at = folded.find("tool", at + 1)) {
+  for (std::size_t at = folded.find("tool"); at != std::string::npos; at = folded.find("tool", at + 1)) {
     std::size_t end = at + 4;
     if (end < folded.size() && folded[end] == 's') ++end;
     const bool starts = at == 0 || !is_letter(folded[at - 1]);
@@ -159,8 +158,7 @@ std::optional<std::string_view> query_param(std::string_view query, std::string_
 
 std::optional<std::string_view> bearer_token(const ApiRequest& request) {
   const auto authorization = request.header("authorization");
-  if (!authorization || authorization->size() <= 7 ||
-      !iequals(authorization->substr(0, 7), "Bearer ")) {
+  if (!authorization || authorization->size() <= 7 || !iequals(authorization->substr(0, 7), "Bearer ")) {
     return std::nullopt;
   }
   std::string_view token = authorization->substr(7);

@@ -86,8 +86,7 @@ SeenHeaders scan_headers(const RequestHeader& header) {
     std::optional<std::string_view>* slot = nullptr;
     if (iequals(name, "api-key") || iequals(name, "x-api-key") || iequals(name, "x-goog-api-key")) {
       slot = &seen.api_key;
-    } else if (name.size() > kMockPrefix.size() &&
-               iequals(name.substr(0, kMockPrefix.size()), kMockPrefix)) {
+    } else if (name.size() > kMockPrefix.size() && iequals(name.substr(0, kMockPrefix.size()), kMockPrefix)) {
       for (const auto& mock : kMockHeaders) {
         if (iequals(name, mock.name)) slot = &(seen.*mock.slot);
       }
@@ -101,8 +100,8 @@ SeenHeaders scan_headers(const RequestHeader& header) {
 class MockHeaderParser {
  public:
   // An integer within [min, max], or `fallback` when the header is absent.
-  std::int64_t integer(std::optional<std::string_view> text, std::string_view name,
-                       std::int64_t fallback, std::int64_t min, std::int64_t max) {
+  std::int64_t integer(std::optional<std::string_view> text, std::string_view name, std::int64_t fallback,
+                       std::int64_t min, std::int64_t max) {
     if (!text) return fallback;
     std::int64_t value = 0;
     const char* end = text->data() + text->size();
@@ -139,8 +138,8 @@ class MockHeaderParser {
   std::string_view type_name(std::optional<std::string_view> text, std::string_view name) {
     if (!text || text->empty()) return {};
     const bool ok = text->size() <= 64 && std::ranges::all_of(*text, [](char c) {
-                      return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-                             (c >= '0' && c <= '9') || c == '_' || c == '.' || c == '-';
+                      return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||
+                             c == '.' || c == '-';
                     });
     if (!ok) fail(name, "an error type name (letters, digits, '_', '.', '-')");
     return ok ? *text : std::string_view{};
@@ -215,8 +214,8 @@ std::string path_model(std::string_view path) {
   return {};
 }
 
-std::string build_echo_headers(const RequestHeader& header, const SeenHeaders& seen,
-                               std::uint64_t connection_id, std::string_view model) {
+std::string build_echo_headers(const RequestHeader& header, const SeenHeaders& seen, std::uint64_t connection_id,
+                               std::string_view model) {
   std::string out;
   out.reserve(160 + header.target().size() + seen.host.size() + seen.authorization.size() +
               (seen.api_key ? seen.api_key->size() : 0) + model.size() * 3);
@@ -277,8 +276,7 @@ FullReply echo(const Request& request) {
 
 }  // namespace
 
-ResponsePlan plan_response(const Request& request, const Defaults& defaults,
-                           std::uint64_t connection_id) {
+ResponsePlan plan_response(const Request& request, const Defaults& defaults, std::uint64_t connection_id) {
   // The parsed body lives in `memory` (on the stack unless the body is large); the parser's
   // own scratch space too.
   unsigned char body_memory[8192];
@@ -324,8 +322,7 @@ ResponsePlan plan_response(const Request& request, const Defaults& defaults,
   const bool blackhole = mock.flag(seen.blackhole, "x-mock-blackhole");
   const Reset reset = mock.reset(seen.reset);
   if (!mock.error().empty()) {
-    plan.reply =
-        openai::error(400, mock.error(), "invalid_request_error", {}, "invalid_mock_header");
+    plan.reply = openai::error(400, mock.error(), "invalid_request_error", {}, "invalid_mock_header");
     return plan;
   }
 
@@ -336,8 +333,9 @@ ResponsePlan plan_response(const Request& request, const Defaults& defaults,
   plan.reset = reset;
   if (defaults.outage && defaults.outage->period.count() > 0) {
     const auto& o = *defaults.outage;
-    const auto elapsed = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() -
-                                                                               defaults.started) + o.offset;
+    const auto elapsed =
+        std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - defaults.started) +
+        o.offset;
     if (elapsed.count() >= 0 && elapsed % o.period < o.down) {
       if (o.reset) {
         plan.reset = Reset::before_headers;

@@ -63,8 +63,7 @@ struct ResponsePlan {
   ApiReply reply;
 };
 
-ResponsePlan plan_response(const Request& request, const Defaults& defaults,
-                           std::uint64_t connection_id);
+ResponsePlan plan_response(const Request& request, const Defaults& defaults, std::uint64_t connection_id);
 
 // The echo headers for a request whose body could not be read (e.g. too large).
 std::string echo_headers(const RequestHeader& header, std::uint64_t connection_id);

@@ -48,8 +48,8 @@ using std::chrono::milliseconds;
 using Executor = asio::io_context::executor_type;
 using Socket = asio::basic_stream_socket<tcp, Executor>;
 using Acceptor = asio::basic_socket_acceptor<tcp, Executor>;
-using Timer = asio::basic_waitable_timer<std::chrono::steady_clock,
-                                         asio::wait_traits<std::chrono::steady_clock>, Executor>;
+using Timer =
+    asio::basic_waitable_timer<std::chrono::steady_clock, asio::wait_traits<std::chrono::steady_clock>, Executor>;
 using TlsStream = ssl::stream<Socket>;
 template <typename T>
 using Task = asio::awaitable<T, Executor>;
@@ -126,8 +126,7 @@ class Connection {
         buffer_.consume(parser.put(buffer_.data(), ec));
         if (ec == http::error::need_more) ec = {};
         if (ec || parser.is_done()) co_return ec;
-        if (parser.is_header_done() && !continue_sent &&
-            iequals(parser.get()[http::field::expect], "100-continue")) {
+        if (parser.is_header_done() && !continue_sent && iequals(parser.get()[http::field::expect], "100-continue")) {
           continue_sent = true;
           out_.assign("HTTP/1.1 100 Continue\r\n\r\n");
           if (!co_await write_out()) co_return asio::error::connection_aborted;
@@ -186,8 +185,7 @@ class Connection {
     if (const auto* full = std::get_if<FullReply>(&plan.reply)) {
       const bool bodyless = full->status == 204 || full->status == 304;
       out_.clear();
-      append_head(full->status, full->content_type,
-                  bodyless ? Framing::no_body : Framing::content_length,
+      append_head(full->status, full->content_type, bodyless ? Framing::no_body : Framing::content_length,
                   bodyless ? 0 : full->body.size(), keep_alive, plan.headers);
       // A HEAD request gets the headers of the reply, Content-Length included, but no body.
       std::string_view body;
@@ -212,16 +210,14 @@ class Connection {
     co_return true;
   }
 
-  Task<bool> send(const StreamReply& reply, const ResponsePlan& plan, bool keep_alive,
-                  bool http10) {
+  Task<bool> send(const StreamReply& reply, const ResponsePlan& plan, bool keep_alive, bool http10) {
     const bool chunked = !http10;
     out_.clear();
-    append_head(200, reply.content_type, chunked ? Framing::chunked : Framing::until_close, 0,
-                keep_alive, plan.headers);
+    append_head(200, reply.content_type, chunked ? Framing::chunked : Framing::until_close, 0, keep_alive,
+                plan.headers);
     if (!co_await write_out()) co_return false;
 
-    const std::size_t reset_at =
-        plan.reset == Reset::mid_stream ? reply.events.size() / 2 : reply.events.size() + 1;
+    const std::size_t reset_at = plan.reset == Reset::mid_stream ? reply.events.size() / 2 : reply.events.size() + 1;
     for (std::size_t i = 0; i < reply.events.size(); ++i) {
       if (i == reset_at) {
         reset();
@@ -243,8 +239,8 @@ class Connection {
     co_return true;
   }
 
-  void append_head(unsigned status, std::string_view content_type, Framing framing,
-                   std::size_t content_length, bool keep_alive, std::string_view extra_headers) {
+  void append_head(unsigned status, std::string_view content_type, Framing framing, std::size_t content_length,
+                   bool keep_alive, std::string_view extra_headers) {
     out_.append("HTTP/1.1 ");
     append_number(out_, status);
     out_.push_back(' ');
@@ -286,8 +282,7 @@ class Connection {
     }
     const std::string headers = header ? echo_headers(*header, id_) : std::string{};
     out_.clear();
-    append_head(reply.status, reply.content_type, Framing::content_length, reply.body.size(), false,
-                headers);
+    append_head(reply.status, reply.content_type, Framing::content_length, reply.body.size(), false, headers);
     if (co_await write_out(reply.body)) co_await close();
   }
 
@@ -354,8 +349,7 @@ class Connection {
   template <typename Status>
   void log(const Request& request, Status status, std::chrono::steady_clock::time_point started) {
     if (!config_.log_requests) return;
-    const auto elapsed =
-        std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started);
+    const auto elapsed = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started);
     std::string line = R"({"msg":"request","connection":)";
     append_number(line, id_);
     line.append(R"(,"method":)");
@@ -401,8 +395,7 @@ Task<void> accept_loop(Acceptor& acceptor, const ServerConfig& config, ssl::cont
     const std::uint64_t id = connection_counter.fetch_add(1, std::memory_order_relaxed) + 1;
     const auto executor = socket.get_executor();
     if (tls) {
-      asio::co_spawn(executor, serve(TlsStream(std::move(socket), *tls), config, id),
-                     asio::detached);
+      asio::co_spawn(executor, serve(TlsStream(std::move(socket), *tls), config, id), asio::detached);
     } else {
       asio::co_spawn(executor, serve(std::move(socket), config, id), asio::detached);
     }
@@ -416,8 +409,7 @@ void throw_if(const error_code& ec, const std::string& what) {
 
 ssl::context make_tls_context(const TlsFiles& files) {
   ssl::context context(ssl::context::tls_server);
-  context.set_options(ssl::context::default_workarounds | ssl::context::no_compression |
-                      ssl::context::single_dh_use);
+  context.set_options(ssl::context::default_workarounds | ssl::context::no_compression | ssl::context::single_dh_use);
   SSL_CTX_set_min_proto_version(context.native_handle(), TLS1_2_VERSION);
   error_code ec;
   context.use_certificate_chain_file(files.certificate_chain, ec);
@@ -454,8 +446,7 @@ Server::Server(ServerConfig config) : impl_(std::make_unique<Impl>()) {
   const auto address = asio::ip::make_address(settings.address, ec);
   throw_if(ec, "invalid address " + settings.address);
   impl_->endpoint = tcp::endpoint(address, settings.port);
-  const std::string where =
-      "cannot listen on " + settings.address + " port " + std::to_string(settings.port);
+  const std::string where = "cannot listen on " + settings.address + " port " + std::to_string(settings.port);
   for (int i = 0; i < settings.threads; ++i) {
     auto worker = std::make_unique<Impl::Worker>();
     Acceptor& acceptor = worker->acceptor;
@@ -485,8 +476,7 @@ std::uint16_t Server::port() const {
 void Server::start() {
   ssl::context* tls = impl_->tls ? &*impl_->tls : nullptr;
   for (auto& worker : impl_->workers) {
-    asio::co_spawn(worker->context, accept_loop(worker->acceptor, impl_->config, tls),
-                   asio::detached);
+    asio::co_spawn(worker->context, accept_loop(worker->acceptor, impl_->config, tls), asio::detached);
     worker->thread = std::thread([&context = worker->context] { context.run(); });
   }
 }

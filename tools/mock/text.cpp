@@ -15,9 +15,7 @@ constexpr std::string_view kReplacementCharacter = "\xEF\xBF\xBD";
 // Length of the well-formed UTF-8 sequence starting at text[pos], or 0 if it is ill-formed.
 std::size_t utf8_sequence_length(std::string_view text, std::size_t pos) {
   const auto byte = [&](std::size_t i) { return static_cast<unsigned char>(text[pos + i]); };
-  const auto continuation = [&](std::size_t i) {
-    return pos + i < text.size() && (byte(i) & 0xC0) == 0x80;
-  };
+  const auto continuation = [&](std::size_t i) { return pos + i < text.size() && (byte(i) & 0xC0) == 0x80; };
   const unsigned char lead = byte(0);
   if (lead < 0x80) return 1;
   if (lead >= 0xC2 && lead <= 0xDF) return continuation(1) ? 2 : 0;
@@ -101,8 +99,7 @@ std::size_t utf8_length(std::string_view text) {
 }
 
 void append_base64(std::string& out, std::span<const std::byte> bytes) {
-  static constexpr std::string_view alphabet =
-      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  static constexpr std::string_view alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
   out.reserve(out.size() + (bytes.size() + 2) / 3 * 4);
   std::size_t i = 0;
   for (; i + 3 <= bytes.size(); i += 3) {
