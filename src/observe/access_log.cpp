@@ -170,6 +170,28 @@ std::string redact_query(std::string_view target, const std::vector<std::string>
   return out;
 }
 
+namespace {
+
+// What the response said about itself: token counts, finish reason, answering model (both
+// bounded where they are read, so this part of a line stays small).
+void append_usage(const AccessLogEntry& e, std::string& out) {
+  if (e.prompt_tokens >= 0) out += fmt::format(",\"prompt_tokens\":{}", e.prompt_tokens);
+  if (e.completion_tokens >= 0) out += fmt::format(",\"completion_tokens\":{}", e.completion_tokens);
+  if (e.cached_tokens > 0) out += fmt::format(",\"cached_tokens\":{}", e.cached_tokens);
+  if (!e.finish_reason.empty()) {
+    out += ",\"finish_reason\":\"";
+    append_json_escaped(e.finish_reason, out);
+    out += '"';
+  }
+  if (!e.response_model.empty()) {
+    out += ",\"response_model\":\"";
+    append_json_escaped(e.response_model, out);
+    out += '"';
+  }
+}
+
+}  // namespace
+
 void format_access_log(const AccessLogEntry& e, std::string& out, const AccessLogOptions& options) {
   const auto line_start = out.size();
   // Paths with a query may carry credentials: redacted copies; others are used as they are.
@@ -226,8 +248,7 @@ void format_access_log(const AccessLogEntry& e, std::string& out, const AccessLo
   if (!e.provider.empty()) field("provider", e.provider);
   if (e.attempts > 1) out += fmt::format(",\"attempts\":{}", e.attempts);
   if (!e.translation.empty()) field("translation", e.translation);
-  if (e.prompt_tokens >= 0) out += fmt::format(",\"prompt_tokens\":{}", e.prompt_tokens);
-  if (e.completion_tokens >= 0) out += fmt::format(",\"completion_tokens\":{}", e.completion_tokens);
+  append_usage(e, out);
   if (!e.error.empty()) field("error", e.error);
   out += "}\n";
   if (out.size() - line_start <= kMaxAccessLogLineBytes) return;
@@ -253,8 +274,7 @@ void format_access_log(const AccessLogEntry& e, std::string& out, const AccessLo
                                    {"error", escape(e.error), false}};
   std::string tail;
   if (e.attempts > 1) tail += fmt::format(",\"attempts\":{}", e.attempts);
-  if (e.prompt_tokens >= 0) tail += fmt::format(",\"prompt_tokens\":{}", e.prompt_tokens);
-  if (e.completion_tokens >= 0) tail += fmt::format(",\"completion_tokens\":{}", e.completion_tokens);
+  append_usage(e, tail);
   auto total = [&] {
     std::size_t n = head.size() + numbers.size() + tail.size() + 2;  // "}\n"
     for (const auto& f : fields)
@@ -288,8 +308,7 @@ void format_access_log(const AccessLogEntry& e, std::string& out, const AccessLo
   put(fields[9]);
   if (e.attempts > 1) out += fmt::format(",\"attempts\":{}", e.attempts);
   put(fields[10]);
-  if (e.prompt_tokens >= 0) out += fmt::format(",\"prompt_tokens\":{}", e.prompt_tokens);
-  if (e.completion_tokens >= 0) out += fmt::format(",\"completion_tokens\":{}", e.completion_tokens);
+  append_usage(e, out);
   put(fields[11]);
   out += "}\n";
 }

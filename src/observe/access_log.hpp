@@ -35,9 +35,12 @@ struct AccessLogEntry {
   std::string_view translation;        // "openai->anthropic", ... empty when the provider speaks the client's API
   std::string_view provider;           // the AI Backend's provider that answered (or was tried last)
   unsigned attempts = 0;               // providers tried (0: none, e.g. refused before routing)
-  std::int64_t prompt_tokens = -1;     // -1: not known (only translated replies are read for usage)
+  std::int64_t prompt_tokens = -1;     // -1: not known
   std::int64_t completion_tokens = -1;
-  std::string_view error;  // why the request failed, if it did
+  std::int64_t cached_tokens = -1;
+  std::string_view finish_reason;   // as the provider said it
+  std::string_view response_model;  // the model the provider says answered
+  std::string_view error;           // why the request failed, if it did
 };
 
 // How lines are written: query parameters whose values are replaced by REDACTED in `path` and

@@ -98,6 +98,9 @@ void finish_request(Worker& worker, const RequestRecord& record, std::string_vie
   entry.attempts = record.attempts;
   entry.prompt_tokens = record.prompt_tokens;
   entry.completion_tokens = record.completion_tokens;
+  entry.cached_tokens = record.cached_tokens;
+  entry.finish_reason = record.finish_reason;
+  entry.response_model = record.response_model;
   log.write(entry);
 }
 

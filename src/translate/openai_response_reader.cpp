@@ -8,6 +8,9 @@ namespace json = boost::json;
 
 namespace {
 
+// The longest model name or finish reason kept (they reach the access log).
+constexpr std::size_t kMaxNameBytes = 256;
+
 // The end of the first event in `bytes` (the index just past its blank line), or npos.
 // Lines end in LF, CRLF or CR; an event ends at an empty line. `scanned` and `line_start` carry
 // the scan over between calls (bytes already looked at, and where the current line began).
@@ -134,6 +137,16 @@ void OpenAiResponseReader::read_event(std::string_view raw, std::string& out) {
       if (usage_only && drop_usage_chunk_) return;
     }
   }
+  if (drop_usage_chunk_) {
+    // With include_usage the provider adds "usage":null to every chunk; the client did not ask.
+    for (const std::string_view member : {std::string_view(",\"usage\":null"), std::string_view("\"usage\":null,")}) {
+      const auto at = raw.find(member);
+      if (at == std::string_view::npos) continue;
+      out.append(raw.substr(0, at));
+      out.append(raw.substr(at + member.size()));
+      return;
+    }
+  }
   out.append(raw);
 }
 
@@ -143,13 +156,14 @@ void OpenAiResponseReader::read_document(std::string_view text, bool from_stream
   if (ec || !value.is_object()) return;
   const auto& object = value.as_object();
   if (const auto* model = object.if_contains("model"); model && model->is_string() && model_.empty())
-    model_ = std::string(model->as_string());
+    model_ = std::string(std::string_view(model->as_string()).substr(0, kMaxNameBytes));
   const auto* choices = object.if_contains("choices");
   if (choices && choices->is_array()) {
     for (const auto& choice : choices->as_array()) {
       if (!choice.is_object()) continue;
       const auto* reason = choice.as_object().if_contains("finish_reason");
-      if (reason && reason->is_string()) finish_reason_ = std::string(reason->as_string());
+      if (reason && reason->is_string())
+        finish_reason_ = std::string(std::string_view(reason->as_string()).substr(0, kMaxNameBytes));
     }
   }
   const auto* usage = object.if_contains("usage");

@@ -2,8 +2,9 @@
 // itself — usage, finish reason, the model that answered — while the relay forwards it, for
 // the per-request record. Streams are handled event by event: complete SSE events are passed
 // on as they are, except the usage-only chunk Sluice asked for on the client's behalf
-// (stream_options.include_usage added to the request), which is dropped so the client sees
-// exactly the stream it asked for. Only the event being completed is held (bounded; an event
+// (stream_options.include_usage added to the request), which is dropped, and the
+// "usage":null member that request adds to every other chunk, which is removed, so the client
+// sees exactly the stream it asked for. Only the event being completed is held (bounded; an event
 // beyond the bound makes the reader step aside and pass bytes through untouched). A complete
 // JSON body is copied up to a bound and read at its end (beyond the bound, nothing is read).
 // Only a few events are parsed: the first (model), those carrying a finish reason or usage.
