@@ -14,11 +14,13 @@ using pipeline::Verdict;
 
 namespace {
 
-// A native OpenAI-format chat or embeddings request: the relay can read its response.
+// A native OpenAI-format chat or embeddings request, or a native Anthropic Messages one: the
+// relay can read its response.
 bool readable(const AttemptContext& attempt) {
   const auto& request = attempt.request;
-  return request.json_api && attempt.native && attempt.provider.ai &&
-         attempt.provider.format == provider::WireFormat::OpenAI && request.api != route::ApiKind::Messages;
+  if (!request.json_api || !attempt.native || !attempt.provider.ai) return false;
+  if (attempt.provider.format == provider::WireFormat::Anthropic) return request.api == route::ApiKind::Messages;
+  return attempt.provider.format == provider::WireFormat::OpenAI && request.api != route::ApiKind::Messages;
 }
 
 class UsageCaptureStage final : public pipeline::Stage {
@@ -30,7 +32,8 @@ class UsageCaptureStage final : public pipeline::Stage {
 
   Verdict on_attempt(AttemptContext& attempt) const override {
     attempt.drop_usage_chunk = false;
-    if (!readable(attempt) || !attempt.request.info.stream || attempt.request.api != route::ApiKind::ChatCompletions)
+    if (!readable(attempt) || !attempt.request.info.stream || attempt.request.api != route::ApiKind::ChatCompletions ||
+        attempt.provider.format != provider::WireFormat::OpenAI)
       return Verdict::proceed();
     if (asks_include_usage(*attempt.body)) return Verdict::proceed();
     std::string rewritten = with_include_usage(*attempt.body);

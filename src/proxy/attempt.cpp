@@ -7,6 +7,7 @@
 #include "pipeline/response_filter.hpp"
 #include "proxy/relay.hpp"
 #include "route/api_path.hpp"
+#include "translate/decode_anthropic.hpp"
 #include "translate/openai_response_reader.hpp"
 
 namespace sluice::proxy {
@@ -136,6 +137,58 @@ class NativeResponseReading final : public pipeline::ResponseFilter {
   translate::OpenAiResponseReader reader_;
   RequestRecord& record_;
   bool drops_;
+};
+
+// Reads a native Anthropic Messages answer for the record as the relay forwards it unchanged:
+// its decoder observes the bytes (a stream event by event; a complete body, copied up to a
+// bound, at its end).
+class NativeAnthropicReading final : public pipeline::ResponseFilter, llm::EventSink {
+ public:
+  NativeAnthropicReading(bool stream, std::size_t max_bytes, RequestRecord& record)
+      : stream_(stream), max_bytes_(max_bytes), record_(record) {}
+  void feed(std::string_view in, std::string& out) override {
+    out.append(in);
+    if (stream_) {
+      decoder_.feed(in, *this);
+    } else if (!too_large_) {
+      too_large_ = body_.size() + in.size() > max_bytes_;
+      if (too_large_) {
+        body_.clear();
+        body_.shrink_to_fit();
+      } else {
+        body_.append(in);
+      }
+    }
+  }
+  void finish(std::string&) override {
+    if (stream_) {
+      decoder_.end(*this);
+    } else if (!too_large_) {
+      translate::decode_anthropic_response(body_, {}, *this);
+    }
+  }
+  bool may_change_length() const override { return false; }
+
+ private:
+  void on_event(const llm::Event& event) override {
+    if (const auto* start = std::get_if<llm::MessageStart>(&event); start && !start->model.empty()) {
+      record_.response_model = std::string(start->model.substr(0, kMaxRecordedNameBytes));
+    } else if (const auto* usage = std::get_if<llm::UsageEvent>(&event)) {
+      record_.prompt_tokens = static_cast<std::int64_t>(usage->usage.prompt_tokens);
+      record_.completion_tokens = static_cast<std::int64_t>(usage->usage.completion_tokens);
+      record_.cached_tokens = static_cast<std::int64_t>(usage->usage.cached_tokens);
+    } else if (const auto* finish = std::get_if<llm::Finish>(&event)) {
+      record_.finish_reason = std::string(finish->raw.substr(0, kMaxRecordedNameBytes));
+    }
+  }
+  static constexpr std::size_t kMaxRecordedNameBytes = 256;
+
+  bool stream_;
+  std::size_t max_bytes_;
+  RequestRecord& record_;
+  translate::AnthropicStreamDecoder decoder_;
+  std::string body_;
+  bool too_large_ = false;
 };
 
 }  // namespace
@@ -510,15 +563,20 @@ http::Task<AttemptResult> attempt(ExchangeInputs& exchange, const BackendRuntime
         beast::iequals(std::string_view(response[bhttp::field::content_type]).substr(0, 17), "text/event-stream");
     // Response events: a native OpenAI-format answer is read as it passes.
     std::optional<NativeResponseReading> reading;
-    if (has_body && record.status >= 200 && record.status < 300 && context.native && target.ai &&
-        target.format == provider::WireFormat::OpenAI && request.json_api && wants_response_events(request, target)) {
-      reading.emplace(sse, context.drop_usage_chunk, limits.maxTranslatedResponseBytes, record);
-      if (reading->may_change_length() && framing == ClientFraming::ContentLength)
+    std::optional<NativeAnthropicReading> anthropic_reading;
+    pipeline::ResponseFilter* filter = nullptr;
+    if (has_body && record.status >= 200 && record.status < 300 && context.native && target.ai && request.json_api &&
+        wants_response_events(request, target)) {
+      if (target.format == provider::WireFormat::OpenAI) {
+        filter = &reading.emplace(sse, context.drop_usage_chunk, limits.maxTranslatedResponseBytes, record);
+      } else if (target.format == provider::WireFormat::Anthropic) {
+        filter = &anthropic_reading.emplace(sse, limits.maxTranslatedResponseBytes, record);
+      }
+      if (filter && filter->may_change_length() && framing == ClientFraming::ContentLength)
         framing = responder.version() >= 11 ? ClientFraming::Chunked : ClientFraming::UntilClose;
     }
     client_keep = responder.keep_alive() && framing != ClientFraming::UntilClose;
     const std::string client_head = responder.relay_head(response.base(), client_keep, framing);
-    pipeline::ResponseFilter* filter = reading ? &*reading : nullptr;
     if (connection->tls) {
       relayed = co_await relay_body(*connection->tls, *connection, *parser, client, client_head, framing, sse, target,
                                     deadline, worker, record, request.schema, filter);

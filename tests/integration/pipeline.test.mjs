@@ -122,6 +122,29 @@ describe('usage capture (default on)', () => {
     assert.equal(line.prompt_tokens, body.usage.prompt_tokens);
   });
 
+  test('a native Anthropic Messages answer logs its tokens, stop reason and model, streams too', async () => {
+    const message = (extra = {}) =>
+      JSON.stringify({ model: 'claude-x', max_tokens: 20, messages: [{ role: 'user', content: 'hi' }], ...extra });
+    const res = await post(gw, '/claude/v1/messages', message(), { 'anthropic-version': '2023-06-01' });
+    assert.equal(res.status, 200);
+    const body = await res.json();
+    const line = await gw.waitForAccessLog((l) => l.path === '/claude/v1/messages');
+    assert.equal(line.prompt_tokens, body.usage.input_tokens);
+    assert.equal(line.completion_tokens, body.usage.output_tokens);
+    assert.equal(line.finish_reason, body.stop_reason);
+    assert.equal(line.response_model, body.model);
+
+    const streamed = await post(gw, '/claude/v1/messages?s=1', message({ stream: true }), {
+      'anthropic-version': '2023-06-01',
+    });
+    const events = parseSse(await streamed.text());
+    const delta = events.find((e) => e.event === 'message_delta');
+    assert.ok(delta, 'the stream reached the client unchanged');
+    const streamLine = await gw.waitForAccessLog((l) => l.path === '/claude/v1/messages?s=1');
+    assert.equal(streamLine.completion_tokens, delta.data.usage.output_tokens);
+    assert.equal(streamLine.finish_reason, delta.data.delta.stop_reason);
+  });
+
   test('embeddings skip a priority group that cannot serve them instead of failing on it', async () => {
     const res = await post(gw, '/mixed/v1/embeddings', JSON.stringify({ model: 'emb', input: 'x' }));
     assert.equal(res.status, 200);

@@ -11,11 +11,11 @@
 
 #include "config/loader.hpp"
 #include "pipeline/chain.hpp"
-#include "proxy/snapshot.hpp"
-#include "proxy/worker.hpp"
 #include "policy/registry.hpp"
 #include "policy/retry.hpp"
 #include "policy/usage_capture.hpp"
+#include "proxy/snapshot.hpp"
+#include "proxy/worker.hpp"
 #include "translate/openai_response_reader.hpp"
 
 namespace sluice {
