@@ -5,6 +5,7 @@
 
 #include "http/tls_client.hpp"
 #include "policy/registry.hpp"
+#include "translate/select.hpp"
 
 namespace sluice::proxy {
 
@@ -204,6 +205,35 @@ BackendRuntime compile_provider(const config::Backend& spec, const std::string& 
 
 }  // namespace
 
+namespace {
+
+// A priority group none of whose providers can serve an API that another group of the same
+// Backend serves (embeddings next to Anthropic models): such requests skip the whole group,
+// which is worth knowing when the group was meant as a fallback.
+void warn_groups_that_cannot_serve(const Snapshot& snapshot, config::Diagnostics& diags) {
+  for (const auto& [name, backend] : snapshot.backends) {
+    if (!backend.ai || backend.groups.size() < 2 || backend.spec->priorityGroups.empty()) continue;
+    const auto api = translate::ClientApi::OpenAIEmbeddings;
+    std::vector<bool> serves;
+    for (const auto& group : backend.groups) {
+      bool any = false;
+      for (const auto& provider : group) any = any || translate::can_serve(api, provider.format);
+      serves.push_back(any);
+    }
+    if (std::find(serves.begin(), serves.end(), true) == serves.end()) continue;
+    for (std::size_t g = 0; g < serves.size(); ++g) {
+      if (serves[g]) continue;
+      const auto& origin = backend.spec->origin;
+      diags.add(config::Diagnostic{config::Severity::Warning, origin.file, origin.line, origin.id(),
+                                   "spec.ai.priorityGroups[" + std::to_string(g) + "]",
+                                   "no provider of this group can serve embeddings (Anthropic models have none): "
+                                   "embeddings requests skip it and go to the other groups"});
+    }
+  }
+}
+
+}  // namespace
+
 std::shared_ptr<const Snapshot> Snapshot::build(config::Config config, config::Diagnostics& diags,
                                                 std::uint64_t generation) {
   state::RuntimeRegistry fresh;
@@ -253,6 +283,7 @@ std::shared_ptr<const Snapshot> Snapshot::build(config::Config config, config::D
         for (const auto& e : p.endpoints) snap->pool_keys.insert(e.pool_key);
     snap->backends.emplace(name, std::move(backend));
   }
+  warn_groups_that_cannot_serve(*snap, diags);
   policy::compile_chains(*snap);
   return snap;
 }

@@ -139,6 +139,35 @@ spec:
   }
 }
 
+TEST(SnapshotWarningTest, AGroupThatCannotServeEmbeddingsNextToOneThatCanIsNamed) {
+  const auto group = [](const char* name, const char* kind) {
+    return std::string("    - providers:\n      - name: ") + name + "\n        " + kind +
+           ": {authToken: {kind: Inline, inline: k}}\n        host: 127.0.0.1\n        port: 9\n";
+  };
+  const std::string head = R"(apiVersion: sluice.dev/v1alpha1
+kind: Backend
+metadata: {name: mixed}
+spec:
+  type: AI
+  ai:
+    priorityGroups:
+)";
+  auto warnings = [](const std::string& yaml) {
+    config::Diagnostics diags;
+    proxy::Snapshot::build(load(yaml), diags, 1);
+    std::vector<std::string> fields;
+    for (const auto& d : diags.items())
+      if (d.severity == config::Severity::Warning && d.message.find("embeddings") != std::string::npos)
+        fields.push_back(d.resource + " " + d.field);
+    return fields;
+  };
+  EXPECT_EQ(warnings(head + group("claude", "anthropic") + group("gpt", "openai")),
+            (std::vector<std::string>{"Backend/mixed spec.ai.priorityGroups[0]"}));
+  EXPECT_TRUE(warnings(head + group("a", "anthropic") + group("b", "anthropic")).empty())
+      << "a Backend meant for chat only is not warned about";
+  EXPECT_TRUE(warnings(head + group("a", "openai") + group("b", "openai")).empty());
+}
+
 TEST(UsageCaptureTest, AddsIncludeUsageWithoutDisturbingTheBody) {
   using policy::asks_include_usage;
   using policy::with_include_usage;
