@@ -259,7 +259,11 @@ int serve(const ServeOptions& options) {
   static constexpr std::chrono::milliseconds kCutGrace{1000};
   std::function<void()> poll_drain = [&] {
     std::int64_t open = 0;
-    for (const auto& w : workers) open += w->open_connections();
+    bool drained = true;  // every worker closed its acceptors and counts what it accepted
+    for (const auto& w : workers) {
+      open += w->open_connections();
+      drained = drained && w->drained();
+    }
     const auto now = std::chrono::steady_clock::now();
     if (open > 0 && now >= drain_deadline && !cut) {
       // Requests still in flight are cut: each ends in-band (an error event in its client's
@@ -269,7 +273,7 @@ int serve(const ServeOptions& options) {
       cut = true;
       for (auto& w : workers) w->cut();
     }
-    if (open == 0 || now >= drain_deadline + kCutGrace) {
+    if ((open == 0 && drained) || now >= drain_deadline + kCutGrace) {
       if (open > 0)
         observe::log(Level::Warning, "closing after the drain deadline", {{"open_connections", std::to_string(open)}});
       reload_signal.cancel();

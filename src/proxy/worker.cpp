@@ -143,6 +143,9 @@ void Worker::drain() {
     for (auto* c : connections_) {
       if (c->idle) c->socket->cancel(ignored);
     }
+    // Connections accepted just before the acceptors closed are served (and counted) by
+    // handlers already queued: the drain has taken hold once they have run.
+    asio::post(io_, [this] { drained_.store(true, std::memory_order_release); });
   });
 }
 

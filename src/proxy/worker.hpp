@@ -78,6 +78,9 @@ class Worker {
   }
   static constexpr std::size_t kRelayBufferBytes = 16 * 1024;
   bool draining() const { return draining_; }
+  // The drain has taken hold: acceptors closed, every accepted connection counted in
+  // open_connections(). Any thread.
+  bool drained() const { return drained_.load(std::memory_order_acquire); }
   const bool& draining_flag() const { return draining_; }
   bool cutting() const { return cutting_; }
   unsigned index() const { return index_; }
@@ -102,6 +105,7 @@ class Worker {
   static constexpr std::size_t kMaxPooledRelayBuffers = 64;
   std::vector<std::unique_ptr<char[]>> relay_buffers_;
   bool draining_ = false;
+  std::atomic<bool> drained_{false};
   bool cutting_ = false;
   unsigned housekeeping_ticks_ = 0;
   // Every I/O object of a worker is used on its thread only, so the reactor's per-descriptor

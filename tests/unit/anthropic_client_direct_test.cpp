@@ -56,8 +56,9 @@ void fold_cache_writes(json::value& v) {
   if (v.is_object()) {
     auto& o = v.get_object();
     if (auto* writes = o.if_contains("cache_creation_input_tokens"); writes != nullptr && o.contains("input_tokens")) {
-      o["input_tokens"] = o["input_tokens"].to_number<std::uint64_t>() + writes->to_number<std::uint64_t>();
-      o["cache_creation_input_tokens"] = 0;
+      const auto total = o.at("input_tokens").to_number<std::uint64_t>() + writes->to_number<std::uint64_t>();
+      *writes = 0;
+      o.at("input_tokens") = total;
     }
     for (auto& [k, member] : o) fold_cache_writes(member);
   } else if (v.is_array()) {
