@@ -24,9 +24,7 @@ KeyRing::Clock::time_point earliest_key_back(const KeyRing& keys) {
 }
 
 std::string who(const AttemptContext& attempt) {
-  const auto& backend = attempt.request.backend;
-  return attempt.provider.name != backend.name ? "backend " + backend.name + " provider " + attempt.provider.name
-                                               : "backend " + backend.name;
+  return proxy::describe_upstream(attempt.request.backend, attempt.provider);
 }
 
 class CredentialStage final : public pipeline::Stage {

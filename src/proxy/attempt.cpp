@@ -27,11 +27,6 @@ constexpr std::size_t kMaxUpstreamErrorBodyBytes = 1024 * 1024;
 // The longest pause a provider's Retry-After can put it in.
 constexpr unsigned kMaxRetryAfterSeconds = 300;
 
-http::ApiError upstream_error(unsigned status, std::string message) {
-  return http::ApiError{
-      status, "server_error", status == 504 ? "upstream_timeout" : "upstream_unavailable", std::move(message), {}};
-}
-
 // The token counts a translator read from the reply, for the access log.
 void record_usage(const translate::Translator& translator, RequestRecord& record) {
   const auto usage = translator.usage();
@@ -193,6 +188,11 @@ class NativeAnthropicReading final : public pipeline::ResponseFilter, llm::Event
 
 }  // namespace
 
+http::ApiError upstream_error(unsigned status, std::string message) {
+  return http::ApiError{
+      status, "server_error", status == 504 ? "upstream_timeout" : "upstream_unavailable", std::move(message), {}};
+}
+
 http::Task<AttemptResult> attempt(ExchangeInputs& exchange, const BackendRuntime& target, bool can_retry) {
   AttemptResult result;
   auto& request = exchange.request;
@@ -229,10 +229,7 @@ http::Task<AttemptResult> attempt(ExchangeInputs& exchange, const BackendRuntime
     result.keep = co_await responder.error(error, retry_after);
     co_return result;
   };
-  const auto who = [&] {
-    return target.ai && target.name != backend.name ? "backend " + backend.name + " provider " + target.name
-                                                    : "backend " + backend.name;
-  };
+  const auto who = [&] { return describe_upstream(backend, target); };
 
   // The circuit breaker: a provider at its limit of requests in flight takes no more.
   struct InFlight {

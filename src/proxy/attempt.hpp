@@ -62,6 +62,9 @@ struct AttemptResult {
   bool circuit_open = false;            // at its circuit-breaker limit: not tried, not a failure
 };
 
+// The error answered when an upstream failed (504 upstream_timeout, else upstream_unavailable).
+http::ApiError upstream_error(unsigned status, std::string message);
+
 // `can_retry`: another provider remains and the deadline has not passed.
 http::Task<AttemptResult> attempt(ExchangeInputs& exchange, const BackendRuntime& target, bool can_retry);
 

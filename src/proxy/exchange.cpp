@@ -308,11 +308,7 @@ http::Task<bool> try_providers(ExchangeInputs& exchange, AttemptPlan& plan) {
   // last one could not take the request).
   record.error = "failed over: " + failures;
   if (last_request_error) co_return co_await exchange.responder.error(*last_request_error);
-  const http::ApiError error{last_status,
-                             "server_error",
-                             last_status == 504 ? "upstream_timeout" : "upstream_unavailable",
-                             "every provider of Backend " + backend.name + " failed: " + failures,
-                             {}};
+  const auto error = upstream_error(last_status, "every provider of Backend " + backend.name + " failed: " + failures);
   co_return co_await exchange.responder.error(error);
 }
 

@@ -240,6 +240,11 @@ std::shared_ptr<const Snapshot> Snapshot::build(config::Config config, config::D
   return build(std::move(config), diags, generation, fresh);
 }
 
+std::string describe_upstream(const BackendRuntime& backend, const BackendRuntime& provider) {
+  return provider.ai && provider.name != backend.name ? "backend " + backend.name + " provider " + provider.name
+                                                      : "backend " + backend.name;
+}
+
 std::shared_ptr<const Snapshot> Snapshot::build(config::Config config, config::Diagnostics& diags,
                                                 std::uint64_t generation, state::RuntimeRegistry& registry) {
   auto snap = std::make_shared<Snapshot>();

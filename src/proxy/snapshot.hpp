@@ -78,6 +78,10 @@ struct BackendRuntime {
   pipeline::Chain attempt_chain;
 };
 
+// Names an upstream in messages: "backend B", or "backend B provider P" for a provider of an AI
+// Backend with a name of its own.
+std::string describe_upstream(const BackendRuntime& backend, const BackendRuntime& provider);
+
 struct Snapshot {
   std::shared_ptr<const config::Config> config;
   route::RouteTable routes;
