@@ -14,6 +14,10 @@ void Chain::add(std::shared_ptr<const Stage> stage) {
   stages_.push_back(std::move(stage));
 }
 
+void Chain::append(Chain other) {
+  for (auto& stage : other.stages_) add(std::move(stage));
+}
+
 http::Task<Verdict> Chain::request_head(RequestContext& context) const {
   for (const auto& stage : stages_) {
     if ((stage->phases() & bit(Phase::RequestHead)) == 0) continue;

@@ -15,6 +15,8 @@ namespace sluice::pipeline {
 class Chain {
  public:
   void add(std::shared_ptr<const Stage> stage);
+  // Adds every stage of `other`, after this chain's.
+  void append(Chain other);
 
   bool empty() const { return stages_.empty(); }
   bool needs(Phase phase) const { return (phases_ & bit(phase)) != 0; }

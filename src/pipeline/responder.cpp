@@ -83,14 +83,14 @@ http::Task<bool> Responder::verdict(const Verdict& verdict) {
 
 std::string Responder::relay_head(const bhttp::response_header<>& response, bool keep_alive,
                                   proxy::ClientFraming framing) const {
-  return proxy::build_client_head(response, version_, keep_alive, framing, rule_, sluice_headers_);
+  return proxy::build_client_head(response, version_, keep_alive, framing, response_edits(), sluice_headers_);
 }
 
 std::string Responder::converted_head(const bhttp::response_header<>* upstream, unsigned status,
                                       std::string_view content_type, std::size_t content_length, bool keep_alive,
                                       proxy::ClientFraming framing) const {
   return proxy::build_translated_head(upstream, status, content_type, content_length, version_, keep_alive, framing,
-                                      rule_, sluice_headers_);
+                                      response_edits(), sluice_headers_);
 }
 
 }  // namespace sluice::pipeline

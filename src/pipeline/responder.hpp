@@ -40,10 +40,9 @@ class Responder {
  public:
   // `draining`: the worker's flag, read at each answer (a drain closes connections after their
   // current answer).
-  Responder(ClientIo& client, const route::CompiledRule& rule, unsigned version, bool keep_alive, const bool& draining,
-            ClientSchema schema, RequestRecord& record)
+  Responder(ClientIo& client, unsigned version, bool keep_alive, const bool& draining, ClientSchema schema,
+            RequestRecord& record)
       : client_(client),
-        rule_(rule),
         version_(version),
         keep_alive_(keep_alive),
         draining_(draining),
@@ -62,6 +61,10 @@ class Responder {
   bool keep_alive() const { return keep_alive_ && !draining_ && (!request_read_ || request_read_()); }
   // The answer that follows ends the connection (e.g. a request body that could not be read).
   void close_after() { keep_alive_ = false; }
+
+  // The response header edits the request's stages collect (read each time a head is written;
+  // `edits` outlives the responder). None until set.
+  void use_response_header_edits(const HeaderEditList& edits) { response_edits_ = &edits; }
 
   // An AI Backend's provider is being tried (the `attempts`-th try): every later answer names it.
   void set_attempt(std::string_view provider, unsigned attempts);
@@ -86,7 +89,10 @@ class Responder {
 
  private:
   ClientIo& client_;
-  const route::CompiledRule& rule_;
+  const HeaderEditList* response_edits_ = nullptr;
+  proxy::HeaderEdits response_edits() const {
+    return response_edits_ == nullptr ? proxy::HeaderEdits{} : proxy::HeaderEdits(*response_edits_);
+  }
   unsigned version_;
   bool keep_alive_;
   const bool& draining_;

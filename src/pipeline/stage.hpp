@@ -119,6 +119,9 @@ struct RetrySelection {
   const config::RetryPolicy* backend = nullptr;
 };
 
+// Header edits in the order they apply.
+using HeaderEditList = boost::container::small_vector<const config::HeaderModifier*, 2>;
+
 // One client request, for the whole exchange.
 struct RequestContext {
   RequestContext(proxy::Worker& worker_, const route::CompiledRule& rule_, const proxy::BackendRuntime& backend_,
@@ -146,6 +149,11 @@ struct RequestContext {
   std::optional<boost::json::monotonic_resource> arena;
   boost::json::value document;
   RetrySelection retry;
+  // Header edits collected by RequestHead stages (HTTPRoute header modifier filters, later
+  // policies), applied in order when the upstream request head and the client's response head
+  // are written.
+  HeaderEditList request_header_edits;
+  HeaderEditList response_header_edits;
 
   // The per-request state of `stage`, created on first use (a few stages at most keep any: a
   // linear search).

@@ -4,6 +4,7 @@
 
 #include "policy/aws_sigv4_signing.hpp"
 #include "policy/credential.hpp"
+#include "policy/header_modifier.hpp"
 #include "policy/model_override.hpp"
 #include "policy/retry.hpp"
 #include "policy/usage_capture.hpp"
@@ -81,10 +82,12 @@ void compile_chains(proxy::Snapshot& snapshot) {
   snapshot.rule_chains.clear();
   const auto& access_log = snapshot.gateway().accessLog;
   const bool capture_usage = access_log.enabled && access_log.captureUsage;
-  for (const auto& attached : attachments.by_rule) {
-    auto chain = policy_chain(attached, AttachLevel::Rule);
+  snapshot.rule_chains.resize(attachments.by_rule.size());
+  for (const auto& rule : snapshot.routes.rules()) {
+    auto& chain = snapshot.rule_chains[rule->index];
+    if (auto stage = make_header_modifier_stage(*rule)) chain.add(std::move(stage));
+    chain.append(policy_chain(attachments.by_rule[rule->index], AttachLevel::Rule));
     if (capture_usage) chain.add(make_usage_capture_stage());
-    snapshot.rule_chains.push_back(std::move(chain));
   }
   for (auto& [name, backend] : snapshot.backends) {
     if (const auto it = attachments.by_backend.find(name); it != attachments.by_backend.end())

@@ -364,7 +364,7 @@ http::Task<AttemptResult> attempt(ExchangeInputs& exchange, const BackendRuntime
   context.upstream_target = record.upstream_path;
   if (auto verdict = run_upstream_request_stages(context, target); !verdict.proceeds())
     co_return co_await stage_failed(verdict);
-  const std::string upstream_head = build_upstream_head(head, target, request.rule, head_spec);
+  const std::string upstream_head = build_upstream_head(head, target, request.request_header_edits, head_spec);
   record.bytes_received = streamed_body ? head_spec.body_size : request.body.size();
   std::optional<StreamedBody> streamed;
   auto& client = responder.client();

@@ -338,7 +338,7 @@ http::Task<bool> run_exchange(Worker& worker, const Snapshot& snapshot, const ro
   // The body's parser: the head's until the body is read whole or streamed by another.
   std::optional<bhttp::request_parser<bhttp::string_body>> whole_parser;
   std::optional<StreamedBodyParser> streamed_parser;
-  pipeline::Responder responder(client, rule, head->version(), keep_alive, worker.draining_flag(), schema, record);
+  pipeline::Responder responder(client, head->version(), keep_alive, worker.draining_flag(), schema, record);
   responder.track_request_read([&] {
     if (whole_parser) return whole_parser->is_done();
     if (streamed_parser) return streamed_parser->is_done();
@@ -360,7 +360,22 @@ http::Task<bool> run_exchange(Worker& worker, const Snapshot& snapshot, const ro
   request.query = qpos == std::string_view::npos ? std::string_view{} : target.substr(qpos + 1);
   const auto& rule_chain = snapshot.rule_chains[rule.index];
   request.rule_chain = &rule_chain;
+  responder.use_response_header_edits(request.response_header_edits);
   CompletePhase complete{request, rule_chain};
+
+  // What kind of request this is for the backend.
+  const bool post = head->method() == bhttp::verb::post;
+  request.json_api =
+      backend->ai && post &&
+      (api == route::ApiKind::ChatCompletions || api == route::ApiKind::Embeddings || api == route::ApiKind::Messages);
+  request.path = request.json_api ? api_path : path;
+
+  // RequestHead stages (the rule's, then the Backend's) run before anything is answered.
+  if (!rule_chain.empty() || !backend->chain.empty()) {
+    auto verdict = co_await rule_chain.request_head(request);
+    if (verdict.proceeds()) verdict = co_await backend->chain.request_head(request);
+    if (!verdict.proceeds()) co_return co_await responder.verdict(verdict);
+  }
 
   // The providers to try, in order, without those that cannot serve (a missing Secret).
   AttemptPlan plan;
@@ -388,12 +403,6 @@ http::Task<bool> run_exchange(Worker& worker, const Snapshot& snapshot, const ro
     co_return co_await responder.error(error);
   }
 
-  // What kind of request this is for the backend.
-  const bool post = head->method() == bhttp::verb::post;
-  request.json_api =
-      backend->ai && post &&
-      (api == route::ApiKind::ChatCompletions || api == route::ApiKind::Embeddings || api == route::ApiKind::Messages);
-  request.path = request.json_api ? api_path : path;
   ExchangeInputs exchange{request, responder, limits, match, client_buffer};
   if (request.json_api) {
     exchange.client_api = api == route::ApiKind::Messages     ? translate::ClientApi::AnthropicMessages
@@ -435,13 +444,6 @@ http::Task<bool> run_exchange(Worker& worker, const Snapshot& snapshot, const ro
           {}};
       co_return co_await responder.error(error);
     }
-  }
-
-  // RequestHead stages: the rule's, then the Backend's.
-  if (!rule_chain.empty() || !backend->chain.empty()) {
-    auto verdict = co_await rule_chain.request_head(request);
-    if (verdict.proceeds()) verdict = co_await backend->chain.request_head(request);
-    if (!verdict.proceeds()) co_return co_await responder.verdict(verdict);
   }
 
   // JSON APIs are read whole and parsed once; so is every body to a SigV4 provider (the

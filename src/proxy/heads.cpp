@@ -76,7 +76,7 @@ bool forwarded_by_backend(std::string_view name, const BackendRuntime& backend) 
 }
 
 // Names a header filter removes or replaces: the client's (or upstream's) copy is dropped.
-bool filtered_out(std::string_view name, const std::vector<const config::HeaderModifier*>& mods) {
+bool filtered_out(std::string_view name, HeaderEdits mods) {
   for (const auto* mod : mods) {
     for (const auto& removed : mod->remove)
       if (iequals(name, removed)) return true;
@@ -92,8 +92,7 @@ void append_header(std::string& out, std::string_view name, std::string_view val
 
 // `owned` names a header Sluice sets itself afterwards (the backend's credential header):
 // a filter cannot add a second copy of it.
-void append_filter_headers(std::string& out, const std::vector<const config::HeaderModifier*>& mods,
-                           std::string_view owned = {}) {
+void append_filter_headers(std::string& out, HeaderEdits mods, std::string_view owned = {}) {
   for (const auto* mod : mods) {
     for (const auto& [name, value] : mod->set)
       if (owned.empty() || !iequals(name, owned)) append_header(out, name, value);
@@ -123,11 +122,11 @@ void append_status_line(std::string& head, unsigned version, unsigned status, st
       .append("\r\n");
 }
 
-// The rule's response filters, connection handling and framing, then the blank line.
-void append_client_tail(std::string& head, unsigned version, bool keep_alive, ClientFraming framing,
-                        const route::CompiledRule& rule, std::string_view extra) {
+// The response header edits, connection handling and framing, then the blank line.
+void append_client_tail(std::string& head, unsigned version, bool keep_alive, ClientFraming framing, HeaderEdits edits,
+                        std::string_view extra) {
   head.append(extra);
-  append_filter_headers(head, rule.response_header_filters);
+  append_filter_headers(head, edits);
   if (!keep_alive || framing == ClientFraming::UntilClose) {
     head.append("Connection: close\r\n");
   } else if (version == 10) {
@@ -153,9 +152,9 @@ std::string_view client_credential(const bhttp::request_header<>& head, const Ba
 }
 
 // The upstream request head, serialized directly: client headers minus hop-by-hop ones and
-// replaced credentials, the rule's filters, Host, the backend's credentials, body framing.
+// replaced credentials, the header edits, Host, the backend's credentials, body framing.
 std::string build_upstream_head(const bhttp::request_header<>& request, const BackendRuntime& backend,
-                                const route::CompiledRule& rule, const UpstreamHeadSpec& spec) {
+                                HeaderEdits edits, const UpstreamHeadSpec& spec) {
   std::string head;
   head.reserve(512 + request.method_string().size() + spec.target.size());
   head.append(request.method_string()).append(" ").append(spec.target).append(" HTTP/1.1\r\n");
@@ -170,11 +169,11 @@ std::string build_upstream_head(const bhttp::request_header<>& request, const Ba
     bool overridden = false;
     for (const auto& [extra_name, value] : spec.extra) overridden = overridden || iequals(name, extra_name);
     if (overridden && (spec.translated || !iequals(name, "anthropic-version"))) continue;
-    if (!rule.request_header_filters.empty() && filtered_out(name, rule.request_header_filters)) continue;
+    if (!edits.empty() && filtered_out(name, edits)) continue;
     append_header(head, name, field.value());
   }
   append_filter_headers(
-      head, rule.request_header_filters,
+      head, edits,
       spec.replace_auth && !spec.auth_value.empty() ? std::string_view(backend.auth_header) : std::string_view{});
   append_header(head, "Host", spec.host);
   if (spec.replace_auth && !spec.auth_value.empty()) append_header(head, backend.auth_header, spec.auth_value);
@@ -195,10 +194,10 @@ std::string build_upstream_head(const bhttp::request_header<>& request, const Ba
   return head;
 }
 
-// The client response head: upstream status and headers minus hop-by-hop ones, the rule's
-// response filters, and framing Sluice chooses for the client.
+// The client response head: upstream status and headers minus hop-by-hop ones, the
+// response header edits, and framing Sluice chooses for the client.
 std::string build_client_head(const bhttp::response_header<>& response, unsigned version, bool keep_alive,
-                              ClientFraming framing, const route::CompiledRule& rule, std::string_view extra) {
+                              ClientFraming framing, HeaderEdits edits, std::string_view extra) {
   std::string head;
   head.reserve(512);
   append_status_line(head, version, response.result_int(), response.reason());
@@ -221,17 +220,16 @@ std::string build_client_head(const bhttp::response_header<>& response, unsigned
     }
     const std::string_view name = field.name_string();
     if (!connection_options.empty() && connection_options.names(name)) continue;
-    if (!rule.response_header_filters.empty() && filtered_out(name, rule.response_header_filters)) continue;
+    if (!edits.empty() && filtered_out(name, edits)) continue;
     append_header(head, name, field.value());
   }
-  append_client_tail(head, version, keep_alive, framing, rule, extra);
+  append_client_tail(head, version, keep_alive, framing, edits, extra);
   return head;
 }
 
 std::string build_translated_head(const bhttp::response_header<>* upstream, unsigned status,
                                   std::string_view content_type, std::size_t content_length, unsigned version,
-                                  bool keep_alive, ClientFraming framing, const route::CompiledRule& rule,
-                                  std::string_view extra) {
+                                  bool keep_alive, ClientFraming framing, HeaderEdits edits, std::string_view extra) {
   std::string head;
   head.reserve(512);
   append_status_line(head, version, status, {});
@@ -256,7 +254,7 @@ std::string build_translated_head(const bhttp::response_header<>* upstream, unsi
       }
       const std::string_view name = field.name_string();
       if (!connection_options.empty() && connection_options.names(name)) continue;
-      if (!rule.response_header_filters.empty() && filtered_out(name, rule.response_header_filters)) continue;
+      if (!edits.empty() && filtered_out(name, edits)) continue;
       append_header(head, name, field.value());
     }
   }
@@ -268,7 +266,7 @@ std::string build_translated_head(const bhttp::response_header<>* upstream, unsi
   } else {
     append_header(head, "Cache-Control", "no-cache");
   }
-  append_client_tail(head, version, keep_alive, framing, rule, extra);
+  append_client_tail(head, version, keep_alive, framing, edits, extra);
   return head;
 }
 

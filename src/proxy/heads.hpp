@@ -1,20 +1,25 @@
 // Serialized HTTP heads of an exchange: the upstream request head (client headers minus
-// hop-by-hop ones and replaced credentials, the rule's filters, Host, the backend's credentials,
+// hop-by-hop ones and replaced credentials, the header edits of the request's stages, Host, the backend's credentials,
 // static and signing headers, body framing) and the client response head (upstream status and
-// headers, the rule's response filters, framing Sluice chooses). Heads are written straight into
+// headers, the response header edits, framing Sluice chooses). Heads are written straight into
 // one string for a single gather write. Pure functions; thread-safe.
 #pragma once
 
 #include <boost/beast/http.hpp>
+#include <span>
 #include <string>
 #include <string_view>
 #include <utility>
 #include <vector>
 
+#include "config/resources.hpp"
 #include "proxy/snapshot.hpp"
-#include "route/route_table.hpp"
 
 namespace sluice::proxy {
+
+// Header edits (HTTPRoute RequestHeaderModifier / ResponseHeaderModifier filters, in order) the
+// stages of a request collected (policy/header_modifier.hpp); applied while a head is written.
+using HeaderEdits = std::span<const config::HeaderModifier* const>;
 
 // How the upstream request body is framed.
 enum class BodyFraming { None, Length, Chunked };
@@ -39,24 +44,24 @@ struct UpstreamHeadSpec {
 std::string_view client_credential(const boost::beast::http::request_header<>& head, const BackendRuntime& backend,
                                    std::string_view prefix);
 
-// The upstream request head.
+// The upstream request head, with the request header edits.
 std::string build_upstream_head(const boost::beast::http::request_header<>& request, const BackendRuntime& backend,
-                                const route::CompiledRule& rule, const UpstreamHeadSpec& spec);
+                                HeaderEdits edits, const UpstreamHeadSpec& spec);
 
 enum class ClientFraming { None, ContentLength, Chunked, UntilClose };
 
 // The client response head for a relayed upstream response.
 // `extra`: header lines Sluice adds ("x-sluice-provider: a\r\n..."), written as given.
 std::string build_client_head(const boost::beast::http::response_header<>& response, unsigned version, bool keep_alive,
-                              ClientFraming framing, const route::CompiledRule& rule, std::string_view extra = {});
+                              ClientFraming framing, HeaderEdits edits, std::string_view extra = {});
 
 // The client head of a response Sluice writes itself (a translated reply or stream, the model
 // list): `status`, the upstream's other headers when there is an upstream (request ids,
 // rate-limit headers; never its framing, type or encoding), `content_type`, Content-Length
-// (ContentLength framing) or Cache-Control: no-cache (streams), the rule's response filters.
+// (ContentLength framing) or Cache-Control: no-cache (streams), the response header edits.
 std::string build_translated_head(const boost::beast::http::response_header<>* upstream, unsigned status,
                                   std::string_view content_type, std::size_t content_length, unsigned version,
-                                  bool keep_alive, ClientFraming framing, const route::CompiledRule& rule,
+                                  bool keep_alive, ClientFraming framing, HeaderEdits edits,
                                   std::string_view extra = {});
 
 }  // namespace sluice::proxy

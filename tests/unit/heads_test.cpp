@@ -43,7 +43,6 @@ TEST(ClientCredential, BackendHeaderThenBearerThenKeyHeaders) {
 
 TEST(BuildUpstreamHead, ReplacesEveryClientCredentialWithTheBackends) {
   const auto backend = runtime("x-api-key");
-  route::CompiledRule rule;
   UpstreamHeadSpec spec;
   spec.target = "/v1/messages";
   spec.host = "api.anthropic.com";
@@ -55,7 +54,7 @@ TEST(BuildUpstreamHead, ReplacesEveryClientCredentialWithTheBackends) {
                                                      {"api-key", "client"},
                                                      {"x-goog-api-key", "client"},
                                                      {"x-request-id", "r1"}}),
-                                        backend, rule, spec);
+                                        backend, {}, spec);
   EXPECT_THAT(head, HasSubstr("POST /v1/messages HTTP/1.1\r\n"));
   EXPECT_THAT(head, Not(HasSubstr("client")));
   EXPECT_THAT(head, HasSubstr("x-api-key: sk-gateway\r\n"));
@@ -66,7 +65,6 @@ TEST(BuildUpstreamHead, ReplacesEveryClientCredentialWithTheBackends) {
 
 TEST(BuildUpstreamHead, TranslatedRequestsDropTheClientFormatHeaders) {
   const auto backend = runtime("x-goog-api-key");
-  route::CompiledRule rule;
   UpstreamHeadSpec spec;
   spec.target = "/v1beta/models/g:generateContent";
   spec.host = "generativelanguage.googleapis.com";
@@ -77,7 +75,7 @@ TEST(BuildUpstreamHead, TranslatedRequestsDropTheClientFormatHeaders) {
                                                      {"Accept-Encoding", "gzip"},
                                                      {"anthropic-version", "2023-06-01"},
                                                      {"User-Agent", "sdk"}}),
-                                        backend, rule, spec);
+                                        backend, {}, spec);
   EXPECT_THAT(head, Not(HasSubstr("gzip")));
   EXPECT_THAT(head, Not(HasSubstr("anthropic-version")));
   EXPECT_THAT(head, Not(HasSubstr("charset")));
@@ -88,28 +86,26 @@ TEST(BuildUpstreamHead, TranslatedRequestsDropTheClientFormatHeaders) {
 
 TEST(BuildUpstreamHead, ANativeClientKeepsItsOwnAnthropicVersion) {
   auto backend = runtime("x-api-key");
-  route::CompiledRule rule;
   UpstreamHeadSpec spec;
   spec.target = "/v1/messages";
   spec.host = "h";
   spec.replace_auth = true;
   spec.auth_value = "k";
   spec.extra = {{"anthropic-version", "2023-06-01"}};
-  const auto own = build_upstream_head(client_head({{"anthropic-version", "2024-01-01"}}), backend, rule, spec);
+  const auto own = build_upstream_head(client_head({{"anthropic-version", "2024-01-01"}}), backend, {}, spec);
   EXPECT_THAT(own, HasSubstr("anthropic-version: 2024-01-01\r\n"));
   EXPECT_THAT(own, Not(HasSubstr("2023-06-01")));
-  const auto configured = build_upstream_head(client_head({}), backend, rule, spec);
+  const auto configured = build_upstream_head(client_head({}), backend, {}, spec);
   EXPECT_THAT(configured, HasSubstr("anthropic-version: 2023-06-01\r\n"));
 }
 
 TEST(BuildUpstreamHead, StreamedBodiesKeepChunkedFraming) {
   const auto backend = runtime("Authorization");
-  route::CompiledRule rule;
   UpstreamHeadSpec spec;
   spec.target = "/v1/files";
   spec.host = "h";
   spec.framing = BodyFraming::Chunked;
-  const auto head = build_upstream_head(client_head({{"Transfer-Encoding", "chunked"}}), backend, rule, spec);
+  const auto head = build_upstream_head(client_head({{"Transfer-Encoding", "chunked"}}), backend, {}, spec);
   EXPECT_THAT(head, HasSubstr("Transfer-Encoding: chunked\r\n"));
   EXPECT_THAT(head, Not(HasSubstr("Content-Length")));
 }
@@ -121,9 +117,8 @@ TEST(BuildTranslatedHead, KeepsUpstreamIdsNotItsFraming) {
   upstream.set(bhttp::field::content_length, "999");
   upstream.set(bhttp::field::content_encoding, "gzip");
   upstream.set("request-id", "req_1");
-  route::CompiledRule rule;
   const auto json =
-      build_translated_head(&upstream, 200, "application/json", 42, 11, true, ClientFraming::ContentLength, rule);
+      build_translated_head(&upstream, 200, "application/json", 42, 11, true, ClientFraming::ContentLength, {});
   EXPECT_THAT(json, HasSubstr("HTTP/1.1 200 OK\r\n"));
   EXPECT_THAT(json, HasSubstr("request-id: req_1\r\n"));
   EXPECT_THAT(json, HasSubstr("Content-Type: application/json\r\n"));
@@ -131,11 +126,11 @@ TEST(BuildTranslatedHead, KeepsUpstreamIdsNotItsFraming) {
   EXPECT_THAT(json, Not(HasSubstr("999")));
   EXPECT_THAT(json, Not(HasSubstr("gzip")));
   const auto stream =
-      build_translated_head(&upstream, 200, "text/event-stream", 0, 11, true, ClientFraming::Chunked, rule);
+      build_translated_head(&upstream, 200, "text/event-stream", 0, 11, true, ClientFraming::Chunked, {});
   EXPECT_THAT(stream, HasSubstr("Transfer-Encoding: chunked\r\n"));
   EXPECT_THAT(stream, HasSubstr("Cache-Control: no-cache\r\n"));
   const auto http10 =
-      build_translated_head(nullptr, 503, "application/json", 2, 10, false, ClientFraming::ContentLength, rule);
+      build_translated_head(nullptr, 503, "application/json", 2, 10, false, ClientFraming::ContentLength, {});
   EXPECT_THAT(http10, HasSubstr("HTTP/1.0 503 Service Unavailable\r\n"));
   EXPECT_THAT(http10, HasSubstr("Connection: close\r\n"));
 }

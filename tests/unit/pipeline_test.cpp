@@ -5,12 +5,16 @@
 // every chunking of a stream.
 #include <gtest/gtest.h>
 
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/use_future.hpp>
 #include <boost/json.hpp>
 #include <string>
 #include <vector>
 
 #include "config/loader.hpp"
 #include "pipeline/chain.hpp"
+#include "policy/header_modifier.hpp"
 #include "policy/registry.hpp"
 #include "policy/retry.hpp"
 #include "policy/usage_capture.hpp"
@@ -137,6 +141,54 @@ spec:
     const bool targeted = rule->route->origin.name == "a-b";
     EXPECT_EQ(attached.by_rule[rule->index].size(), targeted ? 1u : 0u) << rule->id;
   }
+}
+
+TEST(HeaderModifierTest, RuleFiltersBecomeAHeadStageThatCollectsTheirEditsInOrder) {
+  const auto cfg = load(std::string(kOneBackend) + R"(---
+apiVersion: gateway.networking.k8s.io/v1
+kind: HTTPRoute
+metadata: {name: filtered}
+spec:
+  rules:
+  - name: edits
+    filters:
+    - type: RequestHeaderModifier
+      requestHeaderModifier: {set: [{name: x-a, value: "1"}]}
+    - type: ResponseHeaderModifier
+      responseHeaderModifier: {remove: [x-b]}
+    - type: RequestHeaderModifier
+      requestHeaderModifier: {remove: [x-c]}
+    backendRefs: [{name: be}]
+)");
+  config::Diagnostics diags;
+  const auto snapshot = proxy::Snapshot::build(cfg, diags, 1);
+  ASSERT_FALSE(diags.has_errors()) << diags.format_all();
+  const route::CompiledRule* filtered = nullptr;
+  const route::CompiledRule* plain = nullptr;
+  for (const auto& rule : snapshot->routes.rules())
+    (rule->route->origin.name == "filtered" ? filtered : plain) = rule.get();
+  ASSERT_NE(filtered, nullptr);
+  ASSERT_NE(plain, nullptr);
+  EXPECT_EQ(policy::make_header_modifier_stage(*plain), nullptr) << "a rule without filters gets no stage";
+
+  const auto& chain = snapshot->rule_chains[filtered->index];
+  ASSERT_FALSE(chain.stages().empty());
+  EXPECT_EQ(chain.stages().front()->name(), "header-modifier");
+  EXPECT_EQ(chain.stages().front()->phases(), pipeline::bit(Phase::RequestHead))
+      << "header edits need neither the body nor the response events: the relay stays zero-copy";
+
+  proxy::Worker worker(0, snapshot, -1);
+  pipeline::RequestRecord record;
+  pipeline::RequestContext request(worker, *filtered, snapshot->backends.at("be"), record);
+  boost::asio::io_context io;
+  auto verdict = boost::asio::co_spawn(io, chain.request_head(request), boost::asio::use_future);
+  io.run();
+  EXPECT_TRUE(verdict.get().proceeds());
+  ASSERT_EQ(request.request_header_edits.size(), 2u);
+  EXPECT_EQ(request.request_header_edits[0]->set.at(0).first, "x-a");
+  EXPECT_EQ(request.request_header_edits[1]->remove.at(0), "x-c");
+  ASSERT_EQ(request.response_header_edits.size(), 1u);
+  EXPECT_EQ(request.response_header_edits[0]->remove.at(0), "x-b");
 }
 
 TEST(SnapshotWarningTest, AGroupThatCannotServeEmbeddingsNextToOneThatCanIsNamed) {
