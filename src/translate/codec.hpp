@@ -81,6 +81,40 @@ class UsageTap final : public llm::EventSink {
   llm::Usage& usage_;
 };
 
+// One translated stream: the provider's stream decoder feeding the client schema's stream
+// encoder, and the usage the events carried — the stream half every chat translator shares.
+// `Encoder` reports failed() (an error event was written) apart from closed() (the reply is
+// complete). Implements the Translator's streaming contract (translator.hpp):
+//   feed: false once an error event was written (the relay stops reading); after a complete
+//         reply the rest of the upstream body is read and ignored, so the connection stays
+//         reusable; end: runs once, the decoder's closing events; fail: one error event.
+template <class Decoder, class Encoder>
+class StreamConversion {
+ public:
+  StreamConversion(Decoder decoder, Encoder encoder) : decoder_(std::move(decoder)), encoder_(std::move(encoder)) {}
+
+  bool feed(std::string_view upstream_bytes, std::string& out, llm::Usage& usage) {
+    if (ended_ || encoder_.failed()) return false;
+    if (encoder_.closed()) return true;
+    EncodingSink sink(encoder_, out);
+    UsageTap tap(sink, usage);
+    return decoder_.feed(upstream_bytes, tap) && !encoder_.failed();
+  }
+  void end(std::string& out, llm::Usage& usage) {
+    if (ended_) return;
+    ended_ = true;
+    EncodingSink sink(encoder_, out);
+    UsageTap tap(sink, usage);
+    decoder_.end(tap);
+  }
+  void fail(const http::ApiError& error, std::string& out) { encoder_.encode(llm::Error{error}, out); }
+
+ private:
+  Decoder decoder_;
+  Encoder encoder_;
+  bool ended_ = false;  // end() ran: nothing more is decoded
+};
+
 // The provider half of an OpenAI-form chat translator (OpenAI -> Anthropic / Gemini / Bedrock),
 // offered to translators for other client schemas: the Anthropic client translator chains the
 // request through the OpenAI form, but decodes the provider's reply with these decoders

@@ -87,28 +87,14 @@ class OpenAiToAnthropic final : public Translator, public ProviderCodec {
   http::ApiError translate_error(unsigned status, std::string_view error_type_header,
                                  std::string_view upstream_body) override;
   bool stream_feed(std::string_view upstream_bytes, std::string& out) override {
-    if (ended_ || stream().encoder.failed()) return false;
-    EncodingSink sink(stream_->encoder, out);
-    UsageTap tap(sink, usage_);
-    return stream_->decoder.feed(upstream_bytes, tap) && !stream_->encoder.failed();
+    return stream().feed(upstream_bytes, out, usage_);
   }
-  void stream_end(std::string& out) override {
-    if (ended_) return;
-    ended_ = true;
-    EncodingSink sink(stream().encoder, out);
-    UsageTap tap(sink, usage_);
-    stream_->decoder.end(tap);
-  }
-  void stream_fail(const http::ApiError& error, std::string& out) override {
-    stream().encoder.encode(llm::Error{error}, out);
-  }
+  void stream_end(std::string& out) override { stream().end(out, usage_); }
+  void stream_fail(const http::ApiError& error, std::string& out) override { stream().fail(error, out); }
   Usage usage() const override { return usage_; }
 
  private:
-  struct Stream {
-    AnthropicStreamDecoder decoder;
-    OpenAiChatStreamEncoder encoder;
-  };
+  using Stream = StreamConversion<AnthropicStreamDecoder, OpenAiChatStreamEncoder>;
 
   std::optional<http::ApiError> convert_messages(const json::array& messages, json::array& system, json::array& out);
   std::optional<http::ApiError> convert_user_content(const json::value& content, std::size_t i, json::array& out);
@@ -124,8 +110,7 @@ class OpenAiToAnthropic final : public Translator, public ProviderCodec {
   }
   // The stream's two halves, made on first use (after the request set the options).
   Stream& stream() {
-    if (!stream_)
-      stream_.emplace(Stream{AnthropicStreamDecoder(json_tool()), OpenAiChatStreamEncoder(encoder_options())});
+    if (!stream_) stream_.emplace(AnthropicStreamDecoder(json_tool()), OpenAiChatStreamEncoder(encoder_options()));
     return *stream_;
   }
 
@@ -134,7 +119,6 @@ class OpenAiToAnthropic final : public Translator, public ProviderCodec {
   bool json_mode_ = false;
   Usage usage_;
   std::optional<Stream> stream_;
-  bool ended_ = false;  // stream_end ran: nothing more is decoded
 };
 
 // ---------------------------------------------------------------------------------------------

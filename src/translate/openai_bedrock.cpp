@@ -341,31 +341,17 @@ class OpenAiToBedrock final : public Translator, public ProviderCodec {
   }
 
   bool stream_feed(std::string_view upstream_bytes, std::string& out) override {
-    if (ended_ || stream().encoder.closed()) return false;
-    EncodingSink sink(stream_->encoder, out);
-    UsageTap tap(sink, usage_);
-    return stream_->decoder.feed(upstream_bytes, tap) && !stream_->encoder.failed();
+    return stream().feed(upstream_bytes, out, usage_);
   }
 
-  void stream_end(std::string& out) override {
-    if (ended_) return;
-    ended_ = true;
-    EncodingSink sink(stream().encoder, out);
-    UsageTap tap(sink, usage_);
-    stream_->decoder.end(tap);
-  }
+  void stream_end(std::string& out) override { stream().end(out, usage_); }
 
-  void stream_fail(const http::ApiError& error, std::string& out) override {
-    stream().encoder.encode(llm::Error{error}, out);
-  }
+  void stream_fail(const http::ApiError& error, std::string& out) override { stream().fail(error, out); }
 
   Usage usage() const override { return usage_; }
 
  private:
-  struct Stream {
-    BedrockStreamDecoder decoder;
-    OpenAiChatStreamEncoder encoder;
-  };
+  using Stream = StreamConversion<BedrockStreamDecoder, OpenAiChatStreamEncoder>;
 
   std::string json_tool() const { return json_mode_ ? std::string(kJsonTool) : std::string(); }
   EncoderOptions encoder_options() const {
@@ -377,8 +363,7 @@ class OpenAiToBedrock final : public Translator, public ProviderCodec {
   }
   // The stream's two halves, made on first use (after the request set the options).
   Stream& stream() {
-    if (!stream_)
-      stream_.emplace(Stream{BedrockStreamDecoder(json_tool()), OpenAiChatStreamEncoder(encoder_options())});
+    if (!stream_) stream_.emplace(BedrockStreamDecoder(json_tool()), OpenAiChatStreamEncoder(encoder_options()));
     return *stream_;
   }
 
@@ -430,7 +415,6 @@ class OpenAiToBedrock final : public Translator, public ProviderCodec {
   bool include_usage_ = false;
   Usage usage_;
   std::optional<Stream> stream_;
-  bool ended_ = false;  // stream_end ran: nothing more is decoded
 };
 
 }  // namespace

@@ -162,28 +162,14 @@ class OpenAiToGemini final : public Translator, public ProviderCodec {
     return gemini_error_to_api_error(status, upstream_body);
   }
   bool stream_feed(std::string_view upstream_bytes, std::string& out) override {
-    if (ended_ || stream().encoder.closed()) return false;
-    EncodingSink sink(stream_->encoder, out);
-    UsageTap tap(sink, usage_);
-    return stream_->decoder.feed(upstream_bytes, tap) && !stream_->encoder.failed();
+    return stream().feed(upstream_bytes, out, usage_);
   }
-  void stream_end(std::string& out) override {
-    if (ended_) return;
-    ended_ = true;
-    EncodingSink sink(stream().encoder, out);
-    UsageTap tap(sink, usage_);
-    stream_->decoder.end(tap);
-  }
-  void stream_fail(const http::ApiError& error, std::string& out) override {
-    stream().encoder.encode(llm::Error{error}, out);
-  }
+  void stream_end(std::string& out) override { stream().end(out, usage_); }
+  void stream_fail(const http::ApiError& error, std::string& out) override { stream().fail(error, out); }
   Usage usage() const override { return usage_; }
 
  private:
-  struct Stream {
-    GeminiStreamDecoder decoder;
-    OpenAiChatStreamEncoder encoder;
-  };
+  using Stream = StreamConversion<GeminiStreamDecoder, OpenAiChatStreamEncoder>;
 
   std::optional<http::ApiError> convert_messages(const json::array& messages, json::object& out);
   std::optional<http::ApiError> convert_user_content(const json::value& content, std::size_t i, json::array& parts);
@@ -199,7 +185,7 @@ class OpenAiToGemini final : public Translator, public ProviderCodec {
   }
   // The stream's two halves, made on first use (after the request set the options).
   Stream& stream() {
-    if (!stream_) stream_.emplace(Stream{GeminiStreamDecoder(), OpenAiChatStreamEncoder(encoder_options())});
+    if (!stream_) stream_.emplace(GeminiStreamDecoder(), OpenAiChatStreamEncoder(encoder_options()));
     return *stream_;
   }
 
@@ -207,7 +193,6 @@ class OpenAiToGemini final : public Translator, public ProviderCodec {
   bool include_usage_ = false;
   Usage usage_;
   std::optional<Stream> stream_;
-  bool ended_ = false;  // stream_end ran: nothing more is decoded
 };
 
 std::optional<http::ApiError> OpenAiToGemini::convert_user_content(const json::value& content, std::size_t i,

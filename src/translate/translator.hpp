@@ -1,8 +1,12 @@
 // Translator: converts one exchange between the client's API schema and the provider's wire
-// format, request, response and stream. The request side is one conversion per client x
-// provider pair (openai_anthropic.cpp, openai_gemini.cpp, openai_bedrock.cpp,
-// anthropic_client.cpp, ...); the response side is the provider format's decoder and the client
-// schema's encoder (codec.hpp), joined by canonical events (src/llm/events.hpp).
+// format, request, response and stream. The request side goes through one pivot form, the
+// OpenAI chat request (the form llm::RequestView reads): one conversion per provider format
+// from it (openai_anthropic.cpp, openai_gemini.cpp, openai_bedrock.cpp) and one per other client
+// schema into it (anthropic_client.cpp). The response side is the provider format's decoder and
+// the client schema's encoder (codec.hpp), joined by canonical events (src/llm/events.hpp), the
+// stream half of both glued by StreamConversion. A new client schema thus costs one request
+// conversion into the pivot and one encoder; a new provider format one conversion out of it
+// and one decoder.
 // A translator object serves exactly one request: it is created when the request is routed,
 // keeps the state of the conversion (tool-call ids, stream position, usage) and is destroyed
 // with the exchange. Not thread-safe (it lives on one worker). Never throws: every problem is

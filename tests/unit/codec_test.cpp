@@ -351,5 +351,38 @@ TEST(OpenAiToAnthropicCodec, DecodedGoldenStreamsEncodeToTheGoldenClientStreams)
   }
 }
 
+TEST(StreamConversion, AfterACompleteReplyTheRestIsReadAndIgnoredAfterAnErrorFeedingStops) {
+  const std::string reply =
+      "event: message_start\ndata: {\"type\":\"message_start\",\"message\":{\"id\":\"m\",\"model\":\"c\","
+      "\"usage\":{\"input_tokens\":3,\"output_tokens\":0}}}\n\n"
+      "event: message_delta\ndata: {\"type\":\"message_delta\",\"delta\":{\"stop_reason\":\"end_turn\"},"
+      "\"usage\":{\"output_tokens\":2}}\n\n"
+      "event: message_stop\ndata: {\"type\":\"message_stop\"}\n\n";
+  StreamConversion<AnthropicStreamDecoder, OpenAiChatStreamEncoder> complete(AnthropicStreamDecoder(),
+                                                                             OpenAiChatStreamEncoder({}));
+  llm::Usage usage;
+  std::string out;
+  EXPECT_TRUE(complete.feed(reply, out, usage));
+  EXPECT_NE(out.find("data: [DONE]"), std::string::npos) << out;
+  EXPECT_EQ(usage.completion_tokens, 2u);
+  out.clear();
+  EXPECT_TRUE(complete.feed("event: ping\ndata: {}\n\n", out, usage))
+      << "bytes after a complete reply are not an error: the upstream body is read to its end";
+  complete.end(out, usage);
+  EXPECT_EQ(out, "") << "nothing follows the closing events";
+
+  StreamConversion<AnthropicStreamDecoder, OpenAiChatStreamEncoder> broken(AnthropicStreamDecoder(),
+                                                                           OpenAiChatStreamEncoder({}));
+  out.clear();
+  EXPECT_FALSE(broken.feed(
+      "event: error\ndata: {\"type\":\"error\",\"error\":{\"type\":\"overloaded_error\",\"message\":\"busy\"}}\n\n",
+      out, usage));
+  EXPECT_NE(out.find("error"), std::string::npos) << out;
+  out.clear();
+  EXPECT_FALSE(broken.feed(reply, out, usage)) << "after an error event the stream is over";
+  broken.end(out, usage);
+  EXPECT_EQ(out, "");
+}
+
 }  // namespace
 }  // namespace sluice::translate
