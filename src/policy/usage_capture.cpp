@@ -35,9 +35,9 @@ class UsageCaptureStage final : public pipeline::Stage {
     if (!readable(attempt) || !attempt.request.info.stream || attempt.request.api != route::ApiKind::ChatCompletions ||
         attempt.provider.format != provider::WireFormat::OpenAI)
       return Verdict::proceed();
-    if (asks_include_usage(*attempt.body)) return Verdict::proceed();
-    std::string rewritten = with_include_usage(*attempt.body);
-    attempt.rewritten = std::move(rewritten);
+    auto rewritten = ask_include_usage(*attempt.body);
+    if (!rewritten) return Verdict::proceed();
+    attempt.rewritten = std::move(*rewritten);
     attempt.body = &attempt.rewritten;
     attempt.drop_usage_chunk = true;
     return Verdict::proceed();
@@ -51,38 +51,28 @@ class UsageCaptureStage final : public pipeline::Stage {
 
 }  // namespace
 
-bool asks_include_usage(const std::string& body) {
-  if (body.find("\"stream_options\"") == std::string::npos) return false;
-  boost::system::error_code ec;
-  const auto value = json::parse(body, ec);
-  if (ec || !value.is_object()) return false;
-  const auto* options = value.as_object().if_contains("stream_options");
-  if (options == nullptr || !options->is_object()) return false;
-  const auto* include = options->as_object().if_contains("include_usage");
-  return include != nullptr && include->is_bool() && include->as_bool();
-}
-
-std::string with_include_usage(const std::string& body) {
+std::optional<std::string> ask_include_usage(const std::string& body) {
   if (body.find("\"stream_options\"") == std::string::npos) {
     // No stream_options anywhere: insert the member after the opening brace, text only.
     const auto brace = body.find('{');
-    if (brace != std::string::npos) {
-      const auto next = body.find_first_not_of(" \t\r\n", brace + 1);
-      const bool empty_object = next != std::string::npos && body[next] == '}';
-      std::string out;
-      out.reserve(body.size() + 48);
-      out.append(body, 0, brace + 1);
-      out.append(empty_object ? "\"stream_options\":{\"include_usage\":true}"
-                              : "\"stream_options\":{\"include_usage\":true},");
-      out.append(body, brace + 1, std::string::npos);
-      return out;
-    }
+    if (brace == std::string::npos) return std::nullopt;
+    const auto next = body.find_first_not_of(" \t\r\n", brace + 1);
+    const bool empty_object = next != std::string::npos && body[next] == '}';
+    std::string out;
+    out.reserve(body.size() + 48);
+    out.append(body, 0, brace + 1);
+    out.append(empty_object ? "\"stream_options\":{\"include_usage\":true}"
+                            : "\"stream_options\":{\"include_usage\":true},");
+    out.append(body, brace + 1, std::string::npos);
+    return out;
   }
   boost::system::error_code ec;
   auto value = json::parse(body, ec);
-  if (ec || !value.is_object()) return body;
+  if (ec || !value.is_object()) return std::nullopt;
   auto& options = value.as_object()["stream_options"];
   if (!options.is_object()) options = json::object();
+  const auto* include = options.as_object().if_contains("include_usage");
+  if (include != nullptr && include->is_bool() && include->as_bool()) return std::nullopt;
   options.as_object()["include_usage"] = true;
   return json::serialize(value);
 }

@@ -9,6 +9,7 @@
 #pragma once
 
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "pipeline/stage.hpp"
@@ -17,11 +18,10 @@ namespace sluice::policy {
 
 std::shared_ptr<const pipeline::Stage> make_usage_capture_stage();
 
-// `body` (a validated JSON object) with "stream_options": {"include_usage": true} added, or
-// merged into the client's stream_options. Exposed for tests.
-std::string with_include_usage(const std::string& body);
-
-// Whether the client's request asked for the usage chunk itself.
-bool asks_include_usage(const std::string& body);
+// The request body asking for the usage chunk: `body` (a validated JSON object) with
+// "stream_options": {"include_usage": true} added, or merged into the client's stream_options;
+// nullopt when the client asked for it itself (the body goes as it is). Parses the body at
+// most once, and not at all when it has no stream_options. Exposed for tests.
+std::optional<std::string> ask_include_usage(const std::string& body);
 
 }  // namespace sluice::policy

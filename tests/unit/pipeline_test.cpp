@@ -221,18 +221,21 @@ spec:
 }
 
 TEST(UsageCaptureTest, AddsIncludeUsageWithoutDisturbingTheBody) {
-  using policy::asks_include_usage;
-  using policy::with_include_usage;
+  using policy::ask_include_usage;
   const std::string plain = R"({"model":"m","stream":true,"messages":[]})";
-  const auto added = boost::json::parse(with_include_usage(plain));
+  const auto added_text = ask_include_usage(plain);
+  ASSERT_TRUE(added_text);
+  const auto added = boost::json::parse(*added_text);
   EXPECT_EQ(added.at("stream_options").at("include_usage"), true);
   EXPECT_EQ(added.at("model"), "m");
-  EXPECT_TRUE(asks_include_usage(with_include_usage(plain)));
-  EXPECT_FALSE(asks_include_usage(plain));
-  EXPECT_EQ(boost::json::parse(with_include_usage("{ }")).at("stream_options").at("include_usage"), true);
+  EXPECT_EQ(ask_include_usage(*added_text), std::nullopt) << "asked once: the body goes as it is";
+  EXPECT_EQ(ask_include_usage(R"({"stream_options":{"include_usage":true},"model":"m"})"), std::nullopt)
+      << "the client asked itself";
+  EXPECT_EQ(boost::json::parse(ask_include_usage("{ }").value()).at("stream_options").at("include_usage"), true);
   // The client's own stream_options keep their other members.
   const auto merged = boost::json::parse(
-      with_include_usage(R"({"model":"m","stream_options":{"include_obfuscation":false,"include_usage":false}})"));
+      ask_include_usage(R"({"model":"m","stream_options":{"include_obfuscation":false,"include_usage":false}})")
+          .value());
   EXPECT_EQ(merged.at("stream_options").at("include_usage"), true);
   EXPECT_EQ(merged.at("stream_options").at("include_obfuscation"), false);
 }
