@@ -338,7 +338,7 @@ class AnthropicClient final : public Translator {
       : context_(std::move(context)),
         inner_(std::move(inner)),
         codec_(dynamic_cast<const ProviderCodec*>(inner_.get())),
-        encoder_(encoder_options(context_)) {}
+        encoder_(encoder_options_for(context_)) {}
 
   std::optional<http::ApiError> translate_request(const json::object& client_body,
                                                   std::string& upstream_body) override {
@@ -350,7 +350,7 @@ class AnthropicClient final : public Translator {
   }
 
   std::optional<http::ApiError> translate_response(std::string_view upstream_body, std::string& client_body) override {
-    AnthropicResponseEncoder encoder(encoder_options(context_));
+    AnthropicResponseEncoder encoder(encoder_options_for(context_));
     UsageTap tap(encoder, usage_);
     if (codec_ != nullptr) {
       if (auto error = codec_->decode_response(upstream_body, tap)) return error;
@@ -426,13 +426,6 @@ class AnthropicClient final : public Translator {
   Usage usage() const override { return usage_; }
 
  private:
-  static EncoderOptions encoder_options(const RequestContext& context) {
-    EncoderOptions options;
-    options.client_model = context.client_model;
-    options.fallback_model = context.model;
-    return options;
-  }
-
   // The provider's decoder, or the OpenAI one; made on first use (after the request).
   StreamDecoder& decoder() {
     if (!decoder_)

@@ -132,6 +132,21 @@ struct EncoderOptions {
   std::string client_model;    // when set, replies name this model (RequestContext::client_model)
   std::string fallback_model;  // named when the provider reports none (the model asked for)
   bool include_usage = false;  // OpenAI stream_options.include_usage
+
+  // The model a reply names, given the one the provider reported (may be empty).
+  std::string_view model_named(std::string_view provider_model) const {
+    if (!client_model.empty()) return client_model;
+    if (!provider_model.empty()) return provider_model;
+    return fallback_model;
+  }
 };
+
+// Visits an llm::Event with one lambda per alternative.
+template <class... F>
+struct Overloaded : F... {
+  using F::operator()...;
+};
+template <class... F>
+Overloaded(F...) -> Overloaded<F...>;
 
 }  // namespace sluice::translate

@@ -9,23 +9,6 @@ namespace sluice::translate {
 
 namespace json = boost::json;
 
-namespace {
-
-template <class... F>
-struct Overloaded : F... {
-  using F::operator()...;
-};
-template <class... F>
-Overloaded(F...) -> Overloaded<F...>;
-
-std::string_view pick_model(const EncoderOptions& options, std::string_view provider_model) {
-  if (!options.client_model.empty()) return options.client_model;
-  if (!provider_model.empty()) return provider_model;
-  return options.fallback_model;
-}
-
-}  // namespace
-
 json::object anthropic_usage_json(const llm::Usage& usage) {
   const auto cached = usage.cached_tokens + usage.cache_creation_tokens;
   const auto input = usage.prompt_tokens > cached ? usage.prompt_tokens - cached : 0;
@@ -111,7 +94,7 @@ void AnthropicStreamEncoder::start(std::string_view model, std::string& out) {
   if (started_) return;
   started_ = true;
   json::object message{{"id", new_id("msg_")},     {"type", "message"},
-                       {"role", "assistant"},      {"model", pick_model(options_, model)},
+                       {"role", "assistant"},      {"model", options_.model_named(model)},
                        {"content", json::array{}}, {"stop_reason", nullptr},
                        {"stop_sequence", nullptr}, {"usage", json::object{{"input_tokens", 0}, {"output_tokens", 0}}}};
   append_sse_event(out, "message_start",
@@ -195,7 +178,7 @@ std::string AnthropicResponseEncoder::body() const {
                                    {"input", std::move(input)}});
   }
   json::object out{{"id", new_id("msg_")},          {"type", "message"},
-                   {"role", "assistant"},           {"model", pick_model(options_, model_)},
+                   {"role", "assistant"},           {"model", options_.model_named(model_)},
                    {"content", std::move(content)}, {"stop_reason", llm::anthropic_stop_reason(reason_)},
                    {"stop_sequence", nullptr},      {"usage", anthropic_usage_json(usage_)}};
   return json::serialize(out);

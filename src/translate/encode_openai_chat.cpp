@@ -10,23 +10,6 @@ namespace sluice::translate {
 
 namespace json = boost::json;
 
-namespace {
-
-template <class... F>
-struct Overloaded : F... {
-  using F::operator()...;
-};
-template <class... F>
-Overloaded(F...) -> Overloaded<F...>;
-
-std::string_view pick_model(const EncoderOptions& options, std::string_view provider_model) {
-  if (!options.client_model.empty()) return options.client_model;
-  if (!provider_model.empty()) return provider_model;
-  return options.fallback_model;
-}
-
-}  // namespace
-
 // ---------------------------------------------------------------------------------------------
 // Stream
 
@@ -34,7 +17,7 @@ OpenAiChatStreamEncoder::OpenAiChatStreamEncoder(EncoderOptions options)
     : options_(std::move(options)), created_(unix_now()) {}
 
 std::string_view OpenAiChatStreamEncoder::model() const {
-  return pick_model(options_, model_);
+  return options_.model_named(model_);
 }
 
 void OpenAiChatStreamEncoder::ensure_id() {
@@ -206,7 +189,7 @@ std::string OpenAiChatResponseEncoder::body() const {
   json::object out{{"id", id_.empty() ? new_id("chatcmpl-") : id_},
                    {"object", "chat.completion"},
                    {"created", created_},
-                   {"model", pick_model(options_, model_)},
+                   {"model", options_.model_named(model_)},
                    {"choices", std::move(choices)},
                    {"usage", openai_usage(usage_)}};
   return json::serialize(out);

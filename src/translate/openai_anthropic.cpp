@@ -101,13 +101,7 @@ class OpenAiToAnthropic final : public Translator, public ProviderCodec {
   std::optional<http::ApiError> convert_tools(const json::object& body, json::object& upstream);
 
   std::string json_tool() const { return json_mode_ ? std::string(kJsonToolName) : std::string(); }
-  EncoderOptions encoder_options() const {
-    EncoderOptions options;
-    options.client_model = ctx_.client_model;
-    options.fallback_model = ctx_.model;
-    options.include_usage = include_usage_;
-    return options;
-  }
+  EncoderOptions encoder_options() const { return encoder_options_for(ctx_, include_usage_); }
   // The stream's two halves, made on first use (after the request set the options).
   Stream& stream() {
     if (!stream_) stream_.emplace(AnthropicStreamDecoder(json_tool()), OpenAiChatStreamEncoder(encoder_options()));

@@ -354,13 +354,7 @@ class OpenAiToBedrock final : public Translator, public ProviderCodec {
   using Stream = StreamConversion<BedrockStreamDecoder, OpenAiChatStreamEncoder>;
 
   std::string json_tool() const { return json_mode_ ? std::string(kJsonTool) : std::string(); }
-  EncoderOptions encoder_options() const {
-    EncoderOptions options;
-    options.client_model = context_.client_model;
-    options.fallback_model = context_.model;
-    options.include_usage = include_usage_;
-    return options;
-  }
+  EncoderOptions encoder_options() const { return encoder_options_for(context_, include_usage_); }
   // The stream's two halves, made on first use (after the request set the options).
   Stream& stream() {
     if (!stream_) stream_.emplace(BedrockStreamDecoder(json_tool()), OpenAiChatStreamEncoder(encoder_options()));

@@ -176,13 +176,7 @@ class OpenAiToGemini final : public Translator, public ProviderCodec {
   std::optional<http::ApiError> convert_generation_config(const json::object& body, json::object& out);
   std::optional<http::ApiError> convert_tools(const json::object& body, json::object& out);
 
-  EncoderOptions encoder_options() const {
-    EncoderOptions options;
-    options.client_model = ctx_.client_model;
-    options.fallback_model = ctx_.model;
-    options.include_usage = include_usage_;
-    return options;
-  }
+  EncoderOptions encoder_options() const { return encoder_options_for(ctx_, include_usage_); }
   // The stream's two halves, made on first use (after the request set the options).
   Stream& stream() {
     if (!stream_) stream_.emplace(GeminiStreamDecoder(), OpenAiChatStreamEncoder(encoder_options()));

@@ -28,6 +28,7 @@
 
 #include "http/api_error.hpp"
 #include "llm/events.hpp"
+#include "translate/codec.hpp"
 
 namespace sluice::translate {
 
@@ -48,6 +49,15 @@ struct RequestContext {
   bool model_in_body = true;
   std::string anthropic_body_version;  // e.g. "vertex-2023-10-16"; empty: not sent in the body
 };
+
+// The encoder options of a translator serving `context`.
+inline EncoderOptions encoder_options_for(const RequestContext& context, bool include_usage = false) {
+  EncoderOptions options;
+  options.client_model = context.client_model;
+  options.fallback_model = context.model;
+  options.include_usage = include_usage;
+  return options;
+}
 
 class Translator {
  public:
