@@ -9,11 +9,13 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <list>
 #include <sstream>
 
 #include "config/yaml_bounds.hpp"
 #include "config/yaml_reader.hpp"
 #include "http/syntax.hpp"
+#include "policy/section.hpp"
 
 namespace sluice::config {
 
@@ -567,61 +569,15 @@ void decode_policy(YamlMap& spec, TrafficPolicy& policy) {
       policy.targetRefs.push_back(std::move(target));
     }
   }
-  YamlMap retry(spec.take("retry"), spec.field("retry"), ctx);
-  if (retry.present()) {
-    RetryPolicy r;
-    if (auto v = retry.integer("attempts", 1, 10)) r.attempts = static_cast<unsigned>(*v);
-    auto on = retry.take("retryOn");
-    if (on.IsDefined() && is_sequence(on, retry.field("retryOn"), ctx)) {
-      RetryOn kinds{false, false, false, false, false, {}};
-      static const std::vector<std::string> kKinds = {"connect-failure", "reset", "timeout", "5xx", "429"};
-      for (std::size_t i = 0; i < on.size(); ++i) {
-        const auto field = retry.field("retryOn") + "[" + std::to_string(i) + "]";
-        auto kind = scalar_string(on[i], field, ctx);
-        if (!kind) continue;
-        if (*kind == "connect-failure")
-          kinds.connectFailure = true;
-        else if (*kind == "reset")
-          kinds.reset = true;
-        else if (*kind == "timeout")
-          kinds.timeout = true;
-        else if (*kind == "5xx")
-          kinds.status5xx = true;
-        else if (*kind == "429")
-          kinds.status429 = true;
-        else
-          ctx.error(on[i], field,
-                    "unknown retry condition \"" + *kind + "\"; expected one of: " + join(kKinds) +
-                        " (and statusCodes for specific statuses)");
-      }
-      r.retryOn = kinds;
-    }
-    auto codes = retry.take("statusCodes");
-    if (codes.IsDefined() && is_sequence(codes, retry.field("statusCodes"), ctx)) {
-      if (!r.retryOn) r.retryOn = RetryOn{};  // statusCodes alone: in addition to the default conditions
-      for (std::size_t i = 0; i < codes.size(); ++i) {
-        const auto field = retry.field("statusCodes") + "[" + std::to_string(i) + "]";
-        const auto text = codes[i].IsScalar() ? codes[i].Scalar() : std::string();
-        char* end = nullptr;
-        const long code = std::strtol(text.c_str(), &end, 10);
-        if (text.empty() || *end != '\0' || code < 400 || code > 599) {
-          ctx.error(codes[i], field, "expected an HTTP status between 400 and 599, found \"" + text + "\"");
-          continue;
-        }
-        r.retryOn->statusCodes.push_back(static_cast<unsigned>(code));
-      }
-    }
-    r.perTryTimeout = retry.duration("perTryTimeout");
-    r.backoffBaseInterval = retry.duration("backoffBaseInterval");
-    r.backoffMaxInterval = retry.duration("backoffMaxInterval");
-    if (auto v = retry.integer("budgetPercent", 0, 100)) r.budgetPercent = static_cast<unsigned>(*v);
-    if (r.backoffBaseInterval && r.backoffMaxInterval && *r.backoffMaxInterval < *r.backoffBaseInterval)
-      ctx.error(retry.node()["backoffMaxInterval"], retry.field("backoffMaxInterval"),
-                "must not be shorter than backoffBaseInterval");
-    policy.retry = r;
+  // Each registered section decodes its own field. The section maps report their unknown fields
+  // when destroyed, as this function returns.
+  std::list<YamlMap> sections;
+  for (const auto& section : policy::policy_sections()) {
+    auto& map = sections.emplace_back(spec.take(section.key), spec.field(section.key), ctx);
+    if (map.present()) section.decode(map, policy);
   }
   for (const char* section : {"ai", "timeouts", "rateLimit", "auth"}) {
-    if (!spec.has(section)) continue;
+    if (!spec.has(section) || policy::find_policy_section(section) != nullptr) continue;
     spec.take(section);
     ctx.error(
         spec.node()[section], spec.field(section),
