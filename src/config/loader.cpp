@@ -9,11 +9,14 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <list>
 #include <sstream>
 
 #include "config/yaml_bounds.hpp"
 #include "config/yaml_reader.hpp"
 #include "http/syntax.hpp"
+#include "policy/section.hpp"
+#include "provider/provider.hpp"
 
 namespace sluice::config {
 
@@ -29,19 +32,6 @@ std::string join(const std::vector<std::string>& items) {
   std::string out;
   for (const auto& item : items) out += (out.empty() ? "" : ", ") + item;
   return out;
-}
-
-// A value placed as one segment of an upstream URL path (percent-encoded there) must not be a
-// dot segment, which the upstream would resolve to another path.
-bool dot_segment(std::string_view value) {
-  return value == "." || value == "..";
-}
-
-// A value placed in an upstream URL unencoded (API versions): a conservative token.
-bool url_token(std::string_view value) {
-  return !value.empty() && !dot_segment(value) && std::all_of(value.begin(), value.end(), [](char c) {
-    return std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' || c == '.';
-  });
 }
 
 // Kubernetes object names (RFC 1123). A resource's metadata.name is a subdomain: at most 253
@@ -296,139 +286,31 @@ AuthToken decode_auth_token(YAML::Node node, const std::string& path, const Deco
   return token;
 }
 
-std::optional<std::uint32_t> decode_max_tokens(YamlMap& m) {
-  if (auto v = m.integer("defaultMaxTokens", 1, 10'000'000)) return static_cast<std::uint32_t>(*v);
-  return std::nullopt;
-}
-
-// The provider's own fields (ai.llm.<provider>.*). Common ones (authToken, model) are read by
-// the caller.
-void decode_provider_fields(YamlMap& provider, LlmProvider& p) {
-  const auto& ctx = provider.ctx();
-  switch (p.kind) {
-    case ProviderKind::Anthropic:
-      if (auto v = provider.str("apiVersion")) p.anthropic.apiVersion = *v;
-      if (auto v = decode_max_tokens(provider)) p.anthropic.defaultMaxTokens = *v;
-      break;
-    case ProviderKind::Gemini:
-      if (auto v = provider.str("apiVersion")) p.gemini.apiVersion = *v;
-      break;
-    case ProviderKind::VertexAI: {
-      auto& v = p.vertexai;
-      if (auto x = provider.str("projectId", Need::Required)) v.projectId = *x;
-      if (auto x = provider.str("location", Need::Required)) v.location = *x;
-      if (auto x = provider.enumeration<VertexPublisher>(
-              "publisher", {{"GOOGLE", VertexPublisher::Google}, {"ANTHROPIC", VertexPublisher::Anthropic}}))
-        v.publisher = *x;
-      if (auto x = provider.str("apiVersion")) v.apiVersion = *x;
-      if (auto x = provider.str("anthropicVersion")) v.anthropicVersion = *x;
-      if (auto x = decode_max_tokens(provider)) v.defaultMaxTokens = *x;
-      for (auto* field : {&v.projectId, &v.location}) {
-        const char* name = field == &v.projectId ? "projectId" : "location";
-        for (char c : *field)
-          if (!std::isalnum(static_cast<unsigned char>(c)) && c != '-' && c != '_') {
-            ctx.error(provider.node()[name], provider.field(name),
-                      shown(provider.node()[name]) + " may only contain letters, digits, '-' and '_'");
-            break;
-          }
-      }
-      break;
-    }
-    case ProviderKind::AzureOpenAI: {
-      auto& a = p.azureopenai;
-      if (auto x = provider.str("apiVersion")) a.apiVersion = *x;
-      if (auto x = provider.str("endpoint")) {
-        std::string_view e = *x;
-        if (e.starts_with("https://")) e.remove_prefix(8);
-        while (!e.empty() && e.back() == '/') e.remove_suffix(1);
-        if (e.empty() || e.find('/') != std::string_view::npos)
-          ctx.error(
-              provider.node()["endpoint"], provider.field("endpoint"),
-              "expected a host name like my-resource.openai.azure.com, found " + shown(provider.node()["endpoint"]));
-        a.endpoint = e;
-      } else if (!provider.has("endpoint")) {
-        provider.require("endpoint", "the resource host, e.g. my-resource.openai.azure.com");
-      }
-      if (auto x = provider.str("deploymentName")) a.deploymentName = *x;
-      if (a.deploymentName.empty() && a.apiVersion != "v1")
-        provider.require("deploymentName", "the deployment to call (or apiVersion: v1 for the /openai/v1/ form)");
-      break;
-    }
-    case ProviderKind::Bedrock: {
-      auto& b = p.bedrock;
-      if (auto x = provider.str("region", Need::Required)) b.region = *x;
-      YamlMap creds(provider.take("credentials"), provider.field("credentials"), ctx);
-      if (creds.present()) {
-        YamlMap ref(creds.take("secretRef"), creds.field("secretRef"), ctx, Need::Required);
-        if (auto name = ref.str("name", Need::Required)) b.credentialsSecret = *name;
-      } else if (p.authToken.kind == AuthKind::None) {
-        provider.require("credentials",
-                         "{secretRef: {name: <Secret with accessKeyId, secretAccessKey>}} or an authToken "
-                         "(a Bedrock API key)");
-      }
-      break;
-    }
-    case ProviderKind::OpenAI:
-    case ProviderKind::Ollama:
-      break;
-  }
-}
-
-// Provider fields that go into the upstream URL: model ids in the path (Gemini, Vertex AI,
-// Bedrock), the Azure deployment, API versions in the path or query.
-void check_url_values(YamlMap& provider, const LlmProvider& p) {
-  const auto& ctx = provider.ctx();
-  const bool model_in_path =
-      p.kind == ProviderKind::Gemini || p.kind == ProviderKind::VertexAI || p.kind == ProviderKind::Bedrock;
-  if (model_in_path && p.model) {
-    std::string_view bare = *p.model;
-    if (p.kind == ProviderKind::Gemini && bare.starts_with("models/")) bare.remove_prefix(7);
-    if (dot_segment(bare))
-      ctx.error(provider.node()["model"], provider.field("model"),
-                shown(provider.node()["model"]) + " is a dot segment; " + std::string(provider_key(p.kind)) +
-                    " puts the model in the URL path, where it would name another path");
-  }
-  if (p.kind == ProviderKind::AzureOpenAI && dot_segment(p.azureopenai.deploymentName))
-    ctx.error(provider.node()["deploymentName"], provider.field("deploymentName"),
-              shown(provider.node()["deploymentName"]) + " is a dot segment, which would name another URL path");
-  const std::string* version = nullptr;
-  if (p.kind == ProviderKind::Gemini) version = &p.gemini.apiVersion;
-  if (p.kind == ProviderKind::VertexAI) version = &p.vertexai.apiVersion;
-  if (p.kind == ProviderKind::AzureOpenAI) version = &p.azureopenai.apiVersion;
-  if (version != nullptr && provider.has("apiVersion") && !url_token(*version))
-    ctx.error(provider.node()["apiVersion"], provider.field("apiVersion"),
-              shown(provider.node()["apiVersion"]) +
-                  " goes into the upstream URL; it may only contain letters, "
-                  "digits, '-', '_' and '.'");
-}
-
+// ai.llm (or a priority-group provider): exactly one provider key. The fields every provider has
+// (authToken, model, host, port, path, authHeader, tls) are read here; the provider's own fields
+// by its traits' decode (src/provider/<provider>.cpp).
 void decode_llm(YamlMap& llm, LlmProvider& p) {
   const auto& ctx = llm.ctx();
-  static const std::vector<std::pair<std::string, ProviderKind>> kProviders = {
-      {"openai", ProviderKind::OpenAI},       {"ollama", ProviderKind::Ollama},
-      {"anthropic", ProviderKind::Anthropic}, {"gemini", ProviderKind::Gemini},
-      {"vertexai", ProviderKind::VertexAI},   {"azureopenai", ProviderKind::AzureOpenAI},
-      {"bedrock", ProviderKind::Bedrock}};
-
   std::vector<std::string> found;
-  for (const auto& [name, kind] : kProviders) {
+  for (const auto* traits : provider::all_providers()) {
+    const std::string name(traits->name);
     if (!llm.has(name)) continue;
     found.push_back(name);
     if (found.size() > 1) {
       llm.take(name);
       continue;
     }
-    p.kind = kind;
-    YamlMap provider(llm.take(name), llm.field(name), ctx);
-    if (provider.has("authToken")) {
-      p.authToken = decode_auth_token(provider.take("authToken"), provider.field("authToken"), ctx);
-    } else if (kind != ProviderKind::Ollama && kind != ProviderKind::Bedrock) {
-      provider.require("authToken", "{kind: Inline | SecretRef | Passthrough}");
+    p.kind = traits->kind;
+    YamlMap provider_map(llm.take(name), llm.field(name), ctx);
+    if (provider_map.has("authToken")) {
+      p.authToken = decode_auth_token(provider_map.take("authToken"), provider_map.field("authToken"), ctx);
+    } else if (traits->requires_auth_token) {
+      provider_map.require("authToken", "{kind: Inline | SecretRef | Passthrough}");
     }
-    p.model = provider.str("model");
-    if (p.model && p.model->empty()) ctx.error(provider.node()["model"], provider.field("model"), "must not be empty");
-    decode_provider_fields(provider, p);
-    check_url_values(provider, p);
+    p.model = provider_map.str("model");
+    if (p.model && p.model->empty())
+      ctx.error(provider_map.node()["model"], provider_map.field("model"), "must not be empty");
+    traits->decode(provider_map, p);
   }
   if (found.empty()) {
     ctx.error(llm.node(), llm.path(),
@@ -567,61 +449,15 @@ void decode_policy(YamlMap& spec, TrafficPolicy& policy) {
       policy.targetRefs.push_back(std::move(target));
     }
   }
-  YamlMap retry(spec.take("retry"), spec.field("retry"), ctx);
-  if (retry.present()) {
-    RetryPolicy r;
-    if (auto v = retry.integer("attempts", 1, 10)) r.attempts = static_cast<unsigned>(*v);
-    auto on = retry.take("retryOn");
-    if (on.IsDefined() && is_sequence(on, retry.field("retryOn"), ctx)) {
-      RetryOn kinds{false, false, false, false, false, {}};
-      static const std::vector<std::string> kKinds = {"connect-failure", "reset", "timeout", "5xx", "429"};
-      for (std::size_t i = 0; i < on.size(); ++i) {
-        const auto field = retry.field("retryOn") + "[" + std::to_string(i) + "]";
-        auto kind = scalar_string(on[i], field, ctx);
-        if (!kind) continue;
-        if (*kind == "connect-failure")
-          kinds.connectFailure = true;
-        else if (*kind == "reset")
-          kinds.reset = true;
-        else if (*kind == "timeout")
-          kinds.timeout = true;
-        else if (*kind == "5xx")
-          kinds.status5xx = true;
-        else if (*kind == "429")
-          kinds.status429 = true;
-        else
-          ctx.error(on[i], field,
-                    "unknown retry condition \"" + *kind + "\"; expected one of: " + join(kKinds) +
-                        " (and statusCodes for specific statuses)");
-      }
-      r.retryOn = kinds;
-    }
-    auto codes = retry.take("statusCodes");
-    if (codes.IsDefined() && is_sequence(codes, retry.field("statusCodes"), ctx)) {
-      if (!r.retryOn) r.retryOn = RetryOn{};  // statusCodes alone: in addition to the default conditions
-      for (std::size_t i = 0; i < codes.size(); ++i) {
-        const auto field = retry.field("statusCodes") + "[" + std::to_string(i) + "]";
-        const auto text = codes[i].IsScalar() ? codes[i].Scalar() : std::string();
-        char* end = nullptr;
-        const long code = std::strtol(text.c_str(), &end, 10);
-        if (text.empty() || *end != '\0' || code < 400 || code > 599) {
-          ctx.error(codes[i], field, "expected an HTTP status between 400 and 599, found \"" + text + "\"");
-          continue;
-        }
-        r.retryOn->statusCodes.push_back(static_cast<unsigned>(code));
-      }
-    }
-    r.perTryTimeout = retry.duration("perTryTimeout");
-    r.backoffBaseInterval = retry.duration("backoffBaseInterval");
-    r.backoffMaxInterval = retry.duration("backoffMaxInterval");
-    if (auto v = retry.integer("budgetPercent", 0, 100)) r.budgetPercent = static_cast<unsigned>(*v);
-    if (r.backoffBaseInterval && r.backoffMaxInterval && *r.backoffMaxInterval < *r.backoffBaseInterval)
-      ctx.error(retry.node()["backoffMaxInterval"], retry.field("backoffMaxInterval"),
-                "must not be shorter than backoffBaseInterval");
-    policy.retry = r;
+  // Each registered section decodes its own field. The section maps report their unknown fields
+  // when destroyed, as this function returns.
+  std::list<YamlMap> sections;
+  for (const auto& section : policy::policy_sections()) {
+    auto& map = sections.emplace_back(spec.take(section.key), spec.field(section.key), ctx);
+    if (map.present()) section.decode(map, policy);
   }
   for (const char* section : {"ai", "timeouts", "rateLimit", "auth"}) {
-    if (!spec.has(section)) continue;
+    if (!spec.has(section) || policy::find_policy_section(section) != nullptr) continue;
     spec.take(section);
     ctx.error(
         spec.node()[section], spec.field(section),

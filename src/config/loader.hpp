@@ -1,6 +1,8 @@
 // Loader: turns YAML files (one file, or every *.yaml / *.yml in a directory, each possibly
 // multi-document) into a Config plus every problem found, decoding and cross-checking all
-// resources before reporting, so `sluice validate` can list every mistake in one run.
+// resources before reporting, so `sluice validate` can list every mistake in one run. A
+// TrafficPolicy section is decoded by its policy-registry entry (policy/section.hpp), a
+// provider's own ai.llm.<provider> fields by its ProviderTraits::decode (provider/provider.hpp).
 // Pure function of its inputs and the environment; safe to call from any thread.
 #pragma once
 

@@ -1,8 +1,10 @@
 #include "config/schema.hpp"
 
 #include <set>
+#include <string>
 
 #include "config/loader.hpp"
+#include "policy/section.hpp"
 
 namespace sluice::config {
 
@@ -11,7 +13,8 @@ namespace {
 // Enters every section and branch of the decoders: a section must be present for its fields
 // to be read, a list needs one entry, and each provider, auth kind, filter type and Backend
 // type has its own fields (a SecretRef authToken reads every authToken field; the others are
-// accepted and ignored). Leaf fields may be left out (their keys are recorded anyway).
+// accepted and ignored). Leaf fields may be left out (their keys are recorded anyway). The
+// TrafficPolicy sections are added from their registry entries (every_branch).
 constexpr const char* kEveryBranch = R"yaml(
 apiVersion: sluice.dev/v1alpha1
 kind: Gateway
@@ -132,8 +135,16 @@ kind: TrafficPolicy
 metadata: {name: policy}
 spec:
   targetRefs: [{kind: HTTPRoute, name: route, sectionName: rule}]
-  retry: {retryOn: [5xx], statusCodes: [429]}
 )yaml";
+
+// kEveryBranch with each TrafficPolicy section's every_branch value added to its TrafficPolicy
+// (the last document).
+std::string every_branch() {
+  std::string yaml = kEveryBranch;
+  for (const auto& section : policy::policy_sections())
+    yaml += "  " + std::string(section.key) + ": " + std::string(section.every_branch) + "\n";
+  return yaml;
+}
 
 }  // namespace
 
@@ -141,7 +152,7 @@ Schema accepted_fields() {
   std::set<std::string> fields;
   LoadOptions options;
   options.fields = &fields;
-  auto result = load_sources({Source{"<schema>", kEveryBranch}}, options);
+  auto result = load_sources({Source{"<schema>", every_branch()}}, options);
   return Schema{{fields.begin(), fields.end()}, std::move(result.diagnostics)};
 }
 

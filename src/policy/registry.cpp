@@ -14,22 +14,16 @@ namespace sluice::policy {
 
 namespace {
 
-std::shared_ptr<const pipeline::Stage> retry_section(std::span<const config::TrafficPolicy* const> attached,
-                                                     AttachLevel level) {
-  auto merged = merge_attached(attached);
-  if (!merged) return nullptr;
-  return make_retry_stage(std::move(*merged), level == AttachLevel::Backend);
-}
-
+// Every TrafficPolicy section, in the order their stages run: adding a section is one line here.
 constexpr std::array kPolicySections{
-    PolicySection{"retry", &retry_section},
+    section_entry<RetrySection>(),
 };
 
 pipeline::Chain policy_chain(std::span<const config::TrafficPolicy* const> attached, AttachLevel level) {
   pipeline::Chain chain;
   if (attached.empty()) return chain;
   for (const auto& section : kPolicySections)
-    if (auto stage = section.make_stage(attached, level)) chain.add(std::move(stage));
+    if (auto stage = section.compile(attached, level)) chain.add(std::move(stage));
   return chain;
 }
 
@@ -44,6 +38,12 @@ void compile_provider_chain(proxy::BackendRuntime& provider) {
 
 std::span<const PolicySection> policy_sections() {
   return kPolicySections;
+}
+
+const PolicySection* find_policy_section(std::string_view key) {
+  for (const auto& section : kPolicySections)
+    if (section.key == key) return &section;
+  return nullptr;
 }
 
 Attachments attach_policies(const config::Config& config, const route::RouteTable& routes) {

@@ -7,7 +7,8 @@
 // and rule names compared as a pair), never by concatenated strings, and nothing is looked up
 // per request.
 //
-// Each TrafficPolicy section is one registry entry (kPolicySections in registry.cpp): it merges
+// Each TrafficPolicy section is one registry entry (policy/section.hpp; the list is
+// kPolicySections in registry.cpp): the loader decodes the section through it, and here it merges
 // the section across the attached policies and makes the stage, or nothing when no attached
 // policy sets it. Adding a section is one file under src/policy/ plus one line there.
 //
@@ -25,6 +26,7 @@
 
 #include "config/resources.hpp"
 #include "pipeline/stage.hpp"
+#include "policy/section.hpp"
 #include "route/route_table.hpp"
 
 namespace sluice::proxy {
@@ -41,18 +43,6 @@ struct Attachments {
 };
 
 Attachments attach_policies(const config::Config& config, const route::RouteTable& routes);
-
-// Where a section's stage is attached.
-enum class AttachLevel { Rule, Backend };
-
-struct PolicySection {
-  std::string_view name;  // the TrafficPolicy spec field
-  std::shared_ptr<const pipeline::Stage> (*make_stage)(std::span<const config::TrafficPolicy* const> attached,
-                                                       AttachLevel level);
-};
-
-// Every TrafficPolicy section, in the order their stages run.
-std::span<const PolicySection> policy_sections();
 
 // Fills the snapshot's chains: each rule's, each Backend's and each provider's attempt chain.
 void compile_chains(proxy::Snapshot& snapshot);

@@ -2,6 +2,11 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdlib>
+#include <string>
+#include <vector>
+
+#include "config/yaml_reader.hpp"
 
 namespace sluice::policy {
 
@@ -31,12 +36,81 @@ config::RetryPolicy merge(const config::RetryPolicy& general, const config::Retr
 }
 
 std::optional<config::RetryPolicy> merge_attached(std::span<const config::TrafficPolicy* const> attached) {
-  std::optional<config::RetryPolicy> merged;
-  for (const auto* policy : attached) {
-    if (!policy->retry) continue;
-    merged = merged ? merge(*merged, *policy->retry) : *policy->retry;
+  return merge_section<RetrySection>(attached);
+}
+
+namespace {
+
+// retryOn: the conditions named; those not named are off.
+config::RetryOn decode_retry_on(const YAML::Node& list, const std::string& path, const config::DecodeContext& ctx) {
+  static const std::vector<std::string> kKinds = {"connect-failure", "reset", "timeout", "5xx", "429"};
+  config::RetryOn kinds{false, false, false, false, false, {}};
+  for (std::size_t i = 0; i < list.size(); ++i) {
+    const auto field = path + "[" + std::to_string(i) + "]";
+    auto kind = config::scalar_string(list[i], field, ctx);
+    if (!kind) continue;
+    if (*kind == "connect-failure") {
+      kinds.connectFailure = true;
+    } else if (*kind == "reset") {
+      kinds.reset = true;
+    } else if (*kind == "timeout") {
+      kinds.timeout = true;
+    } else if (*kind == "5xx") {
+      kinds.status5xx = true;
+    } else if (*kind == "429") {
+      kinds.status429 = true;
+    } else {
+      std::string expected;
+      for (const auto& k : kKinds) expected += (expected.empty() ? "" : ", ") + k;
+      ctx.error(list[i], field,
+                "unknown retry condition \"" + *kind + "\"; expected one of: " + expected +
+                    " (and statusCodes for specific statuses)");
+    }
   }
-  return merged;
+  return kinds;
+}
+
+// statusCodes: HTTP statuses 400-599 retried whatever the classes of retryOn say.
+void decode_status_codes(const YAML::Node& list, const std::string& path, const config::DecodeContext& ctx,
+                         std::vector<unsigned>& out) {
+  for (std::size_t i = 0; i < list.size(); ++i) {
+    const auto field = path + "[" + std::to_string(i) + "]";
+    const auto text = list[i].IsScalar() ? list[i].Scalar() : std::string();
+    char* end = nullptr;
+    const long code = std::strtol(text.c_str(), &end, 10);
+    if (text.empty() || *end != '\0' || code < 400 || code > 599) {
+      ctx.error(list[i], field, "expected an HTTP status between 400 and 599, found \"" + text + "\"");
+      continue;
+    }
+    out.push_back(static_cast<unsigned>(code));
+  }
+}
+
+}  // namespace
+
+config::RetryPolicy RetrySection::decode(config::YamlMap& section) {
+  const auto& ctx = section.ctx();
+  config::RetryPolicy r;
+  if (auto v = section.integer("attempts", 1, 10)) r.attempts = static_cast<unsigned>(*v);
+  auto on = section.take("retryOn");
+  if (on.IsDefined() && config::is_sequence(on, section.field("retryOn"), ctx))
+    r.retryOn = decode_retry_on(on, section.field("retryOn"), ctx);
+  auto codes = section.take("statusCodes");
+  if (codes.IsDefined() && config::is_sequence(codes, section.field("statusCodes"), ctx)) {
+    if (!r.retryOn) r.retryOn = config::RetryOn{};  // statusCodes alone: in addition to the default conditions
+    decode_status_codes(codes, section.field("statusCodes"), ctx, r.retryOn->statusCodes);
+  }
+  r.perTryTimeout = section.duration("perTryTimeout");
+  r.backoffBaseInterval = section.duration("backoffBaseInterval");
+  r.backoffMaxInterval = section.duration("backoffMaxInterval");
+  if (auto v = section.integer("budgetPercent", 0, 100)) r.budgetPercent = static_cast<unsigned>(*v);
+  return r;
+}
+
+void RetrySection::validate(const config::RetryPolicy& value, const config::YamlMap& section) {
+  if (value.backoffBaseInterval && value.backoffMaxInterval && *value.backoffMaxInterval < *value.backoffBaseInterval)
+    section.ctx().error(section.node()["backoffMaxInterval"], section.field("backoffMaxInterval"),
+                        "must not be shorter than backoffBaseInterval");
 }
 
 namespace {

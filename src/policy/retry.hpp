@@ -1,17 +1,21 @@
-// Retry policy: the TrafficPolicy `retry` section merged for what it is attached to, its stage,
-// and resolving the policy one request runs under. Policies merge field by field from the general to the specific
-// (Gateway < HTTPRoute < rule (sectionName) < Backend): a field set by a more specific policy
-// wins. Unset fields take the defaults below (docs/reliability.md). Pure functions over the
-// immutable config; thread-safe.
+// Retry policy: the TrafficPolicy `retry` section — decoded from YAML, merged for what it is
+// attached to, its stage — and resolving the policy one request runs under. Policies merge field
+// by field from the general to the specific (Gateway < HTTPRoute < rule (sectionName) < Backend):
+// a field set by a more specific policy wins. Unset fields take the defaults below
+// (docs/reliability.md). RetrySection is the section's registry entry (policy/section.hpp).
+// Pure functions over the immutable config; thread-safe.
 #pragma once
 
 #include <cstddef>
 #include <memory>
 #include <optional>
 #include <span>
+#include <string_view>
+#include <utility>
 
 #include "config/resources.hpp"
 #include "pipeline/stage.hpp"
+#include "policy/section.hpp"
 
 namespace sluice::policy {
 
@@ -44,6 +48,21 @@ std::optional<config::RetryPolicy> merge_attached(std::span<const config::Traffi
 // The stage that selects the merged policy for a request: at a rule's level
 // (pipeline::RetrySelection::rule) or a Backend's.
 std::shared_ptr<const pipeline::Stage> make_retry_stage(config::RetryPolicy merged, bool backend_level);
+
+// TrafficPolicy spec.retry as a policy section.
+struct RetrySection {
+  using Value = config::RetryPolicy;
+  static constexpr std::string_view key = "retry";
+  static constexpr auto field = &config::TrafficPolicy::retry;
+  static constexpr std::string_view every_branch = "{retryOn: [5xx], statusCodes: [429]}";
+  static Value decode(config::YamlMap& section);
+  // backoffMaxInterval must not be shorter than backoffBaseInterval.
+  static void validate(const Value& value, const config::YamlMap& section);
+  static Value merge(const Value& general, const Value& specific) { return policy::merge(general, specific); }
+  static std::shared_ptr<const pipeline::Stage> make_stage(Value merged, AttachLevel level) {
+    return make_retry_stage(std::move(merged), level == AttachLevel::Backend);
+  }
+};
 
 // The policy a request runs under: `rule` then `backend` (either may be null) over the
 // defaults. Without any policy: every provider of the Backend once (`providers` attempts),

@@ -3,12 +3,44 @@
 // (the deployment picks the model), or with apiVersion "v1" the /openai/v1/chat/completions
 // form (the body's model names the deployment). Resource-level APIs (files, batches) live at
 // /openai/{api}?api-version=... in the classic form.
+#include "provider/fields.hpp"
 #include "provider/provider.hpp"
 
 namespace sluice::provider {
 
+namespace {
+
+// apiVersion, endpoint (the resource host; required), deploymentName (required unless
+// apiVersion is "v1"); the deployment and apiVersion go into the URL.
+void decode_azureopenai(config::YamlMap& fields, config::LlmProvider& p) {
+  auto& a = p.azureopenai;
+  if (auto x = fields.str("apiVersion")) a.apiVersion = *x;
+  if (auto x = fields.str("endpoint")) {
+    std::string_view e = *x;
+    if (e.starts_with("https://")) e.remove_prefix(8);
+    while (!e.empty() && e.back() == '/') e.remove_suffix(1);
+    if (e.empty() || e.find('/') != std::string_view::npos)
+      fields.ctx().error(
+          fields.node()["endpoint"], fields.field("endpoint"),
+          "expected a host name like my-resource.openai.azure.com, found " + config::shown(fields.node()["endpoint"]));
+    a.endpoint = e;
+  } else if (!fields.has("endpoint")) {
+    fields.require("endpoint", "the resource host, e.g. my-resource.openai.azure.com");
+  }
+  if (auto x = fields.str("deploymentName")) a.deploymentName = *x;
+  if (a.deploymentName.empty() && a.apiVersion != "v1")
+    fields.require("deploymentName", "the deployment to call (or apiVersion: v1 for the /openai/v1/ form)");
+  check_path_segment(fields, "deploymentName", a.deploymentName);
+  check_api_version(fields, a.apiVersion);
+}
+
+}  // namespace
+
 const ProviderTraits kAzureOpenAI{
     .name = "azureopenai",
+    .kind = config::ProviderKind::AzureOpenAI,
+    .requires_auth_token = true,
+    .decode = &decode_azureopenai,
     .default_port = 443,
     .auth_header = "api-key",
     .auth_prefix = "",

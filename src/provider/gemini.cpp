@@ -1,6 +1,7 @@
 // Google Gemini API (AI Studio, generativelanguage.googleapis.com): the key in x-goog-api-key;
 // the model and the action in the path: /v1beta/models/{model}:generateContent,
 // :streamGenerateContent?alt=sse, :batchEmbedContents (apiVersion selects "v1beta" / "v1").
+#include "provider/fields.hpp"
 #include "provider/provider.hpp"
 
 namespace sluice::provider {
@@ -13,10 +14,20 @@ std::string_view bare_model(std::string_view model) {
   return model;
 }
 
+// apiVersion (the first path segment); the model and apiVersion go into the URL.
+void decode_gemini(config::YamlMap& fields, config::LlmProvider& p) {
+  if (auto v = fields.str("apiVersion")) p.gemini.apiVersion = *v;
+  if (p.model) check_model_segment(fields, bare_model(*p.model), p.kind);
+  check_api_version(fields, p.gemini.apiVersion);
+}
+
 }  // namespace
 
 const ProviderTraits kGemini{
     .name = "gemini",
+    .kind = config::ProviderKind::Gemini,
+    .requires_auth_token = true,
+    .decode = &decode_gemini,
     .default_port = 443,
     .auth_header = "x-goog-api-key",
     .auth_prefix = "",

@@ -1,11 +1,15 @@
 // Ollama through its OpenAI-compatible API (http://localhost:11434/v1/...). The key is
 // "required but ignored" by Ollama, so authToken is optional for this provider.
+#include "provider/fields.hpp"
 #include "provider/provider.hpp"
 
 namespace sluice::provider {
 
 const ProviderTraits kOllama{
     .name = "ollama",
+    .kind = config::ProviderKind::Ollama,
+    .requires_auth_token = false,
+    .decode = &decode_no_fields,
     .default_port = 11434,
     .auth_header = "Authorization",
     .auth_prefix = "Bearer ",

@@ -1,5 +1,8 @@
 // OpenAI and every OpenAI-compatible service (OpenRouter, vLLM, DeepSeek, Groq, Mistral, ...):
 // Bearer key, "/v1" API base, api.openai.com:443 unless the Backend sets host/port/path.
+#include <array>
+
+#include "provider/fields.hpp"
 #include "provider/provider.hpp"
 
 namespace sluice::provider {
@@ -36,6 +39,9 @@ std::string escape_path_segment(std::string_view segment) {
 
 const ProviderTraits kOpenAI{
     .name = "openai",
+    .kind = config::ProviderKind::OpenAI,
+    .requires_auth_token = true,
+    .decode = &decode_no_fields,
     .default_port = 443,
     .auth_header = "Authorization",
     .auth_prefix = "Bearer ",
@@ -62,6 +68,12 @@ const ProviderTraits& traits(config::ProviderKind kind) {
       return kBedrock;
   }
   return kOpenAI;
+}
+
+std::span<const ProviderTraits* const> all_providers() {
+  static constexpr std::array<const ProviderTraits*, 7> kAll = {&kOpenAI,   &kOllama,      &kAnthropic, &kGemini,
+                                                                &kVertexAI, &kAzureOpenAI, &kBedrock};
+  return kAll;
 }
 
 }  // namespace sluice::provider

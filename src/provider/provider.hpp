@@ -2,15 +2,21 @@
 // port, how the credential is sent, which wire format its chat and embeddings APIs speak, and
 // the native path of each operation (Gemini puts the model and the action in the path, Bedrock
 // the escaped model id, Azure the deployment and api-version). One provider per .cpp file;
-// provider-specific fields stay with their provider (config::LlmProvider's per-provider
-// structs). Constant data and pure functions; thread-safe.
+// provider-specific fields stay with their provider: their values in config::LlmProvider's
+// per-provider structs, their decoding from ai.llm.<provider> in the provider's `decode`
+// (helpers in provider/fields.hpp). Constant data and pure functions; thread-safe.
 #pragma once
 
 #include <cstdint>
+#include <span>
 #include <string>
 #include <string_view>
 
 #include "config/resources.hpp"
+
+namespace sluice::config {
+class YamlMap;
+}
 
 namespace sluice::provider {
 
@@ -46,6 +52,12 @@ struct NativePath {
 
 struct ProviderTraits {
   std::string_view name;  // the config key: "openai", "anthropic", ...
+  config::ProviderKind kind;
+  bool requires_auth_token;  // false: the provider works without one (Ollama, Bedrock with SigV4)
+  // Decodes the provider's own fields of ai.llm.<name> into `p` (the loader reads the common
+  // authToken and model first) and checks the values that go into the upstream URL; problems
+  // become diagnostics through the map's context.
+  void (*decode)(config::YamlMap& fields, config::LlmProvider& p);
   std::uint16_t default_port;
   std::string_view auth_header;  // default header carrying the key
   std::string_view auth_prefix;  // default prefix before the key
@@ -63,6 +75,9 @@ extern const ProviderTraits kAzureOpenAI;
 extern const ProviderTraits kBedrock;
 
 const ProviderTraits& traits(config::ProviderKind kind);
+
+// Every provider, in the order the loader looks for their keys under ai.llm.
+std::span<const ProviderTraits* const> all_providers();
 
 // The OpenAI-style path for an operation: base + "/chat/completions" | "/embeddings" | the
 // client's suffix. Shared by the OpenAI-format providers.

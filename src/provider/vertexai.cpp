@@ -5,12 +5,48 @@
 //   /v1/projects/{p}/locations/{l}/publishers/google/models/{m}:generateContent
 //     (:streamGenerateContent?alt=sse, :predict for embeddings)
 //   /v1/projects/{p}/locations/{l}/publishers/anthropic/models/{m}:rawPredict (:streamRawPredict)
+#include <cctype>
+
+#include "provider/fields.hpp"
 #include "provider/provider.hpp"
 
 namespace sluice::provider {
 
+namespace {
+
+// projectId and location (required; they name the host and the path), publisher, apiVersion,
+// anthropicVersion, defaultMaxTokens; the model and apiVersion go into the URL.
+void decode_vertexai(config::YamlMap& fields, config::LlmProvider& p) {
+  auto& v = p.vertexai;
+  if (auto x = fields.str("projectId", config::Need::Required)) v.projectId = *x;
+  if (auto x = fields.str("location", config::Need::Required)) v.location = *x;
+  if (auto x = fields.enumeration<config::VertexPublisher>(
+          "publisher",
+          {{"GOOGLE", config::VertexPublisher::Google}, {"ANTHROPIC", config::VertexPublisher::Anthropic}}))
+    v.publisher = *x;
+  if (auto x = fields.str("apiVersion")) v.apiVersion = *x;
+  if (auto x = fields.str("anthropicVersion")) v.anthropicVersion = *x;
+  if (auto x = decode_max_tokens(fields)) v.defaultMaxTokens = *x;
+  for (const auto* name : {"projectId", "location"}) {
+    const auto& value = name == std::string_view("projectId") ? v.projectId : v.location;
+    for (char c : value)
+      if (!std::isalnum(static_cast<unsigned char>(c)) && c != '-' && c != '_') {
+        fields.ctx().error(fields.node()[name], fields.field(name),
+                           config::shown(fields.node()[name]) + " may only contain letters, digits, '-' and '_'");
+        break;
+      }
+  }
+  if (p.model) check_model_segment(fields, *p.model, p.kind);
+  check_api_version(fields, v.apiVersion);
+}
+
+}  // namespace
+
 const ProviderTraits kVertexAI{
     .name = "vertexai",
+    .kind = config::ProviderKind::VertexAI,
+    .requires_auth_token = true,
+    .decode = &decode_vertexai,
     .default_port = 443,
     .auth_header = "Authorization",
     .auth_prefix = "Bearer ",

@@ -1,8 +1,13 @@
 #include "provider/provider.hpp"
 
+#include <gmock/gmock.h>
 #include <gtest/gtest.h>
+#include <yaml-cpp/yaml.h>
 
 #include <string>
+#include <vector>
+
+#include "config/yaml_reader.hpp"
 
 namespace sluice::provider {
 namespace {
@@ -93,6 +98,132 @@ TEST(ProviderPath, BedrockEscapesTheModelIdOnce) {
 TEST(EscapePathSegment, KeepsUnreservedOnly) {
   EXPECT_EQ(escape_path_segment("aZ09-_.~"), "aZ09-_.~");
   EXPECT_EQ(escape_path_segment("a/b:c d%"), "a%2Fb%3Ac%20d%25");
+}
+
+// ------------------------------------------------------------------ decoding ai.llm.<provider>
+
+struct Decoded {
+  config::LlmProvider provider;
+  std::vector<std::string> problems;  // "field: message", in order
+};
+
+// Decodes `yaml` as ai.llm.<provider> the way the loader does: model (and authToken, when
+// `with_token`) are common fields read first, then the provider's own decode hook, then the map
+// reports any unknown field.
+Decoded decode_fields(config::ProviderKind kind, const std::string& yaml, bool with_token = true) {
+  Decoded out;
+  out.provider.kind = kind;
+  config::Diagnostics diagnostics;
+  const config::DecodeContext ctx{diagnostics, "t.yaml", "Backend/b"};
+  {
+    config::YamlMap fields(YAML::Load(yaml), "spec.ai.llm." + std::string(traits(kind).name), ctx);
+    fields.ignore("authToken");
+    if (with_token) out.provider.authToken.kind = config::AuthKind::Inline;
+    out.provider.model = fields.str("model");
+    traits(kind).decode(fields, out.provider);
+  }
+  for (const auto& d : diagnostics.items()) {
+    EXPECT_EQ(d.resource, "Backend/b");
+    EXPECT_EQ(d.file, "t.yaml");
+    out.problems.push_back(d.field + ": " + d.message);
+  }
+  return out;
+}
+
+TEST(ProviderTraits, EveryProviderIsListedOnceUnderItsConfigKey) {
+  const auto all = all_providers();
+  ASSERT_EQ(all.size(), 7u);
+  for (const auto* provider : all) {
+    EXPECT_EQ(&traits(provider->kind), provider) << provider->name;
+    EXPECT_EQ(provider->name, config::provider_key(provider->kind));
+    EXPECT_NE(provider->decode, nullptr) << provider->name;
+  }
+  EXPECT_FALSE(traits(config::ProviderKind::Ollama).requires_auth_token);
+  EXPECT_FALSE(traits(config::ProviderKind::Bedrock).requires_auth_token) << "SigV4 credentials instead";
+  EXPECT_TRUE(traits(config::ProviderKind::OpenAI).requires_auth_token);
+}
+
+TEST(ProviderDecode, OpenAiAndOllamaHaveNoFieldsOfTheirOwn) {
+  for (auto kind : {config::ProviderKind::OpenAI, config::ProviderKind::Ollama}) {
+    const auto r = decode_fields(kind, "{model: gpt, apiVersion: v1}");
+    const auto name = std::string(traits(kind).name);
+    EXPECT_THAT(r.problems, ::testing::ElementsAre("spec.ai.llm." + name + ".apiVersion: unknown field"));
+  }
+}
+
+TEST(ProviderDecode, AnthropicVersionAndDefaultMaxTokens) {
+  auto r = decode_fields(config::ProviderKind::Anthropic, "{apiVersion: '2023-01-01', defaultMaxTokens: 2048}");
+  EXPECT_TRUE(r.problems.empty());
+  EXPECT_EQ(r.provider.anthropic.apiVersion, "2023-01-01");
+  EXPECT_EQ(r.provider.anthropic.defaultMaxTokens, 2048u);
+  r = decode_fields(config::ProviderKind::Anthropic, "{defaultMaxTokens: 0}");
+  EXPECT_THAT(r.problems, ::testing::ElementsAre(::testing::StartsWith(
+                              "spec.ai.llm.anthropic.defaultMaxTokens: must be between 1 and 10000000")));
+}
+
+TEST(ProviderDecode, GeminiChecksWhatGoesIntoTheUrl) {
+  auto r = decode_fields(config::ProviderKind::Gemini, "{model: models/gemini-2.5-flash, apiVersion: v1}");
+  EXPECT_TRUE(r.problems.empty());
+  EXPECT_EQ(r.provider.gemini.apiVersion, "v1");
+  r = decode_fields(config::ProviderKind::Gemini, "{model: models/.., apiVersion: 'v1/../x'}");
+  EXPECT_THAT(r.problems,
+              ::testing::ElementsAre("spec.ai.llm.gemini.model: \"models/..\" is a dot segment; gemini puts the "
+                                     "model in the URL path, where it would name another path",
+                                     "spec.ai.llm.gemini.apiVersion: \"v1/../x\" goes into the upstream URL; it may "
+                                     "only contain letters, digits, '-', '_' and '.'"));
+}
+
+TEST(ProviderDecode, VertexAiNeedsProjectAndLocationOfSafeCharacters) {
+  auto r = decode_fields(config::ProviderKind::VertexAI,
+                         "{projectId: my-project, location: us-east5, publisher: ANTHROPIC, anthropicVersion: v, "
+                         "defaultMaxTokens: 100}");
+  EXPECT_TRUE(r.problems.empty());
+  EXPECT_EQ(r.provider.vertexai.projectId, "my-project");
+  EXPECT_EQ(r.provider.vertexai.location, "us-east5");
+  EXPECT_EQ(r.provider.vertexai.publisher, config::VertexPublisher::Anthropic);
+  EXPECT_EQ(r.provider.vertexai.anthropicVersion, "v");
+  EXPECT_EQ(r.provider.vertexai.defaultMaxTokens, 100u);
+  r = decode_fields(config::ProviderKind::VertexAI, "{projectId: 'a/b', location: us, model: '.'}");
+  EXPECT_THAT(r.problems,
+              ::testing::ElementsAre(
+                  "spec.ai.llm.vertexai.projectId: \"a/b\" may only contain letters, digits, '-' and '_'",
+                  "spec.ai.llm.vertexai.model: \".\" is a dot segment; vertexai puts the model in the URL path, "
+                  "where it would name another path"));
+  r = decode_fields(config::ProviderKind::VertexAI, "{}");
+  EXPECT_THAT(r.problems, ::testing::ElementsAre("spec.ai.llm.vertexai.projectId: is required",
+                                                 "spec.ai.llm.vertexai.location: is required"));
+}
+
+TEST(ProviderDecode, AzureEndpointIsAHostAndTheDeploymentAPathSegment) {
+  auto r =
+      decode_fields(config::ProviderKind::AzureOpenAI,
+                    "{endpoint: 'https://res.openai.azure.com/', deploymentName: gpt-4o, apiVersion: '2024-10-21'}");
+  EXPECT_TRUE(r.problems.empty());
+  EXPECT_EQ(r.provider.azureopenai.endpoint, "res.openai.azure.com");
+  EXPECT_EQ(r.provider.azureopenai.deploymentName, "gpt-4o");
+  r = decode_fields(config::ProviderKind::AzureOpenAI, "{endpoint: 'https://res/x', deploymentName: '..'}");
+  EXPECT_THAT(r.problems, ::testing::ElementsAre("spec.ai.llm.azureopenai.endpoint: expected a host name like "
+                                                 "my-resource.openai.azure.com, found \"https://res/x\"",
+                                                 "spec.ai.llm.azureopenai.deploymentName: \"..\" is a dot segment, "
+                                                 "which would name another URL path"));
+  r = decode_fields(config::ProviderKind::AzureOpenAI, "{endpoint: res.openai.azure.com, apiVersion: v1}");
+  EXPECT_TRUE(r.problems.empty()) << "the v1 form needs no deployment";
+}
+
+TEST(ProviderDecode, BedrockNeedsARegionAndCredentialsOrAnApiKey) {
+  auto r = decode_fields(config::ProviderKind::Bedrock, "{region: us-east-1, credentials: {secretRef: {name: aws}}}",
+                         /*with_token=*/false);
+  EXPECT_TRUE(r.problems.empty());
+  EXPECT_EQ(r.provider.bedrock.region, "us-east-1");
+  EXPECT_EQ(r.provider.bedrock.credentialsSecret, "aws");
+  r = decode_fields(config::ProviderKind::Bedrock, "{region: us-east-1}", /*with_token=*/true);
+  EXPECT_TRUE(r.problems.empty()) << "a Bedrock API key replaces the credentials";
+  r = decode_fields(config::ProviderKind::Bedrock, "{model: '..'}", /*with_token=*/false);
+  EXPECT_THAT(r.problems,
+              ::testing::ElementsAre("spec.ai.llm.bedrock.region: is required",
+                                     ::testing::StartsWith("spec.ai.llm.bedrock.credentials: is required"),
+                                     "spec.ai.llm.bedrock.model: \"..\" is a dot segment; bedrock puts the model in "
+                                     "the URL path, where it would name another path"));
 }
 
 }  // namespace

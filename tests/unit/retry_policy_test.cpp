@@ -1,6 +1,15 @@
+#include <gmock/gmock.h>
 #include <gtest/gtest.h>
+#include <yaml-cpp/yaml.h>
+
+#include <algorithm>
+#include <memory>
+#include <string>
+#include <vector>
 
 #include "config/loader.hpp"
+#include "config/schema.hpp"
+#include "config/yaml_reader.hpp"
 #include "policy/registry.hpp"
 #include "policy/retry.hpp"
 
@@ -132,6 +141,159 @@ spec:
   EXPECT_EQ(r.attempts, 2u);
   EXPECT_EQ(*r.per_try_timeout, 5s);
   EXPECT_EQ(*r.budget_percent, 10u);
+}
+
+// ------------------------------------------------------------------ the section's registry entry
+
+// "file: resource: field: message" of each diagnostic, in order.
+std::vector<std::string> problems(const config::Diagnostics& diagnostics) {
+  std::vector<std::string> out;
+  for (const auto& d : diagnostics.items())
+    out.push_back(d.file + ": " + d.resource + ": " + d.field + ": " + d.message);
+  return out;
+}
+
+TEST(RetrySection, IsRegisteredAndDecodesThroughItsEntry) {
+  const auto* entry = find_policy_section("retry");
+  ASSERT_NE(entry, nullptr);
+  EXPECT_EQ(entry, &policy_sections()[0]);
+  config::Diagnostics diagnostics;
+  const config::DecodeContext ctx{diagnostics, "p.yaml", "TrafficPolicy/p"};
+  config::TrafficPolicy policy;
+  {
+    config::YamlMap section(YAML::Load("{attempts: 3, retryOn: [reset, 429], statusCodes: [408], "
+                                       "perTryTimeout: 2s, budgetPercent: 25}"),
+                            "spec.retry", ctx);
+    entry->decode(section, policy);
+  }
+  EXPECT_TRUE(diagnostics.items().empty()) << diagnostics.format_all();
+  ASSERT_TRUE(policy.retry);
+  EXPECT_EQ(*policy.retry->attempts, 3u);
+  ASSERT_TRUE(policy.retry->retryOn);
+  EXPECT_TRUE(policy.retry->retryOn->reset);
+  EXPECT_TRUE(policy.retry->retryOn->status429);
+  EXPECT_FALSE(policy.retry->retryOn->status5xx) << "retryOn names every condition retried";
+  EXPECT_EQ(policy.retry->retryOn->statusCodes, std::vector<unsigned>{408});
+  EXPECT_EQ(*policy.retry->perTryTimeout, 2s);
+  EXPECT_EQ(*policy.retry->budgetPercent, 25u);
+}
+
+TEST(RetrySection, StatusCodesAloneKeepTheDefaultConditions) {
+  config::Diagnostics diagnostics;
+  const config::DecodeContext ctx{diagnostics, "p.yaml", "TrafficPolicy/p"};
+  config::TrafficPolicy policy;
+  {
+    config::YamlMap section(YAML::Load("{statusCodes: [409]}"), "spec.retry", ctx);
+    find_policy_section("retry")->decode(section, policy);
+  }
+  ASSERT_TRUE(policy.retry && policy.retry->retryOn);
+  EXPECT_TRUE(policy.retry->retryOn->status5xx && policy.retry->retryOn->connectFailure);
+  EXPECT_EQ(policy.retry->retryOn->statusCodes, std::vector<unsigned>{409});
+}
+
+TEST(RetrySection, DiagnosticsNameFileResourceAndField) {
+  const auto loaded = config::load_sources({{"p.yaml", R"(apiVersion: sluice.dev/v1alpha1
+kind: TrafficPolicy
+metadata: {name: p}
+spec:
+  targetRefs: [{kind: Backend, name: b}]
+  retry:
+    attempts: 11
+    retryOn: [reset, gateway-error]
+    statusCodes: [302, 503]
+    backoffBaseInterval: 2s
+    backoffMaxInterval: 1s
+    retryBudget: 5
+)"}});
+  EXPECT_THAT(
+      problems(loaded.diagnostics),
+      ::testing::ElementsAre(
+          "p.yaml: TrafficPolicy/p: spec.retry.attempts: must be between 1 and 10, found 11",
+          "p.yaml: TrafficPolicy/p: spec.retry.retryOn[1]: unknown retry condition \"gateway-error\"; expected one "
+          "of: connect-failure, reset, timeout, 5xx, 429 (and statusCodes for specific statuses)",
+          "p.yaml: TrafficPolicy/p: spec.retry.statusCodes[0]: expected an HTTP status between 400 and 599, found "
+          "\"302\"",
+          "p.yaml: TrafficPolicy/p: spec.retry.backoffMaxInterval: must not be shorter than backoffBaseInterval",
+          "p.yaml: TrafficPolicy/p: spec.retry.retryBudget: unknown field",
+          "p.yaml: TrafficPolicy/p: spec.targetRefs[0].name: Backend \"b\" not found; no Backends are defined"));
+}
+
+TEST(RetrySection, CompilesToAStageOnlyWhereAPolicySetsIt) {
+  config::TrafficPolicy without;
+  config::TrafficPolicy with;
+  with.retry = policy(2);
+  const AttachedPolicies none = {&without};
+  const AttachedPolicies some = {&without, &with};
+  const auto* entry = find_policy_section("retry");
+  ASSERT_NE(entry, nullptr);
+  EXPECT_EQ(entry->compile(none, AttachLevel::Rule), nullptr);
+  const auto stage = entry->compile(some, AttachLevel::Backend);
+  ASSERT_NE(stage, nullptr);
+  EXPECT_EQ(stage->name(), "retry");
+}
+
+// A section used only here: its hooks count what the generic entry calls and in which order.
+struct CountingSection {
+  using Value = config::RetryPolicy;
+  static constexpr std::string_view key = "counting";
+  static constexpr auto field = &config::TrafficPolicy::retry;
+  static constexpr std::string_view every_branch = "{}";
+  static inline std::vector<std::string> calls;
+  static Value decode(config::YamlMap& section) {
+    calls.push_back("decode");
+    Value v;
+    if (auto a = section.integer("attempts", 1, 10)) v.attempts = static_cast<unsigned>(*a);
+    return v;
+  }
+  static void validate(const Value& value, const config::YamlMap&) {
+    calls.push_back("validate " + std::to_string(value.attempts.value_or(0)));
+  }
+  static Value merge(const Value& general, const Value& specific) {
+    calls.push_back("merge");
+    return policy::merge(general, specific);
+  }
+  static std::shared_ptr<const pipeline::Stage> make_stage(Value merged, AttachLevel level) {
+    calls.push_back("stage " + std::to_string(merged.attempts.value_or(0)) +
+                    (level == AttachLevel::Backend ? " backend" : " rule"));
+    return make_retry_stage(std::move(merged), level == AttachLevel::Backend);
+  }
+};
+
+TEST(PolicySectionEntry, DecodesValidatesAndMergesGeneralToSpecific) {
+  constexpr auto entry = section_entry<CountingSection>();
+  EXPECT_EQ(entry.key, "counting");
+  CountingSection::calls.clear();
+  config::Diagnostics diagnostics;
+  const config::DecodeContext ctx{diagnostics, "p.yaml", "TrafficPolicy/p"};
+  config::TrafficPolicy general;
+  config::TrafficPolicy unset;
+  config::TrafficPolicy specific;
+  {
+    config::YamlMap section(YAML::Load("{attempts: 4}"), "spec.counting", ctx);
+    entry.decode(section, general);
+  }
+  specific.retry = policy(2, 30);
+  const AttachedPolicies attached = {&general, &unset, &specific};
+  EXPECT_NE(entry.compile(attached, AttachLevel::Backend), nullptr);
+  EXPECT_THAT(CountingSection::calls, ::testing::ElementsAre("decode", "validate 4", "merge", "stage 2 backend"));
+  ASSERT_TRUE(general.retry);
+  EXPECT_EQ(*general.retry->attempts, 4u);
+  const auto merged = merge_section<CountingSection>(attached);
+  ASSERT_TRUE(merged);
+  EXPECT_EQ(*merged->attempts, 2u) << "the specific policy wins";
+  EXPECT_EQ(*merged->budgetPercent, 30u);
+}
+
+TEST(PolicySectionEntry, EveryRegisteredSectionIsInTheFieldSchema) {
+  const auto schema = config::accepted_fields();
+  EXPECT_FALSE(schema.diagnostics.has_errors()) << schema.diagnostics.format_all();
+  for (const auto& section : policy_sections()) {
+    const auto prefix = "TrafficPolicy.spec." + std::string(section.key) + ".";
+    EXPECT_TRUE(std::any_of(schema.fields.begin(), schema.fields.end(), [&](const std::string& f) {
+      return f.starts_with(prefix);
+    })) << section.key;
+  }
+  EXPECT_THAT(schema.fields, ::testing::Contains("TrafficPolicy.spec.retry.statusCodes"));
 }
 
 }  // namespace

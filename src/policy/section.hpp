@@ -1,0 +1,109 @@
+// A TrafficPolicy section as one registry entry: how `spec.<key>` is decoded from YAML, checked,
+// merged across the policies attached to a rule or Backend, compiled, and made into a stage.
+//
+// A section lives in one file under src/policy/ as a spec type with typed hooks (retry.hpp's
+// RetrySection is the example in the tree):
+//
+//   struct RetrySection {
+//     using Value = config::RetryPolicy;                             // what the section decodes to
+//     static constexpr std::string_view key = "retry";               // the TrafficPolicy spec field
+//     static constexpr auto field = &config::TrafficPolicy::retry;   // std::optional<Value> member
+//     static constexpr std::string_view every_branch = "{...}";      // a value entering every branch
+//     static Value decode(config::YamlMap& section);                 // diagnostics via section.ctx()
+//     static void validate(const Value& value, const config::YamlMap& section);  // across fields
+//     static Value merge(const Value& general, const Value& specific);           // specific wins
+//     static std::shared_ptr<const pipeline::Stage> make_stage(Value merged, AttachLevel level);
+//   };
+//
+// section_entry<Spec>() turns it into the uniform PolicySection that the loader (decode) and the
+// registry (compile) iterate; kPolicySections in registry.cpp is the one registration list.
+// `every_branch` is decoded by config/schema.cpp so `sluice fields` lists the section's fields.
+//
+// Constant data and pure functions; thread-safe.
+#pragma once
+
+#include <concepts>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string_view>
+#include <utility>
+
+#include "config/resources.hpp"
+
+namespace sluice::config {
+class YamlMap;
+}
+
+namespace sluice::pipeline {
+class Stage;
+}
+
+namespace sluice::policy {
+
+// Where a section's stage is attached.
+enum class AttachLevel { Rule, Backend };
+
+struct PolicySection {
+  std::string_view key;           // the TrafficPolicy spec field
+  std::string_view every_branch;  // a YAML value of the section entering every branch of decode
+  // Decodes a present `spec.<key>` into `into` and validates it; problems become diagnostics
+  // through the map's context (file, resource, field).
+  void (*decode)(config::YamlMap& section, config::TrafficPolicy& into);
+  // The stage for a rule or a Backend from its attached policies (general to specific): the
+  // section merged over them; null when none sets it.
+  std::shared_ptr<const pipeline::Stage> (*compile)(std::span<const config::TrafficPolicy* const> attached,
+                                                    AttachLevel level);
+};
+
+// Every TrafficPolicy section, in the order their stages run (kPolicySections in registry.cpp).
+std::span<const PolicySection> policy_sections();
+
+// The section `key`, or null when no section has that key.
+const PolicySection* find_policy_section(std::string_view key);
+
+template <typename Spec>
+concept SectionSpec = requires(config::YamlMap& map, const typename Spec::Value& value, config::TrafficPolicy policy) {
+  { Spec::key } -> std::convertible_to<std::string_view>;
+  { Spec::every_branch } -> std::convertible_to<std::string_view>;
+  { policy.*Spec::field } -> std::same_as<std::optional<typename Spec::Value>&>;
+  { Spec::decode(map) } -> std::same_as<typename Spec::Value>;
+  Spec::validate(value, map);
+  { Spec::merge(value, value) } -> std::same_as<typename Spec::Value>;
+  { Spec::make_stage(value, AttachLevel::Rule) } -> std::same_as<std::shared_ptr<const pipeline::Stage>>;
+};
+
+// The sections of `attached` (general to specific) merged, each over the ones before it;
+// nullopt when none sets the section.
+template <SectionSpec Spec>
+std::optional<typename Spec::Value> merge_section(std::span<const config::TrafficPolicy* const> attached) {
+  std::optional<typename Spec::Value> merged;
+  for (const auto* policy : attached) {
+    const auto& section = policy->*Spec::field;
+    if (!section) continue;
+    merged = merged ? Spec::merge(*merged, *section) : *section;
+  }
+  return merged;
+}
+
+template <SectionSpec Spec>
+constexpr PolicySection section_entry() {
+  return PolicySection{
+      .key = Spec::key,
+      .every_branch = Spec::every_branch,
+      .decode =
+          [](config::YamlMap& section, config::TrafficPolicy& into) {
+            auto value = Spec::decode(section);
+            Spec::validate(value, section);
+            into.*Spec::field = std::move(value);
+          },
+      .compile = [](std::span<const config::TrafficPolicy* const> attached,
+                    AttachLevel level) -> std::shared_ptr<const pipeline::Stage> {
+        auto merged = merge_section<Spec>(attached);
+        if (!merged) return nullptr;
+        return Spec::make_stage(std::move(*merged), level);
+      },
+  };
+}
+
+}  // namespace sluice::policy
