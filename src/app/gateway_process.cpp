@@ -135,6 +135,8 @@ int serve(const ServeOptions& options) {
                  {{"config", options.config_path.value_or(std::string(kQuickstartLabel))}});
     return 1;
   }
+  // The series the configuration implies are scraped at 0 from the start.
+  runtime_state.metric_series().publish(snapshot->metric_claims);
   const auto& gateway = snapshot->gateway();
   auto current = snapshot;   // the snapshot the workers serve, swapped by reloads
   std::mutex current_mutex;  // guards `current` against the admin thread's /status reads
@@ -165,10 +167,10 @@ int serve(const ServeOptions& options) {
   std::atomic<bool> draining{false};
   admin::AdminServer admin_server(admin::AdminHandlers{
       .metrics =
-          [&workers] {
+          [&workers, &runtime_state] {
             std::vector<const observe::MetricsShard*> shards;
             for (const auto& w : workers) shards.push_back(&w->metrics_shard());
-            return observe::render_prometheus(shards);
+            return observe::render_prometheus(runtime_state.metric_series(), shards);
           },
       .status =
           [&current, &current_mutex] {
@@ -232,6 +234,8 @@ int serve(const ServeOptions& options) {
       } else if (auto next = load_snapshot(options.config_path, ++generation, runtime_state)) {
         for (const auto& field : restart_only_changes(current->gateway(), next->gateway()))
           observe::log(Level::Warning, "Gateway change takes effect only after a restart", {{"field", field}});
+        // Its series are scraped at 0 before the generation shows on /status.
+        runtime_state.metric_series().publish(next->metric_claims);
         {
           std::lock_guard lock(current_mutex);
           current = next;

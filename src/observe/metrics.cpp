@@ -2,17 +2,9 @@
 
 #include <fmt/format.h>
 
-#include <map>
-
 namespace sluice::observe {
 
 namespace {
-
-template <typename Map, typename T>
-T& slot(Map& map, std::string_view key) {
-  if (auto it = map.find(key); it != map.end()) return it->second;
-  return map.emplace(std::string(key), T{}).first->second;
-}
 
 std::string escape_label(std::string_view v) {
   std::string out;
@@ -27,133 +19,188 @@ std::string escape_label(std::string_view v) {
   return out;
 }
 
-std::vector<std::string_view> split(std::string_view key) {
-  std::vector<std::string_view> parts;
-  for (;;) {
-    const auto pos = key.find('\0');
-    parts.push_back(key.substr(0, pos));
-    if (pos == std::string_view::npos) break;
-    key.remove_prefix(pos + 1);
+std::uint64_t read(const std::atomic<std::uint64_t>& v) {
+  return v.load(std::memory_order_relaxed);
+}
+
+// One rule × Backend's requests summed over the shards.
+struct MergedRequests {
+  std::string labels;  // route="…",backend="…"
+  bool published = false;
+  std::vector<std::pair<unsigned, std::uint64_t>> codes;  // ascending, counted ones only
+  std::array<std::uint64_t, kLatencyBuckets.size()> buckets{};
+  std::uint64_t count = 0;
+  double sum = 0;
+  std::uint64_t bytes = 0;
+};
+
+// Sums one series' cells; `by_code` is scratch space for the status counts.
+MergedRequests merge_requests(const std::vector<const MetricsShard*>& shards, RequestSlot slot,
+                              std::array<std::uint64_t, RequestCell::kCodeBlocks * 100>& by_code) {
+  MergedRequests merged;
+  std::array<bool, RequestCell::kCodeBlocks> seen{};
+  by_code.fill(0);
+  for (const auto* shard : shards) {
+    const auto* cell = shard->request_cell(slot);
+    if (cell == nullptr) continue;
+    for (unsigned b = 0; b < RequestCell::kCodeBlocks; ++b) {
+      const auto* block = cell->codes[b].load(std::memory_order_acquire);
+      if (block == nullptr) continue;
+      seen[b] = true;
+      for (unsigned i = 0; i < block->size(); ++i) by_code[b * 100 + i] += read((*block)[i]);
+    }
+    for (std::size_t i = 0; i < merged.buckets.size(); ++i) merged.buckets[i] += read(cell->buckets[i]);
+    merged.count += read(cell->count);
+    merged.sum += cell->sum.load(std::memory_order_relaxed);
+    merged.bytes += read(cell->bytes);
   }
-  return parts;
+  for (unsigned b = 0; b < RequestCell::kCodeBlocks; ++b) {
+    if (!seen[b]) continue;
+    for (unsigned code = b * 100; code < (b + 1) * 100; ++code)
+      if (by_code[code] != 0) merged.codes.emplace_back(code, by_code[code]);
+  }
+  return merged;
+}
+
+std::uint64_t sum_counter(const std::vector<const MetricsShard*>& shards, CounterSlot slot) {
+  std::uint64_t total = 0;
+  for (const auto* shard : shards) total += shard->counter(slot);
+  return total;
 }
 
 }  // namespace
 
-void Histogram::observe(double v) {
-  ++count;
-  sum += v;
-  for (std::size_t i = 0; i < kLatencyBuckets.size(); ++i) {
-    if (v <= kLatencyBuckets[i]) {
-      ++buckets[i];
-      return;
-    }
+std::size_t latency_bucket(double seconds) {
+  std::size_t i = 0;
+  while (i < kLatencyBuckets.size() && seconds > kLatencyBuckets[i]) ++i;
+  return i;
+}
+
+void MetricsShard::record_request(RequestSlot request, unsigned status, double seconds, std::uint64_t bytes_sent) {
+  auto& cell = requests_.at(request);
+  if (status >= RequestCell::kCodeBlocks * 100) status = RequestCell::kCodeBlocks * 100 - 1;
+  auto& block_slot = cell.codes[status / 100];
+  auto* block = block_slot.load(std::memory_order_relaxed);  // only this thread stores it
+  if (block == nullptr) [[unlikely]] {
+    block = new RequestCell::CodeBlock();
+    block_slot.store(block, std::memory_order_release);
   }
+  bump((*block)[status % 100]);
+  if (const auto bucket = latency_bucket(seconds); bucket < kLatencyBuckets.size()) bump(cell.buckets[bucket]);
+  bump(cell.count);
+  cell.sum.store(cell.sum.load(std::memory_order_relaxed) + seconds, std::memory_order_relaxed);
+  bump(cell.bytes, bytes_sent);
 }
 
-void MetricsShard::record(const RequestSample& s) {
-  std::lock_guard lock(mutex_);
-  key_.assign(s.route).push_back('\0');
-  key_.append(s.backend);
-  slot<decltype(latency_), Histogram>(latency_, key_).observe(s.seconds);
-  slot<decltype(bytes_), std::uint64_t>(bytes_, key_) += s.bytes_sent;
-  key_.push_back('\0');
-  key_.append(std::to_string(s.status));
-  ++slot<decltype(requests_), std::uint64_t>(requests_, key_);
-  if (!s.upstream_error.empty()) {
-    key_.assign(s.backend).push_back('\0');
-    key_.append(s.upstream_error);
-    ++slot<decltype(upstream_errors_), std::uint64_t>(upstream_errors_, key_);
+void MetricsShard::record(const pipeline::RequestRecord& record, double seconds) {
+  const auto& series = record.series != nullptr ? *record.series : kUnroutedSeries;
+  record_request(series.request, record.status, seconds, record.bytes_sent);
+  if (!record.upstream_error.empty() && series.upstream_errors != kNoSlot) {
+    if (const auto kind = upstream_error_kind(record.upstream_error)) add(series.upstream_errors + *kind);
   }
+  if (record.provider_series == nullptr || (record.prompt_tokens < 0 && record.completion_tokens < 0)) return;
+  const auto tokens = record.provider_series->tokens_for(record.model);
+  if (record.prompt_tokens >= 0)
+    add(tokens + static_cast<CounterSlot>(TokenType::Input), static_cast<std::uint64_t>(record.prompt_tokens));
+  if (record.completion_tokens >= 0)
+    add(tokens + static_cast<CounterSlot>(TokenType::Output), static_cast<std::uint64_t>(record.completion_tokens));
 }
 
-void MetricsShard::record_attempt(std::string_view backend, std::string_view provider, std::string_view outcome) {
-  std::lock_guard lock(mutex_);
-  key_.assign(backend).push_back('\0');
-  key_.append(provider).push_back('\0');
-  key_.append(outcome);
-  ++slot<decltype(attempts_), std::uint64_t>(attempts_, key_);
+std::uint64_t MetricsShard::counter(CounterSlot slot) const {
+  const auto* cell = counters_.find(slot);
+  return cell == nullptr ? 0 : read(*cell);
 }
 
-void MetricsShard::record_ejection(std::string_view backend, std::string_view provider) {
-  std::lock_guard lock(mutex_);
-  key_.assign(backend).push_back('\0');
-  key_.append(provider);
-  ++slot<decltype(ejections_), std::uint64_t>(ejections_, key_);
-}
-
-std::string render_prometheus(const std::vector<const MetricsShard*>& shards) {
-  std::map<std::string, std::uint64_t> requests, bytes, errors, attempts, ejections;
-  std::map<std::string, Histogram> latency;
-  std::int64_t connections = 0, active = 0;
-  for (const auto* shard : shards) {
-    std::lock_guard lock(shard->mutex_);
-    for (const auto& [k, v] : shard->requests_) requests[k] += v;
-    for (const auto& [k, v] : shard->bytes_) bytes[k] += v;
-    for (const auto& [k, v] : shard->upstream_errors_) errors[k] += v;
-    for (const auto& [k, v] : shard->attempts_) attempts[k] += v;
-    for (const auto& [k, v] : shard->ejections_) ejections[k] += v;
-    for (const auto& [k, h] : shard->latency_) {
-      auto& into = latency[k];
-      for (std::size_t i = 0; i < h.buckets.size(); ++i) into.buckets[i] += h.buckets[i];
-      into.count += h.count;
-      into.sum += h.sum;
-    }
-    connections += shard->open_connections.load(std::memory_order_relaxed);
-    active += shard->active_requests.load(std::memory_order_relaxed);
-  }
+std::string render_prometheus(const MetricSeries& series, const std::vector<const MetricsShard*>& shards) {
+  std::vector<MergedRequests> requests;
+  std::array<std::uint64_t, RequestCell::kCodeBlocks * 100> by_code;
+  series.for_each_route([&](const std::string& route, const std::string& backend, RequestSlot slot, bool published) {
+    auto merged = merge_requests(shards, slot, by_code);
+    merged.published = published;
+    if (!published && merged.count == 0) return;
+    merged.labels = fmt::format("route=\"{}\",backend=\"{}\"", escape_label(route), escape_label(backend));
+    requests.push_back(std::move(merged));
+  });
 
   std::string out;
   out += "# HELP sluice_requests_total Requests served, by route, backend and HTTP status.\n";
   out += "# TYPE sluice_requests_total counter\n";
-  for (const auto& [k, v] : requests) {
-    const auto p = split(k);
-    out += fmt::format("sluice_requests_total{{route=\"{}\",backend=\"{}\",code=\"{}\"}} {}\n", escape_label(p[0]),
-                       escape_label(p[1]), p[2], v);
+  for (const auto& r : requests) {
+    // Code 200 is pre-created for every rule × Backend the configuration names.
+    bool ok_written = !r.published;
+    for (const auto& [code, v] : r.codes) {
+      if (!ok_written && code > 200) out += fmt::format("sluice_requests_total{{{},code=\"200\"}} 0\n", r.labels);
+      ok_written = ok_written || code >= 200;
+      out += fmt::format("sluice_requests_total{{{},code=\"{}\"}} {}\n", r.labels, code, v);
+    }
+    if (!ok_written) out += fmt::format("sluice_requests_total{{{},code=\"200\"}} 0\n", r.labels);
   }
   out += "# HELP sluice_request_duration_seconds Time from request headers to the last response byte.\n";
   out += "# TYPE sluice_request_duration_seconds histogram\n";
-  for (const auto& [k, h] : latency) {
-    const auto p = split(k);
-    const auto labels = fmt::format("route=\"{}\",backend=\"{}\"", escape_label(p[0]), escape_label(p[1]));
+  for (const auto& r : requests) {
     std::uint64_t cumulative = 0;
     for (std::size_t i = 0; i < kLatencyBuckets.size(); ++i) {
-      cumulative += h.buckets[i];
-      out += fmt::format("sluice_request_duration_seconds_bucket{{{},le=\"{}\"}} {}\n", labels, kLatencyBuckets[i],
+      cumulative += r.buckets[i];
+      out += fmt::format("sluice_request_duration_seconds_bucket{{{},le=\"{}\"}} {}\n", r.labels, kLatencyBuckets[i],
                          cumulative);
     }
-    out += fmt::format("sluice_request_duration_seconds_bucket{{{},le=\"+Inf\"}} {}\n", labels, h.count);
-    out += fmt::format("sluice_request_duration_seconds_sum{{{}}} {}\n", labels, h.sum);
-    out += fmt::format("sluice_request_duration_seconds_count{{{}}} {}\n", labels, h.count);
+    out += fmt::format("sluice_request_duration_seconds_bucket{{{},le=\"+Inf\"}} {}\n", r.labels, r.count);
+    out += fmt::format("sluice_request_duration_seconds_sum{{{}}} {}\n", r.labels, r.sum);
+    out += fmt::format("sluice_request_duration_seconds_count{{{}}} {}\n", r.labels, r.count);
   }
   out += "# HELP sluice_response_bytes_total Response body bytes sent to clients.\n";
   out += "# TYPE sluice_response_bytes_total counter\n";
-  for (const auto& [k, v] : bytes) {
-    const auto p = split(k);
-    out += fmt::format("sluice_response_bytes_total{{route=\"{}\",backend=\"{}\"}} {}\n", escape_label(p[0]),
-                       escape_label(p[1]), v);
-  }
+  for (const auto& r : requests) out += fmt::format("sluice_response_bytes_total{{{}}} {}\n", r.labels, r.bytes);
+
   out += "# HELP sluice_upstream_errors_total Upstream failures, by backend and kind.\n";
   out += "# TYPE sluice_upstream_errors_total counter\n";
-  for (const auto& [k, v] : errors) {
-    const auto p = split(k);
-    out += fmt::format("sluice_upstream_errors_total{{backend=\"{}\",kind=\"{}\"}} {}\n", escape_label(p[0]), p[1], v);
-  }
+  series.for_each_backend([&](const std::string& backend, CounterSlot errors, bool ai, bool published) {
+    for (std::size_t kind = 0; kind < kUpstreamErrorKinds.size(); ++kind) {
+      const auto v = sum_counter(shards, errors + static_cast<CounterSlot>(kind));
+      const bool precreated = published && kind < (ai ? kAiUpstreamErrorKinds : kStaticUpstreamErrorKinds);
+      if (v == 0 && !precreated) continue;
+      out += fmt::format("sluice_upstream_errors_total{{backend=\"{}\",kind=\"{}\"}} {}\n", escape_label(backend),
+                         kUpstreamErrorKinds[kind], v);
+    }
+  });
   out +=
       "# HELP sluice_upstream_attempts_total Attempts at the providers of AI Backends, by outcome: success, "
       "failover (failed, the next provider was tried) or failure (failed, answered the client).\n";
   out += "# TYPE sluice_upstream_attempts_total counter\n";
-  for (const auto& [k, v] : attempts) {
-    const auto p = split(k);
-    out += fmt::format("sluice_upstream_attempts_total{{backend=\"{}\",provider=\"{}\",outcome=\"{}\"}} {}\n",
-                       escape_label(p[0]), escape_label(p[1]), p[2], v);
-  }
+  std::string ejections;
+  series.for_each_provider([&](const std::string& backend, const std::string& provider, CounterSlot attempts,
+                               CounterSlot ejected, bool published) {
+    const auto labels = fmt::format("backend=\"{}\",provider=\"{}\"", escape_label(backend), escape_label(provider));
+    for (std::size_t outcome = 0; outcome < kAttemptOutcomes.size(); ++outcome) {
+      const auto v = sum_counter(shards, attempts + static_cast<CounterSlot>(outcome));
+      if (v == 0 && !published) continue;
+      out +=
+          fmt::format("sluice_upstream_attempts_total{{{},outcome=\"{}\"}} {}\n", labels, kAttemptOutcomes[outcome], v);
+    }
+    const auto v = sum_counter(shards, ejected);
+    if (v != 0 || published) ejections += fmt::format("sluice_provider_ejections_total{{{}}} {}\n", labels, v);
+  });
   out += "# HELP sluice_provider_ejections_total Providers ejected by outlier detection.\n";
   out += "# TYPE sluice_provider_ejections_total counter\n";
-  for (const auto& [k, v] : ejections) {
-    const auto p = split(k);
-    out += fmt::format("sluice_provider_ejections_total{{backend=\"{}\",provider=\"{}\"}} {}\n", escape_label(p[0]),
-                       escape_label(p[1]), v);
+  out += ejections;
+  out +=
+      "# HELP sluice_tokens_total Tokens providers reported, by backend, provider, model (a configured name, or "
+      "other) and type (input, output).\n";
+  out += "# TYPE sluice_tokens_total counter\n";
+  series.for_each_model([&](const std::string& backend, const std::string& provider, const std::string& model,
+                            CounterSlot tokens, bool published) {
+    for (std::size_t type = 0; type < kTokenTypes.size(); ++type) {
+      const auto v = sum_counter(shards, tokens + static_cast<CounterSlot>(type));
+      if (v == 0 && !published) continue;
+      out += fmt::format("sluice_tokens_total{{backend=\"{}\",provider=\"{}\",model=\"{}\",type=\"{}\"}} {}\n",
+                         escape_label(backend), escape_label(provider), escape_label(model), kTokenTypes[type], v);
+    }
+  });
+
+  std::int64_t connections = 0, active = 0;
+  for (const auto* shard : shards) {
+    connections += shard->open_connections.load(std::memory_order_relaxed);
+    active += shard->active_requests.load(std::memory_order_relaxed);
   }
   out += "# HELP sluice_open_connections Client connections currently open.\n";
   out += "# TYPE sluice_open_connections gauge\n";

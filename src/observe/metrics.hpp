@@ -1,65 +1,110 @@
-// Request metrics in Prometheus form. Each worker owns one MetricsShard and is its only writer;
-// the shard's mutex is only ever contended by a scrape (no global lock on the hot path).
-// render_prometheus() merges the shards at scrape time.
+// Request metrics in Prometheus form. Each worker owns one MetricsShard, storage indexed by the
+// slots observe::MetricSeries handed to the snapshot (metric_series.hpp), and is its only
+// writer: recording is array indexing and a relaxed load and store, with no lookup and no lock.
+// A scrape reads every shard from the admin thread while the workers write: each value is an
+// atomic read relaxed (a scrape sees each counter at some recent value), and storage is made in
+// chunks that never move, published with release stores, so a shard grows while it is read.
+// render_prometheus() merges the shards under the labels the registry knows.
 #pragma once
 
 #include <array>
 #include <atomic>
+#include <cstddef>
 #include <cstdint>
-#include <mutex>
 #include <string>
-#include <string_view>
-#include <unordered_map>
 #include <vector>
 
-namespace sluice::observe {
+#include "observe/metric_series.hpp"
+#include "pipeline/request_record.hpp"
 
-struct RequestSample {
-  std::string_view route;    // "route/rule", or "" when no route matched
-  std::string_view backend;  // "" when none was chosen
-  unsigned status = 0;
-  double seconds = 0;
-  std::uint64_t bytes_sent = 0;
-  std::string_view upstream_error;  // "", "connect", "timeout", "reset", "tls", "protocol"
-};
+namespace sluice::observe {
 
 inline constexpr std::array<double, 15> kLatencyBuckets = {0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1,
                                                            2.5,   5,    10,    30,   60,  120,  300};
 
-struct Histogram {
-  std::array<std::uint64_t, kLatencyBuckets.size()> buckets{};  // non-cumulative
-  std::uint64_t count = 0;
-  double sum = 0;
-  void observe(double v);
+// The bucket `seconds` falls in (bounds are inclusive); kLatencyBuckets.size() above them all.
+std::size_t latency_bucket(double seconds);
+
+// Single-writer storage of Cells, indexed by slot, in chunks made on first use. The owner's
+// at() makes a chunk when needed; find() (any thread) answers nullptr for a slot whose chunk
+// does not exist yet, i.e. one never written.
+template <class Cell, std::uint32_t kPerChunk, std::uint32_t kChunks>
+class ChunkedSlots {
+ public:
+  ChunkedSlots() = default;
+  ChunkedSlots(const ChunkedSlots&) = delete;
+  ChunkedSlots& operator=(const ChunkedSlots&) = delete;
+  ~ChunkedSlots() {
+    for (auto& chunk : chunks_) delete[] chunk.load(std::memory_order_relaxed);
+  }
+
+  Cell& at(std::uint32_t slot) {
+    auto& chunk = chunks_[slot / kPerChunk];
+    Cell* cells = chunk.load(std::memory_order_relaxed);  // only this thread stores it
+    if (cells == nullptr) [[unlikely]] {
+      cells = new Cell[kPerChunk]();
+      chunk.store(cells, std::memory_order_release);
+    }
+    return cells[slot % kPerChunk];
+  }
+  const Cell* find(std::uint32_t slot) const {
+    const Cell* cells = chunks_[slot / kPerChunk].load(std::memory_order_acquire);
+    return cells == nullptr ? nullptr : &cells[slot % kPerChunk];
+  }
+
+ private:
+  std::array<std::atomic<Cell*>, kChunks> chunks_{};
+};
+
+// Single writer: a plain add, no read-modify-write instruction.
+inline void bump(std::atomic<std::uint64_t>& counter, std::uint64_t n = 1) {
+  counter.store(counter.load(std::memory_order_relaxed) + n, std::memory_order_relaxed);
+}
+
+// One rule × Backend's requests in one shard: counts by status (one block of 100 per hundred,
+// made when its first status is counted), the latency histogram and response bytes.
+struct RequestCell {
+  using CodeBlock = std::array<std::atomic<std::uint64_t>, 100>;
+  static constexpr unsigned kCodeBlocks = 10;  // statuses 0-999
+
+  RequestCell() = default;
+  RequestCell(const RequestCell&) = delete;
+  RequestCell& operator=(const RequestCell&) = delete;
+  ~RequestCell() {
+    for (auto& block : codes) delete block.load(std::memory_order_relaxed);
+  }
+
+  std::array<std::atomic<CodeBlock*>, kCodeBlocks> codes{};
+  std::array<std::atomic<std::uint64_t>, kLatencyBuckets.size()> buckets{};  // non-cumulative
+  std::atomic<std::uint64_t> count{0};
+  std::atomic<double> sum{0};
+  std::atomic<std::uint64_t> bytes{0};
 };
 
 class MetricsShard {
  public:
-  void record(const RequestSample& sample);
-  // One attempt at a provider of an AI Backend; `outcome` is "success", "failover" (it failed
-  // and the next provider was tried) or "failure" (it failed and answered the client).
-  void record_attempt(std::string_view backend, std::string_view provider, std::string_view outcome);
-  void record_ejection(std::string_view backend, std::string_view provider);
+  // One finished request, through the series handles its record carries (none: unrouted):
+  // requests, latency and bytes; the last attempt's upstream error; the tokens the provider
+  // reported, under the record's model if the provider's series name it, else "other".
+  void record(const pipeline::RequestRecord& record, double seconds);
+  // One finished request of the series `request`.
+  void record_request(RequestSlot request, unsigned status, double seconds, std::uint64_t bytes_sent);
+  // Adds `n` to counter `slot` (an upstream-error kind, attempt outcome, ejection, tokens).
+  void add(CounterSlot slot, std::uint64_t n = 1) { bump(counters_.at(slot), n); }
+
+  // Any thread: the value of one counter (0 if never written).
+  std::uint64_t counter(CounterSlot slot) const;
+  const RequestCell* request_cell(RequestSlot slot) const { return requests_.find(slot); }
 
   std::atomic<std::int64_t> open_connections{0};
   std::atomic<std::int64_t> active_requests{0};
 
  private:
-  friend std::string render_prometheus(const std::vector<const MetricsShard*>& shards);
-  struct Hash {
-    using is_transparent = void;
-    std::size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
-  };
-  mutable std::mutex mutex_;
-  std::string key_;                                                                        // reused lookup buffer
-  std::unordered_map<std::string, std::uint64_t, Hash, std::equal_to<>> requests_;         // route\0backend\0code
-  std::unordered_map<std::string, Histogram, Hash, std::equal_to<>> latency_;              // route\0backend
-  std::unordered_map<std::string, std::uint64_t, Hash, std::equal_to<>> bytes_;            // route\0backend
-  std::unordered_map<std::string, std::uint64_t, Hash, std::equal_to<>> upstream_errors_;  // backend\0kind
-  std::unordered_map<std::string, std::uint64_t, Hash, std::equal_to<>> attempts_;         // backend\0provider\0outcome
-  std::unordered_map<std::string, std::uint64_t, Hash, std::equal_to<>> ejections_;        // backend\0provider
+  ChunkedSlots<std::atomic<std::uint64_t>, kCountersPerChunk, kCounterChunks> counters_;
+  ChunkedSlots<RequestCell, kRequestCellsPerChunk, kRequestChunks> requests_;
 };
 
-std::string render_prometheus(const std::vector<const MetricsShard*>& shards);
+// The Prometheus text of every series `series` knows, each summed over `shards`.
+std::string render_prometheus(const MetricSeries& series, const std::vector<const MetricsShard*>& shards);
 
 }  // namespace sluice::observe

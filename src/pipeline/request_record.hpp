@@ -2,12 +2,18 @@
 // stages as the request progresses and read once when it completes (the access log, metrics,
 // later traces). One record per request, owned by the client session's request handler; only
 // that request's coroutine touches it (no synchronisation). String views point into the
-// snapshot the request runs on, which outlives the request.
+// snapshot the request runs on, which outlives the request; so do the metric series handles,
+// which let the metrics record the request by slot, without a lookup.
 #pragma once
 
 #include <cstdint>
 #include <string>
 #include <string_view>
+
+namespace sluice::observe {
+struct RouteSeries;
+struct ProviderSeries;
+}  // namespace sluice::observe
 
 namespace sluice::pipeline {
 
@@ -16,8 +22,10 @@ namespace sluice::pipeline {
 enum class ClientSchema { OpenAI, Anthropic };
 
 struct RequestRecord {
-  std::string_view route;     // CompiledRule::id (owned by the snapshot)
-  std::string_view backend;   // BackendRuntime::name (owned by the snapshot)
+  std::string_view route;    // CompiledRule::id (owned by the snapshot)
+  std::string_view backend;  // BackendRuntime::name (owned by the snapshot)
+  // The series of `route` through `backend`, set with `backend`; none: counted as unrouted.
+  const observe::RouteSeries* series = nullptr;
   std::string_view upstream;  // endpoint display (owned by the snapshot)
   std::string upstream_path;
   std::string_view path_source;
@@ -31,7 +39,8 @@ struct RequestRecord {
   std::string error;
   std::string_view translation;  // "openai->anthropic", ... empty when none
   std::string_view provider;     // the provider of an AI Backend that answered (or was tried last)
-  unsigned attempts = 0;         // providers tried
+  const observe::ProviderSeries* provider_series = nullptr;  // `provider`'s metric series
+  unsigned attempts = 0;                                     // providers tried
   // Read from the response (every AI response when usage capture runs): -1 / empty when unknown.
   std::int64_t prompt_tokens = -1;
   std::int64_t completion_tokens = -1;

@@ -206,6 +206,7 @@ http::Task<AttemptResult> attempt(ExchangeInputs& exchange, const BackendRuntime
   record.upstream_error = {};  // this attempt's own outcome (an earlier one is in record.error)
   record.status = 0;
   record.provider = target.ai ? std::string_view(target.name) : std::string_view{};
+  record.provider_series = target.ai ? &target.series : nullptr;
   record.attempts = exchange.attempts;
   if (target.ai) responder.set_attempt(target.name, exchange.attempts);
   // Another provider may take the request: checked when the decision is made, so the retry

@@ -71,8 +71,7 @@ struct ActiveRequest {
 void finish_request(Worker& worker, const RequestRecord& record, std::string_view method, std::string_view target,
                     std::string_view peer, std::chrono::system_clock::time_point wall_start, Clock::time_point start) {
   const double seconds = std::chrono::duration<double>(Clock::now() - start).count();
-  worker.metrics().record(observe::RequestSample{record.route, record.backend, record.status, seconds,
-                                                 record.bytes_sent, record.upstream_error});
+  worker.metrics().record(record, seconds);
   auto& log = worker.access_log();
   if (!log.enabled()) return;
   observe::AccessLogEntry entry;

@@ -24,21 +24,17 @@ using std::chrono::milliseconds;
 
 namespace {
 
-const BackendRuntime* choose_backend(Worker& worker, const Snapshot& snapshot, const route::CompiledRule& rule) {
+// The rule's backendRef a request goes to (weighted), by position.
+std::size_t choose_backend_ref(Worker& worker, const route::CompiledRule& rule) {
   const auto& refs = rule.rule->backendRefs;
-  const config::BackendRef* chosen = &refs.front();
   if (refs.size() > 1 && rule.total_weight > 0) {
     auto pick = std::uniform_int_distribution<unsigned>(0, rule.total_weight - 1)(worker.rng());
-    for (const auto& ref : refs) {
-      if (pick < ref.weight) {
-        chosen = &ref;
-        break;
-      }
-      pick -= ref.weight;
+    for (std::size_t i = 0; i < refs.size(); ++i) {
+      if (pick < refs[i].weight) return i;
+      pick -= refs[i].weight;
     }
   }
-  const auto it = snapshot.backends.find(chosen->name);
-  return it == snapshot.backends.end() ? nullptr : &it->second;
+  return 0;
 }
 
 // Whether a Backend lets a request through unchanged: chat and embeddings always (for
@@ -217,7 +213,7 @@ void record_health(Worker& worker, const BackendRuntime& backend, const BackendR
     }
   }
   if (provider.health->record_failure(backend.spec->outlierDetection, now, ejected, providers)) {
-    worker.metrics().record_ejection(backend.name, provider.name);
+    worker.metrics().add(provider.series.ejections);
     observe::log(
         observe::Level::Warning, "provider ejected",
         {{"backend", backend.name},
@@ -291,8 +287,10 @@ http::Task<bool> try_providers(ExchangeInputs& exchange, AttemptPlan& plan) {
     if (backend.ai && !outcome.request_error) {
       const bool failed = !outcome.responded || !record.upstream_error.empty() || record.status >= 500;
       if (!outcome.circuit_open) record_health(worker, backend, *plan[i], failed);
-      worker.metrics().record_attempt(backend.name, plan[i]->name,
-                                      !outcome.responded ? "failover" : (failed ? "failure" : "success"));
+      const auto counted = !outcome.responded ? observe::AttemptOutcome::Failover
+                           : failed           ? observe::AttemptOutcome::Failure
+                                              : observe::AttemptOutcome::Success;
+      worker.metrics().add(plan[i]->series.attempts + static_cast<observe::CounterSlot>(counted));
     }
     if (outcome.responded) {
       if (!failures.empty())
@@ -345,7 +343,10 @@ http::Task<bool> run_exchange(Worker& worker, const Snapshot& snapshot, const ro
     return head_parser.is_done();
   });
 
-  const BackendRuntime* backend = choose_backend(worker, snapshot, rule);
+  const auto ref = choose_backend_ref(worker, rule);
+  record.series = &snapshot.route_series[rule.index][ref];
+  const auto found = snapshot.backends.find(rule.rule->backendRefs[ref].name);
+  const BackendRuntime* backend = found == snapshot.backends.end() ? nullptr : &found->second;
   if (backend == nullptr) {
     const http::ApiError error{
         500, "server_error", "backend_not_found", "route " + rule.id + " names no known Backend", {}};

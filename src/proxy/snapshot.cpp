@@ -240,6 +240,39 @@ std::shared_ptr<const Snapshot> Snapshot::build(config::Config config, config::D
   return build(std::move(config), diags, generation, fresh);
 }
 
+std::vector<std::string> metric_model_names(const BackendRuntime& provider) {
+  if (!provider.model) return {};
+  return {*provider.model};
+}
+
+namespace {
+
+// Every metric series the snapshot's configuration implies, registered in `series`.
+void register_metric_series(Snapshot& snap, observe::MetricSeries& series) {
+  auto& claims = snap.metric_claims;
+  std::unordered_map<std::string_view, observe::CounterSlot> backend_errors;
+  for (auto& [name, backend] : snap.backends) {
+    backend_errors[name] = series.backend_series(name, backend.ai, claims);
+    for (auto& group : backend.groups)
+      for (auto& provider : group)
+        provider.series = series.provider_series(name, provider.name, metric_model_names(provider), claims);
+  }
+  const auto& rules = snap.routes.rules();
+  snap.route_series.resize(rules.size());
+  for (const auto& rule : rules) {
+    auto& per_ref = snap.route_series[rule->index];
+    for (const auto& ref : rule->rule->backendRefs) {
+      const auto it = backend_errors.find(ref.name);
+      const bool known = it != backend_errors.end();
+      per_ref.push_back(observe::RouteSeries{
+          series.request_series(rule->id, known ? std::string_view(ref.name) : std::string_view{}, known, claims),
+          known ? it->second : observe::kNoSlot});
+    }
+  }
+}
+
+}  // namespace
+
 std::string describe_upstream(const BackendRuntime& backend, const BackendRuntime& provider) {
   return provider.ai && provider.name != backend.name ? "backend " + backend.name + " provider " + provider.name
                                                       : "backend " + backend.name;
@@ -289,6 +322,7 @@ std::shared_ptr<const Snapshot> Snapshot::build(config::Config config, config::D
     snap->backends.emplace(name, std::move(backend));
   }
   warn_groups_that_cannot_serve(*snap, diags);
+  register_metric_series(*snap, registry.metric_series());
   policy::compile_chains(*snap);
   return snap;
 }

@@ -4,7 +4,9 @@
 // flight finish on the snapshot they started with. Runtime state that must survive a reload
 // (provider health, benched keys) is not the snapshot's own: build() takes it from the
 // process's state::RuntimeRegistry, by Backend and provider name, and records what it took in
-// `state_claims`.
+// `state_claims`. The metric series its configuration implies are registered in the registry's
+// observe::MetricSeries the same way: the snapshot carries their slots (`route_series`,
+// BackendRuntime::series) and what it registered (`metric_claims`, published once installed).
 #pragma once
 
 #include <boost/asio/ssl/context.hpp>
@@ -19,6 +21,7 @@
 #include "config/diagnostics.hpp"
 #include "config/resources.hpp"
 #include "http/upstream_endpoint.hpp"
+#include "observe/metric_series.hpp"
 #include "pipeline/chain.hpp"
 #include "provider/aws_sigv4.hpp"
 #include "provider/provider.hpp"
@@ -72,6 +75,9 @@ struct BackendRuntime {
   config::UpstreamPath path;
   config::BackendTimeouts timeouts;
 
+  // Provider of an AI Backend: its metric series (attempts, ejections, tokens by model).
+  observe::ProviderSeries series;
+
   // Backend entry: the stages of TrafficPolicies attached to this Backend. Provider (or Static
   // Backend): the stages of each attempt at it (model override, credentials, signing).
   pipeline::Chain chain;
@@ -82,6 +88,11 @@ struct BackendRuntime {
 // Backend with a name of its own.
 std::string describe_upstream(const BackendRuntime& backend, const BackendRuntime& provider);
 
+// The values the `model` label of a provider's metric series may take besides "other": the
+// model the provider is pinned to, if any. A bounded set read off the configuration only, so no
+// client value becomes a label; the one place that decides it (aliases will add their names).
+std::vector<std::string> metric_model_names(const BackendRuntime& provider);
+
 struct Snapshot {
   std::shared_ptr<const config::Config> config;
   route::RouteTable routes;
@@ -89,10 +100,16 @@ struct Snapshot {
   // The stages of each route rule (by CompiledRule::index): TrafficPolicies attached to the
   // Gateway, the HTTPRoute and the rule, and the rule's own filters.
   std::vector<pipeline::Chain> rule_chains;
+  // The metric series of each route rule (by CompiledRule::index) through each of its
+  // backendRefs (by position), resolved here so a request records without a lookup.
+  std::vector<std::vector<observe::RouteSeries>> route_series;
   std::uint64_t generation = 0;
   // The runtime state this snapshot took from the registry: once it is installed,
   // registry.retain(state_claims) forgets the state of providers it no longer has.
   state::StateClaims state_claims;
+  // The metric series this snapshot registered: once it is installed,
+  // registry.metric_series().publish(metric_claims) renders them at 0 until counted.
+  observe::SeriesClaims metric_claims;
   // Every endpoint's pool_key: once it is installed, workers keep only pooled upstream
   // connections under these keys (UpstreamPool::retain).
   std::unordered_set<std::string> pool_keys;

@@ -31,6 +31,11 @@
 // never look anything up here: the snapshot carries the shared_ptrs, and workers read and bump
 // the objects' own atomics, with no lock. Every T handed out must therefore be safe to use from
 // every worker at once (ProviderHealth and KeyRing are atomics only).
+//
+// Metric series. The registry also owns the process's observe::MetricSeries (metric_series()):
+// the slots of every labelled metric series, by label values. Unlike the state above, series
+// are never forgotten (a counter must not go backwards or vanish on reload); that registry
+// has its own mutex and life cycle (observe/metric_series.hpp).
 #pragma once
 
 #include <compare>
@@ -43,6 +48,8 @@
 #include <string>
 #include <typeindex>
 #include <utility>
+
+#include "observe/metric_series.hpp"
 
 namespace sluice::state {
 
@@ -92,6 +99,10 @@ class RuntimeRegistry {
   // After the snapshot built with `claims` is installed: forgets every state it did not claim.
   void retain(const StateClaims& claims);
 
+  // The slots of the process's metric series (its own thread-safety: observe/metric_series.hpp).
+  observe::MetricSeries& metric_series() { return metric_series_; }
+  const observe::MetricSeries& metric_series() const { return metric_series_; }
+
   // For tests and diagnostics: how many states are kept, and whether a T is kept for `key`.
   std::size_t size() const;
   template <class T>
@@ -103,6 +114,7 @@ class RuntimeRegistry {
  private:
   mutable std::mutex mutex_;
   std::map<std::pair<StateKey, std::type_index>, std::shared_ptr<void>> states_;
+  observe::MetricSeries metric_series_;
 };
 
 }  // namespace sluice::state

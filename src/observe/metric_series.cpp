@@ -1,0 +1,140 @@
+#include "observe/metric_series.hpp"
+
+#include "observe/log.hpp"
+
+namespace sluice::observe {
+
+static_assert(kUpstreamErrorKinds.size() <= kCounterGroupMax && kAttemptOutcomes.size() <= kCounterGroupMax &&
+                  kTokenTypes.size() <= kCounterGroupMax,
+              "a group of counters a registration takes at once fits the sink");
+
+std::optional<std::uint32_t> upstream_error_kind(std::string_view label) {
+  for (std::uint32_t i = 0; i < kUpstreamErrorKinds.size(); ++i)
+    if (kUpstreamErrorKinds[i] == label) return i;
+  return std::nullopt;
+}
+
+MetricSeries::MetricSeries() {
+  // Slot 0: requests no rule matched; never published, rendered once counted.
+  routes_.emplace(std::pair<std::string, std::string>{}, Entry{new_series(), new_request_slot()});
+}
+
+std::uint32_t MetricSeries::new_series() {
+  published_.push_back(false);
+  return static_cast<std::uint32_t>(published_.size() - 1);
+}
+
+void MetricSeries::report_full(std::string_view what) {
+  if (reported_full_) return;
+  reported_full_ = true;
+  log(Level::Warning, "metric storage is full; new series are not counted", {{"metric", what}});
+}
+
+RequestSlot MetricSeries::new_request_slot() {
+  if (next_request_ >= kRequestSink) {
+    report_full("sluice_requests_total");
+    return kRequestSink;
+  }
+  return next_request_++;
+}
+
+CounterSlot MetricSeries::new_counters(std::uint32_t count) {
+  if (next_counter_ + count > kCounterSink) {
+    report_full("counters");
+    return kCounterSink;
+  }
+  const auto first = next_counter_;
+  next_counter_ += count;
+  return first;
+}
+
+RequestSlot MetricSeries::request_series(std::string_view route, std::string_view backend, bool implied,
+                                         SeriesClaims& claims) {
+  std::lock_guard lock(mutex_);
+  auto [it, made] = routes_.try_emplace({std::string(route), std::string(backend)});
+  if (made) it->second = Entry{new_series(), new_request_slot()};
+  if (implied) claims.add(it->second.id);
+  return it->second.slot;
+}
+
+CounterSlot MetricSeries::backend_series(std::string_view backend, bool ai, SeriesClaims& claims) {
+  std::lock_guard lock(mutex_);
+  auto [it, made] = backends_.try_emplace(std::string(backend));
+  if (made) {
+    it->second.id = new_series();
+    it->second.errors = new_counters(kUpstreamErrorKinds.size());
+  }
+  it->second.ai = ai;  // the latest configuration's kind decides which kinds are pre-created
+  claims.add(it->second.id);
+  return it->second.errors;
+}
+
+CounterSlot MetricSeries::model_series(const std::string& backend, const std::string& provider, std::string_view model,
+                                       SeriesClaims& claims) {
+  auto [it, made] = models_.try_emplace({backend, provider, std::string(model)});
+  if (made) it->second = Entry{new_series(), new_counters(kTokenTypes.size())};
+  claims.add(it->second.id);
+  return it->second.slot;
+}
+
+ProviderSeries MetricSeries::provider_series(std::string_view backend, std::string_view provider,
+                                             std::span<const std::string> models, SeriesClaims& claims) {
+  std::lock_guard lock(mutex_);
+  const std::string b(backend);
+  const std::string p(provider);
+  auto [it, made] = providers_.try_emplace({b, p});
+  if (made) {
+    it->second.id = new_series();
+    it->second.attempts = new_counters(kAttemptOutcomes.size());
+    it->second.ejections = new_counters(1);
+  }
+  claims.add(it->second.id);
+  ProviderSeries out;
+  out.attempts = it->second.attempts;
+  out.ejections = it->second.ejections;
+  for (const auto& model : models) {
+    if (model == kOtherModel) continue;  // a model named "other" is the "other" series
+    bool seen = false;
+    for (const auto& [name, slot] : out.models) seen = seen || name == model;
+    if (!seen) out.models.emplace_back(model, model_series(b, p, model, claims));
+  }
+  out.other_tokens = model_series(b, p, kOtherModel, claims);
+  return out;
+}
+
+void MetricSeries::publish(const SeriesClaims& claims) {
+  std::lock_guard lock(mutex_);
+  for (const auto id : claims.ids_) published_[id] = true;
+}
+
+void MetricSeries::for_each_route(
+    const std::function<void(const std::string&, const std::string&, RequestSlot, bool)>& visit) const {
+  std::lock_guard lock(mutex_);
+  for (const auto& [labels, entry] : routes_)
+    if (entry.slot != kRequestSink) visit(labels.first, labels.second, entry.slot, published_[entry.id]);
+}
+
+void MetricSeries::for_each_backend(
+    const std::function<void(const std::string&, CounterSlot, bool, bool)>& visit) const {
+  std::lock_guard lock(mutex_);
+  for (const auto& [backend, entry] : backends_)
+    if (entry.errors != kCounterSink) visit(backend, entry.errors, entry.ai, published_[entry.id]);
+}
+
+void MetricSeries::for_each_provider(
+    const std::function<void(const std::string&, const std::string&, CounterSlot, CounterSlot, bool)>& visit) const {
+  std::lock_guard lock(mutex_);
+  for (const auto& [labels, entry] : providers_)
+    if (entry.attempts != kCounterSink && entry.ejections != kCounterSink)
+      visit(labels.first, labels.second, entry.attempts, entry.ejections, published_[entry.id]);
+}
+
+void MetricSeries::for_each_model(const std::function<void(const std::string&, const std::string&, const std::string&,
+                                                           CounterSlot, bool)>& visit) const {
+  std::lock_guard lock(mutex_);
+  for (const auto& [labels, entry] : models_)
+    if (entry.slot != kCounterSink)
+      visit(std::get<0>(labels), std::get<1>(labels), std::get<2>(labels), entry.slot, published_[entry.id]);
+}
+
+}  // namespace sluice::observe
