@@ -10,6 +10,7 @@
 #include <boost/asio/error.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/http/error.hpp>
+#include <optional>
 #include <string_view>
 
 #include "http/io.hpp"
@@ -25,6 +26,22 @@ inline bool has_bare_line_feed(const boost::beast::flat_buffer& unparsed) {
   return false;
 }
 
+// Feeds `parser` the bytes already in `buffer`, without I/O: the result of that step when it
+// made progress, finished or failed; nullopt when more bytes must be read first.
+template <class Parser>
+std::optional<boost::system::error_code> parse_buffered_body(boost::beast::flat_buffer& buffer, Parser& parser) {
+  namespace bhttp = boost::beast::http;
+  if (parser.is_done()) return boost::system::error_code{};
+  if (buffer.size() == 0) return std::nullopt;
+  boost::system::error_code ec;
+  const auto used = parser.put(buffer.data(), ec);
+  buffer.consume(used);
+  if (ec != bhttp::error::need_more) return ec;  // progress, done, or a failure
+  if (parser.chunked() && has_bare_line_feed(buffer)) return bhttp::error::bad_chunk;
+  if (used > 0) return boost::system::error_code{};
+  return std::nullopt;
+}
+
 // Reads until `parser` consumed something (or finished), as Beast's async_read_some does.
 // Errors: Beast's own (need_buffer when a buffer_body is full, body_limit, ...), buffer_overflow,
 // bad_chunk for a bare LF in chunked framing, partial_message when the client closed mid-body,
@@ -34,15 +51,7 @@ Task<boost::system::error_code> read_body_some(Socket& socket, boost::beast::fla
   namespace bhttp = boost::beast::http;
   constexpr std::size_t kReadBytes = 16 * 1024;
   for (;;) {
-    if (parser.is_done()) co_return boost::system::error_code{};
-    if (buffer.size() > 0) {
-      boost::system::error_code ec;
-      const auto used = parser.put(buffer.data(), ec);
-      buffer.consume(used);
-      if (ec != bhttp::error::need_more) co_return ec;  // progress, done, or a failure
-      if (parser.chunked() && has_bare_line_feed(buffer)) co_return bhttp::error::bad_chunk;
-      if (used > 0) co_return boost::system::error_code{};
-    }
+    if (auto step = parse_buffered_body(buffer, parser)) co_return *step;
     const auto room = std::min(kReadBytes, buffer.max_size() - buffer.size());
     if (room == 0) co_return bhttp::error::buffer_overflow;
     auto [ec, n] = co_await socket.async_read_some(buffer.prepare(room), use_task);

@@ -10,6 +10,7 @@
 #include <boost/beast/core/string.hpp>
 #include <cerrno>
 #include <ctime>
+#include <iterator>
 
 #include "http/syntax.hpp"
 
@@ -175,9 +176,10 @@ namespace {
 // What the response said about itself: token counts, finish reason, answering model (both
 // bounded where they are read, so this part of a line stays small).
 void append_usage(const AccessLogEntry& e, std::string& out) {
-  if (e.prompt_tokens >= 0) out += fmt::format(",\"prompt_tokens\":{}", e.prompt_tokens);
-  if (e.completion_tokens >= 0) out += fmt::format(",\"completion_tokens\":{}", e.completion_tokens);
-  if (e.cached_tokens > 0) out += fmt::format(",\"cached_tokens\":{}", e.cached_tokens);
+  if (e.prompt_tokens >= 0) fmt::format_to(std::back_inserter(out), ",\"prompt_tokens\":{}", e.prompt_tokens);
+  if (e.completion_tokens >= 0)
+    fmt::format_to(std::back_inserter(out), ",\"completion_tokens\":{}", e.completion_tokens);
+  if (e.cached_tokens > 0) fmt::format_to(std::back_inserter(out), ",\"cached_tokens\":{}", e.cached_tokens);
   if (!e.finish_reason.empty()) {
     out += ",\"finish_reason\":\"";
     append_json_escaped(e.finish_reason, out);
@@ -188,6 +190,32 @@ void append_usage(const AccessLogEntry& e, std::string& out) {
     append_json_escaped(e.response_model, out);
     out += '"';
   }
+}
+
+// `{"time":"2026-12-02T12:00:00.123Z"`; the date and time to the second are formatted once per
+// second per thread.
+void append_line_head(const AccessLogEntry& e, std::string& out) {
+  thread_local std::time_t cached_second = -1;
+  thread_local char cached_text[32];
+  const auto since_epoch = std::chrono::duration_cast<std::chrono::milliseconds>(e.start.time_since_epoch()).count();
+  const std::time_t second = static_cast<std::time_t>(since_epoch / 1000);
+  if (second != cached_second) {
+    const auto end =
+        fmt::format_to_n(cached_text, sizeof cached_text - 1, "{:%Y-%m-%dT%H:%M:%S}", fmt::gmtime(second)).out;
+    *end = '\0';
+    cached_second = second;
+  }
+  out += "{\"time\":\"";
+  out += cached_text;
+  fmt::format_to(std::back_inserter(out), ".{:03d}Z\"", static_cast<int>(since_epoch % 1000));
+}
+
+void append_numbers(const AccessLogEntry& e, std::string& out) {
+  fmt::format_to(std::back_inserter(out),
+                 ",\"stream\":{},\"status\":{},\"bytes_received\":{},\"bytes_sent\":{},\"duration_ms\":{:.3f}",
+                 e.stream, e.status, e.bytes_received, e.bytes_sent, e.duration_ms);
+  if (e.upstream_first_byte_ms >= 0)
+    fmt::format_to(std::back_inserter(out), ",\"upstream_first_byte_ms\":{:.3f}", e.upstream_first_byte_ms);
 }
 
 }  // namespace
@@ -212,29 +240,7 @@ void format_access_log(const AccessLogEntry& e, std::string& out, const AccessLo
     append_json_escaped(value, out);
     out += '"';
   };
-  // The date and time to the second are formatted once per second per thread.
-  thread_local std::time_t cached_second = -1;
-  thread_local char cached_text[32];
-  const auto since_epoch = std::chrono::duration_cast<std::chrono::milliseconds>(e.start.time_since_epoch()).count();
-  const std::time_t second = static_cast<std::time_t>(since_epoch / 1000);
-  if (second != cached_second) {
-    const auto end =
-        fmt::format_to_n(cached_text, sizeof cached_text - 1, "{:%Y-%m-%dT%H:%M:%S}", fmt::gmtime(second)).out;
-    *end = '\0';
-    cached_second = second;
-  }
-  std::string head = "{\"time\":\"";
-  head += cached_text;
-  head += fmt::format(".{:03d}Z\"", static_cast<int>(since_epoch % 1000));
-  const auto numbers = [&] {
-    std::string n = fmt::format(
-        ",\"stream\":{},\"status\":{},\"bytes_received\":{},\"bytes_sent\":{},\"duration_ms\":{:."
-        "3f}",
-        e.stream, e.status, e.bytes_received, e.bytes_sent, e.duration_ms);
-    if (e.upstream_first_byte_ms >= 0) n += fmt::format(",\"upstream_first_byte_ms\":{:.3f}", e.upstream_first_byte_ms);
-    return n;
-  }();
-  out += head;
+  append_line_head(e, out);
   field("client", e.client);
   field("method", e.method);
   field("path", path);
@@ -244,9 +250,9 @@ void format_access_log(const AccessLogEntry& e, std::string& out, const AccessLo
   field("upstream_path", upstream_path);
   field("path_source", e.path_source);
   field("model", e.model);
-  out += numbers;
+  append_numbers(e, out);
   if (!e.provider.empty()) field("provider", e.provider);
-  if (e.attempts > 1) out += fmt::format(",\"attempts\":{}", e.attempts);
+  if (e.attempts > 1) fmt::format_to(std::back_inserter(out), ",\"attempts\":{}", e.attempts);
   if (!e.translation.empty()) field("translation", e.translation);
   append_usage(e, out);
   if (!e.error.empty()) field("error", e.error);
@@ -272,8 +278,12 @@ void format_access_log(const AccessLogEntry& e, std::string& out, const AccessLo
                                    {"provider", escape(e.provider), false},
                                    {"translation", escape(e.translation), false},
                                    {"error", escape(e.error), false}};
+  std::string head;
+  append_line_head(e, head);
+  std::string numbers;
+  append_numbers(e, numbers);
   std::string tail;
-  if (e.attempts > 1) tail += fmt::format(",\"attempts\":{}", e.attempts);
+  if (e.attempts > 1) fmt::format_to(std::back_inserter(tail), ",\"attempts\":{}", e.attempts);
   append_usage(e, tail);
   auto total = [&] {
     std::size_t n = head.size() + numbers.size() + tail.size() + 2;  // "}\n"
@@ -306,7 +316,7 @@ void format_access_log(const AccessLogEntry& e, std::string& out, const AccessLo
   for (std::size_t i = 0; i < 9; ++i) put(fields[i]);
   out += numbers;
   put(fields[9]);
-  if (e.attempts > 1) out += fmt::format(",\"attempts\":{}", e.attempts);
+  if (e.attempts > 1) fmt::format_to(std::back_inserter(out), ",\"attempts\":{}", e.attempts);
   put(fields[10]);
   append_usage(e, out);
   put(fields[11]);

@@ -65,7 +65,9 @@ http::Task<bool> Responder::json(unsigned status, std::string body, const bhttp:
 
 http::Task<bool> Responder::local(const LocalResponse& response) {
   const bool keep = keep_alive();
-  const std::string head = converted_head(nullptr, response.status, response.content_type, response.body.size(), keep,
+  const std::string_view content_type =
+      response.content_type.empty() ? std::string_view("application/json") : std::string_view(response.content_type);
+  const std::string head = converted_head(nullptr, response.status, content_type, response.body.size(), keep,
                                           proxy::ClientFraming::ContentLength);
   record_.status = response.status;
   record_.bytes_sent += response.body.size();

@@ -56,9 +56,17 @@ class Responder {
 
   // Whether the client's request has been read to its end; until it has, an answer closes the
   // connection (the client may still be sending).
-  void track_request_read(std::function<bool()> request_read) { request_read_ = std::move(request_read); }
+  // `request_read` (a callable returning bool) is kept by reference: it must outlive the
+  // responder (no allocation, unlike a std::function holding the callable).
+  template <class F>
+  void track_request_read(const F& request_read) {
+    request_read_context_ = &request_read;
+    request_read_ = [](const void* context) { return (*static_cast<const F*>(context))(); };
+  }
   // Whether the connection may serve another request after an answer written now.
-  bool keep_alive() const { return keep_alive_ && !draining_ && (!request_read_ || request_read_()); }
+  bool keep_alive() const {
+    return keep_alive_ && !draining_ && (!request_read_ || request_read_(request_read_context_));
+  }
   // The answer that follows ends the connection (e.g. a request body that could not be read).
   void close_after() { keep_alive_ = false; }
 
@@ -98,7 +106,8 @@ class Responder {
   const bool& draining_;
   ClientSchema schema_;
   RequestRecord& record_;
-  std::function<bool()> request_read_;
+  bool (*request_read_)(const void*) = nullptr;
+  const void* request_read_context_ = nullptr;
   std::string sluice_headers_;
 };
 

@@ -83,9 +83,7 @@ std::string models_from_config(const Snapshot& snapshot, const route::CompiledRu
 }
 
 // "100 Continue" just before a body is read, when the client asked for it (HTTP/1.1 only).
-http::Task<void> send_continue_if_expected(ClientIo& client, const bhttp::request_header<>& head,
-                                           const config::Limits& limits) {
-  if (!http::expects_continue(head)) co_return;
+http::Task<void> send_continue(ClientIo& client, const config::Limits& limits) {
   static constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
   client.deadline.expires_after(limits.requestHeaderTimeout);
   co_await asio::async_write(client.socket, asio::buffer(kContinue), http::use_task);
@@ -105,11 +103,15 @@ http::Task<std::optional<http::ApiError>> read_client_body(ClientIo& client, bea
     co_return std::nullopt;
   }
   parser.body_limit(limits.maxRequestBodyBytes);
-  co_await send_continue_if_expected(client, parser.get().base(), limits);
+  if (http::expects_continue(parser.get().base())) co_await send_continue(client, limits);
   // The body may take as long as it needs while it keeps arriving: idleTimeout bounds the
   // silence between two reads, not the whole upload.
   boost::system::error_code ec;
   while (!ec && !parser.is_done()) {
+    if (auto step = http::parse_buffered_body(buffer, parser)) {  // usually the whole body came with the head
+      ec = *step;
+      continue;
+    }
     client.deadline.expires_after(limits.idleTimeout);
     ec = co_await http::read_body_some(client.socket, buffer, parser);
     client.deadline.expires_never();
@@ -337,11 +339,12 @@ http::Task<bool> run_exchange(Worker& worker, const Snapshot& snapshot, const ro
   std::optional<bhttp::request_parser<bhttp::string_body>> whole_parser;
   std::optional<StreamedBodyParser> streamed_parser;
   pipeline::Responder responder(client, head->version(), keep_alive, worker.draining_flag(), schema, record);
-  responder.track_request_read([&] {
+  const auto request_read = [&] {
     if (whole_parser) return whole_parser->is_done();
     if (streamed_parser) return streamed_parser->is_done();
     return head_parser.is_done();
-  });
+  };
+  responder.track_request_read(request_read);
 
   const auto ref = choose_backend_ref(worker, rule);
   record.series = &snapshot.route_series[rule.index][ref];
@@ -498,7 +501,7 @@ http::Task<bool> run_exchange(Worker& worker, const Snapshot& snapshot, const ro
     request.head = &streamed_parser->get().base();
     streamed_parser->body_limit(limits.maxRequestBodyBytes);
     exchange.streamed_parser = &streamed_parser;
-    co_await send_continue_if_expected(client, streamed_parser->get().base(), limits);
+    if (http::expects_continue(streamed_parser->get().base())) co_await send_continue(client, limits);
   }
 
   exchange.started = Clock::now();
