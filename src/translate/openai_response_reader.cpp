@@ -63,6 +63,20 @@ std::uint64_t count(const json::object& usage, std::string_view key) {
   return 0;
 }
 
+// Whether a member named `quoted_name` has a value starting with `first` (JSON whitespace
+// allowed around the colon).
+bool member_value_starts(std::string_view raw, std::string_view quoted_name, char first) {
+  for (auto at = raw.find(quoted_name); at != std::string_view::npos; at = raw.find(quoted_name, at + 1)) {
+    auto i = at + quoted_name.size();
+    while (i < raw.size() && (raw[i] == ' ' || raw[i] == '\t')) ++i;
+    if (i >= raw.size() || raw[i] != ':') continue;
+    ++i;
+    while (i < raw.size() && (raw[i] == ' ' || raw[i] == '\t')) ++i;
+    if (i < raw.size() && raw[i] == first) return true;
+  }
+  return false;
+}
+
 }  // namespace
 
 OpenAiResponseReader::OpenAiResponseReader(bool stream, bool drop_usage_chunk, std::size_t max_bytes)
@@ -85,10 +99,17 @@ void OpenAiResponseReader::feed(std::string_view in, std::string& out) {
     out.append(in);
     return;
   }
-  held_.append(in);
+  // Complete events are read where they lie: in `in` itself while nothing is held (the usual
+  // case: a read brings whole events), else in held_ once `in` is added to it. Only the
+  // incomplete tail is copied into held_.
+  std::string_view bytes = in;
+  if (!held_.empty()) {
+    held_.append(in);
+    bytes = held_;
+  }
   std::size_t consumed = 0;
   for (;;) {
-    const std::string_view rest = std::string_view(held_).substr(consumed);
+    const std::string_view rest = bytes.substr(consumed);
     const auto end = event_end(rest, scanned_, line_start_);
     if (end == std::string_view::npos) break;
     read_event(rest.substr(0, end), out);
@@ -96,7 +117,9 @@ void OpenAiResponseReader::feed(std::string_view in, std::string& out) {
     scanned_ = 0;
     line_start_ = 0;
   }
-  if (consumed > 0) {
+  if (bytes.data() == in.data()) {
+    held_.assign(in.substr(consumed));  // scanned_ and line_start_ are offsets into this tail
+  } else if (consumed > 0) {
     held_.erase(0, consumed);
   }
   if (held_.size() > max_bytes_) {
@@ -125,10 +148,9 @@ void OpenAiResponseReader::read_event(std::string_view raw, std::string& out) {
   // Only events that can say something are parsed.
   const bool first = first_event_;
   first_event_ = false;
-  const bool has_usage =
-      raw.find("\"usage\":{") != std::string_view::npos || raw.find("\"usage\": {") != std::string_view::npos;
-  const bool has_finish = raw.find("\"finish_reason\":\"") != std::string_view::npos ||
-                          raw.find("\"finish_reason\": \"") != std::string_view::npos;
+  // One search per member name, then a look at the value's first character.
+  const bool has_usage = member_value_starts(raw, "\"usage\"", '{');
+  const bool has_finish = member_value_starts(raw, "\"finish_reason\"", '"');
   if (first || has_usage || has_finish) {
     const auto data = event_data(raw);
     if (!data.empty() && data != "[DONE]") {
