@@ -10,28 +10,15 @@
 
 #include "config/loader.hpp"
 #include "observe/metrics.hpp"
+#include "prometheus_text.hpp"
 #include "proxy/snapshot.hpp"
 #include "state/runtime_registry.hpp"
 
 namespace sluice::proxy {
 namespace {
 
-std::map<std::string, std::string> parse(const std::string& text) {
-  std::map<std::string, std::string> series;
-  std::istringstream in(text);
-  std::string line;
-  while (std::getline(in, line)) {
-    if (line.empty() || line[0] == '#') continue;
-    const auto space = line.rfind(' ');
-    series.emplace(line.substr(0, space), line.substr(space + 1));
-  }
-  return series;
-}
-
-std::string value(const std::map<std::string, std::string>& series, const std::string& key) {
-  const auto it = series.find(key);
-  return it == series.end() ? "<absent>" : it->second;
-}
+using testing_metrics::parse;
+using testing_metrics::value;
 
 int count(const std::map<std::string, std::string>& series, const std::string& name) {
   int n = 0;

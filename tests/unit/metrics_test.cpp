@@ -9,29 +9,13 @@
 #include <thread>
 #include <vector>
 
+#include "prometheus_text.hpp"
+
 namespace sluice::observe {
 namespace {
 
-// Parses Prometheus text into series ("name{labels}") -> value; comment lines are skipped.
-std::map<std::string, std::string> parse(const std::string& text) {
-  std::map<std::string, std::string> series;
-  std::istringstream in(text);
-  std::string line;
-  while (std::getline(in, line)) {
-    if (line.empty() || line[0] == '#') continue;
-    const auto space = line.rfind(' ');
-    EXPECT_NE(space, std::string::npos) << line;
-    if (space == std::string::npos) continue;
-    const auto [it, inserted] = series.emplace(line.substr(0, space), line.substr(space + 1));
-    EXPECT_TRUE(inserted) << "duplicate series " << line;
-  }
-  return series;
-}
-
-std::string value(const std::map<std::string, std::string>& series, const std::string& key) {
-  const auto it = series.find(key);
-  return it == series.end() ? "<absent>" : it->second;
-}
+using testing_metrics::parse;
+using testing_metrics::value;
 
 // A registry with the series a test names, published as an installed snapshot's would be, and
 // records filled the way the exchange fills them.
