@@ -14,15 +14,10 @@ namespace sluice::policy {
 
 namespace {
 
-// Every TrafficPolicy section, in the order their stages run: adding a section is one line here.
-constexpr std::array kPolicySections{
-    section_entry<RetrySection>(),
-};
-
 pipeline::Chain policy_chain(std::span<const config::TrafficPolicy* const> attached, AttachLevel level) {
   pipeline::Chain chain;
   if (attached.empty()) return chain;
-  for (const auto& section : kPolicySections)
+  for (const auto& section : policy_sections())
     if (auto stage = section.compile(attached, level)) chain.add(std::move(stage));
   return chain;
 }
@@ -35,16 +30,6 @@ void compile_provider_chain(proxy::BackendRuntime& provider) {
 }
 
 }  // namespace
-
-std::span<const PolicySection> policy_sections() {
-  return kPolicySections;
-}
-
-const PolicySection* find_policy_section(std::string_view key) {
-  for (const auto& section : kPolicySections)
-    if (section.key == key) return &section;
-  return nullptr;
-}
 
 Attachments attach_policies(const config::Config& config, const route::RouteTable& routes) {
   Attachments out;

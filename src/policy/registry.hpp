@@ -8,7 +8,7 @@
 // per request.
 //
 // Each TrafficPolicy section is one registry entry (policy/section.hpp; the list is
-// kPolicySections in registry.cpp): the loader decodes the section through it, and here it merges
+// kPolicySections in sections.cpp): the loader decodes the section through it, and here it merges
 // the section across the attached policies and makes the stage, or nothing when no attached
 // policy sets it. Adding a section is one file under src/policy/ plus one line there.
 //

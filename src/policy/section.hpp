@@ -16,7 +16,7 @@
 //   };
 //
 // section_entry<Spec>() turns it into the uniform PolicySection that the loader (decode) and the
-// registry (compile) iterate; kPolicySections in registry.cpp is the one registration list.
+// registry (compile) iterate; kPolicySections in sections.cpp is the one registration list.
 // `every_branch` is decoded by config/schema.cpp so `sluice fields` lists the section's fields.
 //
 // Constant data and pure functions; thread-safe.
@@ -56,7 +56,7 @@ struct PolicySection {
                                                     AttachLevel level);
 };
 
-// Every TrafficPolicy section, in the order their stages run (kPolicySections in registry.cpp).
+// Every TrafficPolicy section, in the order their stages run (kPolicySections in sections.cpp).
 std::span<const PolicySection> policy_sections();
 
 // The section `key`, or null when no section has that key.

@@ -1,0 +1,30 @@
+// The one registration list of TrafficPolicy sections (policy/section.hpp). Kept apart from
+// registry.cpp so the config loader (and its fuzz target) links the sections without the
+// snapshot and chain compilation.
+#include <array>
+
+#include "policy/retry.hpp"
+#include "policy/section.hpp"
+
+namespace sluice::policy {
+
+namespace {
+
+// Every TrafficPolicy section, in the order their stages run: adding a section is one line here.
+constexpr std::array kPolicySections{
+    section_entry<RetrySection>(),
+};
+
+}  // namespace
+
+std::span<const PolicySection> policy_sections() {
+  return kPolicySections;
+}
+
+const PolicySection* find_policy_section(std::string_view key) {
+  for (const auto& section : kPolicySections)
+    if (section.key == key) return &section;
+  return nullptr;
+}
+
+}  // namespace sluice::policy
