@@ -1,6 +1,7 @@
 #include "translate/openai_response_reader.hpp"
 
 #include <boost/json.hpp>
+#include <cstring>
 
 namespace sluice::translate {
 
@@ -30,6 +31,28 @@ std::size_t event_end(std::string_view bytes, std::size_t& scanned, std::size_t&
     if (line_end == line_start) return i + 1;
     line_start = i + 1;
   }
+  scanned = bytes.size();
+  return std::string_view::npos;
+}
+
+// The first `needle` in `haystack` at or after `from`, or npos. glibc's memmem skips ahead by
+// byte pairs; std::string_view::find stops at every occurrence of the needle's first byte, and
+// the '"' that starts a JSON member name is the most common byte of a chunk.
+std::size_t find_bytes(std::string_view haystack, std::string_view needle, std::size_t from = 0) {
+  if (from > haystack.size()) return std::string_view::npos;
+  const void* at = ::memmem(haystack.data() + from, haystack.size() - from, needle.data(), needle.size());
+  return at == nullptr ? std::string_view::npos
+                       : static_cast<std::size_t>(static_cast<const char*>(at) - haystack.data());
+}
+
+// event_end for a stream whose lines end in LF only (no CR seen): the end of the first event
+// is just past the first "\n\n" (or the "\n" of an empty line at the very start). `scanned`
+// carries the search over between calls.
+std::size_t event_end_lf(std::string_view bytes, std::size_t& scanned) {
+  if (!bytes.empty() && bytes.front() == '\n') return 1;
+  const auto from = scanned > 0 ? scanned - 1 : 0;  // a "\n\n" may straddle two reads
+  const auto at = find_bytes(bytes, "\n\n", from);
+  if (at != std::string_view::npos) return at + 2;
   scanned = bytes.size();
   return std::string_view::npos;
 }
@@ -66,7 +89,8 @@ std::uint64_t count(const json::object& usage, std::string_view key) {
 // Whether a member named `quoted_name` has a value starting with `first` (JSON whitespace
 // allowed around the colon).
 bool member_value_starts(std::string_view raw, std::string_view quoted_name, char first) {
-  for (auto at = raw.find(quoted_name); at != std::string_view::npos; at = raw.find(quoted_name, at + 1)) {
+  for (auto at = find_bytes(raw, quoted_name); at != std::string_view::npos;
+       at = find_bytes(raw, quoted_name, at + 1)) {
     auto i = at + quoted_name.size();
     while (i < raw.size() && (raw[i] == ' ' || raw[i] == '\t')) ++i;
     if (i >= raw.size() || raw[i] != ':') continue;
@@ -102,6 +126,12 @@ void OpenAiResponseReader::feed(std::string_view in, std::string& out) {
   // Complete events are read where they lie: in `in` itself while nothing is held (the usual
   // case: a read brings whole events), else in held_ once `in` is added to it. Only the
   // incomplete tail is copied into held_.
+  if (!saw_cr_ && std::memchr(in.data(), '\r', in.size()) != nullptr) {
+    // From here on lines may end in CR or CRLF: the held tail is scanned again, line by line.
+    saw_cr_ = true;
+    scanned_ = 0;
+    line_start_ = 0;
+  }
   std::string_view bytes = in;
   if (!held_.empty()) {
     held_.append(in);
@@ -110,7 +140,7 @@ void OpenAiResponseReader::feed(std::string_view in, std::string& out) {
   std::size_t consumed = 0;
   for (;;) {
     const std::string_view rest = bytes.substr(consumed);
-    const auto end = event_end(rest, scanned_, line_start_);
+    const auto end = saw_cr_ ? event_end(rest, scanned_, line_start_) : event_end_lf(rest, scanned_);
     if (end == std::string_view::npos) break;
     read_event(rest.substr(0, end), out);
     consumed += end;
@@ -162,7 +192,7 @@ void OpenAiResponseReader::read_event(std::string_view raw, std::string& out) {
   if (drop_usage_chunk_) {
     // With include_usage the provider adds "usage":null to every chunk; the client did not ask.
     for (const std::string_view member : {std::string_view(",\"usage\":null"), std::string_view("\"usage\":null,")}) {
-      const auto at = raw.find(member);
+      const auto at = find_bytes(raw, member);
       if (at == std::string_view::npos) continue;
       out.append(raw.substr(0, at));
       out.append(raw.substr(at + member.size()));
@@ -173,8 +203,12 @@ void OpenAiResponseReader::read_event(std::string_view raw, std::string& out) {
 }
 
 void OpenAiResponseReader::read_document(std::string_view text, bool from_stream, bool& usage_only) {
+  // The document lives only for this call: a stack buffer holds it (a typical chunk or answer
+  // needs no heap at all), the heap only what does not fit.
+  unsigned char scratch[4096];
+  json::monotonic_resource arena(scratch, sizeof scratch);
   boost::system::error_code ec;
-  const auto value = json::parse(text, ec);
+  const auto value = json::parse(text, ec, &arena);
   if (ec || !value.is_object()) return;
   const auto& object = value.as_object();
   if (const auto* model = object.if_contains("model"); model && model->is_string() && model_.empty())

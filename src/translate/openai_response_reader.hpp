@@ -45,6 +45,7 @@ class OpenAiResponseReader {
   std::size_t max_bytes_;
   bool stepped_aside_ = false;  // an event or body beyond the bound: pass-through only
   bool first_event_ = true;
+  bool saw_cr_ = false;         // stream: a CR was seen, so lines may end in CR or CRLF
   std::string held_;            // stream: the incomplete event; JSON: the body so far
   std::size_t scanned_ = 0;     // stream: bytes of held_ already searched for an event end
   std::size_t line_start_ = 0;  // stream: where the line being read begins in held_

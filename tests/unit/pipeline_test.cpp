@@ -276,6 +276,26 @@ TEST(OpenAiResponseReaderTest, StreamReadInAnyChunkingDropsOnlyWhatSluiceAskedFo
   }
 }
 
+TEST(OpenAiResponseReaderTest, EveryChunkingGivesTheSameBytesWithLfOrCrLfLines) {
+  std::string lf_only = kStream;
+  for (auto at = lf_only.find("\r\n"); at != std::string::npos; at = lf_only.find("\r\n")) lf_only.erase(at, 1);
+  std::string crlf_only;
+  for (const char c : lf_only) crlf_only += c == '\n' ? std::string("\r\n") : std::string(1, c);
+  for (const auto& body : {lf_only, crlf_only, kStream, "\n" + lf_only}) {
+    translate::OpenAiResponseReader whole(true, true, 1 << 20);
+    const auto expected = run_reader(whole, body, body.size());
+    EXPECT_EQ(expected.find("\"usage\""), std::string::npos) << expected;
+    for (std::size_t piece = 1; piece <= 48; ++piece) {
+      translate::OpenAiResponseReader dropping(true, true, 1 << 20);
+      EXPECT_EQ(run_reader(dropping, body, piece), expected) << "piece " << piece;
+      EXPECT_EQ(dropping.finish_reason(), "stop") << "piece " << piece;
+      EXPECT_EQ(dropping.usage().total_tokens, 10u) << "piece " << piece;
+      translate::OpenAiResponseReader kept(true, false, 1 << 20);
+      EXPECT_EQ(run_reader(kept, body, piece), body) << "piece " << piece;
+    }
+  }
+}
+
 TEST(OpenAiResponseReaderTest, CompleteBodyIsPassedThroughAndReadAtItsEnd) {
   const std::string body =
       R"({"id":"x","model":"m-1","choices":[{"index":0,"message":{"role":"assistant","content":"a"},"finish_reason":"length"}],"usage":{"prompt_tokens":5,"completion_tokens":9,"total_tokens":14}})";
