@@ -1059,6 +1059,8 @@ struct Loader {
     // Plain references, not structured bindings: lambdas below capture them (clang 14 cannot).
     for (const auto& entry : result.config.policies) {
       const auto& policy = entry.second;
+      for (const auto& section : policy::policy_sections())
+        if (section.check_references) section.check_references(policy, result.config, result.diagnostics);
       for (std::size_t i = 0; i < policy.targetRefs.size(); ++i) {
         const auto& ref = policy.targetRefs[i];
         const auto field = "spec.targetRefs[" + std::to_string(i) + "]";

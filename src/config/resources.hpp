@@ -398,9 +398,31 @@ struct RetryPolicy {
   std::optional<unsigned> budgetPercent;  // retries in flight, at most this % of requests in flight
 };
 
+// TrafficPolicy spec.auth: who may call (policy/auth.hpp).
+enum class AuthMode { Strict, Optional };
+
+struct ApiKeyEntry {
+  std::string name;                       // the principal id
+  std::optional<SecretKeyRef> secretRef;  // the raw key in a Secret, or:
+  std::string keyHash;                    // its SHA-256, 64 lowercase hex digits ("sha256:" removed)
+  std::map<std::string, std::string> metadata;
+  std::vector<std::string> allowedModels;  // exact, prefix*, *suffix, *; empty: every model
+};
+
+struct ApiKeyAuth {
+  std::optional<AuthMode> mode;                     // Strict when unset
+  std::optional<std::vector<ApiKeyEntry>> keys;     // replaces the general policy's list
+  std::optional<std::vector<std::string>> headers;  // where the key is read (lowercase)
+};
+
+struct AuthPolicy {
+  std::optional<ApiKeyAuth> apiKey;
+};
+
 struct TrafficPolicy {
   Origin origin;
   std::vector<PolicyTargetRef> targetRefs;
+  std::optional<AuthPolicy> auth;
   std::optional<RetryPolicy> retry;
 };
 

@@ -246,6 +246,7 @@ void format_access_log(const AccessLogEntry& e, std::string& out, const AccessLo
   field("path", path);
   field("route", e.route);
   field("backend", e.backend);
+  if (!e.principal.empty()) field("principal", e.principal);
   field("upstream", e.upstream);
   field("upstream_path", upstream_path);
   field("path_source", e.path_source);
@@ -271,6 +272,7 @@ void format_access_log(const AccessLogEntry& e, std::string& out, const AccessLo
                                    {"path", escape(path)},
                                    {"route", escape(e.route)},
                                    {"backend", escape(e.backend)},
+                                   {"principal", escape(e.principal), false},
                                    {"upstream", escape(e.upstream)},
                                    {"upstream_path", escape(upstream_path)},
                                    {"path_source", escape(e.path_source)},
@@ -313,13 +315,13 @@ void format_access_log(const AccessLogEntry& e, std::string& out, const AccessLo
     out += f.escaped;
     out += '"';
   };
-  for (std::size_t i = 0; i < 9; ++i) put(fields[i]);
+  for (std::size_t i = 0; i < 10; ++i) put(fields[i]);  // client .. model
   out += numbers;
-  put(fields[9]);
+  put(fields[10]);  // provider
   if (e.attempts > 1) fmt::format_to(std::back_inserter(out), ",\"attempts\":{}", e.attempts);
-  put(fields[10]);
+  put(fields[11]);  // translation
   append_usage(e, out);
-  put(fields[11]);
+  put(fields[12]);  // error
   out += "}\n";
 }
 

@@ -22,6 +22,7 @@ struct AccessLogEntry {
   std::string_view path;   // client target
   std::string_view route;  // "route/rule"
   std::string_view backend;
+  std::string_view principal;      // the authenticated caller; empty: none (omitted)
   std::string_view upstream;       // "host:port"
   std::string_view upstream_path;  // path (and query) actually sent upstream
   std::string_view path_source;    // full | prefix | rewrite | default | client

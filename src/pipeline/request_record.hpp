@@ -22,8 +22,9 @@ namespace sluice::pipeline {
 enum class ClientSchema { OpenAI, Anthropic };
 
 struct RequestRecord {
-  std::string_view route;    // CompiledRule::id (owned by the snapshot)
-  std::string_view backend;  // BackendRuntime::name (owned by the snapshot)
+  std::string_view route;      // CompiledRule::id (owned by the snapshot)
+  std::string_view backend;    // BackendRuntime::name (owned by the snapshot)
+  std::string_view principal;  // the authenticated caller's id (owned by the snapshot); empty: none
   // The series of `route` through `backend`, set with `backend`; none: counted as unrouted.
   const observe::RouteSeries* series = nullptr;
   std::string_view upstream;  // endpoint display (owned by the snapshot)

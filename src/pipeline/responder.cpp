@@ -80,7 +80,11 @@ http::Task<bool> Responder::local(const LocalResponse& response) {
 
 http::Task<bool> Responder::verdict(const Verdict& verdict) {
   if (verdict.kind == Verdict::Kind::Local) co_return co_await local(verdict.local);
-  co_return co_await error(verdict.error, verdict.retry_after);
+  if (verdict.headers.empty()) co_return co_await error(verdict.error, verdict.retry_after);
+  const bool keep = keep_alive();
+  std::string headers = sluice_headers_;
+  headers.append(verdict.headers);
+  co_return co_await send_error(client_, verdict.error, version_, keep, record_, schema_, verdict.retry_after, headers);
 }
 
 std::string Responder::relay_head(const bhttp::response_header<>& response, bool keep_alive,

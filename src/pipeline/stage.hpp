@@ -11,6 +11,8 @@
 //                    decodes native responses into llm events and usage)
 //   Complete         once per request, whatever happened (answered, failed, client gone, cut at
 //                    the drain deadline)
+// and one need that is not a phase: BodyDocument, declared by RequestBody stages that read or
+// rewrite the parsed body (`document`); without it a native request's body is only scanned.
 // A stage never writes to the client. It returns a Verdict: continue, answer with an error (the
 // responder writes it in the client's schema), answer with a local response (e.g. a cache hit)
 // or, from ResponseHead, try the same provider again (another key). One responder writes every
@@ -36,6 +38,7 @@
 #include "config/resources.hpp"
 #include "http/api_error.hpp"
 #include "http/io.hpp"
+#include "pipeline/principal.hpp"
 #include "pipeline/request_record.hpp"
 #include "proxy/request_body.hpp"
 #include "route/api_path.hpp"
@@ -64,6 +67,7 @@ enum class Phase : unsigned {
   ResponseHead,
   ResponseEvents,
   Complete,
+  BodyDocument,
 };
 using Phases = unsigned;
 constexpr Phases bit(Phase phase) {
@@ -80,9 +84,10 @@ struct LocalResponse {
 struct Verdict {
   enum class Kind { Continue, Error, Local, RetrySameProvider };
   Kind kind = Kind::Continue;
-  http::ApiError error{};   // Error: what to answer; RetrySameProvider: why (status, message)
-  std::string retry_after;  // Error: a Retry-After value to send
-  LocalResponse local;      // Local
+  http::ApiError error{};    // Error: what to answer; RetrySameProvider: why (status, message)
+  std::string retry_after;   // Error: a Retry-After value to send
+  std::string_view headers;  // Error: more header lines ("name: value\r\n"), owned by the stage
+  LocalResponse local;       // Local
 
   static Verdict proceed() { return {}; }
   static Verdict fail(http::ApiError error, std::string retry_after = {}) {
@@ -149,6 +154,9 @@ struct RequestContext {
   std::optional<boost::json::monotonic_resource> arena;
   boost::json::value document;
   RetrySelection retry;
+  // Who is calling, once an authentication stage accepted a credential (owned by that stage);
+  // null: no authentication applies, or an anonymous caller where it is optional.
+  const Principal* principal = nullptr;
   // Header edits collected by RequestHead stages (HTTPRoute header modifier filters, later
   // policies), applied in order when the upstream request head and the client's response head
   // are written.

@@ -14,11 +14,13 @@ namespace sluice::policy {
 
 namespace {
 
-pipeline::Chain policy_chain(std::span<const config::TrafficPolicy* const> attached, AttachLevel level) {
+pipeline::Chain policy_chain(std::span<const config::TrafficPolicy* const> attached, const config::Config& config,
+                             AttachLevel level) {
   pipeline::Chain chain;
   if (attached.empty()) return chain;
+  const SectionContext context{config, level};
   for (const auto& section : policy_sections())
-    if (auto stage = section.compile(attached, level)) chain.add(std::move(stage));
+    if (auto stage = section.compile(attached, context)) chain.add(std::move(stage));
   return chain;
 }
 
@@ -71,12 +73,12 @@ void compile_chains(proxy::Snapshot& snapshot) {
   for (const auto& rule : snapshot.routes.rules()) {
     auto& chain = snapshot.rule_chains[rule->index];
     if (auto stage = make_header_modifier_stage(*rule)) chain.add(std::move(stage));
-    chain.append(policy_chain(attachments.by_rule[rule->index], AttachLevel::Rule));
+    chain.append(policy_chain(attachments.by_rule[rule->index], *snapshot.config, AttachLevel::Rule));
     if (capture_usage) chain.add(make_usage_capture_stage());
   }
   for (auto& [name, backend] : snapshot.backends) {
     if (const auto it = attachments.by_backend.find(name); it != attachments.by_backend.end())
-      backend.chain = policy_chain(it->second, AttachLevel::Backend);
+      backend.chain = policy_chain(it->second, *snapshot.config, AttachLevel::Backend);
     if (backend.ai) {
       for (auto& group : backend.groups)
         for (auto& provider : group) compile_provider_chain(provider);

@@ -59,8 +59,8 @@ struct RetrySection {
   // backoffMaxInterval must not be shorter than backoffBaseInterval.
   static void validate(const Value& value, const config::YamlMap& section);
   static Value merge(const Value& general, const Value& specific) { return policy::merge(general, specific); }
-  static std::shared_ptr<const pipeline::Stage> make_stage(Value merged, AttachLevel level) {
-    return make_retry_stage(std::move(merged), level == AttachLevel::Backend);
+  static std::shared_ptr<const pipeline::Stage> make_stage(Value merged, const SectionContext& context) {
+    return make_retry_stage(std::move(merged), context.level == AttachLevel::Backend);
   }
 };
 

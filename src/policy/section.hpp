@@ -12,7 +12,10 @@
 //     static Value decode(config::YamlMap& section);                 // diagnostics via section.ctx()
 //     static void validate(const Value& value, const config::YamlMap& section);  // across fields
 //     static Value merge(const Value& general, const Value& specific);           // specific wins
-//     static std::shared_ptr<const pipeline::Stage> make_stage(Value merged, AttachLevel level);
+//     static std::shared_ptr<const pipeline::Stage> make_stage(Value merged, const SectionContext& context);
+//     // optional: references to other resources (Secrets, Backends), checked once all are loaded
+//     static void check_references(const Value& value, const config::TrafficPolicy& policy,
+//                                  const config::Config& config, config::Diagnostics& diags);
 //   };
 //
 // section_entry<Spec>() turns it into the uniform PolicySection that the loader (decode) and the
@@ -33,7 +36,8 @@
 
 namespace sluice::config {
 class YamlMap;
-}
+class Diagnostics;
+}  // namespace sluice::config
 
 namespace sluice::pipeline {
 class Stage;
@@ -44,6 +48,12 @@ namespace sluice::policy {
 // Where a section's stage is attached.
 enum class AttachLevel { Rule, Backend };
 
+// What a section's stage is made with: the whole configuration (its Secrets) and the level.
+struct SectionContext {
+  const config::Config& config;
+  AttachLevel level;
+};
+
 struct PolicySection {
   std::string_view key;           // the TrafficPolicy spec field
   std::string_view every_branch;  // a YAML value of the section entering every branch of decode
@@ -53,7 +63,11 @@ struct PolicySection {
   // The stage for a rule or a Backend from its attached policies (general to specific): the
   // section merged over them; null when none sets it.
   std::shared_ptr<const pipeline::Stage> (*compile)(std::span<const config::TrafficPolicy* const> attached,
-                                                    AttachLevel level);
+                                                    const SectionContext& context);
+  // Checks a policy's references to other resources once every resource is loaded (null when
+  // the section has none); problems become diagnostics naming the policy's file and field.
+  void (*check_references)(const config::TrafficPolicy& policy, const config::Config& config,
+                           config::Diagnostics& diags);
 };
 
 // Every TrafficPolicy section, in the order their stages run (kPolicySections in sections.cpp).
@@ -70,7 +84,15 @@ concept SectionSpec = requires(config::YamlMap& map, const typename Spec::Value&
   { Spec::decode(map) } -> std::same_as<typename Spec::Value>;
   Spec::validate(value, map);
   { Spec::merge(value, value) } -> std::same_as<typename Spec::Value>;
-  { Spec::make_stage(value, AttachLevel::Rule) } -> std::same_as<std::shared_ptr<const pipeline::Stage>>;
+  {
+    Spec::make_stage(value, std::declval<const SectionContext&>())
+    } -> std::same_as<std::shared_ptr<const pipeline::Stage>>;
+};
+
+template <typename Spec>
+concept ChecksReferences = requires(const typename Spec::Value& value, const config::TrafficPolicy& policy,
+                                    const config::Config& config, config::Diagnostics& diags) {
+  Spec::check_references(value, policy, config, diags);
 };
 
 // The sections of `attached` (general to specific) merged, each over the ones before it;
@@ -87,6 +109,18 @@ std::optional<typename Spec::Value> merge_section(std::span<const config::Traffi
 }
 
 template <SectionSpec Spec>
+constexpr auto check_references_of()
+    -> void (*)(const config::TrafficPolicy&, const config::Config&, config::Diagnostics&) {
+  if constexpr (ChecksReferences<Spec>) {
+    return [](const config::TrafficPolicy& policy, const config::Config& config, config::Diagnostics& diags) {
+      if (const auto& section = policy.*Spec::field) Spec::check_references(*section, policy, config, diags);
+    };
+  } else {
+    return nullptr;
+  }
+}
+
+template <SectionSpec Spec>
 constexpr PolicySection section_entry() {
   return PolicySection{
       .key = Spec::key,
@@ -98,11 +132,12 @@ constexpr PolicySection section_entry() {
             into.*Spec::field = std::move(value);
           },
       .compile = [](std::span<const config::TrafficPolicy* const> attached,
-                    AttachLevel level) -> std::shared_ptr<const pipeline::Stage> {
+                    const SectionContext& context) -> std::shared_ptr<const pipeline::Stage> {
         auto merged = merge_section<Spec>(attached);
         if (!merged) return nullptr;
-        return Spec::make_stage(std::move(*merged), level);
+        return Spec::make_stage(std::move(*merged), context);
       },
+      .check_references = check_references_of<Spec>(),
   };
 }
 

@@ -81,6 +81,7 @@ void finish_request(Worker& worker, const RequestRecord& record, std::string_vie
   entry.path = target;
   entry.route = record.route;
   entry.backend = record.backend;
+  entry.principal = record.principal;
   entry.upstream = record.upstream;
   entry.upstream_path = record.upstream_path;
   entry.path_source = record.path_source;

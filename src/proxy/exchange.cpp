@@ -54,8 +54,9 @@ bool passthrough_allows(const config::Passthrough& pt, std::string_view path, st
 }
 
 // GET /v1/models answered from the config: every model the route's backends (their providers)
-// are pinned to.
-std::string models_from_config(const Snapshot& snapshot, const route::CompiledRule& rule) {
+// are pinned to, and that the caller may use.
+std::string models_from_config(const Snapshot& snapshot, const route::CompiledRule& rule,
+                               const pipeline::Principal* principal) {
   json::array data;
   std::vector<std::string_view> seen;
   for (const auto& ref : rule.rule->backendRefs) {
@@ -66,6 +67,7 @@ std::string models_from_config(const Snapshot& snapshot, const route::CompiledRu
         if (!provider.model) continue;
         const std::string_view model = *provider.model;
         if (std::find(seen.begin(), seen.end(), model) != seen.end()) continue;
+        if (principal != nullptr && !principal->allows(model)) continue;
         seen.push_back(model);
         json::object entry;
         entry["id"] = model;
@@ -427,7 +429,7 @@ http::Task<bool> run_exchange(Worker& worker, const Snapshot& snapshot, const ro
     const auto family = route::api_family(api_path, match.matched_prefix);
     const bool allowed = passthrough_allows(backend->spec->passthrough, api_path, match.matched_prefix, family);
     if (api == route::ApiKind::Models && head->method() == bhttp::verb::get && !allowed) {
-      std::string models = models_from_config(snapshot, rule);
+      std::string models = models_from_config(snapshot, rule, request.principal);
       co_return co_await responder.json(200, std::move(models));
     }
     const bool openai_format = plan.front()->format == provider::WireFormat::OpenAI;
@@ -476,7 +478,7 @@ http::Task<bool> run_exchange(Worker& worker, const Snapshot& snapshot, const ro
     // Otherwise it is parsed once (in one arena allocation) for the translators and stages.
     const bool single_native =
         plan.size() == 1 && !translate::needs_translation(exchange.client_api, plan.front()->format) &&
-        !rule_chain.needs(pipeline::Phase::RequestBody) && !backend->chain.needs(pipeline::Phase::RequestBody);
+        !rule_chain.needs(pipeline::Phase::BodyDocument) && !backend->chain.needs(pipeline::Phase::BodyDocument);
     std::optional<http::ApiError> body_error;
     if (single_native) {
       body_error = inspect_json_body(request.body, std::nullopt, request.info);

@@ -289,6 +289,7 @@ TEST(AccessLogTruncation, LongFieldsAreCutSoTheLineStaysBelowPipeBuf) {
   e.error = long_error;
   e.upstream_path = long_upstream;
   e.provider = "primary";
+  e.principal = "team-a";
   e.attempts = 2;
   e.prompt_tokens = 7;
   std::string line;
@@ -298,6 +299,7 @@ TEST(AccessLogTruncation, LongFieldsAreCutSoTheLineStaysBelowPipeBuf) {
   EXPECT_TRUE(str(o, "path").starts_with("/chat/ppp"));
   EXPECT_TRUE(str(o, "error").ends_with("(truncated)"));
   EXPECT_EQ(str(o, "provider"), "primary");
+  EXPECT_EQ(str(o, "principal"), "team-a") << "kept in a cut line too";
   EXPECT_EQ(o.at("attempts").as_int64(), 2);
   EXPECT_EQ(o.at("prompt_tokens").as_int64(), 7);
   EXPECT_EQ(o.at("status").as_int64(), 200);

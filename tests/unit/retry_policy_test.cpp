@@ -156,7 +156,9 @@ std::vector<std::string> problems(const config::Diagnostics& diagnostics) {
 TEST(RetrySection, IsRegisteredAndDecodesThroughItsEntry) {
   const auto* entry = find_policy_section("retry");
   ASSERT_NE(entry, nullptr);
-  EXPECT_EQ(entry, &policy_sections()[0]);
+  const auto sections = policy_sections();
+  EXPECT_NE(std::find_if(sections.begin(), sections.end(), [&](const auto& s) { return &s == entry; }), sections.end())
+      << "the entry found is the registered one";
   config::Diagnostics diagnostics;
   const config::DecodeContext ctx{diagnostics, "p.yaml", "TrafficPolicy/p"};
   config::TrafficPolicy policy;
@@ -226,8 +228,9 @@ TEST(RetrySection, CompilesToAStageOnlyWhereAPolicySetsIt) {
   const AttachedPolicies some = {&without, &with};
   const auto* entry = find_policy_section("retry");
   ASSERT_NE(entry, nullptr);
-  EXPECT_EQ(entry->compile(none, AttachLevel::Rule), nullptr);
-  const auto stage = entry->compile(some, AttachLevel::Backend);
+  const config::Config config;
+  EXPECT_EQ(entry->compile(none, SectionContext{config, AttachLevel::Rule}), nullptr);
+  const auto stage = entry->compile(some, SectionContext{config, AttachLevel::Backend});
   ASSERT_NE(stage, nullptr);
   EXPECT_EQ(stage->name(), "retry");
 }
@@ -252,10 +255,10 @@ struct CountingSection {
     calls.push_back("merge");
     return policy::merge(general, specific);
   }
-  static std::shared_ptr<const pipeline::Stage> make_stage(Value merged, AttachLevel level) {
+  static std::shared_ptr<const pipeline::Stage> make_stage(Value merged, const SectionContext& context) {
     calls.push_back("stage " + std::to_string(merged.attempts.value_or(0)) +
-                    (level == AttachLevel::Backend ? " backend" : " rule"));
-    return make_retry_stage(std::move(merged), level == AttachLevel::Backend);
+                    (context.level == AttachLevel::Backend ? " backend" : " rule"));
+    return make_retry_stage(std::move(merged), context.level == AttachLevel::Backend);
   }
 };
 
@@ -274,7 +277,8 @@ TEST(PolicySectionEntry, DecodesValidatesAndMergesGeneralToSpecific) {
   }
   specific.retry = policy(2, 30);
   const AttachedPolicies attached = {&general, &unset, &specific};
-  EXPECT_NE(entry.compile(attached, AttachLevel::Backend), nullptr);
+  const config::Config config;
+  EXPECT_NE(entry.compile(attached, SectionContext{config, AttachLevel::Backend}), nullptr);
   EXPECT_THAT(CountingSection::calls, ::testing::ElementsAre("decode", "validate 4", "merge", "stage 2 backend"));
   ASSERT_TRUE(general.retry);
   EXPECT_EQ(*general.retry->attempts, 4u);

@@ -1,0 +1,35 @@
+// Principal: who is calling, as the authentication stage established it (policy/auth.hpp). One
+// per configured credential, built with the snapshot and shared read-only by every request that
+// presents that credential; a request points at it (RequestContext::principal), so limits,
+// budgets, logs and the model list read the same identity. Immutable; thread-safe.
+#pragma once
+
+#include <map>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace sluice::pipeline {
+
+// A model name pattern of `allowedModels`: exact, "prefix*", "*suffix" or "*".
+inline bool model_pattern_matches(std::string_view pattern, std::string_view model) {
+  if (pattern == "*") return true;
+  if (pattern.size() > 1 && pattern.back() == '*') return model.starts_with(pattern.substr(0, pattern.size() - 1));
+  if (pattern.size() > 1 && pattern.front() == '*') return model.ends_with(pattern.substr(1));
+  return pattern == model;
+}
+
+struct Principal {
+  std::string id;                              // the key's name (later: a JWT claim)
+  std::map<std::string, std::string> metadata;  // from the config (later: JWT claims)
+  std::vector<std::string> allowed_models;     // patterns; empty: every model
+
+  bool allows(std::string_view model) const {
+    if (allowed_models.empty()) return true;
+    for (const auto& pattern : allowed_models)
+      if (model_pattern_matches(pattern, model)) return true;
+    return false;
+  }
+};
+
+}  // namespace sluice::pipeline

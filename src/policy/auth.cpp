@@ -1,0 +1,422 @@
+#include "policy/auth.hpp"
+
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+
+#include <algorithm>
+#include <array>
+#include <cstring>
+#include <unordered_map>
+#include <vector>
+
+#include "config/diagnostics.hpp"
+#include "config/yaml_reader.hpp"
+
+namespace sluice::policy {
+
+namespace {
+
+using pipeline::Phase;
+using pipeline::Verdict;
+using Digest = std::array<unsigned char, 32>;
+
+Digest sha256(std::string_view text) {
+  Digest digest{};
+  unsigned int size = 0;
+  EVP_Digest(text.data(), text.size(), digest.data(), &size, EVP_sha256(), nullptr);
+  return digest;
+}
+
+bool is_hex_digest(std::string_view hex) {
+  return hex.size() == 64 &&
+         std::all_of(hex.begin(), hex.end(), [](char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'); });
+}
+
+Digest digest_from_hex(std::string_view hex) {
+  Digest digest{};
+  for (std::size_t i = 0; i < digest.size(); ++i) {
+    const auto nibble = [](char c) { return c <= '9' ? c - '0' : c - 'a' + 10; };
+    digest[i] = static_cast<unsigned char>(nibble(hex[2 * i]) << 4 | nibble(hex[2 * i + 1]));
+  }
+  return digest;
+}
+
+bool iequals(std::string_view a, std::string_view b) {
+  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
+           return (x >= 'A' && x <= 'Z' ? x + 32 : x) == (y >= 'A' && y <= 'Z' ? y + 32 : y);
+         });
+}
+
+// An HTTP field name (RFC 9110 token), lowercase.
+bool is_header_name(std::string_view name) {
+  static constexpr std::string_view kTokenPunctuation = "!#$%&'*+-.^_`|~";
+  return !name.empty() && std::all_of(name.begin(), name.end(), [](char c) {
+    return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || kTokenPunctuation.find(c) != std::string_view::npos;
+  });
+}
+
+// "exact", "prefix*", "*suffix" or "*".
+bool is_model_pattern(std::string_view pattern) {
+  if (pattern.empty()) return false;
+  if (pattern == "*") return true;
+  const auto inner = pattern.substr(pattern.front() == '*' ? 1 : 0,
+                                    pattern.size() - (pattern.front() == '*' ? 1 : 0) - (pattern.back() == '*' ? 1 : 0));
+  return !inner.empty() && inner.find('*') == std::string_view::npos && !(pattern.front() == '*' && pattern.back() == '*');
+}
+
+std::optional<std::vector<std::string>> string_list(config::YamlMap& map, std::string_view key) {
+  auto node = map.take(key);
+  const auto field = map.field(key);
+  if (!node.IsDefined() || node.IsNull() || !config::is_sequence(node, field, map.ctx())) return std::nullopt;
+  std::vector<std::string> out;
+  for (std::size_t i = 0; i < node.size(); ++i)
+    if (auto v = config::scalar_string(node[i], field + "[" + std::to_string(i) + "]", map.ctx())) out.push_back(*v);
+  return out;
+}
+
+config::ApiKeyEntry decode_key(const YAML::Node& node, const std::string& path, const config::DecodeContext& ctx) {
+  config::YamlMap m(node, path, ctx, config::Need::Required);
+  config::ApiKeyEntry key;
+  if (auto name = m.str("name", config::Need::Required)) key.name = *name;
+  if (m.has("secretRef")) {
+    config::YamlMap ref(m.take("secretRef"), m.field("secretRef"), ctx, config::Need::Required);
+    config::SecretKeyRef secret;
+    if (auto name = ref.str("name", config::Need::Required)) secret.name = *name;
+    secret.key = ref.str("key").value_or("apiKey");
+    key.secretRef = std::move(secret);
+  }
+  if (auto hash = m.str("keyHash")) {
+    std::string hex = *hash;
+    std::transform(hex.begin(), hex.end(), hex.begin(), [](char c) { return c >= 'A' && c <= 'Z' ? c + 32 : c; });
+    if (hex.starts_with("sha256:")) hex.erase(0, 7);
+    if (is_hex_digest(hex)) {
+      key.keyHash = hex;
+    } else {
+      ctx.error(node["keyHash"], m.field("keyHash"),
+                "expected \"sha256:\" and the 64 hex digits of the key's SHA-256 (e.g. the output of "
+                "`printf %s \"$KEY\" | sha256sum`)");
+    }
+  }
+  auto metadata = m.take("metadata");
+  if (metadata.IsDefined() && !metadata.IsNull()) {
+    if (!metadata.IsMap()) {
+      ctx.error(metadata, m.field("metadata"), "expected a mapping of names to strings");
+    } else {
+      for (const auto& item : metadata) {
+        const auto name = item.first.IsScalar() ? item.first.Scalar() : std::string();
+        if (auto value = config::scalar_string(item.second, m.field("metadata") + "." + name, ctx))
+          key.metadata[name] = *value;
+      }
+    }
+  }
+  if (auto models = string_list(m, "allowedModels")) {
+    for (std::size_t i = 0; i < models->size(); ++i)
+      if (!is_model_pattern((*models)[i]))
+        ctx.error(node["allowedModels"][i], m.field("allowedModels") + "[" + std::to_string(i) + "]",
+                  "\"" + (*models)[i] + "\" is not a model pattern: an exact name, \"prefix*\", \"*suffix\" or \"*\"");
+    key.allowedModels = std::move(*models);
+  }
+  return key;
+}
+
+// Credentials are compared by their SHA-256: the table holds digests only.
+struct DigestHash {
+  std::size_t operator()(const Digest& d) const {
+    std::size_t h;
+    std::memcpy(&h, d.data(), sizeof h);
+    return h;
+  }
+};
+
+class AuthStage final : public pipeline::Stage {
+ public:
+  AuthStage(const config::ApiKeyAuth& spec, const config::Config& config) {
+    optional_ = spec.mode.value_or(config::AuthMode::Strict) == config::AuthMode::Optional;
+    if (spec.headers) {
+      for (const auto& h : *spec.headers) headers_.push_back(h);
+    } else {
+      for (const auto h : kDefaultCredentialHeaders) headers_.emplace_back(h);
+    }
+    for (const auto& name : headers_) {
+      auto& removal = removals_.emplace_back();
+      removal.remove.push_back(name);
+    }
+    const auto keys = spec.keys ? *spec.keys : std::vector<config::ApiKeyEntry>{};
+    principals_.reserve(keys.size());
+    for (const auto& key : keys) {
+      Digest digest{};
+      if (!key.keyHash.empty()) {
+        digest = digest_from_hex(key.keyHash);
+      } else if (key.secretRef) {
+        const auto secret = config.secrets.find(key.secretRef->name);
+        if (secret == config.secrets.end()) continue;  // reported by check_references
+        const auto value = secret->second.data.find(key.secretRef->key);
+        if (value == secret->second.data.end() || value->second.value.empty() || !value->second.problem.empty())
+          continue;
+        digest = sha256(value->second.value);
+      } else {
+        continue;
+      }
+      principals_.push_back(pipeline::Principal{key.name, key.metadata, key.allowedModels});
+      restricts_models_ = restricts_models_ || !key.allowedModels.empty();
+      digests_.push_back(digest);
+    }
+    for (std::size_t i = 0; i < digests_.size(); ++i) by_digest_.emplace(digests_[i], i);
+  }
+
+  std::string_view name() const override { return "auth"; }
+  pipeline::Phases phases() const override {
+    return pipeline::bit(Phase::RequestHead) | (restricts_models_ ? pipeline::bit(Phase::RequestBody) : 0u);
+  }
+
+  http::Task<Verdict> on_request_head(pipeline::RequestContext& request) const override {
+    co_return authenticate(request);
+  }
+
+  http::Task<Verdict> on_request_body(pipeline::RequestContext& request) const override {
+    co_return check_model(request);
+  }
+
+ private:
+  Verdict authenticate(pipeline::RequestContext& request) const {
+    const auto& head = *request.head;
+    std::string_view credential;
+    std::size_t from = headers_.size();
+    for (std::size_t i = 0; i < headers_.size() && from == headers_.size(); ++i) {
+      const auto it = head.find(headers_[i]);
+      if (it == head.end()) continue;
+      std::string_view value = it->value();
+      if (headers_[i] == "authorization") {
+        // Only the Bearer scheme carries a key; another scheme is not a credential for Sluice.
+        if (value.size() <= 7 || !iequals(value.substr(0, 7), "bearer ")) continue;
+        value.remove_prefix(7);
+      }
+      while (!value.empty() && value.front() == ' ') value.remove_prefix(1);
+      credential = value;
+      from = i;
+    }
+    if (from == headers_.size()) {
+      if (optional_) return Verdict::proceed();
+      return refuse("missing_api_key",
+                    "No API key provided: send it as \"Authorization: Bearer <key>\" or in one of the headers " +
+                        header_list(),
+                    kChallenge);
+    }
+    request.request_header_edits.push_back(&removals_[from]);
+    const auto digest = sha256(credential);
+    const auto it = by_digest_.find(digest);
+    if (it == by_digest_.end() || CRYPTO_memcmp(digests_[it->second].data(), digest.data(), digest.size()) != 0)
+      return refuse("invalid_api_key", "Invalid API key", kInvalidChallenge);
+    const auto& principal = principals_[it->second];
+    request.principal = &principal;
+    request.record.principal = principal.id;
+    return Verdict::proceed();
+  }
+
+  Verdict check_model(pipeline::RequestContext& request) const {
+    const auto* principal = request.principal;
+    if (principal == nullptr || principal->allows(request.info.model)) return Verdict::proceed();
+    return Verdict::fail(http::ApiError{403, "invalid_request_error", "model_not_allowed",
+                                        "The caller \"" + principal->id + "\" may not use the model \"" +
+                                            request.info.model + "\"",
+                                        std::string("model")});
+  }
+
+  static Verdict refuse(std::string_view code, std::string message, std::string_view challenge) {
+    auto verdict = Verdict::fail(http::ApiError{401, "invalid_request_error", code, std::move(message), {}});
+    verdict.headers = challenge;
+    return verdict;
+  }
+
+  std::string header_list() const {
+    std::string out;
+    for (const auto& h : headers_) out += (out.empty() ? "" : ", ") + h;
+    return out;
+  }
+
+  static constexpr std::string_view kChallenge = "WWW-Authenticate: Bearer realm=\"sluice\"\r\n";
+  static constexpr std::string_view kInvalidChallenge =
+      "WWW-Authenticate: Bearer realm=\"sluice\", error=\"invalid_token\"\r\n";
+
+  bool optional_ = false;
+  bool restricts_models_ = false;
+  std::vector<std::string> headers_;
+  std::vector<config::HeaderModifier> removals_;  // removals_[i] removes headers_[i] upstream
+  std::vector<pipeline::Principal> principals_;
+  std::vector<Digest> digests_;  // digests_[i] is principals_[i]'s key
+  std::unordered_map<Digest, std::size_t, DigestHash> by_digest_;
+};
+
+}  // namespace
+
+config::AuthPolicy AuthSection::decode(config::YamlMap& section) {
+  const auto& ctx = section.ctx();
+  config::AuthPolicy auth;
+  if (!section.has("apiKey")) return auth;
+  auto node = section.take("apiKey");
+  config::YamlMap m(node, section.field("apiKey"), ctx);
+  config::ApiKeyAuth api_key;
+  api_key.mode =
+      m.enumeration<config::AuthMode>("mode", {{"Strict", config::AuthMode::Strict}, {"Optional", config::AuthMode::Optional}});
+  if (auto headers = string_list(m, "headers")) {
+    for (auto& h : *headers)
+      std::transform(h.begin(), h.end(), h.begin(), [](char c) { return c >= 'A' && c <= 'Z' ? c + 32 : c; });
+    api_key.headers = std::move(*headers);
+  }
+  auto keys = m.take("keys");
+  if (keys.IsDefined() && !keys.IsNull() && config::is_sequence(keys, m.field("keys"), ctx)) {
+    std::vector<config::ApiKeyEntry> entries;
+    for (std::size_t i = 0; i < keys.size(); ++i)
+      entries.push_back(decode_key(keys[i], m.field("keys") + "[" + std::to_string(i) + "]", ctx));
+    api_key.keys = std::move(entries);
+  }
+  auth.apiKey = std::move(api_key);
+  return auth;
+}
+
+void AuthSection::validate(const config::AuthPolicy& value, const config::YamlMap& section) {
+  if (!value.apiKey) return;
+  const auto& ctx = section.ctx();
+  const auto node = section.node()["apiKey"];
+  const auto base = section.field("apiKey");
+  if (value.apiKey->headers) {
+    if (value.apiKey->headers->empty())
+      ctx.error(node["headers"], base + ".headers", "needs at least one header name");
+    for (std::size_t i = 0; i < value.apiKey->headers->size(); ++i)
+      if (!is_header_name((*value.apiKey->headers)[i]))
+        ctx.error(node["headers"][i], base + ".headers[" + std::to_string(i) + "]",
+                  "\"" + (*value.apiKey->headers)[i] + "\" is not an HTTP header name");
+  }
+  if (!value.apiKey->keys) return;
+  const auto& keys = *value.apiKey->keys;
+  for (std::size_t i = 0; i < keys.size(); ++i) {
+    const auto field = base + ".keys[" + std::to_string(i) + "]";
+    const auto& key = keys[i];
+    if (key.secretRef && !key.keyHash.empty())
+      ctx.error(node["keys"][i], field, "has both secretRef and keyHash; give one");
+    if (!key.secretRef && key.keyHash.empty() && !node["keys"][i]["keyHash"].IsDefined())
+      ctx.error(node["keys"][i], field, "needs secretRef (the key in a Secret) or keyHash (its SHA-256)");
+    for (std::size_t j = 0; j < i; ++j)
+      if (!key.name.empty() && keys[j].name == key.name)
+        ctx.error(node["keys"][i]["name"], field + ".name",
+                  "\"" + key.name + "\" is also the name of keys[" + std::to_string(j) + "]; names identify callers");
+  }
+}
+
+config::AuthPolicy AuthSection::merge(const config::AuthPolicy& general, const config::AuthPolicy& specific) {
+  config::AuthPolicy out = general;
+  if (!specific.apiKey) return out;
+  if (!out.apiKey) {
+    out.apiKey = specific.apiKey;
+    return out;
+  }
+  if (specific.apiKey->mode) out.apiKey->mode = specific.apiKey->mode;
+  if (specific.apiKey->headers) out.apiKey->headers = specific.apiKey->headers;
+  if (specific.apiKey->keys) out.apiKey->keys = specific.apiKey->keys;
+  return out;
+}
+
+std::shared_ptr<const pipeline::Stage> AuthSection::make_stage(config::AuthPolicy merged,
+                                                               const SectionContext& context) {
+  if (!merged.apiKey) return nullptr;
+  return std::make_shared<const AuthStage>(*merged.apiKey, context.config);
+}
+
+namespace {
+
+// The header of `headers` that a Passthrough provider of `backend` would also read the client's
+// credential from (its auth header, then the four the SDKs use), or empty.
+std::string passthrough_conflict(const config::Backend& backend, const std::vector<std::string>& headers) {
+  std::vector<const config::LlmProvider*> providers;
+  if (backend.type != config::BackendType::AI) return {};
+  if (backend.priorityGroups.empty()) providers.push_back(&backend.llm);
+  for (const auto& group : backend.priorityGroups)
+    for (const auto& p : group.providers) providers.push_back(&p.llm);
+  for (const auto* provider : providers) {
+    if (provider->authToken.kind != config::AuthKind::Passthrough) continue;
+    std::vector<std::string> read(std::begin(kDefaultCredentialHeaders), std::end(kDefaultCredentialHeaders));
+    if (provider->authHeader) read.push_back(provider->authHeader->headerName);
+    for (const auto& h : headers)
+      for (const auto& r : read)
+        if (iequals(h, r)) return h;
+  }
+  return {};
+}
+
+// A Passthrough provider behind this policy reading a header the policy reads the Sluice key
+// from would forward the Sluice key to the provider.
+void check_passthrough(const config::AuthPolicy& value, const config::TrafficPolicy& policy,
+                       const config::Config& config, config::Diagnostics& diags) {
+  std::vector<std::string> headers;
+  if (value.apiKey->headers) {
+    headers = *value.apiKey->headers;
+  } else {
+    for (const auto h : kDefaultCredentialHeaders) headers.emplace_back(h);
+  }
+  std::vector<std::string> reported;
+  auto check = [&](const std::string& target, const std::string& backend_name, const std::string& field) {
+    const auto backend = config.backends.find(backend_name);
+    if (backend == config.backends.end()) return;
+    const auto header = passthrough_conflict(backend->second, headers);
+    if (header.empty() || std::find(reported.begin(), reported.end(), backend_name) != reported.end()) return;
+    reported.push_back(backend_name);
+    diags.add(config::Diagnostic{
+        config::Severity::Error, policy.origin.file, policy.origin.line, policy.origin.id(), field,
+        target + "Backend \"" + backend_name +
+            "\", whose provider passes the client's credential through (authToken.kind: Passthrough) and would "
+            "read it from \"" + header +
+            "\", the header this policy reads the caller's Sluice key from: the Sluice key would reach the provider. "
+            "Read the Sluice key from another header (spec.auth.apiKey.headers, e.g. [x-sluice-key])"});
+  };
+  for (std::size_t i = 0; i < policy.targetRefs.size(); ++i) {
+    const auto& ref = policy.targetRefs[i];
+    const auto field = "spec.targetRefs[" + std::to_string(i) + "]";
+    if (ref.kind == config::PolicyTargetKind::Backend) {
+      check("", ref.name, field);
+      continue;
+    }
+    for (const auto& route : config.routes) {
+      if (ref.kind == config::PolicyTargetKind::HTTPRoute && route.origin.name != ref.name) continue;
+      for (const auto& rule : route.rules) {
+        if (!ref.sectionName.empty() && rule.name != ref.sectionName) continue;
+        for (const auto& backend_ref : rule.backendRefs)
+          check("rule \"" + rule.name + "\" of HTTPRoute \"" + route.origin.name + "\" sends to ", backend_ref.name,
+                field);
+      }
+    }
+  }
+}
+
+}  // namespace
+
+void AuthSection::check_references(const config::AuthPolicy& value, const config::TrafficPolicy& policy,
+                                   const config::Config& config, config::Diagnostics& diags) {
+  if (!value.apiKey) return;
+  check_passthrough(value, policy, config, diags);
+  if (!value.apiKey->keys) return;
+  const auto& keys = *value.apiKey->keys;
+  for (std::size_t i = 0; i < keys.size(); ++i) {
+    if (!keys[i].secretRef || keys[i].secretRef->name.empty()) continue;
+    const auto& ref = *keys[i].secretRef;
+    const auto field = "spec.auth.apiKey.keys[" + std::to_string(i) + "].secretRef";
+    auto problem = [&](const std::string& f, std::string message) {
+      diags.add(config::Diagnostic{config::Severity::Error, policy.origin.file, policy.origin.line, policy.origin.id(),
+                                   f, std::move(message)});
+    };
+    const auto secret = config.secrets.find(ref.name);
+    if (secret == config.secrets.end()) {
+      problem(field + ".name", "Secret \"" + ref.name + "\" not found");
+      continue;
+    }
+    const auto entry = secret->second.data.find(ref.key);
+    if (entry == secret->second.data.end()) {
+      problem(field + ".key", "Secret \"" + ref.name + "\" has no key \"" + ref.key + "\"");
+    } else if (!entry->second.problem.empty()) {
+      problem(field, entry->second.problem);
+    } else if (entry->second.value.empty()) {
+      problem(field, "Secret \"" + ref.name + "\" key \"" + ref.key + "\" is empty: an empty API key is not accepted");
+    }
+  }
+}
+
+}  // namespace sluice::policy

@@ -1,0 +1,64 @@
+// Client authentication: the TrafficPolicy `auth` section — decoded from YAML, its Secret
+// references checked, merged for what it is attached to — and its stage, which establishes who
+// is calling before anything else of the request happens.
+//
+//   auth:
+//     apiKey:
+//       mode: Strict            # Strict (default): no valid key -> 401 | Optional: anonymous allowed
+//       headers: [authorization, x-api-key, api-key, x-goog-api-key]   # the default
+//       keys:
+//       - name: team-a          # the principal id
+//         secretRef: {name: team-a-key}    # key apiKey by default; or keyHash: "sha256:<hex>"
+//         metadata: {team: a}
+//         allowedModels: ["gpt-4o*"]       # exact, prefix*, *suffix, *; default every model
+//
+// The stage (RequestHead) reads the first configured header present (`authorization` only with
+// the Bearer scheme), hashes the key with SHA-256 and looks the digest up among the configured
+// keys' digests (raw keys from Secrets are hashed when the snapshot is built, so no raw key is
+// kept), then compares the whole digest in constant time. A match sets the request's principal;
+// the header it was read from is removed from what goes upstream. No credential: 401 (Strict) or
+// an anonymous request (Optional); a credential that matches no key: 401 in either mode. With
+// any key restricted to some models, a RequestBody step answers 403 `model_not_allowed` for a
+// model the principal may not use. Errors are in the client's schema, with WWW-Authenticate.
+//
+// Keys change with a reload and take effect at once: the stage is rebuilt with the snapshot.
+// Merging is field by field (mode, headers, keys), the specific policy's field winning.
+// Pure functions over the immutable config; the stage is immutable and thread-safe.
+#pragma once
+
+#include <memory>
+#include <string_view>
+
+#include "config/resources.hpp"
+#include "pipeline/stage.hpp"
+#include "policy/section.hpp"
+
+namespace sluice::config {
+class Diagnostics;
+}
+
+namespace sluice::policy {
+
+struct AuthSection {
+  using Value = config::AuthPolicy;
+  static constexpr std::string_view key = "auth";
+  static constexpr auto field = &config::TrafficPolicy::auth;
+  static constexpr std::string_view every_branch =
+      "{apiKey: {mode: Strict, headers: [x-api-key], keys: [{name: k, secretRef: {name: keys, key: apiKey}, "
+      "metadata: {}, allowedModels: ['*']}, "
+      "{name: h, keyHash: 'sha256:0000000000000000000000000000000000000000000000000000000000000000'}]}}";
+  static Value decode(config::YamlMap& section);
+  // Each key has exactly one of secretRef and keyHash; key names are unique.
+  static void validate(const Value& value, const config::YamlMap& section);
+  static Value merge(const Value& general, const Value& specific);
+  static std::shared_ptr<const pipeline::Stage> make_stage(Value merged, const SectionContext& context);
+  // The Secrets named by secretRef exist and hold a non-empty key.
+  static void check_references(const Value& value, const config::TrafficPolicy& policy, const config::Config& config,
+                               config::Diagnostics& diags);
+};
+
+// The headers a key is read from when `headers` is not set.
+inline constexpr std::string_view kDefaultCredentialHeaders[] = {"authorization", "x-api-key", "api-key",
+                                                                 "x-goog-api-key"};
+
+}  // namespace sluice::policy
