@@ -419,10 +419,34 @@ struct AuthPolicy {
   std::optional<ApiKeyAuth> apiKey;
 };
 
+// TrafficPolicy spec.ai: what an AI request may carry and how it is completed (policy/ai.hpp).
+struct PromptMessage {
+  std::string role;  // system, user, assistant
+  std::string content;
+};
+
+struct PromptEnrichment {
+  std::vector<PromptMessage> prepend;
+  std::vector<PromptMessage> append;
+};
+
+struct RequestDefault {
+  std::string field;  // top-level or dot path (reasoning.effort), in the client's schema
+  std::string value;  // JSON text of the value, its type kept from the YAML
+  bool override = false;
+};
+
+struct AiPolicy {
+  std::optional<PromptEnrichment> promptEnrichment;
+  std::optional<std::vector<RequestDefault>> defaults;
+  std::optional<std::map<std::string, std::string>> modelAliases;
+};
+
 struct TrafficPolicy {
   Origin origin;
   std::vector<PolicyTargetRef> targetRefs;
   std::optional<AuthPolicy> auth;
+  std::optional<AiPolicy> ai;
   std::optional<RetryPolicy> retry;
 };
 

@@ -295,6 +295,34 @@ bool RequestView::set_param(Param p, const json::value& value) {
   return true;
 }
 
+bool RequestView::add_message(std::string_view role, std::string_view content, bool at_start) {
+  if (schema_ == Schema::OpenAIEmbeddings) return false;
+  if (schema_ == Schema::AnthropicMessages && role == "system") {
+    auto& system = body_["system"];
+    if (system.is_array()) {
+      json::object block(system.storage());
+      block["type"] = "text";
+      block["text"] = content;
+      auto& blocks = system.get_array();
+      blocks.insert(at_start ? blocks.begin() : blocks.end(), std::move(block));
+    } else if (system.is_string() && !system.get_string().empty()) {
+      const std::string existing(system.get_string());
+      system = at_start ? std::string(content) + "\n\n" + existing : existing + "\n\n" + std::string(content);
+    } else {
+      system = content;
+    }
+    return true;
+  }
+  auto& messages = body_["messages"];
+  if (!messages.is_array()) messages = json::array(messages.storage());
+  json::object message(messages.storage());
+  message["role"] = role;
+  message["content"] = content;
+  auto& list = messages.get_array();
+  list.insert(at_start ? list.begin() : list.end(), std::move(message));
+  return true;
+}
+
 std::vector<ToolSpec> RequestView::tools() const {
   std::vector<ToolSpec> out;
   const auto* list = body_.if_contains("tools");

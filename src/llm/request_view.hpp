@@ -108,6 +108,12 @@ class RequestView {
   // Sets `param` unconditionally (false when the schema has no such parameter).
   bool set_param(Param param, const boost::json::value& value);
 
+  // Adds a text message before the conversation (`at_start`) or after it. A "system" message
+  // goes where the schema keeps the system prompt: an OpenAI system message first (at_start) or
+  // last, the Anthropic `system` (text joined before or after what is there, blocks kept as
+  // blocks). Other roles become messages. Returns false for embeddings (no conversation).
+  bool add_message(std::string_view role, std::string_view content, bool at_start);
+
   std::vector<ToolSpec> tools() const;
 
   // A canonical JSON text of what determines the reply: schema family, model, system,

@@ -251,6 +251,7 @@ void format_access_log(const AccessLogEntry& e, std::string& out, const AccessLo
   field("upstream_path", upstream_path);
   field("path_source", e.path_source);
   field("model", e.model);
+  if (!e.requested_model.empty()) field("requested_model", e.requested_model);
   append_numbers(e, out);
   if (!e.provider.empty()) field("provider", e.provider);
   if (e.attempts > 1) fmt::format_to(std::back_inserter(out), ",\"attempts\":{}", e.attempts);
@@ -277,6 +278,7 @@ void format_access_log(const AccessLogEntry& e, std::string& out, const AccessLo
                                    {"upstream_path", escape(upstream_path)},
                                    {"path_source", escape(e.path_source)},
                                    {"model", escape(e.model)},
+                                   {"requested_model", escape(e.requested_model), false},
                                    {"provider", escape(e.provider), false},
                                    {"translation", escape(e.translation), false},
                                    {"error", escape(e.error), false}};
@@ -315,13 +317,13 @@ void format_access_log(const AccessLogEntry& e, std::string& out, const AccessLo
     out += f.escaped;
     out += '"';
   };
-  for (std::size_t i = 0; i < 10; ++i) put(fields[i]);  // client .. model
+  for (std::size_t i = 0; i < 11; ++i) put(fields[i]);  // client .. requested_model
   out += numbers;
-  put(fields[10]);  // provider
+  put(fields[11]);  // provider
   if (e.attempts > 1) fmt::format_to(std::back_inserter(out), ",\"attempts\":{}", e.attempts);
-  put(fields[11]);  // translation
+  put(fields[12]);  // translation
   append_usage(e, out);
-  put(fields[12]);  // error
+  put(fields[13]);  // error
   out += "}\n";
 }
 

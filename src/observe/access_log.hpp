@@ -27,6 +27,7 @@ struct AccessLogEntry {
   std::string_view upstream_path;  // path (and query) actually sent upstream
   std::string_view path_source;    // full | prefix | rewrite | default | client
   std::string_view model;
+  std::string_view requested_model;  // the client's name for `model` when an alias resolved it
   bool stream = false;
   unsigned status = 0;
   std::uint64_t bytes_received = 0;

@@ -20,9 +20,9 @@ inline bool model_pattern_matches(std::string_view pattern, std::string_view mod
 }
 
 struct Principal {
-  std::string id;                              // the key's name (later: a JWT claim)
+  std::string id;                               // the key's name (later: a JWT claim)
   std::map<std::string, std::string> metadata;  // from the config (later: JWT claims)
-  std::vector<std::string> allowed_models;     // patterns; empty: every model
+  std::vector<std::string> allowed_models;      // patterns; empty: every model
 
   bool allows(std::string_view model) const {
     if (allowed_models.empty()) return true;

@@ -30,7 +30,8 @@ struct RequestRecord {
   std::string_view upstream;  // endpoint display (owned by the snapshot)
   std::string upstream_path;
   std::string_view path_source;
-  std::string model;  // the model the client asked for (or the one a provider was pinned to)
+  std::string model;            // the model the client asked for (or the one a provider was pinned to)
+  std::string requested_model;  // the name the client sent when a model alias replaced it
   bool stream = false;
   unsigned status = 0;
   std::uint64_t bytes_received = 0;

@@ -153,6 +153,11 @@ struct RequestContext {
   proxy::BodyInfo info;
   std::optional<boost::json::monotonic_resource> arena;
   boost::json::value document;
+  // A RequestBody stage changed `document` (it then updates `info` too): the exchange writes the
+  // body anew from it once the RequestBody stages have run.
+  bool document_changed = false;
+  // The model the client named, when a stage replaced it (a model alias); empty otherwise.
+  std::string requested_model;
   RetrySelection retry;
   // Who is calling, once an authentication stage accepted a credential (owned by that stage);
   // null: no authentication applies, or an anonymous caller where it is optional.

@@ -59,9 +59,10 @@ bool is_header_name(std::string_view name) {
 bool is_model_pattern(std::string_view pattern) {
   if (pattern.empty()) return false;
   if (pattern == "*") return true;
-  const auto inner = pattern.substr(pattern.front() == '*' ? 1 : 0,
-                                    pattern.size() - (pattern.front() == '*' ? 1 : 0) - (pattern.back() == '*' ? 1 : 0));
-  return !inner.empty() && inner.find('*') == std::string_view::npos && !(pattern.front() == '*' && pattern.back() == '*');
+  const auto inner = pattern.substr(pattern.front() == '*' ? 1 : 0, pattern.size() - (pattern.front() == '*' ? 1 : 0) -
+                                                                        (pattern.back() == '*' ? 1 : 0));
+  return !inner.empty() && inner.find('*') == std::string_view::npos &&
+         !(pattern.front() == '*' && pattern.back() == '*');
 }
 
 std::optional<std::vector<std::string>> string_list(config::YamlMap& map, std::string_view key) {
@@ -197,10 +198,10 @@ class AuthStage final : public pipeline::Stage {
     }
     if (from == headers_.size()) {
       if (optional_) return Verdict::proceed();
-      return refuse("missing_api_key",
-                    "No API key provided: send it as \"Authorization: Bearer <key>\" or in one of the headers " +
-                        header_list(),
-                    kChallenge);
+      return refuse(
+          "missing_api_key",
+          "No API key provided: send it as \"Authorization: Bearer <key>\" or in one of the headers " + header_list(),
+          kChallenge);
     }
     request.request_header_edits.push_back(&removals_[from]);
     const auto digest = sha256(credential);
@@ -216,10 +217,10 @@ class AuthStage final : public pipeline::Stage {
   Verdict check_model(pipeline::RequestContext& request) const {
     const auto* principal = request.principal;
     if (principal == nullptr || principal->allows(request.info.model)) return Verdict::proceed();
-    return Verdict::fail(http::ApiError{403, "invalid_request_error", "model_not_allowed",
-                                        "The caller \"" + principal->id + "\" may not use the model \"" +
-                                            request.info.model + "\"",
-                                        std::string("model")});
+    return Verdict::fail(
+        http::ApiError{403, "invalid_request_error", "model_not_allowed",
+                       "The caller \"" + principal->id + "\" may not use the model \"" + request.info.model + "\"",
+                       std::string("model")});
   }
 
   static Verdict refuse(std::string_view code, std::string message, std::string_view challenge) {
@@ -256,8 +257,8 @@ config::AuthPolicy AuthSection::decode(config::YamlMap& section) {
   auto node = section.take("apiKey");
   config::YamlMap m(node, section.field("apiKey"), ctx);
   config::ApiKeyAuth api_key;
-  api_key.mode =
-      m.enumeration<config::AuthMode>("mode", {{"Strict", config::AuthMode::Strict}, {"Optional", config::AuthMode::Optional}});
+  api_key.mode = m.enumeration<config::AuthMode>(
+      "mode", {{"Strict", config::AuthMode::Strict}, {"Optional", config::AuthMode::Optional}});
   if (auto headers = string_list(m, "headers")) {
     for (auto& h : *headers)
       std::transform(h.begin(), h.end(), h.begin(), [](char c) { return c >= 'A' && c <= 'Z' ? c + 32 : c; });
@@ -280,8 +281,7 @@ void AuthSection::validate(const config::AuthPolicy& value, const config::YamlMa
   const auto node = section.node()["apiKey"];
   const auto base = section.field("apiKey");
   if (value.apiKey->headers) {
-    if (value.apiKey->headers->empty())
-      ctx.error(node["headers"], base + ".headers", "needs at least one header name");
+    if (value.apiKey->headers->empty()) ctx.error(node["headers"], base + ".headers", "needs at least one header name");
     for (std::size_t i = 0; i < value.apiKey->headers->size(); ++i)
       if (!is_header_name((*value.apiKey->headers)[i]))
         ctx.error(node["headers"][i], base + ".headers[" + std::to_string(i) + "]",
@@ -364,7 +364,8 @@ void check_passthrough(const config::AuthPolicy& value, const config::TrafficPol
         config::Severity::Error, policy.origin.file, policy.origin.line, policy.origin.id(), field,
         target + "Backend \"" + backend_name +
             "\", whose provider passes the client's credential through (authToken.kind: Passthrough) and would "
-            "read it from \"" + header +
+            "read it from \"" +
+            header +
             "\", the header this policy reads the caller's Sluice key from: the Sluice key would reach the provider. "
             "Read the Sluice key from another header (spec.auth.apiKey.headers, e.g. [x-sluice-key])"});
   };

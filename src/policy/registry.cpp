@@ -20,7 +20,7 @@ pipeline::Chain policy_chain(std::span<const config::TrafficPolicy* const> attac
   if (attached.empty()) return chain;
   const SectionContext context{config, level};
   for (const auto& section : policy_sections())
-    if (auto stage = section.compile(attached, context)) chain.add(std::move(stage));
+    for (auto& stage : section.compile(attached, context)) chain.add(std::move(stage));
   return chain;
 }
 

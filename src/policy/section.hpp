@@ -13,6 +13,7 @@
 //     static void validate(const Value& value, const config::YamlMap& section);  // across fields
 //     static Value merge(const Value& general, const Value& specific);           // specific wins
 //     static std::shared_ptr<const pipeline::Stage> make_stage(Value merged, const SectionContext& context);
+//     // (or Stages: one stage per policy the section holds, in the order they run)
 //     // optional: references to other resources (Secrets, Backends), checked once all are loaded
 //     static void check_references(const Value& value, const config::TrafficPolicy& policy,
 //                                  const config::Config& config, config::Diagnostics& diags);
@@ -30,7 +31,9 @@
 #include <optional>
 #include <span>
 #include <string_view>
+#include <type_traits>
 #include <utility>
+#include <vector>
 
 #include "config/resources.hpp"
 
@@ -48,6 +51,8 @@ namespace sluice::policy {
 // Where a section's stage is attached.
 enum class AttachLevel { Rule, Backend };
 
+using Stages = std::vector<std::shared_ptr<const pipeline::Stage>>;
+
 // What a section's stage is made with: the whole configuration (its Secrets) and the level.
 struct SectionContext {
   const config::Config& config;
@@ -60,10 +65,10 @@ struct PolicySection {
   // Decodes a present `spec.<key>` into `into` and validates it; problems become diagnostics
   // through the map's context (file, resource, field).
   void (*decode)(config::YamlMap& section, config::TrafficPolicy& into);
-  // The stage for a rule or a Backend from its attached policies (general to specific): the
-  // section merged over them; null when none sets it.
-  std::shared_ptr<const pipeline::Stage> (*compile)(std::span<const config::TrafficPolicy* const> attached,
-                                                    const SectionContext& context);
+  // The stages for a rule or a Backend from its attached policies (general to specific): the
+  // section merged over them; none when no policy sets it. A section holding several policies
+  // (`ai`: aliases, defaults, enrichment, guards) makes one stage per policy, in order.
+  Stages (*compile)(std::span<const config::TrafficPolicy* const> attached, const SectionContext& context);
   // Checks a policy's references to other resources once every resource is loaded (null when
   // the section has none); problems become diagnostics naming the policy's file and field.
   void (*check_references)(const config::TrafficPolicy& policy, const config::Config& config,
@@ -76,6 +81,10 @@ std::span<const PolicySection> policy_sections();
 // The section `key`, or null when no section has that key.
 const PolicySection* find_policy_section(std::string_view key);
 
+// What make_stage returns: one stage (null for none) or several.
+template <typename T>
+concept MadeStages = std::same_as<T, std::shared_ptr<const pipeline::Stage>> || std::same_as<T, Stages>;
+
 template <typename Spec>
 concept SectionSpec = requires(config::YamlMap& map, const typename Spec::Value& value, config::TrafficPolicy policy) {
   { Spec::key } -> std::convertible_to<std::string_view>;
@@ -84,9 +93,7 @@ concept SectionSpec = requires(config::YamlMap& map, const typename Spec::Value&
   { Spec::decode(map) } -> std::same_as<typename Spec::Value>;
   Spec::validate(value, map);
   { Spec::merge(value, value) } -> std::same_as<typename Spec::Value>;
-  {
-    Spec::make_stage(value, std::declval<const SectionContext&>())
-    } -> std::same_as<std::shared_ptr<const pipeline::Stage>>;
+  { Spec::make_stage(value, std::declval<const SectionContext&>()) } -> MadeStages;
 };
 
 template <typename Spec>
@@ -131,11 +138,16 @@ constexpr PolicySection section_entry() {
             Spec::validate(value, section);
             into.*Spec::field = std::move(value);
           },
-      .compile = [](std::span<const config::TrafficPolicy* const> attached,
-                    const SectionContext& context) -> std::shared_ptr<const pipeline::Stage> {
+      .compile = [](std::span<const config::TrafficPolicy* const> attached, const SectionContext& context) -> Stages {
         auto merged = merge_section<Spec>(attached);
-        if (!merged) return nullptr;
-        return Spec::make_stage(std::move(*merged), context);
+        if (!merged) return {};
+        auto made = Spec::make_stage(std::move(*merged), context);
+        if constexpr (std::is_same_v<decltype(made), Stages>) {
+          return made;
+        } else {
+          if (!made) return {};
+          return Stages{std::move(made)};
+        }
       },
       .check_references = check_references_of<Spec>(),
   };

@@ -3,6 +3,7 @@
 // snapshot and chain compilation.
 #include <array>
 
+#include "policy/ai.hpp"
 #include "policy/auth.hpp"
 #include "policy/retry.hpp"
 #include "policy/section.hpp"
@@ -14,6 +15,7 @@ namespace {
 // Every TrafficPolicy section, in the order their stages run: adding a section is one line here.
 constexpr std::array kPolicySections{
     section_entry<AuthSection>(),
+    section_entry<AiSection>(),
     section_entry<RetrySection>(),
 };
 

@@ -86,6 +86,7 @@ void finish_request(Worker& worker, const RequestRecord& record, std::string_vie
   entry.upstream_path = record.upstream_path;
   entry.path_source = record.path_source;
   entry.model = record.model;
+  entry.requested_model = record.requested_model;
   entry.stream = record.stream;
   entry.status = record.status;
   entry.bytes_received = record.bytes_received;

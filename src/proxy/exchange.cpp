@@ -494,6 +494,9 @@ http::Task<bool> run_exchange(Worker& worker, const Snapshot& snapshot, const ro
       auto verdict = co_await rule_chain.request_body(request);
       if (verdict.proceeds()) verdict = co_await backend->chain.request_body(request);
       if (!verdict.proceeds()) co_return co_await responder.verdict(verdict);
+      // Stages that rewrote the document: the body every attempt sends is the new one.
+      if (request.document_changed) request.body = json::serialize(request.document);
+      record.model = request.info.model;
     }
   }
   if (!whole_parser && !head_parser.is_done()) {

@@ -67,8 +67,10 @@ TEST(AuthSection, DecodesRawAndHashedKeys) {
 TEST(AuthSection, ReportsEachMistakeWithItsField) {
   const auto d = decode(
       "{apiKey: {keys: [{name: a}, {name: a, keyHash: 'sha256:12'}, "
-      "{name: c, secretRef: {name: s}, keyHash: 'sha256:9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08'},"
-      "{name: d, keyHash: '9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08', allowedModels: ['*a*']}]}}");
+      "{name: c, secretRef: {name: s}, keyHash: "
+      "'sha256:9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08'},"
+      "{name: d, keyHash: '9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08', allowedModels: "
+      "['*a*']}]}}");
   const auto all = d.diagnostics.format_all();
   EXPECT_NE(all.find("spec.auth.apiKey.keys[0]: needs secretRef"), std::string::npos) << all;
   EXPECT_NE(all.find("spec.auth.apiKey.keys[1].keyHash: expected \"sha256:\""), std::string::npos) << all;

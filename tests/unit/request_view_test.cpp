@@ -117,6 +117,38 @@ TEST(RequestViewOpenAiChat, SetDefaultFillsOnlyMissingParameters) {
   EXPECT_EQ(bare.at("model").as_string(), "other");
 }
 
+TEST(RequestViewAddMessage, SystemGoesWhereEachSchemaKeepsIt) {
+  auto openai = parse(R"({"model":"m","messages":[{"role":"user","content":"q"}]})");
+  RequestView chat(Schema::OpenAIChat, openai);
+  EXPECT_TRUE(chat.add_message("system", "first", true));
+  EXPECT_TRUE(chat.add_message("user", "last", false));
+  EXPECT_EQ(json::serialize(openai.at("messages")),
+            R"([{"role":"system","content":"first"},{"role":"user","content":"q"},{"role":"user","content":"last"}])");
+
+  auto text = parse(R"({"model":"m","system":"keep","messages":[]})");
+  RequestView anthropic(Schema::AnthropicMessages, text);
+  EXPECT_TRUE(anthropic.add_message("system", "before", true));
+  EXPECT_TRUE(anthropic.add_message("system", "after", false));
+  EXPECT_EQ(text.at("system").as_string(), "before\n\nkeep\n\nafter");
+  EXPECT_TRUE(text.at("messages").as_array().empty()) << "no system message in an Anthropic conversation";
+
+  auto blocks = parse(R"({"model":"m","system":[{"type":"text","text":"keep","cache_control":{"type":"ephemeral"}}]})");
+  RequestView with_blocks(Schema::AnthropicMessages, blocks);
+  EXPECT_TRUE(with_blocks.add_message("system", "before", true));
+  EXPECT_EQ(json::serialize(blocks.at("system")),
+            R"([{"type":"text","text":"before"},{"type":"text","text":"keep","cache_control":{"type":"ephemeral"}}])");
+
+  auto none = parse(R"({"model":"m","messages":[]})");
+  RequestView bare(Schema::AnthropicMessages, none);
+  EXPECT_TRUE(bare.add_message("system", "only", true));
+  EXPECT_EQ(none.at("system").as_string(), "only");
+
+  auto embeddings = parse(R"({"model":"m","input":"x"})");
+  RequestView embed(Schema::OpenAIEmbeddings, embeddings);
+  EXPECT_FALSE(embed.add_message("user", "x", false));
+  EXPECT_FALSE(embeddings.contains("messages"));
+}
+
 TEST(RequestViewAnthropic, ReadsSystemBlocksToolUseAndToolResults) {
   auto body = parse(kAnthropic);
   RequestView view(Schema::AnthropicMessages, body);

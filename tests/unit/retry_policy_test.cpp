@@ -229,10 +229,10 @@ TEST(RetrySection, CompilesToAStageOnlyWhereAPolicySetsIt) {
   const auto* entry = find_policy_section("retry");
   ASSERT_NE(entry, nullptr);
   const config::Config config;
-  EXPECT_EQ(entry->compile(none, SectionContext{config, AttachLevel::Rule}), nullptr);
-  const auto stage = entry->compile(some, SectionContext{config, AttachLevel::Backend});
-  ASSERT_NE(stage, nullptr);
-  EXPECT_EQ(stage->name(), "retry");
+  EXPECT_TRUE(entry->compile(none, SectionContext{config, AttachLevel::Rule}).empty());
+  const auto stages = entry->compile(some, SectionContext{config, AttachLevel::Backend});
+  ASSERT_EQ(stages.size(), 1u);
+  EXPECT_EQ(stages.front()->name(), "retry");
 }
 
 // A section used only here: its hooks count what the generic entry calls and in which order.
@@ -278,7 +278,7 @@ TEST(PolicySectionEntry, DecodesValidatesAndMergesGeneralToSpecific) {
   specific.retry = policy(2, 30);
   const AttachedPolicies attached = {&general, &unset, &specific};
   const config::Config config;
-  EXPECT_NE(entry.compile(attached, SectionContext{config, AttachLevel::Backend}), nullptr);
+  EXPECT_EQ(entry.compile(attached, SectionContext{config, AttachLevel::Backend}).size(), 1u);
   EXPECT_THAT(CountingSection::calls, ::testing::ElementsAre("decode", "validate 4", "merge", "stage 2 backend"));
   ASSERT_TRUE(general.retry);
   EXPECT_EQ(*general.retry->attempts, 4u);

@@ -1,0 +1,232 @@
+#include "policy/ai.hpp"
+
+#include <yaml-cpp/yaml.h>
+
+#include <boost/json.hpp>
+#include <charconv>
+
+#include "config/diagnostics.hpp"
+#include "config/yaml_reader.hpp"
+#include "policy/model_alias.hpp"
+#include "policy/prompt_enrichment.hpp"
+#include "policy/request_defaults.hpp"
+
+namespace sluice::policy {
+
+namespace json = boost::json;
+
+namespace {
+
+// A YAML value as JSON, its type kept: a plain scalar that reads as a boolean, null or number is
+// one; a quoted scalar is always a string.
+json::value yaml_to_json(const YAML::Node& node) {
+  if (node.IsMap()) {
+    json::object out;
+    for (const auto& item : node) out[item.first.Scalar()] = yaml_to_json(item.second);
+    return out;
+  }
+  if (node.IsSequence()) {
+    json::array out;
+    for (const auto& item : node) out.push_back(yaml_to_json(item));
+    return out;
+  }
+  if (!node.IsScalar()) return nullptr;
+  const auto& text = node.Scalar();
+  if (node.Tag() == "!") return json::string(text);
+  if (text == "true" || text == "True" || text == "TRUE") return true;
+  if (text == "false" || text == "False" || text == "FALSE") return false;
+  if (text == "null" || text == "~" || text.empty()) return nullptr;
+  std::int64_t integer = 0;
+  if (auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), integer);
+      ec == std::errc() && end == text.data() + text.size())
+    return integer;
+  double number = 0;
+  if (auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), number);
+      ec == std::errc() && end == text.data() + text.size())
+    return number;
+  return json::string(text);
+}
+
+bool is_field_path(std::string_view field) {
+  if (field.empty() || field.front() == '.' || field.back() == '.') return false;
+  for (std::size_t i = 0; i < field.size(); ++i) {
+    const char c = field[i];
+    const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||
+                    c == '-' || (c == '.' && field[i - 1] != '.');
+    if (!ok) return false;
+  }
+  return true;
+}
+
+std::vector<config::PromptMessage> decode_messages(config::YamlMap& map, std::string_view key) {
+  std::vector<config::PromptMessage> out;
+  auto node = map.take(key);
+  const auto field = map.field(key);
+  if (!node.IsDefined() || node.IsNull() || !config::is_sequence(node, field, map.ctx())) return out;
+  for (std::size_t i = 0; i < node.size(); ++i) {
+    config::YamlMap m(node[i], field + "[" + std::to_string(i) + "]", map.ctx(), config::Need::Required);
+    config::PromptMessage message;
+    if (auto role = m.str("role", config::Need::Required)) {
+      message.role = *role;
+      if (*role != "system" && *role != "user" && *role != "assistant")
+        map.ctx().error(node[i]["role"], m.field("role"),
+                        "unknown role \"" + *role + "\"; expected one of system, user, assistant");
+    }
+    if (auto content = m.str("content", config::Need::Required)) message.content = *content;
+    out.push_back(std::move(message));
+  }
+  return out;
+}
+
+}  // namespace
+
+std::optional<llm::RequestView> client_view(pipeline::RequestContext& request) {
+  if (!request.json_api || !request.document.is_object()) return std::nullopt;
+  const auto schema = request.api == route::ApiKind::Messages     ? llm::Schema::AnthropicMessages
+                      : request.api == route::ApiKind::Embeddings ? llm::Schema::OpenAIEmbeddings
+                                                                  : llm::Schema::OpenAIChat;
+  return llm::RequestView(schema, request.document.as_object());
+}
+
+config::AiPolicy AiSection::decode(config::YamlMap& section) {
+  const auto& ctx = section.ctx();
+  config::AiPolicy ai;
+  auto aliases = section.take("modelAliases");
+  if (aliases.IsDefined() && !aliases.IsNull()) {
+    if (!aliases.IsMap()) {
+      ctx.error(aliases, section.field("modelAliases"), "expected a mapping of model names to model names");
+    } else {
+      std::map<std::string, std::string> map;
+      for (const auto& item : aliases) {
+        const auto name = item.first.IsScalar() ? item.first.Scalar() : std::string();
+        if (auto target = config::scalar_string(item.second, section.field("modelAliases") + "." + name, ctx))
+          map[name] = *target;
+      }
+      ai.modelAliases = std::move(map);
+    }
+  }
+  auto defaults = section.take("defaults");
+  if (defaults.IsDefined() && !defaults.IsNull() && config::is_sequence(defaults, section.field("defaults"), ctx)) {
+    std::vector<config::RequestDefault> list;
+    for (std::size_t i = 0; i < defaults.size(); ++i) {
+      const auto path = section.field("defaults") + "[" + std::to_string(i) + "]";
+      config::YamlMap m(defaults[i], path, ctx, config::Need::Required);
+      config::RequestDefault d;
+      if (auto field = m.str("field", config::Need::Required)) d.field = *field;
+      auto value = m.take("value");
+      if (!value.IsDefined()) {
+        ctx.error(defaults[i], path + ".value", "is required");
+      } else {
+        d.value = json::serialize(yaml_to_json(value));
+      }
+      d.override = m.boolean("override").value_or(false);
+      list.push_back(std::move(d));
+    }
+    ai.defaults = std::move(list);
+  }
+  if (section.has("promptEnrichment")) {
+    config::YamlMap m(section.take("promptEnrichment"), section.field("promptEnrichment"), ctx);
+    config::PromptEnrichment enrichment;
+    enrichment.prepend = decode_messages(m, "prepend");
+    enrichment.append = decode_messages(m, "append");
+    ai.promptEnrichment = std::move(enrichment);
+  }
+  return ai;
+}
+
+void AiSection::validate(const config::AiPolicy& value, const config::YamlMap& section) {
+  const auto& ctx = section.ctx();
+  if (value.modelAliases) {
+    for (const auto& [alias, target] : *value.modelAliases) {
+      if (alias.empty() || target.empty())
+        ctx.error(section.node()["modelAliases"], section.field("modelAliases"), "an alias and its model are names");
+      else if (value.modelAliases->contains(target) && target != alias)
+        ctx.error(section.node()["modelAliases"][alias], section.field("modelAliases") + "." + alias,
+                  "\"" + alias + "\" maps to \"" + target +
+                      "\", itself an alias: aliases resolve once, name the model directly");
+    }
+  }
+  if (value.defaults) {
+    for (std::size_t i = 0; i < value.defaults->size(); ++i) {
+      const auto& d = (*value.defaults)[i];
+      const auto node = section.node()["defaults"][i];
+      const auto path = section.field("defaults") + "[" + std::to_string(i) + "]";
+      if (d.field.empty()) continue;  // reported as missing
+      if (!is_field_path(d.field)) {
+        ctx.error(node["field"], path + ".field",
+                  "\"" + d.field + "\" is not a field name or a dot path (e.g. temperature, reasoning.effort)");
+        continue;
+      }
+      if (d.field == "model" || d.field == "messages" || d.field == "stream" || d.field == "input" ||
+          d.field == "system") {
+        ctx.error(node["field"], path + ".field",
+                  "\"" + d.field + "\" cannot be defaulted (use modelAliases, promptEnrichment or the route instead)");
+        continue;
+      }
+      const auto type = default_field_type(d.field);
+      if (!type) {
+        ctx.warning(node["field"], path + ".field",
+                    "\"" + d.field + "\" is not a request field Sluice knows; it is set as written");
+      } else if (!d.value.empty() && !default_value_fits(*type, d.value)) {
+        ctx.error(node["value"], path + ".value",
+                  "\"" + d.field + "\" takes " + (type->front() == 'i' || type->front() == 'o' ? "an " : "a ") +
+                      std::string(*type) + ", not " + d.value +
+                      (type->find("string") != std::string_view::npos ? " (quote it to make it a string)" : ""));
+      }
+    }
+  }
+}
+
+config::AiPolicy AiSection::merge(const config::AiPolicy& general, const config::AiPolicy& specific) {
+  config::AiPolicy out = general;
+  if (specific.modelAliases) out.modelAliases = specific.modelAliases;
+  if (specific.defaults) out.defaults = specific.defaults;
+  if (specific.promptEnrichment) out.promptEnrichment = specific.promptEnrichment;
+  return out;
+}
+
+Stages AiSection::make_stage(config::AiPolicy merged, const SectionContext&) {
+  Stages stages;
+  if (merged.modelAliases && !merged.modelAliases->empty())
+    stages.push_back(make_model_alias_stage(std::move(*merged.modelAliases)));
+  if (merged.defaults && !merged.defaults->empty())
+    stages.push_back(make_request_defaults_stage(std::move(*merged.defaults)));
+  if (merged.promptEnrichment && (!merged.promptEnrichment->prepend.empty() || !merged.promptEnrichment->append.empty()))
+    stages.push_back(make_prompt_enrichment_stage(std::move(*merged.promptEnrichment)));
+  return stages;
+}
+
+void AiSection::check_references(const config::AiPolicy&, const config::TrafficPolicy& policy,
+                                 const config::Config& config, config::Diagnostics& diags) {
+  auto error = [&](const std::string& field, std::string message) {
+    diags.add(config::Diagnostic{config::Severity::Error, policy.origin.file, policy.origin.line, policy.origin.id(),
+                                 field, std::move(message)});
+  };
+  for (std::size_t i = 0; i < policy.targetRefs.size(); ++i) {
+    const auto& ref = policy.targetRefs[i];
+    const auto field = "spec.targetRefs[" + std::to_string(i) + "]";
+    if (ref.kind == config::PolicyTargetKind::Backend) {
+      const auto backend = config.backends.find(ref.name);
+      if (backend != config.backends.end() && backend->second.type != config::BackendType::AI)
+        error(field, "Backend \"" + ref.name + "\" (Static) is not an AI Backend; an ai section applies to AI Backends");
+      continue;
+    }
+    if (ref.kind != config::PolicyTargetKind::HTTPRoute) continue;  // a Gateway's ai applies to its AI rules
+    for (const auto& route : config.routes) {
+      if (route.origin.name != ref.name) continue;
+      for (const auto& rule : route.rules) {
+        if (!ref.sectionName.empty() && rule.name != ref.sectionName) continue;
+        for (const auto& backend_ref : rule.backendRefs) {
+          const auto backend = config.backends.find(backend_ref.name);
+          if (backend == config.backends.end() || backend->second.type == config::BackendType::AI) continue;
+          error(field, "rule \"" + rule.name + "\" of HTTPRoute \"" + route.origin.name + "\" sends to Backend \"" +
+                           backend_ref.name + "\" (Static), which is not an AI Backend; " +
+                           (ref.sectionName.empty() ? "target the AI rule with sectionName"
+                                                    : "an ai section applies to AI Backends"));
+        }
+      }
+    }
+  }
+}
+
+}  // namespace sluice::policy

@@ -1,0 +1,53 @@
+// The TrafficPolicy `ai` section: what an AI request may carry and how it is completed before a
+// provider sees it. One section, one stage per policy it holds, in this order:
+//   modelAliases      policy/model_alias.*        the client's model name -> the configured one
+//   defaults          policy/request_defaults.*   fields set when absent (or always: override)
+//   promptEnrichment  policy/prompt_enrichment.*  messages added before and after the conversation
+// Each is a RequestBody stage on the parsed body (BodyDocument), through the canonical request
+// view (llm/request_view.hpp), so it is written once for every client schema; translations then
+// carry the result to the provider's format.
+//
+// Attachment: an `ai` section applies to AI requests only. Attached to an HTTPRoute or one of its
+// rules (sectionName) that sends to a Static Backend, it is a configuration error naming the
+// policy, the rule and the Backend (kgateway users asked for an error, not a log line); attached
+// to the Gateway it applies to the AI rules. Merging is per policy (aliases, defaults,
+// enrichment): the most specific policy that sets one wins it whole.
+// Pure functions over the immutable config; the stages are immutable and thread-safe.
+#pragma once
+
+#include <memory>
+#include <optional>
+#include <string_view>
+
+#include "config/resources.hpp"
+#include "llm/request_view.hpp"
+#include "pipeline/stage.hpp"
+#include "policy/section.hpp"
+
+namespace sluice::config {
+class Diagnostics;
+}
+
+namespace sluice::policy {
+
+struct AiSection {
+  using Value = config::AiPolicy;
+  static constexpr std::string_view key = "ai";
+  static constexpr auto field = &config::TrafficPolicy::ai;
+  static constexpr std::string_view every_branch =
+      "{modelAliases: {fast: gpt-4o-mini}, defaults: [{field: temperature, value: 0.2, override: true}], "
+      "promptEnrichment: {prepend: [{role: system, content: a}], append: [{role: user, content: b}]}}";
+  static Value decode(config::YamlMap& section);
+  static void validate(const Value& value, const config::YamlMap& section);
+  static Value merge(const Value& general, const Value& specific);
+  static Stages make_stage(Value merged, const SectionContext& context);
+  // HTTPRoute / rule / Backend targets must reach AI Backends only.
+  static void check_references(const Value& value, const config::TrafficPolicy& policy, const config::Config& config,
+                               config::Diagnostics& diags);
+};
+
+// The canonical view of a request's parsed body, for RequestBody stages: none when the request
+// is not a JSON API call or its body is not an object.
+std::optional<llm::RequestView> client_view(pipeline::RequestContext& request);
+
+}  // namespace sluice::policy

@@ -1,0 +1,40 @@
+#include "policy/model_alias.hpp"
+
+#include "policy/ai.hpp"
+
+namespace sluice::policy {
+
+namespace {
+
+class ModelAliasStage final : public pipeline::Stage {
+ public:
+  explicit ModelAliasStage(const std::map<std::string, std::string>& aliases) : aliases_(aliases.begin(), aliases.end()) {}
+  std::string_view name() const override { return "model-alias"; }
+  pipeline::Phases phases() const override {
+    return pipeline::bit(pipeline::Phase::RequestBody) | pipeline::bit(pipeline::Phase::BodyDocument);
+  }
+
+  http::Task<pipeline::Verdict> on_request_body(pipeline::RequestContext& request) const override {
+    const auto found = aliases_.find(request.info.model);
+    if (found == aliases_.end()) co_return pipeline::Verdict::proceed();
+    auto view = client_view(request);
+    if (!view) co_return pipeline::Verdict::proceed();
+    request.requested_model = request.info.model;
+    request.record.requested_model = request.info.model;
+    view->set_model(found->second);
+    request.info.model = found->second;
+    request.document_changed = true;
+    co_return pipeline::Verdict::proceed();
+  }
+
+ private:
+  std::map<std::string, std::string, std::less<>> aliases_;
+};
+
+}  // namespace
+
+std::shared_ptr<const pipeline::Stage> make_model_alias_stage(std::map<std::string, std::string> aliases) {
+  return std::make_shared<const ModelAliasStage>(std::move(aliases));
+}
+
+}  // namespace sluice::policy
