@@ -1,0 +1,157 @@
+#include "guard/matcher.hpp"
+
+#include <algorithm>
+
+namespace sluice::guard {
+namespace {
+
+re2::StringPiece piece(std::string_view text) {
+  return {text.data(), text.size()};
+}
+
+RE2::Options regex_options(bool longest_match) {
+  RE2::Options options;
+  options.set_log_errors(false);
+  options.set_longest_match(longest_match);
+  return options;
+}
+
+}  // namespace
+
+Matcher::Matcher(Matcher&&) noexcept = default;
+Matcher& Matcher::operator=(Matcher&&) noexcept = default;
+Matcher::~Matcher() = default;
+
+std::optional<Matcher> Matcher::compile(const GuardSpec& spec, std::string& error) {
+  Matcher matcher;
+  const auto name_taken = [&](std::string_view name) {
+    return std::any_of(matcher.rules_.begin(), matcher.rules_.end(),
+                       [&](const Rule& rule) { return rule.name == name; });
+  };
+  for (const std::string& name : spec.builtins) {
+    const Builtin* builtin = find_builtin(name);
+    if (builtin == nullptr) {
+      error = "unknown builtin \"" + name + "\" (known: SSN, CREDIT_CARD, PHONE_NUMBER, EMAIL)";
+      return std::nullopt;
+    }
+    if (name_taken(name)) {
+      error = "builtin \"" + name + "\" is listed twice";
+      return std::nullopt;
+    }
+    auto regex = std::make_unique<const RE2>(piece(builtin->pattern), regex_options(true));
+    if (!regex->ok()) {
+      error = "builtin \"" + name + "\": " + regex->error();
+      return std::nullopt;
+    }
+    matcher.rules_.push_back({name, "<" + name + ">", std::move(regex), builtin->max_length, builtin});
+  }
+  for (const UserPattern& pattern : spec.patterns) {
+    const std::string label = "pattern \"" + pattern.name + "\"";
+    if (pattern.name.empty()) {
+      error = "pattern \"" + pattern.pattern + "\" has an empty name";
+      return std::nullopt;
+    }
+    if (name_taken(pattern.name)) {
+      error = label + ": the name is already used by another rule";
+      return std::nullopt;
+    }
+    if (pattern.max_length == 0 || pattern.max_length > kMaxPatternLength) {
+      error = label + ": maxLength " + std::to_string(pattern.max_length) + " is out of range (1 to " +
+              std::to_string(kMaxPatternLength) + ")";
+      return std::nullopt;
+    }
+    auto regex = std::make_unique<const RE2>(pattern.pattern, regex_options(false));
+    if (!regex->ok()) {
+      error = label + ": invalid regular expression \"" + pattern.pattern + "\": " + regex->error();
+      return std::nullopt;
+    }
+    if (RE2::FullMatch("", *regex)) {
+      error = label + ": \"" + pattern.pattern + "\" matches the empty string";
+      return std::nullopt;
+    }
+    matcher.rules_.push_back({pattern.name, "<" + pattern.name + ">", std::move(regex), pattern.max_length, nullptr});
+  }
+  if (matcher.rules_.empty()) return matcher;
+
+  std::string alternation;
+  for (const Rule& rule : matcher.rules_) {
+    if (!alternation.empty()) alternation += '|';
+    alternation += "(?:" + rule.regex->pattern() + ")";
+    matcher.max_match_length_ = std::max(matcher.max_match_length_, rule.max_length);
+  }
+  matcher.any_rule_ = std::make_unique<const RE2>(alternation, regex_options(false));
+  if (!matcher.any_rule_->ok()) {
+    error = "the guard's patterns together do not compile: " + matcher.any_rule_->error();
+    return std::nullopt;
+  }
+  matcher.search_window_ = std::max<std::size_t>(4096, 4 * matcher.max_match_length_);
+  return matcher;
+}
+
+std::optional<GuardMatch> Matcher::match_at(std::string_view text, std::size_t begin) const {
+  std::optional<GuardMatch> best;
+  for (std::size_t i = 0; i < rules_.size(); ++i) {
+    const Rule& rule = rules_[i];
+    const std::size_t window_end = std::min(text.size(), begin + rule.max_length);
+    re2::StringPiece found;
+    if (!rule.regex->Match(piece(text), begin, window_end, RE2::ANCHOR_START, &found, 1)) continue;
+    std::size_t length = found.size();
+    if (rule.builtin != nullptr && length > 0) length = rule.builtin->accept(text, begin, begin + length);
+    if (length == 0 || (best && best->end - begin >= length)) continue;
+    best = GuardMatch{begin, begin + length, static_cast<std::uint32_t>(i)};
+  }
+  return best;
+}
+
+std::optional<GuardMatch> Matcher::next_match(std::string_view text, std::size_t from, std::size_t last_start) const {
+  if (!any_rule_) return std::nullopt;
+  last_start = std::min(last_start, text.size());
+  std::size_t pos = from;
+  while (pos <= last_start && pos < text.size()) {
+    // Searching a window keeps a pattern that matches long runs from rescanning the rest of
+    // the text at every candidate.
+    const std::size_t window_end = std::min(text.size(), pos + search_window_);
+    re2::StringPiece found;
+    if (!any_rule_->Match(piece(text), pos, window_end, RE2::UNANCHORED, &found, 1)) {
+      if (window_end == text.size()) return std::nullopt;
+      // Every match starting up to window_end - max_match_length_ lies inside the window.
+      pos = window_end - max_match_length_ + 1;
+      continue;
+    }
+    const auto begin = static_cast<std::size_t>(found.data() - text.data());
+    if (begin > last_start) return std::nullopt;
+    if (auto match = match_at(text, begin)) return match;
+    pos = begin + 1;
+  }
+  return std::nullopt;
+}
+
+GuardMatches Matcher::find_all(std::string_view text) const {
+  GuardMatches matches;
+  std::size_t pos = 0;
+  while (auto match = next_match(text, pos, text.size())) {
+    matches.push_back(*match);
+    pos = match->end;
+  }
+  return matches;
+}
+
+std::size_t Matcher::mask(std::string_view text, std::string& out) const {
+  std::size_t count = 0;
+  std::size_t pos = 0;
+  while (auto match = next_match(text, pos, text.size())) {
+    out.append(text.substr(pos, match->begin - pos));
+    out.append(rules_[match->rule].placeholder);
+    pos = match->end;
+    ++count;
+  }
+  out.append(text.substr(pos));
+  return count;
+}
+
+std::optional<std::string_view> Matcher::first_match(std::string_view text) const {
+  if (auto match = next_match(text, 0, text.size())) return rules_[match->rule].name;
+  return std::nullopt;
+}
+
+}  // namespace sluice::guard
