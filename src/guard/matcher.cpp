@@ -9,6 +9,14 @@ re2::StringPiece piece(std::string_view text) {
   return {text.data(), text.size()};
 }
 
+// The range of a match's first byte.
+void first_byte_range(const RE2& regex, unsigned char& first_min, unsigned char& first_max) {
+  std::string min, max;
+  if (!regex.PossibleMatchRange(&min, &max, 2)) return;
+  if (!min.empty()) first_min = static_cast<unsigned char>(min[0]);
+  if (!max.empty()) first_max = static_cast<unsigned char>(max[0]);
+}
+
 RE2::Options regex_options(bool longest_match) {
   RE2::Options options;
   options.set_log_errors(false);
@@ -72,6 +80,7 @@ std::optional<Matcher> Matcher::compile(const GuardSpec& spec, std::string& erro
     matcher.rules_.push_back({pattern.name, "<" + pattern.name + ">", std::move(regex), pattern.max_length, nullptr});
   }
   if (matcher.rules_.empty()) return matcher;
+  for (Rule& rule : matcher.rules_) first_byte_range(*rule.regex, rule.first_min, rule.first_max);
 
   std::string alternation;
   for (const Rule& rule : matcher.rules_) {
@@ -90,8 +99,10 @@ std::optional<Matcher> Matcher::compile(const GuardSpec& spec, std::string& erro
 
 std::optional<GuardMatch> Matcher::match_at(std::string_view text, std::size_t begin) const {
   std::optional<GuardMatch> best;
+  const auto first = static_cast<unsigned char>(text[begin]);
   for (std::size_t i = 0; i < rules_.size(); ++i) {
     const Rule& rule = rules_[i];
+    if (first < rule.first_min || first > rule.first_max) continue;
     const std::size_t window_end = std::min(text.size(), begin + rule.max_length);
     re2::StringPiece found;
     if (!rule.regex->Match(piece(text), begin, window_end, RE2::ANCHOR_START, &found, 1)) continue;
@@ -119,7 +130,7 @@ std::optional<GuardMatch> Matcher::next_match(std::string_view text, std::size_t
       continue;
     }
     const auto begin = static_cast<std::size_t>(found.data() - text.data());
-    if (begin > last_start) return std::nullopt;
+    if (begin > last_start || begin == text.size()) return std::nullopt;  // (an empty match at the end)
     if (auto match = match_at(text, begin)) return match;
     pos = begin + 1;
   }

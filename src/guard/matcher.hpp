@@ -89,6 +89,10 @@ class Matcher {
     std::unique_ptr<const RE2> regex;
     std::size_t max_length = 0;
     const Builtin* builtin = nullptr;  // null for a user pattern
+    // Every match's first byte is in [first_min, first_max] (RE2::PossibleMatchRange): rules that
+    // cannot start at a candidate are not run there.
+    unsigned char first_min = 0x00;
+    unsigned char first_max = 0xFF;
   };
 
   Matcher() = default;

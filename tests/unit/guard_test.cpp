@@ -191,6 +191,21 @@ TEST(GuardUserPattern, MatchIsCutAtMaxLength) {
   EXPECT_EQ(out, "<ticket>7");
 }
 
+TEST(GuardUserPattern, FlagsAndAlternativesKeepTheirMeaning) {
+  const Matcher matcher =
+      compile_or_die({{"SSN"}, {{"ticket", "(?i)tck-[0-9]{6}", 10}, {"word", "secret|classified", 16}}});
+  std::string out;
+  EXPECT_EQ(matcher.mask("tck-123456 TCK-654321 Tck-000000 classified secret 123-45-6789", out), 6u);
+  EXPECT_EQ(out, "<ticket> <ticket> <ticket> <word> <word> <SSN>");
+}
+
+TEST(GuardUserPattern, PatternMatchingOnlyEmptyStringsMasksNothing) {
+  const Matcher matcher = compile_or_die({{}, {{"boundary", "\\b", 8}}});
+  std::string out;
+  EXPECT_EQ(matcher.mask("ab cd", out), 0u);
+  EXPECT_EQ(out, "ab cd");
+}
+
 TEST(GuardMatcher, FindAllReportsPositionsAndRules) {
   const std::string text = "4111111111111111 123-45-6789 jane@example.com (415) 555-2671 TCK-000001";
   const GuardMatches matches = all_rules().find_all(text);
