@@ -1,6 +1,7 @@
 // libFuzzer target for the prompt guard's matching (src/guard). Input: [seed byte][text...]; the
 // seed picks the matcher (every builtin and two user patterns, or one builtin alone, whose short
-// max length puts the stream's decision point inside short texts) and the chunking. Invariants
+// max length puts the stream's decision point inside short texts), the chunking, and whether
+// the text starts just before the end of the whole-text scan's 4 KiB window. Invariants
 // checked, on arbitrary bytes: no crash or sanitizer report; find_all's matches are in order,
 // non-overlapping, non-empty and at most max_match_length() long, as many as mask() reports;
 // first_match() names the first of them; the text fed to a StreamMasker in pseudo-random deltas
@@ -68,7 +69,13 @@ bool valid_utf8(std::string_view s) {
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   if (size < 1) return 0;
   const std::uint8_t seed = data[0];
-  const std::string_view text(reinterpret_cast<const char*>(data + 1), size - 1);
+  const std::string_view input(reinterpret_cast<const char*>(data + 1), size - 1);
+  // Seeds with the high bit put the input after 3,900 spaces, across the end of the first 4 KiB
+  // window in which mask() looks for candidates; the stream, which holds little, has no such
+  // window, and both must agree.
+  std::string padded;
+  if ((seed & 0x80) != 0) padded = std::string(3900, ' ').append(input);
+  const std::string_view text = padded.empty() ? input : std::string_view(padded);
   const Matcher& matcher = matchers()[seed % matchers().size()];
 
   std::string whole;

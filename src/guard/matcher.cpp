@@ -122,14 +122,18 @@ std::optional<GuardMatch> Matcher::next_match(std::string_view text, std::size_t
     // Searching a window keeps a pattern that matches long runs from rescanning the rest of
     // the text at every candidate.
     const std::size_t window_end = std::min(text.size(), pos + search_window_);
+    // Every match starting up to window_end - max_match_length_ lies inside the window, so the
+    // leftmost one found there is the leftmost of the text; past that point a match running
+    // over the window's end could start before the one found.
+    const std::size_t certain_end = window_end == text.size() ? text.size() : window_end - max_match_length_ + 1;
     re2::StringPiece found;
-    if (!any_rule_->Match(piece(text), pos, window_end, RE2::UNANCHORED, &found, 1)) {
-      if (window_end == text.size()) return std::nullopt;
-      // Every match starting up to window_end - max_match_length_ lies inside the window.
-      pos = window_end - max_match_length_ + 1;
+    const bool any = any_rule_->Match(piece(text), pos, window_end, RE2::UNANCHORED, &found, 1);
+    const auto begin = any ? static_cast<std::size_t>(found.data() - text.data()) : window_end;
+    if (begin >= certain_end && window_end < text.size()) {
+      pos = certain_end;
       continue;
     }
-    const auto begin = static_cast<std::size_t>(found.data() - text.data());
+    if (!any) return std::nullopt;
     if (begin > last_start || begin == text.size()) return std::nullopt;  // (an empty match at the end)
     if (auto match = match_at(text, begin)) return match;
     pos = begin + 1;

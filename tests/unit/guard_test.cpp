@@ -219,6 +219,22 @@ TEST(GuardMatcher, FindAllReportsPositionsAndRules) {
   }
 }
 
+// The scan looks for candidates a window (4 KiB here) at a time: a match across the window's
+// end is found, and wins over a later candidate inside it (the card number in the address).
+TEST(GuardMatcher, MatchesAcrossTheScanWindowAreFound) {
+  const std::string address = "a.4111111111111111.b@example.com";
+  for (std::size_t offset = 4096 - 160; offset <= 4096 + 8; ++offset) {
+    std::string text(offset - 1, 'x');
+    text += " " + address + " ";
+    text.append(6000, 'y');
+    const GuardMatches matches = all_rules().find_all(text);
+    ASSERT_EQ(matches.size(), 1u) << offset;
+    EXPECT_EQ(all_rules().rule_name(matches[0].rule), "EMAIL") << offset;
+    EXPECT_EQ(matches[0].begin, offset) << offset;
+    EXPECT_EQ(matches[0].end, offset + address.size()) << offset;
+  }
+}
+
 TEST(GuardMatcher, FirstMatchNamesTheRule) {
   EXPECT_EQ(all_rules().first_match("nothing to see"), std::nullopt);
   EXPECT_EQ(all_rules().first_match("ref TCK-424242 then 123-45-6789"), "ticket");
