@@ -8,9 +8,11 @@
 #include <openssl/hmac.h>
 #include <openssl/pem.h>
 
+#include <atomic>
 #include <boost/json.hpp>
 #include <chrono>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "auth/base64url.hpp"
@@ -480,6 +482,30 @@ TEST_F(JwtTest, JwksRotation) {
   const std::string retired = token(*ec, good_claims());
   EXPECT_TRUE(verify(retired, *old_set.key_set, requirements(), kNowTime).ok());
   EXPECT_EQ(verify(retired, *new_set.key_set, requirements(), kNowTime).error, JwtError::unknown_kid);
+}
+
+// One KeySet shared by several threads verifying at once (the workers' use; run under TSan by
+// `make tsan`): every verification succeeds, and a refused one on the same thread leaves the
+// others unaffected.
+TEST_F(JwtTest, SharedKeySetVerifiesFromManyThreads) {
+  const std::string tokens[] = {token(*rsa, good_claims()), token(*ec, good_claims()), token(*ed, good_claims())};
+  json::object expired_claims = good_claims();
+  expired_claims["exp"] = kNow - 3600;
+  const std::string expired = token(*ec, expired_claims);
+  std::atomic<int> accepted{0};
+  std::atomic<int> refused{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 4; ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < 30; ++i) {
+        if (check(tokens[(t + i) % 3]).ok()) ++accepted;
+        if (check(expired).error == JwtError::expired) ++refused;
+      }
+    });
+  }
+  for (std::thread& thread : threads) thread.join();
+  EXPECT_EQ(accepted.load(), 4 * 30);
+  EXPECT_EQ(refused.load(), 4 * 30);
 }
 
 // RFC 7515 appendix A.3: an ES256 JWS signed elsewhere (r || s as published).
