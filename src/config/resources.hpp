@@ -4,6 +4,7 @@
 #pragma once
 
 #include <chrono>
+#include <cstddef>
 #include <cstdint>
 #include <map>
 #include <optional>
@@ -436,7 +437,28 @@ struct RequestDefault {
   bool override = false;
 };
 
+enum class GuardAction { Reject, Mask };
+
+struct GuardPattern {
+  std::string name;
+  std::string pattern;  // RE2
+  std::size_t maxLength = 64;
+};
+
+struct RequestGuard {
+  GuardAction action = GuardAction::Reject;
+  std::vector<std::string> builtins;  // SSN, CREDIT_CARD, PHONE_NUMBER, EMAIL
+  std::vector<GuardPattern> matches;
+  unsigned statusCode = 403;                                   // customResponse.statusCode (REJECT)
+  std::string message = "The request was rejected by policy";  // customResponse.message
+};
+
+struct PromptGuard {
+  std::optional<RequestGuard> request;
+};
+
 struct AiPolicy {
+  std::optional<PromptGuard> promptGuard;
   std::optional<PromptEnrichment> promptEnrichment;
   std::optional<std::vector<RequestDefault>> defaults;
   std::optional<std::map<std::string, std::string>> modelAliases;

@@ -256,6 +256,7 @@ void format_access_log(const AccessLogEntry& e, std::string& out, const AccessLo
   if (!e.provider.empty()) field("provider", e.provider);
   if (e.attempts > 1) fmt::format_to(std::back_inserter(out), ",\"attempts\":{}", e.attempts);
   if (!e.translation.empty()) field("translation", e.translation);
+  if (!e.guard.empty()) field("guard", e.guard);
   append_usage(e, out);
   if (!e.error.empty()) field("error", e.error);
   out += "}\n";
@@ -281,6 +282,7 @@ void format_access_log(const AccessLogEntry& e, std::string& out, const AccessLo
                                    {"requested_model", escape(e.requested_model), false},
                                    {"provider", escape(e.provider), false},
                                    {"translation", escape(e.translation), false},
+                                   {"guard", escape(e.guard), false},
                                    {"error", escape(e.error), false}};
   std::string head;
   append_line_head(e, head);
@@ -322,8 +324,9 @@ void format_access_log(const AccessLogEntry& e, std::string& out, const AccessLo
   put(fields[11]);  // provider
   if (e.attempts > 1) fmt::format_to(std::back_inserter(out), ",\"attempts\":{}", e.attempts);
   put(fields[12]);  // translation
+  put(fields[13]);  // guard
   append_usage(e, out);
-  put(fields[13]);  // error
+  put(fields[14]);  // error
   out += "}\n";
 }
 

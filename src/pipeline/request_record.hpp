@@ -40,6 +40,7 @@ struct RequestRecord {
   std::string_view upstream_error;  // metrics label: connect, timeout, reset, tls, protocol, status, key
   std::string error;
   std::string_view translation;  // "openai->anthropic", ... empty when none
+  std::string guard;             // what a prompt guard did ("request mask SSN,EMAIL"): rule names, never the text
   std::string_view provider;     // the provider of an AI Backend that answered (or was tried last)
   const observe::ProviderSeries* provider_series = nullptr;  // `provider`'s metric series
   unsigned attempts = 0;                                     // providers tried

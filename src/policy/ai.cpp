@@ -7,8 +7,10 @@
 
 #include "config/diagnostics.hpp"
 #include "config/yaml_reader.hpp"
+#include "guard/matcher.hpp"
 #include "policy/model_alias.hpp"
 #include "policy/prompt_enrichment.hpp"
+#include "policy/prompt_guard.hpp"
 #include "policy/request_defaults.hpp"
 
 namespace sluice::policy {
@@ -78,6 +80,49 @@ std::vector<config::PromptMessage> decode_messages(config::YamlMap& map, std::st
   return out;
 }
 
+void not_yet(config::YamlMap& map, std::string_view key, std::string_view what) {
+  if (!map.has(key)) return;
+  map.ctx().error(map.take(key), map.field(key), std::string(what) + " is not supported by this version of Sluice yet");
+}
+
+config::RequestGuard decode_request_guard(config::YamlMap& request) {
+  const auto& ctx = request.ctx();
+  config::RequestGuard guard;
+  if (request.has("customResponse")) {
+    config::YamlMap custom(request.take("customResponse"), request.field("customResponse"), ctx);
+    if (auto message = custom.str("message")) guard.message = *message;
+    if (auto status = custom.integer("statusCode", 400, 599)) guard.statusCode = static_cast<unsigned>(*status);
+  }
+  if (request.has("regex")) {
+    config::YamlMap regex(request.take("regex"), request.field("regex"), ctx);
+    if (auto action = regex.enumeration<config::GuardAction>(
+            "action", {{"REJECT", config::GuardAction::Reject}, {"MASK", config::GuardAction::Mask}}))
+      guard.action = *action;
+    auto builtins = regex.take("builtins");
+    if (builtins.IsDefined() && !builtins.IsNull() && config::is_sequence(builtins, regex.field("builtins"), ctx))
+      for (std::size_t i = 0; i < builtins.size(); ++i)
+        if (auto name =
+                config::scalar_string(builtins[i], regex.field("builtins") + "[" + std::to_string(i) + "]", ctx))
+          guard.builtins.push_back(*name);
+    auto matches = regex.take("matches");
+    if (matches.IsDefined() && !matches.IsNull() && config::is_sequence(matches, regex.field("matches"), ctx)) {
+      for (std::size_t i = 0; i < matches.size(); ++i) {
+        config::YamlMap m(matches[i], regex.field("matches") + "[" + std::to_string(i) + "]", ctx,
+                          config::Need::Required);
+        config::GuardPattern pattern;
+        if (auto name = m.str("name", config::Need::Required)) pattern.name = *name;
+        if (auto text = m.str("pattern", config::Need::Required)) pattern.pattern = *text;
+        if (auto max = m.integer("maxLength", 1, static_cast<std::int64_t>(guard::Matcher::kMaxPatternLength)))
+          pattern.maxLength = static_cast<std::size_t>(*max);
+        guard.matches.push_back(std::move(pattern));
+      }
+    }
+  }
+  not_yet(request, "webhook", "a webhook guard");
+  not_yet(request, "moderation", "a moderation guard");
+  return guard;
+}
+
 }  // namespace
 
 std::optional<llm::RequestView> client_view(pipeline::RequestContext& request) {
@@ -124,6 +169,16 @@ config::AiPolicy AiSection::decode(config::YamlMap& section) {
     }
     ai.defaults = std::move(list);
   }
+  if (section.has("promptGuard")) {
+    config::YamlMap m(section.take("promptGuard"), section.field("promptGuard"), ctx);
+    config::PromptGuard guard;
+    if (m.has("request")) {
+      config::YamlMap request(m.take("request"), m.field("request"), ctx);
+      guard.request = decode_request_guard(request);
+    }
+    not_yet(m, "response", "a guard on responses");
+    ai.promptGuard = std::move(guard);
+  }
   if (section.has("promptEnrichment")) {
     config::YamlMap m(section.take("promptEnrichment"), section.field("promptEnrichment"), ctx);
     config::PromptEnrichment enrichment;
@@ -144,6 +199,18 @@ void AiSection::validate(const config::AiPolicy& value, const config::YamlMap& s
         ctx.error(section.node()["modelAliases"][alias], section.field("modelAliases") + "." + alias,
                   "\"" + alias + "\" maps to \"" + target +
                       "\", itself an alias: aliases resolve once, name the model directly");
+    }
+  }
+  if (value.promptGuard && value.promptGuard->request) {
+    const auto& request = *value.promptGuard->request;
+    const auto path = section.field("promptGuard") + ".request.regex";
+    const auto node = section.node()["promptGuard"]["request"]["regex"];
+    if (request.builtins.empty() && request.matches.empty()) {
+      ctx.error(section.node()["promptGuard"]["request"], section.field("promptGuard") + ".request",
+                "needs regex.builtins or regex.matches: a guard with nothing to look for");
+    } else {
+      std::string error;
+      if (!make_request_guard_stage(request, error)) ctx.error(node, path, error);
     }
   }
   if (value.defaults) {
@@ -179,6 +246,7 @@ void AiSection::validate(const config::AiPolicy& value, const config::YamlMap& s
 
 config::AiPolicy AiSection::merge(const config::AiPolicy& general, const config::AiPolicy& specific) {
   config::AiPolicy out = general;
+  if (specific.promptGuard) out.promptGuard = specific.promptGuard;
   if (specific.modelAliases) out.modelAliases = specific.modelAliases;
   if (specific.defaults) out.defaults = specific.defaults;
   if (specific.promptEnrichment) out.promptEnrichment = specific.promptEnrichment;
@@ -189,9 +257,14 @@ Stages AiSection::make_stage(config::AiPolicy merged, const SectionContext&) {
   Stages stages;
   if (merged.modelAliases && !merged.modelAliases->empty())
     stages.push_back(make_model_alias_stage(std::move(*merged.modelAliases)));
+  if (merged.promptGuard && merged.promptGuard->request) {
+    std::string error;
+    if (auto stage = make_request_guard_stage(*merged.promptGuard->request, error)) stages.push_back(std::move(stage));
+  }
   if (merged.defaults && !merged.defaults->empty())
     stages.push_back(make_request_defaults_stage(std::move(*merged.defaults)));
-  if (merged.promptEnrichment && (!merged.promptEnrichment->prepend.empty() || !merged.promptEnrichment->append.empty()))
+  if (merged.promptEnrichment &&
+      (!merged.promptEnrichment->prepend.empty() || !merged.promptEnrichment->append.empty()))
     stages.push_back(make_prompt_enrichment_stage(std::move(*merged.promptEnrichment)));
   return stages;
 }
@@ -208,7 +281,8 @@ void AiSection::check_references(const config::AiPolicy&, const config::TrafficP
     if (ref.kind == config::PolicyTargetKind::Backend) {
       const auto backend = config.backends.find(ref.name);
       if (backend != config.backends.end() && backend->second.type != config::BackendType::AI)
-        error(field, "Backend \"" + ref.name + "\" (Static) is not an AI Backend; an ai section applies to AI Backends");
+        error(field,
+              "Backend \"" + ref.name + "\" (Static) is not an AI Backend; an ai section applies to AI Backends");
       continue;
     }
     if (ref.kind != config::PolicyTargetKind::HTTPRoute) continue;  // a Gateway's ai applies to its AI rules

@@ -1,6 +1,7 @@
 // The TrafficPolicy `ai` section: what an AI request may carry and how it is completed before a
 // provider sees it. One section, one stage per policy it holds, in this order:
 //   modelAliases      policy/model_alias.*        the client's model name -> the configured one
+//   promptGuard       policy/prompt_guard.*       REJECT or MASK what the model would read
 //   defaults          policy/request_defaults.*   fields set when absent (or always: override)
 //   promptEnrichment  policy/prompt_enrichment.*  messages added before and after the conversation
 // Each is a RequestBody stage on the parsed body (BodyDocument), through the canonical request
@@ -36,6 +37,8 @@ struct AiSection {
   static constexpr auto field = &config::TrafficPolicy::ai;
   static constexpr std::string_view every_branch =
       "{modelAliases: {fast: gpt-4o-mini}, defaults: [{field: temperature, value: 0.2, override: true}], "
+      "promptGuard: {request: {customResponse: {message: m, statusCode: 400}, regex: {action: MASK, "
+      "builtins: [SSN], matches: [{name: ticket, pattern: 'TCK-[0-9]{6}', maxLength: 10}]}}}, "
       "promptEnrichment: {prepend: [{role: system, content: a}], append: [{role: user, content: b}]}}";
   static Value decode(config::YamlMap& section);
   static void validate(const Value& value, const config::YamlMap& section);

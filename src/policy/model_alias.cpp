@@ -8,7 +8,8 @@ namespace {
 
 class ModelAliasStage final : public pipeline::Stage {
  public:
-  explicit ModelAliasStage(const std::map<std::string, std::string>& aliases) : aliases_(aliases.begin(), aliases.end()) {}
+  explicit ModelAliasStage(const std::map<std::string, std::string>& aliases)
+      : aliases_(aliases.begin(), aliases.end()) {}
   std::string_view name() const override { return "model-alias"; }
   pipeline::Phases phases() const override {
     return pipeline::bit(pipeline::Phase::RequestBody) | pipeline::bit(pipeline::Phase::BodyDocument);

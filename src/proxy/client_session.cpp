@@ -95,6 +95,7 @@ void finish_request(Worker& worker, const RequestRecord& record, std::string_vie
   entry.upstream_first_byte_ms = record.upstream_first_byte_ms;
   entry.error = record.error;
   entry.translation = record.translation;
+  entry.guard = record.guard;
   entry.provider = record.provider;
   entry.attempts = record.attempts;
   entry.prompt_tokens = record.prompt_tokens;

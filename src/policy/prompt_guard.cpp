@@ -1,0 +1,86 @@
+#include "policy/prompt_guard.hpp"
+
+#include <algorithm>
+
+#include "guard/matcher.hpp"
+#include "policy/ai.hpp"
+
+namespace sluice::policy {
+
+namespace {
+
+guard::GuardSpec spec_of(const config::RequestGuard& guard) {
+  guard::GuardSpec spec;
+  spec.builtins = guard.builtins;
+  for (const auto& m : guard.matches) spec.patterns.push_back(guard::UserPattern{m.name, m.pattern, m.maxLength});
+  return spec;
+}
+
+class RequestGuardStage final : public pipeline::Stage {
+ public:
+  RequestGuardStage(guard::Matcher matcher, const config::RequestGuard& guard)
+      : matcher_(std::move(matcher)), action_(guard.action), status_(guard.statusCode), message_(guard.message) {}
+
+  std::string_view name() const override { return "prompt-guard"; }
+  pipeline::Phases phases() const override {
+    return pipeline::bit(pipeline::Phase::RequestBody) | pipeline::bit(pipeline::Phase::BodyDocument);
+  }
+
+  http::Task<pipeline::Verdict> on_request_body(pipeline::RequestContext& request) const override {
+    co_return inspect(request);
+  }
+
+ private:
+  pipeline::Verdict inspect(pipeline::RequestContext& request) const {
+    auto view = client_view(request);
+    if (!view) return pipeline::Verdict::proceed();
+    std::string rules;  // the rules that matched, comma-separated, each once
+    const auto note = [&rules](std::string_view rule) {
+      for (std::size_t at = 0; at < rules.size();) {
+        const auto end = std::min(rules.find(',', at), rules.size());
+        if (std::string_view(rules).substr(at, end - at) == rule) return;
+        at = end + 1;
+      }
+      if (!rules.empty()) rules += ',';
+      rules += rule;
+    };
+    if (action_ == config::GuardAction::Reject) {
+      view->visit_text([&](const llm::TextSpan& span) {
+        if (!rules.empty()) return;
+        if (auto rule = matcher_.first_match(span.text)) note(*rule);
+      });
+      if (rules.empty()) return pipeline::Verdict::proceed();
+      request.record.guard = "request reject " + rules;
+      return pipeline::Verdict::fail(http::ApiError{status_, "invalid_request_error", "content_filter", message_, {}});
+    }
+    const auto masked = view->for_each_text([&](const llm::TextSpan& span) -> std::optional<std::string> {
+      const auto matches = matcher_.find_all(span.text);
+      if (matches.empty()) return std::nullopt;
+      for (const auto& m : matches) note(matcher_.rule_name(m.rule));
+      std::string out;
+      out.reserve(span.text.size() + 16);
+      matcher_.mask(span.text, out);
+      return out;
+    });
+    if (masked > 0) {
+      request.document_changed = true;
+      request.record.guard = "request mask " + rules;
+    }
+    return pipeline::Verdict::proceed();
+  }
+
+  guard::Matcher matcher_;
+  config::GuardAction action_;
+  unsigned status_;
+  std::string message_;
+};
+
+}  // namespace
+
+std::shared_ptr<const pipeline::Stage> make_request_guard_stage(const config::RequestGuard& guard, std::string& error) {
+  auto matcher = guard::Matcher::compile(spec_of(guard), error);
+  if (!matcher) return nullptr;
+  return std::make_shared<const RequestGuardStage>(std::move(*matcher), guard);
+}
+
+}  // namespace sluice::policy
