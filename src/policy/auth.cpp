@@ -228,9 +228,11 @@ config::JwtProvider decode_provider(const YAML::Node& node, const std::string& p
 }
 
 // The caller a JWT named, kept for the request (the principal it points at is shared with the
-// worker's cache of verified tokens).
+// worker's cache of verified tokens); or, for a refused token, the WWW-Authenticate line the
+// verdict points at (answered while the request's context lives).
 struct JwtCaller final : pipeline::StageState {
   std::shared_ptr<const pipeline::Principal> principal;
+  std::string challenge;
 };
 
 // Worker indexes past this one verify every token (no cache).
@@ -346,14 +348,15 @@ class AuthStage final : public pipeline::Stage {
       cache = slot.get();
     }
     auto outcome = jwt_->authenticate(token, std::chrono::system_clock::now(), cache);
+    auto& caller = request.state<JwtCaller>(this);
     if (!outcome.principal) {
       auto verdict = Verdict::fail(http::ApiError{
           401, "invalid_request_error", "invalid_token", "Invalid bearer token: " + std::string(outcome.message), {}});
-      verdict.headers = "WWW-Authenticate: Bearer realm=\"sluice\", error=\"invalid_token\", error_description=\"" +
-                        std::string(outcome.message) + "\"\r\n";
+      caller.challenge = "WWW-Authenticate: Bearer realm=\"sluice\", error=\"invalid_token\", error_description=\"" +
+                         std::string(outcome.message) + "\"\r\n";
+      verdict.headers = caller.challenge;
       return verdict;
     }
-    auto& caller = request.state<JwtCaller>(this);
     caller.principal = std::move(outcome.principal);
     request.principal = caller.principal.get();
     request.record.principal = caller.principal->id;
