@@ -10,6 +10,10 @@
 //   Verify/RS256, Verify/ES256, Verify/EdDSA   the whole verification
 //   SignatureOnly/RS256, ...                   EVP_DigestVerify alone on the same key and input
 //                                              (one-shot, fresh EVP_MD_CTX): the floor OpenSSL sets
+//   Authenticate/RS256/uncached, .../cached    what the auth stage does per request
+//                                              (policy::JwtAuthenticator): verify and build the
+//                                              principal; or, cached, SHA-256 of the token and a
+//                                              lookup in a worker's cache holding 1024 tokens
 //
 // cmake --build build -j2 --target auth_bench && build/bin/auth_bench
 #include <benchmark/benchmark.h>
@@ -25,6 +29,7 @@
 
 #include "auth/jwks.hpp"
 #include "auth/jwt.hpp"
+#include "policy/jwt_authenticator.hpp"
 
 namespace {
 
@@ -212,7 +217,43 @@ void SignatureOnly(benchmark::State& state) {
   state.SetLabel(std::string(sluice::auth::algorithm_name(key.algorithm)));
 }
 
+// range(0): the algorithm; range(1): 1 through a full cache of verified tokens, 0 without.
+void Authenticate(benchmark::State& state) {
+  Fixture& f = fixture();
+  const std::string& token = f.tokens[state.range(0)];
+  sluice::config::JwtAuth spec;
+  sluice::config::JwtProvider provider;
+  provider.name = "idp";
+  provider.issuer = f.requirements.issuer;
+  provider.audiences = f.requirements.audiences;
+  provider.jwks.keySet = f.key_set;
+  provider.claimsToMetadata = {{"team", "groups"}, {"tenant", "tenant"}};
+  spec.providers = std::vector<sluice::config::JwtProvider>{provider};
+  const sluice::policy::JwtAuthenticator authenticator(spec);
+  const auto now = std::chrono::system_clock::time_point(std::chrono::seconds(kNow));
+  sluice::policy::VerifiedTokenCache cache;
+  const bool cached = state.range(1) != 0;
+  if (cached) {
+    // A full cache: other callers' tokens, then this one.
+    auto other = std::make_shared<const sluice::pipeline::Principal>();
+    for (std::size_t i = 0; i + 1 < sluice::policy::kVerifiedTokenCacheEntries; ++i)
+      cache.insert(sluice::policy::sha256_digest("token-" + std::to_string(i)), other, kNow + 3600);
+    if (!authenticator.authenticate(token, now, &cache).principal) std::abort();
+  }
+  for (auto _ : state) {
+    auto outcome = authenticator.authenticate(token, now, cached ? &cache : nullptr);
+    if (!outcome.principal) {
+      state.SkipWithError("token refused");
+      break;
+    }
+    benchmark::DoNotOptimize(outcome);
+  }
+  state.SetLabel(std::string(sluice::auth::algorithm_name(f.keys[state.range(0)].algorithm)) +
+                 (cached ? ", cached" : ", uncached"));
+}
+
 BENCHMARK(Verify)->DenseRange(0, 2)->Unit(benchmark::kMicrosecond);
+BENCHMARK(Authenticate)->ArgsProduct({{0, 1, 2}, {0, 1}})->Unit(benchmark::kMicrosecond);
 BENCHMARK(SignatureOnly)->DenseRange(0, 2)->Unit(benchmark::kMicrosecond);
 
 }  // namespace

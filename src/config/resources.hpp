@@ -7,6 +7,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -416,8 +417,44 @@ struct ApiKeyAuth {
   std::optional<std::vector<std::string>> headers;  // where the key is read (lowercase)
 };
 
+}  // namespace sluice::config
+
+namespace sluice::auth {
+class KeySet;  // auth/jwks.hpp
+}
+
+namespace sluice::config {
+
+// Where a JWT provider's signing keys come from: exactly one of file, inline and remote.
+struct RemoteJwks {
+  std::string url;
+  std::optional<Duration> cacheDuration;
+};
+
+struct JwksSource {
+  std::string file;        // as written; a relative path is read from the configuration file's directory
+  std::string inlineJwks;  // `inline`: the JWKS document itself
+  std::optional<RemoteJwks> remote;
+  std::shared_ptr<const auth::KeySet> keySet;  // parsed when the configuration is loaded; null if unusable
+};
+
+struct JwtProvider {
+  std::string name;
+  std::string issuer;                  // the token's iss, exactly
+  std::vector<std::string> audiences;  // one must be in the token's aud; empty: aud not checked
+  JwksSource jwks;
+  std::string principalClaim = "sub";                   // the claim naming the caller (a dotted path)
+  std::map<std::string, std::string> claimsToMetadata;  // principal metadata name -> claim path
+};
+
+struct JwtAuth {
+  std::optional<AuthMode> mode;                       // Strict when unset
+  std::optional<std::vector<JwtProvider>> providers;  // replaces the general policy's list
+};
+
 struct AuthPolicy {
   std::optional<ApiKeyAuth> apiKey;
+  std::optional<JwtAuth> jwt;
 };
 
 // TrafficPolicy spec.ai: what an AI request may carry and how it is completed (policy/ai.hpp).

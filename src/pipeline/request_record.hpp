@@ -3,7 +3,8 @@
 // later traces). One record per request, owned by the client session's request handler; only
 // that request's coroutine touches it (no synchronisation). String views point into the
 // snapshot the request runs on, which outlives the request; so do the metric series handles,
-// which let the metrics record the request by slot, without a lookup.
+// which let the metrics record the request by slot, without a lookup. The principal is a copy:
+// a JWT's caller lives only as long as the request's context, which ends before the log line.
 #pragma once
 
 #include <cstdint>
@@ -22,9 +23,9 @@ namespace sluice::pipeline {
 enum class ClientSchema { OpenAI, Anthropic };
 
 struct RequestRecord {
-  std::string_view route;      // CompiledRule::id (owned by the snapshot)
-  std::string_view backend;    // BackendRuntime::name (owned by the snapshot)
-  std::string_view principal;  // the authenticated caller's id (owned by the snapshot); empty: none
+  std::string_view route;    // CompiledRule::id (owned by the snapshot)
+  std::string_view backend;  // BackendRuntime::name (owned by the snapshot)
+  std::string principal;     // the authenticated caller's id; empty: none
   // The series of `route` through `backend`, set with `backend`; none: counted as unrouted.
   const observe::RouteSeries* series = nullptr;
   std::string_view upstream;  // endpoint display (owned by the snapshot)

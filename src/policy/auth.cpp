@@ -6,11 +6,16 @@
 #include <algorithm>
 #include <array>
 #include <cstring>
+#include <filesystem>
+#include <fstream>
 #include <unordered_map>
 #include <vector>
 
+#include "auth/jwks.hpp"
 #include "config/diagnostics.hpp"
 #include "config/yaml_reader.hpp"
+#include "policy/jwt_authenticator.hpp"
+#include "proxy/worker.hpp"
 
 namespace sluice::policy {
 
@@ -18,22 +23,14 @@ namespace {
 
 using pipeline::Phase;
 using pipeline::Verdict;
-using Digest = std::array<unsigned char, 32>;
-
-Digest sha256(std::string_view text) {
-  Digest digest{};
-  unsigned int size = 0;
-  EVP_Digest(text.data(), text.size(), digest.data(), &size, EVP_sha256(), nullptr);
-  return digest;
-}
 
 bool is_hex_digest(std::string_view hex) {
   return hex.size() == 64 &&
          std::all_of(hex.begin(), hex.end(), [](char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'); });
 }
 
-Digest digest_from_hex(std::string_view hex) {
-  Digest digest{};
+TokenDigest digest_from_hex(std::string_view hex) {
+  TokenDigest digest{};
   for (std::size_t i = 0; i < digest.size(); ++i) {
     const auto nibble = [](char c) { return c <= '9' ? c - '0' : c - 'a' + 10; };
     digest[i] = static_cast<unsigned char>(nibble(hex[2 * i]) << 4 | nibble(hex[2 * i + 1]));
@@ -120,21 +117,141 @@ config::ApiKeyEntry decode_key(const YAML::Node& node, const std::string& path, 
   return key;
 }
 
-// Credentials are compared by their SHA-256: the table holds digests only.
-struct DigestHash {
-  std::size_t operator()(const Digest& d) const {
-    std::size_t h;
-    std::memcpy(&h, d.data(), sizeof h);
-    return h;
+std::map<std::string, std::string> string_map(config::YamlMap& m, std::string_view key, std::string_view expected) {
+  std::map<std::string, std::string> out;
+  auto node = m.take(key);
+  if (!node.IsDefined() || node.IsNull()) return out;
+  if (!node.IsMap()) {
+    m.ctx().error(node, m.field(key), "expected " + std::string(expected));
+    return out;
   }
+  for (const auto& item : node) {
+    const auto name = item.first.IsScalar() ? item.first.Scalar() : std::string();
+    if (auto value = config::scalar_string(item.second, m.field(key) + "." + name, m.ctx())) out[name] = *value;
+  }
+  return out;
+}
+
+// Reads a JWKS file of at most kMaxJwksBytes; nullopt (and why in `error`) otherwise.
+std::optional<std::string> read_jwks_file(const std::filesystem::path& path, std::string* error) {
+  std::error_code ec;
+  if (!std::filesystem::is_regular_file(path, ec)) {
+    *error = ec ? ec.message() : std::string("not a regular file");
+    return std::nullopt;
+  }
+  std::ifstream in(path, std::ios::binary);
+  if (!in) {
+    *error = std::strerror(errno);
+    return std::nullopt;
+  }
+  std::string text(auth::kMaxJwksBytes + 1, '\0');
+  in.read(text.data(), static_cast<std::streamsize>(text.size()));
+  if (in.bad()) {
+    *error = std::strerror(errno);
+    return std::nullopt;
+  }
+  text.resize(static_cast<std::size_t>(in.gcount()));
+  return text;
+}
+
+// Decodes `jwks` and, for a file or an inline document, parses the key set: an unusable source
+// is an error at the field, each skipped key a warning.
+config::JwksSource decode_jwks(config::YamlMap& provider) {
+  const auto& ctx = provider.ctx();
+  config::JwksSource source;
+  auto node = provider.take("jwks");
+  config::YamlMap m(node, provider.field("jwks"), ctx, config::Need::Required);
+  source.file = m.str("file").value_or("");
+  source.inlineJwks = m.str("inline").value_or("");
+  auto remote_node = m.take("remote");
+  config::YamlMap remote(remote_node, m.field("remote"), ctx);
+  auto url = remote.str("url", remote.present() ? config::Need::Required : config::Need::Optional);
+  auto cache_duration = remote.duration("cacheDuration");
+  if (remote.present()) source.remote = config::RemoteJwks{url.value_or(""), cache_duration};
+  if (!m.present()) return source;
+  const int given = (m.has("file") ? 1 : 0) + (m.has("inline") ? 1 : 0) + (m.has("remote") ? 1 : 0);
+  if (given != 1) {
+    ctx.error(
+        node, provider.field("jwks"),
+        given == 0 ? "needs one of file, inline and remote" : "has more than one of file, inline and remote; give one");
+    return source;
+  }
+  if (source.remote) {
+    ctx.error(node["remote"], m.field("remote"), "jwks.remote is not supported yet; use file or inline");
+    return source;
+  }
+  std::string document;
+  std::string where;
+  YAML::Node at;
+  if (m.has("file")) {
+    at = node["file"];
+    where = m.field("file");
+    if (source.file.empty()) {
+      ctx.error(at, where, "is empty; give the path of a JWKS file");
+      return source;
+    }
+    std::filesystem::path path(source.file);
+    if (path.is_relative()) path = std::filesystem::path(ctx.file).parent_path() / path;
+    std::string error;
+    auto text = read_jwks_file(path, &error);
+    if (!text) {
+      ctx.error(at, where, "cannot read the JWKS file \"" + path.string() + "\": " + error);
+      return source;
+    }
+    document = std::move(*text);
+    where += " (" + path.string() + ")";
+  } else {
+    at = node["inline"];
+    where = m.field("inline");
+    document = source.inlineJwks;
+  }
+  auto parsed = auth::parse_jwks(document);
+  for (const auto& warning : parsed.warnings) ctx.warning(at, where, warning);
+  if (!parsed.key_set) {
+    ctx.error(at, where, "not a usable JWKS: " + parsed.error);
+    return source;
+  }
+  source.keySet = std::move(parsed.key_set);
+  return source;
+}
+
+config::JwtProvider decode_provider(const YAML::Node& node, const std::string& path, const config::DecodeContext& ctx) {
+  config::YamlMap m(node, path, ctx, config::Need::Required);
+  config::JwtProvider provider;
+  if (auto name = m.str("name", config::Need::Required)) provider.name = *name;
+  if (auto issuer = m.str("issuer", config::Need::Required)) provider.issuer = *issuer;
+  if (auto audiences = string_list(m, "audiences")) provider.audiences = std::move(*audiences);
+  provider.jwks = decode_jwks(m);
+  if (auto claim = m.str("principalClaim")) provider.principalClaim = *claim;
+  provider.claimsToMetadata = string_map(m, "claimsToMetadata", "a mapping of metadata names to claim names");
+  return provider;
+}
+
+// The caller a JWT named, kept for the request (the principal it points at is shared with the
+// worker's cache of verified tokens); or, for a refused token, the WWW-Authenticate line the
+// verdict points at (answered while the request's context lives).
+struct JwtCaller final : pipeline::StageState {
+  std::shared_ptr<const pipeline::Principal> principal;
+  std::string challenge;
 };
+
+// Worker indexes past this one verify every token (no cache).
+constexpr std::size_t kCachedWorkers = 256;
 
 class AuthStage final : public pipeline::Stage {
  public:
-  AuthStage(const config::ApiKeyAuth& spec, const config::Config& config) {
-    optional_ = spec.mode.value_or(config::AuthMode::Strict) == config::AuthMode::Optional;
-    if (spec.headers) {
-      for (const auto& h : *spec.headers) headers_.push_back(h);
+  AuthStage(const config::AuthPolicy& spec, const config::Config& config) {
+    if (spec.jwt) {
+      jwt_.emplace(*spec.jwt);
+      jwt_optional_ = spec.jwt->mode.value_or(config::AuthMode::Strict) == config::AuthMode::Optional;
+      token_caches_.resize(kCachedWorkers);
+    }
+    if (spec.apiKey) {
+      api_keys_ = true;
+      api_key_optional_ = spec.apiKey->mode.value_or(config::AuthMode::Strict) == config::AuthMode::Optional;
+    }
+    if (spec.apiKey && spec.apiKey->headers) {
+      for (const auto& h : *spec.apiKey->headers) headers_.push_back(h);
     } else {
       for (const auto h : kDefaultCredentialHeaders) headers_.emplace_back(h);
     }
@@ -142,10 +259,10 @@ class AuthStage final : public pipeline::Stage {
       auto& removal = removals_.emplace_back();
       removal.remove.push_back(name);
     }
-    const auto keys = spec.keys ? *spec.keys : std::vector<config::ApiKeyEntry>{};
+    const auto keys = spec.apiKey && spec.apiKey->keys ? *spec.apiKey->keys : std::vector<config::ApiKeyEntry>{};
     principals_.reserve(keys.size());
     for (const auto& key : keys) {
-      Digest digest{};
+      TokenDigest digest{};
       if (!key.keyHash.empty()) {
         digest = digest_from_hex(key.keyHash);
       } else if (key.secretRef) {
@@ -154,7 +271,7 @@ class AuthStage final : public pipeline::Stage {
         const auto value = secret->second.data.find(key.secretRef->key);
         if (value == secret->second.data.end() || value->second.value.empty() || !value->second.problem.empty())
           continue;
-        digest = sha256(value->second.value);
+        digest = sha256_digest(value->second.value);
       } else {
         continue;
       }
@@ -197,20 +314,52 @@ class AuthStage final : public pipeline::Stage {
       from = i;
     }
     if (from == headers_.size()) {
-      if (optional_) return Verdict::proceed();
-      return refuse(
-          "missing_api_key",
-          "No API key provided: send it as \"Authorization: Bearer <key>\" or in one of the headers " + header_list(),
-          kChallenge);
+      // Anonymous only when every configured method allows it.
+      if ((!api_keys_ || api_key_optional_) && (!jwt_ || jwt_optional_)) return Verdict::proceed();
+      if (api_keys_)
+        return refuse(
+            "missing_api_key",
+            "No API key provided: send it as \"Authorization: Bearer <key>\" or in one of the headers " + header_list(),
+            kChallenge);
+      return refuse("missing_token",
+                    "No bearer token provided: send it as \"Authorization: Bearer <token>\" or in one of the headers " +
+                        header_list(),
+                    kChallenge);
     }
     request.request_header_edits.push_back(&removals_[from]);
-    const auto digest = sha256(credential);
+    if (jwt_ && (!api_keys_ || looks_like_jwt(credential))) return authenticate_jwt(request, credential);
+    const auto digest = sha256_digest(credential);
     const auto it = by_digest_.find(digest);
     if (it == by_digest_.end() || CRYPTO_memcmp(digests_[it->second].data(), digest.data(), digest.size()) != 0)
       return refuse("invalid_api_key", "Invalid API key", kInvalidChallenge);
     const auto& principal = principals_[it->second];
     request.principal = &principal;
     request.record.principal = principal.id;
+    return Verdict::proceed();
+  }
+
+  Verdict authenticate_jwt(pipeline::RequestContext& request, std::string_view token) const {
+    // Slot i is touched only by worker i's thread: no lock.
+    const auto worker = request.worker.index();
+    VerifiedTokenCache* cache = nullptr;
+    if (worker < token_caches_.size()) {
+      auto& slot = token_caches_[worker];
+      if (!slot) slot = std::make_unique<VerifiedTokenCache>();
+      cache = slot.get();
+    }
+    auto outcome = jwt_->authenticate(token, std::chrono::system_clock::now(), cache);
+    auto& caller = request.state<JwtCaller>(this);
+    if (!outcome.principal) {
+      auto verdict = Verdict::fail(http::ApiError{
+          401, "invalid_request_error", "invalid_token", "Invalid bearer token: " + std::string(outcome.message), {}});
+      caller.challenge = "WWW-Authenticate: Bearer realm=\"sluice\", error=\"invalid_token\", error_description=\"" +
+                         std::string(outcome.message) + "\"\r\n";
+      verdict.headers = caller.challenge;
+      return verdict;
+    }
+    caller.principal = std::move(outcome.principal);
+    request.principal = caller.principal.get();
+    request.record.principal = caller.principal->id;
     return Verdict::proceed();
   }
 
@@ -239,20 +388,48 @@ class AuthStage final : public pipeline::Stage {
   static constexpr std::string_view kInvalidChallenge =
       "WWW-Authenticate: Bearer realm=\"sluice\", error=\"invalid_token\"\r\n";
 
-  bool optional_ = false;
+  bool api_keys_ = false;
+  bool api_key_optional_ = false;
+  std::optional<JwtAuthenticator> jwt_;
+  bool jwt_optional_ = false;
+  // One cache of verified tokens per worker, indexed by Worker::index(), created on the worker's
+  // first JWT (a worker index past the end verifies every token).
+  mutable std::vector<std::unique_ptr<VerifiedTokenCache>> token_caches_;
   bool restricts_models_ = false;
   std::vector<std::string> headers_;
   std::vector<config::HeaderModifier> removals_;  // removals_[i] removes headers_[i] upstream
   std::vector<pipeline::Principal> principals_;
-  std::vector<Digest> digests_;  // digests_[i] is principals_[i]'s key
-  std::unordered_map<Digest, std::size_t, DigestHash> by_digest_;
+  std::vector<TokenDigest> digests_;  // digests_[i] is principals_[i]'s key
+  std::unordered_map<TokenDigest, std::size_t, TokenDigestHash> by_digest_;
 };
+
+}  // namespace
+
+namespace {
+
+config::JwtAuth decode_jwt(config::YamlMap& section) {
+  const auto& ctx = section.ctx();
+  auto node = section.take("jwt");
+  config::YamlMap m(node, section.field("jwt"), ctx);
+  config::JwtAuth jwt;
+  jwt.mode = m.enumeration<config::AuthMode>(
+      "mode", {{"Strict", config::AuthMode::Strict}, {"Optional", config::AuthMode::Optional}});
+  auto providers = m.take("providers");
+  if (providers.IsDefined() && !providers.IsNull() && config::is_sequence(providers, m.field("providers"), ctx)) {
+    std::vector<config::JwtProvider> entries;
+    for (std::size_t i = 0; i < providers.size(); ++i)
+      entries.push_back(decode_provider(providers[i], m.field("providers") + "[" + std::to_string(i) + "]", ctx));
+    jwt.providers = std::move(entries);
+  }
+  return jwt;
+}
 
 }  // namespace
 
 config::AuthPolicy AuthSection::decode(config::YamlMap& section) {
   const auto& ctx = section.ctx();
   config::AuthPolicy auth;
+  if (section.has("jwt")) auth.jwt = decode_jwt(section);
   if (!section.has("apiKey")) return auth;
   auto node = section.take("apiKey");
   config::YamlMap m(node, section.field("apiKey"), ctx);
@@ -275,7 +452,34 @@ config::AuthPolicy AuthSection::decode(config::YamlMap& section) {
   return auth;
 }
 
+namespace {
+
+// Issuers are non-empty, provider names unique, the principal claim named.
+void validate_jwt(const config::JwtAuth& jwt, const config::YamlMap& section) {
+  if (!jwt.providers) return;
+  const auto& ctx = section.ctx();
+  const auto node = section.node()["jwt"]["providers"];
+  const auto base = section.field("jwt") + ".providers";
+  const auto& providers = *jwt.providers;
+  if (providers.empty()) ctx.error(node, base, "needs at least one provider");
+  for (std::size_t i = 0; i < providers.size(); ++i) {
+    const auto field = base + "[" + std::to_string(i) + "]";
+    const auto& provider = providers[i];
+    if (node[i]["issuer"].IsDefined() && provider.issuer.empty())
+      ctx.error(node[i]["issuer"], field + ".issuer", "is empty; give the iss the provider's tokens carry");
+    if (node[i]["principalClaim"].IsDefined() && provider.principalClaim.empty())
+      ctx.error(node[i]["principalClaim"], field + ".principalClaim", "is empty; give the claim naming the caller");
+    for (std::size_t j = 0; j < i; ++j)
+      if (!provider.name.empty() && providers[j].name == provider.name)
+        ctx.error(node[i]["name"], field + ".name",
+                  "\"" + provider.name + "\" is also the name of providers[" + std::to_string(j) + "]");
+  }
+}
+
+}  // namespace
+
 void AuthSection::validate(const config::AuthPolicy& value, const config::YamlMap& section) {
+  if (value.jwt) validate_jwt(*value.jwt, section);
   if (!value.apiKey) return;
   const auto& ctx = section.ctx();
   const auto node = section.node()["apiKey"];
@@ -305,6 +509,14 @@ void AuthSection::validate(const config::AuthPolicy& value, const config::YamlMa
 
 config::AuthPolicy AuthSection::merge(const config::AuthPolicy& general, const config::AuthPolicy& specific) {
   config::AuthPolicy out = general;
+  if (specific.jwt) {
+    if (!out.jwt) {
+      out.jwt = specific.jwt;
+    } else {
+      if (specific.jwt->mode) out.jwt->mode = specific.jwt->mode;
+      if (specific.jwt->providers) out.jwt->providers = specific.jwt->providers;
+    }
+  }
   if (!specific.apiKey) return out;
   if (!out.apiKey) {
     out.apiKey = specific.apiKey;
@@ -318,8 +530,8 @@ config::AuthPolicy AuthSection::merge(const config::AuthPolicy& general, const c
 
 std::shared_ptr<const pipeline::Stage> AuthSection::make_stage(config::AuthPolicy merged,
                                                                const SectionContext& context) {
-  if (!merged.apiKey) return nullptr;
-  return std::make_shared<const AuthStage>(*merged.apiKey, context.config);
+  if (!merged.apiKey && !merged.jwt) return nullptr;
+  return std::make_shared<const AuthStage>(merged, context.config);
 }
 
 namespace {
@@ -348,7 +560,7 @@ std::string passthrough_conflict(const config::Backend& backend, const std::vect
 void check_passthrough(const config::AuthPolicy& value, const config::TrafficPolicy& policy,
                        const config::Config& config, config::Diagnostics& diags) {
   std::vector<std::string> headers;
-  if (value.apiKey->headers) {
+  if (value.apiKey && value.apiKey->headers) {
     headers = *value.apiKey->headers;
   } else {
     for (const auto h : kDefaultCredentialHeaders) headers.emplace_back(h);
@@ -392,9 +604,9 @@ void check_passthrough(const config::AuthPolicy& value, const config::TrafficPol
 
 void AuthSection::check_references(const config::AuthPolicy& value, const config::TrafficPolicy& policy,
                                    const config::Config& config, config::Diagnostics& diags) {
-  if (!value.apiKey) return;
+  if (!value.apiKey && !value.jwt) return;
   check_passthrough(value, policy, config, diags);
-  if (!value.apiKey->keys) return;
+  if (!value.apiKey || !value.apiKey->keys) return;
   const auto& keys = *value.apiKey->keys;
   for (std::size_t i = 0; i < keys.size(); ++i) {
     if (!keys[i].secretRef || keys[i].secretRef->name.empty()) continue;

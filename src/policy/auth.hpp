@@ -11,6 +11,15 @@
 //         secretRef: {name: team-a-key}    # key apiKey by default; or keyHash: "sha256:<hex>"
 //         metadata: {team: a}
 //         allowedModels: ["gpt-4o*"]       # exact, prefix*, *suffix, *; default every model
+//     jwt:
+//       mode: Strict            # as apiKey's
+//       providers:
+//       - name: corp
+//         issuer: https://idp.example.com  # the token's iss, exactly
+//         audiences: [sluice]               # one must be in its aud; default: aud not checked
+//         jwks: {file: jwks.json}           # or inline: "<JWKS JSON>"; read and parsed at load
+//         principalClaim: sub               # the principal id; default sub
+//         claimsToMetadata: {team: groups}  # principal metadata from claims
 //
 // The stage (RequestHead) reads the first configured header present (`authorization` only with
 // the Bearer scheme), hashes the key with SHA-256 and looks the digest up among the configured
@@ -21,9 +30,19 @@
 // any key restricted to some models, a RequestBody step answers 403 `model_not_allowed` for a
 // model the principal may not use. Errors are in the client's schema, with WWW-Authenticate.
 //
-// Keys change with a reload and take effect at once: the stage is rebuilt with the snapshot.
-// Merging is field by field (mode, headers, keys), the specific policy's field winning.
-// Pure functions over the immutable config; the stage is immutable and thread-safe.
+// JWTs are read from the same headers. With both methods configured, a credential shaped like a
+// JWT (three base64url parts) is verified as one, anything else looked up as an API key; with
+// jwt alone every credential is a token. A token is verified by policy/jwt_authenticator.hpp
+// (the providers in order; a per-worker cache of verified tokens); its principal lives in the
+// request's stage state. A bad token: 401 `invalid_token` with the reason (a fixed text) in the
+// body and in WWW-Authenticate's error_description. No credential at all passes as anonymous
+// only when every configured method is Optional.
+//
+// Keys change with a reload and take effect at once: the stage is rebuilt with the snapshot (a
+// JWKS file is read again then; the token caches start empty). Merging is field by field
+// (apiKey: mode, headers, keys; jwt: mode, providers), the specific policy's field winning.
+// Pure functions over the immutable config. The stage is shared by every worker; its only
+// mutable part is the token caches, one per worker index, each touched by its worker alone.
 #pragma once
 
 #include <memory>
@@ -46,9 +65,13 @@ struct AuthSection {
   static constexpr std::string_view every_branch =
       "{apiKey: {mode: Strict, headers: [x-api-key], keys: [{name: k, secretRef: {name: keys, key: apiKey}, "
       "metadata: {}, allowedModels: ['*']}, "
-      "{name: h, keyHash: 'sha256:0000000000000000000000000000000000000000000000000000000000000000'}]}}";
+      "{name: h, keyHash: 'sha256:0000000000000000000000000000000000000000000000000000000000000000'}]}, "
+      "jwt: {mode: Strict, providers: [{name: p, issuer: i, audiences: [a], principalClaim: sub, "
+      "claimsToMetadata: {team: groups}, jwks: {inline: '{\"keys\": [{\"kty\": \"OKP\", \"crv\": \"Ed25519\", "
+      "\"x\": \"11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo\"}]}'}}]}}";
   static Value decode(config::YamlMap& section);
-  // Each key has exactly one of secretRef and keyHash; key names are unique.
+  // Each key has exactly one of secretRef and keyHash; key names are unique. JWT providers have a
+  // non-empty issuer and unique names (jwks is checked, read and parsed by decode).
   static void validate(const Value& value, const config::YamlMap& section);
   static Value merge(const Value& general, const Value& specific);
   static std::shared_ptr<const pipeline::Stage> make_stage(Value merged, const SectionContext& context);
