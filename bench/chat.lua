@@ -50,6 +50,9 @@ wrk.headers["Content-Type"] = "application/json"
 if anthropic then wrk.headers["anthropic-version"] = "2023-06-01" end
 wrk.headers["Accept"] = stream and "text/event-stream" or "application/json"
 wrk.headers["User-Agent"] = "sluice-bench/1 (wrk)"
+if os.getenv("BENCH_KEY") and os.getenv("BENCH_KEY") ~= "" then
+  wrk.headers["Authorization"] = "Bearer " .. os.getenv("BENCH_KEY")
+end
 
 local req
 function init(args)

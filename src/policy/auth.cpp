@@ -578,7 +578,8 @@ void check_passthrough(const config::AuthPolicy& value, const config::TrafficPol
             "\", whose provider passes the client's credential through (authToken.kind: Passthrough) and would "
             "read it from \"" +
             header +
-            "\", the header this policy reads the caller's Sluice key from: the Sluice key would reach the provider. "
+            "\", the header this policy reads the caller's Sluice credential from: that credential would reach the "
+            "provider. "
             "Read the Sluice key from another header (spec.auth.apiKey.headers, e.g. [x-sluice-key])"});
   };
   for (std::size_t i = 0; i < policy.targetRefs.size(); ++i) {
