@@ -2,15 +2,16 @@
 
 namespace sluice::pipeline {
 
-http::Task<Verdict> Stage::on_request_head(RequestContext&) const {
-  co_return Verdict::proceed();
+http::Task<Verdict> Stage::await_request_head(RequestContext& context) const {
+  co_return on_request_head(context);
 }
-http::Task<Verdict> Stage::on_request_body(RequestContext&) const {
-  co_return Verdict::proceed();
+http::Task<Verdict> Stage::await_request_body(RequestContext& context) const {
+  co_return on_request_body(context);
 }
 
 void Chain::add(std::shared_ptr<const Stage> stage) {
   phases_ |= stage->phases();
+  waits_ = waits_ || stage->waits();
   stages_.push_back(std::move(stage));
 }
 
@@ -18,10 +19,28 @@ void Chain::append(Chain other) {
   for (auto& stage : other.stages_) add(std::move(stage));
 }
 
+Verdict Chain::request_head_now(RequestContext& context) const {
+  for (const auto& stage : stages_) {
+    if ((stage->phases() & bit(Phase::RequestHead)) == 0) continue;
+    auto verdict = stage->on_request_head(context);
+    if (!verdict.proceeds()) return verdict;
+  }
+  return Verdict::proceed();
+}
+
+Verdict Chain::request_body_now(RequestContext& context) const {
+  for (const auto& stage : stages_) {
+    if ((stage->phases() & bit(Phase::RequestBody)) == 0) continue;
+    auto verdict = stage->on_request_body(context);
+    if (!verdict.proceeds()) return verdict;
+  }
+  return Verdict::proceed();
+}
+
 http::Task<Verdict> Chain::request_head(RequestContext& context) const {
   for (const auto& stage : stages_) {
     if ((stage->phases() & bit(Phase::RequestHead)) == 0) continue;
-    auto verdict = co_await stage->on_request_head(context);
+    auto verdict = co_await stage->await_request_head(context);
     if (!verdict.proceeds()) co_return verdict;
   }
   co_return Verdict::proceed();
@@ -30,7 +49,7 @@ http::Task<Verdict> Chain::request_head(RequestContext& context) const {
 http::Task<Verdict> Chain::request_body(RequestContext& context) const {
   for (const auto& stage : stages_) {
     if ((stage->phases() & bit(Phase::RequestBody)) == 0) continue;
-    auto verdict = co_await stage->on_request_body(context);
+    auto verdict = co_await stage->await_request_body(context);
     if (!verdict.proceeds()) co_return verdict;
   }
   co_return Verdict::proceed();

@@ -23,6 +23,11 @@ class Chain {
   Phases phases() const { return phases_; }
   const std::vector<std::shared_ptr<const Stage>>& stages() const { return stages_; }
 
+  // Whether a stage of the chain must wait (Stage::waits): RequestHead and RequestBody then run
+  // as coroutines (request_head / request_body), else as plain calls (the _now forms).
+  bool waits() const { return waits_; }
+  Verdict request_head_now(RequestContext& context) const;
+  Verdict request_body_now(RequestContext& context) const;
   http::Task<Verdict> request_head(RequestContext& context) const;
   http::Task<Verdict> request_body(RequestContext& context) const;
   Verdict attempt(AttemptContext& context) const;
@@ -33,6 +38,7 @@ class Chain {
  private:
   std::vector<std::shared_ptr<const Stage>> stages_;
   Phases phases_ = 0;
+  bool waits_ = false;
 };
 
 }  // namespace sluice::pipeline

@@ -218,8 +218,14 @@ class Stage {
   virtual std::string_view name() const = 0;
   virtual Phases phases() const = 0;
 
-  virtual http::Task<Verdict> on_request_head(RequestContext&) const;
-  virtual http::Task<Verdict> on_request_body(RequestContext&) const;
+  // RequestHead and RequestBody hooks: plain calls for stages that only compute (no coroutine
+  // frame on the hot path); a stage that must wait (a webhook, Redis) says so with waits() and
+  // overrides the await_ forms, which the chain then co_awaits instead.
+  virtual Verdict on_request_head(RequestContext&) const { return Verdict::proceed(); }
+  virtual Verdict on_request_body(RequestContext&) const { return Verdict::proceed(); }
+  virtual bool waits() const { return false; }
+  virtual http::Task<Verdict> await_request_head(RequestContext&) const;
+  virtual http::Task<Verdict> await_request_body(RequestContext&) const;
   virtual Verdict on_attempt(AttemptContext&) const { return Verdict::proceed(); }
   virtual Verdict on_upstream_request(AttemptContext&) const { return Verdict::proceed(); }
   virtual Verdict on_response_head(ResponseContext&) const { return Verdict::proceed(); }

@@ -287,13 +287,9 @@ class AuthStage final : public pipeline::Stage {
     return pipeline::bit(Phase::RequestHead) | (restricts_models_ ? pipeline::bit(Phase::RequestBody) : 0u);
   }
 
-  http::Task<Verdict> on_request_head(pipeline::RequestContext& request) const override {
-    co_return authenticate(request);
-  }
+  Verdict on_request_head(pipeline::RequestContext& request) const override { return authenticate(request); }
 
-  http::Task<Verdict> on_request_body(pipeline::RequestContext& request) const override {
-    co_return check_model(request);
-  }
+  Verdict on_request_body(pipeline::RequestContext& request) const override { return check_model(request); }
 
  private:
   Verdict authenticate(pipeline::RequestContext& request) const {

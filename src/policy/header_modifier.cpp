@@ -17,13 +17,13 @@ class HeaderModifierStage final : public pipeline::Stage {
   std::string_view name() const override { return "header-modifier"; }
   pipeline::Phases phases() const override { return pipeline::bit(Phase::RequestHead); }
 
-  http::Task<Verdict> on_request_head(RequestContext& request) const override {
+  Verdict on_request_head(RequestContext& request) const override {
     const auto& into_request = rule_.request_header_filters;
     const auto& into_response = rule_.response_header_filters;
     request.request_header_edits.insert(request.request_header_edits.end(), into_request.begin(), into_request.end());
     request.response_header_edits.insert(request.response_header_edits.end(), into_response.begin(),
                                          into_response.end());
-    co_return Verdict::proceed();
+    return Verdict::proceed();
   }
 
  private:

@@ -39,9 +39,23 @@ constexpr std::string_view kNoPrincipalClaim = "the bearer token has no claim na
 }  // namespace
 
 TokenDigest sha256_digest(std::string_view text) {
+  // One digest context per thread, reused: EVP_Digest would allocate and free one per call
+  // (about 0.5 us against 0.17 us here, on the request path of every authenticated request).
+  struct Context {
+    EVP_MD* md = EVP_MD_fetch(nullptr, "SHA256", nullptr);
+    EVP_MD_CTX* ctx = EVP_MD_CTX_new();
+    ~Context() {
+      EVP_MD_CTX_free(ctx);
+      EVP_MD_free(md);
+    }
+  };
+  thread_local Context context;
   TokenDigest digest{};
   unsigned int size = 0;
-  EVP_Digest(text.data(), text.size(), digest.data(), &size, EVP_sha256(), nullptr);
+  if (context.md == nullptr || context.ctx == nullptr || EVP_DigestInit_ex2(context.ctx, context.md, nullptr) != 1 ||
+      EVP_DigestUpdate(context.ctx, text.data(), text.size()) != 1 ||
+      EVP_DigestFinal_ex(context.ctx, digest.data(), &size) != 1)
+    EVP_Digest(text.data(), text.size(), digest.data(), &size, EVP_sha256(), nullptr);
   return digest;
 }
 

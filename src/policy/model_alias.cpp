@@ -15,17 +15,17 @@ class ModelAliasStage final : public pipeline::Stage {
     return pipeline::bit(pipeline::Phase::RequestBody) | pipeline::bit(pipeline::Phase::BodyDocument);
   }
 
-  http::Task<pipeline::Verdict> on_request_body(pipeline::RequestContext& request) const override {
+  pipeline::Verdict on_request_body(pipeline::RequestContext& request) const override {
     const auto found = aliases_.find(request.info.model);
-    if (found == aliases_.end()) co_return pipeline::Verdict::proceed();
+    if (found == aliases_.end()) return pipeline::Verdict::proceed();
     auto view = client_view(request);
-    if (!view) co_return pipeline::Verdict::proceed();
+    if (!view) return pipeline::Verdict::proceed();
     request.requested_model = request.info.model;
     request.record.requested_model = request.info.model;
     view->set_model(found->second);
     request.info.model = found->second;
     request.document_changed = true;
-    co_return pipeline::Verdict::proceed();
+    return pipeline::Verdict::proceed();
   }
 
  private:

@@ -14,15 +14,15 @@ class PromptEnrichmentStage final : public pipeline::Stage {
     return pipeline::bit(pipeline::Phase::RequestBody) | pipeline::bit(pipeline::Phase::BodyDocument);
   }
 
-  http::Task<pipeline::Verdict> on_request_body(pipeline::RequestContext& request) const override {
+  pipeline::Verdict on_request_body(pipeline::RequestContext& request) const override {
     auto view = client_view(request);
-    if (!view || view->schema() == llm::Schema::OpenAIEmbeddings) co_return pipeline::Verdict::proceed();
+    if (!view || view->schema() == llm::Schema::OpenAIEmbeddings) return pipeline::Verdict::proceed();
     // Prepended in reverse, each at the start: they end up in the configured order.
     for (auto it = enrichment_.prepend.rbegin(); it != enrichment_.prepend.rend(); ++it)
       view->add_message(it->role, it->content, true);
     for (const auto& message : enrichment_.append) view->add_message(message.role, message.content, false);
     request.document_changed = true;
-    co_return pipeline::Verdict::proceed();
+    return pipeline::Verdict::proceed();
   }
 
  private:

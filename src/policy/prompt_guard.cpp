@@ -26,9 +26,7 @@ class RequestGuardStage final : public pipeline::Stage {
     return pipeline::bit(pipeline::Phase::RequestBody) | pipeline::bit(pipeline::Phase::BodyDocument);
   }
 
-  http::Task<pipeline::Verdict> on_request_body(pipeline::RequestContext& request) const override {
-    co_return inspect(request);
-  }
+  pipeline::Verdict on_request_body(pipeline::RequestContext& request) const override { return inspect(request); }
 
  private:
   pipeline::Verdict inspect(pipeline::RequestContext& request) const {

@@ -91,9 +91,9 @@ class RequestDefaultsStage final : public pipeline::Stage {
     return pipeline::bit(pipeline::Phase::RequestBody) | pipeline::bit(pipeline::Phase::BodyDocument);
   }
 
-  http::Task<pipeline::Verdict> on_request_body(pipeline::RequestContext& request) const override {
+  pipeline::Verdict on_request_body(pipeline::RequestContext& request) const override {
     auto view = client_view(request);
-    if (!view) co_return pipeline::Verdict::proceed();
+    if (!view) return pipeline::Verdict::proceed();
     auto& body = request.document.as_object();
     bool changed = false;
     for (const auto& d : defaults_) {
@@ -116,7 +116,7 @@ class RequestDefaultsStage final : public pipeline::Stage {
       changed = true;
     }
     request.document_changed = request.document_changed || changed;
-    co_return pipeline::Verdict::proceed();
+    return pipeline::Verdict::proceed();
   }
 
  private:

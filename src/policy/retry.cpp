@@ -121,9 +121,9 @@ class RetryStage final : public pipeline::Stage {
       : merged_(std::move(merged)), backend_level_(backend_level) {}
   std::string_view name() const override { return "retry"; }
   pipeline::Phases phases() const override { return pipeline::bit(pipeline::Phase::RequestHead); }
-  http::Task<pipeline::Verdict> on_request_head(pipeline::RequestContext& request) const override {
+  pipeline::Verdict on_request_head(pipeline::RequestContext& request) const override {
     (backend_level_ ? request.retry.backend : request.retry.rule) = &merged_;
-    co_return pipeline::Verdict::proceed();
+    return pipeline::Verdict::proceed();
   }
 
  private:

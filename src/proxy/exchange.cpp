@@ -378,8 +378,14 @@ http::Task<bool> run_exchange(Worker& worker, const Snapshot& snapshot, const ro
 
   // RequestHead stages (the rule's, then the Backend's) run before anything is answered.
   if (!rule_chain.empty() || !backend->chain.empty()) {
-    auto verdict = co_await rule_chain.request_head(request);
-    if (verdict.proceeds()) verdict = co_await backend->chain.request_head(request);
+    pipeline::Verdict verdict;
+    if (rule_chain.waits() || backend->chain.waits()) {
+      verdict = co_await rule_chain.request_head(request);
+      if (verdict.proceeds()) verdict = co_await backend->chain.request_head(request);
+    } else {
+      verdict = rule_chain.request_head_now(request);
+      if (verdict.proceeds()) verdict = backend->chain.request_head_now(request);
+    }
     if (!verdict.proceeds()) co_return co_await responder.verdict(verdict);
   }
 
@@ -491,8 +497,14 @@ http::Task<bool> run_exchange(Worker& worker, const Snapshot& snapshot, const ro
     record.stream = request.info.stream;
     // RequestBody stages.
     if (rule_chain.needs(pipeline::Phase::RequestBody) || backend->chain.needs(pipeline::Phase::RequestBody)) {
-      auto verdict = co_await rule_chain.request_body(request);
-      if (verdict.proceeds()) verdict = co_await backend->chain.request_body(request);
+      pipeline::Verdict verdict;
+      if (rule_chain.waits() || backend->chain.waits()) {
+        verdict = co_await rule_chain.request_body(request);
+        if (verdict.proceeds()) verdict = co_await backend->chain.request_body(request);
+      } else {
+        verdict = rule_chain.request_body_now(request);
+        if (verdict.proceeds()) verdict = backend->chain.request_body_now(request);
+      }
       if (!verdict.proceeds()) co_return co_await responder.verdict(verdict);
       // Stages that rewrote the document: the body every attempt sends is the new one.
       if (request.document_changed) request.body = json::serialize(request.document);

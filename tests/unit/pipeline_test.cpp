@@ -189,6 +189,13 @@ spec:
   EXPECT_EQ(request.request_header_edits[1]->remove.at(0), "x-c");
   ASSERT_EQ(request.response_header_edits.size(), 1u);
   EXPECT_EQ(request.response_header_edits[0]->remove.at(0), "x-b");
+
+  EXPECT_FALSE(chain.waits()) << "no stage waits: the exchange runs the phase as plain calls";
+  pipeline::RequestRecord record_now;
+  pipeline::RequestContext request_now(worker, *filtered, snapshot->backends.at("be"), record_now);
+  EXPECT_TRUE(chain.request_head_now(request_now).proceeds());
+  EXPECT_EQ(request_now.request_header_edits.size(), 2u) << "the plain call runs the same stages";
+  EXPECT_EQ(request_now.response_header_edits.size(), 1u);
 }
 
 TEST(SnapshotWarningTest, AGroupThatCannotServeEmbeddingsNextToOneThatCanIsNamed) {
