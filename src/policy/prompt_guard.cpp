@@ -1,6 +1,7 @@
 #include "policy/prompt_guard.hpp"
 
 #include <algorithm>
+#include <boost/container/small_vector.hpp>
 
 #include "guard/matcher.hpp"
 #include "policy/ai.hpp"
@@ -32,23 +33,23 @@ class RequestGuardStage final : public pipeline::Stage {
   pipeline::Verdict inspect(pipeline::RequestContext& request) const {
     auto view = client_view(request);
     if (!view) return pipeline::Verdict::proceed();
-    std::string rules;  // the rules that matched, comma-separated, each once
-    const auto note = [&rules](std::string_view rule) {
-      for (std::size_t at = 0; at < rules.size();) {
-        const auto end = std::min(rules.find(',', at), rules.size());
-        if (std::string_view(rules).substr(at, end - at) == rule) return;
-        at = end + 1;
-      }
-      if (!rules.empty()) rules += ',';
-      rules += rule;
+    // The rules that matched, each once (names owned by the matcher), for the access log.
+    boost::container::small_vector<std::string_view, 4> matched;
+    const auto note = [&matched](std::string_view rule) {
+      if (std::find(matched.begin(), matched.end(), rule) == matched.end()) matched.push_back(rule);
+    };
+    const auto rules = [&matched] {
+      std::string out;
+      for (const auto rule : matched) out.append(out.empty() ? "" : ",").append(rule);
+      return out;
     };
     if (action_ == config::GuardAction::Reject) {
       view->visit_text([&](const llm::TextSpan& span) {
-        if (!rules.empty()) return;
+        if (!matched.empty()) return;
         if (auto rule = matcher_.first_match(span.text)) note(*rule);
       });
-      if (rules.empty()) return pipeline::Verdict::proceed();
-      request.record.guard = "request reject " + rules;
+      if (matched.empty()) return pipeline::Verdict::proceed();
+      request.record.guard = "request reject " + rules();
       return pipeline::Verdict::fail(http::ApiError{status_, "invalid_request_error", "content_filter", message_, {}});
     }
     const auto masked = view->for_each_text([&](const llm::TextSpan& span) -> std::optional<std::string> {
@@ -62,7 +63,7 @@ class RequestGuardStage final : public pipeline::Stage {
     });
     if (masked > 0) {
       request.document_changed = true;
-      request.record.guard = "request mask " + rules;
+      request.record.guard = "request mask " + rules();
     }
     return pipeline::Verdict::proceed();
   }
