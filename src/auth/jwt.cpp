@@ -5,6 +5,7 @@
 #include <openssl/rsa.h>
 
 #include <array>
+#include <boost/beast/core/string.hpp>
 #include <boost/json.hpp>
 #include <cmath>
 #include <cstdint>
@@ -76,21 +77,13 @@ std::optional<Algorithm> parse_algorithm(std::string_view name) {
   return std::nullopt;
 }
 
-bool iequals(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (std::size_t i = 0; i < a.size(); ++i) {
-    auto lower = [](char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c; };
-    if (lower(a[i]) != lower(b[i])) return false;
-  }
-  return true;
-}
-
 // RFC 7515 section 4.1.9: "JWT" or, for access tokens (RFC 9068), "at+jwt"; the
 // "application/" prefix may be present, and media types compare case-insensitively.
 bool accepted_typ(std::string_view typ) {
   constexpr std::string_view kPrefix = "application/";
-  if (typ.size() > kPrefix.size() && iequals(typ.substr(0, kPrefix.size()), kPrefix)) typ.remove_prefix(kPrefix.size());
-  return iequals(typ, "jwt") || iequals(typ, "at+jwt");
+  if (typ.size() > kPrefix.size() && boost::beast::iequals(typ.substr(0, kPrefix.size()), kPrefix))
+    typ.remove_prefix(kPrefix.size());
+  return boost::beast::iequals(typ, "jwt") || boost::beast::iequals(typ, "at+jwt");
 }
 
 // Appends one DER INTEGER holding the unsigned big-endian `value`.

@@ -12,6 +12,7 @@
 #include "policy/prompt_enrichment.hpp"
 #include "policy/prompt_guard.hpp"
 #include "policy/request_defaults.hpp"
+#include "policy/targets.hpp"
 
 namespace sluice::policy {
 
@@ -275,32 +276,22 @@ void AiSection::check_references(const config::AiPolicy&, const config::TrafficP
     diags.add(config::Diagnostic{config::Severity::Error, policy.origin.file, policy.origin.line, policy.origin.id(),
                                  field, std::move(message)});
   };
-  for (std::size_t i = 0; i < policy.targetRefs.size(); ++i) {
-    const auto& ref = policy.targetRefs[i];
-    const auto field = "spec.targetRefs[" + std::to_string(i) + "]";
-    if (ref.kind == config::PolicyTargetKind::Backend) {
-      const auto backend = config.backends.find(ref.name);
-      if (backend != config.backends.end() && backend->second.type != config::BackendType::AI)
-        error(field,
-              "Backend \"" + ref.name + "\" (Static) is not an AI Backend; an ai section applies to AI Backends");
-      continue;
-    }
-    if (ref.kind != config::PolicyTargetKind::HTTPRoute) continue;  // a Gateway's ai applies to its AI rules
-    for (const auto& route : config.routes) {
-      if (route.origin.name != ref.name) continue;
-      for (const auto& rule : route.rules) {
-        if (!ref.sectionName.empty() && rule.name != ref.sectionName) continue;
-        for (const auto& backend_ref : rule.backendRefs) {
-          const auto backend = config.backends.find(backend_ref.name);
-          if (backend == config.backends.end() || backend->second.type == config::BackendType::AI) continue;
-          error(field, "rule \"" + rule.name + "\" of HTTPRoute \"" + route.origin.name + "\" sends to Backend \"" +
-                           backend_ref.name + "\" (Static), which is not an AI Backend; " +
-                           (ref.sectionName.empty() ? "target the AI rule with sectionName"
-                                                    : "an ai section applies to AI Backends"));
+  // A Gateway's ai section applies to its AI rules: only route, rule and Backend targets are checked.
+  for_each_targeted_backend(
+      policy, config, false,
+      [&](std::size_t i, const config::RouteRule* rule, const config::HttpRoute* route, const std::string& name) {
+        const auto backend = config.backends.find(name);
+        if (backend == config.backends.end() || backend->second.type == config::BackendType::AI) return;
+        const auto field = "spec.targetRefs[" + std::to_string(i) + "]";
+        if (rule == nullptr) {
+          error(field, "Backend \"" + name + "\" (Static) is not an AI Backend; an ai section applies to AI Backends");
+          return;
         }
-      }
-    }
-  }
+        error(field, "rule \"" + rule->name + "\" of HTTPRoute \"" + route->origin.name + "\" sends to Backend \"" +
+                         name + "\" (Static), which is not an AI Backend; " +
+                         (policy.targetRefs[i].sectionName.empty() ? "target the AI rule with sectionName"
+                                                                   : "an ai section applies to AI Backends"));
+      });
 }
 
 }  // namespace sluice::policy

@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <array>
+#include <boost/beast/core/string.hpp>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -14,7 +15,9 @@
 #include "auth/jwks.hpp"
 #include "config/diagnostics.hpp"
 #include "config/yaml_reader.hpp"
+#include "http/syntax.hpp"
 #include "policy/jwt_authenticator.hpp"
+#include "policy/targets.hpp"
 #include "proxy/worker.hpp"
 
 namespace sluice::policy {
@@ -32,24 +35,9 @@ bool is_hex_digest(std::string_view hex) {
 TokenDigest digest_from_hex(std::string_view hex) {
   TokenDigest digest{};
   for (std::size_t i = 0; i < digest.size(); ++i) {
-    const auto nibble = [](char c) { return c <= '9' ? c - '0' : c - 'a' + 10; };
-    digest[i] = static_cast<unsigned char>(nibble(hex[2 * i]) << 4 | nibble(hex[2 * i + 1]));
+    digest[i] = static_cast<unsigned char>(http::hex_value(hex[2 * i]) << 4 | http::hex_value(hex[2 * i + 1]));
   }
   return digest;
-}
-
-bool iequals(std::string_view a, std::string_view b) {
-  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
-           return (x >= 'A' && x <= 'Z' ? x + 32 : x) == (y >= 'A' && y <= 'Z' ? y + 32 : y);
-         });
-}
-
-// An HTTP field name (RFC 9110 token), lowercase.
-bool is_header_name(std::string_view name) {
-  static constexpr std::string_view kTokenPunctuation = "!#$%&'*+-.^_`|~";
-  return !name.empty() && std::all_of(name.begin(), name.end(), [](char c) {
-    return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || kTokenPunctuation.find(c) != std::string_view::npos;
-  });
 }
 
 // "exact", "prefix*", "*suffix" or "*".
@@ -302,7 +290,7 @@ class AuthStage final : public pipeline::Stage {
       std::string_view value = it->value();
       if (headers_[i] == "authorization") {
         // Only the Bearer scheme carries a key; another scheme is not a credential for Sluice.
-        if (value.size() <= 7 || !iequals(value.substr(0, 7), "bearer ")) continue;
+        if (value.size() <= 7 || !boost::beast::iequals(value.substr(0, 7), "bearer ")) continue;
         value.remove_prefix(7);
       }
       while (!value.empty() && value.front() == ' ') value.remove_prefix(1);
@@ -483,7 +471,7 @@ void AuthSection::validate(const config::AuthPolicy& value, const config::YamlMa
   if (value.apiKey->headers) {
     if (value.apiKey->headers->empty()) ctx.error(node["headers"], base + ".headers", "needs at least one header name");
     for (std::size_t i = 0; i < value.apiKey->headers->size(); ++i)
-      if (!is_header_name((*value.apiKey->headers)[i]))
+      if (!http::valid_field_name((*value.apiKey->headers)[i]))
         ctx.error(node["headers"][i], base + ".headers[" + std::to_string(i) + "]",
                   "\"" + (*value.apiKey->headers)[i] + "\" is not an HTTP header name");
   }
@@ -546,7 +534,7 @@ std::string passthrough_conflict(const config::Backend& backend, const std::vect
     if (provider->authHeader) read.push_back(provider->authHeader->headerName);
     for (const auto& h : headers)
       for (const auto& r : read)
-        if (iequals(h, r)) return h;
+        if (boost::beast::iequals(h, r)) return h;
   }
   return {};
 }
@@ -578,23 +566,14 @@ void check_passthrough(const config::AuthPolicy& value, const config::TrafficPol
             "provider. "
             "Read the Sluice key from another header (spec.auth.apiKey.headers, e.g. [x-sluice-key])"});
   };
-  for (std::size_t i = 0; i < policy.targetRefs.size(); ++i) {
-    const auto& ref = policy.targetRefs[i];
-    const auto field = "spec.targetRefs[" + std::to_string(i) + "]";
-    if (ref.kind == config::PolicyTargetKind::Backend) {
-      check("", ref.name, field);
-      continue;
-    }
-    for (const auto& route : config.routes) {
-      if (ref.kind == config::PolicyTargetKind::HTTPRoute && route.origin.name != ref.name) continue;
-      for (const auto& rule : route.rules) {
-        if (!ref.sectionName.empty() && rule.name != ref.sectionName) continue;
-        for (const auto& backend_ref : rule.backendRefs)
-          check("rule \"" + rule.name + "\" of HTTPRoute \"" + route.origin.name + "\" sends to ", backend_ref.name,
-                field);
-      }
-    }
-  }
+  for_each_targeted_backend(
+      policy, config, true,
+      [&](std::size_t i, const config::RouteRule* rule, const config::HttpRoute* route, const std::string& backend) {
+        const auto target = rule == nullptr
+                                ? std::string()
+                                : "rule \"" + rule->name + "\" of HTTPRoute \"" + route->origin.name + "\" sends to ";
+        check(target, backend, "spec.targetRefs[" + std::to_string(i) + "]");
+      });
 }
 
 }  // namespace
