@@ -268,6 +268,16 @@ std::optional<std::int64_t> YamlMap::integer(std::string_view key, std::int64_t 
   return value;
 }
 
+std::optional<std::vector<std::string>> YamlMap::strings(std::string_view key) {
+  auto node = take(key);
+  const auto path = field(key);
+  if (!node.IsDefined() || node.IsNull() || !is_sequence(node, path, ctx_)) return std::nullopt;
+  std::vector<std::string> out;
+  for (std::size_t i = 0; i < node.size(); ++i)
+    if (auto v = scalar_string(node[i], path + "[" + std::to_string(i) + "]", ctx_)) out.push_back(*v);
+  return out;
+}
+
 std::optional<bool> YamlMap::boolean(std::string_view key) {
   auto text = str(key);
   if (!text) return std::nullopt;

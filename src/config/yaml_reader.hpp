@@ -15,6 +15,7 @@
 #include <string>
 #include <string_view>
 #include <utility>
+#include <vector>
 
 #include "config/diagnostics.hpp"
 #include "config/resources.hpp"
@@ -77,6 +78,9 @@ class YamlMap {
   std::optional<std::int64_t> integer(std::string_view key, std::int64_t min, std::int64_t max,
                                       Need need = Need::Optional);
   std::optional<bool> boolean(std::string_view key);
+  // A list of strings (each as scalar_string reads it; an item that is not one is reported and
+  // left out); nullopt when the key is absent or null, or not a list (reported).
+  std::optional<std::vector<std::string>> strings(std::string_view key);
   std::optional<Duration> duration(std::string_view key);
   std::optional<std::uint64_t> bytes(std::string_view key);
 

@@ -99,12 +99,7 @@ config::RequestGuard decode_request_guard(config::YamlMap& request) {
     if (auto action = regex.enumeration<config::GuardAction>(
             "action", {{"REJECT", config::GuardAction::Reject}, {"MASK", config::GuardAction::Mask}}))
       guard.action = *action;
-    auto builtins = regex.take("builtins");
-    if (builtins.IsDefined() && !builtins.IsNull() && config::is_sequence(builtins, regex.field("builtins"), ctx))
-      for (std::size_t i = 0; i < builtins.size(); ++i)
-        if (auto name =
-                config::scalar_string(builtins[i], regex.field("builtins") + "[" + std::to_string(i) + "]", ctx))
-          guard.builtins.push_back(*name);
+    if (auto builtins = regex.strings("builtins")) guard.builtins = std::move(*builtins);
     auto matches = regex.take("matches");
     if (matches.IsDefined() && !matches.IsNull() && config::is_sequence(matches, regex.field("matches"), ctx)) {
       for (std::size_t i = 0; i < matches.size(); ++i) {

@@ -50,16 +50,6 @@ bool is_model_pattern(std::string_view pattern) {
          !(pattern.front() == '*' && pattern.back() == '*');
 }
 
-std::optional<std::vector<std::string>> string_list(config::YamlMap& map, std::string_view key) {
-  auto node = map.take(key);
-  const auto field = map.field(key);
-  if (!node.IsDefined() || node.IsNull() || !config::is_sequence(node, field, map.ctx())) return std::nullopt;
-  std::vector<std::string> out;
-  for (std::size_t i = 0; i < node.size(); ++i)
-    if (auto v = config::scalar_string(node[i], field + "[" + std::to_string(i) + "]", map.ctx())) out.push_back(*v);
-  return out;
-}
-
 config::ApiKeyEntry decode_key(const YAML::Node& node, const std::string& path, const config::DecodeContext& ctx) {
   config::YamlMap m(node, path, ctx, config::Need::Required);
   config::ApiKeyEntry key;
@@ -95,7 +85,7 @@ config::ApiKeyEntry decode_key(const YAML::Node& node, const std::string& path, 
       }
     }
   }
-  if (auto models = string_list(m, "allowedModels")) {
+  if (auto models = m.strings("allowedModels")) {
     for (std::size_t i = 0; i < models->size(); ++i)
       if (!is_model_pattern((*models)[i]))
         ctx.error(node["allowedModels"][i], m.field("allowedModels") + "[" + std::to_string(i) + "]",
@@ -208,7 +198,7 @@ config::JwtProvider decode_provider(const YAML::Node& node, const std::string& p
   config::JwtProvider provider;
   if (auto name = m.str("name", config::Need::Required)) provider.name = *name;
   if (auto issuer = m.str("issuer", config::Need::Required)) provider.issuer = *issuer;
-  if (auto audiences = string_list(m, "audiences")) provider.audiences = std::move(*audiences);
+  if (auto audiences = m.strings("audiences")) provider.audiences = std::move(*audiences);
   provider.jwks = decode_jwks(m);
   if (auto claim = m.str("principalClaim")) provider.principalClaim = *claim;
   provider.claimsToMetadata = string_map(m, "claimsToMetadata", "a mapping of metadata names to claim names");
@@ -420,7 +410,7 @@ config::AuthPolicy AuthSection::decode(config::YamlMap& section) {
   config::ApiKeyAuth api_key;
   api_key.mode = m.enumeration<config::AuthMode>(
       "mode", {{"Strict", config::AuthMode::Strict}, {"Optional", config::AuthMode::Optional}});
-  if (auto headers = string_list(m, "headers")) {
+  if (auto headers = m.strings("headers")) {
     for (auto& h : *headers)
       std::transform(h.begin(), h.end(), h.begin(), [](char c) { return c >= 'A' && c <= 'Z' ? c + 32 : c; });
     api_key.headers = std::move(*headers);

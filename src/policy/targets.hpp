@@ -16,8 +16,8 @@ namespace sluice::policy {
 // reaches (a Backend named by several rules, once per rule); `rule` and `route` are null for a
 // Backend target. With `through_gateway` false, Gateway targets are skipped.
 template <class Visit>
-void for_each_targeted_backend(const config::TrafficPolicy& policy, const config::Config& config,
-                               bool through_gateway, Visit&& visit) {
+void for_each_targeted_backend(const config::TrafficPolicy& policy, const config::Config& config, bool through_gateway,
+                               Visit&& visit) {
   for (std::size_t i = 0; i < policy.targetRefs.size(); ++i) {
     const auto& ref = policy.targetRefs[i];
     if (ref.kind == config::PolicyTargetKind::Backend) {

@@ -511,3 +511,26 @@ TEST(DiagnosticTest, CountsErrorsOnly) {
 
 }  // namespace
 }  // namespace sluice::config
+
+namespace sluice::config {
+namespace {
+
+TEST(YamlMapStrings, ReadsAListReportsWhatIsNotOneAndMarksTheKeyKnown) {
+  Diagnostics diagnostics;
+  const DecodeContext ctx{diagnostics, "p.yaml", "TrafficPolicy/p"};
+  {
+    YamlMap map(YAML::Load("{a: [x, 'y'], b: ~, c: notalist, d: [ok, {no: map}]}"), "spec", ctx);
+    EXPECT_EQ(map.strings("a"), (std::vector<std::string>{"x", "y"}));
+    EXPECT_FALSE(map.strings("b")) << "null: as if absent";
+    EXPECT_FALSE(map.strings("c"));
+    EXPECT_EQ(map.strings("d"), std::vector<std::string>{"ok"}) << "the item that is no string is left out";
+    EXPECT_FALSE(map.strings("absent"));
+  }
+  const auto all = diagnostics.format_all();
+  EXPECT_NE(all.find("spec.c"), std::string::npos) << all;
+  EXPECT_NE(all.find("spec.d[1]"), std::string::npos) << all;
+  EXPECT_EQ(all.find("unknown"), std::string::npos) << "every key read is known: " << all;
+}
+
+}  // namespace
+}  // namespace sluice::config
