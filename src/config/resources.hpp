@@ -490,8 +490,18 @@ struct RequestGuard {
   std::string message = "The request was rejected by policy";  // customResponse.message
 };
 
+// promptGuard.response: the same detectors on what the model answers (policy/response_guard.hpp).
+struct ResponseGuard {
+  GuardAction action = GuardAction::Reject;
+  std::vector<std::string> builtins;
+  std::vector<GuardPattern> matches;
+  unsigned statusCode = 403;                                    // customResponse.statusCode (REJECT)
+  std::string message = "The response was rejected by policy";  // customResponse.message
+};
+
 struct PromptGuard {
   std::optional<RequestGuard> request;
+  std::optional<ResponseGuard> response;
 };
 
 struct AiPolicy {

@@ -57,6 +57,8 @@ void StreamMasker::release(bool at_end, std::string& released) {
     released.append(text.substr(pos, match->begin - pos));
     released.append(matcher_->placeholder(match->rule));
     if (!first_rule_) first_rule_ = match->rule;
+    if (std::find(matched_rules_.begin(), matched_rules_.end(), match->rule) == matched_rules_.end())
+      matched_rules_.push_back(match->rule);
     ++match_count_;
     pos = match->end;
   }

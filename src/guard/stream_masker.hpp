@@ -16,6 +16,7 @@
 // outlive it. Allocates only when the held text outgrows its buffer.
 #pragma once
 
+#include <boost/container/small_vector.hpp>
 #include <cstddef>
 #include <cstdint>
 #include <optional>
@@ -39,6 +40,8 @@ class StreamMasker {
   std::optional<std::string_view> first_match() const;
   // Matches released so far.
   std::size_t match_count() const { return match_count_; }
+  // The rules those matches were of, each once, in the order they first matched.
+  const boost::container::small_vector<std::uint32_t, 4>& matched_rules() const { return matched_rules_; }
   // Bytes received and not yet released.
   std::size_t held_bytes() const { return buffer_.size() - scan_from_; }
   // The most held_bytes() can be after feed().
@@ -54,6 +57,7 @@ class StreamMasker {
   std::size_t scan_from_ = 0;
   std::size_t match_count_ = 0;
   std::optional<std::uint32_t> first_rule_;
+  boost::container::small_vector<std::uint32_t, 4> matched_rules_;
 };
 
 }  // namespace sluice::guard

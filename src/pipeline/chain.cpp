@@ -82,6 +82,13 @@ Verdict Chain::response_head(ResponseContext& context) const {
   return Verdict::proceed();
 }
 
+void Chain::response_text_filters(ResponseContext& context, std::vector<std::unique_ptr<llm::TextFilter>>& out) const {
+  for (const auto& stage : stages_) {
+    if ((stage->phases() & bit(Phase::ResponseText)) == 0) continue;
+    if (auto filter = stage->response_text_filter(context)) out.push_back(std::move(filter));
+  }
+}
+
 void Chain::complete(RequestContext& context) const noexcept {
   for (const auto& stage : stages_)
     if ((stage->phases() & bit(Phase::Complete)) != 0) stage->on_complete(context);

@@ -9,6 +9,10 @@
 //   ResponseHead     the upstream answered with this head
 //   ResponseEvents   (declared by stages that read what the provider answers: the exchange then
 //                    decodes native responses into llm events and usage)
+//   ResponseText     a 2xx chat or messages reply is about to be read: a stage that inspects or
+//                    rewrites the text the model answers (a response guard) gives a filter
+//                    for it (llm/text_filter.hpp), which the reply's text then passes through,
+//                    streamed or complete, native or translated
 //   Complete         once per request, whatever happened (answered, failed, client gone, cut at
 //                    the drain deadline)
 // and one need that is not a phase: BodyDocument, declared by RequestBody stages that read or
@@ -38,6 +42,7 @@
 #include "config/resources.hpp"
 #include "http/api_error.hpp"
 #include "http/io.hpp"
+#include "llm/text_filter.hpp"
 #include "pipeline/principal.hpp"
 #include "pipeline/request_record.hpp"
 #include "proxy/request_body.hpp"
@@ -66,6 +71,7 @@ enum class Phase : unsigned {
   UpstreamRequest,
   ResponseHead,
   ResponseEvents,
+  ResponseText,
   Complete,
   BodyDocument,
 };
@@ -229,6 +235,8 @@ class Stage {
   virtual Verdict on_attempt(AttemptContext&) const { return Verdict::proceed(); }
   virtual Verdict on_upstream_request(AttemptContext&) const { return Verdict::proceed(); }
   virtual Verdict on_response_head(ResponseContext&) const { return Verdict::proceed(); }
+  // ResponseText: this response's text filter (its per-response state), or null.
+  virtual std::unique_ptr<llm::TextFilter> response_text_filter(ResponseContext&) const { return nullptr; }
   // Runs once per request, after the answer was written or the request ended otherwise.
   // Must not throw.
   virtual void on_complete(RequestContext&) const noexcept {}

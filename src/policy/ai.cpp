@@ -12,6 +12,7 @@
 #include "policy/prompt_enrichment.hpp"
 #include "policy/prompt_guard.hpp"
 #include "policy/request_defaults.hpp"
+#include "policy/response_guard.hpp"
 #include "policy/targets.hpp"
 
 namespace sluice::policy {
@@ -86,9 +87,10 @@ void not_yet(config::YamlMap& map, std::string_view key, std::string_view what) 
   map.ctx().error(map.take(key), map.field(key), std::string(what) + " is not supported by this version of Sluice yet");
 }
 
-config::RequestGuard decode_request_guard(config::YamlMap& request) {
+// customResponse and regex, shared by the request and the response guard.
+template <class Guard>
+void decode_regex_guard(config::YamlMap& request, Guard& guard) {
   const auto& ctx = request.ctx();
-  config::RequestGuard guard;
   if (request.has("customResponse")) {
     config::YamlMap custom(request.take("customResponse"), request.field("customResponse"), ctx);
     if (auto message = custom.str("message")) guard.message = *message;
@@ -114,9 +116,36 @@ config::RequestGuard decode_request_guard(config::YamlMap& request) {
       }
     }
   }
+}
+
+config::RequestGuard decode_request_guard(config::YamlMap& request) {
+  config::RequestGuard guard;
+  decode_regex_guard(request, guard);
   not_yet(request, "webhook", "a webhook guard");
   not_yet(request, "moderation", "a moderation guard");
   return guard;
+}
+
+config::ResponseGuard decode_response_guard(config::YamlMap& response) {
+  config::ResponseGuard guard;
+  decode_regex_guard(response, guard);
+  not_yet(response, "webhook", "a webhook guard on responses");
+  return guard;
+}
+
+// A guard's detectors compile (validate reports what does not).
+template <class Guard>
+void validate_regex_guard(const Guard& guard, const config::YamlMap& section, std::string_view direction) {
+  const auto& ctx = section.ctx();
+  const auto node = section.node()["promptGuard"][std::string(direction)];
+  const auto path = section.field("promptGuard") + "." + std::string(direction);
+  if (guard.builtins.empty() && guard.matches.empty()) {
+    ctx.error(node, path, "needs regex.builtins or regex.matches: a guard with nothing to look for");
+    return;
+  }
+  std::string error;
+  if (!guard::Matcher::compile(guard_spec(guard.builtins, guard.matches), error))
+    ctx.error(node["regex"], path + ".regex", error);
 }
 
 }  // namespace
@@ -172,7 +201,10 @@ config::AiPolicy AiSection::decode(config::YamlMap& section) {
       config::YamlMap request(m.take("request"), m.field("request"), ctx);
       guard.request = decode_request_guard(request);
     }
-    not_yet(m, "response", "a guard on responses");
+    if (m.has("response")) {
+      config::YamlMap response(m.take("response"), m.field("response"), ctx);
+      guard.response = decode_response_guard(response);
+    }
     ai.promptGuard = std::move(guard);
   }
   if (section.has("promptEnrichment")) {
@@ -197,18 +229,10 @@ void AiSection::validate(const config::AiPolicy& value, const config::YamlMap& s
                       "\", itself an alias: aliases resolve once, name the model directly");
     }
   }
-  if (value.promptGuard && value.promptGuard->request) {
-    const auto& request = *value.promptGuard->request;
-    const auto path = section.field("promptGuard") + ".request.regex";
-    const auto node = section.node()["promptGuard"]["request"]["regex"];
-    if (request.builtins.empty() && request.matches.empty()) {
-      ctx.error(section.node()["promptGuard"]["request"], section.field("promptGuard") + ".request",
-                "needs regex.builtins or regex.matches: a guard with nothing to look for");
-    } else {
-      std::string error;
-      if (!make_request_guard_stage(request, error)) ctx.error(node, path, error);
-    }
-  }
+  if (value.promptGuard && value.promptGuard->request)
+    validate_regex_guard(*value.promptGuard->request, section, "request");
+  if (value.promptGuard && value.promptGuard->response)
+    validate_regex_guard(*value.promptGuard->response, section, "response");
   if (value.defaults) {
     for (std::size_t i = 0; i < value.defaults->size(); ++i) {
       const auto& d = (*value.defaults)[i];
@@ -256,6 +280,11 @@ Stages AiSection::make_stage(config::AiPolicy merged, const SectionContext&) {
   if (merged.promptGuard && merged.promptGuard->request) {
     std::string error;
     if (auto stage = make_request_guard_stage(*merged.promptGuard->request, error)) stages.push_back(std::move(stage));
+  }
+  if (merged.promptGuard && merged.promptGuard->response) {
+    std::string error;
+    if (auto stage = make_response_guard_stage(*merged.promptGuard->response, error))
+      stages.push_back(std::move(stage));
   }
   if (merged.defaults && !merged.defaults->empty())
     stages.push_back(make_request_defaults_stage(std::move(*merged.defaults)));

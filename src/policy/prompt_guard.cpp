@@ -8,14 +8,15 @@
 
 namespace sluice::policy {
 
-namespace {
-
-guard::GuardSpec spec_of(const config::RequestGuard& guard) {
+guard::GuardSpec guard_spec(const std::vector<std::string>& builtins,
+                            const std::vector<config::GuardPattern>& matches) {
   guard::GuardSpec spec;
-  spec.builtins = guard.builtins;
-  for (const auto& m : guard.matches) spec.patterns.push_back(guard::UserPattern{m.name, m.pattern, m.maxLength});
+  spec.builtins = builtins;
+  for (const auto& m : matches) spec.patterns.push_back(guard::UserPattern{m.name, m.pattern, m.maxLength});
   return spec;
 }
+
+namespace {
 
 class RequestGuardStage final : public pipeline::Stage {
  public:
@@ -77,7 +78,7 @@ class RequestGuardStage final : public pipeline::Stage {
 }  // namespace
 
 std::shared_ptr<const pipeline::Stage> make_request_guard_stage(const config::RequestGuard& guard, std::string& error) {
-  auto matcher = guard::Matcher::compile(spec_of(guard), error);
+  auto matcher = guard::Matcher::compile(guard_spec(guard.builtins, guard.matches), error);
   if (!matcher) return nullptr;
   return std::make_shared<const RequestGuardStage>(std::move(*matcher), guard);
 }

@@ -13,9 +13,13 @@
 #include <string>
 
 #include "config/resources.hpp"
+#include "guard/matcher.hpp"
 #include "pipeline/stage.hpp"
 
 namespace sluice::policy {
+
+// The detectors of a guard's regex section (request or response) as the matcher's spec.
+guard::GuardSpec guard_spec(const std::vector<std::string>& builtins, const std::vector<config::GuardPattern>& matches);
 
 // The guard's spec compiled, or null with `error` naming the builtin or pattern at fault.
 std::shared_ptr<const pipeline::Stage> make_request_guard_stage(const config::RequestGuard& guard, std::string& error);

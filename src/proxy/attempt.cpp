@@ -8,6 +8,7 @@
 #include "proxy/relay.hpp"
 #include "route/api_path.hpp"
 #include "translate/decode_anthropic.hpp"
+#include "translate/native_filter.hpp"
 #include "translate/openai_response_reader.hpp"
 
 namespace sluice::proxy {
@@ -101,6 +102,18 @@ pipeline::Verdict run_response_head_stages(pipeline::ResponseContext& context, c
     if (auto verdict = chain->response_head(context); !verdict.proceeds()) return verdict;
   }
   return pipeline::Verdict::proceed();
+}
+
+// The text filters (response guards) of every chain for this response, as one filter; null
+// when no stage gives one.
+std::unique_ptr<llm::TextFilter> response_text_filter(pipeline::ResponseContext& context,
+                                                      const BackendRuntime& target) {
+  std::vector<std::unique_ptr<llm::TextFilter>> filters;
+  for (const auto* chain : attempt_chains(context.attempt.request, target))
+    if (chain != nullptr && chain->needs(pipeline::Phase::ResponseText)) chain->response_text_filters(context, filters);
+  if (filters.empty()) return nullptr;
+  if (filters.size() == 1) return std::move(filters.front());
+  return std::make_unique<llm::TextFilterChain>(std::move(filters));
 }
 
 bool wants_response_events(const pipeline::RequestContext& request, const BackendRuntime& target) {
@@ -489,6 +502,24 @@ http::Task<AttemptResult> attempt(ExchangeInputs& exchange, const BackendRuntime
   }
   if (budget_refused)
     record.error = "retry budget of Backend " + backend.name + " exhausted; answered with this provider's response";
+
+  // Response text filters (a response guard) on a chat or messages reply: the reply's text
+  // passes through them, between the halves of the translation, or parsed in the provider's own
+  // format when there is none.
+  std::unique_ptr<llm::TextFilter> text_filter;
+  const bool text_reply = request.json_api && target.ai && record.status >= 200 && record.status < 300 &&
+                          (request.api == route::ApiKind::ChatCompletions || request.api == route::ApiKind::Messages);
+  if (text_reply) text_filter = response_text_filter(answered, target);
+  if (text_filter) {
+    if (translator) {
+      translator->filter_text(text_filter.get());
+    } else if (target.format == provider::WireFormat::OpenAI) {
+      translator = translate::make_openai_native_filter(*text_filter, context.drop_usage_chunk,
+                                                        limits.maxTranslatedResponseBytes);
+    } else if (target.format == provider::WireFormat::Anthropic) {
+      translator = translate::make_anthropic_native_filter(*text_filter, limits.maxTranslatedResponseBytes);
+    }
+  }
 
   RelayOutcome relayed;
   bool client_keep = false;

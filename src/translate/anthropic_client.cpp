@@ -351,9 +351,11 @@ class AnthropicClient final : public Translator {
 
   std::optional<http::ApiError> translate_response(std::string_view upstream_body, std::string& client_body) override {
     AnthropicResponseEncoder encoder(encoder_options_for(context_));
-    UsageTap tap(encoder, usage_);
     if (codec_ != nullptr) {
-      if (auto error = codec_->decode_response(upstream_body, tap)) return error;
+      if (auto error = decode_complete(text_filter(), encoder, usage_, [&](llm::EventSink& sink) {
+            return codec_->decode_response(upstream_body, sink);
+          }))
+        return error;
       client_body = encoder.body();
       return std::nullopt;
     }
@@ -362,7 +364,9 @@ class AnthropicClient final : public Translator {
       if (auto error = inner_->translate_response(upstream_body, openai)) return error;
       upstream_body = openai;
     }
-    if (auto error = decode_openai_response(upstream_body, tap)) return error;
+    if (auto error = decode_complete(text_filter(), encoder, usage_,
+                                     [&](llm::EventSink& sink) { return decode_openai_response(upstream_body, sink); }))
+      return error;
     client_body = encoder.body();
     return std::nullopt;
   }
@@ -416,7 +420,8 @@ class AnthropicClient final : public Translator {
       if (encoder_.closed()) return;
     }
     EncodingSink sink(encoder_, out);
-    UsageTap tap(sink, usage_);
+    std::optional<llm::TextFilteringSink> filtered;
+    UsageTap tap(filtered_sink(sink, filtered), usage_);
     ChainedErrorStatus errors(tap);
     decoder().end(codec_ != nullptr ? static_cast<llm::EventSink&>(errors) : tap);
   }
@@ -436,9 +441,17 @@ class AnthropicClient final : public Translator {
   void decode(std::string_view bytes, std::string& out) {
     if (bytes.empty()) return;
     EncodingSink sink(encoder_, out);
-    UsageTap tap(sink, usage_);
+    std::optional<llm::TextFilteringSink> filtered;
+    UsageTap tap(filtered_sink(sink, filtered), usage_);
     ChainedErrorStatus errors(tap);
     decoder().feed(bytes, codec_ != nullptr ? static_cast<llm::EventSink&>(errors) : tap);
+  }
+
+  // The encoder's sink, behind the response's text filter when there is one.
+  llm::EventSink& filtered_sink(llm::EventSink& sink, std::optional<llm::TextFilteringSink>& filtered) {
+    if (text_filter() == nullptr) return sink;
+    if (!filtering_) filtering_.emplace(*text_filter());
+    return filtered.emplace(*filtering_, sink);
   }
 
   RequestContext context_;
@@ -446,6 +459,7 @@ class AnthropicClient final : public Translator {
   const ProviderCodec* codec_;  // inner_ as a provider codec, or null
   Usage usage_;
   std::unique_ptr<StreamDecoder> decoder_;
+  std::optional<llm::TextFilteringEvents> filtering_;
   AnthropicStreamEncoder encoder_;
 };
 

@@ -22,6 +22,7 @@
 
 #include "http/api_error.hpp"
 #include "llm/events.hpp"
+#include "llm/text_filter.hpp"
 
 namespace sluice::translate {
 
@@ -93,27 +94,53 @@ class StreamConversion {
  public:
   StreamConversion(Decoder decoder, Encoder encoder) : decoder_(std::move(decoder)), encoder_(std::move(encoder)) {}
 
+  // The reply's text goes through `filter` (a response guard) between the halves.
+  void filter_text(llm::TextFilter& filter) { filtering_.emplace(filter); }
+
   bool feed(std::string_view upstream_bytes, std::string& out, llm::Usage& usage) {
     if (ended_ || encoder_.failed()) return false;
     if (encoder_.closed()) return true;
     EncodingSink sink(encoder_, out);
-    UsageTap tap(sink, usage);
+    std::optional<llm::TextFilteringSink> filtered;
+    UsageTap tap(filtered_sink(sink, filtered), usage);
     return decoder_.feed(upstream_bytes, tap) && !encoder_.failed();
   }
   void end(std::string& out, llm::Usage& usage) {
     if (ended_) return;
     ended_ = true;
     EncodingSink sink(encoder_, out);
-    UsageTap tap(sink, usage);
+    std::optional<llm::TextFilteringSink> filtered;
+    UsageTap tap(filtered_sink(sink, filtered), usage);
     decoder_.end(tap);
   }
   void fail(const http::ApiError& error, std::string& out) { encoder_.encode(llm::Error{error}, out); }
 
  private:
+  llm::EventSink& filtered_sink(llm::EventSink& sink, std::optional<llm::TextFilteringSink>& filtered) {
+    if (!filtering_) return sink;
+    return filtered.emplace(*filtering_, sink);
+  }
+
   Decoder decoder_;
   Encoder encoder_;
+  std::optional<llm::TextFilteringEvents> filtering_;
   bool ended_ = false;  // end() ran: nothing more is decoded
 };
+
+// Decodes a complete reply with `decode(sink)` into `encoder`, through `filter` when there is
+// one (a response guard), recording usage; a rejection by the filter is the error.
+template <class Decode>
+std::optional<http::ApiError> decode_complete(llm::TextFilter* filter, llm::EventSink& encoder, llm::Usage& usage,
+                                              Decode&& decode) {
+  std::optional<llm::TextFilteringEvents> filtering;
+  std::optional<llm::TextFilteringSink> filtered;
+  llm::EventSink* target = &encoder;
+  if (filter != nullptr) target = &filtered.emplace(filtering.emplace(*filter), encoder);
+  UsageTap tap(*target, usage);
+  if (auto error = decode(static_cast<llm::EventSink&>(tap))) return error;
+  if (filter != nullptr && filter->rejection() != nullptr) return *filter->rejection();
+  return std::nullopt;
+}
 
 // The provider half of an OpenAI-form chat translator (OpenAI -> Anthropic / Gemini / Bedrock),
 // offered to translators for other client schemas: the Anthropic client translator chains the

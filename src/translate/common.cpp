@@ -7,6 +7,8 @@
 #include <cstring>
 #include <random>
 
+#include "translate/sse_parser.hpp"
+
 namespace sluice::translate {
 
 namespace json = boost::json;
@@ -29,6 +31,18 @@ void append_anthropic_error_event(std::string& out, const http::ApiError& error)
 
 void append_sse_done(std::string& out) {
   out.append("data: [DONE]\n\n");
+}
+
+void append_sse_event_lines(std::string& out, const SseEvent& event) {
+  if (!event.event.empty()) out.append("event: ").append(event.event).append("\n");
+  std::string_view data = event.data;
+  for (;;) {
+    const auto end = data.find('\n');
+    out.append("data: ").append(data.substr(0, end)).append("\n");
+    if (end == std::string_view::npos) break;
+    data.remove_prefix(end + 1);
+  }
+  out.append("\n");
 }
 
 void append_json_string(std::string& out, std::string_view text) {

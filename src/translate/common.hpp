@@ -26,6 +26,9 @@ void append_openai_error_event(std::string& out, const http::ApiError& error);
 void append_anthropic_error_event(std::string& out, const http::ApiError& error);
 // `data: [DONE]`
 void append_sse_done(std::string& out);
+// A parsed event written back: its `event:` line when named, one `data:` line per line of data.
+struct SseEvent;
+void append_sse_event_lines(std::string& out, const SseEvent& event);
 
 // Appends `text` as a JSON string literal (quotes included; ", \ and control characters
 // escaped, UTF-8 passed through) — for hot paths that write JSON without building a document.

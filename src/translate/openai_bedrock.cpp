@@ -329,8 +329,10 @@ class OpenAiToBedrock final : public Translator, public ProviderCodec {
 
   std::optional<http::ApiError> translate_response(std::string_view upstream_body, std::string& client_body) override {
     OpenAiChatResponseEncoder encoder(encoder_options());
-    UsageTap tap(encoder, usage_);
-    if (auto error = decode_bedrock_response(upstream_body, json_tool(), tap)) return error;
+    if (auto error = decode_complete(text_filter(), encoder, usage_, [&](llm::EventSink& sink) {
+          return decode_bedrock_response(upstream_body, json_tool(), sink);
+        }))
+      return error;
     client_body = encoder.body();
     return std::nullopt;
   }
@@ -357,7 +359,10 @@ class OpenAiToBedrock final : public Translator, public ProviderCodec {
   EncoderOptions encoder_options() const { return encoder_options_for(context_, include_usage_); }
   // The stream's two halves, made on first use (after the request set the options).
   Stream& stream() {
-    if (!stream_) stream_.emplace(BedrockStreamDecoder(json_tool()), OpenAiChatStreamEncoder(encoder_options()));
+    if (!stream_) {
+      stream_.emplace(BedrockStreamDecoder(json_tool()), OpenAiChatStreamEncoder(encoder_options()));
+      if (text_filter() != nullptr) stream_->filter_text(*text_filter());
+    }
     return *stream_;
   }
 

@@ -153,8 +153,9 @@ class OpenAiToGemini final : public Translator, public ProviderCodec {
   std::optional<http::ApiError> translate_request(const json::object& body, std::string& upstream_body) override;
   std::optional<http::ApiError> translate_response(std::string_view upstream_body, std::string& client_body) override {
     OpenAiChatResponseEncoder encoder(encoder_options());
-    UsageTap tap(encoder, usage_);
-    if (auto error = decode_gemini_response(upstream_body, tap)) return error;
+    if (auto error = decode_complete(text_filter(), encoder, usage_,
+                                     [&](llm::EventSink& sink) { return decode_gemini_response(upstream_body, sink); }))
+      return error;
     client_body = encoder.body();
     return std::nullopt;
   }
@@ -179,7 +180,10 @@ class OpenAiToGemini final : public Translator, public ProviderCodec {
   EncoderOptions encoder_options() const { return encoder_options_for(ctx_, include_usage_); }
   // The stream's two halves, made on first use (after the request set the options).
   Stream& stream() {
-    if (!stream_) stream_.emplace(GeminiStreamDecoder(), OpenAiChatStreamEncoder(encoder_options()));
+    if (!stream_) {
+      stream_.emplace(GeminiStreamDecoder(), OpenAiChatStreamEncoder(encoder_options()));
+      if (text_filter() != nullptr) stream_->filter_text(*text_filter());
+    }
     return *stream_;
   }
 

@@ -93,6 +93,18 @@ class Translator {
 
   // Usage seen so far (complete once the response or the stream ended).
   virtual Usage usage() const = 0;
+
+  // The reply's text goes through `filter` (a response guard, owned by the caller, outliving
+  // the translator's use): set before the response is read. Streams and complete replies pass
+  // their canonical events through it (llm::TextFilteringEvents); a complete reply it rejects
+  // becomes translate_response's error, a stream it rejects ends with the error event.
+  void filter_text(llm::TextFilter* filter) { text_filter_ = filter; }
+
+ protected:
+  llm::TextFilter* text_filter() const { return text_filter_; }
+
+ private:
+  llm::TextFilter* text_filter_ = nullptr;
 };
 
 }  // namespace sluice::translate

@@ -1,0 +1,40 @@
+// Native text filtering: when the provider speaks the client's schema (no translation) and a
+// response guard applies, the reply is not re-encoded from canonical events (that would drop
+// what the canonical events do not carry: logprobs, system_fingerprint, signed thinking
+// blocks, citations). Instead each upstream event — or the complete body — is parsed, only its
+// text fields go through the llm::TextFilter, and the event is written back with every other
+// member as the provider sent it: the same event types, indexes and order, with text that a
+// filter holds back moved to a later event of the same channel.
+//
+//   OpenAI chat: choices[].delta.content / reasoning_content / tool_calls[].function.arguments
+//     (complete: choices[].message...). Channels: per choice its text, reasoning and each tool
+//     call; a choice's held text goes out in the chunk that carries its finish_reason (or in a
+//     chunk written before `data: [DONE]` when none did). The usage chunk Sluice asked for on
+//     the client's behalf is dropped, as OpenAiResponseReader does on the unfiltered path.
+//   Anthropic Messages: content_block_delta text_delta.text and input_json_delta.partial_json,
+//     one channel per content block; a block's held text goes out as one more delta of the
+//     block just before its content_block_stop (complete: content[].text, every string of a
+//     tool_use input). Thinking blocks are signed by the provider and left as they are.
+//
+// A rejection ends a stream with the choice finished as content_filter (OpenAI finish_reason;
+// Anthropic stop_reason "refusal") and an error event in the client's schema; a complete reply
+// becomes translate_response's error. The objects implement Translator (the request direction
+// is the identity) so the exchange runs them as it runs a translation. One per response; not
+// thread-safe; never throws.
+#pragma once
+
+#include <cstddef>
+#include <memory>
+
+#include "llm/text_filter.hpp"
+#include "translate/translator.hpp"
+
+namespace sluice::translate {
+
+// `drop_usage_chunk`: Sluice asked for the stream's usage chunk; it is removed (with the
+// `"usage":null` members that request adds). `max_event_bytes` bounds one held stream event.
+std::unique_ptr<Translator> make_openai_native_filter(llm::TextFilter& filter, bool drop_usage_chunk,
+                                                      std::size_t max_event_bytes);
+std::unique_ptr<Translator> make_anthropic_native_filter(llm::TextFilter& filter, std::size_t max_event_bytes);
+
+}  // namespace sluice::translate
