@@ -513,17 +513,18 @@ ApiReply reply(const Parsed& parsed, const ApiRequest& request) {
   json::object input;
   if (tool) {
     append_number(tool_id, common::next_id());
-    input = common::args_for_schema(tool->schema);
+    input = common::tool_input(request, tool->schema);
   }
-  const std::size_t output_tokens = tool ? 8 : static_cast<std::size_t>(request.chunks);
+  const std::size_t output_tokens = tool ? 8 : common::reply_tokens(request);
+  const std::size_t pieces = common::reply_piece_count(request);
   const std::string_view stop_reason = tool ? "tool_use" : "end_turn";
 
   if (!parsed.stream) {
     json::array content;
     if (tool) {
       content.push_back(json::object{{"type", "tool_use"}, {"id", tool_id}, {"name", tool->name}, {"input", input}});
-    } else if (request.chunks > 0) {
-      content.push_back(json::object{{"type", "text"}, {"text", common::reply_text(request.chunks)}});
+    } else if (pieces > 0) {
+      content.push_back(json::object{{"type", "text"}, {"text", common::whole_reply(request)}});
     }
     json::object message{{"id", message_id},
                          {"type", "message"},
@@ -557,7 +558,7 @@ ApiReply reply(const Parsed& parsed, const ApiRequest& request) {
   if (tool) {
     block_start({{"type", "tool_use"}, {"id", tool_id}, {"name", tool->name}, {"input", json::object()}});
     delta({{"type", "input_json_delta"}, {"partial_json", ""}});
-    for (auto& fragment : common::fragments(common::serialize(input))) {
+    for (auto& fragment : common::tool_input_pieces(request, common::serialize(input))) {
       delta({{"type", "input_json_delta"}, {"partial_json", fragment}});
       if (!request.stream_error.empty()) {
         stream.events.push_back(mid_stream_error(request.stream_error));
@@ -565,10 +566,10 @@ ApiReply reply(const Parsed& parsed, const ApiRequest& request) {
       }
     }
     has_block = true;
-  } else if (request.chunks > 0) {
+  } else if (pieces > 0) {
     block_start({{"type", "text"}, {"text", ""}});
-    for (int i = 0; i < request.chunks; ++i) {
-      delta({{"type", "text_delta"}, {"text", common::piece(i)}});
+    for (std::size_t i = 0; i < pieces; ++i) {
+      delta({{"type", "text_delta"}, {"text", common::reply_piece(request, i)}});
       if (!request.stream_error.empty()) {
         stream.events.push_back(mid_stream_error(request.stream_error));
         return stream;

@@ -14,6 +14,22 @@
 
 namespace sluice::mock {
 
+// A text chosen by the client (x-mock-reply, x-mock-tool-args) and the pieces it is streamed in.
+// The pieces are never empty and cover the text in order; an empty text has none.
+struct ScriptedText {
+  std::string text;
+  std::vector<std::size_t> ends;  // byte offset where each piece ends; the last is text.size()
+
+  std::size_t pieces() const { return ends.size(); }
+  std::string_view piece(std::size_t index) const {
+    const std::size_t begin = index == 0 ? 0 : ends[index - 1];
+    return std::string_view(text).substr(begin, ends[index] - begin);
+  }
+  std::string_view through(std::size_t index) const {  // the pieces 0..index joined
+    return std::string_view(text).substr(0, ends[index]);
+  }
+};
+
 // One request, read fully, with the shaping parameters already resolved from headers and CLI.
 struct ApiRequest {
   std::string_view method;
@@ -23,13 +39,15 @@ struct ApiRequest {
   std::string_view body;
   const boost::json::value* json = nullptr;             // the body parsed as JSON, null if it is not JSON
   const boost::beast::http::fields* headers = nullptr;  // the request headers, if known
-  int chunks = 4;                      // content pieces of a generated reply (x-mock-chunks, else --chunks)
-  int dims = 8;                        // embedding dimension unless the body says otherwise (x-mock-dims, else --dims)
-  long cache_read = -1;                // x-mock-cache-read (Anthropic), -1 when absent
-  long thoughts = -1;                  // x-mock-thoughts (Gemini), -1 when absent
-  std::string_view stream_error;       // x-mock-stream-error: error/exception type sent mid-stream
-  std::string_view aws_access_key_id;  // --aws-access-key-id (Bedrock SigV4)
-  std::string_view aws_secret_access_key;  // --aws-secret-access-key
+  int chunks = 4;                 // content pieces of a generated reply (x-mock-chunks, else --chunks)
+  int dims = 8;                   // embedding dimension unless the body says otherwise (x-mock-dims, else --dims)
+  long cache_read = -1;           // x-mock-cache-read (Anthropic), -1 when absent
+  long thoughts = -1;             // x-mock-thoughts (Gemini), -1 when absent
+  std::string_view stream_error;  // x-mock-stream-error: error/exception type sent mid-stream
+  const ScriptedText* reply_text = nullptr;  // x-mock-reply replacing the generated text, null when absent
+  const ScriptedText* tool_args = nullptr;   // x-mock-tool-args replacing generated tool arguments, null when absent
+  std::string_view aws_access_key_id;        // --aws-access-key-id (Bedrock SigV4)
+  std::string_view aws_secret_access_key;    // --aws-secret-access-key
 
   // The first value of a request header (case-insensitive name), nullopt when absent.
   std::optional<std::string_view> header(std::string_view name) const {

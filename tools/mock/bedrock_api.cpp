@@ -549,11 +549,12 @@ std::string exception_frame(std::string_view type) {
 ApiReply converse(const ApiRequest& request, bool stream) {
   const Parsed parsed = parse_converse(request);
   const ToolSpec* tool = chosen_tool(parsed);
-  const std::size_t output_tokens = tool ? 8 : static_cast<std::size_t>(request.chunks);
+  const std::size_t output_tokens = tool ? 8 : common::reply_tokens(request);
+  const std::size_t pieces = common::reply_piece_count(request);
   const std::string_view stop_reason = tool ? "tool_use" : "end_turn";
   std::string tool_id = "tooluse_mock";
   append_number(tool_id, common::next_id());
-  const json::object input = tool ? common::args_for_schema(tool->schema) : json::object();
+  const json::object input = tool ? common::tool_input(request, tool->schema) : json::object();
   const json::object usage{{"inputTokens", parsed.input_tokens},
                            {"outputTokens", output_tokens},
                            {"totalTokens", parsed.input_tokens + output_tokens}};
@@ -564,7 +565,7 @@ ApiReply converse(const ApiRequest& request, bool stream) {
     if (tool) {
       content.push_back(json::object{{"toolUse", {{"toolUseId", tool_id}, {"name", tool->name}, {"input", input}}}});
     } else {
-      content.push_back(json::object{{"text", common::reply_text(request.chunks)}});
+      content.push_back(json::object{{"text", common::whole_reply(request)}});
     }
     json::object reply{{"output", {{"message", {{"role", "assistant"}, {"content", std::move(content)}}}}},
                        {"stopReason", stop_reason},
@@ -582,7 +583,7 @@ ApiReply converse(const ApiRequest& request, bool stream) {
     reply.events.push_back(
         frame("contentBlockStart",
               {{"start", {{"toolUse", {{"toolUseId", tool_id}, {"name", tool->name}}}}}, {"contentBlockIndex", 0}}));
-    for (auto& fragment : common::fragments(common::serialize(input))) {
+    for (auto& fragment : common::tool_input_pieces(request, common::serialize(input))) {
       reply.events.push_back(
           frame("contentBlockDelta", {{"delta", {{"toolUse", {{"input", fragment}}}}}, {"contentBlockIndex", 0}}));
       if (!request.stream_error.empty()) {
@@ -591,9 +592,9 @@ ApiReply converse(const ApiRequest& request, bool stream) {
       }
     }
   } else {
-    for (int i = 0; i < request.chunks; ++i) {
-      reply.events.push_back(
-          frame("contentBlockDelta", {{"delta", {{"text", common::piece(i)}}}, {"contentBlockIndex", 0}}));
+    for (std::size_t i = 0; i < pieces; ++i) {
+      reply.events.push_back(frame("contentBlockDelta",
+                                   {{"delta", {{"text", common::reply_piece(request, i)}}}, {"contentBlockIndex", 0}}));
       if (!request.stream_error.empty()) {
         reply.events.push_back(exception_frame(request.stream_error));
         return reply;
@@ -604,7 +605,7 @@ ApiReply converse(const ApiRequest& request, bool stream) {
     reply.events.push_back(exception_frame(request.stream_error));
     return reply;
   }
-  if (tool || request.chunks > 0) reply.events.push_back(frame("contentBlockStop", {{"contentBlockIndex", 0}}));
+  if (tool || pieces > 0) reply.events.push_back(frame("contentBlockStop", {{"contentBlockIndex", 0}}));
   reply.events.push_back(frame("messageStop", {{"stopReason", stop_reason}}));
   reply.events.push_back(frame("metadata", {{"usage", usage}, {"metrics", metrics}}));
   return reply;

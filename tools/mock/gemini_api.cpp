@@ -514,10 +514,10 @@ ApiReply generate(const ApiRequest& request, std::string_view model, bool stream
   ReplyContext context{std::string(model), "mock-", parsed.prompt_tokens, request.thoughts};
   append_number(context.response_id, common::next_id());
   const Declaration* function = chosen_function(parsed);
-  const std::size_t candidates = function ? 8 : static_cast<std::size_t>(request.chunks);
+  const std::size_t candidates = function ? 8 : common::reply_tokens(request);
   json::object call;
   if (function) {
-    call = {{"functionCall", {{"name", function->name}, {"args", common::args_for_schema(function->schema)}}}};
+    call = {{"functionCall", {{"name", function->name}, {"args", common::tool_input(request, function->schema)}}}};
   }
 
   if (!stream) {
@@ -526,7 +526,7 @@ ApiReply generate(const ApiRequest& request, std::string_view model, bool stream
     if (function) {
       parts.push_back(call);
     } else {
-      parts.push_back(json::object{{"text", common::reply_text(request.chunks)}});
+      parts.push_back(json::object{{"text", common::whole_reply(request)}});
     }
     FullReply full;
     full.body = common::serialize(response(context, std::move(parts), true, candidates));
@@ -550,12 +550,13 @@ ApiReply generate(const ApiRequest& request, std::string_view model, bool stream
     push(response(context, json::array{call}, true, candidates));
     if (!request.stream_error.empty()) stream_error();
   } else {
-    const int pieces = std::max(request.chunks, 1);
-    for (int i = 0; i < pieces; ++i) {
-      const std::string text = request.chunks == 0 ? std::string() : common::piece(i);
+    const std::size_t count = common::reply_piece_count(request);
+    const std::size_t pieces = std::max<std::size_t>(count, 1);
+    for (std::size_t i = 0; i < pieces; ++i) {
+      const std::string text = count == 0 ? std::string() : common::reply_piece(request, i);
       const bool last = i + 1 == pieces;
       push(response(context, json::array{json::object{{"text", text}}}, last,
-                    static_cast<std::size_t>(request.chunks == 0 ? 0 : i + 1)));
+                    count == 0 ? 0 : common::reply_tokens_through(request, i)));
       if (!request.stream_error.empty()) {
         stream_error();
         break;

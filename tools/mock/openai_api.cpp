@@ -278,22 +278,33 @@ void append_reply_prefix(std::string& out, const ChatRequest& chat, std::string_
   out.append(R"(,"choices":[)");
 }
 
-FullReply chat_completion(const ChatRequest& chat, int pieces) {
+// The generated pieces (request.chunks of them), or the client's text (x-mock-reply) when given.
+FullReply chat_completion(const ChatRequest& chat, const ApiRequest& request) {
+  const int pieces = request.chunks;
+  const ScriptedText* scripted = request.reply_text;
   FullReply reply;
   std::string& out = reply.body;
-  out.reserve(320 + chat.model.size() + static_cast<std::size_t>(pieces) * 8);
+  out.reserve(320 + chat.model.size() + (scripted ? scripted->text.size() : static_cast<std::size_t>(pieces) * 8));
   append_reply_prefix(out, chat, "chat.completion");
-  out.append(R"({"index":0,"message":{"role":"assistant","content":")");
-  for (int i = 0; i < pieces; ++i) append_content_piece(out, i);
-  out.append(R"(","refusal":null},"logprobs":null,"finish_reason":"stop"}],)");
-  append_usage(out, chat.prompt_tokens, static_cast<std::size_t>(pieces));
+  out.append(R"({"index":0,"message":{"role":"assistant","content":)");
+  if (scripted) {
+    append_json_string(out, scripted->text);
+  } else {
+    out.push_back('"');
+    for (int i = 0; i < pieces; ++i) append_content_piece(out, i);
+    out.push_back('"');
+  }
+  out.append(R"(,"refusal":null},"logprobs":null,"finish_reason":"stop"}],)");
+  append_usage(out, chat.prompt_tokens, common::reply_tokens(request));
   out.push_back('}');
   return reply;
 }
 
 // With a `stream_error` type, the stream ends after the first content piece with
 // data: {"error":{"message","type","param":null,"code":null}} and no [DONE].
-StreamReply chat_completion_stream(const ChatRequest& chat, int pieces, std::string_view stream_error) {
+StreamReply chat_completion_stream(const ChatRequest& chat, const ApiRequest& request) {
+  const std::string_view stream_error = request.stream_error;
+  const std::size_t pieces = common::reply_piece_count(request);
   std::string prefix = "data: ";
   append_reply_prefix(prefix, chat, "chat.completion.chunk");
   const std::string_view suffix = chat.include_usage ? ",\"usage\":null}\n\n" : "}\n\n";
@@ -306,12 +317,18 @@ StreamReply chat_completion_stream(const ChatRequest& chat, int pieces, std::str
   };
 
   StreamReply reply;
-  reply.events.reserve(static_cast<std::size_t>(pieces) + 4);
+  reply.events.reserve(pieces + 4);
   reply.events.push_back(choice_event(R"({"role":"assistant","content":""})", "null"));
-  for (int i = 0; i < pieces; ++i) {
-    std::string delta = R"({"content":")";
-    append_content_piece(delta, i);
-    delta.append("\"}");
+  for (std::size_t i = 0; i < pieces; ++i) {
+    std::string delta = R"({"content":)";
+    if (request.reply_text) {
+      append_json_string(delta, request.reply_text->piece(i));
+    } else {
+      delta.push_back('"');
+      append_content_piece(delta, static_cast<int>(i));
+      delta.push_back('"');
+    }
+    delta.push_back('}');
     reply.events.push_back(choice_event(delta, "null"));
     if (!stream_error.empty()) {
       std::string event = "data: ";
@@ -324,7 +341,7 @@ StreamReply chat_completion_stream(const ChatRequest& chat, int pieces, std::str
   if (chat.include_usage) {
     std::string event = prefix;
     event.append("],");
-    append_usage(event, chat.prompt_tokens, static_cast<std::size_t>(pieces));
+    append_usage(event, chat.prompt_tokens, common::reply_tokens(request));
     event.append("}\n\n");
     reply.events.push_back(std::move(event));
   }
@@ -339,17 +356,17 @@ struct ToolCall {
   std::string arguments;  // serialized JSON object
 };
 
-ToolCall make_tool_call(const ChatRequest& chat) {
+ToolCall make_tool_call(const ChatRequest& chat, const ApiRequest& request) {
   ToolCall call{"call_mock", std::string(chat.tool->at("name").get_string()), {}};
   append_number(call.id, common::next_id());
-  call.arguments = json::serialize(common::args_for_schema(chat.tool->if_contains("parameters")));
+  call.arguments = common::tool_input_text(request, chat.tool->if_contains("parameters"));
   return call;
 }
 
 constexpr std::size_t kToolCallTokens = 8;
 
-FullReply tool_call_completion(const ChatRequest& chat) {
-  const ToolCall call = make_tool_call(chat);
+FullReply tool_call_completion(const ChatRequest& chat, const ApiRequest& request) {
+  const ToolCall call = make_tool_call(chat, request);
   json::object function{{"name", call.name}, {"arguments", call.arguments}};
   json::object message{{"role", "assistant"},
                        {"content", nullptr},
@@ -366,9 +383,11 @@ FullReply tool_call_completion(const ChatRequest& chat) {
   return reply;
 }
 
-// The call's id, type and name first (with empty arguments), then the arguments in 3 fragments.
-StreamReply tool_call_stream(const ChatRequest& chat, std::string_view stream_error) {
-  const ToolCall call = make_tool_call(chat);
+// The call's id, type and name first (with empty arguments), then the arguments in 3 fragments
+// (or in the pieces of x-mock-tool-args).
+StreamReply tool_call_stream(const ChatRequest& chat, const ApiRequest& request) {
+  const std::string_view stream_error = request.stream_error;
+  const ToolCall call = make_tool_call(chat, request);
   std::string prefix = "data: ";
   append_reply_prefix(prefix, chat, "chat.completion.chunk");
   const std::string_view suffix = chat.include_usage ? ",\"usage\":null}\n\n" : "}\n\n";
@@ -384,7 +403,7 @@ StreamReply tool_call_stream(const ChatRequest& chat, std::string_view stream_er
       {"index", 0}, {"id", call.id}, {"type", "function"}, {"function", {{"name", call.name}, {"arguments", ""}}}};
   reply.events.push_back(choice_event(
       {{"role", "assistant"}, {"content", nullptr}, {"tool_calls", json::array{std::move(first_call)}}}, "null"));
-  for (const std::string& fragment : common::fragments(call.arguments)) {
+  for (const std::string& fragment : common::tool_input_pieces(request, call.arguments)) {
     json::object delta_call{{"index", 0}, {"function", {{"arguments", fragment}}}};
     reply.events.push_back(choice_event({{"tool_calls", json::array{std::move(delta_call)}}}, "null"));
     if (!stream_error.empty()) {
@@ -413,10 +432,10 @@ ApiReply chat_completions(const ApiRequest& request, std::string_view model_over
   auto parsed = parse_chat(request, model_override);
   if (auto* reply = std::get_if<FullReply>(&parsed)) return std::move(*reply);
   const auto& chat = std::get<ChatRequest>(parsed);
-  if (chat.tool && chat.stream) return tool_call_stream(chat, request.stream_error);
-  if (chat.tool) return tool_call_completion(chat);
-  if (chat.stream) return chat_completion_stream(chat, request.chunks, request.stream_error);
-  return chat_completion(chat, request.chunks);
+  if (chat.tool && chat.stream) return tool_call_stream(chat, request);
+  if (chat.tool) return tool_call_completion(chat, request);
+  if (chat.stream) return chat_completion_stream(chat, request);
+  return chat_completion(chat, request);
 }
 
 namespace {

@@ -1,6 +1,7 @@
 #include "provider_common.hpp"
 
 #include <atomic>
+#include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 
 #include "text.hpp"
@@ -21,6 +22,48 @@ std::string reply_text(int pieces) {
   std::string out;
   for (int i = 0; i < pieces; ++i) out.append(piece(i));
   return out;
+}
+
+std::size_t reply_piece_count(const ApiRequest& request) {
+  return request.reply_text ? request.reply_text->pieces() : static_cast<std::size_t>(request.chunks);
+}
+
+std::string reply_piece(const ApiRequest& request, std::size_t index) {
+  return request.reply_text ? std::string(request.reply_text->piece(index)) : piece(static_cast<int>(index));
+}
+
+std::string whole_reply(const ApiRequest& request) {
+  return request.reply_text ? request.reply_text->text : reply_text(request.chunks);
+}
+
+std::size_t reply_tokens(const ApiRequest& request) {
+  if (request.reply_text == nullptr) return static_cast<std::size_t>(request.chunks);
+  return request.reply_text->text.empty() ? 0 : estimate_tokens(request.reply_text->text);
+}
+
+std::size_t reply_tokens_through(const ApiRequest& request, std::size_t index) {
+  if (request.reply_text == nullptr) return index + 1;
+  return estimate_tokens(request.reply_text->through(index));
+}
+
+json::object tool_input(const ApiRequest& request, const json::value* schema) {
+  if (request.tool_args == nullptr) return args_for_schema(schema);
+  boost::system::error_code error;
+  json::value parsed = json::parse(request.tool_args->text, error);  // checked by the responder
+  return parsed.is_object() ? std::move(parsed.get_object()) : json::object();
+}
+
+std::string tool_input_text(const ApiRequest& request, const json::value* schema) {
+  if (request.tool_args != nullptr) return request.tool_args->text;
+  return serialize(args_for_schema(schema));
+}
+
+std::vector<std::string> tool_input_pieces(const ApiRequest& request, std::string_view generated_text) {
+  if (request.tool_args == nullptr) return fragments(generated_text);
+  std::vector<std::string> pieces;
+  pieces.reserve(request.tool_args->pieces());
+  for (std::size_t i = 0; i < request.tool_args->pieces(); ++i) pieces.emplace_back(request.tool_args->piece(i));
+  return pieces;
 }
 
 std::size_t estimate_tokens_of_chars(std::size_t characters) {

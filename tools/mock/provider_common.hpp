@@ -34,6 +34,22 @@ std::string piece(int index);
 // All pieces concatenated: "chunk0 chunk1 chunk2 chunk3" for 4.
 std::string reply_text(int pieces);
 
+// The chat reply of a request: the text of x-mock-reply in its pieces when given, else the
+// generated pieces above (request.chunks of them).
+std::size_t reply_piece_count(const ApiRequest& request);
+std::string reply_piece(const ApiRequest& request, std::size_t index);
+std::string whole_reply(const ApiRequest& request);
+// Output tokens of the reply: request.chunks for the generated text, else max(1, code points / 4)
+// (0 for an empty text); reply_tokens_through counts the pieces 0..index only.
+std::size_t reply_tokens(const ApiRequest& request);
+std::size_t reply_tokens_through(const ApiRequest& request, std::size_t index);
+
+// Tool-call arguments: x-mock-tool-args when given, else args_for_schema(schema); as an object, as
+// JSON text, and as the pieces a stream sends (x-mock-tool-args' pieces, else fragments(text)).
+json::object tool_input(const ApiRequest& request, const json::value* schema);
+std::string tool_input_text(const ApiRequest& request, const json::value* schema);
+std::vector<std::string> tool_input_pieces(const ApiRequest& request, std::string_view generated_text);
+
 // max(1, characters / 4), characters counted as Unicode code points.
 std::size_t estimate_tokens(std::string_view text);
 std::size_t estimate_tokens_of_chars(std::size_t characters);

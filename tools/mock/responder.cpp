@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <boost/json/monotonic_resource.hpp>
+#include <boost/json/parse.hpp>
 #include <boost/json/parser.hpp>
 #include <charconv>
 #include <iterator>
@@ -16,6 +17,7 @@
 #include "gemini_api.hpp"
 #include "openai_api.hpp"
 #include "provider_common.hpp"
+#include "scripted_text.hpp"
 #include "text.hpp"
 
 namespace sluice::mock {
@@ -45,6 +47,9 @@ struct SeenHeaders {
   std::optional<std::string_view> stream_error;
   std::optional<std::string_view> cache_read;
   std::optional<std::string_view> thoughts;
+  std::optional<std::string_view> reply;
+  std::optional<std::string_view> split;
+  std::optional<std::string_view> tool_args;
 };
 
 struct MockHeaderName {
@@ -66,6 +71,9 @@ constexpr MockHeaderName kMockHeaders[] = {
     {"x-mock-stream-error", &SeenHeaders::stream_error},
     {"x-mock-cache-read", &SeenHeaders::cache_read},
     {"x-mock-thoughts", &SeenHeaders::thoughts},
+    {"x-mock-reply", &SeenHeaders::reply},
+    {"x-mock-split", &SeenHeaders::split},
+    {"x-mock-tool-args", &SeenHeaders::tool_args},
 };
 
 // When a header is repeated, its first occurrence counts.
@@ -143,6 +151,46 @@ class MockHeaderParser {
                     });
     if (!ok) fail(name, "an error type name (letters, digits, '_', '.', '-')");
     return ok ? *text : std::string_view{};
+  }
+
+  // x-mock-reply and x-mock-tool-args, percent-decoded and cut into stream pieces by
+  // x-mock-split, else evenly: the reply text into `reply_pieces`, the tool arguments into 3.
+  struct Scripted {
+    std::optional<ScriptedText> reply;
+    std::optional<ScriptedText> tool_args;
+  };
+  Scripted scripted(const SeenHeaders& seen, std::size_t reply_pieces) {
+    Scripted out;
+    std::optional<std::string> reply_text;
+    std::optional<std::string> args_text;
+    if (seen.reply) {
+      reply_text = decode_uri_component(*seen.reply);
+      if (!reply_text) fail("x-mock-reply", "percent-encoded UTF-8 text (encodeURIComponent)");
+    }
+    if (seen.tool_args) {
+      args_text = decode_uri_component(*seen.tool_args);
+      boost::system::error_code error;
+      const json::value args = args_text ? json::parse(*args_text, error) : json::value();
+      if (!args.is_object()) fail("x-mock-tool-args", "a percent-encoded JSON object (encodeURIComponent)");
+    }
+    std::optional<SplitSpec> split;
+    if (seen.split) {
+      split = parse_split(*seen.split);
+      if (!split) fail("x-mock-split", "a piece size or increasing cut offsets in bytes, such as 16 or 3,7,20");
+      if (!seen.reply && !seen.tool_args) fail("x-mock-split", "to come with x-mock-reply or x-mock-tool-args");
+    }
+    if (!error_.empty()) return out;
+    const auto cut = [&](std::string text, std::size_t pieces, std::string_view name) {
+      if (!split) return std::optional<ScriptedText>(cut_evenly(std::move(text), pieces));
+      std::optional<ScriptedText> pieced = cut_text(std::move(text), *split);
+      if (!pieced) {
+        fail("x-mock-split", "cut offsets strictly inside " + std::string(name) + " and on code point boundaries");
+      }
+      return pieced;
+    };
+    if (reply_text) out.reply = cut(std::move(*reply_text), reply_pieces, "x-mock-reply");
+    if (args_text) out.tool_args = cut(std::move(*args_text), 3, "x-mock-tool-args");
+    return out;
   }
 
   const std::string& error() const { return error_; }
@@ -321,6 +369,8 @@ ResponsePlan plan_response(const Request& request, const Defaults& defaults, std
   const std::string_view stream_error = mock.type_name(seen.stream_error, "x-mock-stream-error");
   const bool blackhole = mock.flag(seen.blackhole, "x-mock-blackhole");
   const Reset reset = mock.reset(seen.reset);
+  MockHeaderParser::Scripted scripted;
+  if (seen.reply || seen.split || seen.tool_args) scripted = mock.scripted(seen, static_cast<std::size_t>(chunks));
   if (!mock.error().empty()) {
     plan.reply = openai::error(400, mock.error(), "invalid_request_error", {}, "invalid_mock_header");
     return plan;
@@ -378,6 +428,8 @@ ResponsePlan plan_response(const Request& request, const Defaults& defaults, std
       .cache_read = static_cast<long>(cache_read),
       .thoughts = static_cast<long>(thoughts),
       .stream_error = stream_error,
+      .reply_text = scripted.reply ? &*scripted.reply : nullptr,
+      .tool_args = scripted.tool_args ? &*scripted.tool_args : nullptr,
       .aws_access_key_id = defaults.aws_access_key_id,
       .aws_secret_access_key = defaults.aws_secret_access_key,
   };

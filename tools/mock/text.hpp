@@ -28,6 +28,9 @@ void append_number(std::string& out, Number value) {
 // Number of Unicode code points in UTF-8 text (bytes that are not continuation bytes).
 std::size_t utf8_length(std::string_view text);
 
+// True when `text` is well-formed UTF-8 (no overlong forms, surrogates or code points above U+10FFFF).
+bool is_valid_utf8(std::string_view text);
+
 // Appends standard base64 (with padding).
 void append_base64(std::string& out, std::span<const std::byte> bytes);
 
