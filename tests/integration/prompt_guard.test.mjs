@@ -222,7 +222,7 @@ ${guard}
     ['      request: {customResponse: {statusCode: 200}, regex: {builtins: [SSN]}}', /customResponse\.statusCode/],
     ['      request: {regex: {action: BLOCK, builtins: [SSN]}}', /regex\.action: unknown value "BLOCK"; expected one of REJECT, MASK/],
     ['      request: {regex: {builtins: [SSN]}, webhook: {backendRef: {name: guard-svc}}}', /promptGuard\.request\.webhook: a webhook guard is not supported by this version of Sluice yet/],
-    ['      response: {regex: {action: MASK, builtins: [EMAIL]}}', /promptGuard\.response: a guard on responses is not supported by this version of Sluice yet/],
+    ['      response: {regex: {action: MASK, builtins: [EMAIL]}, webhook: {backendRef: {name: guard-svc}}}', /promptGuard\.response\.webhook: a webhook guard on responses is not supported by this version of Sluice yet/],
     ['      request: {customResponse: {message: x}}', /promptGuard\.request: needs regex\.builtins or regex\.matches/],
   ];
   for (const [guard, expected] of cases) {
