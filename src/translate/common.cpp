@@ -33,6 +33,26 @@ void append_sse_done(std::string& out) {
   out.append("data: [DONE]\n\n");
 }
 
+namespace {
+void append_serialized(std::string& out, const json::value& value) {
+  json::serializer serializer;
+  serializer.reset(&value);
+  char buffer[2048];
+  while (!serializer.done()) out.append(serializer.read(buffer));
+}
+}  // namespace
+
+void append_sse_json(std::string& out, const json::value& value) {
+  out.append("data: ");
+  append_serialized(out, value);
+  out.append("\n\n");
+}
+
+void append_sse_json_event(std::string& out, std::string_view name, const json::value& value) {
+  out.append("event: ").append(name).append("\n");
+  append_sse_json(out, value);
+}
+
 void append_sse_event_lines(std::string& out, const SseEvent& event) {
   if (!event.event.empty()) out.append("event: ").append(event.event).append("\n");
   std::string_view data = event.data;

@@ -26,6 +26,9 @@ void append_openai_error_event(std::string& out, const http::ApiError& error);
 void append_anthropic_error_event(std::string& out, const http::ApiError& error);
 // `data: [DONE]`
 void append_sse_done(std::string& out);
+// "data: <value serialized>\n\n" and "event: <name>\n" + that, serialized straight into `out`.
+void append_sse_json(std::string& out, const boost::json::value& value);
+void append_sse_json_event(std::string& out, std::string_view name, const boost::json::value& value);
 // A parsed event written back: its `event:` line when named, one `data:` line per line of data.
 struct SseEvent;
 void append_sse_event_lines(std::string& out, const SseEvent& event);

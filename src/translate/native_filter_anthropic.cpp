@@ -109,7 +109,9 @@ class AnthropicNativeFilter final : public Translator {
   void on_event(const SseEvent& event, std::string& out) {
     if (stopped_) return;
     boost::system::error_code ec;
-    auto parsed = json::parse(event.data, ec);
+    unsigned char arena[4096];
+    json::monotonic_resource resource(arena, sizeof arena);
+    auto parsed = json::parse(event.data, ec, &resource);
     if (ec || !parsed.is_object()) {
       append_sse_event_lines(out, event);
       return;
@@ -129,8 +131,7 @@ class AnthropicNativeFilter final : public Translator {
             0, block_type == "text" ? TextChannel::Kind::Text : TextChannel::Kind::ToolArguments, index_of(object)});
     } else if (type == "content_block_delta") {
       if (!filter_delta(object)) return reject(out);
-      append_sse_event(out, event.event.empty() ? std::string_view("content_block_delta") : event.event,
-                       json::serialize(parsed));
+      append_sse_json_event(out, event.event.empty() ? std::string_view("content_block_delta") : event.event, parsed);
       return;
     } else if (type == "content_block_stop") {
       const auto index = index_of(object);
@@ -178,7 +179,7 @@ class AnthropicNativeFilter final : public Translator {
                              {"index", block.index},
                              {"delta", text ? json::object{{"type", "text_delta"}, {"text", released_}}
                                             : json::object{{"type", "input_json_delta"}, {"partial_json", released_}}}};
-    append_sse_event(out, "content_block_delta", json::serialize(delta));
+    append_sse_json_event(out, "content_block_delta", delta);
     return true;
   }
 
@@ -188,7 +189,7 @@ class AnthropicNativeFilter final : public Translator {
     const json::object delta{{"type", "message_delta"},
                              {"delta", {{"stop_reason", "refusal"}, {"stop_sequence", nullptr}}},
                              {"usage", {{"output_tokens", usage_.output}}}};
-    append_sse_event(out, "message_delta", json::serialize(delta));
+    append_sse_json_event(out, "message_delta", delta);
     append_anthropic_error_event(out, *filter_.rejection());
   }
 

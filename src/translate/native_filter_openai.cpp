@@ -140,7 +140,9 @@ class OpenAiNativeFilter final : public Translator {
       return;
     }
     boost::system::error_code ec;
-    auto chunk = json::parse(event.data, ec);
+    unsigned char arena[4096];
+    json::monotonic_resource resource(arena, sizeof arena);
+    auto chunk = json::parse(event.data, ec, &resource);
     if (ec || !chunk.is_object()) {
       pass(event, out);
       return;
@@ -165,7 +167,7 @@ class OpenAiNativeFilter final : public Translator {
       const auto choice = index_or(choice_object, position++);
       if (!filter_choice(choice, choice_object)) return reject(choice, out);
     }
-    append_sse_data(out, json::serialize(chunk));
+    append_sse_json(out, chunk);
   }
 
   // Filters one choice of a chunk in place; false when the filter rejected.
@@ -272,7 +274,7 @@ class OpenAiNativeFilter final : public Translator {
     }
     auto chunk = envelope();
     chunk["choices"] = std::move(choices);
-    append_sse_data(out, json::serialize(chunk));
+    append_sse_json(out, chunk);
   }
 
   void remember_envelope(const json::object& chunk) {
@@ -293,7 +295,7 @@ class OpenAiNativeFilter final : public Translator {
     auto chunk = envelope();
     chunk["choices"] =
         json::array{json::object{{"index", choice}, {"delta", json::object()}, {"finish_reason", "content_filter"}}};
-    append_sse_data(out, json::serialize(chunk));
+    append_sse_json(out, chunk);
     append_openai_error_event(out, *filter_.rejection());
   }
 
