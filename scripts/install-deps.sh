@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs every Debian 12 package Sluice needs to build and test (nginx-light included: the
-# smuggling test compares Sluice with Debian's nginx; clang-format-14 for `make format-check`);
+# smuggling test compares Sluice with Debian's nginx; chromium: the CORS browser test drives it
+# headless; clang-format-14 for `make format-check`);
 # with --bench, to benchmark (wrk, Google Benchmark); with --fuzz, to fuzz.
 # Idempotent: packages already present are not touched; apt runs only when something is missing.
 set -euo pipefail
@@ -13,6 +14,7 @@ packages=(
   clang-format-14
   openssl curl ca-certificates
   nginx-light
+  chromium
 )
 for option in "$@"; do
   case "$option" in

@@ -684,11 +684,12 @@ RouteFilter decode_filter(YAML::Node node, const std::string& path, const Decode
   auto type = m.enumeration<FilterType>("type",
                                         {{"URLRewrite", FilterType::URLRewrite},
                                          {"RequestHeaderModifier", FilterType::RequestHeaderModifier},
-                                         {"ResponseHeaderModifier", FilterType::ResponseHeaderModifier}},
+                                         {"ResponseHeaderModifier", FilterType::ResponseHeaderModifier},
+                                         {"CORS", FilterType::CORS}},
                                         Need::Required);
   if (!type) {
-    for (auto k : {"urlRewrite", "requestHeaderModifier", "responseHeaderModifier", "requestRedirect", "requestMirror",
-                   "extensionRef"})
+    for (auto k : {"urlRewrite", "requestHeaderModifier", "responseHeaderModifier", "cors", "requestRedirect",
+                   "requestMirror", "extensionRef"})
       m.ignore(k);
     return f;
   }
@@ -724,6 +725,15 @@ RouteFilter decode_filter(YAML::Node node, const std::string& path, const Decode
       f.headerModifier =
           decode_header_modifier(m.take("responseHeaderModifier"), m.field("responseHeaderModifier"), ctx);
       break;
+    case FilterType::CORS: {
+      // The same fields and checks as a TrafficPolicy's spec.cors: decoded by that section.
+      YamlMap cors(m.take("cors"), m.field("cors"), ctx, Need::Required);
+      TrafficPolicy decoded;
+      if (const auto* section = policy::find_policy_section("cors"); section != nullptr && cors.present())
+        section->decode(cors, decoded);
+      if (decoded.cors) f.cors = std::move(*decoded.cors);
+      break;
+    }
   }
   return f;
 }

@@ -328,12 +328,24 @@ struct HeaderModifier {
   std::vector<std::string> remove;
 };
 
-enum class FilterType { URLRewrite, RequestHeaderModifier, ResponseHeaderModifier };
+// TrafficPolicy spec.cors and the HTTPRoute CORS filter (policy/cors.hpp). Every field is optional
+// so policies merge per field; origins, methods and headers as written (checked by the loader).
+struct CorsPolicy {
+  std::optional<std::vector<std::string>> allowOrigins;  // "*", scheme://host[:port], scheme://*.host[:port]
+  std::optional<std::vector<std::string>> allowMethods;  // or ["*"]
+  std::optional<std::vector<std::string>> allowHeaders;  // or ["*"]
+  std::optional<std::vector<std::string>> exposeHeaders;
+  std::optional<unsigned> maxAge;  // seconds
+  std::optional<bool> allowCredentials;
+};
+
+enum class FilterType { URLRewrite, RequestHeaderModifier, ResponseHeaderModifier, CORS };
 
 struct RouteFilter {
   FilterType type = FilterType::URLRewrite;
   UrlRewrite urlRewrite;
   HeaderModifier headerModifier;
+  CorsPolicy cors;
 };
 
 struct BackendRef {
@@ -517,6 +529,7 @@ struct TrafficPolicy {
   std::optional<AuthPolicy> auth;
   std::optional<AiPolicy> ai;
   std::optional<RetryPolicy> retry;
+  std::optional<CorsPolicy> cors;
 };
 
 // ---------------------------------------------------------------- everything, as loaded

@@ -128,6 +128,7 @@ spec:
       requestHeaderModifier: {set: [{name: a, value: v}], add: [{name: b, value: v}]}
     - type: ResponseHeaderModifier
       responseHeaderModifier: {set: [{name: a, value: v}], add: [{name: b, value: v}]}
+    - {type: CORS, cors: {}}
     backendRefs: [{name: openai}]
 ---
 apiVersion: sluice.dev/v1alpha1

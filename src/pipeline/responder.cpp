@@ -9,20 +9,29 @@ namespace sluice::pipeline {
 namespace asio = boost::asio;
 namespace bhttp = boost::beast::http;
 
+namespace {
+
+// Adds "name: value\r\n" lines to `fields`.
+void insert_lines(bhttp::fields& fields, std::string_view lines) {
+  for (std::string_view rest = lines; !rest.empty();) {
+    const auto end = rest.find("\r\n");
+    const auto line = rest.substr(0, end);
+    if (const auto colon = line.find(": "); colon != std::string_view::npos)
+      fields.insert(line.substr(0, colon), line.substr(colon + 2));
+    if (end == std::string_view::npos) break;
+    rest.remove_prefix(end + 2);
+  }
+}
+
+}  // namespace
+
 http::Task<bool> send_error(ClientIo& client, const http::ApiError& error, unsigned version, bool keep_alive,
                             RequestRecord& record, ClientSchema schema, std::string_view retry_after,
                             std::string_view extra_headers) {
   bhttp::response<bhttp::string_body> response{static_cast<bhttp::status>(error.status), version};
   response.set(bhttp::field::content_type, "application/json");
   if (!retry_after.empty()) response.set(bhttp::field::retry_after, retry_after);
-  for (std::string_view rest = extra_headers; !rest.empty();) {
-    const auto end = rest.find("\r\n");
-    const auto line = rest.substr(0, end);
-    if (const auto colon = line.find(": "); colon != std::string_view::npos)
-      response.insert(line.substr(0, colon), line.substr(colon + 2));
-    if (end == std::string_view::npos) break;
-    rest.remove_prefix(end + 2);
-  }
+  insert_lines(response.base(), extra_headers);
   response.keep_alive(keep_alive);
   response.body() =
       schema == ClientSchema::Anthropic ? http::anthropic_error_body(error) : http::openai_error_body(error);
@@ -45,9 +54,22 @@ void Responder::set_attempt(std::string_view provider, unsigned attempts) {
   sluice_headers_.append(digits, static_cast<std::size_t>(written.ptr - digits)).append("\r\n");
 }
 
-http::Task<bool> Responder::error(const http::ApiError& error, std::string_view retry_after) {
+http::Task<bool> Responder::error(const http::ApiError& error, std::string_view retry_after,
+                                  std::string_view more_headers) {
   const bool keep = keep_alive();
-  co_return co_await send_error(client_, error, version_, keep, record_, schema_, retry_after, sluice_headers_);
+  const std::string_view lines = response_lines();
+  if (more_headers.empty() && lines.empty())
+    co_return co_await send_error(client_, error, version_, keep, record_, schema_, retry_after, sluice_headers_);
+  std::string headers;
+  headers.reserve(sluice_headers_.size() + more_headers.size() + lines.size());
+  headers.append(sluice_headers_).append(more_headers).append(lines);
+  co_return co_await send_error(client_, error, version_, keep, record_, schema_, retry_after, headers);
+}
+
+std::string Responder::with_response_lines(std::string head) const {
+  const std::string_view lines = response_lines();
+  if (!lines.empty()) head.insert(head.size() - 2, lines);
+  return head;
 }
 
 http::Task<bool> Responder::json(unsigned status, std::string body, const bhttp::response_header<>* upstream) {
@@ -65,6 +87,17 @@ http::Task<bool> Responder::json(unsigned status, std::string body, const bhttp:
 
 http::Task<bool> Responder::local(const LocalResponse& response) {
   const bool keep = keep_alive();
+  if (response.status == 204) {
+    bhttp::response<bhttp::empty_body> empty{bhttp::status::no_content, version_};
+    insert_lines(empty.base(), sluice_headers_);
+    insert_lines(empty.base(), response_lines());
+    empty.keep_alive(keep);
+    record_.status = 204;
+    client_.deadline.expires_after(kClientWriteTimeout);
+    auto [ec, n] = co_await bhttp::async_write(client_.socket, empty, http::use_task);
+    client_.deadline.expires_never();
+    co_return !ec && keep;
+  }
   const std::string_view content_type =
       response.content_type.empty() ? std::string_view("application/json") : std::string_view(response.content_type);
   const std::string head = converted_head(nullptr, response.status, content_type, response.body.size(), keep,
@@ -80,23 +113,20 @@ http::Task<bool> Responder::local(const LocalResponse& response) {
 
 http::Task<bool> Responder::verdict(const Verdict& verdict) {
   if (verdict.kind == Verdict::Kind::Local) co_return co_await local(verdict.local);
-  if (verdict.headers.empty()) co_return co_await error(verdict.error, verdict.retry_after);
-  const bool keep = keep_alive();
-  std::string headers = sluice_headers_;
-  headers.append(verdict.headers);
-  co_return co_await send_error(client_, verdict.error, version_, keep, record_, schema_, verdict.retry_after, headers);
+  co_return co_await error(verdict.error, verdict.retry_after, verdict.headers);
 }
 
 std::string Responder::relay_head(const bhttp::response_header<>& response, bool keep_alive,
                                   proxy::ClientFraming framing) const {
-  return proxy::build_client_head(response, version_, keep_alive, framing, response_edits(), sluice_headers_);
+  return with_response_lines(
+      proxy::build_client_head(response, version_, keep_alive, framing, response_edits(), sluice_headers_));
 }
 
 std::string Responder::converted_head(const bhttp::response_header<>* upstream, unsigned status,
                                       std::string_view content_type, std::size_t content_length, bool keep_alive,
                                       proxy::ClientFraming framing) const {
-  return proxy::build_translated_head(upstream, status, content_type, content_length, version_, keep_alive, framing,
-                                      response_edits(), sluice_headers_);
+  return with_response_lines(proxy::build_translated_head(upstream, status, content_type, content_length, version_,
+                                                          keep_alive, framing, response_edits(), sluice_headers_));
 }
 
 }  // namespace sluice::pipeline

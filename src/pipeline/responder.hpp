@@ -2,8 +2,9 @@
 // asks the responder to write them (an error in the client's schema, a JSON reply, a local
 // response) or to build the head a relay sends. It decides in one place whether the connection
 // stays open (the client's wish, the worker not draining, the request body read to its end)
-// and which x-sluice-* headers an answer carries (every answer of an AI Backend, once a
-// provider was tried). Per request; lives in the exchange's coroutine frame; not thread-safe.
+// and which headers every answer carries: x-sluice-* (every answer of an AI Backend, once a
+// provider was tried) and the response header lines the request's stages computed (CORS). Per
+// request; lives in the exchange's coroutine frame; not thread-safe.
 #pragma once
 
 #include <boost/beast/http.hpp>
@@ -70,20 +71,27 @@ class Responder {
   // The answer that follows ends the connection (e.g. a request body that could not be read).
   void close_after() { keep_alive_ = false; }
 
-  // The response header edits the request's stages collect (read each time a head is written;
-  // `edits` outlives the responder). None until set.
-  void use_response_header_edits(const HeaderEditList& edits) { response_edits_ = &edits; }
+  // The request's response header edits (applied to relayed and converted heads) and response
+  // header lines (written on every answer, errors included), read each time an answer is
+  // written; `request` outlives the responder. None until set.
+  void use_response_headers(const RequestContext& request) {
+    response_edits_ = &request.response_header_edits;
+    response_lines_ = &request.response_header_lines;
+  }
 
   // An AI Backend's provider is being tried (the `attempts`-th try): every later answer names it.
   void set_attempt(std::string_view provider, unsigned attempts);
   std::string_view sluice_headers() const { return sluice_headers_; }
 
   // Each returns whether the connection may serve another request.
-  http::Task<bool> error(const http::ApiError& error, std::string_view retry_after = {});
+  // `more_headers`: "name: value\r\n" lines of this answer only (a verdict's).
+  http::Task<bool> error(const http::ApiError& error, std::string_view retry_after = {},
+                         std::string_view more_headers = {});
   // A complete JSON answer (a translated reply, the model list): head and body in one write;
   // `upstream` lends its non-framing headers (request ids, rate limits).
   http::Task<bool> json(unsigned status, std::string body,
                         const boost::beast::http::response_header<>* upstream = nullptr);
+  // A 204 carries no body, type or length.
   http::Task<bool> local(const LocalResponse& response);
   // What a verdict that stops the request answers.
   http::Task<bool> verdict(const Verdict& verdict);
@@ -98,9 +106,15 @@ class Responder {
  private:
   ClientIo& client_;
   const HeaderEditList* response_edits_ = nullptr;
+  const std::string* response_lines_ = nullptr;
   proxy::HeaderEdits response_edits() const {
     return response_edits_ == nullptr ? proxy::HeaderEdits{} : proxy::HeaderEdits(*response_edits_);
   }
+  std::string_view response_lines() const {
+    return response_lines_ == nullptr ? std::string_view{} : std::string_view(*response_lines_);
+  }
+  // `head` (ending with its blank line) with the response header lines added before that line.
+  std::string with_response_lines(std::string head) const;
   unsigned version_;
   bool keep_alive_;
   const bool& draining_;

@@ -173,6 +173,10 @@ struct RequestContext {
   // are written.
   HeaderEditList request_header_edits;
   HeaderEditList response_header_edits;
+  // Response header lines ("name: value\r\n") computed for this request by RequestHead stages
+  // (CORS: the caller's origin echoed): the responder writes them on every answer — relayed,
+  // converted, local, errors. Empty, and never allocated, unless a stage adds one.
+  std::string response_header_lines;
 
   // The per-request state of `stage`, created on first use (a few stages at most keep any: a
   // linear search).

@@ -39,7 +39,7 @@ using AttachedPolicies = std::vector<const config::TrafficPolicy*>;
 
 struct Attachments {
   std::vector<AttachedPolicies> by_rule;  // by CompiledRule::index
-  std::unordered_map<std::string_view, AttachedPolicies> by_backend;
+  BackendAttachments by_backend;
 };
 
 Attachments attach_policies(const config::Config& config, const route::RouteTable& routes);

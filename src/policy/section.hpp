@@ -32,6 +32,7 @@
 #include <span>
 #include <string_view>
 #include <type_traits>
+#include <unordered_map>
 #include <utility>
 #include <vector>
 
@@ -53,10 +54,17 @@ enum class AttachLevel { Rule, Backend };
 
 using Stages = std::vector<std::shared_ptr<const pipeline::Stage>>;
 
-// What a section's stage is made with: the whole configuration (its Secrets) and the level.
+// The TrafficPolicies attached to each Backend, by Backend name (general to specific).
+using BackendAttachments = std::unordered_map<std::string_view, std::vector<const config::TrafficPolicy*>>;
+
+// What a section's stage is made with: the whole configuration (its Secrets) and the level; at a
+// rule's level also the rule and the Backends' policies, for a section whose rule stage carries
+// its Backends' settings too (cors: a preflight is answered before any stage of the Backend runs).
 struct SectionContext {
   const config::Config& config;
   AttachLevel level;
+  const config::RouteRule* rule = nullptr;               // Rule level
+  const BackendAttachments* backend_policies = nullptr;  // Rule level
 };
 
 struct PolicySection {

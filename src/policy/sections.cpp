@@ -5,6 +5,7 @@
 
 #include "policy/ai.hpp"
 #include "policy/auth.hpp"
+#include "policy/cors.hpp"
 #include "policy/retry.hpp"
 #include "policy/section.hpp"
 
@@ -13,7 +14,10 @@ namespace sluice::policy {
 namespace {
 
 // Every TrafficPolicy section, in the order their stages run: adding a section is one line here.
+// cors precedes auth: a preflight is answered without a credential, and auth's refusals carry
+// the CORS headers.
 constexpr std::array kPolicySections{
+    cors_section_entry(),
     section_entry<AuthSection>(),
     section_entry<AiSection>(),
     section_entry<RetrySection>(),

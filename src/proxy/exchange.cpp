@@ -366,7 +366,7 @@ http::Task<bool> run_exchange(Worker& worker, const Snapshot& snapshot, const ro
   request.query = qpos == std::string_view::npos ? std::string_view{} : target.substr(qpos + 1);
   const auto& rule_chain = snapshot.rule_chains[rule.index];
   request.rule_chain = &rule_chain;
-  responder.use_response_header_edits(request.response_header_edits);
+  responder.use_response_headers(request);
   CompletePhase complete{request, rule_chain};
 
   // What kind of request this is for the backend.

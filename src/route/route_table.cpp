@@ -57,6 +57,8 @@ RouteTable RouteTable::build(const config::Config& config) {
           case config::FilterType::ResponseHeaderModifier:
             compiled->response_header_filters.push_back(&f.headerModifier);
             break;
+          case config::FilterType::CORS:
+            break;  // a stage of the rule's chain (policy/cors.hpp)
         }
       }
       for (const auto& ref : rule.backendRefs) compiled->total_weight += ref.weight;

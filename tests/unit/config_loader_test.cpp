@@ -1057,7 +1057,7 @@ TEST(ConfigLoaderValidationTest, InvalidEnumerationValues) {
                               "unknown value \"Contains\"; expected one of Exact, RegularExpression"),
                           Err("HTTPRoute/r", "spec.rules[0].filters[0].type",
                               "unknown value \"RequestRedirect\"; expected one of URLRewrite, RequestHeaderModifier, "
-                              "ResponseHeaderModifier"),
+                              "ResponseHeaderModifier, CORS"),
                           Err("HTTPRoute/r", "spec.rules[0].filters[1].urlRewrite.path.type",
                               "unknown value \"ReplaceAll\"; expected one of ReplaceFullPath, ReplacePrefixMatch")));
 }
