@@ -14,11 +14,11 @@ namespace sluice::policy {
 
 namespace {
 
-pipeline::Chain policy_chain(std::span<const config::TrafficPolicy* const> attached, const config::Config& config,
+pipeline::Chain policy_chain(std::span<const config::TrafficPolicy* const> attached, const proxy::Snapshot& snapshot,
                              AttachLevel level) {
   pipeline::Chain chain;
   if (attached.empty()) return chain;
-  const SectionContext context{config, level};
+  const SectionContext context{*snapshot.config, level, &snapshot};
   for (const auto& section : policy_sections())
     for (auto& stage : section.compile(attached, context)) chain.add(std::move(stage));
   return chain;
@@ -73,12 +73,12 @@ void compile_chains(proxy::Snapshot& snapshot) {
   for (const auto& rule : snapshot.routes.rules()) {
     auto& chain = snapshot.rule_chains[rule->index];
     if (auto stage = make_header_modifier_stage(*rule)) chain.add(std::move(stage));
-    chain.append(policy_chain(attachments.by_rule[rule->index], *snapshot.config, AttachLevel::Rule));
+    chain.append(policy_chain(attachments.by_rule[rule->index], snapshot, AttachLevel::Rule));
     if (capture_usage) chain.add(make_usage_capture_stage());
   }
   for (auto& [name, backend] : snapshot.backends) {
     if (const auto it = attachments.by_backend.find(name); it != attachments.by_backend.end())
-      backend.chain = policy_chain(it->second, *snapshot.config, AttachLevel::Backend);
+      backend.chain = policy_chain(it->second, snapshot, AttachLevel::Backend);
     if (backend.ai) {
       for (auto& group : backend.groups)
         for (auto& provider : group) compile_provider_chain(provider);

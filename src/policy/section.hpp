@@ -45,6 +45,9 @@ class Diagnostics;
 namespace sluice::pipeline {
 class Stage;
 }
+namespace sluice::proxy {
+struct Snapshot;
+}
 
 namespace sluice::policy {
 
@@ -53,10 +56,13 @@ enum class AttachLevel { Rule, Backend };
 
 using Stages = std::vector<std::shared_ptr<const pipeline::Stage>>;
 
-// What a section's stage is made with: the whole configuration (its Secrets) and the level.
+// What a section's stage is made with: the whole configuration (its Secrets), the level, and the
+// snapshot being built, whose compiled Backends a stage may point to (a guard service; the
+// snapshot owns the stage, so they live as long as it).
 struct SectionContext {
   const config::Config& config;
   AttachLevel level;
+  const proxy::Snapshot* snapshot = nullptr;  // null in tests that make stages without one
 };
 
 struct PolicySection {
