@@ -494,12 +494,36 @@ struct GuardPattern {
   std::size_t maxLength = 64;
 };
 
+// What a guard that calls a service does when the service cannot answer (unreachable, too
+// slow, an answer that breaks the contract): refuse the request (503) or let it through.
+enum class FailureMode { FailClosed, FailOpen };
+
+// ai.promptGuard.request.webhook: a guard service speaking the kgateway / agentgateway webhook
+// contract (policy/webhook_guard.hpp).
+struct GuardWebhook {
+  std::string backend;                      // backendRef.name: the Backend the service is
+  std::vector<std::string> forwardHeaders;  // client request headers copied onto the call
+  Duration timeout{10'000};
+  FailureMode failureMode = FailureMode::FailClosed;
+};
+
+// ai.promptGuard.request.moderation.openAIModeration: OpenAI's moderation endpoint
+// (policy/moderation_guard.hpp).
+struct ModerationGuard {
+  std::string backend;  // backendRef.name: an AI Backend with an OpenAI provider
+  std::string model = "omni-moderation-latest";
+  Duration timeout{10'000};
+  FailureMode failureMode = FailureMode::FailClosed;
+};
+
 struct RequestGuard {
   GuardAction action = GuardAction::Reject;
   std::vector<std::string> builtins;  // SSN, CREDIT_CARD, PHONE_NUMBER, EMAIL
   std::vector<GuardPattern> matches;
   unsigned statusCode = 403;                                   // customResponse.statusCode (REJECT)
   std::string message = "The request was rejected by policy";  // customResponse.message
+  std::optional<ModerationGuard> moderation;
+  std::optional<GuardWebhook> webhook;
 };
 
 // promptGuard.response: the same detectors on what the model answers (policy/response_guard.hpp).

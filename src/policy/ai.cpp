@@ -2,18 +2,23 @@
 
 #include <yaml-cpp/yaml.h>
 
+#include <boost/beast/core/string.hpp>
 #include <boost/json.hpp>
 #include <charconv>
 
 #include "config/diagnostics.hpp"
 #include "config/yaml_reader.hpp"
 #include "guard/matcher.hpp"
+#include "http/syntax.hpp"
 #include "policy/model_alias.hpp"
+#include "policy/moderation_guard.hpp"
 #include "policy/prompt_enrichment.hpp"
 #include "policy/prompt_guard.hpp"
 #include "policy/request_defaults.hpp"
 #include "policy/response_guard.hpp"
 #include "policy/targets.hpp"
+#include "policy/webhook_guard.hpp"
+#include "proxy/snapshot.hpp"
 
 namespace sluice::policy {
 
@@ -87,6 +92,56 @@ void not_yet(config::YamlMap& map, std::string_view key, std::string_view what) 
   map.ctx().error(map.take(key), map.field(key), std::string(what) + " is not supported by this version of Sluice yet");
 }
 
+// backendRef: {name: …} of a guard service (checked against the Backends by check_references).
+std::string decode_backend_ref(config::YamlMap& map) {
+  config::YamlMap ref(map.take("backendRef"), map.field("backendRef"), map.ctx(), config::Need::Required);
+  return ref.str("name", config::Need::Required).value_or(std::string());
+}
+
+// Headers a guard call must not copy from the client: they frame or route the call itself.
+bool framing_header(std::string_view name) {
+  static constexpr std::string_view kFraming[] = {
+      "host",    "content-length", "transfer-encoding", "connection",   "keep-alive", "te",
+      "trailer", "upgrade",        "proxy-connection",  "content-type", "expect"};
+  for (const auto framing : kFraming)
+    if (boost::beast::iequals(name, framing)) return true;
+  return false;
+}
+
+std::vector<std::string> decode_forward_headers(config::YamlMap& map) {
+  std::vector<std::string> out;
+  const auto& ctx = map.ctx();
+  auto names = map.take("forwardHeaders");
+  const auto field = map.field("forwardHeaders");
+  if (!names.IsDefined() || names.IsNull() || !config::is_sequence(names, field, ctx)) return out;
+  for (std::size_t i = 0; i < names.size(); ++i) {
+    const auto item = field + "[" + std::to_string(i) + "]";
+    auto name = config::scalar_string(names[i], item, ctx);
+    if (!name) continue;
+    if (!http::valid_field_name(*name)) {
+      ctx.error(names[i], item, "\"" + *name + "\" is not a header name");
+    } else if (framing_header(*name)) {
+      ctx.error(names[i], item, "\"" + *name + "\" frames the guard call itself and cannot be forwarded");
+    } else {
+      out.push_back(*name);
+    }
+  }
+  return out;
+}
+
+// timeout (longer than 0) and failureMode of a guard call.
+void decode_call_limits(config::YamlMap& map, config::Duration& timeout, config::FailureMode& mode) {
+  if (auto t = map.duration("timeout")) {
+    if (t->count() <= 0)
+      map.ctx().error(map.node()["timeout"], map.field("timeout"), "must be longer than 0 (e.g. \"2s\")");
+    else
+      timeout = *t;
+  }
+  if (auto m = map.enumeration<config::FailureMode>("failureMode", {{"FailClosed", config::FailureMode::FailClosed},
+                                                                    {"FailOpen", config::FailureMode::FailOpen}}))
+    mode = *m;
+}
+
 // customResponse and regex, shared by the request and the response guard.
 template <class Guard>
 void decode_regex_guard(config::YamlMap& request, Guard& guard) {
@@ -121,8 +176,27 @@ void decode_regex_guard(config::YamlMap& request, Guard& guard) {
 config::RequestGuard decode_request_guard(config::YamlMap& request) {
   config::RequestGuard guard;
   decode_regex_guard(request, guard);
-  not_yet(request, "webhook", "a webhook guard");
-  not_yet(request, "moderation", "a moderation guard");
+  const auto& ctx = request.ctx();
+  if (request.has("moderation")) {
+    config::YamlMap moderation(request.take("moderation"), request.field("moderation"), ctx);
+    config::YamlMap openai(moderation.take("openAIModeration"), moderation.field("openAIModeration"), ctx,
+                           config::Need::Required);
+    if (openai.present()) {
+      config::ModerationGuard m;
+      m.backend = decode_backend_ref(openai);
+      if (auto model = openai.str("model")) m.model = *model;
+      decode_call_limits(openai, m.timeout, m.failureMode);
+      guard.moderation = std::move(m);
+    }
+  }
+  if (request.has("webhook")) {
+    config::YamlMap webhook(request.take("webhook"), request.field("webhook"), ctx);
+    config::GuardWebhook w;
+    w.backend = decode_backend_ref(webhook);
+    w.forwardHeaders = decode_forward_headers(webhook);
+    decode_call_limits(webhook, w.timeout, w.failureMode);
+    guard.webhook = std::move(w);
+  }
   return guard;
 }
 
@@ -229,8 +303,21 @@ void AiSection::validate(const config::AiPolicy& value, const config::YamlMap& s
                       "\", itself an alias: aliases resolve once, name the model directly");
     }
   }
-  if (value.promptGuard && value.promptGuard->request)
-    validate_regex_guard(*value.promptGuard->request, section, "request");
+  if (value.promptGuard && value.promptGuard->request) {
+    const auto& request = *value.promptGuard->request;
+    const auto path = section.field("promptGuard") + ".request.regex";
+    const auto node = section.node()["promptGuard"]["request"]["regex"];
+    const bool has_regex = !request.builtins.empty() || !request.matches.empty();
+    if (node.IsDefined() && !node.IsNull() && !has_regex) {
+      ctx.error(node, path, "needs builtins or matches: a guard with nothing to look for");
+    } else if (!has_regex && !request.moderation && !request.webhook) {
+      ctx.error(section.node()["promptGuard"]["request"], section.field("promptGuard") + ".request",
+                "needs regex.builtins or regex.matches, moderation or webhook: a guard with nothing to look for");
+    } else if (has_regex) {
+      std::string error;
+      if (!make_request_guard_stage(request, error)) ctx.error(node, path, error);
+    }
+  }
   if (value.promptGuard && value.promptGuard->response)
     validate_regex_guard(*value.promptGuard->response, section, "response");
   if (value.defaults) {
@@ -273,13 +360,33 @@ config::AiPolicy AiSection::merge(const config::AiPolicy& general, const config:
   return out;
 }
 
-Stages AiSection::make_stage(config::AiPolicy merged, const SectionContext&) {
+Stages AiSection::make_stage(config::AiPolicy merged, const SectionContext& context) {
   Stages stages;
   if (merged.modelAliases && !merged.modelAliases->empty())
     stages.push_back(make_model_alias_stage(std::move(*merged.modelAliases)));
   if (merged.promptGuard && merged.promptGuard->request) {
+    // The guards in order: regex (local, cheapest), moderation, webhook.
+    const auto& request = *merged.promptGuard->request;
     std::string error;
-    if (auto stage = make_request_guard_stage(*merged.promptGuard->request, error)) stages.push_back(std::move(stage));
+    if (!request.builtins.empty() || !request.matches.empty())
+      if (auto stage = make_request_guard_stage(request, error)) stages.push_back(std::move(stage));
+    const auto backend = [&context](const std::string& name) -> const proxy::BackendRuntime* {
+      if (context.snapshot == nullptr) return nullptr;
+      const auto it = context.snapshot->backends.find(name);
+      return it == context.snapshot->backends.end() ? nullptr : &it->second;
+    };
+    if (request.moderation) {
+      const auto* b = backend(request.moderation->backend);
+      const auto* provider = b != nullptr && b->ai && !b->groups.empty() && !b->groups.front().empty()
+                                 ? &b->groups.front().front()
+                                 : nullptr;
+      stages.push_back(make_moderation_guard_stage(*request.moderation, provider, request.statusCode, request.message));
+    }
+    if (request.webhook) {
+      const auto* b = backend(request.webhook->backend);
+      stages.push_back(
+          make_webhook_guard_stage(*request.webhook, b != nullptr && !b->ai ? b : nullptr, request.message));
+    }
   }
   if (merged.promptGuard && merged.promptGuard->response) {
     std::string error;
@@ -294,12 +401,37 @@ Stages AiSection::make_stage(config::AiPolicy merged, const SectionContext&) {
   return stages;
 }
 
-void AiSection::check_references(const config::AiPolicy&, const config::TrafficPolicy& policy,
+void AiSection::check_references(const config::AiPolicy& value, const config::TrafficPolicy& policy,
                                  const config::Config& config, config::Diagnostics& diags) {
   auto error = [&](const std::string& field, std::string message) {
     diags.add(config::Diagnostic{config::Severity::Error, policy.origin.file, policy.origin.line, policy.origin.id(),
                                  field, std::move(message)});
   };
+  if (value.promptGuard && value.promptGuard->request) {
+    const auto& request = *value.promptGuard->request;
+    const std::string guard_field = "spec.ai.promptGuard.request.";
+    if (request.webhook && !request.webhook->backend.empty()) {
+      const auto& name = request.webhook->backend;
+      const auto it = config.backends.find(name);
+      const auto field = guard_field + "webhook.backendRef.name";
+      if (it == config.backends.end())
+        error(field, "Backend \"" + name + "\" does not exist");
+      else if (it->second.type != config::BackendType::Static)
+        error(field, "Backend \"" + name + "\" is an AI Backend; a guard webhook is a Static Backend (its hosts)");
+    }
+    if (request.moderation && !request.moderation->backend.empty()) {
+      const auto& name = request.moderation->backend;
+      const auto it = config.backends.find(name);
+      const auto field = guard_field + "moderation.openAIModeration.backendRef.name";
+      if (it == config.backends.end())
+        error(field, "Backend \"" + name + "\" does not exist");
+      else if (it->second.type != config::BackendType::AI || !it->second.priorityGroups.empty() ||
+               it->second.llm.kind != config::ProviderKind::OpenAI)
+        error(field, "Backend \"" + name +
+                         "\" is not an AI Backend with ai.llm.openai; moderation calls an OpenAI provider's "
+                         "/moderations with its key");
+    }
+  }
   // A Gateway's ai section applies to its AI rules: only route, rule and Backend targets are checked.
   for_each_targeted_backend(
       policy, config, false,

@@ -72,13 +72,13 @@ void compile_chains(proxy::Snapshot& snapshot) {
   for (const auto& rule : snapshot.routes.rules()) {
     auto& chain = snapshot.rule_chains[rule->index];
     if (auto stage = make_header_modifier_stage(*rule)) chain.add(std::move(stage));
-    const SectionContext context{*snapshot.config, AttachLevel::Rule, rule->rule, &attachments.by_backend};
+    const SectionContext context{*snapshot.config, AttachLevel::Rule, rule->rule, &attachments.by_backend, &snapshot};
     chain.append(policy_chain(attachments.by_rule[rule->index], context));
     if (capture_usage) chain.add(make_usage_capture_stage());
   }
   for (auto& [name, backend] : snapshot.backends) {
     if (const auto it = attachments.by_backend.find(name); it != attachments.by_backend.end())
-      backend.chain = policy_chain(it->second, SectionContext{*snapshot.config, AttachLevel::Backend});
+      backend.chain = policy_chain(it->second, SectionContext{*snapshot.config, AttachLevel::Backend, nullptr, nullptr, &snapshot});
     if (backend.ai) {
       for (auto& group : backend.groups)
         for (auto& provider : group) compile_provider_chain(provider);

@@ -46,6 +46,9 @@ class Diagnostics;
 namespace sluice::pipeline {
 class Stage;
 }
+namespace sluice::proxy {
+struct Snapshot;
+}
 
 namespace sluice::policy {
 
@@ -65,6 +68,9 @@ struct SectionContext {
   AttachLevel level;
   const config::RouteRule* rule = nullptr;               // Rule level
   const BackendAttachments* backend_policies = nullptr;  // Rule level
+  // The snapshot being built, whose compiled Backends a stage may point to (a guard service; the
+  // snapshot owns the stage, so they live as long as it); null in tests that make stages alone.
+  const proxy::Snapshot* snapshot = nullptr;
 };
 
 struct PolicySection {

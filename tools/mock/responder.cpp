@@ -15,6 +15,7 @@
 #include "azure_api.hpp"
 #include "bedrock_api.hpp"
 #include "gemini_api.hpp"
+#include "guard_api.hpp"
 #include "openai_api.hpp"
 #include "provider_common.hpp"
 #include "scripted_text.hpp"
@@ -433,6 +434,13 @@ ResponsePlan plan_response(const Request& request, const Defaults& defaults, std
       .aws_access_key_id = defaults.aws_access_key_id,
       .aws_secret_access_key = defaults.aws_secret_access_key,
   };
+  if (guard::matches(api.method, path)) {
+    auto guarded = guard::handle(api);
+    plan.latency = std::max(plan.latency, guarded.delay);
+    plan.headers.append(guarded.reply.headers);
+    plan.reply = std::move(guarded.reply);
+    return plan;
+  }
   std::optional<ApiReply> reply = format ? format->handle(api) : openai::handle(api);
   plan.reply = reply ? std::move(*reply) : ApiReply(openai::unknown_url(api.method, target));
   std::visit([&plan](const auto& r) { plan.headers.append(r.headers); }, plan.reply);
