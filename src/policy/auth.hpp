@@ -67,8 +67,12 @@ struct AuthSection {
       "metadata: {}, allowedModels: ['*']}, "
       "{name: h, keyHash: 'sha256:0000000000000000000000000000000000000000000000000000000000000000'}]}, "
       "jwt: {mode: Strict, providers: [{name: p, issuer: i, audiences: [a], principalClaim: sub, "
-      "claimsToMetadata: {team: groups}, jwks: {inline: '{\"keys\": [{\"kty\": \"OKP\", \"crv\": \"Ed25519\", "
-      "\"x\": \"11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo\"}]}'}}]}}";
+      "claimsToMetadata: {team: groups}, allowedModels: ['*'], allowedModelsClaim: models, "
+      "jwks: {inline: '{\"keys\": [{\"kty\": \"OKP\", \"crv\": \"Ed25519\", "
+      "\"x\": \"11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo\"}]}'}}, "
+      "{name: r, issuer: i, jwks: {remote: {url: 'https://idp.example.com/jwks', cacheDuration: 5m, "
+      "caCertificateRef: {name: keys, key: ca.crt}}}}]}, "
+      "metricsLabels: [id]}";
   static Value decode(config::YamlMap& section);
   // Each key has exactly one of secretRef and keyHash; key names are unique. JWT providers have a
   // non-empty issuer and unique names (jwks is checked, read and parsed by decode).
