@@ -238,6 +238,19 @@ test('metrics: auth failures by reason, guard matches by rule, principal series 
   assert.ok(!text.includes('123-45-6789'), 'never the matched text');
 });
 
+test('a reload fetches the new configuration\'s JWKS before serving it', async () => {
+  const fetchesBefore = idp.fetches;
+  const generation = async () => (await (await fetch(`${sluice.adminUrl}/status`)).json()).generation;
+  const before = await generation();
+  sluice.proc.kill('SIGHUP');
+  for (let i = 0; (await generation()) === before; i++) {
+    assert.ok(i < 500, `no reload seen: ${sluice.stderr.join('\n')}`);
+    await sleep(20);
+  }
+  assert.equal(idp.fetches, fetchesBefore + 1, 'fetched once, before the new generation showed');
+  assert.equal((await chat(jwt(second, { sub: 'frank' }))).status, 200, 'the new key set is in use');
+});
+
 test('JWKS server down at start: 401 saying the keys are not available, then a retry recovers', async () => {
   const port = await freePort();
   const other = await startSluice({
