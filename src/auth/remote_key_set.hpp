@@ -2,6 +2,7 @@
 // (`jwks.remote`), as the verifier on the workers and the fetcher (policy/jwks_fetcher.hpp) share
 // them. The fetcher installs each key set it fetched and parsed; workers read the current one.
 // Nothing here does I/O: fetching happens only on the fetcher's thread, never on a request.
+// parse_jwks_url checks a jwks.remote.url when the configuration is loaded.
 //
 //   current()          the last key set installed (null until a fetch succeeded); an atomic
 //                      shared_ptr load, no lock shared with anything else.
@@ -26,11 +27,24 @@
 #include <limits>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
+#include <string_view>
 
 #include "auth/jwks.hpp"
 
 namespace sluice::auth {
+
+// The parts of a JWKS URL: http:// or https://, a host, an optional port, a path and query.
+struct JwksUrl {
+  bool tls = false;
+  std::string host;  // without brackets for IPv6
+  std::uint16_t port = 0;
+  std::string target;  // path and query, "/" when empty
+};
+
+// Nullopt, and why in `error`, for anything else (userinfo, fragment, another scheme, no host).
+std::optional<JwksUrl> parse_jwks_url(std::string_view url, std::string* error);
 
 class RemoteKeySet {
  public:

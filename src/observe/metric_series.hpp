@@ -106,6 +106,21 @@ inline constexpr std::array<std::string_view, 2> kPrincipalTokenTypes = {"prompt
 constexpr std::uint32_t labelled_width(LabelledFamily family) {
   return family == LabelledFamily::Principal ? 1 + kPrincipalTokenTypes.size() : 1;
 }
+// `value` escaped for a Prometheus label value (backslash, double quote, newline).
+inline std::string escape_label_value(std::string_view value) {
+  std::string out;
+  out.reserve(value.size());
+  for (const char c : value) {
+    if (c == '\n') {
+      out += "\\n";
+      continue;
+    }
+    if (c == '\\' || c == '"') out += '\\';
+    out += c;
+  }
+  return out;
+}
+
 // `labels` (name="value",... as Prometheus text) with every value replaced by kOtherLabelValue.
 std::string collapse_label_values(std::string_view labels);
 

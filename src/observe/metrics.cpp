@@ -7,16 +7,7 @@ namespace sluice::observe {
 namespace {
 
 std::string escape_label(std::string_view v) {
-  std::string out;
-  for (char c : v) {
-    if (c == '\\' || c == '"') out += '\\';
-    if (c == '\n') {
-      out += "\\n";
-      continue;
-    }
-    out += c;
-  }
-  return out;
+  return escape_label_value(v);
 }
 
 std::uint64_t read(const std::atomic<std::uint64_t>& v) {
@@ -69,10 +60,6 @@ std::uint64_t sum_counter(const std::vector<const MetricsShard*>& shards, Counte
 }
 
 }  // namespace
-
-std::string escape_label_value(std::string_view value) {
-  return escape_label(value);
-}
 
 CounterSlot MetricsShard::labelled(LabelledFamily family, std::string_view labels) {
   if (series_ == nullptr) return kCounterSink;

@@ -83,9 +83,6 @@ struct RequestCell {
   std::atomic<std::uint64_t> bytes{0};
 };
 
-// `value` escaped for a Prometheus label value (backslash, double quote, newline).
-std::string escape_label_value(std::string_view value);
-
 class MetricsShard {
  public:
   // The process's registry, for the labelled series this shard registers on first use (none:

@@ -17,8 +17,7 @@
 #include "config/diagnostics.hpp"
 #include "config/yaml_reader.hpp"
 #include "http/syntax.hpp"
-#include "observe/metrics.hpp"
-#include "policy/jwks_fetcher.hpp"
+#include "observe/metric_series.hpp"
 #include "policy/jwt_authenticator.hpp"
 #include "policy/targets.hpp"
 #include "proxy/worker.hpp"
@@ -165,7 +164,7 @@ config::JwksSource decode_jwks(config::YamlMap& provider) {
   if (source.remote) {
     auto& remote_jwks = *source.remote;
     std::string error;
-    if (node["remote"]["url"].IsDefined() && !parse_jwks_url(remote_jwks.url, &error))
+    if (node["remote"]["url"].IsDefined() && !auth::parse_jwks_url(remote_jwks.url, &error))
       ctx.error(node["remote"]["url"], remote.field("url"), error);
     if (remote_jwks.cacheDuration < std::chrono::seconds(1))
       ctx.error(node["remote"]["cacheDuration"], remote.field("cacheDuration"), "must be at least 1s");

@@ -24,90 +24,14 @@ namespace asio = boost::asio;
 namespace bhttp = boost::beast::http;
 using std::chrono::milliseconds;
 
-std::optional<JwksUrl> parse_jwks_url(std::string_view url, std::string* error) {
-  JwksUrl out;
-  std::string_view rest;
-  if (url.starts_with("https://")) {
-    out.tls = true;
-    rest = url.substr(8);
-  } else if (url.starts_with("http://")) {
-    rest = url.substr(7);
-  } else {
-    *error = "\"" + std::string(url) + "\" is not an http:// or https:// URL";
-    return std::nullopt;
-  }
-  if (rest.find('#') != std::string_view::npos) {
-    *error = "a JWKS URL has no fragment (#)";
-    return std::nullopt;
-  }
-  const auto slash = rest.find_first_of("/?");
-  auto authority = rest.substr(0, slash);
-  out.target = slash == std::string_view::npos ? "/" : std::string(rest.substr(slash));
-  if (out.target.front() == '?') out.target.insert(0, "/");
-  if (authority.find('@') != std::string_view::npos) {
-    *error = "a JWKS URL carries no user or password (@)";
-    return std::nullopt;
-  }
-  std::string_view port;
-  if (authority.starts_with("[")) {
-    const auto close = authority.find(']');
-    if (close == std::string_view::npos) {
-      *error = "the IPv6 address of the JWKS URL lacks its ']'";
-      return std::nullopt;
-    }
-    out.host = std::string(authority.substr(1, close - 1));
-    const auto after = authority.substr(close + 1);
-    if (!after.empty() && after.front() != ':') {
-      *error = "unexpected text after the IPv6 address of the JWKS URL";
-      return std::nullopt;
-    }
-    if (!after.empty()) port = after.substr(1);
-  } else {
-    const auto colon = authority.find(':');
-    out.host = std::string(authority.substr(0, colon));
-    if (colon != std::string_view::npos) port = authority.substr(colon + 1);
-  }
-  if (out.host.empty()) {
-    *error = "the JWKS URL names no host";
-    return std::nullopt;
-  }
-  for (const char c : out.host) {
-    if (static_cast<unsigned char>(c) <= ' ' || c == '/' || c == '\\' || c == '%') {
-      *error = "the host of the JWKS URL is not a host name or address";
-      return std::nullopt;
-    }
-  }
-  out.port = out.tls ? 443 : 80;
-  if (!port.empty() || (authority.find(':') != std::string_view::npos && !authority.starts_with("["))) {
-    unsigned value = 0;
-    bool ok = !port.empty() && port.size() <= 5;
-    for (const char c : port) {
-      ok = ok && c >= '0' && c <= '9';
-      if (ok) value = value * 10 + static_cast<unsigned>(c - '0');
-    }
-    if (!ok || value == 0 || value > 65535) {
-      *error = "the port of the JWKS URL is not a number from 1 to 65535";
-      return std::nullopt;
-    }
-    out.port = static_cast<std::uint16_t>(value);
-  }
-  for (const char c : out.target) {
-    if (static_cast<unsigned char>(c) <= ' ' || static_cast<unsigned char>(c) == 0x7f) {
-      *error = "the path of the JWKS URL holds a space or a control character";
-      return std::nullopt;
-    }
-  }
-  return out;
-}
-
 namespace {
 
 // One provider's remote JWKS as the fetcher's thread sees it.
 struct Source {
   std::shared_ptr<auth::RemoteKeySet> keys;
-  JwksUrl url;
+  auth::JwksUrl url;
   http::UpstreamEndpoint endpoint;
-  std::string setup_error;      // a CA that cannot be used: every fetch fails with it
+  std::string setup_error;          // a CA that cannot be used: every fetch fails with it
   std::optional<http::Timer> wait;  // between fetches; cancelled to fetch early
   bool woken = false;               // a refresh was asked for (io thread only)
 };
@@ -131,9 +55,9 @@ http::Task<FetchResult> exchange(Stream& stream, http::UpstreamConnection& conne
   if (rec == bhttp::error::body_limit)
     co_return FetchResult{nullptr, "the answer is larger than " + std::to_string(auth::kMaxJwksBytes) + " bytes"};
   if (rec) {
-    co_return FetchResult{nullptr, expired ? "no complete answer within " +
-                                                 std::to_string(JwksFetcher::kFetchTimeout.count()) + " s"
-                                           : "cannot read the answer: " + rec.message()};
+    co_return FetchResult{
+        nullptr, expired ? "no complete answer within " + std::to_string(JwksFetcher::kFetchTimeout.count()) + " s"
+                         : "cannot read the answer: " + rec.message()};
   }
   const auto status = parser.get().result_int();
   if (status != 200) co_return FetchResult{nullptr, "HTTP " + std::to_string(status)};
@@ -214,8 +138,11 @@ struct JwksFetcher::State {
         source.keys->install(std::move(result.keys));
         if (first || failures > 0 || woken)
           observe::log(observe::Level::Info, "JWKS fetched",
-                       {{"url", source.keys->url()}, {"keys", std::to_string(count)},
-                        {"why", first ? "start" : woken ? "a token named an unknown key" : "retry"}});
+                       {{"url", source.keys->url()},
+                        {"keys", std::to_string(count)},
+                        {"why", first   ? "start"
+                                : woken ? "a token named an unknown key"
+                                        : "retry"}});
         failures = 0;
         delay = source.keys->cache_duration();
       } else {
@@ -264,7 +191,7 @@ bool JwksFetcher::start() {
     auto source = std::make_unique<Source>();
     source->keys = remote->keys;
     std::string error;
-    auto url = parse_jwks_url(remote->url, &error);
+    auto url = auth::parse_jwks_url(remote->url, &error);
     if (!url) continue;  // reported when the configuration was loaded
     source->url = std::move(*url);
     auto& e = source->endpoint;

@@ -30,17 +30,6 @@
 
 namespace sluice::policy {
 
-// The parts of a JWKS URL: http:// or https://, a host, an optional port, a path and query.
-struct JwksUrl {
-  bool tls = false;
-  std::string host;  // without brackets for IPv6
-  std::uint16_t port = 0;
-  std::string target;  // path and query, "/" when empty
-};
-
-// Nullopt, and why in `error`, for anything else (userinfo, fragment, another scheme, no host).
-std::optional<JwksUrl> parse_jwks_url(std::string_view url, std::string* error);
-
 class JwksFetcher {
  public:
   // How long one fetch may take, and start() waits at most for the first ones.

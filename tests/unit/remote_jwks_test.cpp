@@ -1,11 +1,10 @@
 // The pieces of remote JWKS that need no network: the refresh rate limit and the retry
-// schedule of auth::RemoteKeySet, and the JWKS URLs policy::parse_jwks_url accepts.
+// schedule of auth::RemoteKeySet, and the JWKS URLs auth::parse_jwks_url accepts.
 #include <gtest/gtest.h>
 
 #include <string>
 
 #include "auth/remote_key_set.hpp"
-#include "policy/jwks_fetcher.hpp"
 
 namespace sluice {
 namespace {
@@ -61,18 +60,18 @@ TEST(RemoteKeySet, AnInstalledKeySetReplacesTheCurrentOne) {
 
 TEST(JwksUrl, HttpAndHttpsWithHostPortAndTarget) {
   std::string error;
-  auto url = policy::parse_jwks_url("https://idp.example.com/.well-known/jwks.json", &error);
+  auto url = auth::parse_jwks_url("https://idp.example.com/.well-known/jwks.json", &error);
   ASSERT_TRUE(url) << error;
   EXPECT_TRUE(url->tls);
   EXPECT_EQ(url->host, "idp.example.com");
   EXPECT_EQ(url->port, 443);
   EXPECT_EQ(url->target, "/.well-known/jwks.json");
-  url = policy::parse_jwks_url("http://127.0.0.1:8080", &error);
+  url = auth::parse_jwks_url("http://127.0.0.1:8080", &error);
   ASSERT_TRUE(url) << error;
   EXPECT_FALSE(url->tls);
   EXPECT_EQ(url->port, 8080);
   EXPECT_EQ(url->target, "/");
-  url = policy::parse_jwks_url("https://[::1]:9443/keys?tenant=a", &error);
+  url = auth::parse_jwks_url("https://[::1]:9443/keys?tenant=a", &error);
   ASSERT_TRUE(url) << error;
   EXPECT_EQ(url->host, "::1");
   EXPECT_EQ(url->port, 9443);
@@ -80,11 +79,11 @@ TEST(JwksUrl, HttpAndHttpsWithHostPortAndTarget) {
 }
 
 TEST(JwksUrl, RefusesWhatIsNotAPlainHttpUrl) {
-  for (const auto* bad : {"ftp://idp/jwks", "idp/jwks", "https:///jwks", "https://user:pw@idp/jwks",
-                          "https://idp/jwks#frag", "https://idp:0/jwks", "https://idp:99999/jwks",
-                          "https://idp:x/jwks", "https://idp/a b", "https://[::1/jwks"}) {
+  for (const auto* bad :
+       {"ftp://idp/jwks", "idp/jwks", "https:///jwks", "https://user:pw@idp/jwks", "https://idp/jwks#frag",
+        "https://idp:0/jwks", "https://idp:99999/jwks", "https://idp:x/jwks", "https://idp/a b", "https://[::1/jwks"}) {
     std::string error;
-    EXPECT_FALSE(policy::parse_jwks_url(bad, &error)) << bad;
+    EXPECT_FALSE(auth::parse_jwks_url(bad, &error)) << bad;
     EXPECT_FALSE(error.empty()) << bad;
   }
 }
