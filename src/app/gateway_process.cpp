@@ -20,6 +20,7 @@
 #include "config/loader.hpp"
 #include "observe/log.hpp"
 #include "observe/metrics.hpp"
+#include "policy/jwks_fetcher.hpp"
 #include "proxy/health_checker.hpp"
 #include "proxy/snapshot.hpp"
 #include "proxy/worker.hpp"
@@ -157,6 +158,7 @@ int serve(const ServeOptions& options) {
   std::vector<std::uint16_t> ports(gateway.listeners.size(), 0);
   for (unsigned i = 0; i < worker_count; ++i) {
     workers.push_back(std::make_unique<proxy::Worker>(i, snapshot, log_fd));
+    workers.back()->metrics().attach(&runtime_state.metric_series());
     std::string error;
     if (!workers.back()->bind(gateway.listeners, ports, &error)) {
       observe::log(Level::Error, "cannot start", {{"error", error}});
@@ -196,6 +198,9 @@ int serve(const ServeOptions& options) {
   asio::io_context main_io(1);
   asio::signal_set stop_signals(main_io, SIGTERM, SIGINT);
   asio::signal_set reload_signal(main_io, SIGHUP);
+  // Remote JWKS: the first fetches end (keys or a logged failure) before anything is served.
+  auto jwks_fetcher = std::make_unique<policy::JwksFetcher>(snapshot->config);
+  jwks_fetcher->start();
   for (auto& w : workers) w->start();
   // Active health checks of the running configuration (a thread of their own, if any).
   auto checker = std::make_unique<proxy::HealthChecker>(snapshot);
@@ -232,6 +237,10 @@ int serve(const ServeOptions& options) {
       if (!options.config_path) {
         observe::log(Level::Info, "reload ignored: serving the embedded quick-start config");
       } else if (auto next = load_snapshot(options.config_path, ++generation, runtime_state)) {
+        // The new configuration's remote JWKS are fetched before it is served; the old fetcher
+        // stops once it is replaced.
+        auto next_fetcher = std::make_unique<policy::JwksFetcher>(next->config);
+        next_fetcher->start();
         for (const auto& field : restart_only_changes(current->gateway(), next->gateway()))
           observe::log(Level::Warning, "Gateway change takes effect only after a restart", {{"field", field}});
         // Its series are scraped at 0 before the generation shows on /status.
@@ -244,6 +253,8 @@ int serve(const ServeOptions& options) {
         // The state of providers the new configuration removed is no longer the registry's
         // (snapshots still serving their requests keep it until they end).
         runtime_state.retain(next->state_claims);
+        jwks_fetcher->stop();
+        jwks_fetcher = std::move(next_fetcher);
         checker->stop();
         checker = std::make_unique<proxy::HealthChecker>(next);
         checker->start();
@@ -301,6 +312,7 @@ int serve(const ServeOptions& options) {
   });
 
   main_io.run();
+  jwks_fetcher->stop();
   for (auto& w : workers) w->stop();
   for (auto& w : workers) w->join();
   // The admin thread renders /metrics from the workers' shards: it stops before they go.

@@ -432,15 +432,20 @@ struct ApiKeyAuth {
 }  // namespace sluice::config
 
 namespace sluice::auth {
-class KeySet;  // auth/jwks.hpp
-}
+class KeySet;        // auth/jwks.hpp
+class RemoteKeySet;  // auth/remote_key_set.hpp
+}  // namespace sluice::auth
 
 namespace sluice::config {
 
 // Where a JWT provider's signing keys come from: exactly one of file, inline and remote.
 struct RemoteJwks {
-  std::string url;
-  std::optional<Duration> cacheDuration;
+  std::string url;                                   // http:// or https://host[:port]/path
+  Duration cacheDuration = std::chrono::minutes(5);  // how long a fetched key set is used before refetching
+  std::optional<SecretKeyRef> caCertificate;  // Secret key (default "ca.crt") holding PEM CA(s); none: system CAs
+  // The keys fetched in the background (policy/jwks_fetcher.hpp), made when the configuration is
+  // loaded and shared by every copy of it.
+  std::shared_ptr<auth::RemoteKeySet> keys;
 };
 
 struct JwksSource {
@@ -457,6 +462,10 @@ struct JwtProvider {
   JwksSource jwks;
   std::string principalClaim = "sub";                   // the claim naming the caller (a dotted path)
   std::map<std::string, std::string> claimsToMetadata;  // principal metadata name -> claim path
+  std::vector<std::string> allowedModels;               // exact, prefix*, *suffix, *; empty: every model
+  // A claim holding the caller's model patterns (a list, or a string separated by spaces or
+  // commas); when the token carries it, it replaces allowedModels.
+  std::string allowedModelsClaim;
 };
 
 struct JwtAuth {
@@ -467,6 +476,8 @@ struct JwtAuth {
 struct AuthPolicy {
   std::optional<ApiKeyAuth> apiKey;
   std::optional<JwtAuth> jwt;
+  // The labels of sluice_principal_*_total: "id" or principal metadata names; none: no series.
+  std::optional<std::vector<std::string>> metricsLabels;
 };
 
 // TrafficPolicy spec.ai: what an AI request may carry and how it is completed (policy/ai.hpp).

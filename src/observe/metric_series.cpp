@@ -5,7 +5,8 @@
 namespace sluice::observe {
 
 static_assert(kUpstreamErrorKinds.size() <= kCounterGroupMax && kAttemptOutcomes.size() <= kCounterGroupMax &&
-                  kTokenTypes.size() <= kCounterGroupMax,
+                  kTokenTypes.size() <= kCounterGroupMax && kAuthFailureReasons.size() <= kCounterGroupMax &&
+                  labelled_width(LabelledFamily::Principal) <= kCounterGroupMax,
               "a group of counters a registration takes at once fits the sink");
 
 std::optional<std::uint32_t> upstream_error_kind(std::string_view label) {
@@ -14,9 +15,52 @@ std::optional<std::uint32_t> upstream_error_kind(std::string_view label) {
   return std::nullopt;
 }
 
+std::optional<std::uint32_t> auth_failure_reason(std::string_view reason) {
+  for (std::uint32_t i = 0; i < kAuthFailureReasons.size(); ++i)
+    if (kAuthFailureReasons[i] == reason) return i;
+  return std::nullopt;
+}
+
+std::string collapse_label_values(std::string_view labels) {
+  std::string out;
+  std::size_t i = 0;
+  while (i < labels.size()) {
+    const auto eq = labels.find('=', i);
+    if (eq == std::string_view::npos || eq + 1 >= labels.size() || labels[eq + 1] != '"') break;
+    out.append(out.empty() ? "" : ",").append(labels.substr(i, eq - i)).append("=\"").append(kOtherLabelValue);
+    out += '"';
+    std::size_t j = eq + 2;
+    while (j < labels.size() && labels[j] != '"') j += labels[j] == '\\' ? 2 : 1;
+    i = j + 1;
+    if (i < labels.size() && labels[i] == ',') ++i;
+  }
+  return out;
+}
+
 MetricSeries::MetricSeries() {
   // Slot 0: requests no rule matched; never published, rendered once counted.
   routes_.emplace(std::pair<std::string, std::string>{}, Entry{new_series(), new_request_slot()});
+  // The first counters: sluice_auth_failures_total, rendered once counted.
+  new_counters(kAuthFailureReasons.size());
+}
+
+CounterSlot MetricSeries::labelled_series(LabelledFamily family, std::string_view labels) {
+  std::lock_guard lock(mutex_);
+  auto& series = labelled_[static_cast<std::size_t>(family)];
+  if (const auto it = series.find(labels); it != series.end()) return it->second;
+  if (series.size() >= kLabelledSeriesMax) {
+    const auto other = collapse_label_values(labels);
+    if (const auto it = series.find(other); it != series.end()) return it->second;
+    return series.emplace(other, new_counters(labelled_width(family))).first->second;
+  }
+  return series.emplace(std::string(labels), new_counters(labelled_width(family))).first->second;
+}
+
+void MetricSeries::for_each_labelled(LabelledFamily family,
+                                     const std::function<void(const std::string&, CounterSlot)>& visit) const {
+  std::lock_guard lock(mutex_);
+  for (const auto& [labels, slot] : labelled_[static_cast<std::size_t>(family)])
+    if (slot != kCounterSink) visit(labels, slot);
 }
 
 std::uint32_t MetricSeries::new_series() {

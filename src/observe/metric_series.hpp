@@ -15,9 +15,11 @@
 // Series no configuration implies (no route matched, a rule naming no known Backend) render
 // only once counted.
 //
-// Bounded labels. No label takes a client value: route, backend and provider are configured
-// names, codes are HTTP statuses, kinds and outcomes fixed sets, and a model is one of the
-// names the provider's handle lists (proxy::metric_model_names) or "other".
+// Bounded labels. No label takes a client value unbounded: route, backend and provider are
+// configured names, codes are HTTP statuses, kinds, outcomes and auth failure reasons fixed
+// sets, and a model is one of the names the provider's handle lists
+// (proxy::metric_model_names) or "other". Labelled families (principal labels the config
+// chose, guard rule names) hold at most kLabelledSeriesMax label sets each.
 //
 // Thread-safety. Registration, publish() and the reading functions take the registry's mutex;
 // they run while a snapshot is built or installed (main thread) and during a scrape (admin
@@ -79,6 +81,49 @@ enum class TokenType : std::uint32_t { Input, Output };
 inline constexpr std::array<std::string_view, 2> kTokenTypes = {"input", "output"};
 inline constexpr std::string_view kOtherModel = "other";
 
+// sluice_auth_failures_total{reason}: the fixed set, in slot order, counted in the registry's
+// first counters (kAuthFailureCounters onwards; RequestRecord::auth_failure names the reason).
+inline constexpr std::array<std::string_view, 5> kAuthFailureReasons = {"missing", "invalid", "expired",
+                                                                        "keys_unavailable", "model_not_allowed"};
+inline constexpr CounterSlot kAuthFailureCounters = 0;
+// The offset of an auth failure reason; nullopt for any other string.
+std::optional<std::uint32_t> auth_failure_reason(std::string_view reason);
+
+// Series whose label values are known only when counted (a principal's claims, the guard rules
+// a request matched), registered on first use by the worker that counts them
+// (MetricsShard::labelled). Each family is bounded: past kLabelledSeriesMax distinct label
+// sets, new ones are counted under the same label names with every value kOtherLabelValue.
+enum class LabelledFamily : std::uint32_t {
+  Principal,   // sluice_principal_requests_total, sluice_principal_tokens_total{type}: 3 counters
+  GuardMatch,  // sluice_guard_matches_total{direction,rule,action}: 1 counter
+};
+inline constexpr std::size_t kLabelledFamilies = 2;
+inline constexpr std::uint32_t kLabelledSeriesMax = 1000;
+inline constexpr std::string_view kOtherLabelValue = "_other_";
+// sluice_principal_*: requests, then kPrincipalTokenTypes, in slot order.
+inline constexpr std::array<std::string_view, 2> kPrincipalTokenTypes = {"prompt", "completion"};
+// How many consecutive counters a series of `family` takes.
+constexpr std::uint32_t labelled_width(LabelledFamily family) {
+  return family == LabelledFamily::Principal ? 1 + kPrincipalTokenTypes.size() : 1;
+}
+// `value` escaped for a Prometheus label value (backslash, double quote, newline).
+inline std::string escape_label_value(std::string_view value) {
+  std::string out;
+  out.reserve(value.size());
+  for (const char c : value) {
+    if (c == '\n') {
+      out += "\\n";
+      continue;
+    }
+    if (c == '\\' || c == '"') out += '\\';
+    out += c;
+  }
+  return out;
+}
+
+// `labels` (name="value",... as Prometheus text) with every value replaced by kOtherLabelValue.
+std::string collapse_label_values(std::string_view labels);
+
 // The series of requests served by one rule through one Backend, and that Backend's upstream
 // errors (kUpstreamErrorKinds consecutive counters from `upstream_errors`; kNoSlot when there is
 // no Backend).
@@ -139,6 +184,11 @@ class MetricSeries {
   // The series of an installed snapshot: rendered from now on, at 0 until counted.
   void publish(const SeriesClaims& claims);
 
+  // The counters of the `family` series with `labels` (name="value",... as Prometheus text,
+  // values escaped), registered now if new; the family's kOtherLabelValue series once it holds
+  // kLabelledSeriesMax. Rendered from registration on.
+  CounterSlot labelled_series(LabelledFamily family, std::string_view labels);
+
   // Reading, for the renderer (observe/metrics.cpp). Each visits in label order, under the
   // registry's mutex; `published` says whether the series is rendered at 0.
   void for_each_route(const std::function<void(const std::string& route, const std::string& backend, RequestSlot,
@@ -151,6 +201,8 @@ class MetricSeries {
   void for_each_model(
       const std::function<void(const std::string& backend, const std::string& provider, const std::string& model,
                                CounterSlot tokens, bool published)>& visit) const;
+  void for_each_labelled(LabelledFamily family,
+                         const std::function<void(const std::string& labels, CounterSlot counters)>& visit) const;
 
  private:
   struct Entry {
@@ -184,6 +236,7 @@ class MetricSeries {
   std::map<std::string, BackendEntry> backends_;
   std::map<std::pair<std::string, std::string>, ProviderEntry> providers_;     // (backend, provider)
   std::map<std::tuple<std::string, std::string, std::string>, Entry> models_;  // (backend, provider, model)
+  std::array<std::map<std::string, CounterSlot, std::less<>>, kLabelledFamilies> labelled_;  // labels -> counters
 };
 
 }  // namespace sluice::observe

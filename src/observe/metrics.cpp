@@ -7,16 +7,7 @@ namespace sluice::observe {
 namespace {
 
 std::string escape_label(std::string_view v) {
-  std::string out;
-  for (char c : v) {
-    if (c == '\\' || c == '"') out += '\\';
-    if (c == '\n') {
-      out += "\\n";
-      continue;
-    }
-    out += c;
-  }
-  return out;
+  return escape_label_value(v);
 }
 
 std::uint64_t read(const std::atomic<std::uint64_t>& v) {
@@ -70,6 +61,28 @@ std::uint64_t sum_counter(const std::vector<const MetricsShard*>& shards, Counte
 
 }  // namespace
 
+CounterSlot MetricsShard::labelled(LabelledFamily family, std::string_view labels) {
+  if (series_ == nullptr) return kCounterSink;
+  auto& cache = labelled_[static_cast<std::size_t>(family)];
+  if (const auto it = cache.find(labels); it != cache.end()) return it->second;
+  const auto slot = series_->labelled_series(family, labels);
+  if (cache.size() >= kLabelledCacheMax) cache.clear();
+  cache.emplace(std::string(labels), slot);
+  return slot;
+}
+
+void MetricsShard::count_guard_matches(std::string_view direction, std::string_view action, std::string_view rules) {
+  while (!rules.empty()) {
+    const auto comma = rules.find(',');
+    const auto rule = rules.substr(0, comma);
+    scratch_.assign("direction=\"").append(escape_label(direction)).append("\",rule=\"");
+    scratch_.append(escape_label(rule)).append("\",action=\"").append(escape_label(action)).append("\"");
+    add(labelled(LabelledFamily::GuardMatch, scratch_));
+    if (comma == std::string_view::npos) break;
+    rules.remove_prefix(comma + 1);
+  }
+}
+
 std::size_t latency_bucket(double seconds) {
   std::size_t i = 0;
   while (i < kLatencyBuckets.size() && seconds > kLatencyBuckets[i]) ++i;
@@ -97,6 +110,23 @@ void MetricsShard::record(const pipeline::RequestRecord& record, double seconds)
   record_request(series.request, record.status, seconds, record.bytes_sent);
   if (!record.upstream_error.empty() && series.upstream_errors != kNoSlot) {
     if (const auto kind = upstream_error_kind(record.upstream_error)) add(series.upstream_errors + *kind);
+  }
+  if (!record.auth_failure.empty()) {
+    if (const auto reason = auth_failure_reason(record.auth_failure)) add(kAuthFailureCounters + *reason);
+  }
+  if (!record.principal_labels.empty()) {
+    const auto principal = labelled(LabelledFamily::Principal, record.principal_labels);
+    add(principal);
+    if (record.prompt_tokens > 0) add(principal + 1, static_cast<std::uint64_t>(record.prompt_tokens));
+    if (record.completion_tokens > 0) add(principal + 2, static_cast<std::uint64_t>(record.completion_tokens));
+  }
+  if (!record.guard.empty()) {
+    // "<direction> <action> <rule>,<rule>"
+    std::string_view note = record.guard;
+    const auto first = note.find(' ');
+    const auto second = first == std::string_view::npos ? first : note.find(' ', first + 1);
+    if (second != std::string_view::npos)
+      count_guard_matches(note.substr(0, first), note.substr(first + 1, second - first - 1), note.substr(second + 1));
   }
   if (record.provider_series == nullptr || (record.prompt_tokens < 0 && record.completion_tokens < 0)) return;
   const auto tokens = record.provider_series->tokens_for(record.model);
@@ -196,6 +226,49 @@ std::string render_prometheus(const MetricSeries& series, const std::vector<cons
                          escape_label(backend), escape_label(provider), escape_label(model), kTokenTypes[type], v);
     }
   });
+
+  std::string auth_failures;
+  for (std::size_t reason = 0; reason < kAuthFailureReasons.size(); ++reason) {
+    const auto v = sum_counter(shards, kAuthFailureCounters + static_cast<CounterSlot>(reason));
+    if (v != 0)
+      auth_failures += fmt::format("sluice_auth_failures_total{{reason=\"{}\"}} {}\n", kAuthFailureReasons[reason], v);
+  }
+  if (!auth_failures.empty()) {
+    out += "# HELP sluice_auth_failures_total Requests the auth policy refused, by reason.\n";
+    out += "# TYPE sluice_auth_failures_total counter\n";
+    out += auth_failures;
+  }
+  std::string principal_requests;
+  std::string principal_tokens;
+  series.for_each_labelled(LabelledFamily::Principal, [&](const std::string& labels, CounterSlot counters) {
+    principal_requests +=
+        fmt::format("sluice_principal_requests_total{{{}}} {}\n", labels, sum_counter(shards, counters));
+    for (std::size_t type = 0; type < kPrincipalTokenTypes.size(); ++type)
+      principal_tokens +=
+          fmt::format("sluice_principal_tokens_total{{{},type=\"{}\"}} {}\n", labels, kPrincipalTokenTypes[type],
+                      sum_counter(shards, counters + 1 + static_cast<CounterSlot>(type)));
+  });
+  if (!principal_requests.empty()) {
+    out +=
+        "# HELP sluice_principal_requests_total Requests by authenticated caller, under the labels auth.metricsLabels "
+        "names.\n";
+    out += "# TYPE sluice_principal_requests_total counter\n";
+    out += principal_requests;
+    out +=
+        "# HELP sluice_principal_tokens_total Tokens providers reported, by authenticated caller and type (prompt, "
+        "completion).\n";
+    out += "# TYPE sluice_principal_tokens_total counter\n";
+    out += principal_tokens;
+  }
+  std::string guard_matches;
+  series.for_each_labelled(LabelledFamily::GuardMatch, [&](const std::string& labels, CounterSlot counter) {
+    guard_matches += fmt::format("sluice_guard_matches_total{{{}}} {}\n", labels, sum_counter(shards, counter));
+  });
+  if (!guard_matches.empty()) {
+    out += "# HELP sluice_guard_matches_total Prompt guard rule matches, by direction, rule and action.\n";
+    out += "# TYPE sluice_guard_matches_total counter\n";
+    out += guard_matches;
+  }
 
   std::int64_t connections = 0, active = 0;
   for (const auto* shard : shards) {

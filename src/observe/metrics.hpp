@@ -12,6 +12,8 @@
 #include <cstddef>
 #include <cstdint>
 #include <string>
+#include <string_view>
+#include <unordered_map>
 #include <vector>
 
 #include "observe/metric_series.hpp"
@@ -83,10 +85,22 @@ struct RequestCell {
 
 class MetricsShard {
  public:
+  // The process's registry, for the labelled series this shard registers on first use (none:
+  // those are not counted). Set once, before the worker starts.
+  void attach(MetricSeries* series) { series_ = series; }
   // One finished request, through the series handles its record carries (none: unrouted):
   // requests, latency and bytes; the last attempt's upstream error; the tokens the provider
-  // reported, under the record's model if the provider's series name it, else "other".
+  // reported, under the record's model if the provider's series name it, else "other"; its
+  // auth failure; its principal's labelled series (requests, tokens) when the auth policy names
+  // metric labels; the guard rules it matched ("<direction> <action> <rule>,..." notes).
   void record(const pipeline::RequestRecord& record, double seconds);
+  // The counters of the `family` series with `labels`: from this shard's cache, else registered
+  // in the attached registry (its mutex, once per label set per worker); kCounterSink when no
+  // registry is attached. Owner thread only.
+  CounterSlot labelled(LabelledFamily family, std::string_view labels);
+  // sluice_guard_matches_total: one match of each rule of `rules` (comma-separated) by a guard
+  // of `direction` ("request", "response") that took `action` ("mask", "reject").
+  void count_guard_matches(std::string_view direction, std::string_view action, std::string_view rules);
   // One finished request of the series `request`.
   void record_request(RequestSlot request, unsigned status, double seconds, std::uint64_t bytes_sent);
   // Adds `n` to counter `slot` (an upstream-error kind, attempt outcome, ejection, tokens).
@@ -102,6 +116,15 @@ class MetricsShard {
  private:
   ChunkedSlots<std::atomic<std::uint64_t>, kCountersPerChunk, kCounterChunks> counters_;
   ChunkedSlots<RequestCell, kRequestCellsPerChunk, kRequestChunks> requests_;
+  MetricSeries* series_ = nullptr;
+  // Labelled series this shard resolved, by family; cleared when it grows past kLabelledCacheMax.
+  struct StringHash {
+    using is_transparent = void;
+    std::size_t operator()(std::string_view text) const { return std::hash<std::string_view>{}(text); }
+  };
+  static constexpr std::size_t kLabelledCacheMax = 4 * kLabelledSeriesMax;
+  std::array<std::unordered_map<std::string, CounterSlot, StringHash, std::equal_to<>>, kLabelledFamilies> labelled_;
+  std::string scratch_;  // label text being built
 };
 
 // The Prometheus text of every series `series` knows, each summed over `shards`.

@@ -42,7 +42,13 @@ struct RequestRecord {
   std::string error;
   std::string_view translation;  // "openai->anthropic", ... empty when none
   std::string guard;             // what a prompt guard did ("request mask SSN,EMAIL"): rule names, never the text
-  std::string_view provider;     // the provider of an AI Backend that answered (or was tried last)
+  // sluice_auth_failures_total's reason when the auth policy refused the request
+  // (observe::kAuthFailureReasons); empty otherwise.
+  std::string_view auth_failure;
+  // The caller's labels for sluice_principal_*_total as Prometheus text (id="alice",team="blue"),
+  // when its auth policy names metricsLabels; empty otherwise.
+  std::string principal_labels;
+  std::string_view provider;  // the provider of an AI Backend that answered (or was tried last)
   const observe::ProviderSeries* provider_series = nullptr;  // `provider`'s metric series
   unsigned attempts = 0;                                     // providers tried
   // Read from the response (every AI response when usage capture runs): -1 / empty when unknown.

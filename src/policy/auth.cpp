@@ -13,9 +13,11 @@
 #include <vector>
 
 #include "auth/jwks.hpp"
+#include "auth/remote_key_set.hpp"
 #include "config/diagnostics.hpp"
 #include "config/yaml_reader.hpp"
 #include "http/syntax.hpp"
+#include "observe/metric_series.hpp"
 #include "policy/jwt_authenticator.hpp"
 #include "policy/targets.hpp"
 #include "proxy/worker.hpp"
@@ -40,14 +42,12 @@ TokenDigest digest_from_hex(std::string_view hex) {
   return digest;
 }
 
-// "exact", "prefix*", "*suffix" or "*".
-bool is_model_pattern(std::string_view pattern) {
-  if (pattern.empty()) return false;
-  if (pattern == "*") return true;
-  const auto inner = pattern.substr(pattern.front() == '*' ? 1 : 0, pattern.size() - (pattern.front() == '*' ? 1 : 0) -
-                                                                        (pattern.back() == '*' ? 1 : 0));
-  return !inner.empty() && inner.find('*') == std::string_view::npos &&
-         !(pattern.front() == '*' && pattern.back() == '*');
+void check_model_patterns(const std::vector<std::string>& models, const YAML::Node& node, const std::string& field,
+                          const config::DecodeContext& ctx) {
+  for (std::size_t i = 0; i < models.size(); ++i)
+    if (!pipeline::is_model_pattern(models[i]))
+      ctx.error(node[i], field + "[" + std::to_string(i) + "]",
+                "\"" + models[i] + "\" is not a model pattern: an exact name, \"prefix*\", \"*suffix\" or \"*\"");
 }
 
 config::ApiKeyEntry decode_key(const YAML::Node& node, const std::string& path, const config::DecodeContext& ctx) {
@@ -86,10 +86,7 @@ config::ApiKeyEntry decode_key(const YAML::Node& node, const std::string& path, 
     }
   }
   if (auto models = m.strings("allowedModels")) {
-    for (std::size_t i = 0; i < models->size(); ++i)
-      if (!is_model_pattern((*models)[i]))
-        ctx.error(node["allowedModels"][i], m.field("allowedModels") + "[" + std::to_string(i) + "]",
-                  "\"" + (*models)[i] + "\" is not a model pattern: an exact name, \"prefix*\", \"*suffix\" or \"*\"");
+    check_model_patterns(*models, node["allowedModels"], m.field("allowedModels"), ctx);
     key.allowedModels = std::move(*models);
   }
   return key;
@@ -143,9 +140,19 @@ config::JwksSource decode_jwks(config::YamlMap& provider) {
   source.inlineJwks = m.str("inline").value_or("");
   auto remote_node = m.take("remote");
   config::YamlMap remote(remote_node, m.field("remote"), ctx);
-  auto url = remote.str("url", remote.present() ? config::Need::Required : config::Need::Optional);
-  auto cache_duration = remote.duration("cacheDuration");
-  if (remote.present()) source.remote = config::RemoteJwks{url.value_or(""), cache_duration};
+  if (remote.present()) {
+    config::RemoteJwks fetched;
+    fetched.url = remote.str("url", config::Need::Required).value_or("");
+    if (auto cache_duration = remote.duration("cacheDuration")) fetched.cacheDuration = *cache_duration;
+    config::YamlMap ca(remote.take("caCertificateRef"), remote.field("caCertificateRef"), ctx);
+    if (ca.present()) {
+      config::SecretKeyRef ref;
+      if (auto name = ca.str("name", config::Need::Required)) ref.name = *name;
+      ref.key = ca.str("key").value_or("ca.crt");
+      fetched.caCertificate = std::move(ref);
+    }
+    source.remote = std::move(fetched);
+  }
   if (!m.present()) return source;
   const int given = (m.has("file") ? 1 : 0) + (m.has("inline") ? 1 : 0) + (m.has("remote") ? 1 : 0);
   if (given != 1) {
@@ -155,7 +162,13 @@ config::JwksSource decode_jwks(config::YamlMap& provider) {
     return source;
   }
   if (source.remote) {
-    ctx.error(node["remote"], m.field("remote"), "jwks.remote is not supported yet; use file or inline");
+    auto& remote_jwks = *source.remote;
+    std::string error;
+    if (node["remote"]["url"].IsDefined() && !auth::parse_jwks_url(remote_jwks.url, &error))
+      ctx.error(node["remote"]["url"], remote.field("url"), error);
+    if (remote_jwks.cacheDuration < std::chrono::seconds(1))
+      ctx.error(node["remote"]["cacheDuration"], remote.field("cacheDuration"), "must be at least 1s");
+    remote_jwks.keys = std::make_shared<auth::RemoteKeySet>(remote_jwks.url, remote_jwks.cacheDuration);
     return source;
   }
   std::string document;
@@ -202,6 +215,14 @@ config::JwtProvider decode_provider(const YAML::Node& node, const std::string& p
   provider.jwks = decode_jwks(m);
   if (auto claim = m.str("principalClaim")) provider.principalClaim = *claim;
   provider.claimsToMetadata = string_map(m, "claimsToMetadata", "a mapping of metadata names to claim names");
+  if (auto models = m.strings("allowedModels")) {
+    check_model_patterns(*models, node["allowedModels"], m.field("allowedModels"), ctx);
+    provider.allowedModels = std::move(*models);
+  }
+  if (auto claim = m.str("allowedModelsClaim")) {
+    if (claim->empty()) ctx.error(node["allowedModelsClaim"], m.field("allowedModelsClaim"), "is empty; give a claim");
+    provider.allowedModelsClaim = *claim;
+  }
   return provider;
 }
 
@@ -219,8 +240,10 @@ constexpr std::size_t kCachedWorkers = 256;
 class AuthStage final : public pipeline::Stage {
  public:
   AuthStage(const config::AuthPolicy& spec, const config::Config& config) {
+    if (spec.metricsLabels) metrics_labels_ = *spec.metricsLabels;
     if (spec.jwt) {
       jwt_.emplace(*spec.jwt);
+      restricts_models_ = jwt_->restricts_models();
       jwt_optional_ = spec.jwt->mode.value_or(config::AuthMode::Strict) == config::AuthMode::Optional;
       token_caches_.resize(kCachedWorkers);
     }
@@ -254,6 +277,7 @@ class AuthStage final : public pipeline::Stage {
         continue;
       }
       principals_.push_back(pipeline::Principal{key.name, key.metadata, key.allowedModels});
+      principal_labels_.push_back(metric_labels(principals_.back()));
       restricts_models_ = restricts_models_ || !key.allowedModels.empty();
       digests_.push_back(digest);
     }
@@ -290,6 +314,7 @@ class AuthStage final : public pipeline::Stage {
     if (from == headers_.size()) {
       // Anonymous only when every configured method allows it.
       if ((!api_keys_ || api_key_optional_) && (!jwt_ || jwt_optional_)) return Verdict::proceed();
+      request.record.auth_failure = "missing";
       if (api_keys_)
         return refuse(
             "missing_api_key",
@@ -304,11 +329,14 @@ class AuthStage final : public pipeline::Stage {
     if (jwt_ && (!api_keys_ || looks_like_jwt(credential))) return authenticate_jwt(request, credential);
     const auto digest = sha256_digest(credential);
     const auto it = by_digest_.find(digest);
-    if (it == by_digest_.end() || CRYPTO_memcmp(digests_[it->second].data(), digest.data(), digest.size()) != 0)
+    if (it == by_digest_.end() || CRYPTO_memcmp(digests_[it->second].data(), digest.data(), digest.size()) != 0) {
+      request.record.auth_failure = "invalid";
       return refuse("invalid_api_key", "Invalid API key", kInvalidChallenge);
+    }
     const auto& principal = principals_[it->second];
     request.principal = &principal;
     request.record.principal = principal.id;
+    request.record.principal_labels = principal_labels_[it->second];
     return Verdict::proceed();
   }
 
@@ -324,6 +352,9 @@ class AuthStage final : public pipeline::Stage {
     auto outcome = jwt_->authenticate(token, std::chrono::system_clock::now(), cache);
     auto& caller = request.state<JwtCaller>(this);
     if (!outcome.principal) {
+      request.record.auth_failure = outcome.keys_unavailable                   ? "keys_unavailable"
+                                    : outcome.error == auth::JwtError::expired ? "expired"
+                                                                               : "invalid";
       auto verdict = Verdict::fail(http::ApiError{
           401, "invalid_request_error", "invalid_token", "Invalid bearer token: " + std::string(outcome.message), {}});
       caller.challenge = "WWW-Authenticate: Bearer realm=\"sluice\", error=\"invalid_token\", error_description=\"" +
@@ -334,12 +365,14 @@ class AuthStage final : public pipeline::Stage {
     caller.principal = std::move(outcome.principal);
     request.principal = caller.principal.get();
     request.record.principal = caller.principal->id;
+    if (!metrics_labels_.empty()) request.record.principal_labels = metric_labels(*caller.principal);
     return Verdict::proceed();
   }
 
   Verdict check_model(pipeline::RequestContext& request) const {
     const auto* principal = request.principal;
     if (principal == nullptr || principal->allows(request.info.model)) return Verdict::proceed();
+    request.record.auth_failure = "model_not_allowed";
     return Verdict::fail(
         http::ApiError{403, "invalid_request_error", "model_not_allowed",
                        "The caller \"" + principal->id + "\" may not use the model \"" + request.info.model + "\"",
@@ -350,6 +383,22 @@ class AuthStage final : public pipeline::Stage {
     auto verdict = Verdict::fail(http::ApiError{401, "invalid_request_error", code, std::move(message), {}});
     verdict.headers = challenge;
     return verdict;
+  }
+
+  // The principal's metric labels as Prometheus text; empty when the policy names none.
+  std::string metric_labels(const pipeline::Principal& principal) const {
+    std::string out;
+    for (const auto& name : metrics_labels_) {
+      std::string_view value;
+      if (name == "id") {
+        value = principal.id;
+      } else if (const auto it = principal.metadata.find(name); it != principal.metadata.end()) {
+        value = it->second;
+      }
+      out.append(out.empty() ? "" : ",").append(name).append("=\"").append(observe::escape_label_value(value));
+      out += '"';
+    }
+    return out;
   }
 
   std::string header_list() const {
@@ -373,6 +422,8 @@ class AuthStage final : public pipeline::Stage {
   std::vector<std::string> headers_;
   std::vector<config::HeaderModifier> removals_;  // removals_[i] removes headers_[i] upstream
   std::vector<pipeline::Principal> principals_;
+  std::vector<std::string> principal_labels_;  // principal_labels_[i]: principals_[i]'s metric labels
+  std::vector<std::string> metrics_labels_;
   std::vector<TokenDigest> digests_;  // digests_[i] is principals_[i]'s key
   std::unordered_map<TokenDigest, std::size_t, TokenDigestHash> by_digest_;
 };
@@ -404,6 +455,7 @@ config::AuthPolicy AuthSection::decode(config::YamlMap& section) {
   const auto& ctx = section.ctx();
   config::AuthPolicy auth;
   if (section.has("jwt")) auth.jwt = decode_jwt(section);
+  auth.metricsLabels = section.strings("metricsLabels");
   if (!section.has("apiKey")) return auth;
   auto node = section.take("apiKey");
   config::YamlMap m(node, section.field("apiKey"), ctx);
@@ -427,6 +479,16 @@ config::AuthPolicy AuthSection::decode(config::YamlMap& section) {
 }
 
 namespace {
+
+// A Prometheus label name Sluice can use for a principal: not reserved (__), not "type" (the
+// token counters' own label).
+bool prometheus_label_name(std::string_view name) {
+  if (name.empty() || name.starts_with("__") || name == "type" || (name.front() >= '0' && name.front() <= '9'))
+    return false;
+  return std::all_of(name.begin(), name.end(), [](char c) {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_';
+  });
+}
 
 // Issuers are non-empty, provider names unique, the principal claim named.
 void validate_jwt(const config::JwtAuth& jwt, const config::YamlMap& section) {
@@ -454,6 +516,20 @@ void validate_jwt(const config::JwtAuth& jwt, const config::YamlMap& section) {
 
 void AuthSection::validate(const config::AuthPolicy& value, const config::YamlMap& section) {
   if (value.jwt) validate_jwt(*value.jwt, section);
+  if (value.metricsLabels) {
+    const auto& labels = *value.metricsLabels;
+    const auto node = section.node()["metricsLabels"];
+    for (std::size_t i = 0; i < labels.size(); ++i) {
+      const auto field = section.field("metricsLabels") + "[" + std::to_string(i) + "]";
+      if (!prometheus_label_name(labels[i]))
+        section.ctx().error(node[i], field,
+                            "\"" + labels[i] +
+                                "\" is not a metric label name: \"id\" or a principal metadata name of "
+                                "letters, digits and _, not starting with a digit or __, and not \"type\"");
+      for (std::size_t j = 0; j < i; ++j)
+        if (labels[j] == labels[i]) section.ctx().error(node[i], field, "\"" + labels[i] + "\" is named twice");
+    }
+  }
   if (!value.apiKey) return;
   const auto& ctx = section.ctx();
   const auto node = section.node()["apiKey"];
@@ -483,6 +559,7 @@ void AuthSection::validate(const config::AuthPolicy& value, const config::YamlMa
 
 config::AuthPolicy AuthSection::merge(const config::AuthPolicy& general, const config::AuthPolicy& specific) {
   config::AuthPolicy out = general;
+  if (specific.metricsLabels) out.metricsLabels = specific.metricsLabels;
   if (specific.jwt) {
     if (!out.jwt) {
       out.jwt = specific.jwt;
@@ -572,6 +649,22 @@ void AuthSection::check_references(const config::AuthPolicy& value, const config
                                    const config::Config& config, config::Diagnostics& diags) {
   if (!value.apiKey && !value.jwt) return;
   check_passthrough(value, policy, config, diags);
+  if (value.jwt && value.jwt->providers) {
+    const auto& providers = *value.jwt->providers;
+    for (std::size_t i = 0; i < providers.size(); ++i) {
+      const auto& remote = providers[i].jwks.remote;
+      if (!remote || !remote->caCertificate) continue;
+      const auto& ref = *remote->caCertificate;
+      const auto secret = config.secrets.find(ref.name);
+      const bool found = secret != config.secrets.end() && secret->second.data.contains(ref.key);
+      if (!found)
+        diags.add(config::Diagnostic{
+            config::Severity::Error, policy.origin.file, policy.origin.line, policy.origin.id(),
+            "spec.auth.jwt.providers[" + std::to_string(i) + "].jwks.remote.caCertificateRef",
+            secret == config.secrets.end() ? "Secret \"" + ref.name + "\" not found"
+                                           : "Secret \"" + ref.name + "\" has no key \"" + ref.key + "\""});
+    }
+  }
   if (!value.apiKey || !value.apiKey->keys) return;
   const auto& keys = *value.apiKey->keys;
   for (std::size_t i = 0; i < keys.size(); ++i) {

@@ -18,8 +18,13 @@
 //         issuer: https://idp.example.com  # the token's iss, exactly
 //         audiences: [sluice]               # one must be in its aud; default: aud not checked
 //         jwks: {file: jwks.json}           # or inline: "<JWKS JSON>"; read and parsed at load
+//                                           # or remote: {url, cacheDuration: 5m, caCertificateRef}
+//                                           # fetched in the background (policy/jwks_fetcher.hpp)
 //         principalClaim: sub               # the principal id; default sub
 //         claimsToMetadata: {team: groups}  # principal metadata from claims
+//         allowedModels: ["gpt-4o*"]        # as a key's, for every caller of the provider
+//         allowedModelsClaim: models        # when the token has it, it replaces allowedModels
+//     metricsLabels: [id, team]   # sluice_principal_*_total labels: id or metadata names
 //
 // The stage (RequestHead) reads the first configured header present (`authorization` only with
 // the Bearer scheme), hashes the key with SHA-256 and looks the digest up among the configured
@@ -38,9 +43,15 @@
 // body and in WWW-Authenticate's error_description. No credential at all passes as anonymous
 // only when every configured method is Optional.
 //
+// Every refusal names its reason for sluice_auth_failures_total (RequestRecord::auth_failure:
+// missing, invalid, expired, keys_unavailable, model_not_allowed); with metricsLabels, an
+// accepted request carries its principal's label text (RequestRecord::principal_labels:
+// computed once per key for API keys, per request for JWTs).
+//
 // Keys change with a reload and take effect at once: the stage is rebuilt with the snapshot (a
 // JWKS file is read again then; the token caches start empty). Merging is field by field
-// (apiKey: mode, headers, keys; jwt: mode, providers), the specific policy's field winning.
+// (apiKey: mode, headers, keys; jwt: mode, providers; metricsLabels), the specific policy's
+// field winning.
 // Pure functions over the immutable config. The stage is shared by every worker; its only
 // mutable part is the token caches, one per worker index, each touched by its worker alone.
 #pragma once
@@ -67,8 +78,12 @@ struct AuthSection {
       "metadata: {}, allowedModels: ['*']}, "
       "{name: h, keyHash: 'sha256:0000000000000000000000000000000000000000000000000000000000000000'}]}, "
       "jwt: {mode: Strict, providers: [{name: p, issuer: i, audiences: [a], principalClaim: sub, "
-      "claimsToMetadata: {team: groups}, jwks: {inline: '{\"keys\": [{\"kty\": \"OKP\", \"crv\": \"Ed25519\", "
-      "\"x\": \"11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo\"}]}'}}]}}";
+      "claimsToMetadata: {team: groups}, allowedModels: ['*'], allowedModelsClaim: models, "
+      "jwks: {inline: '{\"keys\": [{\"kty\": \"OKP\", \"crv\": \"Ed25519\", "
+      "\"x\": \"11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo\"}]}'}}, "
+      "{name: r, issuer: i, jwks: {remote: {url: 'https://idp.example.com/jwks', cacheDuration: 5m, "
+      "caCertificateRef: {name: keys, key: ca.crt}}}}]}, "
+      "metricsLabels: [id]}";
   static Value decode(config::YamlMap& section);
   // Each key has exactly one of secretRef and keyHash; key names are unique. JWT providers have a
   // non-empty issuer and unique names (jwks is checked, read and parsed by decode).

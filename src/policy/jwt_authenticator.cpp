@@ -35,6 +35,22 @@ bool base64url_char(char c) {
 }
 
 constexpr std::string_view kNoPrincipalClaim = "the bearer token has no claim naming the caller";
+constexpr std::string_view kKeysUnavailable =
+    "the signing keys of the token's issuer are not available: their JWKS could not be fetched yet";
+
+// The model patterns of an allowedModelsClaim value: split at spaces and commas; what is not a
+// pattern is dropped.
+std::vector<std::string> model_patterns(std::string_view text) {
+  std::vector<std::string> out;
+  while (!text.empty()) {
+    const auto end = text.find_first_of(" ,");
+    const auto item = text.substr(0, end);
+    if (pipeline::is_model_pattern(item)) out.emplace_back(item);
+    if (end == std::string_view::npos) break;
+    text.remove_prefix(end + 1);
+  }
+  return out;
+}
 
 }  // namespace
 
@@ -79,9 +95,13 @@ bool looks_like_jwt(std::string_view credential) {
 JwtAuthenticator::JwtAuthenticator(const config::JwtAuth& spec) {
   if (!spec.providers) return;
   for (const auto& provider : *spec.providers) {
-    if (!provider.jwks.keySet) continue;
+    if (!provider.jwks.keySet && !(provider.jwks.remote && provider.jwks.remote->keys)) continue;
     Provider built;
     built.keys = provider.jwks.keySet;
+    if (provider.jwks.remote) built.remote_keys = provider.jwks.remote->keys;
+    built.allowed_models = provider.allowedModels;
+    built.allowed_models_claim = provider.allowedModelsClaim;
+    restricts_models_ = restricts_models_ || !provider.allowedModels.empty() || !provider.allowedModelsClaim.empty();
     built.requirements.issuer = provider.issuer;
     built.requirements.audiences = provider.audiences;
     built.principal_claim = provider.principalClaim;
@@ -100,8 +120,22 @@ JwtOutcome JwtAuthenticator::authenticate(std::string_view token, std::chrono::s
   }
   JwtOutcome failure{nullptr, auth::JwtError::no_matching_key, {}};
   bool failed = false;
+  bool unavailable = false;
   for (const auto& provider : providers_) {
-    auto result = auth::verify(token, *provider.keys, provider.requirements, now);
+    std::shared_ptr<const auth::KeySet> fetched;
+    const auth::KeySet* keys = provider.keys.get();
+    if (provider.remote_keys) {
+      fetched = provider.remote_keys->current();
+      keys = fetched.get();
+      if (keys == nullptr) {
+        unavailable = true;
+        provider.remote_keys->request_refresh(auth::RemoteKeySet::Clock::now());
+        continue;
+      }
+    }
+    auto result = auth::verify(token, *keys, provider.requirements, now);
+    if (result.error == auth::JwtError::unknown_kid && provider.remote_keys)
+      provider.remote_keys->request_refresh(auth::RemoteKeySet::Clock::now());
     if (!result.ok()) {
       if (!failed || progress(result.error) > progress(failure.error)) {
         failure.error = result.error;
@@ -121,6 +155,15 @@ JwtOutcome JwtAuthenticator::authenticate(std::string_view token, std::chrono::s
     principal->id = std::move(*id);
     for (const auto& [name, claim] : provider.claims_to_metadata)
       if (auto value = auth::claim_as_string(result.claims, claim)) principal->metadata[name] = std::move(*value);
+    std::optional<std::string> models_claim;
+    if (!provider.allowed_models_claim.empty())
+      models_claim = auth::claim_as_string(result.claims, provider.allowed_models_claim);
+    if (models_claim) {
+      principal->allowed_models = model_patterns(*models_claim);
+      principal->models_restricted = true;
+    } else {
+      principal->allowed_models = provider.allowed_models;
+    }
     if (cache != nullptr) {
       // verify() accepted exp as a number; an entry is kept until exp itself (no clock skew).
       const auto& exp = result.claims.at("exp");
@@ -129,6 +172,7 @@ JwtOutcome JwtAuthenticator::authenticate(std::string_view token, std::chrono::s
     }
     return JwtOutcome{std::move(principal), {}, {}};
   }
+  if (!failed && unavailable) return JwtOutcome{nullptr, auth::JwtError::no_matching_key, kKeysUnavailable, true};
   if (!failed) failure.message = "no key can verify the bearer token's signature";
   return failure;
 }

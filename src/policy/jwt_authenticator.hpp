@@ -6,7 +6,11 @@
 //   JwtAuthenticator   built once per snapshot from the merged `auth.jwt` section; immutable,
 //                      shared by every worker. authenticate() tries the providers in order, the
 //                      first that accepts the token wins; the principal id is its principalClaim
-//                      (claim_as_string), its metadata the claims named by claimsToMetadata.
+//                      (claim_as_string), its metadata the claims named by claimsToMetadata, its
+//                      allowed models the patterns of allowedModelsClaim when the token has it,
+//                      else allowedModels. A provider with a remote JWKS verifies with the key
+//                      set last fetched (none yet: it cannot verify); a token naming a kid the
+//                      set lacks asks the fetcher for an early refresh (rate-limited).
 //   VerifiedTokenCache one per worker (no lock: only its worker's thread touches it). Keyed by
 //                      the SHA-256 of the token (never the token itself), bounded (oldest entry
 //                      evicted first), an entry valid until the token's exp. It belongs to the
@@ -26,6 +30,7 @@
 #include <vector>
 
 #include "auth/jwt.hpp"
+#include "auth/remote_key_set.hpp"
 #include "config/resources.hpp"
 #include "pipeline/principal.hpp"
 
@@ -107,12 +112,18 @@ struct JwtOutcome {
   std::shared_ptr<const pipeline::Principal> principal;  // null on failure
   auth::JwtError error = auth::JwtError::none;
   std::string_view message;  // a fixed text for the client on failure
+  // No provider could try the token: the remote JWKS of those that might have were never fetched.
+  bool keys_unavailable = false;
 };
 
 class JwtAuthenticator {
  public:
-  // Providers without a usable KeySet (reported when the configuration was loaded) are left out.
+  // Providers without a usable KeySet (reported when the configuration was loaded) are left out;
+  // a provider with a remote JWKS reads the key set its RemoteKeySet holds at each verification.
   explicit JwtAuthenticator(const config::JwtAuth& spec);
+
+  // Whether some provider restricts the models its callers may use.
+  bool restricts_models() const { return restricts_models_; }
 
   // Verifies `token` (without "Bearer ") as of `now`, through `cache` when given.
   JwtOutcome authenticate(std::string_view token, std::chrono::system_clock::time_point now,
@@ -120,12 +131,16 @@ class JwtAuthenticator {
 
  private:
   struct Provider {
-    std::shared_ptr<const auth::KeySet> keys;
+    std::shared_ptr<const auth::KeySet> keys;         // a file or inline JWKS
+    std::shared_ptr<auth::RemoteKeySet> remote_keys;  // or a remote one
     auth::JwtRequirements requirements;
     std::string principal_claim;
     std::vector<std::pair<std::string, std::string>> claims_to_metadata;
+    std::vector<std::string> allowed_models;
+    std::string allowed_models_claim;
   };
   std::vector<Provider> providers_;
+  bool restricts_models_ = false;
 };
 
 // Whether `credential` has the shape of a JWS compact token: three non-empty base64url parts.

@@ -243,8 +243,8 @@ spec:
       /providers\[0\]\.jwks\.file: cannot read the JWKS file ".*missing\.json"/,
     ],
     [
-      `      - {name: a, issuer: i, jwks: {remote: {url: "https://idp/jwks", cacheDuration: 5m}}}`,
-      /jwks\.remote is not supported yet; use file or inline/,
+      `      - {name: a, issuer: i, jwks: {remote: {url: "ftp://idp/jwks", cacheDuration: 5m}}}`,
+      /providers\[0\]\.jwks\.remote\.url: "ftp:\/\/idp\/jwks" is not an http:\/\/ or https:\/\/ URL/,
     ],
     [`      - {name: a, issuer: i, jwks: {inline: "{}"}}`, /providers\[0\]\.jwks\.inline: not a usable JWKS/],
   ];

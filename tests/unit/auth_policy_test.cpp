@@ -209,7 +209,7 @@ TEST(AuthSection, ReportsJwtMistakesWithTheirFields) {
       "{name: a, jwks: {inline: '{}'}},"
       "{name: a, issuer: '', jwks: {file: /nowhere/jwks.json}},"
       "{name: c, issuer: i, jwks: {file: x.json, inline: '{}'}},"
-      "{name: d, issuer: i, jwks: {remote: {url: 'https://idp/jwks', cacheDuration: 5m}}},"
+      "{name: d, issuer: i, jwks: {remote: {url: 'ftp://idp/jwks', cacheDuration: 5m}}},"
       "{name: e, issuer: i, jwks: {}},"
       "{name: f, issuer: i, jwks: {inline: '{\"keys\": [{\"kty\": \"oct\", \"k\": \"AAAA\"}]}'}}]}}");
   const auto all = d.diagnostics.format_all();
@@ -221,7 +221,7 @@ TEST(AuthSection, ReportsJwtMistakesWithTheirFields) {
   EXPECT_TRUE(has("spec.auth.jwt.providers[1].name: \"a\" is also the name of providers[0]")) << all;
   EXPECT_TRUE(has("spec.auth.jwt.providers[1].jwks.file: cannot read the JWKS file \"/nowhere/jwks.json\"")) << all;
   EXPECT_TRUE(has("spec.auth.jwt.providers[2].jwks: has more than one of file, inline and remote")) << all;
-  EXPECT_TRUE(has("spec.auth.jwt.providers[3].jwks.remote: jwks.remote is not supported yet; use file or inline"))
+  EXPECT_TRUE(has("spec.auth.jwt.providers[3].jwks.remote.url: \"ftp://idp/jwks\" is not an http:// or https:// URL"))
       << all;
   EXPECT_TRUE(has("spec.auth.jwt.providers[4].jwks: needs one of file, inline and remote")) << all;
   EXPECT_TRUE(has("spec.auth.jwt.providers[5].jwks.inline: not a usable JWKS")) << all;
@@ -346,6 +346,118 @@ TEST_F(JwtAuthenticatorTest, AnotherKeySetRefusesTheSameToken) {
   const auto outcome = JwtAuthenticator(next).authenticate(jwt, kNowTime, nullptr);
   EXPECT_EQ(outcome.principal, nullptr);
   EXPECT_EQ(outcome.error, auth::JwtError::bad_signature) << "same kid, another key";
+}
+
+}  // namespace
+}  // namespace sluice::policy
+
+namespace sluice::policy {
+namespace {
+
+TEST(AuthSection, DecodesARemoteJwksWithItsDefaults) {
+  const auto d = decode(
+      "{jwt: {providers: [{name: a, issuer: i, allowedModels: ['gpt-4o*'], allowedModelsClaim: models, "
+      "jwks: {remote: {url: 'https://idp.example.com/jwks'}}}]}, metricsLabels: [id, team]}");
+  EXPECT_FALSE(d.diagnostics.has_errors()) << d.diagnostics.format_all();
+  ASSERT_TRUE(d.value.jwt && d.value.jwt->providers);
+  const auto& provider = d.value.jwt->providers->front();
+  ASSERT_TRUE(provider.jwks.remote);
+  EXPECT_EQ(provider.jwks.remote->cacheDuration, std::chrono::minutes(5));
+  ASSERT_NE(provider.jwks.remote->keys, nullptr) << "made when the configuration is loaded";
+  EXPECT_EQ(provider.jwks.remote->keys->current(), nullptr) << "fetched later, never while loading";
+  EXPECT_EQ(provider.allowedModels, std::vector<std::string>{"gpt-4o*"});
+  EXPECT_EQ(provider.allowedModelsClaim, "models");
+  EXPECT_EQ(d.value.metricsLabels, (std::vector<std::string>{"id", "team"}));
+}
+
+TEST(AuthSection, ReportsBadMetricLabelsAndModelPatterns) {
+  const auto d = decode(
+      "{jwt: {providers: [{name: a, issuer: i, allowedModels: ['a*b'], "
+      "jwks: {remote: {url: 'https://idp/jwks', cacheDuration: 0s}}}]}, metricsLabels: [id, type, 9x, id]}");
+  const auto all = d.diagnostics.format_all();
+  const auto has = [&](const std::string& text) { return all.find(text) != std::string::npos; };
+  EXPECT_TRUE(has("spec.auth.jwt.providers[0].allowedModels[0]: \"a*b\" is not a model pattern")) << all;
+  EXPECT_TRUE(has("spec.auth.jwt.providers[0].jwks.remote.cacheDuration: must be at least 1s")) << all;
+  EXPECT_TRUE(has("spec.auth.metricsLabels[1]: \"type\" is not a metric label name")) << all;
+  EXPECT_TRUE(has("spec.auth.metricsLabels[2]: \"9x\" is not a metric label name")) << all;
+  EXPECT_TRUE(has("spec.auth.metricsLabels[3]: \"id\" is named twice")) << all;
+}
+
+class RemoteJwtAuthenticatorTest : public ::testing::Test {
+ protected:
+  RemoteJwtAuthenticatorTest() {
+    config::JwtProvider provider;
+    provider.name = "corp";
+    provider.issuer = "https://idp";
+    provider.jwks.remote = config::RemoteJwks{};
+    provider.jwks.remote->url = "https://idp/jwks";
+    provider.jwks.remote->keys = remote;
+    provider.allowedModels = {"gpt-4o-mini"};
+    provider.allowedModelsClaim = "models";
+    spec.providers = std::vector<config::JwtProvider>{provider};
+    remote->set_waker([this] { ++refreshes; });
+  }
+  std::string token(const std::string& extra = "") const {
+    return key.sign(R"({"iss":"https://idp","sub":"alice","exp":)" + std::to_string(kNow + 300) + extra + "}");
+  }
+
+  Ed25519Key key;
+  std::shared_ptr<auth::RemoteKeySet> remote =
+      std::make_shared<auth::RemoteKeySet>("https://idp/jwks", std::chrono::minutes(5));
+  config::JwtAuth spec;
+  int refreshes = 0;
+};
+
+TEST_F(RemoteJwtAuthenticatorTest, WithoutFetchedKeysATokenIsRefusedAsKeysUnavailable) {
+  const JwtAuthenticator authenticator(spec);
+  const auto outcome = authenticator.authenticate(token(), kNowTime, nullptr);
+  EXPECT_EQ(outcome.principal, nullptr);
+  EXPECT_TRUE(outcome.keys_unavailable);
+  EXPECT_NE(outcome.message.find("not available"), std::string_view::npos) << outcome.message;
+  EXPECT_EQ(refreshes, 1) << "asks the fetcher to try again";
+}
+
+TEST_F(RemoteJwtAuthenticatorTest, TheKeysLastFetchedVerifyAndAnUnknownKidAsksForARefresh) {
+  const JwtAuthenticator authenticator(spec);
+  const Ed25519Key other;
+  remote->install(auth::parse_jwks(other.jwks()).key_set);
+  EXPECT_EQ(authenticator.authenticate(token(), kNowTime, nullptr).principal, nullptr) << "another key: refused";
+  remote->install(auth::parse_jwks(key.jwks()).key_set);
+  const auto accepted = authenticator.authenticate(token(), kNowTime, nullptr);
+  ASSERT_NE(accepted.principal, nullptr) << accepted.message;
+  EXPECT_EQ(accepted.principal->id, "alice");
+
+  auto with_other_kid = key.jwks();
+  with_other_kid.replace(with_other_kid.find("\"k1\""), 4, "\"k9\"");
+  remote->install(auth::parse_jwks(with_other_kid).key_set);
+  const auto unknown = authenticator.authenticate(token(), kNowTime, nullptr);
+  EXPECT_EQ(unknown.error, auth::JwtError::unknown_kid);
+  EXPECT_EQ(refreshes, 1) << "the token's kid is not in the set: one refresh asked";
+  authenticator.authenticate(token(), kNowTime, nullptr);
+  EXPECT_EQ(refreshes, 1) << "rate-limited";
+}
+
+TEST_F(RemoteJwtAuthenticatorTest, AllowedModelsComeFromTheClaimWhenTheTokenHasIt) {
+  const JwtAuthenticator authenticator(spec);
+  EXPECT_TRUE(authenticator.restricts_models());
+  remote->install(auth::parse_jwks(key.jwks()).key_set);
+  const auto plain = authenticator.authenticate(token(), kNowTime, nullptr);
+  ASSERT_NE(plain.principal, nullptr);
+  EXPECT_TRUE(plain.principal->allows("gpt-4o-mini"));
+  EXPECT_FALSE(plain.principal->allows("gpt-4o")) << "the provider's allowedModels";
+  const auto listed = authenticator.authenticate(token(R"(,"models":["claude-*","gpt-4o"])"), kNowTime, nullptr);
+  ASSERT_NE(listed.principal, nullptr);
+  EXPECT_TRUE(listed.principal->allows("claude-3-haiku"));
+  EXPECT_TRUE(listed.principal->allows("gpt-4o"));
+  EXPECT_FALSE(listed.principal->allows("gpt-4o-mini")) << "the claim replaces allowedModels";
+  const auto spaced = authenticator.authenticate(token(R"(,"models":"o1 *-mini")"), kNowTime, nullptr);
+  ASSERT_NE(spaced.principal, nullptr);
+  EXPECT_TRUE(spaced.principal->allows("o1"));
+  EXPECT_TRUE(spaced.principal->allows("gpt-4o-mini"));
+  EXPECT_FALSE(spaced.principal->allows("gpt-4o"));
+  const auto none = authenticator.authenticate(token(R"(,"models":"")"), kNowTime, nullptr);
+  ASSERT_NE(none.principal, nullptr);
+  EXPECT_FALSE(none.principal->allows("gpt-4o-mini")) << "an empty claim allows nothing";
 }
 
 }  // namespace

@@ -449,3 +449,85 @@ TEST_F(MetricsTest, ScrapesRunWhileTheWorkerRecords) {
 
 }  // namespace
 }  // namespace sluice::observe
+
+namespace sluice::observe {
+namespace {
+
+TEST_F(MetricsTest, AuthFailuresAreCountedByReasonOnceCounted) {
+  MetricsShard shard;
+  EXPECT_EQ(series_.render({&shard}).find("sluice_auth_failures_total"), std::string::npos) << "none yet";
+  for (const char* reason : {"missing", "missing", "expired", "model_not_allowed", "keys_unavailable", "nonsense"}) {
+    pipeline::RequestRecord record;
+    record.status = 401;
+    record.auth_failure = reason;
+    shard.record(record, 0.001);
+  }
+  const auto series = parse(series_.render({&shard}));
+  EXPECT_EQ(value(series, "sluice_auth_failures_total{reason=\"missing\"}"), "2");
+  EXPECT_EQ(value(series, "sluice_auth_failures_total{reason=\"expired\"}"), "1");
+  EXPECT_EQ(value(series, "sluice_auth_failures_total{reason=\"model_not_allowed\"}"), "1");
+  EXPECT_EQ(value(series, "sluice_auth_failures_total{reason=\"keys_unavailable\"}"), "1");
+  EXPECT_EQ(count_series(series, "sluice_auth_failures_total"), 4) << "a reason outside the set is not a label";
+}
+
+TEST_F(MetricsTest, PrincipalSeriesCountRequestsAndTokensAcrossShards) {
+  MetricsShard a;
+  MetricsShard b;
+  a.attach(&series_.registry);
+  b.attach(&series_.registry);
+  pipeline::RequestRecord record;
+  record.status = 200;
+  record.principal_labels = "id=\"alice\",team=\"blue\"";
+  record.prompt_tokens = 10;
+  record.completion_tokens = 3;
+  a.record(record, 0.01);
+  b.record(record, 0.01);
+  record.principal_labels = "id=\"bob\",team=\"\"";
+  record.prompt_tokens = -1;
+  record.completion_tokens = -1;
+  a.record(record, 0.01);
+  const auto series = parse(series_.render({&a, &b}));
+  EXPECT_EQ(value(series, "sluice_principal_requests_total{id=\"alice\",team=\"blue\"}"), "2");
+  EXPECT_EQ(value(series, "sluice_principal_tokens_total{id=\"alice\",team=\"blue\",type=\"prompt\"}"), "20");
+  EXPECT_EQ(value(series, "sluice_principal_tokens_total{id=\"alice\",team=\"blue\",type=\"completion\"}"), "6");
+  EXPECT_EQ(value(series, "sluice_principal_requests_total{id=\"bob\",team=\"\"}"), "1");
+  EXPECT_EQ(value(series, "sluice_principal_tokens_total{id=\"bob\",team=\"\",type=\"prompt\"}"), "0");
+}
+
+TEST_F(MetricsTest, PrincipalSeriesPastTheBoundCollapseIntoOther) {
+  MetricsShard shard;
+  shard.attach(&series_.registry);
+  pipeline::RequestRecord record;
+  for (std::uint32_t i = 0; i < kLabelledSeriesMax + 5; ++i) {
+    record.principal_labels = "id=\"user-" + std::to_string(i) + "\"";
+    shard.record(record, 0.001);
+  }
+  const auto series = parse(series_.render({&shard}));
+  EXPECT_EQ(count_series(series, "sluice_principal_requests_total"), static_cast<int>(kLabelledSeriesMax) + 1);
+  EXPECT_EQ(value(series, "sluice_principal_requests_total{id=\"_other_\"}"), "5");
+  EXPECT_EQ(value(series, "sluice_principal_requests_total{id=\"user-0\"}"), "1");
+}
+
+TEST_F(MetricsTest, GuardMatchesAreCountedPerRuleFromTheRecordsNote) {
+  MetricsShard shard;
+  shard.attach(&series_.registry);
+  pipeline::RequestRecord record;
+  record.guard = "request mask SSN,EMAIL";
+  shard.record(record, 0.001);
+  record.guard = "request reject SSN";
+  shard.record(record, 0.001);
+  shard.count_guard_matches("response", "mask", "EMAIL");
+  const auto series = parse(series_.render({&shard}));
+  EXPECT_EQ(value(series, "sluice_guard_matches_total{direction=\"request\",rule=\"SSN\",action=\"mask\"}"), "1");
+  EXPECT_EQ(value(series, "sluice_guard_matches_total{direction=\"request\",rule=\"EMAIL\",action=\"mask\"}"), "1");
+  EXPECT_EQ(value(series, "sluice_guard_matches_total{direction=\"request\",rule=\"SSN\",action=\"reject\"}"), "1");
+  EXPECT_EQ(value(series, "sluice_guard_matches_total{direction=\"response\",rule=\"EMAIL\",action=\"mask\"}"), "1");
+}
+
+TEST(CollapseLabelValues, EveryValueBecomesOther) {
+  EXPECT_EQ(collapse_label_values(R"(id="a\"b",team="x,y")"), R"(id="_other_",team="_other_")");
+  EXPECT_EQ(collapse_label_values(R"(id="")"), R"(id="_other_")");
+}
+
+}  // namespace
+}  // namespace sluice::observe
