@@ -537,6 +537,15 @@ struct RequestGuard {
   std::optional<GuardWebhook> webhook;
 };
 
+// promptGuard.response.webhook: the guard service on the model's answer
+// (policy/response_webhook.hpp). Streams are passed without it unless `streaming: Buffer`.
+enum class WebhookStreaming { Skip, Buffer };
+
+struct ResponseWebhook {
+  GuardWebhook call;
+  WebhookStreaming streaming = WebhookStreaming::Skip;
+};
+
 // promptGuard.response: the same detectors on what the model answers (policy/response_guard.hpp).
 struct ResponseGuard {
   GuardAction action = GuardAction::Reject;
@@ -544,6 +553,7 @@ struct ResponseGuard {
   std::vector<GuardPattern> matches;
   unsigned statusCode = 403;                                    // customResponse.statusCode (REJECT)
   std::string message = "The response was rejected by policy";  // customResponse.message
+  std::optional<ResponseWebhook> webhook;
 };
 
 struct PromptGuard {

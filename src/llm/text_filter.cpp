@@ -37,6 +37,22 @@ void TextFilterChain::finish(const TextChannel& channel, std::string& released) 
   }
 }
 
+bool TextReplacement::replaced(const TextChannel& channel) const {
+  return channel.kind == TextChannel::Kind::Text && channel.choice < replacements_.size() &&
+         replacements_[channel.choice].has_value();
+}
+
+void TextReplacement::feed(const TextChannel& channel, std::string_view text, std::string& released) {
+  if (!replaced(channel)) released.append(text);
+}
+
+void TextReplacement::finish(const TextChannel& channel, std::string& released) {
+  if (!replaced(channel)) return;
+  auto& replacement = replacements_[channel.choice];
+  released.append(*replacement);
+  replacement = std::string();  // released once; later text of the choice stays swallowed
+}
+
 const http::ApiError* TextFilterChain::rejection() const {
   for (const auto& filter : filters_)
     if (const auto* error = filter->rejection()) return error;

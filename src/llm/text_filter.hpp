@@ -18,6 +18,7 @@
 #include <boost/container/small_vector.hpp>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -60,6 +61,23 @@ class TextFilterChain final : public TextFilter {
  private:
   std::vector<std::unique_ptr<TextFilter>> filters_;
   std::string between_[2];
+};
+
+// Replaces the whole text of some choices (what a response webhook answered): a replaced
+// choice's text is swallowed as it arrives and the replacement released when its text channel
+// first finishes; every other channel passes unchanged.
+class TextReplacement final : public TextFilter {
+ public:
+  // replacements[i]: choice i's new text, or nullopt to keep it.
+  explicit TextReplacement(std::vector<std::optional<std::string>> replacements)
+      : replacements_(std::move(replacements)) {}
+  void feed(const TextChannel& channel, std::string_view text, std::string& released) override;
+  void finish(const TextChannel& channel, std::string& released) override;
+  const http::ApiError* rejection() const override { return nullptr; }
+
+ private:
+  bool replaced(const TextChannel& channel) const;
+  std::vector<std::optional<std::string>> replacements_;
 };
 
 class TextFilteringEvents {

@@ -120,9 +120,12 @@ void MetricsShard::record(const pipeline::RequestRecord& record, double seconds)
     if (record.prompt_tokens > 0) add(principal + 1, static_cast<std::uint64_t>(record.prompt_tokens));
     if (record.completion_tokens > 0) add(principal + 2, static_cast<std::uint64_t>(record.completion_tokens));
   }
-  if (!record.guard.empty()) {
-    // "<direction> <action> <rule>,<rule>"
-    std::string_view note = record.guard;
+  // "<direction> <action> <rule>,<rule>" per regex guard, "; " between guards (a service's
+  // note, "webhook:mask", has no rules and is not a match).
+  for (std::string_view notes = record.guard; !notes.empty();) {
+    const auto end = notes.find("; ");
+    const auto note = notes.substr(0, end);
+    notes = end == std::string_view::npos ? std::string_view{} : notes.substr(end + 2);
     const auto first = note.find(' ');
     const auto second = first == std::string_view::npos ? first : note.find(' ', first + 1);
     if (second != std::string_view::npos)

@@ -9,6 +9,10 @@ http::Task<Verdict> Stage::await_request_body(RequestContext& context) const {
   co_return on_request_body(context);
 }
 
+http::Task<Verdict> Stage::await_reply_text(ResponseContext&, ReplyText&) const {
+  co_return Verdict::proceed();
+}
+
 void Chain::add(std::shared_ptr<const Stage> stage) {
   phases_ |= stage->phases();
   waits_ = waits_ || stage->waits();
@@ -80,6 +84,22 @@ Verdict Chain::response_head(ResponseContext& context) const {
     if (!verdict.proceeds()) return verdict;
   }
   return Verdict::proceed();
+}
+
+bool Chain::reads_whole_reply(bool stream) const {
+  if (!needs(Phase::ResponseWhole)) return false;
+  for (const auto& stage : stages_)
+    if ((stage->phases() & bit(Phase::ResponseWhole)) != 0 && stage->reads_whole_reply(stream)) return true;
+  return false;
+}
+
+http::Task<Verdict> Chain::reply_text(ResponseContext& context, ReplyText& reply) const {
+  for (const auto& stage : stages_) {
+    if ((stage->phases() & bit(Phase::ResponseWhole)) == 0 || !stage->reads_whole_reply(reply.stream)) continue;
+    auto verdict = co_await stage->await_reply_text(context, reply);
+    if (!verdict.proceeds()) co_return verdict;
+  }
+  co_return Verdict::proceed();
 }
 
 void Chain::response_text_filters(ResponseContext& context, std::vector<std::unique_ptr<llm::TextFilter>>& out) const {

@@ -33,6 +33,9 @@ class Chain {
   Verdict attempt(AttemptContext& context) const;
   Verdict upstream_request(AttemptContext& context) const;
   Verdict response_head(ResponseContext& context) const;
+  // Whether a ResponseWhole stage of the chain needs this reply whole; those stages, in order.
+  bool reads_whole_reply(bool stream) const;
+  http::Task<Verdict> reply_text(ResponseContext& context, ReplyText& reply) const;
   // The text filters of the chain's ResponseText stages for this response, appended in order.
   void response_text_filters(ResponseContext& context, std::vector<std::unique_ptr<llm::TextFilter>>& out) const;
   void complete(RequestContext& context) const noexcept;

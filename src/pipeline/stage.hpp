@@ -13,6 +13,10 @@
 //                    rewrites the text the model answers (a response guard) gives a filter
 //                    for it (llm/text_filter.hpp), which the reply's text then passes through,
 //                    streamed or complete, native or translated
+//   ResponseWhole    a stage that must see the whole answer before any of it is sent (a response
+//                    webhook) and says so for this reply (reads_whole_reply): the exchange reads
+//                    the reply whole (a stream too, bounded), hands the text of each choice to
+//                    await_reply_text, then sends the reply with the texts it replaced
 //   Complete         once per request, whatever happened (answered, failed, client gone, cut at
 //                    the drain deadline)
 // and one need that is not a phase: BodyDocument, declared by RequestBody stages that read or
@@ -38,6 +42,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "config/resources.hpp"
 #include "http/api_error.hpp"
@@ -72,6 +77,7 @@ enum class Phase : unsigned {
   ResponseHead,
   ResponseEvents,
   ResponseText,
+  ResponseWhole,
   Complete,
   BodyDocument,
 };
@@ -192,6 +198,13 @@ struct RequestContext {
   boost::container::small_vector<std::pair<const void*, std::unique_ptr<StageState>>, 2> states_;
 };
 
+// ResponseWhole: the text of each choice of a reply read whole, and what stages replace.
+struct ReplyText {
+  std::vector<std::string> choices;
+  std::vector<std::optional<std::string>> replaced;  // same size as choices: nullopt keeps the text
+  bool stream = false;
+};
+
 // One attempt at one provider (or a Static Backend).
 struct AttemptContext {
   RequestContext& request;
@@ -241,6 +254,9 @@ class Stage {
   virtual Verdict on_response_head(ResponseContext&) const { return Verdict::proceed(); }
   // ResponseText: this response's text filter (its per-response state), or null.
   virtual std::unique_ptr<llm::TextFilter> response_text_filter(ResponseContext&) const { return nullptr; }
+  // ResponseWhole: whether this stage needs a reply (streamed or not) whole, then the stage.
+  virtual bool reads_whole_reply(bool /*stream*/) const { return false; }
+  virtual http::Task<Verdict> await_reply_text(ResponseContext&, ReplyText&) const;
   // Runs once per request, after the answer was written or the request ended otherwise.
   // Must not throw.
   virtual void on_complete(RequestContext&) const noexcept {}

@@ -16,6 +16,7 @@
 #include "policy/prompt_guard.hpp"
 #include "policy/request_defaults.hpp"
 #include "policy/response_guard.hpp"
+#include "policy/response_webhook.hpp"
 #include "policy/targets.hpp"
 #include "policy/webhook_guard.hpp"
 #include "proxy/snapshot.hpp"
@@ -85,11 +86,6 @@ std::vector<config::PromptMessage> decode_messages(config::YamlMap& map, std::st
     out.push_back(std::move(message));
   }
   return out;
-}
-
-void not_yet(config::YamlMap& map, std::string_view key, std::string_view what) {
-  if (!map.has(key)) return;
-  map.ctx().error(map.take(key), map.field(key), std::string(what) + " is not supported by this version of Sluice yet");
 }
 
 // backendRef: {name: …} of a guard service (checked against the Backends by check_references).
@@ -203,7 +199,17 @@ config::RequestGuard decode_request_guard(config::YamlMap& request) {
 config::ResponseGuard decode_response_guard(config::YamlMap& response) {
   config::ResponseGuard guard;
   decode_regex_guard(response, guard);
-  not_yet(response, "webhook", "a webhook guard on responses");
+  if (response.has("webhook")) {
+    config::YamlMap webhook(response.take("webhook"), response.field("webhook"), response.ctx());
+    config::ResponseWebhook w;
+    w.call.backend = decode_backend_ref(webhook);
+    w.call.forwardHeaders = decode_forward_headers(webhook);
+    decode_call_limits(webhook, w.call.timeout, w.call.failureMode);
+    if (auto streaming = webhook.enumeration<config::WebhookStreaming>(
+            "streaming", {{"Skip", config::WebhookStreaming::Skip}, {"Buffer", config::WebhookStreaming::Buffer}}))
+      w.streaming = *streaming;
+    guard.webhook = std::move(w);
+  }
   return guard;
 }
 
@@ -214,7 +220,10 @@ void validate_regex_guard(const Guard& guard, const config::YamlMap& section, st
   const auto node = section.node()["promptGuard"][std::string(direction)];
   const auto path = section.field("promptGuard") + "." + std::string(direction);
   if (guard.builtins.empty() && guard.matches.empty()) {
-    ctx.error(node, path, "needs regex.builtins or regex.matches: a guard with nothing to look for");
+    ctx.error(node, path,
+              direction == "response"
+                  ? "needs regex.builtins or regex.matches, or webhook: a guard with nothing to look for"
+                  : "needs regex.builtins or regex.matches: a guard with nothing to look for");
     return;
   }
   std::string error;
@@ -318,8 +327,12 @@ void AiSection::validate(const config::AiPolicy& value, const config::YamlMap& s
       if (!make_request_guard_stage(request, error)) ctx.error(node, path, error);
     }
   }
-  if (value.promptGuard && value.promptGuard->response)
-    validate_regex_guard(*value.promptGuard->response, section, "response");
+  if (value.promptGuard && value.promptGuard->response) {
+    const auto& response = *value.promptGuard->response;
+    if (!response.webhook || !response.builtins.empty() || !response.matches.empty() ||
+        section.node()["promptGuard"]["response"]["regex"].IsDefined())
+      validate_regex_guard(response, section, "response");
+  }
   if (value.defaults) {
     for (std::size_t i = 0; i < value.defaults->size(); ++i) {
       const auto& d = (*value.defaults)[i];
@@ -364,17 +377,17 @@ Stages AiSection::make_stage(config::AiPolicy merged, const SectionContext& cont
   Stages stages;
   if (merged.modelAliases && !merged.modelAliases->empty())
     stages.push_back(make_model_alias_stage(std::move(*merged.modelAliases)));
+  const auto backend = [&context](const std::string& name) -> const proxy::BackendRuntime* {
+    if (context.snapshot == nullptr) return nullptr;
+    const auto it = context.snapshot->backends.find(name);
+    return it == context.snapshot->backends.end() ? nullptr : &it->second;
+  };
   if (merged.promptGuard && merged.promptGuard->request) {
     // The guards in order: regex (local, cheapest), moderation, webhook.
     const auto& request = *merged.promptGuard->request;
     std::string error;
     if (!request.builtins.empty() || !request.matches.empty())
       if (auto stage = make_request_guard_stage(request, error)) stages.push_back(std::move(stage));
-    const auto backend = [&context](const std::string& name) -> const proxy::BackendRuntime* {
-      if (context.snapshot == nullptr) return nullptr;
-      const auto it = context.snapshot->backends.find(name);
-      return it == context.snapshot->backends.end() ? nullptr : &it->second;
-    };
     if (request.moderation) {
       const auto* b = backend(request.moderation->backend);
       const auto* provider = b != nullptr && b->ai && !b->groups.empty() && !b->groups.front().empty()
@@ -389,9 +402,15 @@ Stages AiSection::make_stage(config::AiPolicy merged, const SectionContext& cont
     }
   }
   if (merged.promptGuard && merged.promptGuard->response) {
+    // The webhook (on the reply read whole) first, then the regex guard on what it left.
+    const auto& response = *merged.promptGuard->response;
+    if (response.webhook) {
+      const auto* b = backend(response.webhook->call.backend);
+      stages.push_back(make_response_webhook_stage(*response.webhook, b != nullptr && !b->ai ? b : nullptr));
+    }
     std::string error;
-    if (auto stage = make_response_guard_stage(*merged.promptGuard->response, error))
-      stages.push_back(std::move(stage));
+    if (!response.builtins.empty() || !response.matches.empty())
+      if (auto stage = make_response_guard_stage(response, error)) stages.push_back(std::move(stage));
   }
   if (merged.defaults && !merged.defaults->empty())
     stages.push_back(make_request_defaults_stage(std::move(*merged.defaults)));
@@ -407,18 +426,21 @@ void AiSection::check_references(const config::AiPolicy& value, const config::Tr
     diags.add(config::Diagnostic{config::Severity::Error, policy.origin.file, policy.origin.line, policy.origin.id(),
                                  field, std::move(message)});
   };
+  const auto check_webhook = [&](const config::GuardWebhook& webhook, const std::string& field) {
+    if (webhook.backend.empty()) return;
+    const auto it = config.backends.find(webhook.backend);
+    if (it == config.backends.end())
+      error(field, "Backend \"" + webhook.backend + "\" does not exist");
+    else if (it->second.type != config::BackendType::Static)
+      error(field,
+            "Backend \"" + webhook.backend + "\" is an AI Backend; a guard webhook is a Static Backend (its hosts)");
+  };
+  if (value.promptGuard && value.promptGuard->response && value.promptGuard->response->webhook)
+    check_webhook(value.promptGuard->response->webhook->call, "spec.ai.promptGuard.response.webhook.backendRef.name");
   if (value.promptGuard && value.promptGuard->request) {
     const auto& request = *value.promptGuard->request;
     const std::string guard_field = "spec.ai.promptGuard.request.";
-    if (request.webhook && !request.webhook->backend.empty()) {
-      const auto& name = request.webhook->backend;
-      const auto it = config.backends.find(name);
-      const auto field = guard_field + "webhook.backendRef.name";
-      if (it == config.backends.end())
-        error(field, "Backend \"" + name + "\" does not exist");
-      else if (it->second.type != config::BackendType::Static)
-        error(field, "Backend \"" + name + "\" is an AI Backend; a guard webhook is a Static Backend (its hosts)");
-    }
+    if (request.webhook) check_webhook(*request.webhook, guard_field + "webhook.backendRef.name");
     if (request.moderation && !request.moderation->backend.empty()) {
       const auto& name = request.moderation->backend;
       const auto it = config.backends.find(name);

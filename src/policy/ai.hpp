@@ -43,7 +43,10 @@ struct AiSection {
       "promptGuard: {request: {customResponse: {message: m, statusCode: 400}, regex: {action: MASK, "
       "builtins: [SSN], matches: [{name: ticket, pattern: 'TCK-[0-9]{6}', maxLength: 10}]}, "
       "moderation: {openAIModeration: {backendRef: {name: openai}, model: m, timeout: 2s, failureMode: FailOpen}}, "
-      "webhook: {backendRef: {name: static}, forwardHeaders: [x-request-id], timeout: 2s, failureMode: FailOpen}}}, "
+      "webhook: {backendRef: {name: static}, forwardHeaders: [x-request-id], timeout: 2s, failureMode: FailOpen}}, "
+      "response: {customResponse: {message: m, statusCode: 451}, regex: {action: MASK, builtins: [EMAIL], "
+      "matches: [{name: ticket, pattern: 'TCK-[0-9]{6}', maxLength: 10}]}, webhook: {backendRef: {name: static}, "
+      "forwardHeaders: [x-request-id], timeout: 2s, failureMode: FailOpen, streaming: Buffer}}}, "
       "promptEnrichment: {prepend: [{role: system, content: a}], append: [{role: user, content: b}]}}";
   static Value decode(config::YamlMap& section);
   static void validate(const Value& value, const config::YamlMap& section);

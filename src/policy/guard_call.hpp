@@ -41,7 +41,8 @@ struct GuardAnswer {
 
 http::Task<GuardAnswer> call_guard_service(proxy::Worker& worker, const GuardCall& call);
 
-// Adds what a guard did to the access log's `guard` field ("request mask SSN webhook:mask"):
+// Adds what a guard did to the access log's `guard` field, "; " after earlier notes
+// ("request mask SSN; webhook:mask"):
 // kinds and rule names, never text.
 void note_guard(pipeline::RequestRecord& record, std::string_view what);
 

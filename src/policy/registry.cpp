@@ -78,7 +78,8 @@ void compile_chains(proxy::Snapshot& snapshot) {
   }
   for (auto& [name, backend] : snapshot.backends) {
     if (const auto it = attachments.by_backend.find(name); it != attachments.by_backend.end())
-      backend.chain = policy_chain(it->second, SectionContext{*snapshot.config, AttachLevel::Backend, nullptr, nullptr, &snapshot});
+      backend.chain =
+          policy_chain(it->second, SectionContext{*snapshot.config, AttachLevel::Backend, nullptr, nullptr, &snapshot});
     if (backend.ai) {
       for (auto& group : backend.groups)
         for (auto& provider : group) compile_provider_chain(provider);

@@ -72,7 +72,7 @@ std::string webhook_request_body(std::span<const GuardMessage> messages) {
   return json::serialize(json::object{{"body", std::move(body)}});
 }
 
-WebhookDecision parse_webhook_answer(std::string_view answer, std::size_t sent_messages) {
+WebhookDecision parse_webhook_answer(std::string_view answer, std::size_t sent_messages, bool response) {
   WebhookDecision out;
   const auto broken = [&out](std::string problem) {
     out.kind = WebhookDecision::Kind::Broken;
@@ -103,15 +103,21 @@ WebhookDecision parse_webhook_answer(std::string_view answer, std::size_t sent_m
     return out;
   }
   if (!body->is_object()) return broken("\"action.body\" is neither a text (reject) nor an object (mask)");
-  const auto* messages = body->get_object().if_contains("messages");
-  if (messages == nullptr || !messages->is_array()) return broken("\"action.body\" has no \"messages\" list");
+  const std::string_view key = response ? "choices" : "messages";
+  const auto* messages = body->get_object().if_contains(key);
+  if (messages == nullptr || !messages->is_array())
+    return broken("\"action.body\" has no \"" + std::string(key) + "\" list");
   const auto& list = messages->get_array();
   if (list.size() != sent_messages)
-    return broken("the mask has " + std::to_string(list.size()) + " messages for " + std::to_string(sent_messages) +
-                  " sent");
+    return broken("the mask has " + std::to_string(list.size()) + " " + std::string(key) + " for " +
+                  std::to_string(sent_messages) + " sent");
   out.masked.reserve(list.size());
   for (std::size_t i = 0; i < list.size(); ++i) {
     const auto* message = list[i].if_object();
+    if (response && message != nullptr) {
+      const auto* inner = message->if_contains("message");
+      message = inner != nullptr ? inner->if_object() : nullptr;
+    }
     const auto* content = message != nullptr ? message->if_contains("content") : nullptr;
     if (content == nullptr || !content->is_string())
       return broken("message " + std::to_string(i) + " of the mask has no text \"content\"");

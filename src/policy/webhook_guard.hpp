@@ -67,8 +67,9 @@ struct WebhookDecision {
   std::string problem;              // Broken: what is wrong with the answer
 };
 
-// Reads the service's answer to a request of `sent_messages` messages.
-WebhookDecision parse_webhook_answer(std::string_view answer, std::size_t sent_messages);
+// Reads the service's answer to a request of `sent_messages` messages (`response`: to a
+// /response call of that many choices, masks given as choices[].message.content).
+WebhookDecision parse_webhook_answer(std::string_view answer, std::size_t sent_messages, bool response = false);
 
 // The stage; `guard_backend` is the Static Backend of the snapshot the stage belongs to (null:
 // it is missing, every call counts as unavailable). `reject_message` answers a reject whose

@@ -1,5 +1,6 @@
 #include "proxy/attempt.hpp"
 
+#include <algorithm>
 #include <boost/json.hpp>
 #include <charconv>
 
@@ -10,6 +11,7 @@
 #include "translate/decode_anthropic.hpp"
 #include "translate/native_filter.hpp"
 #include "translate/openai_response_reader.hpp"
+#include "translate/reply_text.hpp"
 
 namespace sluice::proxy {
 
@@ -106,14 +108,33 @@ pipeline::Verdict run_response_head_stages(pipeline::ResponseContext& context, c
 
 // The text filters (response guards) of every chain for this response, as one filter; null
 // when no stage gives one.
-std::unique_ptr<llm::TextFilter> response_text_filter(pipeline::ResponseContext& context,
-                                                      const BackendRuntime& target) {
+std::unique_ptr<llm::TextFilter> response_text_filter(pipeline::ResponseContext& context, const BackendRuntime& target,
+                                                      std::unique_ptr<llm::TextFilter> first) {
   std::vector<std::unique_ptr<llm::TextFilter>> filters;
+  if (first) filters.push_back(std::move(first));
   for (const auto* chain : attempt_chains(context.attempt.request, target))
     if (chain != nullptr && chain->needs(pipeline::Phase::ResponseText)) chain->response_text_filters(context, filters);
   if (filters.empty()) return nullptr;
   if (filters.size() == 1) return std::move(filters.front());
   return std::make_unique<llm::TextFilterChain>(std::move(filters));
+}
+
+bool reads_whole_reply(const pipeline::RequestContext& request, const BackendRuntime& target) {
+  for (const auto* chain : attempt_chains(request, target))
+    if (chain != nullptr && chain->reads_whole_reply(request.info.stream)) return true;
+  return false;
+}
+
+// The ResponseWhole stages of every chain, on the reply's text.
+http::Task<pipeline::Verdict> run_reply_text_stages(pipeline::ResponseContext& context, const BackendRuntime& target,
+                                                    pipeline::ReplyText& reply) {
+  const auto chains = attempt_chains(context.attempt.request, target);
+  for (const auto* chain : chains) {
+    if (chain == nullptr || !chain->reads_whole_reply(reply.stream)) continue;
+    auto verdict = co_await chain->reply_text(context, reply);
+    if (!verdict.proceeds()) co_return verdict;
+  }
+  co_return pipeline::Verdict::proceed();
 }
 
 bool wants_response_events(const pipeline::RequestContext& request, const BackendRuntime& target) {
@@ -506,10 +527,51 @@ http::Task<AttemptResult> attempt(ExchangeInputs& exchange, const BackendRuntime
   // Response text filters (a response guard) on a chat or messages reply: the reply's text
   // passes through them, between the halves of the translation, or parsed in the provider's own
   // format when there is none.
+  // Stages that must see the whole answer first (a response webhook) get each choice's text of
+  // the reply read whole; the texts they replace go out through the same filters.
   std::unique_ptr<llm::TextFilter> text_filter;
   const bool text_reply = request.json_api && target.ai && record.status >= 200 && record.status < 300 &&
                           (request.api == route::ApiKind::ChatCompletions || request.api == route::ApiKind::Messages);
-  if (text_reply) text_filter = response_text_filter(answered, target);
+  const bool whole_reply = text_reply && reads_whole_reply(request, target);
+  std::string whole_body;
+  if (whole_reply) {
+    const std::size_t limit = limits.maxTranslatedResponseBytes;
+    boost::system::error_code rec;
+    if (connection->tls) {
+      rec = co_await read_upstream_body(*connection->tls, *connection, *parser, target, deadline, limit, worker,
+                                        whole_body);
+    } else {
+      rec = co_await read_upstream_body(*connection->plain, *connection, *parser, target, deadline, limit, worker,
+                                        whole_body);
+    }
+    if (rec) {
+      const auto failure = classify(rec, connection->deadline.expired());
+      record.upstream_error = failure_label(failure);
+      std::string why = rec == bhttp::error::body_limit
+                            ? who() + " (" + endpoint.display + ") sent a response larger than " +
+                                  std::to_string(limit) + " bytes (Gateway spec.limits.maxTranslatedResponseBytes)"
+                            : who() + " (" + endpoint.display + ") failed while sending its response: " + rec.message();
+      const auto error = upstream_error(failure == Failure::Timeout ? 504 : 502, std::move(why));
+      co_return co_await answer_error(error);
+    }
+    if (upstream_keep_alive && parser->is_done())
+      worker.pool().give_back(endpoint, std::move(connection), target.timeouts.poolIdle);
+    pipeline::ReplyText reply;
+    reply.stream = request.info.stream;
+    reply.choices = translate::reply_texts(target.format, reply.stream, whole_body).choices;
+    reply.replaced.resize(reply.choices.size());
+    const auto verdict = co_await run_reply_text_stages(answered, target, reply);
+    if (!verdict.proceeds()) {
+      const auto error = verdict.error;
+      co_return co_await answer_error(error);
+    }
+    std::unique_ptr<llm::TextFilter> replacement;
+    if (std::any_of(reply.replaced.begin(), reply.replaced.end(), [](const auto& text) { return text.has_value(); }))
+      replacement = std::make_unique<llm::TextReplacement>(std::move(reply.replaced));
+    text_filter = response_text_filter(answered, target, std::move(replacement));
+  } else if (text_reply) {
+    text_filter = response_text_filter(answered, target, nullptr);
+  }
   if (text_filter) {
     if (translator) {
       translator->filter_text(text_filter.get());
@@ -519,6 +581,34 @@ http::Task<AttemptResult> attempt(ExchangeInputs& exchange, const BackendRuntime
     } else if (target.format == provider::WireFormat::Anthropic) {
       translator = translate::make_anthropic_native_filter(*text_filter, limits.maxTranslatedResponseBytes);
     }
+  }
+
+  if (whole_reply) {
+    // Read whole: answered at once, converted (or filtered) like a complete reply.
+    result.responded = true;
+    const bool stream = request.info.stream;
+    if (!translator) {
+      if (stream) {
+        const pipeline::LocalResponse local{200, "text/event-stream", std::move(whole_body)};
+        result.keep = co_await responder.local(local);
+      } else {
+        result.keep = co_await responder.json(200, std::move(whole_body), &response.base());
+      }
+      co_return result;
+    }
+    std::string client_body;
+    if (stream) {
+      translator->stream_feed(whole_body, client_body);  // an error event it writes ends the body
+      translator->stream_end(client_body);
+      record_usage(*translator, record);
+      const pipeline::LocalResponse local{200, std::string(translator->stream_content_type()), std::move(client_body)};
+      result.keep = co_await responder.local(local);
+      co_return result;
+    }
+    if (auto terr = translator->translate_response(whole_body, client_body)) co_return co_await answer_error(*terr);
+    record_usage(*translator, record);
+    result.keep = co_await responder.json(200, std::move(client_body), &response.base());
+    co_return result;
   }
 
   RelayOutcome relayed;

@@ -46,7 +46,8 @@ std::unique_ptr<StreamDecoder> stream_decoder(provider::WireFormat format) {
   return nullptr;
 }
 
-std::optional<http::ApiError> decode_complete(provider::WireFormat format, std::string_view body, llm::EventSink& sink) {
+std::optional<http::ApiError> decode_complete(provider::WireFormat format, std::string_view body,
+                                              llm::EventSink& sink) {
   switch (format) {
     case provider::WireFormat::OpenAI:
       return decode_openai_response(body, sink);
