@@ -27,7 +27,7 @@ http::Task<GuardAnswer> call_guard_service(proxy::Worker&, const GuardCall&) {
 }
 
 void note_guard(pipeline::RequestRecord& record, std::string_view what) {
-  if (!record.guard.empty()) record.guard.push_back(' ');
+  if (!record.guard.empty()) record.guard.append("; ");
   record.guard.append(what);
 }
 

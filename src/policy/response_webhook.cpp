@@ -64,10 +64,12 @@ class ResponseWebhookStage final : public pipeline::Stage {
         co_return Verdict::proceed();
       case WebhookDecision::Kind::Reject:
         note_guard(request.record, "response-webhook:reject");
-        co_return Verdict::fail(http::ApiError{decision.status, "invalid_request_error", "content_filter",
-                                               decision.message.empty() ? "The response was rejected by policy"
-                                                                        : decision.message,
-                                               {}});
+        co_return Verdict::fail(
+            http::ApiError{decision.status,
+                           "invalid_request_error",
+                           "content_filter",
+                           decision.message.empty() ? "The response was rejected by policy" : decision.message,
+                           {}});
       case WebhookDecision::Kind::Mask:
         note_guard(request.record, "response-webhook:mask");
         for (std::size_t i = 0; i < decision.masked.size(); ++i)

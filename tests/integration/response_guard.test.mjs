@@ -65,7 +65,7 @@ kind: HTTPRoute
 metadata: {name: llm}
 spec:
   rules:
-${rule('mask-openai', 'openai')}${rule('mask-claude', 'claude')}${rule('mask-gemini', 'gemini')}${rule('mask-bedrock', 'bedrock')}${rule('reject-openai', 'openai')}${rule('reject-claude', 'claude')}${rule('plain', 'openai')}${guard('mask', 'MASK', ['mask-openai', 'mask-claude', 'mask-gemini', 'mask-bedrock'])}${guard('reject', 'REJECT', ['reject-openai', 'reject-claude'])}`,
+${rule('mask-openai', 'openai')}${rule('mask-claude', 'claude')}${rule('mask-gemini', 'gemini')}${rule('mask-bedrock', 'bedrock')}${rule('reject-openai', 'openai')}${rule('reject-claude', 'claude')}${rule('reject-gemini', 'gemini')}${rule('reject-bedrock', 'bedrock')}${rule('plain', 'openai')}${guard('mask', 'MASK', ['mask-openai', 'mask-claude', 'mask-gemini', 'mask-bedrock'])}${guard('reject', 'REJECT', ['reject-openai', 'reject-claude', 'reject-gemini', 'reject-bedrock'])}`,
   });
 });
 
@@ -225,6 +225,26 @@ test('REJECT, complete replies: the configured status and message in the client 
     }),
     (err) => err instanceof Anthropic.APIError && err.status === 451 && err.error?.type === 'error',
   );
+});
+
+test('REJECT, Gemini and Bedrock backends: complete replies refused, streams end with content_filter', async () => {
+  for (const route of ['reject-gemini', 'reject-bedrock']) {
+    const model = route === 'reject-bedrock' ? 'anthropic.claude-3-haiku-20240307-v1:0' : 'gemini-2.0-flash';
+    await assert.rejects(
+      openai(route, scripted(TEXT)).chat.completions.create({ model, messages: [{ role: 'user', content: 'hi' }] }),
+      (err) => err instanceof OpenAI.APIError && err.status === 451,
+      route,
+    );
+    const res = await fetch(`${sluice.url}/${route}/v1/chat/completions`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', ...scripted(TEXT, '6') },
+      body: JSON.stringify({ model, stream: true, messages: [{ role: 'user', content: 'hi' }] }),
+    });
+    const body = await res.text();
+    assert.ok(!body.includes('4111'), route);
+    assert.match(body, /"finish_reason":"content_filter"/, route);
+    assert.match(body, /data: \{"error":\{"message":"The answer was withheld by policy"/, route);
+  }
 });
 
 test('REJECT, native Anthropic stream: stop_reason refusal and an error event', async () => {
