@@ -405,6 +405,7 @@ TEST_F(MetricsTest, ScrapesRunWhileTheWorkerRecords) {
   const auto& provider = series_.provider("b", "p", {"m"});
   MetricsShard shard;
   std::atomic<bool> done{false};
+  std::atomic<int> scrapes{0};
   std::thread worker([&] {
     pipeline::RequestRecord record;
     record.provider_series = &provider;
@@ -412,6 +413,10 @@ TEST_F(MetricsTest, ScrapesRunWhileTheWorkerRecords) {
     record.prompt_tokens = 2;
     record.completion_tokens = 1;
     for (int i = 0; i < kRequests; ++i) {
+      // Halfway, wait for a scrape to have run: on a loaded machine the worker could
+      // otherwise finish before the first one, and nothing would run concurrently.
+      if (i == kRequests / 2)
+        while (scrapes.load() == 0) std::this_thread::yield();
       record.series = &routes[static_cast<std::size_t>(i % kRoutes)];
       record.status = i % 10 == 0 ? 502 : 200;
       record.upstream_error = i % 10 == 0 ? "connect" : "";
@@ -424,14 +429,13 @@ TEST_F(MetricsTest, ScrapesRunWhileTheWorkerRecords) {
   });
   const std::string tokens = "sluice_tokens_total{backend=\"b\",provider=\"p\",model=\"m\",type=\"input\"}";
   std::uint64_t last_tokens = 0;
-  int scrapes = 0;
-  while (!done.load()) {
+  do {
     const auto series = parse(series_.render({&shard}));
     const auto now = std::stoull(value(series, tokens));
     EXPECT_GE(now, last_tokens);
     last_tokens = now;
     ++scrapes;
-  }
+  } while (!done.load());
   worker.join();
   const auto series = parse(series_.render({&shard}));
   EXPECT_EQ(value(series, tokens), std::to_string(2 * kRequests));
