@@ -81,8 +81,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
       // The canonical path: an Anthropic stream decoded, filtered, encoded for an OpenAI client.
       translate::EncoderOptions options;
       options.fallback_model = "m";
-      translate::StreamConversion<translate::AnthropicStreamDecoder, translate::OpenAiChatStreamEncoder> stream(
-          translate::AnthropicStreamDecoder(), translate::OpenAiChatStreamEncoder(options));
+      translate::StreamConversion<translate::AnthropicStreamDecoder, translate::OpenAiChatStreamEncoder> stream{
+          translate::AnthropicStreamDecoder{}, translate::OpenAiChatStreamEncoder{options}};
       stream.filter_text(filter);
       llm::Usage usage;
       std::string out;
