@@ -9,11 +9,16 @@
 //   Stream/0, Stream/1      a 16-delta reply (~90 bytes a delta, bench/run's mock reply) fed to a
 //                           new StreamMasker, then finish(); /1 with three secrets in the reply
 //   Concatenate             the same 16 deltas appended to a string: the stream without masking
+//   NativeOpenAi/0, /1      the same 16 deltas as an OpenAI SSE stream (chat.completion.chunk
+//                           events, then the finish chunk and [DONE]) through the response guard
+//                           on a native reply (translate/native_filter.hpp with the guard's
+//                           filter): each event parsed, masked and written again; /1 with secrets
 // The target: at most 20 us per 4 KiB prompt. ns_per_delta (Stream, Concatenate) is the
 // mean time per delta, finish() included.
 //   cmake --build build -j2 --target guard_bench && build/bin/guard_bench
 #include <benchmark/benchmark.h>
 
+#include <boost/json.hpp>
 #include <cstdio>
 #include <cstdlib>
 #include <string>
@@ -22,6 +27,9 @@
 
 #include "guard/matcher.hpp"
 #include "guard/stream_masker.hpp"
+#include "pipeline/request_record.hpp"
+#include "policy/response_guard.hpp"
+#include "translate/native_filter.hpp"
 
 namespace {
 
@@ -150,11 +158,46 @@ void Concatenate(benchmark::State& state) {
                                                       benchmark::Counter::kIsRate | benchmark::Counter::kInvert);
 }
 
+// The upstream SSE events of a reply with these deltas.
+std::vector<std::string> openai_events(const std::vector<std::string>& deltas) {
+  namespace json = boost::json;
+  std::vector<std::string> events;
+  auto chunk = [](json::object delta, json::value finish) {
+    json::object choice{{"index", 0}, {"delta", std::move(delta)}, {"logprobs", nullptr}, {"finish_reason", finish}};
+    json::object out{{"id", "chatcmpl-bench"}, {"object", "chat.completion.chunk"}, {"created", 1700000000},
+                     {"model", "gpt-4o-mini"}, {"system_fingerprint", "fp_1"},      {"choices", json::array{choice}}};
+    return "data: " + json::serialize(out) + "\n\n";
+  };
+  for (const auto& delta : deltas) events.push_back(chunk(json::object{{"content", delta}}, nullptr));
+  events.push_back(chunk(json::object{}, "stop"));
+  events.emplace_back("data: [DONE]\n\n");
+  return events;
+}
+
+void NativeOpenAi(benchmark::State& state) {
+  const auto events = openai_events(reply(state.range(0) != 0));
+  const sluice::http::ApiError rejection{403, "invalid_request_error", "content_filter", "rejected", {}};
+  std::string out;
+  out.reserve(8192);
+  for (auto _ : state) {
+    out.clear();
+    sluice::pipeline::RequestRecord record;
+    auto filter = sluice::policy::make_response_guard_filter(matcher(), false, rejection, record);
+    auto native = sluice::translate::make_openai_native_filter(*filter, false, 1 << 20);
+    for (const auto& event : events) native->stream_feed(event, out);
+    native->stream_end(out);
+    benchmark::DoNotOptimize(out.data());
+  }
+  state.counters["ns_per_event"] = benchmark::Counter(static_cast<double>(state.iterations() * events.size()),
+                                                      benchmark::Counter::kIsRate | benchmark::Counter::kInvert);
+}
+
 BENCHMARK(FindAll)->Arg(0)->Arg(1);
 BENCHMARK(Mask)->Arg(0)->Arg(1);
 BENCHMARK(FirstMatch);
 BENCHMARK(Stream)->Arg(0)->Arg(1);
 BENCHMARK(Concatenate);
+BENCHMARK(NativeOpenAi)->Arg(0)->Arg(1);
 
 }  // namespace
 
