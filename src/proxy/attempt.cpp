@@ -30,8 +30,11 @@ constexpr std::size_t kMaxUpstreamErrorBodyBytes = 1024 * 1024;
 // The longest pause a provider's Retry-After can put it in.
 constexpr unsigned kMaxRetryAfterSeconds = 300;
 
-// The token counts a translator read from the reply, for the access log.
+// The token counts, model and finish reason a translator read from the reply, for the access log.
 void record_usage(const translate::Translator& translator, RequestRecord& record) {
+  const auto& facts = translator.facts();
+  if (!facts.model.empty()) record.response_model = facts.model;
+  if (!facts.finish_reason.empty()) record.finish_reason = facts.finish_reason;
   const auto usage = translator.usage();
   if (!usage.known) return;
   record.prompt_tokens = static_cast<std::int64_t>(usage.prompt_tokens);

@@ -352,7 +352,7 @@ class AnthropicClient final : public Translator {
   std::optional<http::ApiError> translate_response(std::string_view upstream_body, std::string& client_body) override {
     AnthropicResponseEncoder encoder(encoder_options_for(context_));
     if (codec_ != nullptr) {
-      if (auto error = decode_complete(text_filter(), encoder, usage_, [&](llm::EventSink& sink) {
+      if (auto error = decode_complete(text_filter(), encoder, usage_, reply_facts_, [&](llm::EventSink& sink) {
             return codec_->decode_response(upstream_body, sink);
           }))
         return error;
@@ -364,7 +364,7 @@ class AnthropicClient final : public Translator {
       if (auto error = inner_->translate_response(upstream_body, openai)) return error;
       upstream_body = openai;
     }
-    if (auto error = decode_complete(text_filter(), encoder, usage_,
+    if (auto error = decode_complete(text_filter(), encoder, usage_, reply_facts_,
                                      [&](llm::EventSink& sink) { return decode_openai_response(upstream_body, sink); }))
       return error;
     client_body = encoder.body();
@@ -421,7 +421,7 @@ class AnthropicClient final : public Translator {
     }
     EncodingSink sink(encoder_, out);
     std::optional<llm::TextFilteringSink> filtered;
-    UsageTap tap(filtered_sink(sink, filtered), usage_);
+    UsageTap tap(filtered_sink(sink, filtered), usage_, &reply_facts_);
     ChainedErrorStatus errors(tap);
     decoder().end(codec_ != nullptr ? static_cast<llm::EventSink&>(errors) : tap);
   }
@@ -442,7 +442,7 @@ class AnthropicClient final : public Translator {
     if (bytes.empty()) return;
     EncodingSink sink(encoder_, out);
     std::optional<llm::TextFilteringSink> filtered;
-    UsageTap tap(filtered_sink(sink, filtered), usage_);
+    UsageTap tap(filtered_sink(sink, filtered), usage_, &reply_facts_);
     ChainedErrorStatus errors(tap);
     decoder().feed(bytes, codec_ != nullptr ? static_cast<llm::EventSink&>(errors) : tap);
   }

@@ -14,6 +14,7 @@
 // problem becomes an llm::Error event or an http::ApiError).
 #pragma once
 
+#include <cstddef>
 #include <memory>
 #include <optional>
 #include <string>
@@ -68,18 +69,38 @@ class EncodingSink final : public llm::EventSink {
   std::string& out_;
 };
 
-// Forwards events and records the latest usage among them (a translator's usage()).
+// What a reply said about itself besides its text and usage, for the access log: the model that
+// answered and why choice 0 stopped, in the provider's words (bounded).
+struct ReplyFacts {
+  static constexpr std::size_t kMaxBytes = 256;
+  std::string model;
+  std::string finish_reason;
+};
+
+// Forwards events and records the latest usage among them (a translator's usage()) and, when
+// given, the reply's facts.
 class UsageTap final : public llm::EventSink {
  public:
-  UsageTap(llm::EventSink& next, llm::Usage& usage) : next_(next), usage_(usage) {}
+  UsageTap(llm::EventSink& next, llm::Usage& usage, ReplyFacts* facts = nullptr)
+      : next_(next), usage_(usage), facts_(facts) {}
   void on_event(const llm::Event& event) override {
-    if (const auto* u = std::get_if<llm::UsageEvent>(&event)) usage_ = u->usage;
+    if (const auto* u = std::get_if<llm::UsageEvent>(&event)) {
+      usage_ = u->usage;
+    } else if (facts_ != nullptr) {
+      if (const auto* start = std::get_if<llm::MessageStart>(&event); start && facts_->model.empty()) {
+        facts_->model = start->model.substr(0, ReplyFacts::kMaxBytes);
+      } else if (const auto* finish = std::get_if<llm::Finish>(&event);
+                 finish && finish->choice == 0 && facts_->finish_reason.empty()) {
+        facts_->finish_reason = finish->raw.substr(0, ReplyFacts::kMaxBytes);
+      }
+    }
     next_.on_event(event);
   }
 
  private:
   llm::EventSink& next_;
   llm::Usage& usage_;
+  ReplyFacts* facts_;
 };
 
 // One translated stream: the provider's stream decoder feeding the client schema's stream
@@ -97,20 +118,20 @@ class StreamConversion {
   // The reply's text goes through `filter` (a response guard) between the halves.
   void filter_text(llm::TextFilter& filter) { filtering_.emplace(filter); }
 
-  bool feed(std::string_view upstream_bytes, std::string& out, llm::Usage& usage) {
+  bool feed(std::string_view upstream_bytes, std::string& out, llm::Usage& usage, ReplyFacts* facts = nullptr) {
     if (ended_ || encoder_.failed()) return false;
     if (encoder_.closed()) return true;
     EncodingSink sink(encoder_, out);
     std::optional<llm::TextFilteringSink> filtered;
-    UsageTap tap(filtered_sink(sink, filtered), usage);
+    UsageTap tap(filtered_sink(sink, filtered), usage, facts);
     return decoder_.feed(upstream_bytes, tap) && !encoder_.failed();
   }
-  void end(std::string& out, llm::Usage& usage) {
+  void end(std::string& out, llm::Usage& usage, ReplyFacts* facts = nullptr) {
     if (ended_) return;
     ended_ = true;
     EncodingSink sink(encoder_, out);
     std::optional<llm::TextFilteringSink> filtered;
-    UsageTap tap(filtered_sink(sink, filtered), usage);
+    UsageTap tap(filtered_sink(sink, filtered), usage, facts);
     decoder_.end(tap);
   }
   void fail(const http::ApiError& error, std::string& out) { encoder_.encode(llm::Error{error}, out); }
@@ -128,15 +149,15 @@ class StreamConversion {
 };
 
 // Decodes a complete reply with `decode(sink)` into `encoder`, through `filter` when there is
-// one (a response guard), recording usage; a rejection by the filter is the error.
+// one (a response guard), recording usage and facts; a rejection by the filter is the error.
 template <class Decode>
 std::optional<http::ApiError> decode_complete(llm::TextFilter* filter, llm::EventSink& encoder, llm::Usage& usage,
-                                              Decode&& decode) {
+                                              ReplyFacts& facts, Decode&& decode) {
   std::optional<llm::TextFilteringEvents> filtering;
   std::optional<llm::TextFilteringSink> filtered;
   llm::EventSink* target = &encoder;
   if (filter != nullptr) target = &filtered.emplace(filtering.emplace(*filter), encoder);
-  UsageTap tap(*target, usage);
+  UsageTap tap(*target, usage, &facts);
   if (auto error = decode(static_cast<llm::EventSink&>(tap))) return error;
   if (filter != nullptr && filter->rejection() != nullptr) return *filter->rejection();
   return std::nullopt;

@@ -31,6 +31,8 @@ class AnthropicNativeFilter final : public Translator {
     if (ec || !body.is_object()) return bad_upstream("the provider's reply is not a JSON object");
     auto& message = body.get_object();
     if (const auto* usage = object_or_null(message.if_contains("usage"))) usage_.update(*usage);
+    reply_facts_.model = string_or(message, "model").substr(0, ReplyFacts::kMaxBytes);
+    reply_facts_.finish_reason = string_or(message, "stop_reason").substr(0, ReplyFacts::kMaxBytes);
     if (auto* content = message.if_contains("content"); content != nullptr && content->is_array()) {
       std::uint64_t index = 0;
       for (auto& block : content->get_array()) {
@@ -119,10 +121,14 @@ class AnthropicNativeFilter final : public Translator {
     auto& object = parsed.get_object();
     const auto type = string_or(object, "type");
     if (type == "message_start") {
-      if (const auto* message = object_or_null(object.if_contains("message")))
+      if (const auto* message = object_or_null(object.if_contains("message"))) {
         if (const auto* usage = object_or_null(message->if_contains("usage"))) usage_.update(*usage);
+        reply_facts_.model = string_or(*message, "model").substr(0, ReplyFacts::kMaxBytes);
+      }
     } else if (type == "message_delta") {
       if (const auto* usage = object_or_null(object.if_contains("usage"))) usage_.update(*usage);
+      if (const auto* delta = object_or_null(object.if_contains("delta")); delta && reply_facts_.finish_reason.empty())
+        reply_facts_.finish_reason = string_or(*delta, "stop_reason").substr(0, ReplyFacts::kMaxBytes);
     } else if (type == "content_block_start") {
       const auto* block = object_or_null(object.if_contains("content_block"));
       const auto block_type = block != nullptr ? string_or(*block, "type") : std::string_view{};

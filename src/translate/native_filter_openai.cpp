@@ -67,6 +67,7 @@ class OpenAiNativeFilter final : public Translator {
     if (ec || !body.is_object()) return bad_upstream("the provider's reply is not a JSON object");
     auto& reply = body.get_object();
     if (const auto* usage = object_or_null(reply.if_contains("usage"))) usage_ = openai_usage_from(*usage);
+    note_facts(reply);
     auto* choices = reply.if_contains("choices");
     if (choices != nullptr && choices->is_array()) {
       std::uint64_t position = 0;
@@ -149,6 +150,7 @@ class OpenAiNativeFilter final : public Translator {
     }
     auto& object = chunk.get_object();
     if (const auto* usage = object_or_null(object.if_contains("usage"))) usage_ = openai_usage_from(*usage);
+    note_facts(object);
     auto* choices = object.if_contains("choices");
     if (drop_usage_chunk_) {
       if (object.contains("usage") && (choices == nullptr || (choices->is_array() && choices->get_array().empty())))
@@ -275,6 +277,19 @@ class OpenAiNativeFilter final : public Translator {
     auto chunk = envelope();
     chunk["choices"] = std::move(choices);
     append_sse_json(out, chunk);
+  }
+
+  // The answering model and choice 0's finish reason, first seen.
+  void note_facts(const json::object& reply) {
+    if (reply_facts_.model.empty()) reply_facts_.model = string_or(reply, "model").substr(0, ReplyFacts::kMaxBytes);
+    if (!reply_facts_.finish_reason.empty()) return;
+    const auto* choices = array_or_null(reply.if_contains("choices"));
+    if (choices == nullptr) return;
+    for (const auto& item : *choices) {
+      const auto* choice = item.if_object();
+      if (choice == nullptr || index_or(*choice, 0) != 0) continue;
+      reply_facts_.finish_reason = string_or(*choice, "finish_reason").substr(0, ReplyFacts::kMaxBytes);
+    }
   }
 
   void remember_envelope(const json::object& chunk) {

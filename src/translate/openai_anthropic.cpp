@@ -79,7 +79,7 @@ class OpenAiToAnthropic final : public Translator, public ProviderCodec {
   std::optional<http::ApiError> translate_request(const json::object& body, std::string& upstream_body) override;
   std::optional<http::ApiError> translate_response(std::string_view upstream_body, std::string& client_body) override {
     OpenAiChatResponseEncoder encoder(encoder_options());
-    if (auto error = decode_complete(text_filter(), encoder, usage_, [&](llm::EventSink& sink) {
+    if (auto error = decode_complete(text_filter(), encoder, usage_, reply_facts_, [&](llm::EventSink& sink) {
           return decode_anthropic_response(upstream_body, json_tool(), sink);
         }))
       return error;
@@ -89,9 +89,9 @@ class OpenAiToAnthropic final : public Translator, public ProviderCodec {
   http::ApiError translate_error(unsigned status, std::string_view error_type_header,
                                  std::string_view upstream_body) override;
   bool stream_feed(std::string_view upstream_bytes, std::string& out) override {
-    return stream().feed(upstream_bytes, out, usage_);
+    return stream().feed(upstream_bytes, out, usage_, &reply_facts_);
   }
-  void stream_end(std::string& out) override { stream().end(out, usage_); }
+  void stream_end(std::string& out) override { stream().end(out, usage_, &reply_facts_); }
   void stream_fail(const http::ApiError& error, std::string& out) override { stream().fail(error, out); }
   Usage usage() const override { return usage_; }
 

@@ -329,7 +329,7 @@ class OpenAiToBedrock final : public Translator, public ProviderCodec {
 
   std::optional<http::ApiError> translate_response(std::string_view upstream_body, std::string& client_body) override {
     OpenAiChatResponseEncoder encoder(encoder_options());
-    if (auto error = decode_complete(text_filter(), encoder, usage_, [&](llm::EventSink& sink) {
+    if (auto error = decode_complete(text_filter(), encoder, usage_, reply_facts_, [&](llm::EventSink& sink) {
           return decode_bedrock_response(upstream_body, json_tool(), sink);
         }))
       return error;
@@ -343,10 +343,10 @@ class OpenAiToBedrock final : public Translator, public ProviderCodec {
   }
 
   bool stream_feed(std::string_view upstream_bytes, std::string& out) override {
-    return stream().feed(upstream_bytes, out, usage_);
+    return stream().feed(upstream_bytes, out, usage_, &reply_facts_);
   }
 
-  void stream_end(std::string& out) override { stream().end(out, usage_); }
+  void stream_end(std::string& out) override { stream().end(out, usage_, &reply_facts_); }
 
   void stream_fail(const http::ApiError& error, std::string& out) override { stream().fail(error, out); }
 

@@ -153,7 +153,7 @@ class OpenAiToGemini final : public Translator, public ProviderCodec {
   std::optional<http::ApiError> translate_request(const json::object& body, std::string& upstream_body) override;
   std::optional<http::ApiError> translate_response(std::string_view upstream_body, std::string& client_body) override {
     OpenAiChatResponseEncoder encoder(encoder_options());
-    if (auto error = decode_complete(text_filter(), encoder, usage_,
+    if (auto error = decode_complete(text_filter(), encoder, usage_, reply_facts_,
                                      [&](llm::EventSink& sink) { return decode_gemini_response(upstream_body, sink); }))
       return error;
     client_body = encoder.body();
@@ -163,9 +163,9 @@ class OpenAiToGemini final : public Translator, public ProviderCodec {
     return gemini_error_to_api_error(status, upstream_body);
   }
   bool stream_feed(std::string_view upstream_bytes, std::string& out) override {
-    return stream().feed(upstream_bytes, out, usage_);
+    return stream().feed(upstream_bytes, out, usage_, &reply_facts_);
   }
-  void stream_end(std::string& out) override { stream().end(out, usage_); }
+  void stream_end(std::string& out) override { stream().end(out, usage_, &reply_facts_); }
   void stream_fail(const http::ApiError& error, std::string& out) override { stream().fail(error, out); }
   Usage usage() const override { return usage_; }
 

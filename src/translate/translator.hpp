@@ -100,8 +100,13 @@ class Translator {
   // becomes translate_response's error, a stream it rejects ends with the error event.
   void filter_text(llm::TextFilter* filter) { text_filter_ = filter; }
 
+  // The answering model and choice 0's finish reason, as the provider said them (empty when it
+  // did not, or the translator does not read them), once the response ended.
+  const ReplyFacts& facts() const { return reply_facts_; }
+
  protected:
   llm::TextFilter* text_filter() const { return text_filter_; }
+  ReplyFacts reply_facts_;
 
  private:
   llm::TextFilter* text_filter_ = nullptr;

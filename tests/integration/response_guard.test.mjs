@@ -144,6 +144,12 @@ test('MASK, complete replies: OpenAI, Anthropic, Gemini and Bedrock backends, Op
     });
     assert.equal(reply.choices[0].message.content, MASKED, route);
   }
+  // The access log has the provider's model and finish reason, native and translated alike.
+  for (const route of ['mask-openai', 'mask-claude']) {
+    const line = await sluice.waitForAccessLog((l) => l.path === `/${route}/v1/chat/completions` && !l.stream);
+    assert.ok(line.finish_reason === 'stop' || line.finish_reason === 'end_turn', `${route}: ${line.finish_reason}`);
+    assert.ok(line.response_model, route);
+  }
 });
 
 test('MASK, translated streams: Anthropic, Gemini and Bedrock backends to an OpenAI client', async () => {

@@ -453,6 +453,36 @@ TEST(ResponseGuardTranslated, OpenAiStreamToAnthropicClientIsMasked) {
   EXPECT_EQ(text, "mail me at <EMAIL> now");
 }
 
+// What the access log reads from a translator: the answering model and why choice 0 stopped.
+TEST(ReplyFacts, NativeAndTranslatedStreamsReportModelAndFinishReason) {
+  {
+    Guarded guarded;
+    auto native = translate::make_openai_native_filter(*guarded.filter, false, kMaxEvent);
+    run_stream(*native, {openai_stream({"hello"})});
+    EXPECT_EQ(native->facts().model, "m");
+    EXPECT_EQ(native->facts().finish_reason, "stop");
+  }
+  {
+    Guarded guarded;
+    auto native = translate::make_anthropic_native_filter(*guarded.filter, kMaxEvent);
+    run_stream(*native, {anthropic_stream({"hello"}, {"{}"})});
+    EXPECT_EQ(native->facts().model, "claude");
+    EXPECT_EQ(native->facts().finish_reason, "tool_use");
+  }
+  translate::RequestContext context;
+  context.model = "claude";
+  context.stream = true;
+  auto selection =
+      translate::select_translator(translate::ClientApi::OpenAIChat, provider::WireFormat::Anthropic, context);
+  auto& translator = *selection.translator;
+  std::string upstream_body;
+  const auto request = json::parse(R"({"model":"claude","stream":true,"messages":[{"role":"user","content":"hi"}]})");
+  ASSERT_FALSE(translator.translate_request(request.as_object(), upstream_body).has_value());
+  run_stream(translator, {anthropic_stream({"hello"}, {})});
+  EXPECT_EQ(translator.facts().model, "claude");
+  EXPECT_EQ(translator.facts().finish_reason, "tool_use");
+}
+
 TEST(TextFilterChain, SecondFilterReadsWhatTheFirstReleased) {
   pipeline::RequestRecord record;
   auto mask = policy::make_response_guard_filter(matcher(), false, kRejection, record);
