@@ -530,6 +530,33 @@ http::Task<AttemptResult> attempt(ExchangeInputs& exchange, const BackendRuntime
   // Response text filters (a response guard) on a chat or messages reply: the reply's text
   // passes through them, between the halves of the translation, or parsed in the provider's own
   // format when there is none.
+  // Reads the upstream body whole (a 2xx reply up to maxTranslatedResponseBytes, an error body
+  // up to kMaxUpstreamErrorBodyBytes), then gives the connection back when it may be reused;
+  // the error to answer when the read failed.
+  auto read_whole_body = [&](bool success, std::string& body) -> http::Task<std::optional<http::ApiError>> {
+    const std::size_t limit = success ? limits.maxTranslatedResponseBytes : kMaxUpstreamErrorBodyBytes;
+    boost::system::error_code rec;
+    if (connection->tls) {
+      rec = co_await read_upstream_body(*connection->tls, *connection, *parser, target, deadline, limit, worker, body);
+    } else {
+      rec =
+          co_await read_upstream_body(*connection->plain, *connection, *parser, target, deadline, limit, worker, body);
+    }
+    if (rec) {
+      const auto failure = classify(rec, connection->deadline.expired());
+      record.upstream_error = failure_label(failure);
+      std::string why = rec == bhttp::error::body_limit
+                            ? who() + " (" + endpoint.display + ") sent a response larger than " +
+                                  std::to_string(limit) + " bytes" +
+                                  (success ? " (Gateway spec.limits.maxTranslatedResponseBytes)" : "")
+                            : who() + " (" + endpoint.display + ") failed while sending its response: " + rec.message();
+      co_return upstream_error(failure == Failure::Timeout ? 504 : 502, std::move(why));
+    }
+    if (upstream_keep_alive && parser->is_done())
+      worker.pool().give_back(endpoint, std::move(connection), target.timeouts.poolIdle);
+    co_return std::nullopt;
+  };
+
   // Stages that must see the whole answer first (a response webhook) get each choice's text of
   // the reply read whole; the texts they replace go out through the same filters.
   std::unique_ptr<llm::TextFilter> text_filter;
@@ -538,27 +565,9 @@ http::Task<AttemptResult> attempt(ExchangeInputs& exchange, const BackendRuntime
   const bool whole_reply = text_reply && reads_whole_reply(request, target);
   std::string whole_body;
   if (whole_reply) {
-    const std::size_t limit = limits.maxTranslatedResponseBytes;
-    boost::system::error_code rec;
-    if (connection->tls) {
-      rec = co_await read_upstream_body(*connection->tls, *connection, *parser, target, deadline, limit, worker,
-                                        whole_body);
-    } else {
-      rec = co_await read_upstream_body(*connection->plain, *connection, *parser, target, deadline, limit, worker,
-                                        whole_body);
-    }
-    if (rec) {
-      const auto failure = classify(rec, connection->deadline.expired());
-      record.upstream_error = failure_label(failure);
-      std::string why = rec == bhttp::error::body_limit
-                            ? who() + " (" + endpoint.display + ") sent a response larger than " +
-                                  std::to_string(limit) + " bytes (Gateway spec.limits.maxTranslatedResponseBytes)"
-                            : who() + " (" + endpoint.display + ") failed while sending its response: " + rec.message();
-      const auto error = upstream_error(failure == Failure::Timeout ? 504 : 502, std::move(why));
-      co_return co_await answer_error(error);
-    }
-    if (upstream_keep_alive && parser->is_done())
-      worker.pool().give_back(endpoint, std::move(connection), target.timeouts.poolIdle);
+    const bool success = true;
+    const auto failed = co_await read_whole_body(success, whole_body);
+    if (failed) co_return co_await answer_error(*failed);
     pipeline::ReplyText reply;
     reply.stream = request.info.stream;
     reply.choices = translate::reply_texts(target.format, reply.stream, whole_body).choices;
@@ -622,28 +631,8 @@ http::Task<AttemptResult> attempt(ExchangeInputs& exchange, const BackendRuntime
     const bool success = record.status >= 200 && record.status < 300;
     if (!success || !request.info.stream) {
       std::string upstream_body;
-      boost::system::error_code rec;
-      const std::size_t limit = success ? limits.maxTranslatedResponseBytes : kMaxUpstreamErrorBodyBytes;
-      if (connection->tls) {
-        rec = co_await read_upstream_body(*connection->tls, *connection, *parser, target, deadline, limit, worker,
-                                          upstream_body);
-      } else {
-        rec = co_await read_upstream_body(*connection->plain, *connection, *parser, target, deadline, limit, worker,
-                                          upstream_body);
-      }
-      if (rec) {
-        const auto failure = classify(rec, connection->deadline.expired());
-        record.upstream_error = failure_label(failure);
-        std::string why =
-            rec == bhttp::error::body_limit
-                ? who() + " (" + endpoint.display + ") sent a response larger than " + std::to_string(limit) +
-                      " bytes" + (success ? " (Gateway spec.limits.maxTranslatedResponseBytes)" : "")
-                : who() + " (" + endpoint.display + ") failed while sending its response: " + rec.message();
-        const auto error = upstream_error(failure == Failure::Timeout ? 504 : 502, std::move(why));
-        co_return co_await answer_error(error);
-      }
-      if (upstream_keep_alive && parser->is_done())
-        worker.pool().give_back(endpoint, std::move(connection), target.timeouts.poolIdle);
+      const auto failed = co_await read_whole_body(success, upstream_body);
+      if (failed) co_return co_await answer_error(*failed);
       if (!success) {
         const auto error = translator->translate_error(record.status, response["x-amzn-errortype"], upstream_body);
         const std::string retry_after(response[bhttp::field::retry_after]);
