@@ -45,15 +45,10 @@ class ResponseWebhookStage final : public pipeline::Stage {
     for (std::size_t i = 0; i < reply.choices.size(); ++i)
       texts.push_back(reply.replaced[i] ? *reply.replaced[i] : reply.choices[i]);
     const std::string body = response_webhook_body(texts);
-    const std::string headers = forwarded_headers(request);
-    const auto& endpoints = backend_->endpoints;
-    GuardCall call;
-    call.endpoint = &endpoints[endpoints.size() == 1 ? 0 : request.worker.rng()() % endpoints.size()];
-    call.target = "/response";
+    const std::string headers = forwarded_headers(request, webhook_.call.forwardHeaders);
+    auto call = webhook_call(request.worker, *backend_, "/response", webhook_.call.timeout);
     call.headers = headers;
     call.body = body;
-    call.timeout = webhook_.call.timeout;
-    call.idle_limit = backend_->timeouts.poolIdle;
     const auto answer = co_await call_guard_service(request.worker, call);
     if (answer.status == 0) co_return unavailable(request, answer.error);
     if (answer.status < 200 || answer.status > 299)
@@ -82,15 +77,6 @@ class ResponseWebhookStage final : public pipeline::Stage {
   }
 
  private:
-  std::string forwarded_headers(const pipeline::RequestContext& request) const {
-    std::string out;
-    if (request.head == nullptr) return out;
-    for (const auto& name : webhook_.call.forwardHeaders)
-      for (auto [it, end] = request.head->equal_range(name); it != end; ++it)
-        out.append(name).append(": ").append(it->value()).append("\r\n");
-    return out;
-  }
-
   Verdict unavailable(pipeline::RequestContext& request, const std::string& why) const {
     note_guard(request.record, "response-webhook:unavailable");
     if (webhook_.call.failureMode == config::FailureMode::FailOpen) return Verdict::proceed();

@@ -127,6 +127,26 @@ WebhookDecision parse_webhook_answer(std::string_view answer, std::size_t sent_m
   return out;
 }
 
+GuardCall webhook_call(proxy::Worker& worker, const proxy::BackendRuntime& service, std::string_view target,
+                       std::chrono::milliseconds timeout) {
+  const auto& endpoints = service.endpoints;
+  GuardCall call;
+  call.endpoint = &endpoints[endpoints.size() == 1 ? 0 : worker.rng()() % endpoints.size()];
+  call.target = target;
+  call.timeout = timeout;
+  call.idle_limit = service.timeouts.poolIdle;
+  return call;
+}
+
+std::string forwarded_headers(const pipeline::RequestContext& request, std::span<const std::string> names) {
+  std::string out;
+  if (request.head == nullptr) return out;
+  for (const auto& name : names)
+    for (auto [it, end] = request.head->equal_range(name); it != end; ++it)
+      out.append(name).append(": ").append(it->value()).append("\r\n");
+  return out;
+}
+
 namespace {
 
 class WebhookGuardStage final : public pipeline::Stage {
@@ -149,15 +169,10 @@ class WebhookGuardStage final : public pipeline::Stage {
     if (backend_ == nullptr || backend_->endpoints.empty())
       co_return unavailable(request, "Backend \"" + webhook_.backend + "\" is not available");
     const std::string body = webhook_request_body(sent.messages);
-    const std::string headers = forwarded_headers(request);
-    const auto& endpoints = backend_->endpoints;
-    GuardCall call;
-    call.endpoint = &endpoints[endpoints.size() == 1 ? 0 : request.worker.rng()() % endpoints.size()];
-    call.target = "/request";
+    const std::string headers = forwarded_headers(request, webhook_.forwardHeaders);
+    auto call = webhook_call(request.worker, *backend_, "/request", webhook_.timeout);
     call.headers = headers;
     call.body = body;
-    call.timeout = webhook_.timeout;
-    call.idle_limit = backend_->timeouts.poolIdle;
     const auto answer = co_await call_guard_service(request.worker, call);
     if (answer.status == 0) co_return unavailable(request, answer.error);
     if (answer.status < 200 || answer.status > 299)
@@ -186,17 +201,6 @@ class WebhookGuardStage final : public pipeline::Stage {
   }
 
  private:
-  // The client's headers named by forwardHeaders, every value of each.
-  std::string forwarded_headers(const pipeline::RequestContext& request) const {
-    std::string out;
-    if (request.head == nullptr) return out;
-    for (const auto& name : webhook_.forwardHeaders) {
-      for (auto [it, end] = request.head->equal_range(name); it != end; ++it)
-        out.append(name).append(": ").append(it->value()).append("\r\n");
-    }
-    return out;
-  }
-
   Verdict unavailable(pipeline::RequestContext& request, const std::string& why) const {
     note_guard(request.record, "webhook:unavailable");
     if (webhook_.failureMode == config::FailureMode::FailOpen) return Verdict::proceed();

@@ -19,6 +19,7 @@
 // The stage is immutable and thread-safe; it points to the guard Backend of its own snapshot.
 #pragma once
 
+#include <chrono>
 #include <cstddef>
 #include <memory>
 #include <span>
@@ -29,10 +30,12 @@
 #include "config/resources.hpp"
 #include "llm/request_view.hpp"
 #include "pipeline/stage.hpp"
+#include "policy/guard_call.hpp"
 
 namespace sluice::proxy {
 struct BackendRuntime;
-}
+class Worker;
+}  // namespace sluice::proxy
 
 namespace sluice::policy {
 
@@ -70,6 +73,14 @@ struct WebhookDecision {
 // Reads the service's answer to a request of `sent_messages` messages (`response`: to a
 // /response call of that many choices, masks given as choices[].message.content).
 WebhookDecision parse_webhook_answer(std::string_view answer, std::size_t sent_messages, bool response = false);
+
+// A call to one of a guard service's hosts (a Static Backend, chosen at random when it has
+// several) at `target`, with its pool idle limit and `timeout`; headers and body are the caller's.
+GuardCall webhook_call(proxy::Worker& worker, const proxy::BackendRuntime& service, std::string_view target,
+                       std::chrono::milliseconds timeout);
+
+// The client's headers named by `names` (forwardHeaders), every value of each, as header lines.
+std::string forwarded_headers(const pipeline::RequestContext& request, std::span<const std::string> names);
 
 // The stage; `guard_backend` is the Static Backend of the snapshot the stage belongs to (null:
 // it is missing, every call counts as unavailable). `reject_message` answers a reject whose
