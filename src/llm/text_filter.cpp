@@ -61,22 +61,20 @@ const http::ApiError* TextFilterChain::rejection() const {
 
 void TextFilteringEvents::on_event(const Event& event, EventSink& next) {
   if (stopped_) return;
+  // A text or reasoning delta: its channel's released text, as the same kind of delta.
+  const auto filter_delta = [&]<class Delta>(const Delta& delta, TextChannel::Kind kind) {
+    const TextChannel channel{delta.index, kind, 0};
+    enter(channel, next);
+    if (stopped_) return;
+    released_.clear();
+    filter_.feed(channel, delta.text, released_);
+    if (rejected()) return reject(channel.choice, next);
+    if (!released_.empty()) next.on_event(Delta{delta.index, released_});
+  };
   if (const auto* text = std::get_if<TextDelta>(&event)) {
-    const TextChannel channel{text->index, TextChannel::Kind::Text, 0};
-    enter(channel, next);
-    if (stopped_) return;
-    released_.clear();
-    filter_.feed(channel, text->text, released_);
-    if (rejected()) return reject(channel.choice, next);
-    if (!released_.empty()) next.on_event(TextDelta{text->index, released_});
+    filter_delta(*text, TextChannel::Kind::Text);
   } else if (const auto* reasoning = std::get_if<ReasoningDelta>(&event)) {
-    const TextChannel channel{reasoning->index, TextChannel::Kind::Reasoning, 0};
-    enter(channel, next);
-    if (stopped_) return;
-    released_.clear();
-    filter_.feed(channel, reasoning->text, released_);
-    if (rejected()) return reject(channel.choice, next);
-    if (!released_.empty()) next.on_event(ReasoningDelta{reasoning->index, released_});
+    filter_delta(*reasoning, TextChannel::Kind::Reasoning);
   } else if (const auto* call = std::get_if<ToolCallDelta>(&event)) {
     const TextChannel channel{call->choice, TextChannel::Kind::ToolArguments, call->index};
     enter(channel, next);
