@@ -9,6 +9,7 @@ import OpenAI from 'openai';
 import Anthropic from '@anthropic-ai/sdk';
 import { startMock, startSluice, runValidate, gatewayYaml } from '../lib/harness.mjs';
 import { startCaptureUpstream } from '../lib/capture_upstream.mjs';
+import { aiBackend as backend, prefixRule as rule } from '../lib/config_yaml.mjs';
 
 const CARD = '4111 1111 1111 1111'; // passes Luhn
 const ORDER = '4111111111111112'; // 16 digits, fails Luhn
@@ -18,26 +19,9 @@ let capture;
 let mock;
 let sluice;
 
-const backend = (name, llm, port) => `apiVersion: sluice.dev/v1alpha1
-kind: Backend
-metadata: {name: ${name}}
-spec:
-  type: AI
-  ai:
-    llm:
-      ${llm}
-      host: 127.0.0.1
-      port: ${port}
----
-`;
-
 before(async () => {
   capture = await startCaptureUpstream();
   mock = await startMock();
-  const rule = (name, to) => `  - name: ${name}
-    matches: [{path: {type: PathPrefix, value: /${name}}}]
-    backendRefs: [{name: ${to}}]
-`;
   sluice = await startSluice({
     config: `apiVersion: v1
 kind: Secret

@@ -9,6 +9,7 @@ import assert from 'node:assert/strict';
 import OpenAI from 'openai';
 import Anthropic from '@anthropic-ai/sdk';
 import { startMock, startSluice, runValidate, gatewayYaml } from '../lib/harness.mjs';
+import { aiBackend, prefixRule as rule } from '../lib/config_yaml.mjs';
 
 const CARD = '4111 1111 1111 1111';
 const TEXT = `Your card ${CARD} is on file; write to jane@example.com.`;
@@ -16,24 +17,6 @@ const MASKED = 'Your card <CREDIT_CARD> is on file; write to <EMAIL>.';
 
 let mock;
 let sluice;
-
-const backend = (name, llm) => `apiVersion: sluice.dev/v1alpha1
-kind: Backend
-metadata: {name: ${name}}
-spec:
-  type: AI
-  ai:
-    llm:
-      ${llm}
-      host: 127.0.0.1
-      port: ${mock.port}
----
-`;
-
-const rule = (name, to) => `  - name: ${name}
-    matches: [{path: {type: PathPrefix, value: /${name}}}]
-    backendRefs: [{name: ${to}}]
-`;
 
 const guard = (name, action, sections) => `---
 apiVersion: sluice.dev/v1alpha1
@@ -60,7 +43,7 @@ kind: Secret
 metadata: {name: aws}
 stringData: {accessKeyId: AKIDMOCKEXAMPLE, secretAccessKey: mock-secret-key}
 ---
-${backend('openai', 'openai: {authToken: {kind: Inline, inline: sk-p}}')}${backend('claude', 'anthropic: {authToken: {kind: Inline, inline: sk-p}}')}${backend('gemini', 'gemini: {authToken: {kind: Inline, inline: g-key}}')}${backend('bedrock', 'bedrock: {credentials: {secretRef: {name: aws}}, region: us-east-1}')}apiVersion: gateway.networking.k8s.io/v1
+${aiBackend('openai', 'openai: {authToken: {kind: Inline, inline: sk-p}}', mock.port)}${aiBackend('claude', 'anthropic: {authToken: {kind: Inline, inline: sk-p}}', mock.port)}${aiBackend('gemini', 'gemini: {authToken: {kind: Inline, inline: g-key}}', mock.port)}${aiBackend('bedrock', 'bedrock: {credentials: {secretRef: {name: aws}}, region: us-east-1}', mock.port)}apiVersion: gateway.networking.k8s.io/v1
 kind: HTTPRoute
 metadata: {name: llm}
 spec:

@@ -9,32 +9,11 @@ import assert from 'node:assert/strict';
 import OpenAI from 'openai';
 import Anthropic from '@anthropic-ai/sdk';
 import { startMock, startSluice, runValidate, gatewayYaml, freePort } from '../lib/harness.mjs';
+import { aiBackend, staticBackend, prefixRule as rule } from '../lib/config_yaml.mjs';
 
 let mock;
 let sluice;
 
-const aiBackend = (name, llm) => `apiVersion: sluice.dev/v1alpha1
-kind: Backend
-metadata: {name: ${name}}
-spec:
-  type: AI
-  ai:
-    llm:
-      ${llm}
-      host: 127.0.0.1
-      port: ${mock.port}
----
-`;
-const staticBackend = (name, port) => `apiVersion: sluice.dev/v1alpha1
-kind: Backend
-metadata: {name: ${name}}
-spec: {type: Static, static: {hosts: [{host: 127.0.0.1, port: ${port}}]}}
----
-`;
-const rule = (name, to) => `  - name: ${name}
-    matches: [{path: {type: PathPrefix, value: /${name}}}]
-    backendRefs: [{name: ${to}}]
-`;
 const policy = (name, sections, response) => `---
 apiVersion: sluice.dev/v1alpha1
 kind: TrafficPolicy
@@ -52,7 +31,7 @@ before(async () => {
   mock = await startMock();
   const closedPort = await freePort();
   sluice = await startSluice({
-    config: `${aiBackend('openai', 'openai: {authToken: {kind: Inline, inline: sk-p}}')}${aiBackend('claude', 'anthropic: {authToken: {kind: Inline, inline: sk-p}}')}${aiBackend('gemini', 'gemini: {authToken: {kind: Inline, inline: g-key}}')}${staticBackend('guard', mock.port)}${staticBackend('guard-down', closedPort)}apiVersion: gateway.networking.k8s.io/v1
+    config: `${aiBackend('openai', 'openai: {authToken: {kind: Inline, inline: sk-p}}', mock.port)}${aiBackend('claude', 'anthropic: {authToken: {kind: Inline, inline: sk-p}}', mock.port)}${aiBackend('gemini', 'gemini: {authToken: {kind: Inline, inline: g-key}}', mock.port)}${staticBackend('guard', mock.port)}${staticBackend('guard-down', closedPort)}apiVersion: gateway.networking.k8s.io/v1
 kind: HTTPRoute
 metadata: {name: llm}
 spec:

@@ -11,33 +11,12 @@ import OpenAI from 'openai';
 import Anthropic from '@anthropic-ai/sdk';
 import { startMock, startSluice, runValidate, gatewayYaml, freePort } from '../lib/harness.mjs';
 import { startCaptureUpstream } from '../lib/capture_upstream.mjs';
+import { aiBackend, staticBackend, prefixRule as rule } from '../lib/config_yaml.mjs';
 
 let capture;
 let mock;
 let sluice;
 
-const aiBackend = (name, llm, port) => `apiVersion: sluice.dev/v1alpha1
-kind: Backend
-metadata: {name: ${name}}
-spec:
-  type: AI
-  ai:
-    llm:
-      ${llm}
-      host: 127.0.0.1
-      port: ${port}
----
-`;
-const staticBackend = (name, port) => `apiVersion: sluice.dev/v1alpha1
-kind: Backend
-metadata: {name: ${name}}
-spec: {type: Static, static: {hosts: [{host: 127.0.0.1, port: ${port}}]}}
----
-`;
-const rule = (name, to) => `  - name: ${name}
-    matches: [{path: {type: PathPrefix, value: /${name}}}]
-    backendRefs: [{name: ${to}}]
-`;
 const policy = (name, sections, request) => `---
 apiVersion: sluice.dev/v1alpha1
 kind: TrafficPolicy
