@@ -73,12 +73,57 @@ struct AccessLog {
                                              "secret"};
 };
 
+struct SecretKeyRef {
+  std::string name;
+  std::string key;
+};
+
+// Gateway spec.redis: the Redis (or Valkey) server global rate limits, budgets and the shared
+// response cache keep their counters and entries in (state/redis_client.hpp).
+enum class RedisTlsMode { Disabled, Enabled };
+
+struct RedisTls {
+  RedisTlsMode mode = RedisTlsMode::Disabled;
+  std::string sni;                            // default: the address's host
+  std::optional<SecretKeyRef> caCertificate;  // Secret key (default "ca.crt"); default: system CAs
+  bool insecureSkipVerify = false;
+};
+
+struct RedisSettings {
+  std::string address;  // host:port (port default 6379)
+  std::string username;  // ACL user; empty: AUTH with the password alone
+  std::optional<SecretKeyRef> passwordRef;  // key default "password"
+  RedisTls tls;
+  std::string keyPrefix = "sluice:";
+  Duration timeout{250};          // one command's round trip, connecting included
+  unsigned database = 0;          // SELECT
+};
+
+// Gateway spec.pricing: USD per 1M tokens, as decimal strings in YAML, kept as integer
+// micro-dollars per 1M tokens. Overrides the built-in catalog per model (pricing/catalog.hpp).
+struct ModelPrice {
+  std::int64_t input = 0;        // micro-USD per 1M input tokens
+  std::int64_t output = 0;       // micro-USD per 1M output tokens (reasoning tokens included)
+  std::optional<std::int64_t> cachedInput;  // per 1M cached input tokens; unset: the input price
+};
+
+enum class UnknownModelPricing { Reject, Free };
+
+struct Pricing {
+  std::map<std::string, ModelPrice> models;
+  // A model with no price where a budget applies: Reject (the default) refuses the request,
+  // Free counts it at 0.
+  std::optional<UnknownModelPricing> unknownModel;
+};
+
 struct GatewaySpec {
   std::vector<Listener> listeners{Listener{}};
   AdminListener admin;
   Limits limits;
   AccessLog accessLog;
   unsigned workers = 0;  // 0: one per core
+  std::optional<RedisSettings> redis;
+  Pricing pricing;
 };
 
 struct Gateway {
@@ -99,11 +144,6 @@ struct Secret {
 
 // ---------------------------------------------------------------- Backend (sluice.dev/v1alpha1)
 enum class TlsMode { Auto, Enabled, Disabled };
-
-struct SecretKeyRef {
-  std::string name;
-  std::string key;
-};
 
 struct BackendTls {
   TlsMode mode = TlsMode::Auto;
@@ -561,7 +601,80 @@ struct PromptGuard {
   std::optional<ResponseGuard> response;
 };
 
+// TrafficPolicy spec.rateLimit (policy/rate_limit.hpp). `by` names what a limit counts
+// separately: principal, principal.metadata.<key>, model, route, backend, header:<name>,
+// clientIP; each distinct combination of values has its own counter.
+enum class RateUnit { Second, Minute, Hour, Day };
+
+struct LocalRateLimit {
+  std::uint64_t requests = 0;  // per unit, refilled continuously
+  RateUnit unit = RateUnit::Second;
+  std::uint64_t burst = 0;  // bucket size; 0: `requests`
+  std::vector<std::string> by;
+};
+
+enum class TokenCount { Input, Output, Total };
+
+struct GlobalRateLimit {
+  std::optional<std::uint64_t> requests;  // exactly one of requests and tokens
+  std::optional<std::uint64_t> tokens;
+  RateUnit unit = RateUnit::Minute;
+  std::vector<std::string> by;
+  TokenCount count = TokenCount::Total;  // tokens: which are counted
+};
+
+enum class RedisFailureMode { FailClosed, FailOpen, Local };
+
+struct GlobalRateLimits {
+  std::optional<RedisFailureMode> failureMode;  // FailClosed when unset
+  std::optional<std::vector<GlobalRateLimit>> limits;
+  // Local: how many replicas share the limits (each enforces limit/replicas while Redis is down).
+  std::optional<unsigned> replicas;
+};
+
+enum class StreamExceed { Finish, Truncate };
+
+struct StreamLimits {
+  std::optional<StreamExceed> onExceed;  // Finish when unset
+};
+
+struct RateLimitPolicy {
+  std::optional<std::vector<LocalRateLimit>> local;
+  std::optional<GlobalRateLimits> global;
+  std::optional<StreamLimits> streams;
+  // Output tokens reserved for a request that names no max_tokens (default: the provider's
+  // default_max_tokens, 4096).
+  std::optional<std::uint64_t> defaultMaxTokens;
+};
+
+// TrafficPolicy spec.ai.budgets: spend per period, in micro-USD (policy/budget.hpp).
+enum class BudgetPeriod { Hour, Day, Week, Month };
+
+struct Budget {
+  std::vector<std::string> by;
+  std::int64_t limit = 0;  // micro-USD ("500.00" in YAML)
+  BudgetPeriod period = BudgetPeriod::Month;
+};
+
+// TrafficPolicy spec.ai.cache (policy/response_cache.hpp).
+enum class CacheStore { Memory, Redis };
+enum class CacheScope { Principal, Shared };
+
+struct ExactCache {
+  Duration ttl{3'600'000};
+  std::uint64_t maxEntryBytes = 1024 * 1024;
+  std::optional<CacheStore> store;  // Memory when unset, Redis when the Gateway names one
+  CacheScope scope = CacheScope::Principal;
+  std::uint64_t maxBytes = 64 * 1024 * 1024;  // Memory store: all entries together (LRU)
+};
+
+struct ResponseCachePolicy {
+  std::optional<ExactCache> exact;
+};
+
 struct AiPolicy {
+  std::optional<std::vector<Budget>> budgets;
+  std::optional<ResponseCachePolicy> cache;
   std::optional<PromptGuard> promptGuard;
   std::optional<PromptEnrichment> promptEnrichment;
   std::optional<std::vector<RequestDefault>> defaults;
@@ -575,6 +688,7 @@ struct TrafficPolicy {
   std::optional<AiPolicy> ai;
   std::optional<RetryPolicy> retry;
   std::optional<CorsPolicy> cors;
+  std::optional<RateLimitPolicy> rateLimit;
 };
 
 // ---------------------------------------------------------------- everything, as loaded

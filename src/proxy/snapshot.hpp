@@ -27,6 +27,7 @@
 #include "provider/provider.hpp"
 #include "proxy/provider_health.hpp"
 #include "route/route_table.hpp"
+#include "state/redis_client.hpp"
 #include "state/runtime_registry.hpp"
 
 namespace sluice::proxy {
@@ -113,6 +114,11 @@ struct Snapshot {
   // Every endpoint's pool_key: once it is installed, workers keep only pooled upstream
   // connections under these keys (UpstreamPool::retain).
   std::unordered_set<std::string> pool_keys;
+  // Gateway spec.redis, resolved (password from its Secret, TLS context made); null when the
+  // Gateway names none. Each worker keeps one RedisClient for it (Worker::redis()).
+  std::shared_ptr<const state::RedisEndpoint> redis;
+  // The process's Redis counters (from the RuntimeRegistry: they outlive snapshots).
+  std::shared_ptr<state::RedisStatus> redis_status;
 
   const config::GatewaySpec& gateway() const { return config->gatewaySpec(); }
 

@@ -64,6 +64,9 @@ class Worker {
   observe::MetricsShard& metrics() { return metrics_; }
   observe::AccessLogBuffer& access_log() { return access_log_; }
   std::minstd_rand& rng() { return rng_; }
+  // The worker's connection to the snapshot's Redis (made on first use, replaced when a reload
+  // changes spec.redis, closed when it removes it); null when the Gateway names no Redis.
+  state::RedisClient* redis();
   // Retries running on this worker now (the retry budget is checked against it).
   unsigned& retries_in_flight() { return retries_in_flight_; }
   // Relay buffers are recycled per worker instead of allocated per response.
@@ -115,6 +118,7 @@ class Worker {
   std::vector<std::unique_ptr<http::Acceptor>> acceptors_;
   http::UpstreamPool pool_;
   std::optional<http::Timer> housekeeping_;
+  std::unique_ptr<state::RedisClient> redis_;
   std::thread thread_;
 };
 

@@ -50,6 +50,7 @@
 #include <utility>
 
 #include "observe/metric_series.hpp"
+#include "state/redis_client.hpp"
 
 namespace sluice::state {
 
@@ -102,6 +103,8 @@ class RuntimeRegistry {
   // The slots of the process's metric series (its own thread-safety: observe/metric_series.hpp).
   observe::MetricSeries& metric_series() { return metric_series_; }
   const observe::MetricSeries& metric_series() const { return metric_series_; }
+  // The process's Redis outcome counters (/status, metrics), shared with every snapshot.
+  const std::shared_ptr<RedisStatus>& redis_status() const { return redis_status_; }
 
   // For tests and diagnostics: how many states are kept, and whether a T is kept for `key`.
   std::size_t size() const;
@@ -115,6 +118,7 @@ class RuntimeRegistry {
   mutable std::mutex mutex_;
   std::map<std::pair<StateKey, std::type_index>, std::shared_ptr<void>> states_;
   observe::MetricSeries metric_series_;
+  std::shared_ptr<RedisStatus> redis_status_ = std::make_shared<RedisStatus>();
 };
 
 }  // namespace sluice::state
