@@ -90,20 +90,20 @@ struct RedisTls {
 };
 
 struct RedisSettings {
-  std::string address;  // host:port (port default 6379)
-  std::string username;  // ACL user; empty: AUTH with the password alone
+  std::string address;                      // host:port (port default 6379)
+  std::string username;                     // ACL user; empty: AUTH with the password alone
   std::optional<SecretKeyRef> passwordRef;  // key default "password"
   RedisTls tls;
   std::string keyPrefix = "sluice:";
-  Duration timeout{250};          // one command's round trip, connecting included
-  unsigned database = 0;          // SELECT
+  Duration timeout{250};  // one command's round trip, connecting included
+  unsigned database = 0;  // SELECT
 };
 
 // Gateway spec.pricing: USD per 1M tokens, as decimal strings in YAML, kept as integer
 // micro-dollars per 1M tokens. Overrides the built-in catalog per model (pricing/catalog.hpp).
 struct ModelPrice {
-  std::int64_t input = 0;        // micro-USD per 1M input tokens
-  std::int64_t output = 0;       // micro-USD per 1M output tokens (reasoning tokens included)
+  std::int64_t input = 0;                   // micro-USD per 1M input tokens
+  std::int64_t output = 0;                  // micro-USD per 1M output tokens (reasoning tokens included)
   std::optional<std::int64_t> cachedInput;  // per 1M cached input tokens; unset: the input price
 };
 

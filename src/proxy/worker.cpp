@@ -65,6 +65,10 @@ bool Worker::bind(const std::vector<config::Listener>& listeners, std::vector<st
   return true;
 }
 
+state::RedisClient* Worker::redis() {
+  return redis_.get();
+}
+
 bool loopback_address(const std::string& address) {
   boost::system::error_code ec;
   const auto parsed = asio::ip::make_address(address, ec);
