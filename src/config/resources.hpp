@@ -611,6 +611,11 @@ struct LocalRateLimit {
   RateUnit unit = RateUnit::Second;
   std::uint64_t burst = 0;  // bucket size; 0: `requests`
   std::vector<std::string> by;
+  // Set by the decoder: the TrafficPolicy that holds the limit ("TrafficPolicy/name") and the
+  // limit's identity within the process (policy, kind, unit, by), which names its counters, so
+  // a reload that changes the numbers keeps the counters.
+  std::string policy;
+  std::string identity;
 };
 
 enum class TokenCount { Input, Output, Total };
@@ -621,6 +626,8 @@ struct GlobalRateLimit {
   RateUnit unit = RateUnit::Minute;
   std::vector<std::string> by;
   TokenCount count = TokenCount::Total;  // tokens: which are counted
+  std::string policy;                    // as LocalRateLimit
+  std::string identity;                  // as LocalRateLimit
 };
 
 enum class RedisFailureMode { FailClosed, FailOpen, Local };
@@ -654,6 +661,8 @@ struct Budget {
   std::vector<std::string> by;
   std::int64_t limit = 0;  // micro-USD ("500.00" in YAML)
   BudgetPeriod period = BudgetPeriod::Month;
+  std::string policy;    // as LocalRateLimit
+  std::string identity;  // as LocalRateLimit
 };
 
 // TrafficPolicy spec.ai.cache (policy/response_cache.hpp).

@@ -10,6 +10,7 @@
 #include "config/yaml_reader.hpp"
 #include "guard/matcher.hpp"
 #include "http/syntax.hpp"
+#include "policy/budget.hpp"
 #include "policy/model_alias.hpp"
 #include "policy/moderation_guard.hpp"
 #include "policy/prompt_enrichment.hpp"
@@ -290,6 +291,7 @@ config::AiPolicy AiSection::decode(config::YamlMap& section) {
     }
     ai.promptGuard = std::move(guard);
   }
+  if (section.has("budgets")) ai.budgets = decode_budgets(section);
   if (section.has("promptEnrichment")) {
     config::YamlMap m(section.take("promptEnrichment"), section.field("promptEnrichment"), ctx);
     config::PromptEnrichment enrichment;
@@ -370,6 +372,8 @@ config::AiPolicy AiSection::merge(const config::AiPolicy& general, const config:
   if (specific.modelAliases) out.modelAliases = specific.modelAliases;
   if (specific.defaults) out.defaults = specific.defaults;
   if (specific.promptEnrichment) out.promptEnrichment = specific.promptEnrichment;
+  if (specific.budgets) out.budgets = specific.budgets;
+  if (specific.cache) out.cache = specific.cache;
   return out;
 }
 
@@ -435,6 +439,10 @@ void AiSection::check_references(const config::AiPolicy& value, const config::Tr
       error(field,
             "Backend \"" + webhook.backend + "\" is an AI Backend; a guard webhook is a Static Backend (its hosts)");
   };
+  if (value.budgets && !value.budgets->empty() && !config.gatewaySpec().redis)
+    error("spec.ai.budgets",
+          "budgets are counted in Redis, shared by every replica: the Gateway needs spec.redis "
+          "({address: host:port})");
   if (value.promptGuard && value.promptGuard->response && value.promptGuard->response->webhook)
     check_webhook(value.promptGuard->response->webhook->call, "spec.ai.promptGuard.response.webhook.backendRef.name");
   if (value.promptGuard && value.promptGuard->request) {

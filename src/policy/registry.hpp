@@ -28,6 +28,7 @@
 #include "pipeline/stage.hpp"
 #include "policy/section.hpp"
 #include "route/route_table.hpp"
+#include "state/runtime_registry.hpp"
 
 namespace sluice::proxy {
 struct Snapshot;
@@ -45,6 +46,8 @@ struct Attachments {
 Attachments attach_policies(const config::Config& config, const route::RouteTable& routes);
 
 // Fills the snapshot's chains: each rule's, each Backend's and each provider's attempt chain.
-void compile_chains(proxy::Snapshot& snapshot);
+// Stages keeping state that outlives the snapshot take it from `registry`, recorded in the
+// snapshot's state_claims.
+void compile_chains(proxy::Snapshot& snapshot, state::RuntimeRegistry& registry);
 
 }  // namespace sluice::policy

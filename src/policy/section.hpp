@@ -49,6 +49,10 @@ class Stage;
 namespace sluice::proxy {
 struct Snapshot;
 }
+namespace sluice::state {
+class RuntimeRegistry;
+class StateClaims;
+}  // namespace sluice::state
 
 namespace sluice::policy {
 
@@ -71,6 +75,11 @@ struct SectionContext {
   // The snapshot being built, whose compiled Backends a stage may point to (a guard service; the
   // snapshot owns the stage, so they live as long as it); null in tests that make stages alone.
   const proxy::Snapshot* snapshot = nullptr;
+  // The process's runtime state (counters, caches that outlive a snapshot) and the snapshot's
+  // record of what it took (state::RuntimeRegistry::state_for); null in tests that make stages
+  // alone, where a stage keeps state of its own.
+  state::RuntimeRegistry* registry = nullptr;
+  state::StateClaims* claims = nullptr;
 };
 
 struct PolicySection {
