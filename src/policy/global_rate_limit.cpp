@@ -163,6 +163,46 @@ std::vector<GlobalLimitsRuntime::Fullness> GlobalLimitsRuntime::fullest() const 
   return out;
 }
 
+std::string render_limit_metrics(const GlobalLimitsRuntime& runtime) {
+  std::string out =
+      "# HELP sluice_ratelimit_decisions_total Rate limit and budget decisions, by kind (local, global) and "
+      "outcome.\n# TYPE sluice_ratelimit_decisions_total counter\n";
+  out += fmt::format("sluice_ratelimit_decisions_total{{kind=\"local\",outcome=\"allowed\"}} {}\n",
+                     runtime.local_decisions(true));
+  out += fmt::format("sluice_ratelimit_decisions_total{{kind=\"local\",outcome=\"limited\"}} {}\n",
+                     runtime.local_decisions(false));
+  for (unsigned i = 0; i < static_cast<unsigned>(GlobalLimitsRuntime::Outcome::Count); ++i)
+    out += fmt::format("sluice_ratelimit_decisions_total{{kind=\"global\",outcome=\"{}\"}} {}\n",
+                       GlobalLimitsRuntime::kOutcomeNames[i],
+                       runtime.decisions(static_cast<GlobalLimitsRuntime::Outcome>(i)));
+  out += "# HELP sluice_ratelimit_settle_failures_total Reservations that could not be settled in Redis (they stay "
+         "charged).\n# TYPE sluice_ratelimit_settle_failures_total counter\n";
+  out += fmt::format("sluice_ratelimit_settle_failures_total {}\n", runtime.settle_failures());
+  out += "# HELP sluice_budget_spent_usd_total Cost settled against budgets, in USD.\n"
+         "# TYPE sluice_budget_spent_usd_total counter\n";
+  out += "sluice_budget_spent_usd_total " + format_usd(runtime.spend_micros()) + "\n";
+  return out;
+}
+
+std::string render_limit_status(const GlobalLimitsRuntime& runtime) {
+  boost::json::object decisions;
+  decisions["localAllowed"] = runtime.local_decisions(true);
+  decisions["localLimited"] = runtime.local_decisions(false);
+  for (unsigned i = 0; i < static_cast<unsigned>(GlobalLimitsRuntime::Outcome::Count); ++i)
+    decisions[GlobalLimitsRuntime::kOutcomeNames[i]] = runtime.decisions(static_cast<GlobalLimitsRuntime::Outcome>(i));
+  boost::json::array fullest;
+  for (const auto& entry : runtime.fullest())
+    fullest.push_back(boost::json::object{{"counter", entry.counter},
+                                          {"usedShare", entry.used_share},
+                                          {"remaining", entry.remaining},
+                                          {"limit", entry.limit},
+                                          {"atUnixMs", entry.at_unix_ms}});
+  return boost::json::serialize(boost::json::object{{"decisions", std::move(decisions)},
+                                                    {"settleFailures", runtime.settle_failures()},
+                                                    {"spentUsd", format_usd(runtime.spend_micros())},
+                                                    {"fullest", std::move(fullest)}});
+}
+
 namespace {
 
 const state::RedisScript& reserve_script() {
@@ -407,7 +447,7 @@ std::optional<Verdict> GlobalLimitStage::plan(RequestContext& request, Reservati
       std::string unpriced;
       const auto consider = [&](const proxy::BackendRuntime& provider) {
         const std::string_view model = provider.model ? std::string_view(*provider.model) : request.info.model;
-        if (const auto* price = price_of(*snapshot_, model)) {
+        if (const auto* price = snapshot_ != nullptr ? price_of(*snapshot_, model) : nullptr) {
           priced = true;
           cost = std::max(cost, worst_case(*price, input, output));
         } else if (unpriced.empty()) {
@@ -416,7 +456,9 @@ std::optional<Verdict> GlobalLimitStage::plan(RequestContext& request, Reservati
       };
       for (const auto& group : request.backend.groups)
         for (const auto& provider : group) consider(provider);
-      const auto unknown = snapshot_->gateway().pricing.unknownModel.value_or(config::UnknownModelPricing::Reject);
+      const auto unknown = snapshot_ != nullptr ? snapshot_->gateway().pricing.unknownModel.value_or(
+                                                      config::UnknownModelPricing::Reject)
+                                                : config::UnknownModelPricing::Reject;
       if (!unpriced.empty() && unknown == config::UnknownModelPricing::Reject) {
         return Verdict::fail({400, "invalid_request_error", "model_not_priced",
                               "a budget applies to this request but model \"" + unpriced +

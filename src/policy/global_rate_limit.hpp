@@ -53,6 +53,7 @@
 #include "config/resources.hpp"
 #include "pipeline/stage.hpp"
 #include "policy/section.hpp"
+#include "state/runtime_registry.hpp"
 #include "state/token_buckets.hpp"
 
 namespace sluice::proxy {
@@ -61,7 +62,8 @@ struct Snapshot;
 
 namespace sluice::policy {
 
-// The process's global-limit state, shared by every stage and snapshot (RuntimeRegistry).
+// The process's limit state, shared by every stage and snapshot (RuntimeRegistry, under
+// kLimitsStateKey): the decisions of local and global limits, the Local stand-in buckets.
 class GlobalLimitsRuntime {
  public:
   enum class Outcome : std::uint8_t { Allowed, Limited, BudgetExceeded, FailedOpen, FailedClosed, Local, Count };
@@ -74,6 +76,10 @@ class GlobalLimitsRuntime {
   void count(Outcome outcome) { decisions_[static_cast<unsigned>(outcome)].fetch_add(1, std::memory_order_relaxed); }
   std::uint64_t decisions(Outcome outcome) const {
     return decisions_[static_cast<unsigned>(outcome)].load(std::memory_order_relaxed);
+  }
+  void count_local(bool allowed) { (allowed ? local_allowed_ : local_limited_).fetch_add(1, std::memory_order_relaxed); }
+  std::uint64_t local_decisions(bool allowed) const {
+    return (allowed ? local_allowed_ : local_limited_).load(std::memory_order_relaxed);
   }
   void count_settle_failure() { settle_failures_.fetch_add(1, std::memory_order_relaxed); }
   std::uint64_t settle_failures() const { return settle_failures_.load(std::memory_order_relaxed); }
@@ -98,11 +104,22 @@ class GlobalLimitsRuntime {
  private:
   std::atomic<std::uint64_t> decisions_[static_cast<unsigned>(Outcome::Count)]{};
   std::atomic<std::uint64_t> settle_failures_{0};
+  std::atomic<std::uint64_t> local_allowed_{0};
+  std::atomic<std::uint64_t> local_limited_{0};
   std::atomic<std::int64_t> spend_micros_{0};
   std::atomic<std::int64_t> last_failure_log_{0};
   mutable std::mutex fullest_mutex_;
   std::vector<Fullness> fullest_;
 };
+
+inline const state::StateKey kLimitsStateKey{"rateLimit", "global"};
+
+// Prometheus text of `runtime`'s counters: sluice_ratelimit_decisions_total{kind,outcome},
+// sluice_ratelimit_settle_failures_total, sluice_budget_spent_usd_total.
+std::string render_limit_metrics(const GlobalLimitsRuntime& runtime);
+
+// The /status "limits" object: decisions and the fullest counters seen lately.
+std::string render_limit_status(const GlobalLimitsRuntime& runtime);
 
 struct GlobalLimitSettings {
   std::vector<config::GlobalRateLimit> limits;

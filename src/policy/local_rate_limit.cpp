@@ -3,6 +3,7 @@
 #include <boost/container/small_vector.hpp>
 #include <cmath>
 
+#include "policy/global_rate_limit.hpp"
 #include "policy/limit_key.hpp"
 #include "policy/rate_limit_headers.hpp"
 
@@ -37,8 +38,9 @@ struct CompiledLimit {
 
 class LocalRateLimitStage final : public pipeline::Stage {
  public:
-  LocalRateLimitStage(std::vector<CompiledLimit> limits, std::shared_ptr<state::TokenBuckets> buckets)
-      : limits_(std::move(limits)), buckets_(std::move(buckets)) {
+  LocalRateLimitStage(std::vector<CompiledLimit> limits, std::shared_ptr<state::TokenBuckets> buckets,
+                      std::shared_ptr<GlobalLimitsRuntime> runtime)
+      : limits_(std::move(limits)), buckets_(std::move(buckets)), runtime_(std::move(runtime)) {
     for (const auto& limit : limits_) at_body_ = at_body_ || limit.key.needs_body();
   }
 
@@ -66,6 +68,7 @@ class LocalRateLimitStage final : public pipeline::Stage {
       const auto outcome = buckets_->take(key, 1, limit.bucket, now);
       offer_limit_reading(request, {false, limit.burst, outcome.remaining, outcome.reset});
       if (!outcome.allowed) {
+        runtime_->count_local(false);
         for (std::size_t i = 0; i < taken.size(); ++i) buckets_->adjust(taken[i], 1, limits_[i].bucket, now);
         const auto seconds = std::max<std::int64_t>(1, (outcome.retry_after.count() + 999) / 1000);
         return Verdict::fail({429, "requests", "rate_limit_exceeded",
@@ -78,18 +81,21 @@ class LocalRateLimitStage final : public pipeline::Stage {
       }
       taken.push_back(key);
     }
+    runtime_->count_local(true);
     return Verdict::proceed();
   }
 
   std::vector<CompiledLimit> limits_;
   std::shared_ptr<state::TokenBuckets> buckets_;
+  std::shared_ptr<GlobalLimitsRuntime> runtime_;
   bool at_body_ = false;
 };
 
 }  // namespace
 
 std::shared_ptr<const pipeline::Stage> make_local_rate_limit_stage(std::vector<config::LocalRateLimit> limits,
-                                                                   std::shared_ptr<state::TokenBuckets> buckets) {
+                                                                   std::shared_ptr<state::TokenBuckets> buckets,
+                                                                   std::shared_ptr<GlobalLimitsRuntime> runtime) {
   std::vector<CompiledLimit> compiled;
   for (auto& limit : limits) {
     auto key = LimitKey::parse(limit.by, nullptr);
@@ -102,7 +108,8 @@ std::shared_ptr<const pipeline::Stage> make_local_rate_limit_stage(std::vector<c
   }
   if (compiled.empty()) return nullptr;
   if (!buckets) buckets = std::make_shared<state::TokenBuckets>();
-  return std::make_shared<LocalRateLimitStage>(std::move(compiled), std::move(buckets));
+  if (!runtime) runtime = std::make_shared<GlobalLimitsRuntime>();
+  return std::make_shared<LocalRateLimitStage>(std::move(compiled), std::move(buckets), std::move(runtime));
 }
 
 }  // namespace sluice::policy

@@ -20,8 +20,12 @@
 
 namespace sluice::policy {
 
+class GlobalLimitsRuntime;
+
+// `buckets` and `runtime` (the decision counters) null: fresh ones (tests).
 std::shared_ptr<const pipeline::Stage> make_local_rate_limit_stage(std::vector<config::LocalRateLimit> limits,
-                                                                   std::shared_ptr<state::TokenBuckets> buckets);
+                                                                   std::shared_ptr<state::TokenBuckets> buckets,
+                                                                   std::shared_ptr<GlobalLimitsRuntime> runtime);
 
 // A unit's length in seconds.
 double unit_seconds(config::RateUnit unit);

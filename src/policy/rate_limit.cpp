@@ -185,13 +185,6 @@ namespace {
 
 Stages limit_stages(const std::optional<config::RateLimitPolicy>& merged,
                     const std::optional<std::vector<config::Budget>>& budgets, const SectionContext& context) {
-  Stages stages;
-  if (merged && merged->local && !merged->local->empty()) {
-    std::shared_ptr<state::TokenBuckets> buckets;
-    if (context.registry != nullptr && context.claims != nullptr)
-      buckets = context.registry->state_for<state::TokenBuckets>({"rateLimit", "local"}, *context.claims);
-    if (auto stage = make_local_rate_limit_stage(*merged->local, std::move(buckets))) stages.push_back(std::move(stage));
-  }
   GlobalLimitSettings settings;
   if (merged && merged->global) {
     const auto& global = *merged->global;
@@ -202,13 +195,24 @@ Stages limit_stages(const std::optional<config::RateLimitPolicy>& merged,
   if (merged && merged->streams && merged->streams->onExceed) settings.on_exceed = *merged->streams->onExceed;
   if (merged) settings.default_max_tokens = merged->defaultMaxTokens;
   if (budgets) settings.budgets = *budgets;
-  if (!settings.limits.empty() || !settings.budgets.empty()) {
-    std::shared_ptr<GlobalLimitsRuntime> runtime;
-    if (context.registry != nullptr && context.claims != nullptr)
-      runtime = context.registry->state_for<GlobalLimitsRuntime>({"rateLimit", "global"}, *context.claims);
-    if (auto stage = make_global_limit_stage(std::move(settings), std::move(runtime), context.snapshot))
+  const bool local = merged && merged->local && !merged->local->empty();
+  if (!local && settings.limits.empty() && settings.budgets.empty()) return {};
+
+  std::shared_ptr<GlobalLimitsRuntime> runtime;
+  std::shared_ptr<state::TokenBuckets> buckets;
+  if (context.registry != nullptr && context.claims != nullptr) {
+    runtime = context.registry->state_for<GlobalLimitsRuntime>(kLimitsStateKey, *context.claims);
+    if (local) buckets = context.registry->state_for<state::TokenBuckets>({"rateLimit", "local"}, *context.claims);
+  } else {
+    runtime = std::make_shared<GlobalLimitsRuntime>();
+  }
+  Stages stages;
+  if (local) {
+    if (auto stage = make_local_rate_limit_stage(*merged->local, std::move(buckets), runtime))
       stages.push_back(std::move(stage));
   }
+  if (auto stage = make_global_limit_stage(std::move(settings), runtime, context.snapshot))
+    stages.push_back(std::move(stage));
   return stages;
 }
 
