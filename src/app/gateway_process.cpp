@@ -169,10 +169,16 @@ int serve(const ServeOptions& options) {
   std::atomic<bool> draining{false};
   admin::AdminServer admin_server(admin::AdminHandlers{
       .metrics =
-          [&workers, &runtime_state] {
+          [&workers, &runtime_state, &current, &current_mutex] {
             std::vector<const observe::MetricsShard*> shards;
             for (const auto& w : workers) shards.push_back(&w->metrics_shard());
-            return observe::render_prometheus(runtime_state.metric_series(), shards);
+            bool redis_configured = false;
+            {
+              std::lock_guard lock(current_mutex);
+              redis_configured = current->redis != nullptr;
+            }
+            return observe::render_prometheus(runtime_state.metric_series(), shards,
+                                              redis_configured ? runtime_state.redis_status().get() : nullptr);
           },
       .status =
           [&current, &current_mutex] {
