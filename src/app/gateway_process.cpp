@@ -175,10 +175,16 @@ int serve(const ServeOptions& options) {
   std::atomic<bool> draining{false};
   admin::AdminServer admin_server(admin::AdminHandlers{
       .metrics =
-          [&workers, &runtime_state] {
+          [&workers, &runtime_state, &current, &current_mutex] {
             std::vector<const observe::MetricsShard*> shards;
             for (const auto& w : workers) shards.push_back(&w->metrics_shard());
-            auto text = observe::render_prometheus(runtime_state.metric_series(), shards);
+            bool redis_configured = false;
+            {
+              std::lock_guard lock(current_mutex);
+              redis_configured = current->redis != nullptr;
+            }
+            auto text = observe::render_prometheus(runtime_state.metric_series(), shards,
+                                                   redis_configured ? runtime_state.redis_status().get() : nullptr);
             if (const auto limits = runtime_state.find<policy::GlobalLimitsRuntime>(policy::kLimitsStateKey))
               text += policy::render_limit_metrics(*limits);
             return text;

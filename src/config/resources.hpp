@@ -90,7 +90,9 @@ struct RedisTls {
 };
 
 struct RedisSettings {
-  std::string address;                      // host:port (port default 6379)
+  std::string address;                      // host:port (port default 6379), as written
+  std::string host;                         // of the address (an IPv6 literal without brackets)
+  std::uint16_t port = 6379;                // of the address
   std::string username;                     // ACL user; empty: AUTH with the password alone
   std::optional<SecretKeyRef> passwordRef;  // key default "password"
   RedisTls tls;
