@@ -19,7 +19,10 @@ export async function startRedis({ password } = {}) {
   let proc = null;
   const authArgs = password ? ['-a', password, '--no-auth-warning'] : [];
   const cli = (args) =>
-    execFileSync('redis-cli', ['-h', '127.0.0.1', '-p', String(port), ...authArgs, ...args], { encoding: 'utf8' }).trim();
+    execFileSync('redis-cli', ['-h', '127.0.0.1', '-p', String(port), ...authArgs, ...args], {
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'pipe'],
+    }).trim();
 
   async function start() {
     const args = ['--bind', '127.0.0.1', '--port', String(port), '--save', '', '--appendonly', 'no', '--dir', dir];
