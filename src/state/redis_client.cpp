@@ -4,7 +4,6 @@
 #include <hiredis/read.h>
 #include <openssl/sha.h>
 
-#include <algorithm>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/connect.hpp>
 #include <boost/asio/detached.hpp>
@@ -186,8 +185,9 @@ struct Connection {
   std::string write_buffer;
   std::deque<std::shared_ptr<Pending>> in_flight;
   std::unique_ptr<redisReader, ReaderDeleter> reader{redisReaderCreate()};
-  bool ready = false;           // connected (and TLS up): the writer runs
-  bool handshake_done = false;  // AUTH and SELECT answered OK
+  bool ready = false;            // connected (and TLS up): the writer runs
+  unsigned handshake_steps = 0;  // AUTH and SELECT not answered yet
+  bool handshake_done = false;   // connected and every handshake step answered OK
   bool counted_connected = false;
   bool dropped = false;
 };
@@ -236,14 +236,15 @@ struct RedisClient::Impl : std::enable_shared_from_this<RedisClient::Impl> {
       auth.push_back(endpoint.password);
       append_command(connection->write_buffer, auth);
       connection->in_flight.push_back(std::make_shared<Pending>(io, Pending::Kind::Auth));
+      ++connection->handshake_steps;
     }
     if (endpoint.database != 0) {
       const auto database = std::to_string(endpoint.database);
       const std::string_view select[] = {"SELECT", database};
       append_command(connection->write_buffer, select);
       connection->in_flight.push_back(std::make_shared<Pending>(io, Pending::Kind::Select));
+      ++connection->handshake_steps;
     }
-    if (connection->in_flight.empty()) connection->handshake_done = true;
     asio::co_spawn(io, connect(shared_from_this(), connection), asio::detached);
   }
 
@@ -286,12 +287,13 @@ struct RedisClient::Impl : std::enable_shared_from_this<RedisClient::Impl> {
       }
     }
     conn->ready = true;
-    if (conn->handshake_done) self->mark_connected(*conn);
+    if (conn->handshake_steps == 0) self->mark_connected(*conn);
     asio::co_spawn(self->io, write_loop(self, conn), asio::detached);
     asio::co_spawn(self->io, read_loop(self, conn), asio::detached);
   }
 
   void mark_connected(Connection& conn) {
+    conn.handshake_done = true;
     conn.counted_connected = true;
     status.set_connected(true);
   }
@@ -393,12 +395,7 @@ struct RedisClient::Impl : std::enable_shared_from_this<RedisClient::Impl> {
       drop(conn, Failure::Auth, message);
       return false;
     }
-    const bool last = std::none_of(conn->in_flight.begin(), conn->in_flight.end(),
-                                   [](const auto& p) { return p->kind != Pending::Kind::Command; });
-    if (last) {
-      conn->handshake_done = true;
-      mark_connected(*conn);
-    }
+    if (--conn->handshake_steps == 0) mark_connected(*conn);
     return true;
   }
 
@@ -414,7 +411,8 @@ struct RedisClient::Impl : std::enable_shared_from_this<RedisClient::Impl> {
   // Closes `conn` (if it is still the current connection) and fails every command on it.
   // A connection that never finished its handshake counts as a failed connect: commands fail
   // at once for kReconnectBackoff.
-  void drop(const std::shared_ptr<Connection>& conn, Failure failure, const std::string& message) {
+  void drop(std::shared_ptr<Connection> conn, Failure failure,
+            const std::string& message) {  // by value: may be `connection`
     if (!conn || conn->dropped) return;
     conn->dropped = true;
     if (connection == conn) connection.reset();
