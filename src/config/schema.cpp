@@ -24,6 +24,7 @@ spec:
   admin: {port: 9901}
   limits: {}
   accessLog: {redactQueryParams: [key]}
+  pricing: {models: {model: {input: "1"}}}
 ---
 apiVersion: v1
 kind: Secret
