@@ -235,15 +235,21 @@ const Catalog& Catalog::builtin() {
   return catalog;
 }
 
-std::string_view Catalog::source() const { return kCatalogSource; }
-std::size_t Catalog::rule_count() const { return rule_count_; }
-std::size_t Catalog::unusable_rule_count() const { return unusable_; }
+std::string_view Catalog::source() const {
+  return kCatalogSource;
+}
+std::size_t Catalog::rule_count() const {
+  return rule_count_;
+}
+std::size_t Catalog::unusable_rule_count() const {
+  return unusable_;
+}
 
 // The provider's first rule matching `name` (lower-cased): the first exact name, unless a
 // pattern rule before it matches.
 const Catalog::Rule* Catalog::find_in(const Provider& provider, std::string_view name) const {
   std::size_t found = provider.rules.size();
-  if (const auto it = provider.exact.find(std::string(name)); it != provider.exact.end()) found = it->second;
+  if (const auto it = provider.exact.find(name); it != provider.exact.end()) found = it->second;
   for (const auto position : provider.patterns) {
     if (position >= found) break;
     const auto& rule = provider.rules[position];
@@ -304,8 +310,8 @@ void record_cost(const PriceBook& prices, config::ProviderKind kind, pipeline::R
   if (price == nullptr && !record.response_model.empty() && !record.model.empty())
     price = prices.find(record.model, kind);
   if (price == nullptr) return;
-  record.cost_micros = cost_micros(*price, Usage{record.prompt_tokens, record.cached_tokens, record.completion_tokens,
-                                                 record.reasoning_tokens});
+  record.cost_micros = cost_micros(
+      *price, Usage{record.prompt_tokens, record.cached_tokens, record.completion_tokens, record.reasoning_tokens});
 }
 
 }  // namespace sluice::pricing

@@ -15,6 +15,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -73,9 +74,9 @@ class Catalog {
   // also tries the provider the model's name belongs to (claude-*, gemini-*, deepseek*, grok...).
   const config::ModelPrice* find(std::string_view model, config::ProviderKind kind) const;
 
-  std::string_view source() const;              // "@pydantic/genai-prices 0.1.8 (2026-12-02)"
-  std::size_t rule_count() const;               // usable rules
-  std::size_t unusable_rule_count() const;      // rules dropped (a regex RE2 cannot compile)
+  std::string_view source() const;          // "@pydantic/genai-prices 0.1.8 (2026-12-02)"
+  std::size_t rule_count() const;           // usable rules
+  std::size_t unusable_rule_count() const;  // rules dropped (a regex RE2 cannot compile)
   ~Catalog();
 
  private:
@@ -90,11 +91,15 @@ class Catalog {
     std::size_t position = 0;  // in the provider's order
     config::ModelPrice price;
   };
+  struct NameHash {
+    using is_transparent = void;
+    std::size_t operator()(std::string_view name) const { return std::hash<std::string_view>{}(name); }
+  };
   struct Provider {
     std::string id;
     std::vector<std::size_t> fallbacks;
     // Rules that are one `equals`: the lower-cased name -> the first such rule.
-    std::unordered_map<std::string, std::size_t> exact;
+    std::unordered_map<std::string, std::size_t, NameHash, std::equal_to<>> exact;
     std::vector<Rule> rules;            // every rule, in order
     std::vector<std::size_t> patterns;  // the rules that are not one `equals`, in order
   };
