@@ -1,12 +1,11 @@
 // The price catalog, spec.pricing decoding and the cost of a response (src/pricing/catalog.hpp).
-#include "pricing/catalog.hpp"
-
 #include <gtest/gtest.h>
 
 #include <limits>
 
 #include "config/loader.hpp"
 #include "pipeline/request_record.hpp"
+#include "pricing/catalog.hpp"
 
 namespace sluice::pricing {
 namespace {
@@ -33,7 +32,7 @@ TEST(PricingDecimal, ParsesExactly) {
   EXPECT_EQ(parse("0.000001"), 1);
   EXPECT_EQ(parse("007.5"), 7'500'000);
   EXPECT_EQ(parse("1000000"), kMaxPriceMicros);
-  EXPECT_EQ(parse("0.1") , 100'000);  // no binary floating-point error: 0.1 is not 0.1000000000000000055
+  EXPECT_EQ(parse("0.1"), 100'000);  // no binary floating-point error: 0.1 is not 0.1000000000000000055
   EXPECT_EQ(parse("2.675"), 2'675'000);
 }
 
