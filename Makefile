@@ -21,10 +21,14 @@ build: deps
 run: build
 	@scripts/quickstart.sh $(BUILD)
 
-node-deps: tests/node_modules/.package-lock.json
+node-deps: tests/node_modules/.package-lock.json tools/prices/node_modules/.package-lock.json
 
 tests/node_modules/.package-lock.json: tests/package.json tests/package-lock.json
 	@cd tests && npm ci --no-audit --no-fund --loglevel=error
+
+# The pinned price dataset the pricing.catalog_fresh test regenerates the catalog from.
+tools/prices/node_modules/.package-lock.json: tools/prices/package.json tools/prices/package-lock.json
+	@cd tools/prices && npm ci --no-audit --no-fund --loglevel=error
 
 # Builds and runs every test: unit (GoogleTest), integration and end-to-end (node:test), all via ctest.
 test: build node-deps

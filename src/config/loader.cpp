@@ -17,6 +17,7 @@
 #include "config/yaml_reader.hpp"
 #include "http/syntax.hpp"
 #include "policy/section.hpp"
+#include "pricing/catalog.hpp"
 #include "provider/provider.hpp"
 
 namespace sluice::config {
@@ -193,6 +194,40 @@ RedisSettings decode_redis(YamlMap& m) {
   }
   if (auto v = m.integer("database", 0, 1'000'000)) r.database = static_cast<unsigned>(*v);
   return r;
+// A price in USD per 1M tokens, a YAML string or number read as an exact decimal.
+std::optional<std::int64_t> decode_price(YamlMap& m, std::string_view key, Need need) {
+  const auto text = m.str(key, need);
+  if (!text) return std::nullopt;
+  std::string problem;
+  const auto micros = pricing::parse_usd_micros(*text, problem);
+  if (!micros) m.ctx().error(m.take(key), m.field(key), problem);
+  return micros;
+}
+
+// spec.pricing: per-model prices over the built-in catalog, and what an unknown model costs.
+void decode_pricing(YamlMap& pricing, Pricing& out) {
+  const auto& ctx = pricing.ctx();
+  out.unknownModel = pricing.enumeration<UnknownModelPricing>(
+      "unknownModel", {{"Reject", UnknownModelPricing::Reject}, {"Free", UnknownModelPricing::Free}});
+  const auto models = pricing.take("models");
+  if (!models.IsDefined() || models.IsNull()) return;
+  if (!models.IsMap()) {
+    ctx.error(models, pricing.field("models"), "expected a map of model name to prices");
+    return;
+  }
+  for (const auto& entry : models) {
+    const auto name = entry.first.as<std::string>("");
+    YamlMap m(entry.second, pricing.field("models") + "[" + name + "]", ctx, Need::Required);
+    if (name.empty()) ctx.error(entry.first, pricing.field("models"), "a model name must not be empty");
+    ModelPrice price;
+    const auto input = decode_price(m, "input", Need::Required);
+    const auto output = decode_price(m, "output", Need::Optional);
+    price.cachedInput = decode_price(m, "cachedInput", Need::Optional);
+    if (!input) continue;
+    price.input = *input;
+    price.output = output.value_or(0);
+    out.models[name] = price;
+  }
 }
 
 void decode_gateway(YamlMap& spec, Gateway& gw) {
@@ -245,6 +280,8 @@ void decode_gateway(YamlMap& spec, Gateway& gw) {
 
   YamlMap redis(spec.take("redis"), spec.field("redis"), ctx);
   if (redis.present()) s.redis = decode_redis(redis);
+  YamlMap pricing(spec.take("pricing"), spec.field("pricing"), ctx);
+  decode_pricing(pricing, s.pricing);
 
   // Two listeners on one port, or the admin port reused, cannot both bind.
   for (std::size_t i = 0; i < s.listeners.size(); ++i) {

@@ -25,6 +25,7 @@ spec:
   limits: {}
   accessLog: {redactQueryParams: [key]}
   redis: {address: localhost, passwordRef: {name: keys}, tls: {mode: Enabled, caCertificateRef: {name: keys}}}
+  pricing: {models: {model: {input: "1"}}}
 ---
 apiVersion: v1
 kind: Secret

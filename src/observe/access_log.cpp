@@ -180,6 +180,9 @@ void append_usage(const AccessLogEntry& e, std::string& out) {
   if (e.completion_tokens >= 0)
     fmt::format_to(std::back_inserter(out), ",\"completion_tokens\":{}", e.completion_tokens);
   if (e.cached_tokens > 0) fmt::format_to(std::back_inserter(out), ",\"cached_tokens\":{}", e.cached_tokens);
+  if (e.cost_micros >= 0)
+    fmt::format_to(std::back_inserter(out), ",\"cost_usd\":\"{}.{:06}\"", e.cost_micros / 1'000'000,
+                   e.cost_micros % 1'000'000);
   if (!e.finish_reason.empty()) {
     out += ",\"finish_reason\":\"";
     append_json_escaped(e.finish_reason, out);

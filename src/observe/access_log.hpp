@@ -41,6 +41,7 @@ struct AccessLogEntry {
   std::int64_t prompt_tokens = -1;     // -1: not known
   std::int64_t completion_tokens = -1;
   std::int64_t cached_tokens = -1;
+  std::int64_t cost_micros = -1;    // micro-USD; -1: not known (omitted)
   std::string_view finish_reason;   // as the provider said it
   std::string_view response_model;  // the model the provider says answered
   std::string_view error;           // why the request failed, if it did

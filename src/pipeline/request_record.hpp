@@ -55,8 +55,12 @@ struct RequestRecord {
   std::int64_t prompt_tokens = -1;
   std::int64_t completion_tokens = -1;
   std::int64_t cached_tokens = -1;
-  std::string finish_reason;   // as the provider said it ("stop", "end_turn", "length", ...)
-  std::string response_model;  // the model the provider says answered
+  std::int64_t reasoning_tokens = -1;  // within completion_tokens
+  std::string finish_reason;           // as the provider said it ("stop", "end_turn", "length", ...)
+  std::string response_model;          // the model the provider says answered
+  // What the response cost in micro-USD (pricing::record_cost, once the request completes,
+  // before the Complete stages run); -1: unknown (no usage, or a model without a price).
+  std::int64_t cost_micros = -1;
 };
 
 }  // namespace sluice::pipeline

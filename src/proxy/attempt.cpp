@@ -39,6 +39,8 @@ void record_usage(const translate::Translator& translator, RequestRecord& record
   if (!usage.known) return;
   record.prompt_tokens = static_cast<std::int64_t>(usage.prompt_tokens);
   record.completion_tokens = static_cast<std::int64_t>(usage.completion_tokens);
+  record.cached_tokens = static_cast<std::int64_t>(usage.cached_tokens);
+  record.reasoning_tokens = static_cast<std::int64_t>(usage.reasoning_tokens);
 }
 
 std::string_view translation_name(translate::ClientApi api, provider::WireFormat format) {
@@ -159,6 +161,7 @@ class NativeResponseReading final : public pipeline::ResponseFilter {
       record_.prompt_tokens = static_cast<std::int64_t>(usage.prompt_tokens);
       record_.completion_tokens = static_cast<std::int64_t>(usage.completion_tokens);
       record_.cached_tokens = static_cast<std::int64_t>(usage.cached_tokens);
+      record_.reasoning_tokens = static_cast<std::int64_t>(usage.reasoning_tokens);
     }
     record_.finish_reason = reader_.finish_reason();
     record_.response_model = reader_.model();
@@ -209,6 +212,7 @@ class NativeAnthropicReading final : public pipeline::ResponseFilter, llm::Event
       record_.prompt_tokens = static_cast<std::int64_t>(usage->usage.prompt_tokens);
       record_.completion_tokens = static_cast<std::int64_t>(usage->usage.completion_tokens);
       record_.cached_tokens = static_cast<std::int64_t>(usage->usage.cached_tokens);
+      record_.reasoning_tokens = static_cast<std::int64_t>(usage->usage.reasoning_tokens);
     } else if (const auto* finish = std::get_if<llm::Finish>(&event)) {
       record_.finish_reason = std::string(finish->raw.substr(0, kMaxRecordedNameBytes));
     }

@@ -101,6 +101,7 @@ void finish_request(Worker& worker, const RequestRecord& record, std::string_vie
   entry.prompt_tokens = record.prompt_tokens;
   entry.completion_tokens = record.completion_tokens;
   entry.cached_tokens = record.cached_tokens;
+  entry.cost_micros = record.cost_micros;
   entry.finish_reason = record.finish_reason;
   entry.response_model = record.response_model;
   log.write(entry);

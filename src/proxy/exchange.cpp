@@ -9,6 +9,7 @@
 #include "http/request_head.hpp"
 #include "http/target.hpp"
 #include "observe/log.hpp"
+#include "pricing/catalog.hpp"
 #include "proxy/attempt.hpp"
 #include "proxy/request_body.hpp"
 #include "route/api_path.hpp"
@@ -229,12 +230,24 @@ void record_health(Worker& worker, const BackendRuntime& backend, const BackendR
   }
 }
 
+// The response's cost (pricing::record_cost) under the kind of the provider that answered.
+void price_response(const Snapshot& snapshot, const BackendRuntime& backend, RequestRecord& record) {
+  if (!backend.ai || record.provider.empty() || snapshot.prices == nullptr) return;
+  for (const auto& group : backend.groups)
+    for (const auto& provider : group)
+      if (provider.name == record.provider && provider.llm != nullptr)
+        return pricing::record_cost(*snapshot.prices, provider.llm->kind, record);
+}
+
 // Runs the Complete phase of the request's chains exactly once: when the exchange returns,
-// whatever ended it, or when its coroutine is destroyed.
+// whatever ended it, or when its coroutine is destroyed. The response is priced first, so the
+// Complete stages and the access log read its cost.
 struct CompletePhase {
+  const Snapshot& snapshot;
   pipeline::RequestContext& request;
   const pipeline::Chain& rule_chain;
   ~CompletePhase() {
+    price_response(snapshot, request.backend, request.record);
     rule_chain.complete(request);
     request.backend.chain.complete(request);
   }
@@ -368,7 +381,7 @@ http::Task<bool> run_exchange(Worker& worker, const Snapshot& snapshot, const ro
   const auto& rule_chain = snapshot.rule_chains[rule.index];
   request.rule_chain = &rule_chain;
   responder.use_response_headers(request);
-  CompletePhase complete{request, rule_chain};
+  CompletePhase complete{snapshot, request, rule_chain};
 
   // What kind of request this is for the backend.
   const bool post = head->method() == bhttp::verb::post;

@@ -323,6 +323,7 @@ std::shared_ptr<const Snapshot> Snapshot::build(config::Config config, config::D
   snap->generation = generation;
   const auto& cfg = *snap->config;
   snap->routes = route::RouteTable::build(cfg);
+  snap->prices = std::make_shared<const pricing::PriceBook>(snap->gateway().pricing);
   SecretLookup secrets{cfg};
   TlsContextCache tls_cache;
 

@@ -23,6 +23,7 @@
 #include "http/upstream_endpoint.hpp"
 #include "observe/metric_series.hpp"
 #include "pipeline/chain.hpp"
+#include "pricing/catalog.hpp"
 #include "provider/aws_sigv4.hpp"
 #include "provider/provider.hpp"
 #include "proxy/provider_health.hpp"
@@ -119,6 +120,8 @@ struct Snapshot {
   std::shared_ptr<const state::RedisEndpoint> redis;
   // The process's Redis counters (from the RuntimeRegistry: they outlive snapshots).
   std::shared_ptr<state::RedisStatus> redis_status;
+  // Model prices: the built-in catalog (compiled once per process) under Gateway spec.pricing.
+  std::shared_ptr<const pricing::PriceBook> prices;
 
   const config::GatewaySpec& gateway() const { return config->gatewaySpec(); }
 
