@@ -2,11 +2,12 @@
 
 #include <boost/json.hpp>
 #include <boost/url/decode_view.hpp>
-#include <boost/url/params_encoded_view.hpp>
+#include <boost/url/pct_string_view.hpp>
 #include <span>
 #include <vector>
 
 #include "policy/budget.hpp"
+#include "pricing/catalog.hpp"
 #include "state/redis_client.hpp"
 
 namespace sluice::admin {
@@ -82,14 +83,19 @@ std::string text_field(const std::vector<std::pair<std::string, std::string>>& f
 }  // namespace
 
 std::string principal_parameter(std::string_view query) {
-  auto params = boost::urls::parse_query(query);
-  if (!params) return {};
-  for (const auto& param : *params)
-    if (param.key == "principal" && param.has_value) {
-      std::string out;
-      for (const char c : boost::urls::decode_view(param.value)) out += c;
-      return out;
-    }
+  while (!query.empty()) {
+    const auto amp = query.find('&');
+    const auto param = query.substr(0, amp);
+    query = amp == std::string_view::npos ? std::string_view() : query.substr(amp + 1);
+    if (!param.starts_with("principal=")) continue;
+    const auto value = param.substr(10);
+    boost::system::error_code ec;
+    const auto encoded = boost::urls::make_pct_string_view(value);
+    if (!encoded) return std::string(value);
+    std::string out;
+    for (const char c : boost::urls::decode_view(*encoded)) out += c;
+    return out;
+  }
   return {};
 }
 
@@ -114,7 +120,7 @@ http::Task<std::pair<unsigned, std::string>> spend_report(state::RedisClient& re
     const auto fields = co_await fields_of(redis, key);
     spend.push_back(json::object{{"principal", std::string(rest.substr(colon + 1))},
                                  {"month", std::string(rest.substr(0, colon))},
-                                 {"spentUsd", policy::format_usd(integer_field(fields, "spent"))},
+                                 {"spentUsd", pricing::format_usd_micros(integer_field(fields, "spent"))},
                                  {"requests", integer_field(fields, "requests")}});
   }
   body["spend"] = std::move(spend);
@@ -134,9 +140,9 @@ http::Task<std::pair<unsigned, std::string>> spend_report(state::RedisClient& re
     const auto spent = integer_field(fields, "spent");
     const auto limit = integer_field(fields, "limit");
     budgets.push_back(json::object{{"budget", label},
-                                   {"spentUsd", policy::format_usd(spent)},
-                                   {"limitUsd", policy::format_usd(limit)},
-                                   {"remainingUsd", policy::format_usd(std::max<std::int64_t>(0, limit - spent))},
+                                   {"spentUsd", pricing::format_usd_micros(spent)},
+                                   {"limitUsd", pricing::format_usd_micros(limit)},
+                                   {"remainingUsd", pricing::format_usd_micros(std::max<std::int64_t>(0, limit - spent))},
                                    {"periodEndUnixMs", integer_field(fields, "end")}});
   }
   body["budgets"] = std::move(budgets);

@@ -194,6 +194,8 @@ RedisSettings decode_redis(YamlMap& m) {
   }
   if (auto v = m.integer("database", 0, 1'000'000)) r.database = static_cast<unsigned>(*v);
   return r;
+}
+
 // A price in USD per 1M tokens, a YAML string or number read as an exact decimal.
 std::optional<std::int64_t> decode_price(YamlMap& m, std::string_view key, Need need) {
   const auto text = m.str(key, need);

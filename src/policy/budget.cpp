@@ -4,12 +4,11 @@
 
 #include "config/yaml_reader.hpp"
 #include "policy/limit_key.hpp"
+#include "pricing/catalog.hpp"
 
 namespace sluice::policy {
 
 namespace {
-
-constexpr std::int64_t kMaxUsd = 1'000'000'000'000;  // 1e12 USD
 
 // Days since 1970-01-01 of a civil date, and back (Howard Hinnant's algorithms).
 std::int64_t days_from_civil(std::int64_t y, unsigned m, unsigned d) {
@@ -49,35 +48,6 @@ std::string two(unsigned v) {
 }
 
 }  // namespace
-
-std::optional<std::int64_t> parse_usd(std::string_view text) {
-  if (text.empty() || text.size() > 32) return std::nullopt;
-  const auto dot = text.find('.');
-  const auto whole = text.substr(0, dot);
-  const auto fraction = dot == std::string_view::npos ? std::string_view() : text.substr(dot + 1);
-  if (whole.empty() || fraction.size() > 6 || (dot != std::string_view::npos && fraction.empty())) return std::nullopt;
-  for (const char c : whole)
-    if (c < '0' || c > '9') return std::nullopt;
-  for (const char c : fraction)
-    if (c < '0' || c > '9') return std::nullopt;
-  std::int64_t units = 0;
-  if (whole.size() > 13 || std::from_chars(whole.data(), whole.data() + whole.size(), units).ec != std::errc{})
-    return std::nullopt;
-  if (units > kMaxUsd) return std::nullopt;
-  std::int64_t micros = 0;
-  for (std::size_t i = 0; i < 6; ++i) micros = micros * 10 + (i < fraction.size() ? fraction[i] - '0' : 0);
-  const std::int64_t total = units * 1'000'000 + micros;
-  if (total > kMaxUsd * 1'000'000) return std::nullopt;
-  return total;
-}
-
-std::string format_usd(std::int64_t micros) {
-  const bool negative = micros < 0;
-  const std::uint64_t magnitude = negative ? 0 - static_cast<std::uint64_t>(micros) : static_cast<std::uint64_t>(micros);
-  std::string fraction = std::to_string(magnitude % 1'000'000);
-  fraction.insert(0, 6 - fraction.size(), '0');
-  return (negative ? "-" : "") + std::to_string(magnitude / 1'000'000) + "." + fraction;
-}
 
 PeriodSpan period_of(config::BudgetPeriod period, std::chrono::system_clock::time_point now) {
   const std::int64_t seconds = std::chrono::duration_cast<std::chrono::seconds>(now.time_since_epoch()).count();
@@ -152,11 +122,11 @@ std::vector<config::Budget> decode_budgets(config::YamlMap& ai) {
     std::string error;
     if (!LimitKey::parse(budget.by, &error)) ctx.error(list[i]["by"], m.field("by"), error);
     if (auto limit = m.str("limit", config::Need::Required)) {
-      if (auto micros = parse_usd(*limit)) {
+      std::string error;
+      if (auto micros = pricing::parse_usd_micros(*limit, error, pricing::kMaxBudgetMicros, "USD")) {
         budget.limit = *micros;
       } else {
-        ctx.error(list[i]["limit"], m.field("limit"),
-                  "\"" + *limit + "\" is not an amount of USD (a decimal with at most 6 decimals, e.g. \"500.00\")");
+        ctx.error(list[i]["limit"], m.field("limit"), error);
       }
     }
     if (auto period = m.enumeration<config::BudgetPeriod>("period",

@@ -4,7 +4,7 @@
 // which reserve a request's worst-case cost in the same atomic Redis step as its token limits
 // and settle the real cost when it ends.
 //
-// Money is integer micro-dollars (1 USD = 1'000'000). A period is calendar-aligned in UTC: an
+// Money is integer micro-dollars (1 USD = 1'000'000; pricing/catalog.hpp reads and writes it). A period is calendar-aligned in UTC: an
 // Hour starts at :00, a Day at 00:00, a Week on Monday 00:00, a Month on the 1st at 00:00; each
 // period has its own counter, so a new one starts at 0 and never carries the old spend.
 // Pure functions; thread-safe.
@@ -24,12 +24,6 @@ class YamlMap;
 }
 
 namespace sluice::policy {
-
-// "500.00", "0.5", "25" → micro-USD; nullopt for anything else (negative, more than 6
-// decimals, not a number, above 1e12 USD).
-std::optional<std::int64_t> parse_usd(std::string_view text);
-// micro-USD → "12.345678" (6 decimals).
-std::string format_usd(std::int64_t micros);
 
 // The period holding `now`: its first second and the first second of the next, in Unix seconds.
 struct PeriodSpan {

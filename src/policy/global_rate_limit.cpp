@@ -16,6 +16,7 @@
 #include "proxy/snapshot.hpp"
 #include "proxy/worker.hpp"
 #include "state/clock.hpp"
+#include "pricing/catalog.hpp"
 #include "state/redis_client.hpp"
 
 namespace sluice::policy {
@@ -180,7 +181,7 @@ std::string render_limit_metrics(const GlobalLimitsRuntime& runtime) {
   out += fmt::format("sluice_ratelimit_settle_failures_total {}\n", runtime.settle_failures());
   out += "# HELP sluice_budget_spent_usd_total Cost settled against budgets, in USD.\n"
          "# TYPE sluice_budget_spent_usd_total counter\n";
-  out += "sluice_budget_spent_usd_total " + format_usd(runtime.spend_micros()) + "\n";
+  out += "sluice_budget_spent_usd_total " + pricing::format_usd_micros(runtime.spend_micros()) + "\n";
   return out;
 }
 
@@ -199,7 +200,7 @@ std::string render_limit_status(const GlobalLimitsRuntime& runtime) {
                                           {"atUnixMs", entry.at_unix_ms}});
   return boost::json::serialize(boost::json::object{{"decisions", std::move(decisions)},
                                                     {"settleFailures", runtime.settle_failures()},
-                                                    {"spentUsd", format_usd(runtime.spend_micros())},
+                                                    {"spentUsd", pricing::format_usd_micros(runtime.spend_micros())},
                                                     {"fullest", std::move(fullest)}});
 }
 
@@ -286,39 +287,9 @@ std::optional<std::int64_t> requested_max_tokens(RequestContext& request) {
   return std::nullopt;
 }
 
-// The price of `model` at `provider` (Gateway spec.pricing overrides), or null.
-const config::ModelPrice* price_of(const proxy::Snapshot& snapshot, std::string_view model) {
-  const auto& models = snapshot.gateway().pricing.models;
-  const auto found = models.find(std::string(model));
-  return found == models.end() ? nullptr : &found->second;
-}
-
 // A number as the script reads it back exactly (shortest round-trip form).
 std::string fmt_number(double value) {
   return fmt::format("{}", value);
-}
-
-std::int64_t worst_case(const config::ModelPrice& price, std::int64_t input, std::int64_t output) {
-  const __int128 total = static_cast<__int128>(input) * price.input + static_cast<__int128>(output) * price.output;
-  const __int128 micros = (total + 999'999) / 1'000'000;
-  return micros > INT64_MAX ? INT64_MAX : static_cast<std::int64_t>(micros);
-}
-
-// The cost of what the request used: its priced usage (cached input at the cached price), 0 for
-// a model without a price (unknownModel: Free let it through).
-std::int64_t used_cost(const proxy::Snapshot& snapshot, const pipeline::RequestRecord& record, std::int64_t input,
-                       std::int64_t output) {
-  const std::string_view model = record.response_model.empty() ? std::string_view(record.model)
-                                                                : std::string_view(record.response_model);
-  const auto* price = price_of(snapshot, model);
-  if (price == nullptr) price = price_of(snapshot, record.model);
-  if (price == nullptr) return 0;
-  const std::int64_t cached = std::clamp<std::int64_t>(record.cached_tokens, 0, input);
-  const __int128 total = static_cast<__int128>(input - cached) * price->input +
-                         static_cast<__int128>(cached) * price->cachedInput.value_or(price->input) +
-                         static_cast<__int128>(output) * price->output;
-  const __int128 micros = (total + 999'999) / 1'000'000;
-  return micros > INT64_MAX ? INT64_MAX : static_cast<std::int64_t>(micros);
 }
 
 // Settles a reservation in Redis, after the request (a failure is counted and logged: the
@@ -447,18 +418,20 @@ std::optional<Verdict> GlobalLimitStage::plan(RequestContext& request, Reservati
       std::string unpriced;
       const auto consider = [&](const proxy::BackendRuntime& provider) {
         const std::string_view model = provider.model ? std::string_view(*provider.model) : request.info.model;
-        if (const auto* price = snapshot_ != nullptr ? price_of(*snapshot_, model) : nullptr) {
+        const auto* price = snapshot_ != nullptr && snapshot_->prices != nullptr && provider.llm != nullptr
+                                ? snapshot_->prices->find(model, provider.llm->kind)
+                                : nullptr;
+        if (price != nullptr) {
           priced = true;
-          cost = std::max(cost, worst_case(*price, input, output));
+          cost = std::max(cost, pricing::cost_micros(*price, pricing::Usage{input, 0, output, 0}));
         } else if (unpriced.empty()) {
           unpriced = std::string(model);
         }
       };
       for (const auto& group : request.backend.groups)
         for (const auto& provider : group) consider(provider);
-      const auto unknown = snapshot_ != nullptr ? snapshot_->gateway().pricing.unknownModel.value_or(
-                                                      config::UnknownModelPricing::Reject)
-                                                : config::UnknownModelPricing::Reject;
+      const auto unknown = snapshot_ != nullptr && snapshot_->prices != nullptr ? snapshot_->prices->unknown_model()
+                                                                                : config::UnknownModelPricing::Reject;
       if (!unpriced.empty() && unknown == config::UnknownModelPricing::Reject) {
         return Verdict::fail({400, "invalid_request_error", "model_not_priced",
                               "a budget applies to this request but model \"" + unpriced +
@@ -500,7 +473,7 @@ Verdict GlobalLimitStage::refuse(RequestContext& request, const Counter& counter
     runtime_->count(GlobalLimitsRuntime::Outcome::BudgetExceeded);
     const auto& spec = counter.budget->spec;
     return Verdict::fail({429, "insufficient_quota", "budget_exceeded",
-                          "Budget exceeded: " + format_usd(spec.limit) + " USD per " +
+                          "Budget exceeded: " + pricing::format_usd_micros(spec.limit) + " USD per " +
                               std::string(period_name(spec.period)) + " for " +
                               counter.budget->key.describe_values(request) + " (" + spec.policy +
                               "); the budget renews in " + std::to_string(seconds) + "s",
@@ -670,7 +643,7 @@ void GlobalLimitStage::on_complete(RequestContext& request) const noexcept {
     if (usage_known) {
       input = std::max<std::int64_t>(0, record.prompt_tokens);
       output = std::max<std::int64_t>(0, record.completion_tokens);
-      cost = snapshot_ != nullptr ? used_cost(*snapshot_, record, input, output) : 0;
+      cost = std::max<std::int64_t>(0, record.cost_micros);  // -1: no price (unknownModel: Free let it in)
     } else if (!answered) {
       input = output = cost = 0;
     }

@@ -96,7 +96,12 @@ std::string dashed_dates(std::string_view name) {
 
 // ------------------------------------------------------------------ money
 
-std::optional<std::int64_t> parse_usd_micros(std::string_view text, std::string& error) {
+std::optional<std::int64_t> parse_usd_micros(std::string_view text, std::string& error, std::int64_t max_micros,
+                                             std::string_view unit) {
+  const auto too_large = [&] {
+    error = "is above " + std::to_string(max_micros / 1'000'000) + " " + std::string(unit);
+    return std::nullopt;
+  };
   if (text.starts_with('-')) {
     error = "must not be negative";
     return std::nullopt;
@@ -109,25 +114,19 @@ std::optional<std::int64_t> parse_usd_micros(std::string_view text, std::string&
     return std::nullopt;
   }
   if (fraction.size() > 6) {
-    error = "has more than 6 decimals (prices are kept in whole micro-dollars)";
+    error = "has more than 6 decimals (amounts are kept in whole micro-dollars)";
     return std::nullopt;
   }
   const auto significant = whole.substr(std::min(whole.find_first_not_of('0'), whole.size()));
   std::int64_t dollars = 0;
-  if (significant.size() > 7 ||
+  if (significant.size() > 13 ||
       std::from_chars(significant.data(), significant.data() + significant.size(), dollars).ec != std::errc{}) {
-    if (!significant.empty()) {
-      error = "is above 1000000 (USD per 1M tokens)";
-      return std::nullopt;
-    }
+    if (!significant.empty()) return too_large();
   }
   std::int64_t micros_part = 0;
   for (std::size_t i = 0; i < 6; ++i) micros_part = micros_part * 10 + (i < fraction.size() ? fraction[i] - '0' : 0);
   const std::int64_t micros = dollars * 1'000'000 + micros_part;
-  if (micros > kMaxPriceMicros) {
-    error = "is above 1000000 (USD per 1M tokens)";
-    return std::nullopt;
-  }
+  if (micros > max_micros) return too_large();
   return micros;
 }
 

@@ -39,9 +39,15 @@ namespace sluice::pricing {
 // The most a price may be: 1,000,000 USD per 1M tokens.
 inline constexpr std::int64_t kMaxPriceMicros = 1'000'000'000'000;
 
+// The most a budget may be: 1e12 USD.
+inline constexpr std::int64_t kMaxBudgetMicros = 1'000'000'000'000'000'000;
+
 // "0.15" -> 150000. Accepts digits with at most one '.' and at most 6 decimals, nothing else
-// (no sign, exponent or spaces); nullopt with `error` set otherwise, or above kMaxPriceMicros.
-std::optional<std::int64_t> parse_usd_micros(std::string_view text, std::string& error);
+// (no sign, exponent or spaces); nullopt with `error` set otherwise, or above `max_micros` (the
+// message then names the maximum and `unit`).
+std::optional<std::int64_t> parse_usd_micros(std::string_view text, std::string& error,
+                                             std::int64_t max_micros = kMaxPriceMicros,
+                                             std::string_view unit = "(USD per 1M tokens)");
 
 // 123 -> "0.000123", 1500000 -> "1.500000": whole dollars, '.', exactly 6 decimals.
 std::string format_usd_micros(std::int64_t micros);
