@@ -139,11 +139,12 @@ http::Task<std::pair<unsigned, std::string>> spend_report(state::RedisClient& re
     }
     const auto spent = integer_field(fields, "spent");
     const auto limit = integer_field(fields, "limit");
-    budgets.push_back(json::object{{"budget", label},
-                                   {"spentUsd", pricing::format_usd_micros(spent)},
-                                   {"limitUsd", pricing::format_usd_micros(limit)},
-                                   {"remainingUsd", pricing::format_usd_micros(std::max<std::int64_t>(0, limit - spent))},
-                                   {"periodEndUnixMs", integer_field(fields, "end")}});
+    budgets.push_back(
+        json::object{{"budget", label},
+                     {"spentUsd", pricing::format_usd_micros(spent)},
+                     {"limitUsd", pricing::format_usd_micros(limit)},
+                     {"remainingUsd", pricing::format_usd_micros(std::max<std::int64_t>(0, limit - spent))},
+                     {"periodEndUnixMs", integer_field(fields, "end")}});
   }
   body["budgets"] = std::move(budgets);
   if (spends.truncated || budget_keys.truncated) body["truncated"] = true;

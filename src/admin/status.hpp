@@ -2,8 +2,9 @@
 // groups and providers, what each provider is (kind, wire format, endpoint, model), whether it
 // can serve (and why not: a missing Secret), and its outlier-detection health (ejected until
 // when, consecutive failures, ejections so far); the Gateway's Redis when it names one (address,
-// connections, replies, failures by kind, latency, last error). JSON; secrets never appear. Reads the
-// snapshot's atomics without locking; thread-safe.
+// connections, replies, failures by kind, latency, last error); the rate limits' and budgets'
+// decisions and fullest counters (`limits`, when a policy limits anything). JSON; secrets never
+// appear. Reads the snapshot's atomics without locking; thread-safe.
 #pragma once
 
 #include <string>
@@ -12,6 +13,7 @@
 
 namespace sluice::admin {
 
-std::string render_status(const proxy::Snapshot& snapshot);
+// `limits`: the /status object of the rate limits (policy::render_limit_status), or empty.
+std::string render_status(const proxy::Snapshot& snapshot, std::string_view limits = {});
 
 }  // namespace sluice::admin

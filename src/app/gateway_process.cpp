@@ -190,13 +190,14 @@ int serve(const ServeOptions& options) {
             return text;
           },
       .status =
-          [&current, &current_mutex] {
+          [&current, &current_mutex, &runtime_state] {
             std::shared_ptr<const proxy::Snapshot> now;
             {
               std::lock_guard lock(current_mutex);
               now = current;
             }
-            return admin::render_status(*now);
+            const auto limits = runtime_state.find<policy::GlobalLimitsRuntime>(policy::kLimitsStateKey);
+            return admin::render_status(*now, limits ? policy::render_limit_status(*limits) : std::string());
           },
       .ready = [&draining] { return !draining.load(); },
       .spend =
@@ -220,7 +221,8 @@ int serve(const ServeOptions& options) {
           },
       .set_clock = options.test_clock ? std::function<std::string(std::string_view)>([](std::string_view query) {
         const auto at = query.find("offsetMs=");
-        const long long offset = at == std::string_view::npos ? 0 : std::atoll(std::string(query.substr(at + 9)).c_str());
+        const long long offset =
+            at == std::string_view::npos ? 0 : std::atoll(std::string(query.substr(at + 9)).c_str());
         state::WallClock::set_offset(std::chrono::milliseconds(offset));
         return "clock offset " + std::to_string(offset) + " ms\n";
       })

@@ -4,10 +4,10 @@
 // which reserve a request's worst-case cost in the same atomic Redis step as its token limits
 // and settle the real cost when it ends.
 //
-// Money is integer micro-dollars (1 USD = 1'000'000; pricing/catalog.hpp reads and writes it). A period is calendar-aligned in UTC: an
-// Hour starts at :00, a Day at 00:00, a Week on Monday 00:00, a Month on the 1st at 00:00; each
-// period has its own counter, so a new one starts at 0 and never carries the old spend.
-// Pure functions; thread-safe.
+// Money is integer micro-dollars (1 USD = 1'000'000; pricing/catalog.hpp reads and writes it). A period is
+// calendar-aligned in UTC: an Hour starts at :00, a Day at 00:00, a Week on Monday 00:00, a Month on the 1st at 00:00;
+// each period has its own counter, so a new one starts at 0 and never carries the old spend. Pure functions;
+// thread-safe.
 #pragma once
 
 #include <chrono>

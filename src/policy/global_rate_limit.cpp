@@ -1,11 +1,12 @@
 #include "policy/global_rate_limit.hpp"
 
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/json.hpp>
 #include <cmath>
-#include <fmt/format.h>
 
 #include "observe/log.hpp"
 #include "policy/ai.hpp"
@@ -13,10 +14,10 @@
 #include "policy/limit_key.hpp"
 #include "policy/local_rate_limit.hpp"
 #include "policy/rate_limit_headers.hpp"
+#include "pricing/catalog.hpp"
 #include "proxy/snapshot.hpp"
 #include "proxy/worker.hpp"
 #include "state/clock.hpp"
-#include "pricing/catalog.hpp"
 #include "state/redis_client.hpp"
 
 namespace sluice::policy {
@@ -149,9 +150,8 @@ void GlobalLimitsRuntime::note_fullness(Fullness fullness) {
   } else if (fullest_.size() < kFullestKept) {
     fullest_.push_back(std::move(fullness));
   } else {
-    auto emptiest = std::min_element(fullest_.begin(), fullest_.end(), [](const Fullness& a, const Fullness& b) {
-      return a.used_share < b.used_share;
-    });
+    auto emptiest = std::min_element(fullest_.begin(), fullest_.end(),
+                                     [](const Fullness& a, const Fullness& b) { return a.used_share < b.used_share; });
     if (emptiest->used_share > fullness.used_share) return;
     *emptiest = std::move(fullness);
   }
@@ -176,11 +176,13 @@ std::string render_limit_metrics(const GlobalLimitsRuntime& runtime) {
     out += fmt::format("sluice_ratelimit_decisions_total{{kind=\"global\",outcome=\"{}\"}} {}\n",
                        GlobalLimitsRuntime::kOutcomeNames[i],
                        runtime.decisions(static_cast<GlobalLimitsRuntime::Outcome>(i)));
-  out += "# HELP sluice_ratelimit_settle_failures_total Reservations that could not be settled in Redis (they stay "
-         "charged).\n# TYPE sluice_ratelimit_settle_failures_total counter\n";
+  out +=
+      "# HELP sluice_ratelimit_settle_failures_total Reservations that could not be settled in Redis (they stay "
+      "charged).\n# TYPE sluice_ratelimit_settle_failures_total counter\n";
   out += fmt::format("sluice_ratelimit_settle_failures_total {}\n", runtime.settle_failures());
-  out += "# HELP sluice_budget_spent_usd_total Cost settled against budgets, in USD.\n"
-         "# TYPE sluice_budget_spent_usd_total counter\n";
+  out +=
+      "# HELP sluice_budget_spent_usd_total Cost settled against budgets, in USD.\n"
+      "# TYPE sluice_budget_spent_usd_total counter\n";
   out += "sluice_budget_spent_usd_total " + pricing::format_usd_micros(runtime.spend_micros()) + "\n";
   return out;
 }
@@ -309,16 +311,16 @@ http::Task<void> settle(proxy::Worker& worker, std::shared_ptr<GlobalLimitsRunti
   if (!result.ok()) {
     runtime->count_settle_failure();
     if (runtime->should_log_failure(std::chrono::steady_clock::now()))
-      observe::log(observe::Level::Warning, "rate limit settlement failed",
-                   {{"error", result.failure != state::RedisResult::Failure::None ? result.message : result.reply.text}});
+      observe::log(
+          observe::Level::Warning, "rate limit settlement failed",
+          {{"error", result.failure != state::RedisResult::Failure::None ? result.message : result.reply.text}});
   }
 }
 
 class GlobalLimitStage final : public pipeline::Stage {
  public:
-  GlobalLimitStage(GlobalLimitSettings settings, std::vector<CompiledLimit> limits,
-                   std::vector<CompiledBudget> budgets, std::shared_ptr<GlobalLimitsRuntime> runtime,
-                   const proxy::Snapshot* snapshot)
+  GlobalLimitStage(GlobalLimitSettings settings, std::vector<CompiledLimit> limits, std::vector<CompiledBudget> budgets,
+                   std::shared_ptr<GlobalLimitsRuntime> runtime, const proxy::Snapshot* snapshot)
       : settings_(std::move(settings)),
         limits_(std::move(limits)),
         budgets_(std::move(budgets)),
@@ -375,12 +377,11 @@ std::optional<Verdict> GlobalLimitStage::plan(RequestContext& request, Reservati
     if (chat) {
       if (needs_document_) output = requested_max_tokens(request).value_or(0);
       if (output <= 0) {
-        output = settings_.default_max_tokens ? static_cast<std::int64_t>(*settings_.default_max_tokens)
-                                              : static_cast<std::int64_t>(request.backend.groups.empty()
-                                                                              ? request.backend.default_max_tokens
-                                                                              : request.backend.groups.front()
-                                                                                    .front()
-                                                                                    .default_max_tokens);
+        output = settings_.default_max_tokens
+                     ? static_cast<std::int64_t>(*settings_.default_max_tokens)
+                     : static_cast<std::int64_t>(request.backend.groups.empty()
+                                                     ? request.backend.default_max_tokens
+                                                     : request.backend.groups.front().front().default_max_tokens);
       }
     }
   }
@@ -405,7 +406,8 @@ std::optional<Verdict> GlobalLimitStage::plan(RequestContext& request, Reservati
       counter.amount = counter.minimum = 1;  // an exhausted token limit refuses passthrough requests too
     } else {
       const auto count = limit.spec.count;
-      counter.amount = (count == config::TokenCount::Output ? 0 : input) + (count == config::TokenCount::Input ? 0 : output);
+      counter.amount =
+          (count == config::TokenCount::Output ? 0 : input) + (count == config::TokenCount::Input ? 0 : output);
       counter.minimum = truncate && count != config::TokenCount::Input ? counter.amount - output + 1 : counter.amount;
     }
     reservation.counters.push_back(std::move(counter));
@@ -433,7 +435,9 @@ std::optional<Verdict> GlobalLimitStage::plan(RequestContext& request, Reservati
       const auto unknown = snapshot_ != nullptr && snapshot_->prices != nullptr ? snapshot_->prices->unknown_model()
                                                                                 : config::UnknownModelPricing::Reject;
       if (!unpriced.empty() && unknown == config::UnknownModelPricing::Reject) {
-        return Verdict::fail({400, "invalid_request_error", "model_not_priced",
+        return Verdict::fail({400,
+                              "invalid_request_error",
+                              "model_not_priced",
                               "a budget applies to this request but model \"" + unpriced +
                                   "\" has no price; the gateway's operators can add it under Gateway "
                                   "spec.pricing.models or set spec.pricing.unknownModel: Free",
@@ -445,8 +449,8 @@ std::optional<Verdict> GlobalLimitStage::plan(RequestContext& request, Reservati
     for (const auto& budget : budgets_) {
       const auto span = period_of(budget.spec.period, now);
       Counter counter;
-      counter.key = reservation.key_prefix + "{limits}:budget:" + budget.key_base + period_label(budget.spec.period, span) +
-                    ":";
+      counter.key =
+          reservation.key_prefix + "{limits}:budget:" + budget.key_base + period_label(budget.spec.period, span) + ":";
       budget.key.append_values(request, counter.key);
       counter.kind = 's';
       counter.capacity = static_cast<double>(budget.spec.limit);
@@ -460,8 +464,9 @@ std::optional<Verdict> GlobalLimitStage::plan(RequestContext& request, Reservati
   }
   if (request.principal != nullptr && !budgets_.empty()) {
     const auto span = period_of(config::BudgetPeriod::Month, now);
-    reservation.spend_key = reservation.key_prefix + "{limits}:spend:" +
-                            period_label(config::BudgetPeriod::Month, span) + ":" + request.principal->id;
+    reservation.spend_key = reservation.key_prefix +
+                            "{limits}:spend:" + period_label(config::BudgetPeriod::Month, span) + ":" +
+                            request.principal->id;
     reservation.spend_expiry_ms = (span.end + 40 * 86400) * 1000;
   }
   return std::nullopt;
@@ -472,13 +477,15 @@ Verdict GlobalLimitStage::refuse(RequestContext& request, const Counter& counter
   if (counter.budget != nullptr) {
     runtime_->count(GlobalLimitsRuntime::Outcome::BudgetExceeded);
     const auto& spec = counter.budget->spec;
-    return Verdict::fail({429, "insufficient_quota", "budget_exceeded",
-                          "Budget exceeded: " + pricing::format_usd_micros(spec.limit) + " USD per " +
-                              std::string(period_name(spec.period)) + " for " +
-                              counter.budget->key.describe_values(request) + " (" + spec.policy +
-                              "); the budget renews in " + std::to_string(seconds) + "s",
-                          {}},
-                         std::to_string(seconds));
+    return Verdict::fail(
+        {429,
+         "insufficient_quota",
+         "budget_exceeded",
+         "Budget exceeded: " + pricing::format_usd_micros(spec.limit) + " USD per " +
+             std::string(period_name(spec.period)) + " for " + counter.budget->key.describe_values(request) + " (" +
+             spec.policy + "); the budget renews in " + std::to_string(seconds) + "s",
+         {}},
+        std::to_string(seconds));
   }
   runtime_->count(GlobalLimitsRuntime::Outcome::Limited);
   const auto& limit = *counter.limit;
@@ -495,17 +502,20 @@ Verdict GlobalLimitStage::refuse(RequestContext& request, const Counter& counter
 
 void GlobalLimitStage::offer_headers(RequestContext& request, const Counter& counter, std::int64_t remaining,
                                      std::int64_t reset_ms) const {
-  if (counter.limit == nullptr) return;
-  offer_limit_reading(request, {counter.limit->tokens, static_cast<std::uint64_t>(counter.limit->capacity),
-                                static_cast<double>(remaining), std::chrono::milliseconds(std::max<std::int64_t>(0, reset_ms))});
-  const double limit = counter.limit->capacity;
-  if (limit > 0) {
-    const double used = 1.0 - static_cast<double>(remaining) / limit;
-    if (used >= 0.5)
-      runtime_->note_fullness({counter.limit->what + " (" + counter.limit->spec.policy + ") " +
-                                   counter.limit->key.describe_values(request),
-                               used, remaining, static_cast<std::int64_t>(limit), unix_ms(state::WallClock::now())});
-  }
+  const double limit = counter.capacity;
+  if (counter.limit != nullptr)
+    offer_limit_reading(request,
+                        {counter.limit->tokens, static_cast<std::uint64_t>(limit), static_cast<double>(remaining),
+                         std::chrono::milliseconds(std::max<std::int64_t>(0, reset_ms))});
+  // The fullest counters, for /status: past half used.
+  if (limit <= 0) return;
+  const double used = 1.0 - static_cast<double>(remaining) / limit;
+  if (used < 0.5) return;
+  std::string name = counter.limit != nullptr ? counter.limit->what + " (" + counter.limit->spec.policy + ") " +
+                                                    counter.limit->key.describe_values(request)
+                                              : "budget " + counter.label;
+  runtime_->note_fullness(
+      {std::move(name), used, remaining, static_cast<std::int64_t>(limit), unix_ms(state::WallClock::now())});
 }
 
 // failureMode Local: the same counters in process, each at limit / replicas.
@@ -574,13 +584,13 @@ http::Task<Verdict> GlobalLimitStage::reserve(RequestContext& request) const {
   if (!result.ok() || result.reply.type != state::RedisReply::Type::Array || result.reply.elements.size() < 4) {
     const std::string why = result.failure != state::RedisResult::Failure::None ? result.message
                             : result.reply.is_error()                           ? result.reply.text
-                                                                                : "unexpected reply to the limit script";
+                                                      : "unexpected reply to the limit script";
     if (runtime_->should_log_failure(std::chrono::steady_clock::now()))
       observe::log(observe::Level::Warning, "rate limit store failed",
                    {{"error", why},
                     {"failure_mode", settings_.failure_mode == config::RedisFailureMode::FailOpen ? "FailOpen"
                                      : settings_.failure_mode == config::RedisFailureMode::Local  ? "Local"
-                                                                                                 : "FailClosed"}});
+                                                                                                  : "FailClosed"}});
     switch (settings_.failure_mode) {
       case config::RedisFailureMode::FailOpen:
         runtime_->count(GlobalLimitsRuntime::Outcome::FailedOpen);
@@ -593,8 +603,11 @@ http::Task<Verdict> GlobalLimitStage::reserve(RequestContext& request) const {
     }
     runtime_->count(GlobalLimitsRuntime::Outcome::FailedClosed);
     reservation.counters.clear();
-    co_return Verdict::fail({503, "server_error", "rate_limit_unavailable",
-                             "rate limits cannot be checked now (their store is unavailable); retry shortly", {}},
+    co_return Verdict::fail({503,
+                             "server_error",
+                             "rate_limit_unavailable",
+                             "rate limits cannot be checked now (their store is unavailable); retry shortly",
+                             {}},
                             "1");
   }
 
@@ -685,8 +698,7 @@ void GlobalLimitStage::on_complete(RequestContext& request) const noexcept {
     }
     if (reservation.where != Reservation::Where::Redis || keys.empty()) return;
     args[1] = std::to_string(keys.size());
-    boost::asio::co_spawn(request.worker.io(),
-                          settle(request.worker, runtime_, std::move(keys), std::move(args)),
+    boost::asio::co_spawn(request.worker.io(), settle(request.worker, runtime_, std::move(keys), std::move(args)),
                           boost::asio::detached);
   } catch (...) {
     runtime_->count_settle_failure();

@@ -77,7 +77,9 @@ class GlobalLimitsRuntime {
   std::uint64_t decisions(Outcome outcome) const {
     return decisions_[static_cast<unsigned>(outcome)].load(std::memory_order_relaxed);
   }
-  void count_local(bool allowed) { (allowed ? local_allowed_ : local_limited_).fetch_add(1, std::memory_order_relaxed); }
+  void count_local(bool allowed) {
+    (allowed ? local_allowed_ : local_limited_).fetch_add(1, std::memory_order_relaxed);
+  }
   std::uint64_t local_decisions(bool allowed) const {
     return (allowed ? local_allowed_ : local_limited_).load(std::memory_order_relaxed);
   }

@@ -87,7 +87,8 @@ std::optional<LimitKey> LimitKey::parse(const std::vector<std::string>& by, std:
         return std::nullopt;
       }
     } else {
-      if (error != nullptr) *error = "unknown key part \"" + text + "\"; expected one of " + std::string(kLimitKeyParts);
+      if (error != nullptr)
+        *error = "unknown key part \"" + text + "\"; expected one of " + std::string(kLimitKeyParts);
       return std::nullopt;
     }
     for (const auto& seen : key.parts_) {

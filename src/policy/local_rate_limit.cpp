@@ -71,10 +71,11 @@ class LocalRateLimitStage final : public pipeline::Stage {
         runtime_->count_local(false);
         for (std::size_t i = 0; i < taken.size(); ++i) buckets_->adjust(taken[i], 1, limits_[i].bucket, now);
         const auto seconds = std::max<std::int64_t>(1, (outcome.retry_after.count() + 999) / 1000);
-        return Verdict::fail({429, "requests", "rate_limit_exceeded",
+        return Verdict::fail({429,
+                              "requests",
+                              "rate_limit_exceeded",
                               "Rate limit reached: " + std::to_string(limit.burst) + " requests by " +
-                                  (limit.key.description().empty() ? std::string("gateway")
-                                                                   : limit.key.description()) +
+                                  (limit.key.description().empty() ? std::string("gateway") : limit.key.description()) +
                                   " (local limit); retry after " + std::to_string(seconds) + "s",
                               {}},
                              std::to_string(seconds));

@@ -86,7 +86,8 @@ std::vector<config::GlobalRateLimit> decode_global_limits(config::YamlMap& globa
     config::YamlMap m(list[i], global.field("limits") + "[" + std::to_string(i) + "]", ctx, config::Need::Required);
     config::GlobalRateLimit limit;
     limit.policy = ctx.resource;
-    if (auto requests = m.integer("requests", 1, 1'000'000'000'000)) limit.requests = static_cast<std::uint64_t>(*requests);
+    if (auto requests = m.integer("requests", 1, 1'000'000'000'000))
+      limit.requests = static_cast<std::uint64_t>(*requests);
     if (auto tokens = m.integer("tokens", 1, 1'000'000'000'000)) limit.tokens = static_cast<std::uint64_t>(*tokens);
     if (auto unit = decode_unit(m)) limit.unit = *unit;
     limit.by = decode_by(m);
@@ -101,9 +102,10 @@ std::vector<config::GlobalRateLimit> decode_global_limits(config::YamlMap& globa
       ctx.error(list[i]["count"], m.field("count"), "count applies to token limits (tokens: N), not to requests");
     }
     make_identity(limit, limit.tokens ? "tokens" : "requests", i, out);
-    if (limit.tokens) limit.identity += limit.count == config::TokenCount::Input    ? "|Input"
-                                        : limit.count == config::TokenCount::Output ? "|Output"
-                                                                                    : "|Total";
+    if (limit.tokens)
+      limit.identity += limit.count == config::TokenCount::Input    ? "|Input"
+                        : limit.count == config::TokenCount::Output ? "|Output"
+                                                                    : "|Total";
     out.push_back(std::move(limit));
   }
   return out;

@@ -29,13 +29,13 @@ class TokenBuckets {
   static constexpr std::size_t kMaxBucketsPerShard = 8192;
 
   struct Limit {
-    double capacity = 0;     // tokens
-    double per_second = 0;   // refill rate
+    double capacity = 0;    // tokens
+    double per_second = 0;  // refill rate
   };
 
   struct Outcome {
     bool allowed = false;
-    double remaining = 0;                  // after this take (allowed) or now (refused)
+    double remaining = 0;                      // after this take (allowed) or now (refused)
     std::chrono::milliseconds retry_after{0};  // refused: until `amount` is available
     std::chrono::milliseconds reset{0};        // until the bucket is full again
   };

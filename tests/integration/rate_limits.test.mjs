@@ -149,10 +149,12 @@ describe('global limits', { skip }, () => {
         Array.from({ length: 64 }, (_, i) => chat(i % 2 ? a : b, { headers: { 'x-mock-latency-ms': '50' } })),
       );
       const statuses = responses.map((r) => r.status);
+      const bodies = await Promise.all(responses.map((r) => r.text()));
       assert.equal(statuses.filter((s) => s === 200).length, 25, `statuses: ${statuses}`);
       assert.equal(statuses.filter((s) => s === 429).length, 39);
-      const refused = responses.find((r) => r.status === 429);
-      const body = await refused.json();
+      const refusedAt = statuses.indexOf(429);
+      const refused = responses[refusedAt];
+      const body = JSON.parse(bodies[refusedAt]);
       assert.equal(body.error.code, 'rate_limit_exceeded');
       assert.equal(body.error.type, 'requests');
       assert.match(body.error.message, /25 requests\/Hour by principal/);
@@ -162,11 +164,19 @@ describe('global limits', { skip }, () => {
       const ok = responses.find((r) => r.status === 200);
       assert.equal(ok.headers.get('x-ratelimit-limit-requests'), '25');
       assert.match(ok.headers.get('x-ratelimit-reset-requests'), /^\d+(\.\d+)?(ms|s)$|m/);
-      for (const r of responses) await r.body?.cancel();
+      // /status shows the full counter.
+      const status = await (await fetch(`${a.adminUrl}/status`)).json();
+      const full = status.limits.fullest.find((f) => f.counter.includes('25 requests/Hour by principal'));
+      assert.ok(full, JSON.stringify(status.limits));
+      assert.equal(full.remaining, 0);
+      assert.equal(full.usedShare, 1);
+      // Replica a took the odd requests: 32 decisions.
+      assert.equal(status.limits.decisions.allowed + status.limits.decisions.limited, 32);
       // Another principal has its own counter.
       const bob = await chat(a, { key: KEY_B });
       assert.equal(bob.status, 200);
       assert.equal(bob.headers.get('x-ratelimit-remaining-requests'), '24');
+      await bob.text();
       // The Anthropic client gets its own schema.
       const messages = await fetch(`${a.url}/v1/messages`, {
         method: 'POST',
@@ -422,9 +432,10 @@ describe('Redis failures', { skip }, () => {
         if (mode === 'Local') assert.deepEqual(statuses, [200, 200, 200, 429, 429]);
         const metrics = await (await fetch(`${gw.adminUrl}/metrics`)).text();
         const outcome = { FailClosed: 'failed_closed', FailOpen: 'failed_open', Local: 'local' }[mode];
-        assert.match(metrics, new RegExp(`sluice_ratelimit_decisions_total\\{outcome="${outcome}"\\} [1-9]`));
+        assert.match(metrics, new RegExp(`sluice_ratelimit_decisions_total\\{kind="global",outcome="${outcome}"\\} [1-9]`));
         const status = await (await fetch(`${gw.adminUrl}/status`)).json();
-        assert.ok(status.redis.failures > 0 || Object.values(status.redis.failures ?? {}).some((n) => n > 0));
+        assert.ok(Object.values(status.redis.failures).some((n) => n > 0), JSON.stringify(status.redis));
+        assert.ok(status.limits.decisions[outcome] > 0, JSON.stringify(status.limits));
         assert.ok(gw.stderr.some((l) => l.includes('rate limit store failed')), gw.stderr.join('\n'));
       } finally {
         await gw.stop();

@@ -3,6 +3,8 @@
 // x-ratelimit-* headers (policy/rate_limit_headers.hpp) and the rateLimit section's decoding,
 // merging and diagnostics (policy/rate_limit.hpp). Redis-backed behaviour is tested against a
 // real redis-server in tests/integration/rate_limits.test.mjs.
+#include "policy/rate_limit.hpp"
+
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
@@ -14,7 +16,6 @@
 #include "config/loader.hpp"
 #include "policy/budget.hpp"
 #include "policy/limit_key.hpp"
-#include "policy/rate_limit.hpp"
 #include "policy/rate_limit_headers.hpp"
 #include "state/token_buckets.hpp"
 
@@ -87,9 +88,8 @@ TEST(TokenBuckets, ExactUnderConcurrentTakes) {
 
 TEST(LimitKey, ParsesEveryPartAndRefusesUnknownOnes) {
   std::string error;
-  const auto key =
-      LimitKey::parse({"principal", "principal.metadata.team", "model", "route", "backend", "header:X-Team", "clientIP"},
-                      &error);
+  const auto key = LimitKey::parse(
+      {"principal", "principal.metadata.team", "model", "route", "backend", "header:X-Team", "clientIP"}, &error);
   ASSERT_TRUE(key) << error;
   EXPECT_EQ(key->parts().size(), 7u);
   EXPECT_EQ(key->parts()[5].name, "x-team");
@@ -142,7 +142,8 @@ TEST(RateLimitHeaders, FormatsResetsLikeOpenAi) {
 
 std::vector<std::string> problems(const config::Diagnostics& diagnostics) {
   std::vector<std::string> out;
-  for (const auto& d : diagnostics.items()) out.push_back(d.file + ": " + d.resource + ": " + d.field + ": " + d.message);
+  for (const auto& d : diagnostics.items())
+    out.push_back(d.file + ": " + d.resource + ": " + d.field + ": " + d.message);
   return out;
 }
 
@@ -240,7 +241,8 @@ spec:
 TEST(RateLimitSection, TheMostSpecificListWinsWholeAndScalarsMergePerField) {
   config::RateLimitPolicy general;
   general.local = std::vector<config::LocalRateLimit>{{10, config::RateUnit::Second, 0, {}, "g", "g"}};
-  general.global = config::GlobalRateLimits{config::RedisFailureMode::FailOpen, std::vector<config::GlobalRateLimit>{{}}, 3};
+  general.global =
+      config::GlobalRateLimits{config::RedisFailureMode::FailOpen, std::vector<config::GlobalRateLimit>{{}}, 3};
   config::RateLimitPolicy specific;
   specific.global = config::GlobalRateLimits{std::nullopt, std::vector<config::GlobalRateLimit>{{}, {}}, std::nullopt};
   specific.streams = config::StreamLimits{config::StreamExceed::Truncate};

@@ -39,7 +39,7 @@ struct ApiRequest {
   std::string_view body;
   const boost::json::value* json = nullptr;             // the body parsed as JSON, null if it is not JSON
   const boost::beast::http::fields* headers = nullptr;  // the request headers, if known
-  int chunks = 4;                 // content pieces of a generated reply (x-mock-chunks, else --chunks)
+  int chunks = 4;  // content pieces of a generated reply (x-mock-chunks, else --chunks)
   // The body's max_tokens / max_completion_tokens (OpenAI chat, Anthropic) was below `chunks`:
   // the reply was cut to that many pieces (one token each) and ends as a provider's does at
   // its output limit (finish_reason "length", stop_reason "max_tokens").
