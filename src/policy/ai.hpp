@@ -47,7 +47,8 @@ struct AiSection {
       "response: {customResponse: {message: m, statusCode: 451}, regex: {action: MASK, builtins: [EMAIL], "
       "matches: [{name: ticket, pattern: 'TCK-[0-9]{6}', maxLength: 10}]}, webhook: {backendRef: {name: static}, "
       "forwardHeaders: [x-request-id], timeout: 2s, failureMode: FailOpen, streaming: Buffer}}}, "
-      "promptEnrichment: {prepend: [{role: system, content: a}], append: [{role: user, content: b}]}}";
+      "promptEnrichment: {prepend: [{role: system, content: a}], append: [{role: user, content: b}]}, "
+      "budgets: [{by: [principal], limit: '1.00', period: Day}]}";
   static Value decode(config::YamlMap& section);
   static void validate(const Value& value, const config::YamlMap& section);
   static Value merge(const Value& general, const Value& specific);
