@@ -32,6 +32,9 @@
 namespace sluice::proxy {
 struct Snapshot;
 }
+namespace sluice::state {
+class RuntimeRegistry;
+}
 
 namespace sluice::policy {
 
@@ -45,6 +48,8 @@ struct Attachments {
 Attachments attach_policies(const config::Config& config, const route::RouteTable& routes);
 
 // Fills the snapshot's chains: each rule's, each Backend's and each provider's attempt chain.
-void compile_chains(proxy::Snapshot& snapshot);
+// `registry`: the process's runtime state, for stages whose state outlives the snapshot (what
+// they take is claimed in snapshot.state_claims); null: such stages keep state of their own.
+void compile_chains(proxy::Snapshot& snapshot, state::RuntimeRegistry* registry = nullptr);
 
 }  // namespace sluice::policy

@@ -323,7 +323,7 @@ std::shared_ptr<const Snapshot> Snapshot::build(config::Config config, config::D
   }
   warn_groups_that_cannot_serve(*snap, diags);
   register_metric_series(*snap, registry.metric_series());
-  policy::compile_chains(*snap);
+  policy::compile_chains(*snap, &registry);
   return snap;
 }
 
