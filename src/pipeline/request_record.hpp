@@ -55,7 +55,13 @@ struct RequestRecord {
   std::int64_t prompt_tokens = -1;
   std::int64_t completion_tokens = -1;
   std::int64_t cached_tokens = -1;
-  std::string finish_reason;   // as the provider said it ("stop", "end_turn", "length", ...)
+  std::string finish_reason;  // as the provider said it ("stop", "end_turn", "length", ...)
+  // The response cache (policy/response_cache.hpp): "hit", "miss" or "bypass" on a rule with a
+  // cache, empty otherwise. A hit carries the usage stored with the answer in the token counts
+  // above and cache_hit: nothing was asked of a provider, so cost accounting prices it at 0 and
+  // counts what the stored usage would have cost as saved.
+  std::string_view cache;
+  bool cache_hit = false;
   std::string response_model;  // the model the provider says answered
 };
 

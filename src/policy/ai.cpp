@@ -15,6 +15,7 @@
 #include "policy/prompt_enrichment.hpp"
 #include "policy/prompt_guard.hpp"
 #include "policy/request_defaults.hpp"
+#include "policy/response_cache.hpp"
 #include "policy/response_guard.hpp"
 #include "policy/response_webhook.hpp"
 #include "policy/targets.hpp"
@@ -297,6 +298,10 @@ config::AiPolicy AiSection::decode(config::YamlMap& section) {
     enrichment.append = decode_messages(m, "append");
     ai.promptEnrichment = std::move(enrichment);
   }
+  if (section.has("cache")) {
+    config::YamlMap cache(section.take("cache"), section.field("cache"), ctx);
+    ai.cache = decode_response_cache(cache);
+  }
   return ai;
 }
 
@@ -370,6 +375,7 @@ config::AiPolicy AiSection::merge(const config::AiPolicy& general, const config:
   if (specific.modelAliases) out.modelAliases = specific.modelAliases;
   if (specific.defaults) out.defaults = specific.defaults;
   if (specific.promptEnrichment) out.promptEnrichment = specific.promptEnrichment;
+  if (specific.cache) out.cache = specific.cache;
   return out;
 }
 
@@ -417,6 +423,14 @@ Stages AiSection::make_stage(config::AiPolicy merged, const SectionContext& cont
   if (merged.promptEnrichment &&
       (!merged.promptEnrichment->prepend.empty() || !merged.promptEnrichment->append.empty()))
     stages.push_back(make_prompt_enrichment_stage(std::move(*merged.promptEnrichment)));
+  // Last: the cache key is the body the other stages leave.
+  if (merged.cache && merged.cache->exact) {
+    // The memory store belongs to the most specific policy that sets the cache.
+    std::string identity;
+    for (const auto* policy : context.attached)
+      if (policy->ai && policy->ai->cache) identity = policy->origin.id();
+    stages.push_back(make_response_cache_stage(*merged.cache->exact, identity, context));
+  }
   return stages;
 }
 
@@ -435,6 +449,9 @@ void AiSection::check_references(const config::AiPolicy& value, const config::Tr
       error(field,
             "Backend \"" + webhook.backend + "\" is an AI Backend; a guard webhook is a Static Backend (its hosts)");
   };
+  if (value.cache && value.cache->exact && value.cache->exact->store == config::CacheStore::Redis &&
+      (!config.gateway || !config.gateway->spec.redis))
+    error("spec.ai.cache.exact.store", "store Redis needs the Gateway's spec.redis (or store: Memory)");
   if (value.promptGuard && value.promptGuard->response && value.promptGuard->response->webhook)
     check_webhook(value.promptGuard->response->webhook->call, "spec.ai.promptGuard.response.webhook.backendRef.name");
   if (value.promptGuard && value.promptGuard->request) {
