@@ -78,9 +78,8 @@ std::string_view api_name(route::ApiKind api) {
 
 }  // namespace
 
-std::string response_cache_key(const proxy::BackendRuntime& backend, route::ApiKind api,
-                               const json::object& body, const pipeline::Principal* principal,
-                               config::CacheScope scope) {
+std::string response_cache_key(const proxy::BackendRuntime& backend, route::ApiKind api, const json::object& body,
+                               const pipeline::Principal* principal, config::CacheScope scope) {
   std::string material;
   material.reserve(256 + body.size() * 64);
   add_field(material, "sluice-cache-v1");
@@ -235,8 +234,8 @@ class ResponseCacheStage final : public pipeline::Stage {
   pipeline::Phases phases() const override {
     using pipeline::bit;
     using pipeline::Phase;
-    return bit(Phase::RequestHead) | bit(Phase::RequestBody) | bit(Phase::BodyDocument) |
-           bit(Phase::ResponseEvents) | bit(Phase::Complete);
+    return bit(Phase::RequestHead) | bit(Phase::RequestBody) | bit(Phase::BodyDocument) | bit(Phase::ResponseEvents) |
+           bit(Phase::Complete);
   }
   bool waits() const override { return redis_; }
 
@@ -272,7 +271,8 @@ class ResponseCacheStage final : public pipeline::Stage {
     const std::span<const std::string_view> command(args);
     auto result = co_await client->command(command);
     if (!result.ok()) {
-      log_redis_failure("GET", result.failure == state::RedisResult::Failure::None ? result.reply.text : result.message);
+      log_redis_failure("GET",
+                        result.failure == state::RedisResult::Failure::None ? result.reply.text : result.message);
       co_return miss(request, state, *key);
     }
     if (result.reply.type != state::RedisReply::Type::String) co_return miss(request, state, *key);
@@ -284,8 +284,7 @@ class ResponseCacheStage final : public pipeline::Stage {
       auto& state = request.state<CacheRequest>(this);
       if (state.key.empty() || !state.begun || !state.ended || !state.complete || state.too_large) return;
       if (state.status < 200 || state.status >= 300) return;
-      const bool sse =
-          boost::beast::iequals(std::string_view(state.content_type).substr(0, 17), "text/event-stream");
+      const bool sse = boost::beast::iequals(std::string_view(state.content_type).substr(0, 17), "text/event-stream");
       if (sse && !stream_complete(state.collected, request.schema)) return;
       CachedAnswer answer;
       answer.status = state.status;

@@ -69,7 +69,7 @@ class MemoryCache {
   };
   struct Shard {
     mutable std::mutex mutex;
-    std::list<Entry> order;  // most recently used first
+    std::list<Entry> order;                                                  // most recently used first
     std::unordered_map<std::string_view, std::list<Entry>::iterator> index;  // views into Entry::key
     std::uint64_t bytes = 0;
   };

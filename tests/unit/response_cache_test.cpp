@@ -1,13 +1,14 @@
 // The response cache's parts: the memory store (byte bound, TTL, eviction order, threads), the
 // key (tenant isolation, fields that do not change the answer, model and provider, scope), the
 // stored entry's encoding and the stream completeness check.
+#include "policy/response_cache.hpp"
+
 #include <gtest/gtest.h>
 
 #include <boost/json.hpp>
 #include <thread>
 #include <vector>
 
-#include "policy/response_cache.hpp"
 #include "provider/provider.hpp"
 #include "proxy/snapshot.hpp"
 #include "state/memory_cache.hpp"
@@ -210,10 +211,12 @@ TEST(ResponseCacheKey, UserAndMetadataDoNotChangeIt) {
   const auto anthropic = backend("anthropic", "claude");
   constexpr std::string_view kMessages =
       R"({"model":"claude","max_tokens":10,"messages":[{"role":"user","content":"hi"}]})";
-  EXPECT_EQ(key_of(anthropic, kMessages, nullptr, config::CacheScope::Principal, route::ApiKind::Messages),
-            key_of(anthropic,
-                   R"({"model":"claude","max_tokens":10,"metadata":{"user_id":"x"},"messages":[{"role":"user","content":"hi"}]})",
-                   nullptr, config::CacheScope::Principal, route::ApiKind::Messages));
+  EXPECT_EQ(
+      key_of(anthropic, kMessages, nullptr, config::CacheScope::Principal, route::ApiKind::Messages),
+      key_of(
+          anthropic,
+          R"({"model":"claude","max_tokens":10,"metadata":{"user_id":"x"},"messages":[{"role":"user","content":"hi"}]})",
+          nullptr, config::CacheScope::Principal, route::ApiKind::Messages));
 }
 
 TEST(ResponseCacheKey, WhatChangesTheAnswerChangesIt) {
@@ -230,8 +233,11 @@ TEST(ResponseCacheKey, WhatChangesTheAnswerChangesIt) {
             key_of(b, R"({"model":"gpt-4o-mini","messages":[{"role":"user","content":"hi"}],"stream":true})", nullptr))
       << "a stream is stored apart";
   EXPECT_NE(plain, key_of(backend("other", "gpt-4o-mini"), kChat, nullptr)) << "another Backend";
-  EXPECT_NE(plain, key_of(b, R"({"model":"gpt-4o-mini","messages":[{"role":"system","content":"x"},{"role":"user","content":"hi"}]})",
-                          nullptr))
+  EXPECT_NE(
+      plain,
+      key_of(b,
+             R"({"model":"gpt-4o-mini","messages":[{"role":"system","content":"x"},{"role":"user","content":"hi"}]})",
+             nullptr))
       << "the whole conversation, not the last message";
 }
 
@@ -247,7 +253,8 @@ TEST(ResponseCacheKey, TheProviderPickedIsPartOfIt) {
 
 TEST(ResponseCacheKey, TheClientApiIsPartOfIt) {
   const auto b = backend("openai", "gpt-4o-mini");
-  EXPECT_NE(key_of(b, kChat, nullptr), key_of(b, kChat, nullptr, config::CacheScope::Principal, route::ApiKind::Messages));
+  EXPECT_NE(key_of(b, kChat, nullptr),
+            key_of(b, kChat, nullptr, config::CacheScope::Principal, route::ApiKind::Messages));
 }
 
 // ---------------------------------------------------------------- entries and streams
@@ -283,8 +290,8 @@ TEST(ResponseCacheEntry, StreamsMustEndWithTheirTerminalEvent) {
       "event: message_start\ndata: {}\n\nevent: message_stop\ndata: {\"type\":\"message_stop\"}\n\n",
       ClientSchema::Anthropic));
   EXPECT_FALSE(policy::stream_complete("event: message_start\ndata: {}\n\n", ClientSchema::Anthropic));
-  EXPECT_FALSE(policy::stream_complete("event: error\ndata: {}\n\nevent: message_stop\ndata: {}\n\n",
-                                       ClientSchema::Anthropic));
+  EXPECT_FALSE(
+      policy::stream_complete("event: error\ndata: {}\n\nevent: message_stop\ndata: {}\n\n", ClientSchema::Anthropic));
 }
 
 }  // namespace
