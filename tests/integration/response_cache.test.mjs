@@ -2,8 +2,8 @@
 // binaries: a miss then a hit (x-sluice-cache, one request at the mock, the access log's `cache`
 // and the hit's usage), Cache-Control no-store and no-cache, a stream stored and replayed with the
 // same events, a stream cut mid-way not stored, two API keys (principals) kept apart and a Shared
-// scope shared, Anthropic /v1/messages, embeddings, answers above maxEntryBytes not stored, and
-// the lookup metrics.
+// scope shared, Anthropic /v1/messages, embeddings, answers above maxEntryBytes not stored, the
+// memory store kept across a reload, and the lookup metrics.
 import test, { after, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
@@ -219,6 +219,17 @@ test('errors are not stored; a request the cache cannot read says bypass', async
   const invalid = await post('/v1/chat/completions', '{not json');
   assert.equal(invalid.status, 400);
   assert.equal(invalid.cache, 'bypass');
+});
+
+test('a reload keeps the memory store', async () => {
+  const body = freshChat();
+  assert.equal((await post('/v1/chat/completions', body)).cache, 'miss');
+  const generation = async () => (await (await fetch(`${sluice.adminUrl}/status`)).json()).generation;
+  const before = await generation();
+  sluice.proc.kill('SIGHUP');
+  for (let i = 0; i < 100 && (await generation()) === before; i++) await new Promise((r) => setTimeout(r, 20));
+  assert.notEqual(await generation(), before, 'the reload took place');
+  assert.equal((await post('/v1/chat/completions', body)).cache, 'hit', 'the entry stored before the reload');
 });
 
 test('lookups are counted in the metrics', async () => {
