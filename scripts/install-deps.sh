@@ -11,6 +11,7 @@ packages=(
   libboost1.81-dev libboost-json1.81-dev libboost-url1.81-dev
   libssl-dev zlib1g-dev libyaml-cpp-dev libre2-dev libspdlog-dev libfmt-dev libcli11-dev
   libgtest-dev libgmock-dev
+  libhiredis-dev redis-server
   clang-format-14
   openssl curl ca-certificates
   nginx-light

@@ -3,6 +3,8 @@
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
@@ -33,7 +35,15 @@ asio::awaitable<void> serve(const AdminHandlers& handlers, tcp::socket socket) {
     const std::string_view target = request.target();
     const auto path = target.substr(0, target.find('?'));
     response.set(bhttp::field::content_type, "text/plain; charset=utf-8");
-    if (request.method() != bhttp::verb::get && request.method() != bhttp::verb::head) {
+    const auto query = target.size() > path.size() ? target.substr(path.size() + 1) : std::string_view();
+    if (path == "/debug/clock" && handlers.set_clock) {
+      if (request.method() != bhttp::verb::post) {
+        response.result(bhttp::status::method_not_allowed);
+        response.body() = "only POST\n";
+      } else {
+        response.body() = handlers.set_clock(query);
+      }
+    } else if (request.method() != bhttp::verb::get && request.method() != bhttp::verb::head) {
       response.result(bhttp::status::method_not_allowed);
       response.body() = "only GET\n";
     } else if (path == "/healthz") {
@@ -48,9 +58,24 @@ asio::awaitable<void> serve(const AdminHandlers& handlers, tcp::socket socket) {
     } else if (path == "/status" && handlers.status) {
       response.set(bhttp::field::content_type, "application/json");
       response.body() = handlers.status();
+    } else if (path == "/spend" && handlers.spend) {
+      // Answered when the query completes, on another thread: the result comes back here.
+      auto executor = stream.get_executor();
+      auto done = std::make_shared<asio::steady_timer>(executor, asio::steady_timer::time_point::max());
+      auto answer = std::make_shared<std::pair<unsigned, std::string>>(500, std::string());
+      handlers.spend(std::string(query), [executor, done, answer](unsigned status, std::string body) {
+        asio::post(executor, [done, answer, status, body = std::move(body)]() mutable {
+          *answer = {status, std::move(body)};
+          done->cancel();
+        });
+      });
+      co_await done->async_wait(use_nothrow);
+      response.result(static_cast<bhttp::status>(answer->first));
+      response.set(bhttp::field::content_type, "application/json");
+      response.body() = std::move(answer->second);
     } else {
       response.result(bhttp::status::not_found);
-      response.body() = "not found; try /healthz, /readyz, /metrics, /status\n";
+      response.body() = "not found; try /healthz, /readyz, /metrics, /status, /spend\n";
     }
     response.prepare_payload();
     auto [wec, wn] = co_await bhttp::async_write(stream, response, use_nothrow);

@@ -1,6 +1,7 @@
 // Admin listener: /healthz (process alive), /readyz (serving and not draining), /metrics
-// (Prometheus text, merged from every worker's shard). Runs on its own thread and io_context
-// so a slow scrape never touches a worker's event loop.
+// (Prometheus text, merged from every worker's shard), /status, /spend (spend and budgets from
+// Redis, answered asynchronously). Runs on its own thread and io_context so a slow scrape never
+// touches a worker's event loop.
 #pragma once
 
 #include <atomic>
@@ -19,6 +20,13 @@ struct AdminHandlers {
   std::function<std::string()> metrics;  // called on the admin thread
   std::function<std::string()> status;   // /status JSON, called on the admin thread
   std::function<bool()> ready;
+  // GET /spend?principal=P: starts the query (on the admin thread) and calls `done` once, from
+  // any thread, with the answer's status and JSON body. Null: no /spend.
+  using SpendDone = std::function<void(unsigned status, std::string body)>;
+  std::function<void(std::string query, SpendDone done)> spend;
+  // POST /debug/clock?offsetMs=N: moves the limits' clock (state/clock.hpp); set only with
+  // `sluice serve --test-clock`, else the path does not exist.
+  std::function<std::string(std::string_view query)> set_clock;
 };
 
 class AdminServer {

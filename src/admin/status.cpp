@@ -71,6 +71,28 @@ json::object provider_status(const proxy::BackendRuntime& p, proxy::ProviderHeal
   return out;
 }
 
+// Gateway spec.redis: where it is and how it answers (never the password).
+json::object redis_status(const state::RedisEndpoint& endpoint, const state::RedisStatus& status) {
+  using Failure = state::RedisResult::Failure;
+  json::object out;
+  out["address"] = endpoint.display();
+  out["tls"] = endpoint.tls;
+  out["connected"] = status.connections();
+  out["replies"] = status.replies();
+  json::object failures;
+  for (const auto failure : {Failure::Unavailable, Failure::Timeout, Failure::Protocol, Failure::Auth})
+    failures[state::failure_label(failure)] = status.failures(failure);
+  out["failures"] = std::move(failures);
+  out["average_latency_ms"] = status.replies() == 0 ? 0.0
+                                                    : static_cast<double>(status.latency_ns_total()) / 1e6 /
+                                                          static_cast<double>(status.replies());
+  if (status.last_error_unix_ms() != 0) {
+    out["last_error"] = status.last_error();
+    out["last_error_unix_ms"] = status.last_error_unix_ms();
+  }
+  return out;
+}
+
 }  // namespace
 
 std::string render_status(const proxy::Snapshot& snapshot) {
@@ -105,6 +127,7 @@ std::string render_status(const proxy::Snapshot& snapshot) {
   json::object out;
   out["generation"] = snapshot.generation;
   out["backends"] = std::move(backends);
+  if (snapshot.redis && snapshot.redis_status) out["redis"] = redis_status(*snapshot.redis, *snapshot.redis_status);
   return json::serialize(out) + "\n";
 }
 

@@ -1,7 +1,8 @@
 // The admin /status document: every Backend of the running configuration with its priority
 // groups and providers, what each provider is (kind, wire format, endpoint, model), whether it
 // can serve (and why not: a missing Secret), and its outlier-detection health (ejected until
-// when, consecutive failures, ejections so far). JSON; secrets never appear. Reads the
+// when, consecutive failures, ejections so far); the Gateway's Redis when it names one (address,
+// connections, replies, failures by kind, latency, last error). JSON; secrets never appear. Reads the
 // snapshot's atomics without locking; thread-safe.
 #pragma once
 

@@ -4,7 +4,10 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <cstdio>
@@ -15,15 +18,18 @@
 #include <vector>
 
 #include "admin/admin_server.hpp"
+#include "admin/spend.hpp"
 #include "admin/status.hpp"
 #include "app/quickstart_config.hpp"
 #include "config/loader.hpp"
 #include "observe/log.hpp"
 #include "observe/metrics.hpp"
+#include "policy/global_rate_limit.hpp"
 #include "policy/jwks_fetcher.hpp"
 #include "proxy/health_checker.hpp"
 #include "proxy/snapshot.hpp"
 #include "proxy/worker.hpp"
+#include "state/clock.hpp"
 #include "state/runtime_registry.hpp"
 
 namespace sluice::app {
@@ -169,10 +175,19 @@ int serve(const ServeOptions& options) {
   std::atomic<bool> draining{false};
   admin::AdminServer admin_server(admin::AdminHandlers{
       .metrics =
-          [&workers, &runtime_state] {
+          [&workers, &runtime_state, &current, &current_mutex] {
             std::vector<const observe::MetricsShard*> shards;
             for (const auto& w : workers) shards.push_back(&w->metrics_shard());
-            return observe::render_prometheus(runtime_state.metric_series(), shards);
+            bool redis_configured = false;
+            {
+              std::lock_guard lock(current_mutex);
+              redis_configured = current->redis != nullptr;
+            }
+            auto text = observe::render_prometheus(runtime_state.metric_series(), shards,
+                                                   redis_configured ? runtime_state.redis_status().get() : nullptr);
+            if (const auto limits = runtime_state.find<policy::GlobalLimitsRuntime>(policy::kLimitsStateKey))
+              text += policy::render_limit_metrics(*limits);
+            return text;
           },
       .status =
           [&current, &current_mutex] {
@@ -184,6 +199,32 @@ int serve(const ServeOptions& options) {
             return admin::render_status(*now);
           },
       .ready = [&draining] { return !draining.load(); },
+      .spend =
+          [&workers](std::string query, admin::AdminHandlers::SpendDone done) {
+            auto& worker = *workers.front();
+            asio::post(worker.io(), [&worker, query = std::move(query), done = std::move(done)]() mutable {
+              auto* redis = worker.redis();
+              if (redis == nullptr) {
+                done(404, R"({"error":"no Redis: spend is recorded where budgets apply, with Gateway spec.redis"})");
+                return;
+              }
+              asio::co_spawn(
+                  worker.io(),
+                  [](state::RedisClient& redis, std::string prefix, std::string principal,
+                     admin::AdminHandlers::SpendDone done) -> http::Task<void> {
+                    auto [status, body] = co_await admin::spend_report(redis, std::move(prefix), std::move(principal));
+                    done(status, std::move(body));
+                  }(*redis, redis->endpoint().key_prefix, admin::principal_parameter(query), std::move(done)),
+                  asio::detached);
+            });
+          },
+      .set_clock = options.test_clock ? std::function<std::string(std::string_view)>([](std::string_view query) {
+        const auto at = query.find("offsetMs=");
+        const long long offset = at == std::string_view::npos ? 0 : std::atoll(std::string(query.substr(at + 9)).c_str());
+        state::WallClock::set_offset(std::chrono::milliseconds(offset));
+        return "clock offset " + std::to_string(offset) + " ms\n";
+      })
+                                      : nullptr,
   });
   if (gateway.admin.enabled) {
     std::string error;

@@ -14,6 +14,9 @@ struct ServeOptions {
   std::optional<std::string> config_path;  // none: the embedded quick start
   std::optional<unsigned> workers;         // overrides Gateway spec.workers
   bool reuse_port = false;                 // share listener ports already bound by another process
+  // Serve POST /debug/clock on the admin listener, which moves the limits' and budgets' clock
+  // (state/clock.hpp): for tests only.
+  bool test_clock = false;
 };
 
 // Returns the process exit code.

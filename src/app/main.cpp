@@ -18,7 +18,10 @@ int main(int argc, char** argv) {
   serve->add_option("-w,--workers", workers, "Worker threads (default: Gateway spec.workers, else one per core)");
   serve->add_flag("--reuse-port", serve_options.reuse_port,
                   "Start even when another process serves a listener port, sharing its connections (hand-over "
-                  "upgrades); without it an address in use is an error");
+                  "upgrades);
+  serve->add_flag("--test-clock", serve_options.test_clock,
+                  "Tests only: serve POST /debug/clock?offsetMs=N on the admin listener, moving the clock of "
+                  "rate limits and budgets"); without it an address in use is an error");
 
   std::string validate_config;
   auto* validate = app.add_subcommand("validate", "Check a configuration and print every problem");

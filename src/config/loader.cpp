@@ -4,6 +4,7 @@
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
+#include <boost/asio/ip/address_v6.hpp>
 #include <boost/beast/core/detail/base64.hpp>
 #include <boost/beast/core/string.hpp>
 #include <cstring>
@@ -116,6 +117,84 @@ BackendTimeouts decode_backend_timeouts(YAML::Node node, const std::string& path
 
 // ------------------------------------------------------------------ Gateway
 
+// "host:port", "host" (port 6379), "[v6]:port" or "[v6]"; false when it is none of those.
+bool split_redis_address(const std::string& address, std::string& host, std::uint16_t& port) {
+  std::string_view rest = address;
+  if (rest.starts_with('[')) {
+    const auto close = rest.find(']');
+    if (close == std::string_view::npos || close == 1) return false;
+    host = std::string(rest.substr(1, close - 1));
+    rest.remove_prefix(close + 1);
+    boost::system::error_code ec;
+    boost::asio::ip::make_address_v6(host, ec);
+    if (ec) return false;
+  } else {
+    const auto colon = rest.find(':');
+    host = std::string(rest.substr(0, colon));
+    rest = colon == std::string_view::npos ? std::string_view{} : rest.substr(colon);
+    if (host.empty() || host.find_first_of(" /[]@") != std::string::npos) return false;
+  }
+  port = 6379;
+  if (rest.empty()) return true;
+  if (rest.front() != ':' || rest.size() < 2 || rest.size() > 6) return false;
+  unsigned value = 0;
+  for (const char c : rest.substr(1)) {
+    if (c < '0' || c > '9') return false;
+    value = value * 10 + static_cast<unsigned>(c - '0');
+  }
+  if (value == 0 || value > 65535) return false;
+  port = static_cast<std::uint16_t>(value);
+  return true;
+}
+
+RedisSettings decode_redis(YamlMap& m) {
+  const auto& ctx = m.ctx();
+  RedisSettings r;
+  if (auto address = m.str("address", Need::Required)) {
+    r.address = *address;
+    if (!split_redis_address(r.address, r.host, r.port))
+      ctx.error(m.node()["address"], m.field("address"),
+                "\"" + r.address + "\" is not a Redis address; expected host:port, host (port 6379) or [IPv6]:port");
+  }
+  if (auto v = m.str("username")) r.username = *v;
+  YamlMap password(m.take("passwordRef"), m.field("passwordRef"), ctx);
+  if (password.present()) {
+    SecretKeyRef ref;
+    if (auto name = password.str("name", Need::Required)) ref.name = *name;
+    ref.key = password.str("key").value_or("password");
+    r.passwordRef = ref;
+  }
+  if (!r.username.empty() && !r.passwordRef)
+    ctx.error(m.node()["username"], m.field("username"), "needs passwordRef: Redis AUTH takes a user and a password");
+  YamlMap tls(m.take("tls"), m.field("tls"), ctx);
+  if (tls.present()) {
+    if (auto mode = tls.enumeration<RedisTlsMode>(
+            "mode", {{"Disabled", RedisTlsMode::Disabled}, {"Enabled", RedisTlsMode::Enabled}}))
+      r.tls.mode = *mode;
+    if (auto sni = tls.str("sni")) r.tls.sni = *sni;
+    if (auto skip = tls.boolean("insecureSkipVerify")) r.tls.insecureSkipVerify = *skip;
+    YamlMap ca(tls.take("caCertificateRef"), tls.field("caCertificateRef"), ctx);
+    if (ca.present()) {
+      SecretKeyRef ref;
+      if (auto name = ca.str("name", Need::Required)) ref.name = *name;
+      ref.key = ca.str("key").value_or("ca.crt");
+      r.tls.caCertificate = ref;
+    }
+    if (r.tls.mode == RedisTlsMode::Disabled && (r.tls.caCertificate || !r.tls.sni.empty() || r.tls.insecureSkipVerify))
+      ctx.warning(tls.node(), m.field("tls"),
+                  "sni, caCertificateRef and insecureSkipVerify have no effect with mode: Disabled");
+  }
+  if (auto v = m.str("keyPrefix")) r.keyPrefix = *v;
+  if (auto v = m.duration("timeout")) {
+    if (v->count() <= 0)
+      ctx.error(m.node()["timeout"], m.field("timeout"), "must be positive");
+    else
+      r.timeout = *v;
+  }
+  if (auto v = m.integer("database", 0, 1'000'000)) r.database = static_cast<unsigned>(*v);
+  return r;
+}
+
 void decode_gateway(YamlMap& spec, Gateway& gw) {
   const auto& ctx = spec.ctx();
   auto& s = gw.spec;
@@ -163,6 +242,9 @@ void decode_gateway(YamlMap& spec, Gateway& gw) {
   }
 
   if (auto w = spec.integer("workers", 0, 256)) s.workers = static_cast<unsigned>(*w);
+
+  YamlMap redis(spec.take("redis"), spec.field("redis"), ctx);
+  if (redis.present()) s.redis = decode_redis(redis);
 
   // Two listeners on one port, or the admin port reused, cannot both bind.
   for (std::size_t i = 0; i < s.listeners.size(); ++i) {
@@ -1020,19 +1102,20 @@ struct Loader {
   }
 
   // ---------------------------------------------------------------- cross-references
-  void secret_problem(const Backend& b, const std::string& field, const std::string& message) {
-    result.diagnostics.add(Diagnostic{options.strictSecrets ? Severity::Error : Severity::Warning, b.origin.file,
-                                      b.origin.line, b.origin.id(), field, message});
+  void secret_problem(const Origin& origin, const std::string& field, const std::string& message) {
+    result.diagnostics.add(Diagnostic{options.strictSecrets ? Severity::Error : Severity::Warning, origin.file,
+                                      origin.line, origin.id(), field, message});
   }
 
-  void check_secret_ref(const Backend& b, const SecretKeyRef& ref, const std::string& field) {
+  // `origin` is the resource naming the Secret (a Backend, the Gateway).
+  void check_secret_ref(const Origin& origin, const SecretKeyRef& ref, const std::string& field) {
     if (ref.name.empty()) return;  // already reported as a missing required field
     const auto it = result.config.secrets.find(ref.name);
     if (it == result.config.secrets.end()) {
       std::vector<std::string> names;
       for (const auto& [n, _] : result.config.secrets) names.push_back(n);
       secret_problem(
-          b, field + ".name",
+          origin, field + ".name",
           "Secret \"" + ref.name + "\" not found" +
               (names.empty() ? std::string("; no Secrets are defined") : "; defined Secrets: " + join(names)));
       return;
@@ -1041,11 +1124,11 @@ struct Loader {
     if (key == it->second.data.end()) {
       std::vector<std::string> keys;
       for (const auto& [k, _] : it->second.data) keys.push_back(k);
-      secret_problem(b, field + ".key",
+      secret_problem(origin, field + ".key",
                      "Secret \"" + ref.name + "\" has no key \"" + ref.key + "\"" +
                          (keys.empty() ? std::string("") : "; its keys: " + join(keys)));
     } else if (!key->second.problem.empty()) {
-      secret_problem(b, field, key->second.problem);
+      secret_problem(origin, field, key->second.problem);
     }
   }
 
@@ -1121,11 +1204,18 @@ struct Loader {
   }
 
   void check_references() {
+    if (result.config.gateway && result.config.gateway->spec.redis) {
+      const auto& gateway = *result.config.gateway;
+      const auto& redis = *gateway.spec.redis;
+      if (redis.passwordRef) check_secret_ref(gateway.origin, *redis.passwordRef, "spec.redis.passwordRef");
+      if (redis.tls.caCertificate && redis.tls.mode == RedisTlsMode::Enabled && !redis.tls.insecureSkipVerify)
+        check_secret_ref(gateway.origin, *redis.tls.caCertificate, "spec.redis.tls.caCertificateRef");
+    }
     for (const auto& entry : result.config.backends) {
       const auto& b = entry.second;
       if (b.type != BackendType::AI) {
         if (b.staticTls.caCertificate)
-          check_secret_ref(b, *b.staticTls.caCertificate, "spec.static.tls.caCertificateRef");
+          check_secret_ref(b.origin, *b.staticTls.caCertificate, "spec.static.tls.caCertificateRef");
         continue;
       }
       auto check_provider = [&](const LlmProvider& llm, const std::string& base) {
@@ -1133,7 +1223,7 @@ struct Loader {
         if (llm.authToken.kind == AuthKind::SecretRef) {
           const auto& ref = llm.authToken.secretRef;
           const auto field = base + "." + provider + ".authToken.secretRef";
-          check_secret_ref(b, ref, field);
+          check_secret_ref(b.origin, ref, field);
           check_head_secret(b, ref.name, ref.key, field);
           // Rotated keys (apiKey2, apiKey3, ...) are sent too.
           const auto secret = result.config.secrets.find(ref.name);
@@ -1143,12 +1233,12 @@ struct Loader {
         }
         if (llm.kind == ProviderKind::Bedrock && !llm.bedrock.credentialsSecret.empty()) {
           for (const char* key : {"accessKeyId", "secretAccessKey"})
-            check_secret_ref(b, SecretKeyRef{llm.bedrock.credentialsSecret, key},
+            check_secret_ref(b.origin, SecretKeyRef{llm.bedrock.credentialsSecret, key},
                              base + ".bedrock.credentials.secretRef");
           for (const char* key : {"accessKeyId", "secretAccessKey", "sessionToken"})
             check_head_secret(b, llm.bedrock.credentialsSecret, key, base + ".bedrock.credentials.secretRef");
         }
-        if (llm.tls.caCertificate) check_secret_ref(b, *llm.tls.caCertificate, base + ".tls.caCertificateRef");
+        if (llm.tls.caCertificate) check_secret_ref(b.origin, *llm.tls.caCertificate, base + ".tls.caCertificateRef");
       };
       if (b.priorityGroups.empty()) {
         check_provider(b.llm, "spec.ai.llm");

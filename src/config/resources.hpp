@@ -90,7 +90,9 @@ struct RedisTls {
 };
 
 struct RedisSettings {
-  std::string address;                      // host:port (port default 6379)
+  std::string address;                      // host:port (port default 6379), as written
+  std::string host;                         // of the address (an IPv6 literal without brackets)
+  std::uint16_t port = 6379;                // of the address
   std::string username;                     // ACL user; empty: AUTH with the password alone
   std::optional<SecretKeyRef> passwordRef;  // key default "password"
   RedisTls tls;
@@ -611,6 +613,11 @@ struct LocalRateLimit {
   RateUnit unit = RateUnit::Second;
   std::uint64_t burst = 0;  // bucket size; 0: `requests`
   std::vector<std::string> by;
+  // Set by the decoder: the TrafficPolicy that holds the limit ("TrafficPolicy/name") and the
+  // limit's identity within the process (policy, kind, unit, by), which names its counters, so
+  // a reload that changes the numbers keeps the counters.
+  std::string policy;
+  std::string identity;
 };
 
 enum class TokenCount { Input, Output, Total };
@@ -621,6 +628,8 @@ struct GlobalRateLimit {
   RateUnit unit = RateUnit::Minute;
   std::vector<std::string> by;
   TokenCount count = TokenCount::Total;  // tokens: which are counted
+  std::string policy;                    // as LocalRateLimit
+  std::string identity;                  // as LocalRateLimit
 };
 
 enum class RedisFailureMode { FailClosed, FailOpen, Local };
@@ -654,6 +663,8 @@ struct Budget {
   std::vector<std::string> by;
   std::int64_t limit = 0;  // micro-USD ("500.00" in YAML)
   BudgetPeriod period = BudgetPeriod::Month;
+  std::string policy;    // as LocalRateLimit
+  std::string identity;  // as LocalRateLimit
 };
 
 // TrafficPolicy spec.ai.cache (policy/response_cache.hpp).

@@ -24,11 +24,12 @@ spec:
   admin: {port: 9901}
   limits: {}
   accessLog: {redactQueryParams: [key]}
+  redis: {address: localhost, passwordRef: {name: keys}, tls: {mode: Enabled, caCertificateRef: {name: keys}}}
 ---
 apiVersion: v1
 kind: Secret
 metadata: {name: keys}
-stringData: {apiKey: a, accessKeyId: b, secretAccessKey: c, ca.crt: d}
+stringData: {apiKey: a, accessKeyId: b, secretAccessKey: c, ca.crt: d, password: e}
 data: {other: ZQ==}
 ---
 apiVersion: sluice.dev/v1alpha1

@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include "state/redis_client.hpp"
+
 namespace sluice::observe {
 
 namespace {
@@ -147,7 +149,34 @@ std::uint64_t MetricsShard::counter(CounterSlot slot) const {
   return cell == nullptr ? 0 : read(*cell);
 }
 
-std::string render_prometheus(const MetricSeries& series, const std::vector<const MetricsShard*>& shards) {
+namespace {
+
+void render_redis(const state::RedisStatus& redis, std::string& out) {
+  using Failure = state::RedisResult::Failure;
+  out += "# HELP sluice_redis_commands_total Redis commands, by outcome (ok: answered, error replies included).\n";
+  out += "# TYPE sluice_redis_commands_total counter\n";
+  out += fmt::format("sluice_redis_commands_total{{outcome=\"ok\"}} {}\n", redis.replies());
+  for (const auto failure : {Failure::Unavailable, Failure::Timeout, Failure::Protocol, Failure::Auth})
+    out += fmt::format("sluice_redis_commands_total{{outcome=\"{}\"}} {}\n", state::failure_label(failure),
+                       redis.failures(failure));
+  out += "# HELP sluice_redis_latency_seconds Round trip of answered Redis commands.\n";
+  out += "# TYPE sluice_redis_latency_seconds histogram\n";
+  const auto& bounds = state::RedisStatus::kLatencyBucketsMicros;
+  for (std::size_t i = 0; i < std::size(bounds); ++i)
+    out += fmt::format("sluice_redis_latency_seconds_bucket{{le=\"{}\"}} {}\n", static_cast<double>(bounds[i]) / 1e6,
+                       redis.latency_bucket(i));
+  out += fmt::format("sluice_redis_latency_seconds_bucket{{le=\"+Inf\"}} {}\n", redis.replies());
+  out += fmt::format("sluice_redis_latency_seconds_sum {}\n", static_cast<double>(redis.latency_ns_total()) / 1e9);
+  out += fmt::format("sluice_redis_latency_seconds_count {}\n", redis.replies());
+  out += "# HELP sluice_redis_connected Redis connections currently up (one per worker that used Redis).\n";
+  out += "# TYPE sluice_redis_connected gauge\n";
+  out += fmt::format("sluice_redis_connected {}\n", redis.connections());
+}
+
+}  // namespace
+
+std::string render_prometheus(const MetricSeries& series, const std::vector<const MetricsShard*>& shards,
+                              const state::RedisStatus* redis) {
   std::vector<MergedRequests> requests;
   std::array<std::uint64_t, RequestCell::kCodeBlocks * 100> by_code;
   series.for_each_route([&](const std::string& route, const std::string& backend, RequestSlot slot, bool published) {
@@ -307,6 +336,7 @@ std::string render_prometheus(const MetricSeries& series, const std::vector<cons
   out += "# HELP sluice_active_requests Requests currently in flight.\n";
   out += "# TYPE sluice_active_requests gauge\n";
   out += fmt::format("sluice_active_requests {}\n", active);
+  if (redis != nullptr) render_redis(*redis, out);
   return out;
 }
 

@@ -19,6 +19,10 @@
 #include "observe/metric_series.hpp"
 #include "pipeline/request_record.hpp"
 
+namespace sluice::state {
+class RedisStatus;
+}
+
 namespace sluice::observe {
 
 inline constexpr std::array<double, 15> kLatencyBuckets = {0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1,
@@ -128,6 +132,9 @@ class MetricsShard {
 };
 
 // The Prometheus text of every series `series` knows, each summed over `shards`.
-std::string render_prometheus(const MetricSeries& series, const std::vector<const MetricsShard*>& shards);
+// `redis`: the process's Redis counters when the running configuration names a Redis (null:
+// no Redis series).
+std::string render_prometheus(const MetricSeries& series, const std::vector<const MetricsShard*>& shards,
+                              const state::RedisStatus* redis = nullptr);
 
 }  // namespace sluice::observe

@@ -10,6 +10,7 @@
 #include "config/yaml_reader.hpp"
 #include "guard/matcher.hpp"
 #include "http/syntax.hpp"
+#include "policy/budget.hpp"
 #include "policy/model_alias.hpp"
 #include "policy/moderation_guard.hpp"
 #include "policy/prompt_enrichment.hpp"
@@ -291,6 +292,7 @@ config::AiPolicy AiSection::decode(config::YamlMap& section) {
     }
     ai.promptGuard = std::move(guard);
   }
+  if (section.has("budgets")) ai.budgets = decode_budgets(section);
   if (section.has("promptEnrichment")) {
     config::YamlMap m(section.take("promptEnrichment"), section.field("promptEnrichment"), ctx);
     config::PromptEnrichment enrichment;
@@ -375,6 +377,7 @@ config::AiPolicy AiSection::merge(const config::AiPolicy& general, const config:
   if (specific.modelAliases) out.modelAliases = specific.modelAliases;
   if (specific.defaults) out.defaults = specific.defaults;
   if (specific.promptEnrichment) out.promptEnrichment = specific.promptEnrichment;
+  if (specific.budgets) out.budgets = specific.budgets;
   if (specific.cache) out.cache = specific.cache;
   return out;
 }
@@ -452,6 +455,10 @@ void AiSection::check_references(const config::AiPolicy& value, const config::Tr
   if (value.cache && value.cache->exact && value.cache->exact->store == config::CacheStore::Redis &&
       (!config.gateway || !config.gateway->spec.redis))
     error("spec.ai.cache.exact.store", "store Redis needs the Gateway's spec.redis (or store: Memory)");
+  if (value.budgets && !value.budgets->empty() && !config.gatewaySpec().redis)
+    error("spec.ai.budgets",
+          "budgets are counted in Redis, shared by every replica: the Gateway needs spec.redis "
+          "({address: host:port})");
   if (value.promptGuard && value.promptGuard->response && value.promptGuard->response->webhook)
     check_webhook(value.promptGuard->response->webhook->call, "spec.ai.promptGuard.response.webhook.backendRef.name");
   if (value.promptGuard && value.promptGuard->request) {

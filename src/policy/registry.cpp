@@ -64,7 +64,7 @@ Attachments attach_policies(const config::Config& config, const route::RouteTabl
   return out;
 }
 
-void compile_chains(proxy::Snapshot& snapshot, state::RuntimeRegistry* registry) {
+void compile_chains(proxy::Snapshot& snapshot, state::RuntimeRegistry& registry) {
   const auto attachments = attach_policies(*snapshot.config, snapshot.routes);
   snapshot.rule_chains.clear();
   const auto& access_log = snapshot.gateway().accessLog;
@@ -73,19 +73,16 @@ void compile_chains(proxy::Snapshot& snapshot, state::RuntimeRegistry* registry)
   for (const auto& rule : snapshot.routes.rules()) {
     auto& chain = snapshot.rule_chains[rule->index];
     if (auto stage = make_header_modifier_stage(*rule)) chain.add(std::move(stage));
-    SectionContext context{*snapshot.config, AttachLevel::Rule, rule->rule, &attachments.by_backend, &snapshot};
-    context.registry = registry;
-    context.claims = &snapshot.state_claims;
+    const SectionContext context{*snapshot.config,        AttachLevel::Rule, rule->rule,
+                                 &attachments.by_backend, &snapshot,         &registry,
+                                 &snapshot.state_claims};
     chain.append(policy_chain(attachments.by_rule[rule->index], context));
     if (capture_usage) chain.add(make_usage_capture_stage());
   }
   for (auto& [name, backend] : snapshot.backends) {
-    if (const auto it = attachments.by_backend.find(name); it != attachments.by_backend.end()) {
-      SectionContext context{*snapshot.config, AttachLevel::Backend, nullptr, nullptr, &snapshot};
-      context.registry = registry;
-      context.claims = &snapshot.state_claims;
-      backend.chain = policy_chain(it->second, context);
-    }
+    if (const auto it = attachments.by_backend.find(name); it != attachments.by_backend.end())
+      backend.chain = policy_chain(it->second, SectionContext{*snapshot.config, AttachLevel::Backend, nullptr, nullptr,
+                                                              &snapshot, &registry, &snapshot.state_claims});
     if (backend.ai) {
       for (auto& group : backend.groups)
         for (auto& provider : group) compile_provider_chain(provider);

@@ -28,12 +28,10 @@
 #include "pipeline/stage.hpp"
 #include "policy/section.hpp"
 #include "route/route_table.hpp"
+#include "state/runtime_registry.hpp"
 
 namespace sluice::proxy {
 struct Snapshot;
-}
-namespace sluice::state {
-class RuntimeRegistry;
 }
 
 namespace sluice::policy {
@@ -48,8 +46,8 @@ struct Attachments {
 Attachments attach_policies(const config::Config& config, const route::RouteTable& routes);
 
 // Fills the snapshot's chains: each rule's, each Backend's and each provider's attempt chain.
-// `registry`: the process's runtime state, for stages whose state outlives the snapshot (what
-// they take is claimed in snapshot.state_claims); null: such stages keep state of their own.
-void compile_chains(proxy::Snapshot& snapshot, state::RuntimeRegistry* registry = nullptr);
+// Stages keeping state that outlives the snapshot take it from `registry`, recorded in the
+// snapshot's state_claims.
+void compile_chains(proxy::Snapshot& snapshot, state::RuntimeRegistry& registry);
 
 }  // namespace sluice::policy

@@ -75,14 +75,13 @@ struct SectionContext {
   // The snapshot being built, whose compiled Backends a stage may point to (a guard service; the
   // snapshot owns the stage, so they live as long as it); null in tests that make stages alone.
   const proxy::Snapshot* snapshot = nullptr;
-  // The policies attached at this level, general to specific (which one set a merged field).
-  std::span<const config::TrafficPolicy* const> attached = {};
-  // The process's runtime state (state/runtime_registry.hpp), for a stage whose state must
-  // outlive the snapshot (the response cache's memory store): taken with
-  // registry->state_for<T>(key, *claims) while the snapshot is built. Null in tests that make
-  // stages alone (the stage then keeps state of its own).
+  // The process's runtime state (counters, caches that outlive a snapshot) and the snapshot's
+  // record of what it took (state::RuntimeRegistry::state_for); null in tests that make stages
+  // alone, where a stage keeps state of its own.
   state::RuntimeRegistry* registry = nullptr;
   state::StateClaims* claims = nullptr;
+  // The policies attached at this level, general to specific (which one set a merged field).
+  std::span<const config::TrafficPolicy* const> attached = {};
 };
 
 struct PolicySection {

@@ -6,6 +6,7 @@
 #include "policy/ai.hpp"
 #include "policy/auth.hpp"
 #include "policy/cors.hpp"
+#include "policy/rate_limit.hpp"
 #include "policy/retry.hpp"
 #include "policy/section.hpp"
 
@@ -15,12 +16,11 @@ namespace {
 
 // Every TrafficPolicy section, in the order their stages run: adding a section is one line here.
 // cors precedes auth: a preflight is answered without a credential, and auth's refusals carry
-// the CORS headers.
+// the CORS headers. rateLimit follows ai: limits keyed by model see the model after aliasing,
+// and requests a guard refused are not counted (its local limits still run at RequestHead).
 constexpr std::array kPolicySections{
-    cors_section_entry(),
-    section_entry<AuthSection>(),
-    section_entry<AiSection>(),
-    section_entry<RetrySection>(),
+    cors_section_entry(),       section_entry<AuthSection>(),  section_entry<AiSection>(),
+    rate_limit_section_entry(), section_entry<RetrySection>(),
 };
 
 }  // namespace

@@ -173,7 +173,7 @@ http::Task<bool> handle_request(Worker& worker, const Snapshot& snapshot, Client
   }
   record.route = match->rule->id;
 
-  auto keep = co_await run_exchange(worker, snapshot, *match, header_parser, buffer, client, keep_alive, record);
+  auto keep = co_await run_exchange(worker, snapshot, *match, header_parser, buffer, client, keep_alive, record, peer);
   co_return finish(keep);
 }
 

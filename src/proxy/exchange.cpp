@@ -323,7 +323,7 @@ ClientSchema client_schema_for(std::string_view path) {
 
 http::Task<bool> run_exchange(Worker& worker, const Snapshot& snapshot, const route::RouteMatchResult& match,
                               RequestHeadParser& head_parser, beast::flat_buffer& client_buffer, ClientIo& client,
-                              bool keep_alive, RequestRecord& record) {
+                              bool keep_alive, RequestRecord& record, std::string_view peer) {
   const auto& rule = *match.rule;
   const auto& limits = snapshot.gateway().limits;
   const bhttp::request_header<>* head = &head_parser.get().base();
@@ -361,6 +361,7 @@ http::Task<bool> run_exchange(Worker& worker, const Snapshot& snapshot, const ro
 
   pipeline::RequestContext request{worker, rule, *backend, record};
   request.head = head;
+  request.client_ip = peer;
   request.api = api;
   request.schema = schema;
   request.query = qpos == std::string_view::npos ? std::string_view{} : target.substr(qpos + 1);

@@ -28,11 +28,11 @@ using pipeline::send_error;
 using RequestHeadParser = boost::beast::http::request_parser<boost::beast::http::empty_body>;
 
 // Serves one routed request whose head `head_parser` has read (its body, if any, is still to be
-// read from the client through `buffer`). Returns whether the client connection may serve
-// another request.
+// read from the client through `buffer`) from the client at `peer` (its address). Returns
+// whether the client connection may serve another request.
 http::Task<bool> run_exchange(Worker& worker, const Snapshot& snapshot, const route::RouteMatchResult& match,
                               RequestHeadParser& head_parser, boost::beast::flat_buffer& buffer, ClientIo& client,
-                              bool keep_alive, RequestRecord& record);
+                              bool keep_alive, RequestRecord& record, std::string_view peer);
 
 // The schema a request path's client speaks (Anthropic for ".../v1/messages").
 ClientSchema client_schema_for(std::string_view path);

@@ -109,6 +109,44 @@ void attach_tls(BackendRuntime& b, const config::Backend& spec, const config::Ba
   }
 }
 
+// Gateway spec.redis, resolved: the password from its Secret, the TLS context made. A Secret
+// the loader could only warn about (strictSecrets off) leaves the password empty.
+std::shared_ptr<const state::RedisEndpoint> resolve_redis(const config::Gateway& gateway, const SecretLookup& secrets,
+                                                          TlsContextCache& tls_cache, config::Diagnostics& diags) {
+  const auto& spec = *gateway.spec.redis;
+  auto endpoint = std::make_shared<state::RedisEndpoint>();
+  endpoint->host = spec.host;
+  endpoint->port = spec.port;
+  endpoint->username = spec.username;
+  endpoint->database = spec.database;
+  endpoint->timeout = spec.timeout;
+  endpoint->key_prefix = spec.keyPrefix;
+  std::string reason;
+  if (spec.passwordRef) {
+    if (auto password = secrets.get(*spec.passwordRef, &reason)) endpoint->password = *password;
+  }
+  if (spec.tls.mode == config::RedisTlsMode::Enabled) {
+    endpoint->tls = true;
+    endpoint->sni = !spec.tls.sni.empty() ? spec.tls.sni : (http::is_ip_literal(spec.host) ? std::string() : spec.host);
+    endpoint->verify_peer = !spec.tls.insecureSkipVerify;
+    http::TlsClientSettings settings;
+    settings.verify = endpoint->verify_peer;
+    if (spec.tls.caCertificate && settings.verify) {
+      if (auto pem = secrets.get(*spec.tls.caCertificate, &reason)) {
+        settings.ca_pem = *pem;
+        endpoint->ca_pem = *pem;
+      }
+    }
+    std::string error;
+    endpoint->tls_context = tls_cache.get(settings, &error).context;
+    if (!endpoint->tls_context)
+      diags.add(
+          config::Diagnostic{config::Severity::Error, gateway.origin.file, gateway.origin.line, gateway.origin.id(),
+                             spec.tls.caCertificate ? "spec.redis.tls.caCertificateRef" : "spec.redis.tls", error});
+  }
+  return endpoint;
+}
+
 // One provider of an AI Backend: endpoint, credentials, wire format and its conventions.
 // Its health and keys come from `registry`, under (Backend name, provider name).
 BackendRuntime compile_provider(const config::Backend& spec, const std::string& name, unsigned weight,
@@ -322,8 +360,10 @@ std::shared_ptr<const Snapshot> Snapshot::build(config::Config config, config::D
     snap->backends.emplace(name, std::move(backend));
   }
   warn_groups_that_cannot_serve(*snap, diags);
+  if (cfg.gateway && cfg.gateway->spec.redis) snap->redis = resolve_redis(*cfg.gateway, secrets, tls_cache, diags);
+  snap->redis_status = registry.redis_status();
   register_metric_series(*snap, registry.metric_series());
-  policy::compile_chains(*snap, &registry);
+  policy::compile_chains(*snap, registry);
   return snap;
 }
 

@@ -29,6 +29,8 @@ Worker::~Worker() {
   // then io_'s destructor destroys the suspended frames.
   acceptors_.clear();
   housekeeping_.reset();
+  redis_.reset();  // fails what is still waiting on it; its coroutines end with io_
+
   pool_.clear();
 }
 
@@ -66,6 +68,19 @@ bool Worker::bind(const std::vector<config::Listener>& listeners, std::vector<st
 }
 
 state::RedisClient* Worker::redis() {
+  const auto& wanted = snapshot_->redis;
+  if (!wanted) {
+    if (redis_) {
+      redis_->close();
+      redis_.reset();
+    }
+    return nullptr;
+  }
+  if (redis_ && !redis_->endpoint().same_connection(*wanted)) {
+    redis_->close();
+    redis_.reset();
+  }
+  if (!redis_) redis_ = std::make_unique<state::RedisClient>(io_, *wanted, *snapshot_->redis_status);
   return redis_.get();
 }
 

@@ -51,13 +51,17 @@ struct RedisEndpoint {
   std::string username;
   std::string password;
   bool tls = false;
-  std::string sni;
-  std::shared_ptr<boost::asio::ssl::context> tls_context;  // tls only
+  std::string sni;                                         // sent when not empty (never an IP literal)
+  bool verify_peer = true;                                 // tls: the certificate must name `host`
+  std::string ca_pem;                                      // tls: the CA it trusts (empty: the system's)
+  std::shared_ptr<boost::asio::ssl::context> tls_context;  // tls only, made from ca_pem / verify_peer
   unsigned database = 0;
   std::chrono::milliseconds timeout{250};
   std::string key_prefix = "sluice:";
-  // "host:port" for logs and /status (never the password).
+  // "host:port" ("[v6]:port") for logs and /status (never the password).
   std::string display() const;
+  // Every field but key_prefix and tls_context (remade per snapshot; ca_pem and verify_peer
+  // say what it holds) is equal.
   bool same_connection(const RedisEndpoint& other) const;
 };
 
@@ -154,6 +158,8 @@ class RedisClient {
 
  private:
   struct Impl;
+  static http::Task<RedisResult> eval_with_load(std::shared_ptr<Impl> impl, std::string evalsha, std::string load);
+
   RedisEndpoint endpoint_;
   std::shared_ptr<Impl> impl_;
 };

@@ -106,6 +106,14 @@ class RuntimeRegistry {
   // The process's Redis outcome counters (/status, metrics), shared with every snapshot.
   const std::shared_ptr<RedisStatus>& redis_status() const { return redis_status_; }
 
+  // The T kept for `key`, or null: for readers that must not create state (/status, /metrics).
+  template <class T>
+  std::shared_ptr<T> find(const StateKey& key) const {
+    std::lock_guard lock(mutex_);
+    const auto found = states_.find({key, std::type_index(typeid(T))});
+    return found == states_.end() ? nullptr : std::static_pointer_cast<T>(found->second);
+  }
+
   // For tests and diagnostics: how many states are kept, and whether a T is kept for `key`.
   std::size_t size() const;
   template <class T>

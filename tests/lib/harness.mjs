@@ -94,14 +94,15 @@ ${limitLines}${extra}`;
 
 // Starts `sluice serve` with `config` (YAML resources; a Gateway is prepended unless
 // `rawConfig` is set) and waits until /readyz answers.
-export async function startSluice({ config, rawConfig = false, env = {}, workers = 1, limits, gatewayExtra } = {}) {
+// `args`: more `sluice serve` flags (e.g. --test-clock).
+export async function startSluice({ config, rawConfig = false, env = {}, workers = 1, limits, gatewayExtra, args = [] } = {}) {
   const dir = tempDir();
   const port = await freePort();
   const adminPort = await freePort();
   const file = path.join(dir, 'sluice.yaml');
   const text = rawConfig ? config : `${gatewayYaml({ port, adminPort, limits, extra: gatewayExtra })}---\n${config}`;
   writeFileSync(file, text);
-  const proc = spawn(path.join(binDir, 'sluice'), ['serve', '-c', file, '--workers', String(workers)], {
+  const proc = spawn(path.join(binDir, 'sluice'), ['serve', '-c', file, '--workers', String(workers), ...args], {
     stdio: ['ignore', 'pipe', 'pipe'],
     env: { ...process.env, ...env },
   });

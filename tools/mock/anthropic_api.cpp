@@ -517,7 +517,7 @@ ApiReply reply(const Parsed& parsed, const ApiRequest& request) {
   }
   const std::size_t output_tokens = tool ? 8 : common::reply_tokens(request);
   const std::size_t pieces = common::reply_piece_count(request);
-  const std::string_view stop_reason = tool ? "tool_use" : "end_turn";
+  const std::string_view stop_reason = tool ? "tool_use" : request.cut_at_max_tokens ? "max_tokens" : "end_turn";
 
   if (!parsed.stream) {
     json::array content;

@@ -40,6 +40,10 @@ struct ApiRequest {
   const boost::json::value* json = nullptr;             // the body parsed as JSON, null if it is not JSON
   const boost::beast::http::fields* headers = nullptr;  // the request headers, if known
   int chunks = 4;                 // content pieces of a generated reply (x-mock-chunks, else --chunks)
+  // The body's max_tokens / max_completion_tokens (OpenAI chat, Anthropic) was below `chunks`:
+  // the reply was cut to that many pieces (one token each) and ends as a provider's does at
+  // its output limit (finish_reason "length", stop_reason "max_tokens").
+  bool cut_at_max_tokens = false;
   int dims = 8;                   // embedding dimension unless the body says otherwise (x-mock-dims, else --dims)
   long cache_read = -1;           // x-mock-cache-read (Anthropic), -1 when absent
   long thoughts = -1;             // x-mock-thoughts (Gemini), -1 when absent

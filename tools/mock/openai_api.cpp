@@ -294,7 +294,8 @@ FullReply chat_completion(const ChatRequest& chat, const ApiRequest& request) {
     for (int i = 0; i < pieces; ++i) append_content_piece(out, i);
     out.push_back('"');
   }
-  out.append(R"(,"refusal":null},"logprobs":null,"finish_reason":"stop"}],)");
+  out.append(request.cut_at_max_tokens ? R"(,"refusal":null},"logprobs":null,"finish_reason":"length"}],)"
+                                       : R"(,"refusal":null},"logprobs":null,"finish_reason":"stop"}],)");
   append_usage(out, chat.prompt_tokens, common::reply_tokens(request));
   out.push_back('}');
   return reply;
@@ -337,7 +338,7 @@ StreamReply chat_completion_stream(const ChatRequest& chat, const ApiRequest& re
       return reply;
     }
   }
-  reply.events.push_back(choice_event("{}", R"("stop")"));
+  reply.events.push_back(choice_event("{}", request.cut_at_max_tokens ? R"("length")" : R"("stop")"));
   if (chat.include_usage) {
     std::string event = prefix;
     event.append("],");

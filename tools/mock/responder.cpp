@@ -416,6 +416,20 @@ ResponsePlan plan_response(const Request& request, const Defaults& defaults, std
     plan.reply = echo(request);
     return plan;
   }
+  // A generated reply stops at the request's output limit, one token per piece, as a provider's.
+  auto pieces = chunks;
+  bool cut_at_max_tokens = false;
+  if (is_json && body.is_object() && !scripted.reply) {
+    for (const char* name : {"max_completion_tokens", "max_tokens"}) {
+      const auto* limit = body.get_object().if_contains(name);
+      if (limit == nullptr || !limit->is_int64() || limit->get_int64() < 1) continue;
+      if (limit->get_int64() < pieces) {
+        pieces = limit->get_int64();
+        cut_at_max_tokens = true;
+      }
+      break;
+    }
+  }
   const ApiRequest api{
       .method = request.method_string(),
       .target = target,
@@ -424,7 +438,8 @@ ResponsePlan plan_response(const Request& request, const Defaults& defaults, std
       .body = request.body(),
       .json = is_json ? &body : nullptr,
       .headers = &request.base(),
-      .chunks = static_cast<int>(chunks),
+      .chunks = static_cast<int>(pieces),
+      .cut_at_max_tokens = cut_at_max_tokens,
       .dims = static_cast<int>(dims),
       .cache_read = static_cast<long>(cache_read),
       .thoughts = static_cast<long>(thoughts),

@@ -1,0 +1,756 @@
+#include "policy/global_rate_limit.hpp"
+
+#include <algorithm>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/json.hpp>
+#include <cmath>
+#include <fmt/format.h>
+
+#include "observe/log.hpp"
+#include "policy/ai.hpp"
+#include "policy/budget.hpp"
+#include "policy/limit_key.hpp"
+#include "policy/local_rate_limit.hpp"
+#include "policy/rate_limit_headers.hpp"
+#include "proxy/snapshot.hpp"
+#include "proxy/worker.hpp"
+#include "state/clock.hpp"
+#include "state/redis_client.hpp"
+
+namespace sluice::policy {
+
+using pipeline::Phase;
+using pipeline::RequestContext;
+using pipeline::Verdict;
+
+// KEYS: the counters. ARGV[1]: the clock offset in ms (0 but in tests), ARGV[2]: the number of
+// counters; then six values per counter:
+//   kind     "b": a token bucket (a request or token limit), "s": a spend counter (a budget)
+//   capacity b: the bucket's size; s: the budget in micro-USD
+//   rate     b: refill per ms; s: the period's end, Unix ms
+//   amount   what the request takes
+//   minimum  the least it may take (Truncate: the input part plus one output token); = amount
+//   label    s: who the counter counts, for /spend ("principal=alice"); b: ""
+// Returns {admitted, refused counter (1-based) or 0, retry after ms, cut, then per counter
+// remaining and reset ms}. `cut` is what every counter with minimum < amount took less (the
+// output tokens the request gives up); all others take their amount.
+const char* const kReserveScript = R"lua(
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000) + tonumber(ARGV[1])
+local n = tonumber(ARGV[2])
+local c = {}
+local cut = 0
+for i = 1, n do
+  local a = 2 + (i - 1) * 6
+  local kind, cap, rate = ARGV[a + 1], tonumber(ARGV[a + 2]), tonumber(ARGV[a + 3])
+  local amount, minimum = tonumber(ARGV[a + 4]), tonumber(ARGV[a + 5])
+  local avail
+  if kind == 'b' then
+    local h = redis.call('HMGET', KEYS[i], 'tokens', 'ts')
+    local tokens, ts = tonumber(h[1]) or cap, tonumber(h[2]) or now
+    if now > ts then tokens = tokens + (now - ts) * rate end
+    if tokens > cap then tokens = cap end
+    avail = tokens
+  else
+    avail = cap - (tonumber(redis.call('HGET', KEYS[i], 'spent')) or 0)
+  end
+  c[i] = {kind, cap, rate, amount, minimum, avail}
+  if minimum < amount and avail < amount then
+    local need = amount - math.max(avail, 0)
+    if need > cut then cut = need end
+  end
+end
+cut = math.ceil(cut)
+for i = 1, n do
+  local kind, cap, rate, amount, minimum, avail = unpack(c[i])
+  local take = amount
+  if minimum < amount then take = amount - cut end
+  if take < minimum or avail < take then
+    local retry
+    if kind == 'b' then
+      if rate > 0 then retry = math.ceil((math.min(amount, cap) - avail) / rate) else retry = -1 end
+    else
+      retry = rate - now
+    end
+    return {0, i, retry, 0}
+  end
+  c[i][7] = take
+end
+local out = {1, 0, 0, cut}
+for i = 1, n do
+  local kind, cap, rate, amount, minimum, avail, take = unpack(c[i])
+  local left = avail - take
+  local reset
+  if kind == 'b' then
+    redis.call('HSET', KEYS[i], 'tokens', tostring(left), 'ts', tostring(now))
+    if rate > 0 then
+      reset = math.ceil((cap - left) / rate)
+      redis.call('PEXPIRE', KEYS[i], reset + 1000)
+    else
+      reset = -1
+    end
+  else
+    redis.call('HINCRBY', KEYS[i], 'spent', take)
+    redis.call('HSET', KEYS[i], 'limit', cap, 'by', ARGV[2 + (i - 1) * 6 + 6], 'end', rate)
+    redis.call('PEXPIREAT', KEYS[i], rate + 86400000)
+    reset = rate - now
+  end
+  out[#out + 1] = math.floor(left)
+  out[#out + 1] = reset
+end
+return out
+)lua";
+
+// KEYS: the counters a reservation took, then (optionally) the principal's spend record.
+// ARGV[1]: the clock offset in ms, ARGV[2]: the number of counters; then four values per
+// counter: kind ("b", "s" as above; "r": a spend record), capacity, rate (b: per ms; s, r: the
+// expiry, Unix ms), delta (b: tokens given back, negative to take more; s, r: micro-USD added,
+// negative to give back).
+const char* const kSettleScript = R"lua(
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000) + tonumber(ARGV[1])
+local n = tonumber(ARGV[2])
+for i = 1, n do
+  local a = 2 + (i - 1) * 4
+  local kind, cap, rate, delta = ARGV[a + 1], tonumber(ARGV[a + 2]), tonumber(ARGV[a + 3]), tonumber(ARGV[a + 4])
+  if kind == 'b' then
+    local h = redis.call('HMGET', KEYS[i], 'tokens', 'ts')
+    local tokens, ts = tonumber(h[1]) or cap, tonumber(h[2]) or now
+    if now > ts then tokens = tokens + (now - ts) * rate end
+    tokens = math.min(cap, tokens + delta)
+    redis.call('HSET', KEYS[i], 'tokens', tostring(tokens), 'ts', tostring(now))
+    if rate > 0 then redis.call('PEXPIRE', KEYS[i], math.ceil((cap - math.min(tokens, cap)) / rate) + 1000) end
+  elseif kind == 's' then
+    if delta ~= 0 then redis.call('HINCRBY', KEYS[i], 'spent', delta) end
+  else
+    redis.call('HINCRBY', KEYS[i], 'spent', delta)
+    redis.call('HINCRBY', KEYS[i], 'requests', 1)
+    redis.call('PEXPIREAT', KEYS[i], rate)
+  end
+end
+return 1
+)lua";
+
+bool GlobalLimitsRuntime::should_log_failure(std::chrono::steady_clock::time_point now) {
+  const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count();
+  auto last = last_failure_log_.load(std::memory_order_relaxed);
+  if (last != 0 && ms - last < 10'000) return false;
+  return last_failure_log_.compare_exchange_strong(last, ms, std::memory_order_relaxed);
+}
+
+void GlobalLimitsRuntime::note_fullness(Fullness fullness) {
+  std::lock_guard lock(fullest_mutex_);
+  auto same = std::find_if(fullest_.begin(), fullest_.end(),
+                           [&](const Fullness& kept) { return kept.counter == fullness.counter; });
+  if (same != fullest_.end()) {
+    *same = std::move(fullness);
+  } else if (fullest_.size() < kFullestKept) {
+    fullest_.push_back(std::move(fullness));
+  } else {
+    auto emptiest = std::min_element(fullest_.begin(), fullest_.end(), [](const Fullness& a, const Fullness& b) {
+      return a.used_share < b.used_share;
+    });
+    if (emptiest->used_share > fullness.used_share) return;
+    *emptiest = std::move(fullness);
+  }
+}
+
+std::vector<GlobalLimitsRuntime::Fullness> GlobalLimitsRuntime::fullest() const {
+  std::lock_guard lock(fullest_mutex_);
+  auto out = fullest_;
+  std::sort(out.begin(), out.end(), [](const Fullness& a, const Fullness& b) { return a.used_share > b.used_share; });
+  return out;
+}
+
+std::string render_limit_metrics(const GlobalLimitsRuntime& runtime) {
+  std::string out =
+      "# HELP sluice_ratelimit_decisions_total Rate limit and budget decisions, by kind (local, global) and "
+      "outcome.\n# TYPE sluice_ratelimit_decisions_total counter\n";
+  out += fmt::format("sluice_ratelimit_decisions_total{{kind=\"local\",outcome=\"allowed\"}} {}\n",
+                     runtime.local_decisions(true));
+  out += fmt::format("sluice_ratelimit_decisions_total{{kind=\"local\",outcome=\"limited\"}} {}\n",
+                     runtime.local_decisions(false));
+  for (unsigned i = 0; i < static_cast<unsigned>(GlobalLimitsRuntime::Outcome::Count); ++i)
+    out += fmt::format("sluice_ratelimit_decisions_total{{kind=\"global\",outcome=\"{}\"}} {}\n",
+                       GlobalLimitsRuntime::kOutcomeNames[i],
+                       runtime.decisions(static_cast<GlobalLimitsRuntime::Outcome>(i)));
+  out += "# HELP sluice_ratelimit_settle_failures_total Reservations that could not be settled in Redis (they stay "
+         "charged).\n# TYPE sluice_ratelimit_settle_failures_total counter\n";
+  out += fmt::format("sluice_ratelimit_settle_failures_total {}\n", runtime.settle_failures());
+  out += "# HELP sluice_budget_spent_usd_total Cost settled against budgets, in USD.\n"
+         "# TYPE sluice_budget_spent_usd_total counter\n";
+  out += "sluice_budget_spent_usd_total " + format_usd(runtime.spend_micros()) + "\n";
+  return out;
+}
+
+std::string render_limit_status(const GlobalLimitsRuntime& runtime) {
+  boost::json::object decisions;
+  decisions["localAllowed"] = runtime.local_decisions(true);
+  decisions["localLimited"] = runtime.local_decisions(false);
+  for (unsigned i = 0; i < static_cast<unsigned>(GlobalLimitsRuntime::Outcome::Count); ++i)
+    decisions[GlobalLimitsRuntime::kOutcomeNames[i]] = runtime.decisions(static_cast<GlobalLimitsRuntime::Outcome>(i));
+  boost::json::array fullest;
+  for (const auto& entry : runtime.fullest())
+    fullest.push_back(boost::json::object{{"counter", entry.counter},
+                                          {"usedShare", entry.used_share},
+                                          {"remaining", entry.remaining},
+                                          {"limit", entry.limit},
+                                          {"atUnixMs", entry.at_unix_ms}});
+  return boost::json::serialize(boost::json::object{{"decisions", std::move(decisions)},
+                                                    {"settleFailures", runtime.settle_failures()},
+                                                    {"spentUsd", format_usd(runtime.spend_micros())},
+                                                    {"fullest", std::move(fullest)}});
+}
+
+namespace {
+
+const state::RedisScript& reserve_script() {
+  static const state::RedisScript script(kReserveScript);
+  return script;
+}
+
+const state::RedisScript& settle_script() {
+  static const state::RedisScript script(kSettleScript);
+  return script;
+}
+
+// 64-bit FNV-1a of a limit's identity: the fixed part of its counters' keys.
+std::string identity_hash(std::string_view identity) {
+  std::uint64_t hash = 14695981039346656037ull;
+  for (const char c : identity) {
+    hash ^= static_cast<unsigned char>(c);
+    hash *= 1099511628211ull;
+  }
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string out(16, '0');
+  for (int i = 15; i >= 0; --i, hash >>= 4) out[static_cast<std::size_t>(i)] = kHex[hash & 0xf];
+  return out;
+}
+
+struct CompiledLimit {
+  config::GlobalRateLimit spec;
+  LimitKey key;
+  std::string key_base;  // "<identity hash>:"
+  double capacity = 0;
+  double per_ms = 0;
+  bool tokens = false;
+  std::string what;  // "600 requests/Minute by principal"
+};
+
+struct CompiledBudget {
+  config::Budget spec;
+  LimitKey key;
+  std::string key_base;
+};
+
+// One counter a request takes.
+struct Counter {
+  std::string key;
+  char kind = 'b';
+  double capacity = 0;
+  double rate = 0;  // b: per ms; s: the period's end, Unix ms
+  std::int64_t amount = 0;
+  std::int64_t minimum = 0;
+  std::string label;
+  // What the counter is, for refusals, headers and settlement.
+  const CompiledLimit* limit = nullptr;
+  const CompiledBudget* budget = nullptr;
+  std::int64_t taken = 0;  // after the reservation
+};
+
+// A request's reservation, settled at Complete.
+struct Reservation final : pipeline::StageState {
+  enum class Where : std::uint8_t { None, Redis, Local } where = Where::None;
+  std::vector<Counter> counters;
+  std::int64_t input_tokens = 0;   // estimated
+  std::int64_t output_tokens = 0;  // reserved (after any cut)
+  std::int64_t cost = 0;           // worst case reserved, micro-USD
+  std::string key_prefix;
+  std::string spend_key;  // the principal's monthly spend record; empty: no principal
+  std::int64_t spend_expiry_ms = 0;
+};
+
+std::int64_t unix_ms(state::WallClock::time_point at) {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(at.time_since_epoch()).count();
+}
+
+// The request's max_tokens (or max_completion_tokens) as it asks for it.
+std::optional<std::int64_t> requested_max_tokens(RequestContext& request) {
+  auto view = client_view(request);
+  if (!view) return std::nullopt;
+  const auto* value = view->param(llm::Param::MaxTokens);
+  if (value == nullptr) return std::nullopt;
+  if (value->is_int64() && value->as_int64() > 0) return value->as_int64();
+  if (value->is_uint64()) return static_cast<std::int64_t>(std::min<std::uint64_t>(value->as_uint64(), INT64_MAX));
+  return std::nullopt;
+}
+
+// The price of `model` at `provider` (Gateway spec.pricing overrides), or null.
+const config::ModelPrice* price_of(const proxy::Snapshot& snapshot, std::string_view model) {
+  const auto& models = snapshot.gateway().pricing.models;
+  const auto found = models.find(std::string(model));
+  return found == models.end() ? nullptr : &found->second;
+}
+
+// A number as the script reads it back exactly (shortest round-trip form).
+std::string fmt_number(double value) {
+  return fmt::format("{}", value);
+}
+
+std::int64_t worst_case(const config::ModelPrice& price, std::int64_t input, std::int64_t output) {
+  const __int128 total = static_cast<__int128>(input) * price.input + static_cast<__int128>(output) * price.output;
+  const __int128 micros = (total + 999'999) / 1'000'000;
+  return micros > INT64_MAX ? INT64_MAX : static_cast<std::int64_t>(micros);
+}
+
+// The cost of what the request used: its priced usage (cached input at the cached price), 0 for
+// a model without a price (unknownModel: Free let it through).
+std::int64_t used_cost(const proxy::Snapshot& snapshot, const pipeline::RequestRecord& record, std::int64_t input,
+                       std::int64_t output) {
+  const std::string_view model = record.response_model.empty() ? std::string_view(record.model)
+                                                                : std::string_view(record.response_model);
+  const auto* price = price_of(snapshot, model);
+  if (price == nullptr) price = price_of(snapshot, record.model);
+  if (price == nullptr) return 0;
+  const std::int64_t cached = std::clamp<std::int64_t>(record.cached_tokens, 0, input);
+  const __int128 total = static_cast<__int128>(input - cached) * price->input +
+                         static_cast<__int128>(cached) * price->cachedInput.value_or(price->input) +
+                         static_cast<__int128>(output) * price->output;
+  const __int128 micros = (total + 999'999) / 1'000'000;
+  return micros > INT64_MAX ? INT64_MAX : static_cast<std::int64_t>(micros);
+}
+
+// Settles a reservation in Redis, after the request (a failure is counted and logged: the
+// reservation then stays charged, never charged twice).
+http::Task<void> settle(proxy::Worker& worker, std::shared_ptr<GlobalLimitsRuntime> runtime,
+                        std::vector<std::string> keys, std::vector<std::string> args) {
+  auto* redis = worker.redis();
+  if (redis == nullptr) {
+    runtime->count_settle_failure();
+    co_return;
+  }
+  const std::vector<std::string_view> key_views(keys.begin(), keys.end());
+  const std::vector<std::string_view> arg_views(args.begin(), args.end());
+  const std::span<const std::string_view> key_span(key_views);
+  const std::span<const std::string_view> arg_span(arg_views);
+  const auto result = co_await redis->eval(settle_script(), key_span, arg_span);
+  if (!result.ok()) {
+    runtime->count_settle_failure();
+    if (runtime->should_log_failure(std::chrono::steady_clock::now()))
+      observe::log(observe::Level::Warning, "rate limit settlement failed",
+                   {{"error", result.failure != state::RedisResult::Failure::None ? result.message : result.reply.text}});
+  }
+}
+
+class GlobalLimitStage final : public pipeline::Stage {
+ public:
+  GlobalLimitStage(GlobalLimitSettings settings, std::vector<CompiledLimit> limits,
+                   std::vector<CompiledBudget> budgets, std::shared_ptr<GlobalLimitsRuntime> runtime,
+                   const proxy::Snapshot* snapshot)
+      : settings_(std::move(settings)),
+        limits_(std::move(limits)),
+        budgets_(std::move(budgets)),
+        runtime_(std::move(runtime)),
+        snapshot_(snapshot) {
+    for (const auto& limit : limits_) needs_document_ = needs_document_ || limit.tokens;
+    needs_document_ = needs_document_ || !budgets_.empty();
+  }
+
+  std::string_view name() const override { return "global-rate-limit"; }
+  pipeline::Phases phases() const override {
+    return pipeline::bit(Phase::RequestHead) | pipeline::bit(Phase::RequestBody) | pipeline::bit(Phase::Complete) |
+           (needs_document_ ? pipeline::bit(Phase::BodyDocument) : 0);
+  }
+  bool waits() const override { return true; }
+
+  // A JSON API request is counted once its body is read (model, max_tokens); any other request
+  // (passthrough) at its head, its tokens and cost unknown.
+  http::Task<Verdict> await_request_head(RequestContext& request) const override {
+    if (request.json_api) co_return Verdict::proceed();
+    co_return co_await reserve(request);
+  }
+  http::Task<Verdict> await_request_body(RequestContext& request) const override {
+    co_return co_await reserve(request);
+  }
+
+  void on_complete(RequestContext& request) const noexcept override;
+
+ private:
+  http::Task<Verdict> reserve(RequestContext& request) const;
+  Verdict refuse(RequestContext& request, const Counter& counter, std::int64_t retry_ms) const;
+  Verdict reserve_locally(RequestContext& request, Reservation& reservation) const;
+  void offer_headers(RequestContext& request, const Counter& counter, std::int64_t remaining,
+                     std::int64_t reset_ms) const;
+  std::optional<Verdict> plan(RequestContext& request, Reservation& reservation) const;
+
+  GlobalLimitSettings settings_;
+  std::vector<CompiledLimit> limits_;
+  std::vector<CompiledBudget> budgets_;
+  std::shared_ptr<GlobalLimitsRuntime> runtime_;
+  const proxy::Snapshot* snapshot_;
+  bool needs_document_ = false;
+};
+
+// The counters of `request` and what it takes from each; a verdict when it cannot be planned
+// (a budget applies to a model without a price and unknownModel is Reject).
+std::optional<Verdict> GlobalLimitStage::plan(RequestContext& request, Reservation& reservation) const {
+  const bool measured = request.json_api;
+  const bool chat = measured && request.api != route::ApiKind::Embeddings;
+  std::int64_t input = 0;
+  std::int64_t output = 0;
+  if (measured) {
+    input = static_cast<std::int64_t>((request.body.size() + 3) / 4);
+    if (chat) {
+      if (needs_document_) output = requested_max_tokens(request).value_or(0);
+      if (output <= 0) {
+        output = settings_.default_max_tokens ? static_cast<std::int64_t>(*settings_.default_max_tokens)
+                                              : static_cast<std::int64_t>(request.backend.groups.empty()
+                                                                              ? request.backend.default_max_tokens
+                                                                              : request.backend.groups.front()
+                                                                                    .front()
+                                                                                    .default_max_tokens);
+      }
+    }
+  }
+  reservation.input_tokens = input;
+  reservation.output_tokens = output;
+  const bool truncate = chat && settings_.on_exceed == config::StreamExceed::Truncate && output > 1;
+
+  const auto now = state::WallClock::now();
+  const auto& redis = snapshot_ != nullptr ? snapshot_->redis : nullptr;
+  reservation.key_prefix = redis ? redis->key_prefix : std::string("sluice:");
+  for (const auto& limit : limits_) {
+    Counter counter;
+    counter.key = reservation.key_prefix + "{limits}:rl:" + limit.key_base;
+    limit.key.append_values(request, counter.key);
+    counter.kind = 'b';
+    counter.capacity = limit.capacity;
+    counter.rate = limit.per_ms;
+    counter.limit = &limit;
+    if (!limit.tokens) {
+      counter.amount = counter.minimum = 1;
+    } else if (!measured) {
+      counter.amount = counter.minimum = 1;  // an exhausted token limit refuses passthrough requests too
+    } else {
+      const auto count = limit.spec.count;
+      counter.amount = (count == config::TokenCount::Output ? 0 : input) + (count == config::TokenCount::Input ? 0 : output);
+      counter.minimum = truncate && count != config::TokenCount::Input ? counter.amount - output + 1 : counter.amount;
+    }
+    reservation.counters.push_back(std::move(counter));
+  }
+  if (!budgets_.empty()) {
+    std::int64_t cost = measured ? 0 : 1;
+    if (measured) {
+      // The worst case: the most expensive provider of the Backend that may answer.
+      bool priced = false;
+      std::string unpriced;
+      const auto consider = [&](const proxy::BackendRuntime& provider) {
+        const std::string_view model = provider.model ? std::string_view(*provider.model) : request.info.model;
+        if (const auto* price = snapshot_ != nullptr ? price_of(*snapshot_, model) : nullptr) {
+          priced = true;
+          cost = std::max(cost, worst_case(*price, input, output));
+        } else if (unpriced.empty()) {
+          unpriced = std::string(model);
+        }
+      };
+      for (const auto& group : request.backend.groups)
+        for (const auto& provider : group) consider(provider);
+      const auto unknown = snapshot_ != nullptr ? snapshot_->gateway().pricing.unknownModel.value_or(
+                                                      config::UnknownModelPricing::Reject)
+                                                : config::UnknownModelPricing::Reject;
+      if (!unpriced.empty() && unknown == config::UnknownModelPricing::Reject) {
+        return Verdict::fail({400, "invalid_request_error", "model_not_priced",
+                              "a budget applies to this request but model \"" + unpriced +
+                                  "\" has no price; the gateway's operators can add it under Gateway "
+                                  "spec.pricing.models or set spec.pricing.unknownModel: Free",
+                              {}});
+      }
+      (void)priced;
+    }
+    reservation.cost = cost;
+    for (const auto& budget : budgets_) {
+      const auto span = period_of(budget.spec.period, now);
+      Counter counter;
+      counter.key = reservation.key_prefix + "{limits}:budget:" + budget.key_base + period_label(budget.spec.period, span) +
+                    ":";
+      budget.key.append_values(request, counter.key);
+      counter.kind = 's';
+      counter.capacity = static_cast<double>(budget.spec.limit);
+      counter.rate = static_cast<double>(span.end * 1000);
+      counter.amount = counter.minimum = cost;
+      counter.label = budget.spec.policy + " " + std::string(period_name(budget.spec.period)) + " " +
+                      period_label(budget.spec.period, span) + " " + budget.key.describe_values(request);
+      counter.budget = &budget;
+      reservation.counters.push_back(std::move(counter));
+    }
+  }
+  if (request.principal != nullptr && !budgets_.empty()) {
+    const auto span = period_of(config::BudgetPeriod::Month, now);
+    reservation.spend_key = reservation.key_prefix + "{limits}:spend:" +
+                            period_label(config::BudgetPeriod::Month, span) + ":" + request.principal->id;
+    reservation.spend_expiry_ms = (span.end + 40 * 86400) * 1000;
+  }
+  return std::nullopt;
+}
+
+Verdict GlobalLimitStage::refuse(RequestContext& request, const Counter& counter, std::int64_t retry_ms) const {
+  const std::int64_t seconds = retry_ms < 0 ? 3600 : std::max<std::int64_t>(1, (retry_ms + 999) / 1000);
+  if (counter.budget != nullptr) {
+    runtime_->count(GlobalLimitsRuntime::Outcome::BudgetExceeded);
+    const auto& spec = counter.budget->spec;
+    return Verdict::fail({429, "insufficient_quota", "budget_exceeded",
+                          "Budget exceeded: " + format_usd(spec.limit) + " USD per " +
+                              std::string(period_name(spec.period)) + " for " +
+                              counter.budget->key.describe_values(request) + " (" + spec.policy +
+                              "); the budget renews in " + std::to_string(seconds) + "s",
+                          {}},
+                         std::to_string(seconds));
+  }
+  runtime_->count(GlobalLimitsRuntime::Outcome::Limited);
+  const auto& limit = *counter.limit;
+  const bool tokens = limit.tokens;
+  std::string message = "Rate limit reached: " + limit.what + " (" + limit.spec.policy + ")";
+  if (tokens && counter.amount > static_cast<std::int64_t>(limit.capacity)) {
+    message += "; this request needs " + std::to_string(counter.amount) + " tokens, more than the limit holds" +
+               " (lower max_tokens)";
+  }
+  message += "; retry after " + std::to_string(seconds) + "s";
+  return Verdict::fail({429, tokens ? "tokens" : "requests", "rate_limit_exceeded", std::move(message), {}},
+                       std::to_string(seconds));
+}
+
+void GlobalLimitStage::offer_headers(RequestContext& request, const Counter& counter, std::int64_t remaining,
+                                     std::int64_t reset_ms) const {
+  if (counter.limit == nullptr) return;
+  offer_limit_reading(request, {counter.limit->tokens, static_cast<std::uint64_t>(counter.limit->capacity),
+                                static_cast<double>(remaining), std::chrono::milliseconds(std::max<std::int64_t>(0, reset_ms))});
+  const double limit = counter.limit->capacity;
+  if (limit > 0) {
+    const double used = 1.0 - static_cast<double>(remaining) / limit;
+    if (used >= 0.5)
+      runtime_->note_fullness({counter.limit->what + " (" + counter.limit->spec.policy + ") " +
+                                   counter.limit->key.describe_values(request),
+                               used, remaining, static_cast<std::int64_t>(limit), unix_ms(state::WallClock::now())});
+  }
+}
+
+// failureMode Local: the same counters in process, each at limit / replicas.
+Verdict GlobalLimitStage::reserve_locally(RequestContext& request, Reservation& reservation) const {
+  runtime_->count(GlobalLimitsRuntime::Outcome::Local);
+  const auto now = state::TokenBuckets::Clock::now();
+  const double share = 1.0 / std::max(1u, settings_.replicas);
+  std::size_t taken = 0;
+  for (auto& counter : reservation.counters) {
+    const state::TokenBuckets::Limit bucket{
+        counter.capacity * share,
+        counter.kind == 'b' ? counter.rate * 1000.0 * share : 0.0,
+    };
+    const auto outcome = runtime_->fallback.take(counter.key, static_cast<double>(counter.amount), bucket, now);
+    if (!outcome.allowed) {
+      for (std::size_t i = 0; i < taken; ++i) {
+        const auto& back = reservation.counters[i];
+        runtime_->fallback.adjust(back.key, static_cast<double>(back.taken),
+                                  {back.capacity * share, back.kind == 'b' ? back.rate * 1000.0 * share : 0.0}, now);
+      }
+      reservation.counters.clear();
+      const std::int64_t retry = counter.kind == 'b'
+                                     ? outcome.retry_after.count()
+                                     : static_cast<std::int64_t>(counter.rate) - unix_ms(state::WallClock::now());
+      return refuse(request, counter, retry);
+    }
+    counter.taken = counter.amount;
+    offer_headers(request, counter, static_cast<std::int64_t>(outcome.remaining), outcome.reset.count());
+    ++taken;
+  }
+  reservation.where = Reservation::Where::Local;
+  return Verdict::proceed();
+}
+
+http::Task<Verdict> GlobalLimitStage::reserve(RequestContext& request) const {
+  auto& reservation = request.state<Reservation>(this);
+  if (auto refused = plan(request, reservation)) co_return *refused;
+  if (reservation.counters.empty()) co_return Verdict::proceed();
+
+  auto* redis = request.worker.redis();
+  state::RedisResult result;
+  if (redis == nullptr) {
+    result.failure = state::RedisResult::Failure::Unavailable;
+    result.message = "no Redis client";
+  } else {
+    std::vector<std::string> args;
+    args.reserve(2 + reservation.counters.size() * 6);
+    args.push_back(std::to_string(state::WallClock::offset().count()));
+    args.push_back(std::to_string(reservation.counters.size()));
+    std::vector<std::string_view> keys;
+    for (const auto& counter : reservation.counters) {
+      keys.push_back(counter.key);
+      args.push_back(std::string(1, counter.kind));
+      args.push_back(fmt_number(counter.capacity));
+      args.push_back(fmt_number(counter.rate));
+      args.push_back(std::to_string(counter.amount));
+      args.push_back(std::to_string(counter.minimum));
+      args.push_back(counter.label);
+    }
+    const std::vector<std::string_view> views(args.begin(), args.end());
+    const std::span<const std::string_view> key_span(keys);
+    const std::span<const std::string_view> arg_span(views);
+    result = co_await redis->eval(reserve_script(), key_span, arg_span);
+  }
+
+  if (!result.ok() || result.reply.type != state::RedisReply::Type::Array || result.reply.elements.size() < 4) {
+    const std::string why = result.failure != state::RedisResult::Failure::None ? result.message
+                            : result.reply.is_error()                           ? result.reply.text
+                                                                                : "unexpected reply to the limit script";
+    if (runtime_->should_log_failure(std::chrono::steady_clock::now()))
+      observe::log(observe::Level::Warning, "rate limit store failed",
+                   {{"error", why},
+                    {"failure_mode", settings_.failure_mode == config::RedisFailureMode::FailOpen ? "FailOpen"
+                                     : settings_.failure_mode == config::RedisFailureMode::Local  ? "Local"
+                                                                                                 : "FailClosed"}});
+    switch (settings_.failure_mode) {
+      case config::RedisFailureMode::FailOpen:
+        runtime_->count(GlobalLimitsRuntime::Outcome::FailedOpen);
+        reservation.counters.clear();
+        co_return Verdict::proceed();
+      case config::RedisFailureMode::Local:
+        co_return reserve_locally(request, reservation);
+      case config::RedisFailureMode::FailClosed:
+        break;
+    }
+    runtime_->count(GlobalLimitsRuntime::Outcome::FailedClosed);
+    reservation.counters.clear();
+    co_return Verdict::fail({503, "server_error", "rate_limit_unavailable",
+                             "rate limits cannot be checked now (their store is unavailable); retry shortly", {}},
+                            "1");
+  }
+
+  const auto& reply = result.reply.elements;
+  if (reply[0].as_integer() != 1) {
+    const auto index = static_cast<std::size_t>(reply[1].as_integer());
+    const auto retry = reply[2].as_integer();
+    const auto& counter = reservation.counters[std::min(index, reservation.counters.size()) - 1];
+    offer_headers(request, counter, 0, retry);
+    auto verdict = refuse(request, counter, retry);
+    reservation.counters.clear();
+    co_return verdict;
+  }
+  runtime_->count(GlobalLimitsRuntime::Outcome::Allowed);
+  reservation.where = Reservation::Where::Redis;
+  const std::int64_t cut = reply[3].as_integer();
+  for (std::size_t i = 0; i < reservation.counters.size(); ++i) {
+    auto& counter = reservation.counters[i];
+    counter.taken = counter.minimum < counter.amount ? counter.amount - cut : counter.amount;
+    if (4 + 2 * i + 1 < reply.size())
+      offer_headers(request, counter, reply[4 + 2 * i].as_integer(), reply[4 + 2 * i + 1].as_integer());
+  }
+  if (cut > 0) {
+    // Truncate: the request is admitted with what remains of its token limits.
+    reservation.output_tokens -= cut;
+    if (auto view = client_view(request)) {
+      view->set_param(llm::Param::MaxTokens, boost::json::value(reservation.output_tokens));
+      request.document_changed = true;
+    }
+  }
+  co_return Verdict::proceed();
+}
+
+void GlobalLimitStage::on_complete(RequestContext& request) const noexcept {
+  try {
+    auto& reservation = request.state<Reservation>(this);
+    if (reservation.where == Reservation::Where::None || reservation.counters.empty()) return;
+    const auto& record = request.record;
+    // What the request really used: its usage when the answer said it; the reservation when a
+    // 2xx answer said nothing (a stream cut short); nothing when no answer came.
+    const bool answered = record.status >= 200 && record.status < 300;
+    const bool usage_known = record.prompt_tokens >= 0 || record.completion_tokens >= 0;
+    std::int64_t input = reservation.input_tokens;
+    std::int64_t output = reservation.output_tokens;
+    std::int64_t cost = reservation.cost;
+    if (usage_known) {
+      input = std::max<std::int64_t>(0, record.prompt_tokens);
+      output = std::max<std::int64_t>(0, record.completion_tokens);
+      cost = snapshot_ != nullptr ? used_cost(*snapshot_, record, input, output) : 0;
+    } else if (!answered) {
+      input = output = cost = 0;
+    }
+    runtime_->add_spend(std::max<std::int64_t>(0, cost));
+
+    std::vector<std::string> keys;
+    std::vector<std::string> args;
+    args.push_back(std::to_string(state::WallClock::offset().count()));
+    args.push_back("0");
+    const auto now = state::TokenBuckets::Clock::now();
+    const double share = 1.0 / std::max(1u, settings_.replicas);
+    for (const auto& counter : reservation.counters) {
+      std::int64_t used = counter.taken;
+      if (counter.kind == 's') {
+        used = cost;
+      } else if (counter.limit != nullptr && counter.limit->tokens && request.json_api) {
+        const auto count = counter.limit->spec.count;
+        used = (count == config::TokenCount::Output ? 0 : input) + (count == config::TokenCount::Input ? 0 : output);
+      }
+      if (used == counter.taken) continue;
+      if (reservation.where == Reservation::Where::Local) {
+        const state::TokenBuckets::Limit bucket{counter.capacity * share,
+                                                counter.kind == 'b' ? counter.rate * 1000.0 * share : 0.0};
+        runtime_->fallback.adjust(counter.key, static_cast<double>(counter.taken - used), bucket, now);
+        continue;
+      }
+      keys.push_back(counter.key);
+      args.push_back(std::string(1, counter.kind));
+      args.push_back(fmt_number(counter.capacity));
+      args.push_back(fmt_number(counter.rate));
+      args.push_back(std::to_string(counter.kind == 'b' ? counter.taken - used : used - counter.taken));
+    }
+    if (reservation.where == Reservation::Where::Redis && !reservation.spend_key.empty()) {
+      keys.push_back(reservation.spend_key);
+      args.push_back("r");
+      args.push_back("0");
+      args.push_back(std::to_string(reservation.spend_expiry_ms));
+      args.push_back(std::to_string(std::max<std::int64_t>(0, cost)));
+    }
+    if (reservation.where != Reservation::Where::Redis || keys.empty()) return;
+    args[1] = std::to_string(keys.size());
+    boost::asio::co_spawn(request.worker.io(),
+                          settle(request.worker, runtime_, std::move(keys), std::move(args)),
+                          boost::asio::detached);
+  } catch (...) {
+    runtime_->count_settle_failure();
+  }
+}
+
+}  // namespace
+
+std::shared_ptr<const pipeline::Stage> make_global_limit_stage(GlobalLimitSettings settings,
+                                                               std::shared_ptr<GlobalLimitsRuntime> runtime,
+                                                               const proxy::Snapshot* snapshot) {
+  std::vector<CompiledLimit> limits;
+  for (const auto& spec : settings.limits) {
+    auto key = LimitKey::parse(spec.by, nullptr);
+    if (!key || (!spec.requests && !spec.tokens)) continue;  // refused by the loader
+    CompiledLimit limit{spec, std::move(*key), identity_hash(spec.identity) + ":", 0, 0, spec.tokens.has_value(), {}};
+    const auto amount = spec.tokens ? *spec.tokens : *spec.requests;
+    limit.capacity = static_cast<double>(amount);
+    limit.per_ms = static_cast<double>(amount) / (unit_seconds(spec.unit) * 1000.0);
+    const char* unit = spec.unit == config::RateUnit::Second   ? "Second"
+                       : spec.unit == config::RateUnit::Minute ? "Minute"
+                       : spec.unit == config::RateUnit::Hour   ? "Hour"
+                                                               : "Day";
+    limit.what = std::to_string(amount) + (spec.tokens ? " tokens/" : " requests/") + unit +
+                 (limit.key.description().empty() ? std::string() : " by " + limit.key.description());
+    limits.push_back(std::move(limit));
+  }
+  std::vector<CompiledBudget> budgets;
+  for (const auto& spec : settings.budgets) {
+    auto key = LimitKey::parse(spec.by, nullptr);
+    if (!key) continue;
+    budgets.push_back({spec, std::move(*key), identity_hash(spec.identity) + ":"});
+  }
+  if (limits.empty() && budgets.empty()) return nullptr;
+  if (!runtime) runtime = std::make_shared<GlobalLimitsRuntime>();
+  return std::make_shared<GlobalLimitStage>(std::move(settings), std::move(limits), std::move(budgets),
+                                            std::move(runtime), snapshot);
+}
+
+}  // namespace sluice::policy
