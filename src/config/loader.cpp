@@ -574,6 +574,7 @@ void decode_policy(YamlMap& spec, TrafficPolicy& policy) {
   // when destroyed, as this function returns.
   std::list<YamlMap> sections;
   for (const auto& section : policy::policy_sections()) {
+    if (section.decode == nullptr) continue;
     auto& map = sections.emplace_back(spec.take(section.key), spec.field(section.key), ctx);
     if (map.present()) section.decode(map, policy);
   }

@@ -145,7 +145,8 @@ spec:
 std::string every_branch() {
   std::string yaml = kEveryBranch;
   for (const auto& section : policy::policy_sections())
-    yaml += "  " + std::string(section.key) + ": " + std::string(section.every_branch) + "\n";
+    if (section.decode != nullptr)
+      yaml += "  " + std::string(section.key) + ": " + std::string(section.every_branch) + "\n";
   return yaml;
 }
 

@@ -173,9 +173,11 @@ std::string redact_query(std::string_view target, const std::vector<std::string>
 
 namespace {
 
-// What the response said about itself: token counts, finish reason, answering model (both
+// What the response said about itself: the response cache's lookup (a fixed word), token
+// counts, finish reason, answering model (both
 // bounded where they are read, so this part of a line stays small).
 void append_usage(const AccessLogEntry& e, std::string& out) {
+  if (!e.cache.empty()) fmt::format_to(std::back_inserter(out), ",\"cache\":\"{}\"", e.cache);
   if (e.prompt_tokens >= 0) fmt::format_to(std::back_inserter(out), ",\"prompt_tokens\":{}", e.prompt_tokens);
   if (e.completion_tokens >= 0)
     fmt::format_to(std::back_inserter(out), ",\"completion_tokens\":{}", e.completion_tokens);

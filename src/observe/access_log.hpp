@@ -36,6 +36,7 @@ struct AccessLogEntry {
   double upstream_first_byte_ms = -1;  // -1: no upstream response
   std::string_view translation;        // "openai->anthropic", ... empty when the provider speaks the client's API
   std::string_view guard;              // what a prompt guard did: direction, action, rule names
+  std::string_view cache;              // the response cache's lookup: hit, miss, bypass; empty: no cache
   std::string_view provider;           // the AI Backend's provider that answered (or was tried last)
   unsigned attempts = 0;               // providers tried (0: none, e.g. refused before routing)
   std::int64_t prompt_tokens = -1;     // -1: not known

@@ -21,6 +21,12 @@ std::optional<std::uint32_t> auth_failure_reason(std::string_view reason) {
   return std::nullopt;
 }
 
+std::optional<std::uint32_t> cache_lookup_result(std::string_view result) {
+  for (std::uint32_t i = 0; i < kCacheLookupResults.size(); ++i)
+    if (kCacheLookupResults[i] == result) return i;
+  return std::nullopt;
+}
+
 std::string collapse_label_values(std::string_view labels) {
   std::string out;
   std::size_t i = 0;
@@ -42,6 +48,8 @@ MetricSeries::MetricSeries() {
   routes_.emplace(std::pair<std::string, std::string>{}, Entry{new_series(), new_request_slot()});
   // The first counters: sluice_auth_failures_total, rendered once counted.
   new_counters(kAuthFailureReasons.size());
+  // Then sluice_cache_lookups_total (kCacheLookupCounters), rendered once counted.
+  new_counters(kCacheLookupResults.size());
 }
 
 CounterSlot MetricSeries::labelled_series(LabelledFamily family, std::string_view labels) {

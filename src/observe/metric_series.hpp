@@ -28,9 +28,11 @@
 #pragma once
 
 #include <array>
+#include <atomic>
 #include <cstdint>
 #include <functional>
 #include <map>
+#include <memory>
 #include <mutex>
 #include <optional>
 #include <span>
@@ -88,6 +90,22 @@ inline constexpr std::array<std::string_view, 5> kAuthFailureReasons = {"missing
 inline constexpr CounterSlot kAuthFailureCounters = 0;
 // The offset of an auth failure reason; nullopt for any other string.
 std::optional<std::uint32_t> auth_failure_reason(std::string_view reason);
+
+// sluice_cache_lookups_total{result}: the fixed set, in slot order, counted in the counters after
+// the auth failures' (RequestRecord::cache names the result).
+inline constexpr std::array<std::string_view, 3> kCacheLookupResults = {"hit", "miss", "bypass"};
+inline constexpr CounterSlot kCacheLookupCounters = kAuthFailureCounters + kAuthFailureReasons.size();
+// The offset of a cache lookup result; nullopt for any other string.
+std::optional<std::uint32_t> cache_lookup_result(std::string_view result);
+
+// sluice_cache_stored_bytes and sluice_cache_entries: what the response caches' memory stores
+// hold together, kept by the stores themselves (state/memory_cache.hpp) with relaxed atomics, read
+// at a scrape. `stores`: memory stores alive (the gauges are rendered once one existed).
+struct CacheGauges {
+  std::atomic<std::int64_t> stored_bytes{0};
+  std::atomic<std::int64_t> entries{0};
+  std::atomic<std::int64_t> stores{0};
+};
 
 // Series whose label values are known only when counted (a principal's claims, the guard rules
 // a request matched), registered on first use by the worker that counts them
@@ -166,6 +184,9 @@ class SeriesClaims {
 class MetricSeries {
  public:
   MetricSeries();
+  // The response caches' memory-store gauges (any thread: atomics), shared with the stores,
+  // which may outlive this registry (a snapshot built with a registry of its own).
+  const std::shared_ptr<CacheGauges>& cache_gauges() const { return cache_gauges_; }
   MetricSeries(const MetricSeries&) = delete;
   MetricSeries& operator=(const MetricSeries&) = delete;
 
@@ -205,6 +226,7 @@ class MetricSeries {
                          const std::function<void(const std::string& labels, CounterSlot counters)>& visit) const;
 
  private:
+  std::shared_ptr<CacheGauges> cache_gauges_ = std::make_shared<CacheGauges>();
   struct Entry {
     std::uint32_t id = 0;  // index into published_
     std::uint32_t slot = 0;

@@ -113,6 +113,9 @@ void MetricsShard::record(const pipeline::RequestRecord& record, double seconds)
   if (!record.upstream_error.empty() && series.upstream_errors != kNoSlot) {
     if (const auto kind = upstream_error_kind(record.upstream_error)) add(series.upstream_errors + *kind);
   }
+  if (!record.cache.empty()) {
+    if (const auto result = cache_lookup_result(record.cache)) add(kCacheLookupCounters + *result);
+  }
   if (!record.auth_failure.empty()) {
     if (const auto reason = auth_failure_reason(record.auth_failure)) add(kAuthFailureCounters + *reason);
   }
@@ -269,6 +272,26 @@ std::string render_prometheus(const MetricSeries& series, const std::vector<cons
     out += "# HELP sluice_auth_failures_total Requests the auth policy refused, by reason.\n";
     out += "# TYPE sluice_auth_failures_total counter\n";
     out += auth_failures;
+  }
+  std::string cache_lookups;
+  for (std::size_t result = 0; result < kCacheLookupResults.size(); ++result) {
+    const auto v = sum_counter(shards, kCacheLookupCounters + static_cast<CounterSlot>(result));
+    if (v != 0)
+      cache_lookups += fmt::format("sluice_cache_lookups_total{{result=\"{}\"}} {}\n", kCacheLookupResults[result], v);
+  }
+  if (!cache_lookups.empty()) {
+    out += "# HELP sluice_cache_lookups_total Requests of rules with a response cache, by result.\n";
+    out += "# TYPE sluice_cache_lookups_total counter\n";
+    out += cache_lookups;
+  }
+  const auto& cache = *series.cache_gauges();
+  if (cache.stores.load(std::memory_order_relaxed) > 0 || cache.entries.load(std::memory_order_relaxed) > 0) {
+    out += "# HELP sluice_cache_stored_bytes Bytes the response caches' memory stores hold.\n";
+    out += "# TYPE sluice_cache_stored_bytes gauge\n";
+    out += fmt::format("sluice_cache_stored_bytes {}\n", cache.stored_bytes.load(std::memory_order_relaxed));
+    out += "# HELP sluice_cache_entries Entries the response caches' memory stores hold.\n";
+    out += "# TYPE sluice_cache_entries gauge\n";
+    out += fmt::format("sluice_cache_entries {}\n", cache.entries.load(std::memory_order_relaxed));
   }
   std::string principal_requests;
   std::string principal_tokens;

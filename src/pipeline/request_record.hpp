@@ -61,6 +61,12 @@ struct RequestRecord {
   // What the response cost in micro-USD (pricing::record_cost, once the request completes,
   // before the Complete stages run); -1: unknown (no usage, or a model without a price).
   std::int64_t cost_micros = -1;
+  // The response cache (policy/response_cache.hpp): "hit", "miss" or "bypass" on a rule with a
+  // cache, empty otherwise. A hit carries the usage stored with the answer in the token counts
+  // above and cache_hit: nothing was asked of a provider, so cost accounting prices it at 0 and
+  // counts what the stored usage would have cost as saved.
+  std::string_view cache;
+  bool cache_hit = false;
 };
 
 }  // namespace sluice::pipeline

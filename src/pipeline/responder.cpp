@@ -82,7 +82,16 @@ http::Task<bool> Responder::json(unsigned status, std::string body, const bhttp:
   client_.deadline.expires_after(kClientWriteTimeout);
   auto [ec, n] = co_await asio::async_write(client_.socket, pieces, http::use_task);
   client_.deadline.expires_never();
+  tap_whole(status, "application/json", body, !ec);
   co_return !ec && keep;
+}
+
+void Responder::tap_whole(unsigned status, std::string_view content_type, std::string_view body, bool written) const {
+  auto* response_tap = tap();
+  if (response_tap == nullptr) return;
+  response_tap->begin(status, content_type);
+  response_tap->body(body);
+  response_tap->end(written);
 }
 
 http::Task<bool> Responder::local(const LocalResponse& response) {
@@ -108,6 +117,7 @@ http::Task<bool> Responder::local(const LocalResponse& response) {
   client_.deadline.expires_after(kClientWriteTimeout);
   auto [ec, n] = co_await asio::async_write(client_.socket, pieces, http::use_task);
   client_.deadline.expires_never();
+  tap_whole(response.status, content_type, response.body, !ec);
   co_return !ec && keep;
 }
 

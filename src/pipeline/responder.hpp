@@ -3,7 +3,8 @@
 // response) or to build the head a relay sends. It decides in one place whether the connection
 // stays open (the client's wish, the worker not draining, the request body read to its end)
 // and which headers every answer carries: x-sluice-* (every answer of an AI Backend, once a
-// provider was tried) and the response header lines the request's stages computed (CORS). Per
+// provider was tried) and the response header lines the request's stages computed (CORS); it
+// feeds the answers it writes whole to the request's response tap, if any. Per
 // request; lives in the exchange's coroutine frame; not thread-safe.
 #pragma once
 
@@ -77,7 +78,10 @@ class Responder {
   void use_response_headers(const RequestContext& request) {
     response_edits_ = &request.response_header_edits;
     response_lines_ = &request.response_header_lines;
+    response_tap_ = &request.response_tap;
   }
+  // The request's response tap (pipeline/response_tap.hpp), for the relays; null when none.
+  ResponseTap* tap() const { return response_tap_ == nullptr ? nullptr : *response_tap_; }
 
   // An AI Backend's provider is being tried (the `attempts`-th try): every later answer names it.
   void set_attempt(std::string_view provider, unsigned attempts);
@@ -107,12 +111,15 @@ class Responder {
   ClientIo& client_;
   const HeaderEditList* response_edits_ = nullptr;
   const std::string* response_lines_ = nullptr;
+  ResponseTap* const* response_tap_ = nullptr;
   proxy::HeaderEdits response_edits() const {
     return response_edits_ == nullptr ? proxy::HeaderEdits{} : proxy::HeaderEdits(*response_edits_);
   }
   std::string_view response_lines() const {
     return response_lines_ == nullptr ? std::string_view{} : std::string_view(*response_lines_);
   }
+  // An answer written whole, told to the response tap (`written`: it reached the client).
+  void tap_whole(unsigned status, std::string_view content_type, std::string_view body, bool written) const;
   // `head` (ending with its blank line) with the response header lines added before that line.
   std::string with_response_lines(std::string head) const;
   unsigned version_;

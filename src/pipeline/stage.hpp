@@ -21,6 +21,9 @@
 //                    the drain deadline)
 // and one need that is not a phase: BodyDocument, declared by RequestBody stages that read or
 // rewrite the parsed body (`document`); without it a native request's body is only scanned.
+// A stage that must keep what the client received (the response cache) sets
+// RequestContext::response_tap: the responder and the relays feed it the answer's status, type
+// and body bytes as they leave (pipeline/response_tap.hpp).
 // A stage never writes to the client. It returns a Verdict: continue, answer with an error (the
 // responder writes it in the client's schema), answer with a local response (e.g. a cache hit)
 // or, from ResponseHead, try the same provider again (another key). One responder writes every
@@ -50,6 +53,7 @@
 #include "llm/text_filter.hpp"
 #include "pipeline/principal.hpp"
 #include "pipeline/request_record.hpp"
+#include "pipeline/response_tap.hpp"
 #include "proxy/request_body.hpp"
 #include "route/api_path.hpp"
 
@@ -184,6 +188,9 @@ struct RequestContext {
   // (CORS: the caller's origin echoed): the responder writes them on every answer — relayed,
   // converted, local, errors. Empty, and never allocated, unless a stage adds one.
   std::string response_header_lines;
+  // The tap a stage keeps on this request's answer (owned by its per-request state); null: none,
+  // and the answer is written without being observed.
+  ResponseTap* response_tap = nullptr;
 
   // The per-request state of `stage`, created on first use (a few stages at most keep any: a
   // linear search).

@@ -16,6 +16,7 @@
 #include "policy/prompt_enrichment.hpp"
 #include "policy/prompt_guard.hpp"
 #include "policy/request_defaults.hpp"
+#include "policy/response_cache.hpp"
 #include "policy/response_guard.hpp"
 #include "policy/response_webhook.hpp"
 #include "policy/targets.hpp"
@@ -299,6 +300,10 @@ config::AiPolicy AiSection::decode(config::YamlMap& section) {
     enrichment.append = decode_messages(m, "append");
     ai.promptEnrichment = std::move(enrichment);
   }
+  if (section.has("cache")) {
+    config::YamlMap cache(section.take("cache"), section.field("cache"), ctx);
+    ai.cache = decode_response_cache(cache);
+  }
   return ai;
 }
 
@@ -421,6 +426,7 @@ Stages AiSection::make_stage(config::AiPolicy merged, const SectionContext& cont
   if (merged.promptEnrichment &&
       (!merged.promptEnrichment->prepend.empty() || !merged.promptEnrichment->append.empty()))
     stages.push_back(make_prompt_enrichment_stage(std::move(*merged.promptEnrichment)));
+  // ai.cache makes its stage at its own place, after the rate limits (response_cache_entry()).
   return stages;
 }
 
@@ -439,6 +445,9 @@ void AiSection::check_references(const config::AiPolicy& value, const config::Tr
       error(field,
             "Backend \"" + webhook.backend + "\" is an AI Backend; a guard webhook is a Static Backend (its hosts)");
   };
+  if (value.cache && value.cache->exact && value.cache->exact->store == config::CacheStore::Redis &&
+      (!config.gateway || !config.gateway->spec.redis))
+    error("spec.ai.cache.exact.store", "store Redis needs the Gateway's spec.redis (or store: Memory)");
   if (value.budgets && !value.budgets->empty() && !config.gatewaySpec().redis)
     error("spec.ai.budgets",
           "budgets are counted in Redis, shared by every replica: the Gateway needs spec.redis "

@@ -6,6 +6,8 @@
 //                     policy/webhook_guard.*      a guard service (kgateway's webhook contract)
 //   defaults          policy/request_defaults.*   fields set when absent (or always: override)
 //   promptEnrichment  policy/prompt_enrichment.*  messages added before and after the conversation
+//   cache             policy/response_cache.*     answers stored and replayed (last: it keys on
+//                                                 the body the others leave)
 // Each is a RequestBody stage on the parsed body (BodyDocument), through the canonical request
 // view (llm/request_view.hpp), so it is written once for every client schema; translations then
 // carry the result to the provider's format. The moderation and webhook guards call a service:
@@ -15,7 +17,7 @@
 // rules (sectionName) that sends to a Static Backend, it is a configuration error naming the
 // policy, the rule and the Backend (kgateway users asked for an error, not a log line); attached
 // to the Gateway it applies to the AI rules. Merging is per policy (aliases, defaults,
-// enrichment): the most specific policy that sets one wins it whole.
+// enrichment, cache): the most specific policy that sets one wins it whole.
 // Pure functions over the immutable config; the stages are immutable and thread-safe.
 #pragma once
 
@@ -48,7 +50,8 @@ struct AiSection {
       "matches: [{name: ticket, pattern: 'TCK-[0-9]{6}', maxLength: 10}]}, webhook: {backendRef: {name: static}, "
       "forwardHeaders: [x-request-id], timeout: 2s, failureMode: FailOpen, streaming: Buffer}}}, "
       "promptEnrichment: {prepend: [{role: system, content: a}], append: [{role: user, content: b}]}, "
-      "budgets: [{by: [principal], limit: '1.00', period: Day}]}";
+      "budgets: [{by: [principal], limit: '1.00', period: Day}], "
+      "cache: {exact: {ttl: 1h, maxEntryBytes: 1Mi, store: Memory, scope: Shared, maxBytes: 64Mi}}}";
   static Value decode(config::YamlMap& section);
   static void validate(const Value& value, const config::YamlMap& section);
   static Value merge(const Value& general, const Value& specific);

@@ -184,6 +184,10 @@ std::string render_limit_metrics(const GlobalLimitsRuntime& runtime) {
       "# HELP sluice_budget_spent_usd_total Cost settled against budgets, in USD.\n"
       "# TYPE sluice_budget_spent_usd_total counter\n";
   out += "sluice_budget_spent_usd_total " + pricing::format_usd_micros(runtime.spend_micros()) + "\n";
+  out +=
+      "# HELP sluice_budget_saved_usd_total What answers from the response cache would have cost, in USD (not "
+      "charged to budgets).\n# TYPE sluice_budget_saved_usd_total counter\n";
+  out += "sluice_budget_saved_usd_total " + pricing::format_usd_micros(runtime.saved_micros()) + "\n";
   return out;
 }
 
@@ -200,10 +204,12 @@ std::string render_limit_status(const GlobalLimitsRuntime& runtime) {
                                           {"remaining", entry.remaining},
                                           {"limit", entry.limit},
                                           {"atUnixMs", entry.at_unix_ms}});
-  return boost::json::serialize(boost::json::object{{"decisions", std::move(decisions)},
-                                                    {"settleFailures", runtime.settle_failures()},
-                                                    {"spentUsd", pricing::format_usd_micros(runtime.spend_micros())},
-                                                    {"fullest", std::move(fullest)}});
+  return boost::json::serialize(
+      boost::json::object{{"decisions", std::move(decisions)},
+                          {"settleFailures", runtime.settle_failures()},
+                          {"spentUsd", pricing::format_usd_micros(runtime.spend_micros())},
+                          {"savedByCacheUsd", pricing::format_usd_micros(runtime.saved_micros())},
+                          {"fullest", std::move(fullest)}});
 }
 
 namespace {
@@ -350,6 +356,19 @@ class GlobalLimitStage final : public pipeline::Stage {
   void on_complete(RequestContext& request) const noexcept override;
 
  private:
+  // What a cached answer's stored usage costs at the Backend's first provider (0 unpriced).
+  std::int64_t saved_cost(const RequestContext& request) const {
+    const auto& record = request.record;
+    if (snapshot_ == nullptr || snapshot_->prices == nullptr || request.backend.groups.empty()) return 0;
+    const auto& provider = request.backend.groups.front().front();
+    if (provider.llm == nullptr) return 0;
+    const auto* price = snapshot_->prices->find(record.model, provider.llm->kind);
+    if (price == nullptr) return 0;
+    const pricing::Usage usage{std::max<std::int64_t>(0, record.prompt_tokens), 0,
+                               std::max<std::int64_t>(0, record.completion_tokens), 0};
+    return pricing::cost_micros(*price, usage);
+  }
+
   http::Task<Verdict> reserve(RequestContext& request) const;
   Verdict refuse(RequestContext& request, const Counter& counter, std::int64_t retry_ms) const;
   Verdict reserve_locally(RequestContext& request, Reservation& reservation) const;
@@ -653,7 +672,12 @@ void GlobalLimitStage::on_complete(RequestContext& request) const noexcept {
     std::int64_t input = reservation.input_tokens;
     std::int64_t output = reservation.output_tokens;
     std::int64_t cost = reservation.cost;
-    if (usage_known) {
+    if (record.cache_hit) {
+      // Answered from the response cache: no provider was asked. Nothing is charged; what the
+      // answer would have cost is counted as saved.
+      runtime_->add_saved(saved_cost(request));
+      input = output = cost = 0;
+    } else if (usage_known) {
       input = std::max<std::int64_t>(0, record.prompt_tokens);
       output = std::max<std::int64_t>(0, record.completion_tokens);
       cost = std::max<std::int64_t>(0, record.cost_micros);  // -1: no price (unknownModel: Free let it in)

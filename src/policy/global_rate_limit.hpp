@@ -87,6 +87,8 @@ class GlobalLimitsRuntime {
   std::uint64_t settle_failures() const { return settle_failures_.load(std::memory_order_relaxed); }
   void add_spend(std::int64_t micros) { spend_micros_.fetch_add(micros, std::memory_order_relaxed); }
   std::int64_t spend_micros() const { return spend_micros_.load(std::memory_order_relaxed); }
+  void add_saved(std::int64_t micros) { saved_micros_.fetch_add(micros, std::memory_order_relaxed); }
+  std::int64_t saved_micros() const { return saved_micros_.load(std::memory_order_relaxed); }
 
   // Whether a Redis failure should be logged now (at most once per 10 s).
   bool should_log_failure(std::chrono::steady_clock::time_point now);
@@ -109,6 +111,7 @@ class GlobalLimitsRuntime {
   std::atomic<std::uint64_t> local_allowed_{0};
   std::atomic<std::uint64_t> local_limited_{0};
   std::atomic<std::int64_t> spend_micros_{0};
+  std::atomic<std::int64_t> saved_micros_{0};
   std::atomic<std::int64_t> last_failure_log_{0};
   mutable std::mutex fullest_mutex_;
   std::vector<Fullness> fullest_;
@@ -117,7 +120,7 @@ class GlobalLimitsRuntime {
 inline const state::StateKey kLimitsStateKey{"rateLimit", "global"};
 
 // Prometheus text of `runtime`'s counters: sluice_ratelimit_decisions_total{kind,outcome},
-// sluice_ratelimit_settle_failures_total, sluice_budget_spent_usd_total.
+// sluice_ratelimit_settle_failures_total, sluice_budget_spent_usd_total, sluice_budget_saved_usd_total.
 std::string render_limit_metrics(const GlobalLimitsRuntime& runtime);
 
 // The /status "limits" object: decisions and the fullest counters seen lately.

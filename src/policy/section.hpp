@@ -86,7 +86,9 @@ struct PolicySection {
   std::string_view key;           // the TrafficPolicy spec field
   std::string_view every_branch;  // a YAML value of the section entering every branch of decode
   // Decodes a present `spec.<key>` into `into` and validates it; problems become diagnostics
-  // through the map's context (file, resource, field).
+  // through the map's context (file, resource, field). Null for an entry that only makes stages
+  // from a field another section decodes, at its own place in the order (`ai.cache`, after the
+  // rate limits); its key then names that field and every_branch is empty.
   void (*decode)(config::YamlMap& section, config::TrafficPolicy& into);
   // The stages for a rule or a Backend from its attached policies (general to specific): the
   // section merged over them; none when no policy sets it. A section holding several policies

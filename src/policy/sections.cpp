@@ -7,6 +7,7 @@
 #include "policy/auth.hpp"
 #include "policy/cors.hpp"
 #include "policy/rate_limit.hpp"
+#include "policy/response_cache.hpp"
 #include "policy/retry.hpp"
 #include "policy/section.hpp"
 
@@ -18,6 +19,7 @@ namespace {
 // cors precedes auth: a preflight is answered without a credential, and auth's refusals carry
 // the CORS headers. rateLimit follows ai: limits keyed by model see the model after aliasing,
 // and requests a guard refused are not counted (its local limits still run at RequestHead).
+// ai.cache (decoded with ai) comes after the limits: a cached answer counts as a request.
 constexpr std::array kPolicySections{
     cors_section_entry(),       section_entry<AuthSection>(),  section_entry<AiSection>(),
     rate_limit_section_entry(), section_entry<RetrySection>(),

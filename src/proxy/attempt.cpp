@@ -629,6 +629,7 @@ http::Task<AttemptResult> attempt(ExchangeInputs& exchange, const BackendRuntime
 
   RelayOutcome relayed;
   bool client_keep = false;
+  pipeline::ResponseTap* const tap = responder.tap();
   if (translator) {
     // Translated: errors and complete replies are read whole and converted; streams are
     // converted event by event.
@@ -654,12 +655,13 @@ http::Task<AttemptResult> attempt(ExchangeInputs& exchange, const BackendRuntime
     const auto framing = responder.version() >= 11 ? ClientFraming::Chunked : ClientFraming::UntilClose;
     const std::string client_head =
         responder.converted_head(&response.base(), 200, translator->stream_content_type(), 0, client_keep, framing);
+    if (tap != nullptr) tap->begin(200, translator->stream_content_type());
     if (connection->tls) {
       relayed = co_await relay_translated(*connection->tls, *connection, *parser, client, client_head, framing,
-                                          *translator, target, deadline, worker, record);
+                                          *translator, target, deadline, worker, record, tap);
     } else {
       relayed = co_await relay_translated(*connection->plain, *connection, *parser, client, client_head, framing,
-                                          *translator, target, deadline, worker, record);
+                                          *translator, target, deadline, worker, record, tap);
     }
     record_usage(*translator, record);
   } else {
@@ -692,14 +694,16 @@ http::Task<AttemptResult> attempt(ExchangeInputs& exchange, const BackendRuntime
     }
     client_keep = responder.keep_alive() && framing != ClientFraming::UntilClose;
     const std::string client_head = responder.relay_head(response.base(), client_keep, framing);
+    if (tap != nullptr) tap->begin(record.status, response[bhttp::field::content_type]);
     if (connection->tls) {
       relayed = co_await relay_body(*connection->tls, *connection, *parser, client, client_head, framing, sse, target,
-                                    deadline, worker, record, request.schema, filter);
+                                    deadline, worker, record, request.schema, filter, tap);
     } else {
       relayed = co_await relay_body(*connection->plain, *connection, *parser, client, client_head, framing, sse, target,
-                                    deadline, worker, record, request.schema, filter);
+                                    deadline, worker, record, request.schema, filter, tap);
     }
   }
+  if (tap != nullptr) tap->end(relayed.failure == Failure::None && relayed.client_ok);
 
   if (relayed.failure != Failure::None) {
     record.upstream_error = failure_label(relayed.failure);

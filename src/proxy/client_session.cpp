@@ -96,6 +96,7 @@ void finish_request(Worker& worker, const RequestRecord& record, std::string_vie
   entry.error = record.error;
   entry.translation = record.translation;
   entry.guard = record.guard;
+  entry.cache = record.cache;
   entry.provider = record.provider;
   entry.attempts = record.attempts;
   entry.prompt_tokens = record.prompt_tokens;

@@ -2,7 +2,9 @@
 // sending the request (the client's body pumped as it arrives when it is streamed), reading the
 // response head, relaying the body as it arrives (raw, or through a translator event by event),
 // and reading a body whole when it must be converted at once. Every operation is bounded by
-// the connection's coarse deadline. Runs on the exchange's worker thread; no shared state.
+// the connection's coarse deadline. A request's response tap, when it has one, is handed each
+// client write's body bytes (pipeline/response_tap.hpp). Runs on the exchange's worker thread;
+// no shared state.
 #pragma once
 
 #include <array>
@@ -21,6 +23,7 @@
 #include "http/sse.hpp"
 #include "http/upstream_pool.hpp"
 #include "pipeline/response_filter.hpp"
+#include "pipeline/response_tap.hpp"
 #include "proxy/exchange.hpp"
 #include "proxy/heads.hpp"
 #include "proxy/worker.hpp"
@@ -250,7 +253,7 @@ http::Task<RelayOutcome> relay_body(Stream& stream, http::UpstreamConnection& co
                                     ClientIo& client, const std::string& head, ClientFraming framing, bool sse,
                                     const BackendRuntime& backend, std::optional<Clock::time_point> deadline,
                                     Worker& worker, RequestRecord& record, ClientSchema schema,
-                                    pipeline::ResponseFilter* filter = nullptr) {
+                                    pipeline::ResponseFilter* filter = nullptr, pipeline::ResponseTap* tap = nullptr) {
   RelayOutcome out;
   std::string filtered;
   auto& body = parser.get().body();
@@ -337,6 +340,7 @@ http::Task<RelayOutcome> relay_body(Stream& stream, http::UpstreamConnection& co
       if (!done) out.upstream_clean = false;
       co_return out;
     }
+    if (tap != nullptr) tap->body(data);
     if (done || ec) break;
   }
   client.deadline.expires_never();
@@ -381,7 +385,7 @@ http::Task<RelayOutcome> relay_translated(Stream& stream, http::UpstreamConnecti
                                           ClientIo& client, const std::string& head, ClientFraming framing,
                                           translate::Translator& translator, const BackendRuntime& backend,
                                           std::optional<Clock::time_point> deadline, Worker& worker,
-                                          RequestRecord& record) {
+                                          RequestRecord& record, pipeline::ResponseTap* tap = nullptr) {
   RelayOutcome out;
   auto& body = parser.get().body();
   RelayBuffer buffer(worker);
@@ -447,6 +451,7 @@ http::Task<RelayOutcome> relay_translated(Stream& stream, http::UpstreamConnecti
       if (!done) out.upstream_clean = false;
       co_return out;
     }
+    if (tap != nullptr) tap->body(converted);
     if (finished) {
       if (!done) out.upstream_clean = false;  // the translator stopped early: the rest is unread
       break;
