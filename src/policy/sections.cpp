@@ -21,8 +21,8 @@ namespace {
 // and requests a guard refused are not counted (its local limits still run at RequestHead).
 // ai.cache (decoded with ai) comes after the limits: a cached answer counts as a request.
 constexpr std::array kPolicySections{
-    cors_section_entry(),       section_entry<AuthSection>(),  section_entry<AiSection>(),
-    rate_limit_section_entry(), section_entry<RetrySection>(),
+    cors_section_entry(),       section_entry<AuthSection>(), section_entry<AiSection>(),
+    rate_limit_section_entry(), response_cache_entry(),       section_entry<RetrySection>(),
 };
 
 }  // namespace

@@ -762,7 +762,7 @@ spec:
   - {kind: HTTPRoute, name: llm, sectionName: embeddings}
   - {kind: Service, name: x}
   retry: {attempts: 0, retryOn: [gateway-error], backoffBaseInterval: 2s, backoffMaxInterval: 1s}
-  rateLimit: {}
+  timeouts: {}
 )"}));
   EXPECT_THAT(
       r.diagnostics.items(),
@@ -771,7 +771,7 @@ spec:
           Err("TrafficPolicy/tp", "spec.retry.attempts", HasSubstr("must be between 1 and 10")),
           Err("TrafficPolicy/tp", "spec.retry.retryOn[0]", HasSubstr("unknown retry condition \"gateway-error\"")),
           Err("TrafficPolicy/tp", "spec.retry.backoffMaxInterval", "must not be shorter than backoffBaseInterval"),
-          Err("TrafficPolicy/tp", "spec.rateLimit", HasSubstr("not supported by this version of Sluice yet")),
+          Err("TrafficPolicy/tp", "spec.timeouts", HasSubstr("not supported by this version of Sluice yet")),
           Err("TrafficPolicy/tp", "spec.targetRefs[0].name", "Backend \"nope\" not found; defined Backends: b"),
           Err("TrafficPolicy/tp", "spec.targetRefs[1].sectionName",
               "HTTPRoute \"llm\" has no rule \"embeddings\"; its rules: chat")));

@@ -148,12 +148,13 @@ TEST(ConfigSchemaTest, ListsFieldsOfEveryKindFromTheDecoders) {
         "Backend.spec.ai.llm.openai.authToken.secretRef.key", "Backend.spec.ai.healthCheck.path",
         "Backend.spec.ai.priorityGroups[].providers[].weight", "Backend.spec.static.hosts[].host",
         "HTTPRoute.spec.rules[].filters[].urlRewrite.path.replacePrefixMatch",
-        "HTTPRoute.spec.rules[].backendRefs[].namespace", "TrafficPolicy.spec.retry.budgetPercent"})
+        "HTTPRoute.spec.rules[].backendRefs[].namespace", "TrafficPolicy.spec.retry.budgetPercent",
+        "TrafficPolicy.spec.rateLimit.global.limits[].count", "TrafficPolicy.spec.ai.budgets[].period"})
     EXPECT_TRUE(fields.contains(f)) << f;
   // Keys of a Secret's data are data, not fields; rejected sections are not listed.
   EXPECT_THAT(schema.fields, Not(Contains(HasSubstr("stringData."))));
   EXPECT_THAT(schema.fields, Not(Contains("Gateway.spec.listeners[].tls")));
-  EXPECT_THAT(schema.fields, Not(Contains("TrafficPolicy.spec.rateLimit")));
+  EXPECT_THAT(schema.fields, Not(Contains("TrafficPolicy.spec.timeouts")));
 }
 
 }  // namespace
