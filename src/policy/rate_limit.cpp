@@ -146,14 +146,6 @@ void RateLimitSection::validate(const config::RateLimitPolicy& value, const conf
     ctx.error(section.node()["global"], section.field("global") + ".replicas",
               "failureMode Local needs replicas (how many Sluice replicas share the limits): while Redis is down, "
               "each replica enforces limit / replicas");
-  if (value.local) {
-    for (std::size_t i = 0; i < value.local->size(); ++i) {
-      const auto& limit = (*value.local)[i];
-      if (limit.burst != 0 && limit.burst < 1)
-        ctx.error(section.node()["local"][i]["burst"], section.field("local") + "[" + std::to_string(i) + "].burst",
-                  "burst is the bucket's size: at least 1");
-    }
-  }
 }
 
 config::RateLimitPolicy RateLimitSection::merge(const config::RateLimitPolicy& general,
