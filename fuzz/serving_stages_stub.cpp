@@ -7,7 +7,8 @@
 
 namespace sluice::policy {
 
-std::shared_ptr<const pipeline::Stage> make_global_limit_stage(GlobalLimitSettings, std::shared_ptr<GlobalLimitsRuntime>,
+std::shared_ptr<const pipeline::Stage> make_global_limit_stage(GlobalLimitSettings,
+                                                               std::shared_ptr<GlobalLimitsRuntime>,
                                                                const proxy::Snapshot*) {
   return nullptr;
 }

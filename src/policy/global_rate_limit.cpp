@@ -721,6 +721,11 @@ void GlobalLimitStage::on_complete(RequestContext& request) const noexcept {
       args.push_back(std::to_string(std::max<std::int64_t>(0, cost)));
     }
     if (reservation.where != Reservation::Where::Redis || keys.empty()) return;
+    if (request.worker.stopped()) {
+      // The event loop is ending (its frames are being destroyed): nothing may be spawned on it.
+      runtime_->count_settle_failure();
+      return;
+    }
     args[1] = std::to_string(keys.size());
     boost::asio::co_spawn(request.worker.io(), settle(request.worker, runtime_, std::move(keys), std::move(args)),
                           boost::asio::detached);

@@ -315,6 +315,7 @@ class ResponseCacheStage final : public pipeline::Stage {
   }
 
   void store_in_redis(proxy::Worker& worker, std::string key, std::string entry) const {
+    if (worker.stopped()) return;  // the event loop is ending: nothing may be spawned on it
     auto* client = worker.redis();
     if (client == nullptr) return;
     const auto ttl_ms = std::to_string(cache_.ttl.count());

@@ -128,6 +128,7 @@ void Worker::join() {
 }
 
 void Worker::stop() {
+  stopped_.store(true, std::memory_order_release);
   asio::post(io_, [this] { access_log_.flush(); });
   work_.reset();
   io_.stop();

@@ -86,6 +86,10 @@ class Worker {
   bool drained() const { return drained_.load(std::memory_order_acquire); }
   const bool& draining_flag() const { return draining_; }
   bool cutting() const { return cutting_; }
+  // stop() was called: the event loop ends, and coroutines still suspended are destroyed with
+  // it. Work must not be spawned on it any more (a Complete stage's after-work: settlements,
+  // cache fills). Any thread.
+  bool stopped() const { return stopped_.load(std::memory_order_acquire); }
   unsigned index() const { return index_; }
   void add_connection(ClientConnection* c) { connections_.insert(c); }
   void remove_connection(ClientConnection* c) { connections_.erase(c); }
@@ -109,6 +113,7 @@ class Worker {
   std::vector<std::unique_ptr<char[]>> relay_buffers_;
   bool draining_ = false;
   std::atomic<bool> drained_{false};
+  std::atomic<bool> stopped_{false};
   bool cutting_ = false;
   unsigned housekeeping_ticks_ = 0;
   // Every I/O object of a worker is used on its thread only, so the reactor's per-descriptor
