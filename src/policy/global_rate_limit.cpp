@@ -634,7 +634,7 @@ http::Task<Verdict> GlobalLimitStage::reserve(RequestContext& request) const {
   if (reply[0].as_integer() != 1) {
     const auto index = static_cast<std::size_t>(reply[1].as_integer());
     const auto retry = reply[2].as_integer();
-    const auto& counter = reservation.counters[std::min(index, reservation.counters.size()) - 1];
+    const auto& counter = reservation.counters[std::clamp<std::size_t>(index, 1, reservation.counters.size()) - 1];
     offer_headers(request, counter, 0, retry);
     auto verdict = refuse(request, counter, retry);
     reservation.counters.clear();
