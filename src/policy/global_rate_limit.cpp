@@ -435,7 +435,6 @@ std::optional<Verdict> GlobalLimitStage::plan(RequestContext& request, Reservati
     std::int64_t cost = measured ? 0 : 1;
     if (measured) {
       // The worst case: the most expensive provider of the Backend that may answer.
-      bool priced = false;
       std::string unpriced;
       const auto consider = [&](const proxy::BackendRuntime& provider) {
         const std::string_view model = provider.model ? std::string_view(*provider.model) : request.info.model;
@@ -443,7 +442,6 @@ std::optional<Verdict> GlobalLimitStage::plan(RequestContext& request, Reservati
                                 ? snapshot_->prices->find(model, provider.llm->kind)
                                 : nullptr;
         if (price != nullptr) {
-          priced = true;
           cost = std::max(cost, pricing::cost_micros(*price, pricing::Usage{input, 0, output, 0}));
         } else if (unpriced.empty()) {
           unpriced = std::string(model);
@@ -462,7 +460,6 @@ std::optional<Verdict> GlobalLimitStage::plan(RequestContext& request, Reservati
                                   "spec.pricing.models or set spec.pricing.unknownModel: Free",
                               {}});
       }
-      (void)priced;
     }
     reservation.cost = cost;
     for (const auto& budget : budgets_) {
