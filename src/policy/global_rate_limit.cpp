@@ -134,13 +134,6 @@ end
 return 1
 )lua";
 
-bool GlobalLimitsRuntime::should_log_failure(std::chrono::steady_clock::time_point now) {
-  const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count();
-  auto last = last_failure_log_.load(std::memory_order_relaxed);
-  if (last != 0 && ms - last < 10'000) return false;
-  return last_failure_log_.compare_exchange_strong(last, ms, std::memory_order_relaxed);
-}
-
 void GlobalLimitsRuntime::note_fullness(Fullness fullness) {
   std::lock_guard lock(fullest_mutex_);
   auto same = std::find_if(fullest_.begin(), fullest_.end(),
@@ -275,8 +268,7 @@ struct Reservation final : pipeline::StageState {
   std::int64_t input_tokens = 0;   // estimated
   std::int64_t output_tokens = 0;  // reserved (after any cut)
   std::int64_t cost = 0;           // worst case reserved, micro-USD
-  std::string key_prefix;
-  std::string spend_key;  // the principal's monthly spend record; empty: no principal
+  std::string spend_key;           // the principal's monthly spend record; empty: no principal
   std::int64_t spend_expiry_ms = 0;
 };
 
@@ -316,7 +308,7 @@ http::Task<void> settle(proxy::Worker& worker, std::shared_ptr<GlobalLimitsRunti
   const auto result = co_await redis->eval(settle_script(), key_span, arg_span);
   if (!result.ok()) {
     runtime->count_settle_failure();
-    if (runtime->should_log_failure(std::chrono::steady_clock::now()))
+    if (runtime->failure_log.due())
       observe::log(
           observe::Level::Warning, "rate limit settlement failed",
           {{"error", result.failure != state::RedisResult::Failure::None ? result.message : result.reply.text}});
@@ -369,6 +361,13 @@ class GlobalLimitStage final : public pipeline::Stage {
     return pricing::cost_micros(*price, usage);
   }
 
+  // failureMode Local: `counter` as an in-process bucket holding this replica's share (a budget
+  // does not refill: its period names the bucket).
+  state::TokenBuckets::Limit local_share(const Counter& counter) const {
+    const double share = 1.0 / std::max(1u, settings_.replicas);
+    return {counter.capacity * share, counter.kind == 'b' ? counter.rate * 1000.0 * share : 0.0};
+  }
+
   http::Task<Verdict> reserve(RequestContext& request) const;
   Verdict refuse(RequestContext& request, const Counter& counter, std::int64_t retry_ms) const;
   Verdict reserve_locally(RequestContext& request, Reservation& reservation) const;
@@ -410,10 +409,10 @@ std::optional<Verdict> GlobalLimitStage::plan(RequestContext& request, Reservati
 
   const auto now = state::WallClock::now();
   const auto& redis = snapshot_ != nullptr ? snapshot_->redis : nullptr;
-  reservation.key_prefix = redis ? redis->key_prefix : std::string("sluice:");
+  const std::string key_prefix = redis ? redis->key_prefix : std::string("sluice:");
   for (const auto& limit : limits_) {
     Counter counter;
-    counter.key = reservation.key_prefix + "{limits}:rl:" + limit.key_base;
+    counter.key = key_prefix + "{limits}:rl:" + limit.key_base;
     limit.key.append_values(request, counter.key);
     counter.kind = 'b';
     counter.capacity = limit.capacity;
@@ -465,8 +464,7 @@ std::optional<Verdict> GlobalLimitStage::plan(RequestContext& request, Reservati
     for (const auto& budget : budgets_) {
       const auto span = period_of(budget.spec.period, now);
       Counter counter;
-      counter.key =
-          reservation.key_prefix + "{limits}:budget:" + budget.key_base + period_label(budget.spec.period, span) + ":";
+      counter.key = key_prefix + "{limits}:budget:" + budget.key_base + period_label(budget.spec.period, span) + ":";
       budget.key.append_values(request, counter.key);
       counter.kind = 's';
       counter.capacity = static_cast<double>(budget.spec.limit);
@@ -480,9 +478,8 @@ std::optional<Verdict> GlobalLimitStage::plan(RequestContext& request, Reservati
   }
   if (request.principal != nullptr && !budgets_.empty()) {
     const auto span = period_of(config::BudgetPeriod::Month, now);
-    reservation.spend_key = reservation.key_prefix +
-                            "{limits}:spend:" + period_label(config::BudgetPeriod::Month, span) + ":" +
-                            request.principal->id;
+    reservation.spend_key =
+        key_prefix + "{limits}:spend:" + period_label(config::BudgetPeriod::Month, span) + ":" + request.principal->id;
     reservation.spend_expiry_ms = (span.end + 40 * 86400) * 1000;
   }
   return std::nullopt;
@@ -538,19 +535,14 @@ void GlobalLimitStage::offer_headers(RequestContext& request, const Counter& cou
 Verdict GlobalLimitStage::reserve_locally(RequestContext& request, Reservation& reservation) const {
   runtime_->count(GlobalLimitsRuntime::Outcome::Local);
   const auto now = state::TokenBuckets::Clock::now();
-  const double share = 1.0 / std::max(1u, settings_.replicas);
   std::size_t taken = 0;
   for (auto& counter : reservation.counters) {
-    const state::TokenBuckets::Limit bucket{
-        counter.capacity * share,
-        counter.kind == 'b' ? counter.rate * 1000.0 * share : 0.0,
-    };
-    const auto outcome = runtime_->fallback.take(counter.key, static_cast<double>(counter.amount), bucket, now);
+    const auto outcome =
+        runtime_->fallback.take(counter.key, static_cast<double>(counter.amount), local_share(counter), now);
     if (!outcome.allowed) {
       for (std::size_t i = 0; i < taken; ++i) {
         const auto& back = reservation.counters[i];
-        runtime_->fallback.adjust(back.key, static_cast<double>(back.taken),
-                                  {back.capacity * share, back.kind == 'b' ? back.rate * 1000.0 * share : 0.0}, now);
+        runtime_->fallback.adjust(back.key, static_cast<double>(back.taken), local_share(back), now);
       }
       reservation.counters.clear();
       const std::int64_t retry = counter.kind == 'b'
@@ -601,7 +593,7 @@ http::Task<Verdict> GlobalLimitStage::reserve(RequestContext& request) const {
     const std::string why = result.failure != state::RedisResult::Failure::None ? result.message
                             : result.reply.is_error()                           ? result.reply.text
                                                       : "unexpected reply to the limit script";
-    if (runtime_->should_log_failure(std::chrono::steady_clock::now()))
+    if (runtime_->failure_log.due())
       observe::log(observe::Level::Warning, "rate limit store failed",
                    {{"error", why},
                     {"failure_mode", settings_.failure_mode == config::RedisFailureMode::FailOpen ? "FailOpen"
@@ -688,7 +680,6 @@ void GlobalLimitStage::on_complete(RequestContext& request) const noexcept {
     args.push_back(std::to_string(state::WallClock::offset().count()));
     args.push_back("0");
     const auto now = state::TokenBuckets::Clock::now();
-    const double share = 1.0 / std::max(1u, settings_.replicas);
     for (const auto& counter : reservation.counters) {
       std::int64_t used = counter.taken;
       if (counter.kind == 's') {
@@ -699,9 +690,7 @@ void GlobalLimitStage::on_complete(RequestContext& request) const noexcept {
       }
       if (used == counter.taken) continue;
       if (reservation.where == Reservation::Where::Local) {
-        const state::TokenBuckets::Limit bucket{counter.capacity * share,
-                                                counter.kind == 'b' ? counter.rate * 1000.0 * share : 0.0};
-        runtime_->fallback.adjust(counter.key, static_cast<double>(counter.taken - used), bucket, now);
+        runtime_->fallback.adjust(counter.key, static_cast<double>(counter.taken - used), local_share(counter), now);
         continue;
       }
       keys.push_back(counter.key);

@@ -51,6 +51,7 @@
 #include <vector>
 
 #include "config/resources.hpp"
+#include "observe/log.hpp"
 #include "pipeline/stage.hpp"
 #include "policy/section.hpp"
 #include "state/runtime_registry.hpp"
@@ -90,8 +91,8 @@ class GlobalLimitsRuntime {
   void add_saved(std::int64_t micros) { saved_micros_.fetch_add(micros, std::memory_order_relaxed); }
   std::int64_t saved_micros() const { return saved_micros_.load(std::memory_order_relaxed); }
 
-  // Whether a Redis failure should be logged now (at most once per 10 s).
-  bool should_log_failure(std::chrono::steady_clock::time_point now);
+  // When a Redis failure may be logged again (at most once per 10 s).
+  observe::LogInterval failure_log{std::chrono::seconds(10)};
 
   // The fullest counters seen lately (for /status): what a reservation read, by counter.
   struct Fullness {
@@ -112,7 +113,6 @@ class GlobalLimitsRuntime {
   std::atomic<std::uint64_t> local_limited_{0};
   std::atomic<std::int64_t> spend_micros_{0};
   std::atomic<std::int64_t> saved_micros_{0};
-  std::atomic<std::int64_t> last_failure_log_{0};
   mutable std::mutex fullest_mutex_;
   std::vector<Fullness> fullest_;
 };

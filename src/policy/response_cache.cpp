@@ -178,11 +178,8 @@ struct CacheRequest final : pipeline::StageState, pipeline::ResponseTap {
 
 // Redis failures: counted by the client (RedisStatus); logged at most once per interval.
 void log_redis_failure(std::string_view what, std::string_view message) {
-  static std::atomic<std::int64_t> last_log{0};
-  const auto now = std::chrono::duration_cast<std::chrono::seconds>(Clock::now().time_since_epoch()).count();
-  auto last = last_log.load(std::memory_order_relaxed);
-  if (now - last < kRedisLogInterval.count() && last != 0) return;
-  if (!last_log.compare_exchange_strong(last, now, std::memory_order_relaxed)) return;
+  static observe::LogInterval interval{kRedisLogInterval};
+  if (!interval.due()) return;
   observe::log(observe::Level::Warning, "response cache: redis failed, answered as a miss",
                {{"command", std::string(what)}, {"error", std::string(message)}});
 }
