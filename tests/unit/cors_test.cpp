@@ -15,6 +15,7 @@
 
 #include "config/loader.hpp"
 #include "config/yaml_reader.hpp"
+#include "diagnostic_lines.hpp"
 #include "policy/registry.hpp"
 #include "proxy/snapshot.hpp"
 #include "proxy/worker.hpp"
@@ -159,12 +160,7 @@ TEST(CorsRules, CredentialsNeverGoWithAStar) {
       << "wildcard lists answer with what was asked (a literal * would not cover Authorization)";
 }
 
-std::vector<std::string> problems(const config::Diagnostics& diagnostics) {
-  std::vector<std::string> out;
-  for (const auto& d : diagnostics.items())
-    out.push_back(d.file + ": " + d.resource + ": " + d.field + ": " + d.message);
-  return out;
-}
+using testing::problems;
 
 constexpr const char* kBackendAndRoute = R"(apiVersion: sluice.dev/v1alpha1
 kind: Gateway

@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "config/loader.hpp"
+#include "diagnostic_lines.hpp"
 #include "policy/budget.hpp"
 #include "policy/limit_key.hpp"
 #include "policy/rate_limit_headers.hpp"
@@ -140,12 +141,7 @@ TEST(RateLimitHeaders, FormatsResetsLikeOpenAi) {
   EXPECT_EQ(format_reset(7'200'000ms), "2h0m0s");
 }
 
-std::vector<std::string> problems(const config::Diagnostics& diagnostics) {
-  std::vector<std::string> out;
-  for (const auto& d : diagnostics.items())
-    out.push_back(d.file + ": " + d.resource + ": " + d.field + ": " + d.message);
-  return out;
-}
+using testing::problems;
 
 constexpr const char* kGateway = R"(apiVersion: sluice.dev/v1alpha1
 kind: Gateway

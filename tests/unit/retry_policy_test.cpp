@@ -10,6 +10,7 @@
 #include "config/loader.hpp"
 #include "config/schema.hpp"
 #include "config/yaml_reader.hpp"
+#include "diagnostic_lines.hpp"
 #include "policy/registry.hpp"
 #include "policy/retry.hpp"
 
@@ -146,12 +147,7 @@ spec:
 // ------------------------------------------------------------------ the section's registry entry
 
 // "file: resource: field: message" of each diagnostic, in order.
-std::vector<std::string> problems(const config::Diagnostics& diagnostics) {
-  std::vector<std::string> out;
-  for (const auto& d : diagnostics.items())
-    out.push_back(d.file + ": " + d.resource + ": " + d.field + ": " + d.message);
-  return out;
-}
+using testing::problems;
 
 TEST(RetrySection, IsRegisteredAndDecodesThroughItsEntry) {
   const auto* entry = find_policy_section("retry");
