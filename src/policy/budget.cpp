@@ -136,10 +136,7 @@ std::vector<config::Budget> decode_budgets(config::YamlMap& ai) {
                                                            {"Month", config::BudgetPeriod::Month}},
                                                           config::Need::Required))
       budget.period = *period;
-    budget.identity = budget.policy + "|budget|" + std::string(period_name(budget.period)) + "|";
-    for (const auto& part : budget.by) budget.identity += part + ",";
-    for (const auto& seen : out)
-      if (seen.identity == budget.identity) budget.identity += "#" + std::to_string(i);
+    assign_identity(budget, "budget", period_name(budget.period), i, out);
     out.push_back(std::move(budget));
   }
   return out;

@@ -733,11 +733,8 @@ std::shared_ptr<const pipeline::Stage> make_global_limit_stage(GlobalLimitSettin
     const auto amount = spec.tokens ? *spec.tokens : *spec.requests;
     limit.capacity = static_cast<double>(amount);
     limit.per_ms = static_cast<double>(amount) / (unit_seconds(spec.unit) * 1000.0);
-    const char* unit = spec.unit == config::RateUnit::Second   ? "Second"
-                       : spec.unit == config::RateUnit::Minute ? "Minute"
-                       : spec.unit == config::RateUnit::Hour   ? "Hour"
-                                                               : "Day";
-    limit.what = std::to_string(amount) + (spec.tokens ? " tokens/" : " requests/") + unit +
+    limit.what = std::to_string(amount) + (spec.tokens ? " tokens/" : " requests/") +
+                 std::string(unit_name(spec.unit)) +
                  (limit.key.description().empty() ? std::string() : " by " + limit.key.description());
     limits.push_back(std::move(limit));
   }

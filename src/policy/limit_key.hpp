@@ -48,6 +48,19 @@ class LimitKey {
   std::string description_;
 };
 
+// Sets `entry.identity` (a rate limit or a budget: it has `policy`, `by` and `identity`): the
+// policy, the kind ("local", "requests", "tokens|Total", "budget"), the unit or period and the
+// `by` parts — not the numbers, so a reload that changes a limit keeps its counters. An entry
+// identical in those to one `before` it in the same list gets its position appended.
+template <typename Entry>
+void assign_identity(Entry& entry, std::string_view kind, std::string_view unit, std::size_t index,
+                     const std::vector<Entry>& before) {
+  entry.identity = entry.policy + "|" + std::string(kind) + "|" + std::string(unit) + "|";
+  for (const auto& part : entry.by) entry.identity += part + ",";
+  for (const auto& seen : before)
+    if (seen.identity == entry.identity) entry.identity += "#" + std::to_string(index);
+}
+
 // What `by` accepts, for messages.
 inline constexpr std::string_view kLimitKeyParts =
     "principal, principal.metadata.<key>, model, route, backend, header:<name>, clientIP";

@@ -27,6 +27,20 @@ double unit_seconds(config::RateUnit unit) {
   return 1;
 }
 
+std::string_view unit_name(config::RateUnit unit) {
+  switch (unit) {
+    case config::RateUnit::Second:
+      return "Second";
+    case config::RateUnit::Minute:
+      return "Minute";
+    case config::RateUnit::Hour:
+      return "Hour";
+    case config::RateUnit::Day:
+      return "Day";
+  }
+  return "";
+}
+
 namespace {
 
 struct CompiledLimit {

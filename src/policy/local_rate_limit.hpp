@@ -27,7 +27,8 @@ std::shared_ptr<const pipeline::Stage> make_local_rate_limit_stage(std::vector<c
                                                                    std::shared_ptr<state::TokenBuckets> buckets,
                                                                    std::shared_ptr<GlobalLimitsRuntime> runtime);
 
-// A unit's length in seconds.
+// A unit's length in seconds, and its name as configured ("Minute").
 double unit_seconds(config::RateUnit unit);
+std::string_view unit_name(config::RateUnit unit);
 
 }  // namespace sluice::policy

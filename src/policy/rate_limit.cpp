@@ -20,35 +20,11 @@ std::optional<config::RateUnit> decode_unit(config::YamlMap& m) {
                                          config::Need::Required);
 }
 
-std::string_view unit_name(config::RateUnit unit) {
-  switch (unit) {
-    case config::RateUnit::Second:
-      return "Second";
-    case config::RateUnit::Minute:
-      return "Minute";
-    case config::RateUnit::Hour:
-      return "Hour";
-    case config::RateUnit::Day:
-      return "Day";
-  }
-  return "";
-}
-
 std::vector<std::string> decode_by(config::YamlMap& m) {
   auto by = m.strings("by").value_or(std::vector<std::string>{});
   std::string error;
   if (!LimitKey::parse(by, &error)) m.ctx().error(m.node()["by"], m.field("by"), error);
   return by;
-}
-
-// Identities distinct within a policy: a second limit of the same kind, unit and key gets its
-// position appended.
-template <typename Limit>
-void make_identity(Limit& limit, std::string_view kind, std::size_t index, const std::vector<Limit>& before) {
-  limit.identity = limit.policy + "|" + std::string(kind) + "|" + std::string(unit_name(limit.unit)) + "|";
-  for (const auto& part : limit.by) limit.identity += part + ",";
-  for (const auto& seen : before)
-    if (seen.identity == limit.identity) limit.identity += "#" + std::to_string(index);
 }
 
 std::vector<config::LocalRateLimit> decode_local(config::YamlMap& section) {
@@ -68,7 +44,7 @@ std::vector<config::LocalRateLimit> decode_local(config::YamlMap& section) {
     if (auto unit = decode_unit(m)) limit.unit = *unit;
     if (auto burst = m.integer("burst", 1, 1'000'000'000)) limit.burst = static_cast<std::uint64_t>(*burst);
     limit.by = decode_by(m);
-    make_identity(limit, "local", i, out);
+    assign_identity(limit, "local", unit_name(limit.unit), i, out);
     out.push_back(std::move(limit));
   }
   return out;
@@ -101,11 +77,11 @@ std::vector<config::GlobalRateLimit> decode_global_limits(config::YamlMap& globa
     } else if (has_count && limit.requests) {
       ctx.error(list[i]["count"], m.field("count"), "count applies to token limits (tokens: N), not to requests");
     }
-    make_identity(limit, limit.tokens ? "tokens" : "requests", i, out);
-    if (limit.tokens)
-      limit.identity += limit.count == config::TokenCount::Input    ? "|Input"
-                        : limit.count == config::TokenCount::Output ? "|Output"
-                                                                    : "|Total";
+    const std::string_view kind = !limit.tokens                               ? "requests"
+                                  : limit.count == config::TokenCount::Input  ? "tokens|Input"
+                                  : limit.count == config::TokenCount::Output ? "tokens|Output"
+                                                                              : "tokens|Total";
+    assign_identity(limit, kind, unit_name(limit.unit), i, out);
     out.push_back(std::move(limit));
   }
   return out;

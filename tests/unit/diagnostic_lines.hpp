@@ -11,7 +11,8 @@ namespace sluice::testing {
 
 inline std::vector<std::string> problems(const config::Diagnostics& diagnostics) {
   std::vector<std::string> out;
-  for (const auto& d : diagnostics.items()) out.push_back(d.file + ": " + d.resource + ": " + d.field + ": " + d.message);
+  for (const auto& d : diagnostics.items())
+    out.push_back(d.file + ": " + d.resource + ": " + d.field + ": " + d.message);
   return out;
 }
 

@@ -150,6 +150,10 @@ spec:
   listeners: [{name: http, port: 8080}]
 )";
 
+std::string budgets_identity_of(const config::TrafficPolicy& policy, std::size_t i) {
+  return policy.ai->budgets->at(i).identity;
+}
+
 TEST(RateLimitSection, DecodesTheIssueExample) {
   const auto loaded = config::load_sources({{"p.yaml", std::string(kGateway) + R"(  redis: {address: 127.0.0.1:6379}
 ---
@@ -185,6 +189,8 @@ spec:
   EXPECT_EQ(limits[2].by, (std::vector<std::string>{"principal", "model"}));
   // Identities name the policy, not the numbers: a reload that changes a number keeps its counters.
   EXPECT_EQ(limits[0].identity, "TrafficPolicy/limits|requests|Minute|principal,");
+  EXPECT_EQ(limits[1].identity, "TrafficPolicy/limits|tokens|Total|Hour|principal.metadata.team,");
+  EXPECT_EQ(budgets_identity_of(policy, 1), "TrafficPolicy/limits|budget|Day|principal,");
   const auto& budgets = *policy.ai->budgets;
   ASSERT_EQ(budgets.size(), 2u);
   EXPECT_EQ(budgets[0].limit, 500'000'000);
@@ -232,6 +238,28 @@ spec:
           "replica: the Gateway needs spec.redis ({address: host:port}); for per-replica limits use rateLimit.local",
           "p.yaml: TrafficPolicy/p: spec.ai.budgets: budgets are counted in Redis, shared by every replica: the "
           "Gateway needs spec.redis ({address: host:port})"));
+}
+
+TEST(RateLimitSection, IdenticalLimitsInOnePolicyCountApart) {
+  const auto loaded = config::load_sources({{"p.yaml", std::string(kGateway) + R"(  redis: {address: 127.0.0.1:6379}
+---
+apiVersion: sluice.dev/v1alpha1
+kind: TrafficPolicy
+metadata: {name: p}
+spec:
+  targetRefs: [{kind: Gateway, name: gw}]
+  rateLimit:
+    global:
+      limits:
+      - {tokens: 10, unit: Hour, by: [principal]}
+      - {tokens: 20, unit: Hour, by: [principal]}
+      - {tokens: 20, unit: Hour, by: [principal], count: Output}
+)"}});
+  ASSERT_THAT(problems(loaded.diagnostics), ::testing::IsEmpty());
+  const auto& limits = *loaded.config.policies.at("p").rateLimit->global->limits;
+  EXPECT_EQ(limits[0].identity, "TrafficPolicy/p|tokens|Total|Hour|principal,");
+  EXPECT_EQ(limits[1].identity, "TrafficPolicy/p|tokens|Total|Hour|principal,#1");
+  EXPECT_EQ(limits[2].identity, "TrafficPolicy/p|tokens|Output|Hour|principal,");
 }
 
 TEST(RateLimitSection, TheMostSpecificListWinsWholeAndScalarsMergePerField) {
