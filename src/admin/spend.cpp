@@ -8,6 +8,7 @@
 
 #include "policy/budget.hpp"
 #include "pricing/catalog.hpp"
+#include "proxy/worker.hpp"
 #include "state/redis_client.hpp"
 
 namespace sluice::admin {
@@ -26,19 +27,32 @@ std::string glob_escape(std::string_view text) {
   return out;
 }
 
+// One command through the worker's current client, looked up anew for each command: a reload
+// that changes spec.redis replaces the client while a report is under way.
+http::Task<state::RedisResult> command(proxy::Worker& worker, std::span<const std::string_view> args) {
+  auto* redis = worker.redis();
+  if (redis == nullptr) {
+    state::RedisResult none;
+    none.failure = state::RedisResult::Failure::Unavailable;
+    none.message = "no Redis configured";
+    co_return none;
+  }
+  co_return co_await redis->command(args);
+}
+
 struct Scan {
   std::vector<std::string> keys;
   bool truncated = false;
   std::string error;
 };
 
-http::Task<Scan> scan(state::RedisClient& redis, std::string pattern) {
+http::Task<Scan> scan(proxy::Worker& worker, std::string pattern) {
   Scan out;
   std::string cursor = "0";
   do {
     const std::vector<std::string_view> args{"SCAN", cursor, "MATCH", pattern, "COUNT", "1000"};
     const std::span<const std::string_view> span(args);
-    auto result = co_await redis.command(span);
+    auto result = co_await command(worker, span);
     if (!result.ok() || result.reply.elements.size() != 2) {
       out.error = result.failure != state::RedisResult::Failure::None ? result.message : result.reply.text;
       co_return out;
@@ -56,12 +70,11 @@ http::Task<Scan> scan(state::RedisClient& redis, std::string pattern) {
 }
 
 // A hash's fields (HGETALL) as a map-like list.
-http::Task<std::vector<std::pair<std::string, std::string>>> fields_of(state::RedisClient& redis,
-                                                                       const std::string& key) {
+http::Task<std::vector<std::pair<std::string, std::string>>> fields_of(proxy::Worker& worker, const std::string& key) {
   std::vector<std::pair<std::string, std::string>> out;
   const std::vector<std::string_view> args{"HGETALL", key};
   const std::span<const std::string_view> span(args);
-  auto result = co_await redis.command(span);
+  auto result = co_await command(worker, span);
   if (!result.ok()) co_return out;
   const auto& items = result.reply.elements;
   for (std::size_t i = 0; i + 1 < items.size(); i += 2) out.emplace_back(items[i].text, items[i + 1].text);
@@ -99,14 +112,14 @@ std::string principal_parameter(std::string_view query) {
   return {};
 }
 
-http::Task<std::pair<unsigned, std::string>> spend_report(state::RedisClient& redis, std::string key_prefix,
+http::Task<std::pair<unsigned, std::string>> spend_report(proxy::Worker& worker, std::string key_prefix,
                                                           std::string principal) {
   const std::string base = key_prefix + "{limits}:";
   json::object body;
   if (!principal.empty()) body["principal"] = principal;
 
   const std::string spend_pattern = glob_escape(base) + "spend:*:" + (principal.empty() ? "*" : glob_escape(principal));
-  auto spends = co_await scan(redis, spend_pattern);
+  auto spends = co_await scan(worker, spend_pattern);
   if (!spends.error.empty()) {
     json::object error{{"error", "Redis: " + spends.error}};
     co_return std::pair<unsigned, std::string>{503, json::serialize(error)};
@@ -117,7 +130,7 @@ http::Task<std::pair<unsigned, std::string>> spend_report(state::RedisClient& re
     const auto rest = std::string_view(key).substr(base.size() + 6);
     const auto colon = rest.find(':');
     if (colon == std::string_view::npos) continue;
-    const auto fields = co_await fields_of(redis, key);
+    const auto fields = co_await fields_of(worker, key);
     spend.push_back(json::object{{"principal", std::string(rest.substr(colon + 1))},
                                  {"month", std::string(rest.substr(0, colon))},
                                  {"spentUsd", pricing::format_usd_micros(integer_field(fields, "spent"))},
@@ -125,11 +138,11 @@ http::Task<std::pair<unsigned, std::string>> spend_report(state::RedisClient& re
   }
   body["spend"] = std::move(spend);
 
-  auto budget_keys = co_await scan(redis, glob_escape(base) + "budget:*");
+  auto budget_keys = co_await scan(worker, glob_escape(base) + "budget:*");
   json::array budgets;
   const std::string wanted = "principal=" + principal;
   for (const auto& key : budget_keys.keys) {
-    const auto fields = co_await fields_of(redis, key);
+    const auto fields = co_await fields_of(worker, key);
     const auto label = text_field(fields, "by");
     if (!principal.empty()) {
       // The label ends with the counter's key values: "... principal=alice,model=gpt-4o".

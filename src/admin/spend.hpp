@@ -5,8 +5,9 @@
 // caller's entries only. Keys are found with SCAN (never KEYS), at most kMaxSpendKeys of each
 // kind ("truncated": true beyond).
 //
-// Runs as a coroutine on a worker's event loop, through that worker's RedisClient (the admin
-// thread hands the query over and is called back). Thread-safety: the worker's.
+// Runs as a coroutine on a worker's event loop, through that worker's RedisClient, looked up
+// for each command (the admin thread hands the query over and is called back). Thread-safety:
+// the worker's.
 #pragma once
 
 #include <string>
@@ -14,8 +15,8 @@
 
 #include "http/io.hpp"
 
-namespace sluice::state {
-class RedisClient;
+namespace sluice::proxy {
+class Worker;
 }
 
 namespace sluice::admin {
@@ -23,7 +24,7 @@ namespace sluice::admin {
 inline constexpr std::size_t kMaxSpendKeys = 10'000;
 
 // The answer's status and JSON body.
-http::Task<std::pair<unsigned, std::string>> spend_report(state::RedisClient& redis, std::string key_prefix,
+http::Task<std::pair<unsigned, std::string>> spend_report(proxy::Worker& worker, std::string key_prefix,
                                                           std::string principal);
 
 // The `principal` parameter of a query string ("principal=alice&x=1"), percent-decoded; empty

@@ -95,7 +95,7 @@ json::object redis_status(const state::RedisEndpoint& endpoint, const state::Red
 
 }  // namespace
 
-std::string render_status(const proxy::Snapshot& snapshot, std::string_view limits) {
+std::string render_status(const proxy::Snapshot& snapshot, const json::object* limits) {
   const auto now = proxy::ProviderHealth::Clock::now();
   // Sorted by name: a stable document to read and diff.
   std::map<std::string_view, const proxy::BackendRuntime*> sorted;
@@ -128,7 +128,7 @@ std::string render_status(const proxy::Snapshot& snapshot, std::string_view limi
   out["generation"] = snapshot.generation;
   out["backends"] = std::move(backends);
   if (snapshot.redis && snapshot.redis_status) out["redis"] = redis_status(*snapshot.redis, *snapshot.redis_status);
-  if (!limits.empty()) out["limits"] = json::parse(limits);
+  if (limits != nullptr) out["limits"] = *limits;
   return json::serialize(out) + "\n";
 }
 

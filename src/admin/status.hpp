@@ -7,13 +7,14 @@
 // appear. Reads the snapshot's atomics without locking; thread-safe.
 #pragma once
 
+#include <boost/json/object.hpp>
 #include <string>
 
 #include "proxy/snapshot.hpp"
 
 namespace sluice::admin {
 
-// `limits`: the /status object of the rate limits (policy::render_limit_status), or empty.
-std::string render_status(const proxy::Snapshot& snapshot, std::string_view limits = {});
+// `limits`: the /status object of the rate limits (policy::limit_status), or null.
+std::string render_status(const proxy::Snapshot& snapshot, const boost::json::object* limits = nullptr);
 
 }  // namespace sluice::admin

@@ -197,7 +197,9 @@ int serve(const ServeOptions& options) {
               now = current;
             }
             const auto limits = runtime_state.find<policy::GlobalLimitsRuntime>(policy::kLimitsStateKey);
-            return admin::render_status(*now, limits ? policy::render_limit_status(*limits) : std::string());
+            if (!limits) return admin::render_status(*now);
+            const auto limit_status = policy::limit_status(*limits);
+            return admin::render_status(*now, &limit_status);
           },
       .ready = [&draining] { return !draining.load(); },
       .spend =
@@ -211,11 +213,11 @@ int serve(const ServeOptions& options) {
               }
               asio::co_spawn(
                   worker.io(),
-                  [](state::RedisClient& redis, std::string prefix, std::string principal,
+                  [](proxy::Worker& worker, std::string prefix, std::string principal,
                      admin::AdminHandlers::SpendDone done) -> http::Task<void> {
-                    auto [status, body] = co_await admin::spend_report(redis, std::move(prefix), std::move(principal));
+                    auto [status, body] = co_await admin::spend_report(worker, std::move(prefix), std::move(principal));
                     done(status, std::move(body));
-                  }(*redis, redis->endpoint().key_prefix, admin::principal_parameter(query), std::move(done)),
+                  }(worker, redis->endpoint().key_prefix, admin::principal_parameter(query), std::move(done)),
                   asio::detached);
             });
           },

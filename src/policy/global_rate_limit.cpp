@@ -184,7 +184,7 @@ std::string render_limit_metrics(const GlobalLimitsRuntime& runtime) {
   return out;
 }
 
-std::string render_limit_status(const GlobalLimitsRuntime& runtime) {
+boost::json::object limit_status(const GlobalLimitsRuntime& runtime) {
   boost::json::object decisions;
   decisions["localAllowed"] = runtime.local_decisions(true);
   decisions["localLimited"] = runtime.local_decisions(false);
@@ -197,12 +197,11 @@ std::string render_limit_status(const GlobalLimitsRuntime& runtime) {
                                           {"remaining", entry.remaining},
                                           {"limit", entry.limit},
                                           {"atUnixMs", entry.at_unix_ms}});
-  return boost::json::serialize(
-      boost::json::object{{"decisions", std::move(decisions)},
-                          {"settleFailures", runtime.settle_failures()},
-                          {"spentUsd", pricing::format_usd_micros(runtime.spend_micros())},
-                          {"savedByCacheUsd", pricing::format_usd_micros(runtime.saved_micros())},
-                          {"fullest", std::move(fullest)}});
+  return boost::json::object{{"decisions", std::move(decisions)},
+                             {"settleFailures", runtime.settle_failures()},
+                             {"spentUsd", pricing::format_usd_micros(runtime.spend_micros())},
+                             {"savedByCacheUsd", pricing::format_usd_micros(runtime.saved_micros())},
+                             {"fullest", std::move(fullest)}};
 }
 
 namespace {

@@ -42,6 +42,7 @@
 #pragma once
 
 #include <atomic>
+#include <boost/json/object.hpp>
 #include <chrono>
 #include <cstdint>
 #include <memory>
@@ -124,7 +125,7 @@ inline const state::StateKey kLimitsStateKey{"rateLimit", "global"};
 std::string render_limit_metrics(const GlobalLimitsRuntime& runtime);
 
 // The /status "limits" object: decisions and the fullest counters seen lately.
-std::string render_limit_status(const GlobalLimitsRuntime& runtime);
+boost::json::object limit_status(const GlobalLimitsRuntime& runtime);
 
 struct GlobalLimitSettings {
   std::vector<config::GlobalRateLimit> limits;
