@@ -188,6 +188,24 @@ struct RequestContext {
   // (CORS: the caller's origin echoed): the responder writes them on every answer — relayed,
   // converted, local, errors. Empty, and never allocated, unless a stage adds one.
   std::string response_header_lines;
+
+  // Sets the header lines ("name: value\r\n"...) `owner` (a stage, or its state's address)
+  // keeps in response_header_lines, replacing what it set before in place: a stage whose value
+  // changes as the request goes (x-ratelimit-* as limits are read, x-sluice-cache from bypass to
+  // hit or miss) rewrites its own lines and leaves every other stage's where they are.
+  void set_response_header_block(const void* owner, std::string_view lines) {
+    for (auto& block : header_blocks_) {
+      if (block.owner != owner) continue;
+      response_header_lines.replace(block.start, block.size, lines);
+      const auto old_size = block.size;
+      block.size = lines.size();
+      for (auto& later : header_blocks_)
+        if (later.start > block.start) later.start = later.start + lines.size() - old_size;
+      return;
+    }
+    header_blocks_.push_back({owner, response_header_lines.size(), lines.size()});
+    response_header_lines.append(lines);
+  }
   // The tap a stage keeps on this request's answer (owned by its per-request state); null: none,
   // and the answer is written without being observed.
   ResponseTap* response_tap = nullptr;
@@ -204,6 +222,12 @@ struct RequestContext {
 
  private:
   boost::container::small_vector<std::pair<const void*, std::unique_ptr<StageState>>, 2> states_;
+  struct HeaderBlock {
+    const void* owner;
+    std::size_t start;
+    std::size_t size;
+  };
+  boost::container::small_vector<HeaderBlock, 2> header_blocks_;
 };
 
 // ResponseWhole: the text of each choice of a reply read whole, and what stages replace.

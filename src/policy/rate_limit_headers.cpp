@@ -11,12 +11,10 @@ struct Tightest {
   LimitReading reading;
 };
 
-// The request's readings: one per kind, and where their lines sit in response_header_lines.
+// The request's readings: one per kind.
 struct HeaderState final : pipeline::StageState {
   Tightest requests;
   Tightest tokens;
-  std::size_t start = std::string::npos;
-  std::size_t length = 0;
 };
 
 // The slot of HeaderState among a request's stage states (shared by every limit stage).
@@ -70,14 +68,7 @@ void offer_limit_reading(pipeline::RequestContext& request, const LimitReading& 
   std::string lines;
   if (state.requests.set) append_lines(lines, "requests", state.requests.reading);
   if (state.tokens.set) append_lines(lines, "tokens", state.tokens.reading);
-  auto& out = request.response_header_lines;
-  if (state.start == std::string::npos) {
-    state.start = out.size();
-    out += lines;
-  } else {
-    out.replace(state.start, state.length, lines);
-  }
-  state.length = lines.size();
+  request.set_response_header_block(&kHeaderStateSlot, lines);
 }
 
 }  // namespace sluice::policy

@@ -3,9 +3,9 @@
 //   x-ratelimit-remaining-requests / -tokens  what is left after this request
 //   x-ratelimit-reset-requests / -tokens      until the limit is whole again ("1s", "6m0s", "20ms")
 // for the tightest applicable limit of each kind (the smallest share left), across the local
-// and global limits of the request. Each limit stage offers its readings; the lines are kept
-// in RequestContext::response_header_lines (which the responder writes on every answer,
-// relayed, converted, local or an error), rewritten in place when a tighter reading arrives.
+// and global limits of the request. Each limit stage offers its readings; the lines are one
+// block of RequestContext::response_header_lines (which the responder writes on every answer,
+// relayed, converted, local or an error), rewritten when a tighter reading arrives.
 // Per request; not thread-safe (one request's coroutine).
 #pragma once
 

@@ -140,8 +140,6 @@ bool cache_control_says(const pipeline::RequestContext& request, std::string_vie
 
 // One request's lookup, and the tap on its answer once it missed.
 struct CacheRequest final : pipeline::StageState, pipeline::ResponseTap {
-  std::size_t header_at = std::string::npos;  // where the x-sluice-cache value starts
-  std::size_t header_size = 0;
   std::string key;  // set on a miss that is to be stored
   std::size_t max_bytes = 0;
   unsigned status = 0;
@@ -200,11 +198,7 @@ class ResponseCacheStage final : public pipeline::Stage {
 
   pipeline::Verdict on_request_head(pipeline::RequestContext& request) const override {
     auto& state = request.state<CacheRequest>(this);
-    request.response_header_lines.append(kHeaderName);
-    state.header_at = request.response_header_lines.size();
-    request.response_header_lines.append("bypass\r\n");
-    state.header_size = 6;
-    request.record.cache = "bypass";
+    set_header(request, state, "bypass");
     return pipeline::Verdict::proceed();
   }
 
@@ -279,14 +273,9 @@ class ResponseCacheStage final : public pipeline::Stage {
 
   static void set_header(pipeline::RequestContext& request, CacheRequest& state, std::string_view result) {
     request.record.cache = result;
-    if (state.header_at == std::string::npos) {
-      request.response_header_lines.append(kHeaderName);
-      state.header_at = request.response_header_lines.size();
-      request.response_header_lines.append(result).append("\r\n");
-    } else {
-      request.response_header_lines.replace(state.header_at, state.header_size, result);
-    }
-    state.header_size = result.size();
+    std::string line(kHeaderName);
+    line.append(result).append("\r\n");
+    request.set_response_header_block(&state, line);
   }
 
   pipeline::Verdict miss(pipeline::RequestContext& request, CacheRequest& state, std::string key) const {

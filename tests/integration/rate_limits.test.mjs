@@ -312,6 +312,40 @@ describe('global limits', { skip }, () => {
   }
 });
 
+describe('limits with a cache', { skip }, () => {
+  test('local and global limit headers and x-sluice-cache all arrive intact', async () => {
+    redis.cli(['FLUSHALL']);
+    const policy = `  rateLimit:
+    local:
+    - {requests: 100, unit: Minute, by: [principal]}
+    global:
+      limits:
+      - {tokens: 100000, unit: Day, by: [principal]}
+  ai:
+    cache: {exact: {store: Memory}}
+`;
+    const gw = await startSluice({ config: resources(policy), gatewayExtra: gatewayExtra() });
+    try {
+      const body = { max_tokens: 10, messages: [{ role: 'user', content: `headers ${Date.now()}` }] };
+      const miss = await chat(gw, { body });
+      assert.equal(miss.status, 200);
+      await miss.json();
+      assert.equal(miss.headers.get('x-sluice-cache'), 'miss');
+      assert.equal(miss.headers.get('x-ratelimit-limit-requests'), '100');
+      assert.equal(miss.headers.get('x-ratelimit-remaining-requests'), '99');
+      assert.equal(miss.headers.get('x-ratelimit-limit-tokens'), '100000');
+      const hit = await chat(gw, { body });
+      assert.equal(hit.status, 200);
+      await hit.json();
+      assert.equal(hit.headers.get('x-sluice-cache'), 'hit');
+      assert.equal(hit.headers.get('x-ratelimit-remaining-requests'), '98');
+      assert.equal(hit.headers.get('x-ratelimit-limit-tokens'), '100000');
+    } finally {
+      await gw.stop();
+    }
+  });
+});
+
 describe('budgets', { skip }, () => {
   test('an exhausted budget is a 429 until its period ends; a new period starts at 0', async () => {
     redis.cli(['FLUSHALL']);

@@ -104,6 +104,30 @@ TEST(ChainTest, RunsOnlyDeclaredPhasesInOrderAndStopsAtAVerdict) {
   EXPECT_EQ(calls, (std::vector<std::string>{"b:upstream"}));
 }
 
+TEST(RequestContextTest, HeaderBlocksAreRewrittenInPlaceWithoutDisturbingOthers) {
+  config::Diagnostics diags;
+  const auto snapshot = proxy::Snapshot::build(load(kOneBackend), diags, 1);
+  ASSERT_FALSE(diags.has_errors());
+  proxy::Worker worker(0, snapshot, -1);
+  pipeline::RequestRecord record;
+  pipeline::RequestContext request(worker, *snapshot->routes.rules().front(), snapshot->backends.at("be"), record);
+  const int limits = 0;
+  const int cache = 0;
+  request.response_header_lines = "vary: origin\r\n";  // a stage's plain append (CORS)
+  request.set_response_header_block(&limits, "x-ratelimit-limit-requests: 5\r\n");
+  request.set_response_header_block(&cache, "x-sluice-cache: bypass\r\n");
+  // The first block grows (token readings arrive); the second, after it, changes afterwards.
+  request.set_response_header_block(&limits, "x-ratelimit-limit-requests: 5\r\nx-ratelimit-limit-tokens: 100\r\n");
+  request.set_response_header_block(&cache, "x-sluice-cache: miss\r\n");
+  EXPECT_EQ(request.response_header_lines,
+            "vary: origin\r\nx-ratelimit-limit-requests: 5\r\nx-ratelimit-limit-tokens: 100\r\n"
+            "x-sluice-cache: miss\r\n");
+  // And shrinks.
+  request.set_response_header_block(&limits, "");
+  request.set_response_header_block(&cache, "x-sluice-cache: hit\r\n");
+  EXPECT_EQ(request.response_header_lines, "vary: origin\r\nx-sluice-cache: hit\r\n");
+}
+
 TEST(RegistryTest, AttachesByRouteAndRuleNamesNotConcatenatedIds) {
   // Route "a" rule "b-c" and route "a-b" rule "c" would collide as "route-rule" strings.
   const auto cfg = load(R"(apiVersion: sluice.dev/v1alpha1
