@@ -462,15 +462,16 @@ std::optional<Verdict> GlobalLimitStage::plan(RequestContext& request, Reservati
     reservation.cost = cost;
     for (const auto& budget : budgets_) {
       const auto span = period_of(budget.spec.period, now);
+      const auto period = period_label(budget.spec.period, span);
       Counter counter;
-      counter.key = key_prefix + "{limits}:budget:" + budget.key_base + period_label(budget.spec.period, span) + ":";
+      counter.key = key_prefix + "{limits}:budget:" + budget.key_base + period + ":";
       budget.key.append_values(request, counter.key);
       counter.kind = 's';
       counter.capacity = static_cast<double>(budget.spec.limit);
       counter.rate = static_cast<double>(span.end * 1000);
       counter.amount = counter.minimum = cost;
-      counter.label = budget.spec.policy + " " + std::string(period_name(budget.spec.period)) + " " +
-                      period_label(budget.spec.period, span) + " " + budget.key.describe_values(request);
+      counter.label = budget.spec.policy + " " + std::string(period_name(budget.spec.period)) + " " + period + " " +
+                      budget.key.describe_values(request);
       counter.budget = &budget;
       reservation.counters.push_back(std::move(counter));
     }
