@@ -211,6 +211,7 @@ void decode_pricing(YamlMap& pricing, Pricing& out) {
   const auto& ctx = pricing.ctx();
   out.unknownModel = pricing.enumeration<UnknownModelPricing>(
       "unknownModel", {{"Reject", UnknownModelPricing::Reject}, {"Free", UnknownModelPricing::Free}});
+  if (auto report = pricing.boolean("reportCost")) out.reportCost = *report;
   const auto models = pricing.take("models");
   if (!models.IsDefined() || models.IsNull()) return;
   if (!models.IsMap()) {

@@ -116,6 +116,8 @@ struct Pricing {
   // A model with no price where a budget applies: Reject (the default) refuses the request,
   // Free counts it at 0.
   std::optional<UnknownModelPricing> unknownModel;
+  // Tell clients what each reply cost (x-sluice-cost-usd; in a stream's usage object).
+  bool reportCost = true;
 };
 
 struct GatewaySpec {

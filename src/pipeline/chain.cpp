@@ -109,6 +109,21 @@ void Chain::response_text_filters(ResponseContext& context, std::vector<std::uni
   }
 }
 
+void Chain::reply_usage(ResponseContext& context) const {
+  for (const auto& stage : stages_)
+    if ((stage->phases() & bit(Phase::ReplyCost)) != 0) stage->on_reply_usage(context);
+}
+
+void Chain::stream_usage_members(ResponseContext& context, std::string& members) const {
+  for (const auto& stage : stages_) {
+    if ((stage->phases() & bit(Phase::ReplyCost)) == 0) continue;
+    const auto before = members.size();
+    if (before > 0) members.push_back(',');
+    stage->stream_usage_members(context, members);
+    if (members.size() == before + (before > 0 ? 1 : 0)) members.resize(before);
+  }
+}
+
 void Chain::complete(RequestContext& context) const noexcept {
   for (const auto& stage : stages_)
     if ((stage->phases() & bit(Phase::Complete)) != 0) stage->on_complete(context);

@@ -38,6 +38,9 @@ class Chain {
   http::Task<Verdict> reply_text(ResponseContext& context, ReplyText& reply) const;
   // The text filters of the chain's ResponseText stages for this response, appended in order.
   void response_text_filters(ResponseContext& context, std::vector<std::unique_ptr<llm::TextFilter>>& out) const;
+  // The ReplyCost stages, in order.
+  void reply_usage(ResponseContext& context) const;
+  void stream_usage_members(ResponseContext& context, std::string& members) const;
   void complete(RequestContext& context) const noexcept;
 
  private:

@@ -17,6 +17,12 @@
 //                    webhook) and says so for this reply (reads_whole_reply): the exchange reads
 //                    the reply whole (a stream too, bounded), hands the text of each choice to
 //                    await_reply_text, then sends the reply with the texts it replaced
+//   ReplyCost        a stage that tells the client what a 2xx chat, messages or embeddings reply
+//                    cost: on_reply_usage runs once a complete reply's usage is in the record,
+//                    before its head is written (the exchange reads a native complete reply whole
+//                    for it); on a stream, stream_usage_members runs as the event that carries the
+//                    reply's final usage passes, and the members it gives are added to that usage
+//                    object (proxy/usage_members.hpp)
 //   Complete         once per request, whatever happened (answered, failed, client gone, cut at
 //                    the drain deadline)
 // and one need that is not a phase: BodyDocument, declared by RequestBody stages that read or
@@ -84,6 +90,7 @@ enum class Phase : unsigned {
   ResponseWhole,
   Complete,
   BodyDocument,
+  ReplyCost,
 };
 using Phases = unsigned;
 constexpr Phases bit(Phase phase) {
@@ -289,6 +296,11 @@ class Stage {
   // ResponseWhole: whether this stage needs a reply (streamed or not) whole, then the stage.
   virtual bool reads_whole_reply(bool /*stream*/) const { return false; }
   virtual http::Task<Verdict> await_reply_text(ResponseContext&, ReplyText&) const;
+  // ReplyCost: a complete reply's usage is in the request's record, its head not yet written.
+  virtual void on_reply_usage(ResponseContext&) const {}
+  // ReplyCost: a stream's final usage is in the record as its event passes: appends JSON
+  // members ("name":value, comma-separated) to add to that event's usage object.
+  virtual void stream_usage_members(ResponseContext&, std::string& /*members*/) const {}
   // Runs once per request, after the answer was written or the request ended otherwise.
   // Must not throw.
   virtual void on_complete(RequestContext&) const noexcept {}

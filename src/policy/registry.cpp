@@ -3,6 +3,7 @@
 #include <array>
 
 #include "policy/aws_sigv4_signing.hpp"
+#include "policy/cost_report.hpp"
 #include "policy/credential.hpp"
 #include "policy/header_modifier.hpp"
 #include "policy/model_override.hpp"
@@ -77,6 +78,8 @@ void compile_chains(proxy::Snapshot& snapshot, state::RuntimeRegistry& registry)
                                  &snapshot.state_claims};
     chain.append(policy_chain(attachments.by_rule[rule->index], context));
     if (capture_usage) chain.add(make_usage_capture_stage());
+    if (capture_usage && snapshot.prices && snapshot.gateway().pricing.reportCost)
+      chain.add(make_cost_report_stage(*snapshot.prices));
   }
   for (auto& [name, backend] : snapshot.backends) {
     if (const auto it = attachments.by_backend.find(name); it != attachments.by_backend.end())

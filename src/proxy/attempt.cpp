@@ -7,6 +7,7 @@
 #include "pipeline/chain.hpp"
 #include "pipeline/response_filter.hpp"
 #include "proxy/relay.hpp"
+#include "proxy/usage_members.hpp"
 #include "route/api_path.hpp"
 #include "translate/decode_anthropic.hpp"
 #include "translate/native_filter.hpp"
@@ -148,6 +149,24 @@ bool wants_response_events(const pipeline::RequestContext& request, const Backen
   return false;
 }
 
+bool reports_cost(const pipeline::RequestContext& request, const BackendRuntime& target) {
+  for (const auto* chain : attempt_chains(request, target))
+    if (chain != nullptr && chain->needs(pipeline::Phase::ReplyCost)) return true;
+  return false;
+}
+
+// The ReplyCost stages of every chain: a complete reply's usage is in the record.
+void run_reply_usage_stages(pipeline::ResponseContext& context, const BackendRuntime& target) {
+  for (const auto* chain : attempt_chains(context.attempt.request, target))
+    if (chain != nullptr && chain->needs(pipeline::Phase::ReplyCost)) chain->reply_usage(context);
+}
+
+// The members the ReplyCost stages add to a stream's final usage object.
+void stream_usage_members(pipeline::ResponseContext& context, const BackendRuntime& target, std::string& members) {
+  for (const auto* chain : attempt_chains(context.attempt.request, target))
+    if (chain != nullptr && chain->needs(pipeline::Phase::ReplyCost)) chain->stream_usage_members(context, members);
+}
+
 // Reads a native OpenAI-format response for the record as the relay forwards it.
 class NativeResponseReading final : public pipeline::ResponseFilter {
  public:
@@ -156,6 +175,10 @@ class NativeResponseReading final : public pipeline::ResponseFilter {
   void feed(std::string_view in, std::string& out) override { reader_.feed(in, out); }
   void finish(std::string& out) override {
     reader_.finish(out);
+    record_usage();
+  }
+  // The usage, finish reason and model read so far into the record.
+  void record_usage() {
     const auto& usage = reader_.usage();
     if (usage.known) {
       record_.prompt_tokens = static_cast<std::int64_t>(usage.prompt_tokens);
@@ -599,11 +622,34 @@ http::Task<AttemptResult> attempt(ExchangeInputs& exchange, const BackendRuntime
     }
   }
 
+  // A native reply read whole for the record (usage, model) through the reading the relay would
+  // run it through, which may also drop the usage chunk Sluice asked for: the body to send.
+  const bool reads_native = context.native && target.ai && request.json_api && wants_response_events(request, target);
+  auto read_native_whole = [&](std::string& body, bool stream) {
+    if (!reads_native) return;
+    std::string out;
+    if (target.format == provider::WireFormat::OpenAI) {
+      NativeResponseReading reading(stream, context.drop_usage_chunk, limits.maxTranslatedResponseBytes, record);
+      reading.feed(body, out);
+      reading.finish(out);
+    } else if (target.format == provider::WireFormat::Anthropic) {
+      NativeAnthropicReading reading(stream, limits.maxTranslatedResponseBytes, record);
+      reading.feed(body, out);
+      reading.finish(out);
+    } else {
+      return;
+    }
+    body = std::move(out);
+  };
+  const bool cost_reported = reports_cost(request, target);
+
   if (whole_reply) {
     // Read whole: answered at once, converted (or filtered) like a complete reply.
     result.responded = true;
     const bool stream = request.info.stream;
     if (!translator) {
+      read_native_whole(whole_body, stream);
+      if (cost_reported) run_reply_usage_stages(answered, target);
       if (stream) {
         const pipeline::LocalResponse local{200, "text/event-stream", std::move(whole_body)};
         result.keep = co_await responder.local(local);
@@ -617,12 +663,14 @@ http::Task<AttemptResult> attempt(ExchangeInputs& exchange, const BackendRuntime
       translator->stream_feed(whole_body, client_body);  // an error event it writes ends the body
       translator->stream_end(client_body);
       record_usage(*translator, record);
+      if (cost_reported) run_reply_usage_stages(answered, target);
       const pipeline::LocalResponse local{200, std::string(translator->stream_content_type()), std::move(client_body)};
       result.keep = co_await responder.local(local);
       co_return result;
     }
     if (auto terr = translator->translate_response(whole_body, client_body)) co_return co_await answer_error(*terr);
     record_usage(*translator, record);
+    if (cost_reported) run_reply_usage_stages(answered, target);
     result.keep = co_await responder.json(200, std::move(client_body), &response.base());
     co_return result;
   }
@@ -647,6 +695,7 @@ http::Task<AttemptResult> attempt(ExchangeInputs& exchange, const BackendRuntime
       if (auto terr = translator->translate_response(upstream_body, client_body))
         co_return co_await answer_error(*terr);
       record_usage(*translator, record);
+      if (cost_reported) run_reply_usage_stages(answered, target);
       result.responded = true;
       result.keep = co_await responder.json(200, std::move(client_body), &response.base());
       co_return result;
@@ -656,12 +705,20 @@ http::Task<AttemptResult> attempt(ExchangeInputs& exchange, const BackendRuntime
     const std::string client_head =
         responder.converted_head(&response.base(), 200, translator->stream_content_type(), 0, client_keep, framing);
     if (tap != nullptr) tap->begin(200, translator->stream_content_type());
+    // The stream's cost goes into its final usage object as that event leaves.
+    std::optional<StreamUsageMembers> cost_members;
+    if (cost_reported && record.status >= 200 && record.status < 300)
+      cost_members.emplace(request.schema, limits.maxTranslatedResponseBytes, [&](std::string& members) {
+        record_usage(*translator, record);
+        stream_usage_members(answered, target, members);
+      });
+    pipeline::ResponseFilter* post = cost_members ? &*cost_members : nullptr;
     if (connection->tls) {
       relayed = co_await relay_translated(*connection->tls, *connection, *parser, client, client_head, framing,
-                                          *translator, target, deadline, worker, record, tap);
+                                          *translator, target, deadline, worker, record, tap, post);
     } else {
       relayed = co_await relay_translated(*connection->plain, *connection, *parser, client, client_head, framing,
-                                          *translator, target, deadline, worker, record, tap);
+                                          *translator, target, deadline, worker, record, tap, post);
     }
     record_usage(*translator, record);
   } else {
@@ -689,18 +746,48 @@ http::Task<AttemptResult> attempt(ExchangeInputs& exchange, const BackendRuntime
       } else if (target.format == provider::WireFormat::Anthropic) {
         filter = &anthropic_reading.emplace(sse, limits.maxTranslatedResponseBytes, record);
       }
-      if (filter && filter->may_change_length() && framing == ClientFraming::ContentLength)
-        framing = responder.version() >= 11 ? ClientFraming::Chunked : ClientFraming::UntilClose;
     }
+    // The cost of a complete reply goes in a header, so the reply is read whole before its head
+    // leaves (chat and messages replies are bounded by their max_tokens; embeddings only when
+    // the provider says a length within maxTranslatedResponseBytes; never a compressed body
+    // the reading could not read); a stream's goes into its final usage object.
+    std::optional<StreamUsageMembers> cost_members;
+    if (filter != nullptr && cost_reported) {
+      const std::string_view encoding = response[bhttp::field::content_encoding];
+      const bool plain_body = encoding.empty() || beast::iequals(encoding, "identity");
+      if (!sse && plain_body &&
+          (request.api != route::ApiKind::Embeddings ||
+           (framing == ClientFraming::ContentLength && parser->content_length() &&
+            *parser->content_length() <= limits.maxTranslatedResponseBytes))) {
+        std::string whole;
+        const bool success = true;
+        const auto failed = co_await read_whole_body(success, whole);
+        if (failed) co_return co_await answer_error(*failed);
+        read_native_whole(whole, false);
+        run_reply_usage_stages(answered, target);
+        result.responded = true;
+        result.keep = co_await responder.json(record.status, std::move(whole), &response.base());
+        co_return result;
+      }
+      if (sse && plain_body) {
+        cost_members.emplace(request.schema, limits.maxTranslatedResponseBytes, [&](std::string& members) {
+          if (reading) reading->record_usage();
+          stream_usage_members(answered, target, members);
+        });
+      }
+    }
+    pipeline::ResponseFilter* const post = cost_members ? &*cost_members : nullptr;
+    if ((post != nullptr || (filter && filter->may_change_length())) && framing == ClientFraming::ContentLength)
+      framing = responder.version() >= 11 ? ClientFraming::Chunked : ClientFraming::UntilClose;
     client_keep = responder.keep_alive() && framing != ClientFraming::UntilClose;
     const std::string client_head = responder.relay_head(response.base(), client_keep, framing);
     if (tap != nullptr) tap->begin(record.status, response[bhttp::field::content_type]);
     if (connection->tls) {
       relayed = co_await relay_body(*connection->tls, *connection, *parser, client, client_head, framing, sse, target,
-                                    deadline, worker, record, request.schema, filter, tap);
+                                    deadline, worker, record, request.schema, filter, tap, post);
     } else {
       relayed = co_await relay_body(*connection->plain, *connection, *parser, client, client_head, framing, sse, target,
-                                    deadline, worker, record, request.schema, filter, tap);
+                                    deadline, worker, record, request.schema, filter, tap, post);
     }
   }
   if (tap != nullptr) tap->end(relayed.failure == Failure::None && relayed.client_ok);

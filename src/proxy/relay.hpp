@@ -247,15 +247,19 @@ struct RelayOutcome {
 };
 
 // Relays the body as it arrives: each upstream read becomes one client write (the head goes
-// with the first one). SSE streams are re-chunked event by event, never buffered.
+// with the first one). SSE streams are re-chunked event by event, never buffered. `filter`
+// (a native reading) and then `post` (the stream's cost added to its usage) may rewrite the
+// bytes; the tap gets them before `post`.
 template <class Stream>
 http::Task<RelayOutcome> relay_body(Stream& stream, http::UpstreamConnection& connection, ResponseParser& parser,
                                     ClientIo& client, const std::string& head, ClientFraming framing, bool sse,
                                     const BackendRuntime& backend, std::optional<Clock::time_point> deadline,
                                     Worker& worker, RequestRecord& record, ClientSchema schema,
-                                    pipeline::ResponseFilter* filter = nullptr, pipeline::ResponseTap* tap = nullptr) {
+                                    pipeline::ResponseFilter* filter = nullptr, pipeline::ResponseTap* tap = nullptr,
+                                    pipeline::ResponseFilter* post = nullptr) {
   RelayOutcome out;
   std::string filtered;
+  std::string posted;
   auto& body = parser.get().body();
   http::SseBoundaryTracker boundary;
   RelayBuffer buffer(worker);
@@ -296,8 +300,17 @@ http::Task<RelayOutcome> relay_body(Stream& stream, http::UpstreamConnection& co
       if (done || ec) filter->finish(filtered);
       data = filtered;
       got = filtered.size();
-      if (got == 0 && !done && !ec) continue;  // an event is still being completed
     }
+    if (post != nullptr) {
+      // The reply as the tap keeps it, then the bytes of this answer only (its cost) added.
+      if (tap != nullptr && got > 0) tap->body(data);
+      posted.clear();
+      post->feed(data, posted);
+      if (done || ec) post->finish(posted);
+      data = posted;
+      got = posted.size();
+    }
+    if (got == 0 && !done && !ec) continue;  // an event is still being completed
     if (sse) boundary.feed(data);
     std::string error_event;
     if (ec) {
@@ -340,7 +353,7 @@ http::Task<RelayOutcome> relay_body(Stream& stream, http::UpstreamConnection& co
       if (!done) out.upstream_clean = false;
       co_return out;
     }
-    if (tap != nullptr) tap->body(data);
+    if (tap != nullptr && post == nullptr) tap->body(data);
     if (done || ec) break;
   }
   client.deadline.expires_never();
@@ -379,17 +392,21 @@ http::Task<boost::system::error_code> read_upstream_body(Stream& stream, http::U
 
 // Relays a streaming response through its translator: each upstream read is converted at once
 // and the converted events leave in one write (the head with the first one). An upstream
-// failure ends the stream with an error event in the client's schema.
+// failure ends the stream with an error event in the client's schema. `post`, when given,
+// filters the converted bytes before they leave (the stream's cost added to its usage); the
+// tap then gets them before it.
 template <class Stream>
 http::Task<RelayOutcome> relay_translated(Stream& stream, http::UpstreamConnection& connection, ResponseParser& parser,
                                           ClientIo& client, const std::string& head, ClientFraming framing,
                                           translate::Translator& translator, const BackendRuntime& backend,
                                           std::optional<Clock::time_point> deadline, Worker& worker,
-                                          RequestRecord& record, pipeline::ResponseTap* tap = nullptr) {
+                                          RequestRecord& record, pipeline::ResponseTap* tap = nullptr,
+                                          pipeline::ResponseFilter* post = nullptr) {
   RelayOutcome out;
   auto& body = parser.get().body();
   RelayBuffer buffer(worker);
   std::string converted;
+  std::string posted;
   char size_line[24];
   static constexpr std::string_view kCrlf = "\r\n";
   static constexpr std::string_view kLastChunk = "0\r\n\r\n";
@@ -428,6 +445,14 @@ http::Task<RelayOutcome> relay_translated(Stream& stream, http::UpstreamConnecti
       translator.stream_end(converted);
       finished = true;
     }
+    if (post != nullptr) {
+      // The reply as the tap keeps it, then the bytes of this answer only (its cost) added.
+      if (tap != nullptr && !converted.empty()) tap->body(converted);
+      posted.clear();
+      post->feed(converted, posted);
+      if (finished) post->finish(posted);
+      converted.swap(posted);
+    }
     if (converted.empty() && !finished) continue;
     std::array<asio::const_buffer, 5> pieces{};
     std::size_t count = 0;
@@ -451,7 +476,7 @@ http::Task<RelayOutcome> relay_translated(Stream& stream, http::UpstreamConnecti
       if (!done) out.upstream_clean = false;
       co_return out;
     }
-    if (tap != nullptr) tap->body(converted);
+    if (tap != nullptr && post == nullptr) tap->body(converted);
     if (finished) {
       if (!done) out.upstream_clean = false;  // the translator stopped early: the rest is unread
       break;

@@ -78,7 +78,13 @@ spec:
 
 before(async () => {
   mock = await startMock(['--log-requests']);
-  sluice = await startSluice({ config: config() });
+  sluice = await startSluice({
+    config: config(),
+    gatewayExtra: `  pricing:
+    models:
+      gpt-test: {input: "2.5", output: "10"}
+`,
+  });
 });
 
 after(async () => {
@@ -151,6 +157,32 @@ test('a stream is stored once complete and replayed as the same events', async (
   assert.equal(second.text, first.text, 'the same event sequence');
   const whole = await post('/v1/chat/completions', { ...body, stream: false });
   assert.equal(whole.cache, 'miss', 'a stream and a whole reply are stored apart');
+});
+
+test('a hit does not repeat the cost of the answer it replays', async () => {
+  const body = freshChat({ stream: true, stream_options: { include_usage: true } });
+  const first = await post('/v1/chat/completions', body);
+  assert.equal(first.cache, 'miss');
+  assert.match(first.text, /"usage":\{"sluice_cost_usd":[0-9.]+,/, 'the answer from the provider has its cost');
+  const second = await post('/v1/chat/completions', body);
+  assert.equal(second.cache, 'hit');
+  assert.equal(second.text, first.text.replace(/"sluice_cost_usd":[0-9.]+,/, ''), 'the stored events, without it');
+  const whole = freshChat();
+  const res1 = await fetch(`${sluice.url}/v1/chat/completions`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${KEY_A}` },
+    body: JSON.stringify(whole),
+  });
+  assert.match(res1.headers.get('x-sluice-cost-usd'), /^0\.\d{6}$/);
+  await res1.text();
+  const res2 = await fetch(`${sluice.url}/v1/chat/completions`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${KEY_A}` },
+    body: JSON.stringify(whole),
+  });
+  assert.equal(res2.headers.get('x-sluice-cache'), 'hit');
+  assert.equal(res2.headers.get('x-sluice-cost-usd'), null);
+  await res2.text();
 });
 
 test('a stream cut mid-way is not stored', async () => {

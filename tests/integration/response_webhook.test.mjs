@@ -114,6 +114,21 @@ test('streams pass without the webhook unless streaming: Buffer', async () => {
   assert.equal(message.content[0].text, 'claude [MASKED] stream');
 });
 
+test('a buffered stream the webhook passes is the stream the client asked for, its usage read', async () => {
+  const res = await fetch(`${sluice.url}/hook-buffer/v1/chat/completions?buffered-pass`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...scripted('nothing to mask', '3') },
+    body: JSON.stringify({ model: 'gpt-4o', stream: true, messages: [{ role: 'user', content: 'hello' }] }),
+  });
+  assert.equal(res.status, 200);
+  const text = await res.text();
+  assert.match(text, /data: \[DONE\]/);
+  assert.equal(text.includes('"usage":{'), false, 'the usage chunk Sluice asked for is not sent');
+  const line = await sluice.waitForAccessLog((l) => l.path === '/hook-buffer/v1/chat/completions?buffered-pass');
+  assert.equal(line.completion_tokens, 3);
+  assert.ok(line.prompt_tokens > 0);
+});
+
 test('a buffered stream the webhook rejects gets a proper error status: nothing was sent yet', async () => {
   const res = await fetch(`${sluice.url}/hook-buffer/v1/chat/completions`, {
     method: 'POST',

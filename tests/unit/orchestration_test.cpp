@@ -407,9 +407,12 @@ TEST(Orchestration, UsageCaptureAsksForUsageHidesTheChunkAndLogsTheTokens) {
   EXPECT_EQ(text(line.at("response_model")), "gpt-4o-2024");
 }
 
-TEST(Orchestration, UsageChunkTheClientAskedForReachesItUnchanged) {
+TEST(Orchestration, UsageChunkTheClientAskedForReachesItWithOnlyItsCostAdded) {
   ScriptedUpstream upstream;
   const std::string events = chat_event("Hi", "stop", true) + std::string(kUsageEvent) + std::string(kDoneEvent);
+  // gpt-4o-2024 in the built-in catalog: 11 x 2.50 + 2 x 10.00 = 47.5 micro-USD, rounded up.
+  std::string expected = events;
+  expected.insert(expected.find("\"usage\":{") + 9, "\"sluice_cost_usd\":0.000048,");
   upstream.script(Reply::bytes(chunked_head(200, "OK", kSseHeaders) + chunk(events) + std::string(kLastChunk)));
   InProcessGateway gateway(llm_backend("be", "openai", upstream.port()) + route("be"));
 
@@ -419,7 +422,7 @@ TEST(Orchestration, UsageChunkTheClientAskedForReachesItUnchanged) {
   client.send(post_request("/v1/chat/completions", body));
   const auto response = client.read_response();
   ASSERT_TRUE(response.complete) << response.raw;
-  EXPECT_EQ(response.body(), events);
+  EXPECT_EQ(response.body(), expected);
   ASSERT_EQ(upstream.requests().size(), 1u);
   EXPECT_EQ(upstream.requests()[0].body(), body) << "the client's own request, not rewritten";
   ASSERT_TRUE(gateway.wait_for_access_log("/v1/chat/completions"));
