@@ -44,6 +44,12 @@ Verdict Chain::request_body_now(RequestContext& context) const {
 http::Task<Verdict> Chain::request_head(RequestContext& context) const {
   for (const auto& stage : stages_) {
     if ((stage->phases() & bit(Phase::RequestHead)) == 0) continue;
+    // A stage that does not wait is called directly: no coroutine frame of its own.
+    if (!stage->waits()) {
+      auto verdict = stage->on_request_head(context);
+      if (!verdict.proceeds()) co_return verdict;
+      continue;
+    }
     auto verdict = co_await stage->await_request_head(context);
     if (!verdict.proceeds()) co_return verdict;
   }
@@ -53,6 +59,11 @@ http::Task<Verdict> Chain::request_head(RequestContext& context) const {
 http::Task<Verdict> Chain::request_body(RequestContext& context) const {
   for (const auto& stage : stages_) {
     if ((stage->phases() & bit(Phase::RequestBody)) == 0) continue;
+    if (!stage->waits()) {
+      auto verdict = stage->on_request_body(context);
+      if (!verdict.proceeds()) co_return verdict;
+      continue;
+    }
     auto verdict = co_await stage->await_request_body(context);
     if (!verdict.proceeds()) co_return verdict;
   }

@@ -15,7 +15,9 @@ class CostReportStage final : public pipeline::Stage {
   explicit CostReportStage(const pricing::PriceBook& prices) : prices_(prices) {}
 
   std::string_view name() const override { return "cost-report"; }
-  pipeline::Phases phases() const override { return pipeline::bit(Phase::ResponseEvents) | pipeline::bit(Phase::ReplyCost); }
+  pipeline::Phases phases() const override {
+    return pipeline::bit(Phase::ResponseEvents) | pipeline::bit(Phase::ReplyCost);
+  }
 
   void on_reply_usage(ResponseContext& response) const override {
     const auto cost = price(response);

@@ -26,80 +26,122 @@ using pipeline::Phase;
 using pipeline::RequestContext;
 using pipeline::Verdict;
 
-// KEYS: the counters. ARGV[1]: the clock offset in ms (0 but in tests), ARGV[2]: the number of
-// counters; then six values per counter:
+// The reservations of every request a worker started in one turn of its event loop, in one
+// call: each request is checked and taken all or nothing, in order, exactly as if each had run
+// alone, but every counter is read once and written once per call.
+// KEYS: the distinct counters. ARGV[1]: the clock offset in ms (0 but in tests); then four
+// values per key:
 //   kind     "b": a token bucket (a request or token limit), "s": a spend counter (a budget)
 //   capacity b: the bucket's size; s: the budget in micro-USD
 //   rate     b: refill per ms; s: the period's end, Unix ms
+//   label    s: who the counter counts, for /spend ("principal=alice"); b: ""
+// then the number of requests, and per request its number of counters and three values per
+// counter:
+//   key      the counter's index in KEYS
 //   amount   what the request takes
 //   minimum  the least it may take (Truncate: the input part plus one output token); = amount
-//   label    s: who the counter counts, for /spend ("principal=alice"); b: ""
-// Returns {admitted, refused counter (1-based) or 0, retry after ms, cut, then per counter
-// remaining and reset ms}. `cut` is what every counter with minimum < amount took less (the
-// output tokens the request gives up); all others take their amount.
+// Returns per request, 4 + 2 x its counters values: admitted (1/0), refused counter (1-based)
+// or 0, retry after ms, cut, then per counter remaining and reset ms (0 when refused). `cut` is
+// what every counter with minimum < amount took less (the output tokens the request gives up);
+// all others take their amount.
 const char* const kReserveScript = R"lua(
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000) + tonumber(ARGV[1])
-local n = tonumber(ARGV[2])
-local c = {}
-local cut = 0
-for i = 1, n do
-  local a = 2 + (i - 1) * 6
-  local kind, cap, rate = ARGV[a + 1], tonumber(ARGV[a + 2]), tonumber(ARGV[a + 3])
-  local amount, minimum = tonumber(ARGV[a + 4]), tonumber(ARGV[a + 5])
-  local avail
-  if kind == 'b' then
-    local h = redis.call('HMGET', KEYS[i], 'tokens', 'ts')
-    local tokens, ts = tonumber(h[1]) or cap, tonumber(h[2]) or now
-    if now > ts then tokens = tokens + (now - ts) * rate end
-    if tokens > cap then tokens = cap end
-    avail = tokens
+local kind, cap, rate, label, value, added, dirty = {}, {}, {}, {}, {}, {}, {}
+local a = 2
+for k = 1, #KEYS do
+  local kd, cp, rt = ARGV[a], tonumber(ARGV[a + 1]), tonumber(ARGV[a + 2])
+  kind[k], cap[k], rate[k], label[k] = kd, cp, rt, ARGV[a + 3]
+  a = a + 4
+  if kd == 'b' then
+    local h = redis.call('HMGET', KEYS[k], 'tokens', 'ts')
+    local tokens, ts = tonumber(h[1]) or cp, tonumber(h[2]) or now
+    if now > ts then tokens = tokens + (now - ts) * rt end
+    if tokens > cp then tokens = cp end
+    value[k] = tokens
   else
-    avail = cap - (tonumber(redis.call('HGET', KEYS[i], 'spent')) or 0)
+    value[k] = tonumber(redis.call('HGET', KEYS[k], 'spent')) or 0
   end
-  c[i] = {kind, cap, rate, amount, minimum, avail}
-  if minimum < amount and avail < amount then
-    local need = amount - math.max(avail, 0)
-    if need > cut then cut = need end
+  added[k] = 0
+  dirty[k] = false
+end
+local requests = tonumber(ARGV[a])
+a = a + 1
+local out, o = {}, 0
+local ck, ca, cm, cv = {}, {}, {}, {}
+for r = 1, requests do
+  local n = tonumber(ARGV[a])
+  a = a + 1
+  local cut = 0
+  for i = 1, n do
+    local k, amount, minimum = tonumber(ARGV[a]), tonumber(ARGV[a + 1]), tonumber(ARGV[a + 2])
+    a = a + 3
+    local avail = value[k]
+    if kind[k] ~= 'b' then avail = cap[k] - avail end
+    ck[i], ca[i], cm[i], cv[i] = k, amount, minimum, avail
+    if minimum < amount and avail < amount then
+      local need = amount - math.max(avail, 0)
+      if need > cut then cut = need end
+    end
+  end
+  cut = math.ceil(cut)
+  local refused, retry = 0, 0
+  for i = 1, n do
+    local k, amount, minimum, avail = ck[i], ca[i], cm[i], cv[i]
+    local take = amount
+    if minimum < amount then take = amount - cut end
+    if take < minimum or avail < take then
+      refused = i
+      if kind[k] == 'b' then
+        if rate[k] > 0 then retry = math.ceil((math.min(amount, cap[k]) - avail) / rate[k]) else retry = -1 end
+      else
+        retry = rate[k] - now
+      end
+      break
+    end
+  end
+  if refused > 0 then
+    out[o + 1], out[o + 2], out[o + 3], out[o + 4] = 0, refused, retry, 0
+    o = o + 4
+    for i = 1, n do
+      out[o + 1], out[o + 2] = 0, 0
+      o = o + 2
+    end
+  else
+    out[o + 1], out[o + 2], out[o + 3], out[o + 4] = 1, 0, 0, cut
+    o = o + 4
+    for i = 1, n do
+      local k, amount, minimum = ck[i], ca[i], cm[i]
+      local take = amount
+      if minimum < amount then take = amount - cut end
+      dirty[k] = true
+      local left, reset
+      if kind[k] == 'b' then
+        value[k] = value[k] - take
+        left = value[k]
+        if rate[k] > 0 then reset = math.ceil((cap[k] - left) / rate[k]) else reset = -1 end
+      else
+        value[k] = value[k] + take
+        added[k] = added[k] + take
+        left = cap[k] - value[k]
+        reset = rate[k] - now
+      end
+      out[o + 1], out[o + 2] = math.floor(left), reset
+      o = o + 2
+    end
   end
 end
-cut = math.ceil(cut)
-for i = 1, n do
-  local kind, cap, rate, amount, minimum, avail = unpack(c[i])
-  local take = amount
-  if minimum < amount then take = amount - cut end
-  if take < minimum or avail < take then
-    local retry
-    if kind == 'b' then
-      if rate > 0 then retry = math.ceil((math.min(amount, cap) - avail) / rate) else retry = -1 end
+for k = 1, #KEYS do
+  if dirty[k] then
+    if kind[k] == 'b' then
+      redis.call('HSET', KEYS[k], 'tokens', tostring(value[k]), 'ts', tostring(now))
+      if rate[k] > 0 then redis.call('PEXPIRE', KEYS[k], math.ceil((cap[k] - value[k]) / rate[k]) + 1000) end
     else
-      retry = rate - now
+      if added[k] ~= 0 then redis.call('HINCRBY', KEYS[k], 'spent', added[k]) end
+      redis.call('HSET', KEYS[k], 'limit', cap[k], 'by', label[k], 'end', rate[k])
+      redis.call('PEXPIREAT', KEYS[k], rate[k] + 86400000)
     end
-    return {0, i, retry, 0}
   end
-  c[i][7] = take
-end
-local out = {1, 0, 0, cut}
-for i = 1, n do
-  local kind, cap, rate, amount, minimum, avail, take = unpack(c[i])
-  local left = avail - take
-  local reset
-  if kind == 'b' then
-    redis.call('HSET', KEYS[i], 'tokens', tostring(left), 'ts', tostring(now))
-    if rate > 0 then
-      reset = math.ceil((cap - left) / rate)
-      redis.call('PEXPIRE', KEYS[i], reset + 1000)
-    else
-      reset = -1
-    end
-  else
-    redis.call('HINCRBY', KEYS[i], 'spent', take)
-    redis.call('HSET', KEYS[i], 'limit', cap, 'by', ARGV[2 + (i - 1) * 6 + 6], 'end', rate)
-    redis.call('PEXPIREAT', KEYS[i], rate + 86400000)
-    reset = rate - now
-  end
-  out[#out + 1] = math.floor(left)
-  out[#out + 1] = reset
 end
 return out
 )lua";
@@ -291,19 +333,126 @@ std::string fmt_number(double value) {
   return fmt::format("{}", value);
 }
 
-// Settles a reservation in Redis, after the request (a failure is counted and logged: the
-// reservation then stays charged, never charged twice).
-http::Task<void> settle(proxy::Worker& worker, std::shared_ptr<GlobalLimitsRuntime> runtime,
-                        std::vector<std::string> keys, std::vector<std::string> args) {
+// One request's reservation, waiting for its worker's next reserve call.
+struct PendingReserve {
+  explicit PendingReserve(boost::asio::io_context& io) : wake(io, http::Timer::time_point::max()) {}
+  std::vector<std::string> keys;    // its counters' keys
+  std::vector<std::string> values;  // per counter: kind, capacity, rate, label, amount, minimum
+  http::Timer wake;                 // the request sleeps on it until the call is answered
+  bool answered = false;
+  std::string failure;              // the call failed: why
+  std::vector<std::int64_t> reply;  // 4 + 2 x its counters values (kReserveScript)
+};
+
+// A worker's reservations and settlements not yet sent: everything its requests asked for in
+// one turn of the event loop leaves in one script call of each kind (a post to the loop sends
+// them once the handlers already queued have run). Worker-thread only.
+struct LimitBatches final : proxy::Worker::Local {
+  std::vector<std::shared_ptr<PendingReserve>> reserves;
+  bool reserves_posted = false;
+  std::vector<std::string> settle_keys;
+  std::vector<std::string> settle_values;  // per counter: kind, capacity, rate, delta (kSettleScript)
+  std::shared_ptr<GlobalLimitsRuntime> settle_runtime;
+  bool settles_posted = false;
+};
+const char kBatchesKey = 0;
+
+void answer_reserves(std::vector<std::shared_ptr<PendingReserve>>& batch, std::string_view failure) {
+  for (auto& entry : batch) {
+    entry->answered = true;
+    entry->failure = failure;
+    entry->wake.cancel();
+  }
+}
+
+// Sends a worker's pending reservations as one kReserveScript call and wakes each request with
+// its part of the answer.
+http::Task<void> send_reserves(proxy::Worker& worker, std::vector<std::shared_ptr<PendingReserve>> batch) {
+  auto* redis = worker.redis();
+  if (redis == nullptr) {
+    answer_reserves(batch, "no Redis client");
+    co_return;
+  }
+  std::size_t counters = 0;
+  for (const auto& entry : batch) counters += entry->keys.size();
+  // The distinct keys with what they are, then each request's counters by key index. The
+  // numbers the call writes live in `numbers` (reserved, never reallocated: views point in).
+  std::vector<std::string_view> keys;
+  std::vector<std::string_view> key_values;
+  std::vector<std::string_view> request_values;
+  std::vector<std::string> numbers;
+  numbers.reserve(3 + batch.size() + counters);
+  request_values.reserve(1 + batch.size() + counters * 3);
+  numbers.push_back(std::to_string(batch.size()));
+  request_values.push_back(numbers.back());
+  for (const auto& entry : batch) {
+    numbers.push_back(std::to_string(entry->keys.size()));
+    request_values.push_back(numbers.back());
+    for (std::size_t c = 0; c < entry->keys.size(); ++c) {
+      const std::string_view key = entry->keys[c];
+      const auto same = std::find(keys.begin(), keys.end(), key);
+      const auto index = static_cast<std::size_t>(same - keys.begin()) + 1;
+      if (same == keys.end()) {
+        keys.push_back(key);
+        for (std::size_t v = 0; v < 4; ++v) key_values.push_back(entry->values[c * 6 + v]);
+      }
+      numbers.push_back(std::to_string(index));
+      request_values.push_back(numbers.back());
+      request_values.push_back(entry->values[c * 6 + 4]);
+      request_values.push_back(entry->values[c * 6 + 5]);
+    }
+  }
+  numbers.push_back(std::to_string(state::WallClock::offset().count()));
+  std::vector<std::string_view> args;
+  args.reserve(1 + key_values.size() + request_values.size());
+  args.push_back(numbers.back());
+  args.insert(args.end(), key_values.begin(), key_values.end());
+  args.insert(args.end(), request_values.begin(), request_values.end());
+  const std::span<const std::string_view> key_span(keys);
+  const std::span<const std::string_view> arg_span(args);
+  const auto result = co_await redis->eval(reserve_script(), key_span, arg_span);
+  std::string failure;
+  if (!result.ok()) {
+    failure = result.failure != state::RedisResult::Failure::None ? result.message : result.reply.text;
+  } else if (result.reply.type != state::RedisReply::Type::Array ||
+             result.reply.elements.size() != 4 * batch.size() + 2 * counters) {
+    failure = "unexpected reply to the limit script";
+  }
+  if (!failure.empty()) {
+    answer_reserves(batch, failure);
+    co_return;
+  }
+  std::size_t at = 0;
+  for (auto& entry : batch) {
+    const std::size_t size = 4 + 2 * entry->keys.size();
+    entry->reply.resize(size);
+    for (std::size_t i = 0; i < size; ++i) entry->reply[i] = result.reply.elements[at + i].as_integer();
+    at += size;
+    entry->answered = true;
+    entry->wake.cancel();
+  }
+}
+
+// Settles the reservations a worker's requests gave back in one turn, as one kSettleScript
+// call (the script applies its counters in order, so requests' counters simply follow each
+// other). A failure is counted and logged: those reservations stay charged, never twice.
+http::Task<void> send_settles(proxy::Worker& worker, std::shared_ptr<GlobalLimitsRuntime> runtime,
+                              std::vector<std::string> keys, std::vector<std::string> values) {
   auto* redis = worker.redis();
   if (redis == nullptr) {
     runtime->count_settle_failure();
     co_return;
   }
+  const std::string offset = std::to_string(state::WallClock::offset().count());
+  const std::string count = std::to_string(keys.size());
+  std::vector<std::string_view> args;
+  args.reserve(2 + values.size());
+  args.push_back(offset);
+  args.push_back(count);
+  args.insert(args.end(), values.begin(), values.end());
   const std::vector<std::string_view> key_views(keys.begin(), keys.end());
-  const std::vector<std::string_view> arg_views(args.begin(), args.end());
   const std::span<const std::string_view> key_span(key_views);
-  const std::span<const std::string_view> arg_span(arg_views);
+  const std::span<const std::string_view> arg_span(args);
   const auto result = co_await redis->eval(settle_script(), key_span, arg_span);
   if (!result.ok()) {
     runtime->count_settle_failure();
@@ -563,36 +712,42 @@ http::Task<Verdict> GlobalLimitStage::reserve(RequestContext& request) const {
   if (auto refused = plan(request, reservation)) co_return *refused;
   if (reservation.counters.empty()) co_return Verdict::proceed();
 
-  auto* redis = request.worker.redis();
-  state::RedisResult result;
-  if (redis == nullptr) {
-    result.failure = state::RedisResult::Failure::Unavailable;
-    result.message = "no Redis client";
+  auto& worker = request.worker;
+  auto entry = std::make_shared<PendingReserve>(worker.io());
+  entry->keys.reserve(reservation.counters.size());
+  entry->values.reserve(reservation.counters.size() * 6);
+  for (const auto& counter : reservation.counters) {
+    entry->keys.push_back(counter.key);
+    entry->values.push_back(std::string(1, counter.kind));
+    entry->values.push_back(fmt_number(counter.capacity));
+    entry->values.push_back(fmt_number(counter.rate));
+    entry->values.push_back(counter.label);
+    entry->values.push_back(std::to_string(counter.amount));
+    entry->values.push_back(std::to_string(counter.minimum));
+  }
+  if (worker.redis() == nullptr) {
+    entry->failure = "no Redis client";
   } else {
-    std::vector<std::string> args;
-    args.reserve(2 + reservation.counters.size() * 6);
-    args.push_back(std::to_string(state::WallClock::offset().count()));
-    args.push_back(std::to_string(reservation.counters.size()));
-    std::vector<std::string_view> keys;
-    for (const auto& counter : reservation.counters) {
-      keys.push_back(counter.key);
-      args.push_back(std::string(1, counter.kind));
-      args.push_back(fmt_number(counter.capacity));
-      args.push_back(fmt_number(counter.rate));
-      args.push_back(std::to_string(counter.amount));
-      args.push_back(std::to_string(counter.minimum));
-      args.push_back(counter.label);
+    auto& batches = worker.local<LimitBatches>(&kBatchesKey);
+    batches.reserves.push_back(entry);
+    if (!batches.reserves_posted) {
+      batches.reserves_posted = true;
+      boost::asio::post(worker.io(), [&worker, &batches] {
+        batches.reserves_posted = false;
+        auto batch = std::move(batches.reserves);
+        batches.reserves.clear();
+        if (worker.stopped()) return answer_reserves(batch, "the worker is stopping");
+        boost::asio::co_spawn(worker.io(), send_reserves(worker, std::move(batch)), boost::asio::detached);
+      });
     }
-    const std::vector<std::string_view> views(args.begin(), args.end());
-    const std::span<const std::string_view> key_span(keys);
-    const std::span<const std::string_view> arg_span(views);
-    result = co_await redis->eval(reserve_script(), key_span, arg_span);
+    while (!entry->answered) {
+      auto [ec] = co_await entry->wake.async_wait(http::use_task);
+      (void)ec;
+    }
   }
 
-  if (!result.ok() || result.reply.type != state::RedisReply::Type::Array || result.reply.elements.size() < 4) {
-    const std::string why = result.failure != state::RedisResult::Failure::None ? result.message
-                            : result.reply.is_error()                           ? result.reply.text
-                                                      : "unexpected reply to the limit script";
+  if (!entry->failure.empty()) {
+    const std::string& why = entry->failure;
     if (runtime_->failure_log.due())
       observe::log(observe::Level::Warning, "rate limit store failed",
                    {{"error", why},
@@ -619,10 +774,10 @@ http::Task<Verdict> GlobalLimitStage::reserve(RequestContext& request) const {
                             "1");
   }
 
-  const auto& reply = result.reply.elements;
-  if (reply[0].as_integer() != 1) {
-    const auto index = static_cast<std::size_t>(reply[1].as_integer());
-    const auto retry = reply[2].as_integer();
+  const auto& reply = entry->reply;
+  if (reply[0] != 1) {
+    const auto index = static_cast<std::size_t>(reply[1]);
+    const auto retry = reply[2];
     const auto& counter = reservation.counters[std::clamp<std::size_t>(index, 1, reservation.counters.size()) - 1];
     offer_headers(request, counter, 0, retry);
     auto verdict = refuse(request, counter, retry);
@@ -631,12 +786,11 @@ http::Task<Verdict> GlobalLimitStage::reserve(RequestContext& request) const {
   }
   runtime_->count(GlobalLimitsRuntime::Outcome::Allowed);
   reservation.where = Reservation::Where::Redis;
-  const std::int64_t cut = reply[3].as_integer();
+  const std::int64_t cut = reply[3];
   for (std::size_t i = 0; i < reservation.counters.size(); ++i) {
     auto& counter = reservation.counters[i];
     counter.taken = counter.minimum < counter.amount ? counter.amount - cut : counter.amount;
-    if (4 + 2 * i + 1 < reply.size())
-      offer_headers(request, counter, reply[4 + 2 * i].as_integer(), reply[4 + 2 * i + 1].as_integer());
+    offer_headers(request, counter, reply[4 + 2 * i], reply[4 + 2 * i + 1]);
   }
   if (cut > 0) {
     // Truncate: the request is admitted with what remains of its token limits.
@@ -677,8 +831,6 @@ void GlobalLimitStage::on_complete(RequestContext& request) const noexcept {
 
     std::vector<std::string> keys;
     std::vector<std::string> args;
-    args.push_back(std::to_string(state::WallClock::offset().count()));
-    args.push_back("0");
     const auto now = state::TokenBuckets::Clock::now();
     for (const auto& counter : reservation.counters) {
       std::int64_t used = counter.taken;
@@ -712,9 +864,25 @@ void GlobalLimitStage::on_complete(RequestContext& request) const noexcept {
       runtime_->count_settle_failure();
       return;
     }
-    args[1] = std::to_string(keys.size());
-    boost::asio::co_spawn(request.worker.io(), settle(request.worker, runtime_, std::move(keys), std::move(args)),
-                          boost::asio::detached);
+    auto& worker = request.worker;
+    auto& batches = worker.local<LimitBatches>(&kBatchesKey);
+    std::move(keys.begin(), keys.end(), std::back_inserter(batches.settle_keys));
+    std::move(args.begin(), args.end(), std::back_inserter(batches.settle_values));
+    batches.settle_runtime = runtime_;
+    if (!batches.settles_posted) {
+      batches.settles_posted = true;
+      boost::asio::post(worker.io(), [&worker, &batches] {
+        batches.settles_posted = false;
+        auto keys = std::move(batches.settle_keys);
+        auto values = std::move(batches.settle_values);
+        batches.settle_keys.clear();
+        batches.settle_values.clear();
+        if (worker.stopped()) return batches.settle_runtime->count_settle_failure();
+        boost::asio::co_spawn(worker.io(),
+                              send_settles(worker, batches.settle_runtime, std::move(keys), std::move(values)),
+                              boost::asio::detached);
+      });
+    }
   } catch (...) {
     runtime_->count_settle_failure();
   }

@@ -10,7 +10,11 @@
 // worst-case cost prices those at the most expensive provider of the Backend that may answer.
 // Token limits are token buckets refilled continuously (capacity = the limit, refill = limit per
 // unit); budgets are spend counters per calendar period (policy/budget.hpp). Every key carries
-// the hash tag {limits}, so one script may touch them all on a Redis Cluster.
+// the hash tag {limits}, so one script may touch them all on a Redis Cluster. The requests a
+// worker starts in one turn of its event loop share that script call (a batch, posted to the
+// loop): each is still checked and taken all or nothing, in order, as if alone, while each
+// counter is read and written once per call — fewer script calls and commands on Redis under
+// load, and never more than one round trip per request. Settlements are batched the same way.
 //
 // Settle. When the request ends — answered, failed, client gone, after any failover — the real
 // usage replaces the reservation in one more script: unused tokens go back to the buckets, the

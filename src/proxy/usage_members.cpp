@@ -29,7 +29,8 @@ std::size_t member_value(std::string_view raw, std::string_view quoted_name, cha
 // line), or npos.
 std::size_t event_end(std::string_view held, std::size_t from) {
   std::size_t best = std::string_view::npos;
-  for (const std::string_view blank : {std::string_view("\n\n"), std::string_view("\r\n\r\n"), std::string_view("\r\r")}) {
+  for (const std::string_view blank :
+       {std::string_view("\n\n"), std::string_view("\r\n\r\n"), std::string_view("\r\r")}) {
     const auto at = held.find(blank, from);
     if (at != std::string_view::npos && (best == std::string_view::npos || at + blank.size() < best))
       best = at + blank.size();
@@ -90,9 +91,9 @@ void StreamUsageMembers::finish(std::string& out) {
 }
 
 void StreamUsageMembers::event(std::string_view raw, std::string& out) {
-  const bool target = member_value(raw, "\"usage\"", '{') != std::string_view::npos &&
-                      (schema_ != pipeline::ClientSchema::Anthropic ||
-                       raw.find("\"message_delta\"") != std::string_view::npos);
+  const bool target =
+      member_value(raw, "\"usage\"", '{') != std::string_view::npos &&
+      (schema_ != pipeline::ClientSchema::Anthropic || raw.find("\"message_delta\"") != std::string_view::npos);
   if (!target) {
     out.append(raw);
     return;

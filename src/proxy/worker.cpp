@@ -30,6 +30,7 @@ Worker::~Worker() {
   acceptors_.clear();
   housekeeping_.reset();
   redis_.reset();  // fails what is still waiting on it; its coroutines end with io_
+  locals_.clear();
 
   pool_.clear();
 }

@@ -67,6 +67,19 @@ class Worker {
   // The worker's connection to the snapshot's Redis (made on first use, replaced when a reload
   // changes spec.redis, closed when it removes it); null when the Gateway names no Redis.
   state::RedisClient* redis();
+  // Per-worker state a component shared by every worker keeps (a stage's batch of Redis
+  // commands), under `key` (an address of the component's): made on first use, on this
+  // worker's thread only; released with the worker's I/O objects, before its event loop.
+  struct Local {
+    virtual ~Local() = default;
+  };
+  template <class T>
+  T& local(const void* key) {
+    for (auto& [owner, value] : locals_)
+      if (owner == key) return static_cast<T&>(*value);
+    locals_.emplace_back(key, std::make_unique<T>());
+    return static_cast<T&>(*locals_.back().second);
+  }
   // Retries running on this worker now (the retry budget is checked against it).
   unsigned& retries_in_flight() { return retries_in_flight_; }
   // Relay buffers are recycled per worker instead of allocated per response.
@@ -124,6 +137,7 @@ class Worker {
   http::UpstreamPool pool_;
   std::optional<http::Timer> housekeeping_;
   std::unique_ptr<state::RedisClient> redis_;
+  std::vector<std::pair<const void*, std::unique_ptr<Local>>> locals_;
   std::thread thread_;
 };
 

@@ -34,7 +34,8 @@ TEST(StreamUsageMembers, AddsTheMembersToTheOpenAiUsageChunkOnlyInAnyChunking) {
   std::string expected(kOpenAiStream);
   const auto at = expected.find("\"usage\":{") + 9;
   expected.insert(at, "\"sluice_cost_usd\":0.000012,");
-  for (const std::size_t piece : {std::size_t{1}, std::size_t{2}, std::size_t{7}, std::size_t{64}, kOpenAiStream.size()}) {
+  for (const std::size_t piece :
+       {std::size_t{1}, std::size_t{2}, std::size_t{7}, std::size_t{64}, kOpenAiStream.size()}) {
     int calls = 0;
     EXPECT_EQ(run(ClientSchema::OpenAI, kOpenAiStream, piece, calls), expected) << piece;
     EXPECT_EQ(calls, 1) << piece;
