@@ -836,7 +836,7 @@ void GlobalLimitStage::on_complete(RequestContext& request) const noexcept {
       std::int64_t used = counter.taken;
       if (counter.kind == 's') {
         used = cost;
-      } else if (counter.limit != nullptr && counter.limit->tokens && request.json_api) {
+      } else if (counter.limit != nullptr && counter.limit->tokens && (request.json_api || usage_known)) {
         const auto count = counter.limit->spec.count;
         used = (count == config::TokenCount::Output ? 0 : input) + (count == config::TokenCount::Input ? 0 : output);
       }

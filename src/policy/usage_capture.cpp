@@ -23,6 +23,14 @@ bool readable(const AttemptContext& attempt) {
   return attempt.provider.format == provider::WireFormat::OpenAI && request.api != route::ApiKind::Messages;
 }
 
+// A POST Sluice passes through unread to an AI provider (an API it does not translate): its
+// answer's usage is looked for (translate/passthrough_usage.hpp).
+bool passthrough_call(const AttemptContext& attempt) {
+  const auto& request = attempt.request;
+  return !request.json_api && attempt.provider.ai && request.head != nullptr &&
+         request.head->method() == boost::beast::http::verb::post;
+}
+
 class UsageCaptureStage final : public pipeline::Stage {
  public:
   std::string_view name() const override { return "usage-capture"; }
@@ -44,7 +52,7 @@ class UsageCaptureStage final : public pipeline::Stage {
   }
 
   Verdict on_upstream_request(AttemptContext& attempt) const override {
-    if (readable(attempt)) attempt.head->extra.emplace_back("Accept-Encoding", "identity");
+    if (readable(attempt) || passthrough_call(attempt)) attempt.head->extra.emplace_back("Accept-Encoding", "identity");
     return Verdict::proceed();
   }
 };

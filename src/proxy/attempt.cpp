@@ -12,6 +12,7 @@
 #include "translate/decode_anthropic.hpp"
 #include "translate/native_filter.hpp"
 #include "translate/openai_response_reader.hpp"
+#include "translate/passthrough_usage.hpp"
 #include "translate/reply_text.hpp"
 
 namespace sluice::proxy {
@@ -248,6 +249,33 @@ class NativeAnthropicReading final : public pipeline::ResponseFilter, llm::Event
   translate::AnthropicStreamDecoder decoder_;
   std::string body_;
   bool too_large_ = false;
+};
+
+// Reads what an answer to a passthrough request used, for the record, as the relay forwards it
+// unchanged (translate/passthrough_usage.hpp).
+class PassthroughReading final : public pipeline::ResponseFilter {
+ public:
+  PassthroughReading(bool stream, std::size_t max_bytes, RequestRecord& record)
+      : reader_(stream, max_bytes), record_(record) {}
+  void feed(std::string_view in, std::string& out) override {
+    out.append(in);
+    reader_.feed(in);
+  }
+  void finish(std::string&) override {
+    reader_.finish();
+    const auto& usage = reader_.usage();
+    if (!usage.known) return;
+    record_.prompt_tokens = static_cast<std::int64_t>(usage.prompt_tokens);
+    record_.completion_tokens = static_cast<std::int64_t>(usage.completion_tokens);
+    record_.cached_tokens = static_cast<std::int64_t>(usage.cached_tokens);
+    record_.reasoning_tokens = static_cast<std::int64_t>(usage.reasoning_tokens);
+    if (!reader_.model().empty()) record_.response_model = reader_.model();
+  }
+  bool may_change_length() const override { return false; }
+
+ private:
+  translate::PassthroughUsageReader reader_;
+  RequestRecord& record_;
 };
 
 }  // namespace
@@ -738,6 +766,7 @@ http::Task<AttemptResult> attempt(ExchangeInputs& exchange, const BackendRuntime
     // Response events: a native OpenAI-format answer is read as it passes.
     std::optional<NativeResponseReading> reading;
     std::optional<NativeAnthropicReading> anthropic_reading;
+    std::optional<PassthroughReading> passthrough_reading;
     pipeline::ResponseFilter* filter = nullptr;
     if (has_body && record.status >= 200 && record.status < 300 && context.native && target.ai && request.json_api &&
         wants_response_events(request, target)) {
@@ -746,13 +775,21 @@ http::Task<AttemptResult> attempt(ExchangeInputs& exchange, const BackendRuntime
       } else if (target.format == provider::WireFormat::Anthropic) {
         filter = &anthropic_reading.emplace(sse, limits.maxTranslatedResponseBytes, record);
       }
+    } else if (has_body && record.status >= 200 && record.status < 300 && target.ai && !request.json_api &&
+               head.method() == bhttp::verb::post && wants_response_events(request, target)) {
+      // A passthrough call: what its answer says it used (JSON or SSE, uncompressed).
+      const std::string_view encoding = response[bhttp::field::content_encoding];
+      const bool json =
+          beast::iequals(std::string_view(response[bhttp::field::content_type]).substr(0, 16), "application/json");
+      if ((sse || json) && (encoding.empty() || beast::iequals(encoding, "identity")))
+        filter = &passthrough_reading.emplace(sse, limits.maxTranslatedResponseBytes, record);
     }
     // The cost of a complete reply goes in a header, so the reply is read whole before its head
     // leaves (chat and messages replies are bounded by their max_tokens; embeddings only when
     // the provider says a length within maxTranslatedResponseBytes; never a compressed body
     // the reading could not read); a stream's goes into its final usage object.
     std::optional<StreamUsageMembers> cost_members;
-    if (filter != nullptr && cost_reported) {
+    if (filter != nullptr && cost_reported && request.json_api) {
       const std::string_view encoding = response[bhttp::field::content_encoding];
       const bool plain_body = encoding.empty() || beast::iequals(encoding, "identity");
       if (!sse && plain_body &&

@@ -45,7 +45,9 @@ kind: Backend
 metadata: {name: openai}
 spec:
   type: AI
-  ai: {llm: {openai: {authToken: {kind: Inline, inline: sk-p}}, host: 127.0.0.1, port: ${mock.port}}}
+  ai:
+    llm: {openai: {authToken: {kind: Inline, inline: sk-p}}, host: 127.0.0.1, port: ${mock.port}}
+    passthrough: {apis: [responses]}
 ---
 apiVersion: sluice.dev/v1alpha1
 kind: Backend
@@ -399,6 +401,47 @@ describe('budgets', { skip }, () => {
       assert.ok(Number(spend.spend[0].spentUsd) > 0);
       assert.ok(spend.budgets.every((b) => b.budget.includes('principal=alice')));
       assert.equal(spend.budgets.length, 2);
+    } finally {
+      await gw.stop();
+    }
+  });
+
+  test('passthrough calls count: the usage their answers report is settled into token limits and budgets', async () => {
+    redis.cli(['FLUSHALL']);
+    const policy = `  rateLimit:
+    global:
+      limits:
+      - {tokens: 1000000, unit: Day, by: [principal], count: Total}
+  ai:
+    budgets:
+    - {by: [principal], limit: "10.00", period: Day}
+`;
+    const gw = await startSluice({ config: resources(policy), gatewayExtra: gatewayExtra() });
+    try {
+      // The Responses API is passed through unread; the mock counts 100 input tokens (400
+      // characters) and 5 output tokens: 100 x 1000 + 5 x 2000 = 110,000 micro-USD each.
+      for (const stream of [false, true]) {
+        const res = await fetch(`${gw.url}/v1/responses?stream=${stream}`, {
+          method: 'POST',
+          headers: { authorization: `Bearer ${KEY_A}`, 'content-type': 'application/json', 'x-mock-chunks': '5' },
+          body: JSON.stringify({ model: 'gpt-test', input: 'x'.repeat(400), stream }),
+        });
+        assert.equal(res.status, 200);
+        const text = await res.text();
+        assert.match(text, stream ? /response\.completed/ : /"object":"response"/);
+        const line = await gw.waitForAccessLog((l) => l.path === `/v1/responses?stream=${stream}`);
+        assert.equal(line.prompt_tokens, 100, JSON.stringify(line));
+        assert.equal(line.completion_tokens, 5);
+        assert.equal(line.cost_usd, '0.110000');
+      }
+      await eventually(() => {
+        const [budget] = hashes('t:{limits}:budget:*');
+        assert.equal(Number(budget.fields.spent), 220000, 'both calls cost what their usage says');
+        const [tokens] = hashes('t:{limits}:rl:*');
+        const left = Number(tokens.fields.tokens);
+        // 2 x 105 tokens used; the bucket refills 1,000,000 per day (~12 per second).
+        assert.ok(left <= 1000000 - 210 + 120 && left >= 1000000 - 211, `tokens left ${left}`);
+      });
     } finally {
       await gw.stop();
     }

@@ -17,6 +17,7 @@
 #include "gemini_api.hpp"
 #include "guard_api.hpp"
 #include "openai_api.hpp"
+#include "openai_responses_api.hpp"
 #include "provider_common.hpp"
 #include "scripted_text.hpp"
 #include "text.hpp"
@@ -457,6 +458,7 @@ ResponsePlan plan_response(const Request& request, const Defaults& defaults, std
     return plan;
   }
   std::optional<ApiReply> reply = format ? format->handle(api) : openai::handle(api);
+  if (!format && !reply) reply = openai_responses::handle(api);
   plan.reply = reply ? std::move(*reply) : ApiReply(openai::unknown_url(api.method, target));
   std::visit([&plan](const auto& r) { plan.headers.append(r.headers); }, plan.reply);
   return plan;
