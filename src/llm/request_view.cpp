@@ -30,7 +30,24 @@ std::string_view str(const json::object& o, std::string_view key) {
 
 bool is_text_part(const json::object& part) {
   const auto* text = part.if_contains("text");
-  return str(part, "type") == "text" && text != nullptr && text->is_string();
+  if (text == nullptr || !text->is_string()) return false;
+  const auto type = str(part, "type");
+  return type == "text" || type == "input_text" || type == "output_text";
+}
+
+// Responses API input items.
+enum class ItemKind { Message, FunctionCall, FunctionCallOutput, Other };
+
+ItemKind item_kind(const json::object& item) {
+  const auto type = str(item, "type");
+  if (type == "function_call") return ItemKind::FunctionCall;
+  if (type == "function_call_output") return ItemKind::FunctionCallOutput;
+  if (type == "message" || (type.empty() && item.contains("role"))) return ItemKind::Message;
+  return ItemKind::Other;
+}
+
+TextKind message_kind(std::string_view role) {
+  return role == "system" || role == "developer" ? TextKind::System : TextKind::Message;
 }
 
 // Walks every text of `body` in document order; `f(span, slot_value, slot_kind)`. The walk
@@ -64,6 +81,39 @@ void walk(Schema schema, json::object& body, F&& f) {
     return;
   }
 
+  if (schema == Schema::OpenAIResponses) {
+    if (auto* instructions = body.if_contains("instructions"); instructions != nullptr && instructions->is_string())
+      f(TextSpan{TextKind::System, "system", 0, instructions->get_string()}, *instructions, Slot::String);
+    auto* input = body.if_contains("input");
+    if (input == nullptr) return;
+    if (input->is_string()) {
+      f(TextSpan{TextKind::Message, "user", 0, input->get_string()}, *input, Slot::String);
+      return;
+    }
+    if (!input->is_array()) return;
+    auto& items = input->get_array();
+    for (std::size_t i = 0; i < items.size(); ++i) {
+      auto* item = as_object(&items[i]);
+      if (item == nullptr) continue;
+      switch (item_kind(*item)) {
+        case ItemKind::Message: {
+          const std::string role(str(*item, "role"));
+          if (auto* content = item->if_contains("content")) content_spans(*content, message_kind(role), role, i);
+          break;
+        }
+        case ItemKind::FunctionCall:
+          if (auto* arguments = item->if_contains("arguments"); arguments != nullptr && arguments->is_string())
+            f(TextSpan{TextKind::ToolCall, "assistant", i, arguments->get_string()}, *arguments, Slot::String);
+          break;
+        case ItemKind::FunctionCallOutput:
+          if (auto* output = item->if_contains("output")) content_spans(*output, TextKind::ToolResult, "tool", i);
+          break;
+        case ItemKind::Other:
+          break;
+      }
+    }
+    return;
+  }
   if (schema == Schema::AnthropicMessages) {
     if (auto* system = body.if_contains("system")) content_spans(*system, TextKind::System, "system", 0);
   }
@@ -159,6 +209,15 @@ bool RequestView::stream() const {
 std::string RequestView::system_text() const {
   if (schema_ == Schema::AnthropicMessages) return content_text(body_.if_contains("system"), nullptr);
   std::string out;
+  if (schema_ == Schema::OpenAIResponses) {
+    bool first = true;
+    if (const auto* instructions = body_.if_contains("instructions");
+        instructions != nullptr && instructions->is_string() && !instructions->get_string().empty())
+      append_joined(out, instructions->get_string(), first);
+    for (const auto& m : messages())
+      if (m.role == "system" || m.role == "developer") append_joined(out, m.text, first);
+    return out;
+  }
   if (schema_ != Schema::OpenAIChat) return out;
   const auto* messages = body_.if_contains("messages");
   if (messages == nullptr || !messages->is_array()) return out;
@@ -176,6 +235,48 @@ std::string RequestView::system_text() const {
 std::vector<Message> RequestView::messages() const {
   std::vector<Message> out;
   if (schema_ == Schema::OpenAIEmbeddings) return out;
+  if (schema_ == Schema::OpenAIResponses) {
+    const auto* input = body_.if_contains("input");
+    if (input != nullptr && input->is_string()) {
+      Message m;
+      m.role = "user";
+      m.text = input->get_string();
+      out.push_back(std::move(m));
+      return out;
+    }
+    if (input == nullptr || !input->is_array()) return out;
+    bool calls_open = false;  // the last message holds function calls that follow one another
+    for (const auto& value : input->get_array()) {
+      const auto* item = as_object(&value);
+      if (item == nullptr) continue;
+      const auto kind = item_kind(*item);
+      if (kind == ItemKind::FunctionCall) {
+        if (!calls_open) {
+          Message m;
+          m.role = "assistant";
+          out.push_back(std::move(m));
+          calls_open = true;
+        }
+        out.back().tool_calls.push_back(
+            ToolCall{str(*item, "call_id"), str(*item, "name"), std::string(str(*item, "arguments"))});
+        continue;
+      }
+      calls_open = false;
+      if (kind == ItemKind::FunctionCallOutput) {
+        Message m;
+        m.role = "tool";
+        m.tool_call_id = str(*item, "call_id");
+        m.text = content_text(item->if_contains("output"), &m.other_parts);
+        out.push_back(std::move(m));
+      } else if (kind == ItemKind::Message) {
+        Message m;
+        m.role = str(*item, "role");
+        m.text = content_text(item->if_contains("content"), &m.other_parts);
+        out.push_back(std::move(m));
+      }
+    }
+    return out;
+  }
   const auto* list = body_.if_contains("messages");
   if (list == nullptr || !list->is_array()) return out;
   for (const auto& item : list->get_array()) {
@@ -259,6 +360,19 @@ void RequestView::visit_text(const std::function<void(const TextSpan&)>& visit) 
 
 const char* RequestView::param_key(Param param) const {
   if (schema_ == Schema::OpenAIEmbeddings) return nullptr;
+  if (schema_ == Schema::OpenAIResponses) {
+    switch (param) {
+      case Param::Temperature:
+        return "temperature";
+      case Param::TopP:
+        return "top_p";
+      case Param::MaxTokens:
+        return "max_output_tokens";
+      case Param::Stop:
+        return nullptr;
+    }
+    return nullptr;
+  }
   const bool anthropic = schema_ == Schema::AnthropicMessages;
   switch (param) {
     case Param::Temperature:
@@ -297,6 +411,36 @@ bool RequestView::set_param(Param p, const json::value& value) {
 
 bool RequestView::add_message(std::string_view role, std::string_view content, bool at_start) {
   if (schema_ == Schema::OpenAIEmbeddings) return false;
+  if (schema_ == Schema::OpenAIResponses) {
+    if (role == "system") {
+      auto& instructions = body_["instructions"];
+      if (instructions.is_string() && !instructions.get_string().empty()) {
+        const std::string existing(instructions.get_string());
+        instructions = at_start ? std::string(content) + "\n\n" + existing : existing + "\n\n" + std::string(content);
+      } else {
+        instructions = content;
+      }
+      return true;
+    }
+    auto& input = body_["input"];
+    if (input.is_string()) {
+      // A string input is one user message: it becomes the first item of a list.
+      json::object first(input.storage());
+      first["role"] = "user";
+      first["content"] = input.get_string();
+      json::array items(input.storage());
+      items.push_back(std::move(first));
+      input = std::move(items);
+    } else if (!input.is_array()) {
+      input = json::array(input.storage());
+    }
+    json::object message(input.storage());
+    message["role"] = role;
+    message["content"] = content;
+    auto& items = input.get_array();
+    items.insert(at_start ? items.begin() : items.end(), std::move(message));
+    return true;
+  }
   if (schema_ == Schema::AnthropicMessages && role == "system") {
     auto& system = body_["system"];
     if (system.is_array()) {
@@ -334,6 +478,15 @@ std::vector<ToolSpec> RequestView::tools() const {
       out.push_back(ToolSpec{str(*tool, "name"), str(*tool, "description"), tool->if_contains("input_schema")});
       continue;
     }
+    if (schema_ == Schema::OpenAIResponses) {
+      // {"type":"function","name",...} at the top; a built-in tool is named by its type.
+      if (str(*tool, "type") == "function") {
+        out.push_back(ToolSpec{str(*tool, "name"), str(*tool, "description"), tool->if_contains("parameters")});
+      } else {
+        out.push_back(ToolSpec{str(*tool, "type"), {}, nullptr});
+      }
+      continue;
+    }
     const auto* function = as_object(tool->if_contains("function"));
     if (function == nullptr) {
       out.push_back(ToolSpec{str(*tool, "type"), {}, nullptr});  // a built-in tool: its type names it
@@ -349,8 +502,11 @@ std::string RequestView::canonical_form() const {
   static constexpr std::string_view kCanonical[] = {
       "model", "system",         "messages", "input", "temperature", "top_p", "max_tokens", "max_completion_tokens",
       "stop",  "stop_sequences", "tools"};
+  static constexpr std::string_view kResponsesCanonical[] = {"instructions", "max_output_tokens"};
   json::object out;
-  out["api"] = schema_ == Schema::OpenAIEmbeddings ? "embeddings" : "chat";
+  out["api"] = schema_ == Schema::OpenAIEmbeddings  ? "embeddings"
+               : schema_ == Schema::OpenAIResponses ? "responses"
+                                                    : "chat";
   out["model"] = model();
   if (schema_ == Schema::OpenAIEmbeddings) {
     json::array inputs;
@@ -361,7 +517,7 @@ std::string RequestView::canonical_form() const {
       out["input_raw"] = *input;
     }
   } else {
-    out["system"] = schema_ == Schema::AnthropicMessages ? system_text() : std::string();
+    out["system"] = schema_ == Schema::OpenAIChat ? std::string() : system_text();
     json::array messages;
     for (const auto& m : this->messages()) {
       json::object message{{"role", m.role}, {"text", m.text}};
@@ -405,8 +561,11 @@ std::string RequestView::canonical_form() const {
   std::vector<std::string_view> keys;
   for (const auto& member : body_) {
     const std::string_view key = member.key();
-    const bool skip = std::find(std::begin(kIgnored), std::end(kIgnored), key) != std::end(kIgnored) ||
-                      std::find(std::begin(kCanonical), std::end(kCanonical), key) != std::end(kCanonical);
+    const bool skip =
+        std::find(std::begin(kIgnored), std::end(kIgnored), key) != std::end(kIgnored) ||
+        std::find(std::begin(kCanonical), std::end(kCanonical), key) != std::end(kCanonical) ||
+        (schema_ == Schema::OpenAIResponses && std::find(std::begin(kResponsesCanonical), std::end(kResponsesCanonical),
+                                                         key) != std::end(kResponsesCanonical));
     if (!skip) keys.push_back(key);
   }
   std::sort(keys.begin(), keys.end());

@@ -1,6 +1,6 @@
 // RequestView: one read/write view of a client's LLM request, whatever schema the client spoke
-// (OpenAI chat completions, OpenAI embeddings, Anthropic Messages). Guards, defaults and cache
-// keys are written once against it instead of once per schema:
+// (OpenAI chat completions, OpenAI embeddings, Anthropic Messages, the OpenAI Responses API). Guards, defaults and
+// cache keys are written once against it instead of once per schema:
 //   - a guard walks every text of the request with for_each_text() and may rewrite spans;
 //   - a default fills a missing sampling parameter with set_default();
 //   - a cache key hashes canonical_form(), which is equal for requests that ask the same thing.
@@ -24,7 +24,7 @@
 
 namespace sluice::llm {
 
-enum class Schema { OpenAIChat, OpenAIEmbeddings, AnthropicMessages };
+enum class Schema { OpenAIChat, OpenAIEmbeddings, AnthropicMessages, OpenAIResponses };
 
 // Where a text lives in the request.
 enum class TextKind {
@@ -45,8 +45,16 @@ struct TextSpan {
 // Sampling parameters every chat schema has. The member each maps to:
 //   OpenAI chat: temperature, top_p, max_completion_tokens (read; max_tokens when absent;
 //                set_default writes max_tokens, which every OpenAI-compatible server reads), stop;
-//   Anthropic:   temperature, top_p, max_tokens, stop_sequences.
+//   Anthropic:   temperature, top_p, max_tokens, stop_sequences;
+//   Responses:   temperature, top_p, max_output_tokens (no stop).
 // Embeddings have none.
+//
+// The Responses API's request, read as a conversation: `instructions` is the system prompt;
+// `input` is one user message (a string) or a list of items: messages ({role, content} with
+// or without "type":"message"; content a string or input_text / output_text parts),
+// function_call items (an assistant tool call: call_id, name, arguments) and
+// function_call_output items (a tool result: call_id, output). Other items (reasoning, built-in
+// tool calls) carry no text the view reads.
 enum class Param { Temperature, TopP, MaxTokens, Stop };
 
 struct ToolCall {

@@ -237,10 +237,20 @@ void validate_regex_guard(const Guard& guard, const config::YamlMap& section, st
 
 std::optional<llm::RequestView> client_view(pipeline::RequestContext& request) {
   if (!request.json_api || !request.document.is_object()) return std::nullopt;
-  const auto schema = request.api == route::ApiKind::Messages     ? llm::Schema::AnthropicMessages
-                      : request.api == route::ApiKind::Embeddings ? llm::Schema::OpenAIEmbeddings
-                                                                  : llm::Schema::OpenAIChat;
-  return llm::RequestView(schema, request.document.as_object());
+  return llm::RequestView(view_schema(request.api), request.document.as_object());
+}
+
+llm::Schema view_schema(route::ApiKind api) {
+  switch (api) {
+    case route::ApiKind::Messages:
+      return llm::Schema::AnthropicMessages;
+    case route::ApiKind::Embeddings:
+      return llm::Schema::OpenAIEmbeddings;
+    case route::ApiKind::Responses:
+      return llm::Schema::OpenAIResponses;
+    default:
+      return llm::Schema::OpenAIChat;
+  }
 }
 
 config::AiPolicy AiSection::decode(config::YamlMap& section) {

@@ -65,5 +65,7 @@ struct AiSection {
 // The canonical view of a request's parsed body, for RequestBody stages: none when the request
 // is not a JSON API call or its body is not an object.
 std::optional<llm::RequestView> client_view(pipeline::RequestContext& request);
+// The view schema of a JSON API (chat for anything else).
+llm::Schema view_schema(route::ApiKind api);
 
 }  // namespace sluice::policy

@@ -55,11 +55,8 @@ std::string response_cache_key(const proxy::BackendRuntime& backend, route::ApiK
     }
   }
   add_field(material, api_name(api));
-  const auto schema = api == route::ApiKind::Messages     ? llm::Schema::AnthropicMessages
-                      : api == route::ApiKind::Embeddings ? llm::Schema::OpenAIEmbeddings
-                                                          : llm::Schema::OpenAIChat;
   // canonical_form() reads the body only; the view's type takes it mutable.
-  const llm::RequestView view(schema, const_cast<json::object&>(body));
+  const llm::RequestView view(view_schema(api), const_cast<json::object&>(body));
   add_field(material, view.canonical_form());
   const auto* stream = body.if_contains("stream");
   add_field(material, stream != nullptr && stream->is_bool() && stream->as_bool() ? "stream" : "whole");
@@ -265,7 +262,9 @@ class ResponseCacheStage final : public pipeline::Stage {
  private:
   // The key of a request the cache handles; none (bypass) otherwise.
   std::optional<std::string> lookup_key(pipeline::RequestContext& request) const {
-    if (!request.json_api || !request.document.is_object() || cache_control_says(request, "no-store"))
+    // The Responses API is stateful (stored responses, previous_response_id): not cached.
+    if (!request.json_api || request.api == route::ApiKind::Responses || !request.document.is_object() ||
+        cache_control_says(request, "no-store"))
       return std::nullopt;
     return response_cache_key(request.backend, request.api, request.document.as_object(), request.principal,
                               cache_.scope);

@@ -57,6 +57,8 @@ const ProviderTraits kAzureOpenAI{
               return NativePath{deployment, "/chat/completions" + query};
             case Operation::Embeddings:
               return NativePath{deployment, "/embeddings" + query};
+            case Operation::Responses:
+              return NativePath{"/openai", "/responses" + query};  // resource-scoped: the model is in the body
             case Operation::Other:
               break;
           }

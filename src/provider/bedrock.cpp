@@ -50,6 +50,7 @@ const ProviderTraits kBedrock{
               return NativePath{"", model + (r.stream ? "/converse-stream" : "/converse")};
             case Operation::Embeddings:
               return NativePath{"", model + "/invoke"};
+            case Operation::Responses:
             case Operation::Other:
               break;
           }

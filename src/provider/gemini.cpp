@@ -44,6 +44,7 @@ const ProviderTraits kGemini{
             case Operation::Embeddings:
               out.suffix = "/models/" + model + ":batchEmbedContents";
               break;
+            case Operation::Responses:
             case Operation::Other:
               out.suffix = std::string(r.client_suffix);
               break;

@@ -13,6 +13,8 @@ NativePath openai_style_path(std::string base, const PathRequest& request) {
       return {std::move(base), "/chat/completions"};
     case Operation::Embeddings:
       return {std::move(base), "/embeddings"};
+    case Operation::Responses:
+      return {std::move(base), "/responses"};
     case Operation::Other:
       break;
   }

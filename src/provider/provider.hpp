@@ -34,7 +34,8 @@ enum class WireFormat {
 enum class Operation {
   Chat,  // chat completions (or Anthropic Messages for Anthropic-format providers)
   Embeddings,
-  Other,  // passthrough: the client's API suffix, unchanged
+  Responses,  // the OpenAI Responses API (OpenAI-format providers)
+  Other,      // passthrough: the client's API suffix, unchanged
 };
 
 struct PathRequest {

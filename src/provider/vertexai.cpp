@@ -80,6 +80,7 @@ const ProviderTraits kVertexAI{
             case Operation::Embeddings:
               out.suffix = models + model + ":predict";
               break;
+            case Operation::Responses:
             case Operation::Other:
               out.suffix = std::string(r.client_suffix);
               break;

@@ -251,11 +251,11 @@ class NativeAnthropicReading final : public pipeline::ResponseFilter, llm::Event
   bool too_large_ = false;
 };
 
-// Reads what an answer to a passthrough request used, for the record, as the relay forwards it
-// unchanged (translate/passthrough_usage.hpp).
-class PassthroughReading final : public pipeline::ResponseFilter {
+// Reads what an answer says it used, for the record, as the relay forwards it unchanged
+// (translate/passthrough_usage.hpp): passthrough calls and native Responses API replies.
+class ReportedUsageReading final : public pipeline::ResponseFilter {
  public:
-  PassthroughReading(bool stream, std::size_t max_bytes, RequestRecord& record)
+  ReportedUsageReading(bool stream, std::size_t max_bytes, RequestRecord& record)
       : reader_(stream, max_bytes), record_(record) {}
   void feed(std::string_view in, std::string& out) override {
     out.append(in);
@@ -656,7 +656,11 @@ http::Task<AttemptResult> attempt(ExchangeInputs& exchange, const BackendRuntime
   auto read_native_whole = [&](std::string& body, bool stream) {
     if (!reads_native) return;
     std::string out;
-    if (target.format == provider::WireFormat::OpenAI) {
+    if (request.api == route::ApiKind::Responses) {
+      ReportedUsageReading reading(stream, limits.maxTranslatedResponseBytes, record);
+      reading.feed(body, out);
+      reading.finish(out);
+    } else if (target.format == provider::WireFormat::OpenAI) {
       NativeResponseReading reading(stream, context.drop_usage_chunk, limits.maxTranslatedResponseBytes, record);
       reading.feed(body, out);
       reading.finish(out);
@@ -766,11 +770,13 @@ http::Task<AttemptResult> attempt(ExchangeInputs& exchange, const BackendRuntime
     // Response events: a native OpenAI-format answer is read as it passes.
     std::optional<NativeResponseReading> reading;
     std::optional<NativeAnthropicReading> anthropic_reading;
-    std::optional<PassthroughReading> passthrough_reading;
+    std::optional<ReportedUsageReading> reported_reading;
     pipeline::ResponseFilter* filter = nullptr;
     if (has_body && record.status >= 200 && record.status < 300 && context.native && target.ai && request.json_api &&
         wants_response_events(request, target)) {
-      if (target.format == provider::WireFormat::OpenAI) {
+      if (request.api == route::ApiKind::Responses) {
+        filter = &reported_reading.emplace(sse, limits.maxTranslatedResponseBytes, record);
+      } else if (target.format == provider::WireFormat::OpenAI) {
         filter = &reading.emplace(sse, context.drop_usage_chunk, limits.maxTranslatedResponseBytes, record);
       } else if (target.format == provider::WireFormat::Anthropic) {
         filter = &anthropic_reading.emplace(sse, limits.maxTranslatedResponseBytes, record);
@@ -782,7 +788,7 @@ http::Task<AttemptResult> attempt(ExchangeInputs& exchange, const BackendRuntime
       const bool json =
           beast::iequals(std::string_view(response[bhttp::field::content_type]).substr(0, 16), "application/json");
       if ((sse || json) && (encoding.empty() || beast::iequals(encoding, "identity")))
-        filter = &passthrough_reading.emplace(sse, limits.maxTranslatedResponseBytes, record);
+        filter = &reported_reading.emplace(sse, limits.maxTranslatedResponseBytes, record);
     }
     // The cost of a complete reply goes in a header, so the reply is read whole before its head
     // leaves (chat and messages replies are bounded by their max_tokens; embeddings only when

@@ -385,9 +385,9 @@ http::Task<bool> run_exchange(Worker& worker, const Snapshot& snapshot, const ro
 
   // What kind of request this is for the backend.
   const bool post = head->method() == bhttp::verb::post;
-  request.json_api =
-      backend->ai && post &&
-      (api == route::ApiKind::ChatCompletions || api == route::ApiKind::Embeddings || api == route::ApiKind::Messages);
+  request.json_api = backend->ai && post &&
+                     (api == route::ApiKind::ChatCompletions || api == route::ApiKind::Embeddings ||
+                      api == route::ApiKind::Messages || api == route::ApiKind::Responses);
   request.path = request.json_api ? api_path : path;
 
   // RequestHead stages (the rule's, then the Backend's) run before anything is answered.
@@ -433,9 +433,11 @@ http::Task<bool> run_exchange(Worker& worker, const Snapshot& snapshot, const ro
   if (request.json_api) {
     exchange.client_api = api == route::ApiKind::Messages     ? translate::ClientApi::AnthropicMessages
                           : api == route::ApiKind::Embeddings ? translate::ClientApi::OpenAIEmbeddings
+                          : api == route::ApiKind::Responses  ? translate::ClientApi::OpenAIResponses
                                                               : translate::ClientApi::OpenAIChat;
-    exchange.operation =
-        api == route::ApiKind::Embeddings ? provider::Operation::Embeddings : provider::Operation::Chat;
+    exchange.operation = api == route::ApiKind::Embeddings  ? provider::Operation::Embeddings
+                         : api == route::ApiKind::Responses ? provider::Operation::Responses
+                                                            : provider::Operation::Chat;
     // Providers that cannot serve this API at all are skipped, not failed on.
     AttemptPlan able;
     for (const auto* p : plan)
@@ -445,6 +447,20 @@ http::Task<bool> run_exchange(Worker& worker, const Snapshot& snapshot, const ro
       co_return co_await responder.error(*selection.error);
     }
     plan = std::move(able);
+    // Response guards and webhooks read chat and Messages replies only: a Responses API call
+    // they would have to pass is refused rather than answered unread.
+    if (api == route::ApiKind::Responses) {
+      for (const auto* chain : {&rule_chain, &backend->chain}) {
+        if (!chain->needs(pipeline::Phase::ResponseText) && !chain->needs(pipeline::Phase::ResponseWhole)) continue;
+        const http::ApiError error{400,
+                                   "invalid_request_error",
+                                   "unsupported_api",
+                                   "a response guard applies to this route, and it does not read Responses API "
+                                   "replies yet; use chat completions on this route",
+                                   {}};
+        co_return co_await responder.error(error);
+      }
+    }
   } else if (backend->ai) {
     const auto family = route::api_family(api_path, match.matched_prefix);
     const bool allowed = passthrough_allows(backend->spec->passthrough, api_path, match.matched_prefix, family);

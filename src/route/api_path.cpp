@@ -28,6 +28,7 @@ ApiKind classify_api(std::string_view path) {
   if (ends_with_segment(path, "/embeddings")) return ApiKind::Embeddings;
   if (ends_with_segment(path, "/models")) return ApiKind::Models;
   if (path == "/messages" || ends_with_segment(path, "/v1/messages")) return ApiKind::Messages;
+  if (ends_with_segment(path, "/responses")) return ApiKind::Responses;
   return ApiKind::Other;
 }
 
@@ -41,6 +42,8 @@ std::string_view api_kind_name(ApiKind kind) {
       return "models";
     case ApiKind::Messages:
       return "messages";
+    case ApiKind::Responses:
+      return "responses";
     case ApiKind::Other:
       break;
   }

@@ -15,9 +15,10 @@
 
 namespace sluice::route {
 
-enum class ApiKind { ChatCompletions, Embeddings, Models, Messages, Other };
+enum class ApiKind { ChatCompletions, Embeddings, Models, Messages, Responses, Other };
 
-// Classifies by suffix: ".../chat/completions", ".../embeddings", ".../models", and Anthropic's
+// Classifies by suffix: ".../chat/completions", ".../embeddings", ".../models", ".../responses"
+// (creating a response; ".../responses/{id}" and below are Other), and Anthropic's
 // ".../v1/messages" or "/messages" (not the Assistants API's /threads/{id}/messages); query excluded.
 ApiKind classify_api(std::string_view path);
 std::string_view api_kind_name(ApiKind kind);

@@ -27,7 +27,8 @@ bool has_any(const json::object& object, std::initializer_list<std::string_view>
 // The end of the first complete SSE event in `bytes` (past its blank line), or npos.
 std::size_t event_end(std::string_view bytes) {
   std::size_t best = std::string_view::npos;
-  for (const std::string_view blank : {std::string_view("\n\n"), std::string_view("\r\n\r\n"), std::string_view("\r\r")}) {
+  for (const std::string_view blank :
+       {std::string_view("\n\n"), std::string_view("\r\n\r\n"), std::string_view("\r\r")}) {
     const auto at = bytes.find(blank);
     if (at != std::string_view::npos && (best == std::string_view::npos || at + blank.size() < best))
       best = at + blank.size();

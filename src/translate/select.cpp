@@ -31,6 +31,7 @@ std::unique_ptr<Translator> chat_translator(WireFormat format, const RequestCont
 }  // namespace
 
 bool can_serve(ClientApi api, WireFormat format) {
+  if (api == ClientApi::OpenAIResponses) return format == WireFormat::OpenAI;
   return api != ClientApi::OpenAIEmbeddings ||
          (format != WireFormat::Anthropic && format != WireFormat::VertexAnthropic);
 }
@@ -39,6 +40,7 @@ bool needs_translation(ClientApi api, WireFormat format) {
   switch (api) {
     case ClientApi::OpenAIChat:
     case ClientApi::OpenAIEmbeddings:
+    case ClientApi::OpenAIResponses:
       return format != WireFormat::OpenAI;
     case ClientApi::AnthropicMessages:
       return format != WireFormat::Anthropic;
@@ -77,6 +79,17 @@ Selection select_translator(ClientApi api, WireFormat format, const RequestConte
     case ClientApi::AnthropicMessages:
       if (format == WireFormat::Anthropic) break;  // native
       out.translator = make_anthropic_client(context, chat_translator(format, context));
+      break;
+    case ClientApi::OpenAIResponses:
+      if (format == WireFormat::OpenAI) break;  // native
+      out.error = http::ApiError{400,
+                                 "invalid_request_error",
+                                 "unsupported_api",
+                                 "the Responses API is served by OpenAI-format providers (openai, azureopenai, "
+                                 "ollama) only: it is not translated to Anthropic, Gemini, Vertex AI or Bedrock "
+                                 "providers yet; send chat completions to this route, or route the Responses API "
+                                 "to an OpenAI-format Backend",
+                                 {}};
       break;
   }
   return out;

@@ -1,6 +1,7 @@
-// Which translation an exchange needs: the client's API (OpenAI chat / embeddings, Anthropic
-// Messages) against the provider's wire format. Native pairs need none; an impossible pair
-// (embeddings on Anthropic) is a clear 400. Anthropic clients on non-Anthropic providers go
+// Which translation an exchange needs: the client's API (OpenAI chat / embeddings / Responses,
+// Anthropic Messages) against the provider's wire format. Native pairs need none; an impossible
+// pair (embeddings on Anthropic; the Responses API on a provider that is not OpenAI-format,
+// which is not translated yet) is a clear 400. Anthropic clients on non-Anthropic providers go
 // through the OpenAI form: anthropic_client wraps the OpenAI -> provider translator.
 // Pure function; thread-safe.
 #pragma once
@@ -14,7 +15,7 @@
 
 namespace sluice::translate {
 
-enum class ClientApi { OpenAIChat, OpenAIEmbeddings, AnthropicMessages };
+enum class ClientApi { OpenAIChat, OpenAIEmbeddings, AnthropicMessages, OpenAIResponses };
 
 struct Selection {
   std::unique_ptr<Translator> translator;  // null: the provider speaks the client's API natively

@@ -12,6 +12,10 @@ TEST(ClassifyApiTest, RecognisesTheApiBySuffix) {
   EXPECT_EQ(classify_api("/openrouter/api/v1/chat/completions"), ApiKind::ChatCompletions);
   EXPECT_EQ(classify_api("/chat/completions"), ApiKind::ChatCompletions);
   EXPECT_EQ(classify_api("/v1/embeddings"), ApiKind::Embeddings);
+  EXPECT_EQ(classify_api("/v1/responses"), ApiKind::Responses);
+  EXPECT_EQ(classify_api("/team/v1/responses/"), ApiKind::Responses);
+  EXPECT_EQ(classify_api("/v1/responses/resp_1"), ApiKind::Other) << "retrieving a stored response";
+  EXPECT_EQ(classify_api("/v1/responses/resp_1/input_items"), ApiKind::Other);
   EXPECT_EQ(classify_api("/llm/embeddings"), ApiKind::Embeddings);
   EXPECT_EQ(classify_api("/v1/models"), ApiKind::Models);
   EXPECT_EQ(classify_api("/any/prefix/models"), ApiKind::Models);

@@ -33,7 +33,8 @@ TEST(PassthroughUsage, ResponsesApiBody) {
 TEST(PassthroughUsage, ResponsesApiStreamReadsResponseCompletedInAnyChunking) {
   const std::string stream =
       "event: response.created\ndata: {\"type\":\"response.created\",\"response\":{\"model\":\"m\",\"usage\":null}}\n\n"
-      "event: response.output_text.delta\ndata: {\"type\":\"response.output_text.delta\",\"delta\":\"\\\"usage\\\"\"}\n\n"
+      "event: response.output_text.delta\ndata: "
+      "{\"type\":\"response.output_text.delta\",\"delta\":\"\\\"usage\\\"\"}\n\n"
       "event: response.completed\r\ndata: {\"type\":\"response.completed\",\"response\":{\"model\":\"gpt-x\","
       "\"usage\":{\"input_tokens\":9,\"output_tokens\":4}}}\r\n\r\n";
   for (const std::size_t piece : {std::size_t{1}, std::size_t{3}, std::size_t{17}, stream.size()}) {

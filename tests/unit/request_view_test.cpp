@@ -1,4 +1,5 @@
-// llm::RequestView: one view of OpenAI chat, OpenAI embeddings and Anthropic Messages requests.
+// llm::RequestView: one view of OpenAI chat, OpenAI embeddings, Anthropic Messages and OpenAI
+// Responses API requests.
 // Each schema: fields read, a text rewritten in place, a default set only when missing, tool
 // calls and tool results visible, and the canonical form stable under irrelevant differences.
 #include "llm/request_view.hpp"
@@ -240,9 +241,102 @@ TEST(RequestViewCanonicalForm, IgnoresStreamUserAndKeyOrderButSeesEveryAnswerCha
   EXPECT_NE(key(a), key(d));  // an image does too
 }
 
+const char* kResponses = R"({
+  "model": "gpt-5", "stream": true, "temperature": 0.3, "max_output_tokens": 64, "instructions": "be brief",
+  "input": [
+    {"role": "developer", "content": "no jokes"},
+    {"type": "message", "role": "user", "content": [{"type": "input_text", "text": "call 555-1234"},
+                                                     {"type": "input_image", "image_url": "https://x/y.png"}]},
+    {"type": "function_call", "call_id": "call_1", "name": "dial", "arguments": "{\"n\":\"555-1234\"}"},
+    {"type": "function_call", "call_id": "call_2", "name": "log", "arguments": "{}"},
+    {"type": "function_call_output", "call_id": "call_1", "output": "dialed 555-1234"},
+    {"type": "reasoning", "id": "rs_1", "summary": []},
+    {"role": "assistant", "content": [{"type": "output_text", "text": "done"}]}
+  ],
+  "tools": [{"type": "function", "name": "dial", "description": "Dial", "parameters": {"type": "object"}},
+            {"type": "web_search"}],
+  "metadata": {"trace": "1"}
+})";
+
+TEST(RequestViewResponses, ReadsInstructionsInputItemsToolCallsResultsAndTools) {
+  auto body = parse(kResponses);
+  RequestView view(Schema::OpenAIResponses, body);
+  EXPECT_EQ(view.model(), "gpt-5");
+  EXPECT_TRUE(view.stream());
+  EXPECT_EQ(view.system_text(), "be brief\nno jokes");
+  const auto messages = view.messages();
+  ASSERT_EQ(messages.size(), 5u);
+  EXPECT_EQ(messages[0].role, "developer");
+  EXPECT_EQ(messages[1].role, "user");
+  EXPECT_EQ(messages[1].text, "call 555-1234");
+  EXPECT_EQ(messages[1].other_parts.size(), 1u);
+  EXPECT_EQ(messages[2].role, "assistant");
+  ASSERT_EQ(messages[2].tool_calls.size(), 2u) << "function calls in a row are one assistant turn";
+  EXPECT_EQ(messages[2].tool_calls[0].id, "call_1");
+  EXPECT_EQ(messages[2].tool_calls[1].name, "log");
+  EXPECT_EQ(messages[3].role, "tool");
+  EXPECT_EQ(messages[3].tool_call_id, "call_1");
+  EXPECT_EQ(messages[3].text, "dialed 555-1234");
+  EXPECT_EQ(messages[4].text, "done");
+  const auto tools = view.tools();
+  ASSERT_EQ(tools.size(), 2u);
+  EXPECT_EQ(tools[0].name, "dial");
+  ASSERT_NE(tools[0].parameters, nullptr);
+  EXPECT_EQ(tools[1].name, "web_search");
+  EXPECT_EQ(kinds(view),
+            (std::vector<TextKind>{TextKind::System, TextKind::System, TextKind::Message, TextKind::ToolCall,
+                                   TextKind::ToolCall, TextKind::ToolResult, TextKind::Message}));
+}
+
+TEST(RequestViewResponses, RewritesInputTextToolArgumentsAndOutputs) {
+  auto body = parse(kResponses);
+  RequestView view(Schema::OpenAIResponses, body);
+  EXPECT_EQ(view.for_each_text(redact), 3u);
+  const auto text = json::serialize(body);
+  EXPECT_EQ(text.find("555-1234"), std::string::npos) << text;
+  EXPECT_NE(text.find("\"call [phone]\""), std::string::npos) << text;
+  EXPECT_NE(text.find("dialed [phone]"), std::string::npos) << text;
+}
+
+TEST(RequestViewResponses, AStringInputIsOneUserMessageAndParametersUseResponsesNames) {
+  auto body = parse(R"({"model":"gpt-5","input":"call 555-1234"})");
+  RequestView view(Schema::OpenAIResponses, body);
+  ASSERT_EQ(view.messages().size(), 1u);
+  EXPECT_EQ(view.messages()[0].role, "user");
+  EXPECT_EQ(view.for_each_text(redact), 1u);
+  EXPECT_EQ(body.at("input").as_string(), "call [phone]");
+  EXPECT_TRUE(view.set_default(Param::MaxTokens, json::value(100)));
+  EXPECT_EQ(body.at("max_output_tokens").as_int64(), 100);
+  EXPECT_EQ(view.param(Param::Stop), nullptr);
+  EXPECT_FALSE(view.set_param(Param::Stop, json::value("x")));
+  // A system message goes into instructions; another role turns the string input into items.
+  EXPECT_TRUE(view.add_message("system", "be brief", true));
+  EXPECT_EQ(body.at("instructions").as_string(), "be brief");
+  EXPECT_TRUE(view.add_message("user", "context", true));
+  const auto& items = body.at("input").as_array();
+  ASSERT_EQ(items.size(), 2u);
+  EXPECT_EQ(items[0].at("content").as_string(), "context");
+  EXPECT_EQ(items[1].at("content").as_string(), "call [phone]");
+  EXPECT_EQ(view.system_text(), "be brief");
+}
+
+TEST(RequestViewResponses, CanonicalFormSeesInstructionsAndMaxOutputTokensButNotMetadata) {
+  auto a = parse(R"({"model":"m","input":"hi","instructions":"x","max_output_tokens":5,"metadata":{"k":1}})");
+  auto b = parse(R"({"max_output_tokens":5,"instructions":"x","input":"hi","model":"m","stream":true})");
+  auto c = parse(R"({"model":"m","input":"hi","instructions":"y","max_output_tokens":5})");
+  auto d = parse(R"({"model":"m","input":"hi","instructions":"x","max_output_tokens":6})");
+  const auto form = [](json::object& body) { return RequestView(Schema::OpenAIResponses, body).canonical_form(); };
+  EXPECT_EQ(form(a), form(b));
+  EXPECT_NE(form(a), form(c));
+  EXPECT_NE(form(a), form(d));
+  EXPECT_NE(form(a), RequestView(Schema::OpenAIChat, a).canonical_form());
+}
+
 TEST(RequestViewRobustness, WrongKindsReadAsAbsent) {
-  auto body = parse(R"({"model":3,"stream":"yes","messages":{"role":"user"},"system":7,"tools":"x"})");
-  for (const auto schema : {Schema::OpenAIChat, Schema::AnthropicMessages, Schema::OpenAIEmbeddings}) {
+  auto body = parse(
+      R"({"model":3,"stream":"yes","messages":{"role":"user"},"system":7,"tools":"x","input":5,"instructions":[]})");
+  for (const auto schema :
+       {Schema::OpenAIChat, Schema::AnthropicMessages, Schema::OpenAIEmbeddings, Schema::OpenAIResponses}) {
     RequestView view(schema, body);
     EXPECT_EQ(view.model(), "");
     EXPECT_FALSE(view.stream());

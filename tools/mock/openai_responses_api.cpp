@@ -60,7 +60,8 @@ std::string response_object(const std::string& id, std::string_view model, std::
   if (completed) {
     out.append(R"({"type":"message","id":"msg_)");
     out.append(id.substr(5));
-    out.append(R"(","status":"completed","role":"assistant","content":[{"type":"output_text","annotations":[],"text":)");
+    out.append(
+        R"(","status":"completed","role":"assistant","content":[{"type":"output_text","annotations":[],"text":)");
     append_json_string(out, text);
     out.append("}]}");
   }
@@ -112,15 +113,31 @@ std::optional<ApiReply> handle(const ApiRequest& request) {
     out.append("}\n\n");
     reply.events.push_back(std::move(out));
   };
+  const std::string message_id = "msg_" + id.substr(5);
+  const std::string text = common::whole_reply(request);
   event("response.created", "\"response\":" + response_object(id, model_name, {}, false, 0, 0));
+  event("response.in_progress", "\"response\":" + response_object(id, model_name, {}, false, 0, 0));
+  const std::string item_head =
+      R"("output_index":0,"item":{"id":")" + message_id + R"(","type":"message","role":"assistant",)";
+  event("response.output_item.added", item_head + R"("status":"in_progress","content":[]})");
+  const std::string part_head = R"("item_id":")" + message_id + R"(","output_index":0,"content_index":0,)";
+  event("response.content_part.added", part_head + R"("part":{"type":"output_text","annotations":[],"text":""})");
   const auto pieces = common::reply_piece_count(request);
   for (std::size_t i = 0; i < pieces; ++i) {
-    std::string delta = R"("item_id":"msg_)" + id.substr(5) + R"(","output_index":0,"content_index":0,"delta":)";
+    std::string delta = part_head + R"("delta":)";
     append_json_string(delta, common::reply_piece(request, i));
     event("response.output_text.delta", delta);
   }
-  event("response.completed", "\"response\":" + response_object(id, model_name, common::whole_reply(request), true,
-                                                                input_tokens, output_tokens));
+  std::string done_text;
+  append_json_string(done_text, text);
+  event("response.output_text.done", part_head + R"("text":)" + done_text);
+  event("response.content_part.done",
+        part_head + R"("part":{"type":"output_text","annotations":[],"text":)" + done_text + "}");
+  event("response.output_item.done",
+        item_head + R"("status":"completed","content":[{"type":"output_text","annotations":[],"text":)" + done_text +
+            "}]}");
+  event("response.completed",
+        "\"response\":" + response_object(id, model_name, text, true, input_tokens, output_tokens));
   return reply;
 }
 

@@ -1,9 +1,10 @@
 // The OpenAI Responses API (POST …/responses), as much as the tests need: the generated reply
-// as one output message, plain or streamed (response.created, response.output_text.delta per
-// piece, response.completed with the usage), usage counted like chat (input tokens =
-// max(1, characters of `input` and `instructions` / 4), output tokens = the pieces).
-// Promises: `model` must be a non-empty string and `input` a string or an array (400 with an
-// OpenAI error otherwise); replies are deterministic apart from ids and timestamps.
+// as one output message, plain or streamed (response.created, response.in_progress,
+// response.output_item.added, response.content_part.added, response.output_text.delta per
+// piece, the .done events and response.completed with the usage, as the OpenAI SDKs parse them), usage counted like
+// chat (input tokens = max(1, characters of `input` and `instructions` / 4), output tokens = the pieces). Promises:
+// `model` must be a non-empty string and `input` a string or an array (400 with an OpenAI error otherwise); replies are
+// deterministic apart from ids and timestamps.
 #pragma once
 
 #include <optional>
