@@ -409,36 +409,46 @@ bool RequestView::set_param(Param p, const json::value& value) {
   return true;
 }
 
+namespace {
+
+// A system prompt kept as one string (Anthropic `system`, Responses `instructions`): `content`
+// joined before or after what is there.
+void join_system_text(json::value& slot, std::string_view content, bool at_start) {
+  if (slot.is_string() && !slot.get_string().empty()) {
+    const std::string existing(slot.get_string());
+    slot = at_start ? std::string(content) + "\n\n" + existing : existing + "\n\n" + std::string(content);
+  } else {
+    slot = content;
+  }
+}
+
+// A {role, content} message added first or last to `list` (made an array when it is not one).
+void insert_message(json::value& list, std::string_view role, std::string_view content, bool at_start) {
+  if (!list.is_array()) list = json::array(list.storage());
+  json::object message(list.storage());
+  message["role"] = role;
+  message["content"] = content;
+  auto& items = list.get_array();
+  items.insert(at_start ? items.begin() : items.end(), std::move(message));
+}
+
+}  // namespace
+
 bool RequestView::add_message(std::string_view role, std::string_view content, bool at_start) {
   if (schema_ == Schema::OpenAIEmbeddings) return false;
   if (schema_ == Schema::OpenAIResponses) {
     if (role == "system") {
-      auto& instructions = body_["instructions"];
-      if (instructions.is_string() && !instructions.get_string().empty()) {
-        const std::string existing(instructions.get_string());
-        instructions = at_start ? std::string(content) + "\n\n" + existing : existing + "\n\n" + std::string(content);
-      } else {
-        instructions = content;
-      }
+      join_system_text(body_["instructions"], content, at_start);
       return true;
     }
     auto& input = body_["input"];
     if (input.is_string()) {
       // A string input is one user message: it becomes the first item of a list.
-      json::object first(input.storage());
-      first["role"] = "user";
-      first["content"] = input.get_string();
-      json::array items(input.storage());
-      items.push_back(std::move(first));
-      input = std::move(items);
-    } else if (!input.is_array()) {
+      const std::string text(input.get_string());
       input = json::array(input.storage());
+      insert_message(input, "user", text, false);
     }
-    json::object message(input.storage());
-    message["role"] = role;
-    message["content"] = content;
-    auto& items = input.get_array();
-    items.insert(at_start ? items.begin() : items.end(), std::move(message));
+    insert_message(input, role, content, at_start);
     return true;
   }
   if (schema_ == Schema::AnthropicMessages && role == "system") {
@@ -449,21 +459,12 @@ bool RequestView::add_message(std::string_view role, std::string_view content, b
       block["text"] = content;
       auto& blocks = system.get_array();
       blocks.insert(at_start ? blocks.begin() : blocks.end(), std::move(block));
-    } else if (system.is_string() && !system.get_string().empty()) {
-      const std::string existing(system.get_string());
-      system = at_start ? std::string(content) + "\n\n" + existing : existing + "\n\n" + std::string(content);
     } else {
-      system = content;
+      join_system_text(system, content, at_start);
     }
     return true;
   }
-  auto& messages = body_["messages"];
-  if (!messages.is_array()) messages = json::array(messages.storage());
-  json::object message(messages.storage());
-  message["role"] = role;
-  message["content"] = content;
-  auto& list = messages.get_array();
-  list.insert(at_start ? list.begin() : list.end(), std::move(message));
+  insert_message(body_["messages"], role, content, at_start);
   return true;
 }
 

@@ -144,15 +144,10 @@ http::Task<pipeline::Verdict> run_reply_text_stages(pipeline::ResponseContext& c
   co_return pipeline::Verdict::proceed();
 }
 
-bool wants_response_events(const pipeline::RequestContext& request, const BackendRuntime& target) {
+// Whether a stage of any chain of this attempt declares `phase`.
+bool chains_need(const pipeline::RequestContext& request, const BackendRuntime& target, pipeline::Phase phase) {
   for (const auto* chain : attempt_chains(request, target))
-    if (chain != nullptr && chain->needs(pipeline::Phase::ResponseEvents)) return true;
-  return false;
-}
-
-bool reports_cost(const pipeline::RequestContext& request, const BackendRuntime& target) {
-  for (const auto* chain : attempt_chains(request, target))
-    if (chain != nullptr && chain->needs(pipeline::Phase::ReplyCost)) return true;
+    if (chain != nullptr && chain->needs(phase)) return true;
   return false;
 }
 
@@ -652,7 +647,8 @@ http::Task<AttemptResult> attempt(ExchangeInputs& exchange, const BackendRuntime
 
   // A native reply read whole for the record (usage, model) through the reading the relay would
   // run it through, which may also drop the usage chunk Sluice asked for: the body to send.
-  const bool reads_native = context.native && target.ai && request.json_api && wants_response_events(request, target);
+  const bool reads_events = chains_need(request, target, pipeline::Phase::ResponseEvents);
+  const bool reads_native = context.native && target.ai && request.json_api && reads_events;
   auto read_native_whole = [&](std::string& body, bool stream) {
     if (!reads_native) return;
     std::string out;
@@ -673,7 +669,7 @@ http::Task<AttemptResult> attempt(ExchangeInputs& exchange, const BackendRuntime
     }
     body = std::move(out);
   };
-  const bool cost_reported = reports_cost(request, target);
+  const bool cost_reported = chains_need(request, target, pipeline::Phase::ReplyCost);
 
   if (whole_reply) {
     // Read whole: answered at once, converted (or filtered) like a complete reply.
@@ -772,8 +768,7 @@ http::Task<AttemptResult> attempt(ExchangeInputs& exchange, const BackendRuntime
     std::optional<NativeAnthropicReading> anthropic_reading;
     std::optional<ReportedUsageReading> reported_reading;
     pipeline::ResponseFilter* filter = nullptr;
-    if (has_body && record.status >= 200 && record.status < 300 && context.native && target.ai && request.json_api &&
-        wants_response_events(request, target)) {
+    if (has_body && record.status >= 200 && record.status < 300 && reads_native) {
       if (request.api == route::ApiKind::Responses) {
         filter = &reported_reading.emplace(sse, limits.maxTranslatedResponseBytes, record);
       } else if (target.format == provider::WireFormat::OpenAI) {
@@ -782,7 +777,7 @@ http::Task<AttemptResult> attempt(ExchangeInputs& exchange, const BackendRuntime
         filter = &anthropic_reading.emplace(sse, limits.maxTranslatedResponseBytes, record);
       }
     } else if (has_body && record.status >= 200 && record.status < 300 && target.ai && !request.json_api &&
-               head.method() == bhttp::verb::post && wants_response_events(request, target)) {
+               head.method() == bhttp::verb::post && reads_events) {
       // A passthrough call: what its answer says it used (JSON or SSE, uncompressed).
       const std::string_view encoding = response[bhttp::field::content_encoding];
       const bool json =

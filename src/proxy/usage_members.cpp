@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "http/sse.hpp"
+
 namespace sluice::proxy {
 
 namespace {
@@ -25,19 +27,6 @@ std::size_t member_value(std::string_view raw, std::string_view quoted_name, cha
   return std::string_view::npos;
 }
 
-// The end of the first complete event in `held` searched from `from` (just past its blank
-// line), or npos.
-std::size_t event_end(std::string_view held, std::size_t from) {
-  std::size_t best = std::string_view::npos;
-  for (const std::string_view blank :
-       {std::string_view("\n\n"), std::string_view("\r\n\r\n"), std::string_view("\r\r")}) {
-    const auto at = held.find(blank, from);
-    if (at != std::string_view::npos && (best == std::string_view::npos || at + blank.size() < best))
-      best = at + blank.size();
-  }
-  return best;
-}
-
 }  // namespace
 
 bool insert_usage_members(std::string& event, std::string_view members) {
@@ -59,7 +48,7 @@ void StreamUsageMembers::feed(std::string_view in, std::string& out) {
   }
   held_.append(in);
   for (;;) {
-    const auto end = event_end(held_, scanned_ > 3 ? scanned_ - 3 : 0);
+    const auto end = http::sse_event_end(held_, scanned_ > 3 ? scanned_ - 3 : 0);
     if (end == std::string::npos) break;
     event(std::string_view(held_).substr(0, end), out);
     held_.erase(0, end);

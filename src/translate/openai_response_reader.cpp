@@ -3,6 +3,8 @@
 #include <boost/json.hpp>
 #include <cstring>
 
+#include "http/sse.hpp"
+
 namespace sluice::translate {
 
 namespace json = boost::json;
@@ -55,27 +57,6 @@ std::size_t event_end_lf(std::string_view bytes, std::size_t& scanned) {
   if (at != std::string_view::npos) return at + 2;
   scanned = bytes.size();
   return std::string_view::npos;
-}
-
-// The data of an event (its "data:" lines joined with '\n').
-std::string event_data(std::string_view raw) {
-  std::string data;
-  bool first = true;
-  while (!raw.empty()) {
-    auto end = raw.find_first_of("\r\n");
-    const auto line = raw.substr(0, end);
-    if (line.starts_with("data:")) {
-      auto value = line.substr(5);
-      if (!value.empty() && value.front() == ' ') value.remove_prefix(1);
-      if (!first) data.push_back('\n');
-      data.append(value);
-      first = false;
-    }
-    if (end == std::string_view::npos) break;
-    if (raw[end] == '\r' && end + 1 < raw.size() && raw[end + 1] == '\n') ++end;
-    raw.remove_prefix(end + 1);
-  }
-  return data;
 }
 
 std::uint64_t count(const json::object& usage, std::string_view key) {
@@ -182,7 +163,7 @@ void OpenAiResponseReader::read_event(std::string_view raw, std::string& out) {
   const bool has_usage = member_value_starts(raw, "\"usage\"", '{');
   const bool has_finish = member_value_starts(raw, "\"finish_reason\"", '"');
   if (first || has_usage || has_finish) {
-    const auto data = event_data(raw);
+    const auto data = http::sse_event_data(raw);
     if (!data.empty() && data != "[DONE]") {
       bool usage_only = false;
       read_document(data, true, usage_only);

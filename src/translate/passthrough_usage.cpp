@@ -2,6 +2,8 @@
 
 #include <boost/json.hpp>
 
+#include "http/sse.hpp"
+
 namespace sluice::translate {
 
 namespace json = boost::json;
@@ -24,40 +26,6 @@ bool has_any(const json::object& object, std::initializer_list<std::string_view>
   return false;
 }
 
-// The end of the first complete SSE event in `bytes` (past its blank line), or npos.
-std::size_t event_end(std::string_view bytes) {
-  std::size_t best = std::string_view::npos;
-  for (const std::string_view blank :
-       {std::string_view("\n\n"), std::string_view("\r\n\r\n"), std::string_view("\r\r")}) {
-    const auto at = bytes.find(blank);
-    if (at != std::string_view::npos && (best == std::string_view::npos || at + blank.size() < best))
-      best = at + blank.size();
-  }
-  return best;
-}
-
-// The data of an SSE event: its data lines joined with LF.
-std::string event_data(std::string_view raw) {
-  std::string data;
-  bool first = true;
-  while (!raw.empty()) {
-    auto end = raw.find_first_of("\r\n");
-    const auto line = raw.substr(0, end);
-    if (end == std::string_view::npos) {
-      raw = {};
-    } else {
-      raw.remove_prefix(end + (raw.substr(end, 2) == "\r\n" ? 2 : 1));
-    }
-    if (line.substr(0, 5) != "data:") continue;
-    auto value = line.substr(5);
-    if (!value.empty() && value.front() == ' ') value.remove_prefix(1);
-    if (!first) data.push_back('\n');
-    data.append(value);
-    first = false;
-  }
-  return data;
-}
-
 }  // namespace
 
 void PassthroughUsageReader::feed(std::string_view in) {
@@ -74,7 +42,7 @@ void PassthroughUsageReader::feed(std::string_view in) {
   }
   held_.append(in);
   for (;;) {
-    const auto end = event_end(held_);
+    const auto end = http::sse_event_end(held_);
     if (end == std::string_view::npos) break;
     if (!too_large_) read_event(std::string_view(held_).substr(0, end));
     too_large_ = false;  // the oversized event ended: the next one is read
@@ -98,7 +66,7 @@ void PassthroughUsageReader::finish() {
 
 void PassthroughUsageReader::read_event(std::string_view raw) {
   if (raw.find("\"usage\"") == std::string_view::npos) return;
-  const auto data = event_data(raw);
+  const auto data = http::sse_event_data(raw);
   if (!data.empty() && data != "[DONE]") read_document(data);
 }
 
