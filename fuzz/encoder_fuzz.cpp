@@ -5,9 +5,9 @@
 //   C<index>|<id>|<name>|<arguments>|<choice>   U<prompt>|<completion>|<cached>|<writes>
 //   F<reason 0-4>|<raw>|<choice>   E   X<status>|<message>
 // Text in events is valid UTF-8 (decoders take it from parsed JSON), so fields that are not are
-// made so (bytes of invalid sequences become '?'). Every event goes to the OpenAI chat and Anthropic Messages stream
-// encoders and to both complete-reply encoders. Invariants: no crash or sanitizer report; whole SSE events with JSON
-// data; nothing written once an encoder is closed; complete bodies are JSON objects.
+// made so (bytes of invalid sequences become '?'). Every event goes to the OpenAI chat, Anthropic Messages and
+// Responses API stream encoders and to the three complete-reply encoders. Invariants: no crash or sanitizer report;
+// whole SSE events with JSON data; nothing written once an encoder is closed; complete bodies are JSON objects.
 #include <charconv>
 #include <cstddef>
 #include <cstdint>
@@ -18,6 +18,7 @@
 #include "codec_check.hpp"
 #include "translate/encode_anthropic_messages.hpp"
 #include "translate/encode_openai_chat.hpp"
+#include "translate/encode_openai_responses.hpp"
 
 namespace {
 
@@ -96,8 +97,14 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   AnthropicStreamEncoder anthropic(options);
   OpenAiChatResponseEncoder openai_reply(options);
   AnthropicResponseEncoder anthropic_reply(options);
+  ResponseEcho echo;
+  if (size % 3 == 0)
+    echo.fields = {{"instructions", "i"}, {"metadata", {{"k", "v"}}}, {"reasoning", {{"effort", "low"}}}};
+  ResponsesStreamEncoder responses(options, echo);
+  ResponsesResponseEncoder responses_reply(options, echo);
   fuzz::CheckedEncoder openai_sink(openai);
   fuzz::CheckedEncoder anthropic_sink(anthropic);
+  fuzz::CheckedEncoder responses_sink(responses);
   while (!program.empty()) {
     const auto end = program.find('\n');
     const std::string line = valid_utf8(program.substr(0, end));
@@ -146,8 +153,11 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     anthropic_sink.on_event(event);
     openai_reply.on_event(event);
     anthropic_reply.on_event(event);
+    responses_sink.on_event(event);
+    responses_reply.on_event(event);
   }
   fuzz::check_json(openai_reply.body());
   fuzz::check_json(anthropic_reply.body());
+  fuzz::check_json(responses_reply.body());
   return 0;
 }

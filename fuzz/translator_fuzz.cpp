@@ -15,13 +15,14 @@
 #include "translate/openai_anthropic.hpp"
 #include "translate/openai_bedrock.hpp"
 #include "translate/openai_gemini.hpp"
+#include "translate/responses_client.hpp"
 
 namespace {
 
 using namespace sluice::translate;
 
 std::unique_ptr<Translator> make(unsigned which, const RequestContext& ctx) {
-  switch (which % 8) {
+  switch (which % 10) {
     case 0:
       return make_openai_to_anthropic(ctx);
     case 1:
@@ -36,6 +37,10 @@ std::unique_ptr<Translator> make(unsigned which, const RequestContext& ctx) {
       return make_openai_embeddings_to_gemini(ctx);
     case 6:
       return make_openai_embeddings_to_bedrock(ctx);
+    case 7:
+      return make_responses_client(ctx, nullptr);
+    case 8:
+      return make_responses_client(ctx, make_openai_to_anthropic(ctx));
     default:
       return make_anthropic_client(ctx, make_openai_to_bedrock(ctx));
   }
@@ -64,7 +69,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
                                 {"stream", true},
                                 {"max_tokens", 10},
                                 {"stream_options", {{"include_usage", (selector & 0x80) != 0}}},
-                                {"messages", boost::json::array{{{"role", "user"}, {"content", "hi"}}}}};
+                                {"messages", boost::json::array{{{"role", "user"}, {"content", "hi"}}}},
+                                {"input", "hi"}};
     std::string body;
     (void)translator->translate_request(request, body);
     sluice::fuzz::ChunkSplitter chunks(data[1]);

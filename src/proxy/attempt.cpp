@@ -46,20 +46,52 @@ void record_usage(const translate::Translator& translator, RequestRecord& record
 }
 
 std::string_view translation_name(translate::ClientApi api, provider::WireFormat format) {
-  const bool anthropic_client = api == translate::ClientApi::AnthropicMessages;
+  using provider::WireFormat;
+  // [client schema][provider format]; empty where the provider speaks the client's API.
+  static constexpr std::string_view kOpenAi[] = {"",
+                                                 "openai->anthropic",
+                                                 "openai->vertex-anthropic",
+                                                 "openai->gemini",
+                                                 "openai->vertex-gemini",
+                                                 "openai->bedrock"};
+  static constexpr std::string_view kAnthropic[] = {"anthropic->openai",           "",
+                                                    "anthropic->vertex-anthropic", "anthropic->gemini",
+                                                    "anthropic->vertex-gemini",    "anthropic->bedrock"};
+  static constexpr std::string_view kResponses[] = {"",
+                                                    "responses->anthropic",
+                                                    "responses->vertex-anthropic",
+                                                    "responses->gemini",
+                                                    "responses->vertex-gemini",
+                                                    "responses->bedrock"};
+  std::size_t column = 0;
   switch (format) {
-    case provider::WireFormat::OpenAI:
-      return anthropic_client ? "anthropic->openai" : "";
-    case provider::WireFormat::Anthropic:
-      return anthropic_client ? "" : "openai->anthropic";
-    case provider::WireFormat::VertexAnthropic:
-      return anthropic_client ? "anthropic->vertex-anthropic" : "openai->vertex-anthropic";
-    case provider::WireFormat::Gemini:
-      return anthropic_client ? "anthropic->gemini" : "openai->gemini";
-    case provider::WireFormat::VertexGemini:
-      return anthropic_client ? "anthropic->vertex-gemini" : "openai->vertex-gemini";
-    case provider::WireFormat::Bedrock:
-      return anthropic_client ? "anthropic->bedrock" : "openai->bedrock";
+    case WireFormat::OpenAI:
+      column = 0;
+      break;
+    case WireFormat::Anthropic:
+      column = 1;
+      break;
+    case WireFormat::VertexAnthropic:
+      column = 2;
+      break;
+    case WireFormat::Gemini:
+      column = 3;
+      break;
+    case WireFormat::VertexGemini:
+      column = 4;
+      break;
+    case WireFormat::Bedrock:
+      column = 5;
+      break;
+  }
+  switch (api) {
+    case translate::ClientApi::AnthropicMessages:
+      return kAnthropic[column];
+    case translate::ClientApi::OpenAIResponses:
+      return kResponses[column];
+    case translate::ClientApi::OpenAIChat:
+    case translate::ClientApi::OpenAIEmbeddings:
+      return kOpenAi[column];
   }
   return "";
 }

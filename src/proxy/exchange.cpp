@@ -447,16 +447,20 @@ http::Task<bool> run_exchange(Worker& worker, const Snapshot& snapshot, const ro
       co_return co_await responder.error(*selection.error);
     }
     plan = std::move(able);
-    // Response guards and webhooks read chat and Messages replies only: a Responses API call
-    // they would have to pass is refused rather than answered unread.
-    if (api == route::ApiKind::Responses) {
+    // Response guards and webhooks read translated replies and native chat and Messages
+    // replies: a Responses API call an OpenAI-format provider would answer natively is refused
+    // rather than answered unread.
+    const bool native_responses =
+        api == route::ApiKind::Responses &&
+        std::any_of(plan.begin(), plan.end(), [](const auto* p) { return p->format == provider::WireFormat::OpenAI; });
+    if (native_responses) {
       for (const auto* chain : {&rule_chain, &backend->chain}) {
         if (!chain->needs(pipeline::Phase::ResponseText) && !chain->needs(pipeline::Phase::ResponseWhole)) continue;
         const http::ApiError error{400,
                                    "invalid_request_error",
                                    "unsupported_api",
-                                   "a response guard applies to this route, and it does not read Responses API "
-                                   "replies yet; use chat completions on this route",
+                                   "a response guard applies to this route, and it does not read the Responses API "
+                                   "replies of OpenAI-format providers yet; use chat completions on this route",
                                    {}};
         co_return co_await responder.error(error);
       }

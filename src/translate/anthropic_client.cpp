@@ -6,8 +6,8 @@
 #include <utility>
 #include <variant>
 
+#include "translate/chained_client.hpp"
 #include "translate/common.hpp"
-#include "translate/decode_openai.hpp"
 #include "translate/encode_anthropic_messages.hpp"
 
 namespace sluice::translate {
@@ -310,163 +310,29 @@ Error convert_request(const json::object& in, const RequestContext& context, jso
   return std::nullopt;
 }
 
-// Errors decoded straight from a provider (not through the OpenAI decoder) take the status an OpenAI error event with
-// the same type and code would have given (the chained path's mapping, e.g. Gemini UNAVAILABLE -> 529
-// overloaded_error), so both paths answer an Anthropic client alike.
-class ChainedErrorStatus final : public llm::EventSink {
- public:
-  explicit ChainedErrorStatus(llm::EventSink& next) : next_(next) {}
-  void on_event(const llm::Event& event) override {
-    const auto* error = std::get_if<llm::Error>(&event);
-    if (error == nullptr) return next_.on_event(event);
-    const json::object as_openai{
-        {"message", error->error.message}, {"type", error->error.type}, {"code", error->error.code}};
-    next_.on_event(llm::Error{openai_stream_error(as_openai)});
+// The Anthropic Messages schema of a ChainedClient: the request decoder above and the Anthropic
+// Messages encoders.
+struct AnthropicMessagesSchema {
+  Error to_openai(const json::object& in, const RequestContext& context, json::object& out) const {
+    return convert_request(in, context, out);
   }
-
- private:
-  llm::EventSink& next_;
-};
-
-// The request is converted to the OpenAI form (and handed to the inner translator, if any).
-// The reply is encoded by the Anthropic Messages encoder from the events of a decoder: the
-// provider's own decoder when the inner translator offers one (ProviderCodec), else the OpenAI
-// decoder, reading the upstream's OpenAI-form reply or what the inner translator made of it.
-class AnthropicClient final : public Translator {
- public:
-  AnthropicClient(RequestContext context, std::unique_ptr<Translator> inner)
-      : context_(std::move(context)),
-        inner_(std::move(inner)),
-        codec_(dynamic_cast<const ProviderCodec*>(inner_.get())),
-        encoder_(encoder_options_for(context_)) {}
-
-  std::optional<http::ApiError> translate_request(const json::object& client_body,
-                                                  std::string& upstream_body) override {
-    json::object openai;
-    if (auto error = convert_request(client_body, context_, openai)) return error;
-    if (inner_) return inner_->translate_request(openai, upstream_body);
-    upstream_body = json::serialize(openai);
-    return std::nullopt;
+  AnthropicStreamEncoder stream_encoder(const EncoderOptions& options) const { return AnthropicStreamEncoder(options); }
+  AnthropicResponseEncoder response_encoder(const EncoderOptions& options) const {
+    return AnthropicResponseEncoder(options);
   }
-
-  std::optional<http::ApiError> translate_response(std::string_view upstream_body, std::string& client_body) override {
-    AnthropicResponseEncoder encoder(encoder_options_for(context_));
-    if (codec_ != nullptr) {
-      if (auto error = decode_complete(text_filter(), encoder, usage_, reply_facts_, [&](llm::EventSink& sink) {
-            return codec_->decode_response(upstream_body, sink);
-          }))
-        return error;
-      client_body = encoder.body();
-      return std::nullopt;
-    }
-    std::string openai;
-    if (inner_) {
-      if (auto error = inner_->translate_response(upstream_body, openai)) return error;
-      upstream_body = openai;
-    }
-    if (auto error = decode_complete(text_filter(), encoder, usage_, reply_facts_,
-                                     [&](llm::EventSink& sink) { return decode_openai_response(upstream_body, sink); }))
-      return error;
-    client_body = encoder.body();
-    return std::nullopt;
-  }
-
-  http::ApiError translate_error(unsigned status, std::string_view error_type_header,
-                                 std::string_view upstream_body) override {
-    if (inner_) return inner_->translate_error(status, error_type_header, upstream_body);
-    http::ApiError error;
-    error.status = status;
-    error.type = openai_error_type(status);
-    error.code = "upstream_error";
-    boost::system::error_code ec;
-    const auto body = json::parse(upstream_body, ec);
-    if (!ec && body.is_object()) {
-      const auto& object = body.get_object();
-      if (const auto* inner = object.if_contains("error"); inner != nullptr && inner->is_object()) {
-        error.message = string_or(inner->get_object(), "message");
-      } else if (inner != nullptr && inner->is_string()) {
-        error.message = inner->get_string();  // Ollama: {"error":"..."}
-      } else {
-        error.message = string_or(object, "message");  // vLLM: {"object":"error","message":...}
-        if (error.message.empty()) error.message = string_or(object, "detail");
-      }
-    }
-    if (error.message.empty()) {
-      error.message = "backend returned HTTP " + std::to_string(status);
-      if (!upstream_body.empty()) error.message.append(": ").append(upstream_body.substr(0, 200));
-    }
+  http::ApiError rename_fields(http::ApiError error) const { return error; }
+  // A provider's 529 (Anthropic on Vertex AI) stays 529 overloaded_error for an Anthropic
+  // client, where an OpenAI client is told 503.
+  http::ApiError upstream_error(unsigned status, http::ApiError error) const {
+    if (status == 529) error.status = 529;
     return error;
   }
-
-  bool stream_feed(std::string_view upstream_bytes, std::string& out) override {
-    if (encoder_.closed()) return !encoder_.failed();
-    if (codec_ != nullptr || !inner_) {
-      decode(upstream_bytes, out);
-      return !encoder_.failed();
-    }
-    std::string openai;
-    const bool ok = inner_->stream_feed(upstream_bytes, openai);
-    decode(openai, out);
-    if (!ok && !encoder_.closed()) encoder_.encode(llm::Error{bad_upstream("upstream stream error")}, out);
-    return !encoder_.failed();
-  }
-
-  void stream_end(std::string& out) override {
-    if (encoder_.closed()) return;
-    if (inner_ && codec_ == nullptr) {
-      std::string openai;
-      inner_->stream_end(openai);
-      decode(openai, out);
-      if (encoder_.closed()) return;
-    }
-    EncodingSink sink(encoder_, out);
-    std::optional<llm::TextFilteringSink> filtered;
-    UsageTap tap(filtered_sink(sink, filtered), usage_, &reply_facts_);
-    ChainedErrorStatus errors(tap);
-    decoder().end(codec_ != nullptr ? static_cast<llm::EventSink&>(errors) : tap);
-  }
-
-  void stream_fail(const http::ApiError& error, std::string& out) override { encoder_.encode(llm::Error{error}, out); }
-
-  Usage usage() const override { return usage_; }
-
- private:
-  // The provider's decoder, or the OpenAI one; made on first use (after the request).
-  StreamDecoder& decoder() {
-    if (!decoder_)
-      decoder_ = codec_ != nullptr ? codec_->make_stream_decoder() : std::make_unique<OpenAiStreamDecoder>();
-    return *decoder_;
-  }
-
-  void decode(std::string_view bytes, std::string& out) {
-    if (bytes.empty()) return;
-    EncodingSink sink(encoder_, out);
-    std::optional<llm::TextFilteringSink> filtered;
-    UsageTap tap(filtered_sink(sink, filtered), usage_, &reply_facts_);
-    ChainedErrorStatus errors(tap);
-    decoder().feed(bytes, codec_ != nullptr ? static_cast<llm::EventSink&>(errors) : tap);
-  }
-
-  // The encoder's sink, behind the response's text filter when there is one.
-  llm::EventSink& filtered_sink(llm::EventSink& sink, std::optional<llm::TextFilteringSink>& filtered) {
-    if (text_filter() == nullptr) return sink;
-    if (!filtering_) filtering_.emplace(*text_filter());
-    return filtered.emplace(*filtering_, sink);
-  }
-
-  RequestContext context_;
-  std::unique_ptr<Translator> inner_;
-  const ProviderCodec* codec_;  // inner_ as a provider codec, or null
-  Usage usage_;
-  std::unique_ptr<StreamDecoder> decoder_;
-  std::optional<llm::TextFilteringEvents> filtering_;
-  AnthropicStreamEncoder encoder_;
 };
 
 }  // namespace
 
 std::unique_ptr<Translator> make_anthropic_client(RequestContext context, std::unique_ptr<Translator> inner) {
-  return std::make_unique<AnthropicClient>(std::move(context), std::move(inner));
+  return std::make_unique<ChainedClient<AnthropicMessagesSchema>>(std::move(context), std::move(inner));
 }
 
 }  // namespace sluice::translate

@@ -4,6 +4,7 @@
 #include "translate/openai_anthropic.hpp"
 #include "translate/openai_bedrock.hpp"
 #include "translate/openai_gemini.hpp"
+#include "translate/responses_client.hpp"
 
 namespace sluice::translate {
 
@@ -31,7 +32,6 @@ std::unique_ptr<Translator> chat_translator(WireFormat format, const RequestCont
 }  // namespace
 
 bool can_serve(ClientApi api, WireFormat format) {
-  if (api == ClientApi::OpenAIResponses) return format == WireFormat::OpenAI;
   return api != ClientApi::OpenAIEmbeddings ||
          (format != WireFormat::Anthropic && format != WireFormat::VertexAnthropic);
 }
@@ -82,14 +82,7 @@ Selection select_translator(ClientApi api, WireFormat format, const RequestConte
       break;
     case ClientApi::OpenAIResponses:
       if (format == WireFormat::OpenAI) break;  // native
-      out.error = http::ApiError{400,
-                                 "invalid_request_error",
-                                 "unsupported_api",
-                                 "the Responses API is served by OpenAI-format providers (openai, azureopenai, "
-                                 "ollama) only: it is not translated to Anthropic, Gemini, Vertex AI or Bedrock "
-                                 "providers yet; send chat completions to this route, or route the Responses API "
-                                 "to an OpenAI-format Backend",
-                                 {}};
+      out.translator = make_responses_client(context, chat_translator(format, context));
       break;
   }
   return out;

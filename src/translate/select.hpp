@@ -1,8 +1,8 @@
 // Which translation an exchange needs: the client's API (OpenAI chat / embeddings / Responses,
 // Anthropic Messages) against the provider's wire format. Native pairs need none; an impossible
-// pair (embeddings on Anthropic; the Responses API on a provider that is not OpenAI-format,
-// which is not translated yet) is a clear 400. Anthropic clients on non-Anthropic providers go
-// through the OpenAI form: anthropic_client wraps the OpenAI -> provider translator.
+// pair (embeddings on Anthropic) is a clear 400. Anthropic Messages and Responses API clients on
+// providers that do not speak their API go through the OpenAI chat form: anthropic_client and
+// responses_client wrap the OpenAI -> provider translator.
 // Pure function; thread-safe.
 #pragma once
 

@@ -2,8 +2,9 @@
 // and the official openai SDK: native on OpenAI-format Backends with no passthrough entry (plain
 // and streamed), its usage and cost read (access log, x-sluice-cost-usd, the completed event's
 // usage), its request read as a conversation by the policies (a prompt guard masks the input
-// the provider receives, and refuses), and clear refusals where it is not served yet: a
-// provider of another format, a response guard it cannot pass.
+// the provider receives, and refuses), a response guard reading translated replies, and a clear
+// refusal where a guard cannot read the reply (a native one). Translation to other providers:
+// responses_translated.test.mjs.
 import test, { after, before } from 'node:test';
 import assert from 'node:assert/strict';
 import OpenAI from 'openai';
@@ -41,7 +42,7 @@ kind: HTTPRoute
 metadata: {name: llm}
 spec:
   rules:
-${rule('openai', 'openai')}${rule('claude', 'claude')}${rule('masked', 'cap')}${rule('refused', 'openai')}${rule('guarded-output', 'openai')}---
+${rule('openai', 'openai')}${rule('claude', 'claude')}${rule('masked', 'cap')}${rule('refused', 'openai')}${rule('guarded-output', 'openai')}${rule('guarded-claude', 'claude')}---
 ` +
       guard('mask', ['masked'], `      request:
         regex: {action: MASK, builtins: [SSN]}
@@ -50,7 +51,7 @@ ${rule('openai', 'openai')}${rule('claude', 'claude')}${rule('masked', 'cap')}${
         customResponse: {message: "The request was rejected by policy", statusCode: 400}
         regex: {action: REJECT, builtins: [SSN]}
 `) +
-      guard('output', ['guarded-output'], `      response:
+      guard('output', ['guarded-output', 'guarded-claude'], `      response:
         regex: {action: MASK, builtins: [SSN]}
 `),
     gatewayExtra: `  pricing:
@@ -166,16 +167,18 @@ test('a prompt guard reads the input: masked before the provider, or refused', a
   assert.equal(error.error.message, 'The request was rejected by policy');
 });
 
-test('where it is not served yet, a clear 400 in the OpenAI shape', async () => {
-  const anthropic = await fetch(`${gw.url}/claude/v1/responses`, {
+test('a response guard reads translated Responses replies; a native one is refused with a clear 400', async () => {
+  const translated = await fetch(`${gw.url}/guarded-claude/v1/responses`, {
     method: 'POST',
-    headers: { 'content-type': 'application/json' },
+    headers: { 'content-type': 'application/json', 'x-mock-reply': encodeURIComponent(`my SSN is ${SSN}`) },
     body: JSON.stringify({ model: 'claude-test', input: 'hello' }),
   });
-  assert.equal(anthropic.status, 400);
-  const a = await anthropic.json();
-  assert.equal(a.error.code, 'unsupported_api');
-  assert.match(a.error.message, /Responses API is served by OpenAI-format providers/);
+  assert.equal(translated.status, 200);
+  const t = await translated.json();
+  assert.equal(t.object, 'response');
+  const text = t.output[0].content[0].text;
+  assert.match(text, /^my SSN is /);
+  assert.equal(text.includes(SSN), false, text);
 
   const guarded = await fetch(`${gw.url}/guarded-output/v1/responses`, {
     method: 'POST',

@@ -1,0 +1,277 @@
+// responses_client: Responses API clients served by an OpenAI-format chain (the request decoder
+// and the Responses encoders; the provider halves have their own tests, and
+// responses_client_direct_test.cpp runs them together). Golden files under
+// tests/golden/responses_client/<case>/: client_request.json -> upstream_request.json,
+// upstream_response.json -> client_response.json, upstream.sse -> client.sse.
+#include "translate/responses_client.hpp"
+
+#include <gtest/gtest.h>
+
+#include <boost/json.hpp>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "golden.hpp"
+#include "stream_harness.hpp"
+
+namespace sluice::translate {
+namespace {
+
+namespace json = boost::json;
+using golden::json_equal;
+using golden::read_file;
+using golden::sse_equal;
+
+// Minted ids and times differ on every run.
+const std::vector<std::string> kVolatile = {"id", "created_at", "item_id"};
+
+RequestContext context(bool stream = false) {
+  RequestContext ctx;
+  ctx.model = "claude-sonnet-4-5";
+  ctx.stream = stream;
+  return ctx;
+}
+
+json::object parse_object(std::string_view text) {
+  boost::system::error_code ec;
+  auto value = json::parse(text, ec);
+  EXPECT_FALSE(ec) << text;
+  EXPECT_TRUE(value.is_object()) << text;
+  return value.is_object() ? value.get_object() : json::object{};
+}
+
+// A translator that decoded `client_request` (so its encoders echo it).
+std::unique_ptr<Translator> translator_for(std::string_view client_request, bool stream = false) {
+  auto translator = make_responses_client(context(stream), nullptr);
+  std::string upstream;
+  const auto error = translator->translate_request(parse_object(client_request), upstream);
+  EXPECT_FALSE(error.has_value()) << (error ? error->message : "");
+  return translator;
+}
+
+std::optional<http::ApiError> convert_error(std::string_view client) {
+  auto translator = make_responses_client(context(), nullptr);
+  std::string upstream;
+  return translator->translate_request(parse_object(client), upstream);
+}
+
+std::vector<golden::Event> events_of(const std::string& sse) {
+  return golden::split_sse(sse);
+}
+
+// ----------------------------------------------------------------------------------------------
+// Requests
+
+TEST(ResponsesClientRequest, GoldenCases) {
+  for (const std::string name : {"agents_round_trip", "string_input"}) {
+    SCOPED_TRACE(name);
+    auto translator = make_responses_client(context(), nullptr);
+    std::string upstream;
+    const auto error = translator->translate_request(parse_object(read_file(name + "/client_request.json")), upstream);
+    ASSERT_FALSE(error.has_value()) << error->message;
+    EXPECT_TRUE(json_equal(read_file(name + "/upstream_request.json"), upstream, {})) << name;
+    harness::expect_request_read_only([] { return make_responses_client(context(), nullptr); },
+                                      parse_object(read_file(name + "/client_request.json")));
+  }
+}
+
+TEST(ResponsesClientRequest, JsonObjectFormatAndStringToolChoices) {
+  auto translator = make_responses_client(context(), nullptr);
+  std::string upstream;
+  ASSERT_FALSE(translator->translate_request(
+      parse_object(R"({"model":"m","input":"x","text":{"format":{"type":"json_object"}},"tool_choice":"required",
+                       "tools":[{"type":"function","name":"f","parameters":{"type":"object"}}]})"),
+      upstream));
+  const auto body = parse_object(upstream);
+  EXPECT_EQ(json::serialize(body.at("response_format")), R"({"type":"json_object"})");
+  EXPECT_EQ(body.at("tool_choice"), json::value("required"));
+  EXPECT_FALSE(body.contains("stream"));
+
+  translator = make_responses_client(context(), nullptr);
+  ASSERT_FALSE(translator->translate_request(
+      parse_object(R"({"model":"m","input":"x","tool_choice":{"type":"function","name":"f"},
+                       "tools":[{"type":"function","name":"f"}],"text":{"format":{"type":"text"}}})"),
+      upstream));
+  const auto named = parse_object(upstream);
+  EXPECT_EQ(json::serialize(named.at("tool_choice")), R"({"type":"function","function":{"name":"f"}})");
+  EXPECT_FALSE(named.contains("response_format"));
+}
+
+TEST(ResponsesClientRequest, WhatCannotBeCarriedIs400NamingTheField) {
+  struct Case {
+    std::string body;
+    std::string param;
+    std::string words;  // part of the message
+  };
+  const std::vector<Case> cases = {
+      {R"({"model":"m","input":"x","tools":[{"type":"function","name":"f"},{"type":"web_search"}]})", "tools[1].type",
+       "web_search"},
+      {R"({"model":"m","input":"x","tools":[{"type":"file_search","vector_store_ids":["v"]}]})", "tools[0].type",
+       "file_search"},
+      {R"({"model":"m","input":"x","tools":[{"type":"code_interpreter","container":{"type":"auto"}}]})",
+       "tools[0].type", "code_interpreter"},
+      {R"({"model":"m","input":"x","tool_choice":{"type":"web_search_preview"}})", "tool_choice.type",
+       "web_search_preview"},
+      {R"({"model":"m","input":"x","previous_response_id":"resp_1"})", "previous_response_id", "response store"},
+      {R"({"model":"m","input":"x","store":true})", "store", "response store"},
+      {R"({"model":"m","input":"x","conversation":"conv_1"})", "conversation", "conversation"},
+      {R"({"model":"m","input":"x","background":true})", "background", "background"},
+      {R"({"model":"m","input":[{"type":"item_reference","id":"msg_1"}]})", "input[0].type", "item_reference"},
+      {R"({"model":"m","input":[{"type":"web_search_call","id":"ws_1","status":"completed"}]})", "input[0].type",
+       "web_search_call"},
+      {R"({"model":"m","input":[{"role":"user","content":[{"type":"input_file","file_id":"f"}]}]})",
+       "input[0].content[0].type", "input_file"},
+      {R"({"model":"m","input":[{"role":"user","content":[{"type":"input_image","file_id":"f"}]}]})",
+       "input[0].content[0].file_id", "file_id"},
+      {R"({"model":"m"})", "input", "Field required"},
+      {R"({"model":"m","input":7})", "input", "expected a string"},
+      {R"({"model":"m","input":[{"role":"tool","content":"x"}]})", "input[0].role", "expected"},
+      {R"({"model":"m","input":[{"type":"function_call","name":"f"}]})", "input[0].call_id", "Field required"},
+      {R"({"model":"m","input":"x","max_output_tokens":"9"})", "max_output_tokens", "integer"},
+      {R"({"model":"m","input":"x","text":{"format":{"type":"json_schema","name":"r"}}})", "text.format.schema",
+       "Field required"},
+      {R"({"model":"m","input":"x","text":{"format":{"type":"xml"}}})", "text.format.type", "json_schema"},
+  };
+  for (const auto& c : cases) {
+    SCOPED_TRACE(c.body);
+    const auto error = convert_error(c.body);
+    ASSERT_TRUE(error.has_value());
+    EXPECT_EQ(error->status, 400u);
+    EXPECT_EQ(error->type, "invalid_request_error");
+    EXPECT_EQ(error->param, c.param);
+    EXPECT_NE(error->message.find(c.words), std::string::npos) << error->message;
+  }
+}
+
+TEST(ResponsesClientRequest, ModelIsTheExchangesEffectiveModel) {
+  auto translator = make_responses_client(context(), nullptr);
+  std::string upstream;
+  ASSERT_FALSE(translator->translate_request(parse_object(R"({"model":"gpt-5","input":"x"})"), upstream));
+  EXPECT_EQ(parse_object(upstream).at("model"), json::value("claude-sonnet-4-5"));
+}
+
+// ----------------------------------------------------------------------------------------------
+// Complete replies
+
+TEST(ResponsesClientResponse, TextAndToolCallsBecomeOutputItems) {
+  auto translator = translator_for(R"({"model":"gpt-5","input":"x","metadata":{"team":"a"},"max_output_tokens":50})");
+  std::string client;
+  ASSERT_FALSE(translator->translate_response(read_file("response_text_tool/upstream_response.json"), client));
+  EXPECT_TRUE(json_equal(read_file("response_text_tool/client_response.json"), client, kVolatile));
+  const auto body = parse_object(client);
+  EXPECT_TRUE(body.at("id").as_string().starts_with("resp_"));
+  const auto& output = body.at("output").as_array();
+  ASSERT_EQ(output.size(), 3u);
+  EXPECT_TRUE(output[0].at("id").as_string().starts_with("msg_"));
+  EXPECT_TRUE(output[1].at("id").as_string().starts_with("fc_"));
+  EXPECT_EQ(output[1].at("call_id"), json::value("call_1"));
+  EXPECT_EQ(output[2].at("call_id"), json::value("call_2"));
+  EXPECT_EQ(translator->usage().prompt_tokens, 30u);
+}
+
+TEST(ResponsesClientResponse, LengthIsIncompleteWithReasonAndReasoningIsAnItem) {
+  auto translator = translator_for(R"({"model":"gpt-5","input":"x"})");
+  std::string client;
+  ASSERT_FALSE(translator->translate_response(
+      R"({"id":"c","model":"deepseek-r1","choices":[{"index":0,"message":{"role":"assistant","content":"Part",
+          "reasoning_content":"Hmm."},"finish_reason":"length"}],"usage":{"prompt_tokens":3,"completion_tokens":9,
+          "total_tokens":12,"completion_tokens_details":{"reasoning_tokens":5}}})",
+      client));
+  const auto body = parse_object(client);
+  EXPECT_EQ(body.at("status"), json::value("incomplete"));
+  EXPECT_EQ(json::serialize(body.at("incomplete_details")), R"({"reason":"max_output_tokens"})");
+  const auto& output = body.at("output").as_array();
+  ASSERT_EQ(output.size(), 2u);
+  EXPECT_EQ(output[0].at("type"), json::value("reasoning"));
+  EXPECT_EQ(output[0].at("summary").at(0).at("text"), json::value("Hmm."));
+  EXPECT_EQ(output[1].at("status"), json::value("incomplete"));
+  EXPECT_EQ(body.at("usage").at("output_tokens_details").at("reasoning_tokens"), json::value(5));
+  EXPECT_EQ(body.at("model"), json::value("deepseek-r1"));
+}
+
+TEST(ResponsesClientResponse, MalformedUpstreamIs502) {
+  for (const std::string upstream : {"not json", "[]", R"({"choices":[]})"}) {
+    auto translator = translator_for(R"({"model":"m","input":"x"})");
+    std::string client;
+    const auto error = translator->translate_response(upstream, client);
+    ASSERT_TRUE(error.has_value()) << upstream;
+    EXPECT_EQ(error->status, 502u);
+  }
+}
+
+// ----------------------------------------------------------------------------------------------
+// Streams
+
+TEST(ResponsesClientStream, EverySplitGivesTheGoldenEvents) {
+  for (const std::string name : {"stream_text_tool", "stream_reasoning_length", "stream_error"}) {
+    SCOPED_TRACE(name);
+    harness::expect_stream(
+        [] { return translator_for(R"({"model":"gpt-5","input":"x","stream":true,"metadata":{"k":"v"}})", true); },
+        read_file(name + "/upstream.sse"), read_file(name + "/client.sse"), kVolatile);
+  }
+}
+
+TEST(ResponsesClientStream, SequenceNumbersCountUpAndItemIdsHoldWithinAnItem) {
+  auto translator = translator_for(R"({"model":"gpt-5","input":"x","stream":true})", true);
+  const auto run = harness::feed(*translator, read_file("stream_text_tool/upstream.sse"), harness::Split{"", {5}});
+  ASSERT_TRUE(run.ok);
+  const auto events = events_of(run.out);
+  ASSERT_FALSE(events.empty());
+  std::string response_id;
+  std::map<std::uint64_t, std::string> item_ids;  // output_index -> id
+  for (std::size_t i = 0; i < events.size(); ++i) {
+    const auto data = parse_object(events[i].data);
+    EXPECT_EQ(data.at("type"), json::value(events[i].name));
+    EXPECT_EQ(data.at("sequence_number"), json::value(i)) << events[i].name;
+    if (const auto* response = data.if_contains("response")) {
+      const auto id = std::string(response->at("id").as_string());
+      if (response_id.empty()) response_id = id;
+      EXPECT_EQ(id, response_id);
+    }
+    if (const auto* item = data.if_contains("item")) {
+      const auto index = data.at("output_index").to_number<std::uint64_t>();
+      const auto id = std::string(item->at("id").as_string());
+      if (!item_ids.contains(index)) item_ids[index] = id;
+      EXPECT_EQ(item_ids[index], id);
+    }
+    if (const auto* item_id = data.if_contains("item_id")) {
+      const auto index = data.at("output_index").to_number<std::uint64_t>();
+      EXPECT_EQ(item_ids[index], std::string(item_id->as_string())) << events[i].name;
+    }
+  }
+  EXPECT_EQ(events.front().name, "response.created");
+  EXPECT_EQ(events.back().name, "response.completed");
+  const auto completed = parse_object(events.back().data).at("response").as_object();
+  EXPECT_EQ(completed.at("output").as_array().size(), 2u);
+  EXPECT_EQ(completed.at("usage").at("input_tokens"), json::value(18));
+  EXPECT_EQ(completed.at("usage").at("input_tokens_details").at("cached_tokens"), json::value(5));
+}
+
+TEST(ResponsesClientStream, MidStreamErrorIsResponseFailedAndNothingFollows) {
+  auto translator = translator_for(R"({"model":"gpt-5","input":"x","stream":true})", true);
+  const auto run = harness::feed(*translator, read_file("stream_error/upstream.sse"), harness::Split{"", {}});
+  EXPECT_FALSE(run.ok);
+  const auto events = events_of(run.out);
+  ASSERT_FALSE(events.empty());
+  EXPECT_EQ(events.back().name, "response.failed");
+  const auto failed = parse_object(events.back().data).at("response").as_object();
+  EXPECT_EQ(failed.at("status"), json::value("failed"));
+  EXPECT_EQ(failed.at("error").at("message"), json::value("Rate limit reached for requests"));
+  EXPECT_EQ(run.out.find("ignored"), std::string::npos);
+}
+
+TEST(ResponsesClientStream, StreamFailWritesResponseFailed) {
+  auto translator = translator_for(R"({"model":"gpt-5","input":"x","stream":true})", true);
+  std::string out;
+  translator->stream_fail(http::ApiError{504, "timeout_error", "upstream_timeout", "timed out", {}}, out);
+  const auto events = events_of(out);
+  ASSERT_EQ(events.size(), 3u);
+  EXPECT_EQ(events[0].name, "response.created");
+  EXPECT_EQ(events[1].name, "response.in_progress");
+  EXPECT_EQ(events[2].name, "response.failed");
+  EXPECT_EQ(parse_object(events[2].data).at("response").at("error").at("code"), json::value("upstream_timeout"));
+}
+
+}  // namespace
+}  // namespace sluice::translate
