@@ -19,6 +19,7 @@
 #include "policy/section.hpp"
 #include "pricing/catalog.hpp"
 #include "provider/provider.hpp"
+#include "route/api_path.hpp"
 
 namespace sluice::config {
 
@@ -484,10 +485,7 @@ void decode_passthrough(YamlMap& ai, Passthrough& out) {
   const auto& ctx = ai.ctx();
   YamlMap pt(ai.take("passthrough"), ai.field("passthrough"), ctx);
   if (!pt.present()) return;
-  static const std::vector<std::string> kApis = {
-      "audio",         "images",      "files",       "batches",  "responses",
-      "models",        "moderations", "completions", "uploads",  "fine_tuning",
-      "vector_stores", "rerank",      "realtime",    "messages", "*"};
+  const auto& kApis = route::passthrough_api_names();
   auto apis = pt.take("apis");
   if (apis.IsDefined() && is_sequence(apis, pt.field("apis"), ctx)) {
     for (std::size_t i = 0; i < apis.size(); ++i) {

@@ -68,6 +68,7 @@ const ProviderTraits kAzureOpenAI{
               suffix.starts_with("/audio") || suffix.starts_with("/images") || suffix.starts_with("/completions");
           return NativePath{scoped ? deployment : std::string("/openai"), std::string(suffix) + query};
         },
+    .client_query_param = "api-version",
 };
 
 }  // namespace sluice::provider

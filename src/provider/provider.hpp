@@ -65,6 +65,9 @@ struct ProviderTraits {
   WireFormat (*format)(const config::LlmProvider&);
   std::string (*default_host)(const config::LlmProvider&);
   NativePath (*path)(const config::LlmProvider&, const PathRequest&);
+  // A query parameter of the provider's URL the client may choose (Azure: api-version, which
+  // the AzureOpenAI SDKs send): the client's value replaces the configured one. Empty: none.
+  std::string_view client_query_param = {};
 };
 
 extern const ProviderTraits kOpenAI;

@@ -458,6 +458,14 @@ http::Task<AttemptResult> attempt(ExchangeInputs& exchange, const BackendRuntime
   record.upstream_path =
       composed_url ? std::move(upstream_path.path) : route::with_query(std::move(upstream_path.path), request.query);
   record.path_source = route::path_source_name(upstream_path.source);
+  if (target.ai && !target.provider->client_query_param.empty()) {
+    const auto name = target.provider->client_query_param;
+    if (auto problem = route::prefer_client_query_param(record.upstream_path, name, request.query)) {
+      const auto verdict = pipeline::Verdict::fail(
+          http::ApiError{400, "invalid_request_error", "invalid_query", std::move(*problem), std::string(name)});
+      co_return co_await stage_failed(verdict);
+    }
+  }
 
   const auto& endpoint = choose_endpoint(worker, target);
   record.upstream = endpoint.display;

@@ -472,22 +472,34 @@ http::Task<bool> run_exchange(Worker& worker, const Snapshot& snapshot, const ro
       std::string models = models_from_config(snapshot, rule, request.principal);
       co_return co_await responder.json(200, std::move(models));
     }
-    const bool openai_format = plan.front()->format == provider::WireFormat::OpenAI;
-    // Only POST reaches chat and embeddings without an allow-list entry (the JSON path, where
-    // the body is read and a Backend's model override applies).
-    const bool native_json_api =
-        post && openai_format && (api == route::ApiKind::ChatCompletions || api == route::ApiKind::Embeddings);
-    if (!allowed && !native_json_api) {
+    // A JSON API path asked with another method (and not passed through): 405 naming the one
+    // it takes.
+    if (const auto method = route::json_api_method(api); !allowed && !method.empty()) {
+      const http::ApiError error{405,
+                                 "invalid_request_error",
+                                 "method_not_allowed",
+                                 std::string(head->method_string()) + " is not allowed on " + std::string(api_path) +
+                                     "; this API takes " + std::string(method),
+                                 {}};
+      const std::string allow = "allow: " + std::string(method) + "\r\n";
+      co_return co_await responder.error(error, {}, allow);
+    }
+    if (!allowed) {
       const std::string what =
           family.empty() ? std::string(path) : "the \"" + family + "\" API (" + std::string(path) + ")";
-      const http::ApiError error{
-          404,
-          "invalid_request_error",
-          "api_not_enabled",
-          "Backend " + backend->name + " does not pass through " + what + " " + std::string(head->method_string()) +
-              "; allow it with spec.ai.passthrough.apis: [" + (family.empty() ? std::string("...") : family) +
-              "] (or spec.ai.passthrough.paths) on Backend/" + backend->name,
-          {}};
+      // Suggest only what the configuration accepts: the family when it is a passthrough API
+      // name, else the path.
+      const std::string remedy =
+          route::is_passthrough_api_name(family)
+              ? "allow it with spec.ai.passthrough.apis: [" + family + "] (or spec.ai.passthrough.paths)"
+              : "allow it with spec.ai.passthrough.paths: [\"" + std::string(api_path) + "\"]";
+      const http::ApiError error{404,
+                                 "invalid_request_error",
+                                 "api_not_enabled",
+                                 "Backend " + backend->name + " does not pass through " + what + " " +
+                                     std::string(head->method_string()) + "; " + remedy + " on Backend/" +
+                                     backend->name,
+                                 {}};
       co_return co_await responder.error(error);
     }
   }

@@ -1,5 +1,6 @@
 #include "route/api_path.hpp"
 
+#include <algorithm>
 #include <array>
 
 namespace sluice::route {
@@ -90,6 +91,79 @@ std::string_view path_source_name(PathSource source) {
       break;
   }
   return "client";
+}
+
+std::optional<std::string> prefer_client_query_param(std::string& url, std::string_view name,
+                                                     std::string_view client_query) {
+  // The parameters of a query, in order, as name / value views.
+  const auto params = [](std::string_view query) {
+    std::vector<std::pair<std::string_view, std::string_view>> out;
+    while (!query.empty()) {
+      const auto amp = query.find('&');
+      const auto param = query.substr(0, amp);
+      const auto eq = param.find('=');
+      out.emplace_back(param.substr(0, eq), eq == std::string_view::npos ? std::string_view{} : param.substr(eq + 1));
+      query = amp == std::string_view::npos ? std::string_view{} : query.substr(amp + 1);
+    }
+    return out;
+  };
+  std::optional<std::string_view> chosen;
+  for (const auto& [key, value] : params(client_query)) {
+    if (key != name) continue;
+    if (chosen) return "query parameter " + std::string(name) + " is given more than once";
+    chosen = value;
+  }
+  if (!chosen) return std::nullopt;
+  const bool safe = !chosen->empty() && std::all_of(chosen->begin(), chosen->end(), [](char c) {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' || c == '.' ||
+           c == '_';
+  });
+  if (!safe) return "query parameter " + std::string(name) + " must be letters, digits, '-', '.' or '_'";
+  const auto qpos = url.find('?');
+  std::string rebuilt = url.substr(0, qpos);
+  char separator = '?';
+  if (qpos != std::string::npos) {
+    for (const auto& [key, value] : params(std::string_view(url).substr(qpos + 1))) {
+      if (key == name) continue;
+      rebuilt.push_back(separator);
+      rebuilt.append(key);
+      if (value.data() != nullptr && (value.data() > key.data() + key.size() || !value.empty()))
+        rebuilt.append("=").append(value);
+      separator = '&';
+    }
+  }
+  rebuilt.push_back(separator);
+  rebuilt.append(name).append("=").append(*chosen);
+  url = std::move(rebuilt);
+  return std::nullopt;
+}
+
+const std::vector<std::string>& passthrough_api_names() {
+  static const std::vector<std::string> kNames = {
+      "audio",         "images",      "files",       "batches",  "responses",
+      "models",        "moderations", "completions", "uploads",  "fine_tuning",
+      "vector_stores", "rerank",      "realtime",    "messages", "*"};
+  return kNames;
+}
+
+bool is_passthrough_api_name(std::string_view name) {
+  const auto& names = passthrough_api_names();
+  return std::find(names.begin(), names.end(), name) != names.end();
+}
+
+std::string_view json_api_method(ApiKind kind) {
+  switch (kind) {
+    case ApiKind::ChatCompletions:
+    case ApiKind::Embeddings:
+    case ApiKind::Messages:
+    case ApiKind::Responses:
+      return "POST";
+    case ApiKind::Models:
+      return "GET";
+    case ApiKind::Other:
+      break;
+  }
+  return {};
 }
 
 std::string api_family(std::string_view path, std::string_view matched_prefix) {

@@ -12,6 +12,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace sluice::route {
 
@@ -32,6 +33,22 @@ std::string_view api_kind_name(ApiKind kind);
 // messages, realtime);
 // else the part after `matched_prefix` (the route's PathPrefix), else the whole path.
 std::string api_suffix(std::string_view path, std::string_view matched_prefix = {});
+
+// `url` (a path with an optional query) with the client's value of query parameter `name` in
+// place of its own: every `name` parameter of `url` is removed and the client's appended, when
+// `client_query` has one. Returns the error message when the client's value is given twice or
+// holds a character outside A-Z a-z 0-9 - . _ (it goes into the provider's URL as is).
+std::optional<std::string> prefer_client_query_param(std::string& url, std::string_view name,
+                                                     std::string_view client_query);
+
+// The API families a Backend's spec.ai.passthrough.apis may name ("*": all), in the order the
+// configuration reference lists them.
+const std::vector<std::string>& passthrough_api_names();
+bool is_passthrough_api_name(std::string_view name);
+
+// The method a JSON API path takes ("POST" for chat, embeddings, Messages and Responses; "GET"
+// for the model list); empty for other kinds.
+std::string_view json_api_method(ApiKind kind);
 
 // The API family of a path for passthrough decisions: the first segment of api_suffix()
 // ("/audio/speech" -> "audio", "/files/f1/content" -> "files"); "" when there is none.

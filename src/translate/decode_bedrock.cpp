@@ -211,9 +211,9 @@ std::optional<unsigned> exception_status(std::string_view type, std::string_view
     unsigned status;
   };
   static constexpr Entry kMap[] = {
-      {"ThrottlingException", 429},         {"ValidationException", 400},   {"AccessDeniedException", 403},
-      {"ResourceNotFoundException", 404},   {"ModelTimeoutException", 504}, {"ServiceUnavailableException", 503},
-      {"UnrecognizedClientException", 401},
+      {"ThrottlingException", 429},         {"ValidationException", 400},       {"AccessDeniedException", 403},
+      {"ResourceNotFoundException", 404},   {"ModelTimeoutException", 504},     {"ServiceUnavailableException", 503},
+      {"UnrecognizedClientException", 401}, {"InvalidSignatureException", 401},
   };
   for (const auto& entry : kMap) {
     if (iequals(entry.name, type)) {

@@ -190,9 +190,11 @@ describe('errors are reshaped to the OpenAI schema with a fitting status', () =>
     assertOpenAIError(res, 401);
     assert.match(res.json.error.message, /API key/);
   });
-  test('Bedrock with a wrong secret key: the mock rejects the SigV4 signature -> 403', async () => {
+  test('Bedrock with a wrong secret key: the mock rejects the SigV4 signature -> 401', async () => {
     const res = await post('/bedrock-badkey/v1/chat/completions', { model: 'anthropic.claude-3-5-sonnet-20241022-v2:0', messages: [{ role: 'user', content: 'hi' }] });
-    assertOpenAIError(res, 403);
+    // AWS answers 403 InvalidSignatureException: a credential problem, 401 authentication_error.
+    assertOpenAIError(res, 401);
+    assert.equal(res.json.error.type, 'authentication_error');
     assert.match(res.json.error.message, /signature/i);
   });
   test('Bedrock throttling (x-amzn-errortype) -> 429', async () => {
@@ -342,6 +344,42 @@ describe('passthrough of other APIs', () => {
     assert.notEqual(response.status, 500);
     assert.equal(response.headers.get('x-mock-path'), '/v1/audio/transcriptions');
     await response.arrayBuffer();
+  });
+  test('an API family the configuration cannot name: the 404 suggests passthrough.paths, not apis', async () => {
+    const res = await post('/openai-pt/v1/threads/t1/runs', {});
+    assertOpenAIError(res, 404);
+    assert.equal(res.json.error.code, 'api_not_enabled');
+    assert.match(res.json.error.message, /spec\.ai\.passthrough\.paths: \["\/v1\/threads\/t1\/runs"\]/);
+    assert.doesNotMatch(res.json.error.message, /apis: \[threads\]/);
+  });
+  test('a wrong method on a JSON API path: 405 with Allow', async () => {
+    for (const [method, path, allow] of [
+      ['GET', '/openai/v1/chat/completions', 'POST'],
+      ['PUT', '/anthropic/v1/messages', 'POST'],
+      ['GET', '/gemini/v1/embeddings', 'POST'],
+      ['DELETE', '/openai/v1/responses', 'POST'],
+      ['POST', '/gemini/v1/models', 'GET'],
+    ]) {
+      const response = await fetch(gw.url + path, { method, headers: { authorization: 'Bearer k' } });
+      assert.equal(response.status, 405, `${method} ${path}`);
+      assert.equal(response.headers.get('allow'), allow, `${method} ${path}`);
+      const body = await response.json();
+      // Each client in its own error shape.
+      if (path.includes('/messages')) assert.equal(body.type, 'error');
+      else assert.equal(body.error.code, 'method_not_allowed');
+    }
+  });
+  test("the AzureOpenAI client's own api-version replaces the configured one, once", async () => {
+    const res = await post('/azure/openai/deployments/gpt-4o/chat/completions?api-version=2025-04-01-preview', {
+      model: 'gpt-4o',
+      messages: [{ role: 'user', content: 'hi' }],
+    });
+    assert.equal(res.status, 200, res.text);
+    assert.equal(res.headers.get('x-mock-path'), '/openai/deployments/gpt-4o/chat/completions?api-version=2025-04-01-preview');
+    const bad = await post('/azure/v1/chat/completions?api-version=a&api-version=b', { model: 'gpt-4o', messages: [{ role: 'user', content: 'hi' }] });
+    assertOpenAIError(bad, 400);
+    assert.equal(bad.json.error.param, 'api-version');
+    assert.match(bad.json.error.message, /more than once/);
   });
   test('GET /v1/models on a backend without models passthrough is answered from the config', async () => {
     const response = await fetch(`${gw.url}/gemini/v1/models`, { headers: { authorization: 'Bearer k' } });
