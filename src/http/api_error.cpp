@@ -49,4 +49,47 @@ std::string anthropic_error_body(const ApiError& error) {
   return boost::json::serialize(outer);
 }
 
+std::string_view google_status_for(unsigned http_status) {
+  switch (http_status) {
+    case 400:
+      return "INVALID_ARGUMENT";
+    case 401:
+      return "UNAUTHENTICATED";
+    case 402:
+    case 429:
+      return "RESOURCE_EXHAUSTED";
+    case 403:
+      return "PERMISSION_DENIED";
+    case 404:
+      return "NOT_FOUND";
+    case 408:
+    case 504:
+      return "DEADLINE_EXCEEDED";
+    case 409:
+      return "ABORTED";
+    case 499:
+      return "CANCELLED";
+    case 501:
+      return "UNIMPLEMENTED";
+    case 502:
+    case 503:
+    case 529:
+      return "UNAVAILABLE";
+    default:
+      return http_status >= 400 && http_status < 500 ? "INVALID_ARGUMENT" : "INTERNAL";
+  }
+}
+
+std::string google_error_body(const http::ApiError& error) {
+  boost::json::object inner{
+      {"code", error.status}, {"message", error.message}, {"status", google_status_for(error.status)}};
+  if (error.param && !error.param->empty()) {
+    inner["details"] = boost::json::array{boost::json::object{
+        {"@type", "type.googleapis.com/google.rpc.BadRequest"},
+        {"fieldViolations",
+         boost::json::array{boost::json::object{{"field", *error.param}, {"description", error.message}}}}}};
+  }
+  return boost::json::serialize(boost::json::object{{"error", std::move(inner)}});
+}
+
 }  // namespace sluice::http

@@ -27,4 +27,15 @@ std::string openai_error_body(const ApiError& error);
 std::string anthropic_error_body(const ApiError& error);
 std::string_view anthropic_error_type(unsigned status);
 
+// The google.rpc status name for an HTTP status: 400 INVALID_ARGUMENT (also other 4xx not
+// below), 401 UNAUTHENTICATED, 402 and 429 RESOURCE_EXHAUSTED, 403 PERMISSION_DENIED,
+// 404 NOT_FOUND, 408 and 504 DEADLINE_EXCEEDED, 409 ABORTED, 499 CANCELLED, 501 UNIMPLEMENTED,
+// 502, 503 and 529 UNAVAILABLE, other statuses INTERNAL.
+std::string_view google_status_for(unsigned http_status);
+
+// {"error":{"code":<status>,"message":...,"status":<google_status_for>}}; when the error names
+// a field (param), also "details":[{"@type":"type.googleapis.com/google.rpc.BadRequest",
+// "fieldViolations":[{"field":<param>,"description":<message>}]}] as Google does.
+std::string google_error_body(const ApiError& error);
+
 }  // namespace sluice::http

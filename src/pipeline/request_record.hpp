@@ -18,9 +18,9 @@ struct ProviderSeries;
 
 namespace sluice::pipeline {
 
-// The schema errors and local answers are written in: OpenAI's, or Anthropic's for
-// /v1/messages clients.
-enum class ClientSchema { OpenAI, Anthropic };
+// The schema errors and local answers are written in: OpenAI's, Anthropic's for /v1/messages
+// clients, Google's for Gemini API clients (…/models/{model}:generateContent and the like).
+enum class ClientSchema { OpenAI, Anthropic, Google };
 
 struct RequestRecord {
   std::string_view route;    // CompiledRule::id (owned by the snapshot)

@@ -33,8 +33,17 @@ http::Task<bool> send_error(ClientIo& client, const http::ApiError& error, unsig
   if (!retry_after.empty()) response.set(bhttp::field::retry_after, retry_after);
   insert_lines(response.base(), extra_headers);
   response.keep_alive(keep_alive);
-  response.body() =
-      schema == ClientSchema::Anthropic ? http::anthropic_error_body(error) : http::openai_error_body(error);
+  switch (schema) {
+    case ClientSchema::Anthropic:
+      response.body() = http::anthropic_error_body(error);
+      break;
+    case ClientSchema::Google:
+      response.body() = http::google_error_body(error);
+      break;
+    case ClientSchema::OpenAI:
+      response.body() = http::openai_error_body(error);
+      break;
+  }
   response.prepare_payload();
   record.status = error.status;
   record.bytes_sent += response.body().size();
@@ -72,10 +81,12 @@ std::string Responder::with_response_lines(std::string head) const {
   return head;
 }
 
-http::Task<bool> Responder::json(unsigned status, std::string body, const bhttp::response_header<>* upstream) {
+http::Task<bool> Responder::json(unsigned status, std::string body, const bhttp::response_header<>* upstream,
+                                 std::string_view more_headers) {
   const bool keep = keep_alive();
-  const std::string head =
+  std::string head =
       converted_head(upstream, status, "application/json", body.size(), keep, proxy::ClientFraming::ContentLength);
+  if (!more_headers.empty()) head.insert(head.size() - 2, more_headers);
   record_.status = status;
   record_.bytes_sent += body.size();
   const std::array<asio::const_buffer, 2> pieces{asio::buffer(head), asio::buffer(body)};

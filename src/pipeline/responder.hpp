@@ -93,8 +93,10 @@ class Responder {
                          std::string_view more_headers = {});
   // A complete JSON answer (a translated reply, the model list): head and body in one write;
   // `upstream` lends its non-framing headers (request ids, rate limits).
+  // `more_headers`: "name: value\r\n" lines of this answer only.
   http::Task<bool> json(unsigned status, std::string body,
-                        const boost::beast::http::response_header<>* upstream = nullptr);
+                        const boost::beast::http::response_header<>* upstream = nullptr,
+                        std::string_view more_headers = {});
   // A 204 carries no body, type or length.
   http::Task<bool> local(const LocalResponse& response);
   // What a verdict that stops the request answers.

@@ -167,10 +167,11 @@ struct RequestContext {
   const boost::beast::http::request_header<>* head = nullptr;
   route::ApiKind api = route::ApiKind::Other;
   ClientSchema schema = ClientSchema::OpenAI;
-  std::string_view path;       // the canonical path (the API path, without ';' parameters, for JSON APIs)
-  std::string_view query;      // without '?'
-  std::string_view client_ip;  // the connection's peer address (empty when unknown)
-  bool json_api = false;       // chat, embeddings or messages on an AI Backend: the body is read whole
+  std::string_view path;          // the canonical path (the API path, without ';' parameters, for JSON APIs)
+  std::string_view query;         // without '?'
+  bool query_credential = false;  // the caller's key came in the `key` query parameter: never forwarded
+  std::string_view client_ip;     // the connection's peer address (empty when unknown)
+  bool json_api = false;          // chat, embeddings or messages on an AI Backend: the body is read whole
   // JSON APIs, from RequestBody on: the body as received, what it says, and its parsed form
   // when a translation or a stage needs one (`document` is null otherwise).
   std::string body;

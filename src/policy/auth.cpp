@@ -21,6 +21,7 @@
 #include "policy/jwt_authenticator.hpp"
 #include "policy/targets.hpp"
 #include "proxy/worker.hpp"
+#include "route/api_path.hpp"
 
 namespace sluice::policy {
 
@@ -311,21 +312,31 @@ class AuthStage final : public pipeline::Stage {
       credential = value;
       from = i;
     }
+    // Google's convention: the key in the `key` query parameter (`?key=`), read last. It never
+    // travels upstream (the attempt drops it from a forwarded query).
+    bool from_query = false;
     if (from == headers_.size()) {
+      if (const auto key = route::query_value(request.query, "key"); key && !key->empty()) {
+        credential = *key;
+        from_query = true;
+        request.query_credential = true;
+      }
+    }
+    if (from == headers_.size() && !from_query) {
       // Anonymous only when every configured method allows it.
       if ((!api_keys_ || api_key_optional_) && (!jwt_ || jwt_optional_)) return Verdict::proceed();
       request.record.auth_failure = "missing";
       if (api_keys_)
-        return refuse(
-            "missing_api_key",
-            "No API key provided: send it as \"Authorization: Bearer <key>\" or in one of the headers " + header_list(),
-            kChallenge);
+        return refuse("missing_api_key",
+                      "No API key provided: send it as \"Authorization: Bearer <key>\", in one of the headers " +
+                          header_list() + " or as ?key=",
+                      kChallenge);
       return refuse("missing_token",
                     "No bearer token provided: send it as \"Authorization: Bearer <token>\" or in one of the headers " +
                         header_list(),
                     kChallenge);
     }
-    request.request_header_edits.push_back(&removals_[from]);
+    if (!from_query) request.request_header_edits.push_back(&removals_[from]);
     if (jwt_ && (!api_keys_ || looks_like_jwt(credential))) return authenticate_jwt(request, credential);
     const auto digest = sha256_digest(credential);
     const auto it = by_digest_.find(digest);

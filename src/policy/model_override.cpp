@@ -23,6 +23,8 @@ class ModelOverrideStage final : public pipeline::Stage {
     if (!pinned || !attempt.request.json_api) return Verdict::proceed();
     attempt.model = *pinned;
     if (!attempt.native) return Verdict::proceed();  // the translation writes attempt.model
+    // Gemini names the model in the path the provider builds from attempt.model, not the body.
+    if (attempt.request.schema == pipeline::ClientSchema::Google) return Verdict::proceed();
     auto& request = attempt.request;
     if (request.document.is_object()) {
       json::object rewritten(request.document.as_object(), json::storage_ptr());

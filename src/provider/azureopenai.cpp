@@ -59,6 +59,7 @@ const ProviderTraits kAzureOpenAI{
               return NativePath{deployment, "/embeddings" + query};
             case Operation::Responses:
               return NativePath{"/openai", "/responses" + query};  // resource-scoped: the model is in the body
+            case Operation::ModelAction:
             case Operation::Other:
               break;
           }

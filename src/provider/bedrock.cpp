@@ -51,6 +51,7 @@ const ProviderTraits kBedrock{
             case Operation::Embeddings:
               return NativePath{"", model + "/invoke"};
             case Operation::Responses:
+            case Operation::ModelAction:
             case Operation::Other:
               break;
           }

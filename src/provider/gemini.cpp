@@ -44,6 +44,9 @@ const ProviderTraits kGemini{
             case Operation::Embeddings:
               out.suffix = "/models/" + model + ":batchEmbedContents";
               break;
+            case Operation::ModelAction:
+              out.suffix = "/models/" + model + ":" + std::string(r.action);
+              break;
             case Operation::Responses:
             case Operation::Other:
               out.suffix = std::string(r.client_suffix);

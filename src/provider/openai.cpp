@@ -15,6 +15,7 @@ NativePath openai_style_path(std::string base, const PathRequest& request) {
       return {std::move(base), "/embeddings"};
     case Operation::Responses:
       return {std::move(base), "/responses"};
+    case Operation::ModelAction:
     case Operation::Other:
       break;
   }

@@ -34,8 +34,10 @@ enum class WireFormat {
 enum class Operation {
   Chat,  // chat completions (or Anthropic Messages for Anthropic-format providers)
   Embeddings,
-  Responses,  // the OpenAI Responses API (OpenAI-format providers)
-  Other,      // passthrough: the client's API suffix, unchanged
+  Responses,    // the OpenAI Responses API (OpenAI-format providers)
+  ModelAction,  // a Gemini model action (PathRequest::action: countTokens, embedContent, a
+                // streamGenerateContent without alt=sse) on a Gemini-format provider
+  Other,        // passthrough: the client's API suffix, unchanged
 };
 
 struct PathRequest {
@@ -43,6 +45,7 @@ struct PathRequest {
   std::string_view model;  // effective model (may be empty for Other)
   bool stream = false;
   std::string_view client_suffix;  // the client's API suffix ("/audio/speech"), for Other
+  std::string_view action;         // for ModelAction
 };
 
 // The upstream path as base + suffix; the Backend's path.prefix replaces `base`.

@@ -80,6 +80,9 @@ const ProviderTraits kVertexAI{
             case Operation::Embeddings:
               out.suffix = models + model + ":predict";
               break;
+            case Operation::ModelAction:
+              out.suffix = models + model + ":" + std::string(r.action);
+              break;
             case Operation::Responses:
             case Operation::Other:
               out.suffix = std::string(r.client_suffix);

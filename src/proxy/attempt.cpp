@@ -63,6 +63,8 @@ std::string_view translation_name(translate::ClientApi api, provider::WireFormat
                                                     "responses->gemini",
                                                     "responses->vertex-gemini",
                                                     "responses->bedrock"};
+  static constexpr std::string_view kGemini[] = {
+      "gemini->openai", "gemini->anthropic", "gemini->vertex-anthropic", "", "", "gemini->bedrock"};
   std::size_t column = 0;
   switch (format) {
     case WireFormat::OpenAI:
@@ -89,11 +91,22 @@ std::string_view translation_name(translate::ClientApi api, provider::WireFormat
       return kAnthropic[column];
     case translate::ClientApi::OpenAIResponses:
       return kResponses[column];
+    case translate::ClientApi::GeminiGenerate:
+      return kGemini[column];
+    case translate::ClientApi::GeminiModelAction:
+      return "";
     case translate::ClientApi::OpenAIChat:
     case translate::ClientApi::OpenAIEmbeddings:
       return kOpenAi[column];
   }
   return "";
+}
+
+// Native answers whose usage is read where the API reports it (the Responses API's completed
+// event, Gemini's usageMetadata) rather than by a chat reading.
+bool reads_reported_usage(route::ApiKind api) {
+  return api == route::ApiKind::Responses || api == route::ApiKind::GeminiGenerate ||
+         api == route::ApiKind::GeminiEmbed || api == route::ApiKind::GeminiCountTokens;
 }
 
 const UpstreamEndpoint& choose_endpoint(Worker& worker, const BackendRuntime& backend) {
@@ -398,6 +411,7 @@ http::Task<AttemptResult> attempt(ExchangeInputs& exchange, const BackendRuntime
       translate::RequestContext conversion;
       conversion.model = context.model;
       conversion.stream = request.info.stream;
+      conversion.json_array_stream = exchange.json_array_stream;
       conversion.default_max_tokens = target.default_max_tokens;
       if (target.format == provider::WireFormat::VertexAnthropic) {
         conversion.model_in_body = false;
@@ -440,7 +454,11 @@ http::Task<AttemptResult> attempt(ExchangeInputs& exchange, const BackendRuntime
   provider::NativePath native;
   if (target.ai) {
     const auto client_suffix = route::api_suffix(request.path, match.matched_prefix);
-    provider::PathRequest path_request{exchange.operation, context.model, request.info.stream, client_suffix};
+    provider::PathRequest path_request{exchange.operation, context.model, request.info.stream, client_suffix,
+                                       exchange.action};
+    // A translated Gemini client's JSON-array stream reads the provider's own stream.
+    if (translator && path_request.operation == provider::Operation::ModelAction)
+      path_request.operation = provider::Operation::Chat;
     native = target.provider->path(*target.llm, path_request);
     path_input.provider_base = native.base;
     // The provider decides the suffix when it differs from the client's (translations, Azure).
@@ -455,8 +473,11 @@ http::Task<AttemptResult> attempt(ExchangeInputs& exchange, const BackendRuntime
   const bool composed_url = request.json_api && target.ai &&
                             (translator != nullptr || target.format != provider::WireFormat::OpenAI ||
                              native.suffix.find('?') != std::string::npos);
+  std::string stripped_query;  // only when the caller's key must leave the query
+  std::string_view forwarded_query = request.query;
+  if (request.query_credential) forwarded_query = stripped_query = route::query_without(request.query, "key");
   record.upstream_path =
-      composed_url ? std::move(upstream_path.path) : route::with_query(std::move(upstream_path.path), request.query);
+      composed_url ? std::move(upstream_path.path) : route::with_query(std::move(upstream_path.path), forwarded_query);
   record.path_source = route::path_source_name(upstream_path.source);
   if (target.ai && !target.provider->client_query_param.empty()) {
     const auto name = target.provider->client_query_param;
@@ -650,8 +671,10 @@ http::Task<AttemptResult> attempt(ExchangeInputs& exchange, const BackendRuntime
   // Stages that must see the whole answer first (a response webhook) get each choice's text of
   // the reply read whole; the texts they replace go out through the same filters.
   std::unique_ptr<llm::TextFilter> text_filter;
-  const bool text_reply = request.json_api && target.ai && record.status >= 200 && record.status < 300 &&
-                          (request.api == route::ApiKind::ChatCompletions || request.api == route::ApiKind::Messages);
+  const bool text_reply =
+      request.json_api && target.ai && record.status >= 200 && record.status < 300 &&
+      (request.api == route::ApiKind::ChatCompletions || request.api == route::ApiKind::Messages ||
+       (translator && (request.api == route::ApiKind::Responses || request.api == route::ApiKind::GeminiGenerate)));
   const bool whole_reply = text_reply && reads_whole_reply(request, target);
   std::string whole_body;
   if (whole_reply) {
@@ -692,7 +715,7 @@ http::Task<AttemptResult> attempt(ExchangeInputs& exchange, const BackendRuntime
   auto read_native_whole = [&](std::string& body, bool stream) {
     if (!reads_native) return;
     std::string out;
-    if (request.api == route::ApiKind::Responses) {
+    if (reads_reported_usage(request.api)) {
       ReportedUsageReading reading(stream, limits.maxTranslatedResponseBytes, record);
       reading.feed(body, out);
       reading.finish(out);
@@ -809,7 +832,7 @@ http::Task<AttemptResult> attempt(ExchangeInputs& exchange, const BackendRuntime
     std::optional<ReportedUsageReading> reported_reading;
     pipeline::ResponseFilter* filter = nullptr;
     if (has_body && record.status >= 200 && record.status < 300 && reads_native) {
-      if (request.api == route::ApiKind::Responses) {
+      if (reads_reported_usage(request.api)) {
         filter = &reported_reading.emplace(sse, limits.maxTranslatedResponseBytes, record);
       } else if (target.format == provider::WireFormat::OpenAI) {
         filter = &reading.emplace(sse, context.drop_usage_chunk, limits.maxTranslatedResponseBytes, record);

@@ -44,6 +44,8 @@ struct ExchangeInputs {
   std::chrono::steady_clock::time_point started;
   translate::ClientApi client_api = translate::ClientApi::OpenAIChat;
   provider::Operation operation = provider::Operation::Other;
+  std::string_view action;         // Operation::ModelAction: the Gemini action (points into the target)
+  bool json_array_stream = false;  // a Gemini client's stream without alt=sse
   policy::EffectiveRetry retry;
   unsigned attempts = 0;       // tries so far, this one included
   bool counted_retry = false;  // this try is a retry, counted in the worker's retries in flight

@@ -13,6 +13,7 @@
 #include "proxy/attempt.hpp"
 #include "proxy/request_body.hpp"
 #include "route/api_path.hpp"
+#include "translate/gemini_client.hpp"
 
 namespace sluice::proxy {
 
@@ -329,10 +330,102 @@ http::Task<bool> try_providers(ExchangeInputs& exchange, AttemptPlan& plan) {
 
 }  // namespace
 
-ClientSchema client_schema_for(std::string_view path) {
-  return route::classify_api(http::api_path_of(path)) == route::ApiKind::Messages ? ClientSchema::Anthropic
-                                                                                  : ClientSchema::OpenAI;
+ClientSchema client_schema_for(route::ApiKind api) {
+  switch (api) {
+    case route::ApiKind::Messages:
+      return ClientSchema::Anthropic;
+    case route::ApiKind::GeminiGenerate:
+    case route::ApiKind::GeminiCountTokens:
+    case route::ApiKind::GeminiEmbed:
+      return ClientSchema::Google;
+    default:
+      return ClientSchema::OpenAI;
+  }
 }
+
+ClientSchema client_schema_for(std::string_view path) {
+  return client_schema_for(route::classify_api(http::api_path_of(path)));
+}
+
+namespace {
+
+// Policies that cannot read this request or its reply refuse it rather than let it pass
+// unread: a response guard or webhook on a Responses API or Gemini call a provider would answer
+// natively (those replies are read only when translated), a request policy that reads the body
+// (prompt guards, defaults, the cache, ...) on a Gemini call (its request is not read yet).
+std::optional<http::ApiError> unread_by_policies(route::ApiKind api, const AttemptPlan& plan,
+                                                 const pipeline::Chain& rule_chain,
+                                                 const pipeline::Chain& backend_chain) {
+  const bool gemini = api == route::ApiKind::GeminiGenerate || api == route::ApiKind::GeminiCountTokens ||
+                      api == route::ApiKind::GeminiEmbed;
+  const auto answered_natively = [&](provider::WireFormat format) {
+    return std::any_of(plan.begin(), plan.end(), [&](const auto* p) { return p->format == format; });
+  };
+  const bool native_unread = (api == route::ApiKind::Responses && answered_natively(provider::WireFormat::OpenAI)) ||
+                             (gemini && (answered_natively(provider::WireFormat::Gemini) ||
+                                         answered_natively(provider::WireFormat::VertexGemini)));
+  for (const auto* chain : {&rule_chain, &backend_chain}) {
+    if (native_unread &&
+        (chain->needs(pipeline::Phase::ResponseText) || chain->needs(pipeline::Phase::ResponseWhole))) {
+      return http::ApiError{400,
+                            "invalid_request_error",
+                            "unsupported_api",
+                            std::string("a response guard applies to this route, and it does not read the ") +
+                                (gemini ? "Gemini API replies of Gemini" : "Responses API replies of OpenAI-format") +
+                                " providers yet; use chat completions on this route",
+                            {}};
+    }
+    if (gemini && chain->needs(pipeline::Phase::BodyDocument)) {
+      return http::ApiError{400,
+                            "invalid_request_error",
+                            "unsupported_api",
+                            "a policy on this route reads request bodies (a prompt guard, request defaults, "
+                            "prompt enrichment or the response cache), and it does not read Gemini API requests "
+                            "yet; use chat completions on this route",
+                            {}};
+    }
+  }
+  return std::nullopt;
+}
+
+// A JSON API request as the attempts see it: the client's API, what the provider is asked to do
+// (Gemini: the action in the path; a stream without alt=sse is one JSON array).
+void describe_json_api(route::ApiKind api, std::string_view api_path, std::string_view query,
+                       ExchangeInputs& exchange) {
+  switch (api) {
+    case route::ApiKind::Messages:
+      exchange.client_api = translate::ClientApi::AnthropicMessages;
+      exchange.operation = provider::Operation::Chat;
+      return;
+    case route::ApiKind::Embeddings:
+      exchange.client_api = translate::ClientApi::OpenAIEmbeddings;
+      exchange.operation = provider::Operation::Embeddings;
+      return;
+    case route::ApiKind::Responses:
+      exchange.client_api = translate::ClientApi::OpenAIResponses;
+      exchange.operation = provider::Operation::Responses;
+      return;
+    case route::ApiKind::GeminiGenerate:
+    case route::ApiKind::GeminiCountTokens:
+    case route::ApiKind::GeminiEmbed: {
+      const auto call = route::gemini_call(api_path);
+      exchange.action = call ? call->action : std::string_view{};
+      exchange.client_api = api == route::ApiKind::GeminiGenerate ? translate::ClientApi::GeminiGenerate
+                                                                  : translate::ClientApi::GeminiModelAction;
+      exchange.json_array_stream = call && call->stream() && !route::query_has(query, "alt", "sse");
+      exchange.operation = api == route::ApiKind::GeminiGenerate && !exchange.json_array_stream
+                               ? provider::Operation::Chat
+                               : provider::Operation::ModelAction;
+      return;
+    }
+    default:
+      exchange.client_api = translate::ClientApi::OpenAIChat;
+      exchange.operation = provider::Operation::Chat;
+      return;
+  }
+}
+
+}  // namespace
 
 http::Task<bool> run_exchange(Worker& worker, const Snapshot& snapshot, const route::RouteMatchResult& match,
                               RequestHeadParser& head_parser, beast::flat_buffer& client_buffer, ClientIo& client,
@@ -348,7 +441,7 @@ http::Task<bool> run_exchange(Worker& worker, const Snapshot& snapshot, const ro
   const auto path = target.substr(0, qpos);
   const auto api_path = http::api_path_of(path);
   const auto api = route::classify_api(api_path);
-  const auto schema = api == route::ApiKind::Messages ? ClientSchema::Anthropic : ClientSchema::OpenAI;
+  const auto schema = client_schema_for(api);
 
   // The body's parser: the head's until the body is read whole or streamed by another.
   std::optional<bhttp::request_parser<bhttp::string_body>> whole_parser;
@@ -385,9 +478,7 @@ http::Task<bool> run_exchange(Worker& worker, const Snapshot& snapshot, const ro
 
   // What kind of request this is for the backend.
   const bool post = head->method() == bhttp::verb::post;
-  request.json_api = backend->ai && post &&
-                     (api == route::ApiKind::ChatCompletions || api == route::ApiKind::Embeddings ||
-                      api == route::ApiKind::Messages || api == route::ApiKind::Responses);
+  request.json_api = backend->ai && post && route::json_api_method(api) == "POST";
   request.path = request.json_api ? api_path : path;
 
   // RequestHead stages (the rule's, then the Backend's) run before anything is answered.
@@ -430,41 +521,22 @@ http::Task<bool> run_exchange(Worker& worker, const Snapshot& snapshot, const ro
   }
 
   ExchangeInputs exchange{request, responder, limits, match, client_buffer};
+  bool estimate_tokens = false;
   if (request.json_api) {
-    exchange.client_api = api == route::ApiKind::Messages     ? translate::ClientApi::AnthropicMessages
-                          : api == route::ApiKind::Embeddings ? translate::ClientApi::OpenAIEmbeddings
-                          : api == route::ApiKind::Responses  ? translate::ClientApi::OpenAIResponses
-                                                              : translate::ClientApi::OpenAIChat;
-    exchange.operation = api == route::ApiKind::Embeddings  ? provider::Operation::Embeddings
-                         : api == route::ApiKind::Responses ? provider::Operation::Responses
-                                                            : provider::Operation::Chat;
+    describe_json_api(api, api_path, request.query, exchange);
     // Providers that cannot serve this API at all are skipped, not failed on.
     AttemptPlan able;
     for (const auto* p : plan)
       if (translate::can_serve(exchange.client_api, p->format)) able.push_back(p);
-    if (able.empty()) {
+    // Gemini's countTokens where no provider is Gemini: answered with an estimate.
+    estimate_tokens = able.empty() && api == route::ApiKind::GeminiCountTokens;
+    if (able.empty() && !estimate_tokens) {
       auto selection = translate::select_translator(exchange.client_api, plan.front()->format, {});
       co_return co_await responder.error(*selection.error);
     }
-    plan = std::move(able);
-    // Response guards and webhooks read translated replies and native chat and Messages
-    // replies: a Responses API call an OpenAI-format provider would answer natively is refused
-    // rather than answered unread.
-    const bool native_responses =
-        api == route::ApiKind::Responses &&
-        std::any_of(plan.begin(), plan.end(), [](const auto* p) { return p->format == provider::WireFormat::OpenAI; });
-    if (native_responses) {
-      for (const auto* chain : {&rule_chain, &backend->chain}) {
-        if (!chain->needs(pipeline::Phase::ResponseText) && !chain->needs(pipeline::Phase::ResponseWhole)) continue;
-        const http::ApiError error{400,
-                                   "invalid_request_error",
-                                   "unsupported_api",
-                                   "a response guard applies to this route, and it does not read the Responses API "
-                                   "replies of OpenAI-format providers yet; use chat completions on this route",
-                                   {}};
-        co_return co_await responder.error(error);
-      }
-    }
+    if (!estimate_tokens) plan = std::move(able);
+    if (auto refusal = unread_by_policies(api, plan, rule_chain, backend->chain))
+      co_return co_await responder.error(*refusal);
   } else if (backend->ai) {
     const auto family = route::api_family(api_path, match.matched_prefix);
     const bool allowed = passthrough_allows(backend->spec->passthrough, api_path, match.matched_prefix, family);
@@ -538,6 +610,11 @@ http::Task<bool> run_exchange(Worker& worker, const Snapshot& snapshot, const ro
       request.arena.emplace(request.body.size() * 2 + 1024);
       body_error = parse_json_body(request.body, json::storage_ptr(&*request.arena), request.document, request.info);
     }
+    // Gemini names the model and whether to stream in the path, not the body.
+    if (const auto call = route::gemini_call(api_path); call && !body_error) {
+      request.info.model = std::string(call->model.substr(0, kMaxModelBytes));
+      request.info.stream = call->stream();
+    }
     record.model = request.info.model;
     if (body_error) co_return co_await responder.error(*body_error);
     record.stream = request.info.stream;
@@ -555,6 +632,12 @@ http::Task<bool> run_exchange(Worker& worker, const Snapshot& snapshot, const ro
       // Stages that rewrote the document: the body every attempt sends is the new one.
       if (request.document_changed) request.body = json::serialize(request.document);
       record.model = request.info.model;
+    }
+    if (estimate_tokens) {
+      auto estimate = translate::estimate_gemini_count_tokens(request.body);
+      if (estimate.error) co_return co_await responder.error(*estimate.error);
+      const std::string_view marked = "x-sluice-token-count: estimate\r\n";
+      co_return co_await responder.json(200, std::move(estimate.body), nullptr, marked);
     }
   }
   if (!whole_parser && !head_parser.is_done()) {

@@ -322,6 +322,8 @@ http::Task<RelayOutcome> relay_body(Stream& stream, http::UpstreamConnection& co
                                    {}};
       if (schema == ClientSchema::Anthropic) {
         translate::append_anthropic_error_event(error_event, failure);
+      } else if (schema == ClientSchema::Google) {
+        translate::append_sse_data(error_event, http::google_error_body(failure));
       } else {
         translate::append_openai_error_event(error_event, failure);
       }

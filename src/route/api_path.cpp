@@ -23,8 +23,25 @@ constexpr std::array<std::string_view, 16> kApiFamilies = {
 
 }  // namespace
 
+std::optional<GeminiCall> gemini_call(std::string_view path) {
+  const auto slash = path.rfind('/');
+  if (slash == std::string_view::npos) return std::nullopt;
+  const auto segment = path.substr(slash + 1);
+  const auto colon = segment.rfind(':');
+  if (colon == std::string_view::npos || colon == 0 || colon + 1 == segment.size()) return std::nullopt;
+  const auto parent = path.substr(0, slash);
+  if (!ends_with_segment(parent, "/models") && parent != "models") return std::nullopt;
+  return GeminiCall{segment.substr(0, colon), segment.substr(colon + 1)};
+}
+
 ApiKind classify_api(std::string_view path) {
   path = strip_trailing_slash(path);
+  if (const auto call = gemini_call(path)) {
+    if (call->action == "generateContent" || call->action == "streamGenerateContent") return ApiKind::GeminiGenerate;
+    if (call->action == "countTokens") return ApiKind::GeminiCountTokens;
+    if (call->action == "embedContent" || call->action == "batchEmbedContents") return ApiKind::GeminiEmbed;
+    return ApiKind::Other;
+  }
   if (ends_with_segment(path, "/chat/completions")) return ApiKind::ChatCompletions;
   if (ends_with_segment(path, "/embeddings")) return ApiKind::Embeddings;
   if (ends_with_segment(path, "/models")) return ApiKind::Models;
@@ -45,6 +62,12 @@ std::string_view api_kind_name(ApiKind kind) {
       return "messages";
     case ApiKind::Responses:
       return "responses";
+    case ApiKind::GeminiGenerate:
+      return "gemini.generateContent";
+    case ApiKind::GeminiCountTokens:
+      return "gemini.countTokens";
+    case ApiKind::GeminiEmbed:
+      return "gemini.embedContent";
     case ApiKind::Other:
       break;
   }
@@ -157,6 +180,9 @@ std::string_view json_api_method(ApiKind kind) {
     case ApiKind::Embeddings:
     case ApiKind::Messages:
     case ApiKind::Responses:
+    case ApiKind::GeminiGenerate:
+    case ApiKind::GeminiCountTokens:
+    case ApiKind::GeminiEmbed:
       return "POST";
     case ApiKind::Models:
       return "GET";
@@ -190,6 +216,42 @@ UpstreamPath resolve_upstream_path(const UpstreamPathInput& in) {
     return {std::string(*in.provider_base) + api_suffix(in.client_path, in.matched_prefix), PathSource::Default};
   }
   return {std::string(in.client_path), PathSource::Client};
+}
+
+std::optional<std::string_view> query_value(std::string_view query, std::string_view name) {
+  while (!query.empty()) {
+    const auto amp = query.find('&');
+    const auto param = query.substr(0, amp);
+    const auto eq = param.find('=');
+    if (param.substr(0, eq) == name) return eq == std::string_view::npos ? std::string_view{} : param.substr(eq + 1);
+    query = amp == std::string_view::npos ? std::string_view{} : query.substr(amp + 1);
+  }
+  return std::nullopt;
+}
+
+std::string query_without(std::string_view query, std::string_view name) {
+  std::string out;
+  while (!query.empty()) {
+    const auto amp = query.find('&');
+    const auto param = query.substr(0, amp);
+    if (param.substr(0, param.find('=')) != name) {
+      if (!out.empty()) out.push_back('&');
+      out.append(param);
+    }
+    query = amp == std::string_view::npos ? std::string_view{} : query.substr(amp + 1);
+  }
+  return out;
+}
+
+bool query_has(std::string_view query, std::string_view name, std::string_view value) {
+  while (!query.empty()) {
+    const auto amp = query.find('&');
+    const auto param = query.substr(0, amp);
+    const auto eq = param.find('=');
+    if (eq != std::string_view::npos && param.substr(0, eq) == name && param.substr(eq + 1) == value) return true;
+    query = amp == std::string_view::npos ? std::string_view{} : query.substr(amp + 1);
+  }
+  return false;
 }
 
 std::string with_query(std::string path, std::string_view query) {

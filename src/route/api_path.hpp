@@ -16,10 +16,30 @@
 
 namespace sluice::route {
 
-enum class ApiKind { ChatCompletions, Embeddings, Models, Messages, Responses, Other };
+enum class ApiKind {
+  ChatCompletions,
+  Embeddings,
+  Models,
+  Messages,
+  Responses,
+  GeminiGenerate,     // …/models/{model}:generateContent and :streamGenerateContent
+  GeminiCountTokens,  // …/models/{model}:countTokens
+  GeminiEmbed,        // …/models/{model}:embedContent and :batchEmbedContents
+  Other
+};
 
-// Classifies by suffix: ".../chat/completions", ".../embeddings", ".../models", ".../responses"
-// (creating a response; ".../responses/{id}" and below are Other), and Anthropic's
+// A Gemini API call: the last path segment is "{model}:{action}" below a "models" segment
+// (/v1beta/models/gemini-2.5-flash:generateContent, and Vertex AI's
+// /v1/projects/p/locations/l/publishers/google/models/gemini-2.5-pro:streamGenerateContent).
+struct GeminiCall {
+  std::string_view model;
+  std::string_view action;  // generateContent, streamGenerateContent, countTokens, embedContent, ...
+  bool stream() const { return action == "streamGenerateContent"; }
+};
+std::optional<GeminiCall> gemini_call(std::string_view path);
+
+// Classifies by suffix: a Gemini call (gemini_call), ".../chat/completions", ".../embeddings", ".../models",
+// ".../responses" (creating a response; ".../responses/{id}" and below are Other), and Anthropic's
 // ".../v1/messages" or "/messages" (not the Assistants API's /threads/{id}/messages); query excluded.
 ApiKind classify_api(std::string_view path);
 std::string_view api_kind_name(ApiKind kind);
@@ -79,5 +99,14 @@ UpstreamPath resolve_upstream_path(const UpstreamPathInput& in);
 // Joins a path and the client's query string ("a=b"); a path that already carries a query
 // gets the client's parameters after '&'.
 std::string with_query(std::string path, std::string_view query);
+
+// The value of the first parameter `name` of `query` (without '?'), as written; nullopt when
+// absent.
+std::optional<std::string_view> query_value(std::string_view query, std::string_view name);
+// `query` without its `name` parameters.
+std::string query_without(std::string_view query, std::string_view name);
+
+// Whether `query` (without '?') has the parameter `name` with exactly `value` ("alt=sse").
+bool query_has(std::string_view query, std::string_view name, std::string_view value);
 
 }  // namespace sluice::route

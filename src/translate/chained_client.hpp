@@ -20,6 +20,7 @@
 //                                                            // in the client's fields
 //   http::ApiError upstream_error(unsigned status, http::ApiError) const;  // the error of a
 //                         // non-2xx reply (status: the provider's), as the client's API says it
+// and optionally std::string_view stream_content_type() const (default text/event-stream).
 // Encoders are made on first use, after the request was decoded.
 //
 // Promises: one object per request (it keeps the stream state), not thread-safe, never throws.
@@ -142,6 +143,15 @@ class ChainedClient final : public Translator {
 
   void stream_fail(const http::ApiError& error, std::string& out) override {
     stream_encoder().encode(llm::Error{error}, out);
+  }
+
+  // The schema's stream content type when it has its own (Gemini's JSON-array streams).
+  std::string_view stream_content_type() const override {
+    if constexpr (requires { schema_.stream_content_type(); }) {
+      return schema_.stream_content_type();
+    } else {
+      return Translator::stream_content_type();
+    }
   }
 
   Usage usage() const override { return usage_; }

@@ -55,47 +55,6 @@ std::string_view gemini_stream_content_type(GeminiStreamFraming framing) {
   return framing == GeminiStreamFraming::Sse ? "text/event-stream" : "application/json";
 }
 
-std::string_view google_status_for(unsigned http_status) {
-  switch (http_status) {
-    case 400:
-      return "INVALID_ARGUMENT";
-    case 401:
-      return "UNAUTHENTICATED";
-    case 402:
-    case 429:
-      return "RESOURCE_EXHAUSTED";
-    case 403:
-      return "PERMISSION_DENIED";
-    case 404:
-      return "NOT_FOUND";
-    case 408:
-    case 504:
-      return "DEADLINE_EXCEEDED";
-    case 409:
-      return "ABORTED";
-    case 499:
-      return "CANCELLED";
-    case 501:
-      return "UNIMPLEMENTED";
-    case 502:
-    case 503:
-    case 529:
-      return "UNAVAILABLE";
-    default:
-      return http_status >= 400 && http_status < 500 ? "INVALID_ARGUMENT" : "INTERNAL";
-  }
-}
-
-std::string google_error_body(const http::ApiError& error) {
-  json::object inner{{"code", error.status}, {"message", error.message}, {"status", google_status_for(error.status)}};
-  if (error.param && !error.param->empty()) {
-    inner["details"] = json::array{json::object{
-        {"@type", "type.googleapis.com/google.rpc.BadRequest"},
-        {"fieldViolations", json::array{json::object{{"field", *error.param}, {"description", error.message}}}}}};
-  }
-  return json::serialize(json::object{{"error", std::move(inner)}});
-}
-
 json::object gemini_usage_json(const llm::Usage& usage) {
   const auto candidates =
       usage.completion_tokens > usage.reasoning_tokens ? usage.completion_tokens - usage.reasoning_tokens : 0;
@@ -159,7 +118,7 @@ void GeminiStreamEncoder::encode(const llm::Event& event, std::string& out) {
                  [&](const llm::End&) { finish(out); },
                  [&](const llm::Error& e) {
                    pending_.reset();
-                   write_element(google_error_body(e.error), out);
+                   write_element(http::google_error_body(e.error), out);
                    if (framing_ == GeminiStreamFraming::JsonArray) out += ']';
                    failed_ = true;
                  },

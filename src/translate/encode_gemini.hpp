@@ -44,8 +44,7 @@
 // when no Finish came); usageMetadata as above; modelVersion; responseId (the provider's id or
 // a minted one).
 //
-// google_status_for / google_error_body: the Google error form of an http::ApiError, for every
-// error rendered to a Gemini client (also used by the stream encoder).
+// Errors: http::google_error_body (the form of every error rendered to a Gemini client).
 //
 // One encoder object per response; not thread-safe; never throws. The free functions are pure
 // and thread-safe.
@@ -70,17 +69,6 @@ enum class GeminiStreamFraming { Sse, JsonArray };
 
 // The response content type of a Gemini stream: text/event-stream (Sse) or application/json.
 std::string_view gemini_stream_content_type(GeminiStreamFraming framing);
-
-// The google.rpc status name for an HTTP status: 400 INVALID_ARGUMENT (also other 4xx not
-// below), 401 UNAUTHENTICATED, 402 and 429 RESOURCE_EXHAUSTED, 403 PERMISSION_DENIED,
-// 404 NOT_FOUND, 408 and 504 DEADLINE_EXCEEDED, 409 ABORTED, 499 CANCELLED, 501 UNIMPLEMENTED,
-// 502, 503 and 529 UNAVAILABLE, other statuses INTERNAL.
-std::string_view google_status_for(unsigned http_status);
-
-// {"error":{"code":<status>,"message":...,"status":<google_status_for>}}; when the error names
-// a field (param), also "details":[{"@type":"type.googleapis.com/google.rpc.BadRequest",
-// "fieldViolations":[{"field":<param>,"description":<message>}]}] as Google does.
-std::string google_error_body(const http::ApiError& error);
 
 // Google's usageMetadata object for canonical usage (see the header comment).
 boost::json::object gemini_usage_json(const llm::Usage& usage);

@@ -65,7 +65,8 @@ void PassthroughUsageReader::finish() {
 }
 
 void PassthroughUsageReader::read_event(std::string_view raw) {
-  if (raw.find("\"usage\"") == std::string_view::npos) return;
+  if (raw.find("\"usage\"") == std::string_view::npos && raw.find("\"usageMetadata\"") == std::string_view::npos)
+    return;
   const auto data = http::sse_event_data(raw);
   if (!data.empty() && data != "[DONE]") read_document(data);
 }
@@ -74,9 +75,23 @@ void PassthroughUsageReader::read_document(std::string_view text) {
   boost::system::error_code ec;
   json::monotonic_resource arena;
   const auto value = json::parse(text, ec, &arena);
-  if (ec || !value.is_object()) return;
+  if (ec) return;
+  // A Gemini JSON-array stream read whole: its last element that reports usage.
+  if (value.is_array()) {
+    for (const auto& element : value.as_array())
+      if (element.is_object()) read_object(element.as_object());
+    return;
+  }
+  if (value.is_object()) read_object(value.as_object());
+}
+
+void PassthroughUsageReader::read_object(const json::object& object) {
+  if (const auto* metadata = object.if_contains("usageMetadata"); metadata != nullptr && metadata->is_object()) {
+    read_gemini(metadata->as_object(), object);
+    return;
+  }
   // The object holding the usage: the document, or its "response" (Responses API events).
-  const json::object* holder = &value.as_object();
+  const json::object* holder = &object;
   const auto* usage = holder->if_contains("usage");
   if (usage == nullptr || !usage->is_object()) {
     const auto* response = holder->if_contains("response");
@@ -106,6 +121,21 @@ void PassthroughUsageReader::read_document(std::string_view text) {
   read.known = true;
   usage_ = read;
   if (const auto* model = holder->if_contains("model"); model != nullptr && model->is_string())
+    model_ = std::string(model->as_string().subview().substr(0, kMaxModelBytes));
+}
+
+// Gemini: thoughts are counted apart from the candidates (completion = candidates + thoughts).
+void PassthroughUsageReader::read_gemini(const json::object& metadata, const json::object& holder) {
+  if (!has_any(metadata, {"promptTokenCount", "candidatesTokenCount", "totalTokenCount"})) return;
+  llm::Usage read;
+  read.prompt_tokens = count(metadata, "promptTokenCount");
+  read.reasoning_tokens = count(metadata, "thoughtsTokenCount");
+  read.completion_tokens = count(metadata, "candidatesTokenCount") + read.reasoning_tokens;
+  read.cached_tokens = count(metadata, "cachedContentTokenCount");
+  read.total_tokens = read.prompt_tokens + read.completion_tokens;
+  read.known = true;
+  usage_ = read;
+  if (const auto* model = holder.if_contains("modelVersion"); model != nullptr && model->is_string())
     model_ = std::string(model->as_string().subview().substr(0, kMaxModelBytes));
 }
 

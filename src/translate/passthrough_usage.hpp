@@ -6,11 +6,14 @@
 // response.completed event) — in any of the providers' namings: prompt_tokens / input_tokens,
 // completion_tokens / output_tokens, *_tokens_details.cached_tokens and reasoning_tokens, and
 // Anthropic's cache_read_input_tokens / cache_creation_input_tokens (its input_tokens exclude
-// them, so they are added), and the "model" beside it. Only events mentioning "usage" are
+// them, so they are added), and the "model" beside it; or Gemini's "usageMetadata"
+// (promptTokenCount, candidatesTokenCount + thoughtsTokenCount, cachedContentTokenCount) and
+// "modelVersion", also in the last element of a JSON-array stream read whole. Only events mentioning "usage" are
 // parsed. Bounded: a JSON body or one event past `max_bytes` is not read.
 // One reader per response; not thread-safe; never throws.
 #pragma once
 
+#include <boost/json/object.hpp>
 #include <cstddef>
 #include <string>
 #include <string_view>
@@ -34,6 +37,8 @@ class PassthroughUsageReader {
  private:
   void read_event(std::string_view raw);
   void read_document(std::string_view json);
+  void read_object(const boost::json::object& object);
+  void read_gemini(const boost::json::object& metadata, const boost::json::object& holder);
 
   bool stream_;
   std::size_t max_bytes_;

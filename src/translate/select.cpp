@@ -1,6 +1,7 @@
 #include "translate/select.hpp"
 
 #include "translate/anthropic_client.hpp"
+#include "translate/gemini_client.hpp"
 #include "translate/openai_anthropic.hpp"
 #include "translate/openai_bedrock.hpp"
 #include "translate/openai_gemini.hpp"
@@ -31,7 +32,12 @@ std::unique_ptr<Translator> chat_translator(WireFormat format, const RequestCont
 
 }  // namespace
 
+static bool gemini_format(WireFormat format) {
+  return format == WireFormat::Gemini || format == WireFormat::VertexGemini;
+}
+
 bool can_serve(ClientApi api, WireFormat format) {
+  if (api == ClientApi::GeminiModelAction) return gemini_format(format);
   return api != ClientApi::OpenAIEmbeddings ||
          (format != WireFormat::Anthropic && format != WireFormat::VertexAnthropic);
 }
@@ -44,6 +50,9 @@ bool needs_translation(ClientApi api, WireFormat format) {
       return format != WireFormat::OpenAI;
     case ClientApi::AnthropicMessages:
       return format != WireFormat::Anthropic;
+    case ClientApi::GeminiGenerate:
+    case ClientApi::GeminiModelAction:
+      return !gemini_format(format);
   }
   return false;
 }
@@ -83,6 +92,19 @@ Selection select_translator(ClientApi api, WireFormat format, const RequestConte
     case ClientApi::OpenAIResponses:
       if (format == WireFormat::OpenAI) break;  // native
       out.translator = make_responses_client(context, chat_translator(format, context));
+      break;
+    case ClientApi::GeminiGenerate:
+      if (gemini_format(format)) break;  // native
+      out.translator = make_gemini_client(context, chat_translator(format, context));
+      break;
+    case ClientApi::GeminiModelAction:
+      if (gemini_format(format)) break;  // native
+      out.error = http::ApiError{400,
+                                 "invalid_request_error",
+                                 "unsupported_api",
+                                 "countTokens, embedContent and batchEmbedContents are served by Gemini and Vertex AI "
+                                 "(publisher GOOGLE) backends only; this route's backend is another provider",
+                                 {}};
       break;
   }
   return out;

@@ -1,8 +1,9 @@
 // Which translation an exchange needs: the client's API (OpenAI chat / embeddings / Responses,
 // Anthropic Messages) against the provider's wire format. Native pairs need none; an impossible
-// pair (embeddings on Anthropic) is a clear 400. Anthropic Messages and Responses API clients on
-// providers that do not speak their API go through the OpenAI chat form: anthropic_client and
-// responses_client wrap the OpenAI -> provider translator.
+// pair (embeddings on Anthropic; Gemini's countTokens and embedContent on a provider that is not
+// Gemini) is a clear 400. Anthropic Messages, Responses API and Gemini generateContent clients on
+// providers that do not speak their API go through the OpenAI chat form: anthropic_client,
+// responses_client and gemini_client wrap the OpenAI -> provider translator.
 // Pure function; thread-safe.
 #pragma once
 
@@ -15,7 +16,14 @@
 
 namespace sluice::translate {
 
-enum class ClientApi { OpenAIChat, OpenAIEmbeddings, AnthropicMessages, OpenAIResponses };
+enum class ClientApi {
+  OpenAIChat,
+  OpenAIEmbeddings,
+  AnthropicMessages,
+  OpenAIResponses,
+  GeminiGenerate,     // generateContent / streamGenerateContent
+  GeminiModelAction,  // countTokens, embedContent, batchEmbedContents: Gemini-format providers only
+};
 
 struct Selection {
   std::unique_ptr<Translator> translator;  // null: the provider speaks the client's API natively

@@ -48,6 +48,8 @@ struct RequestContext {
   // "anthropic_version" body field instead of the header).
   bool model_in_body = true;
   std::string anthropic_body_version;  // e.g. "vertex-2023-10-16"; empty: not sent in the body
+  // A Gemini client's stream is one JSON array (streamGenerateContent without alt=sse), not SSE.
+  bool json_array_stream = false;
 };
 
 // The encoder options of a translator serving `context`.

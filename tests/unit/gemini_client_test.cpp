@@ -248,19 +248,19 @@ TEST(GeminiClientRequest, NonObjectValuesAnywhereNeverThrow) {
 // Errors in Google's form
 
 TEST(GeminiErrors, GoogleStatusForHttpStatus) {
-  EXPECT_EQ(google_status_for(400), "INVALID_ARGUMENT");
-  EXPECT_EQ(google_status_for(401), "UNAUTHENTICATED");
-  EXPECT_EQ(google_status_for(403), "PERMISSION_DENIED");
-  EXPECT_EQ(google_status_for(404), "NOT_FOUND");
-  EXPECT_EQ(google_status_for(413), "INVALID_ARGUMENT");
-  EXPECT_EQ(google_status_for(429), "RESOURCE_EXHAUSTED");
-  EXPECT_EQ(google_status_for(402), "RESOURCE_EXHAUSTED");
-  EXPECT_EQ(google_status_for(500), "INTERNAL");
-  EXPECT_EQ(google_status_for(502), "UNAVAILABLE");
-  EXPECT_EQ(google_status_for(503), "UNAVAILABLE");
-  EXPECT_EQ(google_status_for(529), "UNAVAILABLE");
-  EXPECT_EQ(google_status_for(504), "DEADLINE_EXCEEDED");
-  EXPECT_EQ(google_status_for(200), "INTERNAL");
+  EXPECT_EQ(http::google_status_for(400), "INVALID_ARGUMENT");
+  EXPECT_EQ(http::google_status_for(401), "UNAUTHENTICATED");
+  EXPECT_EQ(http::google_status_for(403), "PERMISSION_DENIED");
+  EXPECT_EQ(http::google_status_for(404), "NOT_FOUND");
+  EXPECT_EQ(http::google_status_for(413), "INVALID_ARGUMENT");
+  EXPECT_EQ(http::google_status_for(429), "RESOURCE_EXHAUSTED");
+  EXPECT_EQ(http::google_status_for(402), "RESOURCE_EXHAUSTED");
+  EXPECT_EQ(http::google_status_for(500), "INTERNAL");
+  EXPECT_EQ(http::google_status_for(502), "UNAVAILABLE");
+  EXPECT_EQ(http::google_status_for(503), "UNAVAILABLE");
+  EXPECT_EQ(http::google_status_for(529), "UNAVAILABLE");
+  EXPECT_EQ(http::google_status_for(504), "DEADLINE_EXCEEDED");
+  EXPECT_EQ(http::google_status_for(200), "INTERNAL");
 }
 
 TEST(GeminiErrors, ErrorBodyWithFieldViolationWhenTheErrorNamesAField) {
@@ -268,10 +268,10 @@ TEST(GeminiErrors, ErrorBodyWithFieldViolationWhenTheErrorNamesAField) {
   EXPECT_TRUE(json_equal(R"({"error":{"code":400,"message":"contents[0].role: expected 'user' or 'model'",
       "status":"INVALID_ARGUMENT","details":[{"@type":"type.googleapis.com/google.rpc.BadRequest",
       "fieldViolations":[{"field":"contents[0].role","description":"contents[0].role: expected 'user' or 'model'"}]}]}})",
-                         google_error_body(with_param), {}));
+                         http::google_error_body(with_param), {}));
   const http::ApiError unavailable{503, "server_error", "overloaded", "Overloaded", std::nullopt};
   EXPECT_TRUE(json_equal(R"({"error":{"code":503,"message":"Overloaded","status":"UNAVAILABLE"}})",
-                         google_error_body(unavailable), {}));
+                         http::google_error_body(unavailable), {}));
 }
 
 // ---------------------------------------------------------------------------------------------
