@@ -874,9 +874,9 @@ test('type-confused bodies get 200 or a 400, never a crash', async () => {
       { role: 'user', content: 'q' },
       { role: 'assistant', content: [{ type: 'tool_use', id: 't1', name: 'get_weather', input: {} }] },
       { role: 'user', content: [{ type: 'tool_result', tool_use_id: 't1', content: [{ type: 'text', text: 'r' }] }] }] })],
-    ['/v1beta/models/g:generateContent', GEM, gemBody({ tools: gemTools, toolConfig: { functionCallingConfig: { mode: 'AUTO' } }, systemInstruction: { parts: [{ text: 's' }] }, generationConfig: { temperature: 1, thinkingConfig: { thinkingBudget: 5 } }, contents: [
+    ['/v1beta/models/g:generateContent', GEM, gemBody({ tools: gemTools, toolConfig: { functionCallingConfig: { mode: 'AUTO' } }, systemInstruction: { parts: [{ text: 's' }] }, generationConfig: { temperature: 1, thinkingConfig: { thinkingBudget: 1024 } }, contents: [
       { role: 'user', parts: [{ text: 'q' }] },
-      { role: 'model', parts: [{ functionCall: { name: 'f', args: {} } }] },
+      { role: 'model', parts: [{ functionCall: { name: 'f', args: {} }, thoughtSignature: 'skip_thought_signature_validator' }] },
       { role: 'user', parts: [{ functionResponse: { name: 'f', response: {} } }] }] })],
     ['/v1beta/models/e:batchEmbedContents', GEM, { requests: [{ model: 'models/e', content: { parts: [{ text: 'a' }] }, outputDimensionality: 2 }] }],
     [`${VERTEX_GEM}/e:predict`, { authorization: 'Bearer t' }, { instances: [{ content: 'a' }], parameters: { outputDimensionality: 2 } }],

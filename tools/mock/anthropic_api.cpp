@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "provider_common.hpp"
+#include "scripted_text.hpp"
 #include "text.hpp"
 
 namespace sluice::mock::anthropic {
@@ -121,7 +122,8 @@ struct Turn {
   std::string role;
   std::vector<std::string> tool_use_ids;
   std::vector<std::string> tool_result_ids;
-  std::string text;  // the concatenated text blocks
+  std::string text;         // the concatenated text blocks
+  std::string first_block;  // the type of the first content block ("text" for a string content)
 };
 
 constexpr std::string_view kKnownBlocks =
@@ -159,6 +161,7 @@ Turn check_message(const json::value& value, std::size_t index, std::size_t coun
            "assistant message");
     }
     turn.text = content->get_string();
+    turn.first_block = "text";
     return turn;
   }
   if (!content->is_array()) fail(where + ".content: Input should be a valid list");
@@ -172,6 +175,7 @@ Turn check_message(const json::value& value, std::size_t index, std::size_t coun
     const std::string here = at(where + ".content", block_index++);
     const json::object& block = object_at(item, here);
     const std::string_view type = string_field(block, "type", here);
+    if (block_index == 1) turn.first_block = type;
     if (type == "text") {
       check_text_block(block, here);
       turn.text.append(block.at("text").get_string());
@@ -201,8 +205,12 @@ Turn check_message(const json::value& value, std::size_t index, std::size_t coun
       turn.tool_result_ids.emplace_back(id);
     } else if (type == "thinking") {
       if (turn.role != "assistant") fail(here + ": thinking blocks are only allowed in assistant messages");
-      string_field(block, "thinking", here);
-      string_field(block, "signature", here);
+      const std::string_view thinking = string_field(block, "thinking", here);
+      const std::string_view signature = string_field(block, "signature", here);
+      // Only signatures the mock issued verify (see common::thinking_signature).
+      if (!common::valid_thinking_signature(thinking, signature)) {
+        fail(here + ": Invalid `signature` in `thinking` block");
+      }
     } else if (type == "redacted_thinking") {
       string_field(block, "data", here);
     } else if (type != "document" && type != "search_result" && type != "server_tool_use" &&
@@ -307,15 +315,44 @@ struct Parsed {
   std::string choice = "auto";  // auto, any, tool, none
   std::string forced;           // the tool of {"type":"tool","name"}
   std::string last_user_text;
+  bool thinking = false;                // thinking enabled or adaptive: the reply starts with a thinking block
+  bool json = false;                    // output_config.format / output_format: the text is JSON
+  const json::value* schema = nullptr;  // its schema
 };
 
-Parsed parse(const ApiRequest& request, bool vertex, std::string_view path_model) {
+// output_config.format or the older output_format: {"type":"json_schema","schema":{…}}.
+const json::value* check_output_format(const json::value& value, const std::string& where) {
+  const json::object& format = object_at(value, where);
+  check_extra(format, {"type", "schema"}, where);
+  const std::string_view type = string_field(format, "type", where);
+  if (type != "json_schema") {
+    fail(where + ": Input tag '" + std::string(type) +
+         "' found using 'type' does not match any of the expected tags: 'json_schema'");
+  }
+  const json::value* schema = format.if_contains("schema");
+  if (schema == nullptr) fail(where + ".schema: Field required");
+  if (!schema->is_object()) fail(where + ".schema: Input should be a valid dictionary");
+  return schema;
+}
+
+constexpr std::string_view kThinkingDocs =
+    "Please consult our documentation at "
+    "https://docs.claude.com/en/docs/build-with-claude/extended-thinking";
+
+// `counting`: a count_tokens body (no max_tokens, stream or sampling fields).
+Parsed parse(const ApiRequest& request, bool vertex, std::string_view path_model, bool counting = false) {
   if (request.json == nullptr || !request.json->is_object()) {
     fail("There was an error parsing the body of your request: expected a JSON object.");
   }
   const json::object& body = request.json->get_object();
   Parsed parsed;
   if (vertex && body.contains("model")) fail("model: Extra inputs are not permitted");
+  if (counting) {
+    check_extra(body,
+                {"model", "messages", "system", "tools", "tool_choice", "thinking", "mcp_servers", "output_config",
+                 "output_format", "context_management", "cache_control"},
+                {});
+  }
   check_extra(body,
               {"model",
                "messages",
@@ -356,9 +393,11 @@ Parsed parse(const ApiRequest& request, bool vertex, std::string_view path_model
   }
 
   const json::value* max_tokens = body.if_contains("max_tokens");
-  if (max_tokens == nullptr) fail("max_tokens: Field required");
-  if (!common::is_integer(*max_tokens)) fail("max_tokens: Input should be a valid integer");
-  if (common::to_int(*max_tokens) < 1) fail("max_tokens: Input should be greater than or equal to 1");
+  if (!counting) {
+    if (max_tokens == nullptr) fail("max_tokens: Field required");
+    if (!common::is_integer(*max_tokens)) fail("max_tokens: Input should be a valid integer");
+    if (common::to_int(*max_tokens) < 1) fail("max_tokens: Input should be greater than or equal to 1");
+  }
 
   const json::value* messages = body.if_contains("messages");
   if (messages == nullptr) fail("messages: Field required");
@@ -455,14 +494,63 @@ Parsed parse(const ApiRequest& request, bool vertex, std::string_view path_model
       if (common::to_int(*budget) < 1024) {
         fail("thinking.enabled.budget_tokens: Input should be greater than or equal to 1024");
       }
-      if (common::to_int(*budget) >= common::to_int(*max_tokens)) {
-        fail("`max_tokens` must be greater than `thinking.budget_tokens`.");
+      if (max_tokens && common::to_int(*budget) >= common::to_int(*max_tokens)) {
+        fail("`max_tokens` must be greater than `thinking.budget_tokens`. " + std::string(kThinkingDocs));
       }
-    } else if (type != "disabled" && type != "adaptive") {
+      parsed.thinking = true;
+    } else if (type == "adaptive") {
+      parsed.thinking = true;
+    } else if (type != "disabled") {
       fail("thinking: Input tag '" + std::string(type) +
            "' found using 'type' does not match any of the expected tags: 'enabled', 'disabled', "
            "'adaptive'");
     }
+  }
+  if (parsed.thinking) {
+    if (const json::value* t = body.if_contains("temperature");
+        t && common::is_number(*t) && common::to_double(*t) != 1) {
+      fail("`temperature` may only be set to 1 when thinking is enabled or in adaptive mode. " +
+           std::string(kThinkingDocs));
+    }
+    if (const json::value* k = body.if_contains("top_k"); k && !k->is_null()) {
+      fail("`top_k` must be unset when thinking is enabled or in adaptive mode. " + std::string(kThinkingDocs));
+    }
+    if (parsed.choice == "any" || parsed.choice == "tool") {
+      fail("Thinking may not be enabled when tool_choice forces tool use.");
+    }
+    // The assistant turn whose tool calls the last user turn answers must start with its thinking.
+    const Turn& last = turns.back();
+    if (turns.size() >= 2 && last.role == "user" && !last.tool_result_ids.empty()) {
+      const Turn& calls = turns[turns.size() - 2];
+      if (calls.first_block != "thinking" && calls.first_block != "redacted_thinking") {
+        fail(at("messages", turns.size() - 2) +
+             ".content.0.type: Expected `thinking` or `redacted_thinking`, but found `" + calls.first_block +
+             "`. When `thinking` is enabled, a final `assistant` message must start with a thinking block (preceeding "
+             "the lastmost set of `tool_use` and `tool_result` blocks). We recommend you include thinking blocks from "
+             "previous turns. To avoid this requirement, disable `thinking`. " +
+             std::string(kThinkingDocs));
+      }
+    }
+  }
+  const json::value* config = body.if_contains("output_config");
+  if (config && !config->is_null()) {
+    const json::object& fields = object_at(*config, "output_config");
+    check_extra(fields, {"format", "effort"}, "output_config");
+    if (const json::value* effort = fields.if_contains("effort"); effort && !effort->is_null()) {
+      const std::string_view level = effort->is_string() ? std::string_view(effort->get_string()) : "";
+      if (level != "low" && level != "medium" && level != "high" && level != "max") {
+        fail("output_config.effort: Input should be 'low', 'medium', 'high' or 'max'");
+      }
+    }
+    if (const json::value* format = fields.if_contains("format"); format && !format->is_null()) {
+      parsed.schema = check_output_format(*format, "output_config.format");
+      parsed.json = true;
+    }
+  }
+  if (const json::value* format = body.if_contains("output_format"); format && !format->is_null()) {
+    if (parsed.json) fail("output_format: cannot be used together with output_config.format; use output_config.format");
+    parsed.schema = check_output_format(*format, "output_format");
+    parsed.json = true;
   }
   if (const json::value* stream = body.if_contains("stream"); stream && !stream->is_null()) {
     if (!stream->is_bool()) fail("stream: Input should be a valid boolean");
@@ -505,8 +593,13 @@ std::string mid_stream_error(std::string_view type) {
   return event("error", json::object{{"type", "error"}, {"error", std::move(error)}});
 }
 
-ApiReply reply(const Parsed& parsed, const ApiRequest& request) {
+ApiReply reply(const Parsed& parsed, const ApiRequest& original) {
   const Tool* tool = chosen_tool(parsed);
+  // Structured output: the text is a JSON document valid against output_config.format.schema.
+  std::optional<ScriptedText> structured;
+  if (parsed.json && !tool) structured = common::json_reply(original, parsed.schema);
+  const ApiRequest request = structured ? common::with_reply(original, *structured) : original;
+
   std::string message_id = "msg_mock";
   append_number(message_id, common::next_id());
   std::string tool_id = "toolu_mock";
@@ -515,12 +608,18 @@ ApiReply reply(const Parsed& parsed, const ApiRequest& request) {
     append_number(tool_id, common::next_id());
     input = common::tool_input(request, tool->schema);
   }
-  const std::size_t output_tokens = tool ? 8 : common::reply_tokens(request);
+  const std::string_view thinking = common::thinking_text();
+  const std::size_t thinking_tokens = parsed.thinking ? common::estimate_tokens(thinking) : 0;
+  const std::size_t output_tokens = (tool ? 8 : common::reply_tokens(request)) + thinking_tokens;
   const std::size_t pieces = common::reply_piece_count(request);
   const std::string_view stop_reason = tool ? "tool_use" : request.cut_at_max_tokens ? "max_tokens" : "end_turn";
 
   if (!parsed.stream) {
     json::array content;
+    if (parsed.thinking) {
+      content.push_back(json::object{
+          {"type", "thinking"}, {"thinking", thinking}, {"signature", common::thinking_signature(thinking)}});
+    }
     if (tool) {
       content.push_back(json::object{{"type", "tool_use"}, {"id", tool_id}, {"name", tool->name}, {"input", input}});
     } else if (pieces > 0) {
@@ -545,15 +644,30 @@ ApiReply reply(const Parsed& parsed, const ApiRequest& request) {
                      {"content", json::array()}, {"stop_reason", nullptr},
                      {"stop_sequence", nullptr}, {"usage", usage(parsed, request, 1)}};
   stream.events.push_back(event("message_start", {{"type", "message_start"}, {"message", std::move(start)}}));
+  std::size_t index = 0;
   const auto block_start = [&](json::object block) {
-    stream.events.push_back(event(
-        "content_block_start", {{"type", "content_block_start"}, {"index", 0}, {"content_block", std::move(block)}}));
-    stream.events.push_back(event("ping", {{"type", "ping"}}));
+    stream.events.push_back(
+        event("content_block_start",
+              {{"type", "content_block_start"}, {"index", index}, {"content_block", std::move(block)}}));
+    if (index == 0) stream.events.push_back(event("ping", {{"type", "ping"}}));
   };
   const auto delta = [&](json::object body) {
     stream.events.push_back(
-        event("content_block_delta", {{"type", "content_block_delta"}, {"index", 0}, {"delta", std::move(body)}}));
+        event("content_block_delta", {{"type", "content_block_delta"}, {"index", index}, {"delta", std::move(body)}}));
   };
+  const auto block_stop = [&]() {
+    stream.events.push_back(event("content_block_stop", {{"type", "content_block_stop"}, {"index", index}}));
+    ++index;
+  };
+  if (parsed.thinking) {
+    block_start({{"type", "thinking"}, {"thinking", ""}, {"signature", ""}});
+    const ScriptedText thought = cut_evenly(std::string(thinking), 3);
+    for (std::size_t i = 0; i < thought.pieces(); ++i) {
+      delta({{"type", "thinking_delta"}, {"thinking", thought.piece(i)}});
+    }
+    delta({{"type", "signature_delta"}, {"signature", common::thinking_signature(thinking)}});
+    block_stop();
+  }
   bool has_block = false;
   if (tool) {
     block_start({{"type", "tool_use"}, {"id", tool_id}, {"name", tool->name}, {"input", json::object()}});
@@ -577,15 +691,13 @@ ApiReply reply(const Parsed& parsed, const ApiRequest& request) {
     }
     has_block = true;
   } else {
-    stream.events.push_back(event("ping", {{"type", "ping"}}));
+    if (index == 0) stream.events.push_back(event("ping", {{"type", "ping"}}));
     if (!request.stream_error.empty()) {
       stream.events.push_back(mid_stream_error(request.stream_error));
       return stream;
     }
   }
-  if (has_block) {
-    stream.events.push_back(event("content_block_stop", {{"type", "content_block_stop"}, {"index", 0}}));
-  }
+  if (has_block) block_stop();
   json::object final_usage{{"output_tokens", output_tokens}};
   if (request.cache_read >= 0) {
     final_usage["input_tokens"] = parsed.input_tokens;
@@ -596,6 +708,14 @@ ApiReply reply(const Parsed& parsed, const ApiRequest& request) {
                                                   {"usage", std::move(final_usage)}}));
   stream.events.push_back(event("message_stop", {{"type", "message_stop"}}));
   return stream;
+}
+
+// POST …/v1/messages/count_tokens: {"input_tokens": N}, N as /v1/messages would report it.
+FullReply count_tokens(const ApiRequest& request) {
+  const Parsed parsed = parse(request, false, {}, true);
+  FullReply full;
+  full.body = common::serialize(json::object{{"input_tokens", parsed.input_tokens}});
+  return full;
 }
 
 FullReply from_invalid(const Invalid& invalid) {
@@ -637,12 +757,14 @@ ApiReply handle_vertex(const ApiRequest& request) {
 }  // namespace
 
 bool matches(std::string_view path) {
-  return path.ends_with("/v1/messages") || path.find(kVertexMarker) != std::string_view::npos;
+  return path.ends_with("/v1/messages") || path.ends_with("/v1/messages/count_tokens") ||
+         path.find(kVertexMarker) != std::string_view::npos;
 }
 
 std::optional<ApiReply> handle(const ApiRequest& request) {
   if (request.path.find(kVertexMarker) != std::string_view::npos) return handle_vertex(request);
-  if (!request.path.ends_with("/v1/messages")) return std::nullopt;
+  const bool counting = request.path.ends_with("/v1/messages/count_tokens");
+  if (!request.path.ends_with("/v1/messages") && !counting) return std::nullopt;
   if (request.method != "POST") return error(405, "invalid_request_error", "Method Not Allowed");
   const auto api_key = request.header("x-api-key");
   if ((!api_key || api_key->empty()) && !common::bearer_token(request)) {
@@ -653,6 +775,7 @@ std::optional<ApiReply> handle(const ApiRequest& request) {
     return error(400, "invalid_request_error", "anthropic-version: header is required");
   }
   try {
+    if (counting) return count_tokens(request);
     return reply(parse(request, false, {}), request);
   } catch (const Invalid& invalid) {
     return from_invalid(invalid);

@@ -9,6 +9,7 @@
 #include "openai_api.hpp"
 #include "provider/aws_sigv4.hpp"
 #include "provider_common.hpp"
+#include "scripted_text.hpp"
 #include "text.hpp"
 #include "translate/aws_eventstream.hpp"
 
@@ -226,11 +227,18 @@ void check_image(const json::value& value, const std::string& where) {
   }
 }
 
+struct Reasoning {
+  std::string where;
+  std::string text;
+  std::string signature;
+};
+
 struct Turn {
   std::string role;
   std::vector<std::string> tool_uses;
   std::vector<std::string> tool_results;
   std::string text;
+  std::vector<Reasoning> reasoning;  // reasoningContent.reasoningText blocks
 };
 
 Turn check_message(const json::value& value, std::size_t index) {
@@ -317,8 +325,17 @@ Turn check_message(const json::value& value, std::size_t index) {
         }
       }
       turn.tool_results.emplace_back(id->get_string());
+    } else if (kind == "reasoningContent") {
+      const json::object& reasoning = object_at(data, here + ".reasoningContent");
+      if (const json::value* text = reasoning.if_contains("reasoningText"); text && !text->is_null()) {
+        const json::object& fields = object_at(*text, here + ".reasoningContent.reasoningText");
+        const json::value* value = fields.if_contains("text");
+        const json::value* signature = fields.if_contains("signature");
+        turn.reasoning.push_back({here, value && value->is_string() ? std::string(value->get_string()) : "",
+                                  signature && signature->is_string() ? std::string(signature->get_string()) : ""});
+      }
     } else if (kind != "document" && kind != "video" && kind != "guardContent" && kind != "cachePoint" &&
-               kind != "reasoningContent" && kind != "citationsContent" && kind != "searchResult") {
+               kind != "citationsContent" && kind != "searchResult") {
       fail("Unknown content block type '" + std::string(kind) + "' at " + here + ".");
     }
   }
@@ -366,7 +383,12 @@ struct Parsed {
   std::string choice = "auto";
   std::string forced;
   std::string last_user_text;
+  bool reasoning = false;  // a Claude model with thinking / reasoning_config enabled
 };
+
+bool is_claude(std::string_view model) {
+  return model.find("anthropic") != std::string_view::npos || model.find("claude") != std::string_view::npos;
+}
 
 void check_number(const json::object& config, std::string_view name, double min, double max, bool integer) {
   const json::value* value = config.if_contains(name);
@@ -388,7 +410,7 @@ void check_number(const json::object& config, std::string_view name, double min,
   }
 }
 
-Parsed parse_converse(const ApiRequest& request) {
+Parsed parse_converse(const ApiRequest& request, std::string_view model) {
   if (request.json == nullptr || !request.json->is_object())
     fail("Malformed input request, please reformat your input and try again.");
   const json::object& body = request.json->get_object();
@@ -514,8 +536,46 @@ Parsed parse_converse(const ApiRequest& request) {
     fail("The toolConfig field must be defined when using toolUse and toolResult content blocks.");
   }
   check_pairing(turns);
+  const std::string kModelErrors = "The model returned the following errors: ";
   if (const json::value* extra = body.if_contains("additionalModelRequestFields"); extra && !extra->is_null()) {
-    object_at(*extra, "additionalModelRequestFields");
+    const json::object& fields = object_at(*extra, "additionalModelRequestFields");
+    for (const char* name : {"reasoning_config", "thinking"}) {
+      const json::value* thinking = fields.if_contains(name);
+      if (thinking == nullptr || thinking->is_null() || !is_claude(model)) continue;
+      const std::string where = std::string(name);
+      const json::object& config = object_at(*thinking, "additionalModelRequestFields." + where);
+      const json::value* type = config.if_contains("type");
+      const std::string_view kind = type && type->is_string() ? std::string_view(type->get_string()) : "";
+      if (kind == "enabled") {
+        const json::value* budget = config.if_contains("budget_tokens");
+        if (budget == nullptr || !common::is_integer(*budget))
+          fail(kModelErrors + "thinking.enabled.budget_tokens: Field required");
+        if (common::to_int(*budget) < 1024) {
+          fail(kModelErrors + "thinking.enabled.budget_tokens: Input should be greater than or equal to 1024");
+        }
+        const json::value* config_fields = body.if_contains("inferenceConfig");
+        const json::object* inference = config_fields ? config_fields->if_object() : nullptr;
+        const json::value* max_tokens = inference ? inference->if_contains("maxTokens") : nullptr;
+        if (max_tokens && common::is_integer(*max_tokens) && common::to_int(*budget) >= common::to_int(*max_tokens)) {
+          fail(kModelErrors + "`max_tokens` must be greater than `thinking.budget_tokens`.");
+        }
+        parsed.reasoning = true;
+      } else if (kind == "adaptive") {
+        parsed.reasoning = true;
+      } else if (kind != "disabled") {
+        fail(kModelErrors + "thinking: Input tag '" + std::string(kind) +
+             "' found using 'type' does not match any of the expected tags: 'enabled', 'disabled', 'adaptive'");
+      }
+    }
+  }
+  if (is_claude(model)) {
+    for (const Turn& turn : turns) {
+      for (const Reasoning& block : turn.reasoning) {
+        if (!common::valid_thinking_signature(block.text, block.signature)) {
+          fail(kModelErrors + block.where + ": Invalid `signature` in `thinking` block");
+        }
+      }
+    }
   }
   return parsed;
 }
@@ -546,10 +606,12 @@ std::string exception_frame(std::string_view type) {
       common::serialize(json::object{{"message", "Injected mid-stream exception"}}));
 }
 
-ApiReply converse(const ApiRequest& request, bool stream) {
-  const Parsed parsed = parse_converse(request);
+ApiReply converse(const ApiRequest& request, std::string_view model, bool stream) {
+  const Parsed parsed = parse_converse(request, model);
   const ToolSpec* tool = chosen_tool(parsed);
-  const std::size_t output_tokens = tool ? 8 : common::reply_tokens(request);
+  const std::string_view thinking = common::thinking_text();
+  const std::size_t thinking_tokens = parsed.reasoning ? common::estimate_tokens(thinking) : 0;
+  const std::size_t output_tokens = (tool ? 8 : common::reply_tokens(request)) + thinking_tokens;
   const std::size_t pieces = common::reply_piece_count(request);
   const std::string_view stop_reason = tool ? "tool_use" : "end_turn";
   std::string tool_id = "tooluse_mock";
@@ -562,6 +624,11 @@ ApiReply converse(const ApiRequest& request, bool stream) {
 
   if (!stream) {
     json::array content;
+    if (parsed.reasoning) {
+      content.push_back(json::object{
+          {"reasoningContent",
+           {{"reasoningText", {{"text", thinking}, {"signature", common::thinking_signature(thinking)}}}}}});
+    }
     if (tool) {
       content.push_back(json::object{{"toolUse", {{"toolUseId", tool_id}, {"name", tool->name}, {"input", input}}}});
     } else {
@@ -579,13 +646,27 @@ ApiReply converse(const ApiRequest& request, bool stream) {
   StreamReply reply;
   reply.content_type = "application/vnd.amazon.eventstream";
   reply.events.push_back(frame("messageStart", {{"role", "assistant"}}));
+  std::size_t index = 0;
+  if (parsed.reasoning) {
+    const ScriptedText thought = cut_evenly(std::string(thinking), 3);
+    for (std::size_t i = 0; i < thought.pieces(); ++i) {
+      reply.events.push_back(
+          frame("contentBlockDelta",
+                {{"delta", {{"reasoningContent", {{"text", thought.piece(i)}}}}}, {"contentBlockIndex", index}}));
+    }
+    reply.events.push_back(frame(
+        "contentBlockDelta", {{"delta", {{"reasoningContent", {{"signature", common::thinking_signature(thinking)}}}}},
+                              {"contentBlockIndex", index}}));
+    reply.events.push_back(frame("contentBlockStop", {{"contentBlockIndex", index}}));
+    ++index;
+  }
   if (tool) {
-    reply.events.push_back(
-        frame("contentBlockStart",
-              {{"start", {{"toolUse", {{"toolUseId", tool_id}, {"name", tool->name}}}}}, {"contentBlockIndex", 0}}));
+    reply.events.push_back(frame(
+        "contentBlockStart",
+        {{"start", {{"toolUse", {{"toolUseId", tool_id}, {"name", tool->name}}}}}, {"contentBlockIndex", index}}));
     for (auto& fragment : common::tool_input_pieces(request, common::serialize(input))) {
       reply.events.push_back(
-          frame("contentBlockDelta", {{"delta", {{"toolUse", {{"input", fragment}}}}}, {"contentBlockIndex", 0}}));
+          frame("contentBlockDelta", {{"delta", {{"toolUse", {{"input", fragment}}}}}, {"contentBlockIndex", index}}));
       if (!request.stream_error.empty()) {
         reply.events.push_back(exception_frame(request.stream_error));
         return reply;
@@ -593,8 +674,8 @@ ApiReply converse(const ApiRequest& request, bool stream) {
     }
   } else {
     for (std::size_t i = 0; i < pieces; ++i) {
-      reply.events.push_back(frame("contentBlockDelta",
-                                   {{"delta", {{"text", common::reply_piece(request, i)}}}, {"contentBlockIndex", 0}}));
+      reply.events.push_back(frame(
+          "contentBlockDelta", {{"delta", {{"text", common::reply_piece(request, i)}}}, {"contentBlockIndex", index}}));
       if (!request.stream_error.empty()) {
         reply.events.push_back(exception_frame(request.stream_error));
         return reply;
@@ -605,7 +686,7 @@ ApiReply converse(const ApiRequest& request, bool stream) {
     reply.events.push_back(exception_frame(request.stream_error));
     return reply;
   }
-  if (tool || pieces > 0) reply.events.push_back(frame("contentBlockStop", {{"contentBlockIndex", 0}}));
+  if (tool || pieces > 0) reply.events.push_back(frame("contentBlockStop", {{"contentBlockIndex", index}}));
   reply.events.push_back(frame("messageStop", {{"stopReason", stop_reason}}));
   reply.events.push_back(frame("metadata", {{"usage", usage}, {"metrics", metrics}}));
   return reply;
@@ -706,7 +787,7 @@ std::optional<ApiReply> handle(const ApiRequest& request) {
   if (auto failure = authenticate(request)) return std::move(*failure);
   try {
     if (action == "invoke") return invoke(request, model);
-    return converse(request, action == "converse-stream");
+    return converse(request, model, action == "converse-stream");
   } catch (const Invalid& invalid) {
     return error(invalid.status, invalid.kind.empty() ? "ValidationException" : invalid.kind, invalid.message);
   } catch (const std::exception& e) {

@@ -2,11 +2,13 @@
 
 #include <algorithm>
 #include <initializer_list>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "openai_api.hpp"
 #include "provider_common.hpp"
+#include "scripted_text.hpp"
 #include "text.hpp"
 
 namespace sluice::mock::gemini {
@@ -117,11 +119,18 @@ const json::object& object_at(const json::value& value, std::string_view where) 
   return value.get_object();
 }
 
+struct FunctionCall {
+  std::string name;
+  std::optional<std::string> signature;  // the part's thoughtSignature
+};
+
 struct Content {
   std::string role;
   std::size_t function_calls = 0;
   std::size_t function_responses = 0;
   std::string text;
+  std::vector<FunctionCall> calls;  // the functionCall parts, in order
+  bool has_other_parts = false;     // parts other than functionResponse (a user prompt starts a turn)
 };
 
 constexpr std::string_view kDataKinds[] = {
@@ -176,6 +185,11 @@ void check_part(const json::value& value, const std::string& where, Content& con
       fail_value(here + ".args", "TYPE_MESSAGE", *args);
     }
     ++content.function_calls;
+    FunctionCall entry{std::string(name->get_string()), std::nullopt};
+    if (const json::value* signature = field(part, "thoughtSignature"); signature && signature->is_string()) {
+      entry.signature = std::string(signature->get_string());
+    }
+    content.calls.push_back(std::move(entry));
   } else if (kind == "functionResponse") {
     const json::object& response = object_at(data, here);
     check_known(response, {"id", "name", "response", "parts", "willContinue", "scheduling"}, here);
@@ -187,6 +201,7 @@ void check_part(const json::value& value, const std::string& where, Content& con
     if (body == nullptr || !body->is_object()) fail_field(here + ".response", "Response must be a JSON object.");
     ++content.function_responses;
   }
+  if (kind != "functionResponse") content.has_other_parts = true;
   if (const json::value* thought = field(part, "thought"); thought && !thought->is_bool()) {
     fail_value(where + ".thought", "TYPE_BOOL", *thought);
   }
@@ -321,9 +336,184 @@ void check_generation_config(const json::value& value) {
     const double p = common::to_double(*top_p);
     if (p < 0 || p > 1) fail_field("generation_config.top_p", "must be in the range [0.0, 1.0].");
   }
-  if (const json::value* thinking = field(config, "thinkingConfig"); thinking && thinking->is_object()) {
-    check_known(thinking->get_object(), {"includeThoughts", "thinkingBudget", "thinkingLevel"},
-                "generation_config.thinking_config");
+}
+
+// The generationConfig settings the reply depends on.
+struct OutputConfig {
+  bool thinking = false;                // thinkingConfig with a budget other than 0, or a level
+  bool include_thoughts = false;        // thinkingConfig.includeThoughts
+  bool json = false;                    // responseMimeType application/json
+  bool enumeration = false;             // responseMimeType text/x.enum
+  const json::value* schema = nullptr;  // responseSchema or responseJsonSchema
+};
+
+constexpr std::string_view kSchemaFields[] = {
+    "type",      "format",    "title",      "description", "nullable",      "enum",
+    "maxItems",  "minItems",  "properties", "required",    "minProperties", "maxProperties",
+    "minLength", "maxLength", "pattern",    "example",     "anyOf",         "propertyOrdering",
+    "default",   "items",     "minimum",    "maximum"};
+
+constexpr std::string_view kSchemaTypes[] = {"TYPE_UNSPECIFIED", "STRING", "NUMBER", "INTEGER",
+                                             "BOOLEAN",          "ARRAY",  "OBJECT", "NULL"};
+
+// responseSchema is Google's OpenAPI subset: only its fields, upper-case type names.
+void check_openapi_schema(const json::value& value, const std::string& where, int depth) {
+  const json::object& schema = object_at(value, where);
+  if (depth > 32) fail_field(where, "schema nesting is too deep.");
+  for (const auto& member : schema) {
+    const bool known = std::ranges::any_of(
+        kSchemaFields, [&](std::string_view name) { return member.key() == name || member.key() == snake(name); });
+    if (!known) {
+      fail("Invalid JSON payload received. Unknown name \"" + std::string(member.key()) + "\" at '" + where +
+           "': Cannot find field.");
+    }
+  }
+  if (const json::value* type = field(schema, "type"); type && !type->is_null()) {
+    const bool ok = type->is_string() && std::ranges::any_of(kSchemaTypes, [&](std::string_view name) {
+                      return type->get_string() == name;
+                    });
+    if (!ok) {
+      fail("Invalid value at '" + where + ".type' (type.googleapis.com/google.ai.generativelanguage.v1beta.Type), " +
+           common::serialize(*type));
+    }
+  }
+  if (const json::value* properties = field(schema, "properties"); properties && !properties->is_null()) {
+    std::size_t index = 0;
+    for (const auto& property : object_at(*properties, where + ".properties")) {
+      check_openapi_schema(property.value(), indexed(where + ".properties", index++) + ".value", depth + 1);
+    }
+  }
+  if (const json::value* items = field(schema, "items"); items && !items->is_null()) {
+    check_openapi_schema(*items, where + ".items", depth + 1);
+  }
+  if (const json::value* options = field(schema, "anyOf"); options && !options->is_null()) {
+    if (!options->is_array()) fail_value(where + ".any_of", "TYPE_MESSAGE", *options);
+    std::size_t index = 0;
+    for (const json::value& option : options->get_array()) {
+      check_openapi_schema(option, indexed(where + ".any_of", index++), depth + 1);
+    }
+  }
+  if (const json::value* values = field(schema, "enum"); values && !values->is_null()) {
+    check_kind(*values, Kind::string_array, where + ".enum");
+  }
+}
+
+OutputConfig check_output_config(const json::object& config) {
+  OutputConfig out;
+  std::string_view mime = "text/plain";
+  if (const json::value* type = field(config, "responseMimeType"); type && type->is_string()) {
+    mime = type->get_string();
+    if (mime != "text/plain" && mime != "application/json" && mime != "application/xml" && mime != "application/yaml" &&
+        mime != "text/x.enum") {
+      fail_field("generation_config.response_mime_type",
+                 "allowed mimetypes are `text/plain`, `application/json`, `application/xml`, `application/yaml` "
+                 "and `text/x.enum`.");
+    }
+  }
+  const json::value* schema = field(config, "responseSchema");
+  const json::value* json_schema = field(config, "responseJsonSchema");
+  if (schema && schema->is_null()) schema = nullptr;
+  if (json_schema && json_schema->is_null()) json_schema = nullptr;
+  if (schema && json_schema) {
+    fail_field("generation_config.response_json_schema",
+               "response_schema and response_json_schema cannot both be set.");
+  }
+  if (schema) check_openapi_schema(*schema, "generation_config.response_schema", 0);
+  if (json_schema && !json_schema->is_object()) {
+    fail_value("generation_config.response_json_schema", "TYPE_MESSAGE", *json_schema);
+  }
+  if ((schema || json_schema) && mime != "application/json" && !(schema && mime == "text/x.enum")) {
+    fail_field(schema ? "generation_config.response_schema" : "generation_config.response_json_schema",
+               "response_mime_type must be set to `application/json` (or `text/x.enum` with response_schema) "
+               "when a response schema is set.");
+  }
+  if (mime == "text/x.enum") {
+    const json::value* values = schema ? field(schema->get_object(), "enum") : nullptr;
+    if (values == nullptr || !values->is_array() || values->get_array().empty()) {
+      fail_field("generation_config.response_schema", "a response_schema with an enum is required for text/x.enum.");
+    }
+  }
+  out.json = mime == "application/json";
+  out.enumeration = mime == "text/x.enum";
+  out.schema = schema ? schema : json_schema;
+
+  const json::value* thinking = field(config, "thinkingConfig");
+  if (thinking == nullptr || thinking->is_null()) return out;
+  const json::object& fields = thinking->get_object();  // an object: checked by check_generation_config
+  check_known(fields, {"includeThoughts", "thinkingBudget", "thinkingLevel"}, "generation_config.thinking_config");
+  const json::value* include = field(fields, "includeThoughts");
+  const json::value* budget = field(fields, "thinkingBudget");
+  const json::value* level = field(fields, "thinkingLevel");
+  if (include && !include->is_null() && !include->is_bool()) {
+    fail_value("generation_config.thinking_config.include_thoughts", "TYPE_BOOL", *include);
+  }
+  if (budget && budget->is_null()) budget = nullptr;
+  if (level && level->is_null()) level = nullptr;
+  if (budget) {
+    if (!common::is_integer(*budget))
+      fail_value("generation_config.thinking_config.thinking_budget", "TYPE_INT32", *budget);
+    const std::int64_t tokens = common::to_int(*budget);
+    if (tokens != -1 && tokens != 0 && (tokens < 128 || tokens > 32768)) {
+      fail("The thinking budget " + std::to_string(tokens) +
+           " is invalid. Please choose a value between 128 and 32768, 0 to disable thinking or -1 for dynamic "
+           "thinking.");
+    }
+  }
+  if (level) {
+    const std::string_view name = level->is_string() ? std::string_view(level->get_string()) : "";
+    constexpr std::string_view kLevels[] = {"minimal", "low", "medium", "high", "THINKING_LEVEL_UNSPECIFIED"};
+    if (!std::ranges::any_of(kLevels, [&](std::string_view known) { return iequals(name, known); })) {
+      fail(
+          "Invalid value at 'generation_config.thinking_config.thinking_level' "
+          "(type.googleapis.com/google.ai.generativelanguage.v1beta.ThinkingConfig.ThinkingLevel), " +
+          common::serialize(*level));
+    }
+  }
+  if (budget && level) fail("You can only set only one of thinking budget and thinking level.");
+  out.thinking = level != nullptr || budget == nullptr || common::to_int(*budget) != 0;
+  out.include_thoughts = out.thinking && include && include->is_bool() && include->get_bool();
+  return out;
+}
+
+// The thoughtSignature the mock puts on a function call it makes while thinking; a replayed call
+// must carry it (or a documented placeholder).
+std::string thought_signature(std::string_view function) {
+  return common::base64("mock-thought:" + common::fnv1a_hex(function));
+}
+
+bool placeholder_signature(std::string_view signature) {
+  for (const std::string_view dummy : {"skip_thought_signature_validator", "context_engineering_is_the_way_to_go"}) {
+    if (signature == dummy || signature == common::base64(dummy)) return true;
+  }
+  return false;
+}
+
+// Gemini 3 with thinking: in the current turn (the contents after the last user prompt), the first
+// functionCall part of each model content carries its thoughtSignature, and every signature on a
+// functionCall part is one the mock issued (or a placeholder).
+void check_thought_signatures(const std::vector<Content>& contents) {
+  std::size_t start = 0;
+  for (std::size_t i = 0; i < contents.size(); ++i) {
+    if (contents[i].role == "user" && contents[i].has_other_parts) start = i + 1;
+  }
+  for (std::size_t i = start; i < contents.size(); ++i) {
+    const Content& content = contents[i];
+    if (content.role != "model") continue;
+    for (std::size_t j = 0; j < content.calls.size(); ++j) {
+      const FunctionCall& call = content.calls[j];
+      if (!call.signature) {
+        if (j > 0) continue;  // parallel calls: only the first carries the signature
+        fail(
+            "Function call is missing a thought_signature in functionCall parts. This is required for tools to "
+            "work correctly, and missing thought_signature may lead to degraded model performance. Additional "
+            "data, function call `default_api:" +
+            call.name + "` , position " + std::to_string(i + 1) +
+            ". Please refer to https://ai.google.dev/gemini-api/docs/thought-signatures for more details.");
+      }
+      if (!placeholder_signature(*call.signature) && *call.signature != thought_signature(call.name)) {
+        fail("Corrupted thought signature.");
+      }
+    }
   }
 }
 
@@ -385,17 +575,15 @@ std::vector<Declaration> check_tools(const json::value& value) {
 
 struct Parsed {
   std::size_t prompt_tokens = 1;
+  std::size_t characters = 0;  // of the prompt's texts
   std::vector<Declaration> declarations;
   std::string mode = "AUTO";
   std::vector<std::string> allowed;
   std::string last_user_text;
+  OutputConfig output;
 };
 
-Parsed parse(const ApiRequest& request) {
-  if (request.json == nullptr || !request.json->is_object()) {
-    fail("Invalid JSON payload received. Expected a JSON object.");
-  }
-  const json::object& body = request.json->get_object();
+Parsed parse(const json::object& body) {
   check_known(body,
               {"contents", "systemInstruction", "generationConfig", "tools", "toolConfig", "safetySettings",
                "cachedContent", "labels", "model"},
@@ -419,9 +607,12 @@ Parsed parse(const ApiRequest& request) {
     characters += utf8_length(check_content(*system, "system_instruction", true).text);
   }
   parsed.prompt_tokens = common::estimate_tokens_of_chars(characters);
+  parsed.characters = characters;
   if (const json::value* config = field(body, "generationConfig"); config && !config->is_null()) {
     check_generation_config(*config);
+    parsed.output = check_output_config(config->get_object());
   }
+  if (parsed.output.thinking) check_thought_signatures(list);
   if (const json::value* tools = field(body, "tools"); tools && !tools->is_null()) {
     parsed.declarations = check_tools(*tools);
   }
@@ -509,20 +700,38 @@ std::string stream_event(const json::object& chunk, bool sse, bool first) {
   return (first ? "[" : ",\r\n") + common::serialize(chunk);
 }
 
-ApiReply generate(const ApiRequest& request, std::string_view model, bool stream) {
-  const Parsed parsed = parse(request);
-  ReplyContext context{std::string(model), "mock-", parsed.prompt_tokens, request.thoughts};
-  append_number(context.response_id, common::next_id());
+const json::object& body_object(const ApiRequest& request);
+
+ApiReply generate(const ApiRequest& original, std::string_view model, bool stream) {
+  const Parsed parsed = parse(body_object(original));
   const Declaration* function = chosen_function(parsed);
+  // Structured output: JSON valid against the schema (text/x.enum: the first enum value).
+  std::optional<ScriptedText> structured;
+  if (!function && parsed.output.enumeration && original.reply_text == nullptr) {
+    const json::value& first = field(parsed.output.schema->get_object(), "enum")->get_array().front();
+    structured = cut_evenly(std::string(first.get_string()), 1);
+  } else if (!function && parsed.output.json) {
+    structured = common::json_reply(original, parsed.output.schema);
+  }
+  const ApiRequest request = structured ? common::with_reply(original, *structured) : original;
+  // Thoughts: x-mock-thoughts sets their token count; includeThoughts alone counts the thought text.
+  const bool thoughts = request.thoughts >= 0 || parsed.output.include_thoughts;
+  const long thought_tokens = request.thoughts >= 0 ? request.thoughts
+                              : thoughts
+                                  ? static_cast<long>(common::estimate_tokens(thought_part().at("text").get_string()))
+                                  : -1;
+  ReplyContext context{std::string(model), "mock-", parsed.prompt_tokens, thought_tokens};
+  append_number(context.response_id, common::next_id());
   const std::size_t candidates = function ? 8 : common::reply_tokens(request);
   json::object call;
   if (function) {
     call = {{"functionCall", {{"name", function->name}, {"args", common::tool_input(request, function->schema)}}}};
+    if (parsed.output.thinking) call["thoughtSignature"] = thought_signature(function->name);
   }
 
   if (!stream) {
     json::array parts;
-    if (request.thoughts >= 0) parts.push_back(thought_part());
+    if (thoughts) parts.push_back(thought_part());
     if (function) {
       parts.push_back(call);
     } else {
@@ -545,7 +754,7 @@ ApiReply generate(const ApiRequest& request, std::string_view model, bool stream
         {"error", {{"code", code}, {"message", "Injected mid-stream error"}, {"status", request.stream_error}}}};
     push(error);
   };
-  if (request.thoughts >= 0) push(response(context, json::array{thought_part()}, false, 0));
+  if (thoughts) push(response(context, json::array{thought_part()}, false, 0));
   if (function) {
     push(response(context, json::array{call}, true, candidates));
     if (!request.stream_error.empty()) stream_error();
@@ -678,6 +887,39 @@ ApiReply predict(const ApiRequest& request) {
   return reply;
 }
 
+// :countTokens: {"totalTokens": N}, N the promptTokenCount generateContent reports for the same
+// request. AI Studio takes {contents} or {generateContentRequest}; Vertex {contents,
+// systemInstruction, tools, generationConfig} (and answers totalBillableCharacters too).
+ApiReply count_tokens(const ApiRequest& request, bool vertex) {
+  const json::object& body = body_object(request);
+  Parsed parsed;
+  if (vertex) {
+    check_known(body, {"contents", "systemInstruction", "tools", "generationConfig", "model", "instances"}, {});
+    json::object copy = body;
+    copy.erase("instances");
+    parsed = parse(copy);
+  } else {
+    check_known(body, {"contents", "generateContentRequest"}, {});
+    const json::value* contents = field(body, "contents");
+    const json::value* inner = field(body, "generateContentRequest");
+    if (contents && inner) {
+      fail("* CountTokensRequest: contents and generate_content_request are mutually exclusive.\n");
+    }
+    if (inner) {
+      parsed = parse(object_at(*inner, "generate_content_request"));
+    } else {
+      json::object only;
+      if (contents) only["contents"] = *contents;
+      parsed = parse(only);
+    }
+  }
+  json::object out{{"totalTokens", parsed.prompt_tokens}};
+  if (vertex) out["totalBillableCharacters"] = parsed.characters;
+  FullReply reply;
+  reply.body = common::serialize(out);
+  return reply;
+}
+
 FullReply invalid_api_key() {
   FullReply reply;
   reply.status = 400;
@@ -705,7 +947,7 @@ std::optional<ApiReply> handle(const ApiRequest& request) {
   const std::size_t colon = rest.rfind(':');
   const std::string model = common::percent_decode(rest.substr(0, colon));
   const std::string_view action = rest.substr(colon + 1);
-  const bool known = action == "generateContent" || action == "streamGenerateContent" ||
+  const bool known = action == "generateContent" || action == "streamGenerateContent" || action == "countTokens" ||
                      (vertex ? action == "predict" : (action == "embedContent" || action == "batchEmbedContents"));
   if (!known || request.method != "POST") {
     return error(404, "Method not found or not allowed: " + std::string(request.method) + " :" + std::string(action));
@@ -740,6 +982,7 @@ std::optional<ApiReply> handle(const ApiRequest& request) {
     if (action == "generateContent") return generate(request, model, false);
     if (action == "streamGenerateContent") return generate(request, model, true);
     if (action == "predict") return predict(request);
+    if (action == "countTokens") return count_tokens(request, vertex);
     return embed_content(request, model, action == "batchEmbedContents");
   } catch (const Invalid& invalid) {
     return error(invalid.status, invalid.message, invalid.kind);

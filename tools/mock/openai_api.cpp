@@ -67,7 +67,23 @@ struct ChatRequest {
   std::size_t prompt_tokens = 0;
   // The function to call instead of answering with text (see choose_tool), or null.
   const json::object* tool = nullptr;
+  OutputFormat format;      // response_format
+  std::string_view effort;  // reasoning_effort, empty when absent
 };
+
+// The text of a message's content: a string, or its text parts joined.
+std::string content_text(const json::value* content) {
+  std::string text;
+  if (content && content->is_string()) return std::string(content->get_string());
+  if (content && content->is_array()) {
+    for (const json::value& part : content->get_array()) {
+      const json::object* fields = part.if_object();
+      const json::value* value = fields ? fields->if_contains("text") : nullptr;
+      if (value && value->is_string()) text.append(value->get_string());
+    }
+  }
+  return text;
+}
 
 // The text of the last message when it is a user message (string content or text parts).
 std::string last_user_text(const json::array& messages) {
@@ -230,6 +246,24 @@ std::variant<ChatRequest, FullReply> parse_chat(const ApiRequest& request, std::
     ++index;
   }
   chat.prompt_tokens = estimate_tokens(characters);
+  if (const json::value* format = body.if_contains("response_format"); format && !format->is_null()) {
+    auto parsed = parse_output_format(*format, "response_format", true);
+    if (auto* reply = std::get_if<FullReply>(&parsed)) return std::move(*reply);
+    chat.format = std::get<OutputFormat>(parsed);
+    if (chat.format.json && chat.format.schema == nullptr &&
+        std::ranges::none_of(messages->get_array(), [](const json::value& message) {
+          return mentions_json(content_text(message.get_object().if_contains("content")));
+        })) {
+      return bad_request(
+          "'messages' must contain the word 'json' in some form, to use 'response_format' of type "
+          "'json_object'.",
+          "messages");
+    }
+  }
+  if (const json::value* effort = body.if_contains("reasoning_effort"); effort && !effort->is_null()) {
+    if (auto reply = check_reasoning_effort(*effort, "reasoning_effort")) return std::move(*reply);
+    chat.effort = effort->get_string();
+  }
   if (auto reply = check_tool_history(messages->get_array())) return std::move(*reply);
   if (auto reply = choose_tool(body, messages->get_array(), chat)) return std::move(*reply);
 
@@ -257,13 +291,22 @@ void append_content_piece(std::string& out, int index) {
   append_number(out, index);
 }
 
-void append_usage(std::string& out, std::size_t prompt_tokens, std::size_t completion_tokens) {
+// With a reasoning effort, completion_tokens includes the reasoning tokens (as OpenAI counts them)
+// and completion_tokens_details.reasoning_tokens says how many.
+void append_usage(std::string& out, const ChatRequest& chat, std::size_t completion_tokens) {
+  const std::size_t reasoning = chat.effort.empty() ? 0 : reasoning_tokens(chat.effort);
+  completion_tokens += reasoning;
   out.append(R"("usage":{"prompt_tokens":)");
-  append_number(out, prompt_tokens);
+  append_number(out, chat.prompt_tokens);
   out.append(R"(,"completion_tokens":)");
   append_number(out, completion_tokens);
   out.append(R"(,"total_tokens":)");
-  append_number(out, prompt_tokens + completion_tokens);
+  append_number(out, chat.prompt_tokens + completion_tokens);
+  if (!chat.effort.empty()) {
+    out.append(R"(,"completion_tokens_details":{"reasoning_tokens":)");
+    append_number(out, reasoning);
+    out.push_back('}');
+  }
   out.push_back('}');
 }
 
@@ -296,7 +339,7 @@ FullReply chat_completion(const ChatRequest& chat, const ApiRequest& request) {
   }
   out.append(request.cut_at_max_tokens ? R"(,"refusal":null},"logprobs":null,"finish_reason":"length"}],)"
                                        : R"(,"refusal":null},"logprobs":null,"finish_reason":"stop"}],)");
-  append_usage(out, chat.prompt_tokens, common::reply_tokens(request));
+  append_usage(out, chat, common::reply_tokens(request));
   out.push_back('}');
   return reply;
 }
@@ -342,7 +385,7 @@ StreamReply chat_completion_stream(const ChatRequest& chat, const ApiRequest& re
   if (chat.include_usage) {
     std::string event = prefix;
     event.append("],");
-    append_usage(event, chat.prompt_tokens, common::reply_tokens(request));
+    append_usage(event, chat, common::reply_tokens(request));
     event.append("}\n\n");
     reply.events.push_back(std::move(event));
   }
@@ -379,7 +422,7 @@ FullReply tool_call_completion(const ChatRequest& chat, const ApiRequest& reques
   append_reply_prefix(out, chat, "chat.completion");
   out.append(R"({"index":0,"message":)").append(json::serialize(message));
   out.append(R"(,"logprobs":null,"finish_reason":"tool_calls"}],)");
-  append_usage(out, chat.prompt_tokens, kToolCallTokens);
+  append_usage(out, chat, kToolCallTokens);
   out.push_back('}');
   return reply;
 }
@@ -418,7 +461,7 @@ StreamReply tool_call_stream(const ChatRequest& chat, const ApiRequest& request)
   if (chat.include_usage) {
     std::string event = prefix;
     event.append("],");
-    append_usage(event, chat.prompt_tokens, kToolCallTokens);
+    append_usage(event, chat, kToolCallTokens);
     event.append("}\n\n");
     reply.events.push_back(std::move(event));
   }
@@ -435,8 +478,12 @@ ApiReply chat_completions(const ApiRequest& request, std::string_view model_over
   const auto& chat = std::get<ChatRequest>(parsed);
   if (chat.tool && chat.stream) return tool_call_stream(chat, request);
   if (chat.tool) return tool_call_completion(chat, request);
-  if (chat.stream) return chat_completion_stream(chat, request);
-  return chat_completion(chat, request);
+  // Structured output: the text is a JSON document valid against the schema.
+  std::optional<ScriptedText> structured;
+  if (chat.format.json) structured = common::json_reply(request, chat.format.schema);
+  const ApiRequest answer = structured ? common::with_reply(request, *structured) : request;
+  if (chat.stream) return chat_completion_stream(chat, answer);
+  return chat_completion(chat, answer);
 }
 
 namespace {
@@ -627,6 +674,186 @@ std::optional<ApiReply> handle(const ApiRequest& request) {
   if (request.path.ends_with("/embeddings")) return embeddings(request, {});
   if (request.path.ends_with("/models")) return models(request);
   return std::nullopt;
+}
+
+namespace {
+
+std::string quoted_list(std::initializer_list<std::string_view> values) {
+  std::string out;
+  std::size_t index = 0;
+  for (const std::string_view value : values) {
+    if (index > 0) out.append(index + 1 == values.size() ? ", and " : ", ");
+    out.append("'").append(value).append("'");
+    ++index;
+  }
+  return out;
+}
+
+std::string_view json_type_name(const json::value& value) {
+  if (value.is_string()) return "a string";
+  if (value.is_array()) return "an array";
+  if (value.is_bool()) return "a boolean";
+  if (value.is_null()) return "null";
+  if (value.is_object()) return "an object";
+  return "a number";
+}
+
+// OpenAI's strict mode: every object schema has "additionalProperties": false and lists every
+// property in "required". The first violation, as OpenAI words it, or empty.
+std::string strict_problem(const json::value& node, const std::string& context, int depth) {
+  const json::object* fields = node.if_object();
+  if (fields == nullptr || depth > 32) return {};
+  const json::value* type = fields->if_contains("type");
+  const json::value* properties = fields->if_contains("properties");
+  const bool object = (type && type->is_string() && type->get_string() == "object") || properties != nullptr;
+  const std::string where = "In context=(" + context + "), ";
+  if (object && !fields->contains("$ref")) {
+    const json::value* additional = fields->if_contains("additionalProperties");
+    if (additional == nullptr || !additional->is_bool() || additional->get_bool()) {
+      return where + "'additionalProperties' is required to be supplied and to be false.";
+    }
+    if (properties && properties->is_object()) {
+      const json::value* required = fields->if_contains("required");
+      for (const auto& property : properties->get_object()) {
+        const bool listed = required && required->is_array() &&
+                            std::ranges::any_of(required->get_array(), [&](const json::value& name) {
+                              return name.is_string() && name.get_string() == property.key();
+                            });
+        if (!listed) {
+          return where +
+                 "'required' is required to be supplied and to be an array including every key in properties. "
+                 "Missing '" +
+                 std::string(property.key()) + "'.";
+        }
+      }
+    }
+  }
+  const auto child = [&](std::string_view kind, std::string_view key) {
+    std::string next = context;
+    if (!next.empty()) next.append(", ");
+    next.append("'").append(kind).append("'");
+    if (!key.empty()) next.append(", '").append(key).append("'");
+    return next;
+  };
+  for (const char* group : {"properties", "$defs", "definitions"}) {
+    if (const json::value* members = fields->if_contains(group); members && members->is_object()) {
+      for (const auto& member : members->get_object()) {
+        std::string problem = strict_problem(member.value(), child(group, member.key()), depth + 1);
+        if (!problem.empty()) return problem;
+      }
+    }
+  }
+  if (const json::value* items = fields->if_contains("items")) {
+    std::string problem = strict_problem(*items, child("items", {}), depth + 1);
+    if (!problem.empty()) return problem;
+  }
+  if (const json::value* options = fields->if_contains("anyOf"); options && options->is_array()) {
+    std::size_t index = 0;
+    for (const json::value& option : options->get_array()) {
+      std::string problem = strict_problem(option, child("anyOf", std::to_string(index++)), depth + 1);
+      if (!problem.empty()) return problem;
+    }
+  }
+  return {};
+}
+
+}  // namespace
+
+std::variant<OutputFormat, FullReply> parse_output_format(const json::value& value, std::string_view where,
+                                                          bool nested) {
+  const std::string name(where);
+  if (!value.is_object()) {
+    return bad_request("Invalid type for '" + name + "': expected an object, but got " +
+                           std::string(json_type_name(value)) + " instead.",
+                       name);
+  }
+  const json::object& format = value.get_object();
+  const json::value* type = format.if_contains("type");
+  if (type == nullptr) return bad_request("Missing required parameter: '" + name + ".type'.", name + ".type");
+  const std::string_view kind = type->is_string() ? std::string_view(type->get_string()) : "";
+  if (kind != "text" && kind != "json_object" && kind != "json_schema") {
+    return bad_request("Invalid value: '" + (type->is_string() ? std::string(kind) : common::serialize(*type)) +
+                           "'. Supported values are: " + quoted_list({"text", "json_object", "json_schema"}) + ".",
+                       name + ".type");
+  }
+  OutputFormat out;
+  if (kind == "text") return out;
+  out.json = true;
+  if (kind == "json_object") return out;
+  const json::object* definition = &format;
+  std::string prefix = name;
+  if (nested) {
+    prefix.append(".json_schema");
+    const json::value* inner = format.if_contains("json_schema");
+    if (inner == nullptr) return bad_request("Missing required parameter: '" + prefix + "'.", prefix);
+    if (!inner->is_object()) {
+      return bad_request("Invalid type for '" + prefix + "': expected an object, but got " +
+                             std::string(json_type_name(*inner)) + " instead.",
+                         prefix);
+    }
+    definition = &inner->get_object();
+  }
+  const json::value* schema_name = definition->if_contains("name");
+  if (schema_name == nullptr)
+    return bad_request("Missing required parameter: '" + prefix + ".name'.", prefix + ".name");
+  const bool name_ok =
+      schema_name->is_string() && !schema_name->get_string().empty() && schema_name->get_string().size() <= 64 &&
+      std::ranges::all_of(schema_name->get_string(), [](char c) {
+        return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' || c == '-';
+      });
+  if (!name_ok) {
+    return bad_request("Invalid '" + prefix +
+                           ".name': string does not match pattern. Expected a string that matches the pattern "
+                           "'^[a-zA-Z0-9_-]+$' (at most 64 characters).",
+                       prefix + ".name");
+  }
+  const json::value* schema = definition->if_contains("schema");
+  if (schema == nullptr) {
+    return bad_request("Missing required parameter: '" + prefix + ".schema'.", prefix + ".schema");
+  }
+  if (!schema->is_object()) {
+    return bad_request("Invalid type for '" + prefix + ".schema': expected an object, but got " +
+                           std::string(json_type_name(*schema)) + " instead.",
+                       prefix + ".schema");
+  }
+  const json::value* strict = definition->if_contains("strict");
+  if (strict && !strict->is_null() && !strict->is_bool()) {
+    return bad_request("Invalid type for '" + prefix + ".strict': expected a boolean, but got " +
+                           std::string(json_type_name(*strict)) + " instead.",
+                       prefix + ".strict");
+  }
+  if (strict && strict->is_bool() && strict->get_bool()) {
+    const std::string problem = strict_problem(*schema, {}, 0);
+    if (!problem.empty()) {
+      return error(400,
+                   "Invalid schema for response_format '" + std::string(schema_name->get_string()) + "': " + problem,
+                   "invalid_request_error", prefix + ".schema", "invalid_json_schema");
+    }
+  }
+  out.schema = schema;
+  return out;
+}
+
+std::optional<FullReply> check_reasoning_effort(const json::value& value, std::string_view param) {
+  const std::string_view effort = value.is_string() ? std::string_view(value.get_string()) : "";
+  if (effort == "minimal" || effort == "low" || effort == "medium" || effort == "high") return std::nullopt;
+  return bad_request("Invalid value: '" + (value.is_string() ? std::string(effort) : common::serialize(value)) +
+                         "'. Supported values are: " + quoted_list({"minimal", "low", "medium", "high"}) + ".",
+                     param);
+}
+
+std::size_t reasoning_tokens(std::string_view effort) {
+  if (effort == "minimal") return 8;
+  if (effort == "low") return 16;
+  if (effort == "high") return 64;
+  return 32;
+}
+
+bool mentions_json(std::string_view text) {
+  for (std::size_t i = 0; i + 4 <= text.size(); ++i) {
+    if (iequals(text.substr(i, 4), "json")) return true;
+  }
+  return false;
 }
 
 FullReply error(unsigned status, std::string_view message, std::string_view type, std::string_view param,

@@ -7,6 +7,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <variant>
 
 #include "api.hpp"
 
@@ -31,6 +32,27 @@ FullReply error(unsigned status, std::string_view message, std::string_view type
 // The error OpenAI would send with `status`: rate_limit_error for 429, server_error for 5xx,
 // invalid_request_error otherwise.
 FullReply injected_error(unsigned status);
+
+// Structured output asked by chat `response_format` or Responses `text.format`.
+struct OutputFormat {
+  bool json = false;                           // json_object or json_schema
+  const boost::json::value* schema = nullptr;  // json_schema's schema (null for json_object)
+};
+
+// Validates a response_format (`nested`: {type, json_schema:{name, schema, strict}}) or a
+// Responses text.format (flat: {type, name, schema, strict}) as OpenAI does; `where` is the
+// param path ("response_format" or "text.format"). The 400 to send when invalid.
+std::variant<OutputFormat, FullReply> parse_output_format(const boost::json::value& value, std::string_view where,
+                                                          bool nested);
+
+// Validates a reasoning effort (minimal, low, medium, high) named `param`; the 400 when invalid.
+std::optional<FullReply> check_reasoning_effort(const boost::json::value& value, std::string_view param);
+
+// The reasoning tokens the mock reports for an effort: minimal 8, low 16, medium 32, high 64.
+std::size_t reasoning_tokens(std::string_view effort);
+
+// True when `text` contains "json" in any case.
+bool mentions_json(std::string_view text);
 
 // 404 for a path that no endpoint serves.
 FullReply unknown_url(std::string_view method, std::string_view target);

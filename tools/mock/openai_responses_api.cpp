@@ -5,6 +5,7 @@
 
 #include "openai_api.hpp"
 #include "provider_common.hpp"
+#include "scripted_text.hpp"
 #include "text.hpp"
 
 namespace sluice::mock::openai_responses {
@@ -37,27 +38,81 @@ std::size_t input_characters(const json::object& body) {
   return characters;
 }
 
-void append_usage(std::string& out, std::size_t input, std::size_t output) {
+// Input texts joined (for the json_object "json" word check).
+std::string input_text(const json::object& body) {
+  std::string text;
+  if (const auto* instructions = body.if_contains("instructions"); instructions && instructions->is_string())
+    text.append(instructions->as_string());
+  const auto& input = body.at("input");
+  if (input.is_string()) return text.append(input.as_string());
+  for (const auto& item : input.as_array()) {
+    if (!item.is_object()) continue;
+    const auto* content = item.as_object().if_contains("content");
+    if (content == nullptr) continue;
+    if (content->is_string()) text.append(content->as_string());
+    if (!content->is_array()) continue;
+    for (const auto& part : content->as_array())
+      if (part.is_object())
+        if (const auto* value = part.as_object().if_contains("text"); value && value->is_string())
+          text.append(value->as_string());
+  }
+  return text;
+}
+
+// `reasoning` of the request, when given.
+struct Reasoning {
+  bool on = false;
+  std::string_view effort = "medium";
+  std::string_view summary;  // auto, concise or detailed; empty: no summary
+};
+
+constexpr std::string_view kSummaryText =
+    "**Answering the question**\n\nThe user asked a question; I answer it directly.";
+
+void append_usage(std::string& out, std::size_t input, std::size_t output, std::size_t reasoning) {
   out.append(R"("usage":{"input_tokens":)");
   append_number(out, input);
   out.append(R"(,"input_tokens_details":{"cached_tokens":0},"output_tokens":)");
-  append_number(out, output);
-  out.append(R"(,"output_tokens_details":{"reasoning_tokens":0},"total_tokens":)");
-  append_number(out, input + output);
+  append_number(out, output + reasoning);
+  out.append(R"(,"output_tokens_details":{"reasoning_tokens":)");
+  append_number(out, reasoning);
+  out.append(R"(},"total_tokens":)");
+  append_number(out, input + output + reasoning);
   out.push_back('}');
 }
 
+// The reasoning output item: its summary is the summary text when a summary was asked.
+std::string reasoning_item(const std::string& id, const Reasoning& reasoning, bool done) {
+  std::string out = R"({"id":"rs_)";
+  out.append(id.substr(5));
+  out.append(R"(","type":"reasoning","summary":[)");
+  if (done && !reasoning.summary.empty()) {
+    out.append(R"({"type":"summary_text","text":)");
+    append_json_string(out, kSummaryText);
+    out.push_back('}');
+  }
+  out.append("]}");
+  return out;
+}
+
+struct Output {
+  std::string_view model;
+  std::size_t input = 0;
+  std::size_t output = 0;
+  Reasoning reasoning;
+};
+
 // The response object; `text` empty and `completed` false for response.created.
-std::string response_object(const std::string& id, std::string_view model, std::string_view text, bool completed,
-                            std::size_t input, std::size_t output) {
+std::string response_object(const std::string& id, const Output& o, std::string_view text, bool completed) {
   std::string out = R"({"id":)";
   append_json_string(out, id);
   out.append(R"(,"object":"response","created_at":1700000000,"status":)");
   out.append(completed ? R"("completed")" : R"("in_progress")");
   out.append(R"(,"model":)");
-  append_json_string(out, model);
+  append_json_string(out, o.model);
   out.append(R"(,"output":[)");
   if (completed) {
+    if (o.reasoning.on) out.append(reasoning_item(id, o.reasoning, true)).push_back(',');
     out.append(R"({"type":"message","id":"msg_)");
     out.append(id.substr(5));
     out.append(
@@ -67,7 +122,7 @@ std::string response_object(const std::string& id, std::string_view model, std::
   }
   out.append("],");
   if (completed) {
-    append_usage(out, input, output);
+    append_usage(out, o.input, o.output, o.reasoning.on ? openai::reasoning_tokens(o.reasoning.effort) : 0);
   } else {
     out.append(R"("usage":null)");
   }
@@ -77,26 +132,72 @@ std::string response_object(const std::string& id, std::string_view model, std::
 
 }  // namespace
 
-std::optional<ApiReply> handle(const ApiRequest& request) {
-  if (!request.path.ends_with("/responses")) return std::nullopt;
-  if (request.method != "POST") return openai::unknown_url(request.method, request.target);
-  if (request.json == nullptr || !request.json->is_object())
+std::optional<ApiReply> handle(const ApiRequest& original) {
+  if (!original.path.ends_with("/responses")) return std::nullopt;
+  if (original.method != "POST") return openai::unknown_url(original.method, original.target);
+  if (original.json == nullptr || !original.json->is_object())
     return openai::error(400, "We could not parse the JSON body of your request.");
-  const auto& body = request.json->as_object();
+  const auto& body = original.json->as_object();
   const auto* model = body.if_contains("model");
   if (model == nullptr || !model->is_string() || model->as_string().empty())
     return openai::error(400, "Missing required parameter: 'model'.", "invalid_request_error", "model");
   const auto* input = body.if_contains("input");
   if (input == nullptr || !(input->is_string() || input->is_array()))
     return openai::error(400, "Missing required parameter: 'input'.", "invalid_request_error", "input");
-  const std::size_t input_tokens = common::estimate_tokens_of_chars(input_characters(body));
-  const std::size_t output_tokens = common::reply_tokens(request);
+
+  openai::OutputFormat format;
+  if (const auto* text = body.if_contains("text"); text && !text->is_null()) {
+    if (!text->is_object())
+      return openai::error(400, "Invalid type for 'text': expected an object.", "invalid_request_error", "text");
+    if (const auto* spec = text->as_object().if_contains("format"); spec && !spec->is_null()) {
+      auto parsed = openai::parse_output_format(*spec, "text.format", false);
+      if (auto* reply = std::get_if<FullReply>(&parsed)) return std::move(*reply);
+      format = std::get<openai::OutputFormat>(parsed);
+      if (format.json && format.schema == nullptr && !openai::mentions_json(input_text(body))) {
+        return openai::error(400,
+                             "Response input messages must contain the word 'json' in some form to use "
+                             "'text.format' of type 'json_object'.",
+                             "invalid_request_error", "input");
+      }
+    }
+  }
+  Reasoning reasoning;
+  if (const auto* spec = body.if_contains("reasoning"); spec && !spec->is_null()) {
+    if (!spec->is_object())
+      return openai::error(400, "Invalid type for 'reasoning': expected an object.", "invalid_request_error",
+                           "reasoning");
+    reasoning.on = true;
+    const auto& fields = spec->as_object();
+    if (const auto* effort = fields.if_contains("effort"); effort && !effort->is_null()) {
+      if (auto reply = openai::check_reasoning_effort(*effort, "reasoning.effort")) return std::move(*reply);
+      reasoning.effort = effort->as_string();
+    }
+    for (const char* key : {"summary", "generate_summary"}) {
+      const auto* summary = fields.if_contains(key);
+      if (summary == nullptr || summary->is_null()) continue;
+      const std::string_view value = summary->is_string() ? std::string_view(summary->as_string()) : "";
+      if (value != "auto" && value != "concise" && value != "detailed") {
+        return openai::error(400,
+                             "Invalid value: '" +
+                                 (summary->is_string() ? std::string(value) : common::serialize(*summary)) +
+                                 "'. Supported values are: 'auto', 'concise', and 'detailed'.",
+                             "invalid_request_error", std::string("reasoning.") + key);
+      }
+      reasoning.summary = value;
+    }
+  }
+
+  std::optional<ScriptedText> structured;
+  if (format.json) structured = common::json_reply(original, format.schema);
+  const ApiRequest request = structured ? common::with_reply(original, *structured) : original;
+
+  const Output o{model->as_string(), common::estimate_tokens_of_chars(input_characters(body)),
+                 common::reply_tokens(request), reasoning};
   const std::string id = "resp_mock" + std::to_string(next_id.fetch_add(1));
-  const std::string_view model_name = model->as_string();
   const auto* stream = body.if_contains("stream");
   if (stream == nullptr || !stream->is_bool() || !stream->as_bool()) {
     FullReply reply;
-    reply.body = response_object(id, model_name, common::whole_reply(request), true, input_tokens, output_tokens);
+    reply.body = response_object(id, o, common::whole_reply(request), true);
     return reply;
   }
   StreamReply reply;
@@ -115,12 +216,34 @@ std::optional<ApiReply> handle(const ApiRequest& request) {
   };
   const std::string message_id = "msg_" + id.substr(5);
   const std::string text = common::whole_reply(request);
-  event("response.created", "\"response\":" + response_object(id, model_name, {}, false, 0, 0));
-  event("response.in_progress", "\"response\":" + response_object(id, model_name, {}, false, 0, 0));
-  const std::string item_head =
-      R"("output_index":0,"item":{"id":")" + message_id + R"(","type":"message","role":"assistant",)";
+  event("response.created", "\"response\":" + response_object(id, o, {}, false));
+  event("response.in_progress", "\"response\":" + response_object(id, o, {}, false));
+  std::size_t output_index = 0;
+  if (reasoning.on) {
+    event("response.output_item.added", R"("output_index":0,"item":)" + reasoning_item(id, reasoning, false));
+    if (!reasoning.summary.empty()) {
+      const std::string head = R"("item_id":"rs_)" + id.substr(5) + R"(","output_index":0,"summary_index":0,)";
+      std::string summary;
+      append_json_string(summary, kSummaryText);
+      event("response.reasoning_summary_part.added", head + R"("part":{"type":"summary_text","text":""})");
+      const ScriptedText pieces = cut_evenly(std::string(kSummaryText), 3);
+      for (std::size_t i = 0; i < pieces.pieces(); ++i) {
+        std::string delta = head + R"("delta":)";
+        append_json_string(delta, pieces.piece(i));
+        event("response.reasoning_summary_text.delta", delta);
+      }
+      event("response.reasoning_summary_text.done", head + R"("text":)" + summary);
+      event("response.reasoning_summary_part.done", head + R"("part":{"type":"summary_text","text":)" + summary + "}");
+    }
+    event("response.output_item.done", R"("output_index":0,"item":)" + reasoning_item(id, reasoning, true));
+    output_index = 1;
+  }
+  const std::string index_text = std::to_string(output_index);
+  const std::string item_head = R"("output_index":)" + index_text + R"(,"item":{"id":")" + message_id +
+                                R"(","type":"message","role":"assistant",)";
   event("response.output_item.added", item_head + R"("status":"in_progress","content":[]})");
-  const std::string part_head = R"("item_id":")" + message_id + R"(","output_index":0,"content_index":0,)";
+  const std::string part_head =
+      R"("item_id":")" + message_id + R"(","output_index":)" + index_text + R"(,"content_index":0,)";
   event("response.content_part.added", part_head + R"("part":{"type":"output_text","annotations":[],"text":""})");
   const auto pieces = common::reply_piece_count(request);
   for (std::size_t i = 0; i < pieces; ++i) {
@@ -136,8 +259,7 @@ std::optional<ApiReply> handle(const ApiRequest& request) {
   event("response.output_item.done",
         item_head + R"("status":"completed","content":[{"type":"output_text","annotations":[],"text":)" + done_text +
             "}]}");
-  event("response.completed",
-        "\"response\":" + response_object(id, model_name, text, true, input_tokens, output_tokens));
+  event("response.completed", "\"response\":" + response_object(id, o, text, true));
   return reply;
 }
 

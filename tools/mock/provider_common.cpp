@@ -1,8 +1,10 @@
 #include "provider_common.hpp"
 
+#include <algorithm>
 #include <atomic>
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
+#include <span>
 
 #include "text.hpp"
 
@@ -135,6 +137,136 @@ json::object args_for_schema(const json::value* schema) {
     args[name.get_string()] = value_of_type(property);
   }
   return args;
+}
+
+namespace {
+
+// The schema a local `$ref` ("#/$defs/Name", "#/definitions/Name", "#") points to, or null.
+const json::value* resolve_ref(const json::value* root, std::string_view ref) {
+  if (ref == "#") return root;
+  if (!ref.starts_with("#/")) return nullptr;
+  const json::value* at = root;
+  std::string_view rest = ref.substr(2);
+  while (at != nullptr && !rest.empty()) {
+    const std::size_t slash = rest.find('/');
+    const std::string key = percent_decode(rest.substr(0, slash));
+    const json::object* fields = at->if_object();
+    at = fields ? fields->if_contains(key) : nullptr;
+    rest = slash == std::string_view::npos ? std::string_view{} : rest.substr(slash + 1);
+  }
+  return at;
+}
+
+json::value generate(const json::value* root, const json::value* schema, int depth) {
+  if (depth > 32) return nullptr;
+  const json::object* fields = schema ? schema->if_object() : nullptr;
+  if (fields == nullptr) return "mock";
+  if (const json::value* ref = fields->if_contains("$ref"); ref && ref->is_string()) {
+    return generate(root, resolve_ref(root, ref->get_string()), depth + 1);
+  }
+  if (const json::value* constant = fields->if_contains("const")) return *constant;
+  if (const json::value* values = fields->if_contains("enum");
+      values && values->is_array() && !values->get_array().empty()) {
+    return values->get_array().front();
+  }
+  for (const char* name : {"anyOf", "oneOf", "allOf", "any_of"}) {
+    const json::value* options = fields->if_contains(name);
+    if (options == nullptr || !options->is_array() || options->get_array().empty()) continue;
+    // The first option that is not {"type":"null"}, else the first.
+    for (const json::value& option : options->get_array()) {
+      const json::object* option_fields = option.if_object();
+      const json::value* type = option_fields ? option_fields->if_contains("type") : nullptr;
+      if (type && type->is_string() && lower(type->get_string()) == "null") continue;
+      return generate(root, &option, depth + 1);
+    }
+    return generate(root, &options->get_array().front(), depth + 1);
+  }
+  std::string type;
+  if (const json::value* declared = fields->if_contains("type"); declared && declared->is_string()) {
+    type = lower(declared->get_string());
+  } else if (declared && declared->is_array()) {
+    for (const json::value& item : declared->get_array()) {
+      if (item.is_string() && item.get_string() != "null") {
+        type = lower(item.get_string());
+        break;
+      }
+    }
+  }
+  if (type.empty() && fields->contains("properties")) type = "object";
+  if (type.empty() && fields->contains("items")) type = "array";
+  if (type == "object") {
+    json::object out;
+    if (const json::value* properties = fields->if_contains("properties"); properties && properties->is_object()) {
+      for (const auto& property : properties->get_object()) {
+        out[property.key()] = generate(root, &property.value(), depth + 1);
+      }
+    }
+    return out;
+  }
+  if (type == "array") {
+    json::array out;
+    const json::value* items = fields->if_contains("items");
+    if (items && items->is_array()) {  // tuple form
+      for (const json::value& item : items->get_array()) out.push_back(generate(root, &item, depth + 1));
+    } else {
+      out.push_back(generate(root, items, depth + 1));
+    }
+    return out;
+  }
+  if (type == "number" || type == "integer") return 1;
+  if (type == "boolean") return true;
+  if (type == "null") return nullptr;
+  return "mock";
+}
+
+}  // namespace
+
+json::value value_for_schema(const json::value* schema) {
+  return generate(schema, schema, 0);
+}
+
+std::string json_reply_text(const json::value* schema) {
+  if (schema == nullptr) return R"({"answer":"mock"})";
+  return json::serialize(value_for_schema(schema));
+}
+
+std::optional<ScriptedText> json_reply(const ApiRequest& request, const json::value* schema) {
+  if (request.reply_text != nullptr) return std::nullopt;
+  return cut_evenly(json_reply_text(schema), static_cast<std::size_t>(std::max(request.chunks, 1)));
+}
+
+ApiRequest with_reply(const ApiRequest& request, const ScriptedText& text) {
+  ApiRequest copy = request;
+  copy.reply_text = &text;
+  copy.cut_at_max_tokens = false;
+  return copy;
+}
+
+std::string_view thinking_text() {
+  return "The user asked a question. Let me think about it step by step before answering.";
+}
+
+std::string fnv1a_hex(std::string_view bytes) {
+  std::uint64_t hash = 14695981039346656037ull;
+  for (const char c : bytes) hash = (hash ^ static_cast<unsigned char>(c)) * 1099511628211ull;
+  static constexpr char kDigits[] = "0123456789abcdef";
+  std::string out(16, '0');
+  for (int i = 15; i >= 0; --i, hash >>= 4) out[static_cast<std::size_t>(i)] = kDigits[hash & 15];
+  return out;
+}
+
+std::string base64(std::string_view text) {
+  std::string out;
+  append_base64(out, std::as_bytes(std::span(text.data(), text.size())));
+  return out;
+}
+
+std::string thinking_signature(std::string_view thinking) {
+  return base64("mock-sig:" + fnv1a_hex(thinking));
+}
+
+bool valid_thinking_signature(std::string_view thinking, std::string_view signature) {
+  return signature == thinking_signature(thinking);
 }
 
 bool mentions_tool(std::string_view text) {

@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "api.hpp"
+#include "scripted_text.hpp"
 
 namespace sluice::mock::common {
 
@@ -58,6 +59,38 @@ std::size_t estimate_tokens_of_chars(std::size_t characters);
 // type (string "mock", number/integer 1, boolean true, object {}, array [], null null).
 // Type names are compared case-insensitively (Gemini's OpenAPI schemas use "STRING").
 json::object args_for_schema(const json::value* schema);
+
+// A value valid against a JSON Schema (or a Gemini OpenAPI schema, upper-case types), for
+// structured output: an object gets every property in `properties` (recursively), a string
+// "mock", number/integer 1, boolean true, null null, an array one item, `enum` its first value,
+// `const` its value, `anyOf`/`oneOf`/`allOf` their first option, `$ref` ("#/$defs/…",
+// "#/definitions/…") the schema it names; no type → "mock" (an object when it has properties, an
+// array when it has items). Recursion stops at depth 32 (then null).
+json::value value_for_schema(const json::value* schema);
+
+// The JSON text of a structured reply: value_for_schema(schema), or {"answer":"mock"} when
+// `schema` is null (JSON mode without a schema).
+std::string json_reply_text(const json::value* schema);
+
+// A structured reply in the request's pieces (cut evenly into request.chunks pieces, at least
+// one), or nullopt when x-mock-reply chose the text. Use with_reply() to answer with it.
+std::optional<ScriptedText> json_reply(const ApiRequest& request, const json::value* schema);
+
+// A copy of `request` whose reply text is `text` (not cut at max_tokens: a JSON reply is whole).
+ApiRequest with_reply(const ApiRequest& request, const ScriptedText& text);
+
+// Reasoning: the text of the mock's thinking blocks, and the signature it attaches to a thinking
+// text (base64 of "mock-sig:" + a 64-bit FNV-1a checksum of the text, in hex): a replayed block
+// whose text or signature changed no longer verifies.
+std::string_view thinking_text();
+std::string thinking_signature(std::string_view thinking);
+bool valid_thinking_signature(std::string_view thinking, std::string_view signature);
+
+// Lower-case hex FNV-1a 64 of `bytes`.
+std::string fnv1a_hex(std::string_view bytes);
+
+// Standard base64 of `text`.
+std::string base64(std::string_view text);
 
 // True when `text` contains the word "tool" or "tools" (any case, bounded by non-letters).
 bool mentions_tool(std::string_view text);
