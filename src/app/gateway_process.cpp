@@ -27,6 +27,7 @@
 #include "policy/global_rate_limit.hpp"
 #include "policy/jwks_fetcher.hpp"
 #include "proxy/health_checker.hpp"
+#include "proxy/model_fetcher.hpp"
 #include "proxy/snapshot.hpp"
 #include "proxy/worker.hpp"
 #include "state/clock.hpp"
@@ -250,6 +251,9 @@ int serve(const ServeOptions& options) {
   // Active health checks of the running configuration (a thread of their own, if any).
   auto checker = std::make_unique<proxy::HealthChecker>(snapshot);
   checker->start();
+  // The providers' model lists, for GET …/models (a thread of its own, if any provider lists).
+  auto model_fetcher = std::make_unique<proxy::ModelFetcher>(snapshot);
+  model_fetcher->start();
   if (gateway.admin.enabled) admin_server.start();
   for (std::size_t i = 0; i < gateway.listeners.size(); ++i) {
     observe::log(Level::Info, "listening",
@@ -303,6 +307,9 @@ int serve(const ServeOptions& options) {
         checker->stop();
         checker = std::make_unique<proxy::HealthChecker>(next);
         checker->start();
+        model_fetcher->stop();
+        model_fetcher = std::make_unique<proxy::ModelFetcher>(next);
+        model_fetcher->start();
         observe::log(Level::Info, "configuration reloaded", {{"generation", std::to_string(generation)}});
       } else {
         observe::log(Level::Error, "reload rejected; keeping the running configuration");
@@ -358,6 +365,7 @@ int serve(const ServeOptions& options) {
 
   main_io.run();
   jwks_fetcher->stop();
+  model_fetcher->stop();
   for (auto& w : workers) w->stop();
   for (auto& w : workers) w->join();
   // The admin thread renders /metrics from the workers' shards: it stops before they go.

@@ -409,6 +409,33 @@ AuthToken decode_auth_token(YAML::Node node, const std::string& path, const Deco
   return token;
 }
 
+// models: the models a provider serves, for /v1/models: names a request may use (no spaces or
+// control characters), each once.
+void decode_models(YamlMap& provider_map, std::vector<std::string>& models) {
+  const auto& ctx = provider_map.ctx();
+  const auto node = provider_map.take("models");
+  const auto field = provider_map.field("models");
+  if (!node.IsDefined() || node.IsNull() || !is_sequence(node, field, ctx)) return;
+  for (std::size_t i = 0; i < node.size(); ++i) {
+    const auto item = field + "[" + std::to_string(i) + "]";
+    auto model = scalar_string(node[i], item, ctx);
+    if (!model) continue;
+    if (model->empty()) {
+      ctx.error(node[i], item, "must not be empty");
+      continue;
+    }
+    if (std::any_of(model->begin(), model->end(), [](char c) { return static_cast<unsigned char>(c) <= ' '; })) {
+      ctx.error(node[i], item, shown(node[i]) + " is not a model name: it holds a space or a control character");
+      continue;
+    }
+    if (std::find(models.begin(), models.end(), *model) != models.end()) {
+      ctx.warning(node[i], item, shown(node[i]) + " is listed twice");
+      continue;
+    }
+    models.push_back(std::move(*model));
+  }
+}
+
 // ai.llm (or a priority-group provider): exactly one provider key. The fields every provider has
 // (authToken, model, host, port, path, authHeader, tls) are read here; the provider's own fields
 // by its traits' decode (src/provider/<provider>.cpp).
@@ -433,6 +460,7 @@ void decode_llm(YamlMap& llm, LlmProvider& p) {
     p.model = provider_map.str("model");
     if (p.model && p.model->empty())
       ctx.error(provider_map.node()["model"], provider_map.field("model"), "must not be empty");
+    decode_models(provider_map, p.models);
     traits->decode(provider_map, p);
   }
   if (found.empty()) {
@@ -669,6 +697,20 @@ void decode_backend(YamlMap& spec, Backend& b) {
         if (auto v = check.integer("healthyThreshold", 1, 100)) hc.healthyThreshold = static_cast<unsigned>(*v);
         if (hc.interval.count() <= 0) ctx.error(check.node()["interval"], check.field("interval"), "must be positive");
         if (hc.timeout.count() <= 0) ctx.error(check.node()["timeout"], check.field("timeout"), "must be positive");
+      }
+      YamlMap list(ai.take("modelList"), ai.field("modelList"), ctx);
+      if (list.present()) {
+        auto& ml = b.modelList;
+        if (auto v = list.boolean("fetch")) ml.fetch = *v;
+        if (auto v = list.duration("refreshInterval")) {
+          if (v->count() < 1000)
+            ctx.error(list.node()["refreshInterval"], list.field("refreshInterval"), "must be at least 1s");
+          ml.refreshInterval = *v;
+        }
+        if (auto v = list.duration("timeout")) {
+          if (v->count() <= 0) ctx.error(list.node()["timeout"], list.field("timeout"), "must be positive");
+          ml.timeout = *v;
+        }
       }
       YamlMap breaker(ai.take("circuitBreaker"), ai.field("circuitBreaker"), ctx);
       if (breaker.present()) {

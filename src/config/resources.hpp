@@ -233,6 +233,10 @@ struct LlmProvider {
   ProviderKind kind = ProviderKind::OpenAI;
   AuthToken authToken;
   std::optional<std::string> model;
+  // The models this provider serves, as the operator describes them (`models`): listed by
+  // /v1/models next to `model` and to what the provider's own list call returns; the only
+  // source besides `model` for providers that cannot list (Vertex AI, Bedrock).
+  std::vector<std::string> models;
   AnthropicOptions anthropic;
   GeminiOptions gemini;
   VertexAIOptions vertexai;
@@ -317,6 +321,16 @@ struct CircuitBreaker {
   unsigned maxRequests = 0;
 };
 
+// How /v1/models learns what the providers of an AI Backend serve (ai.modelList): each
+// provider that can list (OpenAI-format, Anthropic, Gemini; not pinned by `model`) is asked
+// for its model list in the background, every `refreshInterval`, each call bounded by
+// `timeout`; `fetch: false` lists only what the configuration says.
+struct ModelList {
+  bool fetch = true;
+  Duration refreshInterval{300'000};
+  Duration timeout{10'000};
+};
+
 enum class BackendType { AI, Static };
 
 struct Backend {
@@ -327,6 +341,7 @@ struct Backend {
   OutlierDetection outlierDetection;          // type AI
   CircuitBreaker circuitBreaker;              // type AI
   HealthCheck healthCheck;                    // type AI
+  ModelList modelList;                        // type AI
   Passthrough passthrough;                    // type AI
   // type AI: account-choosing client headers (OpenAI-Organization, OpenAI-Project,
   // x-goog-user-project) and Cookie, forwarded even though Sluice injects its own credential.

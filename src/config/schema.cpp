@@ -46,6 +46,7 @@ spec:
       tls: {mode: Enabled, caCertificateRef: {name: keys}}
     passthrough: {apis: [audio]}
     healthCheck: {}
+    modelList: {}
     circuitBreaker: {}
     outlierDetection: {}
 ---

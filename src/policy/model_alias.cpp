@@ -15,6 +15,8 @@ class ModelAliasStage final : public pipeline::Stage {
     return pipeline::bit(pipeline::Phase::RequestBody) | pipeline::bit(pipeline::Phase::BodyDocument);
   }
 
+  const std::map<std::string, std::string, std::less<>>& aliases() const { return aliases_; }
+
   pipeline::Verdict on_request_body(pipeline::RequestContext& request) const override {
     const auto found = aliases_.find(request.info.model);
     if (found == aliases_.end()) return pipeline::Verdict::proceed();
@@ -36,6 +38,12 @@ class ModelAliasStage final : public pipeline::Stage {
 
 std::shared_ptr<const pipeline::Stage> make_model_alias_stage(std::map<std::string, std::string> aliases) {
   return std::make_shared<const ModelAliasStage>(std::move(aliases));
+}
+
+const std::map<std::string, std::string, std::less<>>* model_aliases(const pipeline::Chain& chain) {
+  for (const auto& stage : chain.stages())
+    if (const auto* aliases = dynamic_cast<const ModelAliasStage*>(stage.get())) return &aliases->aliases();
+  return nullptr;
 }
 
 }  // namespace sluice::policy

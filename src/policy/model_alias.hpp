@@ -8,10 +8,15 @@
 #include <memory>
 #include <string>
 
+#include "pipeline/chain.hpp"
 #include "pipeline/stage.hpp"
 
 namespace sluice::policy {
 
 std::shared_ptr<const pipeline::Stage> make_model_alias_stage(std::map<std::string, std::string> aliases);
+
+// The aliases (alias -> model) of `chain`'s model-alias stage, or null when it has none: the
+// model list (proxy/model_catalog.hpp) names them next to their models.
+const std::map<std::string, std::string, std::less<>>* model_aliases(const pipeline::Chain& chain);
 
 }  // namespace sluice::policy

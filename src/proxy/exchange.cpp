@@ -11,6 +11,7 @@
 #include "observe/log.hpp"
 #include "pricing/catalog.hpp"
 #include "proxy/attempt.hpp"
+#include "proxy/model_catalog.hpp"
 #include "proxy/request_body.hpp"
 #include "route/api_path.hpp"
 #include "translate/gemini_client.hpp"
@@ -53,37 +54,6 @@ bool passthrough_allows(const config::Passthrough& pt, std::string_view path, st
     if (allowed.starts_with("/v1") && std::string_view(allowed).substr(3) == suffix) return true;
   }
   return false;
-}
-
-// GET /v1/models answered from the config: every model the route's backends (their providers)
-// are pinned to, and that the caller may use.
-std::string models_from_config(const Snapshot& snapshot, const route::CompiledRule& rule,
-                               const pipeline::Principal* principal) {
-  json::array data;
-  std::vector<std::string_view> seen;
-  for (const auto& ref : rule.rule->backendRefs) {
-    const auto it = snapshot.backends.find(ref.name);
-    if (it == snapshot.backends.end()) continue;
-    for (const auto& group : it->second.groups) {
-      for (const auto& provider : group) {
-        if (!provider.model) continue;
-        const std::string_view model = *provider.model;
-        if (std::find(seen.begin(), seen.end(), model) != seen.end()) continue;
-        if (principal != nullptr && !principal->allows(model)) continue;
-        seen.push_back(model);
-        json::object entry;
-        entry["id"] = model;
-        entry["object"] = "model";
-        entry["created"] = 0;
-        entry["owned_by"] = provider.provider->name;
-        data.push_back(std::move(entry));
-      }
-    }
-  }
-  json::object out;
-  out["object"] = "list";
-  out["data"] = std::move(data);
-  return json::serialize(out);
 }
 
 // "100 Continue" just before a body is read, when the client asked for it (HTTP/1.1 only).
@@ -540,9 +510,10 @@ http::Task<bool> run_exchange(Worker& worker, const Snapshot& snapshot, const ro
   } else if (backend->ai) {
     const auto family = route::api_family(api_path, match.matched_prefix);
     const bool allowed = passthrough_allows(backend->spec->passthrough, api_path, match.matched_prefix, family);
-    if (api == route::ApiKind::Models && head->method() == bhttp::verb::get && !allowed) {
-      std::string models = models_from_config(snapshot, rule, request.principal);
-      co_return co_await responder.json(200, std::move(models));
+    if ((api == route::ApiKind::Models || api == route::ApiKind::ModelGet) && head->method() == bhttp::verb::get &&
+        !allowed) {
+      auto models = answer_models(snapshot, rule, *head, api_path, request.principal);
+      co_return co_await responder.json(models.status, std::move(models.body));
     }
     // A JSON API path asked with another method (and not passed through): 405 naming the one
     // it takes.

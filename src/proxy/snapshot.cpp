@@ -5,6 +5,7 @@
 
 #include "http/tls_client.hpp"
 #include "policy/registry.hpp"
+#include "proxy/model_catalog.hpp"
 #include "translate/select.hpp"
 
 namespace sluice::proxy {
@@ -238,6 +239,7 @@ BackendRuntime compile_provider(const config::Backend& spec, const std::string& 
   const std::string unavailable_before = b.unavailable_reason;
   attach_tls(b, spec, llm.tls, tls_field, secrets, tls_cache, diags);
   if (!unavailable_before.empty()) b.unavailable_reason = unavailable_before;
+  b.listed_models = provider_models(b, registry, identity, claims);
   return b;
 }
 

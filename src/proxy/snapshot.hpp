@@ -35,6 +35,8 @@ namespace sluice::proxy {
 
 using http::UpstreamEndpoint;
 
+class ProviderModels;  // proxy/model_catalog.hpp
+
 // A compiled Backend, or one provider of an AI Backend. An AI Backend's own entry holds its
 // providers in `groups` (group 0 first; a Backend with ai.llm has one group of one provider,
 // named after the Backend); each provider entry carries everything an attempt needs. A Static
@@ -76,6 +78,11 @@ struct BackendRuntime {
   std::optional<std::string> model;
   config::UpstreamPath path;
   config::BackendTimeouts timeouts;
+
+  // Provider that can list its models (proxy/model_catalog.hpp): the list the model fetcher
+  // last published, kept across reloads by the RuntimeRegistry; null for a provider described
+  // by the configuration alone (Vertex AI, Bedrock, pinned by `model`, ...).
+  std::shared_ptr<ProviderModels> listed_models;
 
   // Provider of an AI Backend: its metric series (attempts, ejections, tokens by model).
   observe::ProviderSeries series;

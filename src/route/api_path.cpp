@@ -21,6 +21,23 @@ constexpr std::array<std::string_view, 16> kApiFamilies = {
     "chat",      "completions", "embeddings", "models",  "audio",       "images",        "files",    "batches",
     "responses", "moderations", "rerank",     "uploads", "fine_tuning", "vector_stores", "messages", "realtime"};
 
+// The methods Gemini and Vertex AI call on a model: ".../models/{m}:{method}" is that API, not
+// the model {m}:{method} (an OpenAI fine-tuned model id holds ':' too: "ft:gpt-4o:org::id").
+constexpr std::array<std::string_view, 19> kModelMethods = {
+    "generateContent",      "streamGenerateContent",  "countTokens",    "embedContent",    "batchEmbedContents",
+    "batchGenerateContent", "asyncBatchEmbedContent", "generateAnswer", "predict",         "predictLongRunning",
+    "rawPredict",           "streamRawPredict",       "computeTokens",  "generateMessage", "generateText",
+    "countMessageTokens",   "countTextTokens",        "embedText",      "batchEmbedText"};
+
+bool names_model_method(std::string_view id) {
+  const auto colon = id.rfind(':');
+  if (colon == std::string_view::npos) return false;
+  const auto method = id.substr(colon + 1);
+  for (const auto m : kModelMethods)
+    if (method == m) return true;
+  return false;
+}
+
 }  // namespace
 
 std::optional<GeminiCall> gemini_call(std::string_view path) {
@@ -28,10 +45,46 @@ std::optional<GeminiCall> gemini_call(std::string_view path) {
   if (slash == std::string_view::npos) return std::nullopt;
   const auto segment = path.substr(slash + 1);
   const auto colon = segment.rfind(':');
-  if (colon == std::string_view::npos || colon == 0 || colon + 1 == segment.size()) return std::nullopt;
+  if (colon == std::string_view::npos || colon == 0 || !names_model_method(segment)) return std::nullopt;
   const auto parent = path.substr(0, slash);
   if (!ends_with_segment(parent, "/models") && parent != "models") return std::nullopt;
   return GeminiCall{segment.substr(0, colon), segment.substr(colon + 1)};
+}
+
+std::string_view model_get_id(std::string_view path) {
+  path = strip_trailing_slash(path);
+  // The API suffix starts at the last "/v1" segment, else at the first API family segment
+  // ("/v1beta/models/x" -> "/models/x").
+  static constexpr std::string_view kModels = "/models/";
+  std::size_t start = std::string_view::npos;
+  for (std::size_t pos = path.rfind("/v1"); pos != std::string_view::npos;
+       pos = pos == 0 ? std::string_view::npos : path.rfind("/v1", pos - 1)) {
+    if (pos + 3 < path.size() && path[pos + 3] == '/') {
+      start = pos + 3;
+      break;
+    }
+  }
+  if (start == std::string_view::npos) {
+    // The first segment naming an API family.
+    for (std::size_t at = 0; at < path.size();) {
+      const auto next = path.find('/', at + 1);
+      const auto segment = path.substr(at + 1, (next == std::string_view::npos ? path.size() : next) - at - 1);
+      bool family = false;
+      for (auto f : kApiFamilies) family = family || segment == f;
+      if (family) {
+        start = at;
+        break;
+      }
+      if (next == std::string_view::npos) break;
+      at = next;
+    }
+  }
+  if (start == std::string_view::npos) return {};
+  const auto suffix = path.substr(start);
+  if (!suffix.starts_with(kModels) || suffix.size() == kModels.size()) return {};
+  const auto id = suffix.substr(kModels.size());
+  if (names_model_method(id)) return {};
+  return id;
 }
 
 ApiKind classify_api(std::string_view path) {
@@ -47,6 +100,7 @@ ApiKind classify_api(std::string_view path) {
   if (ends_with_segment(path, "/models")) return ApiKind::Models;
   if (path == "/messages" || ends_with_segment(path, "/v1/messages")) return ApiKind::Messages;
   if (ends_with_segment(path, "/responses")) return ApiKind::Responses;
+  if (!model_get_id(path).empty()) return ApiKind::ModelGet;
   return ApiKind::Other;
 }
 
@@ -58,6 +112,8 @@ std::string_view api_kind_name(ApiKind kind) {
       return "embeddings";
     case ApiKind::Models:
       return "models";
+    case ApiKind::ModelGet:
+      return "models.retrieve";
     case ApiKind::Messages:
       return "messages";
     case ApiKind::Responses:
@@ -185,6 +241,7 @@ std::string_view json_api_method(ApiKind kind) {
     case ApiKind::GeminiEmbed:
       return "POST";
     case ApiKind::Models:
+    case ApiKind::ModelGet:
       return "GET";
     case ApiKind::Other:
       break;

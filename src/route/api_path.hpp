@@ -20,6 +20,7 @@ enum class ApiKind {
   ChatCompletions,
   Embeddings,
   Models,
+  ModelGet,  // …/models/{id}
   Messages,
   Responses,
   GeminiGenerate,     // …/models/{model}:generateContent and :streamGenerateContent
@@ -41,8 +42,15 @@ std::optional<GeminiCall> gemini_call(std::string_view path);
 // Classifies by suffix: a Gemini call (gemini_call), ".../chat/completions", ".../embeddings", ".../models",
 // ".../responses" (creating a response; ".../responses/{id}" and below are Other), and Anthropic's
 // ".../v1/messages" or "/messages" (not the Assistants API's /threads/{id}/messages); query excluded.
+// ModelGet: ".../models/{id}" (one model of the list; the id may hold "/"), but not a Gemini
+// or Vertex action on a model (".../models/{m}:generateContent" and the other methods: Other).
 ApiKind classify_api(std::string_view path);
 std::string_view api_kind_name(ApiKind kind);
+
+// The model id a ModelGet path names, still percent-encoded as the canonical path keeps it
+// ("/v1/models/gpt-4o" -> "gpt-4o", "/v1beta/models/gemini-2.0-flash" -> "gemini-2.0-flash");
+// empty when the path is not a ModelGet.
+std::string_view model_get_id(std::string_view path);
 
 // The API part of a path, with any route prefix and version segment removed:
 //   "/openrouter/api/v1/chat/completions" -> "/chat/completions"

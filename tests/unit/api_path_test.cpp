@@ -34,11 +34,27 @@ TEST(ClassifyApiTest, SuffixMustBeWholeSegments) {
 
 TEST(ClassifyApiTest, EverythingElseIsOther) {
   EXPECT_EQ(classify_api("/v1/completions"), ApiKind::Other);
-  EXPECT_EQ(classify_api("/v1/models/gpt-4o"), ApiKind::Other);
   EXPECT_EQ(classify_api("/v1/audio/speech"), ApiKind::Other);
   EXPECT_EQ(classify_api("/v1/chat/completions/abc"), ApiKind::Other);
   EXPECT_EQ(classify_api("/"), ApiKind::Other);
   EXPECT_EQ(classify_api(""), ApiKind::Other);
+}
+
+TEST(ClassifyApiTest, OneModelOfTheList) {
+  EXPECT_EQ(classify_api("/v1/models/gpt-4o"), ApiKind::ModelGet);
+  EXPECT_EQ(model_get_id("/v1/models/gpt-4o"), "gpt-4o");
+  EXPECT_EQ(model_get_id("/openrouter/api/v1/models/openai/gpt-4o/"), "openai/gpt-4o") << "ids may hold '/'";
+  EXPECT_EQ(model_get_id("/v1beta/models/gemini-2.0-flash"), "gemini-2.0-flash");
+  EXPECT_EQ(model_get_id("/llm/models/x"), "x");
+  EXPECT_EQ(model_get_id("/v1/models/ft:gpt-4o-mini:org::AbC12"), "ft:gpt-4o-mini:org::AbC12")
+      << "a fine-tuned model's colons are not a method";
+  EXPECT_EQ(classify_api("/v1beta/models/gemini-2.0-flash:generateContent"), ApiKind::Other) << "a Gemini method";
+  EXPECT_EQ(classify_api("/v1beta/models/text-embedding-004:batchEmbedContents"), ApiKind::Other);
+  EXPECT_EQ(classify_api("/v1/projects/p/locations/l/publishers/google/models/g:predict"), ApiKind::Other);
+  EXPECT_EQ(classify_api("/v1/models/"), ApiKind::Models);
+  EXPECT_EQ(model_get_id("/v1/models"), "");
+  EXPECT_EQ(model_get_id("/v1/files/f1"), "");
+  EXPECT_EQ(classify_api("/v1/models/x/chat/completions"), ApiKind::ChatCompletions);
 }
 
 TEST(ClassifyApiTest, KindNames) {

@@ -1413,6 +1413,51 @@ TEST(ConfigLoaderTest, HealthSectionsAreDecoded) {
   EXPECT_EQ(b.circuitBreaker.maxRequests, 100u);
 }
 
+TEST(ConfigLoaderTest, ModelListFieldsAreDecoded) {
+  const auto r = load(backend("b", R"(  type: AI
+  ai:
+    llm: {bedrock: {authToken: {kind: Inline, inline: k}, region: us-east-1, models: [amazon.titan, "anthropic.claude:0"]}}
+    modelList: {fetch: false, refreshInterval: 15m, timeout: 3s}
+)"));
+  EXPECT_NO_DIAGNOSTICS(r);
+  const auto& b = r.config.backends.at("b");
+  EXPECT_EQ(b.llm.models, (std::vector<std::string>{"amazon.titan", "anthropic.claude:0"}));
+  EXPECT_FALSE(b.modelList.fetch);
+  EXPECT_EQ(b.modelList.refreshInterval, 15min);
+  EXPECT_EQ(b.modelList.timeout, 3s);
+  const auto defaults = load(backend("d", "  type: AI\n  ai: {llm: {openai: {authToken: {kind: Passthrough}}}}\n"));
+  EXPECT_NO_DIAGNOSTICS(defaults);
+  const auto& d = defaults.config.backends.at("d");
+  EXPECT_TRUE(d.modelList.fetch);
+  EXPECT_EQ(d.modelList.refreshInterval, 5min);
+  EXPECT_EQ(d.modelList.timeout, 10s);
+  EXPECT_TRUE(d.llm.models.empty());
+}
+
+TEST(ConfigLoaderValidationTest, ModelListProblemsNameTheField) {
+  const auto r = load(docs({backend("b", R"(  type: AI
+  ai:
+    llm: {bedrock: {authToken: {kind: Inline, inline: k}, region: us-east-1, models: [a, "", "has space", a]}}
+    modelList: {fetch: maybe, refreshInterval: 10ms, timeout: 0s}
+)"),
+                            backend("c", R"(  type: AI
+  ai:
+    priorityGroups:
+    - providers: [{name: p, openai: {authToken: {kind: Passthrough}, models: one}}]
+)")}));
+  EXPECT_THAT(
+      r.diagnostics.items(),
+      UnorderedElementsAre(
+          Err("Backend/b", "spec.ai.llm.bedrock.models[1]", "must not be empty"),
+          Err("Backend/b", "spec.ai.llm.bedrock.models[2]",
+              "\"has space\" is not a model name: it holds a space or a control character"),
+          Warn("Backend/b", "spec.ai.llm.bedrock.models[3]", "\"a\" is listed twice"),
+          Err("Backend/b", "spec.ai.modelList.fetch", "expected true or false, found \"maybe\""),
+          Err("Backend/b", "spec.ai.modelList.refreshInterval", "must be at least 1s"),
+          Err("Backend/b", "spec.ai.modelList.timeout", "must be positive"),
+          Err("Backend/c", "spec.ai.priorityGroups[0].providers[0].openai.models", "expected a list, found a scalar")));
+}
+
 TEST(ConfigLoaderValidationTest, PriorityGroupProblemsNameGroupAndProvider) {
   const auto r = load(docs({backend("both", R"(  type: AI
   ai:

@@ -782,6 +782,94 @@ std::optional<ApiReply> handle(const ApiRequest& request) {
   }
 }
 
+namespace {
+
+struct ListedModel {
+  std::string id;
+  std::string display_name;
+  std::string created_at;
+};
+
+// --models, else three Claude-like models.
+std::vector<ListedModel> listed_models(const ApiRequest& request) {
+  if (request.models != nullptr && !request.models->empty()) {
+    std::vector<ListedModel> out;
+    for (const auto& id : *request.models) out.push_back({id, id, "2025-01-01T00:00:00Z"});
+    return out;
+  }
+  return {{"claude-mock-opus-1", "Claude Mock Opus 1", "2025-05-14T00:00:00Z"},
+          {"claude-mock-sonnet-1", "Claude Mock Sonnet 1", "2025-05-14T00:00:00Z"},
+          {"claude-mock-haiku-1", "Claude Mock Haiku 1", "2024-10-22T00:00:00Z"}};
+}
+
+json::object model_object(const ListedModel& model) {
+  return json::object{
+      {"type", "model"}, {"id", model.id}, {"display_name", model.display_name}, {"created_at", model.created_at}};
+}
+
+}  // namespace
+
+std::optional<ApiReply> list_models(const ApiRequest& request) {
+  const auto version = request.header("anthropic-version");
+  if (!version) return std::nullopt;
+  const std::size_t at = request.path.rfind("/v1/models");
+  if (at == std::string_view::npos) return std::nullopt;
+  const std::string_view rest = request.path.substr(at + 10);
+  if (!rest.empty() && (rest.front() != '/' || rest.size() == 1)) return std::nullopt;
+  if (request.method != "GET") return error(405, "invalid_request_error", "Method Not Allowed");
+  const auto api_key = request.header("x-api-key");
+  if ((!api_key || api_key->empty()) && !common::bearer_token(request))
+    return error(401, "authentication_error", "x-api-key header is required");
+  const auto models = listed_models(request);
+  if (!rest.empty()) {  // GET /v1/models/{id}
+    const std::string id = common::percent_decode(rest.substr(1));
+    for (const auto& m : models)
+      if (m.id == id) return FullReply{200, "application/json", common::serialize(model_object(m)), {}};
+    return error(404, "not_found_error", "model: " + id);
+  }
+  std::size_t limit = 20;
+  if (const auto text = common::query_param(request.query, "limit")) {
+    std::size_t value = 0;
+    bool ok = !text->empty() && text->size() <= 4;
+    for (const char c : *text) {
+      if (c < '0' || c > '9') {
+        ok = false;
+        break;
+      }
+      value = value * 10 + static_cast<std::size_t>(c - '0');
+    }
+    if (!ok || value < 1 || value > 1000)
+      return error(400, "invalid_request_error", "limit: Input should be between 1 and 1000");
+    limit = value;
+  }
+  if (request.models_page_size > 0) limit = std::min(limit, request.models_page_size);
+  std::size_t begin = 0;
+  std::size_t end = models.size();
+  const auto find = [&models](std::string_view id) -> std::optional<std::size_t> {
+    for (std::size_t i = 0; i < models.size(); ++i)
+      if (models[i].id == id) return i;
+    return std::nullopt;
+  };
+  if (const auto after = common::query_param(request.query, "after_id")) {
+    const auto i = find(common::percent_decode(*after));
+    if (!i) return error(400, "invalid_request_error", "after_id: no such model");
+    begin = *i + 1;
+  }
+  if (const auto before = common::query_param(request.query, "before_id")) {
+    const auto i = find(common::percent_decode(*before));
+    if (!i) return error(400, "invalid_request_error", "before_id: no such model");
+    end = *i;
+    begin = end > limit ? end - limit : 0;
+  }
+  const std::size_t last = std::min(end, begin + limit);
+  json::array data;
+  for (std::size_t i = begin; i < last; ++i) data.emplace_back(model_object(models[i]));
+  json::object page{{"data", std::move(data)}, {"has_more", last < end}};
+  page["first_id"] = begin < last ? json::value(models[begin].id) : json::value(nullptr);
+  page["last_id"] = begin < last ? json::value(models[last - 1].id) : json::value(nullptr);
+  return FullReply{200, "application/json", common::serialize(page), {}};
+}
+
 FullReply error(unsigned status, std::string_view type, std::string_view message) {
   FullReply reply;
   reply.status = status;

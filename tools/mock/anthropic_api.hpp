@@ -19,6 +19,10 @@ bool matches(std::string_view path);
 
 std::optional<ApiReply> handle(const ApiRequest& request);
 
+// GET …/v1/models carrying an anthropic-version header: the model list, paginated (limit,
+// after_id, before_id; has_more, first_id, last_id); nullopt for any other request.
+std::optional<ApiReply> list_models(const ApiRequest& request);
+
 // {"type":"error","error":{"type":…,"message":…}}.
 FullReply error(unsigned status, std::string_view type, std::string_view message);
 

@@ -52,6 +52,11 @@ struct ApiRequest {
   const ScriptedText* tool_args = nullptr;   // x-mock-tool-args replacing generated tool arguments, null when absent
   std::string_view aws_access_key_id;        // --aws-access-key-id (Bedrock SigV4)
   std::string_view aws_secret_access_key;    // --aws-secret-access-key
+  // --models: the ids every format's model list names instead of its own defaults (empty: the
+  // defaults); --models-page-size: the most models a page of a paginated list holds (0: the
+  // provider's page size rules alone).
+  const std::vector<std::string>* models = nullptr;
+  std::size_t models_page_size = 0;
 
   // The first value of a request header (case-insensitive name), nullopt when absent.
   std::optional<std::string_view> header(std::string_view name) const {

@@ -989,6 +989,102 @@ std::optional<ApiReply> handle(const ApiRequest& request) {
   }
 }
 
+namespace {
+
+struct ListedModel {
+  std::string id;
+  std::string display_name;
+  std::vector<std::string_view> methods;
+};
+
+// --models, else two chat models, an embedding model and one Sluice has no API for (AQA).
+std::vector<ListedModel> listed_models(const ApiRequest& request) {
+  if (request.models != nullptr && !request.models->empty()) {
+    std::vector<ListedModel> out;
+    for (const auto& id : *request.models) out.push_back({id, id, {"generateContent", "countTokens"}});
+    return out;
+  }
+  return {{"gemini-mock-pro", "Gemini Mock Pro", {"generateContent", "countTokens"}},
+          {"gemini-mock-flash", "Gemini Mock Flash", {"generateContent", "countTokens"}},
+          {"gemini-mock-embedding", "Gemini Mock Embedding", {"embedContent", "countTextTokens"}},
+          {"gemini-mock-aqa", "Gemini Mock AQA", {"generateAnswer"}}};
+}
+
+json::object model_object(const ListedModel& model) {
+  json::array methods;
+  for (const auto m : model.methods) methods.emplace_back(m);
+  return json::object{{"name", "models/" + model.id},      {"version", "001"},
+                      {"displayName", model.display_name}, {"inputTokenLimit", 1048576},
+                      {"outputTokenLimit", 8192},          {"supportedGenerationMethods", std::move(methods)}};
+}
+
+std::string page_token(std::size_t offset) {
+  return "pos/" + std::to_string(offset) + "==";
+}
+
+}  // namespace
+
+std::optional<ApiReply> list_models(const ApiRequest& request) {
+  if (request.path.find("/publishers/") != std::string_view::npos) return std::nullopt;
+  const auto header_key = request.header("x-goog-api-key");
+  const auto query_key = common::query_param(request.query, "key");
+  const std::optional<std::string_view> api_key = header_key ? header_key : query_key;
+  if (!api_key) return std::nullopt;
+  std::string_view id_part;
+  if (!request.path.ends_with("/models")) {
+    const std::size_t at = request.path.rfind(kModels);
+    if (at == std::string_view::npos) return std::nullopt;
+    id_part = request.path.substr(at + kModels.size());
+    if (id_part.empty() || id_part.find('/') != std::string_view::npos || id_part.find(':') != std::string_view::npos)
+      return std::nullopt;
+  }
+  if (request.method != "GET") return error(404, "Method not found or not allowed: " + std::string(request.method));
+  if (api_key->empty())
+    return error(403, "Method doesn't allow unregistered callers (callers without established identity).",
+                 "PERMISSION_DENIED");
+  if (*api_key == "invalid") return invalid_api_key();
+  const auto models = listed_models(request);
+  if (!id_part.empty()) {  // GET /v1beta/models/{id}
+    const std::string id = common::percent_decode(id_part);
+    for (const auto& m : models)
+      if (m.id == id) return FullReply{200, "application/json", common::serialize(model_object(m)), {}};
+    return error(404, "models/" + id + " is not found for API version v1beta.");
+  }
+  std::size_t size = 50;
+  if (const auto text = common::query_param(request.query, "pageSize")) {
+    std::size_t value = 0;
+    bool ok = !text->empty() && text->size() <= 6;
+    for (const char c : *text) {
+      if (c < '0' || c > '9') {
+        ok = false;
+        break;
+      }
+      value = value * 10 + static_cast<std::size_t>(c - '0');
+    }
+    if (!ok) return error(400, "Invalid value at 'page_size' (TYPE_INT32)");
+    if (value > 0) size = std::min<std::size_t>(value, 1000);
+  }
+  if (request.models_page_size > 0) size = std::min(size, request.models_page_size);
+  std::size_t begin = 0;
+  if (const auto token = common::query_param(request.query, "pageToken"); token && !token->empty()) {
+    const std::string decoded = common::percent_decode(*token);
+    bool found = false;
+    for (std::size_t i = 0; i <= models.size() && !found; ++i) {
+      if (page_token(i) == decoded) {
+        begin = i;
+        found = true;
+      }
+    }
+    if (!found) return error(400, "Invalid page token.");
+  }
+  const std::size_t last = std::min(models.size(), begin + size);
+  json::array list;
+  for (std::size_t i = begin; i < last; ++i) list.emplace_back(model_object(models[i]));
+  json::object page{{"models", std::move(list)}};
+  if (last < models.size()) page["nextPageToken"] = page_token(last);
+  return FullReply{200, "application/json", common::serialize(page), {}};
+}
+
 FullReply error(unsigned status, std::string_view message, std::string_view name) {
   FullReply reply;
   reply.status = status;

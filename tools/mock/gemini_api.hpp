@@ -20,6 +20,10 @@ bool matches(std::string_view path);
 
 std::optional<ApiReply> handle(const ApiRequest& request);
 
+// GET …/models (not Vertex AI) with an API key (x-goog-api-key or ?key=): the model list,
+// paginated (pageSize, pageToken; nextPageToken); nullopt for any other request.
+std::optional<ApiReply> list_models(const ApiRequest& request);
+
 // {"error":{"code":status,"message":…,"status":…}}; an empty status name is derived from `status`.
 FullReply error(unsigned status, std::string_view message, std::string_view status_name = {});
 

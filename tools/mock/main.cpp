@@ -94,7 +94,23 @@ int main(int argc, char** argv) {
         const auto eq = v.find('=');
         if (eq == std::string::npos || eq == 0) throw CLI::ValidationError("--key-status", "expected KEY=STATUS");
       });
+  std::string models;
+  app.add_option("--models", models,
+                 "ID,ID,...: the models every format's model list names (default: each format's own)");
+  int models_page_size = 0;
+  app.add_option("--models-page-size", models_page_size,
+                 "The most models a page of Anthropic's and Gemini's model lists holds (0: their own page sizes)")
+      ->capture_default_str()
+      ->check(CLI::Range(0, 1000));
   CLI11_PARSE(app, argc, argv);
+  for (std::size_t start = 0; start < models.size();) {
+    const auto comma = models.find(',', start);
+    const auto id = models.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
+    if (!id.empty()) config.defaults.models.push_back(id);
+    if (comma == std::string::npos) break;
+    start = comma + 1;
+  }
+  config.defaults.models_page_size = static_cast<std::size_t>(models_page_size);
   if (!outage.empty()) {
     unsigned long period = 0, down = 0, offset = 0;
     char mode[16] = {0};

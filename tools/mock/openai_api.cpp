@@ -661,9 +661,21 @@ namespace {
 ApiReply models(const ApiRequest& request) {
   if (request.method != "GET") return method_not_allowed(request);
   FullReply reply;
-  reply.body = R"({"object":"list","data":[)"
-               R"({"id":"mock-gpt","object":"model","created":1700000000,"owned_by":"sluice-mock"},)"
-               R"({"id":"mock-embed","object":"model","created":1700000000,"owned_by":"sluice-mock"}]})";
+  if (request.models == nullptr || request.models->empty()) {
+    reply.body = R"({"object":"list","data":[)"
+                 R"({"id":"mock-gpt","object":"model","created":1700000000,"owned_by":"sluice-mock"},)"
+                 R"({"id":"mock-embed","object":"model","created":1700000000,"owned_by":"sluice-mock"}]})";
+    return reply;
+  }
+  std::string& out = reply.body;
+  out = R"({"object":"list","data":[)";
+  for (std::size_t i = 0; i < request.models->size(); ++i) {
+    if (i > 0) out.push_back(',');
+    out.append(R"({"id":)");
+    append_json_string(out, (*request.models)[i]);
+    out.append(R"(,"object":"model","created":1700000000,"owned_by":"sluice-mock"})");
+  }
+  out.append("]}");
   return reply;
 }
 

@@ -449,6 +449,8 @@ ResponsePlan plan_response(const Request& request, const Defaults& defaults, std
       .tool_args = scripted.tool_args ? &*scripted.tool_args : nullptr,
       .aws_access_key_id = defaults.aws_access_key_id,
       .aws_secret_access_key = defaults.aws_secret_access_key,
+      .models = &defaults.models,
+      .models_page_size = defaults.models_page_size,
   };
   if (guard::matches(api.method, path)) {
     auto guarded = guard::handle(api);
@@ -457,7 +459,12 @@ ResponsePlan plan_response(const Request& request, const Defaults& defaults, std
     plan.reply = std::move(guarded.reply);
     return plan;
   }
-  std::optional<ApiReply> reply = format ? format->handle(api) : openai::handle(api);
+  // Model lists share a path with OpenAI's: Anthropic's is told by its anthropic-version
+  // header, Gemini's by its API key.
+  std::optional<ApiReply> reply;
+  if (!format) reply = anthropic::list_models(api);
+  if (!format && !reply) reply = gemini::list_models(api);
+  if (!reply) reply = format ? format->handle(api) : openai::handle(api);
   if (!format && !reply) reply = openai_responses::handle(api);
   plan.reply = reply ? std::move(*reply) : ApiReply(openai::unknown_url(api.method, target));
   std::visit([&plan](const auto& r) { plan.headers.append(r.headers); }, plan.reply);

@@ -33,6 +33,10 @@ struct Defaults {
   // --key-status KEY=STATUS: a request whose key (Bearer, x-api-key, api-key, x-goog-api-key)
   // is KEY gets STATUS, in the provider's error shape (key rotation tests).
   std::vector<std::pair<std::string, unsigned>> key_status;
+  // --models ID,...: the model lists of every format name these (empty: each format's own).
+  std::vector<std::string> models;
+  // --models-page-size N: a paginated model list (Anthropic, Gemini) holds at most N per page.
+  std::size_t models_page_size = 0;
   // --outage PERIOD/DOWN/OFFSET/MODE (milliseconds): scheduled outages for chaos tests. Every
   // PERIOD ms, counted from start + OFFSET, the mock is down for DOWN ms: it answers 503
   // (MODE 503) or resets each connection before answering (MODE reset).
