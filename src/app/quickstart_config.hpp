@@ -1,7 +1,7 @@
 // The embedded quick-start configuration `sluice serve` uses when no -c is given: a gateway on
-// 127.0.0.1:8080 routing /v1 to the project's mock provider (sluice-mock on 127.0.0.1:8090)
-// speaking OpenAI, and /claude to the same mock speaking Anthropic (so translation can be tried
-// too), without any API key. Constant data.
+// 127.0.0.1:8080 routing /v1 (and Gemini clients' /v1beta, translated) to the project's mock
+// provider (sluice-mock on 127.0.0.1:8090) speaking OpenAI, and /claude to the same mock
+// speaking Anthropic (so translation can be tried too), without any API key. Constant data.
 #pragma once
 
 #include <string_view>
@@ -53,6 +53,9 @@ spec:
     backendRefs: [{group: sluice.dev, kind: Backend, name: mock-anthropic}]
   - name: openai-api
     matches: [{path: {type: PathPrefix, value: /v1}}]
+    backendRefs: [{group: sluice.dev, kind: Backend, name: mock}]
+  - name: gemini-api
+    matches: [{path: {type: PathPrefix, value: /v1beta}}]
     backendRefs: [{group: sluice.dev, kind: Backend, name: mock}]
 )yaml";
 

@@ -243,6 +243,7 @@ std::optional<llm::RequestView> client_view(pipeline::RequestContext& request) {
 llm::Schema view_schema(route::ApiKind api) {
   switch (api) {
     case route::ApiKind::Messages:
+    case route::ApiKind::MessagesCountTokens:
       return llm::Schema::AnthropicMessages;
     case route::ApiKind::Embeddings:
       return llm::Schema::OpenAIEmbeddings;

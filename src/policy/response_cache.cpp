@@ -38,6 +38,13 @@ std::string_view api_name(route::ApiKind api) {
   }
 }
 
+// Chat, embeddings and Messages replies are cached; Responses API replies are stored by the
+// provider and referred to by id, token counts are not answers, and Gemini requests are not read.
+bool cacheable_api(route::ApiKind api) {
+  return api == route::ApiKind::ChatCompletions || api == route::ApiKind::Embeddings ||
+         api == route::ApiKind::Messages;
+}
+
 }  // namespace
 
 std::string response_cache_key(const proxy::BackendRuntime& backend, route::ApiKind api, const json::object& body,
@@ -263,7 +270,7 @@ class ResponseCacheStage final : public pipeline::Stage {
   // The key of a request the cache handles; none (bypass) otherwise.
   std::optional<std::string> lookup_key(pipeline::RequestContext& request) const {
     // The Responses API is stateful (stored responses, previous_response_id): not cached.
-    if (!request.json_api || request.api == route::ApiKind::Responses || !request.document.is_object() ||
+    if (!request.json_api || !cacheable_api(request.api) || !request.document.is_object() ||
         cache_control_says(request, "no-store"))
       return std::nullopt;
     return response_cache_key(request.backend, request.api, request.document.as_object(), request.principal,

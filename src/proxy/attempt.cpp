@@ -94,6 +94,7 @@ std::string_view translation_name(translate::ClientApi api, provider::WireFormat
     case translate::ClientApi::GeminiGenerate:
       return kGemini[column];
     case translate::ClientApi::GeminiModelAction:
+    case translate::ClientApi::AnthropicCountTokens:
       return "";
     case translate::ClientApi::OpenAIChat:
     case translate::ClientApi::OpenAIEmbeddings:
@@ -106,7 +107,8 @@ std::string_view translation_name(translate::ClientApi api, provider::WireFormat
 // event, Gemini's usageMetadata) rather than by a chat reading.
 bool reads_reported_usage(route::ApiKind api) {
   return api == route::ApiKind::Responses || api == route::ApiKind::GeminiGenerate ||
-         api == route::ApiKind::GeminiEmbed || api == route::ApiKind::GeminiCountTokens;
+         api == route::ApiKind::GeminiEmbed || api == route::ApiKind::GeminiCountTokens ||
+         api == route::ApiKind::MessagesCountTokens;
 }
 
 const UpstreamEndpoint& choose_endpoint(Worker& worker, const BackendRuntime& backend) {

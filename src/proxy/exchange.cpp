@@ -14,6 +14,7 @@
 #include "proxy/model_catalog.hpp"
 #include "proxy/request_body.hpp"
 #include "route/api_path.hpp"
+#include "translate/anthropic_client.hpp"
 #include "translate/gemini_client.hpp"
 
 namespace sluice::proxy {
@@ -300,21 +301,25 @@ http::Task<bool> try_providers(ExchangeInputs& exchange, AttemptPlan& plan) {
 
 }  // namespace
 
-ClientSchema client_schema_for(route::ApiKind api) {
+ClientSchema client_schema_for(route::ApiKind api, std::string_view api_path) {
   switch (api) {
     case route::ApiKind::Messages:
+    case route::ApiKind::MessagesCountTokens:
       return ClientSchema::Anthropic;
     case route::ApiKind::GeminiGenerate:
     case route::ApiKind::GeminiCountTokens:
     case route::ApiKind::GeminiEmbed:
       return ClientSchema::Google;
     default:
-      return ClientSchema::OpenAI;
+      // Anthropic's other Messages APIs (batches) answer in Anthropic's shape too.
+      return api_path.find("/v1/messages/") != std::string_view::npos ? ClientSchema::Anthropic
+                                                                      : ClientSchema::OpenAI;
   }
 }
 
 ClientSchema client_schema_for(std::string_view path) {
-  return client_schema_for(route::classify_api(http::api_path_of(path)));
+  const auto api_path = http::api_path_of(path);
+  return client_schema_for(route::classify_api(api_path), api_path);
 }
 
 namespace {
@@ -375,6 +380,10 @@ void describe_json_api(route::ApiKind api, std::string_view api_path, std::strin
       exchange.client_api = translate::ClientApi::OpenAIResponses;
       exchange.operation = provider::Operation::Responses;
       return;
+    case route::ApiKind::MessagesCountTokens:
+      exchange.client_api = translate::ClientApi::AnthropicCountTokens;
+      exchange.operation = provider::Operation::Other;
+      return;
     case route::ApiKind::GeminiGenerate:
     case route::ApiKind::GeminiCountTokens:
     case route::ApiKind::GeminiEmbed: {
@@ -411,7 +420,7 @@ http::Task<bool> run_exchange(Worker& worker, const Snapshot& snapshot, const ro
   const auto path = target.substr(0, qpos);
   const auto api_path = http::api_path_of(path);
   const auto api = route::classify_api(api_path);
-  const auto schema = client_schema_for(api);
+  const auto schema = client_schema_for(api, api_path);
 
   // The body's parser: the head's until the body is read whole or streamed by another.
   std::optional<bhttp::request_parser<bhttp::string_body>> whole_parser;
@@ -498,8 +507,9 @@ http::Task<bool> run_exchange(Worker& worker, const Snapshot& snapshot, const ro
     AttemptPlan able;
     for (const auto* p : plan)
       if (translate::can_serve(exchange.client_api, p->format)) able.push_back(p);
-    // Gemini's countTokens where no provider is Gemini: answered with an estimate.
-    estimate_tokens = able.empty() && api == route::ApiKind::GeminiCountTokens;
+    // Counting tokens where no provider counts in the client's API: answered with an estimate.
+    estimate_tokens =
+        able.empty() && (api == route::ApiKind::GeminiCountTokens || api == route::ApiKind::MessagesCountTokens);
     if (able.empty() && !estimate_tokens) {
       auto selection = translate::select_translator(exchange.client_api, plan.front()->format, {});
       co_return co_await responder.error(*selection.error);
@@ -605,7 +615,9 @@ http::Task<bool> run_exchange(Worker& worker, const Snapshot& snapshot, const ro
       record.model = request.info.model;
     }
     if (estimate_tokens) {
-      auto estimate = translate::estimate_gemini_count_tokens(request.body);
+      auto estimate = api == route::ApiKind::GeminiCountTokens
+                          ? translate::estimate_gemini_count_tokens(request.body)
+                          : translate::estimate_anthropic_count_tokens(request.body);
       if (estimate.error) co_return co_await responder.error(*estimate.error);
       const std::string_view marked = "x-sluice-token-count: estimate\r\n";
       co_return co_await responder.json(200, std::move(estimate.body), nullptr, marked);

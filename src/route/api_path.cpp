@@ -99,6 +99,8 @@ ApiKind classify_api(std::string_view path) {
   if (ends_with_segment(path, "/embeddings")) return ApiKind::Embeddings;
   if (ends_with_segment(path, "/models")) return ApiKind::Models;
   if (path == "/messages" || ends_with_segment(path, "/v1/messages")) return ApiKind::Messages;
+  if (path == "/messages/count_tokens" || ends_with_segment(path, "/v1/messages/count_tokens"))
+    return ApiKind::MessagesCountTokens;
   if (ends_with_segment(path, "/responses")) return ApiKind::Responses;
   if (!model_get_id(path).empty()) return ApiKind::ModelGet;
   return ApiKind::Other;
@@ -116,6 +118,8 @@ std::string_view api_kind_name(ApiKind kind) {
       return "models.retrieve";
     case ApiKind::Messages:
       return "messages";
+    case ApiKind::MessagesCountTokens:
+      return "messages.count_tokens";
     case ApiKind::Responses:
       return "responses";
     case ApiKind::GeminiGenerate:
@@ -235,6 +239,7 @@ std::string_view json_api_method(ApiKind kind) {
     case ApiKind::ChatCompletions:
     case ApiKind::Embeddings:
     case ApiKind::Messages:
+    case ApiKind::MessagesCountTokens:
     case ApiKind::Responses:
     case ApiKind::GeminiGenerate:
     case ApiKind::GeminiCountTokens:

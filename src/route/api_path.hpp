@@ -22,6 +22,7 @@ enum class ApiKind {
   Models,
   ModelGet,  // …/models/{id}
   Messages,
+  MessagesCountTokens,  // Anthropic's …/v1/messages/count_tokens
   Responses,
   GeminiGenerate,     // …/models/{model}:generateContent and :streamGenerateContent
   GeminiCountTokens,  // …/models/{model}:countTokens

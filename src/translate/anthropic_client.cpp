@@ -331,6 +331,49 @@ struct AnthropicMessagesSchema {
 
 }  // namespace
 
+CountEstimate estimate_anthropic_count_tokens(std::string_view body) {
+  CountEstimate out;
+  boost::system::error_code ec;
+  const auto value = json::parse(body, ec);
+  if (ec || !value.is_object()) {
+    out.error = bad_request("the count_tokens body is not a JSON object", "");
+    return out;
+  }
+  const auto& in = value.get_object();
+  const auto* messages = in.if_contains("messages");
+  if (messages == nullptr || !messages->is_array()) {
+    out.error = bad_request("messages: Field required", "messages");
+    return out;
+  }
+  std::size_t bytes = 0;
+  // Text of a content value: a string, or text / tool blocks (tool input and results serialized).
+  const auto content_bytes = [](const json::value& content) -> std::size_t {
+    if (content.is_string()) return content.get_string().size();
+    if (!content.is_array()) return 0;
+    std::size_t total = 0;
+    for (const auto& block : content.get_array()) {
+      const auto* b = block.if_object();
+      if (b == nullptr) continue;
+      if (const auto* text = b->if_contains("text"); text != nullptr && text->is_string()) {
+        total += text->get_string().size();
+      } else if (const auto* input = b->if_contains("input")) {
+        total += json::serialize(*input).size();
+      } else if (const auto* result = b->if_contains("content")) {
+        total += result->is_string() ? result->get_string().size() : json::serialize(*result).size();
+      }
+    }
+    return total;
+  };
+  if (const auto* system = in.if_contains("system")) bytes += content_bytes(*system);
+  for (const auto& message : messages->get_array())
+    if (const auto* m = message.if_object())
+      if (const auto* content = m->if_contains("content")) bytes += content_bytes(*content);
+  if (const auto* tools = in.if_contains("tools"); tools != nullptr && tools->is_array())
+    bytes += json::serialize(*tools).size();
+  out.body = json::serialize(json::object{{"input_tokens", (bytes + 3) / 4}});
+  return out;
+}
+
 std::unique_ptr<Translator> make_anthropic_client(RequestContext context, std::unique_ptr<Translator> inner) {
   return std::make_unique<ChainedClient<AnthropicMessagesSchema>>(std::move(context), std::move(inner));
 }

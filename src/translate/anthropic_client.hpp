@@ -26,6 +26,9 @@
 #pragma once
 
 #include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
 
 #include "translate/translator.hpp"
 
@@ -33,5 +36,16 @@ namespace sluice::translate {
 
 // `inner` (may be null) converts the OpenAI Chat Completions exchange to the provider's format.
 std::unique_ptr<Translator> make_anthropic_client(RequestContext context, std::unique_ptr<Translator> inner);
+
+// /v1/messages/count_tokens answered without a provider (no Anthropic provider serves the
+// route): one token per 4 bytes (rounded up) of the system prompt, the messages' text, tool
+// calls and results, and the tools serialized. The body is {"input_tokens": N}; the exchange
+// marks the answer `x-sluice-token-count: estimate`. A body that is not a JSON object or has no
+// messages list is a 400.
+struct CountEstimate {
+  std::string body;
+  std::optional<http::ApiError> error;
+};
+CountEstimate estimate_anthropic_count_tokens(std::string_view body);
 
 }  // namespace sluice::translate

@@ -38,6 +38,7 @@ static bool gemini_format(WireFormat format) {
 
 bool can_serve(ClientApi api, WireFormat format) {
   if (api == ClientApi::GeminiModelAction) return gemini_format(format);
+  if (api == ClientApi::AnthropicCountTokens) return format == WireFormat::Anthropic;
   return api != ClientApi::OpenAIEmbeddings ||
          (format != WireFormat::Anthropic && format != WireFormat::VertexAnthropic);
 }
@@ -49,6 +50,7 @@ bool needs_translation(ClientApi api, WireFormat format) {
     case ClientApi::OpenAIResponses:
       return format != WireFormat::OpenAI;
     case ClientApi::AnthropicMessages:
+    case ClientApi::AnthropicCountTokens:
       return format != WireFormat::Anthropic;
     case ClientApi::GeminiGenerate:
     case ClientApi::GeminiModelAction:
@@ -92,6 +94,11 @@ Selection select_translator(ClientApi api, WireFormat format, const RequestConte
     case ClientApi::OpenAIResponses:
       if (format == WireFormat::OpenAI) break;  // native
       out.translator = make_responses_client(context, chat_translator(format, context));
+      break;
+    case ClientApi::AnthropicCountTokens:
+      if (format == WireFormat::Anthropic) break;  // native
+      out.error = http::ApiError{400, "invalid_request_error", "unsupported_api",
+                                 "count_tokens is served by Anthropic backends only", {}};
       break;
     case ClientApi::GeminiGenerate:
       if (gemini_format(format)) break;  // native

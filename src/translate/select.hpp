@@ -20,6 +20,7 @@ enum class ClientApi {
   OpenAIChat,
   OpenAIEmbeddings,
   AnthropicMessages,
+  AnthropicCountTokens,  // /v1/messages/count_tokens: Anthropic providers only
   OpenAIResponses,
   GeminiGenerate,     // generateContent / streamGenerateContent
   GeminiModelAction,  // countTokens, embedContent, batchEmbedContents: Gemini-format providers only

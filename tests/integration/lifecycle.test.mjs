@@ -215,6 +215,15 @@ test('serve with no -c uses the embedded quick start (routes /v1 to a mock on 12
     assert.equal(translated.status, 200);
     assert.equal(translated.headers.get('x-mock-path'), '/v1/messages', 'the quick start also translates to Anthropic');
     assert.equal((await translated.json()).object, 'chat.completion');
+    // The README's quick start: the Responses API on the Anthropic route, @google/genai on /v1beta.
+    const { default: OpenAI } = await import('openai');
+    const { GoogleGenAI } = await import('@google/genai');
+    const openai = new OpenAI({ baseURL: 'http://127.0.0.1:8080/claude/v1', apiKey: 'unused', maxRetries: 0 });
+    const response = await openai.responses.create({ model: 'claude-sonnet-4-5', input: 'Say hi.' });
+    assert.ok(response.output_text.length > 0);
+    const google = new GoogleGenAI({ apiKey: 'unused', httpOptions: { baseUrl: 'http://127.0.0.1:8080' } });
+    const reply = await google.models.generateContent({ model: 'gpt-4o-mini', contents: 'Say hi.' });
+    assert.ok(reply.text.length > 0);
   } finally {
     proc.kill('SIGTERM');
     quickMock.kill('SIGTERM');
