@@ -2,7 +2,8 @@
 // orders no decoder produces today are covered too: the input is a program of one event per
 // line, `<kind><fields separated by '|'>`:
 //   S<id>|<model>|<opened 0/1>   T<choice>|<text>   R<choice>|<text>
-//   C<index>|<id>|<name>|<arguments>|<choice>   U<prompt>|<completion>|<cached>|<writes>
+//   G<choice>|<signature>|<redacted 0/1>   C<index>|<id>|<name>|<arguments>|<choice>|<signature>
+//   U<prompt>|<completion>|<cached>|<writes>
 //   F<reason 0-4>|<raw>|<choice>   E   X<status>|<message>
 // Text in events is valid UTF-8 (decoders take it from parsed JSON), so fields that are not are
 // made so (bytes of invalid sequences become '?'). Every event goes to the OpenAI chat, Anthropic Messages and
@@ -122,8 +123,11 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
       case 'R':
         event = llm::ReasoningDelta{number(f, 0) % 4, text(f, 1)};
         break;
+      case 'G':
+        event = llm::ReasoningSignature{number(f, 0) % 4, text(f, 1), number(f, 2) == 1};
+        break;
       case 'C':
-        event = llm::ToolCallDelta{number(f, 0) % 64, text(f, 1), text(f, 2), text(f, 3), number(f, 4) % 4};
+        event = llm::ToolCallDelta{number(f, 0) % 64, text(f, 1), text(f, 2), text(f, 3), number(f, 4) % 4, text(f, 5)};
         break;
       case 'U': {
         llm::Usage usage;

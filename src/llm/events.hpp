@@ -10,10 +10,10 @@
 // encoders copy it into JSON strings as is). Events are plain values, thread-compatible.
 //
 // Order a decoder promises for one reply: MessageStart first (at most once), then any number of
-// TextDelta / ReasoningDelta / ToolCallDelta, then Finish (at most once per choice), Usage whenever the
-// provider reports counts (cumulative: each Usage replaces the previous one), and End when the
-// provider said its stream is complete (OpenAI `data: [DONE]`, Anthropic message_stop, the end
-// of a complete reply). Error ends the reply: no event follows it.
+// TextDelta / ReasoningDelta / ReasoningSignature / ToolCallDelta, then Finish (at most once per choice), Usage
+// whenever the provider reports counts (cumulative: each Usage replaces the previous one), and End when the provider
+// said its stream is complete (OpenAI `data: [DONE]`, Anthropic message_stop, the end of a complete reply). Error ends
+// the reply: no event follows it.
 #pragma once
 
 #include <cstdint>
@@ -65,6 +65,18 @@ struct ReasoningDelta {
   std::string_view text;
 };
 
+// The provider's signature of choice `index`'s reasoning: it closes the reasoning block made of
+// the ReasoningDeltas since the previous signature (possibly none) and signs it, so a client can
+// send the block back and the provider can verify it (Anthropic thinking `signature`, Bedrock
+// reasoningContent `signature`). `redacted`: instead, a whole block whose reasoning the provider
+// encrypted (Anthropic redacted_thinking `data`, Bedrock `redactedContent`), carried in
+// `signature`. Opaque bytes as the provider gave them (base64 text).
+struct ReasoningSignature {
+  std::uint64_t index = 0;
+  std::string_view signature = {};
+  bool redacted = false;
+};
+
 // A fragment of tool call `index` (0, 1, ... in the order the calls started). The first
 // fragment of a call carries its id and name (either may be empty when the provider gave
 // none); later fragments carry only argument text. Arguments are JSON text in pieces: the
@@ -75,6 +87,9 @@ struct ToolCallDelta {
   std::string_view name;
   std::string_view arguments;
   std::uint64_t choice = 0;  // the choice the call belongs to (complete multi-choice replies)
+  // The provider's opaque signature of the reasoning that led to this call, to be replayed with
+  // the call (Gemini `thoughtSignature` on a functionCall part); first fragment only, else empty.
+  std::string_view signature = {};
 };
 
 struct UsageEvent {
@@ -95,7 +110,8 @@ struct Error {
   http::ApiError error;
 };
 
-using Event = std::variant<MessageStart, TextDelta, ReasoningDelta, ToolCallDelta, UsageEvent, Finish, End, Error>;
+using Event = std::variant<MessageStart, TextDelta, ReasoningDelta, ReasoningSignature, ToolCallDelta, UsageEvent,
+                           Finish, End, Error>;
 
 // Receives events from a decoder. Implementations: the client encoders, and anything that only
 // observes (usage meters, tests).

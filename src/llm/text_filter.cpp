@@ -83,7 +83,11 @@ void TextFilteringEvents::on_event(const Event& event, EventSink& next) {
     filter_.feed(channel, call->arguments, released_);
     if (rejected()) return reject(channel.choice, next);
     if (!call->id.empty() || !call->name.empty() || !released_.empty())
-      next.on_event(ToolCallDelta{call->index, call->id, call->name, released_, call->choice});
+      next.on_event(ToolCallDelta{call->index, call->id, call->name, released_, call->choice, call->signature});
+  } else if (const auto* signature = std::get_if<ReasoningSignature>(&event)) {
+    // A signature closes the reasoning block: its text is released first, then the signature.
+    finish_choice(signature->index, next);
+    if (!stopped_) next.on_event(event);
   } else if (const auto* finish = std::get_if<Finish>(&event)) {
     finish_choice(finish->choice, next);
     if (!stopped_) next.on_event(event);
@@ -108,7 +112,7 @@ void TextFilteringEvents::finish_channel(const TextChannel& channel, EventSink& 
       next.on_event(ReasoningDelta{channel.choice, released_});
       break;
     case TextChannel::Kind::ToolArguments:
-      next.on_event(ToolCallDelta{channel.index, {}, {}, released_, channel.choice});
+      next.on_event(ToolCallDelta{channel.index, {}, {}, released_, channel.choice, {}});
       break;
   }
 }

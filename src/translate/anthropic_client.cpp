@@ -137,6 +137,7 @@ Error convert_assistant(const json::value& content, const std::string& path, jso
   if (!content.is_array()) return bad_request(path + ": expected a string or a list of content blocks", path);
   std::string text;
   json::array tool_calls;
+  json::array thinking;
   const auto& blocks = content.get_array();
   for (std::size_t j = 0; j < blocks.size(); ++j) {
     const auto block_path = indexed(path, j);
@@ -156,8 +157,13 @@ Error convert_assistant(const json::value& content, const std::string& path, jso
           json::object{{"id", *id},
                        {"type", "function"},
                        {"function", json::object{{"name", *name}, {"arguments", std::move(arguments)}}}});
-    } else if (type == "thinking" || type == "redacted_thinking") {
-      continue;
+    } else if (type == "thinking") {
+      // Kept for Anthropic-format providers (the signature lets them verify it); others drop it.
+      thinking.push_back(json::object{{"type", "thinking"},
+                                      {"thinking", string_or(block, "thinking")},
+                                      {"signature", string_or(block, "signature")}});
+    } else if (type == "redacted_thinking") {
+      thinking.push_back(json::object{{"type", "redacted_thinking"}, {"data", string_or(block, "data")}});
     } else {
       return bad_request(
           block_path + ".type: content block type '" + std::string(type) + "' is not supported by this backend",
@@ -165,6 +171,7 @@ Error convert_assistant(const json::value& content, const std::string& path, jso
     }
   }
   json::object message{{"role", "assistant"}};
+  if (!thinking.empty()) message[kPivotThinkingBlocks] = std::move(thinking);
   if (text.empty() && !tool_calls.empty()) {
     message["content"] = nullptr;
   } else {
@@ -227,6 +234,57 @@ Error convert_tools(const json::object& in, json::object& out) {
   return std::nullopt;
 }
 
+// thinking -> reasoning_effort (+ the exact budget); output_config.format / output_format ->
+// response_format.
+Error convert_reasoning_and_format(const json::object& in, json::object& out) {
+  const json::object* config = nullptr;
+  if (const auto* value = in.if_contains("output_config"); value != nullptr && !value->is_null()) {
+    if (!value->is_object()) return bad_request("output_config: expected an object", "output_config");
+    config = &value->get_object();
+  }
+  if (const auto* thinking_value = in.if_contains("thinking");
+      thinking_value != nullptr && !thinking_value->is_null()) {
+    if (!thinking_value->is_object()) return bad_request("thinking: expected an object", "thinking");
+    const auto& thinking = thinking_value->get_object();
+    const auto type = string_or(thinking, "type");
+    if (type == "enabled") {
+      const auto* budget = thinking.if_contains("budget_tokens");
+      if (budget == nullptr || !(budget->is_int64() || budget->is_uint64()) || json_count(budget) == 0)
+        return bad_request("thinking.budget_tokens: Input should be a positive integer", "thinking.budget_tokens");
+      const auto tokens = json_count(budget);
+      out["reasoning_effort"] = tokens <= 2048 ? "low" : tokens <= 8192 ? "medium" : "high";
+      out[kPivotThinkingBudget] = tokens;
+    } else if (type == "disabled") {
+      out["reasoning_effort"] = "none";
+    } else if (type == "adaptive") {
+      // The model decides how much to think; output_config.effort says how hard (default high).
+      const auto effort = config != nullptr ? string_or(*config, "effort", "high") : std::string_view("high");
+      if (effort != "low" && effort != "medium" && effort != "high" && effort != "max")
+        return bad_request("output_config.effort: expected low, medium, high or max", "output_config.effort");
+      out["reasoning_effort"] = effort == "max" ? "xhigh" : effort;
+    } else {
+      return bad_request("thinking.type: expected 'enabled', 'disabled' or 'adaptive'", "thinking.type");
+    }
+  }
+  // Structured output: output_config.format, or the older beta's output_format.
+  const json::value* format_value = config != nullptr ? config->if_contains("format") : nullptr;
+  std::string path = "output_config.format";
+  if (format_value == nullptr || format_value->is_null()) {
+    format_value = in.if_contains("output_format");
+    path = "output_format";
+  }
+  if (format_value == nullptr || format_value->is_null()) return std::nullopt;
+  if (!format_value->is_object()) return bad_request(path + ": expected an object", path);
+  const auto& format = format_value->get_object();
+  if (string_or(format, "type") != "json_schema")
+    return bad_request(path + ".type: expected 'json_schema'", path + ".type");
+  const auto* schema = format.if_contains("schema");
+  if (schema == nullptr || !schema->is_object()) return bad_request(path + ".schema: Field required", path + ".schema");
+  out["response_format"] =
+      json::object{{"type", "json_schema"}, {"json_schema", json::object{{"name", "response"}, {"schema", *schema}}}};
+  return std::nullopt;
+}
+
 Error convert_request(const json::object& in, const RequestContext& context, json::object& out) {
   const auto* max_tokens = in.if_contains("max_tokens");
   if (max_tokens == nullptr || max_tokens->is_null()) return bad_request("max_tokens: Field required", "max_tokens");
@@ -285,6 +343,7 @@ Error convert_request(const json::object& in, const RequestContext& context, jso
   out["messages"] = std::move(messages);
 
   if (auto error = convert_tools(in, out)) return error;
+  if (auto error = convert_reasoning_and_format(in, out)) return error;
 
   out["max_tokens"] = *max_tokens;
   if (const auto* stop = in.if_contains("stop_sequences"); stop != nullptr && !stop->is_null()) {
@@ -320,7 +379,23 @@ struct AnthropicMessagesSchema {
   AnthropicResponseEncoder response_encoder(const EncoderOptions& options) const {
     return AnthropicResponseEncoder(options);
   }
-  http::ApiError rename_fields(http::ApiError error) const { return error; }
+  // A pivot field named as the Anthropic request names it.
+  http::ApiError rename_fields(http::ApiError error) const {
+    if (!error.param) return error;
+    static constexpr std::pair<std::string_view, std::string_view> kRenames[] = {
+        {"reasoning_effort", "thinking"},
+        {"response_format", "output_config.format"},
+        {"max_completion_tokens", "max_tokens"},
+        {"stop", "stop_sequences"},
+    };
+    for (const auto& [from, to] : kRenames) {
+      if (error.param->starts_with(from)) {
+        error.param = std::string(to) + error.param->substr(from.size());
+        break;
+      }
+    }
+    return error;
+  }
   // A provider's 529 (Anthropic on Vertex AI) stays 529 overloaded_error for an Anthropic
   // client, where an OpenAI client is told 503.
   http::ApiError upstream_error(unsigned status, http::ApiError error) const {

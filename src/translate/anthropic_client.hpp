@@ -16,10 +16,20 @@
 //     content joined with "\n"; is_error true -> content prefixed "Error: "; images inside a
 //     tool_result move to the user message that follows the tool messages (OpenAI tool
 //     messages carry text only).
-//   - assistant text blocks are concatenated (no separator); thinking/redacted_thinking dropped.
-//   - top_k, thinking, service_tier, cache_control and other Anthropic-only fields are dropped
-//     (OpenAI has no equivalent); document and server-tool blocks are a 400 naming the field.
-//   - Responses: reasoning_content is not surfaced (no signed thinking block can be produced).
+//   - assistant text blocks are concatenated (no separator); thinking / redacted_thinking blocks
+//     -> the message's thinking_blocks (pivot extension, common.hpp), which Anthropic-format
+//     providers replay when signed and the others drop; in user turns they are dropped.
+//   - thinking {enabled, budget_tokens} -> reasoning_effort (<= 2048 low, <= 8192 medium, else
+//     high) and x_sluice_thinking_budget (the exact budget); disabled -> "none"; adaptive ->
+//     output_config.effort (low / medium / high; max -> xhigh; default high).
+//     output_config.format (or the older output_format) {type json_schema, schema} ->
+//     response_format json_schema named "response"; another type -> 400.
+//   - top_k, service_tier, cache_control, output_config.effort without adaptive thinking and
+//     other Anthropic-only fields are dropped (OpenAI has no equivalent); document and
+//     server-tool blocks are a 400 naming the field. A provider translator's 400 names the
+//     Anthropic field (reasoning_effort -> thinking, response_format -> output_config.format).
+//   - Responses: thinking blocks carry the provider's signature when it gave one (Anthropic on
+//     Vertex, Claude on Bedrock), else an empty one (see encode_anthropic_messages.hpp).
 //   - Streams: a tool-call fragment for an OpenAI tool index whose block was already closed
 //     (interleaved parallel calls) is ignored; `data: [DONE]` ends the stream cleanly even
 //     without a finish_reason; a stream ending with neither -> error event "stream ended early".

@@ -74,6 +74,7 @@ class ChainedClient final : public Translator {
     boost::json::object openai;
     if (auto error = schema_.to_openai(client_body, context_, openai)) return error;
     if (!inner_) {
+      strip_pivot_extensions(openai);  // an OpenAI-format backend rejects members it does not know
       upstream_body = boost::json::serialize(openai);
       return std::nullopt;
     }

@@ -1,5 +1,6 @@
 #include "translate/common.hpp"
 
+#include <algorithm>
 #include <array>
 #include <bit>
 #include <boost/json.hpp>
@@ -279,6 +280,110 @@ std::string content_text(const json::value& content) {
     first = false;
   }
   return text;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Pivot extensions
+
+void strip_pivot_extensions(json::object& pivot) {
+  for (auto it = pivot.begin(); it != pivot.end();) {
+    if (std::string_view(it->key()).starts_with("x_sluice_"))
+      it = pivot.erase(it);
+    else
+      ++it;
+  }
+  auto* messages = pivot.if_contains("messages");
+  if (messages == nullptr || !messages->is_array()) return;
+  for (auto& m : messages->get_array()) {
+    if (!m.is_object()) continue;
+    m.get_object().erase(kPivotThinkingBlocks);
+    auto* calls = m.get_object().if_contains("tool_calls");
+    if (calls == nullptr || !calls->is_array()) continue;
+    for (auto& c : calls->get_array())
+      if (c.is_object()) c.get_object().erase("extra_content");
+  }
+}
+
+std::string_view pivot_call_signature(const json::object& call) {
+  const auto* extra = object_or_null(call.if_contains("extra_content"));
+  const auto* google = extra != nullptr ? object_or_null(extra->if_contains("google")) : nullptr;
+  return google != nullptr ? string_or(*google, "thought_signature") : std::string_view{};
+}
+
+std::optional<http::ApiError> read_reasoning(const json::object& pivot, ReasoningAsk& ask) {
+  ask = ReasoningAsk{};
+  if (const auto* effort = pivot.if_contains("reasoning_effort"); effort != nullptr && !effort->is_null()) {
+    const auto value = string_or_empty(effort);
+    static constexpr std::string_view kEfforts[] = {"none", "minimal", "low", "medium", "high", "xhigh"};
+    bool known = false;
+    for (const auto e : kEfforts) known = known || value == e;
+    if (!effort->is_string() || !known)
+      return invalid_request("reasoning_effort must be one of none, minimal, low, medium, high, xhigh",
+                             "reasoning_effort");
+    ask.effort = value;
+  }
+  if (const auto* budget = pivot.if_contains(kPivotThinkingBudget); budget != nullptr && budget->is_number()) {
+    const auto tokens = json_count(budget);
+    if (tokens > 0) ask.budget = tokens;
+  }
+  return std::nullopt;
+}
+
+std::optional<std::uint64_t> claude_thinking_budget(const ReasoningAsk& ask) {
+  if (!ask.enabled()) return std::nullopt;
+  constexpr std::uint64_t kMinimum = 1024;
+  if (ask.budget) return std::max(*ask.budget, kMinimum);
+  if (ask.effort == "medium") return 8192;
+  if (ask.effort == "high") return 16384;
+  if (ask.effort == "xhigh") return 32768;
+  return kMinimum;  // minimal, low
+}
+
+std::optional<http::ApiError> claude_thinking_conflicts(const json::object& pivot) {
+  const auto number = [&](std::string_view key) -> std::optional<double> {
+    const auto* v = pivot.if_contains(key);
+    if (v == nullptr || !v->is_number()) return std::nullopt;
+    boost::system::error_code ec;
+    const double d = v->to_number<double>(ec);
+    return ec ? std::nullopt : std::optional<double>(d);
+  };
+  if (const auto t = number("temperature"); t && *t != 1.0)
+    return invalid_request("temperature must be 1 (or absent) when reasoning is enabled for Claude", "temperature",
+                           "unsupported_parameter");
+  if (const auto p = number("top_p"); p && *p < 0.95)
+    return invalid_request("top_p must be at least 0.95 (or absent) when reasoning is enabled for Claude", "top_p",
+                           "unsupported_parameter");
+  if (const auto* choice = pivot.if_contains("tool_choice"); choice != nullptr && !choice->is_null()) {
+    const bool forced = choice->is_object() || (choice->is_string() && choice->get_string() == "required");
+    if (forced)
+      return invalid_request(
+          "a tool_choice that forces a tool (required or a named function) cannot be combined with reasoning for "
+          "Claude; use auto or none",
+          "tool_choice", "unsupported_parameter");
+  }
+  return std::nullopt;
+}
+
+json::array signed_thinking_blocks(const json::object& message) {
+  json::array out;
+  const auto* blocks = array_or_null(message.if_contains(kPivotThinkingBlocks));
+  if (blocks == nullptr) return out;
+  for (const auto& b : *blocks) {
+    const auto* block = object_or_null(&b);
+    if (block == nullptr) continue;
+    const auto type = string_or_empty(block->if_contains("type"));
+    if (type == "thinking") {
+      const auto signature = string_or_empty(block->if_contains("signature"));
+      if (signature.empty()) continue;
+      out.push_back(json::object{{"type", "thinking"},
+                                 {"thinking", string_or_empty(block->if_contains("thinking"))},
+                                 {"signature", signature}});
+    } else if (type == "redacted_thinking") {
+      const auto data = string_or_empty(block->if_contains("data"));
+      if (!data.empty()) out.push_back(json::object{{"type", "redacted_thinking"}, {"data", data}});
+    }
+  }
+  return out;
 }
 
 }  // namespace sluice::translate

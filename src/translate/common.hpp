@@ -90,4 +90,46 @@ std::string embedding_to_base64(const boost::json::array& values);
 // joined with "\n" (non-text parts skipped).
 std::string content_text(const boost::json::value& content);
 
+// ---------------------------------------------------------------------------------------------
+// Pivot extensions: members of the OpenAI chat pivot that OpenAI does not define, written by the
+// client-schema decoders (anthropic_client, gemini_client_request) or sent by OpenAI clients, and
+// read only by the provider translators. strip_pivot_extensions removes them before a pivot is
+// sent as is to an OpenAI-format backend (which would reject unknown members).
+//   x_sluice_thinking_budget (top level): the exact thinking budget in tokens the client asked
+//     for (Anthropic thinking.budget_tokens, Gemini thinkingBudget), beside reasoning_effort.
+//   messages[i].thinking_blocks (assistant): the reasoning of that turn as Anthropic blocks,
+//     [{"type":"thinking","thinking","signature"} | {"type":"redacted_thinking","data"}]
+//     (LiteLLM's member, which the OpenAI chat encoder also writes), replayed to Anthropic and
+//     Claude on Bedrock when signed.
+//   messages[i].tool_calls[j].extra_content.google.thought_signature: the Gemini thought
+//     signature of that call (Google's OpenAI-compatible form), replayed on its functionCall part.
+inline constexpr std::string_view kPivotThinkingBudget = "x_sluice_thinking_budget";
+inline constexpr std::string_view kPivotThinkingBlocks = "thinking_blocks";
+void strip_pivot_extensions(boost::json::object& pivot);
+
+// The Gemini thought signature of a pivot tool call (empty when it has none).
+std::string_view pivot_call_signature(const boost::json::object& call);
+
+// The reasoning a pivot request asks for: reasoning_effort (none, minimal, low, medium, high or
+// xhigh; anything else is a 400 naming reasoning_effort) and x_sluice_thinking_budget.
+struct ReasoningAsk {
+  std::string effort;                   // empty: not asked
+  std::optional<std::uint64_t> budget;  // the client's exact budget, when it gave one
+  bool enabled() const { return !effort.empty() && effort != "none"; }
+};
+std::optional<http::ApiError> read_reasoning(const boost::json::object& pivot, ReasoningAsk& ask);
+
+// Claude's thinking budget for `ask` (Anthropic, Vertex AI's Anthropic publisher, Claude on
+// Bedrock): the client's exact budget (at least 1024, Claude's minimum), else by effort: minimal
+// and low 1024, medium 8192, high 16384, xhigh 32768. nullopt: no thinking.
+std::optional<std::uint64_t> claude_thinking_budget(const ReasoningAsk& ask);
+
+// What Claude refuses beside thinking, as a 400 naming the pivot field: temperature other than 1,
+// top_p below 0.95, a tool_choice that forces a tool (required or a named function).
+std::optional<http::ApiError> claude_thinking_conflicts(const boost::json::object& pivot);
+
+// The signed thinking blocks of a pivot assistant message, in Anthropic's form (unsigned
+// thinking and malformed entries are dropped: a provider cannot verify them).
+boost::json::array signed_thinking_blocks(const boost::json::object& message);
+
 }  // namespace sluice::translate

@@ -156,6 +156,11 @@ void AnthropicStreamDecoder::on_event(const SseEvent& event, llm::EventSink& sin
       block.kind = BlockKind::kThinking;
       if (const auto text = string_or_empty(cb->if_contains("thinking")); !text.empty())
         sink.on_event(llm::ReasoningDelta{0, text});
+      if (const auto signature = string_or_empty(cb->if_contains("signature")); !signature.empty())
+        sink.on_event(llm::ReasoningSignature{0, signature, false});
+    } else if (block_type == "redacted_thinking") {
+      if (const auto data = string_or_empty(cb->if_contains("data")); !data.empty())
+        sink.on_event(llm::ReasoningSignature{0, data, true});
     } else if (block_type == "tool_use") {
       const auto name = string_or_empty(cb->if_contains("name"));
       const auto* input = object_or_null(cb->if_contains("input"));
@@ -184,13 +189,16 @@ void AnthropicStreamDecoder::on_event(const SseEvent& event, llm::EventSink& sin
     } else if (delta_type == "thinking_delta" && block->kind == BlockKind::kThinking) {
       if (const auto text = string_or_empty(delta->if_contains("thinking")); !text.empty())
         sink.on_event(llm::ReasoningDelta{0, text});
+    } else if (delta_type == "signature_delta" && block->kind == BlockKind::kThinking) {
+      if (const auto signature = string_or_empty(delta->if_contains("signature")); !signature.empty())
+        sink.on_event(llm::ReasoningSignature{0, signature, false});
     } else if (delta_type == "input_json_delta") {
       const auto partial = string_or_empty(delta->if_contains("partial_json"));
       if (partial.empty()) return;
       if (block->kind == BlockKind::kJson) {
         sink.on_event(llm::TextDelta{0, partial});
       } else if (block->kind == BlockKind::kTool) {
-        sink.on_event(llm::ToolCallDelta{block->tool_index, {}, {}, partial, 0});
+        sink.on_event(llm::ToolCallDelta{block->tool_index, {}, {}, partial, 0, {}});
       }
     }
   } else if (type == "message_delta") {
@@ -230,7 +238,6 @@ std::optional<http::ApiError> decode_anthropic_response(std::string_view body, s
   sink.on_event(llm::MessageStart{.id = string_or_empty(msg->if_contains("id")),
                                   .model = string_or_empty(msg->if_contains("model"))});
   std::string text;
-  std::string reasoning;
   struct Call {
     std::string_view id;
     std::string_view name;
@@ -244,7 +251,14 @@ std::optional<http::ApiError> decode_anthropic_response(std::string_view body, s
     if (type == "text") {
       text.append(string_or_empty(block->if_contains("text")));
     } else if (type == "thinking") {
-      reasoning.append(string_or_empty(block->if_contains("thinking")));
+      // Each thinking block: its text, then its signature (which closes it).
+      if (const auto thinking = string_or_empty(block->if_contains("thinking")); !thinking.empty())
+        sink.on_event(llm::ReasoningDelta{0, thinking});
+      if (const auto signature = string_or_empty(block->if_contains("signature")); !signature.empty())
+        sink.on_event(llm::ReasoningSignature{0, signature, false});
+    } else if (type == "redacted_thinking") {
+      if (const auto data = string_or_empty(block->if_contains("data")); !data.empty())
+        sink.on_event(llm::ReasoningSignature{0, data, true});
     } else if (type == "tool_use") {
       const json::value* input = block->if_contains("input");
       std::string args = input != nullptr && !input->is_null() ? json::serialize(*input) : std::string("{}");
@@ -257,7 +271,6 @@ std::optional<http::ApiError> decode_anthropic_response(std::string_view body, s
     }
   }
   sink.on_event(llm::TextDelta{0, text});
-  if (!reasoning.empty()) sink.on_event(llm::ReasoningDelta{0, reasoning});
   for (std::size_t k = 0; k < calls.size(); ++k)
     sink.on_event(
         llm::ToolCallDelta{.index = k, .id = calls[k].id, .name = calls[k].name, .arguments = calls[k].arguments});

@@ -1,7 +1,8 @@
 // Decoder for Anthropic Messages replies (api.anthropic.com, Anthropic models on Vertex AI).
 //
 // Stream (SSE): message_start -> MessageStart (opened) and its usage; content blocks: text ->
-// TextDelta, thinking -> ReasoningDelta, tool_use -> ToolCallDelta (tool calls numbered from 0
+// TextDelta, thinking -> ReasoningDelta (its signature_delta -> ReasoningSignature),
+// redacted_thinking -> ReasoningSignature{redacted, data}, tool_use -> ToolCallDelta (tool calls numbered from 0
 // in the order their blocks start; the first fragment carries id, name and any initial input);
 // message_delta -> its usage (counters are cumulative: each field is set, never added);
 // message_stop -> Finish (with the stop_reason of message_delta) and End; `error` -> Error with
@@ -11,8 +12,9 @@
 // JSON mode: when `json_tool` is set, the tool_use block of that name is the reply text (the
 // translation forces that tool for response_format), its input decoded as TextDelta, and a
 // tool_use stop with no other tool call finishes as Stop.
-// Complete reply: MessageStart, one TextDelta with all text (possibly empty), ReasoningDelta,
-// one ToolCallDelta per tool_use block (input serialized), Finish, usage, End.
+// Complete reply: MessageStart, per thinking block a ReasoningDelta and its ReasoningSignature
+// (redacted_thinking: a redacted ReasoningSignature), one TextDelta with all text (possibly
+// empty), one ToolCallDelta per tool_use block (input serialized), Finish, usage, End.
 // Per-stream state; not thread-safe; never throws.
 #pragma once
 

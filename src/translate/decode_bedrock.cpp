@@ -122,7 +122,7 @@ void BedrockStreamDecoder::on_message(const EventStreamMessage& m, llm::EventSin
     }
     const auto tool_index = tool_count_++;
     tool_index_by_block_[block_index] = tool_index;
-    sink.on_event(llm::ToolCallDelta{tool_index, string_or_empty(tool->if_contains("toolUseId")), name, {}, 0});
+    sink.on_event(llm::ToolCallDelta{tool_index, string_or_empty(tool->if_contains("toolUseId")), name, {}, 0, {}});
   } else if (event == "contentBlockDelta") {
     const auto* delta = object_or_null(obj->if_contains("delta"));
     if (delta == nullptr) return;
@@ -134,11 +134,15 @@ void BedrockStreamDecoder::on_message(const EventStreamMessage& m, llm::EventSin
       if (json_blocks_.count(block_index) != 0) {
         sink.on_event(llm::TextDelta{0, input});
       } else if (const auto it = tool_index_by_block_.find(block_index); it != tool_index_by_block_.end()) {
-        sink.on_event(llm::ToolCallDelta{it->second, {}, {}, input, 0});
+        sink.on_event(llm::ToolCallDelta{it->second, {}, {}, input, 0, {}});
       }
     } else if (const auto* rc = object_or_null(delta->if_contains("reasoningContent"))) {
       if (const auto text = string_or_empty(rc->if_contains("text")); !text.empty())
         sink.on_event(llm::ReasoningDelta{0, text});
+      if (const auto signature = string_or_empty(rc->if_contains("signature")); !signature.empty())
+        sink.on_event(llm::ReasoningSignature{0, signature, false});
+      if (const auto redacted = string_or_empty(rc->if_contains("redactedContent")); !redacted.empty())
+        sink.on_event(llm::ReasoningSignature{0, redacted, true});
     }
   } else if (event == "messageStop") {
     const auto reason = string_or_empty(obj->if_contains("stopReason"));
@@ -162,7 +166,6 @@ std::optional<http::ApiError> decode_bedrock_response(std::string_view body, std
 
   sink.on_event(llm::MessageStart{{}, {}, false});
   std::string text;
-  std::string reasoning;
   struct Call {
     std::string_view id;
     std::string_view name;
@@ -184,14 +187,20 @@ std::optional<http::ApiError> decode_bedrock_response(std::string_view body, std
       }
       calls.push_back(Call{string_or_empty(tool->if_contains("toolUseId")), name, std::move(arguments)});
     } else if (const auto* rc = object_or_null(block->if_contains("reasoningContent"))) {
-      if (const auto* rt = object_or_null(rc->if_contains("reasoningText")))
-        reasoning.append(string_or_empty(rt->if_contains("text")));
+      // Each reasoning block: its text, then its signature (which closes it).
+      if (const auto* rt = object_or_null(rc->if_contains("reasoningText"))) {
+        if (const auto reasoning = string_or_empty(rt->if_contains("text")); !reasoning.empty())
+          sink.on_event(llm::ReasoningDelta{0, reasoning});
+        if (const auto signature = string_or_empty(rt->if_contains("signature")); !signature.empty())
+          sink.on_event(llm::ReasoningSignature{0, signature, false});
+      }
+      if (const auto redacted = string_or_empty(rc->if_contains("redactedContent")); !redacted.empty())
+        sink.on_event(llm::ReasoningSignature{0, redacted, true});
     }
   }
   sink.on_event(llm::TextDelta{0, text});
-  if (!reasoning.empty()) sink.on_event(llm::ReasoningDelta{0, reasoning});
   for (std::size_t k = 0; k < calls.size(); ++k)
-    sink.on_event(llm::ToolCallDelta{k, calls[k].id, calls[k].name, calls[k].arguments, 0});
+    sink.on_event(llm::ToolCallDelta{k, calls[k].id, calls[k].name, calls[k].arguments, 0, {}});
   const auto stop_reason = string_or_empty(root->if_contains("stopReason"));
   sink.on_event(llm::Finish{finish_from(stop_reason, !calls.empty()), stop_reason, 0});
   if (const auto* u = object_or_null(root->if_contains("usage"))) sink.on_event(llm::UsageEvent{parse_usage(*u)});

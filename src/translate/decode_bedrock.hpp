@@ -4,7 +4,8 @@
 // Stream: messageStart -> MessageStart (opened; Bedrock names neither id nor model);
 // contentBlockStart with toolUse -> the first ToolCallDelta of a call (calls numbered from 0 in
 // start order, arguments empty); contentBlockDelta: text -> TextDelta, toolUse.input ->
-// ToolCallDelta fragments, reasoningContent.text -> ReasoningDelta; messageStop -> Finish
+// ToolCallDelta fragments, reasoningContent.text -> ReasoningDelta, reasoningContent.signature ->
+// ReasoningSignature, reasoningContent.redactedContent -> a redacted ReasoningSignature; messageStop -> Finish
 // (end_turn / stop_sequence -> Stop, max_tokens -> Length, tool_use -> ToolCalls,
 // guardrail_intervened / content_filtered -> ContentFilter); metadata.usage -> UsageEvent;
 // exception messages -> Error with the status of the exception type. The stream ending after
@@ -12,8 +13,9 @@
 // an Error (502). contentBlockStop and unknown events give nothing.
 // JSON mode: the toolUse block named `json_tool` is the reply text (its input as TextDelta),
 // and a tool_use stop with no other call finishes as Stop.
-// Complete reply: MessageStart, one TextDelta with all text (possibly empty), ReasoningDelta,
-// one ToolCallDelta per toolUse block, Finish, usage, End.
+// Complete reply: MessageStart, per reasoningContent block a ReasoningDelta and its
+// ReasoningSignature (redactedContent: a redacted one), one TextDelta with all text (possibly
+// empty), one ToolCallDelta per toolUse block, Finish, usage, End.
 // Per-stream state; not thread-safe; never throws.
 #pragma once
 

@@ -45,12 +45,17 @@ bool is_thought(const json::object& part) {
 }
 
 // One functionCall part as a whole tool call (id minted when Gemini gave none).
-void emit_call(const json::object& call, std::uint64_t index, std::uint64_t choice, llm::EventSink& sink) {
+// `part` holds the functionCall `call`; its thoughtSignature (camelCase or snake_case) rides on
+// the call.
+void emit_call(const json::object& part, const json::object& call, std::uint64_t index, std::uint64_t choice,
+               llm::EventSink& sink) {
   const auto given = string_or(call, "id");
   const std::string id = given.empty() ? new_id("call_") : std::string(given);
   const auto* args = call.if_contains("args");
   const std::string arguments = args != nullptr && args->is_object() ? json::serialize(*args) : std::string("{}");
-  sink.on_event(llm::ToolCallDelta{index, id, string_or(call, "name"), arguments, choice});
+  auto signature = string_or(part, "thoughtSignature");
+  if (signature.empty()) signature = string_or(part, "thought_signature");
+  sink.on_event(llm::ToolCallDelta{index, id, string_or(call, "name"), arguments, choice, signature});
 }
 
 std::string_view google_status_code(std::string_view status) {
@@ -135,7 +140,7 @@ void GeminiStreamDecoder::on_response(const json::object& event, llm::EventSink&
         const auto& part = p.get_object();
         if (const auto* fc = part.if_contains("functionCall"); fc != nullptr && fc->is_object()) {
           saw_function_call_ = true;
-          emit_call(fc->get_object(), tool_index_++, 0, sink);
+          emit_call(part, fc->get_object(), tool_index_++, 0, sink);
         } else if (const auto* t = part.if_contains("text"); t != nullptr && t->is_string()) {
           if (t->get_string().empty()) continue;
           if (is_thought(part)) {
@@ -194,7 +199,7 @@ std::optional<http::ApiError> decode_gemini_response(std::string_view upstream_b
           if (!p.is_object()) continue;
           const auto& part = p.get_object();
           if (const auto* fc = part.if_contains("functionCall"); fc != nullptr && fc->is_object()) {
-            emit_call(fc->get_object(), calls++, c, sink);
+            emit_call(part, fc->get_object(), calls++, c, sink);
           } else if (const auto* t = part.if_contains("text"); t != nullptr && t->is_string()) {
             if (is_thought(part)) {
               sink.on_event(llm::ReasoningDelta{c, t->get_string()});

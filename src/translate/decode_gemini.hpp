@@ -5,7 +5,9 @@
 // (responseId, modelVersion; not opened: Gemini has no start event of its own); usageMetadata
 // gives UsageEvent (each one replaces the last); candidate 0's parts give TextDelta (text),
 // ReasoningDelta (text with thought: true) and one whole ToolCallDelta per functionCall (calls
-// numbered from 0; a call without an id gets a call_ id; args serialized, absent -> {}); its
+// numbered from 0; a call without an id gets a call_ id; args serialized, absent -> {}; the
+// part's thoughtSignature -> ToolCallDelta::signature; signatures on other parts are not kept);
+// its
 // finishReason gives Finish (STOP after a function call -> ToolCalls; MAX_TOKENS -> Length;
 // SAFETY, RECITATION, BLOCKLIST, PROHIBITED_CONTENT, SPII, LANGUAGE, IMAGE_* -> ContentFilter);
 // a response with no candidates and a promptFeedback.blockReason gives Finish ContentFilter;

@@ -21,12 +21,50 @@ const json::string* string_at(const json::object& object, std::string_view key) 
   return value != nullptr && value->is_string() ? &value->get_string() : nullptr;
 }
 
+// A tool call's Gemini thought signature as Google's OpenAI-compatible endpoint carries it:
+// extra_content.google.thought_signature; empty when absent.
+std::string_view call_signature(const json::object& call) {
+  const auto* extra = object_or_null(call.if_contains("extra_content"));
+  const auto* google = extra != nullptr ? object_or_null(extra->if_contains("google")) : nullptr;
+  return google != nullptr ? string_or(*google, "thought_signature") : std::string_view{};
+}
+
+// The signatures of a delta's or message's thinking_blocks (LiteLLM's form, which Sluice's own
+// OpenAI encoder writes): a signed thinking block -> ReasoningSignature (its text came as
+// reasoning_content), a redacted one -> a redacted ReasoningSignature. With `with_text`, each
+// signed block's text is emitted first (complete replies); returns the bytes of text emitted.
+std::size_t decode_thinking_blocks(const json::object& holder, bool with_text, llm::EventSink& sink) {
+  const auto* blocks = array_or_null(holder.if_contains("thinking_blocks"));
+  if (blocks == nullptr) return 0;
+  std::size_t text_bytes = 0;
+  for (const auto& b : *blocks) {
+    const auto* block = object_or_null(&b);
+    if (block == nullptr) continue;
+    const auto type = string_or(*block, "type");
+    if (type == "thinking") {
+      const auto signature = string_or(*block, "signature");
+      if (signature.empty()) continue;
+      if (with_text) {
+        const auto text = string_or(*block, "thinking");
+        if (!text.empty()) sink.on_event(llm::ReasoningDelta{0, text});
+        text_bytes += text.size();
+      }
+      sink.on_event(llm::ReasoningSignature{0, signature, false});
+    } else if (type == "redacted_thinking") {
+      if (const auto data = string_or(*block, "data"); !data.empty())
+        sink.on_event(llm::ReasoningSignature{0, data, true});
+    }
+  }
+  return text_bytes;
+}
+
 // The events of one chunk's choice 0 delta.
 void decode_delta(const json::object& delta, llm::EventSink& sink) {
   if (const auto* text = string_at(delta, "content"); text != nullptr && !text->empty())
     sink.on_event(llm::TextDelta{0, *text});
   if (const auto* text = string_at(delta, "reasoning_content"); text != nullptr && !text->empty())
     sink.on_event(llm::ReasoningDelta{0, *text});
+  decode_thinking_blocks(delta, false, sink);
   const auto* calls = delta.if_contains("tool_calls");
   if (calls == nullptr || !calls->is_array()) return;
   const auto& list = calls->get_array();
@@ -40,6 +78,7 @@ void decode_delta(const json::object& delta, llm::EventSink& sink) {
       event.name = string_or(f->get_object(), "name");
       event.arguments = string_or(f->get_object(), "arguments");
     }
+    event.signature = call_signature(call);
     sink.on_event(event);
   }
 }
@@ -194,8 +233,10 @@ std::optional<http::ApiError> decode_openai_response(std::string_view text, llm:
     content = content_text(*text_value);
   if (content.empty()) content = string_or(message, "refusal");
   if (!content.empty()) sink.on_event(llm::TextDelta{0, content});
-  if (const auto reasoning = string_or(message, "reasoning_content"); !reasoning.empty())
-    sink.on_event(llm::ReasoningDelta{0, reasoning});
+  // Signed blocks first (their text and signature), then the reasoning they do not cover.
+  const auto signed_bytes = decode_thinking_blocks(message, true, sink);
+  if (const auto reasoning = string_or(message, "reasoning_content"); reasoning.size() > signed_bytes)
+    sink.on_event(llm::ReasoningDelta{0, reasoning.substr(signed_bytes)});
   if (const auto* calls = message.if_contains("tool_calls"); calls != nullptr && calls->is_array()) {
     std::uint64_t index = 0;
     for (const auto& call_value : calls->get_array()) {
@@ -204,7 +245,7 @@ std::optional<http::ApiError> decode_openai_response(std::string_view text, llm:
       const auto* function = call.if_contains("function");
       if (function == nullptr || !function->is_object()) continue;
       sink.on_event(llm::ToolCallDelta{index++, string_or(call, "id"), string_or(function->get_object(), "name"),
-                                       string_or(function->get_object(), "arguments")});
+                                       string_or(function->get_object(), "arguments"), 0, call_signature(call)});
     }
   }
   const auto reason = string_or(choice, "finish_reason");

@@ -5,7 +5,11 @@
 //
 // Stream: `data: {chat.completion.chunk}` events. The first chunk gives MessageStart (its id
 // and model); choice 0's delta gives TextDelta (content), ReasoningDelta (reasoning_content) and
-// ToolCallDelta (tool_calls[], index from the fragment, else its position); finish_reason gives
+// ToolCallDelta (tool_calls[], index from the fragment, else its position; Google's
+// extra_content.google.thought_signature -> ToolCallDelta::signature), thinking_blocks
+// (LiteLLM's form: signed blocks -> ReasoningSignature, redacted ones -> redacted
+// ReasoningSignature; complete replies: each signed block's text and signature, then the rest
+// of reasoning_content); finish_reason gives
 // Finish; a usage object gives UsageEvent (after the chunk's choice events); `data: [DONE]`
 // gives End, and nothing is decoded after it. An `error` member (or an `event: error`) gives
 // Error with a status guessed from the error type and code. The stream ending without [DONE]

@@ -37,7 +37,33 @@ void AnthropicStreamEncoder::encode(const llm::Event& event, std::string& out) {
                    delta += '}';
                    emit_delta(delta, out);
                  },
-                 [&](const llm::ReasoningDelta&) {},
+                 [&](const llm::ReasoningDelta& e) {
+                   if (stop_reason_ || e.text.empty() || e.index != 0) return;
+                   start({}, out);
+                   open_thinking(out);
+                   std::string delta = R"({"type":"thinking_delta","thinking":)";
+                   append_json_string(delta, e.text);
+                   delta += '}';
+                   emit_delta(delta, out);
+                 },
+                 [&](const llm::ReasoningSignature& e) {
+                   if (stop_reason_ || e.signature.empty() || e.index != 0) return;
+                   start({}, out);
+                   if (e.redacted) {
+                     close_block(out);
+                     std::string block = R"({"type":"redacted_thinking","data":)";
+                     append_json_string(block, e.signature);
+                     block += '}';
+                     open_block(block, Block::kRedacted, out);
+                   } else {
+                     open_thinking(out);
+                     std::string delta = R"({"type":"signature_delta","signature":)";
+                     append_json_string(delta, e.signature);
+                     delta += '}';
+                     emit_delta(delta, out);
+                   }
+                   close_block(out);  // a signature ends its thinking block
+                 },
                  [&](const llm::ToolCallDelta& e) {
                    if (stop_reason_ || e.choice != 0) return;
                    start({}, out);
@@ -88,6 +114,12 @@ void AnthropicStreamEncoder::on_tool_call(const llm::ToolCallDelta& call, std::s
   append_json_string(delta, call.arguments);
   delta += '}';
   emit_delta(delta, out);
+}
+
+void AnthropicStreamEncoder::open_thinking(std::string& out) {
+  if (open_kind_ == Block::kThinking) return;
+  close_block(out);
+  open_block(R"({"type":"thinking","thinking":"","signature":""})", Block::kThinking, out);
 }
 
 void AnthropicStreamEncoder::start(std::string_view model, std::string& out) {
@@ -147,7 +179,19 @@ void AnthropicResponseEncoder::on_event(const llm::Event& event) {
                  [&](const llm::TextDelta& e) {
                    if (e.index == 0) text_.append(e.text);
                  },
-                 [&](const llm::ReasoningDelta&) {},
+                 [&](const llm::ReasoningDelta& e) {
+                   if (e.index != 0 || e.text.empty()) return;
+                   if (thinking_.empty() || thinking_.back().closed) thinking_.push_back(Thinking{});
+                   thinking_.back().text.append(e.text);
+                 },
+                 [&](const llm::ReasoningSignature& e) {
+                   if (e.index != 0 || e.signature.empty()) return;
+                   if (e.redacted || thinking_.empty() || thinking_.back().closed) thinking_.push_back(Thinking{});
+                   auto& block = thinking_.back();
+                   block.signature = e.signature;
+                   block.redacted = e.redacted;
+                   block.closed = true;
+                 },
                  [&](const llm::ToolCallDelta& e) {
                    if (e.choice != 0) return;
                    if (calls_.empty() || e.index >= calls_.size()) {
@@ -167,6 +211,13 @@ void AnthropicResponseEncoder::on_event(const llm::Event& event) {
 
 std::string AnthropicResponseEncoder::body() const {
   json::array content;
+  for (const auto& block : thinking_) {
+    if (block.redacted) {
+      content.push_back(json::object{{"type", "redacted_thinking"}, {"data", block.signature}});
+    } else {
+      content.push_back(json::object{{"type", "thinking"}, {"thinking", block.text}, {"signature", block.signature}});
+    }
+  }
   if (!text_.empty()) content.push_back(json::object{{"type", "text"}, {"text", text_}});
   for (const auto& call : calls_) {
     boost::system::error_code ec;

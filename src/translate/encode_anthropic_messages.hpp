@@ -7,10 +7,17 @@
 // stop_reason; message_delta (stop_reason, usage) and message_stop follow once the usage that
 // comes with or after the finish arrived, or at End. A stream that ends without a Finish gets
 // stop_reason tool_use when a tool call was seen, else end_turn. Error -> one `event: error`.
-// Choices: only choice 0 is encoded (a message has one); reasoning is not surfaced (no signed thinking block can be
-// produced); text and tool fragments after the Finish are ignored; a fragment for a tool call whose block was already
-// closed (interleaved parallel calls) is ignored; a tool call without an id gets a toolu_ id.
-// Complete reply: one text block (the text, when not empty), one tool_use block per call
+// Reasoning: ReasoningDelta text -> a thinking block ({"type":"thinking","thinking":"",
+// "signature":""} then thinking_delta); a ReasoningSignature -> its signature_delta and the
+// block's content_block_stop (a signature without text before it gets an empty thinking block);
+// a redacted one -> a redacted_thinking block {data}. Reasoning the provider did not sign (every
+// provider but Anthropic and Claude on Bedrock) stays a thinking block with an empty signature:
+// the client sees the reasoning; sent back, it is dropped again by anthropic_client (the
+// provider reasons afresh), and a real Anthropic would reject it (see docs/providers.md).
+// Choices: only choice 0 is encoded (a message has one); text and tool fragments after the Finish are ignored; a
+// fragment for a tool call whose block was already closed (interleaved parallel calls) is ignored; a tool call without
+// an id gets a toolu_ id. Complete reply: the thinking / redacted_thinking blocks in order (text and signature, empty
+// when unsigned), one text block (the text, when not empty), one tool_use block per call
 // (arguments parsed; not an object -> {}), stop_reason, usage.
 // One object per response; not thread-safe; never throws.
 #pragma once
@@ -34,11 +41,12 @@ class AnthropicStreamEncoder final : public StreamEncoder {
   bool failed() const { return failed_; }
 
  private:
-  enum class Block { kNone, kText, kTool };
+  enum class Block { kNone, kText, kThinking, kRedacted, kTool };
   void start(std::string_view model, std::string& out);
   void open_block(std::string_view content_block_json, Block kind, std::string& out);
   void emit_delta(std::string_view delta_json, std::string& out);
   void close_block(std::string& out);
+  void open_thinking(std::string& out);
   void finish(std::string& out);
   void on_tool_call(const llm::ToolCallDelta& call, std::string& out);
 
@@ -68,8 +76,15 @@ class AnthropicResponseEncoder final : public ResponseEncoder {
     std::string name;
     std::string arguments;
   };
+  struct Thinking {
+    std::string text;
+    std::string signature;  // redacted: the encrypted data
+    bool redacted = false;
+    bool closed = false;  // signed: later reasoning starts another block
+  };
   EncoderOptions options_;
   std::string model_;
+  std::vector<Thinking> thinking_;
   std::string text_;
   std::vector<Call> calls_;
   llm::FinishReason reason_ = llm::FinishReason::Stop;

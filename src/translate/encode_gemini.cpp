@@ -33,13 +33,16 @@ constexpr std::string_view kGeminiFinishReasons[] = {"STOP",
                                                      "IMAGE_PROHIBITED_CONTENT"};
 
 // A functionCall part: args parsed (not an object -> {}), id only when the provider gave one.
-json::object function_call_part(std::string_view id, std::string_view name, std::string_view arguments) {
+json::object function_call_part(std::string_view id, std::string_view name, std::string_view arguments,
+                                std::string_view signature) {
   boost::system::error_code ec;
   auto args = json::parse(arguments, ec);
   if (ec || !args.is_object()) args = json::object{};
   json::object call{{"name", name}, {"args", std::move(args)}};
   if (!id.empty()) call["id"] = id;
-  return json::object{{"functionCall", std::move(call)}};
+  json::object part{{"functionCall", std::move(call)}};
+  if (!signature.empty()) part["thoughtSignature"] = signature;
+  return part;
 }
 
 json::object candidate_content(json::array parts) {
@@ -103,6 +106,7 @@ void GeminiStreamEncoder::encode(const llm::Event& event, std::string& out) {
                    flush_call(out);
                    emit_text(e.text, true, out);
                  },
+                 [&](const llm::ReasoningSignature&) {},  // no Gemini form (see encode_gemini.hpp)
                  [&](const llm::ToolCallDelta& e) {
                    if (finish_reason_ || e.choice != 0) return;
                    on_tool_call(e, out);
@@ -170,8 +174,10 @@ void GeminiStreamEncoder::emit_text(std::string_view text, bool thought, std::st
 void GeminiStreamEncoder::flush_call(std::string& out) {
   if (!pending_) return;
   ensure_id();
-  write_element(chunk(json::array{function_call_part(pending_->id, pending_->name, pending_->arguments)}, {}, false),
-                out);
+  write_element(
+      chunk(json::array{function_call_part(pending_->id, pending_->name, pending_->arguments, pending_->signature)}, {},
+            false),
+      out);
   pending_.reset();
 }
 
@@ -181,7 +187,7 @@ void GeminiStreamEncoder::on_tool_call(const llm::ToolCallDelta& call, std::stri
     // A later fragment of a call already written (its part was sent whole): nothing to add to.
     if (call.id.empty() && call.index < calls_started_) return;
     flush_call(out);
-    pending_.emplace(Call{call.index, std::string(call.id), std::string(call.name), {}});
+    pending_.emplace(Call{call.index, std::string(call.id), std::string(call.name), {}, std::string(call.signature)});
     calls_started_ = std::max(calls_started_, call.index + 1);
   }
   pending_->arguments.append(call.arguments);
@@ -191,7 +197,8 @@ void GeminiStreamEncoder::finish(std::string& out) {
   if (done_) return;
   ensure_id();
   json::array parts;
-  if (pending_) parts.push_back(function_call_part(pending_->id, pending_->name, pending_->arguments));
+  if (pending_)
+    parts.push_back(function_call_part(pending_->id, pending_->name, pending_->arguments, pending_->signature));
   pending_.reset();
   write_element(chunk(std::move(parts), finish_reason_.value_or("STOP"), usage_.known), out);
   if (framing_ == GeminiStreamFraming::JsonArray) out += ']';
@@ -208,11 +215,12 @@ void GeminiResponseEncoder::on_event(const llm::Event& event) {
                    model_ = e.model;
                  },
                  [&](const llm::TextDelta& e) { candidates_[e.index].text.append(e.text); },
+                 [&](const llm::ReasoningSignature&) {},
                  [&](const llm::ReasoningDelta& e) { candidates_[e.index].reasoning.append(e.text); },
                  [&](const llm::ToolCallDelta& e) {
                    auto& c = candidates_[e.choice];
                    if (c.calls.empty() || e.index >= c.calls.size())
-                     c.calls.push_back(Call{std::string(e.id), std::string(e.name), {}});
+                     c.calls.push_back(Call{std::string(e.id), std::string(e.name), {}, std::string(e.signature)});
                    c.calls.back().arguments.append(e.arguments);
                  },
                  [&](const llm::UsageEvent& e) { usage_ = e.usage; },
@@ -236,7 +244,8 @@ std::string GeminiResponseEncoder::body() const {
     json::array parts;
     if (!c.reasoning.empty()) parts.push_back(json::object{{"text", c.reasoning}, {"thought", true}});
     if (!c.text.empty()) parts.push_back(json::object{{"text", c.text}});
-    for (const auto& call : c.calls) parts.push_back(function_call_part(call.id, call.name, call.arguments));
+    for (const auto& call : c.calls)
+      parts.push_back(function_call_part(call.id, call.name, call.arguments, call.signature));
     candidates.push_back(json::object{{"content", candidate_content(std::move(parts))},
                                       {"finishReason", gemini_finish_reason(c.reason, c.raw_reason)},
                                       {"index", index}});

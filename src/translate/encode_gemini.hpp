@@ -11,7 +11,9 @@
 // The id is the provider's (MessageStart) or a minted one, the same on every chunk; the model is
 // EncoderOptions::model_named(provider model). MessageStart writes nothing (Gemini has no start
 // event). TextDelta -> part {"text"}; ReasoningDelta -> part {"text","thought":true} (only when
-// include_thoughts, else dropped); empty texts write nothing. Tool calls: Gemini sends whole
+// include_thoughts, else dropped); empty texts write nothing. A tool call's signature -> the
+// thoughtSignature of its functionCall part; reasoning signatures (Anthropic's) have no Gemini
+// form and are dropped (a Gemini client cannot send them back to a thinking block). Tool calls: Gemini sends whole
 // functionCall parts, so a call's fragments are accumulated and its part
 // {"functionCall":{"name","args","id"}} is written when the call is complete: when the next
 // call starts (another index, or the same index with another id), when text or reasoning
@@ -91,6 +93,7 @@ class GeminiStreamEncoder final : public StreamEncoder {
     std::string id;
     std::string name;
     std::string arguments;
+    std::string signature;  // thoughtSignature of the functionCall part
   };
   void ensure_id();
   void write_element(std::string_view json, std::string& out);
@@ -127,6 +130,7 @@ class GeminiResponseEncoder final : public ResponseEncoder {
     std::string id;
     std::string name;
     std::string arguments;
+    std::string signature;  // thoughtSignature of the functionCall part
   };
   struct Candidate {
     std::string text;

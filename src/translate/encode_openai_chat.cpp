@@ -1,5 +1,6 @@
 #include "translate/encode_openai_chat.hpp"
 
+#include <algorithm>
 #include <boost/json.hpp>
 #include <utility>
 #include <variant>
@@ -9,6 +10,21 @@
 namespace sluice::translate {
 
 namespace json = boost::json;
+
+namespace {
+
+// A signed reasoning block in LiteLLM's thinking_blocks form (Anthropic's block shape).
+json::object thinking_block(std::string_view text, const llm::ReasoningSignature& signature) {
+  if (signature.redacted) return json::object{{"type", "redacted_thinking"}, {"data", signature.signature}};
+  return json::object{{"type", "thinking"}, {"thinking", text}, {"signature", signature.signature}};
+}
+
+// Google's OpenAI-compatible carrier of a Gemini thought signature on a tool call.
+json::object google_signature(std::string_view signature) {
+  return json::object{{"google", json::object{{"thought_signature", signature}}}};
+}
+
+}  // namespace
 
 // ---------------------------------------------------------------------------------------------
 // Stream
@@ -37,7 +53,14 @@ void OpenAiChatStreamEncoder::encode(const llm::Event& event, std::string& out) 
                    if (!e.text.empty()) emit_text("content", e.text, out);
                  },
                  [&](const llm::ReasoningDelta& e) {
-                   if (!e.text.empty()) emit_text("reasoning_content", e.text, out);
+                   if (e.text.empty()) return;
+                   reasoning_block_.append(e.text);
+                   emit_text("reasoning_content", e.text, out);
+                 },
+                 [&](const llm::ReasoningSignature& e) {
+                   if (e.signature.empty()) return;
+                   emit(json::object{{"thinking_blocks", json::array{thinking_block(reasoning_block_, e)}}}, out);
+                   reasoning_block_.clear();
                  },
                  [&](const llm::ToolCallDelta& e) {
                    if (e.index >= tools_seen_) {
@@ -46,6 +69,7 @@ void OpenAiChatStreamEncoder::encode(const llm::Event& event, std::string& out) 
                                        {"id", e.id},
                                        {"type", "function"},
                                        {"function", json::object{{"name", e.name}, {"arguments", e.arguments}}}};
+                     if (!e.signature.empty()) call["extra_content"] = google_signature(e.signature);
                      emit(json::object{{"tool_calls", json::array{std::move(call)}}}, out);
                    } else if (!e.arguments.empty()) {
                      json::object call{{"index", e.index}, {"function", json::object{{"arguments", e.arguments}}}};
@@ -148,10 +172,17 @@ void OpenAiChatResponseEncoder::on_event(const llm::Event& event) {
                    c.any_text = true;
                  },
                  [&](const llm::ReasoningDelta& e) { choice(e.index).reasoning.append(e.text); },
+                 [&](const llm::ReasoningSignature& e) {
+                   if (e.signature.empty()) return;
+                   auto& c = choice(e.index);
+                   c.thinking_blocks.push_back(thinking_block(
+                       std::string_view(c.reasoning).substr(std::min(c.block_start, c.reasoning.size())), e));
+                   c.block_start = c.reasoning.size();
+                 },
                  [&](const llm::ToolCallDelta& e) {
                    auto& c = choice(e.choice);
                    if (c.calls.empty() || e.index >= c.calls.size())
-                     c.calls.push_back(Call{std::string(e.id), std::string(e.name), {}});
+                     c.calls.push_back(Call{std::string(e.id), std::string(e.name), {}, std::string(e.signature)});
                    c.calls.back().arguments.append(e.arguments);
                  },
                  [&](const llm::UsageEvent& e) { usage_ = e.usage; },
@@ -172,13 +203,17 @@ std::string OpenAiChatResponseEncoder::body() const {
     const bool null_content = c.text.empty() && (!c.calls.empty() || !c.any_text);
     message["content"] = null_content ? json::value(nullptr) : json::value(c.text);
     if (!c.reasoning.empty()) message["reasoning_content"] = c.reasoning;
+    if (!c.thinking_blocks.empty()) message["thinking_blocks"] = c.thinking_blocks;
     message["refusal"] = nullptr;
     if (!c.calls.empty()) {
       json::array calls;
-      for (const auto& call : c.calls)
-        calls.push_back(json::object{{"id", call.id},
-                                     {"type", "function"},
-                                     {"function", json::object{{"name", call.name}, {"arguments", call.arguments}}}});
+      for (const auto& call : c.calls) {
+        json::object out_call{{"id", call.id},
+                              {"type", "function"},
+                              {"function", json::object{{"name", call.name}, {"arguments", call.arguments}}}};
+        if (!call.signature.empty()) out_call["extra_content"] = google_signature(call.signature);
+        calls.push_back(std::move(out_call));
+      }
       message["tool_calls"] = std::move(calls);
     }
     choices.push_back(json::object{{"index", index},

@@ -111,6 +111,7 @@ void ResponsesStreamEncoder::encode(const llm::Event& event, std::string& out) {
                    if (finish_ || e.text.empty() || e.index != 0) return;
                    on_text(e.text, Item::kReasoning, out);
                  },
+                 [&](const llm::ReasoningSignature&) {},  // not carried (see encode_openai_responses.hpp)
                  [&](const llm::ToolCallDelta& e) {
                    if (finish_ || e.choice != 0) return;
                    start({}, out);
@@ -321,6 +322,7 @@ void ResponsesResponseEncoder::on_event(const llm::Event& event) {
                  [&](const llm::ReasoningDelta& e) {
                    if (e.index == 0) reasoning_.append(e.text);
                  },
+                 [&](const llm::ReasoningSignature&) {},
                  [&](const llm::ToolCallDelta& e) {
                    if (e.choice != 0) return;
                    if (calls_.empty() || e.index >= calls_.size())

@@ -25,7 +25,9 @@
 // One item is open at a time: a new kind of content, a new tool call or the Finish closes it.
 // Only choice 0 is encoded; text and tool fragments after the Finish are ignored; a fragment for
 // a tool call whose item was already closed (interleaved parallel calls) is ignored. Text deltas
-// are written without building a JSON document.
+// are written without building a JSON document. Signatures (ReasoningSignature, a tool call's
+// signature) are not carried: a reasoning item's encrypted_content would be their place, but
+// request side reasoning items are dropped (responses_client), so nothing could bring them back.
 // Complete reply: a reasoning item (when there was reasoning), a message item (when there was
 // text), one function_call item per call, status and usage as above.
 // One object per response; not thread-safe; never throws.

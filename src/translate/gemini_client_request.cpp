@@ -371,12 +371,19 @@ class Conversation {
         if (auto error = object_field(*call, "args", base + ".args", args)) return error;
         std::string call_id =
             id && !id->empty() ? std::string(*id) : "call_" + std::to_string(content_index) + "_" + std::to_string(j);
+        std::optional<std::string_view> signature;
+        if (auto error = string_field(part, "thoughtSignature", part_path + ".thoughtSignature", signature))
+          return error;
         calls_.push_back(IssuedCall{call_id, std::string(*name), false});
-        tool_calls.push_back(json::object{
+        json::object tool_call{
             {"id", std::move(call_id)},
             {"type", "function"},
             {"function", json::object{{"name", *name},
-                                      {"arguments", args == nullptr ? std::string("{}") : json::serialize(*args)}}}});
+                                      {"arguments", args == nullptr ? std::string("{}") : json::serialize(*args)}}}};
+        // The call's thought signature, in Google's OpenAI-compatible form (openai_gemini replays it).
+        if (signature && !signature->empty())
+          tool_call["extra_content"] = json::object{{"google", json::object{{"thought_signature", *signature}}}};
+        tool_calls.push_back(std::move(tool_call));
       } else if (kind == "functionResponse") {
         return bad_request(part_path + ".functionResponse", "functionResponse parts belong in a user turn");
       } else {
@@ -535,6 +542,7 @@ Error reasoning_effort(const json::object& config, json::object& out) {
   if (tokens < -1) return bad_request(base + ".thinkingBudget", "expected -1 (dynamic), 0 (off) or a token count");
   if (tokens <= 0) return std::nullopt;
   out["reasoning_effort"] = tokens <= 1024 ? "low" : tokens <= 8192 ? "medium" : "high";
+  out[kPivotThinkingBudget] = tokens;  // the exact budget, for budget-based providers
   return std::nullopt;
 }
 

@@ -57,6 +57,39 @@ std::string anthropic_tool_id(std::string_view id) {
   return out;
 }
 
+// Whether `model` takes Anthropic's native structured output (output_config.format): Claude
+// Opus 4.1, Sonnet 4.5, Haiku 4.5 and later. Names Sluice can tell are older (claude-3-...,
+// claude-2, claude-instant, Sonnet / Opus 4.0, Haiku 3.x) do not; any other name is assumed
+// to (aliases and future models).
+bool native_structured_output(std::string_view model) {
+  const auto at = model.find("claude-");
+  if (at == std::string_view::npos) return true;
+  std::string_view rest = model.substr(at + 7);
+  if (rest.empty()) return true;
+  if (rest.front() >= '0' && rest.front() <= '9') return false;  // claude-3-5-sonnet-..., claude-2.1
+  if (rest.starts_with("instant")) return false;
+  const auto dash = rest.find('-');
+  if (dash == std::string_view::npos) return true;
+  const auto family = rest.substr(0, dash);
+  rest.remove_prefix(dash + 1);
+  // A version number: up to two digits, ended by the name's end or a separator (a date has 8).
+  auto number = [](std::string_view& text) -> std::optional<unsigned> {
+    std::size_t n = 0;
+    while (n < text.size() && n < 3 && text[n] >= '0' && text[n] <= '9') ++n;
+    if (n == 0 || n > 2 || (n < text.size() && (text[n] >= '0' && text[n] <= '9'))) return std::nullopt;
+    if (n < text.size() && text[n] != '-' && text[n] != '@' && text[n] != ':' && text[n] != '.') return std::nullopt;
+    unsigned value = 0;
+    for (std::size_t i = 0; i < n; ++i) value = value * 10 + static_cast<unsigned>(text[i] - '0');
+    text.remove_prefix(n < text.size() ? n + 1 : n);
+    return value;
+  };
+  const auto major = number(rest);
+  if (!major) return true;
+  const auto minor = number(rest).value_or(0);
+  if (*major != 4) return *major > 4;
+  return minor >= 5 || (family == "opus" && minor >= 1);
+}
+
 // One Anthropic turn under construction; a user turn keeps tool results ahead of other blocks.
 struct Turn {
   std::string role;
@@ -101,6 +134,9 @@ class OpenAiToAnthropic final : public Translator, public ProviderCodec {
   std::optional<http::ApiError> convert_messages(const json::array& messages, json::array& system, json::array& out);
   std::optional<http::ApiError> convert_user_content(const json::value& content, std::size_t i, json::array& out);
   std::optional<http::ApiError> convert_tools(const json::object& body, json::object& upstream);
+  std::optional<http::ApiError> finish_tools(const json::object& body, json::array tools,
+                                             std::optional<json::object> choice, json::object& upstream);
+  std::optional<http::ApiError> convert_thinking(const json::object& body, bool max_given, json::object& upstream);
 
   std::string json_tool() const { return json_mode_ ? std::string(kJsonToolName) : std::string(); }
   EncoderOptions encoder_options() const { return encoder_options_for(ctx_, include_usage_); }
@@ -116,6 +152,8 @@ class OpenAiToAnthropic final : public Translator, public ProviderCodec {
   RequestContext ctx_;
   bool include_usage_ = false;
   bool json_mode_ = false;
+  std::string model_;                             // the model asked for
+  std::optional<std::uint64_t> thinking_budget_;  // reasoning asked for: Claude's thinking budget
   Usage usage_;
   std::optional<Stream> stream_;
 };
@@ -211,7 +249,9 @@ std::optional<http::ApiError> OpenAiToAnthropic::convert_messages(const json::ar
       }
       turn_for("user").tool_results.push_back(std::move(result));
     } else if (role == "assistant") {
-      json::array blocks;
+      // Signed thinking blocks first, as Anthropic returned them (only when this request thinks:
+      // they serve to continue a tool loop the model was thinking in).
+      json::array blocks = thinking_budget_ ? signed_thinking_blocks(*msg) : json::array{};
       if (content_v.is_string()) {
         if (!content_v.get_string().empty())
           blocks.push_back(json::object{{"type", "text"}, {"text", content_v.get_string()}});
@@ -348,12 +388,26 @@ std::optional<http::ApiError> OpenAiToAnthropic::convert_tools(const json::objec
     const auto type = obj != nullptr ? string_or_empty(obj->if_contains("type")) : std::string_view{};
     if (type == "json_object" || type == "json_schema") {
       json::value schema = json::object{{"type", "object"}};
+      const json::object* given = nullptr;
       if (type == "json_schema") {
         const auto* js = object_or_null(obj->if_contains("json_schema"));
         if (js == nullptr)
           return invalid("response_format.json_schema", "json_schema is required for type json_schema");
-        if (const auto* s = object_or_null(js->if_contains("schema"))) schema = *s;
+        given = object_or_null(js->if_contains("schema"));
+        if (given != nullptr) schema = *given;
       }
+      // A schema on a model that has structured output: Anthropic's own (the reply is text).
+      if (given != nullptr && ctx_.anthropic_body_version.empty() && native_structured_output(model_)) {
+        upstream["output_config"] =
+            json::object{{"format", json::object{{"type", "json_schema"}, {"schema", std::move(schema)}}}};
+        return finish_tools(body, std::move(tools), std::move(choice), upstream);
+      }
+      // Otherwise a forced tool, which Claude does not allow while thinking.
+      if (thinking_budget_)
+        return unsupported("response_format",
+                           "response_format " + std::string(type) +
+                               " is served by a forced tool on this model, which Claude refuses while reasoning; "
+                               "drop reasoning_effort or use json_schema with a model that has structured outputs");
       tools.push_back(json::object{{"name", kJsonToolName},
                                    {"description", "Respond with a JSON object by calling this tool."},
                                    {"input_schema", std::move(schema)}});
@@ -364,6 +418,12 @@ std::optional<http::ApiError> OpenAiToAnthropic::convert_tools(const json::objec
     }
   }
 
+  return finish_tools(body, std::move(tools), std::move(choice), upstream);
+}
+
+std::optional<http::ApiError> OpenAiToAnthropic::finish_tools(const json::object& body, json::array tools,
+                                                              std::optional<json::object> choice,
+                                                              json::object& upstream) {
   if (tools.empty()) return std::nullopt;  // tool_choice without tools means nothing to Anthropic
   const json::value* parallel = body.if_contains("parallel_tool_calls");
   const bool no_parallel = parallel != nullptr && parallel->is_bool() && !parallel->get_bool();
@@ -385,11 +445,15 @@ std::optional<http::ApiError> OpenAiToAnthropic::translate_request(const json::o
     if (!n->is_number() || ec || value != 1.0) return unsupported("n", "Anthropic supports only n = 1");
   }
 
-  if (ctx_.model_in_body) {
-    std::string model = ctx_.model;
-    if (model.empty()) model = string_or_empty(body.if_contains("model"));
-    up["model"] = model;
-  }
+  model_ = ctx_.model;
+  if (model_.empty()) model_ = string_or_empty(body.if_contains("model"));
+  if (ctx_.model_in_body) up["model"] = model_;
+
+  ReasoningAsk reasoning;
+  if (auto err = read_reasoning(body, reasoning)) return err;
+  thinking_budget_ = claude_thinking_budget(reasoning);
+  if (thinking_budget_)
+    if (auto err = claude_thinking_conflicts(body)) return err;
   if (!ctx_.anthropic_body_version.empty()) up["anthropic_version"] = ctx_.anthropic_body_version;
 
   // max_tokens: max_completion_tokens wins, then max_tokens, then the configured default.
@@ -414,6 +478,7 @@ std::optional<http::ApiError> OpenAiToAnthropic::translate_request(const json::o
   up["messages"] = std::move(messages);
 
   if (auto err = convert_tools(body, up)) return err;
+  if (auto err = convert_thinking(body, !is_null_or_absent(max), up)) return err;
 
   if (const json::value* stop = body.if_contains("stop"); !is_null_or_absent(stop)) {
     if (stop->is_string()) {
@@ -451,6 +516,49 @@ std::optional<http::ApiError> OpenAiToAnthropic::translate_request(const json::o
   }
 
   upstream_body = json::serialize(up);
+  return std::nullopt;
+}
+
+// Claude's thinking for the reasoning asked (thinking_budget_): {type enabled, budget_tokens}.
+// Without a client max, max_tokens becomes the default plus the budget (thinking counts against
+// max_tokens, and must stay below it); with one, the budget is clamped below it, and a max too
+// small for Claude's minimum budget (1024) is a 400 naming it. A tool loop whose last assistant
+// turn carries no thinking block (a client that does not send thinking_blocks back) is
+// continued without thinking: Claude rejects a thinking request there.
+std::optional<http::ApiError> OpenAiToAnthropic::convert_thinking(const json::object& body, bool max_given,
+                                                                  json::object& up) {
+  if (!thinking_budget_) return std::nullopt;
+  const auto& messages = up["messages"].as_array();
+  if (messages.size() >= 2) {
+    const auto& last = messages.back().as_object();
+    const auto& previous = messages[messages.size() - 2].as_object();
+    bool only_results = last.at("role").as_string() == "user";
+    for (const auto& b : last.at("content").as_array())
+      only_results = only_results && b.as_object().at("type").as_string() == "tool_result";
+    const auto& answered = previous.at("content").as_array();
+    if (only_results && previous.at("role").as_string() == "assistant" && !answered.empty()) {
+      const auto first = answered.front().as_object().at("type").as_string();
+      if (first != "thinking" && first != "redacted_thinking") {
+        thinking_budget_.reset();
+        return std::nullopt;
+      }
+    }
+  }
+  std::uint64_t budget = *thinking_budget_;
+  const std::uint64_t max = up["max_tokens"].to_number<std::uint64_t>();
+  if (!max_given) {
+    up["max_tokens"] = max + budget;
+  } else if (budget >= max) {
+    if (max <= 1024) {
+      const char* field =
+          is_null_or_absent(body.if_contains("max_completion_tokens")) ? "max_tokens" : "max_completion_tokens";
+      return invalid(field, std::string(field) +
+                                " must be above 1024 when reasoning is enabled for Claude (its smallest thinking "
+                                "budget is 1024 tokens, counted in the limit)");
+    }
+    budget = max - 1;
+  }
+  up["thinking"] = json::object{{"type", "enabled"}, {"budget_tokens", budget}};
   return std::nullopt;
 }
 

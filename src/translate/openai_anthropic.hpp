@@ -4,6 +4,9 @@
 // Anthropic SSE stream to chat.completion.chunk events, and Anthropic error bodies to ApiErrors.
 // Promises: one object per request (it keeps stream position, tool indexes and usage), not
 // thread-safe, never throws (every problem becomes an http::ApiError or an OpenAI error event).
+// Structured output (output_config.format or the json_response tool) and reasoning (thinking,
+// signed thinking blocks replayed, the 400s Claude needs): docs/providers.md, "Structured output
+// and reasoning".
 #pragma once
 
 #include <memory>

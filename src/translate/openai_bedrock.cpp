@@ -125,6 +125,21 @@ class OpenAiToBedrock final : public Translator, public ProviderCodec {
     json::array system;
     bool tool_blocks = false;
 
+    // Reasoning: Claude's thinking (additionalModelRequestFields.thinking); other Bedrock models
+    // have no common field for it.
+    ReasoningAsk reasoning;
+    if (auto error = read_reasoning(body, reasoning)) return error;
+    std::string_view model = context_.model;
+    if (model.empty()) model = string_or_empty(body.if_contains("model"));
+    thinking_budget_.reset();
+    if (reasoning.enabled()) {
+      if (model.find("claude") == std::string_view::npos)
+        return unsupported("reasoning_effort is carried to Anthropic Claude models only on Bedrock",
+                           "reasoning_effort");
+      thinking_budget_ = claude_thinking_budget(reasoning);
+      if (auto error = claude_thinking_conflicts(body)) return error;
+    }
+
     struct Turn {
       std::string_view role;
       json::array results;  // toolResult blocks go first in a user turn
@@ -182,6 +197,15 @@ class OpenAiToBedrock final : public Translator, public ProviderCodec {
                            indexed("messages", i) + ".role");
       }
     }
+    // A tool loop whose last assistant turn carries no reasoning block (a client that does not
+    // send thinking_blocks back) is continued without thinking: Claude rejects it there.
+    if (thinking_budget_ && turns.size() >= 2) {
+      const auto& last = turns.back();
+      const auto& previous = turns[turns.size() - 2];
+      if (last.role == "user" && last.blocks.empty() && !last.results.empty() && previous.role == "assistant" &&
+          (previous.blocks.empty() || !previous.blocks.front().get_object().contains("reasoningContent")))
+        thinking_budget_.reset();
+    }
     json::array bedrock_messages;
     for (auto& turn : turns) {
       json::array content = std::move(turn.results);
@@ -211,6 +235,21 @@ class OpenAiToBedrock final : public Translator, public ProviderCodec {
       if (!(v.is_int64() || v.is_uint64()))
         return invalid_request(std::string(max_field) + " must be an integer", max_field);
       inference["maxTokens"] = v;
+    }
+    if (thinking_budget_) {
+      // Thinking counts against maxTokens and must stay below it (as for Anthropic).
+      if (max_field == nullptr) {
+        inference["maxTokens"] = context_.default_max_tokens + *thinking_budget_;
+      } else if (const auto max = json_count(&body.at(max_field)); *thinking_budget_ >= max) {
+        if (max <= 1024)
+          return invalid_request(std::string(max_field) +
+                                     " must be above 1024 when reasoning is enabled for Claude (its smallest thinking "
+                                     "budget is 1024 tokens, counted in the limit)",
+                                 max_field);
+        thinking_budget_ = max - 1;
+      }
+      out["additionalModelRequestFields"] =
+          json::object{{"thinking", json::object{{"type", "enabled"}, {"budget_tokens", *thinking_budget_}}}};
     }
     for (const auto& [from, to] : {std::pair{"temperature", "temperature"}, std::pair{"top_p", "topP"}}) {
       const auto* v = body.if_contains(from);
@@ -287,6 +326,11 @@ class OpenAiToBedrock final : public Translator, public ProviderCodec {
       const auto* format = object_or_null(rf);
       const auto type = format == nullptr ? std::string_view{} : string_or_empty(format->if_contains("type"));
       if (type == "json_object" || type == "json_schema") {
+        if (thinking_budget_)
+          return unsupported("response_format " + std::string(type) +
+                                 " is served by a forced tool on Bedrock, which Claude refuses while reasoning; drop "
+                                 "reasoning_effort",
+                             "response_format");
         json::value schema = json::object{{"type", "object"}};
         std::string description = "Respond with a JSON object.";
         if (type == "json_schema") {
@@ -368,6 +412,20 @@ class OpenAiToBedrock final : public Translator, public ProviderCodec {
 
   std::optional<http::ApiError> assistant_blocks(const json::object& message, std::size_t i, json::array& blocks) {
     const auto base = indexed("messages", i);
+    // Signed thinking first, as Claude returned it (only when this request thinks).
+    if (thinking_budget_) {
+      for (const auto& b : signed_thinking_blocks(message)) {
+        const auto& block = b.get_object();
+        if (block.at("type").as_string() == "redacted_thinking") {
+          blocks.push_back(json::object{{"reasoningContent", json::object{{"redactedContent", block.at("data")}}}});
+        } else {
+          blocks.push_back(
+              json::object{{"reasoningContent",
+                            json::object{{"reasoningText", json::object{{"text", block.at("thinking")},
+                                                                        {"signature", block.at("signature")}}}}}});
+        }
+      }
+    }
     if (const auto* content = message.if_contains("content"); content != nullptr && !content->is_null()) {
       if (content->is_string()) {
         if (!content->get_string().empty()) blocks.push_back(json::object{{"text", content->get_string()}});
@@ -410,6 +468,7 @@ class OpenAiToBedrock final : public Translator, public ProviderCodec {
   }
 
   RequestContext context_;
+  std::optional<std::uint64_t> thinking_budget_;  // reasoning asked for a Claude model
   bool json_mode_ = false;
   bool include_usage_ = false;
   Usage usage_;

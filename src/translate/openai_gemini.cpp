@@ -111,9 +111,12 @@ class ContentsBuilder {
     } else {
       for (auto& p : other_) parts.push_back(std::move(p));
       calls = responses_.size();
+      // Each call keeps the signature the client sent back with it; the first call of a turn
+      // without one gets the documented placeholder (Gemini 3 wants one there).
       bool first = true;
       for (auto& p : responses_) {
-        if (first) p.as_object()["thoughtSignature"] = kDummyThoughtSignature;
+        if (first && !p.as_object().contains("thoughtSignature"))
+          p.as_object()["thoughtSignature"] = kDummyThoughtSignature;
         first = false;
         parts.push_back(std::move(p));
       }
@@ -299,7 +302,10 @@ std::optional<http::ApiError> OpenAiToGemini::convert_messages(const json::array
           }
           const auto id = string_or(list[j].get_object(), "id");
           if (!id.empty()) call_names[std::string(id)] = std::string(name);
-          calls.push_back(json::object{{"functionCall", json::object{{"name", name}, {"args", std::move(args)}}}});
+          json::object part{{"functionCall", json::object{{"name", name}, {"args", std::move(args)}}}};
+          if (const auto signature = pivot_call_signature(list[j].get_object()); !signature.empty())
+            part["thoughtSignature"] = signature;
+          calls.push_back(std::move(part));
         }
       }
       if (auto err = builder.add_model_parts(std::move(text_parts), std::move(calls), i)) return err;
@@ -385,6 +391,24 @@ std::optional<http::ApiError> OpenAiToGemini::convert_generation_config(const js
     } else if (type != "text") {
       return bad_request("response_format type must be text, json_object or json_schema", "response_format.type");
     }
+  }
+  // Reasoning: a thinking budget (every Gemini thinking model takes one; thinkingLevel is
+  // Gemini 3 only): the client's exact budget, else none 0, minimal 512, low 1024, medium 8192,
+  // high and xhigh 24576; includeThoughts so the reasoning comes back.
+  ReasoningAsk reasoning;
+  if (auto err = read_reasoning(body, reasoning)) return err;
+  if (!reasoning.effort.empty()) {
+    std::uint64_t budget = 0;
+    if (reasoning.enabled()) {
+      budget = reasoning.budget                ? *reasoning.budget
+               : reasoning.effort == "minimal" ? 512
+               : reasoning.effort == "low"     ? 1024
+               : reasoning.effort == "medium"  ? 8192
+                                               : 24576;
+    }
+    json::object thinking{{"thinkingBudget", budget}};
+    if (budget > 0) thinking["includeThoughts"] = true;
+    config["thinkingConfig"] = std::move(thinking);
   }
   if (!config.empty()) out["generationConfig"] = std::move(config);
   return std::nullopt;

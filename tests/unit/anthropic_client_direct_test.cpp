@@ -192,3 +192,78 @@ TEST(AnthropicClientDirect, EveryGoldenProviderReplyGivesTheChainedPathsMessage)
 
 }  // namespace
 }  // namespace sluice::translate
+
+namespace sluice::translate {
+namespace {
+
+// An Anthropic client's thinking, signed thinking blocks and structured output survive the OpenAI
+// pivot to Anthropic on Vertex AI; a field the provider cannot take is refused under its
+// Anthropic name.
+json::object vertex_request(std::string_view client_body, std::optional<http::ApiError>& error) {
+  RequestContext c;
+  c.model = "claude-sonnet-4-5@20250929";
+  c.model_in_body = false;
+  c.anthropic_body_version = "vertex-2023-10-16";
+  auto t = make_anthropic_client(c, make_openai_to_anthropic(c));
+  std::string upstream;
+  error = t->translate_request(json::parse(client_body).as_object(), upstream);
+  return error ? json::object{} : json::parse(upstream).as_object();
+}
+
+TEST(AnthropicClientThroughThePivot, ThinkingAndSignedBlocksReachAnthropicOnVertex) {
+  std::optional<http::ApiError> error;
+  const auto up = vertex_request(R"({"model":"claude-sonnet-4-5","max_tokens":16000,
+      "thinking":{"type":"enabled","budget_tokens":5000},
+      "tools":[{"name":"w","input_schema":{"type":"object"}}],
+      "messages":[{"role":"user","content":"Weather?"},
+        {"role":"assistant","content":[{"type":"thinking","thinking":"Use w.","signature":"SIG"},
+                                       {"type":"tool_use","id":"toolu_1","name":"w","input":{}}]},
+        {"role":"user","content":[{"type":"tool_result","tool_use_id":"toolu_1","content":"sun"}]}]})",
+                                 error);
+  ASSERT_FALSE(error.has_value()) << error->message;
+  EXPECT_EQ(json::serialize(up.at("thinking")), R"({"type":"enabled","budget_tokens":5000})");
+  EXPECT_EQ(up.at("max_tokens"), json::value(16000));
+  EXPECT_EQ(json::serialize(up.at("messages").at(1).at("content").at(0)),
+            R"({"type":"thinking","thinking":"Use w.","signature":"SIG"})");
+}
+
+TEST(AnthropicClientThroughThePivot, RefusalsNameTheAnthropicField) {
+  const std::pair<std::string_view, std::string_view> cases[] = {
+      // Claude refuses a temperature other than 1 while thinking.
+      {R"({"model":"m","max_tokens":9000,"temperature":0.2,"thinking":{"type":"enabled","budget_tokens":2000},
+          "messages":[{"role":"user","content":"x"}]})",
+       "temperature"},
+      // A forced tool while thinking.
+      {R"({"model":"m","max_tokens":9000,"thinking":{"type":"enabled","budget_tokens":2000},
+          "tools":[{"name":"w","input_schema":{"type":"object"}}],"tool_choice":{"type":"any"},
+          "messages":[{"role":"user","content":"x"}]})",
+       "tool_choice"},
+      // On Vertex structured output is the forced tool, which thinking refuses.
+      {R"({"model":"m","max_tokens":9000,"thinking":{"type":"enabled","budget_tokens":2000},
+          "output_config":{"format":{"type":"json_schema","schema":{"type":"object"}}},
+          "messages":[{"role":"user","content":"x"}]})",
+       "output_config.format"},
+  };
+  for (const auto& [body, param] : cases) {
+    std::optional<http::ApiError> error;
+    vertex_request(body, error);
+    ASSERT_TRUE(error.has_value()) << body;
+    EXPECT_EQ(error->status, 400u);
+    EXPECT_EQ(error->param, std::string(param)) << error->message;
+  }
+  // reasoning_effort refused by Bedrock for a non-Claude model is named `thinking`.
+  RequestContext c;
+  c.model = "meta.llama3-70b-instruct-v1:0";
+  auto t = make_anthropic_client(c, make_openai_to_bedrock(c));
+  std::string upstream;
+  const auto error = t->translate_request(
+      json::parse(R"({"model":"m","max_tokens":9000,"thinking":{"type":"enabled","budget_tokens":2000},
+                      "messages":[{"role":"user","content":"x"}]})")
+          .as_object(),
+      upstream);
+  ASSERT_TRUE(error.has_value());
+  EXPECT_EQ(error->param, "thinking");
+}
+
+}  // namespace
+}  // namespace sluice::translate

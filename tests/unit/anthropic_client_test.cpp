@@ -192,6 +192,54 @@ TEST(AnthropicClientRequest, TopKIsDroppedAndTopPZeroSurvives) {
   EXPECT_FALSE(body.contains("stream_options"));
 }
 
+TEST(AnthropicClientRequest, ThinkingAndOutputConfigBecomeReasoningEffortAndResponseFormatExtensionsStripped) {
+  expect_request_case("thinking_output_config");
+}
+
+TEST(AnthropicClientRequest, ThinkingDisabledIsNoneAndOutputFormatIsJsonSchema) {
+  expect_request_case("thinking_disabled_output_format");
+}
+
+TEST(AnthropicClientRequest, ThinkingBudgetsMapToEffortsAndAdaptiveReadsOutputConfigEffort) {
+  const auto effort = [](std::string_view thinking, std::string_view extra = "") {
+    const auto body =
+        parse_object(convert(std::string(R"({"model":"m","max_tokens":50000,"thinking":)") + std::string(thinking) +
+                             std::string(extra) + R"(,"messages":[{"role":"user","content":"x"}]})"));
+    return std::string(body.at("reasoning_effort").as_string());
+  };
+  EXPECT_EQ(effort(R"({"type":"enabled","budget_tokens":1024})"), "low");
+  EXPECT_EQ(effort(R"({"type":"enabled","budget_tokens":2048})"), "low");
+  EXPECT_EQ(effort(R"({"type":"enabled","budget_tokens":2049})"), "medium");
+  EXPECT_EQ(effort(R"({"type":"enabled","budget_tokens":8192})"), "medium");
+  EXPECT_EQ(effort(R"({"type":"enabled","budget_tokens":8193})"), "high");
+  EXPECT_EQ(effort(R"({"type":"adaptive"})"), "high");
+  EXPECT_EQ(effort(R"({"type":"adaptive"})", R"(,"output_config":{"effort":"low"})"), "low");
+  EXPECT_EQ(effort(R"({"type":"adaptive"})", R"(,"output_config":{"effort":"max"})"), "xhigh");
+}
+
+TEST(AnthropicClientRequest, MalformedThinkingAndOutputConfigAre400NamingTheField) {
+  const std::pair<std::string_view, std::string_view> cases[] = {
+      {R"("thinking":{"type":"on"})", "thinking.type"},
+      {R"("thinking":{"type":"enabled"})", "thinking.budget_tokens"},
+      {R"("thinking":{"type":"enabled","budget_tokens":"lots"})", "thinking.budget_tokens"},
+      {R"("thinking":"yes")", "thinking"},
+      {R"("thinking":{"type":"adaptive"},"output_config":{"effort":"extreme"})", "output_config.effort"},
+      {R"("output_config":{"format":{"type":"json_object"}})", "output_config.format.type"},
+      {R"("output_config":{"format":{"type":"json_schema"}})", "output_config.format.schema"},
+      {R"("output_config":[])", "output_config"},
+      {R"("output_format":{"type":"text"})", "output_format.type"},
+  };
+  for (const auto& [member, param] : cases) {
+    std::optional<http::ApiError> error;
+    convert(std::string(R"({"model":"m","max_tokens":5,)") + std::string(member) +
+                R"(,"messages":[{"role":"user","content":"x"}]})",
+            &error);
+    ASSERT_TRUE(error.has_value()) << member;
+    EXPECT_EQ(error->status, 400u) << member;
+    EXPECT_EQ(error->param, std::string(param)) << member;
+  }
+}
+
 // ----------------------------------------------------------------------------------------------
 // Responses
 
@@ -213,6 +261,10 @@ TEST(AnthropicClientResponse, TextAndToolCallsWithMalformedArgumentsAsEmptyInput
   EXPECT_EQ(body.at("content").at(1).at("id"), json::value("call_1"));
   EXPECT_EQ(body.at("content").at(2).at("id"), json::value("call_2"));
   EXPECT_TRUE(body.at("id").as_string().starts_with("msg_"));
+}
+
+TEST(AnthropicClientResponse, SignedThinkingBlocksComeBackWithSignaturesUnsignedReasoningWithAnEmptyOne) {
+  expect_response_case("response_thinking");
 }
 
 TEST(AnthropicClientResponse, UsageSubtractsCachedTokens) {
@@ -293,7 +345,7 @@ TEST(AnthropicClientStream, TextThenToolCallWithSplitArguments) {
 }
 
 TEST(AnthropicClientStream, EverySplitGivesTheGoldenEvents) {
-  for (const std::string name : {"stream_text_tool", "stream_usage_after_finish", "stream_error"}) {
+  for (const std::string name : {"stream_text_tool", "stream_usage_after_finish", "stream_error", "stream_thinking"}) {
     SCOPED_TRACE(name);
     harness::expect_stream([] { return make_anthropic_client(context(true), nullptr); },
                            read_file(name + "/upstream.sse"), read_file(name + "/client.sse"));
@@ -569,6 +621,20 @@ TEST(AnthropicClientChained, RequestIsConvertedThenHandedToInner) {
   ASSERT_EQ(calls.requests.size(), 1u);
   EXPECT_TRUE(json_equal(read_file("system_string/upstream_request.json"), calls.requests[0]));
   EXPECT_EQ(upstream, "FAKE:" + calls.requests[0]);
+}
+
+TEST(AnthropicClientChained, TheInnerTranslatorReceivesThePivotExtensions) {
+  Calls calls;
+  auto translator = make_anthropic_client(context(), std::make_unique<FakeInner>(calls));
+  auto body = parse_object(read_file("thinking_output_config/client_request.json"));
+  std::string upstream;
+  ASSERT_FALSE(translator->translate_request(body, upstream));
+  ASSERT_EQ(calls.requests.size(), 1u);
+  const auto pivot = parse_object(calls.requests[0]);
+  EXPECT_EQ(pivot.at("x_sluice_thinking_budget"), json::value(4000));
+  EXPECT_TRUE(json_equal(R"([{"type":"thinking","thinking":"I need the tool.","signature":"SIG1"},
+                             {"type":"redacted_thinking","data":"ENC=="}])",
+                         json::serialize(pivot.at("messages").at(1).at("thinking_blocks")), {}));
 }
 
 TEST(AnthropicClientChained, RequestErrorStopsBeforeInner) {

@@ -26,9 +26,12 @@ struct Recorder final : llm::EventSink {
       return "text " + to_string(e->index) + " " + std::string(e->text);
     if (const auto* e = std::get_if<llm::ReasoningDelta>(&event))
       return "reasoning " + to_string(e->index) + " " + std::string(e->text);
+    if (const auto* e = std::get_if<llm::ReasoningSignature>(&event))
+      return std::string(e->redacted ? "redacted " : "signature ") + to_string(e->index) + " " +
+             std::string(e->signature);
     if (const auto* e = std::get_if<llm::ToolCallDelta>(&event))
       return "tool " + to_string(e->index) + " " + std::string(e->id) + " " + std::string(e->name) + " " +
-             std::string(e->arguments);
+             std::string(e->arguments) + (e->signature.empty() ? "" : " sig=" + std::string(e->signature));
     if (const auto* e = std::get_if<llm::UsageEvent>(&event))
       return "usage " + to_string(e->usage.prompt_tokens) + " " + to_string(e->usage.completion_tokens) + " " +
              to_string(e->usage.total_tokens) + " " + to_string(e->usage.cached_tokens);

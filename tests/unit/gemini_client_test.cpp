@@ -298,9 +298,10 @@ llm::Usage usage(std::uint64_t prompt, std::uint64_t completion, std::uint64_t c
 std::vector<llm::Event> text_reasoning_tool_events() {
   return {llm::MessageStart{"resp-1", "gpt-4o-mini", false},
           llm::ReasoningDelta{0, "Thinking..."},
+          llm::ReasoningSignature{0, "anthropic-signature", false},  // no Gemini form: dropped
           llm::TextDelta{0, "Let me "},
           llm::TextDelta{0, "check."},
-          llm::ToolCallDelta{0, "call_a", "get_weather", "", 0},
+          llm::ToolCallDelta{0, "call_a", "get_weather", "", 0, "c2ln"},
           llm::ToolCallDelta{0, "", "", "{\"city\":", 0},
           llm::ToolCallDelta{0, "", "", "\"Paris\"}", 0},
           llm::ToolCallDelta{1, "call_b", "get_time", "", 0},

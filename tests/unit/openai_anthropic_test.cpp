@@ -144,8 +144,63 @@ TEST(OpenAiAnthropicRequest, ParallelFalseWithoutToolChoiceBecomesAutoWithDisabl
   expect_request("parallel_false_no_choice");
 }
 
-TEST(OpenAiAnthropicRequest, JsonSchemaResponseFormatAddsForcedJsonResponseToolBesideClientTools) {
+TEST(OpenAiAnthropicRequest, JsonSchemaOnAModelWithStructuredOutputsBecomesOutputConfigFormat) {
   expect_request("response_format_json_schema");
+}
+
+TEST(OpenAiAnthropicRequest, JsonSchemaOnAnOlderModelKeepsTheForcedJsonResponseTool) {
+  RequestContext c = context();
+  c.model = "claude-3-5-sonnet-20241022";
+  expect_request("response_format_json_schema_older_model", c);
+}
+
+TEST(OpenAiAnthropicRequest, JsonSchemaOnVertexKeepsTheForcedJsonResponseTool) {
+  expect_request("response_format_json_schema_vertex", vertex_context());
+}
+
+TEST(OpenAiAnthropicRequest, ReasoningEffortBecomesThinkingAndRaisesTheDefaultMaxTokensByTheBudget) {
+  expect_request("reasoning_effort_default_max_tokens");
+}
+
+TEST(OpenAiAnthropicRequest, ThinkingBudgetIsClampedBelowTheClientsMaxTokens) {
+  expect_request("reasoning_budget_clamped_below_max");
+}
+
+TEST(OpenAiAnthropicRequest, ReasoningEffortNoneSendsNoThinkingAndNoThinkingBlocks) {
+  expect_request("reasoning_none_sends_no_thinking");
+}
+
+TEST(OpenAiAnthropicRequest, ToolLoopReplaysSignedThinkingBlocksFirstWithTheExactBudget) {
+  expect_request("reasoning_tool_loop_replays_signed_thinking");
+}
+
+TEST(OpenAiAnthropicRequest, ToolLoopWithoutThinkingBlocksContinuesWithoutThinking) {
+  expect_request("reasoning_tool_loop_without_thinking_blocks_continues_without_thinking");
+}
+
+TEST(OpenAiAnthropicRequest, ReasoningWithNativeJsonSchemaSendsBoth) {
+  expect_request("reasoning_with_native_json_schema");
+}
+
+TEST(OpenAiAnthropicRequest, StructuredOutputModelNames) {
+  // Through the request: json_schema goes native or to the tool, by model name.
+  const auto native = [](std::string model) {
+    RequestContext c = context();
+    c.model = std::move(model);
+    auto t = make_openai_to_anthropic(c);
+    auto body = parse_object(golden::read_file("request/response_format_json_schema/client_request.json"));
+    std::string upstream;
+    EXPECT_FALSE(t->translate_request(body, upstream).has_value());
+    return upstream.find("\"output_config\"") != std::string::npos;
+  };
+  for (const char* yes :
+       {"claude-sonnet-4-5", "claude-sonnet-4-5-20250929", "claude-opus-4-1-20250805", "claude-haiku-4-5",
+        "claude-opus-4-5@20251101", "claude-sonnet-4-6", "claude-opus-5", "my-alias", "claude-latest"})
+    EXPECT_TRUE(native(yes)) << yes;
+  for (const char* no :
+       {"claude-3-5-sonnet-20241022", "claude-3-7-sonnet-latest", "claude-sonnet-4-20250514", "claude-opus-4-0",
+        "claude-opus-4@20250514", "claude-2.1", "claude-instant-1.2", "claude-3-haiku-20240307"})
+    EXPECT_FALSE(native(no)) << no;
 }
 
 TEST(OpenAiAnthropicRequest, JsonObjectResponseFormatAddsObjectSchemaTool) {
@@ -224,7 +279,7 @@ TEST(OpenAiAnthropicResponse, RefusalIsContentFilter) {
 }
 
 TEST(OpenAiAnthropicResponse, JsonResponseToolCallBecomesContentWithFinishStop) {
-  expect_response("json_mode", "response/json_mode/client_request.json");
+  expect_response("json_mode", "request/response_format_json_object/client_request.json");
 }
 
 TEST(OpenAiAnthropicResponse, UsageAccessorReportsOpenAiSemantics) {

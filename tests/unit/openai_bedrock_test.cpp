@@ -103,7 +103,36 @@ TEST_P(RequestGolden, ClientRequestBecomesConverseBody) {
 
 INSTANTIATE_TEST_SUITE_P(Cases, RequestGolden,
                          ::testing::Values("system_hoisting", "tools_roundtrip", "image_data_uri", "sampling",
-                                           "tool_choice_none_history", "response_format"));
+                                           "tool_choice_none_history", "response_format",
+                                           "reasoning_claude_tool_loop"));
+
+TEST(OpenAiBedrockRequest, ReasoningEffortOnANonClaudeModelIs400AndNoneIsANoOp) {
+  RequestContext context = chat_context();
+  context.model = "meta.llama3-70b-instruct-v1:0";
+  auto t = make_openai_to_bedrock(context);
+  auto body = json::parse(R"({"model":"m","reasoning_effort":"low","messages":[{"role":"user","content":"hi"}]})");
+  std::string upstream;
+  const auto error = t->translate_request(body.as_object(), upstream);
+  ASSERT_TRUE(error.has_value());
+  EXPECT_EQ(error->status, 400u);
+  EXPECT_EQ(error->param, "reasoning_effort");
+  auto none = make_openai_to_bedrock(context);
+  const auto sent = translate(
+      *none, json::parse(R"({"model":"m","reasoning_effort":"none","messages":[{"role":"user","content":"hi"}]})")
+                 .as_object());
+  EXPECT_TRUE(json_equal(R"({"messages":[{"role":"user","content":[{"text":"hi"}]}]})", sent));
+}
+
+TEST(OpenAiBedrockRequest, ClaudeThinkingBudgetIsClampedBelowTheClientsMax) {
+  auto t = make_openai_to_bedrock(chat_context());
+  const auto sent = translate(*t, json::parse(R"({"model":"m","reasoning_effort":"high","max_tokens":3000,
+      "messages":[{"role":"user","content":"hi"}]})")
+                                      .as_object());
+  EXPECT_TRUE(
+      json_equal(R"({"messages":[{"role":"user","content":[{"text":"hi"}]}],"inferenceConfig":{"maxTokens":3000},
+      "additionalModelRequestFields":{"thinking":{"type":"enabled","budget_tokens":2999}}})",
+                 sent));
+}
 
 TEST(OpenAiBedrockRequest, MaxTokensOmittedWhenClientGaveNone) {
   auto t = make_openai_to_bedrock(chat_context());

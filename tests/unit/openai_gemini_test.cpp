@@ -100,6 +100,16 @@ TEST(OpenAiGeminiRequest, ToolChoiceNoneIsNone) {
   expect_request("tool_choice_none");
 }
 
+TEST(OpenAiGeminiRequest, ReasoningEffortIsAThinkingBudgetAndToolCallSignaturesAreReplayedPerCall) {
+  expect_request("reasoning_and_thought_signatures");
+}
+TEST(OpenAiGeminiRequest, TheClientsExactThinkingBudgetWins) {
+  expect_request("reasoning_exact_budget");
+}
+TEST(OpenAiGeminiRequest, ReasoningEffortNoneIsABudgetOfZero) {
+  expect_request("reasoning_none");
+}
+
 void expect_request_error(const std::string& name) {
   SCOPED_TRACE(name);
   auto body = read_object("request_errors/" + name + "/client_request.json");
@@ -116,6 +126,9 @@ void expect_request_error(const std::string& name) {
 
 TEST(OpenAiGeminiRequestError, UnknownToolCallIdIs400NamingTheToolMessage) {
   expect_request_error("unknown_tool_call_id");
+}
+TEST(OpenAiGeminiRequestError, UnknownReasoningEffortIs400) {
+  expect_request_error("unknown_reasoning_effort");
 }
 TEST(OpenAiGeminiRequestError, MalformedArgumentsAre400NamingTheArguments) {
   expect_request_error("malformed_arguments");
@@ -154,6 +167,9 @@ void expect_response(const std::string& name, Translator* translator = nullptr) 
 
 TEST(OpenAiGeminiResponse, AllTextPartsAreConcatenated) {
   expect_response("text_multi_part");
+}
+TEST(OpenAiGeminiResponse, FunctionCallThoughtSignatureBecomesExtraContentOnItsToolCall) {
+  expect_response("function_call_thought_signature");
 }
 TEST(OpenAiGeminiResponse, StopWithFunctionCallsIsToolCallsWithNullContent) {
   expect_response("stop_with_function_call");
