@@ -34,6 +34,7 @@
 #include "translate/anthropic_client.hpp"
 #include "translate/openai_anthropic.hpp"
 #include "translate/openai_gemini.hpp"
+#include "translate/responses_client.hpp"
 
 namespace {
 
@@ -93,6 +94,13 @@ std::string anthropic_request() {
   return R"({"model":"claude-sonnet-4-5","max_tokens":512,"system":)" + json_string(kSystem) +
          R"(,"messages":[{"role":"user","content":)" + json_string(kUser) +
          R"(}],"temperature":0.2,"metadata":{"user_id":"bench-client-0042"},"stream":true})";
+}
+
+// The same conversation as a Responses API request (what the Agents SDK sends, streaming).
+std::string responses_request() {
+  return R"({"model":"gpt-4o-mini","instructions":)" + json_string(kSystem) +
+         R"(,"input":[{"role":"user","content":[{"type":"input_text","text":)" + json_string(kUser) +
+         R"(}]}],"temperature":0.2,"max_output_tokens":512,"top_p":1,"user":"bench-client-0042","stream":true})";
 }
 
 Events anthropic_stream(std::size_t n) {
@@ -265,10 +273,31 @@ void OpenAIToGemini(benchmark::State& state) {
       openai_request("gpt-4o-mini"), gemini_stream(n));
 }
 
+void ResponsesToAnthropic(benchmark::State& state) {
+  const auto n = static_cast<std::size_t>(state.range(0));
+  run(
+      state, "ResponsesToAnthropic",
+      [] {
+        auto ctx = context("claude-sonnet-4-5", "gpt-4o-mini");
+        return sluice::translate::make_responses_client(ctx, sluice::translate::make_openai_to_anthropic(ctx));
+      },
+      responses_request(), anthropic_stream(n));
+}
+
+void ResponsesClient(benchmark::State& state) {
+  const auto n = static_cast<std::size_t>(state.range(0));
+  run(
+      state, "ResponsesClient",
+      [] { return sluice::translate::make_responses_client(context("gpt-4o-mini", "gpt-4o-mini"), nullptr); },
+      responses_request(), openai_stream(n));
+}
+
 // 16 pieces: bench/run's mock reply (--chunks 16); 256: a long answer (~5,000 tokens).
 BENCHMARK(OpenAIToAnthropic)->Arg(16)->Arg(256);
 BENCHMARK(AnthropicClient)->Arg(16)->Arg(256);
 BENCHMARK(OpenAIToGemini)->Arg(16)->Arg(256);
+BENCHMARK(ResponsesToAnthropic)->Arg(16)->Arg(256);
+BENCHMARK(ResponsesClient)->Arg(16)->Arg(256);
 
 }  // namespace
 

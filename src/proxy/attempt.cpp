@@ -458,8 +458,9 @@ http::Task<AttemptResult> attempt(ExchangeInputs& exchange, const BackendRuntime
     const auto client_suffix = route::api_suffix(request.path, match.matched_prefix);
     provider::PathRequest path_request{exchange.operation, context.model, request.info.stream, client_suffix,
                                        exchange.action};
-    // A translated Gemini client's JSON-array stream reads the provider's own stream.
-    if (translator && path_request.operation == provider::Operation::ModelAction)
+    // A translated request asks the provider for a chat (the pivot is a chat request): the
+    // Responses API and a Gemini client's JSON-array stream read the provider's own chat stream.
+    if (translator && path_request.operation != provider::Operation::Embeddings)
       path_request.operation = provider::Operation::Chat;
     native = target.provider->path(*target.llm, path_request);
     path_input.provider_base = native.base;

@@ -545,7 +545,8 @@ http::Task<bool> run_exchange(Worker& worker, const Snapshot& snapshot, const ro
       const std::string remedy =
           route::is_passthrough_api_name(family)
               ? "allow it with spec.ai.passthrough.apis: [" + family + "] (or spec.ai.passthrough.paths)"
-              : "allow it with spec.ai.passthrough.paths: [\"" + std::string(api_path) + "\"]";
+              : "allow it with spec.ai.passthrough.paths: [\"/v1" + route::api_suffix(api_path, match.matched_prefix) +
+                    "\"]";
       const http::ApiError error{404,
                                  "invalid_request_error",
                                  "api_not_enabled",

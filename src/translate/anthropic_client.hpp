@@ -40,6 +40,7 @@
 #include <string>
 #include <string_view>
 
+#include "translate/common.hpp"
 #include "translate/translator.hpp"
 
 namespace sluice::translate {
@@ -52,10 +53,6 @@ std::unique_ptr<Translator> make_anthropic_client(RequestContext context, std::u
 // calls and results, and the tools serialized. The body is {"input_tokens": N}; the exchange
 // marks the answer `x-sluice-token-count: estimate`. A body that is not a JSON object or has no
 // messages list is a 400.
-struct CountEstimate {
-  std::string body;
-  std::optional<http::ApiError> error;
-};
-CountEstimate estimate_anthropic_count_tokens(std::string_view body);
+TokenEstimate estimate_anthropic_count_tokens(std::string_view body);
 
 }  // namespace sluice::translate

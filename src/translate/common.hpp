@@ -58,6 +58,13 @@ std::uint64_t json_count(const boost::json::value* v);
 // The string member `key` of `object`, or `fallback` when it is absent or not a string.
 std::string_view string_or(const boost::json::object& object, std::string_view key, std::string_view fallback = {});
 
+// A token count Sluice answers itself (no provider of the route counts in the client's API):
+// the client-shaped body, or the 400 for a request it cannot read.
+struct TokenEstimate {
+  std::string body;
+  std::optional<http::ApiError> error;
+};
+
 // "messages[3]": a field path for error messages.
 std::string indexed(std::string_view base, std::size_t index);
 

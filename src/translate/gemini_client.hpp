@@ -16,6 +16,7 @@
 #include <string_view>
 
 #include "http/api_error.hpp"
+#include "translate/common.hpp"
 #include "translate/translator.hpp"
 
 namespace sluice::translate {
@@ -28,10 +29,6 @@ std::unique_ptr<Translator> make_gemini_client(RequestContext context, std::uniq
 // declarations (serialized), of the body itself or of its generateContentRequest. The body is
 // {"totalTokens": N}; the exchange marks the answer `x-sluice-token-count: estimate`. A body
 // that is not a JSON object, or has neither contents nor generateContentRequest, is a 400.
-struct TokenEstimate {
-  std::string body;
-  std::optional<http::ApiError> error;
-};
 TokenEstimate estimate_gemini_count_tokens(std::string_view body);
 
 }  // namespace sluice::translate

@@ -251,11 +251,12 @@ test('paths are canonical before routing, allow-lists and the upstream', async (
   assert.equal(received[0].url, '/v1/chat/completions');
 });
 
-test('only POST reaches chat and embeddings without an allow-list entry', async () => {
+test('only POST reaches chat and embeddings without an allow-list entry: another method is 405 with Allow', async () => {
   const { result, received } = await receivedDuring(() =>
     raw(gw.port, post('/v1/chat/completions', chatBody()).replace(/^POST/, 'PUT')),
   );
-  assert.equal(result.status, 404, result.data);
+  assert.equal(result.status, 405, result.data);
+  assert.match(result.data, /\r\nAllow: POST\r\n/i);
   assert.equal(received.length, 0);
 });
 
@@ -268,9 +269,10 @@ test('a JSON body with a duplicate top-level key is a 400 and never forwarded', 
 });
 
 test('the client query reaches passthrough upstreams but not provider URLs Sluice composes', async () => {
+  // Azure's URL is composed: the client's `key` stays out; its own api-version replaces the configured one.
   const azure = await receivedDuring(() => raw(gw.port, post('/azure/v1/chat/completions?key=abc&api-version=x', chatBody())));
   assert.equal(azure.result.status, 200, azure.result.data);
-  assert.equal(azure.received[0].url, '/openai/deployments/gpt-4o/chat/completions?api-version=2024-10-21');
+  assert.equal(azure.received[0].url, '/openai/deployments/gpt-4o/chat/completions?api-version=x');
   // An OpenAI-compatible chat path is the client's own API path: its query is kept.
   const chat = await receivedDuring(() => raw(gw.port, post('/v1/chat/completions?trace=1', chatBody())));
   assert.equal(chat.received[0].url, '/v1/chat/completions?trace=1');

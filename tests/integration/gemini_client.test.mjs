@@ -27,7 +27,17 @@ kind: HTTPRoute
 metadata: {name: llm}
 spec:
   rules:
-${prefixRule('g', 'gemini')}---
+${prefixRule('g', 'gemini')}${prefixRule('guarded', 'gemini')}---
+apiVersion: sluice.dev/v1alpha1
+kind: TrafficPolicy
+metadata: {name: guard}
+spec:
+  targetRefs: [{group: gateway.networking.k8s.io, kind: HTTPRoute, name: llm, sectionName: guarded}]
+  ai:
+    promptGuard:
+      request:
+        regex: {action: MASK, builtins: [SSN]}
+---
 apiVersion: sluice.dev/v1alpha1
 kind: TrafficPolicy
 metadata: {name: clients}
@@ -73,10 +83,11 @@ for (const backend of ['gemini', 'openai', 'anthropic', 'vertex-claude', 'bedroc
       assert.equal(response.text, 'chunk0 chunk1 chunk2');
       assert.equal(response.candidates[0].finishReason, 'STOP');
       assert.ok(response.usageMetadata.promptTokenCount > 0);
-      const line = await gw.sluice.waitForAccessLog((l) => l.path.startsWith(`/${backend}/v1beta/models/`) && !l.stream);
+      const line = await gw.sluice.waitForAccessLog((l) => l.path.startsWith(`/${backend}/`) && l.path.includes(":generateContent") && !l.stream);
       assert.equal(line.model, model);
       assert.equal(line.prompt_tokens, response.usageMetadata.promptTokenCount);
-      assert.equal(line.translation ?? '', backend === 'gemini' ? '' : `gemini->${backend}`);
+      const format = { 'vertex-claude': 'vertex-anthropic' }[backend] ?? backend;
+      assert.equal(line.translation ?? '', backend === 'gemini' ? '' : `gemini->${format}`);
     });
 
     test('generateContentStream: chunks the SDK joins, usage on the last', async () => {
@@ -213,4 +224,16 @@ test('the key in x-goog-api-key or ?key=: accepted, never sent upstream nor logg
   assert.equal(wrong.status, 401);
   const error = await wrong.json();
   assert.equal(error.error.status, 'UNAUTHENTICATED');
+});
+
+test('a policy that cannot read Gemini requests refuses them in Google\'s shape, rather than pass them unread', async () => {
+  const res = await fetch(`${authGw.url}/guarded/v1beta/models/${CHAT_MODELS.gemini}:generateContent`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', 'x-goog-api-key': CLIENT_KEY },
+    body: JSON.stringify({ contents: [{ role: 'user', parts: [{ text: 'my SSN is 123-45-6789' }] }] }),
+  });
+  assert.equal(res.status, 400);
+  const body = await res.json();
+  assert.equal(body.error.status, 'INVALID_ARGUMENT');
+  assert.match(body.error.message, /does not read Gemini API requests/);
 });

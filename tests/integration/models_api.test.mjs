@@ -106,7 +106,7 @@ async function get(path, headers = {}) {
   } catch {
     json = undefined;
   }
-  return { status: res.status, text, json };
+  return { status: res.status, headers: res.headers, text, json };
 }
 
 before(async () => {
@@ -226,10 +226,11 @@ test('GET …/models/{id}: each listed model in the client\'s shape, 404 otherwi
   assert.equal(res.status, 404, res.text);
   assert.equal(res.json.error.status, 'NOT_FOUND');
 
-  // A Gemini method on a model is another API: not a model lookup.
+  // A Gemini method on a model is another API (generateContent, a POST): not a model lookup.
   res = await get('/all/v1beta/models/gemini-mock-pro:generateContent');
-  assert.equal(res.status, 404, res.text);
-  assert.equal(res.json.error.code, 'api_not_enabled');
+  assert.equal(res.status, 405, res.text);
+  assert.equal(res.headers.get('allow'), 'POST');
+  assert.equal(res.json.error.status, 'INVALID_ARGUMENT');
 });
 
 test('an API key\'s allowed models filter the list and the lookups', async () => {

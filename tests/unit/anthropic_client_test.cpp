@@ -174,6 +174,18 @@ TEST(AnthropicClientRequest, UnsupportedBlockTypeIs400NamingTheBlock) {
   EXPECT_EQ(error->param, "messages[0].content[1].type");
 }
 
+TEST(AnthropicClientRequest, AServerKeptThreadIs400NamingIt) {
+  std::optional<http::ApiError> error;
+  convert(R"({"model":"m","max_tokens":5,"thread":{"type":"continue","previous_message_id":"msg_1"},
+             "messages":[{"role":"user","content":"x"}]})",
+          &error);
+  ASSERT_TRUE(error.has_value());
+  EXPECT_EQ(error->status, 400u);
+  EXPECT_EQ(error->param, "thread");
+  // thread: false (the whole conversation in messages) is fine.
+  convert(R"({"model":"m","max_tokens":5,"thread":false,"messages":[{"role":"user","content":"x"}]})");
+}
+
 TEST(AnthropicClientRequest, ModelIsTheExchangesEffectiveModel) {
   const auto body =
       parse_object(convert(R"({"model":"claude-opus-4","max_tokens":5,"messages":[{"role":"user","content":"x"}]})"));
@@ -668,8 +680,12 @@ TEST(AnthropicClientChained, ErrorsComeFromInner) {
   const auto error = translator->translate_error(529, "", "busy");
   ASSERT_EQ(calls.error_statuses.size(), 1u);
   EXPECT_EQ(calls.error_statuses[0], 529u);
-  EXPECT_EQ(error.status, 503u);
+  // The inner (OpenAI-facing) translator says 503; an Anthropic client is told the provider's 529
+  // (overloaded_error), as a native Anthropic backend would tell it.
+  EXPECT_EQ(error.status, 529u);
   EXPECT_EQ(error.message, "inner: busy");
+  const auto other = translator->translate_error(500, "", "broken");
+  EXPECT_EQ(other.status, 503u) << "other statuses are the inner translator's";
 }
 
 TEST(AnthropicClientChained, StreamGoesThroughInnerInAnyChunking) {

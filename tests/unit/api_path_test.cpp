@@ -48,8 +48,9 @@ TEST(ClassifyApiTest, OneModelOfTheList) {
   EXPECT_EQ(model_get_id("/llm/models/x"), "x");
   EXPECT_EQ(model_get_id("/v1/models/ft:gpt-4o-mini:org::AbC12"), "ft:gpt-4o-mini:org::AbC12")
       << "a fine-tuned model's colons are not a method";
-  EXPECT_EQ(classify_api("/v1beta/models/gemini-2.0-flash:generateContent"), ApiKind::Other) << "a Gemini method";
-  EXPECT_EQ(classify_api("/v1beta/models/text-embedding-004:batchEmbedContents"), ApiKind::Other);
+  EXPECT_EQ(classify_api("/v1beta/models/gemini-2.0-flash:generateContent"), ApiKind::GeminiGenerate)
+      << "a Gemini method, not a model";
+  EXPECT_EQ(classify_api("/v1beta/models/text-embedding-004:batchEmbedContents"), ApiKind::GeminiEmbed);
   EXPECT_EQ(classify_api("/v1/projects/p/locations/l/publishers/google/models/g:predict"), ApiKind::Other);
   EXPECT_EQ(classify_api("/v1/models/"), ApiKind::Models);
   EXPECT_EQ(model_get_id("/v1/models"), "");
@@ -277,6 +278,79 @@ TEST(WithQueryTest, EmptyQueryLeavesThePathAlone) {
 TEST(WithQueryTest, PathWithAQueryGetsAnAmpersand) {
   EXPECT_EQ(with_query("/deploy/chat?api-version=2024-02-01", "a=b"), "/deploy/chat?api-version=2024-02-01&a=b");
   EXPECT_EQ(with_query("/deploy/chat?api-version=1", ""), "/deploy/chat?api-version=1");
+}
+
+// ------------------------------------------------------------------ Gemini calls, count_tokens
+
+TEST(GeminiCallTest, ModelAndActionFromTheLastSegment) {
+  auto call = gemini_call("/v1beta/models/gemini-2.5-flash:streamGenerateContent");
+  ASSERT_TRUE(call);
+  EXPECT_EQ(call->model, "gemini-2.5-flash");
+  EXPECT_EQ(call->action, "streamGenerateContent");
+  EXPECT_TRUE(call->stream());
+  call = gemini_call("/route/v1/projects/p/locations/l/publishers/google/models/gemini-2.5-pro:countTokens");
+  ASSERT_TRUE(call);
+  EXPECT_EQ(call->model, "gemini-2.5-pro");
+  EXPECT_FALSE(call->stream());
+  // Not a model method (an OpenAI fine-tuned model id has colons), not below models, no model.
+  EXPECT_FALSE(gemini_call("/v1/models/ft:gpt-4o:org::abc"));
+  EXPECT_FALSE(gemini_call("/v1beta/tunedModels/x:generateContent"));
+  EXPECT_FALSE(gemini_call("/v1beta/models/:generateContent"));
+  EXPECT_FALSE(gemini_call("/v1/chat/completions"));
+}
+
+TEST(GeminiCallTest, KindsOfGeminiCallsAndCountTokens) {
+  EXPECT_EQ(classify_api("/v1beta/models/m:generateContent"), ApiKind::GeminiGenerate);
+  EXPECT_EQ(classify_api("/v1beta/models/m:streamGenerateContent"), ApiKind::GeminiGenerate);
+  EXPECT_EQ(classify_api("/v1beta/models/m:countTokens"), ApiKind::GeminiCountTokens);
+  EXPECT_EQ(classify_api("/v1beta/models/m:embedContent"), ApiKind::GeminiEmbed);
+  EXPECT_EQ(classify_api("/v1beta/models/m:batchEmbedContents"), ApiKind::GeminiEmbed);
+  EXPECT_EQ(classify_api("/v1/projects/p/locations/l/publishers/google/models/m:predict"), ApiKind::Other);
+  EXPECT_EQ(classify_api("/v1/messages/count_tokens"), ApiKind::MessagesCountTokens);
+  EXPECT_EQ(classify_api("/claude/v1/messages/count_tokens"), ApiKind::MessagesCountTokens);
+  EXPECT_EQ(classify_api("/v1/messages/batches"), ApiKind::Other);
+  EXPECT_EQ(json_api_method(ApiKind::GeminiGenerate), "POST");
+  EXPECT_EQ(json_api_method(ApiKind::MessagesCountTokens), "POST");
+  EXPECT_EQ(json_api_method(ApiKind::Models), "GET");
+  EXPECT_EQ(json_api_method(ApiKind::Other), "");
+}
+
+// ------------------------------------------------------------------ query helpers
+
+TEST(QueryTest, ValueWithoutAndHas) {
+  EXPECT_EQ(query_value("alt=sse&key=k1", "key"), std::optional<std::string_view>("k1"));
+  EXPECT_EQ(query_value("key", "key"), std::optional<std::string_view>(""));
+  EXPECT_EQ(query_value("keys=1", "key"), std::nullopt);
+  EXPECT_EQ(query_without("alt=sse&key=k1&x=2&key=k2", "key"), "alt=sse&x=2");
+  EXPECT_EQ(query_without("key=k1", "key"), "");
+  EXPECT_TRUE(query_has("a=1&alt=sse", "alt", "sse"));
+  EXPECT_FALSE(query_has("alt=json", "alt", "sse"));
+}
+
+TEST(QueryTest, TheClientsParameterReplacesTheProvidersOnce) {
+  std::string url = "/openai/deployments/d/chat/completions?api-version=2024-10-21";
+  EXPECT_FALSE(prefer_client_query_param(url, "api-version", "api-version=2025-04-01-preview"));
+  EXPECT_EQ(url, "/openai/deployments/d/chat/completions?api-version=2025-04-01-preview");
+  // A passthrough URL that already carries the client's query too: one value left.
+  url = "/openai/files?api-version=2024-10-21&purpose=x&api-version=2025-01-01";
+  EXPECT_FALSE(prefer_client_query_param(url, "api-version", "purpose=x&api-version=2025-01-01"));
+  EXPECT_EQ(url, "/openai/files?purpose=x&api-version=2025-01-01");
+  // No client value: unchanged.
+  url = "/openai/x?api-version=1";
+  EXPECT_FALSE(prefer_client_query_param(url, "api-version", "a=b"));
+  EXPECT_EQ(url, "/openai/x?api-version=1");
+  // Twice, or unsafe: refused, the URL untouched.
+  EXPECT_TRUE(prefer_client_query_param(url, "api-version", "api-version=1&api-version=2"));
+  EXPECT_TRUE(prefer_client_query_param(url, "api-version", "api-version=1%26x=2"));
+  EXPECT_TRUE(prefer_client_query_param(url, "api-version", "api-version="));
+  EXPECT_EQ(url, "/openai/x?api-version=1");
+}
+
+TEST(PassthroughApiNamesTest, TheNamesTheLoaderAccepts) {
+  EXPECT_TRUE(is_passthrough_api_name("audio"));
+  EXPECT_TRUE(is_passthrough_api_name("*"));
+  EXPECT_FALSE(is_passthrough_api_name("threads"));
+  EXPECT_FALSE(is_passthrough_api_name("chat"));
 }
 
 }  // namespace

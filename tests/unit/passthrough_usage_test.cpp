@@ -56,6 +56,30 @@ TEST(PassthroughUsage, AnthropicCountsAddTheCacheToTheInput) {
   EXPECT_EQ(reader.usage().completion_tokens, 3u);
 }
 
+TEST(PassthroughUsage, GeminiUsageMetadataInSseJsonArrayAndBody) {
+  const std::string chunk1 =
+      R"({"candidates":[{"content":{"parts":[{"text":"a"}],"role":"model"}}],"modelVersion":"gemini-2.5-flash"})";
+  const std::string chunk2 =
+      R"({"candidates":[{"content":{"parts":[{"text":"b"}],"role":"model"},"finishReason":"STOP"}],)"
+      R"("usageMetadata":{"promptTokenCount":40,"candidatesTokenCount":9,"thoughtsTokenCount":5,)"
+      R"("cachedContentTokenCount":8,"totalTokenCount":54},"modelVersion":"gemini-2.5-flash-001"})";
+  const auto check = [](const PassthroughUsageReader& reader, const char* what) {
+    const auto& usage = reader.usage();
+    ASSERT_TRUE(usage.known) << what;
+    EXPECT_EQ(usage.prompt_tokens, 40u) << what;
+    EXPECT_EQ(usage.completion_tokens, 14u) << what << ": candidates plus thoughts";
+    EXPECT_EQ(usage.reasoning_tokens, 5u) << what;
+    EXPECT_EQ(usage.cached_tokens, 8u) << what;
+    EXPECT_EQ(usage.total_tokens, 54u) << what;
+    EXPECT_EQ(reader.model(), "gemini-2.5-flash-001") << what;
+  };
+  for (const std::size_t piece : {1, 7, 1000}) {
+    check(read(true, "data: " + chunk1 + "\r\n\r\ndata: " + chunk2 + "\r\n\r\n", piece), "alt=sse");
+    check(read(false, "[" + chunk1 + ",\r\n" + chunk2 + "]", piece), "JSON array");
+    check(read(false, chunk2, piece), "complete body");
+  }
+}
+
 TEST(PassthroughUsage, NothingKnownWithoutTokenCountsOrPastTheBound) {
   EXPECT_FALSE(read(false, R"({"usage":{"images":2}})", 4).usage().known);
   EXPECT_FALSE(read(false, R"({"data":[1,2,3]})", 4).usage().known);

@@ -14,7 +14,7 @@ namespace {
 
 std::string path_of(const config::LlmProvider& p, Operation op, std::string_view model, bool stream,
                     std::string_view client_suffix = {}) {
-  const auto path = traits(p.kind).path(p, PathRequest{op, model, stream, client_suffix});
+  const auto path = traits(p.kind).path(p, PathRequest{op, model, stream, client_suffix, {}});
   return path.base + path.suffix;
 }
 
@@ -48,6 +48,22 @@ TEST(ProviderPath, GeminiPutsModelAndActionInThePath) {
             "/v1beta/models/text-embedding-004:batchEmbedContents");
   p.gemini.apiVersion = "v1";
   EXPECT_EQ(path_of(p, Operation::Chat, "g", false), "/v1/models/g:generateContent");
+}
+
+TEST(ProviderPath, GeminiModelActionsKeepTheClientsAction) {
+  const auto action = [](const config::LlmProvider& p, std::string_view model, std::string_view what) {
+    const auto path = traits(p.kind).path(p, PathRequest{Operation::ModelAction, model, false, {}, what});
+    return path.base + path.suffix;
+  };
+  auto p = provider(config::ProviderKind::Gemini);
+  EXPECT_EQ(action(p, "gemini-2.5-flash", "countTokens"), "/v1beta/models/gemini-2.5-flash:countTokens");
+  // A stream without alt=sse stays a JSON-array stream.
+  EXPECT_EQ(action(p, "models/g", "streamGenerateContent"), "/v1beta/models/g:streamGenerateContent");
+  auto v = provider(config::ProviderKind::VertexAI);
+  v.vertexai.projectId = "proj";
+  v.vertexai.location = "us-central1";
+  EXPECT_EQ(action(v, "gemini-2.5-pro", "embedContent"),
+            "/v1/projects/proj/locations/us-central1/publishers/google/models/gemini-2.5-pro:embedContent");
 }
 
 TEST(ProviderPath, VertexBothPublishers) {
