@@ -41,8 +41,7 @@ std::string_view api_name(route::ApiKind api) {
 // Chat, embeddings and Messages replies are cached; Responses API replies are stored by the
 // provider and referred to by id, token counts are not answers, and Gemini requests are not read.
 bool cacheable_api(route::ApiKind api) {
-  return api == route::ApiKind::ChatCompletions || api == route::ApiKind::Embeddings ||
-         api == route::ApiKind::Messages;
+  return api == route::ApiKind::ChatCompletions || api == route::ApiKind::Embeddings || api == route::ApiKind::Messages;
 }
 
 }  // namespace

@@ -312,8 +312,7 @@ ClientSchema client_schema_for(route::ApiKind api, std::string_view api_path) {
       return ClientSchema::Google;
     default:
       // Anthropic's other Messages APIs (batches) answer in Anthropic's shape too.
-      return api_path.find("/v1/messages/") != std::string_view::npos ? ClientSchema::Anthropic
-                                                                      : ClientSchema::OpenAI;
+      return api_path.find("/v1/messages/") != std::string_view::npos ? ClientSchema::Anthropic : ClientSchema::OpenAI;
   }
 }
 

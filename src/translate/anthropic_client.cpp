@@ -287,11 +287,12 @@ Error convert_reasoning_and_format(const json::object& in, json::object& out) {
 
 Error convert_request(const json::object& in, const RequestContext& context, json::object& out) {
   // A server-kept thread (the SDK's tool runner by default) holds history only Anthropic has.
-  if (const auto* thread = in.if_contains("thread"); thread != nullptr && !thread->is_null() &&
-                                                      !(thread->is_bool() && !thread->get_bool()))
-    return invalid_request("thread: conversations kept by Anthropic are served by Anthropic backends only; send "
-                           "the whole conversation in messages (the SDK's tool runner: thread: false)",
-                           "thread", "unsupported_parameter");
+  if (const auto* thread = in.if_contains("thread");
+      thread != nullptr && !thread->is_null() && !(thread->is_bool() && !thread->get_bool()))
+    return invalid_request(
+        "thread: conversations kept by Anthropic are served by Anthropic backends only; send "
+        "the whole conversation in messages (the SDK's tool runner: thread: false)",
+        "thread", "unsupported_parameter");
   const auto* max_tokens = in.if_contains("max_tokens");
   if (max_tokens == nullptr || max_tokens->is_null()) return bad_request("max_tokens: Field required", "max_tokens");
   if (!max_tokens->is_int64() && !max_tokens->is_uint64())

@@ -97,8 +97,8 @@ Selection select_translator(ClientApi api, WireFormat format, const RequestConte
       break;
     case ClientApi::AnthropicCountTokens:
       if (format == WireFormat::Anthropic) break;  // native
-      out.error = http::ApiError{400, "invalid_request_error", "unsupported_api",
-                                 "count_tokens is served by Anthropic backends only", {}};
+      out.error = http::ApiError{
+          400, "invalid_request_error", "unsupported_api", "count_tokens is served by Anthropic backends only", {}};
       break;
     case ClientApi::GeminiGenerate:
       if (gemini_format(format)) break;  // native
