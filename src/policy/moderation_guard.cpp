@@ -51,7 +51,7 @@ namespace {
 // provider's API base ("/v1"), then "/moderations".
 std::string moderation_path(const proxy::BackendRuntime& provider) {
   if (provider.path.prefix) return *provider.path.prefix + "/moderations";
-  const provider::PathRequest request{provider::Operation::Other, {}, false, "/moderations"};
+  const provider::PathRequest request{provider::Operation::Other, {}, false, "/moderations", {}};
   return provider.provider->path(*provider.llm, request).base + "/moderations";
 }
 

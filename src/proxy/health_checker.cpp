@@ -46,7 +46,7 @@ namespace {
 
 // The default check path: the provider's model list.
 std::string default_path(const BackendRuntime& p) {
-  provider::PathRequest request{provider::Operation::Other, {}, false, "/models"};
+  provider::PathRequest request{provider::Operation::Other, {}, false, "/models", {}};
   const auto native = p.provider->path(*p.llm, request);
   return native.base + native.suffix;
 }

@@ -147,7 +147,7 @@ std::optional<ListSource> list_source(const BackendRuntime& provider) {
     return std::nullopt;
   if (provider.auth_kind == config::AuthKind::Passthrough && provider.llm->kind != config::ProviderKind::Ollama)
     return std::nullopt;
-  const provider::PathRequest request{provider::Operation::Other, {}, false, "/models"};
+  const provider::PathRequest request{provider::Operation::Other, {}, false, "/models", {}};
   auto native = provider.provider->path(*provider.llm, request);
   if (provider.path.prefix) native.base = *provider.path.prefix == "/" ? std::string() : *provider.path.prefix;
   return ListSource{api, native.base + native.suffix};
