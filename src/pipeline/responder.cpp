@@ -146,8 +146,12 @@ std::string Responder::relay_head(const bhttp::response_header<>& response, bool
 std::string Responder::converted_head(const bhttp::response_header<>* upstream, unsigned status,
                                       std::string_view content_type, std::size_t content_length, bool keep_alive,
                                       proxy::ClientFraming framing) const {
+  const auto naming = schema_ == ClientSchema::Anthropic ? proxy::HeaderNaming::Anthropic
+                      : schema_ == ClientSchema::OpenAI  ? proxy::HeaderNaming::OpenAI
+                                                         : proxy::HeaderNaming::AsIs;
   return with_response_lines(proxy::build_translated_head(upstream, status, content_type, content_length, version_,
-                                                          keep_alive, framing, response_edits(), sluice_headers_));
+                                                          keep_alive, framing, response_edits(), sluice_headers_,
+                                                          naming));
 }
 
 }  // namespace sluice::pipeline

@@ -227,9 +227,45 @@ std::string build_client_head(const bhttp::response_header<>& response, unsigned
   return head;
 }
 
+namespace {
+
+// The same value under OpenAI's and Anthropic's names.
+struct HeaderAlias {
+  std::string_view openai;
+  std::string_view anthropic;
+};
+constexpr HeaderAlias kHeaderAliases[] = {
+    {"x-request-id", "request-id"},
+    {"x-ratelimit-limit-requests", "anthropic-ratelimit-requests-limit"},
+    {"x-ratelimit-remaining-requests", "anthropic-ratelimit-requests-remaining"},
+    {"x-ratelimit-reset-requests", "anthropic-ratelimit-requests-reset"},
+    {"x-ratelimit-limit-tokens", "anthropic-ratelimit-tokens-limit"},
+    {"x-ratelimit-remaining-tokens", "anthropic-ratelimit-tokens-remaining"},
+    {"x-ratelimit-reset-tokens", "anthropic-ratelimit-tokens-reset"},
+};
+
+// The upstream's request id and rate-limit headers under the client's names, where the
+// provider gave them under the other convention only.
+void append_header_aliases(std::string& head, const bhttp::response_header<>& upstream, HeaderNaming naming,
+                           HeaderEdits edits) {
+  if (naming == HeaderNaming::AsIs) return;
+  const bool to_openai = naming == HeaderNaming::OpenAI;
+  for (const auto& alias : kHeaderAliases) {
+    const auto from = to_openai ? alias.anthropic : alias.openai;
+    const auto to = to_openai ? alias.openai : alias.anthropic;
+    const auto found = upstream.find(from);
+    if (found == upstream.end() || upstream.find(to) != upstream.end()) continue;
+    if (!edits.empty() && filtered_out(to, edits)) continue;
+    append_header(head, to, found->value());
+  }
+}
+
+}  // namespace
+
 std::string build_translated_head(const bhttp::response_header<>* upstream, unsigned status,
                                   std::string_view content_type, std::size_t content_length, unsigned version,
-                                  bool keep_alive, ClientFraming framing, HeaderEdits edits, std::string_view extra) {
+                                  bool keep_alive, ClientFraming framing, HeaderEdits edits, std::string_view extra,
+                                  HeaderNaming naming) {
   std::string head;
   head.reserve(512);
   append_status_line(head, version, status, {});
@@ -257,6 +293,7 @@ std::string build_translated_head(const bhttp::response_header<>* upstream, unsi
       if (!edits.empty() && filtered_out(name, edits)) continue;
       append_header(head, name, field.value());
     }
+    append_header_aliases(head, *upstream, naming, edits);
   }
   append_header(head, "Content-Type", content_type);
   if (framing == ClientFraming::ContentLength) {

@@ -55,13 +55,22 @@ enum class ClientFraming { None, ContentLength, Chunked, UntilClose };
 std::string build_client_head(const boost::beast::http::response_header<>& response, unsigned version, bool keep_alive,
                               ClientFraming framing, HeaderEdits edits, std::string_view extra = {});
 
+// The names a client's SDK reads rate limits and request ids under.
+enum class HeaderNaming {
+  AsIs,       // nothing added
+  OpenAI,     // x-ratelimit-{limit,remaining,reset}-{requests,tokens}, x-request-id
+  Anthropic,  // anthropic-ratelimit-{requests,tokens}-{limit,remaining,reset}, request-id
+};
+
 // The client head of a response Sluice writes itself (a translated reply or stream, the model
 // list): `status`, the upstream's other headers when there is an upstream (request ids,
-// rate-limit headers; never its framing, type or encoding), `content_type`, Content-Length
+// rate-limit headers; never its framing, type or encoding), then the same request id and
+// rate-limit values under the names `naming` gives when the provider used the other
+// convention and the client's name is not there already, `content_type`, Content-Length
 // (ContentLength framing) or Cache-Control: no-cache (streams), the response header edits.
 std::string build_translated_head(const boost::beast::http::response_header<>* upstream, unsigned status,
                                   std::string_view content_type, std::size_t content_length, unsigned version,
                                   bool keep_alive, ClientFraming framing, HeaderEdits edits,
-                                  std::string_view extra = {});
+                                  std::string_view extra = {}, HeaderNaming naming = HeaderNaming::AsIs);
 
 }  // namespace sluice::proxy

@@ -135,5 +135,34 @@ TEST(BuildTranslatedHead, KeepsUpstreamIdsNotItsFraming) {
   EXPECT_THAT(http10, HasSubstr("Connection: close\r\n"));
 }
 
+TEST(TranslatedHead, RateLimitsAndRequestIdsUnderTheClientsNames) {
+  bhttp::response_header<> anthropic;
+  anthropic.result(bhttp::status::ok);
+  anthropic.set("request-id", "req_1");
+  anthropic.set("anthropic-ratelimit-requests-remaining", "49");
+  anthropic.set("anthropic-ratelimit-tokens-reset", "2026-12-03T09:00:00Z");
+  const auto to_openai = build_translated_head(&anthropic, 200, "application/json", 2, 11, true,
+                                               ClientFraming::ContentLength, {}, {}, HeaderNaming::OpenAI);
+  EXPECT_THAT(to_openai, HasSubstr("anthropic-ratelimit-requests-remaining: 49\r\n")) << "the provider's kept";
+  EXPECT_THAT(to_openai, HasSubstr("x-ratelimit-remaining-requests: 49\r\n"));
+  EXPECT_THAT(to_openai, HasSubstr("x-ratelimit-reset-tokens: 2026-12-03T09:00:00Z\r\n"));
+  EXPECT_THAT(to_openai, HasSubstr("x-request-id: req_1\r\n"));
+  EXPECT_THAT(to_openai, Not(HasSubstr("x-ratelimit-limit-requests")));
+
+  bhttp::response_header<> openai;
+  openai.result(bhttp::status::ok);
+  openai.set("x-request-id", "req_2");
+  openai.set("x-ratelimit-limit-tokens", "30000");
+  openai.set("request-id", "already");
+  const auto to_anthropic = build_translated_head(&openai, 200, "application/json", 2, 11, true,
+                                                  ClientFraming::ContentLength, {}, {}, HeaderNaming::Anthropic);
+  EXPECT_THAT(to_anthropic, HasSubstr("anthropic-ratelimit-tokens-limit: 30000\r\n"));
+  EXPECT_THAT(to_anthropic, HasSubstr("request-id: already\r\n"));
+  EXPECT_THAT(to_anthropic, Not(HasSubstr("\r\nrequest-id: req_2"))) << "a name the provider used is not overwritten";
+  const auto as_is = build_translated_head(&openai, 200, "application/json", 2, 11, true, ClientFraming::ContentLength,
+                                           {}, {}, HeaderNaming::AsIs);
+  EXPECT_THAT(as_is, Not(HasSubstr("anthropic-ratelimit")));
+}
+
 }  // namespace
 }  // namespace sluice::proxy
