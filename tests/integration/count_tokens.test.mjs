@@ -2,7 +2,8 @@
 // @anthropic-ai/sdk — answered by an Anthropic provider natively (the count equals what the
 // provider then reports for the same messages), and elsewhere with an estimate marked
 // `x-sluice-token-count: estimate` — and Anthropic's other Messages APIs answering errors in
-// Anthropic's shape. Gemini's countTokens: gemini_client.test.mjs.
+// Anthropic's shape, a provider's 529 reaching an Anthropic client as 529 overloaded_error on
+// Vertex AI's Anthropic publisher too. Gemini's countTokens: gemini_client.test.mjs.
 import test, { after, before } from 'node:test';
 import assert from 'node:assert/strict';
 import Anthropic from '@anthropic-ai/sdk';
@@ -66,4 +67,23 @@ test("Anthropic's other Messages APIs answer errors in Anthropic's shape", async
   assert.equal(wrongMethod.status, 405);
   assert.equal(wrongMethod.headers.get('allow'), 'POST');
   assert.equal((await wrongMethod.json()).type, 'error');
+});
+
+test('an Anthropic-format provider\'s 529 is 529 overloaded_error for an Anthropic client, Vertex AI Claude included', async () => {
+  for (const backend of ['anthropic', 'vertex-claude']) {
+    const client = new Anthropic({
+      baseURL: `${gw.url}/${backend}`,
+      apiKey: 'sk-client',
+      maxRetries: 0,
+      defaultHeaders: { 'x-mock-status': '529' },
+    });
+    await assert.rejects(
+      client.messages.create({ model: CHAT_MODELS[backend], max_tokens: 16, messages: [{ role: 'user', content: 'hi' }] }),
+      (error) => {
+        assert.equal(error.status, 529, backend);
+        assert.equal(error.error?.error?.type, 'overloaded_error', backend);
+        return true;
+      },
+    );
+  }
 });
