@@ -207,6 +207,37 @@ std::optional<std::int64_t> decode_price(YamlMap& m, std::string_view key, Need 
   return micros;
 }
 
+// spec.responseStore: where the Responses API's stored responses live, and for how long.
+ResponseStore decode_response_store(YamlMap& m, bool gateway_redis) {
+  const auto& ctx = m.ctx();
+  ResponseStore out;
+  if (auto kind = m.enumeration<ResponseStoreKind>(
+          "store", {{"Memory", ResponseStoreKind::Memory}, {"Redis", ResponseStoreKind::Redis}})) {
+    out.store = *kind;
+    if (out.store == ResponseStoreKind::Redis && !gateway_redis)
+      ctx.error(m.node()["store"], m.field("store"), "Redis needs the Gateway's spec.redis (the server to use)");
+  }
+  if (auto ttl = m.duration("ttl")) {
+    if (ttl->count() <= 0)
+      ctx.error(m.node()["ttl"], m.field("ttl"), "must be longer than 0 (e.g. \"1h\")");
+    else
+      out.ttl = *ttl;
+  }
+  if (auto bytes = m.bytes("maxBytes")) {
+    if (*bytes < 1024 * 1024)
+      ctx.error(m.node()["maxBytes"], m.field("maxBytes"), "must be at least 1Mi (e.g. \"64Mi\")");
+    else
+      out.maxBytes = *bytes;
+  }
+  if (auto bytes = m.bytes("maxEntryBytes")) {
+    if (*bytes == 0)
+      ctx.error(m.node()["maxEntryBytes"], m.field("maxEntryBytes"), "must be more than 0 (e.g. \"1Mi\")");
+    else
+      out.maxEntryBytes = *bytes;
+  }
+  return out;
+}
+
 // spec.pricing: per-model prices over the built-in catalog, and what an unknown model costs.
 void decode_pricing(YamlMap& pricing, Pricing& out) {
   const auto& ctx = pricing.ctx();
@@ -286,6 +317,8 @@ void decode_gateway(YamlMap& spec, Gateway& gw) {
   if (redis.present()) s.redis = decode_redis(redis);
   YamlMap pricing(spec.take("pricing"), spec.field("pricing"), ctx);
   decode_pricing(pricing, s.pricing);
+  YamlMap store(spec.take("responseStore"), spec.field("responseStore"), ctx);
+  if (store.present()) s.responseStore = decode_response_store(store, s.redis.has_value());
 
   // Two listeners on one port, or the admin port reused, cannot both bind.
   for (std::size_t i = 0; i < s.listeners.size(); ++i) {

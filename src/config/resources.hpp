@@ -120,6 +120,16 @@ struct Pricing {
   bool reportCost = true;
 };
 
+// Gateway spec.responseStore: the Responses API's stored responses, for previous_response_id,
+// store and item_reference on providers that keep none for Sluice (policy/response_store.hpp).
+enum class ResponseStoreKind { Memory, Redis };
+struct ResponseStore {
+  ResponseStoreKind store = ResponseStoreKind::Memory;
+  Duration ttl{3'600'000};                    // how long a stored response can be continued
+  std::uint64_t maxBytes = 64 * 1024 * 1024;  // Memory: all stored conversations together (LRU)
+  std::uint64_t maxEntryBytes = 1024 * 1024;  // one stored conversation; larger ones are not kept
+};
+
 struct GatewaySpec {
   std::vector<Listener> listeners{Listener{}};
   AdminListener admin;
@@ -128,6 +138,7 @@ struct GatewaySpec {
   unsigned workers = 0;  // 0: one per core
   std::optional<RedisSettings> redis;
   Pricing pricing;
+  std::optional<ResponseStore> responseStore;
 };
 
 struct Gateway {

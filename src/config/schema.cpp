@@ -26,6 +26,7 @@ spec:
   accessLog: {redactQueryParams: [key]}
   redis: {address: localhost, passwordRef: {name: keys}, tls: {mode: Enabled, caCertificateRef: {name: keys}}}
   pricing: {models: {model: {input: "1"}}}
+  responseStore: {}
 ---
 apiVersion: v1
 kind: Secret

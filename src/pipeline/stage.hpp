@@ -227,6 +227,13 @@ struct RequestContext {
     states_.emplace_back(stage, std::make_unique<T>());
     return static_cast<T&>(*states_.back().second);
   }
+  // The per-request state of `stage` if it made one; null otherwise.
+  template <class T>
+  T* find_state(const void* stage) {
+    for (auto& [owner, state] : states_)
+      if (owner == stage) return static_cast<T*>(state.get());
+    return nullptr;
+  }
 
  private:
   boost::container::small_vector<std::pair<const void*, std::unique_ptr<StageState>>, 2> states_;

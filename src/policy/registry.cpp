@@ -7,9 +7,12 @@
 #include "policy/credential.hpp"
 #include "policy/header_modifier.hpp"
 #include "policy/model_override.hpp"
+#include "policy/response_store.hpp"
 #include "policy/retry.hpp"
 #include "policy/usage_capture.hpp"
 #include "proxy/snapshot.hpp"
+#include "state/memory_cache.hpp"
+#include "state/runtime_registry.hpp"
 
 namespace sluice::policy {
 
@@ -70,6 +73,20 @@ void compile_chains(proxy::Snapshot& snapshot, state::RuntimeRegistry& registry)
   const auto& access_log = snapshot.gateway().accessLog;
   const bool capture_usage = access_log.enabled && access_log.captureUsage;
   snapshot.rule_chains.resize(attachments.by_rule.size());
+  // The Gateway's response store: one stage for every rule (it acts on Responses API requests).
+  std::shared_ptr<const pipeline::Stage> response_store;
+  if (const auto& store = snapshot.gateway().responseStore) {
+    std::shared_ptr<state::MemoryCache> memory;
+    if (store->store == config::ResponseStoreKind::Memory) {
+      // Its own gauges: the response cache's metrics stay the cache's.
+      memory = registry.state_for<state::MemoryCache>(
+          state::StateKey{"responseStore", "gateway"}, snapshot.state_claims,
+          [&] { return std::make_shared<state::MemoryCache>(store->maxBytes); },
+          [](const state::MemoryCache&) { return true; });
+      memory->set_max_bytes(store->maxBytes);
+    }
+    response_store = make_response_store_stage(*store, std::move(memory));
+  }
   for (const auto& rule : snapshot.routes.rules()) {
     auto& chain = snapshot.rule_chains[rule->index];
     if (auto stage = make_header_modifier_stage(*rule)) chain.add(std::move(stage));
@@ -77,6 +94,7 @@ void compile_chains(proxy::Snapshot& snapshot, state::RuntimeRegistry& registry)
                                  &attachments.by_backend, &snapshot,         &registry,
                                  &snapshot.state_claims};
     chain.append(policy_chain(attachments.by_rule[rule->index], context));
+    if (response_store) chain.add(response_store);
     if (capture_usage) chain.add(make_usage_capture_stage());
     if (capture_usage && snapshot.prices && snapshot.gateway().pricing.reportCost)
       chain.add(make_cost_report_stage(*snapshot.prices));

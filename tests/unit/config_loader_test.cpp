@@ -2127,5 +2127,35 @@ TEST_F(LoadPathTest, UnreadableFileIsADiagnostic) {
   EXPECT_THAT(r.diagnostics.items(), Contains(Field(&Diagnostic::file, (dir_ / "secret.yaml").string())));
 }
 
+// ------------------------------------------------------------------ spec.responseStore
+
+TEST(ResponseStoreConfig, DefaultsAndFields) {
+  const std::string gateway = "apiVersion: sluice.dev/v1alpha1\nkind: Gateway\nmetadata: {name: gw}\nspec:\n";
+  auto r = load(gateway + "  responseStore: {ttl: 30m, maxBytes: 8Mi}\n");
+  ASSERT_FALSE(r.diagnostics.has_errors()) << r.diagnostics.format_all();
+  const auto& store = r.config.gatewaySpec().responseStore;
+  ASSERT_TRUE(store.has_value());
+  EXPECT_EQ(store->store, ResponseStoreKind::Memory);
+  EXPECT_EQ(store->ttl.count(), 30 * 60 * 1000);
+  EXPECT_EQ(store->maxBytes, 8u * 1024 * 1024);
+  EXPECT_EQ(store->maxEntryBytes, 1024u * 1024);
+  EXPECT_FALSE(load(gateway + "  listeners: [{name: http, port: 8080}]\n").config.gatewaySpec().responseStore);
+}
+
+TEST(ResponseStoreConfig, ProblemsNameTheField) {
+  const std::string gateway = "apiVersion: sluice.dev/v1alpha1\nkind: Gateway\nmetadata: {name: gw}\nspec:\n";
+  auto r = load(gateway + "  responseStore: {store: Redis, ttl: 0s, maxBytes: 1Ki, maxEntryBytes: 0}\n");
+  const auto text = r.diagnostics.format_all();
+  EXPECT_THAT(text, HasSubstr("spec.responseStore.store: Redis needs the Gateway's spec.redis"));
+  EXPECT_THAT(text, HasSubstr("spec.responseStore.ttl: must be longer than 0"));
+  EXPECT_THAT(text, HasSubstr("spec.responseStore.maxBytes: must be at least 1Mi"));
+  EXPECT_THAT(text, HasSubstr("spec.responseStore.maxEntryBytes: must be more than 0"));
+  EXPECT_THAT(text, HasSubstr("test.yaml"));
+  r = load(gateway + "  responseStore: {store: Disk}\n");
+  EXPECT_THAT(r.diagnostics.format_all(), HasSubstr("spec.responseStore.store"));
+  r = load(gateway + "  redis: {address: 127.0.0.1:6379}\n  responseStore: {store: Redis}\n");
+  EXPECT_FALSE(r.diagnostics.has_errors()) << r.diagnostics.format_all();
+}
+
 }  // namespace
 }  // namespace sluice::config
