@@ -91,8 +91,7 @@ std::optional<json::object> entry_for(std::string_view text, std::string_view pr
 // This request's input as items (a string is one user message).
 json::array input_items(const json::value* input) {
   if (input == nullptr || input->is_null()) return {};
-  if (input->is_string())
-    return json::array{json::object{{"role", "user"}, {"content", input->as_string()}}};
+  if (input->is_string()) return json::array{json::object{{"role", "user"}, {"content", input->as_string()}}};
   if (input->is_array()) return input->as_array();
   return {};
 }
@@ -100,7 +99,7 @@ json::array input_items(const json::value* input) {
 // What a request needs from the store before it can be expanded: the previous response and the
 // referenced items, as keys.
 struct Lookups {
-  std::string previous;                      // the previous response id, or empty
+  std::string previous;                                    // the previous response id, or empty
   std::vector<std::pair<std::size_t, std::string>> items;  // input index -> item id
 };
 
@@ -253,8 +252,11 @@ class ResponseStoreStage final : public pipeline::Stage {
   }
 
   static Verdict unavailable(std::string_view why) {
-    return Verdict::fail(http::ApiError{503, "server_error", "response_store_unavailable",
-                                        "the response store could not be read: " + std::string(why), {}});
+    return Verdict::fail(http::ApiError{503,
+                                        "server_error",
+                                        "response_store_unavailable",
+                                        "the response store could not be read: " + std::string(why),
+                                        {}});
   }
 
   // The Responses request's body to work on: the parsed document, or the body parsed here (one
@@ -271,15 +273,16 @@ class ResponseStoreStage final : public pipeline::Stage {
   // The body with the stored conversation and items in place, `store: false` for the provider;
   // the answer tapped when it is to be kept.
   Verdict expand(pipeline::RequestContext& request, json::object& body, const Lookups& wanted,
-                 const std::optional<std::string>& previous, const std::vector<std::optional<std::string>>& items) const {
+                 const std::optional<std::string>& previous,
+                 const std::vector<std::optional<std::string>>& items) const {
     const std::string principal = request.principal != nullptr ? request.principal->id : std::string();
     json::array conversation;
     if (!wanted.previous.empty()) {
       auto entry = previous ? entry_for(*previous, principal) : std::nullopt;
       const auto* stored = entry ? entry->if_contains("items") : nullptr;
       if (stored == nullptr || !stored->is_array())
-        return Verdict::fail(not_found("Previous response with id '" + wanted.previous + "' not found.",
-                                       "previous_response_id"));
+        return Verdict::fail(
+            not_found("Previous response with id '" + wanted.previous + "' not found.", "previous_response_id"));
       conversation = stored->as_array();
     }
     auto input = input_items(body.if_contains("input"));
@@ -288,7 +291,8 @@ class ResponseStoreStage final : public pipeline::Stage {
       auto entry = items[k] ? entry_for(*items[k], principal) : std::nullopt;
       const auto* item = entry ? entry->if_contains("item") : nullptr;
       if (item == nullptr || index >= input.size())
-        return Verdict::fail(not_found("Item with id '" + id + "' not found.", "input[" + std::to_string(index) + "].id"));
+        return Verdict::fail(
+            not_found("Item with id '" + id + "' not found.", "input[" + std::to_string(index) + "].id"));
       input[index] = *item;
     }
     for (auto& item : input) conversation.push_back(std::move(item));
