@@ -4,6 +4,8 @@
 // headers, body) and answers each with a small 200 JSON body carrying a Content-Length.
 // A request it cannot frame is recorded with `error` set and its connection is closed; a
 // connection that ends in the middle of a request leaves a record with `complete: false`.
+// Sluice's own background model-list fetches (`GET …/models`, at start and every refresh
+// interval) are recorded apart, in `modelListFetches`, so `requests` holds what the tests sent.
 import net from 'node:net';
 
 const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
@@ -81,6 +83,7 @@ function parseRequest(buf) {
 
 export async function startCaptureUpstream() {
   const requests = [];
+  const modelListFetches = [];
   const sockets = new Set();
   const buffered = new Map();  // socket -> bytes of a request not complete yet
   const server = net.createServer((socket) => {
@@ -110,7 +113,8 @@ export async function startCaptureUpstream() {
         if (!parsed) return;
         buf = buf.subarray(parsed.used);
         buffered.set(socket, buf.length);
-        requests.push(parsed.request);
+        const fetch = parsed.request.method === 'GET' && /\/models(\?|$)/.test(parsed.request.target);
+        (fetch ? modelListFetches : requests).push(parsed.request);
         const body = JSON.stringify({ captured: requests.length });
         const close = parsed.request.headers.some(([k, v]) => k === 'connection' && /close/i.test(v));
         socket.write(
@@ -135,6 +139,7 @@ export async function startCaptureUpstream() {
   return {
     port: server.address().port,
     requests,
+    modelListFetches,
     // Partial requests are recorded when their connection ends; idle keep-alive connections
     // (nothing buffered) leave no record.
     // Bytes of requests still being received (a head whose body has not arrived completely).
