@@ -30,56 +30,9 @@ namespace {
 using namespace sluice;
 using namespace sluice::translate;
 namespace json = boost::json;
-
-std::size_t utf8_sequence(std::string_view s, std::size_t i) {
-  const auto c = static_cast<unsigned char>(s[i]);
-  std::size_t n = 0;
-  std::uint32_t min = 0;
-  if (c < 0x80) return 1;
-  if ((c & 0xE0) == 0xC0)
-    n = 2, min = 0x80;
-  else if ((c & 0xF0) == 0xE0)
-    n = 3, min = 0x800;
-  else if ((c & 0xF8) == 0xF0)
-    n = 4, min = 0x10000;
-  else
-    return 0;
-  if (i + n > s.size()) return 0;
-  std::uint32_t cp = c & (0x7F >> n);
-  for (std::size_t k = 1; k < n; ++k) {
-    const auto b = static_cast<unsigned char>(s[i + k]);
-    if ((b & 0xC0) != 0x80) return 0;
-    cp = (cp << 6) | (b & 0x3F);
-  }
-  if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) return 0;
-  return n;
-}
-
-std::string valid_utf8(std::string_view s) {
-  std::string out;
-  for (std::size_t i = 0; i < s.size();) {
-    const auto n = utf8_sequence(s, i);
-    if (n == 0) {
-      out.push_back('?');
-      ++i;
-    } else {
-      out.append(s.substr(i, n));
-      i += n;
-    }
-  }
-  return out;
-}
-
-std::vector<std::string_view> fields(std::string_view line) {
-  std::vector<std::string_view> out;
-  for (;;) {
-    const auto bar = line.find('|');
-    out.push_back(line.substr(0, bar));
-    if (bar == std::string_view::npos) break;
-    line.remove_prefix(bar + 1);
-  }
-  return out;
-}
+using fuzz::fields;
+using fuzz::text;
+using fuzz::valid_utf8;
 
 std::uint64_t number(const std::vector<std::string_view>& f, std::size_t i) {
   if (i >= f.size()) return 0;
@@ -87,10 +40,6 @@ std::uint64_t number(const std::vector<std::string_view>& f, std::size_t i) {
   const auto [end, ec] = std::from_chars(f[i].data(), f[i].data() + f[i].size(), n);
   if (ec != std::errc() || end != f[i].data() + f[i].size()) n = f[i].size();
   return n % 1000000;
-}
-
-std::string_view text(const std::vector<std::string_view>& f, std::size_t i) {
-  return i < f.size() ? f[i] : "";
 }
 
 void check_conversion(const json::object& in, bool stream) {
@@ -156,7 +105,9 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     const auto end = program.find('\n');
     const std::string line = valid_utf8(program.substr(0, end));
     program.remove_prefix(end == std::string_view::npos ? program.size() : end + 1);
-    if (line.empty()) continue;
+    // The first byte picks the event; the fields follow it. A multi-byte first character would
+    // leave the fields starting inside a UTF-8 sequence, and event text is valid UTF-8.
+    if (line.empty() || static_cast<unsigned char>(line.front()) >= 0x80) continue;
     const auto f = fields(std::string_view(line).substr(1));
     llm::Event event;
     switch (static_cast<unsigned char>(line.front() - '0') % 9) {
