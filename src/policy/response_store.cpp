@@ -142,8 +142,9 @@ class ResponseStoreStage final : public pipeline::Stage {
   bool waits() const override { return memory_ == nullptr; }
 
   Verdict on_request_body(pipeline::RequestContext& request) const override {
-    auto body = responses_body(request);
-    if (!body) return Verdict::proceed();
+    json::value parsed;
+    auto* body = responses_body(request, parsed);
+    if (body == nullptr) return Verdict::proceed();
     const auto wanted = lookups_of(*body);
     std::optional<std::string> previous;
     std::vector<std::optional<std::string>> items;
@@ -160,8 +161,9 @@ class ResponseStoreStage final : public pipeline::Stage {
 
   http::Task<Verdict> await_request_body(pipeline::RequestContext& request) const override {
     if (memory_ != nullptr) co_return on_request_body(request);
-    auto body = responses_body(request);
-    if (!body) co_return Verdict::proceed();
+    json::value parsed;
+    auto* body = responses_body(request, parsed);
+    if (body == nullptr) co_return Verdict::proceed();
     const auto wanted = lookups_of(*body);
     std::optional<std::string> previous;
     std::vector<std::optional<std::string>> items;
@@ -259,15 +261,15 @@ class ResponseStoreStage final : public pipeline::Stage {
                                         {}});
   }
 
-  // The Responses request's body to work on: the parsed document, or the body parsed here (one
-  // native provider: it was only scanned). Null for other requests.
-  static std::optional<json::object> responses_body(pipeline::RequestContext& request) {
-    if (request.api != route::ApiKind::Responses || !request.json_api) return std::nullopt;
-    if (request.document.is_object()) return json::object(request.document.as_object(), json::storage_ptr());
+  // The Responses request's body, edited in place: the parsed document, or the body parsed here
+  // into `parsed` (one native provider: it was only scanned). Null for other requests.
+  static json::object* responses_body(pipeline::RequestContext& request, json::value& parsed) {
+    if (request.api != route::ApiKind::Responses || !request.json_api) return nullptr;
+    if (request.document.is_object()) return &request.document.as_object();
     boost::system::error_code ec;
-    auto value = json::parse(request.body, ec);
-    if (ec || !value.is_object()) return std::nullopt;
-    return std::move(value.as_object());
+    parsed = json::parse(request.body, ec);
+    if (ec || !parsed.is_object()) return nullptr;
+    return &parsed.as_object();
   }
 
   // The body with the stored conversation and items in place, `store: false` for the provider;
@@ -298,14 +300,12 @@ class ResponseStoreStage final : public pipeline::Stage {
     for (auto& item : input) conversation.push_back(std::move(item));
     const auto* store = body.if_contains("store");
     const bool keep = store == nullptr || !store->is_bool() || store->as_bool();
-    const bool changed = !wanted.previous.empty() || !wanted.items.empty() || store == nullptr || keep;
-    if (changed) {
+    if (keep || !wanted.previous.empty() || !wanted.items.empty()) {
       if (!wanted.previous.empty() || !wanted.items.empty()) body["input"] = conversation;
       body.erase("previous_response_id");
       body["store"] = false;
       if (request.document.is_object()) {
-        request.document = json::value(std::move(body), request.document.storage());
-        request.document_changed = true;
+        request.document_changed = true;  // `body` is the document: the exchange writes it anew
       } else {
         request.body = json::serialize(body);
       }
