@@ -50,6 +50,100 @@ TextKind message_kind(std::string_view role) {
   return role == "system" || role == "developer" ? TextKind::System : TextKind::Message;
 }
 
+// Gemini: the request a countTokens body wraps in `generateContentRequest`, else the body.
+json::object& gemini_root(json::object& body) {
+  auto* wrapped = as_object(body.if_contains("generateContentRequest"));
+  return wrapped != nullptr ? *wrapped : body;
+}
+
+// A Gemini content's role as the other schemas name it.
+std::string_view gemini_role(const json::object& content) {
+  return str(content, "role") == "model" ? std::string_view("assistant") : std::string_view("user");
+}
+
+// A Gemini text part (a thought part is signed reasoning, not text the view reads).
+bool is_gemini_text_part(const json::object& part) {
+  const auto* text = part.if_contains("text");
+  if (text == nullptr || !text->is_string()) return false;
+  const auto* thought = part.if_contains("thought");
+  return thought == nullptr || !thought->is_bool() || !thought->get_bool();
+}
+
+// A functionCall / functionResponse part's id: its `id`, else the function's name.
+std::string_view gemini_call_id(const json::object& call) {
+  const auto id = str(call, "id");
+  return id.empty() ? str(call, "name") : id;
+}
+
+// Walks a Gemini generateContent request (see request_view.hpp).
+template <typename F>
+void walk_gemini(json::object& root, F&& f) {
+  if (auto* system = root.if_contains("systemInstruction")) {
+    if (system->is_string()) {
+      f(TextSpan{TextKind::System, "system", 0, system->get_string()}, *system, Slot::String);
+    } else if (auto* parts = as_object(system) != nullptr ? as_object(system)->if_contains("parts") : nullptr;
+               parts != nullptr && parts->is_array()) {
+      for (auto& item : parts->get_array()) {
+        auto* part = as_object(&item);
+        if (part != nullptr && is_gemini_text_part(*part)) {
+          auto& text = (*part)["text"];
+          f(TextSpan{TextKind::System, "system", 0, text.get_string()}, text, Slot::String);
+        }
+      }
+    }
+  }
+  auto* contents = root.if_contains("contents");
+  if (contents == nullptr || !contents->is_array()) return;
+  auto& list = contents->get_array();
+  for (std::size_t i = 0; i < list.size(); ++i) {
+    auto* content = as_object(&list[i]);
+    auto* parts = content != nullptr ? content->if_contains("parts") : nullptr;
+    if (parts == nullptr || !parts->is_array()) continue;
+    const auto role = gemini_role(*content);
+    for (auto& item : parts->get_array()) {
+      auto* part = as_object(&item);
+      if (part == nullptr) continue;
+      if (is_gemini_text_part(*part)) {
+        auto& text = (*part)["text"];
+        f(TextSpan{TextKind::Message, role, i, text.get_string()}, text, Slot::String);
+      } else if (auto* call = as_object(part->if_contains("functionCall"))) {
+        auto* args = call->if_contains("args");
+        if (args == nullptr || !args->is_object()) continue;
+        const std::string text = json::serialize(*args);
+        f(TextSpan{TextKind::ToolCall, role, i, text}, *args, Slot::JsonObject);
+      } else if (auto* result = as_object(part->if_contains("functionResponse"))) {
+        auto* response = result->if_contains("response");
+        if (response == nullptr || !response->is_object()) continue;
+        const std::string text = json::serialize(*response);
+        f(TextSpan{TextKind::ToolResult, "tool", i, text}, *response, Slot::JsonObject);
+      }
+    }
+  }
+}
+
+// Walks a Gemini embedContent / batchEmbedContents request: each content's text parts.
+template <typename F>
+void walk_gemini_embed(json::object& body, F&& f) {
+  auto content_inputs = [&f](json::value* content, std::size_t k) {
+    auto* parts = as_object(content) != nullptr ? as_object(content)->if_contains("parts") : nullptr;
+    if (parts == nullptr || !parts->is_array()) return;
+    for (auto& item : parts->get_array()) {
+      auto* part = as_object(&item);
+      if (part != nullptr && is_gemini_text_part(*part)) {
+        auto& text = (*part)["text"];
+        f(TextSpan{TextKind::Input, {}, k, text.get_string()}, text, Slot::String);
+      }
+    }
+  };
+  if (auto* requests = body.if_contains("requests"); requests != nullptr && requests->is_array()) {
+    auto& list = requests->get_array();
+    for (std::size_t k = 0; k < list.size(); ++k)
+      if (auto* request = as_object(&list[k])) content_inputs(request->if_contains("content"), k);
+    return;
+  }
+  content_inputs(body.if_contains("content"), 0);
+}
+
 // Walks every text of `body` in document order; `f(span, slot_value, slot_kind)`. The walk
 // itself never changes the body; `f` may change the slot it is given.
 template <typename F>
@@ -68,6 +162,14 @@ void walk(Schema schema, json::object& body, F&& f) {
     }
   };
 
+  if (schema == Schema::GeminiGenerate) {
+    walk_gemini(gemini_root(body), f);
+    return;
+  }
+  if (schema == Schema::GeminiEmbed) {
+    walk_gemini_embed(body, f);
+    return;
+  }
   if (schema == Schema::OpenAIEmbeddings) {
     auto* input = body.if_contains("input");
     if (input == nullptr) return;
@@ -194,14 +296,28 @@ std::string content_text(const json::value* content, std::vector<const json::val
 }  // namespace
 
 std::string_view RequestView::model() const {
+  if (gemini()) return path_model_;
   return str(body_, "model");
 }
 
 void RequestView::set_model(std::string_view model) {
-  body_["model"] = model;
+  if (!gemini()) {
+    body_["model"] = model;
+    return;
+  }
+  path_model_ = model;
+  const std::string qualified = "models/" + std::string(model);
+  const auto rename = [&qualified](json::object* request) {
+    if (request == nullptr) return;
+    if (auto* named = request->if_contains("model"); named != nullptr && named->is_string()) *named = qualified;
+  };
+  rename(as_object(body_.if_contains("generateContentRequest")));
+  if (auto* requests = body_.if_contains("requests"); requests != nullptr && requests->is_array())
+    for (auto& request : requests->get_array()) rename(as_object(&request));
 }
 
 bool RequestView::stream() const {
+  if (gemini()) return path_stream_;
   const auto* v = body_.if_contains("stream");
   return v != nullptr && v->is_bool() && v->get_bool();
 }
@@ -209,6 +325,13 @@ bool RequestView::stream() const {
 std::string RequestView::system_text() const {
   if (schema_ == Schema::AnthropicMessages) return content_text(body_.if_contains("system"), nullptr);
   std::string out;
+  if (schema_ == Schema::GeminiGenerate) {
+    bool first = true;
+    visit_text([&](const TextSpan& span) {
+      if (span.kind == TextKind::System) append_joined(out, span.text, first);
+    });
+    return out;
+  }
   if (schema_ == Schema::OpenAIResponses) {
     bool first = true;
     if (const auto* instructions = body_.if_contains("instructions");
@@ -234,7 +357,41 @@ std::string RequestView::system_text() const {
 
 std::vector<Message> RequestView::messages() const {
   std::vector<Message> out;
-  if (schema_ == Schema::OpenAIEmbeddings) return out;
+  if (schema_ == Schema::OpenAIEmbeddings || schema_ == Schema::GeminiEmbed) return out;
+  if (schema_ == Schema::GeminiGenerate) {
+    const auto* contents = gemini_root(body_).if_contains("contents");
+    if (contents == nullptr || !contents->is_array()) return out;
+    for (const auto& item : contents->get_array()) {
+      const auto* content = as_object(&item);
+      const auto* parts = content != nullptr ? content->if_contains("parts") : nullptr;
+      if (parts == nullptr || !parts->is_array()) continue;
+      Message m;
+      m.role = gemini_role(*content);
+      bool first = true;
+      for (const auto& part_value : parts->get_array()) {
+        const auto* part = as_object(&part_value);
+        if (part == nullptr) continue;
+        if (is_gemini_text_part(*part)) {
+          append_joined(m.text, part->at("text").get_string(), first);
+        } else if (const auto* call = as_object(part->if_contains("functionCall"))) {
+          const auto* args = call->if_contains("args");
+          m.tool_calls.push_back(ToolCall{gemini_call_id(*call), str(*call, "name"),
+                                          args != nullptr && args->is_object() ? json::serialize(*args) : "{}"});
+        } else if (const auto* result = as_object(part->if_contains("functionResponse"))) {
+          Message tool;
+          tool.role = "tool";
+          tool.tool_call_id = gemini_call_id(*result);
+          const auto* response = result->if_contains("response");
+          tool.text = response != nullptr ? json::serialize(*response) : std::string();
+          out.push_back(std::move(tool));
+        } else if (!part->contains("thought") && !part->contains("text")) {
+          m.other_parts.push_back(&part_value);
+        }
+      }
+      if (!m.text.empty() || !m.tool_calls.empty() || !m.other_parts.empty()) out.push_back(std::move(m));
+    }
+    return out;
+  }
   if (schema_ == Schema::OpenAIResponses) {
     const auto* input = body_.if_contains("input");
     if (input != nullptr && input->is_string()) {
@@ -359,7 +516,20 @@ void RequestView::visit_text(const std::function<void(const TextSpan&)>& visit) 
 }
 
 const char* RequestView::param_key(Param param) const {
-  if (schema_ == Schema::OpenAIEmbeddings) return nullptr;
+  if (schema_ == Schema::OpenAIEmbeddings || schema_ == Schema::GeminiEmbed) return nullptr;
+  if (schema_ == Schema::GeminiGenerate) {
+    switch (param) {
+      case Param::Temperature:
+        return "temperature";
+      case Param::TopP:
+        return "topP";
+      case Param::MaxTokens:
+        return "maxOutputTokens";
+      case Param::Stop:
+        return "stopSequences";
+    }
+    return nullptr;
+  }
   if (schema_ == Schema::OpenAIResponses) {
     switch (param) {
       case Param::Temperature:
@@ -390,10 +560,24 @@ const char* RequestView::param_key(Param param) const {
   return nullptr;
 }
 
+const json::object* RequestView::params_holder() const {
+  if (schema_ != Schema::GeminiGenerate) return &body_;
+  return as_object(gemini_root(body_).if_contains("generationConfig"));
+}
+
+json::object* RequestView::params_holder(bool create) {
+  if (schema_ != Schema::GeminiGenerate) return &body_;
+  auto& root = gemini_root(body_);
+  if (auto* config = as_object(root.if_contains("generationConfig"))) return config;
+  if (!create || root.contains("generationConfig")) return nullptr;  // a member of another kind stays
+  return &(root["generationConfig"] = json::object(root.storage())).get_object();
+}
+
 const json::value* RequestView::param(Param param) const {
   const char* key = param_key(param);
-  if (key == nullptr) return nullptr;
-  const auto* v = body_.if_contains(key);
+  const auto* holder = params_holder();
+  if (key == nullptr || holder == nullptr) return nullptr;
+  const auto* v = holder->if_contains(key);
   return v != nullptr && !v->is_null() ? v : nullptr;
 }
 
@@ -404,8 +588,9 @@ bool RequestView::set_default(Param p, const json::value& value) {
 
 bool RequestView::set_param(Param p, const json::value& value) {
   const char* key = param_key(p);
-  if (key == nullptr) return false;
-  body_[key] = value;
+  auto* holder = key != nullptr ? params_holder(true) : nullptr;
+  if (holder == nullptr) return false;
+  (*holder)[key] = value;
   return true;
 }
 
@@ -432,10 +617,41 @@ void insert_message(json::value& list, std::string_view role, std::string_view c
   items.insert(at_start ? items.begin() : items.end(), std::move(message));
 }
 
+// A Gemini text part added first or last to the parts of `holder` (a Content object).
+void insert_gemini_part(json::object& holder, std::string_view text, bool at_start) {
+  auto& parts = holder["parts"];
+  if (!parts.is_array()) parts = json::array(holder.storage());
+  json::object part(holder.storage());
+  part["text"] = text;
+  auto& items = parts.get_array();
+  items.insert(at_start ? items.begin() : items.end(), std::move(part));
+}
+
 }  // namespace
 
 bool RequestView::add_message(std::string_view role, std::string_view content, bool at_start) {
-  if (schema_ == Schema::OpenAIEmbeddings) return false;
+  if (schema_ == Schema::OpenAIEmbeddings || schema_ == Schema::GeminiEmbed) return false;
+  if (schema_ == Schema::GeminiGenerate) {
+    auto& root = gemini_root(body_);
+    if (role == "system") {
+      auto& system = root["systemInstruction"];
+      if (system.is_null()) system = json::object(root.storage());
+      if (auto* instruction = system.if_object()) {
+        insert_gemini_part(*instruction, content, at_start);
+      } else {
+        join_system_text(system, content, at_start);
+      }
+      return true;
+    }
+    auto& contents = root["contents"];
+    if (!contents.is_array()) contents = json::array(root.storage());
+    json::object message(root.storage());
+    message["role"] = role == "assistant" ? "model" : "user";
+    insert_gemini_part(message, content, false);
+    auto& items = contents.get_array();
+    items.insert(at_start ? items.begin() : items.end(), std::move(message));
+    return true;
+  }
   if (schema_ == Schema::OpenAIResponses) {
     if (role == "system") {
       join_system_text(body_["instructions"], content, at_start);
@@ -470,11 +686,31 @@ bool RequestView::add_message(std::string_view role, std::string_view content, b
 
 std::vector<ToolSpec> RequestView::tools() const {
   std::vector<ToolSpec> out;
-  const auto* list = body_.if_contains("tools");
-  if (schema_ == Schema::OpenAIEmbeddings || list == nullptr || !list->is_array()) return out;
+  const auto* list =
+      schema_ == Schema::GeminiGenerate ? gemini_root(body_).if_contains("tools") : body_.if_contains("tools");
+  if (schema_ == Schema::OpenAIEmbeddings || schema_ == Schema::GeminiEmbed || list == nullptr || !list->is_array())
+    return out;
   for (const auto& item : list->get_array()) {
     const auto* tool = as_object(&item);
     if (tool == nullptr) continue;
+    if (schema_ == Schema::GeminiGenerate) {
+      // {"functionDeclarations":[...]}; a built-in tool ({"googleSearch":{}}) is named by its key.
+      for (const auto& member : *tool) {
+        if (member.key() != "functionDeclarations") {
+          out.push_back(ToolSpec{member.key(), {}, nullptr});
+          continue;
+        }
+        if (!member.value().is_array()) continue;
+        for (const auto& declaration_value : member.value().get_array()) {
+          const auto* declaration = as_object(&declaration_value);
+          if (declaration == nullptr) continue;
+          const auto* parameters = declaration->if_contains("parametersJsonSchema");
+          if (parameters == nullptr) parameters = declaration->if_contains("parameters");
+          out.push_back(ToolSpec{str(*declaration, "name"), str(*declaration, "description"), parameters});
+        }
+      }
+      continue;
+    }
     if (schema_ == Schema::AnthropicMessages) {
       out.push_back(ToolSpec{str(*tool, "name"), str(*tool, "description"), tool->if_contains("input_schema")});
       continue;
@@ -504,12 +740,16 @@ std::string RequestView::canonical_form() const {
       "model", "system",         "messages", "input", "temperature", "top_p", "max_tokens", "max_completion_tokens",
       "stop",  "stop_sequences", "tools"};
   static constexpr std::string_view kResponsesCanonical[] = {"instructions", "max_output_tokens"};
+  static constexpr std::string_view kGeminiCanonical[] = {"contents", "systemInstruction", "tools", "content",
+                                                          "requests"};
   json::object out;
   out["api"] = schema_ == Schema::OpenAIEmbeddings  ? "embeddings"
                : schema_ == Schema::OpenAIResponses ? "responses"
+               : schema_ == Schema::GeminiGenerate  ? "gemini"
+               : schema_ == Schema::GeminiEmbed     ? "gemini-embed"
                                                     : "chat";
   out["model"] = model();
-  if (schema_ == Schema::OpenAIEmbeddings) {
+  if (schema_ == Schema::OpenAIEmbeddings || schema_ == Schema::GeminiEmbed) {
     json::array inputs;
     visit_text([&inputs](const TextSpan& span) { inputs.push_back(json::string(span.text)); });
     out["input"] = std::move(inputs);
@@ -558,20 +798,23 @@ std::string RequestView::canonical_form() const {
     }
     out["tools"] = std::move(tools);
   }
-  // Everything else the client sent that can change the answer, verbatim, in key order.
+  // Everything else the client sent that can change the answer, verbatim, in key order (a
+  // Gemini generationConfig whole: its parameters are read in `params` too).
+  const auto listed = [](const auto& list, std::string_view key) {
+    return std::find(std::begin(list), std::end(list), key) != std::end(list);
+  };
+  const auto& root = schema_ == Schema::GeminiGenerate ? gemini_root(body_) : body_;
   std::vector<std::string_view> keys;
-  for (const auto& member : body_) {
+  for (const auto& member : root) {
     const std::string_view key = member.key();
-    const bool skip =
-        std::find(std::begin(kIgnored), std::end(kIgnored), key) != std::end(kIgnored) ||
-        std::find(std::begin(kCanonical), std::end(kCanonical), key) != std::end(kCanonical) ||
-        (schema_ == Schema::OpenAIResponses && std::find(std::begin(kResponsesCanonical), std::end(kResponsesCanonical),
-                                                         key) != std::end(kResponsesCanonical));
+    const bool skip = gemini() ? listed(kGeminiCanonical, key)
+                               : listed(kIgnored, key) || listed(kCanonical, key) ||
+                                     (schema_ == Schema::OpenAIResponses && listed(kResponsesCanonical, key));
     if (!skip) keys.push_back(key);
   }
   std::sort(keys.begin(), keys.end());
   json::object extra;
-  for (const auto key : keys) extra[key] = body_.at(key);
+  for (const auto key : keys) extra[key] = root.at(key);
   out["extra"] = std::move(extra);
   return json::serialize(out);
 }

@@ -1,5 +1,6 @@
 // RequestView: one read/write view of a client's LLM request, whatever schema the client spoke
-// (OpenAI chat completions, OpenAI embeddings, Anthropic Messages, the OpenAI Responses API). Guards, defaults and
+// (OpenAI chat completions, OpenAI embeddings, Anthropic Messages, the OpenAI Responses API,
+// Gemini generateContent / countTokens and embedContent / batchEmbedContents). Guards, defaults and
 // cache keys are written once against it instead of once per schema:
 //   - a guard walks every text of the request with for_each_text() and may rewrite spans;
 //   - a default fills a missing sampling parameter with set_default();
@@ -24,7 +25,22 @@
 
 namespace sluice::llm {
 
-enum class Schema { OpenAIChat, OpenAIEmbeddings, AnthropicMessages, OpenAIResponses };
+enum class Schema {
+  OpenAIChat,
+  OpenAIEmbeddings,
+  AnthropicMessages,
+  OpenAIResponses,
+  GeminiGenerate,  // generateContent, streamGenerateContent and countTokens
+  GeminiEmbed,     // embedContent and batchEmbedContents
+};
+
+// What a Gemini call says in its path rather than its body (models/{model}:{action}): the
+// view of a Gemini request reads the model and the stream flag from here. Ignored by the other
+// schemas, whose body says both.
+struct PathFacts {
+  std::string_view model;
+  bool stream = false;
+};
 
 // Where a text lives in the request.
 enum class TextKind {
@@ -55,6 +71,18 @@ struct TextSpan {
 // function_call items (an assistant tool call: call_id, name, arguments) and
 // function_call_output items (a tool result: call_id, output). Other items (reasoning, built-in
 // tool calls) carry no text the view reads.
+//
+// A Gemini request, read as a conversation: `systemInstruction` (a Content's text parts, or a
+// string) is the system prompt; each of `contents` is a message whose role "model" reads as
+// "assistant"; its text parts are its text (thought parts are the model's signed reasoning
+// and are left out, as Anthropic thinking blocks are), a functionCall part is a tool call (its
+// `args` object shown as JSON text, id = the part's `id`, else its name) and a functionResponse
+// part a "tool" message (its `response` object as JSON text) placed before the rest of its
+// turn; other parts (inlineData, fileData, ...) are non-text parts. Sampling parameters live in
+// `generationConfig` (temperature, topP, maxOutputTokens, stopSequences). A countTokens body
+// that wraps the request in `generateContentRequest` is read through it. Embeddings: the text
+// parts of `content` (embedContent) or of each `requests[k].content` (batchEmbedContents, k the
+// span's `message`) are Input spans.
 enum class Param { Temperature, TopP, MaxTokens, Stop };
 
 struct ToolCall {
@@ -80,12 +108,17 @@ struct ToolSpec {
 
 class RequestView {
  public:
-  RequestView(Schema schema, boost::json::object& body) : schema_(schema), body_(body) {}
+  RequestView(Schema schema, boost::json::object& body, PathFacts path = {})
+      : schema_(schema), body_(body), path_model_(path.model), path_stream_(path.stream) {}
 
   Schema schema() const { return schema_; }
   const boost::json::object& body() const { return body_; }
 
+  // The model asked for: the body's `model`, or the path's for Gemini.
   std::string_view model() const;
+  // A Gemini call's model is its path's: the view keeps the new name (the caller routes with
+  // it) and rewrites the `models/...` names the body repeats (batchEmbedContents requests, a
+  // countTokens generateContentRequest).
   void set_model(std::string_view model);
   bool stream() const;
 
@@ -133,9 +166,15 @@ class RequestView {
 
  private:
   const char* param_key(Param param) const;
+  bool gemini() const { return schema_ == Schema::GeminiGenerate || schema_ == Schema::GeminiEmbed; }
+  // The object that holds the sampling parameters (null when absent; `create` makes it).
+  const boost::json::object* params_holder() const;
+  boost::json::object* params_holder(bool create);
 
   Schema schema_;
   boost::json::object& body_;
+  std::string path_model_;  // Gemini: the model named by the path, or set_model's
+  bool path_stream_ = false;
 };
 
 }  // namespace sluice::llm

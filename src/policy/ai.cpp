@@ -237,7 +237,8 @@ void validate_regex_guard(const Guard& guard, const config::YamlMap& section, st
 
 std::optional<llm::RequestView> client_view(pipeline::RequestContext& request) {
   if (!request.json_api || !request.document.is_object()) return std::nullopt;
-  return llm::RequestView(view_schema(request.api), request.document.as_object());
+  return llm::RequestView(view_schema(request.api), request.document.as_object(),
+                          llm::PathFacts{request.info.model, request.info.stream});
 }
 
 llm::Schema view_schema(route::ApiKind api) {
@@ -249,6 +250,11 @@ llm::Schema view_schema(route::ApiKind api) {
       return llm::Schema::OpenAIEmbeddings;
     case route::ApiKind::Responses:
       return llm::Schema::OpenAIResponses;
+    case route::ApiKind::GeminiGenerate:
+    case route::ApiKind::GeminiCountTokens:
+      return llm::Schema::GeminiGenerate;
+    case route::ApiKind::GeminiEmbed:
+      return llm::Schema::GeminiEmbed;
     default:
       return llm::Schema::OpenAIChat;
   }

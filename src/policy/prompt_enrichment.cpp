@@ -16,7 +16,8 @@ class PromptEnrichmentStage final : public pipeline::Stage {
 
   pipeline::Verdict on_request_body(pipeline::RequestContext& request) const override {
     auto view = client_view(request);
-    if (!view || view->schema() == llm::Schema::OpenAIEmbeddings) return pipeline::Verdict::proceed();
+    if (!view || view->schema() == llm::Schema::OpenAIEmbeddings || view->schema() == llm::Schema::GeminiEmbed)
+      return pipeline::Verdict::proceed();
     // Prepended in reverse, each at the start: they end up in the configured order.
     for (auto it = enrichment_.prepend.rbegin(); it != enrichment_.prepend.rend(); ++it)
       view->add_message(it->role, it->content, true);

@@ -63,6 +63,7 @@ std::optional<llm::Param> sampling_param(std::string_view field) {
 struct CompiledDefault {
   std::vector<std::string> path;  // the dot path's parts
   std::optional<llm::Param> param;
+  bool openai_field = false;  // a field of the OpenAI / Anthropic schemas (kKnownFields)
   json::value value;
   bool override = false;
 };
@@ -79,6 +80,7 @@ class RequestDefaultsStage final : public pipeline::Stage {
         start = dot + 1;
       }
       c.param = sampling_param(d.field);
+      c.openai_field = default_field_type(d.field).has_value();
       boost::system::error_code ec;
       c.value = json::parse(d.value, ec);
       if (ec) continue;  // decode wrote valid JSON; nothing else reaches here
@@ -95,6 +97,7 @@ class RequestDefaultsStage final : public pipeline::Stage {
     auto view = client_view(request);
     if (!view) return pipeline::Verdict::proceed();
     auto& body = request.document.as_object();
+    const bool gemini = view->schema() == llm::Schema::GeminiGenerate || view->schema() == llm::Schema::GeminiEmbed;
     bool changed = false;
     for (const auto& d : defaults_) {
       const json::value value(d.value, body.storage());
@@ -102,6 +105,9 @@ class RequestDefaultsStage final : public pipeline::Stage {
         changed = (d.override ? view->set_param(*d.param, value) : view->set_default(*d.param, value)) || changed;
         continue;
       }
+      // Gemini bodies have none of the other OpenAI / Anthropic fields (the API refuses unknown
+      // names): those defaults are for the other schemas; a field Sluice does not know is set.
+      if (gemini && d.openai_field) continue;
       // The objects on the way: created when missing; a member of another kind is left alone.
       json::object* at = &body;
       for (std::size_t i = 0; at != nullptr && i + 1 < d.path.size(); ++i) {

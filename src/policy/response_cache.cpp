@@ -39,7 +39,8 @@ std::string_view api_name(route::ApiKind api) {
 }
 
 // Chat, embeddings and Messages replies are cached; Responses API replies are stored by the
-// provider and referred to by id, token counts are not answers, and Gemini requests are not read.
+// provider and referred to by id, token counts are not answers, and Gemini replies are not
+// cached (the path, not the body, chooses their stream form).
 bool cacheable_api(route::ApiKind api) {
   return api == route::ApiKind::ChatCompletions || api == route::ApiKind::Embeddings || api == route::ApiKind::Messages;
 }

@@ -323,10 +323,9 @@ ClientSchema client_schema_for(std::string_view path) {
 
 namespace {
 
-// Policies that cannot read this request or its reply refuse it rather than let it pass
-// unread: a response guard or webhook on a Responses API or Gemini call a provider would answer
-// natively (those replies are read only when translated), a request policy that reads the body
-// (prompt guards, defaults, the cache, ...) on a Gemini call (its request is not read yet).
+// Policies that cannot read a reply refuse the request rather than let the reply pass unread:
+// a response guard or webhook on a Responses API or Gemini call a provider would answer
+// natively (those replies are read only when translated).
 std::optional<http::ApiError> unread_by_policies(route::ApiKind api, const AttemptPlan& plan,
                                                  const pipeline::Chain& rule_chain,
                                                  const pipeline::Chain& backend_chain) {
@@ -347,15 +346,6 @@ std::optional<http::ApiError> unread_by_policies(route::ApiKind api, const Attem
                             std::string("a response guard applies to this route, and it does not read the ") +
                                 (gemini ? "Gemini API replies of Gemini" : "Responses API replies of OpenAI-format") +
                                 " providers yet; use chat completions on this route",
-                            {}};
-    }
-    if (gemini && chain->needs(pipeline::Phase::BodyDocument)) {
-      return http::ApiError{400,
-                            "invalid_request_error",
-                            "unsupported_api",
-                            "a policy on this route reads request bodies (a prompt guard, request defaults, "
-                            "prompt enrichment or the response cache), and it does not read Gemini API requests "
-                            "yet; use chat completions on this route",
                             {}};
     }
   }

@@ -34,6 +34,8 @@ metadata: {name: guard}
 spec:
   targetRefs: [{group: gateway.networking.k8s.io, kind: HTTPRoute, name: llm, sectionName: guarded}]
   ai:
+    modelAliases: {fast: ${CHAT_MODELS.gemini}}
+    defaults: [{field: max_tokens, value: 2}, {field: reasoning_effort, value: low}]
     promptGuard:
       request:
         regex: {action: MASK, builtins: [SSN]}
@@ -226,14 +228,20 @@ test('the key in x-goog-api-key or ?key=: accepted, never sent upstream nor logg
   assert.equal(error.error.status, 'UNAUTHENTICATED');
 });
 
-test('a policy that cannot read Gemini requests refuses them in Google\'s shape, rather than pass them unread', async () => {
-  const res = await fetch(`${authGw.url}/guarded/v1beta/models/${CHAT_MODELS.gemini}:generateContent`, {
+test('request policies read Gemini calls: the alias renames the path model, defaults fill generationConfig', async () => {
+  const res = await fetch(`${authGw.url}/guarded/v1beta/models/fast:generateContent`, {
     method: 'POST',
-    headers: { 'content-type': 'application/json', 'x-goog-api-key': CLIENT_KEY },
+    headers: { 'content-type': 'application/json', 'x-goog-api-key': CLIENT_KEY, 'x-mock-chunks': '5' },
     body: JSON.stringify({ contents: [{ role: 'user', parts: [{ text: 'my SSN is 123-45-6789' }] }] }),
   });
-  assert.equal(res.status, 400);
+  assert.equal(res.status, 200, await res.clone().text());
+  assert.equal(res.headers.get('x-mock-request-model'), CHAT_MODELS.gemini, 'the provider is asked for the resolved model');
+  assert.match(res.headers.get('x-mock-path'), new RegExp(`/models/${CHAT_MODELS.gemini}:generateContent`));
   const body = await res.json();
-  assert.equal(body.error.status, 'INVALID_ARGUMENT');
-  assert.match(body.error.message, /does not read Gemini API requests/);
+  assert.equal(body.candidates[0].finishReason, 'MAX_TOKENS', 'maxOutputTokens: 2 came from the default');
+  assert.equal(body.usageMetadata.candidatesTokenCount, 2);
+  const line = await authGw.waitForAccessLog((l) => l.path.startsWith('/guarded/') && l.status === 200);
+  assert.equal(line.requested_model, 'fast');
+  assert.equal(line.model, CHAT_MODELS.gemini);
+  assert.equal(line.guard, 'request mask SSN');
 });

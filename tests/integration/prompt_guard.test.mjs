@@ -189,6 +189,41 @@ test('MASK: an Anthropic client request is masked in its own schema', async () =
   assert.equal(line.guard, 'request mask CREDIT_CARD,SSN');
 });
 
+test('MASK: a Gemini client request is masked in its own schema (system instruction, text, function call and response)', async () => {
+  const body = JSON.parse(
+    await sent('/mask-gemini/v1beta/models/gemini-2.5-flash:generateContent', {
+      systemInstruction: { parts: [{ text: `Refunds go to card ${CARD}.` }] },
+      contents: [
+        { role: 'user', parts: [{ text: `my SSN is ${SSN}` }] },
+        { role: 'model', parts: [{ functionCall: { name: 'lookup', args: { ticket: 'TCK-654321' } } }] },
+        { role: 'user', parts: [{ functionResponse: { name: 'lookup', response: { owner: 'ops@example.com' } } }] },
+      ],
+    }),
+  );
+  assert.equal(body.systemInstruction.parts[0].text, 'Refunds go to card <CREDIT_CARD>.');
+  assert.equal(body.contents[0].parts[0].text, 'my SSN is <SSN>');
+  assert.deepEqual(body.contents[1].parts[0].functionCall.args, { ticket: '<ticket>' });
+  assert.deepEqual(body.contents[2].parts[0].functionResponse.response, { owner: '<EMAIL>' });
+  const line = await sluice.waitForAccessLog(
+    (l) => l.guard?.startsWith('request mask') && l.path.startsWith('/mask-gemini/v1beta/'),
+  );
+  assert.equal(line.guard, 'request mask CREDIT_CARD,SSN,ticket,EMAIL');
+});
+
+test('REJECT: a Gemini client gets Google\'s error shape, natively and translated', async () => {
+  for (const path of ['/reject/v1beta/models/gpt-4o:generateContent', '/reject/v1beta/models/gpt-4o:countTokens']) {
+    const res = await fetch(`${sluice.url}${path}`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ contents: [{ role: 'user', parts: [{ text: `card ${CARD}` }] }] }),
+    });
+    assert.equal(res.status, 400, path);
+    const body = await res.json();
+    assert.equal(body.error.status, 'INVALID_ARGUMENT', path);
+    assert.equal(body.error.message, 'The request was rejected by policy', path);
+  }
+});
+
 test('validate: invalid regexes, unknown builtins, a 2xx status, and a dangling webhook are errors', async () => {
   const config = (guard) => `${gatewayYaml({ port: 1, adminPort: 2 })}---
 apiVersion: sluice.dev/v1alpha1

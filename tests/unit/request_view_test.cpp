@@ -1,5 +1,5 @@
-// llm::RequestView: one view of OpenAI chat, OpenAI embeddings, Anthropic Messages and OpenAI
-// Responses API requests.
+// llm::RequestView: one view of OpenAI chat, OpenAI embeddings, Anthropic Messages, OpenAI
+// Responses API and Gemini (generateContent, countTokens, embedContent) requests.
 // Each schema: fields read, a text rewritten in place, a default set only when missing, tool
 // calls and tool results visible, and the canonical form stable under irrelevant differences.
 #include "llm/request_view.hpp"
@@ -332,17 +332,174 @@ TEST(RequestViewResponses, CanonicalFormSeesInstructionsAndMaxOutputTokensButNot
   EXPECT_NE(form(a), RequestView(Schema::OpenAIChat, a).canonical_form());
 }
 
+const char* kGemini = R"({
+  "systemInstruction": {"parts": [{"text": "be brief"}, {"text": "be kind"}]},
+  "contents": [
+    {"role": "user", "parts": [{"text": "call 555-1234"}, {"inlineData": {"mimeType": "image/png", "data": "AAAA"}}]},
+    {"role": "model", "parts": [{"text": "thinking about 555-1234", "thought": true},
+                                {"functionCall": {"name": "dial", "args": {"n": "555-1234"}}, "thoughtSignature": "c2ln"}]},
+    {"role": "user", "parts": [{"functionResponse": {"name": "dial", "response": {"result": "dialed 555-1234"}}},
+                               {"text": "thanks"}]}
+  ],
+  "tools": [{"functionDeclarations": [{"name": "dial", "description": "Dial", "parametersJsonSchema": {"type": "object"}}]},
+            {"googleSearch": {}}],
+  "generationConfig": {"temperature": 0.3, "maxOutputTokens": 64, "stopSequences": ["END"]}
+})";
+
+TEST(RequestViewGemini, ReadsPathModelSystemContentsFunctionCallsResultsAndTools) {
+  auto body = parse(kGemini);
+  RequestView view(Schema::GeminiGenerate, body, PathFacts{"gemini-2.5-flash", true});
+  EXPECT_EQ(view.model(), "gemini-2.5-flash");
+  EXPECT_TRUE(view.stream());
+  EXPECT_EQ(view.system_text(), "be brief\nbe kind");
+  const auto messages = view.messages();
+  ASSERT_EQ(messages.size(), 4u);
+  EXPECT_EQ(messages[0].role, "user");
+  EXPECT_EQ(messages[0].text, "call 555-1234");
+  EXPECT_EQ(messages[0].other_parts.size(), 1u);
+  EXPECT_EQ(messages[1].role, "assistant");
+  EXPECT_EQ(messages[1].text, "") << "a thought part is not the model's text";
+  ASSERT_EQ(messages[1].tool_calls.size(), 1u);
+  EXPECT_EQ(messages[1].tool_calls[0].id, "dial");
+  EXPECT_EQ(messages[1].tool_calls[0].arguments, R"({"n":"555-1234"})");
+  EXPECT_EQ(messages[2].role, "tool");
+  EXPECT_EQ(messages[2].tool_call_id, "dial");
+  EXPECT_EQ(messages[2].text, R"({"result":"dialed 555-1234"})");
+  EXPECT_EQ(messages[3].text, "thanks");
+  const auto tools = view.tools();
+  ASSERT_EQ(tools.size(), 2u);
+  EXPECT_EQ(tools[0].name, "dial");
+  ASSERT_NE(tools[0].parameters, nullptr);
+  EXPECT_EQ(tools[1].name, "googleSearch");
+  EXPECT_EQ(kinds(view), (std::vector<TextKind>{TextKind::System, TextKind::System, TextKind::Message,
+                                                TextKind::ToolCall, TextKind::ToolResult, TextKind::Message}));
+  ASSERT_NE(view.param(Param::Temperature), nullptr);
+  EXPECT_EQ(view.param(Param::MaxTokens)->as_int64(), 64);
+  EXPECT_EQ(view.param(Param::Stop)->as_array().size(), 1u);
+  EXPECT_EQ(view.param(Param::TopP), nullptr);
+}
+
+TEST(RequestViewGemini, RewritesTextFunctionArgsAndResponsesButNotThoughts) {
+  auto body = parse(kGemini);
+  RequestView view(Schema::GeminiGenerate, body, PathFacts{"gemini-2.5-flash", false});
+  EXPECT_EQ(view.for_each_text(redact), 3u);
+  const auto text = json::serialize(body);
+  EXPECT_NE(text.find(R"("text":"call [phone]")"), std::string::npos) << text;
+  EXPECT_NE(text.find(R"("args":{"n":"[phone]"})"), std::string::npos) << text;
+  EXPECT_NE(text.find(R"("response":{"result":"dialed [phone]"})"), std::string::npos) << text;
+  EXPECT_NE(text.find("thinking about 555-1234"), std::string::npos) << "signed thoughts are left as they are";
+  EXPECT_NE(text.find(R"("thoughtSignature":"c2ln")"), std::string::npos) << text;
+}
+
+TEST(RequestViewGemini, ParametersLiveInGenerationConfigCreatedWhenMissing) {
+  auto body = parse(R"({"contents":[{"parts":[{"text":"hi"}]}]})");
+  RequestView view(Schema::GeminiGenerate, body, PathFacts{"m", false});
+  EXPECT_EQ(view.param(Param::MaxTokens), nullptr);
+  EXPECT_TRUE(view.set_default(Param::MaxTokens, json::value(100)));
+  EXPECT_TRUE(view.set_default(Param::TopP, json::value(0.5)));
+  EXPECT_EQ(body.at("generationConfig").at("maxOutputTokens").as_int64(), 100);
+  EXPECT_EQ(body.at("generationConfig").at("topP").as_double(), 0.5);
+  EXPECT_FALSE(view.set_default(Param::MaxTokens, json::value(7))) << "already set";
+  EXPECT_TRUE(view.set_param(Param::Stop, json::value(json::array{"END"})));
+  EXPECT_EQ(body.at("generationConfig").at("stopSequences").as_array().size(), 1u);
+  EXPECT_FALSE(body.contains("maxOutputTokens")) << "never at the top level";
+  // A generationConfig of another kind is left alone.
+  auto odd = parse(R"({"contents":[],"generationConfig":"x"})");
+  RequestView odd_view(Schema::GeminiGenerate, odd, PathFacts{"m", false});
+  EXPECT_FALSE(odd_view.set_param(Param::Temperature, json::value(1)));
+  EXPECT_EQ(odd.at("generationConfig").as_string(), "x");
+}
+
+TEST(RequestViewGemini, AddMessageUsesSystemInstructionPartsAndModelRole) {
+  auto body = parse(R"({"contents":[{"role":"user","parts":[{"text":"hi"}]}]})");
+  RequestView view(Schema::GeminiGenerate, body, PathFacts{"m", false});
+  EXPECT_TRUE(view.add_message("system", "be brief", true));
+  EXPECT_TRUE(view.add_message("system", "be kind", false));
+  EXPECT_EQ(view.system_text(), "be brief\nbe kind");
+  EXPECT_TRUE(view.add_message("assistant", "earlier answer", true));
+  const auto& contents = body.at("contents").as_array();
+  ASSERT_EQ(contents.size(), 2u);
+  EXPECT_EQ(contents[0].at("role").as_string(), "model");
+  EXPECT_EQ(contents[0].at("parts").at(0).at("text").as_string(), "earlier answer");
+  // A string systemInstruction is joined as a string.
+  auto plain = parse(R"({"systemInstruction":"be brief","contents":[]})");
+  RequestView plain_view(Schema::GeminiGenerate, plain, PathFacts{"m", false});
+  EXPECT_TRUE(plain_view.add_message("system", "policy", true));
+  EXPECT_EQ(plain.at("systemInstruction").as_string(), "policy\n\nbe brief");
+}
+
+TEST(RequestViewGemini, CountTokensIsReadThroughGenerateContentRequestAndSetModelRenamesIt) {
+  auto body = parse(
+      R"({"generateContentRequest":{"model":"models/fast","contents":[{"role":"user","parts":[{"text":"call 555-1234"}]}],
+                        "generationConfig":{"temperature":0.1}}})");
+  RequestView view(Schema::GeminiGenerate, body, PathFacts{"fast", false});
+  EXPECT_EQ(view.messages().size(), 1u);
+  EXPECT_EQ(view.for_each_text(redact), 1u);
+  ASSERT_NE(view.param(Param::Temperature), nullptr);
+  view.set_model("gemini-2.5-pro");
+  EXPECT_EQ(view.model(), "gemini-2.5-pro");
+  EXPECT_EQ(body.at("generateContentRequest").at("model").as_string(), "models/gemini-2.5-pro");
+  EXPECT_FALSE(body.contains("model")) << "the model is the path's";
+}
+
+TEST(RequestViewGeminiEmbed, ReadsAndRewritesEmbedAndBatchInputs) {
+  auto single =
+      parse(R"({"content":{"parts":[{"text":"call 555-1234"},{"text":"again"}]},"taskType":"RETRIEVAL_QUERY"})");
+  RequestView one(Schema::GeminiEmbed, single, PathFacts{"text-embedding-004", false});
+  EXPECT_EQ(kinds(one), (std::vector<TextKind>{TextKind::Input, TextKind::Input}));
+  EXPECT_EQ(one.for_each_text(redact), 1u);
+  EXPECT_EQ(single.at("content").at("parts").at(0).at("text").as_string(), "call [phone]");
+  EXPECT_TRUE(one.messages().empty());
+  EXPECT_FALSE(one.add_message("system", "x", true));
+  EXPECT_FALSE(one.set_default(Param::MaxTokens, json::value(1)));
+
+  auto batch = parse(R"({"requests":[{"model":"models/e","content":{"parts":[{"text":"a"}]}},
+                                     {"model":"models/e","content":{"parts":[{"text":"555-1234"}]}}]})");
+  RequestView many(Schema::GeminiEmbed, batch, PathFacts{"e", false});
+  std::vector<std::size_t> indexes;
+  many.visit_text([&](const TextSpan& span) { indexes.push_back(span.message); });
+  EXPECT_EQ(indexes, (std::vector<std::size_t>{0, 1}));
+  EXPECT_EQ(many.for_each_text(redact), 1u);
+  many.set_model("e2");
+  EXPECT_EQ(batch.at("requests").at(0).at("model").as_string(), "models/e2");
+  EXPECT_EQ(batch.at("requests").at(1).at("model").as_string(), "models/e2");
+}
+
+TEST(RequestViewGemini, CanonicalFormSeesPathModelAndGenerationConfigButNotKeyOrder) {
+  auto a = parse(R"({"contents":[{"role":"user","parts":[{"text":"hi"}]}],"generationConfig":{"temperature":0.1}})");
+  auto b = parse(R"({"generationConfig":{"temperature":0.1},"contents":[{"parts":[{"text":"hi"}],"role":"user"}]})");
+  auto c = parse(R"({"contents":[{"role":"user","parts":[{"text":"hi"}]}],"generationConfig":{"temperature":0.2}})");
+  const auto form = [](json::object& body, std::string_view model) {
+    return RequestView(Schema::GeminiGenerate, body, PathFacts{model, false}).canonical_form();
+  };
+  EXPECT_EQ(form(a, "m"), form(b, "m"));
+  EXPECT_NE(form(a, "m"), form(c, "m"));
+  EXPECT_NE(form(a, "m"), form(a, "n"));
+}
+
 TEST(RequestViewRobustness, WrongKindsReadAsAbsent) {
   auto body = parse(
       R"({"model":3,"stream":"yes","messages":{"role":"user"},"system":7,"tools":"x","input":5,"instructions":[]})");
-  for (const auto schema :
-       {Schema::OpenAIChat, Schema::AnthropicMessages, Schema::OpenAIEmbeddings, Schema::OpenAIResponses}) {
+  for (const auto schema : {Schema::OpenAIChat, Schema::AnthropicMessages, Schema::OpenAIEmbeddings,
+                            Schema::OpenAIResponses, Schema::GeminiGenerate, Schema::GeminiEmbed}) {
     RequestView view(schema, body);
     EXPECT_EQ(view.model(), "");
     EXPECT_FALSE(view.stream());
     EXPECT_TRUE(view.messages().empty());
     EXPECT_TRUE(view.tools().empty());
     EXPECT_EQ(view.for_each_text(redact), 0u);
+    EXPECT_FALSE(view.canonical_form().empty());
+  }
+  auto gemini = parse(
+      R"({"systemInstruction":7,"contents":{"parts":[]},"tools":[{"functionDeclarations":"x"}],"requests":3,
+          "content":"x","generateContentRequest":[],"generationConfig":[]})");
+  for (const auto schema : {Schema::GeminiGenerate, Schema::GeminiEmbed}) {
+    RequestView view(schema, gemini, PathFacts{"m", false});
+    EXPECT_TRUE(view.messages().empty());
+    EXPECT_TRUE(view.tools().empty());
+    EXPECT_EQ(view.for_each_text(redact), 0u);
+    EXPECT_EQ(view.param(Param::Temperature), nullptr);
+    EXPECT_FALSE(view.set_param(Param::Temperature, json::value(1)));
     EXPECT_FALSE(view.canonical_form().empty());
   }
 }

@@ -668,6 +668,7 @@ struct ReplyContext {
   std::string response_id;
   std::size_t prompt_tokens = 1;
   long thoughts = -1;
+  bool cut_at_max_tokens = false;  // the reply stopped at generationConfig.maxOutputTokens
 };
 
 json::object usage(const ReplyContext& context, std::size_t candidates) {
@@ -683,7 +684,7 @@ json::object usage(const ReplyContext& context, std::size_t candidates) {
 
 json::object response(const ReplyContext& context, json::array parts, bool finished, std::size_t candidates) {
   json::object candidate{{"content", {{"parts", std::move(parts)}, {"role", "model"}}}};
-  if (finished) candidate["finishReason"] = "STOP";
+  if (finished) candidate["finishReason"] = context.cut_at_max_tokens ? "MAX_TOKENS" : "STOP";
   candidate["index"] = 0;
   return {{"candidates", json::array{std::move(candidate)}},
           {"usageMetadata", usage(context, candidates)},
@@ -720,7 +721,8 @@ ApiReply generate(const ApiRequest& original, std::string_view model, bool strea
                               : thoughts
                                   ? static_cast<long>(common::estimate_tokens(thought_part().at("text").get_string()))
                                   : -1;
-  ReplyContext context{std::string(model), "mock-", parsed.prompt_tokens, thought_tokens};
+  ReplyContext context{std::string(model), "mock-", parsed.prompt_tokens, thought_tokens,
+                       !function && request.cut_at_max_tokens};
   append_number(context.response_id, common::next_id());
   const std::size_t candidates = function ? 8 : common::reply_tokens(request);
   json::object call;

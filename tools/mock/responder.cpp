@@ -421,8 +421,11 @@ ResponsePlan plan_response(const Request& request, const Defaults& defaults, std
   auto pieces = chunks;
   bool cut_at_max_tokens = false;
   if (is_json && body.is_object() && !scripted.reply) {
-    for (const char* name : {"max_completion_tokens", "max_tokens"}) {
-      const auto* limit = body.get_object().if_contains(name);
+    const auto* generation = body.get_object().if_contains("generationConfig");  // Gemini
+    const auto& limits =
+        generation != nullptr && generation->is_object() ? generation->get_object() : body.get_object();
+    for (const char* name : {"max_completion_tokens", "max_tokens", "maxOutputTokens"}) {
+      const auto* limit = limits.if_contains(name);
       if (limit == nullptr || !limit->is_int64() || limit->get_int64() < 1) continue;
       if (limit->get_int64() < pieces) {
         pieces = limit->get_int64();
