@@ -1,10 +1,11 @@
 // Fuzzes the native text filters (src/translate/native_filter.hpp) and the canonical text
 // filtering between decoder and encoder (llm::TextFilteringEvents) with hostile upstream bytes:
-// the first byte picks OpenAI or Anthropic, stream or complete reply, and the filter's behaviour
+// the first byte picks OpenAI chat, Anthropic, Gemini (SSE or JSON array), the Responses API or
+// the canonical path, stream or complete reply, and the filter's behaviour
 // (a hold-back filter that releases a channel's text a few bytes late, and rejects when the
 // text holds "REJECT"). Invariants: no crash or sanitizer report; a stream's output is whole SSE
-// events (it ends on a blank line) and nothing follows a rejection; a complete reply is a JSON
-// object or an error.
+// events (it ends on a blank line; a Gemini JSON-array stream starts with `[`) and nothing
+// follows a rejection; a complete reply is a JSON object or an error.
 #include <boost/json.hpp>
 #include <cstddef>
 #include <cstdint>
@@ -77,6 +78,15 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     case 1:
       translator = translate::make_anthropic_native_filter(filter, 64 * 1024);
       break;
+    case 2:
+      translator = translate::make_gemini_native_filter(filter, (selector & 4) != 0, 64 * 1024);
+      break;
+    case 3:
+      if ((selector & 4) == 0) {
+        translator = translate::make_responses_native_filter(filter, 64 * 1024);
+        break;
+      }
+      [[fallthrough]];
     default: {
       // The canonical path: an Anthropic stream decoded, filtered, encoded for an OpenAI client.
       translate::EncoderOptions options;
@@ -110,6 +120,10 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   const auto before_end = out.size();
   translator->stream_end(out);
   if (filter.rejection() != nullptr && out.size() != before_end) std::abort();  // nothing after a rejection
-  check_sse(out);
+  if ((selector & 3) == 2 && (selector & 4) != 0) {
+    if (!out.empty() && out.front() != '[') std::abort();
+  } else {
+    check_sse(out);
+  }
   return 0;
 }

@@ -25,10 +25,10 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   const auto parsed = boost::json::parse(text, ec, {}, options);
   if (ec || !parsed.is_object()) return 0;
   using sluice::llm::Schema;
-  for (const auto schema :
-       {Schema::OpenAIChat, Schema::OpenAIEmbeddings, Schema::AnthropicMessages, Schema::OpenAIResponses}) {
+  for (const auto schema : {Schema::OpenAIChat, Schema::OpenAIEmbeddings, Schema::AnthropicMessages,
+                            Schema::OpenAIResponses, Schema::GeminiGenerate, Schema::GeminiEmbed}) {
     auto body = parsed.as_object();
-    sluice::llm::RequestView view(schema, body);
+    sluice::llm::RequestView view(schema, body, sluice::llm::PathFacts{"m", size % 2 == 0});
     (void)view.model();
     (void)view.stream();
     (void)view.system_text();

@@ -674,10 +674,9 @@ http::Task<AttemptResult> attempt(ExchangeInputs& exchange, const BackendRuntime
   // Stages that must see the whole answer first (a response webhook) get each choice's text of
   // the reply read whole; the texts they replace go out through the same filters.
   std::unique_ptr<llm::TextFilter> text_filter;
-  const bool text_reply =
-      request.json_api && target.ai && record.status >= 200 && record.status < 300 &&
-      (request.api == route::ApiKind::ChatCompletions || request.api == route::ApiKind::Messages ||
-       (translator && (request.api == route::ApiKind::Responses || request.api == route::ApiKind::GeminiGenerate)));
+  const bool text_reply = request.json_api && target.ai && record.status >= 200 && record.status < 300 &&
+                          (request.api == route::ApiKind::ChatCompletions || request.api == route::ApiKind::Messages ||
+                           request.api == route::ApiKind::Responses || request.api == route::ApiKind::GeminiGenerate);
   const bool whole_reply = text_reply && reads_whole_reply(request, target);
   std::string whole_body;
   if (whole_reply) {
@@ -686,7 +685,11 @@ http::Task<AttemptResult> attempt(ExchangeInputs& exchange, const BackendRuntime
     if (failed) co_return co_await answer_error(*failed);
     pipeline::ReplyText reply;
     reply.stream = request.info.stream;
-    reply.choices = translate::reply_texts(target.format, reply.stream, whole_body).choices;
+    const auto reply_format = !context.native                            ? translate::ReplyFormat::Provider
+                              : request.api == route::ApiKind::Responses ? translate::ReplyFormat::Responses
+                              : exchange.json_array_stream               ? translate::ReplyFormat::GeminiJsonArray
+                                                                         : translate::ReplyFormat::Provider;
+    reply.choices = translate::reply_texts(target.format, reply.stream, whole_body, reply_format).choices;
     reply.replaced.resize(reply.choices.size());
     const auto verdict = co_await run_reply_text_stages(answered, target, reply);
     if (!verdict.proceeds()) {
@@ -703,11 +706,16 @@ http::Task<AttemptResult> attempt(ExchangeInputs& exchange, const BackendRuntime
   if (text_filter) {
     if (translator) {
       translator->filter_text(text_filter.get());
+    } else if (target.format == provider::WireFormat::OpenAI && request.api == route::ApiKind::Responses) {
+      translator = translate::make_responses_native_filter(*text_filter, limits.maxTranslatedResponseBytes);
     } else if (target.format == provider::WireFormat::OpenAI) {
       translator = translate::make_openai_native_filter(*text_filter, context.drop_usage_chunk,
                                                         limits.maxTranslatedResponseBytes);
     } else if (target.format == provider::WireFormat::Anthropic) {
       translator = translate::make_anthropic_native_filter(*text_filter, limits.maxTranslatedResponseBytes);
+    } else if (target.format == provider::WireFormat::Gemini || target.format == provider::WireFormat::VertexGemini) {
+      translator = translate::make_gemini_native_filter(*text_filter, exchange.json_array_stream,
+                                                        limits.maxTranslatedResponseBytes);
     }
   }
 

@@ -323,35 +323,6 @@ ClientSchema client_schema_for(std::string_view path) {
 
 namespace {
 
-// Policies that cannot read a reply refuse the request rather than let the reply pass unread:
-// a response guard or webhook on a Responses API or Gemini call a provider would answer
-// natively (those replies are read only when translated).
-std::optional<http::ApiError> unread_by_policies(route::ApiKind api, const AttemptPlan& plan,
-                                                 const pipeline::Chain& rule_chain,
-                                                 const pipeline::Chain& backend_chain) {
-  const bool gemini = api == route::ApiKind::GeminiGenerate || api == route::ApiKind::GeminiCountTokens ||
-                      api == route::ApiKind::GeminiEmbed;
-  const auto answered_natively = [&](provider::WireFormat format) {
-    return std::any_of(plan.begin(), plan.end(), [&](const auto* p) { return p->format == format; });
-  };
-  const bool native_unread = (api == route::ApiKind::Responses && answered_natively(provider::WireFormat::OpenAI)) ||
-                             (gemini && (answered_natively(provider::WireFormat::Gemini) ||
-                                         answered_natively(provider::WireFormat::VertexGemini)));
-  for (const auto* chain : {&rule_chain, &backend_chain}) {
-    if (native_unread &&
-        (chain->needs(pipeline::Phase::ResponseText) || chain->needs(pipeline::Phase::ResponseWhole))) {
-      return http::ApiError{400,
-                            "invalid_request_error",
-                            "unsupported_api",
-                            std::string("a response guard applies to this route, and it does not read the ") +
-                                (gemini ? "Gemini API replies of Gemini" : "Responses API replies of OpenAI-format") +
-                                " providers yet; use chat completions on this route",
-                            {}};
-    }
-  }
-  return std::nullopt;
-}
-
 // A JSON API request as the attempts see it: the client's API, what the provider is asked to do
 // (Gemini: the action in the path; a stream without alt=sse is one JSON array).
 void describe_json_api(route::ApiKind api, std::string_view api_path, std::string_view query,
@@ -504,8 +475,6 @@ http::Task<bool> run_exchange(Worker& worker, const Snapshot& snapshot, const ro
       co_return co_await responder.error(*selection.error);
     }
     if (!estimate_tokens) plan = std::move(able);
-    if (auto refusal = unread_by_policies(api, plan, rule_chain, backend->chain))
-      co_return co_await responder.error(*refusal);
   } else if (backend->ai) {
     const auto family = route::api_family(api_path, match.matched_prefix);
     const bool allowed = passthrough_allows(backend->spec->passthrough, api_path, match.matched_prefix, family);

@@ -31,6 +31,10 @@ class PassthroughUsageReader {
   // The body ended: a JSON body is read, an unfinished last event too.
   void finish();
 
+  // Reads one document or event already parsed (a reader of the stream's events that parses
+  // them anyway shares its parse instead of feeding bytes).
+  void observe(const boost::json::object& object) { read_object(object); }
+
   const llm::Usage& usage() const { return usage_; }
   const std::string& model() const { return model_; }
 

@@ -20,6 +20,12 @@ struct ReplyTexts {
   std::optional<http::ApiError> error;  // the reply is not what its format promises
 };
 
-ReplyTexts reply_texts(provider::WireFormat format, bool stream, std::string_view body);
+// What the body is written in: the provider's wire format (chat, Messages, generateContent,
+// Converse), the Responses API (an OpenAI-format provider answering it natively: choice 0 is the
+// text of its output messages), or a Gemini stream sent as one JSON array (no alt=sse).
+enum class ReplyFormat { Provider, Responses, GeminiJsonArray };
+
+ReplyTexts reply_texts(provider::WireFormat format, bool stream, std::string_view body,
+                       ReplyFormat reply_format = ReplyFormat::Provider);
 
 }  // namespace sluice::translate

@@ -27,7 +27,27 @@ kind: HTTPRoute
 metadata: {name: llm}
 spec:
   rules:
-${prefixRule('g', 'gemini')}${prefixRule('guarded', 'gemini')}---
+${prefixRule('g', 'gemini')}${prefixRule('guarded', 'gemini')}${prefixRule('masked-out', 'gemini')}${prefixRule('rejected-out', 'gemini')}---
+apiVersion: sluice.dev/v1alpha1
+kind: TrafficPolicy
+metadata: {name: output-mask}
+spec:
+  targetRefs: [{group: gateway.networking.k8s.io, kind: HTTPRoute, name: llm, sectionName: masked-out}]
+  ai:
+    promptGuard:
+      response:
+        regex: {action: MASK, builtins: [SSN]}
+---
+apiVersion: sluice.dev/v1alpha1
+kind: TrafficPolicy
+metadata: {name: output-reject}
+spec:
+  targetRefs: [{group: gateway.networking.k8s.io, kind: HTTPRoute, name: llm, sectionName: rejected-out}]
+  ai:
+    promptGuard:
+      response:
+        regex: {action: REJECT, builtins: [SSN]}
+---
 apiVersion: sluice.dev/v1alpha1
 kind: TrafficPolicy
 metadata: {name: guard}
@@ -244,4 +264,104 @@ test('request policies read Gemini calls: the alias renames the path model, defa
   assert.equal(line.requested_model, 'fast');
   assert.equal(line.model, CHAT_MODELS.gemini);
   assert.equal(line.guard, 'request mask SSN');
+});
+
+describe('a response guard reads native Gemini replies', () => {
+  const SSN = '123-45-6789';
+  const reply = `my SSN is ${SSN}, noted`;
+  const call = (route, action, extra = {}) =>
+    fetch(`${authGw.url}/${route}/v1beta/models/${CHAT_MODELS.gemini}:${action}`, {
+      method: 'POST',
+      headers: {
+        'content-type': 'application/json',
+        'x-goog-api-key': CLIENT_KEY,
+        'x-mock-reply': encodeURIComponent(reply),
+        'x-mock-split': '12,15,19',
+        ...extra,
+      },
+      body: JSON.stringify({ contents: [{ role: 'user', parts: [{ text: 'hello' }] }] }),
+    });
+  const textOf = (chunks) =>
+    chunks.flatMap((c) => c.candidates ?? []).flatMap((c) => c.content?.parts ?? []).map((p) => p.text ?? '').join('');
+
+  test('generateContent: the complete reply is masked, the rest is the provider\'s', async () => {
+    const res = await call('masked-out', 'generateContent');
+    assert.equal(res.status, 200);
+    const body = await res.json();
+    const text = textOf([body]);
+    assert.match(text, /^my SSN is \S+, noted$/);
+    assert.equal(text.includes(SSN), false, text);
+    assert.ok(body.usageMetadata.promptTokenCount > 0);
+  });
+
+  test('streamGenerateContent?alt=sse: an SSN cut across events is masked', async () => {
+    const res = await fetch(
+      `${authGw.url}/masked-out/v1beta/models/${CHAT_MODELS.gemini}:streamGenerateContent?alt=sse`,
+      {
+        method: 'POST',
+        headers: {
+          'content-type': 'application/json',
+          'x-goog-api-key': CLIENT_KEY,
+          'x-mock-reply': encodeURIComponent(reply),
+          'x-mock-split': '12,15,19',
+        },
+        body: JSON.stringify({ contents: [{ role: 'user', parts: [{ text: 'hello' }] }] }),
+      },
+    );
+    assert.equal(res.status, 200);
+    assert.match(res.headers.get('content-type'), /text\/event-stream/);
+    const raw = await res.text();
+    assert.equal(raw.includes(SSN), false, raw);
+    const chunks = raw
+      .split(/\r?\n\r?\n/)
+      .filter((block) => block.startsWith('data: '))
+      .map((block) => JSON.parse(block.slice(6)));
+    assert.match(textOf(chunks), /^my SSN is \S+, noted$/);
+    assert.ok(chunks.at(-1).candidates[0].finishReason, 'the last chunk finishes the candidate');
+  });
+
+  test('streamGenerateContent as one JSON array: masked, still one valid array', async () => {
+    const res = await call('masked-out', 'streamGenerateContent');
+    assert.equal(res.status, 200);
+    const raw = await res.text();
+    assert.equal(raw.includes(SSN), false, raw);
+    const chunks = JSON.parse(raw);
+    assert.ok(Array.isArray(chunks) && chunks.length > 1);
+    assert.match(textOf(chunks), /^my SSN is \S+, noted$/);
+  });
+
+  test('the @google/genai SDK streams through the guard', async () => {
+    const ai = new GoogleGenAI({
+      apiKey: CLIENT_KEY,
+      httpOptions: {
+        baseUrl: `${authGw.url}/masked-out`,
+        headers: { 'x-mock-reply': encodeURIComponent(reply), 'x-mock-split': '12,15,19' },
+      },
+    });
+    let text = '';
+    for await (const chunk of await ai.models.generateContentStream({ model: CHAT_MODELS.gemini, contents: 'hello' }))
+      text += chunk.text ?? '';
+    assert.match(text, /^my SSN is \S+, noted$/);
+    assert.equal(text.includes(SSN), false, text);
+  });
+
+  test('a rejecting guard ends the stream with SAFETY and Google\'s error', async () => {
+    const res = await call('rejected-out', 'streamGenerateContent');
+    assert.equal(res.status, 200);
+    const raw = await res.text();
+    assert.equal(raw.includes(SSN), false, raw);
+    const chunks = JSON.parse(raw);
+    assert.equal(chunks.at(-2).candidates[0].finishReason, 'SAFETY');
+    const { error } = chunks.at(-1);
+    assert.ok(error.message.length > 0);
+    assert.ok(error.code >= 400 && typeof error.status === 'string', JSON.stringify(error));
+  });
+
+  test('a rejected complete reply is Google\'s error', async () => {
+    const res = await call('rejected-out', 'generateContent');
+    assert.equal(res.status >= 400, true);
+    const body = await res.json();
+    assert.ok(body.error.status);
+    assert.equal(JSON.stringify(body).includes(SSN), false);
+  });
 });

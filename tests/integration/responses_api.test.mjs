@@ -42,7 +42,7 @@ kind: HTTPRoute
 metadata: {name: llm}
 spec:
   rules:
-${rule('openai', 'openai')}${rule('claude', 'claude')}${rule('masked', 'cap')}${rule('refused', 'openai')}${rule('guarded-output', 'openai')}${rule('guarded-claude', 'claude')}---
+${rule('openai', 'openai')}${rule('claude', 'claude')}${rule('masked', 'cap')}${rule('refused', 'openai')}${rule('guarded-output', 'openai')}${rule('guarded-claude', 'claude')}${rule('rejected-output', 'openai')}---
 ` +
       guard('mask', ['masked'], `      request:
         regex: {action: MASK, builtins: [SSN]}
@@ -53,6 +53,9 @@ ${rule('openai', 'openai')}${rule('claude', 'claude')}${rule('masked', 'cap')}${
 `) +
       guard('output', ['guarded-output', 'guarded-claude'], `      response:
         regex: {action: MASK, builtins: [SSN]}
+`) +
+      guard('output-reject', ['rejected-output'], `      response:
+        regex: {action: REJECT, builtins: [SSN]}
 `),
     gatewayExtra: `  pricing:
     models:
@@ -167,7 +170,7 @@ test('a prompt guard reads the input: masked before the provider, or refused', a
   assert.equal(error.error.message, 'The request was rejected by policy');
 });
 
-test('a response guard reads translated Responses replies; a native one is refused with a clear 400', async () => {
+test('a response guard reads translated Responses replies', async () => {
   const translated = await fetch(`${gw.url}/guarded-claude/v1/responses`, {
     method: 'POST',
     headers: { 'content-type': 'application/json', 'x-mock-reply': encodeURIComponent(`my SSN is ${SSN}`) },
@@ -180,23 +183,78 @@ test('a response guard reads translated Responses replies; a native one is refus
   assert.match(text, /^my SSN is /);
   assert.equal(text.includes(SSN), false, text);
 
-  const guarded = await fetch(`${gw.url}/guarded-output/v1/responses`, {
+  // Chat completions on the same route pass the guard too.
+  const chat = await fetch(`${gw.url}/guarded-claude/v1/chat/completions`, {
     method: 'POST',
     headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ model: 'gpt-test', input: 'hello' }),
-  });
-  assert.equal(guarded.status, 400);
-  const g = await guarded.json();
-  assert.equal(g.error.code, 'unsupported_api');
-  assert.match(g.error.message, /response guard/);
-  // Chat completions on the same route still pass the guard.
-  const chat = await fetch(`${gw.url}/guarded-output/v1/chat/completions`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ model: 'gpt-test', messages: [{ role: 'user', content: 'hello' }] }),
+    body: JSON.stringify({ model: 'claude-test', max_tokens: 20, messages: [{ role: 'user', content: 'hello' }] }),
   });
   assert.equal(chat.status, 200);
   await chat.text();
+});
+
+test('a response guard reads native Responses replies: the complete response is masked', async () => {
+  const res = await fetch(`${gw.url}/guarded-output/v1/responses`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', 'x-mock-reply': encodeURIComponent(`my SSN is ${SSN}, noted`) },
+    body: JSON.stringify({ model: 'gpt-test', input: 'hello' }),
+  });
+  assert.equal(res.status, 200);
+  const body = await res.json();
+  assert.equal(body.object, 'response');
+  const text = body.output[0].content[0].text;
+  assert.match(text, /^my SSN is \S+, noted$/);
+  assert.equal(text.includes(SSN), false, text);
+  assert.ok(body.usage.output_tokens > 0, 'the rest of the response is the provider\'s');
+});
+
+test('a response guard reads native Responses streams: deltas, done events and the final response agree', async () => {
+  // The SSN is cut across three deltas: the filter holds it, masks it, and lets the rest out.
+  const reply = `my SSN is ${SSN}, noted`;
+  const res = await fetch(`${gw.url}/guarded-output/v1/responses`, {
+    method: 'POST',
+    headers: {
+      'content-type': 'application/json',
+      'x-mock-reply': encodeURIComponent(reply),
+      'x-mock-split': '12,15,19',
+    },
+    body: JSON.stringify({ model: 'gpt-test', input: 'hello', stream: true }),
+  });
+  assert.equal(res.status, 200);
+  const raw = await res.text();
+  assert.equal(raw.includes(SSN), false, raw);
+  const events = raw
+    .split('\n\n')
+    .map((block) => block.split('\n').find((line) => line.startsWith('data: ')))
+    .filter(Boolean)
+    .map((line) => JSON.parse(line.slice(6)));
+  const sequence = events.map((e) => e.sequence_number);
+  assert.deepEqual(sequence, sequence.map((_, i) => sequence[0] + i), 'sequence numbers stay consecutive');
+  const deltas = events.filter((e) => e.type === 'response.output_text.delta').map((e) => e.delta).join('');
+  assert.match(deltas, /^my SSN is \S+, noted$/);
+  const done = events.find((e) => e.type === 'response.output_text.done');
+  assert.equal(done.text, deltas);
+  assert.equal(events.find((e) => e.type === 'response.content_part.done').part.text, deltas);
+  assert.equal(events.find((e) => e.type === 'response.output_item.done').item.content[0].text, deltas);
+  const completed = events.at(-1);
+  assert.equal(completed.type, 'response.completed');
+  assert.equal(completed.response.output[0].content[0].text, deltas);
+});
+
+test('a response guard that rejects ends a native Responses stream with response.failed', async () => {
+  const res = await fetch(`${gw.url}/rejected-output/v1/responses`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', 'x-mock-reply': encodeURIComponent(`my SSN is ${SSN}`) },
+    body: JSON.stringify({ model: 'gpt-test', input: 'hello', stream: true }),
+  });
+  assert.equal(res.status, 200);
+  const raw = await res.text();
+  assert.equal(raw.includes(SSN), false, raw);
+  assert.match(raw, /event: response.failed/);
+  assert.doesNotMatch(raw, /response.completed/);
+  const failed = JSON.parse(raw.trim().split('\n').at(-1).slice(6));
+  assert.equal(failed.response.status, 'failed');
+  assert.ok(failed.response.error.message.length > 0);
 });
 
 test('an invalid body is a 400 naming the parse position; a retrieval by id still needs passthrough', async () => {
