@@ -3,10 +3,12 @@
 --   BENCH {"requests":N,"duration_us":..,"rps":..,"p50_us":..,"p90_us":..,"p99_us":..,"max_us":..,
 --          "errors":{"connect":..,"read":..,"write":..,"status":..,"timeout":..}}
 -- Environment: STREAM=1 adds "stream": true (the same body otherwise), BENCH_PATH overrides the path,
--- BENCH_FORMAT=anthropic sends the same conversation as an Anthropic Messages request instead.
+-- BENCH_FORMAT=anthropic sends the same conversation as an Anthropic Messages request instead,
+-- BENCH_FORMAT=responses as an OpenAI Responses API request (instructions + input).
 
 local stream = os.getenv("STREAM") == "1"
 local anthropic = os.getenv("BENCH_FORMAT") == "anthropic"
+local responses = os.getenv("BENCH_FORMAT") == "responses"
 local path = os.getenv("BENCH_PATH") or "/v1/chat/completions"
 
 local system_prompt = "You are a meticulous support assistant for Acme Cloud, a hosting provider. "
@@ -32,6 +34,12 @@ if anthropic then
   body = '{"model":"claude-sonnet-4-5","system":' .. quote(system_prompt) .. ',"messages":['
     .. '{"role":"user","content":' .. quote(user_prompt) .. '}],'
     .. '"temperature":0.2,"max_tokens":512,"top_p":1,"metadata":{"user_id":"bench-client-0042"}'
+    .. (stream and ',"stream":true' or '')
+    .. '}'
+elseif responses then
+  body = '{"model":"gpt-4o-mini","instructions":' .. quote(system_prompt) .. ','
+    .. '"input":[{"role":"user","content":' .. quote(user_prompt) .. '}],'
+    .. '"temperature":0.2,"max_output_tokens":512,"top_p":1,"user":"bench-client-0042"'
     .. (stream and ',"stream":true' or '')
     .. '}'
 else
