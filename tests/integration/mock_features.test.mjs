@@ -265,6 +265,152 @@ test('responses: reasoning with a summary adds a reasoning item and its stream e
   }
 });
 
+// A tool schema the generator must honour: enum, minimum, format, nested objects through $ref,
+// an array with minItems, a const option beside null, and an optional property (left out: tool
+// inputs carry the required properties, as models fill them).
+const pointDef = {
+  type: 'object',
+  properties: { lat: { type: 'number' }, lon: { type: 'number' }, label: { type: ['string', 'null'] } },
+  required: ['lat', 'lon'],
+};
+const toolSchema = {
+  type: 'object',
+  properties: {
+    city: { type: 'string' },
+    unit: { type: 'string', enum: ['celsius', 'fahrenheit'] },
+    days: { type: 'integer', minimum: 3 },
+    when: { type: 'string', format: 'date' },
+    location: { $ref: '#/$defs/point' },
+    stops: { type: 'array', items: { $ref: '#/$defs/point' }, minItems: 2 },
+    mode: { anyOf: [{ type: 'null' }, { const: 'fast' }] },
+    note: { type: 'string' },
+  },
+  required: ['city', 'unit', 'days', 'when', 'location', 'stops', 'mode'],
+  $defs: { point: pointDef },
+};
+const toolArgs = {
+  city: 'mock', unit: 'celsius', days: 3, when: '2024-01-01',
+  location: { lat: 1, lon: 1 }, stops: [{ lat: 1, lon: 1 }, { lat: 1, lon: 1 }], mode: 'fast',
+};
+
+// ---- Responses API: function calls -------------------------------------------------------------
+
+const fnTools = [
+  { type: 'web_search' },
+  { type: 'function', name: 'get_weather', parameters: toolSchema, strict: false },
+  { type: 'function', name: 'other', parameters: { type: 'object', properties: {} } },
+];
+const toolInput = [{ role: 'user', content: 'Use the tool to get the weather.' }];
+
+test('responses: a function_call item when tools are given and the user asks for a tool', async () => {
+  const first = await post('/v1/responses', respBody({ input: toolInput, tools: fnTools }));
+  assert.equal(first.status, 200, first.text);
+  assert.equal(first.json.status, 'completed');
+  assert.equal(first.json.output.length, 1);
+  const [call] = first.json.output;
+  assert.equal(call.type, 'function_call');
+  assert.match(call.id, /^fc_/);
+  assert.match(call.call_id, /^call_mock\d+$/);
+  assert.equal(call.name, 'get_weather', 'the first function tool (built-in tools are never called)');
+  assert.equal(call.status, 'completed');
+  assert.deepEqual(JSON.parse(call.arguments), toolArgs);
+  assert.equal(first.json.usage.output_tokens, 8);
+
+  // The tool result: a text reply, the same as chat's after a tool message.
+  const second = await post('/v1/responses', respBody({
+    tools: fnTools,
+    input: [...toolInput, ...first.json.output, { type: 'function_call_output', call_id: call.call_id, output: '18C and sunny' }],
+  }));
+  assert.equal(second.status, 200, second.text);
+  assert.equal(second.json.output[0].type, 'message');
+  assert.equal(second.json.output[0].content[0].text, 'chunk0 chunk1 chunk2 chunk3');
+  assert.ok(second.json.usage.input_tokens > first.json.usage.input_tokens, 'the call and its output count as input');
+
+  // tool_choice: none answers text, required and a named function call without the word.
+  let res = await post('/v1/responses', respBody({ input: toolInput, tools: fnTools, tool_choice: 'none' }));
+  assert.equal(res.json.output[0].type, 'message');
+  res = await post('/v1/responses', respBody({ tools: fnTools, tool_choice: 'required' }));
+  assert.equal(res.json.output[0].name, 'get_weather');
+  res = await post('/v1/responses', respBody({ tools: fnTools, tool_choice: { type: 'function', name: 'other' } }));
+  assert.equal(res.json.output[0].name, 'other');
+  assert.equal(res.json.output[0].arguments, '{}');
+  res = await post('/v1/responses', respBody({ tools: fnTools }));
+  assert.equal(res.json.output[0].type, 'message', '"auto" calls only when the user mentions a tool');
+  res = await post('/v1/responses', respBody({ input: toolInput, tools: fnTools, tool_choice: { type: 'web_search' } }));
+  assert.equal(res.json.output[0].type, 'message', 'a built-in tool choice calls no function');
+
+  // With reasoning, the reasoning item comes first; x-mock-tool-args chooses the arguments.
+  res = await post('/v1/responses', respBody({ input: toolInput, tools: fnTools, reasoning: { effort: 'low' } }), {
+    'x-mock-tool-args': encodeURIComponent('{"city":"Paris"}'),
+  });
+  assert.deepEqual(res.json.output.map((item) => item.type), ['reasoning', 'function_call']);
+  assert.equal(res.json.output[1].arguments, '{"city":"Paris"}');
+});
+
+test('responses: tools, tool_choice and function_call_output are validated', async () => {
+  const cases = [
+    [{ tools: {} }, 'tools'],
+    [{ tools: [{ name: 'f' }] }, 'tools[0].type'],
+    [{ tools: [{ type: 'function' }] }, 'tools[0].name'],
+    [{ tools: [{ type: 'function', name: 'f', parameters: [] }] }, 'tools[0].parameters'],
+    [{ tools: fnTools, tool_choice: 'always' }, 'tool_choice'],
+    [{ tools: fnTools, tool_choice: { type: 'function', name: 'nope' } }, 'tool_choice'],
+    [{ tools: fnTools, tool_choice: { type: 'function' } }, 'tool_choice.name'],
+    [{ tools: fnTools, input: [...toolInput, { type: 'function_call_output', call_id: 'call_x', output: 'r' }] }, 'input'],
+    [{ tools: fnTools, input: [...toolInput, { type: 'function_call_output', output: 'r' }] }, 'input[1].call_id'],
+    [{ tools: fnTools, input: [{ type: 'function_call', call_id: 'c', name: 'f' }] }, 'input[0].arguments'],
+  ];
+  for (const [extra, param] of cases) {
+    const res = await post('/v1/responses', respBody(extra));
+    assert.equal(res.status, 400, `${JSON.stringify(extra)}: ${res.text}`);
+    assert.equal(res.json.error.param, param);
+  }
+  const res = await post('/v1/responses', respBody({ tools: fnTools, input: [...toolInput, { type: 'function_call_output', call_id: 'call_x', output: 'r' }] }));
+  assert.equal(res.json.error.message, 'No tool call found for function call output with call_id call_x.');
+  const continued = await post('/v1/responses', respBody({
+    tools: fnTools, previous_response_id: 'resp_1', input: [{ type: 'function_call_output', call_id: 'call_x', output: 'r' }],
+  }));
+  assert.equal(continued.status, 200, 'a continued conversation may answer calls the mock cannot see');
+});
+
+test('responses: a streamed function_call sends its arguments as function_call_arguments deltas', async () => {
+  const res = await post('/v1/responses', respBody({ input: toolInput, tools: fnTools, stream: true }));
+  assert.equal(res.status, 200, res.text);
+  const events = namedEvents(res.text);
+  assert.deepEqual(events.map((e) => e.event), [
+    'response.created', 'response.in_progress', 'response.output_item.added',
+    'response.function_call_arguments.delta', 'response.function_call_arguments.delta', 'response.function_call_arguments.delta',
+    'response.function_call_arguments.done', 'response.output_item.done', 'response.completed',
+  ]);
+  assert.ok(events.every((e, i) => e.data.type === e.event && e.data.sequence_number === i));
+  const added = events[2].data;
+  assert.equal(added.output_index, 0);
+  assert.equal(added.item.type, 'function_call');
+  assert.equal(added.item.status, 'in_progress');
+  assert.equal(added.item.arguments, '');
+  assert.equal(added.item.name, 'get_weather');
+  const itemEvents = events.slice(3, 7).map((e) => e.data);
+  assert.ok(itemEvents.every((e) => e.item_id === added.item.id && e.output_index === 0));
+  const streamed = itemEvents.slice(0, 3).map((e) => e.delta).join('');
+  assert.deepEqual(JSON.parse(streamed), toolArgs);
+  assert.equal(events[6].data.arguments, streamed);
+  assert.equal(events[6].data.name, 'get_weather');
+  const done = events[7].data;
+  assert.equal(done.output_index, 0);
+  assert.deepEqual(done.item, { ...added.item, status: 'completed', arguments: streamed });
+  const completed = events[8].data.response;
+  assert.equal(completed.status, 'completed');
+  assert.deepEqual(completed.output, [done.item]);
+  assert.equal(completed.usage.output_tokens, 8);
+
+  // x-mock-split cuts x-mock-tool-args into the chosen deltas.
+  const split = await post('/v1/responses', respBody({ tools: fnTools, tool_choice: 'required', stream: true }), {
+    'x-mock-tool-args': encodeURIComponent('{"city":"Paris"}'), 'x-mock-split': '5',
+  });
+  const deltas = namedEvents(split.text).filter((e) => e.event === 'response.function_call_arguments.delta').map((e) => e.data.delta);
+  assert.deepEqual(deltas, ['{"cit', 'y":"P', 'aris"', '}']);
+});
+
 // ---- Anthropic ---------------------------------------------------------------------------------
 
 const ANT = { 'x-api-key': 'sk-ant-test', 'anthropic-version': '2023-06-01' };
@@ -649,4 +795,91 @@ test('bedrock: thinking on a Claude model answers a signed reasoningContent bloc
   const small = await post(`${CLAUDE}/converse`, converseBody({ additionalModelRequestFields: { thinking: { type: 'enabled', budget_tokens: 100 } } }), BEDROCK);
   assert.equal(small.status, 400);
   assert.match(small.json.message, /budget_tokens: Input should be greater than or equal to 1024/);
+});
+
+// ---- Tool inputs: one schema-valid generator for every format ----------------------------------
+
+test('tool inputs honour enum, $ref, nested required objects, minItems and bounds in every format', async () => {
+  const prompt = 'Use the tool please.';
+  // OpenAI chat
+  let res = await post('/v1/chat/completions', chatBody({
+    messages: [{ role: 'user', content: prompt }],
+    tools: [{ type: 'function', function: { name: 'get_weather', parameters: toolSchema } }],
+  }));
+  assert.equal(res.status, 200, res.text);
+  assert.deepEqual(JSON.parse(res.json.choices[0].message.tool_calls[0].function.arguments), toolArgs);
+
+  // Anthropic
+  res = await post('/v1/messages', antBody({
+    messages: [{ role: 'user', content: prompt }],
+    tools: [{ name: 'get_weather', input_schema: toolSchema }],
+  }), ANT);
+  assert.equal(res.status, 200, res.text);
+  assert.deepEqual(res.json.content[0].input, toolArgs);
+
+  // Gemini: a JSON Schema (parametersJsonSchema), and Google's OpenAPI subset (upper-case types,
+  // nullable, int64 fields as strings).
+  res = await post(`${GEN}:generateContent`, gemBody({
+    contents: [{ role: 'user', parts: [{ text: prompt }] }],
+    tools: [{ functionDeclarations: [{ name: 'get_weather', parametersJsonSchema: toolSchema }] }],
+  }), GEM);
+  assert.equal(res.status, 200, res.text);
+  assert.deepEqual(res.json.candidates[0].content.parts[0].functionCall.args, toolArgs);
+  const openApi = {
+    type: 'OBJECT',
+    properties: {
+      unit: { type: 'STRING', format: 'enum', enum: ['celsius', 'fahrenheit'] },
+      place: { type: 'OBJECT', properties: { lat: { type: 'NUMBER' }, name: { type: 'STRING', nullable: true } }, required: ['lat', 'name'] },
+      tags: { type: 'ARRAY', items: { type: 'STRING' }, minItems: '2', maxItems: '3' },
+      count: { type: 'INTEGER', minimum: 10, maximum: 20 },
+      label: { type: 'STRING', minLength: '6', maxLength: '8' },
+    },
+    required: ['unit', 'place', 'tags', 'count', 'label'],
+  };
+  res = await post(`${GEN}:generateContent`, gemBody({
+    contents: [{ role: 'user', parts: [{ text: prompt }] }],
+    tools: [{ functionDeclarations: [{ name: 'f', parameters: openApi }] }],
+  }), GEM);
+  assert.equal(res.status, 200, res.text);
+  assert.deepEqual(res.json.candidates[0].content.parts[0].functionCall.args, {
+    unit: 'celsius', place: { lat: 1, name: 'mock' }, tags: ['mock', 'mock'], count: 10, label: 'mockkk',
+  });
+
+  // Bedrock Converse, complete and streamed.
+  const toolConfig = { tools: [{ toolSpec: { name: 'get_weather', inputSchema: { json: toolSchema } } }], toolChoice: { any: {} } };
+  res = await post(`${CLAUDE}/converse`, converseBody({ toolConfig }), BEDROCK);
+  assert.equal(res.status, 200, res.text);
+  assert.deepEqual(res.json.output.message.content[0].toolUse.input, toolArgs);
+  res = await post(`${CLAUDE}/converse-stream`, converseBody({ toolConfig }), BEDROCK);
+  const input = decodeEventStream(res.bytes).filter((f) => f.type === 'contentBlockDelta').map((f) => f.payload.delta.toolUse.input).join('');
+  assert.deepEqual(JSON.parse(input), toolArgs);
+});
+
+test('structured output: recursive and allOf schemas answer a bounded, valid document', async () => {
+  const tree = {
+    type: 'object',
+    properties: { name: { type: 'string' }, children: { type: 'array', items: { $ref: '#' } }, left: { $ref: '#' }, right: { $ref: '#' } },
+    required: ['name', 'children'],
+  };
+  const res = await post('/v1/chat/completions', chatBody({ response_format: { type: 'json_schema', json_schema: { name: 'tree', schema: tree } } }));
+  assert.equal(res.status, 200, res.text);
+  const doc = JSON.parse(res.json.choices[0].message.content);
+  const check = (node, depth) => {
+    assert.equal(node.name, 'mock');
+    assert.ok(Array.isArray(node.children));
+    assert.ok(depth < 32);
+    for (const child of [...node.children, node.left, node.right]) if (child !== undefined) check(child, depth + 1);
+  };
+  check(doc, 0);
+  assert.ok(res.text.length < 1_000_000, `bounded: ${res.text.length} bytes`);
+
+  const merged = {
+    allOf: [
+      { type: 'object', properties: { a: { type: 'integer', exclusiveMinimum: 5 } }, required: ['a'] },
+      { type: 'object', properties: { b: { type: 'string', format: 'email' } }, required: ['b'] },
+    ],
+    properties: { c: { type: 'number', maximum: 0.5 } },
+  };
+  const allOf = await post('/v1/chat/completions', chatBody({ response_format: { type: 'json_schema', json_schema: { name: 'm', schema: merged } } }));
+  assert.deepEqual(JSON.parse(allOf.json.choices[0].message.content), { a: 6, b: 'mock@example.com', c: 0.5 });
 });

@@ -19,7 +19,6 @@ import {
   WEATHER_RESULT,
   modelFor,
   parseStructured,
-  todo,
 } from '../lib/sdk_matrix.mjs';
 
 let gw;
@@ -105,7 +104,7 @@ for (const backend of MATRIX_BACKENDS) {
       assert.ok(textOf(final).length > 0);
     });
 
-    test('structured output: output_config.format json_schema', todo('structured', backend), async () => {
+    test('structured output: output_config.format json_schema', async () => {
       const message = await client(backend).messages.create({
         model,
         max_tokens: 512,

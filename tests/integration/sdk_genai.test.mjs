@@ -18,7 +18,6 @@ import {
   WEATHER_RESULT,
   modelFor,
   parseStructured,
-  todo,
 } from '../lib/sdk_matrix.mjs';
 
 let gw;
@@ -85,7 +84,7 @@ for (const backend of MATRIX_BACKENDS) {
       assert.ok(second.text.length > 0);
     });
 
-    test('structured output: responseMimeType application/json + responseJsonSchema', todo('structured', backend), async () => {
+    test('structured output: responseMimeType application/json + responseJsonSchema', async () => {
       const response = await client(backend).models.generateContent({
         model,
         contents: 'Describe Lisbon.',
@@ -95,7 +94,7 @@ for (const backend of MATRIX_BACKENDS) {
       parseStructured(response.text);
     });
 
-    test('structured output, streamed', todo('structured', backend), async () => {
+    test('structured output, streamed', async () => {
       const stream = await client(backend).models.generateContentStream({
         model,
         contents: 'Describe Lisbon.',

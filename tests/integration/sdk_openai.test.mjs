@@ -17,7 +17,6 @@ import {
   WEATHER_RESULT,
   modelFor,
   parseStructured,
-  todo,
 } from '../lib/sdk_matrix.mjs';
 
 let gw;
@@ -133,7 +132,7 @@ for (const backend of MATRIX_BACKENDS) {
       assert.ok(second.choices[0].message.content.length > 0);
     });
 
-    test('structured output: response_format json_schema (strict)', todo('structured', backend), async () => {
+    test('structured output: response_format json_schema (strict)', async () => {
       const completion = await client(backend).chat.completions.create({
         model,
         messages: [{ role: 'user', content: 'Describe Lisbon.' }],
@@ -143,7 +142,7 @@ for (const backend of MATRIX_BACKENDS) {
       parseStructured(completion.choices[0].message.content);
     });
 
-    test('structured output, streamed (chat.completions.stream parses it)', todo('structured', backend), async () => {
+    test('structured output, streamed (chat.completions.stream parses it)', async () => {
       const stream = client(backend).chat.completions.stream({
         model,
         messages: [{ role: 'user', content: 'Describe Lisbon.' }],
@@ -189,7 +188,7 @@ for (const backend of MATRIX_BACKENDS) {
       assert.equal(final.status, 'completed');
     });
 
-    test('tool round trip: function_call, then function_call_output', todo('responsesTools', backend), async () => {
+    test('tool round trip: function_call, then function_call_output', async () => {
       const openai = client(backend);
       const input = [{ role: 'user', content: TOOL_PROMPT }];
       const first = await openai.responses.create({ model, input, tools: responsesTools });
@@ -206,7 +205,7 @@ for (const backend of MATRIX_BACKENDS) {
       assert.ok(second.output_text.length > 0);
     });
 
-    test('structured output: text.format json_schema (strict)', todo('structured', backend), async () => {
+    test('structured output: text.format json_schema (strict)', async () => {
       const response = await client(backend).responses.create({
         model,
         input: 'Describe Lisbon.',

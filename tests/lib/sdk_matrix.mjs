@@ -3,8 +3,7 @@
 // sluice-mock (the /openai, /anthropic, /gemini, /bedrock prefixes of startProviderGateway).
 // The client-facing code of a test never branches on the backend: what differs between
 // providers is data here (the model each is asked for, whether its format returns reasoning
-// text) and the known gaps of the mock, which run as `todo` subtests (their failures are
-// reported, not hidden, and do not fail the file).
+// text). Every row runs for real on every backend.
 import assert from 'node:assert/strict';
 import { CHAT_MODELS } from './providers.mjs';
 
@@ -22,21 +21,6 @@ export const REASONING_TEXT = { openai: false, anthropic: true, gemini: true, be
 export const MOCK_THINKING = 'The user asked a question. Let me think about it step by step before answering.';
 export const MOCK_SUMMARY = '**Answering the question**\n\nThe user asked a question; I answer it directly.';
 
-// Rows the mock cannot serve yet (a `todo` reason per backend), by feature.
-// sluice-mock's `POST …/responses` (tools/mock/openai_responses_api.cpp) answers text only: it
-// never produces a `function_call` item, so a Responses tool loop on an OpenAI-format backend
-// (served natively) has no call to answer.
-// Bedrock Converse has no JSON mode: Sluice asks for structured output with the forced
-// `json_response` tool, and the mock fills tool inputs by type only (value_of_type in
-// tools/mock/provider_common.cpp: no `enum`, nested objects `{}`), so the document does not
-// match a schema with an enum or a nested object.
-export const MOCK_GAPS = {
-  responsesTools: { openai: 'sluice-mock /v1/responses has no tool calls (tools/mock/openai_responses_api.cpp)' },
-  structured: {
-    bedrock: 'sluice-mock tool inputs ignore enum and nested required properties (value_of_type, tools/mock/provider_common.cpp)',
-  },
-};
-export const todo = (gap, backend) => (MOCK_GAPS[gap]?.[backend] ? { todo: MOCK_GAPS[gap][backend] } : {});
 
 // The structured-output schema every client asks for: strict (OpenAI's rules: every property
 // required, no additional properties), nested, with an enum, an array and an integer.

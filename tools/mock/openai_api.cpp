@@ -198,14 +198,9 @@ std::optional<FullReply> choose_tool(const json::object& body, const json::array
       return bad_request("'tool_choice' is only allowed when 'tools' are specified.", "tool_choice");
     }
   }
-  if (functions.empty() || mode == "none") return std::nullopt;
-  if (mode == "function") {
-    for (const json::object* function : functions) {
-      if (function->at("name").get_string() == forced) chat.tool = function;
-    }
-    if (chat.tool == nullptr) return bad_request("'tool_choice' names an unknown function", "tool_choice");
-  } else if (mode == "required" || common::mentions_tool(last_user_text(messages))) {
-    chat.tool = functions.front();
+  chat.tool = choose_function(functions, ToolChoice{mode, forced}, last_user_text(messages));
+  if (chat.tool == nullptr && mode == "function") {
+    return bad_request("'tool_choice' names an unknown function", "tool_choice");
   }
   return std::nullopt;
 }
@@ -406,8 +401,6 @@ ToolCall make_tool_call(const ChatRequest& chat, const ApiRequest& request) {
   call.arguments = common::tool_input_text(request, chat.tool->if_contains("parameters"));
   return call;
 }
-
-constexpr std::size_t kToolCallTokens = 8;
 
 FullReply tool_call_completion(const ChatRequest& chat, const ApiRequest& request) {
   const ToolCall call = make_tool_call(chat, request);
@@ -859,6 +852,20 @@ std::size_t reasoning_tokens(std::string_view effort) {
   if (effort == "low") return 16;
   if (effort == "high") return 64;
   return 32;
+}
+
+const json::object* choose_function(const std::vector<const json::object*>& functions, const ToolChoice& choice,
+                                    std::string_view last_user_text) {
+  if (functions.empty() || choice.mode == "none" || choice.mode == "hosted") return nullptr;
+  if (choice.mode == "function") {
+    for (const json::object* function : functions) {
+      const json::value* name = function->if_contains("name");
+      if (name && name->is_string() && name->get_string() == choice.forced) return function;
+    }
+    return nullptr;
+  }
+  if (choice.mode == "required" || common::mentions_tool(last_user_text)) return functions.front();
+  return nullptr;
 }
 
 bool mentions_json(std::string_view text) {

@@ -8,6 +8,7 @@
 #include <string>
 #include <string_view>
 #include <variant>
+#include <vector>
 
 #include "api.hpp"
 
@@ -44,6 +45,26 @@ struct OutputFormat {
 // param path ("response_format" or "text.format"). The 400 to send when invalid.
 std::variant<OutputFormat, FullReply> parse_output_format(const boost::json::value& value, std::string_view where,
                                                           bool nested);
+
+// How a chat or Responses request lets the model call its functions: `mode` "none", "auto",
+// "required", or "function" (then `forced` is the function's name); "hosted" (Responses: a
+// tool_choice naming a built-in tool) never calls a function.
+struct ToolChoice {
+  std::string_view mode = "auto";
+  std::string_view forced;
+};
+
+// The function the mock calls instead of answering with text, decided the same way for chat
+// completions and the Responses API: none without functions or with mode "none" or "hosted"; the
+// forced one for mode "function" (null when no function has that name: the caller answers 400);
+// the first for "required", or for "auto" when `last_user_text` (the text of the last message
+// when it is the user's; empty after a tool result) contains the word "tool" or "tools". Each
+// function is an object with a string `name` (chat: tools[].function; Responses: the tool).
+const boost::json::object* choose_function(const std::vector<const boost::json::object*>& functions,
+                                           const ToolChoice& choice, std::string_view last_user_text);
+
+// Output tokens of a reply that is a function call.
+inline constexpr std::size_t kToolCallTokens = 8;
 
 // Validates a reasoning effort (minimal, low, medium, high) named `param`; the 400 when invalid.
 std::optional<FullReply> check_reasoning_effort(const boost::json::value& value, std::string_view param);

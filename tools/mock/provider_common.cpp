@@ -4,6 +4,8 @@
 #include <atomic>
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
+#include <charconv>
+#include <cmath>
 #include <span>
 
 #include "text.hpp"
@@ -84,28 +86,6 @@ std::string lower(std::string_view text) {
   return out;
 }
 
-json::value value_of_type(const json::value* property) {
-  const json::object* fields = property ? property->if_object() : nullptr;
-  const json::value* type = fields ? fields->if_contains("type") : nullptr;
-  std::string name;
-  if (type && type->is_string()) {
-    name = lower(type->get_string());
-  } else if (type && type->is_array()) {
-    for (const json::value& item : type->get_array()) {
-      if (item.is_string() && item.get_string() != "null") {
-        name = lower(item.get_string());
-        break;
-      }
-    }
-  }
-  if (name == "number" || name == "integer") return 1;
-  if (name == "boolean") return true;
-  if (name == "object") return json::object();
-  if (name == "array") return json::array();
-  if (name == "null") return nullptr;
-  return "mock";
-}
-
 bool is_letter(char c) {
   return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
 }
@@ -121,25 +101,18 @@ std::atomic<std::uint64_t> id_counter{0};
 
 }  // namespace
 
-json::object args_for_schema(const json::value* schema) {
-  json::object args;
-  const json::object* fields = schema ? schema->if_object() : nullptr;
-  if (fields == nullptr) return args;
-  const json::value* required = fields->if_contains("required");
-  const json::value* properties = fields->if_contains("properties");
-  if (required == nullptr || !required->is_array()) return args;
-  for (const json::value& name : required->get_array()) {
-    if (!name.is_string()) continue;
-    const json::value* property = nullptr;
-    if (properties && properties->is_object()) {
-      property = properties->get_object().if_contains(name.get_string());
-    }
-    args[name.get_string()] = value_of_type(property);
-  }
-  return args;
-}
-
 namespace {
+
+// Bounds of a generated value: within kFullDepth levels and kFullBudget values a value is
+// complete; past either it is the smallest valid one (null where the schema allows it, only the
+// required properties, arrays of minItems items); past kMaxDepth levels or kHardBudget values it
+// is null, so a recursive schema ends and no schema makes an unbounded document.
+constexpr int kFullDepth = 16;
+constexpr int kMaxDepth = 32;
+constexpr long kFullBudget = 1000;
+constexpr long kHardBudget = 20000;
+constexpr double kMaxItems = 64;
+constexpr double kMaxLength = 4096;
 
 // The schema a local `$ref` ("#/$defs/Name", "#/definitions/Name", "#") points to, or null.
 const json::value* resolve_ref(const json::value* root, std::string_view ref) {
@@ -149,7 +122,13 @@ const json::value* resolve_ref(const json::value* root, std::string_view ref) {
   std::string_view rest = ref.substr(2);
   while (at != nullptr && !rest.empty()) {
     const std::size_t slash = rest.find('/');
-    const std::string key = percent_decode(rest.substr(0, slash));
+    std::string key = percent_decode(rest.substr(0, slash));
+    // JSON Pointer escapes: ~1 is '/', ~0 is '~'.
+    for (std::size_t at_tilde = key.find('~'); at_tilde != std::string::npos && at_tilde + 1 < key.size();
+         at_tilde = key.find('~', at_tilde + 1)) {
+      if (key[at_tilde + 1] == '1') key.replace(at_tilde, 2, "/");
+      if (key[at_tilde + 1] == '0') key.erase(at_tilde + 1, 1);
+    }
     const json::object* fields = at->if_object();
     at = fields ? fields->if_contains(key) : nullptr;
     rest = slash == std::string_view::npos ? std::string_view{} : rest.substr(slash + 1);
@@ -157,72 +136,261 @@ const json::value* resolve_ref(const json::value* root, std::string_view ref) {
   return at;
 }
 
-json::value generate(const json::value* root, const json::value* schema, int depth) {
-  if (depth > 32) return nullptr;
-  const json::object* fields = schema ? schema->if_object() : nullptr;
-  if (fields == nullptr) return "mock";
-  if (const json::value* ref = fields->if_contains("$ref"); ref && ref->is_string()) {
-    return generate(root, resolve_ref(root, ref->get_string()), depth + 1);
-  }
-  if (const json::value* constant = fields->if_contains("const")) return *constant;
-  if (const json::value* values = fields->if_contains("enum");
-      values && values->is_array() && !values->get_array().empty()) {
-    return values->get_array().front();
-  }
-  for (const char* name : {"anyOf", "oneOf", "allOf", "any_of"}) {
-    const json::value* options = fields->if_contains(name);
-    if (options == nullptr || !options->is_array() || options->get_array().empty()) continue;
-    // The first option that is not {"type":"null"}, else the first.
-    for (const json::value& option : options->get_array()) {
-      const json::object* option_fields = option.if_object();
-      const json::value* type = option_fields ? option_fields->if_contains("type") : nullptr;
-      if (type && type->is_string() && lower(type->get_string()) == "null") continue;
-      return generate(root, &option, depth + 1);
+// The lower-cased type names of a schema ("type": "STRING" or ["string","null"]).
+std::vector<std::string> type_names(const json::object& fields) {
+  std::vector<std::string> names;
+  const json::value* type = fields.if_contains("type");
+  if (type && type->is_string()) names.push_back(lower(type->get_string()));
+  if (type && type->is_array()) {
+    for (const json::value& item : type->get_array()) {
+      if (item.is_string()) names.push_back(lower(item.get_string()));
     }
-    return generate(root, &options->get_array().front(), depth + 1);
   }
-  std::string type;
-  if (const json::value* declared = fields->if_contains("type"); declared && declared->is_string()) {
-    type = lower(declared->get_string());
-  } else if (declared && declared->is_array()) {
-    for (const json::value& item : declared->get_array()) {
-      if (item.is_string() && item.get_string() != "null") {
-        type = lower(item.get_string());
+  return names;
+}
+
+bool is_null_schema(const json::value& schema) {
+  const json::object* fields = schema.if_object();
+  const std::vector<std::string> names = fields ? type_names(*fields) : std::vector<std::string>{};
+  return names.size() == 1 && names.front() == "null";
+}
+
+// A numeric member: a JSON number, or a number in a string (Gemini writes int64 fields so).
+std::optional<double> number_member(const json::object& fields, std::string_view key) {
+  const json::value* value = fields.if_contains(key);
+  if (value == nullptr) return std::nullopt;
+  if (is_number(*value)) return to_double(*value);
+  if (!value->is_string()) return std::nullopt;
+  const std::string_view text = value->get_string();
+  double number = 0;
+  const auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), number);
+  if (error != std::errc() || end != text.data() + text.size()) return std::nullopt;
+  return number;
+}
+
+// Whether null is valid: a "null" type, `nullable: true` (OpenAPI), a null enum value or a
+// {"type":"null"} option of anyOf/oneOf.
+bool allows_null(const json::object& fields) {
+  const std::vector<std::string> names = type_names(fields);
+  if (std::ranges::find(names, "null") != names.end()) return true;
+  if (const json::value* nullable = fields.if_contains("nullable"); nullable && nullable->is_bool()) {
+    if (nullable->get_bool()) return true;
+  }
+  if (const json::value* values = fields.if_contains("enum"); values && values->is_array()) {
+    if (std::ranges::any_of(values->get_array(), [](const json::value& value) { return value.is_null(); })) return true;
+  }
+  for (const char* name : {"anyOf", "oneOf", "any_of"}) {
+    const json::value* options = fields.if_contains(name);
+    if (options && options->is_array() && std::ranges::any_of(options->get_array(), is_null_schema)) return true;
+  }
+  return false;
+}
+
+// Values valid against one schema document (`root`, which local $refs resolve against).
+// `all_properties`: an object gets every property of `properties` (structured output); else only
+// the required ones (tool input, as models fill it).
+class Generator {
+ public:
+  Generator(const json::value* root, bool all_properties) : root_(root), all_properties_(all_properties) {}
+
+  json::value generate(const json::value* schema, int depth) {
+    if (depth > kMaxDepth || spent_ >= kHardBudget) return nullptr;
+    ++spent_;
+    const json::object* fields = schema ? schema->if_object() : nullptr;
+    if (fields == nullptr) return "mock";  // no schema, or `true`: anything is valid
+    if (const json::value* ref = fields->if_contains("$ref"); ref && ref->is_string()) {
+      return generate(resolve_ref(root_, ref->get_string()), depth + 1);
+    }
+    if (const json::value* constant = fields->if_contains("const")) return *constant;
+    if (const json::value* values = fields->if_contains("enum");
+        values && values->is_array() && !values->get_array().empty()) {
+      return values->get_array().front();
+    }
+    const bool minimal = depth > kFullDepth || spent_ > kFullBudget;
+    if (minimal && allows_null(*fields)) return nullptr;
+    if (const json::value* parts = fields->if_contains("allOf");
+        parts && parts->is_array() && !parts->get_array().empty()) {
+      return all_of(*fields, parts->get_array(), depth);
+    }
+    for (const char* name : {"anyOf", "oneOf", "any_of"}) {
+      const json::value* options = fields->if_contains(name);
+      if (options == nullptr || !options->is_array() || options->get_array().empty()) continue;
+      for (const json::value& option : options->get_array()) {
+        if (!is_null_schema(option)) return generate(&option, depth + 1);
+      }
+      return nullptr;
+    }
+    const std::vector<std::string> names = type_names(*fields);
+    std::string type;
+    for (const std::string& name : names) {
+      if (name != "null") {
+        type = name;
         break;
       }
     }
+    if (type.empty() && !names.empty()) return nullptr;  // only "null"
+    if (type.empty() && (fields->contains("properties") || fields->contains("required"))) type = "object";
+    if (type.empty() && (fields->contains("items") || fields->contains("prefixItems"))) type = "array";
+    if (type == "object") return object_value(*fields, depth, minimal);
+    if (type == "array") return array_value(*fields, depth, minimal);
+    if (type == "integer") return number_value(*fields, true);
+    if (type == "number") return number_value(*fields, false);
+    if (type == "boolean") return true;
+    return string_value(*fields);
   }
-  if (type.empty() && fields->contains("properties")) type = "object";
-  if (type.empty() && fields->contains("items")) type = "array";
-  if (type == "object") {
+
+ private:
+  // allOf: the objects its parts (and the schema's own properties) generate, merged; the first
+  // part's value when one is not an object.
+  json::value all_of(const json::object& fields, const json::array& parts, int depth) {
+    json::object merged;
+    for (const json::value& part : parts) {
+      json::value value = generate(&part, depth + 1);
+      if (!value.is_object()) return generate(&parts.front(), depth + 1);
+      for (auto& member : value.get_object()) merged[member.key()] = std::move(member.value());
+    }
+    if (fields.contains("properties") || fields.contains("required")) {
+      for (auto& member : object_value(fields, depth, false)) merged[member.key()] = std::move(member.value());
+    }
+    return merged;
+  }
+
+  json::object object_value(const json::object& fields, int depth, bool minimal) {
     json::object out;
-    if (const json::value* properties = fields->if_contains("properties"); properties && properties->is_object()) {
-      for (const auto& property : properties->get_object()) {
-        out[property.key()] = generate(root, &property.value(), depth + 1);
+    const json::value* properties_value = fields.if_contains("properties");
+    const json::object* properties = properties_value ? properties_value->if_object() : nullptr;
+    const json::value* required_value = fields.if_contains("required");
+    const json::array* required = required_value ? required_value->if_array() : nullptr;
+    const auto is_required = [&](std::string_view key) {
+      return required && std::ranges::any_of(*required, [&](const json::value& name) {
+               return name.is_string() && name.get_string() == key;
+             });
+    };
+    if (properties) {
+      for (const auto& property : *properties) {
+        if ((all_properties_ && !minimal) || is_required(property.key())) {
+          out[property.key()] = generate(&property.value(), depth + 1);
+        }
+      }
+    }
+    if (required) {  // required names without a property schema: additionalProperties' schema
+      const json::value* extra = fields.if_contains("additionalProperties");
+      for (const json::value& name : *required) {
+        if (!name.is_string() || out.contains(name.get_string())) continue;
+        out[name.get_string()] = generate(extra && extra->is_object() ? extra : nullptr, depth + 1);
       }
     }
     return out;
   }
-  if (type == "array") {
+
+  // One item (or minItems, at most kMaxItems; at most maxItems); a tuple (prefixItems, or an
+  // array `items`) has an item per position. Without an item schema: minItems "mock" items.
+  json::array array_value(const json::object& fields, int depth, bool minimal) {
+    const json::value* items_value = fields.if_contains("items");
+    const json::value* prefix_value = fields.if_contains("prefixItems");
+    const json::array* prefix = prefix_value ? prefix_value->if_array() : nullptr;
+    if (prefix == nullptr && items_value && items_value->is_array()) prefix = &items_value->get_array();
+    const json::value* item_schema = items_value && items_value->is_object() ? items_value : nullptr;
+    const double min_items = std::clamp(number_member(fields, "minItems").value_or(0), 0.0, kMaxItems);
+    double wanted = minimal || (item_schema == nullptr && prefix == nullptr) ? min_items : std::max(min_items, 1.0);
+    if (prefix) wanted = std::max(wanted, static_cast<double>(prefix->size()));
+    if (const auto max_items = number_member(fields, "maxItems")) wanted = std::min(wanted, std::max(*max_items, 0.0));
     json::array out;
-    const json::value* items = fields->if_contains("items");
-    if (items && items->is_array()) {  // tuple form
-      for (const json::value& item : items->get_array()) out.push_back(generate(root, &item, depth + 1));
-    } else {
-      out.push_back(generate(root, items, depth + 1));
+    const auto count = static_cast<std::size_t>(std::min(wanted, kMaxItems));
+    for (std::size_t i = 0; i < count; ++i) {
+      const json::value* schema = prefix && i < prefix->size() ? &(*prefix)[i] : item_schema;
+      out.push_back(generate(schema, depth + 1));
     }
     return out;
   }
-  if (type == "number" || type == "integer") return 1;
-  if (type == "boolean") return true;
-  if (type == "null") return nullptr;
-  return "mock";
-}
+
+  // 1, moved into [minimum, maximum] (exclusive bounds as numbers or draft-4 booleans) and up to
+  // a multiple of multipleOf.
+  static json::value number_value(const json::object& fields, bool integer) {
+    double value = 1;
+    std::optional<double> low = number_member(fields, "minimum");
+    std::optional<double> high = number_member(fields, "maximum");
+    bool low_exclusive = false;
+    bool high_exclusive = false;
+    if (const json::value* flag = fields.if_contains("exclusiveMinimum"); flag && flag->is_bool()) {
+      low_exclusive = flag->get_bool();
+    } else if (const auto bound = number_member(fields, "exclusiveMinimum")) {
+      low = bound;
+      low_exclusive = true;
+    }
+    if (const json::value* flag = fields.if_contains("exclusiveMaximum"); flag && flag->is_bool()) {
+      high_exclusive = flag->get_bool();
+    } else if (const auto bound = number_member(fields, "exclusiveMaximum")) {
+      high = bound;
+      high_exclusive = true;
+    }
+    if (const auto step = number_member(fields, "multipleOf"); step && *step > 0) {
+      value = std::ceil(value / *step) * *step;
+    }
+    if (low && (value < *low || (low_exclusive && value <= *low))) {
+      if (integer) {
+        value = low_exclusive ? std::floor(*low) + 1 : std::ceil(*low);
+      } else {
+        value = low_exclusive ? *low + 1 : *low;
+      }
+    }
+    if (high && (value > *high || (high_exclusive && value >= *high))) {
+      if (integer) {
+        value = high_exclusive ? std::ceil(*high) - 1 : std::floor(*high);
+      } else if (high_exclusive) {
+        value = low ? (*low + *high) / 2 : *high - 1;
+      } else {
+        value = *high;
+      }
+    }
+    if (integer || value == std::trunc(value)) return static_cast<std::int64_t>(value);
+    return value;
+  }
+
+  // "mock", or an example of its `format`; padded to minLength, cut to maxLength.
+  static json::value string_value(const json::object& fields) {
+    std::string text = "mock";
+    if (const json::value* format = fields.if_contains("format"); format && format->is_string()) {
+      static constexpr std::pair<std::string_view, std::string_view> kExamples[] = {
+          {"date-time", "2024-01-01T00:00:00Z"},
+          {"date", "2024-01-01"},
+          {"time", "00:00:00Z"},
+          {"duration", "P1D"},
+          {"email", "mock@example.com"},
+          {"hostname", "example.com"},
+          {"ipv4", "127.0.0.1"},
+          {"ipv6", "::1"},
+          {"uri", "https://example.com/mock"},
+          {"url", "https://example.com/mock"},
+          {"uri-reference", "https://example.com/mock"},
+          {"uuid", "00000000-0000-4000-8000-000000000000"},
+      };
+      for (const auto& [name, example] : kExamples) {
+        if (format->get_string() == name) text = example;
+      }
+    }
+    const double min_length = std::clamp(number_member(fields, "minLength").value_or(0), 0.0, kMaxLength);
+    while (static_cast<double>(text.size()) < min_length) text.push_back('k');
+    if (const auto max_length = number_member(fields, "maxLength"); max_length && *max_length >= 0) {
+      if (static_cast<double>(text.size()) > *max_length) text.resize(static_cast<std::size_t>(*max_length));
+    }
+    return json::value(text);
+  }
+
+  const json::value* root_;
+  bool all_properties_;
+  long spent_ = 0;
+};
 
 }  // namespace
 
+json::object args_for_schema(const json::value* schema) {
+  json::value value = Generator(schema, false).generate(schema, 0);
+  return value.is_object() ? std::move(value.get_object()) : json::object();
+}
+
 json::value value_for_schema(const json::value* schema) {
-  return generate(schema, schema, 0);
+  return Generator(schema, true).generate(schema, 0);
 }
 
 std::string json_reply_text(const json::value* schema) {

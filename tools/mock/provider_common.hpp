@@ -55,17 +55,26 @@ std::vector<std::string> tool_input_pieces(const ApiRequest& request, std::strin
 std::size_t estimate_tokens(std::string_view text);
 std::size_t estimate_tokens_of_chars(std::size_t characters);
 
-// Tool-call arguments: every `required` property of `schema` set to a value of its declared
-// type (string "mock", number/integer 1, boolean true, object {}, array [], null null).
-// Type names are compared case-insensitively (Gemini's OpenAPI schemas use "STRING").
+// Values valid against a JSON Schema (or a Gemini OpenAPI schema: upper-case types, `nullable`,
+// numbers in strings), one generator for every format's tool calls and structured output. A
+// string is "mock" (an example of its `format`: date-time, date, time, duration, email,
+// hostname, ipv4, ipv6, uri, url, uuid; padded to minLength, cut to maxLength); an integer or
+// number 1 moved into minimum/maximum (exclusive ones too) and up to multipleOf; a boolean true;
+// null null; `enum` its first value; `const` its value; anyOf/oneOf their first option that is
+// not {"type":"null"}; allOf its parts' objects merged; a local `$ref` ("#/$defs/…",
+// "#/definitions/…", "#") the schema it names; a type list its first non-null type; no type an
+// object when there are `properties`/`required`, an array when there are `items`, else "mock".
+// An array has one item (minItems when more, at most maxItems; a tuple one per position;
+// without an item schema, minItems "mock" items). Patterns, uniqueItems and `not` are not
+// honoured. Bounded: past 16 levels or 1000 values a value is the smallest valid one (null when
+// allowed, only required properties, minItems items), past 32 levels or 20000 values null.
+
+// Tool-call arguments: an object with every `required` property of `schema`, recursively (an
+// empty object when the schema is not an object schema).
 json::object args_for_schema(const json::value* schema);
 
-// A value valid against a JSON Schema (or a Gemini OpenAPI schema, upper-case types), for
-// structured output: an object gets every property in `properties` (recursively), a string
-// "mock", number/integer 1, boolean true, null null, an array one item, `enum` its first value,
-// `const` its value, `anyOf`/`oneOf`/`allOf` their first option, `$ref` ("#/$defs/…",
-// "#/definitions/…") the schema it names; no type → "mock" (an object when it has properties, an
-// array when it has items). Recursion stops at depth 32 (then null).
+// A structured-output document: as args_for_schema, but objects have **every** property of
+// `properties`, not only the required ones.
 json::value value_for_schema(const json::value* schema);
 
 // The JSON text of a structured reply: value_for_schema(schema), or {"answer":"mock"} when
