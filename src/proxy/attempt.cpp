@@ -305,6 +305,11 @@ class ReportedUsageReading final : public pipeline::ResponseFilter {
   }
   void finish(std::string&) override {
     reader_.finish();
+    record_usage();
+  }
+  // The usage read so far goes into the record (a stream's final event may have passed before
+  // the body ends: its cost is priced from it).
+  void record_usage() {
     const auto& usage = reader_.usage();
     if (!usage.known) return;
     record_.prompt_tokens = static_cast<std::int64_t>(usage.prompt_tokens);
@@ -884,6 +889,7 @@ http::Task<AttemptResult> attempt(ExchangeInputs& exchange, const BackendRuntime
       if (sse && plain_body) {
         cost_members.emplace(request.schema, limits.maxTranslatedResponseBytes, [&](std::string& members) {
           if (reading) reading->record_usage();
+          if (reported_reading) reported_reading->record_usage();
           stream_usage_members(answered, target, members);
         });
       }
