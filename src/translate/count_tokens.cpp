@@ -88,12 +88,11 @@ class CountTokens final : public Translator {
                                         ? "totalTokens"
                                         : "input_tokens";
     const auto* count = reply != nullptr ? reply->if_contains(member) : nullptr;
-    if (count == nullptr || !(count->is_int64() || count->is_uint64()) ||
-        (count->is_int64() && count->get_int64() < 0))
+    if (count == nullptr || !(count->is_int64() || count->is_uint64()) || (count->is_int64() && count->get_int64() < 0))
       return bad_upstream("the provider's token count has no \"" + std::string(member) + "\" count");
     const auto tokens = json_count(count);
     client_body = json::serialize(client_ == CountClient::Anthropic ? json::object{{"input_tokens", tokens}}
-                                                                     : json::object{{"totalTokens", tokens}});
+                                                                    : json::object{{"totalTokens", tokens}});
     return std::nullopt;
   }
 

@@ -3,6 +3,8 @@
 // Vertex AI Claude count-tokens:rawPredict, Bedrock CountTokens), through the chat chains the
 // gateway builds. Golden files under tests/golden/count_tokens/<case>/:
 //   client_request.json -> upstream_request.json, the case named <client>_to_<provider>.
+#include "translate/count_tokens.hpp"
+
 #include <gtest/gtest.h>
 
 #include <boost/json.hpp>
@@ -11,7 +13,6 @@
 
 #include "golden.hpp"
 #include "translate/anthropic_client.hpp"
-#include "translate/count_tokens.hpp"
 #include "translate/gemini_client.hpp"
 #include "translate/openai_anthropic.hpp"
 #include "translate/openai_bedrock.hpp"
@@ -125,8 +126,8 @@ TEST(CountTokensRequest, RefusalsNameTheClientsField) {
   EXPECT_EQ(error->param, "messages");
 
   error = make(CountClient::Gemini, CountProvider::Bedrock)
-              ->translate_request(parse_object(R"({"contents":[{"parts":[{"text":"hi"}]}],"tools":[{"googleSearch":{}}]})"),
-                                  out);
+              ->translate_request(
+                  parse_object(R"({"contents":[{"parts":[{"text":"hi"}]}],"tools":[{"googleSearch":{}}]})"), out);
   ASSERT_TRUE(error.has_value());
   EXPECT_EQ(error->status, 400u);
   EXPECT_EQ(error->param->substr(0, 8), "tools[0]");
@@ -174,8 +175,9 @@ TEST(CountTokensResponse, AReplyWithoutACountIsABadUpstream) {
 }
 
 TEST(CountTokensError, ProviderErrorsKeepTheirStatusAndMessage) {
-  auto error = make(CountClient::Anthropic, CountProvider::Gemini)
-                   ->translate_error(429, "", R"({"error":{"code":429,"message":"quota","status":"RESOURCE_EXHAUSTED"}})");
+  auto error =
+      make(CountClient::Anthropic, CountProvider::Gemini)
+          ->translate_error(429, "", R"({"error":{"code":429,"message":"quota","status":"RESOURCE_EXHAUSTED"}})");
   EXPECT_EQ(error.status, 429u);
   EXPECT_EQ(error.message, "quota");
   error = make(CountClient::Gemini, CountProvider::Bedrock)
