@@ -12,6 +12,8 @@
 
 #include "fuzz_chunks.hpp"
 #include "translate/anthropic_client.hpp"
+#include "translate/count_tokens.hpp"
+#include "translate/gemini_client.hpp"
 #include "translate/openai_anthropic.hpp"
 #include "translate/openai_bedrock.hpp"
 #include "translate/openai_gemini.hpp"
@@ -22,7 +24,7 @@ namespace {
 using namespace sluice::translate;
 
 std::unique_ptr<Translator> make(unsigned which, const RequestContext& ctx) {
-  switch (which % 10) {
+  switch (which % 12) {
     case 0:
       return make_openai_to_anthropic(ctx);
     case 1:
@@ -41,6 +43,12 @@ std::unique_ptr<Translator> make(unsigned which, const RequestContext& ctx) {
       return make_responses_client(ctx, nullptr);
     case 8:
       return make_responses_client(ctx, make_openai_to_anthropic(ctx));
+    case 9:
+      return make_count_tokens(CountClient::Anthropic, CountProvider::Gemini, ctx,
+                               make_anthropic_client(ctx, make_openai_to_gemini(ctx)));
+    case 10:
+      return make_count_tokens(CountClient::Gemini, CountProvider::Bedrock, ctx,
+                               make_gemini_client(ctx, make_openai_to_bedrock(ctx)));
     default:
       return make_anthropic_client(ctx, make_openai_to_bedrock(ctx));
   }

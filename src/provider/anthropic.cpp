@@ -29,6 +29,7 @@ const ProviderTraits kAnthropic{
     .path =
         [](const config::LlmProvider&, const PathRequest& r) {
           if (r.operation == Operation::Chat) return NativePath{"/v1", "/messages"};
+          if (r.operation == Operation::CountTokens) return NativePath{"/v1", "/messages/count_tokens"};
           return NativePath{"/v1", std::string(r.client_suffix)};
         },
 };

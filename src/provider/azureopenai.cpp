@@ -60,6 +60,7 @@ const ProviderTraits kAzureOpenAI{
             case Operation::Responses:
               return NativePath{"/openai", "/responses" + query};  // resource-scoped: the model is in the body
             case Operation::ModelAction:
+            case Operation::CountTokens:
             case Operation::Other:
               break;
           }

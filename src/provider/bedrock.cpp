@@ -1,8 +1,9 @@
 // AWS Bedrock runtime (bedrock-runtime.{region}.amazonaws.com): chat through Converse
 // (/model/{id}/converse, /converse-stream with AWS event-stream framing), embeddings through
-// InvokeModel (/model/{id}/invoke). The model id is percent-encoded in the path (ARNs carry ':'
-// and '/'). Requests are signed with SigV4 (service "bedrock") from the credentials Secret
-// (accessKeyId, secretAccessKey, sessionToken); a Bedrock API key in authToken is sent as Bearer.
+// InvokeModel (/model/{id}/invoke), token counts through CountTokens (/model/{id}/count-tokens).
+// The model id is percent-encoded in the path (ARNs carry ':' and '/'). Requests are signed with SigV4 (service
+// "bedrock") from the credentials Secret (accessKeyId, secretAccessKey, sessionToken); a Bedrock API key in authToken
+// is sent as Bearer.
 #include "provider/fields.hpp"
 #include "provider/provider.hpp"
 
@@ -50,6 +51,8 @@ const ProviderTraits kBedrock{
               return NativePath{"", model + (r.stream ? "/converse-stream" : "/converse")};
             case Operation::Embeddings:
               return NativePath{"", model + "/invoke"};
+            case Operation::CountTokens:
+              return NativePath{"", model + "/count-tokens"};
             case Operation::Responses:
             case Operation::ModelAction:
             case Operation::Other:

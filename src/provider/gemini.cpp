@@ -47,6 +47,9 @@ const ProviderTraits kGemini{
             case Operation::ModelAction:
               out.suffix = "/models/" + model + ":" + std::string(r.action);
               break;
+            case Operation::CountTokens:
+              out.suffix = "/models/" + model + ":countTokens";
+              break;
             case Operation::Responses:
             case Operation::Other:
               out.suffix = std::string(r.client_suffix);

@@ -16,6 +16,7 @@ NativePath openai_style_path(std::string base, const PathRequest& request) {
     case Operation::Responses:
       return {std::move(base), "/responses"};
     case Operation::ModelAction:
+    case Operation::CountTokens:
     case Operation::Other:
       break;
   }

@@ -35,8 +35,11 @@ enum class Operation {
   Chat,  // chat completions (or Anthropic Messages for Anthropic-format providers)
   Embeddings,
   Responses,    // the OpenAI Responses API (OpenAI-format providers)
-  ModelAction,  // a Gemini model action (PathRequest::action: countTokens, embedContent, a
+  ModelAction,  // a Gemini model action (PathRequest::action: embedContent, a
                 // streamGenerateContent without alt=sse) on a Gemini-format provider
+  CountTokens,  // the provider's token count for a request: Anthropic /v1/messages/count_tokens,
+                // Gemini :countTokens, Vertex AI Claude count-tokens:rawPredict, Bedrock
+                // /model/{id}/count-tokens (OpenAI-format providers have none: the client's suffix)
   Other,        // passthrough: the client's API suffix, unchanged
 };
 

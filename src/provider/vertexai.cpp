@@ -5,6 +5,7 @@
 //   /v1/projects/{p}/locations/{l}/publishers/google/models/{m}:generateContent
 //     (:streamGenerateContent?alt=sse, :predict for embeddings)
 //   /v1/projects/{p}/locations/{l}/publishers/anthropic/models/{m}:rawPredict (:streamRawPredict)
+//     (token counts: .../publishers/anthropic/models/count-tokens:rawPredict, google: {m}:countTokens)
 #include <cctype>
 
 #include "provider/fields.hpp"
@@ -82,6 +83,10 @@ const ProviderTraits kVertexAI{
               break;
             case Operation::ModelAction:
               out.suffix = models + model + ":" + std::string(r.action);
+              break;
+            case Operation::CountTokens:
+              // Claude counts at one endpoint for every model, named in the body.
+              out.suffix = anthropic ? models + "count-tokens:rawPredict" : models + model + ":countTokens";
               break;
             case Operation::Responses:
             case Operation::Other:

@@ -88,13 +88,14 @@ std::string_view translation_name(translate::ClientApi api, provider::WireFormat
   }
   switch (api) {
     case translate::ClientApi::AnthropicMessages:
+    case translate::ClientApi::AnthropicCountTokens:
       return kAnthropic[column];
     case translate::ClientApi::OpenAIResponses:
       return kResponses[column];
     case translate::ClientApi::GeminiGenerate:
+    case translate::ClientApi::GeminiCountTokens:
       return kGemini[column];
     case translate::ClientApi::GeminiModelAction:
-    case translate::ClientApi::AnthropicCountTokens:
       return "";
     case translate::ClientApi::OpenAIChat:
     case translate::ClientApi::OpenAIEmbeddings:
@@ -465,7 +466,9 @@ http::Task<AttemptResult> attempt(ExchangeInputs& exchange, const BackendRuntime
                                        exchange.action};
     // A translated request asks the provider for a chat (the pivot is a chat request): the
     // Responses API and a Gemini client's JSON-array stream read the provider's own chat stream.
-    if (translator && path_request.operation != provider::Operation::Embeddings)
+    // Embeddings and token counts go to the provider's own endpoint for them.
+    if (translator && path_request.operation != provider::Operation::Embeddings &&
+        path_request.operation != provider::Operation::CountTokens)
       path_request.operation = provider::Operation::Chat;
     native = target.provider->path(*target.llm, path_request);
     path_input.provider_base = native.base;

@@ -342,10 +342,14 @@ void describe_json_api(route::ApiKind api, std::string_view api_path, std::strin
       return;
     case route::ApiKind::MessagesCountTokens:
       exchange.client_api = translate::ClientApi::AnthropicCountTokens;
-      exchange.operation = provider::Operation::Other;
+      exchange.operation = provider::Operation::CountTokens;
+      return;
+    case route::ApiKind::GeminiCountTokens:
+      exchange.action = "countTokens";
+      exchange.client_api = translate::ClientApi::GeminiCountTokens;
+      exchange.operation = provider::Operation::CountTokens;
       return;
     case route::ApiKind::GeminiGenerate:
-    case route::ApiKind::GeminiCountTokens:
     case route::ApiKind::GeminiEmbed: {
       const auto call = route::gemini_call(api_path);
       exchange.action = call ? call->action : std::string_view{};
@@ -467,7 +471,8 @@ http::Task<bool> run_exchange(Worker& worker, const Snapshot& snapshot, const ro
     AttemptPlan able;
     for (const auto* p : plan)
       if (translate::can_serve(exchange.client_api, p->format)) able.push_back(p);
-    // Counting tokens where no provider counts in the client's API: answered with an estimate.
+    // Counting tokens where no provider has a count API (OpenAI-format ones): answered with an
+    // estimate.
     estimate_tokens =
         able.empty() && (api == route::ApiKind::GeminiCountTokens || api == route::ApiKind::MessagesCountTokens);
     if (able.empty() && !estimate_tokens) {
@@ -572,6 +577,19 @@ http::Task<bool> run_exchange(Worker& worker, const Snapshot& snapshot, const ro
       // Stages that rewrote the document: the body every attempt sends is the new one.
       if (request.document_changed) request.body = json::serialize(request.document);
       record.model = request.info.model;
+    }
+    // A token count goes to the providers that count for the model asked of them (Bedrock's
+    // CountTokens: Claude only); with none left, Sluice estimates.
+    if (!estimate_tokens && (api == route::ApiKind::GeminiCountTokens || api == route::ApiKind::MessagesCountTokens)) {
+      AttemptPlan counting;
+      for (const auto* p : plan)
+        if (translate::can_count(exchange.client_api, p->format, p->model ? *p->model : request.info.model))
+          counting.push_back(p);
+      if (counting.empty()) {
+        estimate_tokens = true;
+      } else {
+        plan = std::move(counting);
+      }
     }
     if (estimate_tokens) {
       auto estimate = api == route::ApiKind::GeminiCountTokens

@@ -1,6 +1,7 @@
 #include "translate/select.hpp"
 
 #include "translate/anthropic_client.hpp"
+#include "translate/count_tokens.hpp"
 #include "translate/gemini_client.hpp"
 #include "translate/openai_anthropic.hpp"
 #include "translate/openai_bedrock.hpp"
@@ -30,6 +31,29 @@ std::unique_ptr<Translator> chat_translator(WireFormat format, const RequestCont
   return nullptr;
 }
 
+// The count API of a provider of `format`; none for OpenAI-format providers.
+std::optional<CountProvider> count_provider(WireFormat format) {
+  switch (format) {
+    case WireFormat::OpenAI:
+      return std::nullopt;
+    case WireFormat::Anthropic:
+      return CountProvider::Anthropic;
+    case WireFormat::VertexAnthropic:
+      return CountProvider::VertexAnthropic;
+    case WireFormat::Gemini:
+      return CountProvider::Gemini;
+    case WireFormat::VertexGemini:
+      return CountProvider::VertexGemini;
+    case WireFormat::Bedrock:
+      return CountProvider::Bedrock;
+  }
+  return std::nullopt;
+}
+
+bool counts(ClientApi api) {
+  return api == ClientApi::AnthropicCountTokens || api == ClientApi::GeminiCountTokens;
+}
+
 }  // namespace
 
 static bool gemini_format(WireFormat format) {
@@ -38,9 +62,15 @@ static bool gemini_format(WireFormat format) {
 
 bool can_serve(ClientApi api, WireFormat format) {
   if (api == ClientApi::GeminiModelAction) return gemini_format(format);
-  if (api == ClientApi::AnthropicCountTokens) return format == WireFormat::Anthropic;
+  if (counts(api)) return count_provider(format).has_value();
   return api != ClientApi::OpenAIEmbeddings ||
          (format != WireFormat::Anthropic && format != WireFormat::VertexAnthropic);
+}
+
+bool can_count(ClientApi api, WireFormat format, std::string_view model) {
+  if (!counts(api)) return true;
+  const auto provider = count_provider(format);
+  return provider && counts_tokens_for(*provider, model);
 }
 
 bool needs_translation(ClientApi api, WireFormat format) {
@@ -54,6 +84,7 @@ bool needs_translation(ClientApi api, WireFormat format) {
       return format != WireFormat::Anthropic;
     case ClientApi::GeminiGenerate:
     case ClientApi::GeminiModelAction:
+    case ClientApi::GeminiCountTokens:
       return !gemini_format(format);
   }
   return false;
@@ -96,10 +127,25 @@ Selection select_translator(ClientApi api, WireFormat format, const RequestConte
       out.translator = make_responses_client(context, chat_translator(format, context));
       break;
     case ClientApi::AnthropicCountTokens:
-      if (format == WireFormat::Anthropic) break;  // native
-      out.error = http::ApiError{
-          400, "invalid_request_error", "unsupported_api", "count_tokens is served by Anthropic backends only", {}};
+    case ClientApi::GeminiCountTokens: {
+      const bool anthropic = api == ClientApi::AnthropicCountTokens;
+      if (anthropic ? format == WireFormat::Anthropic : gemini_format(format)) break;  // native
+      const auto provider = count_provider(format);
+      if (!provider) {
+        out.error = http::ApiError{400,
+                                   "invalid_request_error",
+                                   "unsupported_api",
+                                   "OpenAI-format backends have no token count API; count on an Anthropic, Gemini, "
+                                   "Vertex AI or Bedrock (Claude) backend",
+                                   {}};
+        break;
+      }
+      auto chat = anthropic ? make_anthropic_client(context, chat_translator(format, context))
+                            : make_gemini_client(context, chat_translator(format, context));
+      out.translator = make_count_tokens(anthropic ? CountClient::Anthropic : CountClient::Gemini, *provider, context,
+                                         std::move(chat));
       break;
+    }
     case ClientApi::GeminiGenerate:
       if (gemini_format(format)) break;  // native
       out.translator = make_gemini_client(context, chat_translator(format, context));

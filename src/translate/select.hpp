@@ -1,14 +1,16 @@
 // Which translation an exchange needs: the client's API (OpenAI chat / embeddings / Responses,
 // Anthropic Messages) against the provider's wire format. Native pairs need none; an impossible
-// pair (embeddings on Anthropic; Gemini's countTokens and embedContent on a provider that is not
-// Gemini) is a clear 400. Anthropic Messages, Responses API and Gemini generateContent clients on
-// providers that do not speak their API go through the OpenAI chat form: anthropic_client,
-// responses_client and gemini_client wrap the OpenAI -> provider translator.
-// Pure function; thread-safe.
+// pair (embeddings on Anthropic; Gemini's embedContent on a provider that is not Gemini; a token
+// count on an OpenAI-format provider) is a clear 400. Token counts on a provider with another
+// count API go through count_tokens (Anthropic count_tokens <-> Gemini countTokens, Vertex AI
+// count-tokens:rawPredict, Bedrock CountTokens). Anthropic Messages, Responses API and Gemini generateContent clients
+// on providers that do not speak their API go through the OpenAI chat form: anthropic_client, responses_client and
+// gemini_client wrap the OpenAI -> provider translator. Pure function; thread-safe.
 #pragma once
 
 #include <memory>
 #include <optional>
+#include <string_view>
 
 #include "http/api_error.hpp"
 #include "provider/provider.hpp"
@@ -20,10 +22,11 @@ enum class ClientApi {
   OpenAIChat,
   OpenAIEmbeddings,
   AnthropicMessages,
-  AnthropicCountTokens,  // /v1/messages/count_tokens: Anthropic providers only
+  AnthropicCountTokens,  // /v1/messages/count_tokens: every provider with a count API
   OpenAIResponses,
   GeminiGenerate,     // generateContent / streamGenerateContent
-  GeminiModelAction,  // countTokens, embedContent, batchEmbedContents: Gemini-format providers only
+  GeminiModelAction,  // embedContent, batchEmbedContents: Gemini-format providers only
+  GeminiCountTokens,  // countTokens: every provider with a count API
 };
 
 struct Selection {
@@ -36,6 +39,10 @@ Selection select_translator(ClientApi api, provider::WireFormat format, const Re
 // Whether a provider of `format` can serve `api` at all (embeddings on Anthropic cannot): the
 // exchange skips providers that cannot, instead of failing the request on them.
 bool can_serve(ClientApi api, provider::WireFormat format);
+
+// Whether a provider of `format` that can serve the token count `api` counts for `model`
+// (Bedrock's CountTokens: Claude models only); true for every other API.
+bool can_count(ClientApi api, provider::WireFormat format, std::string_view model);
 
 // Whether select_translator would return a translator (or an error) for this pair: known before
 // the body is read, so a body to translate is parsed into a document once.

@@ -86,6 +86,26 @@ TEST(ProviderPath, VertexBothPublishers) {
   EXPECT_EQ(traits(p.kind).default_host(p), "aiplatform.eu.rep.googleapis.com");
 }
 
+TEST(ProviderPath, TokenCountsGoToEachProvidersCountApi) {
+  EXPECT_EQ(path_of(provider(config::ProviderKind::Anthropic), Operation::CountTokens, "claude", false),
+            "/v1/messages/count_tokens");
+  EXPECT_EQ(path_of(provider(config::ProviderKind::Gemini), Operation::CountTokens, "models/g", false),
+            "/v1beta/models/g:countTokens");
+  auto v = provider(config::ProviderKind::VertexAI);
+  v.vertexai.projectId = "proj";
+  v.vertexai.location = "us-east5";
+  const std::string base = "/v1/projects/proj/locations/us-east5/publishers/";
+  EXPECT_EQ(path_of(v, Operation::CountTokens, "gemini-2.5-pro", false),
+            base + "google/models/gemini-2.5-pro:countTokens");
+  v.vertexai.publisher = config::VertexPublisher::Anthropic;
+  // One endpoint for every Claude model: the model is named in the body.
+  EXPECT_EQ(path_of(v, Operation::CountTokens, "claude-sonnet-4-5@20250929", false),
+            base + "anthropic/models/count-tokens:rawPredict");
+  EXPECT_EQ(path_of(provider(config::ProviderKind::Bedrock), Operation::CountTokens,
+                    "anthropic.claude-3-5-sonnet-20241022-v2:0", false),
+            "/model/anthropic.claude-3-5-sonnet-20241022-v2%3A0/count-tokens");
+}
+
 TEST(ProviderPath, AzureClassicAndV1Forms) {
   auto p = provider(config::ProviderKind::AzureOpenAI);
   p.azureopenai.deploymentName = "gpt-4o";

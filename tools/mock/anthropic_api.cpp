@@ -339,18 +339,20 @@ constexpr std::string_view kThinkingDocs =
     "Please consult our documentation at "
     "https://docs.claude.com/en/docs/build-with-claude/extended-thinking";
 
-// `counting`: a count_tokens body (no max_tokens, stream or sampling fields).
+// `counting`: a count_tokens body (no max_tokens, stream or sampling fields); on Vertex AI
+// (count-tokens:rawPredict) it names the model in the body, beside anthropic_version.
 Parsed parse(const ApiRequest& request, bool vertex, std::string_view path_model, bool counting = false) {
   if (request.json == nullptr || !request.json->is_object()) {
     fail("There was an error parsing the body of your request: expected a JSON object.");
   }
   const json::object& body = request.json->get_object();
   Parsed parsed;
-  if (vertex && body.contains("model")) fail("model: Extra inputs are not permitted");
+  const bool model_in_body = !vertex || counting;
+  if (!model_in_body && body.contains("model")) fail("model: Extra inputs are not permitted");
   if (counting) {
     check_extra(body,
                 {"model", "messages", "system", "tools", "tool_choice", "thinking", "mcp_servers", "output_config",
-                 "output_format", "context_management", "cache_control"},
+                 "output_format", "context_management", "cache_control", vertex ? "anthropic_version" : "model"},
                 {});
   }
   check_extra(body,
@@ -378,12 +380,13 @@ Parsed parse(const ApiRequest& request, bool vertex, std::string_view path_model
                vertex ? "anthropic_version" : "model"},
               {});
   if (vertex) {
-    if (body.contains("model")) fail("model: Extra inputs are not permitted");
     const json::value* version = body.if_contains("anthropic_version");
     if (version == nullptr) fail("anthropic_version: Field required");
     if (!version->is_string() || version->get_string().empty()) {
       fail("anthropic_version: Input should be a valid string");
     }
+  }
+  if (!model_in_body) {
     parsed.model = std::string(path_model);
   } else {
     const json::value* model = body.if_contains("model");
@@ -710,9 +713,10 @@ ApiReply reply(const Parsed& parsed, const ApiRequest& original) {
   return stream;
 }
 
-// POST …/v1/messages/count_tokens: {"input_tokens": N}, N as /v1/messages would report it.
-FullReply count_tokens(const ApiRequest& request) {
-  const Parsed parsed = parse(request, false, {}, true);
+// POST …/v1/messages/count_tokens (Vertex AI: …/publishers/anthropic/models/count-tokens:rawPredict):
+// {"input_tokens": N}, N as /v1/messages would report it.
+FullReply count_tokens(const ApiRequest& request, bool vertex = false) {
+  const Parsed parsed = parse(request, vertex, {}, true);
   FullReply full;
   full.body = common::serialize(json::object{{"input_tokens", parsed.input_tokens}});
   return full;
@@ -746,6 +750,10 @@ ApiReply handle_vertex(const ApiRequest& request) {
   if (request.method != "POST") return error(405, "invalid_request_error", "Method Not Allowed");
   if (!common::bearer_token(request)) return vertex_unauthenticated();
   try {
+    if (model == "count-tokens") {
+      if (action != "rawPredict") return error(404, "not_found_error", "Unknown action: " + std::string(action));
+      return count_tokens(request, true);
+    }
     Parsed parsed = parse(request, true, model);
     if (action == "streamRawPredict") parsed.stream = true;
     return reply(parsed, request);

@@ -762,6 +762,41 @@ ApiReply invoke(const ApiRequest& request, std::string_view model) {
   return reply;
 }
 
+// POST /model/{id}/count-tokens (CountTokens): {"input":{"converse":{messages, system, toolConfig,
+// additionalModelRequestFields}}} -> {"inputTokens": N}, N the inputTokens Converse reports for
+// the same messages; {"input":{"invokeModel":{"body"}}} counts the body's text. Claude models only,
+// as Bedrock (another model: 400 ValidationException).
+ApiReply count_tokens(const ApiRequest& request, std::string_view model) {
+  if (!is_claude(model)) fail("The provided model doesn't support counting tokens.");
+  if (request.json == nullptr || !request.json->is_object())
+    fail("Malformed input request, please reformat your input and try again.");
+  const json::object& body = request.json->get_object();
+  check_only(body, {"input"}, "the request body");
+  const json::value* input = body.if_contains("input");
+  if (input == nullptr) fail_constraint("null", "input", "Member must not be null");
+  const json::object& union_value = object_at(*input, "input");
+  if (union_value.size() != 1) fail("input must set exactly one of converse and invokeModel.");
+  std::size_t tokens = 0;
+  if (const json::value* converse = union_value.if_contains("converse")) {
+    const json::object& fields = object_at(*converse, "input.converse");
+    check_only(fields, {"messages", "system", "toolConfig", "additionalModelRequestFields"}, "input.converse");
+    ApiRequest inner = request;
+    inner.json = converse;
+    tokens = parse_converse(inner, model).input_tokens;
+  } else if (const json::value* invoke = union_value.if_contains("invokeModel")) {
+    const json::object& fields = object_at(*invoke, "input.invokeModel");
+    check_only(fields, {"body"}, "input.invokeModel");
+    const json::value* text = fields.if_contains("body");
+    if (text == nullptr || !text->is_string()) fail("input.invokeModel.body must be a blob.");
+    tokens = common::estimate_tokens(text->get_string());
+  } else {
+    fail("Unknown member of input: expected converse or invokeModel.");
+  }
+  FullReply reply;
+  reply.body = common::serialize(json::object{{"inputTokens", tokens}});
+  return reply;
+}
+
 }  // namespace
 
 bool matches(std::string_view path) {
@@ -778,7 +813,7 @@ std::optional<ApiReply> handle(const ApiRequest& request) {
   const std::size_t slash = rest.find('/');
   const std::string model = common::percent_decode(rest.substr(0, slash));
   const std::string_view action = rest.substr(slash + 1);
-  if (action != "converse" && action != "converse-stream" && action != "invoke") {
+  if (action != "converse" && action != "converse-stream" && action != "invoke" && action != "count-tokens") {
     return typed_error(404, "UnknownOperationException", "Unknown operation " + std::string(action), kCoralNamespace);
   }
   if (request.method != "POST") {
@@ -787,6 +822,7 @@ std::optional<ApiReply> handle(const ApiRequest& request) {
   if (auto failure = authenticate(request)) return std::move(*failure);
   try {
     if (action == "invoke") return invoke(request, model);
+    if (action == "count-tokens") return count_tokens(request, model);
     return converse(request, model, action == "converse-stream");
   } catch (const Invalid& invalid) {
     return error(invalid.status, invalid.kind.empty() ? "ValidationException" : invalid.kind, invalid.message);
