@@ -110,7 +110,11 @@ std::string content_text(const boost::json::value& content);
 //     Claude on Bedrock when signed.
 //   messages[i].tool_calls[j].extra_content.google.thought_signature: the Gemini thought
 //     signature of that call (Google's OpenAI-compatible form), replayed on its functionCall part.
+// The OpenAI embeddings pivot (a Gemini embedContent client's request) has one:
+//   x_sluice_task_type (top level): the Gemini taskType the client asked for (RETRIEVAL_QUERY,
+//     RETRIEVAL_DOCUMENT, CLASSIFICATION, CLUSTERING, ...), for providers with an equivalent.
 inline constexpr std::string_view kPivotThinkingBudget = "x_sluice_thinking_budget";
+inline constexpr std::string_view kPivotTaskType = "x_sluice_task_type";
 inline constexpr std::string_view kPivotThinkingBlocks = "thinking_blocks";
 void strip_pivot_extensions(boost::json::object& pivot);
 

@@ -22,7 +22,10 @@ namespace sluice::translate {
 std::unique_ptr<Translator> make_openai_to_bedrock(RequestContext context);
 
 // Body for POST /model/{id}/invoke. The model family comes from context.model: "titan-embed"
-// (one input per request) or "cohere.embed"; any other model is a 400 naming it.
+// (one input per call: a list of N inputs, at most 2048, is N calls, see
+// Translator::upstream_calls) or "cohere.embed" (the list in one call); any other model is a
+// 400 naming it. The pivot's x_sluice_task_type (a Gemini client's taskType) becomes Cohere's
+// input_type where it has one; Titan has none (400).
 std::unique_ptr<Translator> make_openai_embeddings_to_bedrock(RequestContext context);
 
 }  // namespace sluice::translate

@@ -23,6 +23,7 @@
 #include <boost/json/object.hpp>
 #include <cstdint>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 
@@ -50,6 +51,8 @@ struct RequestContext {
   std::string anthropic_body_version;  // e.g. "vertex-2023-10-16"; empty: not sent in the body
   // A Gemini client's stream is one JSON array (streamGenerateContent without alt=sse), not SSE.
   bool json_array_stream = false;
+  // A Gemini model-action client: the action in its path (embedContent, batchEmbedContents).
+  std::string gemini_action;
 };
 
 // The encoder options of a translator serving `context`.
@@ -76,6 +79,23 @@ class Translator {
   // does not parse gets a 502.
   virtual std::optional<http::ApiError> translate_response(std::string_view upstream_body,
                                                            std::string& client_body) = 0;
+
+  // A request the provider takes only as several calls (Amazon Titan embeds one text per call):
+  // after translate_request, the body of every call, in order (translate_request's upstream_body
+  // is the first); empty when the request is one call. The exchange sends them as one attempt
+  // (proxy/fan_out.hpp) and hands every reply to translate_responses.
+  virtual std::span<const std::string> upstream_calls() const { return {}; }
+
+  // The complete 2xx replies of upstream_calls(), in the same order, become the client body,
+  // as translate_response does for one reply. A translator without upstream_calls() answers
+  // exactly one reply.
+  virtual std::optional<http::ApiError> translate_responses(std::span<const std::string> upstream_bodies,
+                                                            std::string& client_body) {
+    if (upstream_bodies.size() == 1) return translate_response(upstream_bodies.front(), client_body);
+    return http::ApiError{502, "server_error", "upstream_bad_response",
+                          "the translation expected one upstream reply, got " + std::to_string(upstream_bodies.size()),
+                          std::nullopt};
+  }
 
   // A non-2xx upstream response becomes the client's error: status mapped where the provider's
   // differs from what the client expects (Anthropic 529 -> 503 for OpenAI clients, Gemini

@@ -530,15 +530,76 @@ TEST(OpenAiBedrockEmbeddings, TitanSingleStringInput) {
                          translate(*t, json::parse(R"({"model":"titan","input":"hello"})").as_object())));
 }
 
-TEST(OpenAiBedrockEmbeddings, TitanWithTwoInputsIs400) {
+// A list on Titan is one call per input (the proxy sends them concurrently): the calls' bodies
+// in input order, their replies joined in that order with the token counts summed.
+TEST(OpenAiBedrockEmbeddings, TitanListIsOneCallPerInput) {
   auto t = make_openai_embeddings_to_bedrock(embed_context("amazon.titan-embed-text-v2:0", "titan"));
-  auto body = json::parse(R"({"model":"titan","input":["a","b"]})").as_object();
+  const auto first = translate(*t, load_object("embeddings/titan_list_client_request.json"));
+  const auto expected = golden::parse_or_fail(read_file("embeddings/titan_list_upstream_requests.json"), "requests");
+  const auto calls = t->upstream_calls();
+  ASSERT_EQ(calls.size(), 3u);
+  EXPECT_EQ(first, calls[0]);
+  for (std::size_t i = 0; i < calls.size(); ++i)
+    EXPECT_TRUE(json_equal(json::serialize(expected.as_array()[i]), calls[i])) << i;
+
+  const auto replies = golden::parse_or_fail(read_file("embeddings/titan_list_upstream_responses.json"), "replies");
+  std::vector<std::string> bodies;
+  for (const auto& reply : replies.as_array()) bodies.push_back(json::serialize(reply));
+  std::string client;
+  const auto error = t->translate_responses(bodies, client);
+  ASSERT_FALSE(error.has_value()) << error->message;
+  EXPECT_TRUE(json_equal(read_file("embeddings/titan_list_client_response.json"), client));
+  EXPECT_EQ(t->usage().prompt_tokens, 12u);
+
+  // A missing reply is the gateway's bug, never a shorter list.
+  bodies.pop_back();
+  const auto short_error = t->translate_responses(bodies, client);
+  ASSERT_TRUE(short_error.has_value());
+  EXPECT_EQ(short_error->status, 502u);
+}
+
+TEST(OpenAiBedrockEmbeddings, TitanSingleInputListIsOneCall) {
+  auto t = make_openai_embeddings_to_bedrock(embed_context("amazon.titan-embed-text-v2:0", "titan"));
+  EXPECT_TRUE(
+      json_equal(R"({"inputText":"a"})", translate(*t, json::parse(R"({"model":"titan","input":["a"]})").as_object())));
+  EXPECT_TRUE(t->upstream_calls().empty());
+}
+
+TEST(OpenAiBedrockEmbeddings, MoreThan2048InputsIs400NamingInput) {
+  for (const char* model : {"amazon.titan-embed-text-v2:0", "cohere.embed-english-v3"}) {
+    auto t = make_openai_embeddings_to_bedrock(embed_context(model, "m"));
+    json::array inputs;
+    for (int i = 0; i < 2049; ++i) inputs.emplace_back("x");
+    json::object body{{"model", "m"}, {"input", std::move(inputs)}};
+    std::string upstream;
+    const auto error = t->translate_request(body, upstream);
+    ASSERT_TRUE(error.has_value()) << model;
+    EXPECT_EQ(error->status, 400u);
+    EXPECT_EQ(error->param, std::optional<std::string>("input"));
+    EXPECT_NE(error->message.find("2048"), std::string::npos) << error->message;
+  }
+}
+
+TEST(OpenAiBedrockEmbeddings, TaskTypeIsCohereInputTypeAndRefusedOnTitan) {
+  auto cohere = make_openai_embeddings_to_bedrock(embed_context("cohere.embed-english-v3", "cohere"));
+  EXPECT_TRUE(json_equal(
+      R"({"texts":["q"],"input_type":"search_query"})",
+      translate(*cohere,
+                json::parse(R"({"model":"c","input":["q"],"x_sluice_task_type":"RETRIEVAL_QUERY"})").as_object())));
+
   std::string upstream;
-  const auto error = t->translate_request(body, upstream);
+  auto other = make_openai_embeddings_to_bedrock(embed_context("cohere.embed-english-v3", "cohere"));
+  auto error = other->translate_request(
+      json::parse(R"({"model":"c","input":"q","x_sluice_task_type":"SEMANTIC_SIMILARITY"})").as_object(), upstream);
   ASSERT_TRUE(error.has_value());
-  EXPECT_EQ(error->status, 400u);
-  EXPECT_EQ(error->param, std::optional<std::string>("input"));
-  EXPECT_NE(error->message.find("Titan embeds one input per request"), std::string::npos) << error->message;
+  EXPECT_EQ(error->param, std::optional<std::string>("x_sluice_task_type"));
+  EXPECT_NE(error->message.find("SEMANTIC_SIMILARITY"), std::string::npos) << error->message;
+
+  auto titan = make_openai_embeddings_to_bedrock(embed_context("amazon.titan-embed-text-v2:0", "titan"));
+  error = titan->translate_request(
+      json::parse(R"({"model":"t","input":"q","x_sluice_task_type":"RETRIEVAL_QUERY"})").as_object(), upstream);
+  ASSERT_TRUE(error.has_value());
+  EXPECT_EQ(error->param, std::optional<std::string>("x_sluice_task_type"));
 }
 
 TEST(OpenAiBedrockEmbeddings, OtherModelIs400NamingIt) {
