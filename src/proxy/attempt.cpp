@@ -6,6 +6,7 @@
 
 #include "pipeline/chain.hpp"
 #include "pipeline/response_filter.hpp"
+#include "proxy/fan_out.hpp"
 #include "proxy/relay.hpp"
 #include "proxy/usage_members.hpp"
 #include "route/api_path.hpp"
@@ -94,6 +95,7 @@ std::string_view translation_name(translate::ClientApi api, provider::WireFormat
       return kResponses[column];
     case translate::ClientApi::GeminiGenerate:
     case translate::ClientApi::GeminiCountTokens:
+    case translate::ClientApi::GeminiEmbed:
       return kGemini[column];
     case translate::ClientApi::GeminiModelAction:
       return "";
@@ -326,6 +328,28 @@ class ReportedUsageReading final : public pipeline::ResponseFilter {
   RequestRecord& record_;
 };
 
+// The heads of a fan-out's calls: the UpstreamRequest stages run for each body as they ran for
+// the attempt's own (credential, then the signature over that body's bytes), from the head as
+// it was before them. The key each call uses, for the ResponseHead stages.
+pipeline::Verdict fan_out_heads(const AttemptContext& context, const BackendRuntime& target,
+                                const UpstreamHeadSpec& uncredentialed, HeaderEdits edits,
+                                std::span<const std::string> bodies, std::vector<FanOutCall>& calls,
+                                std::vector<std::optional<std::size_t>>& keys) {
+  calls.reserve(bodies.size());
+  keys.reserve(bodies.size());
+  for (const auto& body : bodies) {
+    AttemptContext call = context;
+    UpstreamHeadSpec spec = uncredentialed;
+    spec.body_size = body.size();
+    call.body = &body;
+    call.head = &spec;
+    if (auto verdict = run_upstream_request_stages(call, target); !verdict.proceeds()) return verdict;
+    calls.push_back(FanOutCall{build_upstream_head(*context.request.head, target, edits, spec), &body});
+    keys.push_back(call.key_index);
+  }
+  return pipeline::Verdict::proceed();
+}
+
 }  // namespace
 
 http::ApiError upstream_error(unsigned status, std::string message) {
@@ -420,6 +444,7 @@ http::Task<AttemptResult> attempt(ExchangeInputs& exchange, const BackendRuntime
       conversion.model = context.model;
       conversion.stream = request.info.stream;
       conversion.json_array_stream = exchange.json_array_stream;
+      conversion.gemini_action = exchange.action;
       conversion.default_max_tokens = target.default_max_tokens;
       if (target.format == provider::WireFormat::VertexAnthropic) {
         conversion.model_in_body = false;
@@ -466,7 +491,10 @@ http::Task<AttemptResult> attempt(ExchangeInputs& exchange, const BackendRuntime
                                        exchange.action};
     // A translated request asks the provider for a chat (the pivot is a chat request): the
     // Responses API and a Gemini client's JSON-array stream read the provider's own chat stream.
-    // Embeddings and token counts go to the provider's own endpoint for them.
+    // Embeddings (OpenAI's, Gemini's embedContent) and token counts go to the provider's own
+    // endpoint for them.
+    if (translator && exchange.client_api == translate::ClientApi::GeminiEmbed)
+      path_request.operation = provider::Operation::Embeddings;
     if (translator && path_request.operation != provider::Operation::Embeddings &&
         path_request.operation != provider::Operation::CountTokens)
       path_request.operation = provider::Operation::Chat;
@@ -522,6 +550,11 @@ http::Task<AttemptResult> attempt(ExchangeInputs& exchange, const BackendRuntime
   }
   context.head = &head_spec;
   context.upstream_target = record.upstream_path;
+  // A request the provider takes as several calls: each call's head is made from this one as
+  // it is before the stages credential and sign it.
+  const auto fan_out_bodies = translator ? translator->upstream_calls() : std::span<const std::string>{};
+  std::optional<UpstreamHeadSpec> uncredentialed_spec;
+  if (!fan_out_bodies.empty()) uncredentialed_spec = head_spec;
   if (auto verdict = run_upstream_request_stages(context, target); !verdict.proceeds())
     co_return co_await stage_failed(verdict);
   const std::string upstream_head = build_upstream_head(head, target, request.request_header_edits, head_spec);
@@ -542,6 +575,103 @@ http::Task<AttemptResult> attempt(ExchangeInputs& exchange, const BackendRuntime
   if (deadline) first_byte_timeout = std::min(first_byte_timeout, *route_timeouts.request);
   if (exchange.retry.per_try_timeout && exchange.retry.per_try_timeout->count() > 0)
     first_byte_timeout = std::min(first_byte_timeout, *exchange.retry.per_try_timeout);
+
+  if (!fan_out_bodies.empty()) {
+    // Several calls, one attempt (proxy/fan_out.hpp): every call credentialed and signed for its
+    // own body; the first failure decides as a single call's would, and only a complete set of
+    // 2xx replies is answered.
+    std::vector<FanOutCall> calls;
+    std::vector<std::optional<std::size_t>> call_keys;
+    if (auto verdict = fan_out_heads(context, target, *uncredentialed_spec, request.request_header_edits,
+                                     fan_out_bodies, calls, call_keys);
+        !verdict.proceeds())
+      co_return co_await stage_failed(verdict);
+    const FanOutSpec spec{worker,
+                          target,
+                          endpoint,
+                          deadline,
+                          first_byte_timeout,
+                          limits.maxTranslatedResponseBytes,
+                          kMaxUpstreamErrorBodyBytes};
+    const std::span<const FanOutCall> call_list(calls);
+    auto out = co_await fan_out(spec, call_list);
+    record.upstream_first_byte_ms = std::chrono::duration<double, std::milli>(Clock::now() - exchange.started).count();
+    const std::string where = who() + " (" + endpoint.display + ", call " + std::to_string(out.call + 1) + " of " +
+                              std::to_string(calls.size()) + ")";
+    const unsigned failed_status = out.timeout ? 504 : 502;
+    switch (out.failure) {
+      case FanOutFailure::Connect: {
+        record.upstream_error =
+            out.timeout ? "timeout" : (out.connect_failure == http::ConnectFailure::Tls ? "tls" : "connect");
+        std::string why = who() + " unavailable: " + out.error;
+        if ((out.timeout ? exchange.retry.on.timeout : exchange.retry.on.connectFailure) && may_move_on())
+          co_return fail(failed_status, std::move(why));
+        const auto error = upstream_error(failed_status, std::move(why));
+        co_return co_await answer_error(error);
+      }
+      case FanOutFailure::Send: {
+        record.upstream_error = out.timeout ? "timeout" : (out.protocol ? "protocol" : "reset");
+        std::string why = out.timeout
+                              ? where + " did not respond within " + std::to_string(first_byte_timeout.count()) + " ms"
+                          : out.protocol ? where + " sent an invalid HTTP response: " + out.error
+                                         : where + " closed the connection before responding: " + out.error;
+        if ((out.timeout ? exchange.retry.on.timeout : exchange.retry.on.reset) && may_move_on())
+          co_return fail(failed_status, std::move(why));
+        const auto error = upstream_error(failed_status, std::move(why));
+        co_return co_await answer_error(error);
+      }
+      case FanOutFailure::Body: {
+        record.upstream_error = out.timeout ? "timeout" : "reset";
+        std::string why = out.body_limit ? where + " sent a response larger than " +
+                                               std::to_string(limits.maxTranslatedResponseBytes) +
+                                               " bytes (Gateway spec.limits.maxTranslatedResponseBytes)"
+                                         : where + " failed while sending its response: " + out.error;
+        const auto error = upstream_error(failed_status, std::move(why));
+        co_return co_await answer_error(error);
+      }
+      case FanOutFailure::Status:
+        record.status = out.status;
+        break;
+      case FanOutFailure::None:
+        record.status = out.head.result_int();
+        break;
+    }
+    // The answer that decides (the failing call's, else the first call's) goes through the
+    // ResponseHead stages and the retry policy as a single call's would.
+    context.key_index = call_keys[out.call];
+    pipeline::ResponseContext answered{context, out.head, record.status, false};
+    if (auto verdict = run_response_head_stages(answered, target); !verdict.proceeds()) {
+      if (verdict.kind == pipeline::Verdict::Kind::RetrySameProvider) {
+        result.retry_same = true;
+        co_return fail(verdict.error.status, verdict.error.message);
+      }
+      const auto error = verdict.error;
+      const auto retry_after = verdict.retry_after;
+      co_return co_await answer_error(error, retry_after);
+    }
+    const std::string retry_after(out.head[bhttp::field::retry_after]);
+    if (exchange.retry.retries_on_status(record.status) && may_move_on()) {
+      unsigned seconds = 0;
+      if ((record.status == 429 || record.status == 503) &&
+          std::from_chars(retry_after.data(), retry_after.data() + retry_after.size(), seconds).ec == std::errc{})
+        result.retry_after = std::chrono::seconds(std::min(seconds, kMaxRetryAfterSeconds));
+      record.upstream_error = "status";
+      co_return fail(record.status, where + " answered HTTP " + std::to_string(record.status));
+    }
+    if (budget_refused)
+      record.error = "retry budget of Backend " + backend.name + " exhausted; answered with this provider's response";
+    if (out.failure == FanOutFailure::Status) {
+      const auto error = translator->translate_error(record.status, out.head["x-amzn-errortype"], out.body);
+      co_return co_await answer_error(error, retry_after);
+    }
+    std::string client_body;
+    if (auto terr = translator->translate_responses(out.bodies, client_body)) co_return co_await answer_error(*terr);
+    record_usage(*translator, record);
+    if (chains_need(request, target, pipeline::Phase::ReplyCost)) run_reply_usage_stages(answered, target);
+    result.responded = true;
+    result.keep = co_await responder.json(200, std::move(client_body), &out.head);
+    co_return result;
+  }
 
   // Connect (or reuse) and send. A pooled connection is checked before the request is written
   // (see http/upstream_pool.hpp); one that still fails before the upstream accepted any byte of

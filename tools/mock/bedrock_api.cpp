@@ -695,6 +695,10 @@ ApiReply converse(const ApiRequest& request, std::string_view model, bool stream
 // ---- InvokeModel embeddings
 // -----------------------------------------------------------------------
 
+// An embeddings input containing this marker gets the error of a throttled call, so a test
+// can fail one call among several (a Titan list Sluice sends as one call per text).
+constexpr std::string_view kFailMarker = "FAILME";
+
 ApiReply invoke(const ApiRequest& request, std::string_view model) {
   if (request.json == nullptr || !request.json->is_object()) {
     fail("Malformed input request, please reformat your input and try again.");
@@ -709,6 +713,7 @@ ApiReply invoke(const ApiRequest& request, std::string_view model) {
           "Malformed input request: #: required key [inputText] not found, please reformat your "
           "input and try again.");
     }
+    if (std::string_view(text->get_string()).find(kFailMarker) != std::string_view::npos) return injected_error(429);
     int dims = request.dims;
     if (const json::value* requested = body.if_contains("dimensions")) {
       if (!common::is_integer(*requested) || common::to_int(*requested) < 1 || common::to_int(*requested) > 65536) {
@@ -732,6 +737,10 @@ ApiReply invoke(const ApiRequest& request, std::string_view model) {
           "reformat your input and "
           "try again.");
     }
+    if (std::ranges::any_of(texts->get_array(), [](const json::value& v) {
+          return std::string_view(v.get_string()).find(kFailMarker) != std::string_view::npos;
+        }))
+      return injected_error(429);
     const json::value* input_type = body.if_contains("input_type");
     const std::string_view type =
         input_type && input_type->is_string() ? std::string_view(input_type->get_string()) : "";
