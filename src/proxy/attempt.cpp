@@ -97,8 +97,6 @@ std::string_view translation_name(translate::ClientApi api, provider::WireFormat
     case translate::ClientApi::GeminiCountTokens:
     case translate::ClientApi::GeminiEmbed:
       return kGemini[column];
-    case translate::ClientApi::GeminiModelAction:
-      return "";
     case translate::ClientApi::OpenAIChat:
     case translate::ClientApi::OpenAIEmbeddings:
       return kOpenAi[column];

@@ -354,7 +354,7 @@ void describe_json_api(route::ApiKind api, std::string_view api_path, std::strin
       const auto call = route::gemini_call(api_path);
       exchange.action = call ? call->action : std::string_view{};
       exchange.client_api = api == route::ApiKind::GeminiGenerate ? translate::ClientApi::GeminiGenerate
-                                                                  : translate::ClientApi::GeminiModelAction;
+                                                                  : translate::ClientApi::GeminiEmbed;
       exchange.json_array_stream = call && call->stream() && !route::query_has(query, "alt", "sse");
       exchange.operation = api == route::ApiKind::GeminiGenerate && !exchange.json_array_stream
                                ? provider::Operation::Chat

@@ -3,6 +3,7 @@
 #include "translate/anthropic_client.hpp"
 #include "translate/count_tokens.hpp"
 #include "translate/gemini_client.hpp"
+#include "translate/gemini_embed_client.hpp"
 #include "translate/openai_anthropic.hpp"
 #include "translate/openai_bedrock.hpp"
 #include "translate/openai_gemini.hpp"
@@ -61,9 +62,8 @@ static bool gemini_format(WireFormat format) {
 }
 
 bool can_serve(ClientApi api, WireFormat format) {
-  if (api == ClientApi::GeminiModelAction) return gemini_format(format);
   if (counts(api)) return count_provider(format).has_value();
-  return api != ClientApi::OpenAIEmbeddings ||
+  return (api != ClientApi::OpenAIEmbeddings && api != ClientApi::GeminiEmbed) ||
          (format != WireFormat::Anthropic && format != WireFormat::VertexAnthropic);
 }
 
@@ -83,8 +83,8 @@ bool needs_translation(ClientApi api, WireFormat format) {
     case ClientApi::AnthropicCountTokens:
       return format != WireFormat::Anthropic;
     case ClientApi::GeminiGenerate:
-    case ClientApi::GeminiModelAction:
     case ClientApi::GeminiCountTokens:
+    case ClientApi::GeminiEmbed:
       return !gemini_format(format);
   }
   return false;
@@ -150,14 +150,25 @@ Selection select_translator(ClientApi api, WireFormat format, const RequestConte
       if (gemini_format(format)) break;  // native
       out.translator = make_gemini_client(context, chat_translator(format, context));
       break;
-    case ClientApi::GeminiModelAction:
-      if (gemini_format(format)) break;  // native
-      out.error = http::ApiError{400,
-                                 "invalid_request_error",
-                                 "unsupported_api",
-                                 "countTokens, embedContent and batchEmbedContents are served by Gemini and Vertex AI "
-                                 "(publisher GOOGLE) backends only; this route's backend is another provider",
-                                 {}};
+    case ClientApi::GeminiEmbed:
+      switch (format) {
+        case WireFormat::Gemini:
+        case WireFormat::VertexGemini:
+          break;  // native
+        case WireFormat::OpenAI:
+          out.translator = make_gemini_embed_client(context, nullptr);
+          break;
+        case WireFormat::Bedrock:
+          out.translator = make_gemini_embed_client(context, make_openai_embeddings_to_bedrock(context));
+          break;
+        case WireFormat::Anthropic:
+        case WireFormat::VertexAnthropic:
+          out.error = http::ApiError{400, "invalid_request_error", "unsupported_api",
+                                     "embeddings are not available from Anthropic models; route embedContent to a "
+                                     "Gemini, Vertex AI, OpenAI-format or Bedrock backend",
+                                     std::string("model")};
+          break;
+      }
       break;
   }
   return out;

@@ -1,11 +1,13 @@
 // Which translation an exchange needs: the client's API (OpenAI chat / embeddings / Responses,
 // Anthropic Messages) against the provider's wire format. Native pairs need none; an impossible
-// pair (embeddings on Anthropic; Gemini's embedContent on a provider that is not Gemini; a token
-// count on an OpenAI-format provider) is a clear 400. Token counts on a provider with another
-// count API go through count_tokens (Anthropic count_tokens <-> Gemini countTokens, Vertex AI
-// count-tokens:rawPredict, Bedrock CountTokens). Anthropic Messages, Responses API and Gemini generateContent clients
-// on providers that do not speak their API go through the OpenAI chat form: anthropic_client, responses_client and
-// gemini_client wrap the OpenAI -> provider translator. Pure function; thread-safe.
+// pair (embeddings on Anthropic; a token count on an OpenAI-format provider) is a clear 400.
+// Token counts on a provider with another count API go through count_tokens (Anthropic
+// count_tokens <-> Gemini countTokens, Vertex AI count-tokens:rawPredict, Bedrock CountTokens).
+// Gemini embedContent clients on OpenAI-format and Bedrock providers go through the OpenAI
+// embeddings form (gemini_embed_client). Anthropic Messages, Responses API and Gemini
+// generateContent clients on providers that do not speak their API go through the OpenAI chat
+// form: anthropic_client, responses_client and gemini_client wrap the OpenAI -> provider
+// translator. Pure function; thread-safe.
 #pragma once
 
 #include <memory>
@@ -25,7 +27,7 @@ enum class ClientApi {
   AnthropicCountTokens,  // /v1/messages/count_tokens: every provider with a count API
   OpenAIResponses,
   GeminiGenerate,     // generateContent / streamGenerateContent
-  GeminiModelAction,  // embedContent, batchEmbedContents: Gemini-format providers only
+  GeminiEmbed,        // embedContent, batchEmbedContents: every provider but Anthropic ones
   GeminiCountTokens,  // countTokens: every provider with a count API
 };
 
