@@ -207,11 +207,15 @@ test('errors are in Google\'s shape: a provider 429, and what another provider c
   assert.equal(body.error.code, 400);
   assert.equal(body.error.status, 'INVALID_ARGUMENT');
   assert.match(body.error.message, /googleSearch/);
+  // embedContent is translated to OpenAI embeddings (embeddings_translated.test.mjs); an image
+  // part is not something they can embed.
   const embed = await post(`/openai/v1beta/models/text-embedding-3-small:embedContent`, {
-    content: { parts: [{ text: 'hi' }] },
+    content: { parts: [{ inlineData: { mimeType: 'image/png', data: 'AAAA' } }] },
   });
   assert.equal(embed.status, 400);
-  assert.equal((await embed.json()).error.status, 'INVALID_ARGUMENT');
+  const embedError = (await embed.json()).error;
+  assert.equal(embedError.status, 'INVALID_ARGUMENT');
+  assert.equal(embedError.details[0].fieldViolations[0].field, 'content.parts[0]');
 });
 
 test('the key in x-goog-api-key or ?key=: accepted, never sent upstream nor logged', async () => {
