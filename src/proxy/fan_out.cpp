@@ -76,7 +76,11 @@ http::Task<void> run_call(FanOutState& state, std::size_t lane, const FanOutSpec
       }
       connection = std::move(connected.connection);
     }
-    if (state.failed) co_return;  // another call failed meanwhile
+    if (state.failed) {
+      // Another call failed meanwhile: this one is not sent, its unused connection kept.
+      worker.pool().give_back(spec.endpoint, std::move(connection), spec.target.timeouts.poolIdle);
+      co_return;
+    }
     state.active[lane] = connection.get();
     fresh_parser(parser, false);
     const auto timeout = within_deadline(spec.first_byte_timeout, spec);

@@ -25,6 +25,11 @@ const json::value* member(const json::object& object, std::string_view camel, st
   return object.if_contains(snake);
 }
 
+// A member's name as a field path; the empty name written "" so the path names something.
+std::string member_name(std::string_view key) {
+  return key.empty() ? std::string("\"\"") : std::string(key);
+}
+
 // "models/x" and "x" name the same model.
 std::string_view bare_model(std::string_view model) {
   return model.starts_with("models/") ? model.substr(7) : model;
@@ -47,7 +52,7 @@ std::optional<http::ApiError> read_request(const json::object& request, const st
         key == "outputDimensionality" || key == "output_dimensionality")
       continue;
     if (key == "title") return bad_field(prefix + "title", "a title has no equivalent on this provider; leave it out");
-    return bad_field(prefix + std::string(key), "Sluice cannot carry this field to a provider that is not Gemini");
+    return bad_field(prefix + member_name(key), "Sluice cannot carry this field to a provider that is not Gemini");
   }
 
   const auto* content = request.if_contains("content");
@@ -106,7 +111,7 @@ std::optional<http::ApiError> gemini_embed_to_openai(const json::object& body, b
     if (auto error = read_request(body, "", asks.back())) return error;
   } else {
     for (const auto& m : body)
-      if (m.key() != "requests") return bad_field(std::string(m.key()), "batchEmbedContents takes only \"requests\"");
+      if (m.key() != "requests") return bad_field(member_name(m.key()), "batchEmbedContents takes only \"requests\"");
     const auto* requests = body.if_contains("requests");
     if (requests == nullptr || !requests->is_array() || requests->get_array().empty())
       return bad_field("requests", "required: a non-empty list of embedContent requests");
