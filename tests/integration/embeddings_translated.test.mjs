@@ -60,6 +60,8 @@ metadata: {name: aws}
 stringData: ${JSON.stringify(AWS)}
 `,
     ...Object.entries(backends).map(([name, llm]) => llmBackend(name, llm)),
+    // Bedrock whose calls must answer within 300 ms.
+    llmBackend('bedrock-slow', BEDROCK).replace('  type: AI\n', '  type: AI\n  timeouts: {firstByte: 300ms}\n'),
     // Bedrock first; when its attempt fails, an OpenAI provider answers.
     `apiVersion: sluice.dev/v1alpha1
 kind: Backend
@@ -73,7 +75,7 @@ ${providerEntry('titan', BEDROCK)}    - providers:
 ${providerEntry('backup', OPENAI)}`,
     routeYaml({
       name: 'embeddings',
-      rules: [...Object.keys(backends), 'failover']
+      rules: [...Object.keys(backends), 'bedrock-slow', 'failover']
         .map(
           (name) => `  - name: ${name}
     matches: [{path: {type: PathPrefix, value: /${name}}}]
@@ -163,6 +165,21 @@ describe('OpenAI embeddings with a list on Bedrock Amazon Titan: one call per te
     response.data.forEach((d, i) => assert.deepEqual(d.embedding, expected[i].map(Math.fround), `data[${i}]`));
     assert.ok(response.usage.prompt_tokens >= 16, JSON.stringify(response.usage));
     assert.equal(response.usage.total_tokens, response.usage.prompt_tokens);
+    // One request, one attempt, its usage the sum, in the access log.
+    const line = await sluice.waitForAccessLog(
+      (l) => l.translation === 'openai->bedrock' && l.upstream_path === TITAN_PATH && l.prompt_tokens === response.usage.prompt_tokens,
+    );
+    assert.equal(line.status, 200);
+    assert.equal(line.attempts, undefined, 'one attempt');
+  });
+
+  test('every call is bounded by the provider\'s first-byte timeout: a slow call is a 504', async () => {
+    const started = Date.now();
+    const res = await post('/bedrock-slow/v1/embeddings', { model: TITAN, input: ['a', 'b', 'c'] }, { 'x-mock-latency-ms': '2000' });
+    assert.equal(res.status, 504, res.text);
+    assert.equal(res.json.error.code, 'upstream_timeout');
+    assert.match(res.json.error.message, /did not respond within 300 ms/);
+    assert.ok(Date.now() - started < 1500, `answered after ${Date.now() - started} ms`);
   });
 
   test('the token counts are the sum of the calls\' counts, one string is one call', async () => {
