@@ -206,11 +206,25 @@ describe('OpenAI embeddings with a list on Bedrock Amazon Titan: one call per te
   });
 
   test('the whole fan-out is one attempt: when a call fails, the next priority group answers', async () => {
-    const res = await post('/failover/v1/embeddings', { model: TITAN, input: ['one', 'two FAILME'] });
+    const metric = async (series) => {
+      const text = await (await fetch(`${sluice.adminUrl}/metrics`)).text();
+      const line = text.split('\n').find((l) => l.startsWith(series + ' '));
+      return line ? Number(line.split(' ').at(-1)) : 0;
+    };
+    const failovers = 'sluice_upstream_attempts_total{backend="failover",provider="titan",outcome="failover"}';
+    const successes = 'sluice_upstream_attempts_total{backend="failover",provider="titan",outcome="success"}';
+    const failedBefore = await metric(failovers);
+    const res = await post('/failover/v1/embeddings', { model: TITAN, input: ['one', 'two FAILME', 'three', 'four'] });
     assert.equal(res.status, 200, res.text);
     assert.equal(res.headers.get('x-sluice-provider'), 'backup');
     assert.equal(res.headers.get('x-sluice-attempts'), '2');
-    assert.equal(res.json.data.length, 2);
+    assert.equal(res.json.data.length, 4);
+    // Counted once for the provider, however many of its calls were sent.
+    assert.equal(await metric(failovers), failedBefore + 1);
+    const succeededBefore = await metric(successes);
+    const ok = await post('/failover/v1/embeddings', { model: TITAN, input: ['one', 'two', 'three'] });
+    assert.equal(ok.headers.get('x-sluice-provider'), 'titan');
+    assert.equal(await metric(successes), succeededBefore + 1);
   });
 
   test('more than 2048 inputs: a 400 naming input', async () => {
