@@ -74,8 +74,8 @@ class GeminiNativeFilter final : public Translator {
   }
 
   http::ApiError translate_error(unsigned status, std::string_view, std::string_view) override {
-    return http::ApiError{status, "invalid_request_error", "upstream_error",
-                          "backend returned HTTP " + std::to_string(status), {}};
+    return http::ApiError{
+        status, "invalid_request_error", "upstream_error", "backend returned HTTP " + std::to_string(status), {}};
   }
 
   bool stream_feed(std::string_view upstream_bytes, std::string& out) override {
@@ -126,7 +126,8 @@ class GeminiNativeFilter final : public Translator {
       reply_facts_.model = std::string(version->get_string().subview().substr(0, ReplyFacts::kMaxBytes));
     const auto* candidates = response.if_contains("candidates");
     if (candidates == nullptr || !candidates->is_array() || candidates->get_array().empty()) return;
-    if (const auto* first = object_or_null(&candidates->get_array().front()); first && reply_facts_.finish_reason.empty())
+    if (const auto* first = object_or_null(&candidates->get_array().front());
+        first && reply_facts_.finish_reason.empty())
       reply_facts_.finish_reason = string_or(*first, "finishReason").substr(0, ReplyFacts::kMaxBytes);
   }
 
@@ -271,8 +272,7 @@ class GeminiNativeFilter final : public Translator {
   // The filter rejected: the candidate finishes as SAFETY, then the error; nothing more.
   void reject(std::uint64_t choice, std::string& out) {
     rejected_ = true;
-    const json::object chunk{
-        {"candidates", json::array{json::object{{"index", choice}, {"finishReason", "SAFETY"}}}}};
+    const json::object chunk{{"candidates", json::array{json::object{{"index", choice}, {"finishReason", "SAFETY"}}}}};
     write(json::serialize(chunk), out);
     fail(*filter_.rejection(), out);
   }

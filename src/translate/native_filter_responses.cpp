@@ -51,8 +51,8 @@ class ResponsesNativeFilter final : public Translator {
   }
 
   http::ApiError translate_error(unsigned status, std::string_view, std::string_view) override {
-    return http::ApiError{status, openai_error_type(status), "upstream_error",
-                          "backend returned HTTP " + std::to_string(status), {}};
+    return http::ApiError{
+        status, openai_error_type(status), "upstream_error", "backend returned HTTP " + std::to_string(status), {}};
   }
 
   bool stream_feed(std::string_view upstream_bytes, std::string& out) override {
@@ -129,9 +129,9 @@ class ResponsesNativeFilter final : public Translator {
   // The channel an event names: its kind, output_index and content_index / summary_index.
   Channel& channel_of(TextChannel::Kind kind, const json::object& event) {
     const auto output_index = json_count(event.if_contains("output_index"));
-    const auto part_index = kind == TextChannel::Kind::Reasoning   ? json_count(event.if_contains("summary_index"))
-                            : kind == TextChannel::Kind::Text      ? json_count(event.if_contains("content_index"))
-                                                                   : 0;
+    const auto part_index = kind == TextChannel::Kind::Reasoning ? json_count(event.if_contains("summary_index"))
+                            : kind == TextChannel::Kind::Text    ? json_count(event.if_contains("content_index"))
+                                                                 : 0;
     const TextChannel wanted{0, kind, channel_index(output_index, part_index)};
     for (auto& channel : channels_)
       if (channel.channel == wanted) return channel;
@@ -161,8 +161,8 @@ class ResponsesNativeFilter final : public Translator {
 
   // A .done event: the channel's held text goes out first as one more delta event, then the
   // event carries the filtered text (`member`). A .done with no delta before it is filtered whole.
-  bool finish_channel(json::object& event, TextChannel::Kind kind, std::string_view delta_type,
-                      std::string_view member, std::string& out) {
+  bool finish_channel(json::object& event, TextChannel::Kind kind, std::string_view delta_type, std::string_view member,
+                      std::string& out) {
     const bool seen = find(kind, json_count(event.if_contains("output_index")),
                            kind == TextChannel::Kind::Reasoning ? json_count(event.if_contains("summary_index"))
                            : kind == TextChannel::Kind::Text    ? json_count(event.if_contains("content_index"))
@@ -219,7 +219,8 @@ class ResponsesNativeFilter final : public Translator {
 
   void rewrite_response(json::object& event) const {
     auto* response = event.if_contains("response");
-    auto* output = response != nullptr && response->is_object() ? response->get_object().if_contains("output") : nullptr;
+    auto* output =
+        response != nullptr && response->is_object() ? response->get_object().if_contains("output") : nullptr;
     if (output == nullptr || !output->is_array()) return;
     std::uint64_t output_index = 0;
     for (auto& item : output->get_array()) {
@@ -254,16 +255,14 @@ class ResponsesNativeFilter final : public Translator {
       ok = finish_channel(object, TextChannel::Kind::ToolArguments, "response.function_call_arguments.delta",
                           "arguments", out);
     } else if (type == "response.reasoning_summary_text.done") {
-      ok = finish_channel(object, TextChannel::Kind::Reasoning, "response.reasoning_summary_text.delta", "text",
-                          out);
+      ok = finish_channel(object, TextChannel::Kind::Reasoning, "response.reasoning_summary_text.delta", "text", out);
     } else if (type == "response.content_part.done" || type == "response.reasoning_summary_part.done") {
       const bool reasoning = type == "response.reasoning_summary_part.done";
-      const auto* channel =
-          find(reasoning ? TextChannel::Kind::Reasoning : TextChannel::Kind::Text,
-               json_count(object.if_contains("output_index")),
-               json_count(object.if_contains(reasoning ? "summary_index" : "content_index")));
-      if (auto* part = object.if_contains("part"); part != nullptr && part->is_object() && channel != nullptr &&
-                                                   part->get_object().contains("text"))
+      const auto* channel = find(reasoning ? TextChannel::Kind::Reasoning : TextChannel::Kind::Text,
+                                 json_count(object.if_contains("output_index")),
+                                 json_count(object.if_contains(reasoning ? "summary_index" : "content_index")));
+      if (auto* part = object.if_contains("part");
+          part != nullptr && part->is_object() && channel != nullptr && part->get_object().contains("text"))
         part->get_object()["text"] = channel->text;
     } else if (type == "response.output_item.done") {
       if (auto* item = object.if_contains("item"); item != nullptr && item->is_object())
@@ -293,7 +292,8 @@ class ResponsesNativeFilter final : public Translator {
     stopped_ = true;
     json::object response = response_;
     response["status"] = "failed";
-    response["error"] = json::object{{"code", error.code.empty() ? error.type : error.code}, {"message", error.message}};
+    response["error"] =
+        json::object{{"code", error.code.empty() ? error.type : error.code}, {"message", error.message}};
     json::object event{{"type", "response.failed"}, {"response", std::move(response)}};
     emit(event, out);
   }

@@ -77,8 +77,7 @@ json::object gemini_chunk(json::array parts, const char* finish = nullptr) {
 }
 
 // A stream of `pieces` of text (the last chunk finishes), as SSE or one JSON array.
-std::string gemini_stream(const std::vector<std::string>& pieces, bool json_array,
-                          const json::array& last_parts = {}) {
+std::string gemini_stream(const std::vector<std::string>& pieces, bool json_array, const json::array& last_parts = {}) {
   std::vector<json::object> chunks;
   for (const auto& piece : pieces) chunks.push_back(gemini_chunk(json::array{json::object{{"text", piece}}}));
   chunks.push_back(gemini_chunk(last_parts, "STOP"));
@@ -148,9 +147,10 @@ TEST(ResponseGuardGeminiNative, CardSplitAtEveryPositionAndEveryReadIsMaskedInBo
 }
 
 TEST(ResponseGuardGeminiNative, HeldTextGoesOutBeforeAFunctionCallWhoseArgsAreMaskedAndThoughtsAreLeft) {
-  json::array last{json::object{{"text", "thinking of 4111111111111111"}, {"thought", true}},
-                   json::object{{"functionCall", {{"name", "mail"}, {"args", {{"to", json::array{"a@b.co"}}, {"n", 1}}}}},
-                                {"thoughtSignature", "c2ln"}}};
+  json::array last{
+      json::object{{"text", "thinking of 4111111111111111"}, {"thought", true}},
+      json::object{{"functionCall", {{"name", "mail"}, {"args", {{"to", json::array{"a@b.co"}}, {"n", 1}}}}},
+                   {"thoughtSignature", "c2ln"}}};
   Guarded guarded;
   auto native = translate::make_gemini_native_filter(*guarded.filter, false, kMaxEvent);
   const auto out = run_stream(*native, gemini_stream({"write to x@y", ".io now"}, false, last), 0);
@@ -244,14 +244,25 @@ std::string responses_stream(const std::vector<std::string>& pieces,
   };
   const json::object created{{"id", "resp_1"}, {"object", "response"}, {"status", "in_progress"}, {"model", "gpt-x"}};
   emit({{"type", "response.created"}, {"response", created}});
-  emit({{"type", "response.output_item.added"}, {"output_index", 0},
+  emit({{"type", "response.output_item.added"},
+        {"output_index", 0},
         {"item", {{"id", "msg_1"}, {"type", "message"}, {"role", "assistant"}, {"content", json::array()}}}});
   for (const auto& piece : pieces)
-    emit({{"type", "response.output_text.delta"}, {"item_id", "msg_1"}, {"output_index", 0}, {"content_index", 0},
-          {"delta", piece}, {"logprobs", json::array()}});
-  emit({{"type", "response.output_text.done"}, {"item_id", "msg_1"}, {"output_index", 0}, {"content_index", 0},
+    emit({{"type", "response.output_text.delta"},
+          {"item_id", "msg_1"},
+          {"output_index", 0},
+          {"content_index", 0},
+          {"delta", piece},
+          {"logprobs", json::array()}});
+  emit({{"type", "response.output_text.done"},
+        {"item_id", "msg_1"},
+        {"output_index", 0},
+        {"content_index", 0},
         {"text", text}});
-  emit({{"type", "response.content_part.done"}, {"item_id", "msg_1"}, {"output_index", 0}, {"content_index", 0},
+  emit({{"type", "response.content_part.done"},
+        {"item_id", "msg_1"},
+        {"output_index", 0},
+        {"content_index", 0},
         {"part", {{"type", "output_text"}, {"text", text}}}});
   const json::object message{{"id", "msg_1"},
                              {"type", "message"},
@@ -261,12 +272,16 @@ std::string responses_stream(const std::vector<std::string>& pieces,
   json::array output{message};
   if (!argument_pieces.empty()) {
     for (const auto& piece : argument_pieces)
-      emit({{"type", "response.function_call_arguments.delta"}, {"item_id", "fc_1"}, {"output_index", 1},
+      emit({{"type", "response.function_call_arguments.delta"},
+            {"item_id", "fc_1"},
+            {"output_index", 1},
             {"delta", piece}});
-    emit({{"type", "response.function_call_arguments.done"}, {"item_id", "fc_1"}, {"output_index", 1},
+    emit({{"type", "response.function_call_arguments.done"},
+          {"item_id", "fc_1"},
+          {"output_index", 1},
           {"arguments", arguments}});
-    const json::object call{{"id", "fc_1"}, {"type", "function_call"}, {"call_id", "c1"}, {"name", "mail"},
-                            {"arguments", arguments}};
+    const json::object call{
+        {"id", "fc_1"}, {"type", "function_call"}, {"call_id", "c1"}, {"name", "mail"}, {"arguments", arguments}};
     emit({{"type", "response.output_item.done"}, {"output_index", 1}, {"item", call}});
     output.push_back(call);
   }
@@ -415,14 +430,14 @@ TEST(JsonArrayStream, WhatIsNotAnArrayOfObjectsAndAnElementPastTheBoundFail) {
 
 TEST(ReplyTexts, NativeResponsesAndGeminiJsonArrayStreams) {
   const auto stream = responses_stream({"hel", "lo"});
-  EXPECT_EQ(translate::reply_texts(provider::WireFormat::OpenAI, true, stream, translate::ReplyFormat::Responses)
-                .choices[0],
-            "hello");
+  EXPECT_EQ(
+      translate::reply_texts(provider::WireFormat::OpenAI, true, stream, translate::ReplyFormat::Responses).choices[0],
+      "hello");
   const std::string body =
       R"({"output":[{"type":"reasoning","summary":[]},{"type":"message","content":[{"type":"output_text","text":"hi"}]}]})";
-  EXPECT_EQ(translate::reply_texts(provider::WireFormat::OpenAI, false, body, translate::ReplyFormat::Responses)
-                .choices[0],
-            "hi");
+  EXPECT_EQ(
+      translate::reply_texts(provider::WireFormat::OpenAI, false, body, translate::ReplyFormat::Responses).choices[0],
+      "hi");
   const auto array = gemini_stream({"a", "b"}, true);
   const auto texts =
       translate::reply_texts(provider::WireFormat::Gemini, true, array, translate::ReplyFormat::GeminiJsonArray);
