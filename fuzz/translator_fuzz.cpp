@@ -2,6 +2,8 @@
 // picks a translator and an entry point (stream, complete response, error body, request), the
 // rest is fed in input-derived chunks. Invariants: no crash or sanitizer report, a stream that
 // reported failure is not fed again, stream_end/stream_fail always produce complete SSE events.
+// Request bytes are also read as the sealed encrypted_content of a Responses reasoning item
+// (translate/reasoning_item.hpp).
 #include <boost/json.hpp>
 #include <cstddef>
 #include <cstdint>
@@ -12,9 +14,11 @@
 
 #include "fuzz_chunks.hpp"
 #include "translate/anthropic_client.hpp"
+#include "translate/common.hpp"
 #include "translate/openai_anthropic.hpp"
 #include "translate/openai_bedrock.hpp"
 #include "translate/openai_gemini.hpp"
+#include "translate/reasoning_item.hpp"
 #include "translate/responses_client.hpp"
 
 namespace {
@@ -97,6 +101,10 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     boost::system::error_code ec;
     auto parsed = boost::json::parse(rest, ec);
     if (!ec && parsed.is_object()) (void)translator->translate_request(parsed.as_object(), out);
+    // A Responses reasoning item's encrypted_content with Sluice's prefix: the sealed JSON is
+    // read back from hostile bytes (as base64 and as the JSON itself, sealed).
+    (void)unseal_reasoning(std::string(kSealedReasoningPrefix) + std::string(rest));
+    (void)unseal_reasoning(std::string(kSealedReasoningPrefix) + base64_encode(rest));
   }
   (void)translator->usage();
   return 0;

@@ -414,6 +414,8 @@ http::Task<AttemptResult> attempt(ExchangeInputs& exchange, const BackendRuntime
       conversion.model = context.model;
       conversion.stream = request.info.stream;
       conversion.json_array_stream = exchange.json_array_stream;
+      conversion.responses_stored = request.responses_stored;
+      conversion.responses_previous_id = request.responses_previous_id;
       conversion.default_max_tokens = target.default_max_tokens;
       if (target.format == provider::WireFormat::VertexAnthropic) {
         conversion.model_in_body = false;

@@ -50,6 +50,10 @@ struct RequestContext {
   std::string anthropic_body_version;  // e.g. "vertex-2023-10-16"; empty: not sent in the body
   // A Gemini client's stream is one JSON array (streamGenerateContent without alt=sse), not SSE.
   bool json_array_stream = false;
+  // A Responses client's request whose answer Sluice's response store keeps: the response says
+  // store: true and names the previous_response_id (empty: none) the conversation continued.
+  bool responses_stored = false;
+  std::string responses_previous_id;
 };
 
 // The encoder options of a translator serving `context`.

@@ -67,6 +67,9 @@ describe('Memory store', () => {
       input: 'x'.repeat(400),
     });
     assert.match(first.id, /^resp_/);
+    // A kept answer says so, as OpenAI's do (the provider itself was sent store: false).
+    assert.equal(first.store, true);
+    assert.equal(first.previous_response_id, null);
     const alone = await promptTokens(gw, 'claude', seen);
     const second = await client(gw, 'claude').responses.create({
       model: 'claude-sonnet-4-5',
@@ -74,6 +77,8 @@ describe('Memory store', () => {
       input: 'And then?',
     });
     assert.equal(second.status, 'completed');
+    assert.equal(second.store, true);
+    assert.equal(second.previous_response_id, first.id);
     const continued = await promptTokens(gw, 'claude', seen);
     assert.ok(continued > alone + 5, `the provider got the earlier turns: ${continued} > ${alone}`);
 
@@ -107,6 +112,7 @@ describe('Memory store', () => {
       input: 'forget me',
       store: false,
     });
+    assert.equal(unstored.store, false);
     await assert.rejects(
       client(gw, 'claude').responses.create({ model: 'claude-sonnet-4-5', previous_response_id: unstored.id, input: 'x' }),
       (error) => error.status === 400 && error.error.param === 'previous_response_id',
@@ -117,6 +123,7 @@ describe('Memory store', () => {
     const stream = client(gw, 'claude').responses.stream({ model: 'claude-sonnet-4-5', input: 'hello' });
     for await (const event of stream) void event;
     const final = await stream.finalResponse();
+    assert.equal(final.store, true);
     const message = final.output.find((item) => item.type === 'message');
     assert.ok(message?.id);
     // What the AI SDK sends for earlier assistant turns: a reference to the stored item.
