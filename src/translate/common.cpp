@@ -323,10 +323,25 @@ std::optional<http::ApiError> read_reasoning(const json::object& pivot, Reasonin
     ask.effort = value;
   }
   if (const auto* budget = pivot.if_contains(kPivotThinkingBudget); budget != nullptr && budget->is_number()) {
-    const auto tokens = json_count(budget);
-    if (tokens > 0) ask.budget = tokens;
+    if (budget->is_int64() && budget->get_int64() == -1) {
+      ask.dynamic = true;
+    } else if (const auto tokens = json_count(budget); tokens > 0) {
+      ask.budget = tokens;
+    }
   }
   return std::nullopt;
+}
+
+bool gemini_takes_thinking_level(std::string_view model) {
+  if (const auto slash = model.rfind('/'); slash != std::string_view::npos) model.remove_prefix(slash + 1);
+  constexpr std::string_view kPrefix = "gemini-";
+  if (!model.starts_with(kPrefix)) return false;
+  model.remove_prefix(kPrefix.size());
+  unsigned major = 0;
+  std::size_t digits = 0;
+  while (digits < model.size() && digits < 3 && model[digits] >= '0' && model[digits] <= '9')
+    major = major * 10 + static_cast<unsigned>(model[digits++] - '0');
+  return digits > 0 && major >= 3;
 }
 
 std::optional<std::uint64_t> claude_thinking_budget(const ReasoningAsk& ask) {

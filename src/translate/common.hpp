@@ -119,12 +119,20 @@ std::string_view pivot_call_signature(const boost::json::object& call);
 
 // The reasoning a pivot request asks for: reasoning_effort (none, minimal, low, medium, high or
 // xhigh; anything else is a 400 naming reasoning_effort) and x_sluice_thinking_budget.
+// x_sluice_thinking_budget -1 is a dynamic ask (Anthropic adaptive thinking without an effort,
+// Gemini thinkingBudget -1: the model decides how much to think), beside reasoning_effort medium.
 struct ReasoningAsk {
   std::string effort;                   // empty: not asked
   std::optional<std::uint64_t> budget;  // the client's exact budget, when it gave one
+  bool dynamic = false;                 // the client let the model decide
   bool enabled() const { return !effort.empty() && effort != "none"; }
 };
 std::optional<http::ApiError> read_reasoning(const boost::json::object& pivot, ReasoningAsk& ask);
+
+// Whether a Gemini model takes generationConfig.thinkingConfig.thinkingLevel rather than a
+// budget: Gemini 3 and later, recognised by the name ("gemini-<major>" with major >= 3, after
+// any path such as "models/" or "publishers/google/models/").
+bool gemini_takes_thinking_level(std::string_view model);
 
 // Claude's thinking budget for `ask` (Anthropic, Vertex AI's Anthropic publisher, Claude on
 // Bedrock): the client's exact budget (at least 1024, Claude's minimum), else by effort: minimal

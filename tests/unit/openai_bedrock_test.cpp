@@ -123,6 +123,37 @@ TEST(OpenAiBedrockRequest, ReasoningEffortOnANonClaudeModelIs400AndNoneIsANoOp) 
   EXPECT_TRUE(json_equal(R"({"messages":[{"role":"user","content":[{"text":"hi"}]}]})", sent));
 }
 
+TEST(OpenAiBedrockRequest, NovaTwoReasoningEffortIsReasoningConfig) {
+  RequestContext context = chat_context();
+  context.model = "us.amazon.nova-2-lite-v1:0";
+  const auto sent_for = [&](std::string_view effort) {
+    auto t = make_openai_to_bedrock(context);
+    return translate(*t, json::parse(std::string(R"({"model":"m","reasoning_effort":")") + std::string(effort) +
+                                     R"(","messages":[{"role":"user","content":"hi"}]})")
+                             .as_object());
+  };
+  const auto config = [&](std::string_view effort) {
+    const auto sent = json::parse(sent_for(effort)).as_object();
+    const auto* fields = sent.if_contains("additionalModelRequestFields");
+    return fields != nullptr ? json::serialize(*fields) : std::string();
+  };
+  EXPECT_EQ(config("minimal"), R"({"reasoningConfig":{"type":"enabled","maxReasoningEffort":"low"}})");
+  EXPECT_EQ(config("low"), R"({"reasoningConfig":{"type":"enabled","maxReasoningEffort":"low"}})");
+  EXPECT_EQ(config("medium"), R"({"reasoningConfig":{"type":"enabled","maxReasoningEffort":"medium"}})");
+  EXPECT_EQ(config("high"), R"({"reasoningConfig":{"type":"enabled","maxReasoningEffort":"high"}})");
+  EXPECT_EQ(config("xhigh"), R"({"reasoningConfig":{"type":"enabled","maxReasoningEffort":"high"}})");
+  EXPECT_EQ(config("none"), "");
+
+  context.model = "amazon.nova-pro-v1:0";  // Nova 1 cannot reason
+  auto t = make_openai_to_bedrock(context);
+  std::string upstream;
+  const auto error = t->translate_request(
+      json::parse(R"({"model":"m","reasoning_effort":"low","messages":[{"role":"user","content":"hi"}]})").as_object(),
+      upstream);
+  ASSERT_TRUE(error.has_value());
+  EXPECT_EQ(error->param, "reasoning_effort");
+}
+
 TEST(OpenAiBedrockRequest, ClaudeThinkingBudgetIsClampedBelowTheClientsMax) {
   auto t = make_openai_to_bedrock(chat_context());
   const auto sent = translate(*t, json::parse(R"({"model":"m","reasoning_effort":"high","max_tokens":3000,
