@@ -20,13 +20,14 @@
 #include "translate/openai_gemini.hpp"
 #include "translate/reasoning_item.hpp"
 #include "translate/responses_client.hpp"
+#include "translate/responses_store_echo.hpp"
 
 namespace {
 
 using namespace sluice::translate;
 
 std::unique_ptr<Translator> make(unsigned which, const RequestContext& ctx) {
-  switch (which % 10) {
+  switch (which % 11) {
     case 0:
       return make_openai_to_anthropic(ctx);
     case 1:
@@ -45,8 +46,10 @@ std::unique_ptr<Translator> make(unsigned which, const RequestContext& ctx) {
       return make_responses_client(ctx, nullptr);
     case 8:
       return make_responses_client(ctx, make_openai_to_anthropic(ctx));
-    default:
+    case 9:
       return make_anthropic_client(ctx, make_openai_to_bedrock(ctx));
+    default:
+      return make_responses_store_echo(ctx.stream, true, "resp_previous", 1 << 16);
   }
 }
 

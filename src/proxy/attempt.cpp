@@ -14,6 +14,7 @@
 #include "translate/openai_response_reader.hpp"
 #include "translate/passthrough_usage.hpp"
 #include "translate/reply_text.hpp"
+#include "translate/responses_store_echo.hpp"
 
 namespace sluice::proxy {
 
@@ -711,6 +712,18 @@ http::Task<AttemptResult> attempt(ExchangeInputs& exchange, const BackendRuntime
     } else if (target.format == provider::WireFormat::Anthropic) {
       translator = translate::make_anthropic_native_filter(*text_filter, limits.maxTranslatedResponseBytes);
     }
+  }
+
+  // A native Responses answer the response store keeps or continued: its response objects say
+  // so (store, previous_response_id), as OpenAI's own would (translate/responses_store_echo.hpp).
+  if (!translator && context.native && request.json_api && request.api == route::ApiKind::Responses &&
+      target.format == provider::WireFormat::OpenAI && record.status >= 200 && record.status < 300 &&
+      (request.responses_stored || !request.responses_previous_id.empty())) {
+    const std::string_view encoding = response[bhttp::field::content_encoding];
+    if (encoding.empty() || beast::iequals(encoding, "identity"))
+      translator =
+          translate::make_responses_store_echo(request.info.stream, request.responses_stored,
+                                               request.responses_previous_id, limits.maxTranslatedResponseBytes);
   }
 
   // A native reply read whole for the record (usage, model) through the reading the relay would

@@ -89,7 +89,24 @@ describe('Memory store', () => {
       input: 'Summarise.',
     });
     assert.equal(third.status, 'completed');
+    // The native answer (the provider was sent store: false) says what the client asked, too.
+    assert.equal(third.store, true);
+    assert.equal(third.previous_response_id, second.id);
     assert.ok((await promptTokens(gw, 'openai', seen)) > continued);
+
+    // Streamed from the native provider: every response object in the stream says so.
+    const stream = client(gw, 'openai').responses.stream({
+      model: 'gpt-4o',
+      previous_response_id: third.id,
+      input: 'Once more.',
+    });
+    const echoed = [];
+    for await (const event of stream) if (event.response) echoed.push(event.response);
+    assert.ok(echoed.length >= 2);
+    for (const response of echoed) {
+      assert.equal(response.store, true, response.status);
+      assert.equal(response.previous_response_id, third.id);
+    }
   });
 
   test('another principal cannot continue it; store: false keeps nothing', async () => {

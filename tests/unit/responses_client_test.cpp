@@ -16,6 +16,7 @@
 #include "stream_harness.hpp"
 #include "translate/common.hpp"
 #include "translate/reasoning_item.hpp"
+#include "translate/responses_store_echo.hpp"
 
 namespace sluice::translate {
 namespace {
@@ -406,6 +407,43 @@ TEST(ResponsesClientResponse, StoredAnswersEchoStoreAndPreviousResponseId) {
   ASSERT_FALSE(translator->translate_response(read_file("response_text_tool/upstream_response.json"), client));
   EXPECT_EQ(parse_object(client).at("store"), json::value(false));
   EXPECT_TRUE(parse_object(client).at("previous_response_id").is_null());
+}
+
+TEST(ResponsesStoreEcho, NativeResponseObjectsSayStoreAndPreviousResponseId) {
+  auto echo = make_responses_store_echo(false, true, "resp_prev", 1 << 20);
+  std::string client;
+  ASSERT_FALSE(echo->translate_response(
+      R"({"id":"resp_1","object":"response","model":"gpt-4o","store":false,"previous_response_id":null,
+          "output":[],"usage":{"input_tokens":3,"output_tokens":2,"total_tokens":5}})",
+      client));
+  auto body = parse_object(client);
+  EXPECT_EQ(body.at("store"), json::value(true));
+  EXPECT_EQ(body.at("previous_response_id"), json::value("resp_prev"));
+  EXPECT_EQ(echo->usage().prompt_tokens, 3u);
+  EXPECT_TRUE(echo->translate_response("not json", client).has_value());
+
+  // A stream: the events with a response object are rewritten, the others pass as they came.
+  auto stream = make_responses_store_echo(true, false, "resp_prev", 1 << 20);
+  const std::string delta =
+      "event: response.output_text.delta\ndata: {\"type\":\"response.output_text.delta\",\"delta\":\"hi\"}\n\n";
+  const std::string upstream =
+      "event: response.created\ndata: {\"type\":\"response.created\",\"response\":{\"id\":\"r\",\"store\":false,"
+      "\"previous_response_id\":null}}\n\n" +
+      delta +
+      "event: response.completed\ndata: {\"type\":\"response.completed\",\"response\":{\"id\":\"r\",\"store\":false,"
+      "\"previous_response_id\":null,\"usage\":{\"input_tokens\":4,\"output_tokens\":1,\"total_tokens\":5}}}\n\n";
+  const auto run = harness::feed(*stream, upstream, harness::Split{"", {7}});
+  ASSERT_TRUE(run.ok);
+  const std::string& out = run.out;
+  const auto events = events_of(out);
+  ASSERT_EQ(events.size(), 3u) << out;
+  for (const std::size_t i : {0u, 2u}) {
+    const auto data = parse_object(events[i].data);
+    EXPECT_EQ(data.at("response").at("store"), json::value(false));
+    EXPECT_EQ(data.at("response").at("previous_response_id"), json::value("resp_prev"));
+  }
+  EXPECT_NE(out.find(delta), std::string::npos);
+  EXPECT_EQ(stream->usage().prompt_tokens, 4u);
 }
 
 }  // namespace

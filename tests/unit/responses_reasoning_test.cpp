@@ -34,10 +34,10 @@ std::unique_ptr<Translator> responses_on(std::string_view provider, const std::s
   return make_responses_client(context, make_openai_to_bedrock(context));
 }
 
-const json::object kTool{{"type", "function"},
-                         {"name", "get_weather"},
-                         {"parameters", json::object{{"type", "object"},
-                                                     {"properties", json::object{{"city", {{"type", "string"}}}}}}}};
+const json::object kTool{
+    {"type", "function"},
+    {"name", "get_weather"},
+    {"parameters", json::object{{"type", "object"}, {"properties", json::object{{"city", {{"type", "string"}}}}}}}};
 
 json::object request(json::array input) {
   return json::object{{"model", "m"},
@@ -109,7 +109,8 @@ TEST(ResponsesReasoning, BedrockClaudeReasoningContentTravelsInEncryptedContentA
   const auto& messages = trip.next_upstream.at("messages").as_array();
   ASSERT_EQ(messages.size(), 3u) << json::serialize(trip.next_upstream);
   const auto& content = messages[1].at("content").as_array();
-  EXPECT_EQ(json::serialize(content.at(0)), R"({"reasoningContent":{"reasoningText":{"text":"Hmm.","signature":"BSIG"}}})");
+  EXPECT_EQ(json::serialize(content.at(0)),
+            R"({"reasoningContent":{"reasoningText":{"text":"Hmm.","signature":"BSIG"}}})");
   EXPECT_TRUE(content.at(1).as_object().contains("toolUse"));
   EXPECT_TRUE(trip.next_upstream.at("additionalModelRequestFields").as_object().contains("thinking"));
 }
@@ -135,13 +136,14 @@ TEST(ResponsesReasoning, GeminiThoughtSignaturesTravelInEncryptedContentAndBackT
 
 TEST(ResponsesReasoning, ABlockForAnotherFamilyIsNotSentAndForeignContentIsDropped) {
   // An Anthropic block sent to Gemini, and OpenAI's own encrypted_content sent to Anthropic.
-  json::array input{json::object{{"role", "user"}, {"content", "q"}},
-                    json::object{{"type", "reasoning"},
-                                 {"summary", json::array{}},
-                                 {"encrypted_content", seal_thinking_block(json::object{
-                                                           {"type", "thinking"}, {"thinking", "t"}, {"signature", "S"}})}},
-                    json::object{{"type", "message"}, {"role", "assistant"}, {"content", "a"}},
-                    json::object{{"role", "user"}, {"content", "q2"}}};
+  json::array input{
+      json::object{{"role", "user"}, {"content", "q"}},
+      json::object{{"type", "reasoning"},
+                   {"summary", json::array{}},
+                   {"encrypted_content",
+                    seal_thinking_block(json::object{{"type", "thinking"}, {"thinking", "t"}, {"signature", "S"}})}},
+      json::object{{"type", "message"}, {"role", "assistant"}, {"content", "a"}},
+      json::object{{"role", "user"}, {"content", "q2"}}};
   auto gemini = responses_on("gemini", "gemini-2.5-flash");
   std::string upstream;
   ASSERT_FALSE(gemini->translate_request(request(input), upstream));
