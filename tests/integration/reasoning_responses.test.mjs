@@ -33,10 +33,10 @@ const unseal = (content) => JSON.parse(Buffer.from(content.slice(PREFIX.length),
 const seal = (value) => PREFIX + Buffer.from(JSON.stringify(value)).toString('base64');
 
 // A first turn that thinks and calls the tool, as the Agents SDK asks it.
-async function firstTurn(backend) {
+async function firstTurn(backend, model = CHAT_MODELS[backend]) {
   const question = { role: 'user', content: 'Use the tool: what is the weather in Paris?' };
   const response = await client(backend).responses.create({
-    model: CHAT_MODELS[backend],
+    model,
     input: [question],
     tools: [weather],
     reasoning: { effort: 'low' },
@@ -45,13 +45,13 @@ async function firstTurn(backend) {
   });
   const call = response.output.find((item) => item.type === 'function_call');
   assert.ok(call, JSON.stringify(response.output));
-  return { question, response, call };
+  return { question, response, call, model };
 }
 
 // The next turn: the earlier output items, edited by `edit`, then the tool's result.
 function nextTurn(backend, first, edit = (items) => items) {
   return client(backend).responses.create({
-    model: CHAT_MODELS[backend],
+    model: first.model,
     input: [
       first.question,
       ...edit(first.response.output),
@@ -125,6 +125,19 @@ for (const backend of ['anthropic', 'bedrock']) {
     });
   });
 }
+
+describe('Claude 4.6 adaptive thinking through Responses items', () => {
+  test('reasoning.effort is adaptive thinking with an effort, and its signed blocks round-trip', async () => {
+    // sluice-mock checks the adaptive request (thinking {type: adaptive}, output_config.effort)
+    // as Anthropic does, and the signature of the block sent back.
+    const first = await firstTurn('anthropic', 'claude-opus-4-6');
+    assert.equal(first.response.output[0].type, 'reasoning');
+    assert.equal(unseal(first.response.output[0].encrypted_content).family, 'anthropic');
+    const second = await nextTurn('anthropic', first);
+    assert.equal(second.status, 'completed');
+    assert.equal(second.output[0].type, 'reasoning');
+  });
+});
 
 describe('Gemini thought signatures through Responses items', () => {
   test('the signature of a function call travels in a reasoning item and back to its functionCall', async () => {
