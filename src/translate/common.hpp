@@ -139,6 +139,16 @@ bool gemini_takes_thinking_level(std::string_view model);
 // and low 1024, medium 8192, high 16384, xhigh 32768. nullopt: no thinking.
 std::optional<std::uint64_t> claude_thinking_budget(const ReasoningAsk& ask);
 
+// Whether a Claude model takes adaptive thinking (thinking {type: adaptive} and
+// output_config.effort) rather than a budget: Opus, Sonnet and Fable 4.6 and later, and Mythos
+// (Anthropic deprecates budget_tokens on 4.6 and refuses it from Opus 4.7 on), read from the
+// name (claude-opus-4-6..., anthropic.claude-sonnet-4-6, claude-opus-5). Any name Sluice cannot
+// read as one of these keeps the budget, which every other Claude model takes.
+bool claude_takes_adaptive_thinking(std::string_view model);
+// The output_config.effort of an adaptive ask: minimal and low -> low, medium, high; xhigh ->
+// max on Opus (the family that has it), else high; empty for a dynamic ask (Claude's default).
+std::string_view claude_adaptive_effort(const ReasoningAsk& ask, std::string_view model);
+
 // What Claude refuses beside thinking, as a 400 naming the pivot field: temperature other than 1,
 // top_p below 0.95, a tool_choice that forces a tool (required or a named function).
 std::optional<http::ApiError> claude_thinking_conflicts(const boost::json::object& pivot);

@@ -90,33 +90,6 @@ bool native_structured_output(std::string_view model) {
   return minor >= 5 || (family == "opus" && minor >= 1);
 }
 
-// Whether `model` takes adaptive thinking (thinking {type: adaptive} + output_config.effort)
-// rather than a budget: Claude Opus and Sonnet 4.6 and later, and Mythos. Anthropic deprecates
-// budget_tokens on 4.6 and refuses it from Opus 4.7 on. Any name Sluice cannot read as one of
-// these keeps the budget, which every other Claude model takes.
-bool adaptive_thinking(std::string_view model) {
-  const auto at = model.find("claude-");
-  if (at == std::string_view::npos) return false;
-  std::string_view rest = model.substr(at + 7);
-  if (rest.starts_with("mythos")) return true;
-  const auto dash = rest.find('-');
-  if (dash == std::string_view::npos) return false;
-  const auto family = rest.substr(0, dash);
-  if (family != "opus" && family != "sonnet") return false;
-  rest.remove_prefix(dash + 1);
-  // major, then minor: one or two digits each, ended by the name's end or a separator (a date
-  // has 8 digits: claude-opus-4-20250514 is 4.0).
-  unsigned version[2] = {0, 0};
-  for (auto& part : version) {
-    std::size_t n = 0;
-    while (n < rest.size() && rest[n] >= '0' && rest[n] <= '9') ++n;
-    if (n == 0 || n > 2) break;
-    for (std::size_t i = 0; i < n; ++i) part = part * 10 + static_cast<unsigned>(rest[i] - '0');
-    rest.remove_prefix(n < rest.size() ? n + 1 : n);
-  }
-  return version[0] > 4 || (version[0] == 4 && version[1] >= 6);
-}
-
 // One Anthropic turn under construction; a user turn keeps tool results ahead of other blocks.
 struct Turn {
   std::string role;
@@ -181,7 +154,7 @@ class OpenAiToAnthropic final : public Translator, public ProviderCodec {
   bool json_mode_ = false;
   std::string model_;                             // the model asked for
   std::optional<std::uint64_t> thinking_budget_;  // reasoning asked for: Claude's thinking budget
-  // Adaptive thinking instead of the budget (adaptive_thinking), and its output_config.effort
+  // Adaptive thinking instead of the budget (claude_takes_adaptive_thinking), and its output_config.effort
   // (empty: the model's default).
   bool adaptive_ = false;
   std::string_view effort_;
@@ -485,15 +458,9 @@ std::optional<http::ApiError> OpenAiToAnthropic::translate_request(const json::o
   thinking_budget_ = claude_thinking_budget(reasoning);
   if (thinking_budget_)
     if (auto err = claude_thinking_conflicts(body)) return err;
-  // Adaptive thinking on the Anthropic API (Vertex AI keeps the budget): minimal and low -> low,
-  // medium, high; xhigh -> max on Opus (the only family with it), else high; a dynamic ask -> no
-  // effort (Claude's default).
-  adaptive_ = thinking_budget_ && ctx_.anthropic_body_version.empty() && adaptive_thinking(model_);
-  effort_ = reasoning.dynamic                                                         ? std::string_view()
-            : reasoning.effort == "minimal" || reasoning.effort == "low"              ? "low"
-            : reasoning.effort == "medium"                                            ? "medium"
-            : reasoning.effort == "xhigh" && model_.find("opus") != std::string::npos ? "max"
-                                                                                      : "high";
+  // Adaptive thinking on the Anthropic API (Vertex AI keeps the budget).
+  adaptive_ = thinking_budget_ && ctx_.anthropic_body_version.empty() && claude_takes_adaptive_thinking(model_);
+  effort_ = claude_adaptive_effort(reasoning, model_);
   if (!ctx_.anthropic_body_version.empty()) up["anthropic_version"] = ctx_.anthropic_body_version;
 
   // max_tokens: max_completion_tokens wins, then max_tokens, then the configured default.

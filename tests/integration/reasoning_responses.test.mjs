@@ -126,18 +126,23 @@ for (const backend of ['anthropic', 'bedrock']) {
   });
 }
 
-describe('Claude 4.6 adaptive thinking through Responses items', () => {
-  test('reasoning.effort is adaptive thinking with an effort, and its signed blocks round-trip', async () => {
-    // sluice-mock checks the adaptive request (thinking {type: adaptive}, output_config.effort)
-    // as Anthropic does, and the signature of the block sent back.
-    const first = await firstTurn('anthropic', 'claude-opus-4-6');
-    assert.equal(first.response.output[0].type, 'reasoning');
-    assert.equal(unseal(first.response.output[0].encrypted_content).family, 'anthropic');
-    const second = await nextTurn('anthropic', first);
-    assert.equal(second.status, 'completed');
-    assert.equal(second.output[0].type, 'reasoning');
+for (const [backend, model] of [
+  ['anthropic', 'claude-opus-4-6'],
+  ['bedrock', 'anthropic.claude-opus-4-6-v1'],
+]) {
+  describe(`Claude 4.6 adaptive thinking through Responses items (${backend})`, () => {
+    test('reasoning.effort is adaptive thinking with an effort, and its signed blocks round-trip', async () => {
+      // sluice-mock checks the adaptive request (thinking {type: adaptive}) as the provider does,
+      // and the signature of the block sent back.
+      const first = await firstTurn(backend, model);
+      assert.equal(first.response.output[0].type, 'reasoning');
+      assert.equal(unseal(first.response.output[0].encrypted_content).family, 'anthropic');
+      const second = await nextTurn(backend, first);
+      assert.equal(second.status, 'completed');
+      assert.equal(second.output[0].type, 'reasoning');
+    });
   });
-});
+}
 
 describe('Gemini thought signatures through Responses items', () => {
   test('the signature of a function call travels in a reasoning item and back to its functionCall', async () => {

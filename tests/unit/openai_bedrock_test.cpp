@@ -13,6 +13,7 @@
 #include "golden.hpp"
 #include "stream_harness.hpp"
 #include "translate/aws_eventstream.hpp"
+#include "translate/common.hpp"
 
 namespace sluice::translate {
 namespace {
@@ -152,6 +153,29 @@ TEST(OpenAiBedrockRequest, NovaTwoReasoningEffortIsReasoningConfig) {
       upstream);
   ASSERT_TRUE(error.has_value());
   EXPECT_EQ(error->param, "reasoning_effort");
+}
+
+TEST(OpenAiBedrockRequest, ClaudeFourSixAndLaterThinkAdaptivelyWithAnEffort) {
+  EXPECT_TRUE(claude_takes_adaptive_thinking("anthropic.claude-opus-4-6-v1"));
+  EXPECT_TRUE(claude_takes_adaptive_thinking("us.anthropic.claude-sonnet-4-6"));
+  EXPECT_TRUE(claude_takes_adaptive_thinking("anthropic.claude-opus-4-7"));
+  EXPECT_TRUE(claude_takes_adaptive_thinking("anthropic.claude-fable-5"));
+  EXPECT_TRUE(claude_takes_adaptive_thinking("anthropic.claude-mythos-preview"));
+  EXPECT_FALSE(claude_takes_adaptive_thinking("anthropic.claude-sonnet-4-5-20250929-v1:0"));
+  EXPECT_FALSE(claude_takes_adaptive_thinking("anthropic.claude-opus-4-20250514-v1:0"));
+  EXPECT_FALSE(claude_takes_adaptive_thinking("anthropic.claude-haiku-4-5-20251001-v1:0"));
+  EXPECT_FALSE(claude_takes_adaptive_thinking("anthropic.claude-3-7-sonnet-20250219-v1:0"));
+
+  RequestContext context = chat_context();
+  context.model = "anthropic.claude-opus-4-6-v1";
+  auto t = make_openai_to_bedrock(context);
+  const auto sent = json::parse(translate(*t, json::parse(R"({"model":"m","reasoning_effort":"xhigh",
+      "messages":[{"role":"user","content":"hi"}]})")
+                                                  .as_object()))
+                        .as_object();
+  EXPECT_EQ(json::serialize(sent.at("additionalModelRequestFields")),
+            R"({"thinking":{"type":"adaptive"},"output_config":{"effort":"max"}})");
+  EXPECT_EQ(sent.at("inferenceConfig").at("maxTokens"), json::value(context.default_max_tokens + 32768));
 }
 
 TEST(OpenAiBedrockRequest, ClaudeThinkingBudgetIsClampedBelowTheClientsMax) {
