@@ -2,6 +2,8 @@
 // picks a translator and an entry point (stream, complete response, error body, request), the
 // rest is fed in input-derived chunks. Invariants: no crash or sanitizer report, a stream that
 // reported failure is not fed again, stream_end/stream_fail always produce complete SSE events.
+// Request bytes are also read as the sealed encrypted_content of a Responses reasoning item
+// (translate/reasoning_item.hpp).
 #include <boost/json.hpp>
 #include <cstddef>
 #include <cstdint>
@@ -12,19 +14,22 @@
 
 #include "fuzz_chunks.hpp"
 #include "translate/anthropic_client.hpp"
+#include "translate/common.hpp"
 #include "translate/count_tokens.hpp"
 #include "translate/gemini_client.hpp"
 #include "translate/openai_anthropic.hpp"
 #include "translate/openai_bedrock.hpp"
 #include "translate/openai_gemini.hpp"
+#include "translate/reasoning_item.hpp"
 #include "translate/responses_client.hpp"
+#include "translate/responses_store_echo.hpp"
 
 namespace {
 
 using namespace sluice::translate;
 
 std::unique_ptr<Translator> make(unsigned which, const RequestContext& ctx) {
-  switch (which % 12) {
+  switch (which % 13) {
     case 0:
       return make_openai_to_anthropic(ctx);
     case 1:
@@ -49,8 +54,10 @@ std::unique_ptr<Translator> make(unsigned which, const RequestContext& ctx) {
     case 10:
       return make_count_tokens(CountClient::Gemini, CountProvider::Bedrock, ctx,
                                make_gemini_client(ctx, make_openai_to_bedrock(ctx)));
-    default:
+    case 11:
       return make_anthropic_client(ctx, make_openai_to_bedrock(ctx));
+    default:
+      return make_responses_store_echo(ctx.stream, true, "resp_previous", 1 << 16);
   }
 }
 
@@ -105,6 +112,10 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     boost::system::error_code ec;
     auto parsed = boost::json::parse(rest, ec);
     if (!ec && parsed.is_object()) (void)translator->translate_request(parsed.as_object(), out);
+    // A Responses reasoning item's encrypted_content with Sluice's prefix: the sealed JSON is
+    // read back from hostile bytes (as base64 and as the JSON itself, sealed).
+    (void)unseal_reasoning(std::string(kSealedReasoningPrefix) + std::string(rest));
+    (void)unseal_reasoning(std::string(kSealedReasoningPrefix) + base64_encode(rest));
   }
   (void)translator->usage();
   return 0;

@@ -183,6 +183,11 @@ struct RequestContext {
   bool document_changed = false;
   // The model the client named, when a stage replaced it (a model alias); empty otherwise.
   std::string requested_model;
+  // Responses API members the response store (policy/response_store.hpp) took out of the request
+  // and the answer repeats: the answer is kept (store: true), and the previous_response_id the
+  // stored conversation came from (empty: none).
+  bool responses_stored = false;
+  std::string responses_previous_id;
   RetrySelection retry;
   // Who is calling, once an authentication stage accepted a credential (owned by that stage);
   // null: no authentication applies, or an anonymous caller where it is optional.

@@ -310,6 +310,8 @@ class ResponseStoreStage final : public pipeline::Stage {
         request.body = json::serialize(body);
       }
     }
+    request.responses_stored = keep;
+    request.responses_previous_id = wanted.previous;
     if (keep) {
       auto& state = request.state<StoreRequest>(this);
       state.keep = true;

@@ -12,6 +12,9 @@
 //     same principal), else a 400 naming `input[i].id`.
 //   - `store` (true unless the request says false): the answer is kept. The provider is sent
 //     `store: false` either way: Sluice keeps the state, not the provider.
+//   - What was taken out is put in the RequestContext (responses_stored,
+//     responses_previous_id), so a translated answer echoes `store: true` and the
+//     `previous_response_id` as OpenAI's would.
 // Filling: a tap on the answer the client receives (a complete `response` object, or a stream's
 // `response.completed` / `response.incomplete` event) keeps, at Complete, the conversation
 // (the input items sent, then the output items) under the response's id, and each output item

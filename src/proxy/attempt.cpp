@@ -15,6 +15,7 @@
 #include "translate/openai_response_reader.hpp"
 #include "translate/passthrough_usage.hpp"
 #include "translate/reply_text.hpp"
+#include "translate/responses_store_echo.hpp"
 
 namespace sluice::proxy {
 
@@ -443,6 +444,8 @@ http::Task<AttemptResult> attempt(ExchangeInputs& exchange, const BackendRuntime
       conversion.stream = request.info.stream;
       conversion.json_array_stream = exchange.json_array_stream;
       conversion.gemini_action = exchange.action;
+      conversion.responses_stored = request.responses_stored;
+      conversion.responses_previous_id = request.responses_previous_id;
       conversion.default_max_tokens = target.default_max_tokens;
       if (target.format == provider::WireFormat::VertexAnthropic) {
         conversion.model_in_body = false;
@@ -853,6 +856,18 @@ http::Task<AttemptResult> attempt(ExchangeInputs& exchange, const BackendRuntime
       translator = translate::make_gemini_native_filter(*text_filter, exchange.json_array_stream,
                                                         limits.maxTranslatedResponseBytes);
     }
+  }
+
+  // A native Responses answer the response store keeps or continued: its response objects say
+  // so (store, previous_response_id), as OpenAI's own would (translate/responses_store_echo.hpp).
+  if (!translator && context.native && request.json_api && request.api == route::ApiKind::Responses &&
+      target.format == provider::WireFormat::OpenAI && record.status >= 200 && record.status < 300 &&
+      (request.responses_stored || !request.responses_previous_id.empty())) {
+    const std::string_view encoding = response[bhttp::field::content_encoding];
+    if (encoding.empty() || beast::iequals(encoding, "identity"))
+      translator =
+          translate::make_responses_store_echo(request.info.stream, request.responses_stored,
+                                               request.responses_previous_id, limits.maxTranslatedResponseBytes);
   }
 
   // A native reply read whole for the record (usage, model) through the reading the relay would

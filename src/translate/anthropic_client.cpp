@@ -257,11 +257,18 @@ Error convert_reasoning_and_format(const json::object& in, json::object& out) {
     } else if (type == "disabled") {
       out["reasoning_effort"] = "none";
     } else if (type == "adaptive") {
-      // The model decides how much to think; output_config.effort says how hard (default high).
-      const auto effort = config != nullptr ? string_or(*config, "effort", "high") : std::string_view("high");
-      if (effort != "low" && effort != "medium" && effort != "high" && effort != "max")
+      // The model decides how much to think; output_config.effort says how hard.
+      // Without an effort the ask is dynamic: reasoning_effort medium and the pivot's dynamic
+      // budget (-1), which budget-based providers send as their own dynamic thinking.
+      const auto effort = config != nullptr ? string_or(*config, "effort") : std::string_view();
+      if (effort.empty()) {
+        out["reasoning_effort"] = "medium";
+        out[kPivotThinkingBudget] = -1;
+      } else if (effort != "low" && effort != "medium" && effort != "high" && effort != "max") {
         return bad_request("output_config.effort: expected low, medium, high or max", "output_config.effort");
-      out["reasoning_effort"] = effort == "max" ? "xhigh" : effort;
+      } else {
+        out["reasoning_effort"] = effort == "max" ? "xhigh" : effort;
+      }
     } else {
       return bad_request("thinking.type: expected 'enabled', 'disabled' or 'adaptive'", "thinking.type");
     }

@@ -323,10 +323,56 @@ std::optional<http::ApiError> read_reasoning(const json::object& pivot, Reasonin
     ask.effort = value;
   }
   if (const auto* budget = pivot.if_contains(kPivotThinkingBudget); budget != nullptr && budget->is_number()) {
-    const auto tokens = json_count(budget);
-    if (tokens > 0) ask.budget = tokens;
+    if (budget->is_int64() && budget->get_int64() == -1) {
+      ask.dynamic = true;
+    } else if (const auto tokens = json_count(budget); tokens > 0) {
+      ask.budget = tokens;
+    }
   }
   return std::nullopt;
+}
+
+bool gemini_takes_thinking_level(std::string_view model) {
+  if (const auto slash = model.rfind('/'); slash != std::string_view::npos) model.remove_prefix(slash + 1);
+  constexpr std::string_view kPrefix = "gemini-";
+  if (!model.starts_with(kPrefix)) return false;
+  model.remove_prefix(kPrefix.size());
+  unsigned major = 0;
+  std::size_t digits = 0;
+  while (digits < model.size() && digits < 3 && model[digits] >= '0' && model[digits] <= '9')
+    major = major * 10 + static_cast<unsigned>(model[digits++] - '0');
+  return digits > 0 && major >= 3;
+}
+
+bool claude_takes_adaptive_thinking(std::string_view model) {
+  const auto at = model.find("claude-");
+  if (at == std::string_view::npos) return false;
+  std::string_view rest = model.substr(at + 7);
+  if (rest.starts_with("mythos")) return true;
+  const auto dash = rest.find('-');
+  if (dash == std::string_view::npos) return false;
+  const auto family = rest.substr(0, dash);
+  if (family != "opus" && family != "sonnet" && family != "fable") return false;
+  rest.remove_prefix(dash + 1);
+  // major, then minor: one or two digits each, ended by the name's end or a separator (a date
+  // has 8 digits: claude-opus-4-20250514 is 4.0).
+  unsigned version[2] = {0, 0};
+  for (auto& part : version) {
+    std::size_t n = 0;
+    while (n < rest.size() && rest[n] >= '0' && rest[n] <= '9') ++n;
+    if (n == 0 || n > 2) break;
+    for (std::size_t i = 0; i < n; ++i) part = part * 10 + static_cast<unsigned>(rest[i] - '0');
+    rest.remove_prefix(n < rest.size() ? n + 1 : n);
+  }
+  return version[0] > 4 || (version[0] == 4 && version[1] >= 6);
+}
+
+std::string_view claude_adaptive_effort(const ReasoningAsk& ask, std::string_view model) {
+  if (ask.dynamic) return {};
+  if (ask.effort == "minimal" || ask.effort == "low") return "low";
+  if (ask.effort == "medium") return "medium";
+  if (ask.effort == "xhigh" && model.find("opus") != std::string_view::npos) return "max";
+  return "high";
 }
 
 std::optional<std::uint64_t> claude_thinking_budget(const ReasoningAsk& ask) {

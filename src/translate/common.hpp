@@ -123,17 +123,35 @@ std::string_view pivot_call_signature(const boost::json::object& call);
 
 // The reasoning a pivot request asks for: reasoning_effort (none, minimal, low, medium, high or
 // xhigh; anything else is a 400 naming reasoning_effort) and x_sluice_thinking_budget.
+// x_sluice_thinking_budget -1 is a dynamic ask (Anthropic adaptive thinking without an effort,
+// Gemini thinkingBudget -1: the model decides how much to think), beside reasoning_effort medium.
 struct ReasoningAsk {
   std::string effort;                   // empty: not asked
   std::optional<std::uint64_t> budget;  // the client's exact budget, when it gave one
+  bool dynamic = false;                 // the client let the model decide
   bool enabled() const { return !effort.empty() && effort != "none"; }
 };
 std::optional<http::ApiError> read_reasoning(const boost::json::object& pivot, ReasoningAsk& ask);
+
+// Whether a Gemini model takes generationConfig.thinkingConfig.thinkingLevel rather than a
+// budget: Gemini 3 and later, recognised by the name ("gemini-<major>" with major >= 3, after
+// any path such as "models/" or "publishers/google/models/").
+bool gemini_takes_thinking_level(std::string_view model);
 
 // Claude's thinking budget for `ask` (Anthropic, Vertex AI's Anthropic publisher, Claude on
 // Bedrock): the client's exact budget (at least 1024, Claude's minimum), else by effort: minimal
 // and low 1024, medium 8192, high 16384, xhigh 32768. nullopt: no thinking.
 std::optional<std::uint64_t> claude_thinking_budget(const ReasoningAsk& ask);
+
+// Whether a Claude model takes adaptive thinking (thinking {type: adaptive} and
+// output_config.effort) rather than a budget: Opus, Sonnet and Fable 4.6 and later, and Mythos
+// (Anthropic deprecates budget_tokens on 4.6 and refuses it from Opus 4.7 on), read from the
+// name (claude-opus-4-6..., anthropic.claude-sonnet-4-6, claude-opus-5). Any name Sluice cannot
+// read as one of these keeps the budget, which every other Claude model takes.
+bool claude_takes_adaptive_thinking(std::string_view model);
+// The output_config.effort of an adaptive ask: minimal and low -> low, medium, high; xhigh ->
+// max on Opus (the family that has it), else high; empty for a dynamic ask (Claude's default).
+std::string_view claude_adaptive_effort(const ReasoningAsk& ask, std::string_view model);
 
 // What Claude refuses beside thinking, as a 400 naming the pivot field: temperature other than 1,
 // top_p below 0.95, a tool_choice that forces a tool (required or a named function).

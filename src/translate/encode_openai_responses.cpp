@@ -4,6 +4,7 @@
 #include <utility>
 
 #include "translate/common.hpp"
+#include "translate/reasoning_item.hpp"
 
 namespace sluice::translate {
 
@@ -29,10 +30,20 @@ json::object message_item(std::string_view id, std::string_view status, std::str
       {"id", id}, {"type", "message"}, {"status", status}, {"role", "assistant"}, {"content", std::move(content)}};
 }
 
-json::object reasoning_item(std::string_view id, std::string_view text) {
+// A reasoning item: its text as one summary part (none when empty), and the provider's
+// signature sealed in encrypted_content when it gave one (translate/reasoning_item.hpp).
+json::object reasoning_item(std::string_view id, std::string_view text, std::string_view sealed = {}) {
   json::array summary;
-  summary.push_back(json::object{{"type", "summary_text"}, {"text", text}});
-  return json::object{{"id", id}, {"type", "reasoning"}, {"summary", std::move(summary)}};
+  if (!text.empty()) summary.push_back(json::object{{"type", "summary_text"}, {"text", text}});
+  json::object item{{"id", id}, {"type", "reasoning"}, {"summary", std::move(summary)}};
+  if (!sealed.empty()) item["encrypted_content"] = sealed;
+  return item;
+}
+
+// The Anthropic-shaped block a ReasoningSignature closes, `text` being the reasoning it signs.
+json::object signed_block(std::string_view text, const llm::ReasoningSignature& signature) {
+  if (signature.redacted) return json::object{{"type", "redacted_thinking"}, {"data", signature.signature}};
+  return json::object{{"type", "thinking"}, {"thinking", text}, {"signature", signature.signature}};
 }
 
 json::object function_call_item(std::string_view id, std::string_view status, std::string_view call_id,
@@ -78,9 +89,9 @@ json::object responses_object(std::string_view id, std::int64_t created_at, std:
       {"model", model},
       {"output", std::move(output)},
       {"parallel_tool_calls", echoed(echo, "parallel_tool_calls", true)},
-      {"previous_response_id", nullptr},
+      {"previous_response_id", echoed(echo, "previous_response_id", nullptr)},
       {"reasoning", std::move(reasoning)},
-      {"store", false},
+      {"store", echoed(echo, "store", false)},
       {"temperature", echoed(echo, "temperature", 1.0)},
       {"text", echoed(echo, "text", json::object{{"format", json::object{{"type", "text"}}}})},
       {"tool_choice", echoed(echo, "tool_choice", "auto")},
@@ -111,7 +122,10 @@ void ResponsesStreamEncoder::encode(const llm::Event& event, std::string& out) {
                    if (finish_ || e.text.empty() || e.index != 0) return;
                    on_text(e.text, Item::kReasoning, out);
                  },
-                 [&](const llm::ReasoningSignature&) {},  // not carried (see encode_openai_responses.hpp)
+                 [&](const llm::ReasoningSignature& e) {
+                   if (e.index != 0 || e.signature.empty()) return;
+                   on_signature(e, out);
+                 },
                  [&](const llm::ToolCallDelta& e) {
                    if (finish_ || e.choice != 0) return;
                    start({}, out);
@@ -180,6 +194,25 @@ void ResponsesStreamEncoder::on_text(std::string_view text, Item kind, std::stri
   out.append(kind == Item::kMessage ? ",\"logprobs\":[]}\n\n" : "}\n\n");
 }
 
+void ResponsesStreamEncoder::on_signature(const llm::ReasoningSignature& signature, std::string& out) {
+  start({}, out);
+  if (open_ == Item::kReasoning && !signature.redacted) {
+    sealed_ = seal_thinking_block(signed_block(item_text_, signature));
+    close_item(out);
+    return;
+  }
+  close_item(out);
+  sealed_item(seal_thinking_block(signed_block({}, signature)), out);
+}
+
+void ResponsesStreamEncoder::sealed_item(std::string sealed, std::string& out) {
+  const auto index = output_.size();
+  auto item = reasoning_item(new_id("rs_"), {}, sealed);
+  emit("response.output_item.added", json::object{{"output_index", index}, {"item", item}}, out);
+  emit("response.output_item.done", json::object{{"output_index", index}, {"item", item}}, out);
+  output_.push_back(std::move(item));
+}
+
 void ResponsesStreamEncoder::open_item(Item kind, std::string& out) {
   open_ = kind;
   item_text_.clear();
@@ -241,7 +274,8 @@ void ResponsesStreamEncoder::close_item(std::string& out) {
                         {"summary_index", 0},
                         {"part", json::object{{"type", "summary_text"}, {"text", item_text_}}}},
            out);
-      item = reasoning_item(item_id_, item_text_);
+      item = reasoning_item(item_id_, item_text_, sealed_);
+      sealed_.clear();
       break;
     case Item::kMessage: {
       const std::string_view status = incomplete(finish_) ? "incomplete" : "completed";
@@ -282,10 +316,23 @@ void ResponsesStreamEncoder::on_tool_call(const llm::ToolCallDelta& call, std::s
       open_ == Item::kFunctionCall && call.index == open_tool_index_ && (call.id.empty() || call.id == call_id_);
   if (!is_open_call) {
     if (seen_tool_indexes_ > 0 && call.index < seen_tool_indexes_ && call.id.empty()) return;  // closed already
+    auto call_id = call.id.empty() ? new_id("call_") : std::string(call.id);
+    if (!call.signature.empty()) {
+      // The thought signature travels in a reasoning item just before the call: the open one
+      // (the thoughts that led to it), else one of its own.
+      auto sealed = seal_thought_signature(call_id, call.signature);
+      if (open_ == Item::kReasoning) {
+        sealed_ = std::move(sealed);
+        close_item(out);
+      } else {
+        close_item(out);
+        sealed_item(std::move(sealed), out);
+      }
+    }
     close_item(out);
     open_tool_index_ = call.index;
     seen_tool_indexes_ = std::max(seen_tool_indexes_, call.index + 1);
-    call_id_ = call.id.empty() ? new_id("call_") : std::string(call.id);
+    call_id_ = std::move(call_id);
     call_name_ = call.name;
     open_item(Item::kFunctionCall, out);
   }
@@ -314,39 +361,53 @@ void ResponsesStreamEncoder::finish(std::string& out) {
 // Complete reply
 
 void ResponsesResponseEncoder::on_event(const llm::Event& event) {
-  std::visit(Overloaded{
-                 [&](const llm::MessageStart& e) { model_ = e.model; },
-                 [&](const llm::TextDelta& e) {
-                   if (e.index == 0) text_.append(e.text);
-                 },
-                 [&](const llm::ReasoningDelta& e) {
-                   if (e.index == 0) reasoning_.append(e.text);
-                 },
-                 [&](const llm::ReasoningSignature&) {},
-                 [&](const llm::ToolCallDelta& e) {
-                   if (e.choice != 0) return;
-                   if (calls_.empty() || e.index >= calls_.size())
-                     calls_.push_back(Call{std::string(e.id), std::string(e.name), {}});
-                   calls_.back().arguments.append(e.arguments);
-                 },
-                 [&](const llm::UsageEvent& e) { usage_ = e.usage; },
-                 [&](const llm::Finish& e) {
-                   if (e.choice == 0) reason_ = e.reason;
-                 },
-                 [&](const llm::End&) {},
-                 [&](const llm::Error&) {},
-             },
-             event);
+  std::visit(
+      Overloaded{
+          [&](const llm::MessageStart& e) { model_ = e.model; },
+          [&](const llm::TextDelta& e) {
+            if (e.index == 0) text_.append(e.text);
+          },
+          [&](const llm::ReasoningDelta& e) {
+            if (e.index != 0 || e.text.empty()) return;
+            if (reasoning_.empty() || !reasoning_.back().sealed.empty()) reasoning_.emplace_back();
+            reasoning_.back().text.append(e.text);
+          },
+          [&](const llm::ReasoningSignature& e) {
+            if (e.index != 0 || e.signature.empty()) return;
+            const bool open = !reasoning_.empty() && reasoning_.back().sealed.empty();
+            if (e.redacted || !open) reasoning_.emplace_back();
+            reasoning_.back().sealed = seal_thinking_block(signed_block(reasoning_.back().text, e));
+          },
+          [&](const llm::ToolCallDelta& e) {
+            if (e.choice != 0) return;
+            if (calls_.empty() || e.index >= calls_.size()) {
+              calls_.push_back(Call{e.id.empty() ? new_id("call_") : std::string(e.id), std::string(e.name), {}});
+              if (!e.signature.empty()) {
+                if (reasoning_.empty() || !reasoning_.back().sealed.empty()) reasoning_.emplace_back();
+                reasoning_.back().sealed = seal_thought_signature(calls_.back().id, e.signature);
+              }
+            }
+            calls_.back().arguments.append(e.arguments);
+          },
+          [&](const llm::UsageEvent& e) { usage_ = e.usage; },
+          [&](const llm::Finish& e) {
+            if (e.choice == 0) reason_ = e.reason;
+          },
+          [&](const llm::End&) {},
+          [&](const llm::Error&) {},
+      },
+      event);
 }
 
 std::string ResponsesResponseEncoder::body() const {
   const bool cut = incomplete(reason_);
   json::array output;
-  if (!reasoning_.empty()) output.push_back(reasoning_item(new_id("rs_"), reasoning_));
+  for (const auto& reasoning : reasoning_)
+    output.push_back(reasoning_item(new_id("rs_"), reasoning.text, reasoning.sealed));
   if (!text_.empty()) output.push_back(message_item(new_id("msg_"), cut ? "incomplete" : "completed", text_));
   for (const auto& call : calls_)
-    output.push_back(function_call_item(new_id("fc_"), "completed", call.id.empty() ? new_id("call_") : call.id,
-                                        call.name, call.arguments.empty() ? "{}" : call.arguments));
+    output.push_back(function_call_item(new_id("fc_"), "completed", call.id, call.name,
+                                        call.arguments.empty() ? "{}" : call.arguments));
   return json::serialize(responses_object(new_id("resp_"), unix_now(), options_.model_named(model_),
                                           cut ? "incomplete" : "completed", echo_, std::move(output), &usage_,
                                           reason_));

@@ -6,7 +6,9 @@
 // The response object names the response (a minted resp_ id), the model (EncoderOptions), its
 // status and output items, usage, and echoes what the request said (ResponseEcho: instructions,
 // tools, tool_choice, text, reasoning, metadata, sampling and limits; defaults where the request
-// was silent). store is false: nothing is kept for previous_response_id.
+// was silent). store and previous_response_id are echoed when the request carries them (the
+// response store, policy/response_store.hpp, puts what the client sent in the echo); else store
+// is false and previous_response_id null.
 //
 // Stream, every event `event: <type>` + `data: {"type", "sequence_number" (0, 1, ...), ...}`:
 //   response.created, response.in_progress (at MessageStart, or the first event that needs them);
@@ -25,11 +27,15 @@
 // One item is open at a time: a new kind of content, a new tool call or the Finish closes it.
 // Only choice 0 is encoded; text and tool fragments after the Finish are ignored; a fragment for
 // a tool call whose item was already closed (interleaved parallel calls) is ignored. Text deltas
-// are written without building a JSON document. Signatures (ReasoningSignature, a tool call's
-// signature) are not carried: a reasoning item's encrypted_content would be their place, but
-// request side reasoning items are dropped (responses_client), so nothing could bring them back.
-// Complete reply: a reasoning item (when there was reasoning), a message item (when there was
-// text), one function_call item per call, status and usage as above.
+// are written without building a JSON document. Signatures travel in a reasoning item's
+// encrypted_content, sealed (translate/reasoning_item.hpp), so a client that sends the item back
+// gives the provider its signed reasoning again: a ReasoningSignature closes the open reasoning
+// item with its signed block (a redacted block, or a signature with no reasoning open, is a
+// reasoning item of its own with an empty summary); a tool call's signature (Gemini) seals the
+// open reasoning item, else a reasoning item of its own, just before the call's item.
+// Complete reply: the reasoning items (one per signed block, else one for all the reasoning),
+// a message item (when there was text), one function_call item per call, status and usage as
+// above.
 // One object per response; not thread-safe; never throws.
 #pragma once
 
@@ -68,6 +74,9 @@ class ResponsesStreamEncoder final : public StreamEncoder {
   void close_item(std::string& out);
   void on_text(std::string_view text, Item kind, std::string& out);
   void on_tool_call(const llm::ToolCallDelta& call, std::string& out);
+  void on_signature(const llm::ReasoningSignature& signature, std::string& out);
+  // A reasoning item with no summary and `sealed` as its encrypted_content, added and done.
+  void sealed_item(std::string sealed, std::string& out);
   void finish(std::string& out);
   boost::json::object response(std::string_view status) const;
 
@@ -87,6 +96,7 @@ class ResponsesStreamEncoder final : public StreamEncoder {
   Item open_ = Item::kNone;
   std::string item_id_;
   std::string item_text_;  // the open item's text, or its arguments
+  std::string sealed_;     // the encrypted_content of the reasoning item being closed
   std::string call_id_;
   std::string call_name_;
   std::uint64_t open_tool_index_ = 0;
@@ -110,7 +120,11 @@ class ResponsesResponseEncoder final : public ResponseEncoder {
   ResponseEcho echo_;
   std::string model_;
   std::string text_;
-  std::string reasoning_;
+  struct Reasoning {
+    std::string text;
+    std::string sealed;  // encrypted_content; empty while the item is open
+  };
+  std::vector<Reasoning> reasoning_;
   std::vector<Call> calls_;
   llm::FinishReason reason_ = llm::FinishReason::Stop;
   llm::Usage usage_;

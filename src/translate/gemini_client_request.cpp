@@ -540,7 +540,12 @@ Error reasoning_effort(const json::object& config, json::object& out) {
   if (!is_integer(*budget)) return bad_request(base + ".thinkingBudget", "expected an integer");
   const auto tokens = integer_value(*budget);
   if (tokens < -1) return bad_request(base + ".thinkingBudget", "expected -1 (dynamic), 0 (off) or a token count");
-  if (tokens <= 0) return std::nullopt;
+  if (tokens == 0) return std::nullopt;
+  if (tokens == -1) {  // dynamic: the model decides
+    out["reasoning_effort"] = "medium";
+    out[kPivotThinkingBudget] = -1;
+    return std::nullopt;
+  }
   out["reasoning_effort"] = tokens <= 1024 ? "low" : tokens <= 8192 ? "medium" : "high";
   out[kPivotThinkingBudget] = tokens;  // the exact budget, for budget-based providers
   return std::nullopt;

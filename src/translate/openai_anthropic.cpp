@@ -154,6 +154,10 @@ class OpenAiToAnthropic final : public Translator, public ProviderCodec {
   bool json_mode_ = false;
   std::string model_;                             // the model asked for
   std::optional<std::uint64_t> thinking_budget_;  // reasoning asked for: Claude's thinking budget
+  // Adaptive thinking instead of the budget (claude_takes_adaptive_thinking), and its output_config.effort
+  // (empty: the model's default).
+  bool adaptive_ = false;
+  std::string_view effort_;
   Usage usage_;
   std::optional<Stream> stream_;
 };
@@ -454,6 +458,9 @@ std::optional<http::ApiError> OpenAiToAnthropic::translate_request(const json::o
   thinking_budget_ = claude_thinking_budget(reasoning);
   if (thinking_budget_)
     if (auto err = claude_thinking_conflicts(body)) return err;
+  // Adaptive thinking on the Anthropic API (Vertex AI keeps the budget).
+  adaptive_ = thinking_budget_ && ctx_.anthropic_body_version.empty() && claude_takes_adaptive_thinking(model_);
+  effort_ = claude_adaptive_effort(reasoning, model_);
   if (!ctx_.anthropic_body_version.empty()) up["anthropic_version"] = ctx_.anthropic_body_version;
 
   // max_tokens: max_completion_tokens wins, then max_tokens, then the configured default.
@@ -519,7 +526,8 @@ std::optional<http::ApiError> OpenAiToAnthropic::translate_request(const json::o
   return std::nullopt;
 }
 
-// Claude's thinking for the reasoning asked (thinking_budget_): {type enabled, budget_tokens}.
+// Claude's thinking for the reasoning asked (thinking_budget_): {type enabled, budget_tokens}, or
+// {type adaptive} and output_config.effort on models that take it (adaptive_).
 // Without a client max, max_tokens becomes the default plus the budget (thinking counts against
 // max_tokens, and must stay below it); with one, the budget is clamped below it, and a max too
 // small for Claude's minimum budget (1024) is a 400 naming it. A tool loop whose last assistant
@@ -546,6 +554,17 @@ std::optional<http::ApiError> OpenAiToAnthropic::convert_thinking(const json::ob
   }
   std::uint64_t budget = *thinking_budget_;
   const std::uint64_t max = up["max_tokens"].to_number<std::uint64_t>();
+  if (adaptive_) {
+    // No budget to fit below max_tokens: without a client max, the same room for thinking.
+    if (!max_given) up["max_tokens"] = max + budget;
+    up["thinking"] = json::object{{"type", "adaptive"}};
+    if (!effort_.empty()) {
+      auto& config = up["output_config"];
+      if (!config.is_object()) config = json::object{};
+      config.as_object()["effort"] = effort_;
+    }
+    return std::nullopt;
+  }
   if (!max_given) {
     up["max_tokens"] = max + budget;
   } else if (budget >= max) {

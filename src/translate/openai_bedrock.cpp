@@ -125,19 +125,34 @@ class OpenAiToBedrock final : public Translator, public ProviderCodec {
     json::array system;
     bool tool_blocks = false;
 
-    // Reasoning: Claude's thinking (additionalModelRequestFields.thinking); other Bedrock models
-    // have no common field for it.
+    // Reasoning: Claude's thinking (additionalModelRequestFields.thinking: a budget, or adaptive
+    // with output_config.effort from Claude 4.6 on), Amazon Nova 2's
+    // reasoningConfig (the model id contains "nova-2": minimal and low -> low, medium, high and
+    // xhigh -> high); other Bedrock models have no field for it.
     ReasoningAsk reasoning;
     if (auto error = read_reasoning(body, reasoning)) return error;
     std::string_view model = context_.model;
     if (model.empty()) model = string_or_empty(body.if_contains("model"));
     thinking_budget_.reset();
+    std::string_view nova_effort;
+    bool adaptive = false;  // Claude 4.6 and later: adaptive thinking with an effort
+    std::string_view adaptive_effort;
     if (reasoning.enabled()) {
-      if (model.find("claude") == std::string_view::npos)
-        return unsupported("reasoning_effort is carried to Anthropic Claude models only on Bedrock",
-                           "reasoning_effort");
-      thinking_budget_ = claude_thinking_budget(reasoning);
-      if (auto error = claude_thinking_conflicts(body)) return error;
+      if (model.find("nova-2") != std::string_view::npos) {
+        nova_effort = reasoning.effort == "minimal" || reasoning.effort == "low" ? "low"
+                      : reasoning.effort == "medium"                             ? "medium"
+                                                                                 : "high";
+      } else if (model.find("claude") == std::string_view::npos) {
+        return unsupported(
+            "reasoning_effort is carried to Anthropic Claude and Amazon Nova 2 models only on Bedrock; this model "
+            "has no reasoning setting",
+            "reasoning_effort");
+      } else {
+        thinking_budget_ = claude_thinking_budget(reasoning);
+        if (auto error = claude_thinking_conflicts(body)) return error;
+        adaptive = claude_takes_adaptive_thinking(model);
+        adaptive_effort = claude_adaptive_effort(reasoning, model);
+      }
     }
 
     struct Turn {
@@ -236,7 +251,13 @@ class OpenAiToBedrock final : public Translator, public ProviderCodec {
         return invalid_request(std::string(max_field) + " must be an integer", max_field);
       inference["maxTokens"] = v;
     }
-    if (thinking_budget_) {
+    if (thinking_budget_ && adaptive) {
+      // Adaptive: no budget to fit below maxTokens; without a client max, the same room.
+      if (max_field == nullptr) inference["maxTokens"] = context_.default_max_tokens + *thinking_budget_;
+      json::object fields{{"thinking", json::object{{"type", "adaptive"}}}};
+      if (!adaptive_effort.empty()) fields["output_config"] = json::object{{"effort", adaptive_effort}};
+      out["additionalModelRequestFields"] = std::move(fields);
+    } else if (thinking_budget_) {
       // Thinking counts against maxTokens and must stay below it (as for Anthropic).
       if (max_field == nullptr) {
         inference["maxTokens"] = context_.default_max_tokens + *thinking_budget_;
@@ -251,6 +272,9 @@ class OpenAiToBedrock final : public Translator, public ProviderCodec {
       out["additionalModelRequestFields"] =
           json::object{{"thinking", json::object{{"type", "enabled"}, {"budget_tokens", *thinking_budget_}}}};
     }
+    if (!nova_effort.empty())
+      out["additionalModelRequestFields"] =
+          json::object{{"reasoningConfig", json::object{{"type", "enabled"}, {"maxReasoningEffort", nova_effort}}}};
     for (const auto& [from, to] : {std::pair{"temperature", "temperature"}, std::pair{"top_p", "topP"}}) {
       const auto* v = body.if_contains(from);
       if (v == nullptr || v->is_null()) continue;

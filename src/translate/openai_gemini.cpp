@@ -392,22 +392,35 @@ std::optional<http::ApiError> OpenAiToGemini::convert_generation_config(const js
       return bad_request("response_format type must be text, json_object or json_schema", "response_format.type");
     }
   }
-  // Reasoning: a thinking budget (every Gemini thinking model takes one; thinkingLevel is
-  // Gemini 3 only): the client's exact budget, else none 0, minimal 512, low 1024, medium 8192,
-  // high and xhigh 24576; includeThoughts so the reasoning comes back.
+  // Reasoning. Gemini 3 and later (gemini_takes_thinking_level) take a thinking level: minimal
+  // and low -> low, medium, high and xhigh -> high (the two levels every Gemini 3 model accepts);
+  // a dynamic ask (x_sluice_thinking_budget -1) sends no level (the model's own default).
+  // Earlier models take a budget: the client's exact one, -1 when it asked for dynamic
+  // thinking, else minimal 512, low 1024, medium 8192, high and xhigh 24576. none ->
+  // thinkingBudget 0 on every model (a model that cannot stop thinking answers its own 400).
+  // includeThoughts so the reasoning comes back.
   ReasoningAsk reasoning;
   if (auto err = read_reasoning(body, reasoning)) return err;
   if (!reasoning.effort.empty()) {
-    std::uint64_t budget = 0;
-    if (reasoning.enabled()) {
-      budget = reasoning.budget                ? *reasoning.budget
-               : reasoning.effort == "minimal" ? 512
-               : reasoning.effort == "low"     ? 1024
-               : reasoning.effort == "medium"  ? 8192
-                                               : 24576;
+    json::object thinking;
+    if (!reasoning.enabled()) {
+      thinking["thinkingBudget"] = 0;
+    } else if (gemini_takes_thinking_level(ctx_.model)) {
+      if (!reasoning.dynamic)
+        thinking["thinkingLevel"] = reasoning.effort == "minimal" || reasoning.effort == "low" ? "low" : "high";
+      thinking["includeThoughts"] = true;
+    } else {
+      if (reasoning.dynamic) {
+        thinking["thinkingBudget"] = -1;
+      } else {
+        thinking["thinkingBudget"] = reasoning.budget                ? *reasoning.budget
+                                     : reasoning.effort == "minimal" ? 512
+                                     : reasoning.effort == "low"     ? 1024
+                                     : reasoning.effort == "medium"  ? 8192
+                                                                     : 24576;
+      }
+      thinking["includeThoughts"] = true;
     }
-    json::object thinking{{"thinkingBudget", budget}};
-    if (budget > 0) thinking["includeThoughts"] = true;
     config["thinkingConfig"] = std::move(thinking);
   }
   if (!config.empty()) out["generationConfig"] = std::move(config);

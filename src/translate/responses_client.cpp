@@ -7,6 +7,7 @@
 #include "translate/chained_client.hpp"
 #include "translate/common.hpp"
 #include "translate/encode_openai_responses.hpp"
+#include "translate/reasoning_item.hpp"
 
 namespace sluice::translate {
 
@@ -85,9 +86,46 @@ Error message_content(const json::value& content, const std::string& path, bool 
   return std::nullopt;
 }
 
+// The signed reasoning of reasoning items (their encrypted_content sealed by Sluice,
+// translate/reasoning_item.hpp) on its way to the assistant turn it belongs to.
+struct Reasoning {
+  json::array blocks;  // Anthropic thinking blocks waiting for the next assistant message
+  std::vector<std::pair<std::string, std::string>> signatures;  // call_id -> Gemini thought signature
+};
+
+// A reasoning item: its sealed content joins what the next assistant turn carries. The summary
+// is not read (the provider verifies only what it signed). An item without encrypted_content,
+// or with one Sluice did not write (OpenAI's own, another gateway's), is dropped: the provider
+// reasons afresh. Content with Sluice's prefix that does not read back is a 400.
+Error reasoning_item(const json::object& item, const std::string& path, Reasoning& reasoning) {
+  const auto* content = string_at(item, "encrypted_content");
+  if (content == nullptr || !is_sealed_reasoning(*content)) return std::nullopt;
+  auto sealed = unseal_reasoning(*content);
+  if (!sealed)
+    return bad_request(path +
+                           ".encrypted_content: not the encrypted_content Sluice wrote for this reasoning item "
+                           "(it was altered); send the reasoning item as it was received, or leave it out",
+                       path + ".encrypted_content");
+  if (!sealed->thinking_block.empty()) {
+    reasoning.blocks.push_back(std::move(sealed->thinking_block));
+  } else {
+    reasoning.signatures.emplace_back(std::move(sealed->call_id), std::move(sealed->thought_signature));
+  }
+  return std::nullopt;
+}
+
+// The waiting thinking blocks go to `message` (an assistant message), after any it has.
+void attach_blocks(json::object& message, Reasoning& reasoning) {
+  if (reasoning.blocks.empty()) return;
+  auto& blocks = message[kPivotThinkingBlocks];
+  if (!blocks.is_array()) blocks = json::array{};
+  for (auto& block : reasoning.blocks) blocks.as_array().push_back(std::move(block));
+  reasoning.blocks.clear();
+}
+
 // A function_call item joins the assistant message just before it (text then calls), else
 // opens a new one.
-Error function_call(const json::object& item, const std::string& path, json::array& messages) {
+Error function_call(const json::object& item, const std::string& path, json::array& messages, Reasoning& reasoning) {
   const auto* call_id = string_at(item, "call_id");
   const auto* name = string_at(item, "name");
   if (call_id == nullptr) return bad_request(path + ".call_id: Field required", path + ".call_id");
@@ -96,11 +134,17 @@ Error function_call(const json::object& item, const std::string& path, json::arr
   json::object call{{"id", *call_id},
                     {"type", "function"},
                     {"function", json::object{{"name", *name}, {"arguments", arguments ? *arguments : "{}"}}}};
+  for (const auto& [id, signature] : reasoning.signatures) {
+    if (id != *call_id) continue;
+    call["extra_content"] = json::object{{"google", json::object{{"thought_signature", signature}}}};
+    break;
+  }
   json::object* last = messages.empty() ? nullptr : messages.back().if_object();
   if (last == nullptr || string_or(*last, "role") != "assistant") {
     messages.push_back(json::object{{"role", "assistant"}, {"content", nullptr}, {"tool_calls", json::array{}}});
     last = &messages.back().as_object();
   }
+  attach_blocks(*last, reasoning);
   auto& calls = (*last)["tool_calls"];
   if (!calls.is_array()) calls = json::array{};
   calls.as_array().push_back(std::move(call));
@@ -143,6 +187,7 @@ Error convert_input(const json::value& input, json::array& messages) {
   }
   if (!input.is_array()) return bad_request("input: expected a string or a list of input items", "input");
   const auto& items = input.get_array();
+  Reasoning reasoning;
   for (std::size_t i = 0; i < items.size(); ++i) {
     const auto path = indexed("input", i);
     const auto* item = items[i].if_object();
@@ -159,12 +204,17 @@ Error convert_input(const json::value& input, json::array& messages) {
       json::value converted;
       if (auto error = message_content(*content, path + ".content", role != "user", converted)) return error;
       messages.push_back(json::object{{"role", role}, {"content", std::move(converted)}});
+      if (role == "assistant") {
+        attach_blocks(messages.back().as_object(), reasoning);
+      } else {
+        reasoning.blocks.clear();  // reasoning of a turn that had no assistant item
+      }
     } else if (type == "function_call") {
-      if (auto error = function_call(*item, path, messages)) return error;
+      if (auto error = function_call(*item, path, messages, reasoning)) return error;
     } else if (type == "function_call_output") {
       if (auto error = function_call_output(*item, path, messages)) return error;
     } else if (type == "reasoning") {
-      continue;
+      if (auto error = reasoning_item(*item, path, reasoning)) return error;
     } else if (type == "item_reference") {
       return not_carried(path +
                              ": item_reference needs stored responses, which Sluice does not keep; send the "
@@ -350,6 +400,8 @@ class ResponsesSchema {
  public:
   Error to_openai(const json::object& in, const RequestContext& context, json::object& out) {
     echo_ = echo_of(in);
+    if (context.responses_stored) echo_.fields["store"] = true;
+    if (!context.responses_previous_id.empty()) echo_.fields["previous_response_id"] = context.responses_previous_id;
     return convert_request(in, context, out);
   }
   ResponsesStreamEncoder stream_encoder(const EncoderOptions& options) const {

@@ -53,6 +53,10 @@ struct RequestContext {
   bool json_array_stream = false;
   // A Gemini model-action client: the action in its path (embedContent, batchEmbedContents).
   std::string gemini_action;
+  // A Responses client's request whose answer Sluice's response store keeps: the response says
+  // store: true and names the previous_response_id (empty: none) the conversation continued.
+  bool responses_stored = false;
+  std::string responses_previous_id;
 };
 
 // The encoder options of a translator serving `context`.

@@ -67,6 +67,9 @@ describe('Memory store', () => {
       input: 'x'.repeat(400),
     });
     assert.match(first.id, /^resp_/);
+    // A kept answer says so, as OpenAI's do (the provider itself was sent store: false).
+    assert.equal(first.store, true);
+    assert.equal(first.previous_response_id, null);
     const alone = await promptTokens(gw, 'claude', seen);
     const second = await client(gw, 'claude').responses.create({
       model: 'claude-sonnet-4-5',
@@ -74,6 +77,8 @@ describe('Memory store', () => {
       input: 'And then?',
     });
     assert.equal(second.status, 'completed');
+    assert.equal(second.store, true);
+    assert.equal(second.previous_response_id, first.id);
     const continued = await promptTokens(gw, 'claude', seen);
     assert.ok(continued > alone + 5, `the provider got the earlier turns: ${continued} > ${alone}`);
 
@@ -84,7 +89,24 @@ describe('Memory store', () => {
       input: 'Summarise.',
     });
     assert.equal(third.status, 'completed');
+    // The native answer (the provider was sent store: false) says what the client asked, too.
+    assert.equal(third.store, true);
+    assert.equal(third.previous_response_id, second.id);
     assert.ok((await promptTokens(gw, 'openai', seen)) > continued);
+
+    // Streamed from the native provider: every response object in the stream says so.
+    const stream = client(gw, 'openai').responses.stream({
+      model: 'gpt-4o',
+      previous_response_id: third.id,
+      input: 'Once more.',
+    });
+    const echoed = [];
+    for await (const event of stream) if (event.response) echoed.push(event.response);
+    assert.ok(echoed.length >= 2);
+    for (const response of echoed) {
+      assert.equal(response.store, true, response.status);
+      assert.equal(response.previous_response_id, third.id);
+    }
   });
 
   test('another principal cannot continue it; store: false keeps nothing', async () => {
@@ -107,6 +129,7 @@ describe('Memory store', () => {
       input: 'forget me',
       store: false,
     });
+    assert.equal(unstored.store, false);
     await assert.rejects(
       client(gw, 'claude').responses.create({ model: 'claude-sonnet-4-5', previous_response_id: unstored.id, input: 'x' }),
       (error) => error.status === 400 && error.error.param === 'previous_response_id',
@@ -117,6 +140,7 @@ describe('Memory store', () => {
     const stream = client(gw, 'claude').responses.stream({ model: 'claude-sonnet-4-5', input: 'hello' });
     for await (const event of stream) void event;
     const final = await stream.finalResponse();
+    assert.equal(final.store, true);
     const message = final.output.find((item) => item.type === 'message');
     assert.ok(message?.id);
     // What the AI SDK sends for earlier assistant turns: a reference to the stored item.

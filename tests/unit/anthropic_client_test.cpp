@@ -224,7 +224,7 @@ TEST(AnthropicClientRequest, ThinkingBudgetsMapToEffortsAndAdaptiveReadsOutputCo
   EXPECT_EQ(effort(R"({"type":"enabled","budget_tokens":2049})"), "medium");
   EXPECT_EQ(effort(R"({"type":"enabled","budget_tokens":8192})"), "medium");
   EXPECT_EQ(effort(R"({"type":"enabled","budget_tokens":8193})"), "high");
-  EXPECT_EQ(effort(R"({"type":"adaptive"})"), "high");
+  EXPECT_EQ(effort(R"({"type":"adaptive"})"), "medium");
   EXPECT_EQ(effort(R"({"type":"adaptive"})", R"(,"output_config":{"effort":"low"})"), "low");
   EXPECT_EQ(effort(R"({"type":"adaptive"})", R"(,"output_config":{"effort":"max"})"), "xhigh");
 }

@@ -140,7 +140,7 @@ TEST(GeminiClientRequest, ThinkingBudgetsAndLevels) {
   };
   const std::vector<Case> cases = {
       {R"({"thinkingBudget":0})", ""},
-      {R"({"thinkingBudget":-1})", ""},
+      {R"({"thinkingBudget":-1})", "medium"},
       {R"({"thinkingBudget":1})", "low"},
       {R"({"thinkingBudget":1024})", "low"},
       {R"({"thinkingBudget":1025})", "medium"},

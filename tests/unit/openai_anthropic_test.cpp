@@ -182,6 +182,50 @@ TEST(OpenAiAnthropicRequest, ReasoningWithNativeJsonSchemaSendsBoth) {
   expect_request("reasoning_with_native_json_schema");
 }
 
+TEST(OpenAiAnthropicRequest, ClaudeFourSixAndLaterThinkAdaptivelyWithAnEffort) {
+  // The upstream request for `model` and the pivot members `extra`.
+  const auto sent = [](std::string model, std::string extra, RequestContext c = context()) {
+    c.model = std::move(model);
+    auto t = make_openai_to_anthropic(c);
+    std::string upstream;
+    const auto error = t->translate_request(
+        parse_object(R"({"model":"m",)" + extra + R"("messages":[{"role":"user","content":"Hi"}]})"), upstream);
+    EXPECT_FALSE(error.has_value()) << error->message;
+    return parse_object(upstream);
+  };
+  auto body = sent("claude-opus-4-6", R"("reasoning_effort":"high",)");
+  EXPECT_EQ(json::serialize(body.at("thinking")), R"({"type":"adaptive"})");
+  EXPECT_EQ(json::serialize(body.at("output_config")), R"({"effort":"high"})");
+  EXPECT_EQ(body.at("max_tokens"), json::value(4096 + 16384));
+  EXPECT_EQ(sent("claude-opus-4-7", R"("reasoning_effort":"xhigh",)").at("output_config").at("effort"),
+            json::value("max"));
+  EXPECT_EQ(sent("claude-sonnet-4-6", R"("reasoning_effort":"xhigh",)").at("output_config").at("effort"),
+            json::value("high"));
+  EXPECT_EQ(sent("claude-sonnet-4-6-20260101", R"("reasoning_effort":"minimal",)").at("output_config").at("effort"),
+            json::value("low"));
+  EXPECT_EQ(sent("claude-mythos-preview", R"("reasoning_effort":"medium",)").at("output_config").at("effort"),
+            json::value("medium"));
+  // A dynamic ask: Claude's default effort. A client max is kept (no budget to fit below it).
+  body = sent("claude-opus-4-6", R"("reasoning_effort":"medium","x_sluice_thinking_budget":-1,"max_tokens":900,)");
+  EXPECT_EQ(json::serialize(body.at("thinking")), R"({"type":"adaptive"})");
+  EXPECT_FALSE(body.contains("output_config"));
+  EXPECT_EQ(body.at("max_tokens"), json::value(900));
+  // Structured output and effort share output_config.
+  body = sent("claude-opus-4-6",
+              R"("reasoning_effort":"low","response_format":{"type":"json_schema","json_schema":{"name":"x",
+                 "schema":{"type":"object"}}},)");
+  EXPECT_EQ(body.at("output_config").at("effort"), json::value("low"));
+  EXPECT_TRUE(body.at("output_config").as_object().contains("format"));
+  // Earlier models, and Vertex AI, keep the budget.
+  for (const char* model : {"claude-sonnet-4-5", "claude-opus-4-5-20251101", "claude-haiku-4-6",
+                            "claude-opus-4-20250514", "claude-3-7-sonnet-latest", "my-alias"}) {
+    SCOPED_TRACE(model);
+    EXPECT_EQ(sent(model, R"("reasoning_effort":"high",)").at("thinking").at("type"), json::value("enabled"));
+  }
+  EXPECT_EQ(sent("claude-opus-4-6", R"("reasoning_effort":"high",)", vertex_context()).at("thinking").at("type"),
+            json::value("enabled"));
+}
+
 TEST(OpenAiAnthropicRequest, StructuredOutputModelNames) {
   // Through the request: json_schema goes native or to the tool, by model name.
   const auto native = [](std::string model) {

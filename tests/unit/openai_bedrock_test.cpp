@@ -13,6 +13,7 @@
 #include "golden.hpp"
 #include "stream_harness.hpp"
 #include "translate/aws_eventstream.hpp"
+#include "translate/common.hpp"
 
 namespace sluice::translate {
 namespace {
@@ -121,6 +122,60 @@ TEST(OpenAiBedrockRequest, ReasoningEffortOnANonClaudeModelIs400AndNoneIsANoOp) 
       *none, json::parse(R"({"model":"m","reasoning_effort":"none","messages":[{"role":"user","content":"hi"}]})")
                  .as_object());
   EXPECT_TRUE(json_equal(R"({"messages":[{"role":"user","content":[{"text":"hi"}]}]})", sent));
+}
+
+TEST(OpenAiBedrockRequest, NovaTwoReasoningEffortIsReasoningConfig) {
+  RequestContext context = chat_context();
+  context.model = "us.amazon.nova-2-lite-v1:0";
+  const auto sent_for = [&](std::string_view effort) {
+    auto t = make_openai_to_bedrock(context);
+    return translate(*t, json::parse(std::string(R"({"model":"m","reasoning_effort":")") + std::string(effort) +
+                                     R"(","messages":[{"role":"user","content":"hi"}]})")
+                             .as_object());
+  };
+  const auto config = [&](std::string_view effort) {
+    const auto sent = json::parse(sent_for(effort)).as_object();
+    const auto* fields = sent.if_contains("additionalModelRequestFields");
+    return fields != nullptr ? json::serialize(*fields) : std::string();
+  };
+  EXPECT_EQ(config("minimal"), R"({"reasoningConfig":{"type":"enabled","maxReasoningEffort":"low"}})");
+  EXPECT_EQ(config("low"), R"({"reasoningConfig":{"type":"enabled","maxReasoningEffort":"low"}})");
+  EXPECT_EQ(config("medium"), R"({"reasoningConfig":{"type":"enabled","maxReasoningEffort":"medium"}})");
+  EXPECT_EQ(config("high"), R"({"reasoningConfig":{"type":"enabled","maxReasoningEffort":"high"}})");
+  EXPECT_EQ(config("xhigh"), R"({"reasoningConfig":{"type":"enabled","maxReasoningEffort":"high"}})");
+  EXPECT_EQ(config("none"), "");
+
+  context.model = "amazon.nova-pro-v1:0";  // Nova 1 cannot reason
+  auto t = make_openai_to_bedrock(context);
+  std::string upstream;
+  const auto error = t->translate_request(
+      json::parse(R"({"model":"m","reasoning_effort":"low","messages":[{"role":"user","content":"hi"}]})").as_object(),
+      upstream);
+  ASSERT_TRUE(error.has_value());
+  EXPECT_EQ(error->param, "reasoning_effort");
+}
+
+TEST(OpenAiBedrockRequest, ClaudeFourSixAndLaterThinkAdaptivelyWithAnEffort) {
+  EXPECT_TRUE(claude_takes_adaptive_thinking("anthropic.claude-opus-4-6-v1"));
+  EXPECT_TRUE(claude_takes_adaptive_thinking("us.anthropic.claude-sonnet-4-6"));
+  EXPECT_TRUE(claude_takes_adaptive_thinking("anthropic.claude-opus-4-7"));
+  EXPECT_TRUE(claude_takes_adaptive_thinking("anthropic.claude-fable-5"));
+  EXPECT_TRUE(claude_takes_adaptive_thinking("anthropic.claude-mythos-preview"));
+  EXPECT_FALSE(claude_takes_adaptive_thinking("anthropic.claude-sonnet-4-5-20250929-v1:0"));
+  EXPECT_FALSE(claude_takes_adaptive_thinking("anthropic.claude-opus-4-20250514-v1:0"));
+  EXPECT_FALSE(claude_takes_adaptive_thinking("anthropic.claude-haiku-4-5-20251001-v1:0"));
+  EXPECT_FALSE(claude_takes_adaptive_thinking("anthropic.claude-3-7-sonnet-20250219-v1:0"));
+
+  RequestContext context = chat_context();
+  context.model = "anthropic.claude-opus-4-6-v1";
+  auto t = make_openai_to_bedrock(context);
+  const auto sent = json::parse(translate(*t, json::parse(R"({"model":"m","reasoning_effort":"xhigh",
+      "messages":[{"role":"user","content":"hi"}]})")
+                                                  .as_object()))
+                        .as_object();
+  EXPECT_EQ(json::serialize(sent.at("additionalModelRequestFields")),
+            R"({"thinking":{"type":"adaptive"},"output_config":{"effort":"max"}})");
+  EXPECT_EQ(sent.at("inferenceConfig").at("maxTokens"), json::value(context.default_max_tokens + 32768));
 }
 
 TEST(OpenAiBedrockRequest, ClaudeThinkingBudgetIsClampedBelowTheClientsMax) {

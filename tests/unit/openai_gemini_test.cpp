@@ -110,6 +110,51 @@ TEST(OpenAiGeminiRequest, ReasoningEffortNoneIsABudgetOfZero) {
   expect_request("reasoning_none");
 }
 
+// The thinkingConfig sent for `pivot_reasoning` (members added to a one-message pivot) to `model`.
+std::string thinking_config(const std::string& model, const std::string& pivot_reasoning) {
+  auto context = chat_context(false);
+  context.model = model;
+  auto translator = make_openai_to_gemini(context);
+  auto body = read_object("request/reasoning_none/client_request.json");
+  body.erase("reasoning_effort");
+  const auto extra = json::parse("{" + pivot_reasoning + "}").as_object();
+  for (const auto& member : extra) body[member.key()] = member.value();
+  std::string upstream;
+  const auto error = translator->translate_request(body, upstream);
+  EXPECT_FALSE(error) << error->message;
+  const auto sent = json::parse(upstream).as_object();
+  const auto* config = sent.if_contains("generationConfig");
+  return config != nullptr && config->as_object().contains("thinkingConfig")
+             ? json::serialize(config->at("thinkingConfig"))
+             : std::string();
+}
+
+TEST(OpenAiGeminiRequest, Gemini3TakesAThinkingLevelEarlierModelsABudget) {
+  EXPECT_TRUE(gemini_takes_thinking_level("gemini-3-pro-preview"));
+  EXPECT_TRUE(gemini_takes_thinking_level("models/gemini-3.5-flash"));
+  EXPECT_TRUE(gemini_takes_thinking_level("publishers/google/models/gemini-10-ultra"));
+  EXPECT_FALSE(gemini_takes_thinking_level("gemini-2.5-flash"));
+  EXPECT_FALSE(gemini_takes_thinking_level("gemini-exp-1206"));
+  EXPECT_FALSE(gemini_takes_thinking_level("gemma-3-27b-it"));
+
+  EXPECT_EQ(thinking_config("gemini-3-pro-preview", R"("reasoning_effort":"minimal")"),
+            R"({"thinkingLevel":"low","includeThoughts":true})");
+  EXPECT_EQ(thinking_config("gemini-3-pro-preview", R"("reasoning_effort":"low")"),
+            R"({"thinkingLevel":"low","includeThoughts":true})");
+  EXPECT_EQ(thinking_config("gemini-3-flash-preview", R"("reasoning_effort":"medium")"),
+            R"({"thinkingLevel":"high","includeThoughts":true})");
+  EXPECT_EQ(thinking_config("gemini-3-pro-preview", R"("reasoning_effort":"xhigh","x_sluice_thinking_budget":3000)"),
+            R"({"thinkingLevel":"high","includeThoughts":true})");
+  EXPECT_EQ(thinking_config("gemini-3-pro-preview", R"("reasoning_effort":"none")"), R"({"thinkingBudget":0})");
+  EXPECT_EQ(thinking_config("gemini-3-pro-preview", R"("reasoning_effort":"medium","x_sluice_thinking_budget":-1)"),
+            R"({"includeThoughts":true})");
+  EXPECT_EQ(thinking_config("gemini-2.5-flash", R"("reasoning_effort":"low")"),
+            R"({"thinkingBudget":1024,"includeThoughts":true})");
+  EXPECT_EQ(thinking_config("gemini-2.5-flash", R"("reasoning_effort":"medium","x_sluice_thinking_budget":-1)"),
+            R"({"thinkingBudget":-1,"includeThoughts":true})");
+  EXPECT_EQ(thinking_config("gemini-2.5-flash", ""), "");
+}
+
 void expect_request_error(const std::string& name) {
   SCOPED_TRACE(name);
   auto body = read_object("request_errors/" + name + "/client_request.json");

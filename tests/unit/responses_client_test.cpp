@@ -14,6 +14,9 @@
 
 #include "golden.hpp"
 #include "stream_harness.hpp"
+#include "translate/common.hpp"
+#include "translate/reasoning_item.hpp"
+#include "translate/responses_store_echo.hpp"
 
 namespace sluice::translate {
 namespace {
@@ -271,6 +274,176 @@ TEST(ResponsesClientStream, StreamFailWritesResponseFailed) {
   EXPECT_EQ(events[1].name, "response.in_progress");
   EXPECT_EQ(events[2].name, "response.failed");
   EXPECT_EQ(parse_object(events[2].data).at("response").at("error").at("code"), json::value("upstream_timeout"));
+}
+
+// ----------------------------------------------------------------------------------------------
+// Signed reasoning through encrypted_content (translate/reasoning_item.hpp)
+
+TEST(ResponsesReasoningSeal, SealedContentReadsBackAndForeignOrAlteredContentIsRecognised) {
+  const auto thinking = seal_thinking_block(json::object{{"type", "thinking"}, {"thinking", "t"}, {"signature", "S"}});
+  ASSERT_TRUE(thinking.starts_with("sluice.v1."));
+  auto read = unseal_reasoning(thinking);
+  ASSERT_TRUE(read.has_value());
+  EXPECT_EQ(json::serialize(read->thinking_block), R"({"type":"thinking","thinking":"t","signature":"S"})");
+  read = unseal_reasoning(seal_thought_signature("call_1", "G"));
+  ASSERT_TRUE(read.has_value());
+  EXPECT_TRUE(read->thinking_block.empty());
+  EXPECT_EQ(read->call_id, "call_1");
+  EXPECT_EQ(read->thought_signature, "G");
+  read = unseal_reasoning(seal_thinking_block(json::object{{"type", "redacted_thinking"}, {"data", "R"}}));
+  ASSERT_TRUE(read.has_value());
+  EXPECT_EQ(json::serialize(read->thinking_block), R"({"type":"redacted_thinking","data":"R"})");
+
+  EXPECT_FALSE(is_sealed_reasoning("gAAAAABoOpenAiFernetToken=="));
+  for (const std::string& altered :
+       {std::string("sluice.v1.!!!"), std::string("sluice.v1.") + base64_encode("not json"),
+        std::string("sluice.v1.") + base64_encode(R"({"family":"openai","block":{}})"),
+        std::string("sluice.v1.") + base64_encode(R"({"family":"anthropic","block":{"type":"thinking"}})"),
+        std::string("sluice.v1.") + base64_encode(R"({"family":"google","call_id":"c"})")}) {
+    SCOPED_TRACE(altered);
+    EXPECT_TRUE(is_sealed_reasoning(altered));
+    EXPECT_FALSE(unseal_reasoning(altered).has_value());
+  }
+}
+
+TEST(ResponsesClientRequest, AlteredSealedReasoningIs400NamingEncryptedContent) {
+  json::array input;
+  input.push_back(json::object{{"role", "user"}, {"content", "q"}});
+  input.push_back(
+      json::object{{"type", "reasoning"}, {"summary", json::array{}}, {"encrypted_content", "sluice.v1.bm90IGpzb24="}});
+  const auto error = convert_error(json::serialize(json::object{{"model", "m"}, {"input", input}}));
+  ASSERT_TRUE(error.has_value());
+  EXPECT_EQ(error->status, 400u);
+  EXPECT_EQ(error->param, "input[1].encrypted_content");
+  EXPECT_NE(error->message.find("encrypted_content"), std::string::npos);
+}
+
+TEST(ResponsesClientResponse, SignaturesAreSealedInReasoningItemsThatReadBack) {
+  auto translator = translator_for(R"({"model":"gpt-5","input":"x"})");
+  std::string client;
+  ASSERT_FALSE(translator->translate_response(
+      R"({"id":"c","model":"m","choices":[{"index":0,"message":{"role":"assistant","content":null,
+          "reasoning_content":"Think.","thinking_blocks":[{"type":"thinking","thinking":"Think.","signature":"S1"},
+          {"type":"redacted_thinking","data":"R1"}],
+          "tool_calls":[{"id":"call_a","type":"function","function":{"name":"f","arguments":"{}"},
+                         "extra_content":{"google":{"thought_signature":"G1"}}}]},
+          "finish_reason":"tool_calls"}]})",
+      client));
+  const auto body = parse_object(client);
+  const auto& output = body.at("output").as_array();
+  ASSERT_EQ(output.size(), 4u) << client;
+  EXPECT_EQ(output[0].at("summary").at(0).at("text"), json::value("Think."));
+  auto read = unseal_reasoning(output[0].at("encrypted_content").as_string());
+  ASSERT_TRUE(read.has_value());
+  EXPECT_EQ(json::serialize(read->thinking_block), R"({"type":"thinking","thinking":"Think.","signature":"S1"})");
+  EXPECT_TRUE(output[1].at("summary").as_array().empty());
+  read = unseal_reasoning(output[1].at("encrypted_content").as_string());
+  ASSERT_TRUE(read.has_value());
+  EXPECT_EQ(json::serialize(read->thinking_block), R"({"type":"redacted_thinking","data":"R1"})");
+  read = unseal_reasoning(output[2].at("encrypted_content").as_string());
+  ASSERT_TRUE(read.has_value());
+  EXPECT_EQ(read->call_id, "call_a");
+  EXPECT_EQ(read->thought_signature, "G1");
+  EXPECT_EQ(output[3].at("type"), json::value("function_call"));
+
+  // Sent back, they reach the provider: tests/unit/responses_reasoning_test.cpp.
+}
+
+TEST(ResponsesClientStream, SignaturesCloseReasoningItemsWithSealedContent) {
+  auto translator = translator_for(R"({"model":"gpt-5","input":"x","stream":true})", true);
+  const std::string upstream =
+      "data: {\"id\":\"c\",\"model\":\"m\",\"choices\":[{\"index\":0,\"delta\":{\"role\":\"assistant\","
+      "\"reasoning_content\":\"Thi\"}}]}\n\n"
+      "data: {\"id\":\"c\",\"model\":\"m\",\"choices\":[{\"index\":0,\"delta\":{\"reasoning_content\":\"nk.\"}}]}\n\n"
+      "data: {\"id\":\"c\",\"model\":\"m\",\"choices\":[{\"index\":0,\"delta\":{\"thinking_blocks\":[{\"type\":"
+      "\"thinking\",\"thinking\":\"\",\"signature\":\"S1\"}]}}]}\n\n"
+      "data: {\"id\":\"c\",\"model\":\"m\",\"choices\":[{\"index\":0,\"delta\":{\"reasoning_content\":\"More.\"}}]}\n\n"
+      "data: {\"id\":\"c\",\"model\":\"m\",\"choices\":[{\"index\":0,\"delta\":{\"tool_calls\":[{\"index\":0,\"id\":"
+      "\"call_g\",\"type\":\"function\",\"function\":{\"name\":\"f\",\"arguments\":\"{}\"},\"extra_content\":"
+      "{\"google\":{\"thought_signature\":\"G1\"}}}]}}]}\n\n"
+      "data: {\"id\":\"c\",\"model\":\"m\",\"choices\":[{\"index\":0,\"delta\":{},\"finish_reason\":\"tool_calls\"}]}"
+      "\n\n"
+      "data: [DONE]\n\n";
+  const auto run = harness::feed(*translator, upstream, harness::Split{"", {}});
+  ASSERT_TRUE(run.ok);
+  const auto events = events_of(run.out);
+  ASSERT_FALSE(events.empty());
+  ASSERT_EQ(events.back().name, "response.completed");
+  std::vector<json::object> done;
+  for (const auto& event : events)
+    if (event.name == "response.output_item.done") done.push_back(parse_object(event.data).at("item").as_object());
+  const auto completed = parse_object(events.back().data);
+  const auto& output = completed.at("response").at("output").as_array();
+  ASSERT_EQ(done.size(), 3u) << run.out;
+  ASSERT_EQ(output.size(), 3u);
+  EXPECT_EQ(done[0].at("summary").at(0).at("text"), json::value("Think."));
+  auto read = unseal_reasoning(done[0].at("encrypted_content").as_string());
+  ASSERT_TRUE(read.has_value());
+  EXPECT_EQ(json::serialize(read->thinking_block), R"({"type":"thinking","thinking":"Think.","signature":"S1"})");
+  EXPECT_EQ(done[1].at("summary").at(0).at("text"), json::value("More."));
+  read = unseal_reasoning(done[1].at("encrypted_content").as_string());
+  ASSERT_TRUE(read.has_value());
+  EXPECT_EQ(read->call_id, "call_g");
+  EXPECT_EQ(read->thought_signature, "G1");
+  EXPECT_EQ(done[2].at("type"), json::value("function_call"));
+  EXPECT_EQ(done[2].at("call_id"), json::value("call_g"));
+  for (std::size_t i = 0; i < 3; ++i) EXPECT_EQ(output[i], json::value(done[i]));
+}
+
+TEST(ResponsesClientResponse, StoredAnswersEchoStoreAndPreviousResponseId) {
+  auto ctx = context();
+  ctx.responses_stored = true;
+  ctx.responses_previous_id = "resp_prev";
+  auto translator = make_responses_client(ctx, nullptr);
+  std::string upstream;
+  ASSERT_FALSE(translator->translate_request(parse_object(R"({"model":"m","input":"x","store":false})"), upstream));
+  std::string client;
+  ASSERT_FALSE(translator->translate_response(read_file("response_text_tool/upstream_response.json"), client));
+  const auto body = parse_object(client);
+  EXPECT_EQ(body.at("store"), json::value(true));
+  EXPECT_EQ(body.at("previous_response_id"), json::value("resp_prev"));
+
+  translator = translator_for(R"({"model":"m","input":"x"})");
+  ASSERT_FALSE(translator->translate_response(read_file("response_text_tool/upstream_response.json"), client));
+  EXPECT_EQ(parse_object(client).at("store"), json::value(false));
+  EXPECT_TRUE(parse_object(client).at("previous_response_id").is_null());
+}
+
+TEST(ResponsesStoreEcho, NativeResponseObjectsSayStoreAndPreviousResponseId) {
+  auto echo = make_responses_store_echo(false, true, "resp_prev", 1 << 20);
+  std::string client;
+  ASSERT_FALSE(echo->translate_response(
+      R"({"id":"resp_1","object":"response","model":"gpt-4o","store":false,"previous_response_id":null,
+          "output":[],"usage":{"input_tokens":3,"output_tokens":2,"total_tokens":5}})",
+      client));
+  auto body = parse_object(client);
+  EXPECT_EQ(body.at("store"), json::value(true));
+  EXPECT_EQ(body.at("previous_response_id"), json::value("resp_prev"));
+  EXPECT_EQ(echo->usage().prompt_tokens, 3u);
+  EXPECT_TRUE(echo->translate_response("not json", client).has_value());
+
+  // A stream: the events with a response object are rewritten, the others pass as they came.
+  auto stream = make_responses_store_echo(true, false, "resp_prev", 1 << 20);
+  const std::string delta =
+      "event: response.output_text.delta\ndata: {\"type\":\"response.output_text.delta\",\"delta\":\"hi\"}\n\n";
+  const std::string upstream =
+      "event: response.created\ndata: {\"type\":\"response.created\",\"response\":{\"id\":\"r\",\"store\":false,"
+      "\"previous_response_id\":null}}\n\n" +
+      delta +
+      "event: response.completed\ndata: {\"type\":\"response.completed\",\"response\":{\"id\":\"r\",\"store\":false,"
+      "\"previous_response_id\":null,\"usage\":{\"input_tokens\":4,\"output_tokens\":1,\"total_tokens\":5}}}\n\n";
+  const auto run = harness::feed(*stream, upstream, harness::Split{"", {7}});
+  ASSERT_TRUE(run.ok);
+  const std::string& out = run.out;
+  const auto events = events_of(out);
+  ASSERT_EQ(events.size(), 3u) << out;
+  for (const std::size_t i : {0u, 2u}) {
+    const auto data = parse_object(events[i].data);
+    EXPECT_EQ(data.at("response").at("store"), json::value(false));
+    EXPECT_EQ(data.at("response").at("previous_response_id"), json::value("resp_prev"));
+  }
+  EXPECT_NE(out.find(delta), std::string::npos);
+  EXPECT_EQ(stream->usage().prompt_tokens, 4u);
 }
 
 }  // namespace

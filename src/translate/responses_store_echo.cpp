@@ -1,0 +1,106 @@
+#include "translate/responses_store_echo.hpp"
+
+#include <boost/json.hpp>
+#include <utility>
+
+#include "translate/common.hpp"
+#include "translate/passthrough_usage.hpp"
+#include "translate/sse_parser.hpp"
+
+namespace sluice::translate {
+
+namespace json = boost::json;
+
+namespace {
+
+class ResponsesStoreEcho final : public Translator {
+ public:
+  ResponsesStoreEcho(bool stream, bool stored, std::string previous, std::size_t max_event_bytes)
+      : stored_(stored), previous_(std::move(previous)), parser_(max_event_bytes), usage_(stream, max_event_bytes) {}
+
+  std::optional<http::ApiError> translate_request(const json::object& client_body,
+                                                  std::string& upstream_body) override {
+    upstream_body = json::serialize(client_body);
+    return std::nullopt;
+  }
+
+  std::optional<http::ApiError> translate_response(std::string_view upstream_body, std::string& client_body) override {
+    boost::system::error_code ec;
+    auto body = json::parse(upstream_body, ec);
+    if (ec || !body.is_object()) return bad_upstream("the provider's reply is not a JSON object");
+    echo(body.get_object());
+    client_body = json::serialize(body);
+    usage_.feed(client_body);
+    usage_.finish();
+    reply_facts_.model = usage_.model();
+    return std::nullopt;
+  }
+
+  http::ApiError translate_error(unsigned status, std::string_view, std::string_view) override {
+    return http::ApiError{
+        status, openai_error_type(status), "upstream_error", "backend returned HTTP " + std::to_string(status), {}};
+  }
+
+  bool stream_feed(std::string_view upstream_bytes, std::string& out) override {
+    if (stopped_) return false;
+    const auto start = out.size();
+    const bool ok = parser_.feed(upstream_bytes, [&](const SseEvent& event) { on_event(event, out); });
+    usage_.feed(std::string_view(out).substr(start));
+    if (!ok) {
+      append_openai_error_event(out, bad_upstream("the provider's stream is not valid server-sent events"));
+      stopped_ = true;
+    }
+    return ok;
+  }
+
+  void stream_end(std::string&) override {
+    usage_.finish();
+    reply_facts_.model = usage_.model();
+  }
+
+  void stream_fail(const http::ApiError& error, std::string& out) override {
+    if (stopped_) return;
+    stopped_ = true;
+    append_openai_error_event(out, error);
+  }
+
+  Usage usage() const override { return usage_.usage(); }
+
+ private:
+  void echo(json::object& response) const {
+    if (stored_) response["store"] = true;
+    if (!previous_.empty()) response["previous_response_id"] = previous_;
+  }
+
+  void on_event(const SseEvent& event, std::string& out) {
+    if (event.data.find("\"response\"") != std::string::npos) {
+      boost::system::error_code ec;
+      auto data = json::parse(event.data, ec);
+      auto* object = !ec && data.is_object() ? data.get_object().if_contains("response") : nullptr;
+      if (object != nullptr && object->is_object()) {
+        echo(object->get_object());
+        SseEvent rewritten;
+        rewritten.event = event.event;
+        rewritten.data = json::serialize(data);
+        append_sse_event_lines(out, rewritten);
+        return;
+      }
+    }
+    append_sse_event_lines(out, event);
+  }
+
+  bool stored_;
+  std::string previous_;
+  SseParser parser_;
+  PassthroughUsageReader usage_;
+  bool stopped_ = false;
+};
+
+}  // namespace
+
+std::unique_ptr<Translator> make_responses_store_echo(bool stream, bool stored, std::string previous_response_id,
+                                                      std::size_t max_event_bytes) {
+  return std::make_unique<ResponsesStoreEcho>(stream, stored, std::move(previous_response_id), max_event_bytes);
+}
+
+}  // namespace sluice::translate
