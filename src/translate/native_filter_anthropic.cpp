@@ -5,6 +5,7 @@
 #include "translate/common.hpp"
 #include "translate/decode_anthropic.hpp"
 #include "translate/native_filter.hpp"
+#include "translate/native_reader.hpp"
 #include "translate/sse_parser.hpp"
 
 namespace sluice::translate {
@@ -14,16 +15,10 @@ namespace {
 namespace json = boost::json;
 using llm::TextChannel;
 
-class AnthropicNativeFilter final : public Translator {
+class AnthropicNativeFilter final : public NativeTextFilter {
  public:
   AnthropicNativeFilter(llm::TextFilter& filter, std::size_t max_event_bytes)
-      : filter_(filter), parser_(max_event_bytes) {}
-
-  std::optional<http::ApiError> translate_request(const json::object& client_body,
-                                                  std::string& upstream_body) override {
-    upstream_body = json::serialize(client_body);
-    return std::nullopt;
-  }
+      : NativeTextFilter(filter), parser_(max_event_bytes) {}
 
   std::optional<http::ApiError> translate_response(std::string_view upstream_body, std::string& client_body) override {
     boost::system::error_code ec;
@@ -43,21 +38,14 @@ class AnthropicNativeFilter final : public Translator {
         if (type == "text") {
           filter_whole(object["text"], {0, TextChannel::Kind::Text, block_index});
         } else if (type == "tool_use") {
-          if (auto* input = object.if_contains("input")) filter_strings(*input, block_index);
+          if (auto* input = object.if_contains("input"))
+            filter_strings(*input, {0, TextChannel::Kind::ToolArguments, block_index});
         }
         if (filter_.rejection() != nullptr) return *filter_.rejection();
       }
     }
     client_body = json::serialize(body);
     return std::nullopt;
-  }
-
-  http::ApiError translate_error(unsigned status, std::string_view, std::string_view) override {
-    return http::ApiError{status,
-                          http::anthropic_error_type(status),
-                          "upstream_error",
-                          "backend returned HTTP " + std::to_string(status),
-                          {}};
   }
 
   bool stream_feed(std::string_view upstream_bytes, std::string& out) override {
@@ -88,25 +76,7 @@ class AnthropicNativeFilter final : public Translator {
   Usage usage() const override { return usage_.to_usage(); }
 
  private:
-  // A complete reply's string: filtered whole.
-  void filter_whole(json::value& value, const TextChannel& channel) {
-    if (!value.is_string() || filter_.rejection() != nullptr) return;
-    released_.clear();
-    filter_.feed(channel, value.get_string(), released_);
-    filter_.finish(channel, released_);
-    value = released_;
-  }
-
-  // Every string inside a tool_use input (keys are names, not text the model wrote: kept).
-  void filter_strings(json::value& value, std::uint64_t block_index) {
-    if (value.is_string()) {
-      filter_whole(value, {0, TextChannel::Kind::ToolArguments, block_index});
-    } else if (value.is_array()) {
-      for (auto& item : value.get_array()) filter_strings(item, block_index);
-    } else if (value.is_object()) {
-      for (auto& item : value.get_object()) filter_strings(item.value(), block_index);
-    }
-  }
+  std::string_view error_type(unsigned status) const override { return http::anthropic_error_type(status); }
 
   void on_event(const SseEvent& event, std::string& out) {
     if (stopped_) return;
@@ -201,10 +171,8 @@ class AnthropicNativeFilter final : public Translator {
 
   static std::uint64_t index_of(const json::object& object) { return json_count(object.if_contains("index")); }
 
-  llm::TextFilter& filter_;
   SseParser parser_;
   boost::container::small_vector<TextChannel, 2> blocks_;  // the filtered blocks started and not stopped
-  std::string released_;
   AnthropicUsage usage_;
   bool stopped_ = false;
   bool rejected_ = false;

@@ -6,6 +6,7 @@
 #include "translate/common.hpp"
 #include "translate/json_array_stream.hpp"
 #include "translate/native_filter.hpp"
+#include "translate/native_reader.hpp"
 #include "translate/passthrough_usage.hpp"
 #include "translate/sse_parser.hpp"
 
@@ -27,20 +28,14 @@ json::array* parts_of(json::object& candidate) {
   return parts != nullptr && parts->is_array() ? &parts->get_array() : nullptr;
 }
 
-class GeminiNativeFilter final : public Translator {
+class GeminiNativeFilter final : public NativeTextFilter {
  public:
   GeminiNativeFilter(llm::TextFilter& filter, bool json_array, std::size_t max_event_bytes)
-      : filter_(filter),
+      : NativeTextFilter(filter),
         json_array_(json_array),
         sse_(max_event_bytes),
         array_(max_event_bytes),
         usage_(false, max_event_bytes) {}
-
-  std::optional<http::ApiError> translate_request(const json::object& client_body,
-                                                  std::string& upstream_body) override {
-    upstream_body = json::serialize(client_body);
-    return std::nullopt;
-  }
 
   std::optional<http::ApiError> translate_response(std::string_view upstream_body, std::string& client_body) override {
     boost::system::error_code ec;
@@ -62,7 +57,8 @@ class GeminiNativeFilter final : public Translator {
           if (auto* text = part.if_contains("text"); text != nullptr && !is_thought(part)) {
             filter_whole(*text, {choice, TextChannel::Kind::Text, 0});
           } else if (auto* function = part.if_contains("functionCall"); function != nullptr && function->is_object()) {
-            if (auto* args = function->get_object().if_contains("args")) filter_strings(*args, choice, call);
+            if (auto* args = function->get_object().if_contains("args"))
+              filter_strings(*args, {choice, TextChannel::Kind::ToolArguments, call});
             ++call;
           }
           if (filter_.rejection() != nullptr) return *filter_.rejection();
@@ -71,11 +67,6 @@ class GeminiNativeFilter final : public Translator {
     }
     client_body = json::serialize(body);
     return std::nullopt;
-  }
-
-  http::ApiError translate_error(unsigned status, std::string_view, std::string_view) override {
-    return http::ApiError{
-        status, "invalid_request_error", "upstream_error", "backend returned HTTP " + std::to_string(status), {}};
   }
 
   bool stream_feed(std::string_view upstream_bytes, std::string& out) override {
@@ -131,26 +122,6 @@ class GeminiNativeFilter final : public Translator {
       reply_facts_.finish_reason = string_or(*first, "finishReason").substr(0, ReplyFacts::kMaxBytes);
   }
 
-  // A complete reply's string: filtered whole.
-  void filter_whole(json::value& value, const TextChannel& channel) {
-    if (!value.is_string() || filter_.rejection() != nullptr) return;
-    released_.clear();
-    filter_.feed(channel, value.get_string(), released_);
-    filter_.finish(channel, released_);
-    value = released_;
-  }
-
-  // Every string of a functionCall's args (keys are names, not text the model wrote: kept).
-  void filter_strings(json::value& value, std::uint64_t choice, std::uint64_t call) {
-    if (value.is_string()) {
-      filter_whole(value, {choice, TextChannel::Kind::ToolArguments, call});
-    } else if (value.is_array()) {
-      for (auto& item : value.get_array()) filter_strings(item, choice, call);
-    } else if (value.is_object()) {
-      for (auto& item : value.get_object()) filter_strings(item.value(), choice, call);
-    }
-  }
-
   // One GenerateContentResponse of the stream: its text parts go through the filter (a
   // candidate's text is one channel), a functionCall's strings are filtered whole (it comes
   // whole), and a candidate's held text goes out as one more text part before a function call
@@ -185,7 +156,8 @@ class GeminiNativeFilter final : public Translator {
         if (part != nullptr && part->contains("functionCall")) {
           if (!finish_text(text_channel, filtered)) return false;
           auto* call = part->at("functionCall").if_object();
-          if (auto* args = call != nullptr ? call->if_contains("args") : nullptr) filter_strings(*args, choice, calls_);
+          if (auto* args = call != nullptr ? call->if_contains("args") : nullptr)
+            filter_strings(*args, {choice, TextChannel::Kind::ToolArguments, calls_});
           ++calls_;
           if (filter_.rejection() != nullptr) return false;
         } else if (auto* text = part != nullptr ? part->if_contains("text") : nullptr;
@@ -277,14 +249,12 @@ class GeminiNativeFilter final : public Translator {
     fail(*filter_.rejection(), out);
   }
 
-  llm::TextFilter& filter_;
   bool json_array_;
   SseParser sse_;
   JsonArrayStream array_;
   PassthroughUsageReader usage_;
   boost::container::small_vector<std::uint64_t, 2> open_;  // candidates whose text channel holds text
   std::uint64_t calls_ = 0;
-  std::string released_;
   bool opened_ = false;  // the client's JSON array was opened
   bool stopped_ = false;
   bool rejected_ = false;

@@ -5,6 +5,7 @@
 #include "translate/common.hpp"
 #include "translate/decode_openai.hpp"
 #include "translate/native_filter.hpp"
+#include "translate/native_reader.hpp"
 #include "translate/sse_parser.hpp"
 
 namespace sluice::translate {
@@ -50,16 +51,10 @@ class OpenChannels {
   boost::container::small_vector<TextChannel, 2> open_;
 };
 
-class OpenAiNativeFilter final : public Translator {
+class OpenAiNativeFilter final : public NativeTextFilter {
  public:
   OpenAiNativeFilter(llm::TextFilter& filter, bool drop_usage_chunk, std::size_t max_event_bytes)
-      : filter_(filter), drop_usage_chunk_(drop_usage_chunk), parser_(max_event_bytes) {}
-
-  std::optional<http::ApiError> translate_request(const json::object& client_body,
-                                                  std::string& upstream_body) override {
-    upstream_body = json::serialize(client_body);
-    return std::nullopt;
-  }
+      : NativeTextFilter(filter), drop_usage_chunk_(drop_usage_chunk), parser_(max_event_bytes) {}
 
   std::optional<http::ApiError> translate_response(std::string_view upstream_body, std::string& client_body) override {
     boost::system::error_code ec;
@@ -76,15 +71,15 @@ class OpenAiNativeFilter final : public Translator {
         const auto choice = index_or(item.get_object(), position++);
         auto* message = item.get_object().if_contains("message");
         if (message == nullptr || !message->is_object()) continue;
-        filter_whole(message->get_object(), "content", {choice, TextChannel::Kind::Text, 0});
-        filter_whole(message->get_object(), "reasoning_content", {choice, TextChannel::Kind::Reasoning, 0});
+        filter_member(message->get_object(), "content", {choice, TextChannel::Kind::Text, 0});
+        filter_member(message->get_object(), "reasoning_content", {choice, TextChannel::Kind::Reasoning, 0});
         if (auto* calls = message->get_object().if_contains("tool_calls"); calls != nullptr && calls->is_array()) {
           std::uint64_t call_position = 0;
           for (auto& call : calls->get_array()) {
             if (!call.is_object()) continue;
             const auto index = call_position++;
             if (auto* function = call.get_object().if_contains("function"); function && function->is_object())
-              filter_whole(function->get_object(), "arguments", {choice, TextChannel::Kind::ToolArguments, index});
+              filter_member(function->get_object(), "arguments", {choice, TextChannel::Kind::ToolArguments, index});
           }
         }
         if (filter_.rejection() != nullptr) return *filter_.rejection();
@@ -92,11 +87,6 @@ class OpenAiNativeFilter final : public Translator {
     }
     client_body = json::serialize(body);
     return std::nullopt;
-  }
-
-  http::ApiError translate_error(unsigned status, std::string_view, std::string_view) override {
-    return http::ApiError{
-        status, openai_error_type(status), "upstream_error", "backend returned HTTP " + std::to_string(status), {}};
   }
 
   bool stream_feed(std::string_view upstream_bytes, std::string& out) override {
@@ -124,13 +114,8 @@ class OpenAiNativeFilter final : public Translator {
 
  private:
   // A complete reply's string member `key`: filtered whole.
-  void filter_whole(json::object& object, std::string_view key, const TextChannel& channel) {
-    auto* value = object.if_contains(key);
-    if (value == nullptr || !value->is_string() || filter_.rejection() != nullptr) return;
-    released_.clear();
-    filter_.feed(channel, value->get_string(), released_);
-    filter_.finish(channel, released_);
-    *value = released_;
+  void filter_member(json::object& object, std::string_view key, const TextChannel& channel) {
+    if (auto* value = object.if_contains(key)) filter_whole(*value, channel);
   }
 
   void on_event(const SseEvent& event, std::string& out) {
@@ -316,13 +301,11 @@ class OpenAiNativeFilter final : public Translator {
 
   static void pass(const SseEvent& event, std::string& out) { append_sse_event_lines(out, event); }
 
-  llm::TextFilter& filter_;
   bool drop_usage_chunk_;
   SseParser parser_;
   OpenChannels open_;
   boost::container::small_vector<TextChannel, 2> closed_;
   json::object envelope_;  // id, object, created, model of the stream's chunks
-  std::string released_;
   Usage usage_;
   bool stopped_ = false;   // an error event was written: nothing more goes out
   bool rejected_ = false;  // ... because of the filter or a broken stream: stop reading

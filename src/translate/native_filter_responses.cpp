@@ -4,6 +4,7 @@
 
 #include "translate/common.hpp"
 #include "translate/native_filter.hpp"
+#include "translate/native_reader.hpp"
 #include "translate/passthrough_usage.hpp"
 #include "translate/sse_parser.hpp"
 
@@ -21,16 +22,10 @@ std::uint64_t channel_index(std::uint64_t output_index, std::uint64_t part_index
   return output_index * kPartsPerItem + part_index;
 }
 
-class ResponsesNativeFilter final : public Translator {
+class ResponsesNativeFilter final : public NativeTextFilter {
  public:
   ResponsesNativeFilter(llm::TextFilter& filter, std::size_t max_event_bytes)
-      : filter_(filter), parser_(max_event_bytes), usage_(false, max_event_bytes) {}
-
-  std::optional<http::ApiError> translate_request(const json::object& client_body,
-                                                  std::string& upstream_body) override {
-    upstream_body = json::serialize(client_body);
-    return std::nullopt;
-  }
+      : NativeTextFilter(filter), parser_(max_event_bytes), usage_(false, max_event_bytes) {}
 
   std::optional<http::ApiError> translate_response(std::string_view upstream_body, std::string& client_body) override {
     boost::system::error_code ec;
@@ -48,11 +43,6 @@ class ResponsesNativeFilter final : public Translator {
     }
     client_body = json::serialize(body);
     return std::nullopt;
-  }
-
-  http::ApiError translate_error(unsigned status, std::string_view, std::string_view) override {
-    return http::ApiError{
-        status, openai_error_type(status), "upstream_error", "backend returned HTTP " + std::to_string(status), {}};
   }
 
   bool stream_feed(std::string_view upstream_bytes, std::string& out) override {
@@ -88,14 +78,6 @@ class ResponsesNativeFilter final : public Translator {
     reply_facts_.model = string_or(response, "model").substr(0, ReplyFacts::kMaxBytes);
     if (const auto* details = object_or_null(response.if_contains("incomplete_details")))
       reply_facts_.finish_reason = string_or(*details, "reason").substr(0, ReplyFacts::kMaxBytes);
-  }
-
-  void filter_whole(json::value& value, const TextChannel& channel) {
-    if (!value.is_string() || filter_.rejection() != nullptr) return;
-    released_.clear();
-    filter_.feed(channel, value.get_string(), released_);
-    filter_.finish(channel, released_);
-    value = released_;
   }
 
   void filter_item_whole(json::object& item, std::uint64_t output_index) {
@@ -303,12 +285,10 @@ class ResponsesNativeFilter final : public Translator {
     fail(*filter_.rejection(), out);
   }
 
-  llm::TextFilter& filter_;
   SseParser parser_;
   PassthroughUsageReader usage_;
   json::object response_;  // the response as response.created / in_progress described it
   boost::container::small_vector<Channel, 4> channels_;
-  std::string released_;
   std::uint64_t next_sequence_ = 0;
   bool numbered_ = false;
   bool stopped_ = false;

@@ -4,6 +4,7 @@
 #include <utility>
 
 #include "translate/common.hpp"
+#include "translate/native_reader.hpp"
 #include "translate/passthrough_usage.hpp"
 #include "translate/sse_parser.hpp"
 
@@ -13,16 +14,10 @@ namespace json = boost::json;
 
 namespace {
 
-class ResponsesStoreEcho final : public Translator {
+class ResponsesStoreEcho final : public NativeReader {
  public:
   ResponsesStoreEcho(bool stream, bool stored, std::string previous, std::size_t max_event_bytes)
       : stored_(stored), previous_(std::move(previous)), parser_(max_event_bytes), usage_(stream, max_event_bytes) {}
-
-  std::optional<http::ApiError> translate_request(const json::object& client_body,
-                                                  std::string& upstream_body) override {
-    upstream_body = json::serialize(client_body);
-    return std::nullopt;
-  }
 
   std::optional<http::ApiError> translate_response(std::string_view upstream_body, std::string& client_body) override {
     boost::system::error_code ec;
@@ -34,11 +29,6 @@ class ResponsesStoreEcho final : public Translator {
     usage_.finish();
     reply_facts_.model = usage_.model();
     return std::nullopt;
-  }
-
-  http::ApiError translate_error(unsigned status, std::string_view, std::string_view) override {
-    return http::ApiError{
-        status, openai_error_type(status), "upstream_error", "backend returned HTTP " + std::to_string(status), {}};
   }
 
   bool stream_feed(std::string_view upstream_bytes, std::string& out) override {

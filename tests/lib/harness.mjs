@@ -98,7 +98,9 @@ ${limitLines}${extra}`;
 export async function startSluice({ config, rawConfig = false, env = {}, workers = 1, limits, gatewayExtra, args = [] } = {}) {
   const dir = tempDir();
   const port = await freePort();
-  const adminPort = await freePort();
+  // The kernel may hand the port just closed out again: the admin port must differ.
+  let adminPort = await freePort();
+  while (adminPort === port) adminPort = await freePort();
   const file = path.join(dir, 'sluice.yaml');
   const text = rawConfig ? config : `${gatewayYaml({ port, adminPort, limits, extra: gatewayExtra })}---\n${config}`;
   writeFileSync(file, text);

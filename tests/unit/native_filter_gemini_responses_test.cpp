@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "guard/matcher.hpp"
+#include "guarded_filter.hpp"
 #include "pipeline/request_record.hpp"
 #include "policy/response_guard.hpp"
 #include "translate/json_array_stream.hpp"
@@ -25,36 +26,8 @@ namespace json = boost::json;
 constexpr std::string_view kCard = "4111111111111111";
 constexpr std::size_t kMaxEvent = 1 << 20;
 
-const guard::Matcher& matcher() {
-  static const guard::Matcher m = [] {
-    std::string error;
-    auto compiled = guard::Matcher::compile({{"CREDIT_CARD", "EMAIL"}, {}}, error);
-    if (!compiled) throw std::runtime_error(error);
-    return std::move(*compiled);
-  }();
-  return m;
-}
-
-const http::ApiError kRejection{
-    403, "invalid_request_error", "content_filter", "The response was rejected by policy", {}};
-
-struct Guarded {
-  explicit Guarded(bool reject = false)
-      : filter(policy::make_response_guard_filter(matcher(), reject, kRejection, record)) {}
-  pipeline::RequestRecord record;
-  std::unique_ptr<llm::TextFilter> filter;
-};
-
-std::vector<std::string> cut(std::string_view text, std::vector<std::size_t> cuts) {
-  std::vector<std::string> pieces;
-  std::size_t from = 0;
-  for (const auto at : cuts) {
-    pieces.emplace_back(text.substr(from, at - from));
-    from = at;
-  }
-  pieces.emplace_back(text.substr(from));
-  return pieces;
-}
+using test_support::cut;
+using test_support::Guarded;
 
 // The upstream bytes fed in two reads, cut at `at`.
 std::string run_stream(translate::Translator& translator, std::string_view upstream, std::size_t at) {

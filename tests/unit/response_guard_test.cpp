@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "guard/matcher.hpp"
+#include "guarded_filter.hpp"
 #include "pipeline/request_record.hpp"
 #include "translate/native_filter.hpp"
 #include "translate/select.hpp"
@@ -25,13 +26,7 @@ constexpr std::string_view kCard = "4111111111111111";
 constexpr std::size_t kMaxEvent = 1 << 20;
 
 const guard::Matcher& matcher() {
-  static const guard::Matcher m = [] {
-    std::string error;
-    auto compiled = guard::Matcher::compile({{"CREDIT_CARD", "EMAIL"}, {{"ticket", "TCK-[0-9]{6}", 10}}}, error);
-    if (!compiled) throw std::runtime_error(error);
-    return std::move(*compiled);
-  }();
-  return m;
+  return test_support::guard_matcher();
 }
 
 std::string masked(std::string_view text) {
@@ -40,28 +35,9 @@ std::string masked(std::string_view text) {
   return out;
 }
 
-const http::ApiError kRejection{
-    403, "invalid_request_error", "content_filter", "The response was rejected by policy", {}};
-
-// One guarded response: its filter, its record.
-struct Guarded {
-  explicit Guarded(bool reject = false)
-      : filter(policy::make_response_guard_filter(matcher(), reject, kRejection, record)) {}
-  pipeline::RequestRecord record;
-  std::unique_ptr<llm::TextFilter> filter;
-};
-
-// `text` cut at the given offsets.
-std::vector<std::string> cut(std::string_view text, std::vector<std::size_t> cuts) {
-  std::vector<std::string> pieces;
-  std::size_t from = 0;
-  for (const auto at : cuts) {
-    pieces.emplace_back(text.substr(from, at - from));
-    from = at;
-  }
-  pieces.emplace_back(text.substr(from));
-  return pieces;
-}
+using test_support::cut;
+using test_support::Guarded;
+const http::ApiError& kRejection = test_support::kGuardRejection;
 
 std::string openai_chunk(std::string_view content, const char* finish = nullptr) {
   json::object delta{{"content", content}};
