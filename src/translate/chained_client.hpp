@@ -71,7 +71,10 @@ class ChainedClient final : public Translator {
 
   std::optional<http::ApiError> translate_request(const boost::json::object& client_body,
                                                   std::string& upstream_body) override {
-    boost::json::object openai;
+    // The pivot lives only for this call: its nodes come from one arena, not one malloc each.
+    unsigned char arena[8192];
+    boost::json::monotonic_resource resource(arena, sizeof arena);
+    boost::json::object openai(&resource);
     if (auto error = schema_.to_openai(client_body, context_, openai)) return error;
     if (!inner_) {
       strip_pivot_extensions(openai);  // an OpenAI-format backend rejects members it does not know

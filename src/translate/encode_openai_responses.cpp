@@ -66,42 +66,45 @@ json::object responses_usage_json(const llm::Usage& usage) {
 
 json::object responses_object(std::string_view id, std::int64_t created_at, std::string_view model,
                               std::string_view status, const ResponseEcho& echo, json::array output,
-                              const llm::Usage* usage, std::optional<llm::FinishReason> finish) {
+                              const llm::Usage* usage, std::optional<llm::FinishReason> finish,
+                              json::storage_ptr storage) {
   json::value incomplete_details = nullptr;
   if (status == "incomplete")
     incomplete_details =
         json::object{{"reason", finish == llm::FinishReason::ContentFilter ? "content_filter" : "max_output_tokens"}};
-  json::object reasoning{{"effort", nullptr}, {"summary", nullptr}};
+  json::object reasoning({{"effort", nullptr}, {"summary", nullptr}}, storage);
   if (const auto* asked = echo.fields.if_contains("reasoning"); asked != nullptr && asked->is_object()) {
     if (const auto* effort = asked->get_object().if_contains("effort")) reasoning["effort"] = *effort;
     if (const auto* summary = asked->get_object().if_contains("summary")) reasoning["summary"] = *summary;
   }
-  return json::object{
-      {"id", id},
-      {"object", "response"},
-      {"created_at", created_at},
-      {"status", status},
-      {"background", false},
-      {"error", nullptr},
-      {"incomplete_details", std::move(incomplete_details)},
-      {"instructions", echoed(echo, "instructions", nullptr)},
-      {"max_output_tokens", echoed(echo, "max_output_tokens", nullptr)},
-      {"model", model},
-      {"output", std::move(output)},
-      {"parallel_tool_calls", echoed(echo, "parallel_tool_calls", true)},
-      {"previous_response_id", echoed(echo, "previous_response_id", nullptr)},
-      {"reasoning", std::move(reasoning)},
-      {"store", echoed(echo, "store", false)},
-      {"temperature", echoed(echo, "temperature", 1.0)},
-      {"text", echoed(echo, "text", json::object{{"format", json::object{{"type", "text"}}}})},
-      {"tool_choice", echoed(echo, "tool_choice", "auto")},
-      {"tools", echoed(echo, "tools", json::array{})},
-      {"top_p", echoed(echo, "top_p", 1.0)},
-      {"truncation", "disabled"},
-      {"usage", usage != nullptr ? json::value(responses_usage_json(*usage)) : json::value(nullptr)},
-      {"user", echoed(echo, "user", nullptr)},
-      {"metadata", echoed(echo, "metadata", json::object{})},
-  };
+  return json::object(
+      {
+          {"id", id},
+          {"object", "response"},
+          {"created_at", created_at},
+          {"status", status},
+          {"background", false},
+          {"error", nullptr},
+          {"incomplete_details", std::move(incomplete_details)},
+          {"instructions", echoed(echo, "instructions", nullptr)},
+          {"max_output_tokens", echoed(echo, "max_output_tokens", nullptr)},
+          {"model", model},
+          {"output", std::move(output)},
+          {"parallel_tool_calls", echoed(echo, "parallel_tool_calls", true)},
+          {"previous_response_id", echoed(echo, "previous_response_id", nullptr)},
+          {"reasoning", std::move(reasoning)},
+          {"store", echoed(echo, "store", false)},
+          {"temperature", echoed(echo, "temperature", 1.0)},
+          {"text", echoed(echo, "text", json::object{{"format", json::object{{"type", "text"}}}})},
+          {"tool_choice", echoed(echo, "tool_choice", "auto")},
+          {"tools", echoed(echo, "tools", json::array{})},
+          {"top_p", echoed(echo, "top_p", 1.0)},
+          {"truncation", "disabled"},
+          {"usage", usage != nullptr ? json::value(responses_usage_json(*usage)) : json::value(nullptr)},
+          {"user", echoed(echo, "user", nullptr)},
+          {"metadata", echoed(echo, "metadata", json::object{})},
+      },
+      std::move(storage));
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -401,7 +404,10 @@ void ResponsesResponseEncoder::on_event(const llm::Event& event) {
 
 std::string ResponsesResponseEncoder::body() const {
   const bool cut = incomplete(reason_);
-  json::array output;
+  // The response object lives only to be serialized: its nodes come from one arena.
+  unsigned char arena[8192];
+  json::monotonic_resource resource(arena, sizeof arena);
+  json::array output(&resource);
   for (const auto& reasoning : reasoning_)
     output.push_back(reasoning_item(new_id("rs_"), reasoning.text, reasoning.sealed));
   if (!text_.empty()) output.push_back(message_item(new_id("msg_"), cut ? "incomplete" : "completed", text_));
@@ -409,8 +415,8 @@ std::string ResponsesResponseEncoder::body() const {
     output.push_back(function_call_item(new_id("fc_"), "completed", call.id, call.name,
                                         call.arguments.empty() ? "{}" : call.arguments));
   return json::serialize(responses_object(new_id("resp_"), unix_now(), options_.model_named(model_),
-                                          cut ? "incomplete" : "completed", echo_, std::move(output), &usage_,
-                                          reason_));
+                                          cut ? "incomplete" : "completed", echo_, std::move(output), &usage_, reason_,
+                                          &resource));
 }
 
 }  // namespace sluice::translate

@@ -131,9 +131,11 @@ class ResponsesResponseEncoder final : public ResponseEncoder {
 };
 
 // The Responses `response` object around `output` (shared by both encoders and by tests):
-// status "completed" | "incomplete" | "failed" | "in_progress".
+// status "completed" | "incomplete" | "failed" | "in_progress". `storage`: where the object's
+// nodes are allocated (an arena when it is only serialized).
 boost::json::object responses_object(std::string_view id, std::int64_t created_at, std::string_view model,
                                      std::string_view status, const ResponseEcho& echo, boost::json::array output,
-                                     const llm::Usage* usage, std::optional<llm::FinishReason> finish);
+                                     const llm::Usage* usage, std::optional<llm::FinishReason> finish,
+                                     boost::json::storage_ptr storage = {});
 
 }  // namespace sluice::translate

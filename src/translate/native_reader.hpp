@@ -27,9 +27,11 @@ class NativeReader : public Translator {
   }
 
   http::ApiError translate_error(unsigned status, std::string_view, std::string_view) override {
-    return http::ApiError{
-        status, std::string(error_type(status)), "upstream_error", "backend returned HTTP " + std::to_string(status),
-        {}};
+    return http::ApiError{status,
+                          std::string(error_type(status)),
+                          "upstream_error",
+                          "backend returned HTTP " + std::to_string(status),
+                          {}};
   }
 
  protected:
