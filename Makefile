@@ -6,7 +6,7 @@ CMAKE_EXTRA ?=
 JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 CTEST = ctest --output-on-failure --timeout 600 -j$(JOBS)
 
-.PHONY: all deps build run test unit node-deps bench asan tsan format format-check clean
+.PHONY: all deps build run test unit node-deps bench asan tsan format format-check clean install
 
 all: build
 
@@ -16,6 +16,12 @@ deps:
 build: deps
 	@cmake -S . -B $(BUILD) -G Ninja -DCMAKE_BUILD_TYPE=$(BUILD_TYPE) $(CMAKE_EXTRA) >/dev/null
 	@cmake --build $(BUILD)
+
+# Installs the binaries, the systemd unit, the docs and an example config under PREFIX
+# (docs/deploy.md); DESTDIR stages it for packaging.
+PREFIX ?= /usr/local
+install: build
+	@DESTDIR=$(DESTDIR) cmake --install $(BUILD) --prefix $(PREFIX)
 
 # Builds, starts sluice-mock and `sluice serve` on the embedded quick-start config.
 run: build
