@@ -92,6 +92,31 @@ int open_access_log(const config::AccessLog& settings) {
   return fd;
 }
 
+// SIGUSR1 (log rotation): the access-log file is opened again at its path, after logrotate or
+// an operator moved it away, and takes the place of the descriptor every worker writes to.
+// dup2 swaps it atomically: a worker's write goes whole to the old file or to the new one, never
+// to a closed descriptor. Standard output (path "-") has nothing to reopen; a path that cannot
+// be opened keeps the old file and says why.
+void reopen_access_log(const config::AccessLog& settings, int fd) {
+  if (fd < 0 || fd == STDOUT_FILENO) {
+    observe::log(Level::Info, "SIGUSR1: no access-log file to reopen");
+    return;
+  }
+  const int fresh = ::open(settings.path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+  if (fresh < 0) {
+    observe::log(Level::Error, "cannot reopen access log; still writing to the old file",
+                 {{"path", settings.path}, {"error", std::strerror(errno)}});
+    return;
+  }
+  if (::dup3(fresh, fd, O_CLOEXEC) < 0) {
+    observe::log(Level::Error, "cannot reopen access log; still writing to the old file",
+                 {{"path", settings.path}, {"error", std::strerror(errno)}});
+  } else {
+    observe::log(Level::Info, "access log reopened", {{"path", settings.path}});
+  }
+  ::close(fresh);
+}
+
 // Gateway fields that a reload cannot apply to a running process.
 std::vector<std::string> restart_only_changes(const config::GatewaySpec& running, const config::GatewaySpec& next) {
   std::vector<std::string> changed;
@@ -244,6 +269,7 @@ int serve(const ServeOptions& options) {
   asio::io_context main_io(1);
   asio::signal_set stop_signals(main_io, SIGTERM, SIGINT);
   asio::signal_set reload_signal(main_io, SIGHUP);
+  asio::signal_set reopen_signal(main_io, SIGUSR1);
   // Remote JWKS: the first fetches end (keys or a logged failure) before anything is served.
   auto jwks_fetcher = std::make_unique<policy::JwksFetcher>(snapshot->config);
   jwks_fetcher->start();
@@ -319,6 +345,14 @@ int serve(const ServeOptions& options) {
     });
   };
   wait_reload();
+  std::function<void()> wait_reopen = [&] {
+    reopen_signal.async_wait([&](const boost::system::error_code& ec, int) {
+      if (ec) return;
+      reopen_access_log(gateway.accessLog, log_fd);
+      wait_reopen();
+    });
+  };
+  wait_reopen();
 
   std::chrono::steady_clock::time_point drain_deadline;
   bool cut = false;
@@ -344,6 +378,7 @@ int serve(const ServeOptions& options) {
       if (open > 0)
         observe::log(Level::Warning, "closing after the drain deadline", {{"open_connections", std::to_string(open)}});
       reload_signal.cancel();
+      reopen_signal.cancel();
       stop_signals.cancel();
       return;
     }
