@@ -83,7 +83,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
       break;
     case 3:
       if ((selector & 4) == 0) {
-        translator = translate::make_responses_native_filter(filter, 64 * 1024);
+        translator =
+            translate::make_responses_native_filter(filter, {(selector & 0x80) != 0, "resp_previous"}, 64 * 1024);
         break;
       }
       [[fallthrough]];

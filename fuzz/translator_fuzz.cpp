@@ -57,7 +57,7 @@ std::unique_ptr<Translator> make(unsigned which, const RequestContext& ctx) {
     case 11:
       return make_anthropic_client(ctx, make_openai_to_bedrock(ctx));
     default:
-      return make_responses_store_echo(ctx.stream, true, "resp_previous", 1 << 16);
+      return make_responses_store_echo(ctx.stream, {true, "resp_previous"}, 1 << 16);
   }
 }
 

@@ -810,6 +810,8 @@ http::Task<AttemptResult> attempt(ExchangeInputs& exchange, const BackendRuntime
     co_return std::nullopt;
   };
 
+  // What the response store asks a native Responses answer to say (store, previous_response_id).
+  const translate::StoreEcho store_echo{request.responses_stored, request.responses_previous_id};
   // Stages that must see the whole answer first (a response webhook) get each choice's text of
   // the reply read whole; the texts they replace go out through the same filters.
   std::unique_ptr<llm::TextFilter> text_filter;
@@ -846,7 +848,7 @@ http::Task<AttemptResult> attempt(ExchangeInputs& exchange, const BackendRuntime
     if (translator) {
       translator->filter_text(text_filter.get());
     } else if (target.format == provider::WireFormat::OpenAI && request.api == route::ApiKind::Responses) {
-      translator = translate::make_responses_native_filter(*text_filter, limits.maxTranslatedResponseBytes);
+      translator = translate::make_responses_native_filter(*text_filter, store_echo, limits.maxTranslatedResponseBytes);
     } else if (target.format == provider::WireFormat::OpenAI) {
       translator = translate::make_openai_native_filter(*text_filter, context.drop_usage_chunk,
                                                         limits.maxTranslatedResponseBytes);
@@ -862,12 +864,11 @@ http::Task<AttemptResult> attempt(ExchangeInputs& exchange, const BackendRuntime
   // so (store, previous_response_id), as OpenAI's own would (translate/responses_store_echo.hpp).
   if (!translator && context.native && request.json_api && request.api == route::ApiKind::Responses &&
       target.format == provider::WireFormat::OpenAI && record.status >= 200 && record.status < 300 &&
-      (request.responses_stored || !request.responses_previous_id.empty())) {
+      store_echo.any()) {
     const std::string_view encoding = response[bhttp::field::content_encoding];
     if (encoding.empty() || beast::iequals(encoding, "identity"))
       translator =
-          translate::make_responses_store_echo(request.info.stream, request.responses_stored,
-                                               request.responses_previous_id, limits.maxTranslatedResponseBytes);
+          translate::make_responses_store_echo(request.info.stream, store_echo, limits.maxTranslatedResponseBytes);
   }
 
   // A native reply read whole for the record (usage, model) through the reading the relay would

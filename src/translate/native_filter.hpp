@@ -26,7 +26,9 @@
 //     event. The events that repeat the text (….done, content_part.done, output_item.done, and
 //     the response in response.completed / .incomplete) are given the filtered text, and every
 //     event is renumbered (sequence_number) to count the deltas added. Complete replies: each
-//     output message's text, function_call arguments and reasoning summary, filtered whole.
+//     output message's text, function_call arguments and reasoning summary, filtered whole. The
+//     response objects also say what the response store asks (StoreEcho), as
+//     responses_store_echo does when no guard applies.
 //
 // A rejection ends a stream with the choice finished as content_filter (OpenAI finish_reason;
 // Anthropic stop_reason "refusal"; Gemini finishReason SAFETY) and an error event in the
@@ -40,6 +42,7 @@
 #include <memory>
 
 #include "llm/text_filter.hpp"
+#include "translate/responses_store_echo.hpp"
 #include "translate/translator.hpp"
 
 namespace sluice::translate {
@@ -52,6 +55,8 @@ std::unique_ptr<Translator> make_anthropic_native_filter(llm::TextFilter& filter
 // `json_array`: the stream is streamGenerateContent without alt=sse (one JSON array).
 std::unique_ptr<Translator> make_gemini_native_filter(llm::TextFilter& filter, bool json_array,
                                                       std::size_t max_event_bytes);
-std::unique_ptr<Translator> make_responses_native_filter(llm::TextFilter& filter, std::size_t max_event_bytes);
+// `echo`: what the response store asks the response objects to say (responses_store_echo.hpp).
+std::unique_ptr<Translator> make_responses_native_filter(llm::TextFilter& filter, StoreEcho echo,
+                                                         std::size_t max_event_bytes);
 
 }  // namespace sluice::translate

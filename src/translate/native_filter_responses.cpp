@@ -24,8 +24,8 @@ std::uint64_t channel_index(std::uint64_t output_index, std::uint64_t part_index
 
 class ResponsesNativeFilter final : public NativeTextFilter {
  public:
-  ResponsesNativeFilter(llm::TextFilter& filter, std::size_t max_event_bytes)
-      : NativeTextFilter(filter), parser_(max_event_bytes), usage_(false, max_event_bytes) {}
+  ResponsesNativeFilter(llm::TextFilter& filter, StoreEcho echo, std::size_t max_event_bytes)
+      : NativeTextFilter(filter), echo_(std::move(echo)), parser_(max_event_bytes), usage_(false, max_event_bytes) {}
 
   std::optional<http::ApiError> translate_response(std::string_view upstream_body, std::string& client_body) override {
     boost::system::error_code ec;
@@ -33,6 +33,7 @@ class ResponsesNativeFilter final : public NativeTextFilter {
     if (ec || !body.is_object()) return bad_upstream("the provider's reply is not a JSON object");
     auto& response = body.get_object();
     read_facts(response);
+    echo_.apply(response);
     if (auto* output = response.if_contains("output"); output != nullptr && output->is_array()) {
       std::uint64_t output_index = 0;
       for (auto& item : output->get_array()) {
@@ -256,6 +257,8 @@ class ResponsesNativeFilter final : public NativeTextFilter {
       if (const auto* response = object_or_null(object.if_contains("response"))) read_facts(*response);
     }
     if (!ok) return reject(out);
+    if (auto* response = object.if_contains("response"); response != nullptr && response->is_object())
+      echo_.apply(response->get_object());
     emit(object, out);
   }
 
@@ -273,6 +276,7 @@ class ResponsesNativeFilter final : public NativeTextFilter {
   void fail(const http::ApiError& error, std::string& out) {
     stopped_ = true;
     json::object response = response_;
+    echo_.apply(response);
     response["status"] = "failed";
     response["error"] =
         json::object{{"code", error.code.empty() ? error.type : error.code}, {"message", error.message}};
@@ -285,6 +289,7 @@ class ResponsesNativeFilter final : public NativeTextFilter {
     fail(*filter_.rejection(), out);
   }
 
+  StoreEcho echo_;
   SseParser parser_;
   PassthroughUsageReader usage_;
   json::object response_;  // the response as response.created / in_progress described it
@@ -297,8 +302,9 @@ class ResponsesNativeFilter final : public NativeTextFilter {
 
 }  // namespace
 
-std::unique_ptr<Translator> make_responses_native_filter(llm::TextFilter& filter, std::size_t max_event_bytes) {
-  return std::make_unique<ResponsesNativeFilter>(filter, max_event_bytes);
+std::unique_ptr<Translator> make_responses_native_filter(llm::TextFilter& filter, StoreEcho echo,
+                                                         std::size_t max_event_bytes) {
+  return std::make_unique<ResponsesNativeFilter>(filter, std::move(echo), max_event_bytes);
 }
 
 }  // namespace sluice::translate

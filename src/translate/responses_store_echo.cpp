@@ -16,14 +16,14 @@ namespace {
 
 class ResponsesStoreEcho final : public NativeReader {
  public:
-  ResponsesStoreEcho(bool stream, bool stored, std::string previous, std::size_t max_event_bytes)
-      : stored_(stored), previous_(std::move(previous)), parser_(max_event_bytes), usage_(stream, max_event_bytes) {}
+  ResponsesStoreEcho(bool stream, StoreEcho echo, std::size_t max_event_bytes)
+      : echo_(std::move(echo)), parser_(max_event_bytes), usage_(stream, max_event_bytes) {}
 
   std::optional<http::ApiError> translate_response(std::string_view upstream_body, std::string& client_body) override {
     boost::system::error_code ec;
     auto body = json::parse(upstream_body, ec);
     if (ec || !body.is_object()) return bad_upstream("the provider's reply is not a JSON object");
-    echo(body.get_object());
+    echo_.apply(body.get_object());
     client_body = json::serialize(body);
     usage_.feed(client_body);
     usage_.finish();
@@ -57,18 +57,13 @@ class ResponsesStoreEcho final : public NativeReader {
   Usage usage() const override { return usage_.usage(); }
 
  private:
-  void echo(json::object& response) const {
-    if (stored_) response["store"] = true;
-    if (!previous_.empty()) response["previous_response_id"] = previous_;
-  }
-
   void on_event(const SseEvent& event, std::string& out) {
     if (event.data.find("\"response\"") != std::string::npos) {
       boost::system::error_code ec;
       auto data = json::parse(event.data, ec);
       auto* object = !ec && data.is_object() ? data.get_object().if_contains("response") : nullptr;
       if (object != nullptr && object->is_object()) {
-        echo(object->get_object());
+        echo_.apply(object->get_object());
         SseEvent rewritten;
         rewritten.event = event.event;
         rewritten.data = json::serialize(data);
@@ -79,8 +74,7 @@ class ResponsesStoreEcho final : public NativeReader {
     append_sse_event_lines(out, event);
   }
 
-  bool stored_;
-  std::string previous_;
+  StoreEcho echo_;
   SseParser parser_;
   PassthroughUsageReader usage_;
   bool stopped_ = false;
@@ -88,9 +82,8 @@ class ResponsesStoreEcho final : public NativeReader {
 
 }  // namespace
 
-std::unique_ptr<Translator> make_responses_store_echo(bool stream, bool stored, std::string previous_response_id,
-                                                      std::size_t max_event_bytes) {
-  return std::make_unique<ResponsesStoreEcho>(stream, stored, std::move(previous_response_id), max_event_bytes);
+std::unique_ptr<Translator> make_responses_store_echo(bool stream, StoreEcho echo, std::size_t max_event_bytes) {
+  return std::make_unique<ResponsesStoreEcho>(stream, std::move(echo), max_event_bytes);
 }
 
 }  // namespace sluice::translate

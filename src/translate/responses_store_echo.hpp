@@ -13,6 +13,7 @@
 // never throws.
 #pragma once
 
+#include <boost/json/object.hpp>
 #include <cstddef>
 #include <memory>
 #include <string>
@@ -21,7 +22,20 @@
 
 namespace sluice::translate {
 
-std::unique_ptr<Translator> make_responses_store_echo(bool stream, bool stored, std::string previous_response_id,
-                                                      std::size_t max_event_bytes);
+// What the response store asks a native answer's response objects to say. Also applied by the
+// native Responses text filter (native_filter.hpp), which reads the same events when a response
+// guard applies.
+struct StoreEcho {
+  bool stored = false;               // Sluice keeps the answer: `store: true`
+  std::string previous_response_id;  // the conversation continued; empty: none
+
+  bool any() const { return stored || !previous_response_id.empty(); }
+  void apply(boost::json::object& response) const {
+    if (stored) response["store"] = true;
+    if (!previous_response_id.empty()) response["previous_response_id"] = previous_response_id;
+  }
+};
+
+std::unique_ptr<Translator> make_responses_store_echo(bool stream, StoreEcho echo, std::size_t max_event_bytes);
 
 }  // namespace sluice::translate

@@ -22,7 +22,17 @@ kind: HTTPRoute
 metadata: {name: llm}
 spec:
   rules:
-${prefixRule('claude', 'claude')}${prefixRule('openai', 'openai')}---
+${prefixRule('claude', 'claude')}${prefixRule('openai', 'openai')}${prefixRule('guarded', 'openai')}---
+apiVersion: sluice.dev/v1alpha1
+kind: TrafficPolicy
+metadata: {name: output-guard}
+spec:
+  targetRefs: [{group: gateway.networking.k8s.io, kind: HTTPRoute, name: llm, sectionName: guarded}]
+  ai:
+    promptGuard:
+      response:
+        regex: {action: MASK, builtins: [SSN]}
+---
 apiVersion: sluice.dev/v1alpha1
 kind: TrafficPolicy
 metadata: {name: clients}
@@ -106,6 +116,31 @@ describe('Memory store', () => {
     for (const response of echoed) {
       assert.equal(response.store, true, response.status);
       assert.equal(response.previous_response_id, third.id);
+    }
+  });
+
+  test('behind a response guard, a native answer still says what the store keeps', async () => {
+    const first = await client(gw, 'guarded').responses.create({ model: 'gpt-4o', input: 'Hello.' });
+    assert.equal(first.store, true);
+    assert.equal(first.previous_response_id ?? null, null, "a new conversation continues none");
+    const second = await client(gw, 'guarded').responses.create({
+      model: 'gpt-4o',
+      previous_response_id: first.id,
+      input: 'Again.',
+    });
+    assert.equal(second.store, true);
+    assert.equal(second.previous_response_id, first.id);
+    const stream = client(gw, 'guarded').responses.stream({
+      model: 'gpt-4o',
+      previous_response_id: second.id,
+      input: 'Once more.',
+    });
+    const echoed = [];
+    for await (const event of stream) if (event.response) echoed.push(event.response);
+    assert.ok(echoed.length >= 2);
+    for (const response of echoed) {
+      assert.equal(response.store, true, response.status);
+      assert.equal(response.previous_response_id, second.id);
     }
   });
 

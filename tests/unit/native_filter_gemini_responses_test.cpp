@@ -298,7 +298,7 @@ TEST(ResponseGuardResponsesNative, SecretsSplitAtEveryPositionAreMaskedAndEveryR
     const auto upstream = responses_stream(cut(text, {i}), cut(arguments, {std::min(i, arguments.size() - 1)}));
     for (std::size_t at = 0; at <= upstream.size(); at += 97) {
       Guarded guarded;
-      auto native = translate::make_responses_native_filter(*guarded.filter, kMaxEvent);
+      auto native = translate::make_responses_native_filter(*guarded.filter, {}, kMaxEvent);
       const auto out = run_stream(*native, upstream, at);
       ASSERT_EQ(out.find("4111"), std::string::npos) << i;
       ASSERT_EQ(out.find("bob@"), std::string::npos) << i;
@@ -327,7 +327,7 @@ TEST(ResponseGuardResponsesNative, SecretsSplitAtEveryPositionAreMaskedAndEveryR
 
 TEST(ResponseGuardResponsesNative, RejectEndsWithResponseFailedCarryingTheError) {
   Guarded guarded(true);
-  auto native = translate::make_responses_native_filter(*guarded.filter, kMaxEvent);
+  auto native = translate::make_responses_native_filter(*guarded.filter, {}, kMaxEvent);
   const auto out = run_stream(*native, responses_stream(cut("write to x@y.io please", {10})), 0);
   EXPECT_EQ(out.find("x@y"), std::string::npos);
   const auto events = read_responses(out);
@@ -346,7 +346,7 @@ TEST(ResponseGuardResponsesNative, CompleteReplyMasksMessagesArgumentsAndSummari
       R"({"type":"function_call","id":"f","call_id":"c","name":"n","arguments":"{\"to\":\"a@b.co\"}"}],)"
       R"("usage":{"input_tokens":2,"output_tokens":4,"total_tokens":6}})";
   Guarded guarded;
-  auto native = translate::make_responses_native_filter(*guarded.filter, kMaxEvent);
+  auto native = translate::make_responses_native_filter(*guarded.filter, {}, kMaxEvent);
   std::string client;
   ASSERT_FALSE(native->translate_response(body, client).has_value());
   const auto output = json::parse(client).at("output").as_array();
@@ -357,8 +357,42 @@ TEST(ResponseGuardResponsesNative, CompleteReplyMasksMessagesArgumentsAndSummari
   EXPECT_EQ(native->usage().completion_tokens, 4u);
 
   Guarded rejecting(true);
-  auto rejected = translate::make_responses_native_filter(*rejecting.filter, kMaxEvent);
+  auto rejected = translate::make_responses_native_filter(*rejecting.filter, {}, kMaxEvent);
   ASSERT_TRUE(rejected->translate_response(body, client).has_value());
+}
+
+TEST(ResponseGuardResponsesNative, ResponseObjectsSayWhatTheResponseStoreAsks) {
+  // A guarded native answer the response store keeps: every response object, streamed or
+  // complete (and the one a rejection ends with), says store: true and the conversation it
+  // continued, as the store's echo does without a guard.
+  const translate::StoreEcho echo{true, "resp_previous"};
+  Guarded guarded;
+  auto native = translate::make_responses_native_filter(*guarded.filter, echo, kMaxEvent);
+  const auto events = read_responses(run_stream(*native, responses_stream({"hello"}), 0));
+  std::size_t responses = 0;
+  for (const auto& event : events) {
+    const auto* response = event.if_contains("response");
+    if (response == nullptr) continue;
+    ++responses;
+    EXPECT_EQ(response->at("store").as_bool(), true) << event.at("type").as_string();
+    EXPECT_EQ(response->at("previous_response_id").as_string(), "resp_previous");
+  }
+  EXPECT_EQ(responses, 2u) << "response.created and response.completed";
+
+  const std::string body =
+      R"({"id":"resp_1","object":"response","store":false,"previous_response_id":null,"output":[]})";
+  Guarded whole;
+  auto complete = translate::make_responses_native_filter(*whole.filter, echo, kMaxEvent);
+  std::string client;
+  ASSERT_FALSE(complete->translate_response(body, client).has_value());
+  EXPECT_EQ(json::parse(client).at("store").as_bool(), true);
+  EXPECT_EQ(json::parse(client).at("previous_response_id").as_string(), "resp_previous");
+
+  Guarded rejecting(true);
+  auto rejected = translate::make_responses_native_filter(*rejecting.filter, echo, kMaxEvent);
+  const auto failed = read_responses(run_stream(*rejected, responses_stream({"mail x@y.io"}), 0)).back();
+  EXPECT_EQ(failed.at("type").as_string(), "response.failed");
+  EXPECT_EQ(failed.at("response").at("store").as_bool(), true);
 }
 
 // ---- the JSON-array splitter ----

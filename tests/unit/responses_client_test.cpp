@@ -410,7 +410,7 @@ TEST(ResponsesClientResponse, StoredAnswersEchoStoreAndPreviousResponseId) {
 }
 
 TEST(ResponsesStoreEcho, NativeResponseObjectsSayStoreAndPreviousResponseId) {
-  auto echo = make_responses_store_echo(false, true, "resp_prev", 1 << 20);
+  auto echo = make_responses_store_echo(false, {true, "resp_prev"}, 1 << 20);
   std::string client;
   ASSERT_FALSE(echo->translate_response(
       R"({"id":"resp_1","object":"response","model":"gpt-4o","store":false,"previous_response_id":null,
@@ -423,7 +423,7 @@ TEST(ResponsesStoreEcho, NativeResponseObjectsSayStoreAndPreviousResponseId) {
   EXPECT_TRUE(echo->translate_response("not json", client).has_value());
 
   // A stream: the events with a response object are rewritten, the others pass as they came.
-  auto stream = make_responses_store_echo(true, false, "resp_prev", 1 << 20);
+  auto stream = make_responses_store_echo(true, {false, "resp_prev"}, 1 << 20);
   const std::string delta =
       "event: response.output_text.delta\ndata: {\"type\":\"response.output_text.delta\",\"delta\":\"hi\"}\n\n";
   const std::string upstream =
