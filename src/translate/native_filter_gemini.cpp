@@ -22,6 +22,10 @@ bool is_thought(const json::object& part) {
   return thought != nullptr && thought->is_bool() && thought->get_bool();
 }
 
+// The most candidates a reply may carry (Gemini's candidateCount is at most 8): a bound on the
+// channels a hostile upstream can make the filter hold.
+constexpr std::uint64_t kMaxCandidates = 128;
+
 json::array* parts_of(json::object& candidate) {
   auto* content = candidate.if_contains("content");
   auto* parts = content != nullptr && content->is_object() ? content->get_object().if_contains("parts") : nullptr;
@@ -141,6 +145,12 @@ class GeminiNativeFilter final : public NativeTextFilter {
         if (!value.is_object()) continue;
         auto& candidate = value.get_object();
         const auto choice = json_count(candidate.if_contains("index"));
+        if (choice >= kMaxCandidates) {
+          fail(bad_upstream("the provider's stream names more than " + std::to_string(kMaxCandidates) + " candidates"),
+               out);
+          rejected_ = true;
+          return;
+        }
         if (!filter_candidate(candidate, choice)) return reject(choice, out);
       }
     }

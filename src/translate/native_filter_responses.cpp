@@ -17,6 +17,9 @@ using llm::TextChannel;
 
 // Output items and their parts are numbered apart: a channel's index is both.
 constexpr std::uint64_t kPartsPerItem = 1 << 16;
+// The most channels (output items x parts) one answer may open: far above what any model
+// returns, a bound on what a hostile upstream can make the filter keep.
+constexpr std::size_t kMaxChannels = 256;
 
 std::uint64_t channel_index(std::uint64_t output_index, std::uint64_t part_index) {
   return output_index * kPartsPerItem + part_index;
@@ -25,7 +28,11 @@ std::uint64_t channel_index(std::uint64_t output_index, std::uint64_t part_index
 class ResponsesNativeFilter final : public NativeTextFilter {
  public:
   ResponsesNativeFilter(llm::TextFilter& filter, StoreEcho echo, std::size_t max_event_bytes)
-      : NativeTextFilter(filter), echo_(std::move(echo)), parser_(max_event_bytes), usage_(false, max_event_bytes) {}
+      : NativeTextFilter(filter),
+        echo_(std::move(echo)),
+        max_text_bytes_(max_event_bytes),
+        parser_(max_event_bytes),
+        usage_(false, max_event_bytes) {}
 
   std::optional<http::ApiError> translate_response(std::string_view upstream_body, std::string& client_body) override {
     boost::system::error_code ec;
@@ -138,6 +145,7 @@ class ResponsesNativeFilter final : public NativeTextFilter {
     filter_.feed(channel.channel, delta->get_string(), released_);
     if (filter_.rejection() != nullptr) return false;
     channel.text += released_;
+    text_bytes_ += released_.size();
     *delta = released_;
     return true;
   }
@@ -156,6 +164,7 @@ class ResponsesNativeFilter final : public NativeTextFilter {
         released_.clear();
         filter_.feed(channel.channel, text->get_string(), released_);
         channel.text += released_;
+        text_bytes_ += released_.size();
       }
     }
     released_.clear();
@@ -164,6 +173,7 @@ class ResponsesNativeFilter final : public NativeTextFilter {
     channel.finished = true;
     if (!released_.empty()) {
       channel.text += released_;
+      text_bytes_ += released_.size();
       if (seen) {
         json::object extra{{"type", delta_type}, {"item_id", channel.item_id}};
         for (const std::string_view key : {"output_index", "content_index", "summary_index"})
@@ -257,6 +267,15 @@ class ResponsesNativeFilter final : public NativeTextFilter {
       if (const auto* response = object_or_null(object.if_contains("response"))) read_facts(*response);
     }
     if (!ok) return reject(out);
+    // The text kept to repeat in the .done events is bounded like one event (the final
+    // response.completed repeats it all): an answer past it, or past kMaxChannels, ends here.
+    if (text_bytes_ > max_text_bytes_ || channels_.size() > kMaxChannels) {
+      fail(bad_upstream("the provider's answer is larger than " + std::to_string(max_text_bytes_) +
+                        " bytes of text or " + std::to_string(kMaxChannels) + " output parts"),
+           out);
+      rejected_ = true;
+      return;
+    }
     if (auto* response = object.if_contains("response"); response != nullptr && response->is_object())
       echo_.apply(response->get_object());
     emit(object, out);
@@ -290,6 +309,8 @@ class ResponsesNativeFilter final : public NativeTextFilter {
   }
 
   StoreEcho echo_;
+  std::size_t max_text_bytes_;
+  std::size_t text_bytes_ = 0;  // the text of every channel, kept for the .done events
   SseParser parser_;
   PassthroughUsageReader usage_;
   json::object response_;  // the response as response.created / in_progress described it

@@ -395,6 +395,31 @@ TEST(ResponseGuardResponsesNative, ResponseObjectsSayWhatTheResponseStoreAsks) {
   EXPECT_EQ(failed.at("response").at("store").as_bool(), true);
 }
 
+TEST(ResponseGuardResponsesNative, TextKeptForTheDoneEventsIsBounded) {
+  // Each event fits the bound, their text together does not: the stream ends with
+  // response.failed (502) instead of holding it all.
+  const std::vector<std::string> pieces(40, "twenty bytes of text");
+  Guarded guarded;
+  auto native = translate::make_responses_native_filter(*guarded.filter, {}, 400);
+  std::string out;
+  EXPECT_FALSE(native->stream_feed(responses_stream(pieces), out));
+  const auto events = read_responses(out);
+  EXPECT_EQ(events.back().at("type").as_string(), "response.failed");
+  EXPECT_EQ(events.back().at("response").at("error").at("code").as_string(), "upstream_bad_response");
+}
+
+TEST(ResponseGuardGeminiNative, ACandidateIndexPastTheBoundEndsTheStream) {
+  Guarded guarded;
+  auto native = translate::make_gemini_native_filter(*guarded.filter, false, kMaxEvent);
+  json::object chunk = gemini_chunk(json::array{json::object{{"text", "hi"}}});
+  chunk["candidates"].as_array()[0].as_object()["index"] = 500;
+  std::string out;
+  EXPECT_FALSE(native->stream_feed("data: " + json::serialize(chunk) + "\n\n", out));
+  const auto chunks = read_gemini(out, false);
+  ASSERT_EQ(chunks.size(), 1u);
+  EXPECT_EQ(chunks.back().at("error").at("code").as_int64(), 502);
+}
+
 // ---- the JSON-array splitter ----
 
 TEST(JsonArrayStream, ElementsComeWholeAtEveryChunkingWithBracketsAndQuotesInStrings) {
