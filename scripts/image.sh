@@ -47,5 +47,5 @@ case "$builder" in
   *) echo "make image: unknown IMAGE_BUILDER $builder (docker, podman or buildah)" >&2; exit 2 ;;
 esac
 
-size=$("$builder" image inspect --format '{{.Size}}' "$image" 2>/dev/null || true)
-echo "make image: built $image${size:+ ($((size / 1000000)) MB uncompressed)}" >&2
+size=$("$builder" images --format '{{.Size}}' "$image" 2>/dev/null | head -n 1 || true)
+echo "make image: built $image${size:+ ($size)}" >&2
