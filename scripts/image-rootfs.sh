@@ -27,8 +27,8 @@ for binary in sluice sluice-mock; do
 done
 
 # The libraries: each path ldd resolves (and the loader, listed without "=>"), dereferenced.
-ldd "$bin_dir/sluice" "$bin_dir/sluice-mock" \
-  | awk '$2 == "=>" && $3 ~ /^\// {print $3} $1 ~ /^\// {print $1}' | sort -u \
+for binary in sluice sluice-mock; do ldd "$bin_dir/$binary"; done \
+  | awk '$2 == "=>" && $3 ~ /^\// {print $3} $1 ~ /^\// && $2 ~ /^\(/ {print $1}' | sort -u \
   | while read -r library; do
       install -d "$rootfs$(dirname "$library")"
       cp -L "$library" "$rootfs$library"
