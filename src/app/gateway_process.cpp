@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
@@ -15,6 +16,7 @@
 #include <memory>
 #include <mutex>
 #include <thread>
+#include <tuple>
 #include <vector>
 
 #include "admin/admin_server.hpp"
@@ -39,6 +41,37 @@ namespace asio = boost::asio;
 using observe::Level;
 
 namespace {
+
+double unix_seconds_now() {
+  return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
+}
+
+// The state of every provider of `snapshot`'s AI Backends, for the provider gauges.
+std::vector<observe::ProviderState> provider_states(const proxy::Snapshot& snapshot) {
+  std::vector<observe::ProviderState> out;
+  const auto now = std::chrono::steady_clock::now();
+  for (const auto& [name, backend] : snapshot.backends) {
+    if (!backend.ai) continue;
+    for (const auto& group : backend.groups)
+      for (const auto& provider : group) {
+        observe::ProviderState state;
+        state.backend = name;
+        state.provider = provider.name;
+        if (provider.health) {
+          state.healthy = !provider.health->resting(now);
+          state.ejected = provider.health->ejected(now);
+        }
+        if (provider.keys)
+          for (std::size_t key = 0; key < provider.keys->size(); ++key)
+            state.benched_keys += provider.keys->benched(key, now) ? 1 : 0;
+        out.push_back(std::move(state));
+      }
+  }
+  std::sort(out.begin(), out.end(), [](const auto& a, const auto& b) {
+    return std::tie(a.backend, a.provider) < std::tie(b.backend, b.provider);
+  });
+  return out;
+}
 
 config::LoadResult load(const std::optional<std::string>& path, bool strict_secrets) {
   config::LoadOptions options;
@@ -172,7 +205,9 @@ int serve(const ServeOptions& options) {
   runtime_state.metric_series().publish(snapshot->metric_claims);
   const auto& gateway = snapshot->gateway();
   auto current = snapshot;   // the snapshot the workers serve, swapped by reloads
-  std::mutex current_mutex;  // guards `current` against the admin thread's /status reads
+  std::mutex current_mutex;  // guards `current` and the last load's outcome against the admin thread
+  bool last_reload_ok = true;
+  double last_reload_time = unix_seconds_now();
   unsigned worker_count = options.workers.value_or(gateway.workers);
   if (worker_count == 0) worker_count = std::max(1u, std::thread::hardware_concurrency());
 
@@ -199,9 +234,23 @@ int serve(const ServeOptions& options) {
   }
 
   std::atomic<bool> draining{false};
+  // The metrics of the families in the neutral model (observe::collect_metrics): any thread.
+  const auto collect = [&workers, &runtime_state, &current, &current_mutex, &last_reload_ok, &last_reload_time] {
+    std::vector<const observe::MetricsShard*> shards;
+    for (const auto& w : workers) shards.push_back(&w->metrics_shard());
+    observe::CollectContext context;
+    {
+      std::lock_guard lock(current_mutex);
+      context.generation = current->generation;
+      context.last_reload_ok = last_reload_ok;
+      context.last_reload_unix_seconds = last_reload_time;
+      context.providers = provider_states(*current);
+    }
+    return observe::collect_metrics(runtime_state.metric_series(), shards, context);
+  };
   admin::AdminServer admin_server(admin::AdminHandlers{
       .metrics =
-          [&workers, &runtime_state, &current, &current_mutex] {
+          [&workers, &runtime_state, &current, &current_mutex, &collect] {
             std::vector<const observe::MetricsShard*> shards;
             for (const auto& w : workers) shards.push_back(&w->metrics_shard());
             bool redis_configured = false;
@@ -213,6 +262,7 @@ int serve(const ServeOptions& options) {
                                                    redis_configured ? runtime_state.redis_status().get() : nullptr);
             if (const auto limits = runtime_state.find<policy::GlobalLimitsRuntime>(policy::kLimitsStateKey))
               text += policy::render_limit_metrics(*limits);
+            text += observe::render_collection(collect());
             return text;
           },
       .status =
@@ -323,6 +373,8 @@ int serve(const ServeOptions& options) {
         {
           std::lock_guard lock(current_mutex);
           current = next;
+          last_reload_ok = true;
+          last_reload_time = unix_seconds_now();
         }
         for (auto& w : workers) w->set_snapshot(next);
         // The state of providers the new configuration removed is no longer the registry's
@@ -339,6 +391,11 @@ int serve(const ServeOptions& options) {
         observe::log(Level::Info, "configuration reloaded", {{"generation", std::to_string(generation)}});
       } else {
         observe::log(Level::Error, "reload rejected; keeping the running configuration");
+        {
+          std::lock_guard lock(current_mutex);
+          last_reload_ok = false;
+          last_reload_time = unix_seconds_now();
+        }
         runtime_state.retain(current->state_claims);  // whatever the rejected build added
       }
       wait_reload();

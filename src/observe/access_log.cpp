@@ -221,6 +221,8 @@ void append_numbers(const AccessLogEntry& e, std::string& out) {
                  e.stream, e.status, e.bytes_received, e.bytes_sent, e.duration_ms);
   if (e.upstream_first_byte_ms >= 0)
     fmt::format_to(std::back_inserter(out), ",\"upstream_first_byte_ms\":{:.3f}", e.upstream_first_byte_ms);
+  if (e.time_to_first_token_ms >= 0)
+    fmt::format_to(std::back_inserter(out), ",\"time_to_first_token_ms\":{:.3f}", e.time_to_first_token_ms);
 }
 
 }  // namespace

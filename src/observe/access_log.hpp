@@ -34,6 +34,7 @@ struct AccessLogEntry {
   std::uint64_t bytes_sent = 0;
   double duration_ms = 0;
   double upstream_first_byte_ms = -1;  // -1: no upstream response
+  double time_to_first_token_ms = -1;  // -1: no first token seen
   std::string_view translation;        // "openai->anthropic", ... empty when the provider speaks the client's API
   std::string_view guard;              // what a prompt guard did: direction, action, rule names
   std::string_view cache;              // the response cache's lookup: hit, miss, bypass; empty: no cache

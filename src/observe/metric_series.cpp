@@ -6,7 +6,9 @@ namespace sluice::observe {
 
 static_assert(kUpstreamErrorKinds.size() <= kCounterGroupMax && kAttemptOutcomes.size() <= kCounterGroupMax &&
                   kTokenTypes.size() <= kCounterGroupMax && kAuthFailureReasons.size() <= kCounterGroupMax &&
-                  labelled_width(LabelledFamily::Principal) <= kCounterGroupMax,
+                  labelled_width(LabelledFamily::Principal) <= kCounterGroupMax &&
+                  labelled_width(LabelledFamily::GenAi) <= kCounterGroupMax &&
+                  histogram_width(kOverheadBuckets.size()) <= kCounterGroupMax,
               "a group of counters a registration takes at once fits the sink");
 
 std::optional<std::uint32_t> upstream_error_kind(std::string_view label) {
@@ -25,6 +27,61 @@ std::optional<std::uint32_t> cache_lookup_result(std::string_view result) {
   for (std::uint32_t i = 0; i < kCacheLookupResults.size(); ++i)
     if (kCacheLookupResults[i] == result) return i;
   return std::nullopt;
+}
+
+void append_label_value(std::string& out, std::string_view value) {
+  for (const char c : value) {
+    if (c == '\n') {
+      out += "\\n";
+      continue;
+    }
+    if (c == '\\' || c == '"') out += '\\';
+    out += c;
+  }
+}
+
+void gen_ai_labels(std::string& out, std::string_view operation, std::string_view provider,
+                   std::string_view request_model, std::string_view response_model, std::string_view error_type) {
+  out.assign("gen_ai.operation.name=\"");
+  append_label_value(out, operation);
+  out.append("\",gen_ai.provider.name=\"");
+  append_label_value(out, provider);
+  out.append("\",gen_ai.request.model=\"");
+  append_label_value(out, request_model);
+  out += '"';
+  if (!response_model.empty()) {
+    out.append(",gen_ai.response.model=\"");
+    append_label_value(out, response_model);
+    out += '"';
+  }
+  if (!error_type.empty()) {
+    out.append(",error.type=\"");
+    append_label_value(out, error_type);
+    out += '"';
+  }
+}
+
+std::vector<std::pair<std::string, std::string>> parse_label_text(std::string_view labels) {
+  std::vector<std::pair<std::string, std::string>> out;
+  std::size_t i = 0;
+  while (i < labels.size()) {
+    const auto eq = labels.find('=', i);
+    if (eq == std::string_view::npos || eq + 1 >= labels.size() || labels[eq + 1] != '"') break;
+    std::pair<std::string, std::string> label{std::string(labels.substr(i, eq - i)), {}};
+    std::size_t j = eq + 2;
+    for (; j < labels.size() && labels[j] != '"'; ++j) {
+      if (labels[j] == '\\' && j + 1 < labels.size()) {
+        ++j;
+        label.second += labels[j] == 'n' ? '\n' : labels[j];
+      } else {
+        label.second += labels[j];
+      }
+    }
+    out.push_back(std::move(label));
+    i = j + 1;
+    if (i < labels.size() && labels[i] == ',') ++i;
+  }
+  return out;
 }
 
 std::string collapse_label_values(std::string_view labels) {
@@ -50,6 +107,8 @@ MetricSeries::MetricSeries() {
   new_counters(kAuthFailureReasons.size());
   // Then sluice_cache_lookups_total (kCacheLookupCounters), rendered once counted.
   new_counters(kCacheLookupResults.size());
+  // Then sluice_gateway_overhead_seconds (kOverheadCounters), always rendered.
+  new_counters(histogram_width(kOverheadBuckets.size()));
 }
 
 CounterSlot MetricSeries::labelled_series(LabelledFamily family, std::string_view labels) {
@@ -139,11 +198,13 @@ ProviderSeries MetricSeries::provider_series(std::string_view backend, std::stri
     it->second.id = new_series();
     it->second.attempts = new_counters(kAttemptOutcomes.size());
     it->second.ejections = new_counters(1);
+    it->second.refusals = new_counters(2);
   }
   claims.add(it->second.id);
   ProviderSeries out;
   out.attempts = it->second.attempts;
   out.ejections = it->second.ejections;
+  out.refusals = it->second.refusals;
   for (const auto& model : models) {
     if (model == kOtherModel) continue;  // a model named "other" is the "other" series
     bool seen = false;
@@ -155,8 +216,18 @@ ProviderSeries MetricSeries::provider_series(std::string_view backend, std::stri
 }
 
 void MetricSeries::publish(const SeriesClaims& claims) {
+  {
+    std::lock_guard lock(mutex_);
+    for (const auto id : claims.ids_) published_[id] = true;
+  }
+  for (const auto& [family, labels] : claims.labelled_) labelled_series(family, labels);
+}
+
+void MetricSeries::for_each_refusal(
+    const std::function<void(const std::string&, const std::string&, CounterSlot, bool)>& visit) const {
   std::lock_guard lock(mutex_);
-  for (const auto id : claims.ids_) published_[id] = true;
+  for (const auto& [labels, entry] : providers_)
+    if (entry.refusals != kCounterSink) visit(labels.first, labels.second, entry.refusals, published_[entry.id]);
 }
 
 void MetricSeries::for_each_route(

@@ -58,7 +58,7 @@ inline constexpr std::uint32_t kRequestCellsPerChunk = 64;
 inline constexpr std::uint32_t kRequestChunks = 1024;
 inline constexpr std::uint32_t kCounterSlots = kCountersPerChunk * kCounterChunks;
 inline constexpr std::uint32_t kRequestSlots = kRequestCellsPerChunk * kRequestChunks;
-inline constexpr std::uint32_t kCounterGroupMax = 8;  // the largest group of consecutive counters
+inline constexpr std::uint32_t kCounterGroupMax = 128;  // the largest group of consecutive counters
 inline constexpr CounterSlot kCounterSink = kCounterSlots - kCounterGroupMax;
 inline constexpr RequestSlot kRequestSink = kRequestSlots - 1;
 
@@ -98,6 +98,40 @@ inline constexpr CounterSlot kCacheLookupCounters = kAuthFailureCounters + kAuth
 // The offset of a cache lookup result; nullopt for any other string.
 std::optional<std::uint32_t> cache_lookup_result(std::string_view result);
 
+// Histograms kept in consecutive counters: one per bucket (non-cumulative, the last one above
+// every bound), then the count, then the sum (a double's bits).
+constexpr std::uint32_t histogram_width(std::size_t bounds) {
+  return static_cast<std::uint32_t>(bounds) + 3;
+}
+
+// sluice_gateway_overhead_seconds: the time a request spent in Sluice, its upstream calls
+// excluded, in the counters after the cache lookups'.
+inline constexpr std::array<double, 16> kOverheadBuckets = {0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025,
+                                                            0.05,   0.1,     0.25,   0.5,   1,      2.5,   5,    10};
+inline constexpr CounterSlot kOverheadCounters = kCacheLookupCounters + kCacheLookupResults.size();
+
+// The GenAI histograms of the OpenTelemetry semantic conventions, with the bucket boundaries they
+// advise: one label set (operation, provider, request and response model, error type) holds
+// them all, in this order.
+inline constexpr std::array<double, 14> kTokenBuckets = {1,     4,     16,     64,      256,     1024,     4096,
+                                                         16384, 65536, 262144, 1048576, 4194304, 16777216, 67108864};
+inline constexpr std::array<double, 14> kGenAiDurationBuckets = {0.01, 0.02, 0.04, 0.08,  0.16,  0.32,  0.64,
+                                                                 1.28, 2.56, 5.12, 10.24, 20.48, 40.96, 81.92};
+inline constexpr std::array<double, 16> kTimeToFirstTokenBuckets = {0.001, 0.005, 0.01, 0.02, 0.04, 0.06, 0.08, 0.1,
+                                                                    0.25,  0.5,   0.75, 1.0,  2.5,  5.0,  7.5,  10.0};
+inline constexpr std::array<double, 13> kTimePerOutputTokenBuckets = {0.01, 0.025, 0.05, 0.075, 0.1, 0.15, 0.2,
+                                                                      0.3,  0.4,   0.5,  0.75,  1.0, 2.5};
+struct GenAiLayout {
+  static constexpr CounterSlot input_tokens = 0;
+  static constexpr CounterSlot output_tokens = input_tokens + histogram_width(kTokenBuckets.size());
+  static constexpr CounterSlot operation_duration = output_tokens + histogram_width(kTokenBuckets.size());
+  static constexpr CounterSlot request_duration = operation_duration + histogram_width(kGenAiDurationBuckets.size());
+  static constexpr CounterSlot time_to_first_token = request_duration + histogram_width(kGenAiDurationBuckets.size());
+  static constexpr CounterSlot time_per_output_token =
+      time_to_first_token + histogram_width(kTimeToFirstTokenBuckets.size());
+  static constexpr std::uint32_t width = time_per_output_token + histogram_width(kTimePerOutputTokenBuckets.size());
+};
+
 // sluice_cache_stored_bytes and sluice_cache_entries: what the response caches' memory stores
 // hold together, kept by the stores themselves (state/memory_cache.hpp) with relaxed atomics, read
 // at a scrape. `stores`: memory stores alive (the gauges are rendered once one existed).
@@ -114,14 +148,16 @@ struct CacheGauges {
 enum class LabelledFamily : std::uint32_t {
   Principal,   // sluice_principal_requests_total, sluice_principal_tokens_total{type}: 3 counters
   GuardMatch,  // sluice_guard_matches_total{direction,rule,action}: 1 counter
+  GenAi,       // the gen_ai.* histograms (GenAiLayout), labels with OpenTelemetry attribute keys
 };
-inline constexpr std::size_t kLabelledFamilies = 2;
+inline constexpr std::size_t kLabelledFamilies = 3;
 inline constexpr std::uint32_t kLabelledSeriesMax = 1000;
 inline constexpr std::string_view kOtherLabelValue = "_other_";
 // sluice_principal_*: requests, then kPrincipalTokenTypes, in slot order.
 inline constexpr std::array<std::string_view, 2> kPrincipalTokenTypes = {"prompt", "completion"};
 // How many consecutive counters a series of `family` takes.
 constexpr std::uint32_t labelled_width(LabelledFamily family) {
+  if (family == LabelledFamily::GenAi) return GenAiLayout::width;
   return family == LabelledFamily::Principal ? 1 + kPrincipalTokenTypes.size() : 1;
 }
 // `value` escaped for a Prometheus label value (backslash, double quote, newline).
@@ -139,6 +175,19 @@ inline std::string escape_label_value(std::string_view value) {
   return out;
 }
 
+// Appends `value` escaped for a label value (as escape_label_value, without a new string).
+void append_label_value(std::string& out, std::string_view value);
+
+// The label text of a GenAI series (LabelledFamily::GenAi), OpenTelemetry attribute keys:
+// gen_ai.operation.name, gen_ai.provider.name, gen_ai.request.model, then gen_ai.response.model
+// and error.type when not empty. Written into `out` (cleared first); the workers and the
+// configuration's pre-created series build the same text for the same series.
+void gen_ai_labels(std::string& out, std::string_view operation, std::string_view provider,
+                   std::string_view request_model, std::string_view response_model, std::string_view error_type);
+
+// Label text (name="value",..., values escaped) back into (name, value) pairs, values unescaped.
+std::vector<std::pair<std::string, std::string>> parse_label_text(std::string_view labels);
+
 // `labels` (name="value",... as Prometheus text) with every value replaced by kOtherLabelValue.
 std::string collapse_label_values(std::string_view labels);
 
@@ -153,10 +202,17 @@ struct RouteSeries {
 // Requests no rule matched (route="", backend=""): the registry's first request slot.
 inline constexpr RouteSeries kUnroutedSeries{0, kNoSlot};
 
+// Why an attempt at a provider was refused before it was sent, in slot order:
+// sluice_circuit_open_refusals_total and sluice_retry_budget_refusals_total.
+enum class Refusal : std::uint32_t { CircuitOpen, RetryBudget };
+
 // One provider of an AI Backend (a Backend with ai.llm is its own single provider).
 struct ProviderSeries {
   CounterSlot attempts = kCounterSink;   // kAttemptOutcomes consecutive counters
   CounterSlot ejections = kCounterSink;  // one counter
+  CounterSlot refusals = kCounterSink;   // two counters, by Refusal
+  // gen_ai.provider.name (the OpenTelemetry name of the provider's kind: "openai", "aws.bedrock").
+  std::string_view gen_ai_provider;
   // Token counters (kTokenTypes consecutive counters) per model label value: the bounded
   // names, then "other" for every other model.
   std::vector<std::pair<std::string, CounterSlot>> models;
@@ -168,17 +224,26 @@ struct ProviderSeries {
       if (name == model) return slot;
     return other_tokens;
   }
+  // `model` as a bounded label value: one of the configured names, else "other".
+  std::string_view bounded_model(std::string_view model) const {
+    for (const auto& entry : models)
+      if (entry.first == model) return entry.first;
+    return kOtherModel;
+  }
 };
 
 // The series one snapshot build registered, published once it is installed.
 class SeriesClaims {
  public:
   void add(std::uint32_t series) { ids_.push_back(series); }
+  // A labelled series the configuration implies (a GenAI label set), registered when published.
+  void add_labelled(LabelledFamily family, std::string labels) { labelled_.emplace_back(family, std::move(labels)); }
   std::size_t size() const { return ids_.size(); }
 
  private:
   friend class MetricSeries;
   std::vector<std::uint32_t> ids_;
+  std::vector<std::pair<LabelledFamily, std::string>> labelled_;
 };
 
 class MetricSeries {
@@ -219,6 +284,9 @@ class MetricSeries {
   void for_each_provider(
       const std::function<void(const std::string& backend, const std::string& provider, CounterSlot attempts,
                                CounterSlot ejections, bool published)>& visit) const;
+  // Every provider's refusal counters (two, by Refusal).
+  void for_each_refusal(const std::function<void(const std::string& backend, const std::string& provider,
+                                                 CounterSlot refusals, bool published)>& visit) const;
   void for_each_model(
       const std::function<void(const std::string& backend, const std::string& provider, const std::string& model,
                                CounterSlot tokens, bool published)>& visit) const;
@@ -240,6 +308,7 @@ class MetricSeries {
     std::uint32_t id = 0;
     CounterSlot attempts = 0;
     CounterSlot ejections = 0;
+    CounterSlot refusals = kCounterSink;
   };
 
   std::uint32_t new_series();

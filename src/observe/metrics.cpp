@@ -1,7 +1,17 @@
 #include "observe/metrics.hpp"
 
+#include <dirent.h>
 #include <fmt/format.h>
+#include <sys/resource.h>
+#include <unistd.h>
 
+#include <bit>
+#include <cctype>
+#include <charconv>
+#include <chrono>
+#include <cstdio>
+
+#include "observe/build_info.hpp"
 #include "state/redis_client.hpp"
 
 namespace sluice::observe {
@@ -136,12 +146,58 @@ void MetricsShard::record(const pipeline::RequestRecord& record, double seconds)
     if (second != std::string_view::npos)
       count_guard_matches(note.substr(0, first), note.substr(first + 1, second - first - 1), note.substr(second + 1));
   }
+  // The time spent in Sluice: all of it but the upstream calls.
+  observe(kOverheadCounters, kOverheadBuckets, std::max(0.0, seconds - record.upstream_ms / 1000.0));
+  if (record.provider_series != nullptr && !record.gen_ai_operation.empty()) record_gen_ai(record, seconds);
   if (record.provider_series == nullptr || (record.prompt_tokens < 0 && record.completion_tokens < 0)) return;
   const auto tokens = record.provider_series->tokens_for(record.model);
   if (record.prompt_tokens >= 0)
     add(tokens + static_cast<CounterSlot>(TokenType::Input), static_cast<std::uint64_t>(record.prompt_tokens));
   if (record.completion_tokens >= 0)
     add(tokens + static_cast<CounterSlot>(TokenType::Output), static_cast<std::uint64_t>(record.completion_tokens));
+}
+
+void MetricsShard::observe(CounterSlot first, std::span<const double> bounds, double value) {
+  add(first + static_cast<CounterSlot>(bucket_index(bounds, value)));
+  add(first + static_cast<CounterSlot>(bounds.size() + 1));
+  auto& sum = counters_.at(first + static_cast<CounterSlot>(bounds.size() + 2));
+  const double total = std::bit_cast<double>(sum.load(std::memory_order_relaxed)) + value;
+  sum.store(std::bit_cast<std::uint64_t>(total), std::memory_order_relaxed);
+}
+
+void MetricsShard::record_gen_ai(const pipeline::RequestRecord& record, double seconds) {
+  const auto& provider = *record.provider_series;
+  // error.type: the upstream failure's kind, else the status of an error answer.
+  std::string_view error = record.upstream_error;
+  char status[8];
+  if (error.empty() && (record.status >= 400 || record.status == 0)) {
+    const auto [end, ec] = std::to_chars(status, status + sizeof status, record.status);
+    error = std::string_view(status, static_cast<std::size_t>(end - status));
+  }
+  const auto response_model =
+      record.response_model.empty() ? std::string_view{} : provider.bounded_model(record.response_model);
+  gen_ai_labels(scratch_, record.gen_ai_operation, provider.gen_ai_provider, provider.bounded_model(record.model),
+                response_model, error);
+  const auto slot = labelled(LabelledFamily::GenAi, scratch_);
+  if (slot == kCounterSink) return;
+  using L = GenAiLayout;
+  const bool ok = error.empty();
+  if (ok && record.prompt_tokens >= 0)
+    observe(slot + L::input_tokens, kTokenBuckets, static_cast<double>(record.prompt_tokens));
+  if (ok && record.completion_tokens >= 0)
+    observe(slot + L::output_tokens, kTokenBuckets, static_cast<double>(record.completion_tokens));
+  if (record.upstream_ms > 0) observe(slot + L::operation_duration, kGenAiDurationBuckets, record.upstream_ms / 1000.0);
+  observe(slot + L::request_duration, kGenAiDurationBuckets, seconds);
+  if (!ok || record.first_token_ms < 0) return;
+  observe(slot + L::time_to_first_token, kTimeToFirstTokenBuckets, record.first_token_ms / 1000.0);
+  if (record.stream && record.completion_tokens > 1) {
+    // Time per output token after the first: the rest of the answer over the tokens it carried.
+    const double end_ms =
+        std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - record.exchange_start).count();
+    const double per_token =
+        std::max(0.0, end_ms - record.first_token_ms) / 1000.0 / static_cast<double>(record.completion_tokens - 1);
+    observe(slot + L::time_per_output_token, kTimePerOutputTokenBuckets, per_token);
+  }
 }
 
 std::uint64_t MetricsShard::counter(CounterSlot slot) const {
@@ -337,6 +393,315 @@ std::string render_prometheus(const MetricSeries& series, const std::vector<cons
   out += "# TYPE sluice_active_requests gauge\n";
   out += fmt::format("sluice_active_requests {}\n", active);
   if (redis != nullptr) render_redis(*redis, out);
+  return out;
+}
+
+namespace {
+
+// When the process started (the library is loaded with it), in Unix nanoseconds.
+const std::uint64_t kProcessStartUnixNanos = static_cast<std::uint64_t>(
+    std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::system_clock::now().time_since_epoch()).count());
+
+std::uint64_t unix_nanos_now() {
+  return static_cast<std::uint64_t>(
+      std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::system_clock::now().time_since_epoch())
+          .count());
+}
+
+MetricFamily family(std::string name, std::string unit, std::string description, MetricKind kind, bool integer = true) {
+  MetricFamily f;
+  f.name = std::move(name);
+  f.unit = std::move(unit);
+  f.description = std::move(description);
+  f.kind = kind;
+  f.integer = integer;
+  return f;
+}
+
+MetricFamily histogram_family(std::string name, std::string unit, std::string description,
+                              std::span<const double> bounds) {
+  auto f = family(std::move(name), std::move(unit), std::move(description), MetricKind::Histogram);
+  f.bounds.assign(bounds.begin(), bounds.end());
+  return f;
+}
+
+MetricPoint value_point(std::vector<MetricAttribute> attributes, double value) {
+  MetricPoint p;
+  p.attributes = std::move(attributes);
+  p.value = value;
+  return p;
+}
+
+// The histogram kept in the counters from `first`, summed over the shards.
+MetricPoint histogram_point(const std::vector<const MetricsShard*>& shards, CounterSlot first, std::size_t bounds,
+                            std::vector<MetricAttribute> attributes) {
+  MetricPoint p;
+  p.attributes = std::move(attributes);
+  p.bucket_counts.assign(bounds + 1, 0);
+  for (const auto* shard : shards) {
+    for (std::size_t i = 0; i <= bounds; ++i) p.bucket_counts[i] += shard->counter(first + static_cast<CounterSlot>(i));
+    p.count += shard->counter(first + static_cast<CounterSlot>(bounds + 1));
+    p.sum += std::bit_cast<double>(shard->counter(first + static_cast<CounterSlot>(bounds + 2)));
+  }
+  return p;
+}
+
+// The process's own figures, as the Prometheus client libraries name them.
+void collect_process(MetricCollection& out) {
+  rusage usage{};
+  if (::getrusage(RUSAGE_SELF, &usage) == 0) {
+    auto f = family("process.cpu", "s", "Total user and system CPU time spent in seconds.", MetricKind::Sum, false);
+    const double cpu = static_cast<double>(usage.ru_utime.tv_sec + usage.ru_stime.tv_sec) +
+                       static_cast<double>(usage.ru_utime.tv_usec + usage.ru_stime.tv_usec) / 1e6;
+    f.points.push_back(value_point({}, cpu));
+    out.families.push_back(std::move(f));
+  }
+  if (FILE* statm = std::fopen("/proc/self/statm", "r")) {
+    unsigned long size = 0, resident = 0;
+    if (std::fscanf(statm, "%lu %lu", &size, &resident) == 2) {
+      auto f = family("process.resident_memory", "By", "Resident memory size in bytes.", MetricKind::Gauge);
+      f.points.push_back(value_point({}, static_cast<double>(resident) * static_cast<double>(::sysconf(_SC_PAGESIZE))));
+      out.families.push_back(std::move(f));
+    }
+    std::fclose(statm);
+  }
+  if (DIR* fds = ::opendir("/proc/self/fd")) {
+    std::uint64_t open = 0;
+    while (const dirent* entry = ::readdir(fds))
+      if (entry->d_name[0] != '.') ++open;
+    ::closedir(fds);
+    auto f = family("process.open_fds", "", "Number of open file descriptors.", MetricKind::Gauge);
+    f.points.push_back(value_point({}, static_cast<double>(open > 0 ? open - 1 : 0)));  // minus the listing's own
+    out.families.push_back(std::move(f));
+  }
+  rlimit limit{};
+  if (::getrlimit(RLIMIT_NOFILE, &limit) == 0) {
+    auto f = family("process.max_fds", "", "Maximum number of open file descriptors.", MetricKind::Gauge);
+    f.points.push_back(value_point({}, static_cast<double>(limit.rlim_cur)));
+    out.families.push_back(std::move(f));
+  }
+  auto start = family("process.start_time", "s", "Start time of the process since unix epoch in seconds.",
+                      MetricKind::Gauge, false);
+  start.points.push_back(value_point({}, static_cast<double>(kProcessStartUnixNanos) / 1e9));
+  out.families.push_back(std::move(start));
+}
+
+}  // namespace
+
+MetricCollection collect_metrics(const MetricSeries& series, const std::vector<const MetricsShard*>& shards,
+                                 const CollectContext& context) {
+  MetricCollection out;
+  out.start_unix_nanos = kProcessStartUnixNanos;
+  out.time_unix_nanos = unix_nanos_now();
+  using L = GenAiLayout;
+  auto tokens = histogram_family("gen_ai.client.token.usage", "{token}",
+                                 "Measures number of input and output tokens used.", kTokenBuckets);
+  auto operation = histogram_family("gen_ai.client.operation.duration", "s",
+                                    "GenAI operation duration: Sluice's calls to the provider.", kGenAiDurationBuckets);
+  auto request = histogram_family(
+      "gen_ai.server.request.duration", "s",
+      "Generative AI server request duration such as time-to-last byte or last output token.", kGenAiDurationBuckets);
+  auto first_token =
+      histogram_family("gen_ai.server.time_to_first_token", "s",
+                       "Time to generate first token for successful responses.", kTimeToFirstTokenBuckets);
+  auto per_token = histogram_family("gen_ai.server.time_per_output_token", "s",
+                                    "Time per output token generated after the first token for successful responses.",
+                                    kTimePerOutputTokenBuckets);
+  series.for_each_labelled(LabelledFamily::GenAi, [&](const std::string& labels, CounterSlot first) {
+    const auto attributes = parse_label_text(labels);
+    auto input = attributes;
+    input.emplace_back("gen_ai.token.type", "input");
+    tokens.points.push_back(histogram_point(shards, first + L::input_tokens, kTokenBuckets.size(), std::move(input)));
+    auto output = attributes;
+    output.emplace_back("gen_ai.token.type", "output");
+    tokens.points.push_back(histogram_point(shards, first + L::output_tokens, kTokenBuckets.size(), std::move(output)));
+    operation.points.push_back(
+        histogram_point(shards, first + L::operation_duration, kGenAiDurationBuckets.size(), attributes));
+    request.points.push_back(
+        histogram_point(shards, first + L::request_duration, kGenAiDurationBuckets.size(), attributes));
+    first_token.points.push_back(
+        histogram_point(shards, first + L::time_to_first_token, kTimeToFirstTokenBuckets.size(), attributes));
+    per_token.points.push_back(
+        histogram_point(shards, first + L::time_per_output_token, kTimePerOutputTokenBuckets.size(), attributes));
+  });
+  out.families.push_back(std::move(tokens));
+  out.families.push_back(std::move(operation));
+  out.families.push_back(std::move(request));
+  out.families.push_back(std::move(first_token));
+  out.families.push_back(std::move(per_token));
+
+  auto overhead = histogram_family("sluice.gateway.overhead", "s",
+                                   "Time a request spent in Sluice, its upstream calls excluded.", kOverheadBuckets);
+  overhead.points.push_back(histogram_point(shards, kOverheadCounters, kOverheadBuckets.size(), {}));
+  out.families.push_back(std::move(overhead));
+
+  auto circuit = family("sluice.circuit_open.refusals", "{attempt}",
+                        "Attempts the circuit breaker refused: the provider had its maximum of requests in flight.",
+                        MetricKind::Sum);
+  auto budget =
+      family("sluice.retry_budget.refusals", "{attempt}",
+             "Failovers the retry budget refused: the failed attempt's answer went to the client.", MetricKind::Sum);
+  series.for_each_refusal(
+      [&](const std::string& backend, const std::string& provider, CounterSlot refusals, bool published) {
+        const auto open = sum_counter(shards, refusals + static_cast<CounterSlot>(Refusal::CircuitOpen));
+        const auto refused = sum_counter(shards, refusals + static_cast<CounterSlot>(Refusal::RetryBudget));
+        const std::vector<MetricAttribute> attributes{{"backend", backend}, {"provider", provider}};
+        if (published || open != 0) circuit.points.push_back(value_point(attributes, static_cast<double>(open)));
+        if (published || refused != 0) budget.points.push_back(value_point(attributes, static_cast<double>(refused)));
+      });
+  out.families.push_back(std::move(circuit));
+  out.families.push_back(std::move(budget));
+
+  auto healthy = family("sluice.provider.healthy", "",
+                        "1 while the provider takes requests in its turn: not ejected, held by a Retry-After or "
+                        "failing its active checks.",
+                        MetricKind::Gauge);
+  auto ejected =
+      family("sluice.provider.ejected", "", "1 while outlier detection has the provider ejected.", MetricKind::Gauge);
+  auto benched = family("sluice.provider.benched_keys", "{key}", "The provider's keys benched after it refused them.",
+                        MetricKind::Gauge);
+  for (const auto& state : context.providers) {
+    const std::vector<MetricAttribute> attributes{{"backend", state.backend}, {"provider", state.provider}};
+    healthy.points.push_back(value_point(attributes, state.healthy ? 1 : 0));
+    ejected.points.push_back(value_point(attributes, state.ejected ? 1 : 0));
+    benched.points.push_back(value_point(attributes, static_cast<double>(state.benched_keys)));
+  }
+  out.families.push_back(std::move(healthy));
+  out.families.push_back(std::move(ejected));
+  out.families.push_back(std::move(benched));
+
+  const auto& build = build_info();
+  auto info = family("sluice.build.info", "", "Sluice's version, the git commit it was built from and the compiler.",
+                     MetricKind::Gauge);
+  info.points.push_back(value_point({{"version", std::string(build.version)},
+                                     {"git_commit", std::string(build.git_commit)},
+                                     {"compiler", std::string(build.compiler)}},
+                                    1));
+  out.families.push_back(std::move(info));
+  auto generation = family("sluice.config.generation", "",
+                           "The configuration generation served (1 at the start, "
+                           "one more per reload applied).",
+                           MetricKind::Gauge);
+  generation.points.push_back(value_point({}, static_cast<double>(context.generation)));
+  out.families.push_back(std::move(generation));
+  auto reload = family("sluice.config.last_reload.success", "",
+                       "1 when the last configuration load (the start or a reload) was applied, 0 when it was "
+                       "rejected.",
+                       MetricKind::Gauge);
+  reload.points.push_back(value_point({}, context.last_reload_ok ? 1 : 0));
+  out.families.push_back(std::move(reload));
+  auto reload_time = family("sluice.config.last_reload.timestamp", "s",
+                            "When the last configuration load was tried, in Unix seconds.", MetricKind::Gauge, false);
+  reload_time.points.push_back(value_point({}, context.last_reload_unix_seconds));
+  out.families.push_back(std::move(reload_time));
+  collect_process(out);
+  return out;
+}
+
+namespace {
+
+// The suffix a UCUM unit gives a Prometheus name (OpenTelemetry's Prometheus compatibility
+// rules); empty for annotations ("{token}") and units without one.
+std::string unit_suffix(std::string_view unit, MetricKind kind) {
+  if (unit.empty() || unit.front() == '{') return {};
+  if (unit == "1") return kind == MetricKind::Gauge ? "ratio" : "";
+  static constexpr std::pair<std::string_view, std::string_view> kUnits[] = {
+      {"s", "seconds"}, {"ms", "milliseconds"}, {"us", "microseconds"}, {"ns", "nanoseconds"}, {"min", "minutes"},
+      {"h", "hours"},   {"d", "days"},          {"By", "bytes"},        {"KiBy", "kibibytes"}, {"MiBy", "mebibytes"},
+      {"%", "percent"}, {"Hz", "hertz"},        {"V", "volts"},         {"A", "amperes"},      {"Cel", "celsius"}};
+  for (const auto& [ucum, name] : kUnits)
+    if (unit == ucum) return std::string(name);
+  std::string out;
+  for (const char c : unit)
+    if (c != '{' && c != '}') out += std::isalnum(static_cast<unsigned char>(c)) ? c : '_';
+  return out;
+}
+
+bool ends_with(std::string_view text, std::string_view suffix) {
+  return text.size() >= suffix.size() && text.substr(text.size() - suffix.size()) == suffix;
+}
+
+std::string format_number(double value, bool integer) {
+  if (integer && value >= 0 && value < 1e19) return fmt::format("{}", static_cast<std::uint64_t>(value));
+  return fmt::format("{}", value);
+}
+
+void append_labels(std::string& out, const std::vector<MetricAttribute>& attributes, std::string_view extra_key = {},
+                   std::string_view extra_value = {}) {
+  if (attributes.empty() && extra_key.empty()) return;
+  out += '{';
+  bool first = true;
+  for (const auto& [key, value] : attributes) {
+    if (!first) out += ',';
+    first = false;
+    out += prometheus_label(key);
+    out += "=\"";
+    append_label_value(out, value);
+    out += '"';
+  }
+  if (!extra_key.empty()) {
+    if (!first) out += ',';
+    out.append(extra_key).append("=\"").append(extra_value).append("\"");
+  }
+  out += '}';
+}
+
+}  // namespace
+
+std::string prometheus_label(std::string_view key) {
+  std::string out;
+  out.reserve(key.size());
+  for (const char c : key) out += std::isalnum(static_cast<unsigned char>(c)) || c == '_' ? c : '_';
+  if (!out.empty() && std::isdigit(static_cast<unsigned char>(out.front()))) out.insert(0, "_");
+  return out;
+}
+
+std::string prometheus_name(const MetricFamily& family) {
+  std::string name;
+  name.reserve(family.name.size() + 16);
+  for (const char c : family.name)
+    name += std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == ':' ? c : '_';
+  if (!name.empty() && std::isdigit(static_cast<unsigned char>(name.front()))) name.insert(0, "_");
+  if (const auto suffix = unit_suffix(family.unit, family.kind); !suffix.empty() && !ends_with(name, "_" + suffix))
+    name += "_" + suffix;
+  if (family.kind == MetricKind::Sum && !ends_with(name, "_total")) name += "_total";
+  return name;
+}
+
+std::string render_collection(const MetricCollection& collection) {
+  std::string out;
+  for (const auto& f : collection.families) {
+    const auto name = prometheus_name(f);
+    out += fmt::format("# HELP {} {}\n", name, f.description);
+    const char* type = f.kind == MetricKind::Histogram ? "histogram" : f.kind == MetricKind::Sum ? "counter" : "gauge";
+    out += fmt::format("# TYPE {} {}\n", name, type);
+    for (const auto& p : f.points) {
+      if (f.kind != MetricKind::Histogram) {
+        out += name;
+        append_labels(out, p.attributes);
+        out += ' ';
+        out += format_number(p.value, f.integer);
+        out += '\n';
+        continue;
+      }
+      std::uint64_t cumulative = 0;
+      for (std::size_t i = 0; i < f.bounds.size(); ++i) {
+        cumulative += i < p.bucket_counts.size() ? p.bucket_counts[i] : 0;
+        out += name + "_bucket";
+        append_labels(out, p.attributes, "le", fmt::format("{}", f.bounds[i]));
+        out += fmt::format(" {}\n", cumulative);
+      }
+      out += name + "_bucket";
+      append_labels(out, p.attributes, "le", "+Inf");
+      out += fmt::format(" {}\n", p.count);
+      out += name + "_sum";
+      append_labels(out, p.attributes);
+      out += fmt::format(" {}\n", p.sum);
+      out += name + "_count";
+      append_labels(out, p.attributes);
+      out += fmt::format(" {}\n", p.count);
+    }
+  }
   return out;
 }
 

@@ -11,11 +11,13 @@
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
+#include <span>
 #include <string>
 #include <string_view>
 #include <unordered_map>
 #include <vector>
 
+#include "observe/metric_points.hpp"
 #include "observe/metric_series.hpp"
 #include "pipeline/request_record.hpp"
 
@@ -67,6 +69,14 @@ inline void bump(std::atomic<std::uint64_t>& counter, std::uint64_t n = 1) {
   counter.store(counter.load(std::memory_order_relaxed) + n, std::memory_order_relaxed);
 }
 
+// The bucket `value` falls in among ascending `bounds` (inclusive upper bounds, as Prometheus and
+// OpenTelemetry count them); bounds.size() above them all.
+inline std::size_t bucket_index(std::span<const double> bounds, double value) {
+  std::size_t i = 0;
+  while (i < bounds.size() && value > bounds[i]) ++i;
+  return i;
+}
+
 // One rule × Backend's requests in one shard: counts by status (one block of 100 per hundred,
 // made when its first status is counted), the latency histogram and response bytes.
 struct RequestCell {
@@ -109,6 +119,9 @@ class MetricsShard {
   void record_request(RequestSlot request, unsigned status, double seconds, std::uint64_t bytes_sent);
   // Adds `n` to counter `slot` (an upstream-error kind, attempt outcome, ejection, tokens).
   void add(CounterSlot slot, std::uint64_t n = 1) { bump(counters_.at(slot), n); }
+  // One observation of the histogram kept in the counters from `first` (histogram_width(bounds)
+  // of them: buckets, count, sum).
+  void observe(CounterSlot first, std::span<const double> bounds, double value);
 
   // Any thread: the value of one counter (0 if never written).
   std::uint64_t counter(CounterSlot slot) const;
@@ -129,7 +142,44 @@ class MetricsShard {
   static constexpr std::size_t kLabelledCacheMax = 4 * kLabelledSeriesMax;
   std::array<std::unordered_map<std::string, CounterSlot, StringHash, std::equal_to<>>, kLabelledFamilies> labelled_;
   std::string scratch_;  // label text being built
+  // The GenAI histograms of a finished request of an AI provider.
+  void record_gen_ai(const pipeline::RequestRecord& record, double seconds);
 };
+
+// What a collection reports besides the shards: the process and its configuration, the state of
+// every provider of the running configuration (read by the caller from its snapshot).
+struct ProviderState {
+  std::string backend;
+  std::string provider;
+  bool healthy = true;             // neither ejected, held by a Retry-After, nor failing its active checks
+  bool ejected = false;            // ejected by outlier detection
+  std::uint64_t benched_keys = 0;  // keys benched after the provider refused them
+};
+struct CollectContext {
+  std::uint64_t generation = 0;  // the configuration generation served
+  bool last_reload_ok = true;    // the last load (the start, or a reload) was applied
+  double last_reload_unix_seconds = 0;
+  std::vector<ProviderState> providers;
+};
+
+// Every series of the families below merged over `shards` into the neutral model
+// (metric_points.hpp), with the OpenTelemetry names: the gen_ai.* histograms, the gateway
+// overhead, the refusals, sluice.build.info, the process, the configuration and the providers'
+// state. Any thread: it reads the shards' atomics and takes the registry's mutex.
+MetricCollection collect_metrics(const MetricSeries& series, const std::vector<const MetricsShard*>& shards,
+                                 const CollectContext& context);
+
+// The Prometheus name of an OpenTelemetry metric, as OpenTelemetry's Prometheus exporter derives
+// it: every character outside [a-zA-Z0-9_:] (dots) becomes '_', then the unit's suffix
+// ("s" -> "_seconds", "By" -> "_bytes", "1" -> "_ratio" for gauges; an annotation in braces such
+// as "{token}" is dropped, and so is a unit the name already ends with), then "_total" for a
+// monotonic sum.
+std::string prometheus_name(const MetricFamily& family);
+// A Prometheus label name of an attribute key ("gen_ai.token.type" -> "gen_ai_token_type").
+std::string prometheus_label(std::string_view key);
+// The Prometheus text of `collection` (HELP, TYPE, one line per point; histograms as cumulative
+// _bucket lines with le, then _sum and _count).
+std::string render_collection(const MetricCollection& collection);
 
 // The Prometheus text of every series `series` knows, each summed over `shards`.
 // `redis`: the process's Redis counters when the running configuration names a Redis (null:

@@ -7,6 +7,7 @@
 // a JWT's caller lives only as long as the request's context, which ends before the log line.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <string>
 #include <string_view>
@@ -37,7 +38,17 @@ struct RequestRecord {
   unsigned status = 0;
   std::uint64_t bytes_received = 0;
   std::uint64_t bytes_sent = 0;
-  double upstream_first_byte_ms = -1;
+  // When the exchange started (the request body read, the stages run): the origin of the
+  // upstream times below.
+  std::chrono::steady_clock::time_point exchange_start{};
+  double upstream_first_byte_ms = -1;  // the last attempt's response head arrived; -1: none did
+  // The first token or content event of the answer arrived (a text, reasoning or tool-call delta
+  // of a stream; the body of a complete reply), as read by the usage reading or the translator;
+  // -1: not seen (no 2xx answer, or an answer nobody reads).
+  double first_token_ms = -1;
+  // Time spent in upstream calls, summed over the attempts: from connecting (or taking a pooled
+  // connection) to the end of the answer's relay. The rest of the request is Sluice's overhead.
+  double upstream_ms = 0;
   std::string_view upstream_error;  // metrics label: connect, timeout, reset, tls, protocol, status, key
   std::string error;
   std::string_view translation;  // "openai->anthropic", ... empty when none
@@ -48,6 +59,9 @@ struct RequestRecord {
   // The caller's labels for sluice_principal_*_total as Prometheus text (id="alice",team="blue"),
   // when its auth policy names metricsLabels; empty otherwise.
   std::string principal_labels;
+  // gen_ai.operation.name of the client's API ("chat", "embeddings", "generate_content"); empty
+  // for a request that is not a GenAI operation (model lists, passthrough calls).
+  std::string_view gen_ai_operation;
   std::string_view provider;  // the provider of an AI Backend that answered (or was tried last)
   const observe::ProviderSeries* provider_series = nullptr;  // `provider`'s metric series
   unsigned attempts = 0;                                     // providers tried
@@ -67,6 +81,14 @@ struct RequestRecord {
   // counts what the stored usage would have cost as saved.
   std::string_view cache;
   bool cache_hit = false;
+
+  // The answer's first token arrived now (the first call counts).
+  void mark_first_token() {
+    if (first_token_ms < 0) mark_first_token_at(std::chrono::steady_clock::now());
+  }
+  void mark_first_token_at(std::chrono::steady_clock::time_point at) {
+    if (first_token_ms < 0) first_token_ms = std::chrono::duration<double, std::milli>(at - exchange_start).count();
+  }
 };
 
 }  // namespace sluice::pipeline

@@ -37,6 +37,7 @@ constexpr unsigned kMaxRetryAfterSeconds = 300;
 // The token counts, model and finish reason a translator read from the reply, for the access log.
 void record_usage(const translate::Translator& translator, RequestRecord& record) {
   const auto& facts = translator.facts();
+  if (facts.first_content != Clock::time_point{}) record.mark_first_token_at(facts.first_content);
   if (!facts.model.empty()) record.response_model = facts.model;
   if (!facts.finish_reason.empty()) record.finish_reason = facts.finish_reason;
   const auto usage = translator.usage();
@@ -216,8 +217,16 @@ void stream_usage_members(pipeline::ResponseContext& context, const BackendRunti
 class NativeResponseReading final : public pipeline::ResponseFilter {
  public:
   NativeResponseReading(bool stream, bool drop_usage_chunk, std::size_t max_bytes, RequestRecord& record)
-      : reader_(stream, drop_usage_chunk, max_bytes), record_(record), drops_(stream && drop_usage_chunk) {}
-  void feed(std::string_view in, std::string& out) override { reader_.feed(in, out); }
+      : reader_(stream, drop_usage_chunk, max_bytes),
+        record_(record),
+        stream_(stream),
+        drops_(stream && drop_usage_chunk) {}
+  void feed(std::string_view in, std::string& out) override {
+    reader_.feed(in, out);
+    // The first token: a stream's first content event, a complete reply's first bytes.
+    if (record_.first_token_ms < 0 && (!stream_ || reader_.content_seen())) [[unlikely]]
+      record_.mark_first_token();
+  }
   void finish(std::string& out) override {
     reader_.finish(out);
     record_usage();
@@ -239,6 +248,7 @@ class NativeResponseReading final : public pipeline::ResponseFilter {
  private:
   translate::OpenAiResponseReader reader_;
   RequestRecord& record_;
+  bool stream_;
   bool drops_;
 };
 
@@ -252,8 +262,11 @@ class NativeAnthropicReading final : public pipeline::ResponseFilter, llm::Event
   void feed(std::string_view in, std::string& out) override {
     out.append(in);
     if (stream_) {
-      decoder_.feed(in, *this);
-    } else if (!too_large_) {
+      decoder_.feed(in, *this);  // a stream's first token: its first content event
+      return;
+    }
+    if (record_.first_token_ms < 0) record_.mark_first_token();  // a complete reply's first bytes
+    if (!too_large_) {
       too_large_ = body_.size() + in.size() > max_bytes_;
       if (too_large_) {
         body_.clear();
@@ -274,6 +287,8 @@ class NativeAnthropicReading final : public pipeline::ResponseFilter, llm::Event
 
  private:
   void on_event(const llm::Event& event) override {
+    if (record_.first_token_ms < 0 && translate::carries_content(event)) [[unlikely]]
+      record_.mark_first_token();
     if (const auto* start = std::get_if<llm::MessageStart>(&event); start && !start->model.empty()) {
       record_.response_model = std::string(start->model.substr(0, kMaxRecordedNameBytes));
     } else if (const auto* usage = std::get_if<llm::UsageEvent>(&event)) {
@@ -300,10 +315,12 @@ class NativeAnthropicReading final : public pipeline::ResponseFilter, llm::Event
 class ReportedUsageReading final : public pipeline::ResponseFilter {
  public:
   ReportedUsageReading(bool stream, std::size_t max_bytes, RequestRecord& record)
-      : reader_(stream, max_bytes), record_(record) {}
+      : reader_(stream, max_bytes), record_(record), stream_(stream) {}
   void feed(std::string_view in, std::string& out) override {
     out.append(in);
     reader_.feed(in);
+    if (record_.first_token_ms < 0 && (!stream_ || reader_.content_seen())) [[unlikely]]
+      record_.mark_first_token();
   }
   void finish(std::string&) override {
     reader_.finish();
@@ -325,6 +342,7 @@ class ReportedUsageReading final : public pipeline::ResponseFilter {
  private:
   translate::PassthroughUsageReader reader_;
   RequestRecord& record_;
+  bool stream_;
 };
 
 // The heads of a fan-out's calls: the UpstreamRequest stages run for each body as they ran for
@@ -368,6 +386,7 @@ http::Task<AttemptResult> attempt(ExchangeInputs& exchange, const BackendRuntime
   const auto& match = exchange.match;
   record.upstream_error = {};  // this attempt's own outcome (an earlier one is in record.error)
   record.status = 0;
+  record.first_token_ms = -1;
   record.provider = target.ai ? std::string_view(target.name) : std::string_view{};
   record.provider_series = target.ai ? &target.series : nullptr;
   record.attempts = exchange.attempts;
@@ -378,6 +397,8 @@ http::Task<AttemptResult> attempt(ExchangeInputs& exchange, const BackendRuntime
   auto may_move_on = [&] {
     if (!can_retry) return false;
     if (budget_allows(exchange)) return true;
+    if (!budget_refused && target.ai)
+      worker.metrics().add(target.series.refusals + static_cast<observe::CounterSlot>(observe::Refusal::RetryBudget));
     budget_refused = true;
     return false;
   };
@@ -410,6 +431,7 @@ http::Task<AttemptResult> attempt(ExchangeInputs& exchange, const BackendRuntime
       std::string why = "backend " + backend.name + " provider " + target.name + " has " + std::to_string(limit) +
                         " requests in flight (spec.ai.circuitBreaker.maxRequests)";
       result.circuit_open = true;
+      worker.metrics().add(target.series.refusals + static_cast<observe::CounterSlot>(observe::Refusal::CircuitOpen));
       if (may_move_on()) co_return fail(503, std::move(why));
       const http::ApiError error{503, "server_error", "circuit_open", std::move(why), {}};
       co_return co_await answer_error(error);
@@ -577,6 +599,18 @@ http::Task<AttemptResult> attempt(ExchangeInputs& exchange, const BackendRuntime
   if (exchange.retry.per_try_timeout && exchange.retry.per_try_timeout->count() > 0)
     first_byte_timeout = std::min(first_byte_timeout, *exchange.retry.per_try_timeout);
 
+  // From here to the end of the attempt the time is the provider's (connecting, sending, waiting,
+  // relaying its answer), not Sluice's overhead.
+  struct UpstreamTime {
+    explicit UpstreamTime(RequestRecord& r) : record(r), since(Clock::now()) {}
+    UpstreamTime(const UpstreamTime&) = delete;
+    UpstreamTime& operator=(const UpstreamTime&) = delete;
+    ~UpstreamTime() { record.upstream_ms += std::chrono::duration<double, std::milli>(Clock::now() - since).count(); }
+    RequestRecord& record;
+    Clock::time_point since;
+  };
+  const UpstreamTime upstream_time(record);
+
   if (!fan_out_bodies.empty()) {
     // Several calls, one attempt (proxy/fan_out.hpp): every call credentialed and signed for its
     // own body; the first failure decides as a single call's would, and only a complete set of
@@ -665,6 +699,7 @@ http::Task<AttemptResult> attempt(ExchangeInputs& exchange, const BackendRuntime
       const auto error = translator->translate_error(record.status, out.head["x-amzn-errortype"], out.body);
       co_return co_await answer_error(error, retry_after);
     }
+    record.mark_first_token();  // every call's reply arrived whole
     std::string client_body;
     if (auto terr = translator->translate_responses(out.bodies, client_body)) co_return co_await answer_error(*terr);
     record_usage(*translator, record);
@@ -805,6 +840,7 @@ http::Task<AttemptResult> attempt(ExchangeInputs& exchange, const BackendRuntime
                             : who() + " (" + endpoint.display + ") failed while sending its response: " + rec.message();
       co_return upstream_error(failure == Failure::Timeout ? 504 : 502, std::move(why));
     }
+    if (success) record.mark_first_token();  // a reply read whole: its tokens arrived with it
     if (upstream_keep_alive && parser->is_done())
       worker.pool().give_back(endpoint, std::move(connection), target.timeouts.poolIdle);
     co_return std::nullopt;

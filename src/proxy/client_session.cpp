@@ -93,6 +93,7 @@ void finish_request(Worker& worker, const RequestRecord& record, std::string_vie
   entry.bytes_sent = record.bytes_sent;
   entry.duration_ms = seconds * 1000.0;
   entry.upstream_first_byte_ms = record.upstream_first_byte_ms;
+  entry.time_to_first_token_ms = record.first_token_ms;
   entry.error = record.error;
   entry.translation = record.translation;
   entry.guard = record.guard;

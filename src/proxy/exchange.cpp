@@ -202,6 +202,23 @@ void record_health(Worker& worker, const BackendRuntime& backend, const BackendR
   }
 }
 
+// gen_ai.operation.name of a client API (OpenTelemetry's well-known values); empty: not one.
+std::string_view gen_ai_operation(route::ApiKind api) {
+  switch (api) {
+    case route::ApiKind::ChatCompletions:
+    case route::ApiKind::Messages:
+    case route::ApiKind::Responses:
+      return "chat";
+    case route::ApiKind::GeminiGenerate:
+      return "generate_content";
+    case route::ApiKind::Embeddings:
+    case route::ApiKind::GeminiEmbed:
+      return "embeddings";
+    default:
+      return {};
+  }
+}
+
 // The response's cost (pricing::record_cost) under the kind of the provider that answered.
 void price_response(const Snapshot& snapshot, const BackendRuntime& backend, RequestRecord& record) {
   if (!backend.ai || record.provider.empty() || snapshot.prices == nullptr) return;
@@ -385,6 +402,7 @@ http::Task<bool> run_exchange(Worker& worker, const Snapshot& snapshot, const ro
   const auto api_path = http::api_path_of(path);
   const auto api = route::classify_api(api_path);
   const auto schema = client_schema_for(api, api_path);
+  record.gen_ai_operation = gen_ai_operation(api);
 
   // The body's parser: the head's until the body is read whole or streamed by another.
   std::optional<bhttp::request_parser<bhttp::string_body>> whole_parser;
@@ -611,6 +629,7 @@ http::Task<bool> run_exchange(Worker& worker, const Snapshot& snapshot, const ro
   }
 
   exchange.started = Clock::now();
+  record.exchange_start = exchange.started;
   const auto& route_timeouts = rule.rule->timeouts;
   if (route_timeouts.request && route_timeouts.request->count() > 0)
     exchange.deadline = exchange.started + *route_timeouts.request;

@@ -287,6 +287,27 @@ std::vector<std::string> metric_model_names(const BackendRuntime& provider) {
 
 namespace {
 
+// gen_ai.provider.name: OpenTelemetry's well-known name of a provider kind (Ollama has none).
+std::string_view gen_ai_provider_name(config::ProviderKind kind) {
+  switch (kind) {
+    case config::ProviderKind::OpenAI:
+      return "openai";
+    case config::ProviderKind::Ollama:
+      return "ollama";
+    case config::ProviderKind::Anthropic:
+      return "anthropic";
+    case config::ProviderKind::Gemini:
+      return "gcp.gemini";
+    case config::ProviderKind::VertexAI:
+      return "gcp.vertex_ai";
+    case config::ProviderKind::AzureOpenAI:
+      return "azure.ai.openai";
+    case config::ProviderKind::Bedrock:
+      return "aws.bedrock";
+  }
+  return "other";
+}
+
 // Every metric series the snapshot's configuration implies, registered in `series`.
 void register_metric_series(Snapshot& snap, observe::MetricSeries& series) {
   auto& claims = snap.metric_claims;
@@ -294,8 +315,21 @@ void register_metric_series(Snapshot& snap, observe::MetricSeries& series) {
   for (auto& [name, backend] : snap.backends) {
     backend_errors[name] = series.backend_series(name, backend.ai, claims);
     for (auto& group : backend.groups)
-      for (auto& provider : group)
+      for (auto& provider : group) {
         provider.series = series.provider_series(name, provider.name, metric_model_names(provider), claims);
+        if (provider.provider == nullptr) continue;
+        provider.series.gen_ai_provider = gen_ai_provider_name(provider.provider->kind);
+        // The GenAI histograms of a chat with each of its models (and "other"), answered by the
+        // model asked for, are there from the start.
+        std::string labels;
+        for (const auto& [model, slot] : provider.series.models) {
+          observe::gen_ai_labels(labels, "chat", provider.series.gen_ai_provider, model, model, {});
+          claims.add_labelled(observe::LabelledFamily::GenAi, labels);
+        }
+        observe::gen_ai_labels(labels, "chat", provider.series.gen_ai_provider, observe::kOtherModel,
+                               observe::kOtherModel, {});
+        claims.add_labelled(observe::LabelledFamily::GenAi, labels);
+      }
   }
   const auto& rules = snap.routes.rules();
   snap.route_series.resize(rules.size());

@@ -14,6 +14,7 @@
 // problem becomes an llm::Error event or an http::ApiError).
 #pragma once
 
+#include <chrono>
 #include <cstddef>
 #include <memory>
 #include <optional>
@@ -70,12 +71,21 @@ class EncodingSink final : public llm::EventSink {
 };
 
 // What a reply said about itself besides its text and usage, for the access log: the model that
-// answered and why choice 0 stopped, in the provider's words (bounded).
+// answered and why choice 0 stopped, in the provider's words (bounded), and when its first
+// content event (text, reasoning or a tool call) was decoded (time to first token).
 struct ReplyFacts {
   static constexpr std::size_t kMaxBytes = 256;
   std::string model;
   std::string finish_reason;
+  std::chrono::steady_clock::time_point first_content{};  // epoch: none yet
 };
+
+// Whether `event` carries content of the answer: a token of text or reasoning, or a tool call.
+inline bool carries_content(const llm::Event& event) {
+  if (const auto* text = std::get_if<llm::TextDelta>(&event)) return !text->text.empty();
+  if (const auto* reasoning = std::get_if<llm::ReasoningDelta>(&event)) return !reasoning->text.empty();
+  return std::holds_alternative<llm::ToolCallDelta>(event);
+}
 
 // Forwards events and records the latest usage among them (a translator's usage()) and, when
 // given, the reply's facts.
@@ -87,6 +97,8 @@ class UsageTap final : public llm::EventSink {
     if (const auto* u = std::get_if<llm::UsageEvent>(&event)) {
       usage_ = u->usage;
     } else if (facts_ != nullptr) {
+      if (facts_->first_content == std::chrono::steady_clock::time_point{} && carries_content(event)) [[unlikely]]
+        facts_->first_content = std::chrono::steady_clock::now();
       if (const auto* start = std::get_if<llm::MessageStart>(&event); start && facts_->model.empty()) {
         facts_->model = start->model.substr(0, ReplyFacts::kMaxBytes);
       } else if (const auto* finish = std::get_if<llm::Finish>(&event);

@@ -4,6 +4,7 @@
 #include <cstring>
 
 #include "http/sse.hpp"
+#include "translate/content_event.hpp"
 
 namespace sluice::translate {
 
@@ -159,6 +160,8 @@ void OpenAiResponseReader::read_event(std::string_view raw, std::string& out) {
   // Only events that can say something are parsed.
   const bool first = first_event_;
   first_event_ = false;
+  if (!content_seen_) [[unlikely]]
+    content_seen_ = sse_event_carries_content(raw);
   // One search per member name, then a look at the value's first character.
   const bool has_usage = member_value_starts(raw, "\"usage\"", '{');
   const bool has_finish = member_value_starts(raw, "\"finish_reason\"", '"');

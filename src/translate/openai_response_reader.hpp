@@ -35,6 +35,8 @@ class OpenAiResponseReader {
   const Usage& usage() const { return usage_; }
   const std::string& finish_reason() const { return finish_reason_; }
   const std::string& model() const { return model_; }
+  // A stream's event carrying content (translate/content_event.hpp) was read: the first token.
+  bool content_seen() const { return content_seen_; }
 
  private:
   void read_event(std::string_view raw, std::string& out);
@@ -45,6 +47,7 @@ class OpenAiResponseReader {
   std::size_t max_bytes_;
   bool stepped_aside_ = false;  // an event or body beyond the bound: pass-through only
   bool first_event_ = true;
+  bool content_seen_ = false;
   bool saw_cr_ = false;         // stream: a CR was seen, so lines may end in CR or CRLF
   std::string held_;            // stream: the incomplete event; JSON: the body so far
   std::size_t scanned_ = 0;     // stream: bytes of held_ already searched for an event end

@@ -3,6 +3,7 @@
 #include <boost/json.hpp>
 
 #include "http/sse.hpp"
+#include "translate/content_event.hpp"
 
 namespace sluice::translate {
 
@@ -65,6 +66,8 @@ void PassthroughUsageReader::finish() {
 }
 
 void PassthroughUsageReader::read_event(std::string_view raw) {
+  if (!content_seen_) [[unlikely]]
+    content_seen_ = sse_event_carries_content(raw);
   if (raw.find("\"usage\"") == std::string_view::npos && raw.find("\"usageMetadata\"") == std::string_view::npos)
     return;
   const auto data = http::sse_event_data(raw);

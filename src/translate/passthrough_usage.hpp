@@ -37,6 +37,8 @@ class PassthroughUsageReader {
 
   const llm::Usage& usage() const { return usage_; }
   const std::string& model() const { return model_; }
+  // A stream's event carrying content (translate/content_event.hpp) was read: the first token.
+  bool content_seen() const { return content_seen_; }
 
  private:
   void read_event(std::string_view raw);
@@ -46,6 +48,7 @@ class PassthroughUsageReader {
 
   bool stream_;
   std::size_t max_bytes_;
+  bool content_seen_ = false;
   bool too_large_ = false;  // the JSON body, or the event being held, passed the bound
   std::string held_;        // the JSON body so far, or the incomplete event
   llm::Usage usage_;
