@@ -20,6 +20,7 @@
 #include "admin/admin_server.hpp"
 #include "admin/spend.hpp"
 #include "admin/status.hpp"
+#include "app/config_watcher.hpp"
 #include "app/quickstart_config.hpp"
 #include "config/loader.hpp"
 #include "observe/log.hpp"
@@ -306,45 +307,67 @@ int serve(const ServeOptions& options) {
   asio::steady_timer drain_timer(main_io);
   std::signal(SIGPIPE, SIG_IGN);
 
+  // The one way a configuration is reloaded, for SIGHUP and for the file watcher (`trigger`
+  // says which): load and validate the whole set, then swap it in or keep the running one.
+  const auto reload = [&](std::string_view trigger) {
+    if (!options.config_path) {
+      observe::log(Level::Info, "reload ignored: serving the embedded quick-start config");
+    } else if (auto next = load_snapshot(options.config_path, ++generation, runtime_state)) {
+      // The new configuration's remote JWKS are fetched before it is served; the old fetcher
+      // stops once it is replaced.
+      auto next_fetcher = std::make_unique<policy::JwksFetcher>(next->config);
+      next_fetcher->start();
+      for (const auto& field : restart_only_changes(current->gateway(), next->gateway()))
+        observe::log(Level::Warning, "Gateway change takes effect only after a restart", {{"field", field}});
+      // Its series are scraped at 0 before the generation shows on /status.
+      runtime_state.metric_series().publish(next->metric_claims);
+      {
+        std::lock_guard lock(current_mutex);
+        current = next;
+      }
+      for (auto& w : workers) w->set_snapshot(next);
+      // The state of providers the new configuration removed is no longer the registry's
+      // (snapshots still serving their requests keep it until they end).
+      runtime_state.retain(next->state_claims);
+      jwks_fetcher->stop();
+      jwks_fetcher = std::move(next_fetcher);
+      checker->stop();
+      checker = std::make_unique<proxy::HealthChecker>(next);
+      checker->start();
+      model_fetcher->stop();
+      model_fetcher = std::make_unique<proxy::ModelFetcher>(next);
+      model_fetcher->start();
+      observe::log(Level::Info, "configuration reloaded",
+                   {{"generation", std::to_string(generation)}, {"trigger", std::string(trigger)}});
+    } else {
+      observe::log(Level::Error, "reload rejected; keeping the running configuration",
+                   {{"trigger", std::string(trigger)}});
+      runtime_state.retain(current->state_claims);  // whatever the rejected build added
+    }
+  };
   std::function<void()> wait_reload = [&] {
     reload_signal.async_wait([&](const boost::system::error_code& ec, int) {
       if (ec) return;
-      if (!options.config_path) {
-        observe::log(Level::Info, "reload ignored: serving the embedded quick-start config");
-      } else if (auto next = load_snapshot(options.config_path, ++generation, runtime_state)) {
-        // The new configuration's remote JWKS are fetched before it is served; the old fetcher
-        // stops once it is replaced.
-        auto next_fetcher = std::make_unique<policy::JwksFetcher>(next->config);
-        next_fetcher->start();
-        for (const auto& field : restart_only_changes(current->gateway(), next->gateway()))
-          observe::log(Level::Warning, "Gateway change takes effect only after a restart", {{"field", field}});
-        // Its series are scraped at 0 before the generation shows on /status.
-        runtime_state.metric_series().publish(next->metric_claims);
-        {
-          std::lock_guard lock(current_mutex);
-          current = next;
-        }
-        for (auto& w : workers) w->set_snapshot(next);
-        // The state of providers the new configuration removed is no longer the registry's
-        // (snapshots still serving their requests keep it until they end).
-        runtime_state.retain(next->state_claims);
-        jwks_fetcher->stop();
-        jwks_fetcher = std::move(next_fetcher);
-        checker->stop();
-        checker = std::make_unique<proxy::HealthChecker>(next);
-        checker->start();
-        model_fetcher->stop();
-        model_fetcher = std::make_unique<proxy::ModelFetcher>(next);
-        model_fetcher->start();
-        observe::log(Level::Info, "configuration reloaded", {{"generation", std::to_string(generation)}});
-      } else {
-        observe::log(Level::Error, "reload rejected; keeping the running configuration");
-        runtime_state.retain(current->state_claims);  // whatever the rejected build added
-      }
+      reload("SIGHUP");
       wait_reload();
     });
   };
   wait_reload();
+  // --watch: the same reload when the files change (on this thread, read through main_io).
+  std::unique_ptr<ConfigWatcher> watcher;
+  if (options.watch && options.config_path) {
+    watcher = std::make_unique<ConfigWatcher>(
+        main_io, ConfigWatcher::Options{.config_path = *options.config_path,
+                                        .referenced_files = [&] { return referenced_files(*current->config); },
+                                        .changed = [&] { reload("watch"); }});
+    std::string error;
+    if (!watcher->start(&error)) {
+      observe::log(Level::Error, "cannot watch the configuration; reload with SIGHUP", {{"error", error}});
+      watcher.reset();
+    } else {
+      observe::log(Level::Info, "watching the configuration", {{"config", *options.config_path}});
+    }
+  }
   std::function<void()> wait_reopen = [&] {
     reopen_signal.async_wait([&](const boost::system::error_code& ec, int) {
       if (ec) return;
@@ -379,6 +402,7 @@ int serve(const ServeOptions& options) {
         observe::log(Level::Warning, "closing after the drain deadline", {{"open_connections", std::to_string(open)}});
       reload_signal.cancel();
       reopen_signal.cancel();
+      if (watcher) watcher->stop();
       stop_signals.cancel();
       return;
     }
