@@ -58,6 +58,10 @@ asio::awaitable<void> serve(const AdminHandlers& handlers, tcp::socket socket) {
     } else if (path == "/status" && handlers.status) {
       response.set(bhttp::field::content_type, "application/json");
       response.body() = handlers.status();
+    } else if (path == "/config" && handlers.config) {
+      response.set(bhttp::field::content_type, "application/json");
+      response.set(bhttp::field::cache_control, "no-store");
+      response.body() = handlers.config();
     } else if (path == "/spend" && handlers.spend) {
       // Answered when the query completes, on another thread: the result comes back here.
       auto executor = stream.get_executor();
@@ -75,7 +79,7 @@ asio::awaitable<void> serve(const AdminHandlers& handlers, tcp::socket socket) {
       response.body() = std::move(answer->second);
     } else {
       response.result(bhttp::status::not_found);
-      response.body() = "not found; try /healthz, /readyz, /metrics, /status, /spend\n";
+      response.body() = "not found; try /healthz, /readyz, /metrics, /status, /config, /spend\n";
     }
     response.prepare_payload();
     auto [wec, wn] = co_await bhttp::async_write(stream, response, use_nothrow);

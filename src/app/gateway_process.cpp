@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "admin/admin_server.hpp"
+#include "admin/effective_config.hpp"
 #include "admin/spend.hpp"
 #include "admin/status.hpp"
 #include "app/config_watcher.hpp"
@@ -227,6 +228,15 @@ int serve(const ServeOptions& options) {
             if (!limits) return admin::render_status(*now);
             const auto limit_status = policy::limit_status(*limits);
             return admin::render_status(*now, &limit_status);
+          },
+      .config =
+          [&current, &current_mutex] {
+            std::shared_ptr<const proxy::Snapshot> now;
+            {
+              std::lock_guard lock(current_mutex);
+              now = current;
+            }
+            return admin::render_config(*now->config, now->generation);
           },
       .ready = [&draining] { return !draining.load(); },
       .spend =
