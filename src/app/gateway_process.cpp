@@ -42,6 +42,9 @@ using observe::Level;
 
 namespace {
 
+// /status `recent_errors`: the newest failed requests of all workers together.
+constexpr std::size_t kRecentErrorsShown = 20;
+
 config::LoadResult load(const std::optional<std::string>& path, bool strict_secrets) {
   config::LoadOptions options;
   options.strictSecrets = strict_secrets;
@@ -218,16 +221,19 @@ int serve(const ServeOptions& options) {
             return text;
           },
       .status =
-          [&current, &current_mutex, &runtime_state] {
+          [&current, &current_mutex, &runtime_state, &workers] {
             std::shared_ptr<const proxy::Snapshot> now;
             {
               std::lock_guard lock(current_mutex);
               now = current;
             }
+            std::vector<observe::RecentError> errors;
+            for (const auto& w : workers) w->recent_errors_ring().collect(errors);
+            errors = observe::newest(std::move(errors), kRecentErrorsShown);
             const auto limits = runtime_state.find<policy::GlobalLimitsRuntime>(policy::kLimitsStateKey);
-            if (!limits) return admin::render_status(*now);
+            if (!limits) return admin::render_status(*now, nullptr, &errors);
             const auto limit_status = policy::limit_status(*limits);
-            return admin::render_status(*now, &limit_status);
+            return admin::render_status(*now, &limit_status, &errors);
           },
       .config =
           [&current, &current_mutex] {
