@@ -9,6 +9,7 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 
+#include "admin/status_page.hpp"
 #include "http/api_error.hpp"
 
 namespace sluice::admin {
@@ -46,6 +47,13 @@ asio::awaitable<void> serve(const AdminHandlers& handlers, tcp::socket socket) {
     } else if (request.method() != bhttp::verb::get && request.method() != bhttp::verb::head) {
       response.result(bhttp::status::method_not_allowed);
       response.body() = "only GET\n";
+    } else if (path == "/" || path == "/ui") {
+      response.set(bhttp::field::content_type, "text/html; charset=utf-8");
+      response.set("Content-Security-Policy", status_page_csp());
+      response.set("X-Content-Type-Options", "nosniff");
+      response.set("Referrer-Policy", "no-referrer");
+      response.set(bhttp::field::cache_control, "no-store");
+      response.body() = std::string(kStatusPageHtml);
     } else if (path == "/healthz") {
       response.body() = "ok\n";
     } else if (path == "/readyz") {
@@ -79,7 +87,7 @@ asio::awaitable<void> serve(const AdminHandlers& handlers, tcp::socket socket) {
       response.body() = std::move(answer->second);
     } else {
       response.result(bhttp::status::not_found);
-      response.body() = "not found; try /healthz, /readyz, /metrics, /status, /config, /spend\n";
+      response.body() = "not found; try / (the status page), /healthz, /readyz, /metrics, /status, /config, /spend\n";
     }
     response.prepare_payload();
     auto [wec, wn] = co_await bhttp::async_write(stream, response, use_nothrow);

@@ -1,6 +1,6 @@
 // Admin listener: /healthz (process alive), /readyz (serving and not draining), /metrics
 // (Prometheus text, merged from every worker's shard), /status, /config (the running
-// configuration, secrets redacted), /spend (spend and budgets from
+// configuration, secrets redacted), / and /ui (the status page, admin/status_page.hpp), /spend (spend and budgets from
 // Redis, answered asynchronously). Runs on its own thread and io_context so a slow scrape never
 // touches a worker's event loop.
 #pragma once
