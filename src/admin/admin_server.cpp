@@ -9,6 +9,7 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 
+#include "admin/status_page.hpp"
 #include "http/api_error.hpp"
 
 namespace sluice::admin {
@@ -46,6 +47,13 @@ asio::awaitable<void> serve(const AdminHandlers& handlers, tcp::socket socket) {
     } else if (request.method() != bhttp::verb::get && request.method() != bhttp::verb::head) {
       response.result(bhttp::status::method_not_allowed);
       response.body() = "only GET\n";
+    } else if (path == "/" || path == "/ui") {
+      response.set(bhttp::field::content_type, "text/html; charset=utf-8");
+      response.set("Content-Security-Policy", status_page_csp());
+      response.set("X-Content-Type-Options", "nosniff");
+      response.set("Referrer-Policy", "no-referrer");
+      response.set(bhttp::field::cache_control, "no-store");
+      response.body() = std::string(kStatusPageHtml);
     } else if (path == "/healthz") {
       response.body() = "ok\n";
     } else if (path == "/readyz") {
@@ -58,6 +66,10 @@ asio::awaitable<void> serve(const AdminHandlers& handlers, tcp::socket socket) {
     } else if (path == "/status" && handlers.status) {
       response.set(bhttp::field::content_type, "application/json");
       response.body() = handlers.status();
+    } else if (path == "/config" && handlers.config) {
+      response.set(bhttp::field::content_type, "application/json");
+      response.set(bhttp::field::cache_control, "no-store");
+      response.body() = handlers.config();
     } else if (path == "/spend" && handlers.spend) {
       // Answered when the query completes, on another thread: the result comes back here.
       auto executor = stream.get_executor();
@@ -75,7 +87,7 @@ asio::awaitable<void> serve(const AdminHandlers& handlers, tcp::socket socket) {
       response.body() = std::move(answer->second);
     } else {
       response.result(bhttp::status::not_found);
-      response.body() = "not found; try /healthz, /readyz, /metrics, /status, /spend\n";
+      response.body() = "not found; try / (the status page), /healthz, /readyz, /metrics, /status, /config, /spend\n";
     }
     response.prepare_payload();
     auto [wec, wn] = co_await bhttp::async_write(stream, response, use_nothrow);

@@ -1,5 +1,6 @@
 // Admin listener: /healthz (process alive), /readyz (serving and not draining), /metrics
-// (Prometheus text, merged from every worker's shard), /status, /spend (spend and budgets from
+// (Prometheus text, merged from every worker's shard), /status, /config (the running
+// configuration, secrets redacted), / and /ui (the status page, admin/status_page.hpp), /spend (spend and budgets from
 // Redis, answered asynchronously). Runs on its own thread and io_context so a slow scrape never
 // touches a worker's event loop.
 #pragma once
@@ -19,6 +20,7 @@ namespace sluice::admin {
 struct AdminHandlers {
   std::function<std::string()> metrics;  // called on the admin thread
   std::function<std::string()> status;   // /status JSON, called on the admin thread
+  std::function<std::string()> config;   // /config JSON (admin/effective_config.hpp), on the admin thread
   std::function<bool()> ready;
   // GET /spend?principal=P: starts the query (on the admin thread) and calls `done` once, from
   // any thread, with the answer's status and JSON body. Null: no /spend.

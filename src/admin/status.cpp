@@ -95,7 +95,8 @@ json::object redis_status(const state::RedisEndpoint& endpoint, const state::Red
 
 }  // namespace
 
-std::string render_status(const proxy::Snapshot& snapshot, const json::object* limits) {
+std::string render_status(const proxy::Snapshot& snapshot, const json::object* limits,
+                          const std::vector<observe::RecentError>* recent_errors) {
   const auto now = proxy::ProviderHealth::Clock::now();
   // Sorted by name: a stable document to read and diff.
   std::map<std::string_view, const proxy::BackendRuntime*> sorted;
@@ -129,6 +130,17 @@ std::string render_status(const proxy::Snapshot& snapshot, const json::object* l
   out["backends"] = std::move(backends);
   if (snapshot.redis && snapshot.redis_status) out["redis"] = redis_status(*snapshot.redis, *snapshot.redis_status);
   if (limits != nullptr) out["limits"] = *limits;
+  if (recent_errors != nullptr) {
+    json::array errors;
+    for (const auto& e : *recent_errors) {
+      json::object error{{"unix_ms", e.unix_ms}, {"status", e.status}, {"route", e.route}, {"backend", e.backend}};
+      if (!e.provider.empty()) error["provider"] = e.provider;
+      if (!e.model.empty()) error["model"] = e.model;
+      if (!e.error.empty()) error["error"] = e.error;
+      errors.push_back(std::move(error));
+    }
+    out["recent_errors"] = std::move(errors);
+  }
   return json::serialize(out) + "\n";
 }
 

@@ -20,8 +20,10 @@
 #include <vector>
 
 #include "admin/admin_server.hpp"
+#include "admin/effective_config.hpp"
 #include "admin/spend.hpp"
 #include "admin/status.hpp"
+#include "app/config_watcher.hpp"
 #include "app/quickstart_config.hpp"
 #include "config/loader.hpp"
 #include "observe/log.hpp"
@@ -72,6 +74,9 @@ std::vector<observe::ProviderState> provider_states(const proxy::Snapshot& snaps
   });
   return out;
 }
+
+// /status `recent_errors`: the newest failed requests of all workers together.
+constexpr std::size_t kRecentErrorsShown = 20;
 
 config::LoadResult load(const std::optional<std::string>& path, bool strict_secrets) {
   config::LoadOptions options;
@@ -266,16 +271,28 @@ int serve(const ServeOptions& options) {
             return text;
           },
       .status =
-          [&current, &current_mutex, &runtime_state] {
+          [&current, &current_mutex, &runtime_state, &workers] {
             std::shared_ptr<const proxy::Snapshot> now;
             {
               std::lock_guard lock(current_mutex);
               now = current;
             }
+            std::vector<observe::RecentError> errors;
+            for (const auto& w : workers) w->recent_errors_ring().collect(errors);
+            errors = observe::newest(std::move(errors), kRecentErrorsShown);
             const auto limits = runtime_state.find<policy::GlobalLimitsRuntime>(policy::kLimitsStateKey);
-            if (!limits) return admin::render_status(*now);
+            if (!limits) return admin::render_status(*now, nullptr, &errors);
             const auto limit_status = policy::limit_status(*limits);
-            return admin::render_status(*now, &limit_status);
+            return admin::render_status(*now, &limit_status, &errors);
+          },
+      .config =
+          [&current, &current_mutex] {
+            std::shared_ptr<const proxy::Snapshot> now;
+            {
+              std::lock_guard lock(current_mutex);
+              now = current;
+            }
+            return admin::render_config(*now->config, now->generation);
           },
       .ready = [&draining] { return !draining.load(); },
       .spend =
@@ -356,52 +373,74 @@ int serve(const ServeOptions& options) {
   asio::steady_timer drain_timer(main_io);
   std::signal(SIGPIPE, SIG_IGN);
 
+  // The one way a configuration is reloaded, for SIGHUP and for the file watcher (`trigger`
+  // says which): load and validate the whole set, then swap it in or keep the running one.
+  const auto reload = [&](std::string_view trigger) {
+    if (!options.config_path) {
+      observe::log(Level::Info, "reload ignored: serving the embedded quick-start config");
+    } else if (auto next = load_snapshot(options.config_path, ++generation, runtime_state)) {
+      // The new configuration's remote JWKS are fetched before it is served; the old fetcher
+      // stops once it is replaced.
+      auto next_fetcher = std::make_unique<policy::JwksFetcher>(next->config);
+      next_fetcher->start();
+      for (const auto& field : restart_only_changes(current->gateway(), next->gateway()))
+        observe::log(Level::Warning, "Gateway change takes effect only after a restart", {{"field", field}});
+      // Its series are scraped at 0 before the generation shows on /status.
+      runtime_state.metric_series().publish(next->metric_claims);
+      {
+        std::lock_guard lock(current_mutex);
+        current = next;
+        last_reload_ok = true;
+        last_reload_time = unix_seconds_now();
+      }
+      for (auto& w : workers) w->set_snapshot(next);
+      // The state of providers the new configuration removed is no longer the registry's
+      // (snapshots still serving their requests keep it until they end).
+      runtime_state.retain(next->state_claims);
+      jwks_fetcher->stop();
+      jwks_fetcher = std::move(next_fetcher);
+      checker->stop();
+      checker = std::make_unique<proxy::HealthChecker>(next);
+      checker->start();
+      model_fetcher->stop();
+      model_fetcher = std::make_unique<proxy::ModelFetcher>(next);
+      model_fetcher->start();
+      observe::log(Level::Info, "configuration reloaded",
+                   {{"generation", std::to_string(generation)}, {"trigger", std::string(trigger)}});
+    } else {
+      observe::log(Level::Error, "reload rejected; keeping the running configuration",
+                   {{"trigger", std::string(trigger)}});
+      {
+        std::lock_guard lock(current_mutex);
+        last_reload_ok = false;
+        last_reload_time = unix_seconds_now();
+      }
+      runtime_state.retain(current->state_claims);  // whatever the rejected build added
+    }
+  };
   std::function<void()> wait_reload = [&] {
     reload_signal.async_wait([&](const boost::system::error_code& ec, int) {
       if (ec) return;
-      if (!options.config_path) {
-        observe::log(Level::Info, "reload ignored: serving the embedded quick-start config");
-      } else if (auto next = load_snapshot(options.config_path, ++generation, runtime_state)) {
-        // The new configuration's remote JWKS are fetched before it is served; the old fetcher
-        // stops once it is replaced.
-        auto next_fetcher = std::make_unique<policy::JwksFetcher>(next->config);
-        next_fetcher->start();
-        for (const auto& field : restart_only_changes(current->gateway(), next->gateway()))
-          observe::log(Level::Warning, "Gateway change takes effect only after a restart", {{"field", field}});
-        // Its series are scraped at 0 before the generation shows on /status.
-        runtime_state.metric_series().publish(next->metric_claims);
-        {
-          std::lock_guard lock(current_mutex);
-          current = next;
-          last_reload_ok = true;
-          last_reload_time = unix_seconds_now();
-        }
-        for (auto& w : workers) w->set_snapshot(next);
-        // The state of providers the new configuration removed is no longer the registry's
-        // (snapshots still serving their requests keep it until they end).
-        runtime_state.retain(next->state_claims);
-        jwks_fetcher->stop();
-        jwks_fetcher = std::move(next_fetcher);
-        checker->stop();
-        checker = std::make_unique<proxy::HealthChecker>(next);
-        checker->start();
-        model_fetcher->stop();
-        model_fetcher = std::make_unique<proxy::ModelFetcher>(next);
-        model_fetcher->start();
-        observe::log(Level::Info, "configuration reloaded", {{"generation", std::to_string(generation)}});
-      } else {
-        observe::log(Level::Error, "reload rejected; keeping the running configuration");
-        {
-          std::lock_guard lock(current_mutex);
-          last_reload_ok = false;
-          last_reload_time = unix_seconds_now();
-        }
-        runtime_state.retain(current->state_claims);  // whatever the rejected build added
-      }
+      reload("SIGHUP");
       wait_reload();
     });
   };
   wait_reload();
+  // --watch: the same reload when the files change (on this thread, read through main_io).
+  std::unique_ptr<ConfigWatcher> watcher;
+  if (options.watch && options.config_path) {
+    watcher = std::make_unique<ConfigWatcher>(
+        main_io, ConfigWatcher::Options{.config_path = *options.config_path,
+                                        .referenced_files = [&] { return referenced_files(*current->config); },
+                                        .changed = [&] { reload("watch"); }});
+    std::string error;
+    if (!watcher->start(&error)) {
+      observe::log(Level::Error, "cannot watch the configuration; reload with SIGHUP", {{"error", error}});
+      watcher.reset();
+    } else {
+      observe::log(Level::Info, "watching the configuration", {{"config", *options.config_path}});
+    }
+  }
   std::function<void()> wait_reopen = [&] {
     reopen_signal.async_wait([&](const boost::system::error_code& ec, int) {
       if (ec) return;
@@ -436,6 +475,7 @@ int serve(const ServeOptions& options) {
         observe::log(Level::Warning, "closing after the drain deadline", {{"open_connections", std::to_string(open)}});
       reload_signal.cancel();
       reopen_signal.cancel();
+      if (watcher) watcher->stop();
       stop_signals.cancel();
       return;
     }

@@ -1,4 +1,4 @@
-// sluice: the AI gateway binary. `sluice serve [-c PATH] [--reuse-port]`, `sluice validate -c
+// sluice: the AI gateway binary. `sluice serve [-c PATH] [--watch] [--reuse-port]`, `sluice validate -c
 // PATH`, `sluice fields`, `sluice version`.
 #include <CLI/CLI.hpp>
 #include <cstdio>
@@ -14,11 +14,16 @@ int main(int argc, char** argv) {
   std::string serve_config;
   unsigned workers = 0;
   auto* serve = app.add_subcommand("serve", "Run the gateway (the embedded quick-start config without -c)");
-  serve->add_option("-c,--config", serve_config, "YAML file or directory of YAML files");
+  auto* serve_config_option = serve->add_option("-c,--config", serve_config, "YAML file or directory of YAML files");
   serve->add_option("-w,--workers", workers, "Worker threads (default: Gateway spec.workers, else one per core)");
   serve->add_flag("--reuse-port", serve_options.reuse_port,
                   "Start even when another process serves a listener port, sharing its connections (hand-over "
                   "upgrades); without it an address in use is an error");
+  serve
+      ->add_flag("--watch", serve_options.watch,
+                 "Reload when the -c files change (also atomic renames, Kubernetes ConfigMap updates and files "
+                 "the configuration reads), as SIGHUP does")
+      ->needs(serve_config_option);
   serve->add_flag("--test-clock", serve_options.test_clock,
                   "Tests only: serve POST /debug/clock?offsetMs=N on the admin listener, moving the clock of "
                   "rate limits and budgets");

@@ -72,6 +72,8 @@ void finish_request(Worker& worker, const RequestRecord& record, std::string_vie
                     std::string_view peer, std::chrono::system_clock::time_point wall_start, Clock::time_point start) {
   const double seconds = std::chrono::duration<double>(Clock::now() - start).count();
   worker.metrics().record(record, seconds);
+  worker.recent_errors().record(
+      record, std::chrono::duration_cast<std::chrono::milliseconds>(wall_start.time_since_epoch()).count());
   auto& log = worker.access_log();
   if (!log.enabled()) return;
   observe::AccessLogEntry entry;

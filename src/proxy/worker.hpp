@@ -20,6 +20,7 @@
 #include "http/upstream_pool.hpp"
 #include "observe/access_log.hpp"
 #include "observe/metrics.hpp"
+#include "observe/recent_errors.hpp"
 #include "proxy/snapshot.hpp"
 
 namespace sluice::proxy {
@@ -53,6 +54,7 @@ class Worker {
 
   // Thread-safe reads.
   const observe::MetricsShard& metrics_shard() const { return metrics_; }
+  const observe::RecentErrors& recent_errors_ring() const { return recent_errors_; }
   std::int64_t open_connections() const { return metrics_.open_connections.load(std::memory_order_relaxed); }
   std::int64_t active_requests() const { return metrics_.active_requests.load(std::memory_order_relaxed); }
 
@@ -63,6 +65,7 @@ class Worker {
   http::DeadlineList& deadlines() { return deadlines_; }
   observe::MetricsShard& metrics() { return metrics_; }
   observe::AccessLogBuffer& access_log() { return access_log_; }
+  observe::RecentErrors& recent_errors() { return recent_errors_; }
   std::minstd_rand& rng() { return rng_; }
   // The worker's connection to the snapshot's Redis (made on first use, replaced when a reload
   // changes spec.redis, closed when it removes it); null when the Gateway names no Redis.
@@ -119,6 +122,7 @@ class Worker {
   http::DeadlineList deadlines_;
   observe::MetricsShard metrics_;
   observe::AccessLogBuffer access_log_;
+  observe::RecentErrors recent_errors_;
   std::minstd_rand rng_;
   unsigned retries_in_flight_ = 0;
   std::unordered_set<ClientConnection*> connections_;
