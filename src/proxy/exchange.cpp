@@ -195,10 +195,9 @@ void record_health(Worker& worker, const BackendRuntime& backend, const BackendR
         observe::Level::Warning, "provider ejected",
         {{"backend", backend.name},
          {"provider", provider.name},
-         {"ejections", std::to_string(provider.health->ejections())},
+         {"ejections", provider.health->ejections()},
          {"for_ms",
-          std::to_string(
-              std::chrono::duration_cast<std::chrono::milliseconds>(provider.health->ejected_until() - now).count())}});
+          std::chrono::duration_cast<std::chrono::milliseconds>(provider.health->ejected_until() - now).count()}});
   }
 }
 
