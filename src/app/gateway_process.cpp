@@ -131,7 +131,8 @@ std::vector<std::string> restart_only_changes(const config::GatewaySpec& running
       running.admin.enabled != next.admin.enabled)
     changed.push_back("spec.admin");
   if (running.accessLog.enabled != next.accessLog.enabled || running.accessLog.path != next.accessLog.path ||
-      running.accessLog.redactQueryParams != next.accessLog.redactQueryParams)
+      running.accessLog.redactQueryParams != next.accessLog.redactQueryParams ||
+      running.accessLog.fields != next.accessLog.fields)
     changed.push_back("spec.accessLog");
   if (running.workers != next.workers) changed.push_back("spec.workers");
   return changed;
