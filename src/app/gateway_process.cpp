@@ -169,7 +169,8 @@ std::vector<std::string> restart_only_changes(const config::GatewaySpec& running
       running.admin.enabled != next.admin.enabled)
     changed.push_back("spec.admin");
   if (running.accessLog.enabled != next.accessLog.enabled || running.accessLog.path != next.accessLog.path ||
-      running.accessLog.redactQueryParams != next.accessLog.redactQueryParams)
+      running.accessLog.redactQueryParams != next.accessLog.redactQueryParams ||
+      running.accessLog.fields != next.accessLog.fields)
     changed.push_back("spec.accessLog");
   if (running.workers != next.workers) changed.push_back("spec.workers");
   return changed;
@@ -352,8 +353,8 @@ int serve(const ServeOptions& options) {
     observe::log(Level::Info, "listening",
                  {{"listener", gateway.listeners[i].name},
                   {"address", gateway.listeners[i].address},
-                  {"port", std::to_string(ports[i])},
-                  {"workers", std::to_string(worker_count)}});
+                  {"port", ports[i]},
+                  {"workers", worker_count}});
   }
   // There is no client authentication yet: say so for every listener others can reach.
   for (std::size_t i = 0; i < gateway.listeners.size(); ++i) {
@@ -366,8 +367,7 @@ int serve(const ServeOptions& options) {
                   {"address", gateway.listeners[i].address + ":" + std::to_string(ports[i])}});
   }
   if (gateway.admin.enabled) {
-    observe::log(Level::Info, "admin listening",
-                 {{"address", gateway.admin.address}, {"port", std::to_string(admin_server.port())}});
+    observe::log(Level::Info, "admin listening", {{"address", gateway.admin.address}, {"port", admin_server.port()}});
   }
 
   asio::steady_timer drain_timer(main_io);
@@ -406,10 +406,10 @@ int serve(const ServeOptions& options) {
       model_fetcher = std::make_unique<proxy::ModelFetcher>(next);
       model_fetcher->start();
       observe::log(Level::Info, "configuration reloaded",
-                   {{"generation", std::to_string(generation)}, {"trigger", std::string(trigger)}});
+                   {{"generation", generation}, {"trigger", trigger}});
     } else {
       observe::log(Level::Error, "reload rejected; keeping the running configuration",
-                   {{"trigger", std::string(trigger)}});
+                   {{"trigger", trigger}});
       {
         std::lock_guard lock(current_mutex);
         last_reload_ok = false;
@@ -465,14 +465,12 @@ int serve(const ServeOptions& options) {
     if (open > 0 && now >= drain_deadline && !cut) {
       // Requests still in flight are cut: each ends in-band (an error event in its client's
       // schema) and writes its access-log line within the grace period.
-      observe::log(Level::Warning, "drain deadline reached; cutting what is in flight",
-                   {{"open_connections", std::to_string(open)}});
+      observe::log(Level::Warning, "drain deadline reached; cutting what is in flight", {{"open_connections", open}});
       cut = true;
       for (auto& w : workers) w->cut();
     }
     if ((open == 0 && drained) || now >= drain_deadline + kCutGrace) {
-      if (open > 0)
-        observe::log(Level::Warning, "closing after the drain deadline", {{"open_connections", std::to_string(open)}});
+      if (open > 0) observe::log(Level::Warning, "closing after the drain deadline", {{"open_connections", open}});
       reload_signal.cancel();
       reopen_signal.cancel();
       if (watcher) watcher->stop();
@@ -487,8 +485,7 @@ int serve(const ServeOptions& options) {
   stop_signals.async_wait([&](const boost::system::error_code& ec, int signal) {
     if (ec) return;
     const auto drain_timeout = current->gateway().limits.drainTimeout;
-    observe::log(Level::Info, "draining",
-                 {{"signal", std::to_string(signal)}, {"deadline_ms", std::to_string(drain_timeout.count())}});
+    observe::log(Level::Info, "draining", {{"signal", signal}, {"deadline_ms", drain_timeout.count()}});
     draining = true;
     drain_deadline = std::chrono::steady_clock::now() + drain_timeout;
     for (auto& w : workers) w->drain();

@@ -1,10 +1,11 @@
-// sluice: the AI gateway binary. `sluice serve [-c PATH] [--watch] [--reuse-port]`, `sluice validate -c
-// PATH`, `sluice fields`, `sluice version`.
+// sluice: the AI gateway binary. `sluice serve [-c PATH] [--watch] [--reuse-port] [--log-level LEVEL]`,
+// `sluice validate -c PATH`, `sluice fields`, `sluice version`.
 #include <CLI/CLI.hpp>
 #include <cstdio>
 
 #include "app/gateway_process.hpp"
 #include "config/schema.hpp"
+#include "observe/log.hpp"
 
 int main(int argc, char** argv) {
   CLI::App app{"Sluice: an AI gateway in front of LLM providers"};
@@ -24,6 +25,9 @@ int main(int argc, char** argv) {
                  "Reload when the -c files change (also atomic renames, Kubernetes ConfigMap updates and files "
                  "the configuration reads), as SIGHUP does")
       ->needs(serve_config_option);
+  std::string log_level = "info";
+  serve->add_option("--log-level", log_level, "Operational log (stderr): the lowest level written")
+      ->check(CLI::IsMember({"debug", "info", "warn", "warning", "error"}));
   serve->add_flag("--test-clock", serve_options.test_clock,
                   "Tests only: serve POST /debug/clock?offsetMs=N on the admin listener, moving the clock of "
                   "rate limits and budgets");
@@ -42,6 +46,7 @@ int main(int argc, char** argv) {
   if (*serve) {
     if (!serve_config.empty()) serve_options.config_path = serve_config;
     if (workers > 0) serve_options.workers = workers;
+    sluice::observe::set_log_level(sluice::observe::parse_log_level(log_level).value_or(sluice::observe::Level::Info));
     return sluice::app::serve(serve_options);
   }
   if (*validate) return sluice::app::validate(validate_config);

@@ -16,6 +16,7 @@
 #include "config/yaml_bounds.hpp"
 #include "config/yaml_reader.hpp"
 #include "http/syntax.hpp"
+#include "observe/access_log_fields.hpp"
 #include "policy/section.hpp"
 #include "pricing/catalog.hpp"
 #include "provider/provider.hpp"
@@ -310,6 +311,27 @@ void decode_gateway(YamlMap& spec, Gateway& gw) {
       if (auto name = scalar_string(names[i], log.field("redactQueryParams") + "[" + std::to_string(i) + "]", ctx))
         s.accessLog.redactQueryParams.push_back(*name);
   }
+  if (auto names = log.take("fields"); names.IsDefined() && is_sequence(names, log.field("fields"), ctx)) {
+    for (std::size_t i = 0; i < names.size(); ++i) {
+      const auto where = log.field("fields") + "[" + std::to_string(i) + "]";
+      auto name = scalar_string(names[i], where, ctx);
+      if (!name) continue;
+      if (!observe::access_log_field(*name)) {
+        ctx.error(names[i], where, "unknown access-log field \"" + *name + "\" (see docs/operations.md#access-log)");
+      } else if (std::find(s.accessLog.fields.begin(), s.accessLog.fields.end(), *name) != s.accessLog.fields.end()) {
+        ctx.error(names[i], where, "access-log field \"" + *name + "\" is listed twice");
+      } else {
+        s.accessLog.fields.push_back(*name);
+      }
+    }
+    if (names.size() == 0)
+      ctx.error(names, log.field("fields"), "needs at least one field (or leave it out: every field)");
+  }
+  if (auto v = log.boolean("trustRequestId")) s.accessLog.trustRequestId = *v;
+
+  YamlMap client_address(spec.take("clientAddress"), spec.field("clientAddress"), ctx);
+  if (auto hops = client_address.integer("xffTrustedHops", 0, 32))
+    s.clientAddress.xffTrustedHops = static_cast<unsigned>(*hops);
 
   if (auto w = spec.integer("workers", 0, 256)) s.workers = static_cast<unsigned>(*w);
 

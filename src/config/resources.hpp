@@ -71,6 +71,17 @@ struct AccessLog {
                                              "code",
                                              "password",
                                              "secret"};
+  // The fields of a line, in order (observe/access_log.hpp names them); empty: every field.
+  std::vector<std::string> fields;
+  // Take the client's x-request-id as the request's id (when it is a valid one) instead of
+  // generating one: only when every client is trusted, or a proxy in front sets it.
+  bool trustRequestId = false;
+};
+
+// Gateway spec.clientAddress: how the client's address is found (http/forwarded_for.hpp).
+struct ClientAddress {
+  // 0: the TCP peer; N: the Nth address from the right of X-Forwarded-For (N trusted proxies).
+  unsigned xffTrustedHops = 0;
 };
 
 struct SecretKeyRef {
@@ -135,6 +146,7 @@ struct GatewaySpec {
   AdminListener admin;
   Limits limits;
   AccessLog accessLog;
+  ClientAddress clientAddress;
   unsigned workers = 0;  // 0: one per core
   std::optional<RedisSettings> redis;
   Pricing pricing;
@@ -646,6 +658,8 @@ struct LocalRateLimit {
   // a reload that changes the numbers keeps the counters.
   std::string policy;
   std::string identity;
+  // Which limit this is in the access log's `limit` field: "TrafficPolicy/name spec.path[i]".
+  std::string name;
 };
 
 enum class TokenCount { Input, Output, Total };
@@ -658,6 +672,7 @@ struct GlobalRateLimit {
   TokenCount count = TokenCount::Total;  // tokens: which are counted
   std::string policy;                    // as LocalRateLimit
   std::string identity;                  // as LocalRateLimit
+  std::string name;                      // as LocalRateLimit
 };
 
 enum class RedisFailureMode { FailClosed, FailOpen, Local };
@@ -693,6 +708,7 @@ struct Budget {
   BudgetPeriod period = BudgetPeriod::Month;
   std::string policy;    // as LocalRateLimit
   std::string identity;  // as LocalRateLimit
+  std::string name;      // as LocalRateLimit
 };
 
 // TrafficPolicy spec.ai.cache (policy/response_cache.hpp).

@@ -23,7 +23,8 @@ spec:
   listeners: [{name: http, port: 8080}]
   admin: {port: 9901}
   limits: {}
-  accessLog: {redactQueryParams: [key]}
+  accessLog: {redactQueryParams: [key], fields: [status]}
+  clientAddress: {}
   redis: {address: localhost, passwordRef: {name: keys}, tls: {mode: Enabled, caCertificateRef: {name: keys}}}
   pricing: {models: {model: {input: "1"}}}
   responseStore: {}

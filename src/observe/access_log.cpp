@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <array>
 #include <boost/beast/core/string.hpp>
 #include <cerrno>
 #include <ctime>
@@ -130,12 +131,6 @@ std::size_t escaped_cut(std::string_view s, std::size_t max) {
   return i;
 }
 
-struct TextField {
-  std::string_view name;
-  std::string escaped;
-  bool always = true;  // written even when empty
-};
-
 }  // namespace
 
 std::string redact_query(std::string_view target, const std::vector<std::string>& names) {
@@ -173,57 +168,185 @@ std::string redact_query(std::string_view target, const std::vector<std::string>
 
 namespace {
 
-// What the response said about itself: the response cache's lookup (a fixed word), token
-// counts, finish reason, answering model (both
-// bounded where they are read, so this part of a line stays small).
-void append_usage(const AccessLogEntry& e, std::string& out) {
-  if (!e.cache.empty()) fmt::format_to(std::back_inserter(out), ",\"cache\":\"{}\"", e.cache);
-  if (e.prompt_tokens >= 0) fmt::format_to(std::back_inserter(out), ",\"prompt_tokens\":{}", e.prompt_tokens);
-  if (e.completion_tokens >= 0)
-    fmt::format_to(std::back_inserter(out), ",\"completion_tokens\":{}", e.completion_tokens);
-  if (e.cached_tokens > 0) fmt::format_to(std::back_inserter(out), ",\"cached_tokens\":{}", e.cached_tokens);
-  if (e.cost_micros >= 0)
-    fmt::format_to(std::back_inserter(out), ",\"cost_usd\":\"{}.{:06}\"", e.cost_micros / 1'000'000,
-                   e.cost_micros % 1'000'000);
-  if (!e.finish_reason.empty()) {
-    out += ",\"finish_reason\":\"";
-    append_json_escaped(e.finish_reason, out);
-    out += '"';
-  }
-  if (!e.response_model.empty()) {
-    out += ",\"response_model\":\"";
-    append_json_escaped(e.response_model, out);
-    out += '"';
-  }
-}
+// Per-field caps on escaped text (npos: none) and the escaped length each text field had.
+using FieldSizes = std::array<std::size_t, kAccessLogFieldCount>;
 
-// `{"time":"2026-12-02T12:00:00.123Z"`; the date and time to the second are formatted once per
-// second per thread.
-void append_line_head(const AccessLogEntry& e, std::string& out) {
-  thread_local std::time_t cached_second = -1;
-  thread_local char cached_text[32];
-  const auto since_epoch = std::chrono::duration_cast<std::chrono::milliseconds>(e.start.time_since_epoch()).count();
-  const std::time_t second = static_cast<std::time_t>(since_epoch / 1000);
-  if (second != cached_second) {
-    const auto end =
-        fmt::format_to_n(cached_text, sizeof cached_text - 1, "{:%Y-%m-%dT%H:%M:%S}", fmt::gmtime(second)).out;
-    *end = '\0';
-    cached_second = second;
-  }
-  out += "{\"time\":\"";
-  out += cached_text;
-  fmt::format_to(std::back_inserter(out), ".{:03d}Z\"", static_cast<int>(since_epoch % 1000));
-}
+// Writes one line's fields. With `caps`, a text field longer than its cap is cut to it and ends
+// with kTruncatedMarker; `lengths` receives each text field's escaped length (the longest
+// element for failover_reasons).
+class LineWriter {
+ public:
+  LineWriter(const AccessLogEntry& e, std::string_view path, std::string_view upstream_path, std::string& out,
+             const FieldSizes* caps, FieldSizes* lengths)
+      : e_(e), path_(path), upstream_path_(upstream_path), out_(out), caps_(caps), lengths_(lengths) {}
 
-void append_numbers(const AccessLogEntry& e, std::string& out) {
-  fmt::format_to(std::back_inserter(out),
-                 ",\"stream\":{},\"status\":{},\"bytes_received\":{},\"bytes_sent\":{},\"duration_ms\":{:.3f}",
-                 e.stream, e.status, e.bytes_received, e.bytes_sent, e.duration_ms);
-  if (e.upstream_first_byte_ms >= 0)
-    fmt::format_to(std::back_inserter(out), ",\"upstream_first_byte_ms\":{:.3f}", e.upstream_first_byte_ms);
-  if (e.time_to_first_token_ms >= 0)
-    fmt::format_to(std::back_inserter(out), ",\"time_to_first_token_ms\":{:.3f}", e.time_to_first_token_ms);
-}
+  void write(std::span<const AccessLogField> fields) {
+    out_ += '{';
+    for (const auto field : fields) put(field);
+    out_ += "}\n";
+  }
+
+ private:
+  void name(AccessLogField field) {
+    if (out_.back() != '{') out_ += ',';
+    out_ += '"';
+    out_ += kAccessLogFieldNames[static_cast<std::size_t>(field)];
+    out_ += "\":";
+  }
+  // The escaped text of `value` at the end of `out_`, cut to the field's cap.
+  void escaped(AccessLogField field, std::string_view value) {
+    const auto from = out_.size();
+    append_json_escaped(value, out_);
+    const auto index = static_cast<std::size_t>(field);
+    const auto length = out_.size() - from;
+    if (lengths_ != nullptr) (*lengths_)[index] = std::max((*lengths_)[index], length);
+    if (caps_ != nullptr && length > (*caps_)[index]) {
+      out_.resize(from + escaped_cut(std::string_view(out_).substr(from), (*caps_)[index]));
+      out_ += kTruncatedMarker;
+    }
+  }
+  void text(AccessLogField field, std::string_view value, bool always) {
+    if (!always && value.empty()) return;
+    name(field);
+    out_ += '"';
+    escaped(field, value);
+    out_ += '"';
+  }
+  template <class T>
+  void number(AccessLogField field, T value) {
+    name(field);
+    fmt::format_to(std::back_inserter(out_), "{}", value);
+  }
+  void milliseconds(AccessLogField field, double value) {
+    name(field);
+    fmt::format_to(std::back_inserter(out_), "{:.3f}", value);
+  }
+  void time() {
+    // "2026-12-02T12:00:00.123Z"; the date and time to the second are formatted once per second
+    // per thread.
+    thread_local std::time_t cached_second = -1;
+    thread_local char cached_text[32];
+    const auto since_epoch = std::chrono::duration_cast<std::chrono::milliseconds>(e_.start.time_since_epoch()).count();
+    const std::time_t second = static_cast<std::time_t>(since_epoch / 1000);
+    if (second != cached_second) {
+      const auto end =
+          fmt::format_to_n(cached_text, sizeof cached_text - 1, "{:%Y-%m-%dT%H:%M:%S}", fmt::gmtime(second)).out;
+      *end = '\0';
+      cached_second = second;
+    }
+    name(AccessLogField::Time);
+    out_ += '"';
+    out_ += cached_text;
+    fmt::format_to(std::back_inserter(out_), ".{:03d}Z\"", static_cast<int>(since_epoch % 1000));
+  }
+
+  void put(AccessLogField field) {
+    using F = AccessLogField;
+    switch (field) {
+      case F::Time:
+        return time();
+      case F::RequestId:
+        return text(field, e_.request_id, false);
+      case F::TraceId:
+        return text(field, e_.trace_id, false);
+      case F::Client:
+        return text(field, e_.client, true);
+      case F::Method:
+        return text(field, e_.method, true);
+      case F::Path:
+        return text(field, path_, true);
+      case F::Route:
+        return text(field, e_.route, true);
+      case F::Backend:
+        return text(field, e_.backend, true);
+      case F::Principal:
+        return text(field, e_.principal, false);
+      case F::Upstream:
+        return text(field, e_.upstream, true);
+      case F::UpstreamPath:
+        return text(field, upstream_path_, true);
+      case F::PathSource:
+        return text(field, e_.path_source, true);
+      case F::Model:
+        return text(field, e_.model, true);
+      case F::RequestedModel:
+        return text(field, e_.requested_model, false);
+      case F::Stream:
+        name(field);
+        out_ += e_.stream ? "true" : "false";
+        return;
+      case F::Status:
+        return number(field, e_.status);
+      case F::BytesReceived:
+        return number(field, e_.bytes_received);
+      case F::BytesSent:
+        return number(field, e_.bytes_sent);
+      case F::DurationMs:
+        return milliseconds(field, e_.duration_ms);
+      case F::UpstreamFirstByteMs:
+        if (e_.upstream_first_byte_ms >= 0) milliseconds(field, e_.upstream_first_byte_ms);
+        return;
+      case F::TimeToFirstTokenMs:
+        if (e_.time_to_first_token_ms >= 0) milliseconds(field, e_.time_to_first_token_ms);
+        return;
+      case F::Provider:
+        return text(field, e_.provider, false);
+      case F::Attempts:
+        if (e_.attempts > 1) number(field, e_.attempts);
+        return;
+      case F::Translation:
+        return text(field, e_.translation, false);
+      case F::Guard:
+        return text(field, e_.guard, false);
+      case F::Limit:
+        return text(field, e_.limit, false);
+      case F::Cache:
+        return text(field, e_.cache, false);
+      case F::PromptTokens:
+        if (e_.prompt_tokens >= 0) number(field, e_.prompt_tokens);
+        return;
+      case F::CompletionTokens:
+        if (e_.completion_tokens >= 0) number(field, e_.completion_tokens);
+        return;
+      case F::CachedTokens:
+        if (e_.cached_tokens > 0) number(field, e_.cached_tokens);
+        return;
+      case F::CostUsd:
+        // A string so no JSON reader rounds it.
+        if (e_.cost_micros >= 0) {
+          name(field);
+          fmt::format_to(std::back_inserter(out_), "\"{}.{:06}\"", e_.cost_micros / 1'000'000,
+                         e_.cost_micros % 1'000'000);
+        }
+        return;
+      case F::FinishReason:
+        return text(field, e_.finish_reason, false);
+      case F::ResponseModel:
+        return text(field, e_.response_model, false);
+      case F::Error:
+        return text(field, e_.error, false);
+      case F::FailoverReasons:
+        if (e_.failover_reasons.empty()) return;
+        name(field);
+        out_ += '[';
+        for (std::size_t i = 0; i < e_.failover_reasons.size(); ++i) {
+          if (i > 0) out_ += ',';
+          out_ += '"';
+          escaped(field, e_.failover_reasons[i]);
+          out_ += '"';
+        }
+        out_ += ']';
+        return;
+    }
+  }
+
+  const AccessLogEntry& e_;
+  std::string_view path_;
+  std::string_view upstream_path_;
+  std::string& out_;
+  const FieldSizes* caps_;
+  FieldSizes* lengths_;
+};
 
 }  // namespace
 
@@ -240,101 +363,31 @@ void format_access_log(const AccessLogEntry& e, std::string& out, const AccessLo
     if (upstream_path.find('?') != std::string_view::npos)
       upstream_path = upstream_path_redacted = redact_query(upstream_path, options.redact_query_params);
   }
-  auto field = [&out](std::string_view name, std::string_view value) {
-    out += ",\"";
-    out += name;
-    out += "\":\"";
-    append_json_escaped(value, out);
-    out += '"';
-  };
-  append_line_head(e, out);
-  field("client", e.client);
-  field("method", e.method);
-  field("path", path);
-  field("route", e.route);
-  field("backend", e.backend);
-  if (!e.principal.empty()) field("principal", e.principal);
-  field("upstream", e.upstream);
-  field("upstream_path", upstream_path);
-  field("path_source", e.path_source);
-  field("model", e.model);
-  if (!e.requested_model.empty()) field("requested_model", e.requested_model);
-  append_numbers(e, out);
-  if (!e.provider.empty()) field("provider", e.provider);
-  if (e.attempts > 1) fmt::format_to(std::back_inserter(out), ",\"attempts\":{}", e.attempts);
-  if (!e.translation.empty()) field("translation", e.translation);
-  if (!e.guard.empty()) field("guard", e.guard);
-  append_usage(e, out);
-  if (!e.error.empty()) field("error", e.error);
-  out += "}\n";
+  const std::span<const AccessLogField> fields =
+      options.fields.empty() ? default_access_log_fields() : std::span<const AccessLogField>(options.fields);
+  LineWriter(e, path, upstream_path, out, nullptr, nullptr).write(fields);
   if (out.size() - line_start <= kMaxAccessLogLineBytes) return;
 
-  // Too long for one atomic write: rebuild the line with the longest text fields cut.
-  out.resize(line_start);
-  auto escape = [](std::string_view v) {
-    std::string s;
-    append_json_escaped(v, s);
-    return s;
-  };
-  std::vector<TextField> fields = {{"client", escape(e.client)},
-                                   {"method", escape(e.method)},
-                                   {"path", escape(path)},
-                                   {"route", escape(e.route)},
-                                   {"backend", escape(e.backend)},
-                                   {"principal", escape(e.principal), false},
-                                   {"upstream", escape(e.upstream)},
-                                   {"upstream_path", escape(upstream_path)},
-                                   {"path_source", escape(e.path_source)},
-                                   {"model", escape(e.model)},
-                                   {"requested_model", escape(e.requested_model), false},
-                                   {"provider", escape(e.provider), false},
-                                   {"translation", escape(e.translation), false},
-                                   {"guard", escape(e.guard), false},
-                                   {"error", escape(e.error), false}};
-  std::string head;
-  append_line_head(e, head);
-  std::string numbers;
-  append_numbers(e, numbers);
-  std::string tail;
-  if (e.attempts > 1) fmt::format_to(std::back_inserter(tail), ",\"attempts\":{}", e.attempts);
-  append_usage(e, tail);
-  auto total = [&] {
-    std::size_t n = head.size() + numbers.size() + tail.size() + 2;  // "}\n"
-    for (const auto& f : fields)
-      if (f.always || !f.escaped.empty()) n += f.name.size() + 6 + f.escaped.size();  // ,"name":"..."
-    return n;
-  };
+  // Too long for one atomic write: written again with the longest text fields cut, one at a
+  // time, until the line fits (numbers are never cut).
   constexpr std::size_t kKeep = 32;  // a cut field keeps at least this much of its text
-  for (std::size_t size = total(); size > kMaxAccessLogLineBytes; size = total()) {
-    auto longest = std::max_element(fields.begin(), fields.end(), [](const TextField& a, const TextField& b) {
-      return a.escaped.size() < b.escaped.size();
-    });
-    if (longest->escaped.size() <= kKeep + kTruncatedMarker.size()) break;  // cannot happen: fixed parts are small
+  FieldSizes caps;
+  caps.fill(std::string::npos);
+  for (std::size_t round = 0; round <= kAccessLogFieldCount; ++round) {
+    FieldSizes lengths{};
+    out.resize(line_start);
+    LineWriter(e, path, upstream_path, out, &caps, &lengths).write(fields);
+    const auto size = out.size() - line_start;
+    if (size <= kMaxAccessLogLineBytes) return;
+    std::size_t longest = 0;
+    for (std::size_t i = 1; i < lengths.size(); ++i) {
+      if (std::min(lengths[i], caps[i]) > std::min(lengths[longest], caps[longest])) longest = i;
+    }
+    const auto current = std::min(lengths[longest], caps[longest]);
+    if (current <= kKeep) break;  // cannot happen: the fixed parts are small
     const auto over = size - kMaxAccessLogLineBytes;
-    const auto room = longest->escaped.size() > over + kTruncatedMarker.size() + kKeep
-                          ? longest->escaped.size() - over - kTruncatedMarker.size()
-                          : kKeep;
-    longest->escaped.resize(escaped_cut(longest->escaped, room));
-    longest->escaped += kTruncatedMarker;
+    caps[longest] = current > over + kTruncatedMarker.size() + kKeep ? current - over - kTruncatedMarker.size() : kKeep;
   }
-  out += head;
-  auto put = [&](const TextField& f) {
-    if (!f.always && f.escaped.empty()) return;
-    out += ",\"";
-    out += f.name;
-    out += "\":\"";
-    out += f.escaped;
-    out += '"';
-  };
-  for (std::size_t i = 0; i < 11; ++i) put(fields[i]);  // client .. requested_model
-  out += numbers;
-  put(fields[11]);  // provider
-  if (e.attempts > 1) fmt::format_to(std::back_inserter(out), ",\"attempts\":{}", e.attempts);
-  put(fields[12]);  // translation
-  put(fields[13]);  // guard
-  append_usage(e, out);
-  put(fields[14]);  // error
-  out += "}\n";
 }
 
 void AccessLogBuffer::write(const AccessLogEntry& entry) {

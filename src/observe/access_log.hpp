@@ -2,22 +2,30 @@
 // and hands whole lines to the file descriptor with write(2) when the buffer fills or at the
 // worker's housekeeping tick (every 50 ms), so logging costs no lock and few system calls. Each
 // write carries whole lines only and is small enough to be atomic, so workers' lines never mix.
-// Credentials in query strings are redacted and every line stays below PIPE_BUF.
+// Credentials in query strings are redacted and every line stays below PIPE_BUF. Which fields a
+// line has, and in which order, is the Gateway's spec.accessLog.fields (AccessLogOptions);
+// formatting appends to the worker's buffer and allocates nothing for a line that fits.
 // AccessLogBuffer is single-threaded (its worker's); the fd is shared and only written whole
 // lines at a time.
 #pragma once
 
 #include <chrono>
 #include <cstdint>
+#include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
+
+#include "observe/access_log_fields.hpp"
 
 namespace sluice::observe {
 
 struct AccessLogEntry {
   std::chrono::system_clock::time_point start;
-  std::string_view client;  // peer address
+  std::string_view request_id;  // observe/request_id.hpp
+  std::string_view trace_id;    // W3C trace id (32 hex digits); empty: none (omitted)
+  std::string_view client;      // the client's address (the TCP peer, or from X-Forwarded-For)
   std::string_view method;
   std::string_view path;   // client target
   std::string_view route;  // "route/rule"
@@ -34,9 +42,10 @@ struct AccessLogEntry {
   std::uint64_t bytes_sent = 0;
   double duration_ms = 0;
   double upstream_first_byte_ms = -1;  // -1: no upstream response
-  double time_to_first_token_ms = -1;  // -1: no first token seen
+  double time_to_first_token_ms = -1;  // -1: not measured (omitted)
   std::string_view translation;        // "openai->anthropic", ... empty when the provider speaks the client's API
   std::string_view guard;              // what a prompt guard did: direction, action, rule names
+  std::string_view limit;              // the rate limit or budget that refused the request (429)
   std::string_view cache;              // the response cache's lookup: hit, miss, bypass; empty: no cache
   std::string_view provider;           // the AI Backend's provider that answered (or was tried last)
   unsigned attempts = 0;               // providers tried (0: none, e.g. refused before routing)
@@ -47,13 +56,17 @@ struct AccessLogEntry {
   std::string_view finish_reason;   // as the provider said it
   std::string_view response_model;  // the model the provider says answered
   std::string_view error;           // why the request failed, if it did
+  // Why each attempt before the last failed ("provider: why"), also when the last succeeded.
+  std::span<const std::string> failover_reasons;
 };
 
 // How lines are written: query parameters whose values are replaced by REDACTED in `path` and
 // `upstream_path` (names compared case-insensitively; the Gateway's spec.accessLog
 // .redactQueryParams, whose default list is in config/resources.hpp).
+// `fields`: the fields of a line, in order (empty: default_access_log_fields()).
 struct AccessLogOptions {
   std::vector<std::string> redact_query_params;
+  std::vector<AccessLogField> fields;
 };
 
 // Longest line written, newline included: one line stays below PIPE_BUF (4096), the size a pipe

@@ -11,6 +11,9 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <vector>
+
+#include "observe/request_id.hpp"
 
 namespace sluice::observe {
 struct RouteSeries;
@@ -24,6 +27,10 @@ namespace sluice::pipeline {
 enum class ClientSchema { OpenAI, Anthropic, Google };
 
 struct RequestRecord {
+  // The request's id (generated, or the client's trusted x-request-id): in the access log, sent
+  // upstream and returned to the client as x-request-id.
+  observe::RequestId request_id;
+  std::string trace_id;      // the request's W3C trace id (32 hex digits); empty: none
   std::string_view route;    // CompiledRule::id (owned by the snapshot)
   std::string_view backend;  // BackendRuntime::name (owned by the snapshot)
   std::string principal;     // the authenticated caller's id; empty: none
@@ -50,9 +57,13 @@ struct RequestRecord {
   // connection) to the end of the answer's relay. The rest of the request is Sluice's overhead.
   double upstream_ms = 0;
   std::string_view upstream_error;  // metrics label: connect, timeout, reset, tls, protocol, status, key
-  std::string error;
+  std::string error;                // why the request failed; empty when it succeeded (after failovers too)
+  // Why each attempt that was given up failed ("provider: why"), in order, whatever the outcome.
+  std::vector<std::string> failover_reasons;
   std::string_view translation;  // "openai->anthropic", ... empty when none
   std::string guard;             // what a prompt guard did ("request mask SSN,EMAIL"): rule names, never the text
+  // The rate limit or budget that refused the request (429): "TrafficPolicy/name spec.path[i]".
+  std::string limit;
   // sluice_auth_failures_total's reason when the auth policy refused the request
   // (observe::kAuthFailureReasons); empty otherwise.
   std::string_view auth_failure;

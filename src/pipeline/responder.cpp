@@ -55,8 +55,8 @@ http::Task<bool> send_error(ClientIo& client, const http::ApiError& error, unsig
 }
 
 void Responder::set_attempt(std::string_view provider, unsigned attempts) {
-  sluice_headers_.clear();
-  sluice_headers_.reserve(48 + provider.size());
+  sluice_headers_.resize(request_id_bytes_);
+  sluice_headers_.reserve(request_id_bytes_ + 48 + provider.size());
   sluice_headers_.append("x-sluice-provider: ").append(provider).append("\r\nx-sluice-attempts: ");
   char digits[12];
   const auto written = std::to_chars(digits, digits + sizeof digits, attempts);
@@ -139,8 +139,8 @@ http::Task<bool> Responder::verdict(const Verdict& verdict) {
 
 std::string Responder::relay_head(const bhttp::response_header<>& response, bool keep_alive,
                                   proxy::ClientFraming framing) const {
-  return with_response_lines(
-      proxy::build_client_head(response, version_, keep_alive, framing, response_edits(), sluice_headers_));
+  return with_response_lines(proxy::build_client_head(response, version_, keep_alive, framing, response_edits(),
+                                                      sluice_headers_, record_.request_id.view()));
 }
 
 std::string Responder::converted_head(const bhttp::response_header<>* upstream, unsigned status,
@@ -151,7 +151,7 @@ std::string Responder::converted_head(const bhttp::response_header<>* upstream, 
                                                          : proxy::HeaderNaming::AsIs;
   return with_response_lines(proxy::build_translated_head(upstream, status, content_type, content_length, version_,
                                                           keep_alive, framing, response_edits(), sluice_headers_,
-                                                          naming));
+                                                          naming, record_.request_id.view()));
 }
 
 }  // namespace sluice::pipeline

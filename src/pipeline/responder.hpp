@@ -2,8 +2,9 @@
 // asks the responder to write them (an error in the client's schema, a JSON reply, a local
 // response) or to build the head a relay sends. It decides in one place whether the connection
 // stays open (the client's wish, the worker not draining, the request body read to its end)
-// and which headers every answer carries: x-sluice-* (every answer of an AI Backend, once a
-// provider was tried) and the response header lines the request's stages computed (CORS); it
+// and which headers every answer carries: x-request-id (the record's request id, every answer;
+// an upstream's own x-request-id is renamed x-upstream-request-id), x-sluice-* (every answer of
+// an AI Backend, once a provider was tried) and the response header lines the request's stages computed (CORS); it
 // feeds the answers it writes whole to the request's response tap, if any. Per
 // request; lives in the exchange's coroutine frame; not thread-safe.
 #pragma once
@@ -49,7 +50,13 @@ class Responder {
         keep_alive_(keep_alive),
         draining_(draining),
         schema_(schema),
-        record_(record) {}
+        record_(record) {
+    if (!record.request_id.empty()) {
+      sluice_headers_.reserve(64 + record.request_id.view().size());
+      sluice_headers_.append("x-request-id: ").append(record.request_id.view()).append("\r\n");
+      request_id_bytes_ = sluice_headers_.size();
+    }
+  }
 
   ClientIo& client() { return client_; }
   unsigned version() const { return version_; }
@@ -131,7 +138,8 @@ class Responder {
   RequestRecord& record_;
   bool (*request_read_)(const void*) = nullptr;
   const void* request_read_context_ = nullptr;
-  std::string sluice_headers_;
+  std::string sluice_headers_;  // x-request-id, then the x-sluice-* lines
+  std::size_t request_id_bytes_ = 0;
 };
 
 }  // namespace sluice::pipeline

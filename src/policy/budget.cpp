@@ -118,6 +118,7 @@ std::vector<config::Budget> decode_budgets(config::YamlMap& ai) {
     config::YamlMap m(list[i], item_path, ctx, config::Need::Required);
     config::Budget budget;
     budget.policy = ctx.resource;
+    budget.name = ctx.resource + " " + item_path;
     if (auto by = m.strings("by")) budget.by = std::move(*by);
     std::string error;
     if (!LimitKey::parse(budget.by, &error)) ctx.error(list[i]["by"], m.field("by"), error);

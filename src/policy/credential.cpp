@@ -88,9 +88,9 @@ class CredentialStage final : public pipeline::Stage {
     observe::log(observe::Level::Warning, "API key benched",
                  {{"backend", attempt.request.backend.name},
                   {"provider", provider.name},
-                  {"key", std::to_string(*attempt.key_index + 1)},
-                  {"status", std::to_string(status)},
-                  {"for_s", std::to_string(bench.count())}});
+                  {"key", *attempt.key_index + 1},
+                  {"status", status},
+                  {"for_s", bench.count()}});
     if (response.body_sent_upstream || !provider.keys->pick(now)) return Verdict::proceed();
     attempt.request.record.upstream_error = "key";
     return Verdict::retry_same_provider(http::ApiError{status,

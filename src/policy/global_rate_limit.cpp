@@ -636,6 +636,7 @@ std::optional<Verdict> GlobalLimitStage::plan(RequestContext& request, Reservati
 
 Verdict GlobalLimitStage::refuse(RequestContext& request, const Counter& counter, std::int64_t retry_ms) const {
   const std::int64_t seconds = retry_ms < 0 ? 3600 : std::max<std::int64_t>(1, (retry_ms + 999) / 1000);
+  request.record.limit = counter.budget != nullptr ? counter.budget->spec.name : counter.limit->spec.name;
   if (counter.budget != nullptr) {
     runtime_->count(GlobalLimitsRuntime::Outcome::BudgetExceeded);
     const auto& spec = counter.budget->spec;

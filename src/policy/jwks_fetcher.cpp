@@ -139,7 +139,7 @@ struct JwksFetcher::State {
         if (first || failures > 0 || woken)
           observe::log(observe::Level::Info, "JWKS fetched",
                        {{"url", source.keys->url()},
-                        {"keys", std::to_string(count)},
+                        {"keys", count},
                         {"why", first   ? "start"
                                 : woken ? "a token named an unknown key"
                                         : "retry"}});
@@ -152,7 +152,7 @@ struct JwksFetcher::State {
                      {{"url", source.keys->url()},
                       {"error", result.error},
                       {"keys", source.keys->current() ? "keeping the keys fetched before" : "none yet"},
-                      {"retry_in_ms", std::to_string(delay.count())}});
+                      {"retry_in_ms", delay.count()}});
       }
       if (first) {
         first = false;

@@ -48,6 +48,7 @@ struct CompiledLimit {
   state::TokenBuckets::Limit bucket;
   std::uint64_t burst = 0;
   std::string identity;
+  std::string name;  // for the access log's `limit`
 };
 
 class LocalRateLimitStage final : public pipeline::Stage {
@@ -85,6 +86,7 @@ class LocalRateLimitStage final : public pipeline::Stage {
         runtime_->count_local(false);
         for (std::size_t i = 0; i < taken.size(); ++i) buckets_->adjust(taken[i], 1, limits_[i].bucket, now);
         const auto seconds = std::max<std::int64_t>(1, (outcome.retry_after.count() + 999) / 1000);
+        request.record.limit = limit.name;
         return Verdict::fail({429,
                               "requests",
                               "rate_limit_exceeded",
@@ -119,7 +121,8 @@ std::shared_ptr<const pipeline::Stage> make_local_rate_limit_stage(std::vector<c
     compiled.push_back({std::move(*key),
                         {burst, static_cast<double>(limit.requests) / unit_seconds(limit.unit)},
                         static_cast<std::uint64_t>(burst),
-                        limit.identity + "|"});
+                        limit.identity + "|",
+                        limit.name});
   }
   if (compiled.empty()) return nullptr;
   if (!buckets) buckets = std::make_shared<state::TokenBuckets>();

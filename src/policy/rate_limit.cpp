@@ -39,6 +39,7 @@ std::vector<config::LocalRateLimit> decode_local(config::YamlMap& section) {
     config::YamlMap m(list[i], section.field("local") + "[" + std::to_string(i) + "]", ctx, config::Need::Required);
     config::LocalRateLimit limit;
     limit.policy = ctx.resource;
+    limit.name = ctx.resource + " " + m.path();
     if (auto requests = m.integer("requests", 1, 1'000'000'000, config::Need::Required))
       limit.requests = static_cast<std::uint64_t>(*requests);
     if (auto unit = decode_unit(m)) limit.unit = *unit;
@@ -62,6 +63,7 @@ std::vector<config::GlobalRateLimit> decode_global_limits(config::YamlMap& globa
     config::YamlMap m(list[i], global.field("limits") + "[" + std::to_string(i) + "]", ctx, config::Need::Required);
     config::GlobalRateLimit limit;
     limit.policy = ctx.resource;
+    limit.name = ctx.resource + " " + m.path();
     if (auto requests = m.integer("requests", 1, 1'000'000'000'000))
       limit.requests = static_cast<std::uint64_t>(*requests);
     if (auto tokens = m.integer("tokens", 1, 1'000'000'000'000)) limit.tokens = static_cast<std::uint64_t>(*tokens);

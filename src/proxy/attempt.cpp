@@ -560,6 +560,7 @@ http::Task<AttemptResult> attempt(ExchangeInputs& exchange, const BackendRuntime
       match.rewritten_host ? std::string_view(*match.rewritten_host) : std::string_view(endpoint.host_header);
   head_spec.translated = translator != nullptr;
   head_spec.extra = target.static_headers;
+  head_spec.request_id = record.request_id.view();
   const bool streamed_body = exchange.streamed_parser != nullptr && exchange.streamed_parser->has_value();
   if (streamed_body) {
     head_spec.framing = exchange.streamed_framing;

@@ -8,7 +8,9 @@
 #include <boost/asio/write.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <boost/container/small_vector.hpp>
 
+#include "http/forwarded_for.hpp"
 #include "http/parse_errors.hpp"
 #include "http/request_head.hpp"
 #include "observe/log.hpp"
@@ -36,6 +38,18 @@ std::optional<std::string_view> header_lookup(const void* ctx, std::string_view 
   const auto it = fields.find(name);
   if (it == fields.end()) return std::nullopt;
   return it->value();
+}
+
+std::string_view header_value(const bhttp::fields& fields, std::string_view name) {
+  const auto it = fields.find(name);
+  return it == fields.end() ? std::string_view{} : std::string_view(it->value());
+}
+
+// "x-request-id: <id>\r\n" for an answer written before the exchange (its responder adds it then).
+std::string request_id_header(const RequestRecord& record) {
+  std::string line = "x-request-id: ";
+  line.append(record.request_id.view()).append("\r\n");
+  return line;
 }
 
 // Host header without port, lower-cased into `out`.
@@ -78,6 +92,8 @@ void finish_request(Worker& worker, const RequestRecord& record, std::string_vie
   if (!log.enabled()) return;
   observe::AccessLogEntry entry;
   entry.start = wall_start;
+  entry.request_id = record.request_id.view();
+  entry.trace_id = record.trace_id;
   entry.client = peer;
   entry.method = method;
   entry.path = target;
@@ -97,6 +113,8 @@ void finish_request(Worker& worker, const RequestRecord& record, std::string_vie
   entry.upstream_first_byte_ms = record.upstream_first_byte_ms;
   entry.time_to_first_token_ms = record.first_token_ms;
   entry.error = record.error;
+  entry.failover_reasons = record.failover_reasons;
+  entry.limit = record.limit;
   entry.translation = record.translation;
   entry.guard = record.guard;
   entry.cache = record.cache;
@@ -146,11 +164,22 @@ http::Task<bool> handle_request(Worker& worker, const Snapshot& snapshot, Client
   const auto version = head.version();
   const bool body_pending = !header_parser.is_done();
   const bool keep_alive = head.keep_alive() && !worker.draining();
+  const auto& gateway = snapshot.gateway();
+  record.request_id = observe::choose_request_id(header_value(head, "x-request-id"), gateway.accessLog.trustRequestId);
+  // The client's address: the TCP peer, or behind trusted proxies the address they saw.
+  std::optional<std::string> forwarded;
+  if (gateway.clientAddress.xffTrustedHops > 0) {
+    boost::container::small_vector<std::string_view, 2> values;
+    const auto [first, last] = head.equal_range("x-forwarded-for");
+    for (auto it = first; it != last; ++it) values.push_back(it->value());
+    forwarded = http::forwarded_client(std::span(values.data(), values.size()), gateway.clientAddress.xffTrustedHops);
+  }
+  const std::string_view client_address = forwarded ? std::string_view(*forwarded) : peer;
 
   auto finish = [&](bool keep) {
     if (worker.cutting())
       record.error = "cut at the drain deadline" + (record.error.empty() ? "" : "; " + record.error);
-    finish_request(worker, record, method, target, peer, wall_start, start);
+    finish_request(worker, record, method, target, client_address, wall_start, start);
     return keep;
   };
 
@@ -171,13 +200,15 @@ http::Task<bool> handle_request(Worker& worker, const Snapshot& snapshot, Client
                          "no route matches " + method + " " + std::string(view.path) +
                              (view.host.empty() ? std::string() : " (host " + std::string(view.host) + ")"),
                          {}};
-    auto keep =
-        co_await send_error(client, error, version, keep_alive && !body_pending, record, client_schema_for(view.path));
+    const std::string id_header = request_id_header(record);
+    auto keep = co_await send_error(client, error, version, keep_alive && !body_pending, record,
+                                    client_schema_for(view.path), {}, id_header);
     co_return finish(keep);
   }
   record.route = match->rule->id;
 
-  auto keep = co_await run_exchange(worker, snapshot, *match, header_parser, buffer, client, keep_alive, record, peer);
+  auto keep = co_await run_exchange(worker, snapshot, *match, header_parser, buffer, client, keep_alive, record,
+                                    client_address);
   co_return finish(keep);
 }
 
@@ -307,12 +338,14 @@ http::Task<void> serve_client(Worker& worker, http::Socket socket) {
       // answered where there is something to answer, then the connection closes: how the rest
       // of the stream is framed cannot be trusted.
       RequestRecord record;
+      record.request_id = observe::generate_request_id();
       const bool refused = head_read.refused.has_value();
       auto error = refused ? std::move(head_read.refused)
                            : failed_head_error(rec, limits, first_request,
                                                deadline.expired() && (buffer.size() > 0 || header_parser.got_some()));
       if (error) {
-        co_await send_error(client, *error, 11, false, record);
+        const std::string id_header = request_id_header(record);
+        co_await send_error(client, *error, 11, false, record, ClientSchema::OpenAI, {}, id_header);
         const auto& partial = header_parser.get();
         finish_refused(worker, record, peer, std::string_view(partial.method_string()),
                        std::string_view(partial.target()));

@@ -195,10 +195,9 @@ void record_health(Worker& worker, const BackendRuntime& backend, const BackendR
         observe::Level::Warning, "provider ejected",
         {{"backend", backend.name},
          {"provider", provider.name},
-         {"ejections", std::to_string(provider.health->ejections())},
+         {"ejections", provider.health->ejections()},
          {"for_ms",
-          std::to_string(
-              std::chrono::duration_cast<std::chrono::milliseconds>(provider.health->ejected_until() - now).count())}});
+          std::chrono::duration_cast<std::chrono::milliseconds>(provider.health->ejected_until() - now).count()}});
   }
 }
 
@@ -285,6 +284,7 @@ http::Task<bool> try_providers(ExchangeInputs& exchange, AttemptPlan& plan) {
       // The same provider with its next key: not a provider failure.
       ++key_retries;
       failures += (failures.empty() ? "" : "; ") + outcome.failure;
+      record.failover_reasons.push_back(std::move(outcome.failure));
       --i;
       continue;
     }
@@ -298,19 +298,18 @@ http::Task<bool> try_providers(ExchangeInputs& exchange, AttemptPlan& plan) {
                                               : observe::AttemptOutcome::Success;
       worker.metrics().add(plan[i]->series.attempts + static_cast<observe::CounterSlot>(counted));
     }
-    if (outcome.responded) {
-      if (!failures.empty())
-        record.error = "failed over: " + failures + (record.error.empty() ? std::string() : "; then: " + record.error);
-      co_return outcome.keep;
-    }
+    // A request that succeeded after failovers has no error: why the earlier attempts failed is
+    // in failover_reasons.
+    if (outcome.responded) co_return outcome.keep;
     failures += (failures.empty() ? "" : "; ") + outcome.failure;
+    record.failover_reasons.push_back(std::move(outcome.failure));
     last_status = outcome.status;
     last_request_error = std::move(outcome.request_error);
     record.error.clear();
   }
   // Every provider failed without answering (the deadline passed with providers left, or the
-  // last one could not take the request).
-  record.error = "failed over: " + failures;
+  // last one could not take the request): the error is the answer's message.
+  record.error.clear();
   if (last_request_error) co_return co_await exchange.responder.error(*last_request_error);
   const auto error = upstream_error(last_status, "every provider of Backend " + backend.name + " failed: " + failures);
   co_return co_await exchange.responder.error(error);

@@ -90,6 +90,15 @@ void append_header(std::string& out, std::string_view name, std::string_view val
   out.append(name).append(": ").append(value).append("\r\n");
 }
 
+constexpr std::string_view kRequestId = "x-request-id";
+constexpr std::string_view kUpstreamRequestId = "x-upstream-request-id";
+
+// An upstream response header: its own request id moves aside when Sluice's takes its name.
+void append_response_header(std::string& out, std::string_view name, std::string_view value,
+                            std::string_view request_id) {
+  append_header(out, !request_id.empty() && iequals(name, kRequestId) ? kUpstreamRequestId : name, value);
+}
+
 // `owned` names a header Sluice sets itself afterwards (the backend's credential header):
 // a filter cannot add a second copy of it.
 void append_filter_headers(std::string& out, HeaderEdits mods, std::string_view owned = {}) {
@@ -170,8 +179,11 @@ std::string build_upstream_head(const bhttp::request_header<>& request, const Ba
     for (const auto& [extra_name, value] : spec.extra) overridden = overridden || iequals(name, extra_name);
     if (overridden && (spec.translated || !iequals(name, "anthropic-version"))) continue;
     if (!edits.empty() && filtered_out(name, edits)) continue;
+    if (!spec.request_id.empty() && iequals(name, kRequestId)) continue;
     append_header(head, name, field.value());
   }
+  if (!spec.request_id.empty() && (edits.empty() || !filtered_out(kRequestId, edits)))
+    append_header(head, kRequestId, spec.request_id);
   append_filter_headers(
       head, edits,
       spec.replace_auth && !spec.auth_value.empty() ? std::string_view(backend.auth_header) : std::string_view{});
@@ -197,7 +209,8 @@ std::string build_upstream_head(const bhttp::request_header<>& request, const Ba
 // The client response head: upstream status and headers minus hop-by-hop ones, the
 // response header edits, and framing Sluice chooses for the client.
 std::string build_client_head(const bhttp::response_header<>& response, unsigned version, bool keep_alive,
-                              ClientFraming framing, HeaderEdits edits, std::string_view extra) {
+                              ClientFraming framing, HeaderEdits edits, std::string_view extra,
+                              std::string_view request_id) {
   std::string head;
   head.reserve(512);
   append_status_line(head, version, response.result_int(), response.reason());
@@ -221,7 +234,7 @@ std::string build_client_head(const bhttp::response_header<>& response, unsigned
     const std::string_view name = field.name_string();
     if (!connection_options.empty() && connection_options.names(name)) continue;
     if (!edits.empty() && filtered_out(name, edits)) continue;
-    append_header(head, name, field.value());
+    append_response_header(head, name, field.value(), request_id);
   }
   append_client_tail(head, version, keep_alive, framing, edits, extra);
   return head;
@@ -247,7 +260,7 @@ constexpr HeaderAlias kHeaderAliases[] = {
 // The upstream's request id and rate-limit headers under the client's names, where the
 // provider gave them under the other convention only.
 void append_header_aliases(std::string& head, const bhttp::response_header<>& upstream, HeaderNaming naming,
-                           HeaderEdits edits) {
+                           HeaderEdits edits, std::string_view request_id) {
   if (naming == HeaderNaming::AsIs) return;
   const bool to_openai = naming == HeaderNaming::OpenAI;
   for (const auto& alias : kHeaderAliases) {
@@ -256,6 +269,7 @@ void append_header_aliases(std::string& head, const bhttp::response_header<>& up
     const auto found = upstream.find(from);
     if (found == upstream.end() || upstream.find(to) != upstream.end()) continue;
     if (!edits.empty() && filtered_out(to, edits)) continue;
+    if (!request_id.empty() && iequals(to, kRequestId)) continue;  // Sluice's id has that name
     append_header(head, to, found->value());
   }
 }
@@ -265,7 +279,7 @@ void append_header_aliases(std::string& head, const bhttp::response_header<>& up
 std::string build_translated_head(const bhttp::response_header<>* upstream, unsigned status,
                                   std::string_view content_type, std::size_t content_length, unsigned version,
                                   bool keep_alive, ClientFraming framing, HeaderEdits edits, std::string_view extra,
-                                  HeaderNaming naming) {
+                                  HeaderNaming naming, std::string_view request_id) {
   std::string head;
   head.reserve(512);
   append_status_line(head, version, status, {});
@@ -291,9 +305,9 @@ std::string build_translated_head(const bhttp::response_header<>* upstream, unsi
       const std::string_view name = field.name_string();
       if (!connection_options.empty() && connection_options.names(name)) continue;
       if (!edits.empty() && filtered_out(name, edits)) continue;
-      append_header(head, name, field.value());
+      append_response_header(head, name, field.value(), request_id);
     }
-    append_header_aliases(head, *upstream, naming, edits);
+    append_header_aliases(head, *upstream, naming, edits, request_id);
   }
   append_header(head, "Content-Type", content_type);
   if (framing == ClientFraming::ContentLength) {

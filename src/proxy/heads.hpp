@@ -36,6 +36,8 @@ struct UpstreamHeadSpec {
   // account-choosing headers and cookies stay behind unless the Backend forwards them.
   bool injects_credential = false;
   std::vector<std::pair<std::string, std::string>> extra;  // signing headers, static headers
+  // Sent as x-request-id in place of the client's (unless a header filter sets that header).
+  std::string_view request_id;
 };
 
 // The credential a client sent, for Passthrough auth: the backend's own header (its `prefix`
@@ -52,8 +54,11 @@ enum class ClientFraming { None, ContentLength, Chunked, UntilClose };
 
 // The client response head for a relayed upstream response.
 // `extra`: header lines Sluice adds ("x-sluice-provider: a\r\n..."), written as given.
+// `request_id`: when set, `extra` carries Sluice's x-request-id, and the upstream's own
+// x-request-id is written as x-upstream-request-id.
 std::string build_client_head(const boost::beast::http::response_header<>& response, unsigned version, bool keep_alive,
-                              ClientFraming framing, HeaderEdits edits, std::string_view extra = {});
+                              ClientFraming framing, HeaderEdits edits, std::string_view extra = {},
+                              std::string_view request_id = {});
 
 // The names a client's SDK reads rate limits and request ids under.
 enum class HeaderNaming {
@@ -71,6 +76,7 @@ enum class HeaderNaming {
 std::string build_translated_head(const boost::beast::http::response_header<>* upstream, unsigned status,
                                   std::string_view content_type, std::size_t content_length, unsigned version,
                                   bool keep_alive, ClientFraming framing, HeaderEdits edits,
-                                  std::string_view extra = {}, HeaderNaming naming = HeaderNaming::AsIs);
+                                  std::string_view extra = {}, HeaderNaming naming = HeaderNaming::AsIs,
+                                  std::string_view request_id = {});
 
 }  // namespace sluice::proxy

@@ -176,10 +176,7 @@ http::Task<void> fetch_loop(http::UpstreamPool& pool, const BackendRuntime& back
       p.listed_models->publish(std::move(list));
       if (first || failures > 0)
         observe::log(observe::Level::Info, "model list fetched",
-                     {{"backend", backend.name},
-                      {"provider", p.name},
-                      {"models", std::to_string(count)},
-                      {"pages", std::to_string(result.pages)}});
+                     {{"backend", backend.name}, {"provider", p.name}, {"models", count}, {"pages", result.pages}});
       failures = 0;
       delay = interval;
     } else {
@@ -202,7 +199,7 @@ http::Task<void> fetch_loop(http::UpstreamPool& pool, const BackendRuntime& back
                     {"path", source.path},
                     {"error", result.error},
                     {"listing", keeping},
-                    {"retry_in_ms", std::to_string(delay.count())}});
+                    {"retry_in_ms", delay.count()}});
     }
   }
 }

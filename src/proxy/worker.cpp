@@ -13,10 +13,22 @@ namespace sluice::proxy {
 namespace asio = boost::asio;
 using tcp = asio::ip::tcp;
 
+namespace {
+
+// The access log's options from the Gateway (field names were checked by the loader).
+observe::AccessLogOptions access_log_options(const config::AccessLog& settings) {
+  observe::AccessLogOptions options{settings.redactQueryParams, {}};
+  for (const auto& name : settings.fields)
+    if (const auto field = observe::access_log_field(name)) options.fields.push_back(*field);
+  return options;
+}
+
+}  // namespace
+
 Worker::Worker(unsigned index, std::shared_ptr<const Snapshot> snapshot, int access_log_fd)
     : index_(index),
       snapshot_(std::move(snapshot)),
-      access_log_(access_log_fd, observe::AccessLogOptions{snapshot_->gateway().accessLog.redactQueryParams}),
+      access_log_(access_log_fd, access_log_options(snapshot_->gateway().accessLog)),
       rng_(std::random_device{}() + index),
       work_(asio::make_work_guard(io_)),
       pool_(io_.get_executor(), deadlines_),

@@ -221,7 +221,8 @@ describe('failover to the next priority group before the first byte', () => {
     const line = await sluice.waitForAccessLog((l) => l.backend === 'fo-refused' && l.attempts === 2);
     assert.equal(line.provider, 'backup');
     assert.equal(line.status, 200);
-    assert.match(line.error ?? '', /gone/, 'the failed attempt is named');
+    assert.equal(line.error, undefined, 'it succeeded: no error');
+    assert.match((line.failover_reasons ?? []).join('; '), /gone/, 'the failed attempt is named');
   });
 
   test('GET /v1/models lists the models of every provider', async () => {
@@ -433,8 +434,8 @@ spec:
     const refusals = keyMock.stderr.filter((l) => (l.includes('"status":401') || l.includes('"status":429')) &&
       !l.includes('"target":"/v1/models"')).length;
     assert.equal(refusals, 2, 'each bad key was tried once, then benched');
-    assert.ok(gw.stderr.some((l) => l.includes('"msg":"API key benched"') && l.includes('"status":"401"')));
-    assert.ok(gw.stderr.some((l) => l.includes('"msg":"API key benched"') && l.includes('"status":"429"')));
+    assert.ok(gw.stderr.some((l) => l.includes('"msg":"API key benched"') && l.includes('"status":401')));
+    assert.ok(gw.stderr.some((l) => l.includes('"msg":"API key benched"') && l.includes('"status":429')));
     const status = await (await fetch(`${gw.adminUrl}/status`)).json();
     const keys = status.backends.find((b) => b.name === 'rotating').groups[0].providers[0].keys;
     assert.deepEqual(keys.map((k) => k.benched), [true, true, false]);
@@ -450,8 +451,10 @@ spec:
     assert.equal(again.status, 200);
     assert.equal(again.headers.get('x-sluice-provider'), 'other');
     assert.equal(again.headers.get('x-sluice-attempts'), '2');
-    const line = await gw.waitForAccessLog((l) => l.backend === 'exhausted' && /every API key is benched/.test(l.error ?? ''));
-    assert.match(line.error, /spent-provider/);
+    const line = await gw.waitForAccessLog(
+      (l) => l.backend === 'exhausted' && /every API key is benched/.test((l.failover_reasons ?? []).join('; ')),
+    );
+    assert.match(line.failover_reasons.join('; '), /spent-provider/);
   });
 });
 

@@ -250,7 +250,7 @@ TEST(AccessLogRedaction, CredentialQueryParametersAreRedactedInBothPaths) {
       "x?X-Amz-Signature=abc&X-Amz-Credential=AKIA%2F&x=1&sig=s&signature=s2&apikey=a"
       "&api_key=b&access_token=c&x-amz-security-token=d&password=p&secret=q";
   std::string line;
-  const auto o = format_with(e, AccessLogOptions{kRedact}, &line);
+  const auto o = format_with(e, AccessLogOptions{kRedact, {}}, &line);
   EXPECT_EQ(str(o, "path"),
             "/gemini/models/x:generateContent?alt=sse&KEY=REDACTED&Api-Key=REDACTED&token=REDACTED"
             "&code=REDACTED#frag");
@@ -274,7 +274,7 @@ TEST(AccessLogRedaction, PercentEncodedNamesAreRedactedToo) {
 TEST(AccessLogRedaction, TheListIsConfigurable) {
   auto e = sample_entry();
   e.path = "/p?key=visible&session=hidden";
-  const auto o = format_with(e, AccessLogOptions{{"SESSION"}});
+  const auto o = format_with(e, AccessLogOptions{{"SESSION"}, {}});
   EXPECT_EQ(str(o, "path"), "/p?key=visible&session=REDACTED");
 }
 
@@ -293,7 +293,7 @@ TEST(AccessLogTruncation, LongFieldsAreCutSoTheLineStaysBelowPipeBuf) {
   e.attempts = 2;
   e.prompt_tokens = 7;
   std::string line;
-  const auto o = format_with(e, AccessLogOptions{kRedact}, &line);
+  const auto o = format_with(e, AccessLogOptions{kRedact, {}}, &line);
   EXPECT_GT(line.size(), 3'000u) << "fields are cut only as much as needed";
   EXPECT_TRUE(str(o, "path").ends_with("\xE2\x80\xA6(truncated)")) << str(o, "path");
   EXPECT_TRUE(str(o, "path").starts_with("/chat/ppp"));
@@ -317,8 +317,84 @@ TEST(AccessLogTruncation, ShortLinesAreUnchanged) {
   std::string plain;
   format_access_log(sample_entry(), plain);
   std::string with_options;
-  format_access_log(sample_entry(), with_options, AccessLogOptions{kRedact});
+  format_access_log(sample_entry(), with_options, AccessLogOptions{kRedact, {}});
   EXPECT_EQ(plain, with_options);
+}
+
+// ------------------------------------------------------------------ fields and the field list
+
+TEST(AccessLogFields, NewFieldsAreWrittenWhenSet) {
+  auto e = sample_entry();
+  e.request_id = "0123456789abcdef0123456789abcdef";
+  e.trace_id = "4bf92f3577b34da6a3ce929d0e0e4736";
+  e.time_to_first_token_ms = 812.25;
+  e.limit = "TrafficPolicy/limits spec.rateLimit.local[0]";
+  const std::vector<std::string> reasons = {"backend chat provider a answered HTTP 503", "b: connect \"refused\""};
+  e.failover_reasons = reasons;
+  const auto o = format_and_parse(e);
+  EXPECT_EQ(str(o, "request_id"), "0123456789abcdef0123456789abcdef");
+  EXPECT_EQ(str(o, "trace_id"), "4bf92f3577b34da6a3ce929d0e0e4736");
+  EXPECT_DOUBLE_EQ(o.at("time_to_first_token_ms").to_number<double>(), 812.25);
+  EXPECT_EQ(str(o, "limit"), "TrafficPolicy/limits spec.rateLimit.local[0]");
+  ASSERT_TRUE(o.contains("failover_reasons"));
+  const auto& array = o.at("failover_reasons").as_array();
+  ASSERT_EQ(array.size(), 2u);
+  EXPECT_EQ(array[0].as_string(), reasons[0]);
+  EXPECT_EQ(array[1].as_string(), reasons[1]);
+}
+
+TEST(AccessLogFields, UnsetNewFieldsAreOmitted) {
+  const auto o = format_and_parse(sample_entry());
+  for (const char* name : {"request_id", "trace_id", "time_to_first_token_ms", "limit", "failover_reasons"})
+    EXPECT_FALSE(o.contains(name)) << name;
+}
+
+TEST(AccessLogFields, NamesRoundTrip) {
+  for (const auto field : default_access_log_fields())
+    EXPECT_EQ(access_log_field(access_log_field_name(field)), field) << access_log_field_name(field);
+  EXPECT_FALSE(access_log_field("nope"));
+  EXPECT_FALSE(access_log_field("Status")) << "names are exact";
+  EXPECT_EQ(default_access_log_fields().size(), kAccessLogFieldCount);
+}
+
+TEST(AccessLogFields, OnlyListedFieldsInTheirOrder) {
+  auto e = sample_entry();
+  e.request_id = "id-1";
+  AccessLogOptions options;
+  options.fields = {AccessLogField::Status, AccessLogField::RequestId, AccessLogField::Path, AccessLogField::Error};
+  std::string line;
+  format_access_log(e, line, options);
+  EXPECT_EQ(line, "{\"status\":200,\"request_id\":\"id-1\",\"path\":\"/openrouter/chat/completions?x=1\"}\n")
+      << "error is empty: omitted";
+}
+
+TEST(AccessLogFields, ListedTimeComesFirstWhenAsked) {
+  AccessLogOptions options;
+  options.fields = {AccessLogField::Method, AccessLogField::Time};
+  std::string line;
+  format_access_log(sample_entry(), line, options);
+  EXPECT_EQ(line, "{\"method\":\"POST\",\"time\":\"2024-03-05T06:07:08.123Z\"}\n");
+}
+
+TEST(AccessLogFields, DefaultOrderIsTheDocumentedOne) {
+  auto e = sample_entry();
+  e.request_id = "r";
+  e.error = "x";
+  std::string line;
+  format_access_log(e, line);
+  EXPECT_TRUE(line.starts_with("{\"time\":\"2024-03-05T06:07:08.123Z\",\"request_id\":\"r\",\"client\":")) << line;
+  EXPECT_TRUE(line.ends_with(",\"error\":\"x\"}\n")) << line;
+}
+
+TEST(AccessLogTruncation, LongFailoverReasonsAreCut) {
+  auto e = sample_entry();
+  const std::vector<std::string> reasons(3, std::string(3'000, 'r'));
+  e.failover_reasons = reasons;
+  const auto o = format_with(e, AccessLogOptions{});
+  const auto& array = o.at("failover_reasons").as_array();
+  ASSERT_EQ(array.size(), 3u);
+  for (const auto& reason : array) EXPECT_TRUE(reason.as_string().ends_with("(truncated)"));
+  EXPECT_EQ(o.at("status").as_int64(), 200);
 }
 
 }  // namespace

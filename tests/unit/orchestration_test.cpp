@@ -168,9 +168,15 @@ TEST(Orchestration, EmptyChainRelaysTheAnswerAndTheRequestBodyByteForByte) {
   const auto response = client.read_response();
   ASSERT_TRUE(response.complete) << response.raw;
 
-  // The upstream's bytes, status line, headers in order and body, with Sluice's two headers.
+  // The upstream's bytes, status line, headers in order and body, with Sluice's headers: its
+  // request id (the upstream's moves to x-upstream-request-id), provider and attempts.
+  const auto id_at = response.raw.find("\r\nx-request-id: ");
+  ASSERT_NE(id_at, std::string::npos) << response.raw;
+  const std::string id = response.raw.substr(id_at + 16, 32);
   std::string expected = upstream_answer;
-  expected.insert(expected.find("\r\n\r\n") + 2, "x-sluice-provider: be\r\nx-sluice-attempts: 1\r\n");
+  expected.replace(expected.find("x-request-id: req-42"), 12, "x-upstream-request-id");
+  expected.insert(expected.find("\r\n\r\n") + 2,
+                  "x-request-id: " + id + "\r\nx-sluice-provider: be\r\nx-sluice-attempts: 1\r\n");
   EXPECT_EQ(response.raw, expected);
 
   const auto received = upstream.requests();
@@ -179,6 +185,7 @@ TEST(Orchestration, EmptyChainRelaysTheAnswerAndTheRequestBodyByteForByte) {
   EXPECT_EQ(received[0].target(), "/v1/chat/completions");
   EXPECT_EQ(header_of(received[0], bhttp::field::content_length), std::to_string(request_body.size()));
   EXPECT_EQ(header_of(received[0], bhttp::field::authorization), "Bearer sk-test");
+  EXPECT_EQ(received[0]["x-request-id"], id) << "the same id goes upstream";
 }
 
 // ------------------------------------------------------------------------- 2. failover

@@ -264,7 +264,7 @@ spec:
 
 TEST(RateLimitSection, TheMostSpecificListWinsWholeAndScalarsMergePerField) {
   config::RateLimitPolicy general;
-  general.local = std::vector<config::LocalRateLimit>{{10, config::RateUnit::Second, 0, {}, "g", "g"}};
+  general.local = std::vector<config::LocalRateLimit>{{10, config::RateUnit::Second, 0, {}, "g", "g", "g"}};
   general.global =
       config::GlobalRateLimits{config::RedisFailureMode::FailOpen, std::vector<config::GlobalRateLimit>{{}}, 3};
   config::RateLimitPolicy specific;
