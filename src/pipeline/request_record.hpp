@@ -14,6 +14,7 @@
 namespace sluice::observe {
 struct RouteSeries;
 struct ProviderSeries;
+struct RequestTrace;
 }  // namespace sluice::observe
 
 namespace sluice::pipeline {
@@ -67,6 +68,16 @@ struct RequestRecord {
   // counts what the stored usage would have cost as saved.
   std::string_view cache;
   bool cache_hit = false;
+  // The request's W3C trace context as lowercase hex (the access log reads them): with telemetry
+  // on, the trace (the client's, or a new one) and the SERVER span; with telemetry off, the trace
+  // and parent span of a valid traceparent the client sent. Unset (trace_ids_set false) otherwise.
+  char trace_id[32] = {};
+  char span_id[16] = {};
+  bool trace_ids_set = false;
+  std::string_view trace_id_hex() const { return trace_ids_set ? std::string_view(trace_id, 32) : std::string_view{}; }
+  std::string_view span_id_hex() const { return trace_ids_set ? std::string_view(span_id, 16) : std::string_view{}; }
+  // The request's trace while it runs (observe/request_trace.hpp); null when telemetry is off.
+  observe::RequestTrace* trace = nullptr;
 };
 
 }  // namespace sluice::pipeline

@@ -13,6 +13,7 @@
 #include "http/request_head.hpp"
 #include "observe/log.hpp"
 #include "proxy/exchange.hpp"
+#include "proxy/tracing.hpp"
 #include "proxy/worker.hpp"
 
 namespace sluice::proxy {
@@ -144,10 +145,21 @@ http::Task<bool> handle_request(Worker& worker, const Snapshot& snapshot, Client
   const bool body_pending = !header_parser.is_done();
   const bool keep_alive = head.keep_alive() && !worker.draining();
 
+  // The trace context: with telemetry on, the request's trace (its spans when sampled); off,
+  // only the client's trace id for the access log.
+  std::optional<observe::RequestTrace> trace;
+  if (const auto& telemetry = snapshot.gateway().telemetry; telemetry.otlp) {
+    trace.emplace();
+    begin_request_trace(worker, telemetry, head, wall_start, *trace, record);
+  } else {
+    note_client_trace(head, record);
+  }
+
   auto finish = [&](bool keep) {
     if (worker.cutting())
       record.error = "cut at the drain deadline" + (record.error.empty() ? "" : "; " + record.error);
     finish_request(worker, record, method, target, peer, wall_start, start);
+    if (trace) finish_request_trace(worker, *trace, record, method, target);
     return keep;
   };
 

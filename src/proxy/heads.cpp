@@ -170,7 +170,12 @@ std::string build_upstream_head(const bhttp::request_header<>& request, const Ba
     for (const auto& [extra_name, value] : spec.extra) overridden = overridden || iequals(name, extra_name);
     if (overridden && (spec.translated || !iequals(name, "anthropic-version"))) continue;
     if (!edits.empty() && filtered_out(name, edits)) continue;
+    if (!spec.traceparent.empty() && (iequals(name, "traceparent") || iequals(name, "tracestate"))) continue;
     append_header(head, name, field.value());
+  }
+  if (!spec.traceparent.empty()) {
+    append_header(head, "traceparent", spec.traceparent);
+    if (!spec.tracestate.empty()) append_header(head, "tracestate", spec.tracestate);
   }
   append_filter_headers(
       head, edits,

@@ -36,6 +36,10 @@ struct UpstreamHeadSpec {
   // account-choosing headers and cookies stay behind unless the Backend forwards them.
   bool injects_credential = false;
   std::vector<std::pair<std::string, std::string>> extra;  // signing headers, static headers
+  // Telemetry on: the W3C trace context sent upstream in place of the client's traceparent and
+  // tracestate (tracestate omitted when empty). Empty traceparent: the client's headers pass.
+  std::string_view traceparent;
+  std::string_view tracestate;
 };
 
 // The credential a client sent, for Passthrough auth: the backend's own header (its `prefix`
