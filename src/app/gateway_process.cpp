@@ -15,6 +15,7 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <random>
 #include <thread>
 #include <tuple>
 #include <vector>
@@ -28,6 +29,7 @@
 #include "config/loader.hpp"
 #include "observe/log.hpp"
 #include "observe/metrics.hpp"
+#include "observe/otlp_exporter.hpp"
 #include "policy/global_rate_limit.hpp"
 #include "policy/jwks_fetcher.hpp"
 #include "proxy/health_checker.hpp"
@@ -195,6 +197,54 @@ int validate_or_throw(const std::string& config_path) {
   return 0;
 }
 
+// The OTLP resource: service.name, service.version and an instance id new for each process.
+observe::OtlpResource otlp_resource() {
+  std::random_device random;
+  char id[37];
+  std::snprintf(id, sizeof id, "%08x-%04x-4%03x-%04x-%04x%08x", random(), random() & 0xffff, random() & 0xfff,
+                (random() & 0x3fff) | 0x8000, random() & 0xffff, random());
+  observe::OtlpResource resource;
+  resource.attributes = {{"service.name", "sluice"}, {"service.version", SLUICE_VERSION}, {"service.instance.id", id}};
+  resource.scope_version = SLUICE_VERSION;
+  return resource;
+}
+
+// What the OTLP metrics export carries beside the collection of /metrics: the exporter's own
+// counters and the workers' open connections and requests in flight.
+observe::MetricCollection collect_process_metrics(const std::vector<std::unique_ptr<proxy::Worker>>& workers,
+                                                  const observe::OtlpExporter& exporter, std::uint64_t start_nanos) {
+  observe::MetricCollection out;
+  out.start_unix_nanos = start_nanos;
+  out.time_unix_nanos = static_cast<std::uint64_t>(
+      std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::system_clock::now().time_since_epoch())
+          .count());
+  std::int64_t connections = 0;
+  std::int64_t requests = 0;
+  for (const auto& w : workers) {
+    connections += w->open_connections();
+    requests += w->active_requests();
+  }
+  auto family = [&](std::string name, std::string unit, std::string description, observe::MetricKind kind,
+                    double value) {
+    observe::MetricFamily f;
+    f.name = std::move(name);
+    f.unit = std::move(unit);
+    f.description = std::move(description);
+    f.kind = kind;
+    f.points.push_back(observe::MetricPoint{{}, value, {}, 0, 0});
+    out.families.push_back(std::move(f));
+  };
+  family("sluice.open_connections", "{connection}", "Client connections open.", observe::MetricKind::Gauge,
+         static_cast<double>(connections));
+  family("sluice.active_requests", "{request}", "Requests in flight.", observe::MetricKind::Gauge,
+         static_cast<double>(requests));
+  family("sluice.otlp.exported_spans", "{span}", "Spans the OTLP collector accepted.", observe::MetricKind::Sum,
+         static_cast<double>(exporter.exported_spans()));
+  family("sluice.otlp.dropped_spans", "{span}", "Spans dropped before the collector took them.",
+         observe::MetricKind::Sum, static_cast<double>(exporter.dropped_spans()));
+  return out;
+}
+
 }  // namespace
 
 int serve(const ServeOptions& options) {
@@ -228,18 +278,10 @@ int serve(const ServeOptions& options) {
     }
   }
   std::vector<std::unique_ptr<proxy::Worker>> workers;
-  std::vector<std::uint16_t> ports(gateway.listeners.size(), 0);
-  for (unsigned i = 0; i < worker_count; ++i) {
-    workers.push_back(std::make_unique<proxy::Worker>(i, snapshot, log_fd));
-    workers.back()->metrics().attach(&runtime_state.metric_series());
-    std::string error;
-    if (!workers.back()->bind(gateway.listeners, ports, &error)) {
-      observe::log(Level::Error, "cannot start", {{"error", error}});
-      return 1;
-    }
-  }
-
-  std::atomic<bool> draining{false};
+  // OpenTelemetry export (Gateway spec.telemetry); reconfigured by every reload.
+  const auto process_start_nanos = static_cast<std::uint64_t>(
+      std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::system_clock::now().time_since_epoch())
+          .count());
   // The metrics of the families in the neutral model (observe::collect_metrics): any thread.
   const auto collect = [&workers, &runtime_state, &current, &current_mutex, &last_reload_ok, &last_reload_time] {
     std::vector<const observe::MetricsShard*> shards;
@@ -254,9 +296,32 @@ int serve(const ServeOptions& options) {
     }
     return observe::collect_metrics(runtime_state.metric_series(), shards, context);
   };
+  std::unique_ptr<observe::OtlpExporter> exporter;
+  // The OTLP metrics: the families of /metrics' neutral model, then the process's own gauges and
+  // the exporter's counters.
+  exporter = std::make_unique<observe::OtlpExporter>(otlp_resource(), [&collect, &workers, &exporter,
+                                                                       process_start_nanos] {
+    auto out = collect();
+    for (auto& family : collect_process_metrics(workers, *exporter, process_start_nanos).families)
+      out.families.push_back(std::move(family));
+    return out;
+  });
+  std::vector<std::uint16_t> ports(gateway.listeners.size(), 0);
+  for (unsigned i = 0; i < worker_count; ++i) {
+    workers.push_back(std::make_unique<proxy::Worker>(i, snapshot, log_fd));
+    workers.back()->metrics().attach(&runtime_state.metric_series());
+    workers.back()->spans().attach(exporter.get());
+    std::string error;
+    if (!workers.back()->bind(gateway.listeners, ports, &error)) {
+      observe::log(Level::Error, "cannot start", {{"error", error}});
+      return 1;
+    }
+  }
+
+  std::atomic<bool> draining{false};
   admin::AdminServer admin_server(admin::AdminHandlers{
       .metrics =
-          [&workers, &runtime_state, &current, &current_mutex, &collect] {
+          [&workers, &runtime_state, &current, &current_mutex, &collect, &exporter] {
             std::vector<const observe::MetricsShard*> shards;
             for (const auto& w : workers) shards.push_back(&w->metrics_shard());
             bool redis_configured = false;
@@ -269,6 +334,7 @@ int serve(const ServeOptions& options) {
             if (const auto limits = runtime_state.find<policy::GlobalLimitsRuntime>(policy::kLimitsStateKey))
               text += policy::render_limit_metrics(*limits);
             text += observe::render_collection(collect());
+            text += exporter->render_prometheus();
             return text;
           },
       .status =
@@ -341,6 +407,7 @@ int serve(const ServeOptions& options) {
   // Remote JWKS: the first fetches end (keys or a logged failure) before anything is served.
   auto jwks_fetcher = std::make_unique<policy::JwksFetcher>(snapshot->config);
   jwks_fetcher->start();
+  exporter->configure(gateway.telemetry);
   for (auto& w : workers) w->start();
   // Active health checks of the running configuration (a thread of their own, if any).
   auto checker = std::make_unique<proxy::HealthChecker>(snapshot);
@@ -393,6 +460,7 @@ int serve(const ServeOptions& options) {
         last_reload_ok = true;
         last_reload_time = unix_seconds_now();
       }
+      exporter->configure(next->gateway().telemetry);
       for (auto& w : workers) w->set_snapshot(next);
       // The state of providers the new configuration removed is no longer the registry's
       // (snapshots still serving their requests keep it until they end).
@@ -497,6 +565,9 @@ int serve(const ServeOptions& options) {
   model_fetcher->stop();
   for (auto& w : workers) w->stop();
   for (auto& w : workers) w->join();
+  // The workers' last spans, then one last export.
+  for (auto& w : workers) w->spans().flush();
+  exporter->stop();
   // The admin thread renders /metrics from the workers' shards: it stops before they go.
   admin_server.stop();
   workers.clear();  // flushes access logs

@@ -7,6 +7,7 @@
 #include <boost/asio/ip/address_v6.hpp>
 #include <boost/beast/core/detail/base64.hpp>
 #include <boost/beast/core/string.hpp>
+#include <charconv>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -266,6 +267,147 @@ void decode_pricing(YamlMap& pricing, Pricing& out) {
   }
 }
 
+// An OTLP/HTTP endpoint, "http://host[:port][/path]" (port default 4318); https is refused.
+bool split_otlp_endpoint(const std::string& text, OtlpSettings& out, std::string& problem) {
+  std::string_view rest = text;
+  if (rest.starts_with("https://")) {
+    problem = "https OTLP endpoints are not supported yet; use http:// (e.g. a collector sidecar on localhost)";
+    return false;
+  }
+  if (!rest.starts_with("http://")) {
+    problem = "expected an http:// URL such as \"http://otel-collector:4318\"";
+    return false;
+  }
+  rest.remove_prefix(7);
+  const auto slash = rest.find('/');
+  auto authority = rest.substr(0, slash);
+  auto path = slash == std::string_view::npos ? std::string_view{} : rest.substr(slash);
+  while (!path.empty() && path.back() == '/') path.remove_suffix(1);
+  if (path.find_first_of("?#") != std::string_view::npos) {
+    problem = "must not carry a query or fragment";
+    return false;
+  }
+  std::string_view host = authority;
+  std::string_view port;
+  if (authority.starts_with("[")) {
+    const auto close = authority.find(']');
+    if (close == std::string_view::npos) {
+      problem = "unterminated IPv6 address";
+      return false;
+    }
+    host = authority.substr(1, close - 1);
+    if (close + 1 < authority.size()) {
+      if (authority[close + 1] != ':') {
+        problem = "expected :port after the IPv6 address";
+        return false;
+      }
+      port = authority.substr(close + 2);
+    }
+  } else if (const auto colon = authority.rfind(':'); colon != std::string_view::npos) {
+    host = authority.substr(0, colon);
+    port = authority.substr(colon + 1);
+  }
+  if (host.empty() || host.find('@') != std::string_view::npos) {
+    problem = "needs a host (and no user info)";
+    return false;
+  }
+  out.port = 4318;
+  if (!port.empty() || authority.ends_with(":")) {
+    unsigned value = 0;
+    const bool digits =
+        !port.empty() && port.size() <= 5 && port.find_first_not_of("0123456789") == std::string_view::npos;
+    if (digits)
+      for (const char c : port) value = value * 10 + static_cast<unsigned>(c - '0');
+    if (!digits || value == 0 || value > 65535) {
+      problem = "the port must be 1-65535";
+      return false;
+    }
+    out.port = static_cast<std::uint16_t>(value);
+  }
+  out.host = std::string(host);
+  out.base_path = std::string(path);
+  out.endpoint = "http://" + std::string(authority) + out.base_path;
+  return true;
+}
+
+// spec.telemetry: the OTLP exporter, trace sampling, the metrics' export interval, what content
+// spans may carry and the principal labels of the GenAI metrics.
+void decode_telemetry(YamlMap& t, Telemetry& out) {
+  const auto& ctx = t.ctx();
+  YamlMap otlp(t.take("otlp"), t.field("otlp"), ctx);
+  if (otlp.present()) {
+    OtlpSettings settings;
+    if (auto endpoint = otlp.str("endpoint", Need::Required)) {
+      std::string problem;
+      if (!split_otlp_endpoint(*endpoint, settings, problem))
+        ctx.error(otlp.node()["endpoint"], otlp.field("endpoint"), shown(otlp.node()["endpoint"]) + ": " + problem);
+    }
+    if (auto protocol = otlp.enumeration<OtlpProtocol>(
+            "protocol", {{"http/protobuf", OtlpProtocol::HttpProtobuf}, {"http/json", OtlpProtocol::HttpJson}}))
+      settings.protocol = *protocol;
+    if (auto timeout = otlp.duration("timeout")) {
+      if (timeout->count() <= 0)
+        ctx.error(otlp.node()["timeout"], otlp.field("timeout"), "must be positive (e.g. \"10s\")");
+      else
+        settings.timeout = *timeout;
+    }
+    const auto headers = otlp.take("headers");
+    if (headers.IsDefined() && !headers.IsNull()) {
+      if (!headers.IsMap()) {
+        ctx.error(headers, otlp.field("headers"), "expected a map of header name to value");
+      } else {
+        for (const auto& entry : headers) {
+          const auto name = entry.first.as<std::string>("");
+          const auto path = otlp.field("headers") + "[" + name + "]";
+          if (!http::valid_field_name(name)) {
+            ctx.error(entry.first, path, "\"" + name + "\" is not a valid HTTP header name");
+            continue;
+          }
+          std::string lower = name;
+          for (auto& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+          if (lower == "host" || lower == "content-type" || lower == "content-length" || lower == "connection" ||
+              lower == "transfer-encoding") {
+            ctx.error(entry.first, path, "\"" + name + "\" is set by the exporter itself");
+            continue;
+          }
+          if (auto value = scalar_string(entry.second, path, ctx)) settings.headers.emplace_back(name, *value);
+        }
+      }
+    }
+    out.otlp = std::move(settings);
+  }
+  YamlMap traces(t.take("traces"), t.field("traces"), ctx);
+  if (auto text = traces.str("sampling")) {
+    double value = -1;
+    const auto [end, ec] = std::from_chars(text->data(), text->data() + text->size(), value);
+    if (ec != std::errc() || end != text->data() + text->size() || !(value >= 0.0 && value <= 1.0))
+      ctx.error(traces.node()["sampling"], traces.field("sampling"),
+                "expected a ratio from 0 to 1 (e.g. 0.1), found " + shown(traces.node()["sampling"]));
+    else
+      out.sampling = value;
+  }
+  YamlMap metrics(t.take("metrics"), t.field("metrics"), ctx);
+  if (auto interval = metrics.duration("exportInterval")) {
+    if (interval->count() < 1000)
+      ctx.error(metrics.node()["exportInterval"], metrics.field("exportInterval"), "must be at least 1s");
+    else
+      out.exportInterval = *interval;
+  }
+  if (auto capture = t.enumeration<CaptureContent>(
+          "captureContent",
+          {{"None", CaptureContent::None}, {"Metadata", CaptureContent::Metadata}, {"Full", CaptureContent::Full}}))
+    out.captureContent = *capture;
+  if (auto labels = t.strings("metricLabels")) {
+    for (std::size_t i = 0; i < labels->size(); ++i) {
+      if ((*labels)[i].empty())
+        ctx.error(t.node()["metricLabels"][i], t.field("metricLabels") + "[" + std::to_string(i) + "]",
+                  "a label must not be empty (e.g. principal.metadata.team)");
+      else
+        out.metricLabels.push_back((*labels)[i]);
+    }
+  }
+}
+
 void decode_gateway(YamlMap& spec, Gateway& gw) {
   const auto& ctx = spec.ctx();
   auto& s = gw.spec;
@@ -341,6 +483,8 @@ void decode_gateway(YamlMap& spec, Gateway& gw) {
   decode_pricing(pricing, s.pricing);
   YamlMap store(spec.take("responseStore"), spec.field("responseStore"), ctx);
   if (store.present()) s.responseStore = decode_response_store(store, s.redis.has_value());
+  YamlMap telemetry(spec.take("telemetry"), spec.field("telemetry"), ctx);
+  if (telemetry.present()) decode_telemetry(telemetry, s.telemetry);
 
   // Two listeners on one port, or the admin port reused, cannot both bind.
   for (std::size_t i = 0; i < s.listeners.size(); ++i) {

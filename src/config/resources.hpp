@@ -11,6 +11,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 namespace sluice::config {
@@ -141,6 +142,29 @@ struct ResponseStore {
   std::uint64_t maxEntryBytes = 1024 * 1024;  // one stored conversation; larger ones are not kept
 };
 
+// Gateway spec.telemetry: OpenTelemetry traces and metrics exported over OTLP/HTTP
+// (observe/otlp_exporter.hpp). Nothing is exported without otlp.endpoint.
+enum class OtlpProtocol { HttpProtobuf, HttpJson };
+enum class CaptureContent { None, Metadata, Full };
+
+struct OtlpSettings {
+  std::string endpoint;  // "http://collector:4318" as written, without a trailing "/"
+  std::string host;      // of the endpoint
+  std::uint16_t port = 4318;
+  std::string base_path;  // of the endpoint ("" or "/otlp"); /v1/traces and /v1/metrics follow it
+  OtlpProtocol protocol = OtlpProtocol::HttpProtobuf;
+  std::vector<std::pair<std::string, std::string>> headers;  // sent with every export
+  Duration timeout{10'000};                                  // one export request, connecting included
+};
+
+struct Telemetry {
+  std::optional<OtlpSettings> otlp;
+  double sampling = 1.0;            // traces.sampling: the share of new traces recorded, 0..1
+  Duration exportInterval{60'000};  // metrics.exportInterval
+  CaptureContent captureContent = CaptureContent::None;
+  std::vector<std::string> metricLabels;  // principal attributes added to GenAI metrics
+};
+
 struct GatewaySpec {
   std::vector<Listener> listeners{Listener{}};
   AdminListener admin;
@@ -151,6 +175,7 @@ struct GatewaySpec {
   std::optional<RedisSettings> redis;
   Pricing pricing;
   std::optional<ResponseStore> responseStore;
+  Telemetry telemetry;
 };
 
 struct Gateway {

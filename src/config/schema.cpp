@@ -28,6 +28,12 @@ spec:
   redis: {address: localhost, passwordRef: {name: keys}, tls: {mode: Enabled, caCertificateRef: {name: keys}}}
   pricing: {models: {model: {input: "1"}}}
   responseStore: {}
+  telemetry:
+    otlp: {endpoint: "http://collector:4318", protocol: http/protobuf, timeout: 10s, headers: {x-team: llm}}
+    traces: {sampling: 0.1}
+    metrics: {exportInterval: 15s}
+    captureContent: None
+    metricLabels: [principal.metadata.team]
 ---
 apiVersion: v1
 kind: Secret

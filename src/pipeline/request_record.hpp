@@ -18,6 +18,7 @@
 namespace sluice::observe {
 struct RouteSeries;
 struct ProviderSeries;
+struct RequestTrace;
 }  // namespace sluice::observe
 
 namespace sluice::pipeline {
@@ -30,7 +31,6 @@ struct RequestRecord {
   // The request's id (generated, or the client's trusted x-request-id): in the access log, sent
   // upstream and returned to the client as x-request-id.
   observe::RequestId request_id;
-  std::string trace_id;      // the request's W3C trace id (32 hex digits); empty: none
   std::string_view route;    // CompiledRule::id (owned by the snapshot)
   std::string_view backend;  // BackendRuntime::name (owned by the snapshot)
   std::string principal;     // the authenticated caller's id; empty: none
@@ -100,6 +100,16 @@ struct RequestRecord {
   void mark_first_token_at(std::chrono::steady_clock::time_point at) {
     if (first_token_ms < 0) first_token_ms = std::chrono::duration<double, std::milli>(at - exchange_start).count();
   }
+  // The request's W3C trace context as lowercase hex (the access log reads them): with telemetry
+  // on, the trace (the client's, or a new one) and the SERVER span; with telemetry off, the trace
+  // and parent span of a valid traceparent the client sent. Unset (trace_ids_set false) otherwise.
+  char trace_id[32] = {};
+  char span_id[16] = {};
+  bool trace_ids_set = false;
+  std::string_view trace_id_hex() const { return trace_ids_set ? std::string_view(trace_id, 32) : std::string_view{}; }
+  std::string_view span_id_hex() const { return trace_ids_set ? std::string_view(span_id, 16) : std::string_view{}; }
+  // The request's trace while it runs (observe/request_trace.hpp); null when telemetry is off.
+  observe::RequestTrace* trace = nullptr;
 };
 
 }  // namespace sluice::pipeline

@@ -4,6 +4,7 @@
 #include <boost/json.hpp>
 #include <charconv>
 
+#include "observe/request_trace.hpp"
 #include "pipeline/chain.hpp"
 #include "pipeline/response_filter.hpp"
 #include "proxy/fan_out.hpp"
@@ -552,6 +553,10 @@ http::Task<AttemptResult> attempt(ExchangeInputs& exchange, const BackendRuntime
 
   const auto& endpoint = choose_endpoint(worker, target);
   record.upstream = endpoint.display;
+  if (auto* trace = record.trace) {
+    trace->server_address = endpoint.host;
+    trace->server_port = endpoint.port;
+  }
 
   // The upstream request head: UpstreamRequest stages add credentials and sign.
   UpstreamHeadSpec head_spec;
@@ -561,6 +566,10 @@ http::Task<AttemptResult> attempt(ExchangeInputs& exchange, const BackendRuntime
   head_spec.translated = translator != nullptr;
   head_spec.extra = target.static_headers;
   head_spec.request_id = record.request_id.view();
+  if (const auto* trace = record.trace) {
+    head_spec.traceparent = std::string_view(trace->upstream_traceparent, observe::kTraceParentBytes);
+    head_spec.tracestate = trace->tracestate;
+  }
   const bool streamed_body = exchange.streamed_parser != nullptr && exchange.streamed_parser->has_value();
   if (streamed_body) {
     head_spec.framing = exchange.streamed_framing;

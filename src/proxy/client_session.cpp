@@ -15,6 +15,7 @@
 #include "http/request_head.hpp"
 #include "observe/log.hpp"
 #include "proxy/exchange.hpp"
+#include "proxy/tracing.hpp"
 #include "proxy/worker.hpp"
 
 namespace sluice::proxy {
@@ -93,7 +94,7 @@ void finish_request(Worker& worker, const RequestRecord& record, std::string_vie
   observe::AccessLogEntry entry;
   entry.start = wall_start;
   entry.request_id = record.request_id.view();
-  entry.trace_id = record.trace_id;
+  entry.trace_id = record.trace_id_hex();
   entry.client = peer;
   entry.method = method;
   entry.path = target;
@@ -176,10 +177,21 @@ http::Task<bool> handle_request(Worker& worker, const Snapshot& snapshot, Client
   }
   const std::string_view client_address = forwarded ? std::string_view(*forwarded) : peer;
 
+  // The trace context: with telemetry on, the request's trace (its spans when sampled); off,
+  // only the client's trace id for the access log.
+  std::optional<observe::RequestTrace> trace;
+  if (const auto& telemetry = snapshot.gateway().telemetry; telemetry.otlp) {
+    trace.emplace();
+    begin_request_trace(worker, telemetry, head, wall_start, *trace, record);
+  } else {
+    note_client_trace(head, record);
+  }
+
   auto finish = [&](bool keep) {
     if (worker.cutting())
       record.error = "cut at the drain deadline" + (record.error.empty() ? "" : "; " + record.error);
     finish_request(worker, record, method, target, client_address, wall_start, start);
+    if (trace) finish_request_trace(worker, *trace, record, method, target);
     return keep;
   };
 

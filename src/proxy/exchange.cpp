@@ -13,6 +13,7 @@
 #include "proxy/attempt.hpp"
 #include "proxy/model_catalog.hpp"
 #include "proxy/request_body.hpp"
+#include "proxy/tracing.hpp"
 #include "route/api_path.hpp"
 #include "translate/anthropic_client.hpp"
 #include "translate/gemini_client.hpp"
@@ -279,7 +280,9 @@ http::Task<bool> try_providers(ExchangeInputs& exchange, AttemptPlan& plan) {
     if (in_flight.counted) ++retries_in_flight;
     exchange.counted_retry = in_flight.counted;
     ++exchange.attempts;
+    if (record.trace) begin_attempt(worker, *record.trace);
     auto outcome = co_await attempt(exchange, *plan[i], more);
+    if (record.trace) end_attempt(worker, *record.trace, *plan[i], outcome, record, request.head->method_string());
     if (outcome.retry_same && key_retries < plan[i]->auth_values.size()) {
       // The same provider with its next key: not a provider failure.
       ++key_retries;
@@ -440,6 +443,7 @@ http::Task<bool> run_exchange(Worker& worker, const Snapshot& snapshot, const ro
   const bool post = head->method() == bhttp::verb::post;
   request.json_api = backend->ai && post && route::json_api_method(api) == "POST";
   request.path = request.json_api ? api_path : path;
+  if (record.trace && request.json_api) record.trace->operation = genai_operation(api);
 
   // RequestHead stages (the rule's, then the Backend's) run before anything is answered.
   if (!rule_chain.empty() || !backend->chain.empty()) {
@@ -595,6 +599,7 @@ http::Task<bool> run_exchange(Worker& worker, const Snapshot& snapshot, const ro
       if (request.document_changed) request.body = json::serialize(request.document);
       record.model = request.info.model;
     }
+    if (record.trace) read_request_parameters(*record.trace, request.body);
     // A token count goes to the providers that count for the model asked of them (Bedrock's
     // CountTokens: Claude only); with none left, Sluice estimates.
     if (!estimate_tokens && (api == route::ApiKind::GeminiCountTokens || api == route::ApiKind::MessagesCountTokens)) {

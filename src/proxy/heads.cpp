@@ -180,10 +180,15 @@ std::string build_upstream_head(const bhttp::request_header<>& request, const Ba
     if (overridden && (spec.translated || !iequals(name, "anthropic-version"))) continue;
     if (!edits.empty() && filtered_out(name, edits)) continue;
     if (!spec.request_id.empty() && iequals(name, kRequestId)) continue;
+    if (!spec.traceparent.empty() && (iequals(name, "traceparent") || iequals(name, "tracestate"))) continue;
     append_header(head, name, field.value());
   }
   if (!spec.request_id.empty() && (edits.empty() || !filtered_out(kRequestId, edits)))
     append_header(head, kRequestId, spec.request_id);
+  if (!spec.traceparent.empty()) {
+    append_header(head, "traceparent", spec.traceparent);
+    if (!spec.tracestate.empty()) append_header(head, "tracestate", spec.tracestate);
+  }
   append_filter_headers(
       head, edits,
       spec.replace_auth && !spec.auth_value.empty() ? std::string_view(backend.auth_header) : std::string_view{});

@@ -38,6 +38,10 @@ struct UpstreamHeadSpec {
   std::vector<std::pair<std::string, std::string>> extra;  // signing headers, static headers
   // Sent as x-request-id in place of the client's (unless a header filter sets that header).
   std::string_view request_id;
+  // Telemetry on: the W3C trace context sent upstream in place of the client's traceparent and
+  // tracestate (tracestate omitted when empty). Empty traceparent: the client's headers pass.
+  std::string_view traceparent;
+  std::string_view tracestate;
 };
 
 // The credential a client sent, for Passthrough auth: the backend's own header (its `prefix`

@@ -30,6 +30,7 @@ Worker::Worker(unsigned index, std::shared_ptr<const Snapshot> snapshot, int acc
       snapshot_(std::move(snapshot)),
       access_log_(access_log_fd, access_log_options(snapshot_->gateway().accessLog)),
       rng_(std::random_device{}() + index),
+      trace_rng_((static_cast<std::uint64_t>(std::random_device{}()) << 32) ^ std::random_device{}() ^ index),
       work_(asio::make_work_guard(io_)),
       pool_(io_.get_executor(), deadlines_),
       housekeeping_(std::in_place, io_) {}
@@ -142,7 +143,10 @@ void Worker::join() {
 
 void Worker::stop() {
   stopped_.store(true, std::memory_order_release);
-  asio::post(io_, [this] { access_log_.flush(); });
+  asio::post(io_, [this] {
+    access_log_.flush();
+    spans_.flush();
+  });
   work_.reset();
   io_.stop();
 }
@@ -197,6 +201,7 @@ void Worker::schedule_housekeeping() {
     if (ec) return;
     deadlines_.fire_expired(http::Deadline::Clock::now());
     access_log_.flush();
+    spans_.flush();
     if (++housekeeping_ticks_ % 20 == 0) pool_.sweep();
     schedule_housekeeping();
   });

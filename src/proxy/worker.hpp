@@ -21,6 +21,7 @@
 #include "observe/access_log.hpp"
 #include "observe/metrics.hpp"
 #include "observe/recent_errors.hpp"
+#include "observe/otlp_exporter.hpp"
 #include "proxy/snapshot.hpp"
 
 namespace sluice::proxy {
@@ -67,6 +68,10 @@ class Worker {
   observe::AccessLogBuffer& access_log() { return access_log_; }
   observe::RecentErrors& recent_errors() { return recent_errors_; }
   std::minstd_rand& rng() { return rng_; }
+  // Finished spans on their way to the OTLP exporter (flushed every housekeeping tick), and the
+  // generator of trace and span ids.
+  observe::SpanBuffer& spans() { return spans_; }
+  std::mt19937_64& trace_rng() { return trace_rng_; }
   // The worker's connection to the snapshot's Redis (made on first use, replaced when a reload
   // changes spec.redis, closed when it removes it); null when the Gateway names no Redis.
   state::RedisClient* redis();
@@ -124,6 +129,8 @@ class Worker {
   observe::AccessLogBuffer access_log_;
   observe::RecentErrors recent_errors_;
   std::minstd_rand rng_;
+  observe::SpanBuffer spans_;
+  std::mt19937_64 trace_rng_;
   unsigned retries_in_flight_ = 0;
   std::unordered_set<ClientConnection*> connections_;
   static constexpr std::size_t kMaxPooledRelayBuffers = 64;

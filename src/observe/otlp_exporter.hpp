@@ -1,0 +1,121 @@
+// The OTLP/HTTP exporter of spans and metrics (Gateway spec.telemetry), one per process.
+//
+// Spans: a worker finishes its spans into its own SpanBuffer (no lock, no system call); a full
+// batch, or whatever is there at the worker's housekeeping tick, is handed over to the exporter
+// under its mutex (one move of a vector). The exporter's queue is bounded (kMaxQueuedSpans):
+// spans that do not fit are dropped and counted, never waited for. A background thread takes
+// the queue every second (at once when a batch is full), encodes ExportTraceServiceRequest
+// (protobuf or JSON, as configured) in requests of at most kMaxSpansPerRequest spans and POSTs
+// them to {endpoint}/v1/traces with the configured headers, a timeout per request, and up to
+// three retries with backoff on 429, 502, 503, 504 and connection failures (Retry-After
+// honoured up to 30 s). Spans of a request that finally failed are dropped and counted.
+//
+// Metrics: every metrics.exportInterval the thread calls the process's metrics source and POSTs
+// the collection as ExportMetricsServiceRequest to {endpoint}/v1/metrics.
+//
+// Problems (an unreachable collector, a refusal) go to the operational log at most once per
+// 30 s; the counters (render_prometheus) say the rest. configure() takes new settings at any
+// time (a reload): the next export uses them. Thread-safe except where noted.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "config/resources.hpp"
+#include "observe/log.hpp"
+#include "observe/metric_points.hpp"
+#include "observe/otlp_encode.hpp"
+#include "observe/span.hpp"
+
+namespace sluice::observe {
+
+// The result of one OTLP/HTTP POST: the status (0 when no response came), why it failed, and
+// the pause a 429/503 asked for.
+struct OtlpPostResult {
+  unsigned status = 0;
+  std::string error;
+  std::chrono::seconds retry_after{0};
+};
+
+// POSTs `body` to the endpoint's base path + `path` with the settings' headers and timeout.
+// Blocking: for the exporter's thread (and tests).
+OtlpPostResult otlp_post(const config::OtlpSettings& settings, std::string_view path, std::string_view content_type,
+                         const std::string& body);
+
+class OtlpExporter {
+ public:
+  using MetricsSource = std::function<MetricCollection()>;
+
+  static constexpr std::size_t kMaxQueuedSpans = 16384;
+  static constexpr std::size_t kMaxSpansPerRequest = 512;
+
+  explicit OtlpExporter(OtlpResource resource, MetricsSource metrics = {});
+  ~OtlpExporter();
+  OtlpExporter(const OtlpExporter&) = delete;
+  OtlpExporter& operator=(const OtlpExporter&) = delete;
+
+  // The settings to export with from now on; without otlp nothing is exported (spans still
+  // queued are dropped). Starts the thread the first time there is an endpoint.
+  void configure(const config::Telemetry& telemetry);
+  // A worker's finished spans; what does not fit in the queue is dropped and counted.
+  void submit(std::vector<Span>&& spans);
+  // Exports what is queued (one try each), then ends the thread. Idempotent.
+  void stop();
+
+  // sluice_otlp_* counters in the Prometheus text format.
+  std::string render_prometheus() const;
+  std::uint64_t exported_spans() const { return exported_spans_.load(std::memory_order_relaxed); }
+  std::uint64_t dropped_spans() const { return dropped_spans_.load(std::memory_order_relaxed); }
+
+ private:
+  void run();
+  void export_spans(std::vector<Span> spans, const config::OtlpSettings& settings, bool final);
+  void export_metrics(const config::OtlpSettings& settings);
+  // POSTs with retries; true when the collector took it.
+  bool post_with_retries(const config::OtlpSettings& settings, std::string_view path, std::string_view content_type,
+                         const std::string& body, std::string_view signal, bool final);
+
+  OtlpResource resource_;
+  MetricsSource metrics_;
+  mutable std::mutex mutex_;
+  std::condition_variable wake_;
+  std::vector<Span> queue_;
+  std::optional<config::OtlpSettings> settings_;
+  std::chrono::milliseconds export_interval_{60'000};
+  bool stopping_ = false;
+  std::thread thread_;
+  LogInterval log_interval_{std::chrono::seconds(30)};
+  std::atomic<std::uint64_t> exported_spans_{0};
+  std::atomic<std::uint64_t> dropped_spans_{0};
+  std::atomic<std::uint64_t> trace_failures_{0};
+  std::atomic<std::uint64_t> metric_exports_{0};
+  std::atomic<std::uint64_t> metric_failures_{0};
+};
+
+// A worker's spans on their way to the exporter: filled on the worker's thread only, handed over
+// whole when kBatchSpans are there or at flush() (the housekeeping tick). Without an exporter
+// attached (telemetry never configured, unit tests) spans are discarded.
+class SpanBuffer {
+ public:
+  static constexpr std::size_t kBatchSpans = 128;
+
+  void attach(OtlpExporter* exporter) { exporter_ = exporter; }
+  bool attached() const { return exporter_ != nullptr; }
+  void push(Span&& span);
+  void flush();
+
+ private:
+  OtlpExporter* exporter_ = nullptr;
+  std::vector<Span> pending_;
+};
+
+}  // namespace sluice::observe
