@@ -156,7 +156,13 @@ TEST_F(MetricsTest, ExactOutputForOneRequest) {
               "sluice_open_connections 0\n"
               "# HELP sluice_active_requests Requests currently in flight.\n"
               "# TYPE sluice_active_requests gauge\n"
-              "sluice_active_requests 0\n";
+              "sluice_active_requests 0\n"
+              "# HELP sluice_tls_handshakes_total TLS handshakes completed on the listeners.\n"
+              "# TYPE sluice_tls_handshakes_total counter\n"
+              "sluice_tls_handshakes_total 0\n"
+              "# HELP sluice_tls_handshake_failures_total TLS handshakes that failed on the listeners.\n"
+              "# TYPE sluice_tls_handshake_failures_total counter\n"
+              "sluice_tls_handshake_failures_total 0\n";
   EXPECT_EQ(series_.render({&shard}), expected);
 }
 
