@@ -97,6 +97,13 @@ std::shared_ptr<ssl::context> make_server_tls_context(const TlsServerSettings& s
     return nullptr;
   }
   ctx->use_private_key(boost::asio::buffer(settings.key_pem), ssl::context::pem, ec);
+  const auto code = static_cast<unsigned long>(ec.value());
+  if (ec && ec.category() == boost::asio::error::get_ssl_category() && ERR_GET_LIB(code) == ERR_LIB_X509 &&
+      ERR_GET_REASON(code) == X509_R_KEY_VALUES_MISMATCH) {
+    ERR_clear_error();
+    *error = {"key", "the private key does not match the certificate"};
+    return nullptr;
+  }
   if (ec) {
     *error = {"key", "not a PEM private key: " + pem_problem(ec)};
     return nullptr;
