@@ -408,6 +408,30 @@ void decode_telemetry(YamlMap& t, Telemetry& out) {
   }
 }
 
+// A listener's tls: the certificate Secret (tls.crt, tls.key, optional ca.crt) and how client
+// certificates are handled. The Secret's keys are checked when the snapshot is compiled.
+ListenerTls decode_listener_tls(YamlMap& m) {
+  const auto& ctx = m.ctx();
+  ListenerTls tls;
+  YamlMap cert(m.take("certificateRef"), m.field("certificateRef"), ctx, Need::Required);
+  if (cert.present()) {
+    if (auto name = cert.str("name", Need::Required)) tls.certificateSecret = *name;
+  }
+  YamlMap ca(m.take("caCertificateRef"), m.field("caCertificateRef"), ctx);
+  if (ca.present()) {
+    SecretKeyRef ref;
+    if (auto name = ca.str("name", Need::Required)) ref.name = *name;
+    ref.key = ca.str("key").value_or("ca.crt");
+    tls.caCertificate = ref;
+  }
+  tls.clientValidation = m.enumeration<ClientValidation>("clientValidation", {{"None", ClientValidation::None},
+                                                                              {"Optional", ClientValidation::Optional},
+                                                                              {"Require", ClientValidation::Require}});
+  if (tls.clientValidation == ClientValidation::None && tls.caCertificate)
+    ctx.warning(m.node(), m.field("caCertificateRef"), "has no effect with clientValidation: None");
+  return tls;
+}
+
 void decode_gateway(YamlMap& spec, Gateway& gw) {
   const auto& ctx = spec.ctx();
   auto& s = gw.spec;
@@ -419,11 +443,8 @@ void decode_gateway(YamlMap& spec, Gateway& gw) {
       Listener listener;
       listener.name = l.str("name").value_or("listener" + std::to_string(i));
       listener.address = l.str("address").value_or("0.0.0.0");
-      if (l.has("tls")) {
-        l.take("tls");
-        ctx.error(l.node()["tls"], l.field("tls"),
-                  "TLS on listeners is not supported by this version of Sluice yet; terminate TLS in front of it");
-      }
+      YamlMap tls(l.take("tls"), l.field("tls"), ctx);
+      if (tls.present()) listener.tls = decode_listener_tls(tls);
       if (auto port = decode_port(l, "port", Need::Required)) listener.port = *port;
       s.listeners.push_back(listener);
     }

@@ -28,10 +28,28 @@ struct Origin {
 };
 
 // ---------------------------------------------------------------- Gateway (sluice.dev/v1alpha1)
+struct SecretKeyRef {
+  std::string name;
+  std::string key;
+};
+
+// A listener's client certificates (mutual TLS). Unset: Require when a CA is given (the
+// certificate Secret's ca.crt, or caCertificateRef), else None.
+enum class ClientValidation { None, Optional, Require };
+
+// Listener TLS: the certificate Secret holds tls.crt (the chain, leaf first) and tls.key, and
+// may hold ca.crt, the CA(s) client certificates must chain to.
+struct ListenerTls {
+  std::string certificateSecret;              // Secret name (certificateRef.name)
+  std::optional<SecretKeyRef> caCertificate;  // default: the certificate Secret's ca.crt, if any
+  std::optional<ClientValidation> clientValidation;
+};
+
 struct Listener {
   std::string name = "http";
   std::string address = "0.0.0.0";
   std::uint16_t port = 8080;
+  std::optional<ListenerTls> tls;
 };
 
 struct AdminListener {
@@ -83,11 +101,6 @@ struct AccessLog {
 struct ClientAddress {
   // 0: the TCP peer; N: the Nth address from the right of X-Forwarded-For (N trusted proxies).
   unsigned xffTrustedHops = 0;
-};
-
-struct SecretKeyRef {
-  std::string name;
-  std::string key;
 };
 
 // Gateway spec.redis: the Redis (or Valkey) server global rate limits, budgets and the shared

@@ -1,4 +1,4 @@
-// Reading a request body from a client socket into a Beast parser, one step at a time, in place
+// Reading a request body from a client stream into a Beast parser, one step at a time, in place
 // of beast::http::async_read_some. Beast's loop waits for a "\r\n" that ends a chunk-size line or
 // trailer field; a client framing its chunks with bare LFs would hold the request (and the
 // connection's buffer) until a timeout. Here the bytes Beast could not parse yet — always
@@ -13,6 +13,7 @@
 #include <optional>
 #include <string_view>
 
+#include "http/client_stream.hpp"
 #include "http/io.hpp"
 
 namespace sluice::http {
@@ -47,7 +48,8 @@ std::optional<boost::system::error_code> parse_buffered_body(boost::beast::flat_
 // bad_chunk for a bare LF in chunked framing, partial_message when the client closed mid-body,
 // or the socket's.
 template <class Parser>
-Task<boost::system::error_code> read_body_some(Socket& socket, boost::beast::flat_buffer& buffer, Parser& parser) {
+Task<boost::system::error_code> read_body_some(ClientStream& socket, boost::beast::flat_buffer& buffer,
+                                               Parser& parser) {
   namespace bhttp = boost::beast::http;
   constexpr std::size_t kReadBytes = 16 * 1024;
   for (;;) {
@@ -55,7 +57,7 @@ Task<boost::system::error_code> read_body_some(Socket& socket, boost::beast::fla
     const auto room = std::min(kReadBytes, buffer.max_size() - buffer.size());
     if (room == 0) co_return bhttp::error::buffer_overflow;
     auto [ec, n] = co_await socket.async_read_some(buffer.prepare(room), use_task);
-    if (ec == boost::asio::error::eof) co_return bhttp::error::partial_message;
+    if (is_end_of_stream(ec)) co_return bhttp::error::partial_message;
     if (ec) co_return ec;
     buffer.commit(n);
   }

@@ -392,6 +392,17 @@ std::string render_prometheus(const MetricSeries& series, const std::vector<cons
   out += "# HELP sluice_active_requests Requests currently in flight.\n";
   out += "# TYPE sluice_active_requests gauge\n";
   out += fmt::format("sluice_active_requests {}\n", active);
+  std::uint64_t handshakes = 0, handshake_failures = 0;
+  for (const auto* shard : shards) {
+    handshakes += shard->tls_handshakes.load(std::memory_order_relaxed);
+    handshake_failures += shard->tls_handshake_failures.load(std::memory_order_relaxed);
+  }
+  out += "# HELP sluice_tls_handshakes_total TLS handshakes completed on the listeners.\n";
+  out += "# TYPE sluice_tls_handshakes_total counter\n";
+  out += fmt::format("sluice_tls_handshakes_total {}\n", handshakes);
+  out += "# HELP sluice_tls_handshake_failures_total TLS handshakes that failed on the listeners.\n";
+  out += "# TYPE sluice_tls_handshake_failures_total counter\n";
+  out += fmt::format("sluice_tls_handshake_failures_total {}\n", handshake_failures);
   if (redis != nullptr) render_redis(*redis, out);
   return out;
 }

@@ -129,6 +129,10 @@ class MetricsShard {
 
   std::atomic<std::int64_t> open_connections{0};
   std::atomic<std::int64_t> active_requests{0};
+  // TLS listeners: handshakes completed and failed (refused protocol, unknown client CA,
+  // timeout, plaintext on the TLS port, ...).
+  std::atomic<std::uint64_t> tls_handshakes{0};
+  std::atomic<std::uint64_t> tls_handshake_failures{0};
 
  private:
   ChunkedSlots<std::atomic<std::uint64_t>, kCountersPerChunk, kCounterChunks> counters_;

@@ -16,6 +16,7 @@
 #include <string_view>
 
 #include "http/api_error.hpp"
+#include "http/client_stream.hpp"
 #include "http/deadline.hpp"
 #include "http/io.hpp"
 #include "pipeline/request_record.hpp"
@@ -24,9 +25,10 @@
 
 namespace sluice::pipeline {
 
-// The client side of an exchange: its socket and the deadline that bounds each operation.
+// The client side of an exchange: its stream (plain TCP or TLS) and the deadline that bounds
+// each operation.
 struct ClientIo {
-  http::Socket& socket;
+  http::ClientStream& socket;
   http::Deadline& deadline;
 };
 

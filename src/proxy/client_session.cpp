@@ -1,6 +1,7 @@
 #include "proxy/client_session.hpp"
 
 #include <array>
+#include <atomic>
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -9,10 +10,12 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/container/small_vector.hpp>
+#include <limits>
 
 #include "http/forwarded_for.hpp"
 #include "http/parse_errors.hpp"
 #include "http/request_head.hpp"
+#include "http/tls_server.hpp"
 #include "observe/log.hpp"
 #include "proxy/exchange.hpp"
 #include "proxy/tracing.hpp"
@@ -259,7 +262,7 @@ struct HeadRead {
 
 // Reads one request head into `parser` and applies the edge's rules to it while its raw bytes
 // are still in `buffer` (http/request_head.hpp). The buffer's max_size bounds the head.
-http::Task<HeadRead> read_request_head(http::Socket& socket, beast::flat_buffer& buffer,
+http::Task<HeadRead> read_request_head(http::ClientStream& socket, beast::flat_buffer& buffer,
                                        bhttp::request_parser<bhttp::empty_body>& parser) {
   for (;;) {
     if (buffer.size() > 0) {
@@ -279,7 +282,7 @@ http::Task<HeadRead> read_request_head(http::Socket& socket, beast::flat_buffer&
     if (room == 0) co_return HeadRead{bhttp::error::header_limit, {}};
     auto [ec, n] = co_await socket.async_read_some(buffer.prepare(room), http::use_task);
     if (ec) {
-      if (ec == asio::error::eof)
+      if (http::is_end_of_stream(ec))
         ec = parser.got_some() || buffer.size() > 0 ? bhttp::error::partial_message : bhttp::error::end_of_stream;
       co_return HeadRead{ec, {}};
     }
@@ -287,9 +290,63 @@ http::Task<HeadRead> read_request_head(http::Socket& socket, beast::flat_buffer&
   }
 }
 
+// At most one handshake-failure line per interval per process: a scanner or a misconfigured
+// client would otherwise fill the log. The failures in between are counted in the metric and
+// summed up in the next line.
+constexpr std::int64_t kHandshakeLogIntervalNs = 10'000'000'000;
+std::atomic<std::int64_t> last_handshake_log{std::numeric_limits<std::int64_t>::min() / 2};
+std::atomic<std::uint64_t> unlogged_handshake_failures{0};
+
+void log_handshake_failure(std::string_view peer, const boost::system::error_code& ec) {
+  const auto now = std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now().time_since_epoch()).count();
+  auto last = last_handshake_log.load(std::memory_order_relaxed);
+  if (now - last < kHandshakeLogIntervalNs ||
+      !last_handshake_log.compare_exchange_strong(last, now, std::memory_order_relaxed)) {
+    unlogged_handshake_failures.fetch_add(1, std::memory_order_relaxed);
+    return;
+  }
+  const auto skipped = unlogged_handshake_failures.exchange(0, std::memory_order_relaxed);
+  observe::log(observe::Level::Warning, "TLS handshake failed",
+               {{"client", std::string(peer)},
+                {"error", http::describe_handshake_error(ec)},
+                {"failures_not_logged_since_last", std::to_string(skipped)}});
+}
+
+// A plaintext HTTP request on a TLS listener gets a plaintext answer saying so (OpenSSL sent no
+// alert), instead of a reset the client cannot explain.
+constexpr std::string_view kPlaintextOnTls =
+    "HTTP/1.1 400 Bad Request\r\nContent-Type: application/json\r\nConnection: close\r\nContent-Length: 133\r\n\r\n"
+    R"({"error":{"message":"plain HTTP request sent to a TLS listener: use https://","type":"invalid_request_error","code":"tls_required"}})"
+    "\n";
+
+// The server handshake of a TLS connection, bounded by the header timeout. Returns whether the
+// connection goes on; a failure is counted, logged (rate-limited) and, for a plaintext HTTP
+// request, answered in plaintext.
+http::Task<bool> tls_handshake(Worker& worker, http::ClientStream& stream, http::Deadline& deadline,
+                               std::string_view peer, bool& linger) {
+  deadline.expires_after(worker.snapshot()->gateway().limits.requestHeaderTimeout);
+  const auto ec = co_await stream.handshake();
+  const bool timed_out = deadline.expired();
+  deadline.expires_never();
+  if (!ec) {
+    worker.metrics().tls_handshakes.fetch_add(1, std::memory_order_relaxed);
+    co_return true;
+  }
+  if (worker.draining() && !timed_out && ec == asio::error::operation_aborted) co_return false;  // drained
+  worker.metrics().tls_handshake_failures.fetch_add(1, std::memory_order_relaxed);
+  log_handshake_failure(peer, timed_out ? boost::system::error_code(asio::error::operation_aborted) : ec);
+  if (http::is_plaintext_http(ec)) {
+    deadline.expires_after(std::chrono::seconds(2));
+    co_await asio::async_write(stream.socket(), asio::buffer(kPlaintextOnTls), http::use_task);
+    deadline.expires_never();
+    linger = true;
+  }
+  co_return false;
+}
+
 }  // namespace
 
-http::Task<void> accept_loop(Worker& worker, http::Acceptor& acceptor) {
+http::Task<void> accept_loop(Worker& worker, http::Acceptor& acceptor, std::size_t listener) {
   for (;;) {
     auto [ec, socket] = co_await acceptor.async_accept(http::use_task);
     if (ec) {
@@ -301,7 +358,7 @@ http::Task<void> accept_loop(Worker& worker, http::Acceptor& acceptor) {
     }
     boost::system::error_code ignored;
     socket.set_option(tcp::no_delay(true), ignored);
-    asio::co_spawn(worker.io(), serve_client(worker, std::move(socket)), [](std::exception_ptr e) {
+    asio::co_spawn(worker.io(), serve_client(worker, std::move(socket), listener), [](std::exception_ptr e) {
       if (!e) return;
       try {
         std::rethrow_exception(e);
@@ -312,23 +369,30 @@ http::Task<void> accept_loop(Worker& worker, http::Acceptor& acceptor) {
   }
 }
 
-http::Task<void> serve_client(Worker& worker, http::Socket socket) {
+http::Task<void> serve_client(Worker& worker, http::Socket socket, std::size_t listener) {
   boost::system::error_code ec;
   const auto remote = socket.remote_endpoint(ec);
   const std::string peer = ec ? std::string() : remote.address().to_string();
-  http::Deadline deadline(worker.deadlines(), [&socket] {
+  // The listener's TLS context when the connection is accepted: kept for its whole life.
+  auto tls_context =
+      listener < worker.snapshot()->listener_tls.size() ? worker.snapshot()->listener_tls[listener] : nullptr;
+  http::ClientStream stream = tls_context ? http::ClientStream(std::move(socket), std::move(tls_context))
+                                          : http::ClientStream(std::move(socket));
+  http::Deadline deadline(worker.deadlines(), [&stream] {
     boost::system::error_code ignored;
-    socket.cancel(ignored);
+    stream.cancel(ignored);
   });
-  ClientIo client{socket, deadline};
+  ClientIo client{stream, deadline};
   beast::flat_buffer buffer;
-  ClientConnection registration{&socket, true};
+  ClientConnection registration{&stream.socket(), true};
   worker.add_connection(&registration);
   worker.metrics().open_connections.fetch_add(1, std::memory_order_relaxed);
 
   bool first = true;
   bool linger = false;  // the client may still be sending a body we refused
-  while (!worker.draining()) {
+  bool ready = true;
+  if (stream.tls()) ready = co_await tls_handshake(worker, stream, deadline, peer, linger);
+  while (ready && !worker.draining()) {
     const auto& limits = worker.snapshot()->gateway().limits;
     registration.idle = true;
     const bool first_request = first;
@@ -341,7 +405,7 @@ http::Task<void> serve_client(Worker& worker, http::Socket socket) {
     header_parser.header_limit(
         static_cast<std::uint32_t>(std::min<std::size_t>(limits.maxRequestHeaderBytes, UINT32_MAX)));
     header_parser.body_limit(limits.maxRequestBodyBytes);
-    auto head_read = co_await read_request_head(socket, buffer, header_parser);
+    auto head_read = co_await read_request_head(stream, buffer, header_parser);
     const auto rec = head_read.ec;
     deadline.expires_never();
     registration.idle = false;
@@ -381,9 +445,11 @@ http::Task<void> serve_client(Worker& worker, http::Socket socket) {
   }
   worker.remove_connection(&registration);
   worker.metrics().open_connections.fetch_sub(1, std::memory_order_relaxed);
-  socket.shutdown(http::Socket::shutdown_send, ec);
-  if (linger && socket.is_open()) co_await drain_before_close(socket, deadline);
-  socket.close(ec);
+  if (ready && stream.tls()) deadline.expires_after(std::chrono::seconds(2));  // the close_notify exchange
+  co_await stream.shutdown_send();
+  deadline.expires_never();
+  if (linger && stream.is_open()) co_await drain_before_close(stream.socket(), deadline);
+  stream.close(ec);
 }
 
 }  // namespace sluice::proxy

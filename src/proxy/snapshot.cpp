@@ -4,6 +4,7 @@
 #include <map>
 
 #include "http/tls_client.hpp"
+#include "http/tls_server.hpp"
 #include "policy/registry.hpp"
 #include "proxy/model_catalog.hpp"
 #include "translate/select.hpp"
@@ -32,6 +33,10 @@ struct SecretLookup {
       return std::nullopt;
     }
     return key->second.value;
+  }
+  bool has(const config::SecretKeyRef& ref) const {
+    const auto it = config.secrets.find(ref.name);
+    return it != config.secrets.end() && it->second.data.contains(ref.key);
   }
 };
 
@@ -146,6 +151,67 @@ std::shared_ptr<const state::RedisEndpoint> resolve_redis(const config::Gateway&
                              spec.tls.caCertificate ? "spec.redis.tls.caCertificateRef" : "spec.redis.tls", error});
   }
   return endpoint;
+}
+
+// Each listener's TLS context (null for a plaintext listener). A listener that cannot get its
+// certificate is an error whatever strictSecrets says: it could not serve at all.
+std::vector<std::shared_ptr<boost::asio::ssl::context>> compile_listener_tls(const config::Config& cfg,
+                                                                             const SecretLookup& secrets,
+                                                                             config::Diagnostics& diags) {
+  const auto& listeners = cfg.gatewaySpec().listeners;
+  std::vector<std::shared_ptr<boost::asio::ssl::context>> out(listeners.size());
+  if (!cfg.gateway) return out;
+  const auto& origin = cfg.gateway->origin;
+  for (std::size_t i = 0; i < listeners.size(); ++i) {
+    if (!listeners[i].tls) continue;
+    const auto& tls = *listeners[i].tls;
+    const auto field = "spec.listeners[" + std::to_string(i) + "].tls";
+    auto problem = [&](const std::string& at, const std::string& message) {
+      diags.add(config::Diagnostic{config::Severity::Error, origin.file, origin.line, origin.id(), at,
+                                   "listener \"" + listeners[i].name + "\": " + message});
+    };
+    if (tls.certificateSecret.empty()) continue;  // reported as a missing required field
+    std::string reason;
+    http::TlsServerSettings settings;
+    const config::SecretKeyRef crt{tls.certificateSecret, "tls.crt"};
+    const config::SecretKeyRef key{tls.certificateSecret, "tls.key"};
+    auto crt_pem = secrets.get(crt, &reason);
+    if (!crt_pem) {
+      problem(field + ".certificateRef", reason);
+      continue;
+    }
+    auto key_pem = secrets.get(key, &reason);
+    if (!key_pem) {
+      problem(field + ".certificateRef", reason);
+      continue;
+    }
+    settings.certificate_pem = *crt_pem;
+    settings.key_pem = *key_pem;
+    const auto ca_ref = tls.caCertificate.value_or(config::SecretKeyRef{tls.certificateSecret, "ca.crt"});
+    const auto ca_field = field + (tls.caCertificate ? ".caCertificateRef" : ".certificateRef");
+    const auto mode = tls.clientValidation.value_or(
+        tls.caCertificate || secrets.has(ca_ref) ? config::ClientValidation::Require : config::ClientValidation::None);
+    if (mode != config::ClientValidation::None) {
+      auto ca_pem = secrets.get(ca_ref, &reason);
+      if (!ca_pem) {
+        problem(
+            tls.caCertificate ? ca_field : field + ".clientValidation",
+            reason + (tls.caCertificate ? "" : " (clientValidation needs the client CA: ca.crt or caCertificateRef)"));
+        continue;
+      }
+      settings.client_ca_pem = *ca_pem;
+      settings.client_certificates = mode == config::ClientValidation::Require ? http::ClientCertificates::Require
+                                                                               : http::ClientCertificates::Optional;
+    }
+    http::TlsServerError error;
+    out[i] = http::make_server_tls_context(settings, &error);
+    if (!out[i]) {
+      const auto& ref = error.key == "certificate" ? crt : error.key == "key" ? key : ca_ref;
+      problem(error.key == "ca" ? ca_field : field + ".certificateRef",
+              "Secret \"" + ref.name + "\" key \"" + ref.key + "\": " + error.message);
+    }
+  }
+  return out;
 }
 
 // One provider of an AI Backend: endpoint, credentials, wire format and its conventions.
@@ -397,6 +463,7 @@ std::shared_ptr<const Snapshot> Snapshot::build(config::Config config, config::D
     snap->backends.emplace(name, std::move(backend));
   }
   warn_groups_that_cannot_serve(*snap, diags);
+  snap->listener_tls = compile_listener_tls(cfg, secrets, diags);
   if (cfg.gateway && cfg.gateway->spec.redis) snap->redis = resolve_redis(*cfg.gateway, secrets, tls_cache, diags);
   snap->redis_status = registry.redis_status();
   register_metric_series(*snap, registry.metric_series());

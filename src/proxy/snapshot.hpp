@@ -127,6 +127,9 @@ struct Snapshot {
   std::shared_ptr<const state::RedisEndpoint> redis;
   // The process's Redis counters (from the RuntimeRegistry: they outlive snapshots).
   std::shared_ptr<state::RedisStatus> redis_status;
+  // Each Gateway listener's TLS context (by position in spec.listeners), null for a plaintext
+  // listener. A connection takes the one current when it is accepted and keeps it.
+  std::vector<std::shared_ptr<boost::asio::ssl::context>> listener_tls;
   // Model prices: the built-in catalog (compiled once per process) under Gateway spec.pricing.
   std::shared_ptr<const pricing::PriceBook> prices;
 

@@ -130,8 +130,8 @@ bool probe_listeners_free(const std::vector<config::Listener>& listeners, std::s
 }
 
 void Worker::start() {
-  for (auto& acceptor : acceptors_) {
-    asio::co_spawn(io_, accept_loop(*this, *acceptor), asio::detached);
+  for (std::size_t i = 0; i < acceptors_.size(); ++i) {
+    asio::co_spawn(io_, accept_loop(*this, *acceptors_[i], i), asio::detached);
   }
   schedule_housekeeping();
   thread_ = std::thread([this] { io_.run(); });

@@ -78,7 +78,8 @@ export async function startMock(args = [], { port = 0 } = {}) {
 }
 
 // The Gateway document the harness prepends: listener and admin on fresh ports.
-export function gatewayYaml({ port, adminPort, limits, extra = '' }) {
+// `listeners`: more listener lines ("  - {name: ..., ...}\n") after the plaintext one.
+export function gatewayYaml({ port, adminPort, limits, extra = '', listeners = '' }) {
   const limitLines = limits
     ? '  limits:\n' + Object.entries(limits).map(([k, v]) => `    ${k}: ${JSON.stringify(v)}`).join('\n') + '\n'
     : '';
@@ -88,21 +89,21 @@ metadata: {name: test}
 spec:
   listeners:
   - {name: http, address: 127.0.0.1, port: ${port}}
-  admin: {address: 127.0.0.1, port: ${adminPort}}
+${listeners}  admin: {address: 127.0.0.1, port: ${adminPort}}
 ${limitLines}${extra}`;
 }
 
 // Starts `sluice serve` with `config` (YAML resources; a Gateway is prepended unless
 // `rawConfig` is set) and waits until /readyz answers.
 // `args`: more `sluice serve` flags (e.g. --test-clock).
-export async function startSluice({ config, rawConfig = false, env = {}, workers = 1, limits, gatewayExtra, args = [] } = {}) {
+export async function startSluice({ config, rawConfig = false, env = {}, workers = 1, limits, gatewayExtra, listeners, args = [] } = {}) {
   const dir = tempDir();
   const port = await freePort();
   // The kernel may hand the port just closed out again: the admin port must differ.
   let adminPort = await freePort();
   while (adminPort === port) adminPort = await freePort();
   const file = path.join(dir, 'sluice.yaml');
-  const text = rawConfig ? config : `${gatewayYaml({ port, adminPort, limits, extra: gatewayExtra })}---\n${config}`;
+  const text = rawConfig ? config : `${gatewayYaml({ port, adminPort, limits, extra: gatewayExtra, listeners })}---\n${config}`;
   writeFileSync(file, text);
   const proc = spawn(path.join(binDir, 'sluice'), ['serve', '-c', file, '--workers', String(workers), ...args], {
     stdio: ['ignore', 'pipe', 'pipe'],

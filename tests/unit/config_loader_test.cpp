@@ -861,12 +861,26 @@ TEST(ConfigLoaderValidationTest, UnknownGatewayFields) {
                                                           Err("Gateway/gw", "spec.limits.maxBody", "unknown field")));
 }
 
-TEST(ConfigLoaderValidationTest, ListenerTlsIsNotSupportedYet) {
-  const auto r = load(gateway("gw", "  listeners: [{port: 1, tls: {}}]\n"));
-  EXPECT_THAT(r.diagnostics.items(),
-              ElementsAre(Err(
-                  "Gateway/gw", "spec.listeners[0].tls",
-                  "TLS on listeners is not supported by this version of Sluice yet; terminate TLS in front of it")));
+TEST(ConfigLoaderValidationTest, ListenerTlsNeedsItsCertificateSecret) {
+  const auto r = load(gateway("gw", "  listeners: [{port: 1, tls: {clientValidation: Sometimes}}]\n"));
+  EXPECT_THAT(
+      r.diagnostics.items(),
+      UnorderedElementsAre(Err("Gateway/gw", "spec.listeners[0].tls.certificateRef", "is required"),
+                           Err("Gateway/gw", "spec.listeners[0].tls.clientValidation", HasSubstr("unknown value"))));
+}
+
+TEST(ConfigLoaderValidationTest, ListenerTlsDecodes) {
+  const auto r = load(gateway("gw",
+                              "  listeners: [{port: 1, tls: {certificateRef: {name: c}, caCertificateRef: {name: ca}, "
+                              "clientValidation: Optional}}]\n"));
+  ASSERT_FALSE(r.diagnostics.has_errors());
+  const auto& tls = r.config.gatewaySpec().listeners.at(0).tls;
+  ASSERT_TRUE(tls.has_value());
+  EXPECT_EQ(tls->certificateSecret, "c");
+  ASSERT_TRUE(tls->caCertificate.has_value());
+  EXPECT_EQ(tls->caCertificate->name, "ca");
+  EXPECT_EQ(tls->caCertificate->key, "ca.crt");
+  EXPECT_EQ(tls->clientValidation, ClientValidation::Optional);
 }
 
 TEST(ConfigLoaderValidationTest, FiltersCannotTouchHeadersSluiceManages) {

@@ -98,8 +98,9 @@ TEST_F(MetricsTest, EmptyShardsRenderHeadersAndGauges) {
     EXPECT_NE(text.find(std::string("# TYPE ") + name + "\n"), std::string::npos) << name;
   }
   const auto series = parse(text);
-  EXPECT_EQ(series.size(), 2u);
+  EXPECT_EQ(series.size(), 4u);  // the two gauges and the two TLS handshake counters
   EXPECT_EQ(value(series, "sluice_open_connections"), "0");
+  EXPECT_EQ(value(series, "sluice_tls_handshake_failures_total"), "0");
   EXPECT_EQ(value(series, "sluice_active_requests"), "0");
 }
 
@@ -156,7 +157,13 @@ TEST_F(MetricsTest, ExactOutputForOneRequest) {
               "sluice_open_connections 0\n"
               "# HELP sluice_active_requests Requests currently in flight.\n"
               "# TYPE sluice_active_requests gauge\n"
-              "sluice_active_requests 0\n";
+              "sluice_active_requests 0\n"
+              "# HELP sluice_tls_handshakes_total TLS handshakes completed on the listeners.\n"
+              "# TYPE sluice_tls_handshakes_total counter\n"
+              "sluice_tls_handshakes_total 0\n"
+              "# HELP sluice_tls_handshake_failures_total TLS handshakes that failed on the listeners.\n"
+              "# TYPE sluice_tls_handshake_failures_total counter\n"
+              "sluice_tls_handshake_failures_total 0\n";
   EXPECT_EQ(series_.render({&shard}), expected);
 }
 
@@ -369,7 +376,7 @@ TEST_F(MetricsTest, SeriesOfABuildNeverInstalledStayHidden) {
   MetricsShard shard;
   auto series = parse(series_.render({&shard}));
   for (const auto& [k, v] : series) EXPECT_EQ(k.find("typo"), std::string::npos) << k;
-  EXPECT_EQ(series.size(), 2u) << "the gauges only";
+  EXPECT_EQ(series.size(), 4u) << "the gauges and the TLS handshake counters only";
 
   // A series nobody published still shows once counted (the unrouted one is such a series).
   shard.record_request(slot, 503, 0.1, 0);
