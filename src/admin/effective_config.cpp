@@ -37,14 +37,19 @@ BOOST_DESCRIBE_ENUM(StreamExceed, Finish, Truncate)
 BOOST_DESCRIBE_ENUM(BudgetPeriod, Hour, Day, Week, Month)
 BOOST_DESCRIBE_ENUM(CacheStore, Memory, Redis)
 BOOST_DESCRIBE_ENUM(CacheScope, Principal, Shared)
+BOOST_DESCRIBE_ENUM(ClientValidation, None, Optional, Require)
+BOOST_DESCRIBE_ENUM(OtlpProtocol, HttpProtobuf, HttpJson)
+BOOST_DESCRIBE_ENUM(CaptureContent, None, Metadata, Full)
 
 BOOST_DESCRIBE_STRUCT(Origin, (), (file, line, kind, name))
-BOOST_DESCRIBE_STRUCT(Listener, (), (name, address, port))
+BOOST_DESCRIBE_STRUCT(ListenerTls, (), (certificateSecret, caCertificate, clientValidation))
+BOOST_DESCRIBE_STRUCT(Listener, (), (name, address, port, tls))
 BOOST_DESCRIBE_STRUCT(AdminListener, (), (address, port, enabled))
 BOOST_DESCRIBE_STRUCT(Limits, (),
                       (maxRequestHeaderBytes, maxRequestBodyBytes, requestHeaderTimeout, idleTimeout, drainTimeout,
                        maxTranslatedResponseBytes))
-BOOST_DESCRIBE_STRUCT(AccessLog, (), (enabled, captureUsage, path, redactQueryParams))
+BOOST_DESCRIBE_STRUCT(AccessLog, (), (enabled, captureUsage, path, redactQueryParams, fields, trustRequestId))
+BOOST_DESCRIBE_STRUCT(ClientAddress, (), (xffTrustedHops))
 BOOST_DESCRIBE_STRUCT(SecretKeyRef, (), (name, key))
 BOOST_DESCRIBE_STRUCT(RedisTls, (), (mode, sni, caCertificate, insecureSkipVerify))
 BOOST_DESCRIBE_STRUCT(RedisSettings, (),
@@ -52,7 +57,11 @@ BOOST_DESCRIBE_STRUCT(RedisSettings, (),
 BOOST_DESCRIBE_STRUCT(ModelPrice, (), (input, output, cachedInput))
 BOOST_DESCRIBE_STRUCT(Pricing, (), (models, unknownModel, reportCost))
 BOOST_DESCRIBE_STRUCT(ResponseStore, (), (store, ttl, maxBytes, maxEntryBytes))
-BOOST_DESCRIBE_STRUCT(GatewaySpec, (), (listeners, admin, limits, accessLog, workers, redis, pricing, responseStore))
+BOOST_DESCRIBE_STRUCT(OtlpSettings, (), (endpoint, host, port, base_path, protocol, headers, timeout))
+BOOST_DESCRIBE_STRUCT(Telemetry, (), (otlp, sampling, exportInterval, captureContent, metricLabels))
+BOOST_DESCRIBE_STRUCT(GatewaySpec, (),
+                      (listeners, admin, limits, accessLog, clientAddress, workers, redis, pricing, responseStore,
+                       telemetry))
 BOOST_DESCRIBE_STRUCT(Gateway, (), (origin, spec))
 BOOST_DESCRIBE_STRUCT(SecretValue, (), (value, problem))
 BOOST_DESCRIBE_STRUCT(Secret, (), (origin, data))
@@ -118,12 +127,12 @@ BOOST_DESCRIBE_STRUCT(RequestGuard, (), (action, builtins, matches, statusCode, 
 BOOST_DESCRIBE_STRUCT(ResponseWebhook, (), (call, streaming))
 BOOST_DESCRIBE_STRUCT(ResponseGuard, (), (action, builtins, matches, statusCode, message, webhook))
 BOOST_DESCRIBE_STRUCT(PromptGuard, (), (request, response))
-BOOST_DESCRIBE_STRUCT(LocalRateLimit, (), (requests, unit, burst, by, policy, identity))
-BOOST_DESCRIBE_STRUCT(GlobalRateLimit, (), (requests, tokens, unit, by, count, policy, identity))
+BOOST_DESCRIBE_STRUCT(LocalRateLimit, (), (requests, unit, burst, by, policy, identity, name))
+BOOST_DESCRIBE_STRUCT(GlobalRateLimit, (), (requests, tokens, unit, by, count, policy, identity, name))
 BOOST_DESCRIBE_STRUCT(GlobalRateLimits, (), (failureMode, limits, replicas))
 BOOST_DESCRIBE_STRUCT(StreamLimits, (), (onExceed))
 BOOST_DESCRIBE_STRUCT(RateLimitPolicy, (), (local, global, streams, defaultMaxTokens))
-BOOST_DESCRIBE_STRUCT(Budget, (), (by, limit, period, policy, identity))
+BOOST_DESCRIBE_STRUCT(Budget, (), (by, limit, period, policy, identity, name))
 BOOST_DESCRIBE_STRUCT(ExactCache, (), (ttl, maxEntryBytes, store, scope, maxBytes))
 BOOST_DESCRIBE_STRUCT(ResponseCachePolicy, (), (exact))
 BOOST_DESCRIBE_STRUCT(AiPolicy, (), (budgets, cache, promptGuard, promptEnrichment, defaults, modelAliases))
@@ -258,6 +267,11 @@ void adjust(json::object& out, const config::ModelPrice& price) {
   if (price.cachedInput) out["cachedInput"] = pricing::format_usd_micros(*price.cachedInput);
 }
 
+// The endpoint as written; its parts are the loader's.
+void adjust(json::object& out, const config::OtlpSettings&) {
+  for (const auto* key : {"host", "port", "base_path"}) drop(out, key);
+}
+
 void adjust(json::object& out, const config::Budget& budget) {
   out["limit"] = pricing::format_usd_micros(budget.limit);
 }
@@ -306,6 +320,8 @@ json::value to_json(const T& value) {
     return static_cast<std::int64_t>(value);
   } else if constexpr (std::is_integral_v<T>) {
     return static_cast<std::uint64_t>(value);
+  } else if constexpr (std::is_floating_point_v<T>) {
+    return static_cast<double>(value);
   } else if constexpr (std::is_same_v<T, std::string>) {
     return json::string(value);
   } else if constexpr (std::is_same_v<T, config::Duration>) {

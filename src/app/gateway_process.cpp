@@ -299,13 +299,13 @@ int serve(const ServeOptions& options) {
   std::unique_ptr<observe::OtlpExporter> exporter;
   // The OTLP metrics: the families of /metrics' neutral model, then the process's own gauges and
   // the exporter's counters.
-  exporter = std::make_unique<observe::OtlpExporter>(otlp_resource(), [&collect, &workers, &exporter,
-                                                                       process_start_nanos] {
-    auto out = collect();
-    for (auto& family : collect_process_metrics(workers, *exporter, process_start_nanos).families)
-      out.families.push_back(std::move(family));
-    return out;
-  });
+  exporter =
+      std::make_unique<observe::OtlpExporter>(otlp_resource(), [&collect, &workers, &exporter, process_start_nanos] {
+        auto out = collect();
+        for (auto& family : collect_process_metrics(workers, *exporter, process_start_nanos).families)
+          out.families.push_back(std::move(family));
+        return out;
+      });
   std::vector<std::uint16_t> ports(gateway.listeners.size(), 0);
   for (unsigned i = 0; i < worker_count; ++i) {
     workers.push_back(std::make_unique<proxy::Worker>(i, snapshot, log_fd));
@@ -473,11 +473,9 @@ int serve(const ServeOptions& options) {
       model_fetcher->stop();
       model_fetcher = std::make_unique<proxy::ModelFetcher>(next);
       model_fetcher->start();
-      observe::log(Level::Info, "configuration reloaded",
-                   {{"generation", generation}, {"trigger", trigger}});
+      observe::log(Level::Info, "configuration reloaded", {{"generation", generation}, {"trigger", trigger}});
     } else {
-      observe::log(Level::Error, "reload rejected; keeping the running configuration",
-                   {{"trigger", trigger}});
+      observe::log(Level::Error, "reload rejected; keeping the running configuration", {{"trigger", trigger}});
       {
         std::lock_guard lock(current_mutex);
         last_reload_ok = false;

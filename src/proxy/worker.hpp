@@ -20,8 +20,8 @@
 #include "http/upstream_pool.hpp"
 #include "observe/access_log.hpp"
 #include "observe/metrics.hpp"
-#include "observe/recent_errors.hpp"
 #include "observe/otlp_exporter.hpp"
+#include "observe/recent_errors.hpp"
 #include "proxy/snapshot.hpp"
 
 namespace sluice::proxy {
