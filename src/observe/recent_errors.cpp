@@ -6,7 +6,7 @@
 namespace sluice::observe {
 
 void RecentErrors::record(const pipeline::RequestRecord& record, std::int64_t unix_ms) {
-  if (record.status < 400 && record.error.empty()) return;
+  if (record.status < 400 && record.error.empty() && record.failover_reasons.empty()) return;
   // The fields, NUL-separated, cut so the whole fits the slot (the error gets what is left).
   char text[kTextWords * 8] = {};
   std::size_t at = 0;
@@ -22,7 +22,15 @@ void RecentErrors::record(const pipeline::RequestRecord& record, std::int64_t un
   put(record.backend, 64);
   put(record.provider, 64);
   put(record.model, 64);
-  put(record.error, sizeof text);
+  if (!record.error.empty() || record.failover_reasons.empty()) {
+    put(record.error, sizeof text);
+  } else {  // served after a failover: why the providers before were given up, the last one shown
+    constexpr std::string_view kFailedOver = "failed over: ";
+    const auto n = std::min(kFailedOver.size(), sizeof text - 1 - at);
+    std::memcpy(text + at, kFailedOver.data(), n);
+    at += n;
+    put(record.failover_reasons.back(), sizeof text);
+  }
   auto& slot = slots_[next_];
   next_ = (next_ + 1) % kSlots;
   const auto sequence = slot.sequence.load(std::memory_order_relaxed);

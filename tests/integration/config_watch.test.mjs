@@ -128,7 +128,7 @@ test('a ConfigMap update (the ..data symlink swap) is applied', async () => {
     rmSync(first, { recursive: true });
     await until('the new Backend', async () => (await backendNames(sluice.adminUrl)).join() === 'second');
     const reload = await until('the reload line', () => reloads(sluice.stderr)[0]);
-    assert.equal(reload.generation, '2');
+    assert.equal(reload.generation, 2);
     assert.equal(reload.trigger, 'watch');
     assert.equal((await status(sluice.adminUrl)).generation, 2);
     const res = await chat(sluice.url);
@@ -184,7 +184,7 @@ test('an invalid edit keeps the running configuration and logs why; the next val
     fs.writeFileSync(sluice.file, original.replace(/good/g, 'fixed'));
     await until('the valid edit', async () => (await backendNames(sluice.adminUrl)).join() === 'fixed');
     const reload = await until('the reload line', () => reloads(sluice.stderr)[0]);
-    assert.equal(reload.generation, '3', 'the rejected attempt counted as generation 2');
+    assert.equal(reload.generation, 3, 'the rejected attempt counted as generation 2');
     assert.equal((await chat(sluice.url)).headers.get('x-sluice-provider'), 'fixed');
   } finally {
     await sluice.stop();
@@ -215,7 +215,7 @@ test('SIGHUP still reloads with --watch, through the same path', async () => {
     sluice.proc.kill('SIGHUP');
     const reload = await until('the reload', () => reloads(sluice.stderr)[0]);
     assert.equal(reload.trigger, 'SIGHUP');
-    assert.equal(reload.generation, '2');
+    assert.equal(reload.generation, 2);
   } finally {
     await sluice.stop();
   }

@@ -23,7 +23,9 @@ TEST(RecentErrors, KeepsFailedRequestsAndFailoversOnly) {
   RecentErrors ring;
   ring.record(failed(200, ""), 1);
   ring.record(failed(502, "upstream reset"), 2);
-  ring.record(failed(200, "failed over: backend llm provider primary: refused"), 3);
+  auto served_after_failover = failed(200, "");
+  served_after_failover.failover_reasons = {"backend llm provider primary: refused"};
+  ring.record(served_after_failover, 3);
   ring.record(failed(429, ""), 4);
   std::vector<RecentError> out;
   ring.collect(out);
