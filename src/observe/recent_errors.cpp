@@ -14,7 +14,7 @@ void RecentErrors::record(const pipeline::RequestRecord& record, std::int64_t un
     auto n = std::min({field.size(), max, sizeof text - 1 - at});
     // Cut on a character boundary: never before a UTF-8 continuation byte.
     while (n > 0 && n < field.size() && (static_cast<unsigned char>(field[n]) & 0xC0) == 0x80) --n;
-    std::memcpy(text + at, field.data(), n);
+    if (n > 0) std::memcpy(text + at, field.data(), n);  // an empty view may hold a null pointer
     at += n;
     if (at < sizeof text - 1) text[at++] = '\0';
   };
