@@ -228,9 +228,13 @@ test('/config shows the running configuration with every secret value redacted',
     inline: 'sk-inline-credential-5d2e',
     header: 'Bearer header-token-9b40',
     key: 'client-api-key-31f7',
+    otlpHeader: 'otlp-collector-token-6e12',
   };
   const keyHash = (await import('node:crypto')).createHash('sha256').update(secrets.key).digest('hex');
   const sluice = await startSluice({
+    // An exporter header is a credential too (a collector's token). Port 9: nothing is exported
+    // in this test; the exporter's failures stay in its counters.
+    gatewayExtra: `  telemetry: {otlp: {endpoint: "http://127.0.0.1:9", headers: {authorization: "${secrets.otlpHeader}"}}}\n`,
     config: `apiVersion: v1
 kind: Secret
 metadata: {name: provider-keys}
@@ -291,6 +295,8 @@ spec:
     const gateway = find('Gateway', 'test');
     assert.equal(gateway.spec.admin.port, sluice.adminPort);
     assert.equal(gateway.spec.limits.drainTimeout, '30s', 'defaults are filled in');
+    assert.equal(gateway.spec.telemetry.otlp.endpoint, 'http://127.0.0.1:9');
+    assert.deepEqual(gateway.spec.telemetry.otlp.headers, [{ name: 'authorization', value: 'REDACTED' }]);
   } finally {
     await sluice.stop();
   }
