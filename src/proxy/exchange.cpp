@@ -202,23 +202,6 @@ void record_health(Worker& worker, const BackendRuntime& backend, const BackendR
   }
 }
 
-// gen_ai.operation.name of a client API (OpenTelemetry's well-known values); empty: not one.
-std::string_view gen_ai_operation(route::ApiKind api) {
-  switch (api) {
-    case route::ApiKind::ChatCompletions:
-    case route::ApiKind::Messages:
-    case route::ApiKind::Responses:
-      return "chat";
-    case route::ApiKind::GeminiGenerate:
-      return "generate_content";
-    case route::ApiKind::Embeddings:
-    case route::ApiKind::GeminiEmbed:
-      return "embeddings";
-    default:
-      return {};
-  }
-}
-
 // The response's cost (pricing::record_cost) under the kind of the provider that answered.
 void price_response(const Snapshot& snapshot, const BackendRuntime& backend, RequestRecord& record) {
   if (!backend.ai || record.provider.empty() || snapshot.prices == nullptr) return;
@@ -404,7 +387,7 @@ http::Task<bool> run_exchange(Worker& worker, const Snapshot& snapshot, const ro
   const auto api_path = http::api_path_of(path);
   const auto api = route::classify_api(api_path);
   const auto schema = client_schema_for(api, api_path);
-  record.gen_ai_operation = gen_ai_operation(api);
+  record.gen_ai_operation = genai_operation(api);
 
   // The body's parser: the head's until the body is read whole or streamed by another.
   std::optional<bhttp::request_parser<bhttp::string_body>> whole_parser;
@@ -443,7 +426,7 @@ http::Task<bool> run_exchange(Worker& worker, const Snapshot& snapshot, const ro
   const bool post = head->method() == bhttp::verb::post;
   request.json_api = backend->ai && post && route::json_api_method(api) == "POST";
   request.path = request.json_api ? api_path : path;
-  if (record.trace && request.json_api) record.trace->operation = genai_operation(api);
+  if (record.trace && request.json_api) record.trace->operation = record.gen_ai_operation;
 
   // RequestHead stages (the rule's, then the Backend's) run before anything is answered.
   if (!rule_chain.empty() || !backend->chain.empty()) {

@@ -7,6 +7,7 @@
 #include "http/tls_server.hpp"
 #include "policy/registry.hpp"
 #include "proxy/model_catalog.hpp"
+#include "proxy/tracing.hpp"
 #include "translate/select.hpp"
 
 namespace sluice::proxy {
@@ -353,27 +354,6 @@ std::vector<std::string> metric_model_names(const BackendRuntime& provider) {
 
 namespace {
 
-// gen_ai.provider.name: OpenTelemetry's well-known name of a provider kind (Ollama has none).
-std::string_view gen_ai_provider_name(config::ProviderKind kind) {
-  switch (kind) {
-    case config::ProviderKind::OpenAI:
-      return "openai";
-    case config::ProviderKind::Ollama:
-      return "ollama";
-    case config::ProviderKind::Anthropic:
-      return "anthropic";
-    case config::ProviderKind::Gemini:
-      return "gcp.gemini";
-    case config::ProviderKind::VertexAI:
-      return "gcp.vertex_ai";
-    case config::ProviderKind::AzureOpenAI:
-      return "azure.ai.openai";
-    case config::ProviderKind::Bedrock:
-      return "aws.bedrock";
-  }
-  return "other";
-}
-
 // Every metric series the snapshot's configuration implies, registered in `series`.
 void register_metric_series(Snapshot& snap, observe::MetricSeries& series) {
   auto& claims = snap.metric_claims;
@@ -384,7 +364,7 @@ void register_metric_series(Snapshot& snap, observe::MetricSeries& series) {
       for (auto& provider : group) {
         provider.series = series.provider_series(name, provider.name, metric_model_names(provider), claims);
         if (provider.provider == nullptr) continue;
-        provider.series.gen_ai_provider = gen_ai_provider_name(provider.provider->kind);
+        provider.series.gen_ai_provider = genai_provider_name(provider.provider->kind);
         // The GenAI histograms of a chat with each of its models (and "other"), answered by the
         // model asked for, are there from the start.
         std::string labels;

@@ -23,7 +23,8 @@ class Worker;
 struct BackendRuntime;
 struct AttemptResult;
 
-// gen_ai.operation.name of a client API; empty when it is not a GenAI operation.
+// gen_ai.operation.name of a client API; empty when it is not a GenAI operation. The one mapping
+// the spans, the GenAI metrics (RequestRecord::gen_ai_operation) and their provider label use.
 std::string_view genai_operation(route::ApiKind api);
 // gen_ai.provider.name of a provider kind (the conventions' well-known values; "ollama" is not
 // one of them and is written as is).
