@@ -43,11 +43,11 @@ BOOST_DESCRIBE_ENUM(CaptureContent, None, Metadata, Full)
 
 BOOST_DESCRIBE_STRUCT(Origin, (), (file, line, kind, name))
 BOOST_DESCRIBE_STRUCT(ListenerTls, (), (certificateSecret, caCertificate, clientValidation))
-BOOST_DESCRIBE_STRUCT(Listener, (), (name, address, port, tls))
+BOOST_DESCRIBE_STRUCT(Listener, (), (name, address, port, tls, http2))
 BOOST_DESCRIBE_STRUCT(AdminListener, (), (address, port, enabled))
 BOOST_DESCRIBE_STRUCT(Limits, (),
                       (maxRequestHeaderBytes, maxRequestBodyBytes, requestHeaderTimeout, idleTimeout, drainTimeout,
-                       maxTranslatedResponseBytes))
+                       maxConcurrentStreams, maxTranslatedResponseBytes))
 BOOST_DESCRIBE_STRUCT(AccessLog, (), (enabled, captureUsage, path, redactQueryParams, fields, trustRequestId))
 BOOST_DESCRIBE_STRUCT(ClientAddress, (), (xffTrustedHops))
 BOOST_DESCRIBE_STRUCT(SecretKeyRef, (), (name, key))

@@ -445,6 +445,7 @@ void decode_gateway(YamlMap& spec, Gateway& gw) {
       listener.address = l.str("address").value_or("0.0.0.0");
       YamlMap tls(l.take("tls"), l.field("tls"), ctx);
       if (tls.present()) listener.tls = decode_listener_tls(tls);
+      if (auto h2 = l.boolean("http2")) listener.http2 = *h2;
       if (auto port = decode_port(l, "port", Need::Required)) listener.port = *port;
       s.listeners.push_back(listener);
     }
@@ -462,6 +463,8 @@ void decode_gateway(YamlMap& spec, Gateway& gw) {
   if (auto v = limits.duration("requestHeaderTimeout")) s.limits.requestHeaderTimeout = *v;
   if (auto v = limits.duration("idleTimeout")) s.limits.idleTimeout = *v;
   if (auto v = limits.duration("drainTimeout")) s.limits.drainTimeout = *v;
+  if (auto v = limits.integer("maxConcurrentStreams", 1, 10000))
+    s.limits.maxConcurrentStreams = static_cast<std::uint32_t>(*v);
 
   YamlMap log(spec.take("accessLog"), spec.field("accessLog"), ctx);
   if (auto v = log.boolean("enabled")) s.accessLog.enabled = *v;

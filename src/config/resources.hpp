@@ -50,6 +50,8 @@ struct Listener {
   std::string address = "0.0.0.0";
   std::uint16_t port = 8080;
   std::optional<ListenerTls> tls;
+  // HTTP/2 next to HTTP/1.1: ALPN h2 on a TLS listener, the h2c preface on a plaintext one.
+  bool http2 = true;
 };
 
 struct AdminListener {
@@ -64,6 +66,7 @@ struct Limits {
   Duration requestHeaderTimeout{10'000};               // -> 408
   Duration idleTimeout{60'000};                        // keep-alive idle client connection -> close
   Duration drainTimeout{30'000};                       // SIGTERM: in-flight requests get this long
+  std::uint32_t maxConcurrentStreams = 100;            // HTTP/2 streams per connection
 
   // A provider's non-streaming reply read whole to be translated; larger -> 502.
   std::size_t maxTranslatedResponseBytes = 16 * 1024 * 1024;

@@ -20,7 +20,7 @@ apiVersion: sluice.dev/v1alpha1
 kind: Gateway
 metadata: {name: gateway}
 spec:
-  listeners: [{name: http, port: 8080, tls: {certificateRef: {name: keys}, caCertificateRef: {name: keys}}}]
+  listeners: [{name: http, port: 8080, http2: true, tls: {certificateRef: {name: keys}, caCertificateRef: {name: keys}}}]
   admin: {port: 9901}
   limits: {}
   accessLog: {redactQueryParams: [key], fields: [status]}

@@ -9,6 +9,14 @@ Task<boost::system::error_code> ClientStream::handshake() {
   co_return ec;
 }
 
+bool ClientStream::alpn_h2() const {
+  if (!tls_) return false;
+  const unsigned char* protocol = nullptr;
+  unsigned length = 0;
+  SSL_get0_alpn_selected(tls_->native_handle(), &protocol, &length);
+  return length == 2 && protocol[0] == 'h' && protocol[1] == '2';
+}
+
 Task<void> ClientStream::shutdown_send() {
   boost::system::error_code ec;
   // After a handshake that did not complete there is no session to close.

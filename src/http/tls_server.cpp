@@ -19,14 +19,18 @@ constexpr const char kTls12Ciphers[] =
     "ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:ECDHE-ECDSA-AES256-GCM-SHA384:"
     "ECDHE-RSA-AES256-GCM-SHA384:ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305";
 
-// ALPN protocols in the server's order of preference, in wire format.
-constexpr unsigned char kAlpn[] = {8, 'h', 't', 't', 'p', '/', '1', '.', '1'};
+// ALPN protocols in the server's order of preference, in wire format: h2 first when the
+// listener serves HTTP/2.
+constexpr unsigned char kAlpnHttp1[] = {8, 'h', 't', 't', 'p', '/', '1', '.', '1'};
+constexpr unsigned char kAlpnH2Http1[] = {2, 'h', '2', 8, 'h', 't', 't', 'p', '/', '1', '.', '1'};
 
 int select_alpn(SSL*, const unsigned char** out, unsigned char* out_length, const unsigned char* offered,
-                unsigned offered_length, void*) {
+                unsigned offered_length, void* http2) {
   unsigned char* selected = nullptr;
-  if (SSL_select_next_proto(&selected, out_length, kAlpn, sizeof kAlpn, offered, offered_length) !=
-      OPENSSL_NPN_NEGOTIATED)
+  const bool h2 = http2 != nullptr;
+  if (SSL_select_next_proto(&selected, out_length, h2 ? kAlpnH2Http1 : kAlpnHttp1,
+                            h2 ? sizeof kAlpnH2Http1 : sizeof kAlpnHttp1, offered,
+                            offered_length) != OPENSSL_NPN_NEGOTIATED)
     return SSL_TLSEXT_ERR_NOACK;
   *out = selected;
   return SSL_TLSEXT_ERR_OK;
@@ -84,7 +88,8 @@ std::shared_ptr<ssl::context> make_server_tls_context(const TlsServerSettings& s
   // Resumed sessions of a context that verifies clients need a session id context.
   static constexpr unsigned char kSessionContext[] = {'s', 'l', 'u', 'i', 'c', 'e'};
   SSL_CTX_set_session_id_context(native, kSessionContext, sizeof kSessionContext);
-  SSL_CTX_set_alpn_select_cb(native, select_alpn, nullptr);
+  // The callback's argument only says whether h2 is offered (non-null: yes).
+  SSL_CTX_set_alpn_select_cb(native, select_alpn, settings.http2 ? native : nullptr);
 
   boost::system::error_code ec;
   ctx->use_certificate_chain(boost::asio::buffer(settings.certificate_pem), ec);

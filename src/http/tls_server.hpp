@@ -27,6 +27,7 @@ struct TlsServerSettings {
   std::string key_pem;          // unencrypted private key (PKCS#8, PKCS#1 or SEC1)
   std::optional<std::string> client_ca_pem;
   ClientCertificates client_certificates = ClientCertificates::None;
+  bool http2 = false;  // offer h2 in ALPN (before http/1.1)
 };
 
 struct TlsServerError {

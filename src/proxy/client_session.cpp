@@ -13,11 +13,13 @@
 #include <limits>
 
 #include "http/forwarded_for.hpp"
+#include "http/h2_connection.hpp"
 #include "http/parse_errors.hpp"
 #include "http/request_head.hpp"
 #include "http/tls_server.hpp"
 #include "observe/log.hpp"
 #include "proxy/exchange.hpp"
+#include "proxy/h2_session.hpp"
 #include "proxy/tracing.hpp"
 #include "proxy/worker.hpp"
 
@@ -290,6 +292,83 @@ http::Task<HeadRead> read_request_head(http::ClientStream& socket, beast::flat_b
   }
 }
 
+// Answers a head that broke the edge's rules or did not arrive whole, where there is something
+// to answer (`deadline_expired`: the wait for it timed out). Returns whether the client may
+// still be sending (the connection then lingers before it closes).
+http::Task<bool> refuse_head(Worker& worker, ClientIo& client, HeadRead& head_read, const config::Limits& limits,
+                             bool first_request, bool deadline_expired, const beast::flat_buffer& buffer,
+                             const bhttp::request_parser<bhttp::empty_body>& header_parser, std::string_view peer) {
+  const auto rec = head_read.ec;
+  RequestRecord record;
+  record.request_id = observe::generate_request_id();
+  const bool refused = head_read.refused.has_value();
+  auto error = refused ? std::move(head_read.refused)
+                       : failed_head_error(rec, limits, first_request,
+                                           deadline_expired && (buffer.size() > 0 || header_parser.got_some()));
+  if (error) {
+    const std::string id_header = request_id_header(record);
+    co_await send_error(client, *error, 11, false, record, ClientSchema::OpenAI, {}, id_header);
+    const auto& partial = header_parser.get();
+    finish_refused(worker, record, peer, std::string_view(partial.method_string()), std::string_view(partial.target()));
+  }
+  co_return refused || rec == bhttp::error::body_limit || rec == bhttp::error::header_limit;
+}
+
+// Sizes the connection buffer and the head parser by the limits.
+void prepare_head_read(const config::Limits& limits, beast::flat_buffer& buffer,
+                       bhttp::request_parser<bhttp::empty_body>& header_parser) {
+  // The head (and what follows it in the same reads) may take the header limit plus one read.
+  buffer.max_size(limits.maxRequestHeaderBytes + kClientReadBytes);
+  if (buffer.capacity() < kClientReadBytes) buffer.reserve(kClientReadBytes);  // headers in one read
+  header_parser.header_limit(
+      static_cast<std::uint32_t>(std::min<std::size_t>(limits.maxRequestHeaderBytes, UINT32_MAX)));
+  header_parser.body_limit(limits.maxRequestBodyBytes);
+}
+
+// One HTTP/2 stream, served as one HTTP/1.1 request (http/h2_stream.hpp).
+http::Task<void> serve_h2_stream(Worker& worker, std::shared_ptr<http::H2Stream> h2, std::string peer) {
+  struct FinishOnExit {
+    http::H2Stream& stream;
+    ~FinishOnExit() { stream.finish(); }
+  } finish_on_exit{*h2};
+  http::ClientStream stream(std::move(h2));
+  http::Deadline deadline(worker.deadlines(), [&stream] {
+    boost::system::error_code ignored;
+    stream.cancel(ignored);
+  });
+  ClientIo client{stream, deadline};
+  const auto snapshot = worker.snapshot();
+  const auto& limits = snapshot->gateway().limits;
+  beast::flat_buffer buffer;
+  bhttp::request_parser<bhttp::empty_body> header_parser;
+  prepare_head_read(limits, buffer, header_parser);
+  deadline.expires_after(limits.requestHeaderTimeout);  // the head is whole already
+  auto head_read = co_await read_request_head(stream, buffer, header_parser);
+  deadline.expires_never();
+  if (head_read.refused || head_read.ec) {
+    co_await refuse_head(worker, client, head_read, limits, true, deadline.expired(), buffer, header_parser, peer);
+    co_return;
+  }
+  buffer.max_size(std::max(kClientBodyBufferBytes, buffer.size()));
+  co_await handle_request(worker, *snapshot, client, buffer, header_parser, peer);
+}
+
+// Whether a plaintext connection opens with the HTTP/2 preface (h2c with prior knowledge).
+// Reads only while what arrived could still be the preface: an HTTP/1.1 request differs from
+// it by its second byte at the latest, and stays in `buffer` for the head parser.
+http::Task<bool> opens_with_h2_preface(http::ClientStream& stream, beast::flat_buffer& buffer) {
+  const auto preface = http::kH2ClientPreface;
+  for (;;) {
+    const std::string_view got(static_cast<const char*>(buffer.data().data()), buffer.size());
+    const auto compared = std::min(got.size(), preface.size());
+    if (got.substr(0, compared) != preface.substr(0, compared)) co_return false;
+    if (got.size() >= preface.size()) co_return true;
+    auto [ec, n] = co_await stream.async_read_some(buffer.prepare(kClientReadBytes), http::use_task);
+    if (ec) co_return false;  // the head read that follows sees the same end or timeout
+    buffer.commit(n);
+  }
+}
+
 // At most one handshake-failure line per interval per process: a scanner or a misconfigured
 // client would otherwise fill the log. The failures in between are counted in the metric and
 // summed up in the next line.
@@ -344,6 +423,15 @@ http::Task<bool> tls_handshake(Worker& worker, http::ClientStream& stream, http:
   co_return false;
 }
 
+void log_failure(std::exception_ptr e) {
+  if (!e) return;
+  try {
+    std::rethrow_exception(e);
+  } catch (const std::exception& ex) {
+    observe::log(observe::Level::Error, "client connection failed", {{"error", ex.what()}});
+  }
+}
+
 }  // namespace
 
 http::Task<void> accept_loop(Worker& worker, http::Acceptor& acceptor, std::size_t listener) {
@@ -358,14 +446,7 @@ http::Task<void> accept_loop(Worker& worker, http::Acceptor& acceptor, std::size
     }
     boost::system::error_code ignored;
     socket.set_option(tcp::no_delay(true), ignored);
-    asio::co_spawn(worker.io(), serve_client(worker, std::move(socket), listener), [](std::exception_ptr e) {
-      if (!e) return;
-      try {
-        std::rethrow_exception(e);
-      } catch (const std::exception& ex) {
-        observe::log(observe::Level::Error, "client connection failed", {{"error", ex.what()}});
-      }
-    });
+    asio::co_spawn(worker.io(), serve_client(worker, std::move(socket), listener), log_failure);
   }
 }
 
@@ -392,19 +473,33 @@ http::Task<void> serve_client(Worker& worker, http::Socket socket, std::size_t l
   bool linger = false;  // the client may still be sending a body we refused
   bool ready = true;
   if (stream.tls()) ready = co_await tls_handshake(worker, stream, deadline, peer, linger);
+  // HTTP/2: chosen by ALPN on TLS, or announced by its preface on plaintext.
+  const auto& listeners = worker.snapshot()->gateway().listeners;
+  const bool http2 = listener < listeners.size() && listeners[listener].http2;
+  bool h2 = false;
+  if (ready && http2) {
+    if (stream.tls()) {
+      h2 = stream.alpn_h2();
+    } else {
+      deadline.expires_after(worker.snapshot()->gateway().limits.requestHeaderTimeout);
+      h2 = co_await opens_with_h2_preface(stream, buffer);
+      deadline.expires_never();
+    }
+  }
+  if (h2) {
+    co_await serve_h2(worker, stream, deadline, registration, buffer, [&worker, &peer](auto h2_stream) {
+      asio::co_spawn(worker.io(), serve_h2_stream(worker, std::move(h2_stream), peer), log_failure);
+    });
+    ready = false;
+  }
   while (ready && !worker.draining()) {
     const auto& limits = worker.snapshot()->gateway().limits;
     registration.idle = true;
     const bool first_request = first;
     deadline.expires_after(first_request ? limits.requestHeaderTimeout : limits.idleTimeout);
     first = false;
-    // The head (and what follows it in the same reads) may take the header limit plus one read.
-    buffer.max_size(limits.maxRequestHeaderBytes + kClientReadBytes);
-    if (buffer.capacity() < kClientReadBytes) buffer.reserve(kClientReadBytes);  // headers in one read
     bhttp::request_parser<bhttp::empty_body> header_parser;
-    header_parser.header_limit(
-        static_cast<std::uint32_t>(std::min<std::size_t>(limits.maxRequestHeaderBytes, UINT32_MAX)));
-    header_parser.body_limit(limits.maxRequestBodyBytes);
+    prepare_head_read(limits, buffer, header_parser);
     auto head_read = co_await read_request_head(stream, buffer, header_parser);
     const auto rec = head_read.ec;
     deadline.expires_never();
@@ -413,20 +508,8 @@ http::Task<void> serve_client(Worker& worker, http::Socket socket, std::size_t l
       // A head that broke the edge's rules (framing, Host, target) or did not arrive whole is
       // answered where there is something to answer, then the connection closes: how the rest
       // of the stream is framed cannot be trusted.
-      RequestRecord record;
-      record.request_id = observe::generate_request_id();
-      const bool refused = head_read.refused.has_value();
-      auto error = refused ? std::move(head_read.refused)
-                           : failed_head_error(rec, limits, first_request,
-                                               deadline.expired() && (buffer.size() > 0 || header_parser.got_some()));
-      if (error) {
-        const std::string id_header = request_id_header(record);
-        co_await send_error(client, *error, 11, false, record, ClientSchema::OpenAI, {}, id_header);
-        const auto& partial = header_parser.get();
-        finish_refused(worker, record, peer, std::string_view(partial.method_string()),
-                       std::string_view(partial.target()));
-      }
-      linger = refused || rec == bhttp::error::body_limit || rec == bhttp::error::header_limit;
+      linger = co_await refuse_head(worker, client, head_read, limits, first_request, deadline.expired(), buffer,
+                                    header_parser, peer);
       break;  // refused, end of stream, timeout, reset or drain
     }
     // A request keeps the snapshot current when its head arrived, to its end.

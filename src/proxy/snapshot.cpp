@@ -188,6 +188,7 @@ std::vector<std::shared_ptr<boost::asio::ssl::context>> compile_listener_tls(con
     }
     settings.certificate_pem = *crt_pem;
     settings.key_pem = *key_pem;
+    settings.http2 = listeners[i].http2;
     const auto ca_ref = tls.caCertificate.value_or(config::SecretKeyRef{tls.certificateSecret, "ca.crt"});
     const auto ca_field = field + (tls.caCertificate ? ".caCertificateRef" : ".certificateRef");
     const auto mode = tls.clientValidation.value_or(
