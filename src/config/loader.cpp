@@ -7,6 +7,7 @@
 #include <boost/asio/ip/address_v6.hpp>
 #include <boost/beast/core/detail/base64.hpp>
 #include <boost/beast/core/string.hpp>
+#include <cctype>
 #include <charconv>
 #include <cstring>
 #include <filesystem>
@@ -398,12 +399,35 @@ void decode_telemetry(YamlMap& t, Telemetry& out) {
           {{"None", CaptureContent::None}, {"Metadata", CaptureContent::Metadata}, {"Full", CaptureContent::Full}}))
     out.captureContent = *capture;
   if (auto labels = t.strings("metricLabels")) {
+    // principal.id or principal.metadata.<key>; the Prometheus label is the path with every
+    // character outside [a-zA-Z0-9_] made '_' (principal_metadata_team), so two paths must not
+    // make the same one.
+    constexpr std::string_view kMetadata = "principal.metadata.";
+    constexpr std::size_t kMaxLabels = 4;  // observe::kMetricLabelsMax
+    std::vector<std::string> derived;
     for (std::size_t i = 0; i < labels->size(); ++i) {
-      if ((*labels)[i].empty())
-        ctx.error(t.node()["metricLabels"][i], t.field("metricLabels") + "[" + std::to_string(i) + "]",
-                  "a label must not be empty (e.g. principal.metadata.team)");
-      else
-        out.metricLabels.push_back((*labels)[i]);
+      const auto& path = (*labels)[i];
+      const auto node = t.node()["metricLabels"][i];
+      const auto field = t.field("metricLabels") + "[" + std::to_string(i) + "]";
+      const bool metadata = path.starts_with(kMetadata) && path.size() > kMetadata.size();
+      if (path != "principal.id" && !metadata) {
+        ctx.error(node, field,
+                  "unknown principal attribute \"" + path +
+                      "\": expected principal.id or principal.metadata.<key> (e.g. principal.metadata.team)");
+        continue;
+      }
+      std::string label;
+      for (const char c : path) label += std::isalnum(static_cast<unsigned char>(c)) || c == '_' ? c : '_';
+      if (std::find(derived.begin(), derived.end(), label) != derived.end()) {
+        ctx.error(node, field, "\"" + path + "\" makes the Prometheus label " + label + " an earlier entry makes");
+        continue;
+      }
+      if (out.metricLabels.size() == kMaxLabels) {
+        ctx.error(node, field, "at most " + std::to_string(kMaxLabels) + " metric labels");
+        break;
+      }
+      derived.push_back(std::move(label));
+      out.metricLabels.push_back(path);
     }
   }
 }

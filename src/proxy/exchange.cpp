@@ -440,6 +440,12 @@ http::Task<bool> run_exchange(Worker& worker, const Snapshot& snapshot, const ro
     }
     if (!verdict.proceeds()) co_return co_await responder.verdict(verdict);
   }
+  // The principal's metricLabels values, for the GenAI metrics (bounded there).
+  if (const auto& labels = snapshot.gateway().telemetry.metricLabels; backend->ai && !labels.empty()) {
+    record.metric_label_values.reserve(labels.size());
+    for (const auto& path : labels)
+      record.metric_label_values.emplace_back(principal_metric_label(request.principal, path));
+  }
 
   // The providers to try, in order, without those that cannot serve (a missing Secret).
   AttemptPlan plan;
