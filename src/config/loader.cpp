@@ -268,18 +268,15 @@ void decode_pricing(YamlMap& pricing, Pricing& out) {
   }
 }
 
-// An OTLP/HTTP endpoint, "http://host[:port][/path]" (port default 4318); https is refused.
+// An OTLP/HTTP endpoint, "http[s]://host[:port][/path]" (port default 4318).
 bool split_otlp_endpoint(const std::string& text, OtlpSettings& out, std::string& problem) {
   std::string_view rest = text;
-  if (rest.starts_with("https://")) {
-    problem = "https OTLP endpoints are not supported yet; use http:// (e.g. a collector sidecar on localhost)";
+  out.tls = rest.starts_with("https://");
+  if (!out.tls && !rest.starts_with("http://")) {
+    problem = "expected an http:// or https:// URL such as \"http://otel-collector:4318\"";
     return false;
   }
-  if (!rest.starts_with("http://")) {
-    problem = "expected an http:// URL such as \"http://otel-collector:4318\"";
-    return false;
-  }
-  rest.remove_prefix(7);
+  rest.remove_prefix(out.tls ? 8 : 7);
   const auto slash = rest.find('/');
   auto authority = rest.substr(0, slash);
   auto path = slash == std::string_view::npos ? std::string_view{} : rest.substr(slash);
@@ -327,7 +324,7 @@ bool split_otlp_endpoint(const std::string& text, OtlpSettings& out, std::string
   }
   out.host = std::string(host);
   out.base_path = std::string(path);
-  out.endpoint = "http://" + std::string(authority) + out.base_path;
+  out.endpoint = (out.tls ? "https://" : "http://") + std::string(authority) + out.base_path;
   return true;
 }
 
@@ -346,6 +343,12 @@ void decode_telemetry(YamlMap& t, Telemetry& out) {
     if (auto protocol = otlp.enumeration<OtlpProtocol>(
             "protocol", {{"http/protobuf", OtlpProtocol::HttpProtobuf}, {"http/json", OtlpProtocol::HttpJson}}))
       settings.protocol = *protocol;
+    if (auto skip = otlp.boolean("insecureSkipVerify")) {
+      settings.insecureSkipVerify = *skip;
+      if (*skip && !settings.tls)
+        ctx.warning(otlp.node()["insecureSkipVerify"], otlp.field("insecureSkipVerify"),
+                    "has no effect with an http:// endpoint");
+    }
     if (auto timeout = otlp.duration("timeout")) {
       if (timeout->count() <= 0)
         ctx.error(otlp.node()["timeout"], otlp.field("timeout"), "must be positive (e.g. \"10s\")");
