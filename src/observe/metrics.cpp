@@ -210,14 +210,14 @@ void MetricsShard::record_gen_ai(const pipeline::RequestRecord& record, double s
   const auto response_model =
       record.response_model.empty() ? std::uint32_t{UINT16_MAX} : provider.model_position(record.response_model);
   std::array<std::uint16_t, kMetricLabelsMax> values{};
+  std::array<std::string_view, kMetricLabelsMax> texts{};
   GenAiKey key;
   key.provider_models = static_cast<std::uint64_t>(provider.id) << 32 | std::uint64_t{request_model} << 16 |
                         std::uint64_t{response_model};
   key.operation_error = operation << 32 | error_code;
   for (std::size_t i = 0; i < provider.metric_labels.size() && i < kMetricLabelsMax; ++i) {
-    const std::string_view value =
-        i < record.metric_label_values.size() ? std::string_view(record.metric_label_values[i]) : std::string_view{};
-    values[i] = label_value_id(provider.metric_labels[i].index, value);
+    if (i < record.metric_label_values.size()) texts[i] = record.metric_label_values[i];
+    values[i] = label_value_id(provider.metric_labels[i].index, texts[i]);
     key.label_values |= std::uint64_t{values[i]} << (16 * i);
   }
   CounterSlot slot = kCounterSink;
@@ -230,8 +230,7 @@ void MetricsShard::record_gen_ai(const pipeline::RequestRecord& record, double s
                   response_model == UINT16_MAX ? std::string_view{} : provider.model_name(response_model), error);
     for (std::size_t i = 0; i < provider.metric_labels.size() && i < kMetricLabelsMax; ++i) {
       scratch_.append(",").append(provider.metric_labels[i].key).append("=\"");
-      append_label_value(scratch_,
-                         values[i] == kOtherValueId ? kOtherModel : std::string_view(record.metric_label_values[i]));
+      append_label_value(scratch_, values[i] == kOtherValueId ? kOtherModel : texts[i]);
       scratch_ += '"';
     }
     slot = series_->labelled_series(LabelledFamily::GenAi, scratch_);
