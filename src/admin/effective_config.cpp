@@ -57,7 +57,8 @@ BOOST_DESCRIBE_STRUCT(RedisSettings, (),
 BOOST_DESCRIBE_STRUCT(ModelPrice, (), (input, output, cachedInput))
 BOOST_DESCRIBE_STRUCT(Pricing, (), (models, unknownModel, reportCost))
 BOOST_DESCRIBE_STRUCT(ResponseStore, (), (store, ttl, maxBytes, maxEntryBytes))
-BOOST_DESCRIBE_STRUCT(OtlpSettings, (), (endpoint, host, port, base_path, protocol, headers, timeout))
+BOOST_DESCRIBE_STRUCT(OtlpSettings, (),
+                      (endpoint, host, port, base_path, protocol, headers, timeout, tls, insecureSkipVerify))
 BOOST_DESCRIBE_STRUCT(Telemetry, (), (otlp, sampling, exportInterval, captureContent, metricLabels))
 BOOST_DESCRIBE_STRUCT(GatewaySpec, (),
                       (listeners, admin, limits, accessLog, clientAddress, workers, redis, pricing, responseStore,
@@ -269,7 +270,7 @@ void adjust(json::object& out, const config::ModelPrice& price) {
 
 // The endpoint as written; its parts are the loader's.
 void adjust(json::object& out, const config::OtlpSettings&) {
-  for (const auto* key : {"host", "port", "base_path"}) drop(out, key);
+  for (const auto* key : {"host", "port", "base_path", "tls"}) drop(out, key);
 }
 
 void adjust(json::object& out, const config::Budget& budget) {

@@ -7,6 +7,7 @@
 #include <boost/asio/ip/address_v6.hpp>
 #include <boost/beast/core/detail/base64.hpp>
 #include <boost/beast/core/string.hpp>
+#include <cctype>
 #include <charconv>
 #include <cstring>
 #include <filesystem>
@@ -267,18 +268,15 @@ void decode_pricing(YamlMap& pricing, Pricing& out) {
   }
 }
 
-// An OTLP/HTTP endpoint, "http://host[:port][/path]" (port default 4318); https is refused.
+// An OTLP/HTTP endpoint, "http[s]://host[:port][/path]" (port default 4318).
 bool split_otlp_endpoint(const std::string& text, OtlpSettings& out, std::string& problem) {
   std::string_view rest = text;
-  if (rest.starts_with("https://")) {
-    problem = "https OTLP endpoints are not supported yet; use http:// (e.g. a collector sidecar on localhost)";
+  out.tls = rest.starts_with("https://");
+  if (!out.tls && !rest.starts_with("http://")) {
+    problem = "expected an http:// or https:// URL such as \"http://otel-collector:4318\"";
     return false;
   }
-  if (!rest.starts_with("http://")) {
-    problem = "expected an http:// URL such as \"http://otel-collector:4318\"";
-    return false;
-  }
-  rest.remove_prefix(7);
+  rest.remove_prefix(out.tls ? 8 : 7);
   const auto slash = rest.find('/');
   auto authority = rest.substr(0, slash);
   auto path = slash == std::string_view::npos ? std::string_view{} : rest.substr(slash);
@@ -326,7 +324,7 @@ bool split_otlp_endpoint(const std::string& text, OtlpSettings& out, std::string
   }
   out.host = std::string(host);
   out.base_path = std::string(path);
-  out.endpoint = "http://" + std::string(authority) + out.base_path;
+  out.endpoint = (out.tls ? "https://" : "http://") + std::string(authority) + out.base_path;
   return true;
 }
 
@@ -345,6 +343,12 @@ void decode_telemetry(YamlMap& t, Telemetry& out) {
     if (auto protocol = otlp.enumeration<OtlpProtocol>(
             "protocol", {{"http/protobuf", OtlpProtocol::HttpProtobuf}, {"http/json", OtlpProtocol::HttpJson}}))
       settings.protocol = *protocol;
+    if (auto skip = otlp.boolean("insecureSkipVerify")) {
+      settings.insecureSkipVerify = *skip;
+      if (*skip && !settings.tls)
+        ctx.warning(otlp.node()["insecureSkipVerify"], otlp.field("insecureSkipVerify"),
+                    "has no effect with an http:// endpoint");
+    }
     if (auto timeout = otlp.duration("timeout")) {
       if (timeout->count() <= 0)
         ctx.error(otlp.node()["timeout"], otlp.field("timeout"), "must be positive (e.g. \"10s\")");
@@ -398,12 +402,35 @@ void decode_telemetry(YamlMap& t, Telemetry& out) {
           {{"None", CaptureContent::None}, {"Metadata", CaptureContent::Metadata}, {"Full", CaptureContent::Full}}))
     out.captureContent = *capture;
   if (auto labels = t.strings("metricLabels")) {
+    // principal.id or principal.metadata.<key>; the Prometheus label is the path with every
+    // character outside [a-zA-Z0-9_] made '_' (principal_metadata_team), so two paths must not
+    // make the same one.
+    constexpr std::string_view kMetadata = "principal.metadata.";
+    constexpr std::size_t kMaxLabels = 4;  // observe::kMetricLabelsMax
+    std::vector<std::string> derived;
     for (std::size_t i = 0; i < labels->size(); ++i) {
-      if ((*labels)[i].empty())
-        ctx.error(t.node()["metricLabels"][i], t.field("metricLabels") + "[" + std::to_string(i) + "]",
-                  "a label must not be empty (e.g. principal.metadata.team)");
-      else
-        out.metricLabels.push_back((*labels)[i]);
+      const auto& path = (*labels)[i];
+      const auto node = t.node()["metricLabels"][i];
+      const auto field = t.field("metricLabels") + "[" + std::to_string(i) + "]";
+      const bool metadata = path.starts_with(kMetadata) && path.size() > kMetadata.size();
+      if (path != "principal.id" && !metadata) {
+        ctx.error(node, field,
+                  "unknown principal attribute \"" + path +
+                      "\": expected principal.id or principal.metadata.<key> (e.g. principal.metadata.team)");
+        continue;
+      }
+      std::string label;
+      for (const char c : path) label += std::isalnum(static_cast<unsigned char>(c)) || c == '_' ? c : '_';
+      if (std::find(derived.begin(), derived.end(), label) != derived.end()) {
+        ctx.error(node, field, "\"" + path + "\" makes the Prometheus label " + label + " an earlier entry makes");
+        continue;
+      }
+      if (out.metricLabels.size() == kMaxLabels) {
+        ctx.error(node, field, "at most " + std::to_string(kMaxLabels) + " metric labels");
+        break;
+      }
+      derived.push_back(std::move(label));
+      out.metricLabels.push_back(path);
     }
   }
 }

@@ -164,13 +164,15 @@ enum class OtlpProtocol { HttpProtobuf, HttpJson };
 enum class CaptureContent { None, Metadata, Full };
 
 struct OtlpSettings {
-  std::string endpoint;  // "http://collector:4318" as written, without a trailing "/"
+  std::string endpoint;  // "http://collector:4318" or "https://..." as written, without a trailing "/"
   std::string host;      // of the endpoint
   std::uint16_t port = 4318;
   std::string base_path;  // of the endpoint ("" or "/otlp"); /v1/traces and /v1/metrics follow it
   OtlpProtocol protocol = OtlpProtocol::HttpProtobuf;
   std::vector<std::pair<std::string, std::string>> headers;  // sent with every export
   Duration timeout{10'000};                                  // one export request, connecting included
+  bool tls = false;  // an https:// endpoint: the collector's certificate is verified against the system CAs
+  bool insecureSkipVerify = false;  // https: the collector's certificate is not verified
 };
 
 struct Telemetry {

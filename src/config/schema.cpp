@@ -29,7 +29,7 @@ spec:
   pricing: {models: {model: {input: "1"}}}
   responseStore: {}
   telemetry:
-    otlp: {endpoint: "http://collector:4318", protocol: http/protobuf, timeout: 10s, headers: {x-team: llm}}
+    otlp: {endpoint: "http://collector:4318", protocol: http/protobuf, timeout: 10s, headers: {x-team: llm}, insecureSkipVerify: false}
     traces: {sampling: 0.1}
     metrics: {exportInterval: 15s}
     captureContent: None

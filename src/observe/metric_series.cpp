@@ -202,17 +202,38 @@ ProviderSeries MetricSeries::provider_series(std::string_view backend, std::stri
   }
   claims.add(it->second.id);
   ProviderSeries out;
+  out.id = next_provider_id_++;
   out.attempts = it->second.attempts;
   out.ejections = it->second.ejections;
   out.refusals = it->second.refusals;
   for (const auto& model : models) {
     if (model == kOtherModel) continue;  // a model named "other" is the "other" series
-    bool seen = false;
-    for (const auto& [name, slot] : out.models) seen = seen || name == model;
-    if (!seen) out.models.emplace_back(model, model_series(b, p, model, claims));
+    // A model's position is a 16-bit field of the workers' cache keys.
+    if (out.models.size() >= UINT16_MAX - 1) break;
+    if (!out.model_index.emplace(model, static_cast<std::uint32_t>(out.models.size())).second) continue;
+    out.models.emplace_back(model, model_series(b, p, model, claims));
   }
   out.other_tokens = model_series(b, p, kOtherModel, claims);
   return out;
+}
+
+std::uint32_t MetricSeries::metric_label(std::string_view key) {
+  std::lock_guard lock(mutex_);
+  for (std::uint32_t i = 0; i < metric_labels_.size(); ++i)
+    if (metric_labels_[i].first == key) return i;
+  metric_labels_.emplace_back(std::string(key), std::map<std::string, std::uint16_t, std::less<>>{});
+  return static_cast<std::uint32_t>(metric_labels_.size() - 1);
+}
+
+std::uint16_t MetricSeries::metric_label_value(std::uint32_t label, std::string_view value) {
+  std::lock_guard lock(mutex_);
+  if (label >= metric_labels_.size()) return kOtherValueId;
+  auto& values = metric_labels_[label].second;
+  if (const auto it = values.find(value); it != values.end()) return it->second;
+  if (values.size() >= kMetricLabelValuesMax) return kOtherValueId;
+  const auto id = static_cast<std::uint16_t>(values.size() + 1);
+  values.emplace(std::string(value), id);
+  return id;
 }
 
 void MetricSeries::publish(const SeriesClaims& claims) {

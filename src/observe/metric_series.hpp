@@ -18,12 +18,15 @@
 // Bounded labels. No label takes a client value unbounded: route, backend and provider are
 // configured names, codes are HTTP statuses, kinds, outcomes and auth failure reasons fixed
 // sets, and a model is one of the names the provider's handle lists
-// (proxy::metric_model_names) or "other". Labelled families (principal labels the config
-// chose, guard rule names) hold at most kLabelledSeriesMax label sets each.
+// (proxy::metric_model_names: the configuration's model names and aliases) or "other".
+// Labelled families (principal labels the config chose, guard rule names) hold at most
+// kLabelledSeriesMax label sets each, and each metricLabels label at most
+// kMetricLabelValuesMax values.
 //
 // Thread-safety. Registration, publish() and the reading functions take the registry's mutex;
 // they run while a snapshot is built or installed (main thread) and during a scrape (admin
-// thread). Workers never call into the registry: they use the handles' slots. Handles are
+// thread). Workers record through the handles' slots; they call into the registry only for a
+// labelled series or a metric label value they meet for the first time. Handles are
 // plain values, owned by the snapshot.
 #pragma once
 
@@ -39,6 +42,7 @@
 #include <string>
 #include <string_view>
 #include <tuple>
+#include <unordered_map>
 #include <utility>
 #include <vector>
 
@@ -206,6 +210,27 @@ inline constexpr RouteSeries kUnroutedSeries{0, kNoSlot};
 // sluice_circuit_open_refusals_total and sluice_retry_budget_refusals_total.
 enum class Refusal : std::uint32_t { CircuitOpen, RetryBudget };
 
+// Hashes text for maps looked up by string_view (no std::string made for the lookup).
+struct TextHash {
+  using is_transparent = void;
+  std::size_t operator()(std::string_view text) const { return std::hash<std::string_view>{}(text); }
+};
+
+// A principal attribute Gateway spec.telemetry.metricLabels adds to the GenAI series: its
+// OpenTelemetry attribute key (the path as written, "principal.metadata.team"; Prometheus label
+// principal_metadata_team) and its index in the registry, which bounds its values
+// (MetricSeries::metric_label_value).
+struct MetricLabel {
+  std::string key;
+  std::uint32_t index = 0;
+};
+// The most metricLabels entries, and distinct values one of them takes per process (then
+// kOtherModel, "other").
+inline constexpr std::size_t kMetricLabelsMax = 4;
+inline constexpr std::uint32_t kMetricLabelValuesMax = 100;
+// A metric label value's id: 0 is "other"; admitted values from 1.
+inline constexpr std::uint16_t kOtherValueId = 0;
+
 // One provider of an AI Backend (a Backend with ai.llm is its own single provider).
 struct ProviderSeries {
   CounterSlot attempts = kCounterSink;   // kAttemptOutcomes consecutive counters
@@ -217,19 +242,32 @@ struct ProviderSeries {
   // names, then "other" for every other model.
   std::vector<std::pair<std::string, CounterSlot>> models;
   CounterSlot other_tokens = kCounterSink;
+  // models[i].first -> i, computed once per snapshot (a hash lookup per request).
+  std::unordered_map<std::string, std::uint32_t, TextHash, std::equal_to<>> model_index;
+  // Unique per registration (process-wide, never reused): with a model's index it names the
+  // GenAI label set in the workers' caches (MetricsShard), so a request finds its series
+  // without building label text.
+  std::uint32_t id = 0;
+  // Gateway spec.telemetry.metricLabels of the snapshot: RequestRecord::metric_label_values
+  // holds their values, in this order.
+  std::vector<MetricLabel> metric_labels;
 
-  // The token counters of `model` (a short scan of the configured names; "other" if none).
+  // The index of `model` among `models`; models.size() for "other".
+  std::uint32_t model_position(std::string_view model) const {
+    const auto it = model_index.find(model);
+    return it == model_index.end() ? static_cast<std::uint32_t>(models.size()) : it->second;
+  }
+  // The model label value at `position` (model_position's answer).
+  std::string_view model_name(std::uint32_t position) const {
+    return position < models.size() ? std::string_view(models[position].first) : kOtherModel;
+  }
+  // The token counters of `model` (one of the configured names; "other" if none).
   CounterSlot tokens_for(std::string_view model) const {
-    for (const auto& [name, slot] : models)
-      if (name == model) return slot;
-    return other_tokens;
+    const auto position = model_position(model);
+    return position < models.size() ? models[position].second : other_tokens;
   }
   // `model` as a bounded label value: one of the configured names, else "other".
-  std::string_view bounded_model(std::string_view model) const {
-    for (const auto& entry : models)
-      if (entry.first == model) return entry.first;
-    return kOtherModel;
-  }
+  std::string_view bounded_model(std::string_view model) const { return model_name(model_position(model)); }
 };
 
 // The series one snapshot build registered, published once it is installed.
@@ -266,6 +304,14 @@ class MetricSeries {
   // `models` (its bounded model names) and for "other".
   ProviderSeries provider_series(std::string_view backend, std::string_view provider,
                                  std::span<const std::string> models, SeriesClaims& claims);
+
+  // The registry index of metric label `key` (Gateway spec.telemetry.metricLabels), the same
+  // for the same key across reloads.
+  std::uint32_t metric_label(std::string_view key);
+  // The id of `value` of metric label `label` (metric_label's index): the same id for the same
+  // value; kOtherValueId once the label admitted kMetricLabelValuesMax values. Any thread (the
+  // workers ask once per value, then cache the answer).
+  std::uint16_t metric_label_value(std::uint32_t label, std::string_view value);
 
   // The series of an installed snapshot: rendered from now on, at 0 until counted.
   void publish(const SeriesClaims& claims);
@@ -328,6 +374,9 @@ class MetricSeries {
   std::map<std::pair<std::string, std::string>, ProviderEntry> providers_;     // (backend, provider)
   std::map<std::tuple<std::string, std::string, std::string>, Entry> models_;  // (backend, provider, model)
   std::array<std::map<std::string, CounterSlot, std::less<>>, kLabelledFamilies> labelled_;  // labels -> counters
+  std::uint32_t next_provider_id_ = 1;
+  // Metric labels by registry index: the key, and the values admitted with their ids.
+  std::vector<std::pair<std::string, std::map<std::string, std::uint16_t, std::less<>>>> metric_labels_;
 };
 
 }  // namespace sluice::observe

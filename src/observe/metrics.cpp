@@ -165,20 +165,80 @@ void MetricsShard::observe(CounterSlot first, std::span<const double> bounds, do
   sum.store(std::bit_cast<std::uint64_t>(total), std::memory_order_relaxed);
 }
 
+namespace {
+
+// gen_ai.operation.name as a small number for the GenAI cache key; 0: not one of these.
+std::uint64_t operation_id(std::string_view operation) {
+  static constexpr std::string_view kOperations[] = {"chat", "embeddings", "generate_content"};
+  for (std::size_t i = 0; i < std::size(kOperations); ++i)
+    if (kOperations[i] == operation) return i + 1;
+  return 0;
+}
+
+}  // namespace
+
+std::uint16_t MetricsShard::label_value_id(std::uint32_t label, std::string_view value) {
+  if (series_ == nullptr) return kOtherValueId;
+  if (label >= label_values_.size()) label_values_.resize(label + 1);
+  auto& cache = label_values_[label];
+  if (const auto it = cache.find(value); it != cache.end()) return it->second;
+  const auto id = series_->metric_label_value(label, value);
+  if (cache.size() >= 4 * kMetricLabelValuesMax) cache.clear();  // values past the bound, all "other"
+  cache.emplace(std::string(value), id);
+  return id;
+}
+
 void MetricsShard::record_gen_ai(const pipeline::RequestRecord& record, double seconds) {
   const auto& provider = *record.provider_series;
   // error.type: the upstream failure's kind, else the status of an error answer.
   std::string_view error = record.upstream_error;
+  std::uint64_t error_code = 0;
+  bool cacheable = true;
   char status[8];
-  if (error.empty() && (record.status >= 400 || record.status == 0)) {
+  if (!error.empty()) {
+    const auto kind = upstream_error_kind(error);
+    cacheable = kind.has_value();
+    error_code = 2000 + kind.value_or(0);
+  } else if (record.status >= 400 || record.status == 0) {
     const auto [end, ec] = std::to_chars(status, status + sizeof status, record.status);
     error = std::string_view(status, static_cast<std::size_t>(end - status));
+    error_code = 1 + std::min(record.status, 1999u);
   }
+  const auto operation = operation_id(record.gen_ai_operation);
+  cacheable = cacheable && operation != 0 && provider.metric_labels.size() <= kMetricLabelsMax;
+  const auto request_model = provider.model_position(record.model);
   const auto response_model =
-      record.response_model.empty() ? std::string_view{} : provider.bounded_model(record.response_model);
-  gen_ai_labels(scratch_, record.gen_ai_operation, provider.gen_ai_provider, provider.bounded_model(record.model),
-                response_model, error);
-  const auto slot = labelled(LabelledFamily::GenAi, scratch_);
+      record.response_model.empty() ? std::uint32_t{UINT16_MAX} : provider.model_position(record.response_model);
+  std::array<std::uint16_t, kMetricLabelsMax> values{};
+  std::array<std::string_view, kMetricLabelsMax> texts{};
+  GenAiKey key;
+  key.provider_models = static_cast<std::uint64_t>(provider.id) << 32 | std::uint64_t{request_model} << 16 |
+                        std::uint64_t{response_model};
+  key.operation_error = operation << 32 | error_code;
+  for (std::size_t i = 0; i < provider.metric_labels.size() && i < kMetricLabelsMax; ++i) {
+    if (i < record.metric_label_values.size()) texts[i] = record.metric_label_values[i];
+    values[i] = label_value_id(provider.metric_labels[i].index, texts[i]);
+    key.label_values |= std::uint64_t{values[i]} << (16 * i);
+  }
+  CounterSlot slot = kCounterSink;
+  const auto cached = cacheable ? gen_ai_.find(key) : gen_ai_.end();
+  if (cached != gen_ai_.end()) {
+    slot = cached->second;
+  } else {
+    if (series_ == nullptr) return;
+    gen_ai_labels(scratch_, record.gen_ai_operation, provider.gen_ai_provider, provider.model_name(request_model),
+                  response_model == UINT16_MAX ? std::string_view{} : provider.model_name(response_model), error);
+    for (std::size_t i = 0; i < provider.metric_labels.size() && i < kMetricLabelsMax; ++i) {
+      scratch_.append(",").append(provider.metric_labels[i].key).append("=\"");
+      append_label_value(scratch_, values[i] == kOtherValueId ? kOtherModel : texts[i]);
+      scratch_ += '"';
+    }
+    slot = series_->labelled_series(LabelledFamily::GenAi, scratch_);
+    if (cacheable) {
+      if (gen_ai_.size() >= kLabelledCacheMax) gen_ai_.clear();
+      gen_ai_.emplace(key, slot);
+    }
+  }
   if (slot == kCounterSink) return;
   using L = GenAiLayout;
   const bool ok = error.empty();

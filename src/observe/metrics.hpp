@@ -106,7 +106,9 @@ class MetricsShard {
   // requests, latency and bytes; the last attempt's upstream error; the tokens the provider
   // reported, under the record's model if the provider's series name it, else "other"; its
   // auth failure; its principal's labelled series (requests, tokens) when the auth policy names
-  // metric labels; the guard rules it matched ("<direction> <action> <rule>,..." notes).
+  // metric labels; the guard rules it matched ("<direction> <action> <rule>,..." notes); the
+  // GenAI histograms under the bounded model names and the metricLabels values (each bounded
+  // to kMetricLabelValuesMax per process, then "other").
   void record(const pipeline::RequestRecord& record, double seconds);
   // The counters of the `family` series with `labels`: from this shard's cache, else registered
   // in the attached registry (its mutex, once per label set per worker); kCounterSink when no
@@ -146,6 +148,27 @@ class MetricsShard {
   static constexpr std::size_t kLabelledCacheMax = 4 * kLabelledSeriesMax;
   std::array<std::unordered_map<std::string, CounterSlot, StringHash, std::equal_to<>>, kLabelledFamilies> labelled_;
   std::string scratch_;  // label text being built
+  // GenAI series this shard resolved, by what names them (GenAiKey): found with a hash of
+  // integers, the label text built only the first time; cleared past kLabelledCacheMax.
+  struct GenAiKey {
+    std::uint64_t provider_models = 0;  // ProviderSeries::id, request and response model positions
+    std::uint64_t operation_error = 0;  // operation, error.type
+    std::uint64_t label_values = 0;     // the metricLabels values' ids, 16 bits each
+    bool operator==(const GenAiKey&) const = default;
+  };
+  struct GenAiKeyHash {
+    std::size_t operator()(const GenAiKey& key) const {
+      std::uint64_t h = key.provider_models * 0x9E3779B97F4A7C15ull;
+      h ^= (key.operation_error + 0x632BE59BD9B4E019ull) * 0xC2B2AE3D27D4EB4Full;
+      h ^= (key.label_values + 0x165667B19E3779F9ull) * 0x85EBCA77C2B2AE63ull;
+      return static_cast<std::size_t>(h ^ (h >> 29));
+    }
+  };
+  std::unordered_map<GenAiKey, CounterSlot, GenAiKeyHash> gen_ai_;
+  // metricLabels values this shard resolved, by registry label index: value -> id.
+  std::vector<std::unordered_map<std::string, std::uint16_t, StringHash, std::equal_to<>>> label_values_;
+  // The id of `value` of metric label `label` (MetricSeries::metric_label_value), cached.
+  std::uint16_t label_value_id(std::uint32_t label, std::string_view value);
   // The GenAI histograms of a finished request of an AI provider.
   void record_gen_ai(const pipeline::RequestRecord& record, double seconds);
 };

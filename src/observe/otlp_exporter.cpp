@@ -4,12 +4,16 @@
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/connect.hpp>
 #include <boost/asio/detached.hpp>
+#include <boost/asio/ssl/host_name_verification.hpp>
+#include <boost/asio/ssl/stream.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/http.hpp>
 #include <charconv>
 #include <iterator>
+#include <mutex>
 
 #include "http/io.hpp"
+#include "http/tls_client.hpp"
 
 namespace sluice::observe {
 
@@ -34,6 +38,58 @@ struct PendingIo {
   http::Socket* socket = nullptr;
   bool timed_out = false;
 };
+
+// The TLS context of https endpoints: the system CA bundle (OpenSSL's default paths, so
+// SSL_CERT_FILE and SSL_CERT_DIR apply), or no verification; made once per process each.
+std::shared_ptr<asio::ssl::context> tls_context(bool verify, std::string& error) {
+  static std::mutex mutex;
+  static std::shared_ptr<asio::ssl::context> verifying, skipping;
+  std::lock_guard lock(mutex);
+  auto& ctx = verify ? verifying : skipping;
+  if (!ctx) ctx = http::make_client_tls_context(http::TlsClientSettings{verify, std::nullopt}, &error);
+  return ctx;
+}
+
+// The request, then the answer, over `stream` (a TCP socket or a TLS stream on one).
+template <class Stream>
+http::Task<void> exchange(Stream& stream, const config::OtlpSettings& settings, std::string_view path,
+                          std::string_view content_type, const std::string& body, OtlpPostResult& result,
+                          const bool& timed_out) {
+  const auto port = std::to_string(settings.port);
+  bhttp::request<bhttp::string_body> request{bhttp::verb::post, settings.base_path + std::string(path), 11};
+  request.set(bhttp::field::host, settings.host + ":" + port);
+  request.set(bhttp::field::content_type, content_type);
+  request.set(bhttp::field::user_agent, "sluice-otlp");
+  for (const auto& [name, value] : settings.headers) request.set(name, value);
+  request.body() = body;
+  request.prepare_payload();
+  request.keep_alive(false);
+  auto [wec, written] = co_await bhttp::async_write(stream, request, http::use_task);
+  if (wec) {
+    result.error = timed_out ? "timed out sending" : "sending failed: " + wec.message();
+    co_return;
+  }
+  beast::flat_buffer buffer;
+  bhttp::response_parser<bhttp::string_body> parser;
+  parser.body_limit(kMaxResponseBytes);
+  auto [hec, read] = co_await bhttp::async_read(stream, buffer, parser, http::use_task);
+  if (hec && !parser.is_header_done()) {
+    result.error = timed_out ? "timed out waiting for the answer" : "reading the answer failed: " + hec.message();
+    co_return;
+  }
+  const auto& response = parser.get();
+  result.status = response.result_int();
+  if (const auto it = response.find(bhttp::field::retry_after); it != response.end()) {
+    unsigned seconds = 0;
+    const auto v = it->value();
+    const auto [end, ec] = std::from_chars(v.data(), v.data() + v.size(), seconds);
+    if (ec == std::errc()) result.retry_after = std::min(std::chrono::seconds(seconds), kMaxRetryAfter);
+  }
+  if (result.status < 200 || result.status >= 300) {
+    auto text = response.body().substr(0, 200);
+    result.error = "the collector answered HTTP " + std::to_string(result.status) + (text.empty() ? "" : ": " + text);
+  }
+}
 
 http::Task<void> post_task(const config::OtlpSettings& settings, std::string_view path, std::string_view content_type,
                            const std::string& body, OtlpPostResult& result, PendingIo& pending) {
@@ -62,41 +118,30 @@ http::Task<void> post_task(const config::OtlpSettings& settings, std::string_vie
     result.error = timed_out ? "timed out connecting" : "cannot connect: " + cec.message();
     co_return;
   }
-  bhttp::request<bhttp::string_body> request{bhttp::verb::post, settings.base_path + std::string(path), 11};
-  request.set(bhttp::field::host, settings.host + ":" + port);
-  request.set(bhttp::field::content_type, content_type);
-  request.set(bhttp::field::user_agent, "sluice-otlp");
-  for (const auto& [name, value] : settings.headers) request.set(name, value);
-  request.body() = body;
-  request.prepare_payload();
-  request.keep_alive(false);
-  auto [wec, written] = co_await bhttp::async_write(socket, request, http::use_task);
-  if (wec) {
-    result.error = timed_out ? "timed out sending" : "sending failed: " + wec.message();
-    co_return;
-  }
-  beast::flat_buffer buffer;
-  bhttp::response_parser<bhttp::string_body> parser;
-  parser.body_limit(kMaxResponseBytes);
-  auto [hec, read] = co_await bhttp::async_read(socket, buffer, parser, http::use_task);
-  if (hec && !parser.is_header_done()) {
-    result.error = timed_out ? "timed out waiting for the answer" : "reading the answer failed: " + hec.message();
-    co_return;
-  }
-  const auto& response = parser.get();
-  result.status = response.result_int();
-  if (const auto it = response.find(bhttp::field::retry_after); it != response.end()) {
-    unsigned seconds = 0;
-    const auto v = it->value();
-    const auto [end, ec] = std::from_chars(v.data(), v.data() + v.size(), seconds);
-    if (ec == std::errc()) result.retry_after = std::min(std::chrono::seconds(seconds), kMaxRetryAfter);
-  }
-  if (result.status < 200 || result.status >= 300) {
-    auto text = response.body().substr(0, 200);
-    result.error = "the collector answered HTTP " + std::to_string(result.status) + (text.empty() ? "" : ": " + text);
-  }
   boost::system::error_code ignored;
-  socket.shutdown(http::Socket::shutdown_both, ignored);
+  if (!settings.tls) {
+    co_await exchange(socket, settings, path, content_type, body, result, timed_out);
+    socket.shutdown(http::Socket::shutdown_both, ignored);
+    co_return;
+  }
+  std::string error;
+  const auto context = tls_context(!settings.insecureSkipVerify, error);
+  if (!context) {
+    result.error = error;
+    co_return;
+  }
+  asio::ssl::stream<http::Socket> tls(std::move(socket), *context);
+  pending.socket = &tls.next_layer();
+  if (!http::is_ip_literal(settings.host)) SSL_set_tlsext_host_name(tls.native_handle(), settings.host.c_str());
+  if (!settings.insecureSkipVerify) tls.set_verify_callback(asio::ssl::host_name_verification(settings.host));
+  auto [hec] = co_await tls.async_handshake(asio::ssl::stream_base::client, http::use_task);
+  if (hec) {
+    result.error =
+        timed_out ? "timed out in the TLS handshake" : "TLS handshake with the collector failed: " + hec.message();
+    co_return;
+  }
+  co_await exchange(tls, settings, path, content_type, body, result, timed_out);
+  tls.next_layer().shutdown(http::Socket::shutdown_both, ignored);
 }
 
 }  // namespace

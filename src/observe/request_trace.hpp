@@ -35,6 +35,11 @@ struct RequestTrace {
   std::optional<double> top_p;
   // captureContent: gen_ai.input.messages as JSON (after the prompt guard).
   std::string input_messages;
+  // captureContent: gen_ai.output.messages as JSON, as the client received the answer (after
+  // the response guard), written by proxy::OutputCapture at the answer's end; whether its text
+  // was cut at OutputCapture::kMaxCapturedText.
+  std::string output_messages;
+  bool output_truncated = false;
 
   // The attempt in progress.
   SpanId attempt_span_id;

@@ -70,6 +70,11 @@ struct RequestRecord {
   // The caller's labels for sluice_principal_*_total as Prometheus text (id="alice",team="blue"),
   // when its auth policy names metricsLabels; empty otherwise.
   std::string principal_labels;
+  // The values of Gateway spec.telemetry.metricLabels (principal.id, principal.metadata.<key>)
+  // for the GenAI metrics, in that order, read from the authenticated principal once the request
+  // head's stages ran ("" when there is none or it lacks the attribute); empty when the Gateway
+  // lists none.
+  std::vector<std::string> metric_label_values;
   // gen_ai.operation.name of the client's API ("chat", "embeddings", "generate_content"); empty
   // for a request that is not a GenAI operation (model lists, passthrough calls).
   std::string_view gen_ai_operation;

@@ -26,7 +26,15 @@ class ModelOverrideStage final : public pipeline::Stage {
     // Gemini names the model in the path the provider builds from attempt.model, not the body.
     if (attempt.request.schema == pipeline::ClientSchema::Google) return Verdict::proceed();
     auto& request = attempt.request;
-    if (request.document.is_object()) {
+    if (attempt.body == &attempt.rewritten) {
+      // An earlier stage of the attempt rewrote the body (the usage capture asked a stream for
+      // its usage): the model is set in that body, so what it added is kept.
+      boost::system::error_code ec;
+      auto value = json::parse(attempt.rewritten, ec);
+      if (ec || !value.is_object()) return Verdict::proceed();
+      value.as_object()["model"] = *pinned;
+      attempt.rewritten = json::serialize(value);
+    } else if (request.document.is_object()) {
       json::object rewritten(request.document.as_object(), json::storage_ptr());
       rewritten["model"] = *pinned;
       attempt.rewritten = json::serialize(rewritten);

@@ -12,6 +12,7 @@
 #include "pricing/catalog.hpp"
 #include "proxy/attempt.hpp"
 #include "proxy/model_catalog.hpp"
+#include "proxy/output_capture.hpp"
 #include "proxy/request_body.hpp"
 #include "proxy/tracing.hpp"
 #include "route/api_path.hpp"
@@ -411,6 +412,7 @@ http::Task<bool> run_exchange(Worker& worker, const Snapshot& snapshot, const ro
   }
   record.backend = backend->name;
 
+  std::optional<OutputCapture> output_capture;  // sampled requests with captureContent only
   pipeline::RequestContext request{worker, rule, *backend, record};
   request.head = head;
   request.client_ip = peer;
@@ -439,6 +441,12 @@ http::Task<bool> run_exchange(Worker& worker, const Snapshot& snapshot, const ro
       if (verdict.proceeds()) verdict = backend->chain.request_head_now(request);
     }
     if (!verdict.proceeds()) co_return co_await responder.verdict(verdict);
+  }
+  // The principal's metricLabels values, for the GenAI metrics (bounded there).
+  if (const auto& labels = snapshot.gateway().telemetry.metricLabels; backend->ai && !labels.empty()) {
+    record.metric_label_values.reserve(labels.size());
+    for (const auto& path : labels)
+      record.metric_label_values.emplace_back(principal_metric_label(request.principal, path));
   }
 
   // The providers to try, in order, without those that cannot serve (a missing Secret).
@@ -582,7 +590,15 @@ http::Task<bool> run_exchange(Worker& worker, const Snapshot& snapshot, const ro
       if (request.document_changed) request.body = json::serialize(request.document);
       record.model = request.info.model;
     }
-    if (record.trace) read_request_parameters(*record.trace, request.body);
+    if (record.trace) {
+      read_request_parameters(*record.trace, request.body);
+      // captureContent: the answer's text for the SERVER span, as the client receives it.
+      if (record.trace->sampled && record.trace->capture != config::CaptureContent::None &&
+          !record.trace->operation.empty() && api != route::ApiKind::Embeddings) {
+        output_capture.emplace(*record.trace, api, request.response_tap);
+        request.response_tap = &*output_capture;
+      }
+    }
     // A token count goes to the providers that count for the model asked of them (Bedrock's
     // CountTokens: Claude only); with none left, Sluice estimates.
     if (!estimate_tokens && (api == route::ApiKind::GeminiCountTokens || api == route::ApiKind::MessagesCountTokens)) {

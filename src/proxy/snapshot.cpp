@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <map>
+#include <set>
 
 #include "http/tls_client.hpp"
 #include "http/tls_server.hpp"
@@ -348,9 +349,52 @@ std::shared_ptr<const Snapshot> Snapshot::build(config::Config config, config::D
   return build(std::move(config), diags, generation, fresh);
 }
 
-std::vector<std::string> metric_model_names(const BackendRuntime& provider) {
-  if (!provider.model) return {};
-  return {*provider.model};
+std::vector<std::string> configured_model_names(const config::Config& config) {
+  std::set<std::string> names;
+  const auto add_provider = [&](const config::LlmProvider& llm) {
+    if (llm.model && !llm.model->empty()) names.insert(*llm.model);
+    for (const auto& m : llm.models)
+      if (!m.empty()) names.insert(m);
+  };
+  for (const auto& [name, backend] : config.backends) {
+    if (backend.type != config::BackendType::AI) continue;
+    if (backend.priorityGroups.empty()) add_provider(backend.llm);
+    for (const auto& group : backend.priorityGroups)
+      for (const auto& provider : group.providers) add_provider(provider.llm);
+  }
+  for (const auto& [name, policy] : config.policies) {
+    if (!policy.ai || !policy.ai->modelAliases) continue;
+    for (const auto& [alias, target] : *policy.ai->modelAliases) {
+      if (!alias.empty()) names.insert(alias);
+      if (!target.empty()) names.insert(target);
+    }
+  }
+  return {names.begin(), names.end()};
+}
+
+std::vector<std::string> metric_model_names(const BackendRuntime& provider, const config::Config& config,
+                                            const std::vector<std::string>& configured) {
+  std::vector<std::string> own;
+  if (provider.model) own.push_back(*provider.model);
+  if (provider.llm != nullptr)
+    for (const auto& m : provider.llm->models) own.push_back(m);
+  if (own.empty()) return configured;
+  const auto served = own;
+  for (const auto& [name, policy] : config.policies) {
+    if (!policy.ai || !policy.ai->modelAliases) continue;
+    for (const auto& [alias, target] : *policy.ai->modelAliases)
+      if (std::find(served.begin(), served.end(), target) != served.end()) own.push_back(alias);
+  }
+  return own;
+}
+
+std::string_view principal_metric_label(const pipeline::Principal* principal, std::string_view path) {
+  if (principal == nullptr) return {};
+  if (path == "principal.id") return principal->id;
+  constexpr std::string_view kMetadata = "principal.metadata.";
+  if (!path.starts_with(kMetadata)) return {};
+  const auto it = principal->metadata.find(std::string(path.substr(kMetadata.size())));
+  return it == principal->metadata.end() ? std::string_view{} : std::string_view(it->second);
 }
 
 namespace {
@@ -358,16 +402,25 @@ namespace {
 // Every metric series the snapshot's configuration implies, registered in `series`.
 void register_metric_series(Snapshot& snap, observe::MetricSeries& series) {
   auto& claims = snap.metric_claims;
+  const auto& config = *snap.config;
+  const auto configured = configured_model_names(config);
+  std::vector<observe::MetricLabel> metric_labels;
+  for (const auto& key : snap.gateway().telemetry.metricLabels)
+    metric_labels.push_back(observe::MetricLabel{key, series.metric_label(key)});
   std::unordered_map<std::string_view, observe::CounterSlot> backend_errors;
   for (auto& [name, backend] : snap.backends) {
     backend_errors[name] = series.backend_series(name, backend.ai, claims);
     for (auto& group : backend.groups)
       for (auto& provider : group) {
-        provider.series = series.provider_series(name, provider.name, metric_model_names(provider), claims);
+        provider.series =
+            series.provider_series(name, provider.name, metric_model_names(provider, config, configured), claims);
         if (provider.provider == nullptr) continue;
         provider.series.gen_ai_provider = genai_provider_name(provider.provider->kind);
+        provider.series.metric_labels = metric_labels;
         // The GenAI histograms of a chat with each of its models (and "other"), answered by the
-        // model asked for, are there from the start.
+        // model asked for, are there from the start; with metricLabels, once counted (the
+        // principals' values are known only then).
+        if (!metric_labels.empty()) continue;
         std::string labels;
         for (const auto& [model, slot] : provider.series.models) {
           observe::gen_ai_labels(labels, "chat", provider.series.gen_ai_provider, model, model, {});

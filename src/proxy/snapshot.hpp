@@ -97,10 +97,22 @@ struct BackendRuntime {
 // Backend with a name of its own.
 std::string describe_upstream(const BackendRuntime& backend, const BackendRuntime& provider);
 
-// The values the `model` label of a provider's metric series may take besides "other": the
-// model the provider is pinned to, if any. A bounded set read off the configuration only, so no
-// client value becomes a label; the one place that decides it (aliases will add their names).
-std::vector<std::string> metric_model_names(const BackendRuntime& provider);
+// The model names the configuration makes known: every provider's `model` and `models`, and
+// every TrafficPolicy ai.modelAliases name and the model it stands for. Sorted, unique.
+std::vector<std::string> configured_model_names(const config::Config& config);
+
+// The values the `model` label of a provider's metric series (sluice_tokens_total, the GenAI
+// histograms' gen_ai.request.model and gen_ai.response.model) may take besides "other": a
+// provider that names its models (`model`, `models`) takes those and the aliases that stand for
+// them; one that names none (it serves what it is asked) takes every name in `configured`
+// (configured_model_names). A bounded set read off the configuration once per snapshot, so no
+// client value becomes a label.
+std::vector<std::string> metric_model_names(const BackendRuntime& provider, const config::Config& config,
+                                            const std::vector<std::string>& configured);
+
+// The value of a Gateway spec.telemetry.metricLabels entry ("principal.id",
+// "principal.metadata.<key>") for `principal`; empty when there is none or it lacks it.
+std::string_view principal_metric_label(const pipeline::Principal* principal, std::string_view path);
 
 struct Snapshot {
   std::shared_ptr<const config::Config> config;

@@ -305,6 +305,11 @@ void finish_request_trace(Worker& worker, const observe::RequestTrace& trace, co
     if (!trace.input_messages.empty())
       span.set(trace.capture == config::CaptureContent::Full ? "gen_ai.input.messages" : "sluice.input.messages",
                trace.input_messages);
+    if (!trace.output_messages.empty()) {
+      span.set(trace.capture == config::CaptureContent::Full ? "gen_ai.output.messages" : "sluice.output.messages",
+               trace.output_messages);
+      if (trace.output_truncated) span.set("sluice.output.truncated", true);
+    }
   }
   span.set("http.request.method", method);
   span.set("url.path", target.substr(0, target.find('?')));

@@ -231,8 +231,16 @@ test('a model the client names is counted as "other", never as itself', async ()
   assert.doesNotMatch(text, /client-invented-model-xyz/);
 });
 
-// (Not the pinned Backend: its model override rewrites the body without the stream_options the
-// usage capture added, so a native stream on a pinned provider reports no usage today.)
+test('a native stream on a pinned provider reports its tokens (the model override keeps stream_options)', async () => {
+  const res = await chat('pinned', { stream: true, headers: { 'x-test-id': 'pinned-stream' } });
+  assert.equal(res.status, 200);
+  assert.match(res.text, /data: \[DONE\]/);
+  assert.doesNotMatch(res.text, /"usage":\{/, 'the usage chunk Sluice asked for is not passed on');
+  const line = await gw.waitForAccessLog((l) => l.path === '/pinned/v1/chat/completions' && l.stream === true);
+  assert.equal(line.model, 'mock-pinned');
+  assert.ok(line.prompt_tokens > 0 && line.completion_tokens > 0, JSON.stringify(line));
+});
+
 for (const [prefix, provider, model] of [
   ['open', 'openai', 'other'],
   ['claude', 'anthropic', 'other'],

@@ -121,9 +121,11 @@ describe('metrics', () => {
       assert.equal(s.get(tokens('pinned', 'mock-pinned', type)), 0);
       assert.equal(s.get(tokens('pinned', 'other', type)), 0);
       assert.equal(s.get(tokens('open', 'other', type)), 0);
+      // "open" names no model of its own: it takes every configured name.
+      assert.equal(s.get(tokens('open', 'mock-pinned', type)), 0);
     }
     const tokenSeries = [...s.keys()].filter((k) => k.startsWith('sluice_tokens_total{'));
-    assert.equal(tokenSeries.length, 6, tokenSeries.join('\n'));
+    assert.equal(tokenSeries.length, 8, tokenSeries.join('\n'));
   });
 
   test('tokens are counted under the pinned model, or "other" for the model a client named', async () => {

@@ -8,7 +8,10 @@
 //            points: [{attributes, value | count, sum, bucketCounts, explicitBounds}]}
 // Attribute values become JS values (intValue → Number, arrays → arrays).
 // `respond` may be set to a function (path) => status to refuse requests.
+// startOtlpReceiver({tls: {key, cert}}) serves HTTPS with that PEM key and certificate
+// (receiver.url is then https://localhost:port; failed handshakes are kept in tlsErrors).
 import http from 'node:http';
+import https from 'node:https';
 import path from 'node:path';
 import { createRequire } from 'node:module';
 
@@ -98,15 +101,16 @@ function normaliseMetrics(request) {
   return metrics;
 }
 
-export async function startOtlpReceiver() {
+export async function startOtlpReceiver({ tls } = {}) {
   const receiver = {
     requests: [], // {path, contentType, headers}
     spans: [],
     metrics: [],
     errors: [],
+    tlsErrors: [],
     respond: null,
   };
-  const server = http.createServer((req, res) => {
+  const handler = (req, res) => {
     const chunks = [];
     req.on('data', (c) => chunks.push(c));
     req.on('end', () => {
@@ -145,10 +149,12 @@ export async function startOtlpReceiver() {
       res.writeHead(200, { 'content-type': contentType.startsWith('application/json') ? 'application/json' : 'application/x-protobuf' });
       res.end(contentType.startsWith('application/json') ? '{}' : '');
     });
-  });
+  };
+  const server = tls ? https.createServer({ key: tls.key, cert: tls.cert }, handler) : http.createServer(handler);
+  if (tls) server.on('tlsClientError', (e) => receiver.tlsErrors.push(String(e.message ?? e)));
   await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
   receiver.port = server.address().port;
-  receiver.url = `http://127.0.0.1:${receiver.port}`;
+  receiver.url = tls ? `https://localhost:${receiver.port}` : `http://127.0.0.1:${receiver.port}`;
   // Waits until `predicate(spans)` holds (spans arrive about once a second).
   receiver.waitFor = async (predicate, timeoutMs = 5000, what = 'spans') => {
     const end = Date.now() + timeoutMs;

@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <cstdlib>
+#include <map>
 #include <new>
 #include <string>
 #include <vector>
@@ -214,6 +215,76 @@ TEST(Recording, NoAllocationOnceALabelSetWasSeen) {
   std::uint64_t requests = 0;
   for (const auto& p : family(c, "gen_ai.server.request.duration").points) requests += p.count;
   EXPECT_EQ(requests, 1001u);
+}
+
+TEST(Recording, MetricLabelsAddPrincipalValuesBoundedPerLabel) {
+  MetricSeries series;
+  SeriesClaims claims;
+  const std::vector<std::string> models = {"gpt-pinned"};
+  auto provider = series.provider_series("b", "p", models, claims);
+  provider.gen_ai_provider = "openai";
+  provider.metric_labels = {MetricLabel{"principal.metadata.team", series.metric_label("principal.metadata.team")}};
+  EXPECT_EQ(series.metric_label("principal.metadata.team"), provider.metric_labels[0].index) << "stable by key";
+  series.publish(claims);
+  MetricsShard a, b;
+  a.attach(&series);
+  b.attach(&series);
+  const auto teams = kMetricLabelValuesMax + 20;
+  for (std::uint32_t i = 0; i < teams; ++i) {
+    auto record = chat_record(provider);
+    record.metric_label_values = {"team-" + std::to_string(i)};
+    (i % 2 == 0 ? a : b).record(record, 0.1);
+  }
+  auto none = chat_record(provider);
+  none.metric_label_values = {""};
+  a.record(none, 0.1);
+  const auto c = collect_metrics(series, {&a, &b}, {});
+  std::map<std::string, std::uint64_t> by_team;
+  for (const auto& p : family(c, "gen_ai.server.request.duration").points) {
+    std::string team = "(absent)";
+    for (const auto& [k, v] : p.attributes)
+      if (k == "principal.metadata.team") team = v;
+    by_team[team] += p.count;
+  }
+  EXPECT_EQ(by_team.size(), kMetricLabelValuesMax + 1u) << "at most the bound, then other";
+  EXPECT_EQ(by_team.count("(absent)"), 0u);
+  EXPECT_EQ(by_team["team-0"], 1u);
+  EXPECT_EQ(by_team["other"], 21u) << "the values past the bound and the empty one, admitted last";
+}
+
+TEST(Recording, ModelLabelIsAConfiguredNameOrOther) {
+  MetricSeries series;
+  SeriesClaims claims;
+  const std::vector<std::string> models = {"gpt-4o-mini", "fast", "listed-a", "fast"};
+  auto provider = series.provider_series("b", "p", models, claims);
+  provider.gen_ai_provider = "openai";
+  ASSERT_EQ(provider.models.size(), 3u) << "each name once";
+  EXPECT_EQ(provider.bounded_model("listed-a"), "listed-a");
+  EXPECT_EQ(provider.bounded_model("listed-b"), "other");
+  EXPECT_EQ(provider.tokens_for("listed-b"), provider.other_tokens);
+  series.publish(claims);
+  MetricsShard shard;
+  shard.attach(&series);
+  for (const auto* model : {"gpt-4o-mini", "random-1", "random-2", "listed-a"}) {
+    auto record = chat_record(provider);
+    record.model = model;
+    record.response_model = std::string(model) + "-2024";
+    shard.record(record, 0.1);
+  }
+  const auto c = collect_metrics(series, {&shard}, {});
+  std::map<std::pair<std::string, std::string>, std::uint64_t> seen;
+  for (const auto& p : family(c, "gen_ai.server.request.duration").points) {
+    std::string request, response;
+    for (const auto& [k, v] : p.attributes) {
+      if (k == "gen_ai.request.model") request = v;
+      if (k == "gen_ai.response.model") response = v;
+    }
+    seen[{request, response}] += p.count;
+  }
+  EXPECT_EQ(seen[std::make_pair(std::string("gpt-4o-mini"), std::string("other"))], 1u);
+  EXPECT_EQ(seen[std::make_pair(std::string("other"), std::string("other"))], 2u);
+  EXPECT_EQ(seen[std::make_pair(std::string("listed-a"), std::string("other"))], 1u);
+  EXPECT_EQ(seen.size(), 3u);
 }
 
 TEST(Collection, RenderedAsPrometheusText) {

@@ -133,12 +133,15 @@ TEST_F(MetricSeriesTest, EverySeriesTheConfigImpliesIsThereAtZeroBeforeAnyReques
   for (const auto& labels :
        {"backend=\"chat\",provider=\"claude\",model=\"claude-test\"",
         "backend=\"chat\",provider=\"claude\",model=\"other\"", "backend=\"chat\",provider=\"gpt\",model=\"other\"",
+        // gpt names no model of its own: it takes every configured name.
+        "backend=\"chat\",provider=\"gpt\",model=\"claude-test\"",
+        "backend=\"chat\",provider=\"gpt\",model=\"gpt-pinned\"",
         "backend=\"pinned\",provider=\"pinned\",model=\"gpt-pinned\"",
         "backend=\"pinned\",provider=\"pinned\",model=\"other\""}) {
     EXPECT_EQ(tokens(labels, "input"), "0") << labels;
     EXPECT_EQ(tokens(labels, "output"), "0") << labels;
   }
-  EXPECT_EQ(count(s, "sluice_tokens_total"), 10) << "only the configured models and other";
+  EXPECT_EQ(count(s, "sluice_tokens_total"), 14) << "only the configured models and other";
 
   for (const char* kind : {"connect", "timeout", "reset", "tls", "protocol", "key"}) {
     EXPECT_EQ(value(s, std::string("sluice_upstream_errors_total{backend=\"chat\",kind=\"") + kind + "\"}"), "0");
@@ -165,7 +168,7 @@ TEST_F(MetricSeriesTest, TokensByConfiguredModelAndOther) {
   EXPECT_EQ(
       value(s, "sluice_tokens_total{backend=\"pinned\",provider=\"pinned\",model=\"gpt-pinned\",type=\"output\"}"),
       "2");
-  EXPECT_EQ(count(s, "sluice_tokens_total"), 10) << "no series for the client's model";
+  EXPECT_EQ(count(s, "sluice_tokens_total"), 14) << "no series for the client's model";
   EXPECT_EQ(value(s, "sluice_requests_total{route=\"llm/chat\",backend=\"chat\",code=\"200\"}"), "2");
   EXPECT_EQ(value(s, "sluice_requests_total{route=\"llm/split\",backend=\"pinned\",code=\"200\"}"), "1");
   EXPECT_EQ(value(s, "sluice_requests_total{route=\"llm/svc\",backend=\"svc\",code=\"200\"}"), "1");

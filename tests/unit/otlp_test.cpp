@@ -513,6 +513,19 @@ TEST(TelemetryConfigTest, DecodesEveryField) {
   EXPECT_EQ(t.metricLabels, std::vector<std::string>{"principal.metadata.team"});
 }
 
+TEST(TelemetryConfigTest, HttpsEndpoint) {
+  const auto r = load_gateway(R"(    otlp: {endpoint: "https://collector.example/otlp/", insecureSkipVerify: true}
+)");
+  ASSERT_FALSE(r.diagnostics.has_errors());
+  const auto& otlp = *r.config.gateway->spec.telemetry.otlp;
+  EXPECT_TRUE(otlp.tls);
+  EXPECT_TRUE(otlp.insecureSkipVerify);
+  EXPECT_EQ(otlp.host, "collector.example");
+  EXPECT_EQ(otlp.port, 4318);
+  EXPECT_EQ(otlp.base_path, "/otlp");
+  EXPECT_EQ(otlp.endpoint, "https://collector.example/otlp");
+}
+
 TEST(TelemetryConfigTest, NamesTheFieldOfEveryMistake) {
   struct Case {
     std::string yaml;
@@ -520,9 +533,13 @@ TEST(TelemetryConfigTest, NamesTheFieldOfEveryMistake) {
     std::string message;
   };
   const std::vector<Case> cases{
-      {"    otlp: {endpoint: \"https://c:4318\"}\n", "spec.telemetry.otlp.endpoint",
-       "https OTLP endpoints are not supported"},
-      {"    otlp: {endpoint: \"c:4318\"}\n", "spec.telemetry.otlp.endpoint", "expected an http:// URL"},
+      {"    otlp: {endpoint: \"ftp://c:4318\"}\n", "spec.telemetry.otlp.endpoint", "expected an http:// or https://"},
+      {"    otlp: {endpoint: \"c:4318\"}\n", "spec.telemetry.otlp.endpoint", "expected an http:// or https:// URL"},
+      {"    metricLabels: [principal.email]\n", "spec.telemetry.metricLabels[0]", "unknown principal attribute"},
+      {"    metricLabels: [principal.metadata.]\n", "spec.telemetry.metricLabels[0]", "unknown principal attribute"},
+      {"    metricLabels: [principal.id, principal.metadata.a, principal.metadata.b, principal.metadata.c, "
+       "principal.metadata.d]\n",
+       "spec.telemetry.metricLabels[4]", "at most 4"},
       {"    otlp: {endpoint: \"http://c:99999\"}\n", "spec.telemetry.otlp.endpoint", "port"},
       {"    otlp: {endpoint: \"http://c\", protocol: grpc}\n", "spec.telemetry.otlp.protocol",
        "http/protobuf, http/json"},

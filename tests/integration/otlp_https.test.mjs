@@ -1,0 +1,117 @@
+// Integration: an https:// OTLP endpoint, through the real `sluice` and sluice-mock, with a
+// certificate made at test time (openssl CLI) for a TLS OTLP receiver (tests/lib/otlp_receiver.mjs).
+// - The collector's certificate is verified against the system CA bundle (OpenSSL's default
+//   paths, so SSL_CERT_FILE names the test CA): spans arrive; the host name is checked too.
+// - Without the CA trusted, nothing is delivered: the handshake fails and the operational log
+//   says so.
+// - insecureSkipVerify: true delivers without verifying.
+// - validate accepts an https endpoint and warns about insecureSkipVerify on an http one.
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { aiBackendYaml, gatewayYaml, routeYaml, runValidate, startMock, startSluice, tempDir } from '../lib/harness.mjs';
+import { startOtlpReceiver } from '../lib/otlp_receiver.mjs';
+
+let dir;
+let mock;
+let receiver;
+const gateways = [];
+
+function openssl(...args) {
+  execFileSync('openssl', args, { cwd: dir, stdio: 'pipe' });
+}
+
+const config = (port) =>
+  [
+    aiBackendYaml({ name: 'mock', port }),
+    routeYaml({
+      name: 'llm',
+      rules: `  - backendRefs: [{name: mock}]
+`,
+    }),
+  ].join('---\n');
+
+const telemetry = (endpoint, extra = '') => `  telemetry:
+    otlp: {endpoint: "${endpoint}"${extra}}
+`;
+
+before(async () => {
+  dir = tempDir('sluice-otlp-tls-');
+  openssl('req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-days', '2', '-subj',
+    '/CN=test-ca', '-keyout', 'ca.key', '-out', 'ca.crt');
+  openssl('req', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-subj', '/CN=localhost',
+    '-keyout', 'collector.key', '-out', 'collector.csr');
+  writeFileSync(path.join(dir, 'collector.ext'), 'subjectAltName=DNS:localhost\nextendedKeyUsage=serverAuth\n');
+  openssl('x509', '-req', '-in', 'collector.csr', '-CA', 'ca.crt', '-CAkey', 'ca.key', '-CAcreateserial', '-days', '2',
+    '-extfile', 'collector.ext', '-out', 'collector.crt');
+  mock = await startMock();
+  receiver = await startOtlpReceiver({
+    tls: { key: readFileSync(path.join(dir, 'collector.key')), cert: readFileSync(path.join(dir, 'collector.crt')) },
+  });
+});
+
+after(async () => {
+  for (const g of gateways) await g.stop();
+  await mock?.stop();
+  await receiver?.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+async function chatThrough(gw, marker) {
+  const res = await fetch(`${gw.url}/v1/chat/completions`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', 'x-test-id': marker },
+    body: JSON.stringify({ model: marker, messages: [{ role: 'user', content: 'hi' }] }),
+  });
+  assert.equal(res.status, 200);
+  await res.text();
+}
+
+const serverSpan = (model) => (spans) => spans.find((s) => s.kind === 2 && s.attributes['gen_ai.request.model'] === model);
+
+test('https: the collector certificate verified against the CAs OpenSSL trusts (SSL_CERT_FILE)', async () => {
+  const gw = await startSluice({
+    config: config(mock.port),
+    gatewayExtra: telemetry(receiver.url),
+    env: { SSL_CERT_FILE: path.join(dir, 'ca.crt') },
+  });
+  gateways.push(gw);
+  await chatThrough(gw, 'verified-model');
+  const span = await receiver.waitFor(serverSpan('verified-model'), 8000);
+  assert.equal(span.name, 'chat verified-model');
+});
+
+test('https: a collector whose CA is not trusted gets nothing; the log names the handshake', async () => {
+  const gw = await startSluice({ config: config(mock.port), gatewayExtra: telemetry(receiver.url) });
+  gateways.push(gw);
+  const before = receiver.tlsErrors.length;
+  await chatThrough(gw, 'untrusted-model');
+  const end = Date.now() + 8000;
+  while (!gw.stderr.some((l) => l.includes('TLS handshake with the collector failed')) && Date.now() < end) await sleep(50);
+  assert.ok(gw.stderr.some((l) => l.includes('TLS handshake with the collector failed')), gw.stderr.join('\n'));
+  assert.ok(receiver.tlsErrors.length > before);
+  assert.equal(serverSpan('untrusted-model')(receiver.spans), undefined);
+});
+
+test('https: insecureSkipVerify delivers without verifying', async () => {
+  const gw = await startSluice({
+    config: config(mock.port),
+    gatewayExtra: telemetry(receiver.url, ', insecureSkipVerify: true'),
+  });
+  gateways.push(gw);
+  await chatThrough(gw, 'skipped-model');
+  await receiver.waitFor(serverSpan('skipped-model'), 8000);
+});
+
+test('validate: https accepted; insecureSkipVerify on an http endpoint warned about', async () => {
+  const ok = await runValidate(gatewayYaml({ port: 1, adminPort: 2, extra: telemetry('https://collector.example:4318/otlp') }));
+  assert.equal(ok.code, 0, ok.stdout + ok.stderr);
+  const warned = await runValidate(
+    gatewayYaml({ port: 1, adminPort: 2, extra: telemetry('http://collector:4318', ', insecureSkipVerify: true') }),
+  );
+  assert.equal(warned.code, 0, warned.stdout + warned.stderr);
+  assert.match(warned.stdout + warned.stderr, /spec\.telemetry\.otlp\.insecureSkipVerify: has no effect with an http:\/\/ endpoint/);
+});
