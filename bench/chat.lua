@@ -4,7 +4,8 @@
 --          "errors":{"connect":..,"read":..,"write":..,"status":..,"timeout":..}}
 -- Environment: STREAM=1 adds "stream": true (the same body otherwise), BENCH_PATH overrides the path,
 -- BENCH_FORMAT=anthropic sends the same conversation as an Anthropic Messages request instead,
--- BENCH_FORMAT=responses as an OpenAI Responses API request (instructions + input).
+-- BENCH_FORMAT=responses as an OpenAI Responses API request (instructions + input);
+-- BENCH_DUMP_BODY=PATH writes the body to PATH (bench/run gives it to h2load).
 
 local stream = os.getenv("STREAM") == "1"
 local anthropic = os.getenv("BENCH_FORMAT") == "anthropic"
@@ -65,6 +66,12 @@ end
 local req
 function init(args)
   req = wrk.format()
+  local dump = os.getenv("BENCH_DUMP_BODY")
+  if dump and dump ~= "" then
+    local f = assert(io.open(dump, "wb"))
+    f:write(body)
+    f:close()
+  end
   if os.getenv("BENCH_SHOW_BODY") == "1" then
     io.stderr:write(string.format("chat.lua: body %d bytes, request %d bytes\n", #body, #req))
   end
