@@ -26,7 +26,7 @@ cmake -S fuzz -B "$build" -G Ninja -DCMAKE_CXX_COMPILER="$cxx" -DCMAKE_BUILD_TYP
 cmake --build "$build"
 
 status=0
-for target in sse_parser_fuzz aws_eventstream_fuzz translator_fuzz openai_response_reader_fuzz gemini_client_request_fuzz gemini_embed_fuzz decoder_fuzz encoder_fuzz native_filter_fuzz request_view_fuzz request_head_fuzz path_normalize_fuzz request_body_fuzz config_loader_fuzz guard_fuzz jwt_fuzz usage_members_fuzz passthrough_usage_fuzz forwarded_for_fuzz trace_context_fuzz output_capture_fuzz; do
+for target in sse_parser_fuzz aws_eventstream_fuzz translator_fuzz openai_response_reader_fuzz gemini_client_request_fuzz gemini_embed_fuzz decoder_fuzz encoder_fuzz native_filter_fuzz request_view_fuzz request_head_fuzz path_normalize_fuzz request_body_fuzz config_loader_fuzz guard_fuzz jwt_fuzz usage_members_fuzz passthrough_usage_fuzz forwarded_for_fuzz trace_context_fuzz output_capture_fuzz h2_connection_fuzz; do
   corpus="$build/corpus/$target"
   artifacts="$build/artifacts/$target/"
   mkdir -p "$corpus" "$artifacts"

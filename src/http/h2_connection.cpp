@@ -157,8 +157,8 @@ int H2Connection::on_begin_headers(nghttp2_session* session, const nghttp2_frame
 }
 
 int H2Connection::on_header(nghttp2_session*, const nghttp2_frame* frame, const std::uint8_t* name,
-                            std::size_t name_length, const std::uint8_t* value, std::size_t value_length,
-                            std::uint8_t, void* user) {
+                            std::size_t name_length, const std::uint8_t* value, std::size_t value_length, std::uint8_t,
+                            void* user) {
   auto& self = *static_cast<H2Connection*>(user);
   if (frame->hd.type != NGHTTP2_HEADERS || frame->headers.cat != NGHTTP2_HCAT_REQUEST) return 0;  // trailers
   if (auto* s = self.stream(frame->hd.stream_id))

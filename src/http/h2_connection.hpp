@@ -36,9 +36,9 @@ class H2Connection {
  public:
   struct Settings {
     std::uint32_t max_concurrent_streams = 100;
-    std::size_t max_head_bytes = 32 * 1024;         // the proxy's request header limit
-    std::int32_t stream_window = 256 * 1024;        // per request body, unread
-    std::int32_t connection_window = 1024 * 1024;   // all request bodies, unread
+    std::size_t max_head_bytes = 32 * 1024;        // the proxy's request header limit
+    std::int32_t stream_window = 256 * 1024;       // per request body, unread
+    std::int32_t connection_window = 1024 * 1024;  // all request bodies, unread
   };
   using RequestHandler = std::function<void(std::shared_ptr<H2Stream>)>;
 
@@ -46,8 +46,8 @@ class H2Connection {
   // frames to send. `on_idle`: the last stream being served has finished. `draining`: while
   // true, new streams are refused (REFUSED_STREAM, which a client retries elsewhere) and a
   // GOAWAY is sent.
-  H2Connection(Executor executor, const Settings& settings, RequestHandler on_request,
-               std::function<void()> on_output, std::function<void()> on_idle, const bool& draining);
+  H2Connection(Executor executor, const Settings& settings, RequestHandler on_request, std::function<void()> on_output,
+               std::function<void()> on_idle, const bool& draining);
   ~H2Connection();
   H2Connection(const H2Connection&) = delete;
   H2Connection& operator=(const H2Connection&) = delete;
