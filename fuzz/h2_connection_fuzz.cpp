@@ -5,8 +5,8 @@
 // DATA it produces), while the proxy also reads each request's synthesised HTTP/1.1 bytes.
 // Invariants: no crash or sanitizer report; the synthesised request of every stream starts
 // with a request line ending in " HTTP/1.1"; output is taken until none is left.
-#include <boost/asio/buffer.hpp>
 #include <array>
+#include <boost/asio/buffer.hpp>
 #include <boost/asio/io_context.hpp>
 #include <cstdint>
 #include <cstdlib>
@@ -28,8 +28,8 @@ void check(bool condition) {
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   if (size == 0) return 0;
   const std::size_t split = 1 + (size - 1) * data[0] / 255;
-  const std::string frames = std::string(sluice::http::kH2ClientPreface) +
-                             std::string(reinterpret_cast<const char*>(data + 1), split - 1);
+  const std::string frames =
+      std::string(sluice::http::kH2ClientPreface) + std::string(reinterpret_cast<const char*>(data + 1), split - 1);
   const std::string_view response(reinterpret_cast<const char*>(data + split), size - split);
 
   boost::asio::io_context io;
