@@ -327,10 +327,11 @@ void prepare_head_read(const config::Limits& limits, beast::flat_buffer& buffer,
 
 // One HTTP/2 stream, served as one HTTP/1.1 request (http/h2_stream.hpp).
 http::Task<void> serve_h2_stream(Worker& worker, std::shared_ptr<http::H2Stream> h2, std::string peer) {
+  // Holds its own reference: the stream is finished after everything else of this frame ends.
   struct FinishOnExit {
-    http::H2Stream& stream;
-    ~FinishOnExit() { stream.finish(); }
-  } finish_on_exit{*h2};
+    std::shared_ptr<http::H2Stream> stream;
+    ~FinishOnExit() { stream->finish(); }
+  } finish_on_exit{h2};
   http::ClientStream stream(std::move(h2));
   http::Deadline deadline(worker.deadlines(), [&stream] {
     boost::system::error_code ignored;
