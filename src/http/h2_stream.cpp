@@ -2,8 +2,10 @@
 
 #include <algorithm>
 #include <array>
+#include <boost/beast/core/string.hpp>
 #include <charconv>
 #include <cstring>
+#include <iterator>
 #include <limits>
 #include <vector>
 
@@ -19,18 +21,28 @@ namespace {
 // A response head the proxy writes is far below this; it bounds a broken one.
 constexpr std::uint32_t kResponseHeadLimit = 256 * 1024;
 
-bool iequals(std::string_view a, std::string_view b) {
-  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
-           return std::tolower(static_cast<unsigned char>(x)) == std::tolower(static_cast<unsigned char>(y));
-         });
-}
-
 // HTTP/1.1 fields that describe the connection, not the message: never sent in HTTP/2
 // (RFC 9113 section 8.2.2).
-bool connection_specific(std::string_view name) {
-  for (std::string_view f : {"connection", "keep-alive", "proxy-connection", "transfer-encoding", "upgrade"})
-    if (iequals(name, f)) return true;
-  return false;
+bool connection_specific(bhttp::field name) {
+  switch (name) {
+    case bhttp::field::connection:
+    case bhttp::field::keep_alive:
+    case bhttp::field::proxy_connection:
+    case bhttp::field::transfer_encoding:
+    case bhttp::field::upgrade:
+      return true;
+    default:
+      return false;
+  }
+}
+
+// A parser for the proxy's answer to this request: unbounded body (the proxy's own bytes),
+// a bounded head, no body after HEAD.
+void reset_response_parser(std::optional<bhttp::response_parser<bhttp::buffer_body>>& parser, std::string_view method) {
+  parser.emplace();
+  parser->header_limit(kResponseHeadLimit);
+  parser->body_limit(std::numeric_limits<std::uint64_t>::max());
+  if (method == "HEAD") parser->skip(true);
 }
 
 nghttp2_nv make_nv(std::string_view name, std::string_view value) {
@@ -70,7 +82,7 @@ void H2Stream::on_header(std::string_view name, std::string_view value) {
     return;
   }
   // The same host twice is one; a different one stays, and the head parser refuses the pair.
-  if (name == "host" && !authority_.empty() && iequals(value, authority_)) return;
+  if (name == "host" && !authority_.empty() && boost::beast::iequals(value, authority_)) return;
   if (name == "content-length") has_content_length_ = true;
   fields_.append(name).append(": ").append(value).append("\r\n");
 }
@@ -93,10 +105,7 @@ void H2Stream::on_headers_end(bool end_stream) {
   std::string().swap(path_);
   std::string().swap(authority_);
 
-  parser_.emplace();
-  parser_->header_limit(kResponseHeadLimit);
-  parser_->body_limit(std::numeric_limits<std::uint64_t>::max());
-  if (method_ == "HEAD") parser_->skip(true);
+  reset_response_parser(parser_, method_);
   if (end_stream) request_ended_ = true;
   service_read();
 }
@@ -255,19 +264,14 @@ void H2Stream::submit_response_head() {
   const unsigned status = head.result_int();
   std::array<char, 4> status_text{};
   std::to_chars(status_text.data(), status_text.data() + 3, status);
+  // `names` is reserved whole: the field entries point into its strings.
   std::vector<std::string> names;
+  names.reserve(static_cast<std::size_t>(std::distance(head.begin(), head.end())));
   std::vector<nghttp2_nv> fields;
-  names.reserve(16);
-  fields.reserve(16);
+  fields.reserve(names.capacity() + 1);
   fields.push_back(make_nv(":status", std::string_view(status_text.data(), 3)));
-  std::size_t count = 0;
   for (const auto& field : head) {
-    if (connection_specific(field.name_string())) continue;
-    ++count;
-  }
-  names.reserve(count);
-  for (const auto& field : head) {
-    if (connection_specific(field.name_string())) continue;
+    if (connection_specific(field.name())) continue;
     std::string& name = names.emplace_back(field.name_string());
     for (auto& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
     fields.push_back(make_nv(name, field.value()));
@@ -275,11 +279,7 @@ void H2Stream::submit_response_head() {
   if (status < 200) {
     // 1xx (100 Continue): interim HEADERS; the final response follows, with a fresh parser.
     connection_->submit_interim(*this, fields.data(), fields.size());
-    const bool head_request = method_ == "HEAD";
-    parser_.emplace();
-    parser_->header_limit(kResponseHeadLimit);
-    parser_->body_limit(std::numeric_limits<std::uint64_t>::max());
-    if (head_request) parser_->skip(true);
+    reset_response_parser(parser_, method_);
     return;
   }
   head_submitted_ = true;

@@ -38,29 +38,27 @@ void OutputCapture::begin(unsigned status, std::string_view content_type) {
   truncated_ = false;
 }
 
+void OutputCapture::keep_pending(std::string_view bytes) {
+  if (pending_.size() + bytes.size() > kMaxCapturedReply) {
+    gave_up_ = true;
+    truncated_ = true;
+    pending_.clear();
+    return;
+  }
+  pending_.append(bytes);
+}
+
 void OutputCapture::body(std::string_view bytes) {
   if (inner_ != nullptr) inner_->body(bytes);
   if (!ok_ || gave_up_) return;
   if (!stream_) {
-    if (pending_.size() + bytes.size() > kMaxCapturedReply) {
-      gave_up_ = true;
-      truncated_ = true;
-      pending_.clear();
-      return;
-    }
-    pending_.append(bytes);
+    keep_pending(bytes);
     return;
   }
   while (!bytes.empty()) {
     const auto newline = bytes.find('\n');
     if (newline == std::string_view::npos) {
-      if (pending_.size() + bytes.size() > kMaxCapturedReply) {
-        gave_up_ = true;
-        truncated_ = true;
-        pending_.clear();
-        return;
-      }
-      pending_.append(bytes);
+      keep_pending(bytes);
       return;
     }
     if (pending_.empty()) {

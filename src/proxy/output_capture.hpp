@@ -49,6 +49,9 @@ class OutputCapture final : public pipeline::ResponseTap {
  private:
   void add_text(std::string_view text);
   void read_object(std::string_view json, bool event);
+  // Keeps `bytes` for later (a reply read whole, a stream's unfinished line); past
+  // kMaxCapturedReply the capture gives up, marked truncated.
+  void keep_pending(std::string_view bytes);
   void read_event_line(std::string_view line);
 
   observe::RequestTrace& trace_;
