@@ -6,13 +6,14 @@
 // flight finish and sends GOAWAY. Certificates are made at test time by the openssl CLI.
 import test, { after, before } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFile, execFileSync } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import http2 from 'node:http2';
 import path from 'node:path';
 import tls from 'node:tls';
 import { promisify } from 'node:util';
 import { aiBackendYaml, chatBody, freePort, routeYaml, startMock, startSluice, tempDir } from '../lib/harness.mjs';
+import { makeCa, makeCert } from '../lib/certs.mjs';
 
 const run = promisify(execFile);
 const kLatencyMs = 200;
@@ -23,21 +24,13 @@ let sluice;
 let tlsPort;
 let h1OnlyPort;
 
-function openssl(...args) {
-  execFileSync('openssl', args, { cwd: dir, stdio: 'pipe' });
-}
 const pem = (file) => readFileSync(path.join(dir, file), 'utf8');
 const b64 = (file) => readFileSync(path.join(dir, file)).toString('base64');
 
 before(async () => {
   dir = tempDir('sluice-http2-');
-  openssl('req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-days', '2', '-subj',
-    '/CN=test-ca', '-keyout', 'ca.key', '-out', 'ca.crt');
-  openssl('req', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-subj', '/CN=localhost',
-    '-keyout', 'server.key', '-out', 'server.csr');
-  writeFileSync(path.join(dir, 'server.ext'), 'subjectAltName=DNS:localhost,IP:127.0.0.1\nextendedKeyUsage=serverAuth\n');
-  openssl('x509', '-req', '-in', 'server.csr', '-CA', 'ca.crt', '-CAkey', 'ca.key', '-CAcreateserial', '-days', '2',
-    '-extfile', 'server.ext', '-out', 'server.crt');
+  makeCa(dir, 'ca');
+  makeCert(dir, 'server', 'ca', 'subjectAltName=DNS:localhost,IP:127.0.0.1\nextendedKeyUsage=serverAuth');
   mock = await startMock(['--latency-ms', String(kLatencyMs)]);
   tlsPort = await freePort();
   h1OnlyPort = await freePort();

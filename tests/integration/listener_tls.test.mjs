@@ -5,7 +5,6 @@
 // the TLS port answered with a plaintext 400, and the config errors for a broken Secret.
 import test, { after, before } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
 import crypto from 'node:crypto';
 import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import https from 'node:https';
@@ -23,6 +22,7 @@ import {
   startSluice,
   tempDir,
 } from '../lib/harness.mjs';
+import { makeCa as makeCaIn, makeCert as makeCertIn } from '../lib/certs.mjs';
 
 let dir;
 let mock;
@@ -31,26 +31,11 @@ let httpsPort;
 let mtlsPort;
 let generation = 1;
 
-function openssl(...args) {
-  execFileSync('openssl', args, { cwd: dir, stdio: 'pipe' });
-}
-
 const pem = (file) => readFileSync(path.join(dir, file), 'utf8');
 const b64 = (file) => readFileSync(path.join(dir, file)).toString('base64');
 
-function makeCa(name) {
-  openssl('req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-days', '2', '-subj',
-    `/CN=${name}`, '-keyout', `${name}.key`, '-out', `${name}.crt`);
-}
-
-// A certificate for `name` signed by `ca`, with the given extensions.
-function makeCert(name, ca, extensions) {
-  openssl('req', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-subj', `/CN=${name}`,
-    '-keyout', `${name}.key`, '-out', `${name}.csr`);
-  writeFileSync(path.join(dir, `${name}.ext`), `${extensions}\n`);
-  openssl('x509', '-req', '-in', `${name}.csr`, '-CA', `${ca}.crt`, '-CAkey', `${ca}.key`, '-CAcreateserial',
-    '-days', '2', '-extfile', `${name}.ext`, '-out', `${name}.crt`);
-}
+const makeCa = (name) => makeCaIn(dir, name);
+const makeCert = (name, ca, extensions) => makeCertIn(dir, name, ca, extensions);
 
 const serverExt = 'subjectAltName=DNS:localhost,IP:127.0.0.1\nextendedKeyUsage=serverAuth';
 const clientExt = 'extendedKeyUsage=clientAuth';

@@ -8,11 +8,11 @@
 // - validate accepts an https endpoint and warns about insecureSkipVerify on an http one.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
-import { readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { aiBackendYaml, gatewayYaml, routeYaml, runValidate, startMock, startSluice, tempDir } from '../lib/harness.mjs';
+import { makeCa, makeCert } from '../lib/certs.mjs';
 import { startOtlpReceiver } from '../lib/otlp_receiver.mjs';
 
 let dir;
@@ -20,9 +20,6 @@ let mock;
 let receiver;
 const gateways = [];
 
-function openssl(...args) {
-  execFileSync('openssl', args, { cwd: dir, stdio: 'pipe' });
-}
 
 const config = (port) =>
   [
@@ -40,13 +37,8 @@ const telemetry = (endpoint, extra = '') => `  telemetry:
 
 before(async () => {
   dir = tempDir('sluice-otlp-tls-');
-  openssl('req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-days', '2', '-subj',
-    '/CN=test-ca', '-keyout', 'ca.key', '-out', 'ca.crt');
-  openssl('req', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-subj', '/CN=localhost',
-    '-keyout', 'collector.key', '-out', 'collector.csr');
-  writeFileSync(path.join(dir, 'collector.ext'), 'subjectAltName=DNS:localhost\nextendedKeyUsage=serverAuth\n');
-  openssl('x509', '-req', '-in', 'collector.csr', '-CA', 'ca.crt', '-CAkey', 'ca.key', '-CAcreateserial', '-days', '2',
-    '-extfile', 'collector.ext', '-out', 'collector.crt');
+  makeCa(dir, 'ca');
+  makeCert(dir, 'collector', 'ca', 'subjectAltName=DNS:localhost\nextendedKeyUsage=serverAuth');
   mock = await startMock();
   receiver = await startOtlpReceiver({
     tls: { key: readFileSync(path.join(dir, 'collector.key')), cert: readFileSync(path.join(dir, 'collector.crt')) },
