@@ -12,7 +12,7 @@ import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { gatewayYaml, routeYaml, runValidate, startMock, startSluice } from '../lib/harness.mjs';
-import { histograms, parsePrometheus, samples } from '../lib/prometheus.mjs';
+import { exactHistogram, parsePrometheus, samples } from '../lib/prometheus.mjs';
 
 let mock;
 let gw;
@@ -99,16 +99,6 @@ async function chat(prefix, model, key) {
   return JSON.parse(text);
 }
 
-// The one series of `name` whose labels are exactly `labels`.
-function exactly(families, name, labels) {
-  const found = histograms(families, name).filter(
-    (h) =>
-      Object.entries(labels).every(([k, v]) => h.labels[k] === v) &&
-      Object.keys(h.labels).length === Object.keys(labels).length,
-  );
-  assert.equal(found.length, 1, `${name} ${JSON.stringify(labels)}: ${JSON.stringify(histograms(families, name).map((h) => h.labels))}`);
-  return found[0];
-}
 
 async function eventually(check, ms = 3000) {
   const end = Date.now() + ms;
@@ -148,12 +138,12 @@ test('configured names and aliases are labels; a client-invented name is "other"
   await chat('listed', 'listed-a', KEYS.none);
   await eventually((families) => {
     const input = (model, team) =>
-      exactly(families, 'gen_ai_client_token_usage', { ...labels(model, team), gen_ai_token_type: 'input' });
+      exactHistogram(families, 'gen_ai_client_token_usage', { ...labels(model, team), gen_ai_token_type: 'input' });
     assert.equal(input('gpt-4o-mini', 'a').count, 1, 'the alias resolved to a configured name');
     assert.equal(input('listed-b', 'b').count, 1, "another provider's configured name");
     assert.equal(input('other', 'a').count, 1);
     assert.equal(input('listed-a', '').count, 1, 'a key without the metadata: an empty value');
-    assert.equal(exactly(families, 'gen_ai_server_request_duration_seconds', labels('gpt-4o-mini', 'a')).count, 1);
+    assert.equal(exactHistogram(families, 'gen_ai_server_request_duration_seconds', labels('gpt-4o-mini', 'a')).count, 1);
     const [tokens] = samples(families, 'sluice_tokens_total', { backend: 'open', model: 'listed-b', type: 'input' });
     assert.ok(tokens.value > 0);
   });

@@ -17,7 +17,7 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { aiBackendYaml, routeYaml, startMock, startSluice } from '../lib/harness.mjs';
-import { histograms, parsePrometheus, samples } from '../lib/prometheus.mjs';
+import { exactHistogram, histograms, parsePrometheus, samples } from '../lib/prometheus.mjs';
 
 const FIRST_TOKEN_DELAY_MS = 400;
 
@@ -113,15 +113,6 @@ const genAi = (provider, model, extra = {}) => ({
   ...extra,
 });
 
-function histogram(families, name, labels) {
-  const found = histograms(families, name).filter(
-    (h) =>
-      Object.entries(labels).every(([k, v]) => h.labels[k] === v) &&
-      Object.keys(h.labels).length === Object.keys(labels).length,
-  );
-  assert.equal(found.length, 1, `${name} ${JSON.stringify(labels)}: ${JSON.stringify(histograms(families, name).map((h) => h.labels))}`);
-  return found[0];
-}
 
 // Waits until `check(scrape)` holds (metrics are recorded as the access-log line is written).
 async function eventually(check, ms = 3000) {
@@ -165,16 +156,16 @@ test('at boot: every family with its type and buckets, every implied series at 0
     ['openai', 'fo-model'],
   ]) {
     for (const type of ['input', 'output']) {
-      const h = histogram(
+      const h = exactHistogram(
         families,
         'gen_ai_client_token_usage',
         genAi(provider, model, { gen_ai_response_model: model, gen_ai_token_type: type }),
       );
       assert.ok(h.count >= 0);
     }
-    histogram(families, 'gen_ai_server_time_to_first_token_seconds', genAi(provider, model, { gen_ai_response_model: model }));
+    exactHistogram(families, 'gen_ai_server_time_to_first_token_seconds', genAi(provider, model, { gen_ai_response_model: model }));
   }
-  assert.equal(histogram(families, 'gen_ai_client_token_usage', genAi('openai', 'mock-pinned', { gen_ai_response_model: 'mock-pinned', gen_ai_token_type: 'input' })).count, 0);
+  assert.equal(exactHistogram(families, 'gen_ai_client_token_usage', genAi('openai', 'mock-pinned', { gen_ai_response_model: 'mock-pinned', gen_ai_token_type: 'input' })).count, 0);
   assert.equal(families.get('sluice_gateway_overhead_seconds')?.type, 'histogram');
   for (const name of ['sluice_circuit_open_refusals_total', 'sluice_retry_budget_refusals_total']) {
     assert.equal(families.get(name)?.type, 'counter', name);
@@ -207,14 +198,14 @@ test('a chat: token usage, durations and overhead under the configured model', a
   const usage = JSON.parse(res.text).usage;
   await eventually((families) => {
     const labels = genAi('openai', 'mock-pinned', { gen_ai_response_model: 'mock-pinned' });
-    const input = histogram(families, 'gen_ai_client_token_usage', { ...labels, gen_ai_token_type: 'input' });
-    const output = histogram(families, 'gen_ai_client_token_usage', { ...labels, gen_ai_token_type: 'output' });
+    const input = exactHistogram(families, 'gen_ai_client_token_usage', { ...labels, gen_ai_token_type: 'input' });
+    const output = exactHistogram(families, 'gen_ai_client_token_usage', { ...labels, gen_ai_token_type: 'output' });
     assert.equal(input.count, 1);
     assert.equal(input.sum, usage.prompt_tokens);
     assert.equal(output.sum, usage.completion_tokens);
-    assert.equal(histogram(families, 'gen_ai_server_request_duration_seconds', labels).count, 1);
-    assert.equal(histogram(families, 'gen_ai_client_operation_duration_seconds', labels).count, 1);
-    assert.equal(histogram(families, 'gen_ai_server_time_to_first_token_seconds', labels).count, 1);
+    assert.equal(exactHistogram(families, 'gen_ai_server_request_duration_seconds', labels).count, 1);
+    assert.equal(exactHistogram(families, 'gen_ai_client_operation_duration_seconds', labels).count, 1);
+    assert.equal(exactHistogram(families, 'gen_ai_server_time_to_first_token_seconds', labels).count, 1);
     const [overhead] = histograms(families, 'sluice_gateway_overhead_seconds');
     assert.ok(overhead.count >= 1 && overhead.sum >= 0 && overhead.sum < 1, JSON.stringify(overhead));
   });
@@ -225,7 +216,7 @@ test('a model the client names is counted as "other", never as itself', async ()
   assert.equal(res.status, 200);
   await eventually((families) => {
     const labels = genAi('openai', 'other', { gen_ai_response_model: 'other' });
-    assert.equal(histogram(families, 'gen_ai_client_token_usage', { ...labels, gen_ai_token_type: 'input' }).count, 1);
+    assert.equal(exactHistogram(families, 'gen_ai_client_token_usage', { ...labels, gen_ai_token_type: 'input' }).count, 1);
   });
   const text = await (await fetch(`${gw.adminUrl}/metrics`)).text();
   assert.doesNotMatch(text, /client-invented-model-xyz/);
@@ -248,7 +239,7 @@ for (const [prefix, provider, model] of [
   test(`time to first token of a ${prefix === 'claude' ? 'translated ' : ''}stream: the first content event, not the head`, async () => {
     const before = await scrape();
     const labels = genAi(provider, model, { gen_ai_response_model: model });
-    const ttftBefore = histogram(before, 'gen_ai_server_time_to_first_token_seconds', labels);
+    const ttftBefore = exactHistogram(before, 'gen_ai_server_time_to_first_token_seconds', labels);
     const res = await chat(prefix, {
       model: prefix === 'claude' ? 'claude-client' : 'gpt-client',
       stream: true,
@@ -261,13 +252,13 @@ for (const [prefix, provider, model] of [
     assert.ok(line.time_to_first_token_ms >= FIRST_TOKEN_DELAY_MS, JSON.stringify(line));
     assert.ok(line.time_to_first_token_ms <= line.duration_ms, JSON.stringify(line));
     await eventually((families) => {
-      const ttft = histogram(families, 'gen_ai_server_time_to_first_token_seconds', labels);
+      const ttft = exactHistogram(families, 'gen_ai_server_time_to_first_token_seconds', labels);
       assert.equal(ttft.count, ttftBefore.count + 1);
       const le = (h, bound) => h.buckets.find(([b]) => b === bound)[1];
       // Observed above 0.25 s (the delay is 0.4 s) and within 0.5 s... or later on a slow machine.
       assert.equal(le(ttft, 0.25), le(ttftBefore, 0.25), 'not observed at the head time');
       assert.ok(ttft.sum - ttftBefore.sum >= FIRST_TOKEN_DELAY_MS / 1000);
-      const tpot = histogram(families, 'gen_ai_server_time_per_output_token_seconds', labels);
+      const tpot = exactHistogram(families, 'gen_ai_server_time_per_output_token_seconds', labels);
       assert.ok(tpot.count >= 1);
     });
   });
@@ -278,8 +269,8 @@ test('a failover: the answer counted under the provider that gave it; attempts b
   assert.equal(res.status, 200);
   await eventually((families) => {
     const labels = genAi('openai', 'fo-model', { gen_ai_response_model: 'fo-model' });
-    assert.equal(histogram(families, 'gen_ai_client_token_usage', { ...labels, gen_ai_token_type: 'output' }).count, 1);
-    const operation = histogram(families, 'gen_ai_client_operation_duration_seconds', labels);
+    assert.equal(exactHistogram(families, 'gen_ai_client_token_usage', { ...labels, gen_ai_token_type: 'output' }).count, 1);
+    const operation = exactHistogram(families, 'gen_ai_client_operation_duration_seconds', labels);
     assert.equal(operation.count, 1);
     assert.deepEqual(
       samples(families, 'sluice_upstream_attempts_total', { backend: 'fo', provider: 'first', outcome: 'failover' }).map((s) => s.value),
@@ -295,7 +286,7 @@ test('a refusal: the circuit breaker counts it, the GenAI series carry error.typ
   await eventually((families) => {
     const [open] = samples(families, 'sluice_circuit_open_refusals_total', { backend: 'breaker', provider: 'breaker' });
     assert.equal(open.value, refused.length);
-    const failed = histogram(families, 'gen_ai_server_request_duration_seconds', genAi('openai', 'other', { error_type: '503' }));
+    const failed = exactHistogram(families, 'gen_ai_server_request_duration_seconds', genAi('openai', 'other', { error_type: '503' }));
     assert.equal(failed.count, refused.length);
     assert.equal(
       histograms(families, 'gen_ai_server_time_to_first_token_seconds').filter((h) => h.labels.error_type).reduce((n, h) => n + h.count, 0),

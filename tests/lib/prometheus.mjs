@@ -139,6 +139,19 @@ export function histograms(families, name) {
   return [...by.values()];
 }
 
+// The one histogram of family `name` whose labels (without le) are exactly `labels`; throws,
+// listing the family's label sets, when there is none or more than one.
+export function exactHistogram(families, name, labels) {
+  const found = histograms(families, name).filter(
+    (h) =>
+      Object.entries(labels).every(([k, v]) => h.labels[k] === v) &&
+      Object.keys(h.labels).length === Object.keys(labels).length,
+  );
+  if (found.length !== 1)
+    throw new Error(`${name} ${JSON.stringify(labels)}: ${found.length} series match among ${JSON.stringify(histograms(families, name).map((h) => h.labels))}`);
+  return found[0];
+}
+
 // The samples of family `name` whose labels include every pair of `match`.
 export function samples(families, name, match = {}) {
   const family = families.get(name);
