@@ -10,6 +10,7 @@
 #include <array>
 #include <boost/beast/core/string.hpp>
 #include <cerrno>
+#include <charconv>
 #include <ctime>
 #include <iterator>
 
@@ -54,15 +55,26 @@ std::size_t utf8_sequence_length(std::string_view s, std::size_t i) {
 }  // namespace
 
 void append_json_escaped(std::string_view s, std::string& out) {
-  for (std::size_t i = 0; i < s.size(); ++i) {
+  // Bytes that need no escaping are appended a run at a time.
+  const auto plain = [](char c) {
+    const auto b = static_cast<unsigned char>(c);
+    return b >= 0x20 && b < 0x80 && c != '"' && c != '\\';
+  };
+  std::size_t i = 0;
+  while (i < s.size()) {
+    const auto run_start = i;
+    while (i < s.size() && plain(s[i])) ++i;
+    out.append(s.data() + run_start, i - run_start);
+    if (i == s.size()) break;
     const char c = s[i];
     if (static_cast<unsigned char>(c) >= 0x80) {
       // Clients can send any byte in a path: invalid UTF-8 becomes U+FFFD so every line stays JSON.
       if (const auto len = utf8_sequence_length(s, i); len > 0) {
         out.append(s.substr(i, len));
-        i += len - 1;
+        i += len;
       } else {
         out += "\\ufffd";
+        ++i;
       }
       continue;
     }
@@ -82,13 +94,14 @@ void append_json_escaped(std::string_view s, std::string& out) {
       case '\t':
         out += "\\t";
         break;
-      default:
-        if (static_cast<unsigned char>(c) < 0x20) {
-          out += fmt::format("\\u{:04x}", static_cast<unsigned>(static_cast<unsigned char>(c)));
-        } else {
-          out += c;
-        }
+      default: {
+        constexpr char kHex[] = "0123456789abcdef";
+        const auto b = static_cast<unsigned char>(c);
+        const char escape[] = {'\\', 'u', '0', '0', kHex[b >> 4], kHex[b & 0xF]};
+        out.append(escape, sizeof escape);
+      }
     }
+    ++i;
   }
 }
 
@@ -215,11 +228,17 @@ class LineWriter {
   template <class T>
   void number(AccessLogField field, T value) {
     name(field);
-    fmt::format_to(std::back_inserter(out_), "{}", value);
+    append_number(value);
+  }
+  template <class T>
+  void append_number(T value) {
+    char digits[32];
+    out_.append(digits, std::to_chars(digits, digits + sizeof digits, value).ptr);
   }
   void milliseconds(AccessLogField field, double value) {
     name(field);
-    fmt::format_to(std::back_inserter(out_), "{:.3f}", value);
+    char digits[64];
+    out_.append(digits, std::to_chars(digits, digits + sizeof digits, value, std::chars_format::fixed, 3).ptr);
   }
   void time() {
     // "2026-12-02T12:00:00.123Z"; the date and time to the second are formatted once per second
@@ -237,7 +256,14 @@ class LineWriter {
     name(AccessLogField::Time);
     out_ += '"';
     out_ += cached_text;
-    fmt::format_to(std::back_inserter(out_), ".{:03d}Z\"", static_cast<int>(since_epoch % 1000));
+    const auto millis = static_cast<int>(since_epoch % 1000);
+    const char fraction[] = {'.',
+                             static_cast<char>('0' + millis / 100),
+                             static_cast<char>('0' + millis / 10 % 10),
+                             static_cast<char>('0' + millis % 10),
+                             'Z',
+                             '"'};
+    out_.append(fraction, sizeof fraction);
   }
 
   void put(AccessLogField field) {
@@ -315,8 +341,14 @@ class LineWriter {
         // A string so no JSON reader rounds it.
         if (e_.cost_micros >= 0) {
           name(field);
-          fmt::format_to(std::back_inserter(out_), "\"{}.{:06}\"", e_.cost_micros / 1'000'000,
-                         e_.cost_micros % 1'000'000);
+          out_ += '"';
+          append_number(e_.cost_micros / 1'000'000);
+          const auto micros = e_.cost_micros % 1'000'000;
+          char fraction[8] = {'.', '0', '0', '0', '0', '0', '0', '"'};
+          for (int digit = 6, rest = static_cast<int>(micros); digit >= 1; --digit, rest /= 10) {
+            fraction[digit] = static_cast<char>('0' + rest % 10);
+          }
+          out_.append(fraction, sizeof fraction);
         }
         return;
       case F::FinishReason:

@@ -1,6 +1,7 @@
 #include "translate/openai_response_reader.hpp"
 
-#include <boost/json.hpp>
+#include <algorithm>
+#include <boost/json/basic_parser_impl.hpp>
 #include <cstring>
 
 #include "http/sse.hpp"
@@ -9,6 +10,7 @@
 namespace sluice::translate {
 
 namespace json = boost::json;
+using boost::system::error_code;
 
 namespace {
 
@@ -60,14 +62,6 @@ std::size_t event_end_lf(std::string_view bytes, std::size_t& scanned) {
   return std::string_view::npos;
 }
 
-std::uint64_t count(const json::object& usage, std::string_view key) {
-  const auto* value = usage.if_contains(key);
-  if (value == nullptr) return 0;
-  if (value->is_uint64()) return value->as_uint64();
-  if (value->is_int64() && value->as_int64() > 0) return static_cast<std::uint64_t>(value->as_int64());
-  return 0;
-}
-
 // Whether a member named `quoted_name` has a value starting with `first` (JSON whitespace
 // allowed around the colon).
 bool member_value_starts(std::string_view raw, std::string_view quoted_name, char first) {
@@ -82,6 +76,220 @@ bool member_value_starts(std::string_view raw, std::string_view quoted_name, cha
   }
   return false;
 }
+
+// A basic_parser handler reading, in one pass and without building the document, what
+// read_document keeps: the top-level "model" string, each choice's "finish_reason" string, the
+// top-level "usage" object's counts, and whether "choices" is an empty array. Nothing is taken
+// unless the whole text parses (the reader commits after a successful parse). Duplicate members:
+// the last one wins, as in a parsed document.
+class DocumentScan {
+ public:
+  static constexpr std::size_t max_object_size = std::size_t(-1);
+  static constexpr std::size_t max_array_size = std::size_t(-1);
+  static constexpr std::size_t max_key_size = std::size_t(-1);
+  static constexpr std::size_t max_string_size = std::size_t(-1);
+
+  explicit DocumentScan(const Usage& current) : usage(current), before_(current) {}
+
+  bool top_level_object = false;
+  bool has_model = false;
+  std::string model;
+  bool has_finish_reason = false;
+  std::string finish_reason;
+  bool has_usage = false;
+  Usage usage;
+  bool choices_array = false;
+  bool choices_empty = false;
+
+  bool on_document_begin(error_code&) { return true; }
+  bool on_document_end(error_code&) { return true; }
+  bool on_object_begin(error_code&) {
+    count(0);  // a count that is an object counts 0
+    if (depth_ == 0) {
+      top_level_object = true;
+    } else if (depth_ == 1 && top_ == Top::Usage) {
+      // The three counts are always set; the details only where their objects are.
+      has_usage = true;
+      usage_seen_ = before_;  // a duplicate "usage" replaces the earlier one whole
+      usage_seen_.prompt_tokens = usage_seen_.completion_tokens = usage_seen_.total_tokens = 0;
+    } else if (depth_ == 2 && top_ == Top::Usage && member_ == Member::PromptDetails) {
+      usage_seen_.cached_tokens = 0;
+      in_details_ = Member::PromptDetails;
+    } else if (depth_ == 2 && top_ == Top::Usage && member_ == Member::CompletionDetails) {
+      usage_seen_.reasoning_tokens = 0;
+      in_details_ = Member::CompletionDetails;
+    } else if (depth_ == 2 && top_ == Top::Choices && choices_open_) {
+      in_choice_ = true;
+      choice_has_reason_ = false;
+    }
+    ++depth_;
+    return true;
+  }
+  bool on_object_end(std::size_t, error_code&) {
+    --depth_;
+    if (depth_ == 1 && top_ == Top::Usage) usage = usage_seen_;
+    if (depth_ == 2) in_details_ = Member::None;
+    if (depth_ == 2 && top_ == Top::Choices && in_choice_) {
+      in_choice_ = false;
+      if (choice_has_reason_) {
+        has_finish_reason = true;
+        finish_reason = std::move(choice_reason_);
+      }
+    }
+    return value_done();
+  }
+  bool on_array_begin(error_code&) {
+    count(0);
+    if (depth_ == 1 && top_ == Top::Choices) {
+      choices_open_ = true;
+      choices_array = true;
+    }
+    ++depth_;
+    return true;
+  }
+  bool on_array_end(std::size_t size, error_code&) {
+    --depth_;
+    if (depth_ == 1 && top_ == Top::Choices) {
+      choices_open_ = false;
+      choices_empty = size == 0;
+    }
+    return value_done();
+  }
+  bool on_key_part(json::string_view part, std::size_t, error_code&) {
+    key_.append(part.data(), part.size());
+    return true;
+  }
+  bool on_key(json::string_view part, std::size_t, error_code&) {
+    key_.append(part.data(), part.size());
+    if (depth_ == 1) {
+      top_ = key_ == "model"     ? Top::Model
+             : key_ == "choices" ? Top::Choices
+             : key_ == "usage"   ? Top::Usage
+                                 : Top::Other;
+      // A member seen again replaces what the earlier one said, as in a parsed document.
+      if (top_ == Top::Model) has_model = false;
+      if (top_ == Top::Usage) has_usage = false;  // until its value proves an object
+      if (top_ == Top::Choices) {
+        choices_array = false;
+        has_finish_reason = false;
+      }
+    } else if (depth_ == 2 && top_ == Top::Usage) {
+      member_ = key_ == "prompt_tokens"               ? Member::PromptTokens
+                : key_ == "completion_tokens"         ? Member::CompletionTokens
+                : key_ == "total_tokens"              ? Member::TotalTokens
+                : key_ == "prompt_tokens_details"     ? Member::PromptDetails
+                : key_ == "completion_tokens_details" ? Member::CompletionDetails
+                                                      : Member::None;
+      // Details that are not an object leave the count as it was before this document.
+      if (member_ == Member::PromptDetails) usage_seen_.cached_tokens = before_.cached_tokens;
+      if (member_ == Member::CompletionDetails) usage_seen_.reasoning_tokens = before_.reasoning_tokens;
+    } else if (depth_ == 3 && in_details_ != Member::None) {
+      member_ = in_details_ == Member::PromptDetails && key_ == "cached_tokens"          ? Member::CachedTokens
+                : in_details_ == Member::CompletionDetails && key_ == "reasoning_tokens" ? Member::ReasoningTokens
+                                                                                         : Member::None;
+    } else if (depth_ == 3 && in_choice_) {
+      member_ = key_ == "finish_reason" ? Member::FinishReason : Member::None;
+      if (member_ == Member::FinishReason) choice_has_reason_ = false;  // the last one counts
+    } else {
+      member_ = Member::None;
+    }
+    key_.clear();
+    return true;
+  }
+  bool on_string_part(json::string_view part, std::size_t, error_code&) {
+    append_string(part);
+    return true;
+  }
+  bool on_string(json::string_view part, std::size_t, error_code&) {
+    append_string(part);
+    if (depth_ == 1 && top_ == Top::Model) {
+      has_model = true;
+      model = std::move(string_);
+    } else if (depth_ == 3 && in_choice_ && member_ == Member::FinishReason) {
+      choice_has_reason_ = true;
+      choice_reason_ = std::move(string_);
+    } else {
+      count(0);
+    }
+    string_.clear();
+    return value_done();
+  }
+  bool on_number_part(json::string_view, error_code&) { return true; }
+  bool on_int64(std::int64_t v, json::string_view, error_code&) {
+    count(v > 0 ? static_cast<std::uint64_t>(v) : 0);
+    return value_done();
+  }
+  bool on_uint64(std::uint64_t v, json::string_view, error_code&) {
+    count(v);
+    return value_done();
+  }
+  bool on_double(double, json::string_view, error_code&) {
+    count(0);
+    return value_done();
+  }
+  bool on_bool(bool, error_code&) {
+    count(0);
+    return value_done();
+  }
+  bool on_null(error_code&) {
+    count(0);
+    return value_done();
+  }
+  bool on_comment_part(json::string_view, error_code&) { return true; }
+  bool on_comment(json::string_view, error_code&) { return true; }
+
+ private:
+  enum class Top { Other, Model, Choices, Usage };
+  enum class Member {
+    None,
+    PromptTokens,
+    CompletionTokens,
+    TotalTokens,
+    PromptDetails,
+    CompletionDetails,
+    CachedTokens,
+    ReasoningTokens,
+    FinishReason
+  };
+
+  bool value_done() {
+    if (depth_ == 1) top_ = Top::Other;
+    return true;
+  }
+  // The string being read, kept only where it may be the model or a finish reason (bounded).
+  void append_string(json::string_view part) {
+    const bool wanted =
+        (depth_ == 1 && top_ == Top::Model) || (depth_ == 3 && in_choice_ && member_ == Member::FinishReason);
+    if (!wanted || string_.size() >= kMaxNameBytes) return;
+    string_.append(part.data(), std::min(part.size(), kMaxNameBytes - string_.size()));
+  }
+  // A scalar value inside "usage": the count of the member it is the value of (a count that is
+  // not a non-negative integer counts 0).
+  void count(std::uint64_t value) {
+    if (top_ != Top::Usage) return;
+    if (depth_ == 2) {
+      if (member_ == Member::PromptTokens) usage_seen_.prompt_tokens = value;
+      if (member_ == Member::CompletionTokens) usage_seen_.completion_tokens = value;
+      if (member_ == Member::TotalTokens) usage_seen_.total_tokens = value;
+    } else if (depth_ == 3) {
+      if (member_ == Member::CachedTokens) usage_seen_.cached_tokens = value;
+      if (member_ == Member::ReasoningTokens) usage_seen_.reasoning_tokens = value;
+    }
+  }
+
+  int depth_ = 0;
+  Top top_ = Top::Other;
+  Member member_ = Member::None;
+  Member in_details_ = Member::None;
+  bool in_choice_ = false;
+  bool choice_has_reason_ = false;  // the choice being read has a finish reason: choice_reason_
+  std::string choice_reason_;
+  bool choices_open_ = false;
+  Usage before_;  // the reader's usage before this document
+  Usage usage_seen_;
+  std::string key_;
+  std::string string_;
+};
 
 }  // namespace
 
@@ -187,38 +395,18 @@ void OpenAiResponseReader::read_event(std::string_view raw, std::string& out) {
 }
 
 void OpenAiResponseReader::read_document(std::string_view text, bool from_stream, bool& usage_only) {
-  // The document lives only for this call: a stack buffer holds it (a typical chunk or answer
-  // needs no heap at all), the heap only what does not fit.
-  unsigned char scratch[4096];
-  json::monotonic_resource arena(scratch, sizeof scratch);
-  boost::system::error_code ec;
-  const auto value = json::parse(text, ec, &arena);
-  if (ec || !value.is_object()) return;
-  const auto& object = value.as_object();
-  if (const auto* model = object.if_contains("model"); model && model->is_string() && model_.empty())
-    model_ = std::string(std::string_view(model->as_string()).substr(0, kMaxNameBytes));
-  const auto* choices = object.if_contains("choices");
-  if (choices && choices->is_array()) {
-    for (const auto& choice : choices->as_array()) {
-      if (!choice.is_object()) continue;
-      const auto* reason = choice.as_object().if_contains("finish_reason");
-      if (reason && reason->is_string())
-        finish_reason_ = std::string(std::string_view(reason->as_string()).substr(0, kMaxNameBytes));
-    }
-  }
-  const auto* usage = object.if_contains("usage");
-  if (usage && usage->is_object()) {
-    const auto& u = usage->as_object();
-    usage_.prompt_tokens = count(u, "prompt_tokens");
-    usage_.completion_tokens = count(u, "completion_tokens");
-    usage_.total_tokens = count(u, "total_tokens");
-    if (const auto* details = u.if_contains("prompt_tokens_details"); details && details->is_object())
-      usage_.cached_tokens = count(details->as_object(), "cached_tokens");
-    if (const auto* details = u.if_contains("completion_tokens_details"); details && details->is_object())
-      usage_.reasoning_tokens = count(details->as_object(), "reasoning_tokens");
+  json::basic_parser<DocumentScan> parser(json::parse_options{}, usage_);
+  error_code ec;
+  const auto consumed = parser.write_some(false, text.data(), text.size(), ec);
+  const auto& scan = parser.handler();
+  if (ec || consumed < text.size() || !scan.top_level_object) return;
+  if (scan.has_model && model_.empty()) model_ = scan.model;
+  if (scan.has_finish_reason) finish_reason_ = scan.finish_reason;
+  if (scan.has_usage) {
+    usage_ = scan.usage;
     usage_.known = true;
     // The chunk include_usage adds: usage and no choice.
-    usage_only = from_stream && choices && choices->is_array() && choices->as_array().empty();
+    usage_only = from_stream && scan.choices_array && scan.choices_empty;
   }
 }
 

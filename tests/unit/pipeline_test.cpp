@@ -307,6 +307,33 @@ TEST(OpenAiResponseReaderTest, StreamReadInAnyChunkingDropsOnlyWhatSluiceAskedFo
   }
 }
 
+TEST(OpenAiResponseReaderTest, JsonBodyReadAsItsParsedDocumentSays) {
+  // Nested "model", "usage" and "finish_reason" members elsewhere are not the answer's; of
+  // duplicate members the last counts; a count that is not a non-negative integer counts 0.
+  const std::string body =
+      "{\"model\":\"first\",\"model\":\"gpt-4o-2024\",\"choices\":[{\"message\":{\"model\":\"x\","
+      "\"finish_reason\":\"inner\"},\"finish_reason\":\"stop\"},{\"finish_reason\":\"length\","
+      "\"finish_reason\":null}],\"usage\":{\"prompt_tokens\":1},\"usage\":{\"prompt_tokens\":9,"
+      "\"completion_tokens\":-2,\"total_tokens\":4.5,\"prompt_tokens_details\":{\"cached_tokens\":3},"
+      "\"completion_tokens_details\":{\"reasoning_tokens\":[1]}},\"extra\":{\"usage\":{\"prompt_tokens\":77}}}";
+  for (const std::size_t piece : {std::size_t{1}, std::size_t{5}, body.size()}) {
+    translate::OpenAiResponseReader reader(false, false, 1 << 20);
+    EXPECT_EQ(run_reader(reader, body, piece), body);
+    EXPECT_EQ(reader.model(), "gpt-4o-2024");
+    EXPECT_EQ(reader.finish_reason(), "stop");
+    EXPECT_TRUE(reader.usage().known);
+    EXPECT_EQ(reader.usage().prompt_tokens, 9u);
+    EXPECT_EQ(reader.usage().completion_tokens, 0u);
+    EXPECT_EQ(reader.usage().total_tokens, 0u);
+    EXPECT_EQ(reader.usage().cached_tokens, 3u);
+    EXPECT_EQ(reader.usage().reasoning_tokens, 0u);
+  }
+  translate::OpenAiResponseReader broken(false, false, 1 << 20);
+  run_reader(broken, "{\"model\":\"m\",\"usage\":{\"prompt_tokens\":1}} trailing", 64);
+  EXPECT_FALSE(broken.usage().known) << "nothing is taken from a body that is not one JSON document";
+  EXPECT_EQ(broken.model(), "");
+}
+
 TEST(OpenAiResponseReaderTest, EveryChunkingGivesTheSameBytesWithLfOrCrLfLines) {
   std::string lf_only = kStream;
   for (auto at = lf_only.find("\r\n"); at != std::string::npos; at = lf_only.find("\r\n")) lf_only.erase(at, 1);
