@@ -281,6 +281,8 @@ class LineWriter {
         return text(field, e_.method, true);
       case F::Path:
         return text(field, path_, true);
+      case F::Protocol:
+        return text(field, e_.protocol, false);
       case F::Route:
         return text(field, e_.route, true);
       case F::Backend:

@@ -27,8 +27,9 @@ struct AccessLogEntry {
   std::string_view trace_id;    // W3C trace id (32 hex digits); empty: none (omitted)
   std::string_view client;      // the client's address (the TCP peer, or from X-Forwarded-For)
   std::string_view method;
-  std::string_view path;   // client target
-  std::string_view route;  // "route/rule"
+  std::string_view path;      // client target
+  std::string_view protocol;  // HTTP/1.0, HTTP/1.1 or HTTP/2; empty: not known (omitted)
+  std::string_view route;     // "route/rule"
   std::string_view backend;
   std::string_view principal;      // the authenticated caller; empty: none (omitted)
   std::string_view upstream;       // "host:port"

@@ -88,8 +88,15 @@ struct ActiveRequest {
   ~ActiveRequest() { metrics.active_requests.fetch_sub(1, std::memory_order_relaxed); }
 };
 
+// The protocol a request came in on, as the access log names it.
+std::string_view protocol_name(const ClientIo& client, unsigned version) {
+  if (client.socket.h2_stream() != nullptr) return "HTTP/2";
+  return version == 10 ? "HTTP/1.0" : "HTTP/1.1";
+}
+
 void finish_request(Worker& worker, const RequestRecord& record, std::string_view method, std::string_view target,
-                    std::string_view peer, std::chrono::system_clock::time_point wall_start, Clock::time_point start) {
+                    std::string_view protocol, std::string_view peer, std::chrono::system_clock::time_point wall_start,
+                    Clock::time_point start) {
   const double seconds = std::chrono::duration<double>(Clock::now() - start).count();
   worker.metrics().record(record, seconds);
   worker.recent_errors().record(
@@ -103,6 +110,7 @@ void finish_request(Worker& worker, const RequestRecord& record, std::string_vie
   entry.client = peer;
   entry.method = method;
   entry.path = target;
+  entry.protocol = protocol;
   entry.route = record.route;
   entry.backend = record.backend;
   entry.principal = record.principal;
@@ -150,9 +158,9 @@ http::Task<void> drain_before_close(http::Socket& socket, http::Deadline& deadli
 
 // Logs and counts a request refused before routing (bad head, limits, timeouts).
 void finish_refused(Worker& worker, RequestRecord& record, std::string_view peer, std::string_view method,
-                    std::string_view target) {
+                    std::string_view target, std::string_view protocol) {
   const auto now = Clock::now();
-  finish_request(worker, record, method.empty() ? "-" : method, target.empty() ? "-" : target, peer,
+  finish_request(worker, record, method.empty() ? "-" : method, target.empty() ? "-" : target, protocol, peer,
                  std::chrono::system_clock::now(), now);
 }
 
@@ -195,7 +203,7 @@ http::Task<bool> handle_request(Worker& worker, const Snapshot& snapshot, Client
   auto finish = [&](bool keep) {
     if (worker.cutting())
       record.error = "cut at the drain deadline" + (record.error.empty() ? "" : "; " + record.error);
-    finish_request(worker, record, method, target, client_address, wall_start, start);
+    finish_request(worker, record, method, target, protocol_name(client, version), client_address, wall_start, start);
     if (trace) finish_request_trace(worker, *trace, record, method, target);
     return keep;
   };
@@ -309,7 +317,8 @@ http::Task<bool> refuse_head(Worker& worker, ClientIo& client, HeadRead& head_re
     const std::string id_header = request_id_header(record);
     co_await send_error(client, *error, 11, false, record, ClientSchema::OpenAI, {}, id_header);
     const auto& partial = header_parser.get();
-    finish_refused(worker, record, peer, std::string_view(partial.method_string()), std::string_view(partial.target()));
+    finish_refused(worker, record, peer, std::string_view(partial.method_string()), std::string_view(partial.target()),
+                   protocol_name(client, partial.version()));
   }
   co_return refused || rec == bhttp::error::body_limit || rec == bhttp::error::header_limit;
 }

@@ -3,7 +3,8 @@
 // on one connection (the mock delays every answer, so they can only finish in time together);
 // SSE relayed per stream; the HTTP/1.1 path's limits and errors (404, 431, 413) answered on the
 // stream; a listener with http2: false offering only http/1.1; a drain that lets a stream in
-// flight finish and sends GOAWAY. Certificates are made at test time by the openssl CLI.
+// flight finish and sends GOAWAY; the access log's protocol field. Certificates are made at test
+// time by the openssl CLI.
 import test, { after, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
@@ -44,6 +45,7 @@ ${routeYaml({ rules: '  - matches: [{path: {type: PathPrefix, value: /v1}}]\n   
   sluice = await startSluice({
     config,
     limits: { maxRequestHeaderBytes: '8Ki', maxRequestBodyBytes: '64Ki' },
+    gatewayExtra: '  accessLog: {trustRequestId: true}\n',
     listeners: `  - {name: h2, address: 127.0.0.1, port: ${tlsPort}, tls: {certificateRef: {name: gw-cert}}}
   - {name: h1, address: 127.0.0.1, port: ${h1OnlyPort}, http2: false, tls: {certificateRef: {name: gw-cert}}}
 `,
@@ -103,16 +105,24 @@ test('h2 over TLS: ALPN chooses h2 and a chat completion is answered on the stre
 });
 
 test('curl --http2 over TLS and --http2-prior-knowledge (h2c) speak HTTP/2', async () => {
-  const args = ['-s', '-o', '/dev/null', '-w', '%{http_version} %{http_code}', '-H', 'content-type: application/json',
-    '--data', chatBody()];
-  const viaTls = await run('curl', [...args, '--http2', '--cacert', path.join(dir, 'ca.crt'),
+  // Each request carries its own x-request-id (trusted by default), so its access-log line is found.
+  const args = (id) => ['-s', '-o', '/dev/null', '-w', '%{http_version} %{http_code}', '-H',
+    'content-type: application/json', '-H', `x-request-id: ${id}`, '--data', chatBody()];
+  const viaTls = await run('curl', [...args('curl-h2-tls'), '--http2', '--cacert', path.join(dir, 'ca.crt'),
     `https://localhost:${tlsPort}/v1/chat/completions`]);
   assert.equal(viaTls.stdout, '2 200');
-  const h2c = await run('curl', [...args, '--http2-prior-knowledge', `http://127.0.0.1:${sluice.port}/v1/chat/completions`]);
+  const h2c = await run('curl', [...args('curl-h2c'), '--http2-prior-knowledge',
+    `http://127.0.0.1:${sluice.port}/v1/chat/completions`]);
   assert.equal(h2c.stdout, '2 200');
   // HTTP/1.1 on the same plaintext listener is unchanged.
-  const h1 = await run('curl', [...args, `http://127.0.0.1:${sluice.port}/v1/chat/completions`]);
+  const h1 = await run('curl', [...args('curl-h1'), `http://127.0.0.1:${sluice.port}/v1/chat/completions`]);
   assert.equal(h1.stdout, '1.1 200');
+  // The access log says which protocol each request came in on.
+  for (const [id, protocol] of [['curl-h2-tls', 'HTTP/2'], ['curl-h2c', 'HTTP/2'], ['curl-h1', 'HTTP/1.1']]) {
+    const line = await sluice.waitForAccessLog((l) => l.request_id === id);
+    assert.equal(line.protocol, protocol, id);
+    assert.equal(line.status, 200);
+  }
 });
 
 test('nghttp (h2c and TLS) gets the answer with its request body', async () => {

@@ -24,6 +24,7 @@ AccessLogEntry sample_entry() {
   e.client = "127.0.0.1:53412";
   e.method = "POST";
   e.path = "/openrouter/chat/completions?x=1";
+  e.protocol = "HTTP/1.1";
   e.route = "llm/chat";
   e.backend = "openrouter";
   e.upstream = "openrouter.ai:443";
@@ -78,8 +79,9 @@ TEST(AccessLogTest, EveryFieldIsPresent) {
   EXPECT_EQ(o.at("bytes_sent").to_number<std::uint64_t>(), 4567u);
   EXPECT_DOUBLE_EQ(o.at("duration_ms").to_number<double>(), 12.346);
   EXPECT_DOUBLE_EQ(o.at("upstream_first_byte_ms").to_number<double>(), 7.5);
+  EXPECT_EQ(str(o, "protocol"), "HTTP/1.1");
   EXPECT_FALSE(o.contains("error"));
-  EXPECT_EQ(o.size(), 16u);
+  EXPECT_EQ(o.size(), 17u);
 }
 
 TEST(AccessLogTest, OptionalFieldsAreOmittedOrPresentAsNeeded) {
