@@ -5,13 +5,16 @@
 //   A provider that names no model of its own takes every configured name; its series for them
 //   exist at boot.
 // - Gateway spec.telemetry.metricLabels: [principal.metadata.team] adds a principal_metadata_team
-//   label to the GenAI series, from the API key's metadata; a key without it gives "".
+//   label to the GenAI series, from the API key's metadata (a key without it gives ""), and from
+//   a JWT claim mapped by claimsToMetadata.
 // - validate: an unknown metricLabels path is an error naming the file, the Gateway and the field.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createHash } from 'node:crypto';
+import { createHash, generateKeyPairSync, sign } from 'node:crypto';
+import { rmSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { gatewayYaml, routeYaml, runValidate, startMock, startSluice } from '../lib/harness.mjs';
+import { gatewayYaml, routeYaml, runValidate, startMock, startSluice, tempDir } from '../lib/harness.mjs';
 import { exactHistogram, parsePrometheus, samples } from '../lib/prometheus.mjs';
 
 let mock;
@@ -20,7 +23,26 @@ let gw;
 const KEYS = { a: 'sk-team-a-0123456789', b: 'sk-team-b-0123456789', none: 'sk-no-team-0123456789' };
 const hash = (key) => `sha256:${createHash('sha256').update(key).digest('hex')}`;
 
+// A JWT issuer of the test's own: an EC key, its JWKS in a file, tokens signed here.
+const ISSUER = 'https://idp.example.com';
+const signer = { kid: 'ec-1', ...generateKeyPairSync('ec', { namedCurve: 'P-256' }) };
+const b64url = (data) => Buffer.from(data).toString('base64url');
+function jwt(claims) {
+  const now = Math.floor(Date.now() / 1000);
+  const header = b64url(JSON.stringify({ alg: 'ES256', typ: 'JWT', kid: signer.kid }));
+  const payload = b64url(JSON.stringify({ iss: ISSUER, aud: 'sluice', sub: 'dave', iat: now, exp: now + 600, ...claims }));
+  const signature = sign('sha256', Buffer.from(`${header}.${payload}`), { key: signer.privateKey, dsaEncoding: 'ieee-p1363' });
+  return `${header}.${payload}.${b64url(signature)}`;
+}
+let jwksDir;
+
 before(async () => {
+  jwksDir = tempDir('sluice-labels-jwks-');
+  const jwksFile = path.join(jwksDir, 'jwks.json');
+  writeFileSync(
+    jwksFile,
+    JSON.stringify({ keys: [{ ...signer.publicKey.export({ format: 'jwk' }), kid: signer.kid, use: 'sig' }] }),
+  );
   mock = await startMock();
   const config = [
     `apiVersion: sluice.dev/v1alpha1
@@ -67,6 +89,13 @@ spec:
       - {name: alice, keyHash: "${hash(KEYS.a)}", metadata: {team: a}}
       - {name: bob, keyHash: "${hash(KEYS.b)}", metadata: {team: b}}
       - {name: carol, keyHash: "${hash(KEYS.none)}"}
+    jwt:
+      providers:
+      - name: corp
+        issuer: ${ISSUER}
+        audiences: [sluice]
+        jwks: {file: ${jwksFile}}
+        claimsToMetadata: {team: groups}
   ai:
     modelAliases: {fast: gpt-4o-mini}
 `,
@@ -80,6 +109,7 @@ spec:
 after(async () => {
   await gw?.stop();
   await mock?.stop();
+  if (jwksDir) rmSync(jwksDir, { recursive: true, force: true });
 });
 
 async function scrapeText() {
@@ -152,6 +182,17 @@ test('configured names and aliases are labels; a client-invented name is "other"
   // The principal label is on the GenAI families only (sluice_principal_* follow auth.metricsLabels).
   for (const line of text.split('\n').filter((l) => l.includes('principal_metadata_team=')))
     assert.match(line, /^gen_ai_/, line);
+});
+
+test('a JWT claim mapped by claimsToMetadata is the team label', async () => {
+  await chat('listed', 'listed-b', jwt({ groups: 'platform' }));
+  await eventually((families) => {
+    const input = exactHistogram(families, 'gen_ai_client_token_usage', {
+      ...labels('listed-b', 'platform'),
+      gen_ai_token_type: 'input',
+    });
+    assert.equal(input.count, 1);
+  });
 });
 
 test('validate: an unknown metricLabels path names the file, the Gateway and the field', async () => {
