@@ -6,6 +6,7 @@
 #include <optional>
 
 #include "http/upstream_pool.hpp"
+#include "observe/request_trace.hpp"
 #include "proxy/worker.hpp"
 
 namespace sluice::policy {
@@ -59,7 +60,14 @@ http::Task<GuardAnswer> call_guard_service(proxy::Worker& worker, const GuardCal
   std::string head = "POST " + std::string(call.target) + " HTTP/1.1\r\nHost: " + endpoint.host_header +
                      "\r\nContent-Type: application/json\r\nAccept: application/json\r\nContent-Length: " +
                      std::to_string(call.body.size()) + "\r\nUser-Agent: sluice-guard\r\n";
-  head.append(call.headers).append("\r\n");
+  head.append(call.headers);
+  if (call.trace != nullptr) {
+    char traceparent[observe::kTraceParentBytes];
+    observe::format_traceparent(call.trace->trace_id, call.trace->server_span_id, call.trace->sampled, traceparent);
+    head.append("traceparent: ").append(traceparent, sizeof traceparent).append("\r\n");
+    if (!call.trace->tracestate.empty()) head.append("tracestate: ").append(call.trace->tracestate).append("\r\n");
+  }
+  head.append("\r\n");
 
   for (int pass = 0; pass < 2; ++pass) {
     auto connection = pass == 0 ? worker.pool().take(endpoint) : nullptr;

@@ -4,7 +4,9 @@
 // worker's coarse deadlines, so within ~50 ms of it), and the answer's body by
 // kMaxGuardAnswerBytes. A pooled connection that turns out stale before any answer is replaced
 // by a fresh one once; a connection whose answer was read whole and allows keep-alive goes back
-// to the pool. Worker-thread only, like the pool; `call` and what it points to must outlive the
+// to the pool. With the request's trace, the call carries a W3C traceparent (and tracestate)
+// whose parent is the request's SERVER span, so the guard service's own spans join the trace.
+// Worker-thread only, like the pool; `call` and what it points to must outlive the
 // coroutine (GCC 12: bind it to a named local before co_await).
 #pragma once
 
@@ -30,7 +32,8 @@ struct GuardCall {
   std::string_view headers;  // more header lines, "name: value\r\n" each (credential, forwarded headers)
   std::string_view body;     // JSON
   std::chrono::milliseconds timeout{10'000};
-  std::chrono::milliseconds idle_limit{4'000};  // how long the connection may wait in the pool afterwards
+  std::chrono::milliseconds idle_limit{4'000};   // how long the connection may wait in the pool afterwards
+  const observe::RequestTrace* trace = nullptr;  // the request's trace (telemetry on), propagated
 };
 
 struct GuardAnswer {

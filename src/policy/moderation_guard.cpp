@@ -91,6 +91,7 @@ class ModerationGuardStage final : public pipeline::Stage {
     call.body = body;
     call.timeout = moderation_.timeout;
     call.idle_limit = provider_->timeouts.poolIdle;
+    call.trace = request.record.trace;
     const auto answer = co_await call_guard_service(request.worker, call);
     if (answer.status == 0) co_return unavailable(request, answer.error);
     if (answer.status < 200 || answer.status > 299)

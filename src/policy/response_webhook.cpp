@@ -47,6 +47,7 @@ class ResponseWebhookStage final : public pipeline::Stage {
     const std::string body = response_webhook_body(texts);
     const std::string headers = forwarded_headers(request, webhook_.call.forwardHeaders);
     auto call = webhook_call(request.worker, *backend_, "/response", webhook_.call.timeout);
+    call.trace = request.record.trace;
     call.headers = headers;
     call.body = body;
     const auto answer = co_await call_guard_service(request.worker, call);

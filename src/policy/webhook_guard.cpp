@@ -171,6 +171,7 @@ class WebhookGuardStage final : public pipeline::Stage {
     const std::string body = webhook_request_body(sent.messages);
     const std::string headers = forwarded_headers(request, webhook_.forwardHeaders);
     auto call = webhook_call(request.worker, *backend_, "/request", webhook_.timeout);
+    call.trace = request.record.trace;
     call.headers = headers;
     call.body = body;
     const auto answer = co_await call_guard_service(request.worker, call);

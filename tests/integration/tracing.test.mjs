@@ -3,8 +3,8 @@
 // otlp_receiver.mjs) decoding what Sluice exports. Checks the span tree (one SERVER span per
 // request, one CLIENT span per upstream attempt as its children), names and attributes by the
 // GenAI conventions for a chat, a stream, a failover and a refusal; the W3C trace context
-// propagated upstream (a capture upstream records the headers); sampling 0; OTLP/JSON; and the
-// metrics export to /v1/metrics.
+// propagated upstream (a capture upstream records the headers) and to a prompt-guard webhook;
+// sampling 0; OTLP/JSON; and the metrics export to /v1/metrics.
 import test, { after, before, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import { startMock, startSluice } from '../lib/harness.mjs';
@@ -65,11 +65,19 @@ spec:
     - providers:
 ${provider('sick', sick.port)}    - providers:
 ${provider('backup', mock.port)}---
+apiVersion: sluice.dev/v1alpha1
+kind: Backend
+metadata: {name: hook}
+spec: {type: Static, static: {hosts: [{host: 127.0.0.1, port: ${capture.port}}]}}
+---
 apiVersion: gateway.networking.k8s.io/v1
 kind: HTTPRoute
 metadata: {name: llm}
 spec:
   rules:
+  - name: guarded
+    matches: [{path: {type: PathPrefix, value: /guarded}}]
+    backendRefs: [{name: openai}]
   - name: capture
     matches: [{path: {type: PathPrefix, value: /capture}}]
     backendRefs: [{name: capture}]
@@ -93,6 +101,16 @@ spec:
       keys:
       - name: team-a
         secretRef: {name: client-key}
+---
+apiVersion: sluice.dev/v1alpha1
+kind: TrafficPolicy
+metadata: {name: guarded}
+spec:
+  targetRefs: [{group: gateway.networking.k8s.io, kind: HTTPRoute, name: llm, sectionName: guarded}]
+  ai:
+    promptGuard:
+      request:
+        webhook: {backendRef: {name: hook}, timeout: 2s, failureMode: FailOpen}
 ---
 apiVersion: v1
 kind: Secret
@@ -147,6 +165,23 @@ const treeOf = async (r, traceId, count) =>
 const serverSpans = (spans) => spans.filter((s) => s.kind === SERVER);
 
 describe('traces', () => {
+  test('a prompt-guard webhook gets the trace context, the SERVER span as its parent', async () => {
+    const traceId = '0af7651916cd43dd8448eb211c80319c';
+    const res = await chat(sluice.url, '/guarded/v1/chat/completions', {
+      headers: { traceparent: `00-${traceId}-b7ad6b7169203331-01`, tracestate: 'vendor=abc' },
+    });
+    // The capture upstream's answer is no guard action; FailOpen lets the request through.
+    assert.equal(res.status, 200);
+    await res.text();
+    const spans = await treeOf(receiver, traceId, 2);
+    const server = spans.find((s) => s.kind === SERVER);
+    const call = capture.requests.filter((r) => r.target === '/request').at(-1);
+    assert.ok(call, 'the webhook was called');
+    const header = (name) => call.headers.filter(([k]) => k === name).map(([, v]) => v);
+    assert.deepEqual(header('traceparent'), [`00-${traceId}-${server.spanId}-01`]);
+    assert.deepEqual(header('tracestate'), ['vendor=abc']);
+  });
+
   test('a chat: SERVER span under the client parent, one CLIENT span, trace context propagated upstream', async () => {
     const res = await chat(sluice.url, '/capture/v1/chat/completions', {
       headers: {
