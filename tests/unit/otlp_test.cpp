@@ -9,6 +9,8 @@
 #include <boost/asio/read_until.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/json.hpp>
+#include <cmath>
+#include <cstdint>
 #include <cstring>
 #include <map>
 #include <mutex>
@@ -190,18 +192,18 @@ Span test_span() {
                          0xa3, 0xce, 0x92, 0x9d, 0x0e, 0x0e, 0x47, 0x36};
   span.span_id.bytes = {1, 2, 3, 4, 5, 6, 7, 8};
   span.parent_span_id.bytes = {9, 9, 9, 9, 9, 9, 9, 9};
-  span.trace_state = "rojo=1";
+  span.set_trace_state("rojo=1");
   span.kind = SpanKind::Server;
-  span.name = "chat gpt-4o";
+  span.set_name("chat", "gpt-4o");
   span.start_unix_nanos = 1'700'000'000'000'000'000ULL;
   span.end_unix_nanos = 1'700'000'000'500'000'000ULL;
   span.status = SpanStatus::Error;
-  span.status_message = "upstream failed";
+  span.set_status_message("upstream failed");
   span.set("gen_ai.request.model", "gpt-4o");
   span.set("gen_ai.usage.input_tokens", std::int64_t{12});
   span.set("gen_ai.request.temperature", 0.5);
   span.set("sluice.stream", true);
-  span.set("gen_ai.response.finish_reasons", std::vector<std::string>{"stop", "length"});
+  span.set_strings("gen_ai.response.finish_reasons", {"stop", "length"});
   span.set("negative", std::int64_t{-3});
   return span;
 }
@@ -252,13 +254,157 @@ TEST(OtlpEncodeTest, TracesAsProtobuf) {
 TEST(OtlpEncodeTest, RootSpanHasNoParentField) {
   auto root = test_span();
   root.parent_span_id = SpanId{};
-  root.trace_state.clear();
+  root.set_trace_state("");
   const std::vector<Span> spans{root};
   const auto request = read_fields(encode_traces_protobuf(test_resource(), spans));
   const auto span = read_fields(one(read_fields(one(read_fields(one(request, 1).bytes), 2).bytes), 2).bytes);
   EXPECT_TRUE(all(span, 4).empty());
   EXPECT_TRUE(all(span, 3).empty());
   EXPECT_EQ(one(span, 16).value, 0x100u);
+}
+
+// The encoding as a straightforward nested writer makes it (each message into a string of its
+// own, then copied into its parent with its length): the one-pass encoder must write the same
+// bytes.
+namespace reference {
+
+std::string varint(std::uint64_t v) {
+  std::string out;
+  while (v >= 0x80) {
+    out.push_back(static_cast<char>((v & 0x7f) | 0x80));
+    v >>= 7;
+  }
+  out.push_back(static_cast<char>(v));
+  return out;
+}
+std::string tag(unsigned field, unsigned wire) {
+  return varint((static_cast<std::uint64_t>(field) << 3) | wire);
+}
+std::string bytes(unsigned field, std::string_view v) {
+  return tag(field, 2) + varint(v.size()) + std::string(v);
+}
+std::string fixed(unsigned field, std::uint64_t v, int n) {
+  std::string out = tag(field, n == 8 ? 1 : 5);
+  for (int i = 0; i < n; ++i, v >>= 8) out.push_back(static_cast<char>(v & 0xff));
+  return out;
+}
+std::string id(const auto& a) {
+  return std::string(reinterpret_cast<const char*>(a.data()), a.size());
+}
+std::string any(const Span& span, const AttributeValue& v) {
+  switch (v.type) {
+    case AttributeValue::Type::String:
+      return bytes(1, span.text(v));
+    case AttributeValue::Type::Int:
+      return tag(3, 0) + varint(static_cast<std::uint64_t>(v.integer));
+    case AttributeValue::Type::Double: {
+      std::uint64_t bits = 0;
+      std::memcpy(&bits, &v.number, 8);
+      return fixed(4, bits, 8);
+    }
+    case AttributeValue::Type::Bool:
+      return tag(2, 0) + varint(v.flag ? 1 : 0);
+    case AttributeValue::Type::StringArray: {
+      std::string array;
+      span.for_each_string(v, [&](std::string_view item) { array += bytes(1, bytes(1, item)); });
+      return bytes(5, array);
+    }
+  }
+  return {};
+}
+std::string key_value(unsigned field, std::string_view key, const std::string& any_value) {
+  return bytes(field, bytes(1, key) + bytes(2, any_value));
+}
+std::string span_message(const Span& span) {
+  std::string w = bytes(1, id(span.trace_id.bytes)) + bytes(2, id(span.span_id.bytes));
+  if (!span.trace_state().empty()) w += bytes(3, span.trace_state());
+  if (span.parent_span_id.valid()) w += bytes(4, id(span.parent_span_id.bytes));
+  w += bytes(5, span.name()) + tag(6, 0) + varint(static_cast<std::uint64_t>(span.kind));
+  w += fixed(7, span.start_unix_nanos, 8) + fixed(8, span.end_unix_nanos, 8);
+  for (const auto& a : span.attributes()) w += key_value(9, a.key, any(span, a.value));
+  std::string status;
+  if (!span.status_message().empty()) status += bytes(2, span.status_message());
+  if (span.status != SpanStatus::Unset) status += tag(3, 0) + varint(static_cast<std::uint64_t>(span.status));
+  w += bytes(15, status);
+  const bool remote = span.kind == SpanKind::Server && span.parent_span_id.valid();
+  return w + fixed(16, 0x100u | (remote ? 0x200u : 0u), 4);
+}
+std::string traces(const OtlpResource& resource, const std::vector<Span>& spans) {
+  std::string attrs;
+  for (const auto& [k, v] : resource.attributes) attrs += key_value(1, k, bytes(1, v));
+  std::string scope = bytes(1, "sluice");
+  if (!resource.scope_version.empty()) scope += bytes(2, resource.scope_version);
+  std::string scope_spans = bytes(1, scope);
+  for (const auto& span : spans) scope_spans += bytes(2, span_message(span));
+  return bytes(1, bytes(1, attrs) + bytes(2, scope_spans));
+}
+
+}  // namespace reference
+
+// A span whose nested messages need other length widths than the encoder sets aside: values
+// of 127/128 bytes (a KeyValue across one byte of length), a 20 KiB one (a span past 16 KiB),
+// and an empty name and status.
+Span big_span() {
+  Span span;
+  span.trace_id.bytes = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16};
+  span.span_id.bytes = {7, 7, 7, 7, 7, 7, 7, 7};
+  span.kind = SpanKind::Client;
+  span.set_name("");
+  span.set("short", std::string_view("x"));
+  span.set("a", std::string(110, 'a'));
+  span.set("b", std::string(128, 'b'));
+  span.set("messages", std::string(20 * 1024, 'm'));
+  span.set_strings("list", {std::string(200, 'l'), "", "z"});
+  span.set_strings("empty", {});
+  span.set("max", std::int64_t{INT64_MAX});
+  span.set("min", std::int64_t{INT64_MIN});
+  return span;
+}
+
+TEST(OtlpEncodeTest, OnePassWritesWhatANestedWriterWrites) {
+  const auto resource = test_resource();
+  std::vector<Span> spans{test_span(), big_span()};
+  auto root = test_span();
+  root.parent_span_id = SpanId{};
+  root.status = SpanStatus::Unset;
+  spans.push_back(std::move(root));
+  EXPECT_EQ(encode_traces_protobuf(resource, spans), reference::traces(resource, spans));
+  // A request past 2 MiB (more than the width set aside for the whole request).
+  std::vector<Span> many;
+  for (int i = 0; i < 120; ++i) many.push_back(big_span());
+  const auto body = encode_traces_protobuf(resource, many);
+  EXPECT_GT(body.size(), 2u * 1024 * 1024);
+  EXPECT_EQ(body, reference::traces(resource, many));
+  EXPECT_EQ(encode_traces_protobuf(resource, {}), reference::traces(resource, {}));
+}
+
+TEST(OtlpEncodeTest, ReusesTheCallersBuffer) {
+  const std::vector<Span> spans{test_span(), big_span()};
+  std::string out = "left over from another request";
+  encode_traces_protobuf(test_resource(), spans, out);
+  EXPECT_EQ(out, reference::traces(test_resource(), spans));
+  const auto capacity = out.capacity();
+  encode_traces_protobuf(test_resource(), std::vector<Span>{test_span()}, out);
+  EXPECT_EQ(out, reference::traces(test_resource(), std::vector<Span>{test_span()}));
+  EXPECT_EQ(out.capacity(), capacity);
+  encode_traces_json(test_resource(), spans, out);
+  EXPECT_NO_THROW(json::parse(out));
+}
+
+TEST(OtlpEncodeTest, SpanTextHoldsEveryString) {
+  const auto span = big_span();
+  ASSERT_EQ(span.attributes().size(), 8u);
+  EXPECT_EQ(span.text(span.attributes()[3].value).size(), 20u * 1024);
+  std::vector<std::string> items;
+  span.for_each_string(span.attributes()[4].value, [&](std::string_view s) { items.emplace_back(s); });
+  EXPECT_EQ(items, (std::vector<std::string>{std::string(200, 'l'), "", "z"}));
+  int none = 0;
+  span.for_each_string(span.attributes()[5].value, [&](std::string_view) { ++none; });
+  EXPECT_EQ(none, 0);
+  auto named = test_span();
+  EXPECT_EQ(named.name(), "chat gpt-4o");
+  EXPECT_EQ(named.trace_state(), "rojo=1");
+  EXPECT_EQ(named.status_message(), "upstream failed");
 }
 
 TEST(OtlpEncodeTest, TracesAsJson) {
@@ -280,6 +426,35 @@ TEST(OtlpEncodeTest, TracesAsJson) {
   EXPECT_EQ(attrs["gen_ai.request.temperature"].at("doubleValue"), 0.5);
   EXPECT_EQ(attrs["sluice.stream"].at("boolValue"), true);
   EXPECT_EQ(attrs["gen_ai.response.finish_reasons"].at("arrayValue").at("values").at(1).at("stringValue"), "length");
+  EXPECT_EQ(attrs["negative"].at("intValue"), "-3");
+  EXPECT_EQ(span.at("flags"), 0x300);
+  EXPECT_EQ(span.at("traceState"), "rojo=1");
+  EXPECT_EQ(span.at("name"), "chat gpt-4o");
+  EXPECT_EQ(span.at("status").at("message"), "upstream failed");
+  EXPECT_EQ(rs.at("scopeSpans").at(0).at("scope").at("version"), "1.2.3");
+}
+
+TEST(OtlpEncodeTest, TracesAsJsonEscapeAndEdgeValues) {
+  auto span = big_span();
+  span.set("quoted", std::string_view("say \"hi\"\n\\ \x01"));
+  span.set("whole", 2.0);
+  span.set("nan", std::nan(""));
+  const std::vector<Span> spans{span};
+  const auto doc = json::parse(encode_traces_json(test_resource(), spans));
+  const auto& s = doc.at("resourceSpans").at(0).at("scopeSpans").at(0).at("spans").at(0);
+  EXPECT_FALSE(s.as_object().contains("parentSpanId"));
+  EXPECT_FALSE(s.as_object().contains("traceState"));
+  EXPECT_EQ(s.at("status").as_object().size(), 0u);
+  std::map<std::string, json::value> attrs;
+  for (const auto& a : s.at("attributes").as_array()) attrs[std::string(a.at("key").as_string())] = a.at("value");
+  EXPECT_EQ(attrs["quoted"].at("stringValue"), "say \"hi\"\n\\ \x01");
+  EXPECT_EQ(attrs["whole"].at("doubleValue").as_double(), 2.0);
+  EXPECT_EQ(attrs["nan"].at("doubleValue").as_double(), 0.0);
+  EXPECT_EQ(attrs["max"].at("intValue"), "9223372036854775807");
+  EXPECT_EQ(attrs["min"].at("intValue"), "-9223372036854775808");
+  EXPECT_EQ(attrs["list"].at("arrayValue").at("values").as_array().size(), 3u);
+  EXPECT_EQ(attrs["empty"].at("arrayValue").at("values").as_array().size(), 0u);
+  EXPECT_EQ(attrs["messages"].at("stringValue").as_string().size(), 20u * 1024);
 }
 
 MetricCollection test_metrics() {
