@@ -3,6 +3,7 @@
 #include <boost/json.hpp>
 
 #include "observe/span.hpp"
+#include "pipeline/stage.hpp"
 #include "proxy/attempt.hpp"
 #include "proxy/worker.hpp"
 
@@ -192,27 +193,43 @@ void begin_request_trace(Worker& worker, const config::Telemetry& telemetry, con
   record.trace = &trace;
 }
 
-void read_request_parameters(observe::RequestTrace& trace, std::string_view body) {
-  if (!trace.sampled || body.empty() || body.size() > kMaxInspectedBody) return;
+void read_request_parameters(observe::RequestTrace& trace, const pipeline::RequestContext& request) {
+  if (!trace.sampled) return;
+  // The parsed document when there is one (a stage may have changed it: the upstream gets what
+  // it says), else what the proxy's scan of the body found.
+  const auto* document = request.document.if_object();
+  if (document != nullptr) {
+    const auto& o = *document;
+    for (const auto key : {"max_completion_tokens", "max_tokens", "max_output_tokens"}) {
+      if (const auto v = number(o, key)) {
+        trace.max_tokens = static_cast<std::int64_t>(*v);
+        break;
+      }
+    }
+    trace.temperature = number(o, "temperature");
+    trace.top_p = number(o, "top_p");
+    if (const auto* config = o.if_contains("generationConfig"); config != nullptr && config->is_object()) {
+      const auto& g = config->get_object();
+      if (const auto v = number(g, "maxOutputTokens")) trace.max_tokens = static_cast<std::int64_t>(*v);
+      if (const auto v = number(g, "temperature")) trace.temperature = v;
+      if (const auto v = number(g, "topP")) trace.top_p = v;
+    }
+  } else {
+    const auto& p = request.info.parameters;
+    if (p.max_tokens) trace.max_tokens = static_cast<std::int64_t>(*p.max_tokens);
+    trace.temperature = p.temperature;
+    trace.top_p = p.top_p;
+  }
+  if (trace.capture == config::CaptureContent::None) return;
+  if (document != nullptr) {
+    trace.input_messages = captured_messages(*document, trace.capture);
+    return;
+  }
+  const std::string_view body = request.body;
+  if (body.empty() || body.size() > kMaxInspectedBody) return;
   boost::system::error_code ec;
   const auto doc = json::parse(body, ec);
-  if (ec || !doc.is_object()) return;
-  const auto& o = doc.get_object();
-  for (const auto key : {"max_completion_tokens", "max_tokens", "max_output_tokens"}) {
-    if (const auto v = number(o, key)) {
-      trace.max_tokens = static_cast<std::int64_t>(*v);
-      break;
-    }
-  }
-  trace.temperature = number(o, "temperature");
-  trace.top_p = number(o, "top_p");
-  if (const auto* config = o.if_contains("generationConfig"); config != nullptr && config->is_object()) {
-    const auto& g = config->get_object();
-    if (const auto v = number(g, "maxOutputTokens")) trace.max_tokens = static_cast<std::int64_t>(*v);
-    if (const auto v = number(g, "temperature")) trace.temperature = v;
-    if (const auto v = number(g, "topP")) trace.top_p = v;
-  }
-  if (trace.capture != config::CaptureContent::None) trace.input_messages = captured_messages(o, trace.capture);
+  if (!ec && doc.is_object()) trace.input_messages = captured_messages(doc.get_object(), trace.capture);
 }
 
 void begin_attempt(Worker& worker, observe::RequestTrace& trace) {
