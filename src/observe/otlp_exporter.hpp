@@ -5,10 +5,11 @@
 // under its mutex (one move of a vector). The exporter's queue is bounded (kMaxQueuedSpans):
 // spans that do not fit are dropped and counted, never waited for. A background thread takes
 // the queue every second (at once when a batch is full), encodes ExportTraceServiceRequest
-// (protobuf or JSON, as configured) in requests of at most kMaxSpansPerRequest spans and POSTs
-// them to {endpoint}/v1/traces with the configured headers, a timeout per request, and up to
-// three retries with backoff on 429, 502, 503, 504 and connection failures (Retry-After
-// honoured up to 30 s). Spans of a request that finally failed are dropped and counted.
+// (protobuf or JSON, as configured) in requests of at most kMaxSpansPerRequest spans, each in one
+// pass into one reused buffer, and POSTs them to {endpoint}/v1/traces over one kept-alive
+// connection (OtlpClient) with the configured headers, a timeout per request, and up to three
+// retries with backoff on 429, 502, 503, 504 and connection failures (Retry-After honoured up to
+// 30 s). Spans of a request that finally failed are dropped and counted.
 //
 // Metrics: every metrics.exportInterval the thread calls the process's metrics source and POSTs
 // the collection as ExportMetricsServiceRequest to {endpoint}/v1/metrics.
@@ -46,10 +47,35 @@ struct OtlpPostResult {
   std::chrono::seconds retry_after{0};
 };
 
-// POSTs `body` to the endpoint's base path + `path` with the settings' headers and timeout.
-// Blocking: for the exporter's thread (and tests).
-OtlpPostResult otlp_post(const config::OtlpSettings& settings, std::string_view path, std::string_view content_type,
-                         const std::string& body);
+// The exporter's HTTP/1.1 client: one connection to the collector, kept alive between POSTs and
+// opened again when it is gone: after the collector closed it (an idle close is noticed when the
+// next request on it finds no answer: that request is sent again at once on a new connection,
+// within the same timeout), an error, a timeout, an answer with `Connection: close`, a change of
+// endpoint, or kMaxIdle without a request. https endpoints: TLS with the system CA bundle (or
+// none with insecureSkipVerify), SNI and host name checked. Blocking, with the settings'
+// timeout over the whole POST: for the exporter's thread (and tests); one thread at a time.
+class OtlpClient {
+ public:
+  static constexpr std::chrono::seconds kMaxIdle{30};
+
+  OtlpClient();
+  ~OtlpClient();
+  OtlpClient(const OtlpClient&) = delete;
+  OtlpClient& operator=(const OtlpClient&) = delete;
+
+  // POSTs `body` to the endpoint's base path + `path` with the settings' headers and timeout.
+  OtlpPostResult post(const config::OtlpSettings& settings, std::string_view path, std::string_view content_type,
+                      std::string_view body);
+  // Closes the connection, if one is open.
+  void close();
+  // Connections opened so far.
+  std::uint64_t connections() const { return connections_; }
+
+ private:
+  struct State;
+  std::unique_ptr<State> state_;
+  std::uint64_t connections_ = 0;
+};
 
 class OtlpExporter {
  public:
@@ -80,9 +106,9 @@ class OtlpExporter {
   void run();
   void export_spans(std::vector<Span> spans, const config::OtlpSettings& settings, bool final);
   void export_metrics(const config::OtlpSettings& settings);
-  // POSTs with retries; true when the collector took it.
+  // POSTs body_ with retries; true when the collector took it.
   bool post_with_retries(const config::OtlpSettings& settings, std::string_view path, std::string_view content_type,
-                         const std::string& body, std::string_view signal, bool final);
+                         std::string_view signal, bool final);
 
   OtlpResource resource_;
   MetricsSource metrics_;
@@ -93,6 +119,10 @@ class OtlpExporter {
   std::chrono::milliseconds export_interval_{60'000};
   bool stopping_ = false;
   std::thread thread_;
+  // The exporter thread's own: its connection to the collector and the buffer every request is
+  // encoded into (its capacity kept from one export to the next).
+  OtlpClient client_;
+  std::string body_;
   LogInterval log_interval_{std::chrono::seconds(30)};
   std::atomic<std::uint64_t> exported_spans_{0};
   std::atomic<std::uint64_t> dropped_spans_{0};

@@ -1,7 +1,9 @@
 // Telemetry: the W3C trace-context parser, tracestate bounds, ratio sampling, the OTLP
-// encoders (protobuf read back field by field with a minimal wire-format reader; JSON parsed),
-// the exporter against a loopback collector, and Gateway spec.telemetry decoding.
+// encoders (protobuf read back field by field with a minimal wire-format reader and compared
+// byte for byte with a nested reference writer; JSON parsed), the exporter and its kept-alive
+// client against a loopback collector counting connections, and Gateway spec.telemetry decoding.
 #include <gtest/gtest.h>
+#include <sys/socket.h>
 
 #include <atomic>
 #include <boost/asio/io_context.hpp>
@@ -527,11 +529,17 @@ TEST(OtlpEncodeTest, MetricsAsJson) {
 
 // ------------------------------------------------------------------ exporter
 
+// What a test collector does with a connection after answering: closes it without saying so
+// (Close), reads the next request on it (KeepAlive), or says "Connection: close" and closes it
+// (ConnectionClose).
+enum class CollectorMode { Close, KeepAlive, ConnectionClose };
+
 // A collector on loopback answering each request with the next status of `statuses` (then 200),
-// keeping what it received.
+// keeping what it received and counting the connections it accepted.
 class Collector {
  public:
-  explicit Collector(std::vector<unsigned> statuses) : statuses_(std::move(statuses)) {
+  explicit Collector(std::vector<unsigned> statuses, CollectorMode mode = CollectorMode::Close)
+      : statuses_(std::move(statuses)), mode_(mode) {
     acceptor_.open(boost::asio::ip::tcp::v4());
     acceptor_.bind({boost::asio::ip::make_address("127.0.0.1"), 0});
     acceptor_.listen();
@@ -540,6 +548,7 @@ class Collector {
   }
   ~Collector() {
     stop_ = true;
+    if (const int fd = current_fd_.load(); fd >= 0) ::shutdown(fd, SHUT_RDWR);
     boost::system::error_code ignored;
     boost::asio::ip::tcp::socket poke(io_);
     poke.connect({boost::asio::ip::make_address("127.0.0.1"), port_}, ignored);
@@ -550,6 +559,7 @@ class Collector {
     std::lock_guard lock(mutex_);
     return requests_;
   }
+  std::size_t connections() const { return connections_.load(); }
 
  private:
   void serve() {
@@ -559,25 +569,36 @@ class Collector {
       boost::system::error_code ec;
       acceptor_.accept(socket, ec);
       if (ec || stop_) return;
+      ++connections_;
+      current_fd_ = socket.native_handle();
       std::string data;
-      boost::asio::read_until(socket, boost::asio::dynamic_buffer(data), "\r\n\r\n", ec);
-      const auto head_end = data.find("\r\n\r\n") + 4;
-      std::size_t length = 0;
-      if (const auto at = data.find("Content-Length: "); at != std::string::npos)
-        length = std::stoul(data.substr(at + 16));
-      while (data.size() < head_end + length && !ec) {
-        char buf[4096];
-        const auto got = socket.read_some(boost::asio::buffer(buf), ec);
-        data.append(buf, got);
+      for (;;) {
+        boost::asio::read_until(socket, boost::asio::dynamic_buffer(data), "\r\n\r\n", ec);
+        if (ec) break;
+        const auto head_end = data.find("\r\n\r\n") + 4;
+        std::size_t length = 0;
+        if (const auto at = data.find("Content-Length: "); at != std::string::npos && at < head_end)
+          length = std::stoul(data.substr(at + 16));
+        while (data.size() < head_end + length && !ec) {
+          char buf[4096];
+          const auto got = socket.read_some(boost::asio::buffer(buf), ec);
+          data.append(buf, got);
+        }
+        if (ec) break;
+        {
+          std::lock_guard lock(mutex_);
+          requests_.emplace_back(data.substr(0, head_end), data.substr(head_end, length));
+        }
+        data.erase(0, head_end + length);
+        const unsigned status = n < statuses_.size() ? statuses_[n] : 200;
+        ++n;
+        const std::string reply = "HTTP/1.1 " + std::to_string(status) + " X\r\nContent-Length: 0\r\n" +
+                                  (mode_ == CollectorMode::ConnectionClose ? "Connection: close\r\n" : "") + "\r\n";
+        boost::asio::write(socket, boost::asio::buffer(reply), ec);
+        if (ec || mode_ != CollectorMode::KeepAlive) break;
       }
-      {
-        std::lock_guard lock(mutex_);
-        requests_.emplace_back(data.substr(0, head_end), data.substr(head_end));
-      }
-      const unsigned status = n < statuses_.size() ? statuses_[n] : 200;
-      ++n;
-      const std::string reply = "HTTP/1.1 " + std::to_string(status) + " X\r\nContent-Length: 0\r\n\r\n";
-      boost::asio::write(socket, boost::asio::buffer(reply), ec);
+      current_fd_ = -1;
+      if (stop_) return;
     }
   }
 
@@ -585,7 +606,10 @@ class Collector {
   boost::asio::ip::tcp::acceptor acceptor_{io_};
   std::uint16_t port_ = 0;
   std::vector<unsigned> statuses_;
+  CollectorMode mode_;
   std::atomic<bool> stop_{false};
+  std::atomic<int> current_fd_{-1};
+  std::atomic<std::size_t> connections_{0};
   std::mutex mutex_;
   std::vector<std::pair<std::string, std::string>> requests_;
   std::thread thread_;
@@ -654,6 +678,98 @@ TEST(OtlpExporterTest, ExportsMetricsEveryInterval) {
   ASSERT_FALSE(requests.empty());
   EXPECT_NE(requests[0].first.find("POST /v1/metrics HTTP/1.1"), std::string::npos);
   EXPECT_EQ(requests[0].second, encode_metrics_protobuf(test_resource(), test_metrics()));
+}
+
+TEST(OtlpClientTest, KeepsOneConnectionForManyPosts) {
+  Collector collector({}, CollectorMode::KeepAlive);
+  OtlpClient client;
+  const auto settings = *telemetry_for(collector.port(), config::OtlpProtocol::HttpProtobuf).otlp;
+  for (int i = 0; i < 5; ++i) {
+    const auto result = client.post(settings, "/v1/traces", "application/x-protobuf", "body " + std::to_string(i));
+    EXPECT_EQ(result.status, 200u) << result.error;
+  }
+  EXPECT_EQ(client.connections(), 1u);
+  EXPECT_EQ(collector.connections(), 1u);
+  const auto requests = collector.requests();
+  ASSERT_EQ(requests.size(), 5u);
+  EXPECT_EQ(requests[4].second, "body 4");
+  EXPECT_NE(requests[4].first.find("POST /v1/traces HTTP/1.1\r\n"), std::string::npos);
+  EXPECT_NE(requests[4].first.find("Host: 127.0.0.1:" + std::to_string(collector.port()) + "\r\n"), std::string::npos);
+  EXPECT_NE(requests[4].first.find("x-team: llm\r\n"), std::string::npos);
+  EXPECT_EQ(requests[4].first.find("Connection:"), std::string::npos);
+}
+
+TEST(OtlpClientTest, SendsAgainOnANewConnectionWhenTheCollectorClosedTheKeptOne) {
+  // The collector closes each connection after its answer without saying so: the next POST
+  // finds the kept connection dead and goes out once on a new one.
+  Collector collector({}, CollectorMode::Close);
+  OtlpClient client;
+  const auto settings = *telemetry_for(collector.port(), config::OtlpProtocol::HttpProtobuf).otlp;
+  for (int i = 0; i < 3; ++i) {
+    const auto result = client.post(settings, "/v1/metrics", "application/x-protobuf", "m" + std::to_string(i));
+    EXPECT_EQ(result.status, 200u) << result.error;
+  }
+  EXPECT_EQ(collector.connections(), 3u);
+  EXPECT_EQ(client.connections(), 3u);
+  const auto requests = collector.requests();
+  ASSERT_EQ(requests.size(), 3u);  // each once
+  EXPECT_EQ(requests[2].second, "m2");
+}
+
+TEST(OtlpClientTest, HonoursConnectionClose) {
+  Collector collector({}, CollectorMode::ConnectionClose);
+  OtlpClient client;
+  const auto settings = *telemetry_for(collector.port(), config::OtlpProtocol::HttpProtobuf).otlp;
+  for (int i = 0; i < 3; ++i)
+    EXPECT_EQ(client.post(settings, "/v1/traces", "application/x-protobuf", "t").status, 200u);
+  EXPECT_EQ(collector.connections(), 3u);
+  EXPECT_EQ(client.connections(), 3u);
+  EXPECT_EQ(collector.requests().size(), 3u);
+}
+
+TEST(OtlpClientTest, ANewEndpointGetsANewConnection) {
+  Collector a({}, CollectorMode::KeepAlive);
+  Collector b({}, CollectorMode::KeepAlive);
+  OtlpClient client;
+  const auto to_a = *telemetry_for(a.port(), config::OtlpProtocol::HttpProtobuf).otlp;
+  const auto to_b = *telemetry_for(b.port(), config::OtlpProtocol::HttpProtobuf).otlp;
+  EXPECT_EQ(client.post(to_a, "/v1/traces", "application/x-protobuf", "1").status, 200u);
+  EXPECT_EQ(client.post(to_b, "/v1/traces", "application/x-protobuf", "2").status, 200u);
+  EXPECT_EQ(client.post(to_a, "/v1/traces", "application/x-protobuf", "3").status, 200u);
+  EXPECT_EQ(client.connections(), 3u);
+  client.close();
+  EXPECT_EQ(a.requests().size(), 2u);
+  EXPECT_EQ(b.requests().size(), 1u);
+}
+
+TEST(OtlpClientTest, AnUnreachableCollectorIsAnError) {
+  std::uint16_t port = 0;
+  {
+    Collector gone({});
+    port = gone.port();
+  }
+  OtlpClient client;
+  const auto result =
+      client.post(*telemetry_for(port, config::OtlpProtocol::HttpProtobuf).otlp, "/v1/traces", "x", "body");
+  EXPECT_EQ(result.status, 0u);
+  EXPECT_NE(result.error.find("cannot connect"), std::string::npos) << result.error;
+}
+
+TEST(OtlpExporterTest, ExportsOverOneKeptConnection) {
+  Collector collector({}, CollectorMode::KeepAlive);
+  OtlpExporter exporter(test_resource());
+  exporter.configure(telemetry_for(collector.port(), config::OtlpProtocol::HttpProtobuf));
+  for (int round = 1; round <= 3; ++round) {
+    // A full request's worth wakes the exporter at once.
+    std::vector<Span> spans(OtlpExporter::kMaxSpansPerRequest, test_span());
+    exporter.submit(std::move(spans));
+    for (int i = 0; i < 100 && exporter.exported_spans() < round * OtlpExporter::kMaxSpansPerRequest; ++i)
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  exporter.stop();
+  EXPECT_EQ(exporter.exported_spans(), 3 * OtlpExporter::kMaxSpansPerRequest);
+  EXPECT_EQ(collector.requests().size(), 3u);
+  EXPECT_EQ(collector.connections(), 1u);
 }
 
 // ------------------------------------------------------------------ configuration
