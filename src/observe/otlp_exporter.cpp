@@ -359,6 +359,14 @@ void OtlpExporter::export_spans(std::vector<Span> spans, const config::OtlpSetti
       dropped_spans_.fetch_add(count, std::memory_order_relaxed);
     }
   }
+  if (final) return;
+  // Back to the workers, emptied: their buffers are reused instead of freed here.
+  const auto keep = std::min(spans.size(), kMaxSpareSpans);
+  for (std::size_t i = 0; i < keep; ++i) spans[i].clear();
+  std::lock_guard lock(mutex_);
+  const auto room = kMaxSpareSpans - std::min(kMaxSpareSpans, spare_.size());
+  const auto moved = std::min(room, keep);
+  std::move(spans.begin(), spans.begin() + static_cast<std::ptrdiff_t>(moved), std::back_inserter(spare_));
 }
 
 void OtlpExporter::export_metrics(const config::OtlpSettings& settings) {
@@ -427,6 +435,22 @@ std::string OtlpExporter::render_prometheus() const {
   return out;
 }
 
+void OtlpExporter::take_spare(std::vector<Span>& out, std::size_t count) {
+  std::lock_guard lock(mutex_);
+  const auto n = std::min(count, spare_.size());
+  const auto from = spare_.end() - static_cast<std::ptrdiff_t>(n);
+  std::move(from, spare_.end(), std::back_inserter(out));
+  spare_.erase(from, spare_.end());
+}
+
+Span SpanBuffer::make(std::size_t attributes, std::size_t text_bytes) {
+  if (spare_.empty()) return Span(attributes, text_bytes);
+  Span span = std::move(spare_.back());
+  spare_.pop_back();
+  span.reserve(attributes, text_bytes);
+  return span;
+}
+
 void SpanBuffer::push(Span&& span) {
   if (exporter_ == nullptr) return;
   if (pending_.capacity() == 0) pending_.reserve(kBatchSpans);
@@ -438,6 +462,7 @@ void SpanBuffer::flush() {
   if (pending_.empty() || exporter_ == nullptr) return;
   exporter_->submit(std::move(pending_));
   pending_ = std::vector<Span>();
+  if (spare_.size() < kBatchSpans) exporter_->take_spare(spare_, kBatchSpans - spare_.size());
 }
 
 }  // namespace sluice::observe

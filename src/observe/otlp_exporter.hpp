@@ -9,7 +9,9 @@
 // pass into one reused buffer, and POSTs them to {endpoint}/v1/traces over one kept-alive
 // connection (OtlpClient) with the configured headers, a timeout per request, and up to three
 // retries with backoff on 429, 502, 503, 504 and connection failures (Retry-After honoured up to
-// 30 s). Spans of a request that finally failed are dropped and counted.
+// 30 s). Spans of a request that finally failed are dropped and counted. Exported spans are
+// emptied and kept (up to kMaxSpareSpans) for the workers to fill again: in steady state a span
+// costs no allocation, and no block is freed on another thread than the one that allocated it.
 //
 // Metrics: every metrics.exportInterval the thread calls the process's metrics source and POSTs
 // the collection as ExportMetricsServiceRequest to {endpoint}/v1/metrics.
@@ -83,6 +85,8 @@ class OtlpExporter {
 
   static constexpr std::size_t kMaxQueuedSpans = 16384;
   static constexpr std::size_t kMaxSpansPerRequest = 512;
+  // Exported spans kept for the workers to recycle; the rest are freed.
+  static constexpr std::size_t kMaxSpareSpans = 2048;
 
   explicit OtlpExporter(OtlpResource resource, MetricsSource metrics = {});
   ~OtlpExporter();
@@ -94,6 +98,9 @@ class OtlpExporter {
   void configure(const config::Telemetry& telemetry);
   // A worker's finished spans; what does not fit in the queue is dropped and counted.
   void submit(std::vector<Span>&& spans);
+  // Moves up to `count` exported spans, emptied with their room kept, into `out` (for a worker
+  // to fill again: no allocation, and no span freed on another thread than the one that made it).
+  void take_spare(std::vector<Span>& out, std::size_t count);
   // Exports what is queued (one try each), then ends the thread. Idempotent.
   void stop();
 
@@ -115,6 +122,7 @@ class OtlpExporter {
   mutable std::mutex mutex_;
   std::condition_variable wake_;
   std::vector<Span> queue_;
+  std::vector<Span> spare_;
   std::optional<config::OtlpSettings> settings_;
   std::chrono::milliseconds export_interval_{60'000};
   bool stopping_ = false;
@@ -132,20 +140,25 @@ class OtlpExporter {
 };
 
 // A worker's spans on their way to the exporter: filled on the worker's thread only, handed over
-// whole when kBatchSpans are there or at flush() (the housekeeping tick). Without an exporter
-// attached (telemetry never configured, unit tests) spans are discarded.
+// whole when kBatchSpans are there or at flush() (the housekeeping tick), when it also takes
+// back as many exported spans to recycle. Without an exporter attached (telemetry never
+// configured, unit tests) spans are discarded.
 class SpanBuffer {
  public:
   static constexpr std::size_t kBatchSpans = 128;
 
   void attach(OtlpExporter* exporter) { exporter_ = exporter; }
   bool attached() const { return exporter_ != nullptr; }
+  // An empty span with room for `attributes` attributes and `text_bytes` bytes of strings: a
+  // recycled one when there is one.
+  Span make(std::size_t attributes, std::size_t text_bytes);
   void push(Span&& span);
   void flush();
 
  private:
   OtlpExporter* exporter_ = nullptr;
   std::vector<Span> pending_;
+  std::vector<Span> spare_;
 };
 
 }  // namespace sluice::observe

@@ -3,8 +3,8 @@
 // string literals (static storage; every key Sluice writes is a constant of the conventions or its
 // own sluice.*). Every string a span owns (its name, tracestate, status message and string
 // values) is copied into one buffer of its own, `text`, that attributes and fields refer into by
-// offset: a span costs two allocations (that buffer and the attribute list), made on the worker
-// that builds it and freed on the exporter's thread after encoding. Plain values: made on one
+// offset: a span costs two allocations (that buffer and the attribute list), and none once it is
+// recycled (the exporter hands exported spans back to the workers, their room kept). Plain values: made on one
 // worker, handed whole to the exporter thread, never shared.
 #pragma once
 
@@ -62,9 +62,28 @@ class Span {
 
   Span() = default;
   // Room for `attributes` attributes and `text_bytes` bytes of strings, allocated once.
-  Span(std::size_t attributes, std::size_t text_bytes) {
+  Span(std::size_t attributes, std::size_t text_bytes) { reserve(attributes, text_bytes); }
+  void reserve(std::size_t attributes, std::size_t text_bytes) {
     attributes_.reserve(attributes);
     text_.reserve(text_bytes);
+  }
+  // Empty again, as a new span, keeping the room it had up to kMaxKeptText bytes of strings
+  // (spans are recycled: SpanBuffer; a span that held captured content gives that back).
+  static constexpr std::size_t kMaxKeptText = 4096;
+  void clear() {
+    trace_id = {};
+    span_id = {};
+    parent_span_id = {};
+    kind = SpanKind::Server;
+    status = SpanStatus::Unset;
+    start_unix_nanos = 0;
+    end_unix_nanos = 0;
+    name_ = trace_state_ = status_message_ = TextRef{0, 0};
+    attributes_.clear();
+    if (text_.capacity() > kMaxKeptText)
+      text_ = std::string();
+    else
+      text_.clear();
   }
 
   // The name: `first`, or `first second` when `second` is not empty (the conventions'

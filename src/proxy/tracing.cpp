@@ -244,7 +244,7 @@ void end_attempt(Worker& worker, observe::RequestTrace& trace, const BackendRunt
                  const AttemptResult& outcome, const pipeline::RequestRecord& record, std::string_view method) {
   if (target.ai && target.llm != nullptr) trace.provider_name = genai_provider_name(target.llm->kind);
   if (!trace.sampled) return;
-  Span span(kClientAttributes, kSpanText + trace.tracestate.size());
+  Span span = worker.spans().make(kClientAttributes, kSpanText + trace.tracestate.size());
   span.trace_id = trace.trace_id;
   span.span_id = trace.attempt_span_id;
   span.parent_span_id = trace.server_span_id;
@@ -295,8 +295,8 @@ void end_attempt(Worker& worker, observe::RequestTrace& trace, const BackendRunt
 void finish_request_trace(Worker& worker, const observe::RequestTrace& trace, const pipeline::RequestRecord& record,
                           std::string_view method, std::string_view target) {
   if (!trace.sampled) return;
-  Span span(kServerAttributes,
-            kSpanText + trace.tracestate.size() + trace.input_messages.size() + trace.output_messages.size());
+  Span span = worker.spans().make(kServerAttributes, kSpanText + trace.tracestate.size() + trace.input_messages.size() +
+                                                         trace.output_messages.size());
   span.trace_id = trace.trace_id;
   span.span_id = trace.server_span_id;
   span.parent_span_id = trace.remote_parent;

@@ -188,8 +188,7 @@ OtlpResource test_resource() {
   return OtlpResource{{{"service.name", "sluice"}, {"service.version", "1.2.3"}}, "1.2.3"};
 }
 
-Span test_span() {
-  Span span;
+Span test_span(Span span = Span()) {
   span.trace_id.bytes = {0x4b, 0xf9, 0x2f, 0x35, 0x77, 0xb3, 0x4d, 0xa6,
                          0xa3, 0xce, 0x92, 0x9d, 0x0e, 0x0e, 0x47, 0x36};
   span.span_id.bytes = {1, 2, 3, 4, 5, 6, 7, 8};
@@ -769,6 +768,33 @@ TEST(OtlpExporterTest, ExportsOverOneKeptConnection) {
   exporter.stop();
   EXPECT_EQ(exporter.exported_spans(), 3 * OtlpExporter::kMaxSpansPerRequest);
   EXPECT_EQ(collector.requests().size(), 3u);
+  EXPECT_EQ(collector.connections(), 1u);
+}
+
+TEST(OtlpExporterTest, HandsExportedSpansBackForReuse) {
+  Collector collector({}, CollectorMode::KeepAlive);
+  OtlpExporter exporter(test_resource());
+  exporter.configure(telemetry_for(collector.port(), config::OtlpProtocol::HttpProtobuf));
+  SpanBuffer buffer;
+  buffer.attach(&exporter);
+  // Four batches of 128 fill a request: exported at once, then kept for reuse.
+  for (std::size_t i = 0; i < OtlpExporter::kMaxSpansPerRequest; ++i) buffer.push(test_span(buffer.make(20, 300)));
+  for (int i = 0; i < 100 && exporter.exported_spans() < OtlpExporter::kMaxSpansPerRequest; ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  ASSERT_EQ(exporter.exported_spans(), OtlpExporter::kMaxSpansPerRequest);
+  buffer.push(test_span(buffer.make(20, 300)));
+  buffer.flush();  // hands the span over and takes exported ones back
+  auto recycled = buffer.make(1, 1);
+  EXPECT_GE(recycled.attributes().capacity(), 20u);  // its room kept: no allocation
+  EXPECT_TRUE(recycled.attributes().empty());
+  EXPECT_TRUE(recycled.name().empty());
+  EXPECT_FALSE(recycled.trace_id.valid());
+  EXPECT_FALSE(recycled.parent_span_id.valid());
+  EXPECT_EQ(recycled.status, SpanStatus::Unset);
+  // Filled again, it encodes as a new span does.
+  EXPECT_EQ(encode_traces_protobuf(test_resource(), std::vector<Span>{test_span(std::move(recycled))}),
+            encode_traces_protobuf(test_resource(), std::vector<Span>{test_span()}));
+  exporter.stop();
   EXPECT_EQ(collector.connections(), 1u);
 }
 
