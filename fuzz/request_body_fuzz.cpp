@@ -2,7 +2,8 @@
 // inspect_json_body (the allocation-free scanner used for bodies forwarded as they are) and
 // parse_json_body (the DOM used for bodies that are translated). Invariants, on arbitrary bytes:
 // no crash or sanitizer report; one accepts exactly when the other does; an accepted body gives
-// both the same "model" and "stream"; with a model override the scanner still accepts, reports
+// both the same "model", "stream" and generation parameters, and those parameters are what a
+// lookup in the parsed document finds; with a model override the scanner still accepts, reports
 // the override, and its rewritten body parses to the override and the same "stream".
 #include <boost/json.hpp>
 #include <cstddef>
@@ -11,6 +12,7 @@
 #include <cstdlib>
 #include <optional>
 #include <string>
+#include <string_view>
 
 #include "proxy/request_body.hpp"
 
@@ -21,6 +23,35 @@ using sluice::proxy::BodyInfo;
 [[noreturn]] void broken(const char* what) {
   std::fprintf(stderr, "request_body_fuzz: %s\n", what);
   std::abort();  // libFuzzer saves the input as a crash artifact
+}
+
+std::optional<double> number(const boost::json::object& o, std::string_view key) {
+  const auto* v = o.if_contains(key);
+  if (v == nullptr) return std::nullopt;
+  if (v->is_double()) return v->get_double();
+  if (v->is_int64()) return static_cast<double>(v->get_int64());
+  if (v->is_uint64()) return static_cast<double>(v->get_uint64());
+  return std::nullopt;
+}
+
+// The generation parameters as a lookup in the document finds them (BodyInfo's rules).
+sluice::proxy::GenerationParameters parameters_of(const boost::json::object& o) {
+  sluice::proxy::GenerationParameters p;
+  for (const auto key : {"max_completion_tokens", "max_tokens", "max_output_tokens"}) {
+    if ((p.max_tokens = number(o, key))) break;
+  }
+  p.temperature = number(o, "temperature");
+  p.top_p = number(o, "top_p");
+  if (const auto* config = o.if_contains("generationConfig"); config != nullptr && config->is_object()) {
+    if (const auto v = number(config->get_object(), "maxOutputTokens")) p.max_tokens = v;
+    if (const auto v = number(config->get_object(), "temperature")) p.temperature = v;
+    if (const auto v = number(config->get_object(), "topP")) p.top_p = v;
+  }
+  return p;
+}
+
+bool same(const sluice::proxy::GenerationParameters& a, const sluice::proxy::GenerationParameters& b) {
+  return a.max_tokens == b.max_tokens && a.temperature == b.temperature && a.top_p == b.top_p;
 }
 
 }  // namespace
@@ -46,6 +77,9 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   if (!document.is_object()) broken("parse_json_body accepted a non-object");
   if (scan.model != dom.model) broken("scanner and parser extract different models");
   if (scan.stream != dom.stream) broken("scanner and parser extract different stream flags");
+  if (!same(scan.parameters, dom.parameters)) broken("scanner and parser extract different parameters");
+  if (!same(scan.parameters, parameters_of(document.get_object())))
+    broken("the scanned parameters are not the document's");
 
   std::string rewritten = body;
   BodyInfo over;

@@ -31,17 +31,9 @@ bool retryable(const OtlpPostResult& r) {
   return r.status == 0 || r.status == 429 || r.status == 502 || r.status == 503 || r.status == 504;
 }
 
-// One POST; `timer` (armed by the caller) cancels what is pending through `pending` when the
-// timeout passes. Everything lives on the caller's io_context and thread.
-struct PendingIo {
-  http::Resolver* resolver = nullptr;
-  http::Socket* socket = nullptr;
-  bool timed_out = false;
-};
-
 // The TLS context of https endpoints: the system CA bundle (OpenSSL's default paths, so
 // SSL_CERT_FILE and SSL_CERT_DIR apply), or no verification; made once per process each.
-std::shared_ptr<asio::ssl::context> tls_context(bool verify, std::string& error) {
+std::shared_ptr<asio::ssl::context> shared_tls_context(bool verify, std::string& error) {
   static std::mutex mutex;
   static std::shared_ptr<asio::ssl::context> verifying, skipping;
   std::lock_guard lock(mutex);
@@ -50,116 +42,197 @@ std::shared_ptr<asio::ssl::context> tls_context(bool verify, std::string& error)
   return ctx;
 }
 
-// The request, then the answer, over `stream` (a TCP socket or a TLS stream on one).
-template <class Stream>
-http::Task<void> exchange(Stream& stream, const config::OtlpSettings& settings, std::string_view path,
-                          std::string_view content_type, const std::string& body, OtlpPostResult& result,
-                          const bool& timed_out) {
-  const auto port = std::to_string(settings.port);
-  bhttp::request<bhttp::string_body> request{bhttp::verb::post, settings.base_path + std::string(path), 11};
-  request.set(bhttp::field::host, settings.host + ":" + port);
-  request.set(bhttp::field::content_type, content_type);
-  request.set(bhttp::field::user_agent, "sluice-otlp");
-  for (const auto& [name, value] : settings.headers) request.set(name, value);
-  request.body() = body;
-  request.prepare_payload();
-  request.keep_alive(false);
-  auto [wec, written] = co_await bhttp::async_write(stream, request, http::use_task);
-  if (wec) {
-    result.error = timed_out ? "timed out sending" : "sending failed: " + wec.message();
-    co_return;
-  }
-  beast::flat_buffer buffer;
-  bhttp::response_parser<bhttp::string_body> parser;
-  parser.body_limit(kMaxResponseBytes);
-  auto [hec, read] = co_await bhttp::async_read(stream, buffer, parser, http::use_task);
-  if (hec && !parser.is_header_done()) {
-    result.error = timed_out ? "timed out waiting for the answer" : "reading the answer failed: " + hec.message();
-    co_return;
-  }
-  const auto& response = parser.get();
-  result.status = response.result_int();
-  if (const auto it = response.find(bhttp::field::retry_after); it != response.end()) {
-    unsigned seconds = 0;
-    const auto v = it->value();
-    const auto [end, ec] = std::from_chars(v.data(), v.data() + v.size(), seconds);
-    if (ec == std::errc()) result.retry_after = std::min(std::chrono::seconds(seconds), kMaxRetryAfter);
-  }
-  if (result.status < 200 || result.status >= 300) {
-    auto text = response.body().substr(0, 200);
-    result.error = "the collector answered HTTP " + std::to_string(result.status) + (text.empty() ? "" : ": " + text);
-  }
+// The request head: the settings' headers after the exporter's own.
+std::string request_head(const config::OtlpSettings& settings, std::string_view path, std::string_view content_type,
+                         std::size_t body_size) {
+  std::string head;
+  head.reserve(256);
+  head.append("POST ").append(settings.base_path).append(path).append(" HTTP/1.1\r\nHost: ");
+  head.append(settings.host).append(":").append(std::to_string(settings.port));
+  head.append("\r\nContent-Type: ").append(content_type).append("\r\nUser-Agent: sluice-otlp\r\n");
+  for (const auto& [name, value] : settings.headers) head.append(name).append(": ").append(value).append("\r\n");
+  head.append("Content-Length: ").append(std::to_string(body_size)).append("\r\n\r\n");
+  return head;
 }
 
-http::Task<void> post_task(const config::OtlpSettings& settings, std::string_view path, std::string_view content_type,
-                           const std::string& body, OtlpPostResult& result, PendingIo& pending) {
-  auto executor = co_await asio::this_coro::executor;
-  http::Resolver resolver(executor);
-  http::Socket socket(executor);
-  pending.resolver = &resolver;
-  pending.socket = &socket;
-  struct Release {
-    PendingIo& pending;
-    ~Release() {
-      pending.resolver = nullptr;
-      pending.socket = nullptr;
-    }
-  } release{pending};
-  const bool& timed_out = pending.timed_out;
-  const auto port = std::to_string(settings.port);
-  auto [rec, endpoints] = co_await resolver.async_resolve(settings.host, port, http::use_task);
-  if (rec) {
-    result.error =
-        timed_out ? "timed out resolving " + settings.host : "cannot resolve " + settings.host + ": " + rec.message();
-    co_return;
-  }
-  auto [cec, ep] = co_await asio::async_connect(socket, endpoints, http::use_task);
-  if (cec) {
-    result.error = timed_out ? "timed out connecting" : "cannot connect: " + cec.message();
-    co_return;
-  }
-  boost::system::error_code ignored;
-  if (!settings.tls) {
-    co_await exchange(socket, settings, path, content_type, body, result, timed_out);
-    socket.shutdown(http::Socket::shutdown_both, ignored);
-    co_return;
-  }
-  std::string error;
-  const auto context = tls_context(!settings.insecureSkipVerify, error);
-  if (!context) {
-    result.error = error;
-    co_return;
-  }
-  asio::ssl::stream<http::Socket> tls(std::move(socket), *context);
-  pending.socket = &tls.next_layer();
-  if (!http::is_ip_literal(settings.host)) SSL_set_tlsext_host_name(tls.native_handle(), settings.host.c_str());
-  if (!settings.insecureSkipVerify) tls.set_verify_callback(asio::ssl::host_name_verification(settings.host));
-  auto [hec] = co_await tls.async_handshake(asio::ssl::stream_base::client, http::use_task);
-  if (hec) {
-    result.error =
-        timed_out ? "timed out in the TLS handshake" : "TLS handshake with the collector failed: " + hec.message();
-    co_return;
-  }
-  co_await exchange(tls, settings, path, content_type, body, result, timed_out);
-  tls.next_layer().shutdown(http::Socket::shutdown_both, ignored);
-}
+// How one request on a connection ended.
+enum class Exchanged {
+  Answered,  // a response (result.status), or an error after part of one
+  Nothing,   // no byte of a response came back: a kept-alive connection the collector closed
+};
 
 }  // namespace
 
-OtlpPostResult otlp_post(const config::OtlpSettings& settings, std::string_view path, std::string_view content_type,
-                         const std::string& body) {
-  asio::io_context io(1);
-  OtlpPostResult result;
-  PendingIo pending;
-  http::Timer timer(io.get_executor(), settings.timeout);
-  timer.async_wait([&pending](const boost::system::error_code& ec) {
-    if (ec) return;
-    pending.timed_out = true;
+// The connection and what it was opened for. Every socket lives on `io` (declared first: it
+// outlives them), run by post() on the caller's thread.
+struct OtlpClient::State {
+  asio::io_context io{1};
+  std::optional<http::Socket> socket;
+  std::optional<asio::ssl::stream<http::Socket>> tls;
+  std::shared_ptr<asio::ssl::context> tls_context;  // while `tls` uses it
+  std::string host;
+  std::uint16_t port = 0;
+  bool secure = false;
+  bool verify = true;
+  std::chrono::steady_clock::time_point idle_since;
+  beast::flat_buffer buffer;
+  // What the timeout cancels.
+  http::Resolver* resolver = nullptr;
+  bool timed_out = false;
+
+  bool open() const { return socket || tls; }
+  http::Socket* lowest() {
+    if (tls) return &tls->next_layer();
+    return socket ? &*socket : nullptr;
+  }
+  bool opened_for(const config::OtlpSettings& s) const {
+    return host == s.host && port == s.port && secure == s.tls && verify == !s.insecureSkipVerify;
+  }
+  void close() {
     boost::system::error_code ignored;
-    if (pending.resolver != nullptr) pending.resolver->cancel();
-    if (pending.socket != nullptr) pending.socket->cancel(ignored);
+    if (auto* s = lowest()) {
+      s->shutdown(http::Socket::shutdown_both, ignored);
+      s->close(ignored);
+    }
+    tls.reset();
+    socket.reset();
+    tls_context.reset();
+    buffer.clear();
+  }
+
+  // A new connection for `settings` (resolve, connect, TLS handshake); false with result.error.
+  http::Task<bool> connect(const config::OtlpSettings& settings, OtlpPostResult& result) {
+    auto executor = co_await asio::this_coro::executor;
+    http::Resolver resolver_here(executor);
+    resolver = &resolver_here;
+    struct Release {
+      http::Resolver*& r;
+      ~Release() { r = nullptr; }
+    } release{resolver};
+    const auto port_text = std::to_string(settings.port);
+    auto [rec, endpoints] = co_await resolver_here.async_resolve(settings.host, port_text, http::use_task);
+    if (rec) {
+      result.error =
+          timed_out ? "timed out resolving " + settings.host : "cannot resolve " + settings.host + ": " + rec.message();
+      co_return false;
+    }
+    socket.emplace(executor);
+    host = settings.host;
+    port = settings.port;
+    secure = settings.tls;
+    verify = !settings.insecureSkipVerify;
+    auto [cec, ep] = co_await asio::async_connect(*socket, endpoints, http::use_task);
+    if (cec) {
+      result.error = timed_out ? "timed out connecting" : "cannot connect: " + cec.message();
+      close();
+      co_return false;
+    }
+    boost::system::error_code ignored;
+    socket->set_option(http::tcp::no_delay(true), ignored);
+    if (!settings.tls) co_return true;
+    std::string error;
+    tls_context = shared_tls_context(verify, error);
+    if (!tls_context) {
+      result.error = error;
+      close();
+      co_return false;
+    }
+    tls.emplace(std::move(*socket), *tls_context);
+    socket.reset();
+    if (!http::is_ip_literal(settings.host)) SSL_set_tlsext_host_name(tls->native_handle(), settings.host.c_str());
+    if (verify) tls->set_verify_callback(asio::ssl::host_name_verification(settings.host));
+    auto [hec] = co_await tls->async_handshake(asio::ssl::stream_base::client, http::use_task);
+    if (hec) {
+      result.error =
+          timed_out ? "timed out in the TLS handshake" : "TLS handshake with the collector failed: " + hec.message();
+      close();
+      co_return false;
+    }
+    co_return true;
+  }
+
+  // The request, then the answer, over `stream` (the socket or the TLS stream on it).
+  template <class Stream>
+  http::Task<Exchanged> exchange(Stream& stream, std::string_view head, std::string_view body, OtlpPostResult& result) {
+    const std::array<asio::const_buffer, 2> request{asio::buffer(head), asio::buffer(body)};
+    auto [wec, written] = co_await asio::async_write(stream, request, http::use_task);
+    if (wec) {
+      result.error = timed_out ? "timed out sending" : "sending failed: " + wec.message();
+      co_return Exchanged::Nothing;
+    }
+    bhttp::response_parser<bhttp::string_body> parser;
+    parser.body_limit(kMaxResponseBytes);
+    auto [hec, read] = co_await bhttp::async_read(stream, buffer, parser, http::use_task);
+    if (hec && !parser.is_header_done()) {
+      result.error = timed_out ? "timed out waiting for the answer" : "reading the answer failed: " + hec.message();
+      co_return parser.got_some() ? Exchanged::Answered : Exchanged::Nothing;
+    }
+    const auto& response = parser.get();
+    result.status = response.result_int();
+    if (const auto it = response.find(bhttp::field::retry_after); it != response.end()) {
+      unsigned seconds = 0;
+      const auto v = it->value();
+      const auto [end, ec] = std::from_chars(v.data(), v.data() + v.size(), seconds);
+      if (ec == std::errc()) result.retry_after = std::min(std::chrono::seconds(seconds), kMaxRetryAfter);
+    }
+    if (result.status < 200 || result.status >= 300) {
+      auto text = response.body().substr(0, 200);
+      result.error = "the collector answered HTTP " + std::to_string(result.status) + (text.empty() ? "" : ": " + text);
+    }
+    // Kept for the next request only when the whole answer was read and the collector keeps it.
+    if (hec || !parser.is_done() || !response.keep_alive() || buffer.size() > 0) close();
+    co_return Exchanged::Answered;
+  }
+
+  http::Task<void> post(const config::OtlpSettings& settings, std::string_view head, std::string_view body,
+                        OtlpPostResult& result, std::uint64_t& connections) {
+    for (;;) {
+      const bool reused = open();
+      if (!reused) {
+        ++connections;
+        if (!co_await connect(settings, result)) co_return;
+      }
+      Exchanged answered;
+      if (tls)
+        answered = co_await exchange(*tls, head, body, result);
+      else
+        answered = co_await exchange(*socket, head, body, result);
+      if (answered == Exchanged::Answered) co_return;
+      close();
+      // A kept-alive connection the collector had closed: once more on a new one.
+      if (!reused || timed_out) co_return;
+      result = OtlpPostResult{};
+    }
+  }
+};
+
+OtlpClient::OtlpClient() : state_(std::make_unique<State>()) {}
+
+OtlpClient::~OtlpClient() {
+  close();
+}
+
+void OtlpClient::close() {
+  state_->close();
+}
+
+OtlpPostResult OtlpClient::post(const config::OtlpSettings& settings, std::string_view path,
+                                std::string_view content_type, std::string_view body) {
+  auto& s = *state_;
+  if (s.open() && (!s.opened_for(settings) || std::chrono::steady_clock::now() - s.idle_since > kMaxIdle)) s.close();
+  const auto head = request_head(settings, path, content_type, body.size());
+  OtlpPostResult result;
+  s.timed_out = false;
+  s.io.restart();
+  http::Timer timer(s.io.get_executor(), settings.timeout);
+  timer.async_wait([&s](const boost::system::error_code& ec) {
+    if (ec) return;
+    s.timed_out = true;
+    boost::system::error_code ignored;
+    if (s.resolver != nullptr) s.resolver->cancel();
+    if (auto* socket = s.lowest()) socket->cancel(ignored);
   });
-  asio::co_spawn(io, post_task(settings, path, content_type, body, result, pending), [&](std::exception_ptr e) {
+  asio::co_spawn(s.io, s.post(settings, head, body, result, connections_), [&](std::exception_ptr e) {
     timer.cancel();
     if (!e) return;
     try {
@@ -169,7 +242,9 @@ OtlpPostResult otlp_post(const config::OtlpSettings& settings, std::string_view 
       result.error = ex.what();
     }
   });
-  io.run();
+  s.io.run();
+  if (s.timed_out || result.status == 0) s.close();
+  s.idle_since = std::chrono::steady_clock::now();
   return result;
 }
 
@@ -256,10 +331,14 @@ void OtlpExporter::run() {
     if (settings) {
       if (!spans.empty()) export_spans(std::move(spans), *settings, stopping);
       if (metrics_due && metrics_) export_metrics(*settings);
-    } else if (!spans.empty()) {
-      dropped_spans_.fetch_add(spans.size(), std::memory_order_relaxed);
+    } else {
+      client_.close();
+      if (!spans.empty()) dropped_spans_.fetch_add(spans.size(), std::memory_order_relaxed);
     }
-    if (stopping) return;
+    if (stopping) {
+      client_.close();
+      return;
+    }
   }
 }
 
@@ -268,8 +347,11 @@ void OtlpExporter::export_spans(std::vector<Span> spans, const config::OtlpSetti
   for (std::size_t at = 0; at < spans.size(); at += kMaxSpansPerRequest) {
     const auto count = std::min(kMaxSpansPerRequest, spans.size() - at);
     const std::span<const Span> batch(spans.data() + at, count);
-    const auto body = json ? encode_traces_json(resource_, batch) : encode_traces_protobuf(resource_, batch);
-    if (post_with_retries(settings, "/v1/traces", json ? "application/json" : "application/x-protobuf", body, "traces",
+    if (json)
+      encode_traces_json(resource_, batch, body_);
+    else
+      encode_traces_protobuf(resource_, batch, body_);
+    if (post_with_retries(settings, "/v1/traces", json ? "application/json" : "application/x-protobuf", "traces",
                           final)) {
       exported_spans_.fetch_add(count, std::memory_order_relaxed);
     } else {
@@ -277,14 +359,25 @@ void OtlpExporter::export_spans(std::vector<Span> spans, const config::OtlpSetti
       dropped_spans_.fetch_add(count, std::memory_order_relaxed);
     }
   }
+  if (final) return;
+  // Back to the workers, emptied: their buffers are reused instead of freed here.
+  const auto keep = std::min(spans.size(), kMaxSpareSpans);
+  for (std::size_t i = 0; i < keep; ++i) spans[i].clear();
+  std::lock_guard lock(mutex_);
+  const auto room = kMaxSpareSpans - std::min(kMaxSpareSpans, spare_.size());
+  const auto moved = std::min(room, keep);
+  std::move(spans.begin(), spans.begin() + static_cast<std::ptrdiff_t>(moved), std::back_inserter(spare_));
 }
 
 void OtlpExporter::export_metrics(const config::OtlpSettings& settings) {
   auto collection = metrics_();
   if (collection.families.empty()) return;
   const bool json = settings.protocol == config::OtlpProtocol::HttpJson;
-  const auto body = json ? encode_metrics_json(resource_, collection) : encode_metrics_protobuf(resource_, collection);
-  if (post_with_retries(settings, "/v1/metrics", json ? "application/json" : "application/x-protobuf", body, "metrics",
+  if (json)
+    encode_metrics_json(resource_, collection, body_);
+  else
+    encode_metrics_protobuf(resource_, collection, body_);
+  if (post_with_retries(settings, "/v1/metrics", json ? "application/json" : "application/x-protobuf", "metrics",
                         false))
     metric_exports_.fetch_add(1, std::memory_order_relaxed);
   else
@@ -292,11 +385,10 @@ void OtlpExporter::export_metrics(const config::OtlpSettings& settings) {
 }
 
 bool OtlpExporter::post_with_retries(const config::OtlpSettings& settings, std::string_view path,
-                                     std::string_view content_type, const std::string& body, std::string_view signal,
-                                     bool final) {
+                                     std::string_view content_type, std::string_view signal, bool final) {
   std::chrono::milliseconds backoff{500};
   for (unsigned attempt = 1;; ++attempt) {
-    const auto result = otlp_post(settings, path, content_type, body);
+    const auto result = client_.post(settings, path, content_type, body_);
     if (result.status >= 200 && result.status < 300) return true;
     const bool again = retryable(result) && attempt < kMaxTries && !final;
     if (!again) {
@@ -313,7 +405,7 @@ bool OtlpExporter::post_with_retries(const config::OtlpSettings& settings, std::
     std::unique_lock lock(mutex_);
     if (wake_.wait_for(lock, pause, [&] { return stopping_; })) {
       lock.unlock();
-      const auto last = otlp_post(settings, path, content_type, body);
+      const auto last = client_.post(settings, path, content_type, body_);
       return last.status >= 200 && last.status < 300;
     }
   }
@@ -343,6 +435,22 @@ std::string OtlpExporter::render_prometheus() const {
   return out;
 }
 
+void OtlpExporter::take_spare(std::vector<Span>& out, std::size_t count) {
+  std::lock_guard lock(mutex_);
+  const auto n = std::min(count, spare_.size());
+  const auto from = spare_.end() - static_cast<std::ptrdiff_t>(n);
+  std::move(from, spare_.end(), std::back_inserter(out));
+  spare_.erase(from, spare_.end());
+}
+
+Span SpanBuffer::make(std::size_t attributes, std::size_t text_bytes) {
+  if (spare_.empty()) return Span(attributes, text_bytes);
+  Span span = std::move(spare_.back());
+  spare_.pop_back();
+  span.reserve(attributes, text_bytes);
+  return span;
+}
+
 void SpanBuffer::push(Span&& span) {
   if (exporter_ == nullptr) return;
   if (pending_.capacity() == 0) pending_.reserve(kBatchSpans);
@@ -354,6 +462,7 @@ void SpanBuffer::flush() {
   if (pending_.empty() || exporter_ == nullptr) return;
   exporter_->submit(std::move(pending_));
   pending_ = std::vector<Span>();
+  if (spare_.size() < kBatchSpans) exporter_->take_spare(spare_, kBatchSpans - spare_.size());
 }
 
 }  // namespace sluice::observe

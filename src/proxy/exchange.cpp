@@ -591,7 +591,7 @@ http::Task<bool> run_exchange(Worker& worker, const Snapshot& snapshot, const ro
       record.model = request.info.model;
     }
     if (record.trace) {
-      read_request_parameters(*record.trace, request.body);
+      read_request_parameters(*record.trace, request);
       // captureContent: the answer's text for the SERVER span, as the client receives it.
       if (record.trace->sampled && record.trace->capture != config::CaptureContent::None &&
           !record.trace->operation.empty() && api != route::ApiKind::Embeddings) {

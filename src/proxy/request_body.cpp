@@ -31,12 +31,14 @@ class BodyScan {
   bool on_document_end(error_code&) { return true; }
   bool on_object_begin(error_code&) {
     if (depth_ == 0) top_level_object = true;
+    if (at_field(Field::GenerationConfig)) in_generation_config_ = true;
     ++depth_;
     field_ = Field::None;
     return true;
   }
   bool on_object_end(std::size_t, error_code&) {
     --depth_;
+    if (depth_ == 1) in_generation_config_ = false;
     return true;
   }
   bool on_array_begin(error_code&) {
@@ -48,14 +50,21 @@ class BodyScan {
     return true;
   }
   bool on_key_part(json::string_view part, std::size_t, error_code&) {
-    if (depth_ == 1) key_.append(part.data(), part.size());
+    if (depth_ == 1 || in_config()) key_.append(part.data(), part.size());
     return true;
   }
   bool on_key(json::string_view part, std::size_t, error_code&) {
     if (depth_ == 1) {
       key_.append(part.data(), part.size());
-      field_ = key_ == "model" ? Field::Model : key_ == "stream" ? Field::Stream : Field::None;
+      field_ = top_level_field(key_);
       remember_key();
+      key_.clear();
+    } else if (in_config()) {
+      key_.append(part.data(), part.size());
+      field_ = key_ == "maxOutputTokens" ? Field::ConfigMaxTokens
+               : key_ == "temperature"   ? Field::ConfigTemperature
+               : key_ == "topP"          ? Field::ConfigTopP
+                                         : Field::None;
       key_.clear();
     }
     return true;
@@ -70,8 +79,8 @@ class BodyScan {
     return true;
   }
   bool on_number_part(json::string_view, error_code&) { return true; }
-  bool on_int64(std::int64_t, json::string_view, error_code&) { return value_done(); }
-  bool on_uint64(std::uint64_t, json::string_view, error_code&) { return value_done(); }
+  bool on_int64(std::int64_t v, json::string_view, error_code&) { return number(static_cast<double>(v)); }
+  bool on_uint64(std::uint64_t v, json::string_view, error_code&) { return number(static_cast<double>(v)); }
   bool on_double(double d, json::string_view, error_code& ec) {
     // A number beyond double's range would be re-serialised as "Infinity" or "NaN" (not JSON)
     // by a model override or a translation.
@@ -79,7 +88,7 @@ class BodyScan {
       ec = json::error::exponent_overflow;
       return false;
     }
-    return value_done();
+    return number(d);
   }
   bool on_bool(bool b, error_code&) {
     if (at_field(Field::Stream)) info.stream = b;
@@ -90,11 +99,83 @@ class BodyScan {
   bool on_comment(json::string_view, error_code&) { return true; }
 
  private:
-  enum class Field { None, Model, Stream };
+  enum class Field {
+    None,
+    Model,
+    Stream,
+    MaxCompletionTokens,
+    MaxTokens,
+    MaxOutputTokens,
+    Temperature,
+    TopP,
+    GenerationConfig,
+    ConfigMaxTokens,
+    ConfigTemperature,
+    ConfigTopP,
+  };
+  static Field top_level_field(std::string_view key) {
+    if (key == "model") return Field::Model;
+    if (key == "stream") return Field::Stream;
+    if (key == "max_completion_tokens") return Field::MaxCompletionTokens;
+    if (key == "max_tokens") return Field::MaxTokens;
+    if (key == "max_output_tokens") return Field::MaxOutputTokens;
+    if (key == "temperature") return Field::Temperature;
+    if (key == "top_p") return Field::TopP;
+    if (key == "generationConfig") return Field::GenerationConfig;
+    return Field::None;
+  }
   bool at_field(Field f) const { return depth_ == 1 && field_ == f; }
+  bool in_config() const { return depth_ == 2 && in_generation_config_; }
   bool value_done() {
-    if (depth_ == 1) field_ = Field::None;
+    if (depth_ == 1 || in_config()) field_ = Field::None;
     return true;
+  }
+  // A number: a generation parameter when it is one. Ranks order the sources of max_tokens
+  // (generationConfig, then max_completion_tokens, max_tokens, max_output_tokens) and of
+  // temperature and top_p (generationConfig over the top level).
+  bool number(double v) {
+    auto& p = info.parameters;
+    auto take = [v](std::optional<double>& slot, int& rank, int at) {
+      if (at < rank) return;
+      slot = v;
+      rank = at;
+    };
+    if (depth_ == 1) {
+      switch (field_) {
+        case Field::MaxCompletionTokens:
+          take(p.max_tokens, max_tokens_rank_, 3);
+          break;
+        case Field::MaxTokens:
+          take(p.max_tokens, max_tokens_rank_, 2);
+          break;
+        case Field::MaxOutputTokens:
+          take(p.max_tokens, max_tokens_rank_, 1);
+          break;
+        case Field::Temperature:
+          take(p.temperature, temperature_rank_, 1);
+          break;
+        case Field::TopP:
+          take(p.top_p, top_p_rank_, 1);
+          break;
+        default:
+          break;
+      }
+    } else if (in_config()) {
+      switch (field_) {
+        case Field::ConfigMaxTokens:
+          take(p.max_tokens, max_tokens_rank_, 4);
+          break;
+        case Field::ConfigTemperature:
+          take(p.temperature, temperature_rank_, 2);
+          break;
+        case Field::ConfigTopP:
+          take(p.top_p, top_p_rank_, 2);
+          break;
+        default:
+          break;
+      }
+    }
+    return value_done();
   }
 
   // Top-level keys so far, as 64-bit hashes (no allocation per key): a short list (the common
@@ -125,6 +206,10 @@ class BodyScan {
 
   int depth_ = 0;
   Field field_ = Field::None;
+  bool in_generation_config_ = false;
+  int max_tokens_rank_ = 0;
+  int temperature_rank_ = 0;
+  int top_p_rank_ = 0;
   std::string key_;
   boost::container::small_vector<std::uint64_t, kListedKeys> seen_list_;
   std::unordered_set<std::uint64_t> seen_set_;

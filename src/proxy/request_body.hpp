@@ -1,8 +1,8 @@
 // Reading an API request body once: for bodies forwarded as they are, validates the whole JSON
-// document and extracts the top-level "model" and "stream" without building a document (no
-// allocation beyond the model string; only a configured model override parses into a DOM, to
-// rewrite it); for bodies to translate, parses the document the translator works on.
-// Pure functions; thread-safe.
+// document and extracts the top-level "model" and "stream" (and the generation parameters a
+// trace reports) without building a document (no allocation beyond the model string; only a configured model override
+// parses into a DOM, to rewrite it); for bodies to translate, parses the document the translator works on. Pure
+// functions; thread-safe.
 #pragma once
 
 #include <boost/json/storage_ptr.hpp>
@@ -19,9 +19,20 @@ namespace sluice::proxy {
 inline constexpr std::size_t kMaxJsonDepth = 128;
 inline constexpr std::size_t kMaxModelBytes = 256;
 
+// The generation parameters a trace reports (gen_ai.request.max_tokens, temperature, top_p),
+// as numbers the body gave; absent otherwise. max_tokens is the first number of
+// max_completion_tokens, max_tokens and max_output_tokens; Gemini's generationConfig
+// (maxOutputTokens, temperature, topP) wins over the top level.
+struct GenerationParameters {
+  std::optional<double> max_tokens;
+  std::optional<double> temperature;
+  std::optional<double> top_p;
+};
+
 struct BodyInfo {
   std::string model;
   bool stream = false;
+  GenerationParameters parameters;
 };
 
 // On success fills `info` (and rewrites `body` when `model_override` is set); otherwise

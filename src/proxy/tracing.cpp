@@ -3,6 +3,7 @@
 #include <boost/json.hpp>
 
 #include "observe/span.hpp"
+#include "pipeline/stage.hpp"
 #include "proxy/attempt.hpp"
 #include "proxy/worker.hpp"
 
@@ -20,6 +21,11 @@ namespace {
 constexpr std::size_t kMaxInspectedBody = 1024 * 1024;
 // The longest captured message text (captureContent: Full) per message part.
 constexpr std::size_t kMaxCapturedText = 16 * 1024;
+// What a span reserves: the most attributes a CLIENT and a SERVER span set (captureContent
+// included), and the bytes of strings a typical span holds (it grows past them if it must).
+constexpr std::size_t kClientAttributes = 18;
+constexpr std::size_t kServerAttributes = 28;
+constexpr std::size_t kSpanText = 256;
 
 std::uint64_t unix_nanos(std::chrono::system_clock::time_point t) {
   return static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(t.time_since_epoch()).count());
@@ -39,12 +45,6 @@ void set_record_ids(pipeline::RequestRecord& record, const observe::TraceId& tra
   observe::to_hex(trace, record.trace_id);
   observe::to_hex(span, record.span_id);
   record.trace_ids_set = true;
-}
-
-std::string span_name(std::string_view operation, std::string_view model) {
-  std::string name(operation);
-  if (!model.empty()) name.append(" ").append(model);
-  return name;
 }
 
 std::optional<double> number(const json::object& o, std::string_view key) {
@@ -100,10 +100,10 @@ std::string captured_messages(const json::object& body, config::CaptureContent c
   return out.empty() ? std::string() : json::serialize(out);
 }
 
-void set_error(Span& span, std::string_view type, std::string message) {
+void set_error(Span& span, std::string_view type, std::string_view message) {
   span.set("error.type", type);
   span.status = SpanStatus::Error;
-  span.status_message = std::move(message);
+  span.set_status_message(message);
 }
 
 std::string status_text(unsigned status) {
@@ -115,8 +115,7 @@ void set_response_attributes(Span& span, const pipeline::RequestRecord& record) 
   if (!record.response_model.empty()) span.set("gen_ai.response.model", record.response_model);
   if (record.prompt_tokens >= 0) span.set("gen_ai.usage.input_tokens", record.prompt_tokens);
   if (record.completion_tokens >= 0) span.set("gen_ai.usage.output_tokens", record.completion_tokens);
-  if (!record.finish_reason.empty())
-    span.set("gen_ai.response.finish_reasons", std::vector<std::string>{record.finish_reason});
+  if (!record.finish_reason.empty()) span.set_strings("gen_ai.response.finish_reasons", {record.finish_reason});
 }
 
 void set_request_attributes(Span& span, const observe::RequestTrace& trace) {
@@ -194,27 +193,43 @@ void begin_request_trace(Worker& worker, const config::Telemetry& telemetry, con
   record.trace = &trace;
 }
 
-void read_request_parameters(observe::RequestTrace& trace, std::string_view body) {
-  if (!trace.sampled || body.empty() || body.size() > kMaxInspectedBody) return;
+void read_request_parameters(observe::RequestTrace& trace, const pipeline::RequestContext& request) {
+  if (!trace.sampled) return;
+  // The parsed document when there is one (a stage may have changed it: the upstream gets what
+  // it says), else what the proxy's scan of the body found.
+  const auto* document = request.document.if_object();
+  if (document != nullptr) {
+    const auto& o = *document;
+    for (const auto key : {"max_completion_tokens", "max_tokens", "max_output_tokens"}) {
+      if (const auto v = number(o, key)) {
+        trace.max_tokens = static_cast<std::int64_t>(*v);
+        break;
+      }
+    }
+    trace.temperature = number(o, "temperature");
+    trace.top_p = number(o, "top_p");
+    if (const auto* config = o.if_contains("generationConfig"); config != nullptr && config->is_object()) {
+      const auto& g = config->get_object();
+      if (const auto v = number(g, "maxOutputTokens")) trace.max_tokens = static_cast<std::int64_t>(*v);
+      if (const auto v = number(g, "temperature")) trace.temperature = v;
+      if (const auto v = number(g, "topP")) trace.top_p = v;
+    }
+  } else {
+    const auto& p = request.info.parameters;
+    if (p.max_tokens) trace.max_tokens = static_cast<std::int64_t>(*p.max_tokens);
+    trace.temperature = p.temperature;
+    trace.top_p = p.top_p;
+  }
+  if (trace.capture == config::CaptureContent::None) return;
+  if (document != nullptr) {
+    trace.input_messages = captured_messages(*document, trace.capture);
+    return;
+  }
+  const std::string_view body = request.body;
+  if (body.empty() || body.size() > kMaxInspectedBody) return;
   boost::system::error_code ec;
   const auto doc = json::parse(body, ec);
-  if (ec || !doc.is_object()) return;
-  const auto& o = doc.get_object();
-  for (const auto key : {"max_completion_tokens", "max_tokens", "max_output_tokens"}) {
-    if (const auto v = number(o, key)) {
-      trace.max_tokens = static_cast<std::int64_t>(*v);
-      break;
-    }
-  }
-  trace.temperature = number(o, "temperature");
-  trace.top_p = number(o, "top_p");
-  if (const auto* config = o.if_contains("generationConfig"); config != nullptr && config->is_object()) {
-    const auto& g = config->get_object();
-    if (const auto v = number(g, "maxOutputTokens")) trace.max_tokens = static_cast<std::int64_t>(*v);
-    if (const auto v = number(g, "temperature")) trace.temperature = v;
-    if (const auto v = number(g, "topP")) trace.top_p = v;
-  }
-  if (trace.capture != config::CaptureContent::None) trace.input_messages = captured_messages(o, trace.capture);
+  if (!ec && doc.is_object()) trace.input_messages = captured_messages(doc.get_object(), trace.capture);
 }
 
 void begin_attempt(Worker& worker, observe::RequestTrace& trace) {
@@ -229,17 +244,19 @@ void end_attempt(Worker& worker, observe::RequestTrace& trace, const BackendRunt
                  const AttemptResult& outcome, const pipeline::RequestRecord& record, std::string_view method) {
   if (target.ai && target.llm != nullptr) trace.provider_name = genai_provider_name(target.llm->kind);
   if (!trace.sampled) return;
-  Span span;
+  Span span = worker.spans().make(kClientAttributes, kSpanText + trace.tracestate.size());
   span.trace_id = trace.trace_id;
   span.span_id = trace.attempt_span_id;
   span.parent_span_id = trace.server_span_id;
-  span.trace_state = trace.tracestate;
+  span.set_trace_state(trace.tracestate);
   span.kind = SpanKind::Client;
   span.start_unix_nanos = trace.attempt_start_unix_nanos;
   span.end_unix_nanos = now_nanos();
   const bool ai = target.ai && !trace.operation.empty();
-  span.name = ai ? span_name(trace.operation, record.model) : std::string(method);
-  span.attributes.reserve(16);
+  if (ai)
+    span.set_name(trace.operation, record.model);
+  else
+    span.set_name(method);
   if (ai) {
     span.set("gen_ai.operation.name", trace.operation);
     if (!trace.provider_name.empty()) span.set("gen_ai.provider.name", trace.provider_name);
@@ -278,24 +295,22 @@ void end_attempt(Worker& worker, observe::RequestTrace& trace, const BackendRunt
 void finish_request_trace(Worker& worker, const observe::RequestTrace& trace, const pipeline::RequestRecord& record,
                           std::string_view method, std::string_view target) {
   if (!trace.sampled) return;
-  Span span;
+  Span span = worker.spans().make(kServerAttributes, kSpanText + trace.tracestate.size() + trace.input_messages.size() +
+                                                         trace.output_messages.size());
   span.trace_id = trace.trace_id;
   span.span_id = trace.server_span_id;
   span.parent_span_id = trace.remote_parent;
-  span.trace_state = trace.tracestate;
+  span.set_trace_state(trace.tracestate);
   span.kind = SpanKind::Server;
   span.start_unix_nanos = trace.start_unix_nanos;
   span.end_unix_nanos = now_nanos();
   const std::string_view requested =
       record.requested_model.empty() ? std::string_view(record.model) : std::string_view(record.requested_model);
   const bool ai = !trace.operation.empty();
-  if (ai) {
-    span.name = span_name(trace.operation, requested);
-  } else {
-    span.name = std::string(method);
-    if (!record.route.empty()) span.name.append(" ").append(record.route);
-  }
-  span.attributes.reserve(24);
+  if (ai)
+    span.set_name(trace.operation, requested);
+  else
+    span.set_name(method, record.route);
   if (ai) {
     span.set("gen_ai.operation.name", trace.operation);
     if (!trace.provider_name.empty()) span.set("gen_ai.provider.name", trace.provider_name);
@@ -332,7 +347,7 @@ void finish_request_trace(Worker& worker, const observe::RequestTrace& trace, co
     // A SERVER span is in error for what the server failed (5xx), not for a client's refusal.
     if (record.status >= 500 || record.status == 0) {
       span.status = SpanStatus::Error;
-      span.status_message = record.error;
+      span.set_status_message(record.error);
     }
   }
   worker.spans().push(std::move(span));

@@ -17,6 +17,10 @@
 #include "pipeline/request_record.hpp"
 #include "route/api_path.hpp"
 
+namespace sluice::pipeline {
+struct RequestContext;
+}
+
 namespace sluice::proxy {
 
 class Worker;
@@ -40,8 +44,10 @@ void begin_request_trace(Worker& worker, const config::Telemetry& telemetry, con
                          pipeline::RequestRecord& record);
 
 // A sampled GenAI request's parameters (max tokens, temperature, top_p) and, with
-// captureContent, its messages, from the body as the upstream gets it (after the prompt guard).
-void read_request_parameters(observe::RequestTrace& trace, std::string_view body);
+// captureContent, its messages, as the upstream gets them (after the RequestBody stages): from
+// the request's document when it was parsed, else from the proxy's scan of the body
+// (BodyInfo::parameters; the body is parsed again only for captureContent).
+void read_request_parameters(observe::RequestTrace& trace, const pipeline::RequestContext& request);
 
 // Before an attempt: its CLIENT span's id and start, and the traceparent it sends upstream.
 void begin_attempt(Worker& worker, observe::RequestTrace& trace);

@@ -4,7 +4,7 @@
 //   paths, so SSL_CERT_FILE names the test CA): spans arrive; the host name is checked too.
 // - Without the CA trusted, nothing is delivered: the handshake fails and the operational log
 //   says so.
-// - insecureSkipVerify: true delivers without verifying.
+// - insecureSkipVerify: true delivers without verifying, every export over one TLS connection.
 // - validate accepts an https endpoint and warns about insecureSkipVerify on an http one.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -88,14 +88,19 @@ test('https: a collector whose CA is not trusted gets nothing; the log names the
   assert.equal(serverSpan('untrusted-model')(receiver.spans), undefined);
 });
 
-test('https: insecureSkipVerify delivers without verifying', async () => {
+test('https: insecureSkipVerify delivers without verifying, over one kept connection', async () => {
   const gw = await startSluice({
     config: config(mock.port),
-    gatewayExtra: telemetry(receiver.url, ', insecureSkipVerify: true'),
+    gatewayExtra: telemetry(receiver.url, ', insecureSkipVerify: true, headers: {x-gateway: skipping}'),
   });
   gateways.push(gw);
   await chatThrough(gw, 'skipped-model');
   await receiver.waitFor(serverSpan('skipped-model'), 8000);
+  await chatThrough(gw, 'skipped-again');
+  await receiver.waitFor(serverSpan('skipped-again'), 8000);
+  const mine = receiver.requests.filter((r) => r.headers['x-gateway'] === 'skipping' && r.path === '/v1/traces');
+  assert.ok(mine.length >= 2, JSON.stringify(mine.map((r) => r.connection)));
+  assert.equal(new Set(mine.map((r) => r.connection)).size, 1);
 });
 
 test('validate: https accepted; insecureSkipVerify on an http endpoint warned about', async () => {

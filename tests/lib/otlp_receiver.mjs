@@ -8,6 +8,9 @@
 //            points: [{attributes, value | count, sum, bucketCounts, explicitBounds}]}
 // Attribute values become JS values (intValue → Number, arrays → arrays).
 // `respond` may be set to a function (path) => status to refuse requests.
+// Connections are counted (receiver.connections) and each request notes the one it came on
+// (request.connection, numbered from 1); receiver.closeEach = true answers with
+// `Connection: close`; receiver.dropConnections() closes every open connection without a word.
 // startOtlpReceiver({tls: {key, cert}}) serves HTTPS with that PEM key and certificate
 // (receiver.url is then https://localhost:port; failed handshakes are kept in tlsErrors).
 import http from 'node:http';
@@ -109,6 +112,8 @@ export async function startOtlpReceiver({ tls } = {}) {
     errors: [],
     tlsErrors: [],
     respond: null,
+    connections: 0,
+    closeEach: false,
   };
   const handler = (req, res) => {
     const chunks = [];
@@ -116,7 +121,14 @@ export async function startOtlpReceiver({ tls } = {}) {
     req.on('end', () => {
       const body = Buffer.concat(chunks);
       const contentType = req.headers['content-type'] ?? '';
-      receiver.requests.push({ path: req.url, method: req.method, contentType, headers: req.headers });
+      receiver.requests.push({
+        path: req.url,
+        method: req.method,
+        contentType,
+        headers: req.headers,
+        connection: req.socket.otlpConnection,
+      });
+      if (receiver.closeEach) res.setHeader('connection', 'close');
       const status = receiver.respond ? receiver.respond(req.url) : 200;
       if (status !== 200) {
         res.writeHead(status, { 'content-type': 'application/json' });
@@ -152,6 +164,10 @@ export async function startOtlpReceiver({ tls } = {}) {
   };
   const server = tls ? https.createServer({ key: tls.key, cert: tls.cert }, handler) : http.createServer(handler);
   if (tls) server.on('tlsClientError', (e) => receiver.tlsErrors.push(String(e.message ?? e)));
+  server.on(tls ? 'secureConnection' : 'connection', (socket) => {
+    socket.otlpConnection = ++receiver.connections;
+  });
+  receiver.dropConnections = () => server.closeAllConnections();
   await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
   receiver.port = server.address().port;
   receiver.url = tls ? `https://localhost:${receiver.port}` : `http://127.0.0.1:${receiver.port}`;

@@ -1,7 +1,9 @@
 // Telemetry: the W3C trace-context parser, tracestate bounds, ratio sampling, the OTLP
-// encoders (protobuf read back field by field with a minimal wire-format reader; JSON parsed),
-// the exporter against a loopback collector, and Gateway spec.telemetry decoding.
+// encoders (protobuf read back field by field with a minimal wire-format reader and compared
+// byte for byte with a nested reference writer; JSON parsed), the exporter and its kept-alive
+// client against a loopback collector counting connections, and Gateway spec.telemetry decoding.
 #include <gtest/gtest.h>
+#include <sys/socket.h>
 
 #include <atomic>
 #include <boost/asio/io_context.hpp>
@@ -9,6 +11,8 @@
 #include <boost/asio/read_until.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/json.hpp>
+#include <cmath>
+#include <cstdint>
 #include <cstring>
 #include <map>
 #include <mutex>
@@ -184,24 +188,23 @@ OtlpResource test_resource() {
   return OtlpResource{{{"service.name", "sluice"}, {"service.version", "1.2.3"}}, "1.2.3"};
 }
 
-Span test_span() {
-  Span span;
+Span test_span(Span span = Span()) {
   span.trace_id.bytes = {0x4b, 0xf9, 0x2f, 0x35, 0x77, 0xb3, 0x4d, 0xa6,
                          0xa3, 0xce, 0x92, 0x9d, 0x0e, 0x0e, 0x47, 0x36};
   span.span_id.bytes = {1, 2, 3, 4, 5, 6, 7, 8};
   span.parent_span_id.bytes = {9, 9, 9, 9, 9, 9, 9, 9};
-  span.trace_state = "rojo=1";
+  span.set_trace_state("rojo=1");
   span.kind = SpanKind::Server;
-  span.name = "chat gpt-4o";
+  span.set_name("chat", "gpt-4o");
   span.start_unix_nanos = 1'700'000'000'000'000'000ULL;
   span.end_unix_nanos = 1'700'000'000'500'000'000ULL;
   span.status = SpanStatus::Error;
-  span.status_message = "upstream failed";
+  span.set_status_message("upstream failed");
   span.set("gen_ai.request.model", "gpt-4o");
   span.set("gen_ai.usage.input_tokens", std::int64_t{12});
   span.set("gen_ai.request.temperature", 0.5);
   span.set("sluice.stream", true);
-  span.set("gen_ai.response.finish_reasons", std::vector<std::string>{"stop", "length"});
+  span.set_strings("gen_ai.response.finish_reasons", {"stop", "length"});
   span.set("negative", std::int64_t{-3});
   return span;
 }
@@ -252,13 +255,157 @@ TEST(OtlpEncodeTest, TracesAsProtobuf) {
 TEST(OtlpEncodeTest, RootSpanHasNoParentField) {
   auto root = test_span();
   root.parent_span_id = SpanId{};
-  root.trace_state.clear();
+  root.set_trace_state("");
   const std::vector<Span> spans{root};
   const auto request = read_fields(encode_traces_protobuf(test_resource(), spans));
   const auto span = read_fields(one(read_fields(one(read_fields(one(request, 1).bytes), 2).bytes), 2).bytes);
   EXPECT_TRUE(all(span, 4).empty());
   EXPECT_TRUE(all(span, 3).empty());
   EXPECT_EQ(one(span, 16).value, 0x100u);
+}
+
+// The encoding as a straightforward nested writer makes it (each message into a string of its
+// own, then copied into its parent with its length): the one-pass encoder must write the same
+// bytes.
+namespace reference {
+
+std::string varint(std::uint64_t v) {
+  std::string out;
+  while (v >= 0x80) {
+    out.push_back(static_cast<char>((v & 0x7f) | 0x80));
+    v >>= 7;
+  }
+  out.push_back(static_cast<char>(v));
+  return out;
+}
+std::string tag(unsigned field, unsigned wire) {
+  return varint((static_cast<std::uint64_t>(field) << 3) | wire);
+}
+std::string bytes(unsigned field, std::string_view v) {
+  return tag(field, 2) + varint(v.size()) + std::string(v);
+}
+std::string fixed(unsigned field, std::uint64_t v, int n) {
+  std::string out = tag(field, n == 8 ? 1 : 5);
+  for (int i = 0; i < n; ++i, v >>= 8) out.push_back(static_cast<char>(v & 0xff));
+  return out;
+}
+std::string id(const auto& a) {
+  return std::string(reinterpret_cast<const char*>(a.data()), a.size());
+}
+std::string any(const Span& span, const AttributeValue& v) {
+  switch (v.type) {
+    case AttributeValue::Type::String:
+      return bytes(1, span.text(v));
+    case AttributeValue::Type::Int:
+      return tag(3, 0) + varint(static_cast<std::uint64_t>(v.integer));
+    case AttributeValue::Type::Double: {
+      std::uint64_t bits = 0;
+      std::memcpy(&bits, &v.number, 8);
+      return fixed(4, bits, 8);
+    }
+    case AttributeValue::Type::Bool:
+      return tag(2, 0) + varint(v.flag ? 1 : 0);
+    case AttributeValue::Type::StringArray: {
+      std::string array;
+      span.for_each_string(v, [&](std::string_view item) { array += bytes(1, bytes(1, item)); });
+      return bytes(5, array);
+    }
+  }
+  return {};
+}
+std::string key_value(unsigned field, std::string_view key, const std::string& any_value) {
+  return bytes(field, bytes(1, key) + bytes(2, any_value));
+}
+std::string span_message(const Span& span) {
+  std::string w = bytes(1, id(span.trace_id.bytes)) + bytes(2, id(span.span_id.bytes));
+  if (!span.trace_state().empty()) w += bytes(3, span.trace_state());
+  if (span.parent_span_id.valid()) w += bytes(4, id(span.parent_span_id.bytes));
+  w += bytes(5, span.name()) + tag(6, 0) + varint(static_cast<std::uint64_t>(span.kind));
+  w += fixed(7, span.start_unix_nanos, 8) + fixed(8, span.end_unix_nanos, 8);
+  for (const auto& a : span.attributes()) w += key_value(9, a.key, any(span, a.value));
+  std::string status;
+  if (!span.status_message().empty()) status += bytes(2, span.status_message());
+  if (span.status != SpanStatus::Unset) status += tag(3, 0) + varint(static_cast<std::uint64_t>(span.status));
+  w += bytes(15, status);
+  const bool remote = span.kind == SpanKind::Server && span.parent_span_id.valid();
+  return w + fixed(16, 0x100u | (remote ? 0x200u : 0u), 4);
+}
+std::string traces(const OtlpResource& resource, const std::vector<Span>& spans) {
+  std::string attrs;
+  for (const auto& [k, v] : resource.attributes) attrs += key_value(1, k, bytes(1, v));
+  std::string scope = bytes(1, "sluice");
+  if (!resource.scope_version.empty()) scope += bytes(2, resource.scope_version);
+  std::string scope_spans = bytes(1, scope);
+  for (const auto& span : spans) scope_spans += bytes(2, span_message(span));
+  return bytes(1, bytes(1, attrs) + bytes(2, scope_spans));
+}
+
+}  // namespace reference
+
+// A span whose nested messages need other length widths than the encoder sets aside: values
+// of 127/128 bytes (a KeyValue across one byte of length), a 20 KiB one (a span past 16 KiB),
+// and an empty name and status.
+Span big_span() {
+  Span span;
+  span.trace_id.bytes = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16};
+  span.span_id.bytes = {7, 7, 7, 7, 7, 7, 7, 7};
+  span.kind = SpanKind::Client;
+  span.set_name("");
+  span.set("short", std::string_view("x"));
+  span.set("a", std::string(110, 'a'));
+  span.set("b", std::string(128, 'b'));
+  span.set("messages", std::string(20 * 1024, 'm'));
+  span.set_strings("list", {std::string(200, 'l'), "", "z"});
+  span.set_strings("empty", {});
+  span.set("max", std::int64_t{INT64_MAX});
+  span.set("min", std::int64_t{INT64_MIN});
+  return span;
+}
+
+TEST(OtlpEncodeTest, OnePassWritesWhatANestedWriterWrites) {
+  const auto resource = test_resource();
+  std::vector<Span> spans{test_span(), big_span()};
+  auto root = test_span();
+  root.parent_span_id = SpanId{};
+  root.status = SpanStatus::Unset;
+  spans.push_back(std::move(root));
+  EXPECT_EQ(encode_traces_protobuf(resource, spans), reference::traces(resource, spans));
+  // A request past 2 MiB (more than the width set aside for the whole request).
+  std::vector<Span> many;
+  for (int i = 0; i < 120; ++i) many.push_back(big_span());
+  const auto body = encode_traces_protobuf(resource, many);
+  EXPECT_GT(body.size(), 2u * 1024 * 1024);
+  EXPECT_EQ(body, reference::traces(resource, many));
+  EXPECT_EQ(encode_traces_protobuf(resource, {}), reference::traces(resource, {}));
+}
+
+TEST(OtlpEncodeTest, ReusesTheCallersBuffer) {
+  const std::vector<Span> spans{test_span(), big_span()};
+  std::string out = "left over from another request";
+  encode_traces_protobuf(test_resource(), spans, out);
+  EXPECT_EQ(out, reference::traces(test_resource(), spans));
+  const auto capacity = out.capacity();
+  encode_traces_protobuf(test_resource(), std::vector<Span>{test_span()}, out);
+  EXPECT_EQ(out, reference::traces(test_resource(), std::vector<Span>{test_span()}));
+  EXPECT_EQ(out.capacity(), capacity);
+  encode_traces_json(test_resource(), spans, out);
+  EXPECT_NO_THROW(json::parse(out));
+}
+
+TEST(OtlpEncodeTest, SpanTextHoldsEveryString) {
+  const auto span = big_span();
+  ASSERT_EQ(span.attributes().size(), 8u);
+  EXPECT_EQ(span.text(span.attributes()[3].value).size(), 20u * 1024);
+  std::vector<std::string> items;
+  span.for_each_string(span.attributes()[4].value, [&](std::string_view s) { items.emplace_back(s); });
+  EXPECT_EQ(items, (std::vector<std::string>{std::string(200, 'l'), "", "z"}));
+  int none = 0;
+  span.for_each_string(span.attributes()[5].value, [&](std::string_view) { ++none; });
+  EXPECT_EQ(none, 0);
+  auto named = test_span();
+  EXPECT_EQ(named.name(), "chat gpt-4o");
+  EXPECT_EQ(named.trace_state(), "rojo=1");
+  EXPECT_EQ(named.status_message(), "upstream failed");
 }
 
 TEST(OtlpEncodeTest, TracesAsJson) {
@@ -280,6 +427,35 @@ TEST(OtlpEncodeTest, TracesAsJson) {
   EXPECT_EQ(attrs["gen_ai.request.temperature"].at("doubleValue"), 0.5);
   EXPECT_EQ(attrs["sluice.stream"].at("boolValue"), true);
   EXPECT_EQ(attrs["gen_ai.response.finish_reasons"].at("arrayValue").at("values").at(1).at("stringValue"), "length");
+  EXPECT_EQ(attrs["negative"].at("intValue"), "-3");
+  EXPECT_EQ(span.at("flags"), 0x300);
+  EXPECT_EQ(span.at("traceState"), "rojo=1");
+  EXPECT_EQ(span.at("name"), "chat gpt-4o");
+  EXPECT_EQ(span.at("status").at("message"), "upstream failed");
+  EXPECT_EQ(rs.at("scopeSpans").at(0).at("scope").at("version"), "1.2.3");
+}
+
+TEST(OtlpEncodeTest, TracesAsJsonEscapeAndEdgeValues) {
+  auto span = big_span();
+  span.set("quoted", std::string_view("say \"hi\"\n\\ \x01"));
+  span.set("whole", 2.0);
+  span.set("nan", std::nan(""));
+  const std::vector<Span> spans{span};
+  const auto doc = json::parse(encode_traces_json(test_resource(), spans));
+  const auto& s = doc.at("resourceSpans").at(0).at("scopeSpans").at(0).at("spans").at(0);
+  EXPECT_FALSE(s.as_object().contains("parentSpanId"));
+  EXPECT_FALSE(s.as_object().contains("traceState"));
+  EXPECT_EQ(s.at("status").as_object().size(), 0u);
+  std::map<std::string, json::value> attrs;
+  for (const auto& a : s.at("attributes").as_array()) attrs[std::string(a.at("key").as_string())] = a.at("value");
+  EXPECT_EQ(attrs["quoted"].at("stringValue"), "say \"hi\"\n\\ \x01");
+  EXPECT_EQ(attrs["whole"].at("doubleValue").as_double(), 2.0);
+  EXPECT_EQ(attrs["nan"].at("doubleValue").as_double(), 0.0);
+  EXPECT_EQ(attrs["max"].at("intValue"), "9223372036854775807");
+  EXPECT_EQ(attrs["min"].at("intValue"), "-9223372036854775808");
+  EXPECT_EQ(attrs["list"].at("arrayValue").at("values").as_array().size(), 3u);
+  EXPECT_EQ(attrs["empty"].at("arrayValue").at("values").as_array().size(), 0u);
+  EXPECT_EQ(attrs["messages"].at("stringValue").as_string().size(), 20u * 1024);
 }
 
 MetricCollection test_metrics() {
@@ -352,11 +528,17 @@ TEST(OtlpEncodeTest, MetricsAsJson) {
 
 // ------------------------------------------------------------------ exporter
 
+// What a test collector does with a connection after answering: closes it without saying so
+// (Close), reads the next request on it (KeepAlive), or says "Connection: close" and closes it
+// (ConnectionClose).
+enum class CollectorMode { Close, KeepAlive, ConnectionClose };
+
 // A collector on loopback answering each request with the next status of `statuses` (then 200),
-// keeping what it received.
+// keeping what it received and counting the connections it accepted.
 class Collector {
  public:
-  explicit Collector(std::vector<unsigned> statuses) : statuses_(std::move(statuses)) {
+  explicit Collector(std::vector<unsigned> statuses, CollectorMode mode = CollectorMode::Close)
+      : statuses_(std::move(statuses)), mode_(mode) {
     acceptor_.open(boost::asio::ip::tcp::v4());
     acceptor_.bind({boost::asio::ip::make_address("127.0.0.1"), 0});
     acceptor_.listen();
@@ -365,6 +547,7 @@ class Collector {
   }
   ~Collector() {
     stop_ = true;
+    if (const int fd = current_fd_.load(); fd >= 0) ::shutdown(fd, SHUT_RDWR);
     boost::system::error_code ignored;
     boost::asio::ip::tcp::socket poke(io_);
     poke.connect({boost::asio::ip::make_address("127.0.0.1"), port_}, ignored);
@@ -375,6 +558,7 @@ class Collector {
     std::lock_guard lock(mutex_);
     return requests_;
   }
+  std::size_t connections() const { return connections_.load(); }
 
  private:
   void serve() {
@@ -384,25 +568,36 @@ class Collector {
       boost::system::error_code ec;
       acceptor_.accept(socket, ec);
       if (ec || stop_) return;
+      ++connections_;
+      current_fd_ = socket.native_handle();
       std::string data;
-      boost::asio::read_until(socket, boost::asio::dynamic_buffer(data), "\r\n\r\n", ec);
-      const auto head_end = data.find("\r\n\r\n") + 4;
-      std::size_t length = 0;
-      if (const auto at = data.find("Content-Length: "); at != std::string::npos)
-        length = std::stoul(data.substr(at + 16));
-      while (data.size() < head_end + length && !ec) {
-        char buf[4096];
-        const auto got = socket.read_some(boost::asio::buffer(buf), ec);
-        data.append(buf, got);
+      for (;;) {
+        boost::asio::read_until(socket, boost::asio::dynamic_buffer(data), "\r\n\r\n", ec);
+        if (ec) break;
+        const auto head_end = data.find("\r\n\r\n") + 4;
+        std::size_t length = 0;
+        if (const auto at = data.find("Content-Length: "); at != std::string::npos && at < head_end)
+          length = std::stoul(data.substr(at + 16));
+        while (data.size() < head_end + length && !ec) {
+          char buf[4096];
+          const auto got = socket.read_some(boost::asio::buffer(buf), ec);
+          data.append(buf, got);
+        }
+        if (ec) break;
+        {
+          std::lock_guard lock(mutex_);
+          requests_.emplace_back(data.substr(0, head_end), data.substr(head_end, length));
+        }
+        data.erase(0, head_end + length);
+        const unsigned status = n < statuses_.size() ? statuses_[n] : 200;
+        ++n;
+        const std::string reply = "HTTP/1.1 " + std::to_string(status) + " X\r\nContent-Length: 0\r\n" +
+                                  (mode_ == CollectorMode::ConnectionClose ? "Connection: close\r\n" : "") + "\r\n";
+        boost::asio::write(socket, boost::asio::buffer(reply), ec);
+        if (ec || mode_ != CollectorMode::KeepAlive) break;
       }
-      {
-        std::lock_guard lock(mutex_);
-        requests_.emplace_back(data.substr(0, head_end), data.substr(head_end));
-      }
-      const unsigned status = n < statuses_.size() ? statuses_[n] : 200;
-      ++n;
-      const std::string reply = "HTTP/1.1 " + std::to_string(status) + " X\r\nContent-Length: 0\r\n\r\n";
-      boost::asio::write(socket, boost::asio::buffer(reply), ec);
+      current_fd_ = -1;
+      if (stop_) return;
     }
   }
 
@@ -410,7 +605,10 @@ class Collector {
   boost::asio::ip::tcp::acceptor acceptor_{io_};
   std::uint16_t port_ = 0;
   std::vector<unsigned> statuses_;
+  CollectorMode mode_;
   std::atomic<bool> stop_{false};
+  std::atomic<int> current_fd_{-1};
+  std::atomic<std::size_t> connections_{0};
   std::mutex mutex_;
   std::vector<std::pair<std::string, std::string>> requests_;
   std::thread thread_;
@@ -479,6 +677,125 @@ TEST(OtlpExporterTest, ExportsMetricsEveryInterval) {
   ASSERT_FALSE(requests.empty());
   EXPECT_NE(requests[0].first.find("POST /v1/metrics HTTP/1.1"), std::string::npos);
   EXPECT_EQ(requests[0].second, encode_metrics_protobuf(test_resource(), test_metrics()));
+}
+
+TEST(OtlpClientTest, KeepsOneConnectionForManyPosts) {
+  Collector collector({}, CollectorMode::KeepAlive);
+  OtlpClient client;
+  const auto settings = *telemetry_for(collector.port(), config::OtlpProtocol::HttpProtobuf).otlp;
+  for (int i = 0; i < 5; ++i) {
+    const auto result = client.post(settings, "/v1/traces", "application/x-protobuf", "body " + std::to_string(i));
+    EXPECT_EQ(result.status, 200u) << result.error;
+  }
+  EXPECT_EQ(client.connections(), 1u);
+  EXPECT_EQ(collector.connections(), 1u);
+  const auto requests = collector.requests();
+  ASSERT_EQ(requests.size(), 5u);
+  EXPECT_EQ(requests[4].second, "body 4");
+  EXPECT_NE(requests[4].first.find("POST /v1/traces HTTP/1.1\r\n"), std::string::npos);
+  EXPECT_NE(requests[4].first.find("Host: 127.0.0.1:" + std::to_string(collector.port()) + "\r\n"), std::string::npos);
+  EXPECT_NE(requests[4].first.find("x-team: llm\r\n"), std::string::npos);
+  EXPECT_EQ(requests[4].first.find("Connection:"), std::string::npos);
+}
+
+TEST(OtlpClientTest, SendsAgainOnANewConnectionWhenTheCollectorClosedTheKeptOne) {
+  // The collector closes each connection after its answer without saying so: the next POST
+  // finds the kept connection dead and goes out once on a new one.
+  Collector collector({}, CollectorMode::Close);
+  OtlpClient client;
+  const auto settings = *telemetry_for(collector.port(), config::OtlpProtocol::HttpProtobuf).otlp;
+  for (int i = 0; i < 3; ++i) {
+    const auto result = client.post(settings, "/v1/metrics", "application/x-protobuf", "m" + std::to_string(i));
+    EXPECT_EQ(result.status, 200u) << result.error;
+  }
+  EXPECT_EQ(collector.connections(), 3u);
+  EXPECT_EQ(client.connections(), 3u);
+  const auto requests = collector.requests();
+  ASSERT_EQ(requests.size(), 3u);  // each once
+  EXPECT_EQ(requests[2].second, "m2");
+}
+
+TEST(OtlpClientTest, HonoursConnectionClose) {
+  Collector collector({}, CollectorMode::ConnectionClose);
+  OtlpClient client;
+  const auto settings = *telemetry_for(collector.port(), config::OtlpProtocol::HttpProtobuf).otlp;
+  for (int i = 0; i < 3; ++i)
+    EXPECT_EQ(client.post(settings, "/v1/traces", "application/x-protobuf", "t").status, 200u);
+  EXPECT_EQ(collector.connections(), 3u);
+  EXPECT_EQ(client.connections(), 3u);
+  EXPECT_EQ(collector.requests().size(), 3u);
+}
+
+TEST(OtlpClientTest, ANewEndpointGetsANewConnection) {
+  Collector a({}, CollectorMode::KeepAlive);
+  Collector b({}, CollectorMode::KeepAlive);
+  OtlpClient client;
+  const auto to_a = *telemetry_for(a.port(), config::OtlpProtocol::HttpProtobuf).otlp;
+  const auto to_b = *telemetry_for(b.port(), config::OtlpProtocol::HttpProtobuf).otlp;
+  EXPECT_EQ(client.post(to_a, "/v1/traces", "application/x-protobuf", "1").status, 200u);
+  EXPECT_EQ(client.post(to_b, "/v1/traces", "application/x-protobuf", "2").status, 200u);
+  EXPECT_EQ(client.post(to_a, "/v1/traces", "application/x-protobuf", "3").status, 200u);
+  EXPECT_EQ(client.connections(), 3u);
+  client.close();
+  EXPECT_EQ(a.requests().size(), 2u);
+  EXPECT_EQ(b.requests().size(), 1u);
+}
+
+TEST(OtlpClientTest, AnUnreachableCollectorIsAnError) {
+  std::uint16_t port = 0;
+  {
+    Collector gone({});
+    port = gone.port();
+  }
+  OtlpClient client;
+  const auto result =
+      client.post(*telemetry_for(port, config::OtlpProtocol::HttpProtobuf).otlp, "/v1/traces", "x", "body");
+  EXPECT_EQ(result.status, 0u);
+  EXPECT_NE(result.error.find("cannot connect"), std::string::npos) << result.error;
+}
+
+TEST(OtlpExporterTest, ExportsOverOneKeptConnection) {
+  Collector collector({}, CollectorMode::KeepAlive);
+  OtlpExporter exporter(test_resource());
+  exporter.configure(telemetry_for(collector.port(), config::OtlpProtocol::HttpProtobuf));
+  for (int round = 1; round <= 3; ++round) {
+    // A full request's worth wakes the exporter at once.
+    std::vector<Span> spans(OtlpExporter::kMaxSpansPerRequest, test_span());
+    exporter.submit(std::move(spans));
+    for (int i = 0; i < 100 && exporter.exported_spans() < round * OtlpExporter::kMaxSpansPerRequest; ++i)
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  exporter.stop();
+  EXPECT_EQ(exporter.exported_spans(), 3 * OtlpExporter::kMaxSpansPerRequest);
+  EXPECT_EQ(collector.requests().size(), 3u);
+  EXPECT_EQ(collector.connections(), 1u);
+}
+
+TEST(OtlpExporterTest, HandsExportedSpansBackForReuse) {
+  Collector collector({}, CollectorMode::KeepAlive);
+  OtlpExporter exporter(test_resource());
+  exporter.configure(telemetry_for(collector.port(), config::OtlpProtocol::HttpProtobuf));
+  SpanBuffer buffer;
+  buffer.attach(&exporter);
+  // Four batches of 128 fill a request: exported at once, then kept for reuse.
+  for (std::size_t i = 0; i < OtlpExporter::kMaxSpansPerRequest; ++i) buffer.push(test_span(buffer.make(20, 300)));
+  for (int i = 0; i < 100 && exporter.exported_spans() < OtlpExporter::kMaxSpansPerRequest; ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  ASSERT_EQ(exporter.exported_spans(), OtlpExporter::kMaxSpansPerRequest);
+  buffer.push(test_span(buffer.make(20, 300)));
+  buffer.flush();  // hands the span over and takes exported ones back
+  auto recycled = buffer.make(1, 1);
+  EXPECT_GE(recycled.attributes().capacity(), 20u);  // its room kept: no allocation
+  EXPECT_TRUE(recycled.attributes().empty());
+  EXPECT_TRUE(recycled.name().empty());
+  EXPECT_FALSE(recycled.trace_id.valid());
+  EXPECT_FALSE(recycled.parent_span_id.valid());
+  EXPECT_EQ(recycled.status, SpanStatus::Unset);
+  // Filled again, it encodes as a new span does.
+  EXPECT_EQ(encode_traces_protobuf(test_resource(), std::vector<Span>{test_span(std::move(recycled))}),
+            encode_traces_protobuf(test_resource(), std::vector<Span>{test_span()}));
+  exporter.stop();
+  EXPECT_EQ(collector.connections(), 1u);
 }
 
 // ------------------------------------------------------------------ configuration

@@ -84,6 +84,84 @@ TEST(RequestBodyTest, NonObjectAndEmptyBodiesAreRejected) {
   EXPECT_EQ(error->message, "request body is empty; expected a JSON object");
 }
 
+// The generation parameters as a document lookup reads them (how traces read them before the
+// scan kept them): the reference the scan must agree with.
+GenerationParameters parameters_from_document(const std::string& body) {
+  GenerationParameters p;
+  const auto doc = boost::json::parse(body);
+  const auto& o = doc.as_object();
+  auto number = [](const boost::json::object& obj, std::string_view key) -> std::optional<double> {
+    const auto* v = obj.if_contains(key);
+    if (v == nullptr) return std::nullopt;
+    if (v->is_double()) return v->get_double();
+    if (v->is_int64()) return static_cast<double>(v->get_int64());
+    if (v->is_uint64()) return static_cast<double>(v->get_uint64());
+    return std::nullopt;
+  };
+  for (const auto key : {"max_completion_tokens", "max_tokens", "max_output_tokens"}) {
+    if (const auto v = number(o, key)) {
+      p.max_tokens = v;
+      break;
+    }
+  }
+  p.temperature = number(o, "temperature");
+  p.top_p = number(o, "top_p");
+  if (const auto* config = o.if_contains("generationConfig"); config != nullptr && config->is_object()) {
+    if (const auto v = number(config->get_object(), "maxOutputTokens")) p.max_tokens = v;
+    if (const auto v = number(config->get_object(), "temperature")) p.temperature = v;
+    if (const auto v = number(config->get_object(), "topP")) p.top_p = v;
+  }
+  return p;
+}
+
+TEST(RequestBodyTest, ScanKeepsTheGenerationParameters) {
+  struct Case {
+    std::string body;
+    std::optional<double> max_tokens, temperature, top_p;
+  };
+  const std::vector<Case> cases{
+      {R"({"model":"m","max_tokens":50,"temperature":0.2,"top_p":0.9})", 50, 0.2, 0.9},
+      {R"({"max_output_tokens":10,"max_tokens":20})", 20, {}, {}},
+      {R"({"max_tokens":20,"max_completion_tokens":30,"max_output_tokens":5})", 30, {}, {}},
+      {R"({"max_completion_tokens":"x","max_tokens":5})", 5, {}, {}},
+      {R"({"generationConfig":{"maxOutputTokens":7,"temperature":1,"topP":0.5},"temperature":0.3,"max_tokens":2})", 7,
+       1.0, 0.5},
+      {R"({"temperature":0.3,"generationConfig":{"thinkingConfig":{"temperature":9,"topP":8},"topP":0.1}})",
+       {},
+       0.3,
+       0.1},
+      {R"({"metadata":{"temperature":5},"messages":[{"max_tokens":3,"top_p":1}],"tools":[{"temperature":2}]})",
+       {},
+       {},
+       {}},
+      {R"({"temperature":null,"top_p":"0.9","max_tokens":[1]})", {}, {}, {}},
+      {R"({"generationConfig":[{"maxOutputTokens":7}],"top_p":0})", {}, {}, 0.0},
+      {R"({"generationConfig":{"maxOutputTokens":{"x":1},"temperature":0.4}})", {}, 0.4, {}},
+      {R"({"max_tokens":18446744073709551615,"temperature":-1})", 18446744073709551615.0, -1.0, {}},
+      {R"({"generationConfig":{"maxOutputTokens":3},"max_completion_tokens":9})", 3, {}, {}},
+      {R"({"model":"m"})", {}, {}, {}},
+  };
+  for (const auto& c : cases) {
+    std::string body = c.body;
+    BodyInfo info;
+    ASSERT_EQ(inspect(body, info), std::nullopt) << c.body;
+    EXPECT_EQ(info.parameters.max_tokens, c.max_tokens) << c.body;
+    EXPECT_EQ(info.parameters.temperature, c.temperature) << c.body;
+    EXPECT_EQ(info.parameters.top_p, c.top_p) << c.body;
+    const auto reference = parameters_from_document(c.body);
+    EXPECT_EQ(info.parameters.max_tokens, reference.max_tokens) << c.body;
+    EXPECT_EQ(info.parameters.temperature, reference.temperature) << c.body;
+    EXPECT_EQ(info.parameters.top_p, reference.top_p) << c.body;
+    // The reader for translated requests scans the same way.
+    BodyInfo parsed;
+    boost::json::value document;
+    ASSERT_EQ(parse_json_body(c.body, {}, document, parsed), std::nullopt) << c.body;
+    EXPECT_EQ(parsed.parameters.max_tokens, c.max_tokens) << c.body;
+    EXPECT_EQ(parsed.parameters.temperature, c.temperature) << c.body;
+    EXPECT_EQ(parsed.parameters.top_p, c.top_p) << c.body;
+  }
+}
+
 TEST(RequestBodyTest, ModelOverrideRewritesTheBodyAndKeepsTheRest) {
   std::string body = R"({"model":"client","messages":[{"role":"user","content":"hi"}],"temperature":0})";
   BodyInfo info;
