@@ -374,7 +374,13 @@ void decode_telemetry(YamlMap& t, Telemetry& out) {
             ctx.error(entry.first, path, "\"" + name + "\" is set by the exporter itself");
             continue;
           }
-          if (auto value = scalar_string(entry.second, path, ctx)) settings.headers.emplace_back(name, *value);
+          if (auto value = scalar_string(entry.second, path, ctx)) {
+            if (!http::valid_field_value(*value)) {
+              ctx.error(entry.second, path, "the value has a control character (CR, LF, NUL, ...)");
+              continue;
+            }
+            settings.headers.emplace_back(name, *value);
+          }
         }
       }
     }
