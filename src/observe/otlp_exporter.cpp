@@ -48,7 +48,12 @@ std::string request_head(const config::OtlpSettings& settings, std::string_view 
   std::string head;
   head.reserve(256);
   head.append("POST ").append(settings.base_path).append(path).append(" HTTP/1.1\r\nHost: ");
-  head.append(settings.host).append(":").append(std::to_string(settings.port));
+  // An IPv6 literal is bracketed in Host (RFC 9110 7.2, RFC 3986 3.2.2).
+  const bool ipv6_literal = settings.host.find(':') != std::string::npos;
+  if (ipv6_literal) head.append("[");
+  head.append(settings.host);
+  if (ipv6_literal) head.append("]");
+  head.append(":").append(std::to_string(settings.port));
   head.append("\r\nContent-Type: ").append(content_type).append("\r\nUser-Agent: sluice-otlp\r\n");
   for (const auto& [name, value] : settings.headers) head.append(name).append(": ").append(value).append("\r\n");
   head.append("Content-Length: ").append(std::to_string(body_size)).append("\r\n\r\n");

@@ -6,6 +6,7 @@
 // - When the collector closes it between exports, the next export goes out on a new connection,
 //   and nothing is lost or counted as failed.
 // - A collector answering `Connection: close` gets a new connection for each export.
+// - An IPv6 literal endpoint (http://[::1]:port) is reached and named in brackets in Host.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -114,5 +115,28 @@ test('Connection: close from the collector: a new connection for each export', a
     assert.equal(c.failures, 0);
   } finally {
     receiver.closeEach = false;
+  }
+});
+
+test('an IPv6 literal endpoint: the export arrives with the host in brackets in Host', async () => {
+  const v6 = await startOtlpReceiver({ host: '::1' });
+  const gateway = await startSluice({
+    config: config(mock.port),
+    gatewayExtra: `  telemetry:\n    otlp: {endpoint: "http://[::1]:${v6.port}"}\n`,
+  });
+  try {
+    const res = await fetch(`${gateway.url}/v1/chat/completions`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ model: 'v6-model', messages: [{ role: 'user', content: 'hi' }] }),
+    });
+    assert.equal(res.status, 200);
+    await res.text();
+    await v6.waitFor(spanOf('v6-model'));
+    const exported = v6.requests.find((r) => r.path === '/v1/traces');
+    assert.equal(exported.headers.host, `[::1]:${v6.port}`);
+  } finally {
+    await gateway.stop();
+    await v6.close();
   }
 });

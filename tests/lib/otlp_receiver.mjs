@@ -104,7 +104,7 @@ function normaliseMetrics(request) {
   return metrics;
 }
 
-export async function startOtlpReceiver({ tls } = {}) {
+export async function startOtlpReceiver({ tls, host = '127.0.0.1' } = {}) {
   const receiver = {
     requests: [], // {path, contentType, headers}
     spans: [],
@@ -168,9 +168,10 @@ export async function startOtlpReceiver({ tls } = {}) {
     socket.otlpConnection = ++receiver.connections;
   });
   receiver.dropConnections = () => server.closeAllConnections();
-  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
+  await new Promise((resolve) => server.listen(0, host, resolve));
   receiver.port = server.address().port;
-  receiver.url = tls ? `https://localhost:${receiver.port}` : `http://127.0.0.1:${receiver.port}`;
+  const authority = host.includes(':') ? `[${host}]` : host;
+  receiver.url = tls ? `https://localhost:${receiver.port}` : `http://${authority}:${receiver.port}`;
   // Waits until `predicate(spans)` holds (spans arrive about once a second).
   receiver.waitFor = async (predicate, timeoutMs = 5000, what = 'spans') => {
     const end = Date.now() + timeoutMs;
