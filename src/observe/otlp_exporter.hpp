@@ -11,7 +11,8 @@
 // retries with backoff on 429, 502, 503, 504 and connection failures (Retry-After honoured up to
 // 30 s). Spans of a request that finally failed are dropped and counted. Exported spans are
 // emptied and kept (up to kMaxSpareSpans) for the workers to fill again: in steady state a span
-// costs no allocation, and no block is freed on another thread than the one that allocated it.
+// costs no allocation and the exporter thread frees none (a recycled span may go to another
+// worker than the one that allocated it; it is freed there only if it is dropped).
 //
 // Metrics: every metrics.exportInterval the thread calls the process's metrics source and POSTs
 // the collection as ExportMetricsServiceRequest to {endpoint}/v1/metrics.
@@ -99,7 +100,7 @@ class OtlpExporter {
   // A worker's finished spans; what does not fit in the queue is dropped and counted.
   void submit(std::vector<Span>&& spans);
   // Moves up to `count` exported spans, emptied with their room kept, into `out` (for a worker
-  // to fill again: no allocation, and no span freed on another thread than the one that made it).
+  // to fill again without allocating).
   void take_spare(std::vector<Span>& out, std::size_t count);
   // Exports what is queued (one try each), then ends the thread. Idempotent.
   void stop();
