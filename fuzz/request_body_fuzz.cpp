@@ -25,31 +25,6 @@ using sluice::proxy::BodyInfo;
   std::abort();  // libFuzzer saves the input as a crash artifact
 }
 
-std::optional<double> number(const boost::json::object& o, std::string_view key) {
-  const auto* v = o.if_contains(key);
-  if (v == nullptr) return std::nullopt;
-  if (v->is_double()) return v->get_double();
-  if (v->is_int64()) return static_cast<double>(v->get_int64());
-  if (v->is_uint64()) return static_cast<double>(v->get_uint64());
-  return std::nullopt;
-}
-
-// The generation parameters as a lookup in the document finds them (BodyInfo's rules).
-sluice::proxy::GenerationParameters parameters_of(const boost::json::object& o) {
-  sluice::proxy::GenerationParameters p;
-  for (const auto key : {"max_completion_tokens", "max_tokens", "max_output_tokens"}) {
-    if ((p.max_tokens = number(o, key))) break;
-  }
-  p.temperature = number(o, "temperature");
-  p.top_p = number(o, "top_p");
-  if (const auto* config = o.if_contains("generationConfig"); config != nullptr && config->is_object()) {
-    if (const auto v = number(config->get_object(), "maxOutputTokens")) p.max_tokens = v;
-    if (const auto v = number(config->get_object(), "temperature")) p.temperature = v;
-    if (const auto v = number(config->get_object(), "topP")) p.top_p = v;
-  }
-  return p;
-}
-
 bool same(const sluice::proxy::GenerationParameters& a, const sluice::proxy::GenerationParameters& b) {
   return a.max_tokens == b.max_tokens && a.temperature == b.temperature && a.top_p == b.top_p;
 }
@@ -78,7 +53,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   if (scan.model != dom.model) broken("scanner and parser extract different models");
   if (scan.stream != dom.stream) broken("scanner and parser extract different stream flags");
   if (!same(scan.parameters, dom.parameters)) broken("scanner and parser extract different parameters");
-  if (!same(scan.parameters, parameters_of(document.get_object())))
+  if (!same(scan.parameters, sluice::proxy::generation_parameters(document.get_object())))
     broken("the scanned parameters are not the document's");
 
   std::string rewritten = body;

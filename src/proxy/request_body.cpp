@@ -310,6 +310,35 @@ std::optional<http::ApiError> inspect_json_body(std::string& body, const std::op
   return std::nullopt;
 }
 
+namespace {
+
+std::optional<double> number_member(const json::object& o, std::string_view key) {
+  const auto* v = o.if_contains(key);
+  if (v == nullptr) return std::nullopt;
+  if (v->is_double()) return v->get_double();
+  if (v->is_int64()) return static_cast<double>(v->get_int64());
+  if (v->is_uint64()) return static_cast<double>(v->get_uint64());
+  return std::nullopt;
+}
+
+}  // namespace
+
+GenerationParameters generation_parameters(const json::object& body) {
+  GenerationParameters p;
+  for (const auto key : {"max_completion_tokens", "max_tokens", "max_output_tokens"}) {
+    if ((p.max_tokens = number_member(body, key))) break;
+  }
+  p.temperature = number_member(body, "temperature");
+  p.top_p = number_member(body, "top_p");
+  if (const auto* config = body.if_contains("generationConfig"); config != nullptr && config->is_object()) {
+    const auto& g = config->get_object();
+    if (const auto v = number_member(g, "maxOutputTokens")) p.max_tokens = v;
+    if (const auto v = number_member(g, "temperature")) p.temperature = v;
+    if (const auto v = number_member(g, "topP")) p.top_p = v;
+  }
+  return p;
+}
+
 std::optional<http::ApiError> parse_json_body(const std::string& body, json::storage_ptr storage, json::value& document,
                                               BodyInfo& info) {
   // The scan validates the document (duplicate keys included: a DOM keeps only one of them)

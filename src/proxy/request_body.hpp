@@ -5,6 +5,7 @@
 // functions; thread-safe.
 #pragma once
 
+#include <boost/json/fwd.hpp>
 #include <boost/json/storage_ptr.hpp>
 #include <boost/json/value.hpp>
 #include <optional>
@@ -42,6 +43,10 @@ struct BodyInfo {
 // "." / "..".
 std::optional<http::ApiError> inspect_json_body(std::string& body, const std::optional<std::string>& model_override,
                                                 BodyInfo& info);
+
+// The generation parameters of a parsed request body, by the same rules as the scan fills
+// BodyInfo::parameters with (a stage may have changed the document since the scan).
+GenerationParameters generation_parameters(const boost::json::object& body);
 
 // The whole body as a JSON document (in `storage`), for requests that are translated; fills
 // `info` from its top-level "model" (a string) and "stream" (a bool). A body that does not

@@ -5,6 +5,7 @@
 #include "observe/span.hpp"
 #include "pipeline/stage.hpp"
 #include "proxy/attempt.hpp"
+#include "proxy/request_body.hpp"
 #include "proxy/worker.hpp"
 
 namespace sluice::proxy {
@@ -45,15 +46,6 @@ void set_record_ids(pipeline::RequestRecord& record, const observe::TraceId& tra
   observe::to_hex(trace, record.trace_id);
   observe::to_hex(span, record.span_id);
   record.trace_ids_set = true;
-}
-
-std::optional<double> number(const json::object& o, std::string_view key) {
-  const auto* v = o.if_contains(key);
-  if (v == nullptr) return std::nullopt;
-  if (v->is_double()) return v->get_double();
-  if (v->is_int64()) return static_cast<double>(v->get_int64());
-  if (v->is_uint64()) return static_cast<double>(v->get_uint64());
-  return std::nullopt;
 }
 
 // The text of a chat message's content: a string, or the text parts of a list.
@@ -198,28 +190,10 @@ void read_request_parameters(observe::RequestTrace& trace, const pipeline::Reque
   // The parsed document when there is one (a stage may have changed it: the upstream gets what
   // it says), else what the proxy's scan of the body found.
   const auto* document = request.document.if_object();
-  if (document != nullptr) {
-    const auto& o = *document;
-    for (const auto key : {"max_completion_tokens", "max_tokens", "max_output_tokens"}) {
-      if (const auto v = number(o, key)) {
-        trace.max_tokens = static_cast<std::int64_t>(*v);
-        break;
-      }
-    }
-    trace.temperature = number(o, "temperature");
-    trace.top_p = number(o, "top_p");
-    if (const auto* config = o.if_contains("generationConfig"); config != nullptr && config->is_object()) {
-      const auto& g = config->get_object();
-      if (const auto v = number(g, "maxOutputTokens")) trace.max_tokens = static_cast<std::int64_t>(*v);
-      if (const auto v = number(g, "temperature")) trace.temperature = v;
-      if (const auto v = number(g, "topP")) trace.top_p = v;
-    }
-  } else {
-    const auto& p = request.info.parameters;
-    if (p.max_tokens) trace.max_tokens = static_cast<std::int64_t>(*p.max_tokens);
-    trace.temperature = p.temperature;
-    trace.top_p = p.top_p;
-  }
+  const auto p = document != nullptr ? generation_parameters(*document) : request.info.parameters;
+  if (p.max_tokens) trace.max_tokens = static_cast<std::int64_t>(*p.max_tokens);
+  trace.temperature = p.temperature;
+  trace.top_p = p.top_p;
   if (trace.capture == config::CaptureContent::None) return;
   if (document != nullptr) {
     trace.input_messages = captured_messages(*document, trace.capture);

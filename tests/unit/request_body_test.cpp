@@ -84,34 +84,10 @@ TEST(RequestBodyTest, NonObjectAndEmptyBodiesAreRejected) {
   EXPECT_EQ(error->message, "request body is empty; expected a JSON object");
 }
 
-// The generation parameters as a document lookup reads them (how traces read them before the
-// scan kept them): the reference the scan must agree with.
+// The generation parameters of the parsed document (generation_parameters, what traces read
+// when a stage changed the document): the scan must agree with it.
 GenerationParameters parameters_from_document(const std::string& body) {
-  GenerationParameters p;
-  const auto doc = boost::json::parse(body);
-  const auto& o = doc.as_object();
-  auto number = [](const boost::json::object& obj, std::string_view key) -> std::optional<double> {
-    const auto* v = obj.if_contains(key);
-    if (v == nullptr) return std::nullopt;
-    if (v->is_double()) return v->get_double();
-    if (v->is_int64()) return static_cast<double>(v->get_int64());
-    if (v->is_uint64()) return static_cast<double>(v->get_uint64());
-    return std::nullopt;
-  };
-  for (const auto key : {"max_completion_tokens", "max_tokens", "max_output_tokens"}) {
-    if (const auto v = number(o, key)) {
-      p.max_tokens = v;
-      break;
-    }
-  }
-  p.temperature = number(o, "temperature");
-  p.top_p = number(o, "top_p");
-  if (const auto* config = o.if_contains("generationConfig"); config != nullptr && config->is_object()) {
-    if (const auto v = number(config->get_object(), "maxOutputTokens")) p.max_tokens = v;
-    if (const auto v = number(config->get_object(), "temperature")) p.temperature = v;
-    if (const auto v = number(config->get_object(), "topP")) p.top_p = v;
-  }
-  return p;
+  return generation_parameters(boost::json::parse(body).as_object());
 }
 
 TEST(RequestBodyTest, ScanKeepsTheGenerationParameters) {
