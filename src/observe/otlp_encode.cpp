@@ -3,6 +3,7 @@
 #include <bit>
 #include <charconv>
 #include <cmath>
+#include <concepts>
 #include <cstring>
 
 #include "observe/access_log.hpp"
@@ -292,21 +293,14 @@ class JsonWriter {
     out_.push_back('"');
   }
   // 64-bit integers as decimal strings (OTLP/JSON's rule for int64 and fixed64).
-  void quoted_integer(std::int64_t v) {
-    char buf[24];
-    const auto end = std::to_chars(buf, buf + sizeof buf, v).ptr;
+  template <std::integral Integer>
+  void quoted_integer(Integer v) {
     out_.push_back('"');
-    out_.append(buf, end);
-    out_.push_back('"');
-  }
-  void quoted_unsigned(std::uint64_t v) {
-    char buf[24];
-    const auto end = std::to_chars(buf, buf + sizeof buf, v).ptr;
-    out_.push_back('"');
-    out_.append(buf, end);
+    integer(v);
     out_.push_back('"');
   }
-  void integer(std::int64_t v) {
+  template <std::integral Integer>
+  void integer(Integer v) {
     char buf[24];
     out_.append(buf, std::to_chars(buf, buf + sizeof buf, v).ptr);
   }
@@ -415,8 +409,8 @@ void span_json(JsonWriter& j, const Span& span) {
   if (span.parent_span_id.valid()) j.key("parentSpanId").hex(bytes_of(span.parent_span_id.bytes));
   j.key("name").string(span.name());
   j.key("kind").integer(static_cast<int>(span.kind));
-  j.key("startTimeUnixNano").quoted_unsigned(span.start_unix_nanos);
-  j.key("endTimeUnixNano").quoted_unsigned(span.end_unix_nanos);
+  j.key("startTimeUnixNano").quoted_integer(span.start_unix_nanos);
+  j.key("endTimeUnixNano").quoted_integer(span.end_unix_nanos);
   j.key("attributes").raw("[");
   bool first = true;
   for (const auto& a : span.attributes()) {
@@ -450,8 +444,8 @@ void number_point_json(JsonWriter& j, const MetricFamily& family, const MetricPo
                        const MetricCollection& metrics, bool cumulative) {
   j.raw("{");
   point_attributes_json(j, point);
-  if (cumulative) j.key("startTimeUnixNano").quoted_unsigned(metrics.start_unix_nanos);
-  j.key("timeUnixNano").quoted_unsigned(metrics.time_unix_nanos);
+  if (cumulative) j.key("startTimeUnixNano").quoted_integer(metrics.start_unix_nanos);
+  j.key("timeUnixNano").quoted_integer(metrics.time_unix_nanos);
   if (family.integer)
     j.key("asInt").quoted_integer(static_cast<std::int64_t>(std::llround(point.value)));
   else
@@ -490,14 +484,14 @@ void metric_json(JsonWriter& j, const MetricFamily& family, const MetricCollecti
       points([&](const MetricPoint& point) {
         j.raw("{");
         point_attributes_json(j, point);
-        j.key("startTimeUnixNano").quoted_unsigned(metrics.start_unix_nanos);
-        j.key("timeUnixNano").quoted_unsigned(metrics.time_unix_nanos);
-        j.key("count").quoted_unsigned(point.count);
+        j.key("startTimeUnixNano").quoted_integer(metrics.start_unix_nanos);
+        j.key("timeUnixNano").quoted_integer(metrics.time_unix_nanos);
+        j.key("count").quoted_integer(point.count);
         j.key("sum").number(point.sum);
         j.key("bucketCounts").raw("[");
         for (std::size_t i = 0; i < point.bucket_counts.size(); ++i) {
           if (i > 0) j.comma();
-          j.quoted_unsigned(point.bucket_counts[i]);
+          j.quoted_integer(point.bucket_counts[i]);
         }
         j.raw("]");
         j.key("explicitBounds").raw("[");
