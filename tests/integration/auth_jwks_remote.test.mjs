@@ -11,7 +11,6 @@
 import test, { after, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { generateKeyPairSync, sign } from 'node:crypto';
 import { readFileSync, rmSync } from 'node:fs';
 import http from 'node:http';
 import https from 'node:https';
@@ -19,23 +18,16 @@ import path from 'node:path';
 import OpenAI from 'openai';
 import Anthropic from '@anthropic-ai/sdk';
 import { startMock, startSluice, tempDir, freePort, chatBody } from '../lib/harness.mjs';
+import { jwks, nowSeconds, signJwt, signingKey } from '../lib/jwt.mjs';
 
 const ISSUER = 'https://idp.example.com';
-const b64url = (data) => Buffer.from(data).toString('base64url');
-const now = () => Math.floor(Date.now() / 1000);
+const now = nowSeconds;
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
-const first = { kid: 'k1', ...generateKeyPairSync('rsa', { modulusLength: 2048 }) };
-const second = { kid: 'k2', ...generateKeyPairSync('rsa', { modulusLength: 2048 }) };
-const jwks = (...keys) =>
-  JSON.stringify({ keys: keys.map((k) => ({ ...k.publicKey.export({ format: 'jwk' }), kid: k.kid, use: 'sig' })) });
+const first = signingKey('k1');
+const second = signingKey('k2');
 
-function jwt(key, claims = {}, { kid = key.kid } = {}) {
-  const header = b64url(JSON.stringify({ alg: 'RS256', typ: 'JWT', kid }));
-  const payload = b64url(JSON.stringify({ iss: ISSUER, sub: 'alice', exp: now() + 600, ...claims }));
-  const input = `${header}.${payload}`;
-  return `${input}.${b64url(sign('sha256', Buffer.from(input), key.privateKey))}`;
-}
+const jwt = (key, claims = {}, options) => signJwt(key, { iss: ISSUER, sub: 'alice', exp: now() + 600, ...claims }, options);
 
 // A JWKS endpoint: serves `document`, counts the GETs it answered.
 function jwksServer(server) {

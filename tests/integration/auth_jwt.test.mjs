@@ -8,40 +8,27 @@
 // `validate` reports bad jwt sections.
 import test, { after, before } from 'node:test';
 import assert from 'node:assert/strict';
-import { createHash, generateKeyPairSync, sign } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import OpenAI from 'openai';
 import Anthropic from '@anthropic-ai/sdk';
 import { startMock, startSluice, runValidate, gatewayYaml, chatBody } from '../lib/harness.mjs';
+import { jwks, nowSeconds, signJwt, signingKey } from '../lib/jwt.mjs';
 
 const ISSUER = 'https://idp.example.com';
 const API_KEY = 'sk-sluice-service-1';
 const sha256 = (text) => createHash('sha256').update(text).digest('hex');
-const b64url = (data) => Buffer.from(data).toString('base64url');
 
-const rsa = { kid: 'rsa-1', alg: 'RS256', ...generateKeyPairSync('rsa', { modulusLength: 2048 }) };
-const ec = { kid: 'ec-1', alg: 'ES256', ...generateKeyPairSync('ec', { namedCurve: 'P-256' }) };
-const rotated = { kid: 'rsa-2', alg: 'RS256', ...generateKeyPairSync('rsa', { modulusLength: 2048 }) };
+const rsa = signingKey('rsa-1', 'RS256');
+const ec = signingKey('ec-1', 'ES256');
+const rotated = signingKey('rsa-2', 'RS256');
 
-const jwks = (...keys) =>
-  JSON.stringify({ keys: keys.map((k) => ({ ...k.publicKey.export({ format: 'jwk' }), kid: k.kid, use: 'sig' })) });
+const now = nowSeconds;
 
-const now = () => Math.floor(Date.now() / 1000);
-
-function jwt(key, claims = {}, { kid = key.kid } = {}) {
-  const header = b64url(JSON.stringify({ alg: key.alg, typ: 'JWT', kid }));
-  const payload = b64url(
-    JSON.stringify({ iss: ISSUER, aud: 'sluice', sub: 'alice', iat: now(), exp: now() + 600, ...claims }),
-  );
-  const input = `${header}.${payload}`;
-  const signature =
-    key.alg === 'ES256'
-      ? sign('sha256', Buffer.from(input), { key: key.privateKey, dsaEncoding: 'ieee-p1363' })
-      : sign('sha256', Buffer.from(input), key.privateKey);
-  return `${input}.${b64url(signature)}`;
-}
+const jwt = (key, claims = {}, options) =>
+  signJwt(key, { iss: ISSUER, aud: 'sluice', sub: 'alice', iat: now(), exp: now() + 600, ...claims }, options);
 
 let mock;
 let sluice;

@@ -10,11 +10,12 @@
 // - validate: an unknown metricLabels path is an error naming the file, the Gateway and the field.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createHash, generateKeyPairSync, sign } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import { rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { gatewayYaml, routeYaml, runValidate, startMock, startSluice, tempDir } from '../lib/harness.mjs';
+import { jwks, nowSeconds, signJwt, signingKey } from '../lib/jwt.mjs';
 import { exactHistogram, parsePrometheus, samples } from '../lib/prometheus.mjs';
 
 let mock;
@@ -25,24 +26,15 @@ const hash = (key) => `sha256:${createHash('sha256').update(key).digest('hex')}`
 
 // A JWT issuer of the test's own: an EC key, its JWKS in a file, tokens signed here.
 const ISSUER = 'https://idp.example.com';
-const signer = { kid: 'ec-1', ...generateKeyPairSync('ec', { namedCurve: 'P-256' }) };
-const b64url = (data) => Buffer.from(data).toString('base64url');
-function jwt(claims) {
-  const now = Math.floor(Date.now() / 1000);
-  const header = b64url(JSON.stringify({ alg: 'ES256', typ: 'JWT', kid: signer.kid }));
-  const payload = b64url(JSON.stringify({ iss: ISSUER, aud: 'sluice', sub: 'dave', iat: now, exp: now + 600, ...claims }));
-  const signature = sign('sha256', Buffer.from(`${header}.${payload}`), { key: signer.privateKey, dsaEncoding: 'ieee-p1363' });
-  return `${header}.${payload}.${b64url(signature)}`;
-}
+const signer = signingKey('ec-1', 'ES256');
+const jwt = (claims) =>
+  signJwt(signer, { iss: ISSUER, aud: 'sluice', sub: 'dave', iat: nowSeconds(), exp: nowSeconds() + 600, ...claims });
 let jwksDir;
 
 before(async () => {
   jwksDir = tempDir('sluice-labels-jwks-');
   const jwksFile = path.join(jwksDir, 'jwks.json');
-  writeFileSync(
-    jwksFile,
-    JSON.stringify({ keys: [{ ...signer.publicKey.export({ format: 'jwk' }), kid: signer.kid, use: 'sig' }] }),
-  );
+  writeFileSync(jwksFile, jwks(signer));
   mock = await startMock();
   const config = [
     `apiVersion: sluice.dev/v1alpha1
