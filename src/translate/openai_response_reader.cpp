@@ -118,7 +118,7 @@ class DocumentScan {
     } else if (depth_ == 2 && top_ == Top::Usage && member_ == Member::CompletionDetails) {
       usage_seen_.reasoning_tokens = 0;
       in_details_ = Member::CompletionDetails;
-    } else if (depth_ == 2 && top_ == Top::Choices && choices_open_) {
+    } else if (depth_ == 2 && top_ == Top::Choices && choices_array) {  // an element of the array
       in_choice_ = true;
       choice_has_reason_ = false;
     }
@@ -140,19 +140,13 @@ class DocumentScan {
   }
   bool on_array_begin(error_code&) {
     count(0);
-    if (depth_ == 1 && top_ == Top::Choices) {
-      choices_open_ = true;
-      choices_array = true;
-    }
+    if (depth_ == 1 && top_ == Top::Choices) choices_array = true;
     ++depth_;
     return true;
   }
   bool on_array_end(std::size_t size, error_code&) {
     --depth_;
-    if (depth_ == 1 && top_ == Top::Choices) {
-      choices_open_ = false;
-      choices_empty = size == 0;
-    }
+    if (depth_ == 1 && top_ == Top::Choices) choices_empty = size == 0;
     return value_done();
   }
   bool on_key_part(json::string_view part, std::size_t, error_code&) {
@@ -284,7 +278,6 @@ class DocumentScan {
   bool in_choice_ = false;
   bool choice_has_reason_ = false;  // the choice being read has a finish reason: choice_reason_
   std::string choice_reason_;
-  bool choices_open_ = false;
   Usage before_;  // the reader's usage before this document
   Usage usage_seen_;
   std::string key_;
