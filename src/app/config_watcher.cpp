@@ -135,6 +135,10 @@ bool ConfigWatcher::start(std::string* error) {
   }
   last_fingerprint_ = fingerprint();
   read_events();
+  if (!options_.loaded_fingerprint.empty() && config_fingerprint(options_.config_path) != options_.loaded_fingerprint) {
+    reload_pending_ = true;
+    schedule();
+  }
   return true;
 }
 
@@ -185,7 +189,8 @@ void ConfigWatcher::settle() {
   // change made while they are read is seen.
   rewatch();
   auto now = fingerprint();
-  if (now == last_fingerprint_) return;
+  if (now == last_fingerprint_ && !reload_pending_) return;
+  reload_pending_ = false;
   last_fingerprint_ = std::move(now);
   options_.changed();
   rewatch();  // the new configuration may refer to other files
@@ -225,17 +230,27 @@ void ConfigWatcher::add_watch(const std::string& path, bool directory, const std
 // SHA-256 over every file's name and content (the configuration's files as the loader lists
 // them, then the referenced files): equal fingerprints, nothing to reload.
 std::string ConfigWatcher::fingerprint() const {
-  std::vector<fs::path> files = config_files(options_.config_path);
+  std::vector<std::string> files;
+  for (const auto& file : config_files(options_.config_path)) files.push_back(file.string());
   if (options_.referenced_files) {
-    for (const auto& file : options_.referenced_files()) files.emplace_back(file);
+    for (auto& file : options_.referenced_files()) files.push_back(std::move(file));
   }
+  return digest(files);
+}
+
+std::string ConfigWatcher::config_fingerprint(const std::string& config_path) {
+  std::vector<std::string> files;
+  for (const auto& file : config_files(config_path)) files.push_back(file.string());
+  return digest(files);
+}
+
+std::string ConfigWatcher::digest(const std::vector<std::string>& files) {
   std::unique_ptr<EVP_MD_CTX, decltype(&EVP_MD_CTX_free)> ctx(EVP_MD_CTX_new(), &EVP_MD_CTX_free);
   EVP_DigestInit_ex(ctx.get(), EVP_sha256(), nullptr);
   char chunk[64 * 1024];
-  for (const auto& file : files) {
-    const auto name = file.string();
+  for (const auto& name : files) {
     EVP_DigestUpdate(ctx.get(), name.data(), name.size() + 1);
-    std::ifstream in(file, std::ios::binary);
+    std::ifstream in(name, std::ios::binary);
     if (!in) {
       EVP_DigestUpdate(ctx.get(), "\x01missing", 8);
       continue;

@@ -13,6 +13,10 @@
 //   - files added to or removed from the directory.
 // Content, not events, decides: several writes within `debounce` give one call, and events that
 // change nothing (a `touch`, a swap to identical files) give none.
+// A change made after the configuration was first loaded but before start() armed the watches is
+// not lost: the caller takes `config_fingerprint()` before that load, and start() schedules a
+// reload when the files no longer match it. (A referenced file is only known once the
+// configuration is loaded; an edit to one in that short window is seen at its next change.)
 // The inotify descriptor is read as an asio stream_descriptor on `io` (the main thread's
 // io_context, never a worker's); every member runs on that thread. Not thread-safe.
 #pragma once
@@ -45,7 +49,13 @@ class ConfigWatcher {
     std::function<std::vector<std::string>()> referenced_files;
     // The files changed: reload. Runs on `io`'s thread.
     std::function<void()> changed;
+    // config_fingerprint(config_path) taken before the running configuration was loaded; empty:
+    // not compared.
+    std::string loaded_fingerprint;
   };
+
+  // What the configuration's YAML files (as the loader lists them) hold now, as a digest.
+  static std::string config_fingerprint(const std::string& config_path);
 
   ConfigWatcher(boost::asio::io_context& io, Options options);
   ~ConfigWatcher();
@@ -73,6 +83,7 @@ class ConfigWatcher {
   void watch_path(const std::string& path, bool config_root);
   void add_watch(const std::string& path, bool directory, const std::string& name, bool any_yaml);
   std::string fingerprint() const;
+  static std::string digest(const std::vector<std::string>& files);
 
   Options options_;
   boost::asio::posix::stream_descriptor stream_;
@@ -80,6 +91,7 @@ class ConfigWatcher {
   int fd_ = -1;
   std::map<int, Watch> watches_;
   std::string last_fingerprint_;
+  bool reload_pending_ = false;  // changed before start(): reload even if nothing changes after
   alignas(8) char buffer_[16 * 1024];
 };
 

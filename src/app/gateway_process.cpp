@@ -251,6 +251,11 @@ int serve(const ServeOptions& options) {
   std::uint64_t generation = 1;
   // Provider health and benched keys, by Backend and provider name, kept across reloads.
   state::RuntimeRegistry runtime_state;
+  // --watch compares the files with what they held before this load: an edit made before the
+  // watcher is armed is not lost.
+  std::string loaded_fingerprint;
+  if (options.watch && options.config_path)
+    loaded_fingerprint = ConfigWatcher::config_fingerprint(*options.config_path);
   auto snapshot = load_snapshot(options.config_path, generation, runtime_state);
   if (!snapshot) {
     observe::log(Level::Error, "configuration has errors; not starting",
@@ -498,7 +503,8 @@ int serve(const ServeOptions& options) {
     watcher = std::make_unique<ConfigWatcher>(
         main_io, ConfigWatcher::Options{.config_path = *options.config_path,
                                         .referenced_files = [&] { return referenced_files(*current->config); },
-                                        .changed = [&] { reload("watch"); }});
+                                        .changed = [&] { reload("watch"); },
+                                        .loaded_fingerprint = loaded_fingerprint});
     std::string error;
     if (!watcher->start(&error)) {
       observe::log(Level::Error, "cannot watch the configuration; reload with SIGHUP", {{"error", error}});

@@ -47,8 +47,11 @@ TEST(ConfigWatcher, FollowsAConfigMapDataSwap) {
 
   boost::asio::io_context io;
   int changes = 0;
-  ConfigWatcher watcher(
-      io, {.config_path = dir.path.string(), .debounce = 50ms, .referenced_files = {}, .changed = [&] { ++changes; }});
+  ConfigWatcher watcher(io, {.config_path = dir.path.string(),
+                             .debounce = 50ms,
+                             .referenced_files = {},
+                             .changed = [&] { ++changes; },
+                             .loaded_fingerprint = {}});
   std::string error;
   ASSERT_TRUE(watcher.start(&error)) << error;
 
@@ -70,8 +73,11 @@ TEST(ConfigWatcher, DebouncesAndIgnoresEventsThatChangeNothing) {
   write(file, "v: 0\n");
   boost::asio::io_context io;
   int changes = 0;
-  ConfigWatcher watcher(
-      io, {.config_path = file.string(), .debounce = 150ms, .referenced_files = {}, .changed = [&] { ++changes; }});
+  ConfigWatcher watcher(io, {.config_path = file.string(),
+                             .debounce = 150ms,
+                             .referenced_files = {},
+                             .changed = [&] { ++changes; },
+                             .loaded_fingerprint = {}});
   std::string error;
   ASSERT_TRUE(watcher.start(&error)) << error;
 
@@ -102,7 +108,8 @@ TEST(ConfigWatcher, SeesFilesAddedToTheDirectoryAndReferencedFiles) {
   ConfigWatcher watcher(io, {.config_path = dir.path.string(),
                              .debounce = 50ms,
                              .referenced_files = [&] { return std::vector<std::string>{jwks.string()}; },
-                             .changed = [&] { ++changes; }});
+                             .changed = [&] { ++changes; },
+                             .loaded_fingerprint = {}});
   std::string error;
   ASSERT_TRUE(watcher.start(&error)) << error;
 
@@ -112,6 +119,40 @@ TEST(ConfigWatcher, SeesFilesAddedToTheDirectoryAndReferencedFiles) {
   EXPECT_EQ(run_until(io, changes, 2), 2) << "a referenced file";
   fs::remove(dir.path / "b.yml");
   EXPECT_EQ(run_until(io, changes, 3), 3) << "a removed file";
+}
+
+// The process loads the configuration, then arms the watcher: an edit in between is reloaded,
+// and a start with the files as they were loaded reloads nothing.
+TEST(ConfigWatcher, AnEditBetweenTheLoadAndStartIsReloaded) {
+  TempDir dir;
+  const auto file = dir.path / "sluice.yaml";
+  write(file, "v: loaded\n");
+  const auto loaded = ConfigWatcher::config_fingerprint(file.string());
+
+  boost::asio::io_context io;
+  int unchanged_calls = 0;
+  ConfigWatcher unchanged(io, {.config_path = file.string(),
+                               .debounce = 50ms,
+                               .referenced_files = {},
+                               .changed = [&] { ++unchanged_calls; },
+                               .loaded_fingerprint = loaded});
+  std::string error;
+  ASSERT_TRUE(unchanged.start(&error)) << error;
+  EXPECT_EQ(run_until(io, unchanged_calls, 1, 300ms), 0) << "the files are as loaded";
+  unchanged.stop();
+
+  write(file, "v: edited before the watch\n");
+  int changes = 0;
+  ConfigWatcher watcher(io, {.config_path = file.string(),
+                             .debounce = 50ms,
+                             .referenced_files = {},
+                             .changed = [&] { ++changes; },
+                             .loaded_fingerprint = loaded});
+  ASSERT_TRUE(watcher.start(&error)) << error;
+  EXPECT_EQ(run_until(io, changes, 1), 1) << "the edit made before start() is reloaded, once";
+
+  write(file, "v: edited after\n");
+  EXPECT_EQ(run_until(io, changes, 2), 2) << "and the watch goes on";
 }
 
 }  // namespace
