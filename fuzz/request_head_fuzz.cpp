@@ -28,7 +28,7 @@ void check(bool condition) {
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   const std::string_view input(reinterpret_cast<const char*>(data), size);
-  bhttp::request_parser<bhttp::empty_body> parser;
+  sluice::http::RequestParser<bhttp::empty_body> parser;
   parser.header_limit(8 * 1024);
   boost::system::error_code ec;
   const auto used = parser.put(boost::asio::buffer(input.data(), input.size()), ec);

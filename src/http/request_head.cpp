@@ -61,7 +61,7 @@ bool valid_authority(std::string_view authority) {
 // Joins every Transfer-Encoding field into one coding list and checks it: exactly "chunked"
 // (RFC 9112 §6.1: the final coding must be chunked for a request; any other coding is one
 // Sluice cannot decode).
-std::optional<ApiError> check_transfer_encoding(const bhttp::request_header<>& head) {
+std::optional<ApiError> check_transfer_encoding(const RequestHeader& head) {
   std::size_t codings = 0;
   bool chunked_last = false;
   bool other = false;
@@ -115,11 +115,11 @@ bool has_obs_fold(std::string_view raw) {
 
 }  // namespace
 
-bool expects_continue(const bhttp::request_header<>& head) {
+bool expects_continue(const RequestHeader& head) {
   return head.version() >= 11 && beast::iequals(head[bhttp::field::expect], "100-continue");
 }
 
-std::optional<ApiError> canonicalize_request_head(bhttp::request_header<>& head, std::string_view raw) {
+std::optional<ApiError> canonicalize_request_head(RequestHeader& head, std::string_view raw) {
   const auto version = head.version();
   if (version != 10 && version != 11) {
     return ApiError{

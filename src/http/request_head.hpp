@@ -21,16 +21,17 @@
 #include <string_view>
 
 #include "http/api_error.hpp"
+#include "http/fields.hpp"
 
 namespace sluice::http {
 
 // Checks `head` (parsed by Beast from `raw`, the head's bytes as received, CRLFCRLF included)
 // and rewrites its target (and Host, for absolute-form) into the canonical form. Returns the
 // error to answer with when the request is refused.
-std::optional<ApiError> canonicalize_request_head(boost::beast::http::request_header<>& head, std::string_view raw);
+std::optional<ApiError> canonicalize_request_head(RequestHeader& head, std::string_view raw);
 
 // Whether a "100 Continue" may be sent for this request: it asked for one and is HTTP/1.1
 // (RFC 9110 §10.1.1: never to an HTTP/1.0 client).
-bool expects_continue(const boost::beast::http::request_header<>& head);
+bool expects_continue(const RequestHeader& head);
 
 }  // namespace sluice::http

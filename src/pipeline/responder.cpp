@@ -81,7 +81,7 @@ std::string Responder::with_response_lines(std::string head) const {
   return head;
 }
 
-http::Task<bool> Responder::json(unsigned status, std::string body, const bhttp::response_header<>* upstream,
+http::Task<bool> Responder::json(unsigned status, std::string body, const http::ResponseHeader* upstream,
                                  std::string_view more_headers) {
   const bool keep = keep_alive();
   std::string head =
@@ -137,13 +137,13 @@ http::Task<bool> Responder::verdict(const Verdict& verdict) {
   co_return co_await error(verdict.error, verdict.retry_after, verdict.headers);
 }
 
-std::string Responder::relay_head(const bhttp::response_header<>& response, bool keep_alive,
+std::string Responder::relay_head(const http::ResponseHeader& response, bool keep_alive,
                                   proxy::ClientFraming framing) const {
   return with_response_lines(proxy::build_client_head(response, version_, keep_alive, framing, response_edits(),
                                                       sluice_headers_, record_.request_id.view()));
 }
 
-std::string Responder::converted_head(const bhttp::response_header<>* upstream, unsigned status,
+std::string Responder::converted_head(const http::ResponseHeader* upstream, unsigned status,
                                       std::string_view content_type, std::size_t content_length, bool keep_alive,
                                       proxy::ClientFraming framing) const {
   const auto naming = schema_ == ClientSchema::Anthropic ? proxy::HeaderNaming::Anthropic

@@ -18,6 +18,7 @@
 #include "http/api_error.hpp"
 #include "http/client_stream.hpp"
 #include "http/deadline.hpp"
+#include "http/fields.hpp"
 #include "http/io.hpp"
 #include "pipeline/request_record.hpp"
 #include "pipeline/stage.hpp"
@@ -103,8 +104,7 @@ class Responder {
   // A complete JSON answer (a translated reply, the model list): head and body in one write;
   // `upstream` lends its non-framing headers (request ids, rate limits).
   // `more_headers`: "name: value\r\n" lines of this answer only.
-  http::Task<bool> json(unsigned status, std::string body,
-                        const boost::beast::http::response_header<>* upstream = nullptr,
+  http::Task<bool> json(unsigned status, std::string body, const http::ResponseHeader* upstream = nullptr,
                         std::string_view more_headers = {});
   // A 204 carries no body, type or length.
   http::Task<bool> local(const LocalResponse& response);
@@ -112,11 +112,9 @@ class Responder {
   http::Task<bool> verdict(const Verdict& verdict);
 
   // Heads for the relays: an upstream response relayed as it is, or converted by a translator.
-  std::string relay_head(const boost::beast::http::response_header<>& response, bool keep_alive,
-                         proxy::ClientFraming framing) const;
-  std::string converted_head(const boost::beast::http::response_header<>* upstream, unsigned status,
-                             std::string_view content_type, std::size_t content_length, bool keep_alive,
-                             proxy::ClientFraming framing) const;
+  std::string relay_head(const http::ResponseHeader& response, bool keep_alive, proxy::ClientFraming framing) const;
+  std::string converted_head(const http::ResponseHeader* upstream, unsigned status, std::string_view content_type,
+                             std::size_t content_length, bool keep_alive, proxy::ClientFraming framing) const;
 
  private:
   ClientIo& client_;

@@ -55,6 +55,7 @@
 
 #include "config/resources.hpp"
 #include "http/api_error.hpp"
+#include "http/fields.hpp"
 #include "http/io.hpp"
 #include "llm/text_filter.hpp"
 #include "pipeline/principal.hpp"
@@ -164,7 +165,7 @@ struct RequestContext {
   RequestRecord& record;
   const Chain* rule_chain = nullptr;  // the stages of the rule (the Backend's are backend.chain)
   // The request head (reached through a pointer: it moves with the parser that reads the body).
-  const boost::beast::http::request_header<>* head = nullptr;
+  const http::RequestHeader* head = nullptr;
   route::ApiKind api = route::ApiKind::Other;
   ClientSchema schema = ClientSchema::OpenAI;
   std::string_view path;          // the canonical path (the API path, without ';' parameters, for JSON APIs)
@@ -282,7 +283,7 @@ struct AttemptContext {
 // The upstream's answer to an attempt.
 struct ResponseContext {
   AttemptContext& attempt;
-  const boost::beast::http::response_header<>& head;
+  const http::ResponseHeader& head;
   unsigned status = 0;
   bool body_sent_upstream = false;  // streamed client bytes left: the request cannot be sent again
 };

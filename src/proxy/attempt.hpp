@@ -16,6 +16,7 @@
 #include <string>
 
 #include "http/api_error.hpp"
+#include "http/fields.hpp"
 #include "http/io.hpp"
 #include "pipeline/responder.hpp"
 #include "pipeline/stage.hpp"
@@ -27,7 +28,7 @@
 
 namespace sluice::proxy {
 
-using StreamedBodyParser = boost::beast::http::request_parser<boost::beast::http::buffer_body>;
+using StreamedBodyParser = http::RequestParser<boost::beast::http::buffer_body>;
 
 // What every attempt of one exchange shares.
 struct ExchangeInputs {

@@ -40,13 +40,13 @@ constexpr std::size_t kClientReadBytes = 4096;
 constexpr std::size_t kClientBodyBufferBytes = 16 * 1024;
 
 std::optional<std::string_view> header_lookup(const void* ctx, std::string_view name) {
-  const auto& fields = *static_cast<const bhttp::fields*>(ctx);
+  const auto& fields = *static_cast<const http::Fields*>(ctx);
   const auto it = fields.find(name);
   if (it == fields.end()) return std::nullopt;
   return it->value();
 }
 
-std::string_view header_value(const bhttp::fields& fields, std::string_view name) {
+std::string_view header_value(const http::Fields& fields, std::string_view name) {
   const auto it = fields.find(name);
   return it == fields.end() ? std::string_view{} : std::string_view(it->value());
 }
@@ -166,7 +166,7 @@ void finish_refused(Worker& worker, RequestRecord& record, std::string_view peer
 
 // One request on an open connection, its headers already read. Returns keep-alive.
 http::Task<bool> handle_request(Worker& worker, const Snapshot& snapshot, ClientIo& client, beast::flat_buffer& buffer,
-                                bhttp::request_parser<bhttp::empty_body>& header_parser, std::string_view peer) {
+                                http::RequestParser<bhttp::empty_body>& header_parser, std::string_view peer) {
   ActiveRequest active(worker.metrics());
   const auto start = Clock::now();
   const auto wall_start = std::chrono::system_clock::now();
@@ -216,7 +216,7 @@ http::Task<bool> handle_request(Worker& worker, const Snapshot& snapshot, Client
   view.path = std::string_view(target).substr(0, qpos);
   view.query = qpos == std::string::npos ? std::string_view{} : std::string_view(target).substr(qpos + 1);
   view.header = &header_lookup;
-  view.header_ctx = static_cast<const bhttp::fields*>(&head);
+  view.header_ctx = static_cast<const http::Fields*>(&head);
   auto match = snapshot.routes.match(view);
   if (!match) {
     http::ApiError error{404,
@@ -273,7 +273,7 @@ struct HeadRead {
 // Reads one request head into `parser` and applies the edge's rules to it while its raw bytes
 // are still in `buffer` (http/request_head.hpp). The buffer's max_size bounds the head.
 http::Task<HeadRead> read_request_head(http::ClientStream& socket, beast::flat_buffer& buffer,
-                                       bhttp::request_parser<bhttp::empty_body>& parser) {
+                                       http::RequestParser<bhttp::empty_body>& parser) {
   for (;;) {
     if (buffer.size() > 0) {
       boost::system::error_code ec;
@@ -305,7 +305,7 @@ http::Task<HeadRead> read_request_head(http::ClientStream& socket, beast::flat_b
 // still be sending (the connection then lingers before it closes).
 http::Task<bool> refuse_head(Worker& worker, ClientIo& client, HeadRead& head_read, const config::Limits& limits,
                              bool first_request, bool deadline_expired, const beast::flat_buffer& buffer,
-                             const bhttp::request_parser<bhttp::empty_body>& header_parser, std::string_view peer) {
+                             const http::RequestParser<bhttp::empty_body>& header_parser, std::string_view peer) {
   const auto rec = head_read.ec;
   RequestRecord record;
   record.request_id = observe::generate_request_id();
@@ -325,7 +325,7 @@ http::Task<bool> refuse_head(Worker& worker, ClientIo& client, HeadRead& head_re
 
 // Sizes the connection buffer and the head parser by the limits.
 void prepare_head_read(const config::Limits& limits, beast::flat_buffer& buffer,
-                       bhttp::request_parser<bhttp::empty_body>& header_parser) {
+                       http::RequestParser<bhttp::empty_body>& header_parser) {
   // The head (and what follows it in the same reads) may take the header limit plus one read.
   buffer.max_size(limits.maxRequestHeaderBytes + kClientReadBytes);
   if (buffer.capacity() < kClientReadBytes) buffer.reserve(kClientReadBytes);  // headers in one read
@@ -350,7 +350,7 @@ http::Task<void> serve_h2_stream(Worker& worker, std::shared_ptr<http::H2Stream>
   const auto snapshot = worker.snapshot();
   const auto& limits = snapshot->gateway().limits;
   beast::flat_buffer buffer;
-  bhttp::request_parser<bhttp::empty_body> header_parser;
+  http::RequestParser<bhttp::empty_body> header_parser;
   prepare_head_read(limits, buffer, header_parser);
   deadline.expires_after(limits.requestHeaderTimeout);  // the head is whole already
   auto head_read = co_await read_request_head(stream, buffer, header_parser);
@@ -508,7 +508,7 @@ http::Task<void> serve_client(Worker& worker, http::Socket socket, std::size_t l
     const bool first_request = first;
     deadline.expires_after(first_request ? limits.requestHeaderTimeout : limits.idleTimeout);
     first = false;
-    bhttp::request_parser<bhttp::empty_body> header_parser;
+    http::RequestParser<bhttp::empty_body> header_parser;
     prepare_head_read(limits, buffer, header_parser);
     auto head_read = co_await read_request_head(stream, buffer, header_parser);
     const auto rec = head_read.ec;

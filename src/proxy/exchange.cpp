@@ -71,7 +71,7 @@ http::Task<void> send_continue(ClientIo& client, const config::Limits& limits) {
 // Returns the error to answer with, or nullopt; `client_gone` when the client went away.
 // `parser` took over the head parser's message (headers included).
 http::Task<std::optional<http::ApiError>> read_client_body(ClientIo& client, beast::flat_buffer& buffer,
-                                                           bhttp::request_parser<bhttp::string_body>& parser,
+                                                           http::RequestParser<bhttp::string_body>& parser,
                                                            const config::Limits& limits, std::string& body,
                                                            bool& client_gone) {
   client_gone = false;
@@ -378,7 +378,7 @@ http::Task<bool> run_exchange(Worker& worker, const Snapshot& snapshot, const ro
                               bool keep_alive, RequestRecord& record, std::string_view peer) {
   const auto& rule = *match.rule;
   const auto& limits = snapshot.gateway().limits;
-  const bhttp::request_header<>* head = &head_parser.get().base();
+  const http::RequestHeader* head = &head_parser.get().base();
 
   // The target is canonical since the edge (http/request_head.hpp). The API is named by the path
   // without ";" parameters; a passthrough request carries the query to the upstream.
@@ -391,7 +391,7 @@ http::Task<bool> run_exchange(Worker& worker, const Snapshot& snapshot, const ro
   record.gen_ai_operation = genai_operation(api);
 
   // The body's parser: the head's until the body is read whole or streamed by another.
-  std::optional<bhttp::request_parser<bhttp::string_body>> whole_parser;
+  std::optional<http::RequestParser<bhttp::string_body>> whole_parser;
   std::optional<StreamedBodyParser> streamed_parser;
   pipeline::Responder responder(client, head->version(), keep_alive, worker.draining_flag(), schema, record);
   const auto request_read = [&] {

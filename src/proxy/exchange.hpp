@@ -11,6 +11,7 @@
 #include <boost/beast/http.hpp>
 #include <string_view>
 
+#include "http/fields.hpp"
 #include "http/io.hpp"
 #include "pipeline/request_record.hpp"
 #include "pipeline/responder.hpp"
@@ -25,7 +26,7 @@ using pipeline::ClientSchema;
 using pipeline::RequestRecord;
 using pipeline::send_error;
 
-using RequestHeadParser = boost::beast::http::request_parser<boost::beast::http::empty_body>;
+using RequestHeadParser = http::RequestParser<boost::beast::http::empty_body>;
 
 // Serves one routed request whose head `head_parser` has read (its body, if any, is still to be
 // read from the client through `buffer`) from the client at `peer` (its address). Returns

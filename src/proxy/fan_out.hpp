@@ -19,6 +19,7 @@
 #include <string>
 #include <vector>
 
+#include "http/fields.hpp"
 #include "http/io.hpp"
 #include "http/upstream_endpoint.hpp"
 #include "http/upstream_pool.hpp"
@@ -61,7 +62,7 @@ struct FanOutResult {
   FanOutFailure failure = FanOutFailure::None;
   std::vector<std::string> bodies;  // None: every reply's body, in call order
   // None: the first call's response head; Status: the failing call's.
-  boost::beast::http::response_header<> head;
+  http::ResponseHeader head;
   std::size_t call = 0;   // the failing call's index
   unsigned status = 0;    // Status: its status
   std::string body;       // Status: its error body

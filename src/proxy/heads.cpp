@@ -147,7 +147,7 @@ void append_client_tail(std::string& head, unsigned version, bool keep_alive, Cl
 
 }  // namespace
 
-std::string_view client_credential(const bhttp::request_header<>& head, const BackendRuntime& backend,
+std::string_view client_credential(const http::RequestHeader& head, const BackendRuntime& backend,
                                    std::string_view prefix) {
   const auto strip = [](std::string_view v, std::string_view p) {
     if (!p.empty() && v.size() >= p.size() && iequals(v.substr(0, p.size()), p)) v.remove_prefix(p.size());
@@ -162,8 +162,8 @@ std::string_view client_credential(const bhttp::request_header<>& head, const Ba
 
 // The upstream request head, serialized directly: client headers minus hop-by-hop ones and
 // replaced credentials, the header edits, Host, the backend's credentials, body framing.
-std::string build_upstream_head(const bhttp::request_header<>& request, const BackendRuntime& backend,
-                                HeaderEdits edits, const UpstreamHeadSpec& spec) {
+std::string build_upstream_head(const http::RequestHeader& request, const BackendRuntime& backend, HeaderEdits edits,
+                                const UpstreamHeadSpec& spec) {
   std::string head;
   head.reserve(512 + request.method_string().size() + spec.target.size());
   head.append(request.method_string()).append(" ").append(spec.target).append(" HTTP/1.1\r\n");
@@ -213,7 +213,7 @@ std::string build_upstream_head(const bhttp::request_header<>& request, const Ba
 
 // The client response head: upstream status and headers minus hop-by-hop ones, the
 // response header edits, and framing Sluice chooses for the client.
-std::string build_client_head(const bhttp::response_header<>& response, unsigned version, bool keep_alive,
+std::string build_client_head(const http::ResponseHeader& response, unsigned version, bool keep_alive,
                               ClientFraming framing, HeaderEdits edits, std::string_view extra,
                               std::string_view request_id) {
   std::string head;
@@ -264,7 +264,7 @@ constexpr HeaderAlias kHeaderAliases[] = {
 
 // The upstream's request id and rate-limit headers under the client's names, where the
 // provider gave them under the other convention only.
-void append_header_aliases(std::string& head, const bhttp::response_header<>& upstream, HeaderNaming naming,
+void append_header_aliases(std::string& head, const http::ResponseHeader& upstream, HeaderNaming naming,
                            HeaderEdits edits, std::string_view request_id) {
   if (naming == HeaderNaming::AsIs) return;
   const bool to_openai = naming == HeaderNaming::OpenAI;
@@ -281,10 +281,10 @@ void append_header_aliases(std::string& head, const bhttp::response_header<>& up
 
 }  // namespace
 
-std::string build_translated_head(const bhttp::response_header<>* upstream, unsigned status,
-                                  std::string_view content_type, std::size_t content_length, unsigned version,
-                                  bool keep_alive, ClientFraming framing, HeaderEdits edits, std::string_view extra,
-                                  HeaderNaming naming, std::string_view request_id) {
+std::string build_translated_head(const http::ResponseHeader* upstream, unsigned status, std::string_view content_type,
+                                  std::size_t content_length, unsigned version, bool keep_alive, ClientFraming framing,
+                                  HeaderEdits edits, std::string_view extra, HeaderNaming naming,
+                                  std::string_view request_id) {
   std::string head;
   head.reserve(512);
   append_status_line(head, version, status, {});

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "config/resources.hpp"
+#include "http/fields.hpp"
 #include "proxy/snapshot.hpp"
 
 namespace sluice::proxy {
@@ -47,12 +48,12 @@ struct UpstreamHeadSpec {
 // The credential a client sent, for Passthrough auth: the backend's own header (its `prefix`
 // removed), else Authorization: Bearer, x-api-key, api-key or x-goog-api-key — so an Anthropic
 // SDK 0.x (x-api-key) and 1.x (Bearer) client both reach any provider.
-std::string_view client_credential(const boost::beast::http::request_header<>& head, const BackendRuntime& backend,
+std::string_view client_credential(const http::RequestHeader& head, const BackendRuntime& backend,
                                    std::string_view prefix);
 
 // The upstream request head, with the request header edits.
-std::string build_upstream_head(const boost::beast::http::request_header<>& request, const BackendRuntime& backend,
-                                HeaderEdits edits, const UpstreamHeadSpec& spec);
+std::string build_upstream_head(const http::RequestHeader& request, const BackendRuntime& backend, HeaderEdits edits,
+                                const UpstreamHeadSpec& spec);
 
 enum class ClientFraming { None, ContentLength, Chunked, UntilClose };
 
@@ -60,7 +61,7 @@ enum class ClientFraming { None, ContentLength, Chunked, UntilClose };
 // `extra`: header lines Sluice adds ("x-sluice-provider: a\r\n..."), written as given.
 // `request_id`: when set, `extra` carries Sluice's x-request-id, and the upstream's own
 // x-request-id is written as x-upstream-request-id.
-std::string build_client_head(const boost::beast::http::response_header<>& response, unsigned version, bool keep_alive,
+std::string build_client_head(const http::ResponseHeader& response, unsigned version, bool keep_alive,
                               ClientFraming framing, HeaderEdits edits, std::string_view extra = {},
                               std::string_view request_id = {});
 
@@ -77,10 +78,9 @@ enum class HeaderNaming {
 // rate-limit values under the names `naming` gives when the provider used the other
 // convention and the client's name is not there already, `content_type`, Content-Length
 // (ContentLength framing) or Cache-Control: no-cache (streams), the response header edits.
-std::string build_translated_head(const boost::beast::http::response_header<>* upstream, unsigned status,
-                                  std::string_view content_type, std::size_t content_length, unsigned version,
-                                  bool keep_alive, ClientFraming framing, HeaderEdits edits,
-                                  std::string_view extra = {}, HeaderNaming naming = HeaderNaming::AsIs,
-                                  std::string_view request_id = {});
+std::string build_translated_head(const http::ResponseHeader* upstream, unsigned status, std::string_view content_type,
+                                  std::size_t content_length, unsigned version, bool keep_alive, ClientFraming framing,
+                                  HeaderEdits edits, std::string_view extra = {},
+                                  HeaderNaming naming = HeaderNaming::AsIs, std::string_view request_id = {});
 
 }  // namespace sluice::proxy

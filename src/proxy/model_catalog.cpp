@@ -244,9 +244,8 @@ std::string render_model_not_found(std::string_view id, ModelShape shape) {
   return {};
 }
 
-ModelsAnswer answer_models(const Snapshot& snapshot, const route::CompiledRule& rule,
-                           const boost::beast::http::request_header<>& head, std::string_view api_path,
-                           const pipeline::Principal* principal) {
+ModelsAnswer answer_models(const Snapshot& snapshot, const route::CompiledRule& rule, const http::RequestHeader& head,
+                           std::string_view api_path, const pipeline::Principal* principal) {
   const auto shape = model_shape(api_path, head.find("anthropic-version") != head.end());
   const auto models = rule_models(snapshot, rule, principal);
   const auto encoded = route::model_get_id(api_path);

@@ -31,6 +31,7 @@
 #include <string_view>
 #include <vector>
 
+#include "http/fields.hpp"
 #include "pipeline/principal.hpp"
 #include "provider/model_list.hpp"
 #include "proxy/snapshot.hpp"
@@ -112,8 +113,7 @@ struct ModelsAnswer {
 
 // `GET …/models` or `GET …/models/{id}` (route::ApiKind::Models / ModelGet) on `rule`,
 // answered locally.
-ModelsAnswer answer_models(const Snapshot& snapshot, const route::CompiledRule& rule,
-                           const boost::beast::http::request_header<>& head, std::string_view api_path,
-                           const pipeline::Principal* principal);
+ModelsAnswer answer_models(const Snapshot& snapshot, const route::CompiledRule& rule, const http::RequestHeader& head,
+                           std::string_view api_path, const pipeline::Principal* principal);
 
 }  // namespace sluice::proxy

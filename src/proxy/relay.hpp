@@ -18,6 +18,7 @@
 #include <string>
 
 #include "http/body_reader.hpp"
+#include "http/fields.hpp"
 #include "http/io.hpp"
 #include "http/parse_errors.hpp"
 #include "http/sse.hpp"
@@ -69,7 +70,7 @@ inline Failure classify(const boost::system::error_code& ec, bool timed_out) {
   return Failure::Reset;
 }
 
-using ResponseParser = bhttp::response_parser<bhttp::buffer_body>;
+using ResponseParser = http::ResponseParser<bhttp::buffer_body>;
 
 // Interim (1xx) responses skipped before a final one; more is a protocol error.
 inline constexpr unsigned kMaxInterimResponses = 16;
@@ -130,7 +131,7 @@ struct SendOutcome {
 struct StreamedBody {
   ClientIo& client;
   beast::flat_buffer& buffer;
-  bhttp::request_parser<bhttp::buffer_body>& parser;
+  http::RequestParser<bhttp::buffer_body>& parser;
   BodyFraming framing;
   const config::Limits& limits;
   Worker& worker;

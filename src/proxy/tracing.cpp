@@ -36,7 +36,7 @@ std::uint64_t now_nanos() {
   return unix_nanos(std::chrono::system_clock::now());
 }
 
-std::optional<std::string_view> header(const bhttp::fields& head, std::string_view name) {
+std::optional<std::string_view> header(const http::Fields& head, std::string_view name) {
   const auto it = head.find(name);
   if (it == head.end()) return std::nullopt;
   return it->value();
@@ -154,14 +154,14 @@ std::string_view genai_provider_name(config::ProviderKind kind) {
   return {};
 }
 
-void note_client_trace(const bhttp::fields& head, pipeline::RequestRecord& record) {
+void note_client_trace(const http::Fields& head, pipeline::RequestRecord& record) {
   const auto value = header(head, "traceparent");
   if (!value) return;
   if (const auto parent = observe::parse_traceparent(*value))
     set_record_ids(record, parent->trace_id, parent->parent_id);
 }
 
-void begin_request_trace(Worker& worker, const config::Telemetry& telemetry, const bhttp::fields& head,
+void begin_request_trace(Worker& worker, const config::Telemetry& telemetry, const http::Fields& head,
                          std::chrono::system_clock::time_point start, observe::RequestTrace& trace,
                          pipeline::RequestRecord& record) {
   auto& rng = worker.trace_rng();

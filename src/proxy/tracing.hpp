@@ -13,6 +13,7 @@
 #include <string_view>
 
 #include "config/resources.hpp"
+#include "http/fields.hpp"
 #include "observe/request_trace.hpp"
 #include "pipeline/request_record.hpp"
 #include "route/api_path.hpp"
@@ -35,11 +36,11 @@ std::string_view genai_operation(route::ApiKind api);
 std::string_view genai_provider_name(config::ProviderKind kind);
 
 // Telemetry off: the trace and parent span of a valid client traceparent, into the record.
-void note_client_trace(const boost::beast::http::fields& head, pipeline::RequestRecord& record);
+void note_client_trace(const http::Fields& head, pipeline::RequestRecord& record);
 
 // Telemetry on: the trace context (the client's traceparent and tracestate when valid, else a
 // new trace), the sampling decision, the SERVER span's id; sets record.trace and its ids.
-void begin_request_trace(Worker& worker, const config::Telemetry& telemetry, const boost::beast::http::fields& head,
+void begin_request_trace(Worker& worker, const config::Telemetry& telemetry, const http::Fields& head,
                          std::chrono::system_clock::time_point start, observe::RequestTrace& trace,
                          pipeline::RequestRecord& record);
 

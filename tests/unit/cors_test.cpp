@@ -282,7 +282,7 @@ class CorsStageTest : public ::testing::Test {
   }
   StageRun run(const pipeline::Stage& stage, const std::string& backend, bhttp::verb method,
                std::vector<std::pair<std::string, std::string>> headers) {
-    bhttp::request_header<> head;
+    http::RequestHeader head;
     head.method(method);
     for (const auto& [name, value] : headers) head.insert(name, value);
     pipeline::RequestRecord record;

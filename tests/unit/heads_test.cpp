@@ -12,8 +12,8 @@ namespace bhttp = boost::beast::http;
 using ::testing::HasSubstr;
 using ::testing::Not;
 
-bhttp::request_header<> client_head(std::initializer_list<std::pair<const char*, const char*>> fields) {
-  bhttp::request_header<> head;
+http::RequestHeader client_head(std::initializer_list<std::pair<const char*, const char*>> fields) {
+  http::RequestHeader head;
   head.method(bhttp::verb::post);
   head.target("/v1/chat/completions");
   head.version(11);
@@ -111,7 +111,7 @@ TEST(BuildUpstreamHead, StreamedBodiesKeepChunkedFraming) {
 }
 
 TEST(BuildTranslatedHead, KeepsUpstreamIdsNotItsFraming) {
-  bhttp::response_header<> upstream;
+  http::ResponseHeader upstream;
   upstream.result(bhttp::status::ok);
   upstream.set(bhttp::field::content_type, "text/event-stream");
   upstream.set(bhttp::field::content_length, "999");
@@ -136,7 +136,7 @@ TEST(BuildTranslatedHead, KeepsUpstreamIdsNotItsFraming) {
 }
 
 TEST(TranslatedHead, RateLimitsAndRequestIdsUnderTheClientsNames) {
-  bhttp::response_header<> anthropic;
+  http::ResponseHeader anthropic;
   anthropic.result(bhttp::status::ok);
   anthropic.set("request-id", "req_1");
   anthropic.set("anthropic-ratelimit-requests-remaining", "49");
@@ -149,7 +149,7 @@ TEST(TranslatedHead, RateLimitsAndRequestIdsUnderTheClientsNames) {
   EXPECT_THAT(to_openai, HasSubstr("x-request-id: req_1\r\n"));
   EXPECT_THAT(to_openai, Not(HasSubstr("x-ratelimit-limit-requests")));
 
-  bhttp::response_header<> openai;
+  http::ResponseHeader openai;
   openai.result(bhttp::status::ok);
   openai.set("x-request-id", "req_2");
   openai.set("x-ratelimit-limit-tokens", "30000");

@@ -250,7 +250,7 @@ TEST_F(RuleModelsTest, ThePrincipalsAllowedModelsFilterTheList) {
 TEST_F(RuleModelsTest, AnswersInTheClientsShape) {
   namespace bhttp = boost::beast::http;
   const auto& rule = *snap_->routes.rules().front();
-  bhttp::request_header<> openai;
+  http::RequestHeader openai;
   auto answer = answer_models(*snap_, rule, openai, "/all/v1/models", nullptr);
   EXPECT_EQ(answer.status, 200u);
   auto doc = json::parse(answer.body);
@@ -266,7 +266,7 @@ TEST_F(RuleModelsTest, AnswersInTheClientsShape) {
   EXPECT_EQ(answer.status, 404u);
   EXPECT_EQ(json::parse(answer.body).at("error").at("code"), "model_not_found");
 
-  bhttp::request_header<> anthropic;
+  http::RequestHeader anthropic;
   anthropic.set("anthropic-version", "2023-06-01");
   answer = answer_models(*snap_, rule, anthropic, "/all/v1/models", nullptr);
   doc = json::parse(answer.body);

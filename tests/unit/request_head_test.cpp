@@ -20,7 +20,7 @@ struct Outcome {
 
 // Parses `raw` (one request head) as the client session does, then applies the edge's rules.
 Outcome check(std::string raw) {
-  bhttp::request_parser<bhttp::empty_body> parser;
+  http::RequestParser<bhttp::empty_body> parser;
   boost::system::error_code ec;
   const auto used = parser.put(boost::asio::buffer(raw), ec);
   Outcome out;
@@ -152,7 +152,7 @@ TEST(RequestHeadTest, UnknownExpectationIsRefused) {
 }
 
 TEST(RequestHeadTest, ContinueOnlyForHttp11) {
-  bhttp::request_header<> head;
+  http::RequestHeader head;
   head.version(11);
   head.set(bhttp::field::expect, "100-continue");
   EXPECT_TRUE(expects_continue(head));
