@@ -18,7 +18,7 @@ struct Pool {
       while (heads[c]) {
         FreeBlock* block = heads[c];
         heads[c] = block->next;
-        ::operator delete(block, (c + 1) * kGranuleBytes);
+        ::operator delete(block);
       }
       counts[c] = kMaxBlocksPerClass;  // a block freed later on this thread goes to operator delete
     }
@@ -47,12 +47,12 @@ void* allocate(std::size_t bytes) {
 
 void deallocate(void* block, std::size_t bytes) noexcept {
   if (!kRecycles || bytes > kMaxRecycledBytes) {
-    ::operator delete(block, bytes);
+    ::operator delete(block);
     return;
   }
   const auto c = size_class(bytes);
   if (pool.counts[c] >= kMaxBlocksPerClass) {
-    ::operator delete(block, (c + 1) * kGranuleBytes);
+    ::operator delete(block);
     return;
   }
   pool.heads[c] = new (block) FreeBlock{pool.heads[c]};
