@@ -95,6 +95,13 @@ std::vector<fs::path> config_files(const std::string& path) {
   return files;
 }
 
+// config_files() as path strings, as the fingerprints take them.
+std::vector<std::string> config_file_names(const std::string& path) {
+  std::vector<std::string> names;
+  for (const auto& file : config_files(path)) names.push_back(file.string());
+  return names;
+}
+
 }  // namespace
 
 std::vector<std::string> referenced_files(const config::Config& config) {
@@ -133,12 +140,13 @@ bool ConfigWatcher::start(std::string* error) {
     stop();
     return false;
   }
-  last_fingerprint_ = fingerprint();
+  // Files edited since the running configuration was loaded: it was not built from what they
+  // hold now, so no fingerprint stands for it (an empty one matches none) and they are reloaded.
+  const bool edited_since_load =
+      !options_.loaded_fingerprint.empty() && config_fingerprint(options_.config_path) != options_.loaded_fingerprint;
+  last_fingerprint_ = edited_since_load ? std::string() : fingerprint();
   read_events();
-  if (!options_.loaded_fingerprint.empty() && config_fingerprint(options_.config_path) != options_.loaded_fingerprint) {
-    reload_pending_ = true;
-    schedule();
-  }
+  if (edited_since_load) schedule();
   return true;
 }
 
@@ -189,8 +197,7 @@ void ConfigWatcher::settle() {
   // change made while they are read is seen.
   rewatch();
   auto now = fingerprint();
-  if (now == last_fingerprint_ && !reload_pending_) return;
-  reload_pending_ = false;
+  if (now == last_fingerprint_) return;
   last_fingerprint_ = std::move(now);
   options_.changed();
   rewatch();  // the new configuration may refer to other files
@@ -230,8 +237,7 @@ void ConfigWatcher::add_watch(const std::string& path, bool directory, const std
 // SHA-256 over every file's name and content (the configuration's files as the loader lists
 // them, then the referenced files): equal fingerprints, nothing to reload.
 std::string ConfigWatcher::fingerprint() const {
-  std::vector<std::string> files;
-  for (const auto& file : config_files(options_.config_path)) files.push_back(file.string());
+  auto files = config_file_names(options_.config_path);
   if (options_.referenced_files) {
     for (auto& file : options_.referenced_files()) files.push_back(std::move(file));
   }
@@ -239,9 +245,7 @@ std::string ConfigWatcher::fingerprint() const {
 }
 
 std::string ConfigWatcher::config_fingerprint(const std::string& config_path) {
-  std::vector<std::string> files;
-  for (const auto& file : config_files(config_path)) files.push_back(file.string());
-  return digest(files);
+  return digest(config_file_names(config_path));
 }
 
 std::string ConfigWatcher::digest(const std::vector<std::string>& files) {

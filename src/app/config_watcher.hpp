@@ -90,8 +90,7 @@ class ConfigWatcher {
   boost::asio::steady_timer debounce_;
   int fd_ = -1;
   std::map<int, Watch> watches_;
-  std::string last_fingerprint_;
-  bool reload_pending_ = false;  // changed before start(): reload even if nothing changes after
+  std::string last_fingerprint_;  // of the files the running configuration was built from; empty: unknown
   alignas(8) char buffer_[16 * 1024];
 };
 

@@ -130,12 +130,16 @@ TEST(ConfigWatcher, AnEditBetweenTheLoadAndStartIsReloaded) {
   const auto loaded = ConfigWatcher::config_fingerprint(file.string());
 
   boost::asio::io_context io;
+  // A watcher of `file` that counts its calls in `calls`, started as the process starts it.
+  const auto counting = [&](int& calls) {
+    return ConfigWatcher::Options{.config_path = file.string(),
+                                  .debounce = 50ms,
+                                  .referenced_files = {},
+                                  .changed = [&calls] { ++calls; },
+                                  .loaded_fingerprint = loaded};
+  };
   int unchanged_calls = 0;
-  ConfigWatcher unchanged(io, {.config_path = file.string(),
-                               .debounce = 50ms,
-                               .referenced_files = {},
-                               .changed = [&] { ++unchanged_calls; },
-                               .loaded_fingerprint = loaded});
+  ConfigWatcher unchanged(io, counting(unchanged_calls));
   std::string error;
   ASSERT_TRUE(unchanged.start(&error)) << error;
   EXPECT_EQ(run_until(io, unchanged_calls, 1, 300ms), 0) << "the files are as loaded";
@@ -143,11 +147,7 @@ TEST(ConfigWatcher, AnEditBetweenTheLoadAndStartIsReloaded) {
 
   write(file, "v: edited before the watch\n");
   int changes = 0;
-  ConfigWatcher watcher(io, {.config_path = file.string(),
-                             .debounce = 50ms,
-                             .referenced_files = {},
-                             .changed = [&] { ++changes; },
-                             .loaded_fingerprint = loaded});
+  ConfigWatcher watcher(io, counting(changes));
   ASSERT_TRUE(watcher.start(&error)) << error;
   EXPECT_EQ(run_until(io, changes, 1), 1) << "the edit made before start() is reloaded, once";
 
