@@ -5,10 +5,10 @@
 // Beast allocates one block per header field (the field's name and value stored inline), so a
 // proxied request costs some twenty field blocks of varied sizes (the client's request, the
 // upstream's response). glibc keeps only seven free blocks per size in its per-thread cache; the
-// rest went to its shared bins (a third of the allocator's CPU on the request path). Here a block
-// of up to kMaxRecycledBytes returns to a per-thread free list of its size class (granules of 64
-// bytes), at most kMaxBlocksPerClass per class and thread; larger blocks and the overflow go to
-// operator new / delete.
+// rest went to its shared bins (_int_malloc, unlink_chunk and malloc_consolidate in profiles of
+// the request path). Here a block of up to kMaxRecycledBytes returns to a per-thread free list of
+// its size class (granules of 64 bytes), at most kMaxBlocksPerClass per class and thread; larger
+// blocks and the overflow go to operator new / delete.
 //
 // Thread-safety: the allocator is stateless and every instance is equal; each thread has its own
 // lists, so a block freed on another thread than the one that allocated it joins that thread's
