@@ -1,13 +1,16 @@
-// libFuzzer target for proxy::OutputCapture, the captureContent reader of answers: the input
-// picks the client API, a complete reply or a stream, and the chunks the body arrives in.
+// libFuzzer target for the captureContent readers: proxy::OutputCapture (answers) and
+// proxy::capture_input (request bodies). The input picks the client API, a complete reply or a
+// stream, and the chunks the body arrives in; the same bytes are also read as a request body.
 // Invariants checked: no crash or sanitizer report; the text kept is at most kMaxCapturedText
-// bytes; the span attribute written at the end is a JSON array of one message.
+// bytes; the span attribute written at the end is a JSON array (so also valid UTF-8) of one
+// message; the request's attributes are empty or JSON arrays, within their limits.
 #include <boost/json.hpp>
 #include <cstdint>
 #include <cstdlib>
 #include <string_view>
 
 #include "fuzz_chunks.hpp"
+#include "proxy/input_capture.hpp"
 #include "proxy/output_capture.hpp"
 
 namespace {
@@ -37,5 +40,16 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   boost::system::error_code ec;
   const auto out = boost::json::parse(trace.output_messages, ec);
   check(!ec && out.is_array() && out.as_array().size() == 1);
+
+  const std::string_view body(reinterpret_cast<const char*>(data + 2), size - 2);
+  const auto request = boost::json::parse(body, ec);
+  if (ec || !request.is_object()) return 0;
+  const auto input = sluice::proxy::capture_input(request.as_object(), (data[0] & 16) ? ApiKind::Embeddings : api,
+                                                  trace.capture == sluice::config::CaptureContent::Full);
+  for (const auto* attribute : {&input.system_instructions, &input.messages}) {
+    if (attribute->empty()) continue;
+    const auto parsed = boost::json::parse(*attribute, ec);
+    check(!ec && parsed.is_array());
+  }
   return 0;
 }

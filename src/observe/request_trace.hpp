@@ -33,11 +33,14 @@ struct RequestTrace {
   std::int64_t max_tokens = -1;
   std::optional<double> temperature;
   std::optional<double> top_p;
-  // captureContent: gen_ai.input.messages as JSON (after the prompt guard).
+  // captureContent: gen_ai.system_instructions and gen_ai.input.messages as JSON (after the
+  // prompt guard; proxy/input_capture.hpp); whether a limit cut them.
+  std::string system_instructions;
   std::string input_messages;
+  bool input_truncated = false;
   // captureContent: gen_ai.output.messages as JSON, as the client received the answer (after
-  // the response guard), written by proxy::OutputCapture at the answer's end; whether its text
-  // was cut at OutputCapture::kMaxCapturedText.
+  // the response guard), written by proxy::OutputCapture at the answer's end; whether its
+  // content was cut at OutputCapture::kMaxCapturedText.
   std::string output_messages;
   bool output_truncated = false;
 

@@ -5,6 +5,7 @@
 #include "observe/span.hpp"
 #include "pipeline/stage.hpp"
 #include "proxy/attempt.hpp"
+#include "proxy/input_capture.hpp"
 #include "proxy/request_body.hpp"
 #include "proxy/worker.hpp"
 
@@ -20,12 +21,10 @@ namespace {
 
 // Bodies larger than this are not parsed for span attributes.
 constexpr std::size_t kMaxInspectedBody = 1024 * 1024;
-// The longest captured message text (captureContent: Full) per message part.
-constexpr std::size_t kMaxCapturedText = 16 * 1024;
 // What a span reserves: the most attributes a CLIENT and a SERVER span set (captureContent
 // included), and the bytes of strings a typical span holds (it grows past them if it must).
 constexpr std::size_t kClientAttributes = 18;
-constexpr std::size_t kServerAttributes = 28;
+constexpr std::size_t kServerAttributes = 31;
 constexpr std::size_t kSpanText = 256;
 
 std::uint64_t unix_nanos(std::chrono::system_clock::time_point t) {
@@ -46,50 +45,6 @@ void set_record_ids(pipeline::RequestRecord& record, const observe::TraceId& tra
   observe::to_hex(trace, record.trace_id);
   observe::to_hex(span, record.span_id);
   record.trace_ids_set = true;
-}
-
-// The text of a chat message's content: a string, or the text parts of a list.
-std::string content_text(const json::value& content) {
-  if (content.is_string()) return std::string(content.get_string());
-  std::string out;
-  if (const auto* parts = content.if_array()) {
-    for (const auto& part : *parts) {
-      const auto* o = part.if_object();
-      if (o == nullptr) continue;
-      if (const auto* text = o->if_contains("text"); text != nullptr && text->is_string()) out += text->get_string();
-    }
-  }
-  return out;
-}
-
-// gen_ai.input.messages (Full: the conventions' shape, role and text parts) or Sluice's
-// metadata form (roles and sizes only).
-std::string captured_messages(const json::object& body, config::CaptureContent capture) {
-  json::array out;
-  auto add = [&](std::string_view role, std::string text) {
-    json::object part{{"type", "text"}};
-    if (capture == config::CaptureContent::Full) {
-      if (text.size() > kMaxCapturedText) text.resize(kMaxCapturedText);
-      part["content"] = std::move(text);
-    } else {
-      part["size"] = text.size();
-    }
-    out.push_back(json::object{{"role", role}, {"parts", json::array{std::move(part)}}});
-  };
-  if (const auto* system = body.if_contains("system")) add("system", content_text(*system));
-  if (const auto* messages = body.if_contains("messages"); messages != nullptr && messages->is_array()) {
-    for (const auto& m : messages->get_array()) {
-      const auto* o = m.if_object();
-      if (o == nullptr) continue;
-      const auto* role = o->if_contains("role");
-      const auto* content = o->if_contains("content");
-      add(role != nullptr && role->is_string() ? std::string_view(role->get_string()) : std::string_view("user"),
-          content != nullptr ? content_text(*content) : std::string());
-    }
-  } else if (const auto* input = body.if_contains("input")) {
-    add("user", input->is_string() ? std::string(input->get_string()) : content_text(*input));
-  }
-  return out.empty() ? std::string() : json::serialize(out);
 }
 
 void set_error(Span& span, std::string_view type, std::string_view message) {
@@ -195,15 +150,22 @@ void read_request_parameters(observe::RequestTrace& trace, const pipeline::Reque
   trace.temperature = p.temperature;
   trace.top_p = p.top_p;
   if (trace.capture == config::CaptureContent::None) return;
+  const bool full = trace.capture == config::CaptureContent::Full;
+  auto keep = [&](const json::object& body) {
+    auto input = capture_input(body, request.api, full);
+    trace.system_instructions = std::move(input.system_instructions);
+    trace.input_messages = std::move(input.messages);
+    trace.input_truncated = input.truncated;
+  };
   if (document != nullptr) {
-    trace.input_messages = captured_messages(*document, trace.capture);
+    keep(*document);
     return;
   }
   const std::string_view body = request.body;
   if (body.empty() || body.size() > kMaxInspectedBody) return;
   boost::system::error_code ec;
   const auto doc = json::parse(body, ec);
-  if (!ec && doc.is_object()) trace.input_messages = captured_messages(doc.get_object(), trace.capture);
+  if (!ec && doc.is_object()) keep(doc.get_object());
 }
 
 void begin_attempt(Worker& worker, observe::RequestTrace& trace) {
@@ -269,8 +231,9 @@ void end_attempt(Worker& worker, observe::RequestTrace& trace, const BackendRunt
 void finish_request_trace(Worker& worker, const observe::RequestTrace& trace, const pipeline::RequestRecord& record,
                           std::string_view method, std::string_view target) {
   if (!trace.sampled) return;
-  Span span = worker.spans().make(kServerAttributes, kSpanText + trace.tracestate.size() + trace.input_messages.size() +
-                                                         trace.output_messages.size());
+  Span span =
+      worker.spans().make(kServerAttributes, kSpanText + trace.tracestate.size() + trace.system_instructions.size() +
+                                                 trace.input_messages.size() + trace.output_messages.size());
   span.trace_id = trace.trace_id;
   span.span_id = trace.server_span_id;
   span.parent_span_id = trace.remote_parent;
@@ -291,12 +254,14 @@ void finish_request_trace(Worker& worker, const observe::RequestTrace& trace, co
     if (!requested.empty()) span.set("gen_ai.request.model", requested);
     set_request_attributes(span, trace);
     set_response_attributes(span, record);
+    const bool full = trace.capture == config::CaptureContent::Full;
+    if (!trace.system_instructions.empty())
+      span.set(full ? "gen_ai.system_instructions" : "sluice.system_instructions", trace.system_instructions);
     if (!trace.input_messages.empty())
-      span.set(trace.capture == config::CaptureContent::Full ? "gen_ai.input.messages" : "sluice.input.messages",
-               trace.input_messages);
+      span.set(full ? "gen_ai.input.messages" : "sluice.input.messages", trace.input_messages);
+    if (trace.input_truncated) span.set("sluice.input.truncated", true);
     if (!trace.output_messages.empty()) {
-      span.set(trace.capture == config::CaptureContent::Full ? "gen_ai.output.messages" : "sluice.output.messages",
-               trace.output_messages);
+      span.set(full ? "gen_ai.output.messages" : "sluice.output.messages", trace.output_messages);
       if (trace.output_truncated) span.set("sluice.output.truncated", true);
     }
   }

@@ -5,6 +5,9 @@
 //   and for a stream assembled from its content events, in the client's API (OpenAI chat, and an
 //   Anthropic Messages client translated to an OpenAI provider), after the response guard masked
 //   it; a text longer than 64 KiB is cut there and the span says sluice.output.truncated.
+// - Full, tools: a streamed tool call is one tool_call part (id, name, arguments as JSON); the
+//   request's tool call and tool result are tool_call and tool_call_response parts; an
+//   Anthropic client's `system` is gen_ai.system_instructions, not a message.
 // - Metadata: sluice.output.messages with roles and sizes only, no text.
 // - None: no output attribute at all.
 import { after, before, test } from 'node:test';
@@ -119,6 +122,64 @@ test('Full: a text past 64 KiB is cut there and marked', async () => {
   assert.equal(message.parts[0].content.length, 64 * 1024);
   assert.ok(message.parts[0].content.startsWith('chunk0 chunk1 chunk2'));
   assert.equal(span.attributes['sluice.output.truncated'], true);
+});
+
+test('Full, tools: the streamed tool call, the earlier call and its result, as GenAI parts', async () => {
+  const res = await fetch(`${gateways.Full.url}/v1/chat/completions`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', 'x-mock-tool-args': encodeURIComponent('{"city":"Paris"}') },
+    body: JSON.stringify({
+      model: 'full-tools',
+      stream: true,
+      messages: [
+        { role: 'user', content: 'weather in Oslo, then Paris?' },
+        {
+          role: 'assistant',
+          content: null,
+          tool_calls: [{ id: 'call_1', type: 'function', function: { name: 'get_weather', arguments: '{"city":"Oslo"}' } }],
+        },
+        { role: 'tool', tool_call_id: 'call_1', content: '-3C' },
+      ],
+      tools: [{ type: 'function', function: { name: 'get_weather', parameters: { type: 'object', properties: { city: { type: 'string' } } } } }],
+      tool_choice: { type: 'function', function: { name: 'get_weather' } },
+    }),
+  });
+  const text = await res.text();
+  assert.equal(res.status, 200, text);
+  assert.match(text, /tool_calls/);
+  const span = await serverSpan(receivers.Full, 'full-tools');
+  const [message] = JSON.parse(span.attributes['gen_ai.output.messages']);
+  assert.equal(message.finish_reason, 'tool_calls');
+  assert.equal(message.parts.length, 1);
+  const [call] = message.parts;
+  assert.equal(call.type, 'tool_call');
+  assert.equal(call.name, 'get_weather');
+  assert.match(call.id, /^call_/);
+  assert.deepEqual(call.arguments, { city: 'Paris' });
+  assert.deepEqual(JSON.parse(span.attributes['gen_ai.input.messages']), [
+    { role: 'user', parts: [{ type: 'text', content: 'weather in Oslo, then Paris?' }] },
+    { role: 'assistant', parts: [{ type: 'tool_call', id: 'call_1', name: 'get_weather', arguments: { city: 'Oslo' } }] },
+    { role: 'tool', parts: [{ type: 'tool_call_response', id: 'call_1', response: '-3C' }] },
+  ]);
+});
+
+test('Full, an Anthropic client: `system` is gen_ai.system_instructions', async () => {
+  const res = await fetch(`${gateways.Full.url}/v1/messages`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', 'x-mock-reply': 'ok' },
+    body: JSON.stringify({
+      model: 'full-system',
+      max_tokens: 50,
+      system: 'You are terse.',
+      messages: [{ role: 'user', content: 'hello' }],
+    }),
+  });
+  assert.equal(res.status, 200, await res.text());
+  const span = await serverSpan(receivers.Full, 'full-system');
+  assert.deepEqual(JSON.parse(span.attributes['gen_ai.system_instructions']), [{ type: 'text', content: 'You are terse.' }]);
+  assert.deepEqual(JSON.parse(span.attributes['gen_ai.input.messages']), [
+    { role: 'user', parts: [{ type: 'text', content: 'hello' }] },
+  ]);
 });
 
 test('Metadata: roles and sizes only', async () => {
