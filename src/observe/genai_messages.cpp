@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
+#include <optional>
 
 namespace sluice::observe {
 
@@ -48,86 +49,79 @@ std::string_view GenAiMessages::keep(std::string_view content) {
   return content;
 }
 
-void GenAiMessages::text(std::string_view content) {
+void GenAiMessages::content_part(std::string_view type, std::string_view content) {
   auto* parts = add_part();
   if (parts == nullptr) return;
-  json::object part{{"type", "text"}};
+  json::object part{{"type", type}};
   if (full_)
     part["content"] = keep(content);
   else
     part["size"] = content.size();
   parts->push_back(std::move(part));
+}
+
+void GenAiMessages::text(std::string_view content) {
+  content_part("text", content);
 }
 
 void GenAiMessages::reasoning(std::string_view content) {
-  auto* parts = add_part();
-  if (parts == nullptr) return;
-  json::object part{{"type", "reasoning"}};
-  if (full_)
-    part["content"] = keep(content);
-  else
-    part["size"] = content.size();
-  parts->push_back(std::move(part));
+  content_part("reasoning", content);
 }
 
-void GenAiMessages::tool_call(std::string_view id, std::string_view name, std::string_view arguments) {
+void GenAiMessages::tool_part(std::string_view type, std::string_view id, std::optional<std::string_view> name,
+                              std::string_view key, std::string_view text, const json::value* value, bool parse) {
   auto* parts = add_part();
   if (parts == nullptr) return;
-  json::object part{{"type", "tool_call"}};
+  json::object part{{"type", type}};
   if (!full_) {
-    part["size"] = arguments.size();
+    part["size"] = text.size();
     parts->push_back(std::move(part));
     return;
   }
   part["id"] = id.empty() ? json::value(nullptr) : json::value(id);
-  part["name"] = name;
-  const auto kept = keep(arguments);
-  boost::system::error_code ec;
-  auto parsed = kept.size() == arguments.size() && !kept.empty() ? json::parse(kept, ec) : json::value();
-  if (kept.size() == arguments.size() && !kept.empty() && !ec)
-    part["arguments"] = std::move(parsed);
+  if (name) part["name"] = *name;
+  const auto kept = keep(text);
+  std::optional<json::value> whole;
+  if (kept.size() == text.size() && value != nullptr) {
+    whole = *value;
+  } else if (kept.size() == text.size() && parse && !text.empty()) {
+    boost::system::error_code ec;
+    auto parsed = json::parse(text, ec);
+    if (!ec) whole = std::move(parsed);
+  }
+  if (whole)
+    part[key] = std::move(*whole);
   else
-    part["arguments"] = kept;
+    part[key] = kept;
   parts->push_back(std::move(part));
 }
 
-void GenAiMessages::tool_call(std::string_view id, std::string_view name, const json::value& arguments) {
-  if (arguments.is_string()) {
-    tool_call(id, name, std::string_view(arguments.get_string()));
-    return;
+void GenAiMessages::tool_call(std::string_view id, std::string_view name, std::string_view arguments) {
+  tool_part("tool_call", id, name, "arguments", arguments, nullptr, true);
+}
+
+void GenAiMessages::tool_call(std::string_view id, std::string_view name, const json::value* arguments) {
+  if (arguments == nullptr) {
+    tool_call(id, name, std::string_view("{}"));
+  } else if (arguments->is_string()) {
+    tool_call(id, name, std::string_view(arguments->get_string()));
+  } else {
+    tool_part("tool_call", id, name, "arguments", json::serialize(*arguments), arguments, false);
   }
-  tool_call(id, name, std::string_view(json::serialize(arguments)));
 }
 
 void GenAiMessages::tool_call_response(std::string_view id, std::string_view response) {
-  auto* parts = add_part();
-  if (parts == nullptr) return;
-  json::object part{{"type", "tool_call_response"}};
-  if (full_) {
-    part["id"] = id.empty() ? json::value(nullptr) : json::value(id);
-    part["response"] = keep(response);
-  } else {
-    part["size"] = response.size();
-  }
-  parts->push_back(std::move(part));
+  tool_part("tool_call_response", id, std::nullopt, "response", response, nullptr, false);
 }
 
-void GenAiMessages::tool_call_response(std::string_view id, const json::value& response) {
-  if (response.is_string()) {
-    tool_call_response(id, std::string_view(response.get_string()));
+void GenAiMessages::tool_call_response(std::string_view id, const json::value* response) {
+  if (response != nullptr && response->is_string()) {
+    tool_call_response(id, std::string_view(response->get_string()));
     return;
   }
-  const auto text = json::serialize(response);
-  if (!full_ || text.size() > std::min(left_, part_limit_)) {
-    tool_call_response(id, std::string_view(text));
-    return;
-  }
-  auto* parts = add_part();
-  if (parts == nullptr) return;
-  left_ -= text.size();
-  parts->push_back(json::object{{"type", "tool_call_response"},
-                                {"id", id.empty() ? json::value(nullptr) : json::value(id)},
-                                {"response", response}});
+  const json::value null;
+  if (response == nullptr) response = &null;
+  tool_part("tool_call_response", id, std::nullopt, "response", json::serialize(*response), response, false);
 }
 
 void GenAiMessages::finish_reason(std::string_view reason) {

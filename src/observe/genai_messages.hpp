@@ -24,6 +24,7 @@
 #include <boost/json/value.hpp>
 #include <cstddef>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -47,11 +48,12 @@ class GenAiMessages {
   void text(std::string_view content);
   void reasoning(std::string_view content);
   // `arguments`: the arguments as the wire carries them, JSON text (OpenAI, the Responses API)
-  // or a parsed value (Anthropic, Gemini).
+  // or a parsed value (Anthropic, Gemini; none is `{}`).
   void tool_call(std::string_view id, std::string_view name, std::string_view arguments);
-  void tool_call(std::string_view id, std::string_view name, const boost::json::value& arguments);
+  void tool_call(std::string_view id, std::string_view name, const boost::json::value* arguments);
+  // `response`: a tool's result as text, or as a value (Gemini's; none is null).
   void tool_call_response(std::string_view id, std::string_view response);
-  void tool_call_response(std::string_view id, const boost::json::value& response);
+  void tool_call_response(std::string_view id, const boost::json::value* response);
   // The current message's finish_reason (output messages).
   void finish_reason(std::string_view reason);
 
@@ -73,6 +75,12 @@ class GenAiMessages {
   boost::json::array* add_part();
   // `content` cut to what the budget has left.
   std::string_view keep(std::string_view content);
+  // A text or reasoning part.
+  void content_part(std::string_view type, std::string_view content);
+  // A tool_call or tool_call_response part: `text` kept under the budget, as `key`; the whole
+  // as JSON (`value` when given, else `text` parsed when `parse`), a cut one as the text kept.
+  void tool_part(std::string_view type, std::string_view id, std::optional<std::string_view> name, std::string_view key,
+                 std::string_view text, const boost::json::value* value, bool parse);
   void close_message();
 
   bool full_;

@@ -3,22 +3,17 @@
 #include <boost/json.hpp>
 
 #include "observe/genai_messages.hpp"
+#include "proxy/capture_json.hpp"
 
 namespace sluice::proxy {
 
 namespace json = boost::json;
+using capture_json::at;
+using capture_json::is_true;
+using capture_json::str;
 using observe::GenAiMessages;
 
 namespace {
-
-const json::value* member(const json::value& v, std::string_view key) {
-  const auto* o = v.if_object();
-  return o == nullptr ? nullptr : o->if_contains(key);
-}
-
-std::string_view string_of(const json::value* v) {
-  return v != nullptr && v->is_string() ? std::string_view(v->get_string()) : std::string_view{};
-}
 
 // A content that is a string, or a list of parts of which those with a "text" are text.
 void add_text_content(GenAiMessages& out, const json::value& content) {
@@ -28,7 +23,7 @@ void add_text_content(GenAiMessages& out, const json::value& content) {
   }
   if (const auto* parts = content.if_array())
     for (const auto& part : *parts)
-      if (const auto* text = member(part, "text"); text != nullptr && text->is_string()) out.text(text->get_string());
+      if (const auto* text = at(&part, "text"); text != nullptr && text->is_string()) out.text(text->get_string());
 }
 
 // The text of such a content as one string (a tool's result).
@@ -37,7 +32,7 @@ std::string joined_text(const json::value* content) {
   if (content->is_string()) return std::string(content->get_string());
   std::string out;
   if (const auto* parts = content->if_array())
-    for (const auto& part : *parts) out += string_of(member(part, "text"));
+    for (const auto& part : *parts) out += str(at(&part, "text"));
   return out;
 }
 
@@ -53,22 +48,21 @@ void openai_chat(const json::object& body, GenAiMessages& out) {
   auto it = list.rbegin();
   for (; it != list.rend() && !out.full(); ++it) {
     const auto& m = *it;
-    const auto role = string_of(member(m, "role"));
-    const auto* content = member(m, "content");
+    const auto role = str(at(&m, "role"));
+    const auto* content = at(&m, "content");
     if (role == "tool") {
       out.message("tool");
-      out.tool_call_response(string_of(member(m, "tool_call_id")), joined_text(content));
+      out.tool_call_response(str(at(&m, "tool_call_id")), joined_text(content));
       continue;
     }
     out.message(chat_role(role));
-    if (const auto reasoning = string_of(member(m, "reasoning_content")); !reasoning.empty()) out.reasoning(reasoning);
+    if (const auto reasoning = str(at(&m, "reasoning_content")); !reasoning.empty()) out.reasoning(reasoning);
     if (content != nullptr) add_text_content(out, *content);
-    if (const auto* calls = member(m, "tool_calls"); calls != nullptr && calls->is_array()) {
+    if (const auto* calls = at(&m, "tool_calls"); calls != nullptr && calls->is_array()) {
       for (const auto& call : calls->get_array()) {
-        const auto* function = member(call, "function");
+        const auto* function = at(&call, "function");
         if (function == nullptr) continue;
-        out.tool_call(string_of(member(call, "id")), string_of(member(*function, "name")),
-                      string_of(member(*function, "arguments")));
+        out.tool_call(str(at(&call, "id")), str(at(function, "name")), str(at(function, "arguments")));
       }
     }
   }
@@ -86,8 +80,8 @@ void anthropic_messages(const json::object& body, GenAiMessages& system, GenAiMe
   auto it = list.rbegin();
   for (; it != list.rend() && !out.full(); ++it) {
     const auto& m = *it;
-    out.message(chat_role(string_of(member(m, "role"))));
-    const auto* content = member(m, "content");
+    out.message(chat_role(str(at(&m, "role"))));
+    const auto* content = at(&m, "content");
     if (content == nullptr) continue;
     if (content->is_string()) {
       out.text(content->get_string());
@@ -95,17 +89,15 @@ void anthropic_messages(const json::object& body, GenAiMessages& system, GenAiMe
     }
     if (!content->is_array()) continue;
     for (const auto& block : content->get_array()) {
-      const auto type = string_of(member(block, "type"));
+      const auto type = str(at(&block, "type"));
       if (type == "text") {
-        out.text(string_of(member(block, "text")));
+        out.text(str(at(&block, "text")));
       } else if (type == "thinking") {
-        out.reasoning(string_of(member(block, "thinking")));
+        out.reasoning(str(at(&block, "thinking")));
       } else if (type == "tool_use") {
-        const auto* input = member(block, "input");
-        out.tool_call(string_of(member(block, "id")), string_of(member(block, "name")),
-                      input != nullptr ? *input : json::value(json::object{}));
+        out.tool_call(str(at(&block, "id")), str(at(&block, "name")), at(&block, "input"));
       } else if (type == "tool_result") {
-        out.tool_call_response(string_of(member(block, "tool_use_id")), joined_text(member(block, "content")));
+        out.tool_call_response(str(at(&block, "tool_use_id")), joined_text(at(&block, "content")));
       }
     }
   }
@@ -113,7 +105,7 @@ void anthropic_messages(const json::object& body, GenAiMessages& system, GenAiMe
 }
 
 void responses_input(const json::object& body, GenAiMessages& system, GenAiMessages& out) {
-  if (const auto instructions = string_of(body.if_contains("instructions")); !instructions.empty()) {
+  if (const auto instructions = str(body.if_contains("instructions")); !instructions.empty()) {
     system.message("system");
     system.text(instructions);
   }
@@ -129,22 +121,21 @@ void responses_input(const json::object& body, GenAiMessages& system, GenAiMessa
   auto it = items.rbegin();
   for (; it != items.rend() && !out.full(); ++it) {
     const auto& item = *it;
-    const auto type = string_of(member(item, "type"));
+    const auto type = str(at(&item, "type"));
     if (type == "function_call") {
       out.message("assistant");
-      out.tool_call(string_of(member(item, "call_id")), string_of(member(item, "name")),
-                    string_of(member(item, "arguments")));
+      out.tool_call(str(at(&item, "call_id")), str(at(&item, "name")), str(at(&item, "arguments")));
     } else if (type == "function_call_output") {
       out.message("tool");
-      const auto* output = member(item, "output");
-      out.tool_call_response(string_of(member(item, "call_id")), joined_text(output));
+      const auto* output = at(&item, "output");
+      out.tool_call_response(str(at(&item, "call_id")), joined_text(output));
     } else if (type == "reasoning") {
       out.message("assistant");
-      if (const auto* summary = member(item, "summary"); summary != nullptr && summary->is_array())
-        for (const auto& s : summary->get_array()) out.reasoning(string_of(member(s, "text")));
+      if (const auto* summary = at(&item, "summary"); summary != nullptr && summary->is_array())
+        for (const auto& s : summary->get_array()) out.reasoning(str(at(&s, "text")));
     } else if (type.empty() || type == "message") {
-      out.message(chat_role(string_of(member(item, "role"))));
-      if (const auto* content = member(item, "content")) add_text_content(out, *content);
+      out.message(chat_role(str(at(&item, "role"))));
+      if (const auto* content = at(&item, "content")) add_text_content(out, *content);
     }
   }
   if (it != items.rend()) out.mark_truncated();
@@ -155,7 +146,7 @@ void gemini_contents(const json::object& body, GenAiMessages& system, GenAiMessa
     system.message("system");
     if (instruction->is_string()) {
       system.text(instruction->get_string());
-    } else if (const auto* parts = member(*instruction, "parts")) {
+    } else if (const auto* parts = at(instruction, "parts")) {
       add_text_content(system, *parts);
     }
   }
@@ -164,24 +155,20 @@ void gemini_contents(const json::object& body, GenAiMessages& system, GenAiMessa
   const auto& list = contents->get_array();
   auto it = list.rbegin();
   for (; it != list.rend() && !out.full(); ++it) {
-    const auto role = string_of(member(*it, "role"));
+    const auto role = str(at(&*it, "role"));
     out.message(role == "model" ? std::string_view("assistant") : chat_role(role));
-    const auto* parts = member(*it, "parts");
+    const auto* parts = at(&*it, "parts");
     if (parts == nullptr || !parts->is_array()) continue;
     for (const auto& part : parts->get_array()) {
-      const auto* thought = member(part, "thought");
-      if (const auto* text = member(part, "text"); text != nullptr && text->is_string()) {
-        if (thought != nullptr && thought->is_bool() && thought->get_bool())
+      if (const auto* text = at(&part, "text"); text != nullptr && text->is_string()) {
+        if (is_true(at(&part, "thought")))
           out.reasoning(text->get_string());
         else
           out.text(text->get_string());
-      } else if (const auto* call = member(part, "functionCall")) {
-        const auto* args = member(*call, "args");
-        out.tool_call(string_of(member(*call, "id")), string_of(member(*call, "name")),
-                      args != nullptr ? *args : json::value(json::object{}));
-      } else if (const auto* response = member(part, "functionResponse")) {
-        const auto* value = member(*response, "response");
-        out.tool_call_response(string_of(member(*response, "id")), value != nullptr ? *value : json::value());
+      } else if (const auto* call = at(&part, "functionCall")) {
+        out.tool_call(str(at(call, "id")), str(at(call, "name")), at(call, "args"));
+      } else if (const auto* response = at(&part, "functionResponse")) {
+        out.tool_call_response(str(at(response, "id")), at(response, "response"));
       }
     }
   }

@@ -3,35 +3,20 @@
 #include <boost/json.hpp>
 
 #include "observe/genai_messages.hpp"
+#include "proxy/capture_json.hpp"
 
 namespace sluice::proxy {
 
 namespace json = boost::json;
+using capture_json::at;
+using capture_json::first;
+using capture_json::is_true;
+using capture_json::str;
 
 namespace {
 
-const json::value* at(const json::value* v, std::string_view key) {
-  if (v == nullptr) return nullptr;
-  const auto* o = v->if_object();
-  return o == nullptr ? nullptr : o->if_contains(key);
-}
-
-const json::value* first(const json::value* v) {
-  if (v == nullptr) return nullptr;
-  const auto* a = v->if_array();
-  return a == nullptr || a->empty() ? nullptr : &a->front();
-}
-
-std::string_view str(const json::value* v) {
-  return v != nullptr && v->is_string() ? std::string_view(v->get_string()) : std::string_view{};
-}
-
 std::int64_t index_of(const json::value* v) {
   return v != nullptr && v->is_int64() ? v->get_int64() : -1;
-}
-
-bool is_true(const json::value* v) {
-  return v != nullptr && v->is_bool() && v->get_bool();
 }
 
 // Arguments given as a JSON value (Anthropic's input, Gemini's args), as JSON text.
@@ -118,26 +103,26 @@ void OutputCapture::add(std::string& into, std::string_view bytes) {
   into.append(bytes);
 }
 
-OutputCapture::ToolCall* OutputCapture::call_at(std::int64_t index) {
-  for (auto& call : calls_)
-    if (call.index == index) return &call;
+OutputCapture::ToolCall* OutputCapture::new_call(std::int64_t index) {
   if (truncated_ || calls_.size() >= observe::GenAiMessages::kMaxParts) {
     truncated_ = true;
     return nullptr;
   }
-  calls_.push_back(ToolCall{index, {}, {}, {}});
-  return &calls_.back();
+  return &calls_.emplace_back(ToolCall{index, {}, {}, {}});
+}
+
+OutputCapture::ToolCall* OutputCapture::call_at(std::int64_t index) {
+  for (auto& call : calls_)
+    if (call.index == index) return &call;
+  return new_call(index);
 }
 
 void OutputCapture::add_call(std::string_view id, std::string_view name, std::string_view arguments) {
-  if (truncated_ || calls_.size() >= observe::GenAiMessages::kMaxParts) {
-    truncated_ = true;
-    return;
-  }
-  auto& call = calls_.emplace_back();
-  add(call.id, id);
-  add(call.name, name);
-  add(call.arguments, arguments);
+  auto* call = new_call(-1);
+  if (call == nullptr) return;
+  add(call->id, id);
+  add(call->name, name);
+  add(call->arguments, arguments);
 }
 
 void OutputCapture::read_event_line(std::string_view line) {

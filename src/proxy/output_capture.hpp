@@ -68,6 +68,8 @@ class OutputCapture final : public pipeline::ResponseTap {
   // Appends `bytes` to `into` as far as kMaxCapturedText allows over all content.
   void add(std::string& into, std::string_view bytes);
   void add_text(std::string_view text) { add(text_, text); }
+  // A new call; null past the limits (truncated_ set).
+  ToolCall* new_call(std::int64_t index);
   // The call the stream's `index` names, added when it is new; null past the limits.
   ToolCall* call_at(std::int64_t index);
   void add_call(std::string_view id, std::string_view name, std::string_view arguments);

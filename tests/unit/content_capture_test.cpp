@@ -87,6 +87,20 @@ TEST(GenAiMessages, ArgumentsThatAreNotJsonOrWereCutStayText) {
   EXPECT_TRUE(out.truncated());
 }
 
+TEST(GenAiMessages, AbsentValuesAreAnEmptyObjectAndNull) {
+  GenAiMessages out(true, 1000);
+  out.message("assistant");
+  out.tool_call("t1", "f", static_cast<const json::value*>(nullptr));
+  const json::value null_response;
+  out.message("tool");
+  out.tool_call_response("t1", &null_response);
+  out.tool_call_response("t2", static_cast<const json::value*>(nullptr));
+  EXPECT_EQ(parsed(out.serialize()), json::parse(R"([
+    {"role":"assistant","parts":[{"type":"tool_call","id":"t1","name":"f","arguments":{}}]},
+    {"role":"tool","parts":[{"type":"tool_call_response","id":"t1","response":null},
+                            {"type":"tool_call_response","id":"t2","response":null}]}])"));
+}
+
 TEST(GenAiMessages, PartLimitAndBudgetAreKept) {
   GenAiMessages out(true, 1 << 20, 4);
   out.message("user");
